@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+/// @title Model token interface: an ERC-20 whose holders earn the model's inference revenue
+interface IModelToken is IERC20 {
+    /// @notice Adds `msg.value` to the revenue of current holders (held until the first mint if supply is 0).
+    function depositRevenue() external payable;
+    /// @notice Mints `amountTokens` to `to`; only the compute ledger can call it, never past the cap.
+    function mint(address to, uint256 amountTokens) external;
+    /// @notice Revenue `account` can claim now, in wei.
+    function claimable(address account) external view returns (uint256);
+    /// @notice Sends all of the caller's claimable revenue to `to`; returns the amount in wei.
+    function claim(address to) external returns (uint256);
+    /// @notice Claims for `account` and sends to `account` (used by the batch claimer); returns wei paid.
+    function claimFor(address account) external returns (uint256);
+}
