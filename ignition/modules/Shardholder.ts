@@ -1,0 +1,17 @@
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+
+/**
+ * The whole protocol: the model token implementation (cloned per model), the registry, the
+ * compute ledger bound to it, the inference escrow and the batch revenue claimer.
+ * Parameter `treasury` receives the protocol's share of inference fees (default: the deployer).
+ */
+export default buildModule("Shardholder", (m) => {
+  const treasury = m.getParameter("treasury", m.getAccount(0));
+  const modelTokenImplementation = m.contract("ModelToken");
+  const modelRegistry = m.contract("ModelRegistry", [modelTokenImplementation]);
+  const computeLedger = m.contract("ComputeLedger", [modelRegistry]);
+  m.call(modelRegistry, "bindLedger", [computeLedger]);
+  const inferenceEscrow = m.contract("InferenceEscrow", [modelRegistry, computeLedger, treasury]);
+  const revenueClaimer = m.contract("RevenueClaimer");
+  return { modelTokenImplementation, modelRegistry, computeLedger, inferenceEscrow, revenueClaimer };
+});
