@@ -1,0 +1,4 @@
+export * from "./commitment.ts";
+export * from "./merkle.ts";
+export * from "./seed.ts";
+export * from "./tensorBytes.ts";

@@ -1,0 +1,212 @@
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { encodeAbiParameters, type Hex, keccak256, parseAbiParameters } from "viem";
+import { BaseError } from "../errors/base.ts";
+import { quantizeInt8 } from "./tensorBytes.ts";
+
+/** Elements per chunk of a weight or gradient vector (the last chunk may be shorter). */
+export const CHUNK_SIZE = 4096;
+
+/** ABI types of a chunk-tree leaf: `(uint32 chunkIndex, bytes32 keccak256(chunkBytes))`. */
+export const chunkLeafTypes = ["uint32", "bytes32"] as const;
+
+/** ABI types of a microbatch-item leaf, in the order of {@link MicrobatchItem}'s fields. */
+export const itemLeafTypes = ["uint32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"] as const;
+
+/** One chunk of a flattened parameter (or gradient) vector, with the bytes that were hashed. */
+export type Chunk = { index: number; bytes: Uint8Array; hash: Hex };
+
+/** A Merkle tree over chunks; `proof(i)` proves chunk `i` against `root` (OZ `MerkleProof`). */
+export type ChunkTree = {
+  root: Hex;
+  chunks: Chunk[];
+  leafHash(index: number): Hex;
+  proof(index: number): Hex[];
+};
+
+/** One microbatch's commitment leaf (docs/PROTOCOL.md, "Microbatch items"). */
+export type MicrobatchItem = {
+  index: number;
+  inputActHash: Hex;
+  outputActHash: Hex;
+  upstreamGradHash: Hex;
+  inputGradHash: Hex;
+  gradRoot: Hex;
+};
+
+/** A Merkle tree over microbatch items; `proof(index)` takes the item's microbatch `index`. */
+export type ItemsTree = {
+  root: Hex;
+  items: readonly MicrobatchItem[];
+  leafHash(index: number): Hex;
+  proof(index: number): Hex[];
+};
+
+/** Thrown for inputs a tree cannot be built from (empty vectors, duplicate item indices). */
+export class MerkleInputError extends BaseError {
+  constructor(reason: string) {
+    super(`Cannot build the Merkle tree: ${reason}.`, { name: "MerkleInputError" });
+  }
+}
+
+const chunkLeafAbi = parseAbiParameters("uint32, bytes32");
+const itemLeafAbi = parseAbiParameters("uint32, bytes32, bytes32, bytes32, bytes32, bytes32");
+
+type ChunkLeaf = [number, Hex];
+type ItemLeaf = [number, Hex, Hex, Hex, Hex, Hex];
+
+// The OZ library types hashes as plain strings; they are always 0x-prefixed lowercase hex.
+const asHex = (s: string): Hex => s as Hex;
+
+function chunkRanges(length: number): Array<[number, number]> {
+  if (length === 0) throw new MerkleInputError("the vector is empty");
+  const ranges: Array<[number, number]> = [];
+  for (let start = 0; start < length; start += CHUNK_SIZE) ranges.push([start, Math.min(start + CHUNK_SIZE, length)]);
+  return ranges;
+}
+
+/**
+ * Weight chunks: the float32 LE bytes of each run of {@link CHUNK_SIZE} values.
+ *
+ * @example
+ * const chunks = weightChunks(stageParams) // chunks[i].bytes.length === 4 * 4096 except the last
+ */
+export function weightChunks(values: Float32Array): Chunk[] {
+  return chunkRanges(values.length).map(([start, end], index) => {
+    const slice = values.slice(start, end);
+    const bytes = new Uint8Array(slice.length * 4);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < slice.length; i++) view.setFloat32(4 * i, slice[i] as number, true);
+    return { index, bytes, hash: keccak256(bytes) };
+  });
+}
+
+/**
+ * Gradient chunks: each run of {@link CHUNK_SIZE} values quantized on its own (int8, one scale),
+ * serialized as `f32 LE scale` followed by the int8 values.
+ *
+ * @example
+ * const chunks = gradientChunks(stageGrads) // chunks[i].bytes.length === 4 + 4096 except the last
+ */
+export function gradientChunks(values: Float32Array): Chunk[] {
+  return chunkRanges(values.length).map(([start, end], index) => {
+    const { scale, q } = quantizeInt8(values.subarray(start, end));
+    const bytes = new Uint8Array(4 + q.length);
+    new DataView(bytes.buffer).setFloat32(0, scale, true);
+    bytes.set(new Uint8Array(q.buffer, q.byteOffset, q.byteLength), 4);
+    return { index, bytes, hash: keccak256(bytes) };
+  });
+}
+
+/**
+ * Leaf of chunk `index`: `keccak256(keccak256(abi.encode(uint32 index, bytes32 chunkHash)))`.
+ *
+ * @example
+ * const leaf = chunkLeafHash(0, chunks[0].hash)
+ */
+export function chunkLeafHash(index: number, chunkHash: Hex): Hex {
+  return keccak256(keccak256(encodeAbiParameters(chunkLeafAbi, [index, chunkHash])));
+}
+
+/** Builds the chunk tree (leaves sorted by hash, as OZ `StandardMerkleTree` does). */
+export function chunkTree(chunks: Chunk[]): ChunkTree {
+  if (chunks.length === 0) throw new MerkleInputError("no chunks");
+  chunks.forEach((c, i) => {
+    if (c.index !== i) throw new MerkleInputError(`chunk at position ${i} has index ${c.index}`);
+  });
+  const tree = StandardMerkleTree.of<ChunkLeaf>(
+    chunks.map((c) => [c.index, c.hash]),
+    [...chunkLeafTypes],
+  );
+  return {
+    root: asHex(tree.root),
+    chunks,
+    leafHash: (index) => asHex(tree.leafHash([index, chunkAt(chunks, index).hash])),
+    proof: (index) => {
+      chunkAt(chunks, index);
+      return tree.getProof(index).map(asHex);
+    },
+  };
+}
+
+function chunkAt(chunks: Chunk[], index: number): Chunk {
+  const chunk = chunks[index];
+  if (!chunk) throw new MerkleInputError(`no chunk ${index} (tree has ${chunks.length})`);
+  return chunk;
+}
+
+/**
+ * Root of the weights chunk tree of a stage's flattened parameters.
+ *
+ * @example
+ * const root = weightsRoot(new Float32Array(10_000)) // 3 chunks
+ */
+export function weightsRoot(values: Float32Array): Hex {
+  return chunkTree(weightChunks(values)).root;
+}
+
+/**
+ * Root of the quantized gradient chunk tree of one microbatch (the item's `gradRoot`).
+ *
+ * @example
+ * const root = gradRoot(stageGrads)
+ */
+export function gradRoot(values: Float32Array): Hex {
+  return chunkTree(gradientChunks(values)).root;
+}
+
+/** Checks a chunk proof against a root with the same rule as OZ `MerkleProof.verify`. */
+export function verifyChunkProof(root: Hex, chunk: { index: number; hash: Hex }, proof: Hex[]): boolean {
+  return StandardMerkleTree.verify<ChunkLeaf>(root, [...chunkLeafTypes], [chunk.index, chunk.hash], proof);
+}
+
+function itemValues(item: MicrobatchItem): ItemLeaf {
+  return [item.index, item.inputActHash, item.outputActHash, item.upstreamGradHash, item.inputGradHash, item.gradRoot];
+}
+
+/**
+ * Leaf of a microbatch item:
+ * `keccak256(keccak256(abi.encode(uint32 index, bytes32 inputActHash, bytes32 outputActHash,
+ * bytes32 upstreamGradHash, bytes32 inputGradHash, bytes32 gradRoot)))`.
+ *
+ * @example
+ * const leaf = itemLeafHash({ index: 0, inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot })
+ */
+export function itemLeafHash(item: MicrobatchItem): Hex {
+  return keccak256(keccak256(encodeAbiParameters(itemLeafAbi, itemValues(item))));
+}
+
+/**
+ * Builds the items tree of one stage's round commitment. Item indices must be unique;
+ * `proof(index)` looks the item up by its microbatch index, not by its position.
+ *
+ * @example
+ * const tree = itemsTree(items)
+ * const proof = tree.proof(items[3].index)
+ */
+export function itemsTree(items: readonly MicrobatchItem[]): ItemsTree {
+  if (items.length === 0) throw new MerkleInputError("no items");
+  const positions = new Map<number, number>();
+  items.forEach((item, position) => {
+    if (!Number.isInteger(item.index) || item.index < 0 || item.index > 0xffffffff)
+      throw new MerkleInputError(`item index ${item.index} is not a uint32`);
+    if (positions.has(item.index)) throw new MerkleInputError(`duplicate item index ${item.index}`);
+    positions.set(item.index, position);
+  });
+  const tree = StandardMerkleTree.of<ItemLeaf>(items.map(itemValues), [...itemLeafTypes]);
+  const positionOf = (index: number): number => {
+    const position = positions.get(index);
+    if (position === undefined) throw new MerkleInputError(`no item with index ${index}`);
+    return position;
+  };
+  return {
+    root: asHex(tree.root),
+    items,
+    leafHash: (index) => asHex(tree.leafHash(itemValues(items[positionOf(index)] as MicrobatchItem))),
+    proof: (index) => tree.getProof(positionOf(index)).map(asHex),
+  };
+}
+
+/** Checks an item proof against an `itemsRoot` with the same rule as OZ `MerkleProof.verify`. */
+export function verifyItemProof(root: Hex, item: MicrobatchItem, proof: Hex[]): boolean {
+  return StandardMerkleTree.verify<ItemLeaf>(root, [...itemLeafTypes], itemValues(item), proof);
+}
