@@ -99,3 +99,15 @@ export class MissingEventError extends BaseError {
     super(`Transaction ${transactionHash} emitted no ${event} event.`, { name: "MissingEventError" });
   }
 }
+
+/** A mined transaction reverted (after a successful simulation: the state changed in between). */
+export class TransactionRevertedError extends BaseError {
+  transactionHash: Hex;
+  constructor({ action, transactionHash }: { action: string; transactionHash: Hex }) {
+    super(`${action}: transaction ${transactionHash} reverted on-chain.`, {
+      name: "TransactionRevertedError",
+      metaMessages: ["The simulation succeeded, so the chain state changed before the transaction was mined."],
+    });
+    this.transactionHash = transactionHash;
+  }
+}

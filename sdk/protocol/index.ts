@@ -2,3 +2,4 @@ export * from "./commitment.ts";
 export * from "./merkle.ts";
 export * from "./seed.ts";
 export * from "./tensorBytes.ts";
+export * from "./committedItem.ts";

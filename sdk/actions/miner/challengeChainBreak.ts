@@ -1,0 +1,63 @@
+import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import type {
+  ComputeLedgerInvalidProofError,
+  ComputeLedgerNotAChainBreakError,
+  ComputeLedgerNotEligibleValidatorError,
+  ComputeLedgerOutsideChallengeWindowError,
+  ComputeLedgerUnknownCommitmentError,
+} from "../../errors/contractErrors.ts";
+import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
+import type { CommittedItem } from "../../protocol/committedItem.ts";
+import {
+  type AccountParameter,
+  type DeploymentsParameter,
+  resolveDeployments,
+  sendContractWrite,
+  type ShardholderClient,
+  type WriteResult,
+} from "../internal/client.ts";
+import { receiptEvent } from "../internal/events.ts";
+
+export type ChallengeChainBreakParameters = DeploymentsParameter &
+  AccountParameter & {
+    /** Stage s's leaf of the microbatch. */
+    upstream: CommittedItem;
+    /** Stage s+1's leaf of the same round and microbatch index. */
+    downstream: CommittedItem;
+  };
+
+export type ChallengeChainBreakReturnType = WriteResult & { disputeId: bigint; committee: readonly `0x${string}`[] };
+
+export type ChallengeChainBreakErrorType =
+  | ComputeLedgerNotAChainBreakError
+  | ComputeLedgerOutsideChallengeWindowError
+  | ComputeLedgerNotEligibleValidatorError
+  | ComputeLedgerUnknownCommitmentError
+  | ComputeLedgerInvalidProofError
+  | AccountRequiredError
+  | NoDeploymentError;
+
+/**
+ * Proves a hash-chain break between stage s and s+1 (no bond: the break is verified on-chain)
+ * and opens a dispute whose committee decides which side is at fault.
+ *
+ * @example
+ * import { challengeChainBreak } from "shardholder/sdk"
+ * const { disputeId } = await challengeChainBreak(walletClient, { deployments, upstream, downstream })
+ */
+export async function challengeChainBreak(
+  client: ShardholderClient,
+  parameters: ChallengeChainBreakParameters,
+): Promise<ChallengeChainBreakReturnType> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  const result = await sendContractWrite(client, {
+    action: "challengeChainBreak",
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    functionName: "challengeChainBreak",
+    args: [parameters.upstream, parameters.downstream],
+    account: parameters.account,
+  });
+  const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
+  return { ...result, disputeId: args.disputeId, committee: args.committee };
+}

@@ -1,0 +1,76 @@
+import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import type {
+  ComputeLedgerInvalidProofError,
+  ComputeLedgerNotEligibleValidatorError,
+  ComputeLedgerOutsideChallengeWindowError,
+  ComputeLedgerUnknownCommitmentError,
+  ComputeLedgerWrongBondError,
+} from "../../errors/contractErrors.ts";
+import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
+import type { CommittedItem } from "../../protocol/committedItem.ts";
+import { readContract } from "viem/actions";
+import {
+  type AccountParameter,
+  type DeploymentsParameter,
+  resolveDeployments,
+  sendContractWrite,
+  type ShardholderClient,
+  withTypedErrors,
+  type WriteResult,
+} from "../internal/client.ts";
+import { receiptEvent } from "../internal/events.ts";
+
+export type ChallengeItemParameters = DeploymentsParameter &
+  AccountParameter & {
+    /** The challenged leaf with its commitment coordinates and proof (see `committedItem`). */
+    item: CommittedItem;
+  };
+
+export type ChallengeItemReturnType = WriteResult & {
+  disputeId: bigint;
+  bondWei: bigint;
+  committee: readonly `0x${string}`[];
+  voteDeadline: number;
+};
+
+export type ChallengeItemErrorType =
+  | ComputeLedgerOutsideChallengeWindowError
+  | ComputeLedgerNotEligibleValidatorError
+  | ComputeLedgerWrongBondError
+  | ComputeLedgerUnknownCommitmentError
+  | ComputeLedgerInvalidProofError
+  | AccountRequiredError
+  | NoDeploymentError;
+
+/**
+ * Challenges one committed microbatch leaf during the round's challenge window, bonding the
+ * model's challenge bond (read from the ledger); a committee is drawn to re-execute and vote.
+ *
+ * @example
+ * import { challengeItem, committedItem, itemsTree } from "shardholder/sdk"
+ * const { disputeId } = await challengeItem(walletClient, {
+ *   deployments, item: committedItem({ commitment, tree: itemsTree(items), index: 3 }),
+ * })
+ */
+export async function challengeItem(client: ShardholderClient, parameters: ChallengeItemParameters): Promise<ChallengeItemReturnType> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  const bondWei = await withTypedErrors(() =>
+    readContract(client, {
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "challengeBondWei",
+      args: [parameters.item.modelId],
+    }),
+  );
+  const result = await sendContractWrite(client, {
+    action: "challengeItem",
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    functionName: "challengeItem",
+    args: [parameters.item],
+    value: bondWei,
+    account: parameters.account,
+  });
+  const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
+  return { ...result, disputeId: args.disputeId, bondWei, committee: args.committee, voteDeadline: args.voteDeadline };
+}

@@ -1,0 +1,37 @@
+import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import type { Address } from "viem";
+import type { ComputeLedgerNotRegisteredError, ComputeLedgerZeroAddressError } from "../../errors/contractErrors.ts";
+import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
+import {
+  type AccountParameter,
+  type DeploymentsParameter,
+  resolveDeployments,
+  sendContractWrite,
+  type ShardholderClient,
+  type WriteResult,
+} from "../internal/client.ts";
+
+export type SetSigningKeyParameters = DeploymentsParameter & AccountParameter & { signingKey: Address };
+
+export type SetSigningKeyReturnType = WriteResult;
+
+export type SetSigningKeyErrorType = ComputeLedgerNotRegisteredError | ComputeLedgerZeroAddressError | AccountRequiredError | NoDeploymentError;
+
+/**
+ * Rotates the caller's commitment signing key; signatures by the previous key are rejected from the next block on.
+ *
+ * @example
+ * import { setSigningKey } from "shardholder/sdk"
+ * await setSigningKey(walletClient, { deployments, signingKey: newSigner.address })
+ */
+export async function setSigningKey(client: ShardholderClient, parameters: SetSigningKeyParameters): Promise<SetSigningKeyReturnType> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  return sendContractWrite(client, {
+    action: "setSigningKey",
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    functionName: "rotateSigningKey",
+    args: [parameters.signingKey],
+    account: parameters.account,
+  });
+}

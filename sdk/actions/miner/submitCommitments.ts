@@ -1,0 +1,89 @@
+import type { Hex } from "viem";
+import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import type {
+  ComputeLedgerAlreadyCommittedError,
+  ComputeLedgerBadItemCountError,
+  ComputeLedgerBadStageError,
+  ComputeLedgerInvalidSignatureError,
+  ComputeLedgerNotServingError,
+  ComputeLedgerOutsideCommitWindowError,
+  ComputeLedgerWrongWeightsRootError,
+} from "../../errors/contractErrors.ts";
+import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
+import type { Commitment } from "../../protocol/commitment.ts";
+import {
+  type AccountParameter,
+  type DeploymentsParameter,
+  resolveDeployments,
+  sendContractWrite,
+  type ShardholderClient,
+  type WriteResult,
+} from "../internal/client.ts";
+
+/** A commitment with its EIP-712 signature by the worker's signing key. */
+export type SignedCommitment = { commitment: Commitment; signature: Hex };
+
+export type SubmitCommitmentsParameters = DeploymentsParameter &
+  AccountParameter & {
+    signed: readonly SignedCommitment[];
+    /** Commitments per transaction (default 32). Each transaction is all-or-nothing. */
+    batchSize?: number | undefined;
+  };
+
+export type SubmitCommitmentsReturnType = { batches: WriteResult[]; submitted: number };
+
+export type SubmitCommitmentsErrorType =
+  | ComputeLedgerOutsideCommitWindowError
+  | ComputeLedgerNotServingError
+  | ComputeLedgerInvalidSignatureError
+  | ComputeLedgerAlreadyCommittedError
+  | ComputeLedgerBadStageError
+  | ComputeLedgerBadItemCountError
+  | ComputeLedgerWrongWeightsRootError
+  | AccountRequiredError
+  | NoDeploymentError;
+
+/** Orders commitments by (model, round) so the ledger loads each model's terms once per batch. */
+export function orderForBatching(signed: readonly SignedCommitment[]): SignedCommitment[] {
+  return [...signed].sort((a, b) => {
+    const m = a.commitment.modelId - b.commitment.modelId;
+    if (m !== 0n) return m < 0n ? -1 : 1;
+    const r = a.commitment.round - b.commitment.round;
+    return r === 0n ? 0 : r < 0n ? -1 : 1;
+  });
+}
+
+/**
+ * Submits signed commitments in batches (anyone may relay them: the signature, not the sender,
+ * identifies the worker). Batches go out one after the other; the first failing batch throws
+ * and later ones are not sent.
+ *
+ * @example
+ * import { signCommitment, submitCommitments } from "shardholder/sdk"
+ * const signature = await signCommitment(signer, { ledger, chainId, commitment })
+ * await submitCommitments(walletClient, { deployments, signed: [{ commitment, signature }] })
+ */
+export async function submitCommitments(
+  client: ShardholderClient,
+  parameters: SubmitCommitmentsParameters,
+): Promise<SubmitCommitmentsReturnType> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  const batchSize = parameters.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const ordered = orderForBatching(parameters.signed);
+  const batches: WriteResult[] = [];
+  for (let start = 0; start < ordered.length; start += batchSize) {
+    const batch = ordered.slice(start, start + batchSize);
+    batches.push(
+      await sendContractWrite(client, {
+        action: "submitCommitments",
+        abi: computeLedgerAbi,
+        address: contracts.computeLedger,
+        functionName: "submitCommitments",
+        args: [batch.map((s) => s.commitment), batch.map((s) => s.signature)],
+        account: parameters.account,
+      }),
+    );
+  }
+  return { batches, submitted: ordered.length };
+}

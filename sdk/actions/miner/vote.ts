@@ -1,0 +1,36 @@
+import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import type { ComputeLedgerAlreadyVotedError, ComputeLedgerDisputeNotOpenError, ComputeLedgerNotCommitteeMemberError, ComputeLedgerVoteWindowClosedError } from "../../errors/contractErrors.ts";
+import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
+import {
+  type AccountParameter,
+  type DeploymentsParameter,
+  resolveDeployments,
+  sendContractWrite,
+  type ShardholderClient,
+  type WriteResult,
+} from "../internal/client.ts";
+
+export type VoteParameters = DeploymentsParameter & AccountParameter & { disputeId: bigint; fraud: boolean };
+
+export type VoteReturnType = WriteResult;
+
+export type VoteErrorType = ComputeLedgerDisputeNotOpenError | ComputeLedgerVoteWindowClosedError | ComputeLedgerNotCommitteeMemberError | ComputeLedgerAlreadyVotedError | AccountRequiredError | NoDeploymentError;
+
+/**
+ * Casts a committee member's vote on a dispute; `fraud: true` blames the accused worker (for a chain break: the upstream stage).
+ *
+ * @example
+ * import { vote } from "shardholder/sdk"
+ * await vote(walletClient, { deployments, disputeId: 0n, fraud: true })
+ */
+export async function vote(client: ShardholderClient, parameters: VoteParameters): Promise<VoteReturnType> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  return sendContractWrite(client, {
+    action: "vote",
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    functionName: "vote",
+    args: [parameters.disputeId, parameters.fraud],
+    account: parameters.account,
+  });
+}
