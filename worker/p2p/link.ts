@@ -1,0 +1,101 @@
+import type { Stream } from "@libp2p/interface";
+import { LinkClosedError } from "./errors.ts";
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, FrameDecoder, type FrameKind } from "./frames.ts";
+
+/** What a link saw: counted on the application stream (length prefix + frame), before noise/yamux. */
+export type LinkStats = { bytesSent: number; bytesReceived: number; framesSent: number; framesReceived: number };
+
+/** One received frame, as recorded for audits (which tensors this process ever received). */
+export type ReceivedFrameRecord = { kind: FrameKind; round: bigint; microbatch: number; payloadBytes: number };
+
+type Waiter = { resolve: (frame: Frame) => void; reject: (err: Error) => void };
+
+const keyOf = (kind: FrameKind, round: bigint, microbatch: number): string => `${kind}:${round}:${microbatch}`;
+
+/**
+ * A framed, counted, bidirectional channel over one libp2p 3 stream. Frames are delivered into
+ * a mailbox keyed by (kind, round, microbatch), so a schedule can await exactly the tensor it
+ * needs next regardless of arrival order.
+ */
+export class PipeLink {
+  readonly stats: LinkStats = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
+  readonly received: ReceivedFrameRecord[] = [];
+  private readonly mailbox = new Map<string, Frame>();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly decoder: FrameDecoder;
+  private closedError: Error | undefined;
+
+  constructor(
+    readonly stream: Stream,
+    options: { maxFrameBytes?: number | undefined } = {},
+  ) {
+    this.decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    // A whole GPipe round of activations may queue here before it is consumed.
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    stream.addEventListener("message", (event) => {
+      const chunk = event.data.subarray();
+      this.stats.bytesReceived += chunk.length;
+      try {
+        for (const frame of this.decoder.push(chunk)) this.deliver(frame);
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.fail(error);
+        stream.abort(error);
+      }
+    });
+    stream.addEventListener("close", (event) => {
+      this.fail(new LinkClosedError({ reason: event.error ? "stream reset" : "stream closed", cause: event.error }));
+    });
+  }
+
+  /** Sends a frame, waiting for the stream to drain when its write buffer is full. */
+  async send(frame: Frame): Promise<void> {
+    if (this.closedError) throw this.closedError;
+    const bytes = encodeFrame(frame);
+    this.stats.bytesSent += bytes.length;
+    this.stats.framesSent++;
+    if (!this.stream.send(bytes)) await this.stream.onDrain();
+  }
+
+  /** Resolves with the frame of that (kind, round, microbatch), now or when it arrives. */
+  receive(kind: FrameKind, round: bigint, microbatch: number): Promise<Frame> {
+    const key = keyOf(kind, round, microbatch);
+    const ready = this.mailbox.get(key);
+    if (ready) {
+      this.mailbox.delete(key);
+      return Promise.resolve(ready);
+    }
+    if (this.closedError) return Promise.reject(this.closedError);
+    if (this.waiters.has(key)) return Promise.reject(new Error(`already waiting for ${key}`));
+    return new Promise((resolve, reject) => this.waiters.set(key, { resolve, reject }));
+  }
+
+  /** Closes our writable end after pending bytes are flushed. */
+  async close(): Promise<void> {
+    try {
+      await this.stream.close();
+    } catch {
+      this.stream.abort(new Error("close failed"));
+    }
+  }
+
+  private deliver(frame: Frame): void {
+    this.stats.framesReceived++;
+    this.received.push({ kind: frame.kind, round: frame.round, microbatch: frame.microbatch, payloadBytes: frame.payload.length });
+    const key = keyOf(frame.kind, frame.round, frame.microbatch);
+    const waiter = this.waiters.get(key);
+    if (waiter) {
+      this.waiters.delete(key);
+      waiter.resolve(frame);
+      return;
+    }
+    if (this.mailbox.has(key)) throw new Error(`duplicate frame ${key}`);
+    this.mailbox.set(key, frame);
+  }
+
+  private fail(error: Error): void {
+    this.closedError ??= error;
+    for (const waiter of this.waiters.values()) waiter.reject(this.closedError);
+    this.waiters.clear();
+  }
+}

@@ -1,0 +1,90 @@
+import * as tf from "@tensorflow/tfjs";
+import { zeroHash } from "viem";
+import { decodeWireTensor, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
+import type { MicrobatchRecord } from "./runner.ts";
+import type { MicrobatchSource, PipelineStage } from "./types.ts";
+
+/**
+ * Single-process reference of one round: every stage in this process, chained directly with the
+ * same wire codec (`wire`) or none (`"exact"`: float tensors passed as they are). Used to check
+ * that the distributed pipeline computes the same gradients; it necessarily holds all stages,
+ * so it is a test and validation tool, never a worker.
+ */
+export function referenceRound(parameters: {
+  stages: PipelineStage[];
+  round: bigint;
+  microbatches: number;
+  data: MicrobatchSource;
+  wire: WireFormat | "exact";
+}): { records: MicrobatchRecord[][]; losses: number[] } {
+  const { stages, round, microbatches, data, wire } = parameters;
+  const S = stages.length;
+  const records: MicrobatchRecord[][] = stages.map(() => []);
+  const losses: number[] = [];
+  // Passes a float tensor across a stage boundary the way the wire would.
+  const cross = (t: tf.Tensor): { tensor: tf.Tensor; hash: `0x${string}` } => {
+    if (wire === "exact") return { tensor: t.clone(), hash: zeroHash };
+    const sent = encodeWireTensor(t.shape, t.dataSync() as Float32Array, wire);
+    const got = decodeWireTensor(sent.bytes);
+    return { tensor: tf.tensor(got.values, got.shape, "float32"), hash: got.hash };
+  };
+  for (let m = 0; m < microbatches; m++) {
+    const batch = data(round, m);
+    const partial: Partial<MicrobatchRecord>[] = stages.map(() => ({ index: m }));
+    const keep: tf.Tensor[] = [batch.ids, batch.targets];
+    let x: tf.Tensor = batch.ids;
+    (partial[0] as Partial<MicrobatchRecord>).inputActHash = hashTokenIds(batch.ids.shape, batch.ids.dataSync() as Int32Array);
+    for (let s = 0; s < S; s++) {
+      const stage = stages[s] as PipelineStage;
+      const out = stage.forward(m, x, s === S - 1 ? batch.targets : undefined);
+      keep.push(out);
+      if (s === S - 1) {
+        const loss = (out.dataSync() as Float32Array)[0] as number;
+        losses.push(loss);
+        (partial[s] as Partial<MicrobatchRecord>).outputActHash = hashScalarLoss(loss);
+      } else {
+        const crossed = cross(out);
+        (partial[s] as Partial<MicrobatchRecord>).outputActHash = crossed.hash;
+        (partial[s + 1] as Partial<MicrobatchRecord>).inputActHash = crossed.hash;
+        keep.push(crossed.tensor);
+        x = crossed.tensor;
+      }
+    }
+    let dy: tf.Tensor | undefined;
+    (partial[S - 1] as Partial<MicrobatchRecord>).upstreamGradHash = zeroHash;
+    for (let s = S - 1; s >= 0; s--) {
+      const result = (stages[s] as PipelineStage).backward(m, dy);
+      const record = partial[s] as Partial<MicrobatchRecord>;
+      record.parameterGradient = result.parameterGradient;
+      if (s === 0) {
+        record.inputGradHash = zeroHash;
+        result.inputGrad?.dispose();
+      } else {
+        const crossed = cross(result.inputGrad as tf.Tensor);
+        record.inputGradHash = crossed.hash;
+        (partial[s - 1] as Partial<MicrobatchRecord>).upstreamGradHash = crossed.hash;
+        result.inputGrad?.dispose();
+        dy?.dispose();
+        dy = crossed.tensor;
+      }
+    }
+    dy?.dispose();
+    for (const t of keep) t.dispose();
+    partial.forEach((r, s) => (records[s] as MicrobatchRecord[]).push(r as MicrobatchRecord));
+  }
+  for (const stage of stages) stage.step();
+  return { records, losses };
+}
+
+/** Relative L2 distance `|a - b| / |b|` (0 when both are zero). */
+export function relativeL2(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new RangeError(`length ${a.length} != ${b.length}`);
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    diff += d * d;
+    norm += (b[i] as number) ** 2;
+  }
+  return norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
+}

@@ -1,0 +1,178 @@
+import * as tf from "@tensorflow/tfjs";
+import { type Hex, zeroHash } from "viem";
+import type { PipeLink } from "../p2p/link.ts";
+import { decodeWireTensor, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
+import { type ScheduleName, stageSchedule } from "./schedule.ts";
+import type { MicrobatchSource, PipelineStage } from "./types.ts";
+
+/** What a stage did for one microbatch (docs/PROTOCOL.md "Microbatch items", before `gradRoot`). */
+export type MicrobatchRecord = {
+  index: number;
+  inputActHash: Hex;
+  outputActHash: Hex;
+  upstreamGradHash: Hex;
+  inputGradHash: Hex;
+  /** This microbatch's gradient of the stage's parameters, flattened in canonical order. */
+  parameterGradient: Float32Array;
+};
+
+/** Wall time split: `idleMs` waits for a neighbour, the rest is this stage's own work. */
+export type RoundTimings = {
+  wallMs: number;
+  idleMs: number;
+  busyMs: number;
+  forwardMs: number;
+  backwardMs: number;
+  stepMs: number;
+  /** Quantization, canonical encoding, hashing and tensor copies. */
+  codecMs: number;
+};
+
+export type RoundResult = {
+  round: bigint;
+  stage: number;
+  records: MicrobatchRecord[];
+  /** Per-microbatch losses in index order (last stage only, else empty). */
+  losses: number[];
+  bytesSent: number;
+  bytesReceived: number;
+  timings: RoundTimings;
+};
+
+export type RunRoundParameters = {
+  stage: PipelineStage;
+  round: bigint;
+  microbatches: number;
+  schedule: ScheduleName;
+  wire: WireFormat;
+  /** Link to stage s-1 (required unless stage 0). */
+  prev?: PipeLink | undefined;
+  /** Link to stage s+1 (required unless last stage). */
+  next?: PipeLink | undefined;
+  /** Deterministic data (used by stage 0 for ids and the last stage for targets). */
+  data: MicrobatchSource;
+};
+
+const now = (): number => performance.now();
+
+/**
+ * Runs one training round of one stage: the schedule's forwards and backwards over M
+ * microbatches, exchanging activations and gradients with the neighbours, then `step()`.
+ * Hashes are over the canonical bytes actually sent or received.
+ *
+ * @example
+ * const result = await runStageRound({ stage, round: 0n, microbatches: 4, schedule: "1f1b", wire: "int8", prev, next, data })
+ */
+export async function runStageRound(parameters: RunRoundParameters): Promise<RoundResult> {
+  const { stage, round, microbatches, wire, prev, next, data } = parameters;
+  const isFirst = stage.index === 0;
+  const isLast = stage.index === stage.count - 1;
+  if (!isFirst && !prev) throw new Error(`stage ${stage.index} needs a link to stage ${stage.index - 1}`);
+  if (!isLast && !next) throw new Error(`stage ${stage.index} needs a link to stage ${stage.index + 1}`);
+  const timings: RoundTimings = { wallMs: 0, idleMs: 0, busyMs: 0, forwardMs: 0, backwardMs: 0, stepMs: 0, codecMs: 0 };
+  const sentBefore = (prev?.stats.bytesSent ?? 0) + (next?.stats.bytesSent ?? 0);
+  const receivedBefore = (prev?.stats.bytesReceived ?? 0) + (next?.stats.bytesReceived ?? 0);
+  const partial = new Map<number, Partial<MicrobatchRecord>>();
+  const owned = new Map<number, tf.Tensor[]>();
+  const losses = new Map<number, number>();
+  const start = now();
+
+  const timed = async <T>(bucket: keyof RoundTimings, fn: () => T | Promise<T>): Promise<T> => {
+    const t0 = now();
+    try {
+      return await fn();
+    } finally {
+      timings[bucket] += now() - t0;
+    }
+  };
+
+  const forward = async (m: number): Promise<void> => {
+    const record: Partial<MicrobatchRecord> = { index: m };
+    const keep: tf.Tensor[] = [];
+    let input: tf.Tensor;
+    let targets: tf.Tensor | undefined;
+    if (isFirst || isLast) {
+      const batch = data(round, m);
+      keep.push(batch.ids, batch.targets);
+      if (isLast) targets = batch.targets;
+      if (isFirst) {
+        input = batch.ids;
+        record.inputActHash = await timed("codecMs", () => hashTokenIds(input.shape, input.dataSync() as Int32Array));
+      }
+    }
+    if (!isFirst) {
+      const frame = await timed("idleMs", () => (prev as PipeLink).receive("activation", round, m));
+      input = await timed("codecMs", () => {
+        const decoded = decodeWireTensor(frame.payload);
+        record.inputActHash = decoded.hash;
+        return tf.tensor(decoded.values, decoded.shape, "float32");
+      });
+      keep.push(input);
+    }
+    const output = await timed("forwardMs", () => {
+      const out = stage.forward(m, input, targets);
+      out.dataSync(); // Keep lazy backends honest: the compute happens here, not in the codec.
+      return out;
+    });
+    keep.push(output);
+    if (isLast) {
+      const loss = (output.dataSync() as Float32Array)[0] as number;
+      losses.set(m, loss);
+      record.outputActHash = hashScalarLoss(loss);
+    } else {
+      const wireTensor = await timed("codecMs", () => encodeWireTensor(output.shape, output.dataSync() as Float32Array, wire));
+      record.outputActHash = wireTensor.hash;
+      await timed("codecMs", () => (next as PipeLink).send({ kind: "activation", round, microbatch: m, payload: wireTensor.bytes }));
+    }
+    partial.set(m, record);
+    owned.set(m, keep);
+  };
+
+  const backward = async (m: number): Promise<void> => {
+    const record = partial.get(m);
+    if (!record) throw new Error(`backward of microbatch ${m} before its forward`);
+    let outputGrad: tf.Tensor | undefined;
+    if (isLast) record.upstreamGradHash = zeroHash;
+    else {
+      const frame = await timed("idleMs", () => (next as PipeLink).receive("gradient", round, m));
+      outputGrad = await timed("codecMs", () => {
+        const decoded = decodeWireTensor(frame.payload);
+        record.upstreamGradHash = decoded.hash;
+        return tf.tensor(decoded.values, decoded.shape, "float32");
+      });
+    }
+    const result = await timed("backwardMs", () => stage.backward(m, outputGrad));
+    record.parameterGradient = result.parameterGradient;
+    if (isFirst) record.inputGradHash = zeroHash;
+    else {
+      const inputGrad = result.inputGrad;
+      if (!inputGrad) throw new Error(`stage ${stage.index} returned no input gradient for microbatch ${m}`);
+      const wireTensor = await timed("codecMs", () => encodeWireTensor(inputGrad.shape, inputGrad.dataSync() as Float32Array, wire));
+      record.inputGradHash = wireTensor.hash;
+      await timed("codecMs", () => (prev as PipeLink).send({ kind: "gradient", round, microbatch: m, payload: wireTensor.bytes }));
+    }
+    result.inputGrad?.dispose();
+    outputGrad?.dispose();
+    for (const t of owned.get(m) ?? []) t.dispose();
+    owned.delete(m);
+  };
+
+  for (const op of stageSchedule(parameters.schedule, stage.index, stage.count, microbatches)) {
+    if (op.op === "forward") await forward(op.microbatch);
+    else await backward(op.microbatch);
+  }
+  await timed("stepMs", () => stage.step());
+  timings.wallMs = now() - start;
+  timings.busyMs = timings.wallMs - timings.idleMs;
+
+  const records = [...partial.values()].sort((a, b) => (a.index as number) - (b.index as number)) as MicrobatchRecord[];
+  return {
+    round,
+    stage: stage.index,
+    records,
+    losses: [...losses.entries()].sort((a, b) => a[0] - b[0]).map(([, loss]) => loss),
+    bytesSent: (prev?.stats.bytesSent ?? 0) + (next?.stats.bytesSent ?? 0) - sentBefore,
+    bytesReceived: (prev?.stats.bytesReceived ?? 0) + (next?.stats.bytesReceived ?? 0) - receivedBefore,
+    timings,
+  };
+}

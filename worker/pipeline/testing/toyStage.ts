@@ -1,0 +1,145 @@
+import * as tf from "@tensorflow/tfjs";
+import { hexToBytes } from "viem";
+import { microbatchSeed } from "../../../sdk/protocol/seed.ts";
+import type { MicrobatchData, PipelineStage } from "../types.ts";
+
+/**
+ * A toy model for pipeline tests until (and besides) the transformer: stage 0 embeds token ids
+ * (one-hot x table, then tanh), middle stages are tanh dense layers, the last stage a dense
+ * layer to vocabulary logits with mean softmax cross-entropy. Plain SGD on the mean gradient.
+ */
+export type ToySpec = { vocab: number; width: number; batch: number; seqLen: number; stages: number; seed: number; learningRate: number };
+
+/** mulberry32: tiny deterministic PRNG so every process initializes identically from the seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function initValues(size: number, scale: number, seed: number): Float32Array {
+  const next = prng(seed);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = (next() * 2 - 1) * scale;
+  return out;
+}
+
+/** Parameter shapes of a stage, in canonical order. */
+export function toyStageShapes(spec: ToySpec, index: number): { name: string; shape: number[] }[] {
+  const last = index === spec.stages - 1;
+  const inWidth = index === 0 ? spec.vocab : spec.width;
+  const outWidth = last ? spec.vocab : spec.width;
+  return [
+    { name: `toy/stage${index}/kernel`, shape: [inWidth, outWidth] },
+    { name: `toy/stage${index}/bias`, shape: [outWidth] },
+  ];
+}
+
+export function createToyStage(spec: ToySpec, index: number): PipelineStage {
+  if (spec.stages < 2) throw new RangeError("the toy model needs at least 2 stages");
+  const last = index === spec.stages - 1;
+  const first = index === 0;
+  const vars = toyStageShapes(spec, index).map(({ name, shape }, k) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const scale = k === 0 ? 1 / Math.sqrt(shape[0] as number) : 0;
+    return tf.variable(tf.tensor(initValues(size, scale, spec.seed * 1000 + index * 10 + k), shape), true, name);
+  });
+  const parameterCount = vars.reduce((n, v) => n + v.size, 0);
+  const inputs = new Map<number, { input: tf.Tensor; targets?: tf.Tensor | undefined }>();
+  let accumulated: Float32Array | undefined;
+  let accumulatedCount = 0;
+
+  const apply = (input: tf.Tensor, targets: tf.Tensor | undefined, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor => {
+    const x = first ? tf.oneHot(tf.cast(input, "int32").reshape([-1]), spec.vocab) : input.reshape([-1, spec.width]);
+    const z = tf.add(tf.matMul(x, kernel), bias);
+    if (!last) return tf.tanh(z).reshape([spec.batch, spec.seqLen, spec.width]);
+    const labels = tf.oneHot(tf.cast(targets as tf.Tensor, "int32").reshape([-1]), spec.vocab);
+    return tf.losses.softmaxCrossEntropy(labels, z);
+  };
+
+  return {
+    index,
+    count: spec.stages,
+    parameterCount,
+    forward(microbatch, input, targets) {
+      inputs.set(microbatch, { input, targets });
+      return tf.tidy(() => apply(input, targets, vars[0] as tf.Variable, vars[1] as tf.Variable));
+    },
+    backward(microbatch, outputGrad) {
+      const cached = inputs.get(microbatch);
+      if (!cached) throw new Error(`no forward cached for microbatch ${microbatch}`);
+      inputs.delete(microbatch);
+      const { input, targets } = cached;
+      const [kernel, bias] = vars as [tf.Variable, tf.Variable];
+      const grads = tf.tidy(() => {
+        const dy = outputGrad ?? tf.scalar(1);
+        const wrt = first ? [kernel, bias] : [input, kernel, bias];
+        const f = (...xs: tf.Tensor[]) =>
+          first ? apply(input, targets, xs[0] as tf.Tensor, xs[1] as tf.Tensor) : apply(xs[0] as tf.Tensor, targets, xs[1] as tf.Tensor, xs[2] as tf.Tensor);
+        return tf.grads(f)(wrt, dy);
+      });
+      const paramGrads = first ? grads : grads.slice(1);
+      const parameterGradient = new Float32Array(parameterCount);
+      let at = 0;
+      for (const g of paramGrads) {
+        parameterGradient.set(g.dataSync() as Float32Array, at);
+        at += g.size;
+        g.dispose();
+      }
+      accumulated ??= new Float32Array(parameterCount);
+      for (let i = 0; i < parameterCount; i++) (accumulated[i] as number) += parameterGradient[i] as number;
+      accumulatedCount++;
+      return { ...(first ? {} : { inputGrad: grads[0] as tf.Tensor }), parameterGradient };
+    },
+    step() {
+      if (!accumulated || accumulatedCount === 0) return;
+      const weights = this.exportWeights();
+      for (let i = 0; i < weights.length; i++) (weights[i] as number) -= (spec.learningRate * (accumulated[i] as number)) / accumulatedCount;
+      this.importWeights(weights);
+      accumulated = undefined;
+      accumulatedCount = 0;
+    },
+    exportWeights() {
+      const out = new Float32Array(parameterCount);
+      let at = 0;
+      for (const v of vars) {
+        out.set(v.dataSync() as Float32Array, at);
+        at += v.size;
+      }
+      return out;
+    },
+    importWeights(values) {
+      let at = 0;
+      for (const v of vars) {
+        v.assign(tf.tensor(values.subarray(at, at + v.size), v.shape));
+        at += v.size;
+      }
+    },
+    dispose() {
+      for (const v of vars) v.dispose();
+      inputs.clear();
+    },
+  };
+}
+
+/**
+ * Deterministic toy data per (modelId, round, index): random ids, each target the next id in
+ * a fixed permutation of the vocabulary, so the model can learn it and the loss falls.
+ */
+export function toyMicrobatch(spec: ToySpec, modelId: bigint, round: bigint, index: number): MicrobatchData {
+  const seedBytes = hexToBytes(microbatchSeed(modelId, round, index));
+  const next = prng(new DataView(seedBytes.buffer).getUint32(0, true));
+  const n = spec.batch * spec.seqLen;
+  const ids = new Int32Array(n);
+  const targets = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    ids[i] = Math.floor(next() * spec.vocab);
+    targets[i] = ((ids[i] as number) * 7 + 3) % spec.vocab;
+  }
+  return { ids: tf.tensor(ids, [spec.batch, spec.seqLen], "int32"), targets: tf.tensor(targets, [spec.batch, spec.seqLen], "int32") };
+}
