@@ -68,6 +68,26 @@ interface IModelRegistry {
         uint128 minValidatorStakeWei;
     }
 
+    /// @notice The compute ledger was bound (once); it is the minter of every model token.
+    event LedgerBound(address indexed ledger);
+    /// @notice A model was registered and its token clone deployed.
+    event ModelRegistered(
+        uint64 indexed modelId,
+        address indexed designer,
+        address indexed token,
+        bytes32 specHash,
+        uint16 stageCount,
+        string name,
+        string symbol
+    );
+    /// @notice The designer changed the model's metadata URI (the only editable field).
+    event MetadataURISet(uint64 indexed modelId, string metadataURI);
+
+    function registerModel(ModelSpec calldata spec) external returns (uint64 modelId, address token);
+    function setMetadataURI(uint64 modelId, string calldata metadataURI) external;
+    function metadataURI(uint64 modelId) external view returns (string memory);
+    function ledger() external view returns (address);
+
     function model(uint64 modelId) external view returns (Model memory);
     function modelCount() external view returns (uint64);
     function tokenOf(uint64 modelId) external view returns (address);

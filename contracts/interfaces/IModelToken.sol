@@ -5,6 +5,14 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @title Model token interface: an ERC-20 whose holders earn the model's inference revenue
 interface IModelToken is IERC20 {
+    /// @notice `amountWei` of revenue arrived from `depositor`; it is distributed to the holders of this block
+    /// (or held, while the supply is below `minDistributionSupply`).
+    event RevenueDeposited(address indexed depositor, uint256 amountWei);
+    /// @notice `account` claimed `amountWei` of revenue, sent to `to`.
+    event RevenueClaimed(address indexed account, address indexed to, uint256 amountWei);
+    /// @notice The clone was initialized by the registry.
+    event ModelTokenInitialized(string name, string symbol, address indexed minter, uint256 capTokens);
+
     /// @notice Adds `msg.value` to the revenue of current holders (held until the first mint if supply is 0).
     function depositRevenue() external payable;
     /// @notice Mints `amountTokens` to `to`; only the compute ledger can call it, never past the cap.
