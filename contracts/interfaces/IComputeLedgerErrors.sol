@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title Custom errors of the compute ledger
+interface IComputeLedgerErrors {
+    // staking
+    error ComputeLedgerZeroAddress();
+    error ComputeLedgerNotRegistered();
+    error ComputeLedgerStakeOverflow();
+    error ComputeLedgerUnbonding();
+    error ComputeLedgerNotUnbonding();
+    error ComputeLedgerJailed();
+    error ComputeLedgerUnbondingNotElapsed(uint256 withdrawableAt);
+    error ComputeLedgerStakeAtRisk();
+    error ComputeLedgerValidatorUnchanged();
+    error ComputeLedgerNothingToWithdraw();
+    error ComputeLedgerTransferFailed();
+
+    // commitments
+    error ComputeLedgerLengthMismatch(uint256 commitments, uint256 signatures);
+    error ComputeLedgerUnknownModel(uint64 modelId);
+    error ComputeLedgerModelWindowsTooLong(uint64 modelId, uint256 windowsSec);
+    error ComputeLedgerBadStage(uint16 stage, uint16 stageCount);
+    error ComputeLedgerBadItemCount(uint32 itemCount, uint32 maxItems);
+    error ComputeLedgerOutsideCommitWindow(uint64 modelId, uint64 round);
+    error ComputeLedgerNotServing(uint64 modelId, address worker);
+    error ComputeLedgerInvalidSignature(uint256 index);
+    error ComputeLedgerWrongWeightsRoot(bytes32 expected, bytes32 got);
+    error ComputeLedgerAlreadyCommitted(uint64 modelId, uint64 round, uint16 stage, address worker);
+    error ComputeLedgerPreviousCommitmentUnsettled(uint64 modelId, uint16 stage, address worker, uint64 round);
+    error ComputeLedgerUnitsOverflow();
+
+    // challenges and disputes
+    error ComputeLedgerOutsideChallengeWindow(uint64 modelId, uint64 round);
+    error ComputeLedgerNotEligibleValidator();
+    error ComputeLedgerWrongBond(uint256 expectedWei, uint256 gotWei);
+    error ComputeLedgerUnknownCommitment();
+    error ComputeLedgerCommitmentSlashed();
+    error ComputeLedgerInvalidProof();
+    error ComputeLedgerLeafIndexOutOfRange();
+    error ComputeLedgerNotAChainBreak();
+    error ComputeLedgerNoCommittee();
+    error ComputeLedgerDisputeNotOpen();
+    error ComputeLedgerNotCommitteeMember();
+    error ComputeLedgerAlreadyVoted();
+    error ComputeLedgerVoteWindowClosed();
+    error ComputeLedgerVotingNotOver();
+
+    // rounds and rewards
+    error ComputeLedgerChallengeWindowOpen(uint64 modelId, uint64 round);
+    error ComputeLedgerDisputesOpen(uint64 modelId, uint64 round, uint32 openDisputes);
+    error ComputeLedgerAlreadyFinalized(uint64 modelId, uint64 round);
+    error ComputeLedgerNotFinalized(uint64 modelId, uint64 round);
+    error ComputeLedgerNothingToMint(uint64 modelId, uint64 round, address worker);
+}

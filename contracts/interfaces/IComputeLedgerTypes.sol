@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title Structs of the compute ledger (docs/PROTOCOL.md fixes their byte layout)
+interface IComputeLedgerTypes {
+    /// @notice A worker's signed claim of work for one stage of one round (EIP-712 type `Commitment`).
+    struct Commitment {
+        uint64 modelId;
+        uint64 round;
+        uint16 stage;
+        address worker;
+        bytes32 itemsRoot;
+        uint32 itemCount;
+        bytes32 weightsRootBefore;
+        bytes32 weightsRootAfter;
+    }
+
+    /// @notice One microbatch leaf of a commitment's `itemsRoot` (OZ StandardMerkleTree leaf of these six values).
+    struct ItemLeaf {
+        uint32 index;
+        bytes32 inputActHash;
+        bytes32 outputActHash;
+        bytes32 upstreamGradHash;
+        bytes32 inputGradHash;
+        bytes32 gradRoot;
+    }
+
+    /// @notice A leaf together with the commitment it belongs to and its sorted-pair Merkle proof.
+    struct CommittedItem {
+        uint64 modelId;
+        uint64 round;
+        uint16 stage;
+        address worker;
+        bytes32 itemsRoot;
+        ItemLeaf leaf;
+        bytes32[] proof;
+    }
+
+    /// @notice What a dispute is about.
+    /// `Item`: the committee re-executes one leaf; `fraud` means the accused worker cheated.
+    /// `ChainBreak`: a break between stage s (accused) and s+1 (counterparty) is proven on-chain;
+    /// `fraud` means stage s is at fault, `!fraud` means stage s+1 is.
+    enum DisputeKind {
+        None,
+        Item,
+        ChainBreak
+    }
+
+    /// @notice `Fraud`/`Honest`: majority of cast votes; `Dismissed`: tie or no votes (nobody slashed, bond refunded).
+    enum DisputeStatus {
+        None,
+        Open,
+        Fraud,
+        Honest,
+        Dismissed
+    }
+
+    /// @notice A dispute as stored.
+    struct Dispute {
+        uint64 modelId;
+        uint64 round;
+        uint16 stage;
+        DisputeKind kind;
+        DisputeStatus status;
+        uint40 voteDeadline;
+        uint8 fraudVotes;
+        uint8 honestVotes;
+        uint8 votedMask;
+        uint8 committeeSize;
+        /// the worker whose leaf is challenged (Item) or the stage-s worker (ChainBreak)
+        address accused;
+        uint96 bondWei;
+        /// the stage-(s+1) worker of a ChainBreak; zero for Item
+        address counterparty;
+        address challenger;
+        address[3] committee;
+    }
+
+    /// @notice A staker (worker and/or validator) as stored.
+    struct Staker {
+        address signingKey;
+        uint88 stakeWei;
+        bool validator;
+        bool unbonding;
+        bool jailed;
+        address payout;
+        uint40 unbondRequestedAt;
+        uint32 openDisputes;
+    }
+
+    /// @notice A round's accounting. `totalUnits` only counts unslashed commitments.
+    struct RoundState {
+        uint128 totalUnits;
+        uint32 openDisputes;
+        bool finalized;
+        uint128 emissionTokens;
+        uint128 mintedTokens;
+    }
+
+    /// @notice The ledger's record of one accepted commitment (`found` is false when none is stored).
+    struct CommitmentRecord {
+        bool found;
+        uint64 units;
+        bool slashed;
+        bool rewarded;
+        bytes18 itemsRootPrefix;
+    }
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {IComputeLedgerTypes} from "../interfaces/IComputeLedgerTypes.sol";
+import {IComputeLedgerErrors} from "../interfaces/IComputeLedgerErrors.sol";
+import {IComputeLedgerEvents} from "../interfaces/IComputeLedgerEvents.sol";
+
+/// @title Storage, constants and shared helpers of the compute ledger
+/// @dev Every storage layout decision lives here so the focused parts (staking, commitments,
+/// disputes, rewards) cannot disagree about packing.
+abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComputeLedgerEvents {
+    // ---------------------------------------------------------------- constants
+
+    /// @notice Time between `requestUnbond` and `withdrawStake`. Every model a worker commits to must
+    /// have `commitWindowSec + challengeWindowSec + voteWindowSec <= UNBONDING_DELAY_SEC` (checked on
+    /// submission), so any dispute about a committed round opens before the stake can leave, and an
+    /// open dispute blocks the withdrawal until it is resolved.
+    uint256 public constant UNBONDING_DELAY_SEC = 7 days;
+    /// @notice Validators drawn per dispute.
+    uint256 internal constant COMMITTEE_SIZE = 3;
+    /// @notice Draw attempts per dispute (bounds the loop over the validator set).
+    uint256 internal constant MAX_DRAW_ATTEMPTS = 24;
+    /// @notice Share of a losing worker's bonded stake that is slashed.
+    uint256 public constant SLASH_BPS = 5000;
+    /// @notice Share of any slashed amount (worker stake or challenger bond) credited to the winner; the rest is burned.
+    uint256 public constant WINNER_SHARE_BPS = 5000;
+    /// @notice Floor of the challenge bond when a model's minimum validator stake is lower.
+    uint256 internal constant MIN_CHALLENGE_BOND_WEI = 1e15;
+    /// @notice Where burned ETH goes.
+    address internal constant BURN_ADDRESS = address(0xdEaD);
+    /// @notice Rounds of one (model, stage, worker) that share storage slots: round r reuses the slot
+    /// of round r - RING_SIZE once that commitment is rewarded or slashed, which turns the fresh
+    /// 22.1k SSTORE into a 5k one in steady state.
+    uint256 public constant RING_SIZE = 8;
+
+    uint256 internal constant BPS = 10_000;
+
+    // packed commitment slot: [0,40) round | [40,104) units | [104,112) flags | [112,256) itemsRoot prefix
+    uint256 internal constant _ROUND_MASK = (1 << 40) - 1;
+    uint256 internal constant _UNITS_SHIFT = 40;
+    uint256 internal constant _FLAGS_SHIFT = 104;
+    uint256 internal constant _PREFIX_SHIFT = 112;
+    uint256 internal constant _FLAG_EXISTS = 1;
+    uint256 internal constant _FLAG_SLASHED = 2;
+    uint256 internal constant _FLAG_REWARDED = 4;
+
+    uint8 internal constant _STAKER_VALIDATOR = 1;
+    uint8 internal constant _STAKER_UNBONDING = 2;
+    uint8 internal constant _STAKER_JAILED = 4;
+
+    // ---------------------------------------------------------------- storage
+
+    /// @dev The immutable terms of a model the hot paths need, copied once from the registry
+    /// (its economic terms never change) so a batch reads 2 slots instead of the whole registry struct.
+    struct ModelParams {
+        uint64 genesisTime;
+        uint32 commitWindowSec;
+        uint32 challengeWindowSec;
+        uint32 voteWindowSec;
+        uint16 stageCount;
+        uint32 microbatchesPerRound;
+        uint16 designerEmissionBps;
+        bool cached;
+        uint128 minWorkerStakeWei;
+        uint128 minValidatorStakeWei;
+        address token;
+        address designer;
+    }
+
+    /// @dev slot 0 is all a commitment or `isServingOperator` reads.
+    struct StakerSlot {
+        address signingKey;
+        uint88 stakeWei;
+        uint8 flags;
+        address payout;
+        uint40 unbondRequestedAt;
+        uint32 openDisputes;
+    }
+
+    IModelRegistry internal immutable _registry;
+
+    mapping(uint64 modelId => ModelParams) internal _models;
+    /// @dev units per microbatch + 1 (0 = not cached yet)
+    mapping(uint64 modelId => mapping(uint16 stage => uint256)) internal _unitsPlusOne;
+    mapping(address account => StakerSlot) internal _stakers;
+    /// @dev key = stage * RING_SIZE + round % RING_SIZE, value packed as described above
+    mapping(uint64 modelId => mapping(address worker => mapping(uint256 key => uint256))) internal _commitments;
+    mapping(uint64 modelId => mapping(uint64 round => RoundState)) internal _rounds;
+    mapping(uint64 modelId => uint256) internal _emissionAllocated;
+    mapping(uint256 disputeId => Dispute) internal _disputes;
+    uint256 internal _disputeCount;
+    address[] internal _validators;
+    mapping(address => uint256) internal _validatorIndexPlusOne;
+    mapping(address => uint256) internal _payments;
+
+    constructor(IModelRegistry registry_) {
+        if (address(registry_) == address(0)) revert ComputeLedgerZeroAddress();
+        _registry = registry_;
+    }
+
+    // ---------------------------------------------------------------- model terms
+
+    /// @dev The cached terms, copied from the registry on first use. A storage pointer: cold paths
+    /// read only the fields they need instead of copying the whole struct.
+    function _model(uint64 modelId) internal returns (ModelParams storage p) {
+        p = _models[modelId];
+        if (!p.cached) {
+            _models[modelId] = _fetchModel(modelId);
+            emit ModelCached(modelId);
+        }
+    }
+
+    /// @dev Same as `_loadModel` without writing (for views).
+    function _viewModel(uint64 modelId) internal view returns (ModelParams memory p) {
+        p = _models[modelId];
+        if (!p.cached) p = _fetchModel(modelId);
+    }
+
+    function _fetchModel(uint64 modelId) internal view returns (ModelParams memory p) {
+        if (modelId == 0 || modelId > _registry.modelCount()) revert ComputeLedgerUnknownModel(modelId);
+        IModelRegistry.Model memory m = _registry.model(modelId);
+        p = ModelParams({
+            genesisTime: m.genesisTime,
+            commitWindowSec: m.timing.commitWindowSec,
+            challengeWindowSec: m.timing.challengeWindowSec,
+            voteWindowSec: m.timing.voteWindowSec,
+            stageCount: m.stageCount,
+            microbatchesPerRound: m.microbatchesPerRound,
+            designerEmissionBps: m.designerEmissionBps,
+            cached: true,
+            minWorkerStakeWei: m.minWorkerStakeWei,
+            minValidatorStakeWei: m.minValidatorStakeWei,
+            token: m.token,
+            designer: m.designer
+        });
+    }
+
+    function _unitsPerMicrobatch(uint64 modelId, uint16 stage) internal returns (uint256 units) {
+        units = _unitsPlusOne[modelId][stage];
+        if (units == 0) {
+            units = uint256(_registry.unitsPerMicrobatch(modelId, stage)) + 1;
+            _unitsPlusOne[modelId][stage] = units;
+        }
+        unchecked {
+            return units - 1;
+        }
+    }
+
+    // ---------------------------------------------------------------- round timing
+
+    function _commitStart(uint256 genesisTime, uint256 commitWindowSec, uint64 round) internal pure returns (uint256) {
+        return genesisTime + uint256(round) * commitWindowSec;
+    }
+
+    /// @dev The challenge window of `round` is [commitEnd, commitEnd + challengeWindowSec).
+    function _commitEnd(uint256 genesisTime, uint256 commitWindowSec, uint64 round) internal pure returns (uint256) {
+        return genesisTime + (uint256(round) + 1) * commitWindowSec;
+    }
+
+    function _challengeEnd(ModelParams storage p, uint64 round) internal view returns (uint256) {
+        return _commitEnd(p.genesisTime, p.commitWindowSec, round) + p.challengeWindowSec;
+    }
+
+    // ---------------------------------------------------------------- commitment slots
+
+    function _slotKey(uint16 stage, uint64 round) internal pure returns (uint256) {
+        return uint256(stage) * RING_SIZE + (round % RING_SIZE);
+    }
+
+    function _packCommitment(uint64 round, uint256 units, bytes32 itemsRoot) internal pure returns (uint256) {
+        return ((uint256(itemsRoot) >> _PREFIX_SHIFT) << _PREFIX_SHIFT) | (_FLAG_EXISTS << _FLAGS_SHIFT)
+            | (units << _UNITS_SHIFT) | uint256(round);
+    }
+
+    function _slotRound(uint256 slot) internal pure returns (uint64) {
+        return uint64(slot & _ROUND_MASK);
+    }
+
+    function _slotUnits(uint256 slot) internal pure returns (uint64) {
+        return uint64(slot >> _UNITS_SHIFT);
+    }
+
+    function _slotHas(uint256 slot, uint256 flag) internal pure returns (bool) {
+        return (slot >> _FLAGS_SHIFT) & flag != 0;
+    }
+
+    /// @dev True when `slot` holds the commitment of exactly `round`.
+    function _slotIsRound(uint256 slot, uint64 round) internal pure returns (bool) {
+        return _slotHas(slot, _FLAG_EXISTS) && _slotRound(slot) == round;
+    }
+
+    function _slotPrefixMatches(uint256 slot, bytes32 itemsRoot) internal pure returns (bool) {
+        return (slot >> _PREFIX_SHIFT) == (uint256(itemsRoot) >> _PREFIX_SHIFT);
+    }
+
+    // ---------------------------------------------------------------- staking helpers
+
+    function _isServing(StakerSlot storage s, uint256 minStakeWei) internal view returns (bool) {
+        return s.stakeWei >= minStakeWei && s.stakeWei != 0 && s.flags & (_STAKER_UNBONDING | _STAKER_JAILED) == 0;
+    }
+
+    function _credit(address account, uint256 amountWei) internal {
+        if (amountWei == 0) return;
+        _payments[account] += amountWei;
+        emit PaymentCredited(account, amountWei);
+    }
+}

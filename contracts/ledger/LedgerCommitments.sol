@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {LedgerStaking} from "./LedgerStaking.sol";
+
+/// @title Batched submission of EIP-712 signed commitments (docs/PROTOCOL.md "Commitment signature")
+abstract contract LedgerCommitments is LedgerStaking {
+    /// @notice EIP-712 type hash of `Commitment`, byte for byte as in docs/PROTOCOL.md.
+    bytes32 public constant COMMITMENT_TYPEHASH = keccak256(
+        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter)"
+    );
+
+    bytes32 private constant _DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    // A hand-rolled domain instead of OZ EIP712: the fixed name/version need no ShortStrings or
+    // ERC-5267 getter, which keeps the ledger under the 24 KiB code size limit.
+    bytes32 private immutable _cachedDomainSeparator;
+    uint256 private immutable _cachedChainId;
+
+    constructor() {
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _buildDomainSeparator();
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(_DOMAIN_TYPEHASH, keccak256("Shardholder"), keccak256("1"), block.chainid, address(this))
+        );
+    }
+
+    /// @dev Recomputed after a chain fork so signatures never replay across chain ids.
+    function _domainSeparatorV4() internal view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    function _hashTypedDataV4(bytes32 structHash) internal view returns (bytes32) {
+        return MessageHashUtils.toTypedDataHash(_domainSeparatorV4(), structHash);
+    }
+
+    /// @notice Records signed commitments; callable by anyone (a relayer pays the gas, never the key holder).
+    /// @dev Defends against:
+    /// - forgery and stale keys: each signature must recover the worker's *current* signing key;
+    /// - cross-chain / cross-contract replay: the EIP-712 domain binds chain id and this address;
+    /// - cross-model / cross-round replay: model, round and stage are signed, and only the model's
+    ///   current round accepts commitments (its commit window);
+    /// - double counting: at most one commitment per (model, round, stage, worker), a second one reverts;
+    /// - self-reported work: units are `itemCount * registry.unitsPerMicrobatch(model, stage)`;
+    /// - wrong starting point: for round 0, `weightsRootBefore` must equal the registry's initial root
+    ///   of the stage. Later rounds' `weightsRootBefore` is signed but not checked on-chain (replicas
+    ///   of a stage may legitimately differ); validators compare it off-chain with the previous
+    ///   round's signed `weightsRootAfter`, and the signature makes a mismatch attributable.
+    /// The whole batch reverts on the first invalid entry (relayers simulate first), so a batch is
+    /// all-or-nothing and never partially counted.
+    /// @param commitments The commitments, grouped by model for the cheapest gas.
+    /// @param signatures 65-byte signatures, `signatures[i]` for `commitments[i]`.
+    function submitCommitments(Commitment[] calldata commitments, bytes[] calldata signatures) external {
+        uint256 n = commitments.length;
+        if (n != signatures.length) revert ComputeLedgerLengthMismatch(n, signatures.length);
+        ModelParams memory p;
+        uint64 modelId;
+        uint64 round;
+        uint256 pendingUnits;
+        for (uint256 i; i < n; ++i) {
+            Commitment calldata c = commitments[i];
+            if (c.modelId != modelId || c.round != round) {
+                if (pendingUnits != 0) _addRoundUnits(modelId, round, pendingUnits);
+                pendingUnits = 0;
+                if (c.modelId != modelId) {
+                    modelId = c.modelId;
+                    p = _model(modelId);
+                    uint256 windowsSec = uint256(p.commitWindowSec) + p.challengeWindowSec + p.voteWindowSec;
+                    if (windowsSec > UNBONDING_DELAY_SEC) revert ComputeLedgerModelWindowsTooLong(modelId, windowsSec);
+                }
+                round = c.round;
+                if (
+                    round > _ROUND_MASK || block.timestamp < _commitStart(p.genesisTime, p.commitWindowSec, round)
+                        || block.timestamp >= _commitEnd(p.genesisTime, p.commitWindowSec, round)
+                ) {
+                    revert ComputeLedgerOutsideCommitWindow(modelId, round);
+                }
+            }
+            pendingUnits += _acceptOne(c, signatures[i], p, i);
+        }
+        if (pendingUnits != 0) _addRoundUnits(modelId, round, pendingUnits);
+    }
+
+    /// @dev Checks one commitment whose model and commit window were already checked; returns its units.
+    function _acceptOne(Commitment calldata c, bytes calldata signature, ModelParams memory p, uint256 index)
+        private
+        returns (uint256 units)
+    {
+        uint16 stage = c.stage;
+        if (stage >= p.stageCount) revert ComputeLedgerBadStage(stage, p.stageCount);
+        uint32 itemCount = c.itemCount;
+        if (itemCount == 0 || itemCount > p.microbatchesPerRound) {
+            revert ComputeLedgerBadItemCount(itemCount, p.microbatchesPerRound);
+        }
+        _requireServingSigner(c, signature, p.minWorkerStakeWei, index);
+        if (c.round == 0) {
+            bytes32 expected = _registry.initialWeightsRoot(c.modelId, stage);
+            if (c.weightsRootBefore != expected) revert ComputeLedgerWrongWeightsRoot(expected, c.weightsRootBefore);
+        }
+        units = uint256(itemCount) * _unitsPerMicrobatch(c.modelId, stage);
+        if (units > type(uint64).max) revert ComputeLedgerUnitsOverflow();
+        _record(c.modelId, c.worker, stage, c.round, units, c.itemsRoot);
+        emit CommitmentAccepted(c.modelId, c.round, c.worker, stage, c.itemsRoot, uint64(units));
+    }
+
+    /// @dev The worker must be serving and the signature must recover its current signing key.
+    function _requireServingSigner(Commitment calldata c, bytes calldata signature, uint256 minStakeWei, uint256 index)
+        private
+        view
+    {
+        StakerSlot storage s = _stakers[c.worker];
+        if (!_isServing(s, minStakeWei)) revert ComputeLedgerNotServing(c.modelId, c.worker);
+        (address recovered, ECDSA.RecoverError err,) =
+            ECDSA.tryRecoverCalldata(_hashTypedDataV4(_structHash(c)), signature);
+        if (err != ECDSA.RecoverError.NoError || recovered != s.signingKey) {
+            revert ComputeLedgerInvalidSignature(index);
+        }
+    }
+
+    /// @dev Writes the packed slot, reusing the ring slot of round - RING_SIZE once it is settled.
+    function _record(uint64 modelId, address worker, uint16 stage, uint64 round, uint256 units, bytes32 itemsRoot)
+        private
+    {
+        mapping(uint256 => uint256) storage ring = _commitments[modelId][worker];
+        uint256 key = _slotKey(stage, round);
+        uint256 previous = ring[key];
+        if (_slotHas(previous, _FLAG_EXISTS)) {
+            uint64 previousRound = _slotRound(previous);
+            if (previousRound == round) revert ComputeLedgerAlreadyCommitted(modelId, round, stage, worker);
+            // The slot still carries an older round's claim; overwriting it would silently drop that reward.
+            if (!_slotHas(previous, _FLAG_REWARDED | _FLAG_SLASHED)) {
+                revert ComputeLedgerPreviousCommitmentUnsettled(modelId, stage, worker, previousRound);
+            }
+        }
+        ring[key] = _packCommitment(round, units, itemsRoot);
+    }
+
+    /// @dev EIP-712 struct hash. Every narrow field is read (and so ABI-validated) by `_acceptOne`,
+    /// so hashing the raw calldata words equals `keccak256(abi.encode(COMMITMENT_TYPEHASH, c...))`.
+    function _structHash(Commitment calldata c) internal pure returns (bytes32 h) {
+        bytes32 typeHash = COMMITMENT_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            calldatacopy(add(ptr, 0x20), c, 0x100)
+            h := keccak256(ptr, 0x120)
+        }
+    }
+
+    function _addRoundUnits(uint64 modelId, uint64 round, uint256 units) private {
+        _rounds[modelId][round].totalUnits += uint128(units);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The EIP-712 domain separator (name "Shardholder", version "1", this chain, this contract).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @notice The stored record of the commitment (model, round, stage, worker), if the ring still holds it.
+    function commitmentOf(uint64 modelId, uint64 round, uint16 stage, address worker)
+        external
+        view
+        returns (CommitmentRecord memory record)
+    {
+        uint256 slot = _commitments[modelId][worker][_slotKey(stage, round)];
+        if (!_slotIsRound(slot, round)) return record;
+        record = CommitmentRecord({
+            found: true,
+            units: _slotUnits(slot),
+            slashed: _slotHas(slot, _FLAG_SLASHED),
+            rewarded: _slotHas(slot, _FLAG_REWARDED),
+            itemsRootPrefix: bytes18(bytes32(slot >> _PREFIX_SHIFT << _PREFIX_SHIFT))
+        });
+    }
+}

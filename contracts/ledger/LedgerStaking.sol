@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {LedgerBase} from "./LedgerBase.sol";
+
+/// @title Native-ETH staking of workers and validators, unbonding and pull payments
+abstract contract LedgerStaking is LedgerBase, ReentrancyGuardTransient {
+    /// @notice Adds `msg.value` to the caller's stake and sets its payout address and signing key.
+    /// @dev The caller is the staking identity. `payout` receives token rewards; `signingKey` signs
+    /// commitments and is kept apart from both so a hot key leak cannot redirect rewards or stake.
+    /// Rejected while unbonding or jailed, so a stake that is leaving or was slashed cannot be topped up
+    /// back into service. A zero value is allowed and only updates the addresses.
+    /// @param payout Receives the token rewards; nonzero.
+    /// @param signingKey Current commitment signing key; nonzero.
+    function stake(address payout, address signingKey) external payable {
+        if (payout == address(0) || signingKey == address(0)) revert ComputeLedgerZeroAddress();
+        StakerSlot storage s = _stakers[msg.sender];
+        if (s.flags & _STAKER_UNBONDING != 0) revert ComputeLedgerUnbonding();
+        if (s.flags & _STAKER_JAILED != 0) revert ComputeLedgerJailed();
+        uint256 total = uint256(s.stakeWei) + msg.value;
+        if (total > type(uint88).max) revert ComputeLedgerStakeOverflow();
+        s.stakeWei = uint88(total);
+        if (s.payout != payout) {
+            s.payout = payout;
+            emit PayoutAddressSet(msg.sender, payout);
+        }
+        address previousKey = s.signingKey;
+        if (previousKey != signingKey) {
+            s.signingKey = signingKey;
+            emit SigningKeyRotated(msg.sender, previousKey, signingKey);
+        }
+        if (msg.value != 0) emit Staked(msg.sender, msg.value, total);
+    }
+
+    /// @notice Replaces the caller's commitment signing key.
+    /// @dev Takes effect immediately: signatures by the previous key are rejected from now on, even
+    /// for commitments signed earlier and not yet submitted (a leaked key is cut off at once).
+    function rotateSigningKey(address newKey) external {
+        if (newKey == address(0)) revert ComputeLedgerZeroAddress();
+        StakerSlot storage s = _stakers[msg.sender];
+        address previousKey = s.signingKey;
+        if (previousKey == address(0)) revert ComputeLedgerNotRegistered();
+        s.signingKey = newKey;
+        emit SigningKeyRotated(msg.sender, previousKey, newKey);
+    }
+
+    /// @notice Changes where the caller's future token rewards are minted.
+    /// @dev Only the staking identity can change it; rewards already minted stay where they went.
+    function setPayoutAddress(address payout) external {
+        if (payout == address(0)) revert ComputeLedgerZeroAddress();
+        StakerSlot storage s = _stakers[msg.sender];
+        if (s.signingKey == address(0)) revert ComputeLedgerNotRegistered();
+        s.payout = payout;
+        emit PayoutAddressSet(msg.sender, payout);
+    }
+
+    /// @notice Opts the caller in or out of the validator set (challenges and committees).
+    /// @dev The set is only sampled with a bounded number of draws, so its size never makes a
+    /// dispute unaffordable; eligibility (stake, unbonding, jail) is checked when drawn.
+    function setValidator(bool validator) external {
+        StakerSlot storage s = _stakers[msg.sender];
+        if (s.signingKey == address(0)) revert ComputeLedgerNotRegistered();
+        bool current = s.flags & _STAKER_VALIDATOR != 0;
+        if (current == validator) revert ComputeLedgerValidatorUnchanged();
+        if (validator) {
+            s.flags |= _STAKER_VALIDATOR;
+            _validators.push(msg.sender);
+            _validatorIndexPlusOne[msg.sender] = _validators.length;
+        } else {
+            s.flags &= ~_STAKER_VALIDATOR;
+            _removeValidator(msg.sender);
+        }
+        emit ValidatorSet(msg.sender, validator);
+    }
+
+    /// @notice Starts unbonding the caller's whole stake; it stops serving and committing at once.
+    /// @dev Irreversible; the stake stays slashable for `UNBONDING_DELAY_SEC`, which exceeds the
+    /// commit + challenge + vote windows of every model the caller could have committed to.
+    function requestUnbond() external {
+        StakerSlot storage s = _stakers[msg.sender];
+        if (s.stakeWei == 0) revert ComputeLedgerNothingToWithdraw();
+        if (s.flags & _STAKER_UNBONDING != 0) revert ComputeLedgerUnbonding();
+        s.flags |= _STAKER_UNBONDING;
+        s.unbondRequestedAt = uint40(block.timestamp);
+        emit UnbondRequested(msg.sender, block.timestamp + UNBONDING_DELAY_SEC);
+    }
+
+    /// @notice Sends the caller's remaining stake to the caller after the unbonding delay.
+    /// @dev Blocked while any dispute against the caller is open (the stake is still at risk).
+    /// State is cleared before the transfer and the function is `nonReentrant`.
+    function withdrawStake() external nonReentrant {
+        StakerSlot storage s = _stakers[msg.sender];
+        if (s.flags & _STAKER_UNBONDING == 0) revert ComputeLedgerNotUnbonding();
+        uint256 withdrawableAt = uint256(s.unbondRequestedAt) + UNBONDING_DELAY_SEC;
+        if (block.timestamp < withdrawableAt) revert ComputeLedgerUnbondingNotElapsed(withdrawableAt);
+        if (s.openDisputes != 0) revert ComputeLedgerStakeAtRisk();
+        uint256 amount = s.stakeWei;
+        s.stakeWei = 0;
+        s.flags &= ~_STAKER_UNBONDING;
+        s.unbondRequestedAt = 0;
+        if (s.flags & _STAKER_VALIDATOR != 0) {
+            s.flags &= ~_STAKER_VALIDATOR;
+            _removeValidator(msg.sender);
+            emit ValidatorSet(msg.sender, false);
+        }
+        emit StakeWithdrawn(msg.sender, msg.sender, amount);
+        _sendValue(msg.sender, amount);
+    }
+
+    /// @notice Sends the caller everything credited to it (won bonds, slashing rewards, refunds).
+    /// @dev Pull payment: nobody is paid by push, so a reverting recipient only hurts itself.
+    function withdrawPayments() external nonReentrant {
+        uint256 amount = _payments[msg.sender];
+        if (amount == 0) revert ComputeLedgerNothingToWithdraw();
+        _payments[msg.sender] = 0;
+        emit PaymentWithdrawn(msg.sender, amount);
+        _sendValue(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The stored state of `account`.
+    function staker(address account) external view returns (Staker memory info) {
+        StakerSlot storage s = _stakers[account];
+        info = Staker({
+            signingKey: s.signingKey,
+            stakeWei: s.stakeWei,
+            validator: s.flags & _STAKER_VALIDATOR != 0,
+            unbonding: s.flags & _STAKER_UNBONDING != 0,
+            jailed: s.flags & _STAKER_JAILED != 0,
+            payout: s.payout,
+            unbondRequestedAt: s.unbondRequestedAt,
+            openDisputes: s.openDisputes
+        });
+    }
+
+    /// @notice Wei `account` can withdraw with `withdrawPayments`.
+    function paymentsOf(address account) external view returns (uint256) {
+        return _payments[account];
+    }
+
+    /// @notice Number of accounts in the validator set.
+    function validatorCount() external view returns (uint256) {
+        return _validators.length;
+    }
+
+    /// @notice The validator at `index` of the set (order changes on removal).
+    function validatorAt(uint256 index) external view returns (address) {
+        return _validators[index];
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _removeValidator(address account) internal {
+        uint256 index = _validatorIndexPlusOne[account] - 1;
+        uint256 last = _validators.length - 1;
+        if (index != last) {
+            address moved = _validators[last];
+            _validators[index] = moved;
+            _validatorIndexPlusOne[moved] = index + 1;
+        }
+        _validators.pop();
+        delete _validatorIndexPlusOne[account];
+    }
+
+    function _sendValue(address to, uint256 amountWei) internal {
+        (bool ok,) = payable(to).call{value: amountWei}("");
+        if (!ok) revert ComputeLedgerTransferFailed();
+    }
+}
