@@ -1,0 +1,107 @@
+import type { ModelSpec } from "../model/spec.ts";
+import { DEFAULT_LISTEN } from "../p2p/node.ts";
+import type { WireFormat } from "../p2p/wire.ts";
+import type { ScheduleName } from "./schedule.ts";
+import type { ToySpec } from "./testing/toyStage.ts";
+
+/** Which model a stage process runs: the char transformer of a spec, or the toy model of tests. */
+export type StageModelConfig =
+  | { kind: "transformer"; spec?: ModelSpec | undefined; specPath?: string | undefined }
+  | { kind: "toy"; toy: ToySpec };
+
+/**
+ * Configuration of one stage process (`worker/pipeline/stageMain.ts`). JSON-serializable;
+ * `modelId` and rounds are decimal strings or numbers (uint64 on-chain).
+ */
+export type StageProcessConfig = {
+  /** This process's stage index (0-based). */
+  stage: number;
+  model: StageModelConfig;
+  /** Registry model id: seeds the deterministic data of every (round, microbatch). */
+  modelId: string;
+  /** Multiaddrs to listen on; default `["/ip4/127.0.0.1/tcp/0"]`. */
+  listen: string[];
+  /** Multiaddr of stage `stage + 1` (required unless last stage); `/p2p/<id>` suffix optional. */
+  next?: string | undefined;
+  /** First round to run and how many rounds. */
+  startRound: string;
+  rounds: number;
+  /** Microbatches per round (default: the spec's `microbatchesPerStep`, toy: 4). */
+  microbatches?: number | undefined;
+  schedule: ScheduleName;
+  wire: WireFormat;
+  /** tfjs backend: "wasm" (default) or "cpu". */
+  backend: "wasm" | "cpu";
+  dial: { attempts: number; baseDelayMs: number; maxDelayMs: number };
+  /** If set, each microbatch's parameter gradient is written to `<dir>/s<stage>-r<round>-m<index>.f32`. */
+  gradientsDir?: string | undefined;
+  /** If set, weights after the last round are written to this file (float32 LE, canonical order). */
+  weightsOut?: string | undefined;
+};
+
+/** A configuration problem reported before anything starts. */
+export class StageConfigError extends Error {
+  override name = "StageConfigError";
+}
+
+const defaults = {
+  listen: [DEFAULT_LISTEN],
+  startRound: "0",
+  rounds: 1,
+  schedule: "1f1b" as ScheduleName,
+  wire: "int8" as WireFormat,
+  backend: "wasm" as const,
+  dial: { attempts: 8, baseDelayMs: 100, maxDelayMs: 2000 },
+};
+
+/** Fills defaults and validates; throws {@link StageConfigError} naming the bad field. */
+export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?: number; model?: StageModelConfig }): StageProcessConfig {
+  const config = { ...defaults, ...input, dial: { ...defaults.dial, ...(input.dial ?? {}) } } as StageProcessConfig;
+  const fail = (field: string, why: string): never => {
+    throw new StageConfigError(`config.${field} ${why}`);
+  };
+  if (!Number.isInteger(config.stage) || config.stage < 0) fail("stage", "must be a non-negative integer");
+  if (!config.model || (config.model.kind !== "toy" && config.model.kind !== "transformer")) fail("model.kind", 'must be "transformer" or "toy"');
+  if (config.model.kind === "transformer" && !config.model.spec && !config.model.specPath) fail("model", "needs spec or specPath");
+  if (config.modelId === undefined || !/^\d+$/.test(String(config.modelId))) fail("modelId", "must be a decimal uint64");
+  if (!/^\d+$/.test(String(config.startRound))) fail("startRound", "must be a decimal uint64");
+  if (!Number.isInteger(config.rounds) || config.rounds < 1) fail("rounds", "must be a positive integer");
+  if (config.microbatches !== undefined && (!Number.isInteger(config.microbatches) || config.microbatches < 1))
+    fail("microbatches", "must be a positive integer");
+  if (config.schedule !== "gpipe" && config.schedule !== "1f1b") fail("schedule", 'must be "gpipe" or "1f1b"');
+  if (config.wire !== "int8" && config.wire !== "float32") fail("wire", 'must be "int8" or "float32"');
+  if (config.backend !== "wasm" && config.backend !== "cpu") fail("backend", 'must be "wasm" or "cpu"');
+  if (!Array.isArray(config.listen) || config.listen.length === 0) fail("listen", "must list at least one multiaddr");
+  return { ...config, modelId: String(config.modelId), startRound: String(config.startRound) };
+}
+
+/**
+ * Parses argv: `--config <file>` or `--config-json <json>`, then overrides `--stage <n>`,
+ * `--listen <multiaddr>`, `--next <multiaddr>`, `--rounds <n>`, `--start-round <n>`,
+ * `--microbatches <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend wasm|cpu`.
+ */
+export function parseStageArgs(argv: string[], readFile: (path: string) => string): StageProcessConfig {
+  let base: Partial<StageProcessConfig> = {};
+  const overrides: Partial<StageProcessConfig> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    const value = argv[i + 1];
+    if (value === undefined) throw new StageConfigError(`flag ${flag} needs a value`);
+    i++;
+    switch (flag) {
+      case "--config": base = JSON.parse(readFile(value)) as Partial<StageProcessConfig>; break;
+      case "--config-json": base = JSON.parse(value) as Partial<StageProcessConfig>; break;
+      case "--stage": overrides.stage = Number(value); break;
+      case "--listen": overrides.listen = [value]; break;
+      case "--next": overrides.next = value; break;
+      case "--rounds": overrides.rounds = Number(value); break;
+      case "--start-round": overrides.startRound = value; break;
+      case "--microbatches": overrides.microbatches = Number(value); break;
+      case "--schedule": overrides.schedule = value as ScheduleName; break;
+      case "--wire": overrides.wire = value as WireFormat; break;
+      case "--backend": overrides.backend = value as "wasm" | "cpu"; break;
+      default: throw new StageConfigError(`unknown flag ${flag}`);
+    }
+  }
+  return resolveStageConfig({ ...base, ...overrides });
+}

@@ -1,0 +1,53 @@
+import * as tf from "@tensorflow/tfjs";
+import { readFileSync } from "node:fs";
+import type { StageModelConfig } from "./config.ts";
+import { createToyStage, toyMicrobatch } from "./testing/toyStage.ts";
+import type { MicrobatchSource, PipelineStage } from "./types.ts";
+
+/** A stage of a model, ready to run: its shard, its data, and identity shared by all stages. */
+export type LoadedStage = {
+  stage: PipelineStage;
+  data: MicrobatchSource;
+  /** Both ends of a link must agree on it (spec hash for the transformer). */
+  modelKey: string;
+  stageCount: number;
+  defaultMicrobatches: number;
+  /** Training FLOPs of this stage per microbatch, when the model defines them. */
+  flopsPerMicrobatch?: number | undefined;
+};
+
+/**
+ * Builds only stage `stageIndex` of the configured model. The transformer path loads
+ * worker/model lazily so that toy tests need nothing of it.
+ */
+export async function loadStage(model: StageModelConfig, stageIndex: number, modelId: bigint): Promise<LoadedStage> {
+  if (model.kind === "toy") {
+    const toy = model.toy;
+    return {
+      stage: createToyStage(toy, stageIndex),
+      data: (round, index) => toyMicrobatch(toy, modelId, round, index),
+      modelKey: `toy:${JSON.stringify(toy)}`,
+      stageCount: toy.stages,
+      defaultMicrobatches: 4,
+    };
+  }
+  const specModule = await import("../model/spec.ts");
+  const stageModule = await import("../model/stage.ts");
+  const layout = await import("../model/layout.ts");
+  const batches = await import("../data/batches.ts");
+  const spec = model.spec ?? specModule.parseModelSpec(readFileSync(model.specPath as string, "utf8"));
+  specModule.validateModelSpec(spec);
+  const params = specModule.dataParameters(spec);
+  return {
+    stage: stageModule.createStage(spec, stageIndex),
+    data: (round, index) => {
+      const batch = batches.trainingMicrobatch(params, modelId, round, index);
+      const shape = [batch.batchSize, batch.contextLength];
+      return { ids: tf.tensor(batch.inputs, shape, "int32"), targets: tf.tensor(batch.targets, shape, "int32") };
+    },
+    modelKey: specModule.specHash(spec),
+    stageCount: spec.stages.length,
+    defaultMicrobatches: spec.microbatchesPerStep,
+    flopsPerMicrobatch: layout.stageTrainingFlops(spec, stageIndex),
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * One pipeline stage in its own OS process.
+ *
+ *   node --import tsx worker/pipeline/stageMain.ts --config stage1.json [--stage 1] [--listen <ma>]
+ *        [--next <ma>] [--rounds N] [--start-round R] [--microbatches M] [--schedule gpipe|1f1b]
+ *        [--wire int8|float32] [--backend wasm|cpu]
+ *   (or `--config-json '<json>'`; fields and defaults: `StageProcessConfig` in ./config.ts)
+ *
+ * Stage s listens (default /ip4/127.0.0.1/tcp/0), accepts one link from stage s-1 and dials
+ * stage s+1 at `next` with retries and backoff. Start the stages from the last to the first and
+ * pass each one's printed address as `next` of the one before (or use fixed ports in any order).
+ *
+ * stdout: one JSON object per line, `event` is one of
+ *   listening {stage, peerId, addrs, backend, parameterCount}
+ *   connected {stage, hasPrev, hasNext}
+ *   round     {stage, round, losses, bytesSent, bytesReceived, timings, records: [{index, inputActHash,
+ *              outputActHash, upstreamGradHash, inputGradHash, gradientElements}], flopsPerMicrobatch}
+ *   audit     {stage, parameterCount, variables: [{name, size}], received: [{kind, count, payloadBytes}]}
+ *   done      {stage}
+ *   error     {stage, name, shortMessage, message}   (then exit code 1)
+ */
+import * as tf from "@tensorflow/tfjs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createPipeNode } from "../p2p/node.ts";
+import { openPipe } from "../p2p/pipe.ts";
+import type { PipeLink } from "../p2p/link.ts";
+import { parseStageArgs, type StageProcessConfig } from "./config.ts";
+import { loadStage } from "./models.ts";
+import { runStageRound } from "./runner.ts";
+
+const emit = (event: string, body: Record<string, unknown>): void => {
+  process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+};
+
+async function selectBackend(name: StageProcessConfig["backend"]): Promise<string> {
+  if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
+  if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} failed to initialize`);
+  await tf.ready();
+  return tf.getBackend();
+}
+
+/** Every tf.Variable alive in this process: what "this process holds" means for the audit. */
+function variableAudit(): { name: string; size: number }[] {
+  const registered = tf.engine().registeredVariables;
+  return Object.values(registered).map((v) => ({ name: v.name, size: v.size }));
+}
+
+function receivedAudit(links: (PipeLink | undefined)[]): { kind: string; count: number; payloadBytes: number }[] {
+  const byKind = new Map<string, { count: number; payloadBytes: number }>();
+  for (const link of links) {
+    for (const r of link?.received ?? []) {
+      const entry = byKind.get(r.kind) ?? { count: 0, payloadBytes: 0 };
+      entry.count++;
+      entry.payloadBytes += r.payloadBytes;
+      byKind.set(r.kind, entry);
+    }
+  }
+  return [...byKind.entries()].map(([kind, v]) => ({ kind, ...v }));
+}
+
+async function main(config: StageProcessConfig): Promise<void> {
+  const stageIndex = config.stage;
+  const backend = await selectBackend(config.backend);
+  const modelId = BigInt(config.modelId);
+  const loaded = await loadStage(config.model, stageIndex, modelId);
+  const { stage } = loaded;
+  const node = await createPipeNode({ listen: config.listen });
+  emit("listening", { stage: stageIndex, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), backend, parameterCount: stage.parameterCount });
+  const pipe = await openPipe({
+    node,
+    stageIndex,
+    stageCount: loaded.stageCount,
+    modelKey: loaded.modelKey,
+    nextAddress: config.next,
+    dial: { ...config.dial, onRetry: ({ attempt, delayMs, error }) => emit("retry", { stage: stageIndex, attempt, delayMs, error: error.message }) },
+    onRefused: (error) => emit("refused", { stage: stageIndex, error: error.message }),
+  });
+  emit("connected", { stage: stageIndex, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next) });
+  const microbatches = config.microbatches ?? loaded.defaultMicrobatches;
+  if (config.gradientsDir) mkdirSync(config.gradientsDir, { recursive: true });
+  for (let r = 0; r < config.rounds; r++) {
+    const round = BigInt(config.startRound) + BigInt(r);
+    const result = await runStageRound({ stage, round, microbatches, schedule: config.schedule, wire: config.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
+    if (config.gradientsDir) {
+      for (const rec of result.records) {
+        const g = rec.parameterGradient;
+        writeFileSync(join(config.gradientsDir, `s${stageIndex}-r${round}-m${rec.index}.f32`), new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
+      }
+    }
+    emit("round", {
+      stage: stageIndex,
+      round,
+      losses: result.losses,
+      bytesSent: result.bytesSent,
+      bytesReceived: result.bytesReceived,
+      timings: result.timings,
+      flopsPerMicrobatch: loaded.flopsPerMicrobatch,
+      records: result.records.map(({ parameterGradient, ...hashes }) => ({ ...hashes, gradientElements: parameterGradient.length })),
+    });
+  }
+  if (config.weightsOut) {
+    const w = stage.exportWeights();
+    writeFileSync(config.weightsOut, new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+  }
+  emit("audit", { stage: stageIndex, parameterCount: stage.parameterCount, variables: variableAudit(), received: receivedAudit([pipe.prev, pipe.next]) });
+  // Stage 0 finishes last (it waits for the final gradients), so downstream links may close first.
+  await Promise.allSettled([pipe.prev?.close(), pipe.next?.close()]);
+  await node.stop();
+  stage.dispose();
+  emit("done", { stage: stageIndex });
+}
+
+let stageForErrors: number | undefined;
+try {
+  const config = parseStageArgs(process.argv.slice(2), (path) => readFileSync(path, "utf8"));
+  stageForErrors = config.stage;
+  await main(config);
+  process.exit(0);
+} catch (err) {
+  const error = err instanceof Error ? err : new Error(String(err));
+  const shortMessage = "shortMessage" in error && typeof error.shortMessage === "string" ? error.shortMessage : error.message;
+  emit("error", { stage: stageForErrors, name: error.name, shortMessage, message: error.message });
+  process.exit(1);
+}
