@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title Inference escrow: types, events and custom errors
+interface IInferenceEscrow {
+    /// @notice The fields of a request. Only their hash is stored; `fulfill` and `refund` take them back
+    /// as calldata (they are all in the `InferenceRequested` event).
+    struct InferenceRequest {
+        uint64 modelId;
+        address requester;
+        uint256 feeWei;
+        uint64 deadline;
+        bytes32 inputHash;
+    }
+
+    enum RequestState {
+        None,
+        Live,
+        Fulfilled,
+        Refunded
+    }
+
+    event InferenceRequested(
+        uint256 indexed requestId,
+        uint64 indexed modelId,
+        address indexed requester,
+        bytes32 inputHash,
+        uint256 feeWei,
+        uint64 deadline
+    );
+    /// @notice The fee was split: `protocolFeeWei` to the treasury's balance, `operatorFeeWeiPerStage` to the
+    /// balance of each entry of `stageOperators` (one entry per stage), `holdersWei` into the model token.
+    event InferenceFulfilled(
+        uint256 indexed requestId,
+        uint64 indexed modelId,
+        address indexed fulfiller,
+        bytes32 outputHash,
+        uint256 protocolFeeWei,
+        uint256 operatorFeeWeiPerStage,
+        uint256 holdersWei,
+        address[] stageOperators
+    );
+    event InferenceRefunded(uint256 indexed requestId, uint64 indexed modelId, address indexed requester, uint256 feeWei);
+    event Withdrawn(address indexed account, address indexed to, uint256 amountWei);
+    /// @notice The escrow copied a model's immutable fee terms from the registry.
+    event ModelTermsCached(uint64 indexed modelId, address token, uint16 stageCount, uint16 protocolFeeBps, uint16 operatorFeeBps, uint128 minRequestFeeWei);
+
+    error InferenceEscrowZeroAddress();
+    error InferenceEscrowUnknownModel(uint64 modelId);
+    error InferenceEscrowFeeTooLow(uint256 feeWei, uint256 minRequestFeeWei);
+    error InferenceEscrowInvalidDeadline(uint64 deadline);
+    /// @notice No request has this id.
+    error InferenceEscrowUnknownRequest(uint256 requestId);
+    /// @notice The calldata fields do not hash to the stored request.
+    error InferenceEscrowRequestMismatch(uint256 requestId);
+    error InferenceEscrowAlreadyFulfilled(uint256 requestId);
+    error InferenceEscrowAlreadyRefunded(uint256 requestId);
+    error InferenceEscrowDeadlinePassed(uint256 requestId, uint64 deadline);
+    error InferenceEscrowDeadlineNotReached(uint256 requestId, uint64 deadline);
+    error InferenceEscrowNotServingOperator(uint64 modelId, address operator);
+    error InferenceEscrowStageCountMismatch(uint256 expected, uint256 got);
+    error InferenceEscrowNothingToWithdraw(address account);
+    error InferenceEscrowTransferFailed(address to);
+}
