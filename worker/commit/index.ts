@@ -1,0 +1,3 @@
+export * from "./commitment.ts";
+export * from "./ledger.ts";
+export * from "./submit.ts";

@@ -1,0 +1,93 @@
+import { open, readFile, rename, unlink } from "node:fs/promises";
+import path from "node:path";
+import type { Hex } from "viem";
+import { weightsRoot } from "../../sdk/protocol/index.ts";
+import { CheckpointError } from "./errors.ts";
+import { fsyncDir, type Journal } from "./journal.ts";
+import type { CheckpointJournalRecord } from "./records.ts";
+
+/** Checkpoint file name of `(round, step)`; `step = -1` is the weights a round starts from. */
+export function checkpointFileName(round: bigint, step: number): string {
+  return `weights-r${round}-s${step < 0 ? "start" : step}.f32`;
+}
+
+function toBytes(weights: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(weights.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < weights.length; i++) view.setFloat32(4 * i, weights[i] as number, true);
+  return bytes;
+}
+
+function fromBytes(bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.byteLength / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
+}
+
+/**
+ * Writes `bytes` to `file` atomically: a temp file in the same directory, `fsync`, `rename`,
+ * then `fsync` of the directory. A crash leaves either the old file or the new one, never half.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const handle = await open(tmp, "w");
+  try {
+    await handle.write(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(path.dirname(file));
+}
+
+/**
+ * Saves a stage's flattened weights (float32 LE, the bytes the weights chunk tree hashes) next to
+ * the journal, then journals a `checkpoint` record with their `weightsRoot`. The record is
+ * written only after the file is durable, so every journaled checkpoint can be loaded.
+ *
+ * @example
+ * const cp = await saveCheckpoint(journal, { round: 2n, step: 3, weights })
+ */
+export async function saveCheckpoint(
+  journal: Journal,
+  { round, step, weights }: { round: bigint; step: number; weights: Float32Array },
+): Promise<CheckpointJournalRecord> {
+  const file = checkpointFileName(round, step);
+  const root = weightsRoot(weights);
+  await writeFileAtomic(path.join(journal.dir, file), toBytes(weights));
+  const record: CheckpointJournalRecord = { type: "checkpoint", round, step, file, weightsRoot: root, elements: weights.length };
+  await journal.append(record);
+  return record;
+}
+
+/**
+ * Loads a journaled checkpoint and checks it against the recorded `weightsRoot`.
+ *
+ * @example
+ * const weights = await loadCheckpoint(journal.dir, state.lastCheckpoint)
+ */
+export async function loadCheckpoint(
+  dir: string,
+  checkpoint: Pick<CheckpointJournalRecord, "file" | "weightsRoot" | "elements">,
+): Promise<Float32Array> {
+  const file = path.join(dir, checkpoint.file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new CheckpointError({ file, reason: (err as Error).message });
+  }
+  if (bytes.byteLength !== checkpoint.elements * 4)
+    throw new CheckpointError({ file, reason: `${bytes.byteLength} bytes where ${checkpoint.elements * 4} were expected` });
+  const weights = fromBytes(bytes);
+  const root: Hex = weightsRoot(weights);
+  if (root !== checkpoint.weightsRoot) throw new CheckpointError({ file, reason: `weightsRoot ${root} is not the journaled ${checkpoint.weightsRoot}` });
+  return weights;
+}
