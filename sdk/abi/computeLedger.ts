@@ -54,18 +54,7 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerAlreadyVoted",
     "type": "error"
   },
@@ -118,39 +107,12 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "modelId",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "round",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint16",
-        "name": "stage",
-        "type": "uint16"
-      },
-      {
-        "internalType": "address",
-        "name": "worker",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerCommitmentSlashed",
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerDisputeNotOpen",
     "type": "error"
   },
@@ -192,24 +154,12 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerJailed",
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint32",
-        "name": "index",
-        "type": "uint32"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerLeafIndexOutOfRange",
     "type": "error"
   },
@@ -256,29 +206,12 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerNotCommitteeMember",
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerNotEligibleValidator",
     "type": "error"
   },
@@ -299,13 +232,7 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerNotRegistered",
     "type": "error"
   },
@@ -326,13 +253,7 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerNotUnbonding",
     "type": "error"
   },
@@ -421,13 +342,7 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint32",
-        "name": "openDisputes",
-        "type": "uint32"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerStakeAtRisk",
     "type": "error"
   },
@@ -442,13 +357,7 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerUnbonding",
     "type": "error"
   },
@@ -469,28 +378,7 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "modelId",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "round",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint16",
-        "name": "stage",
-        "type": "uint16"
-      },
-      {
-        "internalType": "address",
-        "name": "worker",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerUnknownCommitment",
     "type": "error"
   },
@@ -506,35 +394,17 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "bool",
-        "name": "validator",
-        "type": "bool"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerValidatorUnchanged",
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerVoteWindowClosed",
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      }
-    ],
+    "inputs": [],
     "name": "ComputeLedgerVotingNotOver",
     "type": "error"
   },
@@ -577,28 +447,7 @@ export const computeLedgerAbi = [
   },
   {
     "inputs": [],
-    "name": "ComputeLedgerZeroAmount",
-    "type": "error"
-  },
-  {
-    "inputs": [],
-    "name": "InvalidShortString",
-    "type": "error"
-  },
-  {
-    "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "string",
-        "name": "str",
-        "type": "string"
-      }
-    ],
-    "name": "StringTooLong",
     "type": "error"
   },
   {
@@ -771,12 +620,6 @@ export const computeLedgerAbi = [
       }
     ],
     "name": "DisputeResolved",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [],
-    "name": "EIP712DomainChanged",
     "type": "event"
   },
   {
@@ -1118,64 +961,12 @@ export const computeLedgerAbi = [
   },
   {
     "inputs": [],
-    "name": "BURN_ADDRESS",
-    "outputs": [
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "COMMITMENT_TYPEHASH",
     "outputs": [
       {
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "COMMITTEE_SIZE",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_DRAW_ATTEMPTS",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MIN_CHALLENGE_BOND_WEI",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1505,67 +1296,6 @@ export const computeLedgerAbi = [
   {
     "inputs": [
       {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "modelId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "round",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint16",
-            "name": "stage",
-            "type": "uint16"
-          },
-          {
-            "internalType": "address",
-            "name": "worker",
-            "type": "address"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "itemsRoot",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "itemCount",
-            "type": "uint32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "weightsRootBefore",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "weightsRootAfter",
-            "type": "bytes32"
-          }
-        ],
-        "internalType": "struct IComputeLedgerTypes.Commitment",
-        "name": "c",
-        "type": "tuple"
-      }
-    ],
-    "name": "commitmentDigest",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
@@ -1760,49 +1490,6 @@ export const computeLedgerAbi = [
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "eip712Domain",
-    "outputs": [
-      {
-        "internalType": "bytes1",
-        "name": "fields",
-        "type": "bytes1"
-      },
-      {
-        "internalType": "string",
-        "name": "name",
-        "type": "string"
-      },
-      {
-        "internalType": "string",
-        "name": "version",
-        "type": "string"
-      },
-      {
-        "internalType": "uint256",
-        "name": "chainId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "verifyingContract",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "salt",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint256[]",
-        "name": "extensions",
-        "type": "uint256[]"
       }
     ],
     "stateMutability": "view",
@@ -2014,30 +1701,6 @@ export const computeLedgerAbi = [
         "internalType": "struct IComputeLedgerTypes.RoundState",
         "name": "",
         "type": "tuple"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "modelId",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "round",
-        "type": "uint64"
-      }
-    ],
-    "name": "scheduledEmission",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
       }
     ],
     "stateMutability": "view",

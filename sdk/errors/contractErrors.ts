@@ -11,9 +11,9 @@ export class ComputeLedgerAlreadyFinalizedError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint, round: bigint];
 }
 
-/** `ComputeLedgerAlreadyVoted(uint256 disputeId, address account)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerAlreadyVoted()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerAlreadyVotedError extends ContractRevertError {
-  declare readonly args: readonly [disputeId: bigint, account: `0x${string}`];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerBadItemCount(uint32 itemCount, uint32 maxItems)`, declared in the ComputeLedger ABI. */
@@ -31,14 +31,14 @@ export class ComputeLedgerChallengeWindowOpenError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint, round: bigint];
 }
 
-/** `ComputeLedgerCommitmentSlashed(uint64 modelId, uint64 round, uint16 stage, address worker)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerCommitmentSlashed()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerCommitmentSlashedError extends ContractRevertError {
-  declare readonly args: readonly [modelId: bigint, round: bigint, stage: number, worker: `0x${string}`];
+  declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerDisputeNotOpen(uint256 disputeId)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerDisputeNotOpen()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerDisputeNotOpenError extends ContractRevertError {
-  declare readonly args: readonly [disputeId: bigint];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerDisputesOpen(uint64 modelId, uint64 round, uint32 openDisputes)`, declared in the ComputeLedger ABI. */
@@ -56,14 +56,14 @@ export class ComputeLedgerInvalidSignatureError extends ContractRevertError {
   declare readonly args: readonly [index: bigint];
 }
 
-/** `ComputeLedgerJailed(address account)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerJailed()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerJailedError extends ContractRevertError {
-  declare readonly args: readonly [account: `0x${string}`];
+  declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerLeafIndexOutOfRange(uint32 index)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerLeafIndexOutOfRange()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerLeafIndexOutOfRangeError extends ContractRevertError {
-  declare readonly args: readonly [index: number];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerLengthMismatch(uint256 commitments, uint256 signatures)`, declared in the ComputeLedger ABI. */
@@ -86,14 +86,14 @@ export class ComputeLedgerNotAChainBreakError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerNotCommitteeMember(uint256 disputeId, address account)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerNotCommitteeMember()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerNotCommitteeMemberError extends ContractRevertError {
-  declare readonly args: readonly [disputeId: bigint, account: `0x${string}`];
+  declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerNotEligibleValidator(address account)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerNotEligibleValidator()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerNotEligibleValidatorError extends ContractRevertError {
-  declare readonly args: readonly [account: `0x${string}`];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerNotFinalized(uint64 modelId, uint64 round)`, declared in the ComputeLedger ABI. */
@@ -101,9 +101,9 @@ export class ComputeLedgerNotFinalizedError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint, round: bigint];
 }
 
-/** `ComputeLedgerNotRegistered(address account)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerNotRegistered()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerNotRegisteredError extends ContractRevertError {
-  declare readonly args: readonly [account: `0x${string}`];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerNotServing(uint64 modelId, address worker)`, declared in the ComputeLedger ABI. */
@@ -111,9 +111,9 @@ export class ComputeLedgerNotServingError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint, worker: `0x${string}`];
 }
 
-/** `ComputeLedgerNotUnbonding(address account)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerNotUnbonding()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerNotUnbondingError extends ContractRevertError {
-  declare readonly args: readonly [account: `0x${string}`];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerNothingToMint(uint64 modelId, uint64 round, address worker)`, declared in the ComputeLedger ABI. */
@@ -141,9 +141,9 @@ export class ComputeLedgerPreviousCommitmentUnsettledError extends ContractRever
   declare readonly args: readonly [modelId: bigint, stage: number, worker: `0x${string}`, round: bigint];
 }
 
-/** `ComputeLedgerStakeAtRisk(uint32 openDisputes)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerStakeAtRisk()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerStakeAtRiskError extends ContractRevertError {
-  declare readonly args: readonly [openDisputes: number];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerStakeOverflow()`, declared in the ComputeLedger ABI. */
@@ -156,9 +156,9 @@ export class ComputeLedgerTransferFailedError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerUnbonding(address account)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerUnbonding()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerUnbondingError extends ContractRevertError {
-  declare readonly args: readonly [account: `0x${string}`];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerUnbondingNotElapsed(uint256 withdrawableAt)`, declared in the ComputeLedger ABI. */
@@ -171,9 +171,9 @@ export class ComputeLedgerUnitsOverflowError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerUnknownCommitment(uint64 modelId, uint64 round, uint16 stage, address worker)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerUnknownCommitment()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerUnknownCommitmentError extends ContractRevertError {
-  declare readonly args: readonly [modelId: bigint, round: bigint, stage: number, worker: `0x${string}`];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerUnknownModel(uint64 modelId)`, declared in the ComputeLedger ABI. */
@@ -181,19 +181,19 @@ export class ComputeLedgerUnknownModelError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint];
 }
 
-/** `ComputeLedgerValidatorUnchanged(bool validator)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerValidatorUnchanged()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerValidatorUnchangedError extends ContractRevertError {
-  declare readonly args: readonly [validator: boolean];
+  declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerVoteWindowClosed(uint256 disputeId)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerVoteWindowClosed()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerVoteWindowClosedError extends ContractRevertError {
-  declare readonly args: readonly [disputeId: bigint];
+  declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerVotingNotOver(uint256 disputeId)`, declared in the ComputeLedger ABI. */
+/** `ComputeLedgerVotingNotOver()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerVotingNotOverError extends ContractRevertError {
-  declare readonly args: readonly [disputeId: bigint];
+  declare readonly args: readonly [];
 }
 
 /** `ComputeLedgerWrongBond(uint256 expectedWei, uint256 gotWei)`, declared in the ComputeLedger ABI. */
@@ -211,22 +211,337 @@ export class ComputeLedgerZeroAddressError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerZeroAmount()`, declared in the ComputeLedger ABI. */
-export class ComputeLedgerZeroAmountError extends ContractRevertError {
+/** `ECDSAInvalidSignature()`, declared in the ModelToken ABI. */
+export class ECDSAInvalidSignatureError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
-/** `InvalidShortString()`, declared in the ComputeLedger ABI. */
+/** `ECDSAInvalidSignatureLength(uint256 length)`, declared in the ModelToken ABI. */
+export class ECDSAInvalidSignatureLengthError extends ContractRevertError {
+  declare readonly args: readonly [length: bigint];
+}
+
+/** `ECDSAInvalidSignatureS(bytes32 s)`, declared in the ModelToken ABI. */
+export class ECDSAInvalidSignatureSError extends ContractRevertError {
+  declare readonly args: readonly [s: `0x${string}`];
+}
+
+/** `ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)`, declared in the ModelToken ABI. */
+export class ERC20InsufficientAllowanceError extends ContractRevertError {
+  declare readonly args: readonly [spender: `0x${string}`, allowance: bigint, needed: bigint];
+}
+
+/** `ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)`, declared in the ModelToken ABI. */
+export class ERC20InsufficientBalanceError extends ContractRevertError {
+  declare readonly args: readonly [sender: `0x${string}`, balance: bigint, needed: bigint];
+}
+
+/** `ERC20InvalidApprover(address approver)`, declared in the ModelToken ABI. */
+export class ERC20InvalidApproverError extends ContractRevertError {
+  declare readonly args: readonly [approver: `0x${string}`];
+}
+
+/** `ERC20InvalidReceiver(address receiver)`, declared in the ModelToken ABI. */
+export class ERC20InvalidReceiverError extends ContractRevertError {
+  declare readonly args: readonly [receiver: `0x${string}`];
+}
+
+/** `ERC20InvalidSender(address sender)`, declared in the ModelToken ABI. */
+export class ERC20InvalidSenderError extends ContractRevertError {
+  declare readonly args: readonly [sender: `0x${string}`];
+}
+
+/** `ERC20InvalidSpender(address spender)`, declared in the ModelToken ABI. */
+export class ERC20InvalidSpenderError extends ContractRevertError {
+  declare readonly args: readonly [spender: `0x${string}`];
+}
+
+/** `ERC2612ExpiredSignature(uint256 deadline)`, declared in the ModelToken ABI. */
+export class ERC2612ExpiredSignatureError extends ContractRevertError {
+  declare readonly args: readonly [deadline: bigint];
+}
+
+/** `ERC2612InvalidSigner(address signer, address owner)`, declared in the ModelToken ABI. */
+export class ERC2612InvalidSignerError extends ContractRevertError {
+  declare readonly args: readonly [signer: `0x${string}`, owner: `0x${string}`];
+}
+
+/** `FailedDeployment()`, declared in the ModelRegistry ABI. */
+export class FailedDeploymentError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `InferenceEscrowAlreadyFulfilled(uint256 requestId)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowAlreadyFulfilledError extends ContractRevertError {
+  declare readonly args: readonly [requestId: bigint];
+}
+
+/** `InferenceEscrowAlreadyRefunded(uint256 requestId)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowAlreadyRefundedError extends ContractRevertError {
+  declare readonly args: readonly [requestId: bigint];
+}
+
+/** `InferenceEscrowDeadlineNotReached(uint256 requestId, uint64 deadline)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowDeadlineNotReachedError extends ContractRevertError {
+  declare readonly args: readonly [requestId: bigint, deadline: bigint];
+}
+
+/** `InferenceEscrowDeadlinePassed(uint256 requestId, uint64 deadline)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowDeadlinePassedError extends ContractRevertError {
+  declare readonly args: readonly [requestId: bigint, deadline: bigint];
+}
+
+/** `InferenceEscrowFeeTooLow(uint256 feeWei, uint256 minRequestFeeWei)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowFeeTooLowError extends ContractRevertError {
+  declare readonly args: readonly [feeWei: bigint, minRequestFeeWei: bigint];
+}
+
+/** `InferenceEscrowInvalidDeadline(uint64 deadline)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowInvalidDeadlineError extends ContractRevertError {
+  declare readonly args: readonly [deadline: bigint];
+}
+
+/** `InferenceEscrowNotServingOperator(uint64 modelId, address operator)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowNotServingOperatorError extends ContractRevertError {
+  declare readonly args: readonly [modelId: bigint, operator: `0x${string}`];
+}
+
+/** `InferenceEscrowNothingToWithdraw(address account)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowNothingToWithdrawError extends ContractRevertError {
+  declare readonly args: readonly [account: `0x${string}`];
+}
+
+/** `InferenceEscrowRequestMismatch(uint256 requestId)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowRequestMismatchError extends ContractRevertError {
+  declare readonly args: readonly [requestId: bigint];
+}
+
+/** `InferenceEscrowStageCountMismatch(uint256 expected, uint256 got)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowStageCountMismatchError extends ContractRevertError {
+  declare readonly args: readonly [expected: bigint, got: bigint];
+}
+
+/** `InferenceEscrowTransferFailed(address to)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowTransferFailedError extends ContractRevertError {
+  declare readonly args: readonly [to: `0x${string}`];
+}
+
+/** `InferenceEscrowUnknownModel(uint64 modelId)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowUnknownModelError extends ContractRevertError {
+  declare readonly args: readonly [modelId: bigint];
+}
+
+/** `InferenceEscrowUnknownRequest(uint256 requestId)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowUnknownRequestError extends ContractRevertError {
+  declare readonly args: readonly [requestId: bigint];
+}
+
+/** `InferenceEscrowZeroAddress()`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowZeroAddressError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `InsufficientBalance(uint256 balance, uint256 needed)`, declared in the ModelRegistry ABI. */
+export class InsufficientBalanceError extends ContractRevertError {
+  declare readonly args: readonly [balance: bigint, needed: bigint];
+}
+
+/** `InvalidAccountNonce(address account, uint256 currentNonce)`, declared in the ModelToken ABI. */
+export class InvalidAccountNonceError extends ContractRevertError {
+  declare readonly args: readonly [account: `0x${string}`, currentNonce: bigint];
+}
+
+/** `InvalidShortString()`, declared in the ModelToken ABI. */
 export class InvalidShortStringError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
-/** `ReentrancyGuardReentrantCall()`, declared in the ComputeLedger ABI. */
+/** `ModelRegistryBadStage(uint64 modelId, uint16 stage)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryBadStageError extends ContractRevertError {
+  declare readonly args: readonly [modelId: bigint, stage: number];
+}
+
+/** `ModelRegistryDecayTooHigh(uint16 decayBps)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryDecayTooHighError extends ContractRevertError {
+  declare readonly args: readonly [decayBps: number];
+}
+
+/** `ModelRegistryDesignerEmissionTooHigh(uint16 designerEmissionBps)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryDesignerEmissionTooHighError extends ContractRevertError {
+  declare readonly args: readonly [designerEmissionBps: number];
+}
+
+/** `ModelRegistryEmptyName()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryEmptyNameError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryEmptySymbol()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryEmptySymbolError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryFeeSplitTooHigh(uint16 protocolFeeBps, uint16 operatorFeeBps)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryFeeSplitTooHighError extends ContractRevertError {
+  declare readonly args: readonly [protocolFeeBps: number, operatorFeeBps: number];
+}
+
+/** `ModelRegistryInvalidCap(uint128 capTokens, uint128 tokensPerRound)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryInvalidCapError extends ContractRevertError {
+  declare readonly args: readonly [capTokens: bigint, tokensPerRound: bigint];
+}
+
+/** `ModelRegistryInvalidStageCount(uint256 stageCount)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryInvalidStageCountError extends ContractRevertError {
+  declare readonly args: readonly [stageCount: bigint];
+}
+
+/** `ModelRegistryLedgerAlreadyBound(address ledger)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryLedgerAlreadyBoundError extends ContractRevertError {
+  declare readonly args: readonly [ledger: `0x${string}`];
+}
+
+/** `ModelRegistryLedgerNotBound()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryLedgerNotBoundError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryNotDesigner(uint64 modelId, address caller)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryNotDesignerError extends ContractRevertError {
+  declare readonly args: readonly [modelId: bigint, caller: `0x${string}`];
+}
+
+/** `ModelRegistryProtocolFeeTooHigh(uint16 protocolFeeBps)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryProtocolFeeTooHighError extends ContractRevertError {
+  declare readonly args: readonly [protocolFeeBps: number];
+}
+
+/** `ModelRegistryStageLengthMismatch(uint256 stageCount, uint256 unitsLength)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryStageLengthMismatchError extends ContractRevertError {
+  declare readonly args: readonly [stageCount: bigint, unitsLength: bigint];
+}
+
+/** `ModelRegistryUnauthorized(address caller)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryUnauthorizedError extends ContractRevertError {
+  declare readonly args: readonly [caller: `0x${string}`];
+}
+
+/** `ModelRegistryUnknownModel(uint64 modelId)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryUnknownModelError extends ContractRevertError {
+  declare readonly args: readonly [modelId: bigint];
+}
+
+/** `ModelRegistryZeroAddress()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroAddressError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryZeroChallengeWindow()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroChallengeWindowError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryZeroCommitWindow()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroCommitWindowError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryZeroMicrobatches()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroMicrobatchesError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryZeroMinRequestFee()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroMinRequestFeeError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryZeroSpecHash()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroSpecHashError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryZeroTokensPerRound()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroTokensPerRoundError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryZeroUnits(uint16 stage)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroUnitsError extends ContractRevertError {
+  declare readonly args: readonly [stage: number];
+}
+
+/** `ModelRegistryZeroValidatorStake()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroValidatorStakeError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryZeroVoteWindow()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroVoteWindowError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelRegistryZeroWeightsRoot(uint16 stage)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroWeightsRootError extends ContractRevertError {
+  declare readonly args: readonly [stage: number];
+}
+
+/** `ModelRegistryZeroWorkerStake()`, declared in the ModelRegistry ABI. */
+export class ModelRegistryZeroWorkerStakeError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelTokenAlreadyInitialized()`, declared in the ModelToken ABI. */
+export class ModelTokenAlreadyInitializedError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelTokenCapExceeded(uint256 supplyAfterTokens, uint256 capTokens)`, declared in the ModelToken ABI. */
+export class ModelTokenCapExceededError extends ContractRevertError {
+  declare readonly args: readonly [supplyAfterTokens: bigint, capTokens: bigint];
+}
+
+/** `ModelTokenInvalidCap(uint256 capTokens)`, declared in the ModelToken ABI. */
+export class ModelTokenInvalidCapError extends ContractRevertError {
+  declare readonly args: readonly [capTokens: bigint];
+}
+
+/** `ModelTokenRevenueOverflow()`, declared in the ModelToken ABI. */
+export class ModelTokenRevenueOverflowError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelTokenTransferFailed(address to)`, declared in the ModelToken ABI. */
+export class ModelTokenTransferFailedError extends ContractRevertError {
+  declare readonly args: readonly [to: `0x${string}`];
+}
+
+/** `ModelTokenUnauthorizedMinter(address caller)`, declared in the ModelToken ABI. */
+export class ModelTokenUnauthorizedMinterError extends ContractRevertError {
+  declare readonly args: readonly [caller: `0x${string}`];
+}
+
+/** `ModelTokenZeroDeposit()`, declared in the ModelToken ABI. */
+export class ModelTokenZeroDepositError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelTokenZeroMinter()`, declared in the ModelToken ABI. */
+export class ModelTokenZeroMinterError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ModelTokenZeroRecipient()`, declared in the ModelToken ABI. */
+export class ModelTokenZeroRecipientError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ReentrancyGuardReentrantCall()`, declared in the ModelToken ABI. */
 export class ReentrancyGuardReentrantCallError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
-/** `StringTooLong(string str)`, declared in the ComputeLedger ABI. */
+/** `StringTooLong(string str)`, declared in the ModelToken ABI. */
 export class StringTooLongError extends ContractRevertError {
   declare readonly args: readonly [str: string];
 }
@@ -275,8 +590,71 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ComputeLedgerWrongBond: ComputeLedgerWrongBondError,
   ComputeLedgerWrongWeightsRoot: ComputeLedgerWrongWeightsRootError,
   ComputeLedgerZeroAddress: ComputeLedgerZeroAddressError,
-  ComputeLedgerZeroAmount: ComputeLedgerZeroAmountError,
+  ECDSAInvalidSignature: ECDSAInvalidSignatureError,
+  ECDSAInvalidSignatureLength: ECDSAInvalidSignatureLengthError,
+  ECDSAInvalidSignatureS: ECDSAInvalidSignatureSError,
+  ERC20InsufficientAllowance: ERC20InsufficientAllowanceError,
+  ERC20InsufficientBalance: ERC20InsufficientBalanceError,
+  ERC20InvalidApprover: ERC20InvalidApproverError,
+  ERC20InvalidReceiver: ERC20InvalidReceiverError,
+  ERC20InvalidSender: ERC20InvalidSenderError,
+  ERC20InvalidSpender: ERC20InvalidSpenderError,
+  ERC2612ExpiredSignature: ERC2612ExpiredSignatureError,
+  ERC2612InvalidSigner: ERC2612InvalidSignerError,
+  FailedDeployment: FailedDeploymentError,
+  InferenceEscrowAlreadyFulfilled: InferenceEscrowAlreadyFulfilledError,
+  InferenceEscrowAlreadyRefunded: InferenceEscrowAlreadyRefundedError,
+  InferenceEscrowDeadlineNotReached: InferenceEscrowDeadlineNotReachedError,
+  InferenceEscrowDeadlinePassed: InferenceEscrowDeadlinePassedError,
+  InferenceEscrowFeeTooLow: InferenceEscrowFeeTooLowError,
+  InferenceEscrowInvalidDeadline: InferenceEscrowInvalidDeadlineError,
+  InferenceEscrowNotServingOperator: InferenceEscrowNotServingOperatorError,
+  InferenceEscrowNothingToWithdraw: InferenceEscrowNothingToWithdrawError,
+  InferenceEscrowRequestMismatch: InferenceEscrowRequestMismatchError,
+  InferenceEscrowStageCountMismatch: InferenceEscrowStageCountMismatchError,
+  InferenceEscrowTransferFailed: InferenceEscrowTransferFailedError,
+  InferenceEscrowUnknownModel: InferenceEscrowUnknownModelError,
+  InferenceEscrowUnknownRequest: InferenceEscrowUnknownRequestError,
+  InferenceEscrowZeroAddress: InferenceEscrowZeroAddressError,
+  InsufficientBalance: InsufficientBalanceError,
+  InvalidAccountNonce: InvalidAccountNonceError,
   InvalidShortString: InvalidShortStringError,
+  ModelRegistryBadStage: ModelRegistryBadStageError,
+  ModelRegistryDecayTooHigh: ModelRegistryDecayTooHighError,
+  ModelRegistryDesignerEmissionTooHigh: ModelRegistryDesignerEmissionTooHighError,
+  ModelRegistryEmptyName: ModelRegistryEmptyNameError,
+  ModelRegistryEmptySymbol: ModelRegistryEmptySymbolError,
+  ModelRegistryFeeSplitTooHigh: ModelRegistryFeeSplitTooHighError,
+  ModelRegistryInvalidCap: ModelRegistryInvalidCapError,
+  ModelRegistryInvalidStageCount: ModelRegistryInvalidStageCountError,
+  ModelRegistryLedgerAlreadyBound: ModelRegistryLedgerAlreadyBoundError,
+  ModelRegistryLedgerNotBound: ModelRegistryLedgerNotBoundError,
+  ModelRegistryNotDesigner: ModelRegistryNotDesignerError,
+  ModelRegistryProtocolFeeTooHigh: ModelRegistryProtocolFeeTooHighError,
+  ModelRegistryStageLengthMismatch: ModelRegistryStageLengthMismatchError,
+  ModelRegistryUnauthorized: ModelRegistryUnauthorizedError,
+  ModelRegistryUnknownModel: ModelRegistryUnknownModelError,
+  ModelRegistryZeroAddress: ModelRegistryZeroAddressError,
+  ModelRegistryZeroChallengeWindow: ModelRegistryZeroChallengeWindowError,
+  ModelRegistryZeroCommitWindow: ModelRegistryZeroCommitWindowError,
+  ModelRegistryZeroMicrobatches: ModelRegistryZeroMicrobatchesError,
+  ModelRegistryZeroMinRequestFee: ModelRegistryZeroMinRequestFeeError,
+  ModelRegistryZeroSpecHash: ModelRegistryZeroSpecHashError,
+  ModelRegistryZeroTokensPerRound: ModelRegistryZeroTokensPerRoundError,
+  ModelRegistryZeroUnits: ModelRegistryZeroUnitsError,
+  ModelRegistryZeroValidatorStake: ModelRegistryZeroValidatorStakeError,
+  ModelRegistryZeroVoteWindow: ModelRegistryZeroVoteWindowError,
+  ModelRegistryZeroWeightsRoot: ModelRegistryZeroWeightsRootError,
+  ModelRegistryZeroWorkerStake: ModelRegistryZeroWorkerStakeError,
+  ModelTokenAlreadyInitialized: ModelTokenAlreadyInitializedError,
+  ModelTokenCapExceeded: ModelTokenCapExceededError,
+  ModelTokenInvalidCap: ModelTokenInvalidCapError,
+  ModelTokenRevenueOverflow: ModelTokenRevenueOverflowError,
+  ModelTokenTransferFailed: ModelTokenTransferFailedError,
+  ModelTokenUnauthorizedMinter: ModelTokenUnauthorizedMinterError,
+  ModelTokenZeroDeposit: ModelTokenZeroDepositError,
+  ModelTokenZeroMinter: ModelTokenZeroMinterError,
+  ModelTokenZeroRecipient: ModelTokenZeroRecipientError,
   ReentrancyGuardReentrantCall: ReentrancyGuardReentrantCallError,
   StringTooLong: StringTooLongError,
 };

@@ -1,0 +1,84 @@
+import type { DeploymentsSource } from "./deployments/types.ts";
+import type { DeploymentsParameter, ShardholderClient } from "./actions/internal/client.ts";
+import { challengeChainBreak } from "./actions/miner/challengeChainBreak.ts";
+import { challengeItem } from "./actions/miner/challengeItem.ts";
+import { finalizeRound } from "./actions/miner/finalizeRound.ts";
+import { getCommitment } from "./actions/miner/getCommitment.ts";
+import { getCurrentRound } from "./actions/miner/getCurrentRound.ts";
+import { getDispute } from "./actions/miner/getDispute.ts";
+import { getPayments } from "./actions/miner/getPayments.ts";
+import { getRound } from "./actions/miner/getRound.ts";
+import { getStaker } from "./actions/miner/getStaker.ts";
+import { mintReward } from "./actions/miner/mintReward.ts";
+import { requestUnbond } from "./actions/miner/requestUnbond.ts";
+import { resolveDispute } from "./actions/miner/resolveDispute.ts";
+import { setPayout } from "./actions/miner/setPayout.ts";
+import { setSigningKey } from "./actions/miner/setSigningKey.ts";
+import { setValidator } from "./actions/miner/setValidator.ts";
+import { signRoundCommitment } from "./actions/miner/signRoundCommitment.ts";
+import { stake } from "./actions/miner/stake.ts";
+import { submitCommitments } from "./actions/miner/submitCommitments.ts";
+import { vote } from "./actions/miner/vote.ts";
+import { withdrawPayments } from "./actions/miner/withdrawPayments.ts";
+import { withdrawStake } from "./actions/miner/withdrawStake.ts";
+import { getModel } from "./actions/models/getModel.ts";
+import { registerModel } from "./actions/models/registerModel.ts";
+
+type Action<P extends DeploymentsParameter, R> = (client: ShardholderClient, parameters: P) => Promise<R>;
+type Rest<P> = Omit<P, "deployments">;
+/** Parameters become optional when none of the remaining fields is required. */
+type BoundArgs<P> = object extends Rest<P> ? [parameters?: Rest<P>] : [parameters: Rest<P>];
+type Bound<F> = F extends Action<infer P, infer R> ? (...args: BoundArgs<P>) => Promise<R> : never;
+
+function bind<P extends DeploymentsParameter, R>(action: Action<P, R>, client: ShardholderClient, deployments: DeploymentsSource) {
+  return (...args: BoundArgs<P>): Promise<R> => action(client, { ...(args[0] ?? {}), deployments } as P);
+}
+
+const actions = {
+  registerModel,
+  getModel,
+  stake,
+  requestUnbond,
+  withdrawStake,
+  withdrawPayments,
+  setSigningKey,
+  setPayout,
+  setValidator,
+  signRoundCommitment,
+  submitCommitments,
+  challengeItem,
+  challengeChainBreak,
+  vote,
+  resolveDispute,
+  finalizeRound,
+  mintReward,
+  getStaker,
+  getPayments,
+  getRound,
+  getCurrentRound,
+  getDispute,
+  getCommitment,
+} as const;
+
+/** The methods `shardholderActions` adds to a client. */
+export type ShardholderActions = { [K in keyof typeof actions]: Bound<(typeof actions)[K]> };
+
+/**
+ * Decorator adding every Shardholder action to a viem client, bound to an address book
+ * (one, several, or a map by chain id; the client's chain picks one).
+ *
+ * @example
+ * import { createWalletClient, http, publicActions } from "viem"
+ * import { shardholderActions } from "shardholder/sdk"
+ * const client = createWalletClient({ account, chain, transport: http(rpcUrl) })
+ *   .extend(publicActions)
+ *   .extend(shardholderActions({ deployments }))
+ * const { requestId } = await client.requestInference({ modelId: 1n, input: "hello" })
+ */
+export function shardholderActions({ deployments }: { deployments: DeploymentsSource }) {
+  return (client: ShardholderClient): ShardholderActions => {
+    const bound = {} as Record<string, unknown>;
+    for (const [name, action] of Object.entries(actions)) bound[name] = bind(action as Action<DeploymentsParameter, unknown>, client, deployments);
+    return bound as ShardholderActions;
+  };
+}

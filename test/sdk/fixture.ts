@@ -1,0 +1,84 @@
+import hre from "hardhat";
+import { type Account, type Address, type Chain, type Client, type Hex, keccak256, parseEther, toHex, type Transport, zeroAddress } from "viem";
+import { modelRegistryAbi } from "../../sdk/abi/modelRegistry.ts";
+import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
+import type { Deployments } from "../../sdk/deployments/types.ts";
+
+/** Anything the SDK accepts as a client. */
+export type TestClient = Client<Transport, Chain | undefined, Account | undefined>;
+
+/**
+ * A fresh in-process Hardhat chain with the whole protocol deployed exactly as the Ignition
+ * module wires it (token implementation, registry, ledger bound to it, escrow, claimer), and
+ * the address book the SDK reads.
+ */
+export async function deployShardholder() {
+  const connection = await hre.network.create();
+  const { viem, networkHelpers } = connection;
+  const publicClient = await viem.getPublicClient();
+  const wallets = await viem.getWalletClients();
+  const deployer = wallets[0];
+  if (!deployer) throw new Error("no accounts");
+  const modelTokenImplementation = await viem.deployContract("ModelToken");
+  const modelRegistry = await viem.deployContract("ModelRegistry", [modelTokenImplementation.address]);
+  const computeLedger = await viem.deployContract("ComputeLedger", [modelRegistry.address]);
+  const bind = await deployer.writeContract({
+    abi: modelRegistryAbi,
+    address: modelRegistry.address,
+    functionName: "bindLedger",
+    args: [computeLedger.address],
+  });
+  await publicClient.waitForTransactionReceipt({ hash: bind });
+  // TEMPORARY until the escrow and claimer land: deploy them only when compiled.
+  const inferenceEscrow = (await hre.artifacts.artifactExists("InferenceEscrow"))
+    ? await viem.deployContract("InferenceEscrow", [modelRegistry.address, computeLedger.address, deployer.account.address])
+    : { address: zeroAddress };
+  const revenueClaimer = (await hre.artifacts.artifactExists("RevenueClaimer"))
+    ? await viem.deployContract("RevenueClaimer")
+    : { address: zeroAddress };
+  const deployments: Deployments = {
+    chainId: await publicClient.getChainId(),
+    contracts: {
+      modelRegistry: modelRegistry.address,
+      modelTokenImplementation: modelTokenImplementation.address,
+      computeLedger: computeLedger.address,
+      inferenceEscrow: inferenceEscrow.address,
+      revenueClaimer: revenueClaimer.address,
+    },
+    deployedAtBlock: 0,
+  };
+  return { connection, viem, networkHelpers, publicClient, wallets, deployer, deployments };
+}
+
+export type Shardholder = Awaited<ReturnType<typeof deployShardholder>>;
+
+const h = (s: string): Hex => keccak256(toHex(s));
+
+/** A valid two-stage model spec; override any field. */
+export function testSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
+  return {
+    name: "Tiny Char Transformer",
+    symbol: "TCT",
+    specHash: h("spec"),
+    initialWeightsRoots: [h("w0"), h("w1")],
+    unitsPerMicrobatch: [3n, 5n],
+    microbatchesPerRound: 64,
+    emission: { tokensPerRound: parseEther("1000"), decayBps: 100, capTokens: parseEther("1000000") },
+    protocolFeeBps: 200,
+    operatorFeeBps: 3000,
+    designerEmissionBps: 1000,
+    minRequestFeeWei: parseEther("0.001"),
+    timing: { commitWindowSec: 3600, challengeWindowSec: 3600, voteWindowSec: 1800 },
+    minWorkerStakeWei: parseEther("1"),
+    minValidatorStakeWei: parseEther("1"),
+    metadataURI: "ipfs://tiny",
+    ...overrides,
+  };
+}
+
+/** Address of the i-th Hardhat account. */
+export function accountAt(s: Shardholder, i: number): Address {
+  const w = s.wallets[i];
+  if (!w) throw new Error(`no wallet ${i}`);
+  return w.account.address;
+}
