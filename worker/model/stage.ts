@@ -97,7 +97,12 @@ class TransformerStage implements PipelineStage {
     this.parameterNames = this.#infos.map((p) => p.name);
     this.parameterCount = this.#infos.reduce((n, p) => n + sizeOf(p.shape), 0);
     const tag = `stage${stage}#${instances++}`;
-    this.#params = this.#infos.map((p) => tf.variable(tf.tensor(initialValues(spec.initSeed, p), [...p.shape], "float32"), true, `${tag}/${p.name}`));
+    this.#params = this.#infos.map((p) => {
+      const initial = tf.tensor(initialValues(spec.initSeed, p), [...p.shape], "float32");
+      const variable = tf.variable(initial, true, `${tag}/${p.name}`);
+      initial.dispose(); // the variable holds its own reference to the data
+      return variable;
+    });
     this.#m = this.#infos.map((p) => tf.zeros([...p.shape]));
     this.#v = this.#infos.map((p) => tf.zeros([...p.shape]));
     this.#mask = causalMask(spec.contextLength);
