@@ -21,7 +21,7 @@ export default defineConfig({
     path: require.resolve("solc/soljson.js"),
     settings: {
       evmVersion: "cancun",
-      optimizer: { enabled: true, runs: 10_000 },
+      optimizer: { enabled: true, runs: 200 },
     },
   },
   paths: {
