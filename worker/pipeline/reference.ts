@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { zeroHash } from "viem";
 import { decodeWireTensor, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
 import type { MicrobatchRecord } from "./runner.ts";
+import { type ScheduleName, stageSchedule } from "./schedule.ts";
 import type { MicrobatchSource, PipelineStage } from "./types.ts";
 
 /**
@@ -16,8 +17,11 @@ export function referenceRound(parameters: {
   microbatches: number;
   data: MicrobatchSource;
   wire: WireFormat | "exact";
+  /** The pipeline's schedule: its backward order is replayed (default "1f1b"). */
+  schedule?: ScheduleName | undefined;
 }): { records: MicrobatchRecord[][]; losses: number[] } {
   const { stages, round, microbatches, data, wire } = parameters;
+  const schedule = parameters.schedule ?? "1f1b";
   const S = stages.length;
   const records: MicrobatchRecord[][] = stages.map(() => []);
   const losses: number[] = [];
@@ -28,33 +32,42 @@ export function referenceRound(parameters: {
     const got = decodeWireTensor(sent.bytes);
     return { tensor: tf.tensor(got.values, got.shape, "float32"), hash: got.hash };
   };
+  const partial: Partial<MicrobatchRecord>[][] = [];
+  const keep: tf.Tensor[][] = [];
   for (let m = 0; m < microbatches; m++) {
     const batch = data(round, m);
-    const partial: Partial<MicrobatchRecord>[] = stages.map(() => ({ index: m }));
-    const keep: tf.Tensor[] = [batch.ids, batch.targets];
+    const rec: Partial<MicrobatchRecord>[] = stages.map(() => ({ index: m }));
+    const kept: tf.Tensor[] = [batch.ids, batch.targets];
+    partial.push(rec);
+    keep.push(kept);
     let x: tf.Tensor = batch.ids;
-    (partial[0] as Partial<MicrobatchRecord>).inputActHash = hashTokenIds(batch.ids.shape, batch.ids.dataSync() as Int32Array);
+    (rec[0] as Partial<MicrobatchRecord>).inputActHash = hashTokenIds(batch.ids.shape, batch.ids.dataSync() as Int32Array);
     for (let s = 0; s < S; s++) {
-      const stage = stages[s] as PipelineStage;
-      const out = stage.forward(m, x, s === S - 1 ? batch.targets : undefined);
-      keep.push(out);
+      const out = (stages[s] as PipelineStage).forward(m, x, s === S - 1 ? batch.targets : undefined);
+      kept.push(out);
       if (s === S - 1) {
         const loss = (out.dataSync() as Float32Array)[0] as number;
-        losses.push(loss);
-        (partial[s] as Partial<MicrobatchRecord>).outputActHash = hashScalarLoss(loss);
+        losses[m] = loss;
+        (rec[s] as Partial<MicrobatchRecord>).outputActHash = hashScalarLoss(loss);
       } else {
         const crossed = cross(out);
-        (partial[s] as Partial<MicrobatchRecord>).outputActHash = crossed.hash;
-        (partial[s + 1] as Partial<MicrobatchRecord>).inputActHash = crossed.hash;
-        keep.push(crossed.tensor);
+        (rec[s] as Partial<MicrobatchRecord>).outputActHash = crossed.hash;
+        (rec[s + 1] as Partial<MicrobatchRecord>).inputActHash = crossed.hash;
+        kept.push(crossed.tensor);
         x = crossed.tensor;
       }
     }
+  }
+  // Backwards in the schedule's order: stages accumulate gradients in that order, and float
+  // addition is not associative, so the order decides the bits of the weights after `step()`.
+  const order = stageSchedule(schedule, S - 1, S, microbatches).filter((op) => op.op === "backward").map((op) => op.microbatch);
+  for (const m of order) {
+    const rec = partial[m] as Partial<MicrobatchRecord>[];
     let dy: tf.Tensor | undefined;
-    (partial[S - 1] as Partial<MicrobatchRecord>).upstreamGradHash = zeroHash;
+    (rec[S - 1] as Partial<MicrobatchRecord>).upstreamGradHash = zeroHash;
     for (let s = S - 1; s >= 0; s--) {
       const result = (stages[s] as PipelineStage).backward(m, dy);
-      const record = partial[s] as Partial<MicrobatchRecord>;
+      const record = rec[s] as Partial<MicrobatchRecord>;
       record.parameterGradient = result.parameterGradient;
       if (s === 0) {
         record.inputGradHash = zeroHash;
@@ -62,16 +75,16 @@ export function referenceRound(parameters: {
       } else {
         const crossed = cross(result.inputGrad as tf.Tensor);
         record.inputGradHash = crossed.hash;
-        (partial[s - 1] as Partial<MicrobatchRecord>).upstreamGradHash = crossed.hash;
+        (rec[s - 1] as Partial<MicrobatchRecord>).upstreamGradHash = crossed.hash;
         result.inputGrad?.dispose();
         dy?.dispose();
         dy = crossed.tensor;
       }
     }
     dy?.dispose();
-    for (const t of keep) t.dispose();
-    partial.forEach((r, s) => (records[s] as MicrobatchRecord[]).push(r as MicrobatchRecord));
+    for (const t of keep[m] as tf.Tensor[]) t.dispose();
   }
+  partial.forEach((rec) => rec.forEach((r, s) => (records[s] as MicrobatchRecord[]).push(r as MicrobatchRecord)));
   for (const stage of stages) stage.step();
   return { records, losses };
 }

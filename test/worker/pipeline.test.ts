@@ -1,0 +1,201 @@
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Hex, zeroHash } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { trainingMicrobatch } from "../../worker/data/batches.ts";
+import { stageParameterCount, stageParameters } from "../../worker/model/layout.ts";
+import { dataParameters, defaultModelSpec, type ModelSpec } from "../../worker/model/spec.ts";
+import { createStage } from "../../worker/model/stage.ts";
+import { hashTokenIds, type WireFormat } from "../../worker/p2p/wire.ts";
+import type { ScheduleName } from "../../worker/pipeline/schedule.ts";
+import { referenceRound, relativeL2 } from "../../worker/pipeline/reference.ts";
+import { runStageProcesses, type StageEvent, type StageProcess } from "../../worker/pipeline/testing/harness.ts";
+import type { MicrobatchSource, PipelineStage } from "../../worker/pipeline/types.ts";
+
+const MODEL_ID = 7n;
+const ROUNDS = 4;
+const MICROBATCHES = 4;
+const tiny = (stageCount: number): ModelSpec =>
+  defaultModelSpec({ stageCount, layers: stageCount, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: MICROBATCHES, learningRate: 1e-2 });
+
+type RoundRecord = { index: number; inputActHash: Hex; outputActHash: Hex; upstreamGradHash: Hex; inputGradHash: Hex };
+type RoundEvent = StageEvent & { round: string; losses: number[]; bytesSent: number; bytesReceived: number; records: RoundRecord[] };
+type AuditEvent = StageEvent & { parameterCount: number; variables: { name: string; size: number }[]; received: { kind: string; count: number; payloadBytes: number }[] };
+
+const dirs: string[] = [];
+beforeAll(async () => {
+  await tf.setBackend("wasm");
+});
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function trainPipeline(spec: ModelSpec, wire: WireFormat, schedule: ScheduleName): Promise<{ procs: StageProcess[]; gradientsDir: string }> {
+  const gradientsDir = mkdtempSync(join(tmpdir(), "shardholder-pipe-"));
+  dirs.push(gradientsDir);
+  const procs = await runStageProcesses(spec.stages.length, () => ({
+    model: { kind: "transformer", spec },
+    modelId: MODEL_ID.toString(),
+    rounds: ROUNDS,
+    microbatches: MICROBATCHES,
+    schedule,
+    wire,
+    backend: "wasm",
+    gradientsDir,
+  }));
+  return { procs, gradientsDir };
+}
+
+const roundsOf = (p: StageProcess): RoundEvent[] => p.all("round") as RoundEvent[];
+const meanLoss = (e: RoundEvent): number => e.losses.reduce((a, b) => a + b, 0) / e.losses.length;
+const readGradient = (dir: string, s: number, r: number, m: number): Float32Array => {
+  const b = readFileSync(join(dir, `s${s}-r${r}-m${m}.f32`));
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+
+function dataOf(spec: ModelSpec): MicrobatchSource {
+  const params = dataParameters(spec);
+  return (round, index) => {
+    const b = trainingMicrobatch(params, MODEL_ID, round, index);
+    const shape = [b.batchSize, b.contextLength];
+    return { ids: tf.tensor(b.inputs, shape, "int32"), targets: tf.tensor(b.targets, shape, "int32") };
+  };
+}
+
+/** Stage s's microbatch records form the hash chain of docs/PROTOCOL.md with stage s+1. */
+function expectHashChain(spec: ModelSpec, procs: StageProcess[]): void {
+  const S = procs.length;
+  const data = dataParameters(spec);
+  for (let r = 0; r < ROUNDS; r++) {
+    const perStage = procs.map((p) => (roundsOf(p)[r] as RoundEvent).records);
+    for (let m = 0; m < MICROBATCHES; m++) {
+      const batch = trainingMicrobatch(data, MODEL_ID, BigInt(r), m);
+      expect(perStage[0]?.[m]?.inputActHash).toBe(hashTokenIds([batch.batchSize, batch.contextLength], batch.inputs));
+      expect(perStage[0]?.[m]?.inputGradHash).toBe(zeroHash);
+      expect(perStage[S - 1]?.[m]?.upstreamGradHash).toBe(zeroHash);
+      for (let s = 0; s + 1 < S; s++) {
+        const here = perStage[s]?.[m] as RoundRecord;
+        const there = perStage[s + 1]?.[m] as RoundRecord;
+        expect(here.outputActHash).toBe(there.inputActHash);
+        expect(here.upstreamGradHash).toBe(there.inputGradHash);
+        expect(here.outputActHash).not.toBe(zeroHash);
+        expect(here.upstreamGradHash).not.toBe(zeroHash);
+      }
+    }
+  }
+}
+
+/** What each stage process created and received: only its own stage's parameters, only activations/gradients. */
+function expectNoForeignParameters(spec: ModelSpec, procs: StageProcess[], wire: WireFormat): void {
+  const S = procs.length;
+  const act = spec.microbatchSize * spec.contextLength * spec.dModel;
+  const tensorBytes = 2 + 4 * 3 + (wire === "int8" ? 4 + act : 4 * act);
+  const seen = new Set<string>();
+  for (let s = 0; s < S; s++) {
+    const audit = (procs[s] as StageProcess).all("audit")[0] as AuditEvent;
+    const names = audit.variables.map((v) => v.name.replace(/^stage\d+#\d+\//, ""));
+    expect(names).toEqual(stageParameters(spec, s).map((p) => p.name));
+    expect(audit.variables.every((v) => v.name.startsWith(`stage${s}#`))).toBe(true);
+    expect(audit.variables.reduce((n, v) => n + v.size, 0)).toBe(stageParameterCount(spec, s));
+    expect(audit.parameterCount).toBe(stageParameterCount(spec, s));
+    for (const n of names) {
+      expect(seen.has(n), `${n} held by two processes`).toBe(false);
+      seen.add(n);
+    }
+    const received = new Map(audit.received.map((r) => [r.kind, r]));
+    const expectedKinds = [...(s > 0 ? ["hello", "activation"] : []), ...(s < S - 1 ? ["gradient"] : [])].sort();
+    expect([...received.keys()].sort()).toEqual(expectedKinds);
+    for (const kind of ["activation", "gradient"]) {
+      const r = received.get(kind);
+      if (!r) continue;
+      expect(r.count).toBe(ROUNDS * MICROBATCHES);
+      // Every tensor received is exactly one [B, T, d] activation-sized tensor: no weights arrive.
+      expect(r.payloadBytes).toBe(r.count * tensorBytes);
+    }
+  }
+  const all = spec.stages.flatMap((_, s) => stageParameters(spec, s).map((p) => p.name));
+  expect([...seen].sort()).toEqual([...all].sort());
+}
+
+/** Re-runs every round in this process with all stages and compares gradients, hashes and losses. */
+function compareWithReference(
+  spec: ModelSpec,
+  procs: StageProcess[],
+  gradientsDir: string,
+  wire: WireFormat | "exact",
+  schedule: ScheduleName,
+): number {
+  const stages: PipelineStage[] = spec.stages.map((_, s) => createStage(spec, s));
+  const data = dataOf(spec);
+  let worst = 0;
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      const ref = referenceRound({ stages, round: BigInt(r), microbatches: MICROBATCHES, data, wire, schedule });
+      for (let s = 0; s < stages.length; s++)
+        for (let m = 0; m < MICROBATCHES; m++) {
+          const err = relativeL2(readGradient(gradientsDir, s, r, m), (ref.records[s]?.[m] as { parameterGradient: Float32Array }).parameterGradient);
+          worst = Math.max(worst, err);
+          if (wire !== "exact") {
+            const got = (roundsOf(procs[s] as StageProcess)[r] as RoundEvent).records[m] as RoundRecord;
+            const want = ref.records[s]?.[m] as RoundRecord;
+            expect([got.inputActHash, got.outputActHash, got.upstreamGradHash, got.inputGradHash]).toEqual([
+              want.inputActHash, want.outputActHash, want.upstreamGradHash, want.inputGradHash,
+            ]);
+          }
+        }
+      if (wire !== "exact") expect((roundsOf(procs[stages.length - 1] as StageProcess)[r] as RoundEvent).losses).toEqual(ref.losses);
+      if (wire === "exact") break; // Only round 0 starts from identical weights when the wire differs.
+    }
+  } finally {
+    for (const s of stages) s.dispose();
+  }
+  return worst;
+}
+
+function expectLossFalls(procs: StageProcess[]): void {
+  const rounds = roundsOf(procs[procs.length - 1] as StageProcess);
+  expect(rounds).toHaveLength(ROUNDS);
+  const first = meanLoss(rounds[0] as RoundEvent);
+  const last = meanLoss(rounds[ROUNDS - 1] as RoundEvent);
+  expect(last).toBeLessThan(first * 0.95);
+}
+
+describe("multi-process pipeline over libp2p (real transformer stages, wasm)", () => {
+  it("threeStages_int8Wire_1f1b_lossFalls_hashChainHolds_gradientsMatchReference", async () => {
+    const spec = tiny(3);
+    const { procs, gradientsDir } = await trainPipeline(spec, "int8", "1f1b");
+    expect(procs.map((p) => p.all("error"))).toEqual([[], [], []]);
+    expectLossFalls(procs);
+    expectHashChain(spec, procs);
+    expectNoForeignParameters(spec, procs, "int8");
+
+    // Bytes on the wire per round: M frames of (4 length + 13 header + 18 tensor header + B*T*d int8).
+    const frame = 4 + 13 + 18 + spec.microbatchSize * spec.contextLength * spec.dModel;
+    for (const [s, sent] of [[0, 1], [1, 2], [2, 1]] as const)
+      for (const e of roundsOf(procs[s] as StageProcess)) expect(e.bytesSent).toBe(sent * MICROBATCHES * frame);
+
+    // Same wire codec in one process: identical hashes and losses, gradients equal to float32 rounding.
+    const sameCodec = compareWithReference(spec, procs, gradientsDir, "int8", "1f1b");
+    expect(sameCodec).toBeLessThanOrEqual(1e-6);
+    // Against float32 end to end (no quantization), round 0: what the int8 wire costs.
+    const vsExact = compareWithReference(spec, procs, gradientsDir, "exact", "1f1b");
+    expect(vsExact).toBeLessThanOrEqual(0.1);
+    console.info(`3 stages int8: worst relative L2 gradient error vs same-codec reference ${sameCodec}, vs unquantized ${vsExact.toFixed(4)}`);
+  });
+
+  it("twoStages_float32Wire_gpipe_lossFalls_gradientsMatchUnquantizedReference", async () => {
+    const spec = tiny(2);
+    const { procs, gradientsDir } = await trainPipeline(spec, "float32", "gpipe");
+    expectLossFalls(procs);
+    expectHashChain(spec, procs);
+    expectNoForeignParameters(spec, procs, "float32");
+    const frame = 4 + 13 + 14 + 4 * spec.microbatchSize * spec.contextLength * spec.dModel;
+    for (const p of procs) for (const e of roundsOf(p)) expect(e.bytesSent).toBe(MICROBATCHES * frame);
+    const err = compareWithReference(spec, procs, gradientsDir, "float32", "gpipe");
+    expect(err).toBeLessThanOrEqual(1e-6);
+    console.info(`2 stages float32: worst relative L2 gradient error vs reference ${err}`);
+  });
+});

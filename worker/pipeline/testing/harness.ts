@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { StageProcessConfig } from "../config.ts";
+
+/** One JSON line printed by a stage process. */
+export type StageEvent = { event: string; stage?: number; [key: string]: unknown };
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const stageMainPath = join(repoRoot, "worker", "pipeline", "stageMain.ts");
+
+/** A running stage process (`worker/pipeline/stageMain.ts`) and the events it printed so far. */
+export class StageProcess {
+  readonly events: StageEvent[] = [];
+  readonly stderr: string[] = [];
+  readonly exit: Promise<number | null>;
+  private readonly child: ChildProcess;
+  private listeners: (() => void)[] = [];
+
+  constructor(config: Partial<StageProcessConfig>) {
+    this.child = spawn(process.execPath, ["--import", "tsx", stageMainPath, "--config-json", JSON.stringify(config)], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      try {
+        this.events.push(JSON.parse(line) as StageEvent);
+      } catch {
+        this.stderr.push(`stdout (not JSON): ${line}`);
+      }
+      for (const l of this.listeners) l();
+    });
+    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on("line", (line) => this.stderr.push(line));
+    this.exit = new Promise((resolve) => this.child.on("exit", (code) => {
+      resolve(code);
+      for (const l of this.listeners) l();
+    }));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Resolves with the first event named `name` (or rejects on an `error` event, exit or timeout). */
+  waitFor(name: string, timeoutMs = 60_000): Promise<StageEvent> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => finish(new Error(`timeout waiting for ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`)), timeoutMs);
+      const check = (): void => {
+        const found = this.events.find((e) => e.event === name);
+        if (found) return finish(undefined, found);
+        const failed = this.events.find((e) => e.event === "error");
+        if (failed && name !== "error") return finish(new Error(`stage failed: ${JSON.stringify(failed)}`));
+        if (this.child.exitCode !== null) finish(new Error(`stage exited (${this.child.exitCode}) before ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`));
+      };
+      const finish = (err?: Error, event?: StageEvent): void => {
+        clearTimeout(timer);
+        this.listeners = this.listeners.filter((l) => l !== check);
+        if (err) reject(err);
+        else resolve(event as StageEvent);
+      };
+      this.listeners.push(check);
+      check();
+    });
+  }
+
+  /** Every event named `name`, in order. */
+  all(name: string): StageEvent[] {
+    return this.events.filter((e) => e.event === name);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill("SIGKILL");
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (bound, then released). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/**
+ * Starts one process per stage, all at once on pre-chosen loopback ports (each dials the next
+ * with retries, so start order does not matter), and waits until every stage printed `done`.
+ * `configFor(s)` supplies each stage's config; `stage`, `listen` and `next` are filled in.
+ */
+export async function runStageProcesses(
+  stageCount: number,
+  configFor: (stage: number) => Partial<StageProcessConfig>,
+  timeoutMs = 120_000,
+): Promise<StageProcess[]> {
+  const ports: number[] = [];
+  for (let s = 0; s < stageCount; s++) ports.push(await freeLoopbackPort());
+  const addr = (s: number): string => `/ip4/127.0.0.1/tcp/${ports[s]}`;
+  const procs = ports.map(
+    (_, s) =>
+      new StageProcess({
+        dial: { attempts: 14, baseDelayMs: 100, maxDelayMs: 1000 },
+        ...configFor(s),
+        stage: s,
+        listen: [addr(s)],
+        ...(s + 1 < stageCount ? { next: addr(s + 1) } : {}),
+      }),
+  );
+  try {
+    await Promise.all(procs.map((p) => p.waitFor("done", timeoutMs)));
+    await Promise.all(procs.map((p) => p.exit));
+    return procs;
+  } catch (err) {
+    for (const p of procs) p.kill();
+    throw err;
+  }
+}
