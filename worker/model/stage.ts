@@ -4,6 +4,7 @@ import { type StageForward, stageForward } from "./forward.ts";
 import { initialValues } from "./init.ts";
 import { type ParameterInfo, sizeOf, stageParameters } from "./layout.ts";
 import { causalMask } from "./ops.ts";
+import { type StageTape, type TapedStage, tapedStage, tapeTensors } from "./tape.ts";
 import { type ModelSpec, validateModelSpec } from "./spec.ts";
 
 /** One pipeline stage: holds only its own parameters and optimizer state. */
@@ -16,13 +17,13 @@ export interface PipelineStage {
   /**
    * Forward one microbatch. Stage 0 input: int32 [B,T] token ids; others: float32 [B,T,d] activations.
    * Returns the activations to send on (owned by the caller); the last stage returns the scalar mean
-   * loss and needs `targets` (int32 [B,T]). Keeps copies of the input (and targets) for backward,
-   * keyed by microbatch; the caller may dispose its own tensors afterwards.
+   * loss and needs `targets` (int32 [B,T]). Keeps the activations backward needs, keyed by
+   * microbatch; the caller may dispose its input and targets afterwards.
    */
   forward(microbatch: number, input: tf.Tensor, targets?: tf.Tensor): tf.Tensor;
   /**
    * Backward one microbatch: `outputGrad` is the gradient w.r.t. this stage's output (undefined on
-   * the last stage). Recomputes the stage's forward from the kept input (GPipe re-materialization),
+   * the last stage). Uses the activations forward kept (hand-written backward, no recomputation),
    * accumulates parameter gradients, returns the gradient w.r.t. the input (undefined on stage 0;
    * owned by the caller) and this microbatch's flattened parameter gradient in canonical order.
    * Frees what forward kept.
@@ -77,7 +78,8 @@ class TransformerStage implements PipelineStage {
   readonly #params: tf.Variable[];
   readonly #mask: tf.Tensor;
   readonly #run: StageForward;
-  readonly #kept = new Map<number, { input: tf.Tensor; targets?: tf.Tensor }>();
+  readonly #taped: TapedStage;
+  readonly #kept = new Map<number, StageTape>();
   #accumulated: tf.Tensor[] | undefined;
   #accumulatedCount = 0;
   #m: tf.Tensor[];
@@ -107,6 +109,7 @@ class TransformerStage implements PipelineStage {
     this.#v = this.#infos.map((p) => tf.zeros([...p.shape]));
     this.#mask = causalMask(spec.contextLength);
     this.#run = stageForward(spec, stage, this.#mask);
+    this.#taped = tapedStage(spec, stage, this.#mask);
   }
 
   get #isFirst(): boolean {
@@ -138,29 +141,25 @@ class TransformerStage implements PipelineStage {
         throw new StageUsageError(`the last stage needs int32 targets [${input.shape.slice(0, 2)}]`);
       }
     }
-    const output = tf.tidy(() => this.#run(this.#params, input, targets, "loss"));
-    this.#kept.set(microbatch, { input: tf.clone(input), ...(this.#isLast && targets ? { targets: tf.clone(targets) } : {}) });
+    const { output, tape } = tf.tidy(() => this.#taped.forward(this.#params, input, targets) as unknown as tf.TensorContainerObject) as unknown as {
+      output: tf.Tensor;
+      tape: StageTape;
+    };
+    this.#kept.set(microbatch, tape);
     return output;
   }
 
   backward(microbatch: number, outputGrad?: tf.Tensor): { inputGrad?: tf.Tensor; parameterGradient: Float32Array } {
-    const kept = this.#kept.get(microbatch);
-    if (!kept) throw new StageUsageError(`microbatch ${microbatch} has no forward pending on stage ${this.index}`);
+    const tape = this.#kept.get(microbatch);
+    if (!tape) throw new StageUsageError(`microbatch ${microbatch} has no forward pending on stage ${this.index}`);
     if (this.#isLast === (outputGrad !== undefined)) {
       throw new StageUsageError(this.#isLast ? "the last stage takes no output gradient" : `stage ${this.index} needs the output gradient`);
     }
-    const { input, targets } = kept;
-    const withInput = !this.#isFirst;
-    const grads = tf.tidy(() => {
-      const f = (...xs: tf.Tensor[]): tf.Tensor =>
-        withInput ? this.#run(xs.slice(1), xs[0] as tf.Tensor, targets, "loss") : this.#run(xs, input, targets, "loss");
-      return tf.grads(f)(withInput ? [input, ...this.#params] : [...this.#params], outputGrad);
-    });
+    const { inputGrad, grads: paramGrads } = tf.tidy(
+      () => this.#taped.backward(this.#params, tape, outputGrad) as unknown as tf.TensorContainerObject,
+    ) as unknown as { inputGrad?: tf.Tensor; grads: tf.Tensor[] };
     this.#kept.delete(microbatch);
-    input.dispose();
-    targets?.dispose();
-    const inputGrad = withInput ? grads[0] : undefined;
-    const paramGrads = withInput ? grads.slice(1) : grads;
+    tf.dispose(tapeTensors(tape));
     const parameterGradient = flatten(paramGrads, this.parameterCount);
     if (this.#accumulated === undefined) {
       this.#accumulated = paramGrads;
@@ -248,7 +247,7 @@ class TransformerStage implements PipelineStage {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const { input, targets } of this.#kept.values()) tf.dispose(targets ? [input, targets] : [input]);
+    for (const tape of this.#kept.values()) tf.dispose(tapeTensors(tape));
     this.#kept.clear();
     tf.dispose([...this.#params, ...this.#m, ...this.#v, ...(this.#accumulated ?? []), this.#mask]);
     this.#accumulated = undefined;

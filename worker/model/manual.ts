@@ -1,0 +1,138 @@
+import * as tf from "@tensorflow/tfjs";
+import type { BlockWeights } from "./ops.ts";
+
+/*
+ * Hand-written forward/backward of the transformer pieces. A pipeline stage's backward arrives
+ * long after its forward (other microbatches run in between), and tfjs's autodiff can only
+ * differentiate a function it runs itself: with autodiff a stage would have to run its forward a
+ * second time inside backward (+33% compute). Here forward keeps the activations backward needs
+ * (a "tape") and backward applies the chain rule directly, with every transposed matmul written
+ * as an explicit transpose plus a plain matMul (the fast path on wasm, see TOOLCHAIN.md).
+ * `stage.test.ts` checks these gradients against autodiff of `forward.ts`.
+ */
+
+function swapLast(t: tf.Tensor): tf.Tensor {
+  const perm = t.shape.map((_, i) => i);
+  const n = perm.length;
+  [perm[n - 2], perm[n - 1]] = [perm[n - 1] as number, perm[n - 2] as number];
+  return tf.transpose(t, perm);
+}
+
+/** LayerNorm forward keeping the normalized input and the reciprocal std. */
+function layerNormForward(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, epsilon = 1e-5) {
+  const mean = tf.mean(x, -1, true);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), -1, true);
+  const rstd = tf.rsqrt(tf.add(variance, epsilon));
+  const xhat = tf.mul(centered, rstd);
+  return { y: tf.add(tf.mul(xhat, gain), bias), xhat, rstd };
+}
+
+/** LayerNorm backward over rows of `[N, d]`: returns dx, dgain, dbias. */
+function layerNormBackward(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, gain: tf.Tensor): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const dxhat = tf.mul(dy, gain);
+  const meanDxhat = tf.mean(dxhat, -1, true);
+  const meanDxhatXhat = tf.mean(tf.mul(dxhat, xhat), -1, true);
+  const dx = tf.mul(rstd, tf.sub(tf.sub(dxhat, meanDxhat), tf.mul(xhat, meanDxhatXhat)));
+  return [dx, tf.sum(tf.mul(dy, xhat), 0), tf.sum(dy, 0)];
+}
+
+/** `x [N, in] x w [in, out]` backward: returns dx, dw. */
+function linearBackward(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  return [tf.matMul(dy, tf.transpose(w)), tf.matMul(tf.transpose(x), dy)];
+}
+
+/** What a block's backward needs from its forward. */
+export type BlockTape = Record<"xhat1" | "rstd1" | "h1" | "q" | "k" | "v" | "p" | "a" | "xhat2" | "rstd2" | "h2" | "u" | "r", tf.Tensor>;
+
+/** One pre-LN block on `x [B*T, d]`; the same arithmetic as `ops.block`, plus the tape. */
+export function blockForward(x: tf.Tensor, w: BlockWeights, batch: number, time: number, heads: number, mask: tf.Tensor) {
+  const d = x.shape[1] as number;
+  const dh = d / heads;
+  const ln1 = layerNormForward(x, w.ln1Gain, w.ln1Bias);
+  const qkv = tf.matMul(ln1.y, w.qkv);
+  const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [batch, time, heads, dh]), [0, 2, 1, 3])) as [
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+  ];
+  const scores = tf.add(tf.mul(tf.matMul(q, swapLast(k)), 1 / Math.sqrt(dh)), mask);
+  const p = tf.softmax(scores);
+  const a = tf.reshape(tf.transpose(tf.matMul(p, v), [0, 2, 1, 3]), [batch * time, d]);
+  const x2 = tf.add(x, tf.matMul(a, w.out));
+  const ln2 = layerNormForward(x2, w.ln2Gain, w.ln2Bias);
+  const u = tf.add(tf.matMul(ln2.y, w.mlpIn), w.mlpInBias);
+  const r = tf.relu(u);
+  const y = tf.add(x2, tf.add(tf.matMul(r, w.mlpOut), w.mlpOutBias));
+  const tape: BlockTape = { xhat1: ln1.xhat, rstd1: ln1.rstd, h1: ln1.y, q, k, v, p, a, xhat2: ln2.xhat, rstd2: ln2.rstd, h2: ln2.y, u, r };
+  return { y, tape };
+}
+
+/**
+ * Block backward: returns dx and the parameter gradients in canonical block order
+ * (ln1.gain, ln1.bias, attn.qkv, attn.out, ln2.gain, ln2.bias, mlp.in, mlp.inBias, mlp.out, mlp.outBias).
+ */
+export function blockBackward(dy: tf.Tensor, w: BlockWeights, tape: BlockTape, batch: number, time: number, heads: number) {
+  const d = dy.shape[1] as number;
+  const dh = d / heads;
+  const [dr, dMlpOut] = linearBackward(dy, tape.r, w.mlpOut);
+  const dMlpOutBias = tf.sum(dy, 0);
+  const du = tf.mul(dr, tf.step(tape.u));
+  const [dh2, dMlpIn] = linearBackward(du, tape.h2, w.mlpIn);
+  const dMlpInBias = tf.sum(du, 0);
+  const [dx2Norm, dLn2Gain, dLn2Bias] = layerNormBackward(dh2, tape.xhat2, tape.rstd2, w.ln2Gain);
+  const dx2 = tf.add(dy, dx2Norm);
+  const [da, dOut] = linearBackward(dx2, tape.a, w.out);
+  const dMixed = tf.transpose(tf.reshape(da, [batch, time, heads, dh]), [0, 2, 1, 3]);
+  const dp = tf.matMul(dMixed, swapLast(tape.v));
+  const dv = tf.matMul(swapLast(tape.p), dMixed);
+  const ds = tf.mul(tf.mul(tape.p, tf.sub(dp, tf.sum(tf.mul(dp, tape.p), -1, true))), 1 / Math.sqrt(dh));
+  const dq = tf.matMul(ds, tape.k);
+  const dk = tf.matMul(swapLast(ds), tape.q);
+  const merge = (t: tf.Tensor) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * time, d]);
+  const dqkv = tf.concat([merge(dq), merge(dk), merge(dv)], 1);
+  const [dh1, dQkv] = linearBackward(dqkv, tape.h1, w.qkv);
+  const [dxNorm, dLn1Gain, dLn1Bias] = layerNormBackward(dh1, tape.xhat1, tape.rstd1, w.ln1Gain);
+  const dx = tf.add(dx2, dxNorm);
+  return { dx, grads: [dLn1Gain, dLn1Bias, dQkv, dOut, dLn2Gain, dLn2Bias, dMlpIn, dMlpInBias, dMlpOut, dMlpOutBias] };
+}
+
+/** Final LayerNorm + head + mean cross-entropy forward, keeping the tape; `dlogits` is ready at once. */
+export function headForward(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, weight: tf.Tensor, headBias: tf.Tensor, targets: tf.Tensor) {
+  const ln = layerNormForward(x, gain, bias);
+  const logits = tf.add(tf.matMul(ln.y, weight), headBias);
+  const vocab = logits.shape[1] as number;
+  const n = logits.shape[0] as number;
+  const oneHot = tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, vocab).toFloat();
+  const logProbs = tf.logSoftmax(logits);
+  const loss = tf.neg(tf.div(tf.sum(tf.mul(logProbs, oneHot)), n));
+  const dlogits = tf.div(tf.sub(tf.exp(logProbs), oneHot), n);
+  return { loss, tape: { xhat: ln.xhat, rstd: ln.rstd, h: ln.y, dlogits } };
+}
+
+/** Head backward: dx and gradients (final.ln.gain, final.ln.bias, head.weight, head.bias). */
+export function headBackward(tape: { xhat: tf.Tensor; rstd: tf.Tensor; h: tf.Tensor; dlogits: tf.Tensor }, gain: tf.Tensor, weight: tf.Tensor) {
+  const [dh, dWeight] = linearBackward(tape.dlogits, tape.h, weight);
+  const dHeadBias = tf.sum(tape.dlogits, 0);
+  const [dx, dGain, dBias] = layerNormBackward(dh, tape.xhat, tape.rstd, gain);
+  return { dx, grads: [dGain, dBias, dWeight, dHeadBias] };
+}
+
+/** Embedding forward: one-hot x table + positions; the tape is the one-hot matrix. */
+export function embedForward(ids: tf.Tensor, table: tf.Tensor, position: tf.Tensor, dModel: number) {
+  const [batch, time] = ids.shape as [number, number];
+  const oneHot = tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, table.shape[0] as number).toFloat();
+  const tokens = tf.reshape(tf.matMul(oneHot, table), [batch, time, dModel]);
+  const x = tf.reshape(tf.add(tokens, tf.slice(position, [0, 0], [time, dModel])), [batch * time, dModel]);
+  return { x, oneHot };
+}
+
+/** Embedding backward: gradients (embed.token, embed.position); positions beyond T get zeros. */
+export function embedBackward(dx: tf.Tensor, oneHot: tf.Tensor, position: tf.Tensor, batch: number, time: number) {
+  const dModel = dx.shape[1] as number;
+  const dTable = tf.matMul(tf.transpose(oneHot), dx);
+  const dPosUsed = tf.sum(tf.reshape(dx, [batch, time, dModel]), 0);
+  const rows = position.shape[0] as number;
+  const dPosition = rows === time ? dPosUsed : tf.concat([dPosUsed, tf.zeros([rows - time, dModel])], 0);
+  return [dTable, dPosition];
+}
