@@ -1,3 +1,4 @@
+import { BaseError } from "../../sdk/errors/base.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import { DEFAULT_LISTEN } from "../p2p/node.ts";
 import type { WireFormat } from "../p2p/wire.ts";
@@ -40,8 +41,10 @@ export type StageProcessConfig = {
 };
 
 /** A configuration problem reported before anything starts. */
-export class StageConfigError extends Error {
-  override name = "StageConfigError";
+export class StageConfigError extends BaseError {
+  constructor(reason: string) {
+    super(reason, { name: "StageConfigError", metaMessages: ["See StageProcessConfig in worker/pipeline/config.ts for every field."] });
+  }
 }
 
 const defaults = {
