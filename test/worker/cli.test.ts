@@ -1,0 +1,181 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import hre from "hardhat";
+import { createPublicClient, http } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deployProtocol } from "../../scripts/lib/deploy.ts";
+import { serveRpc, type RpcServer } from "../../scripts/lib/rpcServer.ts";
+import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
+import { ExitCode } from "../../worker/cli/errors.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = path.join(root, "worker", "cli", "bin.js");
+// Hardhat's first default account (mnemonic "test test ... junk"): funded on the in-process chain.
+const FUNDED_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+type Result = { code: number | null; stdout: string; stderr: string };
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env, SHARDHOLDER_KEY: env.SHARDHOLDER_KEY ?? "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A loopback port that nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const errorLines = (r: Result) => r.stderr.split("\n").filter((l) => l.startsWith("error:"));
+
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe("shardholder CLI without a chain", () => {
+  it("prints help for the program and every subcommand, exit 0", async () => {
+    const [top, train, stake] = await Promise.all([cli(["--help"]), cli(["train", "--help"]), cli(["stake", "--help"])]);
+    expect(top.code).toBe(0);
+    for (const sub of ["stake", "train", "serve", "validate", "devnet"]) expect(top.stdout).toContain(sub);
+    for (const flag of ["--rpc", "--deployments", "--key", "--signing-key", "--backend", "--json"]) expect(top.stdout).toContain(flag);
+    expect(train.code).toBe(0);
+    expect(train.stdout).toContain("--peer <multiaddr>");
+    expect(stake.code).toBe(0);
+    expect(stake.stdout).toContain("--amount <eth>");
+  });
+
+  it("rejects bad flags and values with exit 2 and a one-line error that never echoes a key", async () => {
+    const [unknown, badModel, badKey, badBackend, missingRequired] = await Promise.all([
+      cli(["train", "--model", "1", "--stage", "0", "--bogus"]),
+      cli(["train", "--model", "abc", "--stage", "0"]),
+      cli(["--key", "0x1234deadbeef", "stake", "--amount", "1"]),
+      cli(["--backend", "tpu", "train", "--model", "1", "--stage", "0"]),
+      cli(["stake"]),
+    ]);
+    for (const r of [unknown, badModel, badKey, badBackend, missingRequired]) {
+      expect(r.code).toBe(ExitCode.usage);
+      expect(errorLines(r)).toHaveLength(1);
+    }
+    expect(unknown.stderr).toContain("unknown option '--bogus'");
+    expect(badModel.stderr).toContain("--model must be a non-negative integer");
+    expect(badKey.stderr).toContain("Invalid --key");
+    expect(badKey.stderr).not.toContain("1234deadbeef");
+    expect(badBackend.stderr).toContain("tpu");
+    expect(missingRequired.stderr).toContain("--amount");
+  });
+
+  it("reports an unreachable RPC (closed loopback port) with exit 3, as text and as JSON", async () => {
+    const port = await closedPort();
+    const rpc = `http://127.0.0.1:${port}`;
+    const [text, json] = await Promise.all([
+      cli(["--rpc", rpc, "train", "--model", "1", "--stage", "0"]),
+      cli(["--json", "--rpc", rpc, "train", "--model", "1", "--stage", "0"]),
+    ]);
+    expect(text.code).toBe(ExitCode.rpcUnreachable);
+    expect(errorLines(text)).toEqual([expect.stringContaining(`RPC http://127.0.0.1:${port}/ is unreachable`)]);
+    expect(json.code).toBe(ExitCode.rpcUnreachable);
+    const record = JSON.parse(json.stdout.trim().split("\n").at(-1) as string) as { level: number; exitCode: number; name: string };
+    expect(record).toMatchObject({ level: 50, exitCode: ExitCode.rpcUnreachable, name: "RpcUnreachableError" });
+  });
+
+  it("says devnet is not available yet (exit 9) while scripts/devnet.ts is missing", async () => {
+    if (existsSync(path.join(root, "scripts", "devnet.ts"))) return;
+    const r = await cli(["devnet"]);
+    expect(r.code).toBe(ExitCode.notAvailable);
+    expect(errorLines(r)[0]).toContain("not available yet");
+  });
+});
+
+describe("shardholder CLI against a loopback Hardhat chain", () => {
+  let server: RpcServer;
+  let dir: string;
+  let bookFile: string;
+  let book: Awaited<ReturnType<typeof deployProtocol>>;
+
+  beforeAll(async () => {
+    const connection = await hre.network.create();
+    book = await deployProtocol(connection);
+    server = await serveRpc(connection.provider);
+    dir = await mkdtemp(path.join(tmpdir(), "cli-test-"));
+    dirs.push(dir);
+    await mkdir(path.join(dir, "good"));
+    bookFile = path.join(dir, "good", `${book.chainId}.json`);
+    await writeFile(bookFile, JSON.stringify(book));
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const base = () => ["--rpc", server.url, "--deployments", path.join(dir, "good")];
+  const train = ["train", "--model", "1", "--stage", "0"];
+
+  it("distinguishes a missing deployment (5) from an address book of another chain (4)", async () => {
+    await mkdir(path.join(dir, "empty"));
+    await mkdir(path.join(dir, "other"));
+    await writeFile(path.join(dir, "other", "1.json"), JSON.stringify({ ...book, chainId: 1 }));
+    const otherFile = path.join(dir, "mainnet.json");
+    await writeFile(otherFile, JSON.stringify({ ...book, chainId: 1 }));
+    const [missing, otherDir, wrongFile] = await Promise.all([
+      cli(["--rpc", server.url, "--deployments", path.join(dir, "empty"), ...train]),
+      cli(["--rpc", server.url, "--deployments", path.join(dir, "other"), ...train]),
+      cli(["--rpc", server.url, "--deployments", otherFile, ...train]),
+    ]);
+    expect(missing.code).toBe(ExitCode.missingDeployment);
+    expect(errorLines(missing)[0]).toContain(`No Shardholder deployment for chain ${book.chainId}`);
+    expect(otherDir.code).toBe(ExitCode.wrongChain);
+    expect(wrongFile.code).toBe(ExitCode.wrongChain);
+    expect(errorLines(wrongFile)[0]).toContain(`RPC is on chain ${book.chainId}`);
+  });
+
+  it("refuses an unfunded key (6), then an unstaked funded key (7); stake makes train pass every preflight", async () => {
+    const signingKey = generatePrivateKey();
+    const unfunded = await cli([...base(), "--key", generatePrivateKey(), "--signing-key", signingKey, ...train]);
+    expect(unfunded.code).toBe(ExitCode.unfunded);
+    expect(errorLines(unfunded)[0]).toMatch(/has 0 wei/);
+
+    const unstaked = await cli([...base(), "--signing-key", signingKey, ...train], { SHARDHOLDER_KEY: FUNDED_KEY });
+    expect(unstaked.code).toBe(ExitCode.unstaked);
+    expect(errorLines(unstaked)[0]).toContain("has no stake");
+
+    const staked = await cli([...base(), "--json", "--signing-key", signingKey, "stake", "--amount", "2"], { SHARDHOLDER_KEY: FUNDED_KEY });
+    expect(staked.code).toBe(ExitCode.ok);
+    const worker = privateKeyToAccount(FUNDED_KEY).address;
+    const client = createPublicClient({ transport: http(server.url) });
+    const record = await getStaker(client, { deployments: book, account: worker });
+    expect(record.signingKey).toBe(privateKeyToAccount(signingKey).address);
+    expect(record.stakeWei).toBeGreaterThanOrEqual(2n * 10n ** 18n);
+    const logged = staked.stdout.trim().split("\n").map((l) => JSON.parse(l) as { msg: string; txHash?: string });
+    expect(logged.find((l) => l.msg === "staked")?.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+
+    const port = await closedPort();
+    const [mismatch, peerDown, ready] = await Promise.all([
+      cli([...base(), "--signing-key", generatePrivateKey(), ...train], { SHARDHOLDER_KEY: FUNDED_KEY }),
+      cli([...base(), "--signing-key", signingKey, ...train, "--peer", `/ip4/127.0.0.1/tcp/${port}`], { SHARDHOLDER_KEY: FUNDED_KEY }),
+      cli([...base(), "--signing-key", signingKey, ...train], { SHARDHOLDER_KEY: FUNDED_KEY }),
+    ]);
+    expect(mismatch.code).toBe(ExitCode.signingKeyMismatch);
+    expect(peerDown.code).toBe(ExitCode.peerUnreachable);
+    expect(errorLines(peerDown)[0]).toContain(`/ip4/127.0.0.1/tcp/${port} is unreachable after 5 attempts`);
+    expect(peerDown.stderr.match(/retrying/g)?.length).toBe(4);
+    // Past every check, train says plainly that it does not run yet: never a fake success.
+    expect(ready.code).toBe(ExitCode.notAvailable);
+    expect(errorLines(ready)[0]).toContain("not available yet");
+  });
+});

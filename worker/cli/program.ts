@@ -1,0 +1,203 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import type { Logger } from "pino";
+import type { PublicClient } from "viem";
+import type { Deployments } from "../../sdk/deployments/types.ts";
+import { ConfigError } from "../config/errors.ts";
+import type { GlobalConfig, RawGlobalOptions } from "../config/options.ts";
+import { CliError, ExitCode, MissingKeyError, NotAvailableError, UsageError } from "./errors.ts";
+
+// Only commander and the error classes load eagerly: viem alone takes seconds to import on a
+// busy machine, and `--help` or a bad flag must answer at once.
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+const uint = (what: string) => (value: string): bigint => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${what} must be a non-negative integer.`);
+  return BigInt(value);
+};
+const smallInt = (what: string) => (value: string): number => {
+  if (!/^\d+$/.test(value) || Number(value) > 0xffff) throw new InvalidArgumentError(`${what} must be an integer from 0 to 65535.`);
+  return Number(value);
+};
+const ether = (value: string): bigint => {
+  const match = /^(\d+)(?:\.(\d{1,18}))?$/.exec(value);
+  const wei = match ? BigInt(match[1] as string) * 10n ** 18n + BigInt((match[2] ?? "").padEnd(18, "0")) : 0n;
+  if (wei <= 0n) throw new InvalidArgumentError("must be a positive amount of ETH, e.g. 1.5.");
+  return wei;
+};
+const address = (value: string) => {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw new InvalidArgumentError("must be a 0x address.");
+  return value;
+};
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** What every chain-facing command has checked before it runs. */
+type Connected = { config: GlobalConfig; logger: Logger; client: PublicClient; chainId: number; deployments: Deployments };
+
+async function connect(command: Command): Promise<Connected> {
+  const { resolveGlobalConfig } = await import("../config/options.ts");
+  const { createLogger } = await import("./output.ts");
+  const { checkRpc, loadAddressBook } = await import("./preflight.ts");
+  const raw = command.optsWithGlobals<RawGlobalOptions>();
+  const config = resolveGlobalConfig(raw, process.env);
+  const logger = createLogger({ json: config.json });
+  const { client, chainId } = await checkRpc(config.rpcUrl);
+  const deployments = await loadAddressBook(config.deployments, chainId);
+  logger.info({ chainId, rpc: config.rpcUrl, computeLedger: deployments.contracts.computeLedger }, "connected");
+  return { config, logger, client, chainId, deployments };
+}
+
+function requireAccount(config: GlobalConfig) {
+  if (!config.account) throw new MissingKeyError({ option: "--key", env: "SHARDHOLDER_KEY" });
+  return config.account;
+}
+
+function requireSigner(config: GlobalConfig) {
+  if (!config.signer) throw new MissingKeyError({ option: "--signing-key", env: "SHARDHOLDER_SIGNING_KEY" });
+  return config.signer;
+}
+
+/** Preflight of the stage-worker commands: key funded and staked, signing key registered, peers up. */
+async function workerPreflight(command: Command, peers: string[]): Promise<Connected> {
+  const connected = await connect(command);
+  const { checkFunded, checkPeers, checkStaked } = await import("./preflight.ts");
+  const account = requireAccount(connected.config);
+  const signer = requireSigner(connected.config);
+  await checkFunded(connected.client, account.address);
+  const staker = await checkStaked(connected.client, connected.deployments, account.address, signer.address);
+  connected.logger.info({ worker: account.address, stakeWei: staker.stakeWei.toString(), payout: staker.payout }, "staked");
+  await checkPeers(peers, {
+    onRetry: ({ address: peer, attempt, delayMs }) => connected.logger.warn({ peer, attempt, retryInMs: delayMs }, "peer not answering, retrying"),
+  });
+  return connected;
+}
+
+/**
+ * The `shardholder` program. Subcommands parse, run the preflight checks, and call modules.
+ *
+ * @example
+ * await buildProgram().parseAsync(process.argv)
+ */
+export function buildProgram(): Command {
+  const program = new Command("shardholder")
+    .description("Shardholder worker: stake, train a pipeline stage, serve inference, validate.")
+    .option("--rpc <url>", "JSON-RPC endpoint (env SHARDHOLDER_RPC)", undefined)
+    .option("--deployments <path>", "address book: a <chainId>.json file or a directory of them (env SHARDHOLDER_DEPLOYMENTS)")
+    .option("--key <hex>", "worker key: stakes, sends transactions (env SHARDHOLDER_KEY)")
+    .option("--signing-key <hex>", "commitment signing key, not the payout key (env SHARDHOLDER_SIGNING_KEY)")
+    .addOption(new Option("--backend <name>", "tfjs backend (default: best available)").choices(["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]))
+    .option("--json", "structured JSON logs (pino) on stdout")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+
+  program
+    .command("stake")
+    .description("stake ETH in the compute ledger and register the payout address and signing key")
+    .requiredOption("--amount <eth>", "stake to add, in ETH", ether)
+    .option("--payout <address>", "address that receives rewards (default: the --key address)", address)
+    .action(async (options: { amount: bigint; payout?: string }, command: Command) => {
+      const { config, logger, client, deployments } = await connect(command);
+      const { checkFunded } = await import("./preflight.ts");
+      const account = requireAccount(config);
+      const signer = requireSigner(config);
+      await checkFunded(client, account.address, options.amount);
+      const { createWalletClient, http } = await import("viem");
+      const { stake } = await import("../../sdk/actions/miner/stake.ts");
+      const wallet = createWalletClient({ account, transport: http(config.rpcUrl) });
+      const payout = (options.payout ?? account.address) as `0x${string}`;
+      const result = await stake(wallet, { deployments, payout, signingKey: signer.address, valueWei: options.amount });
+      logger.info({ txHash: result.transactionHash, worker: account.address, signingKey: signer.address, payout, stakeWei: options.amount.toString() }, "staked");
+    });
+
+  program
+    .command("train")
+    .description("train one pipeline stage of a model, commit and submit its work each round")
+    .requiredOption("--model <id>", "registry model id", uint("--model"))
+    .requiredOption("--stage <index>", "stage index (0-based)", smallInt("--stage"))
+    .option("--peer <multiaddr>", "neighbour stage to dial (repeatable)", collect, [])
+    .option("--listen <multiaddr>", "listen address", "/ip4/127.0.0.1/tcp/0")
+    .option("--journal <dir>", "journal directory (crash-safe state)", "shardholder-state")
+    .option("--rounds <n>", "rounds to train", uint("--rounds"))
+    .action(async (options: { peer: string[] }, command: Command) => {
+      await workerPreflight(command, options.peer);
+      throw new NotAvailableError({ command: "train", reason: "the stage trainer that drives the pipeline, journal and ledger together is not wired in yet" });
+    });
+
+  program
+    .command("serve")
+    .description("serve escrowed inference requests of a model through the stage pipeline")
+    .requiredOption("--model <id>", "registry model id", uint("--model"))
+    .requiredOption("--stage <index>", "stage index (0-based)", smallInt("--stage"))
+    .option("--peer <multiaddr>", "neighbour stage to dial (repeatable)", collect, [])
+    .action(async (options: { peer: string[] }, command: Command) => {
+      await workerPreflight(command, options.peer);
+      throw new NotAvailableError({ command: "serve", reason: "the serving loop (escrow watcher + pipeline generation) has not landed" });
+    });
+
+  program
+    .command("validate")
+    .description("sample other workers' items, re-execute them, attest or challenge")
+    .requiredOption("--model <id>", "registry model id", uint("--model"))
+    .action(async (_options: unknown, command: Command) => {
+      await workerPreflight(command, []);
+      throw new NotAvailableError({ command: "validate", reason: "the validator module has not landed" });
+    });
+
+  program
+    .command("devnet")
+    .description("run a whole local network: chain, deployment, stage workers, validator, inference")
+    .action(async () => {
+      const script = path.join(root, "scripts", "devnet.ts");
+      if (!existsSync(script)) throw new NotAvailableError({ command: "devnet", reason: "scripts/devnet.ts has not landed" });
+      const { spawn } = await import("node:child_process");
+      const code = await new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: "inherit", cwd: root });
+        child.on("exit", (c) => resolve(c ?? ExitCode.unexpected));
+      });
+      if (code !== 0) process.exitCode = code;
+    });
+
+  return program;
+}
+
+function report(err: CliError, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ level: 50, time: new Date().toISOString(), pid: process.pid, name: err.name, exitCode: err.exitCode, msg: err.shortMessage })}\n`);
+  } else {
+    process.stderr.write(`error: ${err.shortMessage}\n`);
+  }
+}
+
+/**
+ * Runs the CLI on `argv` (process.argv layout) and returns the exit code: 0, or one of
+ * {@link ExitCode} with a one-line error.
+ */
+export async function run(argv: string[]): Promise<number> {
+  const json = argv.includes("--json");
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its one-line message (or the help).
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.help" || err.code === "commander.version") return ExitCode.ok;
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof ConfigError) {
+      report(new UsageError(err.shortMessage), json);
+      return ExitCode.usage;
+    }
+    if (err instanceof CliError) {
+      report(err, json);
+      return err.exitCode;
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    const short = (e as { shortMessage?: unknown }).shortMessage;
+    report(new CliError(typeof short === "string" ? short : (e.message.split("\n")[0] ?? e.message), { exitCode: ExitCode.unexpected, name: e.name }), json);
+    if (process.env.SHARDHOLDER_DEBUG) process.stderr.write(`${e.stack ?? ""}\n`);
+    return ExitCode.unexpected;
+  }
+}
