@@ -22,6 +22,19 @@ import { vote } from "./actions/miner/vote.ts";
 import { withdrawPayments } from "./actions/miner/withdrawPayments.ts";
 import { withdrawStake } from "./actions/miner/withdrawStake.ts";
 import { getModel } from "./actions/models/getModel.ts";
+import { estimateInferenceFee } from "./actions/inference/estimateInferenceFee.ts";
+import { requestInference } from "./actions/inference/requestInference.ts";
+import { getInferenceRequest } from "./actions/inference/getInferenceRequest.ts";
+import { waitForInference } from "./actions/inference/waitForInference.ts";
+import { refundInference } from "./actions/inference/refundInference.ts";
+import { fulfillInference } from "./actions/inference/fulfillInference.ts";
+import { withdrawEscrowBalance } from "./actions/inference/withdrawEscrowBalance.ts";
+import { getClaimable } from "./actions/holders/getClaimable.ts";
+import { claimRevenue } from "./actions/holders/claimRevenue.ts";
+import { claimAll } from "./actions/holders/claimAll.ts";
+import { explainRevenue } from "./actions/holders/explainRevenue.ts";
+import { listModels } from "./actions/models/listModels.ts";
+import { getModelToken } from "./actions/models/getModelToken.ts";
 import { registerModel } from "./actions/models/registerModel.ts";
 
 type Action<P extends DeploymentsParameter, R> = (client: ShardholderClient, parameters: P) => Promise<R>;
@@ -37,6 +50,19 @@ function bind<P extends DeploymentsParameter, R>(action: Action<P, R>, client: S
 const actions = {
   registerModel,
   getModel,
+  listModels,
+  getModelToken,
+  estimateInferenceFee,
+  requestInference,
+  getInferenceRequest,
+  waitForInference,
+  refundInference,
+  fulfillInference,
+  withdrawEscrowBalance,
+  getClaimable,
+  claimRevenue,
+  claimAll,
+  explainRevenue,
   stake,
   requestUnbond,
   withdrawStake,

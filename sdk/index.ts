@@ -1,2 +1,50 @@
-export * from "./errors/base.ts";
+/**
+ * shardholder/sdk: typed viem actions over the Shardholder contracts, the protocol's hashing,
+ * Merkle and EIP-712 helpers, typed errors and the address book.
+ */
+export * from "./abi/index.ts";
+export * from "./errors/index.ts";
 export * from "./protocol/index.ts";
+export * from "./deployments/types.ts";
+export * from "./deployments/parse.ts";
+export * from "./deployments/node.ts";
+export * from "./deployments/verify.ts";
+export * from "./holders/revenueReplay.ts";
+export * from "./decorator.ts";
+export type { AccountParameter, DeploymentsParameter, ShardholderClient, WriteResult } from "./actions/internal/client.ts";
+export * from "./actions/models/getModel.ts";
+export * from "./actions/models/getModelToken.ts";
+export * from "./actions/models/listModels.ts";
+export * from "./actions/models/registerModel.ts";
+export * from "./actions/inference/estimateInferenceFee.ts";
+export * from "./actions/inference/fulfillInference.ts";
+export * from "./actions/inference/getInferenceRequest.ts";
+export * from "./actions/inference/refundInference.ts";
+export * from "./actions/inference/requestInference.ts";
+export * from "./actions/inference/waitForInference.ts";
+export * from "./actions/inference/withdrawEscrowBalance.ts";
+export * from "./actions/holders/claimAll.ts";
+export * from "./actions/holders/claimRevenue.ts";
+export * from "./actions/holders/explainRevenue.ts";
+export * from "./actions/holders/getClaimable.ts";
+export * from "./actions/miner/challengeChainBreak.ts";
+export * from "./actions/miner/challengeItem.ts";
+export * from "./actions/miner/finalizeRound.ts";
+export * from "./actions/miner/getCommitment.ts";
+export * from "./actions/miner/getCurrentRound.ts";
+export * from "./actions/miner/getDispute.ts";
+export * from "./actions/miner/getPayments.ts";
+export * from "./actions/miner/getRound.ts";
+export * from "./actions/miner/getStaker.ts";
+export * from "./actions/miner/mintReward.ts";
+export * from "./actions/miner/requestUnbond.ts";
+export * from "./actions/miner/resolveDispute.ts";
+export * from "./actions/miner/setPayout.ts";
+export * from "./actions/miner/setSigningKey.ts";
+export * from "./actions/miner/setValidator.ts";
+export * from "./actions/miner/signRoundCommitment.ts";
+export * from "./actions/miner/stake.ts";
+export * from "./actions/miner/submitCommitments.ts";
+export * from "./actions/miner/vote.ts";
+export * from "./actions/miner/withdrawPayments.ts";
+export * from "./actions/miner/withdrawStake.ts";

@@ -1,0 +1,50 @@
+import type { Address } from "viem";
+import { readContract } from "viem/actions";
+import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
+import { modelTokenAbi } from "../../abi/modelToken.ts";
+import type { ModelTokenTransferFailedError, ModelTokenZeroRecipientError } from "../../errors/contractErrors.ts";
+import { AccountRequiredError, type NoDeploymentError } from "../../errors/sdk.ts";
+import {
+  type AccountParameter,
+  type DeploymentsParameter,
+  resolveDeployments,
+  sendContractWrite,
+  type ShardholderClient,
+  withTypedErrors,
+  type WriteResult,
+} from "../internal/client.ts";
+import { parseEventLogs } from "viem";
+
+export type ClaimRevenueParameters = DeploymentsParameter & AccountParameter & { modelId: bigint; to?: Address | undefined };
+
+export type ClaimRevenueReturnType = WriteResult & { amountWei: bigint };
+
+export type ClaimRevenueErrorType = ModelTokenZeroRecipientError | ModelTokenTransferFailedError | AccountRequiredError | NoDeploymentError;
+
+/**
+ * Claims the sender's revenue of one model to `to` (default: the sender). Claiming nothing is
+ * not an error: `amountWei` is then 0.
+ *
+ * @example
+ * import { claimRevenue } from "shardholder/sdk"
+ * const { amountWei } = await claimRevenue(walletClient, { deployments, modelId: 1n })
+ */
+export async function claimRevenue(client: ShardholderClient, parameters: ClaimRevenueParameters): Promise<ClaimRevenueReturnType> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  const account = parameters.account ?? client.account;
+  if (!account) throw new AccountRequiredError({ action: "claimRevenue" });
+  const to = parameters.to ?? (typeof account === "string" ? account : account.address);
+  const token = await withTypedErrors(() =>
+    readContract(client, { abi: modelRegistryAbi, address: contracts.modelRegistry, functionName: "tokenOf", args: [parameters.modelId] }),
+  );
+  const result = await sendContractWrite(client, {
+    action: "claimRevenue",
+    abi: modelTokenAbi,
+    address: token,
+    functionName: "claim",
+    args: [to],
+    account,
+  });
+  const claimed = parseEventLogs({ abi: modelTokenAbi, eventName: "RevenueClaimed", logs: result.receipt.logs });
+  return { ...result, amountWei: claimed.reduce((sum, l) => sum + l.args.amountWei, 0n) };
+}

@@ -1,0 +1,75 @@
+import type { Address, Hash, Hex } from "viem";
+import { getContractEvents, readContract } from "viem/actions";
+import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import { InferenceNotFoundError, type NoDeploymentError } from "../../errors/sdk.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
+
+/** The fields of a request, as emitted by `InferenceRequested` (the escrow stores only their hash). */
+export type InferenceRequest = { modelId: bigint; requester: Address; feeWei: bigint; deadline: bigint; inputHash: Hex };
+
+/** Where a request stands (the escrow's `RequestState`). */
+export type InferenceState = "live" | "fulfilled" | "refunded";
+
+/** A fulfilment as emitted by `InferenceFulfilled`. */
+export type InferenceFulfillment = {
+  outputHash: Hex;
+  fulfiller: Address;
+  protocolFeeWei: bigint;
+  operatorFeeWeiPerStage: bigint;
+  holdersWei: bigint;
+  stageOperators: readonly Address[];
+  transactionHash: Hash;
+  blockNumber: bigint;
+};
+
+export type GetInferenceRequestParameters = DeploymentsParameter & { requestId: bigint };
+
+export type GetInferenceRequestReturnType = {
+  requestId: bigint;
+  request: InferenceRequest;
+  state: InferenceState;
+  /** Set when `state` is "fulfilled". */
+  fulfillment: InferenceFulfillment | undefined;
+  /** Set when `state` is "refunded". */
+  refundTransactionHash: Hash | undefined;
+};
+
+export type GetInferenceRequestErrorType = InferenceNotFoundError | NoDeploymentError;
+
+const states = ["none", "live", "fulfilled", "refunded"] as const;
+
+/**
+ * Reads a request's fields (from its event), its state and, once settled, its fulfilment or refund.
+ *
+ * @example
+ * import { getInferenceRequest } from "shardholder/sdk"
+ * const { state, request, fulfillment } = await getInferenceRequest(client, { deployments, requestId })
+ */
+export async function getInferenceRequest(
+  client: ShardholderClient,
+  parameters: GetInferenceRequestParameters,
+): Promise<GetInferenceRequestReturnType> {
+  const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
+  const { requestId } = parameters;
+  const escrow = { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow } as const;
+  return withTypedErrors(async () => {
+    const stateIndex = await readContract(client, { ...escrow, functionName: "requestState", args: [requestId] });
+    const state = states[stateIndex] ?? "none";
+    if (state === "none") throw new InferenceNotFoundError({ requestId });
+    const fromBlock = BigInt(deployedAtBlock);
+    const [requested] = await getContractEvents(client, { ...escrow, eventName: "InferenceRequested", args: { requestId }, fromBlock, strict: true });
+    if (!requested) throw new InferenceNotFoundError({ requestId });
+    const { modelId, requester, feeWei, deadline, inputHash } = requested.args;
+    const request = { modelId, requester, feeWei, deadline, inputHash };
+    let fulfillment: InferenceFulfillment | undefined;
+    let refundTransactionHash: Hash | undefined;
+    if (state === "fulfilled") {
+      const [log] = await getContractEvents(client, { ...escrow, eventName: "InferenceFulfilled", args: { requestId }, fromBlock: requested.blockNumber, strict: true });
+      if (log) fulfillment = { ...log.args, transactionHash: log.transactionHash, blockNumber: log.blockNumber };
+    } else if (state === "refunded") {
+      const [log] = await getContractEvents(client, { ...escrow, eventName: "InferenceRefunded", args: { requestId }, fromBlock: requested.blockNumber, strict: true });
+      refundTransactionHash = log?.transactionHash;
+    }
+    return { requestId, request, state, fulfillment, refundTransactionHash };
+  });
+}

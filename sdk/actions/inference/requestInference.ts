@@ -1,0 +1,93 @@
+import { type Hex, keccak256, toBytes } from "viem";
+import { getBlock, readContract } from "viem/actions";
+import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
+import type {
+  InferenceEscrowFeeTooLowError,
+  InferenceEscrowInvalidDeadlineError,
+  InferenceEscrowUnknownModelError,
+} from "../../errors/contractErrors.ts";
+import { type AccountRequiredError, FeeAboveLimitError, type NoDeploymentError } from "../../errors/sdk.ts";
+import {
+  type AccountParameter,
+  type DeploymentsParameter,
+  resolveDeployments,
+  sendContractWrite,
+  type ShardholderClient,
+  withTypedErrors,
+  type WriteResult,
+} from "../internal/client.ts";
+import { receiptEvent } from "../internal/events.ts";
+import type { InferenceRequest } from "./getInferenceRequest.ts";
+
+export type RequestInferenceParameters = DeploymentsParameter &
+  AccountParameter & {
+    modelId: bigint;
+    /** Hash of the input, or the input itself (`inputHash = keccak256(utf8(input))` for text, keccak256 of the bytes otherwise). */
+    input: string | Uint8Array | { hash: Hex };
+    /** Fee to escrow; defaults to the model's minimum request fee. */
+    feeWei?: bigint | undefined;
+    /** Refuse to send when the fee would exceed this. */
+    maxFeeWei?: bigint | undefined;
+    /** Seconds from the latest block's timestamp until the deadline (default 600). */
+    ttlSec?: number | undefined;
+    /** Absolute deadline (unix seconds); overrides `ttlSec`. */
+    deadline?: bigint | undefined;
+  };
+
+export type RequestInferenceReturnType = WriteResult & { requestId: bigint; request: InferenceRequest };
+
+export type RequestInferenceErrorType =
+  | InferenceEscrowFeeTooLowError
+  | InferenceEscrowInvalidDeadlineError
+  | InferenceEscrowUnknownModelError
+  | FeeAboveLimitError
+  | AccountRequiredError
+  | NoDeploymentError;
+
+/** The input hash the escrow stores: `keccak256` of the UTF-8 bytes of text, or of raw bytes. */
+export function inferenceInputHash(input: RequestInferenceParameters["input"]): Hex {
+  if (typeof input === "object" && "hash" in input) return input.hash;
+  return keccak256(typeof input === "string" ? toBytes(input) : input);
+}
+
+/**
+ * Pays for one inference: escrows the fee (default: the model's minimum) until a deadline and
+ * returns the request id. The input itself travels off-chain to the serving operators; only its
+ * hash is stored. Await the result with `waitForInference`.
+ *
+ * @example
+ * import { requestInference, waitForInference } from "shardholder/sdk"
+ * const { requestId } = await requestInference(walletClient, { deployments, modelId: 1n, input: "Once upon a time" })
+ * const { outputHash } = await waitForInference(walletClient, { deployments, requestId })
+ */
+export async function requestInference(
+  client: ShardholderClient,
+  parameters: RequestInferenceParameters,
+): Promise<RequestInferenceReturnType> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  const { modelId } = parameters;
+  const feeWei =
+    parameters.feeWei ??
+    (await withTypedErrors(() =>
+      readContract(client, { abi: modelRegistryAbi, address: contracts.modelRegistry, functionName: "model", args: [modelId] }),
+    )).minRequestFeeWei;
+  if (parameters.maxFeeWei !== undefined && feeWei > parameters.maxFeeWei) throw new FeeAboveLimitError({ feeWei, maxFeeWei: parameters.maxFeeWei });
+  const deadline = parameters.deadline ?? (await getBlock(client)).timestamp + BigInt(parameters.ttlSec ?? 600);
+  const inputHash = inferenceInputHash(parameters.input);
+  const result = await sendContractWrite(client, {
+    action: "requestInference",
+    abi: inferenceEscrowAbi,
+    address: contracts.inferenceEscrow,
+    functionName: "request",
+    args: [modelId, inputHash, deadline],
+    value: feeWei,
+    account: parameters.account,
+  });
+  const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "InferenceRequested" });
+  return {
+    ...result,
+    requestId: args.requestId,
+    request: { modelId: args.modelId, requester: args.requester, feeWei: args.feeWei, deadline: args.deadline, inputHash: args.inputHash },
+  };
+}
