@@ -12,7 +12,7 @@ import { createStage } from "../../worker/model/stage.ts";
 import { hashTokenIds, type WireFormat } from "../../worker/p2p/wire.ts";
 import type { ScheduleName } from "../../worker/pipeline/schedule.ts";
 import { referenceRound, relativeL2 } from "../../worker/pipeline/reference.ts";
-import { runStageProcesses, type StageEvent, type StageProcess } from "../../worker/pipeline/testing/harness.ts";
+import { runStageProcesses, type StageEvent, type StageProcess } from "../../worker/pipeline/launch.ts";
 import type { MicrobatchSource, PipelineStage } from "../../worker/pipeline/types.ts";
 
 const MODEL_ID = 7n;

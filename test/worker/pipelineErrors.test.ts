@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { freeLoopbackPort, StageProcess } from "../../worker/pipeline/testing/harness.ts";
+import { freeLoopbackPort, StageProcess } from "../../worker/pipeline/launch.ts";
 
 const toy = { vocab: 16, width: 8, batch: 2, seqLen: 4, stages: 2, seed: 1, learningRate: 0.1 };
 

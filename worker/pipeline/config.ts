@@ -1,4 +1,5 @@
 import { BaseError } from "../../sdk/errors/base.ts";
+import { BACKEND_ORDER, type BackendName } from "../backend/select.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import { DEFAULT_LISTEN } from "../p2p/node.ts";
 import type { WireFormat } from "../p2p/wire.ts";
@@ -31,8 +32,8 @@ export type StageProcessConfig = {
   microbatches?: number | undefined;
   schedule: ScheduleName;
   wire: WireFormat;
-  /** tfjs backend: "wasm" (default) or "cpu". */
-  backend: "wasm" | "cpu";
+  /** tfjs backend: "auto" (default: tfjs-node-gpu -> tfjs-node -> wasm -> cpu) or one forced name. */
+  backend: BackendName | "auto";
   dial: { attempts: number; baseDelayMs: number; maxDelayMs: number };
   /** If set, each microbatch's parameter gradient is written to `<dir>/s<stage>-r<round>-m<index>.f32`. */
   gradientsDir?: string | undefined;
@@ -53,7 +54,7 @@ const defaults = {
   rounds: 1,
   schedule: "1f1b" as ScheduleName,
   wire: "int8" as WireFormat,
-  backend: "wasm" as const,
+  backend: "auto" as BackendName | "auto",
   dial: { attempts: 8, baseDelayMs: 100, maxDelayMs: 2000 },
 };
 
@@ -73,7 +74,8 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
     fail("microbatches", "must be a positive integer");
   if (config.schedule !== "gpipe" && config.schedule !== "1f1b") fail("schedule", 'must be "gpipe" or "1f1b"');
   if (config.wire !== "int8" && config.wire !== "float32") fail("wire", 'must be "int8" or "float32"');
-  if (config.backend !== "wasm" && config.backend !== "cpu") fail("backend", 'must be "wasm" or "cpu"');
+  if (config.backend !== "auto" && !(BACKEND_ORDER as readonly string[]).includes(config.backend))
+    fail("backend", `must be "auto" or one of ${BACKEND_ORDER.join(", ")}`);
   if (!Array.isArray(config.listen) || config.listen.length === 0) fail("listen", "must list at least one multiaddr");
   return { ...config, modelId: String(config.modelId), startRound: String(config.startRound) };
 }
@@ -81,7 +83,7 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
 /**
  * Parses argv: `--config <file>` or `--config-json <json>`, then overrides `--stage <n>`,
  * `--listen <multiaddr>`, `--next <multiaddr>`, `--rounds <n>`, `--start-round <n>`,
- * `--microbatches <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend wasm|cpu`.
+ * `--microbatches <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu`.
  */
 export function parseStageArgs(argv: string[], readFile: (path: string) => string): StageProcessConfig {
   let base: Partial<StageProcessConfig> = {};
@@ -102,7 +104,7 @@ export function parseStageArgs(argv: string[], readFile: (path: string) => strin
       case "--microbatches": overrides.microbatches = Number(value); break;
       case "--schedule": overrides.schedule = value as ScheduleName; break;
       case "--wire": overrides.wire = value as WireFormat; break;
-      case "--backend": overrides.backend = value as "wasm" | "cpu"; break;
+      case "--backend": overrides.backend = value as BackendName | "auto"; break;
       default: throw new StageConfigError(`unknown flag ${flag}`);
     }
   }

@@ -3,7 +3,7 @@
  *
  *   node --import tsx worker/pipeline/stageMain.ts --config stage1.json [--stage 1] [--listen <ma>]
  *        [--next <ma>] [--rounds N] [--start-round R] [--microbatches M] [--schedule gpipe|1f1b]
- *        [--wire int8|float32] [--backend wasm|cpu]
+ *        [--wire int8|float32] [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu]
  *   (or `--config-json '<json>'`; fields and defaults: `StageProcessConfig` in ./config.ts)
  *
  * Stage s listens (default /ip4/127.0.0.1/tcp/0), accepts one link from stage s-1 and dials
@@ -11,7 +11,9 @@
  * pass each one's printed address as `next` of the one before (or use fixed ports in any order).
  *
  * stdout: one JSON object per line, `event` is one of
- *   listening {stage, peerId, addrs, backend, parameterCount}
+ *   listening {stage, peerId, addrs, backend, backendNote, parameterCount}
+ *   retry     {stage, attempt, delayMs, error}      (dialing the next stage)
+ *   refused   {stage, error}                        (an inbound link from a wrong peer)
  *   connected {stage, hasPrev, hasNext}
  *   round     {stage, round, losses, bytesSent, bytesReceived, timings, records: [{index, inputActHash,
  *              outputActHash, upstreamGradHash, inputGradHash, gradientElements}], flopsPerMicrobatch}
@@ -22,6 +24,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { openPipe } from "../p2p/pipe.ts";
 import type { PipeLink } from "../p2p/link.ts";
@@ -33,12 +36,6 @@ const emit = (event: string, body: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
 };
 
-async function selectBackend(name: StageProcessConfig["backend"]): Promise<string> {
-  if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
-  if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} failed to initialize`);
-  await tf.ready();
-  return tf.getBackend();
-}
 
 /** Every tf.Variable alive in this process: what "this process holds" means for the audit. */
 function variableAudit(): { name: string; size: number }[] {
@@ -61,12 +58,20 @@ function receivedAudit(links: (PipeLink | undefined)[]): { kind: string; count: 
 
 async function main(config: StageProcessConfig): Promise<void> {
   const stageIndex = config.stage;
-  const backend = await selectBackend(config.backend);
+  const selection = await selectBackend(config.backend === "auto" ? {} : { backend: config.backend });
+  const backend = selection.name;
   const modelId = BigInt(config.modelId);
   const loaded = await loadStage(config.model, stageIndex, modelId);
   const { stage } = loaded;
   const node = await createPipeNode({ listen: config.listen });
-  emit("listening", { stage: stageIndex, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), backend, parameterCount: stage.parameterCount });
+  emit("listening", {
+    stage: stageIndex,
+    peerId: node.peerId.toString(),
+    addrs: node.getMultiaddrs().map(String),
+    backend,
+    backendNote: describeBackendSelection(selection),
+    parameterCount: stage.parameterCount,
+  });
   const pipe = await openPipe({
     node,
     stageIndex,

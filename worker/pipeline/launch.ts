@@ -3,12 +3,12 @@ import { dirname, join } from "node:path";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { StageProcessConfig } from "../config.ts";
+import type { StageProcessConfig } from "./config.ts";
 
 /** One JSON line printed by a stage process. */
 export type StageEvent = { event: string; stage?: number; [key: string]: unknown };
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const stageMainPath = join(repoRoot, "worker", "pipeline", "stageMain.ts");
 
 /** A running stage process (`worker/pipeline/stageMain.ts`) and the events it printed so far. */
