@@ -47,7 +47,7 @@ contract ReentrantStaker {
 
 /// @dev Exposes the emission library to fuzz tests.
 contract EmissionHarness {
-    function emissionAt(uint256 tokensPerRound, uint256 decayBps, uint64 round) external pure returns (uint256) {
+    function emissionAt(uint128 tokensPerRound, uint256 decayBps, uint64 round) external pure returns (uint256) {
         return EmissionMathProxy.emissionAt(tokensPerRound, decayBps, round);
     }
 }
