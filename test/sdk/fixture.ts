@@ -1,5 +1,5 @@
 import hre from "hardhat";
-import { type Account, type Address, type Chain, type Client, type Hex, keccak256, parseEther, toHex, type Transport, zeroAddress } from "viem";
+import { type Account, type Address, type Chain, type Client, type Hex, keccak256, parseEther, toHex, type Transport, zeroAddress, getAddress } from "viem";
 import { modelRegistryAbi } from "../../sdk/abi/modelRegistry.ts";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
@@ -80,5 +80,5 @@ export function testSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
 export function accountAt(s: Shardholder, i: number): Address {
   const w = s.wallets[i];
   if (!w) throw new Error(`no wallet ${i}`);
-  return w.account.address;
+  return getAddress(w.account.address);
 }
