@@ -16,7 +16,7 @@ export type ResumeJournalRecord = { type: "resume"; pid: number };
 export type MicrobatchJournalRecord = { type: "microbatch"; round: bigint; step: number; item: MicrobatchItem };
 
 /** An optimizer step finished (weights updated in memory; durable only once a checkpoint follows). */
-export type StepJournalRecord = { type: "step"; round: bigint; step: number; loss: number; tokens: number; microbatches: number };
+export type StepJournalRecord = { type: "step"; round: bigint; step: number; loss?: number | undefined; tokens: number; microbatches: number };
 
 /**
  * Stage weights after `step` of `round` were written to `file` (atomically) and hash to

@@ -1,0 +1,146 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Libp2p } from "@libp2p/interface";
+import { type Address, parseEther, type WalletClient } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
+import { stake } from "../../sdk/actions/miner/stake.ts";
+import { registerModel } from "../../sdk/actions/models/registerModel.ts";
+import { weightsRoot } from "../../sdk/protocol/index.ts";
+import { type RoundReport, type RoundRunner, sdkCommitmentLedger, trainRounds } from "../../worker/commit/index.ts";
+import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
+import { createPipeNode } from "../../worker/p2p/node.ts";
+import { openPipe } from "../../worker/p2p/pipe.ts";
+import { loadStage } from "../../worker/pipeline/models.ts";
+import { runStageRound } from "../../worker/pipeline/runner.ts";
+import type { ToySpec } from "../../worker/pipeline/testing/toyStage.ts";
+import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
+
+const toy: ToySpec = { vocab: 16, width: 12, batch: 2, seqLen: 4, stages: 2, seed: 5, learningRate: 0.5 };
+const MICROBATCHES = 4;
+const modelId = 1n;
+
+const dirs: string[] = [];
+const nodes: Libp2p[] = [];
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+type StageWorker = { index: number; dir: string; wallet: WalletClient & { account: NonNullable<WalletClient["account"]> }; worker: Address; signer: ReturnType<typeof privateKeyToAccount> };
+
+describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and submits each round", () => {
+  let s: Shardholder;
+  const stages: StageWorker[] = [];
+
+  beforeAll(async () => {
+    s = await deployShardholder();
+    const initialRoots = await Promise.all([0, 1].map(async (i) => {
+      const loaded = await loadStage({ kind: "toy", toy }, i, modelId);
+      const root = weightsRoot(loaded.stage.exportWeights());
+      loaded.stage.dispose();
+      return root;
+    }));
+    await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ initialWeightsRoots: initialRoots }) });
+    for (const index of [0, 1]) {
+      const wallet = s.wallets[index + 1];
+      if (!wallet) throw new Error("no wallet");
+      const signer = privateKeyToAccount(generatePrivateKey());
+      await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 7), signingKey: signer.address, valueWei: parseEther("2") });
+      const dir = await mkdtemp(path.join(tmpdir(), `trainer-s${index}-`));
+      dirs.push(dir);
+      stages.push({ index, dir, wallet: wallet as StageWorker["wallet"], worker: accountAt(s, index + 1), signer });
+    }
+  });
+
+  /** Starts both stage "processes" (in one test process), trains `rounds`, returns their reports. */
+  async function session(rounds: bigint[]): Promise<RoundReport[][]> {
+    const loaded = await Promise.all(stages.map((st) => loadStage({ kind: "toy", toy }, st.index, modelId)));
+    const [n0, n1] = await Promise.all([createPipeNode(), createPipeNode()]);
+    if (!n0 || !n1) throw new Error("nodes");
+    nodes.push(n0, n1);
+    const [pipe0, pipe1] = await Promise.all([
+      openPipe({ node: n0, stageIndex: 0, stageCount: 2, modelKey: loaded[0]?.modelKey ?? "", nextAddress: n1.getMultiaddrs()[0]?.toString() }),
+      openPipe({ node: n1, stageIndex: 1, stageCount: 2, modelKey: loaded[1]?.modelKey ?? "" }),
+    ]);
+    const pipes = [pipe0, pipe1];
+    const reports = await Promise.all(
+      stages.map(async (st) => {
+        const l = loaded[st.index];
+        const pipe = pipes[st.index];
+        if (!l || !pipe) throw new Error("setup");
+        const runner: RoundRunner = {
+          runRound: (round) => runStageRound({ stage: l.stage, round, microbatches: MICROBATCHES, schedule: "1f1b", wire: "int8", prev: pipe.prev, next: pipe.next, data: l.data }),
+          exportWeights: () => l.stage.exportWeights(),
+          importWeights: (w) => l.stage.importWeights(w),
+        };
+        const journal = await Journal.open(st.dir, { modelId, stage: st.index, worker: st.worker });
+        const out: RoundReport[] = [];
+        await trainRounds({
+          journal,
+          runner,
+          modelId,
+          stage: st.index,
+          worker: st.worker,
+          signer: st.signer,
+          ledger: sdkCommitmentLedger(st.wallet, { deployments: s.deployments, account: st.wallet.account }),
+          ledgerAddress: s.deployments.contracts.computeLedger,
+          chainId: s.deployments.chainId,
+          rounds,
+          microbatches: MICROBATCHES,
+          onRound: (r) => out.push(r),
+        });
+        await journal.close();
+        return out;
+      }),
+    );
+    await Promise.allSettled([pipe0.next?.close(), pipe1.prev?.close()]);
+    await Promise.all([n0.stop(), n1.stop()]);
+    for (const l of loaded) l.stage.dispose();
+    return reports;
+  }
+
+  it("round 0: both stages' commitments are accepted and their journals form the hash chain", async () => {
+    const [r0, r1] = await session([0n]);
+    expect(r0?.[0]).toMatchObject({ round: 0n, trained: true });
+    expect(r1?.[0]?.meanLoss).toBeGreaterThan(0);
+    expect(r0?.[0]?.bytesOnWire).toBeGreaterThan(0);
+    for (const st of stages) {
+      const rec = await getCommitment(s.publicClient, { deployments: s.deployments, modelId, round: 0n, stage: st.index, worker: st.worker });
+      expect(rec.found).toBe(true);
+      expect(rec.units).toBe(BigInt(MICROBATCHES) * (st.index === 0 ? 3n : 5n));
+    }
+    const [j0, j1] = await Promise.all(stages.map((st) => Journal.open(st.dir, { modelId, stage: st.index, worker: st.worker })));
+    if (!j0 || !j1) throw new Error("journals");
+    const items0 = roundItems(replay(j0.records), 0n);
+    const items1 = roundItems(replay(j1.records), 0n);
+    expect(items0).toHaveLength(MICROBATCHES);
+    items0.forEach((item, k) => {
+      expect(item.outputActHash).toBe(items1[k]?.inputActHash);
+      expect(item.upstreamGradHash).toBe(items1[k]?.inputGradHash);
+    });
+    await Promise.all([j0.close(), j1.close()]);
+  });
+
+  it("a restarted session skips the durable round 0 (no recompute, no resubmission) and trains round 1 from the checkpoint", async () => {
+    await s.networkHelpers.time.increase(3600);
+    const noncesBefore = await Promise.all(stages.map((st) => s.publicClient.getTransactionCount({ address: st.worker })));
+    const [r0, r1] = await session([0n, 1n]);
+    expect(r0?.map((r) => r.trained)).toEqual([false, true]);
+    expect(r1?.map((r) => r.trained)).toEqual([false, true]);
+    expect(r0?.[0]?.flush.transactions).toEqual([]);
+    const noncesAfter = await Promise.all(stages.map((st) => s.publicClient.getTransactionCount({ address: st.worker })));
+    expect(noncesAfter.map((n, i) => n - (noncesBefore[i] as number))).toEqual([1, 1]);
+    for (const st of stages) {
+      const rec = await getCommitment(s.publicClient, { deployments: s.deployments, modelId, round: 1n, stage: st.index, worker: st.worker });
+      expect(rec.found).toBe(true);
+      const j = await Journal.open(st.dir, { modelId, stage: st.index, worker: st.worker });
+      const state = replay(j.records);
+      // Round 1 starts exactly where round 0's checkpoint left the weights.
+      expect(state.roundStarts.get(1n)?.weightsRoot).toBe(state.roundLatest.get(0n)?.weightsRoot);
+      await j.close();
+    }
+  });
+});
