@@ -3,6 +3,8 @@ import { type Account, type Address, type Chain, type Client, type Hex, keccak25
 import { modelRegistryAbi } from "../../sdk/abi/modelRegistry.ts";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
+import { shardholderActions } from "../../sdk/decorator.ts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 /** Anything the SDK accepts as a client. */
 export type TestClient = Client<Transport, Chain | undefined, Account | undefined>;
@@ -81,4 +83,50 @@ export function accountAt(s: Shardholder, i: number): Address {
   const w = s.wallets[i];
   if (!w) throw new Error(`no wallet ${i}`);
   return getAddress(w.account.address);
+}
+
+/** Wallet `i` decorated with every Shardholder action. */
+export function actionsOf(s: Shardholder, i: number) {
+  const w = s.wallets[i];
+  if (!w) throw new Error(`no wallet ${i}`);
+  return w.extend(shardholderActions({ deployments: s.deployments }));
+}
+
+/**
+ * Runs one honest round of `modelId` (registered with `testSpec`) with one worker per stage
+ * (wallets `workers[stage]`, paid to `payouts[stage]`) up to finalization and mints the rewards:
+ * the only way tokens come into existence.
+ */
+export async function mintRound(
+  s: Shardholder,
+  { modelId, workers, payouts }: { modelId: bigint; workers: [number, number]; payouts: [Address, Address] },
+): Promise<void> {
+  const relayer = actionsOf(s, 0);
+  const model = await relayer.getModel({ modelId });
+  const round = model.currentRound;
+  const signed = [];
+  for (const stage of [0, 1] as const) {
+    const worker = actionsOf(s, workers[stage]);
+    const key = privateKeyToAccount(generatePrivateKey());
+    const staker = await relayer.getStaker({ account: accountAt(s, workers[stage]) });
+    if (staker.stakeWei === 0n)
+      await worker.stake({ payout: payouts[stage], signingKey: key.address, valueWei: model.minWorkerStakeWei });
+    else await worker.setSigningKey({ signingKey: key.address });
+    const commitment = {
+      modelId,
+      round,
+      stage,
+      worker: accountAt(s, workers[stage]),
+      itemsRoot: h(`items ${round} ${stage}`),
+      itemCount: 2,
+      weightsRootBefore: model.initialWeightsRoots[stage] as Hex,
+      weightsRootAfter: h(`after ${round} ${stage}`),
+    };
+    signed.push(await relayer.signRoundCommitment({ commitment, signer: key }));
+  }
+  await relayer.submitCommitments({ signed });
+  const commitEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec);
+  await s.networkHelpers.time.increaseTo(commitEnd + BigInt(model.timing.challengeWindowSec));
+  await relayer.finalizeRound({ modelId, round });
+  for (const stage of [0, 1] as const) await relayer.mintReward({ modelId, round, worker: accountAt(s, workers[stage]) });
 }

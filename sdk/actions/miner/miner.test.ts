@@ -1,4 +1,4 @@
-import { type Address, getTypesForEIP712Domain, type Hex, hashDomain, keccak256, parseEther, toHex } from "viem";
+import { type Address, encodeAbiParameters, type Hex, keccak256, parseAbiParameters, parseEther, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { readContract } from "viem/actions";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import {
 } from "../../errors/contractErrors.ts";
 import { ContractRevertError } from "../../errors/contract.ts";
 import { AccountRequiredError } from "../../errors/sdk.ts";
-import { type Commitment, commitmentDomain } from "../../protocol/commitment.ts";
+import type { Commitment } from "../../protocol/commitment.ts";
 import { committedItem } from "../../protocol/committedItem.ts";
 import { itemsTree, type MicrobatchItem } from "../../protocol/merkle.ts";
 import { stake } from "./stake.ts";
@@ -99,7 +99,13 @@ describe("miner and validator actions on a real ledger", () => {
     commitmentA = { modelId: 1n, round: 0n, stage: 0, worker: workerA, itemsRoot: treeA.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("a1") };
     const commitmentB: Commitment = { modelId: 1n, round: 0n, stage: 1, worker: workerB, itemsRoot: treeB.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[1] as Hex, weightsRootAfter: h("b1") };
     const onChain = await readContract(s.publicClient, { abi: computeLedgerAbi, address: s.deployments.contracts.computeLedger, functionName: "domainSeparator" });
-    expect(onChain).toBe(hashDomain({ domain: commitmentDomain(s.deployments.contracts.computeLedger, s.deployments.chainId), types: { EIP712Domain: getTypesForEIP712Domain({ domain: commitmentDomain(s.deployments.contracts.computeLedger, s.deployments.chainId) }) } }));
+    const domainTypeHash = keccak256(toHex("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
+    const expected = keccak256(
+      encodeAbiParameters(parseAbiParameters("bytes32, bytes32, bytes32, uint256, address"), [
+        domainTypeHash, keccak256(toHex("Shardholder")), keccak256(toHex("1")), BigInt(s.deployments.chainId), s.deployments.contracts.computeLedger,
+      ]),
+    );
+    expect(onChain).toBe(expected);
     const signedA = await client(0).signRoundCommitment({ commitment: commitmentA, signer: keyA });
     const signedB = await client(0).signRoundCommitment({ commitment: commitmentB, signer: keyB });
     const { batches, submitted } = await client(0).submitCommitments({ signed: [signedB, signedA], batchSize: 1 });
