@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../backend/select.ts";
 import { trainingMicrobatch } from "../data/batches.ts";
 import { createFullModel } from "./full.ts";
+import { generateText } from "./generate.ts";
 import { stageParameters, stageParameterCount } from "./layout.ts";
 import { batchTensors, runLocalStep } from "./local.ts";
 import { dataParameters, defaultModelSpec, evenStages, type ModelSpec } from "./spec.ts";
@@ -187,5 +188,21 @@ describe("stage layout", () => {
     expect(stageParameters(spec, 0).map((p) => p.name).slice(0, 2)).toEqual(["embed.token", "embed.position"]);
     expect(stageParameters(spec, 2).map((p) => p.name).slice(-2)).toEqual(["head.weight", "head.bias"]);
     expect(stageParameters(spec, 1).every((p) => p.name.startsWith("block.1."))).toBe(true);
+  });
+});
+
+describe("generation", () => {
+  it("generates the same text greedily on every run and a different one after training", () => {
+    const spec = tinySpec(2);
+    const stages = spec.stages.map((_, s) => createStage(spec, s));
+    const before = generateText(spec, stages, "The jury", 12);
+    expect(before).toHaveLength(12);
+    expect(generateText(spec, stages, "The jury", 12)).toBe(before);
+    const tensors = tf.memory().numTensors;
+    generateText(spec, stages, "", 3);
+    expect(tf.memory().numTensors).toBe(tensors);
+    for (let round = 0; round < 10; round++) runLocalStep(stages, [trainingMicrobatch(dataParameters(spec), 1n, BigInt(round), 0)]);
+    expect(generateText(spec, stages, "The jury", 12)).not.toBe(before);
+    for (const stage of stages) stage.dispose();
   });
 });

@@ -1,0 +1,12 @@
+export { type MatmulMeasurement, measureMatmulGflops } from "./bench.ts";
+export {
+  BACKEND_ORDER,
+  type BackendAttempt,
+  type BackendName,
+  type BackendSelection,
+  BackendUnavailableError,
+  describeBackendSelection,
+  parseBackendName,
+  selectBackend,
+  type SelectBackendParameters,
+} from "./select.ts";

@@ -1,0 +1,30 @@
+export { createFullModel, type FullModel } from "./full.ts";
+export { stageForward, type StageForward, type StageOutput } from "./forward.ts";
+export { initialValues } from "./init.ts";
+export {
+  modelTrainingFlops,
+  type ParameterInfo,
+  type ParameterInit,
+  sizeOf,
+  stageParameterCount,
+  stageParameters,
+  stageTrainingFlops,
+} from "./layout.ts";
+export { batchTensors, type LocalStepResult, runLocalStep } from "./local.ts";
+export { randomFromSeed, type Random } from "./random.ts";
+export {
+  canonicalSpecJson,
+  dataParameters,
+  defaultModelSpec,
+  type DefaultModelSpecParameters,
+  evenStages,
+  InvalidModelSpecError,
+  MODEL_SPEC_FORMAT,
+  type ModelSpec,
+  parseModelSpec,
+  specHash,
+  validateModelSpec,
+} from "./spec.ts";
+export { createStage, type OptimizerState, type PipelineStage, StageUsageError } from "./stage.ts";
+export { measureTrainingThroughput, type TrainingThroughput } from "./throughput.ts";
+export { generateText, greedyNextToken, promptWindow } from "./generate.ts";
