@@ -20,8 +20,6 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- constants
 
     uint256 private constant _BPS = 10_000;
-    bytes32 private constant _FULFILLED = bytes32(uint256(1));
-    bytes32 private constant _REFUNDED = bytes32(uint256(2));
     /// @dev Marks a cached min fee, so that a (registry-forbidden) zero fee still reads as cached.
     uint256 private constant _CACHED = 1 << 255;
     uint256 private constant _STAGES_SHIFT = 160;
@@ -38,7 +36,8 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     address public immutable treasury;
 
     uint256 private _requestCount;
-    /// @dev Live: hash of the request fields; then `_FULFILLED` or `_REFUNDED`.
+    /// @dev Live: hash of the request fields; cleared once settled (the refund pays ~4.8k of the settling
+    /// transaction; ids are sequential, so a cleared id at or below `_requestCount` means settled).
     mapping(uint256 requestId => bytes32) private _requests;
     mapping(address account => uint256) private _balances;
     /// @dev `operatorFeeBps << 192 | protocolFeeBps << 176 | stageCount << 160 | token`.
@@ -104,7 +103,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
                 revert InferenceEscrowNotServingOperator(modelId, op);
             }
         }
-        _requests[requestId] = _FULFILLED;
+        delete _requests[requestId];
         _payOut(requestId, modelId, terms, req.feeWei, outputHash, stageOperators);
     }
 
@@ -113,7 +112,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     function refund(uint256 requestId, InferenceRequest calldata req) external nonReentrant {
         _checkLive(requestId, req);
         if (block.timestamp < req.deadline) revert InferenceEscrowDeadlineNotReached(requestId, req.deadline);
-        _requests[requestId] = _REFUNDED;
+        delete _requests[requestId];
         emit InferenceRefunded(requestId, req.modelId, req.requester, req.feeWei);
         _send(req.requester, req.feeWei);
     }
@@ -142,14 +141,11 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
 
     /// @notice Where request `requestId` stands.
     function requestState(uint256 requestId) external view returns (RequestState) {
-        bytes32 stored = _requests[requestId];
-        if (stored == bytes32(0)) return RequestState.None;
-        if (stored == _FULFILLED) return RequestState.Fulfilled;
-        if (stored == _REFUNDED) return RequestState.Refunded;
-        return RequestState.Live;
+        if (requestId == 0 || requestId > _requestCount) return RequestState.None;
+        return _requests[requestId] == bytes32(0) ? RequestState.Settled : RequestState.Live;
     }
 
-    /// @notice The stored hash of a live request (1 fulfilled, 2 refunded, 0 unknown).
+    /// @notice The stored hash of a live request (0 when unknown or settled).
     function requestHash(uint256 requestId) external view returns (bytes32) {
         return _requests[requestId];
     }
@@ -225,10 +221,9 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     function _checkLive(uint256 requestId, InferenceRequest calldata req) private view {
         bytes32 stored = _requests[requestId];
         if (stored == _hash(req.modelId, req.requester, req.feeWei, req.deadline, req.inputHash)) return;
-        if (stored == bytes32(0)) revert InferenceEscrowUnknownRequest(requestId);
-        if (stored == _FULFILLED) revert InferenceEscrowAlreadyFulfilled(requestId);
-        if (stored == _REFUNDED) revert InferenceEscrowAlreadyRefunded(requestId);
-        revert InferenceEscrowRequestMismatch(requestId);
+        if (stored != bytes32(0)) revert InferenceEscrowRequestMismatch(requestId);
+        if (requestId == 0 || requestId > _requestCount) revert InferenceEscrowUnknownRequest(requestId);
+        revert InferenceEscrowRequestSettled(requestId);
     }
 
     function _send(address to, uint256 amountWei) private {

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IInferenceEscrow} from "../interfaces/IInferenceEscrow.sol";
+import {InferenceEscrow} from "../InferenceEscrow.sol";
+import {ModelToken} from "../ModelToken.sol";
+import {EconomyBase} from "./economy/EconomyBase.sol";
+import {GasMeter} from "./economy/GasMeter.sol";
+import {MockServingLedger} from "./economy/MockServingLedger.sol";
+
+/// @notice Gas of request and fulfil as transaction gas (see GasMeter), in steady state: the model's terms
+/// are cached, the operators and treasury already hold balances, the token has holders. The serving
+/// check goes to a minimal ledger double (one cold mapping read per operator); the real ledger's check
+/// costs whatever its `isServingOperator` costs on top.
+contract InferenceEscrowGasTest is EconomyBase, GasMeter {
+    InferenceEscrow internal escrow;
+    MockServingLedger internal servingLedger;
+    ModelToken internal token;
+    uint64 internal modelId;
+    address internal op1 = makeAddr("op1");
+    address internal op2 = makeAddr("op2");
+    address internal requester = makeAddr("requester");
+    IInferenceEscrow.InferenceRequest internal live;
+    uint256 internal liveId;
+
+    function setUp() public {
+        _deployRegistry();
+        (modelId, token) = _register(_spec(2));
+        servingLedger = new MockServingLedger();
+        escrow = new InferenceEscrow(registry, servingLedger, makeAddr("treasury"));
+        servingLedger.setServing(modelId, op1, true);
+        servingLedger.setServing(modelId, op2, true);
+        _mint(token, makeAddr("holder"), 100e18);
+        vm.deal(requester, 10 ether);
+        address[] memory ops = _ops();
+        // one full cycle first, so balances and the token's accumulator are non-zero (steady state)
+        uint64 deadline = uint64(block.timestamp + 100);
+        vm.startPrank(requester);
+        uint256 first = escrow.request{value: 0.1 ether}(modelId, keccak256("a"), deadline);
+        liveId = escrow.request{value: 0.1 ether}(modelId, keccak256("b"), deadline);
+        vm.stopPrank();
+        vm.prank(op1);
+        escrow.fulfill(
+            first, IInferenceEscrow.InferenceRequest(modelId, requester, 0.1 ether, deadline, keccak256("a")), 0, ops
+        );
+        live = IInferenceEscrow.InferenceRequest(modelId, requester, 0.1 ether, deadline, keccak256("b"));
+    }
+
+    function test_gas_request_within60k() public {
+        (InferenceEscrow e, address r, uint64 id) = (escrow, requester, modelId);
+        uint64 deadline = uint64(block.timestamp + 100);
+        _warm(address(e));
+        _warm(r);
+        vm.prank(r);
+        uint256 g0 = gasleft();
+        e.request{value: 0.1 ether}(id, keccak256("prompt"), deadline);
+        uint256 txGas =
+            _txGas(abi.encodeCall(e.request, (id, keccak256("prompt"), deadline)), g0 - gasleft(), true);
+        emit log_named_uint("InferenceEscrow request, tx gas", txGas);
+        assertLe(txGas, 60_000, "request above target");
+    }
+
+    /// @dev DESIGN target: 70k. Measured ~94k before the 4.8k refund of the cleared request slot. Floor of
+    /// the required work: 21000 base + ~2.3k calldata + token deposit ~26k (value call 9000, cold clone and
+    /// implementation 5.2k, accumulator and remainder slots 10k) + treasury and 2 operator balances 15k +
+    /// request slot 5k + terms 2.1k + ledger checks ~8k; guarded here as a regression bound.
+    function test_gas_fulfill_twoStages_withinBound() public {
+        (InferenceEscrow e, IInferenceEscrow.InferenceRequest memory req, uint256 id) = (escrow, live, liveId);
+        address[] memory ops = _ops();
+        bytes32 out = keccak256("out");
+        _warm(address(e));
+        _warm(op1);
+        vm.prank(op1);
+        uint256 g0 = gasleft();
+        e.fulfill(id, req, out, ops);
+        uint256 txGas = _txGas(abi.encodeCall(e.fulfill, (id, req, out, ops)), g0 - gasleft(), false);
+        emit log_named_uint("InferenceEscrow fulfill (2 stages), tx gas before refund", txGas);
+        emit log_named_uint("InferenceEscrow fulfill (2 stages), tx gas net of the 4800 refund", txGas - 4800);
+        assertEq(uint8(e.requestState(id)), uint8(IInferenceEscrow.RequestState.Settled));
+        assertLe(txGas, 96_000, "fulfil gas regressed");
+    }
+
+    function _ops() private view returns (address[] memory ops) {
+        ops = new address[](2);
+        ops[0] = op1;
+        ops[1] = op2;
+    }
+}
