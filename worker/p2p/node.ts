@@ -30,6 +30,11 @@ export async function createPipeNode(parameters: CreatePipeNodeParameters = {}):
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // A stage blocks its event loop for seconds inside synchronous tfjs kernels, so heartbeat
+    // pongs arrive late; libp2p's default then aborts the whole connection mid-round (seen in
+    // the benchmark as "The operation was aborted due to timeout"). Keep measuring RTT, never
+    // abort on it: a dead peer still shows up as a closed or reset stream.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
   });
 }
 

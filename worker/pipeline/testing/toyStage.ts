@@ -116,7 +116,9 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
     importWeights(values) {
       let at = 0;
       for (const v of vars) {
-        v.assign(tf.tensor(values.subarray(at, at + v.size), v.shape));
+        const t = tf.tensor(values.subarray(at, at + v.size), v.shape);
+        v.assign(t);
+        t.dispose();
         at += v.size;
       }
     },

@@ -1,0 +1,81 @@
+import * as tf from "@tensorflow/tfjs";
+import type { Libp2p } from "@libp2p/interface";
+import { zeroHash } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPipeNode } from "../p2p/node.ts";
+import { openPipe, type StagePipe } from "../p2p/pipe.ts";
+import type { WireFormat } from "../p2p/wire.ts";
+import { referenceRound } from "./reference.ts";
+import { type RoundResult, runStageRound } from "./runner.ts";
+import type { ScheduleName } from "./schedule.ts";
+import { createToyStage, type ToySpec, toyMicrobatch } from "./testing/toyStage.ts";
+
+const toy: ToySpec = { vocab: 16, width: 24, batch: 4, seqLen: 8, stages: 3, seed: 3, learningRate: 4 };
+const data = (round: bigint, index: number) => toyMicrobatch(toy, 9n, round, index);
+const M = 4;
+const nodes: Libp2p[] = [];
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+});
+
+async function connect(modelKey: string): Promise<StagePipe[]> {
+  const ns = await Promise.all([0, 1, 2].map(() => createPipeNode()));
+  nodes.push(...ns);
+  const addr = (s: number): string => (ns[s] as Libp2p).getMultiaddrs()[0]?.toString() as string;
+  return Promise.all([0, 1, 2].map((s) => openPipe({ node: ns[s] as Libp2p, stageIndex: s, stageCount: 3, modelKey, nextAddress: s < 2 ? addr(s + 1) : undefined })));
+}
+
+async function train(schedule: ScheduleName, wire: WireFormat, rounds: number): Promise<{ results: RoundResult[][]; tensors: number[] }> {
+  const pipes = await connect(`${schedule}-${wire}`);
+  const stages = [0, 1, 2].map((s) => createToyStage(toy, s));
+  const results: RoundResult[][] = [];
+  const tensors: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    results.push(
+      await Promise.all(
+        stages.map((stage, s) => runStageRound({ stage, round: BigInt(r), microbatches: M, schedule, wire, prev: pipes[s]?.prev, next: pipes[s]?.next, data })),
+      ),
+    );
+    tensors.push(tf.memory().numTensors);
+  }
+  for (const s of stages) s.dispose();
+  return { results, tensors };
+}
+
+describe("stage runner over in-process libp2p links", () => {
+  for (const schedule of ["gpipe", "1f1b"] as const)
+    it(`${schedule}_threeStages_hashChain_lossFalls_noTensorLeak_matchesReference`, async () => {
+      const rounds = 6;
+      const { results, tensors } = await train(schedule, "int8", rounds);
+      for (const round of results) {
+        for (let m = 0; m < M; m++) {
+          expect(round[0]?.records[m]?.inputGradHash).toBe(zeroHash);
+          expect(round[2]?.records[m]?.upstreamGradHash).toBe(zeroHash);
+          for (let s = 0; s < 2; s++) {
+            expect(round[s]?.records[m]?.outputActHash).toBe(round[s + 1]?.records[m]?.inputActHash);
+            expect(round[s]?.records[m]?.upstreamGradHash).toBe(round[s + 1]?.records[m]?.inputGradHash);
+          }
+        }
+        // Stage 0 and 2 send M frames each way once; stage 1 sends M activations and M gradients.
+        const frame = 4 + 13 + 18 + toy.batch * toy.seqLen * toy.width;
+        expect(round.map((r) => r.bytesSent)).toEqual([M * frame, 2 * M * frame, M * frame]);
+        expect(round.map((r) => r.bytesReceived)).toEqual([M * frame, 2 * M * frame, M * frame]);
+        for (const r of round) expect(r.timings.wallMs).toBeGreaterThanOrEqual(r.timings.idleMs);
+      }
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(mean(results[rounds - 1]?.[2]?.losses as number[])).toBeLessThan(0.9 * mean(results[0]?.[2]?.losses as number[]));
+      expect(tensors[rounds - 1]).toBe(tensors[1]);
+
+      const stages = [0, 1, 2].map((s) => createToyStage(toy, s));
+      for (let r = 0; r < rounds; r++) {
+        const ref = referenceRound({ stages, round: BigInt(r), microbatches: M, data, wire: "int8", schedule });
+        expect(ref.losses).toEqual(results[r]?.[2]?.losses);
+        for (let s = 0; s < 3; s++) expect(ref.records[s]).toEqual(results[r]?.[s]?.records);
+      }
+      for (const s of stages) s.dispose();
+    });
+});
