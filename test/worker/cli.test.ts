@@ -63,10 +63,10 @@ describe("shardholder CLI without a chain", () => {
 
   it("rejects bad flags and values with exit 2 and a one-line error that never echoes a key", async () => {
     const [unknown, badModel, badKey, badBackend, missingRequired] = await Promise.all([
-      cli(["train", "--model", "1", "--stage", "0", "--bogus"]),
-      cli(["train", "--model", "abc", "--stage", "0"]),
+      cli(["train", "--model", "1", "--stage", "0", "--spec", "s.json", "--bogus"]),
+      cli(["train", "--model", "abc", "--stage", "0", "--spec", "s.json"]),
       cli(["--key", "0x1234deadbeef", "stake", "--amount", "1"]),
-      cli(["--backend", "tpu", "train", "--model", "1", "--stage", "0"]),
+      cli(["--backend", "tpu", "train", "--model", "1", "--stage", "0", "--spec", "s.json"]),
       cli(["stake"]),
     ]);
     for (const r of [unknown, badModel, badKey, badBackend, missingRequired]) {
@@ -85,8 +85,8 @@ describe("shardholder CLI without a chain", () => {
     const port = await closedPort();
     const rpc = `http://127.0.0.1:${port}`;
     const [text, json] = await Promise.all([
-      cli(["--rpc", rpc, "train", "--model", "1", "--stage", "0"]),
-      cli(["--json", "--rpc", rpc, "train", "--model", "1", "--stage", "0"]),
+      cli(["--rpc", rpc, "train", "--model", "1", "--stage", "0", "--spec", "s.json"]),
+      cli(["--json", "--rpc", rpc, "train", "--model", "1", "--stage", "0", "--spec", "s.json"]),
     ]);
     expect(text.code).toBe(ExitCode.rpcUnreachable);
     expect(errorLines(text)).toEqual([expect.stringContaining(`RPC http://127.0.0.1:${port}/ is unreachable`)]);
@@ -124,7 +124,7 @@ describe("shardholder CLI against a loopback Hardhat chain", () => {
   });
 
   const base = () => ["--rpc", server.url, "--deployments", path.join(dir, "good")];
-  const train = ["train", "--model", "1", "--stage", "0"];
+  const train = ["train", "--model", "1", "--stage", "0", "--spec", "no-such-spec.json"];
 
   it("distinguishes a missing deployment (5) from an address book of another chain (4)", async () => {
     await mkdir(path.join(dir, "empty"));
@@ -165,17 +165,21 @@ describe("shardholder CLI against a loopback Hardhat chain", () => {
     expect(logged.find((l) => l.msg === "staked")?.txHash).toMatch(/^0x[0-9a-f]{64}$/);
 
     const port = await closedPort();
-    const [mismatch, peerDown, ready] = await Promise.all([
+    const [mismatch, peerDown, ready, serve] = await Promise.all([
       cli([...base(), "--signing-key", generatePrivateKey(), ...train], { SHARDHOLDER_KEY: FUNDED_KEY }),
-      cli([...base(), "--signing-key", signingKey, ...train, "--peer", `/ip4/127.0.0.1/tcp/${port}`], { SHARDHOLDER_KEY: FUNDED_KEY }),
+      cli([...base(), "--signing-key", signingKey, ...train, "--dial-attempts", "4", "--peer", `/ip4/127.0.0.1/tcp/${port}`], { SHARDHOLDER_KEY: FUNDED_KEY }),
       cli([...base(), "--signing-key", signingKey, ...train], { SHARDHOLDER_KEY: FUNDED_KEY }),
+      cli([...base(), "--signing-key", signingKey, "serve", "--model", "1", "--stage", "0"], { SHARDHOLDER_KEY: FUNDED_KEY }),
     ]);
+    // serve passes every check, then says plainly that it does not run yet: never a fake success.
+    expect(serve.code).toBe(ExitCode.notAvailable);
+    expect(errorLines(serve)[0]).toContain("not available yet");
     expect(mismatch.code).toBe(ExitCode.signingKeyMismatch);
     expect(peerDown.code).toBe(ExitCode.peerUnreachable);
-    expect(errorLines(peerDown)[0]).toContain(`/ip4/127.0.0.1/tcp/${port} is unreachable after 5 attempts`);
-    expect(peerDown.stderr.match(/retrying/g)?.length).toBe(4);
-    // Past every check, train says plainly that it does not run yet: never a fake success.
-    expect(ready.code).toBe(ExitCode.notAvailable);
-    expect(errorLines(ready)[0]).toContain("not available yet");
+    expect(errorLines(peerDown)[0]).toContain(`/ip4/127.0.0.1/tcp/${port} is unreachable after 4 attempts`);
+    expect(peerDown.stderr.match(/retrying/g)?.length).toBe(3);
+    // Past every chain and peer check, the missing spec file is the one thing left to report.
+    expect(ready.code).toBe(ExitCode.usage);
+    expect(errorLines(ready)[0]).toContain("Cannot read --spec no-such-spec.json: ENOENT");
   });
 });

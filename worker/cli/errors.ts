@@ -14,6 +14,7 @@ export const ExitCode = {
   notAvailable: 9,
   missingKey: 10,
   signingKeyMismatch: 11,
+  specMismatch: 12,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

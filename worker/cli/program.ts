@@ -61,7 +61,7 @@ function requireSigner(config: GlobalConfig) {
 }
 
 /** Preflight of the stage-worker commands: key funded and staked, signing key registered, peers up. */
-async function workerPreflight(command: Command, peers: string[]): Promise<Connected> {
+async function workerPreflight(command: Command, peers: string[], attempts = 5): Promise<Connected> {
   const connected = await connect(command);
   const { checkFunded, checkPeers, checkStaked } = await import("./preflight.ts");
   const account = requireAccount(connected.config);
@@ -70,6 +70,7 @@ async function workerPreflight(command: Command, peers: string[]): Promise<Conne
   const staker = await checkStaked(connected.client, connected.deployments, account.address, signer.address);
   connected.logger.info({ worker: account.address, stakeWei: staker.stakeWei.toString(), payout: staker.payout }, "staked");
   await checkPeers(peers, {
+    attempts,
     onRetry: ({ address: peer, attempt, delayMs }) => connected.logger.warn({ peer, attempt, retryInMs: delayMs }, "peer not answering, retrying"),
   });
   return connected;
@@ -117,14 +118,44 @@ export function buildProgram(): Command {
     .description("train one pipeline stage of a model, commit and submit its work each round")
     .requiredOption("--model <id>", "registry model id", uint("--model"))
     .requiredOption("--stage <index>", "stage index (0-based)", smallInt("--stage"))
-    .option("--peer <multiaddr>", "neighbour stage to dial (repeatable)", collect, [])
-    .option("--listen <multiaddr>", "listen address", "/ip4/127.0.0.1/tcp/0")
+    .requiredOption("--spec <file>", "the model's canonical spec JSON (must hash to the registered specHash)")
+    .option("--peer <multiaddr>", "next stage's multiaddr (stage s+1; omit on the last stage)")
+    .option("--listen <multiaddr>", "listen address for the previous stage", "/ip4/127.0.0.1/tcp/0")
     .option("--journal <dir>", "journal directory (crash-safe state)", "shardholder-state")
-    .option("--rounds <n>", "rounds to train", uint("--rounds"))
-    .action(async (options: { peer: string[] }, command: Command) => {
-      await workerPreflight(command, options.peer);
-      throw new NotAvailableError({ command: "train", reason: "the stage trainer that drives the pipeline, journal and ledger together is not wired in yet" });
-    });
+    .addOption(new Option("--rounds <n>", "rounds to train, from the model's current round").argParser(uint("--rounds")).default(1n, "1"))
+    .addOption(new Option("--schedule <name>", "microbatch schedule").choices(["1f1b", "gpipe"]).default("1f1b"))
+    .addOption(new Option("--wire <format>", "tensor format on the wire").choices(["int8", "float32"]).default("int8"))
+    .addOption(new Option("--dial-attempts <n>", "attempts to reach the next stage (exponential backoff)").argParser(uint("--dial-attempts")).default(8n, "8"))
+    .action(
+      async (
+        options: { model: bigint; stage: number; spec: string; peer?: string; listen: string; journal: string; rounds: bigint; schedule: "1f1b" | "gpipe"; wire: "int8" | "float32"; dialAttempts: bigint },
+        command: Command,
+      ) => {
+        const attempts = Number(options.dialAttempts);
+        const connected = await workerPreflight(command, options.peer ? [options.peer] : [], attempts);
+        const { runTrainCommand } = await import("./train.ts");
+        await runTrainCommand({
+          logger: connected.logger,
+          json: connected.config.json,
+          client: connected.client,
+          rpcUrl: connected.config.rpcUrl,
+          deployments: connected.deployments,
+          account: requireAccount(connected.config),
+          signer: requireSigner(connected.config),
+          backend: connected.config.backend,
+          modelId: options.model,
+          stage: options.stage,
+          specPath: options.spec,
+          next: options.peer,
+          listen: options.listen,
+          journalDir: options.journal,
+          rounds: Number(options.rounds),
+          schedule: options.schedule,
+          wire: options.wire,
+          dialAttempts: attempts,
+        });
+      },
+    );
 
   program
     .command("serve")
@@ -195,6 +226,10 @@ export async function run(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     const e = err instanceof Error ? err : new Error(String(err));
+    if (e.name === "PeerUnreachableError") {
+      report(new CliError((e as { shortMessage?: string }).shortMessage ?? e.message, { exitCode: ExitCode.peerUnreachable, name: e.name }), json);
+      return ExitCode.peerUnreachable;
+    }
     const short = (e as { shortMessage?: unknown }).shortMessage;
     report(new CliError(typeof short === "string" ? short : (e.message.split("\n")[0] ?? e.message), { exitCode: ExitCode.unexpected, name: e.name }), json);
     if (process.env.SHARDHOLDER_DEBUG) process.stderr.write(`${e.stack ?? ""}\n`);
