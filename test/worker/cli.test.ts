@@ -146,11 +146,12 @@ describe("shardholder CLI against a loopback Hardhat chain", () => {
 
   it("refuses an unfunded key (6), then an unstaked funded key (7); stake makes train pass every preflight", async () => {
     const signingKey = generatePrivateKey();
-    const unfunded = await cli([...base(), "--key", generatePrivateKey(), "--signing-key", signingKey, ...train]);
+    const [unfunded, unstaked] = await Promise.all([
+      cli([...base(), "--key", generatePrivateKey(), "--signing-key", signingKey, ...train]),
+      cli([...base(), "--signing-key", signingKey, ...train], { SHARDHOLDER_KEY: FUNDED_KEY }),
+    ]);
     expect(unfunded.code).toBe(ExitCode.unfunded);
     expect(errorLines(unfunded)[0]).toMatch(/has 0 wei/);
-
-    const unstaked = await cli([...base(), "--signing-key", signingKey, ...train], { SHARDHOLDER_KEY: FUNDED_KEY });
     expect(unstaked.code).toBe(ExitCode.unstaked);
     expect(errorLines(unstaked)[0]).toContain("has no stake");
 

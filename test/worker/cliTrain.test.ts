@@ -1,0 +1,131 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseEther } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveRpc, type RpcServer } from "../../scripts/lib/rpcServer.ts";
+import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
+import { stake } from "../../sdk/actions/miner/stake.ts";
+import { registerModel } from "../../sdk/actions/models/registerModel.ts";
+import { weightsRoot } from "../../sdk/protocol/index.ts";
+import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
+import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/model/spec.ts";
+import { createStage } from "../../worker/model/stage.ts";
+import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = path.join(root, "worker", "cli", "bin.js");
+// Hardhat default accounts 1 and 2 (mnemonic "test test ... junk").
+const KEYS = ["0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"] as const;
+
+type Result = { code: number | null; logs: Array<Record<string, unknown>>; stderr: string };
+
+function cli(args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const logs = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, logs, stderr });
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const dirs: string[] = [];
+
+describe("shardholder train: two stage processes, one round, commitments on-chain", () => {
+  let s: Shardholder;
+  let rpc: RpcServer;
+  let dir: string;
+  const spec = defaultModelSpec({ stageCount: 2, layers: 2, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2 });
+  const signerKeys = [generatePrivateKey(), generatePrivateKey()];
+  const signers = signerKeys.map((k) => privateKeyToAccount(k));
+
+  beforeAll(async () => {
+    s = await deployShardholder();
+    rpc = await serveRpc(s.connection.provider);
+    dir = await mkdtemp(path.join(tmpdir(), "cli-train-"));
+    dirs.push(dir);
+    await writeFile(path.join(dir, `${s.deployments.chainId}.json`), JSON.stringify(s.deployments));
+    await writeFile(path.join(dir, "spec.json"), canonicalSpecJson(spec));
+    const initialWeightsRoots = [0, 1].map((i) => {
+      const stage = createStage(spec, i);
+      const root = weightsRoot(stage.exportWeights());
+      stage.dispose();
+      return root;
+    });
+    await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ specHash: specHash(spec), initialWeightsRoots }) });
+    for (const i of [0, 1]) {
+      const wallet = s.wallets[i + 1];
+      const signer = signers[i];
+      if (!wallet || !signer) throw new Error("setup");
+      expect(privateKeyToAccount(KEYS[i] as `0x${string}`).address).toBe(accountAt(s, i + 1));
+      await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 7), signingKey: signer.address, valueWei: parseEther("2") });
+    }
+  });
+  afterAll(async () => {
+    await rpc?.close();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it("trains round 0 over libp2p, journals it, and both stages' commitments are accepted", async () => {
+    const port = await freePort();
+    const common = (i: number) => [
+      "--json",
+      "--rpc",
+      rpc.url,
+      "--deployments",
+      dir,
+      "--key",
+      KEYS[i] as string,
+      "--signing-key",
+      signerKeys[i] as string,
+      "--backend",
+      "wasm",
+      "train",
+      "--model",
+      "1",
+      "--stage",
+      String(i),
+      "--spec",
+      path.join(dir, "spec.json"),
+      "--journal",
+      path.join(dir, `journal-${i}`),
+    ];
+    const [last, first] = await Promise.all([
+      cli([...common(1), "--listen", `/ip4/127.0.0.1/tcp/${port}`]),
+      cli([...common(0), "--peer", `/ip4/127.0.0.1/tcp/${port}`]),
+    ]);
+    expect(last.stderr).toBe("");
+    expect([first.code, last.code]).toEqual([0, 0]);
+    const committed = (r: Result) => r.logs.find((l) => l.msg === "round committed");
+    expect(committed(first)).toMatchObject({ round: "0", trained: true, confirmed: 1 });
+    expect(committed(last)?.loss).toBeGreaterThan(0);
+    expect(first.logs.find((l) => l.backend)?.backend).toBe("wasm");
+    for (const i of [0, 1]) {
+      const rec = await getCommitment(s.publicClient, { deployments: s.deployments, modelId: 1n, round: 0n, stage: i, worker: accountAt(s, i + 1) });
+      expect(rec.found).toBe(true);
+    }
+    const journals = await Promise.all([0, 1].map((i) => Journal.open(path.join(dir, `journal-${i}`), { modelId: 1n, stage: i, worker: accountAt(s, i + 1) })));
+    const [items0, items1] = journals.map((j) => roundItems(replay(j.records), 0n));
+    expect(items0).toHaveLength(spec.microbatchesPerStep);
+    items0?.forEach((item, k) => expect(item.outputActHash).toBe(items1?.[k]?.inputActHash));
+    await Promise.all(journals.map((j) => j.close()));
+  });
+});
