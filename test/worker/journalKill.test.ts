@@ -13,7 +13,7 @@ import { runWorkerLoop } from "./journalWorkerLoop.ts";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const childFile = path.join(here, "journalKill.child.ts");
 const config = { rounds: 8, stepsPerRound: 2, microbatchesPerStep: 3, batchSize: 2, elements: 5000 };
-const KILLS = Number(process.env.KILL_COUNT ?? 8);
+const KILLS = Number(process.env.KILL_COUNT ?? 6);
 const ledgerAddress = getAddress("0x000000000000000000000000000000000000c0de");
 
 // Seeded so a failing schedule can be replayed: KILL_SEED=<n> npx vitest run ...
@@ -83,7 +83,7 @@ describe("journal under kill -9", () => {
     expect(refChain.stored.size).toBe(config.rounds);
 
     const chain = new WitnessChain(ledgerAddress, 31337, keys);
-    const server = await serveWitness(chain, 3);
+    const server = await serveWitness(chain, 25);
     const dir = await mkdtemp(path.join(tmpdir(), "journal-kill-"));
     dirs.push(dir);
     const file = path.join(dir, JOURNAL_FILE);
@@ -93,6 +93,7 @@ describe("journal under kill -9", () => {
     let tornInjected = 0;
     let expectTorn = 0;
     let last: Run | undefined;
+    const killedAfter = new Map<string, number>();
     for (let attempt = 0; attempt < KILLS + 5; attempt++) {
       const killAfter = kills < KILLS ? 5 + Math.floor(random() * 300) : undefined;
       const run = await runChild(args, killAfter);
@@ -105,6 +106,8 @@ describe("journal under kill -9", () => {
       last = run;
       if (run.done) break;
       kills++;
+      const lastType = run.acks.at(-1)?.type ?? "startup";
+      killedAfter.set(lastType, (killedAfter.get(lastType) ?? 0) + 1);
       // Every third kill, also tear the tail the way power loss can: a partial or garbled line.
       if (kills % 3 === 0) {
         const line = encodeLine(parsed.records.length, { type: "resume", pid: 1 });
@@ -135,6 +138,6 @@ describe("journal under kill -9", () => {
     expect([...chain.stored.entries()].sort()).toEqual([...refChain.stored.entries()].sort());
     if (!state.lastCheckpoint) throw new Error("no checkpoint");
     await expect(loadCheckpoint(dir, state.lastCheckpoint)).resolves.toHaveLength(config.elements);
-    console.log(`kill -9 test seed ${seed}: ${kills} kills, ${tornInjected} torn tails, ${final.records.length} records, ${chain.txs.length} txs, ${state.discardedItems} items recomputed`);
+    console.log(`kill -9 test seed ${seed}: ${kills} kills, ${tornInjected} torn tails, ${final.records.length} records, ${chain.txs.length} txs, ${state.discardedItems} items recomputed; killed after ${JSON.stringify(Object.fromEntries(killedAfter))}`);
   });
 });
