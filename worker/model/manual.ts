@@ -6,8 +6,9 @@ import type { BlockWeights } from "./ops.ts";
  * long after its forward (other microbatches run in between), and tfjs's autodiff can only
  * differentiate a function it runs itself: with autodiff a stage would have to run its forward a
  * second time inside backward (+33% compute). Here forward keeps the activations backward needs
- * (a "tape") and backward applies the chain rule directly, with every transposed matmul written
- * as an explicit transpose plus a plain matMul (the fast path on wasm, see TOOLCHAIN.md).
+ * (a "tape") and backward applies the chain rule directly, with every transposed 2-D matmul
+ * written as an explicit transpose plus a plain matMul (XNNPACK's fast path on wasm, see
+ * TOOLCHAIN.md; the batched attention products are the exception noted in blockForward).
  * `stage.test.ts` checks these gradients against autodiff of `forward.ts`.
  */
 
@@ -56,7 +57,9 @@ export function blockForward(x: tf.Tensor, w: BlockWeights, batch: number, time:
     tf.Tensor,
     tf.Tensor,
   ];
-  const scores = tf.add(tf.mul(tf.matMul(q, swapLast(k)), 1 / Math.sqrt(dh)), mask);
+  // Batched (rank-4) matmuls never reach XNNPACK on wasm; its fallback loop reads b contiguously
+  // only with transposeB, so q k^T uses the flag instead of a transposed copy of k.
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), mask);
   const p = tf.softmax(scores);
   const a = tf.reshape(tf.transpose(tf.matMul(p, v), [0, 2, 1, 3]), [batch * time, d]);
   const x2 = tf.add(x, tf.matMul(a, w.out));
@@ -84,7 +87,7 @@ export function blockBackward(dy: tf.Tensor, w: BlockWeights, tape: BlockTape, b
   const dx2 = tf.add(dy, dx2Norm);
   const [da, dOut] = linearBackward(dx2, tape.a, w.out);
   const dMixed = tf.transpose(tf.reshape(da, [batch, time, heads, dh]), [0, 2, 1, 3]);
-  const dp = tf.matMul(dMixed, swapLast(tape.v));
+  const dp = tf.matMul(dMixed, tape.v, false, true);
   const dv = tf.matMul(swapLast(tape.p), dMixed);
   const ds = tf.mul(tf.mul(tape.p, tf.sub(dp, tf.sum(tf.mul(dp, tape.p), -1, true))), 1 / Math.sqrt(dh));
   const dq = tf.matMul(ds, tape.k);
