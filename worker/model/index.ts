@@ -1,11 +1,12 @@
 export { createFullModel, type FullModel } from "./full.ts";
 export { stageForward, type StageForward, type StageOutput } from "./forward.ts";
-export { initialValues } from "./init.ts";
+export { initialStageWeights, initialValues } from "./init.ts";
 export {
   modelTrainingFlops,
   type ParameterInfo,
   type ParameterInit,
   sizeOf,
+  stageComputeUnits,
   stageParameterCount,
   stageParameters,
   stageTrainingFlops,

@@ -1,5 +1,6 @@
 import { keccak256, toBytes } from "viem";
-import { type ParameterInfo, sizeOf } from "./layout.ts";
+import { type ParameterInfo, sizeOf, stageParameters } from "./layout.ts";
+import type { ModelSpec } from "./spec.ts";
 import { randomFromSeed } from "./random.ts";
 
 /**
@@ -23,4 +24,19 @@ export function initialValues(initSeed: number, info: ParameterInfo): Float32Arr
       return values;
     }
   }
+}
+
+/**
+ * Stage `stage`'s initial weights, flattened in canonical order, without tfjs: what the registry's
+ * initial weights root of that stage is computed from (equal to `createStage(...).exportWeights()`).
+ */
+export function initialStageWeights(spec: ModelSpec, stage: number): Float32Array {
+  const params = stageParameters(spec, stage);
+  const out = new Float32Array(params.reduce((n, p) => n + sizeOf(p.shape), 0));
+  let offset = 0;
+  for (const p of params) {
+    out.set(initialValues(spec.initSeed, p), offset);
+    offset += sizeOf(p.shape);
+  }
+  return out;
 }

@@ -88,3 +88,11 @@ export function stageTrainingFlops(spec: ModelSpec, stage: number): number {
 export function modelTrainingFlops(spec: ModelSpec): number {
   return spec.stages.reduce((n, _, s) => n + stageTrainingFlops(spec, s), 0);
 }
+
+/**
+ * Compute units of one microbatch on stage `stage`, for the registry's `unitsPerMicrobatch`:
+ * the stage's training FLOPs in MFLOP, rounded up. Derived from the spec alone, never measured.
+ */
+export function stageComputeUnits(spec: ModelSpec, stage: number): number {
+  return Math.ceil(stageTrainingFlops(spec, stage) / 1e6);
+}

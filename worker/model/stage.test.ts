@@ -4,7 +4,8 @@ import { selectBackend } from "../backend/select.ts";
 import { trainingMicrobatch } from "../data/batches.ts";
 import { createFullModel } from "./full.ts";
 import { generateText } from "./generate.ts";
-import { stageParameters, stageParameterCount } from "./layout.ts";
+import { initialStageWeights } from "./init.ts";
+import { stageComputeUnits, stageParameters, stageParameterCount, stageTrainingFlops } from "./layout.ts";
 import { batchTensors, runLocalStep } from "./local.ts";
 import { dataParameters, defaultModelSpec, evenStages, type ModelSpec } from "./spec.ts";
 import { createStage, StageUsageError } from "./stage.ts";
@@ -85,7 +86,8 @@ describe("staged transformer", () => {
       // parameters + Adam moments (2 per parameter) + the causal mask: nothing else is allocated.
       expect(tf.memory().numTensors - tensorsBefore).toBe(3 * created.length + 1);
       expect(stage.parameterCount).toBe(stageParameterCount(spec, s));
-      expect(stage.exportWeights().length).toBe(stage.parameterCount);
+      expect(stage.exportWeights()).toEqual(initialStageWeights(spec, s));
+      expect(stageComputeUnits(spec, s)).toBe(Math.ceil(stageTrainingFlops(spec, s) / 1e6));
       stage.dispose();
       expect(tf.memory().numTensors).toBe(tensorsBefore);
     }
