@@ -1,0 +1,61 @@
+import { readFile } from "node:fs/promises";
+import hre from "hardhat";
+import type { NetworkConnection } from "hardhat/types/network";
+import { parseDeployments } from "../../../sdk/deployments/parse.ts";
+import type { Deployments } from "../../../sdk/deployments/types.ts";
+import { deployProtocol, writeAddressBook } from "../deploy.ts";
+import { serveRpc } from "../rpcServer.ts";
+
+/** A chain the devnet talks to over HTTP JSON-RPC, with its address book on disk. */
+export type DevChain = {
+  rpcUrl: string;
+  deployments: Deployments;
+  deploymentsFile: string;
+  /** Set for the in-process chain: lets the devnet move time. */
+  connection?: NetworkConnection | undefined;
+  close(): Promise<void>;
+};
+
+/** In-process Hardhat chain served on loopback, protocol deployed through Ignition, address book written. */
+export async function startLocalChain({ deploymentsDir = "deployments" } = {}): Promise<DevChain> {
+  const connection = await hre.network.create();
+  const rpc = await serveRpc(connection.provider);
+  try {
+    const book = await deployProtocol(connection);
+    const deploymentsFile = await writeAddressBook(book, deploymentsDir);
+    return {
+      rpcUrl: rpc.url,
+      deployments: parseDeployments(book, deploymentsFile),
+      deploymentsFile,
+      connection,
+      close: async () => {
+        await rpc.close();
+        await connection.close();
+      },
+    };
+  } catch (err) {
+    await rpc.close();
+    await connection.close();
+    throw err;
+  }
+}
+
+/** An existing chain (`--rpc`, `--deployments`): nothing to start or stop. */
+export async function attachChain(rpcUrl: string, deploymentsFile: string): Promise<DevChain> {
+  const deployments = parseDeployments(JSON.parse(await readFile(deploymentsFile, "utf8")), deploymentsFile);
+  return { rpcUrl, deployments, deploymentsFile, close: async () => {} };
+}
+
+/**
+ * Moves the chain clock to `timestamp` (seconds) with one mined block: `evm_setNextBlockTimestamp`
+ * + `evm_mine`, which Hardhat and anvil both accept over JSON-RPC.
+ */
+export async function setChainTime(rpcUrl: string, timestamp: bigint): Promise<void> {
+  const call = async (method: string, params: unknown[]) => {
+    const res = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    const body = (await res.json()) as { error?: { message: string } };
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  };
+  await call("evm_setNextBlockTimestamp", [Number(timestamp)]);
+  await call("evm_mine", []);
+}

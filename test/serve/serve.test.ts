@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPublicClient, createWalletClient, http, keccak256, parseEther, toBytes } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { inferenceEscrowAbi, registerModel, requestInference, stake, waitForInference } from "../../sdk/index.ts";
+import { devnetRoles } from "../../scripts/lib/devnet/accounts.ts";
+import { type DevChain, startLocalChain } from "../../scripts/lib/devnet/chain.ts";
+import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "../../scripts/lib/devnet/model.ts";
+import { selectBackend } from "../../worker/backend/select.ts";
+import { generateText } from "../../worker/model/generate.ts";
+import { createStage } from "../../worker/model/stage.ts";
+import { type JsonLineProcess, startServingPipeline } from "../../worker/serve/index.ts";
+
+const STAGES = 3;
+const NEW_TOKENS = 12;
+const PROMPTS = ["The jury said ", "It was the"];
+
+describe("serving over a 3-process libp2p stage pipeline", () => {
+  let chain: DevChain;
+  let dir: string;
+  let stages: JsonLineProcess[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "shardholder-serve-"));
+    await selectBackend({});
+    chain = await startLocalChain({ deploymentsDir: dir });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(stages.map((p) => p.stop()));
+    await chain?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fulfils paid requests on-chain with the hash of the text the pipeline generated, crediting every stage operator", async () => {
+    const spec = demoModelSpec(STAGES);
+    const specPath = path.join(dir, "spec.json");
+    await writeSpecFile(spec, specPath);
+    const roles = devnetRoles(STAGES);
+    const transport = http(chain.rpcUrl);
+    const client = createPublicClient({ transport });
+    const wallet = (key: `0x${string}`) => createWalletClient({ account: privateKeyToAccount(key), transport });
+    const { deployments } = chain;
+    const { modelId } = await registerModel(wallet(roles.deployer), { deployments, spec: demoRegistryTerms(spec) });
+    const operators = roles.miners.map((k) => privateKeyToAccount(k).address);
+    for (const [s, key] of roles.miners.entries())
+      await stake(wallet(key), { deployments, payout: operators[s] as `0x${string}`, signingKey: privateKeyToAccount(roles.signers[s] as `0x${string}`).address, valueWei: parseEther("1") });
+
+    const pipeline = await startServingPipeline(STAGES, (s) => ({
+      specPath,
+      modelId: modelId.toString(),
+      wire: "float32",
+      ...(s === 0 ? { operator: { rpcUrl: chain.rpcUrl, deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as `0x${string}`, stageOperators: operators, maxNewTokens: NEW_TOKENS } } : {}),
+    }));
+    stages = pipeline.stages;
+
+    // Reference: the same initial weights, all stages in this process.
+    const local = spec.stages.map((_, s) => createStage(spec, s));
+    const dapp = wallet(roles.clients[0] as `0x${string}`);
+    for (const prompt of PROMPTS) {
+      const put = await fetch(`${pipeline.storeUrl}/inputs`, { method: "PUT", body: prompt });
+      expect(((await put.json()) as { inputHash: string }).inputHash).toBe(keccak256(toBytes(prompt)));
+      const { requestId } = await requestInference(dapp, { deployments, modelId, input: prompt, feeWei: parseEther("0.01") });
+      const done = await waitForInference(dapp, { deployments, requestId, timeoutMs: 60_000, pollingInterval: 100 });
+      const { output, outputHash } = (await (await fetch(`${pipeline.storeUrl}/outputs/${requestId}`)).json()) as { output: string; outputHash: string };
+      expect(outputHash).toBe(done.outputHash);
+      expect(keccak256(toBytes(output))).toBe(done.outputHash);
+      expect(output).toHaveLength(NEW_TOKENS);
+      expect(output).toBe(generateText(spec, local, prompt, NEW_TOKENS));
+      expect(done.stageOperators.map((a) => a.toLowerCase())).toEqual(operators.map((a) => a.toLowerCase()));
+      expect(done.protocolFeeWei + done.operatorFeeWeiPerStage * BigInt(STAGES) + done.holdersWei).toBe(parseEther("0.01"));
+    }
+    for (const s of local) s.dispose();
+    for (const op of operators) {
+      const balance = await client.readContract({ abi: inferenceEscrowAbi, address: deployments.contracts.inferenceEscrow, functionName: "balanceOf", args: [op] });
+      expect(balance).toBe((parseEther("0.01") * 3000n) / 10000n / BigInt(STAGES) * BigInt(PROMPTS.length));
+    }
+    // Every hop really ran in its own process: each downstream stage saw every token position.
+    await Promise.all(stages.map((p) => p.stop(10_000)));
+    const done = stages.map((p) => p.all("done")[0]);
+    expect(done.map((d) => d?.served)).toEqual([PROMPTS.length, PROMPTS.length * NEW_TOKENS, PROMPTS.length * NEW_TOKENS]);
+    expect(new Set(stages.map((p) => p.pid)).size).toBe(STAGES);
+  }, 180_000);
+});

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { freeLoopbackPort } from "../pipeline/launch.ts";
+import type { ServeStageConfig } from "./serveMain.ts";
+
+/** One JSON line printed by a child process. */
+export type ChildEvent = { event: string; [key: string]: unknown };
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * A child process (a tsx entry point) that prints one JSON event per line. Keeps every event,
+ * lets callers await one by name, and is killed with its whole process group on `kill()`.
+ */
+export class JsonLineProcess {
+  readonly events: ChildEvent[] = [];
+  readonly stderr: string[] = [];
+  readonly exit: Promise<number | null>;
+  private readonly child: ChildProcess;
+  private listeners: (() => void)[] = [];
+
+  constructor(readonly name: string, script: string, args: string[], onEvent?: (e: ChildEvent) => void) {
+    this.child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, script), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      let event: ChildEvent;
+      try {
+        event = JSON.parse(line) as ChildEvent;
+      } catch {
+        this.stderr.push(`stdout: ${line}`);
+        return;
+      }
+      this.events.push(event);
+      onEvent?.(event);
+      for (const l of this.listeners) l();
+    });
+    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
+      this.stderr.push(line);
+      if (this.stderr.length > 200) this.stderr.shift();
+    });
+    this.exit = new Promise((resolve) =>
+      this.child.on("exit", (code) => {
+        resolve(code);
+        for (const l of this.listeners) l();
+      }),
+    );
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolves with the first event matching; rejects on an `error` event, an exit, or the timeout. */
+  waitFor(name: string, timeoutMs = 60_000, match: (e: ChildEvent) => boolean = () => true): Promise<ChildEvent> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => finish(new Error(`${this.name}: timeout waiting for ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`)), timeoutMs);
+      const check = (): void => {
+        const found = this.events.find((e) => e.event === name && match(e));
+        if (found) return finish(undefined, found);
+        const failed = this.events.find((e) => e.event === "error");
+        if (failed && name !== "error") return finish(new Error(`${this.name} failed: ${String(failed.shortMessage ?? failed.msg ?? JSON.stringify(failed))}`));
+        if (!this.running) finish(new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`));
+      };
+      const finish = (err?: Error, event?: ChildEvent): void => {
+        clearTimeout(timer);
+        this.listeners = this.listeners.filter((l) => l !== check);
+        if (err) reject(err);
+        else resolve(event as ChildEvent);
+      };
+      this.listeners.push(check);
+      check();
+    });
+  }
+
+  all(name: string): ChildEvent[] {
+    return this.events.filter((e) => e.event === name);
+  }
+
+  /** Asks politely (SIGTERM), then SIGKILL after `graceMs`; resolves once the process is gone. */
+  async stop(graceMs = 3_000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.running && this.child.kill("SIGKILL"), graceMs);
+    await this.exit;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    if (this.running) this.child.kill("SIGKILL");
+  }
+}
+
+/**
+ * Starts one serving process per stage on fresh loopback ports (each dials the next with
+ * retries) and resolves when stage 0 reports its content store `ready`.
+ */
+export async function startServingPipeline(
+  stageCount: number,
+  configFor: (stage: number) => Omit<ServeStageConfig, "stage" | "listen" | "next">,
+  timeoutMs = 90_000,
+): Promise<{ stages: JsonLineProcess[]; storeUrl: string }> {
+  const ports: number[] = [];
+  for (let s = 0; s < stageCount; s++) ports.push(await freeLoopbackPort());
+  const addr = (s: number) => `/ip4/127.0.0.1/tcp/${ports[s]}`;
+  const stages = ports.map((_, s) => {
+    const config: ServeStageConfig = { ...configFor(s), stage: s, listen: [addr(s)], ...(s + 1 < stageCount ? { next: addr(s + 1) } : {}) };
+    return new JsonLineProcess(`serve stage ${s}`, "worker/serve/serveMain.ts", ["--config-json", JSON.stringify(config)]);
+  });
+  try {
+    const ready = await (stages[0] as JsonLineProcess).waitFor("ready", timeoutMs);
+    return { stages, storeUrl: String(ready.storeUrl) };
+  } catch (err) {
+    for (const p of stages) p.kill();
+    throw err;
+  }
+}
