@@ -1,0 +1,34 @@
+import { fewerLayers, lowerPrecision, randomGradients, scaledGradients, staleGradients, zeroGradients } from "../../worker/cheat/strategies.ts";
+import { copyContent, copyItems, otherModel, otherRound, replayItems } from "../../worker/cheat/records.ts";
+import type { Strategy } from "./scenario.ts";
+
+/** Every cheating strategy of issue 6, as run by the tests and `npm run bench:cheat`. */
+export const STRATEGIES: Strategy[] = [
+  { name: "randomGradients", stage: 1, cheat: randomGradients },
+  { name: "skippedBackwardZero", stage: 0, cheat: zeroGradients },
+  { name: "skippedBackwardStale", stage: 1, cheat: staleGradients },
+  {
+    name: "replayEarlierRound",
+    stage: 1,
+    fromRound: 1,
+    tamper: ({ history }) => replayItems((history[0]?.[1]?.items ?? []).slice()),
+  },
+  {
+    name: "copyOtherMinersOutputs",
+    stage: 0,
+    // Copies stage 0 outputs of another miner (its own earlier round here: identical stage, other microbatches).
+    tamper: ({ honest, miners }) => {
+      const victim = honest[0]?.items ?? [];
+      const store = miners[0]?.store;
+      if (store) copyContent(store, store, victim);
+      return copyItems(victim, 1);
+    },
+  },
+  { name: "lowerPrecision", stage: 1, cheat: lowerPrecision },
+  { name: "fewerLayers", stage: 0, cheat: fewerLayers },
+  { name: "scaledGradients", stage: 1, cheat: scaledGradients(2) },
+  { name: "withholdInputs", stage: 1, withhold: true },
+  { name: "forgedSignature", stage: 1, forgeSignature: true },
+  { name: "otherRoundCommitment", stage: 1, tamper: ({ round }) => otherRound(round + 1n) },
+  { name: "otherModelRejected", stage: 0, tamper: () => otherModel(2n) },
+];

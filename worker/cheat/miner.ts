@@ -1,0 +1,93 @@
+import type { Libp2p } from "@libp2p/interface";
+import type { Address, Hex, LocalAccount } from "viem";
+import { type Commitment, signCommitment, type MicrobatchItem } from "../../sdk/protocol/index.ts";
+import type { SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
+import { buildCommitment, toItem } from "../commit/commitment.ts";
+import { ContentStore } from "../p2p/content.ts";
+import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
+import { serveContent } from "../p2p/contentProtocol.ts";
+import { createPipeNode } from "../p2p/node.ts";
+import { openPipe, type StagePipe } from "../p2p/pipe.ts";
+import type { WireFormat } from "../p2p/wire.ts";
+import { type RoundResult, runStageRound } from "../pipeline/runner.ts";
+import type { MicrobatchSource, PipelineStage } from "../pipeline/types.ts";
+
+/** One stage worker: its staking identity, signing key, shard, content store and libp2p node. */
+export type StageMiner = {
+  worker: Address;
+  signer: LocalAccount;
+  stage: PipelineStage;
+  store: ContentStore;
+  node: Libp2p;
+  /** Multiaddr of the content server. */
+  address: string;
+};
+
+/** What a miner did in one round, before any record-level cheat. */
+export type MinedRound = { result: RoundResult; items: MicrobatchItem[]; weightsBefore: Hex; weightsAfter: Hex };
+
+/** Creates a miner with its own libp2p node serving its content store on `/shardholder/fetch/1.0.0`. */
+export async function createMiner({ worker, signer, stage }: { worker: Address; signer: LocalAccount; stage: PipelineStage }): Promise<StageMiner> {
+  const node = await createPipeNode();
+  const store = new ContentStore();
+  await serveContent(node, store);
+  const address = node.getMultiaddrs()[0]?.toString() as string;
+  return { worker, signer, stage, store, node, address };
+}
+
+/**
+ * One pipeline of stage miners connected over real libp2p links (TCP + noise + yamux on
+ * loopback), every link captured into its miner's content store.
+ */
+export class MinerPipeline {
+  private constructor(
+    readonly miners: StageMiner[],
+    readonly pipes: StagePipe[],
+  ) {}
+
+  static async connect(miners: StageMiner[], modelKey: string): Promise<MinerPipeline> {
+    const count = miners.length;
+    const pipes = await Promise.all(
+      miners.map((m, s) =>
+        openPipe({ node: m.node, stageIndex: s, stageCount: count, modelKey, nextAddress: s < count - 1 ? (miners[s + 1] as StageMiner).address : undefined }),
+      ),
+    );
+    pipes.forEach((p, s) => {
+      for (const link of [p.prev, p.next]) if (link) captureLinkContent(link, (miners[s] as StageMiner).store);
+    });
+    return new MinerPipeline(miners, pipes);
+  }
+
+  /** Trains one round on every stage and stores what each stage committed to. */
+  async run({ round, microbatches, data, wire = "int8" }: { round: bigint; microbatches: number; data: MicrobatchSource; wire?: WireFormat }): Promise<MinedRound[]> {
+    const before = this.miners.map((m) => m.stage.exportWeights());
+    const results = await Promise.all(
+      this.miners.map((m, s) => runStageRound({ stage: m.stage, round, microbatches, schedule: "1f1b", wire, prev: this.pipes[s]?.prev, next: this.pipes[s]?.next, data })),
+    );
+    return results.map((result, s) => {
+      const miner = this.miners[s] as StageMiner;
+      const weightsBefore = storeRoundContent(miner.store, { weightsBefore: before[s] as Float32Array, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+      const weightsAfter = miner.store.putWeights(miner.stage.exportWeights());
+      return { result, items: result.records.map(toItem), weightsBefore, weightsAfter };
+    });
+  }
+}
+
+/** Record-level tampering between training and signing (replay, copy, wrong model/round, ...). */
+export type CommitTamper = (draft: { commitment: Commitment; items: MicrobatchItem[] }) => { commitment: Commitment; items: MicrobatchItem[] };
+
+/**
+ * Builds, signs (with `signer`, normally the miner's registered key) and publishes (items
+ * manifest in the content store) a miner's round commitment.
+ */
+export async function commitMined(
+  miner: StageMiner,
+  mined: MinedRound,
+  { modelId, round, ledger, chainId, tamper, signer }: { modelId: bigint; round: bigint; ledger: Address; chainId: number; tamper?: CommitTamper | undefined; signer?: LocalAccount | undefined },
+): Promise<SignedCommitment> {
+  const commitment = buildCommitment({ modelId, round, stage: miner.stage.index, worker: miner.worker, items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter });
+  const draft = tamper ? tamper({ commitment, items: mined.items }) : { commitment, items: mined.items };
+  const signature = await signCommitment(signer ?? miner.signer, { ledger, chainId, commitment: draft.commitment });
+  miner.store.putManifest({ commitment: draft.commitment, signature, items: draft.items });
+  return { commitment: draft.commitment, signature };
+}

@@ -1,0 +1,58 @@
+import type { Hex } from "viem";
+import { buildCommitment } from "../commit/commitment.ts";
+import type { Commitment, MicrobatchItem } from "../../sdk/protocol/index.ts";
+import type { ContentStore } from "../p2p/content.ts";
+import type { CommitTamper } from "./miner.ts";
+
+const rebuild = (c: Commitment, items: MicrobatchItem[], over: Partial<Commitment> = {}): Commitment => {
+  const built = buildCommitment({ ...c, ...over, items });
+  return { ...built, ...over, itemsRoot: built.itemsRoot, itemCount: built.itemCount };
+};
+
+/** Replays an earlier round's items (the miner did no work this round) under this round's commitment. */
+export function replayItems(earlier: MicrobatchItem[]): CommitTamper {
+  return ({ commitment }) => ({ commitment: rebuild(commitment, earlier), items: earlier });
+}
+
+/**
+ * Copies another miner's outputs: the other miner's items of microbatch `(i + shift) % n` claimed
+ * as this miner's item `i` (same index set, so the claim covers the microbatches assigned to it).
+ * The copier also serves the copied content (it can fetch it from the victim).
+ */
+export function copyItems(victim: MicrobatchItem[], shift: number): CommitTamper {
+  return ({ commitment, items }) => {
+    const n = victim.length;
+    const copied = items.map((own, i) => ({ ...(victim[(i + shift) % n] as MicrobatchItem), index: own.index }));
+    return { commitment: rebuild(commitment, copied), items: copied };
+  };
+}
+
+/** Claims the work for another model (optionally with that model's registered initial weights root). */
+export function otherModel(modelId: bigint, weightsRootBefore?: Hex): CommitTamper {
+  return ({ commitment, items }) => ({ commitment: rebuild(commitment, items, { modelId, ...(weightsRootBefore ? { weightsRootBefore } : {}) }), items });
+}
+
+/** Claims the work for another round. */
+export function otherRound(round: bigint): CommitTamper {
+  return ({ commitment, items }) => ({ commitment: rebuild(commitment, items, { round }), items });
+}
+
+/** Copies every content entry a victim serves for `items` (and its weights) into the copier's store. */
+export function copyContent(from: ContentStore, to: ContentStore, items: MicrobatchItem[]): void {
+  for (const i of items) {
+    for (const key of [i.inputActHash, i.outputActHash, i.upstreamGradHash, i.inputGradHash]) {
+      const bytes = from.get("tensor", key);
+      if (bytes) to.put("tensor", key, bytes);
+    }
+    const g = from.get("gradient", i.gradRoot);
+    if (g) to.put("gradient", i.gradRoot, g);
+  }
+}
+
+/** Refuses to serve the inputs of `items` (activations and upstream gradients) when challenged. */
+export function withholdInputs(store: ContentStore, items: MicrobatchItem[]): void {
+  for (const i of items) {
+    store.withheld.add(i.inputActHash);
+    store.withheld.add(i.upstreamGradHash);
+  }
+}

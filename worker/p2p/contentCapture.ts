@@ -1,0 +1,50 @@
+import type { Hex } from "viem";
+import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
+import type { ContentStore } from "./content.ts";
+import type { Frame } from "./frames.ts";
+import type { PipeLink } from "./link.ts";
+
+/**
+ * Keeps every activation and gradient `link` sends or receives in `store`, keyed by the hash of
+ * the exact canonical bytes (the hashes the stage commits). Patches this link instance only.
+ *
+ * @example
+ * const { prev, next } = await openPipe(...); for (const l of [prev, next]) if (l) captureLinkContent(l, store)
+ */
+export function captureLinkContent(link: PipeLink, store: ContentStore): void {
+  const send = link.send.bind(link);
+  const receive = link.receive.bind(link);
+  const keep = (frame: Frame): void => {
+    if (frame.kind === "activation" || frame.kind === "gradient") store.putTensor(frame.payload);
+  };
+  link.send = async (frame: Frame): Promise<void> => {
+    keep(frame);
+    return send(frame);
+  };
+  link.receive = async (...args: Parameters<PipeLink["receive"]>): Promise<Frame> => {
+    const frame = await receive(...args);
+    keep(frame);
+    return frame;
+  };
+}
+
+/** The per-microbatch parts of a stage round that the links do not carry. */
+export type RoundContent = {
+  /** The stage's flattened weights at round start (before `step()`). */
+  weightsBefore: Float32Array;
+  /** Per-microbatch parameter gradients (the runner's records). */
+  gradients: readonly Float32Array[];
+  /** The last stage's per-microbatch losses (empty on other stages). */
+  losses: readonly number[];
+};
+
+/**
+ * Stores what a stage committed to but did not send over a link: weights at round start (by
+ * `weightsRoot`), each parameter gradient (by `gradRoot`) and each loss (scalar tensor bytes).
+ * Returns the weights root.
+ */
+export function storeRoundContent(store: ContentStore, content: RoundContent): Hex {
+  for (const g of content.gradients) store.putGradient(g);
+  for (const loss of content.losses) store.putTensor(encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([loss]) }));
+  return store.putWeights(content.weightsBefore);
+}

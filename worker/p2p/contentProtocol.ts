@@ -1,0 +1,146 @@
+import type { Libp2p, Stream } from "@libp2p/interface";
+import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { BaseError } from "../../sdk/errors/base.ts";
+import { type ContentKind, contentKinds, contentMatches, type ContentStore } from "./content.ts";
+import { dialWithRetry, type DialRetryOptions } from "./node.ts";
+
+/** libp2p protocol id of content fetches: request `u8 kind | bytes32 key`, response `u8 status | u32 LE length | bytes`. */
+export const CONTENT_PROTOCOL = "/shardholder/fetch/1.0.0";
+
+const STATUS_OK = 0;
+const STATUS_NOT_FOUND = 1;
+const REQUEST_BYTES = 33;
+/** Largest response accepted (64 MiB): a bigger announced length is treated as hostile. */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+const kindByCode = new Map<number, ContentKind>(Object.entries(contentKinds).map(([k, v]) => [v, k as ContentKind]));
+
+/** The miner did not serve the content (absent, withheld, unreachable, timed out, or wrong bytes). */
+export class ContentUnavailableError extends BaseError {
+  readonly reason: "not-found" | "mismatch" | "unreachable" | "timeout" | "protocol";
+  constructor({ kind, key, reason, cause }: { kind: ContentKind; key: Hex; reason: ContentUnavailableError["reason"]; cause?: Error | undefined }) {
+    super(`The ${kind} content ${key} was not served: ${reason}.`, { name: "ContentUnavailableError", cause });
+    this.reason = reason;
+  }
+}
+
+/** Reads the whole stream into one buffer, stopping as soon as `complete` says enough arrived. */
+function collect(stream: Stream, complete: (bytes: Uint8Array) => boolean, timeoutMs: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    const concat = (): Uint8Array => {
+      const out = new Uint8Array(length);
+      let offset = 0;
+      for (const p of parts) {
+        out.set(p, offset);
+        offset += p.length;
+      }
+      return out;
+    };
+    const timer = setTimeout(() => reject(new Error("timeout")), timeoutMs);
+    const done = (bytes: Uint8Array): void => {
+      clearTimeout(timer);
+      resolve(bytes);
+    };
+    stream.addEventListener("message", (event) => {
+      const chunk = event.data.subarray();
+      parts.push(chunk);
+      length += chunk.length;
+      const bytes = concat();
+      if (complete(bytes)) done(bytes);
+    });
+    stream.addEventListener("close", () => {
+      clearTimeout(timer);
+      const bytes = concat();
+      if (complete(bytes)) resolve(bytes);
+      else reject(new Error("stream closed before a complete message"));
+    });
+  });
+}
+
+async function sendAll(stream: Stream, bytes: Uint8Array): Promise<void> {
+  if (!stream.send(bytes)) await stream.onDrain();
+}
+
+/**
+ * Serves `store` on {@link CONTENT_PROTOCOL}: one request per stream, answered with the bytes
+ * (checked at insertion) or "not found".
+ *
+ * @example
+ * await serveContent(node, store)
+ */
+export async function serveContent(node: Libp2p, store: ContentStore): Promise<void> {
+  await node.handle(CONTENT_PROTOCOL, async (stream) => {
+    try {
+      const request = await collect(stream, (b) => b.length >= REQUEST_BYTES, 10_000);
+      const kind = kindByCode.get(request[0] as number);
+      const key = bytesToHex(request.subarray(1, REQUEST_BYTES));
+      const bytes = kind ? store.get(kind, key) : undefined;
+      const header = new Uint8Array(5);
+      header[0] = bytes ? STATUS_OK : STATUS_NOT_FOUND;
+      new DataView(header.buffer).setUint32(1, bytes?.length ?? 0, true);
+      await sendAll(stream, header);
+      if (bytes) await sendAll(stream, bytes);
+      await stream.close();
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+}
+
+export type FetchContentParameters = {
+  node: Libp2p;
+  /** Multiaddr of the miner (with `/p2p/<id>`). */
+  address: string;
+  kind: ContentKind;
+  key: Hex;
+  timeoutMs?: number | undefined;
+  dial?: DialRetryOptions | undefined;
+};
+
+/**
+ * Fetches (`kind`, `key`) from a miner and checks the bytes against the key; any failure is a
+ * {@link ContentUnavailableError} (a miner that does not serve a committed input loses the dispute).
+ *
+ * @example
+ * const bytes = await fetchContent({ node, address, kind: "tensor", key: leaf.inputActHash })
+ */
+export async function fetchContent(p: FetchContentParameters): Promise<Uint8Array> {
+  const timeoutMs = p.timeoutMs ?? 10_000;
+  let stream: Stream;
+  try {
+    stream = await dialWithRetry(p.node, p.address, CONTENT_PROTOCOL, p.dial ?? { attempts: 2, baseDelayMs: 50 });
+  } catch (err) {
+    throw new ContentUnavailableError({ kind: p.kind, key: p.key, reason: "unreachable", cause: err as Error });
+  }
+  const request = new Uint8Array(REQUEST_BYTES);
+  request[0] = contentKinds[p.kind];
+  request.set(hexToBytes(p.key), 1);
+  let response: Uint8Array;
+  try {
+    const reading = collect(
+      stream,
+      (b) => {
+        if (b.length < 5) return false;
+        if (b[0] !== STATUS_OK) return true;
+        const length = new DataView(b.buffer, b.byteOffset).getUint32(1, true);
+        if (length > MAX_RESPONSE_BYTES) throw new Error("response too large");
+        return b.length >= 5 + length;
+      },
+      timeoutMs,
+    );
+    await sendAll(stream, request);
+    response = await reading;
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(String(err)));
+    const reason = err instanceof Error && err.message === "timeout" ? "timeout" : "protocol";
+    throw new ContentUnavailableError({ kind: p.kind, key: p.key, reason, cause: err as Error });
+  }
+  await stream.close().catch(() => undefined);
+  if (response[0] !== STATUS_OK) throw new ContentUnavailableError({ kind: p.kind, key: p.key, reason: "not-found" });
+  const length = new DataView(response.buffer, response.byteOffset).getUint32(1, true);
+  const bytes = response.slice(5, 5 + length);
+  if (!contentMatches(p.kind, p.key, bytes)) throw new ContentUnavailableError({ kind: p.kind, key: p.key, reason: "mismatch" });
+  return bytes;
+}
