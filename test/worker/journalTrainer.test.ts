@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Libp2p } from "@libp2p/interface";
@@ -56,7 +56,7 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
   });
 
   /** Starts both stage "processes" (in one test process), trains `rounds`, returns their reports. */
-  async function session(rounds: bigint[]): Promise<RoundReport[][]> {
+  async function session(rounds: bigint[], rerunDurable = false): Promise<RoundReport[][]> {
     const loaded = await Promise.all(stages.map((st) => loadStage({ kind: "toy", toy }, st.index, modelId)));
     const [n0, n1] = await Promise.all([createPipeNode(), createPipeNode()]);
     if (!n0 || !n1) throw new Error("nodes");
@@ -90,6 +90,7 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
           chainId: s.deployments.chainId,
           rounds,
           microbatches: MICROBATCHES,
+          rerunDurable,
           onRound: (r) => out.push(r),
         });
         await journal.close();
@@ -143,4 +144,37 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
       await j.close();
     }
   });
+
+  it("lockstep resume: a stage that lost round 2 redoes it while its neighbour reruns its durable copy; same hashes, nothing resent", async () => {
+    await s.networkHelpers.time.increase(3600);
+    const [st0] = stages;
+    if (!st0) throw new Error("setup");
+    const backup = `${st0.dir}-before-round-2`;
+    dirs.push(backup);
+    await cp(st0.dir, backup, { recursive: true });
+    await session([2n], true);
+    const firstCommitment = replay((await reopen(0)).records).commitments;
+    // Stage 0 comes back with a journal from before round 2 (as if it had crashed before any of it was durable).
+    await rm(st0.dir, { recursive: true, force: true });
+    await cp(backup, st0.dir, { recursive: true });
+    const noncesBefore = await Promise.all(stages.map((st) => s.publicClient.getTransactionCount({ address: st.worker })));
+    const [r0, r1] = await session([2n], true);
+    expect(r0?.[0]).toMatchObject({ trained: true, rerun: false });
+    expect(r0?.[0]?.flush.foundOnChain).toHaveLength(1);
+    expect(r1?.[0]).toMatchObject({ trained: false, rerun: true, rerunMismatches: 0 });
+    const noncesAfter = await Promise.all(stages.map((st) => s.publicClient.getTransactionCount({ address: st.worker })));
+    expect(noncesAfter).toEqual(noncesBefore);
+    const again = replay((await reopen(0)).records).commitments;
+    expect([...again.values()].find((c) => c.commitment.round === 2n)?.commitment).toEqual(
+      [...firstCommitment.values()].find((c) => c.commitment.round === 2n)?.commitment,
+    );
+  });
+
+  async function reopen(index: number): Promise<Journal> {
+    const st = stages[index];
+    if (!st) throw new Error("no stage");
+    const j = await Journal.open(st.dir, { modelId, stage: st.index, worker: st.worker });
+    await j.close();
+    return j;
+  }
 });

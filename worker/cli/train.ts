@@ -10,7 +10,7 @@ import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
-import { sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
+import { type RoundRunner, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
 import { Journal } from "../journal/index.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { openPipe } from "../p2p/pipe.ts";
@@ -92,6 +92,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     const rounds = Array.from({ length: p.rounds }, (_, i) => first + BigInt(i));
     const microbatches = loaded.defaultMicrobatches;
     const tokensPerRound = microbatches * spec.microbatchSize * spec.contextLength;
+    const stageWithOptimizer = loaded.stage as typeof loaded.stage & Partial<Pick<RoundRunner, "exportOptimizerState" | "importOptimizerState">>;
     const wallet = createWalletClient({ account: p.account, transport: http(p.rpcUrl) });
     const progress = createProgress({ total: rounds.length, logger, json: p.json });
     let done = 0;
@@ -104,7 +105,11 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
         },
         exportWeights: () => loaded.stage.exportWeights(),
         importWeights: (w) => loaded.stage.importWeights(w),
+        // The transformer stage carries Adam state; checkpoint it so a resume is exact.
+        exportOptimizerState: stageWithOptimizer.exportOptimizerState?.bind(stageWithOptimizer),
+        importOptimizerState: stageWithOptimizer.importOptimizerState?.bind(stageWithOptimizer),
       },
+      rerunDurable: true,
       modelId: p.modelId,
       stage: p.stage,
       worker: p.account.address,
@@ -119,7 +124,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
         const tokensPerSec = r.trained && tokensPerRound ? tokensPerRound / (r.wallMs / 1000) : undefined;
         progress.update({ step: done, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
         logger.info(
-          { round: r.round.toString(), trained: r.trained, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, txs: r.flush.transactions },
+          { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, txs: r.flush.transactions },
           "round committed",
         );
       },

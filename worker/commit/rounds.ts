@@ -1,6 +1,16 @@
 import type { Address, LocalAccount } from "viem";
-import { type Journal, loadCheckpoint, replay, saveCheckpoint } from "../journal/index.ts";
-import { commitRound, journalMicrobatch, signBuiltCommitments, type StageMicrobatchRecord } from "./commitment.ts";
+import {
+  type CheckpointJournalRecord,
+  type CheckpointOptimizerState,
+  type Journal,
+  type JournalState,
+  loadCheckpoint,
+  loadOptimizerState,
+  replay,
+  roundItems,
+  saveCheckpoint,
+} from "../journal/index.ts";
+import { commitRound, journalMicrobatch, signBuiltCommitments, type StageMicrobatchRecord, toItem } from "./commitment.ts";
 import type { CommitmentLedger } from "./ledger.ts";
 import { type FlushOptions, type FlushResult, flushCommitments } from "./submit.ts";
 
@@ -18,6 +28,9 @@ export type RoundRunner = {
   runRound(round: bigint): Promise<StageRoundOutput>;
   exportWeights(): Float32Array;
   importWeights(values: Float32Array): void;
+  /** Optimizer state (Adam step and moments), checkpointed with the weights when present. */
+  exportOptimizerState?: (() => CheckpointOptimizerState) | undefined;
+  importOptimizerState?: ((state: CheckpointOptimizerState) => void) | undefined;
 };
 
 /** Reported after each round is journaled, committed, signed and flushed. */
@@ -25,6 +38,10 @@ export type RoundReport = {
   round: bigint;
   /** False when the journal already held the round (resumed past it). */
   trained: boolean;
+  /** The round was durable and was executed again only to keep the pipeline in lockstep. */
+  rerun: boolean;
+  /** On a rerun: items whose recomputed hashes differ from the journaled ones (0 when deterministic). */
+  rerunMismatches: number;
   meanLoss?: number | undefined;
   bytesOnWire: number;
   wallMs: number;
@@ -48,6 +65,12 @@ export type TrainRoundsParameters = {
   /** Microbatches every round must have (the commitment's `itemCount`). */
   microbatches: number;
   flush?: FlushOptions | undefined;
+  /**
+   * Execute rounds the journal already holds again (from their start checkpoint, journaling
+   * nothing new, restoring the durable end weights afterwards), so a neighbour stage that lost
+   * the round can redo it: every stage of a pipeline must run the same rounds in lockstep.
+   */
+  rerunDurable?: boolean | undefined;
   onRound?: ((report: RoundReport) => void) | undefined;
 };
 
@@ -67,23 +90,28 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
   await flushCommitments(p.journal, p.ledger, p.flush);
 
   const restored = replay(p.journal.records).lastCheckpoint;
-  if (restored) p.runner.importWeights(await loadCheckpoint(p.journal.dir, restored));
+  if (restored) await restore(p, restored);
 
   for (const round of p.rounds) {
     const started = performance.now();
     const state = replay(p.journal.records);
     const done = state.roundLatest.get(round);
     let trained = false;
+    let rerun = false;
+    let rerunMismatches = 0;
     let output: StageRoundOutput | undefined;
-    if (!done || done.step < 0) {
-      if (!state.roundStarts.has(round)) await saveCheckpoint(p.journal, { round, step: -1, weights: p.runner.exportWeights() });
+    if (done && done.step >= 0 && p.rerunDurable) {
+      ({ output, mismatches: rerunMismatches } = await rerunRound(p, state, round));
+      rerun = true;
+    } else if (!done || done.step < 0) {
+      if (!state.roundStarts.has(round)) await saveCheckpoint(p.journal, { round, step: -1, ...snapshot(p.runner) });
       output = await p.runner.runRound(round);
       if (output.records.length !== p.microbatches)
         throw new Error(`round ${round}: the pipeline returned ${output.records.length} microbatches, expected ${p.microbatches}`);
       for (const record of output.records) await journalMicrobatch(p.journal, { round, step: 0, record });
       const meanLoss = output.losses.length ? output.losses.reduce((a, b) => a + b, 0) / output.losses.length : undefined;
       await p.journal.append({ type: "step", round, step: 0, loss: meanLoss, tokens: 0, microbatches: output.records.length });
-      await saveCheckpoint(p.journal, { round, step: 0, weights: p.runner.exportWeights() });
+      await saveCheckpoint(p.journal, { round, step: 0, ...snapshot(p.runner) });
       trained = true;
     }
     await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.microbatches });
@@ -93,10 +121,49 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
     p.onRound?.({
       round,
       trained,
+      rerun,
+      rerunMismatches,
       meanLoss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : undefined,
       bytesOnWire: output ? output.bytesSent + output.bytesReceived : 0,
       wallMs: performance.now() - started,
       flush,
     });
   }
+}
+
+/** Runs a durable round again from its start weights, compares its items, restores the end weights. */
+async function rerunRound(p: TrainRoundsParameters, state: JournalState, round: bigint): Promise<{ output: StageRoundOutput; mismatches: number }> {
+  const start = state.roundStarts.get(round);
+  const end = state.roundLatest.get(round);
+  if (!start || !end) throw new Error(`round ${round} has no start or end checkpoint to rerun from`);
+  await restore(p, start);
+  const output = await p.runner.runRound(round);
+  const journaled = new Map(roundItems(state, round).map((item) => [item.index, item]));
+  let mismatches = 0;
+  for (const record of output.records) {
+    const before = journaled.get(record.index);
+    const now = toItem(record);
+    if (
+      !before ||
+      before.inputActHash !== now.inputActHash ||
+      before.outputActHash !== now.outputActHash ||
+      before.upstreamGradHash !== now.upstreamGradHash ||
+      before.inputGradHash !== now.inputGradHash ||
+      before.gradRoot !== now.gradRoot
+    )
+      mismatches++;
+  }
+  // The commitment states the durable weights; continue from exactly those.
+  await restore(p, end);
+  return { output, mismatches };
+}
+
+function snapshot(runner: RoundRunner): { weights: Float32Array; optimizer?: CheckpointOptimizerState | undefined } {
+  return { weights: runner.exportWeights(), optimizer: runner.exportOptimizerState?.() };
+}
+
+async function restore(p: TrainRoundsParameters, checkpoint: CheckpointJournalRecord): Promise<void> {
+  p.runner.importWeights(await loadCheckpoint(p.journal.dir, checkpoint));
+  const optimizer = await loadOptimizerState(p.journal.dir, checkpoint);
+  if (optimizer && p.runner.importOptimizerState) p.runner.importOptimizerState(optimizer);
 }

@@ -1,10 +1,37 @@
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
-import type { Hex } from "viem";
+import { type Hex, keccak256 } from "viem";
 import { weightsRoot } from "../../sdk/protocol/index.ts";
 import { CheckpointError } from "./errors.ts";
 import { fsyncDir, type Journal } from "./journal.ts";
 import type { CheckpointJournalRecord } from "./records.ts";
+
+/** Adam-style optimizer state saved with a checkpoint so training resumes exactly. */
+export type CheckpointOptimizerState = { step: number; m: Float32Array; v: Float32Array };
+
+function encodeOptimizer(state: CheckpointOptimizerState): Uint8Array {
+  if (state.m.length !== state.v.length) throw new RangeError("optimizer m and v differ in length");
+  const bytes = new Uint8Array(4 + 8 * state.m.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, state.step, true);
+  for (let i = 0; i < state.m.length; i++) {
+    view.setFloat32(4 + 4 * i, state.m[i] as number, true);
+    view.setFloat32(4 + 4 * (state.m.length + i), state.v[i] as number, true);
+  }
+  return bytes;
+}
+
+function decodeOptimizer(bytes: Uint8Array): CheckpointOptimizerState {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = (bytes.byteLength - 4) / 8;
+  const m = new Float32Array(n);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    m[i] = view.getFloat32(4 + 4 * i, true);
+    v[i] = view.getFloat32(4 + 4 * (n + i), true);
+  }
+  return { step: view.getUint32(0, true), m, v };
+}
 
 /** Checkpoint file name of `(round, step)`; `step = -1` is the weights a round starts from. */
 export function checkpointFileName(round: bigint, step: number): string {
@@ -57,12 +84,18 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<
  */
 export async function saveCheckpoint(
   journal: Journal,
-  { round, step, weights }: { round: bigint; step: number; weights: Float32Array },
+  { round, step, weights, optimizer }: { round: bigint; step: number; weights: Float32Array; optimizer?: CheckpointOptimizerState | undefined },
 ): Promise<CheckpointJournalRecord> {
   const file = checkpointFileName(round, step);
   const root = weightsRoot(weights);
   await writeFileAtomic(path.join(journal.dir, file), toBytes(weights));
   const record: CheckpointJournalRecord = { type: "checkpoint", round, step, file, weightsRoot: root, elements: weights.length };
+  if (optimizer) {
+    const bytes = encodeOptimizer(optimizer);
+    record.optimizerFile = file.replace(/^weights-/, "optimizer-");
+    record.optimizerHash = keccak256(bytes);
+    await writeFileAtomic(path.join(journal.dir, record.optimizerFile), bytes);
+  }
   await journal.append(record);
   return record;
 }
@@ -90,4 +123,25 @@ export async function loadCheckpoint(
   const root: Hex = weightsRoot(weights);
   if (root !== checkpoint.weightsRoot) throw new CheckpointError({ file, reason: `weightsRoot ${root} is not the journaled ${checkpoint.weightsRoot}` });
   return weights;
+}
+
+/**
+ * Loads the optimizer state saved with a checkpoint (`undefined` when none was saved), checked
+ * against its journaled hash.
+ */
+export async function loadOptimizerState(
+  dir: string,
+  checkpoint: Pick<CheckpointJournalRecord, "optimizerFile" | "optimizerHash" | "elements">,
+): Promise<CheckpointOptimizerState | undefined> {
+  if (!checkpoint.optimizerFile) return undefined;
+  const file = path.join(dir, checkpoint.optimizerFile);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new CheckpointError({ file, reason: (err as Error).message });
+  }
+  if (keccak256(bytes) !== checkpoint.optimizerHash) throw new CheckpointError({ file, reason: "optimizer state does not match its journaled hash" });
+  if (bytes.byteLength !== 4 + 8 * checkpoint.elements) throw new CheckpointError({ file, reason: `${bytes.byteLength} bytes for ${checkpoint.elements} parameters` });
+  return decodeOptimizer(bytes);
 }

@@ -12,6 +12,7 @@ import {
   JournalCorruptError,
   JournalMismatchError,
   loadCheckpoint,
+  loadOptimizerState,
   readJournalFile,
   replay,
   roundItems,
@@ -166,6 +167,24 @@ describe("checkpoints", () => {
     bytes[100] = (bytes[100] as number) ^ 1;
     await writeFile(path.join(dir, cp.file), bytes);
     await expect(loadCheckpoint(dir, cp)).rejects.toBeInstanceOf(CheckpointError);
+    await j.close();
+  });
+
+  it("saves the optimizer state beside the weights and refuses a tampered one", async () => {
+    const dir = await freshDir();
+    const j = await Journal.open(dir, owner);
+    const weights = new Float32Array(100).map((_, i) => i / 100);
+    const optimizer = { step: 7, m: weights.map((w) => w * 0.1), v: weights.map((w) => w * w) };
+    const cp = await saveCheckpoint(j, { round: 1n, step: 0, weights, optimizer });
+    const loaded = await loadOptimizerState(dir, cp);
+    expect(loaded?.step).toBe(7);
+    expect(Array.from(loaded?.m ?? [])).toEqual(Array.from(optimizer.m));
+    expect(Array.from(loaded?.v ?? [])).toEqual(Array.from(optimizer.v));
+    const bytes = await readFile(path.join(dir, cp.optimizerFile as string));
+    bytes[0] = 8;
+    await writeFile(path.join(dir, cp.optimizerFile as string), bytes);
+    await expect(loadOptimizerState(dir, cp)).rejects.toBeInstanceOf(CheckpointError);
+    expect(await loadOptimizerState(dir, { ...cp, optimizerFile: undefined })).toBeUndefined();
     await j.close();
   });
 });

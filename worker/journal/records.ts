@@ -29,6 +29,9 @@ export type CheckpointJournalRecord = {
   file: string;
   weightsRoot: Hex;
   elements: number;
+  /** Optimizer state file (u32 LE step, then m and v as float32 LE) and its keccak256, when the stage has one. */
+  optimizerFile?: string | undefined;
+  optimizerHash?: Hex | undefined;
 };
 
 /** The round's commitment was built from the journaled items. `key` is {@link commitmentKey}. */
