@@ -20,6 +20,10 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- constants
 
     uint256 private constant _BPS = 10_000;
+    /// @dev Settled markers: a keccak output is never 1 or 2. Keeping them (instead of clearing the slot for a
+    /// 4.8k refund) lets `requestState` tell fulfilled from refunded on-chain.
+    bytes32 private constant _FULFILLED = bytes32(uint256(1));
+    bytes32 private constant _REFUNDED = bytes32(uint256(2));
     /// @dev Marks a cached min fee, so that a (registry-forbidden) zero fee still reads as cached.
     uint256 private constant _CACHED = 1 << 255;
     uint256 private constant _STAGES_SHIFT = 160;
@@ -36,8 +40,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     address public immutable treasury;
 
     uint256 private _requestCount;
-    /// @dev Live: hash of the request fields; cleared once settled (the refund pays ~4.8k of the settling
-    /// transaction; ids are sequential, so a cleared id at or below `_requestCount` means settled).
+    /// @dev Live: hash of the request fields; then `_FULFILLED` or `_REFUNDED`.
     mapping(uint256 requestId => bytes32) private _requests;
     mapping(address account => uint256) private _balances;
     /// @dev `operatorFeeBps << 192 | protocolFeeBps << 176 | stageCount << 160 | token`.
@@ -103,7 +106,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
                 revert InferenceEscrowNotServingOperator(modelId, op);
             }
         }
-        delete _requests[requestId];
+        _requests[requestId] = _FULFILLED;
         _payOut(requestId, modelId, terms, req.feeWei, outputHash, stageOperators);
     }
 
@@ -112,7 +115,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     function refund(uint256 requestId, InferenceRequest calldata req) external nonReentrant {
         _checkLive(requestId, req);
         if (block.timestamp < req.deadline) revert InferenceEscrowDeadlineNotReached(requestId, req.deadline);
-        delete _requests[requestId];
+        _requests[requestId] = _REFUNDED;
         emit InferenceRefunded(requestId, req.modelId, req.requester, req.feeWei);
         _send(req.requester, req.feeWei);
     }
@@ -141,11 +144,14 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
 
     /// @notice Where request `requestId` stands.
     function requestState(uint256 requestId) external view returns (RequestState) {
-        if (requestId == 0 || requestId > _requestCount) return RequestState.None;
-        return _requests[requestId] == bytes32(0) ? RequestState.Settled : RequestState.Live;
+        bytes32 stored = _requests[requestId];
+        if (stored == bytes32(0)) return RequestState.None;
+        if (stored == _FULFILLED) return RequestState.Fulfilled;
+        if (stored == _REFUNDED) return RequestState.Refunded;
+        return RequestState.Live;
     }
 
-    /// @notice The stored hash of a live request (0 when unknown or settled).
+    /// @notice The stored hash of a live request (1 once fulfilled, 2 once refunded, 0 if unknown).
     function requestHash(uint256 requestId) external view returns (bytes32) {
         return _requests[requestId];
     }
@@ -221,9 +227,10 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     function _checkLive(uint256 requestId, InferenceRequest calldata req) private view {
         bytes32 stored = _requests[requestId];
         if (stored == _hash(req.modelId, req.requester, req.feeWei, req.deadline, req.inputHash)) return;
-        if (stored != bytes32(0)) revert InferenceEscrowRequestMismatch(requestId);
-        if (requestId == 0 || requestId > _requestCount) revert InferenceEscrowUnknownRequest(requestId);
-        revert InferenceEscrowRequestSettled(requestId);
+        if (stored == bytes32(0)) revert InferenceEscrowUnknownRequest(requestId);
+        if (stored == _FULFILLED) revert InferenceEscrowAlreadyFulfilled(requestId);
+        if (stored == _REFUNDED) revert InferenceEscrowAlreadyRefunded(requestId);
+        revert InferenceEscrowRequestMismatch(requestId);
     }
 
     function _send(address to, uint256 amountWei) private {

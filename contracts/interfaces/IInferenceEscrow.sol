@@ -13,11 +13,11 @@ interface IInferenceEscrow {
         bytes32 inputHash;
     }
 
-    /// @notice `Settled` = fulfilled or refunded (the events tell which; the slot is cleared for the gas refund).
     enum RequestState {
         None,
         Live,
-        Settled
+        Fulfilled,
+        Refunded
     }
 
     event InferenceRequested(
@@ -53,8 +53,8 @@ interface IInferenceEscrow {
     error InferenceEscrowUnknownRequest(uint256 requestId);
     /// @notice The calldata fields do not hash to the stored request.
     error InferenceEscrowRequestMismatch(uint256 requestId);
-    /// @notice The request was already fulfilled or refunded.
-    error InferenceEscrowRequestSettled(uint256 requestId);
+    error InferenceEscrowAlreadyFulfilled(uint256 requestId);
+    error InferenceEscrowAlreadyRefunded(uint256 requestId);
     error InferenceEscrowDeadlinePassed(uint256 requestId, uint64 deadline);
     error InferenceEscrowDeadlineNotReached(uint256 requestId, uint64 deadline);
     error InferenceEscrowNotServingOperator(uint64 modelId, address operator);

@@ -114,7 +114,7 @@ contract InferenceEscrowTest is EconomyBase {
         assertLe(token.claimable(holder), 0.47 ether);
         assertGe(token.claimable(holder) + 100e18 / token.MAGNITUDE() + 1, 0.47 ether);
         assertEq(address(escrow).balance, 0.53 ether);
-        assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Settled));
+        assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
     }
 
     function test_fulfill_sameOperatorForAllStages_paidPerStage() public {
@@ -176,14 +176,14 @@ contract InferenceEscrowTest is EconomyBase {
         vm.warp(req.deadline - 1);
         vm.prank(op1);
         escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
-        assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Settled));
+        assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
     }
 
     function test_fulfill_twice_reverts() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         vm.startPrank(op1);
         escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
-        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowRequestSettled.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyFulfilled.selector, id));
         escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
         vm.stopPrank();
         assertEq(escrow.balanceOf(op1), 0.25 ether);
@@ -200,6 +200,7 @@ contract InferenceEscrowTest is EconomyBase {
     function test_requestState_unknownIds_none() public {
         _request(1 ether, 60);
         assertEq(uint8(escrow.requestState(0)), uint8(IInferenceEscrow.RequestState.None));
+        assertEq(escrow.requestHash(2), bytes32(0));
         assertEq(uint8(escrow.requestState(2)), uint8(IInferenceEscrow.RequestState.None));
         assertEq(uint8(escrow.requestState(1)), uint8(IInferenceEscrow.RequestState.Live));
     }
@@ -216,7 +217,7 @@ contract InferenceEscrowTest is EconomyBase {
         vm.warp(req.deadline);
         escrow.refund(id, req);
         vm.warp(req.deadline - 1); // even if the clock could go back, the request is settled
-        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowRequestSettled.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyRefunded.selector, id));
         vm.prank(op1);
         escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
     }
@@ -285,8 +286,8 @@ contract InferenceEscrowTest is EconomyBase {
         escrow.refund(id, req);
         assertEq(requester.balance, before + 1 ether);
         assertEq(address(escrow).balance, 0);
-        assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Settled));
-        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowRequestSettled.selector, id));
+        assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Refunded));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyRefunded.selector, id));
         escrow.refund(id, req);
     }
 
@@ -295,7 +296,7 @@ contract InferenceEscrowTest is EconomyBase {
         vm.prank(op1);
         escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
         vm.warp(req.deadline);
-        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowRequestSettled.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyFulfilled.selector, id));
         escrow.refund(id, req);
     }
 
