@@ -4,7 +4,7 @@
  * wire tensors. Writes bench/worker.json.
  *
  * Usage: npx tsx scripts/bench-worker.ts [--backend auto|wasm|cpu|...] [--stages 2] [--layers 4]
- *        [--microbatches 8] [--rounds 8] [--warmup 2] [--schedule 1f1b|gpipe] [--out bench/worker.json]
+ *        [--microbatches 8] [--rounds 6] [--warmup 1] [--schedule 1f1b|gpipe] [--out bench/worker.json]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -25,8 +25,8 @@ const { values } = parseArgs({
     stages: { type: "string", default: "2" },
     layers: { type: "string" },
     microbatches: { type: "string", default: "8" },
-    rounds: { type: "string", default: "8" },
-    warmup: { type: "string", default: "2" },
+    rounds: { type: "string", default: "6" },
+    warmup: { type: "string", default: "1" },
     schedule: { type: "string", default: "1f1b" },
     out: { type: "string", default: "bench/worker.json" },
   },

@@ -3,8 +3,13 @@ import { FrameFormatError } from "./errors.ts";
 /** libp2p protocol id of the stage-to-stage tensor stream. */
 export const PIPE_PROTOCOL = "/shardholder/pipe/1.0.0";
 
-/** Frame kinds: activations flow to stage s+1, gradients to stage s-1; hello opens a link. */
-export const frameKinds = { activation: 1, gradient: 2, hello: 3 } as const;
+/**
+ * Frame kinds: training activations flow to stage s+1 and gradients to stage s-1; hello opens a
+ * link; serving sends `inferActivation` forward and the chosen `inferToken` back to stage 0.
+ * For training frames `round`/`microbatch` are the round and microbatch index; for serving
+ * frames they are the request sequence number and the generated token's position.
+ */
+export const frameKinds = { activation: 1, gradient: 2, hello: 3, inferActivation: 4, inferToken: 5 } as const;
 export type FrameKind = keyof typeof frameKinds;
 
 /**

@@ -22,8 +22,10 @@ export class PipeLink {
   readonly received: ReceivedFrameRecord[] = [];
   private readonly mailbox = new Map<string, Frame>();
   private readonly waiters = new Map<string, Waiter>();
+  private readonly nextWaiters = new Map<FrameKind, Waiter>();
   private readonly decoder: FrameDecoder;
   private closedError: Error | undefined;
+  private readsEnded: Error | undefined;
 
   constructor(
     readonly stream: Stream,
@@ -44,13 +46,19 @@ export class PipeLink {
       }
     });
     stream.addEventListener("close", (event) => {
-      this.fail(new LinkClosedError({ reason: event.error ? "stream reset" : "stream closed", cause: event.error }));
+      const error = new LinkClosedError({ reason: event.error ? "stream reset" : "stream closed", cause: event.error });
+      this.closedError ??= error;
+      this.endReads(error);
     });
+    // Emitted once the remote closed its writable end and every byte was delivered: nothing more
+    // will arrive, though we may still send.
+    stream.addEventListener("end", () => this.endReads(new LinkClosedError({ reason: "the remote end finished sending" })));
   }
 
   /** Sends a frame, waiting for the stream to drain when its write buffer is full. */
   async send(frame: Frame): Promise<void> {
     if (this.closedError) throw this.closedError;
+    if (this.stream.writeStatus !== "writable") throw new LinkClosedError({ reason: `cannot send, our end is ${this.stream.writeStatus}` });
     const bytes = encodeFrame(frame);
     this.stats.bytesSent += bytes.length;
     this.stats.framesSent++;
@@ -65,9 +73,24 @@ export class PipeLink {
       this.mailbox.delete(key);
       return Promise.resolve(ready);
     }
-    if (this.closedError) return Promise.reject(this.closedError);
+    if (this.readsEnded) return Promise.reject(this.readsEnded);
     if (this.waiters.has(key)) return Promise.reject(new Error(`already waiting for ${key}`));
     return new Promise((resolve, reject) => this.waiters.set(key, { resolve, reject }));
+  }
+
+  /**
+   * Resolves with the oldest unclaimed frame of `kind` (frames of one stream arrive in order),
+   * for consumers that do not know the next (round, microbatch), such as a serving loop.
+   */
+  receiveNext(kind: FrameKind): Promise<Frame> {
+    for (const [key, frame] of this.mailbox) {
+      if (frame.kind !== kind) continue;
+      this.mailbox.delete(key);
+      return Promise.resolve(frame);
+    }
+    if (this.readsEnded) return Promise.reject(this.readsEnded);
+    if (this.nextWaiters.has(kind)) return Promise.reject(new Error(`already waiting for the next ${kind}`));
+    return new Promise((resolve, reject) => this.nextWaiters.set(kind, { resolve, reject }));
   }
 
   /** Closes our writable end after pending bytes are flushed. */
@@ -89,13 +112,27 @@ export class PipeLink {
       waiter.resolve(frame);
       return;
     }
+    const next = this.nextWaiters.get(frame.kind);
+    if (next) {
+      this.nextWaiters.delete(frame.kind);
+      next.resolve(frame);
+      return;
+    }
     if (this.mailbox.has(key)) throw new Error(`duplicate frame ${key}`);
     this.mailbox.set(key, frame);
   }
 
+  /** A corrupt stream: nothing more can be sent or received. */
   private fail(error: Error): void {
     this.closedError ??= error;
-    for (const waiter of this.waiters.values()) waiter.reject(this.closedError);
+    this.endReads(error);
+  }
+
+  /** No frame will arrive any more: waiters and later receives of absent frames reject. */
+  private endReads(error: Error): void {
+    this.readsEnded ??= error;
+    for (const waiter of [...this.waiters.values(), ...this.nextWaiters.values()]) waiter.reject(this.readsEnded);
     this.waiters.clear();
+    this.nextWaiters.clear();
   }
 }

@@ -39,6 +39,14 @@ export type StageProcessConfig = {
   gradientsDir?: string | undefined;
   /** If set, weights after the last round are written to this file (float32 LE, canonical order). */
   weightsOut?: string | undefined;
+  /** If set, this stage's weights are loaded from this file (float32 LE, canonical order) first. */
+  weightsIn?: string | undefined;
+  /** "train" (default) runs `rounds` training rounds; "serve" generates text for `prompts`. */
+  mode: "train" | "serve";
+  /** Serve mode, stage 0: prompts to complete, one request each, in order. */
+  prompts?: string[] | undefined;
+  /** Serve mode, stage 0: tokens generated per prompt (default 32). */
+  maxNewTokens?: number | undefined;
 };
 
 /** A configuration problem reported before anything starts. */
@@ -51,6 +59,7 @@ export class StageConfigError extends BaseError {
 const defaults = {
   listen: [DEFAULT_LISTEN],
   startRound: "0",
+  mode: "train" as const,
   rounds: 1,
   schedule: "1f1b" as ScheduleName,
   wire: "int8" as WireFormat,
@@ -77,13 +86,20 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
   if (config.backend !== "auto" && !(BACKEND_ORDER as readonly string[]).includes(config.backend))
     fail("backend", `must be "auto" or one of ${BACKEND_ORDER.join(", ")}`);
   if (!Array.isArray(config.listen) || config.listen.length === 0) fail("listen", "must list at least one multiaddr");
+  if (config.mode !== "train" && config.mode !== "serve") fail("mode", 'must be "train" or "serve"');
+  if (config.prompts !== undefined && (!Array.isArray(config.prompts) || config.prompts.some((p) => typeof p !== "string" || p.length === 0)))
+    fail("prompts", "must be a list of non-empty strings");
+  if (config.maxNewTokens !== undefined && (!Number.isInteger(config.maxNewTokens) || config.maxNewTokens < 1))
+    fail("maxNewTokens", "must be a positive integer");
   return { ...config, modelId: String(config.modelId), startRound: String(config.startRound) };
 }
 
 /**
  * Parses argv: `--config <file>` or `--config-json <json>`, then overrides `--stage <n>`,
  * `--listen <multiaddr>`, `--next <multiaddr>`, `--rounds <n>`, `--start-round <n>`,
- * `--microbatches <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu`.
+ * `--microbatches <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu`,
+ * `--mode train|serve`, `--prompt <text>` (repeatable), `--max-new-tokens <n>`, `--weights-in <file>`,
+ * `--weights-out <file>`.
  */
 export function parseStageArgs(argv: string[], readFile: (path: string) => string): StageProcessConfig {
   let base: Partial<StageProcessConfig> = {};
@@ -105,6 +121,11 @@ export function parseStageArgs(argv: string[], readFile: (path: string) => strin
       case "--schedule": overrides.schedule = value as ScheduleName; break;
       case "--wire": overrides.wire = value as WireFormat; break;
       case "--backend": overrides.backend = value as BackendName | "auto"; break;
+      case "--mode": overrides.mode = value as "train" | "serve"; break;
+      case "--prompt": overrides.prompts = [...(overrides.prompts ?? []), value]; break;
+      case "--max-new-tokens": overrides.maxNewTokens = Number(value); break;
+      case "--weights-in": overrides.weightsIn = value; break;
+      case "--weights-out": overrides.weightsOut = value; break;
       default: throw new StageConfigError(`unknown flag ${flag}`);
     }
   }

@@ -14,7 +14,19 @@ export type LoadedStage = {
   defaultMicrobatches: number;
   /** Training FLOPs of this stage per microbatch, when the model defines them. */
   flopsPerMicrobatch?: number | undefined;
+  /** Longest input window (serving). */
+  contextLength: number;
+  /** Text <-> token ids (serving). */
+  tokenizer: { encode(text: string): Int32Array; decode(ids: ArrayLike<number>): string };
 };
+
+/** Toy text mapping: ids 0..vocab-1 are the letters a, b, c, ...; other characters wrap around. */
+function toyTokenizer(vocab: number): LoadedStage["tokenizer"] {
+  return {
+    encode: (text) => Int32Array.from(text, (c) => (c.charCodeAt(0) - 97 + 26 * vocab) % vocab),
+    decode: (ids) => Array.from(ids, (id) => String.fromCharCode(97 + id)).join(""),
+  };
+}
 
 /**
  * Builds only stage `stageIndex` of the configured model. The transformer path loads
@@ -29,12 +41,15 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
       modelKey: `toy:${JSON.stringify(toy)}`,
       stageCount: toy.stages,
       defaultMicrobatches: 4,
+      contextLength: toy.seqLen,
+      tokenizer: toyTokenizer(toy.vocab),
     };
   }
   const specModule = await import("../model/spec.ts");
   const stageModule = await import("../model/stage.ts");
   const layout = await import("../model/layout.ts");
   const batches = await import("../data/batches.ts");
+  const vocab = await import("../data/vocab.ts");
   const spec = model.spec ?? specModule.parseModelSpec(readFileSync(model.specPath as string, "utf8"));
   specModule.validateModelSpec(spec);
   const params = specModule.dataParameters(spec);
@@ -49,5 +64,7 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
     stageCount: spec.stages.length,
     defaultMicrobatches: spec.microbatchesPerStep,
     flopsPerMicrobatch: layout.stageTrainingFlops(spec, stageIndex),
+    contextLength: spec.contextLength,
+    tokenizer: vocab.charTokenizer(spec.vocab),
   };
 }

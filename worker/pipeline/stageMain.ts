@@ -8,7 +8,11 @@
  *
  * Stage s listens (default /ip4/127.0.0.1/tcp/0), accepts one link from stage s-1 and dials
  * stage s+1 at `next` with retries and backoff. Start the stages from the last to the first and
- * pass each one's printed address as `next` of the one before (or use fixed ports in any order).
+ * pass each one's printed address as `next` of the one before (or use fixed ports in any order;
+ * worker/pipeline/launch.ts does that).
+ *
+ * Modes: `train` runs `rounds` rounds from `startRound`; `serve` makes stage 0 generate
+ * `maxNewTokens` greedy tokens for each of `prompts` through the pipeline, then every stage exits.
  *
  * stdout: one JSON object per line, `event` is one of
  *   listening {stage, peerId, addrs, backend, backendNote, parameterCount}
@@ -17,6 +21,8 @@
  *   connected {stage, hasPrev, hasNext}
  *   round     {stage, round, losses, bytesSent, bytesReceived, timings, records: [{index, inputActHash,
  *              outputActHash, upstreamGradHash, inputGradHash, gradientElements}], flopsPerMicrobatch}
+ *   generated {stage: 0, request, prompt, text, tokens, ms, bytesSent, bytesReceived}   (serve mode)
+ *   served    {stage, activations, tokensRelayed}                                     (serve mode, s >= 1)
  *   audit     {stage, parameterCount, variables: [{name, size}], received: [{kind, count, payloadBytes}]}
  *   done      {stage}
  *   error     {stage, name, shortMessage, message}   (then exit code 1)
@@ -26,11 +32,12 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import { createPipeNode } from "../p2p/node.ts";
-import { openPipe } from "../p2p/pipe.ts";
+import { openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { PipeLink } from "../p2p/link.ts";
 import { parseStageArgs, type StageProcessConfig } from "./config.ts";
-import { loadStage } from "./models.ts";
+import { type LoadedStage, loadStage } from "./models.ts";
 import { runStageRound } from "./runner.ts";
+import { generateTokens, serveStageLoop } from "./serve.ts";
 
 const emit = (event: string, body: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
@@ -56,32 +63,9 @@ function receivedAudit(links: (PipeLink | undefined)[]): { kind: string; count: 
   return [...byKind.entries()].map(([kind, v]) => ({ kind, ...v }));
 }
 
-async function main(config: StageProcessConfig): Promise<void> {
-  const stageIndex = config.stage;
-  const selection = await selectBackend(config.backend === "auto" ? {} : { backend: config.backend });
-  const backend = selection.name;
-  const modelId = BigInt(config.modelId);
-  const loaded = await loadStage(config.model, stageIndex, modelId);
+async function train(config: StageProcessConfig, loaded: LoadedStage, pipe: StagePipe): Promise<void> {
   const { stage } = loaded;
-  const node = await createPipeNode({ listen: config.listen });
-  emit("listening", {
-    stage: stageIndex,
-    peerId: node.peerId.toString(),
-    addrs: node.getMultiaddrs().map(String),
-    backend,
-    backendNote: describeBackendSelection(selection),
-    parameterCount: stage.parameterCount,
-  });
-  const pipe = await openPipe({
-    node,
-    stageIndex,
-    stageCount: loaded.stageCount,
-    modelKey: loaded.modelKey,
-    nextAddress: config.next,
-    dial: { ...config.dial, onRetry: ({ attempt, delayMs, error }) => emit("retry", { stage: stageIndex, attempt, delayMs, error: error.message }) },
-    onRefused: (error) => emit("refused", { stage: stageIndex, error: error.message }),
-  });
-  emit("connected", { stage: stageIndex, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next) });
+  const stageIndex = config.stage;
   const microbatches = config.microbatches ?? loaded.defaultMicrobatches;
   if (config.gradientsDir) mkdirSync(config.gradientsDir, { recursive: true });
   for (let r = 0; r < config.rounds; r++) {
@@ -104,6 +88,76 @@ async function main(config: StageProcessConfig): Promise<void> {
       records: result.records.map(({ parameterGradient, ...hashes }) => ({ ...hashes, gradientElements: parameterGradient.length })),
     });
   }
+}
+
+async function serve(config: StageProcessConfig, loaded: LoadedStage, pipe: StagePipe): Promise<void> {
+  const stageIndex = config.stage;
+  if (stageIndex > 0) {
+    const served = await serveStageLoop({ stage: loaded.stage, prev: pipe.prev as PipeLink, next: pipe.next, wire: config.wire });
+    emit("served", { stage: stageIndex, ...served });
+    return;
+  }
+  const prompts = config.prompts ?? [];
+  for (const [i, prompt] of prompts.entries()) {
+    const sentBefore = pipe.next?.stats.bytesSent ?? 0;
+    const receivedBefore = pipe.next?.stats.bytesReceived ?? 0;
+    const { tokens, ms } = await generateTokens({
+      stage: loaded.stage,
+      next: pipe.next,
+      prompt: loaded.tokenizer.encode(prompt),
+      maxNewTokens: config.maxNewTokens ?? 32,
+      contextLength: loaded.contextLength,
+      requestSeq: BigInt(i),
+      wire: config.wire,
+    });
+    emit("generated", {
+      stage: 0,
+      request: i,
+      prompt,
+      text: loaded.tokenizer.decode(tokens),
+      tokens,
+      ms,
+      bytesSent: (pipe.next?.stats.bytesSent ?? 0) - sentBefore,
+      bytesReceived: (pipe.next?.stats.bytesReceived ?? 0) - receivedBefore,
+    });
+  }
+}
+
+async function main(config: StageProcessConfig): Promise<void> {
+  const stageIndex = config.stage;
+  const selection = await selectBackend(config.backend === "auto" ? {} : { backend: config.backend });
+  const backend = selection.name;
+  const modelId = BigInt(config.modelId);
+  const loaded = await loadStage(config.model, stageIndex, modelId);
+  const { stage } = loaded;
+  if (config.weightsIn) {
+    const bytes = readFileSync(config.weightsIn);
+    const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    if (weights.length !== stage.parameterCount)
+      throw new Error(`${config.weightsIn} holds ${weights.length} parameters, stage ${stageIndex} has ${stage.parameterCount}`);
+    stage.importWeights(weights);
+  }
+  const node = await createPipeNode({ listen: config.listen });
+  emit("listening", {
+    stage: stageIndex,
+    peerId: node.peerId.toString(),
+    addrs: node.getMultiaddrs().map(String),
+    backend,
+    backendNote: describeBackendSelection(selection),
+    parameterCount: stage.parameterCount,
+  });
+  const pipe = await openPipe({
+    node,
+    stageIndex,
+    stageCount: loaded.stageCount,
+    modelKey: loaded.modelKey,
+    nextAddress: config.next,
+    dial: { ...config.dial, onRetry: ({ attempt, delayMs, error }) => emit("retry", { stage: stageIndex, attempt, delayMs, error: error.message }) },
+    onRefused: (error) => emit("refused", { stage: stageIndex, error: error.message }),
+  });
+  emit("connected", { stage: stageIndex, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next) });
+  if (config.mode === "serve") await serve(config, loaded, pipe);
+  else await train(config, loaded, pipe);
   if (config.weightsOut) {
     const w = stage.exportWeights();
     writeFileSync(config.weightsOut, new Uint8Array(w.buffer, w.byteOffset, w.byteLength));

@@ -13,6 +13,8 @@ export interface PipelineStage {
   /** Last stage: no `outputGrad`. Stage 0: no `inputGrad` returned. */
   backward(microbatch: number, outputGrad?: tf.Tensor): { inputGrad?: tf.Tensor; parameterGradient: Float32Array };
   step(): void;
+  /** Forward without keeping anything (serving): the last stage returns logits [B,T,V]. */
+  infer(input: tf.Tensor): tf.Tensor;
   exportWeights(): Float32Array;
   importWeights(values: Float32Array): void;
   dispose(): void;

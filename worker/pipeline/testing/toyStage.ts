@@ -54,10 +54,12 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
   let accumulated: Float32Array | undefined;
   let accumulatedCount = 0;
 
-  const apply = (input: tf.Tensor, targets: tf.Tensor | undefined, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor => {
+  const apply = (input: tf.Tensor, targets: tf.Tensor | undefined, kernel: tf.Tensor, bias: tf.Tensor, logits = false): tf.Tensor => {
+    const [b, t] = input.shape as [number, number];
     const x = first ? tf.oneHot(tf.cast(input, "int32").reshape([-1]), spec.vocab) : input.reshape([-1, spec.width]);
     const z = tf.add(tf.matMul(x, kernel), bias);
-    if (!last) return tf.tanh(z).reshape([spec.batch, spec.seqLen, spec.width]);
+    if (!last) return tf.tanh(z).reshape([b, t, spec.width]);
+    if (logits) return z.reshape([b, t, spec.vocab]);
     const labels = tf.oneHot(tf.cast(targets as tf.Tensor, "int32").reshape([-1]), spec.vocab);
     return tf.losses.softmaxCrossEntropy(labels, z);
   };
@@ -69,6 +71,9 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
     forward(microbatch, input, targets) {
       inputs.set(microbatch, { input, targets });
       return tf.tidy(() => apply(input, targets, vars[0] as tf.Variable, vars[1] as tf.Variable));
+    },
+    infer(input) {
+      return tf.tidy(() => apply(input, undefined, vars[0] as tf.Variable, vars[1] as tf.Variable, true));
     },
     backward(microbatch, outputGrad) {
       const cached = inputs.get(microbatch);

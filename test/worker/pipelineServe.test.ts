@@ -1,0 +1,71 @@
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { charTokenizer } from "../../worker/data/vocab.ts";
+import { defaultModelSpec } from "../../worker/model/spec.ts";
+import { createStage } from "../../worker/model/stage.ts";
+import { runStageProcesses, type StageEvent } from "../../worker/pipeline/launch.ts";
+import { referenceGenerate } from "../../worker/pipeline/serve.ts";
+
+const spec = defaultModelSpec({ stageCount: 3, layers: 3, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, learningRate: 1e-2 });
+const prompts = ["The jury said", "It was"];
+const MAX_NEW = 6;
+const dir = mkdtempSync(join(tmpdir(), "shardholder-serve-"));
+const weightsFile = (s: number): string => join(dir, `stage${s}.f32`);
+
+beforeAll(async () => {
+  await tf.setBackend("wasm");
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("serving through the multi-process pipeline", () => {
+  it("threeStages_trainedWeights_generateGreedyText_sameTokensAsSingleProcessReference", async () => {
+    const base = { model: { kind: "transformer" as const, spec }, modelId: "3", backend: "wasm" as const, wire: "int8" as const };
+    await runStageProcesses(3, (s) => ({ ...base, rounds: 2, weightsOut: weightsFile(s) }));
+    const procs = await runStageProcesses(3, (s) => ({
+      ...base,
+      mode: "serve",
+      weightsIn: weightsFile(s),
+      ...(s === 0 ? { prompts, maxNewTokens: MAX_NEW } : {}),
+    }));
+    const generated = procs[0]?.all("generated") as (StageEvent & { prompt: string; text: string; tokens: number[]; bytesSent: number })[];
+    expect(generated.map((g) => g.prompt)).toEqual(prompts);
+
+    // The same trained weights, all stages in this process, the same int8 codec between them.
+    const stages = spec.stages.map((_, s) => {
+      const stage = createStage(spec, s);
+      const b = readFileSync(weightsFile(s));
+      stage.importWeights(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+      return stage;
+    });
+    const tokenizer = charTokenizer(spec.vocab);
+    try {
+      for (const g of generated) {
+        const want = referenceGenerate({ stages, prompt: tokenizer.encode(g.prompt), maxNewTokens: MAX_NEW, contextLength: spec.contextLength, wire: "int8" });
+        expect(g.tokens).toEqual(want);
+        expect(g.text).toBe(tokenizer.decode(want));
+        expect(g.text).toHaveLength(MAX_NEW);
+      }
+    } finally {
+      for (const s of stages) s.dispose();
+    }
+
+    // Stage 0 sends one [1, T, d] int8 activation per token; T grows with the text.
+    const frameBytes = (t: number): number => 4 + 13 + 18 + t * spec.dModel;
+    generated.forEach((g) => {
+      const promptLength = g.prompt.length;
+      const expected = Array.from({ length: MAX_NEW }, (_, i) => frameBytes(Math.min(spec.contextLength, promptLength + i))).reduce((a, b) => a + b, 0);
+      expect(g.bytesSent).toBe(expected);
+    });
+    expect(procs.slice(1).map((p) => (p.all("served")[0] as StageEvent).activations)).toEqual([prompts.length * MAX_NEW, prompts.length * MAX_NEW]);
+    const kinds = procs.map((p) => ((p.all("audit")[0] as StageEvent).received as { kind: string }[]).map((r) => r.kind).sort());
+    expect(kinds).toEqual([["inferToken"], ["hello", "inferActivation", "inferToken"], ["hello", "inferActivation"]]);
+    for (const [s, p] of procs.entries()) {
+      const variables = (p.all("audit")[0] as StageEvent).variables as { name: string }[];
+      expect(variables.every((v) => v.name.startsWith(`stage${s}#`))).toBe(true);
+    }
+  });
+});
