@@ -441,6 +441,15 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
         assertEq(ledger.staker(workers[0]).stakeWei, 0);
     }
 
+    function test_stake_whileJailed_reverts() public {
+        uint256 id = _challengeBad();
+        _vote(id, 3, 0);
+        ledger.resolveDispute(id);
+        vm.prank(workers[0]);
+        vm.expectRevert(ComputeLedgerJailed.selector);
+        ledger.stake{value: 1 ether}(payouts[0], vm.addr(signingKeys[0]));
+    }
+
     function test_unbondingWorker_stillSlashable() public {
         vm.prank(workers[0]);
         ledger.requestUnbond();
