@@ -126,6 +126,21 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     const [items0, items1] = journals.map((j) => roundItems(replay(j.records), 0n));
     expect(items0).toHaveLength(spec.microbatchesPerStep);
     items0?.forEach((item, k) => expect(item.outputActHash).toBe(items1?.[k]?.inputActHash));
+    // The transformer's Adam state is checkpointed with the weights.
+    for (const j of journals) expect(replay(j.records).lastCheckpoint?.optimizerFile).toMatch(/^optimizer-r0-s0/);
     await Promise.all(journals.map((j) => j.close()));
+
+    // Restart both processes in the same round: they rerun the durable round in lockstep, get the
+    // same hashes in new processes, and send no transaction.
+    const nonces = await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })));
+    const port2 = await freePort();
+    const [last2, first2] = await Promise.all([
+      cli([...common(1), "--listen", `/ip4/127.0.0.1/tcp/${port2}`]),
+      cli([...common(0), "--peer", `/ip4/127.0.0.1/tcp/${port2}`]),
+    ]);
+    expect([first2.code, last2.code]).toEqual([0, 0]);
+    for (const r of [first2, last2]) expect(committed(r)).toMatchObject({ round: "0", trained: false, rerun: true, rerunMismatches: 0, txs: [] });
+    expect(first2.logs.find((l) => l.msg === "resuming from journal")).toBeDefined();
+    expect(await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })))).toEqual(nonces);
   });
 });
