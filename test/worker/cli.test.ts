@@ -126,17 +126,20 @@ describe("shardholder CLI against a loopback Hardhat chain", () => {
   const base = () => ["--rpc", server.url, "--deployments", path.join(dir, "good")];
   const train = ["train", "--model", "1", "--stage", "0", "--spec", "no-such-spec.json"];
 
-  it("distinguishes a missing deployment (5) from an address book of another chain (4)", async () => {
+  it("distinguishes a missing deployment (5) from an address book of another chain (4); a missing key is 10", async () => {
     await mkdir(path.join(dir, "empty"));
     await mkdir(path.join(dir, "other"));
     await writeFile(path.join(dir, "other", "1.json"), JSON.stringify({ ...book, chainId: 1 }));
     const otherFile = path.join(dir, "mainnet.json");
     await writeFile(otherFile, JSON.stringify({ ...book, chainId: 1 }));
-    const [missing, otherDir, wrongFile] = await Promise.all([
+    const [missing, otherDir, wrongFile, noKey] = await Promise.all([
       cli(["--rpc", server.url, "--deployments", path.join(dir, "empty"), ...train]),
       cli(["--rpc", server.url, "--deployments", path.join(dir, "other"), ...train]),
       cli(["--rpc", server.url, "--deployments", otherFile, ...train]),
+      cli([...base(), "stake", "--amount", "1"]),
     ]);
+    expect(noKey.code).toBe(ExitCode.missingKey);
+    expect(errorLines(noKey)[0]).toContain("Missing --key (or env SHARDHOLDER_KEY)");
     expect(missing.code).toBe(ExitCode.missingDeployment);
     expect(errorLines(missing)[0]).toContain(`No Shardholder deployment for chain ${book.chainId}`);
     expect(otherDir.code).toBe(ExitCode.wrongChain);
