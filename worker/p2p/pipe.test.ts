@@ -83,6 +83,26 @@ describe("libp2p pipe transport", () => {
     expect(prev).toBeDefined();
   });
 
+  it("halfClose_endsTheReceiverReads_butItCanStillAnswer", async () => {
+    const [a, b] = [await node(), await node()];
+    const bSide = openPipe({ node: b, stageIndex: 1, stageCount: 2, modelKey: "k" });
+    const { next } = await openPipe({ node: a, stageIndex: 0, stageCount: 2, modelKey: "k", nextAddress: b.getMultiaddrs()[0]?.toString() });
+    const { prev } = await bSide;
+    if (!prev || !next) throw new Error("links missing");
+    const payload = new Uint8Array([1, 2, 3]);
+    await next.send({ kind: "inferActivation", round: 0n, microbatch: 0, payload });
+    await next.send({ kind: "inferActivation", round: 0n, microbatch: 1, payload });
+    const pending = prev.receiveNext("inferActivation").then((f) => f.microbatch);
+    await next.close();
+    // Frames sent before the close are still delivered, in order; then reads end.
+    expect(await pending).toBe(0);
+    expect((await prev.receiveNext("inferActivation")).microbatch).toBe(1);
+    await expect(prev.receiveNext("inferActivation")).rejects.toThrow(/finished sending/);
+    await prev.send({ kind: "inferToken", round: 0n, microbatch: 1, payload });
+    expect((await next.receive("inferToken", 0n, 1)).payload).toEqual(payload);
+    await expect(next.send({ kind: "inferActivation", round: 0n, microbatch: 2, payload })).rejects.toThrow(/cannot send/);
+  });
+
   it("dialWithRetry_unreachablePeer_throwsPeerUnreachableErrorAfterBackoff", async () => {
     const a = await node();
     const address = await closedPort();
