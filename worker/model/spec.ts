@@ -72,11 +72,11 @@ export type DefaultModelSpecParameters = Partial<Omit<ModelSpec, "format" | "sta
 
 /**
  * The recommended demo model with optional overrides: 3 stages of one block each, d=128, 4 heads,
- * T=64, microbatches of 8 sequences, 4 microbatches per step, Adam 3e-3 (626k parameters,
- * 2.04 GFLOP of training per microbatch). Measured on 2 shared cores, wasm: the training loss
- * falls from 4.57 (ln 95) below 3.2 (-30%) after ~5 steps, plateaus near 3.1 (unigram level)
- * until ~step 14, and reaches ~2.7 (-41%) after 40 steps; microbatches of 16 learn no faster
- * per step at twice the compute. See scripts/bench-matmul.ts.
+ * T=64, microbatches of 16 sequences, 4 microbatches per step, Adam 3e-3 (626k parameters,
+ * 4.08 GFLOP of training per microbatch). Measured on 2 cores, wasm, all stages in one process:
+ * 1.6 s/step, 10.2 GFLOP/s (raw 512^2 matmul 23.5, model-sized matmuls 20-25); the training loss
+ * falls from 4.57 (ln 95) below 3.2 (-30%) after 5 steps, plateaus near 3.1 until ~step 14 and
+ * reaches ~2.7 (-41%) after 40 steps. Microbatches of 8 learn as fast per step but run at ~6 GFLOP/s.
  */
 export function defaultModelSpec(overrides: DefaultModelSpecParameters = {}): ModelSpec {
   const { stageCount = 3, learningRate = 3e-3, ...rest } = overrides;
@@ -93,7 +93,7 @@ export function defaultModelSpec(overrides: DefaultModelSpecParameters = {}): Mo
     stages: evenStages(layers, stageCount),
     initSeed: rest.initSeed ?? 1,
     optimizer: { name: "adam", learningRate, beta1: 0.9, beta2: 0.99, epsilon: 1e-8 },
-    microbatchSize: rest.microbatchSize ?? 8,
+    microbatchSize: rest.microbatchSize ?? 16,
     microbatchesPerStep: rest.microbatchesPerStep ?? 4,
     dataset: { name: BROWN_CORPUS.name, version: BROWN_CORPUS.version, evalFraction: 0.05 },
   };
