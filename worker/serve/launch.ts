@@ -21,8 +21,10 @@ export class JsonLineProcess {
   private readonly child: ChildProcess;
   private listeners: (() => void)[] = [];
 
-  constructor(readonly name: string, script: string, args: string[], onEvent?: (e: ChildEvent) => void) {
-    this.child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, script), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  constructor(readonly name: string, script: string, args: string[], options: { onEvent?: ((e: ChildEvent) => void) | undefined; env?: NodeJS.ProcessEnv | undefined } = {}) {
+    const { onEvent } = options;
+    // Secrets (keys) go through `env`, never argv, so `ps` does not show them.
+    this.child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, script), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
       let event: ChildEvent;
       try {
@@ -56,13 +58,21 @@ export class JsonLineProcess {
   }
 
   /** Resolves with the first event matching; rejects on an `error` event, an exit, or the timeout. */
-  waitFor(name: string, timeoutMs = 60_000, match: (e: ChildEvent) => boolean = () => true): Promise<ChildEvent> {
+  waitFor(name: string, timeoutMs = 60_000): Promise<ChildEvent> {
+    return this.waitUntil(name, (e) => e.event === name, timeoutMs);
+  }
+
+  /**
+   * Resolves with the first event `match` accepts; rejects on a failure event (`event: "error"`
+   * or a pino record of level >= 50), an exit, or the timeout.
+   */
+  waitUntil(name: string, match: (e: ChildEvent) => boolean, timeoutMs = 60_000): Promise<ChildEvent> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => finish(new Error(`${this.name}: timeout waiting for ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`)), timeoutMs);
       const check = (): void => {
-        const found = this.events.find((e) => e.event === name && match(e));
+        const found = this.events.find(match);
         if (found) return finish(undefined, found);
-        const failed = this.events.find((e) => e.event === "error");
+        const failed = this.events.find((e) => e.event === "error" || (typeof e.level === "number" && e.level >= 50));
         if (failed && name !== "error") return finish(new Error(`${this.name} failed: ${String(failed.shortMessage ?? failed.msg ?? JSON.stringify(failed))}`));
         if (!this.running) finish(new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`));
       };

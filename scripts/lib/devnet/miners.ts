@@ -1,0 +1,71 @@
+// The stage miners: each stakes through the SDK, then runs the real `shardholder train` CLI in
+// its own process (own shard, own journal, libp2p to its neighbour, commitments via the SDK).
+import path from "node:path";
+import { type Address, createWalletClient, type Hex, http, parseEther } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { getStaker } from "../../../sdk/actions/miner/getStaker.ts";
+import { stake } from "../../../sdk/actions/miner/stake.ts";
+import type { Deployments } from "../../../sdk/deployments/types.ts";
+import { freeLoopbackPort } from "../../../worker/pipeline/launch.ts";
+import { type ChildEvent, JsonLineProcess } from "../../../worker/serve/launch.ts";
+
+export type Miner = { stage: number; key: Hex; signingKey: Hex; address: Address; journalDir: string };
+
+/** Stakes every miner that is not staked yet (payout = its own address); returns the gas of each stake. */
+export async function stakeMiners(p: { rpcUrl: string; deployments: Deployments; miners: Miner[]; stakeWei?: bigint }): Promise<bigint[]> {
+  const gas: bigint[] = [];
+  for (const m of p.miners) {
+    const wallet = createWalletClient({ account: privateKeyToAccount(m.key), transport: http(p.rpcUrl) });
+    const staker = await getStaker(wallet, { deployments: p.deployments, account: m.address });
+    if (staker.stakeWei > 0n) continue;
+    const r = await stake(wallet, { deployments: p.deployments, payout: m.address, signingKey: privateKeyToAccount(m.signingKey).address, valueWei: p.stakeWei ?? parseEther("2") });
+    gas.push(r.receipt.gasUsed);
+  }
+  return gas;
+}
+
+/** A `round committed` record of a train process. */
+export type RoundLog = { stage: number; round: bigint; loss: number | undefined; wallMs: number };
+
+export function roundLog(stage: number, e: ChildEvent): RoundLog | undefined {
+  if (e.msg !== "round committed") return undefined;
+  return { stage, round: BigInt(String(e.round)), loss: typeof e.loss === "number" ? e.loss : undefined, wallMs: Number(e.wallMs ?? 0) };
+}
+
+/**
+ * Starts `shardholder train` for every stage on fresh loopback ports (stage s dials s+1),
+ * `rounds` rounds from the model's current round, JSON logs on stdout.
+ */
+export async function startMiners(p: {
+  rpcUrl: string;
+  deploymentsFile: string;
+  modelId: bigint;
+  specPath: string;
+  miners: Miner[];
+  rounds: number;
+  onRound: (log: RoundLog) => void;
+}): Promise<JsonLineProcess[]> {
+  const ports: number[] = [];
+  for (const _ of p.miners) ports.push(await freeLoopbackPort());
+  const addr = (s: number) => `/ip4/127.0.0.1/tcp/${ports[s]}`;
+  return p.miners.map((m) => {
+    const args = [
+      "train", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile,
+      "--model", p.modelId.toString(), "--stage", String(m.stage), "--spec", p.specPath,
+      "--listen", addr(m.stage), "--journal", m.journalDir, "--rounds", String(p.rounds), "--dial-attempts", "20",
+      ...(m.stage + 1 < p.miners.length ? ["--peer", addr(m.stage + 1)] : []),
+    ];
+    return new JsonLineProcess(`miner ${m.stage}`, "worker/cli/main.ts", args, {
+      env: { SHARDHOLDER_KEY: m.key, SHARDHOLDER_SIGNING_KEY: m.signingKey },
+      onEvent: (e) => {
+        const log = roundLog(m.stage, e);
+        if (log) p.onRound(log);
+      },
+    });
+  });
+}
+
+/** Miner descriptions for `keys` (one per stage), journals under `dir`. */
+export function minersOf(keys: Hex[], signingKeys: Hex[], dir: string): Miner[] {
+  return keys.map((key, stage) => ({ stage, key, signingKey: signingKeys[stage] as Hex, address: privateKeyToAccount(key).address, journalDir: path.join(dir, `stage-${stage}`) }));
+}

@@ -1,0 +1,70 @@
+// Drives the chain through training rounds: once every stage committed round r, move the clock
+// past r's challenge window (into round r+1), finalize r and mint each worker's reward.
+import type { Address, WalletClient } from "viem";
+import { finalizeRound } from "../../../sdk/actions/miner/finalizeRound.ts";
+import { mintReward } from "../../../sdk/actions/miner/mintReward.ts";
+import type { Deployments } from "../../../sdk/deployments/types.ts";
+import { setChainTime } from "./chain.ts";
+import type { RoundLog } from "./miners.ts";
+
+/** Collects `round committed` logs and resolves a round once all stages reported it. */
+export class RoundTracker {
+  private readonly logs = new Map<bigint, RoundLog[]>();
+  private readonly waiters = new Map<bigint, () => void>();
+  private failure: Error | undefined;
+  private failWaiters: ((e: Error) => void)[] = [];
+
+  constructor(private readonly stageCount: number) {}
+
+  add(log: RoundLog): void {
+    const list = this.logs.get(log.round) ?? [];
+    list.push(log);
+    this.logs.set(log.round, list);
+    if (list.length === this.stageCount) this.waiters.get(log.round)?.();
+  }
+
+  fail(error: Error): void {
+    this.failure ??= error;
+    for (const f of this.failWaiters) f(error);
+  }
+
+  /** Every stage's log of `round`, once all arrived. */
+  wait(round: bigint): Promise<RoundLog[]> {
+    const ready = () => (this.logs.get(round)?.length ?? 0) >= this.stageCount;
+    if (ready()) return Promise.resolve(this.logs.get(round) as RoundLog[]);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiters.set(round, () => resolve(this.logs.get(round) as RoundLog[]));
+      this.failWaiters.push(reject);
+    });
+  }
+}
+
+export type MintRecord = { worker: Address; payout: Address; units: bigint; workerTokens: bigint; designerTokens: bigint; gasUsed: bigint };
+export type SettledRound = { round: bigint; loss: number | undefined; wallMs: number; finalizeGas: bigint; mints: MintRecord[] };
+
+/** Moves time past `round`'s challenge window, finalizes it and mints every worker's reward. */
+export async function settleRound(p: {
+  rpcUrl: string;
+  relayer: WalletClient;
+  deployments: Deployments;
+  modelId: bigint;
+  round: bigint;
+  genesisTime: bigint;
+  commitWindowSec: bigint;
+  challengeWindowSec: bigint;
+  workers: Address[];
+  logs: RoundLog[];
+}): Promise<SettledRound> {
+  const commitEnd = p.genesisTime + (p.round + 1n) * p.commitWindowSec;
+  await setChainTime(p.rpcUrl, commitEnd + p.challengeWindowSec);
+  const { deployments, modelId, round } = p;
+  const fin = await finalizeRound(p.relayer, { deployments, modelId, round });
+  const mints: MintRecord[] = [];
+  for (const worker of p.workers) {
+    const m = await mintReward(p.relayer, { deployments, modelId, round, worker });
+    mints.push({ worker, payout: m.payout, units: m.units, workerTokens: m.workerTokens, designerTokens: m.designerTokens, gasUsed: m.receipt.gasUsed });
+  }
+  const last = p.logs.reduce((a, b) => (b.stage > a.stage ? b : a));
+  return { round, loss: last.loss, wallMs: Math.max(...p.logs.map((l) => l.wallMs)), finalizeGas: fin.receipt.gasUsed, mints };
+}

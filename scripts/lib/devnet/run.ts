@@ -1,0 +1,185 @@
+// The main job end to end. Each step lives in its module; this file runs them in order, keeps
+// the list of child processes, and always stops them (error, Ctrl-C or success).
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { type Address, createPublicClient, createWalletClient, erc20Abi, type Hex, http, parseEther, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { claimRevenue, getClaimable, getContractEventsSafe, getModel, registerModel } from "./sdkFacade.ts";
+import type { Deployments } from "../../../sdk/deployments/types.ts";
+import { selectBackend } from "../../../worker/backend/select.ts";
+import { type JsonLineProcess, startServingPipeline } from "../../../worker/serve/launch.ts";
+import { devnetRoles } from "./accounts.ts";
+import { attachChain, type DevChain, startLocalChain } from "./chain.ts";
+import { payForInference, type InferenceOutcome } from "./client.ts";
+import { minersOf, stakeMiners, startMiners } from "./miners.ts";
+import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "./model.ts";
+import { RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
+
+export type DevnetOptions = {
+  stages: number;
+  rounds: number;
+  requests: number;
+  cheater: boolean;
+  rpc?: string | undefined;
+  deployments?: string | undefined;
+  runsDir: string;
+  log: (message: string, fields?: Record<string, unknown>) => void;
+  signal: AbortSignal;
+};
+
+export type ClaimRecord = { holder: Address; claimableWei: bigint; claimedWei: bigint; gasUsed: bigint };
+
+/** Everything the summary reports, as measured. */
+export type DevnetResult = {
+  runDir: string;
+  chainId: number;
+  rpcUrl: string;
+  modelId: bigint;
+  token: Address;
+  stages: number;
+  miners: Address[];
+  designer: Address;
+  rounds: SettledRound[];
+  requests: InferenceOutcome[];
+  claims: ClaimRecord[];
+  tokenBalances: { holder: Address; balance: bigint }[];
+  slashes: { worker: Address; round: bigint; slashedWei: bigint }[];
+  gas: Record<string, bigint[]>;
+  tokenEthAfterClaims: bigint;
+  childPids: number[];
+  cheater: { requested: boolean; wired: boolean; note: string };
+  timingsMs: Record<string, number>;
+};
+
+const PROMPTS = ["The jury said ", "It was the ", "In the morning ", "He said that ", "The city of ", "She had been "];
+
+/** Runs the whole network; children are tracked in `children` so the caller can always stop them. */
+export async function runDevnet(o: DevnetOptions, children: JsonLineProcess[]): Promise<DevnetResult> {
+  const t0 = performance.now();
+  const timingsMs: Record<string, number> = {};
+  const mark = (name: string) => (timingsMs[name] = Math.round(performance.now() - t0));
+  const runDir = path.join(o.runsDir, new Date().toISOString().replace(/[:.]/g, "-"));
+  await mkdir(runDir, { recursive: true });
+  const backend = await selectBackend({});
+  o.log(`backend ${backend.name}`);
+  const chain: DevChain = o.rpc && o.deployments ? await attachChain(o.rpc, o.deployments) : await startLocalChain();
+  try {
+    mark("chain");
+    o.log(`chain ${chain.deployments.chainId} at ${chain.rpcUrl}, address book ${chain.deploymentsFile}`);
+    return await runOnChain(o, chain, runDir, children, { t0, timingsMs, mark });
+  } finally {
+    await Promise.allSettled(children.map((c) => c.stop()));
+    await chain.close();
+  }
+}
+
+async function runOnChain(
+  o: DevnetOptions,
+  chain: DevChain,
+  runDir: string,
+  children: JsonLineProcess[],
+  clock: { t0: number; timingsMs: Record<string, number>; mark: (name: string) => void },
+): Promise<DevnetResult> {
+  const { deployments, rpcUrl } = chain;
+  const transport = http(rpcUrl);
+  const client = createPublicClient({ transport }) as PublicClient;
+  const wallet = (key: Hex) => createWalletClient({ account: privateKeyToAccount(key), transport });
+  const roles = devnetRoles(o.stages);
+  const designer = wallet(roles.deployer);
+  const gas: Record<string, bigint[]> = {};
+  const addGas = (op: string, g: bigint) => (gas[op] ??= []).push(g);
+
+  const spec = demoModelSpec(o.stages);
+  const specPath = path.join(runDir, "model-spec.json");
+  await writeSpecFile(spec, specPath);
+  const reg = await registerModel(designer, { deployments, spec: demoRegistryTerms(spec) });
+  addGas("registerModel", reg.receipt.gasUsed);
+  const { modelId, token } = reg;
+  o.log(`registered model ${modelId} (${o.stages} stages, token ${token})`);
+  const miners = minersOf(roles.miners, roles.signers, path.join(runDir, "journals"));
+  for (const g of await stakeMiners({ rpcUrl, deployments, miners })) addGas("stake", g);
+  clock.mark("registered");
+
+  const tracker = new RoundTracker(o.stages);
+  const minerProcs = await startMiners({
+    rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, miners, rounds: o.rounds,
+    onRound: (l) => {
+      tracker.add(l);
+      if (l.loss !== undefined) o.log(`round ${l.round}: stage ${l.stage} committed, loss ${l.loss.toFixed(3)}`);
+    },
+  });
+  children.push(...minerProcs);
+  for (const p of minerProcs) void p.exit.then((code) => code !== 0 && tracker.fail(new Error(`${p.name} exited with ${code}: ${p.stderr.slice(-3).join(" | ")}`)));
+  o.signal.addEventListener("abort", () => tracker.fail(new Error("interrupted")));
+
+  const model = await getModel(client, { deployments, modelId });
+  const first = model.currentRound;
+  const rounds: SettledRound[] = [];
+  for (let i = 0; i < o.rounds; i++) {
+    const round = first + BigInt(i);
+    const logs = await tracker.wait(round);
+    const settled = await settleRound({
+      rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
+      commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
+      workers: miners.map((m) => m.address), logs,
+    });
+    addGas("finalizeRound", settled.finalizeGas);
+    for (const m of settled.mints) addGas("mintReward", m.gasUsed);
+    rounds.push(settled);
+    o.log(`round ${round} finalized: loss ${settled.loss?.toFixed(3)}, minted ${settled.mints.length} rewards`);
+  }
+  await Promise.all(minerProcs.map((p) => p.exit));
+  clock.mark("trained");
+  await collectCommitmentGas(client, deployments, modelId, addGas);
+
+  o.log("starting the serving pipeline on the trained weights");
+  const serving = await startServingPipeline(o.stages, (s) => ({
+    specPath, modelId: modelId.toString(), wire: "float32", journalDir: (miners[s] as { journalDir: string }).journalDir,
+    ...(s === 0 ? { operator: { rpcUrl, deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as Hex, stageOperators: miners.map((m) => m.address), maxNewTokens: 24 } } : {}),
+  }));
+  children.push(...serving.stages);
+  clock.mark("servingReady");
+  const requests: InferenceOutcome[] = [];
+  for (let i = 0; i < o.requests; i++) {
+    if (o.signal.aborted) throw new Error("interrupted");
+    const dapp = wallet(roles.clients[i % roles.clients.length] as Hex);
+    const outcome = await payForInference({ wallet: dapp, deployments, modelId, storeUrl: serving.storeUrl, prompt: PROMPTS[i % PROMPTS.length] as string, feeWei: parseEther("0.01") * BigInt(1 + (i % 3)) });
+    addGas("requestInference", outcome.requestGas);
+    requests.push(outcome);
+    o.log(`request ${outcome.requestId}: ${JSON.stringify(outcome.prompt)} -> ${JSON.stringify(outcome.output)} (${Math.round(outcome.latencyMs)} ms)`);
+  }
+  for (const s of serving.stages[0]?.all("served") ?? []) if (s.status === "fulfilled") addGas("fulfillInference", BigInt(String(s.gasUsed)));
+  await Promise.all(serving.stages.map((p) => p.stop(10_000)));
+  clock.mark("served");
+
+  const holders = [...miners.map((m) => m.address), designer.account.address];
+  const claims: ClaimRecord[] = [];
+  for (const [i, holder] of holders.entries()) {
+    const { totalWei } = await getClaimable(client, { deployments, holder, modelIds: [modelId] });
+    const key = i < miners.length ? (roles.miners[i] as Hex) : roles.deployer;
+    const r = await claimRevenue(wallet(key), { deployments, modelId });
+    addGas("claimRevenue", r.receipt.gasUsed);
+    claims.push({ holder, claimableWei: totalWei, claimedWei: r.amountWei, gasUsed: r.receipt.gasUsed });
+  }
+  const tokenBalances = await Promise.all(holders.map(async (holder) => ({ holder, balance: await client.readContract({ abi: erc20Abi, address: token, functionName: "balanceOf", args: [holder] }) })));
+  const tokenEthAfterClaims = await client.getBalance({ address: token });
+  const slashes = (await getContractEventsSafe(client, deployments, "WorkerSlashed", modelId)).map((l) => ({ worker: l.worker, round: l.round, slashedWei: l.slashedWei }));
+  clock.mark("claimed");
+  return {
+    runDir, chainId: deployments.chainId, rpcUrl, modelId, token, stages: o.stages, miners: miners.map((m) => m.address), designer: designer.account.address,
+    rounds, requests, claims, tokenBalances, slashes, gas, tokenEthAfterClaims,
+    childPids: children.map((c) => c.pid).filter((p): p is number => p !== undefined),
+    cheater: { requested: o.cheater, wired: false, note: "validator and cheating miner not wired yet (worker/validator, worker/cheat have not landed)" },
+    timingsMs: clock.timingsMs,
+  };
+}
+
+async function collectCommitmentGas(client: PublicClient, deployments: Deployments, modelId: bigint, addGas: (op: string, g: bigint) => void) {
+  const logs = await getContractEventsSafe(client, deployments, "CommitmentAccepted", modelId);
+  const txs = [...new Set(logs.map((l) => l.transactionHash))];
+  for (const hash of txs) {
+    const receipt = await client.getTransactionReceipt({ hash });
+    const perTx = logs.filter((l) => l.transactionHash === hash).length;
+    addGas("submitCommitments (per commitment)", receipt.gasUsed / BigInt(perTx));
+  }
+}

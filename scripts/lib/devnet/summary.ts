@@ -1,0 +1,90 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { formatEther } from "viem";
+import { lineChartsSvg } from "../plot.ts";
+import type { DevnetResult } from "./run.ts";
+
+/** JSON-safe copy (bigints as decimal strings). */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
+}
+
+/** The checks the summary states, computed from the measurements. */
+export function summaryChecks(r: DevnetResult) {
+  const losses = r.rounds.map((x) => x.loss).filter((l): l is number => l !== undefined);
+  const first = losses[0] ?? NaN;
+  const last = losses[losses.length - 1] ?? NaN;
+  const holdersShareWei = r.requests.reduce((a, q) => a + q.holdersWei, 0n);
+  const claimedWei = r.claims.reduce((a, c) => a + c.claimedWei, 0n);
+  return {
+    firstLoss: first,
+    lastLoss: last,
+    lossDropFraction: (first - last) / first,
+    feesWei: r.requests.reduce((a, q) => a + q.feeWei, 0n),
+    holdersShareWei,
+    claimedWei,
+    claimsEqualHoldersShare: claimedWei === holdersShareWei,
+    dustWei: holdersShareWei - claimedWei,
+    /** The token's ETH after every holder claimed: the rounding dust it keeps (never over-paid). */
+    tokenEthAfterClaimsWei: r.tokenEthAfterClaims,
+    /** Claims plus the dust left in the token account for the escrowed holders' share exactly. */
+    claimsPlusDustEqualHoldersShare: claimedWei + r.tokenEthAfterClaims === holdersShareWei,
+    slashes: r.slashes.length,
+  };
+}
+
+function minerRows(r: DevnetResult) {
+  return r.miners.map((m, stage) => {
+    const mints = r.rounds.flatMap((x) => x.mints.filter((y) => y.worker === m));
+    return {
+      stage,
+      miner: m,
+      units: mints.reduce((a, y) => a + y.units, 0n).toString(),
+      tokens: formatEther(mints.reduce((a, y) => a + y.workerTokens, 0n)),
+      slashed: r.slashes.filter((s) => s.worker === m).length,
+    };
+  });
+}
+
+function gasRows(r: DevnetResult) {
+  return Object.entries(r.gas).map(([operation, list]) => ({
+    operation,
+    count: list.length,
+    meanGas: Number(list.reduce((a, g) => a + g, 0n) / BigInt(Math.max(1, list.length))),
+    maxGas: Number(list.reduce((a, g) => (g > a ? g : a), 0n)),
+  }));
+}
+
+/** Prints the human summary tables. */
+export function printSummary(r: DevnetResult, wallMs: number): void {
+  const c = summaryChecks(r);
+  console.log(`\n=== Shardholder devnet summary (chain ${r.chainId}, model ${r.modelId}, ${r.stages} stages, ${(wallMs / 1000).toFixed(1)} s) ===`);
+  console.log("\nLoss per round");
+  console.table(r.rounds.map((x) => ({ round: Number(x.round), loss: x.loss?.toFixed(4), roundWallMs: Math.round(x.wallMs) })));
+  console.log(`loss ${c.firstLoss.toFixed(3)} -> ${c.lastLoss.toFixed(3)} (${(c.lossDropFraction * 100).toFixed(1)}% lower)`);
+  console.log("\nUnits and tokens per miner");
+  console.table(minerRows(r));
+  console.log(`slashes: ${c.slashes}${r.cheater.wired ? "" : ` (${r.cheater.note})`}`);
+  console.log("\nInference requests");
+  console.table(r.requests.map((q) => ({ id: Number(q.requestId), prompt: q.prompt, output: q.output, feeEth: formatEther(q.feeWei), holdersEth: formatEther(q.holdersWei), latencyMs: Math.round(q.latencyMs) })));
+  console.log(`fees ${formatEther(c.feesWei)} ETH; holders' share ${formatEther(c.holdersShareWei)} ETH`);
+  console.log("\nRevenue per holder (claims)");
+  console.table(r.claims.map((x) => ({ holder: x.holder, tokens: formatEther(r.tokenBalances.find((b) => b.holder === x.holder)?.balance ?? 0n), claimedEth: formatEther(x.claimedWei), claimedWei: x.claimedWei.toString() })));
+  console.log(`claimed ${c.claimedWei} wei of ${c.holdersShareWei} wei escrowed for holders (${c.claimsEqualHoldersShare ? "equal to the wei" : `${c.dustWei} wei of rounding dust stays in the token`}); claims + token balance ${c.claimsPlusDustEqualHoldersShare ? "==" : "!="} holders' share`);
+  console.log("\nGas per operation");
+  console.table(gasRows(r));
+}
+
+/** Writes `summary.json` and `plot.svg` into the run's directory; returns their paths. */
+export async function writeRunFiles(r: DevnetResult, wallMs: number): Promise<{ json: string; svg: string }> {
+  const json = path.join(r.runDir, "summary.json");
+  const svg = path.join(r.runDir, "plot.svg");
+  await writeFile(json, `${toJson({ ...r, wallMs: Math.round(wallMs), checks: summaryChecks(r), minerRows: minerRows(r), gasRows: gasRows(r) })}\n`);
+  let cumulative = 0n;
+  const revenue: [number, number][] = [[0, 0], ...r.requests.map((q, i): [number, number] => [i + 1, Number(formatEther((cumulative += q.holdersWei)))])];
+  await writeFile(svg, lineChartsSvg([
+    { title: "Training loss per round", xLabel: "round", yLabel: "mean cross-entropy (nats)", points: r.rounds.filter((x) => x.loss !== undefined).map((x) => [Number(x.round), x.loss as number]), color: "#1f77b4" },
+    { title: "Cumulative holder revenue", xLabel: "inference requests fulfilled", yLabel: "ETH to token holders", points: revenue, color: "#2ca02c" },
+  ]));
+  return { json, svg };
+}
