@@ -104,7 +104,7 @@ export type Strategy = {
   name: string;
   stage: number;
   cheat?: StageCheat | undefined;
-  /** First round the miner cheats in (earlier rounds honest). */
+  /** First round the miner cheats in (earlier rounds honest; a stage cheat must itself behave so). */
   fromRound?: number | undefined;
   tamper?: ((ctx: { round: bigint; history: MinedRound[][]; honest: MinedRound[]; bench: Bench; miners: StageMiner[] }) => CommitTamper) | undefined;
   /** Signs with a key that is not the worker's registered one. */
@@ -123,7 +123,10 @@ export type StrategyOutcome = {
   rejectedWith?: string | undefined;
   roundsUntilCaught: number | null;
   stakeLostWei: bigint;
+  /** Tokens the cheater minted for the rounds it cheated in (must be 0). */
   cheaterRewardTokens: bigint;
+  /** Tokens the cheater minted for rounds it worked honestly (before cheating). */
+  cheaterHonestRewardTokens: bigint;
   honest: { worker: Address; slashed: boolean; stakeLostWei: bigint; rewardTokens: bigint; expectedTokens: bigint }[];
   falseChallenges: number;
   validatorComputeMs: number;
@@ -140,7 +143,7 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     const wallet = WORKER_WALLETS[stage] as number;
     const signer = privateKeyToAccount(generatePrivateKey());
     let st: PipelineStage = createStage(spec, stage);
-    if (stage === strategy.stage && strategy.cheat && !strategy.fromRound) st = strategy.cheat(st, spec);
+    if (stage === strategy.stage && strategy.cheat) st = strategy.cheat(st, spec);
     const miner = await createMiner({ worker: accountAt(s, wallet), signer, stage: st });
     await actionsOf(s, wallet).stake({ payout: accountAt(s, wallet + 8), signingKey: signer.address, valueWei: parseEther("2") });
     bench.peers.set(miner.worker, miner.address);
@@ -150,9 +153,9 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
   const honestMiners = miners.filter((m) => m !== cheater);
   const pipeline = await MinerPipeline.connect(miners, specHash(spec));
   const history: MinedRound[][] = [];
-  const outcome: StrategyOutcome = { name: strategy.name, caught: false, how: "none", roundsUntilCaught: null, stakeLostWei: 0n, cheaterRewardTokens: 0n, honest: [], falseChallenges: 0, validatorComputeMs: 0 };
+  const outcome: StrategyOutcome = { name: strategy.name, caught: false, how: "none", roundsUntilCaught: null, stakeLostWei: 0n, cheaterRewardTokens: 0n, cheaterHonestRewardTokens: 0n, honest: [], falseChallenges: 0, validatorComputeMs: 0 };
   const commitEnd = (r: bigint) => bench.genesis + (r + 1n) * 3600n;
-  const cheaterSlots: { modelId: bigint; round: bigint }[] = [];
+  const cheaterSlots: { modelId: bigint; round: bigint; cheating: boolean }[] = [];
   const honestUnits = new Map<bigint, bigint>();
   let rounds = 0;
   for (let r = 0n; r < BigInt(maxRounds) && !outcome.caught; r++) {
@@ -171,7 +174,9 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     for (const c of honestSigned) honestUnits.set(r, (honestUnits.get(r) ?? 0n) + (await relayer.getCommitment({ modelId: 1n, round: r, stage: c.commitment.stage, worker: c.commitment.worker })).units);
     try {
       await relayer.submitCommitments({ signed: [cheaterSigned] });
-      cheaterSlots.push({ modelId: cheaterSigned.commitment.modelId, round: cheaterSigned.commitment.round });
+      cheaterSlots.push({ modelId: cheaterSigned.commitment.modelId, round: cheaterSigned.commitment.round, cheating });
+      // Honest work of the (future) cheater rightly counts in the round's total.
+      if (!cheating) honestUnits.set(r, (honestUnits.get(r) ?? 0n) + (await relayer.getCommitment({ modelId: 1n, round: r, stage: strategy.stage, worker: cheater.worker })).units);
     } catch (err) {
       if (!cheating) throw err;
       Object.assign(outcome, { caught: true, how: "rejected", rejectedWith: (err as Error).name, roundsUntilCaught: rounds });
@@ -209,7 +214,10 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
   for (const slot of cheaterSlots) {
     if (slot.modelId !== 1n) continue;
     const c = await relayer.getCommitment({ modelId: 1n, round: slot.round, stage: strategy.stage, worker: cheater.worker });
-    if (!c.slashed && !c.rewarded) outcome.cheaterRewardTokens += (await relayer.mintReward({ modelId: 1n, round: slot.round, worker: cheater.worker })).workerTokens;
+    if (c.slashed || c.rewarded) continue;
+    const tokens = (await relayer.mintReward({ modelId: 1n, round: slot.round, worker: cheater.worker })).workerTokens;
+    if (slot.cheating) outcome.cheaterRewardTokens += tokens;
+    else outcome.cheaterHonestRewardTokens += tokens;
   }
   outcome.stakeLostWei = parseEther("2") - (await relayer.getStaker({ account: cheater.worker })).stakeWei;
   for (const h of outcome.honest) {

@@ -6,7 +6,7 @@ import type { Strategy } from "./scenario.ts";
 export const STRATEGIES: Strategy[] = [
   { name: "randomGradients", stage: 1, cheat: randomGradients },
   { name: "skippedBackwardZero", stage: 0, cheat: zeroGradients },
-  { name: "skippedBackwardStale", stage: 1, cheat: staleGradients },
+  { name: "skippedBackwardStale", stage: 1, fromRound: 1, cheat: staleGradients },
   {
     name: "replayEarlierRound",
     stage: 1,

@@ -45,22 +45,36 @@ class Delegating implements PipelineStage {
   }
 }
 
-/** Skips backward and makes gradients up: `fake(shape-size)` gives the values (zeros, noise). */
-class SkippedBackward extends Delegating {
-  readonly #inputShapes = new Map<number, number[]>();
+/**
+ * Forwards under fresh inner microbatch ids, so a cheater that skips some backwards never
+ * collides with the activations the inner stage still keeps for them (they are freed on dispose).
+ */
+class SkippingDelegate extends Delegating {
+  readonly #ids = new Map<number, number>();
+  readonly inputShapes = new Map<number, number[]>();
+  #next = 0;
+  override forward(microbatch: number, input: tf.Tensor, targets?: tf.Tensor): tf.Tensor {
+    const id = this.#next++;
+    this.#ids.set(microbatch, id);
+    this.inputShapes.set(microbatch, input.shape);
+    return this.inner.forward(id, input, targets);
+  }
+  /** The honest backward of `microbatch`. */
+  honestBackward(microbatch: number, outputGrad?: tf.Tensor): { inputGrad?: tf.Tensor; parameterGradient: Float32Array } {
+    return this.inner.backward(this.#ids.get(microbatch) as number, outputGrad);
+  }
+}
+
+/** Skips backward and makes gradients up: `fake(size)` gives the values (zeros, noise). */
+class SkippedBackward extends SkippingDelegate {
   constructor(
     inner: PipelineStage,
     readonly fake: (size: number) => Float32Array,
   ) {
     super(inner);
   }
-  override forward(microbatch: number, input: tf.Tensor, targets?: tf.Tensor): tf.Tensor {
-    this.#inputShapes.set(microbatch, input.shape);
-    return this.inner.forward(microbatch, input, targets);
-  }
   override backward(microbatch: number): { inputGrad?: tf.Tensor; parameterGradient: Float32Array } {
-    const shape = this.#inputShapes.get(microbatch) as number[];
-    this.#inputShapes.delete(microbatch);
+    const shape = this.inputShapes.get(microbatch) as number[];
     const parameterGradient = this.fake(this.parameterCount);
     if (this.index === 0) return { parameterGradient };
     return { inputGrad: tf.tensor(this.fake(sizeOf(shape)), shape, "float32"), parameterGradient };
@@ -86,18 +100,27 @@ export const randomGradients: StageCheat = (inner) => new SkippedBackward(inner,
 /** Skipped backward pass reported as zero gradients. */
 export const zeroGradients: StageCheat = (inner) => new SkippedBackward(inner, (n) => new Float32Array(n));
 
-/** Computes backward once, then re-sends that stale gradient for every later microbatch. */
+/**
+ * Computes the first round honestly, then skips backward in every later round and re-sends the
+ * first round's gradients of the same microbatch index (stale gradients).
+ */
 export const staleGradients: StageCheat = (inner) => {
-  let stale: { inputGrad?: Float32Array; shape?: number[]; parameterGradient: Float32Array } | undefined;
-  return new (class extends Delegating {
+  const stale = new Map<number, { inputGrad?: Float32Array; shape?: number[]; parameterGradient: Float32Array }>();
+  let rounds = 0;
+  return new (class extends SkippingDelegate {
     override backward(microbatch: number, outputGrad?: tf.Tensor) {
-      if (!stale) {
-        const r = inner.backward(microbatch, outputGrad);
-        stale = { parameterGradient: r.parameterGradient, ...(r.inputGrad ? { inputGrad: r.inputGrad.dataSync() as Float32Array, shape: r.inputGrad.shape } : {}) };
+      const old = stale.get(microbatch);
+      if (rounds === 0 || !old) {
+        const r = this.honestBackward(microbatch, outputGrad);
+        stale.set(microbatch, { parameterGradient: r.parameterGradient, ...(r.inputGrad ? { inputGrad: r.inputGrad.dataSync() as Float32Array, shape: r.inputGrad.shape } : {}) });
         return r;
       }
-      const parameterGradient = stale.parameterGradient.slice();
-      return stale.inputGrad ? { inputGrad: tf.tensor(stale.inputGrad, stale.shape, "float32"), parameterGradient } : { parameterGradient };
+      const parameterGradient = old.parameterGradient.slice();
+      return old.inputGrad ? { inputGrad: tf.tensor(old.inputGrad, old.shape, "float32"), parameterGradient } : { parameterGradient };
+    }
+    override step(): void {
+      rounds++;
+      inner.step();
     }
   })(inner);
 };
