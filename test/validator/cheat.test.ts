@@ -1,27 +1,46 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { TOLERANCE_FLOOR } from "../../worker/validator/tolerance.ts";
-import { closeBench, runStrategy, setupBench, type Bench } from "./scenario.ts";
-import { STRATEGIES } from "./strategies.ts";
+import { calibrateTolerance } from "../../worker/validator/calibrate.ts";
+import type { Tolerance } from "../../worker/validator/tolerance.ts";
+import { type Bench, closeBench, runStrategy, setupBench, tinySpec } from "./scenario.ts";
+import { HONEST, STRATEGIES } from "./strategies.ts";
 
 let bench: Bench | undefined;
-// The first chain of the process pays for Hardhat's start and the corpus tokenization (~30 s on 2 busy cores).
+let tolerance: Tolerance;
+// Calibrates the tolerance (cpu vs wasm, reruns) and pays for Hardhat's start and the corpus
+// tokenization once (~30 s on 2 busy cores).
 beforeAll(async () => {
-  await closeBench(await setupBench({ fraction: 0.25, tolerance: TOLERANCE_FLOOR }));
+  tolerance = (await calibrateTolerance(tinySpec(1), { backends: ["wasm", "cpu"] })).tolerance;
+  await closeBench(await setupBench({ fraction: 0.25, tolerance }));
 }, 180_000);
 afterEach(async () => {
   if (bench) await closeBench(bench);
   bench = undefined;
 });
 
+const FRACTION = 0.25;
+
 describe("cheating miners are caught and slashed; honest miners keep stake and rewards", () => {
+  it("honest_twoRounds_noChallenge_fullRewards", async () => {
+    bench = await setupBench({ fraction: FRACTION, tolerance });
+    const o = await runStrategy(bench, HONEST, 2);
+    expect(o.caught).toBe(false);
+    expect(o.falseChallenges).toBe(0);
+    expect(bench.validators[0]?.log.filter((e) => e.type === "attest").length).toBe(4); // 2 rounds x 2 commitments x 1 sampled item
+    expect(bench.validators[0]?.log.some((e) => e.type === "challenge" || e.type === "chainBreak")).toBe(false);
+    expect(o.stakeLostWei).toBe(0n);
+    expect(o.cheaterHonestRewardTokens).toBeGreaterThan(0n);
+    for (const h of o.honest) expect([h.slashed, h.rewardTokens === h.expectedTokens]).toEqual([false, true]);
+  }, 60_000);
+
   for (const strategy of STRATEGIES) {
     it(`cheat_${strategy.name}_caught_honestUnaffected`, async () => {
-      bench = await setupBench({ fraction: 0.25, tolerance: TOLERANCE_FLOOR });
+      bench = await setupBench({ fraction: FRACTION, tolerance });
       const o = await runStrategy(bench, strategy, 3);
       console.log(JSON.stringify(o, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
       expect(o.caught).toBe(true);
       expect(o.falseChallenges).toBe(0);
-      if (o.how === "slashed") expect(o.stakeLostWei).toBeGreaterThan(0n);
+      if (o.how === "slashed") expect(o.stakeLostWei).toBe(10n ** 18n); // SLASH_BPS = 50% of the 2 ETH stake
+      else expect(o.stakeLostWei).toBe(0n);
       expect(o.cheaterRewardTokens).toBe(0n);
       for (const h of o.honest) {
         expect(h.slashed).toBe(false);
@@ -31,4 +50,16 @@ describe("cheating miners are caught and slashed; honest miners keep stake and r
       }
     }, 60_000);
   }
+
+  it("forgedSignature_and_otherRound_and_otherModel_areRejectedOnSubmission", async () => {
+    bench = await setupBench({ fraction: FRACTION, tolerance });
+    const byName = (n: string) => STRATEGIES.find((s) => s.name === n) as (typeof STRATEGIES)[number];
+    expect((await runStrategy(bench, byName("forgedSignature"), 1)).rejectedWith).toBe("ComputeLedgerInvalidSignatureError");
+    await closeBench(bench);
+    bench = await setupBench({ fraction: FRACTION, tolerance });
+    expect((await runStrategy(bench, byName("otherRoundCommitment"), 1)).rejectedWith).toBe("ComputeLedgerOutsideCommitWindowError");
+    await closeBench(bench);
+    bench = await setupBench({ fraction: FRACTION, tolerance });
+    expect((await runStrategy(bench, byName("otherModelRejected"), 1)).rejectedWith).toBe("ComputeLedgerWrongWeightsRootError");
+  }, 60_000);
 });

@@ -1,5 +1,7 @@
 import { fewerLayers, lowerPrecision, randomGradients, scaledGradients, staleGradients, zeroGradients } from "../../worker/cheat/strategies.ts";
 import { copyContent, copyItems, otherModel, otherRound, replayItems } from "../../worker/cheat/records.ts";
+import { weightsRoot } from "../../sdk/protocol/index.ts";
+import { createStage } from "../../worker/model/index.ts";
 import type { Strategy } from "./scenario.ts";
 
 /** Every cheating strategy of issue 6, as run by the tests and `npm run bench:cheat`. */
@@ -31,4 +33,18 @@ export const STRATEGIES: Strategy[] = [
   { name: "forgedSignature", stage: 1, forgeSignature: true },
   { name: "otherRoundCommitment", stage: 1, tamper: ({ round }) => otherRound(round + 1n) },
   { name: "otherModelRejected", stage: 0, tamper: () => otherModel(2n) },
+  {
+    name: "otherModelChallenged",
+    stage: 0,
+    // Claims model 2's registered initial weights root, so the ledger accepts it; model 2's validators catch it.
+    tamper: ({ bench }) => {
+      const st = createStage(bench.otherSpec, 0);
+      const root = weightsRoot(st.exportWeights());
+      st.dispose();
+      return otherModel(2n, root);
+    },
+  },
 ];
+
+/** Both miners honest: the control run (no challenge may be opened against anyone). */
+export const HONEST: Strategy = { name: "honest", stage: 1, fromRound: Number.MAX_SAFE_INTEGER };

@@ -19,10 +19,10 @@ export type ItemInputs = {
 export type ItemOutputs = {
   inputActHash: Hex;
   /** Non-last stages: the output as it would travel (re-encoded in `wire`), dequantized, and its hash. */
-  output?: { values: Float32Array; hash: Hex } | undefined;
+  output?: { values: Float32Array; hash: Hex; bytes: Uint8Array } | undefined;
   loss?: number | undefined;
   /** Non-first stages: the input gradient as it would travel, dequantized, and its hash. */
-  inputGrad?: { values: Float32Array; hash: Hex } | undefined;
+  inputGrad?: { values: Float32Array; hash: Hex; bytes: Uint8Array } | undefined;
   parameterGradient: Float32Array;
   /** Wall time of forward + backward (the re-execution compute). */
   computeMs: number;
@@ -106,7 +106,7 @@ export class Reexecutor {
       this.items++;
       const travel = (shape: number[], values: Float32Array) => {
         const wire = encodeWireTensor(shape, values, this.wire);
-        return { values: decodeWireTensor(wire.bytes).values, hash: wire.hash };
+        return { values: decodeWireTensor(wire.bytes).values, hash: wire.hash, bytes: wire.bytes };
       };
       return {
         inputActHash: inputActHash!,
