@@ -129,7 +129,14 @@ export type StrategyOutcome = {
   cheaterHonestRewardTokens: bigint;
   honest: { worker: Address; slashed: boolean; stakeLostWei: bigint; rewardTokens: bigint; expectedTokens: bigint }[];
   falseChallenges: number;
+  /** Auditor's re-execution compute (forward + backward), committee votes excluded. */
   validatorComputeMs: number;
+  /** Items the auditor re-executed, and their training FLOPs (from the spec). */
+  validatorItems: number;
+  validatorFlops: number;
+  /** Miners' training compute (forward + backward of every stage) and FLOPs over all rounds. */
+  trainingComputeMs: number;
+  trainingFlops: number;
 };
 
 const WORKER_WALLETS = [6, 7];
@@ -153,7 +160,7 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
   const honestMiners = miners.filter((m) => m !== cheater);
   const pipeline = await MinerPipeline.connect(miners, specHash(spec));
   const history: MinedRound[][] = [];
-  const outcome: StrategyOutcome = { name: strategy.name, caught: false, how: "none", roundsUntilCaught: null, stakeLostWei: 0n, cheaterRewardTokens: 0n, cheaterHonestRewardTokens: 0n, honest: [], falseChallenges: 0, validatorComputeMs: 0 };
+  const outcome: StrategyOutcome = { name: strategy.name, caught: false, how: "none", roundsUntilCaught: null, stakeLostWei: 0n, cheaterRewardTokens: 0n, cheaterHonestRewardTokens: 0n, honest: [], falseChallenges: 0, validatorComputeMs: 0, validatorItems: 0, validatorFlops: 0, trainingComputeMs: 0, trainingFlops: 0 };
   const commitEnd = (r: bigint) => bench.genesis + (r + 1n) * 3600n;
   const cheaterSlots: { modelId: bigint; round: bigint; cheating: boolean }[] = [];
   const honestUnits = new Map<bigint, bigint>();
@@ -163,6 +170,10 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     const cheating = r >= BigInt(strategy.fromRound ?? 0);
     const mined = await pipeline.run({ round: r, microbatches, data });
     history.push(mined);
+    for (const m of mined) {
+      outcome.trainingComputeMs += m.result.timings.forwardMs + m.result.timings.backwardMs;
+      outcome.trainingFlops += m.result.records.length * stageTrainingFlops(spec, m.result.stage);
+    }
     const ledger = s.deployments.contracts.computeLedger;
     const chainId = s.deployments.chainId;
     const honestSigned: SignedCommitment[] = [];
@@ -189,6 +200,8 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     const audits = [await (auditors[0] as Validator).auditRound(r)];
     if (claimedModel !== 1n) audits.push(await (bench.validators[0] as Validator).auditRound(r));
     outcome.validatorComputeMs += audits.reduce((t, a) => t + a.computeMs, 0);
+    outcome.validatorItems += audits.reduce((t, a) => t + a.sampled, 0);
+    outcome.validatorFlops += audits.reduce((t, a) => t + a.sampledFlops, 0);
     for (const v of auditors) await v.serveCommittee();
     for (const id of audits.flatMap((a) => a.disputes)) {
       await (auditors[0] as Validator).resolve(id);

@@ -14,6 +14,7 @@ import { type CommittedItem, committedItem, itemsTree, type MicrobatchItem, reco
 import { type ContentKind, decodeManifest, type ItemsManifest } from "../p2p/content.ts";
 import { ContentUnavailableError, fetchContent } from "../p2p/contentProtocol.ts";
 import type { MicrobatchSource } from "../pipeline/types.ts";
+import { stageTrainingFlops } from "../model/layout.ts";
 import type { Reexecutor } from "./reexecute.ts";
 import { sampleIndices, samplingSeed } from "./sampling.ts";
 import type { Tolerance } from "./tolerance.ts";
@@ -51,7 +52,15 @@ export type ValidatorParameters = {
 };
 
 /** Result of auditing one round. */
-export type RoundAudit = { sampled: number; attested: number; disputes: bigint[]; computeMs: number };
+export type RoundAudit = {
+  sampled: number;
+  attested: number;
+  disputes: bigint[];
+  /** Forward + backward time of the re-executions. */
+  computeMs: number;
+  /** Training FLOPs of the re-executed items (`stageTrainingFlops` of each item's stage). */
+  sampledFlops: number;
+};
 
 /**
  * A validator of one model: audits rounds after their commit window (sampling items with
@@ -130,7 +139,7 @@ export class Validator {
    * attested in the log, the first failing item of a commitment is challenged.
    */
   async auditRound(round: bigint): Promise<RoundAudit> {
-    const audit: RoundAudit = { sampled: 0, attested: 0, disputes: [], computeMs: 0 };
+    const audit: RoundAudit = { sampled: 0, attested: 0, disputes: [], computeMs: 0, sampledFlops: 0 };
     const block = await this.p.publicClient.getBlock();
     const seed = samplingSeed({ blockHash: block.hash, validator: this.address, modelId: this.p.modelId, round });
     const manifests: { c: AcceptedCommitment; m: ItemsManifest }[] = [];
@@ -154,6 +163,7 @@ export class Validator {
         const verdict = await this.verify(c.worker, m, leaf);
         audit.sampled++;
         audit.computeMs += verdict.computeMs;
+        audit.sampledFlops += stageTrainingFlops(this.p.reexecutor.spec, c.stage);
         if (verdict.ok) {
           audit.attested++;
           this.log.push({ type: "attest", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index, computeMs: verdict.computeMs });
