@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { freeLoopbackPort } from "../pipeline/launch.ts";
-import type { ServeStageConfig } from "./serveMain.ts";
+import type { ServeStageConfig } from "./stageServer.ts";
 
 /** One JSON line printed by a child process. */
 export type ChildEvent = { event: string; [key: string]: unknown };

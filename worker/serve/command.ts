@@ -1,0 +1,53 @@
+// `shardholder serve`: one serving stage in this process, logging through the CLI's logger.
+// program.ts parses the flags and calls runServeCommand (see the report for the wiring).
+import type { Logger } from "pino";
+import type { Address, Hex } from "viem";
+import type { BackendName } from "../backend/select.ts";
+import { runServeStage } from "./stageServer.ts";
+
+export type ServeCommandParameters = {
+  logger: Logger;
+  rpcUrl: string;
+  /** Address book file (the operator re-reads it; stage > 0 does not touch the chain). */
+  deploymentsPath: string;
+  /** Stage 0's operator key (fulfils and is credited); unused on other stages. */
+  key: Hex;
+  backend?: BackendName | undefined;
+  modelId: bigint;
+  stage: number;
+  specPath: string;
+  listen: string;
+  next?: string | undefined;
+  /** Serve the newest checkpoint of this training journal (else the initial weights). */
+  journalDir?: string | undefined;
+  /** Stage 0: the operator credited for each stage, in stage order. */
+  stageOperators: Address[];
+  maxNewTokens: number;
+};
+
+/** Serves until SIGINT/SIGTERM (stage 0) or until the upstream stage closes (stage > 0). */
+export async function runServeCommand(p: ServeCommandParameters): Promise<{ served: number }> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await runServeStage(
+      {
+        stage: p.stage,
+        specPath: p.specPath,
+        modelId: p.modelId.toString(),
+        listen: [p.listen],
+        next: p.next,
+        journalDir: p.journalDir,
+        backend: p.backend,
+        ...(p.stage === 0 ? { operator: { rpcUrl: p.rpcUrl, deploymentsPath: p.deploymentsPath, key: p.key, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens } } : {}),
+      },
+      (event, body) => p.logger.info(JSON.parse(JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as object, event),
+      stop.signal,
+    );
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

@@ -1,0 +1,93 @@
+// One serving stage (forward-only) over libp2p. Stage 0 is also the serving operator: it runs
+// the content store, watches the escrow and fulfils. Used by serveMain.ts (one process per
+// stage) and by the `shardholder serve` command.
+import { readFileSync } from "node:fs";
+import { createPublicClient, createWalletClient, http, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { parseDeployments } from "../../sdk/deployments/parse.ts";
+import { selectBackend, type BackendName } from "../backend/select.ts";
+import { parseModelSpec } from "../model/spec.ts";
+import { createStage } from "../model/stage.ts";
+import { specHash } from "../model/spec.ts";
+import { createPipeNode } from "../p2p/node.ts";
+import { openPipe } from "../p2p/pipe.ts";
+import type { WireFormat } from "../p2p/wire.ts";
+import { runServingOperator } from "./operator.ts";
+import { PipelineGenerator, serveDownstreamStage } from "./pipelineServe.ts";
+import { ContentStore, serveContentStore } from "./store.ts";
+import { loadJournaledWeights } from "./weights.ts";
+
+/** Configuration of one serving stage process. */
+export type ServeStageConfig = {
+  stage: number;
+  specPath: string;
+  modelId: string;
+  listen: string[];
+  next?: string | undefined;
+  /** Training journal of this stage's operator: serve its newest checkpoint (else initial weights). */
+  journalDir?: string | undefined;
+  wire?: WireFormat | undefined;
+  backend?: BackendName | undefined;
+  /** Stage 0 only: the operator's chain access. */
+  operator?: { rpcUrl: string; deploymentsPath: string; key: Hex; stageOperators: Address[]; maxNewTokens: number } | undefined;
+};
+
+/** Receives each progress event (`listening`, `connected`, `ready`, `served`, `done`). */
+export type ServeEmit = (event: string, body: Record<string, unknown>) => void;
+
+/**
+ * Runs one serving stage until `signal` aborts (stage 0) or its upstream link closes (s > 0).
+ *
+ * @example
+ * await runServeStage({ stage: 1, specPath, modelId: "1", listen: ["/ip4/127.0.0.1/tcp/4002"], next }, emit, signal)
+ */
+export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, signal: AbortSignal): Promise<{ served: number }>{
+  await selectBackend(config.backend ? { backend: config.backend } : {});
+  const spec = parseModelSpec(readFileSync(config.specPath, "utf8"));
+  const stage = createStage(spec, config.stage);
+  const trained = config.journalDir ? await loadJournaledWeights(config.journalDir) : undefined;
+  if (trained) stage.importWeights(trained.weights);
+  const node = await createPipeNode({ listen: config.listen });
+  emit("listening", { stage: config.stage, addrs: node.getMultiaddrs().map(String), weightsRound: trained?.round, weightsRoot: trained?.weightsRoot });
+  const pipe = await openPipe({
+    node,
+    stageIndex: config.stage,
+    stageCount: spec.stages.length,
+    modelKey: specHash(spec),
+    nextAddress: config.next,
+    dial: { attempts: 14, baseDelayMs: 100, maxDelayMs: 1000 },
+    signal,
+  });
+  emit("connected", { stage: config.stage });
+  const wire = config.wire ?? "float32";
+  let served = 0;
+  if (config.stage === 0) {
+    const op = config.operator;
+    if (!op) throw new Error("stage 0 needs the operator config");
+    const deployments = parseDeployments(JSON.parse(readFileSync(op.deploymentsPath, "utf8")), op.deploymentsPath);
+    const client = createPublicClient({ transport: http(op.rpcUrl) });
+    const wallet = createWalletClient({ account: privateKeyToAccount(op.key), transport: http(op.rpcUrl) });
+    const generator = new PipelineGenerator({ spec, stage, pipe, wire });
+    const store = new ContentStore();
+    const http_ = await serveContentStore(store);
+    emit("ready", { stage: 0, storeUrl: http_.url });
+    await runServingOperator({
+      client, wallet, deployments, modelId: BigInt(config.modelId), store, stageOperators: op.stageOperators,
+      generate: (prompt) => generator.generate(prompt, op.maxNewTokens),
+      onServed: (s) => {
+        if (s.status === "fulfilled") served++;
+        emit("served", s);
+      },
+      signal,
+    });
+    await http_.close();
+    await pipe.next?.close();
+  } else {
+    ({ served } = await serveDownstreamStage({ stage, pipe, wire }));
+  }
+  await node.stop();
+  stage.dispose();
+  emit("done", { stage: config.stage, served });
+  return { served };
+}
+
