@@ -1,0 +1,57 @@
+import { getModel } from "../../sdk/actions/models/getModel.ts";
+import { resolveDispute } from "../../sdk/actions/miner/resolveDispute.ts";
+import { ComputeLedgerVotingNotOverError } from "../../sdk/errors/contractErrors.ts";
+import type { RoundAudit, Validator } from "./validator.ts";
+
+export type RunValidatorLoopParameters = {
+  validator: Validator;
+  /** First round to audit (default: the model's current round). */
+  fromRound?: bigint | undefined;
+  /** Stop after auditing this round (default: run until `signal` aborts). */
+  untilRound?: bigint | undefined;
+  pollMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onAudit?: ((round: bigint, audit: RoundAudit) => void) | undefined;
+};
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/**
+ * The `shardholder validate` loop: audits each round once its commit window has closed (the
+ * block hash then seeds the sample), votes in every committee it is drawn into, and resolves its
+ * own disputes once voting is over. Committee duty is checked on every poll.
+ */
+export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<void> {
+  const { validator } = p;
+  const { wallet, deployments, modelId, publicClient } = validator.p;
+  const model = await getModel(wallet, { deployments, modelId });
+  let round = p.fromRound ?? model.currentRound;
+  const open = new Set<bigint>();
+  while (!p.signal?.aborted && (p.untilRound === undefined || round <= p.untilRound)) {
+    const now = (await publicClient.getBlock()).timestamp;
+    const commitEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec);
+    if (now >= commitEnd) {
+      const audit = await validator.auditRound(round);
+      for (const id of audit.disputes) open.add(id);
+      p.onAudit?.(round, audit);
+      round++;
+    }
+    await validator.serveCommittee();
+    for (const id of open) {
+      try {
+        await resolveDispute(wallet, { deployments, disputeId: id });
+        open.delete(id);
+      } catch (err) {
+        if (!(err instanceof ComputeLedgerVotingNotOverError)) throw err;
+      }
+    }
+    if (now < commitEnd) await sleep(p.pollMs ?? 5000, p.signal);
+  }
+}
