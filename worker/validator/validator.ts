@@ -142,6 +142,18 @@ export class Validator {
     const audit: RoundAudit = { sampled: 0, attested: 0, disputes: [], computeMs: 0, sampledFlops: 0 };
     const block = await this.p.publicClient.getBlock();
     const seed = samplingSeed({ blockHash: block.hash, validator: this.address, modelId: this.p.modelId, round });
+    // Workers already in a dispute of this round (opened by any validator) are not challenged
+    // again: one slash per worker and round is what the ledger intends.
+    const opened = await this.p.publicClient.getContractEvents({
+      abi: computeLedgerAbi,
+      address: this.p.deployments.contracts.computeLedger,
+      eventName: "DisputeOpened",
+      args: { modelId: this.p.modelId, round },
+      fromBlock: 0n,
+    });
+    for (const l of opened) {
+      for (const w of [l.args.accused, l.args.counterparty]) if (w && BigInt(w) !== 0n) this.#accusedRounds.add(`${round}:${getAddress(w)}`);
+    }
     const manifests: { c: AcceptedCommitment; m: ItemsManifest }[] = [];
     for (const c of await this.commitments(round)) {
       if (c.worker === this.address) continue;
