@@ -7,7 +7,7 @@ export type RunValidatorLoopParameters = {
   validator: Validator;
   /** First round to audit (default: the model's current round). */
   fromRound?: bigint | undefined;
-  /** Stop after auditing this round (default: run until `signal` aborts). */
+  /** Stop once this round is audited and this validator's disputes are resolved (default: run until `signal` aborts). */
   untilRound?: bigint | undefined;
   pollMs?: number | undefined;
   signal?: AbortSignal | undefined;
@@ -34,7 +34,7 @@ export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<v
   const model = await getModel(wallet, { deployments, modelId });
   let round = p.fromRound ?? model.currentRound;
   const open = new Set<bigint>();
-  while (!p.signal?.aborted && (p.untilRound === undefined || round <= p.untilRound)) {
+  while (!p.signal?.aborted && (p.untilRound === undefined || round <= p.untilRound || open.size > 0)) {
     const now = (await publicClient.getBlock()).timestamp;
     const commitEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec);
     if (now >= commitEnd) {
@@ -52,6 +52,6 @@ export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<v
         if (!(err instanceof ComputeLedgerVotingNotOverError)) throw err;
       }
     }
-    if (now < commitEnd) await sleep(p.pollMs ?? 5000, p.signal);
+    if (now < commitEnd || open.size > 0) await sleep(p.pollMs ?? 5000, p.signal);
   }
 }

@@ -1,0 +1,60 @@
+import { parseEther } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { afterAll, describe, expect, it } from "vitest";
+import { accountAt, actionsOf } from "../sdk/fixture.ts";
+import { createStage, specHash } from "../../worker/model/index.ts";
+import { commitMined, createMiner, type MinedRound, MinerPipeline, type StageMiner } from "../../worker/cheat/miner.ts";
+import { randomGradients } from "../../worker/cheat/strategies.ts";
+import { runValidatorLoop } from "../../worker/validator/run.ts";
+import { TOLERANCE_FLOOR } from "../../worker/validator/tolerance.ts";
+import type { Validator } from "../../worker/validator/validator.ts";
+import { type Bench, closeBench, setupBench } from "./scenario.ts";
+
+let bench: Bench | undefined;
+let miners: StageMiner[] = [];
+afterAll(async () => {
+  for (const m of miners) {
+    m.stage.dispose();
+    await m.node.stop();
+  }
+  if (bench) await closeBench(bench);
+});
+
+describe("runValidatorLoop", () => {
+  it("auditsAfterCommitWindow_committeeLoopsVote_disputeResolved_cheaterSlashed", async () => {
+    bench = await setupBench({ fraction: 0.25, tolerance: TOLERANCE_FLOOR });
+    const { s, spec } = bench;
+    for (const [stage, wallet] of [[0, 6], [1, 7]] as const) {
+      const signer = privateKeyToAccount(generatePrivateKey());
+      const st = stage === 1 ? randomGradients(createStage(spec, 1), spec) : createStage(spec, 0);
+      const m = await createMiner({ worker: accountAt(s, wallet), signer, stage: st });
+      await actionsOf(s, wallet).stake({ payout: accountAt(s, wallet), signingKey: signer.address, valueWei: parseEther("2") });
+      bench.peers.set(m.worker, m.address);
+      miners.push(m);
+    }
+    const pipeline = await MinerPipeline.connect(miners, specHash(spec));
+    const mined = await pipeline.run({ round: 0n, microbatches: 4, data: bench.data });
+    const ledger = s.deployments.contracts.computeLedger;
+    const signed = await Promise.all(miners.map((m, i) => commitMined(m, mined[i] as MinedRound, { modelId: 1n, round: 0n, ledger, chainId: s.deployments.chainId })));
+    await actionsOf(s, 0).submitCommitments({ signed });
+
+    const [auditor, ...members] = bench.validators as [Validator, ...Validator[]];
+    const stop = new AbortController();
+    // Committee members only watch disputes (their next audit, round 1, is an hour of chain time away).
+    const committee = members.map((v) => runValidatorLoop({ validator: v, fromRound: 1n, pollMs: 20, signal: stop.signal }));
+    const audits: bigint[] = [];
+    const auditing = runValidatorLoop({ validator: auditor, fromRound: 0n, untilRound: 0n, pollMs: 20, onAudit: (_, a) => audits.push(...a.disputes) });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(audits).toEqual([]); // the commit window is still open: nothing sampled yet
+    await s.networkHelpers.time.increaseTo(bench.genesis + 3600n);
+    await auditing;
+    stop.abort();
+    await Promise.all(committee);
+    expect(audits.length).toBe(1);
+    const d = await actionsOf(s, 0).getDispute({ disputeId: audits[0] as bigint });
+    expect([d.status, d.accused]).toEqual([2, miners[1]?.worker]);
+    expect((await actionsOf(s, 0).getStaker({ account: miners[1]?.worker as `0x${string}` })).jailed).toBe(true);
+    expect((await actionsOf(s, 0).getStaker({ account: miners[0]?.worker as `0x${string}` })).jailed).toBe(false);
+    expect(members.flatMap((v) => v.log).filter((e) => e.type === "vote" && e.fraud).length).toBe(3);
+  }, 120_000);
+});
