@@ -1,0 +1,68 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Hex, keccak256, parseEther, toHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
+import { runDapp } from "./dapp.ts";
+import { runHolder } from "./holder.ts";
+import { runMiner } from "./miner.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe("README examples", () => {
+  let s: Shardholder;
+  beforeAll(async () => {
+    s = await deployShardholder();
+    await actionsOf(s, 0).registerModel({ spec: testSpec() });
+  });
+
+  it("the README shows each example file verbatim", async () => {
+    const readme = await readFile(path.join(here, "..", "README.md"), "utf8");
+    for (const file of ["dapp.ts", "holder.ts", "miner.ts"]) {
+      const code = (await readFile(path.join(here, file), "utf8")).replaceAll('from "../index.ts"', 'from "shardholder/sdk"');
+      expect(readme, `README lacks sdk/examples/${file}`).toContain(code.trim());
+    }
+  });
+
+  it("miner: stakes and relays a signed commitment the ledger accepts", async () => {
+    const signer = privateKeyToAccount(generatePrivateKey());
+    const h = (x: string): Hex => keccak256(toHex(x));
+    const commitment = { modelId: 1n, round: 0n, stage: 0, worker: accountAt(s, 1), itemsRoot: h("items"), itemCount: 4, weightsRootBefore: testSpec().initialWeightsRoots[0] as Hex, weightsRootAfter: h("after") };
+    const wallet = s.wallets[1];
+    if (!wallet) throw new Error("no wallet");
+    const record = await runMiner(wallet, s.deployments, { modelId: 1n, payout: accountAt(s, 8), signer, commitment });
+    expect([record.found, record.units]).toEqual([true, 12n]);
+  });
+
+  it("dapp: requests and awaits an inference that an operator fulfils", async () => {
+    await actionsOf(s, 2).stake({ payout: accountAt(s, 2), signingKey: accountAt(s, 2), valueWei: parseEther("1") });
+    const wallet = s.wallets[5];
+    if (!wallet) throw new Error("no wallet");
+    const running = runDapp(wallet, s.deployments, 1n);
+    const outputHash = keccak256(toHex("output"));
+    for (let i = 0; i < 100; i++) {
+      try {
+        await actionsOf(s, 2).fulfillInference({ requestId: 1n, outputHash, stageOperators: [accountAt(s, 2), accountAt(s, 2)] });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50)); // the request is not on-chain yet
+      }
+    }
+    const result = await running;
+    expect([result.requestId, result.outputHash]).toEqual([1n, outputHash]);
+  });
+
+  it("holder: claims everything it earned", async () => {
+    await mintRound(s, { modelId: 1n, workers: [3, 4], payouts: [accountAt(s, 6), accountAt(s, 7)] });
+    const dapp = actionsOf(s, 5);
+    const { requestId } = await dapp.requestInference({ modelId: 1n, input: "more revenue" });
+    await actionsOf(s, 2).fulfillInference({ requestId, outputHash: keccak256(toHex("x")), stageOperators: [accountAt(s, 2), accountAt(s, 2)] });
+    const wallet = s.wallets[6];
+    if (!wallet) throw new Error("no wallet");
+    const { expectedWei, claimedWei } = await runHolder(wallet, s.deployments);
+    expect(expectedWei).toBeGreaterThan(0n);
+    expect(claimedWei).toBe(expectedWei);
+  });
+});
