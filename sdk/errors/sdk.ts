@@ -111,3 +111,10 @@ export class TransactionRevertedError extends BaseError {
     this.transactionHash = transactionHash;
   }
 }
+
+/** A parameter is outside the range an action accepts. */
+export class InvalidParameterError extends BaseError {
+  constructor({ parameter, reason }: { parameter: string; reason: string }) {
+    super(`Invalid \`${parameter}\`: ${reason}.`, { name: "InvalidParameterError" });
+  }
+}

@@ -1,5 +1,5 @@
 import hre from "hardhat";
-import { type Account, type Address, type Chain, type Client, type Hex, keccak256, parseEther, toHex, type Transport, zeroAddress, getAddress } from "viem";
+import { type Account, type Address, type Chain, type Client, type Hex, keccak256, parseEther, toHex, type Transport, getAddress } from "viem";
 import { modelRegistryAbi } from "../../sdk/abi/modelRegistry.ts";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
@@ -31,13 +31,12 @@ export async function deployShardholder() {
     args: [computeLedger.address],
   });
   await publicClient.waitForTransactionReceipt({ hash: bind });
-  // TEMPORARY until the escrow and claimer land: deploy them only when compiled.
-  const inferenceEscrow = (await hre.artifacts.artifactExists("InferenceEscrow"))
-    ? await viem.deployContract("InferenceEscrow", [modelRegistry.address, computeLedger.address, deployer.account.address])
-    : { address: zeroAddress };
-  const revenueClaimer = (await hre.artifacts.artifactExists("RevenueClaimer"))
-    ? await viem.deployContract("RevenueClaimer")
-    : { address: zeroAddress };
+  const inferenceEscrow = await viem.deployContract("InferenceEscrow", [
+    modelRegistry.address,
+    computeLedger.address,
+    deployer.account.address,
+  ]);
+  const revenueClaimer = await viem.deployContract("RevenueClaimer");
   const deployments: Deployments = {
     chainId: await publicClient.getChainId(),
     contracts: {

@@ -9,7 +9,7 @@ import type {
   ComputeLedgerOutsideCommitWindowError,
   ComputeLedgerWrongWeightsRootError,
 } from "../../errors/contractErrors.ts";
-import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
+import { type AccountRequiredError, InvalidParameterError, type NoDeploymentError } from "../../errors/sdk.ts";
 import type { Commitment } from "../../protocol/commitment.ts";
 import {
   type AccountParameter,
@@ -69,7 +69,8 @@ export async function submitCommitments(
 ): Promise<SubmitCommitmentsReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const batchSize = parameters.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new InvalidParameterError({ parameter: "batchSize", reason: `must be a positive integer, got ${batchSize}` });
   const ordered = orderForBatching(parameters.signed);
   const batches: WriteResult[] = [];
   for (let start = 0; start < ordered.length; start += batchSize) {
