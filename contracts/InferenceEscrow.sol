@@ -33,10 +33,13 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- storage
 
     /// @notice Where model terms come from.
-    IModelRegistry public immutable registry;
+    // solhint-disable-next-line immutable-vars-naming
+    IModelRegistry public immutable registry; // public getter names are part of the ABI
     /// @notice Who may serve: `ledger.isServingOperator(modelId, operator)`.
+    // solhint-disable-next-line immutable-vars-naming
     IComputeLedger public immutable ledger;
     /// @notice Receives the protocol share (as a pull balance).
+    // solhint-disable-next-line immutable-vars-naming
     address public immutable treasury;
 
     uint256 private _requestCount;
@@ -73,6 +76,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         if (minFee == 0) minFee = _cacheTerms(modelId);
         minFee &= ~_CACHED;
         if (msg.value < minFee) revert InferenceEscrowFeeTooLow(msg.value, minFee);
+        // solhint-disable-next-line gas-strict-inequalities
         if (deadline <= block.timestamp) revert InferenceEscrowInvalidDeadline(deadline);
         requestId = ++_requestCount;
         _requests[requestId] = _hash(modelId, msg.sender, msg.value, deadline, inputHash);
@@ -92,6 +96,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         address[] calldata stageOperators
     ) external nonReentrant {
         _checkLive(requestId, req);
+        // solhint-disable-next-line gas-strict-inequalities
         if (block.timestamp >= req.deadline) revert InferenceEscrowDeadlinePassed(requestId, req.deadline);
         uint64 modelId = req.modelId;
         uint256 terms = _terms[modelId];

@@ -25,8 +25,10 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
     // ---------------------------------------------------------------- storage
 
     /// @notice The ModelToken implementation every model token clones.
-    address public immutable tokenImplementation;
+    // solhint-disable-next-line immutable-vars-naming
+    address public immutable tokenImplementation; // public getter name is part of the ABI
     /// @dev The only account allowed to bind the ledger, once.
+    // solhint-disable-next-line immutable-vars-naming
     address private immutable _deployer;
     address private _ledger;
     uint64 private _modelCount;
@@ -160,6 +162,7 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
     }
 
     function _checkStage(uint64 modelId, uint16 stage) private view {
+        // solhint-disable-next-line gas-strict-inequalities
         if (stage >= _modelOf(modelId).stageCount) revert ModelRegistryBadStage(modelId, stage);
     }
 

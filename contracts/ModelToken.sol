@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
@@ -55,6 +54,7 @@ contract ModelToken is
     uint256 private constant _INT160_MAX = uint256(uint160(type(int160).max));
     uint256 private constant _U96 = 96;
     uint256 private constant _MASK96 = type(uint96).max;
+    // solhint-disable-next-line gas-small-strings
     bytes32 private constant _PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
@@ -220,6 +220,7 @@ contract ModelToken is
         if (supplyAfter > capTokens) revert ModelTokenCapExceeded(supplyAfter, capTokens);
         _update(address(0), to, amountTokens);
         // Credits revenue held while the supply was too small, once a per-share step is possible.
+        // solhint-disable-next-line gas-strict-inequalities
         if ((_reserve >> _U96) >= supplyAfter && supplyAfter != 0) _distribute(0);
     }
 
@@ -274,6 +275,7 @@ contract ModelToken is
         uint256 pending = (reserve >> _U96) + amountWei * MAGNITUDE;
         uint256 global = _global;
         uint256 supply = global & _MASK96;
+        // solhint-disable-next-line gas-strict-inequalities
         if (supply != 0 && supply >= (capTokens >> _DISTRIBUTION_SHIFT)) {
             uint256 rps = global >> _U96;
             uint256 step = pending / supply;

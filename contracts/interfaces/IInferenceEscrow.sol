@@ -41,8 +41,10 @@ interface IInferenceEscrow {
         address[] stageOperators
     );
     event InferenceRefunded(uint256 indexed requestId, uint64 indexed modelId, address indexed requester, uint256 feeWei);
+    // solhint-disable-next-line gas-indexed-events
     event Withdrawn(address indexed account, address indexed to, uint256 amountWei);
     /// @notice The escrow copied a model's immutable fee terms from the registry.
+    // solhint-disable-next-line gas-indexed-events
     event ModelTermsCached(uint64 indexed modelId, address token, uint16 stageCount, uint16 protocolFeeBps, uint16 operatorFeeBps, uint128 minRequestFeeWei);
 
     error InferenceEscrowZeroAddress();

@@ -23,6 +23,7 @@ interface IModelRegistry {
     }
 
     /// @notice Everything a designer passes to `registerModel`. Economic fields are immutable.
+    // solhint-disable-next-line gas-struct-packing
     struct ModelSpec {
         string name;
         string symbol;

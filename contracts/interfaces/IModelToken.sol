@@ -7,10 +7,13 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 interface IModelToken is IERC20 {
     /// @notice `amountWei` of revenue arrived from `depositor`; it is distributed to the holders of this block
     /// (or held, while the supply is below `minDistributionSupply`).
+    // solhint-disable-next-line gas-indexed-events
     event RevenueDeposited(address indexed depositor, uint256 amountWei);
     /// @notice `account` claimed `amountWei` of revenue, sent to `to`.
+    // solhint-disable-next-line gas-indexed-events
     event RevenueClaimed(address indexed account, address indexed to, uint256 amountWei);
     /// @notice The clone was initialized by the registry.
+    // solhint-disable-next-line gas-indexed-events
     event ModelTokenInitialized(string name, string symbol, address indexed minter, uint256 capTokens);
 
     /// @notice Adds `msg.value` to the revenue of current holders (held until the first mint if supply is 0).
