@@ -173,11 +173,11 @@ describe("shardholder CLI against a loopback Hardhat chain", () => {
       cli([...base(), "--signing-key", generatePrivateKey(), ...train], { SHARDHOLDER_KEY: FUNDED_KEY }),
       cli([...base(), "--signing-key", signingKey, ...train, "--dial-attempts", "4", "--peer", `/ip4/127.0.0.1/tcp/${port}`], { SHARDHOLDER_KEY: FUNDED_KEY }),
       cli([...base(), "--signing-key", signingKey, ...train], { SHARDHOLDER_KEY: FUNDED_KEY }),
-      cli([...base(), "--signing-key", signingKey, "serve", "--model", "1", "--stage", "0"], { SHARDHOLDER_KEY: FUNDED_KEY }),
+      cli([...base(), "--signing-key", signingKey, "serve", "--model", "1", "--stage", "0", "--spec", "no-such-spec.json"], { SHARDHOLDER_KEY: FUNDED_KEY }),
     ]);
-    // serve passes every check, then says plainly that it does not run yet: never a fake success.
-    expect(serve.code).toBe(ExitCode.notAvailable);
-    expect(errorLines(serve)[0]).toContain("not available yet");
+    // serve passes every chain check, then needs the address book as one file (it re-reads it).
+    expect(serve.code).toBe(ExitCode.usage);
+    expect(errorLines(serve)[0]).toContain("serve needs --deployments to name the address book file");
     expect(mismatch.code).toBe(ExitCode.signingKeyMismatch);
     expect(peerDown.code).toBe(ExitCode.peerUnreachable);
     expect(errorLines(peerDown)[0]).toContain(`/ip4/127.0.0.1/tcp/${port} is unreachable after 4 attempts`);

@@ -162,30 +162,108 @@ export function buildProgram(): Command {
     .description("serve escrowed inference requests of a model through the stage pipeline")
     .requiredOption("--model <id>", "registry model id", uint("--model"))
     .requiredOption("--stage <index>", "stage index (0-based)", smallInt("--stage"))
-    .option("--peer <multiaddr>", "neighbour stage to dial (repeatable)", collect, [])
-    .action(async (options: { peer: string[] }, command: Command) => {
-      await workerPreflight(command, options.peer);
-      throw new NotAvailableError({ command: "serve", reason: "the serving loop (escrow watcher + pipeline generation) has not landed" });
-    });
+    .requiredOption("--spec <file>", "the model's canonical spec JSON")
+    .option("--listen <multiaddr>", "listen address for the previous stage", "/ip4/127.0.0.1/tcp/0")
+    .option("--next <multiaddr>", "next stage's multiaddr (omit on the last stage)")
+    .option("--journal <dir>", "serve the newest checkpoint of this training journal (else the initial weights)")
+    .option("--operators <a,b,c>", "stage 0: the operator credited for each stage, in stage order (default: this key for every stage)")
+    .addOption(new Option("--max-new-tokens <n>", "tokens generated per request").argParser(uint("--max-new-tokens")).default(24n, "24"))
+    .action(
+      async (
+        options: { model: bigint; stage: number; spec: string; listen: string; next?: string; journal?: string; operators?: string; maxNewTokens: bigint },
+        command: Command,
+      ) => {
+        const connected = options.stage === 0 ? await workerPreflight(command, options.next ? [options.next] : []) : await connect(command);
+        const account = requireAccount(connected.config);
+        if (connected.config.deployments.kind !== "file")
+          throw new UsageError("serve needs --deployments to name the address book file (<chainId>.json).");
+        // runServeCommand takes the raw key (already validated by the account above).
+        const rawKey = command.optsWithGlobals<RawGlobalOptions>().key ?? process.env.SHARDHOLDER_KEY ?? "";
+        const keyHex = (rawKey.startsWith("0x") ? rawKey : `0x${rawKey}`) as `0x${string}`;
+        const { model } = await import("../../sdk/actions/models/getModel.ts").then(async ({ getModel }) => ({ model: await getModel(connected.client, { deployments: connected.deployments, modelId: options.model }) }));
+        const operators = (options.operators ? options.operators.split(",").map(address) : Array.from({ length: model.stageCount }, () => account.address)) as `0x${string}`[];
+        const { runServeCommand } = await import("../serve/command.ts");
+        const { served } = await runServeCommand({
+          logger: connected.logger,
+          rpcUrl: connected.config.rpcUrl,
+          deploymentsPath: connected.config.deployments.path,
+          key: keyHex,
+          backend: connected.config.backend,
+          modelId: options.model,
+          stage: options.stage,
+          specPath: options.spec,
+          listen: options.listen,
+          next: options.next,
+          journalDir: options.journal,
+          stageOperators: operators,
+          maxNewTokens: Number(options.maxNewTokens),
+        });
+        connected.logger.info({ served }, "serve stopped");
+      },
+    );
 
   program
     .command("validate")
-    .description("sample other workers' items, re-execute them, attest or challenge")
+    .description("sample other workers' items, re-execute them, attest or challenge; vote in committees")
     .requiredOption("--model <id>", "registry model id", uint("--model"))
-    .action(async (_options: unknown, command: Command) => {
-      await workerPreflight(command, []);
-      throw new NotAvailableError({ command: "validate", reason: "the validator module has not landed" });
-    });
+    .requiredOption("--spec <file>", "the model's canonical spec JSON (a calibrated <spec>.tolerance.json beside it is used)")
+    .option("--fraction <share>", "share of each commitment's items re-executed (0-1]", (v: string) => {
+      const n = Number(v);
+      if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("must be a number in (0, 1].");
+      return n;
+    }, 0.1)
+    .option("--peer-of <worker=multiaddr>", "content server of a worker (repeatable)", collect, [])
+    .option("--committee-key <hex>", "extra validator identity in this process that only votes in committees (repeatable)", collect, [])
+    .option("--stake <eth>", "stake and flag as validator any key not staked yet", ether)
+    .addOption(new Option("--from-round <n>", "first round to audit (default: current)").argParser(uint("--from-round")))
+    .addOption(new Option("--until-round <n>", "stop after auditing this round and resolving its disputes").argParser(uint("--until-round")))
+    .addOption(new Option("--poll-ms <n>", "chain polling interval").argParser(uint("--poll-ms")).default(2000n, "2000"))
+    .action(
+      async (
+        options: { model: bigint; spec: string; fraction: number; peerOf: string[]; committeeKey: string[]; stake?: bigint; fromRound?: bigint; untilRound?: bigint; pollMs: bigint },
+        command: Command,
+      ) => {
+        const connected = await connect(command);
+        const { checkFunded } = await import("./preflight.ts");
+        const { privateKeyToAccount } = await import("viem/accounts");
+        const account = requireAccount(connected.config);
+        await checkFunded(connected.client, account.address);
+        const committee = options.committeeKey.map((k) => {
+          if (!/^0x[0-9a-fA-F]{64}$/.test(k)) throw new UsageError("--committee-key must be a 32-byte 0x hex key.");
+          return privateKeyToAccount(k as `0x${string}`);
+        });
+        const { parsePeerOf, runValidateCommand } = await import("./validate.ts");
+        await runValidateCommand({
+          logger: connected.logger,
+          client: connected.client,
+          rpcUrl: connected.config.rpcUrl,
+          deployments: connected.deployments,
+          accounts: [account, ...committee],
+          backend: connected.config.backend,
+          modelId: options.model,
+          specPath: options.spec,
+          peers: parsePeerOf(options.peerOf),
+          fraction: options.fraction,
+          stakeWei: options.stake ?? 0n,
+          fromRound: options.fromRound,
+          untilRound: options.untilRound,
+          pollMs: Number(options.pollMs),
+        });
+      },
+    );
 
   program
     .command("devnet")
-    .description("run a whole local network: chain, deployment, stage workers, validator, inference")
-    .action(async () => {
+    .description("run a whole local network: chain, deployment, stage workers, validator, inference (flags: see `shardholder devnet --help`)")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .helpOption(false)
+    .action(async (_options: unknown, command: Command) => {
       const script = path.join(root, "scripts", "devnet.ts");
       if (!existsSync(script)) throw new NotAvailableError({ command: "devnet", reason: "scripts/devnet.ts has not landed" });
       const { spawn } = await import("node:child_process");
       const code = await new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: "inherit", cwd: root });
+        const child = spawn(process.execPath, ["--import", "tsx", script, ...command.args], { stdio: "inherit", cwd: root });
         child.on("exit", (c) => resolve(c ?? ExitCode.unexpected));
       });
       if (code !== 0) process.exitCode = code;

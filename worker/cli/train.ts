@@ -11,7 +11,10 @@ import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
 import { type RoundRunner, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
-import { Journal } from "../journal/index.ts";
+import { Journal, replay, roundItems } from "../journal/index.ts";
+import { ContentStore } from "../p2p/content.ts";
+import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
+import { serveContent } from "../p2p/contentProtocol.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { openPipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
@@ -50,6 +53,15 @@ export class SpecMismatchError extends CliError {
   }
 }
 
+/** Serves the signed items manifest of every commitment of `round` (what validators sample from). */
+function publishManifests(journal: Journal, store: ContentStore, round: bigint): void {
+  const state = replay(journal.records);
+  for (const c of state.commitments.values()) {
+    if (c.commitment.round !== round || !c.signature) continue;
+    store.putManifest({ commitment: c.commitment, signature: c.signature.signature, items: roundItems(state, round) });
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -75,6 +87,9 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   if (p.stage >= model.stageCount) throw new CliError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`, { exitCode: ExitCode.usage, name: "UsageError" });
 
   const node = await createPipeNode({ listen: [p.listen] });
+  // Validators fetch the committed inputs, weights and manifests from this store over libp2p.
+  const store = new ContentStore();
+  await serveContent(node, store);
   logger.info({ stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) }, "listening");
   const journal = await Journal.open(path.resolve(p.journalDir), { modelId: p.modelId, stage: p.stage, worker: p.account.address });
   if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
@@ -87,6 +102,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       nextAddress: p.next,
       dial: { attempts: p.dialAttempts, baseDelayMs: 250, maxDelayMs: 4_000, onRetry: ({ attempt, delayMs }) => logger.warn({ peer: p.next, attempt, retryInMs: delayMs }, "next stage not answering, retrying") },
     });
+    for (const link of [pipe.prev, pipe.next]) if (link) captureLinkContent(link, store);
     logger.info({ stage: p.stage, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next) }, "pipeline connected");
     const first = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
     const rounds = Array.from({ length: p.rounds }, (_, i) => first + BigInt(i));
@@ -101,7 +117,10 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       runner: {
         runRound: async (round) => {
           while ((await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId })) < round) await sleep(2_000);
-          return runStageRound({ stage: loaded.stage, round, microbatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
+          const weightsBefore = loaded.stage.exportWeights();
+          const result = await runStageRound({ stage: loaded.stage, round, microbatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
+          storeRoundContent(store, { weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+          return result;
         },
         exportWeights: () => loaded.stage.exportWeights(),
         importWeights: (w) => loaded.stage.importWeights(w),
@@ -120,6 +139,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       rounds,
       microbatches,
       onRound: (r) => {
+        publishManifests(journal, store, r.round);
         done++;
         const tokensPerSec = r.trained && tokensPerRound ? tokensPerRound / (r.wallMs / 1000) : undefined;
         progress.update({ step: done, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });

@@ -1,0 +1,101 @@
+// Wiring of `shardholder validate`: one libp2p node, the re-executor and one Validator per key.
+// The first key audits rounds; further keys (`--committee-key`) only vote in committees, so one
+// process can hold the committee of a local network without racing its own challenges.
+import { readFileSync } from "node:fs";
+import type { Logger } from "pino";
+import { type Address, createWalletClient, getAddress, http, type PublicClient } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
+import { getModel } from "../../sdk/actions/models/getModel.ts";
+import type { Deployments } from "../../sdk/deployments/types.ts";
+import { selectBackend } from "../backend/select.ts";
+import type { BackendName } from "../backend/select.ts";
+import { parseModelSpec, specHash } from "../model/index.ts";
+import { createPipeNode } from "../p2p/node.ts";
+import { CliError, ExitCode } from "./errors.ts";
+
+export type ValidateCommandParameters = {
+  logger: Logger;
+  client: PublicClient;
+  rpcUrl: string;
+  deployments: Deployments;
+  /** The auditing validator first, then committee-only validators. */
+  accounts: PrivateKeyAccount[];
+  backend?: BackendName | undefined;
+  modelId: bigint;
+  specPath: string;
+  /** Content server of each worker (`worker=multiaddr`). */
+  peers: Map<Address, string>;
+  fraction: number;
+  /** Stake (wei) of a validator account that is not staked yet; 0 = require an existing stake. */
+  stakeWei: bigint;
+  fromRound?: bigint | undefined;
+  untilRound?: bigint | undefined;
+  pollMs: number;
+};
+
+/** `worker=multiaddr` of `--peer-of`. */
+export function parsePeerOf(values: string[]): Map<Address, string> {
+  const peers = new Map<Address, string>();
+  for (const v of values) {
+    const [worker, addr] = [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)];
+    if (!/^0x[0-9a-fA-F]{40}$/.test(worker) || !addr.startsWith("/"))
+      throw new CliError(`--peer-of ${v}: expected <worker address>=<multiaddr>.`, { exitCode: ExitCode.usage, name: "UsageError" });
+    peers.set(getAddress(worker), addr);
+  }
+  return peers;
+}
+
+/** Audits rounds and serves committees until `untilRound` is audited and its disputes resolved (or SIGINT). */
+export async function runValidateCommand(p: ValidateCommandParameters): Promise<void> {
+  const { logger } = p;
+  const spec = parseModelSpec(readFileSync(p.specPath, "utf8"));
+  const model = await getModel(p.client, { deployments: p.deployments, modelId: p.modelId });
+  if (model.specHash.toLowerCase() !== specHash(spec).toLowerCase())
+    throw new CliError(`Spec ${p.specPath} does not hash to model ${p.modelId}'s registered specHash.`, { exitCode: ExitCode.specMismatch, name: "SpecMismatchError" });
+  const selection = await selectBackend(p.backend ? { backend: p.backend } : {});
+  logger.info({ backend: selection.name }, "backend");
+  const { Validator, Reexecutor, transformerData, readToleranceSidecar, runValidatorLoop, TOLERANCE_FLOOR } = await import("../validator/index.ts");
+  const sidecar = readToleranceSidecar(p.specPath, specHash(spec));
+  // Without a calibration beside the spec, the floor: miners and validator share this machine's backend.
+  const tolerance = sidecar?.tolerance ?? TOLERANCE_FLOOR;
+  const node = await createPipeNode();
+  const reexecutor = new Reexecutor(spec);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const validators = [];
+    for (const account of p.accounts) {
+      const wallet = createWalletClient({ account, transport: http(p.rpcUrl) });
+      const v = new Validator({
+        wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stageCount: model.stageCount,
+        reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)), fraction: p.fraction,
+      });
+      const staker = await getStaker(p.client, { deployments: p.deployments, account: account.address });
+      if (staker.stakeWei === 0n) {
+        if (p.stakeWei === 0n) throw new CliError(`Validator ${account.address} is not staked (pass --stake <eth>).`, { exitCode: ExitCode.unstaked, name: "NotStakedError" });
+        await v.stakeAsValidator(p.stakeWei);
+      }
+      validators.push(v);
+    }
+    logger.info({ validators: validators.map((v) => v.address), tolerance, fraction: p.fraction }, "validating");
+    const [auditor, ...committee] = validators;
+    if (!auditor) throw new CliError("validate needs a key.", { exitCode: ExitCode.usage, name: "UsageError" });
+    const members = committee.map((v) =>
+      runValidatorLoop({ validator: v, fromRound: 2n ** 62n, pollMs: p.pollMs, signal: stop.signal }),
+    );
+    await runValidatorLoop({
+      validator: auditor, fromRound: p.fromRound, untilRound: p.untilRound, pollMs: p.pollMs, signal: stop.signal,
+      onAudit: (round, a) => logger.info({ round: round.toString(), sampled: a.sampled, attested: a.attested, disputes: a.disputes.map(String), computeMs: Math.round(a.computeMs) }, "audited"),
+    });
+    stop.abort();
+    await Promise.all(members);
+    for (const v of validators) for (const e of v.log) if (e.type !== "attest") logger.info(JSON.parse(JSON.stringify({ validator: v.address, ...e }, (_k, x) => (typeof x === "bigint" ? x.toString() : x))) as object, "validator log");
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await node.stop();
+  }
+}
