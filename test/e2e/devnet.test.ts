@@ -12,8 +12,9 @@ type Summary = {
   requests: { feeWei: string; holdersWei: string; operatorFeeWeiPerStage: string; protocolFeeWei: string; output: string }[];
   claims: { holder: string; claimableWei: string; claimedWei: string }[];
   tokenEthAfterClaims: string;
-  slashes: unknown[];
-  cheater: { wired: boolean };
+  slashes: { worker: string; round: string; slashedWei: string }[];
+  cheater: { wired: boolean; address?: string; committedRounds: string[] };
+  validator: { audits: { round: string; sampled: number; attested: number; disputes: string[] }[] };
   checks: { firstLoss: number; lastLoss: number; holdersShareWei: string; claimedWei: string };
 };
 
@@ -67,11 +68,21 @@ describe("npm start (short devnet)", () => {
     expect(claimed + BigInt(s.tokenEthAfterClaims)).toBe(holdersShare);
     expect(BigInt(s.tokenEthAfterClaims)).toBeLessThan(holdersShare / 1_000_000n);
 
-    // TODO(validator): once the cheating miner is wired, assert it is slashed; until then none is.
-    if (!s.cheater.wired) expect(s.slashes).toHaveLength(0);
+    // Verification: the cheating replica committed fabricated work in the first round, the
+    // validator's dispute was upheld on-chain (WorkerSlashed) and no honest miner was slashed.
+    const firstRound = s.rounds[0]?.round;
+    expect(s.cheater.wired).toBe(true);
+    expect(s.cheater.committedRounds).toEqual([firstRound]);
+    expect(s.slashes.map((x) => [x.worker, x.round])).toEqual([[s.cheater.address, firstRound]]);
+    expect(BigInt(s.slashes[0]?.slashedWei ?? 0)).toBeGreaterThan(0n);
+    for (const m of s.miners) expect(s.slashes.some((x) => x.worker === m)).toBe(false);
+    expect(s.validator.audits).toHaveLength(4);
+    expect(s.validator.audits[0]?.disputes).toHaveLength(1);
+    // Honest items were re-executed and attested (not only the cheater's).
+    expect(s.validator.audits.reduce((a, x) => a + x.attested, 0)).toBeGreaterThan(0);
 
-    // No stray process: every child the devnet started is gone.
-    expect(s.childPids.length).toBe(2 * s.stages);
+    // No stray process: every child the devnet started (miners, cheater, validator, serving) is gone.
+    expect(s.childPids.length).toBe(2 * s.stages + 2);
     for (const pid of s.childPids) expect(alive(pid), `pid ${pid}`).toBe(false);
   }, 300_000);
 });

@@ -126,9 +126,10 @@ export function buildProgram(): Command {
     .addOption(new Option("--schedule <name>", "microbatch schedule").choices(["1f1b", "gpipe"]).default("1f1b"))
     .addOption(new Option("--wire <format>", "tensor format on the wire").choices(["int8", "float32"]).default("int8"))
     .addOption(new Option("--dial-attempts <n>", "attempts to reach the next stage (exponential backoff)").argParser(uint("--dial-attempts")).default(8n, "8"))
+    .option("--keep-serving", "after the last round, keep serving the committed content to validators until SIGINT/SIGTERM")
     .action(
       async (
-        options: { model: bigint; stage: number; spec: string; peer?: string; listen: string; journal: string; rounds: bigint; schedule: "1f1b" | "gpipe"; wire: "int8" | "float32"; dialAttempts: bigint },
+        options: { model: bigint; stage: number; spec: string; peer?: string; listen: string; journal: string; rounds: bigint; schedule: "1f1b" | "gpipe"; wire: "int8" | "float32"; dialAttempts: bigint; keepServing?: boolean },
         command: Command,
       ) => {
         const attempts = Number(options.dialAttempts);
@@ -153,6 +154,7 @@ export function buildProgram(): Command {
           schedule: options.schedule,
           wire: options.wire,
           dialAttempts: attempts,
+          keepServing: options.keepServing,
         });
       },
     );
@@ -213,7 +215,7 @@ export function buildProgram(): Command {
       return n;
     }, 0.1)
     .option("--peer-of <worker=multiaddr>", "content server of a worker (repeatable)", collect, [])
-    .option("--committee-key <hex>", "extra validator identity in this process that only votes in committees (repeatable)", collect, [])
+    .option("--committee-key <hex>", "extra validator identity in this process that only votes in committees (repeatable; env SHARDHOLDER_COMMITTEE_KEYS, comma-separated)", collect, [])
     .option("--stake <eth>", "stake and flag as validator any key not staked yet", ether)
     .addOption(new Option("--from-round <n>", "first round to audit (default: current)").argParser(uint("--from-round")))
     .addOption(new Option("--until-round <n>", "stop after auditing this round and resolving its disputes").argParser(uint("--until-round")))
@@ -228,7 +230,9 @@ export function buildProgram(): Command {
         const { privateKeyToAccount } = await import("viem/accounts");
         const account = requireAccount(connected.config);
         await checkFunded(connected.client, account.address);
-        const committee = options.committeeKey.map((k) => {
+        // Keys belong in the environment, not argv (`ps` shows argv).
+        const fromEnv = (process.env.SHARDHOLDER_COMMITTEE_KEYS ?? "").split(",").filter(Boolean);
+        const committee = [...options.committeeKey, ...fromEnv].map((k) => {
           if (!/^0x[0-9a-fA-F]{64}$/.test(k)) throw new UsageError("--committee-key must be a 32-byte 0x hex key.");
           return privateKeyToAccount(k as `0x${string}`);
         });

@@ -44,6 +44,12 @@ export type TrainCommandParameters = {
   schedule: ScheduleName;
   wire: WireFormat;
   dialAttempts: number;
+  /**
+   * After the last round, keep serving the committed content (inputs, weights, manifests) until
+   * SIGINT/SIGTERM: validators audit a round after its commit window, and a miner that does not
+   * serve a challenged input loses the dispute.
+   */
+  keepServing?: boolean | undefined;
 };
 
 /** The spec file is not the model the registry holds. */
@@ -60,6 +66,15 @@ function publishManifests(journal: Journal, store: ContentStore, round: bigint):
     if (c.commitment.round !== round || !c.signature) continue;
     store.putManifest({ commitment: c.commitment, signature: c.signature.signature, items: roundItems(state, round) });
   }
+}
+
+async function serveUntilStopped(logger: Logger, entries: number): Promise<void> {
+  logger.info({ entries }, "training done; serving committed content until stopped");
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  logger.info("stopped serving");
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -151,6 +166,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     });
     progress.stop();
     await Promise.allSettled([pipe.prev?.close(), pipe.next?.close()]);
+    if (p.keepServing) await serveUntilStopped(logger, store.size);
   } finally {
     await journal.close();
     await node.stop();

@@ -12,15 +12,27 @@ export function devKey(index: number): Hex {
 }
 
 /** Who plays which part in the devnet: one index per role, never reused across roles. */
-export type DevnetRoles = { deployer: Hex; miners: Hex[]; signers: Hex[]; clients: Hex[] };
+export type DevnetRoles = {
+  deployer: Hex;
+  miners: Hex[];
+  signers: Hex[];
+  clients: Hex[];
+  /** The auditing validator first, then the committee (a committee needs three other validators). */
+  validators: Hex[];
+  /** The cheating replica's staking key and its signing key. */
+  cheater: { key: Hex; signingKey: Hex };
+};
 
 /**
  * Keys of every role: 0 deploys and designs the model (and relays finalize/mint), 1..S are the
- * stage miners (worker + payout key), signing keys come from a disjoint range (never payout keys).
+ * stage miners (worker + payout key), signing keys come from a disjoint range (never payout keys),
+ * 14..17 validate, 18 is the cheating replica.
  */
 export function devnetRoles(stageCount: number, clientCount = 2): DevnetRoles {
   const miners = Array.from({ length: stageCount }, (_, s) => devKey(1 + s));
   const signers = Array.from({ length: stageCount }, (_, s) => devKey(100 + s));
   const clients = Array.from({ length: clientCount }, (_, c) => devKey(1 + stageCount + c));
-  return { deployer: devKey(0), miners, signers, clients };
+  // Hardhat funds accounts 0..19: validators and the cheater take the top of that range.
+  const validators = [14, 15, 16, 17].map(devKey);
+  return { deployer: devKey(0), miners, signers, clients, validators, cheater: { key: devKey(18), signingKey: devKey(118) } };
 }

@@ -34,7 +34,8 @@ export function roundLog(stage: number, e: ChildEvent): RoundLog | undefined {
 
 /**
  * Starts `shardholder train` for every stage on fresh loopback ports (stage s dials s+1),
- * `rounds` rounds from the model's current round, JSON logs on stdout.
+ * `rounds` rounds from the model's current round, JSON logs on stdout. They keep serving their
+ * committed content after the last round (validators audit it) until stopped.
  */
 export async function startMiners(p: {
   rpcUrl: string;
@@ -52,7 +53,7 @@ export async function startMiners(p: {
     const args = [
       "train", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile,
       "--model", p.modelId.toString(), "--stage", String(m.stage), "--spec", p.specPath,
-      "--listen", addr(m.stage), "--journal", m.journalDir, "--rounds", String(p.rounds), "--dial-attempts", "20",
+      "--listen", addr(m.stage), "--journal", m.journalDir, "--rounds", String(p.rounds), "--dial-attempts", "20", "--keep-serving",
       ...(m.stage + 1 < p.miners.length ? ["--peer", addr(m.stage + 1)] : []),
     ];
     return new JsonLineProcess(`miner ${m.stage}`, "worker/cli/main.ts", args, {

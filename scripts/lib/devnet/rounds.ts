@@ -1,5 +1,6 @@
 // Drives the chain through training rounds: once every stage committed round r, move the clock
-// past r's challenge window (into round r+1), finalize r and mint each worker's reward.
+// past r's commit window (validators audit, disputes resolve), then past its challenge window,
+// finalize r and mint each worker's reward.
 import type { Address, WalletClient } from "viem";
 import { finalizeRound } from "../../../sdk/actions/miner/finalizeRound.ts";
 import { mintReward } from "../../../sdk/actions/miner/mintReward.ts";
@@ -55,8 +56,14 @@ export async function settleRound(p: {
   challengeWindowSec: bigint;
   workers: Address[];
   logs: RoundLog[];
+  /** Runs with the chain just past the commit window, inside the challenge window (validators audit, committees vote). */
+  duringChallenge?: (() => Promise<void>) | undefined;
 }): Promise<SettledRound> {
   const commitEnd = p.genesisTime + (p.round + 1n) * p.commitWindowSec;
+  if (p.duringChallenge) {
+    await setChainTime(p.rpcUrl, commitEnd);
+    await p.duringChallenge();
+  }
   await setChainTime(p.rpcUrl, commitEnd + p.challengeWindowSec);
   const { deployments, modelId, round } = p;
   const fin = await finalizeRound(p.relayer, { deployments, modelId, round });

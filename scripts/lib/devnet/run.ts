@@ -14,6 +14,7 @@ import { payForInference, type InferenceOutcome } from "./client.ts";
 import { minersOf, stakeMiners, startMiners } from "./miners.ts";
 import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "./model.ts";
 import { RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
+import { type AuditRecord, auditAndResolve, cheaterRound, contentAddress, startCheater, startValidator } from "./verification.ts";
 
 export type DevnetOptions = {
   stages: number;
@@ -47,7 +48,8 @@ export type DevnetResult = {
   gas: Record<string, bigint[]>;
   tokenEthAfterClaims: bigint;
   childPids: number[];
-  cheater: { requested: boolean; wired: boolean; note: string };
+  cheater: { requested: boolean; wired: boolean; note: string; address?: Address | undefined; committedRounds: bigint[] };
+  validator: { address: Address; committee: Address[]; fraction: number; audits: AuditRecord[] };
   timingsMs: Record<string, number>;
 };
 
@@ -97,7 +99,8 @@ async function runOnChain(
   const { modelId, token } = reg;
   o.log(`registered model ${modelId} (${o.stages} stages, token ${token})`);
   const miners = minersOf(roles.miners, roles.signers, path.join(runDir, "journals"));
-  for (const g of await stakeMiners({ rpcUrl, deployments, miners })) addGas("stake", g);
+  const cheaterMiner = { stage: o.stages - 1, key: roles.cheater.key, signingKey: roles.cheater.signingKey, address: privateKeyToAccount(roles.cheater.key).address, journalDir: "" };
+  for (const g of await stakeMiners({ rpcUrl, deployments, miners: o.cheater ? [...miners, cheaterMiner] : miners })) addGas("stake", g);
   clock.mark("registered");
 
   const tracker = new RoundTracker(o.stages);
@@ -114,21 +117,51 @@ async function runOnChain(
 
   const model = await getModel(client, { deployments, modelId });
   const first = model.currentRound;
+  const last = first + BigInt(o.rounds - 1);
+  const peers = new Map<Address, string>();
+  for (const [s, p] of minerProcs.entries()) peers.set((miners[s] as { address: Address }).address, await contentAddress(p));
+  // The cheater: a replica of the last stage that copies the honest miner's public activations and
+  // commits made-up gradients for the first round (then it is slashed and jailed).
+  const cheater = o.cheater
+    ? startCheater({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, stage: cheaterMiner.stage, key: cheaterMiner.key, signingKey: cheaterMiner.signingKey, honest: { worker: (miners[o.stages - 1] as { address: Address }).address, address: peers.get((miners[o.stages - 1] as { address: Address }).address) as string }, fromRound: first, rounds: 1 })
+    : undefined;
+  if (cheater) {
+    children.push(cheater);
+    peers.set(cheaterMiner.address, await contentAddress(cheater));
+    o.log(`cheater ${cheaterMiner.address}: a stage-${cheaterMiner.stage} replica committing fabricated gradients`);
+  }
+  const fraction = 0.25;
+  const validator = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: first, untilRound: last });
+  children.push(validator);
+  void validator.exit.then((code) => code !== 0 && tracker.fail(new Error(`validator exited with ${code}: ${validator.stderr.slice(-3).join(" | ")}`)));
+  await validator.waitUntil("validating", (e) => e.msg === "validating", 120_000);
+  o.log(`validator ${privateKeyToAccount(roles.validators[0] as Hex).address} staked, sampling ${fraction * 100}% of every commitment; committee of ${roles.validators.length - 1}`);
+  const audits: AuditRecord[] = [];
+  const cheaterRounds: bigint[] = [];
   const rounds: SettledRound[] = [];
   for (let i = 0; i < o.rounds; i++) {
     const round = first + BigInt(i);
     const logs = await tracker.wait(round);
+    if (cheater && (await cheaterRound(cheater, round))) cheaterRounds.push(round);
     const settled = await settleRound({
       rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
       commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
       workers: miners.map((m) => m.address), logs,
+      duringChallenge: async () => {
+        const a = await auditAndResolve({ validator, client, deployments, round });
+        audits.push(a);
+        o.log(`round ${round} audited: ${a.sampled} items re-executed (${a.computeMs} ms), ${a.attested} attested, ${a.disputes.length} disputes${a.disputes.length ? " resolved" : ""}`);
+      },
     });
     addGas("finalizeRound", settled.finalizeGas);
     for (const m of settled.mints) addGas("mintReward", m.gasUsed);
     rounds.push(settled);
     o.log(`round ${round} finalized: loss ${settled.loss?.toFixed(3)}, minted ${settled.mints.length} rewards`);
   }
-  await Promise.all(minerProcs.map((p) => p.exit));
+  // Every round is audited and settled: the miners may stop serving their content.
+  await Promise.all(minerProcs.map((p) => p.waitUntil("training done", (e) => e.msg === "training done; serving committed content until stopped", 60_000)));
+  await Promise.all(minerProcs.map((p) => p.stop(10_000)));
+  for (const p of minerProcs) if ((await p.exit) !== 0) throw new Error(`${p.name} exited with ${await p.exit} when stopped`);
   clock.mark("trained");
   await collectCommitmentGas(client, deployments, modelId, addGas);
 
@@ -169,7 +202,10 @@ async function runOnChain(
     runDir, chainId: deployments.chainId, rpcUrl, modelId, token, stages: o.stages, miners: miners.map((m) => m.address), designer: designer.account.address,
     rounds, requests, claims, tokenBalances, slashes, gas, tokenEthAfterClaims,
     childPids: children.map((c) => c.pid).filter((p): p is number => p !== undefined),
-    cheater: { requested: o.cheater, wired: false, note: "validator and cheating miner not wired yet (worker/validator, worker/cheat have not landed)" },
+    cheater: o.cheater
+      ? { requested: true, wired: true, note: `stage-${cheaterMiner.stage} replica committing fabricated gradients`, address: cheaterMiner.address, committedRounds: cheaterRounds }
+      : { requested: false, wired: true, note: "--no-cheater", committedRounds: [] },
+    validator: { address: privateKeyToAccount(roles.validators[0] as Hex).address, committee: roles.validators.slice(1).map((k) => privateKeyToAccount(k).address), fraction, audits },
     timingsMs: clock.timingsMs,
   };
 }

@@ -30,6 +30,14 @@ export function summaryChecks(r: DevnetResult) {
     /** Claims plus the dust left in the token account for the escrowed holders' share exactly. */
     claimsPlusDustEqualHoldersShare: claimedWei + r.tokenEthAfterClaims === holdersShareWei,
     slashes: r.slashes.length,
+    /** Slashes of the cheater (on-chain `WorkerSlashed`). */
+    cheaterSlashed: r.cheater.address !== undefined && r.slashes.some((x) => x.worker === r.cheater.address),
+    /** Stage miners slashed: must be 0. */
+    honestSlashed: r.slashes.filter((x) => r.miners.includes(x.worker)).length,
+    cheaterStakeLostWei: r.slashes.filter((x) => x.worker === r.cheater.address).reduce((a, x) => a + x.slashedWei, 0n),
+    itemsReexecuted: r.validator.audits.reduce((a, x) => a + x.sampled, 0),
+    itemsAttested: r.validator.audits.reduce((a, x) => a + x.attested, 0),
+    disputes: r.validator.audits.reduce((a, x) => a + x.disputes.length, 0),
   };
 }
 
@@ -64,7 +72,12 @@ export function printSummary(r: DevnetResult, wallMs: number): void {
   console.log(`loss ${c.firstLoss.toFixed(3)} -> ${c.lastLoss.toFixed(3)} (${(c.lossDropFraction * 100).toFixed(1)}% lower)`);
   console.log("\nUnits and tokens per miner");
   console.table(minerRows(r));
-  console.log(`slashes: ${c.slashes}${r.cheater.wired ? "" : ` (${r.cheater.note})`}`);
+  console.log("\nVerification");
+  console.table(r.validator.audits.map((a) => ({ round: Number(a.round), reexecuted: a.sampled, attested: a.attested, disputes: a.disputes.map(String).join(" "), computeMs: a.computeMs })));
+  console.table(r.slashes.map((x) => ({ worker: x.worker, role: x.worker === r.cheater.address ? "cheater" : r.miners.includes(x.worker) ? "stage miner" : "other", round: Number(x.round), slashedEth: formatEther(x.slashedWei) })));
+  console.log(
+    `slashes: ${c.slashes} (cheater ${r.cheater.address ?? "none"}: ${r.cheater.note}; ${c.cheaterSlashed ? `slashed ${formatEther(c.cheaterStakeLostWei)} ETH` : "not slashed"}; honest miners slashed: ${c.honestSlashed})`,
+  );
   console.log("\nInference requests");
   console.table(r.requests.map((q) => ({ id: Number(q.requestId), prompt: q.prompt, output: q.output, feeEth: formatEther(q.feeWei), holdersEth: formatEther(q.holdersWei), latencyMs: Math.round(q.latencyMs) })));
   console.log(`fees ${formatEther(c.feesWei)} ETH; holders' share ${formatEther(c.holdersShareWei)} ETH`);

@@ -1,0 +1,88 @@
+// The devnet's verification side: one validator process (an auditor plus the three committee
+// members a dispute needs, via the real `shardholder validate` CLI) and one cheating miner, a
+// replica of the last stage that commits fabricated gradients (worker/cheat/replicaMain.ts).
+import { type Address, type Hex, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { getDispute } from "../../../sdk/actions/miner/getDispute.ts";
+import type { Deployments } from "../../../sdk/deployments/types.ts";
+import { JsonLineProcess } from "../../../worker/serve/launch.ts";
+
+/** The content-server multiaddr a `shardholder train` (or replica) process logged at start. */
+export async function contentAddress(proc: JsonLineProcess, timeoutMs = 120_000): Promise<string> {
+  const e = await proc.waitUntil("listening", (ev) => ev.msg === "listening" && Array.isArray(ev.addrs), timeoutMs);
+  const addr = (e.addrs as string[]).find((a) => a.includes("/p2p/"));
+  if (!addr) throw new Error(`${proc.name} logged no dialable address`);
+  return addr;
+}
+
+/** Starts the cheating replica of `stage`, copying `honest`'s public work for `rounds` rounds from `fromRound`. */
+export function startCheater(p: {
+  rpcUrl: string;
+  deploymentsFile: string;
+  modelId: bigint;
+  stage: number;
+  key: Hex;
+  signingKey: Hex;
+  honest: { worker: Address; address: string };
+  fromRound: bigint;
+  rounds: number;
+}): JsonLineProcess {
+  const args = [
+    "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--stage", String(p.stage),
+    "--honest-worker", p.honest.worker, "--honest-peer", p.honest.address, "--from-round", p.fromRound.toString(), "--rounds", String(p.rounds),
+  ];
+  return new JsonLineProcess("cheater", "worker/cheat/replicaMain.ts", args, { env: { SHARDHOLDER_KEY: p.key, SHARDHOLDER_SIGNING_KEY: p.signingKey } });
+}
+
+/** Resolves once the cheater committed `round` or stopped cheating (jailed, done or exited). */
+export async function cheaterRound(cheater: JsonLineProcess, round: bigint): Promise<boolean> {
+  const e = await cheater
+    .waitUntil(`round ${round}`, (ev) => (ev.msg === "round committed" && ev.round === round.toString()) || ev.msg === "jailed" || ev.msg === "done", 120_000)
+    .catch(() => undefined);
+  return e?.msg === "round committed";
+}
+
+/** Starts `shardholder validate`: keys[0] audits rounds `fromRound..untilRound`, the others serve committees. */
+export function startValidator(p: {
+  rpcUrl: string;
+  deploymentsFile: string;
+  modelId: bigint;
+  specPath: string;
+  keys: Hex[];
+  peers: Map<Address, string>;
+  fraction: number;
+  fromRound: bigint;
+  untilRound: bigint;
+}): JsonLineProcess {
+  const [auditor, ...committee] = p.keys;
+  const args = [
+    "validate", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--spec", p.specPath,
+    "--fraction", String(p.fraction), "--stake", "1", "--from-round", p.fromRound.toString(), "--until-round", p.untilRound.toString(), "--poll-ms", "250",
+    ...[...p.peers].flatMap(([w, a]) => ["--peer-of", `${w}=${a}`]),
+  ];
+  return new JsonLineProcess("validator", "worker/cli/main.ts", args, {
+    env: { SHARDHOLDER_KEY: auditor as Hex, SHARDHOLDER_COMMITTEE_KEYS: committee.join(",") },
+  });
+}
+
+export const validatorAddresses = (keys: Hex[]): Address[] => keys.map((k) => privateKeyToAccount(k).address);
+
+/** What the validator did in one round (from its `audited` log). */
+export type AuditRecord = { round: bigint; sampled: number; attested: number; disputes: bigint[]; computeMs: number };
+
+/**
+ * Waits for the validator's audit of `round` (the chain is already past its commit window), then
+ * for every dispute it opened to be resolved by the committee.
+ */
+export async function auditAndResolve(p: { validator: JsonLineProcess; client: PublicClient; deployments: Deployments; round: bigint; timeoutMs?: number }): Promise<AuditRecord> {
+  const e = await p.validator.waitUntil(`audit of round ${p.round}`, (ev) => ev.msg === "audited" && ev.round === p.round.toString(), p.timeoutMs ?? 120_000);
+  const disputes = ((e.disputes as string[] | undefined) ?? []).map(BigInt);
+  const deadline = Date.now() + (p.timeoutMs ?? 120_000);
+  for (const disputeId of disputes) {
+    while ((await getDispute(p.client, { deployments: p.deployments, disputeId })).status === 1) {
+      if (Date.now() > deadline) throw new Error(`dispute ${disputeId} of round ${p.round} was not resolved in time`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return { round: p.round, sampled: Number(e.sampled ?? 0), attested: Number(e.attested ?? 0), disputes, computeMs: Number(e.computeMs ?? 0) };
+}
