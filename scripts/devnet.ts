@@ -55,8 +55,9 @@ async function main(): Promise<number> {
     const files = await writeRunFiles(result, wallMs);
     if (opts.json) process.stdout.write(`${toJson({ summary: files.json, plot: files.svg, checks: summaryChecks(result) }).replace(/\n\s*/g, " ")}\n`);
     else {
+      const checks = summaryChecks(result);
       printSummary(result, wallMs);
-      console.log(`\nsummary ${files.json}\nplot    ${files.svg}\ncheater: ${result.cheater.wired ? "wired" : `TODO - ${result.cheater.note}`}`);
+      console.log(`\nsummary ${files.json}\nplot    ${files.svg}\ncheater: ${result.cheater.address ? `${result.cheater.address} (${result.cheater.note}) ${checks.cheaterSlashed ? "caught and slashed" : "NOT slashed"}` : "none (--no-cheater)"}; honest miners slashed: ${checks.honestSlashed}`);
       console.log(`holders received ${formatEther(summaryChecks(result).claimedWei)} ETH; wall time ${(wallMs / 1000).toFixed(1)} s`);
     }
     return 0;
