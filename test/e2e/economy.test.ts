@@ -9,25 +9,10 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, test } from "vitest";
 import { shardholderActions } from "../../sdk/index.ts";
 import { deployProtocol } from "../../scripts/lib/deploy.ts";
+import { testSpec } from "../sdk/fixture.ts";
 
 const h = (s: string): Hex => keccak256(toHex(s));
-const spec = {
-  name: "Economy Model",
-  symbol: "ECO",
-  specHash: h("economy spec"),
-  initialWeightsRoots: [h("w0"), h("w1")],
-  unitsPerMicrobatch: [3n, 5n],
-  microbatchesPerRound: 64,
-  emission: { tokensPerRound: parseEther("1000"), decayBps: 100, capTokens: parseEther("1000000") },
-  protocolFeeBps: 200,
-  operatorFeeBps: 3000,
-  designerEmissionBps: 1000,
-  minRequestFeeWei: parseEther("0.001"),
-  timing: { commitWindowSec: 3600, challengeWindowSec: 3600, voteWindowSec: 1800 },
-  minWorkerStakeWei: parseEther("1"),
-  minValidatorStakeWei: parseEther("1"),
-  metadataURI: "ipfs://economy",
-};
+const spec = testSpec({ name: "Economy Model", symbol: "ECO", specHash: h("economy spec"), metadataURI: "ipfs://economy" });
 
 describe("protocol economy end to end (Ignition deployment)", () => {
   test("round with two signed commitments, two paid inferences, holders claim their pro-rata share, conserved to the wei", async () => {
