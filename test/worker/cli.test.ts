@@ -81,6 +81,21 @@ describe("shardholder CLI without a chain", () => {
     expect(missingRequired.stderr).toContain("--amount");
   });
 
+  it("validate rejects a bad sampling fraction (2); devnet hands its flags to scripts/devnet.ts", async () => {
+    const [badFraction, missingSpec, devnetBadStages] = await Promise.all([
+      cli(["validate", "--model", "1", "--spec", "s.json", "--fraction", "0"]),
+      cli(["validate", "--model", "1"]),
+      cli(["devnet", "--stages", "99"]),
+    ]);
+    expect(badFraction.code).toBe(ExitCode.usage);
+    expect(badFraction.stderr).toContain("must be a number in (0, 1]");
+    expect(missingSpec.code).toBe(ExitCode.usage);
+    expect(missingSpec.stderr).toContain("--spec");
+    // The devnet's own parser saw --stages 99 (the shardholder parser would have refused an unknown option).
+    expect(devnetBadStages.code).not.toBe(0);
+    expect(devnetBadStages.stderr).toContain("--stages must be an integer from 1 to 8");
+  });
+
   it("reports an unreachable RPC (closed loopback port) with exit 3, as text and as JSON", async () => {
     const port = await closedPort();
     const rpc = `http://127.0.0.1:${port}`;
