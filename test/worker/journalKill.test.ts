@@ -26,7 +26,9 @@ const random = () => {
 
 type Run = { acks: Array<{ seq: number; type: string }>; opened?: { existing: number; torn: number }; done: boolean; killed: boolean };
 
-function runChild(args: string[], killAfterMs: number | undefined): Promise<Run> {
+type KillPlan = { afterAcks: number; delayMs: number };
+
+function runChild(args: string[], kill: KillPlan | undefined): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", childFile, ...args], {
       env: { ...process.env, LOOP_CONFIG: JSON.stringify(config) },
@@ -44,11 +46,12 @@ function runChild(args: string[], killAfterMs: number | undefined): Promise<Run>
         buffer = buffer.slice(nl + 1);
         if (kind === "ack") {
           run.acks.push({ seq: Number(a), type: String(b) });
-          // Start the kill clock at the first fsynced record, so kills land in real work.
-          if (killAfterMs !== undefined && !timer)
+          // Arm the kill after a few fsynced records, so every kill lands in real work however fast
+          // the machine is; the extra delay lets it land between records as well as at them.
+          if (kill !== undefined && !timer && run.acks.length >= kill.afterAcks)
             timer = setTimeout(() => {
               run.killed = child.kill("SIGKILL");
-            }, killAfterMs);
+            }, kill.delayMs);
         } else if (kind === "open") run.opened = { existing: Number(a), torn: Number(b) };
         else if (kind === "done") run.done = true;
       }
@@ -95,8 +98,8 @@ describe("journal under kill -9", () => {
     let last: Run | undefined;
     const killedAfter = new Map<string, number>();
     for (let attempt = 0; attempt < KILLS + 5; attempt++) {
-      const killAfter = kills < KILLS ? 5 + Math.floor(random() * 300) : undefined;
-      const run = await runChild(args, killAfter);
+      const kill = kills < KILLS ? { afterAcks: 1 + Math.floor(random() * 4), delayMs: Math.floor(random() * 30) } : undefined;
+      const run = await runChild(args, kill);
       if (run.opened && expectTorn) expect(run.opened.torn).toBe(expectTorn);
       expectTorn = 0;
       const parsed = await readJournalFile(file);
