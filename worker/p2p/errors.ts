@@ -38,3 +38,27 @@ export class UnexpectedPeerError extends BaseError {
     super(`Unexpected pipe peer: ${reason}.`, { name: "UnexpectedPeerError" });
   }
 }
+
+/**
+ * A connected neighbour went silent: a frame it owes did not arrive, or it stopped reading so our
+ * send could not drain, within the per-message timeout. The link is unusable afterwards.
+ */
+export class PeerTimeoutError extends BaseError {
+  readonly operation: "receive" | "send";
+  readonly what: string;
+  readonly timeoutMs: number;
+  constructor({ operation, what, timeoutMs }: { operation: "receive" | "send"; what: string; timeoutMs: number }) {
+    super(
+      operation === "receive"
+        ? `Peer sent no ${what} within ${timeoutMs} ms.`
+        : `Peer stopped reading: ${what} could not be sent within ${timeoutMs} ms.`,
+      {
+        name: "PeerTimeoutError",
+        metaMessages: ["The neighbour stage is connected but not responding (stuck, paused, or overloaded)."],
+      },
+    );
+    this.operation = operation;
+    this.what = what;
+    this.timeoutMs = timeoutMs;
+  }
+}

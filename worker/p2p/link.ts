@@ -1,5 +1,5 @@
 import type { Stream } from "@libp2p/interface";
-import { LinkClosedError } from "./errors.ts";
+import { LinkClosedError, PeerTimeoutError } from "./errors.ts";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, FrameDecoder, type FrameKind } from "./frames.ts";
 
 /** What a link saw: counted on the application stream (length prefix + frame), before noise/yamux. */
@@ -9,6 +9,13 @@ export type LinkStats = { bytesSent: number; bytesReceived: number; framesSent: 
 export type ReceivedFrameRecord = { kind: FrameKind; round: bigint; microbatch: number; payloadBytes: number };
 
 type Waiter = { resolve: (frame: Frame) => void; reject: (err: Error) => void };
+
+/**
+ * Default per-message timeout: generous, because a neighbour may legitimately be busy for a whole
+ * round of compute plus a chain submission between two frames, yet finite so that a peer that
+ * holds the connection open but went silent cannot hang a stage forever.
+ */
+export const DEFAULT_MESSAGE_TIMEOUT_MS = 300_000;
 
 const keyOf = (kind: FrameKind, round: bigint, microbatch: number): string => `${kind}:${round}:${microbatch}`;
 
@@ -26,11 +33,14 @@ export class PipeLink {
   private readonly decoder: FrameDecoder;
   private closedError: Error | undefined;
   private readsEnded: Error | undefined;
+  /** Longest wait for one awaited frame, or for one send to drain. */
+  readonly messageTimeoutMs: number;
 
   constructor(
     readonly stream: Stream,
-    options: { maxFrameBytes?: number | undefined } = {},
+    options: { maxFrameBytes?: number | undefined; messageTimeoutMs?: number | undefined } = {},
   ) {
+    this.messageTimeoutMs = options.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS;
     this.decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     // A whole GPipe round of activations may queue here before it is consumed.
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
@@ -55,18 +65,36 @@ export class PipeLink {
     stream.addEventListener("end", () => this.endReads(new LinkClosedError({ reason: "the remote end finished sending" })));
   }
 
-  /** Sends a frame, waiting for the stream to drain when its write buffer is full. */
+  /** Why this link can no longer deliver frames (closed, reset, corrupt or timed out), if it cannot. */
+  get ended(): Error | undefined {
+    return this.readsEnded ?? this.closedError;
+  }
+
+  /**
+   * Sends a frame, waiting for the stream to drain when its write buffer is full; a peer that
+   * stopped reading fails the send with {@link PeerTimeoutError} after `messageTimeoutMs`.
+   */
   async send(frame: Frame): Promise<void> {
     if (this.closedError) throw this.closedError;
     if (this.stream.writeStatus !== "writable") throw new LinkClosedError({ reason: `cannot send, our end is ${this.stream.writeStatus}` });
     const bytes = encodeFrame(frame);
     this.stats.bytesSent += bytes.length;
     this.stats.framesSent++;
-    if (!this.stream.send(bytes)) await this.stream.onDrain();
+    if (this.stream.send(bytes)) return;
+    try {
+      await this.stream.onDrain({ signal: AbortSignal.timeout(this.messageTimeoutMs) });
+    } catch (err) {
+      if (this.closedError) throw this.closedError;
+      if ((err as Error).name !== "TimeoutError" && (err as Error).name !== "AbortError") throw err;
+      throw this.timedOut(new PeerTimeoutError({ operation: "send", what: `${frame.kind} ${frame.round}/${frame.microbatch}`, timeoutMs: this.messageTimeoutMs }));
+    }
   }
 
-  /** Resolves with the frame of that (kind, round, microbatch), now or when it arrives. */
-  receive(kind: FrameKind, round: bigint, microbatch: number): Promise<Frame> {
+  /**
+   * Resolves with the frame of that (kind, round, microbatch), now or when it arrives; rejects
+   * with {@link PeerTimeoutError} (and aborts the link) when it does not arrive in time.
+   */
+  receive(kind: FrameKind, round: bigint, microbatch: number, timeoutMs = this.messageTimeoutMs): Promise<Frame> {
     const key = keyOf(kind, round, microbatch);
     const ready = this.mailbox.get(key);
     if (ready) {
@@ -75,7 +103,17 @@ export class PipeLink {
     }
     if (this.readsEnded) return Promise.reject(this.readsEnded);
     if (this.waiters.has(key)) return Promise.reject(new Error(`already waiting for ${key}`));
-    return new Promise((resolve, reject) => this.waiters.set(key, { resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(key);
+        reject(this.timedOut(new PeerTimeoutError({ operation: "receive", what: `${kind} ${round}/${microbatch}`, timeoutMs })));
+      }, timeoutMs);
+      const settle = <T>(fn: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        fn(value);
+      };
+      this.waiters.set(key, { resolve: settle(resolve), reject: settle(reject) });
+    });
   }
 
   /**
@@ -120,6 +158,16 @@ export class PipeLink {
     }
     if (this.mailbox.has(key)) throw new Error(`duplicate frame ${key}`);
     this.mailbox.set(key, frame);
+  }
+
+  /**
+   * A silent peer is treated as gone: abort the stream so the neighbour's side fails fast too,
+   * and fail every other waiter with the same error.
+   */
+  private timedOut(error: PeerTimeoutError): PeerTimeoutError {
+    this.fail(error);
+    this.stream.abort(error);
+    return error;
   }
 
   /** A corrupt stream: nothing more can be sent or received. */

@@ -1,10 +1,11 @@
 import type { Libp2p } from "@libp2p/interface";
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
-import { PeerUnreachableError } from "./errors.ts";
+import { PeerTimeoutError, PeerUnreachableError } from "./errors.ts";
 import { encodeFrame, PIPE_PROTOCOL } from "./frames.ts";
 import { backoffDelayMs, createPipeNode, dialWithRetry } from "./node.ts";
-import { openPipe } from "./pipe.ts";
+import { PipeLink } from "./link.ts";
+import { agreeFirstRound, openPipe } from "./pipe.ts";
 import { decodeWireTensor, encodeWireTensor } from "./wire.ts";
 
 const nodes: Libp2p[] = [];
@@ -122,6 +123,62 @@ describe("libp2p pipe transport", () => {
     expect(typed.details).toMatch(/ECONNREFUSED|refused|dial/i);
     expect(retries).toEqual([50, 100, 120]);
     expect(performance.now() - started).toBeGreaterThanOrEqual(270);
+  });
+
+  it("receive_fromAPeerThatWentSilent_failsWithPeerTimeoutError_andResetsTheLink", async () => {
+    const [a, b] = [await node(), await node()];
+    const bSide = openPipe({ node: b, stageIndex: 1, stageCount: 2, modelKey: "k", messageTimeoutMs: 400 });
+    // Stage 0 connects and says hello, then never sends another frame (stuck or paused process).
+    const { next } = await openPipe({ node: a, stageIndex: 0, stageCount: 2, modelKey: "k", nextAddress: b.getMultiaddrs()[0]?.toString() });
+    const { prev } = await bSide;
+    if (!prev || !next) throw new Error("links missing");
+    const started = performance.now();
+    const error = await prev.receive("activation", 3n, 0).catch((e: unknown) => e);
+    const waitedMs = performance.now() - started;
+    expect(error).toBeInstanceOf(PeerTimeoutError);
+    expect((error as PeerTimeoutError).shortMessage).toBe("Peer sent no activation 3/0 within 400 ms.");
+    expect(waitedMs).toBeGreaterThanOrEqual(390);
+    expect(waitedMs).toBeLessThan(5_000);
+    // The link is dead on both sides: later receives fail at once, and the silent side's reads end.
+    expect(prev.ended).toBe(error);
+    await expect(prev.receive("gradient", 3n, 0)).rejects.toBe(error);
+    await expect(next.receive("gradient", 3n, 0, 5_000)).rejects.toThrow(/closed|reset/);
+  });
+
+  it("send_toAPeerThatStoppedReading_failsWithPeerTimeoutError", async () => {
+    const [a, b] = [await node(), await node()];
+    // The receiving side accepts the stream and never reads it: its flow-control window fills.
+    const held: Array<{ pause(): void }> = [];
+    await b.handle(PIPE_PROTOCOL, (stream) => {
+      stream.pause();
+      held.push(stream);
+    });
+    const stream = await dialWithRetry(a, b.getMultiaddrs()[0]?.toString() ?? "", PIPE_PROTOCOL);
+    const link = new PipeLink(stream, { messageTimeoutMs: 500 });
+    const payload = new Uint8Array(64 * 1024);
+    let sent = 0;
+    const error = await (async () => {
+      for (; sent < 400; sent++) await link.send({ kind: "activation", round: 0n, microbatch: sent, payload });
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PeerTimeoutError);
+    expect((error as PeerTimeoutError).operation).toBe("send");
+    expect((error as PeerTimeoutError).shortMessage).toMatch(/^Peer stopped reading: activation 0\/\d+ could not be sent within 500 ms\.$/);
+    // Flow control stopped us long before 400 frames (25 MiB) were written.
+    expect(sent).toBeLessThan(400);
+    expect(held).toHaveLength(1);
+    await expect(link.send({ kind: "activation", round: 0n, microbatch: 999, payload })).rejects.toBe(error);
+  });
+
+  it("agreeFirstRound_threeStages_allAgreeOnTheLowestNeed", async () => {
+    const [a, b, c] = [await node(), await node(), await node()];
+    const addr = (n: Libp2p) => n.getMultiaddrs()[0]?.toString();
+    const cSide = openPipe({ node: c, stageIndex: 2, stageCount: 3, modelKey: "k" });
+    const bSide = openPipe({ node: b, stageIndex: 1, stageCount: 3, modelKey: "k", nextAddress: addr(c) });
+    const aSide = openPipe({ node: a, stageIndex: 0, stageCount: 3, modelKey: "k", nextAddress: addr(b) });
+    const pipes = await Promise.all([aSide, bSide, cSide]);
+    // The middle stage lost the most work, so everyone restarts at its round.
+    expect(await Promise.all([agreeFirstRound(pipes[0], 5n), agreeFirstRound(pipes[1], 3n), agreeFirstRound(pipes[2], 7n)])).toEqual([3n, 3n, 3n]);
+    expect(await Promise.all([agreeFirstRound(pipes[0], 9n), agreeFirstRound(pipes[1], 9n), agreeFirstRound(pipes[2], 8n)])).toEqual([8n, 8n, 8n]);
   });
 
   it("backoff_doublesAndCaps", () => {

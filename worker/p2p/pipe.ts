@@ -17,6 +17,8 @@ export type OpenPipeParameters = {
   nextAddress?: string | undefined;
   dial?: DialRetryOptions | undefined;
   maxFrameBytes?: number | undefined;
+  /** Per-message timeout of both links (see {@link PipeLink}); default `DEFAULT_MESSAGE_TIMEOUT_MS`. */
+  messageTimeoutMs?: number | undefined;
   /** Abort waiting for the upstream neighbour. */
   signal?: AbortSignal | undefined;
   /** Called when an inbound link is refused (wrong stage or model); the stage keeps waiting. */
@@ -46,7 +48,7 @@ export async function openPipe(parameters: OpenPipeParameters): Promise<StagePip
   if (!isLast) {
     if (!parameters.nextAddress) throw new UnexpectedPeerError(`stage ${stageIndex} of ${stageCount} needs the next stage's address`);
     const stream = await dialWithRetry(node, parameters.nextAddress, PIPE_PROTOCOL, parameters.dial);
-    next = new PipeLink(stream, { maxFrameBytes: parameters.maxFrameBytes });
+    next = new PipeLink(stream, { maxFrameBytes: parameters.maxFrameBytes, messageTimeoutMs: parameters.messageTimeoutMs });
     const hello: PipeHello = { stage: stageIndex, modelKey };
     await next.send({ kind: "hello", round: 0n, microbatch: 0, payload: encoder.encode(JSON.stringify(hello)) });
   }
@@ -61,7 +63,7 @@ function acceptPrev(parameters: OpenPipeParameters): Promise<PipeLink> {
     parameters.signal?.addEventListener("abort", () => reject(parameters.signal?.reason));
     node
       .handle(PIPE_PROTOCOL, async (stream) => {
-        const link = new PipeLink(stream, { maxFrameBytes: parameters.maxFrameBytes });
+        const link = new PipeLink(stream, { maxFrameBytes: parameters.maxFrameBytes, messageTimeoutMs: parameters.messageTimeoutMs });
         try {
           const frame = await link.receive("hello", 0n, 0);
           const hello = JSON.parse(decoder.decode(frame.payload)) as Partial<PipeHello>;
@@ -81,4 +83,42 @@ function acceptPrev(parameters: OpenPipeParameters): Promise<PipeLink> {
       })
       .catch(reject);
   });
+}
+
+/** Round-agreement frames ride on the hello kind, keyed apart from the opening hello (microbatch 0). */
+const AGREE_UP = 1;
+const AGREE_DOWN = 2;
+
+async function sendRound(link: PipeLink, microbatch: number, round: bigint): Promise<void> {
+  await link.send({ kind: "hello", round: 0n, microbatch, payload: encoder.encode(JSON.stringify({ round: round.toString() })) });
+}
+
+async function receiveRound(link: PipeLink, microbatch: number): Promise<bigint> {
+  const frame = await link.receive("hello", 0n, microbatch);
+  const body = JSON.parse(decoder.decode(frame.payload)) as { round?: unknown };
+  if (typeof body.round !== "string" || !/^\d+$/.test(body.round)) throw new UnexpectedPeerError(`round agreement frame without a round: ${decoder.decode(frame.payload)}`);
+  return BigInt(body.round);
+}
+
+/**
+ * Agrees on the first round every stage of the pipeline runs: the minimum of the stages' `need`
+ * (each stage's first round that is not durable in its own journal). The minimum travels from
+ * stage 0 to the last stage and the result back, so all stages, not only neighbours, agree.
+ * A stage that already holds the agreed round durably reruns it in lockstep without journaling.
+ *
+ * @example
+ * const first = await agreeFirstRound(pipe, 4n)
+ */
+export async function agreeFirstRound(pipe: StagePipe, need: bigint): Promise<bigint> {
+  let low = need;
+  if (pipe.prev) {
+    const upstream = await receiveRound(pipe.prev, AGREE_UP);
+    if (upstream < low) low = upstream;
+  }
+  if (pipe.next) {
+    await sendRound(pipe.next, AGREE_UP, low);
+    low = await receiveRound(pipe.next, AGREE_DOWN);
+  }
+  if (pipe.prev) await sendRound(pipe.prev, AGREE_DOWN, low);
+  return low;
 }
