@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { stageParameters } from "./layout.ts";
-import { block, type BlockWeights, crossEntropy, embedOneHot, layerNorm, linear } from "./ops.ts";
+import { block, blockWeightsOf, crossEntropy, embedOneHot, layerNorm, linear } from "./ops.ts";
 import type { ModelSpec } from "./spec.ts";
 
 /** What the last stage returns: the mean loss (training) or the logits `[B, T, V]` (serving). */
@@ -39,20 +39,7 @@ export function stageForward(spec: ModelSpec, stage: number, mask: tf.Tensor): S
       x = tf.reshape(input, [batch * time, d]);
     }
     for (let layer = range[0]; layer < range[1]; layer++) {
-      const p = (role: string): tf.Tensor => get(`block.${layer}.${role}`);
-      const w: BlockWeights = {
-        ln1Gain: p("ln1.gain"),
-        ln1Bias: p("ln1.bias"),
-        qkv: p("attn.qkv"),
-        out: p("attn.out"),
-        ln2Gain: p("ln2.gain"),
-        ln2Bias: p("ln2.bias"),
-        mlpIn: p("mlp.in"),
-        mlpInBias: p("mlp.inBias"),
-        mlpOut: p("mlp.out"),
-        mlpOutBias: p("mlp.outBias"),
-      };
-      x = block(x, w, batch, time, spec.heads, stepMask);
+      x = block(x, blockWeightsOf(get, layer), batch, time, spec.heads, stepMask);
     }
     if (!isLast) return tf.reshape(x, [batch, time, d]);
     const logits = linear(layerNorm(x, get("final.ln.gain"), get("final.ln.bias")), get("head.weight"), get("head.bias"));

@@ -77,6 +77,26 @@ export interface BlockWeights {
   mlpOutBias: tf.Tensor;
 }
 
+/**
+ * Block `layer`'s weights looked up by canonical parameter name (`block.<layer>.<role>`), shared
+ * by the autodiff forward (`forward.ts`) and the taped forward/backward (`tape.ts`).
+ */
+export function blockWeightsOf(get: (name: string) => tf.Tensor, layer: number): BlockWeights {
+  const p = (role: string): tf.Tensor => get(`block.${layer}.${role}`);
+  return {
+    ln1Gain: p("ln1.gain"),
+    ln1Bias: p("ln1.bias"),
+    qkv: p("attn.qkv"),
+    out: p("attn.out"),
+    ln2Gain: p("ln2.gain"),
+    ln2Bias: p("ln2.bias"),
+    mlpIn: p("mlp.in"),
+    mlpInBias: p("mlp.inBias"),
+    mlpOut: p("mlp.out"),
+    mlpOutBias: p("mlp.outBias"),
+  };
+}
+
 /** Multi-head causal self-attention on flattened tokens `h [B*T, d]`; returns `[B*T, d]`. */
 function attention(h: tf.Tensor, w: BlockWeights, batch: number, time: number, heads: number, mask: tf.Tensor): tf.Tensor {
   const d = h.shape[1] as number;

@@ -208,3 +208,39 @@ describe("generation", () => {
     for (const stage of stages) stage.dispose();
   });
 });
+
+describe("gradient accumulation order", () => {
+  it("step_gpipeAndOneFOneB_bitwiseEqualWeights", () => {
+    const spec = tinySpec(2);
+    const batches = [0, 1, 2, 3].map((i) => trainingMicrobatch(dataParameters(spec), 1n, 0n, i));
+    const train = (backwardOrder: readonly number[]) => {
+      const stages = spec.stages.map((_, s) => createStage(spec, s));
+      const outputs = batches.map((batch, mb) => {
+        const { inputs, targets } = batchTensors(batch);
+        const hidden = stages[0]?.forward(mb, inputs) as tf.Tensor;
+        const loss = stages[1]?.forward(mb, hidden, targets) as tf.Tensor;
+        tf.dispose([inputs, targets, loss]);
+        return hidden;
+      });
+      for (const mb of backwardOrder) {
+        const { inputGrad } = stages[1]?.backward(mb) as { inputGrad: tf.Tensor };
+        stages[0]?.backward(mb, inputGrad);
+        tf.dispose([inputGrad, outputs[mb] as tf.Tensor]);
+      }
+      for (const stage of stages) stage.step();
+      const weights = stages.map((stage) => stage.exportWeights());
+      for (const stage of stages) stage.dispose();
+      return weights;
+    };
+    // GPipe finishes backwards last-first, 1F1B first-first; a shuffled order must not matter either.
+    const gpipe = train([3, 2, 1, 0]);
+    const oneFOneB = train([0, 1, 2, 3]);
+    const shuffled = train([2, 0, 3, 1]);
+    const initial = spec.stages.map((_, s) => initialStageWeights(spec, s));
+    for (let s = 0; s < 2; s++) {
+      expect(gpipe[s]).not.toEqual(initial[s]);
+      expect(Buffer.from((gpipe[s] as Float32Array).buffer).equals(Buffer.from((oneFOneB[s] as Float32Array).buffer))).toBe(true);
+      expect(Buffer.from((gpipe[s] as Float32Array).buffer).equals(Buffer.from((shuffled[s] as Float32Array).buffer))).toBe(true);
+    }
+  });
+});

@@ -29,7 +29,10 @@ export interface PipelineStage {
    * Frees what forward kept.
    */
   backward(microbatch: number, outputGrad?: tf.Tensor): { inputGrad?: tf.Tensor; parameterGradient: Float32Array };
-  /** Applies the accumulated gradients (mean over the microbatches since the last step) with Adam and clears them. */
+  /**
+   * Applies the accumulated gradients (mean over the microbatches since the last step, summed in
+   * ascending microbatch index whatever order backward ran in) with Adam and clears them.
+   */
   step(): void;
   /** Forward without keeping anything (serving): the last stage returns logits [B,T,V]. */
   infer(input: tf.Tensor): tf.Tensor;
@@ -80,8 +83,12 @@ class TransformerStage implements PipelineStage {
   readonly #run: StageForward;
   readonly #taped: TapedStage;
   readonly #kept = new Map<number, StageTape>();
-  #accumulated: tf.Tensor[] | undefined;
-  #accumulatedCount = 0;
+  /**
+   * Per-microbatch parameter gradients since the last step, by microbatch index. `step()` sums
+   * them in ascending index order: float addition is not associative, and summing in arrival
+   * order would make GPipe and 1F1B (which finish backwards in different orders) diverge bitwise.
+   */
+  readonly #pending = new Map<number, tf.Tensor[]>();
   #m: tf.Tensor[];
   #v: tf.Tensor[];
   #step = 0;
@@ -161,23 +168,35 @@ class TransformerStage implements PipelineStage {
     this.#kept.delete(microbatch);
     tf.dispose(tapeTensors(tape));
     const parameterGradient = flatten(paramGrads, this.parameterCount);
-    if (this.#accumulated === undefined) {
-      this.#accumulated = paramGrads;
-    } else {
-      const previous = this.#accumulated;
-      this.#accumulated = previous.map((acc, i) => tf.add(acc, paramGrads[i] as tf.Tensor));
-      tf.dispose([...previous, ...paramGrads]);
-    }
-    this.#accumulatedCount++;
+    const earlier = this.#pending.get(microbatch);
+    if (earlier) {
+      // The same index twice before a step: both contributions count, in arrival order.
+      this.#pending.set(microbatch, earlier.map((g, i) => tf.add(g, paramGrads[i] as tf.Tensor)));
+      tf.dispose([...earlier, ...paramGrads]);
+    } else this.#pending.set(microbatch, paramGrads);
     return inputGrad ? { inputGrad, parameterGradient } : { parameterGradient };
   }
 
+  /** The pending gradients summed in ascending microbatch order (owned by the caller), and how many there were. */
+  #sumPending(): { sum: tf.Tensor[]; count: number } | undefined {
+    const order = [...this.#pending.keys()].sort((a, b) => a - b);
+    const grads = order.map((m) => this.#pending.get(m) as tf.Tensor[]);
+    this.#pending.clear();
+    const [first, ...rest] = grads;
+    if (!first) return undefined;
+    if (rest.length === 0) return { sum: first, count: 1 };
+    const sum = tf.tidy(() => first.map((g, i) => rest.reduce((acc, next) => tf.add(acc, next[i] as tf.Tensor), g)));
+    tf.dispose(grads.flat());
+    return { sum, count: grads.length };
+  }
+
   step(): void {
-    const accumulated = this.#accumulated;
-    if (!accumulated) return;
+    const pending = this.#sumPending();
+    if (!pending) return;
+    const accumulated = pending.sum;
     const { learningRate, beta1, beta2, epsilon } = this.#spec.optimizer;
     const t = ++this.#step;
-    const scale = 1 / this.#accumulatedCount;
+    const scale = 1 / pending.count;
     const correction1 = 1 - beta1 ** t;
     const correction2 = 1 - beta2 ** t;
     const [m, v] = tf.tidy(() => {
@@ -197,8 +216,6 @@ class TransformerStage implements PipelineStage {
     tf.dispose([...this.#m, ...this.#v, ...accumulated]);
     this.#m = m;
     this.#v = v;
-    this.#accumulated = undefined;
-    this.#accumulatedCount = 0;
   }
 
   infer(input: tf.Tensor): tf.Tensor {
@@ -249,8 +266,8 @@ class TransformerStage implements PipelineStage {
     this.#disposed = true;
     for (const tape of this.#kept.values()) tf.dispose(tapeTensors(tape));
     this.#kept.clear();
-    tf.dispose([...this.#params, ...this.#m, ...this.#v, ...(this.#accumulated ?? []), this.#mask]);
-    this.#accumulated = undefined;
+    tf.dispose([...this.#params, ...this.#m, ...this.#v, ...[...this.#pending.values()].flat(), this.#mask]);
+    this.#pending.clear();
   }
 }
 

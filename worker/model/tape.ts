@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { stageParameters } from "./layout.ts";
 import { type BlockTape, blockBackward, blockForward, embedBackward, embedForward, headBackward, headForward } from "./manual.ts";
-import type { BlockWeights } from "./ops.ts";
+import { blockWeightsOf } from "./ops.ts";
 import type { ModelSpec } from "./spec.ts";
 
 /** Everything one microbatch's backward needs on one stage (all tensors owned by the tape). */
@@ -39,21 +39,6 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
     if (!p) throw new Error(`stage ${stage} has no parameter ${name}`);
     return p;
   };
-  const blockWeights = (get: (name: string) => tf.Tensor, layer: number): BlockWeights => {
-    const p = (role: string) => get(`block.${layer}.${role}`);
-    return {
-      ln1Gain: p("ln1.gain"),
-      ln1Bias: p("ln1.bias"),
-      qkv: p("attn.qkv"),
-      out: p("attn.out"),
-      ln2Gain: p("ln2.gain"),
-      ln2Bias: p("ln2.bias"),
-      mlpIn: p("mlp.in"),
-      mlpInBias: p("mlp.inBias"),
-      mlpOut: p("mlp.out"),
-      mlpOutBias: p("mlp.outBias"),
-    };
-  };
   const maskFor = (time: number) => (time === spec.contextLength ? mask : tf.slice(mask, [0, 0], [time, time]));
 
   return {
@@ -70,7 +55,7 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
       }
       const blocks: BlockTape[] = [];
       for (let layer = range[0]; layer < range[1]; layer++) {
-        const { y, tape } = blockForward(x, blockWeights(get, layer), batch, time, spec.heads, stepMask);
+        const { y, tape } = blockForward(x, blockWeightsOf(get, layer), batch, time, spec.heads, stepMask);
         blocks.push(tape);
         x = y;
       }
@@ -96,7 +81,7 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
       }
       const blockGrads: tf.Tensor[][] = [];
       for (let layer = range[1] - 1; layer >= range[0]; layer--) {
-        const back = blockBackward(dx, blockWeights(get, layer), tape.blocks[layer - range[0]] as BlockTape, batch, time, spec.heads);
+        const back = blockBackward(dx, blockWeightsOf(get, layer), tape.blocks[layer - range[0]] as BlockTape, batch, time, spec.heads);
         dx = back.dx;
         blockGrads.unshift(back.grads);
       }

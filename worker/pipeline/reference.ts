@@ -58,8 +58,8 @@ export function referenceRound(parameters: {
       }
     }
   }
-  // Backwards in the schedule's order: stages accumulate gradients in that order, and float
-  // addition is not associative, so the order decides the bits of the weights after `step()`.
+  // Backwards in the schedule's order, as the pipeline runs them (stages sum gradients in
+  // microbatch order at `step()`, so the weights do not depend on it; the test proves it).
   const order = stageSchedule(schedule, S - 1, S, microbatches).filter((op) => op.op === "backward").map((op) => op.microbatch);
   for (const m of order) {
     const rec = partial[m] as Partial<MicrobatchRecord>[];
