@@ -52,10 +52,8 @@ contract InferenceEscrowGasTest is EconomyBase, GasMeter {
         _warm(address(e));
         _warm(r);
         vm.prank(r);
-        uint256 g0 = gasleft();
         e.request{value: 0.1 ether}(id, keccak256("prompt"), deadline);
-        uint256 txGas =
-            _txGas(abi.encodeCall(e.request, (id, keccak256("prompt"), deadline)), g0 - gasleft(), true);
+        uint256 txGas = _lastTxGas(abi.encodeCall(e.request, (id, keccak256("prompt"), deadline)));
         emit log_named_uint("InferenceEscrow request, tx gas", txGas);
         assertLe(txGas, 60_000, "request above target");
     }
@@ -72,9 +70,8 @@ contract InferenceEscrowGasTest is EconomyBase, GasMeter {
         _warm(address(e));
         _warm(op1);
         vm.prank(op1);
-        uint256 g0 = gasleft();
         e.fulfill(id, req, out, ops);
-        uint256 txGas = _txGas(abi.encodeCall(e.fulfill, (id, req, out, ops)), g0 - gasleft(), false);
+        uint256 txGas = _lastTxGas(abi.encodeCall(e.fulfill, (id, req, out, ops)));
         emit log_named_uint("InferenceEscrow fulfill (2 stages), tx gas", txGas);
         assertEq(uint8(e.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
         assertLe(txGas, 96_000, "fulfil gas regressed");

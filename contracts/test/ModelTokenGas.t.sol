@@ -44,21 +44,19 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         _warm(address(t));
         _warm(a);
         vm.prank(a);
-        uint256 g0 = gasleft();
         uint256 paid = t.claim(a);
-        uint256 txGas = _txGas(abi.encodeCall(t.claim, (a)), g0 - gasleft(), false);
+        uint256 txGas = _lastTxGas(abi.encodeCall(t.claim, (a)));
         assertGt(paid, 0);
         emit log_named_uint("ModelToken claim, tx gas", txGas);
-        emit log_named_uint("ModelToken claim, execution gas (tx - 21000 - calldata)", txGas - TX_BASE - _calldataGas(abi.encodeCall(t.claim, (a))));
+        emit log_named_uint("ModelToken claim, execution gas (tx - 21000 - calldata)", _lastCallExecGas());
         assertLe(txGas, 46_000, "claim gas regressed");
     }
 
     function test_gas_depositRevenue() public {
         ModelToken t = token;
         _warm(address(t));
-        uint256 g0 = gasleft();
         t.depositRevenue{value: 1 ether}();
-        uint256 txGas = _txGas(abi.encodeCall(t.depositRevenue, ()), g0 - gasleft(), true);
+        uint256 txGas = _lastTxGas(abi.encodeCall(t.depositRevenue, ()));
         emit log_named_uint("ModelToken depositRevenue, tx gas", txGas);
     }
 
@@ -75,9 +73,8 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         _warm(address(claimer));
         _warm(alice);
         vm.prank(alice);
-        uint256 g0 = gasleft();
         uint256 paid = claimer.claimAll(tokens);
-        uint256 txGas = _txGas(abi.encodeCall(claimer.claimAll, (tokens)), g0 - gasleft(), false);
+        uint256 txGas = _lastTxGas(abi.encodeCall(claimer.claimAll, (tokens)));
         emit log_named_uint("RevenueClaimer.claimAll over 3 tokens, tx gas", txGas);
         assertGt(paid, 2 ether);
     }
@@ -87,22 +84,18 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         _warm(address(t));
         _warm(address(p));
         _warm(from);
-        vm.prank(from);
-        uint256 g0 = gasleft();
-        t.transfer(to, 1e18);
-        uint256 oursExec = g0 - gasleft();
-        vm.prank(from);
-        g0 = gasleft();
-        p.transfer(to, 1e18);
-        uint256 baseExec = g0 - gasleft();
         bytes memory data = abi.encodeCall(t.transfer, (to, 1e18));
-        uint256 ours = _txGas(data, oursExec, false);
-        uint256 base = _txGas(data, baseExec, false);
+        vm.prank(from);
+        t.transfer(to, 1e18);
+        (uint256 ours, uint256 oursExec) = (_lastTxGas(data), _lastCallExecGas());
+        vm.prank(from);
+        p.transfer(to, 1e18);
+        (uint256 base, uint256 baseExec) = (_lastTxGas(data), _lastCallExecGas());
         emit log_named_string("transfer to", label);
         emit log_named_uint("ModelToken transfer, tx gas", ours);
         emit log_named_uint("OZ ERC20 transfer, tx gas", base);
         emit log_named_uint("ratio x1000", ours * 1000 / base);
-        emit log_named_uint("execution-only ratio x1000", (oursExec - WARM_CALL) * 1000 / (baseExec - WARM_CALL));
+        emit log_named_uint("execution-only ratio x1000", oursExec * 1000 / baseExec);
         assertLe(ours * 100, base * 130, "transfer above 1.3x OZ");
     }
 }

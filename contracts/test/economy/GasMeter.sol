@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Test} from "forge-std/Test.sol";
+import {Test, Vm} from "forge-std/Test.sol";
 
-/// @title Turns a measured call into the gas of the equivalent transaction
-/// @dev Before measuring, the target and the sender are warmed (a transaction has `tx.to` and `tx.origin`
-/// warm), so `gasleft` deltas hold the callee's execution plus a warm CALL (~100, plus 9000 when the
-/// call carries value, which a transaction's 21000 already covers). Storage stays cold, as in a fresh
-/// transaction: each gas test measures one call per storage layout.
+/// @title Turns the last call's gas into the gas of the equivalent transaction, as its receipt shows it
+/// @dev `vm.lastCallGas()` holds the callee frame's own gas (what a transaction's execution costs: the
+/// caller-side CALL, value and cold-account charges are covered by a transaction's 21000) and its refund
+/// counter. Transaction gas = 21000 + EIP-2028 calldata + frame gas - min(refund, gas / 5) (EIP-3529).
+/// Measured this way a claim matches its on-chain receipt to the unit (bench/gas.json "chain").
+/// The target and the sender are warmed first (a transaction has `tx.to` and `tx.origin` warm); storage
+/// stays cold, as in a fresh transaction: each gas test measures one call per storage layout.
 abstract contract GasMeter is Test {
     uint256 internal constant TX_BASE = 21_000;
-    uint256 internal constant WARM_CALL = 100;
-    uint256 internal constant VALUE_CALL = 9_000;
 
     /// @dev EIP-2028 calldata price: 4 per zero byte, 16 per non-zero byte.
     function _calldataGas(bytes memory data) internal pure returns (uint256 gas) {
@@ -20,10 +20,18 @@ abstract contract GasMeter is Test {
         }
     }
 
-    /// @dev Transaction gas of a call measured as `callGas` with `data` as calldata.
-    function _txGas(bytes memory data, uint256 callGas, bool withValue) internal pure returns (uint256) {
-        uint256 overhead = WARM_CALL + (withValue ? VALUE_CALL : 0);
-        return TX_BASE + _calldataGas(data) + callGas - overhead;
+    /// @dev Transaction gas of the last call, made with `data` as calldata.
+    function _lastTxGas(bytes memory data) internal view returns (uint256) {
+        Vm.Gas memory g = vm.lastCallGas();
+        uint256 used = TX_BASE + _calldataGas(data) + g.gasTotalUsed;
+        uint256 refund = uint256(uint64(g.gasRefunded));
+        uint256 maxRefund = used / 5;
+        return used - (refund < maxRefund ? refund : maxRefund);
+    }
+
+    /// @dev Execution gas of the last call (frame only, refund not subtracted).
+    function _lastCallExecGas() internal view returns (uint256) {
+        return vm.lastCallGas().gasTotalUsed;
     }
 
     function _warm(address target) internal view {
