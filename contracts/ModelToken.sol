@@ -20,8 +20,8 @@ import {IModelTokenErrors} from "./interfaces/IModelTokenErrors.sol";
 /// `revenuePerShare * amount` in the one `_update` hook, so a transfer never moves revenue accrued
 /// before it, and a claim folds the paid amount into the correction (one storage write).
 ///
-/// Exactness: the per-deposit division remainder stays in `_undistributedMagnified` and is carried into
-/// the next deposit, so the accounts' magnified accruals plus that remainder always equal the magnified
+/// Exactness: the per-deposit division remainder stays in `_global` (beside the accumulator) and is carried
+/// into the next deposit, so the accounts' magnified accruals plus that remainder always equal the magnified
 /// deposits. Each account's sub-wei fraction stays with the account. Dust held in the contract is thus
 /// below one wei per account plus `supply / MAGNITUDE` wei; nothing is ever over-paid.
 ///
@@ -54,17 +54,23 @@ contract ModelToken is
     uint256 private constant _INT160_MAX = uint256(uint160(type(int160).max));
     uint256 private constant _U96 = 96;
     uint256 private constant _MASK96 = type(uint96).max;
+    uint256 private constant _HELD_FLAG = 1 << 255;
     // solhint-disable-next-line gas-small-strings
     bytes32 private constant _PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
     // ---------------------------------------------------------------- storage
 
-    /// @dev `revenuePerShareMagnified (uint160) << 96 | totalSupply (uint96)`: the one slot a transfer reads.
+    /// @dev `revenuePerShareMagnified (uint160) << 96 | remainderMagnified (uint96)`: the one global slot a
+    /// transfer or claim reads and the only one a deposit writes. The remainder is the carried division
+    /// remainder of the last deposit, below the supply (so below 2^96).
     uint256 private _global;
-    /// @dev `undistributedMagnified (uint160) << 96 | capTokens (uint96)`: held revenue plus the carried
-    /// division remainder, both magnified; read by deposits and mints.
-    uint256 private _reserve;
+    /// @dev `held flag (bit 255) | capTokens (uint96) << 96 | totalSupply (uint96)`: read by deposits, written by
+    /// mints only. The flag says `_held` is non-zero, so the common paths never read `_held`.
+    uint256 private _supply;
+    /// @dev Magnified revenue held back: deposits made below `minDistributionSupply`, or the part of a
+    /// deposit the accumulator's bound did not let through. Credited by the next deposit or mint that can.
+    uint256 private _held;
     /// @dev Per account `correction (int160) << 96 | balance (uint96)`: one slot per holder.
     mapping(address account => uint256) private _accounts;
     mapping(address account => mapping(address spender => uint256)) private _allowances;
@@ -94,7 +100,7 @@ contract ModelToken is
         _minter = minter_;
         _name = name_;
         _symbol = symbol_;
-        _reserve = capTokens;
+        _supply = capTokens << _U96;
         emit ModelTokenInitialized(name_, symbol_, minter_, capTokens);
     }
 
@@ -117,7 +123,7 @@ contract ModelToken is
 
     /// @notice Tokens in existence, in token wei.
     function totalSupply() external view returns (uint256) {
-        return _global & _MASK96;
+        return _supply & _MASK96;
     }
 
     /// @notice Balance of `account` in token wei.
@@ -132,7 +138,7 @@ contract ModelToken is
 
     /// @notice The supply cap in token wei.
     function cap() external view returns (uint256) {
-        return _reserve & _MASK96;
+        return (_supply >> _U96) & _MASK96;
     }
 
     /// @notice The only account allowed to mint (the compute ledger).
@@ -142,14 +148,14 @@ contract ModelToken is
 
     /// @notice Supply below which deposited revenue is held instead of distributed (`cap >> 20`, at least 1).
     function minDistributionSupply() public view returns (uint256) {
-        uint256 min = (_reserve & _MASK96) >> _DISTRIBUTION_SHIFT;
+        uint256 min = ((_supply >> _U96) & _MASK96) >> _DISTRIBUTION_SHIFT;
         return min == 0 ? 1 : min;
     }
 
     /// @notice Revenue held in the contract and not yet credited to holders, in wei (rounded down):
     /// deposits made below `minDistributionSupply` plus the carried division remainder.
     function undistributedRevenue() external view returns (uint256) {
-        return (_reserve >> _U96) / MAGNITUDE;
+        return (_held + (_global & _MASK96)) / MAGNITUDE;
     }
 
     /// @notice The accumulator: revenue per token wei, times `MAGNITUDE`.
@@ -215,13 +221,14 @@ contract ModelToken is
     function mint(address to, uint256 amountTokens) external {
         if (msg.sender != _minter) revert ModelTokenUnauthorizedMinter(msg.sender);
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
-        uint256 capTokens = _reserve & _MASK96;
-        uint256 supplyAfter = (_global & _MASK96) + amountTokens;
+        uint256 supplySlot = _supply;
+        uint256 capTokens = (supplySlot >> _U96) & _MASK96;
+        uint256 supplyAfter = (supplySlot & _MASK96) + amountTokens;
         if (supplyAfter > capTokens) revert ModelTokenCapExceeded(supplyAfter, capTokens);
         _update(address(0), to, amountTokens);
-        // Credits revenue held while the supply was too small, once a per-share step is possible.
+        // Credits revenue held while the supply was too small, once the supply allows it.
         // solhint-disable-next-line gas-strict-inequalities
-        if ((_reserve >> _U96) >= supplyAfter && supplyAfter != 0) _distribute(0);
+        if (supplySlot & _HELD_FLAG != 0 && supplyAfter >= (capTokens >> _DISTRIBUTION_SHIFT)) _distribute(0);
     }
 
     /// @inheritdoc IModelToken
@@ -250,12 +257,10 @@ contract ModelToken is
     /// @dev The one hook of every balance change (mint, transfer; there is no burn). Moves the
     /// corrections by `revenuePerShare * value` so that no account's accrued revenue changes.
     function _update(address from, address to, uint256 value) internal {
-        uint256 global = _global;
-        uint256 rps = global >> _U96;
-        uint256 supply = global & _MASK96;
+        uint256 rps = _global >> _U96;
         if (from == address(0)) {
-            // mint checked `supply + value <= cap <= type(uint96).max`
-            _global = (global & ~_MASK96) | (supply + value);
+            // mint checked `supply + value <= cap <= type(uint96).max`: no carry into the cap bits
+            _supply += value;
         } else {
             uint256 fromSlot = _accounts[from];
             uint256 fromBalance = fromSlot & _MASK96;
@@ -268,26 +273,38 @@ contract ModelToken is
         emit Transfer(from, to, value);
     }
 
-    /// @dev Adds `amountWei` (plus everything held) to the accumulator when the supply allows it.
+    /// @dev Adds `amountWei` (plus the carried remainder and anything held) to the accumulator when the supply
+    /// allows it. Steady state: reads `_supply` and `_global`, writes `_global` only.
     function _distribute(uint256 amountWei) private {
-        uint256 reserve = _reserve;
-        uint256 capTokens = reserve & _MASK96;
-        uint256 pending = (reserve >> _U96) + amountWei * MAGNITUDE;
+        uint256 supplySlot = _supply;
         uint256 global = _global;
-        uint256 supply = global & _MASK96;
+        uint256 rps = global >> _U96;
+        uint256 pending = (global & _MASK96) + amountWei * MAGNITUDE;
+        bool wasHeld = supplySlot & _HELD_FLAG != 0;
+        if (wasHeld) pending += _held;
+        uint256 supply = supplySlot & _MASK96;
+        uint256 capTokens = (supplySlot >> _U96) & _MASK96;
         // solhint-disable-next-line gas-strict-inequalities
         if (supply != 0 && supply >= (capTokens >> _DISTRIBUTION_SHIFT)) {
-            uint256 rps = global >> _U96;
             uint256 step = pending / supply;
             uint256 room = _INT160_MAX / capTokens - rps;
             if (step > room) step = room;
-            if (step != 0) {
-                pending -= step * supply;
-                _global = ((rps + step) << _U96) | supply;
-            }
+            pending -= step * supply;
+            rps += step;
         }
-        if (pending > type(uint160).max) revert ModelTokenRevenueOverflow();
-        _reserve = (pending << _U96) | capTokens;
+        if (pending < supply) {
+            // the common case: everything credited, the remainder (< supply < 2^96) carried in `_global`
+            _global = (rps << _U96) | pending;
+            if (wasHeld) {
+                _supply = supplySlot & ~_HELD_FLAG;
+                _held = 0;
+            }
+        } else {
+            if (pending > type(uint160).max) revert ModelTokenRevenueOverflow();
+            _global = rps << _U96;
+            _held = pending;
+            if (!wasHeld) _supply = supplySlot | _HELD_FLAG;
+        }
     }
 
     function _claim(address account, address to) private returns (uint256 amountWei) {
