@@ -1,13 +1,21 @@
 // `npm start` / `shardholder devnet`: a whole local Shardholder network end to end.
-import { Command, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { formatEther } from "viem";
 import type { JsonLineProcess } from "../worker/serve/launch.ts";
+import { CliError, ExitCode } from "../worker/cli/errors.ts";
+import { stopStrayChildren } from "./lib/devnet/procs.ts";
 import { runDevnet } from "./lib/devnet/run.ts";
-import { printSummary, summaryChecks, toJson, writeRunFiles } from "./lib/devnet/summary.ts";
+import { printSummary, sampleLine, summaryChecks, toJson, writeRunFiles } from "./lib/devnet/summary.ts";
 
 const positive = (what: string, max: number) => (v: string): number => {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > max) throw new InvalidArgumentError(`${what} must be an integer from 1 to ${max}.`);
+  return n;
+};
+
+const nonNegative = (what: string, max: number) => (v: string): number => {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || n > max) throw new InvalidArgumentError(`${what} must be a number from 0 to ${max}.`);
   return n;
 };
 
@@ -19,20 +27,37 @@ export function devnetProgram(): Command {
     .option("--rounds <n>", "training rounds", positive("--rounds", 100), 8)
     .option("--requests <n>", "paid inference requests", positive("--requests", 100), 4)
     .option("--no-cheater", "do not start the cheating miner")
+    .option("--temperature <t>", "sampling temperature of the served inferences (0 = greedy)", nonNegative("--temperature", 10), 0.8)
+    .option("--top-k <k>", "sample among the k most likely characters", positive("--top-k", 1000), 8)
     .option("--rpc <url>", "use an existing chain at this JSON-RPC URL (needs --deployments)")
     .option("--deployments <file>", "address book of the existing chain (with --rpc)")
     .option("--runs-dir <dir>", "where runs/<time>/ goes", "runs")
     .option("--json", "progress as JSON lines and the summary as JSON on stdout")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride();
 }
 
-type Options = { stages: number; rounds: number; requests: number; cheater: boolean; rpc?: string; deployments?: string; runsDir: string; json?: boolean };
+type Options = { stages: number; rounds: number; requests: number; cheater: boolean; temperature: number; topK: number; rpc?: string; deployments?: string; runsDir: string; json?: boolean };
+
+/** Parses the flags; bad flags exit with the CLI's usage code (2), help with 0. */
+function parseFlags(argv: string[]): Options {
+  const program = devnetProgram();
+  try {
+    program.parse(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : ExitCode.usage);
+    throw err;
+  }
+  const opts = program.opts<Options>();
+  if (Boolean(opts.rpc) !== Boolean(opts.deployments)) {
+    console.error("error: --rpc and --deployments go together");
+    process.exit(ExitCode.usage);
+  }
+  return opts;
+}
 
 async function main(): Promise<number> {
-  const program = devnetProgram();
-  program.parse(process.argv);
-  const opts = program.opts<Options>();
-  if (Boolean(opts.rpc) !== Boolean(opts.deployments)) program.error("--rpc and --deployments go together");
+  const opts = parseFlags(process.argv);
   const started = performance.now();
   const log = (message: string, fields: Record<string, unknown> = {}) => {
     const t = ((performance.now() - started) / 1000).toFixed(1);
@@ -41,7 +66,11 @@ async function main(): Promise<number> {
   };
   const children: JsonLineProcess[] = [];
   const abort = new AbortController();
-  const stopAll = () => Promise.allSettled(children.map((c) => c.stop()));
+  // The tracked children first (politely), then any child not handed over yet, by its pid.
+  const stopAll = async () => {
+    await Promise.allSettled(children.map((c) => c.stop()));
+    await stopStrayChildren();
+  };
   const onSignal = (sig: NodeJS.Signals) => {
     log(`${sig}: stopping every child process`);
     abort.abort();
@@ -58,14 +87,18 @@ async function main(): Promise<number> {
       const checks = summaryChecks(result);
       printSummary(result, wallMs);
       console.log(`\nsummary ${files.json}\nplot    ${files.svg}\ncheater: ${result.cheater.address ? `${result.cheater.address} (${result.cheater.note}) ${checks.cheaterSlashed ? "caught and slashed" : "NOT slashed"}` : "none (--no-cheater)"}; honest miners slashed: ${checks.honestSlashed}`);
+      console.log(sampleLine(result));
       console.log(`holders received ${formatEther(summaryChecks(result).claimedWei)} ETH; wall time ${(wallMs / 1000).toFixed(1)} s`);
     }
     return 0;
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    log(`devnet failed: ${(e as { shortMessage?: string }).shortMessage ?? e.message}`);
+    const message = (e as { shortMessage?: string }).shortMessage ?? e.message;
+    const exitCode = e instanceof CliError ? e.exitCode : ExitCode.unexpected;
+    if (opts.json) log("devnet failed", { error: e.name, shortMessage: message, exitCode });
+    else console.error(`devnet failed: ${message.split("\n")[0]}`);
     if (process.env.SHARDHOLDER_DEBUG) console.error(e.stack);
-    return 1;
+    return exitCode;
   } finally {
     await stopAll();
   }

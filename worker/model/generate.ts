@@ -1,5 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
+import { encodeAbiParameters, type Hex, keccak256 } from "viem";
 import { charTokenizer } from "../data/vocab.ts";
+import { randomFromSeed } from "./random.ts";
 import type { ModelSpec } from "./spec.ts";
 import type { PipelineStage } from "./stage.ts";
 
@@ -47,4 +49,61 @@ export function generateText(spec: ModelSpec, stages: readonly PipelineStage[], 
     generated.push(next);
   }
   return tokenizer.decode(generated);
+}
+
+/**
+ * Sampled decoding: softmax of the `topK` largest logits divided by `temperature`, drawn with a
+ * uniform derived from `seed`. The same seed, request and position give the same token on every
+ * machine (a validator can replay it); greedy decoding of a barely trained char model repeats its
+ * most frequent character (a space), sampling shows what it has learned.
+ */
+export type SamplingParameters = {
+  /** > 0; lower is closer to greedy. */
+  readonly temperature: number;
+  /** How many of the most likely tokens may be drawn (>= 1; 1 is greedy). */
+  readonly topK: number;
+  /** 32-byte seed of the serving session. */
+  readonly seed: Hex;
+};
+
+/** Throws `RangeError` unless `p` can sample (finite temperature > 0, integer topK >= 1, 32-byte seed). */
+export function validateSampling(p: SamplingParameters): void {
+  if (!(Number.isFinite(p.temperature) && p.temperature > 0)) throw new RangeError(`temperature must be > 0, got ${p.temperature}`);
+  if (!Number.isSafeInteger(p.topK) || p.topK < 1) throw new RangeError(`topK must be an integer >= 1, got ${p.topK}`);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(p.seed)) throw new RangeError("seed must be 32 bytes of hex");
+}
+
+/**
+ * The uniform in [0, 1) that picks token `position` of request `request`:
+ * xoshiro128** seeded with `keccak256(abi.encode(bytes32 seed, uint64 request, uint32 position))`.
+ * Stateless, so the stage that holds the logits needs only the frame's (request, position).
+ */
+export function samplingUniform(seed: Hex, request: bigint, position: number): number {
+  const digest = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint64" }, { type: "uint32" }], [seed, request, position]));
+  return randomFromSeed(digest).nextFloat();
+}
+
+/**
+ * Draws from the last position's logits of `logits [1, T, V]`: keep the `topK` largest (ties to
+ * the lower id), softmax at `temperature` in float64, pick by the cumulative weights with `u`.
+ */
+export function sampleFromLogits(logits: tf.Tensor, p: Pick<SamplingParameters, "temperature" | "topK">, u: number): number {
+  const [, time, vocab] = logits.shape as [number, number, number];
+  const row = (logits.dataSync() as Float32Array).subarray((time - 1) * vocab, time * vocab);
+  const order = Array.from({ length: vocab }, (_, i) => i).sort((a, b) => (row[b] as number) - (row[a] as number) || a - b);
+  const top = order.slice(0, Math.min(p.topK, vocab));
+  const max = row[top[0] as number] as number;
+  const weights = top.map((id) => Math.exp(((row[id] as number) - max) / p.temperature));
+  let rest = u * weights.reduce((a, w) => a + w, 0);
+  for (const [i, w] of weights.entries()) {
+    rest -= w;
+    if (rest < 0) return top[i] as number;
+  }
+  return top[top.length - 1] as number;
+}
+
+/** The next token: greedy without `sampling`, else drawn for (`request`, `position`). */
+export function nextToken(logits: tf.Tensor, sampling: SamplingParameters | undefined, request: bigint, position: number): number {
+  if (!sampling) return greedyNextToken(logits);
+  return sampleFromLogits(logits, sampling, samplingUniform(sampling.seed, request, position));
 }

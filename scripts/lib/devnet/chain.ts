@@ -1,7 +1,8 @@
-import { readFile } from "node:fs/promises";
+import path from "node:path";
 import hre from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import { parseDeployments } from "../../../sdk/deployments/parse.ts";
+import { checkExistingChain } from "./preflight.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { deployProtocol, writeAddressBook } from "../deploy.ts";
 import { serveRpc } from "../rpcServer.ts";
@@ -40,10 +41,13 @@ export async function startLocalChain({ deploymentsDir = "deployments" } = {}): 
   }
 }
 
-/** An existing chain (`--rpc`, `--deployments`): nothing to start or stop. */
+/**
+ * An existing chain (`--rpc`, `--deployments`): nothing to start or stop. Fails fast with the
+ * CLI's errors (unreachable RPC, wrong chain, missing or stale address book), see `checkExistingChain`.
+ */
 export async function attachChain(rpcUrl: string, deploymentsFile: string): Promise<DevChain> {
-  const deployments = parseDeployments(JSON.parse(await readFile(deploymentsFile, "utf8")), deploymentsFile);
-  return { rpcUrl, deployments, deploymentsFile, close: async () => {} };
+  const { deployments } = await checkExistingChain(rpcUrl, deploymentsFile);
+  return { rpcUrl, deployments, deploymentsFile: path.resolve(deploymentsFile), close: async () => {} };
 }
 
 /**

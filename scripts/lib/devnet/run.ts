@@ -2,17 +2,19 @@
 // the list of child processes, and always stops them (error, Ctrl-C or success).
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { type Address, createPublicClient, createWalletClient, erc20Abi, type Hex, http, parseEther, type PublicClient } from "viem";
+import { type Address, createPublicClient, createWalletClient, encodeAbiParameters, erc20Abi, type Hex, http, keccak256, parseEther, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { claimRevenue, getClaimable, getContractEventsSafe, getModel, registerModel } from "./sdkFacade.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { selectBackend } from "../../../worker/backend/select.ts";
+import type { SamplingParameters } from "../../../worker/model/generate.ts";
 import { type JsonLineProcess, startServingPipeline } from "../../../worker/serve/launch.ts";
 import { devnetRoles } from "./accounts.ts";
 import { attachChain, type DevChain, startLocalChain } from "./chain.ts";
 import { payForInference, type InferenceOutcome } from "./client.ts";
 import { minersOf, stakeMiners, startMiners } from "./miners.ts";
 import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "./model.ts";
+import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts } from "./preflight.ts";
 import { RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
 import { type AuditRecord, auditAndResolve, cheaterRound, contentAddress, startCheater, startValidator } from "./verification.ts";
 
@@ -26,6 +28,9 @@ export type DevnetOptions = {
   runsDir: string;
   log: (message: string, fields?: Record<string, unknown>) => void;
   signal: AbortSignal;
+  /** Sampling temperature of the served inferences; 0 = greedy. */
+  temperature: number;
+  topK: number;
 };
 
 export type ClaimRecord = { holder: Address; claimableWei: bigint; claimedWei: bigint; gasUsed: bigint };
@@ -50,6 +55,8 @@ export type DevnetResult = {
   childPids: number[];
   cheater: { requested: boolean; wired: boolean; note: string; address?: Address | undefined; committedRounds: bigint[] };
   validator: { address: Address; committee: Address[]; fraction: number; audits: AuditRecord[] };
+  /** How the served tokens were chosen. */
+  sampling: SamplingParameters | "greedy";
   timingsMs: Record<string, number>;
 };
 
@@ -62,9 +69,11 @@ export async function runDevnet(o: DevnetOptions, children: JsonLineProcess[]): 
   const mark = (name: string) => (timingsMs[name] = Math.round(performance.now() - t0));
   const runDir = path.join(o.runsDir, new Date().toISOString().replace(/[:.]/g, "-"));
   await mkdir(runDir, { recursive: true });
+  // An existing chain is checked before anything heavy loads, so a bad --rpc fails in a second.
+  const attached = o.rpc && o.deployments ? await attachChain(o.rpc, o.deployments) : undefined;
   const backend = await selectBackend({});
   o.log(`backend ${backend.name}`);
-  const chain: DevChain = o.rpc && o.deployments ? await attachChain(o.rpc, o.deployments) : await startLocalChain();
+  const chain: DevChain = attached ?? (await startLocalChain());
   try {
     mark("chain");
     o.log(`chain ${chain.deployments.chainId} at ${chain.rpcUrl}, address book ${chain.deploymentsFile}`);
@@ -88,7 +97,15 @@ async function runOnChain(
   const wallet = (key: Hex) => createWalletClient({ account: privateKeyToAccount(key), transport });
   const roles = devnetRoles(o.stages);
   const designer = wallet(roles.deployer);
+  // A chain used before has a jailed cheater from the last run: cheat with the next fresh key.
+  if (o.cheater) roles.cheater = await pickCheaterKeys(client, deployments);
+  o.log(describeTopUps(await fundRoles(client, designer, roleAccounts(roles, o.requests, o.cheater ? roles.cheater.key : undefined))));
   const gas: Record<string, bigint[]> = {};
+  // Every child is logged with its pid, so an interrupted run can be checked for stray processes.
+  const track = (...procs: JsonLineProcess[]) => {
+    children.push(...procs);
+    for (const p of procs) o.log(`started ${p.name} (pid ${p.pid})`, { child: p.name, pid: p.pid });
+  };
   const addGas = (op: string, g: bigint) => (gas[op] ??= []).push(g);
 
   const spec = demoModelSpec(o.stages);
@@ -111,7 +128,7 @@ async function runOnChain(
       if (l.loss !== undefined) o.log(`round ${l.round}: stage ${l.stage} committed, loss ${l.loss.toFixed(3)}`);
     },
   });
-  children.push(...minerProcs);
+  track(...minerProcs);
   for (const p of minerProcs) void p.exit.then((code) => code !== 0 && tracker.fail(new Error(`${p.name} exited with ${code}: ${p.stderr.slice(-3).join(" | ")}`)));
   o.signal.addEventListener("abort", () => tracker.fail(new Error("interrupted")));
 
@@ -126,13 +143,13 @@ async function runOnChain(
     ? startCheater({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, stage: cheaterMiner.stage, key: cheaterMiner.key, signingKey: cheaterMiner.signingKey, honest: { worker: (miners[o.stages - 1] as { address: Address }).address, address: peers.get((miners[o.stages - 1] as { address: Address }).address) as string }, fromRound: first, rounds: 1 })
     : undefined;
   if (cheater) {
-    children.push(cheater);
+    track(cheater);
     peers.set(cheaterMiner.address, await contentAddress(cheater));
     o.log(`cheater ${cheaterMiner.address}: a stage-${cheaterMiner.stage} replica committing fabricated gradients`);
   }
   const fraction = 0.25;
   const validator = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: first, untilRound: last });
-  children.push(validator);
+  track(validator);
   void validator.exit.then((code) => code !== 0 && tracker.fail(new Error(`validator exited with ${code}: ${validator.stderr.slice(-3).join(" | ")}`)));
   await validator.waitUntil("validating", (e) => e.msg === "validating", 120_000);
   o.log(`validator ${privateKeyToAccount(roles.validators[0] as Hex).address} staked, sampling ${fraction * 100}% of every commitment; committee of ${roles.validators.length - 1}`);
@@ -165,12 +182,13 @@ async function runOnChain(
   clock.mark("trained");
   await collectCommitmentGas(client, deployments, modelId, addGas);
 
-  o.log("starting the serving pipeline on the trained weights");
+  const sampling = devnetSampling(o, modelId);
+  o.log(`starting the serving pipeline on the trained weights (${sampling ? `sampling at temperature ${sampling.temperature}, top-${sampling.topK}` : "greedy"})`);
   const serving = await startServingPipeline(o.stages, (s) => ({
-    specPath, modelId: modelId.toString(), wire: "float32", journalDir: (miners[s] as { journalDir: string }).journalDir,
+    specPath, modelId: modelId.toString(), wire: "float32", journalDir: (miners[s] as { journalDir: string }).journalDir, ...(sampling ? { sampling } : {}),
     ...(s === 0 ? { operator: { rpcUrl, deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as Hex, stageOperators: miners.map((m) => m.address), maxNewTokens: 24 } } : {}),
   }));
-  children.push(...serving.stages);
+  track(...serving.stages);
   clock.mark("servingReady");
   const requests: InferenceOutcome[] = [];
   for (let i = 0; i < o.requests; i++) {
@@ -206,6 +224,7 @@ async function runOnChain(
       ? { requested: true, wired: true, note: `stage-${cheaterMiner.stage} replica committing fabricated gradients`, address: cheaterMiner.address, committedRounds: cheaterRounds }
       : { requested: false, wired: true, note: "--no-cheater", committedRounds: [] },
     validator: { address: privateKeyToAccount(roles.validators[0] as Hex).address, committee: roles.validators.slice(1).map((k) => privateKeyToAccount(k).address), fraction, audits },
+    sampling: sampling ?? "greedy",
     timingsMs: clock.timingsMs,
   };
 }
@@ -218,4 +237,14 @@ async function collectCommitmentGas(client: PublicClient, deployments: Deploymen
     const perTx = logs.filter((l) => l.transactionHash === hash).length;
     addGas("submitCommitments (per commitment)", receipt.gasUsed / BigInt(perTx));
   }
+}
+
+/**
+ * The serving pipeline's sampling (undefined = greedy): the seed is fixed by the model id, so a
+ * rerun of the same requests on the same weights draws the same text.
+ */
+export function devnetSampling(o: Pick<DevnetOptions, "temperature" | "topK">, modelId: bigint): SamplingParameters | undefined {
+  if (o.temperature === 0) return undefined;
+  const seed = keccak256(encodeAbiParameters([{ type: "string" }, { type: "uint64" }], ["shardholder devnet sampling", modelId]));
+  return { temperature: o.temperature, topK: o.topK, seed };
 }

@@ -38,7 +38,22 @@ export function summaryChecks(r: DevnetResult) {
     itemsReexecuted: r.validator.audits.reduce((a, x) => a + x.sampled, 0),
     itemsAttested: r.validator.audits.reduce((a, x) => a + x.attested, 0),
     disputes: r.validator.audits.reduce((a, x) => a + x.disputes.length, 0),
+    /** Share of served characters that are letters or spaces: ~28% for an untrained model over printable ASCII, near 100% once it learned English's letters. */
+    outputLetterShare: letterShare(r.requests.map((q) => q.output).join("")),
   };
+}
+
+/** Share of `text`'s characters that are ASCII letters or spaces (NaN for empty text). */
+export function letterShare(text: string): number {
+  const chars = Array.from(text);
+  return chars.filter((c) => /[A-Za-z ]/.test(c)).length / chars.length;
+}
+
+/** One line naming the decoding and showing the first served completion. */
+export function sampleLine(r: DevnetResult): string {
+  const q = r.requests[0];
+  const how = r.sampling === "greedy" ? "greedy" : `temperature ${r.sampling.temperature}, top-${r.sampling.topK}`;
+  return q ? `sample completion (${how}): ${JSON.stringify(q.prompt)} -> ${JSON.stringify(q.output)}` : "no inference requested";
 }
 
 function minerRows(r: DevnetResult) {
@@ -81,6 +96,7 @@ export function printSummary(r: DevnetResult, wallMs: number): void {
   console.log("\nInference requests");
   console.table(r.requests.map((q) => ({ id: Number(q.requestId), prompt: q.prompt, output: q.output, feeEth: formatEther(q.feeWei), holdersEth: formatEther(q.holdersWei), latencyMs: Math.round(q.latencyMs) })));
   console.log(`fees ${formatEther(c.feesWei)} ETH; holders' share ${formatEther(c.holdersShareWei)} ETH`);
+  console.log(`${sampleLine(r)}; ${(c.outputLetterShare * 100).toFixed(0)}% of served characters are letters or spaces`);
   console.log("\nRevenue per holder (claims)");
   console.table(r.claims.map((x) => ({ holder: x.holder, tokens: formatEther(r.tokenBalances.find((b) => b.holder === x.holder)?.balance ?? 0n), claimedEth: formatEther(x.claimedWei), claimedWei: x.claimedWei.toString() })));
   console.log(`claimed ${c.claimedWei} wei of ${c.holdersShareWei} wei escrowed for holders (${c.claimsEqualHoldersShare ? "equal to the wei" : `${c.dustWei} wei of rounding dust stays in the token`}); claims + token balance ${c.claimsPlusDustEqualHoldersShare ? "==" : "!="} holders' share`);
