@@ -4,7 +4,7 @@
 // which every middle stage relays towards stage 0 (links only join neighbours).
 import * as tf from "@tensorflow/tfjs";
 import { charTokenizer } from "../data/vocab.ts";
-import { greedyNextToken, promptWindow } from "../model/generate.ts";
+import { nextToken, promptWindow, type SamplingParameters } from "../model/generate.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import type { PipeLink } from "../p2p/link.ts";
 import type { StagePipe } from "../p2p/pipe.ts";
@@ -32,14 +32,14 @@ async function sendActivation(link: PipeLink, y: tf.Tensor, seq: bigint, positio
  * Runs one received activation through this stage; the last stage answers with the greedy token
  * (sent back upstream), any other stage forwards its output downstream.
  */
-async function handleActivation(stage: PipelineStage, pipe: StagePipe, wire: WireFormat, seq: bigint, position: number, payload: Uint8Array): Promise<void> {
+async function handleActivation(stage: PipelineStage, pipe: StagePipe, wire: WireFormat, seq: bigint, position: number, payload: Uint8Array, sampling?: SamplingParameters): Promise<void> {
   const { shape, values } = decodeWireTensor(payload);
   const x = tf.tensor(values, shape, "float32");
   const y = stage.infer(x);
   x.dispose();
   try {
     if (pipe.next) await sendActivation(pipe.next, y, seq, position, wire);
-    else await (pipe.prev as PipeLink).send({ kind: "inferToken", round: seq, microbatch: position, payload: encodeTokenPayload(greedyNextToken(y)) });
+    else await (pipe.prev as PipeLink).send({ kind: "inferToken", round: seq, microbatch: position, payload: encodeTokenPayload(nextToken(y, sampling, seq, position)) });
   } finally {
     y.dispose();
   }
@@ -49,7 +49,7 @@ async function handleActivation(stage: PipelineStage, pipe: StagePipe, wire: Wir
  * Serves a stage s > 0 until its upstream link closes: forward loop for activations and, on a
  * middle stage, a relay loop for tokens coming back. Resolves when the pipeline shuts down.
  */
-export async function serveDownstreamStage({ stage, pipe, wire }: { stage: PipelineStage; pipe: StagePipe; wire: WireFormat }): Promise<{ served: number }> {
+export async function serveDownstreamStage({ stage, pipe, wire, sampling }: { stage: PipelineStage; pipe: StagePipe; wire: WireFormat; sampling?: SamplingParameters | undefined }): Promise<{ served: number }> {
   const prev = pipe.prev;
   if (!prev) throw new Error("serveDownstreamStage runs on stages after the first");
   let served = 0;
@@ -57,7 +57,7 @@ export async function serveDownstreamStage({ stage, pipe, wire }: { stage: Pipel
     for (;;) {
       const frame = await prev.receiveNext("inferActivation").catch(() => undefined);
       if (!frame) return;
-      await handleActivation(stage, pipe, wire, frame.round, frame.microbatch, frame.payload);
+      await handleActivation(stage, pipe, wire, frame.round, frame.microbatch, frame.payload, sampling);
       served++;
     }
   })();
@@ -85,7 +85,7 @@ export class PipelineGenerator {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly p: { spec: ModelSpec; stage: PipelineStage; pipe: StagePipe; wire: WireFormat },
+    private readonly p: { spec: ModelSpec; stage: PipelineStage; pipe: StagePipe; wire: WireFormat; sampling?: SamplingParameters | undefined },
   ) {
     if (p.stage.index !== 0) throw new Error("PipelineGenerator runs on stage 0");
   }
@@ -109,7 +109,7 @@ export class PipelineGenerator {
       x.dispose();
       let token: number;
       if (!pipe.next) {
-        token = greedyNextToken(y);
+        token = nextToken(y, this.p.sampling, seq, position);
         y.dispose();
       } else {
         const answer = pipe.next.receive("inferToken", seq, position);

@@ -8,6 +8,7 @@ import { parseDeployments } from "../../sdk/deployments/parse.ts";
 import { selectBackend, type BackendName } from "../backend/select.ts";
 import { parseModelSpec } from "../model/spec.ts";
 import { createStage } from "../model/stage.ts";
+import { type SamplingParameters, validateSampling } from "../model/generate.ts";
 import { specHash } from "../model/spec.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { openPipe } from "../p2p/pipe.ts";
@@ -28,6 +29,8 @@ export type ServeStageConfig = {
   journalDir?: string | undefined;
   wire?: WireFormat | undefined;
   backend?: BackendName | undefined;
+  /** Sampled decoding, used by the stage that holds the logits (the last); greedy when absent. */
+  sampling?: SamplingParameters | undefined;
   /** Stage 0 only: the operator's chain access. */
   operator?: { rpcUrl: string; deploymentsPath: string; key: Hex; stageOperators: Address[]; maxNewTokens: number } | undefined;
 };
@@ -44,6 +47,7 @@ export type ServeEmit = (event: string, body: Record<string, unknown>) => void;
 export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, signal: AbortSignal): Promise<{ served: number }>{
   await selectBackend(config.backend ? { backend: config.backend } : {});
   const spec = parseModelSpec(readFileSync(config.specPath, "utf8"));
+  if (config.sampling) validateSampling(config.sampling);
   const stage = createStage(spec, config.stage);
   const trained = config.journalDir ? await loadJournaledWeights(config.journalDir) : undefined;
   if (trained) stage.importWeights(trained.weights);
@@ -67,7 +71,7 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     const deployments = parseDeployments(JSON.parse(readFileSync(op.deploymentsPath, "utf8")), op.deploymentsPath);
     const client = createPublicClient({ transport: http(op.rpcUrl) });
     const wallet = createWalletClient({ account: privateKeyToAccount(op.key), transport: http(op.rpcUrl) });
-    const generator = new PipelineGenerator({ spec, stage, pipe, wire });
+    const generator = new PipelineGenerator({ spec, stage, pipe, wire, sampling: config.sampling });
     const store = new ContentStore();
     const http_ = await serveContentStore(store);
     emit("ready", { stage: 0, storeUrl: http_.url });
@@ -83,7 +87,7 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     await http_.close();
     await pipe.next?.close();
   } else {
-    ({ served } = await serveDownstreamStage({ stage, pipe, wire }));
+    ({ served } = await serveDownstreamStage({ stage, pipe, wire, sampling: config.sampling }));
   }
   await node.stop();
   stage.dispose();
