@@ -172,14 +172,23 @@ describe("multi-process pipeline over libp2p (real transformer stages, wasm)", (
     expectHashChain(spec, procs);
     expectNoForeignParameters(spec, procs, "int8");
 
-    // Bytes on the wire per round: M frames of (4 length + 13 header + 18 tensor header + B*T*d int8).
+    // Bytes on the wire per round: M frames of at most (4 length + 13 header + 18 tensor header +
+    // B*T*d int8), less where the lossless stage shrinks them; what one stage sends, its neighbours receive.
     const frame = 4 + 13 + 18 + spec.microbatchSize * spec.contextLength * spec.dModel;
-    for (const [s, sent] of [[0, 1], [1, 2], [2, 1]] as const)
-      for (const e of roundsOf(procs[s] as StageProcess)) expect(e.bytesSent).toBe(sent * MICROBATCHES * frame);
+    roundsOf(procs[1] as StageProcess).forEach((mid, r) => {
+      const [first, last] = [roundsOf(procs[0] as StageProcess)[r], roundsOf(procs[2] as StageProcess)[r]] as [RoundEvent, RoundEvent];
+      expect(mid.bytesReceived).toBe(first.bytesSent + last.bytesSent);
+      expect(mid.bytesSent).toBe(first.bytesReceived + last.bytesReceived);
+    });
+    const sentPerRound = (r: number) => procs.reduce((n, p) => n + (roundsOf(p)[r] as RoundEvent).bytesSent, 0);
+    for (let r = 0; r < ROUNDS; r++) expect(sentPerRound(r)).toBeLessThan(4 * MICROBATCHES * frame);
 
     // Same wire codec in one process: identical hashes and losses, gradients equal to float32 rounding.
     const sameCodec = compareWithReference(spec, procs, gradientsDir, "int8", "1f1b");
     expect(sameCodec).toBeLessThanOrEqual(1e-6);
+    // The reference replaying GPipe's backward order reproduces the 1F1B pipeline bit for bit over
+    // every round (losses compared exactly): gradients are summed in microbatch order, not arrival order.
+    expect(compareWithReference(spec, procs, gradientsDir, "int8", "gpipe")).toBeLessThanOrEqual(1e-6);
     // Against float32 end to end (no quantization), round 0: what the int8 wire costs.
     const vsExact = compareWithReference(spec, procs, gradientsDir, "exact", "1f1b");
     expect(vsExact).toBeLessThanOrEqual(0.1);
@@ -193,7 +202,7 @@ describe("multi-process pipeline over libp2p (real transformer stages, wasm)", (
     expectHashChain(spec, procs);
     expectNoForeignParameters(spec, procs, "float32");
     const frame = 4 + 13 + 14 + 4 * spec.microbatchSize * spec.contextLength * spec.dModel;
-    for (const p of procs) for (const e of roundsOf(p)) expect(e.bytesSent).toBe(MICROBATCHES * frame);
+    for (const p of procs) for (const e of roundsOf(p)) expect(e.bytesSent).toBeLessThanOrEqual(MICROBATCHES * frame);
     const err = compareWithReference(spec, procs, gradientsDir, "float32", "gpipe");
     expect(err).toBeLessThanOrEqual(1e-6);
     console.info(`2 stages float32: worst relative L2 gradient error vs reference ${err}`);

@@ -1,6 +1,41 @@
+import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { FrameFormatError } from "./errors.ts";
 import { decodeFrameBody, encodeFrame, type Frame, FrameDecoder, FRAME_HEADER_BYTES, LENGTH_PREFIX_BYTES } from "./frames.ts";
+import { encodeWireTensor, packPayload, payloadCodecs } from "./wire.ts";
+
+/** Deterministic pseudo-noise in [-1, 1) (xorshift32), so the tests need no random seed. */
+function noise(n: number, seed: number): Float32Array {
+  let x = seed >>> 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 31 - 1;
+  });
+}
+
+/** Residual-stream-like activations [B, T, d]: each channel has its own offset and spread. */
+function activationBytes(): Uint8Array {
+  const [b, t, d] = [4, 32, 64];
+  const n = noise(b * t * d, 7);
+  const values = n.map((v, i) => {
+    const c = i % d;
+    return Math.sin(c) * 3 + v * (0.2 + (c % 8) * 0.1);
+  });
+  return encodeWireTensor([b, t, d], values, "int8").bytes;
+}
+
+/** Gradient-like int8 tensor: most rows tiny, a few large. */
+function gradientBytes(): Uint8Array {
+  const [b, t, d] = [4, 32, 64];
+  const values = noise(b * t * d, 11).map((v, i) => v * (Math.floor(i / d) % 16 === 0 ? 1 : 0.01));
+  return encodeWireTensor([b, t, d], values, "int8").bytes;
+}
+
+const bodyOf = (bytes: Uint8Array): Uint8Array => bytes.subarray(LENGTH_PREFIX_BYTES);
 
 const frames: Frame[] = [
   { kind: "activation", round: 0xfedcba9876543210n, microbatch: 7, payload: new Uint8Array([1, 2, 3, 4, 5]) },
@@ -45,5 +80,75 @@ describe("pipe frames", () => {
     expect(() => encodeFrame({ kind: "activation", round: -1n, microbatch: 0, payload: new Uint8Array() })).toThrow(FrameFormatError);
     expect(() => encodeFrame({ kind: "activation", round: 1n << 64n, microbatch: 0, payload: new Uint8Array() })).toThrow(FrameFormatError);
     expect(() => encodeFrame({ kind: "activation", round: 0n, microbatch: 1.5, payload: new Uint8Array() })).toThrow(FrameFormatError);
+  });
+
+  it("encode_compressesTensorFramesLosslessly_choosingTheSmallestCodec", () => {
+    const cases = [
+      { payload: activationBytes(), codec: "channelDeflate" },
+      { payload: gradientBytes(), codec: "deflate" },
+      { payload: encodeWireTensor([16, 64], noise(1024, 3), "float32").bytes, codec: "deflate" },
+      { payload: encodeWireTensor([64, 64], noise(4096, 5), "int8").bytes, codec: "none" },
+      // Not canonical tensor bytes (unknown dtype byte 0): never compressed, however compressible.
+      { payload: new Uint8Array(64 * 1024), codec: "none" },
+    ] as const;
+    for (const { payload, codec } of cases) {
+      expect(packPayload(payload).codec).toBe(codec);
+      for (const kind of ["activation", "gradient", "inferActivation"] as const) {
+        const frame: Frame = { kind, round: 9n, microbatch: 3, payload };
+        const bytes = encodeFrame(frame);
+        expect(bytes[4]).toBe((payloadCodecs[codec] << 4) | (bytes[4] as number & 0x0f));
+        if (codec === "none") expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length);
+        else expect(bytes.length).toBeLessThan(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length);
+        const decoded = decodeFrameBody(bodyOf(bytes));
+        expect(decoded).toEqual(frame);
+        expect(Buffer.from(decoded.payload).equals(Buffer.from(payload))).toBe(true);
+      }
+    }
+    // Activations with per-channel offsets: the channel coder beats plain DEFLATE clearly.
+    const act = activationBytes();
+    expect(act.length / packPayload(act).bytes.length).toBeGreaterThan(1.3);
+    expect(packPayload(act).bytes.length).toBeLessThan(0.85 * deflateRawSync(act, { level: 9 }).length);
+    // Hello frames are never compressed, however compressible.
+    const hello: Frame = { kind: "hello", round: 0n, microbatch: 0, payload: new Uint8Array(4096).fill(32) };
+    expect(encodeFrame(hello).length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + 4096);
+    expect(new FrameDecoder().push(encodeFrame(hello))).toEqual([hello]);
+  });
+
+  it("decoder_rejectsGarbledTruncatedAndOversizedCompressedPayloads", () => {
+    const act = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationBytes() });
+    const grad = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: gradientBytes() });
+    expect((act[4] as number) >> 4).toBe(payloadCodecs.channelDeflate);
+    expect((grad[4] as number) >> 4).toBe(payloadCodecs.deflate);
+    const reject = (body: Uint8Array, max?: number) => expect(() => decodeFrameBody(body, max)).toThrow(FrameFormatError);
+    for (const frame of [act, grad]) {
+      // Truncated inside the compressed stream (the length prefix adjusted, so the frame is whole).
+      reject(bodyOf(frame).subarray(0, bodyOf(frame).length - 40));
+      // Garbled compressed bytes.
+      const garbled = bodyOf(frame).slice();
+      for (let i = garbled.length - 200; i < garbled.length; i += 3) garbled[i] = (garbled[i] as number) ^ 0x5a;
+      reject(garbled);
+      // Restores to more than the receiver accepts.
+      reject(bodyOf(frame), 1000);
+    }
+    // Unknown codec nibble, and a compressed codec on a hello frame.
+    const unknown = bodyOf(act).slice();
+    unknown[0] = (7 << 4) | 1;
+    reject(unknown);
+    const compressedHello = bodyOf(act).slice();
+    compressedHello[0] = (payloadCodecs.channelDeflate << 4) | 3;
+    reject(compressedHello);
+    // channelDeflate whose channel order is not a permutation (channel 0 listed twice).
+    const permuted = bodyOf(act).slice();
+    const header = FRAME_HEADER_BYTES + 2 + 4 * 3 + 4;
+    const channels = 64;
+    permuted[header + channels + 2] = permuted[header + channels] as number;
+    permuted[header + channels + 3] = permuted[header + channels + 1] as number;
+    reject(permuted);
+    // Cut inside the channel table.
+    reject(bodyOf(act).subarray(0, header + channels));
+    // The stream decoder surfaces the same typed error.
+    const stream = act.slice();
+    stream[LENGTH_PREFIX_BYTES] = (7 << 4) | 1;
+    expect(() => new FrameDecoder().push(stream)).toThrow(FrameFormatError);
   });
 });

@@ -1,7 +1,8 @@
 import { FrameFormatError } from "./errors.ts";
+import { type PayloadCodec, packPayload, payloadCodecs, unpackPayload } from "./wire.ts";
 
-/** libp2p protocol id of the stage-to-stage tensor stream. */
-export const PIPE_PROTOCOL = "/shardholder/pipe/1.0.0";
+/** libp2p protocol id of the stage-to-stage tensor stream (2: payloads may be losslessly compressed). */
+export const PIPE_PROTOCOL = "/shardholder/pipe/2.0.0";
 
 /**
  * Frame kinds: training activations flow to stage s+1 and gradients to stage s-1; hello opens a
@@ -14,11 +15,15 @@ export type FrameKind = keyof typeof frameKinds;
 
 /**
  * One frame of the pipe protocol. `payload` is canonical tensor bytes (docs/PROTOCOL.md) for
- * activations and gradients, UTF-8 JSON for hello.
+ * activations and gradients, UTF-8 JSON for hello: always the exact bytes, whatever lossless
+ * encoding carried them on the wire.
  */
 export type Frame = { kind: FrameKind; round: bigint; microbatch: number; payload: Uint8Array };
 
-/** `u8 kind | u64 LE round | u32 LE microbatch`. */
+/**
+ * `u8 codec<<4 | kind | u64 LE round | u32 LE microbatch`, then the payload in that codec
+ * (`payloadCodecs` of wire.ts; tensor frames only, the smallest encoding is chosen per frame).
+ */
 export const FRAME_HEADER_BYTES = 13;
 /** Every frame travels behind a `u32 LE` byte length. */
 export const LENGTH_PREFIX_BYTES = 4;
@@ -26,6 +31,9 @@ export const LENGTH_PREFIX_BYTES = 4;
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 const kindByCode = new Map<number, FrameKind>(Object.entries(frameKinds).map(([k, v]) => [v, k as FrameKind]));
+const codecByCode = new Map<number, PayloadCodec>(Object.entries(payloadCodecs).map(([k, v]) => [v, k as PayloadCodec]));
+/** Frames whose payload is a tensor, the only ones worth compressing. */
+const TENSOR_KINDS: ReadonlySet<FrameKind> = new Set(["activation", "gradient", "inferActivation"]);
 
 /**
  * Serializes a frame with its length prefix, ready for `stream.send`.
@@ -37,28 +45,36 @@ export function encodeFrame(frame: Frame): Uint8Array {
   if (!Number.isInteger(frame.microbatch) || frame.microbatch < 0 || frame.microbatch > 0xffffffff)
     throw new FrameFormatError(`microbatch ${frame.microbatch} is not a uint32`);
   if (frame.round < 0n || frame.round > 0xffffffffffffffffn) throw new FrameFormatError(`round ${frame.round} is not a uint64`);
-  const length = FRAME_HEADER_BYTES + frame.payload.length;
+  const { codec, bytes } = TENSOR_KINDS.has(frame.kind) ? packPayload(frame.payload) : { codec: "none" as const, bytes: frame.payload };
+  const length = FRAME_HEADER_BYTES + bytes.length;
   const out = new Uint8Array(LENGTH_PREFIX_BYTES + length);
   const view = new DataView(out.buffer);
   view.setUint32(0, length, true);
-  out[4] = frameKinds[frame.kind];
+  out[4] = (payloadCodecs[codec] << 4) | frameKinds[frame.kind];
   view.setBigUint64(5, frame.round, true);
   view.setUint32(13, frame.microbatch, true);
-  out.set(frame.payload, LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES);
+  out.set(bytes, LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES);
   return out;
 }
 
-/** Parses one frame body (without its length prefix). */
-export function decodeFrameBody(body: Uint8Array): Frame {
+/**
+ * Parses one frame body (without its length prefix) and restores its payload; a payload that
+ * would restore to more than `maxPayloadBytes` is rejected as corrupt.
+ */
+export function decodeFrameBody(body: Uint8Array, maxPayloadBytes = DEFAULT_MAX_FRAME_BYTES): Frame {
   if (body.length < FRAME_HEADER_BYTES) throw new FrameFormatError(`frame of ${body.length} bytes is shorter than its header`);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const kind = kindByCode.get(body[0] as number);
-  if (!kind) throw new FrameFormatError(`unknown frame kind ${body[0]}`);
+  const kind = kindByCode.get((body[0] as number) & 0x0f);
+  if (!kind) throw new FrameFormatError(`unknown frame kind ${(body[0] as number) & 0x0f}`);
+  const codec = codecByCode.get((body[0] as number) >> 4);
+  if (!codec) throw new FrameFormatError(`unknown payload codec ${(body[0] as number) >> 4}`);
+  if (codec !== "none" && !TENSOR_KINDS.has(kind)) throw new FrameFormatError(`a ${kind} frame cannot be compressed`);
+  const packed = body.slice(FRAME_HEADER_BYTES);
   return {
     kind,
     round: view.getBigUint64(1, true),
     microbatch: view.getUint32(9, true),
-    payload: body.slice(FRAME_HEADER_BYTES),
+    payload: unpackPayload(codec, packed, maxPayloadBytes),
   };
 }
 
@@ -84,7 +100,7 @@ export class FrameDecoder {
         throw new FrameFormatError(`frame length ${length} outside [${FRAME_HEADER_BYTES}, ${this.maxFrameBytes}]`);
       if (this.buffered < LENGTH_PREFIX_BYTES + length) return frames;
       const whole = this.take(LENGTH_PREFIX_BYTES + length);
-      frames.push(decodeFrameBody(whole.subarray(LENGTH_PREFIX_BYTES)));
+      frames.push(decodeFrameBody(whole.subarray(LENGTH_PREFIX_BYTES), this.maxFrameBytes));
     }
   }
 

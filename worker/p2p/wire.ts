@@ -1,3 +1,4 @@
+import { constants as zlibConstants, deflateRawSync, inflateRawSync } from "node:zlib";
 import type { Hex } from "viem";
 import { type CanonicalTensor, decodeTensor, dequantizeInt8, encodeTensor, tensorHash, toInt8Tensor } from "../../sdk/protocol/tensorBytes.ts";
 import { FrameFormatError } from "./errors.ts";
@@ -41,4 +42,168 @@ export function hashTokenIds(shape: number[], ids: Int32Array): Hex {
 /** Hash of a scalar float32 loss in canonical form (the last stage's `outputActHash`). */
 export function hashScalarLoss(loss: number): Hex {
   return tensorHash(encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([loss]) }));
+}
+
+/*
+ * Lossless stage of the pipe: a frame's payload (canonical tensor bytes, whose hash is what gets
+ * committed) travels as one of these encodings, chosen per frame as the smallest. The receiver
+ * restores the exact canonical bytes before anybody sees them.
+ * - `none`: the bytes as they are.
+ * - `deflate`: raw DEFLATE (RFC 1951) of the bytes. Gradients gain ~15% (rows of small values).
+ * - `channelDeflate` (int8 tensors of rank >= 2): the residual-stream activations' marginal
+ *   entropy is ~7.7 bits/value but only ~4.6 given the channel (last axis): channels have their
+ *   own offsets and spreads. So: the canonical header as is, then per channel (last-axis index)
+ *   its rounded mean as int8, then the channel order as u16 LE (by increasing spread), then
+ *   Huffman-only DEFLATE of `(q - mean) mod 256` channel by channel in that order, so each
+ *   DEFLATE block's code table fits channels of similar spread. ~1.7x on activations.
+ */
+
+/** Lossless payload encodings of the pipe (the frame kind byte's high nibble). */
+export const payloadCodecs = { none: 0, deflate: 1, channelDeflate: 2 } as const;
+export type PayloadCodec = keyof typeof payloadCodecs;
+
+/** Payloads below this size are sent as they are (compression cannot pay for its own cost). */
+export const MIN_COMPRESSED_PAYLOAD_BYTES = 256;
+
+const INT8_CODE = 2;
+
+/** Whether `bytes` are well-formed canonical tensor bytes (known dtype, exact length): only those are compressed. */
+function isCanonicalTensor(bytes: Uint8Array): boolean {
+  const code = bytes[0];
+  if (bytes.length < 2 || (code !== 1 && code !== INT8_CODE && code !== 3)) return false;
+  const rank = bytes[1] as number;
+  const header = 2 + 4 * rank + (code === INT8_CODE ? 4 : 0);
+  if (bytes.length < header) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let n = 1;
+  for (let i = 0; i < rank; i++) n *= view.getUint32(2 + 4 * i, true);
+  return bytes.length === header + n * (code === INT8_CODE ? 1 : 4);
+}
+
+/** Layout of canonical int8 bytes of rank >= 2, or undefined for any other payload. */
+function int8Layout(bytes: Uint8Array): { header: number; rows: number; channels: number } | undefined {
+  if (bytes.length < 2 || bytes[0] !== INT8_CODE) return undefined;
+  const rank = bytes[1] as number;
+  const header = 2 + 4 * rank + 4;
+  if (rank < 2 || bytes.length < header) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let n = 1;
+  for (let i = 0; i < rank; i++) n *= view.getUint32(2 + 4 * i, true);
+  const channels = view.getUint32(2 + 4 * (rank - 1), true);
+  if (channels < 2 || channels > 0xffff || n === 0 || bytes.length !== header + n) return undefined;
+  return { header, rows: n / channels, channels };
+}
+
+function channelDeflate(bytes: Uint8Array, layout: { header: number; rows: number; channels: number }): Uint8Array {
+  const { header, rows, channels } = layout;
+  const q = new Int8Array(bytes.buffer, bytes.byteOffset + header, rows * channels);
+  const sums = new Float64Array(channels);
+  for (let i = 0; i < q.length; i++) (sums[i % channels] as number) += q[i] as number;
+  const means = new Int8Array(channels);
+  for (let c = 0; c < channels; c++) means[c] = Math.round((sums[c] as number) / rows);
+  const spread = new Float64Array(channels);
+  for (let i = 0; i < q.length; i++) {
+    const c = i % channels;
+    spread[c] = (spread[c] as number) + ((q[i] as number) - (means[c] as number)) ** 2;
+  }
+  const order = Array.from({ length: channels }, (_, c) => c).sort((a, b) => (spread[a] as number) - (spread[b] as number) || a - b);
+  const centered = new Uint8Array(q.length);
+  let at = 0;
+  for (const c of order) {
+    const m = means[c] as number;
+    for (let i = c; i < q.length; i += channels) centered[at++] = ((q[i] as number) - m) & 0xff;
+  }
+  const packed = deflateRawSync(centered, { level: 6, strategy: zlibConstants.Z_HUFFMAN_ONLY });
+  const out = new Uint8Array(header + 3 * channels + packed.length);
+  out.set(bytes.subarray(0, header), 0);
+  out.set(new Uint8Array(means.buffer), header);
+  const view = new DataView(out.buffer);
+  order.forEach((c, k) => view.setUint16(header + channels + 2 * k, c, true));
+  out.set(packed, header + 3 * channels);
+  return out;
+}
+
+function inflateExact(packed: Uint8Array, expected: number, maxBytes: number): Uint8Array {
+  let out: Buffer;
+  try {
+    out = inflateRawSync(packed, { maxOutputLength: Math.max(1, Math.min(expected, maxBytes)) });
+  } catch (err) {
+    throw new FrameFormatError(`payload does not inflate (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (out.length !== expected) throw new FrameFormatError(`payload inflates to ${out.length} bytes, expected ${expected}`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+function channelInflate(packed: Uint8Array, maxBytes: number): Uint8Array {
+  if (packed.length < 2 || packed[0] !== INT8_CODE || (packed[1] as number) < 2) throw new FrameFormatError("channelDeflate payload is not an int8 tensor of rank >= 2");
+  const rank = packed[1] as number;
+  const header = 2 + 4 * rank + 4;
+  if (packed.length < header) throw new FrameFormatError("channelDeflate payload is shorter than its tensor header");
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  let n = 1;
+  for (let i = 0; i < rank; i++) n *= view.getUint32(2 + 4 * i, true);
+  const channels = view.getUint32(2 + 4 * (rank - 1), true);
+  if (channels < 2 || channels > 0xffff || n === 0 || header + n > maxBytes) throw new FrameFormatError(`channelDeflate tensor of ${n} values in ${channels} channels is out of range`);
+  if (packed.length < header + 3 * channels) throw new FrameFormatError("channelDeflate payload is shorter than its channel table");
+  const means = new Int8Array(packed.buffer, packed.byteOffset + header, channels);
+  const order = new Uint16Array(channels);
+  const seen = new Uint8Array(channels);
+  for (let k = 0; k < channels; k++) {
+    const c = view.getUint16(header + channels + 2 * k, true);
+    if (c >= channels || seen[c]) throw new FrameFormatError("channelDeflate channel order is not a permutation");
+    seen[c] = 1;
+    order[k] = c;
+  }
+  const centered = inflateExact(packed.subarray(header + 3 * channels), n, maxBytes);
+  const out = new Uint8Array(header + n);
+  out.set(packed.subarray(0, header), 0);
+  const q = new Int8Array(out.buffer, header, n);
+  let at = 0;
+  for (const c of order) {
+    const m = means[c] as number;
+    for (let i = c; i < n; i += channels) q[i] = (centered[at++] as number) + m; // Int8Array wraps mod 256
+  }
+  return out;
+}
+
+/**
+ * The smallest lossless encoding of a payload (ties keep the simpler one). Only canonical
+ * tensor bytes are compressed; anything else travels as it is.
+ *
+ * @example
+ * const { codec, bytes } = packPayload(encodeWireTensor([8, 64, 128], values, "int8").bytes)
+ */
+export function packPayload(payload: Uint8Array): { codec: PayloadCodec; bytes: Uint8Array } {
+  let best: { codec: PayloadCodec; bytes: Uint8Array } = { codec: "none", bytes: payload };
+  if (payload.length < MIN_COMPRESSED_PAYLOAD_BYTES || !isCanonicalTensor(payload)) return best;
+  const deflated = deflateRawSync(payload, { level: 1 });
+  if (deflated.length < best.bytes.length) best = { codec: "deflate", bytes: new Uint8Array(deflated.buffer, deflated.byteOffset, deflated.length) };
+  const layout = int8Layout(payload);
+  if (layout) {
+    const byChannel = channelDeflate(payload, layout);
+    if (byChannel.length < best.bytes.length) best = { codec: "channelDeflate", bytes: byChannel };
+  }
+  return best;
+}
+
+/**
+ * Restores the exact payload from its encoding; garbled, truncated or oversized (above
+ * `maxBytes` once restored) input throws `FrameFormatError`.
+ */
+export function unpackPayload(codec: PayloadCodec, bytes: Uint8Array, maxBytes: number): Uint8Array {
+  switch (codec) {
+    case "none":
+      return bytes;
+    case "deflate": {
+      let out: Buffer;
+      try {
+        out = inflateRawSync(bytes, { maxOutputLength: maxBytes });
+      } catch (err) {
+        throw new FrameFormatError(`payload does not inflate (${err instanceof Error ? err.message : String(err)})`);
+      }
+      return new Uint8Array(out.buffer, out.byteOffset, out.length);
+    }
+    case "channelDeflate":
+      return channelInflate(bytes, maxBytes);
+  }
 }

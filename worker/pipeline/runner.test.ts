@@ -61,9 +61,14 @@ describe("stage runner over in-process libp2p links", () => {
           }
         }
         // Stage 0 and 2 send M frames each way once; stage 1 sends M activations and M gradients.
+        // Frames are losslessly compressed when it pays (frames.ts): at most the raw size, and
+        // every byte one stage sends its neighbour receives.
         const frame = 4 + 13 + 18 + toy.batch * toy.seqLen * toy.width;
-        expect(round.map((r) => r.bytesSent)).toEqual([M * frame, 2 * M * frame, M * frame]);
-        expect(round.map((r) => r.bytesReceived)).toEqual([M * frame, 2 * M * frame, M * frame]);
+        const [s0, s1, s2] = round as [RoundResult, RoundResult, RoundResult];
+        expect(s1.bytesReceived).toBe(s0.bytesSent + s2.bytesSent);
+        expect(s1.bytesSent).toBe(s0.bytesReceived + s2.bytesReceived);
+        round.forEach((r, s) => expect(r.bytesSent).toBeLessThanOrEqual((s === 1 ? 2 : 1) * M * frame));
+        expect(s0.bytesSent).toBeGreaterThan(0);
         for (const r of round) expect(r.timings.wallMs).toBeGreaterThanOrEqual(r.timings.idleMs);
       }
       const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
