@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { Libp2p } from "@libp2p/interface";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveRpc, type RpcServer } from "../../scripts/lib/rpcServer.ts";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
@@ -15,6 +16,9 @@ import { weightsRoot } from "../../sdk/protocol/index.ts";
 import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
 import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/model/spec.ts";
 import { createStage } from "../../worker/model/stage.ts";
+import { ExitCode } from "../../worker/cli/errors.ts";
+import { createPipeNode } from "../../worker/p2p/node.ts";
+import { openPipe } from "../../worker/p2p/pipe.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -130,8 +134,8 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     for (const j of journals) expect(replay(j.records).lastCheckpoint?.optimizerFile).toMatch(/^optimizer-r0-s0/);
     await Promise.all(journals.map((j) => j.close()));
 
-    // Restart both processes in the same round: they rerun the durable round in lockstep, get the
-    // same hashes in new processes, and send no transaction.
+    // Restart both processes with the same flags in the same round: both report round 0 durable,
+    // agree to start after it, recompute nothing and send no transaction.
     const nonces = await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })));
     const port2 = await freePort();
     const [last2, first2] = await Promise.all([
@@ -139,8 +143,38 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
       cli([...common(0), "--peer", `/ip4/127.0.0.1/tcp/${port2}`]),
     ]);
     expect([first2.code, last2.code]).toEqual([0, 0]);
-    for (const r of [first2, last2]) expect(committed(r)).toMatchObject({ round: "0", trained: false, rerun: true, rerunMismatches: 0, txs: [] });
+    for (const r of [first2, last2]) {
+      expect(r.logs.find((l) => l.msg === "pipeline connected")).toMatchObject({ need: "1", from: "1", until: "0" });
+      expect(committed(r)).toBeUndefined();
+    }
     expect(first2.logs.find((l) => l.msg === "resuming from journal")).toBeDefined();
     expect(await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })))).toEqual(nonces);
+  });
+
+  it("a neighbour that connects and goes silent fails the stage with exit 13 and one line, not a hang", async () => {
+    // Stage 0 is a real libp2p peer that opens the link with a correct hello, then never sends
+    // another byte (a stuck or SIGSTOPped process keeps its TCP connection open).
+    const port = await freePort();
+    const silent: Libp2p = await createPipeNode();
+    try {
+      const args = [
+        "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[1] as string, "--signing-key", signerKeys[1] as string, "--backend", "wasm",
+        "train", "--model", "1", "--stage", "1", "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, "journal-silent"),
+        "--listen", `/ip4/127.0.0.1/tcp/${port}`, "--peer-timeout", "2", "--reconnect-attempts", "1",
+      ];
+      const started = performance.now();
+      const stage1 = cli(args);
+      const { next } = await openPipe({ node: silent, stageIndex: 0, stageCount: 2, modelKey: specHash(spec), nextAddress: `/ip4/127.0.0.1/tcp/${port}`, dial: { attempts: 40, baseDelayMs: 250, maxDelayMs: 500 } });
+      expect(next).toBeDefined();
+      const r = await stage1;
+      const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
+      expect(r.code).toBe(ExitCode.peerTimeout);
+      // The silent link times out, the stage reconnects once, and nobody connects again in time.
+      expect(r.stderr).toMatch(/warning: neighbour stage lost; reconnecting \(error=No hello 0\/1 from the peer within 2000 ms\. reconnect=1/);
+      expect(errors).toEqual(["error: No link from stage 0 within 2000 ms (--peer-timeout)."]);
+      expect(performance.now() - started).toBeLessThan(60_000);
+    } finally {
+      await silent.stop();
+    }
   });
 });

@@ -15,6 +15,8 @@ export const ExitCode = {
   missingKey: 10,
   signingKeyMismatch: 11,
   specMismatch: 12,
+  peerTimeout: 13,
+  peerLost: 14,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -97,6 +99,28 @@ export class PeerCheckError extends CliError {
     super(`Peer ${address} is unreachable after ${attempts} attempts${cause ? ` (${firstLine(cause)})` : ""}.`, {
       exitCode: ExitCode.peerUnreachable,
       name: "PeerUnreachableError",
+      cause,
+    });
+  }
+}
+
+/** A connected neighbour stopped sending or reading within `--peer-timeout` (worker/p2p `PeerTimeoutError`). */
+export class PeerSilentError extends CliError {
+  constructor({ cause }: { cause: Error & { shortMessage?: string } }) {
+    super(`${(cause.shortMessage ?? cause.message).replace(/\.$/, "")} (--peer-timeout).`, {
+      exitCode: ExitCode.peerTimeout,
+      name: "PeerTimeoutError",
+      cause,
+    });
+  }
+}
+
+/** The neighbour stage's link kept failing after every reconnect. */
+export class PeerLostError extends CliError {
+  constructor({ attempts, cause }: { attempts: number; cause: Error }) {
+    super(`Lost the neighbour stage after ${attempts} reconnect${attempts === 1 ? "" : "s"} (${firstLine(cause)}).`, {
+      exitCode: cause.name === "PeerTimeoutError" ? ExitCode.peerTimeout : ExitCode.peerLost,
+      name: "PeerLostError",
       cause,
     });
   }

@@ -7,7 +7,7 @@ import type { PublicClient } from "viem";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { GlobalConfig, RawGlobalOptions } from "../config/options.ts";
-import { CliError, ExitCode, MissingKeyError, NotAvailableError, UsageError } from "./errors.ts";
+import { CliError, ExitCode, MissingKeyError, NotAvailableError, PeerLostError, PeerSilentError, UsageError } from "./errors.ts";
 
 // Only commander and the error classes load eagerly: viem alone takes seconds to import on a
 // busy machine, and `--help` or a bad flag must answer at once.
@@ -31,6 +31,10 @@ const ether = (value: string): bigint => {
 const address = (value: string) => {
   if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw new InvalidArgumentError("must be a 0x address.");
   return value;
+};
+const positiveInt = (what: string) => (value: string): number => {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${what} must be a positive integer.`);
+  return Number(value);
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -126,10 +130,30 @@ export function buildProgram(): Command {
     .addOption(new Option("--schedule <name>", "microbatch schedule").choices(["1f1b", "gpipe"]).default("1f1b"))
     .addOption(new Option("--wire <format>", "tensor format on the wire").choices(["int8", "float32"]).default("int8"))
     .addOption(new Option("--dial-attempts <n>", "attempts to reach the next stage (exponential backoff)").argParser(uint("--dial-attempts")).default(8n, "8"))
+    .addOption(new Option("--until-round <n>", "train through this round instead of --rounds (a restart with the same flags finishes the same work)").argParser(uint("--until-round")))
+    .addOption(new Option("--peer-timeout <sec>", "fail a link whose neighbour sends or reads nothing for this long").argParser(positiveInt("--peer-timeout")).default(300, "300"))
+    .addOption(new Option("--reconnect-attempts <n>", "reconnects after a neighbour stage is lost mid-run (backoff 0.5 s doubling to 8 s)").argParser(uint("--reconnect-attempts")).default(8n, "8"))
+    .addOption(new Option("--poll-ms <n>", "chain polling interval while waiting for a round's commit window").argParser(positiveInt("--poll-ms")).default(2000, "2000"))
     .option("--keep-serving", "after the last round, keep serving the committed content to validators until SIGINT/SIGTERM")
     .action(
       async (
-        options: { model: bigint; stage: number; spec: string; peer?: string; listen: string; journal: string; rounds: bigint; schedule: "1f1b" | "gpipe"; wire: "int8" | "float32"; dialAttempts: bigint; keepServing?: boolean },
+        options: {
+          model: bigint;
+          stage: number;
+          spec: string;
+          peer?: string;
+          listen: string;
+          journal: string;
+          rounds: bigint;
+          untilRound?: bigint;
+          schedule: "1f1b" | "gpipe";
+          wire: "int8" | "float32";
+          dialAttempts: bigint;
+          peerTimeout: number;
+          reconnectAttempts: bigint;
+          pollMs: number;
+          keepServing?: boolean;
+        },
         command: Command,
       ) => {
         const attempts = Number(options.dialAttempts);
@@ -151,9 +175,13 @@ export function buildProgram(): Command {
           listen: options.listen,
           journalDir: options.journal,
           rounds: Number(options.rounds),
+          untilRound: options.untilRound,
           schedule: options.schedule,
           wire: options.wire,
           dialAttempts: attempts,
+          peerTimeoutMs: options.peerTimeout * 1000,
+          reconnectAttempts: Number(options.reconnectAttempts),
+          pollMs: options.pollMs,
           keepServing: options.keepServing,
         });
       },
@@ -308,6 +336,16 @@ export async function run(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     const e = err instanceof Error ? err : new Error(String(err));
+    if (e.name === "PeerTimeoutError") {
+      const silent = new PeerSilentError({ cause: e });
+      report(silent, json);
+      return silent.exitCode;
+    }
+    if (e.name === "LinkClosedError") {
+      const lost = new PeerLostError({ attempts: 0, cause: e });
+      report(lost, json);
+      return lost.exitCode;
+    }
     if (e.name === "PeerUnreachableError") {
       report(new CliError((e as { shortMessage?: string }).shortMessage ?? e.message, { exitCode: ExitCode.peerUnreachable, name: e.name }), json);
       return ExitCode.peerUnreachable;

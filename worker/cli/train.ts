@@ -10,20 +10,22 @@ import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
-import { type RoundRunner, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
+import { type CommitmentLedger, firstRoundToTrain, type RoundRunner, roundRange, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
 import { Journal, replay, roundItems } from "../journal/index.ts";
 import { ContentStore } from "../p2p/content.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
 import { serveContent } from "../p2p/contentProtocol.ts";
-import { createPipeNode } from "../p2p/node.ts";
-import { openPipe } from "../p2p/pipe.ts";
+import { LinkClosedError, PeerTimeoutError } from "../p2p/errors.ts";
+import { PIPE_PROTOCOL } from "../p2p/frames.ts";
+import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
+import { agreeFirstRound, openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import { parseModelSpec } from "../model/spec.ts";
-import { loadStage } from "../pipeline/models.ts";
+import { type LoadedStage, loadStage } from "../pipeline/models.ts";
 import { runStageRound } from "../pipeline/runner.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
-import { CliError, ExitCode } from "./errors.ts";
-import { createProgress } from "./output.ts";
+import { CliError, ExitCode, PeerLostError } from "./errors.ts";
+import { createProgress, type Progress } from "./output.ts";
 
 export type TrainCommandParameters = {
   logger: Logger;
@@ -41,9 +43,17 @@ export type TrainCommandParameters = {
   listen: string;
   journalDir: string;
   rounds: number;
+  /** Train through this round (inclusive) instead of `rounds` rounds: restarts with the same flags then finish the same work. */
+  untilRound?: bigint | undefined;
   schedule: ScheduleName;
   wire: WireFormat;
   dialAttempts: number;
+  /** Per-message timeout on the pipe links, and how long to wait for the upstream stage to connect. */
+  peerTimeoutMs: number;
+  /** Reconnects after a neighbour is lost mid-run (its process died, or it went silent) before giving up. */
+  reconnectAttempts: number;
+  /** Chain polling interval while waiting for a round's commit window. */
+  pollMs: number;
   /**
    * After the last round, keep serving the committed content (inputs, weights, manifests) until
    * SIGINT/SIGTERM: validators audit a round after its commit window, and a miner that does not
@@ -79,9 +89,105 @@ async function serveUntilStopped(logger: Logger, entries: number): Promise<void>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The link failure that makes a session a lost peer (reconnect), or undefined for any other error. */
+function peerLoss(err: unknown, pipe: StagePipe | undefined): Error | undefined {
+  if (err instanceof LinkClosedError || err instanceof PeerTimeoutError) return err;
+  return pipe?.prev?.ended ?? pipe?.next?.ended;
+}
+
+/** Everything a session needs that outlives it (one per process). */
+type Shared = {
+  p: TrainCommandParameters;
+  node: Awaited<ReturnType<typeof createPipeNode>>;
+  store: ContentStore;
+  journal: Journal;
+  ledger: CommitmentLedger;
+  until: bigint;
+  progress: Progress;
+  tokensPerRound: number;
+  /** Rounds reported so far, across sessions (the progress bar's position). */
+  reported: number;
+};
+
 /**
- * Trains `rounds` rounds of one stage, starting at the model's current round, each inside its
- * commit window (waits for the window when the chain is behind).
+ * One pipeline session: connect to the neighbours, agree on the first round every stage must
+ * run (a restarted neighbour may have lost a round this stage made durable: it is rerun in
+ * lockstep, nothing re-journaled, no transaction), train through `until`, then stay reachable
+ * until the neighbours finished too, since one that dies in the last round needs us to rerun it.
+ */
+async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: StagePipe) => void): Promise<void> {
+  const { p, journal, store } = s;
+  const { logger } = p;
+  const pipe = await openPipe({
+    node: s.node,
+    stageIndex: p.stage,
+    stageCount: loaded.stageCount,
+    modelKey: loaded.modelKey,
+    nextAddress: p.next,
+    messageTimeoutMs: p.peerTimeoutMs,
+    acceptTimeoutMs: p.peerTimeoutMs,
+    dial: { attempts: p.dialAttempts, baseDelayMs: 250, maxDelayMs: 4_000, onRetry: ({ attempt, delayMs }) => logger.warn({ peer: p.next, attempt, retryInMs: delayMs }, "next stage not answering, retrying") },
+  });
+  onConnected(pipe);
+  for (const link of [pipe.prev, pipe.next]) if (link) captureLinkContent(link, store);
+  const current = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
+  const need = firstRoundToTrain(replay(journal.records), current, s.until);
+  const from = await agreeFirstRound(pipe, need);
+  logger.info({ stage: p.stage, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next), from: from.toString(), until: s.until.toString(), need: need.toString() }, "pipeline connected");
+  const stageWithOptimizer = loaded.stage as typeof loaded.stage & Partial<Pick<RoundRunner, "exportOptimizerState" | "importOptimizerState">>;
+  await trainRounds({
+    journal,
+    runner: {
+      runRound: async (round) => {
+        while ((await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId })) < round) {
+          // Waiting for the window must not hide a neighbour that died meanwhile.
+          const ended = pipe.prev?.ended ?? pipe.next?.ended;
+          if (ended) throw ended;
+          await sleep(p.pollMs);
+        }
+        const weightsBefore = loaded.stage.exportWeights();
+        const result = await runStageRound({ stage: loaded.stage, round, microbatches: loaded.defaultMicrobatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
+        storeRoundContent(store, { weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+        return result;
+      },
+      exportWeights: () => loaded.stage.exportWeights(),
+      importWeights: (w) => loaded.stage.importWeights(w),
+      // The transformer stage carries Adam state; checkpoint it so a resume is exact.
+      exportOptimizerState: stageWithOptimizer.exportOptimizerState?.bind(stageWithOptimizer),
+      importOptimizerState: stageWithOptimizer.importOptimizerState?.bind(stageWithOptimizer),
+    },
+    rerunDurable: true,
+    modelId: p.modelId,
+    stage: p.stage,
+    worker: p.account.address,
+    signer: p.signer,
+    ledger: s.ledger,
+    ledgerAddress: p.deployments.contracts.computeLedger,
+    chainId: p.deployments.chainId,
+    rounds: roundRange(from, s.until),
+    microbatches: loaded.defaultMicrobatches,
+    onRound: (r) => {
+      publishManifests(journal, store, r.round);
+      s.reported++;
+      const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
+      s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
+      logger.info(
+        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, txs: r.flush.transactions },
+        "round committed",
+      );
+    },
+  });
+  const links = [pipe.prev, pipe.next].filter((l) => l !== undefined);
+  await Promise.allSettled(links.map((l) => l.close()));
+  await Promise.all(links.map((l) => l.remoteDone()));
+}
+
+/**
+ * Trains one stage through `untilRound` (default: `rounds` rounds from the model's current
+ * round), each inside its commit window (waits for the window when the chain is behind).
+ * A neighbour lost mid-run (its process died, or it went silent past `peerTimeoutMs`) is
+ * reconnected with exponential backoff, up to `reconnectAttempts` times; the shard is reloaded
+ * from the journal's last checkpoint, exactly as a restarted process would.
  */
 export async function runTrainCommand(p: TrainCommandParameters): Promise<void> {
   const { logger } = p;
@@ -95,7 +201,8 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const selection = await selectBackend(p.backend ? { backend: p.backend } : {});
   logger.info({ backend: selection.name }, describeBackendSelection(selection));
 
-  const loaded = await loadStage({ kind: "transformer", spec }, p.stage, p.modelId);
+  const load = () => loadStage({ kind: "transformer", spec }, p.stage, p.modelId);
+  let loaded = await load();
   const model = await getModel(p.client, { deployments: p.deployments, modelId: p.modelId });
   if (model.specHash.toLowerCase() !== loaded.modelKey.toLowerCase())
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
@@ -109,63 +216,43 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const journal = await Journal.open(path.resolve(p.journalDir), { modelId: p.modelId, stage: p.stage, worker: p.account.address });
   if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
   try {
-    const pipe = await openPipe({
-      node,
-      stageIndex: p.stage,
-      stageCount: loaded.stageCount,
-      modelKey: loaded.modelKey,
-      nextAddress: p.next,
-      dial: { attempts: p.dialAttempts, baseDelayMs: 250, maxDelayMs: 4_000, onRetry: ({ attempt, delayMs }) => logger.warn({ peer: p.next, attempt, retryInMs: delayMs }, "next stage not answering, retrying") },
-    });
-    for (const link of [pipe.prev, pipe.next]) if (link) captureLinkContent(link, store);
-    logger.info({ stage: p.stage, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next) }, "pipeline connected");
     const first = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
-    const rounds = Array.from({ length: p.rounds }, (_, i) => first + BigInt(i));
-    const microbatches = loaded.defaultMicrobatches;
-    const tokensPerRound = microbatches * spec.microbatchSize * spec.contextLength;
-    const stageWithOptimizer = loaded.stage as typeof loaded.stage & Partial<Pick<RoundRunner, "exportOptimizerState" | "importOptimizerState">>;
+    const until = p.untilRound ?? first + BigInt(p.rounds) - 1n;
     const wallet = createWalletClient({ account: p.account, transport: http(p.rpcUrl) });
-    const progress = createProgress({ total: rounds.length, logger, json: p.json });
-    let done = 0;
-    await trainRounds({
+    const shared: Shared = {
+      p,
+      node,
+      store,
       journal,
-      runner: {
-        runRound: async (round) => {
-          while ((await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId })) < round) await sleep(2_000);
-          const weightsBefore = loaded.stage.exportWeights();
-          const result = await runStageRound({ stage: loaded.stage, round, microbatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
-          storeRoundContent(store, { weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
-          return result;
-        },
-        exportWeights: () => loaded.stage.exportWeights(),
-        importWeights: (w) => loaded.stage.importWeights(w),
-        // The transformer stage carries Adam state; checkpoint it so a resume is exact.
-        exportOptimizerState: stageWithOptimizer.exportOptimizerState?.bind(stageWithOptimizer),
-        importOptimizerState: stageWithOptimizer.importOptimizerState?.bind(stageWithOptimizer),
-      },
-      rerunDurable: true,
-      modelId: p.modelId,
-      stage: p.stage,
-      worker: p.account.address,
-      signer: p.signer,
       ledger: sdkCommitmentLedger(wallet, { deployments: p.deployments, account: p.account }),
-      ledgerAddress: p.deployments.contracts.computeLedger,
-      chainId: p.deployments.chainId,
-      rounds,
-      microbatches,
-      onRound: (r) => {
-        publishManifests(journal, store, r.round);
-        done++;
-        const tokensPerSec = r.trained && tokensPerRound ? tokensPerRound / (r.wallMs / 1000) : undefined;
-        progress.update({ step: done, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
-        logger.info(
-          { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, txs: r.flush.transactions },
-          "round committed",
-        );
-      },
-    });
-    progress.stop();
-    await Promise.allSettled([pipe.prev?.close(), pipe.next?.close()]);
+      until,
+      progress: createProgress({ total: Math.max(0, Number(until - first + 1n)), logger, json: p.json }),
+      tokensPerRound: loaded.defaultMicrobatches * spec.microbatchSize * spec.contextLength,
+      reported: 0,
+    };
+    for (let reconnect = 0; ; reconnect++) {
+      let pipe: StagePipe | undefined;
+      try {
+        await runSession(shared, loaded, (connected) => (pipe = connected));
+        break;
+      } catch (err) {
+        // Before the links exist, failures (dial exhausted, nobody connected) are final.
+        const lost = pipe ? peerLoss(err, pipe) : undefined;
+        if (!lost) throw err;
+        if (reconnect >= p.reconnectAttempts) throw new PeerLostError({ attempts: reconnect, cause: lost });
+        const delayMs = backoffDelayMs(reconnect + 1, 500, 8_000);
+        logger.warn({ error: (lost as { shortMessage?: string }).shortMessage ?? lost.message, reconnect: reconnect + 1, retryInMs: delayMs }, "neighbour stage lost; reconnecting");
+        const stale: StagePipe = pipe ?? {};
+        for (const link of [stale.prev, stale.next]) link?.stream.abort(lost);
+        await node.unhandle(PIPE_PROTOCOL);
+        // A round cut short leaves per-microbatch state in the shard: start from a clean one,
+        // which trainRounds restores from the last durable checkpoint.
+        loaded.stage.dispose();
+        loaded = await load();
+        await sleep(delayMs);
+      }
+    }
+    shared.progress.stop();
     if (p.keepServing) await serveUntilStopped(logger, store.size);
   } finally {
     await journal.close();

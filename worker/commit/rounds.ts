@@ -167,3 +167,22 @@ async function restore(p: TrainRoundsParameters, checkpoint: CheckpointJournalRe
   const optimizer = await loadOptimizerState(p.journal.dir, checkpoint);
   if (optimizer && p.runner.importOptimizerState) p.runner.importOptimizerState(optimizer);
 }
+
+/**
+ * The first round of `from..until` whose training is not durable in this journal (`until + 1`
+ * when all are): what this stage needs its pipeline to run next after a start or a reconnect.
+ */
+export function firstRoundToTrain(state: JournalState, from: bigint, until: bigint): bigint {
+  for (let round = from; round <= until; round++) {
+    const latest = state.roundLatest.get(round);
+    if (!latest || latest.step < 0) return round;
+  }
+  return until + 1n;
+}
+
+/** `from..until` inclusive (empty when `from > until`). */
+export function roundRange(from: bigint, until: bigint): bigint[] {
+  const out: bigint[] = [];
+  for (let round = from; round <= until; round++) out.push(round);
+  return out;
+}

@@ -50,7 +50,7 @@ export class PeerTimeoutError extends BaseError {
   constructor({ operation, what, timeoutMs }: { operation: "receive" | "send"; what: string; timeoutMs: number }) {
     super(
       operation === "receive"
-        ? `Peer sent no ${what} within ${timeoutMs} ms.`
+        ? `No ${what} within ${timeoutMs} ms.`
         : `Peer stopped reading: ${what} could not be sent within ${timeoutMs} ms.`,
       {
         name: "PeerTimeoutError",

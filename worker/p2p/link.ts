@@ -33,6 +33,9 @@ export class PipeLink {
   private readonly decoder: FrameDecoder;
   private closedError: Error | undefined;
   private readsEnded: Error | undefined;
+  /** The remote finished sending cleanly (half-close or a clean close), not by reset or failure. */
+  private remoteFinished = false;
+  private endWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   /** Longest wait for one awaited frame, or for one send to drain. */
   readonly messageTimeoutMs: number;
 
@@ -57,12 +60,16 @@ export class PipeLink {
     });
     stream.addEventListener("close", (event) => {
       const error = new LinkClosedError({ reason: event.error ? "stream reset" : "stream closed", cause: event.error });
+      if (!event.error && !this.readsEnded) this.remoteFinished = true;
       this.closedError ??= error;
       this.endReads(error);
     });
     // Emitted once the remote closed its writable end and every byte was delivered: nothing more
     // will arrive, though we may still send.
-    stream.addEventListener("end", () => this.endReads(new LinkClosedError({ reason: "the remote end finished sending" })));
+    stream.addEventListener("end", () => {
+      if (!this.readsEnded) this.remoteFinished = true;
+      this.endReads(new LinkClosedError({ reason: "the remote end finished sending" }));
+    });
   }
 
   /** Why this link can no longer deliver frames (closed, reset, corrupt or timed out), if it cannot. */
@@ -106,7 +113,7 @@ export class PipeLink {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(key);
-        reject(this.timedOut(new PeerTimeoutError({ operation: "receive", what: `${kind} ${round}/${microbatch}`, timeoutMs })));
+        reject(this.timedOut(new PeerTimeoutError({ operation: "receive", what: `${kind} ${round}/${microbatch} from the peer`, timeoutMs })));
       }, timeoutMs);
       const settle = <T>(fn: (value: T) => void) => (value: T) => {
         clearTimeout(timer);
@@ -129,6 +136,32 @@ export class PipeLink {
     if (this.readsEnded) return Promise.reject(this.readsEnded);
     if (this.nextWaiters.has(kind)) return Promise.reject(new Error(`already waiting for the next ${kind}`));
     return new Promise((resolve, reject) => this.nextWaiters.set(kind, { resolve, reject }));
+  }
+
+  /**
+   * Resolves once the remote closed its sending side cleanly (it finished its work); rejects when
+   * the link fails first (reset, corrupt, timed out) or with {@link PeerTimeoutError} after
+   * `timeoutMs`. Lets a stage that finished stay reachable until its neighbour has finished too.
+   */
+  remoteDone(timeoutMs = this.messageTimeoutMs): Promise<void> {
+    if (this.readsEnded) return this.remoteFinished ? Promise.resolve() : Promise.reject(this.readsEnded);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.endWaiters = this.endWaiters.filter((w) => w !== waiter);
+        reject(this.timedOut(new PeerTimeoutError({ operation: "receive", what: "end of stream from the peer", timeoutMs })));
+      }, timeoutMs);
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      this.endWaiters.push(waiter);
+    });
   }
 
   /** Closes our writable end after pending bytes are flushed. */
@@ -182,5 +215,10 @@ export class PipeLink {
     for (const waiter of [...this.waiters.values(), ...this.nextWaiters.values()]) waiter.reject(this.readsEnded);
     this.waiters.clear();
     this.nextWaiters.clear();
+    for (const waiter of this.endWaiters) {
+      if (this.remoteFinished) waiter.resolve();
+      else waiter.reject(this.readsEnded);
+    }
+    this.endWaiters = [];
   }
 }

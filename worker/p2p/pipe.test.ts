@@ -136,7 +136,7 @@ describe("libp2p pipe transport", () => {
     const error = await prev.receive("activation", 3n, 0).catch((e: unknown) => e);
     const waitedMs = performance.now() - started;
     expect(error).toBeInstanceOf(PeerTimeoutError);
-    expect((error as PeerTimeoutError).shortMessage).toBe("Peer sent no activation 3/0 within 400 ms.");
+    expect((error as PeerTimeoutError).shortMessage).toBe("No activation 3/0 from the peer within 400 ms.");
     expect(waitedMs).toBeGreaterThanOrEqual(390);
     expect(waitedMs).toBeLessThan(5_000);
     // The link is dead on both sides: later receives fail at once, and the silent side's reads end.

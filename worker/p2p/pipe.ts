@@ -1,6 +1,6 @@
 import type { Libp2p } from "@libp2p/interface";
 import { dialWithRetry, type DialRetryOptions } from "./node.ts";
-import { UnexpectedPeerError } from "./errors.ts";
+import { PeerTimeoutError, UnexpectedPeerError } from "./errors.ts";
 import { PIPE_PROTOCOL } from "./frames.ts";
 import { PipeLink } from "./link.ts";
 
@@ -19,6 +19,8 @@ export type OpenPipeParameters = {
   maxFrameBytes?: number | undefined;
   /** Per-message timeout of both links (see {@link PipeLink}); default `DEFAULT_MESSAGE_TIMEOUT_MS`. */
   messageTimeoutMs?: number | undefined;
+  /** Give up waiting for stage s-1 to connect after this long ({@link PeerTimeoutError}); default: wait. */
+  acceptTimeoutMs?: number | undefined;
   /** Abort waiting for the upstream neighbour. */
   signal?: AbortSignal | undefined;
   /** Called when an inbound link is refused (wrong stage or model); the stage keeps waiting. */
@@ -61,6 +63,13 @@ function acceptPrev(parameters: OpenPipeParameters): Promise<PipeLink> {
   return new Promise<PipeLink>((resolve, reject) => {
     let accepted = false;
     parameters.signal?.addEventListener("abort", () => reject(parameters.signal?.reason));
+    const { acceptTimeoutMs } = parameters;
+    const timer =
+      acceptTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (!accepted) reject(new PeerTimeoutError({ operation: "receive", what: `link from stage ${stageIndex - 1}`, timeoutMs: acceptTimeoutMs }));
+          }, acceptTimeoutMs);
     node
       .handle(PIPE_PROTOCOL, async (stream) => {
         const link = new PipeLink(stream, { maxFrameBytes: parameters.maxFrameBytes, messageTimeoutMs: parameters.messageTimeoutMs });
@@ -73,6 +82,7 @@ function acceptPrev(parameters: OpenPipeParameters): Promise<PipeLink> {
             );
           if (accepted) throw new UnexpectedPeerError(`stage ${stageIndex} already has an upstream link`);
           accepted = true;
+          clearTimeout(timer);
           resolve(link);
         } catch (err) {
           // A stranger or a misconfigured peer must not take the stage down: refuse and keep waiting.
