@@ -1,0 +1,99 @@
+// Fixture of trainKill.test.ts: a fresh in-process chain served over HTTP with the protocol
+// deployed, a tiny two-stage transformer registered, and two staked stage workers.
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Address, parseEther } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { serveRpc } from "../../scripts/lib/rpcServer.ts";
+import { stake } from "../../sdk/actions/miner/stake.ts";
+import { registerModel } from "../../sdk/actions/models/registerModel.ts";
+import { weightsRoot } from "../../sdk/protocol/index.ts";
+import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/model/spec.ts";
+import { createStage } from "../../worker/model/stage.ts";
+import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const bin = path.join(root, "worker", "cli", "bin.js");
+// Hardhat default accounts 1 and 2 (mnemonic "test test ... junk"): the stage workers.
+const KEYS = ["0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"] as const;
+// Fixed signing keys, so two chains see the same signers (and the runs stay comparable).
+const SIGNING_KEYS = ["0x0b7f2b1e7c3f0a7d6f4e8c2a1b3d5e7f9a0c2e4f6a8b0d2f4a6c8e0a2c4e6f80", "0x1c8f3c2f8d4f1b8e7f5f9d3b2c4e6f8fab1d3f5f7b9c1e3f5b7d9f1b3d5f7091"] as const;
+
+export const killSpec = defaultModelSpec({ stageCount: 2, layers: 2, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2 });
+
+export type KillChain = {
+  s: Shardholder;
+  rpcUrl: string;
+  dir: string;
+  workers: Address[];
+  close(): Promise<void>;
+};
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Deploys, registers `killSpec` as model 1 and stakes both stage workers. */
+export async function setupKillChain(): Promise<KillChain> {
+  const s = await deployShardholder();
+  const rpc = await serveRpc(s.connection.provider);
+  const dir = await mkdtemp(path.join(tmpdir(), "train-kill-"));
+  await writeFile(path.join(dir, `${s.deployments.chainId}.json`), JSON.stringify(s.deployments));
+  await writeFile(path.join(dir, "spec.json"), canonicalSpecJson(killSpec));
+  const initialWeightsRoots = [0, 1].map((i) => {
+    const stage = createStage(killSpec, i);
+    const r = weightsRoot(stage.exportWeights());
+    stage.dispose();
+    return r;
+  });
+  await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ specHash: specHash(killSpec), initialWeightsRoots }) });
+  for (const i of [0, 1]) {
+    const wallet = s.wallets[i + 1];
+    if (!wallet) throw new Error("setup");
+    await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 7), signingKey: privateKeyToAccount(SIGNING_KEYS[i] as `0x${string}`).address, valueWei: parseEther("2") });
+  }
+  return { s, rpcUrl: rpc.url, dir, workers: [accountAt(s, 1), accountAt(s, 2)], close: () => rpc.close() };
+}
+
+/** The exact flags of one stage process; a restart reuses them unchanged. */
+export function stageArgs(c: KillChain, { stage, journalDir, ports, until }: { stage: number; journalDir: string; ports: number[]; until: bigint }): string[] {
+  return [
+    "--json",
+    "--rpc",
+    c.rpcUrl,
+    "--deployments",
+    c.dir,
+    "--key",
+    KEYS[stage] as string,
+    "--signing-key",
+    SIGNING_KEYS[stage] as string,
+    "--backend",
+    "wasm",
+    "train",
+    "--model",
+    "1",
+    "--stage",
+    String(stage),
+    "--spec",
+    path.join(c.dir, "spec.json"),
+    "--journal",
+    journalDir,
+    "--until-round",
+    String(until),
+    "--poll-ms",
+    "100",
+    "--peer-timeout",
+    "30",
+    "--listen",
+    `/ip4/127.0.0.1/tcp/${ports[stage]}`,
+    ...(stage === 0 ? ["--peer", `/ip4/127.0.0.1/tcp/${ports[1]}`, "--dial-attempts", "20"] : []),
+  ];
+}
