@@ -71,13 +71,19 @@ async function main(): Promise<number> {
     await Promise.allSettled(children.map((c) => c.stop()));
     await stopStrayChildren();
   };
+  // First Ctrl-C: stop every child (politely, then by force) and exit 130. A second one does not
+  // kill the devnet before its children: it only skips the politeness.
   const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) {
+      for (const c of children) c.kill();
+      return;
+    }
     log(`${sig}: stopping every child process`);
     abort.abort();
     void stopAll().then(() => process.exit(130));
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     const result = await runDevnet({ ...opts, log, signal: abort.signal }, children);
     const wallMs = performance.now() - started;
@@ -94,7 +100,8 @@ async function main(): Promise<number> {
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     const message = (e as { shortMessage?: string }).shortMessage ?? e.message;
-    const exitCode = e instanceof CliError ? e.exitCode : ExitCode.unexpected;
+    // Interrupted: whatever failed afterwards is a consequence; the signal handler exits 130.
+    const exitCode = abort.signal.aborted ? 130 : e instanceof CliError ? e.exitCode : ExitCode.unexpected;
     if (opts.json) log("devnet failed", { error: e.name, shortMessage: message, exitCode });
     else console.error(`devnet failed: ${message.split("\n")[0]}`);
     if (process.env.SHARDHOLDER_DEBUG) console.error(e.stack);

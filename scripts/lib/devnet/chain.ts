@@ -1,10 +1,8 @@
 import path from "node:path";
-import hre from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import { parseDeployments } from "../../../sdk/deployments/parse.ts";
 import { checkExistingChain } from "./preflight.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
-import { deployProtocol, writeAddressBook } from "../deploy.ts";
 import { serveRpc } from "../rpcServer.ts";
 
 /** A chain the devnet talks to over HTTP JSON-RPC, with its address book on disk. */
@@ -19,6 +17,8 @@ export type DevChain = {
 
 /** In-process Hardhat chain served on loopback, protocol deployed through Ignition, address book written. */
 export async function startLocalChain({ deploymentsDir = "deployments" } = {}): Promise<DevChain> {
+  // Loaded here, not at the top: `--rpc` runs never need Hardhat or Ignition, and fail faster without them.
+  const [{ default: hre }, { deployProtocol, writeAddressBook }] = await Promise.all([import("hardhat"), import("../deploy.ts")]);
   const connection = await hre.network.create();
   const rpc = await serveRpc(connection.provider);
   try {
