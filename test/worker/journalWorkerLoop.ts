@@ -1,6 +1,7 @@
 // Test fixture: a stage worker's round loop over the real journal, checkpoints, commitments and
-// submitter, with a deterministic stand-in for the stage's compute (so a crashed and a clean run
-// must reach byte-identical commitments). The real trainer drives the same calls.
+// submitter (against the real ComputeLedger), with a deterministic stand-in for the stage's
+// compute, so a crashed and a clean run must reach byte-identical commitments and many kills fit
+// in seconds. The real trainer under kill -9 is covered by trainKill.test.ts.
 import { type Address, keccak256, type LocalAccount, toHex } from "viem";
 import {
   commitRound,
@@ -28,9 +29,12 @@ export type LoopParameters = {
   elements: number;
   onAppend?: ((record: SequencedRecord) => void) | undefined;
   onOpen?: ((info: Journal["openInfo"]) => void) | undefined;
+  /** Resolves once the chain's commit window of `round` is open (the ledger refuses others). */
+  waitForRound?: ((round: bigint) => Promise<void>) | undefined;
 };
 
-function initWeights(n: number): Float32Array {
+/** The loop's deterministic initial weights (their root is the model's registered initial root). */
+export function initWeights(n: number): Float32Array {
   const w = new Float32Array(n);
   for (let i = 0; i < n; i++) w[i] = Math.fround(Math.sin(i * 0.37) * 0.05);
   return w;
@@ -79,7 +83,8 @@ export async function runWorkerLoop(p: LoopParameters): Promise<void> {
     if (nextStep === p.stepsPerRound) {
       await commitRound(journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.stepsPerRound * p.microbatchesPerStep });
       await sign();
-      if (round % 2n === 1n) await flush();
+      await p.waitForRound?.(round);
+      await flush();
       round++;
       if (round < BigInt(p.rounds)) await saveCheckpoint(journal, { round, step: -1, weights });
       nextStep = 0;

@@ -1,20 +1,24 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type Address, getAddress } from "viem";
+import { type Address, getAddress, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { afterAll, describe, expect, it } from "vitest";
-import { gradRoot, itemsTree, recoverCommitmentSigner } from "../../sdk/protocol/index.ts";
-import { WitnessChain } from "../../test/worker/journalWitness.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
+import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
+import { stake } from "../../sdk/actions/miner/stake.ts";
+import { getModel } from "../../sdk/actions/models/getModel.ts";
+import { registerModel } from "../../sdk/actions/models/registerModel.ts";
+import { gradRoot, itemsTree, recoverCommitmentSigner, weightsRoot } from "../../sdk/protocol/index.ts";
+import { accountAt, deployShardholder, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
 import { Journal, replay, saveCheckpoint } from "../journal/index.ts";
 import { commitRound, journalMicrobatch, signBuiltCommitments, type StageMicrobatchRecord, toItem } from "./commitment.ts";
-import type { CommitmentLedger } from "./ledger.ts";
+import { sdkCommitmentLedger } from "./ledger.ts";
 import { flushCommitments, submitPending } from "./submit.ts";
 
-const ledgerAddress = getAddress("0x000000000000000000000000000000000000c0de");
 const signer = privateKeyToAccount(generatePrivateKey());
-const worker: Address = privateKeyToAccount(generatePrivateKey()).address;
-const chainId = 31337;
+const ELEMENTS = 4100;
+const initial = () => new Float32Array(ELEMENTS).fill(0.5);
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -23,33 +27,30 @@ afterAll(async () => {
 
 function record(index: number, round: number): StageMicrobatchRecord {
   const hash = (k: number) => `0x${(index * 31 + round * 7 + k).toString(16).padStart(64, "0")}` as const;
-  const parameterGradient = new Float32Array(4100).map((_, i) => Math.sin(i + index + round) * 1e-3);
+  const parameterGradient = new Float32Array(ELEMENTS).map((_, i) => Math.sin(i + index + round) * 1e-3);
   return { index, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient };
 }
 
-/** A journal with `rounds` rounds of 3 microbatches each, committed and signed. */
-async function signedJournal(rounds: number): Promise<Journal> {
+/** A journal of stage 0 holding one round of 3 microbatches, committed and signed for `ledger`. */
+async function signedJournal({ worker, round, ledger, chainId }: { worker: Address; round: bigint; ledger: Address; chainId: number }): Promise<Journal> {
   const dir = await mkdtemp(path.join(tmpdir(), "commit-unit-"));
   dirs.push(dir);
   const journal = await Journal.open(dir, { modelId: 1n, stage: 0, worker });
-  let weights = new Float32Array(4100).fill(0.5);
-  for (let r = 0; r < rounds; r++) {
-    const round = BigInt(r);
-    await saveCheckpoint(journal, { round, step: -1, weights });
-    for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round, step: 0, record: record(i, r) });
-    weights = weights.map((w) => w * 0.9);
-    await saveCheckpoint(journal, { round, step: 0, weights });
-    await commitRound(journal, { modelId: 1n, round, stage: 0, worker, expectedItems: 3 });
-  }
-  await signBuiltCommitments(journal, signer, { ledger: ledgerAddress, chainId });
+  const weights = initial();
+  await saveCheckpoint(journal, { round, step: -1, weights });
+  for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round, step: 0, record: record(i, Number(round)) });
+  await saveCheckpoint(journal, { round, step: 0, weights: weights.map((w) => w * 0.9) });
+  await commitRound(journal, { modelId: 1n, round, stage: 0, worker, expectedItems: 3 });
+  await signBuiltCommitments(journal, signer, { ledger, chainId });
   return journal;
 }
 
-const newChain = () => new WitnessChain(ledgerAddress, chainId, new Map([[worker.toLowerCase(), signer.address]]));
-
 describe("round commitments", () => {
   it("builds items with the SDK gradRoot and an itemsRoot the SDK tree reproduces, signed by the signing key", async () => {
-    const journal = await signedJournal(1);
+    const ledgerAddress = getAddress("0x000000000000000000000000000000000000c0de");
+    const chainId = 31337;
+    const worker = privateKeyToAccount(generatePrivateKey()).address;
+    const journal = await signedJournal({ worker, round: 0n, ledger: ledgerAddress, chainId });
     const state = replay(journal.records);
     const [c] = [...state.commitments.values()];
     if (!c?.signature) throw new Error("not signed");
@@ -65,99 +66,151 @@ describe("round commitments", () => {
     await journal.close();
   });
 
-  it("submits in batches and never sends a stored commitment again", async () => {
-    const journal = await signedJournal(5);
-    const chain = newChain();
-    const first = await flushCommitments(journal, chain.ledgerFor(worker), { batchSize: 2 });
-    expect(first.transactions).toHaveLength(3);
-    expect(first.confirmed).toHaveLength(5);
-    const second = await flushCommitments(journal, chain.ledgerFor(worker), { batchSize: 2 });
-    expect(second).toEqual({ confirmed: [], foundOnChain: [], requeued: [], transactions: [] });
-    expect(chain.txs.map((t) => t.keys.length)).toEqual([2, 2, 1]);
-    expect(chain.duplicateAttempts).toEqual([]);
-    await journal.close();
-  });
 });
 
-describe("resume after a crash during submission", () => {
+describe("submission against the real ComputeLedger, and resume after a crash during it", () => {
+  let s: Shardholder;
+  let next = 1;
+  // Each test is its own worker (Hardhat accounts 1..7), all staked with the same signing key.
+  const worker = () => {
+    const i = next++;
+    const wallet = s.wallets[i];
+    if (!wallet) throw new Error(`no wallet ${i}`);
+    return { address: accountAt(s, i), ledger: sdkCommitmentLedger(wallet, { deployments: s.deployments, account: wallet.account }) };
+  };
+  const journalOf = async (address: Address) =>
+    signedJournal({ worker: address, round: await getCurrentRound(s.publicClient, { deployments: s.deployments, modelId: 1n }), ledger: s.deployments.contracts.computeLedger, chainId: s.deployments.chainId });
+  const signedOf = (journal: Journal) =>
+    [...replay(journal.records).commitments.values()].map((c) => ({ commitment: c.commitment, signature: c.signature?.signature ?? "0x" }));
+  const stored = async (journal: Journal) => {
+    const [c] = [...replay(journal.records).commitments.values()];
+    if (!c) throw new Error("no commitment");
+    return (await getCommitment(s.publicClient, { deployments: s.deployments, ...c.commitment })).found;
+  };
+  const nonceOf = (address: Address) => s.publicClient.getTransactionCount({ address, blockTag: "pending" });
+
+  beforeAll(async () => {
+    s = await deployShardholder();
+    await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ initialWeightsRoots: [weightsRoot(initial()), weightsRoot(new Float32Array(8))] }) });
+    for (let i = 1; i <= 7; i++) {
+      const wallet = s.wallets[i];
+      if (!wallet) throw new Error("setup");
+      await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 9), signingKey: signer.address, valueWei: parseEther("2") });
+    }
+  });
+
+  it("submits once and never sends a stored commitment again", async () => {
+    const w = worker();
+    const journal = await journalOf(w.address);
+    const first = await flushCommitments(journal, w.ledger);
+    expect(first.transactions).toHaveLength(1);
+    expect(first.confirmed).toHaveLength(1);
+    expect((await s.publicClient.getTransactionReceipt({ hash: first.transactions[0] as `0x${string}` })).status).toBe("success");
+    expect(await stored(journal)).toBe(true);
+    const nonce = await nonceOf(w.address);
+    const second = await flushCommitments(journal, w.ledger);
+    expect(second).toEqual({ confirmed: [], foundOnChain: [], requeued: [], transactions: [] });
+    expect(await nonceOf(w.address)).toBe(nonce);
+    await journal.close();
+  });
+
   it("intent journaled and the transaction mined: found on chain, nothing resent", async () => {
-    const journal = await signedJournal(2);
-    const chain = newChain();
-    const state = replay(journal.records);
-    const signed = [...state.commitments.values()].map((c) => ({ commitment: c.commitment, signature: c.signature?.signature ?? "0x" }));
-    await journal.append({ type: "submitIntent", batchId: "b0", keys: [...state.commitments.keys()], sender: worker, nonce: 0 });
-    await chain.submit(worker, signed); // the crash hit after the node accepted it
-    const result = await flushCommitments(journal, chain.ledgerFor(worker));
-    expect(result.foundOnChain).toHaveLength(2);
+    const w = worker();
+    const journal = await journalOf(w.address);
+    const keys = [...replay(journal.records).commitments.keys()];
+    const nonce = await nonceOf(w.address);
+    await journal.append({ type: "submitIntent", batchId: "b0", keys, sender: w.address, nonce });
+    await w.ledger.submit(signedOf(journal)); // the crash hit after the node accepted it
+    const result = await flushCommitments(journal, w.ledger);
+    expect(result.foundOnChain).toEqual(keys);
     expect(result.transactions).toEqual([]);
-    expect(chain.txs).toHaveLength(1);
+    expect(await nonceOf(w.address)).toBe(nonce + 1);
     await journal.close();
   });
 
   it("intent journaled but never sent: requeued and sent once with the same nonce", async () => {
-    const journal = await signedJournal(2);
-    const chain = newChain();
+    const w = worker();
+    const journal = await journalOf(w.address);
     const keys = [...replay(journal.records).commitments.keys()];
-    await journal.append({ type: "submitIntent", batchId: "b0", keys, sender: worker, nonce: 0 });
-    const result = await flushCommitments(journal, chain.ledgerFor(worker));
-    expect(result.requeued.sort()).toEqual([...keys].sort());
-    expect(result.confirmed.sort()).toEqual([...keys].sort());
-    expect(chain.txs.map((t) => t.nonce)).toEqual([0]);
+    const nonce = await nonceOf(w.address);
+    await journal.append({ type: "submitIntent", batchId: "b0", keys, sender: w.address, nonce });
+    const result = await flushCommitments(journal, w.ledger);
+    expect(result.requeued).toEqual(keys);
+    expect(result.confirmed).toEqual(keys);
+    expect(result.transactions).toHaveLength(1);
+    expect((await s.publicClient.getTransaction({ hash: result.transactions[0] as `0x${string}` })).nonce).toBe(nonce);
     await journal.close();
   });
 
   it("a known transaction hash is settled by its receipt", async () => {
-    const journal = await signedJournal(1);
-    const chain = newChain();
-    const state = replay(journal.records);
-    const [c] = [...state.commitments.values()];
-    if (!c?.signature) throw new Error("not signed");
-    await journal.append({ type: "submitIntent", batchId: "b0", keys: [c.key], sender: worker, nonce: 0 });
-    const mined = await chain.submit(worker, [{ commitment: c.commitment, signature: c.signature.signature }]);
+    const w = worker();
+    const journal = await journalOf(w.address);
+    const [key] = [...replay(journal.records).commitments.keys()];
+    await journal.append({ type: "submitIntent", batchId: "b0", keys: [key as string], sender: w.address, nonce: await nonceOf(w.address) });
+    const mined = await w.ledger.submit(signedOf(journal));
     await journal.append({ type: "submitSent", batchId: "b0", txHash: mined.txHash });
-    const result = await flushCommitments(journal, chain.ledgerFor(worker));
-    expect(result.confirmed).toEqual([c.key]);
-    expect(replay(journal.records).commitments.get(c.key)?.txHash).toBe(mined.txHash);
+    const result = await flushCommitments(journal, w.ledger);
+    expect(result.confirmed).toEqual([key]);
+    expect(result.transactions).toEqual([]);
+    expect(replay(journal.records).commitments.get(key as string)?.txHash).toBe(mined.txHash);
     await journal.close();
   });
 
-  it("a nonce still in the mempool keeps the batch in doubt and blocks new sends", async () => {
-    const journal = await signedJournal(2);
+  it("a nonce still in the mempool keeps the batch in doubt and sends nothing until it is mined", async () => {
+    const w = worker();
+    const journal = await journalOf(w.address);
     const keys = [...replay(journal.records).commitments.keys()];
-    await journal.append({ type: "submitIntent", batchId: "b0", keys: [keys[0] as string], sender: worker, nonce: 4 });
-    let sends = 0;
-    const stuck: CommitmentLedger = {
-      sender: worker,
-      nonce: async (tag) => (tag === "latest" ? 4 : 5),
-      isStored: async () => false,
-      submit: async () => {
-        sends++;
-        throw new Error("must not send");
-      },
-      receipt: async () => undefined,
-    };
-    const result = await flushCommitments(journal, stuck, { pendingTimeoutMs: 50, pollMs: 10 });
-    expect(result).toEqual({ confirmed: [], foundOnChain: [], requeued: [], transactions: [] });
-    expect(sends).toBe(0);
-    expect(replay(journal.records).inDoubt.map((b) => b.batchId)).toEqual(["b0"]);
+    const nonce = await nonceOf(w.address);
+    await journal.append({ type: "submitIntent", batchId: "b0", keys, sender: w.address, nonce });
+    const provider = s.connection.provider;
+    await provider.request({ method: "evm_setAutomine", params: [false] });
+    let inFlight: Promise<unknown> | undefined;
+    try {
+      inFlight = w.ledger.submit(signedOf(journal)); // sent, then the process "crashed": it sits in the mempool
+      while ((await nonceOf(w.address)) === nonce) await new Promise((r) => setTimeout(r, 10));
+      const waiting = await flushCommitments(journal, w.ledger, { pendingTimeoutMs: 200, pollMs: 20 });
+      expect(waiting).toEqual({ confirmed: [], foundOnChain: [], requeued: [], transactions: [] });
+      expect(replay(journal.records).inDoubt.map((b) => b.batchId)).toEqual(["b0"]);
+      expect(await nonceOf(w.address)).toBe(nonce + 1);
+    } finally {
+      await provider.request({ method: "evm_setAutomine", params: [true] });
+      await provider.request({ method: "evm_mine", params: [] });
+    }
+    await inFlight;
+    const settled = await flushCommitments(journal, w.ledger);
+    expect(settled.foundOnChain).toEqual(keys);
+    expect(settled.transactions).toEqual([]);
+    expect(await stored(journal)).toBe(true);
     await journal.close();
   });
 
-  it("a commitment a relayer already stored is skipped; a refused simulation requeues and rethrows", async () => {
-    const journal = await signedJournal(2);
-    const chain = newChain();
-    const state = replay(journal.records);
-    const [first, second] = [...state.commitments.values()];
-    if (!first?.signature || !second) throw new Error("setup");
-    await chain.submit(getAddress("0x00000000000000000000000000000000000000bb"), [{ commitment: first.commitment, signature: first.signature.signature }]);
-    const refusing: CommitmentLedger = { ...chain.ledgerFor(worker), submit: async () => Promise.reject(new Error("simulation reverted")) };
-    await expect(submitPending(journal, refusing)).rejects.toThrow("simulation reverted");
+  it("a commitment a relayer already stored is skipped without a transaction", async () => {
+    const w = worker();
+    const relayer = worker();
+    const journal = await journalOf(w.address);
+    const keys = [...replay(journal.records).commitments.keys()];
+    await relayer.ledger.submit(signedOf(journal));
+    const nonce = await nonceOf(w.address);
+    const result = await flushCommitments(journal, w.ledger);
+    expect(result.foundOnChain).toEqual(keys);
+    expect(await nonceOf(w.address)).toBe(nonce);
+    expect(replay(journal.records).commitments.get(keys[0] as string)?.status).toBe("foundOnChain");
+    await journal.close();
+  });
+
+  it("a simulation the ledger refuses (commit window closed) sends nothing, requeues and rethrows", async () => {
+    const w = worker();
+    const journal = await journalOf(w.address);
+    const [c] = [...replay(journal.records).commitments.values()];
+    if (!c) throw new Error("setup");
+    const model = await getModel(s.publicClient, { deployments: s.deployments, modelId: 1n });
+    await s.networkHelpers.time.increaseTo(model.genesisTime + (c.commitment.round + 1n) * BigInt(model.timing.commitWindowSec));
+    const nonce = await nonceOf(w.address);
+    await expect(submitPending(journal, w.ledger)).rejects.toThrow(/OutsideCommitWindow|commit window/i);
     const after = replay(journal.records);
-    expect(after.commitments.get(first.key)?.status).toBe("foundOnChain");
-    expect(after.commitments.get(second.key)?.status).toBe("signed");
+    expect(after.commitments.get(c.key)?.status).toBe("signed");
     expect(after.inDoubt).toEqual([]);
-    const retried = await flushCommitments(journal, chain.ledgerFor(worker));
-    expect(retried.confirmed).toEqual([second.key]);
+    expect(await nonceOf(w.address)).toBe(nonce);
     await journal.close();
   });
 });
