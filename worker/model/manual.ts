@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { simdBatchMatMul, simdBatchMatMulSupports, simdKernelAvailable } from "../backend/simd.ts";
 import type { BlockWeights } from "./ops.ts";
 
 /*
@@ -29,6 +30,24 @@ function sumRows(x: tf.Tensor): tf.Tensor {
   return tf.reshape(tf.matMul(tf.ones([1, n]), x), [x.shape[1] as number]);
 }
 
+let simdReady: boolean | undefined;
+
+/**
+ * `a [B, H, M, K] x b [B, H, K, N]` per (B, H). tfjs-wasm runs batched matmuls through a scalar
+ * loop (~2 GFLOP/s); on the JavaScript-side backends (wasm, cpu) this goes through the SIMD
+ * kernel of backend/simd.ts instead (~4x faster, plain sequential sums over K). A native backend
+ * (tfjs-node) keeps its own batched matmul.
+ */
+function batchedMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const [batch, heads, m, k] = a.shape as [number, number, number, number];
+  const n = b.shape[3] as number;
+  simdReady ??= simdKernelAvailable();
+  const backend = tf.getBackend();
+  if (!simdReady || (backend !== "wasm" && backend !== "cpu") || !simdBatchMatMulSupports(n, k)) return tf.matMul(a, b);
+  const out = simdBatchMatMul(a.dataSync() as Float32Array, b.dataSync() as Float32Array, batch * heads, m, n, k);
+  return tf.tensor(out, [batch, heads, m, n], "float32");
+}
+
 /** LayerNorm forward keeping the normalized input and the reciprocal std. */
 function layerNormForward(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, epsilon = 1e-5) {
   const mean = tf.mean(x, -1, true);
@@ -49,43 +68,48 @@ function layerNormBackward(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, gain
 }
 
 /**
- * `x [N, in] x w [in, out]` backward: returns dx, dw. The weight gradient needs one of the two
- * [N, *] activations transposed (wasm transposes are slow, ~20 M elements/s under load), so it
- * transposes the narrower one: x^T dy when in <= out, else (dy^T x)^T with a small final transpose.
+ * `x [N, in] x w [in, out]` backward: returns dx, dw. `wT` is `w` transposed, made once per
+ * optimizer step by the caller: reused by every microbatch, XNNPACK also packs it only once (its
+ * operator cache is keyed by b's data). The weight gradient needs one of the two [N, *]
+ * activations transposed (wasm transposes are slow), so it transposes the narrower one: x^T dy
+ * when in <= out, else (dy^T x)^T with a small final transpose.
  */
-function linearBackward(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  const dx = tf.matMul(dy, tf.transpose(w));
+function linearBackward(dy: tf.Tensor, x: tf.Tensor, wT: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const dx = tf.matMul(dy, wT);
   const inWidth = x.shape[1] as number;
   const outWidth = dy.shape[1] as number;
   const dw = inWidth <= outWidth ? tf.matMul(tf.transpose(x), dy) : tf.transpose(tf.matMul(tf.transpose(dy), x));
   return [dx, dw];
 }
 
-/** What a block's backward needs from its forward. */
-export type BlockTape = Record<"xhat1" | "rstd1" | "h1" | "q" | "k" | "v" | "p" | "a" | "xhat2" | "rstd2" | "h2" | "u" | "r", tf.Tensor>;
+/** The weight matrices of a block transposed, for backward (see `linearBackward`). */
+export type BlockWeightsT = Record<"qkv" | "out" | "mlpIn" | "mlpOut", tf.Tensor>;
 
-/** One pre-LN block on `x [B*T, d]`; the same arithmetic as `ops.block`, plus the tape. */
+/** What a block's backward needs from its forward. */
+export type BlockTape = Record<"xhat1" | "rstd1" | "h1" | "q" | "k" | "vT" | "p" | "a" | "xhat2" | "rstd2" | "h2" | "r", tf.Tensor>;
+
+/**
+ * One pre-LN block on `x [B*T, d]`; the same arithmetic as `ops.block`, plus the tape.
+ * Attention's per-head products go through `batchedMatMul` (rank-4 tensors, transposed copies
+ * made with rank-4 transposes: wasm transposes of rank 5 take a generic path ~50x slower).
+ * Linear layers fuse their bias and ReLU into XNNPACK's matmul.
+ */
 export function blockForward(x: tf.Tensor, w: BlockWeights, batch: number, time: number, heads: number, mask: tf.Tensor) {
   const d = x.shape[1] as number;
   const dh = d / heads;
   const ln1 = layerNormForward(x, w.ln1Gain, w.ln1Bias);
   const qkv = tf.matMul(ln1.y, w.qkv);
-  const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [batch, time, heads, dh]), [0, 2, 1, 3])) as [
-    tf.Tensor,
-    tf.Tensor,
-    tf.Tensor,
-  ];
-  // Batched (rank-4) matmuls never reach XNNPACK on wasm; its fallback loop reads b contiguously
-  // only with transposeB, so q k^T uses the flag instead of a transposed copy of k.
-  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), mask);
+  const [q4, k4, v4] = tf.split(qkv, 3, 1).map((t) => tf.reshape(t, [batch, time, heads, dh])) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const [q, k, v] = [q4, k4, v4].map((t) => tf.transpose(t, [0, 2, 1, 3])) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const scores = tf.add(tf.mul(batchedMatMul(q, tf.transpose(k4, [0, 2, 3, 1])), 1 / Math.sqrt(dh)), mask);
   const p = tf.softmax(scores);
-  const a = tf.reshape(tf.transpose(tf.matMul(p, v), [0, 2, 1, 3]), [batch * time, d]);
+  const mixed = batchedMatMul(p, v);
+  const a = tf.reshape(tf.transpose(mixed, [0, 2, 1, 3]), [batch * time, d]);
   const x2 = tf.add(x, tf.matMul(a, w.out));
   const ln2 = layerNormForward(x2, w.ln2Gain, w.ln2Bias);
-  const u = tf.add(tf.matMul(ln2.y, w.mlpIn), w.mlpInBias);
-  const r = tf.relu(u);
-  const y = tf.add(x2, tf.add(tf.matMul(r, w.mlpOut), w.mlpOutBias));
-  const tape: BlockTape = { xhat1: ln1.xhat, rstd1: ln1.rstd, h1: ln1.y, q, k, v, p, a, xhat2: ln2.xhat, rstd2: ln2.rstd, h2: ln2.y, u, r };
+  const r = tf.fused.matMul({ a: ln2.y, b: w.mlpIn, bias: w.mlpInBias, activation: "relu" });
+  const y = tf.add(x2, tf.fused.matMul({ a: r, b: w.mlpOut, bias: w.mlpOutBias }));
+  const tape: BlockTape = { xhat1: ln1.xhat, rstd1: ln1.rstd, h1: ln1.y, q, k, vT: tf.transpose(v4, [0, 2, 3, 1]), p, a, xhat2: ln2.xhat, rstd2: ln2.rstd, h2: ln2.y, r };
   return { y, tape };
 }
 
@@ -93,26 +117,26 @@ export function blockForward(x: tf.Tensor, w: BlockWeights, batch: number, time:
  * Block backward: returns dx and the parameter gradients in canonical block order
  * (ln1.gain, ln1.bias, attn.qkv, attn.out, ln2.gain, ln2.bias, mlp.in, mlp.inBias, mlp.out, mlp.outBias).
  */
-export function blockBackward(dy: tf.Tensor, w: BlockWeights, tape: BlockTape, batch: number, time: number, heads: number) {
+export function blockBackward(dy: tf.Tensor, w: BlockWeights, wT: BlockWeightsT, tape: BlockTape, batch: number, time: number, heads: number) {
   const d = dy.shape[1] as number;
   const dh = d / heads;
-  const [dr, dMlpOut] = linearBackward(dy, tape.r, w.mlpOut);
+  const [dr, dMlpOut] = linearBackward(dy, tape.r, wT.mlpOut);
   const dMlpOutBias = sumRows(dy);
-  const du = tf.mul(dr, tf.step(tape.u));
-  const [dh2, dMlpIn] = linearBackward(du, tape.h2, w.mlpIn);
+  const du = tf.mul(dr, tf.step(tape.r)); // relu(u) > 0 exactly where u > 0
+  const [dh2, dMlpIn] = linearBackward(du, tape.h2, wT.mlpIn);
   const dMlpInBias = sumRows(du);
   const [dx2Norm, dLn2Gain, dLn2Bias] = layerNormBackward(dh2, tape.xhat2, tape.rstd2, w.ln2Gain);
   const dx2 = tf.add(dy, dx2Norm);
-  const [da, dOut] = linearBackward(dx2, tape.a, w.out);
+  const [da, dOut] = linearBackward(dx2, tape.a, wT.out);
   const dMixed = tf.transpose(tf.reshape(da, [batch, time, heads, dh]), [0, 2, 1, 3]);
-  const dp = tf.matMul(dMixed, tape.v, false, true);
-  const dv = tf.matMul(swapLast(tape.p), dMixed);
+  const dp = batchedMatMul(dMixed, tape.vT);
+  const dv = batchedMatMul(swapLast(tape.p), dMixed);
   const ds = tf.mul(tf.mul(tape.p, tf.sub(dp, tf.sum(tf.mul(dp, tape.p), -1, true))), 1 / Math.sqrt(dh));
-  const dq = tf.matMul(ds, tape.k);
-  const dk = tf.matMul(swapLast(ds), tape.q);
+  const dq = batchedMatMul(ds, tape.k);
+  const dk = batchedMatMul(swapLast(ds), tape.q);
   const merge = (t: tf.Tensor) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * time, d]);
   const dqkv = tf.concat([merge(dq), merge(dk), merge(dv)], 1);
-  const [dh1, dQkv] = linearBackward(dqkv, tape.h1, w.qkv);
+  const [dh1, dQkv] = linearBackward(dqkv, tape.h1, wT.qkv);
   const [dxNorm, dLn1Gain, dLn1Bias] = layerNormBackward(dh1, tape.xhat1, tape.rstd1, w.ln1Gain);
   const dx = tf.add(dx2, dxNorm);
   return { dx, grads: [dLn1Gain, dLn1Bias, dQkv, dOut, dLn2Gain, dLn2Bias, dMlpIn, dMlpInBias, dMlpOut, dMlpOutBias] };
@@ -121,7 +145,7 @@ export function blockBackward(dy: tf.Tensor, w: BlockWeights, tape: BlockTape, b
 /** Final LayerNorm + head + mean cross-entropy forward, keeping the tape; `dlogits` is ready at once. */
 export function headForward(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, weight: tf.Tensor, headBias: tf.Tensor, targets: tf.Tensor) {
   const ln = layerNormForward(x, gain, bias);
-  const logits = tf.add(tf.matMul(ln.y, weight), headBias);
+  const logits = tf.fused.matMul({ a: ln.y, b: weight, bias: headBias });
   const vocab = logits.shape[1] as number;
   const n = logits.shape[0] as number;
   const oneHot = tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, vocab).toFloat();
@@ -131,9 +155,9 @@ export function headForward(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, weig
   return { loss, tape: { xhat: ln.xhat, rstd: ln.rstd, h: ln.y, dlogits } };
 }
 
-/** Head backward: dx and gradients (final.ln.gain, final.ln.bias, head.weight, head.bias). */
-export function headBackward(tape: { xhat: tf.Tensor; rstd: tf.Tensor; h: tf.Tensor; dlogits: tf.Tensor }, gain: tf.Tensor, weight: tf.Tensor) {
-  const [dh, dWeight] = linearBackward(tape.dlogits, tape.h, weight);
+/** Head backward: dx and gradients (final.ln.gain, final.ln.bias, head.weight, head.bias); `weightT` is head.weight transposed. */
+export function headBackward(tape: { xhat: tf.Tensor; rstd: tf.Tensor; h: tf.Tensor; dlogits: tf.Tensor }, gain: tf.Tensor, weightT: tf.Tensor) {
+  const [dh, dWeight] = linearBackward(tape.dlogits, tape.h, weightT);
   const dHeadBias = sumRows(tape.dlogits);
   const [dx, dGain, dBias] = layerNormBackward(dh, tape.xhat, tape.rstd, gain);
   return { dx, grads: [dGain, dBias, dWeight, dHeadBias] };

@@ -216,6 +216,7 @@ class TransformerStage implements PipelineStage {
     tf.dispose([...this.#m, ...this.#v, ...accumulated]);
     this.#m = m;
     this.#v = v;
+    this.#taped.invalidate();
   }
 
   infer(input: tf.Tensor): tf.Tensor {
@@ -245,6 +246,7 @@ class TransformerStage implements PipelineStage {
 
   importWeights(values: Float32Array): void {
     this.#assignAll(this.#params, values);
+    this.#taped.invalidate();
   }
 
   exportOptimizerState(): OptimizerState {
@@ -266,6 +268,7 @@ class TransformerStage implements PipelineStage {
     this.#disposed = true;
     for (const tape of this.#kept.values()) tf.dispose(tapeTensors(tape));
     this.#kept.clear();
+    this.#taped.invalidate();
     tf.dispose([...this.#params, ...this.#m, ...this.#v, ...[...this.#pending.values()].flat(), this.#mask]);
     this.#pending.clear();
   }

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { stageParameters } from "./layout.ts";
-import { type BlockTape, blockBackward, blockForward, embedBackward, embedForward, headBackward, headForward } from "./manual.ts";
+import { type BlockTape, type BlockWeightsT, blockBackward, blockForward, embedBackward, embedForward, headBackward, headForward } from "./manual.ts";
 import { blockWeightsOf } from "./ops.ts";
 import type { ModelSpec } from "./spec.ts";
 
@@ -19,6 +19,11 @@ export interface TapedStage {
   forward(params: readonly tf.Tensor[], input: tf.Tensor, targets: tf.Tensor | undefined): { output: tf.Tensor; tape: StageTape };
   /** Returns dInput (undefined on stage 0) and the parameter gradients in canonical order. */
   backward(params: readonly tf.Tensor[], tape: StageTape, outputGrad: tf.Tensor | undefined): { inputGrad?: tf.Tensor; grads: tf.Tensor[] };
+  /**
+   * Frees the transposed weight matrices backward caches; call whenever the parameters change
+   * (optimizer step, weights import) and on disposal.
+   */
+  invalidate(): void;
 }
 
 /** All tensors a tape holds (for disposal). */
@@ -39,6 +44,23 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
     if (!p) throw new Error(`stage ${stage} has no parameter ${name}`);
     return p;
   };
+  // Transposed weight matrices, made on first use after each invalidate(): backward multiplies
+  // every microbatch's gradient by the same W^T, so one transpose (and one XNNPACK packing) per step.
+  const transposed = new Map<string, tf.Tensor>();
+  const transposedOf = (get: (name: string) => tf.Tensor, name: string): tf.Tensor => {
+    let t = transposed.get(name);
+    if (!t) {
+      t = tf.keep(tf.transpose(get(name)));
+      transposed.set(name, t);
+    }
+    return t;
+  };
+  const blockWeightsT = (get: (name: string) => tf.Tensor, layer: number): BlockWeightsT => ({
+    qkv: transposedOf(get, `block.${layer}.attn.qkv`),
+    out: transposedOf(get, `block.${layer}.attn.out`),
+    mlpIn: transposedOf(get, `block.${layer}.mlp.in`),
+    mlpOut: transposedOf(get, `block.${layer}.mlp.out`),
+  });
   const maskFor = (time: number) => (time === spec.contextLength ? mask : tf.slice(mask, [0, 0], [time, time]));
 
   return {
@@ -72,7 +94,7 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
       let dx: tf.Tensor;
       if (isLast) {
         if (!tape.head) throw new Error("tape has no head");
-        const head = headBackward(tape.head, get("final.ln.gain"), get("head.weight"));
+        const head = headBackward(tape.head, get("final.ln.gain"), transposedOf(get, "head.weight"));
         dx = head.dx;
         headGrads = head.grads;
       } else {
@@ -81,7 +103,7 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
       }
       const blockGrads: tf.Tensor[][] = [];
       for (let layer = range[1] - 1; layer >= range[0]; layer--) {
-        const back = blockBackward(dx, blockWeightsOf(get, layer), tape.blocks[layer - range[0]] as BlockTape, batch, time, spec.heads);
+        const back = blockBackward(dx, blockWeightsOf(get, layer), blockWeightsT(get, layer), tape.blocks[layer - range[0]] as BlockTape, batch, time, spec.heads);
         dx = back.dx;
         blockGrads.unshift(back.grads);
       }
@@ -91,6 +113,11 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
         return { grads: [...embedGrads, ...blockGrads.flat(), ...headGrads] };
       }
       return { inputGrad: tf.reshape(dx, [batch, time, d]), grads: [...blockGrads.flat(), ...headGrads] };
+    },
+
+    invalidate() {
+      tf.dispose([...transposed.values()]);
+      transposed.clear();
     },
   };
 }
