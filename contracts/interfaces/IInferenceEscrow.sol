@@ -40,6 +40,12 @@ interface IInferenceEscrow {
         uint256 holdersWei,
         address[] stageOperators
     );
+    /// @notice First fulfilment through `stageOperators` for `modelId`: the pipeline `pipelineKey`
+    /// (`keccak256(abi.encode(modelId, stageOperators))`) now accrues their per-stage and the protocol's shares.
+    event PipelineOpened(bytes32 indexed pipelineKey, uint64 indexed modelId, address[] stageOperators);
+    /// @notice `account`'s pipeline shares of `amountWei` moved into its withdrawable balance.
+    // solhint-disable-next-line gas-indexed-events
+    event BalanceSettled(address indexed account, uint256 amountWei);
     event InferenceRefunded(uint256 indexed requestId, uint64 indexed modelId, address indexed requester, uint256 feeWei);
     // solhint-disable-next-line gas-indexed-events
     event Withdrawn(address indexed account, address indexed to, uint256 amountWei);
@@ -63,4 +69,8 @@ interface IInferenceEscrow {
     error InferenceEscrowStageCountMismatch(uint256 expected, uint256 got);
     error InferenceEscrowNothingToWithdraw(address account);
     error InferenceEscrowTransferFailed(address to);
+    /// @notice The registry reports a token other than its deterministic clone for `modelId`.
+    error InferenceEscrowUnexpectedToken(uint64 modelId, address token);
+    /// @notice A pipeline's cumulative earnings would pass 2^104 wei (unreachable with real ETH).
+    error InferenceEscrowAccountingOverflow(bytes32 pipelineKey);
 }

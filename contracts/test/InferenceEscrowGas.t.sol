@@ -9,7 +9,7 @@ import {GasMeter} from "./economy/GasMeter.sol";
 import {MockServingLedger} from "./economy/MockServingLedger.sol";
 
 /// @notice Gas of request and fulfil as transaction gas (see GasMeter), in steady state: the model's terms
-/// are cached, the operators and treasury already hold balances, the token has holders. The serving
+/// are cached, the operators' pipeline is open and has earned, the token has holders. The serving
 /// check goes to a minimal ledger double (one cold mapping read per operator); the real ledger's check
 /// costs whatever its `isServingOperator` costs on top.
 contract InferenceEscrowGasTest is EconomyBase, GasMeter {
@@ -58,12 +58,12 @@ contract InferenceEscrowGasTest is EconomyBase, GasMeter {
         assertLe(txGas, 60_000, "request above target");
     }
 
-    /// @dev DESIGN target: 70k. Measured ~94k (clearing the request slot instead of marking it would refund
-    /// 4.8k but lose fulfilled-vs-refunded on-chain, which the SDK reads). Floor of
-    /// the required work: 21000 base + ~2.3k calldata + token deposit ~26k (value call 9000, cold clone and
-    /// implementation 5.2k, accumulator and remainder slots 10k) + treasury and 2 operator balances 15k +
-    /// request slot 5k + terms 2.1k + ledger checks ~8k; guarded here as a regression bound.
-    function test_gas_fulfill_twoStages_withinBound() public {
+    /// @dev DESIGN target: 70k, steady state (the pipeline of these two operators already opened). Where it
+    /// goes (~69.3k): 21000 base + ~3.1k calldata + token deposit ~21.6k (value call 6.7k net of the stipend,
+    /// cold clone and implementation 5.2k, two reads and one write 7.1k, event) + pipeline slot 5k + request
+    /// slot 5k less the 4.8k refund for clearing it + two serving checks ~8.5k against this minimal ledger
+    /// (the real ledger's `isServingOperator` costs more: see bench/gas.json "chain") + event ~3.5k.
+    function test_gas_fulfill_twoStages_within70k() public {
         (InferenceEscrow e, IInferenceEscrow.InferenceRequest memory req, uint256 id) = (escrow, live, liveId);
         address[] memory ops = _ops();
         bytes32 out = keccak256("out");
@@ -74,7 +74,7 @@ contract InferenceEscrowGasTest is EconomyBase, GasMeter {
         uint256 txGas = _lastTxGas(abi.encodeCall(e.fulfill, (id, req, out, ops)));
         emit log_named_uint("InferenceEscrow fulfill (2 stages), tx gas", txGas);
         assertEq(uint8(e.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
-        assertLe(txGas, 96_000, "fulfil gas regressed");
+        assertLe(txGas, 70_000, "fulfil above target");
     }
 
     function _ops() private view returns (address[] memory ops) {
