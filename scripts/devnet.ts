@@ -103,7 +103,8 @@ async function main(): Promise<number> {
     // Interrupted: whatever failed afterwards is a consequence; the signal handler exits 130.
     const exitCode = abort.signal.aborted ? 130 : e instanceof CliError ? e.exitCode : ExitCode.unexpected;
     if (opts.json) log("devnet failed", { error: e.name, shortMessage: message, exitCode });
-    else console.error(`devnet failed: ${message.split("\n")[0]}`);
+    // A CLI error is one line by design; anything else keeps its detail (e.g. Ignition lists each failed future).
+    else console.error(`devnet failed: ${e instanceof CliError ? message.split("\n")[0] : e.message}`);
     if (process.env.SHARDHOLDER_DEBUG) console.error(e.stack);
     return exitCode;
   } finally {

@@ -30,9 +30,16 @@ export function greedyNextToken(logits: tf.Tensor): number {
 
 /**
  * Generates `maxNewTokens` characters after `prompt` by running all `stages` in this process
- * (`infer` on each, in order). The multi-process server does the same hop by hop.
+ * (`infer` on each, in order). The multi-process server does the same hop by hop. Greedy unless
+ * `sampled` is given (the draws of request `sampled.request`, as the serving pipeline makes them).
  */
-export function generateText(spec: ModelSpec, stages: readonly PipelineStage[], prompt: string, maxNewTokens: number): string {
+export function generateText(
+  spec: ModelSpec,
+  stages: readonly PipelineStage[],
+  prompt: string,
+  maxNewTokens: number,
+  sampled?: { sampling: SamplingParameters; request: bigint },
+): string {
   const tokenizer = charTokenizer(spec.vocab);
   const ids = Array.from(tokenizer.encode(prompt));
   const generated: number[] = [];
@@ -43,7 +50,7 @@ export function generateText(spec: ModelSpec, stages: readonly PipelineStage[], 
       x.dispose();
       x = y;
     }
-    const next = greedyNextToken(x);
+    const next = nextToken(x, sampled?.sampling, sampled?.request ?? 0n, i);
     x.dispose();
     ids.push(next);
     generated.push(next);

@@ -4,6 +4,7 @@ import { weightsRoot } from "../../../sdk/protocol/merkle.ts";
 import type { ModelSpec as RegistryModelSpec } from "../../../sdk/actions/models/registerModel.ts";
 import { canonicalSpecJson, defaultModelSpec, type ModelSpec, specHash } from "../../../worker/model/spec.ts";
 import { stageTrainingFlops } from "../../../worker/model/layout.ts";
+import { generateText, type SamplingParameters } from "../../../worker/model/generate.ts";
 import { createStage } from "../../../worker/model/stage.ts";
 
 /**
@@ -59,4 +60,18 @@ export function demoRegistryTerms(spec: ModelSpec): RegistryModelSpec {
 /** Writes the canonical spec JSON (what the stage processes load and hash). */
 export async function writeSpecFile(spec: ModelSpec, file: string): Promise<void> {
   await writeFile(file, canonicalSpecJson(spec));
+}
+
+/**
+ * What the model says before any training, decoded like the serving pipeline decodes (same
+ * sampling, request 0): the baseline the summary sets the trained completions against. Built from
+ * the spec's public initial weights in this process, then freed; no trained shard is ever here.
+ */
+export function untrainedCompletion(spec: ModelSpec, prompt: string, maxNewTokens: number, sampling: SamplingParameters | undefined): string {
+  const stages = spec.stages.map((_, s) => createStage(spec, s));
+  try {
+    return generateText(spec, stages, prompt, maxNewTokens, sampling ? { sampling, request: 0n } : undefined);
+  } finally {
+    for (const stage of stages) stage.dispose();
+  }
 }

@@ -13,7 +13,7 @@ import { devnetRoles } from "./accounts.ts";
 import { attachChain, type DevChain, startLocalChain } from "./chain.ts";
 import { payForInference, type InferenceOutcome } from "./client.ts";
 import { minersOf, stakeMiners, startMiners } from "./miners.ts";
-import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "./model.ts";
+import { demoModelSpec, demoRegistryTerms, untrainedCompletion, writeSpecFile } from "./model.ts";
 import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts } from "./preflight.ts";
 import { RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
 import { type AuditRecord, auditAndResolve, cheaterRound, contentAddress, startCheater, startValidator } from "./verification.ts";
@@ -57,9 +57,12 @@ export type DevnetResult = {
   validator: { address: Address; committee: Address[]; fraction: number; audits: AuditRecord[] };
   /** How the served tokens were chosen. */
   sampling: SamplingParameters | "greedy";
+  /** The first prompt's completion by the initial weights, decoded the same way (the baseline). */
+  untrained: { prompt: string; output: string };
   timingsMs: Record<string, number>;
 };
 
+const MAX_NEW_TOKENS = 24;
 const PROMPTS = ["The jury said ", "It was the ", "In the morning ", "He said that ", "The city of ", "She had been "];
 
 /** Runs the whole network; children are tracked in `children` so the caller can always stop them. */
@@ -115,6 +118,9 @@ async function runOnChain(
   addGas("registerModel", reg.receipt.gasUsed);
   const { modelId, token } = reg;
   o.log(`registered model ${modelId} (${o.stages} stages, token ${token})`);
+  const sampling = devnetSampling(o, modelId);
+  const untrained = { prompt: PROMPTS[0] as string, output: untrainedCompletion(spec, PROMPTS[0] as string, MAX_NEW_TOKENS, sampling) };
+  o.log(`untrained model: ${JSON.stringify(untrained.prompt)} -> ${JSON.stringify(untrained.output)}`);
   const miners = minersOf(roles.miners, roles.signers, path.join(runDir, "journals"));
   const cheaterMiner = { stage: o.stages - 1, key: roles.cheater.key, signingKey: roles.cheater.signingKey, address: privateKeyToAccount(roles.cheater.key).address, journalDir: "" };
   for (const g of await stakeMiners({ rpcUrl, deployments, miners: o.cheater ? [...miners, cheaterMiner] : miners })) addGas("stake", g);
@@ -182,11 +188,10 @@ async function runOnChain(
   clock.mark("trained");
   await collectCommitmentGas(client, deployments, modelId, addGas);
 
-  const sampling = devnetSampling(o, modelId);
   o.log(`starting the serving pipeline on the trained weights (${sampling ? `sampling at temperature ${sampling.temperature}, top-${sampling.topK}` : "greedy"})`);
   const serving = await startServingPipeline(o.stages, (s) => ({
     specPath, modelId: modelId.toString(), wire: "float32", journalDir: (miners[s] as { journalDir: string }).journalDir, ...(sampling ? { sampling } : {}),
-    ...(s === 0 ? { operator: { rpcUrl, deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as Hex, stageOperators: miners.map((m) => m.address), maxNewTokens: 24 } } : {}),
+    ...(s === 0 ? { operator: { rpcUrl, deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as Hex, stageOperators: miners.map((m) => m.address), maxNewTokens: MAX_NEW_TOKENS } } : {}),
   }));
   track(...serving.stages);
   clock.mark("servingReady");
@@ -225,6 +230,7 @@ async function runOnChain(
       : { requested: false, wired: true, note: "--no-cheater", committedRounds: [] },
     validator: { address: privateKeyToAccount(roles.validators[0] as Hex).address, committee: roles.validators.slice(1).map((k) => privateKeyToAccount(k).address), fraction, audits },
     sampling: sampling ?? "greedy",
+    untrained,
     timingsMs: clock.timingsMs,
   };
 }

@@ -40,6 +40,8 @@ export function summaryChecks(r: DevnetResult) {
     disputes: r.validator.audits.reduce((a, x) => a + x.disputes.length, 0),
     /** Share of served characters that are letters or spaces: ~28% for an untrained model over printable ASCII, near 100% once it learned English's letters. */
     outputLetterShare: letterShare(r.requests.map((q) => q.output).join("")),
+    /** The same share for the untrained model's completion of the first prompt (the baseline). */
+    untrainedLetterShare: letterShare(r.untrained.output),
   };
 }
 
@@ -53,7 +55,8 @@ export function letterShare(text: string): number {
 export function sampleLine(r: DevnetResult): string {
   const q = r.requests[0];
   const how = r.sampling === "greedy" ? "greedy" : `temperature ${r.sampling.temperature}, top-${r.sampling.topK}`;
-  return q ? `sample completion (${how}): ${JSON.stringify(q.prompt)} -> ${JSON.stringify(q.output)}` : "no inference requested";
+  const before = `untrained: ${JSON.stringify(r.untrained.prompt)} -> ${JSON.stringify(r.untrained.output)}`;
+  return q ? `sample completion (${how}): ${JSON.stringify(q.prompt)} -> ${JSON.stringify(q.output)} (${before})` : "no inference requested";
 }
 
 function minerRows(r: DevnetResult) {
@@ -96,7 +99,8 @@ export function printSummary(r: DevnetResult, wallMs: number): void {
   console.log("\nInference requests");
   console.table(r.requests.map((q) => ({ id: Number(q.requestId), prompt: q.prompt, output: q.output, feeEth: formatEther(q.feeWei), holdersEth: formatEther(q.holdersWei), latencyMs: Math.round(q.latencyMs) })));
   console.log(`fees ${formatEther(c.feesWei)} ETH; holders' share ${formatEther(c.holdersShareWei)} ETH`);
-  console.log(`${sampleLine(r)}; ${(c.outputLetterShare * 100).toFixed(0)}% of served characters are letters or spaces`);
+  console.log(sampleLine(r));
+  console.log(`letters or spaces: ${(c.outputLetterShare * 100).toFixed(0)}% of served characters (untrained model: ${(c.untrainedLetterShare * 100).toFixed(0)}%)`);
   console.log("\nRevenue per holder (claims)");
   console.table(r.claims.map((x) => ({ holder: x.holder, tokens: formatEther(r.tokenBalances.find((b) => b.holder === x.holder)?.balance ?? 0n), claimedEth: formatEther(x.claimedWei), claimedWei: x.claimedWei.toString() })));
   console.log(`claimed ${c.claimedWei} wei of ${c.holdersShareWei} wei escrowed for holders (${c.claimsEqualHoldersShare ? "equal to the wei" : `${c.dustWei} wei of rounding dust stays in the token`}); claims + token balance ${c.claimsPlusDustEqualHoldersShare ? "==" : "!="} holders' share`);
