@@ -14,6 +14,17 @@ export const computeLedgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerAlreadyAttested",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
@@ -56,6 +67,22 @@ export const computeLedgerAbi = [
   {
     "inputs": [],
     "name": "ComputeLedgerAlreadyVoted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "items",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "draws",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerBadAttestBatch",
     "type": "error"
   },
   {
@@ -154,6 +181,17 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerItemAlreadyDisputed",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ComputeLedgerJailed",
     "type": "error"
@@ -182,6 +220,17 @@ export const computeLedgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerMixedRounds",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
@@ -201,8 +250,40 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerNoFraudProven",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ComputeLedgerNotAChainBreak",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ComputeLedgerNotAWeightsBreak",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      }
+    ],
+    "name": "ComputeLedgerNotAttested",
     "type": "error"
   },
   {
@@ -234,6 +315,17 @@ export const computeLedgerAbi = [
   {
     "inputs": [],
     "name": "ComputeLedgerNotRegistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerNotSampled",
     "type": "error"
   },
   {
@@ -462,6 +554,37 @@ export const computeLedgerAbi = [
       {
         "indexed": true,
         "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "rewardForfeited",
+        "type": "bool"
+      }
+    ],
+    "name": "AttestationSlashed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
         "name": "challenger",
         "type": "address"
       },
@@ -630,6 +753,55 @@ export const computeLedgerAbi = [
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "index",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "units",
+        "type": "uint256"
+      }
+    ],
+    "name": "ItemAttested",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
       }
     ],
     "name": "ModelCached",
@@ -777,6 +949,31 @@ export const computeLedgerAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "seed",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RoundSeedSealed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -871,6 +1068,49 @@ export const computeLedgerAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "payout",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "tokens",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "units",
+        "type": "uint256"
+      }
+    ],
+    "name": "ValidatorRewardMinted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -933,6 +1173,43 @@ export const computeLedgerAbi = [
       },
       {
         "indexed": false,
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      }
+    ],
+    "name": "WeightsBreakProven",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
         "internalType": "uint256",
         "name": "slashedWei",
         "type": "uint256"
@@ -961,12 +1238,38 @@ export const computeLedgerAbi = [
   },
   {
     "inputs": [],
+    "name": "ATTEST_SAMPLE_BPS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "COMMITMENT_TYPEHASH",
     "outputs": [
       {
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_ATTEST_BATCH",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1032,6 +1335,122 @@ export const computeLedgerAbi = [
         "type": "uint64"
       }
     ],
+    "name": "attestDraws",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "index",
+                "type": "uint32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "inputActHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "outputActHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "upstreamGradHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "inputGradHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "gradRoot",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct IComputeLedgerTypes.ItemLeaf",
+            "name": "leaf",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.CommittedItem[]",
+        "name": "items",
+        "type": "tuple[]"
+      },
+      {
+        "internalType": "uint32[]",
+        "name": "draws",
+        "type": "uint32[]"
+      }
+    ],
+    "name": "attestItems",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      }
+    ],
     "name": "challengeBondWei",
     "outputs": [
       {
@@ -1070,6 +1489,16 @@ export const computeLedgerAbi = [
           {
             "internalType": "bytes32",
             "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
             "type": "bytes32"
           },
           {
@@ -1144,6 +1573,16 @@ export const computeLedgerAbi = [
           {
             "internalType": "bytes32",
             "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
             "type": "bytes32"
           },
           {
@@ -1232,6 +1671,16 @@ export const computeLedgerAbi = [
           {
             "internalType": "bytes32",
             "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
             "type": "bytes32"
           },
           {
@@ -1342,7 +1791,7 @@ export const computeLedgerAbi = [
           },
           {
             "internalType": "bytes18",
-            "name": "itemsRootPrefix",
+            "name": "digestPrefix",
             "type": "bytes18"
           }
         ],
@@ -1451,6 +1900,11 @@ export const computeLedgerAbi = [
             "type": "address"
           },
           {
+            "internalType": "uint32",
+            "name": "index",
+            "type": "uint32"
+          },
+          {
             "internalType": "address",
             "name": "challenger",
             "type": "address"
@@ -1540,6 +1994,50 @@ export const computeLedgerAbi = [
         "type": "uint64"
       },
       {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "internalType": "uint32",
+        "name": "index",
+        "type": "uint32"
+      }
+    ],
+    "name": "isAttested",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
         "internalType": "address",
         "name": "operator",
         "type": "address"
@@ -1593,6 +2091,74 @@ export const computeLedgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      }
+    ],
+    "name": "mintValidatorReward",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "tokens",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "internalType": "uint32",
+        "name": "index",
+        "type": "uint32"
+      }
+    ],
+    "name": "openDisputeOfItem",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -1607,6 +2173,108 @@ export const computeLedgerAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "itemCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.Commitment",
+        "name": "previous",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "itemCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.Commitment",
+        "name": "current",
+        "type": "tuple"
+      }
+    ],
+    "name": "proveWeightsBreak",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -1668,6 +2336,30 @@ export const computeLedgerAbi = [
         "type": "uint64"
       }
     ],
+    "name": "roundSeed",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      }
+    ],
     "name": "roundState",
     "outputs": [
       {
@@ -1696,6 +2388,16 @@ export const computeLedgerAbi = [
             "internalType": "uint128",
             "name": "mintedTokens",
             "type": "uint128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "attestedUnits",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "validatorTokens",
+            "type": "uint128"
           }
         ],
         "internalType": "struct IComputeLedgerTypes.RoundState",
@@ -1704,6 +2406,74 @@ export const computeLedgerAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint32",
+        "name": "draw",
+        "type": "uint32"
+      }
+    ],
+    "name": "sampledIndex",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      }
+    ],
+    "name": "sealRoundSeed",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "seed",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -1728,6 +2498,24 @@ export const computeLedgerAbi = [
       }
     ],
     "name": "setValidator",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      }
+    ],
+    "name": "slashFalseAttestation",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -1898,6 +2686,52 @@ export const computeLedgerAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      }
+    ],
+    "name": "validatorRound",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "units",
+            "type": "uint128"
+          },
+          {
+            "internalType": "bool",
+            "name": "minted",
+            "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "forfeited",
+            "type": "bool"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.ValidatorRound",
+        "name": "",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",

@@ -24,6 +24,17 @@ export const inferenceEscrowAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "InferenceEscrowAccountingOverflow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -173,6 +184,22 @@ export const inferenceEscrowAbi = [
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      }
+    ],
+    "name": "InferenceEscrowUnexpectedToken",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
       }
     ],
     "name": "InferenceEscrowUnknownModel",
@@ -198,6 +225,25 @@ export const inferenceEscrowAbi = [
     "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amountWei",
+        "type": "uint256"
+      }
+    ],
+    "name": "BalanceSettled",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -376,6 +422,31 @@ export const inferenceEscrowAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "address[]",
+        "name": "stageOperators",
+        "type": "address[]"
+      }
+    ],
+    "name": "PipelineOpened",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -408,7 +479,7 @@ export const inferenceEscrowAbi = [
     "outputs": [
       {
         "internalType": "uint256",
-        "name": "",
+        "name": "amountWei",
         "type": "uint256"
       }
     ],
@@ -537,6 +608,78 @@ export const inferenceEscrowAbi = [
         "internalType": "contract IComputeLedger",
         "name": "",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "key",
+        "type": "bytes32"
+      }
+    ],
+    "name": "pipelineEarnings",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "opened",
+        "type": "bool"
+      },
+      {
+        "internalType": "uint256",
+        "name": "perStageWei",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "protocolWei",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address[]",
+        "name": "stageOperators",
+        "type": "address[]"
+      }
+    ],
+    "name": "pipelineKey",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "key",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "pipelinesOf",
+    "outputs": [
+      {
+        "internalType": "bytes32[]",
+        "name": "",
+        "type": "bytes32[]"
       }
     ],
     "stateMutability": "view",
@@ -683,6 +826,35 @@ export const inferenceEscrowAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "fromIndex",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "toIndex",
+        "type": "uint256"
+      }
+    ],
+    "name": "settle",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "amountWei",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
@@ -709,6 +881,25 @@ export const inferenceEscrowAbi = [
         "internalType": "uint256",
         "name": "holdersWei",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      }
+    ],
+    "name": "tokenOf",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
       }
     ],
     "stateMutability": "view",

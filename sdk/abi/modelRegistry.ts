@@ -205,6 +205,17 @@ export const modelRegistryAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint16",
+        "name": "validatorEmissionBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "ModelRegistryValidatorEmissionTooHigh",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ModelRegistryZeroAddress",
     "type": "error"
@@ -397,6 +408,19 @@ export const modelRegistryAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "MAX_VALIDATOR_EMISSION_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -558,6 +582,11 @@ export const modelRegistryAbi = [
             "type": "uint16"
           },
           {
+            "internalType": "uint16",
+            "name": "validatorEmissionBps",
+            "type": "uint16"
+          },
+          {
             "internalType": "uint128",
             "name": "minRequestFeeWei",
             "type": "uint128"
@@ -704,6 +733,11 @@ export const modelRegistryAbi = [
           {
             "internalType": "uint16",
             "name": "designerEmissionBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "validatorEmissionBps",
             "type": "uint16"
           },
           {
