@@ -1,6 +1,6 @@
 // `npm start` / `shardholder devnet`: a whole local Shardholder network end to end.
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { formatEther } from "viem";
+import { formatEther, type Hex } from "viem";
 import type { JsonLineProcess } from "../worker/serve/launch.ts";
 import { CliError, ExitCode } from "../worker/cli/errors.ts";
 import { stopStrayChildren } from "./lib/devnet/procs.ts";
@@ -29,7 +29,7 @@ export function devnetProgram(): Command {
     .option("--no-cheater", "do not start the cheating miner")
     .option("--temperature <t>", "sampling temperature of the served inferences (0 = greedy)", nonNegative("--temperature", 10), 0.8)
     .option("--top-k <k>", "sample among the k most likely characters", positive("--top-k", 1000), 8)
-    .option("--rpc <url>", "use an existing chain at this JSON-RPC URL (needs --deployments)")
+    .option("--rpc <url>", "use an existing chain at this JSON-RPC URL (needs --deployments; env SHARDHOLDER_KEY funds the roles there, default dev account 0)")
     .option("--deployments <file>", "address book of the existing chain (with --rpc)")
     .option("--runs-dir <dir>", "where runs/<time>/ goes", "runs")
     .option("--json", "progress as JSON lines and the summary as JSON on stdout")
@@ -37,7 +37,20 @@ export function devnetProgram(): Command {
     .exitOverride();
 }
 
-type Options = { stages: number; rounds: number; requests: number; cheater: boolean; temperature: number; topK: number; rpc?: string; deployments?: string; runsDir: string; json?: boolean };
+type Options = {
+  stages: number;
+  rounds: number;
+  requests: number;
+  cheater: boolean;
+  temperature: number;
+  topK: number;
+  rpc?: string;
+  deployments?: string;
+  runsDir: string;
+  json?: boolean;
+  /** Env SHARDHOLDER_KEY (never argv): registers the model, relays finalize/mint and funds the other roles. */
+  deployerKey?: Hex | undefined;
+};
 
 /** Parses the flags; bad flags exit with the CLI's usage code (2), help with 0. */
 function parseFlags(argv: string[]): Options {
@@ -53,7 +66,12 @@ function parseFlags(argv: string[]): Options {
     console.error("error: --rpc and --deployments go together");
     process.exit(ExitCode.usage);
   }
-  return opts;
+  const key = process.env.SHARDHOLDER_KEY;
+  if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key)) {
+    console.error("error: SHARDHOLDER_KEY must be a 32-byte hex private key");
+    process.exit(ExitCode.usage);
+  }
+  return { ...opts, deployerKey: key as Hex | undefined };
 }
 
 async function main(): Promise<number> {

@@ -40,9 +40,9 @@ type Summary = {
 };
 
 /** Runs scripts/devnet.ts with `args`; `onLine` sees every JSON line as it arrives (with the child). */
-function devnet(args: string[], onLine?: (line: Line, child: ChildProcess) => void): Promise<Run> {
+function devnet(args: string[], onLine?: (line: Line, child: ChildProcess) => void, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/devnet.ts", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/devnet.ts", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     const lines: Line[] = [];
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
@@ -98,7 +98,7 @@ describe("npm start --rpc against an existing, already used chain", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("fails in one line with the CLI's exit code: unreachable RPC, wrong chain, missing, invalid or stale address book, --rpc alone", async () => {
+  it("fails in one line with the CLI's exit code: unreachable RPC, wrong chain, missing, invalid or stale address book, unfunded key, --rpc alone", async () => {
     const wrongChain = path.join(dir, "wrong-chain.json");
     writeFileSync(wrongChain, JSON.stringify({ ...book, chainId: 1 }));
     const invalid = path.join(dir, "invalid.json");
@@ -108,16 +108,19 @@ describe("npm start --rpc against an existing, already used chain", () => {
     const nowhere = Object.fromEntries(Object.keys(book.contracts).map((name, i) => [name, `0x${(0xdead0 + i).toString(16).padStart(40, "0")}`]));
     writeFileSync(stale, JSON.stringify({ ...book, contracts: nowhere }));
     const port = await closedPort();
-    const [unreachable, wrong, missing, bad, leftover, alone] = await Promise.all([
+    const brokeKey = generatePrivateKey();
+    const broke = privateKeyToAccount(brokeKey);
+    const [unreachable, wrong, missing, bad, leftover, alone, unfunded] = await Promise.all([
       devnet(["--rpc", `http://127.0.0.1:${port}`, "--deployments", bookFile]),
       devnet(["--rpc", rpcUrl, "--deployments", wrongChain]),
       devnet(["--rpc", rpcUrl, "--deployments", path.join(dir, "nope.json")]),
       devnet(["--rpc", rpcUrl, "--deployments", invalid]),
       devnet(["--rpc", rpcUrl, "--deployments", stale]),
       devnet(["--rpc", rpcUrl]),
+      devnet(["--rpc", rpcUrl, "--deployments", bookFile, "--runs-dir", runsDir], undefined, { SHARDHOLDER_KEY: brokeKey }),
     ]);
     expect([unreachable.code, wrong.code, missing.code, bad.code, leftover.code, alone.code]).toEqual([
-      ExitCode.rpcUnreachable, ExitCode.wrongChain, ExitCode.missingDeployment, ExitCode.missingDeployment, ExitCode.missingDeployment, ExitCode.usage,
+      ExitCode.rpcUnreachable, ExitCode.wrongChain, ExitCode.missingDeployment, ExitCode.missingDeployment, ExitCode.missingDeployment, ExitCode.usage, ExitCode.unfunded,
     ]);
     expect(errorLines(unreachable)).toEqual([expect.stringMatching(new RegExp(`^devnet failed: RPC http://127.0.0.1:${port}/? is unreachable`))]);
     expect(errorLines(wrong)).toEqual([expect.stringContaining(`RPC is on chain ${book.chainId} but the address book ${wrongChain} is for chain 1`)]);
@@ -126,6 +129,8 @@ describe("npm start --rpc against an existing, already used chain", () => {
     expect(errorLines(leftover)).toHaveLength(1);
     expect(errorLines(leftover)[0]?.toLowerCase()).toContain(`modelregistry ${nowhere.modelRegistry} has no code on this chain`);
     expect(errorLines(alone)).toEqual(["error: --rpc and --deployments go together"]);
+    // The funder (env SHARDHOLDER_KEY) holds nothing: refused before the model is registered.
+    expect(errorLines(unfunded).at(-1)).toBe(`devnet failed: Key ${broke.address} has 0 wei, needs at least ${parseEther("1")} wei.`);
   }, 120_000);
 
   it("tops up short role keys from the funder and refuses a funder that cannot pay them", async () => {

@@ -49,6 +49,8 @@ export function demoRegistryTerms(spec: ModelSpec): RegistryModelSpec {
     protocolFeeBps: 200,
     operatorFeeBps: 3000,
     designerEmissionBps: 1000,
+    // Set aside each round for the validators that attested its items (paid only if some did).
+    validatorEmissionBps: 500,
     minRequestFeeWei: parseEther("0.001"),
     timing: DEMO_TIMING,
     minWorkerStakeWei: parseEther("1"),

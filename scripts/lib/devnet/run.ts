@@ -25,6 +25,8 @@ export type DevnetOptions = {
   cheater: boolean;
   rpc?: string | undefined;
   deployments?: string | undefined;
+  /** Registers the model, relays finalize/mint and funds the other roles (default: dev account 0). */
+  deployerKey?: Hex | undefined;
   runsDir: string;
   log: (message: string, fields?: Record<string, unknown>) => void;
   signal: AbortSignal;
@@ -99,6 +101,7 @@ async function runOnChain(
   const client = createPublicClient({ transport }) as PublicClient;
   const wallet = (key: Hex) => createWalletClient({ account: privateKeyToAccount(key), transport });
   const roles = devnetRoles(o.stages);
+  if (o.deployerKey) roles.deployer = o.deployerKey;
   const designer = wallet(roles.deployer);
   // A chain used before has a jailed cheater from the last run: cheat with the next fresh key.
   if (o.cheater) roles.cheater = await pickCheaterKeys(client, deployments);
