@@ -1,7 +1,9 @@
 /**
  * Raw matmul GFLOP/s of the selected backend and the model's training FLOP/s, as JSON on stdout.
  * Usage: npx tsx scripts/bench-matmul.ts [--backend wasm|cpu|tfjs-node|tfjs-node-gpu] [--steps N]
- *        [--spec file.json]
+ *        [--spec file.json] [--raw-only --seconds S]
+ * `--raw-only` prints just `{"gflops": ...}` of a 512^3 matmul measured for S seconds: the worker
+ * bench runs one per stage at once, to measure raw matmul under the pipeline's own concurrency.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -12,9 +14,19 @@ import { canonicalSpecJson, defaultModelSpec, parseModelSpec, specHash } from ".
 import { measureTrainingThroughput } from "../worker/model/throughput.ts";
 
 const { values } = parseArgs({
-  options: { backend: { type: "string" }, steps: { type: "string", default: "5" }, spec: { type: "string" } },
+  options: {
+    backend: { type: "string" },
+    steps: { type: "string", default: "5" },
+    spec: { type: "string" },
+    "raw-only": { type: "boolean", default: false },
+    seconds: { type: "string", default: "3" },
+  },
 });
 const selection = await selectBackend({ backend: values.backend ? parseBackendName(values.backend) : undefined });
+if (values["raw-only"]) {
+  console.log(JSON.stringify({ backend: selection.name, gflops: measureMatmulGflops(512, 512, 512, Number(values.seconds)).gflops }));
+  process.exit(0);
+}
 const spec = values.spec ? parseModelSpec(readFileSync(values.spec, "utf8")) : defaultModelSpec();
 const tokens = spec.microbatchSize * spec.contextLength;
 const raw = measureMatmulGflops(512, 512, 512);

@@ -1,15 +1,21 @@
 /**
- * Worker benchmark: raw matmul GFLOP/s of the backend, then the same model trained by a real
- * multi-process libp2p pipeline (one OS process per stage, loopback) with int8 and with float32
- * wire tensors. Writes bench/worker.json.
+ * Worker benchmark: raw matmul GFLOP/s of the backend (a large square, the model's own matmul
+ * shapes, and one 512^3 measurement per stage running at once, as the pipeline's processes do),
+ * single-process training throughput of the bench spec and of the devnet demo spec, then the
+ * bench spec trained by a real multi-process libp2p pipeline (one OS process per stage, loopback)
+ * with int8 (+ lossless) and with float32 wire tensors. Writes bench/worker.json.
  *
  * Usage: npx tsx scripts/bench-worker.ts [--backend auto|wasm|cpu|...] [--stages 2] [--layers 4]
  *        [--microbatches 8] [--rounds 6] [--warmup 1] [--schedule 1f1b|gpipe] [--out bench/worker.json]
  */
+import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
+import { demoModelSpec } from "./lib/devnet/model.ts";
+import { measureTrainingThroughput } from "../worker/model/throughput.ts";
+import { modelTrainingFlops } from "../worker/model/layout.ts";
 import { measureMatmulGflops } from "../worker/backend/bench.ts";
 import { type BackendName, describeBackendSelection, parseBackendName, selectBackend } from "../worker/backend/select.ts";
 import { stageTrainingFlops } from "../worker/model/layout.ts";
@@ -44,9 +50,54 @@ type RoundEvent = StageEvent & { round: string; losses: number[]; bytesSent: num
 const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
 const selection = await selectBackend(forced ? { backend: forced } : {});
 log(`bench-worker: ${describeBackendSelection(selection)}; measuring raw matmul`);
 const raw = measureMatmulGflops(512, 512, 512, 2);
+const raw1024 = measureMatmulGflops(1024, 1024, 1024, 2);
+const tokens = spec.microbatchSize * spec.contextLength;
+const modelShapes = [
+  measureMatmulGflops(tokens, spec.dModel, 3 * spec.dModel, 1),
+  measureMatmulGflops(tokens, spec.dModel, spec.dModel, 1),
+  measureMatmulGflops(tokens, spec.dModel, spec.dFeedForward, 1),
+  measureMatmulGflops(tokens, spec.dFeedForward, spec.dModel, 1),
+];
+const modelShapesGflops = modelShapes.reduce((n, m) => n + m.gflops, 0) / modelShapes.length;
+
+/** 512^3 GFLOP/s measured by `stageCount` processes at once (each stage process has this much machine). */
+async function concurrentRaw(): Promise<number[]> {
+  const run = promisify(execFile);
+  const args = ["tsx", "scripts/bench-matmul.ts", "--raw-only", "--seconds", "3", "--backend", selection.name];
+  const outs = await Promise.all(Array.from({ length: stageCount }, () => run("npx", args, { encoding: "utf8" })));
+  return outs.map((o) => (JSON.parse(o.stdout.trim().split("\n").pop() as string) as { gflops: number }).gflops);
+}
+
+/** Single-process training (all stages chained in this process) with raw 512^3 measured before every timed step. */
+function singleProcess(s: ModelSpec, steps: number) {
+  const rawPerStep: number[] = [];
+  const t = measureTrainingThroughput(s, steps, 1, 1n, () => rawPerStep.push(measureMatmulGflops(512, 512, 512, 0.5).gflops));
+  const flopsPerStep = s.microbatchesPerStep * modelTrainingFlops(s);
+  const ratios = t.stepSeconds.map((sec, i) => flopsPerStep / sec / 1e9 / (rawPerStep[i] as number));
+  return {
+    spec: { hash: specHash(s), dModel: s.dModel, layers: s.layers, heads: s.heads, contextLength: s.contextLength, microbatchSize: s.microbatchSize, microbatchesPerStep: s.microbatchesPerStep },
+    secondsPerStep: median(t.stepSeconds),
+    modelGflops: flopsPerStep / median(t.stepSeconds) / 1e9,
+    rawMatmul512GflopsPerStep: rawPerStep,
+    ratioToRaw512: median(ratios),
+    ratioToRaw512PerStep: ratios,
+  };
+}
+
+log("bench-worker: raw matmul in one process per stage, at once");
+const concurrentBefore = await concurrentRaw();
+log("bench-worker: single-process training (bench spec, then the devnet demo spec)");
+const single = singleProcess(spec, 4);
+const demo = singleProcess({ ...demoModelSpec(stageCount), microbatchesPerStep: microbatches }, 4);
 
 async function trainRun(wire: WireFormat) {
   log(`bench-worker: ${stageCount}-stage pipeline, ${wire} wire, ${warmup}+${rounds} rounds of ${microbatches} microbatches`);
@@ -90,10 +141,17 @@ async function trainRun(wire: WireFormat) {
 
 const int8 = await trainRun("int8");
 const float32 = await trainRun("float32");
+log("bench-worker: raw matmul in one process per stage, at once (again)");
+const concurrentAfter = await concurrentRaw();
+const rawConcurrent = median([...concurrentBefore, ...concurrentAfter]);
 const ideal = idealEfficiency(stageCount, microbatches);
 const efficiency = mean(int8.stages.map((s) => s.efficiency));
 const busyGflops = mean(int8.stages.map((s) => s.modelGflopsWhileBusy));
 const compression = float32.bytesPerStep / int8.bytesPerStep;
+// What the same frames would take as uncompressed float32 canonical tensors (4 length + 13 header + 14 tensor header + 4 B T d).
+const rawFloat32FrameBytes = 4 + 13 + 2 + 4 * 3 + 4 * tokens * spec.dModel;
+const framesPerStep = microbatches * 2 * (stageCount - 1);
+const rawFloat32BytesPerStep = framesPerStep * rawFloat32FrameBytes;
 const lossDifference = Math.abs(int8.finalLoss - float32.finalLoss) / float32.finalLoss;
 
 const report = {
@@ -103,11 +161,32 @@ const report = {
   backendNote: describeBackendSelection(selection),
   rawMatmulGflops: raw.gflops,
   rawMatmulShape: [raw.m, raw.k, raw.n],
-  spec: { hash: specHash(spec), dModel: spec.dModel, layers: spec.layers, heads: spec.heads, contextLength: spec.contextLength, microbatchSize: spec.microbatchSize, stages: spec.stages },
+  rawMatmul: {
+    square512: raw,
+    square1024: raw1024,
+    modelShapes,
+    modelShapesMeanGflops: modelShapesGflops,
+    concurrent512PerStageProcess: { before: concurrentBefore, after: concurrentAfter, median: rawConcurrent },
+    note: "one thread per process (tfjs-wasm in Node); square512 is the target's reference; concurrent512 is the same 512^3 matmul run by one process per stage at once, as the pipeline's stage processes share the machine",
+  },
+  spec: {
+    hash: specHash(spec),
+    dModel: spec.dModel,
+    layers: spec.layers,
+    heads: spec.heads,
+    contextLength: spec.contextLength,
+    microbatchSize: spec.microbatchSize,
+    stages: spec.stages,
+    note: "bench spec: defaultModelSpec (d 128, 4 heads, T 64, B 16) with 2 layers per stage; NOT the devnet demo model (d 64, T 32, B 8, 3 layers), which singleProcess.demoSpec measures",
+  },
+  singleProcess: { benchSpec: single, demoSpec: demo },
   pipeline: { stageCount, microbatches, schedule, warmupRounds: warmup, measuredRounds: rounds, transport: "libp2p tcp+noise+yamux on 127.0.0.1" },
   training: {
     modelGflopsPerStageWhileBusy: busyGflops,
     ratioToRaw: busyGflops / raw.gflops,
+    ratioToRaw1024: busyGflops / raw1024.gflops,
+    ratioToModelShapeRaw: busyGflops / modelShapesGflops,
+    ratioToConcurrentRaw: busyGflops / rawConcurrent,
     pipelineModelGflops: int8.pipelineModelGflops,
     pipelineRatioToRawTimesStages: int8.pipelineModelGflops / (raw.gflops * stageCount),
     tokensPerSecond: int8.tokensPerSecond,
@@ -119,11 +198,15 @@ const report = {
     int8: { bytesPerStep: int8.bytesPerStep, finalLoss: int8.finalLoss, lossPerRound: int8.lossPerRound },
     float32: { bytesPerStep: float32.bytesPerStep, finalLoss: float32.finalLoss, lossPerRound: float32.lossPerRound, stages: float32.stages },
     compressionRatio: compression,
+    compressionRatioVsUncompressedFloat32: rawFloat32BytesPerStep / int8.bytesPerStep,
+    uncompressedFloat32BytesPerStep: rawFloat32BytesPerStep,
     finalLossRelativeDifference: lossDifference,
-    bytesNote: "application bytes on the pipe streams (u32 length + 13-byte frame header + canonical tensor), all stages, both directions; noise/yamux framing not included",
+    bytesNote:
+      "application bytes on the pipe streams (u32 length + 13-byte frame header + payload), all stages, one direction counted once; the lossless stage (raw DEFLATE or per-channel Huffman DEFLATE, per frame only when smaller) applies to both runs, so compressionRatio compares with float32 frames that were also losslessly compressed; noise/yamux framing not included",
   },
   targets: {
     flopsRatioAtLeast50pct: busyGflops / raw.gflops >= 0.5,
+    singleProcessFlopsRatioAtLeast50pct: single.ratioToRaw512 >= 0.5,
     efficiencyAtLeast80pctOfIdeal: efficiency / ideal >= 0.8,
     compressionAtLeast4x: compression >= 4,
     lossDifferenceAtMost2pct: lossDifference <= 0.02,
