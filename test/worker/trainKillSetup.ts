@@ -1,5 +1,7 @@
 // Fixture of trainKill.test.ts: a fresh in-process chain served over HTTP with the protocol
-// deployed, a tiny two-stage transformer registered, and two staked stage workers.
+// deployed, a tiny two-stage transformer registered, and two pipelines of two staked stage
+// workers each (a commitment's roots do not depend on its worker, so the pipelines' commitments
+// are directly comparable).
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,10 +19,19 @@ import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const bin = path.join(root, "worker", "cli", "bin.js");
-// Hardhat default accounts 1 and 2 (mnemonic "test test ... junk"): the stage workers.
-const KEYS = ["0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"] as const;
-// Fixed signing keys, so two chains see the same signers (and the runs stay comparable).
-const SIGNING_KEYS = ["0x0b7f2b1e7c3f0a7d6f4e8c2a1b3d5e7f9a0c2e4f6a8b0d2f4a6c8e0a2c4e6f80", "0x1c8f3c2f8d4f1b8e7f5f9d3b2c4e6f8fab1d3f5f7b9c1e3f5b7d9f1b3d5f7091"] as const;
+// Hardhat default accounts 1..4 (mnemonic "test test ... junk"): pipeline p's stage s is worker 2p+s.
+const KEYS = [
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+] as const;
+const SIGNING_KEYS = [
+  "0x0b7f2b1e7c3f0a7d6f4e8c2a1b3d5e7f9a0c2e4f6a8b0d2f4a6c8e0a2c4e6f80",
+  "0x1c8f3c2f8d4f1b8e7f5f9d3b2c4e6f8fab1d3f5f7b9c1e3f5b7d9f1b3d5f7091",
+  "0x2d9f4d3f9e5f2c9f8f6fad4c3d5f7f9fbc2e4f6f8cad2f4f6c8e0f2c4e6f8092",
+  "0x3eaf5e4faf6f3daf9f7fbe5d4e6f8fafcd3f5f7f9dbe3f5f7d9f1f3d5f7f9093",
+] as const;
 
 export const killSpec = defaultModelSpec({ stageCount: 2, layers: 2, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2 });
 
@@ -28,7 +39,8 @@ export type KillChain = {
   s: Shardholder;
   rpcUrl: string;
   dir: string;
-  workers: Address[];
+  /** `workers[pipeline][stage]`. */
+  workers: Address[][];
   close(): Promise<void>;
 };
 
@@ -41,7 +53,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Deploys, registers `killSpec` as model 1 and stakes both stage workers. */
+/** Deploys, registers `killSpec` as model 1 and stakes the four stage workers. */
 export async function setupKillChain(): Promise<KillChain> {
   const s = await deployShardholder();
   const rpc = await serveRpc(s.connection.provider);
@@ -55,16 +67,17 @@ export async function setupKillChain(): Promise<KillChain> {
     return r;
   });
   await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ specHash: specHash(killSpec), initialWeightsRoots }) });
-  for (const i of [0, 1]) {
+  for (const i of [0, 1, 2, 3]) {
     const wallet = s.wallets[i + 1];
-    if (!wallet) throw new Error("setup");
+    if (!wallet || privateKeyToAccount(KEYS[i] as `0x${string}`).address !== accountAt(s, i + 1)) throw new Error("setup");
     await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 7), signingKey: privateKeyToAccount(SIGNING_KEYS[i] as `0x${string}`).address, valueWei: parseEther("2") });
   }
-  return { s, rpcUrl: rpc.url, dir, workers: [accountAt(s, 1), accountAt(s, 2)], close: () => rpc.close() };
+  const workers = [0, 1].map((p) => [0, 1].map((stage) => accountAt(s, 1 + 2 * p + stage)));
+  return { s, rpcUrl: rpc.url, dir, workers, close: () => rpc.close() };
 }
 
 /** The exact flags of one stage process; a restart reuses them unchanged. */
-export function stageArgs(c: KillChain, { stage, journalDir, ports, until }: { stage: number; journalDir: string; ports: number[]; until: bigint }): string[] {
+export function stageArgs(c: KillChain, { pipeline, stage, journalDir, ports, until }: { pipeline: number; stage: number; journalDir: string; ports: number[]; until: bigint }): string[] {
   return [
     "--json",
     "--rpc",
@@ -72,9 +85,9 @@ export function stageArgs(c: KillChain, { stage, journalDir, ports, until }: { s
     "--deployments",
     c.dir,
     "--key",
-    KEYS[stage] as string,
+    KEYS[2 * pipeline + stage] as string,
     "--signing-key",
-    SIGNING_KEYS[stage] as string,
+    SIGNING_KEYS[2 * pipeline + stage] as string,
     "--backend",
     "wasm",
     "train",
