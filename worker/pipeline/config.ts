@@ -35,6 +35,8 @@ export type StageProcessConfig = {
   /** tfjs backend: "auto" (default: tfjs-node-gpu -> tfjs-node -> wasm -> cpu) or one forced name. */
   backend: BackendName | "auto";
   dial: { attempts: number; baseDelayMs: number; maxDelayMs: number };
+  /** Per-message timeout of the links (a neighbour that goes silent fails the stage with `PeerTimeoutError`); default 300 s. */
+  peerTimeoutMs?: number | undefined;
   /** If set, each microbatch's parameter gradient is written to `<dir>/s<stage>-r<round>-m<index>.f32`. */
   gradientsDir?: string | undefined;
   /** If set, weights after the last round are written to this file (float32 LE, canonical order). */
@@ -91,6 +93,8 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
     fail("prompts", "must be a list of non-empty strings");
   if (config.maxNewTokens !== undefined && (!Number.isInteger(config.maxNewTokens) || config.maxNewTokens < 1))
     fail("maxNewTokens", "must be a positive integer");
+  if (config.peerTimeoutMs !== undefined && (!Number.isInteger(config.peerTimeoutMs) || config.peerTimeoutMs < 1))
+    fail("peerTimeoutMs", "must be a positive integer");
   return { ...config, modelId: String(config.modelId), startRound: String(config.startRound) };
 }
 
@@ -99,7 +103,7 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
  * `--listen <multiaddr>`, `--next <multiaddr>`, `--rounds <n>`, `--start-round <n>`,
  * `--microbatches <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu`,
  * `--mode train|serve`, `--prompt <text>` (repeatable), `--max-new-tokens <n>`, `--weights-in <file>`,
- * `--weights-out <file>`.
+ * `--weights-out <file>`, `--peer-timeout-ms <n>`.
  */
 export function parseStageArgs(argv: string[], readFile: (path: string) => string): StageProcessConfig {
   let base: Partial<StageProcessConfig> = {};
@@ -126,6 +130,7 @@ export function parseStageArgs(argv: string[], readFile: (path: string) => strin
       case "--max-new-tokens": overrides.maxNewTokens = Number(value); break;
       case "--weights-in": overrides.weightsIn = value; break;
       case "--weights-out": overrides.weightsOut = value; break;
+      case "--peer-timeout-ms": overrides.peerTimeoutMs = Number(value); break;
       default: throw new StageConfigError(`unknown flag ${flag}`);
     }
   }
