@@ -15,7 +15,9 @@ type Summary = {
   slashes: { worker: string; round: string; slashedWei: string }[];
   cheater: { wired: boolean; address?: string; committedRounds: string[] };
   validator: { audits: { round: string; sampled: number; attested: number; disputes: string[] }[] };
-  checks: { firstLoss: number; lastLoss: number; holdersShareWei: string; claimedWei: string };
+  checks: { firstLoss: number; lastLoss: number; holdersShareWei: string; claimedWei: string; outputLetterShare: number; untrainedLetterShare: number };
+  sampling: { temperature: number; topK: number; seed: string } | "greedy";
+  untrained: { prompt: string; output: string };
 };
 
 const alive = (pid: number): boolean => {
@@ -56,9 +58,16 @@ describe("npm start (short devnet)", () => {
     let holdersShare = 0n;
     for (const q of s.requests) {
       expect(BigInt(q.protocolFeeWei) + BigInt(q.operatorFeeWeiPerStage) * BigInt(s.stages) + BigInt(q.holdersWei)).toBe(BigInt(q.feeWei));
-      expect(q.output.length).toBeGreaterThan(0);
+      expect(q.output.length).toBe(24);
       holdersShare += BigInt(q.holdersWei);
     }
+
+    // Sampled text from the trained shards is English-like letters; the same sampling of the
+    // untrained model is mostly symbols and capitals (printable ASCII drawn about evenly).
+    expect(s.sampling).toMatchObject({ temperature: 0.8, topK: 8 });
+    expect(s.untrained.output).toHaveLength(24);
+    expect(s.checks.outputLetterShare).toBeGreaterThan(0.7);
+    expect(s.checks.outputLetterShare).toBeGreaterThan(s.checks.untrainedLetterShare + 0.3);
 
     // Claims: each holder got what it could claim; claims plus the dust the token keeps equal the
     // escrowed holders' share to the wei, and the dust is bounded (rounding, never over-paid).

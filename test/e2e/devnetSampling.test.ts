@@ -94,9 +94,10 @@ describe("seeded sampling of served tokens", () => {
     if (a) expect(() => validateSampling(a)).not.toThrow();
   });
 
-  it("test_letterShare_countsLettersAndSpaces", () => {
+  it("test_letterShare_countsLowercaseLettersAndSpaces", () => {
     expect(letterShare("ab c")).toBe(1);
     expect(letterShare("a}~#")).toBe(0.25);
+    expect(letterShare("aBC ")).toBe(0.5);
     expect(letterShare("")).toBeNaN();
   });
 });
