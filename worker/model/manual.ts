@@ -94,12 +94,13 @@ export type BlockTape = Record<"xhat1" | "rstd1" | "h1" | "q" | "k" | "vT" | "p"
  * made with rank-4 transposes: wasm transposes of rank 5 take a generic path ~50x slower).
  * Linear layers fuse their bias and ReLU into XNNPACK's matmul.
  */
-export function blockForward(x: tf.Tensor, w: BlockWeights, batch: number, time: number, heads: number, mask: tf.Tensor) {
+export function blockForward(x: tf.Tensor, w: BlockWeights, qkvParts: readonly tf.Tensor[], batch: number, time: number, heads: number, mask: tf.Tensor) {
   const d = x.shape[1] as number;
   const dh = d / heads;
   const ln1 = layerNormForward(x, w.ln1Gain, w.ln1Bias);
-  const qkv = tf.matMul(ln1.y, w.qkv);
-  const [q4, k4, v4] = tf.split(qkv, 3, 1).map((t) => tf.reshape(t, [batch, time, heads, dh])) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  // Three products with the column blocks of attn.qkv (cached per step by the caller) instead of
+  // one product and a split of the [N, 3d] result: tfjs-wasm's SplitV copies slowly.
+  const [q4, k4, v4] = qkvParts.map((part) => tf.reshape(tf.matMul(ln1.y, part), [batch, time, heads, dh])) as [tf.Tensor, tf.Tensor, tf.Tensor];
   const [q, k, v] = [q4, k4, v4].map((t) => tf.transpose(t, [0, 2, 1, 3])) as [tf.Tensor, tf.Tensor, tf.Tensor];
   const scores = tf.add(tf.mul(batchedMatMul(q, tf.transpose(k4, [0, 2, 3, 1])), 1 / Math.sqrt(dh)), mask);
   const p = tf.softmax(scores);

@@ -20,7 +20,7 @@ export interface TapedStage {
   /** Returns dInput (undefined on stage 0) and the parameter gradients in canonical order. */
   backward(params: readonly tf.Tensor[], tape: StageTape, outputGrad: tf.Tensor | undefined): { inputGrad?: tf.Tensor; grads: tf.Tensor[] };
   /**
-   * Frees the transposed weight matrices backward caches; call whenever the parameters change
+   * Frees the weight views cached per step (transposed matrices, qkv column blocks); call whenever the parameters change
    * (optimizer step, weights import) and on disposal.
    */
   invalidate(): void;
@@ -55,6 +55,17 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
     }
     return t;
   };
+  // attn.qkv's q, k and v column blocks, cached the same way for the forward.
+  const qkvParts = new Map<string, tf.Tensor[]>();
+  const qkvPartsOf = (get: (name: string) => tf.Tensor, layer: number): tf.Tensor[] => {
+    const name = `block.${layer}.attn.qkv`;
+    let parts = qkvParts.get(name);
+    if (!parts) {
+      parts = tf.split(get(name), 3, 1).map((p) => tf.keep(p));
+      qkvParts.set(name, parts);
+    }
+    return parts;
+  };
   const blockWeightsT = (get: (name: string) => tf.Tensor, layer: number): BlockWeightsT => ({
     qkv: transposedOf(get, `block.${layer}.attn.qkv`),
     out: transposedOf(get, `block.${layer}.attn.out`),
@@ -77,7 +88,7 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
       }
       const blocks: BlockTape[] = [];
       for (let layer = range[0]; layer < range[1]; layer++) {
-        const { y, tape } = blockForward(x, blockWeightsOf(get, layer), batch, time, spec.heads, stepMask);
+        const { y, tape } = blockForward(x, blockWeightsOf(get, layer), qkvPartsOf(get, layer), batch, time, spec.heads, stepMask);
         blocks.push(tape);
         x = y;
       }
@@ -116,8 +127,9 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
     },
 
     invalidate() {
-      tf.dispose([...transposed.values()]);
+      tf.dispose([...transposed.values(), ...[...qkvParts.values()].flat()]);
       transposed.clear();
+      qkvParts.clear();
     },
   };
 }
