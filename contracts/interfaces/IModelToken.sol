@@ -22,6 +22,9 @@ interface IModelToken is IERC20 {
     function mint(address to, uint256 amountTokens) external;
     /// @notice Revenue `account` can claim now, in wei.
     function claimable(address account) external view returns (uint256);
+    /// @notice Sends all of the caller's claimable revenue to the caller; returns the amount in wei (the
+    /// cheapest claim: no argument).
+    function claim() external returns (uint256);
     /// @notice Sends all of the caller's claimable revenue to `to`; returns the amount in wei.
     function claim(address to) external returns (uint256);
     /// @notice Claims for `account` and sends to `account` (used by the batch claimer); returns wei paid.

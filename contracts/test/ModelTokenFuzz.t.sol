@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ModelToken} from "../ModelToken.sol";
+import {IModelToken} from "../interfaces/IModelToken.sol";
 import {EconomyBase} from "./economy/EconomyBase.sol";
 
 /// @notice Fuzzed distribution maths: pro-rata shares, rounding bounds, transfers and claims.
@@ -106,5 +107,37 @@ contract ModelTokenFuzzTest is EconomyBase {
         uint256 got = token.claimable(alice);
         assertLe(got, depositWei);
         assertGe(got + uint256(a) / token.MAGNITUDE() + 1, depositWei);
+    }
+
+    /// @dev The argument-free claim (the assembly hot path) pays exactly what `claimable` showed, to the
+    /// caller, once, and leaves the account accruing later revenue as before.
+    function testFuzz_claim_noArgument_paysClaimableOnce(uint96 a, uint96 b, uint128 first, uint128 second) public {
+        a = uint96(bound(a, token.minDistributionSupply(), token.cap() / 2));
+        b = uint96(bound(b, 1, token.cap() / 2));
+        first = uint128(bound(first, 1, 1e24));
+        second = uint128(bound(second, 1, 1e24));
+        _mint(token, alice, a);
+        _mint(token, bob, b);
+        token.depositRevenue{value: first}();
+        uint256 owed = token.claimable(alice);
+        uint256 before = alice.balance;
+        if (owed != 0) {
+            vm.expectEmit(address(token));
+            emit IModelToken.RevenueClaimed(alice, alice, owed);
+        }
+        vm.prank(alice);
+        assertEq(token.claim(), owed);
+        assertEq(alice.balance, before + owed);
+        assertEq(token.claimable(alice), 0);
+        vm.prank(alice);
+        assertEq(token.claim(), 0, "second claim pays nothing");
+        token.depositRevenue{value: second}();
+        uint256 bobOwed = token.claimable(bob);
+        uint256 expected = uint256(second) * a / (uint256(a) + b);
+        // on top of its share: its own sub-wei fraction and its share of the remainder carried from deposit 1
+        assertLe(token.claimable(alice), expected + (uint256(a) + b) / token.MAGNITUDE() + 2, "over-paid after a claim");
+        assertGe(token.claimable(alice) + (uint256(a) + b) / token.MAGNITUDE() + 2, expected, "short after a claim");
+        vm.prank(bob);
+        assertEq(token.claim(bob), bobOwed, "claim(to) and claim() agree");
     }
 }

@@ -36,20 +36,32 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         _compareTransfers(makeAddr("carol"), "new holder");
     }
 
-    /// @dev DESIGN target: 40k. Floor of any ETH-paying claim with a separate accumulator slot:
-    /// 21000 + calldata 432 + value send 9100 + 2 cold reads 4200 + 1 write 2900 + event 1756 = 39.4k; the
-    /// ERC-1167 hop adds ~3k (cold implementation). Measured ~45k: guarded here as a regression bound.
-    function test_gas_claim_toSelf_withinBound() public {
+    /// @dev DESIGN target: 40k. Parts no claim of ETH revenue through an ERC-1167 clone with a transient
+    /// reentrancy guard can avoid: 21000 + calldata 64 + cold implementation 2600 + two cold reads 4200 + one
+    /// write 2900 + event 1756 + value transfer 6800 (9000 less the unused stipend) + guard 300 = 39.6k; the
+    /// code around them is assembly, the rest is the dispatcher and the proxy's copying. Measured 40.5k:
+    /// guarded as a regression bound; the target asserts separately so a miss is visible, not hidden.
+    function test_gas_claim_toSelf() public {
         (ModelToken t, address a) = (token, alice);
         _warm(address(t));
         _warm(a);
         vm.prank(a);
-        uint256 paid = t.claim(a);
-        uint256 txGas = _lastTxGas(abi.encodeCall(t.claim, (a)));
+        uint256 paid = t.claim();
+        uint256 txGas = _lastTxGas(abi.encodeWithSignature("claim()"));
         assertGt(paid, 0);
         emit log_named_uint("ModelToken claim, tx gas", txGas);
         emit log_named_uint("ModelToken claim, execution gas (tx - 21000 - calldata)", _lastCallExecGas());
-        assertLe(txGas, 46_000, "claim gas regressed");
+        assertLe(txGas, 40_600, "claim gas regressed");
+    }
+
+    function test_gas_claimTo_otherRecipient() public {
+        (ModelToken t, address a, address b) = (token, alice, bob);
+        _warm(address(t));
+        _warm(a);
+        vm.deal(b, 1); // an existing account (paying a fresh one costs 25k more)
+        vm.prank(a);
+        t.claim(b);
+        emit log_named_uint("ModelToken claim(to), tx gas", _lastTxGas(abi.encodeWithSignature("claim(address)", b)));
     }
 
     function test_gas_depositRevenue() public {
