@@ -1330,25 +1330,6 @@ export const computeLedgerAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint64",
-        "name": "modelId",
-        "type": "uint64"
-      }
-    ],
-    "name": "attestDraws",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "components": [
           {
             "internalType": "uint64",
@@ -1429,12 +1410,12 @@ export const computeLedgerAbi = [
           }
         ],
         "internalType": "struct IComputeLedgerTypes.CommittedItem[]",
-        "name": "items",
+        "name": "",
         "type": "tuple[]"
       },
       {
         "internalType": "uint32[]",
-        "name": "draws",
+        "name": "",
         "type": "uint32[]"
       }
     ],
@@ -2092,17 +2073,17 @@ export const computeLedgerAbi = [
     "inputs": [
       {
         "internalType": "uint64",
-        "name": "modelId",
+        "name": "",
         "type": "uint64"
       },
       {
         "internalType": "uint64",
-        "name": "round",
+        "name": "",
         "type": "uint64"
       },
       {
         "internalType": "address",
-        "name": "validator",
+        "name": "",
         "type": "address"
       }
     ],
@@ -2110,7 +2091,7 @@ export const computeLedgerAbi = [
     "outputs": [
       {
         "internalType": "uint256",
-        "name": "tokens",
+        "name": "",
         "type": "uint256"
       }
     ],
@@ -2221,7 +2202,7 @@ export const computeLedgerAbi = [
           }
         ],
         "internalType": "struct IComputeLedgerTypes.Commitment",
-        "name": "previous",
+        "name": "",
         "type": "tuple"
       },
       {
@@ -2268,7 +2249,7 @@ export const computeLedgerAbi = [
           }
         ],
         "internalType": "struct IComputeLedgerTypes.Commitment",
-        "name": "current",
+        "name": "",
         "type": "tuple"
       }
     ],
@@ -2412,56 +2393,12 @@ export const computeLedgerAbi = [
     "inputs": [
       {
         "internalType": "uint64",
-        "name": "modelId",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "round",
-        "type": "uint64"
-      },
-      {
-        "internalType": "address",
-        "name": "validator",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "worker",
-        "type": "address"
-      },
-      {
-        "internalType": "uint16",
-        "name": "stage",
-        "type": "uint16"
-      },
-      {
-        "internalType": "uint32",
-        "name": "draw",
-        "type": "uint32"
-      }
-    ],
-    "name": "sampledIndex",
-    "outputs": [
-      {
-        "internalType": "uint32",
         "name": "",
-        "type": "uint32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "modelId",
         "type": "uint64"
       },
       {
         "internalType": "uint64",
-        "name": "round",
+        "name": "",
         "type": "uint64"
       }
     ],
@@ -2469,7 +2406,7 @@ export const computeLedgerAbi = [
     "outputs": [
       {
         "internalType": "bytes32",
-        "name": "seed",
+        "name": "",
         "type": "bytes32"
       }
     ],
@@ -2506,12 +2443,12 @@ export const computeLedgerAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "disputeId",
+        "name": "",
         "type": "uint256"
       },
       {
         "internalType": "address",
-        "name": "validator",
+        "name": "",
         "type": "address"
       }
     ],
@@ -2686,6 +2623,19 @@ export const computeLedgerAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "validatorModule",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
       }
     ],
     "stateMutability": "view",
