@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseEther } from "viem";
+import { encodeAbiParameters, keccak256, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
@@ -79,7 +79,9 @@ describe("journaled commitments on the real ComputeLedger", () => {
     const stored = await getCommitment(s.publicClient, { deployments: s.deployments, modelId: 1n, round: 0n, stage: 0, worker: commitment.worker });
     expect(stored.found).toBe(true);
     expect(stored.units).toBe(3n * 3n);
-    expect(stored.itemsRootPrefix).toBe(commitment.itemsRoot.slice(0, 2 + 36));
+    // The ledger keeps an 18-byte prefix of the digest over the three roots (IComputeLedgerTypes.CommitmentRecord).
+    const digest = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }], [commitment.itemsRoot, commitment.weightsRootBefore, commitment.weightsRootAfter]));
+    expect(stored.digestPrefix).toBe(digest.slice(0, 2 + 36));
     const nonce = await s.publicClient.getTransactionCount({ address: wallet.account.address });
     expect(await flushCommitments(journal, ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], transactions: [] });
     expect(await s.publicClient.getTransactionCount({ address: wallet.account.address })).toBe(nonce);
