@@ -31,6 +31,7 @@ export async function measureChainGas(): Promise<Record<string, number>> {
     protocolFeeBps: 200,
     operatorFeeBps: 3000,
     designerEmissionBps: 1000,
+    validatorEmissionBps: 0,
     minRequestFeeWei: parseEther("0.001"),
     timing: { commitWindowSec: 3600, challengeWindowSec: 3600, voteWindowSec: 1800 },
     minWorkerStakeWei: parseEther("1"),

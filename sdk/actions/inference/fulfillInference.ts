@@ -7,25 +7,16 @@ import type {
   InferenceEscrowStageCountMismatchError,
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, InferenceNotFoundError, NoDeploymentError } from "../../errors/sdk.ts";
-import {
-  type AccountParameter,
-  type DeploymentsParameter,
-  resolveDeployments,
-  sendContractWrite,
-  type ShardholderClient,
-  type WriteResult,
-} from "../internal/client.ts";
+import type { ShardholderClient, WriteResult } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
-import { getInferenceRequest } from "./getInferenceRequest.ts";
+import { type SettleRequestParameters, settleRequest } from "./settleRequest.ts";
 
-export type FulfillInferenceParameters = DeploymentsParameter &
-  AccountParameter & {
-    requestId: bigint;
+export type FulfillInferenceParameters = SettleRequestParameters & {
     /** Hash of the delivered output (the output itself travels off-chain). */
     outputHash: Hex;
     /** The serving operator of each stage, in stage order (one may appear several times). */
     stageOperators: readonly Address[];
-  };
+};
 
 export type FulfillInferenceReturnType = WriteResult & { protocolFeeWei: bigint; operatorFeeWeiPerStage: bigint; holdersWei: bigint };
 
@@ -40,24 +31,19 @@ export type FulfillInferenceErrorType =
 
 /**
  * Delivers a request as a staked serving operator (used by the worker's serve mode): splits the
- * fee between protocol, stage operators (credited, withdraw with `withdrawEscrowBalance`) and
- * the token holders (deposited into the model token).
+ * fee between protocol, stage operators (accrued to the pipeline of `stageOperators`, withdraw with
+ * `withdrawEscrowBalance`) and the token holders (deposited into the model token).
  *
  * @example
  * import { fulfillInference } from "shardholder/sdk"
  * await fulfillInference(walletClient, { deployments, requestId, outputHash, stageOperators: [op0, op1] })
  */
 export async function fulfillInference(client: ShardholderClient, parameters: FulfillInferenceParameters): Promise<FulfillInferenceReturnType> {
-  const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const { request } = await getInferenceRequest(client, parameters);
-  const result = await sendContractWrite(client, {
+  const { result, escrow } = await settleRequest(client, parameters, {
     action: "fulfillInference",
-    abi: inferenceEscrowAbi,
-    address: contracts.inferenceEscrow,
     functionName: "fulfill",
-    args: [parameters.requestId, request, parameters.outputHash, parameters.stageOperators],
-    account: parameters.account,
+    args: (request) => [parameters.requestId, request, parameters.outputHash, parameters.stageOperators] as const,
   });
-  const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "InferenceFulfilled" });
+  const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: escrow, eventName: "InferenceFulfilled" });
   return { ...result, protocolFeeWei: args.protocolFeeWei, operatorFeeWeiPerStage: args.operatorFeeWeiPerStage, holdersWei: args.holdersWei };
 }

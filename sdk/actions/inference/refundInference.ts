@@ -1,21 +1,13 @@
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
 import type {
   InferenceEscrowAlreadyFulfilledError,
   InferenceEscrowAlreadyRefundedError,
   InferenceEscrowDeadlineNotReachedError,
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, InferenceNotFoundError, NoDeploymentError } from "../../errors/sdk.ts";
-import {
-  type AccountParameter,
-  type DeploymentsParameter,
-  resolveDeployments,
-  sendContractWrite,
-  type ShardholderClient,
-  type WriteResult,
-} from "../internal/client.ts";
-import { getInferenceRequest } from "./getInferenceRequest.ts";
+import type { ShardholderClient, WriteResult } from "../internal/client.ts";
+import { type SettleRequestParameters, settleRequest } from "./settleRequest.ts";
 
-export type RefundInferenceParameters = DeploymentsParameter & AccountParameter & { requestId: bigint };
+export type RefundInferenceParameters = SettleRequestParameters;
 
 export type RefundInferenceReturnType = WriteResult & { refundedWei: bigint };
 
@@ -37,15 +29,10 @@ export type RefundInferenceErrorType =
  * const { refundedWei } = await refundInference(walletClient, { deployments, requestId })
  */
 export async function refundInference(client: ShardholderClient, parameters: RefundInferenceParameters): Promise<RefundInferenceReturnType> {
-  const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const { request } = await getInferenceRequest(client, parameters);
-  const result = await sendContractWrite(client, {
+  const { result, request } = await settleRequest(client, parameters, {
     action: "refundInference",
-    abi: inferenceEscrowAbi,
-    address: contracts.inferenceEscrow,
     functionName: "refund",
-    args: [parameters.requestId, request],
-    account: parameters.account,
+    args: (request) => [parameters.requestId, request] as const,
   });
   return { ...result, refundedWei: request.feeWei };
 }

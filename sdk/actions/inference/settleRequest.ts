@@ -1,0 +1,44 @@
+import type { Address, ContractFunctionArgs } from "viem";
+import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import {
+  type AccountParameter,
+  type DeploymentsParameter,
+  resolveDeployments,
+  sendContractWrite,
+  type ShardholderClient,
+  type WriteResult,
+} from "../internal/client.ts";
+import { getInferenceRequest, type InferenceRequest } from "./getInferenceRequest.ts";
+
+/** The escrow writes that settle a request and take its fields back as calldata. */
+export type SettlingFunction = "fulfill" | "refund";
+
+/** @internal Parameters shared by the actions that settle one request. */
+export type SettleRequestParameters = DeploymentsParameter & AccountParameter & { requestId: bigint };
+
+/**
+ * @internal Reads request `requestId`'s fields back from its `InferenceRequested` event (the escrow
+ * stores only their hash; `InferenceNotFoundError` when there is no such request) and sends the
+ * escrow write `functionName` with the arguments `args` builds from them.
+ */
+export async function settleRequest<functionName extends SettlingFunction>(
+  client: ShardholderClient,
+  parameters: SettleRequestParameters,
+  call: {
+    action: string;
+    functionName: functionName;
+    args: (request: InferenceRequest) => ContractFunctionArgs<typeof inferenceEscrowAbi, "nonpayable", functionName>;
+  },
+): Promise<{ result: WriteResult; request: InferenceRequest; escrow: Address }> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  const { request } = await getInferenceRequest(client, parameters);
+  const result = await sendContractWrite(client, {
+    action: call.action,
+    abi: inferenceEscrowAbi,
+    address: contracts.inferenceEscrow,
+    functionName: call.functionName,
+    args: call.args(request),
+    account: parameters.account,
+  });
+  return { result, request, escrow: contracts.inferenceEscrow };
+}
