@@ -28,15 +28,18 @@ const KEYS = ["0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690
 
 type Result = { code: number | null; logs: Array<Record<string, unknown>>; stderr: string };
 
-function cli(args: string[]): Promise<Result> {
+function cli(args: string[], timeoutMs = 100_000): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" } });
+    // A hung stage must fail the test with its logs, not time the test out blind.
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
     child.on("error", reject);
     child.on("exit", (code) => {
+      clearTimeout(timer);
       const logs = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
       resolve({ code, logs, stderr });
     });
@@ -176,5 +179,42 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     } finally {
       await silent.stop();
     }
+  });
+
+  it("a neighbour that dies and never comes back: reconnect with backoff, then exit 8 with one line", async () => {
+    const port = await freePort();
+    const common = (i: number) => [
+      "--json", "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[i] as string, "--signing-key", signerKeys[i] as string, "--backend", "wasm",
+      "train", "--model", "1", "--stage", String(i), "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, `journal-gone-${i}`),
+    ];
+    // Stage 1 is SIGKILLed as soon as the pipeline is connected, and nobody restarts it.
+    const stage1 = spawn(process.execPath, [bin, ...common(1), "--listen", `/ip4/127.0.0.1/tcp/${port}`], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" } });
+    let killedAt: number | undefined;
+    let out = "";
+    const listening = new Promise<void>((resolve) =>
+      stage1.stdout.on("data", (d: Buffer) => {
+        out += d.toString("utf8");
+        if (out.includes('"msg":"listening"')) resolve();
+        if (killedAt === undefined && out.includes('"msg":"pipeline connected"')) {
+          stage1.kill("SIGKILL");
+          killedAt = performance.now();
+        }
+      }),
+    );
+    const stage1Exit = new Promise<NodeJS.Signals | null>((resolve) => stage1.on("exit", (_code, signal) => resolve(signal)));
+    const timer = setTimeout(() => stage1.kill("SIGKILL"), 90_000);
+    await listening; // so stage 0's preflight finds it up
+    const first = await cli([...common(0), "--peer", `/ip4/127.0.0.1/tcp/${port}`, "--dial-attempts", "3", "--reconnect-attempts", "2"], 60_000);
+    expect(await stage1Exit).toBe("SIGKILL");
+    clearTimeout(timer);
+    expect(killedAt).toBeDefined();
+    expect(first.code, JSON.stringify(first.logs.map((l) => [l.time, l.msg, l.error ?? l.round ?? ""]))).toBe(ExitCode.peerUnreachable);
+    expect(first.code).toBe(ExitCode.peerUnreachable);
+    const lost = first.logs.filter((l) => l.msg === "neighbour stage lost; reconnecting");
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.error).toMatch(/Pipe link closed/);
+    expect(first.logs.filter((l) => l.msg === "next stage not answering, retrying").map((l) => l.retryInMs)).toEqual([250, 500]);
+    expect(first.logs.at(-1)).toMatchObject({ level: 50, exitCode: ExitCode.peerUnreachable, msg: `Peer /ip4/127.0.0.1/tcp/${port} is unreachable after 3 attempts.` });
+    expect(performance.now() - (killedAt ?? 0)).toBeLessThan(30_000);
   });
 });
