@@ -232,6 +232,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     };
     for (let reconnect = 0; ; reconnect++) {
       let pipe: StagePipe | undefined;
+      const reportedBefore = shared.reported;
       try {
         await runSession(shared, loaded, (connected) => (pipe = connected));
         break;
@@ -239,6 +240,8 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
         // Before the links exist, failures (dial exhausted, nobody connected) are final.
         const lost = pipe ? peerLoss(err, pipe) : undefined;
         if (!lost) throw err;
+        // The budget is for consecutive failures: a session that got rounds done earns a fresh one.
+        if (shared.reported > reportedBefore) reconnect = 0;
         if (reconnect >= p.reconnectAttempts) throw new PeerLostError({ attempts: reconnect, cause: lost });
         const delayMs = backoffDelayMs(reconnect + 1, 500, 8_000);
         logger.warn({ error: (lost as { shortMessage?: string }).shortMessage ?? lost.message, reconnect: reconnect + 1, retryInMs: delayMs }, "neighbour stage lost; reconnecting");
