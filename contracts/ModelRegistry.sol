@@ -20,6 +20,8 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
     uint16 public constant MAX_PROTOCOL_FEE_BPS = 500;
     /// @notice Highest designer share of a round's emission.
     uint16 public constant MAX_DESIGNER_EMISSION_BPS = 2000;
+    /// @notice Highest validator share of a round's emission.
+    uint16 public constant MAX_VALIDATOR_EMISSION_BPS = 2000;
     uint16 private constant _BPS = 10_000;
 
     // ---------------------------------------------------------------- storage
@@ -81,6 +83,7 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
             protocolFeeBps: spec.protocolFeeBps,
             operatorFeeBps: spec.operatorFeeBps,
             designerEmissionBps: spec.designerEmissionBps,
+            validatorEmissionBps: spec.validatorEmissionBps,
             minRequestFeeWei: spec.minRequestFeeWei,
             timing: spec.timing,
             minWorkerStakeWei: spec.minWorkerStakeWei,
@@ -196,6 +199,9 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
         }
         if (spec.designerEmissionBps > MAX_DESIGNER_EMISSION_BPS) {
             revert ModelRegistryDesignerEmissionTooHigh(spec.designerEmissionBps);
+        }
+        if (spec.validatorEmissionBps > MAX_VALIDATOR_EMISSION_BPS) {
+            revert ModelRegistryValidatorEmissionTooHigh(spec.validatorEmissionBps);
         }
         if (spec.minRequestFeeWei == 0) revert ModelRegistryZeroMinRequestFee();
 

@@ -22,6 +22,12 @@ import { vote } from "./actions/miner/vote.ts";
 import { withdrawPayments } from "./actions/miner/withdrawPayments.ts";
 import { withdrawStake } from "./actions/miner/withdrawStake.ts";
 import { getModel } from "./actions/models/getModel.ts";
+import { attestItems } from "./actions/validator/attestItems.ts";
+import { getValidatorRound } from "./actions/validator/getValidatorRound.ts";
+import { mintValidatorReward } from "./actions/validator/mintValidatorReward.ts";
+import { proveWeightsBreak } from "./actions/validator/proveWeightsBreak.ts";
+import { sealRoundSeed } from "./actions/validator/sealRoundSeed.ts";
+import { slashFalseAttestation } from "./actions/validator/slashFalseAttestation.ts";
 import { estimateInferenceFee } from "./actions/inference/estimateInferenceFee.ts";
 import { requestInference } from "./actions/inference/requestInference.ts";
 import { getInferenceRequest } from "./actions/inference/getInferenceRequest.ts";
@@ -84,6 +90,12 @@ const actions = {
   getCurrentRound,
   getDispute,
   getCommitment,
+  sealRoundSeed,
+  attestItems,
+  mintValidatorReward,
+  getValidatorRound,
+  proveWeightsBreak,
+  slashFalseAttestation,
 } as const;
 
 /** The methods `shardholderActions` adds to a client. */

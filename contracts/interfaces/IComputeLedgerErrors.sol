@@ -45,6 +45,16 @@ interface IComputeLedgerErrors {
     error ComputeLedgerAlreadyVoted();
     error ComputeLedgerVoteWindowClosed();
     error ComputeLedgerVotingNotOver();
+    error ComputeLedgerItemAlreadyDisputed(uint256 disputeId);
+    error ComputeLedgerNotAWeightsBreak();
+
+    // attestations
+    error ComputeLedgerBadAttestBatch(uint256 items, uint256 draws);
+    error ComputeLedgerMixedRounds(uint256 index);
+    error ComputeLedgerNotSampled(uint256 index);
+    error ComputeLedgerAlreadyAttested(uint256 index);
+    error ComputeLedgerNoFraudProven(uint256 disputeId);
+    error ComputeLedgerNotAttested(uint256 disputeId, address validator);
 
     // rounds and rewards
     error ComputeLedgerChallengeWindowOpen(uint64 modelId, uint64 round);

@@ -43,6 +43,24 @@ interface IComputeLedgerEvents {
     event PaymentCredited(address indexed account, uint256 amountWei);
     event PaymentWithdrawn(address indexed account, uint256 amountWei);
 
+    /// @notice A proven break of a worker's own weights chain: round `round`'s `weightsRootBefore`
+    /// differs from its round `round - 1` `weightsRootAfter` (same model and stage).
+    event WeightsBreakProven(
+        uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, address prover
+    );
+
+    /// @notice The sampling seed of (model, round), fixed at the first call after its commit window.
+    event RoundSeedSealed(uint64 indexed modelId, uint64 indexed round, bytes32 seed);
+    /// @notice `validator` re-executed and vouches for microbatch `index` of the worker's commitment.
+    event ItemAttested(
+        uint64 indexed modelId, uint64 indexed round, address indexed validator, address worker, uint16 stage, uint32 index, uint256 units
+    );
+    /// @notice `validator` attested an item that dispute `disputeId` proved fraudulent.
+    event AttestationSlashed(uint256 indexed disputeId, address indexed validator, address indexed prover, bool rewardForfeited);
+    event ValidatorRewardMinted(
+        uint64 indexed modelId, uint64 indexed round, address indexed validator, address payout, uint256 tokens, uint256 units
+    );
+
     event RoundFinalized(uint64 indexed modelId, uint64 indexed round, uint256 totalUnits, uint256 emissionTokens);
     event RewardMinted(
         uint64 indexed modelId,

@@ -26,12 +26,16 @@ interface IComputeLedgerTypes {
     }
 
     /// @notice A leaf together with the commitment it belongs to and its sorted-pair Merkle proof.
+    /// The two weights roots are the commitment's own (signed) ones: the ledger stores one digest of
+    /// `(itemsRoot, weightsRootBefore, weightsRootAfter)` per commitment and checks all three against it.
     struct CommittedItem {
         uint64 modelId;
         uint64 round;
         uint16 stage;
         address worker;
         bytes32 itemsRoot;
+        bytes32 weightsRootBefore;
+        bytes32 weightsRootAfter;
         ItemLeaf leaf;
         bytes32[] proof;
     }
@@ -72,6 +76,8 @@ interface IComputeLedgerTypes {
         uint96 bondWei;
         /// the stage-(s+1) worker of a ChainBreak; zero for Item
         address counterparty;
+        /// microbatch index of the disputed leaf (both leaves of a ChainBreak share it)
+        uint32 index;
         address challenger;
         address[3] committee;
     }
@@ -89,12 +95,24 @@ interface IComputeLedgerTypes {
     }
 
     /// @notice A round's accounting. `totalUnits` only counts unslashed commitments.
+    /// `emissionTokens` is the whole round emission; `validatorTokens` of it (0 when nothing was
+    /// attested) is the validators' pool, split pro rata to `attestedUnits`; workers share the rest.
     struct RoundState {
         uint128 totalUnits;
         uint32 openDisputes;
         bool finalized;
         uint128 emissionTokens;
         uint128 mintedTokens;
+        uint128 attestedUnits;
+        uint128 validatorTokens;
+    }
+
+    /// @notice One validator's attestations of one round.
+    struct ValidatorRound {
+        uint128 units;
+        bool minted;
+        /// set when one of its attested items was proven fraudulent: the round pays it nothing
+        bool forfeited;
     }
 
     /// @notice The ledger's record of one accepted commitment (`found` is false when none is stored).
@@ -103,6 +121,7 @@ interface IComputeLedgerTypes {
         uint64 units;
         bool slashed;
         bool rewarded;
-        bytes18 itemsRootPrefix;
+        /// first 18 bytes of `keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter))`
+        bytes18 digestPrefix;
     }
 }

@@ -42,6 +42,8 @@ interface IModelRegistry {
         uint16 operatorFeeBps;
         /// share of each round's emission minted to the designer, <= 2000
         uint16 designerEmissionBps;
+        /// share of each round's emission minted to the validators who attested its sampled items, <= 2000
+        uint16 validatorEmissionBps;
         /// smallest fee an inference request of this model may escrow
         uint128 minRequestFeeWei;
         Timing timing;
@@ -63,6 +65,7 @@ interface IModelRegistry {
         uint16 protocolFeeBps;
         uint16 operatorFeeBps;
         uint16 designerEmissionBps;
+        uint16 validatorEmissionBps;
         uint128 minRequestFeeWei;
         Timing timing;
         uint128 minWorkerStakeWei;

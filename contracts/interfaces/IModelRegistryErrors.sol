@@ -21,6 +21,7 @@ interface IModelRegistryErrors {
     error ModelRegistryProtocolFeeTooHigh(uint16 protocolFeeBps);
     error ModelRegistryFeeSplitTooHigh(uint16 protocolFeeBps, uint16 operatorFeeBps);
     error ModelRegistryDesignerEmissionTooHigh(uint16 designerEmissionBps);
+    error ModelRegistryValidatorEmissionTooHigh(uint16 validatorEmissionBps);
     error ModelRegistryDecayTooHigh(uint16 decayBps);
     error ModelRegistryZeroTokensPerRound();
     /// @notice The cap is below `tokensPerRound` or above `type(uint96).max`.

@@ -33,10 +33,18 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     /// of round r - RING_SIZE once that commitment is rewarded or slashed, which turns the fresh
     /// 22.1k SSTORE into a 5k one in steady state.
     uint256 public constant RING_SIZE = 8;
+    /// @notice Sampling rate of attestations: each validator may attest the items hit by its first
+    /// `max(1, ceil(microbatchesPerRound * ATTEST_SAMPLE_BPS / 1e4))` draws per commitment
+    /// (docs/PROTOCOL.md "Attestation sample"). 10% is the re-execution budget DESIGN.md targets.
+    uint256 public constant ATTEST_SAMPLE_BPS = 1000;
+    /// @notice Most items one `attestItems` call takes (bounds its gas).
+    uint256 public constant MAX_ATTEST_BATCH = 256;
 
     uint256 internal constant BPS = 10_000;
 
-    // packed commitment slot: [0,40) round | [40,104) units | [104,112) flags | [112,256) itemsRoot prefix
+    // packed commitment slot: [0,40) round | [40,104) units | [104,112) flags | [112,256) digest prefix,
+    // digest = keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter)): one slot binds
+    // the items tree (challenges, attestations) and both weights roots (continuity proofs).
     uint256 internal constant _ROUND_MASK = (1 << 40) - 1;
     uint256 internal constant _UNITS_SHIFT = 40;
     uint256 internal constant _FLAGS_SHIFT = 104;
@@ -61,6 +69,7 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
         uint16 stageCount;
         uint32 microbatchesPerRound;
         uint16 designerEmissionBps;
+        uint16 validatorEmissionBps;
         bool cached;
         uint128 minWorkerStakeWei;
         uint128 minValidatorStakeWei;
@@ -93,6 +102,14 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     address[] internal _validators;
     mapping(address => uint256) internal _validatorIndexPlusOne;
     mapping(address => uint256) internal _payments;
+    /// @dev dispute id + 1 of the open dispute of an item, key = `_itemKey(...)` (0 = none)
+    mapping(bytes32 itemKey => uint256) internal _openItemDispute;
+    /// @dev sampling seed of a round, sealed after its commit window (0 = not sealed yet)
+    mapping(uint64 modelId => mapping(uint64 round => bytes32)) internal _roundSeeds;
+    /// @dev attested microbatch indices, one bit each, key = `_attestKey(...)`, word = index / 256
+    mapping(bytes32 attestKey => mapping(uint256 word => uint256)) internal _attestedBits;
+    mapping(uint64 modelId => mapping(uint64 round => mapping(address validator => ValidatorRound))) internal
+        _validatorRounds;
 
     constructor(IModelRegistry registry_) {
         if (address(registry_) == address(0)) revert ComputeLedgerZeroAddress();
@@ -128,6 +145,7 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
             stageCount: m.stageCount,
             microbatchesPerRound: m.microbatchesPerRound,
             designerEmissionBps: m.designerEmissionBps,
+            validatorEmissionBps: m.validatorEmissionBps,
             cached: true,
             minWorkerStakeWei: m.minWorkerStakeWei,
             minValidatorStakeWei: m.minValidatorStakeWei,
@@ -168,9 +186,42 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
         return uint256(stage) * RING_SIZE + (round % RING_SIZE);
     }
 
-    function _packCommitment(uint64 round, uint256 units, bytes32 itemsRoot) internal pure returns (uint256) {
-        return ((uint256(itemsRoot) >> _PREFIX_SHIFT) << _PREFIX_SHIFT) | (_FLAG_EXISTS << _FLAGS_SHIFT)
+    function _packCommitment(uint64 round, uint256 units, bytes32 digest) internal pure returns (uint256) {
+        return ((uint256(digest) >> _PREFIX_SHIFT) << _PREFIX_SHIFT) | (_FLAG_EXISTS << _FLAGS_SHIFT)
             | (units << _UNITS_SHIFT) | uint256(round);
+    }
+
+    /// @dev The digest a commitment slot stores a prefix of (docs/PROTOCOL.md "Stored commitment digest").
+    function _commitmentDigest(bytes32 itemsRoot, bytes32 weightsRootBefore, bytes32 weightsRootAfter)
+        internal
+        pure
+        returns (bytes32 digest)
+    {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, itemsRoot)
+            mstore(add(ptr, 0x20), weightsRootBefore)
+            mstore(add(ptr, 0x40), weightsRootAfter)
+            digest := keccak256(ptr, 0x60)
+        }
+    }
+
+    /// @dev Identifies one microbatch leaf of one commitment.
+    function _itemKey(uint64 modelId, uint64 round, uint16 stage, address worker, uint32 index)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(modelId, round, stage, worker, index));
+    }
+
+    /// @dev Identifies one validator's attestation bitmap of one commitment.
+    function _attestKey(uint64 modelId, uint64 round, uint16 stage, address worker, address validator)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(modelId, round, stage, worker, validator));
     }
 
     function _slotRound(uint256 slot) internal pure returns (uint64) {
@@ -190,8 +241,25 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
         return _slotHas(slot, _FLAG_EXISTS) && _slotRound(slot) == round;
     }
 
-    function _slotPrefixMatches(uint256 slot, bytes32 itemsRoot) internal pure returns (bool) {
-        return (slot >> _PREFIX_SHIFT) == (uint256(itemsRoot) >> _PREFIX_SHIFT);
+    function _slotPrefixMatches(uint256 slot, bytes32 digest) internal pure returns (bool) {
+        return (slot >> _PREFIX_SHIFT) == (uint256(digest) >> _PREFIX_SHIFT);
+    }
+
+    // ---------------------------------------------------------------- attestation sample
+
+    /// @dev Draws per commitment a validator may attest: max(1, ceil(microbatches * ATTEST_SAMPLE_BPS / 1e4)).
+    function _attestDraws(uint256 microbatchesPerRound) internal pure returns (uint256) {
+        uint256 draws = (microbatchesPerRound * ATTEST_SAMPLE_BPS + BPS - 1) / BPS;
+        return draws == 0 ? 1 : draws;
+    }
+
+    /// @dev docs/PROTOCOL.md "Attestation sample": the index draw `draw` of `validator` hits.
+    function _drawIndex(bytes32 seed, address validator, address worker, uint16 stage, uint32 draw, uint32 microbatches)
+        internal
+        pure
+        returns (uint32)
+    {
+        return uint32(uint256(keccak256(abi.encode(seed, validator, worker, stage, draw))) % microbatches);
     }
 
     // ---------------------------------------------------------------- staking helpers

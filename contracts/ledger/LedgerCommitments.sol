@@ -48,9 +48,10 @@ abstract contract LedgerCommitments is LedgerStaking {
     /// - double counting: at most one commitment per (model, round, stage, worker), a second one reverts;
     /// - self-reported work: units are `itemCount * registry.unitsPerMicrobatch(model, stage)`;
     /// - wrong starting point: for round 0, `weightsRootBefore` must equal the registry's initial root
-    ///   of the stage. Later rounds' `weightsRootBefore` is signed but not checked on-chain (replicas
-    ///   of a stage may legitimately differ); validators compare it off-chain with the previous
-    ///   round's signed `weightsRootAfter`, and the signature makes a mismatch attributable.
+    ///   of the stage. Later rounds' `weightsRootBefore` is not compared here (that would cost a cold
+    ///   read of the previous round's slot on every commitment); both roots are bound in the stored
+    ///   digest, so a worker whose `weightsRootBefore` differs from its own previous `weightsRootAfter`
+    ///   is slashed by `proveWeightsBreak` with no committee.
     /// The whole batch reverts on the first invalid entry (relayers simulate first), so a batch is
     /// all-or-nothing and never partially counted.
     /// @param commitments The commitments, grouped by model for the cheapest gas.
@@ -104,7 +105,7 @@ abstract contract LedgerCommitments is LedgerStaking {
         }
         units = uint256(itemCount) * _unitsPerMicrobatch(c.modelId, stage);
         if (units > type(uint64).max) revert ComputeLedgerUnitsOverflow();
-        _record(c.modelId, c.worker, stage, c.round, units, c.itemsRoot);
+        _record(c, units);
         emit CommitmentAccepted(c.modelId, c.round, c.worker, stage, c.itemsRoot, uint64(units));
     }
 
@@ -123,21 +124,20 @@ abstract contract LedgerCommitments is LedgerStaking {
     }
 
     /// @dev Writes the packed slot, reusing the ring slot of round - RING_SIZE once it is settled.
-    function _record(uint64 modelId, address worker, uint16 stage, uint64 round, uint256 units, bytes32 itemsRoot)
-        private
-    {
-        mapping(uint256 => uint256) storage ring = _commitments[modelId][worker];
-        uint256 key = _slotKey(stage, round);
+    function _record(Commitment calldata c, uint256 units) private {
+        uint64 round = c.round;
+        mapping(uint256 => uint256) storage ring = _commitments[c.modelId][c.worker];
+        uint256 key = _slotKey(c.stage, round);
         uint256 previous = ring[key];
         if (_slotHas(previous, _FLAG_EXISTS)) {
             uint64 previousRound = _slotRound(previous);
-            if (previousRound == round) revert ComputeLedgerAlreadyCommitted(modelId, round, stage, worker);
+            if (previousRound == round) revert ComputeLedgerAlreadyCommitted(c.modelId, round, c.stage, c.worker);
             // The slot still carries an older round's claim; overwriting it would silently drop that reward.
             if (!_slotHas(previous, _FLAG_REWARDED | _FLAG_SLASHED)) {
-                revert ComputeLedgerPreviousCommitmentUnsettled(modelId, stage, worker, previousRound);
+                revert ComputeLedgerPreviousCommitmentUnsettled(c.modelId, c.stage, c.worker, previousRound);
             }
         }
-        ring[key] = _packCommitment(round, units, itemsRoot);
+        ring[key] = _packCommitment(round, units, _commitmentDigest(c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter));
     }
 
     /// @dev EIP-712 struct hash. Every narrow field is read (and so ABI-validated) by `_acceptOne`,
@@ -176,7 +176,7 @@ abstract contract LedgerCommitments is LedgerStaking {
             units: _slotUnits(slot),
             slashed: _slotHas(slot, _FLAG_SLASHED),
             rewarded: _slotHas(slot, _FLAG_REWARDED),
-            itemsRootPrefix: bytes18(bytes32(slot >> _PREFIX_SHIFT << _PREFIX_SHIFT))
+            digestPrefix: bytes18(bytes32(slot >> _PREFIX_SHIFT << _PREFIX_SHIFT))
         });
     }
 }

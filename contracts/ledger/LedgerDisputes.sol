@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {LedgerCommitments} from "./LedgerCommitments.sol";
 
 /// @title Challenges of committed items and hash-chain breaks, committee votes and slashing
@@ -17,6 +16,12 @@ import {LedgerCommitments} from "./LedgerCommitments.sol";
 /// - A losing worker loses `SLASH_BPS` of its stake, is jailed, and all its commitments of that round
 ///   are voided (units leave the round total, reward 0). `WINNER_SHARE_BPS` of any slashed amount is
 ///   credited to the winner (the challenger, or the accused worker for a lost bond); the rest is burned.
+/// - One open dispute per item: a second challenge of a leaf already under dispute reverts with
+///   `ComputeLedgerItemAlreadyDisputed` (simulated before any bond is sent), so racing validators
+///   never both bond for the same verdict.
+/// - A worker whose `weightsRootBefore` of round r differs from its own `weightsRootAfter` of round
+///   r - 1 (same model and stage) is slashed at once by `proveWeightsBreak` (validator module): both
+///   roots are bound in the stored digests, so the proof needs no committee.
 abstract contract LedgerDisputes is LedgerCommitments {
     /// @notice Challenges one committed leaf; the committee re-executes it off-chain and votes.
     /// @dev Defends against: frivolous challenges (bond lost to the worker when the committee finds
@@ -28,6 +33,7 @@ abstract contract LedgerDisputes is LedgerCommitments {
     function challengeItem(CommittedItem calldata item) external payable returns (uint256 disputeId) {
         ModelParams storage p = _model(item.modelId);
         _requireChallengeWindow(p, item.modelId, item.round);
+        _requireNotDisputed(item, item.stage, item.worker);
         if (item.worker == msg.sender) revert ComputeLedgerNotEligibleValidator();
         if (!_eligibleValidator(msg.sender, p.minValidatorStakeWei)) {
             revert ComputeLedgerNotEligibleValidator();
@@ -36,6 +42,7 @@ abstract contract LedgerDisputes is LedgerCommitments {
         if (msg.value != bond) revert ComputeLedgerWrongBond(bond, msg.value);
         _verifyItem(item, p.microbatchesPerRound);
         disputeId = _openDispute(p, item, DisputeKind.Item, address(0), bond);
+        _markDisputed(item, item.stage, item.worker, disputeId);
     }
 
     /// @notice Proves a hash-chain break between stage s and s+1 of the same round and microbatch and
@@ -59,6 +66,8 @@ abstract contract LedgerDisputes is LedgerCommitments {
         ) revert ComputeLedgerNotAChainBreak();
         ModelParams storage p = _model(upstream.modelId);
         _requireChallengeWindow(p, upstream.modelId, upstream.round);
+        _requireNotDisputed(upstream, upstream.stage, upstream.worker);
+        _requireNotDisputed(upstream, downstream.stage, downstream.worker);
         if (upstream.worker == msg.sender || downstream.worker == msg.sender) {
             revert ComputeLedgerNotEligibleValidator();
         }
@@ -68,6 +77,8 @@ abstract contract LedgerDisputes is LedgerCommitments {
         _verifyItem(upstream, p.microbatchesPerRound);
         _verifyItem(downstream, p.microbatchesPerRound);
         disputeId = _openDispute(p, upstream, DisputeKind.ChainBreak, downstream.worker, 0);
+        _markDisputed(upstream, upstream.stage, upstream.worker, disputeId);
+        _markDisputed(upstream, downstream.stage, downstream.worker, disputeId);
     }
 
     /// @notice Casts the caller's vote; `fraud` blames the accused (see `DisputeKind`).
@@ -91,55 +102,17 @@ abstract contract LedgerDisputes is LedgerCommitments {
         emit Voted(disputeId, msg.sender, fraud);
     }
 
-    /// @notice Applies the committee's verdict once every member voted or the vote window closed.
-    /// @dev Callable by anyone so a losing party cannot stall finalization. Effects (status, counters,
-    /// slashing, credits) happen before the single external call (the burn transfer to a code-less
-    /// address), and the function is `nonReentrant`. Winners are paid by pull (`withdrawPayments`).
-    function resolveDispute(uint256 disputeId) external nonReentrant {
-        Dispute storage d = _disputes[disputeId];
-        if (d.status != DisputeStatus.Open) revert ComputeLedgerDisputeNotOpen();
-        uint8 fraudVotes = d.fraudVotes;
-        uint8 honestVotes = d.honestVotes;
-        if (fraudVotes + honestVotes < d.committeeSize && block.timestamp <= d.voteDeadline) {
-            revert ComputeLedgerVotingNotOver();
-        }
-        DisputeStatus outcome = fraudVotes > honestVotes
-            ? DisputeStatus.Fraud
-            : (honestVotes > fraudVotes ? DisputeStatus.Honest : DisputeStatus.Dismissed);
-        d.status = outcome;
-
-        uint64 modelId = d.modelId;
-        uint64 round = d.round;
-        address accused = d.accused;
-        address counterparty = d.counterparty;
-        address challenger = d.challenger;
-        _rounds[modelId][round].openDisputes -= 1;
-        _stakers[accused].openDisputes -= 1;
-        if (counterparty != address(0) && counterparty != accused) _stakers[counterparty].openDisputes -= 1;
-        emit DisputeResolved(disputeId, uint8(outcome), fraudVotes, honestVotes);
-
-        // One slash site keeps the code small: pick who loses, then apply.
-        address loser;
-        uint256 burnWei;
-        if (d.kind == DisputeKind.Item) {
-            uint256 bond = d.bondWei;
-            if (outcome == DisputeStatus.Honest) {
-                uint256 reward = bond * WINNER_SHARE_BPS / BPS;
-                burnWei = bond - reward;
-                _credit(accused, reward);
-                emit BondForfeited(disputeId, challenger, reward, burnWei);
-            } else {
-                _credit(challenger, bond);
-                if (outcome == DisputeStatus.Fraud) loser = accused;
-            }
-        } else if (outcome != DisputeStatus.Dismissed) {
-            loser = outcome == DisputeStatus.Fraud ? accused : counterparty;
-        }
-        if (loser != address(0)) burnWei = _slash(modelId, round, loser, challenger);
-        if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
-    }
-
     // ---------------------------------------------------------------- views
+
+    /// @notice The open dispute (id) of one committed leaf, 0 when none is open.
+    function openDisputeOfItem(uint64 modelId, uint64 round, uint16 stage, address worker, uint32 index)
+        external
+        view
+        returns (uint256)
+    {
+        uint256 idPlusOne = _openItemDispute[_itemKey(modelId, round, stage, worker, index)];
+        return idPlusOne == 0 ? 0 : idPlusOne - 1;
+    }
 
     /// @notice The stored dispute `disputeId` (ids start at 1).
     function dispute(uint256 disputeId) external view returns (Dispute memory) {
@@ -163,30 +136,14 @@ abstract contract LedgerDisputes is LedgerCommitments {
         return minValidatorStakeWei > MIN_CHALLENGE_BOND_WEI ? minValidatorStakeWei : MIN_CHALLENGE_BOND_WEI;
     }
 
-    function _requireChallengeWindow(ModelParams storage p, uint64 modelId, uint64 round) private view {
-        if (block.timestamp < _commitEnd(p.genesisTime, p.commitWindowSec, round) || block.timestamp >= _challengeEnd(p, round)) {
-            revert ComputeLedgerOutsideChallengeWindow(modelId, round);
-        }
+    /// @dev Reverts when leaf `item.leaf.index` of (stage, worker) in the item's round is already disputed.
+    function _requireNotDisputed(CommittedItem calldata item, uint16 stage, address worker) private view {
+        uint256 idPlusOne = _openItemDispute[_itemKey(item.modelId, item.round, stage, worker, item.leaf.index)];
+        if (idPlusOne != 0) revert ComputeLedgerItemAlreadyDisputed(idPlusOne - 1);
     }
 
-    function _eligibleValidator(address account, uint256 minStakeWei) internal view returns (bool) {
-        StakerSlot storage s = _stakers[account];
-        return s.flags & _STAKER_VALIDATOR != 0 && _isServing(s, minStakeWei);
-    }
-
-    /// @dev The leaf must belong to a stored, unslashed commitment: prefix of `itemsRoot` matches the
-    /// stored one and the double-hashed StandardMerkleTree leaf is proven against the full root.
-    function _verifyItem(CommittedItem calldata item, uint32 microbatchesPerRound) private view {
-        uint256 slot = _commitments[item.modelId][item.worker][_slotKey(item.stage, item.round)];
-        if (!_slotIsRound(slot, item.round) || !_slotPrefixMatches(slot, item.itemsRoot)) {
-            revert ComputeLedgerUnknownCommitment();
-        }
-        if (_slotHas(slot, _FLAG_SLASHED)) {
-            revert ComputeLedgerCommitmentSlashed();
-        }
-        if (item.leaf.index >= microbatchesPerRound) revert ComputeLedgerLeafIndexOutOfRange();
-        bytes32 leafHash = keccak256(bytes.concat(keccak256(abi.encode(item.leaf))));
-        if (!MerkleProof.verifyCalldata(item.proof, item.itemsRoot, leafHash)) revert ComputeLedgerInvalidProof();
+    function _markDisputed(CommittedItem calldata item, uint16 stage, address worker, uint256 disputeId) private {
+        _openItemDispute[_itemKey(item.modelId, item.round, stage, worker, item.leaf.index)] = disputeId + 1;
     }
 
     function _openDispute(
@@ -214,6 +171,7 @@ abstract contract LedgerDisputes is LedgerCommitments {
         d.accused = accused;
         d.bondWei = uint96(bondWei);
         d.counterparty = counterparty;
+        d.index = item.leaf.index;
         d.challenger = msg.sender;
         d.committee = committee;
 
@@ -246,33 +204,5 @@ abstract contract LedgerDisputes is LedgerCommitments {
             if (!_eligibleValidator(candidate, minStakeWei)) continue;
             committee[size++] = candidate;
         }
-    }
-
-    /// @dev Slashes `worker`, jails it and voids its commitments of the round; returns the wei to burn.
-    function _slash(uint64 modelId, uint64 round, address worker, address beneficiary)
-        private
-        returns (uint256 burnWei)
-    {
-        StakerSlot storage s = _stakers[worker];
-        uint256 slashedWei = uint256(s.stakeWei) * SLASH_BPS / BPS;
-        s.stakeWei -= uint88(slashedWei);
-        s.flags |= _STAKER_JAILED;
-        uint256 rewardWei = slashedWei * WINNER_SHARE_BPS / BPS;
-        burnWei = slashedWei - rewardWei;
-        _credit(beneficiary, rewardWei);
-
-        uint16 stageCount = _models[modelId].stageCount;
-        mapping(uint256 => uint256) storage ring = _commitments[modelId][worker];
-        uint256 removedUnits;
-        for (uint16 stage; stage < stageCount; ++stage) {
-            uint256 key = _slotKey(stage, round);
-            uint256 slot = ring[key];
-            if (_slotIsRound(slot, round) && !_slotHas(slot, _FLAG_SLASHED)) {
-                ring[key] = slot | (_FLAG_SLASHED << _FLAGS_SHIFT);
-                removedUnits += _slotUnits(slot);
-            }
-        }
-        _rounds[modelId][round].totalUnits -= uint128(removedUnits);
-        emit WorkerSlashed(modelId, round, worker, slashedWei, rewardWei, burnWei, removedUnits);
     }
 }

@@ -15,6 +15,8 @@ abstract contract LedgerRewards is LedgerDisputes {
     /// over-emission: the emission `tokensPerRound * (1 - decayBps/1e4)^round` is clamped to what the
     /// cap still allows after every earlier finalized round, so the cap holds whatever the order of
     /// finalization. A round with no units emits nothing (nothing is reserved for nobody).
+    /// `validatorEmissionBps` of the emission is set aside for the round's attesting validators, only
+    /// if anything was attested (attestations close with the challenge window, before this).
     /// Callable by anyone.
     function finalizeRound(uint64 modelId, uint64 round) external {
         ModelParams storage p = _model(modelId);
@@ -33,10 +35,11 @@ abstract contract LedgerRewards is LedgerDisputes {
         }
         r.finalized = true;
         r.emissionTokens = uint128(emission);
+        if (r.attestedUnits != 0) r.validatorTokens = uint128(emission * p.validatorEmissionBps / BPS);
         emit RoundFinalized(modelId, round, r.totalUnits, emission);
     }
 
-    /// @notice Mints `worker`'s share of a finalized round: `emission * units / totalUnits`, of which
+    /// @notice Mints `worker`'s share of a finalized round: `(emission - validatorTokens) * units / totalUnits`, of which
     /// `designerEmissionBps` go to the model's designer and the rest to the worker's payout address.
     /// @dev Defends against: double rewards (each commitment is flagged rewarded before the mint
     /// calls, so a second call, even reentrant through the token, finds nothing), rewards for slashed
@@ -64,7 +67,7 @@ abstract contract LedgerRewards is LedgerDisputes {
         }
         if (units == 0) revert ComputeLedgerNothingToMint(modelId, round, worker);
 
-        uint256 share = Math.mulDiv(r.emissionTokens, units, r.totalUnits);
+        uint256 share = Math.mulDiv(r.emissionTokens - r.validatorTokens, units, r.totalUnits);
         designerTokens = share * p.designerEmissionBps / BPS;
         workerTokens = share - designerTokens;
         r.mintedTokens += uint128(share);

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {LedgerBase} from "./LedgerBase.sol";
+import {LedgerCore} from "./LedgerCore.sol";
 
 /// @title Native-ETH staking of workers and validators, unbonding and pull payments
-abstract contract LedgerStaking is LedgerBase, ReentrancyGuardTransient {
+abstract contract LedgerStaking is LedgerCore {
     /// @notice Adds `msg.value` to the caller's stake and sets its payout address and signing key.
     /// @dev The caller is the staking identity. `payout` receives token rewards; `signingKey` signs
     /// commitments and is kept apart from both so a hot key leak cannot redirect rewards or stake.
@@ -162,10 +161,5 @@ abstract contract LedgerStaking is LedgerBase, ReentrancyGuardTransient {
         }
         _validators.pop();
         delete _validatorIndexPlusOne[account];
-    }
-
-    function _sendValue(address to, uint256 amountWei) internal {
-        (bool ok,) = payable(to).call{value: amountWei}("");
-        if (!ok) revert ComputeLedgerTransferFailed();
     }
 }

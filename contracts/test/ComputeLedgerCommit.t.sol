@@ -75,7 +75,7 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
         CommitmentRecord memory rec = ledger.commitmentOf(modelId, 0, 1, workers[0]);
         assertTrue(rec.found);
         assertEq(rec.units, 60); // 3 items * 20 units (stage 1)
-        assertEq(rec.itemsRootPrefix, bytes18(c.itemsRoot));
+        assertEq(rec.digestPrefix, bytes18(keccak256(abi.encode(c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter))));
         assertEq(ledger.roundState(modelId, 0).totalUnits, 60);
     }
 

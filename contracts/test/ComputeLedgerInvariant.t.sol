@@ -106,6 +106,10 @@ contract LedgerHandler is CommonBase, StdCheats, StdUtils, IComputeLedgerTypes {
         return _pair(_leafHash(_leaf(m, r, stage, 0, false)), _leafHash(_leaf(m, r, stage, 1, forged)));
     }
 
+    function _before(uint64 m, uint64 r, uint16 stage) internal view returns (bytes32) {
+        return r == 0 ? registry.initialWeightsRoot(m, stage) : keccak256(abi.encode(r));
+    }
+
     function _round(uint64 m) internal view returns (uint64) {
         uint256 g = registry.model(m).genesisTime;
         if (block.timestamp < g) return 0;
@@ -132,7 +136,7 @@ contract LedgerHandler is CommonBase, StdCheats, StdUtils, IComputeLedgerTypes {
             worker: workers[w],
             itemsRoot: _root(m, r, stage, forged),
             itemCount: uint32(bound(itemSeed, 1, registry.model(m).microbatchesPerRound)),
-            weightsRootBefore: r == 0 ? registry.initialWeightsRoot(m, stage) : keccak256(abi.encode(r)),
+            weightsRootBefore: _before(m, r, stage),
             weightsRootAfter: keccak256(abi.encode(r + 1))
         });
         bytes32 structHash = keccak256(abi.encode(COMMITMENT_TYPEHASH, c));
@@ -161,6 +165,8 @@ contract LedgerHandler is CommonBase, StdCheats, StdUtils, IComputeLedgerTypes {
             stage: k.stage,
             worker: workers[k.worker],
             itemsRoot: _pair(_leafHash(l0), _leafHash(l1)),
+            weightsRootBefore: _before(k.modelId, k.round, k.stage),
+            weightsRootAfter: keccak256(abi.encode(k.round + 1)),
             leaf: l1,
             proof: proof
         });

@@ -1330,6 +1330,25 @@ export const computeLedgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      }
+    ],
+    "name": "attestDraws",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "components": [
           {
             "internalType": "uint64",
@@ -2282,7 +2301,7 @@ export const computeLedgerAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "disputeId",
+        "name": "",
         "type": "uint256"
       }
     ],
@@ -2384,6 +2403,50 @@ export const computeLedgerAbi = [
         "internalType": "struct IComputeLedgerTypes.RoundState",
         "name": "",
         "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint32",
+        "name": "draw",
+        "type": "uint32"
+      }
+    ],
+    "name": "sampledIndex",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
       }
     ],
     "stateMutability": "view",

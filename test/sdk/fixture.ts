@@ -1,10 +1,11 @@
 import hre from "hardhat";
-import { type Account, type Address, type Chain, type Client, type Hex, keccak256, parseEther, toHex, type Transport, getAddress } from "viem";
+import { type Account, type Address, type Chain, type Client, type Hex, keccak256, toHex, type Transport, getAddress } from "viem";
 import { modelRegistryAbi } from "../../sdk/abi/modelRegistry.ts";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { shardholderActions } from "../../sdk/decorator.ts";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { sampleModelSpec } from "../../scripts/lib/sampleSpec.ts";
 
 /** Anything the SDK accepts as a client. */
 export type TestClient = Client<Transport, Chain | undefined, Account | undefined>;
@@ -55,26 +56,9 @@ export type Shardholder = Awaited<ReturnType<typeof deployShardholder>>;
 
 const h = (s: string): Hex => keccak256(toHex(s));
 
-/** A valid two-stage model spec; override any field. */
+/** A valid two-stage model spec (the shared `sampleModelSpec`); override any field. */
 export function testSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
-  return {
-    name: "Tiny Char Transformer",
-    symbol: "TCT",
-    specHash: h("spec"),
-    initialWeightsRoots: [h("w0"), h("w1")],
-    unitsPerMicrobatch: [3n, 5n],
-    microbatchesPerRound: 64,
-    emission: { tokensPerRound: parseEther("1000"), decayBps: 100, capTokens: parseEther("1000000") },
-    protocolFeeBps: 200,
-    operatorFeeBps: 3000,
-    designerEmissionBps: 1000,
-    minRequestFeeWei: parseEther("0.001"),
-    timing: { commitWindowSec: 3600, challengeWindowSec: 3600, voteWindowSec: 1800 },
-    minWorkerStakeWei: parseEther("1"),
-    minValidatorStakeWei: parseEther("1"),
-    metadataURI: "ipfs://tiny",
-    ...overrides,
-  };
+  return sampleModelSpec(overrides);
 }
 
 /** Address of the i-th Hardhat account. */

@@ -3,6 +3,7 @@ import type { Libp2p } from "@libp2p/interface";
 import { type Address, type Hex, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { accountAt, actionsOf, deployShardholder, type Shardholder } from "../sdk/fixture.ts";
+import { sampleModelSpec } from "../../scripts/lib/sampleSpec.ts";
 import type { ModelSpec as LedgerModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
 import { weightsRoot } from "../../sdk/protocol/index.ts";
@@ -30,23 +31,14 @@ export function ledgerSpec(spec: ModelSpec, microbatchesPerRound: number, symbol
     stage.dispose();
     return root;
   });
-  return {
+  return sampleModelSpec({
     name: spec.name,
     symbol,
     specHash: specHash(spec) as Hex,
     initialWeightsRoots: roots,
     unitsPerMicrobatch: spec.stages.map((_, s) => BigInt(Math.round(stageTrainingFlops(spec, s) / 1000))),
     microbatchesPerRound,
-    emission: { tokensPerRound: parseEther("1000"), decayBps: 100, capTokens: parseEther("1000000") },
-    protocolFeeBps: 200,
-    operatorFeeBps: 3000,
-    designerEmissionBps: 1000,
-    minRequestFeeWei: parseEther("0.001"),
-    timing: { commitWindowSec: 3600, challengeWindowSec: 3600, voteWindowSec: 1800 },
-    minWorkerStakeWei: parseEther("1"),
-    minValidatorStakeWei: parseEther("1"),
-    metadataURI: "ipfs://tiny",
-  };
+  });
 }
 
 /** Chain, two registered models, four staked validators (wallets 1-4) sharing one libp2p node. */

@@ -12,6 +12,8 @@ export type RunValidatorLoopParameters = {
   pollMs?: number | undefined;
   signal?: AbortSignal | undefined;
   onAudit?: ((round: bigint, audit: RoundAudit) => void) | undefined;
+  /** Called when the validator minted its reward of an audited round (finalizing it if needed). */
+  onReward?: ((round: bigint, tokens: bigint) => void) | undefined;
 };
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -26,7 +28,8 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 /**
  * The `shardholder validate` loop: audits each round once its commit window has closed (the
  * block hash then seeds the sample), votes in every committee it is drawn into, and resolves its
- * own disputes once voting is over. Committee duty is checked on every poll.
+ * own disputes once voting is over, and mints its validator reward of every round it attested once
+ * that round can be finalized. Committee duty is checked on every poll.
  */
 export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<void> {
   const { validator } = p;
@@ -34,12 +37,15 @@ export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<v
   const model = await getModel(wallet, { deployments, modelId });
   let round = p.fromRound ?? model.currentRound;
   const open = new Set<bigint>();
+  // Rounds audited whose validator reward is not minted yet (minted once the round is final).
+  const unclaimed = new Set<bigint>();
   while (!p.signal?.aborted && (p.untilRound === undefined || round <= p.untilRound || open.size > 0)) {
     const now = (await publicClient.getBlock()).timestamp;
     const commitEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec);
     if (now >= commitEnd) {
       const audit = await validator.auditRound(round);
       for (const id of audit.disputes) open.add(id);
+      if (audit.attestedOnChain > 0) unclaimed.add(round);
       p.onAudit?.(round, audit);
       round++;
     }
@@ -50,6 +56,13 @@ export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<v
         open.delete(id);
       } catch (err) {
         if (!(err instanceof ComputeLedgerVotingNotOverError)) throw err;
+      }
+    }
+    for (const r of unclaimed) {
+      const tokens = await validator.claimReward(r);
+      if (tokens !== undefined) {
+        unclaimed.delete(r);
+        p.onReward?.(r, tokens);
       }
     }
     if (now < commitEnd || open.size > 0) await sleep(p.pollMs ?? 5000, p.signal);

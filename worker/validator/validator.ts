@@ -10,22 +10,35 @@ import { resolveDispute } from "../../sdk/actions/miner/resolveDispute.ts";
 import { setValidator } from "../../sdk/actions/miner/setValidator.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
 import { vote } from "../../sdk/actions/miner/vote.ts";
-import { type CommittedItem, committedItem, itemsTree, type MicrobatchItem, recoverCommitmentSigner } from "../../sdk/protocol/index.ts";
+import { type Commitment, itemsTree, type MicrobatchItem, recoverCommitmentSigner } from "../../sdk/protocol/index.ts";
+import { getModel } from "../../sdk/actions/models/getModel.ts";
+import { finalizeRound } from "../../sdk/actions/miner/finalizeRound.ts";
+import { getRound } from "../../sdk/actions/miner/getRound.ts";
+import { type Attestation, attestItems } from "../../sdk/actions/validator/attestItems.ts";
+import { getValidatorRound } from "../../sdk/actions/validator/getValidatorRound.ts";
+import { type LedgerItem, ledgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
+import { mintValidatorReward } from "../../sdk/actions/validator/mintValidatorReward.ts";
+import { proveWeightsBreak } from "../../sdk/actions/validator/proveWeightsBreak.ts";
+import { attestationSample, attestDraws } from "../../sdk/actions/validator/sample.ts";
+import { sealRoundSeed } from "../../sdk/actions/validator/sealRoundSeed.ts";
+import { ComputeLedgerItemAlreadyDisputedError } from "../../sdk/errors/contractErrors.ts";
 import { type ContentKind, decodeManifest, type ItemsManifest } from "../p2p/content.ts";
 import { ContentUnavailableError, fetchContent } from "../p2p/contentProtocol.ts";
 import type { MicrobatchSource } from "../pipeline/types.ts";
 import { stageTrainingFlops } from "../model/layout.ts";
 import type { Reexecutor } from "./reexecute.ts";
-import { sampleIndices, samplingSeed } from "./sampling.ts";
+import { sampleSize } from "./sampling.ts";
 import type { Tolerance } from "./tolerance.ts";
 import { type ItemVerdict, verifyItem } from "./verify.ts";
 
 /** A commitment as seen on-chain (from `CommitmentAccepted`). */
 export type AcceptedCommitment = { worker: Address; stage: number; itemsRoot: Hex; units: bigint };
 
-/** One line of the validator's off-chain log: the ledger has no attestation entry point, so attestations live here. */
+/** One line of the validator's log (`attest`: re-executed and honest; `onChain` when it was an attestable draw submitted by `attestItems`). */
 export type ValidatorLogEntry =
-  | { type: "attest"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; computeMs: number }
+  | { type: "attest"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; computeMs: number; onChain: boolean }
+  | { type: "weightsBreak"; modelId: bigint; round: bigint; stage: number; worker: Address; previousAfter: Hex; currentBefore: Hex }
+  | { type: "reward"; modelId: bigint; round: bigint; tokens: bigint; units: bigint }
   | { type: "challenge"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; disputeId: bigint }
   | { type: "chainBreak"; modelId: bigint; round: bigint; stage: number; upstream: Address; downstream: Address; index: number; disputeId: bigint }
   | { type: "unverifiable"; modelId: bigint; round: bigint; worker: Address; reason: string }
@@ -55,6 +68,10 @@ export type ValidatorParameters = {
 export type RoundAudit = {
   sampled: number;
   attested: number;
+  /** Attestations recorded on-chain by `attestItems` (the attestable draws among `attested`). */
+  attestedOnChain: number;
+  /** Workers slashed by `proveWeightsBreak` in this audit. */
+  weightsBreaks: Address[];
   disputes: bigint[];
   /** Forward + backward time of the re-executions. */
   computeMs: number;
@@ -72,6 +89,9 @@ export class Validator {
   readonly address: Address;
   readonly #voted = new Set<bigint>();
   readonly #accusedRounds = new Set<string>();
+  /** Accepted commitments seen in audits, by `round:worker:stage` (the previous round's feed continuity checks). */
+  readonly #seen = new Map<string, Commitment>();
+  #microbatches: Promise<number> | undefined;
 
   constructor(readonly p: ValidatorParameters) {
     this.address = getAddress(p.wallet.account.address);
@@ -134,21 +154,24 @@ export class Validator {
   }
 
   /**
-   * Audits `round` (call after its commit window closed): hash-chain breaks are challenged first
-   * (no bond), then a sample of every remaining commitment is re-executed; honest items are
-   * attested in the log, the first failing item of a commitment is challenged.
+   * Audits `round` (call after its commit window closed): seals the round's attestation seed,
+   * slashes weights-continuity breaks against the previous round, challenges hash-chain breaks
+   * (no bond), then re-executes a sample of every remaining commitment (the on-chain draws, at
+   * least `fraction` of the round's microbatches); honest attestable items are attested on-chain
+   * in one batch, the first failing item of a commitment is challenged.
    */
   async auditRound(round: bigint): Promise<RoundAudit> {
-    const audit: RoundAudit = { sampled: 0, attested: 0, disputes: [], computeMs: 0, sampledFlops: 0 };
-    const block = await this.p.publicClient.getBlock();
-    const seed = samplingSeed({ blockHash: block.hash, validator: this.address, modelId: this.p.modelId, round });
+    const audit: RoundAudit = { sampled: 0, attested: 0, attestedOnChain: 0, weightsBreaks: [], disputes: [], computeMs: 0, sampledFlops: 0 };
+    const { wallet, deployments, modelId } = this.p;
+    const { seed } = await sealRoundSeed(wallet, { deployments, modelId, round });
+    const microbatches = await this.#microbatchesPerRound();
     // Workers already in a dispute of this round (opened by any validator) are not challenged
     // again: one slash per worker and round is what the ledger intends.
     const opened = await this.p.publicClient.getContractEvents({
       abi: computeLedgerAbi,
-      address: this.p.deployments.contracts.computeLedger,
+      address: deployments.contracts.computeLedger,
       eventName: "DisputeOpened",
-      args: { modelId: this.p.modelId, round },
+      args: { modelId, round },
       fromBlock: 0n,
     });
     for (const l of opened) {
@@ -158,19 +181,28 @@ export class Validator {
     for (const c of await this.commitments(round)) {
       if (c.worker === this.address) continue;
       const m = await this.manifest(c.worker, c.itemsRoot);
-      if (!m) this.log.push({ type: "unverifiable", modelId: this.p.modelId, round, worker: c.worker, reason: "items manifest not served" });
-      else manifests.push({ c, m });
+      if (!m) this.log.push({ type: "unverifiable", modelId, round, worker: c.worker, reason: "items manifest not served" });
+      else {
+        manifests.push({ c, m });
+        this.#seen.set(`${round}:${c.worker}:${c.stage}`, m.commitment);
+      }
     }
+    for (const { c, m } of manifests) if (await this.#checkContinuity(round, c, m.commitment)) audit.weightsBreaks.push(c.worker);
     for (const up of manifests) {
       for (const down of manifests.filter((d) => d.c.stage === up.c.stage + 1)) {
         const disputeId = await this.#challengeBreak(round, up.m, down.m);
         if (disputeId !== undefined) audit.disputes.push(disputeId);
       }
     }
+    const attestable = attestDraws(microbatches);
+    const count = Math.max(attestable, sampleSize(this.p.fraction, microbatches));
+    const attestations: Attestation[] = [];
     for (const { c, m } of manifests) {
       if (this.#accusedRounds.has(`${round}:${c.worker}`)) continue;
-      const indices = sampleIndices(seed, c.itemsRoot, m.items.map((i) => i.index), this.p.fraction);
-      for (const index of indices) {
+      const tree = itemsTree(m.items);
+      const sample = attestationSample({ seed, validator: this.address, worker: c.worker, stage: c.stage, microbatchesPerRound: microbatches, committed: m.items.map((i) => i.index), count });
+      const honest: Attestation[] = [];
+      for (const { draw, index } of sample) {
         const leaf = m.items.find((i) => i.index === index) as MicrobatchItem;
         const verdict = await this.verify(c.worker, m, leaf);
         audit.sampled++;
@@ -178,18 +210,80 @@ export class Validator {
         audit.sampledFlops += stageTrainingFlops(this.p.reexecutor.spec, c.stage);
         if (verdict.ok) {
           audit.attested++;
-          this.log.push({ type: "attest", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index, computeMs: verdict.computeMs });
+          this.log.push({ type: "attest", modelId, round, stage: c.stage, worker: c.worker, index, computeMs: verdict.computeMs, onChain: draw < attestable });
+          if (draw < attestable) honest.push({ item: ledgerItem({ commitment: m.commitment, tree, index }), draw });
           continue;
         }
-        const item = committedItem({ commitment: m.commitment, tree: itemsTree(m.items), index });
-        const { disputeId } = await challengeItem(this.p.wallet, { deployments: this.p.deployments, item });
-        this.#accusedRounds.add(`${round}:${c.worker}`);
-        this.log.push({ type: "challenge", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index, reason: verdict.reason, disputeId });
-        audit.disputes.push(disputeId);
+        const disputeId = await this.#challengeItem(round, c, ledgerItem({ commitment: m.commitment, tree, index }), verdict.reason);
+        if (disputeId !== undefined) audit.disputes.push(disputeId);
         break;
       }
+      // Items of a commitment this validator just accused are not vouched for.
+      if (!this.#accusedRounds.has(`${round}:${c.worker}`)) attestations.push(...honest);
     }
+    if (attestations.length > 0) audit.attestedOnChain = (await attestItems(wallet, { deployments, attestations })).attested;
     return audit;
+  }
+
+  /** Challenges one leaf; undefined when another validator already disputes that same leaf. */
+  async #challengeItem(round: bigint, c: AcceptedCommitment, item: LedgerItem, reason: string): Promise<bigint | undefined> {
+    try {
+      const { disputeId } = await challengeItem(this.p.wallet, { deployments: this.p.deployments, item });
+      this.log.push({ type: "challenge", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index: item.leaf.index, reason, disputeId });
+      return disputeId;
+    } catch (err) {
+      if (!(err instanceof ComputeLedgerItemAlreadyDisputedError)) throw err;
+      return undefined;
+    } finally {
+      this.#accusedRounds.add(`${round}:${c.worker}`);
+    }
+  }
+
+  /**
+   * Compares a commitment's `weightsRootBefore` with the same worker's previous-round
+   * `weightsRootAfter` (same stage) and slashes a break on-chain; true when it slashed.
+   */
+  async #checkContinuity(round: bigint, c: AcceptedCommitment, current: Commitment): Promise<boolean> {
+    if (round === 0n || this.#accusedRounds.has(`${round}:${c.worker}`)) return false;
+    const previous = this.#seen.get(`${round - 1n}:${c.worker}:${c.stage}`) ?? (await this.#previousCommitment(round - 1n, c));
+    if (!previous || previous.weightsRootAfter === current.weightsRootBefore) return false;
+    await proveWeightsBreak(this.p.wallet, { deployments: this.p.deployments, previous, current });
+    this.#accusedRounds.add(`${round}:${c.worker}`);
+    this.log.push({ type: "weightsBreak", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, previousAfter: previous.weightsRootAfter, currentBefore: current.weightsRootBefore });
+    return true;
+  }
+
+  /** The worker's signed commitment of `round` at the same stage, from its manifest (undefined if not served). */
+  async #previousCommitment(round: bigint, c: AcceptedCommitment): Promise<Commitment | undefined> {
+    const accepted = (await this.commitments(round)).find((x) => x.worker === c.worker && x.stage === c.stage);
+    return accepted ? (await this.manifest(c.worker, accepted.itemsRoot))?.commitment : undefined;
+  }
+
+  async #microbatchesPerRound(): Promise<number> {
+    this.#microbatches ??= getModel(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId }).then((m) => m.microbatchesPerRound);
+    return this.#microbatches;
+  }
+
+  /**
+   * Mints this validator's reward of `round` once it is final: finalizes the round first when its
+   * challenge window is over and no dispute is open. Returns the tokens minted, or undefined when
+   * the round is not final yet or there is nothing to mint (no attestations, already minted).
+   */
+  async claimReward(round: bigint): Promise<bigint | undefined> {
+    const { wallet, deployments, modelId } = this.p;
+    const mine = await getValidatorRound(wallet, { deployments, modelId, round, validator: this.address });
+    if (mine.units === 0n || mine.minted || mine.forfeited) return undefined;
+    const state = await getRound(wallet, { deployments, modelId, round });
+    if (!state.finalized) {
+      const model = await getModel(wallet, { deployments, modelId });
+      const challengeEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec) + BigInt(model.timing.challengeWindowSec);
+      const now = (await this.p.publicClient.getBlock()).timestamp;
+      if (now < challengeEnd || state.openDisputes !== 0) return undefined;
+      await finalizeRound(wallet, { deployments, modelId, round });
+    }
+    const { tokens, units } = await mintValidatorReward(wallet, { deployments, modelId, round, validator: this.address });
+    this.log.push({ type: "reward", modelId, round, tokens, units });
+    return tokens;
   }
 
   async #challengeBreak(round: bigint, up: ItemsManifest, down: ItemsManifest): Promise<bigint | undefined> {
@@ -199,8 +293,8 @@ export class Validator {
     for (const a of up.items) {
       const b = down.items.find((i) => i.index === a.index);
       if (!b || (a.outputActHash === b.inputActHash && a.upstreamGradHash === b.inputGradHash)) continue;
-      const upstream = committedItem({ commitment: up.commitment, tree: itemsTree(up.items), index: a.index });
-      const downstream = committedItem({ commitment: down.commitment, tree: itemsTree(down.items), index: a.index });
+      const upstream = ledgerItem({ commitment: up.commitment, tree: itemsTree(up.items), index: a.index });
+      const downstream = ledgerItem({ commitment: down.commitment, tree: itemsTree(down.items), index: a.index });
       const { disputeId } = await challengeChainBreak(this.p.wallet, { deployments: this.p.deployments, upstream, downstream });
       this.#accusedRounds.add(`${round}:${upWorker}`);
       this.#accusedRounds.add(`${round}:${downWorker}`);
@@ -211,11 +305,11 @@ export class Validator {
   }
 
   /** The challenged item(s) of a dispute, decoded from the transaction that opened it. */
-  async #disputedItems(transactionHash: Hex): Promise<{ item: CommittedItem; chainBreak: boolean }> {
+  async #disputedItems(transactionHash: Hex): Promise<{ item: LedgerItem; chainBreak: boolean }> {
     const tx = await this.p.publicClient.getTransaction({ hash: transactionHash });
     const call = decodeFunctionData({ abi: computeLedgerAbi, data: tx.input });
-    if (call.functionName === "challengeItem") return { item: call.args[0] as CommittedItem, chainBreak: false };
-    if (call.functionName === "challengeChainBreak") return { item: call.args[0] as CommittedItem, chainBreak: true };
+    if (call.functionName === "challengeItem") return { item: { ...call.args[0], proof: [...call.args[0].proof] }, chainBreak: false };
+    if (call.functionName === "challengeChainBreak") return { item: { ...call.args[0], proof: [...call.args[0].proof] }, chainBreak: true };
     throw new Error(`transaction ${transactionHash} opened no dispute`);
   }
 

@@ -258,6 +258,8 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
             stage: c.stage,
             worker: c.worker,
             itemsRoot: root,
+            weightsRootBefore: c.weightsRootBefore,
+            weightsRootAfter: c.weightsRootAfter,
             leaf: leaves[index],
             proof: proof
         });

@@ -3,6 +3,7 @@ import { createWalletClient, custom, keccak256, parseEther, toHex, type Hex } fr
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { shardholderActions } from "../../../sdk/index.ts";
 import { deployProtocol } from "../deploy.ts";
+import { sampleModelSpec } from "../sampleSpec.ts";
 
 const h = (s: string): Hex => keccak256(toHex(s));
 
@@ -20,24 +21,7 @@ export async function measureChainGas(): Promise<Record<string, number>> {
   const relayer = deployer.extend(shardholderActions({ deployments }));
   const gas: Record<string, number> = {};
 
-  const spec = {
-    name: "Bench Model",
-    symbol: "BENCH",
-    specHash: h("bench spec"),
-    initialWeightsRoots: [h("w0"), h("w1")],
-    unitsPerMicrobatch: [3n, 5n],
-    microbatchesPerRound: 64,
-    emission: { tokensPerRound: parseEther("1000"), decayBps: 100, capTokens: parseEther("1000000") },
-    protocolFeeBps: 200,
-    operatorFeeBps: 3000,
-    designerEmissionBps: 1000,
-    validatorEmissionBps: 0,
-    minRequestFeeWei: parseEther("0.001"),
-    timing: { commitWindowSec: 3600, challengeWindowSec: 3600, voteWindowSec: 1800 },
-    minWorkerStakeWei: parseEther("1"),
-    minValidatorStakeWei: parseEther("1"),
-    metadataURI: "bench",
-  };
+  const spec = sampleModelSpec({ name: "Bench Model", symbol: "BENCH", specHash: h("bench spec"), metadataURI: "bench" });
   const registered = await relayer.registerModel({ spec });
   gas.registerModel = Number(registered.receipt.gasUsed);
   const { modelId } = registered;

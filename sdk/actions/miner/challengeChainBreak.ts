@@ -7,7 +7,7 @@ import type {
   ComputeLedgerUnknownCommitmentError,
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
-import type { CommittedItem } from "../../protocol/committedItem.ts";
+import type { LedgerItem } from "../validator/ledgerItem.ts";
 import {
   type AccountParameter,
   type DeploymentsParameter,
@@ -21,9 +21,9 @@ import { receiptEvent } from "../internal/events.ts";
 export type ChallengeChainBreakParameters = DeploymentsParameter &
   AccountParameter & {
     /** Stage s's leaf of the microbatch. */
-    upstream: CommittedItem;
+    upstream: LedgerItem;
     /** Stage s+1's leaf of the same round and microbatch index. */
-    downstream: CommittedItem;
+    downstream: LedgerItem;
   };
 
 export type ChallengeChainBreakReturnType = WriteResult & { disputeId: bigint; committee: readonly `0x${string}`[] };

@@ -5,9 +5,10 @@ import type {
   ComputeLedgerOutsideChallengeWindowError,
   ComputeLedgerUnknownCommitmentError,
   ComputeLedgerWrongBondError,
+  ComputeLedgerItemAlreadyDisputedError,
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
-import type { CommittedItem } from "../../protocol/committedItem.ts";
+import type { LedgerItem } from "../validator/ledgerItem.ts";
 import { readContract } from "viem/actions";
 import {
   type AccountParameter,
@@ -22,8 +23,8 @@ import { receiptEvent } from "../internal/events.ts";
 
 export type ChallengeItemParameters = DeploymentsParameter &
   AccountParameter & {
-    /** The challenged leaf with its commitment coordinates and proof (see `committedItem`). */
-    item: CommittedItem;
+    /** The challenged leaf with its commitment coordinates, weights roots and proof (see `ledgerItem`). */
+    item: LedgerItem;
   };
 
 export type ChallengeItemReturnType = WriteResult & {
@@ -37,6 +38,7 @@ export type ChallengeItemErrorType =
   | ComputeLedgerOutsideChallengeWindowError
   | ComputeLedgerNotEligibleValidatorError
   | ComputeLedgerWrongBondError
+  | ComputeLedgerItemAlreadyDisputedError
   | ComputeLedgerUnknownCommitmentError
   | ComputeLedgerInvalidProofError
   | AccountRequiredError
@@ -45,11 +47,13 @@ export type ChallengeItemErrorType =
 /**
  * Challenges one committed microbatch leaf during the round's challenge window, bonding the
  * model's challenge bond (read from the ledger); a committee is drawn to re-execute and vote.
+ * A leaf already under an open dispute fails in simulation with
+ * `ComputeLedgerItemAlreadyDisputedError` before any bond is sent.
  *
  * @example
- * import { challengeItem, committedItem, itemsTree } from "shardholder/sdk"
+ * import { challengeItem, itemsTree, ledgerItem } from "shardholder/sdk"
  * const { disputeId } = await challengeItem(walletClient, {
- *   deployments, item: committedItem({ commitment, tree: itemsTree(items), index: 3 }),
+ *   deployments, item: ledgerItem({ commitment, tree: itemsTree(items), index: 3 }),
  * })
  */
 export async function challengeItem(client: ShardholderClient, parameters: ChallengeItemParameters): Promise<ChallengeItemReturnType> {

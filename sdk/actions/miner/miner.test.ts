@@ -14,7 +14,7 @@ import {
 import { ContractRevertError } from "../../errors/contract.ts";
 import { AccountRequiredError } from "../../errors/sdk.ts";
 import type { Commitment } from "../../protocol/commitment.ts";
-import { committedItem } from "../../protocol/committedItem.ts";
+import { ledgerItem } from "../validator/ledgerItem.ts";
 import { itemsTree, type MicrobatchItem } from "../../protocol/merkle.ts";
 import { stake } from "./stake.ts";
 
@@ -128,7 +128,7 @@ describe("miner and validator actions on a real ledger", () => {
 
   it("challenges a leaf, votes fraud as the drawn committee, resolves and slashes", async () => {
     await s.networkHelpers.time.increaseTo(genesis + 3600n);
-    const item = committedItem({ commitment: commitmentA, tree: treeA, index: 2 });
+    const item = ledgerItem({ commitment: commitmentA, tree: treeA, index: 2 });
     const { disputeId, committee, bondWei } = await client(3).challengeItem({ item });
     expect(bondWei).toBe(parseEther("1"));
     const members = committee.filter((m) => m !== "0x0000000000000000000000000000000000000000");

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IModelToken} from "../interfaces/IModelToken.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {LedgerBase} from "./LedgerBase.sol";
+import {LedgerCore} from "./LedgerCore.sol";
+
+/// @title Validator attestations of sampled items and the validators' share of emission
+/// @dev Rules (docs/PROTOCOL.md "Attestation sample"):
+/// - Each round gets a seed sealed at the first `sealRoundSeed`/`attestItems` call after its commit
+///   window closed, from that block's prevrandao and its parent's hash: no miner can know it when
+///   committing. (A block proposer could bias it by withholding a block; as with committee draws.)
+/// - Validator v may attest leaf `index` of a commitment (stage s, worker w) only if one of its first
+///   `attestDraws(model)` draws hits it: `keccak256(abi.encode(seed, v, w, s, draw)) % microbatchesPerRound`.
+///   Each validator thus checks different items, and nobody can attest items of its choice.
+/// - Each (validator, commitment, index) counts once (a bitmap), for `unitsPerMicrobatch(stage)` units.
+/// - After finalization each validator mints `validatorTokens * units / attestedUnits` to its payout.
+/// - Attesting an item that a dispute then proves fraudulent is slashed like fraud (see
+///   `slashFalseAttestation`), and the round pays that validator nothing.
+/// Deployed as `ComputeLedgerValidatorModule`, which the ledger calls by DELEGATECALL (its storage,
+/// its balance, its token minter role): this keeps the ledger under the EIP-170 size limit. The
+/// views live in the ledger itself.
+abstract contract LedgerValidators is LedgerCore {
+    /// @notice Fixes the sampling seed of (model, round) if it is not fixed yet; returns it.
+    /// @dev Only inside the round's challenge window (after its commit window), so the seed is
+    /// unknown while commitments can still be submitted. Idempotent: racing validators all get the
+    /// same seed.
+    function sealRoundSeed(uint64 modelId, uint64 round) external returns (bytes32 seed) {
+        _requireChallengeWindow(_model(modelId), modelId, round);
+        seed = _seal(modelId, round);
+    }
+
+    /// @notice Records the caller's attestations of sampled honest items of one round.
+    /// @dev Defends against: attesting chosen items (each leaf must be hit by one of the caller's
+    /// first `attestDraws` draws under the sealed seed), attesting items that were never committed
+    /// (Merkle proof against the stored digest), double counting (bitmap per validator, commitment and
+    /// index), self-attestation (the worker cannot attest itself), late attestations (challenge window
+    /// only, so the units are fixed before finalization), and unbounded gas (`MAX_ATTEST_BATCH`).
+    /// All-or-nothing: the batch reverts on the first bad entry.
+    /// @param items Leaves of one (model, round), each with its commitment coordinates and proof.
+    /// @param draws `draws[i]` is the draw number that hit `items[i].leaf.index`.
+    function attestItems(CommittedItem[] calldata items, uint32[] calldata draws) external {
+        uint256 n = items.length;
+        if (n == 0 || n != draws.length || n > MAX_ATTEST_BATCH) revert ComputeLedgerBadAttestBatch(n, draws.length);
+        AttestContext memory ctx;
+        ctx.modelId = items[0].modelId;
+        ctx.round = items[0].round;
+        ModelParams storage p = _model(ctx.modelId);
+        _requireChallengeWindow(p, ctx.modelId, ctx.round);
+        if (!_eligibleValidator(msg.sender, p.minValidatorStakeWei)) revert ComputeLedgerNotEligibleValidator();
+        ctx.seed = _seal(ctx.modelId, ctx.round);
+        ctx.microbatches = p.microbatchesPerRound;
+        ctx.maxDraws = _attestDraws(ctx.microbatches);
+        uint256 totalUnits;
+        for (uint256 i; i < n; ++i) {
+            totalUnits += _attestOne(ctx, items[i], draws[i], i);
+        }
+        _validatorRounds[ctx.modelId][ctx.round][msg.sender].units += uint128(totalUnits);
+        _rounds[ctx.modelId][ctx.round].attestedUnits += uint128(totalUnits);
+    }
+
+    /// @dev What every item of one `attestItems` batch shares.
+    struct AttestContext {
+        uint64 modelId;
+        uint64 round;
+        uint32 microbatches;
+        uint256 maxDraws;
+        bytes32 seed;
+    }
+
+    /// @dev Checks and records one attested item; returns its units.
+    function _attestOne(AttestContext memory ctx, CommittedItem calldata item, uint32 draw, uint256 i)
+        private
+        returns (uint256 units)
+    {
+        if (item.modelId != ctx.modelId || item.round != ctx.round) revert ComputeLedgerMixedRounds(i);
+        if (item.worker == msg.sender) revert ComputeLedgerNotEligibleValidator();
+        _verifyItem(item, ctx.microbatches);
+        uint32 index = item.leaf.index;
+        if (draw >= ctx.maxDraws || _drawIndex(ctx.seed, msg.sender, item.worker, item.stage, draw, ctx.microbatches) != index) {
+            revert ComputeLedgerNotSampled(i);
+        }
+        mapping(uint256 => uint256) storage bits =
+            _attestedBits[_attestKey(ctx.modelId, ctx.round, item.stage, item.worker, msg.sender)];
+        uint256 bit = 1 << (index & 255);
+        uint256 word = bits[index >> 8];
+        if (word & bit != 0) revert ComputeLedgerAlreadyAttested(i);
+        bits[index >> 8] = word | bit;
+        units = _unitsPerMicrobatch(ctx.modelId, item.stage);
+        emit ItemAttested(ctx.modelId, ctx.round, msg.sender, item.worker, item.stage, index, units);
+    }
+
+    /// @notice Mints `validator`'s share of a finalized round's validator pool to its payout address:
+    /// `validatorTokens * units / attestedUnits`. Anyone may call it; tokens only go to the payout.
+    /// @dev Once per (round, validator): flagged minted before the token call. A forfeited round
+    /// (false attestation) pays nothing.
+    function mintValidatorReward(uint64 modelId, uint64 round, address validator) external returns (uint256 tokens) {
+        RoundState storage r = _rounds[modelId][round];
+        if (!r.finalized) revert ComputeLedgerNotFinalized(modelId, round);
+        ValidatorRound storage v = _validatorRounds[modelId][round][validator];
+        uint256 units = v.units;
+        if (units == 0 || v.minted || v.forfeited) revert ComputeLedgerNothingToMint(modelId, round, validator);
+        v.minted = true;
+        tokens = Math.mulDiv(r.validatorTokens, units, r.attestedUnits);
+        r.mintedTokens += uint128(tokens);
+        address payout = _stakers[validator].payout;
+        emit ValidatorRewardMinted(modelId, round, validator, payout, tokens, units);
+        if (tokens != 0) IModelToken(_models[modelId].token).mint(payout, tokens);
+    }
+
+    /// @notice Slashes `validator` for having attested the leaf that dispute `disputeId` proved
+    /// fraudulent (the accused leaf of a Fraud verdict, or the stage s+1 leaf of a chain break decided
+    /// against the counterparty). The caller is credited `WINNER_SHARE_BPS` of the slashed stake.
+    /// @dev Why slash and not only withhold the reward: an attestation claims "I re-executed this and it
+    /// matches". If a false claim only cost the round's validator reward, attesting every sampled item
+    /// unchecked would be a free option that pays whenever the miner was honest; putting the stake
+    /// behind the claim makes lazy attesting lose money. The validator also forfeits the round's
+    /// validator reward if not minted yet (its units leave the pool if the round is not finalized),
+    /// is jailed, and its own worker commitments of the round are voided. Callable any time while the
+    /// stake is bonded (unbonding outlasts challenge and vote windows); each attestation bit is
+    /// cleared so it is slashed at most once. Effects before the burn transfer; `nonReentrant`.
+    function slashFalseAttestation(uint256 disputeId, address validator) external nonReentrant {
+        Dispute storage d = _disputes[disputeId];
+        address worker;
+        uint16 stage = d.stage;
+        if (d.status == DisputeStatus.Fraud) {
+            worker = d.accused;
+        } else if (d.status == DisputeStatus.Honest && d.kind == DisputeKind.ChainBreak) {
+            (worker, stage) = (d.counterparty, stage + 1);
+        } else {
+            revert ComputeLedgerNoFraudProven(disputeId);
+        }
+        uint64 modelId = d.modelId;
+        uint64 round = d.round;
+        uint32 index = d.index;
+        mapping(uint256 => uint256) storage bits = _attestedBits[_attestKey(modelId, round, stage, worker, validator)];
+        uint256 bit = 1 << (index & 255);
+        uint256 word = bits[index >> 8];
+        if (word & bit == 0) revert ComputeLedgerNotAttested(disputeId, validator);
+        bits[index >> 8] = word & ~bit;
+
+        ValidatorRound storage v = _validatorRounds[modelId][round][validator];
+        bool forfeited = !v.minted && !v.forfeited;
+        if (forfeited) {
+            v.forfeited = true;
+            RoundState storage r = _rounds[modelId][round];
+            if (!r.finalized) r.attestedUnits -= v.units;
+        }
+        emit AttestationSlashed(disputeId, validator, msg.sender, forfeited);
+        uint256 burnWei = _slash(modelId, round, validator, msg.sender);
+        if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
+    }
+
+    /// @notice Slashes a worker whose round-`current.round` commitment does not start from the weights
+    /// its own round-`previous.round` commitment ended with (same model, stage and worker).
+    /// @dev Both commitments are checked against their stored digests (`itemCount` is not part of the
+    /// digest and is ignored), so the two signed roots are exactly what the worker committed; no
+    /// committee is needed and no bond is taken. Only before `current.round`'s challenge window
+    /// closes, so a finalized round never loses units. Round 0's starting root is already enforced
+    /// at submission against the registry. The caller (an eligible validator other than the worker)
+    /// is credited `WINNER_SHARE_BPS` of the slashed stake. Effects before the single burn transfer;
+    /// `nonReentrant`.
+    /// @param previous The worker's commitment of round r - 1.
+    /// @param current The worker's commitment of round r.
+    function proveWeightsBreak(Commitment calldata previous, Commitment calldata current) external nonReentrant {
+        uint64 modelId = current.modelId;
+        uint64 round = current.round;
+        address worker = current.worker;
+        if (
+            previous.modelId != modelId || previous.worker != worker || previous.stage != current.stage
+                || uint256(previous.round) + 1 != round || previous.weightsRootAfter == current.weightsRootBefore
+        ) revert ComputeLedgerNotAWeightsBreak();
+        ModelParams storage p = _model(modelId);
+        if (block.timestamp >= _challengeEnd(p, round)) revert ComputeLedgerOutsideChallengeWindow(modelId, round);
+        if (worker == msg.sender || !_eligibleValidator(msg.sender, p.minValidatorStakeWei)) {
+            revert ComputeLedgerNotEligibleValidator();
+        }
+        _requireStored(previous);
+        if (_slotHas(_requireStored(current), _FLAG_SLASHED)) revert ComputeLedgerCommitmentSlashed();
+        emit WeightsBreakProven(modelId, round, worker, current.stage, msg.sender);
+        uint256 burnWei = _slash(modelId, round, worker, msg.sender);
+        if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
+    }
+
+    /// @notice Applies a dispute's committee verdict once every member voted or the vote window closed.
+    /// @dev Callable by anyone so a losing party cannot stall finalization. Effects (status, counters,
+    /// slashing, credits) happen before the single external call (the burn transfer to a code-less
+    /// address), and the function is `nonReentrant`. Winners are paid by pull (`withdrawPayments`).
+    function resolveDispute(uint256 disputeId) external nonReentrant {
+        Dispute storage d = _disputes[disputeId];
+        if (d.status != DisputeStatus.Open) revert ComputeLedgerDisputeNotOpen();
+        uint8 fraudVotes = d.fraudVotes;
+        uint8 honestVotes = d.honestVotes;
+        if (fraudVotes + honestVotes < d.committeeSize && block.timestamp <= d.voteDeadline) {
+            revert ComputeLedgerVotingNotOver();
+        }
+        DisputeStatus outcome = fraudVotes > honestVotes
+            ? DisputeStatus.Fraud
+            : (honestVotes > fraudVotes ? DisputeStatus.Honest : DisputeStatus.Dismissed);
+        d.status = outcome;
+
+        uint64 modelId = d.modelId;
+        uint64 round = d.round;
+        address accused = d.accused;
+        address counterparty = d.counterparty;
+        address challenger = d.challenger;
+        _rounds[modelId][round].openDisputes -= 1;
+        _stakers[accused].openDisputes -= 1;
+        delete _openItemDispute[_itemKey(modelId, round, d.stage, accused, d.index)];
+        if (counterparty != address(0)) {
+            delete _openItemDispute[_itemKey(modelId, round, d.stage + 1, counterparty, d.index)];
+            if (counterparty != accused) _stakers[counterparty].openDisputes -= 1;
+        }
+        emit DisputeResolved(disputeId, uint8(outcome), fraudVotes, honestVotes);
+
+        // One slash site keeps the code small: pick who loses, then apply.
+        address loser;
+        uint256 burnWei;
+        if (d.kind == DisputeKind.Item) {
+            uint256 bond = d.bondWei;
+            if (outcome == DisputeStatus.Honest) {
+                uint256 reward = bond * WINNER_SHARE_BPS / BPS;
+                burnWei = bond - reward;
+                _credit(accused, reward);
+                emit BondForfeited(disputeId, challenger, reward, burnWei);
+            } else {
+                _credit(challenger, bond);
+                if (outcome == DisputeStatus.Fraud) loser = accused;
+            }
+        } else if (outcome != DisputeStatus.Dismissed) {
+            loser = outcome == DisputeStatus.Fraud ? accused : counterparty;
+        }
+        if (loser != address(0)) burnWei = _slash(modelId, round, loser, challenger);
+        if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev The stored slot of a full commitment whose digest matches; reverts otherwise.
+    function _requireStored(Commitment calldata c) private view returns (uint256 slot) {
+        slot = _commitments[c.modelId][c.worker][_slotKey(c.stage, c.round)];
+        bytes32 digest = _commitmentDigest(c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter);
+        if (!_slotIsRound(slot, c.round) || !_slotPrefixMatches(slot, digest)) revert ComputeLedgerUnknownCommitment();
+    }
+
+    function _seal(uint64 modelId, uint64 round) private returns (bytes32 seed) {
+        seed = _roundSeeds[modelId][round];
+        if (seed == bytes32(0)) {
+            seed = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), modelId, round));
+            _roundSeeds[modelId][round] = seed;
+            emit RoundSeedSealed(modelId, round, seed);
+        }
+    }
+}
+
+/// @title The deployed validator module (see `LedgerValidators`); only meaningful under DELEGATECALL
+/// @dev Called directly it acts on its own empty storage and cannot mint (the tokens' minter is the ledger).
+contract ComputeLedgerValidatorModule is LedgerValidators {
+    constructor(IModelRegistry registry_) LedgerBase(registry_) {}
+}
