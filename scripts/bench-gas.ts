@@ -18,8 +18,7 @@ async function main() {
   console.error("bench:gas: measuring receipts on an in-process chain...");
   const chain = await measureChainGas();
   console.error("bench:gas: running the Solidity gas tests...");
-  const output = execFileSync("npx", ["hardhat", "test", "solidity", ...FORGE_FILES, "-vv"], { encoding: "utf8", maxBuffer: 64 << 20 });
-  const forge = parseForgeGasLogs(output);
+  const forge = parseForgeGasLogs(runGasTests());
 
   // Per commitment in one transaction of 32: execution + calldata + a 32nd of the 21k base.
   const amortizedBatch32 = Math.round(
@@ -29,6 +28,9 @@ async function main() {
     "request <= 60k": { measured: forge["InferenceEscrow request, tx gas"], met: (forge["InferenceEscrow request, tx gas"] ?? Infinity) <= 60_000 },
     "fulfil <= 70k": { measured: forge["InferenceEscrow fulfill (2 stages), tx gas"], met: (forge["InferenceEscrow fulfill (2 stages), tx gas"] ?? Infinity) <= 70_000 },
     "claim <= 40k": { measured: forge["ModelToken claim, tx gas"], met: (forge["ModelToken claim, tx gas"] ?? Infinity) <= 40_000 },
+    // The same two targets from real receipts: fulfil here pays the real ledger's serving checks.
+    "fulfil <= 70k, chain receipt (real ledger, steady state)": { measured: chain["fulfillInference, second"], met: (chain["fulfillInference, second"] ?? Infinity) <= 70_000 },
+    "claim <= 40k, chain receipt": { measured: chain.claimRevenue, met: (chain.claimRevenue ?? Infinity) <= 40_000 },
     "transfer <= 1.3x OZ": { measured: (forge["ratio x1000"] ?? Infinity) / 1000, met: (forge["ratio x1000"] ?? Infinity) <= 1300 },
     "commitment <= 15k amortized (batch 32)": { measured: amortizedBatch32, met: amortizedBatch32 <= 15_000 },
     "mintReward <= 60k": {
@@ -49,6 +51,21 @@ async function main() {
   console.table(Object.entries(forge).map(([operation, gas]) => ({ source: "forge test", operation, gas })));
   console.table(Object.entries(targets).map(([target, t]) => ({ target, measured: t.measured, met: t.met })));
   console.log("written bench/gas.json");
+}
+
+/**
+ * Output of the Solidity gas tests. A test whose gas assertion fails still logged its figures: they
+ * are recorded (the targets table then says "met: false") instead of losing the whole benchmark.
+ */
+function runGasTests(): string {
+  try {
+    return execFileSync("npx", ["hardhat", "test", "solidity", ...FORGE_FILES, "-vv"], { encoding: "utf8", maxBuffer: 64 << 20 });
+  } catch (error: unknown) {
+    const stdout = (error as { stdout?: unknown }).stdout;
+    if (typeof stdout !== "string" || !stdout.includes("passing")) throw error;
+    console.error("bench:gas: some Solidity gas tests failed; their logged figures are recorded");
+    return stdout;
+  }
 }
 
 main().catch((error: unknown) => {
