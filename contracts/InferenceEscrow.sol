@@ -62,6 +62,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     // solhint-disable-next-line immutable-vars-naming
     address public immutable treasury;
     /// @dev The registry's token implementation, to compute a model's clone address.
+    // solhint-disable-next-line immutable-vars-naming
     address private immutable _tokenImplementation;
 
     uint256 private _requestCount;

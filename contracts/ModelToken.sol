@@ -56,8 +56,8 @@ contract ModelToken is
     uint256 private constant _U96 = 96;
     uint256 private constant _MASK96 = type(uint96).max;
     uint256 private constant _HELD_FLAG = 1 << 255;
-    // solhint-disable-next-line gas-small-strings
     bytes32 private constant _PERMIT_TYPEHASH =
+        // solhint-disable-next-line gas-small-strings
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
     // ---------------------------------------------------------------- storage
