@@ -138,7 +138,7 @@ async function runOnChain(
     },
   });
   track(...minerProcs);
-  for (const p of minerProcs) void p.exit.then((code) => code !== 0 && tracker.fail(new Error(`${p.name} exited with ${code}: ${p.stderr.slice(-3).join(" | ")}`)));
+  for (const p of minerProcs) void p.exit.then((code) => code !== 0 && tracker.fail(new Error(`${p.name} exited with ${code}: ${exitDetail(p)}`)));
   o.signal.addEventListener("abort", () => tracker.fail(new Error("interrupted")));
 
   const model = await getModel(client, { deployments, modelId });
@@ -159,7 +159,7 @@ async function runOnChain(
   const fraction = 0.25;
   const validator = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: first, untilRound: last });
   track(validator);
-  void validator.exit.then((code) => code !== 0 && tracker.fail(new Error(`validator exited with ${code}: ${validator.stderr.slice(-3).join(" | ")}`)));
+  void validator.exit.then((code) => code !== 0 && tracker.fail(new Error(`validator exited with ${code}: ${exitDetail(validator)}`)));
   await validator.waitUntil("validating", (e) => e.msg === "validating", 120_000);
   o.log(`validator ${privateKeyToAccount(roles.validators[0] as Hex).address} staked, sampling ${fraction * 100}% of every commitment; committee of ${roles.validators.length - 1}`);
   const audits: AuditRecord[] = [];
@@ -256,4 +256,11 @@ export function devnetSampling(o: Pick<DevnetOptions, "temperature" | "topK">, m
   if (o.temperature === 0) return undefined;
   const seed = keccak256(encodeAbiParameters([{ type: "string" }, { type: "uint64" }], ["shardholder devnet sampling", modelId]));
   return { temperature: o.temperature, topK: o.topK, seed };
+}
+
+/** Why a child died: its last error record (JSON logs go to stdout) and its last stderr lines. */
+export function exitDetail(p: JsonLineProcess): string {
+  const failure = [...p.events].reverse().find((e) => e.event === "error" || (typeof e.level === "number" && e.level >= 50));
+  const said = failure ? String(failure.shortMessage ?? failure.msg ?? JSON.stringify(failure)) : undefined;
+  return [said, ...p.stderr.slice(-3)].filter(Boolean).join(" | ") || "no error output";
 }
