@@ -220,3 +220,238 @@ contract ComputeLedgerRewardsTest is LedgerTestBase {
         assertEq(harness.emissionAt(1e18, 1, 200_000_000), 0);
     }
 }
+
+/// @dev Attestations, the validators' share of emission, false-attestation slashing, weights
+/// continuity proofs and one open dispute per item. Model `m4` has 4 microbatches per round, so each
+/// validator's single attestable draw always hits one of a worker's 4 committed leaves.
+contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
+    uint64 internal m4;
+
+    function setUp() public override {
+        super.setUp();
+        m4 = _register(2, 4);
+        _warpToCommit(m4, 0);
+    }
+
+    /// @dev Worker `w` commits the honest 4-leaf tree of `stage` for model m4, round `round`.
+    function _commit4(uint64 round, uint16 stage, uint256 w) internal returns (Commitment memory c) {
+        c = _commit(m4, round, stage, w);
+    }
+
+    /// @dev The leaf validator `v`'s draw 0 hits in worker `w`'s stage commitment, ready to attest.
+    function _sampled(Commitment memory c, address v) internal view returns (CommittedItem memory item) {
+        uint32 index = ledger.sampledIndex(m4, c.round, v, c.worker, c.stage, 0);
+        ItemLeaf memory none;
+        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _items(c.stage, false, 0, none);
+        item = _committedItem(c, leaves, hashes, index);
+    }
+
+    function _attest(address v, CommittedItem memory item, uint32 draw) internal {
+        CommittedItem[] memory items = new CommittedItem[](1);
+        uint32[] memory draws = new uint32[](1);
+        items[0] = item;
+        draws[0] = draw;
+        vm.prank(v);
+        ledger.attestItems(items, draws);
+    }
+
+    function test_attest_sampledItems_countOnce_mintProRata_workersShareRest() public {
+        Commitment memory c0 = _commit4(0, 0, 0);
+        Commitment memory c1 = _commit4(0, 1, 1);
+        _warpToChallenge(m4, 0);
+        assertEq(ledger.roundSeed(m4, 0), bytes32(0));
+        bytes32 seed = ledger.sealRoundSeed(m4, 0);
+        assertTrue(seed != bytes32(0));
+        assertEq(ledger.sealRoundSeed(m4, 0), seed); // idempotent
+        assertEq(ledger.attestDraws(m4), 1);
+
+        CommittedItem memory a = _sampled(c0, validators[0]);
+        CommittedItem[] memory batch = new CommittedItem[](2);
+        uint32[] memory draws = new uint32[](2);
+        batch[0] = a;
+        batch[1] = _sampled(c1, validators[0]);
+        vm.prank(validators[0]);
+        ledger.attestItems(batch, draws);
+        _attest(validators[1], _sampled(c0, validators[1]), 0);
+        assertTrue(ledger.isAttested(m4, 0, 0, workers[0], validators[0], a.leaf.index));
+        assertEq(ledger.validatorRound(m4, 0, validators[0]).units, 30); // 10 (stage 0) + 20 (stage 1)
+        assertEq(ledger.validatorRound(m4, 0, validators[1]).units, 10);
+        assertEq(ledger.roundState(m4, 0).attestedUnits, 40);
+
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerAlreadyAttested.selector, 0));
+        _attest(validators[0], a, 0);
+
+        _warpPastChallenge(m4, 0);
+        ledger.finalizeRound(m4, 0);
+        RoundState memory r = ledger.roundState(m4, 0);
+        uint256 pool = uint256(TOKENS_PER_ROUND) * VALIDATOR_BPS / 10_000;
+        assertEq(r.validatorTokens, pool);
+        assertEq(ledger.mintValidatorReward(m4, 0, validators[0]), pool * 30 / 40);
+        assertEq(ledger.mintValidatorReward(m4, 0, validators[1]), pool * 10 / 40);
+        assertEq(_token4().balanceOf(validators[0]), pool * 30 / 40); // payout = the validator itself
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNothingToMint.selector, m4, 0, validators[0]));
+        ledger.mintValidatorReward(m4, 0, validators[0]);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNothingToMint.selector, m4, 0, validators[2]));
+        ledger.mintValidatorReward(m4, 0, validators[2]);
+
+        (uint256 w0,) = ledger.mintReward(m4, 0, workers[0]);
+        (uint256 w1,) = ledger.mintReward(m4, 0, workers[1]);
+        uint256 workerPool = TOKENS_PER_ROUND - pool;
+        assertEq(w0, workerPool * 40 / 120 - workerPool * 40 / 120 * DESIGNER_BPS / 10_000);
+        assertLe(_token4().totalSupply(), TOKENS_PER_ROUND);
+        assertEq(ledger.roundState(m4, 0).mintedTokens, _token4().totalSupply());
+        assertGt(w1, w0);
+    }
+
+    function test_attest_unsampledDrawOrIndex_reverts() public {
+        Commitment memory c0 = _commit4(0, 0, 0);
+        _warpToChallenge(m4, 0);
+        ledger.sealRoundSeed(m4, 0);
+        CommittedItem memory item = _sampled(c0, validators[0]);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNotSampled.selector, 0));
+        _attest(validators[0], item, 1); // past attestDraws
+        ItemLeaf memory none;
+        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _items(0, false, 0, none);
+        CommittedItem memory other = _committedItem(c0, leaves, hashes, (item.leaf.index + 1) % 4);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNotSampled.selector, 0));
+        _attest(validators[0], other, 0);
+    }
+
+    function test_attest_outsideChallengeWindow_orNotValidator_orWrongRoots_reverts() public {
+        Commitment memory c0 = _commit4(0, 0, 0);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerOutsideChallengeWindow.selector, m4, 0));
+        ledger.sealRoundSeed(m4, 0); // the seed cannot exist while commitments are accepted
+        _warpToChallenge(m4, 0);
+        CommittedItem memory item = _sampled(c0, validators[0]);
+        ledger.sealRoundSeed(m4, 0);
+        item = _sampled(c0, validators[0]);
+        vm.expectRevert(ComputeLedgerNotEligibleValidator.selector);
+        _attest(workers[1], item, 0);
+        CommittedItem memory forged = item;
+        forged.weightsRootAfter = keccak256("not the committed root");
+        vm.expectRevert(ComputeLedgerUnknownCommitment.selector);
+        _attest(validators[0], forged, 0);
+        _warpPastChallenge(m4, 0);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerOutsideChallengeWindow.selector, m4, 0));
+        _attest(validators[0], item, 0);
+    }
+
+    function test_slashFalseAttestation_attesterOfFraudItem_slashedAndForfeits() public {
+        Commitment memory c0 = _commit4(0, 0, 0);
+        _warpToChallenge(m4, 0);
+        ledger.sealRoundSeed(m4, 0);
+        CommittedItem memory item = _sampled(c0, validators[0]);
+        _attest(validators[0], item, 0);
+        CommittedItem memory other = _sampled(c0, validators[1]);
+        _attest(validators[1], other, 0);
+
+        // validator 4 challenges the very leaf validator 0 vouched for; the committee finds fraud
+        uint256 bond = ledger.challengeBondWei(m4);
+        vm.prank(validators[4]);
+        uint256 id = ledger.challengeItem{value: bond}(item);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNoFraudProven.selector, id));
+        ledger.slashFalseAttestation(id, validators[0]); // still open
+        Dispute memory d = ledger.dispute(id);
+        for (uint256 i; i < d.committeeSize; ++i) {
+            vm.prank(d.committee[i]);
+            ledger.vote(id, true);
+        }
+        ledger.resolveDispute(id);
+
+        uint256 stakeBefore = ledger.staker(validators[0]).stakeWei;
+        vm.prank(validators[3]);
+        ledger.slashFalseAttestation(id, validators[0]);
+        Staker memory s = ledger.staker(validators[0]);
+        assertEq(s.stakeWei, stakeBefore / 2);
+        assertTrue(s.jailed);
+        assertTrue(ledger.validatorRound(m4, 0, validators[0]).forfeited);
+        assertEq(ledger.paymentsOf(validators[3]), stakeBefore / 2 / 2);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNotAttested.selector, id, validators[0]));
+        ledger.slashFalseAttestation(id, validators[0]); // once per attestation
+        if (other.leaf.index != item.leaf.index) {
+            vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNotAttested.selector, id, validators[1]));
+            ledger.slashFalseAttestation(id, validators[1]);
+        }
+
+        _warpPastChallenge(m4, 0);
+        vm.warp(block.timestamp + VOTE_SEC);
+        ledger.finalizeRound(m4, 0);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNothingToMint.selector, m4, 0, validators[0]));
+        ledger.mintValidatorReward(m4, 0, validators[0]);
+        // the slashed attester's units left the pool before finalization: validator 1 gets it whole,
+        // unless its own attestation was of the same fraudulent leaf (then nobody is paid)
+        if (other.leaf.index != item.leaf.index) {
+            assertEq(ledger.mintValidatorReward(m4, 0, validators[1]), uint256(ledger.roundState(m4, 0).validatorTokens));
+        }
+    }
+
+    function test_challengeItem_sameLeafTwice_secondRevertsBeforeBonding() public {
+        Commitment memory c0 = _commit4(0, 0, 0);
+        _warpToChallenge(m4, 0);
+        ItemLeaf memory none;
+        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _items(0, false, 0, none);
+        CommittedItem memory item = _committedItem(c0, leaves, hashes, 2);
+        uint256 bond = ledger.challengeBondWei(m4);
+        vm.prank(validators[0]);
+        uint256 id = ledger.challengeItem{value: bond}(item);
+        assertEq(ledger.openDisputeOfItem(m4, 0, 0, workers[0], 2), id);
+        uint256 balance = validators[1].balance;
+        vm.prank(validators[1]);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerItemAlreadyDisputed.selector, id));
+        ledger.challengeItem{value: bond}(item);
+        assertEq(validators[1].balance, balance);
+        // another leaf of the same commitment is still open to challenge
+        vm.prank(validators[1]);
+        ledger.challengeItem{value: bond}(_committedItem(c0, leaves, hashes, 3));
+        vm.warp(block.timestamp + VOTE_SEC + 1);
+        ledger.resolveDispute(id);
+        assertEq(ledger.openDisputeOfItem(m4, 0, 0, workers[0], 2), 0);
+    }
+
+    function test_proveWeightsBreak_slashesWorkerWithoutCommittee() public {
+        Commitment memory r0 = _commit4(0, 1, 2);
+        _warpToCommit(m4, 1);
+        Commitment memory r1 = _commitment(m4, 1, 1, 2, _itemsRoot(1), 4);
+        r1.weightsRootBefore = keccak256("restarted from other weights");
+        _submit(r1, _sign(signingKeys[2], r1));
+        assertEq(ledger.roundState(m4, 1).totalUnits, 80);
+
+        uint256 stakeBefore = ledger.staker(workers[2]).stakeWei;
+        vm.prank(validators[0]);
+        ledger.proveWeightsBreak(r0, r1);
+        assertTrue(ledger.staker(workers[2]).jailed);
+        assertEq(ledger.staker(workers[2]).stakeWei, stakeBefore / 2);
+        assertEq(ledger.paymentsOf(validators[0]), stakeBefore / 2 / 2);
+        assertEq(ledger.roundState(m4, 1).totalUnits, 0);
+        assertTrue(ledger.commitmentOf(m4, 1, 1, workers[2]).slashed);
+        assertEq(ledger.disputeCount(), 0);
+        vm.prank(validators[1]);
+        vm.expectRevert(ComputeLedgerCommitmentSlashed.selector);
+        ledger.proveWeightsBreak(r0, r1);
+    }
+
+    function test_proveWeightsBreak_continuousOrForgedOrLate_reverts() public {
+        Commitment memory r0 = _commit4(0, 0, 3);
+        _warpToCommit(m4, 1);
+        Commitment memory r1 = _commit4(1, 0, 3);
+        vm.startPrank(validators[0]);
+        vm.expectRevert(ComputeLedgerNotAWeightsBreak.selector);
+        ledger.proveWeightsBreak(r0, r1); // the honest chain: after(0) == before(1)
+        Commitment memory fakePrevious = r0;
+        fakePrevious.weightsRootAfter = keccak256("claimed by the prover, never committed");
+        vm.expectRevert(ComputeLedgerUnknownCommitment.selector);
+        ledger.proveWeightsBreak(fakePrevious, r1);
+        vm.stopPrank();
+        vm.expectRevert(ComputeLedgerNotEligibleValidator.selector);
+        vm.prank(workers[0]);
+        ledger.proveWeightsBreak(fakePrevious, r1);
+        _warpPastChallenge(m4, 1);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerOutsideChallengeWindow.selector, m4, 1));
+        vm.prank(validators[0]);
+        ledger.proveWeightsBreak(fakePrevious, r1);
+    }
+
+    function _token4() internal view returns (IModelToken) {
+        return IModelToken(registry.tokenOf(m4));
+    }
+}

@@ -29,6 +29,7 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
     uint16 internal constant DECAY_BPS = 500;
     uint128 internal constant CAP_TOKENS = 10_000e18;
     uint16 internal constant DESIGNER_BPS = 1000;
+    uint16 internal constant VALIDATOR_BPS = 1000;
     uint32 internal constant MICROBATCHES = 8;
     uint256 internal constant N_WORKERS = 4;
     uint256 internal constant N_VALIDATORS = 5;
@@ -91,6 +92,7 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
         s.protocolFeeBps = 100;
         s.operatorFeeBps = 2000;
         s.designerEmissionBps = DESIGNER_BPS;
+        s.validatorEmissionBps = VALIDATOR_BPS;
         s.minRequestFeeWei = 1e12;
         s.timing = IModelRegistry.Timing(COMMIT_SEC, CHALLENGE_SEC, VOTE_SEC);
         s.minWorkerStakeWei = MIN_WORKER_STAKE;
