@@ -233,6 +233,63 @@ contract LedgerHandler is CommonBase, StdCheats, StdUtils, IComputeLedgerTypes {
         } catch {}
     }
 
+    /// @dev A validator attests its first draw in a committed commitment (honest or forged leaf:
+    /// lazy validators exist), if the draw hits one of the two committed leaves.
+    function attest(uint256 seed, uint256 validatorSeed) external {
+        calls[this.attest.selector]++;
+        if (_committed.length == 0) return;
+        Committed memory k = _committed[seed % _committed.length];
+        address v = validators[validatorSeed % validators.length];
+        try ledger.sealRoundSeed(k.modelId, k.round) {} catch {
+            return;
+        }
+        uint32 index = ledger.sampledIndex(k.modelId, k.round, v, workers[k.worker], k.stage, 0);
+        if (index > 1) return;
+        ItemLeaf memory l0 = _leaf(k.modelId, k.round, k.stage, 0, false);
+        ItemLeaf memory l1 = _leaf(k.modelId, k.round, k.stage, 1, k.forged);
+        bytes32[] memory proof = new bytes32[](1);
+        proof[0] = index == 0 ? _leafHash(l1) : _leafHash(l0);
+        CommittedItem[] memory items = new CommittedItem[](1);
+        items[0] = CommittedItem({
+            modelId: k.modelId,
+            round: k.round,
+            stage: k.stage,
+            worker: workers[k.worker],
+            itemsRoot: _pair(_leafHash(l0), _leafHash(l1)),
+            weightsRootBefore: _before(k.modelId, k.round, k.stage),
+            weightsRootAfter: keccak256(abi.encode(k.round + 1)),
+            leaf: index == 0 ? l0 : l1,
+            proof: proof
+        });
+        vm.prank(v);
+        try ledger.attestItems(items, new uint32[](1)) {} catch {}
+    }
+
+    function mintValidator(uint256 seed, uint256 validatorSeed) external {
+        calls[this.mintValidator.selector]++;
+        if (_committed.length == 0) return;
+        Committed memory k = _committed[seed % _committed.length];
+        address v = validators[validatorSeed % validators.length];
+        bool finalized = ledger.roundState(k.modelId, k.round).finalized;
+        try ledger.mintValidatorReward(k.modelId, k.round, v) returns (uint256 tokens) {
+            if (!finalized) ghostMintsBeforeFinalization++;
+            bytes32 key = keccak256(abi.encode("validator", k.modelId, k.round, v));
+            if (ghostMintCount[key]++ != 0) ghostDoubleRewards++;
+            ghostMinted[k.modelId] += tokens;
+        } catch {}
+    }
+
+    function slashAttester(uint256 disputeSeed, uint256 validatorSeed) external {
+        calls[this.slashAttester.selector]++;
+        uint256 n = ledger.disputeCount();
+        if (n == 0) return;
+        uint256 deadBefore = address(0xdEaD).balance;
+        vm.prank(validators[(validatorSeed + 1) % validators.length]);
+        try ledger.slashFalseAttestation(disputeSeed % n + 1, validators[validatorSeed % validators.length]) {
+            ghostBurnedWei += address(0xdEaD).balance - deadBefore;
+        } catch {}
+    }
+
     function unbondAndRestake(uint256 workerSeed, uint256 stepSeed) external {
         calls[this.unbondAndRestake.selector]++;
         address w = workers[workerSeed % workers.length];
@@ -271,13 +328,13 @@ contract ComputeLedgerInvariantTest is Test {
         registry = new ModelRegistry(address(new ModelToken()));
         ledger = new ComputeLedger(IModelRegistry(address(registry)));
         registry.bindLedger(address(ledger));
-        models.push(_register(2, 100e18, 1000, 250e18, 1500)); // tight cap: clamping happens
-        models.push(_register(3, 50e18, 0, 1_000_000e18, 0));
+        models.push(_register(2, 100e18, 1000, 250e18, 1500, 2000)); // tight cap: clamping happens
+        models.push(_register(3, 50e18, 0, 1_000_000e18, 0, 500));
         handler = new LedgerHandler(ledger, registry, models);
         targetContract(address(handler));
     }
 
-    function _register(uint16 stages, uint128 perRound, uint16 decayBps, uint128 cap, uint16 designerBps)
+    function _register(uint16 stages, uint128 perRound, uint16 decayBps, uint128 cap, uint16 designerBps, uint16 validatorBps)
         internal
         returns (uint64 id)
     {
@@ -296,6 +353,7 @@ contract ComputeLedgerInvariantTest is Test {
         s.microbatchesPerRound = 4;
         s.emission = IModelRegistry.Emission(perRound, decayBps, cap);
         s.designerEmissionBps = designerBps;
+        s.validatorEmissionBps = validatorBps;
         s.minRequestFeeWei = 1;
         s.timing = IModelRegistry.Timing(100, 60, 40);
         s.minWorkerStakeWei = 1 ether;
@@ -304,7 +362,8 @@ contract ComputeLedgerInvariantTest is Test {
         (id,) = registry.registerModel(s);
     }
 
-    /// Invariant 3: supply == sum of the ledger's mints <= emission allocated by finalized rounds <= cap.
+    /// Invariant 3 (worker, designer and validator mints): supply == sum of the ledger's mints <=
+    /// emission allocated by finalized rounds <= cap.
     function invariant_supplyEqualsFinalizedMints() public view {
         for (uint256 i; i < models.length; ++i) {
             uint64 m = models[i];
@@ -347,6 +406,24 @@ contract ComputeLedgerInvariantTest is Test {
     }
 
 
+    /// @dev The validator paths really attest and mint (some validator's draw hits a committed leaf).
+    function test_handler_validatorsAttestAndMint() public {
+        handler.commit(0, 0, 0, 2, false);
+        handler.commit(0, 1, 0, 2, false);
+        handler.commit(0, 2, 1, 2, false);
+        handler.warp(100);
+        for (uint256 k; k < 3; ++k) {
+            for (uint256 v; v < 4; ++v) handler.attest(k, v);
+        }
+        assertGt(ledger.roundState(models[0], 0).attestedUnits, 0);
+        handler.warp(70);
+        handler.finalize(0, 0);
+        uint256 before = handler.ghostMinted(models[0]);
+        for (uint256 v; v < 4; ++v) handler.mintValidator(0, v);
+        assertGt(handler.ghostMinted(models[0]), before);
+        assertEq(IModelToken(registry.tokenOf(models[0])).totalSupply(), handler.ghostMinted(models[0]));
+    }
+
     /// @dev The handler's paths really mint and slash (guards against a campaign that only reverts).
     function test_handler_deterministicRound_mintsAndSlashes() public {
         handler.commit(0, 0, 0, 2, false);
@@ -364,6 +441,7 @@ contract ComputeLedgerInvariantTest is Test {
         handler.mint(0, 0); // worker 0 honest: minted
         handler.mint(1, 0); // worker 1 slashed: nothing
         assertGt(handler.ghostMinted(models[0]), 0);
+        assertEq(IModelToken(registry.tokenOf(models[0])).totalSupply(), handler.ghostMinted(models[0]));
         assertEq(handler.ghostSlashedRewards(), 0);
     }
 }
