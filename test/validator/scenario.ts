@@ -121,6 +121,10 @@ export type StrategyOutcome = {
   cheaterHonestRewardTokens: bigint;
   honest: { worker: Address; slashed: boolean; stakeLostWei: bigint; rewardTokens: bigint; expectedTokens: bigint }[];
   falseChallenges: number;
+  /** Tokens the auditing validator minted for its on-chain attestations over all rounds. */
+  validatorRewardTokens: bigint;
+  /** Items the auditor attested on-chain (its attestable draws that verified). */
+  attestedOnChain: number;
   /** Auditor's re-execution compute (forward + backward), committee votes excluded. */
   validatorComputeMs: number;
   /** Items the auditor re-executed, and their training FLOPs (from the spec). */
@@ -152,7 +156,7 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
   const honestMiners = miners.filter((m) => m !== cheater);
   const pipeline = await MinerPipeline.connect(miners, specHash(spec));
   const history: MinedRound[][] = [];
-  const outcome: StrategyOutcome = { name: strategy.name, caught: false, how: "none", roundsUntilCaught: null, stakeLostWei: 0n, cheaterRewardTokens: 0n, cheaterHonestRewardTokens: 0n, honest: [], falseChallenges: 0, validatorComputeMs: 0, validatorItems: 0, validatorFlops: 0, trainingComputeMs: 0, trainingFlops: 0 };
+  const outcome: StrategyOutcome = { name: strategy.name, caught: false, how: "none", roundsUntilCaught: null, stakeLostWei: 0n, cheaterRewardTokens: 0n, cheaterHonestRewardTokens: 0n, honest: [], falseChallenges: 0, validatorRewardTokens: 0n, attestedOnChain: 0, validatorComputeMs: 0, validatorItems: 0, validatorFlops: 0, trainingComputeMs: 0, trainingFlops: 0 };
   const commitEnd = (r: bigint) => bench.genesis + (r + 1n) * 3600n;
   const cheaterSlots: { modelId: bigint; round: bigint; cheating: boolean }[] = [];
   const honestUnits = new Map<bigint, bigint>();
@@ -194,6 +198,11 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     outcome.validatorComputeMs += audits.reduce((t, a) => t + a.computeMs, 0);
     outcome.validatorItems += audits.reduce((t, a) => t + a.sampled, 0);
     outcome.validatorFlops += audits.reduce((t, a) => t + a.sampledFlops, 0);
+    outcome.attestedOnChain += audits.reduce((t, a) => t + a.attestedOnChain, 0);
+    for (const w of audits.flatMap((a) => a.weightsBreaks)) {
+      if (w === cheater.worker) Object.assign(outcome, { caught: true, how: "slashed", roundsUntilCaught: rounds });
+      else outcome.falseChallenges++;
+    }
     for (const v of auditors) await v.serveCommittee();
     for (const id of audits.flatMap((a) => a.disputes)) {
       await (auditors[0] as Validator).resolve(id);
@@ -212,8 +221,14 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
       const minted = await relayer.mintReward({ modelId: 1n, round: r, worker: m.worker });
       const c = await relayer.getCommitment({ modelId: 1n, round: r, stage: m.stage.index, worker: m.worker });
       // Unaffected: paid as if the cheater's units never counted (its units leave the round on slash).
-      const expected = (state.emissionTokens * c.units) / (honestUnits.get(r) as bigint);
+      const expected = ((state.emissionTokens - state.validatorTokens) * c.units) / (honestUnits.get(r) as bigint);
       pushHonest(outcome, m.worker, minted.workerTokens + minted.designerTokens, expected);
+    }
+  }
+  for (let r = 0n; r < BigInt(rounds); r++) {
+    for (const v of bench.validators) {
+      const mine = await relayer.getValidatorRound({ modelId: 1n, round: r, validator: v.address });
+      if (mine.units > 0n && !mine.minted && !mine.forfeited) outcome.validatorRewardTokens += (await relayer.mintValidatorReward({ modelId: 1n, round: r, validator: v.address })).tokens;
     }
   }
   for (const slot of cheaterSlots) {

@@ -44,6 +44,14 @@ export const STRATEGIES: Strategy[] = [
       return otherModel(2n, root);
     },
   },
+  {
+    name: "weightsDiscontinuity",
+    stage: 1,
+    fromRound: 1,
+    // Claims to start round 1 from its round-0 starting weights instead of where round 0 ended
+    // (a discarded update): slashed on-chain by proveWeightsBreak from the two stored commitments.
+    tamper: ({ history }) => ({ commitment, items }) => ({ commitment: { ...commitment, weightsRootBefore: history[0]?.[1]?.weightsBefore ?? commitment.weightsRootBefore }, items }),
+  },
 ];
 
 /** Both miners honest: the control run (no challenge may be opened against anyone). */
