@@ -14,7 +14,11 @@ type Summary = {
   tokenEthAfterClaims: string;
   slashes: { worker: string; round: string; slashedWei: string }[];
   cheater: { wired: boolean; address?: string; committedRounds: string[] };
-  validator: { audits: { round: string; sampled: number; attested: number; disputes: string[] }[] };
+  validator: {
+    address: string;
+    audits: { round: string; sampled: number; attested: number; disputes: string[] }[];
+    rewards: { round: string; attestedItems: number; units: string; tokens: string; mintedBy: string }[];
+  };
   checks: { firstLoss: number; lastLoss: number; holdersShareWei: string; claimedWei: string; outputLetterShare: number; untrainedLetterShare: number };
   sampling: { temperature: number; topK: number; seed: string } | "greedy";
   untrained: { prompt: string; output: string };
@@ -89,6 +93,16 @@ describe("npm start (short devnet)", () => {
     expect(s.validator.audits[0]?.disputes).toHaveLength(1);
     // Honest items were re-executed and attested (not only the cheater's).
     expect(s.validator.audits.reduce((a, x) => a + x.attested, 0)).toBeGreaterThan(0);
+
+    // The validator attested items on-chain and was minted its emission share for them (by itself
+    // or, for rounds final after it stopped, by the devnet), and claimed its holder revenue too.
+    expect(s.validator.rewards.map((v) => v.round)).toEqual(s.rounds.map((r) => r.round));
+    expect(s.validator.rewards.reduce((a, v) => a + v.attestedItems, 0)).toBeGreaterThan(0);
+    for (const v of s.validator.rewards) {
+      expect(BigInt(v.tokens) > 0n, `round ${v.round}`).toBe(v.attestedItems > 0);
+      expect(v.mintedBy === "none").toBe(v.attestedItems === 0);
+    }
+    expect(s.claims.some((c) => c.holder === s.validator.address && BigInt(c.claimedWei) > 0n)).toBe(true);
 
     // No stray process: every child the devnet started (miners, cheater, validator, serving) is gone.
     expect(s.childPids.length).toBe(2 * s.stages + 2);

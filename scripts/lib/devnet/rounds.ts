@@ -3,8 +3,10 @@
 // finalize r and mint each worker's reward.
 import type { Address, WalletClient } from "viem";
 import { finalizeRound } from "../../../sdk/actions/miner/finalizeRound.ts";
+import { getRound } from "../../../sdk/actions/miner/getRound.ts";
 import { mintReward } from "../../../sdk/actions/miner/mintReward.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
+import { ComputeLedgerAlreadyFinalizedError } from "../../../sdk/errors/contractErrors.ts";
 import { setChainTime } from "./chain.ts";
 import type { RoundLog } from "./miners.ts";
 
@@ -42,7 +44,8 @@ export class RoundTracker {
 }
 
 export type MintRecord = { worker: Address; payout: Address; units: bigint; workerTokens: bigint; designerTokens: bigint; gasUsed: bigint };
-export type SettledRound = { round: bigint; loss: number | undefined; wallMs: number; finalizeGas: bigint; mints: MintRecord[] };
+/** `finalizeGas` is undefined when the validator finalized the round (it does so to mint its reward). */
+export type SettledRound = { round: bigint; loss: number | undefined; wallMs: number; finalizeGas: bigint | undefined; mints: MintRecord[] };
 
 /** Moves time past `round`'s challenge window, finalizes it and mints every worker's reward. */
 export async function settleRound(p: {
@@ -58,6 +61,12 @@ export async function settleRound(p: {
   logs: RoundLog[];
   /** Runs with the chain just past the commit window, inside the challenge window (validators audit, committees vote). */
   duringChallenge?: (() => Promise<void>) | undefined;
+  /**
+   * Whether someone else (the validator, minting its reward) will finalize the round: if so it gets
+   * `finalizeWaitMs` to do it before the devnet does, so the two rarely race for the same transaction.
+   */
+  othersFinalize?: (() => Promise<boolean>) | undefined;
+  finalizeWaitMs?: number | undefined;
 }): Promise<SettledRound> {
   const commitEnd = p.genesisTime + (p.round + 1n) * p.commitWindowSec;
   if (p.duringChallenge) {
@@ -66,12 +75,31 @@ export async function settleRound(p: {
   }
   await setChainTime(p.rpcUrl, commitEnd + p.challengeWindowSec);
   const { deployments, modelId, round } = p;
-  const fin = await finalizeRound(p.relayer, { deployments, modelId, round });
+  const finalizeGas = await finalizeUnlessDone(p);
   const mints: MintRecord[] = [];
   for (const worker of p.workers) {
     const m = await mintReward(p.relayer, { deployments, modelId, round, worker });
     mints.push({ worker, payout: m.payout, units: m.units, workerTokens: m.workerTokens, designerTokens: m.designerTokens, gasUsed: m.receipt.gasUsed });
   }
   const last = p.logs.reduce((a, b) => (b.stage > a.stage ? b : a));
-  return { round, loss: last.loss, wallMs: Math.max(...p.logs.map((l) => l.wallMs)), finalizeGas: fin.receipt.gasUsed, mints };
+  return { round, loss: last.loss, wallMs: Math.max(...p.logs.map((l) => l.wallMs)), finalizeGas, mints };
+}
+
+/** Finalizes `round` unless another party does (or did); returns the devnet's finalize gas, if it sent it. */
+async function finalizeUnlessDone(p: { relayer: WalletClient; deployments: Deployments; modelId: bigint; round: bigint; othersFinalize?: (() => Promise<boolean>) | undefined; finalizeWaitMs?: number | undefined }): Promise<bigint | undefined> {
+  const { deployments, modelId, round } = p;
+  if (await p.othersFinalize?.()) {
+    const deadline = Date.now() + (p.finalizeWaitMs ?? 5_000);
+    while (Date.now() < deadline) {
+      if ((await getRound(p.relayer, { deployments, modelId, round })).finalized) return undefined;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return (await finalizeRound(p.relayer, { deployments, modelId, round })).receipt.gasUsed;
+  } catch (err) {
+    // The validator got there first: the round is final either way.
+    if (err instanceof ComputeLedgerAlreadyFinalizedError) return undefined;
+    throw err;
+  }
 }

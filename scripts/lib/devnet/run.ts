@@ -2,7 +2,7 @@
 // the list of child processes, and always stops them (error, Ctrl-C or success).
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { type Address, createPublicClient, createWalletClient, encodeAbiParameters, erc20Abi, type Hex, http, keccak256, parseEther, type PublicClient } from "viem";
+import { type Address, createPublicClient, createWalletClient, encodeAbiParameters, erc20Abi, formatEther, type Hex, http, keccak256, parseEther, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { claimRevenue, getClaimable, getContractEventsSafe, getModel, registerModel } from "./sdkFacade.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
@@ -15,6 +15,8 @@ import { payForInference, type InferenceOutcome } from "./client.ts";
 import { minersOf, stakeMiners, startMiners } from "./miners.ts";
 import { demoModelSpec, demoRegistryTerms, untrainedCompletion, writeSpecFile } from "./model.ts";
 import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts } from "./preflight.ts";
+import { settleValidatorRewards, type ValidatorRoundReward } from "./validatorRewards.ts";
+import { getValidatorRound } from "../../../sdk/actions/validator/getValidatorRound.ts";
 import { RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
 import { type AuditRecord, auditAndResolve, cheaterRound, contentAddress, startCheater, startValidator } from "./verification.ts";
 
@@ -56,7 +58,7 @@ export type DevnetResult = {
   tokenEthAfterClaims: bigint;
   childPids: number[];
   cheater: { requested: boolean; wired: boolean; note: string; address?: Address | undefined; committedRounds: bigint[] };
-  validator: { address: Address; committee: Address[]; fraction: number; audits: AuditRecord[] };
+  validator: { address: Address; committee: Address[]; fraction: number; audits: AuditRecord[]; rewards: ValidatorRoundReward[] };
   /** How the served tokens were chosen. */
   sampling: SamplingParameters | "greedy";
   /** The first prompt's completion by the initial weights, decoded the same way (the baseline). */
@@ -157,6 +159,7 @@ async function runOnChain(
     o.log(`cheater ${cheaterMiner.address}: a stage-${cheaterMiner.stage} replica committing fabricated gradients`);
   }
   const fraction = 0.25;
+  const auditor = privateKeyToAccount(roles.validators[0] as Hex).address;
   const validator = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: first, untilRound: last });
   track(validator);
   void validator.exit.then((code) => code !== 0 && tracker.fail(new Error(`validator exited with ${code}: ${exitDetail(validator)}`)));
@@ -173,13 +176,15 @@ async function runOnChain(
       rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
       commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
       workers: miners.map((m) => m.address), logs,
+      // The validator finalizes rounds it attested (to mint its reward): let it, rather than race it.
+      othersFinalize: async () => validator.running && (await getValidatorRound(client, { deployments, modelId, round, validator: auditor })).units > 0n,
       duringChallenge: async () => {
         const a = await auditAndResolve({ validator, client, deployments, round });
         audits.push(a);
         o.log(`round ${round} audited: ${a.sampled} items re-executed (${a.computeMs} ms), ${a.attested} attested, ${a.disputes.length} disputes${a.disputes.length ? " resolved" : ""}`);
       },
     });
-    addGas("finalizeRound", settled.finalizeGas);
+    if (settled.finalizeGas !== undefined) addGas("finalizeRound", settled.finalizeGas);
     for (const m of settled.mints) addGas("mintReward", m.gasUsed);
     rounds.push(settled);
     o.log(`round ${round} finalized: loss ${settled.loss?.toFixed(3)}, minted ${settled.mints.length} rewards`);
@@ -188,6 +193,11 @@ async function runOnChain(
   await Promise.all(minerProcs.map((p) => p.waitUntil("training done", (e) => e.msg === "training done; serving committed content until stopped", 60_000)));
   await Promise.all(minerProcs.map((p) => p.stop(10_000)));
   for (const p of minerProcs) if ((await p.exit) !== 0) throw new Error(`${p.name} exited with ${await p.exit} when stopped`);
+  // The validator is done too (it stops after its last round); the rewards it did not mint, the devnet mints.
+  await validator.stop(10_000);
+  const validatorRewards = await settleValidatorRewards({ client, relayer: designer, deployments, modelId, rounds: rounds.map((r) => r.round), validator: auditor });
+  for (const v of validatorRewards) if (v.mintGas !== undefined) addGas("mintValidatorReward", v.mintGas);
+  o.log(`validator ${auditor}: ${validatorRewards.reduce((a, v) => a + v.attestedItems, 0)} items attested on-chain, ${formatEther(validatorRewards.reduce((a, v) => a + v.tokens, 0n))} tokens minted`);
   clock.mark("trained");
   await collectCommitmentGas(client, deployments, modelId, addGas);
 
@@ -211,11 +221,17 @@ async function runOnChain(
   await Promise.all(serving.stages.map((p) => p.stop(10_000)));
   clock.mark("served");
 
-  const holders = [...miners.map((m) => m.address), designer.account.address];
+  // Everyone the model minted tokens to claims: miners, the designer, and the validator if it earned any.
+  const validatorHolds = validatorRewards.some((v) => v.tokens > 0n && v.payout === auditor);
+  const holderKeys: { holder: Address; key: Hex }[] = [
+    ...miners.map((m) => ({ holder: m.address, key: m.key })),
+    { holder: designer.account.address, key: roles.deployer },
+    ...(validatorHolds ? [{ holder: auditor, key: roles.validators[0] as Hex }] : []),
+  ];
+  const holders = holderKeys.map((h) => h.holder);
   const claims: ClaimRecord[] = [];
-  for (const [i, holder] of holders.entries()) {
+  for (const { holder, key } of holderKeys) {
     const { totalWei } = await getClaimable(client, { deployments, holder, modelIds: [modelId] });
-    const key = i < miners.length ? (roles.miners[i] as Hex) : roles.deployer;
     const r = await claimRevenue(wallet(key), { deployments, modelId });
     addGas("claimRevenue", r.receipt.gasUsed);
     claims.push({ holder, claimableWei: totalWei, claimedWei: r.amountWei, gasUsed: r.receipt.gasUsed });
@@ -231,7 +247,7 @@ async function runOnChain(
     cheater: o.cheater
       ? { requested: true, wired: true, note: `stage-${cheaterMiner.stage} replica committing fabricated gradients`, address: cheaterMiner.address, committedRounds: cheaterRounds }
       : { requested: false, wired: true, note: "--no-cheater", committedRounds: [] },
-    validator: { address: privateKeyToAccount(roles.validators[0] as Hex).address, committee: roles.validators.slice(1).map((k) => privateKeyToAccount(k).address), fraction, audits },
+    validator: { address: auditor, committee: roles.validators.slice(1).map((k) => privateKeyToAccount(k).address), fraction, audits, rewards: validatorRewards },
     sampling: sampling ?? "greedy",
     untrained,
     timingsMs: clock.timingsMs,
