@@ -60,6 +60,8 @@ function devnet(args: string[], onLine?: (line: Line, child: ChildProcess) => vo
 }
 
 const errorLines = (r: Run) => r.stderr.split("\n").filter((l) => l.trim() && !l.startsWith("npm warn"));
+/** Why a run failed: its `devnet failed` record (--json puts it on stdout) and its last stderr lines. */
+const why = (r: Run) => [JSON.stringify(r.lines.find((l) => l.msg === "devnet failed")), ...errorLines(r).slice(-5)].join("\n");
 const summaryOf = (r: Run): Summary => JSON.parse(readFileSync(r.lines.at(-1)?.summary as string, "utf8")) as Summary;
 
 async function closedPort(): Promise<number> {
@@ -119,7 +121,7 @@ describe("npm start --rpc against an existing, already used chain", () => {
       devnet(["--rpc", rpcUrl]),
       devnet(["--rpc", rpcUrl, "--deployments", bookFile, "--runs-dir", runsDir], undefined, { SHARDHOLDER_KEY: brokeKey }),
     ]);
-    expect([unreachable.code, wrong.code, missing.code, bad.code, leftover.code, alone.code]).toEqual([
+    expect([unreachable.code, wrong.code, missing.code, bad.code, leftover.code, alone.code, unfunded.code]).toEqual([
       ExitCode.rpcUnreachable, ExitCode.wrongChain, ExitCode.missingDeployment, ExitCode.missingDeployment, ExitCode.missingDeployment, ExitCode.usage, ExitCode.unfunded,
     ]);
     expect(errorLines(unreachable)).toEqual([expect.stringMatching(new RegExp(`^devnet failed: RPC http://127.0.0.1:${port}/? is unreachable`))]);
@@ -151,9 +153,9 @@ describe("npm start --rpc against an existing, already used chain", () => {
     const common = ["--rpc", rpcUrl, "--deployments", bookFile, "--requests", "1", "--json", "--runs-dir", runsDir];
     // Run 1 only has to leave the chain used: a model, staked miners, a jailed cheater, claims.
     const run1 = await devnet([...common, "--rounds", "1"]);
-    expect(run1.code, errorLines(run1).slice(-5).join("\n")).toBe(0);
+    expect(run1.code, why(run1)).toBe(0);
     const run2 = await devnet([...common, "--rounds", "2"]);
-    expect(run2.code, errorLines(run2).slice(-5).join("\n")).toBe(0);
+    expect(run2.code, why(run2)).toBe(0);
     const [s1, s2] = [summaryOf(run1), summaryOf(run2)];
 
     // Its own model and token; the honest miners were staked by run 1 and are not staked again,
@@ -210,7 +212,7 @@ describe("npm start --rpc against an existing, already used chain", () => {
         child.kill("SIGINT");
       }, 1_500);
     });
-    expect(run.code, errorLines(run).slice(-5).join("\n")).toBe(130);
+    expect(run.code, why(run)).toBe(130);
     const logged = run.lines.filter((l) => l.child && l.pid).map((l) => l.pid as number);
     expect(logged.length).toBe(4); // 3 miners and the validator
     expect(seen.length).toBeGreaterThanOrEqual(3); // the serving stages at least
