@@ -97,14 +97,16 @@ interface IComputeLedgerTypes {
     /// @notice A round's accounting. `totalUnits` only counts unslashed commitments.
     /// `emissionTokens` is the whole round emission; `validatorTokens` of it (0 when nothing was
     /// attested) is the validators' pool, split pro rata to `attestedUnits`; workers share the rest.
+    /// Slot 0 packs what `mintReward` reads besides emission (units, flag, validator pool), so the
+    /// validators' share costs the hot path no extra storage read; token amounts are < 2^96 (the cap).
     struct RoundState {
-        uint128 totalUnits;
+        uint96 totalUnits;
         uint32 openDisputes;
         bool finalized;
+        uint120 validatorTokens;
         uint128 emissionTokens;
         uint128 mintedTokens;
         uint128 attestedUnits;
-        uint128 validatorTokens;
     }
 
     /// @notice One validator's attestations of one round.

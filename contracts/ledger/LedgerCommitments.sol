@@ -153,7 +153,10 @@ abstract contract LedgerCommitments is LedgerStaking {
     }
 
     function _addRoundUnits(uint64 modelId, uint64 round, uint256 units) private {
-        _rounds[modelId][round].totalUnits += uint128(units);
+        RoundState storage r = _rounds[modelId][round];
+        uint256 total = r.totalUnits + units;
+        if (total > type(uint96).max) revert ComputeLedgerUnitsOverflow();
+        r.totalUnits = uint96(total);
     }
 
     // ---------------------------------------------------------------- views

@@ -63,7 +63,7 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
             }
         }
         RoundState storage r = _rounds[modelId][round];
-        if (!r.finalized) r.totalUnits -= uint128(removedUnits);
+        if (!r.finalized) r.totalUnits -= uint96(removedUnits);
         emit WorkerSlashed(modelId, round, worker, slashedWei, rewardWei, burnWei, removedUnits);
     }
 

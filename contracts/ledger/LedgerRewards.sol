@@ -35,7 +35,7 @@ abstract contract LedgerRewards is LedgerDisputes {
         }
         r.finalized = true;
         r.emissionTokens = uint128(emission);
-        if (r.attestedUnits != 0) r.validatorTokens = uint128(emission * p.validatorEmissionBps / BPS);
+        if (r.attestedUnits != 0) r.validatorTokens = uint120(emission * p.validatorEmissionBps / BPS);
         emit RoundFinalized(modelId, round, r.totalUnits, emission);
     }
 

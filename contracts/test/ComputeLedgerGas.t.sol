@@ -136,6 +136,16 @@ contract ComputeLedgerGasTest is LedgerTestBase {
         _report("fresh: batch of 32", g32, 32, _calldataGas(c32, s32));
     }
 
+    /// @dev EIP-170: the ledger and its delegated validator module must each stay deployable.
+    function test_size_ledgerAndValidatorModule_underEip170() public view {
+        uint256 ledgerBytes = address(ledger).code.length;
+        uint256 moduleBytes = ledger.validatorModule().code.length;
+        console.log("ComputeLedger runtime bytes:", ledgerBytes);
+        console.log("ComputeLedgerValidatorModule runtime bytes:", moduleBytes);
+        assertLt(ledgerBytes, 24_577);
+        assertLt(moduleBytes, 24_577);
+    }
+
     function test_gas_mintReward() public {
         _warpToCommit(modelId, 0);
         (Commitment[] memory cs, bytes[] memory sigs) = _batch(0, 0, 4);

@@ -2365,9 +2365,9 @@ export const computeLedgerAbi = [
       {
         "components": [
           {
-            "internalType": "uint128",
+            "internalType": "uint96",
             "name": "totalUnits",
-            "type": "uint128"
+            "type": "uint96"
           },
           {
             "internalType": "uint32",
@@ -2378,6 +2378,11 @@ export const computeLedgerAbi = [
             "internalType": "bool",
             "name": "finalized",
             "type": "bool"
+          },
+          {
+            "internalType": "uint120",
+            "name": "validatorTokens",
+            "type": "uint120"
           },
           {
             "internalType": "uint128",
@@ -2392,11 +2397,6 @@ export const computeLedgerAbi = [
           {
             "internalType": "uint128",
             "name": "attestedUnits",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint128",
-            "name": "validatorTokens",
             "type": "uint128"
           }
         ],

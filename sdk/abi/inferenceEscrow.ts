@@ -292,9 +292,9 @@ export const inferenceEscrowAbi = [
       },
       {
         "indexed": false,
-        "internalType": "address[]",
-        "name": "stageOperators",
-        "type": "address[]"
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
       }
     ],
     "name": "InferenceFulfilled",
