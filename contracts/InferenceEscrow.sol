@@ -139,9 +139,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
             _pipelines[key] = (pipeline & ~((1 << _P_PROTO_BPS_SHIFT) - 1)) | (earnedProtocol << _PROTOCOL_SHIFT)
                 | earnedPerStage;
         }
-        emit InferenceFulfilled(
-            requestId, modelId, msg.sender, outputHash, protocolWei, perStageWei, holdersWei, stageOperators
-        );
+        emit InferenceFulfilled(requestId, modelId, msg.sender, outputHash, protocolWei, perStageWei, holdersWei, key);
         if (holdersWei != 0) IModelToken(tokenOf(modelId)).depositRevenue{value: holdersWei}();
     }
 

@@ -28,8 +28,10 @@ interface IInferenceEscrow {
         uint256 feeWei,
         uint64 deadline
     );
-    /// @notice The fee was split: `protocolFeeWei` to the treasury's balance, `operatorFeeWeiPerStage` to the
-    /// balance of each entry of `stageOperators` (one entry per stage), `holdersWei` into the model token.
+    /// @notice The fee was split: `protocolFeeWei` to the treasury's share, `operatorFeeWeiPerStage` to each
+    /// stage's operator, both accrued to the pipeline `pipelineKey` (its stage operators are in its
+    /// `PipelineOpened` event: logging a key instead of the list saves ~1k gas per fulfilment), and
+    /// `holdersWei` into the model token.
     event InferenceFulfilled(
         uint256 indexed requestId,
         uint64 indexed modelId,
@@ -38,7 +40,7 @@ interface IInferenceEscrow {
         uint256 protocolFeeWei,
         uint256 operatorFeeWeiPerStage,
         uint256 holdersWei,
-        address[] stageOperators
+        bytes32 pipelineKey
     );
     /// @notice First fulfilment through `stageOperators` for `modelId`: the pipeline `pipelineKey`
     /// (`keccak256(abi.encode(modelId, stageOperators))`) now accrues their per-stage and the protocol's shares.

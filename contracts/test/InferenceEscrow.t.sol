@@ -104,7 +104,9 @@ contract InferenceEscrowTest is EconomyBase {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         address[] memory ops = _ops(op1, op2);
         vm.expectEmit(address(escrow));
-        emit IInferenceEscrow.InferenceFulfilled(id, modelId, op1, OUTPUT, 0.03 ether, 0.25 ether, 0.47 ether, ops);
+        emit IInferenceEscrow.InferenceFulfilled(
+            id, modelId, op1, OUTPUT, 0.03 ether, 0.25 ether, 0.47 ether, escrow.pipelineKey(modelId, ops)
+        );
         vm.prank(op1);
         escrow.fulfill(id, req, OUTPUT, ops);
         assertEq(escrow.balanceOf(treasury), 0.03 ether);

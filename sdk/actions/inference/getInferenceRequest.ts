@@ -17,6 +17,9 @@ export type InferenceFulfillment = {
   protocolFeeWei: bigint;
   operatorFeeWeiPerStage: bigint;
   holdersWei: bigint;
+  /** The pipeline the operator and protocol shares accrued to (`pipelineKey(modelId, stageOperators)`). */
+  pipelineKey: Hex;
+  /** The stage operators, in stage order (from the pipeline's `PipelineOpened` event). */
   stageOperators: readonly Address[];
   transactionHash: Hash;
   blockNumber: bigint;
@@ -65,7 +68,12 @@ export async function getInferenceRequest(
     let refundTransactionHash: Hash | undefined;
     if (state === "fulfilled") {
       const [log] = await getContractEvents(client, { ...escrow, eventName: "InferenceFulfilled", args: { requestId }, fromBlock: requested.blockNumber, strict: true });
-      if (log) fulfillment = { ...log.args, transactionHash: log.transactionHash, blockNumber: log.blockNumber };
+      if (log) {
+        const { pipelineKey } = log.args;
+        const [opened] = await getContractEvents(client, { ...escrow, eventName: "PipelineOpened", args: { pipelineKey }, fromBlock, toBlock: log.blockNumber, strict: true });
+        if (!opened) throw new InferenceNotFoundError({ requestId });
+        fulfillment = { ...log.args, stageOperators: opened.args.stageOperators, transactionHash: log.transactionHash, blockNumber: log.blockNumber };
+      }
     } else if (state === "refunded") {
       const [log] = await getContractEvents(client, { ...escrow, eventName: "InferenceRefunded", args: { requestId }, fromBlock: requested.blockNumber, strict: true });
       refundTransactionHash = log?.transactionHash;
