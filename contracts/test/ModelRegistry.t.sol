@@ -79,6 +79,7 @@ contract ModelRegistryTest is EconomyBase {
         assertEq(m.protocolFeeBps, s.protocolFeeBps);
         assertEq(m.operatorFeeBps, s.operatorFeeBps);
         assertEq(m.designerEmissionBps, s.designerEmissionBps);
+        assertEq(m.validatorEmissionBps, s.validatorEmissionBps);
         assertEq(m.minRequestFeeWei, s.minRequestFeeWei);
         assertEq(m.timing.commitWindowSec, s.timing.commitWindowSec);
         assertEq(m.timing.challengeWindowSec, s.timing.challengeWindowSec);
@@ -208,6 +209,17 @@ contract ModelRegistryTest is EconomyBase {
         _expectRegisterRevert(
             s, abi.encodeWithSelector(IModelRegistryErrors.ModelRegistryDesignerEmissionTooHigh.selector, 2001)
         );
+    }
+
+    function test_registerModel_validatorEmissionAbove2000_reverts() public {
+        IModelRegistry.ModelSpec memory s = _spec(1);
+        s.validatorEmissionBps = 2001;
+        _expectRegisterRevert(
+            s, abi.encodeWithSelector(IModelRegistryErrors.ModelRegistryValidatorEmissionTooHigh.selector, 2001)
+        );
+        s.validatorEmissionBps = 2000;
+        (uint64 id,) = _register(s);
+        assertEq(registry.model(id).validatorEmissionBps, 2000);
     }
 
     function test_registerModel_decayAbove10000_reverts() public {
