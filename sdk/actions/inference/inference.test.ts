@@ -1,5 +1,5 @@
 import { serveRpc } from "../../../scripts/lib/rpcServer.ts";
-import { createWalletClient, http, keccak256, parseEther, toBytes, toHex, webSocket } from "viem";
+import { createWalletClient, encodeAbiParameters, http, keccak256, parseAbiParameters, parseEther, toBytes, toHex, webSocket } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "../../../test/sdk/fixture.ts";
 import { serveWebSocketRpc } from "../../../test/sdk/wsBridge.ts";
@@ -40,6 +40,9 @@ describe("dapp inference actions on a real escrow", () => {
     expect(result.fulfiller).toBe(accountAt(s, 1));
     expect(result.request.inputHash).toBe(keccak256(toBytes("Once upon a time")));
     expect(result.transactionHash).toBe(fulfilled.transactionHash);
+    // the event logs the pipeline key; the operators come back from the pipeline's PipelineOpened event
+    expect(result.stageOperators).toEqual(stageOperators());
+    expect(result.pipelineKey).toBe(keccak256(encodeAbiParameters(parseAbiParameters("uint64, address[]"), [1n, stageOperators()])));
   });
 
   it("resolves at once for an already fulfilled request and reads its state", async () => {
