@@ -4,7 +4,7 @@ import { encodeTensor, tensorHash, toInt8Tensor } from "../../sdk/protocol/tenso
 import { decodeWireTensor, encodeWireTensor, hashScalarLoss, hashTokenIds } from "../p2p/wire.ts";
 import { fastKeccak256 } from "./keccak.ts";
 
-describe("WebAssembly keccak256", () => {
+describe("fastKeccak256 (hash-wasm)", () => {
   it("equals viem's keccak256 at every padding boundary and on large inputs", () => {
     expect(fastKeccak256(new Uint8Array())).toBe("0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
     for (const n of [1, 2, 55, 56, 134, 135, 136, 137, 271, 272, 273, 1000, 4096, 65554, 262158]) {
