@@ -2,6 +2,8 @@
 // past r's commit window (validators audit, disputes resolve), then past its challenge window,
 // finalize r and mint each worker's reward.
 import type { Address, WalletClient } from "viem";
+import { getContractEvents, getTransactionReceipt } from "viem/actions";
+import { computeLedgerAbi } from "../../../sdk/abi/computeLedger.ts";
 import { finalizeRound } from "../../../sdk/actions/miner/finalizeRound.ts";
 import { getRound } from "../../../sdk/actions/miner/getRound.ts";
 import { mintReward } from "../../../sdk/actions/miner/mintReward.ts";
@@ -44,8 +46,8 @@ export class RoundTracker {
 }
 
 export type MintRecord = { worker: Address; payout: Address; units: bigint; workerTokens: bigint; designerTokens: bigint; gasUsed: bigint };
-/** `finalizeGas` is undefined when the validator finalized the round (it does so to mint its reward). */
-export type SettledRound = { round: bigint; loss: number | undefined; wallMs: number; finalizeGas: bigint | undefined; mints: MintRecord[] };
+/** `finalizedBy`: the validator finalizes rounds it attested (to mint its reward), else the devnet does. */
+export type SettledRound = { round: bigint; loss: number | undefined; wallMs: number; finalizeGas: bigint; finalizedBy: "devnet" | "other"; mints: MintRecord[] };
 
 /** Moves time past `round`'s challenge window, finalizes it and mints every worker's reward. */
 export async function settleRound(p: {
@@ -75,31 +77,44 @@ export async function settleRound(p: {
   }
   await setChainTime(p.rpcUrl, commitEnd + p.challengeWindowSec);
   const { deployments, modelId, round } = p;
-  const finalizeGas = await finalizeUnlessDone(p);
+  const fin = await finalizeUnlessDone(p);
   const mints: MintRecord[] = [];
   for (const worker of p.workers) {
     const m = await mintReward(p.relayer, { deployments, modelId, round, worker });
     mints.push({ worker, payout: m.payout, units: m.units, workerTokens: m.workerTokens, designerTokens: m.designerTokens, gasUsed: m.receipt.gasUsed });
   }
   const last = p.logs.reduce((a, b) => (b.stage > a.stage ? b : a));
-  return { round, loss: last.loss, wallMs: Math.max(...p.logs.map((l) => l.wallMs)), finalizeGas, mints };
+  return { round, loss: last.loss, wallMs: Math.max(...p.logs.map((l) => l.wallMs)), finalizeGas: fin.gas, finalizedBy: fin.by, mints };
 }
 
-/** Finalizes `round` unless another party does (or did); returns the devnet's finalize gas, if it sent it. */
-async function finalizeUnlessDone(p: { relayer: WalletClient; deployments: Deployments; modelId: bigint; round: bigint; othersFinalize?: (() => Promise<boolean>) | undefined; finalizeWaitMs?: number | undefined }): Promise<bigint | undefined> {
+type FinalizeParameters = { relayer: WalletClient; deployments: Deployments; modelId: bigint; round: bigint; othersFinalize?: (() => Promise<boolean>) | undefined; finalizeWaitMs?: number | undefined };
+
+/** Finalizes `round` unless another party does (or did); the gas is read from whichever transaction did it. */
+async function finalizeUnlessDone(p: FinalizeParameters): Promise<{ gas: bigint; by: "devnet" | "other" }> {
   const { deployments, modelId, round } = p;
   if (await p.othersFinalize?.()) {
     const deadline = Date.now() + (p.finalizeWaitMs ?? 5_000);
     while (Date.now() < deadline) {
-      if ((await getRound(p.relayer, { deployments, modelId, round })).finalized) return undefined;
+      if ((await getRound(p.relayer, { deployments, modelId, round })).finalized) return { gas: await finalizeGasOf(p), by: "other" };
       await new Promise((r) => setTimeout(r, 100));
     }
   }
   try {
-    return (await finalizeRound(p.relayer, { deployments, modelId, round })).receipt.gasUsed;
+    return { gas: (await finalizeRound(p.relayer, { deployments, modelId, round })).receipt.gasUsed, by: "devnet" };
   } catch (err) {
     // The validator got there first: the round is final either way.
-    if (err instanceof ComputeLedgerAlreadyFinalizedError) return undefined;
+    if (err instanceof ComputeLedgerAlreadyFinalizedError) return { gas: await finalizeGasOf(p), by: "other" };
     throw err;
   }
+}
+
+/** Gas of the transaction that emitted `round`'s `RoundFinalized`. */
+async function finalizeGasOf(p: FinalizeParameters): Promise<bigint> {
+  const logs = await getContractEvents(p.relayer, {
+    abi: computeLedgerAbi, address: p.deployments.contracts.computeLedger, eventName: "RoundFinalized",
+    args: { modelId: p.modelId, round: p.round }, fromBlock: BigInt(p.deployments.deployedAtBlock), strict: true,
+  });
+  const hash = logs[0]?.transactionHash;
+  if (!hash) throw new Error(`round ${p.round} is finalized but no RoundFinalized event was found`);
+  return (await getTransactionReceipt(p.relayer, { hash })).gasUsed;
 }

@@ -184,7 +184,7 @@ async function runOnChain(
         o.log(`round ${round} audited: ${a.sampled} items re-executed (${a.computeMs} ms), ${a.attested} attested, ${a.disputes.length} disputes${a.disputes.length ? " resolved" : ""}`);
       },
     });
-    if (settled.finalizeGas !== undefined) addGas("finalizeRound", settled.finalizeGas);
+    addGas("finalizeRound", settled.finalizeGas);
     for (const m of settled.mints) addGas("mintReward", m.gasUsed);
     rounds.push(settled);
     o.log(`round ${round} finalized: loss ${settled.loss?.toFixed(3)}, minted ${settled.mints.length} rewards`);

@@ -89,7 +89,7 @@ export function printSummary(r: DevnetResult, wallMs: number): void {
   const c = summaryChecks(r);
   console.log(`\n=== Shardholder devnet summary (chain ${r.chainId}, model ${r.modelId}, ${r.stages} stages, ${(wallMs / 1000).toFixed(1)} s) ===`);
   console.log("\nLoss per round");
-  console.table(r.rounds.map((x) => ({ round: Number(x.round), loss: x.loss?.toFixed(4), roundWallMs: Math.round(x.wallMs) })));
+  console.table(r.rounds.map((x) => ({ round: Number(x.round), loss: x.loss?.toFixed(4), roundWallMs: Math.round(x.wallMs), finalizedBy: x.finalizedBy === "other" ? "validator" : "devnet" })));
   console.log(`loss ${c.firstLoss.toFixed(3)} -> ${c.lastLoss.toFixed(3)} (${(c.lossDropFraction * 100).toFixed(1)}% lower)`);
   console.log("\nUnits and tokens per miner");
   console.table(minerRows(r));

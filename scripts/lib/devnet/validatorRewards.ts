@@ -22,6 +22,7 @@ export type ValidatorRoundReward = {
   tokens: bigint;
   /** Who sent the mint: the validator itself, or the devnet after the validator stopped. */
   mintedBy: "validator" | "devnet" | "none";
+  /** Gas of the mint transaction, whoever sent it. */
   mintGas: bigint | undefined;
 };
 
@@ -50,6 +51,8 @@ export async function settleValidatorRewards(p: {
     getContractEvents(client, { ...ledger, eventName: "ItemAttested", args: { modelId, validator } }),
     getContractEvents(client, { ...ledger, eventName: "ValidatorRewardMinted", args: { modelId, validator } }),
   ]);
+  const gasOf = new Map<string, bigint>();
+  for (const l of minted) gasOf.set(l.transactionHash, (await client.getTransactionReceipt({ hash: l.transactionHash })).gasUsed);
   return p.rounds.map((round) => {
     const items = attested.filter((l) => l.args.round === round);
     const mint = minted.find((l) => l.args.round === round);
@@ -61,7 +64,7 @@ export async function settleValidatorRewards(p: {
       units: items.reduce((a, l) => a + l.args.units, 0n),
       tokens: mint?.args.tokens ?? 0n,
       mintedBy: mint ? (mintedByDevnet.has(round) ? "devnet" : "validator") : "none",
-      mintGas: mintedByDevnet.get(round),
+      mintGas: mint ? gasOf.get(mint.transactionHash) : undefined,
     };
   });
 }
