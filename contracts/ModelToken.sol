@@ -7,7 +7,6 @@ import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.so
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IModelToken} from "./interfaces/IModelToken.sol";
 import {IModelTokenErrors} from "./interfaces/IModelTokenErrors.sol";
 
@@ -41,8 +40,7 @@ contract ModelToken is
     IERC20Errors,
     IModelTokenErrors,
     EIP712,
-    Nonces,
-    ReentrancyGuardTransient
+    Nonces
 {
     // ---------------------------------------------------------------- constants
 
@@ -240,21 +238,24 @@ contract ModelToken is
     }
 
     /// @inheritdoc IModelToken
-    /// @custom:security State is written before the ETH leaves; guarded against reentrancy anyway.
-    function claim() external nonReentrant returns (uint256) {
+    /// @custom:security Checks-effects-interactions, no guard: the claimed amount is taken off the account's
+    /// correction before the ETH leaves and nothing is read after the call, so a reentrant claim, transfer or
+    /// deposit sees settled state (ModelToken.t.sol proves a reentrant receiver is paid once, exactly).
+    function claim() external returns (uint256) {
         return _claim(msg.sender, msg.sender);
     }
 
     /// @inheritdoc IModelToken
-    /// @custom:security State is written before the ETH leaves; guarded against reentrancy anyway.
-    function claim(address to) external nonReentrant returns (uint256) {
+    /// @custom:security As `claim()`: effects before the ETH leaves, nothing read after it.
+    function claim(address to) external returns (uint256) {
         if (to == address(0)) revert ModelTokenZeroRecipient();
         return _claim(msg.sender, to);
     }
 
     /// @inheritdoc IModelToken
     /// @dev Anyone may call it: the revenue can only go to `account` itself.
-    function claimFor(address account) external nonReentrant returns (uint256) {
+    /// @custom:security As `claim()`: effects before the ETH leaves, nothing read after it.
+    function claimFor(address account) external returns (uint256) {
         if (account == address(0)) revert ModelTokenZeroRecipient();
         return _claim(account, account);
     }

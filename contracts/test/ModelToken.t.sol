@@ -308,16 +308,19 @@ contract ModelTokenTest is EconomyBase {
         assertEq(token.claimable(address(rejecter)), 1 ether);
     }
 
-    function test_claim_reentrantClaim_isBlocked() public {
-        ReentrantClaimer attacker = new ReentrantClaimer(token);
+    function test_claim_reentrantReceiver_isPaidOnceExactly() public {
+        ReentrantClaimer attacker = new ReentrantClaimer(token, carol);
         _mint(token, address(attacker), 1e18);
         _mint(token, alice, 1e18);
         token.depositRevenue{value: 2 ether}();
         attacker.claim();
-        assertTrue(attacker.reentryBlocked());
         assertEq(attacker.received(), 1 ether);
+        assertEq(attacker.reentrantClaimPaid(), 0);
+        assertEq(attacker.accompliceClaimPaid(), 0);
+        assertEq(token.balanceOf(carol), 1e18);
         assertEq(address(token).balance, 1 ether);
         assertEq(token.claimable(alice), 1 ether);
+        assertEq(token.claimable(carol), 0);
     }
 
     function test_claim_afterTransfer_keepsAccruedRevenue() public {

@@ -3,14 +3,19 @@ pragma solidity 0.8.28;
 
 import {ModelToken} from "../../ModelToken.sol";
 
-/// @title A token holder whose receive() tries to claim again (to prove the reentrancy guard)
+/// @title A token holder whose receive() re-enters the token: claims again, then hands its tokens to an
+/// accomplice who claims too (to prove checks-effects-interactions pays each accrual exactly once)
 contract ReentrantClaimer {
     ModelToken public immutable token;
-    bool public reentryBlocked;
+    address public immutable accomplice;
     uint256 public received;
+    uint256 public reentrantClaimPaid;
+    uint256 public accompliceClaimPaid;
+    bool private _entered;
 
-    constructor(ModelToken token_) {
+    constructor(ModelToken token_, address accomplice_) {
         token = token_;
+        accomplice = accomplice_;
     }
 
     function claim() external returns (uint256) {
@@ -19,11 +24,11 @@ contract ReentrantClaimer {
 
     receive() external payable {
         received += msg.value;
-        try token.claim(address(this)) returns (uint256) {
-            reentryBlocked = false;
-        } catch {
-            reentryBlocked = true;
-        }
+        if (_entered) return;
+        _entered = true;
+        reentrantClaimPaid = token.claim(address(this));
+        token.transfer(accomplice, token.balanceOf(address(this)));
+        accompliceClaimPaid = token.claimable(accomplice);
     }
 }
 
