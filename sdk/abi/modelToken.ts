@@ -241,11 +241,6 @@ export const modelTokenAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
-    "name": "ReentrancyGuardReentrantCall",
-    "type": "error"
-  },
-  {
     "inputs": [
       {
         "internalType": "string",

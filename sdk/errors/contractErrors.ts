@@ -591,7 +591,7 @@ export class ModelTokenZeroRecipientError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
-/** `ReentrancyGuardReentrantCall()`, declared in the ModelToken ABI. */
+/** `ReentrancyGuardReentrantCall()`, declared in the InferenceEscrow ABI. */
 export class ReentrancyGuardReentrantCallError extends ContractRevertError {
   declare readonly args: readonly [];
 }

@@ -43,11 +43,26 @@ describe("runValidatorLoop", () => {
     // Committee members only watch disputes (their next audit, round 1, is an hour of chain time away).
     const committee = members.map((v) => runValidatorLoop({ validator: v, fromRound: 1n, pollMs: 20, signal: stop.signal }));
     const audits: bigint[] = [];
-    const auditing = runValidatorLoop({ validator: auditor, fromRound: 0n, untilRound: 0n, pollMs: 20, onAudit: (_, a) => audits.push(...a.disputes) });
+    const rewards: bigint[] = [];
+    const auditing = runValidatorLoop({
+      validator: auditor, fromRound: 0n, untilRound: 0n, pollMs: 20,
+      onAudit: (_, a) => audits.push(...a.disputes),
+      onReward: (_, tokens) => rewards.push(tokens),
+    });
     await new Promise((r) => setTimeout(r, 200));
     expect(audits).toEqual([]); // the commit window is still open: nothing sampled yet
     await s.networkHelpers.time.increaseTo(bench.genesis + 3600n);
+    // The auditor stays past its last round until its reward is minted: once the dispute is
+    // resolved, let the challenge window pass so the round can be finalized.
+    while (audits.length === 0 || (await actionsOf(s, 0).getDispute({ disputeId: audits[0] as bigint })).status !== 2) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(rewards).toEqual([]);
+    const { timing } = await actionsOf(s, 0).getModel({ modelId: 1n });
+    await s.networkHelpers.time.increaseTo(bench.genesis + 3600n + BigInt(timing.challengeWindowSec) + 1n);
     await auditing;
+    expect(rewards.length).toBe(1);
+    expect(rewards[0]).toBeGreaterThan(0n);
     stop.abort();
     await Promise.all(committee);
     expect(audits.length).toBe(1);

@@ -39,7 +39,8 @@ export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<v
   const open = new Set<bigint>();
   // Rounds audited whose validator reward is not minted yet (minted once the round is final).
   const unclaimed = new Set<bigint>();
-  while (!p.signal?.aborted && (p.untilRound === undefined || round <= p.untilRound || open.size > 0)) {
+  // Past `untilRound` it stays until its disputes are resolved and its rewards minted.
+  while (!p.signal?.aborted && (p.untilRound === undefined || round <= p.untilRound || open.size > 0 || unclaimed.size > 0)) {
     const now = (await publicClient.getBlock()).timestamp;
     const commitEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec);
     if (now >= commitEnd) {
@@ -62,9 +63,9 @@ export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<v
       const tokens = await validator.claimReward(r);
       if (tokens !== undefined) {
         unclaimed.delete(r);
-        p.onReward?.(r, tokens);
+        if (tokens > 0n) p.onReward?.(r, tokens);
       }
     }
-    if (now < commitEnd || open.size > 0) await sleep(p.pollMs ?? 5000, p.signal);
+    if (now < commitEnd || open.size > 0 || unclaimed.size > 0) await sleep(p.pollMs ?? 5000, p.signal);
   }
 }

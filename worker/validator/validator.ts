@@ -21,7 +21,7 @@ import { mintValidatorReward } from "../../sdk/actions/validator/mintValidatorRe
 import { proveWeightsBreak } from "../../sdk/actions/validator/proveWeightsBreak.ts";
 import { attestationSample, attestDraws } from "../../sdk/actions/validator/sample.ts";
 import { sealRoundSeed } from "../../sdk/actions/validator/sealRoundSeed.ts";
-import { ComputeLedgerItemAlreadyDisputedError } from "../../sdk/errors/contractErrors.ts";
+import { ComputeLedgerAlreadyFinalizedError, ComputeLedgerItemAlreadyDisputedError } from "../../sdk/errors/contractErrors.ts";
 import { type ContentKind, decodeManifest, type ItemsManifest } from "../p2p/content.ts";
 import { ContentUnavailableError, fetchContent } from "../p2p/contentProtocol.ts";
 import type { MicrobatchSource } from "../pipeline/types.ts";
@@ -266,20 +266,24 @@ export class Validator {
 
   /**
    * Mints this validator's reward of `round` once it is final: finalizes the round first when its
-   * challenge window is over and no dispute is open. Returns the tokens minted, or undefined when
-   * the round is not final yet or there is nothing to mint (no attestations, already minted).
+   * challenge window is over and no dispute is open. Returns the tokens minted (0n when there is
+   * nothing to mint: no attestations, already minted, or forfeited), or undefined while the round
+   * cannot be final yet.
    */
   async claimReward(round: bigint): Promise<bigint | undefined> {
     const { wallet, deployments, modelId } = this.p;
     const mine = await getValidatorRound(wallet, { deployments, modelId, round, validator: this.address });
-    if (mine.units === 0n || mine.minted || mine.forfeited) return undefined;
+    if (mine.units === 0n || mine.minted || mine.forfeited) return 0n;
     const state = await getRound(wallet, { deployments, modelId, round });
     if (!state.finalized) {
       const model = await getModel(wallet, { deployments, modelId });
       const challengeEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec) + BigInt(model.timing.challengeWindowSec);
       const now = (await this.p.publicClient.getBlock()).timestamp;
       if (now < challengeEnd || state.openDisputes !== 0) return undefined;
-      await finalizeRound(wallet, { deployments, modelId, round });
+      // Anyone may finalize: losing that race to another caller is not a failure.
+      await finalizeRound(wallet, { deployments, modelId, round }).catch((err: unknown) => {
+        if (!(err instanceof ComputeLedgerAlreadyFinalizedError)) throw err;
+      });
     }
     const { tokens, units } = await mintValidatorReward(wallet, { deployments, modelId, round, validator: this.address });
     this.log.push({ type: "reward", modelId, round, tokens, units });
