@@ -6,8 +6,7 @@ import { accountAt, actionsOf, deployShardholder, type Shardholder } from "../sd
 import { sampleModelSpec } from "../../scripts/lib/sampleSpec.ts";
 import type { ModelSpec as LedgerModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
-import { weightsRoot } from "../../sdk/protocol/index.ts";
-import { createStage, defaultModelSpec, type ModelSpec, specHash, stageTrainingFlops } from "../../worker/model/index.ts";
+import { createStage, defaultModelSpec, initialWeightsRoots, type ModelSpec, specHash, stageTrainingFlops } from "../../worker/model/index.ts";
 import { createPipeNode } from "../../worker/p2p/node.ts";
 import { type CommitTamper, commitMined, createMiner, type MinedRound, MinerPipeline, type StageMiner } from "../../worker/cheat/miner.ts";
 import type { StageCheat } from "../../worker/cheat/strategies.ts";
@@ -25,12 +24,7 @@ export function tinySpec(initSeed = 1): ModelSpec {
 
 /** The ledger registration of a worker spec: real initial weights roots and FLOP-derived units. */
 export function ledgerSpec(spec: ModelSpec, microbatchesPerRound: number, symbol: string): LedgerModelSpec {
-  const roots = spec.stages.map((_, s) => {
-    const stage = createStage(spec, s);
-    const root = weightsRoot(stage.exportWeights());
-    stage.dispose();
-    return root;
-  });
+  const roots = initialWeightsRoots(spec);
   return sampleModelSpec({
     name: spec.name,
     symbol,

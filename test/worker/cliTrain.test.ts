@@ -12,10 +12,9 @@ import { serveRpc, type RpcServer } from "../../scripts/lib/rpcServer.ts";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
-import { weightsRoot } from "../../sdk/protocol/index.ts";
 import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
 import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/model/spec.ts";
-import { createStage } from "../../worker/model/stage.ts";
+import { initialWeightsRoots } from "../../worker/model/stage.ts";
 import { ExitCode } from "../../worker/cli/errors.ts";
 import { createPipeNode } from "../../worker/p2p/node.ts";
 import { openPipe } from "../../worker/p2p/pipe.ts";
@@ -71,13 +70,7 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     dirs.push(dir);
     await writeFile(path.join(dir, `${s.deployments.chainId}.json`), JSON.stringify(s.deployments));
     await writeFile(path.join(dir, "spec.json"), canonicalSpecJson(spec));
-    const initialWeightsRoots = [0, 1].map((i) => {
-      const stage = createStage(spec, i);
-      const root = weightsRoot(stage.exportWeights());
-      stage.dispose();
-      return root;
-    });
-    await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ specHash: specHash(spec), initialWeightsRoots }) });
+    await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ specHash: specHash(spec), initialWeightsRoots: initialWeightsRoots(spec) }) });
     for (const i of [0, 1]) {
       const wallet = s.wallets[i + 1];
       const signer = signers[i];

@@ -12,9 +12,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { serveRpc } from "../../scripts/lib/rpcServer.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
-import { weightsRoot } from "../../sdk/protocol/index.ts";
 import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/model/spec.ts";
-import { createStage } from "../../worker/model/stage.ts";
+import { initialWeightsRoots } from "../../worker/model/stage.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -60,13 +59,7 @@ export async function setupKillChain(): Promise<KillChain> {
   const dir = await mkdtemp(path.join(tmpdir(), "train-kill-"));
   await writeFile(path.join(dir, `${s.deployments.chainId}.json`), JSON.stringify(s.deployments));
   await writeFile(path.join(dir, "spec.json"), canonicalSpecJson(killSpec));
-  const initialWeightsRoots = [0, 1].map((i) => {
-    const stage = createStage(killSpec, i);
-    const r = weightsRoot(stage.exportWeights());
-    stage.dispose();
-    return r;
-  });
-  await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ specHash: specHash(killSpec), initialWeightsRoots }) });
+  await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ specHash: specHash(killSpec), initialWeightsRoots: initialWeightsRoots(killSpec) }) });
   for (const i of [0, 1, 2, 3]) {
     const wallet = s.wallets[i + 1];
     if (!wallet || privateKeyToAccount(KEYS[i] as `0x${string}`).address !== accountAt(s, i + 1)) throw new Error("setup");

@@ -26,6 +26,6 @@ export {
   specHash,
   validateModelSpec,
 } from "./spec.ts";
-export { createStage, type OptimizerState, type PipelineStage, StageUsageError } from "./stage.ts";
+export { createStage, initialWeightsRoots, type OptimizerState, type PipelineStage, StageUsageError } from "./stage.ts";
 export { measureTrainingThroughput, type TrainingThroughput } from "./throughput.ts";
 export { generateText, greedyNextToken, promptWindow } from "./generate.ts";

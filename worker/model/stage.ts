@@ -1,5 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
+import type { Hex } from "viem";
 import { BaseError } from "../../sdk/errors/base.ts";
+import { weightsRoot } from "../../sdk/protocol/merkle.ts";
 import { type StageForward, stageForward } from "./forward.ts";
 import { initialValues } from "./init.ts";
 import { type ParameterInfo, sizeOf, stageParameters } from "./layout.ts";
@@ -277,4 +279,16 @@ class TransformerStage implements PipelineStage {
 /** Creates stage `stageIndex` of `spec`, initializing only that stage's parameters from the spec's seed. */
 export function createStage(spec: ModelSpec, stageIndex: number): PipelineStage {
   return new TransformerStage(spec, stageIndex);
+}
+
+/** Weights root of each stage's deterministic initial weights (what a registry stores; built one stage at a time, then freed). */
+export function initialWeightsRoots(spec: ModelSpec): Hex[] {
+  return spec.stages.map((_, s) => {
+    const stage = createStage(spec, s);
+    try {
+      return weightsRoot(stage.exportWeights());
+    } finally {
+      stage.dispose();
+    }
+  });
 }

@@ -1,11 +1,10 @@
 import { writeFile } from "node:fs/promises";
-import { parseEther, type Hex } from "viem";
-import { weightsRoot } from "../../../sdk/protocol/merkle.ts";
+import { parseEther } from "viem";
 import type { ModelSpec as RegistryModelSpec } from "../../../sdk/actions/models/registerModel.ts";
 import { canonicalSpecJson, defaultModelSpec, type ModelSpec, specHash } from "../../../worker/model/spec.ts";
 import { stageTrainingFlops } from "../../../worker/model/layout.ts";
 import { generateText, type SamplingParameters } from "../../../worker/model/generate.ts";
-import { createStage } from "../../../worker/model/stage.ts";
+import { createStage, initialWeightsRoots } from "../../../worker/model/stage.ts";
 
 /**
  * The demo model: the worker's default char transformer, made small enough that a few rounds on
@@ -19,18 +18,6 @@ export function demoModelSpec(stageCount: number): ModelSpec {
 /** Compute units of one microbatch of each stage: its training MFLOPs (derived from the spec, never self-reported). */
 export function unitsPerMicrobatch(spec: ModelSpec): bigint[] {
   return spec.stages.map((_, s) => BigInt(Math.max(1, Math.round(stageTrainingFlops(spec, s) / 1e6))));
-}
-
-/** Weights root of each stage's deterministic initial weights (built one stage at a time, then freed). */
-export function initialWeightsRoots(spec: ModelSpec): Hex[] {
-  return spec.stages.map((_, s) => {
-    const stage = createStage(spec, s);
-    try {
-      return weightsRoot(stage.exportWeights());
-    } finally {
-      stage.dispose();
-    }
-  });
 }
 
 /** Round timing: the devnet moves the clock, so windows only need to outlast a round's real time. */
