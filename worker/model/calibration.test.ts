@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
+import { relativeL2 } from "../validator/tolerance.ts";
 import { type BackendName, selectBackend } from "../backend/select.ts";
 import { trainingMicrobatch } from "../data/batches.ts";
 import { runLocalStep } from "./local.ts";
@@ -8,16 +9,6 @@ import { createStage } from "./stage.ts";
 
 /** Cross-backend tolerance for validators comparing wasm with cpu re-execution (calibrated below). */
 const WASM_CPU_RELATIVE_L2_TOLERANCE = 1e-5;
-
-function relativeL2(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += ((a[i] as number) - (b[i] as number)) ** 2;
-    den += (a[i] as number) ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 describe("cross-backend calibration", () => {
   it("wasm and cpu gradients agree to float32 rounding", async () => {

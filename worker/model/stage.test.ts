@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { relativeL2 } from "../validator/tolerance.ts";
 import { selectBackend } from "../backend/select.ts";
 import { trainingMicrobatch } from "../data/batches.ts";
 import { createFullModel } from "./full.ts";
@@ -16,16 +17,6 @@ const LOSS_ABSOLUTE_TOLERANCE = 1e-5;
 
 function tinySpec(stageCount: number, layers = 3): ModelSpec {
   return { ...defaultModelSpec({ dModel: 32, heads: 2, layers, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, stageCount }) };
-}
-
-function relativeL2(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += ((a[i] as number) - (b[i] as number)) ** 2;
-    den += (a[i] as number) ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 function registeredVariableNames(): Set<string> {

@@ -88,16 +88,3 @@ export function referenceRound(parameters: {
   for (const stage of stages) stage.step();
   return { records, losses };
 }
-
-/** Relative L2 distance `|a - b| / |b|` (0 when both are zero). */
-export function relativeL2(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new RangeError(`length ${a.length} != ${b.length}`);
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    diff += d * d;
-    norm += (b[i] as number) ** 2;
-  }
-  return norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
-}
