@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
-    maxWorkers: Number(process.env.VITEST_WORKERS ?? 2),
+    // One file at a time by default: the multi-process tests pick loopback ports before their
+    // children bind them, and two files doing that at once collided (EADDRINUSE) once in three runs.
+    maxWorkers: Number(process.env.VITEST_WORKERS ?? 1),
   },
 });
