@@ -6,8 +6,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
-    // One file at a time by default: the multi-process tests pick loopback ports before their
-    // children bind them, and two files doing that at once collided (EADDRINUSE) once in three runs.
-    maxWorkers: Number(process.env.VITEST_WORKERS ?? 1),
+    // Two files at a time (the machine has 2 cores; VITEST_WORKERS overrides). Multi-process tests
+    // may run side by side because stage processes listen on port 0 and pass on the address they
+    // got, and ports a test must fix come from below the ephemeral range (test/lib/ports.ts).
+    maxWorkers: Number(process.env.VITEST_WORKERS ?? 2),
   },
 });

@@ -5,7 +5,6 @@
 // child process behind.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -19,6 +18,7 @@ import { ExitCode, UnfundedKeyError } from "../../worker/cli/errors.ts";
 import { devKey } from "../../scripts/lib/devnet/accounts.ts";
 import { fundRoles } from "../../scripts/lib/devnet/preflight.ts";
 import { childPids, isAlive } from "../../scripts/lib/devnet/procs.ts";
+import { fixedLoopbackPort } from "../lib/ports.ts";
 
 type Line = { msg?: string; pid?: number; child?: string; summary?: string; exitCode?: number; shortMessage?: string };
 type Run = { code: number | null; lines: Line[]; stderr: string };
@@ -64,13 +64,8 @@ const errorLines = (r: Run) => r.stderr.split("\n").filter((l) => l.trim() && !l
 const why = (r: Run) => [JSON.stringify(r.lines.find((l) => l.msg === "devnet failed")), ...errorLines(r).slice(-5)].join("\n");
 const summaryOf = (r: Run): Summary => JSON.parse(readFileSync(r.lines.at(-1)?.summary as string, "utf8")) as Summary;
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A loopback port nothing listens on, outside the ephemeral range so nothing starts to meanwhile. */
+const closedPort = fixedLoopbackPort;
 
 describe("npm start --rpc against an existing, already used chain", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "shardholder-devnet-rpc-"));

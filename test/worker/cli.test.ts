@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +12,7 @@ import { deployProtocol } from "../../scripts/lib/deploy.ts";
 import { serveRpc, type RpcServer } from "../../scripts/lib/rpcServer.ts";
 import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
 import { ExitCode } from "../../worker/cli/errors.ts";
+import { fixedLoopbackPort } from "../lib/ports.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = path.join(root, "worker", "cli", "bin.js");
@@ -33,14 +33,8 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Result> 
   });
 }
 
-/** A loopback port that nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A loopback port that nothing listens on, outside the ephemeral range so nothing starts to meanwhile. */
+const closedPort = fixedLoopbackPort;
 
 const errorLines = (r: Result) => r.stderr.split("\n").filter((l) => l.startsWith("error:"));
 

@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +17,7 @@ import { initialWeightsRoots } from "../../worker/model/stage.ts";
 import { ExitCode } from "../../worker/cli/errors.ts";
 import { createPipeNode } from "../../worker/p2p/node.ts";
 import { openPipe } from "../../worker/p2p/pipe.ts";
+import { fixedLoopbackPort } from "../lib/ports.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -43,14 +43,6 @@ function cli(args: string[], timeoutMs = 100_000): Promise<Result> {
       resolve({ code, logs, stderr });
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const dirs: string[] = [];
@@ -85,7 +77,7 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
   });
 
   it("trains round 0 over libp2p, journals it, and both stages' commitments are accepted", async () => {
-    const port = await freePort();
+    const port = await fixedLoopbackPort();
     const common = (i: number) => [
       "--json",
       "--rpc",
@@ -133,7 +125,7 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     // Restart both processes with the same flags in the same round: both report round 0 durable,
     // agree to start after it, recompute nothing and send no transaction.
     const nonces = await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })));
-    const port2 = await freePort();
+    const port2 = await fixedLoopbackPort();
     const [last2, first2] = await Promise.all([
       cli([...common(1), "--listen", `/ip4/127.0.0.1/tcp/${port2}`]),
       cli([...common(0), "--peer", `/ip4/127.0.0.1/tcp/${port2}`]),
@@ -150,7 +142,7 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
   it("a neighbour that connects and goes silent fails the stage with exit 13 and one line, not a hang", async () => {
     // Stage 0 is a real libp2p peer that opens the link with a correct hello, then never sends
     // another byte (a stuck or SIGSTOPped process keeps its TCP connection open).
-    const port = await freePort();
+    const port = await fixedLoopbackPort();
     const silent: Libp2p = await createPipeNode();
     try {
       const args = [
@@ -175,7 +167,7 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
   });
 
   it("a neighbour that dies and never comes back: reconnect with backoff, then exit 8 with one line", async () => {
-    const port = await freePort();
+    const port = await fixedLoopbackPort();
     const common = (i: number) => [
       "--json", "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[i] as string, "--signing-key", signerKeys[i] as string, "--backend", "wasm",
       "train", "--model", "1", "--stage", String(i), "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, `journal-gone-${i}`),

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { freeLoopbackPort, StageProcess } from "../../worker/pipeline/launch.ts";
+import { StageProcess } from "../../worker/pipeline/launch.ts";
+import { fixedLoopbackPort } from "../lib/ports.ts";
 
 const toy = { vocab: 16, width: 8, batch: 2, seqLen: 4, stages: 2, seed: 1, learningRate: 0.1 };
 
 describe("stage process errors", () => {
   it("unreachableNextStage_retriesWithBackoff_thenExitsWithPeerUnreachableError", async () => {
-    const port = await freeLoopbackPort(); // nothing listens there
+    const port = await fixedLoopbackPort(); // nothing listens there (nor will: not an ephemeral port)
     const proc = new StageProcess({
       stage: 0,
       model: { kind: "toy", toy },

@@ -3,7 +3,6 @@
 // workers each (a commitment's roots do not depend on its worker, so the pipelines' commitments
 // are directly comparable).
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +13,7 @@ import { stake } from "../../sdk/actions/miner/stake.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
 import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/model/spec.ts";
 import { initialWeightsRoots } from "../../worker/model/stage.ts";
+import { fixedLoopbackPort } from "../lib/ports.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -43,14 +43,8 @@ export type KillChain = {
   close(): Promise<void>;
 };
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A 127.0.0.1 port outside the ephemeral range: a killed stage is restarted on the same port, which nothing else may take meanwhile. */
+export const freePort = fixedLoopbackPort;
 
 /** Deploys, registers `killSpec` as model 1 and stakes the four stage workers. */
 export async function setupKillChain(): Promise<KillChain> {

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
-import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { loopbackDialAddress } from "../p2p/listenAddress.ts";
 import type { StageProcessConfig } from "./config.ts";
 
 /** One JSON line printed by a stage process. */
@@ -75,43 +75,36 @@ export class StageProcess {
   }
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (bound, then released). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
 /**
- * Starts one process per stage, all at once on pre-chosen loopback ports (each dials the next
- * with retries, so start order does not matter), and waits until every stage printed `done`.
- * `configFor(s)` supplies each stage's config; `stage`, `listen` and `next` are filled in.
+ * Starts one process per stage and waits until every stage printed `done`. Each stage listens on
+ * a port the OS picks at bind time (`/ip4/127.0.0.1/tcp/0`); the stages start from the last to
+ * the first, each one's `next` being the address the stage after it printed in `listening`.
+ * (Choosing free ports up front and binding them later raced with other processes on the machine:
+ * two test files at once saw EADDRINUSE.) `configFor(s)` supplies each stage's config; `stage`,
+ * `listen` and `next` are filled in. `timeoutMs` bounds the whole run, start-up included.
  */
 export async function runStageProcesses(
   stageCount: number,
   configFor: (stage: number) => Partial<StageProcessConfig>,
   timeoutMs = 120_000,
 ): Promise<StageProcess[]> {
-  const ports: number[] = [];
-  for (let s = 0; s < stageCount; s++) ports.push(await freeLoopbackPort());
-  const addr = (s: number): string => `/ip4/127.0.0.1/tcp/${ports[s]}`;
-  const procs = ports.map(
-    (_, s) =>
-      new StageProcess({
+  const deadline = Date.now() + timeoutMs;
+  const left = (): number => Math.max(1, deadline - Date.now());
+  const procs: StageProcess[] = [];
+  try {
+    let next: string | undefined;
+    for (let s = stageCount - 1; s >= 0; s--) {
+      const proc = new StageProcess({
         dial: { attempts: 14, baseDelayMs: 100, maxDelayMs: 1000 },
         ...configFor(s),
         stage: s,
-        listen: [addr(s)],
-        ...(s + 1 < stageCount ? { next: addr(s + 1) } : {}),
-      }),
-  );
-  try {
-    await Promise.all(procs.map((p) => p.waitFor("done", timeoutMs)));
+        listen: ["/ip4/127.0.0.1/tcp/0"],
+        ...(next !== undefined ? { next } : {}),
+      });
+      procs.unshift(proc);
+      if (s > 0) next = loopbackDialAddress((await proc.waitFor("listening", left())).addrs, `stage ${s}`);
+    }
+    await Promise.all(procs.map((p) => p.waitFor("done", left())));
     await Promise.all(procs.map((p) => p.exit));
     return procs;
   } catch (err) {

@@ -8,8 +8,8 @@
  *
  * Stage s listens (default /ip4/127.0.0.1/tcp/0), accepts one link from stage s-1 and dials
  * stage s+1 at `next` with retries and backoff. Start the stages from the last to the first and
- * pass each one's printed address as `next` of the one before (or use fixed ports in any order;
- * worker/pipeline/launch.ts does that).
+ * pass each one's printed address as `next` of the one before (worker/pipeline/launch.ts does
+ * that; fixed ports in any order also work, if nothing else can take them in between).
  *
  * Modes: `train` runs `rounds` rounds from `startRound`; `serve` makes stage 0 generate
  * `maxNewTokens` greedy tokens for each of `prompts` through the pipeline, then every stage exits.

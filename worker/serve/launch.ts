@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { freeLoopbackPort } from "../pipeline/launch.ts";
+import { loopbackDialAddress } from "../p2p/listenAddress.ts";
 import type { ServeStageConfig } from "./stageServer.ts";
 
 /** One JSON line printed by a child process. */
@@ -106,23 +106,29 @@ export class JsonLineProcess {
 }
 
 /**
- * Starts one serving process per stage on fresh loopback ports (each dials the next with
- * retries) and resolves when stage 0 reports its content store `ready`.
+ * Starts one serving process per stage and resolves when stage 0 reports its content store
+ * `ready`. Each stage listens on a port the OS picks at bind time; the stages start from the last
+ * to the first, each one's `next` being the address the stage after it printed in `listening`
+ * (pre-chosen ports could be taken by another process before the stage bound them).
+ * `timeoutMs` bounds the whole start-up.
  */
 export async function startServingPipeline(
   stageCount: number,
   configFor: (stage: number) => Omit<ServeStageConfig, "stage" | "listen" | "next">,
   timeoutMs = 90_000,
 ): Promise<{ stages: JsonLineProcess[]; storeUrl: string }> {
-  const ports: number[] = [];
-  for (let s = 0; s < stageCount; s++) ports.push(await freeLoopbackPort());
-  const addr = (s: number) => `/ip4/127.0.0.1/tcp/${ports[s]}`;
-  const stages = ports.map((_, s) => {
-    const config: ServeStageConfig = { ...configFor(s), stage: s, listen: [addr(s)], ...(s + 1 < stageCount ? { next: addr(s + 1) } : {}) };
-    return new JsonLineProcess(`serve stage ${s}`, "worker/serve/serveMain.ts", ["--config-json", JSON.stringify(config)]);
-  });
+  const deadline = Date.now() + timeoutMs;
+  const left = (): number => Math.max(1, deadline - Date.now());
+  const stages: JsonLineProcess[] = [];
   try {
-    const ready = await (stages[0] as JsonLineProcess).waitFor("ready", timeoutMs);
+    let next: string | undefined;
+    for (let s = stageCount - 1; s >= 0; s--) {
+      const config: ServeStageConfig = { ...configFor(s), stage: s, listen: ["/ip4/127.0.0.1/tcp/0"], ...(next !== undefined ? { next } : {}) };
+      const proc = new JsonLineProcess(`serve stage ${s}`, "worker/serve/serveMain.ts", ["--config-json", JSON.stringify(config)]);
+      stages.unshift(proc);
+      if (s > 0) next = loopbackDialAddress((await proc.waitFor("listening", left())).addrs, proc.name);
+    }
+    const ready = await (stages[0] as JsonLineProcess).waitFor("ready", left());
     return { stages, storeUrl: String(ready.storeUrl) };
   } catch (err) {
     for (const p of stages) p.kill();

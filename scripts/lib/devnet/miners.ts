@@ -6,7 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { getStaker } from "../../../sdk/actions/miner/getStaker.ts";
 import { stake } from "../../../sdk/actions/miner/stake.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
-import { freeLoopbackPort } from "../../../worker/pipeline/launch.ts";
+import { loopbackDialAddress } from "../../../worker/p2p/listenAddress.ts";
 import { type ChildEvent, JsonLineProcess } from "../../../worker/serve/launch.ts";
 
 export type Miner = { stage: number; key: Hex; signingKey: Hex; address: Address; journalDir: string };
@@ -33,9 +33,11 @@ export function roundLog(stage: number, e: ChildEvent): RoundLog | undefined {
 }
 
 /**
- * Starts `shardholder train` for every stage on fresh loopback ports (stage s dials s+1),
- * `rounds` rounds from the model's current round, JSON logs on stdout. They keep serving their
- * committed content after the last round (validators audit it) until stopped.
+ * Starts `shardholder train` for every stage (stage s dials s+1), `rounds` rounds from the
+ * model's current round, JSON logs on stdout. They keep serving their committed content after the
+ * last round (validators audit it) until stopped. Each miner listens on a port the OS picks at
+ * bind time; they start from the last stage to the first, each one's `--peer` being the address
+ * the next stage logged as `listening` (pre-chosen ports could be taken before the miner bound them).
  */
 export async function startMiners(p: {
   rpcUrl: string;
@@ -45,25 +47,35 @@ export async function startMiners(p: {
   miners: Miner[];
   rounds: number;
   onRound: (log: RoundLog) => void;
+  /** Per miner: how long to wait for its `listening` record; default 120 s. */
+  listenTimeoutMs?: number;
 }): Promise<JsonLineProcess[]> {
-  const ports: number[] = [];
-  for (const _ of p.miners) ports.push(await freeLoopbackPort());
-  const addr = (s: number) => `/ip4/127.0.0.1/tcp/${ports[s]}`;
-  return p.miners.map((m) => {
-    const args = [
-      "train", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile,
-      "--model", p.modelId.toString(), "--stage", String(m.stage), "--spec", p.specPath,
-      "--listen", addr(m.stage), "--journal", m.journalDir, "--rounds", String(p.rounds), "--dial-attempts", "20", "--keep-serving",
-      ...(m.stage + 1 < p.miners.length ? ["--peer", addr(m.stage + 1)] : []),
-    ];
-    return new JsonLineProcess(`miner ${m.stage}`, "worker/cli/main.ts", args, {
-      env: { SHARDHOLDER_KEY: m.key, SHARDHOLDER_SIGNING_KEY: m.signingKey },
-      onEvent: (e) => {
-        const log = roundLog(m.stage, e);
-        if (log) p.onRound(log);
-      },
-    });
-  });
+  const lastFirst = [...p.miners].sort((a, b) => b.stage - a.stage);
+  const procs = new Map<Miner, JsonLineProcess>();
+  try {
+    let peer: string | undefined;
+    for (const [i, m] of lastFirst.entries()) {
+      const args = [
+        "train", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile,
+        "--model", p.modelId.toString(), "--stage", String(m.stage), "--spec", p.specPath,
+        "--listen", "/ip4/127.0.0.1/tcp/0", "--journal", m.journalDir, "--rounds", String(p.rounds), "--dial-attempts", "20", "--keep-serving",
+        ...(peer !== undefined ? ["--peer", peer] : []),
+      ];
+      const proc = new JsonLineProcess(`miner ${m.stage}`, "worker/cli/main.ts", args, {
+        env: { SHARDHOLDER_KEY: m.key, SHARDHOLDER_SIGNING_KEY: m.signingKey },
+        onEvent: (e) => {
+          const log = roundLog(m.stage, e);
+          if (log) p.onRound(log);
+        },
+      });
+      procs.set(m, proc);
+      if (i + 1 < lastFirst.length) peer = loopbackDialAddress((await proc.waitUntil("listening", (e) => e.msg === "listening", p.listenTimeoutMs ?? 120_000)).addrs, proc.name);
+    }
+    return p.miners.map((m) => procs.get(m) as JsonLineProcess);
+  } catch (err) {
+    for (const proc of procs.values()) proc.kill();
+    throw err;
+  }
 }
 
 /** Miner descriptions for `keys` (one per stage), journals under `dir`. */

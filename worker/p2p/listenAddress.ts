@@ -1,0 +1,29 @@
+import { BaseError } from "../../sdk/errors/base.ts";
+
+/** A process's `listening` record announced no TCP address on 127.0.0.1 that a neighbour could dial. */
+export class NoLoopbackAddressError extends BaseError {
+  constructor({ who, addrs }: { who: string; addrs: unknown }) {
+    super(`${who} announced no /ip4/127.0.0.1/tcp address to dial.`, {
+      name: "NoLoopbackAddressError",
+      details: `addrs: ${JSON.stringify(addrs)}`,
+      metaMessages: ["Launch it with a loopback listen address such as /ip4/127.0.0.1/tcp/0."],
+    });
+  }
+}
+
+/**
+ * The address a neighbour on this machine dials to reach a process that printed `addrs` (the
+ * `addrs` field of its `listening` record, i.e. `node.getMultiaddrs()`): the first TCP multiaddr
+ * on 127.0.0.1. The `/p2p/<id>` suffix is kept, so the dialer also checks it reached that peer.
+ *
+ * Launchers start a stage on port 0 and pass this to the stage before it: the OS picks the port
+ * at bind time, so no other process can take it between choosing and binding.
+ *
+ * @example
+ * const next = loopbackDialAddress((await last.waitFor("listening")).addrs, "stage 2")
+ */
+export function loopbackDialAddress(addrs: unknown, who: string): string {
+  const found = Array.isArray(addrs) ? addrs.find((a): a is string => typeof a === "string" && a.startsWith("/ip4/127.0.0.1/tcp/")) : undefined;
+  if (!found) throw new NoLoopbackAddressError({ who, addrs });
+  return found;
+}
