@@ -56,7 +56,7 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
   });
 
   /** Starts both stage "processes" (in one test process), trains `rounds`, returns their reports. */
-  async function session(rounds: bigint[], rerunDurable = false): Promise<RoundReport[][]> {
+  async function session(rounds: bigint[], rerunDurable = false, crashBefore?: { stage: number; record: string }): Promise<Array<RoundReport[] | Error>> {
     const loaded = await Promise.all(stages.map((st) => loadStage({ kind: "toy", toy }, st.index, modelId)));
     const [n0, n1] = await Promise.all([createPipeNode(), createPipeNode()]);
     if (!n0 || !n1) throw new Error("nodes");
@@ -77,8 +77,13 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
           importWeights: (w) => l.stage.importWeights(w),
         };
         const journal = await Journal.open(st.dir, { modelId, stage: st.index, worker: st.worker });
+        if (crashBefore?.stage === st.index) {
+          // The process "dies" right before journaling that record: nothing after it happens.
+          const append = journal.append.bind(journal);
+          journal.append = (record) => (record.type === crashBefore.record ? Promise.reject(new Error(`crashed before ${record.type}`)) : append(record));
+        }
         const out: RoundReport[] = [];
-        await trainRounds({
+        const trained = trainRounds({
           journal,
           runner,
           modelId,
@@ -93,8 +98,9 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
           rerunDurable,
           onRound: (r) => out.push(r),
         });
+        const failed = await trained.then(() => undefined, (err: unknown) => err as Error);
         await journal.close();
-        return out;
+        return failed ?? out;
       }),
     );
     await Promise.allSettled([pipe0.next?.close(), pipe1.prev?.close()]);
@@ -103,8 +109,13 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
     return reports;
   }
 
+  const reportsOf = (r: RoundReport[] | Error | undefined): RoundReport[] => {
+    if (!r || r instanceof Error) throw r ?? new Error("no reports");
+    return r;
+  };
+
   it("round 0: both stages' commitments are accepted and their journals form the hash chain", async () => {
-    const [r0, r1] = await session([0n]);
+    const [r0, r1] = (await session([0n])).map(reportsOf);
     expect(r0?.[0]).toMatchObject({ round: 0n, trained: true });
     expect(r1?.[0]?.meanLoss).toBeGreaterThan(0);
     expect(r0?.[0]?.bytesOnWire).toBeGreaterThan(0);
@@ -128,7 +139,7 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
   it("a restarted session skips the durable round 0 (no recompute, no resubmission) and trains round 1 from the checkpoint", async () => {
     await s.networkHelpers.time.increase(3600);
     const noncesBefore = await Promise.all(stages.map((st) => s.publicClient.getTransactionCount({ address: st.worker })));
-    const [r0, r1] = await session([0n, 1n]);
+    const [r0, r1] = (await session([0n, 1n])).map(reportsOf);
     expect(r0?.map((r) => r.trained)).toEqual([false, true]);
     expect(r1?.map((r) => r.trained)).toEqual([false, true]);
     expect(r0?.[0]?.flush.transactions).toEqual([]);
@@ -152,13 +163,13 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
     const backup = `${st0.dir}-before-round-2`;
     dirs.push(backup);
     await cp(st0.dir, backup, { recursive: true });
-    await session([2n], true);
+    (await session([2n], true)).map(reportsOf);
     const firstCommitment = replay((await reopen(0)).records).commitments;
     // Stage 0 comes back with a journal from before round 2 (as if it had crashed before any of it was durable).
     await rm(st0.dir, { recursive: true, force: true });
     await cp(backup, st0.dir, { recursive: true });
     const noncesBefore = await Promise.all(stages.map((st) => s.publicClient.getTransactionCount({ address: st.worker })));
-    const [r0, r1] = await session([2n], true);
+    const [r0, r1] = (await session([2n], true)).map(reportsOf);
     expect(r0?.[0]).toMatchObject({ trained: true, rerun: false });
     expect(r0?.[0]?.flush.foundOnChain).toHaveLength(1);
     expect(r1?.[0]).toMatchObject({ trained: false, rerun: true, rerunMismatches: 0 });
@@ -168,6 +179,50 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
     expect([...again.values()].find((c) => c.commitment.round === 2n)?.commitment).toEqual(
       [...firstCommitment.values()].find((c) => c.commitment.round === 2n)?.commitment,
     );
+  });
+
+  it("a crash between a round's end checkpoint and its commitment loses nothing: the restart commits and submits that round", async () => {
+    await s.networkHelpers.time.increase(3600);
+    const round = 3n;
+    const [st0] = stages;
+    if (!st0) throw new Error("setup");
+    const [crashed, survivor] = await session([round], false, { stage: 0, record: "commitment" });
+    expect(crashed).toBeInstanceOf(Error);
+    expect(reportsOf(survivor)[0]).toMatchObject({ round, trained: true });
+    const state = replay((await reopen(0)).records);
+    expect(state.roundLatest.get(round)?.step).toBe(0); // durable...
+    expect([...state.commitments.values()].some((c) => c.commitment.round === round)).toBe(false); // ...but never committed
+    const where = { deployments: s.deployments, modelId, round, stage: 0, worker: st0.worker };
+    expect((await getCommitment(s.publicClient, where)).found).toBe(false);
+
+    // The restart has no round left to train; told the chain is still in that round, it commits it.
+    const journal = await Journal.open(st0.dir, { modelId, stage: 0, worker: st0.worker });
+    const untouched: RoundRunner = {
+      runRound: () => Promise.reject(new Error("a durable round must not be recomputed")),
+      exportWeights: () => new Float32Array(),
+      importWeights: () => undefined,
+    };
+    const common = {
+      journal,
+      runner: untouched,
+      modelId,
+      stage: 0,
+      worker: st0.worker,
+      signer: st0.signer,
+      ledger: sdkCommitmentLedger(st0.wallet, { deployments: s.deployments, account: st0.wallet.account }),
+      ledgerAddress: s.deployments.contracts.computeLedger,
+      chainId: s.deployments.chainId,
+      rounds: [],
+      microbatches: MICROBATCHES,
+    };
+    await trainRounds({ ...common, firstOpenRound: round + 1n }); // its window closed: left alone
+    expect([...replay(journal.records).commitments.values()].some((c) => c.commitment.round === round)).toBe(false);
+    await trainRounds({ ...common, firstOpenRound: round });
+    await journal.close();
+    const committed = [...replay(journal.records).commitments.values()].filter((c) => c.commitment.round === round);
+    expect(committed).toHaveLength(1);
+    expect(committed[0]?.commitment.weightsRootAfter).toBe(state.roundLatest.get(round)?.weightsRoot);
+    expect((await getCommitment(s.publicClient, where)).found).toBe(true);
   });
 
   async function reopen(index: number): Promise<Journal> {

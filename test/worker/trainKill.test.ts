@@ -19,7 +19,8 @@ const UNTIL = 3n; // rounds 0..3
 const KILLS = Number(process.env.KILL_COUNT ?? 3);
 // A fixed schedule by default (1234 kills at submitIntent and reproduces a lockstep rerun), so CI is
 // deterministic; explore others with KILL_SEED=<n> npx vitest run test/worker/trainKill.test.ts.
-// Seed 80338 hangs past 120 s: an open restart bug (see the issue note), not a slow machine.
+// Seed 80338 once hung: a stage killed between its end checkpoint and its commitment record never
+// committed that round (fixed: trainRounds commits such rounds on restart, firstOpenRound).
 const seed = Number(process.env.KILL_SEED ?? 1234);
 let rngState = seed;
 const random = () => {

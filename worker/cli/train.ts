@@ -165,6 +165,7 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     ledgerAddress: p.deployments.contracts.computeLedger,
     chainId: p.deployments.chainId,
     rounds: roundRange(from, s.until),
+    firstOpenRound: current,
     microbatches: loaded.defaultMicrobatches,
     onRound: (r) => {
       publishManifests(journal, store, r.round);

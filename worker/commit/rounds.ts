@@ -2,6 +2,7 @@ import type { Address, LocalAccount } from "viem";
 import {
   type CheckpointJournalRecord,
   type CheckpointOptimizerState,
+  commitmentKey,
   type Journal,
   type JournalState,
   loadCheckpoint,
@@ -71,6 +72,13 @@ export type TrainRoundsParameters = {
    * the round can redo it: every stage of a pipeline must run the same rounds in lockstep.
    */
   rerunDurable?: boolean | undefined;
+  /**
+   * The chain's current round (the oldest whose commit window is open). A process killed after a
+   * round's end checkpoint and before its commitment record left that round durable but never
+   * committed; every such round from here on is committed and submitted before training goes on,
+   * so finished work is not lost. Rounds before it are past their window. Default: only `rounds`.
+   */
+  firstOpenRound?: bigint | undefined;
   onRound?: ((report: RoundReport) => void) | undefined;
 };
 
@@ -86,6 +94,9 @@ export type TrainRoundsParameters = {
  */
 export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
   const sign = () => signBuiltCommitments(p.journal, p.signer, { ledger: p.ledgerAddress, chainId: p.chainId });
+  if (p.firstOpenRound !== undefined)
+    for (const round of durableUncommittedRounds(replay(p.journal.records), p.firstOpenRound, { modelId: p.modelId, stage: p.stage, worker: p.worker }))
+      await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.microbatches });
   await sign();
   await flushCommitments(p.journal, p.ledger, p.flush);
 
@@ -178,6 +189,19 @@ export function firstRoundToTrain(state: JournalState, from: bigint, until: bigi
     if (!latest || latest.step < 0) return round;
   }
   return until + 1n;
+}
+
+/**
+ * Rounds from `from` on that this journal made durable (end checkpoint written) but never built
+ * a commitment for: what a crash between the two leaves behind. Ascending.
+ */
+export function durableUncommittedRounds(state: JournalState, from: bigint, who: { modelId: bigint; stage: number; worker: Address }): bigint[] {
+  const out: bigint[] = [];
+  for (const [round, latest] of state.roundLatest) {
+    if (round < from || latest.step < 0) continue;
+    if (!state.commitments.has(commitmentKey({ ...who, round }))) out.push(round);
+  }
+  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** `from..until` inclusive (empty when `from > until`). */
