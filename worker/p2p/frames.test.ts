@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
 import { deflateRawSync } from "node:zlib";
+import { bytesToHex, hexToBytes } from "viem";
 import { describe, expect, it } from "vitest";
 import { FrameFormatError } from "./errors.ts";
 import { decodeFrameBody, encodeFrame, type Frame, FrameDecoder, FRAME_HEADER_BYTES, LENGTH_PREFIX_BYTES } from "./frames.ts";
+import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
 import { encodeWireTensor, packPayload, payloadCodecs } from "./wire.ts";
 
 /** Deterministic pseudo-noise in [-1, 1) (xorshift32), so the tests need no random seed. */
@@ -150,5 +153,23 @@ describe("pipe frames", () => {
     const stream = act.slice();
     stream[LENGTH_PREFIX_BYTES] = (7 << 4) | 1;
     expect(() => new FrameDecoder().push(stream)).toThrow(FrameFormatError);
+  });
+
+  it("matches the pipe frame test vectors of docs/PROTOCOL.md byte for byte", () => {
+    const utf8 = (text: string) => new TextEncoder().encode(text);
+    const vectors: Array<[Frame, string]> = [
+      [{ kind: "hello", round: 0n, microbatch: 0, payload: utf8('{"stage":0,"modelKey":"0xab"}') }, "0x2a000000030000000000000000000000007b227374616765223a302c226d6f64656c4b6579223a2230786162227d"],
+      [{ kind: "hello", round: 0n, microbatch: 1, payload: utf8('{"round":"5"}') }, "0x1a000000030000000000000000010000007b22726f756e64223a2235227d"],
+      [
+        { kind: "activation", round: 2n, microbatch: 1, payload: encodeTensor({ dtype: "float32", shape: [3], data: new Float32Array([1, -0.5, 3.25]) }) },
+        "0x1f000000010200000000000000010000000101030000000000803f000000bf00005040",
+      ],
+    ];
+    const doc = readFileSync(new URL("../../docs/PROTOCOL.md", import.meta.url), "utf8");
+    for (const [frame, hex] of vectors) {
+      expect(bytesToHex(encodeFrame(frame))).toBe(hex);
+      expect(new FrameDecoder().push(hexToBytes(hex as `0x${string}`))).toEqual([frame]);
+      expect(doc).toContain(hex);
+    }
   });
 });
