@@ -4,11 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { charTokenizer } from "../../worker/data/vocab.ts";
+import { decodingModel, generateTokens } from "../../worker/model/generate.ts";
 import { defaultModelSpec } from "../../worker/model/spec.ts";
 import { createStage } from "../../worker/model/stage.ts";
 import { runStageProcesses, type StageEvent } from "../../worker/pipeline/launch.ts";
-import { referenceGenerate } from "../../worker/pipeline/serve.ts";
 
 const spec = defaultModelSpec({ stageCount: 3, layers: 3, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, learningRate: 1e-2 });
 const prompts = ["The jury said", "It was"];
@@ -41,12 +40,12 @@ describe("serving through the multi-process pipeline", () => {
       stage.importWeights(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
       return stage;
     });
-    const tokenizer = charTokenizer(spec.vocab);
+    const model = decodingModel(spec);
     try {
       for (const g of generated) {
-        const want = referenceGenerate({ stages, prompt: tokenizer.encode(g.prompt), maxNewTokens: MAX_NEW, contextLength: spec.contextLength, wire: "int8" });
+        const want = generateTokens(model, stages, model.tokenizer.encode(g.prompt), MAX_NEW, { wire: "int8" });
         expect(g.tokens).toEqual(want);
-        expect(g.text).toBe(tokenizer.decode(want));
+        expect(g.text).toBe(model.tokenizer.decode(want));
         expect(g.text).toHaveLength(MAX_NEW);
       }
     } finally {
@@ -60,7 +59,13 @@ describe("serving through the multi-process pipeline", () => {
       const expected = Array.from({ length: MAX_NEW }, (_, i) => frameBytes(Math.min(spec.contextLength, promptLength + i))).reduce((a, b) => a + b, 0);
       expect(g.bytesSent).toBe(expected);
     });
-    expect(procs.slice(1).map((p) => (p.all("served")[0] as StageEvent).activations)).toEqual([prompts.length * MAX_NEW, prompts.length * MAX_NEW]);
+    const served = procs.slice(1).map((p) => p.all("served")[0] as StageEvent);
+    expect(served.map((s) => s.activations)).toEqual([prompts.length * MAX_NEW, prompts.length * MAX_NEW]);
+    // The middle stage relays every token; only the last stage picks them.
+    expect(served.map((s) => s.tokensRelayed)).toEqual([prompts.length * MAX_NEW, 0]);
+    // inferToken payload: the token id as u32 LE, 4 bytes (what `shardholder serve` sends).
+    const tokenFrames = ((procs[0]?.all("audit")[0] as StageEvent).received as { kind: string; count: number; payloadBytes: number }[]).find((r) => r.kind === "inferToken");
+    expect(tokenFrames).toEqual({ kind: "inferToken", count: prompts.length * MAX_NEW, payloadBytes: 4 * prompts.length * MAX_NEW });
     const kinds = procs.map((p) => ((p.all("audit")[0] as StageEvent).received as { kind: string }[]).map((r) => r.kind).sort());
     expect(kinds).toEqual([["inferToken"], ["hello", "inferActivation", "inferToken"], ["hello", "inferActivation"]]);
     for (const [s, p] of procs.entries()) {

@@ -1,17 +1,29 @@
 import * as tf from "@tensorflow/tfjs";
 import { encodeAbiParameters, type Hex, keccak256 } from "viem";
 import { charTokenizer } from "../data/vocab.ts";
+import { decodeWireTensor, encodeWireTensor, type WireFormat } from "../p2p/wire.ts";
 import { randomFromSeed } from "./random.ts";
 import type { ModelSpec } from "./spec.ts";
 import type { PipelineStage } from "./stage.ts";
 
+/** Text <-> token ids: the char tokenizer of a spec, or a test model's own mapping. */
+export type Tokenizer = { encode(text: string): Int32Array; decode(ids: ArrayLike<number>): string };
+
+/** What decoding needs of a model besides its stages (a spec, or worker/pipeline's loaded toy model). */
+export type DecodingModel = { readonly contextLength: number; readonly tokenizer: Tokenizer };
+
+/** The decoding view of a spec: its context length and char tokenizer. */
+export function decodingModel(spec: ModelSpec): DecodingModel {
+  return { contextLength: spec.contextLength, tokenizer: charTokenizer(spec.vocab) };
+}
+
 /**
- * The window of a prompt the model sees: its last `contextLength` token ids as int32 `[1, T]`.
- * An empty prompt becomes a single space (the model needs at least one position).
+ * The window of token ids the model sees: the last `contextLength` of them as int32 `[1, T]`.
+ * No ids become a single space (the model needs at least one position).
  */
-export function promptWindow(spec: ModelSpec, ids: ArrayLike<number>): tf.Tensor2D {
-  const all = ids.length > 0 ? Array.from(ids) : [charTokenizer(spec.vocab).encode(" ")[0] as number];
-  const window = all.slice(-spec.contextLength);
+export function tokenWindow(model: DecodingModel, ids: ArrayLike<number>): tf.Tensor2D {
+  const all = ids.length > 0 ? Array.from(ids) : [model.tokenizer.encode(" ")[0] as number];
+  const window = all.slice(-model.contextLength);
   return tf.tensor2d(window, [1, window.length], "int32");
 }
 
@@ -28,34 +40,62 @@ export function greedyNextToken(logits: tf.Tensor): number {
   return best;
 }
 
+/** How {@link generateTokens} decodes; every field optional (greedy, tensors passed as they are). */
+export type DecodeOptions = {
+  /** Draw tokens the way the serving pipeline draws them for request `request` (default 0); greedy without. */
+  readonly sampling?: SamplingParameters | undefined;
+  readonly request?: bigint | undefined;
+  /**
+   * Pass every activation between two stages through this wire codec (encode, then decode), as
+   * the stage processes do: with "int8" the result equals the multi-process pipeline bit for bit.
+   * Without, activations stay float32 tensors (what "float32" on the wire also gives).
+   */
+  readonly wire?: WireFormat | undefined;
+};
+
+/** `t` after a trip over the wire: what the next stage process decodes. Disposes `t`. */
+function overTheWire(t: tf.Tensor, wire: WireFormat): tf.Tensor {
+  const { shape, values } = decodeWireTensor(encodeWireTensor(t.shape, t.dataSync() as Float32Array, wire).bytes);
+  t.dispose();
+  return tf.tensor(values, shape, "float32");
+}
+
 /**
- * Generates `maxNewTokens` characters after `prompt` by running all `stages` in this process
- * (`infer` on each, in order). The multi-process server does the same hop by hop. Greedy unless
- * `sampled` is given (the draws of request `sampled.request`, as the serving pipeline makes them).
+ * Generates `maxNewTokens` token ids after `prompt` by running all `stages` in this process
+ * (`infer` on each, in order): the single-process reference of the serving pipeline
+ * (worker/serve/pipelineServe.ts), which does the same hop by hop.
+ *
+ * @example
+ * const ids = generateTokens(decodingModel(spec), stages, tokenizer.encode("The jury"), 12, { wire: "int8" })
  */
-export function generateText(
-  spec: ModelSpec,
+export function generateTokens(
+  model: DecodingModel,
   stages: readonly PipelineStage[],
-  prompt: string,
+  prompt: ArrayLike<number>,
   maxNewTokens: number,
-  sampled?: { sampling: SamplingParameters; request: bigint },
-): string {
-  const tokenizer = charTokenizer(spec.vocab);
-  const ids = Array.from(tokenizer.encode(prompt));
+  options: DecodeOptions = {},
+): number[] {
+  const ids = Array.from(prompt);
   const generated: number[] = [];
-  for (let i = 0; i < maxNewTokens; i++) {
-    let x: tf.Tensor = promptWindow(spec, ids);
-    for (const stage of stages) {
+  for (let position = 0; position < maxNewTokens; position++) {
+    let x: tf.Tensor = tokenWindow(model, ids);
+    for (const [s, stage] of stages.entries()) {
       const y = stage.infer(x);
       x.dispose();
-      x = y;
+      x = options.wire && s < stages.length - 1 ? overTheWire(y, options.wire) : y;
     }
-    const next = nextToken(x, sampled?.sampling, sampled?.request ?? 0n, i);
+    const next = nextToken(x, options.sampling, options.request ?? 0n, position);
     x.dispose();
     ids.push(next);
     generated.push(next);
   }
-  return tokenizer.decode(generated);
+  return generated;
+}
+
+/** {@link generateTokens} from text to text, with the spec's char tokenizer. */
+export function generateText(spec: ModelSpec, stages: readonly PipelineStage[], prompt: string, maxNewTokens: number, options: DecodeOptions = {}): string {
+  const model = decodingModel(spec);
+  return model.tokenizer.decode(generateTokens(model, stages, model.tokenizer.encode(prompt), maxNewTokens, options));
 }
 
 /**

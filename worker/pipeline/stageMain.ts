@@ -12,7 +12,8 @@
  * that; fixed ports in any order also work, if nothing else can take them in between).
  *
  * Modes: `train` runs `rounds` rounds from `startRound`; `serve` makes stage 0 generate
- * `maxNewTokens` greedy tokens for each of `prompts` through the pipeline, then every stage exits.
+ * `maxNewTokens` greedy tokens for each of `prompts` through the pipeline (worker/serve/pipelineServe.ts,
+ * the code of `shardholder serve`), then every stage exits.
  *
  * stdout: one JSON object per line, `event` is one of
  *   listening {stage, peerId, addrs, backend, backendNote, parameterCount}
@@ -37,7 +38,7 @@ import type { PipeLink } from "../p2p/link.ts";
 import { parseStageArgs, type StageProcessConfig } from "./config.ts";
 import { type LoadedStage, loadStage } from "./models.ts";
 import { runStageRound } from "./runner.ts";
-import { generateTokens, serveStageLoop } from "./serve.ts";
+import { generateThroughPipeline, serveDownstreamStage } from "../serve/pipelineServe.ts";
 
 const emit = (event: string, body: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
@@ -92,31 +93,26 @@ async function train(config: StageProcessConfig, loaded: LoadedStage, pipe: Stag
 
 async function serve(config: StageProcessConfig, loaded: LoadedStage, pipe: StagePipe): Promise<void> {
   const stageIndex = config.stage;
+  // The same serving code as `shardholder serve` (u32 LE inferToken payloads), greedy here.
+  const head = { stage: loaded.stage, pipe, wire: config.wire };
   if (stageIndex > 0) {
-    const served = await serveStageLoop({ stage: loaded.stage, prev: pipe.prev as PipeLink, next: pipe.next, wire: config.wire });
-    emit("served", { stage: stageIndex, ...served });
+    const { served, relayed } = await serveDownstreamStage(head);
+    emit("served", { stage: stageIndex, activations: served, tokensRelayed: relayed });
     return;
   }
   const prompts = config.prompts ?? [];
   for (const [i, prompt] of prompts.entries()) {
     const sentBefore = pipe.next?.stats.bytesSent ?? 0;
     const receivedBefore = pipe.next?.stats.bytesReceived ?? 0;
-    const { tokens, ms } = await generateTokens({
-      stage: loaded.stage,
-      next: pipe.next,
-      prompt: loaded.tokenizer.encode(prompt),
-      maxNewTokens: config.maxNewTokens ?? 32,
-      contextLength: loaded.contextLength,
-      requestSeq: BigInt(i),
-      wire: config.wire,
-    });
+    const start = performance.now();
+    const tokens = await generateThroughPipeline(head, loaded, loaded.tokenizer.encode(prompt), config.maxNewTokens ?? 32, BigInt(i));
     emit("generated", {
       stage: 0,
       request: i,
       prompt,
       text: loaded.tokenizer.decode(tokens),
       tokens,
-      ms,
+      ms: performance.now() - start,
       bytesSent: (pipe.next?.stats.bytesSent ?? 0) - sentBefore,
       bytesReceived: (pipe.next?.stats.bytesReceived ?? 0) - receivedBefore,
     });

@@ -1,6 +1,6 @@
 export { JsonLineProcess, startServingPipeline, type ChildEvent } from "./launch.ts";
 export { runServingOperator, type ServedRequest, type ServingOperatorParameters } from "./operator.ts";
-export { PipelineGenerator, serveDownstreamStage, encodeTokenPayload, decodeTokenPayload } from "./pipelineServe.ts";
+export { decodeTokenPayload, encodeTokenPayload, generateThroughPipeline, PipelineGenerator, type PipelineHead, serveDownstreamStage } from "./pipelineServe.ts";
 export { runServeStage, type ServeEmit, type ServeStageConfig } from "./stageServer.ts";
 export { ContentStore, serveContentStore, textHash } from "./store.ts";
 export { loadJournaledWeights } from "./weights.ts";
