@@ -27,7 +27,7 @@ const KEYS = ["0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690
 
 type Result = { code: number | null; logs: Array<Record<string, unknown>>; stderr: string };
 
-function cli(args: string[], timeoutMs = 100_000): Promise<Result> {
+function cli(args: string[], timeoutMs = 100_000, onStderr?: (soFar: string) => void): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" } });
     // A hung stage must fail the test with its logs, not time the test out blind.
@@ -35,7 +35,10 @@ function cli(args: string[], timeoutMs = 100_000): Promise<Result> {
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
+      onStderr?.(stderr);
+    });
     child.on("error", reject);
     child.on("exit", (code) => {
       clearTimeout(timer);
@@ -151,7 +154,12 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
         "--listen", `/ip4/127.0.0.1/tcp/${port}`, "--peer-timeout", "2", "--reconnect-attempts", "1",
       ];
       const started = performance.now();
-      const stage1 = cli(args);
+      let listening = (): void => undefined;
+      const up = new Promise<void>((resolve) => (listening = resolve));
+      const stage1 = cli(args, 100_000, (soFar) => /^listening\b/m.test(soFar) && listening());
+      // Dial only once stage 1 listens: under load its start-up alone can outlast any fixed dial
+      // budget (it took over 20 s with two test files at once). An early exit fails below.
+      await Promise.race([up, stage1]);
       const { next } = await openPipe({ node: silent, stageIndex: 0, stageCount: 2, modelKey: specHash(spec), nextAddress: `/ip4/127.0.0.1/tcp/${port}`, dial: { attempts: 40, baseDelayMs: 250, maxDelayMs: 500 } });
       expect(next).toBeDefined();
       const r = await stage1;
