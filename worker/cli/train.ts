@@ -173,9 +173,11 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
       const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
       s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
       logger.info(
-        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, txs: r.flush.transactions },
+        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, txs: r.flush.transactions },
         "round committed",
       );
+      if (r.flush.expired.length)
+        logger.warn({ round: r.round.toString(), expired: r.flush.expired }, "commit window closed before these commitments were sent: that work is not rewarded; training goes on");
     },
   });
   const links = [pipe.prev, pipe.next].filter((l) => l !== undefined);

@@ -1,6 +1,7 @@
 import type { Account, Address, Hex } from "viem";
 import { getTransactionCount, getTransactionReceipt, waitForTransactionReceipt } from "viem/actions";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
+import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { submitCommitments, type SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
 import type { ShardholderClient } from "../../sdk/actions/internal/client.ts";
 import type { DeploymentsSource } from "../../sdk/deployments/types.ts";
@@ -22,6 +23,8 @@ export interface CommitmentLedger {
   nonce(tag: "latest" | "pending"): Promise<number>;
   /** True when the ledger already stores this commitment's `(modelId, round, stage, worker)`. */
   isStored(commitment: Commitment): Promise<boolean>;
+  /** True once the chain is past `round`'s commit window: the ledger refuses its commitments for good. */
+  commitWindowClosed(modelId: bigint, round: bigint): Promise<boolean>;
   /**
    * Sends the batch as one transaction and waits until it is mined. Throws without sending when
    * the pre-flight simulation reverts. `onSent` fires once the node accepted the transaction.
@@ -49,6 +52,7 @@ export function sdkCommitmentLedger(
       const record = await getCommitment(client, { deployments, modelId: c.modelId, round: c.round, stage: c.stage, worker: c.worker });
       return record.found;
     },
+    commitWindowClosed: async (modelId, round) => (await getCurrentRound(client, { deployments, modelId })) > round,
     submit: async (batch) => {
       try {
         const { batches } = await submitCommitments(client, { deployments, account, signed: batch, batchSize: batch.length });

@@ -71,7 +71,7 @@ describe("round commitments", () => {
 describe("submission against the real ComputeLedger, and resume after a crash during it", () => {
   let s: Shardholder;
   let next = 1;
-  // Each test is its own worker (Hardhat accounts 1..7), all staked with the same signing key.
+  // Each test is its own worker (Hardhat accounts 1..9), all staked with the same signing key.
   const worker = () => {
     const i = next++;
     const wallet = s.wallets[i];
@@ -92,7 +92,7 @@ describe("submission against the real ComputeLedger, and resume after a crash du
   beforeAll(async () => {
     s = await deployShardholder();
     await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ initialWeightsRoots: [weightsRoot(initial()), weightsRoot(new Float32Array(8))] }) });
-    for (let i = 1; i <= 7; i++) {
+    for (let i = 1; i <= 9; i++) {
       const wallet = s.wallets[i];
       if (!wallet) throw new Error("setup");
       await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 9), signingKey: signer.address, valueWei: parseEther("2") });
@@ -109,7 +109,7 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     expect(await stored(journal)).toBe(true);
     const nonce = await nonceOf(w.address);
     const second = await flushCommitments(journal, w.ledger);
-    expect(second).toEqual({ confirmed: [], foundOnChain: [], requeued: [], transactions: [] });
+    expect(second).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [] });
     expect(await nonceOf(w.address)).toBe(nonce);
     await journal.close();
   });
@@ -169,7 +169,7 @@ describe("submission against the real ComputeLedger, and resume after a crash du
       inFlight = w.ledger.submit(signedOf(journal)); // sent, then the process "crashed": it sits in the mempool
       while ((await nonceOf(w.address)) === nonce) await new Promise((r) => setTimeout(r, 10));
       const waiting = await flushCommitments(journal, w.ledger, { pendingTimeoutMs: 200, pollMs: 20 });
-      expect(waiting).toEqual({ confirmed: [], foundOnChain: [], requeued: [], transactions: [] });
+      expect(waiting).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [] });
       expect(replay(journal.records).inDoubt.map((b) => b.batchId)).toEqual(["b0"]);
       expect(await nonceOf(w.address)).toBe(nonce + 1);
     } finally {
@@ -198,7 +198,38 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     await journal.close();
   });
 
-  it("a simulation the ledger refuses (commit window closed) sends nothing, requeues and rethrows", async () => {
+  it("a commitment whose commit window closed unsent is journaled expired, leaves the queue for good and blocks nothing after it", async () => {
+    const w = worker();
+    const journal = await journalOf(w.address);
+    const [c] = [...replay(journal.records).commitments.values()];
+    if (!c) throw new Error("setup");
+    const model = await getModel(s.publicClient, { deployments: s.deployments, modelId: 1n });
+    const round = c.commitment.round;
+    await s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
+    const nonce = await nonceOf(w.address);
+    const result = await flushCommitments(journal, w.ledger);
+    expect(result).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [c.key], transactions: [] });
+    expect(replay(journal.records).commitments.get(c.key)?.status).toBe("expired");
+    expect(await nonceOf(w.address)).toBe(nonce);
+    // The next round of the same journal goes through as usual.
+    await saveCheckpoint(journal, { round: round + 1n, step: -1, weights: initial() });
+    for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round: round + 1n, step: 0, record: record(i, Number(round) + 1) });
+    await saveCheckpoint(journal, { round: round + 1n, step: 0, weights: initial().map((v) => v * 0.8) });
+    await commitRound(journal, { modelId: 1n, round: round + 1n, stage: 0, worker: w.address, expectedItems: 3 });
+    await signBuiltCommitments(journal, signer, { ledger: s.deployments.contracts.computeLedger, chainId: s.deployments.chainId });
+    const next = await flushCommitments(journal, w.ledger);
+    expect(next.confirmed).toHaveLength(1);
+    expect(next.expired).toEqual([]);
+    expect(await nonceOf(w.address)).toBe(nonce + 1);
+    // Replayed from disk, the expired commitment stays out of the queue.
+    await journal.close();
+    const reopened = await Journal.open(journal.dir, { modelId: 1n, stage: 0, worker: w.address });
+    expect(replay(reopened.records).commitments.get(c.key)?.status).toBe("expired");
+    expect(await flushCommitments(reopened, w.ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [] });
+    await reopened.close();
+  });
+
+  it("a simulation the ledger refuses (the window closed between the check and the send) sends nothing, requeues and rethrows", async () => {
     const w = worker();
     const journal = await journalOf(w.address);
     const [c] = [...replay(journal.records).commitments.values()];
@@ -206,11 +237,14 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     const model = await getModel(s.publicClient, { deployments: s.deployments, modelId: 1n });
     await s.networkHelpers.time.increaseTo(model.genesisTime + (c.commitment.round + 1n) * BigInt(model.timing.commitWindowSec));
     const nonce = await nonceOf(w.address);
-    await expect(submitPending(journal, w.ledger)).rejects.toThrow(/OutsideCommitWindow|commit window/i);
+    const racing = { ...w.ledger, commitWindowClosed: async () => false }; // it was still open when checked
+    await expect(submitPending(journal, racing)).rejects.toThrow(/OutsideCommitWindow|commit window/i);
     const after = replay(journal.records);
     expect(after.commitments.get(c.key)?.status).toBe("signed");
     expect(after.inDoubt).toEqual([]);
     expect(await nonceOf(w.address)).toBe(nonce);
+    // The next flush sees the closed window and retires it.
+    expect((await flushCommitments(journal, w.ledger)).expired).toEqual([c.key]);
     await journal.close();
   });
 });

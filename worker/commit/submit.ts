@@ -23,6 +23,8 @@ export type FlushResult = {
   foundOnChain: string[];
   /** Back in the queue (their transaction never landed). */
   requeued: string[];
+  /** Never stored, and their round's commit window closed: dropped from the queue (that work earns nothing). */
+  expired: string[];
   /** Transactions this flush sent. */
   transactions: Hex[];
 };
@@ -30,7 +32,7 @@ export type FlushResult = {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function emptyResult(): FlushResult {
-  return { confirmed: [], foundOnChain: [], requeued: [], transactions: [] };
+  return { confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [] };
 }
 
 /** Splits keys into stored / not stored on the chain and journals the stored ones. */
@@ -126,13 +128,27 @@ export async function submitPending(journal: Journal, ledger: CommitmentLedger, 
   if (state.inDoubt.length) return out; // never send while an earlier batch may still land
   const queue: CommitmentState[] = [];
   const alreadyStored: string[] = [];
+  const expired: string[] = [];
+  const closed = new Map<string, Promise<boolean>>();
+  const windowClosed = (c: CommitmentState): Promise<boolean> => {
+    const at = `${c.commitment.modelId}:${c.commitment.round}`;
+    let known = closed.get(at);
+    if (!known) closed.set(at, (known = ledger.commitWindowClosed(c.commitment.modelId, c.commitment.round)));
+    return known;
+  };
   for (const c of submittable(state)) {
     if (await ledger.isStored(c.commitment)) alreadyStored.push(c.key);
+    // A commitment the ledger can no longer accept would fail every batch it rides in, forever.
+    else if (await windowClosed(c)) expired.push(c.key);
     else queue.push(c);
   }
   if (alreadyStored.length) {
     await journal.append({ type: "submitResult", batchId: "precheck", status: "foundOnChain", keys: alreadyStored });
     out.foundOnChain.push(...alreadyStored);
+  }
+  if (expired.length) {
+    await journal.append({ type: "submitResult", batchId: "precheck", status: "expired", keys: expired });
+    out.expired.push(...expired);
   }
   for (let start = 0; start < queue.length; start += batchSize) {
     const batch = queue.slice(start, start + batchSize);
@@ -180,6 +196,7 @@ export async function flushCommitments(journal: Journal, ledger: CommitmentLedge
     confirmed: [...first.confirmed, ...second.confirmed],
     foundOnChain: [...first.foundOnChain, ...second.foundOnChain],
     requeued: [...first.requeued, ...second.requeued],
+    expired: [...first.expired, ...second.expired],
     transactions: second.transactions,
   };
 }

@@ -52,12 +52,13 @@ export type SubmitSentJournalRecord = { type: "submitSent"; batchId: string; txH
 /**
  * Final outcome of a batch: `confirmed` (mined, succeeded), `reverted` (mined, failed),
  * `foundOnChain` (resume found the commitments already stored), `abandoned` (never mined; the
- * keys go back to the queue).
+ * keys go back to the queue), `expired` (never stored and their round's commit window has closed:
+ * the ledger would refuse them, so they leave the queue for good).
  */
 export type SubmitResultJournalRecord = {
   type: "submitResult";
   batchId: string;
-  status: "confirmed" | "reverted" | "foundOnChain" | "abandoned";
+  status: "confirmed" | "reverted" | "foundOnChain" | "abandoned" | "expired";
   keys: string[];
   txHash?: Hex | undefined;
   blockNumber?: bigint | undefined;

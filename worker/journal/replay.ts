@@ -4,7 +4,7 @@ import { JournalConflictError } from "./errors.ts";
 import type { CheckpointJournalRecord, SequencedRecord, SubmitResultJournalRecord } from "./records.ts";
 
 /** Where a commitment is on its way to the chain. */
-export type CommitmentStatus = "built" | "signed" | "inFlight" | "confirmed" | "foundOnChain";
+export type CommitmentStatus = "built" | "signed" | "inFlight" | "confirmed" | "foundOnChain" | "expired";
 
 /** A commitment as the journal knows it. */
 export type CommitmentState = {
@@ -176,9 +176,9 @@ export function replay(records: readonly SequencedRecord[]): JournalState {
         break;
       }
       case "submitResult": {
-        // A pre-send chain check may find commitments stored without any batch of ours.
+        // A pre-send chain check may find commitments stored, or their window closed, without any batch of ours.
         const batch = state.batches.get(r.batchId);
-        if (!batch && r.status !== "foundOnChain") throw new JournalConflictError({ seq: r.seq, reason: `unknown batch ${r.batchId}` });
+        if (!batch && r.status !== "foundOnChain" && r.status !== "expired") throw new JournalConflictError({ seq: r.seq, reason: `unknown batch ${r.batchId}` });
         if (batch) {
           batch.result = r.status;
           if (r.txHash) batch.txHash = r.txHash;
@@ -191,7 +191,8 @@ export function replay(records: readonly SequencedRecord[]): JournalState {
           if (stored) {
             c.status = r.status === "confirmed" ? "confirmed" : "foundOnChain";
             c.txHash = r.txHash ?? batch?.txHash;
-          } else c.status = c.signature ? "signed" : "built";
+          } else if (r.status === "expired") c.status = "expired";
+          else c.status = c.signature ? "signed" : "built";
         }
         break;
       }
