@@ -1,24 +1,11 @@
 import type * as tf from "@tensorflow/tfjs";
+import type { PipelineStage as ModelPipelineStage } from "../model/stage.ts";
 
 /**
- * One pipeline stage's model shard, as worker/model/stage.ts implements it. Declared here
- * structurally so the pipeline depends on the contract, not on one model.
+ * What the pipeline needs of a stage's model shard: worker/model/stage.ts's `PipelineStage`
+ * without its optimizer-state hooks, so the toy test model can run the same schedules.
  */
-export interface PipelineStage {
-  readonly index: number;
-  readonly count: number;
-  readonly parameterCount: number;
-  /** Stage 0: int32 ids [B,T]. Last stage: returns the scalar loss, given `targets`. */
-  forward(microbatch: number, input: tf.Tensor, targets?: tf.Tensor): tf.Tensor;
-  /** Last stage: no `outputGrad`. Stage 0: no `inputGrad` returned. */
-  backward(microbatch: number, outputGrad?: tf.Tensor): { inputGrad?: tf.Tensor; parameterGradient: Float32Array };
-  step(): void;
-  /** Forward without keeping anything (serving): the last stage returns logits [B,T,V]. */
-  infer(input: tf.Tensor): tf.Tensor;
-  exportWeights(): Float32Array;
-  importWeights(values: Float32Array): void;
-  dispose(): void;
-}
+export type PipelineStage = Omit<ModelPipelineStage, "parameterNames" | "exportOptimizerState" | "importOptimizerState">;
 
 /** Deterministic data of one microbatch: stage 0 needs `ids`, the last stage `targets`. */
 export type MicrobatchData = { ids: tf.Tensor; targets: tf.Tensor };
