@@ -26,7 +26,24 @@ contract ComputeLedger is IComputeLedger, IComputeLedgerValidators, LedgerReward
     /// @inheritdoc IComputeLedger
     /// @dev A never-staked account is not serving even if the model's minimum stake is 0.
     function isServingOperator(uint64 modelId, address operator) external view returns (bool) {
-        return _isServing(_stakers[operator], _viewModel(modelId).minWorkerStakeWei);
+        return _isServing(_stakers[operator], _minWorkerStakeWei(modelId));
+    }
+
+    /// @inheritdoc IComputeLedger
+    /// @dev The escrow's fulfil path: 1 model slot + 1 staker slot per distinct operator. `caller` is
+    /// usually also `operators[0]`, so its repeats are not read again.
+    function findNonServingOperator(uint64 modelId, address caller, address[] calldata operators)
+        external
+        view
+        returns (bool found, address operator)
+    {
+        uint256 minStakeWei = _minWorkerStakeWei(modelId);
+        if (!_isServing(_stakers[caller], minStakeWei)) return (true, caller);
+        for (uint256 i; i < operators.length; ++i) {
+            operator = operators[i];
+            if (operator != caller && !_isServing(_stakers[operator], minStakeWei)) return (true, operator);
+        }
+        return (false, address(0));
     }
 
     /// @notice The model registry whose terms this ledger enforces.

@@ -55,7 +55,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     /// @notice Where model terms come from.
     // solhint-disable-next-line immutable-vars-naming
     IModelRegistry public immutable registry; // public getter names are part of the ABI
-    /// @notice Who may serve: `ledger.isServingOperator(modelId, operator)`.
+    /// @notice Who may serve: `ledger.findNonServingOperator(modelId, caller, stageOperators)` checks a pipeline.
     // solhint-disable-next-line immutable-vars-naming
     IComputeLedger public immutable ledger;
     /// @notice Receives the protocol share (as a pull balance); a member of every pipeline.
@@ -225,8 +225,8 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     }
 
     /// @notice Key of the pipeline of `modelId` served by `stageOperators` (in stage order).
-    /// @dev Hashes the calldata words as `abi.encode` lays them out (the entries are validated addresses:
-    /// `fulfill` reads each one, which reverts on dirty bits, before the key is used).
+    /// @dev Hashes the calldata words as `abi.encode` lays them out. An entry with dirty high bits gives a
+    /// key no pipeline was opened with, and opening one reads (so ABI-validates) every entry and reverts.
     function pipelineKey(uint64 modelId, address[] calldata stageOperators) public pure returns (bytes32 key) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
@@ -257,18 +257,33 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev The caller and every stage operator must be serving; a repeat of the previous entry or of the
-    /// caller is not asked twice.
+    /// @dev The caller and every stage operator must be serving: one ledger call for the whole pipeline.
+    /// Encoded by hand: the operators are copied from calldata in one `calldatacopy` instead of an
+    /// element-by-element ABI re-encoding (fulfil is the hot path; the ledger validates each entry).
     function _checkServing(uint64 modelId, address[] calldata stageOperators) private view {
-        if (!ledger.isServingOperator(modelId, msg.sender)) revert InferenceEscrowNotServingOperator(modelId, msg.sender);
-        address previous = msg.sender;
-        for (uint256 i; i < stageOperators.length; ++i) {
-            address op = stageOperators[i];
-            if (op != previous && op != msg.sender && !ledger.isServingOperator(modelId, op)) {
-                revert InferenceEscrowNotServingOperator(modelId, op);
+        address ledger_ = address(ledger);
+        bytes4 selector = IComputeLedger.findNonServingOperator.selector;
+        uint256 found;
+        uint256 notServing; // the address in the low 160 bits (the cast below drops anything above)
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), modelId)
+            mstore(add(ptr, 0x24), caller())
+            mstore(add(ptr, 0x44), 0x60)
+            mstore(add(ptr, 0x64), stageOperators.length)
+            let size := shl(5, stageOperators.length)
+            calldatacopy(add(ptr, 0x84), stageOperators.offset, size)
+            if iszero(staticcall(gas(), ledger_, ptr, add(0x84, size), 0, 0x40)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
             }
-            previous = op;
+            // a short answer reverts empty, as a high-level call's ABI decoding would
+            if lt(returndatasize(), 0x40) { revert(0, 0) }
+            found := mload(0)
+            notServing := mload(0x20)
         }
+        if (found != 0) revert InferenceEscrowNotServingOperator(modelId, address(uint160(notServing)));
     }
 
     /// @dev First fulfilment through `stageOperators`: checks the stage count, records each distinct

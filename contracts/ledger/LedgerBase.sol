@@ -134,6 +134,13 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
         if (!p.cached) p = _fetchModel(modelId);
     }
 
+    /// @dev The model's minimum worker stake in 1 slot read (the serving checks run on every fulfil):
+    /// the registry rejects a zero minimum, so a zero here means "not cached yet", not "no minimum".
+    function _minWorkerStakeWei(uint64 modelId) internal view returns (uint256 minStakeWei) {
+        minStakeWei = _models[modelId].minWorkerStakeWei;
+        if (minStakeWei == 0) minStakeWei = _fetchModel(modelId).minWorkerStakeWei;
+    }
+
     function _fetchModel(uint64 modelId) internal view returns (ModelParams memory p) {
         if (modelId == 0 || modelId > _registry.modelCount()) revert ComputeLedgerUnknownModel(modelId);
         IModelRegistry.Model memory m = _registry.model(modelId);
@@ -264,8 +271,15 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
 
     // ---------------------------------------------------------------- staking helpers
 
+    /// @dev Reads the staker's slot 0 once (the field-by-field form loaded it once per field).
     function _isServing(StakerSlot storage s, uint256 minStakeWei) internal view returns (bool) {
-        return s.stakeWei >= minStakeWei && s.stakeWei != 0 && s.flags & (_STAKER_UNBONDING | _STAKER_JAILED) == 0;
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(s.slot)
+        }
+        // slot 0: signingKey [0,160) | stakeWei [160,248) | flags [248,256)
+        uint256 stakeWei = uint88(word >> 160);
+        return stakeWei >= minStakeWei && stakeWei != 0 && (word >> 248) & (_STAKER_UNBONDING | _STAKER_JAILED) == 0;
     }
 
     function _credit(address account, uint256 amountWei) internal {

@@ -110,6 +110,11 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
         assertEq(ledger.staker(workers[0]).stakeWei, 1 ether);
         assertTrue(ledger.staker(workers[0]).jailed);
         assertFalse(ledger.isServingOperator(modelId, workers[0]));
+        address[] memory pipeline = new address[](2);
+        (pipeline[0], pipeline[1]) = (workers[1], workers[0]);
+        (bool found, address notServing) = ledger.findNonServingOperator(modelId, workers[1], pipeline);
+        assertTrue(found);
+        assertEq(notServing, workers[0]); // jailed
         assertEq(_payments(challenger), bond + 0.5 ether);
         assertEq(DEAD.balance - deadBefore, 0.5 ether);
         assertTrue(ledger.commitmentOf(modelId, 0, 0, workers[0]).slashed);

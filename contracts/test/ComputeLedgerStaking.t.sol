@@ -221,6 +221,54 @@ contract ComputeLedgerStakingTest is LedgerTestBase {
         assertTrue(ledger.isServingOperator(modelId, alice));
     }
 
+    function test_findNonServingOperator_reportsFirstNonServingCallerFirst() public {
+        address[] memory ops = _pair(workers[0], workers[1]);
+        _assertFound(workers[0], ops, false, address(0));
+        _assertFound(workers[2], new address[](0), false, address(0));
+        _assertFound(alice, ops, true, alice); // a never-staked caller, even with a serving pipeline
+        _assertFound(workers[0], _pair(alice, workers[1]), true, alice);
+        _assertFound(workers[0], _pair(workers[1], address(0)), true, address(0)); // zero is never serving
+        vm.prank(alice);
+        ledger.stake{value: MIN_WORKER_STAKE - 1}(alice, alice);
+        _assertFound(workers[0], _pair(workers[1], alice), true, alice); // below the model's minimum
+        vm.prank(workers[1]);
+        ledger.requestUnbond();
+        _assertFound(workers[0], ops, true, workers[1]);
+        _assertFound(workers[1], ops, true, workers[1]);
+    }
+
+    /// @dev The 1-slot minimum-stake read once the model is cached (a commitment caches it) agrees with
+    /// the registry read before.
+    function test_findNonServingOperator_cachedModel_sameAnswers() public {
+        vm.prank(alice);
+        ledger.stake{value: MIN_WORKER_STAKE - 1}(alice, alice);
+        _warpToCommit(modelId, 0);
+        _commit(modelId, 0, 0, 0);
+        _assertFound(workers[0], _pair(workers[0], workers[1]), false, address(0));
+        _assertFound(workers[0], _pair(workers[1], alice), true, alice);
+        vm.prank(alice);
+        ledger.stake{value: 1}(alice, alice);
+        _assertFound(workers[0], _pair(workers[1], alice), false, address(0));
+        assertTrue(ledger.isServingOperator(modelId, alice));
+    }
+
+    function test_findNonServingOperator_unknownModel_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerUnknownModel.selector, 77));
+        ledger.findNonServingOperator(77, workers[0], new address[](0));
+    }
+
+    function _pair(address a, address b) private pure returns (address[] memory ops) {
+        ops = new address[](2);
+        ops[0] = a;
+        ops[1] = b;
+    }
+
+    function _assertFound(address caller, address[] memory ops, bool expectFound, address expectOperator) private view {
+        (bool found, address operator) = ledger.findNonServingOperator(modelId, caller, ops);
+        assertEq(found, expectFound, "found");
+        assertEq(operator, expectOperator, "operator");
+    }
+
     function test_isServingOperator_unknownModel_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(ComputeLedgerUnknownModel.selector, 77));
         ledger.isServingOperator(77, workers[0]);

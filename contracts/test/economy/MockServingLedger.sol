@@ -16,4 +16,18 @@ contract MockServingLedger is IComputeLedger {
     function isServingOperator(uint64 modelId, address operator) external view returns (bool) {
         return _serving[modelId][operator];
     }
+
+    /// @inheritdoc IComputeLedger
+    function findNonServingOperator(uint64 modelId, address caller, address[] calldata operators)
+        external
+        view
+        returns (bool found, address operator)
+    {
+        if (!_serving[modelId][caller]) return (true, caller);
+        for (uint256 i; i < operators.length; ++i) {
+            operator = operators[i];
+            if (operator != caller && !_serving[modelId][operator]) return (true, operator);
+        }
+        return (false, address(0));
+    }
 }
