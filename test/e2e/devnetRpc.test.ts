@@ -210,7 +210,8 @@ describe("npm start --rpc against an existing, already used chain", () => {
     expect(run.code, why(run)).toBe(130);
     const logged = run.lines.filter((l) => l.child && l.pid).map((l) => l.pid as number);
     expect(logged.length).toBe(4); // 3 miners and the validator
-    expect(seen.length).toBeGreaterThanOrEqual(3); // the serving stages at least
+    // The serving stages start from the last one (each needs the next one's address), so at least that one.
+    expect(seen.length).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 200));
     for (const pid of [...logged, ...seen]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
     expect(childPids(devnetPid)).toEqual([]);

@@ -110,12 +110,14 @@ export class JsonLineProcess {
  * `ready`. Each stage listens on a port the OS picks at bind time; the stages start from the last
  * to the first, each one's `next` being the address the stage after it printed in `listening`
  * (pre-chosen ports could be taken by another process before the stage bound them).
- * `timeoutMs` bounds the whole start-up.
+ * `timeoutMs` bounds the whole start-up. Once `signal` aborts no further stage is spawned (a
+ * caller stopping its children on Ctrl-C would otherwise miss one spawned after it looked).
  */
 export async function startServingPipeline(
   stageCount: number,
   configFor: (stage: number) => Omit<ServeStageConfig, "stage" | "listen" | "next">,
   timeoutMs = 90_000,
+  signal?: AbortSignal,
 ): Promise<{ stages: JsonLineProcess[]; storeUrl: string }> {
   const deadline = Date.now() + timeoutMs;
   const left = (): number => Math.max(1, deadline - Date.now());
@@ -123,6 +125,7 @@ export async function startServingPipeline(
   try {
     let next: string | undefined;
     for (let s = stageCount - 1; s >= 0; s--) {
+      signal?.throwIfAborted();
       const config: ServeStageConfig = { ...configFor(s), stage: s, listen: ["/ip4/127.0.0.1/tcp/0"], ...(next !== undefined ? { next } : {}) };
       const proc = new JsonLineProcess(`serve stage ${s}`, "worker/serve/serveMain.ts", ["--config-json", JSON.stringify(config)]);
       stages.unshift(proc);

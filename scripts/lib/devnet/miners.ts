@@ -49,12 +49,15 @@ export async function startMiners(p: {
   onRound: (log: RoundLog) => void;
   /** Per miner: how long to wait for its `listening` record; default 120 s. */
   listenTimeoutMs?: number;
+  /** Once aborted, no further miner is spawned (Ctrl-C stops the ones already running). */
+  signal?: AbortSignal;
 }): Promise<JsonLineProcess[]> {
   const lastFirst = [...p.miners].sort((a, b) => b.stage - a.stage);
   const procs = new Map<Miner, JsonLineProcess>();
   try {
     let peer: string | undefined;
     for (const [i, m] of lastFirst.entries()) {
+      p.signal?.throwIfAborted();
       const args = [
         "train", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile,
         "--model", p.modelId.toString(), "--stage", String(m.stage), "--spec", p.specPath,

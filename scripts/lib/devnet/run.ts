@@ -133,7 +133,7 @@ async function runOnChain(
 
   const tracker = new RoundTracker(o.stages);
   const minerProcs = await startMiners({
-    rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, miners, rounds: o.rounds,
+    rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, miners, rounds: o.rounds, signal: o.signal,
     onRound: (l) => {
       tracker.add(l);
       if (l.loss !== undefined) o.log(`round ${l.round}: stage ${l.stage} committed, loss ${l.loss.toFixed(3)}`);
@@ -205,7 +205,7 @@ async function runOnChain(
   const serving = await startServingPipeline(o.stages, (s) => ({
     specPath, modelId: modelId.toString(), wire: "float32", journalDir: (miners[s] as { journalDir: string }).journalDir, ...(sampling ? { sampling } : {}),
     ...(s === 0 ? { operator: { rpcUrl, deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as Hex, stageOperators: miners.map((m) => m.address), maxNewTokens: MAX_NEW_TOKENS } } : {}),
-  }));
+  }), undefined, o.signal);
   track(...serving.stages);
   clock.mark("servingReady");
   const requests: InferenceOutcome[] = [];
