@@ -12,6 +12,16 @@ abstract contract LedgerCommitments is LedgerStaking {
         "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter)"
     );
 
+    /// @dev What a batch needs of a model's terms: its first 2 cached slots (timing, shape, minimum
+    /// worker stake), not the token and designer slots a whole-struct copy would also read.
+    struct BatchTerms {
+        uint256 genesisTime;
+        uint256 commitWindowSec;
+        uint256 stageCount;
+        uint256 microbatchesPerRound;
+        uint256 minWorkerStakeWei;
+    }
+
     bytes32 private constant _DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     // A hand-rolled domain instead of OZ EIP712: the fixed name/version need no ShortStrings or
@@ -59,88 +69,114 @@ abstract contract LedgerCommitments is LedgerStaking {
     function submitCommitments(Commitment[] calldata commitments, bytes[] calldata signatures) external {
         uint256 n = commitments.length;
         if (n != signatures.length) revert ComputeLedgerLengthMismatch(n, signatures.length);
-        ModelParams memory p;
+        BatchTerms memory t;
         uint64 modelId;
         uint64 round;
         uint256 pendingUnits;
         for (uint256 i; i < n; ++i) {
             Commitment calldata c = commitments[i];
-            if (c.modelId != modelId || c.round != round) {
+            uint64 cModelId = c.modelId;
+            uint64 cRound = c.round;
+            if (cModelId != modelId || cRound != round) {
                 if (pendingUnits != 0) _addRoundUnits(modelId, round, pendingUnits);
                 pendingUnits = 0;
-                if (c.modelId != modelId) {
-                    modelId = c.modelId;
-                    p = _model(modelId);
-                    uint256 windowsSec = uint256(p.commitWindowSec) + p.challengeWindowSec + p.voteWindowSec;
-                    if (windowsSec > UNBONDING_DELAY_SEC) revert ComputeLedgerModelWindowsTooLong(modelId, windowsSec);
+                if (cModelId != modelId) {
+                    modelId = cModelId;
+                    t = _batchTerms(modelId);
                 }
-                round = c.round;
+                round = cRound;
                 if (
-                    round > _ROUND_MASK || block.timestamp < _commitStart(p.genesisTime, p.commitWindowSec, round)
-                        || block.timestamp >= _commitEnd(p.genesisTime, p.commitWindowSec, round)
+                    round > _ROUND_MASK || block.timestamp < _commitStart(t.genesisTime, t.commitWindowSec, round)
+                        || block.timestamp >= _commitEnd(t.genesisTime, t.commitWindowSec, round)
                 ) {
                     revert ComputeLedgerOutsideCommitWindow(modelId, round);
                 }
             }
-            pendingUnits += _acceptOne(c, signatures[i], p, i);
+            pendingUnits += _acceptOne(c, signatures[i], t, modelId, round, i);
         }
         if (pendingUnits != 0) _addRoundUnits(modelId, round, pendingUnits);
     }
 
-    /// @dev Checks one commitment whose model and commit window were already checked; returns its units.
-    function _acceptOne(Commitment calldata c, bytes calldata signature, ModelParams memory p, uint256 index)
-        private
-        returns (uint256 units)
-    {
-        uint16 stage = c.stage;
-        if (stage >= p.stageCount) revert ComputeLedgerBadStage(stage, p.stageCount);
-        uint32 itemCount = c.itemCount;
-        if (itemCount == 0 || itemCount > p.microbatchesPerRound) {
-            revert ComputeLedgerBadItemCount(itemCount, p.microbatchesPerRound);
-        }
-        _requireServingSigner(c, signature, p.minWorkerStakeWei, index);
-        if (c.round == 0) {
-            bytes32 expected = _registry.initialWeightsRoot(c.modelId, stage);
-            if (c.weightsRootBefore != expected) revert ComputeLedgerWrongWeightsRoot(expected, c.weightsRootBefore);
-        }
-        units = uint256(itemCount) * _unitsPerMicrobatch(c.modelId, stage);
-        if (units > type(uint64).max) revert ComputeLedgerUnitsOverflow();
-        _record(c, units);
-        emit CommitmentAccepted(c.modelId, c.round, c.worker, stage, c.itemsRoot, uint64(units));
+    function _batchTerms(uint64 modelId) private returns (BatchTerms memory t) {
+        ModelParams storage p = _model(modelId);
+        uint256 windowsSec = uint256(p.commitWindowSec) + p.challengeWindowSec + p.voteWindowSec;
+        if (windowsSec > UNBONDING_DELAY_SEC) revert ComputeLedgerModelWindowsTooLong(modelId, windowsSec);
+        t = BatchTerms({
+            genesisTime: p.genesisTime,
+            commitWindowSec: p.commitWindowSec,
+            stageCount: p.stageCount,
+            microbatchesPerRound: p.microbatchesPerRound,
+            minWorkerStakeWei: p.minWorkerStakeWei
+        });
     }
 
-    /// @dev The worker must be serving and the signature must recover its current signing key.
-    function _requireServingSigner(Commitment calldata c, bytes calldata signature, uint256 minStakeWei, uint256 index)
-        private
-        view
-    {
-        StakerSlot storage s = _stakers[c.worker];
-        if (!_isServing(s, minStakeWei)) revert ComputeLedgerNotServing(c.modelId, c.worker);
+    /// @dev Checks one commitment of (`modelId`, `round`), whose commit window was already checked;
+    /// returns its units. Each calldata field is read once (every read is an ABI-validated load).
+    function _acceptOne(
+        Commitment calldata c,
+        bytes calldata signature,
+        BatchTerms memory t,
+        uint64 modelId,
+        uint64 round,
+        uint256 index
+    ) private returns (uint256 units) {
+        uint16 stage = c.stage;
+        if (stage >= t.stageCount) revert ComputeLedgerBadStage(stage, uint16(t.stageCount));
+        uint32 itemCount = c.itemCount;
+        if (itemCount == 0 || itemCount > t.microbatchesPerRound) {
+            revert ComputeLedgerBadItemCount(itemCount, uint32(t.microbatchesPerRound));
+        }
+        address worker = c.worker;
+        _requireServingSigner(c, worker, signature, t.minWorkerStakeWei, index);
+        if (round == 0) {
+            bytes32 expected = _registry.initialWeightsRoot(modelId, stage);
+            if (c.weightsRootBefore != expected) revert ComputeLedgerWrongWeightsRoot(expected, c.weightsRootBefore);
+        }
+        units = uint256(itemCount) * _unitsPerMicrobatch(modelId, stage);
+        if (units > type(uint64).max) revert ComputeLedgerUnitsOverflow();
+        _record(c, modelId, round, stage, worker, units);
+    }
+
+    /// @dev The worker must be serving and the signature must recover its current signing key; both
+    /// come from the staker's slot 0, read once.
+    function _requireServingSigner(
+        Commitment calldata c,
+        address worker,
+        bytes calldata signature,
+        uint256 minStakeWei,
+        uint256 index
+    ) private view {
+        uint256 word = _stakerWord(_stakers[worker]);
+        if (!_isServingWord(word, minStakeWei)) revert ComputeLedgerNotServing(c.modelId, worker);
         (address recovered, ECDSA.RecoverError err,) =
             ECDSA.tryRecoverCalldata(_hashTypedDataV4(_structHash(c)), signature);
-        if (err != ECDSA.RecoverError.NoError || recovered != s.signingKey) {
+        if (err != ECDSA.RecoverError.NoError || recovered != address(uint160(word))) {
             revert ComputeLedgerInvalidSignature(index);
         }
     }
 
-    /// @dev Writes the packed slot, reusing the ring slot of round - RING_SIZE once it is settled.
-    function _record(Commitment calldata c, uint256 units) private {
-        uint64 round = c.round;
-        mapping(uint256 => uint256) storage ring = _commitments[c.modelId][c.worker];
-        uint256 key = _slotKey(c.stage, round);
+    /// @dev Writes the packed slot of `c`, reusing the ring slot of round - RING_SIZE once it is settled.
+    function _record(Commitment calldata c, uint64 modelId, uint64 round, uint16 stage, address worker, uint256 units)
+        private
+    {
+        mapping(uint256 => uint256) storage ring = _commitments[modelId][worker];
+        uint256 key = _slotKey(stage, round);
         uint256 previous = ring[key];
         if (_slotHas(previous, _FLAG_EXISTS)) {
             uint64 previousRound = _slotRound(previous);
-            if (previousRound == round) revert ComputeLedgerAlreadyCommitted(c.modelId, round, c.stage, c.worker);
+            if (previousRound == round) revert ComputeLedgerAlreadyCommitted(modelId, round, stage, worker);
             // The slot still carries an older round's claim; overwriting it would silently drop that reward.
             if (!_slotHas(previous, _FLAG_REWARDED | _FLAG_SLASHED)) {
-                revert ComputeLedgerPreviousCommitmentUnsettled(c.modelId, c.stage, c.worker, previousRound);
+                revert ComputeLedgerPreviousCommitmentUnsettled(modelId, stage, worker, previousRound);
             }
         }
-        ring[key] = _packCommitment(round, units, _commitmentDigest(c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter));
+        bytes32 itemsRoot = c.itemsRoot;
+        ring[key] = _packCommitment(round, units, _commitmentDigest(itemsRoot, c.weightsRootBefore, c.weightsRootAfter));
+        emit CommitmentAccepted(modelId, round, worker, stage, itemsRoot, uint64(units));
     }
 
-    /// @dev EIP-712 struct hash. Every narrow field is read (and so ABI-validated) by `_acceptOne`,
+    /// @dev EIP-712 struct hash. Every narrow field is read (and so ABI-validated) by `submitCommitments`
+    /// (model, round) and `_acceptOne` (stage, worker, itemCount) before it is called,
     /// so hashing the raw calldata words equals `keccak256(abi.encode(COMMITMENT_TYPEHASH, c...))`.
     function _structHash(Commitment calldata c) internal pure returns (bytes32 h) {
         bytes32 typeHash = COMMITMENT_TYPEHASH;
