@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IComputeLedger} from "./interfaces/IComputeLedger.sol";
 import {IInferenceEscrow} from "./interfaces/IInferenceEscrow.sol";
@@ -61,9 +60,10 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     /// @notice Receives the protocol share (as a pull balance); a member of every pipeline.
     // solhint-disable-next-line immutable-vars-naming
     address public immutable treasury;
-    /// @dev The registry's token implementation, to compute a model's clone address.
-    // solhint-disable-next-line immutable-vars-naming
-    address private immutable _tokenImplementation;
+    /// @dev keccak256 of the init code of the registry's token clones (the OZ `Clones` EIP-1167 proxy of
+    /// its token implementation), hashed once here so `tokenOf` on the fulfil path only hashes the
+    /// CREATE2 preimage.
+    bytes32 private immutable _cloneInitCodeHash;
 
     uint256 private _requestCount;
     /// @dev Live: hash of the request fields; fulfilled: 0; refunded: `_REFUNDED`.
@@ -84,7 +84,13 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         registry = registry_;
         ledger = ledger_;
         treasury = treasury_;
-        _tokenImplementation = ITokenImplementation(address(registry_)).tokenImplementation();
+        _cloneInitCodeHash = keccak256(
+            abi.encodePacked(
+                hex"3d602d80600a3d3981f3363d3d373d3d3d363d73",
+                ITokenImplementation(address(registry_)).tokenImplementation(),
+                hex"5af43d82803e903d91602b57fd5bf3"
+            )
+        );
     }
 
     // ---------------------------------------------------------------- operations
@@ -140,7 +146,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
                 | earnedPerStage;
         }
         emit InferenceFulfilled(requestId, modelId, msg.sender, outputHash, protocolWei, perStageWei, holdersWei, key);
-        if (holdersWei != 0) IModelToken(tokenOf(modelId)).depositRevenue{value: holdersWei}();
+        if (holdersWei != 0) _depositRevenue(tokenOf(modelId), holdersWei);
     }
 
     /// @notice Returns the fee of an unfulfilled request to its requester, at or after its deadline.
@@ -241,7 +247,19 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
 
     /// @notice The model token of `modelId`: the registry's deterministic clone (salt = modelId).
     function tokenOf(uint64 modelId) public view returns (address) {
-        return Clones.predictDeterministicAddress(_tokenImplementation, bytes32(uint256(modelId)), address(registry));
+        // CREATE2: keccak256(0xff ++ registry ++ salt ++ initCodeHash)[12:], as `Clones.predictDeterministicAddress`
+        bytes32 initCodeHash = _cloneInitCodeHash;
+        address deployer = address(registry);
+        address token;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(add(ptr, 0x40), initCodeHash)
+            mstore(add(ptr, 0x20), modelId)
+            mstore(ptr, deployer)
+            mstore8(add(ptr, 0x0b), 0xff)
+            token := and(keccak256(add(ptr, 0x0b), 0x55), 0xffffffffffffffffffffffffffffffffffffffff)
+        }
+        return token;
     }
 
     /// @notice How a fee of `feeWei` for `modelId` would be split (the model's terms must be cached).
@@ -362,6 +380,22 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
             | (uint256(m.protocolFeeBps) << _PROTO_BPS_SHIFT) | m.stageCount;
         _terms[modelId] = terms;
         emit ModelTermsCached(modelId, m.token, m.stageCount, m.protocolFeeBps, m.operatorFeeBps, m.minRequestFeeWei);
+    }
+
+    /// @dev `IModelToken(token).depositRevenue{value: amountWei}()` without the high-level call's
+    /// EXTCODESIZE check: the token is the registry's clone of `modelId`, deployed when the model was
+    /// registered (`_cacheTerms` checked the address), and that check would make the clone's cold
+    /// access cost 2600 + 100 instead of 2600. A revert of the token is bubbled up unchanged.
+    function _depositRevenue(address token, uint256 amountWei) private {
+        bytes4 selector = IModelToken.depositRevenue.selector;
+        assembly ("memory-safe") {
+            mstore(0, selector)
+            if iszero(call(gas(), token, amountWei, 0, 4, 0, 0)) {
+                let ptr := mload(0x40)
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+        }
     }
 
     function _checkLive(uint256 requestId, InferenceRequest calldata req) private view {
