@@ -63,6 +63,7 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     /// @dev keccak256 of the init code of the registry's token clones (the OZ `Clones` EIP-1167 proxy of
     /// its token implementation), hashed once here so `tokenOf` on the fulfil path only hashes the
     /// CREATE2 preimage.
+    // solhint-disable-next-line immutable-vars-naming
     bytes32 private immutable _cloneInitCodeHash;
 
     uint256 private _requestCount;
