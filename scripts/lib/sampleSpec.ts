@@ -1,5 +1,6 @@
-import { type Hex, keccak256, parseEther, toHex } from "viem";
+import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
+import type { Commitment } from "../../sdk/protocol/commitment.ts";
 
 const h = (s: string): Hex => keccak256(toHex(s));
 
@@ -32,4 +33,16 @@ export function sampleModelSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     metadataURI: "ipfs://tiny",
     ...overrides,
   };
+}
+
+/**
+ * A round commitment with stand-in roots (hashes of labels, no training behind them) for `stage`
+ * of `round`: what the gas bench, the economy test and the SDK fixture sign and submit.
+ * `weightsRootBefore` must be the registered initial root in round 0.
+ *
+ * @example
+ * const commitment = sampleCommitment({ modelId, round: 0n, stage: 1, worker, itemCount: 16, weightsRootBefore: spec.initialWeightsRoots[1] })
+ */
+export function sampleCommitment(p: { modelId: bigint; round: bigint; stage: number; worker: Address; itemCount: number; weightsRootBefore: Hex }): Commitment {
+  return { ...p, itemsRoot: h(`items ${p.round} ${p.stage}`), weightsRootAfter: h(`after ${p.round} ${p.stage}`) };
 }

@@ -9,6 +9,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, test } from "vitest";
 import { shardholderActions } from "../../sdk/index.ts";
 import { deployProtocol } from "../../scripts/lib/deploy.ts";
+import { sampleCommitment } from "../../scripts/lib/sampleSpec.ts";
 import { testSpec } from "../sdk/fixture.ts";
 
 const h = (s: string): Hex => keccak256(toHex(s));
@@ -42,16 +43,7 @@ describe("protocol economy end to end (Ignition deployment)", () => {
     const itemCounts = [10, 4];
     const signed = [];
     for (const w of workers) {
-      const commitment = {
-        modelId,
-        round: 0n,
-        stage: w.stage,
-        worker: w.identity.address,
-        itemsRoot: h(`items ${w.stage}`),
-        itemCount: itemCounts[w.stage]!,
-        weightsRootBefore: spec.initialWeightsRoots[w.stage]!,
-        weightsRootAfter: h(`after ${w.stage}`),
-      };
+      const commitment = sampleCommitment({ modelId, round: 0n, stage: w.stage, worker: w.identity.address, itemCount: itemCounts[w.stage]!, weightsRootBefore: spec.initialWeightsRoots[w.stage]! });
       signed.push(await relayer.signRoundCommitment({ commitment, signer: w.signer }));
     }
     const { submitted } = await relayer.submitCommitments({ signed });

@@ -1,11 +1,11 @@
 import hre from "hardhat";
-import { type Account, type Address, type Chain, type Client, type Hex, keccak256, toHex, type Transport, getAddress } from "viem";
+import { type Account, type Address, type Chain, type Client, type Hex, type Transport, getAddress } from "viem";
 import { modelRegistryAbi } from "../../sdk/abi/modelRegistry.ts";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { shardholderActions } from "../../sdk/decorator.ts";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { sampleModelSpec } from "../../scripts/lib/sampleSpec.ts";
+import { sampleCommitment, sampleModelSpec } from "../../scripts/lib/sampleSpec.ts";
 
 /** Anything the SDK accepts as a client. */
 export type TestClient = Client<Transport, Chain | undefined, Account | undefined>;
@@ -54,7 +54,6 @@ export async function deployShardholder() {
 
 export type Shardholder = Awaited<ReturnType<typeof deployShardholder>>;
 
-const h = (s: string): Hex => keccak256(toHex(s));
 
 /** A valid two-stage model spec (the shared `sampleModelSpec`); override any field. */
 export function testSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
@@ -95,16 +94,7 @@ export async function mintRound(
     if (staker.stakeWei === 0n)
       await worker.stake({ payout: payouts[stage], signingKey: key.address, valueWei: model.minWorkerStakeWei });
     else await worker.setSigningKey({ signingKey: key.address });
-    const commitment = {
-      modelId,
-      round,
-      stage,
-      worker: accountAt(s, workers[stage]),
-      itemsRoot: h(`items ${round} ${stage}`),
-      itemCount: 2,
-      weightsRootBefore: model.initialWeightsRoots[stage] as Hex,
-      weightsRootAfter: h(`after ${round} ${stage}`),
-    };
+    const commitment = sampleCommitment({ modelId, round, stage, worker: accountAt(s, workers[stage]), itemCount: 2, weightsRootBefore: model.initialWeightsRoots[stage] as Hex });
     signed.push(await relayer.signRoundCommitment({ commitment, signer: key }));
   }
   await relayer.submitCommitments({ signed });

@@ -3,7 +3,7 @@ import { createWalletClient, custom, keccak256, parseEther, toHex, type Hex } fr
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { shardholderActions } from "../../../sdk/index.ts";
 import { deployProtocol } from "../deploy.ts";
-import { sampleModelSpec } from "../sampleSpec.ts";
+import { sampleCommitment, sampleModelSpec } from "../sampleSpec.ts";
 
 const h = (s: string): Hex => keccak256(toHex(s));
 
@@ -39,16 +39,7 @@ export async function measureChainGas(): Promise<Record<string, number>> {
 
   const signed = [];
   for (const w of workers) {
-    const commitment = {
-      modelId,
-      round: 0n,
-      stage: w.stage,
-      worker: w.identity.address,
-      itemsRoot: h(`items ${w.stage}`),
-      itemCount: 16,
-      weightsRootBefore: spec.initialWeightsRoots[w.stage]!,
-      weightsRootAfter: h(`after ${w.stage}`),
-    };
+    const commitment = sampleCommitment({ modelId, round: 0n, stage: w.stage, worker: w.identity.address, itemCount: 16, weightsRootBefore: spec.initialWeightsRoots[w.stage]! });
     signed.push(await relayer.signRoundCommitment({ commitment, signer: w.signer }));
   }
   const first = await relayer.submitCommitments({ signed: signed.slice(0, 1) });
