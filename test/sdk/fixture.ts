@@ -54,7 +54,6 @@ export async function deployShardholder() {
 
 export type Shardholder = Awaited<ReturnType<typeof deployShardholder>>;
 
-
 /** A valid two-stage model spec (the shared `sampleModelSpec`); override any field. */
 export function testSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
   return sampleModelSpec(overrides);
