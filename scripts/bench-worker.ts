@@ -10,7 +10,7 @@
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { demoModelSpec } from "./lib/devnet/model.ts";
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     out: { type: "string", default: "bench/worker.json" },
   },
 });
+const loadAtStart = loadavg()[0];
 const stageCount = Number(values.stages);
 const microbatches = Number(values.microbatches);
 const warmup = Number(values.warmup);
@@ -156,7 +157,14 @@ const lossDifference = Math.abs(int8.finalLoss - float32.finalLoss) / float32.fi
 
 const report = {
   generatedAt: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, note: "shared with other jobs; one tfjs process per stage, one core each" },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    // Timings are only comparable on an otherwise idle machine: the 1-minute load average says whether it was.
+    loadAverage1m: { atStart: loadAtStart, atEnd: loadavg()[0] },
+    note: "one tfjs process per stage, one core each",
+  },
   backend: selection.name,
   backendNote: describeBackendSelection(selection),
   rawMatmulGflops: raw.gflops,
