@@ -17,6 +17,7 @@ const solcPath = require.resolve("solc/soljson.js");
 const optimized = { evmVersion: "cancun", optimizer: { enabled: true, runs: 200 } };
 // Runs 200 keeps ComputeLedger under the EIP-170 size limit.
 const secondJob = { evmVersion: "cancun", optimizer: { enabled: true, runs: 201 } };
+const thirdJob = { evmVersion: "cancun", optimizer: { enabled: true, runs: 202 } };
 const SECOND_JOB_TESTS = [
   "contracts/test/ComputeLedgerCommit.t.sol",
   "contracts/test/ComputeLedgerDisputes.t.sol",
@@ -27,17 +28,28 @@ const SECOND_JOB_TESTS = [
   "contracts/test/ModelTokenInvariant.t.sol",
   "contracts/test/ModelTokenFuzz.t.sol",
 ];
+const THIRD_JOB_TESTS = [
+  "contracts/test/InferenceEscrow.t.sol",
+  "contracts/test/InferenceEscrowPipelines.t.sol",
+  "contracts/test/ModelRegistry.t.sol",
+  "contracts/test/ModelToken.t.sol",
+  "contracts/test/RevenueClaimer.t.sol",
+];
 
 export default defineConfig({
   plugins: [hardhatToolboxViem],
   solidity: {
     // solc comes from the npm `solc` package (wasm): no compiler download on this machine kind.
     compilers: [{ version: "0.8.28", path: solcPath, settings: optimized }],
-    // The wasm solc fails ("memory access out of bounds") on one job holding every test file, and
-    // Hardhat puts all files with one compiler config in one job: these tests get a config that
-    // differs only in the optimizer's runs (no effect on behaviour) so they compile in a second job.
-    // Gas tests stay in the main job, with the deployed contracts' settings.
-    overrides: Object.fromEntries(SECOND_JOB_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: secondJob }])),
+    // The wasm solc fails ("memory access out of bounds") on a job holding too many test files
+    // (a clean compile of two jobs did, once the real-ledger fulfil gas test was added), and
+    // Hardhat puts all files with one compiler config in one job: these tests get configs that
+    // differ only in the optimizer's runs (no effect on behaviour) so they compile in jobs of
+    // their own. Gas tests stay in the main job, with the deployed contracts' settings.
+    overrides: Object.fromEntries([
+      ...SECOND_JOB_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: secondJob }]),
+      ...THIRD_JOB_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: thirdJob }]),
+    ]),
   },
   paths: {
     sources: "./contracts",
