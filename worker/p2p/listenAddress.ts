@@ -27,3 +27,35 @@ export function loopbackDialAddress(addrs: unknown, who: string): string {
   if (!found) throw new NoLoopbackAddressError({ who, addrs });
   return found;
 }
+
+/**
+ * Starts one process per stage from the last to the first and returns them in stage order. Each
+ * listens on a port the OS picks at bind time (`/ip4/127.0.0.1/tcp/0`); stage s is spawned with
+ * `next` = the address stage s+1 announced (`listeningAddrs`), so no port is chosen before it is
+ * bound. If any step fails, every process spawned so far is killed and the error rethrown; once
+ * `signal` aborted, nothing more is spawned (a Ctrl-C handler would miss a later child).
+ *
+ * @example
+ * const procs = await spawnLastFirst(3, (s, next) => start({ stage: s, next }), async (p) => (await p.waitFor("listening")).addrs)
+ */
+export async function spawnLastFirst<P extends { kill(): void }>(
+  stageCount: number,
+  spawn: (stage: number, next: string | undefined) => P,
+  listeningAddrs: (proc: P) => Promise<unknown>,
+  signal?: AbortSignal,
+): Promise<P[]> {
+  const procs: P[] = [];
+  try {
+    let next: string | undefined;
+    for (let s = stageCount - 1; s >= 0; s--) {
+      signal?.throwIfAborted();
+      const proc = spawn(s, next);
+      procs.unshift(proc);
+      if (s > 0) next = loopbackDialAddress(await listeningAddrs(proc), `stage ${s}`);
+    }
+    return procs;
+  } catch (err) {
+    for (const proc of procs) proc.kill();
+    throw err;
+  }
+}

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { loopbackDialAddress } from "../p2p/listenAddress.ts";
+import { spawnLastFirst } from "../p2p/listenAddress.ts";
 import type { StageProcessConfig } from "./config.ts";
 
 /** One JSON line printed by a stage process. */
@@ -90,20 +90,19 @@ export async function runStageProcesses(
 ): Promise<StageProcess[]> {
   const deadline = Date.now() + timeoutMs;
   const left = (): number => Math.max(1, deadline - Date.now());
-  const procs: StageProcess[] = [];
-  try {
-    let next: string | undefined;
-    for (let s = stageCount - 1; s >= 0; s--) {
-      const proc = new StageProcess({
+  const procs = await spawnLastFirst(
+    stageCount,
+    (s, next) =>
+      new StageProcess({
         dial: { attempts: 14, baseDelayMs: 100, maxDelayMs: 1000 },
         ...configFor(s),
         stage: s,
         listen: ["/ip4/127.0.0.1/tcp/0"],
         ...(next !== undefined ? { next } : {}),
-      });
-      procs.unshift(proc);
-      if (s > 0) next = loopbackDialAddress((await proc.waitFor("listening", left())).addrs, `stage ${s}`);
-    }
+      }),
+    async (proc) => (await proc.waitFor("listening", left())).addrs,
+  );
+  try {
     await Promise.all(procs.map((p) => p.waitFor("done", left())));
     await Promise.all(procs.map((p) => p.exit));
     return procs;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { loopbackDialAddress } from "../p2p/listenAddress.ts";
+import { spawnLastFirst } from "../p2p/listenAddress.ts";
 import type { ServeStageConfig } from "./stageServer.ts";
 
 /** One JSON line printed by a child process. */
@@ -121,16 +121,16 @@ export async function startServingPipeline(
 ): Promise<{ stages: JsonLineProcess[]; storeUrl: string }> {
   const deadline = Date.now() + timeoutMs;
   const left = (): number => Math.max(1, deadline - Date.now());
-  const stages: JsonLineProcess[] = [];
-  try {
-    let next: string | undefined;
-    for (let s = stageCount - 1; s >= 0; s--) {
-      signal?.throwIfAborted();
+  const stages = await spawnLastFirst(
+    stageCount,
+    (s, next) => {
       const config: ServeStageConfig = { ...configFor(s), stage: s, listen: ["/ip4/127.0.0.1/tcp/0"], ...(next !== undefined ? { next } : {}) };
-      const proc = new JsonLineProcess(`serve stage ${s}`, "worker/serve/serveMain.ts", ["--config-json", JSON.stringify(config)]);
-      stages.unshift(proc);
-      if (s > 0) next = loopbackDialAddress((await proc.waitFor("listening", left())).addrs, proc.name);
-    }
+      return new JsonLineProcess(`serve stage ${s}`, "worker/serve/serveMain.ts", ["--config-json", JSON.stringify(config)]);
+    },
+    async (proc) => (await proc.waitFor("listening", left())).addrs,
+    signal,
+  );
+  try {
     const ready = await (stages[0] as JsonLineProcess).waitFor("ready", left());
     return { stages, storeUrl: String(ready.storeUrl) };
   } catch (err) {

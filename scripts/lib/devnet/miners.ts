@@ -6,7 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { getStaker } from "../../../sdk/actions/miner/getStaker.ts";
 import { stake } from "../../../sdk/actions/miner/stake.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
-import { loopbackDialAddress } from "../../../worker/p2p/listenAddress.ts";
+import { spawnLastFirst } from "../../../worker/p2p/listenAddress.ts";
 import { type ChildEvent, JsonLineProcess } from "../../../worker/serve/launch.ts";
 
 export type Miner = { stage: number; key: Hex; signingKey: Hex; address: Address; journalDir: string };
@@ -52,33 +52,29 @@ export async function startMiners(p: {
   /** Once aborted, no further miner is spawned (Ctrl-C stops the ones already running). */
   signal?: AbortSignal;
 }): Promise<JsonLineProcess[]> {
-  const lastFirst = [...p.miners].sort((a, b) => b.stage - a.stage);
-  const procs = new Map<Miner, JsonLineProcess>();
-  try {
-    let peer: string | undefined;
-    for (const [i, m] of lastFirst.entries()) {
-      p.signal?.throwIfAborted();
+  const byStage = [...p.miners].sort((a, b) => a.stage - b.stage);
+  const procs = await spawnLastFirst(
+    byStage.length,
+    (s, peer) => {
+      const m = byStage[s] as Miner;
       const args = [
         "train", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile,
         "--model", p.modelId.toString(), "--stage", String(m.stage), "--spec", p.specPath,
         "--listen", "/ip4/127.0.0.1/tcp/0", "--journal", m.journalDir, "--rounds", String(p.rounds), "--dial-attempts", "20", "--keep-serving",
         ...(peer !== undefined ? ["--peer", peer] : []),
       ];
-      const proc = new JsonLineProcess(`miner ${m.stage}`, "worker/cli/main.ts", args, {
+      return new JsonLineProcess(`miner ${m.stage}`, "worker/cli/main.ts", args, {
         env: { SHARDHOLDER_KEY: m.key, SHARDHOLDER_SIGNING_KEY: m.signingKey },
         onEvent: (e) => {
           const log = roundLog(m.stage, e);
           if (log) p.onRound(log);
         },
       });
-      procs.set(m, proc);
-      if (i + 1 < lastFirst.length) peer = loopbackDialAddress((await proc.waitUntil("listening", (e) => e.msg === "listening", p.listenTimeoutMs ?? 120_000)).addrs, proc.name);
-    }
-    return p.miners.map((m) => procs.get(m) as JsonLineProcess);
-  } catch (err) {
-    for (const proc of procs.values()) proc.kill();
-    throw err;
-  }
+    },
+    async (proc) => (await proc.waitUntil("listening", (e) => e.msg === "listening", p.listenTimeoutMs ?? 120_000)).addrs,
+    p.signal,
+  );
+  return p.miners.map((m) => procs[byStage.indexOf(m)] as JsonLineProcess);
 }
 
 /** Miner descriptions for `keys` (one per stage), journals under `dir`. */
