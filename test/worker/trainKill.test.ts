@@ -13,7 +13,8 @@ import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { JOURNAL_FILE } from "../../worker/journal/index.ts";
-import { type KillChain, bin, freePort, root, setupKillChain, stageArgs } from "./trainKillSetup.ts";
+import { fixedLoopbackPort } from "../lib/ports.ts";
+import { type KillChain, bin, root, setupKillChain, stageArgs } from "./trainKillSetup.ts";
 
 const UNTIL = 3n; // rounds 0..3
 const KILLS = Number(process.env.KILL_COUNT ?? 3);
@@ -116,7 +117,8 @@ afterAll(async () => {
 
 /** Runs pipeline `pipeline`'s two stages to the end, SIGKILLing and restarting per `plans` (empty: uninterrupted). */
 async function runPipeline(c: KillChain, pipeline: number, plans: Array<{ stage: number; afterRecords: number; onIntent: boolean }>) {
-  const ports = [await freePort(), await freePort()];
+  // Outside the ephemeral range: a killed stage is restarted on the same port, which nothing else may take meanwhile.
+  const ports = [await fixedLoopbackPort(), await fixedLoopbackPort()];
   const runs: StageRun[] = [0, 1].map((stage) => {
     const journalDir = path.join(c.dir, `journal-p${pipeline}-s${stage}`);
     return { incarnations: [], journalDir, args: stageArgs(c, { pipeline, stage, journalDir, ports, until: UNTIL }) };

@@ -13,7 +13,6 @@ import { stake } from "../../sdk/actions/miner/stake.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
 import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/model/spec.ts";
 import { initialWeightsRoots } from "../../worker/model/stage.ts";
-import { fixedLoopbackPort } from "../lib/ports.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -42,9 +41,6 @@ export type KillChain = {
   workers: Address[][];
   close(): Promise<void>;
 };
-
-/** A 127.0.0.1 port outside the ephemeral range: a killed stage is restarted on the same port, which nothing else may take meanwhile. */
-export const freePort = fixedLoopbackPort;
 
 /** Deploys, registers `killSpec` as model 1 and stakes the four stage workers. */
 export async function setupKillChain(): Promise<KillChain> {
