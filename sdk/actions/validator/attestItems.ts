@@ -1,4 +1,3 @@
-import { isAddressEqual, type Log, parseEventLogs } from "viem";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type {
   ComputeLedgerAlreadyAttestedError,
@@ -18,6 +17,7 @@ import {
   type ShardholderClient,
   type WriteResult,
 } from "../internal/client.ts";
+import { receiptEvents } from "../internal/events.ts";
 import type { LedgerItem } from "./ledgerItem.ts";
 
 /** One attestation: the re-executed leaf and the draw of the caller's sample that hit it. */
@@ -58,8 +58,6 @@ export async function attestItems(client: ShardholderClient, parameters: AttestI
     args: [parameters.attestations.map((a) => a.item), parameters.attestations.map((a) => a.draw)],
     account: parameters.account,
   });
-  const logs = parseEventLogs({ abi: computeLedgerAbi, eventName: "ItemAttested", logs: result.receipt.logs as Log[] }).filter((l) =>
-    isAddressEqual(l.address, contracts.computeLedger),
-  );
+  const logs = receiptEvents(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "ItemAttested" });
   return { ...result, attested: logs.length, units: logs.reduce((t, l) => t + l.args.units, 0n) };
 }
