@@ -89,8 +89,8 @@ export class Validator {
   readonly address: Address;
   readonly #voted = new Set<bigint>();
   readonly #accusedRounds = new Set<string>();
-  /** Accepted commitments seen in audits, by `round:worker:stage` (the previous round's feed continuity checks). */
-  readonly #seen = new Map<string, Commitment>();
+  /** The last audited round's signed commitments, by `worker:stage`: what the next round's continuity checks compare with (only one round is kept). */
+  #seen: { round: bigint; commitments: Map<string, Commitment> } = { round: -1n, commitments: new Map() };
   #microbatches: Promise<number> | undefined;
 
   constructor(readonly p: ValidatorParameters) {
@@ -178,16 +178,18 @@ export class Validator {
       for (const w of [l.args.accused, l.args.counterparty]) if (w && BigInt(w) !== 0n) this.#accusedRounds.add(`${round}:${getAddress(w)}`);
     }
     const manifests: { c: AcceptedCommitment; m: ItemsManifest }[] = [];
+    const seen = new Map<string, Commitment>();
     for (const c of await this.commitments(round)) {
       if (c.worker === this.address) continue;
       const m = await this.manifest(c.worker, c.itemsRoot);
       if (!m) this.log.push({ type: "unverifiable", modelId, round, worker: c.worker, reason: "items manifest not served" });
       else {
         manifests.push({ c, m });
-        this.#seen.set(`${round}:${c.worker}:${c.stage}`, m.commitment);
+        seen.set(`${c.worker}:${c.stage}`, m.commitment);
       }
     }
     for (const { c, m } of manifests) if (await this.#checkContinuity(round, c, m.commitment)) audit.weightsBreaks.push(c.worker);
+    this.#seen = { round, commitments: seen };
     for (const up of manifests) {
       for (const down of manifests.filter((d) => d.c.stage === up.c.stage + 1)) {
         const disputeId = await this.#challengeBreak(round, up.m, down.m);
@@ -245,7 +247,8 @@ export class Validator {
    */
   async #checkContinuity(round: bigint, c: AcceptedCommitment, current: Commitment): Promise<boolean> {
     if (round === 0n || this.#accusedRounds.has(`${round}:${c.worker}`)) return false;
-    const previous = this.#seen.get(`${round - 1n}:${c.worker}:${c.stage}`) ?? (await this.#previousCommitment(round - 1n, c));
+    const known = this.#seen.round === round - 1n ? this.#seen.commitments.get(`${c.worker}:${c.stage}`) : undefined;
+    const previous = known ?? (await this.#previousCommitment(round - 1n, c));
     if (!previous || previous.weightsRootAfter === current.weightsRootBefore) return false;
     await proveWeightsBreak(this.p.wallet, { deployments: this.p.deployments, previous, current });
     this.#accusedRounds.add(`${round}:${c.worker}`);
