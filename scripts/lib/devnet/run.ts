@@ -164,7 +164,7 @@ async function runOnChain(
   track(validator);
   void validator.exit.then((code) => code !== 0 && tracker.fail(new Error(`validator exited with ${code}: ${exitDetail(validator)}`)));
   await validator.waitUntil("validating", (e) => e.msg === "validating", 120_000);
-  o.log(`validator ${privateKeyToAccount(roles.validators[0] as Hex).address} staked, sampling ${fraction * 100}% of every commitment; committee of ${roles.validators.length - 1}`);
+  o.log(`validator ${auditor} staked, sampling ${fraction * 100}% of every commitment; committee of ${roles.validators.length - 1}`);
   const audits: AuditRecord[] = [];
   const cheaterRounds: bigint[] = [];
   const rounds: SettledRound[] = [];
