@@ -19,6 +19,10 @@ import { signRoundCommitment } from "./actions/miner/signRoundCommitment.ts";
 import { stake } from "./actions/miner/stake.ts";
 import { submitCommitments } from "./actions/miner/submitCommitments.ts";
 import { vote } from "./actions/miner/vote.ts";
+import { appeal } from "./actions/disputes/appeal.ts";
+import { challengeAvailability, revealItem, slashUnavailable } from "./actions/disputes/availability.ts";
+import { drawCommittee } from "./actions/disputes/drawCommittee.ts";
+import { getPanel } from "./actions/disputes/getPanel.ts";
 import { withdrawPayments } from "./actions/miner/withdrawPayments.ts";
 import { withdrawStake } from "./actions/miner/withdrawStake.ts";
 import { getModel } from "./actions/models/getModel.ts";
@@ -81,6 +85,12 @@ const actions = {
   challengeItem,
   challengeChainBreak,
   vote,
+  drawCommittee,
+  appeal,
+  getPanel,
+  challengeAvailability,
+  revealItem,
+  slashUnavailable,
   resolveDispute,
   finalizeRound,
   mintReward,

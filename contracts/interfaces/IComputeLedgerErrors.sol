@@ -5,6 +5,7 @@ pragma solidity 0.8.28;
 interface IComputeLedgerErrors {
     // staking
     error ComputeLedgerZeroAddress();
+    error ComputeLedgerModuleMismatch();
     error ComputeLedgerNotRegistered();
     error ComputeLedgerStakeOverflow();
     error ComputeLedgerUnbonding();
@@ -39,7 +40,6 @@ interface IComputeLedgerErrors {
     error ComputeLedgerInvalidProof();
     error ComputeLedgerLeafIndexOutOfRange();
     error ComputeLedgerNotAChainBreak();
-    error ComputeLedgerNoCommittee();
     error ComputeLedgerDisputeNotOpen();
     error ComputeLedgerNotCommitteeMember();
     error ComputeLedgerAlreadyVoted();
@@ -47,6 +47,20 @@ interface IComputeLedgerErrors {
     error ComputeLedgerVotingNotOver();
     error ComputeLedgerItemAlreadyDisputed(uint256 disputeId);
     error ComputeLedgerNotAWeightsBreak();
+    error ComputeLedgerDrawNotReady(uint256 disputeId, uint256 drawBlock);
+    error ComputeLedgerCommitteeAlreadyDrawn(uint256 disputeId);
+    error ComputeLedgerCommitteeNotDrawn(uint256 disputeId);
+    error ComputeLedgerNoAppealLeft(uint256 disputeId);
+    error ComputeLedgerAppealClosed(uint256 disputeId);
+    error ComputeLedgerAppealSameVerdict(uint256 disputeId);
+    error ComputeLedgerAppealWindowOpen(uint256 disputeId);
+
+    // data availability
+    error ComputeLedgerAvailabilityAlreadyChallenged(uint256 challengeId);
+    error ComputeLedgerAvailabilityNotOpen(uint256 challengeId);
+    error ComputeLedgerResponseWindowClosed(uint256 challengeId);
+    error ComputeLedgerResponseWindowOpen(uint256 challengeId);
+    error ComputeLedgerRevealMismatch(uint256 challengeId);
 
     // attestations
     error ComputeLedgerBadAttestBatch(uint256 items, uint256 draws);
@@ -55,6 +69,7 @@ interface IComputeLedgerErrors {
     error ComputeLedgerAlreadyAttested(uint256 index);
     error ComputeLedgerNoFraudProven(uint256 disputeId);
     error ComputeLedgerNotAttested(uint256 disputeId, address validator);
+    error ComputeLedgerSeedNotSealed(uint64 modelId, uint64 round);
 
     // rounds and rewards
     error ComputeLedgerChallengeWindowOpen(uint64 modelId, uint64 round);

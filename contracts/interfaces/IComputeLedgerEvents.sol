@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IComputeLedgerTypes} from "./IComputeLedgerTypes.sol";
+
 /// @title Events of the compute ledger: one for every state change
 interface IComputeLedgerEvents {
     event Staked(address indexed account, uint256 amountWei, uint256 totalStakeWei);
@@ -16,6 +18,7 @@ interface IComputeLedgerEvents {
         uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, bytes32 itemsRoot, uint64 units
     );
 
+    /// @notice A challenge locked its bond; its committee is drawn from the hash of block `drawBlock`.
     event DisputeOpened(
         uint256 indexed disputeId,
         uint64 indexed modelId,
@@ -25,11 +28,22 @@ interface IComputeLedgerEvents {
         address counterparty,
         address challenger,
         uint256 bondWei,
-        address[3] committee,
-        uint40 voteDeadline
+        uint256 drawBlock
     );
-    event Voted(uint256 indexed disputeId, address indexed validator, bool fraud);
-    event DisputeResolved(uint256 indexed disputeId, uint8 status, uint8 fraudVotes, uint8 honestVotes);
+    /// @notice The committee of `level` was drawn: `members` (distinct) hold `seats` seats in all.
+    event CommitteeDrawn(uint256 indexed disputeId, uint8 level, address[] members, uint16 seats, uint40 voteDeadline);
+    /// @notice The draw block's hash was no longer available (256 blocks): the draw moved to `drawBlock`.
+    event CommitteeDrawDeferred(uint256 indexed disputeId, uint8 level, uint256 drawBlock);
+    event Voted(uint256 indexed disputeId, address indexed validator, uint8 level, bool fraud, uint16 seats);
+    /// @notice The verdict of level `level - 1` was appealed; level `level` is drawn from block `drawBlock`.
+    event DisputeAppealed(
+        uint256 indexed disputeId, uint8 level, address indexed appellant, bool fraud, uint256 bondWei, uint256 drawBlock
+    );
+    event DisputeResolved(uint256 indexed disputeId, uint8 status, uint16 fraudSeats, uint16 honestSeats);
+    /// @notice A committee member lost `penaltyWei` of its stake for voting against the final verdict or not voting.
+    event VoterPenalized(uint256 indexed disputeId, address indexed validator, uint256 penaltyWei);
+    /// @notice `poolWei` was split among the `coherentSeats` seats that voted for the final verdict.
+    event VotersRewarded(uint256 indexed disputeId, uint256 poolWei, uint256 coherentSeats);
     event WorkerSlashed(
         uint64 indexed modelId,
         uint64 indexed round,
@@ -49,8 +63,27 @@ interface IComputeLedgerEvents {
         uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, address prover
     );
 
-    /// @notice The sampling seed of (model, round), fixed at the first call after its commit window.
+    /// @notice The sampling seed of (model, round) will be the hash of block `seedBlock`.
+    event RoundSeedRequested(uint64 indexed modelId, uint64 indexed round, uint256 seedBlock);
+    /// @notice The sampling seed of (model, round) is fixed.
     event RoundSeedSealed(uint64 indexed modelId, uint64 indexed round, bytes32 seed);
+
+    /// @notice Leaf `index` of the worker's commitment must be published on-chain before `deadline`.
+    event AvailabilityChallenged(
+        uint256 indexed challengeId,
+        uint64 indexed modelId,
+        uint64 indexed round,
+        address worker,
+        uint16 stage,
+        uint32 index,
+        address challenger,
+        uint256 bondWei,
+        uint40 deadline
+    );
+    /// @notice The demanded leaf, proven against the commitment's `itemsRoot`.
+    event ItemRevealed(uint256 indexed challengeId, address indexed worker, bytes32 itemsRoot, IComputeLedgerTypes.ItemLeaf leaf);
+    /// @notice Nobody published the demanded leaf in time: the worker was slashed (unless already slashed).
+    event AvailabilitySlashed(uint256 indexed challengeId, address indexed worker);
     /// @notice `validator` re-executed and vouches for microbatch `index` of the worker's commitment.
     event ItemAttested(
         uint64 indexed modelId, uint64 indexed round, address indexed validator, address worker, uint16 stage, uint32 index, uint256 units

@@ -50,7 +50,9 @@ interface IComputeLedgerTypes {
         ChainBreak
     }
 
-    /// @notice `Fraud`/`Honest`: majority of cast votes; `Dismissed`: tie or no votes (nobody slashed, bond refunded).
+    /// @notice `Open` until resolved (its committee being drawn, voting, or open to appeal);
+    /// `Fraud`/`Honest`: majority of the last committee's cast seats; `Dismissed`: a tie, no votes,
+    /// or no eligible validator to draw.
     enum DisputeStatus {
         None,
         Open,
@@ -59,27 +61,66 @@ interface IComputeLedgerTypes {
         Dismissed
     }
 
-    /// @notice A dispute as stored.
+    /// @notice A dispute as stored. Each appeal level draws a new, larger committee from the hash of
+    /// a block mined after the bond of that level was locked (docs/PROTOCOL.md "Disputes").
     struct Dispute {
         uint64 modelId;
         uint64 round;
         uint16 stage;
         DisputeKind kind;
         DisputeStatus status;
+        /// current committee level: 0 first committee, each appeal adds one (at most `MAX_APPEALS`)
+        uint8 level;
+        /// microbatch index of the disputed leaf (both leaves of a ChainBreak share it)
+        uint32 index;
+        /// vote deadline of the current level; 0 while its committee is not drawn
         uint40 voteDeadline;
-        uint8 fraudVotes;
-        uint8 honestVotes;
-        uint8 votedMask;
-        uint8 committeeSize;
+        /// end of the current level's appeal window once all its seats voted early; 0 otherwise
+        /// (then the window ends `voteWindowSec` after `voteDeadline`)
+        uint40 appealDeadline;
         /// the worker whose leaf is challenged (Item) or the stage-s worker (ChainBreak)
         address accused;
         uint96 bondWei;
         /// the stage-(s+1) worker of a ChainBreak; zero for Item
         address counterparty;
-        /// microbatch index of the disputed leaf (both leaves of a ChainBreak share it)
-        uint32 index;
+        /// block whose hash seeds the current level's committee (mined after the level's bond was locked)
+        uint64 drawBlock;
         address challenger;
-        address[3] committee;
+        /// seats drawn for the current level and how its cast seats voted
+        uint16 seats;
+        uint16 fraudSeats;
+        uint16 honestSeats;
+    }
+
+    /// @notice An appeal that opened committee level `level` of a dispute (levels >= 1).
+    struct Appeal {
+        address appellant;
+        uint96 bondWei;
+        /// the verdict the appellant asks for
+        bool fraud;
+    }
+
+    /// @notice One member of a committee level: its seats (drawn stake-weighted, with replacement)
+    /// and its vote (0 none, 1 fraud, 2 honest).
+    struct PanelSeat {
+        address member;
+        uint16 seats;
+        uint8 vote;
+    }
+
+    /// @notice A data-availability challenge: the worker must publish leaf `index` of its commitment
+    /// on-chain (`revealItem`) before `deadline`, or be slashed by `slashUnavailable`.
+    struct AvailabilityChallenge {
+        uint64 modelId;
+        uint64 round;
+        uint16 stage;
+        uint32 index;
+        /// 0 none, 1 open, 2 answered, 3 slashed
+        uint8 status;
+        uint40 deadline;
+        address worker;
+        uint96 bondWei;
+        address challenger;
     }
 
     /// @notice A staker (worker and/or validator) as stored.

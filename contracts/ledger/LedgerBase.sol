@@ -5,6 +5,7 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IComputeLedgerTypes} from "../interfaces/IComputeLedgerTypes.sol";
 import {IComputeLedgerErrors} from "../interfaces/IComputeLedgerErrors.sol";
 import {IComputeLedgerEvents} from "../interfaces/IComputeLedgerEvents.sol";
+import {StakeSortition} from "./StakeSortition.sol";
 
 /// @title Storage, constants and shared helpers of the compute ledger
 /// @dev Every storage layout decision lives here so the focused parts (staking, commitments,
@@ -13,18 +14,33 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     // ---------------------------------------------------------------- constants
 
     /// @notice Time between `requestUnbond` and `withdrawStake`. Every model a worker commits to must
-    /// have `commitWindowSec + challengeWindowSec + voteWindowSec <= UNBONDING_DELAY_SEC` (checked on
-    /// submission), so any dispute about a committed round opens before the stake can leave, and an
-    /// open dispute blocks the withdrawal until it is resolved.
+    /// have `commitWindowSec + challengeWindowSec + DISPUTE_WINDOWS * voteWindowSec <= UNBONDING_DELAY_SEC`
+    /// (checked on submission), so any dispute about a committed round opens before the stake can
+    /// leave, and an open dispute blocks the withdrawal until it is resolved.
     uint256 public constant UNBONDING_DELAY_SEC = 7 days;
-    /// @notice Validators drawn per dispute.
-    uint256 internal constant COMMITTEE_SIZE = 3;
-    /// @notice Draw attempts per dispute (bounds the loop over the validator set).
-    uint256 internal constant MAX_DRAW_ATTEMPTS = 24;
+    /// @notice Vote windows a dispute may last: three committee levels, each with a vote window, and
+    /// the two appeal windows between them, plus one of slack for the draws (the registry checks the same).
+    uint256 public constant DISPUTE_WINDOWS = 6;
+    /// @notice Appeals a dispute may have; the committee of level `l` has `committeeSeats(l)` seats.
+    uint256 public constant MAX_APPEALS = 2;
+    /// @notice Draw attempts per seat (a candidate that is a party or under the model's minimum
+    /// validator stake is skipped); bounds the draw loop.
+    uint256 internal constant DRAW_ATTEMPTS_PER_SEAT = 3;
     /// @notice Share of a losing worker's bonded stake that is slashed.
     uint256 public constant SLASH_BPS = 5000;
-    /// @notice Share of any slashed amount (worker stake or challenger bond) credited to the winner; the rest is burned.
+    /// @notice Share of any slashed amount (worker stake or challenger bond) credited to the winner.
     uint256 public constant WINNER_SHARE_BPS = 5000;
+    /// @notice Share of a slashed stake or forfeited bond decided by a committee that goes to the
+    /// voters who voted for the final verdict (with the penalties of those who did not); the rest is burned.
+    uint256 public constant VOTER_SHARE_BPS = 2500;
+    /// @notice What a committee seat that voted against the final verdict, or did not vote, loses
+    /// from its stake, in bps of the model's challenge bond.
+    uint256 public constant VOTE_PENALTY_BPS = 1000;
+    /// @notice Share of each bond kept when a dispute is dismissed (a tie or no votes), credited to
+    /// the accused for the time its stake was locked: spam costs more than gas.
+    uint256 public constant DISMISS_FEE_BPS = 1000;
+    /// @notice Bond of a data-availability challenge, in bps of the model's challenge bond.
+    uint256 public constant AVAILABILITY_BOND_BPS = 1000;
     /// @notice Floor of the challenge bond when a model's minimum validator stake is lower.
     uint256 internal constant MIN_CHALLENGE_BOND_WEI = 1e15;
     /// @notice Where burned ETH goes.
@@ -99,8 +115,12 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     mapping(uint64 modelId => uint256) internal _emissionAllocated;
     mapping(uint256 disputeId => Dispute) internal _disputes;
     uint256 internal _disputeCount;
+    /// @dev every account that ever opted in as a validator, in order; index + 1 is its sortition entry
     address[] internal _validators;
     mapping(address => uint256) internal _validatorIndexPlusOne;
+    /// @dev stake-weighted sortition over `_validators`: weight = stake while a validator, not
+    /// unbonding and not jailed, else 0
+    StakeSortition.Tree internal _sortition;
     mapping(address => uint256) internal _payments;
     /// @dev dispute id + 1 of the open dispute of an item, key = `_itemKey(...)` (0 = none)
     mapping(bytes32 itemKey => uint256) internal _openItemDispute;
@@ -110,10 +130,25 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     mapping(bytes32 attestKey => mapping(uint256 word => uint256)) internal _attestedBits;
     mapping(uint64 modelId => mapping(uint64 round => mapping(address validator => ValidatorRound))) internal
         _validatorRounds;
+    /// @dev block whose hash seals a round's seed, set by the first `sealRoundSeed` (0 = not requested)
+    mapping(uint64 modelId => mapping(uint64 round => uint64)) internal _seedBlocks;
+    mapping(uint256 disputeId => mapping(uint256 level => Appeal)) internal _appeals;
+    mapping(uint256 disputeId => mapping(uint256 level => address[])) internal _panelMembers;
+    /// @dev seats | vote << 16 of one member of one level, key = `_seatKey(...)`
+    mapping(bytes32 seatKey => uint256) internal _panelSeats;
+    mapping(uint256 challengeId => AvailabilityChallenge) internal _availability;
+    uint256 internal _availabilityCount;
+    /// @dev availability challenge id + 1 of an item, key = `_itemKey(...)` (0 = none open)
+    mapping(bytes32 itemKey => uint256) internal _openAvailability;
 
     constructor(IModelRegistry registry_) {
         if (address(registry_) == address(0)) revert ComputeLedgerZeroAddress();
         _registry = registry_;
+    }
+
+    /// @notice The model registry whose terms this ledger (or module) enforces.
+    function registry() external view returns (IModelRegistry) {
+        return _registry;
     }
 
     // ---------------------------------------------------------------- model terms
@@ -132,6 +167,12 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     function _viewModel(uint64 modelId) internal view returns (ModelParams memory p) {
         p = _models[modelId];
         if (!p.cached) p = _fetchModel(modelId);
+    }
+
+    /// @dev Reverts unless the model's whole dispute timeline fits the unbonding delay.
+    function _requireSettleableTiming(uint64 modelId, ModelParams storage p) internal view {
+        uint256 windowsSec = uint256(p.commitWindowSec) + p.challengeWindowSec + DISPUTE_WINDOWS * p.voteWindowSec;
+        if (windowsSec > UNBONDING_DELAY_SEC) revert ComputeLedgerModelWindowsTooLong(modelId, windowsSec);
     }
 
     /// @dev The model's minimum worker stake in 1 slot read (the serving checks run on every fulfil):
@@ -222,6 +263,26 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
         return keccak256(abi.encode(modelId, round, stage, worker, index));
     }
 
+    /// @dev Identifies one member's seats and vote in one committee level of a dispute.
+    function _seatKey(uint256 disputeId, uint256 level, address member) internal pure returns (bytes32) {
+        return keccak256(abi.encode(disputeId, level, member));
+    }
+
+    /// @dev Seats of the committee of appeal level `level` (0 = first committee): 5, 19, 61.
+    /// A majority of 61 stake-weighted seats is out of reach of a 20% stake with probability ~1e-7.
+    function _committeeSeats(uint256 level) internal pure returns (uint256) {
+        return level == 0 ? 5 : (level == 1 ? 19 : 61);
+    }
+
+    /// @dev Bond of the appeal from level `level` to `level + 1`: the challenge bond doubled per level.
+    function _appealBond(uint256 challengeBondWei, uint256 level) internal pure returns (uint256) {
+        return challengeBondWei << (level + 1);
+    }
+
+    function _availabilityBond(uint256 minValidatorStakeWei) internal pure returns (uint256) {
+        return _challengeBond(minValidatorStakeWei) * AVAILABILITY_BOND_BPS / BPS;
+    }
+
     /// @dev Identifies one validator's attestation bitmap of one commitment.
     function _attestKey(uint64 modelId, uint64 round, uint16 stage, address worker, address validator)
         internal
@@ -260,13 +321,14 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
         return draws == 0 ? 1 : draws;
     }
 
-    /// @dev docs/PROTOCOL.md "Attestation sample": the index draw `draw` of `validator` hits.
-    function _drawIndex(bytes32 seed, address validator, address worker, uint16 stage, uint32 draw, uint32 microbatches)
+    /// @dev docs/PROTOCOL.md "Attestation sample": the index draw `draw` of `validator` hits in a
+    /// commitment of `itemCount` items (indices `[0, itemCount)`).
+    function _drawIndex(bytes32 seed, address validator, address worker, uint16 stage, uint32 draw, uint32 itemCount)
         internal
         pure
         returns (uint32)
     {
-        return uint32(uint256(keccak256(abi.encode(seed, validator, worker, stage, draw))) % microbatches);
+        return uint32(uint256(keccak256(abi.encode(seed, validator, worker, stage, draw))) % itemCount);
     }
 
     // ---------------------------------------------------------------- staking helpers
@@ -294,6 +356,25 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     function _isServingWord(uint256 word, uint256 minStakeWei) internal pure returns (bool) {
         uint256 stakeWei = uint88(word >> 160);
         return stakeWei >= minStakeWei && stakeWei != 0 && (word >> 248) & (_STAKER_UNBONDING | _STAKER_JAILED) == 0;
+    }
+
+    /// @dev Sortition weight of a staker: its stake while it is a validator, not unbonding, not jailed.
+    function _validatorWeight(StakerSlot storage s) internal view returns (uint256) {
+        uint8 flags = s.flags;
+        if (flags & _STAKER_VALIDATOR == 0 || flags & (_STAKER_UNBONDING | _STAKER_JAILED) != 0) return 0;
+        return s.stakeWei;
+    }
+
+    /// @dev Brings `account`'s sortition weight in line with its staker state (after any change of
+    /// stake, validator flag, unbonding or jail). Accounts that never opted in have no entry.
+    function _syncSortition(address account) internal {
+        uint256 index = _validatorIndexPlusOne[account];
+        if (index != 0) StakeSortition.set(_sortition, index, _validatorWeight(_stakers[account]));
+    }
+
+    /// @dev The bond of an item or chain-break challenge: the model's minimum validator stake, at least the floor.
+    function _challengeBond(uint256 minValidatorStakeWei) internal pure returns (uint256) {
+        return minValidatorStakeWei > MIN_CHALLENGE_BOND_WEI ? minValidatorStakeWei : MIN_CHALLENGE_BOND_WEI;
     }
 
     function _credit(address account, uint256 amountWei) internal {

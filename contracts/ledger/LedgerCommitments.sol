@@ -55,7 +55,9 @@ abstract contract LedgerCommitments is LedgerStaking {
     /// - cross-chain / cross-contract replay: the EIP-712 domain binds chain id and this address;
     /// - cross-model / cross-round replay: model, round and stage are signed, and only the model's
     ///   current round accepts commitments (its commit window);
-    /// - double counting: at most one commitment per (model, round, stage, worker), a second one reverts;
+    /// - double counting: at most one commitment per (model, round, stage, worker); a second, different
+    ///   one reverts, while an exact copy of the one already stored is skipped (counted once, no revert),
+    ///   so whoever front-runs a relayed batch with one of its commitments cannot sink the batch;
     /// - self-reported work: units are `itemCount * registry.unitsPerMicrobatch(model, stage)`;
     /// - wrong starting point: for round 0, `weightsRootBefore` must equal the registry's initial root
     ///   of the stage. Later rounds' `weightsRootBefore` is not compared here (that would cost a cold
@@ -99,8 +101,7 @@ abstract contract LedgerCommitments is LedgerStaking {
 
     function _batchTerms(uint64 modelId) private returns (BatchTerms memory t) {
         ModelParams storage p = _model(modelId);
-        uint256 windowsSec = uint256(p.commitWindowSec) + p.challengeWindowSec + p.voteWindowSec;
-        if (windowsSec > UNBONDING_DELAY_SEC) revert ComputeLedgerModelWindowsTooLong(modelId, windowsSec);
+        _requireSettleableTiming(modelId, p);
         t = BatchTerms({
             genesisTime: p.genesisTime,
             commitWindowSec: p.commitWindowSec,
@@ -134,7 +135,7 @@ abstract contract LedgerCommitments is LedgerStaking {
         }
         units = uint256(itemCount) * _unitsPerMicrobatch(modelId, stage);
         if (units > type(uint64).max) revert ComputeLedgerUnitsOverflow();
-        _record(c, modelId, round, stage, worker, units);
+        if (!_record(c, modelId, round, stage, worker, units)) units = 0;
     }
 
     /// @dev The worker must be serving and the signature must recover its current signing key; both
@@ -155,13 +156,18 @@ abstract contract LedgerCommitments is LedgerStaking {
         }
     }
 
-    /// @dev Writes the packed slot of `c`, reusing the ring slot of round - RING_SIZE once it is settled.
+    /// @dev Writes the packed slot of `c`, reusing the ring slot of round - RING_SIZE once it is
+    /// settled; false (nothing written) when the slot already holds exactly this commitment.
     function _record(Commitment calldata c, uint64 modelId, uint64 round, uint16 stage, address worker, uint256 units)
         private
+        returns (bool recorded)
     {
+        bytes32 itemsRoot = c.itemsRoot;
+        uint256 packed = _packCommitment(round, units, _commitmentDigest(itemsRoot, c.weightsRootBefore, c.weightsRootAfter));
         mapping(uint256 => uint256) storage ring = _commitments[modelId][worker];
         uint256 key = _slotKey(stage, round);
         uint256 previous = ring[key];
+        if (previous == packed) return false;
         if (_slotHas(previous, _FLAG_EXISTS)) {
             uint64 previousRound = _slotRound(previous);
             if (previousRound == round) revert ComputeLedgerAlreadyCommitted(modelId, round, stage, worker);
@@ -170,9 +176,9 @@ abstract contract LedgerCommitments is LedgerStaking {
                 revert ComputeLedgerPreviousCommitmentUnsettled(modelId, stage, worker, previousRound);
             }
         }
-        bytes32 itemsRoot = c.itemsRoot;
-        ring[key] = _packCommitment(round, units, _commitmentDigest(itemsRoot, c.weightsRootBefore, c.weightsRootAfter));
+        ring[key] = packed;
         emit CommitmentAccepted(modelId, round, worker, stage, itemsRoot, uint64(units));
+        return true;
     }
 
     /// @dev EIP-712 struct hash. Every narrow field is read (and so ABI-validated) by `submitCommitments`

@@ -22,8 +22,9 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
 
     /// @dev The leaf must belong to a stored, unslashed commitment: prefix of `itemsRoot` matches the
     /// stored one and the double-hashed StandardMerkleTree leaf is proven against the full root.
-    function _verifyItem(CommittedItem calldata item, uint32 microbatchesPerRound) internal view {
-        uint256 slot = _commitments[item.modelId][item.worker][_slotKey(item.stage, item.round)];
+    /// Returns the commitment's stored slot.
+    function _verifyItem(CommittedItem calldata item, uint32 microbatchesPerRound) internal view returns (uint256 slot) {
+        slot = _commitments[item.modelId][item.worker][_slotKey(item.stage, item.round)];
         bytes32 digest = _commitmentDigest(item.itemsRoot, item.weightsRootBefore, item.weightsRootAfter);
         if (!_slotIsRound(slot, item.round) || !_slotPrefixMatches(slot, digest)) {
             revert ComputeLedgerUnknownCommitment();
@@ -36,24 +37,38 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
         if (!MerkleProof.verifyCalldata(item.proof, item.itemsRoot, leafHash)) revert ComputeLedgerInvalidProof();
     }
 
-    /// @dev Slashes `worker`, jails it and voids its commitments of the round; returns the wei to burn.
+    /// @dev The `itemCount` a stored commitment slot was accepted with (its units are
+    /// `itemCount * unitsPerMicrobatch`): the leaves it must hold are exactly indices `[0, itemCount)`.
+    function _slotItemCount(uint64 modelId, uint16 stage, uint256 slot) internal returns (uint32) {
+        return uint32(_slotUnits(slot) / _unitsPerMicrobatch(modelId, stage));
+    }
+
+    /// @dev Slashes `worker`, jails it (its sortition weight drops to 0) and voids its commitments of
+    /// the round. Of the slashed wei `WINNER_SHARE_BPS` is credited to `beneficiary`, `voterShareBps`
+    /// is returned for the deciding committee, the rest is returned to burn.
     /// A finalized round keeps its `totalUnits` (the reward denominator is fixed once emission is):
     /// the voided commitments just never mint, so nothing is over-minted.
-    function _slash(uint64 modelId, uint64 round, address worker, address beneficiary)
+    function _slash(uint64 modelId, uint64 round, address worker, address beneficiary, uint256 voterShareBps)
         internal
-        returns (uint256 burnWei)
+        returns (uint256 voterPoolWei, uint256 burnWei)
     {
         StakerSlot storage s = _stakers[worker];
         uint256 slashedWei = uint256(s.stakeWei) * SLASH_BPS / BPS;
         s.stakeWei -= uint88(slashedWei);
         s.flags |= _STAKER_JAILED;
+        _syncSortition(worker);
         uint256 rewardWei = slashedWei * WINNER_SHARE_BPS / BPS;
-        burnWei = slashedWei - rewardWei;
+        voterPoolWei = slashedWei * voterShareBps / BPS;
+        burnWei = slashedWei - rewardWei - voterPoolWei;
         _credit(beneficiary, rewardWei);
+        uint256 removedUnits = _voidRound(modelId, round, worker);
+        emit WorkerSlashed(modelId, round, worker, slashedWei, rewardWei, burnWei, removedUnits);
+    }
 
+    /// @dev Flags every commitment of `worker` in the round slashed; returns the units removed.
+    function _voidRound(uint64 modelId, uint64 round, address worker) private returns (uint256 removedUnits) {
         uint16 stageCount = _models[modelId].stageCount;
         mapping(uint256 => uint256) storage ring = _commitments[modelId][worker];
-        uint256 removedUnits;
         for (uint16 stage; stage < stageCount; ++stage) {
             uint256 key = _slotKey(stage, round);
             uint256 slot = ring[key];
@@ -64,7 +79,6 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
         }
         RoundState storage r = _rounds[modelId][round];
         if (!r.finalized) r.totalUnits -= uint96(removedUnits);
-        emit WorkerSlashed(modelId, round, worker, slashedWei, rewardWei, burnWei, removedUnits);
     }
 
     function _sendValue(address to, uint256 amountWei) internal {

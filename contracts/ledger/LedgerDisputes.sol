@@ -1,58 +1,60 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {LedgerCommitments} from "./LedgerCommitments.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {LedgerBase} from "./LedgerBase.sol";
+import {LedgerCore} from "./LedgerCore.sol";
+import {StakeSortition} from "./StakeSortition.sol";
 
-/// @title Challenges of committed items and hash-chain breaks, committee votes and slashing
-/// @dev Rules:
-/// - An item challenge bonds `challengeBondWei(model)`; a chain break is proven on-chain and bonds nothing.
-/// - A committee of up to `COMMITTEE_SIZE` eligible validators (validator flag, stake >= the model's
-///   minimum, not unbonding, not jailed, not a party) is drawn from prevrandao + the previous
-///   blockhash + the dispute id; at least one member is required.
-/// - Members vote once each before `voteDeadline`; `resolveDispute` runs once all voted or after it.
-/// - More fraud than honest votes: the accused (item, or stage s of a chain break) loses; more honest
-///   votes: the challenger's bond (item) or the stage s+1 worker (chain break) loses; a tie or no votes
-///   dismisses the dispute: nobody is slashed and the bond is refunded.
-/// - A losing worker loses `SLASH_BPS` of its stake, is jailed, and all its commitments of that round
-///   are voided (units leave the round total, reward 0). `WINNER_SHARE_BPS` of any slashed amount is
-///   credited to the winner (the challenger, or the accused worker for a lost bond); the rest is burned.
-/// - One open dispute per item: a second challenge of a leaf already under dispute reverts with
-///   `ComputeLedgerItemAlreadyDisputed` (simulated before any bond is sent), so racing validators
-///   never both bond for the same verdict.
-/// - A worker whose `weightsRootBefore` of round r differs from its own `weightsRootAfter` of round
-///   r - 1 (same model and stage) is slashed at once by `proveWeightsBreak` (validator module): both
-///   roots are bound in the stored digests, so the proof needs no committee.
-abstract contract LedgerDisputes is LedgerCommitments {
-    /// @notice Challenges one committed leaf; the committee re-executes it off-chain and votes.
-    /// @dev Defends against: frivolous challenges (bond lost to the worker when the committee finds
-    /// it honest), framing (the leaf must be proven against the worker's stored `itemsRoot`), late
-    /// challenges (only during the round's challenge window, so finalized rounds never reopen), and
-    /// stake escape (the worker's stake cannot be withdrawn while the dispute is open).
+/// @title Challenges, stake-weighted committees with appeals, votes, slashing and data availability
+/// @dev The game (docs/PROTOCOL.md "Disputes"), and who it stops:
+/// - Every challenge locks a bond (`challengeBondWei`), chain breaks included: spam and framing cost money.
+/// - The committee is drawn later, by `drawCommittee`, from the hash of the block that included the
+///   challenge (or the appeal): nobody can see the committee before their bond is locked, so a
+///   challenge that reverts unless its own sybils are drawn no longer works, and redrawing is
+///   impossible (the draw is a pure function of that block hash; after 256 blocks it moves to a new
+///   future block).
+/// - Seats are drawn with replacement, stake-weighted (`StakeSortition`), among validators with at
+///   least the model's minimum validator stake, parties excluded: a flood of empty entries is never
+///   drawn, a draw costs O(log n), and buying seats means buying stake.
+/// - Each member votes once with all its seats. After the vote, the verdict can be appealed (a
+///   doubled bond per level) to a committee of `committeeSeats(level)` seats (5, 19, 61); the last
+///   committee's majority is final. Capturing a dispute means capturing its final committee.
+/// - At resolution every seat that voted for the final verdict shares `VOTER_SHARE_BPS` of what the
+///   loser forfeits plus the penalties of the others; a seat that voted against it, or did not vote,
+///   loses `VOTE_PENALTY_BPS` of the challenge bond from its stake.
+/// - A tie or no vote dismisses: nobody is slashed, bonds are refunded except `DISMISS_FEE_BPS` of
+///   the challenger's, credited to the accused.
+/// - A commitment is slashed at most once, however many disputes accuse it.
+/// - Data availability: any validator may demand leaf `index < itemCount` of a commitment; the worker
+///   publishes it (`revealItem`) within `voteWindowSec` or is slashed (`slashUnavailable`): a signed
+///   `itemCount` with no leaves behind it is slashable, not paid.
+/// Deployed as `ComputeLedgerDisputeModule`, which the ledger calls by DELEGATECALL.
+abstract contract LedgerDisputes is LedgerCore {
+    /// @notice Challenges one committed leaf; a committee drawn later re-executes it and votes.
+    /// @dev Defends against: frivolous challenges (bond lost when the verdict is honest), framing
+    /// (the leaf must be proven against the worker's stored digest), late challenges (challenge
+    /// window only), and stake escape (the worker's stake is locked while the dispute is open).
     /// @param item The leaf, its commitment coordinates and its proof against `itemsRoot`.
     /// @return disputeId The id of the new dispute.
     function challengeItem(CommittedItem calldata item) external payable returns (uint256 disputeId) {
         ModelParams storage p = _model(item.modelId);
-        _requireChallengeWindow(p, item.modelId, item.round);
+        _requireChallenger(p, item, item.worker, address(0));
         _requireNotDisputed(item, item.stage, item.worker);
-        if (item.worker == msg.sender) revert ComputeLedgerNotEligibleValidator();
-        if (!_eligibleValidator(msg.sender, p.minValidatorStakeWei)) {
-            revert ComputeLedgerNotEligibleValidator();
-        }
-        uint256 bond = _challengeBond(p.minValidatorStakeWei);
-        if (msg.value != bond) revert ComputeLedgerWrongBond(bond, msg.value);
         _verifyItem(item, p.microbatchesPerRound);
-        disputeId = _openDispute(p, item, DisputeKind.Item, address(0), bond);
+        disputeId = _openDispute(item, DisputeKind.Item, address(0));
         _markDisputed(item, item.stage, item.worker, disputeId);
     }
 
     /// @notice Proves a hash-chain break between stage s and s+1 of the same round and microbatch and
-    /// opens a dispute between the two workers.
-    /// @dev The break itself is verified here (both leaves proven against stored roots, same index,
-    /// and `outputActHash(s) != inputActHash(s+1)` or `upstreamGradHash(s) != inputGradHash(s+1)`),
-    /// so it needs no bond; the committee only decides which side is at fault.
+    /// opens a dispute between the two workers: the committee decides which side is at fault.
+    /// @dev The break itself is verified here (both leaves proven against stored digests, same index,
+    /// and `outputActHash(s) != inputActHash(s+1)` or `upstreamGradHash(s) != inputGradHash(s+1)`).
+    /// Bonded like an item challenge; the bond comes back with any verdict but a dismissal.
     /// @return disputeId The id of the new dispute.
     function challengeChainBreak(CommittedItem calldata upstream, CommittedItem calldata downstream)
         external
+        payable
         returns (uint256 disputeId)
     {
         if (
@@ -65,75 +67,235 @@ abstract contract LedgerDisputes is LedgerCommitments {
                 )
         ) revert ComputeLedgerNotAChainBreak();
         ModelParams storage p = _model(upstream.modelId);
-        _requireChallengeWindow(p, upstream.modelId, upstream.round);
+        _requireChallenger(p, upstream, upstream.worker, downstream.worker);
         _requireNotDisputed(upstream, upstream.stage, upstream.worker);
         _requireNotDisputed(upstream, downstream.stage, downstream.worker);
-        if (upstream.worker == msg.sender || downstream.worker == msg.sender) {
-            revert ComputeLedgerNotEligibleValidator();
-        }
-        if (!_eligibleValidator(msg.sender, p.minValidatorStakeWei)) {
-            revert ComputeLedgerNotEligibleValidator();
-        }
         _verifyItem(upstream, p.microbatchesPerRound);
         _verifyItem(downstream, p.microbatchesPerRound);
-        disputeId = _openDispute(p, upstream, DisputeKind.ChainBreak, downstream.worker, 0);
+        disputeId = _openDispute(upstream, DisputeKind.ChainBreak, downstream.worker);
         _markDisputed(upstream, upstream.stage, upstream.worker, disputeId);
         _markDisputed(upstream, downstream.stage, downstream.worker, disputeId);
     }
 
-    /// @notice Casts the caller's vote; `fraud` blames the accused (see `DisputeKind`).
-    /// @dev Only drawn committee members, once each, before the deadline: no vote stuffing, no
-    /// changing a vote after seeing others, no voting after the outcome could be resolved.
+    /// @notice Draws the committee of the dispute's current level; anyone may call it once a block
+    /// after `drawBlock` exists.
+    /// @dev The seed is `keccak256(blockhash(drawBlock), disputeId, level, attempt)`: fixed by a block
+    /// mined after the level's bond was locked, so neither the challenger nor the appellant could
+    /// see it, and the call cannot be retried for another outcome. Past 256 blocks the hash is
+    /// gone: the draw moves to the block of this call (`CommitteeDrawDeferred`).
+    function drawCommittee(uint256 disputeId) external {
+        Dispute storage d = _disputes[disputeId];
+        if (d.status != DisputeStatus.Open) revert ComputeLedgerDisputeNotOpen();
+        if (d.voteDeadline != 0) revert ComputeLedgerCommitteeAlreadyDrawn(disputeId);
+        uint256 drawBlock = d.drawBlock;
+        if (block.number <= drawBlock) revert ComputeLedgerDrawNotReady(disputeId, drawBlock);
+        uint8 level = d.level;
+        bytes32 blockHash = blockhash(drawBlock);
+        if (blockHash == bytes32(0)) {
+            d.drawBlock = uint64(block.number);
+            emit CommitteeDrawDeferred(disputeId, level, block.number);
+            return;
+        }
+        ModelParams storage p = _models[d.modelId];
+        uint16 seats = _drawSeats(d, disputeId, level, blockHash, p.minValidatorStakeWei);
+        uint40 deadline = uint40(block.timestamp + p.voteWindowSec);
+        d.seats = seats;
+        d.voteDeadline = deadline;
+        emit CommitteeDrawn(disputeId, level, _panelMembers[disputeId][level], seats, deadline);
+    }
+
+    /// @notice Casts the caller's vote with all its seats of the current level; `fraud` blames the
+    /// accused (see `DisputeKind`).
+    /// @dev Drawn members only, once each, before the deadline.
     function vote(uint256 disputeId, bool fraud) external {
         Dispute storage d = _disputes[disputeId];
         if (d.status != DisputeStatus.Open) revert ComputeLedgerDisputeNotOpen();
-        if (block.timestamp > d.voteDeadline) revert ComputeLedgerVoteWindowClosed();
-        // Unrolled over the fixed committee (unused seats are address(0), never msg.sender).
-        uint256 member;
-        if (d.committee[0] == msg.sender) member = 0;
-        else if (d.committee[1] == msg.sender) member = 1;
-        else if (d.committee[2] == msg.sender) member = 2;
-        else revert ComputeLedgerNotCommitteeMember();
-        uint8 bit = uint8(1 << member);
-        if (d.votedMask & bit != 0) revert ComputeLedgerAlreadyVoted();
-        d.votedMask |= bit;
-        if (fraud) ++d.fraudVotes;
-        else ++d.honestVotes;
-        emit Voted(disputeId, msg.sender, fraud);
+        uint256 deadline = d.voteDeadline;
+        if (deadline == 0) revert ComputeLedgerCommitteeNotDrawn(disputeId);
+        if (block.timestamp > deadline || d.appealDeadline != 0) revert ComputeLedgerVoteWindowClosed();
+        uint8 level = d.level;
+        bytes32 key = _seatKey(disputeId, level, msg.sender);
+        uint256 held = _panelSeats[key];
+        uint16 seats = uint16(held);
+        if (seats == 0) revert ComputeLedgerNotCommitteeMember();
+        if (held >> 16 != 0) revert ComputeLedgerAlreadyVoted();
+        _panelSeats[key] = held | ((fraud ? 1 : 2) << 16);
+        uint16 fraudSeats = d.fraudSeats;
+        uint16 honestSeats = d.honestSeats;
+        if (fraud) fraudSeats += seats;
+        else honestSeats += seats;
+        d.fraudSeats = fraudSeats;
+        d.honestSeats = honestSeats;
+        // Everyone voted: the appeal window opens now instead of after the deadline.
+        if (fraudSeats + honestSeats == d.seats) {
+            d.appealDeadline = uint40(block.timestamp + (level < MAX_APPEALS ? _models[d.modelId].voteWindowSec : 0));
+        }
+        emit Voted(disputeId, msg.sender, level, fraud, seats);
     }
 
-    // ---------------------------------------------------------------- views
+    /// @notice Appeals the current level's verdict to a larger committee (`committeeSeats(level + 1)`)
+    /// by locking `appealBondWei(disputeId)`, asking for the verdict `fraud`.
+    /// @dev Only after the level's vote closed and before its appeal window ends, at most
+    /// `MAX_APPEALS` times, and only against the tentative verdict (any side of a tie). The bond is
+    /// refunded if the final verdict is the one asked for (or the dispute is dismissed); otherwise
+    /// it goes to the coherent voters and the burn. The new committee is drawn from a later block.
+    function appeal(uint256 disputeId, bool fraud) external payable {
+        Dispute storage d = _disputes[disputeId];
+        if (d.status != DisputeStatus.Open) revert ComputeLedgerDisputeNotOpen();
+        uint8 level = d.level;
+        if (level >= MAX_APPEALS) revert ComputeLedgerNoAppealLeft(disputeId);
+        if (!_votingOver(d)) revert ComputeLedgerVotingNotOver();
+        if (block.timestamp >= _appealEnd(d)) revert ComputeLedgerAppealClosed(disputeId);
+        DisputeStatus tentative = _tally(d);
+        if ((tentative == DisputeStatus.Fraud) == fraud && tentative != DisputeStatus.Dismissed) {
+            revert ComputeLedgerAppealSameVerdict(disputeId);
+        }
+        uint256 bondWei = _appealBond(d.bondWei, level);
+        if (msg.value != bondWei) revert ComputeLedgerWrongBond(bondWei, msg.value);
+        ++level;
+        _appeals[disputeId][level] = Appeal({appellant: msg.sender, bondWei: uint96(bondWei), fraud: fraud});
+        d.level = level;
+        d.drawBlock = uint64(block.number);
+        d.voteDeadline = 0;
+        d.appealDeadline = 0;
+        d.seats = 0;
+        d.fraudSeats = 0;
+        d.honestSeats = 0;
+        emit DisputeAppealed(disputeId, level, msg.sender, fraud, bondWei, block.number);
+    }
 
-    /// @notice The open dispute (id) of one committed leaf, 0 when none is open.
-    function openDisputeOfItem(uint64 modelId, uint64 round, uint16 stage, address worker, uint32 index)
+    /// @notice Applies the final verdict once the last level's vote and appeal window are over.
+    /// @dev Callable by anyone so a losing party cannot stall finalization. Effects (status,
+    /// counters, slashing, penalties, credits) happen before the single external call (the burn
+    /// transfer to a code-less address); `nonReentrant`. Everyone is paid by pull (`withdrawPayments`).
+    /// The loops run over the committee members of at most `MAX_APPEALS + 1` levels (at most
+    /// 5 + 19 + 61 members): bounded.
+    function resolveDispute(uint256 disputeId) external nonReentrant {
+        Dispute storage d = _disputes[disputeId];
+        if (d.status != DisputeStatus.Open) revert ComputeLedgerDisputeNotOpen();
+        if (!_votingOver(d)) revert ComputeLedgerVotingNotOver();
+        if (d.level < MAX_APPEALS && block.timestamp < _appealEnd(d)) revert ComputeLedgerAppealWindowOpen(disputeId);
+        DisputeStatus outcome = _tally(d);
+        d.status = outcome;
+        _closeDispute(d);
+        emit DisputeResolved(disputeId, uint8(outcome), d.fraudSeats, d.honestSeats);
+
+        (uint256 poolWei, uint256 burnWei) = _settleBonds(d, disputeId, outcome);
+        address loser;
+        uint16 loserStage = d.stage;
+        if (outcome == DisputeStatus.Fraud) {
+            loser = d.accused;
+        } else if (outcome == DisputeStatus.Honest && d.kind == DisputeKind.ChainBreak) {
+            (loser, loserStage) = (d.counterparty, loserStage + 1);
+        }
+        if (loser != address(0) && !_commitmentSlashed(d.modelId, d.round, loserStage, loser)) {
+            (uint256 voterWei, uint256 slashBurnWei) = _slash(d.modelId, d.round, loser, d.challenger, VOTER_SHARE_BPS);
+            poolWei += voterWei;
+            burnWei += slashBurnWei;
+        }
+        burnWei += _settleVoters(d, disputeId, outcome, poolWei);
+        if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
+    }
+
+    // ---------------------------------------------------------------- data availability
+
+    /// @notice Demands that `worker` publish leaf `index` of its commitment of (model, round, stage)
+    /// on-chain within the model's `voteWindowSec`; locks `availabilityBondWei(modelId)`.
+    /// @dev A commitment with `itemCount = c` must hold a leaf for every index in `[0, c)`: this is
+    /// what binds the signed count (and so the paid units) to leaves that exist. Challenge window
+    /// only; eligible validators only, not the worker; one open demand per leaf. The round cannot
+    /// finalize and the worker's stake cannot leave while it is open.
+    /// @return challengeId The id of the new availability challenge.
+    function challengeAvailability(uint64 modelId, uint64 round, uint16 stage, address worker, uint32 index)
         external
-        view
-        returns (uint256)
+        payable
+        returns (uint256 challengeId)
     {
-        uint256 idPlusOne = _openItemDispute[_itemKey(modelId, round, stage, worker, index)];
-        return idPlusOne == 0 ? 0 : idPlusOne - 1;
+        ModelParams storage p = _model(modelId);
+        _requireChallengeWindow(p, modelId, round);
+        if (worker == msg.sender || !_eligibleValidator(msg.sender, p.minValidatorStakeWei)) {
+            revert ComputeLedgerNotEligibleValidator();
+        }
+        uint256 slot = _commitments[modelId][worker][_slotKey(stage, round)];
+        if (!_slotIsRound(slot, round)) revert ComputeLedgerUnknownCommitment();
+        if (_slotHas(slot, _FLAG_SLASHED)) revert ComputeLedgerCommitmentSlashed();
+        if (index >= _slotItemCount(modelId, stage, slot)) revert ComputeLedgerLeafIndexOutOfRange();
+        bytes32 key = _itemKey(modelId, round, stage, worker, index);
+        uint256 openPlusOne = _openAvailability[key];
+        if (openPlusOne != 0) revert ComputeLedgerAvailabilityAlreadyChallenged(openPlusOne - 1);
+        uint256 bondWei = _availabilityBond(p.minValidatorStakeWei);
+        if (msg.value != bondWei) revert ComputeLedgerWrongBond(bondWei, msg.value);
+
+        challengeId = ++_availabilityCount;
+        uint40 deadline = uint40(block.timestamp + p.voteWindowSec);
+        _availability[challengeId] = AvailabilityChallenge({
+            modelId: modelId,
+            round: round,
+            stage: stage,
+            index: index,
+            status: 1,
+            deadline: deadline,
+            worker: worker,
+            bondWei: uint96(bondWei),
+            challenger: msg.sender
+        });
+        _openAvailability[key] = challengeId + 1;
+        _rounds[modelId][round].openDisputes += 1;
+        _stakers[worker].openDisputes += 1;
+        emit AvailabilityChallenged(challengeId, modelId, round, worker, stage, index, msg.sender, bondWei, deadline);
     }
 
-    /// @notice The stored dispute `disputeId` (ids start at 1).
-    function dispute(uint256 disputeId) external view returns (Dispute memory) {
-        return _disputes[disputeId];
+    /// @notice Answers an availability challenge with the demanded leaf and its proof; anyone may
+    /// send it (usually the worker). The challenger's bond is credited to the worker.
+    /// @dev The leaf is emitted (`ItemRevealed`), so every validator can fetch what it needs to
+    /// re-execute it and challenge it like any other leaf.
+    function revealItem(uint256 challengeId, CommittedItem calldata item) external {
+        AvailabilityChallenge storage a = _availability[challengeId];
+        if (a.status != 1) revert ComputeLedgerAvailabilityNotOpen(challengeId);
+        if (block.timestamp > a.deadline) revert ComputeLedgerResponseWindowClosed(challengeId);
+        if (
+            item.modelId != a.modelId || item.round != a.round || item.stage != a.stage || item.worker != a.worker
+                || item.leaf.index != a.index
+        ) revert ComputeLedgerRevealMismatch(challengeId);
+        _verifyItem(item, _models[a.modelId].microbatchesPerRound);
+        a.status = 2;
+        _closeAvailability(a);
+        _credit(a.worker, a.bondWei);
+        emit ItemRevealed(challengeId, a.worker, item.itemsRoot, item.leaf);
     }
 
-    /// @notice Number of disputes ever opened (the latest id).
-    function disputeCount() external view returns (uint256) {
-        return _disputeCount;
-    }
-
-    /// @notice Bond an item challenge of `modelId` must send: the model's minimum validator stake,
-    /// at least `MIN_CHALLENGE_BOND_WEI`.
-    function challengeBondWei(uint64 modelId) external view returns (uint256) {
-        return _challengeBond(_viewModel(modelId).minValidatorStakeWei);
+    /// @notice Slashes the worker of an availability challenge nobody answered in time; the
+    /// challenger gets its bond back and `WINNER_SHARE_BPS` of the slashed stake.
+    /// @dev Effects before the single burn transfer; `nonReentrant`. A commitment already slashed by
+    /// another dispute is not slashed twice (the bond is still refunded).
+    function slashUnavailable(uint256 challengeId) external nonReentrant {
+        AvailabilityChallenge storage a = _availability[challengeId];
+        if (a.status != 1) revert ComputeLedgerAvailabilityNotOpen(challengeId);
+        if (block.timestamp <= a.deadline) revert ComputeLedgerResponseWindowOpen(challengeId);
+        a.status = 3;
+        _closeAvailability(a);
+        address worker = a.worker;
+        _credit(a.challenger, a.bondWei);
+        emit AvailabilitySlashed(challengeId, worker);
+        if (!_commitmentSlashed(a.modelId, a.round, a.stage, worker)) {
+            (, uint256 burnWei) = _slash(a.modelId, a.round, worker, a.challenger, 0);
+            if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
+        }
     }
 
     // ---------------------------------------------------------------- internals
 
-    function _challengeBond(uint256 minValidatorStakeWei) internal pure returns (uint256) {
-        return minValidatorStakeWei > MIN_CHALLENGE_BOND_WEI ? minValidatorStakeWei : MIN_CHALLENGE_BOND_WEI;
+    function _requireChallenger(ModelParams storage p, CommittedItem calldata item, address accused, address counterparty)
+        private
+        view
+    {
+        _requireChallengeWindow(p, item.modelId, item.round);
+        if (accused == msg.sender || counterparty == msg.sender || !_eligibleValidator(msg.sender, p.minValidatorStakeWei))
+        {
+            revert ComputeLedgerNotEligibleValidator();
+        }
+        uint256 bondWei = _challengeBond(p.minValidatorStakeWei);
+        if (msg.value != bondWei) revert ComputeLedgerWrongBond(bondWei, msg.value);
     }
 
     /// @dev Reverts when leaf `item.leaf.index` of (stage, worker) in the item's round is already disputed.
@@ -146,63 +308,220 @@ abstract contract LedgerDisputes is LedgerCommitments {
         _openItemDispute[_itemKey(item.modelId, item.round, stage, worker, item.leaf.index)] = disputeId + 1;
     }
 
-    function _openDispute(
-        ModelParams storage p,
-        CommittedItem calldata item,
-        DisputeKind kind,
-        address counterparty,
-        uint256 bondWei
-    ) private returns (uint256 disputeId) {
+    function _openDispute(CommittedItem calldata item, DisputeKind kind, address counterparty)
+        private
+        returns (uint256 disputeId)
+    {
         disputeId = ++_disputeCount;
         address accused = item.worker;
-        (address[3] memory committee, uint8 size) =
-            _drawCommittee(disputeId, accused, counterparty, p.minValidatorStakeWei);
-        if (size == 0) revert ComputeLedgerNoCommittee();
-        uint40 deadline = uint40(block.timestamp + p.voteWindowSec);
-
         Dispute storage d = _disputes[disputeId];
         d.modelId = item.modelId;
         d.round = item.round;
         d.stage = item.stage;
         d.kind = kind;
         d.status = DisputeStatus.Open;
-        d.voteDeadline = deadline;
-        d.committeeSize = size;
-        d.accused = accused;
-        d.bondWei = uint96(bondWei);
-        d.counterparty = counterparty;
         d.index = item.leaf.index;
+        d.accused = accused;
+        d.bondWei = uint96(msg.value);
+        d.counterparty = counterparty;
+        d.drawBlock = uint64(block.number);
         d.challenger = msg.sender;
-        d.committee = committee;
 
         _rounds[item.modelId][item.round].openDisputes += 1;
         _stakers[accused].openDisputes += 1;
-        if (counterparty != address(0) && counterparty != accused) _stakers[counterparty].openDisputes += 1;
+        if (counterparty != address(0)) _stakers[counterparty].openDisputes += 1;
         emit DisputeOpened(
-            disputeId, item.modelId, item.round, uint8(kind), accused, counterparty, msg.sender, bondWei, committee, deadline
+            disputeId, item.modelId, item.round, uint8(kind), accused, counterparty, msg.sender, msg.value, block.number
         );
     }
 
-    /// @dev Random probes first, then a scan from a random start, both bounded by `MAX_DRAW_ATTEMPTS`,
-    /// so small sets are always covered and large sets cost a constant. Not secure against a block
-    /// proposer who withholds blocks to bias prevrandao (documented limitation).
-    function _drawCommittee(uint256 disputeId, address accused, address counterparty, uint256 minStakeWei)
+    /// @dev Draws `committeeSeats(level)` seats stake-weighted with replacement, skipping parties and
+    /// validators under the model's minimum stake, within `DRAW_ATTEMPTS_PER_SEAT` attempts a seat.
+    /// Each new member's `openDisputes` is raised so its stake (and its penalty) cannot leave first.
+    function _drawSeats(Dispute storage d, uint256 disputeId, uint8 level, bytes32 blockHash, uint256 minStakeWei)
         private
-        view
-        returns (address[3] memory committee, uint8 size)
+        returns (uint16 filled)
     {
-        uint256 n = _validators.length;
-        if (n == 0) return (committee, 0);
-        uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), disputeId)));
-        for (uint256 attempt; attempt < 2 * MAX_DRAW_ATTEMPTS && size < COMMITTEE_SIZE; ++attempt) {
-            uint256 index = attempt < MAX_DRAW_ATTEMPTS
-                ? uint256(keccak256(abi.encode(seed, attempt))) % n
-                : (seed + attempt - MAX_DRAW_ATTEMPTS) % n;
-            address candidate = _validators[index];
-            if (candidate == accused || candidate == counterparty || candidate == msg.sender) continue;
-            if (candidate == committee[0] || candidate == committee[1]) continue;
-            if (!_eligibleValidator(candidate, minStakeWei)) continue;
-            committee[size++] = candidate;
+        uint256 total = _sortition.total;
+        if (total == 0) return 0;
+        uint256 target = _committeeSeats(level);
+        address accused = d.accused;
+        address counterparty = d.counterparty;
+        address challenger = d.challenger;
+        address[] storage members = _panelMembers[disputeId][level];
+        for (uint256 attempt; attempt < target * DRAW_ATTEMPTS_PER_SEAT && filled < target; ++attempt) {
+            uint256 r = uint256(keccak256(abi.encode(blockHash, disputeId, level, attempt))) % total;
+            address candidate = _validators[StakeSortition.draw(_sortition, r) - 1];
+            if (candidate == accused || candidate == counterparty || candidate == challenger) continue;
+            if (_stakers[candidate].stakeWei < minStakeWei) continue;
+            bytes32 key = _seatKey(disputeId, level, candidate);
+            uint256 held = _panelSeats[key];
+            if (held == 0) {
+                members.push(candidate);
+                _stakers[candidate].openDisputes += 1;
+            }
+            _panelSeats[key] = held + 1;
+            ++filled;
         }
     }
+
+    function _votingOver(Dispute storage d) private view returns (bool) {
+        uint256 deadline = d.voteDeadline;
+        return deadline != 0 && (d.appealDeadline != 0 || block.timestamp > deadline);
+    }
+
+    /// @dev End of the current level's appeal window (meaningful once its vote is over).
+    function _appealEnd(Dispute storage d) private view returns (uint256) {
+        uint256 early = d.appealDeadline;
+        return early != 0 ? early : uint256(d.voteDeadline) + _models[d.modelId].voteWindowSec;
+    }
+
+    function _tally(Dispute storage d) private view returns (DisputeStatus) {
+        uint16 fraudSeats = d.fraudSeats;
+        uint16 honestSeats = d.honestSeats;
+        if (fraudSeats > honestSeats) return DisputeStatus.Fraud;
+        if (honestSeats > fraudSeats) return DisputeStatus.Honest;
+        return DisputeStatus.Dismissed;
+    }
+
+    function _commitmentSlashed(uint64 modelId, uint64 round, uint16 stage, address worker) private view returns (bool) {
+        return _slotHas(_commitments[modelId][worker][_slotKey(stage, round)], _FLAG_SLASHED);
+    }
+
+    function _closeDispute(Dispute storage d) private {
+        uint64 modelId = d.modelId;
+        uint64 round = d.round;
+        address accused = d.accused;
+        address counterparty = d.counterparty;
+        _rounds[modelId][round].openDisputes -= 1;
+        _stakers[accused].openDisputes -= 1;
+        delete _openItemDispute[_itemKey(modelId, round, d.stage, accused, d.index)];
+        if (counterparty != address(0)) {
+            delete _openItemDispute[_itemKey(modelId, round, d.stage + 1, counterparty, d.index)];
+            _stakers[counterparty].openDisputes -= 1;
+        }
+    }
+
+    function _closeAvailability(AvailabilityChallenge storage a) private {
+        delete _openAvailability[_itemKey(a.modelId, a.round, a.stage, a.worker, a.index)];
+        _rounds[a.modelId][a.round].openDisputes -= 1;
+        _stakers[a.worker].openDisputes -= 1;
+    }
+
+    /// @dev Refunds or forfeits the challenger's and the appellants' bonds; returns the coherent
+    /// voters' pool and the wei to burn.
+    function _settleBonds(Dispute storage d, uint256 disputeId, DisputeStatus outcome)
+        private
+        returns (uint256 poolWei, uint256 burnWei)
+    {
+        uint256 bondWei = d.bondWei;
+        address challenger = d.challenger;
+        if (outcome == DisputeStatus.Dismissed) {
+            uint256 feeWei = bondWei * DISMISS_FEE_BPS / BPS;
+            _credit(challenger, bondWei - feeWei);
+            _credit(d.accused, feeWei);
+        } else if (d.kind == DisputeKind.Item && outcome == DisputeStatus.Honest) {
+            uint256 rewardWei = bondWei * WINNER_SHARE_BPS / BPS;
+            poolWei = bondWei * VOTER_SHARE_BPS / BPS;
+            burnWei = bondWei - rewardWei - poolWei;
+            _credit(d.accused, rewardWei);
+            emit BondForfeited(disputeId, challenger, rewardWei, burnWei);
+        } else {
+            // An item proven fraudulent, or a real chain break (whichever side was at fault).
+            _credit(challenger, bondWei);
+        }
+        uint256 level = d.level;
+        for (uint256 l = 1; l <= level; ++l) {
+            Appeal storage a = _appeals[disputeId][l];
+            uint256 appealWei = a.bondWei;
+            if (outcome == DisputeStatus.Dismissed || a.fraud == (outcome == DisputeStatus.Fraud)) {
+                _credit(a.appellant, appealWei);
+            } else {
+                uint256 toVoters = appealWei / 2;
+                poolWei += toVoters;
+                burnWei += appealWei - toVoters;
+            }
+        }
+    }
+
+    /// @dev Penalizes every seat that did not vote for the final verdict (absent seats always), then
+    /// splits the pool among the seats that did; returns what is left to burn (rounding, or the whole
+    /// pool when no seat was coherent).
+    function _settleVoters(Dispute storage d, uint256 disputeId, DisputeStatus outcome, uint256 poolWei)
+        private
+        returns (uint256 burnWei)
+    {
+        uint256 coherentVote = outcome == DisputeStatus.Fraud ? 1 : (outcome == DisputeStatus.Honest ? 2 : 0);
+        uint256 penaltyPerSeatWei = _challengeBond(_models[d.modelId].minValidatorStakeWei) * VOTE_PENALTY_BPS / BPS;
+        uint256 levels = uint256(d.level) + 1;
+        uint256 coherentSeats;
+        for (uint256 l; l < levels; ++l) {
+            (uint256 seats, uint256 penaltiesWei) = _judgeLevel(disputeId, l, coherentVote, penaltyPerSeatWei);
+            coherentSeats += seats;
+            poolWei += penaltiesWei;
+        }
+        if (poolWei == 0) return 0;
+        if (coherentSeats == 0) return poolWei;
+        uint256 paidWei;
+        for (uint256 l; l < levels; ++l) {
+            paidWei += _payLevel(disputeId, l, coherentVote, poolWei, coherentSeats);
+        }
+        emit VotersRewarded(disputeId, poolWei, coherentSeats);
+        burnWei = poolWei - paidWei;
+    }
+
+    /// @dev Releases the members of one level (their `openDisputes`), penalizes its incoherent and
+    /// absent seats; returns its coherent seats and the penalties taken.
+    function _judgeLevel(uint256 disputeId, uint256 level, uint256 coherentVote, uint256 penaltyPerSeatWei)
+        private
+        returns (uint256 coherentSeats, uint256 penaltiesWei)
+    {
+        address[] storage members = _panelMembers[disputeId][level];
+        uint256 n = members.length;
+        for (uint256 i; i < n; ++i) {
+            address member = members[i];
+            uint256 held = _panelSeats[_seatKey(disputeId, level, member)];
+            uint256 cast = held >> 16;
+            _stakers[member].openDisputes -= 1;
+            if (coherentVote != 0 && cast == coherentVote) {
+                coherentSeats += uint16(held);
+            } else if (cast == 0 || coherentVote != 0) {
+                penaltiesWei += _penalize(disputeId, member, uint16(held) * penaltyPerSeatWei);
+            }
+        }
+    }
+
+    /// @dev Takes up to `penaltyWei` from `member`'s stake; returns what was taken.
+    function _penalize(uint256 disputeId, address member, uint256 penaltyWei) private returns (uint256) {
+        StakerSlot storage s = _stakers[member];
+        uint256 stakeWei = s.stakeWei;
+        if (penaltyWei > stakeWei) penaltyWei = stakeWei;
+        s.stakeWei = uint88(stakeWei - penaltyWei);
+        _syncSortition(member);
+        emit VoterPenalized(disputeId, member, penaltyWei);
+        return penaltyWei;
+    }
+
+    /// @dev Credits each coherent member of one level its seats' share of the pool; returns the total.
+    function _payLevel(uint256 disputeId, uint256 level, uint256 coherentVote, uint256 poolWei, uint256 coherentSeats)
+        private
+        returns (uint256 paidWei)
+    {
+        address[] storage members = _panelMembers[disputeId][level];
+        uint256 n = members.length;
+        for (uint256 i; i < n; ++i) {
+            address member = members[i];
+            uint256 held = _panelSeats[_seatKey(disputeId, level, member)];
+            if (held >> 16 != coherentVote) continue;
+            uint256 shareWei = poolWei * uint16(held) / coherentSeats;
+            paidWei += shareWei;
+            _credit(member, shareWei);
+        }
+    }
+}
+
+/// @title The deployed dispute module (see `LedgerDisputes`); only meaningful under DELEGATECALL
+/// @dev Called directly it acts on its own empty storage.
+contract ComputeLedgerDisputeModule is LedgerDisputes {
+    constructor(IModelRegistry registry_) LedgerBase(registry_) {}
 }

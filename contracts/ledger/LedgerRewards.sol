@@ -5,10 +5,10 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IModelToken} from "../interfaces/IModelToken.sol";
 import {EmissionMath} from "./EmissionMath.sol";
-import {LedgerDisputes} from "./LedgerDisputes.sol";
+import {LedgerCommitments} from "./LedgerCommitments.sol";
 
 /// @title Round finalization and pro rata token rewards
-abstract contract LedgerRewards is LedgerDisputes {
+abstract contract LedgerRewards is LedgerCommitments {
     /// @notice Fixes the round's accepted units and its emission once its challenge window is over.
     /// @dev Defends against: premature minting (nothing can be minted before this), reopening (once
     /// only), finalizing around a pending verdict (reverts while any dispute of the round is open), and

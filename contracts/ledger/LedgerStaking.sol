@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {LedgerCore} from "./LedgerCore.sol";
+import {StakeSortition} from "./StakeSortition.sol";
 
 /// @title Native-ETH staking of workers and validators, unbonding and pull payments
 abstract contract LedgerStaking is LedgerCore {
@@ -29,7 +30,10 @@ abstract contract LedgerStaking is LedgerCore {
             s.signingKey = signingKey;
             emit SigningKeyRotated(msg.sender, previousKey, signingKey);
         }
-        if (msg.value != 0) emit Staked(msg.sender, msg.value, total);
+        if (msg.value != 0) {
+            emit Staked(msg.sender, msg.value, total);
+            _syncSortition(msg.sender);
+        }
     }
 
     /// @notice Replaces the caller's commitment signing key.
@@ -55,8 +59,11 @@ abstract contract LedgerStaking is LedgerCore {
     }
 
     /// @notice Opts the caller in or out of the validator set (challenges and committees).
-    /// @dev The set is only sampled with a bounded number of draws, so its size never makes a
-    /// dispute unaffordable; eligibility (stake, unbonding, jail) is checked when drawn.
+    /// @dev Committees are drawn stake-weighted (`StakeSortition`): an entry's weight is its stake
+    /// while it is a validator, not unbonding and not jailed, so a flood of empty or tiny entries is
+    /// (almost) never drawn and a draw costs `O(log n)` whatever the set's size. An account keeps its
+    /// entry for good (weight 0 when out); opting in again reuses it. The model's minimum validator
+    /// stake is checked when drawn.
     function setValidator(bool validator) external {
         StakerSlot storage s = _stakers[msg.sender];
         if (s.signingKey == address(0)) revert ComputeLedgerNotRegistered();
@@ -64,12 +71,14 @@ abstract contract LedgerStaking is LedgerCore {
         if (current == validator) revert ComputeLedgerValidatorUnchanged();
         if (validator) {
             s.flags |= _STAKER_VALIDATOR;
-            _validators.push(msg.sender);
-            _validatorIndexPlusOne[msg.sender] = _validators.length;
+            if (_validatorIndexPlusOne[msg.sender] == 0) {
+                _validators.push(msg.sender);
+                _validatorIndexPlusOne[msg.sender] = StakeSortition.append(_sortition);
+            }
         } else {
             s.flags &= ~_STAKER_VALIDATOR;
-            _removeValidator(msg.sender);
         }
+        _syncSortition(msg.sender);
         emit ValidatorSet(msg.sender, validator);
     }
 
@@ -82,6 +91,7 @@ abstract contract LedgerStaking is LedgerCore {
         if (s.flags & _STAKER_UNBONDING != 0) revert ComputeLedgerUnbonding();
         s.flags |= _STAKER_UNBONDING;
         s.unbondRequestedAt = uint40(block.timestamp);
+        _syncSortition(msg.sender);
         emit UnbondRequested(msg.sender, block.timestamp + UNBONDING_DELAY_SEC);
     }
 
@@ -100,7 +110,6 @@ abstract contract LedgerStaking is LedgerCore {
         s.unbondRequestedAt = 0;
         if (s.flags & _STAKER_VALIDATOR != 0) {
             s.flags &= ~_STAKER_VALIDATOR;
-            _removeValidator(msg.sender);
             emit ValidatorSet(msg.sender, false);
         }
         emit StakeWithdrawn(msg.sender, msg.sender, amount);
@@ -139,27 +148,25 @@ abstract contract LedgerStaking is LedgerCore {
         return _payments[account];
     }
 
-    /// @notice Number of accounts in the validator set.
+    /// @notice Number of accounts that ever opted in as validators (entries of the sortition,
+    /// including those now out, unbonding or jailed, whose weight is 0).
     function validatorCount() external view returns (uint256) {
         return _validators.length;
     }
 
-    /// @notice The validator at `index` of the set (order changes on removal).
+    /// @notice The validator entry at `index` (0-based, stable: entries are never moved).
     function validatorAt(uint256 index) external view returns (address) {
         return _validators[index];
     }
 
-    // ---------------------------------------------------------------- internals
+    /// @notice Sum of all sortition weights: the stake of every active validator.
+    function totalValidatorWeight() external view returns (uint256) {
+        return _sortition.total;
+    }
 
-    function _removeValidator(address account) internal {
-        uint256 index = _validatorIndexPlusOne[account] - 1;
-        uint256 last = _validators.length - 1;
-        if (index != last) {
-            address moved = _validators[last];
-            _validators[index] = moved;
-            _validatorIndexPlusOne[moved] = index + 1;
-        }
-        _validators.pop();
-        delete _validatorIndexPlusOne[account];
+    /// @notice `account`'s sortition weight (its stake while an active validator, else 0).
+    function validatorWeight(address account) external view returns (uint256) {
+        uint256 index = _validatorIndexPlusOne[account];
+        return index == 0 ? 0 : _sortition.weights[index];
     }
 }

@@ -9,11 +9,13 @@ import {LedgerCore} from "./LedgerCore.sol";
 
 /// @title Validator attestations of sampled items and the validators' share of emission
 /// @dev Rules (docs/PROTOCOL.md "Attestation sample"):
-/// - Each round gets a seed sealed at the first `sealRoundSeed`/`attestItems` call after its commit
-///   window closed, from that block's prevrandao and its parent's hash: no miner can know it when
-///   committing. (A block proposer could bias it by withholding a block; as with committee draws.)
-/// - Validator v may attest leaf `index` of a commitment (stage s, worker w) only if one of its first
-///   `attestDraws(model)` draws hits it: `keccak256(abi.encode(seed, v, w, s, draw)) % microbatchesPerRound`.
+/// - Each round's seed is the hash of a block mined after its commit window closed: the first
+///   `sealRoundSeed` call in the challenge window names its own block, and any later call seals
+///   `keccak256(blockhash(thatBlock), modelId, round)`. No miner can know it when committing, and
+///   the caller who names the block cannot retry for a better seed (only the proposer of that
+///   block could bias it, as with committee draws).
+/// - Validator v may attest leaf `index` of a commitment (stage s, worker w, `itemCount` c) only if
+///   one of its first `attestDraws(model)` draws hits it: `keccak256(abi.encode(seed, v, w, s, draw)) % c`.
 ///   Each validator thus checks different items, and nobody can attest items of its choice.
 /// - Each (validator, commitment, index) counts once (a bitmap), for `unitsPerMicrobatch(stage)` units.
 /// - After finalization each validator mints `validatorTokens * units / attestedUnits` to its payout.
@@ -23,10 +25,11 @@ import {LedgerCore} from "./LedgerCore.sol";
 /// its balance, its token minter role): this keeps the ledger under the EIP-170 size limit. The
 /// views live in the ledger itself.
 abstract contract LedgerValidators is LedgerCore {
-    /// @notice Fixes the sampling seed of (model, round) if it is not fixed yet; returns it.
-    /// @dev Only inside the round's challenge window (after its commit window), so the seed is
-    /// unknown while commitments can still be submitted. Idempotent: racing validators all get the
-    /// same seed.
+    /// @notice Moves the sampling seed of (model, round) towards sealed; returns it (zero until sealed).
+    /// @dev Only inside the round's challenge window (after its commit window). The first call names
+    /// its own block (`RoundSeedRequested`); a call in any later block seals the seed from that
+    /// block's hash (`RoundSeedSealed`), or, 256 blocks on when the hash is gone, names a new block.
+    /// Idempotent once sealed: racing validators all get the same seed.
     function sealRoundSeed(uint64 modelId, uint64 round) external returns (bytes32 seed) {
         _requireChallengeWindow(_model(modelId), modelId, round);
         seed = _seal(modelId, round);
@@ -51,6 +54,7 @@ abstract contract LedgerValidators is LedgerCore {
         _requireChallengeWindow(p, ctx.modelId, ctx.round);
         if (!_eligibleValidator(msg.sender, p.minValidatorStakeWei)) revert ComputeLedgerNotEligibleValidator();
         ctx.seed = _seal(ctx.modelId, ctx.round);
+        if (ctx.seed == bytes32(0)) revert ComputeLedgerSeedNotSealed(ctx.modelId, ctx.round);
         ctx.microbatches = p.microbatchesPerRound;
         ctx.maxDraws = _attestDraws(ctx.microbatches);
         uint256 totalUnits;
@@ -77,9 +81,10 @@ abstract contract LedgerValidators is LedgerCore {
     {
         if (item.modelId != ctx.modelId || item.round != ctx.round) revert ComputeLedgerMixedRounds(i);
         if (item.worker == msg.sender) revert ComputeLedgerNotEligibleValidator();
-        _verifyItem(item, ctx.microbatches);
+        uint256 slot = _verifyItem(item, ctx.microbatches);
         uint32 index = item.leaf.index;
-        if (draw >= ctx.maxDraws || _drawIndex(ctx.seed, msg.sender, item.worker, item.stage, draw, ctx.microbatches) != index) {
+        uint32 itemCount = _slotItemCount(ctx.modelId, item.stage, slot);
+        if (draw >= ctx.maxDraws || _drawIndex(ctx.seed, msg.sender, item.worker, item.stage, draw, itemCount) != index) {
             revert ComputeLedgerNotSampled(i);
         }
         mapping(uint256 => uint256) storage bits =
@@ -149,7 +154,7 @@ abstract contract LedgerValidators is LedgerCore {
             if (!r.finalized) r.attestedUnits -= v.units;
         }
         emit AttestationSlashed(disputeId, validator, msg.sender, forfeited);
-        uint256 burnWei = _slash(modelId, round, validator, msg.sender);
+        (, uint256 burnWei) = _slash(modelId, round, validator, msg.sender, 0);
         if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
     }
 
@@ -180,59 +185,7 @@ abstract contract LedgerValidators is LedgerCore {
         _requireStored(previous);
         if (_slotHas(_requireStored(current), _FLAG_SLASHED)) revert ComputeLedgerCommitmentSlashed();
         emit WeightsBreakProven(modelId, round, worker, current.stage, msg.sender);
-        uint256 burnWei = _slash(modelId, round, worker, msg.sender);
-        if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
-    }
-
-    /// @notice Applies a dispute's committee verdict once every member voted or the vote window closed.
-    /// @dev Callable by anyone so a losing party cannot stall finalization. Effects (status, counters,
-    /// slashing, credits) happen before the single external call (the burn transfer to a code-less
-    /// address), and the function is `nonReentrant`. Winners are paid by pull (`withdrawPayments`).
-    function resolveDispute(uint256 disputeId) external nonReentrant {
-        Dispute storage d = _disputes[disputeId];
-        if (d.status != DisputeStatus.Open) revert ComputeLedgerDisputeNotOpen();
-        uint8 fraudVotes = d.fraudVotes;
-        uint8 honestVotes = d.honestVotes;
-        if (fraudVotes + honestVotes < d.committeeSize && block.timestamp <= d.voteDeadline) {
-            revert ComputeLedgerVotingNotOver();
-        }
-        DisputeStatus outcome = fraudVotes > honestVotes
-            ? DisputeStatus.Fraud
-            : (honestVotes > fraudVotes ? DisputeStatus.Honest : DisputeStatus.Dismissed);
-        d.status = outcome;
-
-        uint64 modelId = d.modelId;
-        uint64 round = d.round;
-        address accused = d.accused;
-        address counterparty = d.counterparty;
-        address challenger = d.challenger;
-        _rounds[modelId][round].openDisputes -= 1;
-        _stakers[accused].openDisputes -= 1;
-        delete _openItemDispute[_itemKey(modelId, round, d.stage, accused, d.index)];
-        if (counterparty != address(0)) {
-            delete _openItemDispute[_itemKey(modelId, round, d.stage + 1, counterparty, d.index)];
-            if (counterparty != accused) _stakers[counterparty].openDisputes -= 1;
-        }
-        emit DisputeResolved(disputeId, uint8(outcome), fraudVotes, honestVotes);
-
-        // One slash site keeps the code small: pick who loses, then apply.
-        address loser;
-        uint256 burnWei;
-        if (d.kind == DisputeKind.Item) {
-            uint256 bond = d.bondWei;
-            if (outcome == DisputeStatus.Honest) {
-                uint256 reward = bond * WINNER_SHARE_BPS / BPS;
-                burnWei = bond - reward;
-                _credit(accused, reward);
-                emit BondForfeited(disputeId, challenger, reward, burnWei);
-            } else {
-                _credit(challenger, bond);
-                if (outcome == DisputeStatus.Fraud) loser = accused;
-            }
-        } else if (outcome != DisputeStatus.Dismissed) {
-            loser = outcome == DisputeStatus.Fraud ? accused : counterparty;
-        }
-        if (loser != address(0)) burnWei = _slash(modelId, round, loser, challenger);
+        (, uint256 burnWei) = _slash(modelId, round, worker, msg.sender, 0);
         if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
     }
 
@@ -247,10 +200,20 @@ abstract contract LedgerValidators is LedgerCore {
 
     function _seal(uint64 modelId, uint64 round) private returns (bytes32 seed) {
         seed = _roundSeeds[modelId][round];
-        if (seed == bytes32(0)) {
-            seed = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), modelId, round));
-            _roundSeeds[modelId][round] = seed;
-            emit RoundSeedSealed(modelId, round, seed);
+        if (seed != bytes32(0)) return seed;
+        uint256 seedBlock = _seedBlocks[modelId][round];
+        if (seedBlock != 0 && block.number > seedBlock) {
+            bytes32 blockHash = blockhash(seedBlock);
+            if (blockHash != bytes32(0)) {
+                seed = keccak256(abi.encode(blockHash, modelId, round));
+                _roundSeeds[modelId][round] = seed;
+                emit RoundSeedSealed(modelId, round, seed);
+                return seed;
+            }
+        }
+        if (seedBlock == 0 || block.number > seedBlock) {
+            _seedBlocks[modelId][round] = uint64(block.number);
+            emit RoundSeedRequested(modelId, round, block.number);
         }
     }
 }

@@ -105,11 +105,30 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
 
     // ---------------------------------------------------------------- replay and forgery
 
-    function test_submit_replayedSignature_reverts() public {
+    function test_submit_replayedCommitment_skippedAndCountedOnce() public {
         Commitment memory c = _commit(modelId, 0, 0, 0);
         bytes memory sig = _sign(signingKeys[0], c);
-        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerAlreadyCommitted.selector, modelId, 0, 0, workers[0]));
+        uint256 units = ledger.roundState(modelId, 0).totalUnits;
+        vm.recordLogs();
         _submit(c, sig);
+        assertEq(vm.getRecordedLogs().length, 0);
+        assertEq(ledger.roundState(modelId, 0).totalUnits, units);
+    }
+
+    /// @dev Someone copies one commitment out of a pending relayed batch and lands it first: the
+    /// batch still lands, the copied entry counted once.
+    function test_submit_frontRunCopyOfOneEntry_batchStillLands() public {
+        Commitment[] memory cs = new Commitment[](2);
+        bytes[] memory sigs = new bytes[](2);
+        cs[0] = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 4);
+        cs[1] = _commitment(modelId, 0, 0, 1, _itemsRoot(0), 4);
+        sigs[0] = _sign(signingKeys[0], cs[0]);
+        sigs[1] = _sign(signingKeys[1], cs[1]);
+        vm.prank(makeAddr("front-runner"));
+        _submit(cs[1], sigs[1]);
+        ledger.submitCommitments(cs, sigs);
+        assertEq(ledger.roundState(modelId, 0).totalUnits, 2 * 4 * 10);
+        assertTrue(ledger.commitmentOf(modelId, 0, 0, workers[0]).found);
     }
 
     function test_submit_secondDifferentCommitmentSameSlot_reverts() public {
@@ -119,15 +138,15 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
         _submit(c, _sign(signingKeys[0], c));
     }
 
-    function test_submit_duplicateInsideBatch_reverts() public {
+    function test_submit_duplicateInsideBatch_countedOnce() public {
         Commitment[] memory cs = new Commitment[](2);
         bytes[] memory sigs = new bytes[](2);
         cs[0] = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 2);
         cs[1] = cs[0];
         sigs[0] = _sign(signingKeys[0], cs[0]);
         sigs[1] = sigs[0];
-        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerAlreadyCommitted.selector, modelId, 0, 0, workers[0]));
         ledger.submitCommitments(cs, sigs);
+        assertEq(ledger.roundState(modelId, 0).totalUnits, 2 * 10);
     }
 
     function test_submit_crossModelSignature_reverts() public {
@@ -355,7 +374,7 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
         (uint64 slow,) = registry.registerModel(_slowSpec());
         Commitment memory c = _commitment(slow, 0, 0, 0, _itemsRoot(0), 2);
         vm.expectRevert(
-            abi.encodeWithSelector(ComputeLedgerModelWindowsTooLong.selector, slow, uint256(8 days) + 2 * COMMIT_SEC)
+            abi.encodeWithSelector(ComputeLedgerModelWindowsTooLong.selector, slow, uint256(8 days) + (1 + ledger.DISPUTE_WINDOWS()) * COMMIT_SEC)
         );
         _submit(c, _sign(signingKeys[0], c));
     }

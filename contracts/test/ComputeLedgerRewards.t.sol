@@ -260,7 +260,7 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
         Commitment memory c1 = _commit4(0, 1, 1);
         _warpToChallenge(m4, 0);
         assertEq(ledger.roundSeed(m4, 0), bytes32(0));
-        bytes32 seed = ledger.sealRoundSeed(m4, 0);
+        bytes32 seed = _sealSeed(m4, 0);
         assertTrue(seed != bytes32(0));
         assertEq(ledger.sealRoundSeed(m4, 0), seed); // idempotent
         assertEq(ledger.attestDraws(m4), 1);
@@ -306,7 +306,7 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
     function test_attest_unsampledDrawOrIndex_reverts() public {
         Commitment memory c0 = _commit4(0, 0, 0);
         _warpToChallenge(m4, 0);
-        ledger.sealRoundSeed(m4, 0);
+        _sealSeed(m4, 0);
         CommittedItem memory item = _sampled(c0, validators[0]);
         vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNotSampled.selector, 0));
         _attest(validators[0], item, 1); // past attestDraws
@@ -323,7 +323,7 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
         ledger.sealRoundSeed(m4, 0); // the seed cannot exist while commitments are accepted
         _warpToChallenge(m4, 0);
         CommittedItem memory item = _sampled(c0, validators[0]);
-        ledger.sealRoundSeed(m4, 0);
+        _sealSeed(m4, 0);
         item = _sampled(c0, validators[0]);
         vm.expectRevert(ComputeLedgerNotEligibleValidator.selector);
         _attest(workers[1], item, 0);
@@ -339,7 +339,7 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
     function test_slashFalseAttestation_attesterOfFraudItem_slashedAndForfeits() public {
         Commitment memory c0 = _commit4(0, 0, 0);
         _warpToChallenge(m4, 0);
-        ledger.sealRoundSeed(m4, 0);
+        _sealSeed(m4, 0);
         CommittedItem memory item = _sampled(c0, validators[0]);
         _attest(validators[0], item, 0);
         CommittedItem memory other = _sampled(c0, validators[1]);
@@ -351,12 +351,7 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
         uint256 id = ledger.challengeItem{value: bond}(item);
         vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNoFraudProven.selector, id));
         ledger.slashFalseAttestation(id, validators[0]); // still open
-        Dispute memory d = ledger.dispute(id);
-        for (uint256 i; i < d.committeeSize; ++i) {
-            vm.prank(d.committee[i]);
-            ledger.vote(id, true);
-        }
-        ledger.resolveDispute(id);
+        _decide(id, true);
 
         uint256 stakeBefore = ledger.staker(validators[0]).stakeWei;
         vm.prank(validators[3]);
@@ -403,8 +398,7 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
         // another leaf of the same commitment is still open to challenge
         vm.prank(validators[1]);
         ledger.challengeItem{value: bond}(_committedItem(c0, leaves, hashes, 3));
-        vm.warp(block.timestamp + VOTE_SEC + 1);
-        ledger.resolveDispute(id);
+        _decide(id, false);
         assertEq(ledger.openDisputeOfItem(m4, 0, 0, workers[0], 2), 0);
     }
 

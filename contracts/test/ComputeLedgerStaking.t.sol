@@ -3,6 +3,10 @@ pragma solidity 0.8.28;
 
 import {LedgerTestBase} from "./ledger/LedgerTestBase.sol";
 import {EthRejectingStaker, ReentrantStaker} from "./ledger/LedgerActors.sol";
+import {ComputeLedger} from "../ComputeLedger.sol";
+import {ComputeLedgerValidatorModule} from "../ledger/LedgerValidators.sol";
+import {ComputeLedgerDisputeModule} from "../ledger/LedgerDisputes.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 
 contract ComputeLedgerStakingTest is LedgerTestBase {
     address internal alice = makeAddr("alice");
@@ -99,18 +103,43 @@ contract ComputeLedgerStakingTest is LedgerTestBase {
         ledger.setPayoutAddress(address(0));
     }
 
-    function test_setValidator_addsAndRemovesWithSwap() public {
+    function test_setValidator_leavingZeroesWeightAndRejoiningReusesEntry() public {
         assertEq(ledger.validatorCount(), N_VALIDATORS);
+        assertEq(ledger.totalValidatorWeight(), N_VALIDATORS * 1 ether);
         vm.expectEmit(address(ledger));
         emit ValidatorSet(validators[0], false);
         vm.prank(validators[0]);
         ledger.setValidator(false);
-        assertEq(ledger.validatorCount(), N_VALIDATORS - 1);
-        assertEq(ledger.validatorAt(0), validators[N_VALIDATORS - 1]);
+        assertEq(ledger.validatorCount(), N_VALIDATORS);
+        assertEq(ledger.validatorAt(0), validators[0]);
+        assertEq(ledger.validatorWeight(validators[0]), 0);
+        assertEq(ledger.totalValidatorWeight(), (N_VALIDATORS - 1) * 1 ether);
         assertFalse(ledger.staker(validators[0]).validator);
         vm.prank(validators[0]);
         ledger.setValidator(true);
-        assertEq(ledger.validatorAt(N_VALIDATORS - 1), validators[0]);
+        assertEq(ledger.validatorCount(), N_VALIDATORS);
+        assertEq(ledger.validatorWeight(validators[0]), 1 ether);
+        assertEq(ledger.totalValidatorWeight(), N_VALIDATORS * 1 ether);
+    }
+
+    function test_sortitionWeight_followsStakeUnbondAndJail() public {
+        vm.prank(validators[2]);
+        ledger.stake{value: 2 ether}(validators[2], validators[2]);
+        assertEq(ledger.validatorWeight(validators[2]), 3 ether);
+        assertEq(ledger.totalValidatorWeight(), (N_VALIDATORS + 2) * 1 ether);
+        vm.prank(validators[2]);
+        ledger.requestUnbond();
+        assertEq(ledger.validatorWeight(validators[2]), 0);
+        assertEq(ledger.totalValidatorWeight(), (N_VALIDATORS - 1) * 1 ether);
+    }
+
+    function test_setValidator_zeroStakeEntry_hasNoWeight() public {
+        vm.startPrank(alice);
+        ledger.stake(alice, alice);
+        ledger.setValidator(true);
+        vm.stopPrank();
+        assertEq(ledger.validatorWeight(alice), 0);
+        assertEq(ledger.totalValidatorWeight(), N_VALIDATORS * 1 ether);
     }
 
     function test_setValidator_unchanged_reverts() public {
@@ -165,7 +194,8 @@ contract ComputeLedgerStakingTest is LedgerTestBase {
         assertEq(validators[1].balance - before, 1 ether);
         assertEq(ledger.staker(validators[1]).stakeWei, 0);
         assertFalse(ledger.staker(validators[1]).validator);
-        assertEq(ledger.validatorCount(), N_VALIDATORS - 1);
+        assertEq(ledger.validatorWeight(validators[1]), 0);
+        assertEq(ledger.totalValidatorWeight(), (N_VALIDATORS - 1) * 1 ether);
     }
 
     function test_withdrawStake_notUnbonding_reverts() public {
@@ -284,13 +314,18 @@ contract ComputeLedgerStakingTest is LedgerTestBase {
         vm.expectRevert(ComputeLedgerZeroAddress.selector);
         deployer.deploy();
     }
+
+    function test_constructor_modulesOfAnotherRegistry_revert() public {
+        IModelRegistry other = IModelRegistry(makeAddr("other registry"));
+        ComputeLedgerValidatorModule validatorModule = new ComputeLedgerValidatorModule(other);
+        ComputeLedgerDisputeModule disputeModule = new ComputeLedgerDisputeModule(IModelRegistry(address(registry)));
+        vm.expectRevert(ComputeLedgerModuleMismatch.selector);
+        new ComputeLedger(IModelRegistry(address(registry)), validatorModule, disputeModule);
+    }
 }
 
-import {ComputeLedger} from "../ComputeLedger.sol";
-import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
-
 contract ComputeLedgerDeployer {
-    function deploy() external returns (ComputeLedger) {
-        return new ComputeLedger(IModelRegistry(address(0)));
+    function deploy() external returns (ComputeLedgerValidatorModule) {
+        return new ComputeLedgerValidatorModule(IModelRegistry(address(0)));
     }
 }

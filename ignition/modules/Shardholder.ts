@@ -9,7 +9,10 @@ export default buildModule("Shardholder", (m) => {
   const treasury = m.getParameter("treasury", m.getAccount(0));
   const modelTokenImplementation = m.contract("ModelToken");
   const modelRegistry = m.contract("ModelRegistry", [modelTokenImplementation]);
-  const computeLedger = m.contract("ComputeLedger", [modelRegistry]);
+  // The ledger's validator and dispute entry points run in two modules it DELEGATECALLs.
+  const validatorModule = m.contract("ComputeLedgerValidatorModule", [modelRegistry]);
+  const disputeModule = m.contract("ComputeLedgerDisputeModule", [modelRegistry]);
+  const computeLedger = m.contract("ComputeLedger", [modelRegistry, validatorModule, disputeModule]);
   m.call(modelRegistry, "bindLedger", [computeLedger]);
   const inferenceEscrow = m.contract("InferenceEscrow", [modelRegistry, computeLedger, treasury]);
   const revenueClaimer = m.contract("RevenueClaimer");

@@ -6,6 +6,16 @@ export const computeLedgerAbi = [
         "internalType": "contract IModelRegistry",
         "name": "registry_",
         "type": "address"
+      },
+      {
+        "internalType": "contract ComputeLedgerValidatorModule",
+        "name": "validatorModule_",
+        "type": "address"
+      },
+      {
+        "internalType": "contract ComputeLedgerDisputeModule",
+        "name": "disputeModule_",
+        "type": "address"
       }
     ],
     "stateMutability": "nonpayable",
@@ -67,6 +77,61 @@ export const computeLedgerAbi = [
   {
     "inputs": [],
     "name": "ComputeLedgerAlreadyVoted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerAppealClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerAppealSameVerdict",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerAppealWindowOpen",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "challengeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerAvailabilityAlreadyChallenged",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "challengeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerAvailabilityNotOpen",
     "type": "error"
   },
   {
@@ -139,6 +204,28 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerCommitteeAlreadyDrawn",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerCommitteeNotDrawn",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ComputeLedgerDisputeNotOpen",
     "type": "error"
@@ -162,6 +249,22 @@ export const computeLedgerAbi = [
       }
     ],
     "name": "ComputeLedgerDisputesOpen",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "drawBlock",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerDrawNotReady",
     "type": "error"
   },
   {
@@ -246,7 +349,18 @@ export const computeLedgerAbi = [
   },
   {
     "inputs": [],
-    "name": "ComputeLedgerNoCommittee",
+    "name": "ComputeLedgerModuleMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerNoAppealLeft",
     "type": "error"
   },
   {
@@ -434,6 +548,55 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "challengeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerResponseWindowClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "challengeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerResponseWindowOpen",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "challengeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "ComputeLedgerRevealMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      }
+    ],
+    "name": "ComputeLedgerSeedNotSealed",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ComputeLedgerStakeAtRisk",
     "type": "error"
@@ -579,6 +742,86 @@ export const computeLedgerAbi = [
       {
         "indexed": true,
         "internalType": "uint256",
+        "name": "challengeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "index",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "challenger",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "bondWei",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint40",
+        "name": "deadline",
+        "type": "uint40"
+      }
+    ],
+    "name": "AvailabilityChallenged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "challengeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      }
+    ],
+    "name": "AvailabilitySlashed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
         "name": "disputeId",
         "type": "uint256"
       },
@@ -657,6 +900,111 @@ export const computeLedgerAbi = [
         "type": "uint256"
       },
       {
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "level",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "drawBlock",
+        "type": "uint256"
+      }
+    ],
+    "name": "CommitteeDrawDeferred",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "level",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "address[]",
+        "name": "members",
+        "type": "address[]"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "seats",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint40",
+        "name": "voteDeadline",
+        "type": "uint40"
+      }
+    ],
+    "name": "CommitteeDrawn",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "level",
+        "type": "uint8"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "appellant",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "fraud",
+        "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "bondWei",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "drawBlock",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputeAppealed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
         "indexed": true,
         "internalType": "uint64",
         "name": "modelId",
@@ -700,15 +1048,9 @@ export const computeLedgerAbi = [
       },
       {
         "indexed": false,
-        "internalType": "address[3]",
-        "name": "committee",
-        "type": "address[3]"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint40",
-        "name": "voteDeadline",
-        "type": "uint40"
+        "internalType": "uint256",
+        "name": "drawBlock",
+        "type": "uint256"
       }
     ],
     "name": "DisputeOpened",
@@ -731,15 +1073,15 @@ export const computeLedgerAbi = [
       },
       {
         "indexed": false,
-        "internalType": "uint8",
-        "name": "fraudVotes",
-        "type": "uint8"
+        "internalType": "uint16",
+        "name": "fraudSeats",
+        "type": "uint16"
       },
       {
         "indexed": false,
-        "internalType": "uint8",
-        "name": "honestVotes",
-        "type": "uint8"
+        "internalType": "uint16",
+        "name": "honestSeats",
+        "type": "uint16"
       }
     ],
     "name": "DisputeResolved",
@@ -792,6 +1134,69 @@ export const computeLedgerAbi = [
       }
     ],
     "name": "ItemAttested",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "challengeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "itemsRoot",
+        "type": "bytes32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "index",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputActHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "outputActHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "upstreamGradHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputGradHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "gradRoot",
+            "type": "bytes32"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct IComputeLedgerTypes.ItemLeaf",
+        "name": "leaf",
+        "type": "tuple"
+      }
+    ],
+    "name": "ItemRevealed",
     "type": "event"
   },
   {
@@ -942,6 +1347,31 @@ export const computeLedgerAbi = [
       }
     ],
     "name": "RoundFinalized",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "seedBlock",
+        "type": "uint256"
+      }
+    ],
+    "name": "RoundSeedRequested",
     "type": "event"
   },
   {
@@ -1142,12 +1572,74 @@ export const computeLedgerAbi = [
       },
       {
         "indexed": false,
+        "internalType": "uint8",
+        "name": "level",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
         "internalType": "bool",
         "name": "fraud",
         "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "seats",
+        "type": "uint16"
       }
     ],
     "name": "Voted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "penaltyWei",
+        "type": "uint256"
+      }
+    ],
+    "name": "VoterPenalized",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "poolWei",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "coherentSeats",
+        "type": "uint256"
+      }
+    ],
+    "name": "VotersRewarded",
     "type": "event"
   },
   {
@@ -1251,12 +1743,64 @@ export const computeLedgerAbi = [
   },
   {
     "inputs": [],
+    "name": "AVAILABILITY_BOND_BPS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "COMMITMENT_TYPEHASH",
     "outputs": [
       {
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "DISMISS_FEE_BPS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "DISPUTE_WINDOWS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_APPEALS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1316,12 +1860,116 @@ export const computeLedgerAbi = [
   },
   {
     "inputs": [],
+    "name": "VOTER_SHARE_BPS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "VOTE_PENALTY_BPS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "WINNER_SHARE_BPS",
     "outputs": [
       {
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "name": "appeal",
+    "outputs": [],
+    "stateMutability": "payable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "appealBondWei",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint8",
+        "name": "level",
+        "type": "uint8"
+      }
+    ],
+    "name": "appealOf",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "appellant",
+            "type": "address"
+          },
+          {
+            "internalType": "uint96",
+            "name": "bondWei",
+            "type": "uint96"
+          },
+          {
+            "internalType": "bool",
+            "name": "fraud",
+            "type": "bool"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.Appeal",
+        "name": "",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",
@@ -1451,6 +2099,143 @@ export const computeLedgerAbi = [
         "type": "uint64"
       }
     ],
+    "name": "availabilityBondWei",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "challengeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "availabilityChallenge",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "index",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint40",
+            "name": "deadline",
+            "type": "uint40"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "uint96",
+            "name": "bondWei",
+            "type": "uint96"
+          },
+          {
+            "internalType": "address",
+            "name": "challenger",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.AvailabilityChallenge",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "availabilityChallengeCount",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      },
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      },
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "name": "challengeAvailability",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "payable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      }
+    ],
     "name": "challengeBondWei",
     "outputs": [
       {
@@ -1545,7 +2330,7 @@ export const computeLedgerAbi = [
           }
         ],
         "internalType": "struct IComputeLedgerTypes.CommittedItem",
-        "name": "upstream",
+        "name": "",
         "type": "tuple"
       },
       {
@@ -1629,7 +2414,7 @@ export const computeLedgerAbi = [
           }
         ],
         "internalType": "struct IComputeLedgerTypes.CommittedItem",
-        "name": "downstream",
+        "name": "",
         "type": "tuple"
       }
     ],
@@ -1637,11 +2422,11 @@ export const computeLedgerAbi = [
     "outputs": [
       {
         "internalType": "uint256",
-        "name": "disputeId",
+        "name": "",
         "type": "uint256"
       }
     ],
-    "stateMutability": "nonpayable",
+    "stateMutability": "payable",
     "type": "function"
   },
   {
@@ -1727,7 +2512,7 @@ export const computeLedgerAbi = [
           }
         ],
         "internalType": "struct IComputeLedgerTypes.CommittedItem",
-        "name": "item",
+        "name": "",
         "type": "tuple"
       }
     ],
@@ -1735,7 +2520,7 @@ export const computeLedgerAbi = [
     "outputs": [
       {
         "internalType": "uint256",
-        "name": "disputeId",
+        "name": "",
         "type": "uint256"
       }
     ],
@@ -1806,6 +2591,25 @@ export const computeLedgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "level",
+        "type": "uint8"
+      }
+    ],
+    "name": "committeeSeats",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
@@ -1860,29 +2664,24 @@ export const computeLedgerAbi = [
             "type": "uint8"
           },
           {
+            "internalType": "uint8",
+            "name": "level",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "index",
+            "type": "uint32"
+          },
+          {
             "internalType": "uint40",
             "name": "voteDeadline",
             "type": "uint40"
           },
           {
-            "internalType": "uint8",
-            "name": "fraudVotes",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint8",
-            "name": "honestVotes",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint8",
-            "name": "votedMask",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint8",
-            "name": "committeeSize",
-            "type": "uint8"
+            "internalType": "uint40",
+            "name": "appealDeadline",
+            "type": "uint40"
           },
           {
             "internalType": "address",
@@ -1900,9 +2699,9 @@ export const computeLedgerAbi = [
             "type": "address"
           },
           {
-            "internalType": "uint32",
-            "name": "index",
-            "type": "uint32"
+            "internalType": "uint64",
+            "name": "drawBlock",
+            "type": "uint64"
           },
           {
             "internalType": "address",
@@ -1910,9 +2709,19 @@ export const computeLedgerAbi = [
             "type": "address"
           },
           {
-            "internalType": "address[3]",
-            "name": "committee",
-            "type": "address[3]"
+            "internalType": "uint16",
+            "name": "seats",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "fraudSeats",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "honestSeats",
+            "type": "uint16"
           }
         ],
         "internalType": "struct IComputeLedgerTypes.Dispute",
@@ -1938,6 +2747,19 @@ export const computeLedgerAbi = [
   },
   {
     "inputs": [],
+    "name": "disputeModule",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "domainSeparator",
     "outputs": [
       {
@@ -1947,6 +2769,19 @@ export const computeLedgerAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "name": "drawCommittee",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -2179,12 +3014,92 @@ export const computeLedgerAbi = [
         "type": "uint32"
       }
     ],
+    "name": "openAvailabilityOfItem",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "internalType": "uint32",
+        "name": "index",
+        "type": "uint32"
+      }
+    ],
     "name": "openDisputeOfItem",
     "outputs": [
       {
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint8",
+        "name": "level",
+        "type": "uint8"
+      }
+    ],
+    "name": "panel",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "member",
+            "type": "address"
+          },
+          {
+            "internalType": "uint16",
+            "name": "seats",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint8",
+            "name": "vote",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.PanelSeat[]",
+        "name": "seats",
+        "type": "tuple[]"
       }
     ],
     "stateMutability": "view",
@@ -2340,6 +3255,103 @@ export const computeLedgerAbi = [
       }
     ],
     "name": "resolveDispute",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "index",
+                "type": "uint32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "inputActHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "outputActHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "upstreamGradHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "inputGradHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "gradRoot",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct IComputeLedgerTypes.ItemLeaf",
+            "name": "leaf",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.CommittedItem",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "name": "revealItem",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -2513,6 +3525,30 @@ export const computeLedgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      }
+    ],
+    "name": "seedBlock",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "payout",
         "type": "address"
@@ -2550,6 +3586,19 @@ export const computeLedgerAbi = [
       }
     ],
     "name": "slashFalseAttestation",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "name": "slashUnavailable",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -2694,6 +3743,19 @@ export const computeLedgerAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "totalValidatorWeight",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -2787,13 +3849,32 @@ export const computeLedgerAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "validatorWeight",
+    "outputs": [
+      {
         "internalType": "uint256",
-        "name": "disputeId",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
         "type": "uint256"
       },
       {
         "internalType": "bool",
-        "name": "fraud",
+        "name": "",
         "type": "bool"
       }
     ],

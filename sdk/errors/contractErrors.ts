@@ -21,6 +21,31 @@ export class ComputeLedgerAlreadyVotedError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
+/** `ComputeLedgerAppealClosed(uint256 disputeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerAppealClosedError extends ContractRevertError {
+  declare readonly args: readonly [disputeId: bigint];
+}
+
+/** `ComputeLedgerAppealSameVerdict(uint256 disputeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerAppealSameVerdictError extends ContractRevertError {
+  declare readonly args: readonly [disputeId: bigint];
+}
+
+/** `ComputeLedgerAppealWindowOpen(uint256 disputeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerAppealWindowOpenError extends ContractRevertError {
+  declare readonly args: readonly [disputeId: bigint];
+}
+
+/** `ComputeLedgerAvailabilityAlreadyChallenged(uint256 challengeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerAvailabilityAlreadyChallengedError extends ContractRevertError {
+  declare readonly args: readonly [challengeId: bigint];
+}
+
+/** `ComputeLedgerAvailabilityNotOpen(uint256 challengeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerAvailabilityNotOpenError extends ContractRevertError {
+  declare readonly args: readonly [challengeId: bigint];
+}
+
 /** `ComputeLedgerBadAttestBatch(uint256 items, uint256 draws)`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerBadAttestBatchError extends ContractRevertError {
   declare readonly args: readonly [items: bigint, draws: bigint];
@@ -46,6 +71,16 @@ export class ComputeLedgerCommitmentSlashedError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
+/** `ComputeLedgerCommitteeAlreadyDrawn(uint256 disputeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerCommitteeAlreadyDrawnError extends ContractRevertError {
+  declare readonly args: readonly [disputeId: bigint];
+}
+
+/** `ComputeLedgerCommitteeNotDrawn(uint256 disputeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerCommitteeNotDrawnError extends ContractRevertError {
+  declare readonly args: readonly [disputeId: bigint];
+}
+
 /** `ComputeLedgerDisputeNotOpen()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerDisputeNotOpenError extends ContractRevertError {
   declare readonly args: readonly [];
@@ -54,6 +89,11 @@ export class ComputeLedgerDisputeNotOpenError extends ContractRevertError {
 /** `ComputeLedgerDisputesOpen(uint64 modelId, uint64 round, uint32 openDisputes)`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerDisputesOpenError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint, round: bigint, openDisputes: number];
+}
+
+/** `ComputeLedgerDrawNotReady(uint256 disputeId, uint256 drawBlock)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerDrawNotReadyError extends ContractRevertError {
+  declare readonly args: readonly [disputeId: bigint, drawBlock: bigint];
 }
 
 /** `ComputeLedgerInvalidProof()`, declared in the ComputeLedger ABI. */
@@ -96,9 +136,14 @@ export class ComputeLedgerModelWindowsTooLongError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint, windowsSec: bigint];
 }
 
-/** `ComputeLedgerNoCommittee()`, declared in the ComputeLedger ABI. */
-export class ComputeLedgerNoCommitteeError extends ContractRevertError {
+/** `ComputeLedgerModuleMismatch()`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerModuleMismatchError extends ContractRevertError {
   declare readonly args: readonly [];
+}
+
+/** `ComputeLedgerNoAppealLeft(uint256 disputeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerNoAppealLeftError extends ContractRevertError {
+  declare readonly args: readonly [disputeId: bigint];
 }
 
 /** `ComputeLedgerNoFraudProven(uint256 disputeId)`, declared in the ComputeLedger ABI. */
@@ -179,6 +224,26 @@ export class ComputeLedgerOutsideCommitWindowError extends ContractRevertError {
 /** `ComputeLedgerPreviousCommitmentUnsettled(uint64 modelId, uint16 stage, address worker, uint64 round)`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerPreviousCommitmentUnsettledError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint, stage: number, worker: `0x${string}`, round: bigint];
+}
+
+/** `ComputeLedgerResponseWindowClosed(uint256 challengeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerResponseWindowClosedError extends ContractRevertError {
+  declare readonly args: readonly [challengeId: bigint];
+}
+
+/** `ComputeLedgerResponseWindowOpen(uint256 challengeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerResponseWindowOpenError extends ContractRevertError {
+  declare readonly args: readonly [challengeId: bigint];
+}
+
+/** `ComputeLedgerRevealMismatch(uint256 challengeId)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerRevealMismatchError extends ContractRevertError {
+  declare readonly args: readonly [challengeId: bigint];
+}
+
+/** `ComputeLedgerSeedNotSealed(uint64 modelId, uint64 round)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerSeedNotSealedError extends ContractRevertError {
+  declare readonly args: readonly [modelId: bigint, round: bigint];
 }
 
 /** `ComputeLedgerStakeAtRisk()`, declared in the ComputeLedger ABI. */
@@ -607,13 +672,21 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ComputeLedgerAlreadyCommitted: ComputeLedgerAlreadyCommittedError,
   ComputeLedgerAlreadyFinalized: ComputeLedgerAlreadyFinalizedError,
   ComputeLedgerAlreadyVoted: ComputeLedgerAlreadyVotedError,
+  ComputeLedgerAppealClosed: ComputeLedgerAppealClosedError,
+  ComputeLedgerAppealSameVerdict: ComputeLedgerAppealSameVerdictError,
+  ComputeLedgerAppealWindowOpen: ComputeLedgerAppealWindowOpenError,
+  ComputeLedgerAvailabilityAlreadyChallenged: ComputeLedgerAvailabilityAlreadyChallengedError,
+  ComputeLedgerAvailabilityNotOpen: ComputeLedgerAvailabilityNotOpenError,
   ComputeLedgerBadAttestBatch: ComputeLedgerBadAttestBatchError,
   ComputeLedgerBadItemCount: ComputeLedgerBadItemCountError,
   ComputeLedgerBadStage: ComputeLedgerBadStageError,
   ComputeLedgerChallengeWindowOpen: ComputeLedgerChallengeWindowOpenError,
   ComputeLedgerCommitmentSlashed: ComputeLedgerCommitmentSlashedError,
+  ComputeLedgerCommitteeAlreadyDrawn: ComputeLedgerCommitteeAlreadyDrawnError,
+  ComputeLedgerCommitteeNotDrawn: ComputeLedgerCommitteeNotDrawnError,
   ComputeLedgerDisputeNotOpen: ComputeLedgerDisputeNotOpenError,
   ComputeLedgerDisputesOpen: ComputeLedgerDisputesOpenError,
+  ComputeLedgerDrawNotReady: ComputeLedgerDrawNotReadyError,
   ComputeLedgerInvalidProof: ComputeLedgerInvalidProofError,
   ComputeLedgerInvalidSignature: ComputeLedgerInvalidSignatureError,
   ComputeLedgerItemAlreadyDisputed: ComputeLedgerItemAlreadyDisputedError,
@@ -622,7 +695,8 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ComputeLedgerLengthMismatch: ComputeLedgerLengthMismatchError,
   ComputeLedgerMixedRounds: ComputeLedgerMixedRoundsError,
   ComputeLedgerModelWindowsTooLong: ComputeLedgerModelWindowsTooLongError,
-  ComputeLedgerNoCommittee: ComputeLedgerNoCommitteeError,
+  ComputeLedgerModuleMismatch: ComputeLedgerModuleMismatchError,
+  ComputeLedgerNoAppealLeft: ComputeLedgerNoAppealLeftError,
   ComputeLedgerNoFraudProven: ComputeLedgerNoFraudProvenError,
   ComputeLedgerNotAChainBreak: ComputeLedgerNotAChainBreakError,
   ComputeLedgerNotAWeightsBreak: ComputeLedgerNotAWeightsBreakError,
@@ -639,6 +713,10 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ComputeLedgerOutsideChallengeWindow: ComputeLedgerOutsideChallengeWindowError,
   ComputeLedgerOutsideCommitWindow: ComputeLedgerOutsideCommitWindowError,
   ComputeLedgerPreviousCommitmentUnsettled: ComputeLedgerPreviousCommitmentUnsettledError,
+  ComputeLedgerResponseWindowClosed: ComputeLedgerResponseWindowClosedError,
+  ComputeLedgerResponseWindowOpen: ComputeLedgerResponseWindowOpenError,
+  ComputeLedgerRevealMismatch: ComputeLedgerRevealMismatchError,
+  ComputeLedgerSeedNotSealed: ComputeLedgerSeedNotSealedError,
   ComputeLedgerStakeAtRisk: ComputeLedgerStakeAtRiskError,
   ComputeLedgerStakeOverflow: ComputeLedgerStakeOverflowError,
   ComputeLedgerTransferFailed: ComputeLedgerTransferFailedError,

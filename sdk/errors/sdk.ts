@@ -37,6 +37,20 @@ export class NotOurContractError extends BaseError {
   }
 }
 
+/** A round's sampling seed was still not sealed after three `sealRoundSeed` calls, each in a later block. */
+export class SeedNotSealedError extends BaseError {
+  modelId: bigint;
+  round: bigint;
+  constructor({ modelId, round }: { modelId: bigint; round: bigint }) {
+    super(`The seed of model ${modelId} round ${round} was not sealed after three sealRoundSeed calls.`, {
+      name: "SeedNotSealedError",
+      metaMessages: ["The named block's hash was unavailable each time; check that the chain is mining."],
+    });
+    this.modelId = modelId;
+    this.round = round;
+  }
+}
+
 /** A write needs an account and the client has none. */
 export class AccountRequiredError extends BaseError {
   constructor({ action }: { action: string }) {

@@ -24,7 +24,9 @@ export async function deployShardholder() {
   if (!deployer) throw new Error("no accounts");
   const modelTokenImplementation = await viem.deployContract("ModelToken");
   const modelRegistry = await viem.deployContract("ModelRegistry", [modelTokenImplementation.address]);
-  const computeLedger = await viem.deployContract("ComputeLedger", [modelRegistry.address]);
+  const validatorModule = await viem.deployContract("ComputeLedgerValidatorModule", [modelRegistry.address]);
+  const disputeModule = await viem.deployContract("ComputeLedgerDisputeModule", [modelRegistry.address]);
+  const computeLedger = await viem.deployContract("ComputeLedger", [modelRegistry.address, validatorModule.address, disputeModule.address]);
   const bind = await deployer.writeContract({
     abi: modelRegistryAbi,
     address: modelRegistry.address,

@@ -1,6 +1,6 @@
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { resolveDispute } from "../../sdk/actions/miner/resolveDispute.ts";
-import { ComputeLedgerVotingNotOverError } from "../../sdk/errors/contractErrors.ts";
+import { ComputeLedgerAppealWindowOpenError, ComputeLedgerDisputeNotOpenError, ComputeLedgerVotingNotOverError } from "../../sdk/errors/contractErrors.ts";
 import type { RoundAudit, Validator } from "./validator.ts";
 
 export type RunValidatorLoopParameters = {
@@ -26,9 +26,10 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /**
- * The `shardholder validate` loop: audits each round once its commit window has closed (the
- * block hash then seeds the sample), votes in every committee it is drawn into, and resolves its
- * own disputes once voting is over, and mints its validator reward of every round it attested once
+ * The `shardholder validate` loop: audits each round once its commit window has closed (a later
+ * block's hash then seeds the sample), draws due committees, votes in every committee it is drawn
+ * into, appeals verdicts that contradict its own re-execution, resolves its own disputes once their
+ * vote and appeal windows are over, and mints its validator reward of every round it attested once
  * that round can be finalized. Committee duty is checked on every poll.
  */
 export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<void> {
@@ -56,7 +57,9 @@ export async function runValidatorLoop(p: RunValidatorLoopParameters): Promise<v
         await resolveDispute(wallet, { deployments, disputeId: id });
         open.delete(id);
       } catch (err) {
-        if (!(err instanceof ComputeLedgerVotingNotOverError)) throw err;
+        // Still drawing, voting or open to appeal; or someone else resolved it first.
+        if (err instanceof ComputeLedgerDisputeNotOpenError) open.delete(id);
+        else if (!(err instanceof ComputeLedgerVotingNotOverError || err instanceof ComputeLedgerAppealWindowOpenError)) throw err;
       }
     }
     for (const r of unclaimed) {

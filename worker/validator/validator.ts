@@ -1,5 +1,9 @@
 import type { Libp2p } from "@libp2p/interface";
 import { type Address, decodeFunctionData, getAddress, type Hex, type PublicClient } from "viem";
+import { appeal } from "../../sdk/actions/disputes/appeal.ts";
+import { challengeAvailability, slashUnavailable } from "../../sdk/actions/disputes/availability.ts";
+import { drawCommittee } from "../../sdk/actions/disputes/drawCommittee.ts";
+import { getPanel } from "../../sdk/actions/disputes/getPanel.ts";
 import { computeLedgerAbi } from "../../sdk/abi/computeLedger.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import type { ShardholderClient } from "../../sdk/actions/internal/client.ts";
@@ -21,7 +25,14 @@ import { mintValidatorReward } from "../../sdk/actions/validator/mintValidatorRe
 import { proveWeightsBreak } from "../../sdk/actions/validator/proveWeightsBreak.ts";
 import { attestationSample, attestDraws } from "../../sdk/actions/validator/sample.ts";
 import { sealRoundSeed } from "../../sdk/actions/validator/sealRoundSeed.ts";
-import { ComputeLedgerAlreadyFinalizedError, ComputeLedgerItemAlreadyDisputedError } from "../../sdk/errors/contractErrors.ts";
+import {
+  ComputeLedgerAlreadyFinalizedError,
+  ComputeLedgerAvailabilityAlreadyChallengedError,
+  ComputeLedgerAvailabilityNotOpenError,
+  ComputeLedgerCommitteeAlreadyDrawnError,
+  ComputeLedgerDrawNotReadyError,
+  ComputeLedgerItemAlreadyDisputedError,
+} from "../../sdk/errors/contractErrors.ts";
 import { type ContentKind, decodeManifest, type ItemsManifest } from "../p2p/content.ts";
 import { ContentUnavailableError, fetchContent } from "../p2p/contentProtocol.ts";
 import type { MicrobatchSource } from "../pipeline/types.ts";
@@ -42,7 +53,11 @@ export type ValidatorLogEntry =
   | { type: "challenge"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; disputeId: bigint }
   | { type: "chainBreak"; modelId: bigint; round: bigint; stage: number; upstream: Address; downstream: Address; index: number; disputeId: bigint }
   | { type: "unverifiable"; modelId: bigint; round: bigint; worker: Address; reason: string }
+  | { type: "availability"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; challengeId: bigint }
+  | { type: "unavailableSlashed"; challengeId: bigint; worker: Address }
+  | { type: "draw"; disputeId: bigint; members: number; seats: number }
   | { type: "vote"; disputeId: bigint; fraud: boolean; reason: string }
+  | { type: "appeal"; disputeId: bigint; level: number; fraud: boolean; bondWei: bigint }
   | { type: "resolve"; disputeId: bigint; status: number };
 
 export type ValidatorParameters = {
@@ -62,6 +77,12 @@ export type ValidatorParameters = {
   /** Share of each commitment's items re-executed (at least one item). */
   fraction: number;
   fetchTimeoutMs?: number | undefined;
+  /**
+   * How long an audit keeps retrying (with backoff) to fetch a worker's manifest before it demands
+   * the sampled leaves on-chain (`challengeAvailability`); default 60 s. A worker that crashed and
+   * came back within this time is never challenged.
+   */
+  availabilityDeadlineMs?: number | undefined;
 };
 
 /** Result of auditing one round. */
@@ -73,6 +94,8 @@ export type RoundAudit = {
   /** Workers slashed by `proveWeightsBreak` in this audit. */
   weightsBreaks: Address[];
   disputes: bigint[];
+  /** Availability challenges opened: sampled leaves not served within the availability deadline. */
+  availability: bigint[];
   /** Forward + backward time of the re-executions. */
   computeMs: number;
   /** Training FLOPs of the re-executed items (`stageTrainingFlops` of each item's stage). */
@@ -87,7 +110,13 @@ export type RoundAudit = {
 export class Validator {
   readonly log: ValidatorLogEntry[] = [];
   readonly address: Address;
-  readonly #voted = new Set<bigint>();
+  /** This validator's own verdict per dispute (re-executed once), which it votes and defends by appeal. */
+  readonly #verdicts = new Map<bigint, { fraud: boolean; reason: string }>();
+  readonly #settled = new Set<bigint>();
+  /** Availability challenges this validator opened and has not settled. */
+  readonly #availability = new Map<bigint, { deadline: bigint; worker: Address }>();
+  #units: Promise<bigint[]> | undefined;
+  #timing: Promise<{ voteWindowSec: bigint; maxAppeals: number }> | undefined;
   readonly #accusedRounds = new Set<string>();
   /** The last audited round's signed commitments, by `worker:stage`: what the next round's continuity checks compare with (only one round is kept). */
   #seen: { round: bigint; commitments: Map<string, Commitment> } = { round: -1n, commitments: new Map() };
@@ -124,8 +153,20 @@ export class Validator {
     return logs.map((l) => ({ worker: getAddress(l.args.worker as Address), stage: Number(l.args.stage), itemsRoot: l.args.itemsRoot as Hex, units: l.args.units as bigint }));
   }
 
-  /** The worker's manifest of `itemsRoot`, checked against the root and the worker's signing key; undefined when not served. */
-  async manifest(worker: Address, itemsRoot: Hex): Promise<ItemsManifest | undefined> {
+  /**
+   * The worker's manifest of `itemsRoot`, retried with exponential backoff until
+   * `availabilityDeadlineMs`; undefined when still not served (or not signed by the worker's key).
+   */
+  async manifest(worker: Address, itemsRoot: Hex, deadlineMs = this.p.availabilityDeadlineMs ?? 60_000): Promise<ItemsManifest | undefined> {
+    const giveUpAt = Date.now() + deadlineMs;
+    for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 10_000)) {
+      const m = await this.#manifestOnce(worker, itemsRoot);
+      if (m || Date.now() + delayMs > giveUpAt) return m;
+      await new Promise((r) => setTimeout(r, delayMs * (0.5 + Math.random() / 2)));
+    }
+  }
+
+  async #manifestOnce(worker: Address, itemsRoot: Hex): Promise<ItemsManifest | undefined> {
     try {
       const m = decodeManifest(await this.#fetcher(worker)("items", itemsRoot));
       const signer = await recoverCommitmentSigner({ ledger: this.p.deployments.contracts.computeLedger, chainId: this.p.deployments.chainId, commitment: m.commitment, signature: m.signature });
@@ -161,10 +202,11 @@ export class Validator {
    * in one batch, the first failing item of a commitment is challenged.
    */
   async auditRound(round: bigint): Promise<RoundAudit> {
-    const audit: RoundAudit = { sampled: 0, attested: 0, attestedOnChain: 0, weightsBreaks: [], disputes: [], computeMs: 0, sampledFlops: 0 };
+    const audit: RoundAudit = { sampled: 0, attested: 0, attestedOnChain: 0, weightsBreaks: [], disputes: [], availability: [], computeMs: 0, sampledFlops: 0 };
     const { wallet, deployments, modelId } = this.p;
     const { seed } = await sealRoundSeed(wallet, { deployments, modelId, round });
     const microbatches = await this.#microbatchesPerRound();
+    const units = await this.#unitsPerMicrobatch();
     // Workers already in a dispute of this round (opened by any validator) are not challenged
     // again: one slash per worker and round is what the ledger intends.
     const opened = await this.p.publicClient.getContractEvents({
@@ -177,16 +219,26 @@ export class Validator {
     for (const l of opened) {
       for (const w of [l.args.accused, l.args.counterparty]) if (w && BigInt(w) !== 0n) this.#accusedRounds.add(`${round}:${getAddress(w)}`);
     }
+    const attestable = attestDraws(microbatches);
+    const count = Math.max(attestable, sampleSize(this.p.fraction, microbatches));
     const manifests: { c: AcceptedCommitment; m: ItemsManifest }[] = [];
     const seen = new Map<string, Commitment>();
     for (const c of await this.commitments(round)) {
       if (c.worker === this.address) continue;
+      const itemCount = Number(c.units / (units[c.stage] as bigint));
+      const sample = attestationSample({ seed, validator: this.address, worker: c.worker, stage: c.stage, itemCount, count });
       const m = await this.manifest(c.worker, c.itemsRoot);
-      if (!m) this.log.push({ type: "unverifiable", modelId, round, worker: c.worker, reason: "items manifest not served" });
-      else {
-        manifests.push({ c, m });
-        seen.set(`${c.worker}:${c.stage}`, m.commitment);
+      // Every sampled index must be a served leaf: a missing one is demanded on-chain.
+      const missing = sample.find(({ index }) => !m?.items.some((i) => i.index === index));
+      if (!m || missing) {
+        const reason = m ? `leaf ${missing?.index} of itemCount ${itemCount} not in the manifest` : "items manifest not served";
+        this.log.push({ type: "unverifiable", modelId, round, worker: c.worker, reason });
+        const challengeId = await this.#challengeAvailability(round, c, (missing ?? sample[0])?.index ?? 0, reason);
+        if (challengeId !== undefined) audit.availability.push(challengeId);
+        continue;
       }
+      manifests.push({ c, m });
+      seen.set(`${c.worker}:${c.stage}`, m.commitment);
     }
     for (const { c, m } of manifests) if (await this.#checkContinuity(round, c, m.commitment)) audit.weightsBreaks.push(c.worker);
     this.#seen = { round, commitments: seen };
@@ -196,13 +248,12 @@ export class Validator {
         if (disputeId !== undefined) audit.disputes.push(disputeId);
       }
     }
-    const attestable = attestDraws(microbatches);
-    const count = Math.max(attestable, sampleSize(this.p.fraction, microbatches));
     const attestations: Attestation[] = [];
     for (const { c, m } of manifests) {
       if (this.#accusedRounds.has(`${round}:${c.worker}`)) continue;
       const tree = itemsTree(m.items);
-      const sample = attestationSample({ seed, validator: this.address, worker: c.worker, stage: c.stage, microbatchesPerRound: microbatches, committed: m.items.map((i) => i.index), count });
+      const itemCount = Number(c.units / (units[c.stage] as bigint));
+      const sample = attestationSample({ seed, validator: this.address, worker: c.worker, stage: c.stage, itemCount, count });
       const honest: Attestation[] = [];
       for (const { draw, index } of sample) {
         const leaf = m.items.find((i) => i.index === index) as MicrobatchItem;
@@ -225,6 +276,21 @@ export class Validator {
     }
     if (attestations.length > 0) audit.attestedOnChain = (await attestItems(wallet, { deployments, attestations })).attested;
     return audit;
+  }
+
+  /** Demands one leaf on-chain; undefined when another validator already demands it. */
+  async #challengeAvailability(round: bigint, c: AcceptedCommitment, index: number, reason: string): Promise<bigint | undefined> {
+    try {
+      const { challengeId, deadline } = await challengeAvailability(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index });
+      this.#availability.set(challengeId, { deadline: BigInt(deadline), worker: c.worker });
+      this.log.push({ type: "availability", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index, reason, challengeId });
+      return challengeId;
+    } catch (err) {
+      if (!(err instanceof ComputeLedgerAvailabilityAlreadyChallengedError)) throw err;
+      return undefined;
+    } finally {
+      this.#accusedRounds.add(`${round}:${c.worker}`);
+    }
   }
 
   /** Challenges one leaf; undefined when another validator already disputes that same leaf. */
@@ -260,6 +326,19 @@ export class Validator {
   async #previousCommitment(round: bigint, c: AcceptedCommitment): Promise<Commitment | undefined> {
     const accepted = (await this.commitments(round)).find((x) => x.worker === c.worker && x.stage === c.stage);
     return accepted ? (await this.manifest(c.worker, accepted.itemsRoot))?.commitment : undefined;
+  }
+
+  async #unitsPerMicrobatch(): Promise<bigint[]> {
+    this.#units ??= getModel(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId }).then((m) => m.unitsPerMicrobatch);
+    return this.#units;
+  }
+
+  async #disputeTiming(): Promise<{ voteWindowSec: bigint; maxAppeals: number }> {
+    this.#timing ??= Promise.all([
+      getModel(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId }),
+      this.p.publicClient.readContract({ abi: computeLedgerAbi, address: this.p.deployments.contracts.computeLedger, functionName: "MAX_APPEALS" }),
+    ]).then(([m, maxAppeals]) => ({ voteWindowSec: BigInt(m.timing.voteWindowSec), maxAppeals: Number(maxAppeals) }));
+    return this.#timing;
   }
 
   async #microbatchesPerRound(): Promise<number> {
@@ -321,40 +400,102 @@ export class Validator {
   }
 
   /**
-   * Votes in every open dispute of the model this validator was drawn for: re-executes the
-   * accused item (for a chain break: stage s's item; if it verifies, stage s+1 is at fault).
-   * A manifest or input the accused does not serve counts as fraud. Returns the disputes voted.
+   * Moves every open dispute of the model forward as far as this validator can: draws committees
+   * that are due (anyone may), votes where it holds seats (re-executing the accused item once; a
+   * manifest or input the accused does not serve within the availability deadline counts as
+   * fraud), appeals a tentative verdict that contradicts its own re-execution, and slashes the
+   * workers of its availability challenges left unanswered past their deadline. Returns the
+   * disputes it voted in.
    */
   async serveCommittee(): Promise<bigint[]> {
-    const logs = await this.p.publicClient.getContractEvents({
+    const { wallet, deployments, publicClient } = this.p;
+    const logs = await publicClient.getContractEvents({
       abi: computeLedgerAbi,
-      address: this.p.deployments.contracts.computeLedger,
+      address: deployments.contracts.computeLedger,
       eventName: "DisputeOpened",
       args: { modelId: this.p.modelId },
       fromBlock: 0n,
     });
+    const { voteWindowSec, maxAppeals } = await this.#disputeTiming();
     const voted: bigint[] = [];
     for (const l of logs) {
       const disputeId = l.args.disputeId as bigint;
-      const committee = (l.args.committee ?? []).map((a) => getAddress(a));
-      if (this.#voted.has(disputeId) || !committee.includes(this.address)) continue;
-      const d = await getDispute(this.p.wallet, { deployments: this.p.deployments, disputeId });
-      if (d.status !== 1) continue;
-      const { item } = await this.#disputedItems(l.transactionHash as Hex);
-      const manifest = await this.manifest(getAddress(item.worker), item.itemsRoot);
-      let fraud: boolean;
-      let reason: string;
-      if (!manifest) [fraud, reason] = [true, "items manifest not served"];
-      else {
-        const verdict = await this.verify(getAddress(item.worker), manifest, item.leaf);
-        [fraud, reason] = verdict.ok ? [false, "re-execution matches"] : [true, verdict.reason];
+      if (this.#settled.has(disputeId)) continue;
+      let d = await getDispute(wallet, { deployments, disputeId });
+      if (d.status !== 1) {
+        this.#settled.add(disputeId);
+        continue;
       }
-      await vote(this.p.wallet, { deployments: this.p.deployments, disputeId, fraud });
-      this.#voted.add(disputeId);
-      this.log.push({ type: "vote", disputeId, fraud, reason });
-      voted.push(disputeId);
+      const block = await publicClient.getBlock();
+      if (d.voteDeadline === 0 && block.number > d.drawBlock) {
+        await this.#draw(disputeId);
+        d = await getDispute(wallet, { deployments, disputeId });
+      }
+      if (d.voteDeadline === 0) continue;
+      const panel = await getPanel(wallet, { deployments, disputeId, level: d.level });
+      const mine = panel.find((seat) => getAddress(seat.member) === this.address);
+      if (mine && mine.vote === 0 && d.appealDeadline === 0 && block.timestamp <= BigInt(d.voteDeadline)) {
+        const verdict = await this.#verdict(disputeId, l.transactionHash as Hex);
+        await vote(wallet, { deployments, disputeId, fraud: verdict.fraud });
+        this.log.push({ type: "vote", disputeId, fraud: verdict.fraud, reason: verdict.reason });
+        voted.push(disputeId);
+        continue;
+      }
+      // Defend the verdict this validator reached (as a voter or as the challenger) by appeal.
+      const votingOver = d.appealDeadline !== 0 || block.timestamp > BigInt(d.voteDeadline);
+      const appealEnd = d.appealDeadline !== 0 ? BigInt(d.appealDeadline) : BigInt(d.voteDeadline) + voteWindowSec;
+      const mineToDefend = this.#verdicts.get(disputeId) ?? (getAddress(d.challenger) === this.address ? { fraud: true, reason: "challenged" } : undefined);
+      if (!mineToDefend || !votingOver || d.level >= maxAppeals || block.timestamp >= appealEnd) continue;
+      const tentative = d.fraudSeats > d.honestSeats ? true : d.honestSeats > d.fraudSeats ? false : undefined;
+      if (tentative === mineToDefend.fraud) continue;
+      const { bondWei } = await appeal(wallet, { deployments, disputeId, fraud: mineToDefend.fraud });
+      this.log.push({ type: "appeal", disputeId, level: d.level + 1, fraud: mineToDefend.fraud, bondWei });
     }
+    await this.#settleAvailability();
     return voted;
+  }
+
+  async #draw(disputeId: bigint): Promise<void> {
+    try {
+      const { members, seats } = await drawCommittee(this.p.wallet, { deployments: this.p.deployments, disputeId });
+      this.log.push({ type: "draw", disputeId, members: members.length, seats });
+    } catch (err) {
+      // Another caller drew first, or the draw block is not behind us yet: both fine.
+      if (!(err instanceof ComputeLedgerCommitteeAlreadyDrawnError || err instanceof ComputeLedgerDrawNotReadyError)) throw err;
+    }
+  }
+
+  /** Re-executes the disputed item once per dispute (for a chain break: stage s's item; if it verifies, stage s+1 is at fault). */
+  async #verdict(disputeId: bigint, transactionHash: Hex): Promise<{ fraud: boolean; reason: string }> {
+    const known = this.#verdicts.get(disputeId);
+    if (known) return known;
+    const { item } = await this.#disputedItems(transactionHash);
+    const manifest = await this.manifest(getAddress(item.worker), item.itemsRoot);
+    let verdict: { fraud: boolean; reason: string };
+    if (!manifest) verdict = { fraud: true, reason: "items manifest not served within the availability deadline" };
+    else {
+      const checked = await this.verify(getAddress(item.worker), manifest, item.leaf);
+      verdict = checked.ok ? { fraud: false, reason: "re-execution matches" } : { fraud: true, reason: checked.reason };
+    }
+    this.#verdicts.set(disputeId, verdict);
+    return verdict;
+  }
+
+  /** Slashes the workers of this validator's availability challenges that were not answered in time. */
+  async #settleAvailability(): Promise<void> {
+    if (this.#availability.size === 0) return;
+    const now = (await this.p.publicClient.getBlock()).timestamp;
+    for (const [challengeId, { deadline, worker }] of this.#availability) {
+      if (now <= deadline) continue;
+      try {
+        await slashUnavailable(this.p.wallet, { deployments: this.p.deployments, challengeId });
+        this.log.push({ type: "unavailableSlashed", challengeId, worker });
+      } catch (err) {
+        // Answered by the worker (or settled by someone else) meanwhile.
+        if (!(err instanceof ComputeLedgerAvailabilityNotOpenError)) throw err;
+      }
+      this.#availability.delete(challengeId);
+    }
   }
 
   /** Resolves `disputeId` (anyone may once every member voted or the window closed); returns its status. */

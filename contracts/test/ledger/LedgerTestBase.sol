@@ -3,6 +3,8 @@ pragma solidity 0.8.28;
 
 import {Test} from "forge-std/Test.sol";
 import {ComputeLedger} from "../../ComputeLedger.sol";
+import {ComputeLedgerValidatorModule} from "../../ledger/LedgerValidators.sol";
+import {ComputeLedgerDisputeModule} from "../../ledger/LedgerDisputes.sol";
 import {ModelRegistry} from "../../ModelRegistry.sol";
 import {ModelToken} from "../../ModelToken.sol";
 import {IModelRegistry} from "../../interfaces/IModelRegistry.sol";
@@ -47,7 +49,7 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
 
     function setUp() public virtual {
         registry = new ModelRegistry(address(new ModelToken()));
-        ledger = new ComputeLedger(IModelRegistry(address(registry)));
+        ledger = _deployLedger(IModelRegistry(address(registry)));
         registry.bindLedger(address(ledger));
         modelId = _register(2, 8);
         token = IModelToken(registry.tokenOf(modelId));
@@ -71,6 +73,12 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
             ledger.setValidator(true);
             vm.stopPrank();
         }
+    }
+
+    function _deployLedger(IModelRegistry registry_) internal returns (ComputeLedger) {
+        return new ComputeLedger(
+            registry_, new ComputeLedgerValidatorModule(registry_), new ComputeLedgerDisputeModule(registry_)
+        );
     }
 
     // ---------------------------------------------------------------- registry
@@ -265,5 +273,37 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
             leaf: leaves[index],
             proof: proof
         });
+    }
+
+    // ---------------------------------------------------------------- disputes
+
+    /// @dev Mines a block after the dispute's draw block and draws its current committee.
+    function _draw(uint256 disputeId) internal {
+        vm.roll(block.number + 1);
+        ledger.drawCommittee(disputeId);
+    }
+
+    /// @dev Every member of the current level votes `fraud`.
+    function _voteAll(uint256 disputeId, bool fraud) internal {
+        PanelSeat[] memory seats = ledger.panel(disputeId, ledger.dispute(disputeId).level);
+        for (uint256 i; i < seats.length; ++i) {
+            vm.prank(seats[i].member);
+            ledger.vote(disputeId, fraud);
+        }
+    }
+
+    /// @dev Draws, lets every member vote `fraud`, waits out the appeal window and resolves.
+    function _decide(uint256 disputeId, bool fraud) internal {
+        _draw(disputeId);
+        _voteAll(disputeId, fraud);
+        vm.warp(block.timestamp + VOTE_SEC);
+        ledger.resolveDispute(disputeId);
+    }
+
+    /// @dev Seals the round's seed: one call names the block, the next (a block later) seals it.
+    function _sealSeed(uint64 id, uint64 round) internal returns (bytes32 seed) {
+        ledger.sealRoundSeed(id, round);
+        vm.roll(block.number + 1);
+        seed = ledger.sealRoundSeed(id, round);
     }
 }

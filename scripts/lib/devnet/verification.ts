@@ -3,6 +3,7 @@
 // replica of the last stage that commits fabricated gradients (worker/cheat/replicaMain.ts).
 import { type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { setChainTime } from "./chain.ts";
 import { getDispute } from "../../../sdk/actions/miner/getDispute.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { JsonLineProcess } from "../../../worker/serve/launch.ts";
@@ -72,15 +73,27 @@ export type AuditRecord = { round: bigint; sampled: number; attested: number; di
 
 /**
  * Waits for the validator's audit of `round` (the chain is already past its commit window), then
- * for every dispute it opened to be resolved by the committee.
+ * for every dispute it opened to be resolved: once a committee has voted, the devnet moves the
+ * chain clock past the appeal window (nobody appeals a unanimous verdict here) so the validator
+ * can resolve it without waiting the window out in real time.
  */
-export async function auditAndResolve(p: { validator: JsonLineProcess; client: PublicClient; deployments: Deployments; round: bigint; timeoutMs?: number }): Promise<AuditRecord> {
+export async function auditAndResolve(p: {
+  validator: JsonLineProcess;
+  client: PublicClient;
+  rpcUrl: string;
+  deployments: Deployments;
+  round: bigint;
+  timeoutMs?: number;
+}): Promise<AuditRecord> {
   const e = await p.validator.waitUntil(`audit of round ${p.round}`, (ev) => ev.msg === "audited" && ev.round === p.round.toString(), p.timeoutMs ?? 120_000);
   const disputes = ((e.disputes as string[] | undefined) ?? []).map(BigInt);
   const deadline = Date.now() + (p.timeoutMs ?? 120_000);
   for (const disputeId of disputes) {
-    while ((await getDispute(p.client, { deployments: p.deployments, disputeId })).status === 1) {
+    for (;;) {
+      const d = await getDispute(p.client, { deployments: p.deployments, disputeId });
+      if (d.status !== 1) break;
       if (Date.now() > deadline) throw new Error(`dispute ${disputeId} of round ${p.round} was not resolved in time`);
+      if (d.appealDeadline !== 0 && (await p.client.getBlock()).timestamp < BigInt(d.appealDeadline)) await setChainTime(p.rpcUrl, BigInt(d.appealDeadline));
       await new Promise((r) => setTimeout(r, 250));
     }
   }

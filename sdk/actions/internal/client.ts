@@ -54,6 +54,12 @@ export type SendParameters<
   value?: bigint | undefined;
   account?: Account | Address | undefined;
   action: string;
+  /**
+   * Block the simulation runs on (default: the node's latest). `"pending"` for calls that are only
+   * valid in a block after the latest one (the committee draw and the sealed seed read the hash of
+   * a block that must already be in the past).
+   */
+  simulateOn?: "pending" | undefined;
 };
 
 /**
@@ -75,6 +81,7 @@ export async function sendContractWrite<
       value: parameters.value,
       account,
       chain: client.chain,
+      ...(parameters.simulateOn ? { blockTag: parameters.simulateOn } : {}),
     });
     const transactionHash = await writeContract(client, request);
     const receipt = await waitForTransactionReceipt(client, { hash: transactionHash });

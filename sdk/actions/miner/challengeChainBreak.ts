@@ -5,6 +5,7 @@ import type {
   ComputeLedgerNotEligibleValidatorError,
   ComputeLedgerOutsideChallengeWindowError,
   ComputeLedgerUnknownCommitmentError,
+  ComputeLedgerWrongBondError,
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import type { LedgerItem } from "../validator/ledgerItem.ts";
@@ -14,8 +15,10 @@ import {
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
+  withTypedErrors,
   type WriteResult,
 } from "../internal/client.ts";
+import { readContract } from "viem/actions";
 import { receiptEvent } from "../internal/events.ts";
 
 export type ChallengeChainBreakParameters = DeploymentsParameter &
@@ -26,7 +29,7 @@ export type ChallengeChainBreakParameters = DeploymentsParameter &
     downstream: LedgerItem;
   };
 
-export type ChallengeChainBreakReturnType = WriteResult & { disputeId: bigint; committee: readonly `0x${string}`[] };
+export type ChallengeChainBreakReturnType = WriteResult & { disputeId: bigint; bondWei: bigint; drawBlock: bigint };
 
 export type ChallengeChainBreakErrorType =
   | ComputeLedgerNotAChainBreakError
@@ -34,12 +37,14 @@ export type ChallengeChainBreakErrorType =
   | ComputeLedgerNotEligibleValidatorError
   | ComputeLedgerUnknownCommitmentError
   | ComputeLedgerInvalidProofError
+  | ComputeLedgerWrongBondError
   | AccountRequiredError
   | NoDeploymentError;
 
 /**
- * Proves a hash-chain break between stage s and s+1 (no bond: the break is verified on-chain)
- * and opens a dispute whose committee decides which side is at fault.
+ * Proves a hash-chain break between stage s and s+1 (verified on-chain) and opens a dispute, bonding
+ * the model's challenge bond (refunded with any verdict but a dismissal); a committee drawn later
+ * (`drawCommittee`) decides which side is at fault.
  *
  * @example
  * import { challengeChainBreak } from "shardholder/sdk"
@@ -50,14 +55,23 @@ export async function challengeChainBreak(
   parameters: ChallengeChainBreakParameters,
 ): Promise<ChallengeChainBreakReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
+  const bondWei = await withTypedErrors(() =>
+    readContract(client, {
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "challengeBondWei",
+      args: [parameters.upstream.modelId],
+    }),
+  );
   const result = await sendContractWrite(client, {
     action: "challengeChainBreak",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
     functionName: "challengeChainBreak",
     args: [parameters.upstream, parameters.downstream],
+    value: bondWei,
     account: parameters.account,
   });
   const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
-  return { ...result, disputeId: args.disputeId, committee: args.committee };
+  return { ...result, disputeId: args.disputeId, bondWei, drawBlock: args.drawBlock };
 }

@@ -30,8 +30,8 @@ export type ChallengeItemParameters = DeploymentsParameter &
 export type ChallengeItemReturnType = WriteResult & {
   disputeId: bigint;
   bondWei: bigint;
-  committee: readonly `0x${string}`[];
-  voteDeadline: number;
+  /** The committee is drawn (`drawCommittee`) from the hash of this block, once a later block exists. */
+  drawBlock: bigint;
 };
 
 export type ChallengeItemErrorType =
@@ -46,7 +46,7 @@ export type ChallengeItemErrorType =
 
 /**
  * Challenges one committed microbatch leaf during the round's challenge window, bonding the
- * model's challenge bond (read from the ledger); a committee is drawn to re-execute and vote.
+ * model's challenge bond (read from the ledger); a committee drawn later (`drawCommittee`) re-executes and votes.
  * A leaf already under an open dispute fails in simulation with
  * `ComputeLedgerItemAlreadyDisputedError` before any bond is sent.
  *
@@ -76,5 +76,5 @@ export async function challengeItem(client: ShardholderClient, parameters: Chall
     account: parameters.account,
   });
   const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
-  return { ...result, disputeId: args.disputeId, bondWei, committee: args.committee, voteDeadline: args.voteDeadline };
+  return { ...result, disputeId: args.disputeId, bondWei, drawBlock: args.drawBlock };
 }

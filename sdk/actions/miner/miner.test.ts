@@ -7,6 +7,7 @@ import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import { shardholderActions } from "../../decorator.ts";
 import {
   ComputeLedgerAlreadyCommittedError,
+  ComputeLedgerAppealWindowOpenError,
   ComputeLedgerInvalidSignatureError,
   ComputeLedgerNothingToMintError,
   ComputeLedgerUnbondingNotElapsedError,
@@ -115,7 +116,11 @@ describe("miner and validator actions on a real ledger", () => {
     expect([recA.found, recA.units, recB.units]).toEqual([true, 12n, 20n]);
     expect((await client(0).getRound({ modelId: 1n, round: 0n })).totalUnits).toBe(32n);
 
-    const again = client(0).submitCommitments({ signed: [signedA] });
+    // An exact copy is skipped (a front-run copy cannot sink a batch); a different commitment reverts.
+    await client(0).submitCommitments({ signed: [signedA] });
+    expect((await client(0).getRound({ modelId: 1n, round: 0n })).totalUnits).toBe(32n);
+    const other = await client(0).signRoundCommitment({ commitment: { ...commitmentA, itemsRoot: keccak256(toHex("another tree")) }, signer: keyA });
+    const again = client(0).submitCommitments({ signed: [other] });
     await expect(again).rejects.toBeInstanceOf(ComputeLedgerAlreadyCommittedError);
     const err = await again.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ContractRevertError);
@@ -129,15 +134,20 @@ describe("miner and validator actions on a real ledger", () => {
   it("challenges a leaf, votes fraud as the drawn committee, resolves and slashes", async () => {
     await s.networkHelpers.time.increaseTo(genesis + 3600n);
     const item = ledgerItem({ commitment: commitmentA, tree: treeA, index: 2 });
-    const { disputeId, committee, bondWei } = await client(3).challengeItem({ item });
+    const { disputeId, bondWei, drawBlock } = await client(3).challengeItem({ item });
     expect(bondWei).toBe(parseEther("1"));
-    const members = committee.filter((m) => m !== "0x0000000000000000000000000000000000000000");
-    expect(members.length).toBe(3);
+    // The committee does not exist yet: it is drawn from the hash of the challenge's block.
+    expect((await client(0).getPanel({ disputeId, level: 0 })).length).toBe(0);
+    const { members, seats } = await client(9).drawCommittee({ disputeId });
+    expect(seats).toBe(5);
+    expect((await s.publicClient.getBlockNumber()) > drawBlock).toBe(true);
     for (const m of members) {
       expect([accountAt(s, 4), accountAt(s, 5), accountAt(s, 6)]).toContain(m);
       const index = [4, 5, 6].find((i) => accountAt(s, i) === m) as number;
       await client(index).vote({ disputeId, fraud: true });
     }
+    await expect(client(0).resolveDispute({ disputeId })).rejects.toBeInstanceOf(ComputeLedgerAppealWindowOpenError);
+    await s.networkHelpers.time.increase(spec.timing.voteWindowSec); // the appeal window
     await client(0).resolveDispute({ disputeId });
     const d = await client(0).getDispute({ disputeId });
     expect(d.status).toBe(2); // Fraud

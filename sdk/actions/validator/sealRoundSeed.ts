@@ -2,7 +2,7 @@ import type { Hex } from "viem";
 import { readContract } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { ComputeLedgerOutsideChallengeWindowError } from "../../errors/contractErrors.ts";
-import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
+import { type AccountRequiredError, type NoDeploymentError, SeedNotSealedError } from "../../errors/sdk.ts";
 import {
   type AccountParameter,
   type DeploymentsParameter,
@@ -16,11 +16,13 @@ export type SealRoundSeedParameters = DeploymentsParameter & AccountParameter & 
 
 export type SealRoundSeedReturnType = { seed: Hex; sealedNow: boolean };
 
-export type SealRoundSeedErrorType = ComputeLedgerOutsideChallengeWindowError | AccountRequiredError | NoDeploymentError;
+export type SealRoundSeedErrorType = ComputeLedgerOutsideChallengeWindowError | SeedNotSealedError | AccountRequiredError | NoDeploymentError;
 
 /**
  * Returns the round's attestation seed, sealing it first if nobody has (only inside the round's
- * challenge window; the seed comes from the sealing block, so no miner knew it when committing).
+ * challenge window). Sealing takes two transactions: the first names its own block, the next one
+ * (in any later block) seals the seed from that block's hash, so no miner knew it when committing
+ * and no caller could pick it.
  *
  * @example
  * import { sealRoundSeed } from "shardholder/sdk"
@@ -34,13 +36,20 @@ export async function sealRoundSeed(client: ShardholderClient, parameters: SealR
     );
   const existing = await read();
   if (BigInt(existing) !== 0n) return { seed: existing, sealedNow: false };
-  await sendContractWrite(client, {
-    action: "sealRoundSeed",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "sealRoundSeed",
-    args: [parameters.modelId, parameters.round],
-    account: parameters.account,
-  });
-  return { seed: await read(), sealedNow: true };
+  // The first call names its own block; a second transaction always lands in a later block,
+  // where the named block's hash is known and seals the seed (a third only if that hash was gone).
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await sendContractWrite(client, {
+      action: "sealRoundSeed",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "sealRoundSeed",
+      args: [parameters.modelId, parameters.round],
+      account: parameters.account,
+      simulateOn: "pending",
+    });
+    const seed = await read();
+    if (BigInt(seed) !== 0n) return { seed, sealedNow: true };
+  }
+  throw new SeedNotSealedError({ modelId: parameters.modelId, round: parameters.round });
 }

@@ -66,10 +66,10 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     for (const v of [3, 4]) {
       for (const draw of [0, 1, 5]) {
         const onChain = await readContract(s.publicClient, { abi: computeLedgerAbi, address: ledger, functionName: "sampledIndex", args: [1n, 0n, accountAt(s, v), workers[0] as Address, 0, draw] });
-        expect(sampledIndex({ seed, validator: accountAt(s, v), worker: workers[0] as Address, stage: 0, draw, microbatchesPerRound: 4 })).toBe(onChain);
+        expect(sampledIndex({ seed, validator: accountAt(s, v), worker: workers[0] as Address, stage: 0, draw, itemCount: 4 })).toBe(onChain);
       }
     }
-    const sample = attestationSample({ seed, validator: accountAt(s, 3), worker: workers[0] as Address, stage: 0, microbatchesPerRound: 4, committed: [0, 1, 2, 3] });
+    const sample = attestationSample({ seed, validator: accountAt(s, 3), worker: workers[0] as Address, stage: 0, itemCount: 4, count: attestDraws(4) });
     expect(sample.length).toBe(1);
     expect(sample[0]?.draw).toBe(0);
     // Round 1 (its commit window is open now): worker 0 continues its weights, worker 1 does not.
@@ -85,7 +85,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     const { seed } = await actionsOf(s, 3).getValidatorRound({ modelId: 1n, round: 0n, validator: accountAt(s, 3) });
     const attestationsOf = (v: number) =>
       commitments.map((c) => {
-        const [hit] = attestationSample({ seed, validator: accountAt(s, v), worker: c.worker, stage: c.stage, microbatchesPerRound: 4, committed: [0, 1, 2, 3] });
+        const [hit] = attestationSample({ seed, validator: accountAt(s, v), worker: c.worker, stage: c.stage, itemCount: 4, count: attestDraws(4) });
         return { item: ledgerItem({ commitment: c, tree: itemsTree(items(c.stage, 0)), index: hit?.index as number }), draw: hit?.draw as number };
       });
     const three = attestationsOf(3);
