@@ -119,7 +119,7 @@ abstract contract LedgerDisputes is LedgerCore {
         uint16 seats = uint16(held);
         if (seats == 0) revert ComputeLedgerNotCommitteeMember();
         if (held >> 16 != 0) revert ComputeLedgerAlreadyVoted();
-        _panelSeats[key] = held | ((fraud ? 1 : 2) << 16);
+        _panelSeats[key] = held | (uint256(fraud ? 1 : 2) << 16);
         uint16 fraudSeats = d.fraudSeats;
         uint16 honestSeats = d.honestSeats;
         if (fraud) fraudSeats += seats;

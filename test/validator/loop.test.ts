@@ -54,7 +54,11 @@ describe("runValidatorLoop", () => {
     await s.networkHelpers.time.increaseTo(bench.genesis + 3600n);
     // The auditor stays past its last round until its reward is minted: once the dispute is
     // resolved, let the challenge window pass so the round can be finalized.
-    while (audits.length === 0 || (await actionsOf(s, 0).getDispute({ disputeId: audits[0] as bigint })).status !== 2) {
+    // Once the committee has voted, move the clock past the appeal window (nobody appeals a unanimous verdict).
+    for (;;) {
+      const d = audits.length === 0 ? undefined : await actionsOf(s, 0).getDispute({ disputeId: audits[0] as bigint });
+      if (d?.status === 2) break;
+      if (d && d.appealDeadline !== 0 && (await s.publicClient.getBlock()).timestamp < BigInt(d.appealDeadline)) await s.networkHelpers.time.increaseTo(d.appealDeadline);
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(rewards).toEqual([]);
@@ -70,6 +74,10 @@ describe("runValidatorLoop", () => {
     expect([d.status, d.accused]).toEqual([2, miners[1]?.worker]);
     expect((await actionsOf(s, 0).getStaker({ account: miners[1]?.worker as `0x${string}` })).jailed).toBe(true);
     expect((await actionsOf(s, 0).getStaker({ account: miners[0]?.worker as `0x${string}` })).jailed).toBe(false);
-    expect(members.flatMap((v) => v.log).filter((e) => e.type === "vote" && e.fraud).length).toBe(3);
+    // Every drawn member (5 stake-weighted seats among the 3 committee validators) voted fraud once.
+    const panel = await actionsOf(s, 0).getPanel({ disputeId: audits[0] as bigint, level: 0 });
+    expect(panel.reduce((n, seat) => n + seat.seats, 0)).toBe(5);
+    expect(panel.every((seat) => seat.vote === 1)).toBe(true);
+    expect(members.flatMap((v) => v.log).filter((e) => e.type === "vote" && e.fraud).length).toBe(panel.length);
   }, 120_000);
 });

@@ -16,6 +16,8 @@ import { Validator } from "../../worker/validator/validator.ts";
 import type { MicrobatchSource, PipelineStage } from "../../worker/pipeline/types.ts";
 import { withholdInputs } from "../../worker/cheat/records.ts";
 import { decodeManifest } from "../../worker/p2p/content.ts";
+import { readContract } from "viem/actions";
+import { computeLedgerAbi } from "../../sdk/abi/computeLedger.ts";
 
 /** The tiny model every cheating test trains: 2 stages of one block each. */
 export function tinySpec(initSeed = 1): ModelSpec {
@@ -78,6 +80,8 @@ export async function setupBench({ fraction, tolerance, microbatches = 4 }: { fr
         peerOf: (w) => peers.get(w),
         fraction,
         fetchTimeoutMs: 3000,
+        // Withheld content does not come back here: judge it unavailable after a short retry.
+        availabilityDeadlineMs: 1500,
       }),
     );
   const validators = make(1n, spec);
@@ -197,7 +201,17 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
       if (w === cheater.worker) Object.assign(outcome, { caught: true, how: "slashed", roundsUntilCaught: rounds });
       else outcome.falseChallenges++;
     }
+    // Committees are drawn after the challenge's block and vote; then the appeal windows and the
+    // availability deadlines pass (vote window of the sample spec) and unanswered demands are slashed.
+    for (let pass = 0; pass < 2; pass++) for (const v of auditors) await v.serveCommittee();
+    await s.networkHelpers.time.increase(1801);
     for (const v of auditors) await v.serveCommittee();
+    for (const id of audits.flatMap((a) => a.availability)) {
+      const a = await readContract(s.publicClient, { abi: computeLedgerAbi, address: s.deployments.contracts.computeLedger, functionName: "availabilityChallenge", args: [id] });
+      if (a.status !== 3) continue;
+      if (a.worker === cheater.worker) Object.assign(outcome, { caught: true, how: "slashed", roundsUntilCaught: rounds });
+      else outcome.falseChallenges++;
+    }
     for (const id of audits.flatMap((a) => a.disputes)) {
       await (auditors[0] as Validator).resolve(id);
       const d = await relayer.getDispute({ disputeId: id });

@@ -1,5 +1,5 @@
 import { fewerLayers, lowerPrecision, randomGradients, scaledGradients, staleGradients, zeroGradients } from "../../worker/cheat/strategies.ts";
-import { copyContent, copyItems, otherModel, otherRound, replayItems } from "../../worker/cheat/records.ts";
+import { copyContent, copyItems, otherModel, otherRound, overclaimItems, replayItems } from "../../worker/cheat/records.ts";
 import { weightsRoot } from "../../sdk/protocol/index.ts";
 import { createStage } from "../../worker/model/index.ts";
 import type { Strategy } from "./scenario.ts";
@@ -30,6 +30,10 @@ export const STRATEGIES: Strategy[] = [
   { name: "fewerLayers", stage: 0, cheat: fewerLayers },
   { name: "scaledGradients", stage: 1, cheat: scaledGradients(2) },
   { name: "withholdInputs", stage: 1, withhold: true },
+  // Signs itemCount 4 over a one-leaf tree (issue 11: units for leaves nobody has): its sampled
+  // leaves are demanded on-chain and it is slashed when the demand goes unanswered.
+  { name: "overclaimOneLeaf", stage: 1, tamper: () => overclaimItems(1) },
+  { name: "overclaimHalf", stage: 0, tamper: () => overclaimItems(2) },
   { name: "forgedSignature", stage: 1, forgeSignature: true },
   { name: "otherRoundCommitment", stage: 1, tamper: ({ round }) => otherRound(round + 1n) },
   { name: "otherModelRejected", stage: 0, tamper: () => otherModel(2n) },

@@ -88,6 +88,7 @@ export async function commitMined(
   const commitment = buildCommitment({ modelId, round, stage: miner.stage.index, worker: miner.worker, items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter });
   const draft = tamper ? tamper({ commitment, items: mined.items }) : { commitment, items: mined.items };
   const signature = await signCommitment(signer ?? miner.signer, { ledger, chainId, commitment: draft.commitment });
-  miner.store.putManifest({ commitment: draft.commitment, signature, items: draft.items });
+  // A draft whose leaves do not back its itemCount has no valid manifest to serve: it stays unserved.
+  if (draft.items.length === draft.commitment.itemCount) miner.store.putManifest({ commitment: draft.commitment, signature, items: draft.items });
   return { commitment: draft.commitment, signature };
 }

@@ -27,6 +27,19 @@ export function copyItems(victim: MicrobatchItem[], shift: number): CommitTamper
   };
 }
 
+/**
+ * Over-claims: signs the full `itemCount` of the round but builds the items tree over only the first
+ * `kept` microbatches (the units of the rest are claimed for work that has no leaf). Its manifest
+ * cannot be served (a manifest must hold `itemCount` leaves), so the sampled leaves are demanded
+ * on-chain and the miner cannot answer for the missing ones.
+ */
+export function overclaimItems(kept: number): CommitTamper {
+  return ({ commitment, items }) => {
+    const few = items.slice(0, kept);
+    return { commitment: { ...rebuild(commitment, few), itemCount: items.length }, items: few };
+  };
+}
+
 /** Claims the work for another model (optionally with that model's registered initial weights root). */
 export function otherModel(modelId: bigint, weightsRootBefore?: Hex): CommitTamper {
   return ({ commitment, items }) => ({ commitment: rebuild(commitment, items, { modelId, ...(weightsRootBefore ? { weightsRootBefore } : {}) }), items });

@@ -248,9 +248,14 @@ export function buildProgram(): Command {
     .addOption(new Option("--from-round <n>", "first round to audit (default: current)").argParser(uint("--from-round")))
     .addOption(new Option("--until-round <n>", "stop after auditing this round and resolving its disputes").argParser(uint("--until-round")))
     .addOption(new Option("--poll-ms <n>", "chain polling interval").argParser(uint("--poll-ms")).default(2000n, "2000"))
+    .addOption(
+      new Option("--availability-deadline-ms <n>", "how long to retry fetching a worker's manifest before demanding its sampled leaves on-chain")
+        .argParser(uint("--availability-deadline-ms"))
+        .default(60_000n, "60000"),
+    )
     .action(
       async (
-        options: { model: bigint; spec: string; fraction: number; peerOf: string[]; committeeKey: string[]; stake?: bigint; fromRound?: bigint; untilRound?: bigint; pollMs: bigint },
+        options: { model: bigint; spec: string; fraction: number; peerOf: string[]; committeeKey: string[]; stake?: bigint; fromRound?: bigint; untilRound?: bigint; pollMs: bigint; availabilityDeadlineMs: bigint },
         command: Command,
       ) => {
         const connected = await connect(command);
@@ -280,6 +285,7 @@ export function buildProgram(): Command {
           fromRound: options.fromRound,
           untilRound: options.untilRound,
           pollMs: Number(options.pollMs),
+          availabilityDeadlineMs: Number(options.availabilityDeadlineMs),
         });
       },
     );

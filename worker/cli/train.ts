@@ -11,6 +11,7 @@ import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
 import { type CommitmentLedger, firstRoundToTrain, type RoundRunner, roundRange, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
+import { watchAvailabilityChallenges } from "../commit/availability.ts";
 import { Journal, replay, roundItems } from "../journal/index.ts";
 import { ContentStore } from "../p2p/content.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
@@ -218,10 +219,13 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   logger.info({ stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) }, "listening");
   const journal = await Journal.open(path.resolve(p.journalDir), { modelId: p.modelId, stage: p.stage, worker: p.account.address });
   if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
+  let availability: { stop: () => Promise<void> } | undefined;
   try {
     const first = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
     const until = p.untilRound ?? first + BigInt(p.rounds) - 1n;
     const wallet = createWalletClient({ account: p.account, transport: http(p.rpcUrl) });
+    // Validators that cannot fetch a sampled leaf demand it on-chain: answer from our manifests.
+    availability = watchAvailabilityChallenges({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, store, logger, pollMs: p.pollMs });
     const shared: Shared = {
       p,
       node,
@@ -261,6 +265,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     shared.progress.stop();
     if (p.keepServing) await serveUntilStopped(logger, store.size);
   } finally {
+    await availability?.stop();
     await journal.close();
     await node.stop();
     loaded.stage.dispose();

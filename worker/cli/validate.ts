@@ -32,6 +32,8 @@ export type ValidateCommandParameters = {
   fromRound?: bigint | undefined;
   untilRound?: bigint | undefined;
   pollMs: number;
+  /** How long an audit retries a worker's manifest before demanding its sampled leaves on-chain. */
+  availabilityDeadlineMs?: number | undefined;
 };
 
 /** `worker=multiaddr` of `--peer-of`. */
@@ -71,7 +73,7 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
       const wallet = createWalletClient({ account, transport: http(p.rpcUrl) });
       const v = new Validator({
         wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stageCount: model.stageCount,
-        reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)), fraction: p.fraction,
+        reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)), fraction: p.fraction, availabilityDeadlineMs: p.availabilityDeadlineMs,
       });
       const staker = await getStaker(p.client, { deployments: p.deployments, account: account.address });
       if (staker.stakeWei === 0n) {

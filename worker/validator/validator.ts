@@ -427,7 +427,8 @@ export class Validator {
         continue;
       }
       const block = await publicClient.getBlock();
-      if (d.voteDeadline === 0 && block.number > d.drawBlock) {
+      // The draw lands in a later block than the latest, which is what it needs.
+      if (d.voteDeadline === 0 && block.number >= d.drawBlock) {
         await this.#draw(disputeId);
         d = await getDispute(wallet, { deployments, disputeId });
       }

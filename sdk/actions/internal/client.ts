@@ -10,7 +10,7 @@ import {
   type TransactionReceipt,
   type Transport,
 } from "viem";
-import { getChainId, simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
+import { estimateContractGas, getChainId, simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import { selectDeployments } from "../../deployments/parse.ts";
 import type { Deployments, DeploymentsSource } from "../../deployments/types.ts";
 import { toShardholderError } from "../../errors/index.ts";
@@ -60,6 +60,11 @@ export type SendParameters<
    * a block that must already be in the past).
    */
   simulateOn?: "pending" | undefined;
+  /**
+   * Gas added to the node's estimate, for calls whose cost depends on what lands before them (the
+   * last vote of a committee also opens its appeal window): an exact estimate would run out of gas.
+   */
+  extraGas?: bigint | undefined;
 };
 
 /**
@@ -83,7 +88,10 @@ export async function sendContractWrite<
       chain: client.chain,
       ...(parameters.simulateOn ? { blockTag: parameters.simulateOn } : {}),
     });
-    const transactionHash = await writeContract(client, request);
+    const transactionHash = await writeContract(
+      client,
+      parameters.extraGas === undefined ? request : { ...request, gas: (await estimateContractGas(client, request)) + parameters.extraGas },
+    );
     const receipt = await waitForTransactionReceipt(client, { hash: transactionHash });
     if (receipt.status !== "success") throw new TransactionRevertedError({ action: parameters.action, transactionHash });
     return { transactionHash, receipt };

@@ -32,5 +32,7 @@ export async function vote(client: ShardholderClient, parameters: VoteParameters
     functionName: "vote",
     args: [parameters.disputeId, parameters.fraud],
     account: parameters.account,
+    // Another member's vote may land first and make this one the last (which writes the appeal deadline).
+    extraGas: 30_000n,
   });
 }
