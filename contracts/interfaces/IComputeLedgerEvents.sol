@@ -32,6 +32,8 @@ interface IComputeLedgerEvents {
     );
     /// @notice The committee of `level` was drawn: `members` (distinct) hold `seats` seats in all.
     event CommitteeDrawn(uint256 indexed disputeId, uint8 level, address[] members, uint16 seats, uint40 voteDeadline);
+    /// @notice The committee of `level` is not full yet (`seats` drawn in `attempts`): call `drawCommittee` again.
+    event CommitteeDrawContinues(uint256 indexed disputeId, uint8 level, uint16 seats, uint16 attempts);
     /// @notice The draw block's hash was no longer available (256 blocks): the draw moved to `drawBlock`.
     event CommitteeDrawDeferred(uint256 indexed disputeId, uint8 level, uint256 drawBlock);
     event Voted(uint256 indexed disputeId, address indexed validator, uint8 level, bool fraud, uint16 seats);

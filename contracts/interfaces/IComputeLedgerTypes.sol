@@ -90,6 +90,8 @@ interface IComputeLedgerTypes {
         uint16 seats;
         uint16 fraudSeats;
         uint16 honestSeats;
+        /// draw attempts spent on the current level (a draw continues over several calls until full)
+        uint16 drawAttempts;
     }
 
     /// @notice An appeal that opened committee level `level` of a dispute (levels >= 1).

@@ -23,9 +23,14 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     uint256 public constant DISPUTE_WINDOWS = 6;
     /// @notice Appeals a dispute may have; the committee of level `l` has `committeeSeats(l)` seats.
     uint256 public constant MAX_APPEALS = 2;
-    /// @notice Draw attempts per seat (a candidate that is a party or under the model's minimum
-    /// validator stake is skipped); bounds the draw loop.
+    /// @notice Draw attempts per seat in one `drawCommittee` call (a candidate that is a party or
+    /// under the model's minimum validator stake is skipped); bounds the loop of one call. A committee
+    /// that is not full yet is drawn further by later calls ...
     uint256 internal constant DRAW_ATTEMPTS_PER_SEAT = 3;
+    /// @notice ... up to this many attempts per seat in all: then voting starts with the seats drawn
+    /// (stake parked just under a model's minimum can delay a committee, not empty it: emptying a
+    /// 5-seat one needs ~19x the eligible stake for a 1% chance).
+    uint256 internal constant MAX_DRAW_ATTEMPTS_PER_SEAT = 30;
     /// @notice Share of a losing worker's bonded stake that is slashed.
     uint256 public constant SLASH_BPS = 5000;
     /// @notice Share of any slashed amount (worker stake or challenger bond) credited to the winner.
@@ -39,8 +44,11 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     /// @notice Share of each bond kept when a dispute is dismissed (a tie or no votes), credited to
     /// the accused for the time its stake was locked: spam costs more than gas.
     uint256 public constant DISMISS_FEE_BPS = 1000;
-    /// @notice Bond of a data-availability challenge, in bps of the model's challenge bond.
+    /// @notice Bond of a data-availability challenge, in bps of the model's challenge bond ...
     uint256 public constant AVAILABILITY_BOND_BPS = 1000;
+    /// @notice ... and at least this much: it pays the worker's answer (a `revealItem` costs ~80k gas),
+    /// so demanding leaves an honest worker holds costs the demander more than the worker.
+    uint256 internal constant MIN_AVAILABILITY_BOND_WEI = 5e15;
     /// @notice Floor of the challenge bond when a model's minimum validator stake is lower.
     uint256 internal constant MIN_CHALLENGE_BOND_WEI = 1e15;
     /// @notice Where burned ETH goes.
@@ -279,8 +287,9 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
         return challengeBondWei << (level + 1);
     }
 
-    function _availabilityBond(uint256 minValidatorStakeWei) internal pure returns (uint256) {
-        return _challengeBond(minValidatorStakeWei) * AVAILABILITY_BOND_BPS / BPS;
+    function _availabilityBond(uint256 minValidatorStakeWei) internal pure returns (uint256 bondWei) {
+        bondWei = _challengeBond(minValidatorStakeWei) * AVAILABILITY_BOND_BPS / BPS;
+        if (bondWei < MIN_AVAILABILITY_BOND_WEI) bondWei = MIN_AVAILABILITY_BOND_WEI;
     }
 
     /// @dev Identifies one validator's attestation bitmap of one commitment.

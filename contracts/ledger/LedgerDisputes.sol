@@ -17,14 +17,17 @@ import {StakeSortition} from "./StakeSortition.sol";
 /// - Seats are drawn with replacement, stake-weighted (`StakeSortition`), among validators with at
 ///   least the model's minimum validator stake, parties excluded: a flood of empty entries is never
 ///   drawn, a draw costs O(log n), and buying seats means buying stake.
-/// - Each member votes once with all its seats. After the vote, the verdict can be appealed (a
-///   doubled bond per level) to a committee of `committeeSeats(level)` seats (5, 19, 61); the last
-///   committee's majority is final. Capturing a dispute means capturing its final committee.
+/// - Each member votes once with all its seats. A verdict needs a majority of all drawn seats. After
+///   the vote, the verdict can be appealed (a doubled bond per level) to a committee of
+///   `committeeSeats(level)` seats (5, 19, 61); the last committee's verdict is final. Capturing a
+///   dispute means capturing its final committee.
 /// - At resolution every seat that voted for the final verdict shares `VOTER_SHARE_BPS` of what the
 ///   loser forfeits plus the penalties of the others; a seat that voted against it, or did not vote,
 ///   loses `VOTE_PENALTY_BPS` of the challenge bond from its stake.
-/// - A tie or no vote dismisses: nobody is slashed, bonds are refunded except `DISMISS_FEE_BPS` of
-///   the challenger's, credited to the accused.
+/// - No majority dismisses: nobody is slashed; bonds are refunded except `DISMISS_FEE_BPS` of the
+///   challenger's, credited to the accused; absent seats of an item dispute are still penalized
+///   (an item can always be re-executed), those of a chain break are not (abstaining is how a
+///   validator says neither leaf is at fault).
 /// - A commitment is slashed at most once, however many disputes accuse it.
 /// - Data availability: any validator may demand leaf `index < itemCount` of a commitment; the worker
 ///   publishes it (`revealItem`) within `voteWindowSec` or is slashed (`slashUnavailable`): a signed
@@ -78,11 +81,13 @@ abstract contract LedgerDisputes is LedgerCore {
     }
 
     /// @notice Draws the committee of the dispute's current level; anyone may call it once a block
-    /// after `drawBlock` exists.
+    /// after `drawBlock` exists. A committee not full after one call (candidates skipped) is drawn
+    /// further by later calls; voting starts once it is full or its attempt budget is spent.
     /// @dev The seed is `keccak256(blockhash(drawBlock), disputeId, level, attempt)`: fixed by a block
     /// mined after the level's bond was locked, so neither the challenger nor the appellant could
-    /// see it, and the call cannot be retried for another outcome. Past 256 blocks the hash is
-    /// gone: the draw moves to the block of this call (`CommitteeDrawDeferred`).
+    /// see it, and the call cannot be retried for another outcome (attempt numbers continue across
+    /// calls). Past 256 blocks the hash is gone: the draw moves to the block of this call
+    /// (`CommitteeDrawDeferred`) and continues from there.
     function drawCommittee(uint256 disputeId) external {
         Dispute storage d = _disputes[disputeId];
         if (d.status != DisputeStatus.Open) revert ComputeLedgerDisputeNotOpen();
@@ -97,9 +102,15 @@ abstract contract LedgerDisputes is LedgerCore {
             return;
         }
         ModelParams storage p = _models[d.modelId];
-        uint16 seats = _drawSeats(d, disputeId, level, blockHash, p.minValidatorStakeWei);
-        uint40 deadline = uint40(block.timestamp + p.voteWindowSec);
+        uint256 target = _committeeSeats(level);
+        (uint16 seats, uint16 attempts) = _drawSeats(d, disputeId, level, blockHash, p.minValidatorStakeWei, target);
         d.seats = seats;
+        d.drawAttempts = attempts;
+        if (seats < target && attempts < target * MAX_DRAW_ATTEMPTS_PER_SEAT && _sortition.total != 0) {
+            emit CommitteeDrawContinues(disputeId, level, seats, attempts);
+            return;
+        }
+        uint40 deadline = uint40(block.timestamp + p.voteWindowSec);
         d.voteDeadline = deadline;
         emit CommitteeDrawn(disputeId, level, _panelMembers[disputeId][level], seats, deadline);
     }
@@ -335,24 +346,28 @@ abstract contract LedgerDisputes is LedgerCore {
         );
     }
 
-    /// @dev Draws `committeeSeats(level)` seats stake-weighted with replacement, skipping parties and
-    /// validators under the model's minimum stake, within `DRAW_ATTEMPTS_PER_SEAT` attempts a seat.
-    /// Each new member's `openDisputes` is raised so its stake (and its penalty) cannot leave first.
-    function _drawSeats(Dispute storage d, uint256 disputeId, uint8 level, bytes32 blockHash, uint256 minStakeWei)
-        private
-        returns (uint16 filled)
-    {
+    /// @dev Draws seats stake-weighted with replacement towards `target`, skipping parties and
+    /// validators under the model's minimum stake, spending at most `target * DRAW_ATTEMPTS_PER_SEAT`
+    /// attempts in this call (attempt numbers continue from earlier calls). Each new member's
+    /// `openDisputes` is raised so its stake (and its penalty) cannot leave first.
+    function _drawSeats(
+        Dispute storage d,
+        uint256 disputeId,
+        uint8 level,
+        bytes32 blockHash,
+        uint256 minStakeWei,
+        uint256 target
+    ) private returns (uint16 filled, uint16 attempt) {
+        filled = d.seats;
+        attempt = d.drawAttempts;
         uint256 total = _sortition.total;
-        if (total == 0) return 0;
-        uint256 target = _committeeSeats(level);
-        address accused = d.accused;
-        address counterparty = d.counterparty;
-        address challenger = d.challenger;
+        if (total == 0) return (filled, attempt);
+        uint256 until = uint256(attempt) + target * DRAW_ATTEMPTS_PER_SEAT;
         address[] storage members = _panelMembers[disputeId][level];
-        for (uint256 attempt; attempt < target * DRAW_ATTEMPTS_PER_SEAT && filled < target; ++attempt) {
-            uint256 r = uint256(keccak256(abi.encode(blockHash, disputeId, level, attempt))) % total;
+        for (; attempt < until && filled < target; ++attempt) {
+            uint256 r = uint256(keccak256(abi.encode(blockHash, disputeId, level, uint256(attempt)))) % total;
             address candidate = _validators[StakeSortition.draw(_sortition, r) - 1];
-            if (candidate == accused || candidate == counterparty || candidate == challenger) continue;
+            if (candidate == d.accused || candidate == d.counterparty || candidate == d.challenger) continue;
             if (_stakers[candidate].stakeWei < minStakeWei) continue;
             bytes32 key = _seatKey(disputeId, level, candidate);
             uint256 held = _panelSeats[key];
@@ -376,11 +391,13 @@ abstract contract LedgerDisputes is LedgerCore {
         return early != 0 ? early : uint256(d.voteDeadline) + _models[d.modelId].voteWindowSec;
     }
 
+    /// @dev A verdict needs a majority of all the level's drawn seats, not only of those cast: a
+    /// lone seat cannot decide while the others stay away, and a validator that cannot blame either
+    /// side can abstain. Otherwise the level is dismissed.
     function _tally(Dispute storage d) private view returns (DisputeStatus) {
-        uint16 fraudSeats = d.fraudSeats;
-        uint16 honestSeats = d.honestSeats;
-        if (fraudSeats > honestSeats) return DisputeStatus.Fraud;
-        if (honestSeats > fraudSeats) return DisputeStatus.Honest;
+        uint256 seats = d.seats;
+        if (uint256(d.fraudSeats) * 2 > seats) return DisputeStatus.Fraud;
+        if (uint256(d.honestSeats) * 2 > seats) return DisputeStatus.Honest;
         return DisputeStatus.Dismissed;
     }
 
@@ -455,8 +472,12 @@ abstract contract LedgerDisputes is LedgerCore {
         uint256 penaltyPerSeatWei = _challengeBond(_models[d.modelId].minValidatorStakeWei) * VOTE_PENALTY_BPS / BPS;
         uint256 levels = uint256(d.level) + 1;
         uint256 coherentSeats;
+        // An item can always be re-executed, so not voting on one is penalized even when the dispute
+        // is dismissed; a chain break whose two leaves both re-execute correctly cannot be blamed on
+        // either side, and abstaining is how a validator says so.
+        bool penalizeAbsent = d.kind == DisputeKind.Item;
         for (uint256 l; l < levels; ++l) {
-            (uint256 seats, uint256 penaltiesWei) = _judgeLevel(disputeId, l, coherentVote, penaltyPerSeatWei);
+            (uint256 seats, uint256 penaltiesWei) = _judgeLevel(disputeId, l, coherentVote, penaltyPerSeatWei, penalizeAbsent);
             coherentSeats += seats;
             poolWei += penaltiesWei;
         }
@@ -472,10 +493,13 @@ abstract contract LedgerDisputes is LedgerCore {
 
     /// @dev Releases the members of one level (their `openDisputes`), penalizes its incoherent and
     /// absent seats; returns its coherent seats and the penalties taken.
-    function _judgeLevel(uint256 disputeId, uint256 level, uint256 coherentVote, uint256 penaltyPerSeatWei)
-        private
-        returns (uint256 coherentSeats, uint256 penaltiesWei)
-    {
+    function _judgeLevel(
+        uint256 disputeId,
+        uint256 level,
+        uint256 coherentVote,
+        uint256 penaltyPerSeatWei,
+        bool penalizeAbsent
+    ) private returns (uint256 coherentSeats, uint256 penaltiesWei) {
         address[] storage members = _panelMembers[disputeId][level];
         uint256 n = members.length;
         for (uint256 i; i < n; ++i) {
@@ -485,7 +509,7 @@ abstract contract LedgerDisputes is LedgerCore {
             _stakers[member].openDisputes -= 1;
             if (coherentVote != 0 && cast == coherentVote) {
                 coherentSeats += uint16(held);
-            } else if (cast == 0 || coherentVote != 0) {
+            } else if (coherentVote != 0 || (cast == 0 && penalizeAbsent)) {
                 penaltiesWei += _penalize(disputeId, member, uint16(held) * penaltyPerSeatWei);
             }
         }

@@ -26,7 +26,7 @@ describe("cheating miners are caught and slashed; honest miners keep stake and r
     expect(o.caught).toBe(false);
     expect(o.falseChallenges).toBe(0);
     expect(bench.validators[0]?.log.filter((e) => e.type === "attest").length).toBe(4); // 2 rounds x 2 commitments x 1 sampled item
-    expect(bench.validators[0]?.log.some((e) => e.type === "challenge" || e.type === "chainBreak" || e.type === "weightsBreak")).toBe(false);
+    expect(bench.validators[0]?.log.some((e) => e.type === "challenge" || e.type === "availability" || e.type === "weightsBreak")).toBe(false);
     // 4 microbatches per round: one attestable draw per commitment, all verified and recorded on-chain
     expect(o.attestedOnChain).toBe(4);
     expect(o.validatorRewardTokens).toBeGreaterThan(0n);

@@ -7,7 +7,6 @@ import { getPanel } from "../../sdk/actions/disputes/getPanel.ts";
 import { computeLedgerAbi } from "../../sdk/abi/computeLedger.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import type { ShardholderClient } from "../../sdk/actions/internal/client.ts";
-import { challengeChainBreak } from "../../sdk/actions/miner/challengeChainBreak.ts";
 import { challengeItem } from "../../sdk/actions/miner/challengeItem.ts";
 import { getDispute } from "../../sdk/actions/miner/getDispute.ts";
 import { resolveDispute } from "../../sdk/actions/miner/resolveDispute.ts";
@@ -45,18 +44,24 @@ import { type ItemVerdict, verifyItem } from "./verify.ts";
 /** A commitment as seen on-chain (from `CommitmentAccepted`). */
 export type AcceptedCommitment = { worker: Address; stage: number; itemsRoot: Hex; units: bigint };
 
+/** A validator's verdict on a dispute; `fraud` undefined = abstain (a chain break it cannot attribute). */
+type Verdict = { fraud: boolean | undefined; reason: string };
+
+/** A commitment with the signed manifest its worker served. */
+type AuditedCommitment = { c: AcceptedCommitment; m: ItemsManifest };
+
 /** One line of the validator's log (`attest`: re-executed and honest; `onChain` when it was an attestable draw submitted by `attestItems`). */
 export type ValidatorLogEntry =
   | { type: "attest"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; computeMs: number; onChain: boolean }
   | { type: "weightsBreak"; modelId: bigint; round: bigint; stage: number; worker: Address; previousAfter: Hex; currentBefore: Hex }
   | { type: "reward"; modelId: bigint; round: bigint; tokens: bigint; units: bigint }
   | { type: "challenge"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; disputeId: bigint }
-  | { type: "chainBreak"; modelId: bigint; round: bigint; stage: number; upstream: Address; downstream: Address; index: number; disputeId: bigint }
   | { type: "unverifiable"; modelId: bigint; round: bigint; worker: Address; reason: string }
   | { type: "availability"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; challengeId: bigint }
   | { type: "unavailableSlashed"; challengeId: bigint; worker: Address }
   | { type: "draw"; disputeId: bigint; members: number; seats: number }
   | { type: "vote"; disputeId: bigint; fraud: boolean; reason: string }
+  | { type: "abstain"; disputeId: bigint; reason: string }
   | { type: "appeal"; disputeId: bigint; level: number; fraud: boolean; bondWei: bigint }
   | { type: "resolve"; disputeId: bigint; status: number };
 
@@ -111,8 +116,10 @@ export class Validator {
   readonly log: ValidatorLogEntry[] = [];
   readonly address: Address;
   /** This validator's own verdict per dispute (re-executed once), which it votes and defends by appeal. */
-  readonly #verdicts = new Map<bigint, { fraud: boolean; reason: string }>();
+  readonly #verdicts = new Map<bigint, Verdict>();
   readonly #settled = new Set<bigint>();
+  /** `disputeId:level` keys this validator abstained in (its verdict blames neither side). */
+  readonly #abstained = new Set<string>();
   /** Availability challenges this validator opened and has not settled. */
   readonly #availability = new Map<bigint, { deadline: bigint; worker: Address }>();
   #units: Promise<bigint[]> | undefined;
@@ -244,7 +251,7 @@ export class Validator {
     this.#seen = { round, commitments: seen };
     for (const up of manifests) {
       for (const down of manifests.filter((d) => d.c.stage === up.c.stage + 1)) {
-        const disputeId = await this.#challengeBreak(round, up.m, down.m);
+        const disputeId = await this.#challengeBreak(round, up, down);
         if (disputeId !== undefined) audit.disputes.push(disputeId);
       }
     }
@@ -372,30 +379,39 @@ export class Validator {
     return tokens;
   }
 
-  async #challengeBreak(round: bigint, up: ItemsManifest, down: ItemsManifest): Promise<bigint | undefined> {
-    const upWorker = getAddress(up.commitment.worker);
-    const downWorker = getAddress(down.commitment.worker);
-    if (this.#accusedRounds.has(`${round}:${upWorker}`) || this.#accusedRounds.has(`${round}:${downWorker}`)) return undefined;
-    for (const a of up.items) {
-      const b = down.items.find((i) => i.index === a.index);
+  /**
+   * Looks for a hash-chain break between two neighbouring commitments and challenges the side at
+   * fault as an item: stage s if its own leaf fails re-execution, else stage s+1 if its leaf fails
+   * on the input it claims. A break where both leaves re-execute correctly cannot be blamed on
+   * either without knowing which workers exchanged data (two different pipelines paired, or an
+   * input made up and computed on correctly): it is logged, not challenged, since challenging it
+   * could frame an honest miner.
+   */
+  async #challengeBreak(round: bigint, up: AuditedCommitment, down: AuditedCommitment): Promise<bigint | undefined> {
+    if (this.#accusedRounds.has(`${round}:${up.c.worker}`) || this.#accusedRounds.has(`${round}:${down.c.worker}`)) return undefined;
+    for (const a of up.m.items) {
+      const b = down.m.items.find((i) => i.index === a.index);
       if (!b || (a.outputActHash === b.inputActHash && a.upstreamGradHash === b.inputGradHash)) continue;
-      const upstream = ledgerItem({ commitment: up.commitment, tree: itemsTree(up.items), index: a.index });
-      const downstream = ledgerItem({ commitment: down.commitment, tree: itemsTree(down.items), index: a.index });
-      const { disputeId } = await challengeChainBreak(this.p.wallet, { deployments: this.p.deployments, upstream, downstream });
-      this.#accusedRounds.add(`${round}:${upWorker}`);
-      this.#accusedRounds.add(`${round}:${downWorker}`);
-      this.log.push({ type: "chainBreak", modelId: this.p.modelId, round, stage: up.commitment.stage, upstream: upWorker, downstream: downWorker, index: a.index, disputeId });
-      return disputeId;
+      for (const [side, leaf] of [[up, a], [down, b]] as const) {
+        const verdict = await this.verify(side.c.worker, side.m, leaf);
+        if (verdict.ok) continue;
+        const item = ledgerItem({ commitment: side.m.commitment, tree: itemsTree(side.m.items), index: leaf.index });
+        return this.#challengeItem(round, side.c, item, `chain break at microbatch ${leaf.index}: ${verdict.reason}`);
+      }
+      this.log.push({ type: "unverifiable", modelId: this.p.modelId, round, worker: down.c.worker, reason: `chain break at microbatch ${a.index} with ${up.c.worker}, both leaves re-execute correctly: not attributable` });
+      return undefined;
     }
     return undefined;
   }
 
   /** The challenged item(s) of a dispute, decoded from the transaction that opened it. */
-  async #disputedItems(transactionHash: Hex): Promise<{ item: LedgerItem; chainBreak: boolean }> {
+  async #disputedItems(transactionHash: Hex): Promise<{ item: LedgerItem; downstream?: LedgerItem | undefined }> {
     const tx = await this.p.publicClient.getTransaction({ hash: transactionHash });
     const call = decodeFunctionData({ abi: computeLedgerAbi, data: tx.input });
-    if (call.functionName === "challengeItem") return { item: { ...call.args[0], proof: [...call.args[0].proof] }, chainBreak: false };
-    if (call.functionName === "challengeChainBreak") return { item: { ...call.args[0], proof: [...call.args[0].proof] }, chainBreak: true };
+    if (call.functionName === "challengeItem") return { item: { ...call.args[0], proof: [...call.args[0].proof] } };
+    if (call.functionName === "challengeChainBreak") {
+      return { item: { ...call.args[0], proof: [...call.args[0].proof] }, downstream: { ...call.args[1], proof: [...call.args[1].proof] } };
+    }
     throw new Error(`transaction ${transactionHash} opened no dispute`);
   }
 
@@ -403,7 +419,8 @@ export class Validator {
    * Moves every open dispute of the model forward as far as this validator can: draws committees
    * that are due (anyone may), votes where it holds seats (re-executing the accused item once; a
    * manifest or input the accused does not serve within the availability deadline counts as
-   * fraud), appeals a tentative verdict that contradicts its own re-execution, and slashes the
+   * fraud), appeals any tentative verdict that contradicts its own re-execution (drawn or not:
+   * one honest validator suffices to take a captured committee to a larger one), and slashes the
    * workers of its availability challenges left unanswered past their deadline. Returns the
    * disputes it voted in.
    */
@@ -435,22 +452,32 @@ export class Validator {
       if (d.voteDeadline === 0) continue;
       const panel = await getPanel(wallet, { deployments, disputeId, level: d.level });
       const mine = panel.find((seat) => getAddress(seat.member) === this.address);
-      if (mine && mine.vote === 0 && d.appealDeadline === 0 && block.timestamp <= BigInt(d.voteDeadline)) {
+      const voteKey = `${disputeId}:${d.level}`;
+      if (mine && mine.vote === 0 && !this.#abstained.has(voteKey) && d.appealDeadline === 0 && block.timestamp <= BigInt(d.voteDeadline)) {
         const verdict = await this.#verdict(disputeId, l.transactionHash as Hex);
+        if (verdict.fraud === undefined) {
+          this.#abstained.add(voteKey);
+          this.log.push({ type: "abstain", disputeId, reason: verdict.reason });
+          continue;
+        }
         await vote(wallet, { deployments, disputeId, fraud: verdict.fraud });
         this.log.push({ type: "vote", disputeId, fraud: verdict.fraud, reason: verdict.reason });
         voted.push(disputeId);
         continue;
       }
-      // Defend the verdict this validator reached (as a voter or as the challenger) by appeal.
+      // Watchdog: once a level has voted, every validator (drawn or not) checks the tentative verdict
+      // against its own re-execution and appeals a wrong one, so a captured small committee is
+      // overturned by a larger one as long as one honest validator is running.
       const votingOver = d.appealDeadline !== 0 || block.timestamp > BigInt(d.voteDeadline);
       const appealEnd = d.appealDeadline !== 0 ? BigInt(d.appealDeadline) : BigInt(d.voteDeadline) + voteWindowSec;
-      const mineToDefend = this.#verdicts.get(disputeId) ?? (getAddress(d.challenger) === this.address ? { fraud: true, reason: "challenged" } : undefined);
-      if (!mineToDefend || !votingOver || d.level >= maxAppeals || block.timestamp >= appealEnd) continue;
+      if (!votingOver || d.level >= maxAppeals || block.timestamp >= appealEnd) continue;
       const tentative = d.fraudSeats > d.honestSeats ? true : d.honestSeats > d.fraudSeats ? false : undefined;
-      if (tentative === mineToDefend.fraud) continue;
-      const { bondWei } = await appeal(wallet, { deployments, disputeId, fraud: mineToDefend.fraud });
-      this.log.push({ type: "appeal", disputeId, level: d.level + 1, fraud: mineToDefend.fraud, bondWei });
+      const own = await this.#verdict(disputeId, l.transactionHash as Hex);
+      if (tentative === own.fraud) continue;
+      // Abstaining on a decided level: appeal it (either side; the bond comes back if it ends dismissed).
+      const ask = own.fraud ?? !tentative;
+      const { bondWei } = await appeal(wallet, { deployments, disputeId, fraud: ask });
+      this.log.push({ type: "appeal", disputeId, level: d.level + 1, fraud: ask, bondWei });
     }
     await this.#settleAvailability();
     return voted;
@@ -466,20 +493,32 @@ export class Validator {
     }
   }
 
-  /** Re-executes the disputed item once per dispute (for a chain break: stage s's item; if it verifies, stage s+1 is at fault). */
-  async #verdict(disputeId: bigint, transactionHash: Hex): Promise<{ fraud: boolean; reason: string }> {
+  /**
+   * This validator's verdict on a dispute, re-executed once: for an item, whether its leaf fails
+   * (a manifest or input not served within the availability deadline counts as failing). For a
+   * chain break, `fraud` blames stage s when its leaf fails, `!fraud` blames stage s+1 when its
+   * leaf fails on its own claimed input, and `undefined` (abstain) when both re-execute correctly:
+   * the break is then not attributable (two pipelines paired) and blaming either could frame an
+   * honest miner.
+   */
+  async #verdict(disputeId: bigint, transactionHash: Hex): Promise<Verdict> {
     const known = this.#verdicts.get(disputeId);
     if (known) return known;
-    const { item } = await this.#disputedItems(transactionHash);
-    const manifest = await this.manifest(getAddress(item.worker), item.itemsRoot);
-    let verdict: { fraud: boolean; reason: string };
-    if (!manifest) verdict = { fraud: true, reason: "items manifest not served within the availability deadline" };
-    else {
-      const checked = await this.verify(getAddress(item.worker), manifest, item.leaf);
-      verdict = checked.ok ? { fraud: false, reason: "re-execution matches" } : { fraud: true, reason: checked.reason };
+    const { item, downstream } = await this.#disputedItems(transactionHash);
+    let verdict: Verdict = await this.#leafVerdict(item);
+    if (downstream && !verdict.fraud) {
+      const down = await this.#leafVerdict(downstream);
+      verdict = down.fraud ? { fraud: false, reason: `stage ${downstream.stage}: ${down.reason}` } : { fraud: undefined, reason: "both leaves re-execute correctly: not attributable" };
     }
     this.#verdicts.set(disputeId, verdict);
     return verdict;
+  }
+
+  async #leafVerdict(item: LedgerItem): Promise<{ fraud: boolean; reason: string }> {
+    const manifest = await this.manifest(getAddress(item.worker), item.itemsRoot);
+    if (!manifest) return { fraud: true, reason: "items manifest not served within the availability deadline" };
+    const checked = await this.verify(getAddress(item.worker), manifest, item.leaf);
+    return checked.ok ? { fraud: false, reason: "re-execution matches" } : { fraud: true, reason: checked.reason };
   }
 
   /** Slashes the workers of this validator's availability challenges that were not answered in time. */
