@@ -457,12 +457,7 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
             ops[i] = pool[i % 3]; // repeated operators across stages
             servingLedger.setServing(id2, ops[i], true);
         }
-        bytes32 key = _registerPipeline(escrow, id2, ops);
-        uint64 deadline = uint64(block.timestamp + 10);
-        vm.prank(requester);
-        uint256 id = escrow.request{value: feeWei}(id2, key, INPUT, deadline);
-        vm.prank(ops[0]);
-        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, key, requester, feeWei, deadline, INPUT), OUTPUT, ops);
+        bytes32 key = _serveOnce(id2, ops, feeWei);
 
         uint256 operatorsTotal;
         for (uint256 i; i < 3 && i < stages; ++i) {
@@ -496,6 +491,16 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         req = IInferenceEscrow.InferenceRequest(modelId, key, requester, feeWei, uint64(block.timestamp) + ttl, INPUT);
         vm.prank(requester);
         id = escrow.request{value: feeWei}(modelId, key, INPUT, req.deadline);
+    }
+
+    /// @dev Registers `ops` for `id2`, requests through them and fulfils as `ops[0]`.
+    function _serveOnce(uint64 id2, address[] memory ops, uint256 feeWei) internal returns (bytes32 key) {
+        key = _registerPipeline(escrow, id2, ops);
+        uint64 deadline = uint64(block.timestamp + 10);
+        vm.prank(requester);
+        uint256 id = escrow.request{value: feeWei}(id2, key, INPUT, deadline);
+        vm.prank(ops[0]);
+        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, key, requester, feeWei, deadline, INPUT), OUTPUT, ops);
     }
 
     function _owed(bytes32 key, address account) internal view returns (uint256 owedWei) {

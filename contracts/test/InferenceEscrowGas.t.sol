@@ -35,6 +35,9 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
         servingLedger.setServing(modelId, op2, true);
         _mint(token, makeAddr("holder"), 100e18);
         vm.deal(requester, 10 ether);
+        // operators and the treasury hold ETH (they pay gas): a withdrawal does not create their account
+        vm.deal(op2, 1 ether);
+        vm.deal(treasury, 1 ether);
         address[] memory ops = _ops();
         key = _registerPipeline(escrow, modelId, ops);
         // one full cycle first, so balances and the token's accumulator are non-zero (steady state)
@@ -62,12 +65,14 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
         assertLe(txGas, 60_000, "request above target");
     }
 
-    /// @dev DESIGN target: 70k, steady state (the pipeline of these two operators already opened). Where it
-    /// goes (~67.3k): 21000 base + ~3.1k calldata + token deposit ~21.6k (value call 6.7k net of the stipend,
-    /// cold clone and implementation 5.2k, two reads and one write 7.1k, event) + pipeline slot 5k + request
+    /// @dev DESIGN target: 75k (70k before issue 11), steady state (the pipeline of these two operators is
+    /// registered and has earned). Where it goes (~72.5k): 21000 base + ~3.6k calldata (the request now
+    /// carries its pipeline key) + token deposit ~21.6k (value call 6.7k net of the stipend, cold clone and
+    /// implementation 5.2k, two reads and one write 7.1k, event) + pipeline slot 5k + the treasury's
+    /// protocol-fee counter 5k (the price of accounting its share without iterating pipelines) + request
     /// slot 5k less the 4.8k refund for clearing it + one pipeline serving check ~8.6k against this minimal
-    /// ledger (cold account, two cold reads) + event ~3.5k.
-    function test_gas_fulfill_twoStages_within70k() public {
+    /// ledger (cold account, two cold reads) + membership scan and key check ~0.2k + event ~3.5k.
+    function test_gas_fulfill_twoStages_within75k() public {
         (InferenceEscrow e, IInferenceEscrow.InferenceRequest memory req, uint256 id) = (escrow, live, liveId);
         address[] memory ops = _ops();
         bytes32 out = keccak256("out");
@@ -78,11 +83,12 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
         uint256 txGas = _lastTxGas(abi.encodeCall(e.fulfill, (id, req, out, ops)));
         emit log_named_uint("InferenceEscrow fulfill (2 stages), tx gas", txGas);
         assertEq(uint8(e.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
-        assertLe(txGas, 70_000, "fulfil above target");
+        assertLe(txGas, 75_000, "fulfil above target");
     }
 
-    /// @dev An operator's withdrawal of one pipeline's share: one member checkpoint, one pipeline read.
-    function test_gas_withdraw_operatorOnePipeline() public {
+    /// @dev An operator's withdrawal of one pipeline's share: one member checkpoint, one pipeline read, the
+    /// settled balance, the value transfer. Each further pipeline adds its two cold slots (~7k).
+    function test_gas_withdraw_operatorOnePipeline_within50k() public {
         (InferenceEscrow e, address who, bytes32[] memory keys) = (escrow, op2, _keys1(key));
         _warm(address(e));
         _warm(who);
@@ -93,8 +99,8 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
         assertLe(txGas, 50_000, "withdraw above target");
     }
 
-    /// @dev The treasury's withdrawal reads one counter, whatever the number of pipelines.
-    function test_gas_withdraw_treasury() public {
+    /// @dev The treasury's withdrawal reads and writes one counter, whatever the number of pipelines.
+    function test_gas_withdraw_treasury_within45k() public {
         (InferenceEscrow e, address who) = (escrow, treasury);
         bytes32[] memory none = new bytes32[](0);
         _warm(address(e));

@@ -46,9 +46,10 @@ contract InferenceEscrowLedgerGasTest is LedgerTestBase, PipelineConsents, GasMe
         live = IInferenceEscrow.InferenceRequest(modelId, key, requester, 0.1 ether, deadline, keccak256("b"));
     }
 
-    /// @dev DESIGN target: 70k as a chain receipt, with the ledger's serving checks included (bench/gas.json
-    /// "chain" "fulfillInference, second" measures the same path through the SDK).
-    function test_gas_fulfill_twoStages_realLedger_within70k() public {
+    /// @dev DESIGN target: 77k as a chain receipt (70k before issue 11 added the treasury's protocol-fee
+    /// counter, ~5k, and the request's pipeline key, ~0.5k of calldata), with the ledger's serving checks
+    /// included (bench/gas.json "chain" "fulfillInference, second" measures the same path through the SDK).
+    function test_gas_fulfill_twoStages_realLedger_within77k() public {
         (InferenceEscrow e, IInferenceEscrow.InferenceRequest memory req, uint256 id) = (escrow, live, liveId);
         address[] memory ops = _ops();
         bytes32 out = keccak256("out");
@@ -60,7 +61,7 @@ contract InferenceEscrowLedgerGasTest is LedgerTestBase, PipelineConsents, GasMe
         uint256 txGas = _lastTxGas(abi.encodeCall(e.fulfill, (id, req, out, ops)));
         emit log_named_uint("InferenceEscrow fulfill (2 stages, real ledger), tx gas", txGas);
         assertEq(uint8(e.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
-        assertLe(txGas, 70_000, "fulfil with the real ledger above target");
+        assertLe(txGas, 77_000, "fulfil with the real ledger above target");
     }
 
     /// @dev The serving check still bites on the real ledger: an operator that asked to unbond may not serve.

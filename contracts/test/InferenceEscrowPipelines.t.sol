@@ -169,6 +169,7 @@ contract InferenceEscrowPipelinesTest is EconomyBase, PipelineConsents {
         uint64 deadline = uint64(block.timestamp + 60);
         bytes[] memory consents = _consents(escrow, modelId, ops, deadline, op1);
         assertEq(consents[1].length, 0, "only the first appearance carries the signature");
+        escrow.cacheModelTerms(modelId);
         vm.recordLogs();
         vm.prank(op1); // a relayer: op2's signature is the consent
         bytes32 key = escrow.registerPipeline(modelId, ops, deadline, consents);
