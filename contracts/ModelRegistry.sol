@@ -10,7 +10,10 @@ import {ModelToken} from "./ModelToken.sol";
 /// @notice Designers register a model spec; the registry validates every economic field, deploys the
 /// model's ERC-20 as an ERC-1167 clone of one ModelToken implementation (address deterministic from the
 /// model id) and makes the compute ledger its only minter. Economic terms never change after
-/// registration; only the metadata URI is editable, by the designer.
+/// registration; only the metadata URI is editable, by the designer. Terms under which a round could not
+/// settle (its commitment ring slot reused, or a worker's stake unbonded, before disputes with two appeals
+/// end) or holder revenue could stay locked (an emission cap whose distribution supply the schedule never
+/// mints) are rejected, each with its own error.
 contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
     // ---------------------------------------------------------------- constants
 
@@ -226,20 +229,7 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
         }
         if (spec.microbatchesPerRound == 0) revert ModelRegistryZeroMicrobatches();
 
-        Emission calldata e = spec.emission;
-        if (e.tokensPerRound == 0) revert ModelRegistryZeroTokensPerRound();
-        if (e.decayBps > _BPS) revert ModelRegistryDecayTooHigh(e.decayBps);
-        if (e.capTokens < e.tokensPerRound || e.capTokens > type(uint96).max) {
-            revert ModelRegistryInvalidCap(e.capTokens, e.tokensPerRound);
-        }
-        // The token holds revenue until the supply reaches `cap >> DISTRIBUTION_SHIFT`; a schedule that can
-        // never mint that much would lock every wei of holder revenue for good. Rejected here rather than
-        // loosening the token's hold rule, which is what bounds its revenue-per-share accumulator.
-        uint256 distributionSupply = uint256(e.capTokens) >> DISTRIBUTION_SHIFT;
-        uint256 reachable = reachableEmissionLowerBound(e.tokensPerRound, e.decayBps);
-        if (reachable < distributionSupply) {
-            revert ModelRegistryCapUnreachable(e.capTokens, distributionSupply, reachable);
-        }
+        _validateEmission(spec.emission);
 
         if (spec.protocolFeeBps > MAX_PROTOCOL_FEE_BPS) revert ModelRegistryProtocolFeeTooHigh(spec.protocolFeeBps);
         if (uint256(spec.protocolFeeBps) + spec.operatorFeeBps > _BPS) {
@@ -253,16 +243,40 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
         }
         if (spec.minRequestFeeWei == 0) revert ModelRegistryZeroMinRequestFee();
 
-        if (spec.timing.commitWindowSec == 0) revert ModelRegistryZeroCommitWindow();
-        if (spec.timing.challengeWindowSec == 0) revert ModelRegistryZeroChallengeWindow();
-        if (spec.timing.voteWindowSec == 0) revert ModelRegistryZeroVoteWindow();
-        // A round must settle (finalize, or see its last dispute and appeal decided) before the ledger
-        // reuses its commitment ring slot, and before a worker's unbonding delay lets its stake go.
-        uint256 settleSec = settlementSec(spec.timing);
-        uint256 ringSec = COMMITMENT_RING_ROUNDS * spec.timing.commitWindowSec;
-        if (settleSec > ringSec) revert ModelRegistrySettlementOutlastsRing(settleSec, ringSec);
-        if (settleSec > MAX_SETTLEMENT_SEC) revert ModelRegistrySettlementOutlastsUnbonding(settleSec, MAX_SETTLEMENT_SEC);
+        _validateTiming(spec.timing);
         if (spec.minWorkerStakeWei == 0) revert ModelRegistryZeroWorkerStake();
         if (spec.minValidatorStakeWei == 0) revert ModelRegistryZeroValidatorStake();
+    }
+
+    /// @dev Emission terms: a positive rate, a decay of at most 100%, a cap in `[tokensPerRound, 2^96)` the
+    /// schedule can fill up to the token's distribution supply.
+    function _validateEmission(Emission calldata e) private pure {
+        if (e.tokensPerRound == 0) revert ModelRegistryZeroTokensPerRound();
+        if (e.decayBps > _BPS) revert ModelRegistryDecayTooHigh(e.decayBps);
+        if (e.capTokens < e.tokensPerRound || e.capTokens > type(uint96).max) {
+            revert ModelRegistryInvalidCap(e.capTokens, e.tokensPerRound);
+        }
+        // The token holds revenue until the supply reaches `cap >> DISTRIBUTION_SHIFT`; a schedule that can
+        // never mint that much would lock every wei of holder revenue for good. Rejected here rather than
+        // loosening the token's hold rule, which is what bounds its revenue-per-share accumulator.
+        uint256 distributionSupply = uint256(e.capTokens) >> DISTRIBUTION_SHIFT;
+        uint256 reachable = reachableEmissionLowerBound(e.tokensPerRound, e.decayBps);
+        if (reachable < distributionSupply) {
+            revert ModelRegistryCapUnreachable(e.capTokens, distributionSupply, reachable);
+        }
+    }
+
+    /// @dev Timing: non-zero windows under which a round settles within the commitment ring and the
+    /// unbonding delay, disputes with two appeals included.
+    function _validateTiming(Timing calldata timing) private pure {
+        if (timing.commitWindowSec == 0) revert ModelRegistryZeroCommitWindow();
+        if (timing.challengeWindowSec == 0) revert ModelRegistryZeroChallengeWindow();
+        if (timing.voteWindowSec == 0) revert ModelRegistryZeroVoteWindow();
+        // A round must settle (finalize, or see its last dispute and appeal decided) before the ledger
+        // reuses its commitment ring slot, and before a worker's unbonding delay lets its stake go.
+        uint256 settleSec = settlementSec(timing);
+        uint256 ringSec = COMMITMENT_RING_ROUNDS * timing.commitWindowSec;
+        if (settleSec > ringSec) revert ModelRegistrySettlementOutlastsRing(settleSec, ringSec);
+        if (settleSec > MAX_SETTLEMENT_SEC) revert ModelRegistrySettlementOutlastsUnbonding(settleSec, MAX_SETTLEMENT_SEC);
     }
 }

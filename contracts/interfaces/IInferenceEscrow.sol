@@ -6,6 +6,8 @@ interface IInferenceEscrow {
     /// @notice The fields of a request. Only their hash is stored; `fulfill` and `refund` take them back
     /// as calldata (they are all in the `InferenceRequested` event).
     /// @dev `pipelineKey` names the registered pipeline (the ordered stage operators) that alone may fulfil it.
+    /// Never stored (only its hash is): six calldata words, hashed as they lie, so packing would gain nothing.
+    // solhint-disable-next-line gas-struct-packing
     struct InferenceRequest {
         uint64 modelId;
         bytes32 pipelineKey;
