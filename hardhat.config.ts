@@ -16,25 +16,23 @@ function envInt(name: string, fallback: number): number {
 const solcPath = require.resolve("solc/soljson.js");
 const optimized = { evmVersion: "cancun", optimizer: { enabled: true, runs: 200 } };
 // Runs 200 keeps ComputeLedger under the EIP-170 size limit.
-const secondJob = { evmVersion: "cancun", optimizer: { enabled: true, runs: 201 } };
-const thirdJob = { evmVersion: "cancun", optimizer: { enabled: true, runs: 202 } };
-const SECOND_JOB_TESTS = [
-  "contracts/test/ComputeLedgerCommit.t.sol",
-  "contracts/test/ComputeLedgerDisputes.t.sol",
-  "contracts/test/ComputeLedgerInvariant.t.sol",
-  "contracts/test/ComputeLedgerRewards.t.sol",
-  "contracts/test/ComputeLedgerStaking.t.sol",
-  "contracts/test/InferenceEscrowInvariant.t.sol",
-  "contracts/test/ModelTokenInvariant.t.sol",
-  "contracts/test/ModelTokenFuzz.t.sol",
+// Test files that compile in solc jobs of their own (see `overrides` below), one group per job.
+const TEST_JOBS = [
+  ["contracts/test/ComputeLedgerCommit.t.sol", "contracts/test/ComputeLedgerRewards.t.sol", "contracts/test/ComputeLedgerStaking.t.sol"],
+  [
+    "contracts/test/InferenceEscrow.t.sol",
+    "contracts/test/InferenceEscrowPipelines.t.sol",
+    "contracts/test/ModelRegistry.t.sol",
+    "contracts/test/ModelToken.t.sol",
+    "contracts/test/RevenueClaimer.t.sol",
+  ],
+  ["contracts/test/ComputeLedgerDisputes.t.sol"],
+  ["contracts/test/ComputeLedgerInvariant.t.sol"],
+  ["contracts/test/ComputeLedgerAttacks.t.sol"],
+  ["contracts/test/InferenceEscrowInvariant.t.sol", "contracts/test/ModelTokenInvariant.t.sol", "contracts/test/ModelTokenFuzz.t.sol"],
 ];
-const THIRD_JOB_TESTS = [
-  "contracts/test/InferenceEscrow.t.sol",
-  "contracts/test/InferenceEscrowPipelines.t.sol",
-  "contracts/test/ModelRegistry.t.sol",
-  "contracts/test/ModelToken.t.sol",
-  "contracts/test/RevenueClaimer.t.sol",
-];
+
+const ESCROW_GAS_TESTS = ["contracts/test/InferenceEscrowGas.t.sol", "contracts/test/InferenceEscrowLedgerGas.t.sol"];
 
 export default defineConfig({
   plugins: [hardhatToolboxViem],
@@ -47,8 +45,12 @@ export default defineConfig({
     // differ only in the optimizer's runs (no effect on behaviour) so they compile in jobs of
     // their own. Gas tests stay in the main job, with the deployed contracts' settings.
     overrides: Object.fromEntries([
-      ...SECOND_JOB_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: secondJob }]),
-      ...THIRD_JOB_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: thirdJob }]),
+      ...TEST_JOBS.flatMap((files, job) =>
+        files.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, optimizer: { enabled: true, runs: 201 + job } } }]),
+      ),
+      // Gas tests must compile exactly as deployed: these two get a config that only spells out a
+      // default (revert strings kept), which makes a job of its own with identical bytecode.
+      ...ESCROW_GAS_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, debug: { revertStrings: "default" } } }]),
     ]),
   },
   paths: {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IComputeLedger} from "./interfaces/IComputeLedger.sol";
 import {IInferenceEscrow} from "./interfaces/IInferenceEscrow.sol";
@@ -12,42 +14,57 @@ interface ITokenImplementation {
     function tokenImplementation() external view returns (address);
 }
 
-/// @title InferenceEscrow: paid inference requests, delivered by a model's staked serving operators
-/// @notice A requester escrows a fee; a serving operator fulfils before the deadline and the fee is split
-/// into the protocol treasury's share, the stage operators' shares (pull) and the model token's revenue
-/// accumulator. After the deadline an unfulfilled request can only be refunded to its requester; before it
-/// the requester cannot take the fee back (no front-running of the delivery).
+/// @title InferenceEscrow: paid inference requests, delivered by consenting pipelines of staked operators
+/// @notice A pipeline is an ordered list of stage operators of a model. It exists only once every one of its
+/// operators consented (`registerPipeline`: an EIP-712 `PipelineConsent` signature by each operator other than
+/// the caller), so nobody is made a member of anything without consent. A requester escrows a fee naming one
+/// registered pipeline; only a member of that pipeline can fulfil it, before the deadline, and the fee is split
+/// into the protocol treasury's share, the pipeline's per-stage operator shares (pull) and the model token's
+/// revenue accumulator. After the deadline an unfulfilled request can only be refunded to its requester; before
+/// it the requester cannot take the fee back.
+///
+/// Why copying a pending fulfilment earns nothing: the operator shares go to the pipeline the requester named,
+/// whoever sends the fulfilment; a non-member's copy reverts, a member's copy pays the same members the same
+/// shares (the copier only pays its gas).
 ///
 /// Gas design (fulfil is the hot path; see bench/gas.json):
 /// - a request stores one slot, the hash of its fields (`fulfill`/`refund` take the fields back as calldata);
 ///   fulfilment clears it (EIP-3529 refund) and a cleared slot with an id up to `requestCount` reads as
 ///   fulfilled; a refund writes a marker instead.
-/// - operator and protocol shares are aggregated per pipeline, the ordered list of stage operators of a
-///   model: `pipelineKey = keccak256(abi.encode(modelId, stageOperators))`. A fulfilment adds to the one
-///   pipeline slot (cumulative fee per stage, cumulative protocol fee, and the model's split terms), however
-///   many stages; each member holds a checkpoint (the Uniswap-v3 fee-growth pattern) and is owed
-///   `stagesServed * (perStage - paidPerStage)` (the treasury, a member of every pipeline, also the protocol
-///   part). Opening a pipeline (its first fulfilment) records the memberships once.
+/// - operator shares are aggregated per pipeline: `pipelineKey = keccak256(abi.encode(modelId, stageOperators))`.
+///   A fulfilment adds to the one pipeline slot (cumulative fee per stage, and the model's split terms),
+///   however many stages; each member holds a checkpoint (the Uniswap-v3 fee-growth pattern) and is owed
+///   `stagesServed * (perStage - paidPerStage)`, pulled per pipeline (`withdraw` and `settle` take the keys,
+///   so every payout loop is bounded by the caller's own calldata).
+/// - the protocol share is one cumulative counter beside a withdrawn counter (one slot, never zeroed, so a
+///   treasury withdrawal does not make the next fulfilment pay a fresh-slot write): the treasury's share is
+///   accounted without iterating pipelines.
 /// - the token is the registry's deterministic clone (salt = modelId): its address is computed, not read.
-contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
+contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- constants
 
+    /// @notice EIP-712 type of an operator's consent to be a member of a pipeline (domain: name "Shardholder",
+    /// version "1", this chain, this contract). `stageOperators` is hashed as `keccak256(abi.encodePacked(ops))`.
+    bytes32 public constant PIPELINE_CONSENT_TYPEHASH =
+        // solhint-disable-next-line gas-small-strings
+        keccak256("PipelineConsent(uint64 modelId,address[] stageOperators,uint64 deadline)");
     uint256 private constant _BPS = 10_000;
     /// @dev A refunded request's slot; fulfilled ones are cleared. A keccak output is never 2 (or 0).
     bytes32 private constant _REFUNDED = bytes32(uint256(2));
     uint256 private constant _FLAG = 1 << 255;
-    uint256 private constant _M104 = (1 << 104) - 1;
     uint256 private constant _M128 = type(uint128).max;
     // model terms: _FLAG | minRequestFeeWei << 64 | operatorFeeBps << 32 | protocolFeeBps << 16 | stageCount
     uint256 private constant _MIN_FEE_SHIFT = 64;
     uint256 private constant _OP_BPS_SHIFT = 32;
     uint256 private constant _PROTO_BPS_SHIFT = 16;
-    // pipeline: _FLAG | operatorFeeBps << 224 | protocolFeeBps << 208 | protocolWei << 104 | perStageWei
-    // member:   _FLAG | stagesServed << 208 | paidProtocolWei << 104 | paidPerStageWei
+    // pipeline: _FLAG | operatorFeeBps << 224 | protocolFeeBps << 208 | modelId << 128 | perStageWei (128 bits)
+    // member:   _FLAG | stagesServed << 208 | paidPerStageWei (128 bits)
+    // protocol: earnedWei << 128 | withdrawnWei (both cumulative)
     uint256 private constant _P_OP_BPS_SHIFT = 224;
     uint256 private constant _P_PROTO_BPS_SHIFT = 208;
+    uint256 private constant _P_MODEL_SHIFT = 128;
     uint256 private constant _STAGES_SHIFT = 208;
-    uint256 private constant _PROTOCOL_SHIFT = 104;
+    uint256 private constant _STAGE_ONE = 1 << _STAGES_SHIFT;
 
     // ---------------------------------------------------------------- storage
 
@@ -57,7 +74,8 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     /// @notice Who may serve: `ledger.findNonServingOperator(modelId, caller, stageOperators)` checks a pipeline.
     // solhint-disable-next-line immutable-vars-naming
     IComputeLedger public immutable ledger;
-    /// @notice Receives the protocol share (as a pull balance); a member of every pipeline.
+    /// @notice Receives the protocol share, one counter pulled by `withdraw` (it is a pipeline member only
+    /// if it consented to serve as a stage operator, like anyone else).
     // solhint-disable-next-line immutable-vars-naming
     address public immutable treasury;
     /// @dev keccak256 of the init code of the registry's token clones (the OZ `Clones` EIP-1167 proxy of
@@ -67,6 +85,8 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     bytes32 private immutable _cloneInitCodeHash;
 
     uint256 private _requestCount;
+    /// @dev `earnedWei << 128 | withdrawnWei`: the treasury's protocol fees, cumulative.
+    uint256 private _protocolFees;
     /// @dev Live: hash of the request fields; fulfilled: 0; refunded: `_REFUNDED`.
     mapping(uint256 requestId => bytes32) private _requests;
     /// @dev Settled, withdrawable balances (pipeline shares not yet settled are on top).
@@ -74,11 +94,10 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     mapping(uint64 modelId => uint256) private _terms;
     mapping(bytes32 pipelineKey => uint256) private _pipelines;
     mapping(bytes32 pipelineKey => mapping(address account => uint256)) private _members;
-    mapping(address account => bytes32[]) private _pipelinesOf;
 
     // ---------------------------------------------------------------- setup
 
-    constructor(IModelRegistry registry_, IComputeLedger ledger_, address treasury_) {
+    constructor(IModelRegistry registry_, IComputeLedger ledger_, address treasury_) EIP712("Shardholder", "1") {
         if (address(registry_) == address(0) || address(ledger_) == address(0) || treasury_ == address(0)) {
             revert InferenceEscrowZeroAddress();
         }
@@ -94,12 +113,60 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         );
     }
 
-    // ---------------------------------------------------------------- operations
+    // ---------------------------------------------------------------- pipelines
 
-    /// @notice Escrows `msg.value` as the fee of one inference of `modelId` on the input whose hash is
-    /// `inputHash` (the input itself travels off-chain), deliverable until `deadline` (exclusive).
+    /// @notice Registers the pipeline of `modelId` served by `stageOperators` (one per stage, in stage order;
+    /// an operator serving several stages appears several times and is paid per stage). Every distinct
+    /// operator must consent: the caller by sending the transaction, every other one by an EIP-712
+    /// `PipelineConsent(modelId, stageOperators, consentDeadline)` signature (EOA or ERC-1271) at the index of
+    /// its first appearance in `consents`; other entries are ignored (pass empty bytes).
+    /// Operators need not be staked to be registered; `fulfill` checks that they are serving.
+    /// @param consentDeadline Unix time (exclusive) after which the consents are void.
+    /// @return key The pipeline key, `keccak256(abi.encode(modelId, stageOperators))`.
+    function registerPipeline(
+        uint64 modelId,
+        address[] calldata stageOperators,
+        uint64 consentDeadline,
+        bytes[] calldata consents
+    ) external returns (bytes32 key) {
+        // solhint-disable-next-line gas-strict-inequalities
+        if (block.timestamp >= consentDeadline) revert InferenceEscrowConsentExpired(consentDeadline);
+        uint256 terms = _terms[modelId];
+        if (terms == 0) terms = _cacheTerms(modelId);
+        uint256 stageCount = uint16(terms);
+        if (stageOperators.length != stageCount) {
+            revert InferenceEscrowStageCountMismatch(stageCount, stageOperators.length);
+        }
+        if (consents.length != stageCount) revert InferenceEscrowConsentCountMismatch(stageCount, consents.length);
+        key = pipelineKey(modelId, stageOperators);
+        if (_pipelines[key] != 0) revert InferenceEscrowPipelineExists(key);
+        bytes32 digest = hashPipelineConsent(modelId, stageOperators, consentDeadline);
+        for (uint256 i; i < stageCount; ++i) {
+            address operator = stageOperators[i];
+            mapping(address => uint256) storage members = _members[key];
+            uint256 member = members[operator];
+            if (member == 0) {
+                if (
+                    operator != msg.sender
+                        && !SignatureChecker.isValidSignatureNowCalldata(operator, digest, consents[i])
+                ) revert InferenceEscrowInvalidConsent(operator);
+                member = _FLAG;
+                emit PipelineMemberAdded(key, operator);
+            }
+            members[operator] = member + _STAGE_ONE;
+        }
+        _pipelines[key] = _FLAG | (uint256(uint16(terms >> _OP_BPS_SHIFT)) << _P_OP_BPS_SHIFT)
+            | (uint256(uint16(terms >> _PROTO_BPS_SHIFT)) << _P_PROTO_BPS_SHIFT) | (uint256(modelId) << _P_MODEL_SHIFT);
+        emit PipelineRegistered(key, modelId, stageOperators);
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    /// @notice Escrows `msg.value` as the fee of one inference of `modelId` by the registered pipeline
+    /// `pipelineKey`, on the input whose hash is `inputHash` (the input itself travels off-chain),
+    /// deliverable until `deadline` (exclusive). Only a member of that pipeline can fulfil it.
     /// @return requestId Sequential id (1, 2, ...).
-    function request(uint64 modelId, bytes32 inputHash, uint64 deadline)
+    function request(uint64 modelId, bytes32 pipelineKey_, bytes32 inputHash, uint64 deadline)
         external
         payable
         returns (uint256 requestId)
@@ -110,15 +177,19 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         if (msg.value < minFee) revert InferenceEscrowFeeTooLow(msg.value, minFee);
         // solhint-disable-next-line gas-strict-inequalities
         if (deadline <= block.timestamp) revert InferenceEscrowInvalidDeadline(deadline);
+        uint256 packed = _pipelines[pipelineKey_];
+        if (packed == 0 || uint64(packed >> _P_MODEL_SHIFT) != modelId) {
+            revert InferenceEscrowUnknownPipeline(modelId, pipelineKey_);
+        }
         requestId = ++_requestCount;
-        _requests[requestId] = _hash(modelId, msg.sender, msg.value, deadline, inputHash);
-        emit InferenceRequested(requestId, modelId, msg.sender, inputHash, msg.value, deadline);
+        _requests[requestId] = _hash(modelId, pipelineKey_, msg.sender, msg.value, deadline, inputHash);
+        emit InferenceRequested(requestId, pipelineKey_, msg.sender, modelId, inputHash, msg.value, deadline);
     }
 
-    /// @notice Delivers request `requestId`: the caller and every entry of `stageOperators` (one per stage,
-    /// in stage order; an operator serving several stages appears several times) must be serving operators
-    /// of the model, strictly before the deadline, once. Splits the fee (see `InferenceFulfilled`): the
-    /// operators' and the protocol's shares accrue to the pipeline `stageOperators` (opened on first use).
+    /// @notice Delivers request `requestId`: `stageOperators` must be the operators of the request's pipeline
+    /// (they hash to `req.pipelineKey`), the caller one of them, and all of them serving operators of the
+    /// model, strictly before the deadline, once. Splits the fee (see `InferenceFulfilled`): the operators'
+    /// shares accrue to the pipeline, the protocol's to the treasury's counter, the holders' to the token.
     /// @param req The request's fields exactly as emitted by `InferenceRequested`.
     /// @param outputHash Hash of the delivered output (the output travels off-chain).
     /// @custom:security The token is a registry clone (trusted code); state is final before it is called.
@@ -132,21 +203,27 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         // solhint-disable-next-line gas-strict-inequalities
         if (block.timestamp >= req.deadline) revert InferenceEscrowDeadlinePassed(requestId, req.deadline);
         uint64 modelId = req.modelId;
-        _checkServing(modelId, stageOperators);
         bytes32 key = pipelineKey(modelId, stageOperators);
-        uint256 pipeline = _pipelines[key];
-        if (pipeline == 0) pipeline = _openPipeline(key, modelId, stageOperators);
+        if (key != req.pipelineKey) revert InferenceEscrowPipelineMismatch(requestId, key);
+        _checkMember(key, stageOperators);
+        _checkServing(modelId, stageOperators);
+        // registered: `request` checked it, and a pipeline is never removed
+        uint256 packed = _pipelines[key];
         delete _requests[requestId];
         (uint256 protocolWei, uint256 perStageWei, uint256 holdersWei) =
-            _split(pipeline >> _P_PROTO_BPS_SHIFT, pipeline >> _P_OP_BPS_SHIFT, stageOperators.length, req.feeWei);
-        if (protocolWei | perStageWei != 0) {
-            uint256 earnedPerStage = (pipeline & _M104) + perStageWei;
-            uint256 earnedProtocol = ((pipeline >> _PROTOCOL_SHIFT) & _M104) + protocolWei;
-            if ((earnedPerStage | earnedProtocol) > _M104) revert InferenceEscrowAccountingOverflow(key);
-            _pipelines[key] = (pipeline & ~((1 << _P_PROTO_BPS_SHIFT) - 1)) | (earnedProtocol << _PROTOCOL_SHIFT)
-                | earnedPerStage;
+            _split(packed >> _P_PROTO_BPS_SHIFT, packed >> _P_OP_BPS_SHIFT, stageOperators.length, req.feeWei);
+        if (perStageWei != 0) {
+            uint256 earnedPerStage = (packed & _M128) + perStageWei;
+            if (earnedPerStage > _M128) revert InferenceEscrowAccountingOverflow(key);
+            _pipelines[key] = (packed & ~_M128) | earnedPerStage;
         }
-        emit InferenceFulfilled(requestId, modelId, msg.sender, outputHash, protocolWei, perStageWei, holdersWei, key);
+        if (protocolWei != 0) {
+            uint256 fees = _protocolFees;
+            uint256 earnedProtocol = (fees >> 128) + protocolWei;
+            if (earnedProtocol > _M128) revert InferenceEscrowAccountingOverflow(bytes32(0));
+            _protocolFees = (earnedProtocol << 128) | (fees & _M128);
+        }
+        emit InferenceFulfilled(requestId, key, msg.sender, outputHash, protocolWei, perStageWei, holdersWei);
         if (holdersWei != 0) _depositRevenue(tokenOf(modelId), holdersWei);
     }
 
@@ -160,23 +237,35 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         _send(req.requester, req.feeWei);
     }
 
-    /// @notice Settles the caller's shares of all its pipelines and sends its whole balance to `to`.
-    /// @dev Loops over the caller's own pipelines; `settle` pages through them if they ever become many.
-    function withdraw(address to) external nonReentrant returns (uint256 amountWei) {
+    // ---------------------------------------------------------------- payouts
+
+    /// @notice Settles the caller's shares of the pipelines `pipelineKeys` (the caller must be a member of
+    /// each; find them through `PipelineMemberAdded`) and sends them, its settled balance and, for the
+    /// treasury, the protocol fees not yet withdrawn, to `to`. The caller chooses the pipelines, so a
+    /// withdrawal never walks anything a third party can grow: page through many pipelines in several calls.
+    function withdraw(address to, bytes32[] calldata pipelineKeys) external nonReentrant returns (uint256 amountWei) {
         if (to == address(0)) revert InferenceEscrowZeroAddress();
-        amountWei = _balances[msg.sender] + _settle(msg.sender, 0, _pipelinesOf[msg.sender].length);
+        amountWei = _balances[msg.sender] + _settle(msg.sender, pipelineKeys);
+        if (msg.sender == treasury) {
+            uint256 fees = _protocolFees;
+            uint256 earned = fees >> 128;
+            amountWei += earned - (fees & _M128);
+            _protocolFees = (earned << 128) | earned;
+        }
         if (amountWei == 0) revert InferenceEscrowNothingToWithdraw(msg.sender);
         _balances[msg.sender] = 0;
         emit Withdrawn(msg.sender, to, amountWei);
         _send(to, amountWei);
     }
 
-    /// @notice Moves `account`'s shares of its pipelines `[fromIndex, toIndex)` (see `pipelinesOf`) into its
-    /// withdrawable balance. Anyone may call it: the shares only ever go to `account`.
-    function settle(address account, uint256 fromIndex, uint256 toIndex) external nonReentrant returns (uint256 amountWei) {
-        uint256 count = _pipelinesOf[account].length;
-        if (toIndex > count) toIndex = count;
-        amountWei = _settle(account, fromIndex, toIndex);
+    /// @notice Moves `account`'s shares of the pipelines `pipelineKeys` into its withdrawable balance.
+    /// Anyone may call it: the shares only ever go to `account`.
+    function settle(address account, bytes32[] calldata pipelineKeys)
+        external
+        nonReentrant
+        returns (uint256 amountWei)
+    {
+        amountWei = _settle(account, pipelineKeys);
         if (amountWei != 0) _balances[account] += amountWei;
     }
 
@@ -205,35 +294,57 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         return _requests[requestId];
     }
 
-    /// @notice The hash the escrow stores for `req`: `keccak256(abi.encode(modelId, requester, feeWei, deadline, inputHash))`.
+    /// @notice The hash the escrow stores for `req`:
+    /// `keccak256(abi.encode(modelId, pipelineKey, requester, feeWei, deadline, inputHash))`.
     function hashRequest(InferenceRequest calldata req) external pure returns (bytes32) {
-        return _hash(req.modelId, req.requester, req.feeWei, req.deadline, req.inputHash);
+        return _hash(req.modelId, req.pipelineKey, req.requester, req.feeWei, req.deadline, req.inputHash);
     }
 
-    /// @notice Withdrawable balance of `account` (treasury or operator) in wei, settled or not.
+    /// @notice What `withdraw` pays `account` without any pipeline key: its settled balance, plus the
+    /// protocol fees not yet withdrawn for the treasury. Unsettled pipeline shares: `memberOf`.
     function balanceOf(address account) external view returns (uint256 amountWei) {
         amountWei = _balances[account];
-        bytes32[] storage keys = _pipelinesOf[account];
-        for (uint256 i; i < keys.length; ++i) {
-            (uint256 owed,) = _owed(keys[i], account);
-            amountWei += owed;
-        }
+        if (account == treasury) amountWei += protocolFeesOwed();
     }
 
-    /// @notice The pipelines `account` is a member of (as a stage operator, or as the treasury), in joining order.
-    function pipelinesOf(address account) external view returns (bytes32[] memory) {
-        return _pipelinesOf[account];
+    /// @notice Protocol fees earned and not yet withdrawn by the treasury, in wei.
+    function protocolFeesOwed() public view returns (uint256) {
+        uint256 fees = _protocolFees;
+        return (fees >> 128) - (fees & _M128);
     }
 
-    /// @notice A pipeline's cumulative fee per stage served and cumulative protocol fee, in wei.
-    function pipelineEarnings(bytes32 key) external view returns (bool opened, uint256 perStageWei, uint256 protocolWei) {
+    /// @notice A pipeline's registration, model and cumulative fee per stage served, in wei.
+    function pipeline(bytes32 key) external view returns (bool registered, uint64 modelId, uint256 perStageWei) {
         uint256 p = _pipelines[key];
-        return (p != 0, p & _M104, (p >> _PROTOCOL_SHIFT) & _M104);
+        return (p != 0, uint64(p >> _P_MODEL_SHIFT), p & _M128);
+    }
+
+    /// @notice `account`'s stages in the pipeline `key` (0: not a member) and the share it is owed there
+    /// since its last settlement, in wei.
+    function memberOf(bytes32 key, address account) external view returns (uint16 stagesServed, uint256 owedWei) {
+        uint256 member = _members[key][account];
+        stagesServed = uint16(member >> _STAGES_SHIFT);
+        (owedWei,) = _owed(key, member);
+    }
+
+    /// @notice The EIP-712 digest each operator of a pipeline signs to consent to it (see `registerPipeline`).
+    function hashPipelineConsent(uint64 modelId, address[] calldata stageOperators, uint64 consentDeadline)
+        public
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    PIPELINE_CONSENT_TYPEHASH, modelId, keccak256(abi.encodePacked(stageOperators)), consentDeadline
+                )
+            )
+        );
     }
 
     /// @notice Key of the pipeline of `modelId` served by `stageOperators` (in stage order).
     /// @dev Hashes the calldata words as `abi.encode` lays them out. An entry with dirty high bits gives a
-    /// key no pipeline was opened with, and opening one reads (so ABI-validates) every entry and reverts.
+    /// key no pipeline was registered with (registering reads, so ABI-validates, every entry and reverts).
     function pipelineKey(uint64 modelId, address[] calldata stageOperators) public pure returns (bytes32 key) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
@@ -305,43 +416,22 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         if (found != 0) revert InferenceEscrowNotServingOperator(modelId, address(uint160(notServing)));
     }
 
-    /// @dev First fulfilment through `stageOperators`: checks the stage count, records each distinct
-    /// operator's stages served and the treasury as members, and copies the split terms into the pipeline.
-    function _openPipeline(bytes32 key, uint64 modelId, address[] calldata stageOperators)
-        private
-        returns (uint256 pipeline)
-    {
-        uint256 terms = _terms[modelId];
-        if (terms == 0) terms = _cacheTerms(modelId);
-        uint256 stageCount = uint16(terms);
-        if (stageOperators.length != stageCount) {
-            revert InferenceEscrowStageCountMismatch(stageCount, stageOperators.length);
+    /// @dev The caller must be one of the pipeline's stage operators (a scan of at most `MAX_STAGES` calldata words).
+    function _checkMember(bytes32 key, address[] calldata stageOperators) private view {
+        for (uint256 i; i < stageOperators.length; ++i) {
+            if (stageOperators[i] == msg.sender) return;
         }
-        for (uint256 i; i < stageCount; ++i) {
-            _join(key, stageOperators[i], 1);
-        }
-        _join(key, treasury, 0);
-        pipeline = _FLAG | (uint256(uint16(terms >> _OP_BPS_SHIFT)) << _P_OP_BPS_SHIFT)
-            | (uint256(uint16(terms >> _PROTO_BPS_SHIFT)) << _P_PROTO_BPS_SHIFT);
-        _pipelines[key] = pipeline;
-        emit PipelineOpened(key, modelId, stageOperators);
+        revert InferenceEscrowNotPipelineMember(key, msg.sender);
     }
 
-    function _join(bytes32 key, address account, uint256 stages) private {
-        uint256 member = _members[key][account];
-        if (member == 0) {
-            _pipelinesOf[account].push(key);
-            member = _FLAG;
-        }
-        _members[key][account] = member + (stages << _STAGES_SHIFT);
-    }
-
-    /// @dev Checkpoints `account` in its pipelines `[fromIndex, toIndex)` and returns what they owed it.
-    function _settle(address account, uint256 fromIndex, uint256 toIndex) private returns (uint256 amountWei) {
-        bytes32[] storage keys = _pipelinesOf[account];
-        for (uint256 i = fromIndex; i < toIndex; ++i) {
+    /// @dev Checkpoints `account` in the pipelines `keys` and returns what they owed it. Bounded by the
+    /// caller's calldata; a key `account` is not a member of reverts (a repeated key owes nothing the second time).
+    function _settle(address account, bytes32[] calldata keys) private returns (uint256 amountWei) {
+        for (uint256 i; i < keys.length; ++i) {
             bytes32 key = keys[i];
-            (uint256 owed, uint256 checkpoint) = _owed(key, account);
+            uint256 member = _members[key][account];
+            if (member == 0) revert InferenceEscrowNotPipelineMember(key, account);
+            (uint256 owed, uint256 checkpoint) = _owed(key, member);
             if (owed != 0) {
                 _members[key][account] = checkpoint;
                 amountWei += owed;
@@ -350,15 +440,12 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         if (amountWei != 0) emit BalanceSettled(account, amountWei);
     }
 
-    /// @dev What pipeline `key` owes `account` since its checkpoint, and the checkpoint that pays it.
-    function _owed(bytes32 key, address account) private view returns (uint256 owedWei, uint256 checkpoint) {
-        uint256 p = _pipelines[key];
-        uint256 member = _members[key][account];
-        uint256 perStage = p & _M104;
-        uint256 protocol = (p >> _PROTOCOL_SHIFT) & _M104;
-        owedWei = ((member >> _STAGES_SHIFT) & type(uint16).max) * (perStage - (member & _M104));
-        if (account == treasury) owedWei += protocol - ((member >> _PROTOCOL_SHIFT) & _M104);
-        checkpoint = (member & ~((1 << _STAGES_SHIFT) - 1)) | (protocol << _PROTOCOL_SHIFT) | perStage;
+    /// @dev What pipeline `key` owes the member whose slot is `member` since its checkpoint, and the
+    /// checkpoint that pays it.
+    function _owed(bytes32 key, uint256 member) private view returns (uint256 owedWei, uint256 checkpoint) {
+        uint256 perStage = _pipelines[key] & _M128;
+        owedWei = ((member >> _STAGES_SHIFT) & type(uint16).max) * (perStage - (member & _M128));
+        checkpoint = (member & ~_M128) | perStage;
     }
 
     /// @dev Protocol and per-stage operator shares round down; the rounding remainder goes to the holders,
@@ -402,12 +489,12 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
     function _checkLive(uint256 requestId, InferenceRequest calldata req) private view {
         bytes32 stored = _requests[requestId];
         bytes32 given;
-        // The struct is 5 static words in calldata, laid out as `abi.encode` of its fields: hashing them raw
+        // The struct is 6 static words in calldata, laid out as `abi.encode` of its fields: hashing them raw
         // equals `_hash` for clean words; a dirty word can only fail to match.
         assembly ("memory-safe") {
             let ptr := mload(0x40)
-            calldatacopy(ptr, req, 0xa0)
-            given := keccak256(ptr, 0xa0)
+            calldatacopy(ptr, req, 0xc0)
+            given := keccak256(ptr, 0xc0)
         }
         if (stored == given) return;
         if (stored == bytes32(0)) {
@@ -429,11 +516,14 @@ contract InferenceEscrow is IInferenceEscrow, ReentrancyGuardTransient {
         if (!ok) revert InferenceEscrowTransferFailed(to);
     }
 
-    function _hash(uint64 modelId, address requester, uint256 feeWei, uint64 deadline, bytes32 inputHash)
-        private
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(modelId, requester, feeWei, deadline, inputHash));
+    function _hash(
+        uint64 modelId,
+        bytes32 pipelineKey_,
+        address requester,
+        uint256 feeWei,
+        uint64 deadline,
+        bytes32 inputHash
+    ) private pure returns (bytes32) {
+        return keccak256(abi.encode(modelId, pipelineKey_, requester, feeWei, deadline, inputHash));
     }
 }

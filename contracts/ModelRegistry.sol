@@ -10,7 +10,10 @@ import {ModelToken} from "./ModelToken.sol";
 /// @notice Designers register a model spec; the registry validates every economic field, deploys the
 /// model's ERC-20 as an ERC-1167 clone of one ModelToken implementation (address deterministic from the
 /// model id) and makes the compute ledger its only minter. Economic terms never change after
-/// registration; only the metadata URI is editable, by the designer.
+/// registration; only the metadata URI is editable, by the designer. Terms under which a round could not
+/// settle (its commitment ring slot reused, or a worker's stake unbonded, before disputes with two appeals
+/// end) or holder revenue could stay locked (an emission cap whose distribution supply the schedule never
+/// mints) are rejected, each with its own error.
 contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
     // ---------------------------------------------------------------- constants
 
@@ -22,7 +25,22 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
     uint16 public constant MAX_DESIGNER_EMISSION_BPS = 2000;
     /// @notice Highest validator share of a round's emission.
     uint16 public constant MAX_VALIDATOR_EMISSION_BPS = 2000;
+    /// @notice Vote windows a round's settlement must leave room for: a dispute with two appeals is three
+    /// vote windows, each followed by an appeal window of the same length.
+    uint256 public constant DISPUTE_WINDOWS = 6;
+    /// @notice Rounds of commitments the ledger keeps per (model, worker, stage) before reusing a slot
+    /// (the ledger's `RING_SIZE`): a round must be able to settle within this many commit windows.
+    uint256 public constant COMMITMENT_RING_ROUNDS = 8;
+    /// @notice Longest a round's settlement may take: the ledger's unbonding delay (`UNBONDING_DELAY_SEC`),
+    /// so a worker cannot leave with its stake before every dispute of its work can be decided.
+    uint256 public constant MAX_SETTLEMENT_SEC = 7 days;
+    /// @notice Revenue is held by a model token until its supply reaches `capTokens >> DISTRIBUTION_SHIFT`
+    /// (`ModelToken.minDistributionSupply`): the emission schedule must be able to reach that supply.
+    uint256 public constant DISTRIBUTION_SHIFT = 20;
     uint16 private constant _BPS = 10_000;
+    /// @dev Slack of `reachableEmissionLowerBound` (see there): a relative 1e-5 and an absolute 500,000 token wei.
+    uint256 private constant _SLACK_DENOMINATOR = 100_000;
+    uint256 private constant _ABSOLUTE_SLACK_TOKENS = 500_000;
 
     // ---------------------------------------------------------------- storage
 
@@ -152,6 +170,31 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
         return _metadataURIs[modelId];
     }
 
+    /// @notice Seconds from the start of a round's commit window until it can be settled in the worst case:
+    /// `commitWindowSec + challengeWindowSec + DISPUTE_WINDOWS * voteWindowSec`.
+    function settlementSec(Timing calldata timing) public pure returns (uint256) {
+        return uint256(timing.commitWindowSec) + timing.challengeWindowSec + DISPUTE_WINDOWS * timing.voteWindowSec;
+    }
+
+    /// @notice A lower bound of the total emission the schedule can ever reach, in token wei (uncapped;
+    /// `type(uint256).max` when nothing decays: the schedule then reaches any cap).
+    /// @dev The ledger emits `EmissionMath.emissionAt(tokensPerRound, decayBps, round)` per round, which
+    /// computes `T * q^round` (`q = 1 - decayBps/1e4`) by squaring in 36-decimal fixed point, rounding down
+    /// at every step. For every round `r` with `q^r >= 2^-32` each squared base `b_k` (`2^k <= r`) is at least
+    /// `q^(2^k) * (1 - e_k)` with `e_{k+1} <= 2 e_k + 2^32 / 1e36` (so `e_k < 2^k * 4.3e-27 < 1e-20`, as
+    /// `r < 2^18` below), and each of at most 64 multiplications and the final division lose less than one
+    /// unit; hence `emissionAt(r) >= T * q^r * (1 - 1e-19) - 2`. Summed over those `R <= 1 + 22.2e4 / decayBps`
+    /// rounds (`-ln q >= decayBps/1e4`): total `>= T/(1-q) * (1 - 2^-32) * (1 - 1e-19) - 2R`, which the
+    /// returned `T * 1e4/decayBps * (1 - 1e-5) - 500,000` undercuts. Round 0 alone emits `T`, so the
+    /// bound is at least `T`. `ModelRegistryReachable.t.sol` checks it against the summed `emissionAt`.
+    function reachableEmissionLowerBound(uint128 tokensPerRound, uint16 decayBps) public pure returns (uint256) {
+        if (decayBps == 0) return type(uint256).max;
+        uint256 series = uint256(tokensPerRound) * _BPS / decayBps;
+        series -= series / _SLACK_DENOMINATOR;
+        uint256 bound = series > _ABSOLUTE_SLACK_TOKENS ? series - _ABSOLUTE_SLACK_TOKENS : 0;
+        return bound > tokensPerRound ? bound : tokensPerRound;
+    }
+
     /// @notice The address the token of `modelId` has (or will have) as a deterministic clone.
     function predictTokenAddress(uint64 modelId) external view returns (address) {
         return Clones.predictDeterministicAddress(tokenImplementation, bytes32(uint256(modelId)));
@@ -186,12 +229,7 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
         }
         if (spec.microbatchesPerRound == 0) revert ModelRegistryZeroMicrobatches();
 
-        Emission calldata e = spec.emission;
-        if (e.tokensPerRound == 0) revert ModelRegistryZeroTokensPerRound();
-        if (e.decayBps > _BPS) revert ModelRegistryDecayTooHigh(e.decayBps);
-        if (e.capTokens < e.tokensPerRound || e.capTokens > type(uint96).max) {
-            revert ModelRegistryInvalidCap(e.capTokens, e.tokensPerRound);
-        }
+        _validateEmission(spec.emission);
 
         if (spec.protocolFeeBps > MAX_PROTOCOL_FEE_BPS) revert ModelRegistryProtocolFeeTooHigh(spec.protocolFeeBps);
         if (uint256(spec.protocolFeeBps) + spec.operatorFeeBps > _BPS) {
@@ -205,10 +243,40 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
         }
         if (spec.minRequestFeeWei == 0) revert ModelRegistryZeroMinRequestFee();
 
-        if (spec.timing.commitWindowSec == 0) revert ModelRegistryZeroCommitWindow();
-        if (spec.timing.challengeWindowSec == 0) revert ModelRegistryZeroChallengeWindow();
-        if (spec.timing.voteWindowSec == 0) revert ModelRegistryZeroVoteWindow();
+        _validateTiming(spec.timing);
         if (spec.minWorkerStakeWei == 0) revert ModelRegistryZeroWorkerStake();
         if (spec.minValidatorStakeWei == 0) revert ModelRegistryZeroValidatorStake();
+    }
+
+    /// @dev Emission terms: a positive rate, a decay of at most 100%, a cap in `[tokensPerRound, 2^96)` the
+    /// schedule can fill up to the token's distribution supply.
+    function _validateEmission(Emission calldata e) private pure {
+        if (e.tokensPerRound == 0) revert ModelRegistryZeroTokensPerRound();
+        if (e.decayBps > _BPS) revert ModelRegistryDecayTooHigh(e.decayBps);
+        if (e.capTokens < e.tokensPerRound || e.capTokens > type(uint96).max) {
+            revert ModelRegistryInvalidCap(e.capTokens, e.tokensPerRound);
+        }
+        // The token holds revenue until the supply reaches `cap >> DISTRIBUTION_SHIFT`; a schedule that can
+        // never mint that much would lock every wei of holder revenue for good. Rejected here rather than
+        // loosening the token's hold rule, which is what bounds its revenue-per-share accumulator.
+        uint256 distributionSupply = uint256(e.capTokens) >> DISTRIBUTION_SHIFT;
+        uint256 reachable = reachableEmissionLowerBound(e.tokensPerRound, e.decayBps);
+        if (reachable < distributionSupply) {
+            revert ModelRegistryCapUnreachable(e.capTokens, distributionSupply, reachable);
+        }
+    }
+
+    /// @dev Timing: non-zero windows under which a round settles within the commitment ring and the
+    /// unbonding delay, disputes with two appeals included.
+    function _validateTiming(Timing calldata timing) private pure {
+        if (timing.commitWindowSec == 0) revert ModelRegistryZeroCommitWindow();
+        if (timing.challengeWindowSec == 0) revert ModelRegistryZeroChallengeWindow();
+        if (timing.voteWindowSec == 0) revert ModelRegistryZeroVoteWindow();
+        // A round must settle (finalize, or see its last dispute and appeal decided) before the ledger
+        // reuses its commitment ring slot, and before a worker's unbonding delay lets its stake go.
+        uint256 settleSec = settlementSec(timing);
+        uint256 ringSec = COMMITMENT_RING_ROUNDS * timing.commitWindowSec;
+        if (settleSec > ringSec) revert ModelRegistrySettlementOutlastsRing(settleSec, ringSec);
+        if (settleSec > MAX_SETTLEMENT_SEC) revert ModelRegistrySettlementOutlastsUnbonding(settleSec, MAX_SETTLEMENT_SEC);
     }
 }

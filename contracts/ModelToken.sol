@@ -264,7 +264,10 @@ contract ModelToken is
 
     /// @dev The one hook of every balance change (mint, transfer; there is no burn). Moves the
     /// corrections by `revenuePerShare * value` so that no account's accrued revenue changes.
+    /// Tokens can never reach the token contract itself (`ERC20InvalidReceiver(this)`): they would count in
+    /// the supply that revenue is shared over, and the share accrued to them could never be claimed.
     function _update(address from, address to, uint256 value) internal {
+        if (to == address(this)) revert ERC20InvalidReceiver(to);
         uint256 rps = _global >> _U96;
         if (from == address(0)) {
             // mint checked `supply + value <= cap <= type(uint96).max`: no carry into the cap bits

@@ -32,11 +32,12 @@ async function main() {
   );
   const targets = {
     "request <= 60k": { measured: forge["InferenceEscrow request, tx gas"], met: (forge["InferenceEscrow request, tx gas"] ?? Infinity) <= 60_000 },
-    "fulfil <= 70k": { measured: forge["InferenceEscrow fulfill (2 stages), tx gas"], met: (forge["InferenceEscrow fulfill (2 stages), tx gas"] ?? Infinity) <= 70_000 },
-    "fulfil <= 70k, real ledger (forge)": { measured: forge[REAL_LEDGER_FULFIL], met: (forge[REAL_LEDGER_FULFIL] ?? Infinity) <= 70_000 },
+    // 70k before issue 11: the treasury's O(1) protocol-fee counter costs ~5k, the request's pipeline key ~0.5k.
+    "fulfil <= 75k": { measured: forge["InferenceEscrow fulfill (2 stages), tx gas"], met: (forge["InferenceEscrow fulfill (2 stages), tx gas"] ?? Infinity) <= 75_000 },
+    "fulfil <= 77k, real ledger (forge)": { measured: forge[REAL_LEDGER_FULFIL], met: (forge[REAL_LEDGER_FULFIL] ?? Infinity) <= 77_000 },
     "claim <= 40k": { measured: forge["ModelToken claim, tx gas"], met: (forge["ModelToken claim, tx gas"] ?? Infinity) <= 40_000 },
     // The same two targets from real receipts: fulfil here pays the real ledger's serving checks.
-    "fulfil <= 70k, chain receipt (real ledger, steady state)": { measured: chain["fulfillInference, second"], met: (chain["fulfillInference, second"] ?? Infinity) <= 70_000 },
+    "fulfil <= 77k, chain receipt (real ledger, steady state)": { measured: chain["fulfillInference, second"], met: (chain["fulfillInference, second"] ?? Infinity) <= 77_000 },
     "claim <= 40k, chain receipt": { measured: chain.claimRevenue, met: (chain.claimRevenue ?? Infinity) <= 40_000 },
     "transfer <= 1.3x OZ": { measured: (forge["ratio x1000"] ?? Infinity) / 1000, met: (forge["ratio x1000"] ?? Infinity) <= 1300 },
     "commitment <= 15k amortized (batch 32)": { measured: amortizedBatch32, met: amortizedBatch32 <= 15_000 },

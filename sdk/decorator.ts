@@ -39,6 +39,9 @@ import { waitForInference } from "./actions/inference/waitForInference.ts";
 import { refundInference } from "./actions/inference/refundInference.ts";
 import { fulfillInference } from "./actions/inference/fulfillInference.ts";
 import { withdrawEscrowBalance } from "./actions/inference/withdrawEscrowBalance.ts";
+import { consentToPipeline } from "./actions/inference/consentToPipeline.ts";
+import { getPipelines } from "./actions/inference/getPipelines.ts";
+import { registerPipeline } from "./actions/inference/registerPipeline.ts";
 import { getClaimable } from "./actions/holders/getClaimable.ts";
 import { claimRevenue } from "./actions/holders/claimRevenue.ts";
 import { claimAll } from "./actions/holders/claimAll.ts";
@@ -69,6 +72,9 @@ const actions = {
   refundInference,
   fulfillInference,
   withdrawEscrowBalance,
+  consentToPipeline,
+  registerPipeline,
+  getPipelines,
   getClaimable,
   claimRevenue,
   claimAll,

@@ -5,8 +5,12 @@ pragma solidity 0.8.28;
 interface IInferenceEscrow {
     /// @notice The fields of a request. Only their hash is stored; `fulfill` and `refund` take them back
     /// as calldata (they are all in the `InferenceRequested` event).
+    /// @dev `pipelineKey` names the registered pipeline (the ordered stage operators) that alone may fulfil it.
+    /// Never stored (only its hash is): six calldata words, hashed as they lie, so packing would gain nothing.
+    // solhint-disable-next-line gas-struct-packing
     struct InferenceRequest {
         uint64 modelId;
+        bytes32 pipelineKey;
         address requester;
         uint256 feeWei;
         uint64 deadline;
@@ -20,31 +24,34 @@ interface IInferenceEscrow {
         Refunded
     }
 
+    /// @notice A fee was escrowed for one inference of `modelId` by the pipeline `pipelineKey`.
     event InferenceRequested(
         uint256 indexed requestId,
-        uint64 indexed modelId,
+        bytes32 indexed pipelineKey,
         address indexed requester,
+        uint64 modelId,
         bytes32 inputHash,
         uint256 feeWei,
         uint64 deadline
     );
-    /// @notice The fee was split: `protocolFeeWei` to the treasury's share, `operatorFeeWeiPerStage` to each
-    /// stage's operator, both accrued to the pipeline `pipelineKey` (its stage operators are in its
-    /// `PipelineOpened` event: logging a key instead of the list saves ~1k gas per fulfilment), and
-    /// `holdersWei` into the model token.
+    /// @notice The fee was split: `protocolFeeWei` to the treasury, `operatorFeeWeiPerStage` to each stage
+    /// served, accrued to the pipeline `pipelineKey` (the request's; its operators are in its
+    /// `PipelineRegistered` event), and `holdersWei` into the model token. `fulfiller` is a member of the pipeline.
     event InferenceFulfilled(
         uint256 indexed requestId,
-        uint64 indexed modelId,
+        bytes32 indexed pipelineKey,
         address indexed fulfiller,
         bytes32 outputHash,
         uint256 protocolFeeWei,
         uint256 operatorFeeWeiPerStage,
-        uint256 holdersWei,
-        bytes32 pipelineKey
+        uint256 holdersWei
     );
-    /// @notice First fulfilment through `stageOperators` for `modelId`: the pipeline `pipelineKey`
-    /// (`keccak256(abi.encode(modelId, stageOperators))`) now accrues their per-stage and the protocol's shares.
-    event PipelineOpened(bytes32 indexed pipelineKey, uint64 indexed modelId, address[] stageOperators);
+    /// @notice Every operator of `stageOperators` consented: the pipeline `pipelineKey`
+    /// (`keccak256(abi.encode(modelId, stageOperators))`) may now be named by requests of `modelId`.
+    event PipelineRegistered(bytes32 indexed pipelineKey, uint64 indexed modelId, address[] stageOperators);
+    /// @notice `operator` is a member of the pipeline `pipelineKey` (once per distinct operator, at
+    /// registration): index for an operator's discovery of the pipelines whose shares it can withdraw.
+    event PipelineMemberAdded(bytes32 indexed pipelineKey, address indexed operator);
     /// @notice `account`'s pipeline shares of `amountWei` moved into its withdrawable balance.
     // solhint-disable-next-line gas-indexed-events
     event BalanceSettled(address indexed account, uint256 amountWei);
@@ -68,11 +75,26 @@ interface IInferenceEscrow {
     error InferenceEscrowDeadlinePassed(uint256 requestId, uint64 deadline);
     error InferenceEscrowDeadlineNotReached(uint256 requestId, uint64 deadline);
     error InferenceEscrowNotServingOperator(uint64 modelId, address operator);
+    /// @notice A pipeline must list exactly one operator per stage of the model.
     error InferenceEscrowStageCountMismatch(uint256 expected, uint256 got);
     error InferenceEscrowNothingToWithdraw(address account);
     error InferenceEscrowTransferFailed(address to);
     /// @notice The registry reports a token other than its deterministic clone for `modelId`.
     error InferenceEscrowUnexpectedToken(uint64 modelId, address token);
-    /// @notice A pipeline's cumulative earnings would pass 2^104 wei (unreachable with real ETH).
+    /// @notice A cumulative fee accumulator would pass 2^128 wei (unreachable with real ETH).
     error InferenceEscrowAccountingOverflow(bytes32 pipelineKey);
+    /// @notice No pipeline `pipelineKey` is registered for `modelId`.
+    error InferenceEscrowUnknownPipeline(uint64 modelId, bytes32 pipelineKey);
+    /// @notice The pipeline `pipelineKey` is already registered.
+    error InferenceEscrowPipelineExists(bytes32 pipelineKey);
+    /// @notice The stage operators given to `fulfill` hash to `pipelineKey`, not to the request's pipeline.
+    error InferenceEscrowPipelineMismatch(uint256 requestId, bytes32 pipelineKey);
+    /// @notice `account` is not a stage operator of the pipeline `pipelineKey`.
+    error InferenceEscrowNotPipelineMember(bytes32 pipelineKey, address account);
+    /// @notice The consents' deadline has passed (`block.timestamp >= deadline`).
+    error InferenceEscrowConsentExpired(uint64 deadline);
+    /// @notice `registerPipeline` needs one consent entry per stage (empty for the caller and for repeats).
+    error InferenceEscrowConsentCountMismatch(uint256 expected, uint256 got);
+    /// @notice `operator`'s consent is not a valid signature (EOA or ERC-1271) of the pipeline consent.
+    error InferenceEscrowInvalidConsent(address operator);
 }

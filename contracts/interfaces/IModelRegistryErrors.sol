@@ -29,6 +29,17 @@ interface IModelRegistryErrors {
     error ModelRegistryZeroCommitWindow();
     error ModelRegistryZeroChallengeWindow();
     error ModelRegistryZeroVoteWindow();
+    /// @notice `commitWindowSec + challengeWindowSec + DISPUTE_WINDOWS * voteWindowSec` exceeds
+    /// `COMMITMENT_RING_ROUNDS * commitWindowSec`: the ledger would reuse a round's commitment slot before
+    /// the round can settle.
+    error ModelRegistrySettlementOutlastsRing(uint256 settlementSec, uint256 ringSec);
+    /// @notice `commitWindowSec + challengeWindowSec + DISPUTE_WINDOWS * voteWindowSec` exceeds the ledger's
+    /// unbonding delay: a worker could withdraw its stake before a dispute of its work is decided.
+    error ModelRegistrySettlementOutlastsUnbonding(uint256 settlementSec, uint256 unbondingSec);
+    /// @notice The emission schedule can never mint `distributionSupplyTokens` (`cap >> 20`), the supply the
+    /// token needs before it distributes revenue: holder revenue would stay locked. `reachableTokens` is
+    /// `reachableEmissionLowerBound` of the schedule.
+    error ModelRegistryCapUnreachable(uint128 capTokens, uint256 distributionSupplyTokens, uint256 reachableTokens);
     error ModelRegistryZeroMinRequestFee();
     error ModelRegistryZeroWorkerStake();
     error ModelRegistryZeroValidatorStake();

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {LedgerTestBase} from "./ledger/LedgerTestBase.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {IModelRegistryErrors} from "../interfaces/IModelRegistryErrors.sol";
 
 contract ComputeLedgerCommitTest is LedgerTestBase {
     function setUp() public override {
@@ -368,15 +369,25 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
         _submit(c, _sign(signingKeys[0], c));
     }
 
-    function test_submit_windowsLongerThanUnbondingDelay_reverts() public {
-        // A model whose windows exceed the unbonding delay cannot be committed to.
-        vm.prank(designer);
-        (uint64 slow,) = registry.registerModel(_slowSpec());
-        Commitment memory c = _commitment(slow, 0, 0, 0, _itemsRoot(0), 2);
+    /// @dev The ledger's own check (`ComputeLedgerModelWindowsTooLong`) stays as a second line; the registry
+    /// now refuses such a model before it exists (it also counts the dispute and appeal vote windows).
+    function test_register_windowsLongerThanUnbondingDelay_rejectedByRegistry() public {
+        IModelRegistry.ModelSpec memory s = _slowSpec();
+        uint256 settleSec = uint256(8 days) + COMMIT_SEC + 6 * uint256(COMMIT_SEC);
         vm.expectRevert(
-            abi.encodeWithSelector(ComputeLedgerModelWindowsTooLong.selector, slow, uint256(8 days) + (1 + ledger.DISPUTE_WINDOWS()) * COMMIT_SEC)
+            abi.encodeWithSelector(
+                IModelRegistryErrors.ModelRegistrySettlementOutlastsUnbonding.selector, settleSec, 7 days
+            )
         );
-        _submit(c, _sign(signingKeys[0], c));
+        vm.prank(designer);
+        registry.registerModel(s);
+    }
+
+    /// @dev The registry's settlement limits are the ledger's commitment ring and unbonding delay.
+    function test_registrySettlementLimits_matchLedger() public view {
+        assertEq(registry.COMMITMENT_RING_ROUNDS(), ledger.RING_SIZE());
+        assertEq(registry.MAX_SETTLEMENT_SEC(), ledger.UNBONDING_DELAY_SEC());
+        assertEq(registry.DISPUTE_WINDOWS(), ledger.DISPUTE_WINDOWS());
     }
 
     function _slowSpec() private pure returns (IModelRegistry.ModelSpec memory s) {

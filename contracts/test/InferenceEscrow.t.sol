@@ -9,17 +9,20 @@ import {ModelToken} from "../ModelToken.sol";
 import {EconomyBase} from "./economy/EconomyBase.sol";
 import {ReentrantRequester} from "./economy/EscrowActors.sol";
 import {MockServingLedger} from "./economy/MockServingLedger.sol";
+import {PipelineConsents} from "./economy/PipelineConsents.sol";
 import {EtherRejecter} from "./economy/ReentrantClaimer.sol";
 
-contract InferenceEscrowTest is EconomyBase {
+contract InferenceEscrowTest is EconomyBase, PipelineConsents {
     MockServingLedger internal servingLedger;
     InferenceEscrow internal escrow;
     ModelToken internal token;
     uint64 internal modelId;
     address internal treasury = makeAddr("treasury");
     address internal requester = makeAddr("requester");
-    address internal op1 = makeAddr("op1");
-    address internal op2 = makeAddr("op2");
+    address internal op1 = _operator("op1");
+    address internal op2 = _operator("op2");
+    address internal op3 = _operator("op3");
+    bytes32 internal key12;
     address internal holder = makeAddr("holder");
     bytes32 internal constant INPUT = keccak256("prompt");
     bytes32 internal constant OUTPUT = keccak256("completion");
@@ -31,9 +34,11 @@ contract InferenceEscrowTest is EconomyBase {
         escrow = new InferenceEscrow(registry, servingLedger, treasury);
         servingLedger.setServing(modelId, op1, true);
         servingLedger.setServing(modelId, op2, true);
+        servingLedger.setServing(modelId, op3, true);
         _mint(token, holder, 100e18);
         vm.deal(requester, 100 ether);
         vm.warp(1_000_000);
+        key12 = _registerPipeline(escrow, modelId, _ops(op1, op2));
     }
 
     // ------------------------------------------------------------ constructor
@@ -52,47 +57,64 @@ contract InferenceEscrowTest is EconomyBase {
     function test_request_escrowsFeeStoresHashAndEmits() public {
         uint64 deadline = uint64(block.timestamp + 60);
         vm.expectEmit(address(escrow));
-        emit IInferenceEscrow.ModelTermsCached(modelId, address(token), 2, 300, 5000, 1e12);
-        vm.expectEmit(address(escrow));
-        emit IInferenceEscrow.InferenceRequested(1, modelId, requester, INPUT, 1 ether, deadline);
+        emit IInferenceEscrow.InferenceRequested(1, key12, requester, modelId, INPUT, 1 ether, deadline);
         vm.prank(requester);
-        uint256 id = escrow.request{value: 1 ether}(modelId, INPUT, deadline);
+        uint256 id = escrow.request{value: 1 ether}(modelId, key12, INPUT, deadline);
         assertEq(id, 1);
         assertEq(escrow.requestCount(), 1);
         assertEq(address(escrow).balance, 1 ether);
         assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Live));
         IInferenceEscrow.InferenceRequest memory req = _req(1 ether, deadline);
         assertEq(escrow.requestHash(id), escrow.hashRequest(req));
-        assertEq(escrow.requestHash(id), keccak256(abi.encode(modelId, requester, 1 ether, deadline, INPUT)));
+        assertEq(escrow.requestHash(id), keccak256(abi.encode(modelId, key12, requester, 1 ether, deadline, INPUT)));
         vm.prank(requester);
-        assertEq(escrow.request{value: 1 ether}(modelId, INPUT, deadline), 2);
+        assertEq(escrow.request{value: 1 ether}(modelId, key12, INPUT, deadline), 2);
+    }
+
+    function test_request_unregisteredPipeline_reverts() public {
+        bytes32 unknown = escrow.pipelineKey(modelId, _ops(op2, op1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowUnknownPipeline.selector, modelId, unknown)
+        );
+        vm.prank(requester);
+        escrow.request{value: 1 ether}(modelId, unknown, INPUT, uint64(block.timestamp + 60));
+    }
+
+    function test_request_pipelineOfAnotherModel_reverts() public {
+        (uint64 model2,) = _register(_spec(2));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowUnknownPipeline.selector, model2, key12));
+        vm.prank(requester);
+        escrow.request{value: 1 ether}(model2, key12, INPUT, uint64(block.timestamp + 60));
     }
 
     function test_request_feeBelowMinimum_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowFeeTooLow.selector, 1e12 - 1, 1e12));
         vm.prank(requester);
-        escrow.request{value: 1e12 - 1}(modelId, INPUT, uint64(block.timestamp + 1));
+        escrow.request{value: 1e12 - 1}(modelId, key12, INPUT, uint64(block.timestamp + 1));
     }
 
     function test_request_deadlineNotInFuture_reverts() public {
         uint64 nowTs = uint64(block.timestamp);
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowInvalidDeadline.selector, nowTs));
         vm.prank(requester);
-        escrow.request{value: 1e12}(modelId, INPUT, nowTs);
+        escrow.request{value: 1e12}(modelId, key12, INPUT, nowTs);
     }
 
     function test_request_unknownModel_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowUnknownModel.selector, 0));
-        escrow.request{value: 1e12}(0, INPUT, uint64(block.timestamp + 1));
+        escrow.request{value: 1e12}(0, key12, INPUT, uint64(block.timestamp + 1));
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowUnknownModel.selector, 2));
-        escrow.request{value: 1e12}(2, INPUT, uint64(block.timestamp + 1));
+        escrow.request{value: 1e12}(2, key12, INPUT, uint64(block.timestamp + 1));
     }
 
     function test_cacheModelTerms_enablesSplitFee() public {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowUnknownModel.selector, modelId));
-        escrow.splitFee(modelId, 1 ether);
-        escrow.cacheModelTerms(modelId);
-        (uint256 p, uint256 perStage, uint256 h) = escrow.splitFee(modelId, 1 ether);
+        (uint64 model2,) = _register(_spec(2));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowUnknownModel.selector, model2));
+        escrow.splitFee(model2, 1 ether);
+        vm.expectEmit(address(escrow));
+        emit IInferenceEscrow.ModelTermsCached(model2, registry.tokenOf(model2), 2, 300, 5000, 1e12);
+        escrow.cacheModelTerms(model2);
+        (uint256 p, uint256 perStage, uint256 h) = escrow.splitFee(model2, 1 ether);
         assertEq(p, 0.03 ether);
         assertEq(perStage, 0.25 ether);
         assertEq(h, 0.47 ether);
@@ -104,14 +126,12 @@ contract InferenceEscrowTest is EconomyBase {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         address[] memory ops = _ops(op1, op2);
         vm.expectEmit(address(escrow));
-        emit IInferenceEscrow.InferenceFulfilled(
-            id, modelId, op1, OUTPUT, 0.03 ether, 0.25 ether, 0.47 ether, escrow.pipelineKey(modelId, ops)
-        );
+        emit IInferenceEscrow.InferenceFulfilled(id, key12, op1, OUTPUT, 0.03 ether, 0.25 ether, 0.47 ether);
         vm.prank(op1);
         escrow.fulfill(id, req, OUTPUT, ops);
         assertEq(escrow.balanceOf(treasury), 0.03 ether);
-        assertEq(escrow.balanceOf(op1), 0.25 ether);
-        assertEq(escrow.balanceOf(op2), 0.25 ether);
+        assertEq(_owed(key12, op1), 0.25 ether);
+        assertEq(_owed(key12, op2), 0.25 ether);
         assertEq(address(token).balance, 0.47 ether);
         assertLe(token.claimable(holder), 0.47 ether);
         assertGe(token.claimable(holder) + 100e18 / token.MAGNITUDE() + 1, 0.47 ether);
@@ -120,25 +140,61 @@ contract InferenceEscrowTest is EconomyBase {
     }
 
     function test_fulfill_sameOperatorForAllStages_paidPerStage() public {
-        (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
+        bytes32 key = _registerPipeline(escrow, modelId, _ops(op1, op1));
+        (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _requestVia(key, 1 ether, 60);
         vm.prank(op1);
         escrow.fulfill(id, req, OUTPUT, _ops(op1, op1));
-        assertEq(escrow.balanceOf(op1), 0.5 ether);
+        assertEq(_owed(key, op1), 0.5 ether);
     }
 
-    function test_fulfill_byNonServingCaller_reverts() public {
+    /// @dev Issue 11 finding 2: a staked operator front-running with itself on every stage gets nothing.
+    function test_fulfill_frontRunWithOwnPipeline_reverts() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
-        address stranger = makeAddr("stranger");
-        vm.expectRevert(
-            abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowNotServingOperator.selector, modelId, stranger)
-        );
-        vm.prank(stranger);
+        bytes32 own = _registerPipeline(escrow, modelId, _ops(op3, op3));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowPipelineMismatch.selector, id, own));
+        vm.prank(op3);
+        escrow.fulfill(id, req, OUTPUT, _ops(op3, op3));
+    }
+
+    /// @dev A staked non-member copying the pending fulfilment (same operators, same output) is refused.
+    function test_fulfill_copiedByNonMember_reverts() public {
+        (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowNotPipelineMember.selector, key12, op3));
+        vm.prank(op3);
         escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
     }
 
-    function test_fulfill_nonServingStageOperator_reverts() public {
+    /// @dev A member copying another member's pending fulfilment pays exactly the same shares to the same members.
+    function test_fulfill_copiedByOtherMember_paysTheSameShares() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
-        address stranger = makeAddr("stranger");
+        vm.prank(op2);
+        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        assertEq(_owed(key12, op1), 0.25 ether);
+        assertEq(_owed(key12, op2), 0.25 ether);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyFulfilled.selector, id));
+        vm.prank(op1);
+        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+    }
+
+    function testFuzz_fulfill_onlyTheNamedPipelinesMembers(address caller, uint8 a, uint8 b) public {
+        address[3] memory pool = [op1, op2, op3];
+        address[] memory ops = _ops(pool[a % 3], pool[b % 3]);
+        (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
+        bool legal = (caller == op1 || caller == op2) && ops[0] == op1 && ops[1] == op2;
+        vm.prank(caller);
+        try escrow.fulfill(id, req, OUTPUT, ops) {
+            assertTrue(legal, "fulfilled by a non-member or through another pipeline");
+            assertEq(_owed(key12, op1) + _owed(key12, op2), 0.5 ether);
+        } catch {
+            assertFalse(legal, "a member's fulfilment through the named pipeline failed");
+        }
+        assertEq(_owed(escrow.pipelineKey(modelId, ops), op3), 0, "op3 earned from a request naming another pipeline");
+    }
+
+    function test_fulfill_nonServingStageOperator_reverts() public {
+        address stranger = _operator("stranger");
+        bytes32 key = _registerPipeline(escrow, modelId, _ops(op1, stranger));
+        (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _requestVia(key, 1 ether, 60);
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowNotServingOperator.selector, modelId, stranger)
         );
@@ -158,7 +214,11 @@ contract InferenceEscrowTest is EconomyBase {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         address[] memory one = new address[](1);
         one[0] = op1;
-        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowStageCountMismatch.selector, 2, 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceEscrow.InferenceEscrowPipelineMismatch.selector, id, escrow.pipelineKey(modelId, one)
+            )
+        );
         vm.prank(op1);
         escrow.fulfill(id, req, OUTPUT, one);
     }
@@ -188,7 +248,7 @@ contract InferenceEscrowTest is EconomyBase {
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyFulfilled.selector, id));
         escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
         vm.stopPrank();
-        assertEq(escrow.balanceOf(op1), 0.25 ether);
+        assertEq(_owed(key12, op1), 0.25 ether);
     }
 
     function test_fulfill_tamperedFields_reverts() public {
@@ -230,14 +290,15 @@ contract InferenceEscrowTest is EconomyBase {
         s.operatorFeeBps = 9500;
         (uint64 id2, ModelToken t2) = _register(s);
         servingLedger.setServing(id2, op1, true);
-        vm.prank(requester);
-        uint64 deadline = uint64(block.timestamp + 5);
-        uint256 id = escrow.request{value: 1 ether}(id2, INPUT, deadline);
         address[] memory ops = new address[](1);
         ops[0] = op1;
+        bytes32 key = _registerPipeline(escrow, id2, ops);
+        vm.prank(requester);
+        uint64 deadline = uint64(block.timestamp + 5);
+        uint256 id = escrow.request{value: 1 ether}(id2, key, INPUT, deadline);
         vm.prank(op1);
-        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, requester, 1 ether, deadline, INPUT), OUTPUT, ops);
-        assertEq(escrow.balanceOf(op1), 0.95 ether);
+        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, key, requester, 1 ether, deadline, INPUT), OUTPUT, ops);
+        assertEq(_owed(key, op1), 0.95 ether);
         assertEq(escrow.balanceOf(treasury), 0.05 ether);
         assertEq(address(t2).balance, 0);
     }
@@ -245,11 +306,12 @@ contract InferenceEscrowTest is EconomyBase {
     function test_fulfill_tokenWithoutHolders_holdsRevenueInToken() public {
         (uint64 id2, ModelToken t2) = _register(_spec(2));
         servingLedger.setServing(id2, op1, true);
+        bytes32 key = _registerPipeline(escrow, id2, _ops(op1, op1));
         uint64 deadline = uint64(block.timestamp + 5);
         vm.prank(requester);
-        uint256 id = escrow.request{value: 1 ether}(id2, INPUT, deadline);
+        uint256 id = escrow.request{value: 1 ether}(id2, key, INPUT, deadline);
         vm.prank(op1);
-        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, requester, 1 ether, deadline, INPUT), OUTPUT, _ops(op1, op1));
+        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, key, requester, 1 ether, deadline, INPUT), OUTPUT, _ops(op1, op1));
         assertEq(t2.undistributedRevenue(), 0.47 ether);
     }
 
@@ -269,7 +331,9 @@ contract InferenceEscrowTest is EconomyBase {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         vm.startPrank(requester);
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowNothingToWithdraw.selector, requester));
-        escrow.withdraw(requester);
+        escrow.withdraw(requester, new bytes32[](0));
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowNotPipelineMember.selector, key12, requester));
+        escrow.withdraw(requester, _keys1(key12));
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowDeadlineNotReached.selector, id, req.deadline)
         );
@@ -315,10 +379,10 @@ contract InferenceEscrowTest is EconomyBase {
         uint64 deadline = uint64(block.timestamp + 1);
         vm.deal(address(rejecter), 1 ether);
         vm.prank(address(rejecter));
-        uint256 id = escrow.request{value: 1 ether}(modelId, INPUT, deadline);
+        uint256 id = escrow.request{value: 1 ether}(modelId, key12, INPUT, deadline);
         vm.warp(deadline);
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowTransferFailed.selector, address(rejecter)));
-        escrow.refund(id, IInferenceEscrow.InferenceRequest(modelId, address(rejecter), 1 ether, deadline, INPUT));
+        escrow.refund(id, IInferenceEscrow.InferenceRequest(modelId, key12, address(rejecter), 1 ether, deadline, INPUT));
         assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Live));
     }
 
@@ -326,9 +390,11 @@ contract InferenceEscrowTest is EconomyBase {
         ReentrantRequester attacker = new ReentrantRequester(escrow);
         vm.deal(address(attacker), 0);
         uint64 deadline = uint64(block.timestamp + 1);
-        uint256 id = attacker.request{value: 1 ether}(modelId, deadline);
+        uint256 id = attacker.request{value: 1 ether}(modelId, key12, deadline);
         vm.warp(deadline);
-        escrow.refund(id, IInferenceEscrow.InferenceRequest(modelId, address(attacker), 1 ether, deadline, keccak256("in")));
+        escrow.refund(
+            id, IInferenceEscrow.InferenceRequest(modelId, key12, address(attacker), 1 ether, deadline, keccak256("in"))
+        );
         assertTrue(attacker.reentryBlocked());
         assertEq(address(attacker).balance, 1 ether);
         assertEq(address(escrow).balance, 0);
@@ -344,20 +410,21 @@ contract InferenceEscrowTest is EconomyBase {
         vm.expectEmit(address(escrow));
         emit IInferenceEscrow.Withdrawn(op2, payout, 0.25 ether);
         vm.prank(op2);
-        assertEq(escrow.withdraw(payout), 0.25 ether);
+        assertEq(escrow.withdraw(payout, _keys1(key12)), 0.25 ether);
         assertEq(payout.balance, 0.25 ether);
-        assertEq(escrow.balanceOf(op2), 0);
+        assertEq(_owed(key12, op2), 0);
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowNothingToWithdraw.selector, op2));
         vm.prank(op2);
-        escrow.withdraw(payout);
+        escrow.withdraw(payout, _keys1(key12));
         vm.prank(treasury);
-        escrow.withdraw(treasury);
+        escrow.withdraw(treasury, new bytes32[](0));
         assertEq(treasury.balance, 0.03 ether);
+        assertEq(escrow.balanceOf(treasury), 0);
     }
 
     function test_withdraw_toZero_reverts() public {
         vm.expectRevert(IInferenceEscrow.InferenceEscrowZeroAddress.selector);
-        escrow.withdraw(address(0));
+        escrow.withdraw(address(0), new bytes32[](0));
     }
 
     function test_withdraw_rejectingRecipient_reverts() public {
@@ -367,8 +434,8 @@ contract InferenceEscrowTest is EconomyBase {
         EtherRejecter rejecter = new EtherRejecter();
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowTransferFailed.selector, address(rejecter)));
         vm.prank(op1);
-        escrow.withdraw(address(rejecter));
-        assertEq(escrow.balanceOf(op1), 0.25 ether);
+        escrow.withdraw(address(rejecter), _keys1(key12));
+        assertEq(_owed(key12, op1), 0.25 ether);
     }
 
     // ------------------------------------------------------------ fuzz
@@ -384,20 +451,17 @@ contract InferenceEscrowTest is EconomyBase {
         (uint64 id2, ModelToken t2) = _register(s);
         _mint(t2, holder, 1e18);
         feeWei = uint96(bound(feeWei, 1, 50 ether));
+        address[3] memory pool = [op1, op2, op3];
         address[] memory ops = new address[](stages);
         for (uint256 i; i < stages; ++i) {
-            ops[i] = address(uint160(0x1000 + (i % 3))); // repeated operators across stages
+            ops[i] = pool[i % 3]; // repeated operators across stages
             servingLedger.setServing(id2, ops[i], true);
         }
-        uint64 deadline = uint64(block.timestamp + 10);
-        vm.prank(requester);
-        uint256 id = escrow.request{value: feeWei}(id2, INPUT, deadline);
-        vm.prank(ops[0]);
-        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, requester, feeWei, deadline, INPUT), OUTPUT, ops);
+        bytes32 key = _serveOnce(id2, ops, feeWei);
 
         uint256 operatorsTotal;
         for (uint256 i; i < 3 && i < stages; ++i) {
-            operatorsTotal += escrow.balanceOf(address(uint160(0x1000 + i)));
+            operatorsTotal += _owed(key, pool[i]);
         }
         uint256 protocolWei = escrow.balanceOf(treasury);
         assertEq(protocolWei + operatorsTotal + address(t2).balance, feeWei, "split does not sum to fee");
@@ -410,16 +474,37 @@ contract InferenceEscrowTest is EconomyBase {
     // ------------------------------------------------------------ helpers
 
     function _req(uint256 feeWei, uint64 deadline) internal view returns (IInferenceEscrow.InferenceRequest memory) {
-        return IInferenceEscrow.InferenceRequest(modelId, requester, feeWei, deadline, INPUT);
+        return IInferenceEscrow.InferenceRequest(modelId, key12, requester, feeWei, deadline, INPUT);
     }
 
     function _request(uint256 feeWei, uint64 ttl)
         internal
         returns (uint256 id, IInferenceEscrow.InferenceRequest memory req)
     {
-        req = _req(feeWei, uint64(block.timestamp) + ttl);
+        return _requestVia(key12, feeWei, ttl);
+    }
+
+    function _requestVia(bytes32 key, uint256 feeWei, uint64 ttl)
+        internal
+        returns (uint256 id, IInferenceEscrow.InferenceRequest memory req)
+    {
+        req = IInferenceEscrow.InferenceRequest(modelId, key, requester, feeWei, uint64(block.timestamp) + ttl, INPUT);
         vm.prank(requester);
-        id = escrow.request{value: feeWei}(modelId, INPUT, req.deadline);
+        id = escrow.request{value: feeWei}(modelId, key, INPUT, req.deadline);
+    }
+
+    /// @dev Registers `ops` for `id2`, requests through them and fulfils as `ops[0]`.
+    function _serveOnce(uint64 id2, address[] memory ops, uint256 feeWei) internal returns (bytes32 key) {
+        key = _registerPipeline(escrow, id2, ops);
+        uint64 deadline = uint64(block.timestamp + 10);
+        vm.prank(requester);
+        uint256 id = escrow.request{value: feeWei}(id2, key, INPUT, deadline);
+        vm.prank(ops[0]);
+        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, key, requester, feeWei, deadline, INPUT), OUTPUT, ops);
+    }
+
+    function _owed(bytes32 key, address account) internal view returns (uint256 owedWei) {
+        (, owedWei) = escrow.memberOf(key, account);
     }
 
     function _ops(address a, address b) internal pure returns (address[] memory ops) {

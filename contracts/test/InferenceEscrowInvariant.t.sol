@@ -11,23 +11,35 @@ import {ModelToken} from "../ModelToken.sol";
 import {EconomyBase} from "./economy/EconomyBase.sol";
 import {MockServingLedger} from "./economy/MockServingLedger.sol";
 
-/// @title Drives random requests, fulfilments (legal and not), refunds, withdrawals and time jumps
+/// @title Drives random pipeline registrations (with and without consent), requests naming a pipeline,
+/// fulfilments (legal and not), refunds, withdrawals and time jumps
 /// @dev Handlers live in the .t.sol file: Hardhat only hands the fuzzer artifacts of test roots.
-/// Ghosts: the fields and liveness of every request, the sum of live fees, the wei sent to each token,
-/// and flags for any outcome DESIGN invariant 6 forbids (an illegal call that succeeded, a legal one that failed).
+/// Ghosts: the fields and liveness of every request, the sum of live fees, the wei sent to each token, what
+/// each operator earned and withdrew, and flags for any outcome DESIGN invariant 6 forbids (an illegal call
+/// that succeeded, a legal one that failed).
 contract EscrowHandler is CommonBase, StdCheats, StdUtils {
     InferenceEscrow public immutable escrow;
     uint64[] public modelIds;
     uint16[] public stageCounts;
     ModelToken[] public tokens;
     address[] public operators; // index 0..2 serving both models; the last one never serves
+    uint256[] internal _operatorKeys;
     address[] public requesters;
+
+    bytes32[] public pipelineKeys;
+    mapping(bytes32 key => address[]) internal _pipelineOps;
+    mapping(bytes32 key => uint256) internal _pipelineModel;
+    mapping(address operator => bytes32[]) internal _keysOf;
 
     IInferenceEscrow.InferenceRequest[] internal _reqs;
     uint256[] internal _ids;
     bool[] public live;
     uint256 public liveFeesWei;
     mapping(address token => uint256) public holdersWei;
+    mapping(address operator => uint256) public earnedWei;
+    mapping(address operator => uint256) public withdrawnWei;
+    uint256 public protocolEarnedWei;
+    uint256 public protocolWithdrawnWei;
     uint256 public fulfilled;
     uint256 public refunded;
     bool public illegalSuccess;
@@ -39,6 +51,7 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         uint16[] memory stageCounts_,
         ModelToken[] memory tokens_,
         address[] memory operators_,
+        uint256[] memory operatorKeys_,
         address[] memory requesters_
     ) {
         escrow = escrow_;
@@ -46,6 +59,7 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         stageCounts = stageCounts_;
         tokens = tokens_;
         operators = operators_;
+        _operatorKeys = operatorKeys_;
         requesters = requesters_;
     }
 
@@ -53,37 +67,88 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         return _reqs.length;
     }
 
-    function operatorCount() external view returns (uint256) {
-        return operators.length;
+    function pipelineCount() external view returns (uint256) {
+        return pipelineKeys.length;
     }
 
-    function request(uint256 modelSeed, uint256 requesterSeed, uint256 feeWei, uint256 ttl) external {
+    function keysOf(address operator) external view returns (bytes32[] memory) {
+        return _keysOf[operator];
+    }
+
+    function pipelineOps(bytes32 key) external view returns (address[] memory) {
+        return _pipelineOps[key];
+    }
+
+    /// @dev Registers a pipeline of random operators, every one of them consenting.
+    function registerPipeline(uint256 modelSeed, uint256 opsSeed) external {
         uint256 m = modelSeed % modelIds.length;
+        address[] memory ops = _randomOps(m, opsSeed);
+        bytes32 key = escrow.pipelineKey(modelIds[m], ops);
+        (bool registered,,) = escrow.pipeline(key);
+        uint64 deadline = uint64(block.timestamp + 60);
+        bytes32 digest = escrow.hashPipelineConsent(modelIds[m], ops, deadline);
+        bytes[] memory consents = new bytes[](ops.length);
+        for (uint256 i; i < ops.length; ++i) {
+            (uint8 v, bytes32 r, bytes32 sig) = vm.sign(_keyOf(ops[i]), digest);
+            consents[i] = abi.encodePacked(r, sig, v);
+        }
+        try escrow.registerPipeline(modelIds[m], ops, deadline, consents) {
+            if (registered) illegalSuccess = true;
+            _record(key, m, ops);
+        } catch {
+            if (!registered) legalFailure = true;
+        }
+    }
+
+    /// @dev An operator trying to register a pipeline with someone else in it, without that one's consent.
+    function registerWithoutConsent(uint256 modelSeed, uint256 opsSeed, uint256 senderSeed) external {
+        uint256 m = modelSeed % modelIds.length;
+        address[] memory ops = _randomOps(m, opsSeed);
+        address sender = operators[senderSeed % operators.length];
+        bool othersInIt;
+        for (uint256 i; i < ops.length; ++i) {
+            if (ops[i] != sender) othersInIt = true;
+        }
+        if (!othersInIt) return;
+        vm.prank(sender);
+        try escrow.registerPipeline(modelIds[m], ops, uint64(block.timestamp + 60), new bytes[](ops.length)) {
+            illegalSuccess = true;
+        } catch {}
+    }
+
+    function request(uint256 pipelineSeed, uint256 requesterSeed, uint256 feeWei, uint256 ttl) external {
+        if (pipelineKeys.length == 0) return;
+        bytes32 key = pipelineKeys[pipelineSeed % pipelineKeys.length];
+        uint64 modelId = modelIds[_pipelineModel[key]];
         address who = requesters[requesterSeed % requesters.length];
         feeWei = bound(feeWei, 1e12, 10 ether);
         uint64 deadline = uint64(block.timestamp + bound(ttl, 1, 600));
+        bytes32 input = keccak256(abi.encode(_reqs.length));
         vm.deal(who, feeWei);
         vm.prank(who);
-        uint256 id = escrow.request{value: feeWei}(modelIds[m], keccak256(abi.encode(_reqs.length)), deadline);
-        _reqs.push(IInferenceEscrow.InferenceRequest(modelIds[m], who, feeWei, deadline, keccak256(abi.encode(_reqs.length))));
+        uint256 id = escrow.request{value: feeWei}(modelId, key, input, deadline);
+        _reqs.push(IInferenceEscrow.InferenceRequest(modelId, key, who, feeWei, deadline, input));
         _ids.push(id);
         live.push(true);
         liveFeesWei += feeWei;
     }
 
+    /// @dev Half the time through the request's own pipeline, otherwise through random operators.
     function fulfill(uint256 reqSeed, uint256 callerSeed, uint256 opsSeed) external {
         if (_reqs.length == 0) return;
         uint256 i = reqSeed % _reqs.length;
         IInferenceEscrow.InferenceRequest memory r = _reqs[i];
-        uint256 m = _modelIndex(r.modelId);
+        uint256 m = _pipelineModel[r.pipelineKey];
         address caller = operators[callerSeed % operators.length];
-        address[] memory ops = new address[](stageCounts[m]);
-        bool allServing = caller != operators[operators.length - 1];
+        address[] memory ops = opsSeed % 2 == 0 ? _pipelineOps[r.pipelineKey] : _randomOps(m, opsSeed >> 1);
+        bool named = escrow.pipelineKey(r.modelId, ops) == r.pipelineKey;
+        bool member;
+        bool allServing = true;
         for (uint256 s; s < ops.length; ++s) {
-            ops[s] = operators[(opsSeed >> (s * 8)) % operators.length];
+            if (ops[s] == caller) member = true;
             if (ops[s] == operators[operators.length - 1]) allServing = false;
         }
-        bool legal = live[i] && block.timestamp < r.deadline && allServing;
+        bool legal = live[i] && block.timestamp < r.deadline && named && member && allServing;
         vm.prank(caller);
         try escrow.fulfill(_ids[i], r, keccak256("out"), ops) {
             if (!legal) illegalSuccess = true;
@@ -92,6 +157,10 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
             (uint256 p, uint256 perStage, uint256 holders) = escrow.splitFee(r.modelId, r.feeWei);
             if (p + perStage * ops.length + holders != r.feeWei) illegalSuccess = true;
             holdersWei[address(tokens[m])] += holders;
+            protocolEarnedWei += p;
+            for (uint256 s; s < ops.length; ++s) {
+                earnedWei[ops[s]] += perStage;
+            }
             ++fulfilled;
         } catch {
             if (legal) legalFailure = true;
@@ -127,13 +196,22 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         } catch {}
     }
 
+    /// @dev An operator withdraws through all its pipelines, or the treasury through none.
     function withdraw(uint256 accountSeed) external {
-        address who = accountSeed % 4 == 3 ? escrow.treasury() : operators[accountSeed % operators.length];
+        bool isTreasury = accountSeed % 4 == 3;
+        address who = isTreasury ? escrow.treasury() : operators[accountSeed % operators.length];
+        bytes32[] memory keys = isTreasury ? new bytes32[](0) : _keysOf[who];
         uint256 amount = escrow.balanceOf(who);
+        for (uint256 k; k < keys.length; ++k) {
+            (, uint256 owed) = escrow.memberOf(keys[k], who);
+            amount += owed;
+        }
         uint256 before = who.balance;
         vm.prank(who);
-        try escrow.withdraw(who) returns (uint256 paid) {
+        try escrow.withdraw(who, keys) returns (uint256 paid) {
             if (paid != amount || who.balance != before + amount || amount == 0) illegalSuccess = true;
+            if (isTreasury) protocolWithdrawnWei += paid;
+            else withdrawnWei[who] += paid;
         } catch {
             if (amount != 0) legalFailure = true;
         }
@@ -143,15 +221,36 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         vm.warp(block.timestamp + bound(secondsAhead, 0, 300));
     }
 
-    function _modelIndex(uint64 modelId) private view returns (uint256) {
-        for (uint256 k; k < modelIds.length; ++k) {
-            if (modelIds[k] == modelId) return k;
+    function _randomOps(uint256 m, uint256 seed) private view returns (address[] memory ops) {
+        ops = new address[](stageCounts[m]);
+        for (uint256 s; s < ops.length; ++s) {
+            ops[s] = operators[(seed >> (s * 8)) % operators.length];
         }
-        revert("unknown model");
+    }
+
+    function _record(bytes32 key, uint256 m, address[] memory ops) private {
+        pipelineKeys.push(key);
+        _pipelineOps[key] = ops;
+        _pipelineModel[key] = m;
+        for (uint256 s; s < ops.length; ++s) {
+            bool seen;
+            for (uint256 t; t < s; ++t) {
+                if (ops[t] == ops[s]) seen = true;
+            }
+            if (!seen) _keysOf[ops[s]].push(key);
+        }
+    }
+
+    function _keyOf(address operator) private view returns (uint256) {
+        for (uint256 k; k < operators.length; ++k) {
+            if (operators[k] == operator) return _operatorKeys[k];
+        }
+        revert("unknown operator");
     }
 }
 
-/// @notice DESIGN invariants 2 and 6 for the escrow, over two models (2 and 3 stages, different splits).
+/// @notice DESIGN invariants 2 and 6 for the escrow, over two models (2 and 3 stages, different splits), with
+/// pipelines registered only by consent.
 contract InferenceEscrowInvariantTest is EconomyBase {
     EscrowHandler internal handler;
     InferenceEscrow internal escrow;
@@ -174,8 +273,11 @@ contract InferenceEscrowInvariantTest is EconomyBase {
         (ids[1], t) = _register(alt);
         tokens.push(t);
         stages[1] = 3;
+        uint256[] memory keys = new uint256[](4);
         for (uint256 i; i < 4; ++i) {
-            operators.push(makeAddr(string(abi.encodePacked("op", vm.toString(i)))));
+            (address op, uint256 key) = makeAddrAndKey(string(abi.encodePacked("op", vm.toString(i))));
+            operators.push(op);
+            keys[i] = key;
         }
         for (uint256 m; m < 2; ++m) {
             _mint(tokens[m], makeAddr("holder"), 1000e18);
@@ -187,25 +289,40 @@ contract InferenceEscrowInvariantTest is EconomyBase {
         for (uint256 i; i < 3; ++i) {
             requesters[i] = makeAddr(string(abi.encodePacked("req", vm.toString(i))));
         }
-        handler = new EscrowHandler(escrow, ids, stages, tokens, operators, requesters);
+        handler = new EscrowHandler(escrow, ids, stages, tokens, operators, keys, requesters);
+        // a first pipeline per model, so requests can start at once
+        handler.registerPipeline(0, 0x0100);
+        handler.registerPipeline(1, 0x020100);
         targetContract(address(handler));
     }
 
-    /// @dev 2: escrow ETH == live request fees + unwithdrawn protocol/operator balances.
+    /// @dev 2: escrow ETH == live request fees + protocol fees owed + settled balances + every member's
+    /// unsettled share of every pipeline.
     function invariant_escrowSolvent() public view {
-        uint256 owed = handler.liveFeesWei() + escrow.balanceOf(escrow.treasury());
+        uint256 owed = handler.liveFeesWei() + escrow.protocolFeesOwed();
         for (uint256 i; i < operators.length; ++i) {
-            owed += escrow.balanceOf(operators[i]);
+            owed += escrow.balanceOf(operators[i]) + _unsettled(operators[i]);
         }
         assertEq(address(escrow).balance, owed);
-        assertEq(escrow.balanceOf(operators[3]), 0, "a non-serving operator was paid");
     }
 
-    /// @dev 6: fulfil at most once and only before the deadline; refund only after it and only if unfulfilled;
-    /// a live fee never goes back early. Legal calls never fail.
+    /// @dev Each operator is owed or was paid exactly what it earned per stage served; the treasury likewise;
+    /// an operator that never serves earned nothing.
+    function invariant_sharesMatchEarnings() public view {
+        for (uint256 i; i < operators.length; ++i) {
+            address op = operators[i];
+            assertEq(handler.withdrawnWei(op) + escrow.balanceOf(op) + _unsettled(op), handler.earnedWei(op));
+        }
+        assertEq(handler.protocolWithdrawnWei() + escrow.protocolFeesOwed(), handler.protocolEarnedWei());
+        assertEq(handler.earnedWei(operators[3]), 0, "a non-serving operator was paid");
+    }
+
+    /// @dev 6: fulfil at most once, only before the deadline and only by a member of the named pipeline;
+    /// refund only after it and only if unfulfilled; a live fee never goes back early; no pipeline without
+    /// consent. Legal calls never fail.
     function invariant_settlementRules() public view {
-        assertFalse(handler.illegalSuccess(), "a forbidden fulfil/refund/withdraw succeeded");
-        assertFalse(handler.legalFailure(), "a permitted fulfil/refund/withdraw failed");
+        assertFalse(handler.illegalSuccess(), "a forbidden register/fulfil/refund/withdraw succeeded");
+        assertFalse(handler.legalFailure(), "a permitted register/fulfil/refund/withdraw failed");
         uint256 n = handler.requestCount();
         uint256 stillLive;
         for (uint256 i; i < n; ++i) {
@@ -222,5 +339,12 @@ contract InferenceEscrowInvariantTest is EconomyBase {
             assertEq(address(tokens[m]).balance, handler.holdersWei(address(tokens[m])));
         }
     }
-}
 
+    function _unsettled(address op) private view returns (uint256 total) {
+        bytes32[] memory keys = handler.keysOf(op);
+        for (uint256 k; k < keys.length; ++k) {
+            (, uint256 owed) = escrow.memberOf(keys[k], op);
+            total += owed;
+        }
+    }
+}

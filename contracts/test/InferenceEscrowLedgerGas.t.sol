@@ -5,13 +5,15 @@ import {IInferenceEscrow} from "../interfaces/IInferenceEscrow.sol";
 import {InferenceEscrow} from "../InferenceEscrow.sol";
 import {GasMeter} from "./economy/GasMeter.sol";
 import {LedgerTestBase} from "./ledger/LedgerTestBase.sol";
+import {PipelineConsents} from "./economy/PipelineConsents.sol";
 
 /// @notice Fulfil gas against the REAL ComputeLedger (InferenceEscrowGas.t.sol uses a one-slot ledger
 /// double), in the steady state the chain benchmark measures: the ledger has cached the model (a round
 /// was committed, finalized and minted, so the token has holders), the pipeline is open and has earned.
-contract InferenceEscrowLedgerGasTest is LedgerTestBase, GasMeter {
+contract InferenceEscrowLedgerGasTest is LedgerTestBase, PipelineConsents, GasMeter {
     InferenceEscrow internal escrow;
     address internal requester = makeAddr("requester");
+    bytes32 internal key;
     IInferenceEscrow.InferenceRequest internal live;
     uint256 internal liveId;
 
@@ -27,22 +29,27 @@ contract InferenceEscrowLedgerGasTest is LedgerTestBase, GasMeter {
         ledger.mintReward(modelId, 0, workers[0]);
         ledger.mintReward(modelId, 0, workers[1]);
 
+        // the workers' keys (LedgerTestBase made them with makeAddr) sign the pipeline consent
+        _operator("worker0");
+        _operator("worker1");
+        key = _registerPipeline(escrow, modelId, _ops());
         vm.deal(requester, 10 ether);
         uint64 deadline = uint64(block.timestamp + 100);
         vm.startPrank(requester);
-        uint256 first = escrow.request{value: 0.1 ether}(modelId, keccak256("a"), deadline);
-        liveId = escrow.request{value: 0.1 ether}(modelId, keccak256("b"), deadline);
+        uint256 first = escrow.request{value: 0.1 ether}(modelId, key, keccak256("a"), deadline);
+        liveId = escrow.request{value: 0.1 ether}(modelId, key, keccak256("b"), deadline);
         vm.stopPrank();
         vm.prank(workers[0]);
         escrow.fulfill(
-            first, IInferenceEscrow.InferenceRequest(modelId, requester, 0.1 ether, deadline, keccak256("a")), 0, _ops()
+            first, IInferenceEscrow.InferenceRequest(modelId, key, requester, 0.1 ether, deadline, keccak256("a")), 0, _ops()
         );
-        live = IInferenceEscrow.InferenceRequest(modelId, requester, 0.1 ether, deadline, keccak256("b"));
+        live = IInferenceEscrow.InferenceRequest(modelId, key, requester, 0.1 ether, deadline, keccak256("b"));
     }
 
-    /// @dev DESIGN target: 70k as a chain receipt, with the ledger's serving checks included (bench/gas.json
-    /// "chain" "fulfillInference, second" measures the same path through the SDK).
-    function test_gas_fulfill_twoStages_realLedger_within70k() public {
+    /// @dev DESIGN target: 77k as a chain receipt (70k before issue 11 added the treasury's protocol-fee
+    /// counter, ~5k, and the request's pipeline key, ~0.5k of calldata), with the ledger's serving checks
+    /// included (bench/gas.json "chain" "fulfillInference, second" measures the same path through the SDK).
+    function test_gas_fulfill_twoStages_realLedger_within77k() public {
         (InferenceEscrow e, IInferenceEscrow.InferenceRequest memory req, uint256 id) = (escrow, live, liveId);
         address[] memory ops = _ops();
         bytes32 out = keccak256("out");
@@ -54,7 +61,7 @@ contract InferenceEscrowLedgerGasTest is LedgerTestBase, GasMeter {
         uint256 txGas = _lastTxGas(abi.encodeCall(e.fulfill, (id, req, out, ops)));
         emit log_named_uint("InferenceEscrow fulfill (2 stages, real ledger), tx gas", txGas);
         assertEq(uint8(e.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
-        assertLe(txGas, 70_000, "fulfil with the real ledger above target");
+        assertLe(txGas, 77_000, "fulfil with the real ledger above target");
     }
 
     /// @dev The serving check still bites on the real ledger: an operator that asked to unbond may not serve.

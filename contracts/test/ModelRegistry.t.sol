@@ -7,6 +7,7 @@ import {IModelRegistryErrors} from "../interfaces/IModelRegistryErrors.sol";
 import {IModelTokenErrors} from "../interfaces/IModelTokenErrors.sol";
 import {ModelRegistry} from "../ModelRegistry.sol";
 import {ModelToken} from "../ModelToken.sol";
+import {EmissionMath} from "../ledger/EmissionMath.sol";
 import {EconomyBase} from "./economy/EconomyBase.sol";
 
 contract ModelRegistryTest is EconomyBase {
@@ -285,6 +286,127 @@ contract ModelRegistryTest is EconomyBase {
         IModelRegistry.ModelSpec memory s = _spec(1);
         s.timing.voteWindowSec = 0;
         _expectRegisterRevert(s, abi.encodeWithSelector(IModelRegistryErrors.ModelRegistryZeroVoteWindow.selector));
+    }
+
+    // ------------------------------------------------------------ settlement timing (issue 11 finding 3a)
+
+    function test_registerModel_settlementExactlyRing_accepted() public {
+        IModelRegistry.ModelSpec memory s = _spec(1);
+        s.timing = IModelRegistry.Timing({commitWindowSec: 100, challengeWindowSec: 100, voteWindowSec: 100});
+        assertEq(registry.settlementSec(s.timing), 800);
+        _register(s); // 100 + 100 + 6 * 100 == 8 * 100
+        assertEq(registry.modelCount(), 1);
+    }
+
+    function test_registerModel_settlementOutlastsRing_reverts() public {
+        IModelRegistry.ModelSpec memory s = _spec(1);
+        s.timing = IModelRegistry.Timing({commitWindowSec: 100, challengeWindowSec: 100, voteWindowSec: 101});
+        _expectRegisterRevert(
+            s, abi.encodeWithSelector(IModelRegistryErrors.ModelRegistrySettlementOutlastsRing.selector, 806, 800)
+        );
+        s.timing = IModelRegistry.Timing({commitWindowSec: 100, challengeWindowSec: 695, voteWindowSec: 1});
+        _expectRegisterRevert(
+            s, abi.encodeWithSelector(IModelRegistryErrors.ModelRegistrySettlementOutlastsRing.selector, 801, 800)
+        );
+    }
+
+    function test_registerModel_settlementOutlastsUnbonding_reverts() public {
+        IModelRegistry.ModelSpec memory s = _spec(1);
+        s.timing = IModelRegistry.Timing({commitWindowSec: 2 days, challengeWindowSec: 1 days, voteWindowSec: 1 days});
+        _expectRegisterRevert(
+            s,
+            abi.encodeWithSelector(
+                IModelRegistryErrors.ModelRegistrySettlementOutlastsUnbonding.selector, 9 days, 7 days
+            )
+        );
+        s.timing.voteWindowSec = uint32(4 days / 6); // 2 + 1 + 4 days: exactly the unbonding delay
+        _register(s);
+    }
+
+    function test_constants_disputeWindows() public view {
+        assertEq(registry.DISPUTE_WINDOWS(), 6);
+        assertEq(registry.COMMITMENT_RING_ROUNDS(), 8);
+        assertEq(registry.MAX_SETTLEMENT_SEC(), 7 days);
+    }
+
+    function testFuzz_registerModel_timing_acceptedIffSettlesInRingAndUnbonding(uint32 commit, uint32 challenge, uint32 vote)
+        public
+    {
+        commit = uint32(bound(commit, 1, 2 days));
+        challenge = uint32(bound(challenge, 1, 8 days));
+        vote = uint32(bound(vote, 1, 2 days));
+        IModelRegistry.ModelSpec memory s = _spec(1);
+        s.timing = IModelRegistry.Timing(commit, challenge, vote);
+        uint256 settle = uint256(commit) + challenge + 6 * uint256(vote);
+        bool ok = settle <= 8 * uint256(commit) && settle <= 7 days;
+        vm.prank(designer);
+        try registry.registerModel(s) {
+            assertTrue(ok, "accepted a round that cannot settle in time");
+        } catch {
+            assertFalse(ok, "rejected a round that settles in time");
+        }
+    }
+
+    // ------------------------------------------------------------ reachable cap (issue 11 finding 3b)
+
+    /// @dev The review's example: 1,000 tokens per round halving can emit ~2,000 tokens ever, far below the
+    /// 2^76 token wei (~75.5k tokens) a 2^96 - 1 cap needs before the token distributes revenue.
+    function test_registerModel_capUnreachableBySchedule_reverts() public {
+        IModelRegistry.ModelSpec memory s = _spec(1);
+        s.emission = IModelRegistry.Emission({tokensPerRound: 1000e18, decayBps: 5000, capTokens: type(uint96).max});
+        uint256 reachable = registry.reachableEmissionLowerBound(1000e18, 5000);
+        assertApproxEqRel(reachable, 2000e18, 2e13); // 2000 tokens less the bound's 1e-5 and 500,000 wei slack
+        _expectRegisterRevert(
+            s,
+            abi.encodeWithSelector(
+                IModelRegistryErrors.ModelRegistryCapUnreachable.selector,
+                type(uint96).max,
+                uint256(type(uint96).max) >> 20,
+                reachable
+            )
+        );
+    }
+
+    function test_registerModel_capWhoseDistributionSupplyIsReachable_accepted() public {
+        IModelRegistry.ModelSpec memory s = _spec(1);
+        // 1000 tokens per round, 50% decay: ~2000 tokens reachable, so any cap up to ~2000 * 2^20 tokens
+        s.emission = IModelRegistry.Emission({tokensPerRound: 1000e18, decayBps: 5000, capTokens: 1_000_000e18});
+        _register(s);
+        s.emission.capTokens = 1000e18; // round 0 alone reaches it
+        _register(s);
+        s.emission = IModelRegistry.Emission({tokensPerRound: 1, decayBps: 0, capTokens: type(uint96).max});
+        _register(s); // no decay: the schedule reaches any cap
+        assertEq(registry.modelCount(), 3);
+    }
+
+    function test_reachableEmissionLowerBound_limits() public view {
+        assertEq(registry.reachableEmissionLowerBound(5, 0), type(uint256).max);
+        assertEq(registry.reachableEmissionLowerBound(1000e18, 10_000), 1000e18, "round 0 only");
+        assertEq(registry.reachableEmissionLowerBound(7, 1), 7, "never below round 0's emission");
+        uint128 t = type(uint128).max;
+        uint256 series = uint256(t) * 10_000;
+        assertEq(registry.reachableEmissionLowerBound(t, 1), series - series / 100_000 - 500_000);
+    }
+
+    /// @dev The bound never exceeds what the ledger's own `EmissionMath.emissionAt` sums to over all rounds
+    /// (so no schedule that cannot reach the distribution supply passes), and it is within 1e-4 (+ the
+    /// absolute slack) of it (so hardly any schedule that can is rejected). Decays of 10% and more keep the exact
+    /// sum (up to ~850 rounds) cheap enough to fuzz.
+    function testFuzz_reachableEmissionLowerBound_neverAboveScheduleTotal(uint128 tokensPerRound, uint16 decayBps)
+        public
+        view
+    {
+        tokensPerRound = uint128(bound(tokensPerRound, 1, type(uint128).max));
+        decayBps = uint16(bound(decayBps, 1000, 10_000));
+        uint256 total;
+        for (uint64 r;; ++r) {
+            uint256 e = EmissionMath.emissionAt(tokensPerRound, decayBps, r);
+            if (e == 0) break;
+            total += e;
+        }
+        uint256 bound_ = registry.reachableEmissionLowerBound(tokensPerRound, decayBps);
+        assertLe(bound_, total, "bound above the schedule's total emission");
+        assertGe(bound_ + total / 10_000 + 500_000, total, "bound needlessly loose");
     }
 
     function test_registerModel_zeroMinRequestFee_reverts() public {

@@ -128,6 +128,38 @@ contract ModelTokenTest is EconomyBase {
         assertEq(token.claimable(alice), before);
     }
 
+    /// @dev Issue 11 finding 4: tokens held by the token contract would earn revenue nobody can claim.
+    function test_transfer_toTokenContract_reverts() public {
+        _mint(token, alice, 10e18);
+        vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InvalidReceiver.selector, address(token)));
+        vm.prank(alice);
+        token.transfer(address(token), 1);
+        vm.prank(alice);
+        token.approve(bob, 1e18);
+        vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InvalidReceiver.selector, address(token)));
+        vm.prank(bob);
+        token.transferFrom(alice, address(token), 1);
+        vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InvalidReceiver.selector, address(token)));
+        _mint(token, address(token), 1);
+        assertEq(token.balanceOf(address(token)), 0);
+    }
+
+    /// @dev With no way in, every wei deposited is claimable by the holders (up to the carried remainder).
+    function testFuzz_transfer_toTokenContract_neverStrandsRevenue(uint96 amount, uint96 revenueWei) public {
+        amount = uint96(bound(amount, 1, 10e18));
+        revenueWei = uint96(bound(revenueWei, 1, 1000 ether));
+        _mint(token, alice, 10e18);
+        vm.prank(alice);
+        try token.transfer(address(token), amount) {
+            fail();
+        } catch {}
+        token.depositRevenue{value: revenueWei}();
+        assertEq(token.balanceOf(address(token)), 0);
+        uint256 accounted = token.claimable(alice) + token.undistributedRevenue();
+        assertLe(accounted, revenueWei);
+        assertGe(accounted + 1, revenueWei, "more than rounding is stranded");
+    }
+
     function test_approveAndTransferFrom_spendsAllowance() public {
         _mint(token, alice, 10e18);
         vm.expectEmit(address(token));

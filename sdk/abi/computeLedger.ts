@@ -907,6 +907,37 @@ export const computeLedgerAbi = [
       },
       {
         "indexed": false,
+        "internalType": "uint16",
+        "name": "seats",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "attempts",
+        "type": "uint16"
+      }
+    ],
+    "name": "CommitteeDrawContinues",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "level",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
         "internalType": "uint256",
         "name": "drawBlock",
         "type": "uint256"
@@ -2721,6 +2752,11 @@ export const computeLedgerAbi = [
           {
             "internalType": "uint16",
             "name": "honestSeats",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "drawAttempts",
             "type": "uint16"
           }
         ],

@@ -58,6 +58,33 @@ export const inferenceEscrowAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "expected",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "got",
+        "type": "uint256"
+      }
+    ],
+    "name": "InferenceEscrowConsentCountMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "InferenceEscrowConsentExpired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
       },
@@ -105,12 +132,39 @@ export const inferenceEscrowAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "InferenceEscrowInvalidConsent",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "deadline",
         "type": "uint64"
       }
     ],
     "name": "InferenceEscrowInvalidDeadline",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "InferenceEscrowNotPipelineMember",
     "type": "error"
   },
   {
@@ -138,6 +192,33 @@ export const inferenceEscrowAbi = [
       }
     ],
     "name": "InferenceEscrowNothingToWithdraw",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "InferenceEscrowPipelineExists",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "InferenceEscrowPipelineMismatch",
     "type": "error"
   },
   {
@@ -208,6 +289,22 @@ export const inferenceEscrowAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "InferenceEscrowUnknownPipeline",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -223,7 +320,23 @@ export const inferenceEscrowAbi = [
   },
   {
     "inputs": [],
+    "name": "InvalidShortString",
+    "type": "error"
+  },
+  {
+    "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "str",
+        "type": "string"
+      }
+    ],
+    "name": "StringTooLong",
     "type": "error"
   },
   {
@@ -247,6 +360,12 @@ export const inferenceEscrowAbi = [
   },
   {
     "anonymous": false,
+    "inputs": [],
+    "name": "EIP712DomainChanged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
     "inputs": [
       {
         "indexed": true,
@@ -256,9 +375,9 @@ export const inferenceEscrowAbi = [
       },
       {
         "indexed": true,
-        "internalType": "uint64",
-        "name": "modelId",
-        "type": "uint64"
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
       },
       {
         "indexed": true,
@@ -289,12 +408,6 @@ export const inferenceEscrowAbi = [
         "internalType": "uint256",
         "name": "holdersWei",
         "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "pipelineKey",
-        "type": "bytes32"
       }
     ],
     "name": "InferenceFulfilled",
@@ -342,15 +455,21 @@ export const inferenceEscrowAbi = [
       },
       {
         "indexed": true,
-        "internalType": "uint64",
-        "name": "modelId",
-        "type": "uint64"
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
       },
       {
         "indexed": true,
         "internalType": "address",
         "name": "requester",
         "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
       },
       {
         "indexed": false,
@@ -428,6 +547,25 @@ export const inferenceEscrowAbi = [
       },
       {
         "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "PipelineMemberAdded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "pipelineKey",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
@@ -439,7 +577,7 @@ export const inferenceEscrowAbi = [
         "type": "address[]"
       }
     ],
-    "name": "PipelineOpened",
+    "name": "PipelineRegistered",
     "type": "event"
   },
   {
@@ -466,6 +604,19 @@ export const inferenceEscrowAbi = [
     ],
     "name": "Withdrawn",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "PIPELINE_CONSENT_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [
@@ -500,6 +651,49 @@ export const inferenceEscrowAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "eip712Domain",
+    "outputs": [
+      {
+        "internalType": "bytes1",
+        "name": "fields",
+        "type": "bytes1"
+      },
+      {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      },
+      {
+        "internalType": "string",
+        "name": "version",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "chainId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "verifyingContract",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "extensions",
+        "type": "uint256[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -512,6 +706,11 @@ export const inferenceEscrowAbi = [
             "internalType": "uint64",
             "name": "modelId",
             "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "pipelineKey",
+            "type": "bytes32"
           },
           {
             "internalType": "address",
@@ -557,11 +756,45 @@ export const inferenceEscrowAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address[]",
+        "name": "stageOperators",
+        "type": "address[]"
+      },
+      {
+        "internalType": "uint64",
+        "name": "consentDeadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "hashPipelineConsent",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "components": [
           {
             "internalType": "uint64",
             "name": "modelId",
             "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "pipelineKey",
+            "type": "bytes32"
           },
           {
             "internalType": "address",
@@ -619,23 +852,52 @@ export const inferenceEscrowAbi = [
         "internalType": "bytes32",
         "name": "key",
         "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
       }
     ],
-    "name": "pipelineEarnings",
+    "name": "memberOf",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "stagesServed",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint256",
+        "name": "owedWei",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "key",
+        "type": "bytes32"
+      }
+    ],
+    "name": "pipeline",
     "outputs": [
       {
         "internalType": "bool",
-        "name": "opened",
+        "name": "registered",
         "type": "bool"
+      },
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
       },
       {
         "internalType": "uint256",
         "name": "perStageWei",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "protocolWei",
         "type": "uint256"
       }
     ],
@@ -667,19 +929,13 @@ export const inferenceEscrowAbi = [
     "type": "function"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
-    "name": "pipelinesOf",
+    "inputs": [],
+    "name": "protocolFeesOwed",
     "outputs": [
       {
-        "internalType": "bytes32[]",
+        "internalType": "uint256",
         "name": "",
-        "type": "bytes32[]"
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -698,6 +954,11 @@ export const inferenceEscrowAbi = [
             "internalType": "uint64",
             "name": "modelId",
             "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "pipelineKey",
+            "type": "bytes32"
           },
           {
             "internalType": "address",
@@ -731,6 +992,40 @@ export const inferenceEscrowAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address[]",
+        "name": "stageOperators",
+        "type": "address[]"
+      },
+      {
+        "internalType": "uint64",
+        "name": "consentDeadline",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes[]",
+        "name": "consents",
+        "type": "bytes[]"
+      }
+    ],
+    "name": "registerPipeline",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "key",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "registry",
     "outputs": [
@@ -749,6 +1044,11 @@ export const inferenceEscrowAbi = [
         "internalType": "uint64",
         "name": "modelId",
         "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "pipelineKey_",
+        "type": "bytes32"
       },
       {
         "internalType": "bytes32",
@@ -831,14 +1131,9 @@ export const inferenceEscrowAbi = [
         "type": "address"
       },
       {
-        "internalType": "uint256",
-        "name": "fromIndex",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "toIndex",
-        "type": "uint256"
+        "internalType": "bytes32[]",
+        "name": "pipelineKeys",
+        "type": "bytes32[]"
       }
     ],
     "name": "settle",
@@ -924,6 +1219,11 @@ export const inferenceEscrowAbi = [
         "internalType": "address",
         "name": "to",
         "type": "address"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "pipelineKeys",
+        "type": "bytes32[]"
       }
     ],
     "name": "withdraw",

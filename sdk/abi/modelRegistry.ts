@@ -51,6 +51,27 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint128",
+        "name": "capTokens",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint256",
+        "name": "distributionSupplyTokens",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "reachableTokens",
+        "type": "uint256"
+      }
+    ],
+    "name": "ModelRegistryCapUnreachable",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint16",
         "name": "decayBps",
         "type": "uint16"
@@ -164,6 +185,38 @@ export const modelRegistryAbi = [
       }
     ],
     "name": "ModelRegistryProtocolFeeTooHigh",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "settlementSec",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "ringSec",
+        "type": "uint256"
+      }
+    ],
+    "name": "ModelRegistrySettlementOutlastsRing",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "settlementSec",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "unbondingSec",
+        "type": "uint256"
+      }
+    ],
+    "name": "ModelRegistrySettlementOutlastsUnbonding",
     "type": "error"
   },
   {
@@ -370,6 +423,45 @@ export const modelRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "COMMITMENT_RING_ROUNDS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "DISPUTE_WINDOWS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "DISTRIBUTION_SHIFT",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_DESIGNER_EMISSION_BPS",
     "outputs": [
       {
@@ -389,6 +481,19 @@ export const modelRegistryAbi = [
         "internalType": "uint16",
         "name": "",
         "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_SETTLEMENT_SEC",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -667,6 +772,30 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint128",
+        "name": "tokensPerRound",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint16",
+        "name": "decayBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "reachableEmissionLowerBound",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "components": [
           {
             "internalType": "string",
@@ -820,6 +949,42 @@ export const modelRegistryAbi = [
     "name": "setMetadataURI",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "commitWindowSec",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "challengeWindowSec",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "voteWindowSec",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct IModelRegistry.Timing",
+        "name": "timing",
+        "type": "tuple"
+      }
+    ],
+    "name": "settlementSec",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "pure",
     "type": "function"
   },
   {

@@ -391,6 +391,16 @@ export class InferenceEscrowAlreadyRefundedError extends ContractRevertError {
   declare readonly args: readonly [requestId: bigint];
 }
 
+/** `InferenceEscrowConsentCountMismatch(uint256 expected, uint256 got)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowConsentCountMismatchError extends ContractRevertError {
+  declare readonly args: readonly [expected: bigint, got: bigint];
+}
+
+/** `InferenceEscrowConsentExpired(uint64 deadline)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowConsentExpiredError extends ContractRevertError {
+  declare readonly args: readonly [deadline: bigint];
+}
+
 /** `InferenceEscrowDeadlineNotReached(uint256 requestId, uint64 deadline)`, declared in the InferenceEscrow ABI. */
 export class InferenceEscrowDeadlineNotReachedError extends ContractRevertError {
   declare readonly args: readonly [requestId: bigint, deadline: bigint];
@@ -406,9 +416,19 @@ export class InferenceEscrowFeeTooLowError extends ContractRevertError {
   declare readonly args: readonly [feeWei: bigint, minRequestFeeWei: bigint];
 }
 
+/** `InferenceEscrowInvalidConsent(address operator)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowInvalidConsentError extends ContractRevertError {
+  declare readonly args: readonly [operator: `0x${string}`];
+}
+
 /** `InferenceEscrowInvalidDeadline(uint64 deadline)`, declared in the InferenceEscrow ABI. */
 export class InferenceEscrowInvalidDeadlineError extends ContractRevertError {
   declare readonly args: readonly [deadline: bigint];
+}
+
+/** `InferenceEscrowNotPipelineMember(bytes32 pipelineKey, address account)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowNotPipelineMemberError extends ContractRevertError {
+  declare readonly args: readonly [pipelineKey: `0x${string}`, account: `0x${string}`];
 }
 
 /** `InferenceEscrowNotServingOperator(uint64 modelId, address operator)`, declared in the InferenceEscrow ABI. */
@@ -419,6 +439,16 @@ export class InferenceEscrowNotServingOperatorError extends ContractRevertError 
 /** `InferenceEscrowNothingToWithdraw(address account)`, declared in the InferenceEscrow ABI. */
 export class InferenceEscrowNothingToWithdrawError extends ContractRevertError {
   declare readonly args: readonly [account: `0x${string}`];
+}
+
+/** `InferenceEscrowPipelineExists(bytes32 pipelineKey)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowPipelineExistsError extends ContractRevertError {
+  declare readonly args: readonly [pipelineKey: `0x${string}`];
+}
+
+/** `InferenceEscrowPipelineMismatch(uint256 requestId, bytes32 pipelineKey)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowPipelineMismatchError extends ContractRevertError {
+  declare readonly args: readonly [requestId: bigint, pipelineKey: `0x${string}`];
 }
 
 /** `InferenceEscrowRequestMismatch(uint256 requestId)`, declared in the InferenceEscrow ABI. */
@@ -444,6 +474,11 @@ export class InferenceEscrowUnexpectedTokenError extends ContractRevertError {
 /** `InferenceEscrowUnknownModel(uint64 modelId)`, declared in the InferenceEscrow ABI. */
 export class InferenceEscrowUnknownModelError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint];
+}
+
+/** `InferenceEscrowUnknownPipeline(uint64 modelId, bytes32 pipelineKey)`, declared in the InferenceEscrow ABI. */
+export class InferenceEscrowUnknownPipelineError extends ContractRevertError {
+  declare readonly args: readonly [modelId: bigint, pipelineKey: `0x${string}`];
 }
 
 /** `InferenceEscrowUnknownRequest(uint256 requestId)`, declared in the InferenceEscrow ABI. */
@@ -474,6 +509,11 @@ export class InvalidShortStringError extends ContractRevertError {
 /** `ModelRegistryBadStage(uint64 modelId, uint16 stage)`, declared in the ModelRegistry ABI. */
 export class ModelRegistryBadStageError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint, stage: number];
+}
+
+/** `ModelRegistryCapUnreachable(uint128 capTokens, uint256 distributionSupplyTokens, uint256 reachableTokens)`, declared in the ModelRegistry ABI. */
+export class ModelRegistryCapUnreachableError extends ContractRevertError {
+  declare readonly args: readonly [capTokens: bigint, distributionSupplyTokens: bigint, reachableTokens: bigint];
 }
 
 /** `ModelRegistryDecayTooHigh(uint16 decayBps)`, declared in the ModelRegistry ABI. */
@@ -529,6 +569,16 @@ export class ModelRegistryNotDesignerError extends ContractRevertError {
 /** `ModelRegistryProtocolFeeTooHigh(uint16 protocolFeeBps)`, declared in the ModelRegistry ABI. */
 export class ModelRegistryProtocolFeeTooHighError extends ContractRevertError {
   declare readonly args: readonly [protocolFeeBps: number];
+}
+
+/** `ModelRegistrySettlementOutlastsRing(uint256 settlementSec, uint256 ringSec)`, declared in the ModelRegistry ABI. */
+export class ModelRegistrySettlementOutlastsRingError extends ContractRevertError {
+  declare readonly args: readonly [settlementSec: bigint, ringSec: bigint];
+}
+
+/** `ModelRegistrySettlementOutlastsUnbonding(uint256 settlementSec, uint256 unbondingSec)`, declared in the ModelRegistry ABI. */
+export class ModelRegistrySettlementOutlastsUnbondingError extends ContractRevertError {
+  declare readonly args: readonly [settlementSec: bigint, unbondingSec: bigint];
 }
 
 /** `ModelRegistryStageLengthMismatch(uint256 stageCount, uint256 unitsLength)`, declared in the ModelRegistry ABI. */
@@ -746,23 +796,31 @@ export const contractErrorClasses: ErrorClassRegistry = {
   InferenceEscrowAccountingOverflow: InferenceEscrowAccountingOverflowError,
   InferenceEscrowAlreadyFulfilled: InferenceEscrowAlreadyFulfilledError,
   InferenceEscrowAlreadyRefunded: InferenceEscrowAlreadyRefundedError,
+  InferenceEscrowConsentCountMismatch: InferenceEscrowConsentCountMismatchError,
+  InferenceEscrowConsentExpired: InferenceEscrowConsentExpiredError,
   InferenceEscrowDeadlineNotReached: InferenceEscrowDeadlineNotReachedError,
   InferenceEscrowDeadlinePassed: InferenceEscrowDeadlinePassedError,
   InferenceEscrowFeeTooLow: InferenceEscrowFeeTooLowError,
+  InferenceEscrowInvalidConsent: InferenceEscrowInvalidConsentError,
   InferenceEscrowInvalidDeadline: InferenceEscrowInvalidDeadlineError,
+  InferenceEscrowNotPipelineMember: InferenceEscrowNotPipelineMemberError,
   InferenceEscrowNotServingOperator: InferenceEscrowNotServingOperatorError,
   InferenceEscrowNothingToWithdraw: InferenceEscrowNothingToWithdrawError,
+  InferenceEscrowPipelineExists: InferenceEscrowPipelineExistsError,
+  InferenceEscrowPipelineMismatch: InferenceEscrowPipelineMismatchError,
   InferenceEscrowRequestMismatch: InferenceEscrowRequestMismatchError,
   InferenceEscrowStageCountMismatch: InferenceEscrowStageCountMismatchError,
   InferenceEscrowTransferFailed: InferenceEscrowTransferFailedError,
   InferenceEscrowUnexpectedToken: InferenceEscrowUnexpectedTokenError,
   InferenceEscrowUnknownModel: InferenceEscrowUnknownModelError,
+  InferenceEscrowUnknownPipeline: InferenceEscrowUnknownPipelineError,
   InferenceEscrowUnknownRequest: InferenceEscrowUnknownRequestError,
   InferenceEscrowZeroAddress: InferenceEscrowZeroAddressError,
   InsufficientBalance: InsufficientBalanceError,
   InvalidAccountNonce: InvalidAccountNonceError,
   InvalidShortString: InvalidShortStringError,
   ModelRegistryBadStage: ModelRegistryBadStageError,
+  ModelRegistryCapUnreachable: ModelRegistryCapUnreachableError,
   ModelRegistryDecayTooHigh: ModelRegistryDecayTooHighError,
   ModelRegistryDesignerEmissionTooHigh: ModelRegistryDesignerEmissionTooHighError,
   ModelRegistryEmptyName: ModelRegistryEmptyNameError,
@@ -774,6 +832,8 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ModelRegistryLedgerNotBound: ModelRegistryLedgerNotBoundError,
   ModelRegistryNotDesigner: ModelRegistryNotDesignerError,
   ModelRegistryProtocolFeeTooHigh: ModelRegistryProtocolFeeTooHighError,
+  ModelRegistrySettlementOutlastsRing: ModelRegistrySettlementOutlastsRingError,
+  ModelRegistrySettlementOutlastsUnbonding: ModelRegistrySettlementOutlastsUnbondingError,
   ModelRegistryStageLengthMismatch: ModelRegistryStageLengthMismatchError,
   ModelRegistryUnauthorized: ModelRegistryUnauthorizedError,
   ModelRegistryUnknownModel: ModelRegistryUnknownModelError,

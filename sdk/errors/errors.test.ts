@@ -1,4 +1,4 @@
-import { type AbiParameter, encodeErrorResult, type Hex, parseEther, zeroAddress } from "viem";
+import { type AbiParameter, encodeErrorResult, type Hex, keccak256, parseEther, toHex, zeroAddress } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { actionsOf, deployShardholder, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
 import { protocolAbis } from "../abi/index.ts";
@@ -77,7 +77,7 @@ describe("contract error decoding", () => {
 
     it("keeps the viem error as the cause", async () => {
       const err = (await actionsOf(s, 0)
-        .requestInference({ modelId: 1n, input: "x", feeWei: parseEther("0.0001") })
+        .requestInference({ modelId: 1n, pipelineKey: keccak256(toHex("any pipeline")), input: "x", feeWei: parseEther("0.0001") })
         .catch((e: unknown) => e)) as BaseError;
       expect(err.walk()).toBeDefined();
       expect((err.cause as Error).name).toBe("ContractFunctionExecutionError");

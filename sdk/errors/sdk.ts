@@ -132,3 +132,15 @@ export class InvalidParameterError extends BaseError {
     super(`Invalid \`${parameter}\`: ${reason}.`, { name: "InvalidParameterError" });
   }
 }
+
+/** No registered pipeline of the model has all of its stage operators serving (so no request could be fulfilled). */
+export class NoServingPipelineError extends BaseError {
+  modelId: bigint;
+  constructor({ modelId }: { modelId: bigint }) {
+    super(`No registered pipeline of model ${modelId} has every stage operator serving.`, {
+      name: "NoServingPipelineError",
+      metaMessages: ["Operators register a pipeline with `registerPipeline` (every operator consents); pass `pipelineKey` to choose one."],
+    });
+    this.modelId = modelId;
+  }
+}

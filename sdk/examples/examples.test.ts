@@ -38,13 +38,16 @@ describe("README examples", () => {
 
   it("dapp: requests and awaits an inference that an operator fulfils", async () => {
     await actionsOf(s, 2).stake({ payout: accountAt(s, 2), signingKey: accountAt(s, 2), valueWei: parseEther("1") });
+    // one operator serving both stages: its own transaction is its whole consent
+    const consentDeadline = BigInt(await s.networkHelpers.time.latest()) + 600n;
+    await actionsOf(s, 2).registerPipeline({ modelId: 1n, stageOperators: [accountAt(s, 2), accountAt(s, 2)], consentDeadline });
     const wallet = s.wallets[5];
     if (!wallet) throw new Error("no wallet");
     const running = runDapp(wallet, s.deployments, 1n);
     const outputHash = keccak256(toHex("output"));
     for (let i = 0; i < 100; i++) {
       try {
-        await actionsOf(s, 2).fulfillInference({ requestId: 1n, outputHash, stageOperators: [accountAt(s, 2), accountAt(s, 2)] });
+        await actionsOf(s, 2).fulfillInference({ requestId: 1n, outputHash });
         break;
       } catch {
         await new Promise((r) => setTimeout(r, 50)); // the request is not on-chain yet
@@ -58,7 +61,7 @@ describe("README examples", () => {
     await mintRound(s, { modelId: 1n, workers: [3, 4], payouts: [accountAt(s, 6), accountAt(s, 7)] });
     const dapp = actionsOf(s, 5);
     const { requestId } = await dapp.requestInference({ modelId: 1n, input: "more revenue" });
-    await actionsOf(s, 2).fulfillInference({ requestId, outputHash: keccak256(toHex("x")), stageOperators: [accountAt(s, 2), accountAt(s, 2)] });
+    await actionsOf(s, 2).fulfillInference({ requestId, outputHash: keccak256(toHex("x")) });
     const wallet = s.wallets[6];
     if (!wallet) throw new Error("no wallet");
     const { expectedWei, claimedWei } = await runHolder(wallet, s.deployments);

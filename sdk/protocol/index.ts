@@ -3,3 +3,4 @@ export * from "./merkle.ts";
 export * from "./seed.ts";
 export * from "./tensorBytes.ts";
 export * from "./committedItem.ts";
+export * from "./pipelineConsent.ts";

@@ -71,14 +71,21 @@ describe("protocol economy end to end (Ignition deployment)", () => {
     const supply = await token.read.totalSupply();
     expect(balances.reduce((a, b) => a + b, 0n)).toBe(supply);
 
-    // Two paid inferences, fulfilled by the stage-0 worker naming both stage operators.
+    // The serving pipeline: the stage-1 worker consents by signature, the stage-0 worker registers it.
     const client = dapp!.extend(shardholderActions({ deployments }));
     const fees = [parseEther("0.01"), parseEther("0.0037")];
     const operator = createWalletClient({ account: workers[0]!.identity, transport: custom(provider) }).extend(shardholderActions({ deployments }));
+    const other = createWalletClient({ account: workers[1]!.identity, transport: custom(provider) }).extend(shardholderActions({ deployments }));
+    const stageOperators = workers.map((w) => w.identity.address);
+    const consentDeadline = BigInt(await networkHelpers.time.latest()) + 600n;
+    const { signature } = await other.consentToPipeline({ modelId, stageOperators, deadline: consentDeadline });
+    const { pipelineKey } = await operator.registerPipeline({ modelId, stageOperators, consentDeadline, consents: { [stageOperators[1]!]: signature } });
+    // Two paid inferences naming that pipeline, fulfilled by its stage-0 operator.
     let holdersWei = 0n;
     for (const [i, feeWei] of fees.entries()) {
-      const { requestId } = await client.requestInference({ modelId, input: `prompt ${i}`, feeWei, ttlSec: 600 });
-      const fulfilled = await operator.fulfillInference({ requestId, outputHash: h(`output ${i}`), stageOperators: workers.map((w) => w.identity.address) });
+      const { requestId, request } = await client.requestInference({ modelId, input: `prompt ${i}`, feeWei, ttlSec: 600 });
+      expect(request.pipelineKey).toBe(pipelineKey);
+      const fulfilled = await operator.fulfillInference({ requestId, outputHash: h(`output ${i}`) });
       const protocol = (feeWei * 200n) / 10_000n;
       const operators = (feeWei * 3000n) / 10_000n;
       expect(fulfilled.protocolFeeWei).toBe(protocol);

@@ -8,6 +8,7 @@ import { inferenceEscrowAbi, registerModel, requestInference, stake, waitForInfe
 import { devnetRoles } from "../../scripts/lib/devnet/accounts.ts";
 import { type DevChain, startLocalChain } from "../../scripts/lib/devnet/chain.ts";
 import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "../../scripts/lib/devnet/model.ts";
+import { registerServingPipeline } from "../../scripts/lib/devnet/pipeline.ts";
 import { selectBackend } from "../../worker/backend/select.ts";
 import { generateText } from "../../worker/model/generate.ts";
 import { createStage } from "../../worker/model/stage.ts";
@@ -47,6 +48,8 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     const operators = roles.miners.map((k) => privateKeyToAccount(k).address);
     for (const [s, key] of roles.miners.entries())
       await stake(wallet(key), { deployments, payout: operators[s] as `0x${string}`, signingKey: privateKeyToAccount(roles.signers[s] as `0x${string}`).address, valueWei: parseEther("1") });
+    // every stage operator consents; stage 0 registers the pipeline the requests will name
+    const { pipelineKey } = await registerServingPipeline({ client, transport, deployments, modelId, operatorKeys: roles.miners });
 
     const pipeline = await startServingPipeline(STAGES, (s) => ({
       specPath,
@@ -62,7 +65,8 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     for (const prompt of PROMPTS) {
       const put = await fetch(`${pipeline.storeUrl}/inputs`, { method: "PUT", body: prompt });
       expect(((await put.json()) as { inputHash: string }).inputHash).toBe(keccak256(toBytes(prompt)));
-      const { requestId } = await requestInference(dapp, { deployments, modelId, input: prompt, feeWei: parseEther("0.01") });
+      const { requestId, request } = await requestInference(dapp, { deployments, modelId, input: prompt, feeWei: parseEther("0.01") });
+      expect(request.pipelineKey).toBe(pipelineKey);
       const done = await waitForInference(dapp, { deployments, requestId, timeoutMs: 60_000, pollingInterval: 100 });
       const { output, outputHash } = (await (await fetch(`${pipeline.storeUrl}/outputs/${requestId}`)).json()) as { output: string; outputHash: string };
       expect(outputHash).toBe(done.outputHash);
@@ -74,8 +78,8 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     }
     for (const s of local) s.dispose();
     for (const op of operators) {
-      const balance = await client.readContract({ abi: inferenceEscrowAbi, address: deployments.contracts.inferenceEscrow, functionName: "balanceOf", args: [op] });
-      expect(balance).toBe((parseEther("0.01") * 3000n) / 10000n / BigInt(STAGES) * BigInt(PROMPTS.length));
+      const [, owed] = await client.readContract({ abi: inferenceEscrowAbi, address: deployments.contracts.inferenceEscrow, functionName: "memberOf", args: [pipelineKey, op] });
+      expect(owed).toBe((parseEther("0.01") * 3000n) / 10000n / BigInt(STAGES) * BigInt(PROMPTS.length));
     }
     // Every hop really ran in its own process: each downstream stage saw every token position.
     await Promise.all(stages.map((p) => p.stop(10_000)));

@@ -197,12 +197,15 @@ export function buildProgram(): Command {
     .option("--next <multiaddr>", "next stage's multiaddr (omit on the last stage)")
     .option("--journal <dir>", "serve the newest checkpoint of this training journal (else the initial weights)")
     .option("--operators <a,b,c>", "stage 0: the operator credited for each stage, in stage order (default: this key for every stage)")
+    .option("--consent <operator=signature>", "stage 0: another operator's pipeline consent (from `shardholder consent`), to register the pipeline (repeatable)", collect, [])
+    .addOption(new Option("--consent-deadline <unix>", "stage 0: the deadline the consents were signed with").argParser(uint("--consent-deadline")))
     .addOption(new Option("--max-new-tokens <n>", "tokens generated per request").argParser(uint("--max-new-tokens")).default(24n, "24"))
     .action(
       async (
-        options: { model: bigint; stage: number; spec: string; listen: string; next?: string; journal?: string; operators?: string; maxNewTokens: bigint },
+        options: { model: bigint; stage: number; spec: string; listen: string; next?: string; journal?: string; operators?: string; consent: string[]; consentDeadline?: bigint; maxNewTokens: bigint },
         command: Command,
       ) => {
+        if (options.consent.length > 0 && options.consentDeadline === undefined) throw new UsageError("--consent needs --consent-deadline (the deadline the operators signed).");
         const connected = options.stage === 0 ? await workerPreflight(command, options.next ? [options.next] : []) : await connect(command);
         const account = requireAccount(connected.config);
         if (connected.config.deployments.kind !== "file")
@@ -212,6 +215,13 @@ export function buildProgram(): Command {
         const keyHex = (rawKey.startsWith("0x") ? rawKey : `0x${rawKey}`) as `0x${string}`;
         const { model } = await import("../../sdk/actions/models/getModel.ts").then(async ({ getModel }) => ({ model: await getModel(connected.client, { deployments: connected.deployments, modelId: options.model }) }));
         const operators = (options.operators ? options.operators.split(",").map(address) : Array.from({ length: model.stageCount }, () => account.address)) as `0x${string}`[];
+        const signatures: Record<`0x${string}`, `0x${string}`> = {};
+        for (const entry of options.consent) {
+          const [operator, signature] = entry.split("=");
+          if (!operator || !signature || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new UsageError(`--consent must be <operator>=<0x signature>, got "${entry}".`);
+          signatures[address(operator) as `0x${string}`] = signature as `0x${string}`;
+        }
+        const consents = options.consentDeadline === undefined ? undefined : { deadline: options.consentDeadline.toString(), signatures };
         const { runServeCommand } = await import("../serve/command.ts");
         const { served } = await runServeCommand({
           logger: connected.logger,
@@ -226,11 +236,31 @@ export function buildProgram(): Command {
           next: options.next,
           journalDir: options.journal,
           stageOperators: operators,
+          consents,
           maxNewTokens: Number(options.maxNewTokens),
         });
         connected.logger.info({ served }, "serve stopped");
       },
     );
+
+  program
+    .command("consent")
+    .description("sign this key's consent to serve in a pipeline (give it to the operator who registers it with `serve --consent`)")
+    .requiredOption("--model <id>", "registry model id", uint("--model"))
+    .requiredOption("--operators <a,b,c>", "the pipeline: the operator of each stage, in stage order")
+    .requiredOption("--deadline <unix>", "unix time (exclusive) after which the consent is void", uint("--deadline"))
+    .action(async (options: { model: bigint; operators: string; deadline: bigint }, command: Command) => {
+      const connected = await connect(command);
+      const account = requireAccount(connected.config);
+      const stageOperators = options.operators.split(",").map(address) as `0x${string}`[];
+      const { signPipelineConsent, pipelineKey } = await import("../../sdk/protocol/pipelineConsent.ts");
+      const signature = await signPipelineConsent(account, {
+        escrow: connected.deployments.contracts.inferenceEscrow,
+        chainId: connected.deployments.chainId,
+        consent: { modelId: options.model, stageOperators, deadline: options.deadline },
+      });
+      connected.logger.info({ operator: account.address, pipelineKey: pipelineKey(options.model, stageOperators), deadline: options.deadline.toString(), signature, consent: `${account.address}=${signature}` }, "pipeline consent signed");
+    });
 
   program
     .command("validate")

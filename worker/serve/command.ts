@@ -22,6 +22,8 @@ export type ServeCommandParameters = {
   journalDir?: string | undefined;
   /** Stage 0: the operator credited for each stage, in stage order. */
   stageOperators: Address[];
+  /** Stage 0: the other operators' consents, to register the pipeline if it is not registered yet. */
+  consents?: { deadline: string; signatures: Record<Address, Hex> } | undefined;
   maxNewTokens: number;
 };
 
@@ -41,7 +43,7 @@ export async function runServeCommand(p: ServeCommandParameters): Promise<{ serv
         next: p.next,
         journalDir: p.journalDir,
         backend: p.backend,
-        ...(p.stage === 0 ? { operator: { rpcUrl: p.rpcUrl, deploymentsPath: p.deploymentsPath, key: p.key, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens } } : {}),
+        ...(p.stage === 0 ? { operator: { rpcUrl: p.rpcUrl, deploymentsPath: p.deploymentsPath, key: p.key, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens, consents: p.consents } } : {}),
       },
       (event, body) => p.logger.info(JSON.parse(JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as object, event),
       stop.signal,

@@ -1,11 +1,14 @@
-// The serving operator's loop: find live requests of its model on the escrow, fetch each prompt
-// from the content store (hash-checked by construction), generate through the pipeline and
-// fulfil on-chain with the output's hash, crediting every stage's operator.
-import type { Address, Hex, PublicClient, WalletClient } from "viem";
-import { getBlockNumber, getContractEvents } from "viem/actions";
+// The serving operator's loop: make sure its pipeline is registered (every stage operator
+// consented), find live requests naming that pipeline on the escrow, fetch each prompt from the
+// content store (hash-checked by construction), generate through the pipeline and fulfil on-chain
+// with the output's hash, crediting every stage's operator.
+import { type Address, type Hex, isAddressEqual, type PublicClient, type WalletClient } from "viem";
+import { getBlock, getBlockNumber, getContractEvents, readContract } from "viem/actions";
 import { inferenceEscrowAbi } from "../../sdk/abi/inferenceEscrow.ts";
 import { fulfillInference } from "../../sdk/actions/inference/fulfillInference.ts";
+import { registerPipeline } from "../../sdk/actions/inference/registerPipeline.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
+import { pipelineKey } from "../../sdk/protocol/pipelineConsent.ts";
 import type { ContentStore } from "./store.ts";
 
 /** What the operator reports for each request it handled. */
@@ -20,8 +23,13 @@ export type ServingOperatorParameters = {
   modelId: bigint;
   store: ContentStore;
   generate: (prompt: string) => Promise<string>;
-  /** Operator of each stage, in stage order (credited by the escrow). */
+  /** Operator of each stage, in stage order (credited by the escrow); the wallet's account among them. */
   stageOperators: readonly Address[];
+  /**
+   * Consents of the other operators (`consentToPipeline`, same deadline), used to register the
+   * pipeline if it is not registered yet. Not needed when the wallet's account serves every stage.
+   */
+  consents?: { deadline: bigint; signatures: Readonly<Record<Address, Hex>> } | undefined;
   pollMs?: number | undefined;
   /** How long to wait for a prompt upload after its request was seen. */
   promptWaitMs?: number | undefined;
@@ -35,17 +43,44 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
   });
 
+/** Thrown when the operator's pipeline is not registered and it cannot register it alone. */
+export class PipelineNotRegisteredError extends Error {
+  constructor(readonly pipelineKey: Hex) {
+    super(`pipeline ${pipelineKey} is not registered: every other stage operator must consent (consentToPipeline), then registerPipeline`);
+    this.name = "PipelineNotRegisteredError";
+  }
+}
+
 /**
- * Serves requests of `modelId` made from now on, until `signal` aborts. Requests are handled in
- * order of their events; a request whose deadline has passed or whose prompt never arrives is skipped.
+ * Registers the operator's pipeline if needed: alone when the wallet's account serves every
+ * stage, otherwise with the other operators' consents. Returns its key.
+ */
+export async function ensurePipeline(p: Pick<ServingOperatorParameters, "client" | "wallet" | "deployments" | "modelId" | "stageOperators" | "consents">): Promise<Hex> {
+  const key = pipelineKey(p.modelId, p.stageOperators);
+  const [registered] = await readContract(p.client, { abi: inferenceEscrowAbi, address: p.deployments.contracts.inferenceEscrow, functionName: "pipeline", args: [key] });
+  if (registered) return key;
+  const self = p.wallet.account?.address;
+  const alone = self !== undefined && p.stageOperators.every((op) => isAddressEqual(op, self));
+  if (!alone && !p.consents) throw new PipelineNotRegisteredError(key);
+  const consentDeadline = p.consents?.deadline ?? (await getBlock(p.client)).timestamp + 600n;
+  await registerPipeline(p.wallet, { deployments: p.deployments, modelId: p.modelId, stageOperators: p.stageOperators, consentDeadline, consents: p.consents?.signatures });
+  return key;
+}
+
+/**
+ * Serves requests naming its pipeline made from now on, until `signal` aborts (registering the
+ * pipeline first if needed). Requests are handled in order of their events; a request whose
+ * deadline has passed or whose prompt never arrives is skipped.
  */
 export async function runServingOperator(p: ServingOperatorParameters): Promise<void> {
   const escrow = { abi: inferenceEscrowAbi, address: p.deployments.contracts.inferenceEscrow } as const;
+  // Requests can only name the pipeline once it is registered, so starting before registering misses none.
   let fromBlock = await getBlockNumber(p.client);
+  const key = await ensurePipeline(p);
   while (!p.signal.aborted) {
     const head = await getBlockNumber(p.client);
     if (head >= fromBlock) {
-      const logs = await getContractEvents(p.client, { ...escrow, eventName: "InferenceRequested", args: { modelId: p.modelId }, fromBlock, toBlock: head, strict: true });
+      const logs = await getContractEvents(p.client, { ...escrow, eventName: "InferenceRequested", args: { pipelineKey: key }, fromBlock, toBlock: head, strict: true });
       fromBlock = head + 1n;
       for (const log of logs) {
         if (p.signal.aborted) return;

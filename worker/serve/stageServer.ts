@@ -32,7 +32,17 @@ export type ServeStageConfig = {
   /** Sampled decoding, used by the stage that holds the logits (the last); greedy when absent. */
   sampling?: SamplingParameters | undefined;
   /** Stage 0 only: the operator's chain access. */
-  operator?: { rpcUrl: string; deploymentsPath: string; key: Hex; stageOperators: Address[]; maxNewTokens: number } | undefined;
+  operator?:
+    | {
+        rpcUrl: string;
+        deploymentsPath: string;
+        key: Hex;
+        stageOperators: Address[];
+        maxNewTokens: number;
+        /** The other operators' pipeline consents (deadline in unix seconds, decimal), to register the pipeline if needed. */
+        consents?: { deadline: string; signatures: Record<Address, Hex> } | undefined;
+      }
+    | undefined;
 };
 
 /** Receives each progress event (`listening`, `connected`, `ready`, `served`, `done`). */
@@ -77,6 +87,7 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     emit("ready", { stage: 0, storeUrl: http_.url });
     await runServingOperator({
       client, wallet, deployments, modelId: BigInt(config.modelId), store, stageOperators: op.stageOperators,
+      consents: op.consents ? { deadline: BigInt(op.consents.deadline), signatures: op.consents.signatures } : undefined,
       generate: (prompt) => generator.generate(prompt, op.maxNewTokens),
       onServed: (s) => {
         if (s.status === "fulfilled") served++;

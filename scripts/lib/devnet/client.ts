@@ -17,11 +17,20 @@ export type InferenceOutcome = {
 };
 
 /** Uploads the prompt, pays for the inference, waits for the fulfilment and checks the delivered text against the on-chain hash. */
-export async function payForInference(p: { wallet: WalletClient; deployments: Deployments; modelId: bigint; storeUrl: string; prompt: string; feeWei: bigint }): Promise<InferenceOutcome> {
+export async function payForInference(p: {
+  wallet: WalletClient;
+  deployments: Deployments;
+  modelId: bigint;
+  /** The pipeline to serve it (default: the SDK picks the newest serving one). */
+  pipelineKey?: Hex | undefined;
+  storeUrl: string;
+  prompt: string;
+  feeWei: bigint;
+}): Promise<InferenceOutcome> {
   const started = performance.now();
   const put = await fetch(`${p.storeUrl}/inputs`, { method: "PUT", body: p.prompt });
   if (!put.ok) throw new Error(`prompt upload failed: HTTP ${put.status}`);
-  const { requestId, receipt } = await requestInference(p.wallet, { deployments: p.deployments, modelId: p.modelId, input: p.prompt, feeWei: p.feeWei, maxFeeWei: p.feeWei });
+  const { requestId, receipt } = await requestInference(p.wallet, { deployments: p.deployments, modelId: p.modelId, pipelineKey: p.pipelineKey, input: p.prompt, feeWei: p.feeWei, maxFeeWei: p.feeWei });
   const done = await waitForInference(p.wallet, { deployments: p.deployments, requestId, timeoutMs: 120_000, pollingInterval: 100 });
   const res = await fetch(`${p.storeUrl}/outputs/${requestId}`);
   const { output } = (await res.json()) as { output: string };

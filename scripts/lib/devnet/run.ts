@@ -14,6 +14,7 @@ import { attachChain, type DevChain, startLocalChain } from "./chain.ts";
 import { payForInference, type InferenceOutcome } from "./client.ts";
 import { minersOf, stakeMiners, startMiners } from "./miners.ts";
 import { demoModelSpec, demoRegistryTerms, untrainedCompletion, writeSpecFile } from "./model.ts";
+import { registerServingPipeline } from "./pipeline.ts";
 import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts } from "./preflight.ts";
 import { settleValidatorRewards, type ValidatorRoundReward } from "./validatorRewards.ts";
 import { getValidatorRound } from "../../../sdk/actions/validator/getValidatorRound.ts";
@@ -201,6 +202,10 @@ async function runOnChain(
   clock.mark("trained");
   await collectCommitmentGas(client, deployments, modelId, addGas);
 
+  // The serving pipeline exists on-chain only with every stage operator's consent; requests name it.
+  const pipeline = await registerServingPipeline({ client, transport, deployments, modelId, operatorKeys: miners.map((m) => m.key) });
+  if (pipeline.gasUsed !== undefined) addGas("registerPipeline", pipeline.gasUsed);
+  o.log(`pipeline ${pipeline.pipelineKey} registered with the consent of its ${new Set(pipeline.stageOperators).size} operators`);
   o.log(`starting the serving pipeline on the trained weights (${sampling ? `sampling at temperature ${sampling.temperature}, top-${sampling.topK}` : "greedy"})`);
   const serving = await startServingPipeline(o.stages, (s) => ({
     specPath, modelId: modelId.toString(), wire: "float32", journalDir: (miners[s] as { journalDir: string }).journalDir, ...(sampling ? { sampling } : {}),
@@ -212,7 +217,7 @@ async function runOnChain(
   for (let i = 0; i < o.requests; i++) {
     if (o.signal.aborted) throw new Error("interrupted");
     const dapp = wallet(roles.clients[i % roles.clients.length] as Hex);
-    const outcome = await payForInference({ wallet: dapp, deployments, modelId, storeUrl: serving.storeUrl, prompt: PROMPTS[i % PROMPTS.length] as string, feeWei: parseEther("0.01") * BigInt(1 + (i % 3)) });
+    const outcome = await payForInference({ wallet: dapp, deployments, modelId, pipelineKey: pipeline.pipelineKey, storeUrl: serving.storeUrl, prompt: PROMPTS[i % PROMPTS.length] as string, feeWei: parseEther("0.01") * BigInt(1 + (i % 3)) });
     addGas("requestInference", outcome.requestGas);
     requests.push(outcome);
     o.log(`request ${outcome.requestId}: ${JSON.stringify(outcome.prompt)} -> ${JSON.stringify(outcome.output)} (${Math.round(outcome.latencyMs)} ms)`);

@@ -53,13 +53,19 @@ export async function measureChainGas(): Promise<Record<string, number>> {
   gas["mintReward, first mint (fresh balances)"] = Number((await relayer.mintReward({ modelId, round: 0n, worker: workers[0]!.identity.address })).receipt.gasUsed);
   gas["mintReward, designer already holds"] = Number((await relayer.mintReward({ modelId, round: 0n, worker: workers[1]!.identity.address })).receipt.gasUsed);
 
-  const dapp = requester.extend(shardholderActions({ deployments }));
-  const request = await dapp.requestInference({ modelId, input: "hello", ttlSec: 3600 });
-  gas.requestInference = Number(request.receipt.gasUsed);
+  // The serving pipeline: worker 1 consents by signature, worker 0 registers it.
   const stageOperators = workers.map((w) => w.identity.address);
+  const consentDeadline = BigInt(await networkHelpers.time.latest()) + 3600n;
+  const { signature } = await workers[1]!.wallet.consentToPipeline({ modelId, stageOperators, deadline: consentDeadline });
+  const pipeline = await workers[0]!.wallet.registerPipeline({ modelId, stageOperators, consentDeadline, consents: { [stageOperators[1]!]: signature } });
+  gas["registerPipeline (2 stages)"] = Number(pipeline.receipt.gasUsed);
+
+  const dapp = requester.extend(shardholderActions({ deployments }));
+  const request = await dapp.requestInference({ modelId, pipelineKey: pipeline.pipelineKey, input: "hello", ttlSec: 3600 });
+  gas.requestInference = Number(request.receipt.gasUsed);
   const fulfilled = await workers[0]!.wallet.fulfillInference({ requestId: request.requestId, outputHash: h("out"), stageOperators });
   gas["fulfillInference (2 stages)"] = Number(fulfilled.receipt.gasUsed);
-  const again = await dapp.requestInference({ modelId, input: "again", ttlSec: 3600 });
+  const again = await dapp.requestInference({ modelId, pipelineKey: pipeline.pipelineKey, input: "again", ttlSec: 3600 });
   gas["requestInference, second"] = Number(again.receipt.gasUsed);
   const fulfilledAgain = await workers[0]!.wallet.fulfillInference({ requestId: again.requestId, outputHash: h("out2"), stageOperators });
   gas["fulfillInference, second"] = Number(fulfilledAgain.receipt.gasUsed);

@@ -3,47 +3,69 @@ import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
 import type {
   InferenceEscrowAlreadyFulfilledError,
   InferenceEscrowDeadlinePassedError,
+  InferenceEscrowNotPipelineMemberError,
   InferenceEscrowNotServingOperatorError,
-  InferenceEscrowStageCountMismatchError,
+  InferenceEscrowPipelineMismatchError,
 } from "../../errors/contractErrors.ts";
-import type { AccountRequiredError, InferenceNotFoundError, NoDeploymentError } from "../../errors/sdk.ts";
+import { type AccountRequiredError, InferenceNotFoundError, type NoDeploymentError } from "../../errors/sdk.ts";
 import type { ShardholderClient, WriteResult } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
+import { getPipelines } from "./getPipelines.ts";
 import { type SettleRequestParameters, settleRequest } from "./settleRequest.ts";
 
 export type FulfillInferenceParameters = SettleRequestParameters & {
-    /** Hash of the delivered output (the output itself travels off-chain). */
-    outputHash: Hex;
-    /** The serving operator of each stage, in stage order (one may appear several times). */
-    stageOperators: readonly Address[];
+  /** Hash of the delivered output (the output itself travels off-chain). */
+  outputHash: Hex;
+  /**
+   * The operators of the request's pipeline, one per stage, in stage order (the sender among them).
+   * Default: read from the pipeline's `PipelineRegistered` event.
+   */
+  stageOperators?: readonly Address[] | undefined;
 };
 
-export type FulfillInferenceReturnType = WriteResult & { protocolFeeWei: bigint; operatorFeeWeiPerStage: bigint; holdersWei: bigint };
+export type FulfillInferenceReturnType = WriteResult & { protocolFeeWei: bigint; operatorFeeWeiPerStage: bigint; holdersWei: bigint; pipelineKey: Hex };
 
 export type FulfillInferenceErrorType =
   | InferenceEscrowNotServingOperatorError
+  | InferenceEscrowNotPipelineMemberError
+  | InferenceEscrowPipelineMismatchError
   | InferenceEscrowDeadlinePassedError
   | InferenceEscrowAlreadyFulfilledError
-  | InferenceEscrowStageCountMismatchError
   | InferenceNotFoundError
   | AccountRequiredError
   | NoDeploymentError;
 
 /**
- * Delivers a request as a staked serving operator (used by the worker's serve mode): splits the
- * fee between protocol, stage operators (accrued to the pipeline of `stageOperators`, withdraw with
- * `withdrawEscrowBalance`) and the token holders (deposited into the model token).
+ * Delivers a request as a member of the pipeline the requester named (used by the worker's serve
+ * mode): splits the fee between protocol, stage operators (accrued to the pipeline, withdraw with
+ * `withdrawEscrowBalance`) and the token holders (deposited into the model token). Only that
+ * pipeline's operators can fulfil, and its shares go to them whoever sends the transaction.
  *
  * @example
  * import { fulfillInference } from "shardholder/sdk"
- * await fulfillInference(walletClient, { deployments, requestId, outputHash, stageOperators: [op0, op1] })
+ * await fulfillInference(walletClient, { deployments, requestId, outputHash })
  */
 export async function fulfillInference(client: ShardholderClient, parameters: FulfillInferenceParameters): Promise<FulfillInferenceReturnType> {
   const { result, escrow } = await settleRequest(client, parameters, {
     action: "fulfillInference",
     functionName: "fulfill",
-    args: (request) => [parameters.requestId, request, parameters.outputHash, parameters.stageOperators] as const,
+    args: async (request) => {
+      const stageOperators = parameters.stageOperators ?? (await pipelineOperators(client, parameters, request.pipelineKey));
+      return [parameters.requestId, request, parameters.outputHash, stageOperators] as const;
+    },
   });
   const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: escrow, eventName: "InferenceFulfilled" });
-  return { ...result, protocolFeeWei: args.protocolFeeWei, operatorFeeWeiPerStage: args.operatorFeeWeiPerStage, holdersWei: args.holdersWei };
+  return {
+    ...result,
+    protocolFeeWei: args.protocolFeeWei,
+    operatorFeeWeiPerStage: args.operatorFeeWeiPerStage,
+    holdersWei: args.holdersWei,
+    pipelineKey: args.pipelineKey,
+  };
+}
+
+async function pipelineOperators(client: ShardholderClient, parameters: FulfillInferenceParameters, pipelineKey: Hex): Promise<readonly Address[]> {
+  const [pipeline] = await getPipelines(client, { deployments: parameters.deployments, pipelineKey });
+  if (!pipeline) throw new InferenceNotFoundError({ requestId: parameters.requestId });
+  return pipeline.stageOperators;
 }

@@ -5,7 +5,15 @@ import { InferenceNotFoundError, type NoDeploymentError } from "../../errors/sdk
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
 
 /** The fields of a request, as emitted by `InferenceRequested` (the escrow stores only their hash). */
-export type InferenceRequest = { modelId: bigint; requester: Address; feeWei: bigint; deadline: bigint; inputHash: Hex };
+export type InferenceRequest = {
+  modelId: bigint;
+  /** The registered pipeline that alone may fulfil it. */
+  pipelineKey: Hex;
+  requester: Address;
+  feeWei: bigint;
+  deadline: bigint;
+  inputHash: Hex;
+};
 
 /** Where a request stands (the escrow's `RequestState`). */
 export type InferenceState = "live" | "fulfilled" | "refunded";
@@ -17,9 +25,9 @@ export type InferenceFulfillment = {
   protocolFeeWei: bigint;
   operatorFeeWeiPerStage: bigint;
   holdersWei: bigint;
-  /** The pipeline the operator and protocol shares accrued to (`pipelineKey(modelId, stageOperators)`). */
+  /** The pipeline the operator shares accrued to: the request's (`pipelineKey(modelId, stageOperators)`). */
   pipelineKey: Hex;
-  /** The stage operators, in stage order (from the pipeline's `PipelineOpened` event). */
+  /** The stage operators, in stage order (from the pipeline's `PipelineRegistered` event). */
   stageOperators: readonly Address[];
   transactionHash: Hash;
   blockNumber: bigint;
@@ -62,17 +70,16 @@ export async function getInferenceRequest(
     const fromBlock = BigInt(deployedAtBlock);
     const [requested] = await getContractEvents(client, { ...escrow, eventName: "InferenceRequested", args: { requestId }, fromBlock, strict: true });
     if (!requested) throw new InferenceNotFoundError({ requestId });
-    const { modelId, requester, feeWei, deadline, inputHash } = requested.args;
-    const request = { modelId, requester, feeWei, deadline, inputHash };
+    const { modelId, pipelineKey, requester, feeWei, deadline, inputHash } = requested.args;
+    const request = { modelId, pipelineKey, requester, feeWei, deadline, inputHash };
     let fulfillment: InferenceFulfillment | undefined;
     let refundTransactionHash: Hash | undefined;
     if (state === "fulfilled") {
       const [log] = await getContractEvents(client, { ...escrow, eventName: "InferenceFulfilled", args: { requestId }, fromBlock: requested.blockNumber, strict: true });
       if (log) {
-        const { pipelineKey } = log.args;
-        const [opened] = await getContractEvents(client, { ...escrow, eventName: "PipelineOpened", args: { pipelineKey }, fromBlock, toBlock: log.blockNumber, strict: true });
-        if (!opened) throw new InferenceNotFoundError({ requestId });
-        fulfillment = { ...log.args, stageOperators: opened.args.stageOperators, transactionHash: log.transactionHash, blockNumber: log.blockNumber };
+        const [registered] = await getContractEvents(client, { ...escrow, eventName: "PipelineRegistered", args: { pipelineKey }, fromBlock, toBlock: requested.blockNumber, strict: true });
+        if (!registered) throw new InferenceNotFoundError({ requestId });
+        fulfillment = { ...log.args, stageOperators: registered.args.stageOperators, transactionHash: log.transactionHash, blockNumber: log.blockNumber };
       }
     } else if (state === "refunded") {
       const [log] = await getContractEvents(client, { ...escrow, eventName: "InferenceRefunded", args: { requestId }, fromBlock: requested.blockNumber, strict: true });

@@ -6,9 +6,12 @@ import { serveWebSocketRpc } from "../../../test/sdk/wsBridge.ts";
 import {
   InferenceEscrowDeadlineNotReachedError,
   InferenceEscrowFeeTooLowError,
-  InferenceEscrowNotServingOperatorError,
+  InferenceEscrowInvalidConsentError,
+  InferenceEscrowNotPipelineMemberError,
+  InferenceEscrowPipelineMismatchError,
 } from "../../errors/contractErrors.ts";
-import { FeeAboveLimitError, InferenceNotFoundError, InferenceRefundedError, InferenceTimeoutError } from "../../errors/sdk.ts";
+import { FeeAboveLimitError, InferenceNotFoundError, InferenceRefundedError, InferenceTimeoutError, NoServingPipelineError } from "../../errors/sdk.ts";
+import { pipelineKey } from "../../protocol/pipelineConsent.ts";
 import { shardholderActions } from "../../decorator.ts";
 
 describe("dapp inference actions on a real escrow", () => {
@@ -20,6 +23,19 @@ describe("dapp inference actions on a real escrow", () => {
     s = await deployShardholder();
     await actionsOf(s, 0).registerModel({ spec: testSpec() });
     for (const i of [1, 2]) await actionsOf(s, i).stake({ payout: accountAt(s, i), signingKey: accountAt(s, i), valueWei: parseEther("1") });
+  });
+
+  it("registers a pipeline only with every operator's consent, then finds it", async () => {
+    const deadline = BigInt(await s.networkHelpers.time.latest()) + 600n;
+    await expect(actionsOf(s, 5).requestInference({ modelId: 1n, input: "too early" })).rejects.toBeInstanceOf(NoServingPipelineError);
+    // operator 1 cannot enrol operator 2 without operator 2's signature
+    const refused = actionsOf(s, 1).registerPipeline({ modelId: 1n, stageOperators: stageOperators(), consentDeadline: deadline });
+    await expect(refused).rejects.toBeInstanceOf(InferenceEscrowInvalidConsentError);
+    const { signature } = await actionsOf(s, 2).consentToPipeline({ modelId: 1n, stageOperators: stageOperators(), deadline });
+    const registered = await actionsOf(s, 1).registerPipeline({ modelId: 1n, stageOperators: stageOperators(), consentDeadline: deadline, consents: { [accountAt(s, 2)]: signature } });
+    expect(registered.pipelineKey).toBe(pipelineKey(1n, stageOperators()));
+    const found = await actionsOf(s, 5).getPipelines({ modelId: 1n, operator: accountAt(s, 2), checkServing: true });
+    expect(found.map((p) => [p.pipelineKey, p.serving])).toEqual([[registered.pipelineKey, true]]);
   });
 
   it("estimates the fee and its split exactly as the escrow splits it", async () => {
@@ -40,7 +56,7 @@ describe("dapp inference actions on a real escrow", () => {
     expect(result.fulfiller).toBe(accountAt(s, 1));
     expect(result.request.inputHash).toBe(keccak256(toBytes("Once upon a time")));
     expect(result.transactionHash).toBe(fulfilled.transactionHash);
-    // the event logs the pipeline key; the operators come back from the pipeline's PipelineOpened event
+    // the event logs the pipeline key; the operators come back from the pipeline's PipelineRegistered event
     expect(result.stageOperators).toEqual(stageOperators());
     expect(result.pipelineKey).toBe(keccak256(encodeAbiParameters(parseAbiParameters("uint64, address[]"), [1n, stageOperators()])));
   });
@@ -60,8 +76,13 @@ describe("dapp inference actions on a real escrow", () => {
     await expect(low).rejects.toBeInstanceOf(InferenceEscrowFeeTooLowError);
     expect(((await low.catch((e: unknown) => e)) as InferenceEscrowFeeTooLowError).args).toEqual([5n, parseEther("0.001")]);
     const { requestId } = await dapp.requestInference({ modelId: 1n, input: "y" });
+    // copying the pending fulfilment earns an outsider nothing: it is not a member of the named pipeline
     await expect(actionsOf(s, 6).fulfillInference({ requestId, outputHash, stageOperators: stageOperators() })).rejects.toBeInstanceOf(
-      InferenceEscrowNotServingOperatorError,
+      InferenceEscrowNotPipelineMemberError,
+    );
+    // nor can a member route it through another pipeline
+    await expect(actionsOf(s, 1).fulfillInference({ requestId, outputHash, stageOperators: [accountAt(s, 1), accountAt(s, 1)] })).rejects.toBeInstanceOf(
+      InferenceEscrowPipelineMismatchError,
     );
   });
 
@@ -73,9 +94,10 @@ describe("dapp inference actions on a real escrow", () => {
       name: "InferenceTimeoutError",
       shortMessage: expect.stringMatching(/Gave up waiting/),
     });
-    const waiting = dapp.waitForInference({ requestId, pollingInterval: 20 });
+    // handled at once: the wait may reject while the clock is still being moved
+    const waiting = dapp.waitForInference({ requestId, pollingInterval: 20 }).catch((e: unknown) => e);
     await s.networkHelpers.time.increase(61);
-    const err = await waiting.catch((e: unknown) => e);
+    const err = await waiting;
     expect(err).toBeInstanceOf(InferenceTimeoutError);
     expect((err as InferenceTimeoutError).deadline).toBe(request.deadline);
     const before = await s.publicClient.getBalance({ address: accountAt(s, 5) });
@@ -89,6 +111,7 @@ describe("dapp inference actions on a real escrow", () => {
     const estimate = await actionsOf(s, 5).estimateInferenceFee({ modelId: 1n, feeWei: 1_000_003_333n * 10n ** 6n });
     const op = await actionsOf(s, 2).withdrawEscrowBalance({ to: accountAt(s, 9) });
     expect(op.amountWei).toBe(estimate.operatorFeeWeiPerStage);
+    expect(op.pipelineKeys).toEqual([pipelineKey(1n, stageOperators())]);
     const treasury = await actionsOf(s, 0).withdrawEscrowBalance();
     expect(treasury.amountWei).toBe(estimate.protocolFeeWei);
   });

@@ -6,8 +6,9 @@ import type {
   InferenceEscrowFeeTooLowError,
   InferenceEscrowInvalidDeadlineError,
   InferenceEscrowUnknownModelError,
+  InferenceEscrowUnknownPipelineError,
 } from "../../errors/contractErrors.ts";
-import { type AccountRequiredError, FeeAboveLimitError, type NoDeploymentError } from "../../errors/sdk.ts";
+import { type AccountRequiredError, FeeAboveLimitError, type NoDeploymentError, NoServingPipelineError } from "../../errors/sdk.ts";
 import {
   type AccountParameter,
   type DeploymentsParameter,
@@ -19,10 +20,16 @@ import {
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 import type { InferenceRequest } from "./getInferenceRequest.ts";
+import { getPipelines } from "./getPipelines.ts";
 
 export type RequestInferenceParameters = DeploymentsParameter &
   AccountParameter & {
     modelId: bigint;
+    /**
+     * The registered pipeline that alone may fulfil the request (`pipelineKey(modelId, stageOperators)`).
+     * Default: the most recently registered pipeline of the model whose operators all serve now.
+     */
+    pipelineKey?: Hex | undefined;
     /** Hash of the input, or the input itself (`inputHash = keccak256(utf8(input))` for text, keccak256 of the bytes otherwise). */
     input: string | Uint8Array | { hash: Hex };
     /** Fee to escrow; defaults to the model's minimum request fee. */
@@ -41,6 +48,8 @@ export type RequestInferenceErrorType =
   | InferenceEscrowFeeTooLowError
   | InferenceEscrowInvalidDeadlineError
   | InferenceEscrowUnknownModelError
+  | InferenceEscrowUnknownPipelineError
+  | NoServingPipelineError
   | FeeAboveLimitError
   | AccountRequiredError
   | NoDeploymentError;
@@ -51,10 +60,18 @@ export function inferenceInputHash(input: RequestInferenceParameters["input"]): 
   return keccak256(typeof input === "string" ? toBytes(input) : input);
 }
 
+/** The most recently registered pipeline of `modelId` whose stage operators all serve now. */
+export async function pickServingPipeline(client: ShardholderClient, parameters: { deployments: RequestInferenceParameters["deployments"]; modelId: bigint }): Promise<Hex> {
+  const pipelines = await getPipelines(client, { deployments: parameters.deployments, modelId: parameters.modelId, checkServing: true });
+  const serving = pipelines.filter((p) => p.serving).at(-1);
+  if (!serving) throw new NoServingPipelineError({ modelId: parameters.modelId });
+  return serving.pipelineKey;
+}
+
 /**
- * Pays for one inference: escrows the fee (default: the model's minimum) until a deadline and
- * returns the request id. The input itself travels off-chain to the serving operators; only its
- * hash is stored. Await the result with `waitForInference`.
+ * Pays for one inference: escrows the fee (default: the model's minimum) until a deadline, naming
+ * the pipeline that alone may fulfil it, and returns the request id. The input itself travels
+ * off-chain to the serving operators; only its hash is stored. Await the result with `waitForInference`.
  *
  * @example
  * import { requestInference, waitForInference } from "shardholder/sdk"
@@ -75,12 +92,13 @@ export async function requestInference(
   if (parameters.maxFeeWei !== undefined && feeWei > parameters.maxFeeWei) throw new FeeAboveLimitError({ feeWei, maxFeeWei: parameters.maxFeeWei });
   const deadline = parameters.deadline ?? (await getBlock(client)).timestamp + BigInt(parameters.ttlSec ?? 600);
   const inputHash = inferenceInputHash(parameters.input);
+  const pipelineKey = parameters.pipelineKey ?? (await pickServingPipeline(client, { deployments: parameters.deployments, modelId }));
   const result = await sendContractWrite(client, {
     action: "requestInference",
     abi: inferenceEscrowAbi,
     address: contracts.inferenceEscrow,
     functionName: "request",
-    args: [modelId, inputHash, deadline],
+    args: [modelId, pipelineKey, inputHash, deadline],
     value: feeWei,
     account: parameters.account,
   });
@@ -88,6 +106,13 @@ export async function requestInference(
   return {
     ...result,
     requestId: args.requestId,
-    request: { modelId: args.modelId, requester: args.requester, feeWei: args.feeWei, deadline: args.deadline, inputHash: args.inputHash },
+    request: {
+      modelId: args.modelId,
+      pipelineKey: args.pipelineKey,
+      requester: args.requester,
+      feeWei: args.feeWei,
+      deadline: args.deadline,
+      inputHash: args.inputHash,
+    },
   };
 }

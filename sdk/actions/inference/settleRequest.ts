@@ -27,7 +27,11 @@ export async function settleRequest<functionName extends SettlingFunction>(
   call: {
     action: string;
     functionName: functionName;
-    args: (request: InferenceRequest) => ContractFunctionArgs<typeof inferenceEscrowAbi, "nonpayable", functionName>;
+    args: (
+      request: InferenceRequest,
+    ) =>
+      | ContractFunctionArgs<typeof inferenceEscrowAbi, "nonpayable", functionName>
+      | Promise<ContractFunctionArgs<typeof inferenceEscrowAbi, "nonpayable", functionName>>;
   },
 ): Promise<{ result: WriteResult; request: InferenceRequest; escrow: Address }> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
@@ -37,7 +41,7 @@ export async function settleRequest<functionName extends SettlingFunction>(
     abi: inferenceEscrowAbi,
     address: contracts.inferenceEscrow,
     functionName: call.functionName,
-    args: call.args(request),
+    args: await call.args(request),
     account: parameters.account,
   });
   return { result, request, escrow: contracts.inferenceEscrow };

@@ -1,6 +1,6 @@
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
-import type { InferenceEscrowNothingToWithdrawError } from "../../errors/contractErrors.ts";
+import type { InferenceEscrowNothingToWithdrawError, InferenceEscrowNotPipelineMemberError } from "../../errors/contractErrors.ts";
 import { AccountRequiredError, type NoDeploymentError } from "../../errors/sdk.ts";
 import {
   type AccountParameter,
@@ -11,16 +11,33 @@ import {
   type WriteResult,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
+import { readMany } from "../internal/multicall.ts";
+import { getPipelines } from "./getPipelines.ts";
 
-export type WithdrawEscrowBalanceParameters = DeploymentsParameter & AccountParameter & { to?: Address | undefined };
+export type WithdrawEscrowBalanceParameters = DeploymentsParameter &
+  AccountParameter & {
+    to?: Address | undefined;
+    /**
+     * The pipelines to take the sender's shares from. Default: every pipeline the sender is a member
+     * of that owes it something, at most `maxPipelines` of them (call again for the rest).
+     */
+    pipelineKeys?: readonly Hex[] | undefined;
+    /** Page size when `pipelineKeys` is not given (default 200). */
+    maxPipelines?: number | undefined;
+  };
 
-export type WithdrawEscrowBalanceReturnType = WriteResult & { amountWei: bigint };
+export type WithdrawEscrowBalanceReturnType = WriteResult & { amountWei: bigint; pipelineKeys: readonly Hex[] };
 
-export type WithdrawEscrowBalanceErrorType = InferenceEscrowNothingToWithdrawError | AccountRequiredError | NoDeploymentError;
+export type WithdrawEscrowBalanceErrorType =
+  | InferenceEscrowNothingToWithdrawError
+  | InferenceEscrowNotPipelineMemberError
+  | AccountRequiredError
+  | NoDeploymentError;
 
 /**
- * Withdraws the sender's escrow balance (serving operators' fees, or the treasury's) to `to`
- * (default: the sender).
+ * Withdraws the sender's escrow balance to `to` (default: the sender): its shares of the pipelines
+ * it serves in (pulled per pipeline, so a withdrawal never walks anything another account can grow)
+ * and, for the treasury, the protocol fees.
  *
  * @example
  * import { withdrawEscrowBalance } from "shardholder/sdk"
@@ -33,15 +50,36 @@ export async function withdrawEscrowBalance(
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const account = parameters.account ?? client.account;
   if (!account) throw new AccountRequiredError({ action: "withdrawEscrowBalance" });
-  const to = parameters.to ?? (typeof account === "string" ? account : account.address);
+  const sender = typeof account === "string" ? account : account.address;
+  const to = parameters.to ?? sender;
+  const pipelineKeys = parameters.pipelineKeys ?? (await owingPipelines(client, parameters, sender, contracts.inferenceEscrow));
   const result = await sendContractWrite(client, {
     action: "withdrawEscrowBalance",
     abi: inferenceEscrowAbi,
     address: contracts.inferenceEscrow,
     functionName: "withdraw",
-    args: [to],
+    args: [to, pipelineKeys],
     account,
   });
   const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "Withdrawn" });
-  return { ...result, amountWei: args.amountWei };
+  return { ...result, amountWei: args.amountWei, pipelineKeys };
+}
+
+/** The sender's pipelines that owe it something, oldest first, at most `maxPipelines`. */
+async function owingPipelines(
+  client: ShardholderClient,
+  parameters: WithdrawEscrowBalanceParameters,
+  sender: Address,
+  escrow: Address,
+): Promise<Hex[]> {
+  const pipelines = await getPipelines(client, { deployments: parameters.deployments, operator: sender });
+  if (pipelines.length === 0) return [];
+  const shares = await readMany(
+    client,
+    pipelines.map((p) => ({ abi: inferenceEscrowAbi, address: escrow, functionName: "memberOf", args: [p.pipelineKey, sender] }) as const),
+  );
+  return pipelines
+    .filter((_, i) => (shares[i]?.[1] ?? 0n) > 0n)
+    .map((p) => p.pipelineKey)
+    .slice(0, parameters.maxPipelines ?? 200);
 }
