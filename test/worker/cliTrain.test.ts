@@ -16,7 +16,9 @@ import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/mode
 import { initialWeightsRoots } from "../../worker/model/stage.ts";
 import { ExitCode } from "../../worker/cli/errors.ts";
 import { createPipeNode } from "../../worker/p2p/node.ts";
+import { tensorFrameLimits } from "../../worker/p2p/frames.ts";
 import { openPipe } from "../../worker/p2p/pipe.ts";
+import { helloDomainOf, stakedNeighbourOnChain } from "../../worker/p2p/stakedNeighbour.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
 
@@ -160,7 +162,10 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
       // Dial only once stage 1 listens: under load its start-up alone can outlast any fixed dial
       // budget (it took over 20 s with two test files at once). An early exit fails below.
       await Promise.race([up, stage1]);
-      const { next } = await openPipe({ node: silent, stageIndex: 0, stageCount: 2, modelKey: specHash(spec), nextAddress: `/ip4/127.0.0.1/tcp/${port}`, dial: { attempts: 40, baseDelayMs: 250, maxDelayMs: 500 } });
+      // It signs its hello with stage 0's real staked identity: stage 1 checks that on the chain.
+      const auth = { modelId: 1n, worker: accountAt(s, 1), signer: privateKeyToAccount(signerKeys[0] as `0x${string}`), domain: helloDomainOf(s.deployments), isStakedNeighbour: stakedNeighbourOnChain(s.publicClient, s.deployments) };
+      const limits = tensorFrameLimits([spec.microbatchSize, spec.contextLength, spec.dModel]);
+      const { next } = await openPipe({ node: silent, stageIndex: 0, stageCount: 2, modelKey: specHash(spec), auth, limits, nextAddress: `/ip4/127.0.0.1/tcp/${port}`, dial: { attempts: 40, baseDelayMs: 250, maxDelayMs: 500 } });
       expect(next).toBeDefined();
       const r = await stage1;
       const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));

@@ -16,7 +16,9 @@ import { ContentStore } from "../p2p/content.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
 import { serveContent } from "../p2p/contentProtocol.ts";
 import { LinkClosedError, PeerTimeoutError } from "../p2p/errors.ts";
-import { PIPE_PROTOCOL } from "../p2p/frames.ts";
+import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
+import type { PipeAuth } from "../p2p/hello.ts";
+import { helloDomainOf, stakedNeighbourOnChain } from "../p2p/stakedNeighbour.ts";
 import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
 import { agreeFirstRound, openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
@@ -107,6 +109,8 @@ type Shared = {
   tokensPerRound: number;
   /** Rounds reported so far, across sessions (the progress bar's position). */
   reported: number;
+  /** This stage's signed hello and the chain check of its neighbours' (docs/PROTOCOL.md, "Stage links"). */
+  auth: PipeAuth;
 };
 
 /**
@@ -123,6 +127,11 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     stageIndex: p.stage,
     stageCount: loaded.stageCount,
     modelKey: loaded.modelKey,
+    auth: s.auth,
+    limits: tensorFrameLimits(loaded.wireShape),
+    // A neighbour runs at most about a round ahead (it needs our gradients to finish one).
+    maxMailboxBytes: (2 * loaded.defaultMicrobatches + 2) * tensorFrameLimits(loaded.wireShape).maxPayloadBytes,
+    onRefused: (error) => logger.warn({ error: (error as { shortMessage?: string }).shortMessage ?? error.message }, "refused a pipe link"),
     nextAddress: p.next,
     messageTimeoutMs: p.peerTimeoutMs,
     acceptTimeoutMs: p.peerTimeoutMs,
@@ -232,6 +241,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       progress: createProgress({ total: Math.max(0, Number(until - first + 1n)), logger, json: p.json }),
       tokensPerRound: loaded.defaultMicrobatches * spec.microbatchSize * spec.contextLength,
       reported: 0,
+      auth: { modelId: p.modelId, worker: p.account.address, signer: p.signer, domain: helloDomainOf(p.deployments), isStakedNeighbour: stakedNeighbourOnChain(p.client, p.deployments) },
     };
     for (let reconnect = 0; ; reconnect++) {
       let pipe: StagePipe | undefined;

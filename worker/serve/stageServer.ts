@@ -11,6 +11,8 @@ import { createStage } from "../model/stage.ts";
 import { type SamplingParameters, validateSampling } from "../model/generate.ts";
 import { specHash } from "../model/spec.ts";
 import { createPipeNode } from "../p2p/node.ts";
+import { servingFrameLimits } from "../p2p/frames.ts";
+import { localPipeAuth } from "../p2p/hello.ts";
 import { openPipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import { runServingOperator } from "./operator.ts";
@@ -58,6 +60,11 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     stageIndex: config.stage,
     stageCount: spec.stages.length,
     modelKey: specHash(spec),
+    // Serving stages hold no staked identity of their own yet: they sign with a fresh key and
+    // accept any validly signed neighbour of this model; the frame limits still bound what a
+    // hostile peer can make them decode.
+    auth: await localPipeAuth(BigInt(config.modelId)),
+    limits: servingFrameLimits(spec.contextLength, spec.dModel),
     nextAddress: config.next,
     dial: { attempts: 14, baseDelayMs: 100, maxDelayMs: 1000 },
     signal,
