@@ -135,6 +135,7 @@ export function buildProgram(): Command {
     .addOption(new Option("--reconnect-attempts <n>", "reconnects after a neighbour stage is lost mid-run (backoff 0.5 s doubling to 8 s)").argParser(uint("--reconnect-attempts")).default(8n, "8"))
     .addOption(new Option("--poll-ms <n>", "chain polling interval while waiting for a round's commit window").argParser(positiveInt("--poll-ms")).default(2000, "2000"))
     .option("--keep-serving", "after the last round, keep serving the committed content to validators until SIGINT/SIGTERM")
+    .addOption(new Option("--content-rounds <n>", "rounds of committed content kept for validators besides the current one (on disk in <journal>/content)").argParser(uint("--content-rounds")).default(8n, "8"))
     .action(
       async (
         options: {
@@ -153,6 +154,7 @@ export function buildProgram(): Command {
           reconnectAttempts: bigint;
           pollMs: number;
           keepServing?: boolean;
+          contentRounds: bigint;
         },
         command: Command,
       ) => {
@@ -183,6 +185,7 @@ export function buildProgram(): Command {
           reconnectAttempts: Number(options.reconnectAttempts),
           pollMs: options.pollMs,
           keepServing: options.keepServing,
+          contentRounds: Number(options.contentRounds),
         });
       },
     );

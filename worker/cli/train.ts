@@ -1,6 +1,7 @@
 // Wiring of `shardholder train`: backend, this stage's shard, libp2p links, journal, ledger.
 // Every piece of logic lives in its module; this file only connects them in order.
 import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { createWalletClient, http, type PublicClient } from "viem";
@@ -12,7 +13,9 @@ import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
 import { type CommitmentLedger, firstRoundToTrain, type RoundRunner, roundRange, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
 import { Journal, replay, roundItems } from "../journal/index.ts";
-import { ContentStore } from "../p2p/content.ts";
+import { ContentStore, RING_SIZE } from "../p2p/content.ts";
+import { directoryContentBackend } from "../p2p/contentDisk.ts";
+import { loadOrCreatePeerKey } from "../p2p/identity.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
 import { serveContent } from "../p2p/contentProtocol.ts";
 import { LinkClosedError, PeerTimeoutError } from "../p2p/errors.ts";
@@ -62,6 +65,8 @@ export type TrainCommandParameters = {
    * serve a challenged input loses the dispute.
    */
   keepServing?: boolean | undefined;
+  /** Rounds of committed content kept besides the current one (default `RING_SIZE`). */
+  contentRounds?: number | undefined;
 };
 
 /** The spec file is not the model the registry holds. */
@@ -154,9 +159,11 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
           if (ended) throw ended;
           await sleep(p.pollMs);
         }
+        // Entering the round evicts content older than every round a validator can still audit.
+        store.enterRound(round);
         const weightsBefore = loaded.stage.exportWeights();
         const result = await runStageRound({ stage: loaded.stage, round, microbatches: loaded.defaultMicrobatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
-        storeRoundContent(store, { weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+        storeRoundContent(store, { round, weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
         return result;
       },
       exportWeights: () => loaded.stage.exportWeights(),
@@ -220,12 +227,16 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
   if (p.stage >= model.stageCount) throw new CliError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`, { exitCode: ExitCode.usage, name: "UsageError" });
 
-  const node = await createPipeNode({ listen: [p.listen] });
-  // Validators fetch the committed inputs, weights and manifests from this store over libp2p.
-  const store = new ContentStore();
+  const journalDir = path.resolve(p.journalDir);
+  await mkdir(journalDir, { recursive: true });
+  // The same peer id after a restart: the multiaddr neighbours and validators hold stays valid.
+  const node = await createPipeNode({ listen: [p.listen], privateKey: await loadOrCreatePeerKey(journalDir) });
+  // Validators fetch the committed inputs, weights and manifests from this store over libp2p; it
+  // lives beside the journal, so a restarted miner serves what it committed to before the crash.
+  const store = new ContentStore({ backend: directoryContentBackend(path.join(journalDir, "content")), keepRounds: p.contentRounds ?? RING_SIZE });
   await serveContent(node, store);
-  logger.info({ stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) }, "listening");
-  const journal = await Journal.open(path.resolve(p.journalDir), { modelId: p.modelId, stage: p.stage, worker: p.account.address });
+  logger.info({ stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), contentRounds: store.rounds.map(String) }, "listening");
+  const journal = await Journal.open(journalDir, { modelId: p.modelId, stage: p.stage, worker: p.account.address });
   if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
   try {
     const first = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
