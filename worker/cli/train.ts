@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { createWalletClient, http, type PublicClient } from "viem";
+import { createWalletClient, type PublicClient, type Transport } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
@@ -35,8 +35,9 @@ import { createProgress, type Progress } from "./output.ts";
 export type TrainCommandParameters = {
   logger: Logger;
   json: boolean;
+  /** Long-lived chain access (worker/rpc/transport.ts): survives stalls and endpoint failures. */
   client: PublicClient;
-  rpcUrl: string;
+  transport: Transport;
   deployments: Deployments;
   account: PrivateKeyAccount;
   signer: PrivateKeyAccount;
@@ -189,9 +190,11 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
       const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
       s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
       logger.info(
-        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, txs: r.flush.transactions },
+        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
         "round committed",
       );
+      if (r.flush.deferred.length)
+        logger.warn({ round: r.round.toString(), deferred: r.flush.deferred }, "the chain did not answer while these commitments were submitted; the next round settles them by nonce and resends what did not land");
       if (r.flush.expired.length)
         logger.warn({ round: r.round.toString(), expired: r.flush.expired }, "commit window closed before these commitments were sent: that work is not rewarded; training goes on");
     },
@@ -241,7 +244,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   try {
     const first = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
     const until = p.untilRound ?? first + BigInt(p.rounds) - 1n;
-    const wallet = createWalletClient({ account: p.account, transport: http(p.rpcUrl) });
+    const wallet = createWalletClient({ account: p.account, transport: p.transport });
     const shared: Shared = {
       p,
       node,

@@ -2,7 +2,8 @@
 // the content store, watches the escrow and fulfils. Used by serveMain.ts (one process per
 // stage) and by the `shardholder serve` command.
 import { readFileSync } from "node:fs";
-import { createPublicClient, createWalletClient, http, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, type Address, type Hex } from "viem";
+import { rpcTransport } from "../rpc/transport.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import { parseDeployments } from "../../sdk/deployments/parse.ts";
 import { selectBackend, type BackendName } from "../backend/select.ts";
@@ -34,7 +35,7 @@ export type ServeStageConfig = {
   /** Sampled decoding, used by the stage that holds the logits (the last); greedy when absent. */
   sampling?: SamplingParameters | undefined;
   /** Stage 0 only: the operator's chain access. */
-  operator?: { rpcUrl: string; deploymentsPath: string; key: Hex; stageOperators: Address[]; maxNewTokens: number } | undefined;
+  operator?: { rpcUrls: string[]; deploymentsPath: string; key: Hex; stageOperators: Address[]; maxNewTokens: number } | undefined;
 };
 
 /** Receives each progress event (`listening`, `connected`, `ready`, `served`, `done`). */
@@ -76,8 +77,10 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     const op = config.operator;
     if (!op) throw new Error("stage 0 needs the operator config");
     const deployments = parseDeployments(JSON.parse(readFileSync(op.deploymentsPath, "utf8")), op.deploymentsPath);
-    const client = createPublicClient({ transport: http(op.rpcUrl) });
-    const wallet = createWalletClient({ account: privateKeyToAccount(op.key), transport: http(op.rpcUrl) });
+    // The operator runs for days: a stalled or restarting endpoint is waited out, not fatal.
+    const transport = rpcTransport({ urls: op.rpcUrls, onRetry: ({ method, attempt, delayMs }) => emit("rpcRetry", { method, attempt, retryInMs: delayMs }) });
+    const client = createPublicClient({ transport });
+    const wallet = createWalletClient({ account: privateKeyToAccount(op.key), transport });
     const generator = new PipelineGenerator({ spec, stage, pipe, wire, sampling: config.sampling });
     const store = new ContentStore();
     const http_ = await serveContentStore(store);
