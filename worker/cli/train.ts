@@ -6,12 +6,13 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { createWalletClient, type PublicClient, type Transport } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
+import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
-import { type CommitmentLedger, firstRoundToTrain, type RoundRunner, roundRange, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
+import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundRunner, roundRange, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
 import { Journal, replay, roundItems } from "../journal/index.ts";
 import { ContentStore, RING_SIZE } from "../p2p/content.ts";
 import { directoryContentBackend } from "../p2p/contentDisk.ts";
@@ -29,7 +30,7 @@ import { parseModelSpec } from "../model/spec.ts";
 import { type LoadedStage, loadStage } from "../pipeline/models.ts";
 import { runStageRound } from "../pipeline/runner.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
-import { CliError, ExitCode, PeerLostError } from "./errors.ts";
+import { CliError, ExitCode, JournalLostError, PeerLostError } from "./errors.ts";
 import { createProgress, type Progress } from "./output.ts";
 
 export type TrainCommandParameters = {
@@ -244,6 +245,11 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   try {
     const first = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
     const until = p.untilRound ?? first + BigInt(p.rounds) - 1n;
+    // A deleted (or rolled back) journal would train from the wrong weights: refuse, before any work.
+    const who = { modelId: p.modelId, stage: p.stage, worker: p.account.address };
+    const need = firstRoundToTrain(replay(journal.records), first, until);
+    const lost = need > until ? undefined : await missingCommittedRound({ state: replay(journal.records), firstRound: need, who, isStored: async (round) => (await getCommitment(p.client, { deployments: p.deployments, ...who, round })).found });
+    if (lost !== undefined) throw new JournalLostError({ round: lost, stage: p.stage, journalDir });
     const wallet = createWalletClient({ account: p.account, transport: p.transport });
     const shared: Shared = {
       p,
