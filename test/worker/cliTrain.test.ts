@@ -9,6 +9,7 @@ import type { Libp2p } from "@libp2p/interface";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveRpc, type RpcServer } from "../../scripts/lib/rpcServer.ts";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
+import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
 import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
@@ -142,6 +143,11 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     }
     expect(first2.logs.find((l) => l.msg === "resuming from journal")).toBeDefined();
     expect(await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })))).toEqual(nonces);
+    // The restarted processes kept their libp2p identity and the content they committed to.
+    const listening = (r: Result) => r.logs.find((l) => l.msg === "listening");
+    expect(listening(last2)?.peerId).toBe(listening(last)?.peerId);
+    expect(listening(first2)?.peerId).toBe(listening(first)?.peerId);
+    expect(listening(last2)?.contentRounds).toEqual(["0"]);
   });
 
   it("a neighbour that connects and goes silent fails the stage with exit 13 and one line, not a hang", async () => {
@@ -214,5 +220,20 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     expect(first.logs.filter((l) => l.msg === "next stage not answering, retrying").map((l) => l.retryInMs)).toEqual([250, 500]);
     expect(first.logs.at(-1)).toMatchObject({ level: 50, exitCode: ExitCode.peerUnreachable, msg: `Peer /ip4/127.0.0.1/tcp/${port} is unreachable after 3 attempts.` });
     expect(performance.now() - (killedAt ?? 0)).toBeLessThan(30_000);
+  });
+
+  // Runs last: it moves the chain to round 1, and needs the first test's round-0 commitments.
+  it("a deleted journal is refused with exit 15 and one line instead of training from the wrong weights", async () => {
+    // Round 1 opens; stage 1's journal is gone (a new --journal): training round 1 from the
+    // initial weights would break continuity with its round-0 commitment, so it refuses.
+    const model = await getModel(s.publicClient, { deployments: s.deployments, modelId: 1n });
+    await s.networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec));
+    const lost = await cli([
+      "--json", "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[1] as string, "--signing-key", signerKeys[1] as string, "--backend", "wasm",
+      "train", "--model", "1", "--stage", "1", "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, "journal-1-deleted"),
+    ]);
+    expect(lost.code).toBe(ExitCode.journalLost);
+    expect(lost.logs.filter((l) => l.level === 50)).toHaveLength(1);
+    expect(lost.logs.find((l) => l.level === 50)?.msg).toMatch(/^The chain holds this worker's stage 1 commitment of round 0, but the journal .*journal-1-deleted does not: restore the journal, or start again after round 1 has passed\.$/);
   });
 });
