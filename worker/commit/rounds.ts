@@ -5,8 +5,7 @@ import {
   commitmentKey,
   type Journal,
   type JournalState,
-  loadCheckpoint,
-  loadOptimizerState,
+  loadCheckpointOrTwin,
   replay,
   roundItems,
   saveCheckpoint,
@@ -174,8 +173,9 @@ function snapshot(runner: RoundRunner): { weights: Float32Array; optimizer?: Che
 }
 
 async function restore(p: TrainRoundsParameters, checkpoint: CheckpointJournalRecord): Promise<void> {
-  p.runner.importWeights(await loadCheckpoint(p.journal.dir, checkpoint));
-  const optimizer = await loadOptimizerState(p.journal.dir, checkpoint);
+  // A deleted newest checkpoint file is not fatal while an identical older one exists.
+  const { weights, optimizer } = await loadCheckpointOrTwin(p.journal.dir, checkpoint, p.journal.records);
+  p.runner.importWeights(weights);
   if (optimizer && p.runner.importOptimizerState) p.runner.importOptimizerState(optimizer);
 }
 

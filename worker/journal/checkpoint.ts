@@ -145,3 +145,38 @@ export async function loadOptimizerState(
   if (bytes.byteLength !== 4 + 8 * checkpoint.elements) throw new CheckpointError({ file, reason: `${bytes.byteLength} bytes for ${checkpoint.elements} parameters` });
   return decodeOptimizer(bytes);
 }
+
+/**
+ * Loads `checkpoint`'s weights and optimizer state; when its files are missing or damaged (a
+ * deleted newest checkpoint), from the newest other checkpoint of `records` that journaled the
+ * same `weightsRoot` and optimizer hash (a round's end and the next round's start hold the same
+ * state). Returns which record the state came from; throws the original {@link CheckpointError}
+ * when no twin loads either.
+ *
+ * @example
+ * const { weights, optimizer } = await loadCheckpointOrTwin(journal.dir, state.lastCheckpoint, journal.records)
+ */
+export async function loadCheckpointOrTwin(
+  dir: string,
+  checkpoint: CheckpointJournalRecord,
+  records: readonly { type: string }[],
+): Promise<{ weights: Float32Array; optimizer: CheckpointOptimizerState | undefined; from: CheckpointJournalRecord }> {
+  const load = async (c: CheckpointJournalRecord) => ({ weights: await loadCheckpoint(dir, c), optimizer: await loadOptimizerState(dir, c), from: c });
+  try {
+    return await load(checkpoint);
+  } catch (err) {
+    if (!(err instanceof CheckpointError)) throw err;
+    const twins = records
+      .filter((r): r is CheckpointJournalRecord => r.type === "checkpoint")
+      .filter((r) => r.file !== checkpoint.file && r.weightsRoot === checkpoint.weightsRoot && r.elements === checkpoint.elements && r.optimizerHash === checkpoint.optimizerHash)
+      .reverse();
+    for (const twin of twins) {
+      try {
+        return await load(twin);
+      } catch (twinErr) {
+        if (!(twinErr instanceof CheckpointError)) throw twinErr;
+      }
+    }
+    throw err;
+  }
+}

@@ -4,7 +4,7 @@ import { backoffDelayMs, dialConnectionWithRetry, type DialRetryOptions } from "
 import { LinkClosedError, PeerTimeoutError, UnexpectedPeerError } from "./errors.ts";
 import { type FrameLimits, PIPE_PROTOCOL } from "./frames.ts";
 import { type PipeAuth, signHello, verifyHello } from "./hello.ts";
-import { PipeLink } from "./link.ts";
+import { DEFAULT_MESSAGE_TIMEOUT_MS, PipeLink } from "./link.ts";
 
 export type OpenPipeParameters = {
   node: Libp2p;
@@ -25,7 +25,7 @@ export type OpenPipeParameters = {
   messageTimeoutMs?: number | undefined;
   /** Give up waiting for stage s-1 to connect after this long ({@link PeerTimeoutError}); default: wait. */
   acceptTimeoutMs?: number | undefined;
-  /** How long a connecting peer has to present its hello before it is dropped; default 10 s. */
+  /** How long a connecting peer has to present its hello before it is dropped; default 60 s (the dialer waits `messageTimeoutMs` for the listener's, which may ask the chain first). */
   helloTimeoutMs?: number | undefined;
   /** Abort waiting for the upstream neighbour. */
   signal?: AbortSignal | undefined;
@@ -39,7 +39,7 @@ export type StagePipe = { prev?: PipeLink | undefined; next?: PipeLink | undefin
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
+const DEFAULT_HELLO_TIMEOUT_MS = 60_000;
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
@@ -60,8 +60,8 @@ async function sendHello(link: PipeLink, node: Libp2p, parameters: OpenPipeParam
 }
 
 /** Waits for the peer's hello on `link`, checks it, and only then lets the link decode more. */
-async function receiveHello(link: PipeLink, connection: Connection, stage: number, parameters: OpenPipeParameters): Promise<void> {
-  const frame = await link.receive("hello", 0n, 0, parameters.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS);
+async function receiveHello(link: PipeLink, connection: Connection, stage: number, parameters: OpenPipeParameters, timeoutMs: number): Promise<void> {
+  const frame = await link.receive("hello", 0n, 0, timeoutMs);
   await verifyHello(parameters.auth, { payload: frame.payload, specHash: parameters.modelKey, stage, remotePeer: connection.remotePeer });
   link.authenticate();
 }
@@ -105,7 +105,9 @@ async function dialNext(parameters: OpenPipeParameters, address: string): Promis
     const link = newLink(stream, parameters);
     try {
       await sendHello(link, parameters.node, parameters);
-      await receiveHello(link, connection, parameters.stageIndex + 1, parameters);
+      // The listener answers after checking our hello (on a chain, for a real stage): give it the
+      // per-message timeout, like any frame a busy neighbour owes us.
+      await receiveHello(link, connection, parameters.stageIndex + 1, parameters, parameters.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS);
       return link;
     } catch (err) {
       const error = asError(err);
@@ -136,7 +138,7 @@ function acceptPrev(parameters: OpenPipeParameters): Promise<PipeLink> {
         const link = newLink(stream, parameters);
         try {
           if (accepted) throw new UnexpectedPeerError(`stage ${stageIndex} already has an upstream link`);
-          await receiveHello(link, connection, stageIndex - 1, parameters);
+          await receiveHello(link, connection, stageIndex - 1, parameters, parameters.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS);
           if (accepted) throw new UnexpectedPeerError(`stage ${stageIndex} already has an upstream link`);
           accepted = true;
           clearTimeout(timer);
