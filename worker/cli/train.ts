@@ -13,7 +13,7 @@ import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
 import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundRunner, roundRange, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
-import { Journal, replay, roundItems } from "../journal/index.ts";
+import { Journal, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
 import { ContentStore, RING_SIZE } from "../p2p/content.ts";
 import { directoryContentBackend } from "../p2p/contentDisk.ts";
 import { loadOrCreatePeerKey } from "../p2p/identity.ts";
@@ -161,8 +161,10 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
           if (ended) throw ended;
           await sleep(p.pollMs);
         }
-        // Entering the round evicts content older than every round a validator can still audit.
+        // Entering the round evicts content older than every round a validator can still audit,
+        // and checkpoint files no rerun can reach (the journal records stay): disk stays flat.
         store.enterRound(round);
+        await pruneCheckpoints(journal, { newestRound: round, keepRounds: p.contentRounds ?? RING_SIZE });
         const weightsBefore = loaded.stage.exportWeights();
         const result = await runStageRound({ stage: loaded.stage, round, microbatches: loaded.defaultMicrobatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
         storeRoundContent(store, { round, weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });

@@ -180,3 +180,37 @@ export async function loadCheckpointOrTwin(
     throw err;
   }
 }
+
+/**
+ * Deletes the checkpoint files (weights and optimizer state) of rounds below
+ * `newestRound - keepRounds`; the journal records stay, the files are what grows (two per round,
+ * each the stage's weights, plus twice that of Adam state). A stage only ever reloads its newest
+ * checkpoint, or the start and end of a round its pipeline reruns, and reruns never reach behind
+ * the chain's current round. Returns the files removed.
+ *
+ * @example
+ * await pruneCheckpoints(journal, { newestRound: round, keepRounds: RING_SIZE })
+ */
+export async function pruneCheckpoints(journal: Journal, { newestRound, keepRounds }: { newestRound: bigint; keepRounds: number }): Promise<string[]> {
+  const cutoff = newestRound - BigInt(keepRounds);
+  const checkpoints = journal.records.filter((r): r is CheckpointJournalRecord & { seq: number } => r.type === "checkpoint");
+  const keep = new Set<string>();
+  for (const c of checkpoints) if (c.round >= cutoff) for (const f of [c.file, c.optimizerFile]) if (f) keep.add(f);
+  // The newest checkpoint is what a restart loads: never prune it, however old.
+  const newest = checkpoints.at(-1);
+  for (const f of [newest?.file, newest?.optimizerFile]) if (f) keep.add(f);
+  const removed: string[] = [];
+  for (const c of checkpoints) {
+    if (c.round >= cutoff) continue;
+    for (const f of [c.file, c.optimizerFile]) {
+      if (!f || keep.has(f)) continue;
+      try {
+        await unlink(path.join(journal.dir, f));
+        removed.push(f);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+    }
+  }
+  return removed;
+}

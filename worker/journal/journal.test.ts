@@ -13,6 +13,7 @@ import {
   JournalMismatchError,
   loadCheckpoint,
   loadCheckpointOrTwin,
+  pruneCheckpoints,
   loadOptimizerState,
   readJournalFile,
   replay,
@@ -207,6 +208,25 @@ describe("checkpoints", () => {
     // With the twin gone too, the round-0 start (other weights) is never used instead.
     await rm(path.join(dir, end0.file));
     await expect(loadCheckpointOrTwin(dir, start1, j.records)).rejects.toBeInstanceOf(CheckpointError);
+    await j.close();
+  });
+
+  it("pruneCheckpoints_manyRounds_keepsTheLastRoundsFilesAndTheNewest_recordsUntouched", async () => {
+    const dir = await freshDir();
+    const j = await Journal.open(dir, owner);
+    const weights = new Float32Array(16).fill(0.5);
+    const optimizer = { step: 1, m: weights, v: weights };
+    for (let r = 0n; r < 30n; r++) {
+      await saveCheckpoint(j, { round: r, step: -1, weights, optimizer });
+      await saveCheckpoint(j, { round: r, step: 0, weights, optimizer });
+      await pruneCheckpoints(j, { newestRound: r, keepRounds: 3 });
+      const files = (await readdir(dir)).filter((f) => f.endsWith(".f32"));
+      // 4 rounds (r-3..r) x 2 checkpoints x (weights + optimizer) at most.
+      expect(files.length).toBeLessThanOrEqual(16);
+    }
+    const files = (await readdir(dir)).filter((f) => f.startsWith("weights-")).sort();
+    expect(files).toEqual(["weights-r26-s0.f32", "weights-r26-sstart.f32", "weights-r27-s0.f32", "weights-r27-sstart.f32", "weights-r28-s0.f32", "weights-r28-sstart.f32", "weights-r29-s0.f32", "weights-r29-sstart.f32"]);
+    expect(j.records.filter((r) => r.type === "checkpoint")).toHaveLength(60);
     await j.close();
   });
 });
