@@ -72,6 +72,16 @@ describe("content store", () => {
     expect(store.size).toBe(0);
   });
 
+  it("contentStore_sameItemsRootCommittedInTwoRounds_servesTheNewestManifest", () => {
+    const store = new ContentStore();
+    const m0 = fillRound(store, 0n);
+    // A later round commits the very same items (a replay): same key, other commitment bytes.
+    const replay: ItemsManifest = { ...m0, commitment: { ...m0.commitment, round: 1n } };
+    store.enterRound(1n);
+    store.putManifest(replay);
+    expect(decodeManifest(store.get("items", m0.commitment.itemsRoot) as Uint8Array).commitment.round).toBe(1n);
+  });
+
   it("directoryBackend_restart_servesTheSameContent_manifestsIncluded_andEvictsOnDisk", async () => {
     const dir = await tempDir();
     const first = new ContentStore({ backend: directoryContentBackend(dir), keepRounds: 2 });

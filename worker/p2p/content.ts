@@ -196,7 +196,9 @@ export class ContentStore {
     const name = nameOf(kind, key);
     const rounds = this.#rounds.get(name);
     if (!rounds) return undefined;
-    for (const round of rounds) {
+    // Newest first: an items manifest is keyed by its itemsRoot alone, so a later round that
+    // commits the same items (a replay) stores other bytes (its own commitment) under the same key.
+    for (const round of [...rounds].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))) {
       const bytes = this.#backend.read(round, name);
       if (bytes) return bytes;
     }
