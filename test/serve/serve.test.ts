@@ -55,7 +55,7 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
       specPath,
       modelId: modelId.toString(),
       wire: "float32",
-      ...(s === 0 ? { operator: { rpcUrl: chain.rpcUrl, deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as `0x${string}`, stageOperators: operators, maxNewTokens: NEW_TOKENS } } : {}),
+      ...(s === 0 ? { operator: { rpcUrls: [chain.rpcUrl], deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as `0x${string}`, stageOperators: operators, maxNewTokens: NEW_TOKENS } } : {}),
     }));
     stages = pipeline.stages;
 

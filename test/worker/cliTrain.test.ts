@@ -9,6 +9,7 @@ import type { Libp2p } from "@libp2p/interface";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveRpc, type RpcServer } from "../../scripts/lib/rpcServer.ts";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
+import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
 import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
@@ -16,7 +17,9 @@ import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/mode
 import { initialWeightsRoots } from "../../worker/model/stage.ts";
 import { ExitCode } from "../../worker/cli/errors.ts";
 import { createPipeNode } from "../../worker/p2p/node.ts";
+import { tensorFrameLimits } from "../../worker/p2p/frames.ts";
 import { openPipe } from "../../worker/p2p/pipe.ts";
+import { helloDomainOf, stakedNeighbourOnChain } from "../../worker/p2p/stakedNeighbour.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
 
@@ -140,6 +143,11 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     }
     expect(first2.logs.find((l) => l.msg === "resuming from journal")).toBeDefined();
     expect(await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })))).toEqual(nonces);
+    // The restarted processes kept their libp2p identity and the content they committed to.
+    const listening = (r: Result) => r.logs.find((l) => l.msg === "listening");
+    expect(listening(last2)?.peerId).toBe(listening(last)?.peerId);
+    expect(listening(first2)?.peerId).toBe(listening(first)?.peerId);
+    expect(listening(last2)?.contentRounds).toEqual(["0"]);
   });
 
   it("a neighbour that connects and goes silent fails the stage with exit 13 and one line, not a hang", async () => {
@@ -160,7 +168,10 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
       // Dial only once stage 1 listens: under load its start-up alone can outlast any fixed dial
       // budget (it took over 20 s with two test files at once). An early exit fails below.
       await Promise.race([up, stage1]);
-      const { next } = await openPipe({ node: silent, stageIndex: 0, stageCount: 2, modelKey: specHash(spec), nextAddress: `/ip4/127.0.0.1/tcp/${port}`, dial: { attempts: 40, baseDelayMs: 250, maxDelayMs: 500 } });
+      // It signs its hello with stage 0's real staked identity: stage 1 checks that on the chain.
+      const auth = { modelId: 1n, worker: accountAt(s, 1), signer: privateKeyToAccount(signerKeys[0] as `0x${string}`), domain: helloDomainOf(s.deployments), isStakedNeighbour: stakedNeighbourOnChain(s.publicClient, s.deployments) };
+      const limits = tensorFrameLimits([spec.microbatchSize, spec.contextLength, spec.dModel]);
+      const { next } = await openPipe({ node: silent, stageIndex: 0, stageCount: 2, modelKey: specHash(spec), auth, limits, nextAddress: `/ip4/127.0.0.1/tcp/${port}`, dial: { attempts: 40, baseDelayMs: 250, maxDelayMs: 500 } });
       expect(next).toBeDefined();
       const r = await stage1;
       const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
@@ -209,5 +220,20 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     expect(first.logs.filter((l) => l.msg === "next stage not answering, retrying").map((l) => l.retryInMs)).toEqual([250, 500]);
     expect(first.logs.at(-1)).toMatchObject({ level: 50, exitCode: ExitCode.peerUnreachable, msg: `Peer /ip4/127.0.0.1/tcp/${port} is unreachable after 3 attempts.` });
     expect(performance.now() - (killedAt ?? 0)).toBeLessThan(30_000);
+  });
+
+  // Runs last: it moves the chain to round 1, and needs the first test's round-0 commitments.
+  it("a deleted journal is refused with exit 15 and one line instead of training from the wrong weights", async () => {
+    // Round 1 opens; stage 1's journal is gone (a new --journal): training round 1 from the
+    // initial weights would break continuity with its round-0 commitment, so it refuses.
+    const model = await getModel(s.publicClient, { deployments: s.deployments, modelId: 1n });
+    await s.networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec));
+    const lost = await cli([
+      "--json", "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[1] as string, "--signing-key", signerKeys[1] as string, "--backend", "wasm",
+      "train", "--model", "1", "--stage", "1", "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, "journal-1-deleted"),
+    ]);
+    expect(lost.code).toBe(ExitCode.journalLost);
+    expect(lost.logs.filter((l) => l.level === 50)).toHaveLength(1);
+    expect(lost.logs.find((l) => l.level === 50)?.msg).toMatch(/^The chain holds this worker's stage 1 commitment of round 0, but the journal .*journal-1-deleted does not: restore the journal, or start again after round 1 has passed\.$/);
   });
 });

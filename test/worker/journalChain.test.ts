@@ -83,7 +83,7 @@ describe("journaled commitments on the real ComputeLedger", () => {
     const digest = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }], [commitment.itemsRoot, commitment.weightsRootBefore, commitment.weightsRootAfter]));
     expect(stored.digestPrefix).toBe(digest.slice(0, 2 + 36));
     const nonce = await s.publicClient.getTransactionCount({ address: wallet.account.address });
-    expect(await flushCommitments(journal, ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [] });
+    expect(await flushCommitments(journal, ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] });
     expect(await s.publicClient.getTransactionCount({ address: wallet.account.address })).toBe(nonce);
   });
 

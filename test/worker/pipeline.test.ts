@@ -107,7 +107,8 @@ function expectNoForeignParameters(spec: ModelSpec, procs: StageProcess[], wire:
       seen.add(n);
     }
     const received = new Map(audit.received.map((r) => [r.kind, r]));
-    const expectedKinds = [...(s > 0 ? ["hello", "activation"] : []), ...(s < S - 1 ? ["gradient"] : [])].sort();
+    // Both ends of every link open with a signed hello, so each stage receives one per neighbour.
+    const expectedKinds = ["hello", ...(s > 0 ? ["activation"] : []), ...(s < S - 1 ? ["gradient"] : [])].sort();
     expect([...received.keys()].sort()).toEqual(expectedKinds);
     for (const kind of ["activation", "gradient"]) {
       const r = received.get(kind);

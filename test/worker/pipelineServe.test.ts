@@ -67,7 +67,8 @@ describe("serving through the multi-process pipeline", () => {
     const tokenFrames = ((procs[0]?.all("audit")[0] as StageEvent).received as { kind: string; count: number; payloadBytes: number }[]).find((r) => r.kind === "inferToken");
     expect(tokenFrames).toEqual({ kind: "inferToken", count: prompts.length * MAX_NEW, payloadBytes: 4 * prompts.length * MAX_NEW });
     const kinds = procs.map((p) => ((p.all("audit")[0] as StageEvent).received as { kind: string }[]).map((r) => r.kind).sort());
-    expect(kinds).toEqual([["inferToken"], ["hello", "inferActivation", "inferToken"], ["hello", "inferActivation"]]);
+    // Both ends of every link open with a signed hello.
+    expect(kinds).toEqual([["hello", "inferToken"], ["hello", "inferActivation", "inferToken"], ["hello", "inferActivation"]]);
     for (const [s, p] of procs.entries()) {
       const variables = (p.all("audit")[0] as StageEvent).variables as { name: string }[];
       expect(variables.every((v) => v.name.startsWith(`stage${s}#`))).toBe(true);

@@ -7,6 +7,8 @@ import { ContentStore } from "../p2p/content.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
 import { serveContent } from "../p2p/contentProtocol.ts";
 import { createPipeNode } from "../p2p/node.ts";
+import { type FrameLimits, UNBOUNDED_FRAME_LIMITS } from "../p2p/frames.ts";
+import { anySignedNeighbour, LOCAL_HELLO_DOMAIN } from "../p2p/hello.ts";
 import { openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import { type RoundResult, runStageRound } from "../pipeline/runner.ts";
@@ -45,11 +47,22 @@ export class MinerPipeline {
     readonly pipes: StagePipe[],
   ) {}
 
-  static async connect(miners: StageMiner[], modelKey: string): Promise<MinerPipeline> {
+  static async connect(miners: StageMiner[], modelKey: Hex, options: { modelId?: bigint | undefined; limits?: FrameLimits | undefined } = {}): Promise<MinerPipeline> {
     const count = miners.length;
+    const modelId = options.modelId ?? 1n;
     const pipes = await Promise.all(
       miners.map((m, s) =>
-        openPipe({ node: m.node, stageIndex: s, stageCount: count, modelKey, nextAddress: s < count - 1 ? (miners[s + 1] as StageMiner).address : undefined }),
+        openPipe({
+          node: m.node,
+          stageIndex: s,
+          stageCount: count,
+          modelKey,
+          // In-process harness of benchmarks and tests: the miners sign their hellos with their
+          // real signing keys, but nobody asks a chain whether the neighbour is staked.
+          auth: { modelId, worker: m.worker, signer: m.signer, domain: LOCAL_HELLO_DOMAIN, isStakedNeighbour: anySignedNeighbour },
+          limits: options.limits ?? UNBOUNDED_FRAME_LIMITS,
+          nextAddress: s < count - 1 ? (miners[s + 1] as StageMiner).address : undefined,
+        }),
       ),
     );
     pipes.forEach((p, s) => {

@@ -17,6 +17,7 @@ export const ExitCode = {
   specMismatch: 12,
   peerTimeout: 13,
   peerLost: 14,
+  journalLost: 15,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -123,6 +124,20 @@ export class PeerLostError extends CliError {
       name: "PeerLostError",
       cause,
     });
+  }
+}
+
+/**
+ * The chain holds this worker's commitment of the round before the one it would train, and the
+ * journal does not: it was deleted or replaced by an older copy. Training on would start from the
+ * wrong weights and break weights continuity (slashable), so the stage refuses.
+ */
+export class JournalLostError extends CliError {
+  constructor({ round, stage, journalDir }: { round: bigint; stage: number; journalDir: string }) {
+    super(
+      `The chain holds this worker's stage ${stage} commitment of round ${round}, but the journal ${journalDir} does not: restore the journal, or start again after round ${round + 1n} has passed.`,
+      { exitCode: ExitCode.journalLost, name: "JournalLostError" },
+    );
   }
 }
 

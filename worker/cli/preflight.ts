@@ -30,6 +30,22 @@ export async function checkRpc(url: string, { timeoutMs = 5_000 } = {}): Promise
   }
 }
 
+/**
+ * {@link checkRpc} over the `--rpc` endpoints in order: the first that answers serves the
+ * preflight; only when none does is it {@link RpcUnreachableError} (naming the first).
+ */
+export async function checkRpcs(urls: readonly string[], options: { timeoutMs?: number } = {}): Promise<{ client: PublicClient; chainId: number; url: string }> {
+  let first: unknown;
+  for (const url of urls) {
+    try {
+      return { ...(await checkRpc(url, options)), url };
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  throw first ?? new RpcUnreachableError({ url: "(none)", cause: new Error("no --rpc endpoint") });
+}
+
 async function readBook(file: string, chainId: number): Promise<Deployments | undefined> {
   let text: string;
   try {

@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
-import type { PublicClient } from "viem";
+import type { PublicClient, Transport } from "viem";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { GlobalConfig, RawGlobalOptions } from "../config/options.ts";
@@ -38,20 +38,38 @@ const positiveInt = (what: string) => (value: string): number => {
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** What every chain-facing command has checked before it runs. */
-type Connected = { config: GlobalConfig; logger: Logger; client: PublicClient; chainId: number; deployments: Deployments };
+/**
+ * What every chain-facing command has checked before it runs. `client` fails fast (the
+ * preflight's); `chain` is the long-lived processes' ({@link rpcTransport}: fallback over every
+ * `--rpc`, retries with backoff, a stall waited out with a log line).
+ */
+type Connected = {
+  config: GlobalConfig;
+  logger: Logger;
+  client: PublicClient;
+  chainId: number;
+  deployments: Deployments;
+  chain: { client: PublicClient; transport: Transport };
+};
 
 async function connect(command: Command): Promise<Connected> {
   const { resolveGlobalConfig } = await import("../config/options.ts");
   const { createLogger } = await import("./output.ts");
-  const { checkRpc, loadAddressBook } = await import("./preflight.ts");
+  const { checkRpcs, loadAddressBook } = await import("./preflight.ts");
   const raw = command.optsWithGlobals<RawGlobalOptions>();
   const config = resolveGlobalConfig(raw, process.env);
   const logger = createLogger({ json: config.json });
-  const { client, chainId } = await checkRpc(config.rpcUrl);
+  const { client, chainId, url } = await checkRpcs(config.rpcUrls);
   const deployments = await loadAddressBook(config.deployments, chainId);
-  logger.info({ chainId, rpc: config.rpcUrl, computeLedger: deployments.contracts.computeLedger }, "connected");
-  return { config, logger, client, chainId, deployments };
+  logger.info({ chainId, rpc: url, fallbacks: config.rpcUrls.length - 1, computeLedger: deployments.contracts.computeLedger }, "connected");
+  const { createPublicClient } = await import("viem");
+  const { rpcTransport } = await import("../rpc/transport.ts");
+  const transport = rpcTransport({
+    urls: config.rpcUrls,
+    onRetry: ({ method, attempt, delayMs, failingForMs, error }) =>
+      logger.warn({ method, attempt, retryInMs: delayMs, failingForS: Math.round(failingForMs / 1000), error: (error as { shortMessage?: string }).shortMessage ?? error.message }, "chain not answering; retrying"),
+  });
+  return { config, logger, client, chainId, deployments, chain: { client: createPublicClient({ transport }), transport } };
 }
 
 function requireAccount(config: GlobalConfig) {
@@ -89,7 +107,7 @@ async function workerPreflight(command: Command, peers: string[], attempts = 5):
 export function buildProgram(): Command {
   const program = new Command("shardholder")
     .description("Shardholder worker: stake, train a pipeline stage, serve inference, validate.")
-    .option("--rpc <url>", "JSON-RPC endpoint (env SHARDHOLDER_RPC)", undefined)
+    .option("--rpc <url>", "JSON-RPC endpoint; repeat for fallbacks, tried in order (env SHARDHOLDER_RPC, comma-separated)", collect)
     .option("--deployments <path>", "address book: a <chainId>.json file or a directory of them (env SHARDHOLDER_DEPLOYMENTS)")
     .option("--key <hex>", "worker key: stakes, sends transactions (env SHARDHOLDER_KEY)")
     .option("--signing-key <hex>", "commitment signing key, not the payout key (env SHARDHOLDER_SIGNING_KEY)")
@@ -135,6 +153,7 @@ export function buildProgram(): Command {
     .addOption(new Option("--reconnect-attempts <n>", "reconnects after a neighbour stage is lost mid-run (backoff 0.5 s doubling to 8 s)").argParser(uint("--reconnect-attempts")).default(8n, "8"))
     .addOption(new Option("--poll-ms <n>", "chain polling interval while waiting for a round's commit window").argParser(positiveInt("--poll-ms")).default(2000, "2000"))
     .option("--keep-serving", "after the last round, keep serving the committed content to validators until SIGINT/SIGTERM")
+    .addOption(new Option("--content-rounds <n>", "rounds of committed content kept for validators besides the current one (on disk in <journal>/content)").argParser(uint("--content-rounds")).default(8n, "8"))
     .action(
       async (
         options: {
@@ -153,6 +172,7 @@ export function buildProgram(): Command {
           reconnectAttempts: bigint;
           pollMs: number;
           keepServing?: boolean;
+          contentRounds: bigint;
         },
         command: Command,
       ) => {
@@ -162,8 +182,8 @@ export function buildProgram(): Command {
         await runTrainCommand({
           logger: connected.logger,
           json: connected.config.json,
-          client: connected.client,
-          rpcUrl: connected.config.rpcUrl,
+          client: connected.chain.client,
+          transport: connected.chain.transport,
           deployments: connected.deployments,
           account: requireAccount(connected.config),
           signer: requireSigner(connected.config),
@@ -183,6 +203,7 @@ export function buildProgram(): Command {
           reconnectAttempts: Number(options.reconnectAttempts),
           pollMs: options.pollMs,
           keepServing: options.keepServing,
+          contentRounds: Number(options.contentRounds),
         });
       },
     );
@@ -225,7 +246,7 @@ export function buildProgram(): Command {
         const { runServeCommand } = await import("../serve/command.ts");
         const { served } = await runServeCommand({
           logger: connected.logger,
-          rpcUrl: connected.config.rpcUrl,
+          rpcUrls: connected.config.rpcUrls,
           deploymentsPath: connected.config.deployments.path,
           key: keyHex,
           backend: connected.config.backend,
@@ -302,8 +323,8 @@ export function buildProgram(): Command {
         const { parsePeerOf, runValidateCommand } = await import("./validate.ts");
         await runValidateCommand({
           logger: connected.logger,
-          client: connected.client,
-          rpcUrl: connected.config.rpcUrl,
+          client: connected.chain.client,
+          transport: connected.chain.transport,
           deployments: connected.deployments,
           accounts: [account, ...committee],
           backend: connected.config.backend,
@@ -381,6 +402,14 @@ export async function run(argv: string[]): Promise<number> {
       const lost = new PeerLostError({ attempts: 0, cause: e });
       report(lost, json);
       return lost.exitCode;
+    }
+    // The long-lived RPC layer waited out its whole stall budget (worker/rpc/transport.ts): the
+    // chain is unreachable, whatever SDK action's error wraps that.
+    let stalled: Error | undefined;
+    for (let c: unknown = e; c instanceof Error && !stalled; c = c.cause) if (c.name === "RpcStalledError") stalled = c;
+    if (stalled) {
+      report(new CliError((stalled as { shortMessage?: string }).shortMessage ?? stalled.message, { exitCode: ExitCode.rpcUnreachable, name: stalled.name }), json);
+      return ExitCode.rpcUnreachable;
     }
     if (e.name === "PeerUnreachableError") {
       report(new CliError((e as { shortMessage?: string }).shortMessage ?? e.message, { exitCode: ExitCode.peerUnreachable, name: e.name }), json);

@@ -1,23 +1,29 @@
 // Wiring of `shardholder train`: backend, this stage's shard, libp2p links, journal, ledger.
 // Every piece of logic lives in its module; this file only connects them in order.
 import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { createWalletClient, http, type PublicClient } from "viem";
+import { createWalletClient, type PublicClient, type Transport } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
+import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
-import { type CommitmentLedger, firstRoundToTrain, type RoundRunner, roundRange, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
+import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundRunner, roundRange, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
 import { watchAvailabilityChallenges } from "../commit/availability.ts";
-import { Journal, replay, roundItems } from "../journal/index.ts";
-import { ContentStore } from "../p2p/content.ts";
+import { Journal, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
+import { ContentStore, RING_SIZE } from "../p2p/content.ts";
+import { directoryContentBackend } from "../p2p/contentDisk.ts";
+import { loadOrCreatePeerKey } from "../p2p/identity.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
 import { serveContent } from "../p2p/contentProtocol.ts";
 import { LinkClosedError, PeerTimeoutError } from "../p2p/errors.ts";
-import { PIPE_PROTOCOL } from "../p2p/frames.ts";
+import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
+import type { PipeAuth } from "../p2p/hello.ts";
+import { helloDomainOf, stakedNeighbourOnChain } from "../p2p/stakedNeighbour.ts";
 import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
 import { agreeFirstRound, openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
@@ -25,14 +31,15 @@ import { parseModelSpec } from "../model/spec.ts";
 import { type LoadedStage, loadStage } from "../pipeline/models.ts";
 import { runStageRound } from "../pipeline/runner.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
-import { CliError, ExitCode, PeerLostError } from "./errors.ts";
+import { CliError, ExitCode, JournalLostError, PeerLostError } from "./errors.ts";
 import { createProgress, type Progress } from "./output.ts";
 
 export type TrainCommandParameters = {
   logger: Logger;
   json: boolean;
+  /** Long-lived chain access (worker/rpc/transport.ts): survives stalls and endpoint failures. */
   client: PublicClient;
-  rpcUrl: string;
+  transport: Transport;
   deployments: Deployments;
   account: PrivateKeyAccount;
   signer: PrivateKeyAccount;
@@ -61,6 +68,8 @@ export type TrainCommandParameters = {
    * serve a challenged input loses the dispute.
    */
   keepServing?: boolean | undefined;
+  /** Rounds of committed content kept besides the current one (default `RING_SIZE`). */
+  contentRounds?: number | undefined;
 };
 
 /** The spec file is not the model the registry holds. */
@@ -108,6 +117,8 @@ type Shared = {
   tokensPerRound: number;
   /** Rounds reported so far, across sessions (the progress bar's position). */
   reported: number;
+  /** This stage's signed hello and the chain check of its neighbours' (docs/PROTOCOL.md, "Stage links"). */
+  auth: PipeAuth;
 };
 
 /**
@@ -124,6 +135,11 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     stageIndex: p.stage,
     stageCount: loaded.stageCount,
     modelKey: loaded.modelKey,
+    auth: s.auth,
+    limits: tensorFrameLimits(loaded.wireShape),
+    // A neighbour runs at most about a round ahead (it needs our gradients to finish one).
+    maxMailboxBytes: (2 * loaded.defaultMicrobatches + 2) * tensorFrameLimits(loaded.wireShape).maxPayloadBytes,
+    onRefused: (error) => logger.warn({ error: (error as { shortMessage?: string }).shortMessage ?? error.message }, "refused a pipe link"),
     nextAddress: p.next,
     messageTimeoutMs: p.peerTimeoutMs,
     acceptTimeoutMs: p.peerTimeoutMs,
@@ -146,9 +162,13 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
           if (ended) throw ended;
           await sleep(p.pollMs);
         }
+        // Entering the round evicts content older than every round a validator can still audit,
+        // and checkpoint files no rerun can reach (the journal records stay): disk stays flat.
+        store.enterRound(round);
+        await pruneCheckpoints(journal, { newestRound: round, keepRounds: p.contentRounds ?? RING_SIZE });
         const weightsBefore = loaded.stage.exportWeights();
         const result = await runStageRound({ stage: loaded.stage, round, microbatches: loaded.defaultMicrobatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
-        storeRoundContent(store, { weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+        storeRoundContent(store, { round, weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
         return result;
       },
       exportWeights: () => loaded.stage.exportWeights(),
@@ -174,9 +194,11 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
       const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
       s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
       logger.info(
-        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, txs: r.flush.transactions },
+        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
         "round committed",
       );
+      if (r.flush.deferred.length)
+        logger.warn({ round: r.round.toString(), deferred: r.flush.deferred }, "the chain did not answer while these commitments were submitted; the next round settles them by nonce and resends what did not land");
       if (r.flush.expired.length)
         logger.warn({ round: r.round.toString(), expired: r.flush.expired }, "commit window closed before these commitments were sent: that work is not rewarded; training goes on");
     },
@@ -212,18 +234,27 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
   if (p.stage >= model.stageCount) throw new CliError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`, { exitCode: ExitCode.usage, name: "UsageError" });
 
-  const node = await createPipeNode({ listen: [p.listen] });
-  // Validators fetch the committed inputs, weights and manifests from this store over libp2p.
-  const store = new ContentStore();
+  const journalDir = path.resolve(p.journalDir);
+  await mkdir(journalDir, { recursive: true });
+  // The same peer id after a restart: the multiaddr neighbours and validators hold stays valid.
+  const node = await createPipeNode({ listen: [p.listen], privateKey: await loadOrCreatePeerKey(journalDir) });
+  // Validators fetch the committed inputs, weights and manifests from this store over libp2p; it
+  // lives beside the journal, so a restarted miner serves what it committed to before the crash.
+  const store = new ContentStore({ backend: directoryContentBackend(path.join(journalDir, "content")), keepRounds: p.contentRounds ?? RING_SIZE });
   await serveContent(node, store);
-  logger.info({ stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) }, "listening");
-  const journal = await Journal.open(path.resolve(p.journalDir), { modelId: p.modelId, stage: p.stage, worker: p.account.address });
+  logger.info({ stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), contentRounds: store.rounds.map(String) }, "listening");
+  const journal = await Journal.open(journalDir, { modelId: p.modelId, stage: p.stage, worker: p.account.address });
   if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
   let availability: { stop: () => Promise<void> } | undefined;
   try {
     const first = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
     const until = p.untilRound ?? first + BigInt(p.rounds) - 1n;
-    const wallet = createWalletClient({ account: p.account, transport: http(p.rpcUrl) });
+    // A deleted (or rolled back) journal would train from the wrong weights: refuse, before any work.
+    const who = { modelId: p.modelId, stage: p.stage, worker: p.account.address };
+    const need = firstRoundToTrain(replay(journal.records), first, until);
+    const lost = need > until ? undefined : await missingCommittedRound({ state: replay(journal.records), firstRound: need, who, isStored: async (round) => (await getCommitment(p.client, { deployments: p.deployments, ...who, round })).found });
+    if (lost !== undefined) throw new JournalLostError({ round: lost, stage: p.stage, journalDir });
+    const wallet = createWalletClient({ account: p.account, transport: p.transport });
     // Validators that cannot fetch a sampled leaf demand it on-chain: answer from our manifests.
     availability = watchAvailabilityChallenges({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, store, logger, pollMs: p.pollMs });
     const shared: Shared = {
@@ -236,6 +267,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       progress: createProgress({ total: Math.max(0, Number(until - first + 1n)), logger, json: p.json }),
       tokensPerRound: loaded.defaultMicrobatches * spec.microbatchSize * spec.contextLength,
       reported: 0,
+      auth: { modelId: p.modelId, worker: p.account.address, signer: p.signer, domain: helloDomainOf(p.deployments), isStakedNeighbour: stakedNeighbourOnChain(p.client, p.deployments) },
     };
     for (let reconnect = 0; ; reconnect++) {
       let pipe: StagePipe | undefined;

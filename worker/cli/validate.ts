@@ -3,7 +3,7 @@
 // process can hold the committee of a local network without racing its own challenges.
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
-import { type Address, createWalletClient, getAddress, http, type PublicClient } from "viem";
+import { type Address, createWalletClient, getAddress, type PublicClient, type Transport } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
@@ -16,8 +16,9 @@ import { CliError, ExitCode } from "./errors.ts";
 
 export type ValidateCommandParameters = {
   logger: Logger;
+  /** Long-lived chain access (worker/rpc/transport.ts): survives stalls and endpoint failures. */
   client: PublicClient;
-  rpcUrl: string;
+  transport: Transport;
   deployments: Deployments;
   /** The auditing validator first, then committee-only validators. */
   accounts: PrivateKeyAccount[];
@@ -70,7 +71,7 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
   try {
     const validators = [];
     for (const account of p.accounts) {
-      const wallet = createWalletClient({ account, transport: http(p.rpcUrl) });
+      const wallet = createWalletClient({ account, transport: p.transport });
       const v = new Validator({
         wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stageCount: model.stageCount,
         reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)), fraction: p.fraction, availabilityDeadlineMs: p.availabilityDeadlineMs,

@@ -5,8 +5,7 @@ import {
   commitmentKey,
   type Journal,
   type JournalState,
-  loadCheckpoint,
-  loadOptimizerState,
+  loadCheckpointOrTwin,
   replay,
   roundItems,
   saveCheckpoint,
@@ -174,8 +173,9 @@ function snapshot(runner: RoundRunner): { weights: Float32Array; optimizer?: Che
 }
 
 async function restore(p: TrainRoundsParameters, checkpoint: CheckpointJournalRecord): Promise<void> {
-  p.runner.importWeights(await loadCheckpoint(p.journal.dir, checkpoint));
-  const optimizer = await loadOptimizerState(p.journal.dir, checkpoint);
+  // A deleted newest checkpoint file is not fatal while an identical older one exists.
+  const { weights, optimizer } = await loadCheckpointOrTwin(p.journal.dir, checkpoint, p.journal.records);
+  p.runner.importWeights(weights);
   if (optimizer && p.runner.importOptimizerState) p.runner.importOptimizerState(optimizer);
 }
 
@@ -202,6 +202,28 @@ export function durableUncommittedRounds(state: JournalState, from: bigint, who:
     if (!state.commitments.has(commitmentKey({ ...who, round }))) out.push(round);
   }
   return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The round before `firstRound` when the chain stores this worker's commitment of it but the
+ * journal knows nothing of that commitment: the journal was deleted or replaced by an older
+ * copy. Training `firstRound` from the weights such a journal holds would break weights
+ * continuity (docs/PROTOCOL.md: round r must start from the worker's own round r-1 result),
+ * which anyone can prove and the stake pays for. Undefined when the journal is consistent.
+ *
+ * @example
+ * const lost = await missingCommittedRound({ state, firstRound: need, who, isStored: (round) => ledger.isStored({ ...who, round }) })
+ */
+export async function missingCommittedRound(p: {
+  state: JournalState;
+  firstRound: bigint;
+  who: { modelId: bigint; stage: number; worker: Address };
+  isStored: (round: bigint) => Promise<boolean>;
+}): Promise<bigint | undefined> {
+  if (p.firstRound === 0n) return undefined;
+  const previous = p.firstRound - 1n;
+  if (p.state.commitments.has(commitmentKey({ ...p.who, round: previous }))) return undefined;
+  return (await p.isStored(previous)) ? previous : undefined;
 }
 
 /** `from..until` inclusive (empty when `from > until`). */

@@ -71,7 +71,7 @@ describe("round commitments", () => {
 describe("submission against the real ComputeLedger, and resume after a crash during it", () => {
   let s: Shardholder;
   let next = 1;
-  // Each test is its own worker (Hardhat accounts 1..9), all staked with the same signing key.
+  // Each test is its own worker (Hardhat accounts 1..11), all staked with the same signing key.
   const worker = () => {
     const i = next++;
     const wallet = s.wallets[i];
@@ -92,7 +92,7 @@ describe("submission against the real ComputeLedger, and resume after a crash du
   beforeAll(async () => {
     s = await deployShardholder();
     await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ initialWeightsRoots: [weightsRoot(initial()), weightsRoot(new Float32Array(8))] }) });
-    for (let i = 1; i <= 9; i++) {
+    for (let i = 1; i <= 11; i++) {
       const wallet = s.wallets[i];
       if (!wallet) throw new Error("setup");
       await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 9), signingKey: signer.address, valueWei: parseEther("2") });
@@ -109,7 +109,7 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     expect(await stored(journal)).toBe(true);
     const nonce = await nonceOf(w.address);
     const second = await flushCommitments(journal, w.ledger);
-    expect(second).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [] });
+    expect(second).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] });
     expect(await nonceOf(w.address)).toBe(nonce);
     await journal.close();
   });
@@ -169,7 +169,7 @@ describe("submission against the real ComputeLedger, and resume after a crash du
       inFlight = w.ledger.submit(signedOf(journal)); // sent, then the process "crashed": it sits in the mempool
       while ((await nonceOf(w.address)) === nonce) await new Promise((r) => setTimeout(r, 10));
       const waiting = await flushCommitments(journal, w.ledger, { pendingTimeoutMs: 200, pollMs: 20 });
-      expect(waiting).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [] });
+      expect(waiting).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] });
       expect(replay(journal.records).inDoubt.map((b) => b.batchId)).toEqual(["b0"]);
       expect(await nonceOf(w.address)).toBe(nonce + 1);
     } finally {
@@ -208,7 +208,7 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     await s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
     const nonce = await nonceOf(w.address);
     const result = await flushCommitments(journal, w.ledger);
-    expect(result).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [c.key], transactions: [] });
+    expect(result).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [c.key], transactions: [], deferred: [] });
     expect(replay(journal.records).commitments.get(c.key)?.status).toBe("expired");
     expect(await nonceOf(w.address)).toBe(nonce);
     // The next round of the same journal goes through as usual.
@@ -225,7 +225,7 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     await journal.close();
     const reopened = await Journal.open(journal.dir, { modelId: 1n, stage: 0, worker: w.address });
     expect(replay(reopened.records).commitments.get(c.key)?.status).toBe("expired");
-    expect(await flushCommitments(reopened, w.ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [] });
+    expect(await flushCommitments(reopened, w.ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] });
     await reopened.close();
   });
 
@@ -246,5 +246,37 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     // The next flush sees the closed window and retires it.
     expect((await flushCommitments(journal, w.ledger)).expired).toEqual([c.key]);
     await journal.close();
+  });
+  it("a chain outage after the send does not throw: the transaction found on chain counts as done", async () => {
+    const w = worker();
+    const journal = await journalOf(w.address);
+    // The node took the transaction, then the answer was lost (the receipt wait gave up).
+    const lostAnswer = { ...w.ledger, submit: async (...args: Parameters<typeof w.ledger.submit>) => {
+      await w.ledger.submit(...args);
+      throw Object.assign(new Error("Timed out while waiting for transaction"), { name: "WaitForTransactionReceiptTimeoutError" });
+    } };
+    const result = await flushCommitments(journal, lostAnswer);
+    expect(result.foundOnChain).toHaveLength(1);
+    expect(result.deferred).toEqual([]);
+    expect(await stored(journal)).toBe(true);
+    const nonce = await nonceOf(w.address);
+    expect(await flushCommitments(journal, w.ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] });
+    expect(await nonceOf(w.address)).toBe(nonce);
+  });
+
+  it("a chain outage before the send defers the batch: in doubt, settled by nonce and sent once on the next flush", async () => {
+    const w = worker();
+    const journal = await journalOf(w.address);
+    const stall = () => Object.assign(new Error("The JSON-RPC endpoints did not answer for 900 s"), { name: "RpcStalledError" });
+    const down = { ...w.ledger, submit: async () => Promise.reject(stall()), nonce: async (tag: "latest" | "pending") => (tag === "pending" && !downNonceAsked++ ? w.ledger.nonce(tag) : Promise.reject(stall())) };
+    let downNonceAsked = 0;
+    const deferred = await flushCommitments(journal, down);
+    expect(deferred.deferred).toHaveLength(1);
+    expect(replay(journal.records).inDoubt).toHaveLength(1);
+    expect(await stored(journal)).toBe(false);
+    const back = await flushCommitments(journal, w.ledger);
+    expect(back.requeued).toHaveLength(1);
+    expect(back.confirmed).toHaveLength(1);
+    expect(await stored(journal)).toBe(true);
   });
 });

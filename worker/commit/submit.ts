@@ -1,6 +1,7 @@
 import { type Hex, keccak256, toHex } from "viem";
 import type { SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
 import { type BatchState, type CommitmentState, type Journal, replay, submittable } from "../journal/index.ts";
+import { isTransientRpcError } from "../rpc/transport.ts";
 import type { CommitmentLedger } from "./ledger.ts";
 
 /** Tuning of {@link flushCommitments}. */
@@ -27,12 +28,23 @@ export type FlushResult = {
   expired: string[];
   /** Transactions this flush sent. */
   transactions: Hex[];
+  /**
+   * Caught by a chain outage mid-submission (the RPC layer gave up, or the receipt wait timed
+   * out): settled by the nonce when the chain answered again, else left in doubt; either way the
+   * next flush finishes them. The process goes on training.
+   */
+  deferred: string[];
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The chain did not answer (the RPC layer gave up, or a receipt wait ran out), as opposed to a refusal. */
+function isChainOutage(err: unknown): boolean {
+  return isTransientRpcError(err) || (err instanceof Error && (err.name === "RpcStalledError" || err.name === "WaitForTransactionReceiptTimeoutError"));
+}
+
 function emptyResult(): FlushResult {
-  return { confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [] };
+  return { confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] };
 }
 
 /** Splits keys into stored / not stored on the chain and journals the stored ones. */
@@ -169,8 +181,17 @@ export async function submitPending(journal: Journal, ledger: CommitmentLedger, 
       // A refused simulation sent nothing, but a failure while waiting may follow a send: let
       // the nonce decide, exactly as after a crash.
       const inDoubt: BatchState = { batchId, keys, sender: ledger.sender, nonce, txHash: sentHash };
-      await resolveBatch(journal, ledger, inDoubt, out, { receiptTimeoutMs: 5_000, pendingTimeoutMs: 5_000, pollMs: options.pollMs ?? 250 });
-      throw err;
+      const outage = isChainOutage(err);
+      try {
+        await resolveBatch(journal, ledger, inDoubt, out, { receiptTimeoutMs: 5_000, pendingTimeoutMs: 5_000, pollMs: options.pollMs ?? 250 });
+      } catch (resolveErr) {
+        // Still no chain: the intent stays journaled without a result, so the batch is in doubt
+        // and the next flush (or a restart) settles it by its nonce before anything is resent.
+        if (!outage || !isChainOutage(resolveErr)) throw resolveErr;
+      }
+      if (!outage) throw err;
+      out.deferred.push(...keys.filter((k) => !out.confirmed.includes(k) && !out.foundOnChain.includes(k)));
+      return out;
     }
     out.transactions.push(mined.txHash);
     if (mined.status === "success") {
@@ -198,5 +219,6 @@ export async function flushCommitments(journal: Journal, ledger: CommitmentLedge
     requeued: [...first.requeued, ...second.requeued],
     expired: [...first.expired, ...second.expired],
     transactions: second.transactions,
+    deferred: [...first.deferred, ...second.deferred],
   };
 }

@@ -15,7 +15,8 @@ export const DEFAULT_DEPLOYMENTS = "deployments";
 
 /** Global options as the CLI received them (flags, then environment). */
 export type RawGlobalOptions = {
-  rpc?: string | undefined;
+  /** One endpoint, or several (`--rpc` repeated): fallbacks in order. */
+  rpc?: string | string[] | undefined;
   deployments?: string | undefined;
   key?: string | undefined;
   signingKey?: string | undefined;
@@ -28,7 +29,10 @@ export type DeploymentsLocation = { kind: "file"; path: string } | { kind: "dir"
 
 /** Validated global configuration. Keys are held as accounts, never echoed. */
 export type GlobalConfig = {
+  /** The first of `rpcUrls` (what the preflight and one-shot commands use). */
   rpcUrl: string;
+  /** Every endpoint, in order of preference: the long-lived commands fall back along them. */
+  rpcUrls: string[];
   deployments: DeploymentsLocation;
   /** The staking identity: sends transactions, pays gas, owns the stake. */
   account?: PrivateKeyAccount | undefined;
@@ -68,7 +72,7 @@ function parseDeployments(value: string): DeploymentsLocation {
 }
 
 /**
- * Validates global options. Flags win over the environment (`SHARDHOLDER_RPC`,
+ * Validates global options. Flags win over the environment (`SHARDHOLDER_RPC`, comma-separated for fallbacks,
  * `SHARDHOLDER_DEPLOYMENTS`, `SHARDHOLDER_KEY`, `SHARDHOLDER_SIGNING_KEY`, `SHARDHOLDER_BACKEND`).
  *
  * @example
@@ -80,8 +84,12 @@ export function resolveGlobalConfig(raw: RawGlobalOptions, env: NodeJS.ProcessEn
   const backend = raw.backend ?? env.SHARDHOLDER_BACKEND;
   if (backend !== undefined && !(BACKEND_ORDER as readonly string[]).includes(backend))
     throw new ConfigError({ option: "--backend", reason: `"${backend}" is not one of ${BACKEND_ORDER.join(", ")}` });
+  const rawRpc = raw.rpc === undefined || (Array.isArray(raw.rpc) && raw.rpc.length === 0) ? (env.SHARDHOLDER_RPC ?? DEFAULT_RPC_URL).split(",") : [raw.rpc].flat();
+  const rpcUrls = rawRpc.map((u) => u.trim()).filter(Boolean).map(parseRpcUrl);
+  if (rpcUrls.length === 0) throw new ConfigError({ option: "--rpc", reason: "no URL given" });
   return {
-    rpcUrl: parseRpcUrl(raw.rpc ?? env.SHARDHOLDER_RPC ?? DEFAULT_RPC_URL),
+    rpcUrl: rpcUrls[0] as string,
+    rpcUrls,
     deployments: parseDeployments(raw.deployments ?? env.SHARDHOLDER_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS),
     account: key ? parseKey("--key", key) : undefined,
     signer: signingKey ? parseKey("--signing-key", signingKey) : undefined,

@@ -145,3 +145,72 @@ export async function loadOptimizerState(
   if (bytes.byteLength !== 4 + 8 * checkpoint.elements) throw new CheckpointError({ file, reason: `${bytes.byteLength} bytes for ${checkpoint.elements} parameters` });
   return decodeOptimizer(bytes);
 }
+
+/**
+ * Loads `checkpoint`'s weights and optimizer state; when its files are missing or damaged (a
+ * deleted newest checkpoint), from the newest other checkpoint of `records` that journaled the
+ * same `weightsRoot` and optimizer hash (a round's end and the next round's start hold the same
+ * state). Returns which record the state came from; throws the original {@link CheckpointError}
+ * when no twin loads either.
+ *
+ * @example
+ * const { weights, optimizer } = await loadCheckpointOrTwin(journal.dir, state.lastCheckpoint, journal.records)
+ */
+export async function loadCheckpointOrTwin(
+  dir: string,
+  checkpoint: CheckpointJournalRecord,
+  records: readonly { type: string }[],
+): Promise<{ weights: Float32Array; optimizer: CheckpointOptimizerState | undefined; from: CheckpointJournalRecord }> {
+  const load = async (c: CheckpointJournalRecord) => ({ weights: await loadCheckpoint(dir, c), optimizer: await loadOptimizerState(dir, c), from: c });
+  try {
+    return await load(checkpoint);
+  } catch (err) {
+    if (!(err instanceof CheckpointError)) throw err;
+    const twins = records
+      .filter((r): r is CheckpointJournalRecord => r.type === "checkpoint")
+      .filter((r) => r.file !== checkpoint.file && r.weightsRoot === checkpoint.weightsRoot && r.elements === checkpoint.elements && r.optimizerHash === checkpoint.optimizerHash)
+      .reverse();
+    for (const twin of twins) {
+      try {
+        return await load(twin);
+      } catch (twinErr) {
+        if (!(twinErr instanceof CheckpointError)) throw twinErr;
+      }
+    }
+    throw err;
+  }
+}
+
+/**
+ * Deletes the checkpoint files (weights and optimizer state) of rounds below
+ * `newestRound - keepRounds`; the journal records stay, the files are what grows (two per round,
+ * each the stage's weights, plus twice that of Adam state). A stage only ever reloads its newest
+ * checkpoint, or the start and end of a round its pipeline reruns, and reruns never reach behind
+ * the chain's current round. Returns the files removed.
+ *
+ * @example
+ * await pruneCheckpoints(journal, { newestRound: round, keepRounds: RING_SIZE })
+ */
+export async function pruneCheckpoints(journal: Journal, { newestRound, keepRounds }: { newestRound: bigint; keepRounds: number }): Promise<string[]> {
+  const cutoff = newestRound - BigInt(keepRounds);
+  const checkpoints = journal.records.filter((r): r is CheckpointJournalRecord & { seq: number } => r.type === "checkpoint");
+  const keep = new Set<string>();
+  for (const c of checkpoints) if (c.round >= cutoff) for (const f of [c.file, c.optimizerFile]) if (f) keep.add(f);
+  // The newest checkpoint is what a restart loads: never prune it, however old.
+  const newest = checkpoints.at(-1);
+  for (const f of [newest?.file, newest?.optimizerFile]) if (f) keep.add(f);
+  const removed: string[] = [];
+  for (const c of checkpoints) {
+    if (c.round >= cutoff) continue;
+    for (const f of [c.file, c.optimizerFile]) {
+      if (!f || keep.has(f)) continue;
+      try {
+        await unlink(path.join(journal.dir, f));
+        removed.push(f);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+    }
+  }
+  return removed;
+}

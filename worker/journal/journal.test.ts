@@ -12,6 +12,8 @@ import {
   JournalCorruptError,
   JournalMismatchError,
   loadCheckpoint,
+  loadCheckpointOrTwin,
+  pruneCheckpoints,
   loadOptimizerState,
   readJournalFile,
   replay,
@@ -185,6 +187,46 @@ describe("checkpoints", () => {
     await writeFile(path.join(dir, cp.optimizerFile as string), bytes);
     await expect(loadOptimizerState(dir, cp)).rejects.toBeInstanceOf(CheckpointError);
     expect(await loadOptimizerState(dir, { ...cp, optimizerFile: undefined })).toBeUndefined();
+    await j.close();
+  });
+
+  it("loadCheckpointOrTwin_deletedNewestCheckpoint_fallsBackToTheIdenticalOlderOne_neverToOtherWeights", async () => {
+    const dir = await freshDir();
+    const j = await Journal.open(dir, owner);
+    const before = new Float32Array(64).fill(0.5);
+    const after = before.map((w, i) => w + i / 1000);
+    const optimizer = { step: 3, m: after.map((w) => w * 0.1), v: after.map((w) => w * w) };
+    await saveCheckpoint(j, { round: 0n, step: -1, weights: before, optimizer: { ...optimizer, step: 2 } });
+    const end0 = await saveCheckpoint(j, { round: 0n, step: 0, weights: after, optimizer });
+    const start1 = await saveCheckpoint(j, { round: 1n, step: -1, weights: after, optimizer });
+    await rm(path.join(dir, start1.file));
+    await rm(path.join(dir, start1.optimizerFile as string));
+    const loaded = await loadCheckpointOrTwin(dir, start1, j.records);
+    expect(loaded.from.file).toBe(end0.file);
+    expect(Array.from(loaded.weights)).toEqual(Array.from(after));
+    expect(loaded.optimizer?.step).toBe(3);
+    // With the twin gone too, the round-0 start (other weights) is never used instead.
+    await rm(path.join(dir, end0.file));
+    await expect(loadCheckpointOrTwin(dir, start1, j.records)).rejects.toBeInstanceOf(CheckpointError);
+    await j.close();
+  });
+
+  it("pruneCheckpoints_manyRounds_keepsTheLastRoundsFilesAndTheNewest_recordsUntouched", async () => {
+    const dir = await freshDir();
+    const j = await Journal.open(dir, owner);
+    const weights = new Float32Array(16).fill(0.5);
+    const optimizer = { step: 1, m: weights, v: weights };
+    for (let r = 0n; r < 30n; r++) {
+      await saveCheckpoint(j, { round: r, step: -1, weights, optimizer });
+      await saveCheckpoint(j, { round: r, step: 0, weights, optimizer });
+      await pruneCheckpoints(j, { newestRound: r, keepRounds: 3 });
+      const files = (await readdir(dir)).filter((f) => f.endsWith(".f32"));
+      // 4 rounds (r-3..r) x 2 checkpoints x (weights + optimizer) at most.
+      expect(files.length).toBeLessThanOrEqual(16);
+    }
+    const files = (await readdir(dir)).filter((f) => f.startsWith("weights-")).sort();
+    expect(files).toEqual(["weights-r26-s0.f32", "weights-r26-sstart.f32", "weights-r27-s0.f32", "weights-r27-sstart.f32", "weights-r28-s0.f32", "weights-r28-sstart.f32", "weights-r29-s0.f32", "weights-r29-sstart.f32"]);
+    expect(j.records.filter((r) => r.type === "checkpoint")).toHaveLength(60);
     await j.close();
   });
 });

@@ -15,7 +15,7 @@ export function captureLinkContent(link: PipeLink, store: ContentStore): void {
   const send = link.send.bind(link);
   const receive = link.receive.bind(link);
   const keep = (frame: Frame): void => {
-    if (frame.kind === "activation" || frame.kind === "gradient") store.putTensor(frame.payload);
+    if (frame.kind === "activation" || frame.kind === "gradient") store.putTensor(frame.payload, frame.round);
   };
   link.send = async (frame: Frame): Promise<void> => {
     keep(frame);
@@ -30,6 +30,8 @@ export function captureLinkContent(link: PipeLink, store: ContentStore): void {
 
 /** The per-microbatch parts of a stage round that the links do not carry. */
 export type RoundContent = {
+  /** The round this content belongs to (default: the store's current round). */
+  round?: bigint | undefined;
   /** The stage's flattened weights at round start (before `step()`). */
   weightsBefore: Float32Array;
   /** Per-microbatch parameter gradients (the runner's records). */
@@ -44,7 +46,8 @@ export type RoundContent = {
  * Returns the weights root.
  */
 export function storeRoundContent(store: ContentStore, content: RoundContent): Hex {
-  for (const g of content.gradients) store.putGradient(g);
-  for (const loss of content.losses) store.putTensor(encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([loss]) }));
-  return store.putWeights(content.weightsBefore);
+  const { round } = content;
+  for (const g of content.gradients) store.putGradient(g, round);
+  for (const loss of content.losses) store.putTensor(encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([loss]) }), round);
+  return store.putWeights(content.weightsBefore, round);
 }

@@ -2,7 +2,7 @@ import type { Libp2p, Stream } from "@libp2p/interface";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { BaseError } from "../../sdk/errors/base.ts";
 import { type ContentKind, contentKinds, contentMatches, type ContentStore } from "./content.ts";
-import { dialWithRetry, type DialRetryOptions } from "./node.ts";
+import { backoffDelayMs, dialWithRetry, type DialRetryOptions } from "./node.ts";
 
 /** libp2p protocol id of content fetches: request `u8 kind | bytes32 key`, response `u8 status | u32 LE length | bytes`. */
 export const CONTENT_PROTOCOL = "/shardholder/fetch/1.0.0";
@@ -143,4 +143,52 @@ export async function fetchContent(p: FetchContentParameters): Promise<Uint8Arra
   const bytes = response.slice(5, 5 + length);
   if (!contentMatches(p.kind, p.key, bytes)) throw new ContentUnavailableError({ kind: p.kind, key: p.key, reason: "mismatch" });
   return bytes;
+}
+
+/** Default time an auditor keeps asking before it judges content unavailable (see {@link fetchContentWithin}). */
+export const DEFAULT_AVAILABILITY_DEADLINE_MS = 120_000;
+
+export type FetchContentWithinParameters = FetchContentParameters & {
+  /** Give up (and judge the content unavailable) this long after the first attempt; default 120 s. */
+  deadlineMs?: number | undefined;
+  /** Delay before the second attempt, doubled after each failure (with jitter); default 250 ms. */
+  baseDelayMs?: number | undefined;
+  /** Cap of the delay between attempts; default 10 s. */
+  maxDelayMs?: number | undefined;
+  /** Called after each failed attempt that will be retried (for progress logs). */
+  onRetry?: ((info: { attempt: number; delayMs: number; error: ContentUnavailableError }) => void) | undefined;
+  /** Source of jitter in [0, 1); default `Math.random` (tests pass a fixed one). */
+  random?: (() => number) | undefined;
+};
+
+/**
+ * {@link fetchContent} that rides out a miner's restart or a network blip: retries with
+ * exponential backoff and jitter (each delay drawn in `[d/2, d]`) until `deadlineMs` after the
+ * first attempt, each attempt's timeout cut to the time left. Only then is the content judged
+ * unavailable: the last {@link ContentUnavailableError} is thrown. Bytes that do not match their
+ * key (`mismatch`) are final at once: the miner answered, with the wrong content.
+ *
+ * @example
+ * const bytes = await fetchContentWithin({ node, address, kind: "items", key, deadlineMs: 60_000, onRetry: ({ attempt, delayMs }) => log.warn({ attempt, delayMs }, "miner not serving yet") })
+ */
+export async function fetchContentWithin(p: FetchContentWithinParameters): Promise<Uint8Array> {
+  const deadlineMs = p.deadlineMs ?? DEFAULT_AVAILABILITY_DEADLINE_MS;
+  const baseDelayMs = p.baseDelayMs ?? 250;
+  const maxDelayMs = p.maxDelayMs ?? 10_000;
+  const random = p.random ?? Math.random;
+  const deadline = performance.now() + deadlineMs;
+  for (let attempt = 1; ; attempt++) {
+    const left = deadline - performance.now();
+    try {
+      // One dial per attempt: the backoff between attempts is ours, not the dialer's.
+      return await fetchContent({ ...p, timeoutMs: Math.max(1, Math.min(p.timeoutMs ?? 10_000, left)), dial: p.dial ?? { attempts: 1, attemptTimeoutMs: Math.max(1, Math.min(5_000, left)) } });
+    } catch (err) {
+      if (!(err instanceof ContentUnavailableError) || err.reason === "mismatch") throw err;
+      const ceiling = backoffDelayMs(attempt, baseDelayMs, maxDelayMs);
+      const delayMs = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+      if (performance.now() + delayMs >= deadline) throw err;
+      p.onRetry?.({ attempt, delayMs, error: err });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { deflateRawSync } from "node:zlib";
 import { bytesToHex, hexToBytes } from "viem";
 import { describe, expect, it } from "vitest";
 import { FrameFormatError } from "./errors.ts";
-import { decodeFrameBody, encodeFrame, type Frame, FrameDecoder, FRAME_HEADER_BYTES, LENGTH_PREFIX_BYTES } from "./frames.ts";
+import { decodeFrameBody, encodeFrame, type Frame, FrameDecoder, FRAME_HEADER_BYTES, LENGTH_PREFIX_BYTES, tensorFrameLimits } from "./frames.ts";
 import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
 import { encodeWireTensor, packPayload, payloadCodecs } from "./wire.ts";
 
@@ -41,16 +41,17 @@ function gradientBytes(): Uint8Array {
 const bodyOf = (bytes: Uint8Array): Uint8Array => bytes.subarray(LENGTH_PREFIX_BYTES);
 
 const frames: Frame[] = [
-  { kind: "activation", round: 0xfedcba9876543210n, microbatch: 7, payload: new Uint8Array([1, 2, 3, 4, 5]) },
-  { kind: "gradient", round: 3n, microbatch: 0xffffffff, payload: new Uint8Array(0) },
+  // Tensor frames carry canonical tensor bytes: a float32 scalar (6 bytes) and an empty vector.
+  { kind: "activation", round: 0xfedcba9876543210n, microbatch: 7, payload: encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([1.5]) }) },
+  { kind: "gradient", round: 3n, microbatch: 0xffffffff, payload: encodeTensor({ dtype: "float32", shape: [0], data: new Float32Array(0) }) },
   { kind: "hello", round: 0n, microbatch: 0, payload: new TextEncoder().encode('{"stage":0}') },
 ];
 
 describe("pipe frames", () => {
   it("encode_prefixesLengthAndHeader_littleEndian", () => {
     const bytes = encodeFrame(frames[0] as Frame);
-    expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + 5);
-    expect([...bytes.subarray(0, 4)]).toEqual([18, 0, 0, 0]);
+    expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + 6);
+    expect([...bytes.subarray(0, 4)]).toEqual([19, 0, 0, 0]);
     expect(bytes[4]).toBe(1);
     expect([...bytes.subarray(5, 13)]).toEqual([0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe]);
     expect([...bytes.subarray(13, 17)]).toEqual([7, 0, 0, 0]);
@@ -102,6 +103,11 @@ describe("pipe frames", () => {
         expect(bytes[4]).toBe((payloadCodecs[codec] << 4) | (bytes[4] as number & 0x0f));
         if (codec === "none") expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length);
         else expect(bytes.length).toBeLessThan(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length);
+        // A receiver refuses tensor frames that are not canonical tensor bytes.
+        if (payload[0] === 0) {
+          expect(() => decodeFrameBody(bodyOf(bytes))).toThrow(/does not carry canonical tensor bytes/);
+          continue;
+        }
         const decoded = decodeFrameBody(bodyOf(bytes));
         expect(decoded).toEqual(frame);
         expect(Buffer.from(decoded.payload).equals(Buffer.from(payload))).toBe(true);
@@ -155,10 +161,49 @@ describe("pipe frames", () => {
     expect(() => new FrameDecoder().push(stream)).toThrow(FrameFormatError);
   });
 
+  it("decodeFrameBody_compressionBomb_isRejectedAfterInflatingNoMoreThanTheLimit", () => {
+    // The reported attack: a ~65 KB frame that inflates to 64 MiB. A receiver that expects
+    // [16, 64, 128] tensors stops inflating just past that tensor's float32 size (512 KiB)
+    // instead of the old 256 MiB ceiling.
+    const bomb = deflateRawSync(new Uint8Array(64 * 1024 * 1024), { level: 9 });
+    const body = new Uint8Array(FRAME_HEADER_BYTES + bomb.length);
+    body[0] = (payloadCodecs.deflate << 4) | 1;
+    body.set(bomb, FRAME_HEADER_BYTES);
+    const limits = tensorFrameLimits([16, 64, 128]);
+    expect(body.length).toBeLessThan(limits.maxFrameBytes);
+    const prefixed = new Uint8Array(LENGTH_PREFIX_BYTES + body.length);
+    new DataView(prefixed.buffer).setUint32(0, body.length, true);
+    prefixed.set(body, LENGTH_PREFIX_BYTES);
+    const rssBefore = process.memoryUsage().rss;
+    for (let i = 0; i < 16; i++) expect(() => new FrameDecoder(limits).push(prefixed)).toThrow(/does not inflate/);
+    // 16 bombs would be 1 GiB inflated; bounded, they cost nothing that stays.
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("decodeFrameBody_tensorOfAnotherShapeOrDtype_isRejected_beforeInflatingWhereTheHeaderIsClear", () => {
+    const limits = tensorFrameLimits([4, 32, 64]);
+    const ok = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationBytes() });
+    expect(decodeFrameBody(bodyOf(ok), limits).payload).toEqual(activationBytes());
+    const wide = encodeWireTensor([4, 32, 65], noise(4 * 32 * 65, 3), "int8").bytes;
+    for (const payload of [wide, encodeWireTensor([4, 32, 65], noise(4 * 32 * 65, 3), "float32").bytes, encodeTensor({ dtype: "int32", shape: [4, 32, 64], data: new Int32Array(4 * 32 * 64) })]) {
+      const frame = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload });
+      expect(() => decodeFrameBody(bodyOf(frame), limits)).toThrow(FrameFormatError);
+    }
+    // channelDeflate keeps the tensor header in the clear: a huge claimed shape fails before any inflation.
+    const lying = bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationBytes() })).slice();
+    expect((lying[0] as number) >> 4).toBe(payloadCodecs.channelDeflate);
+    new DataView(lying.buffer).setUint32(FRAME_HEADER_BYTES + 2, 1 << 30, true);
+    expect(() => decodeFrameBody(lying, limits)).toThrow(/exceeds|not expected/);
+    // A truncated plain tensor (length disagrees with its shape).
+    const plain = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: encodeWireTensor([4, 32, 64], noise(8192, 1), "int8").bytes });
+    expect(() => decodeFrameBody(bodyOf(plain).subarray(0, bodyOf(plain).length - 1), limits)).toThrow(FrameFormatError);
+    // Before authentication a link reads only the hello kind.
+    expect(() => decodeFrameBody(bodyOf(ok), { ...limits, kinds: new Set(["hello"]) })).toThrow(/not accepted here/);
+  });
+
   it("matches the pipe frame test vectors of docs/PROTOCOL.md byte for byte", () => {
     const utf8 = (text: string) => new TextEncoder().encode(text);
     const vectors: Array<[Frame, string]> = [
-      [{ kind: "hello", round: 0n, microbatch: 0, payload: utf8('{"stage":0,"modelKey":"0xab"}') }, "0x2a000000030000000000000000000000007b227374616765223a302c226d6f64656c4b6579223a2230786162227d"],
       [{ kind: "hello", round: 0n, microbatch: 1, payload: utf8('{"round":"5"}') }, "0x1a000000030000000000000000010000007b22726f756e64223a2235227d"],
       [
         { kind: "activation", round: 2n, microbatch: 1, payload: encodeTensor({ dtype: "float32", shape: [3], data: new Float32Array([1, -0.5, 3.25]) }) },

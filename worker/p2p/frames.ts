@@ -1,8 +1,11 @@
 import { FrameFormatError } from "./errors.ts";
-import { type PayloadCodec, packPayload, payloadCodecs, unpackPayload } from "./wire.ts";
+import { type PayloadCodec, packPayload, payloadCodecs, type TensorHeader, tensorHeader, unpackPayload } from "./wire.ts";
 
-/** libp2p protocol id of the stage-to-stage tensor stream (2: payloads may be losslessly compressed). */
-export const PIPE_PROTOCOL = "/shardholder/pipe/2.0.0";
+/**
+ * libp2p protocol id of the stage-to-stage tensor stream (2: payloads may be losslessly
+ * compressed; 3: both ends open with a signed hello and nothing else is decoded before it).
+ */
+export const PIPE_PROTOCOL = "/shardholder/pipe/3.0.0";
 
 /**
  * Frame kinds: training activations flow to stage s+1 and gradients to stage s-1; hello opens a
@@ -29,6 +32,59 @@ export const FRAME_HEADER_BYTES = 13;
 export const LENGTH_PREFIX_BYTES = 4;
 /** Default largest frame accepted (256 MiB); a bigger length is treated as corrupt input. */
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
+/**
+ * What a receiver accepts, checked before a payload is restored where the codec allows it and
+ * always after: a hostile or broken peer can neither make a stage inflate a bomb nor hand the
+ * model a tensor of the wrong shape.
+ */
+export type FrameLimits = {
+  /** Largest frame (the length prefix's value) read at all. */
+  maxFrameBytes: number;
+  /** Largest payload once restored (decompressed). */
+  maxPayloadBytes: number;
+  /** Frame kinds accepted; any other is corrupt input. Default: all. */
+  kinds?: ReadonlySet<FrameKind> | undefined;
+  /**
+   * Shape check of tensor payloads (activation, gradient, inferActivation), which must also be
+   * well-formed float tensors. Default: any well-formed float tensor within the size limits.
+   */
+  acceptTensor?: ((kind: FrameKind, tensor: TensorHeader) => boolean) | undefined;
+};
+
+/** Limits of a link before anything is known about the payloads: the old 256 MiB ceiling. */
+export const UNBOUNDED_FRAME_LIMITS: FrameLimits = { maxFrameBytes: DEFAULT_MAX_FRAME_BYTES, maxPayloadBytes: DEFAULT_MAX_FRAME_BYTES };
+
+/**
+ * Limits of a link that carries exactly tensors of `shape` (training: activations and gradients
+ * between two stages have the same `[microbatchSize, contextLength, dModel]`). The restored
+ * payload is at most the float32 form's size; the frame at most that plus its header, since the
+ * sender never picks an encoding larger than the raw bytes.
+ *
+ * @example
+ * const limits = tensorFrameLimits([16, 64, 128])
+ */
+export function tensorFrameLimits(shape: readonly number[]): FrameLimits {
+  const maxPayloadBytes = 2 + 4 * shape.length + 4 + 4 * shape.reduce((a, b) => a * b, 1);
+  return {
+    maxFrameBytes: FRAME_HEADER_BYTES + maxPayloadBytes,
+    maxPayloadBytes,
+    acceptTensor: (_kind, t) => t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]),
+  };
+}
+
+/**
+ * Limits of a serving link: prompt windows `[1, t, dModel]` with `1 <= t <= contextLength`
+ * forward, 4-byte token ids back.
+ */
+export function servingFrameLimits(contextLength: number, dModel: number): FrameLimits {
+  const maxPayloadBytes = 2 + 4 * 3 + 4 + 4 * contextLength * dModel;
+  return {
+    maxFrameBytes: FRAME_HEADER_BYTES + maxPayloadBytes,
+    maxPayloadBytes,
+    acceptTensor: (kind, t) => kind === "inferActivation" && t.shape.length === 3 && t.shape[0] === 1 && (t.shape[1] as number) >= 1 && (t.shape[1] as number) <= contextLength && t.shape[2] === dModel,
+  };
+}
 
 const kindByCode = new Map<number, FrameKind>(Object.entries(frameKinds).map(([k, v]) => [v, k as FrameKind]));
 const codecByCode = new Map<number, PayloadCodec>(Object.entries(payloadCodecs).map(([k, v]) => [v, k as PayloadCodec]));
@@ -58,24 +114,45 @@ export function encodeFrame(frame: Frame): Uint8Array {
 }
 
 /**
- * Parses one frame body (without its length prefix) and restores its payload; a payload that
- * would restore to more than `maxPayloadBytes` is rejected as corrupt.
+ * Parses one frame body (without its length prefix) and restores its payload within `limits`:
+ * a payload that would restore to more than `maxPayloadBytes`, a kind not allowed, or a tensor
+ * that is malformed or of a refused shape is {@link FrameFormatError}. Where the codec keeps the
+ * tensor header in the clear (none, channelDeflate) the shape is checked before inflating.
  */
-export function decodeFrameBody(body: Uint8Array, maxPayloadBytes = DEFAULT_MAX_FRAME_BYTES): Frame {
+export function decodeFrameBody(body: Uint8Array, limits: FrameLimits | number = UNBOUNDED_FRAME_LIMITS): Frame {
+  const l: FrameLimits = typeof limits === "number" ? { maxFrameBytes: limits, maxPayloadBytes: limits } : limits;
   if (body.length < FRAME_HEADER_BYTES) throw new FrameFormatError(`frame of ${body.length} bytes is shorter than its header`);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const kind = kindByCode.get((body[0] as number) & 0x0f);
   if (!kind) throw new FrameFormatError(`unknown frame kind ${(body[0] as number) & 0x0f}`);
+  if (l.kinds && !l.kinds.has(kind)) throw new FrameFormatError(`a ${kind} frame is not accepted here`);
   const codec = codecByCode.get((body[0] as number) >> 4);
   if (!codec) throw new FrameFormatError(`unknown payload codec ${(body[0] as number) >> 4}`);
   if (codec !== "none" && !TENSOR_KINDS.has(kind)) throw new FrameFormatError(`a ${kind} frame cannot be compressed`);
-  const packed = body.slice(FRAME_HEADER_BYTES);
+  const packed = body.subarray(FRAME_HEADER_BYTES);
+  const isTensor = TENSOR_KINDS.has(kind);
+  if (isTensor && codec !== "deflate") checkTensor(kind, packed, codec, l);
+  const payload = unpackPayload(codec, packed, l.maxPayloadBytes);
+  if (payload.length > l.maxPayloadBytes) throw new FrameFormatError(`payload of ${payload.length} bytes exceeds ${l.maxPayloadBytes}`);
+  if (isTensor && codec === "deflate") checkTensor(kind, payload, "none", l);
   return {
     kind,
     round: view.getBigUint64(1, true),
     microbatch: view.getUint32(9, true),
-    payload: unpackPayload(codec, packed, maxPayloadBytes),
+    // A copy for plain payloads, so a frame kept in a mailbox does not pin the receive buffer.
+    payload: codec === "none" ? payload.slice() : payload,
   };
+}
+
+/** Header checks of a tensor payload (`bytes` restored, or channelDeflate's clear header). */
+function checkTensor(kind: FrameKind, bytes: Uint8Array, codec: PayloadCodec, l: FrameLimits): void {
+  const header = tensorHeader(bytes);
+  if (!header) throw new FrameFormatError(`a ${kind} frame does not carry canonical tensor bytes`);
+  if (header.dtype === "int32") throw new FrameFormatError(`a ${kind} frame carries an int32 tensor`);
+  if (header.bytes > l.maxPayloadBytes) throw new FrameFormatError(`a ${kind} tensor of ${header.bytes} bytes exceeds ${l.maxPayloadBytes}`);
+  if (codec === "none" && header.bytes !== bytes.length) throw new FrameFormatError(`a ${kind} tensor of shape [${header.shape}] in ${bytes.length} bytes`);
+  if (codec === "channelDeflate" && header.dtype !== "int8") throw new FrameFormatError(`a channelDeflate ${kind} frame is not int8`);
+  if (l.acceptTensor && !l.acceptTensor(kind, header)) throw new FrameFormatError(`a ${kind} tensor of shape [${header.shape}] is not expected here`);
 }
 
 /**
@@ -85,23 +162,32 @@ export function decodeFrameBody(body: Uint8Array, maxPayloadBytes = DEFAULT_MAX_
 export class FrameDecoder {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
-  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  limits: FrameLimits;
+  constructor(limits: FrameLimits | number = UNBOUNDED_FRAME_LIMITS) {
+    this.limits = typeof limits === "number" ? { maxFrameBytes: limits, maxPayloadBytes: limits } : limits;
+  }
 
-  push(chunk: Uint8Array): Frame[] {
+  /**
+   * Frames completed by `chunk`, at most `maxFrames` (the rest stays buffered, undecoded: a link
+   * decodes nothing past the hello until the peer is authenticated). A length out of range throws
+   * before any of that frame is buffered beyond what already arrived.
+   */
+  push(chunk: Uint8Array, maxFrames = Number.POSITIVE_INFINITY): Frame[] {
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
     const frames: Frame[] = [];
-    for (;;) {
+    while (frames.length < maxFrames) {
       if (this.buffered < LENGTH_PREFIX_BYTES) return frames;
       const length = new DataView(this.peek(LENGTH_PREFIX_BYTES).buffer).getUint32(0, true);
-      if (length < FRAME_HEADER_BYTES || length > this.maxFrameBytes)
-        throw new FrameFormatError(`frame length ${length} outside [${FRAME_HEADER_BYTES}, ${this.maxFrameBytes}]`);
+      if (length < FRAME_HEADER_BYTES || length > this.limits.maxFrameBytes)
+        throw new FrameFormatError(`frame length ${length} outside [${FRAME_HEADER_BYTES}, ${this.limits.maxFrameBytes}]`);
       if (this.buffered < LENGTH_PREFIX_BYTES + length) return frames;
       const whole = this.take(LENGTH_PREFIX_BYTES + length);
-      frames.push(decodeFrameBody(whole.subarray(LENGTH_PREFIX_BYTES), this.maxFrameBytes));
+      frames.push(decodeFrameBody(whole.subarray(LENGTH_PREFIX_BYTES), this.limits));
     }
+    return frames;
   }
 
   /** Bytes received but not yet part of a complete frame. */

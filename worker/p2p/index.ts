@@ -4,3 +4,4 @@ export * from "./link.ts";
 export * from "./node.ts";
 export * from "./pipe.ts";
 export * from "./wire.ts";
+export * from "./hello.ts";

@@ -1,12 +1,40 @@
 import type { Stream } from "@libp2p/interface";
-import { LinkClosedError, PeerTimeoutError } from "./errors.ts";
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, FrameDecoder, type FrameKind } from "./frames.ts";
+import { FrameFormatError, LinkClosedError, PeerTimeoutError } from "./errors.ts";
+import { encodeFrame, type Frame, FrameDecoder, type FrameKind, type FrameLimits, FRAME_HEADER_BYTES, UNBOUNDED_FRAME_LIMITS } from "./frames.ts";
+import { MAX_HELLO_BYTES } from "./hello.ts";
 
 /** What a link saw: counted on the application stream (length prefix + frame), before noise/yamux. */
 export type LinkStats = { bytesSent: number; bytesReceived: number; framesSent: number; framesReceived: number };
 
-/** One received frame, as recorded for audits (which tensors this process ever received). */
-export type ReceivedFrameRecord = { kind: FrameKind; round: bigint; microbatch: number; payloadBytes: number };
+/** Received frames of one kind, as recorded for audits (which tensors this process ever received). */
+export type ReceivedKindRecord = { count: number; payloadBytes: number };
+
+/**
+ * What a link reads before its peer is authenticated: one hello frame of at most
+ * `MAX_HELLO_BYTES`, uncompressed, and nothing else (see {@link PipeLink.authenticate}).
+ */
+export const HELLO_FRAME_LIMITS: FrameLimits = {
+  maxFrameBytes: FRAME_HEADER_BYTES + MAX_HELLO_BYTES,
+  maxPayloadBytes: MAX_HELLO_BYTES,
+  kinds: new Set<FrameKind>(["hello"]),
+};
+
+export type PipeLinkOptions = {
+  /** What the link accepts once authenticated; default {@link UNBOUNDED_FRAME_LIMITS}. */
+  limits?: FrameLimits | undefined;
+  /**
+   * Start unauthenticated: read only the peer's hello (within {@link HELLO_FRAME_LIMITS}) and
+   * decode nothing more until {@link PipeLink.authenticate}. Default false (a trusted stream).
+   */
+  requireHello?: boolean | undefined;
+  /**
+   * Most payload bytes held for frames nobody awaits yet; a peer that runs further ahead than
+   * this is treated as corrupt. Default: 64 frames of the largest payload, at most 256 MiB.
+   */
+  maxMailboxBytes?: number | undefined;
+  /** Per-message timeout (see {@link PipeLink.receive}); default `DEFAULT_MESSAGE_TIMEOUT_MS`. */
+  messageTimeoutMs?: number | undefined;
+};
 
 type Waiter = { resolve: (frame: Frame) => void; reject: (err: Error) => void };
 
@@ -26,8 +54,14 @@ const keyOf = (kind: FrameKind, round: bigint, microbatch: number): string => `$
  */
 export class PipeLink {
   readonly stats: LinkStats = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
-  readonly received: ReceivedFrameRecord[] = [];
+  /** Frames received per kind (a summary: a per-frame list would grow for the life of the link). */
+  readonly received = new Map<FrameKind, ReceivedKindRecord>();
   private readonly mailbox = new Map<string, Frame>();
+  private mailboxBytes = 0;
+  private readonly maxMailboxBytes: number;
+  private readonly limits: FrameLimits;
+  /** Before authentication only the hello is read; undefined once authenticated. */
+  private awaitingHello: "hello" | "held" | undefined;
   private readonly waiters = new Map<string, Waiter>();
   private readonly nextWaiters = new Map<FrameKind, Waiter>();
   private readonly decoder: FrameDecoder;
@@ -41,22 +75,19 @@ export class PipeLink {
 
   constructor(
     readonly stream: Stream,
-    options: { maxFrameBytes?: number | undefined; messageTimeoutMs?: number | undefined } = {},
+    options: PipeLinkOptions = {},
   ) {
     this.messageTimeoutMs = options.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS;
-    this.decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    this.limits = options.limits ?? UNBOUNDED_FRAME_LIMITS;
+    this.maxMailboxBytes = options.maxMailboxBytes ?? Math.min(256 * 1024 * 1024, 64 * this.limits.maxPayloadBytes);
+    this.awaitingHello = options.requireHello ? "hello" : undefined;
+    this.decoder = new FrameDecoder(options.requireHello ? HELLO_FRAME_LIMITS : this.limits);
     // A whole GPipe round of activations may queue here before it is consumed.
-    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, this.limits.maxFrameBytes);
     stream.addEventListener("message", (event) => {
       const chunk = event.data.subarray();
       this.stats.bytesReceived += chunk.length;
-      try {
-        for (const frame of this.decoder.push(chunk)) this.deliver(frame);
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
-        this.fail(error);
-        stream.abort(error);
-      }
+      this.pump(chunk);
     });
     stream.addEventListener("close", (event) => {
       const error = new LinkClosedError({ reason: event.error ? "stream reset" : "stream closed", cause: event.error });
@@ -70,6 +101,44 @@ export class PipeLink {
       if (!this.readsEnded) this.remoteFinished = true;
       this.endReads(new LinkClosedError({ reason: "the remote end finished sending" }));
     });
+  }
+
+  /**
+   * The peer's hello checked out: lift the hello-only limits to the link's own and decode what
+   * it sent meanwhile. Only then can tensors reach the mailbox.
+   */
+  authenticate(): void {
+    if (this.awaitingHello === undefined) return;
+    this.awaitingHello = undefined;
+    this.decoder.limits = this.limits;
+    this.pump(new Uint8Array(0));
+  }
+
+  /**
+   * Drops the link for a fault of the peer (a malformed tensor, a refused hello): resets the
+   * stream and fails every waiter with `error`. The process goes on; the neighbour reconnects.
+   */
+  drop(error: Error): void {
+    this.fail(error);
+    this.stream.abort(error);
+  }
+
+  private pump(chunk: Uint8Array): void {
+    if (this.readsEnded && this.closedError) return;
+    try {
+      if (this.awaitingHello === "held") {
+        // The peer must wait for our hello before it sends more; anything it sends meanwhile is
+        // kept raw (at most one hello frame's worth), never decoded.
+        if (chunk.length) this.decoder.push(chunk, 0);
+        if (this.decoder.pendingBytes > HELLO_FRAME_LIMITS.maxFrameBytes) throw new FrameFormatError("the peer sent more than its hello before it was authenticated");
+        return;
+      }
+      const frames = this.decoder.push(chunk, this.awaitingHello ? 1 : Number.POSITIVE_INFINITY);
+      if (this.awaitingHello && frames.length) this.awaitingHello = "held";
+      for (const frame of frames) this.deliver(frame);
+    } catch (err) {
+      this.drop(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** Why this link can no longer deliver frames (closed, reset, corrupt or timed out), if it cannot. */
@@ -106,6 +175,7 @@ export class PipeLink {
     const ready = this.mailbox.get(key);
     if (ready) {
       this.mailbox.delete(key);
+      this.mailboxBytes -= ready.payload.length;
       return Promise.resolve(ready);
     }
     if (this.readsEnded) return Promise.reject(this.readsEnded);
@@ -131,6 +201,7 @@ export class PipeLink {
     for (const [key, frame] of this.mailbox) {
       if (frame.kind !== kind) continue;
       this.mailbox.delete(key);
+      this.mailboxBytes -= frame.payload.length;
       return Promise.resolve(frame);
     }
     if (this.readsEnded) return Promise.reject(this.readsEnded);
@@ -175,7 +246,10 @@ export class PipeLink {
 
   private deliver(frame: Frame): void {
     this.stats.framesReceived++;
-    this.received.push({ kind: frame.kind, round: frame.round, microbatch: frame.microbatch, payloadBytes: frame.payload.length });
+    const seen = this.received.get(frame.kind) ?? { count: 0, payloadBytes: 0 };
+    seen.count++;
+    seen.payloadBytes += frame.payload.length;
+    this.received.set(frame.kind, seen);
     const key = keyOf(frame.kind, frame.round, frame.microbatch);
     const waiter = this.waiters.get(key);
     if (waiter) {
@@ -189,8 +263,11 @@ export class PipeLink {
       next.resolve(frame);
       return;
     }
-    if (this.mailbox.has(key)) throw new Error(`duplicate frame ${key}`);
+    if (this.mailbox.has(key)) throw new FrameFormatError(`duplicate frame ${key}`);
+    if (this.mailboxBytes + frame.payload.length > this.maxMailboxBytes)
+      throw new FrameFormatError(`the peer ran ${this.mailboxBytes + frame.payload.length} bytes of unclaimed frames ahead (limit ${this.maxMailboxBytes})`);
     this.mailbox.set(key, frame);
+    this.mailboxBytes += frame.payload.length;
   }
 
   /**
@@ -198,14 +275,16 @@ export class PipeLink {
    * and fail every other waiter with the same error.
    */
   private timedOut(error: PeerTimeoutError): PeerTimeoutError {
-    this.fail(error);
-    this.stream.abort(error);
+    this.drop(error);
     return error;
   }
 
   /** A corrupt stream: nothing more can be sent or received. */
   private fail(error: Error): void {
     this.closedError ??= error;
+    // Nothing of a corrupt peer's is consumed any more: release what it queued.
+    this.mailbox.clear();
+    this.mailboxBytes = 0;
     this.endReads(error);
   }
 

@@ -1,6 +1,6 @@
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
-import type { Libp2p, PrivateKey, Stream } from "@libp2p/interface";
+import type { Connection, Libp2p, PrivateKey, Stream } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
@@ -63,12 +63,20 @@ export function backoffDelayMs(attempt: number, baseDelayMs: number, maxDelayMs:
  * @example
  * const stream = await dialWithRetry(node, "/ip4/127.0.0.1/tcp/4001", PIPE_PROTOCOL, { attempts: 8 })
  */
-export async function dialWithRetry(
+export async function dialWithRetry(node: Libp2p, address: string, protocol: string, options: DialRetryOptions = {}): Promise<Stream> {
+  return (await dialConnectionWithRetry(node, address, protocol, options)).stream;
+}
+
+/**
+ * {@link dialWithRetry} that also returns the connection, whose `remotePeer` noise authenticated
+ * (the pipe's hello must name that peer id).
+ */
+export async function dialConnectionWithRetry(
   node: Libp2p,
   address: string,
   protocol: string,
   options: DialRetryOptions = {},
-): Promise<Stream> {
+): Promise<{ stream: Stream; connection: Connection }> {
   const attempts = options.attempts ?? 6;
   const baseDelayMs = options.baseDelayMs ?? 100;
   const maxDelayMs = options.maxDelayMs ?? 2000;
@@ -77,7 +85,9 @@ export async function dialWithRetry(
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      return await node.dialProtocol(target, protocol, { signal: AbortSignal.timeout(attemptTimeoutMs) });
+      const signal = AbortSignal.timeout(attemptTimeoutMs);
+      const connection = await node.dial(target, { signal });
+      return { stream: await connection.newStream(protocol, { signal }), connection };
     } catch (err) {
       lastError = err instanceof Error ? err : new Error(String(err));
       if (attempt === attempts) break;

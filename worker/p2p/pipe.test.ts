@@ -1,12 +1,41 @@
 import type { Libp2p } from "@libp2p/interface";
+import { deflateRawSync } from "node:zlib";
+import { type Address, type Hex, keccak256, stringToBytes } from "viem";
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
-import { PeerTimeoutError, PeerUnreachableError } from "./errors.ts";
-import { encodeFrame, PIPE_PROTOCOL } from "./frames.ts";
+import { FrameFormatError, LinkClosedError, PeerTimeoutError, PeerUnreachableError, UnexpectedPeerError } from "./errors.ts";
+import { encodeFrame, FRAME_HEADER_BYTES, PIPE_PROTOCOL, tensorFrameLimits, UNBOUNDED_FRAME_LIMITS } from "./frames.ts";
+import { localPipeAuth, signHello } from "./hello.ts";
 import { backoffDelayMs, createPipeNode, dialWithRetry } from "./node.ts";
 import { PipeLink } from "./link.ts";
-import { agreeFirstRound, openPipe } from "./pipe.ts";
-import { decodeWireTensor, encodeWireTensor } from "./wire.ts";
+import { agreeFirstRound, openPipe, type OpenPipeParameters, type StagePipe } from "./pipe.ts";
+import { decodeWireTensor, encodeWireTensor, payloadCodecs } from "./wire.ts";
+
+const KEY: Hex = keccak256(stringToBytes("model-x"));
+const SHAPE = [4, 8, 16];
+
+/** openPipe with a fresh local identity and [4, 8, 16] tensor limits unless overridden. */
+async function pipe(n: Libp2p, stageIndex: number, stageCount: number, extra: Partial<OpenPipeParameters> = {}): Promise<StagePipe> {
+  return openPipe({ node: n, stageIndex, stageCount, modelKey: KEY, auth: await localPipeAuth(1n), limits: tensorFrameLimits(SHAPE), ...extra });
+}
+
+const addrOf = (n: Libp2p): string => n.getMultiaddrs()[0]?.toString() as string;
+
+/** Resolves with the next refusal the listening stage reports. */
+function refusals(): { onRefused: (e: Error) => void; next: () => Promise<Error> } {
+  const queue: Error[] = [];
+  let wake: ((e: Error) => void) | undefined;
+  return {
+    onRefused: (e) => {
+      if (wake) {
+        const w = wake;
+        wake = undefined;
+        w(e);
+      } else queue.push(e);
+    },
+    next: () => (queue.length ? Promise.resolve(queue.shift() as Error) : new Promise((resolve) => (wake = resolve))),
+  };
+}
 
 const nodes: Libp2p[] = [];
 const node = async (): Promise<Libp2p> => {
@@ -36,9 +65,8 @@ describe("libp2p pipe transport", () => {
 
   it("openPipe_linksStages_carriesTensorsBothWays_andCountsBytes", async () => {
     const [a, b] = [await node(), await node()];
-    const modelKey = "model-x";
-    const bSide = openPipe({ node: b, stageIndex: 1, stageCount: 2, modelKey });
-    const aSide = await openPipe({ node: a, stageIndex: 0, stageCount: 2, modelKey, nextAddress: b.getMultiaddrs()[0]?.toString() });
+    const bSide = pipe(b, 1, 2);
+    const aSide = await pipe(a, 0, 2, { nextAddress: addrOf(b) });
     const { prev } = await bSide;
     const next = aSide.next;
     if (!prev || !next) throw new Error("links missing");
@@ -64,33 +92,124 @@ describe("libp2p pipe transport", () => {
     expect(helloBytes).toBeGreaterThan(0);
     expect(prev.stats.bytesReceived).toBe(next.stats.bytesSent);
     expect(next.stats.bytesReceived).toBe(prev.stats.bytesSent);
-    expect(prev.stats.bytesSent).toBe(encodeFrame({ kind: "gradient", round: 5n, microbatch: 0, payload: grad.bytes }).length);
+    // Each side sent its signed hello (under 4 KiB) before anything else.
+    expect(prev.stats.bytesSent - encodeFrame({ kind: "gradient", round: 5n, microbatch: 0, payload: grad.bytes }).length).toBe(helloBytes);
+    expect(helloBytes).toBeLessThan(4096);
     // Canonical sizes: header 2 + 4*rank (+4 scale for int8), then 1 or 4 bytes per element.
     expect(act.bytes.length).toBe(2 + 12 + 4 + values.length);
     expect(grad.bytes.length).toBe(2 + 12 + 4 * values.length);
-    expect(prev.received.map((r) => r.kind)).toEqual(["hello", "activation", "activation"]);
+    expect([...prev.received.entries()].map(([kind, r]) => [kind, r.count])).toEqual([["hello", 1], ["activation", 2]]);
   });
 
   it("openPipe_refusesAPeerOfAnotherModel_andKeepsWaiting", async () => {
     const [a, b, c] = [await node(), await node(), await node()];
-    const refused: string[] = [];
-    const bSide = openPipe({ node: b, stageIndex: 1, stageCount: 2, modelKey: "right", onRefused: (e) => refused.push(e.message) });
-    const target = b.getMultiaddrs()[0]?.toString();
-    const wrong = await openPipe({ node: c, stageIndex: 0, stageCount: 2, modelKey: "wrong", nextAddress: target });
-    await expect(wrong.next?.receive("gradient", 0n, 0)).rejects.toThrow(/closed/);
-    expect(refused.join()).toMatch(/expects stage 0 of model right/);
-    await openPipe({ node: a, stageIndex: 0, stageCount: 2, modelKey: "right", nextAddress: target });
+    const refused = refusals();
+    const bSide = pipe(b, 1, 2, { onRefused: refused.onRefused });
+    const wrong = pipe(c, 0, 2, { modelKey: keccak256(stringToBytes("wrong")), nextAddress: addrOf(b), dial: { attempts: 1 } });
+    // The dialer learns nothing but a reset: the listener never answers a hello it refused.
+    await expect(wrong).rejects.toBeInstanceOf(LinkClosedError);
+    expect((await refused.next()).message).toMatch(/expected model 1 \(0x[0-9a-f]{64}\), got model 1/);
+    await pipe(a, 0, 2, { nextAddress: addrOf(b) });
     const { prev } = await bSide;
     expect(prev).toBeDefined();
   });
 
-  it("halfClose_endsTheReceiverReads_butItCanStillAnswer", async () => {
+  it("openPipe_refusesAnUnstakedSigner_andTheDialerRefusesAnUnstakedListener", async () => {
+    const [a, b, c, d] = [await node(), await node(), await node(), await node()];
+    const honest = await localPipeAuth(1n);
+    const stranger = await localPipeAuth(1n);
+    const staked = new Set<Address>([honest.signer.address]);
+    const chainCheck = { ...honest, isStakedNeighbour: async ({ signer }: { signer: Address }) => staked.has(signer) };
+    const refused = refusals();
+    const bSide = pipe(b, 1, 2, { auth: chainCheck, onRefused: refused.onRefused });
+    await expect(pipe(c, 0, 2, { auth: stranger, nextAddress: addrOf(b), dial: { attempts: 1 } })).rejects.toBeInstanceOf(LinkClosedError);
+    expect((await refused.next()).message).toMatch(new RegExp(`${stranger.signer.address} is not the current signing key`));
+    await pipe(a, 0, 2, { auth: honest, nextAddress: addrOf(b) });
+    expect((await bSide).prev).toBeDefined();
+    // The other way round: a listener that is not staked is refused by the dialer, at once.
+    void pipe(d, 1, 2, { auth: stranger });
+    const error = await pipe(await node(), 0, 2, { auth: chainCheck, nextAddress: addrOf(d), dial: { attempts: 3 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnexpectedPeerError);
+  });
+
+  it("hostilePeer_framesBeforeItsHello_areNeverDecoded_theLinkIsDropped_andTheStageKeepsWaiting", async () => {
+    const [a, b, evil] = [await node(), await node(), await node()];
+    const refused = refusals();
+    const bSide = pipe(b, 1, 2, { onRefused: refused.onRefused });
+    // 1. A tensor frame instead of a hello (a deflate bomb: 65 KB that inflate to 64 MiB).
+    const bomb = deflateRawSync(new Uint8Array(64 * 1024 * 1024), { level: 9 });
+    const frame = new Uint8Array(4 + FRAME_HEADER_BYTES + bomb.length);
+    new DataView(frame.buffer).setUint32(0, FRAME_HEADER_BYTES + bomb.length, true);
+    frame[4] = (payloadCodecs.deflate << 4) | 1;
+    frame.set(bomb, 4 + FRAME_HEADER_BYTES);
+    const s1 = await dialWithRetry(evil, addrOf(b), PIPE_PROTOCOL);
+    s1.send(frame);
+    expect((await refused.next())).toBeInstanceOf(FrameFormatError);
+    // 2. An oversized hello (refused by its length prefix, before its bytes are even buffered).
+    const s2 = await dialWithRetry(evil, addrOf(b), PIPE_PROTOCOL);
+    s2.send(encodeFrame({ kind: "hello", round: 0n, microbatch: 0, payload: new Uint8Array(5000) }));
+    expect((await refused.next()).message).toMatch(/frame length 5013 outside \[13, 4109\]/);
+    // 3. A garbage hello.
+    const s3 = await dialWithRetry(evil, addrOf(b), PIPE_PROTOCOL);
+    s3.send(encodeFrame({ kind: "hello", round: 0n, microbatch: 0, payload: stringToBytes('{"stage":0,"modelKey":"0xab"}') }));
+    expect((await refused.next())).toBeInstanceOf(UnexpectedPeerError);
+    // 4. A valid hello of another peer id (replayed), followed by tensors it hopes get decoded.
+    const honest = await localPipeAuth(1n);
+    const replayed = await signHello(honest.signer, honest.domain, { modelId: 1n, specHash: KEY, stage: 0, worker: honest.worker, peerId: a.peerId.toMultihash().bytes });
+    const s4 = await dialWithRetry(evil, addrOf(b), PIPE_PROTOCOL);
+    s4.send(encodeFrame({ kind: "hello", round: 0n, microbatch: 0, payload: replayed }));
+    expect((await refused.next()).message).toMatch(/another libp2p peer/);
+    // The stage is still up and accepts the real stage 0.
+    const { next } = await pipe(a, 0, 2, { auth: honest, nextAddress: addrOf(b) });
+    const { prev } = await bSide;
+    const act = encodeWireTensor(SHAPE, new Float32Array(4 * 8 * 16).fill(0.5), "int8");
+    await next?.send({ kind: "activation", round: 0n, microbatch: 0, payload: act.bytes });
+    expect((await prev?.receive("activation", 0n, 0))?.payload).toEqual(act.bytes);
+  });
+
+  it("authenticatedPeer_malformedTensor_dropsThatLinkOnly_withATypedError", async () => {
+    const cases: Array<[string, Uint8Array]> = [
+      ["wrong shape", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeWireTensor([4, 8, 17], new Float32Array(4 * 8 * 17), "float32").bytes })],
+      ["int32", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeTensor({ dtype: "int32", shape: SHAPE, data: new Int32Array(512) }) })],
+      ["not a tensor", encodeFrame({ kind: "gradient", round: 0n, microbatch: 0, payload: new Uint8Array(300).fill(7) })],
+      ["oversized", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeWireTensor([4, 8, 160], new Float32Array(5120).fill(1), "float32").bytes })],
+    ];
+    for (const [what, bytes] of cases) {
+      const [a, b] = [await node(), await node()];
+      const bSide = pipe(b, 1, 2);
+      const { next } = await pipe(a, 0, 2, { nextAddress: addrOf(b) });
+      const { prev } = await bSide;
+      if (!prev || !next) throw new Error("links missing");
+      const waiting = prev.receive("activation", 0n, 0).catch((e: unknown) => e);
+      next.stream.send(bytes);
+      const error = await waiting;
+      expect(error, what).toBeInstanceOf(FrameFormatError);
+      expect(prev.ended).toBe(error);
+      // The hostile side sees its link reset: the neighbour's usual reconnect path, no process exit.
+      await expect(next.receive("gradient", 0n, 0, 5_000)).rejects.toThrow(/reset|closed/);
+    }
+  });
+
+  it("authenticatedPeer_runningFarAhead_isDroppedOnceItsQueuedFramesExceedTheMailboxBound", async () => {
     const [a, b] = [await node(), await node()];
-    const bSide = openPipe({ node: b, stageIndex: 1, stageCount: 2, modelKey: "k" });
-    const { next } = await openPipe({ node: a, stageIndex: 0, stageCount: 2, modelKey: "k", nextAddress: b.getMultiaddrs()[0]?.toString() });
+    const bSide = pipe(b, 1, 2, { maxMailboxBytes: 3 * tensorFrameLimits(SHAPE).maxPayloadBytes });
+    const { next } = await pipe(a, 0, 2, { nextAddress: addrOf(b) });
     const { prev } = await bSide;
     if (!prev || !next) throw new Error("links missing");
-    const payload = new Uint8Array([1, 2, 3]);
+    const act = encodeWireTensor(SHAPE, new Float32Array(512).fill(1), "float32").bytes;
+    const ended = prev.receive("gradient", 0n, 0).catch((e: unknown) => e);
+    for (let r = 0; r < 4; r++) await next.send({ kind: "activation", round: BigInt(r), microbatch: 0, payload: act });
+    expect(await ended).toBeInstanceOf(FrameFormatError);
+    expect((prev.ended as FrameFormatError).shortMessage).toMatch(/unclaimed frames ahead/);
+  });
+
+  it("halfClose_endsTheReceiverReads_butItCanStillAnswer", async () => {
+    const [a, b] = [await node(), await node()];
+    const bSide = pipe(b, 1, 2, { limits: UNBOUNDED_FRAME_LIMITS });
+    const { next } = await pipe(a, 0, 2, { limits: UNBOUNDED_FRAME_LIMITS, nextAddress: addrOf(b) });
+    const { prev } = await bSide;
+    if (!prev || !next) throw new Error("links missing");
+    const payload = encodeTensor({ dtype: "float32", shape: [1], data: new Float32Array([3]) });
     await next.send({ kind: "inferActivation", round: 0n, microbatch: 0, payload });
     await next.send({ kind: "inferActivation", round: 0n, microbatch: 1, payload });
     const pending = prev.receiveNext("inferActivation").then((f) => f.microbatch);
@@ -127,9 +246,9 @@ describe("libp2p pipe transport", () => {
 
   it("receive_fromAPeerThatWentSilent_failsWithPeerTimeoutError_andResetsTheLink", async () => {
     const [a, b] = [await node(), await node()];
-    const bSide = openPipe({ node: b, stageIndex: 1, stageCount: 2, modelKey: "k", messageTimeoutMs: 400 });
+    const bSide = pipe(b, 1, 2, { messageTimeoutMs: 400 });
     // Stage 0 connects and says hello, then never sends another frame (stuck or paused process).
-    const { next } = await openPipe({ node: a, stageIndex: 0, stageCount: 2, modelKey: "k", nextAddress: b.getMultiaddrs()[0]?.toString() });
+    const { next } = await pipe(a, 0, 2, { nextAddress: addrOf(b) });
     const { prev } = await bSide;
     if (!prev || !next) throw new Error("links missing");
     const started = performance.now();
@@ -172,9 +291,9 @@ describe("libp2p pipe transport", () => {
   it("agreeFirstRound_threeStages_allAgreeOnTheLowestNeed", async () => {
     const [a, b, c] = [await node(), await node(), await node()];
     const addr = (n: Libp2p) => n.getMultiaddrs()[0]?.toString();
-    const cSide = openPipe({ node: c, stageIndex: 2, stageCount: 3, modelKey: "k" });
-    const bSide = openPipe({ node: b, stageIndex: 1, stageCount: 3, modelKey: "k", nextAddress: addr(c) });
-    const aSide = openPipe({ node: a, stageIndex: 0, stageCount: 3, modelKey: "k", nextAddress: addr(b) });
+    const cSide = pipe(c, 2, 3);
+    const bSide = pipe(b, 1, 3, { nextAddress: addr(c) });
+    const aSide = pipe(a, 0, 3, { nextAddress: addr(b) });
     const pipes = await Promise.all([aSide, bSide, cSide]);
     // The middle stage lost the most work, so everyone restarts at its round.
     expect(await Promise.all([agreeFirstRound(pipes[0], 5n), agreeFirstRound(pipes[1], 3n), agreeFirstRound(pipes[2], 7n)])).toEqual([3n, 3n, 3n]);

@@ -1,29 +1,35 @@
-import type { Libp2p } from "@libp2p/interface";
-import { dialWithRetry, type DialRetryOptions } from "./node.ts";
-import { PeerTimeoutError, UnexpectedPeerError } from "./errors.ts";
-import { PIPE_PROTOCOL } from "./frames.ts";
-import { PipeLink } from "./link.ts";
-
-/** Identity a stage announces when it opens a link to its downstream neighbour. */
-export type PipeHello = { stage: number; modelKey: string };
+import type { Connection, Libp2p, Stream } from "@libp2p/interface";
+import type { Hex } from "viem";
+import { backoffDelayMs, dialConnectionWithRetry, type DialRetryOptions } from "./node.ts";
+import { LinkClosedError, PeerTimeoutError, UnexpectedPeerError } from "./errors.ts";
+import { type FrameLimits, PIPE_PROTOCOL } from "./frames.ts";
+import { type PipeAuth, signHello, verifyHello } from "./hello.ts";
+import { DEFAULT_MESSAGE_TIMEOUT_MS, PipeLink } from "./link.ts";
 
 export type OpenPipeParameters = {
   node: Libp2p;
   stageIndex: number;
   stageCount: number;
-  /** Identifies the model (e.g. its spec hash); both ends must agree. */
-  modelKey: string;
+  /** The model's spec hash (bytes32); both ends must agree, and it is signed into the hello. */
+  modelKey: Hex;
+  /** Who this stage is and which neighbours it accepts (docs/PROTOCOL.md, "Stage links"). */
+  auth: PipeAuth;
+  /** What the links accept once authenticated: e.g. `tensorFrameLimits([microbatch, context, dModel])`. */
+  limits: FrameLimits;
+  /** Most bytes of frames a neighbour may queue ahead of their use (see {@link PipeLink}); default 64 frames. */
+  maxMailboxBytes?: number | undefined;
   /** Multiaddr of stage `stageIndex + 1`; required unless this is the last stage. */
   nextAddress?: string | undefined;
   dial?: DialRetryOptions | undefined;
-  maxFrameBytes?: number | undefined;
   /** Per-message timeout of both links (see {@link PipeLink}); default `DEFAULT_MESSAGE_TIMEOUT_MS`. */
   messageTimeoutMs?: number | undefined;
   /** Give up waiting for stage s-1 to connect after this long ({@link PeerTimeoutError}); default: wait. */
   acceptTimeoutMs?: number | undefined;
+  /** How long a connecting peer has to present its hello before it is dropped; default 60 s (the dialer waits `messageTimeoutMs` for the listener's, which may ask the chain first). */
+  helloTimeoutMs?: number | undefined;
   /** Abort waiting for the upstream neighbour. */
   signal?: AbortSignal | undefined;
-  /** Called when an inbound link is refused (wrong stage or model); the stage keeps waiting. */
+  /** Called when an inbound link is refused (bad hello, wrong stage or model, second upstream link); the stage keeps waiting. */
   onRefused?: ((error: Error) => void) | undefined;
 };
 
@@ -33,33 +39,90 @@ export type StagePipe = { prev?: PipeLink | undefined; next?: PipeLink | undefin
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+const DEFAULT_HELLO_TIMEOUT_MS = 60_000;
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+function newLink(stream: Stream, parameters: OpenPipeParameters): PipeLink {
+  return new PipeLink(stream, { limits: parameters.limits, requireHello: true, messageTimeoutMs: parameters.messageTimeoutMs, maxMailboxBytes: parameters.maxMailboxBytes });
+}
+
+async function sendHello(link: PipeLink, node: Libp2p, parameters: OpenPipeParameters): Promise<void> {
+  const { auth } = parameters;
+  const payload = await signHello(auth.signer, auth.domain, {
+    modelId: auth.modelId,
+    specHash: parameters.modelKey,
+    stage: parameters.stageIndex,
+    worker: auth.worker,
+    peerId: node.peerId.toMultihash().bytes,
+  });
+  await link.send({ kind: "hello", round: 0n, microbatch: 0, payload });
+}
+
+/** Waits for the peer's hello on `link`, checks it, and only then lets the link decode more. */
+async function receiveHello(link: PipeLink, connection: Connection, stage: number, parameters: OpenPipeParameters, timeoutMs: number): Promise<void> {
+  const frame = await link.receive("hello", 0n, 0, timeoutMs);
+  await verifyHello(parameters.auth, { payload: frame.payload, specHash: parameters.modelKey, stage, remotePeer: connection.remotePeer });
+  link.authenticate();
+}
+
 /**
- * Connects a stage to its neighbours: accepts one inbound link from stage s-1 (checked by its
- * hello) and dials stage s+1 with retries. Stage s dials s+1, so starting the processes from
- * the last stage backwards needs no retries, but any order works with them.
+ * Connects a stage to its neighbours: accepts one inbound link from stage s-1 and dials stage
+ * s+1 with retries. Both ends open with a signed hello (docs/PROTOCOL.md, "Stage links"):
+ * the dialer sends its own, the listener checks it and answers with its own, which the dialer
+ * checks; until then a link decodes nothing but that one small frame. Stage s dials s+1, so
+ * starting the processes from the last stage backwards needs no retries, but any order works.
  *
  * @example
- * const { prev, next } = await openPipe({ node, stageIndex: 1, stageCount: 3, modelKey, nextAddress })
+ * const { prev, next } = await openPipe({ node, stageIndex: 1, stageCount: 3, modelKey, auth, limits: tensorFrameLimits([16, 64, 128]), nextAddress })
  */
 export async function openPipe(parameters: OpenPipeParameters): Promise<StagePipe> {
-  const { node, stageIndex, stageCount, modelKey } = parameters;
+  const { stageIndex, stageCount } = parameters;
   const isFirst = stageIndex === 0;
   const isLast = stageIndex === stageCount - 1;
   const prevPromise = isFirst ? Promise.resolve(undefined) : acceptPrev(parameters);
+  // Settled here so a failed dial below does not leave an unhandled rejection behind.
+  prevPromise.catch(() => undefined);
   let next: PipeLink | undefined;
   if (!isLast) {
     if (!parameters.nextAddress) throw new UnexpectedPeerError(`stage ${stageIndex} of ${stageCount} needs the next stage's address`);
-    const stream = await dialWithRetry(node, parameters.nextAddress, PIPE_PROTOCOL, parameters.dial);
-    next = new PipeLink(stream, { maxFrameBytes: parameters.maxFrameBytes, messageTimeoutMs: parameters.messageTimeoutMs });
-    const hello: PipeHello = { stage: stageIndex, modelKey };
-    await next.send({ kind: "hello", round: 0n, microbatch: 0, payload: encoder.encode(JSON.stringify(hello)) });
+    next = await dialNext(parameters, parameters.nextAddress);
   }
   const prev = await prevPromise;
   return { prev, next };
 }
 
+/**
+ * Dials stage s+1 and exchanges hellos. A link the listener resets before answering (it still
+ * holds a stale upstream link, or restarted) is dialled again within the dial budget; a hello
+ * that fails verification is a misconfiguration and fails at once.
+ */
+async function dialNext(parameters: OpenPipeParameters, address: string): Promise<PipeLink> {
+  const dial = parameters.dial ?? {};
+  const attempts = dial.attempts ?? 6;
+  for (let attempt = 1; ; attempt++) {
+    const { stream, connection } = await dialConnectionWithRetry(parameters.node, address, PIPE_PROTOCOL, dial);
+    const link = newLink(stream, parameters);
+    try {
+      await sendHello(link, parameters.node, parameters);
+      // The listener answers after checking our hello (on a chain, for a real stage): give it the
+      // per-message timeout, like any frame a busy neighbour owes us.
+      await receiveHello(link, connection, parameters.stageIndex + 1, parameters, parameters.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS);
+      return link;
+    } catch (err) {
+      const error = asError(err);
+      link.drop(error);
+      const retryable = error instanceof LinkClosedError || error instanceof PeerTimeoutError;
+      if (!retryable || attempt >= attempts) throw error;
+      const delayMs = backoffDelayMs(attempt, dial.baseDelayMs ?? 100, dial.maxDelayMs ?? 2000);
+      dial.onRetry?.({ attempt, delayMs, error });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
 function acceptPrev(parameters: OpenPipeParameters): Promise<PipeLink> {
-  const { node, stageIndex, modelKey } = parameters;
+  const { node, stageIndex } = parameters;
   return new Promise<PipeLink>((resolve, reject) => {
     let accepted = false;
     parameters.signal?.addEventListener("abort", () => reject(parameters.signal?.reason));
@@ -71,23 +134,21 @@ function acceptPrev(parameters: OpenPipeParameters): Promise<PipeLink> {
             if (!accepted) reject(new PeerTimeoutError({ operation: "receive", what: `link from stage ${stageIndex - 1}`, timeoutMs: acceptTimeoutMs }));
           }, acceptTimeoutMs);
     node
-      .handle(PIPE_PROTOCOL, async (stream) => {
-        const link = new PipeLink(stream, { maxFrameBytes: parameters.maxFrameBytes, messageTimeoutMs: parameters.messageTimeoutMs });
+      .handle(PIPE_PROTOCOL, async (stream, connection) => {
+        const link = newLink(stream, parameters);
         try {
-          const frame = await link.receive("hello", 0n, 0);
-          const hello = JSON.parse(decoder.decode(frame.payload)) as Partial<PipeHello>;
-          if (hello.stage !== stageIndex - 1 || hello.modelKey !== modelKey)
-            throw new UnexpectedPeerError(
-              `stage ${stageIndex} expects stage ${stageIndex - 1} of model ${modelKey}, got stage ${hello.stage} of ${hello.modelKey}`,
-            );
+          if (accepted) throw new UnexpectedPeerError(`stage ${stageIndex} already has an upstream link`);
+          await receiveHello(link, connection, stageIndex - 1, parameters, parameters.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS);
           if (accepted) throw new UnexpectedPeerError(`stage ${stageIndex} already has an upstream link`);
           accepted = true;
           clearTimeout(timer);
+          // A failed answer leaves a dropped link, which the caller sees on first use (a lost peer).
+          await sendHello(link, node, parameters).catch((err: unknown) => link.drop(asError(err)));
           resolve(link);
         } catch (err) {
           // A stranger or a misconfigured peer must not take the stage down: refuse and keep waiting.
-          const error = err instanceof Error ? err : new Error(String(err));
-          stream.abort(error);
+          const error = asError(err);
+          link.drop(error);
           parameters.onRefused?.(error);
         }
       })

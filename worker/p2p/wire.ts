@@ -74,17 +74,44 @@ export const MIN_COMPRESSED_PAYLOAD_BYTES = 256;
 
 const INT8_CODE = 2;
 
+/** The header of canonical tensor bytes: dtype, shape, and the exact byte length the tensor must have. */
+export type TensorHeader = { dtype: "float32" | "int8" | "int32"; shape: number[]; bytes: number };
+
+const dtypeByCode = { 1: "float32", 2: "int8", 3: "int32" } as const;
+
+/**
+ * Parses the header of canonical tensor bytes (docs/PROTOCOL.md) without touching the data:
+ * undefined for an unknown dtype, a truncated header, or a negative or non-finite int8 scale.
+ * `bytes` may be a prefix (a compressed payload's clear header); `bytes.length` is not checked.
+ *
+ * @example
+ * const header = tensorHeader(frame.payload) // { dtype: "int8", shape: [16, 64, 128], bytes: 131090 }
+ */
+export function tensorHeader(bytes: Uint8Array): TensorHeader | undefined {
+  if (bytes.length < 2) return undefined;
+  const dtype = dtypeByCode[bytes[0] as 1 | 2 | 3] as TensorHeader["dtype"] | undefined;
+  if (!dtype) return undefined;
+  const rank = bytes[1] as number;
+  const headerBytes = 2 + 4 * rank + (dtype === "int8" ? 4 : 0);
+  if (bytes.length < headerBytes) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const shape: number[] = [];
+  let n = 1;
+  for (let i = 0; i < rank; i++) {
+    const d = view.getUint32(2 + 4 * i, true);
+    shape.push(d);
+    n *= d;
+  }
+  if (dtype === "int8") {
+    const scale = view.getFloat32(2 + 4 * rank, true);
+    if (!Number.isFinite(scale) || scale < 0) return undefined;
+  }
+  return { dtype, shape, bytes: headerBytes + n * (dtype === "int8" ? 1 : 4) };
+}
+
 /** Whether `bytes` are well-formed canonical tensor bytes (known dtype, exact length): only those are compressed. */
 function isCanonicalTensor(bytes: Uint8Array): boolean {
-  const code = bytes[0];
-  if (bytes.length < 2 || (code !== 1 && code !== INT8_CODE && code !== 3)) return false;
-  const rank = bytes[1] as number;
-  const header = 2 + 4 * rank + (code === INT8_CODE ? 4 : 0);
-  if (bytes.length < header) return false;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let n = 1;
-  for (let i = 0; i < rank; i++) n *= view.getUint32(2 + 4 * i, true);
-  return bytes.length === header + n * (code === INT8_CODE ? 1 : 4);
+  return tensorHeader(bytes)?.bytes === bytes.length;
 }
 
 /** Layout of canonical int8 bytes of rank >= 2, or undefined for any other payload. */

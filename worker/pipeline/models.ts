@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
+import { type Hex, keccak256, stringToBytes } from "viem";
 import type { StageModelConfig } from "./config.ts";
 import { createToyStage, toyMicrobatch } from "./testing/toyStage.ts";
 import type { MicrobatchSource, PipelineStage } from "./types.ts";
@@ -8,8 +9,10 @@ import type { MicrobatchSource, PipelineStage } from "./types.ts";
 export type LoadedStage = {
   stage: PipelineStage;
   data: MicrobatchSource;
-  /** Both ends of a link must agree on it (spec hash for the transformer). */
-  modelKey: string;
+  /** Both ends of a link must agree on it and sign it into their hello (the spec hash for the transformer). */
+  modelKey: Hex;
+  /** Shape of the activations (and of their gradients) between two stages: `[microbatch, context, width]`. */
+  wireShape: number[];
   stageCount: number;
   defaultMicrobatches: number;
   /** Training FLOPs of this stage per microbatch, when the model defines them. */
@@ -38,7 +41,8 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
     return {
       stage: createToyStage(toy, stageIndex),
       data: (round, index) => toyMicrobatch(toy, modelId, round, index),
-      modelKey: `toy:${JSON.stringify(toy)}`,
+      modelKey: keccak256(stringToBytes(`toy:${JSON.stringify(toy)}`)),
+      wireShape: [toy.batch, toy.seqLen, toy.width],
       stageCount: toy.stages,
       defaultMicrobatches: 4,
       contextLength: toy.seqLen,
@@ -61,6 +65,7 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
       return { ids: tf.tensor(batch.inputs, shape, "int32"), targets: tf.tensor(batch.targets, shape, "int32") };
     },
     modelKey: specModule.specHash(spec),
+    wireShape: [spec.microbatchSize, spec.contextLength, spec.dModel],
     stageCount: spec.stages.length,
     defaultMicrobatches: spec.microbatchesPerStep,
     flopsPerMicrobatch: layout.stageTrainingFlops(spec, stageIndex),

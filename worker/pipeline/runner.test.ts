@@ -1,8 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Libp2p } from "@libp2p/interface";
-import { zeroHash } from "viem";
+import { keccak256, stringToBytes, zeroHash } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPipeNode } from "../p2p/node.ts";
+import { tensorFrameLimits } from "../p2p/frames.ts";
+import { localPipeAuth } from "../p2p/hello.ts";
 import { openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import { referenceRound } from "./reference.ts";
@@ -22,11 +24,12 @@ afterAll(async () => {
   await Promise.all(nodes.map((n) => n.stop()));
 });
 
-async function connect(modelKey: string): Promise<StagePipe[]> {
+async function connect(name: string): Promise<StagePipe[]> {
+  const modelKey = keccak256(stringToBytes(name));
   const ns = await Promise.all([0, 1, 2].map(() => createPipeNode()));
   nodes.push(...ns);
   const addr = (s: number): string => (ns[s] as Libp2p).getMultiaddrs()[0]?.toString() as string;
-  return Promise.all([0, 1, 2].map((s) => openPipe({ node: ns[s] as Libp2p, stageIndex: s, stageCount: 3, modelKey, nextAddress: s < 2 ? addr(s + 1) : undefined })));
+  return Promise.all([0, 1, 2].map(async (s) => openPipe({ node: ns[s] as Libp2p, stageIndex: s, stageCount: 3, modelKey, auth: await localPipeAuth(9n), limits: tensorFrameLimits([toy.batch, toy.seqLen, toy.width]), nextAddress: s < 2 ? addr(s + 1) : undefined })));
 }
 
 async function train(schedule: ScheduleName, wire: WireFormat, rounds: number): Promise<{ results: RoundResult[][]; tensors: number[] }> {

@@ -56,6 +56,21 @@ export type RunRoundParameters = {
 const now = (): number => performance.now();
 
 /**
+ * Decodes a neighbour's tensor; one that does not decode is the neighbour's fault, so its link is
+ * dropped (the caller's lost-peer path reconnects) instead of the error taking the stage down.
+ * The link's frame limits already refuse wrong shapes and dtypes before delivery.
+ */
+function decodeFromPeer(link: PipeLink, payload: Uint8Array): ReturnType<typeof decodeWireTensor> {
+  try {
+    return decodeWireTensor(payload);
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    link.drop(error);
+    throw error;
+  }
+}
+
+/**
  * Runs one training round of one stage: the schedule's forwards and backwards over M
  * microbatches, exchanging activations and gradients with the neighbours, then `step()`.
  * Hashes are over the canonical bytes actually sent or received.
@@ -103,7 +118,7 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
     if (!isFirst) {
       const frame = await timed("idleMs", () => (prev as PipeLink).receive("activation", round, m));
       input = await timed("codecMs", () => {
-        const decoded = decodeWireTensor(frame.payload);
+        const decoded = decodeFromPeer(prev as PipeLink, frame.payload);
         record.inputActHash = decoded.hash;
         return tf.tensor(decoded.values, decoded.shape, "float32");
       });
@@ -136,7 +151,7 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
     else {
       const frame = await timed("idleMs", () => (next as PipeLink).receive("gradient", round, m));
       outputGrad = await timed("codecMs", () => {
-        const decoded = decodeWireTensor(frame.payload);
+        const decoded = decodeFromPeer(next as PipeLink, frame.payload);
         record.upstreamGradHash = decoded.hash;
         return tf.tensor(decoded.values, decoded.shape, "float32");
       });

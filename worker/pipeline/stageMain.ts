@@ -33,6 +33,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import { createPipeNode } from "../p2p/node.ts";
+import { servingFrameLimits, tensorFrameLimits } from "../p2p/frames.ts";
+import { localPipeAuth } from "../p2p/hello.ts";
 import { openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { PipeLink } from "../p2p/link.ts";
 import { parseStageArgs, type StageProcessConfig } from "./config.ts";
@@ -54,11 +56,11 @@ function variableAudit(): { name: string; size: number }[] {
 function receivedAudit(links: (PipeLink | undefined)[]): { kind: string; count: number; payloadBytes: number }[] {
   const byKind = new Map<string, { count: number; payloadBytes: number }>();
   for (const link of links) {
-    for (const r of link?.received ?? []) {
-      const entry = byKind.get(r.kind) ?? { count: 0, payloadBytes: 0 };
-      entry.count++;
+    for (const [kind, r] of link?.received ?? []) {
+      const entry = byKind.get(kind) ?? { count: 0, payloadBytes: 0 };
+      entry.count += r.count;
       entry.payloadBytes += r.payloadBytes;
-      byKind.set(r.kind, entry);
+      byKind.set(kind, entry);
     }
   }
   return [...byKind.entries()].map(([kind, v]) => ({ kind, ...v }));
@@ -147,6 +149,10 @@ async function main(config: StageProcessConfig): Promise<void> {
     stageIndex,
     stageCount: loaded.stageCount,
     modelKey: loaded.modelKey,
+    // Stage processes of benchmarks and tests run on loopback without a chain: every stage signs
+    // with a fresh key and accepts any validly signed neighbour of the model (never on a network).
+    auth: await localPipeAuth(modelId),
+    limits: config.mode === "serve" ? servingFrameLimits(loaded.contextLength, loaded.wireShape[2] as number) : tensorFrameLimits(loaded.wireShape),
     nextAddress: config.next,
     messageTimeoutMs: config.peerTimeoutMs,
     dial: { ...config.dial, onRetry: ({ attempt, delayMs, error }) => emit("retry", { stage: stageIndex, attempt, delayMs, error: error.message }) },

@@ -7,7 +7,8 @@ import { runServeStage } from "./stageServer.ts";
 
 export type ServeCommandParameters = {
   logger: Logger;
-  rpcUrl: string;
+  /** JSON-RPC endpoints in order of preference (stage 0's operator falls back along them). */
+  rpcUrls: string[];
   /** Address book file (the operator re-reads it; stage > 0 does not touch the chain). */
   deploymentsPath: string;
   /** Stage 0's operator key (fulfils and is credited); unused on other stages. */
@@ -43,7 +44,7 @@ export async function runServeCommand(p: ServeCommandParameters): Promise<{ serv
         next: p.next,
         journalDir: p.journalDir,
         backend: p.backend,
-        ...(p.stage === 0 ? { operator: { rpcUrl: p.rpcUrl, deploymentsPath: p.deploymentsPath, key: p.key, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens, consents: p.consents } } : {}),
+        ...(p.stage === 0 ? { operator: { rpcUrls: p.rpcUrls, deploymentsPath: p.deploymentsPath, key: p.key, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens, consents: p.consents } } : {}),
       },
       (event, body) => p.logger.info(JSON.parse(JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as object, event),
       stop.signal,

@@ -2,7 +2,8 @@
 // the content store, watches the escrow and fulfils. Used by serveMain.ts (one process per
 // stage) and by the `shardholder serve` command.
 import { readFileSync } from "node:fs";
-import { createPublicClient, createWalletClient, http, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, type Address, type Hex } from "viem";
+import { rpcTransport } from "../rpc/transport.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import { parseDeployments } from "../../sdk/deployments/parse.ts";
 import { selectBackend, type BackendName } from "../backend/select.ts";
@@ -11,6 +12,8 @@ import { createStage } from "../model/stage.ts";
 import { type SamplingParameters, validateSampling } from "../model/generate.ts";
 import { specHash } from "../model/spec.ts";
 import { createPipeNode } from "../p2p/node.ts";
+import { servingFrameLimits } from "../p2p/frames.ts";
+import { localPipeAuth } from "../p2p/hello.ts";
 import { openPipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import { runServingOperator } from "./operator.ts";
@@ -34,7 +37,7 @@ export type ServeStageConfig = {
   /** Stage 0 only: the operator's chain access. */
   operator?:
     | {
-        rpcUrl: string;
+        rpcUrls: string[];
         deploymentsPath: string;
         key: Hex;
         stageOperators: Address[];
@@ -68,6 +71,11 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     stageIndex: config.stage,
     stageCount: spec.stages.length,
     modelKey: specHash(spec),
+    // Serving stages hold no staked identity of their own yet: they sign with a fresh key and
+    // accept any validly signed neighbour of this model; the frame limits still bound what a
+    // hostile peer can make them decode.
+    auth: await localPipeAuth(BigInt(config.modelId)),
+    limits: servingFrameLimits(spec.contextLength, spec.dModel),
     nextAddress: config.next,
     dial: { attempts: 14, baseDelayMs: 100, maxDelayMs: 1000 },
     signal,
@@ -79,8 +87,10 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     const op = config.operator;
     if (!op) throw new Error("stage 0 needs the operator config");
     const deployments = parseDeployments(JSON.parse(readFileSync(op.deploymentsPath, "utf8")), op.deploymentsPath);
-    const client = createPublicClient({ transport: http(op.rpcUrl) });
-    const wallet = createWalletClient({ account: privateKeyToAccount(op.key), transport: http(op.rpcUrl) });
+    // The operator runs for days: a stalled or restarting endpoint is waited out, not fatal.
+    const transport = rpcTransport({ urls: op.rpcUrls, onRetry: ({ method, attempt, delayMs }) => emit("rpcRetry", { method, attempt, retryInMs: delayMs }) });
+    const client = createPublicClient({ transport });
+    const wallet = createWalletClient({ account: privateKeyToAccount(op.key), transport });
     const generator = new PipelineGenerator({ spec, stage, pipe, wire, sampling: config.sampling });
     const store = new ContentStore();
     const http_ = await serveContentStore(store);

@@ -33,7 +33,7 @@ import {
   ComputeLedgerItemAlreadyDisputedError,
 } from "../../sdk/errors/contractErrors.ts";
 import { type ContentKind, decodeManifest, type ItemsManifest } from "../p2p/content.ts";
-import { ContentUnavailableError, fetchContent } from "../p2p/contentProtocol.ts";
+import { ContentUnavailableError, fetchContentWithin } from "../p2p/contentProtocol.ts";
 import type { MicrobatchSource } from "../pipeline/types.ts";
 import { stageTrainingFlops } from "../model/layout.ts";
 import type { Reexecutor } from "./reexecute.ts";
@@ -83,9 +83,9 @@ export type ValidatorParameters = {
   fraction: number;
   fetchTimeoutMs?: number | undefined;
   /**
-   * How long an audit keeps retrying (with backoff) to fetch a worker's manifest before it demands
-   * the sampled leaves on-chain (`challengeAvailability`); default 60 s. A worker that crashed and
-   * came back within this time is never challenged.
+   * How long an audit keeps retrying (with backoff) to fetch a worker's content before it demands
+   * the sampled leaves on-chain (`challengeAvailability`) or votes a withheld input as fraud;
+   * default 60 s. A worker that crashed and came back within this time is never challenged.
    */
   availabilityDeadlineMs?: number | undefined;
 };
@@ -140,11 +140,12 @@ export class Validator {
     await setValidator(wallet, { deployments, validator: true });
   }
 
+  /** Fetches a worker's committed content, retrying with backoff until the availability deadline. */
   #fetcher(worker: Address): (kind: ContentKind, key: Hex) => Promise<Uint8Array> {
     return async (kind, key) => {
       const address = this.p.peerOf(worker);
       if (!address) throw new ContentUnavailableError({ kind, key, reason: "unreachable" });
-      return fetchContent({ node: this.p.node, address, kind, key, timeoutMs: this.p.fetchTimeoutMs ?? 5000 });
+      return fetchContentWithin({ node: this.p.node, address, kind, key, timeoutMs: this.p.fetchTimeoutMs ?? 5000, deadlineMs: this.p.availabilityDeadlineMs ?? 60_000 });
     };
   }
 
@@ -161,19 +162,10 @@ export class Validator {
   }
 
   /**
-   * The worker's manifest of `itemsRoot`, retried with exponential backoff until
-   * `availabilityDeadlineMs`; undefined when still not served (or not signed by the worker's key).
+   * The worker's manifest of `itemsRoot` (fetched until the availability deadline), checked against
+   * the root and the worker's signing key; undefined when not served in time or not signed by it.
    */
-  async manifest(worker: Address, itemsRoot: Hex, deadlineMs = this.p.availabilityDeadlineMs ?? 60_000): Promise<ItemsManifest | undefined> {
-    const giveUpAt = Date.now() + deadlineMs;
-    for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 10_000)) {
-      const m = await this.#manifestOnce(worker, itemsRoot);
-      if (m || Date.now() + delayMs > giveUpAt) return m;
-      await new Promise((r) => setTimeout(r, delayMs * (0.5 + Math.random() / 2)));
-    }
-  }
-
-  async #manifestOnce(worker: Address, itemsRoot: Hex): Promise<ItemsManifest | undefined> {
+  async manifest(worker: Address, itemsRoot: Hex): Promise<ItemsManifest | undefined> {
     try {
       const m = decodeManifest(await this.#fetcher(worker)("items", itemsRoot));
       const signer = await recoverCommitmentSigner({ ledger: this.p.deployments.contracts.computeLedger, chainId: this.p.deployments.chainId, commitment: m.commitment, signature: m.signature });

@@ -209,7 +209,7 @@ async function runOnChain(
   o.log(`starting the serving pipeline on the trained weights (${sampling ? `sampling at temperature ${sampling.temperature}, top-${sampling.topK}` : "greedy"})`);
   const serving = await startServingPipeline(o.stages, (s) => ({
     specPath, modelId: modelId.toString(), wire: "float32", journalDir: (miners[s] as { journalDir: string }).journalDir, ...(sampling ? { sampling } : {}),
-    ...(s === 0 ? { operator: { rpcUrl, deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as Hex, stageOperators: miners.map((m) => m.address), maxNewTokens: MAX_NEW_TOKENS } } : {}),
+    ...(s === 0 ? { operator: { rpcUrls: [rpcUrl], deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as Hex, stageOperators: miners.map((m) => m.address), maxNewTokens: MAX_NEW_TOKENS } } : {}),
   }), undefined, o.signal);
   track(...serving.stages);
   clock.mark("servingReady");
