@@ -106,7 +106,7 @@ abstract contract LedgerDisputes is LedgerCore {
         (uint16 seats, uint16 attempts) = _drawSeats(d, disputeId, level, blockHash, p.minValidatorStakeWei, target);
         d.seats = seats;
         d.drawAttempts = attempts;
-        if (seats < target && attempts < target * MAX_DRAW_ATTEMPTS_PER_SEAT && _sortition.total != 0) {
+        if (seats < target && attempts < target * MAX_DRAW_ATTEMPTS_PER_SEAT && _othersHaveWeight(d)) {
             emit CommitteeDrawContinues(disputeId, level, seats, attempts);
             return;
         }
@@ -378,6 +378,19 @@ abstract contract LedgerDisputes is LedgerCore {
             _panelSeats[key] = held + 1;
             ++filled;
         }
+    }
+
+    /// @dev Whether anyone but the parties has sortition weight (if not, drawing further is pointless).
+    function _othersHaveWeight(Dispute storage d) private view returns (bool) {
+        uint256 partiesWeight = _weightOf(d.accused) + _weightOf(d.challenger);
+        address counterparty = d.counterparty;
+        if (counterparty != address(0)) partiesWeight += _weightOf(counterparty);
+        return _sortition.total > partiesWeight;
+    }
+
+    function _weightOf(address account) private view returns (uint256) {
+        uint256 index = _validatorIndexPlusOne[account];
+        return index == 0 ? 0 : _sortition.weights[index];
     }
 
     function _votingOver(Dispute storage d) private view returns (bool) {

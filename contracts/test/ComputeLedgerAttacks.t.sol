@@ -376,36 +376,46 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
     /// @dev Own finding: stake just under the model's minimum validator stake is weighted in the
     /// sortition but skipped at the draw, within 3 attempts a seat: it shrinks committees, down to
     /// none (a dismissal: proven fraud goes unslashed), and is never at risk (never seated).
-    function test_own_underMinimumStake_dilutesCommittees() public {
+    /// @dev Stake parked just under the model's minimum is drawn but never seated. It used to leave
+    /// committees short or empty (an empty one dismissed real fraud); now a short committee is drawn
+    /// further by later calls, so the parked stake only costs the honest side a few more draw calls.
+    function test_own_underMinimumStake_delaysButCannotEmptyCommittees() public {
         uint256 each = MIN_VALIDATOR_STAKE - 0.01 ether;
         for (uint256 i; i < UNDER_MIN_ENTRIES; ++i) _addValidator(address(uint160(0xD1100 + i)), each);
         Commitment[] memory cs = _commitAll(true);
         _warpToChallenge(modelId, 0);
         uint256[] memory ids = _challengeMany(cs, true, K_DISPUTES, address(0));
         uint256[6] memory histogram;
-        uint256 emptyId;
+        uint256 shortAfterOneCall;
+        uint256 maxCalls;
         for (uint256 i; i < K_DISPUTES; ++i) {
-            vm.roll(block.number + 1);
-            ledger.drawCommittee(ids[i]);
-            uint256 seats = ledger.dispute(ids[i]).seats;
-            histogram[seats] += 1;
-            if (seats == 0 && emptyId == 0) emptyId = ids[i];
+            uint256 calls;
+            do {
+                vm.roll(block.number + 1);
+                ledger.drawCommittee(ids[i]);
+                ++calls;
+                if (calls == 1 && ledger.dispute(ids[i]).voteDeadline == 0) ++shortAfterOneCall;
+            } while (ledger.dispute(ids[i]).voteDeadline == 0);
+            if (calls > maxCalls) maxCalls = calls;
+            histogram[ledger.dispute(ids[i]).seats] += 1;
         }
-        assertGt(K_DISPUTES - histogram[5], 0, "under-minimum stake leaves committees short");
+        assertEq(histogram[5], K_DISPUTES, "every committee is full in the end");
         _log("dilution.entries", UNDER_MIN_ENTRIES);
         _log("dilution.lockedWei", UNDER_MIN_ENTRIES * each);
         _log("dilution.eligibleWei", N_VALIDATORS * 1 ether);
         _log("dilution.disputes", K_DISPUTES);
+        _log("dilution.shortAfterOneCall", shortAfterOneCall);
+        _log("dilution.maxDrawCalls", maxCalls);
         for (uint256 s; s < 6; ++s) _log(string.concat("dilution.seats", vm.toString(s)), histogram[s]);
-        if (emptyId != 0) {
-            address accused = ledger.dispute(emptyId).accused;
-            uint256 stakeBefore = ledger.staker(accused).stakeWei;
-            vm.warp(block.timestamp + 2 * VOTE_SEC + 1);
-            ledger.resolveDispute(emptyId);
-            assertEq(uint8(_status(emptyId)), uint8(DisputeStatus.Dismissed), "no seat: dismissed");
-            assertEq(ledger.staker(accused).stakeWei, stakeBefore, "fraud left unslashed");
-            _log("dilution.emptyCommitteeFraudUnslashed", 1);
-        }
+        // and the fraud behind the first of them is slashed as usual
+        uint256 id = ids[0];
+        address accused = ledger.dispute(id).accused;
+        uint256 stakeBefore = ledger.staker(accused).stakeWei;
+        _voteAll(id, true);
+        vm.warp(block.timestamp + VOTE_SEC + 1);
+        ledger.resolveDispute(id);
+        assertEq(uint8(_status(id)), uint8(DisputeStatus.Fraud));
+        assertEq(ledger.staker(accused).stakeWei, stakeBefore / 2);
     }
 
     // ---------------------------------------------------------------- 4. seed grinding
@@ -523,35 +533,38 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
     /// pairs A's stage-0 leaf with B's stage-1 leaf: a verified "break". Honest validators
     /// (worker/validator/validator.ts `#verdict`) re-execute stage 0, find it right and vote Honest,
     /// which slashes B's honest stage-1 worker and pays the framer.
-    function test_attack8_chainBreakAcrossPipelines_slashesHonestDownstream() public {
+    /// @dev Two honest pipelines A and B; the framer pairs A's stage-0 leaf with B's stage-1 leaf,
+    /// a verified "break". Both leaves re-execute correctly, so the reference validator
+    /// (worker/validator/validator.ts) abstains: with every honest seat abstaining no verdict has a
+    /// majority of the drawn seats, the dispute is dismissed, the honest worker keeps its stake and the
+    /// framer loses the dismissal fee. (Under the first rule, "stage s is correct => blame s+1", the
+    /// same pairing slashed B's stage-1 worker and paid the framer.) Only a committee majority of
+    /// attackers could still blame B, which is the capture probability with appeals.
+    function test_attack8_chainBreakAcrossPipelines_honestAbstainDismisses() public {
         address framer = makeAddr("pipeline framer");
         _addValidator(framer, MIN_VALIDATOR_STAKE);
         (CommittedItem memory up, CommittedItem memory down) = _crossPipelinePair();
         _warpToChallenge(modelId, 0);
         uint256 bond = ledger.challengeBondWei(modelId);
-        uint256 snap = vm.snapshotState();
+        uint256 stakeBefore = ledger.staker(workers[3]).stakeWei;
+        uint256 burnedBefore = address(0xdEaD).balance;
 
         vm.prank(framer);
         uint256 id = ledger.challengeChainBreak{value: bond}(up, down);
-        _decide(id, false);
-        assertEq(uint8(_status(id)), uint8(DisputeStatus.Honest));
-        uint256 victimSlashed = 2 ether - ledger.staker(workers[3]).stakeWei;
-        assertEq(victimSlashed, 1 ether, "the honest stage-1 worker of the other pipeline is slashed");
-        assertTrue(ledger.staker(workers[3]).jailed);
-        uint256 framerGain = ledger.paymentsOf(framer) - bond;
-        assertEq(framerGain, victimSlashed / 2, "bond back plus half the slash");
-        vm.revertToState(snap);
-
-        vm.prank(framer);
-        id = ledger.challengeChainBreak{value: bond}(up, down);
         _draw(id);
+        // every drawn (honest) member abstains: neither leaf is at fault
         vm.warp(block.timestamp + 2 * VOTE_SEC + 1);
         ledger.resolveDispute(id);
         assertEq(uint8(_status(id)), uint8(DisputeStatus.Dismissed));
-        assertEq(bond - ledger.paymentsOf(framer), bond / 10);
+        assertEq(ledger.staker(workers[3]).stakeWei, stakeBefore, "the honest stage-1 worker keeps its stake");
+        assertFalse(ledger.staker(workers[3]).jailed);
+        assertEq(bond - ledger.paymentsOf(framer), bond / 10, "the framer loses the dismissal fee");
+        // abstaining on a chain break costs the honest seats nothing
+        PanelSeat[] memory p = ledger.panel(id, 0);
+        for (uint256 i; i < p.length; ++i) assertEq(ledger.staker(p[i].member).stakeWei, 1 ether);
+        assertEq(address(0xdEaD).balance, burnedBefore);
         _log("chainbreak.bondWei", bond);
-        _log("chainbreak.victimSlashedWei", victimSlashed);
-        _log("chainbreak.framerGainWei", framerGain);
+        _log("chainbreak.victimSlashedWei", stakeBefore - ledger.staker(workers[3]).stakeWei);
         _log("chainbreak.dismissedLossWei", bond - ledger.paymentsOf(framer));
     }
 
@@ -783,7 +796,10 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
 
     /// @dev The verdict is the majority of cast seats: with the honest seats absent, one sybil seat
     /// decides a framing.
-    function test_own_captureByAbstention_majorityOfCastSeats() public {
+    /// @dev Sybil seats vote fraud against an honest worker while the honest seats stay away. A
+    /// majority of cast seats used to decide it; now a verdict needs a majority of all drawn seats:
+    /// the minority of sybil seats cannot, the dispute is dismissed and the framer pays the fee.
+    function test_own_captureByAbstention_minorityCannotDecide() public {
         _addSybils(3, MIN_VALIDATOR_STAKE);
         address framer = makeAddr("framer");
         _addValidator(framer, MIN_VALIDATOR_STAKE);
@@ -794,15 +810,17 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         uint256 sybilSeats;
         uint256 honestSeats;
         uint256 opened;
-        for (uint256 i; i < 16 && sybilSeats == 0; ++i) {
+        for (uint256 i; i < 16; ++i) {
             ++opened;
             (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _leavesOf(uint16((i / 4) % 2), false);
             vm.prank(framer);
             id = ledger.challengeItem{value: bond}(_committedItem(cs[i / 4], leaves, hashes, uint32(i % 4)));
             _draw(id);
             (sybilSeats, honestSeats) = _seats(id, 0);
+            if (sybilSeats > 0 && sybilSeats * 2 <= sybilSeats + honestSeats) break;
         }
         assertGt(sybilSeats, 0, "a panel with a sybil seat");
+        assertLe(sybilSeats * 2, sybilSeats + honestSeats, "sybils hold no majority of the drawn seats");
         address accused = ledger.dispute(id).accused;
         PanelSeat[] memory p = ledger.panel(id, 0);
         for (uint256 i; i < p.length; ++i) {
@@ -812,14 +830,15 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         }
         vm.warp(block.timestamp + 2 * VOTE_SEC + 1);
         ledger.resolveDispute(id);
-        assertEq(uint8(_status(id)), uint8(DisputeStatus.Fraud), "the absent majority loses");
-        assertEq(ledger.staker(accused).stakeWei, 1 ether, "an honest worker is slashed");
+        assertEq(uint8(_status(id)), uint8(DisputeStatus.Dismissed), "a minority of drawn seats decides nothing");
+        assertEq(ledger.staker(accused).stakeWei, 2 ether, "the honest worker keeps its stake");
         uint256 paid = ledger.paymentsOf(framer);
         for (uint256 i; i < _sybils.length; ++i) paid += ledger.paymentsOf(_sybils[i]);
+        assertLt(paid, bond, "the framer loses the dismissal fee");
         _log("abstain.challengesOpened", opened);
         _log("abstain.sybilSeats", sybilSeats);
         _log("abstain.honestSeatsAbsent", honestSeats);
-        _log("abstain.victimSlashedWei", 1 ether);
-        _log("abstain.attackerNetGainWei", paid - bond);
+        _log("abstain.victimSlashedWei", 0);
+        _log("abstain.attackerLossWei", bond - paid);
     }
 }
