@@ -80,8 +80,9 @@ export async function setupBench({ fraction, tolerance, microbatches = 4 }: { fr
         peerOf: (w) => peers.get(w),
         fraction,
         fetchTimeoutMs: 3000,
-        // Withheld content does not come back here: judge it unavailable after a short retry.
-        availabilityDeadlineMs: 1500,
+        // Withheld content does not come back here: judge it unavailable after a short retry (long
+        // enough for a first dial on a busy machine: an attempt's timeout is cut to the time left).
+        availabilityDeadlineMs: 8000,
       }),
     );
   const validators = make(1n, spec);
