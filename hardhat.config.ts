@@ -32,7 +32,25 @@ const TEST_JOBS = [
   ["contracts/test/InferenceEscrowInvariant.t.sol", "contracts/test/ModelTokenInvariant.t.sol", "contracts/test/ModelTokenFuzz.t.sol"],
 ];
 
-const ESCROW_GAS_TESTS = ["contracts/test/InferenceEscrowGas.t.sol", "contracts/test/InferenceEscrowLedgerGas.t.sol"];
+const GAS_TESTS = [
+  "contracts/test/ComputeLedgerGas.t.sol",
+  "contracts/test/ModelTokenGas.t.sol",
+  "contracts/test/InferenceEscrowGas.t.sol",
+  "contracts/test/InferenceEscrowLedgerGas.t.sol",
+];
+// Test helper contracts (not tests themselves) under contracts/test: compiled apart from the deployed ones.
+const TEST_HELPERS = [
+  "contracts/test/attacks/CaptureOrRevertChallenger.sol",
+  "contracts/test/economy/EconomyBase.sol",
+  "contracts/test/economy/EscrowActors.sol",
+  "contracts/test/economy/GasMeter.sol",
+  "contracts/test/economy/MockServingLedger.sol",
+  "contracts/test/economy/PipelineConsents.sol",
+  "contracts/test/economy/PlainERC20.sol",
+  "contracts/test/economy/ReentrantClaimer.sol",
+  "contracts/test/ledger/LedgerActors.sol",
+  "contracts/test/ledger/LedgerTestBase.sol",
+];
 
 export default defineConfig({
   plugins: [hardhatToolboxViem],
@@ -48,9 +66,11 @@ export default defineConfig({
       ...TEST_JOBS.flatMap((files, job) =>
         files.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, optimizer: { enabled: true, runs: 201 + job } } }]),
       ),
-      // Gas tests must compile exactly as deployed: these two get a config that only spells out a
-      // default (revert strings kept), which makes a job of its own with identical bytecode.
-      ...ESCROW_GAS_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, debug: { revertStrings: "default" } } }]),
+      // Gas tests must compile exactly as deployed: they get a config that only spells out a default
+      // (revert strings kept), which makes a job of its own with the same code (only the metadata
+      // hash differs). Test helpers get another such job, so the deployed contracts' job stays small.
+      ...GAS_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, debug: { revertStrings: "default" } } }]),
+      ...TEST_HELPERS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, metadata: { bytecodeHash: "ipfs" } } }]),
     ]),
   },
   paths: {
