@@ -122,12 +122,12 @@ export class Validator {
   readonly #abstained = new Set<string>();
   /** Availability challenges this validator opened and has not settled. */
   readonly #availability = new Map<bigint, { deadline: bigint; worker: Address }>();
-  #units: Promise<bigint[]> | undefined;
-  #timing: Promise<{ voteWindowSec: bigint; maxAppeals: number }> | undefined;
+  /** The model's registered terms, read once (they never change). */
+  #model: ReturnType<typeof getModel> | undefined;
+  #maxAppeals: Promise<number> | undefined;
   readonly #accusedRounds = new Set<string>();
   /** The last audited round's signed commitments, by `worker:stage`: what the next round's continuity checks compare with (only one round is kept). */
   #seen: { round: bigint; commitments: Map<string, Commitment> } = { round: -1n, commitments: new Map() };
-  #microbatches: Promise<number> | undefined;
 
   constructor(readonly p: ValidatorParameters) {
     this.address = getAddress(p.wallet.account.address);
@@ -327,22 +327,25 @@ export class Validator {
     return accepted ? (await this.manifest(c.worker, accepted.itemsRoot))?.commitment : undefined;
   }
 
+  #terms(): ReturnType<typeof getModel> {
+    this.#model ??= getModel(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId });
+    return this.#model;
+  }
+
   async #unitsPerMicrobatch(): Promise<bigint[]> {
-    this.#units ??= getModel(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId }).then((m) => m.unitsPerMicrobatch);
-    return this.#units;
+    return (await this.#terms()).unitsPerMicrobatch;
   }
 
   async #disputeTiming(): Promise<{ voteWindowSec: bigint; maxAppeals: number }> {
-    this.#timing ??= Promise.all([
-      getModel(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId }),
-      this.p.publicClient.readContract({ abi: computeLedgerAbi, address: this.p.deployments.contracts.computeLedger, functionName: "MAX_APPEALS" }),
-    ]).then(([m, maxAppeals]) => ({ voteWindowSec: BigInt(m.timing.voteWindowSec), maxAppeals: Number(maxAppeals) }));
-    return this.#timing;
+    this.#maxAppeals ??= this.p.publicClient
+      .readContract({ abi: computeLedgerAbi, address: this.p.deployments.contracts.computeLedger, functionName: "MAX_APPEALS" })
+      .then(Number);
+    const [m, maxAppeals] = await Promise.all([this.#terms(), this.#maxAppeals]);
+    return { voteWindowSec: BigInt(m.timing.voteWindowSec), maxAppeals };
   }
 
   async #microbatchesPerRound(): Promise<number> {
-    this.#microbatches ??= getModel(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId }).then((m) => m.microbatchesPerRound);
-    return this.#microbatches;
+    return (await this.#terms()).microbatchesPerRound;
   }
 
   /**
@@ -357,7 +360,7 @@ export class Validator {
     if (mine.units === 0n || mine.minted || mine.forfeited) return 0n;
     const state = await getRound(wallet, { deployments, modelId, round });
     if (!state.finalized) {
-      const model = await getModel(wallet, { deployments, modelId });
+      const model = await this.#terms();
       const challengeEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec) + BigInt(model.timing.challengeWindowSec);
       const now = (await this.p.publicClient.getBlock()).timestamp;
       if (now < challengeEnd || state.openDisputes !== 0) return undefined;
