@@ -1,7 +1,7 @@
 // `npm start` / `shardholder devnet`: a whole local Shardholder network end to end.
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { formatEther, type Hex } from "viem";
-import type { JsonLineProcess } from "../worker/serve/launch.ts";
+import type { ManagedProcess } from "./lib/devnet/supervisor.ts";
 import { CliError, ExitCode } from "../worker/cli/errors.ts";
 import { stopStrayChildren } from "./lib/devnet/procs.ts";
 import { runDevnet } from "./lib/devnet/run.ts";
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     if (opts.json) process.stdout.write(`${toJson({ t: Number(t), msg: message, ...fields }).replace(/\n\s*/g, " ")}\n`);
     else console.log(`[${t.padStart(5)}s] ${message}`);
   };
-  const children: JsonLineProcess[] = [];
+  const children: ManagedProcess[] = [];
   const abort = new AbortController();
   // The tracked children first (politely), then any child not handed over yet, by its pid.
   const stopAll = async () => {

@@ -12,7 +12,7 @@ import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
-import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundRunner, roundRange, sdkCommitmentLedger, trainRounds } from "../commit/index.ts";
+import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundRunner, roundRange, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
 import { watchAvailabilityChallenges } from "../commit/availability.ts";
 import { Journal, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
 import { ContentStore, RING_SIZE } from "../p2p/content.ts";
@@ -20,12 +20,12 @@ import { directoryContentBackend } from "../p2p/contentDisk.ts";
 import { loadOrCreatePeerKey } from "../p2p/identity.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
 import { serveContent } from "../p2p/contentProtocol.ts";
-import { LinkClosedError, PeerTimeoutError } from "../p2p/errors.ts";
+import { LinkClosedError, PeerTimeoutError, PeerUnreachableError } from "../p2p/errors.ts";
 import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
 import type { PipeAuth } from "../p2p/hello.ts";
 import { helloDomainOf, stakedNeighbourOnChain } from "../p2p/stakedNeighbour.ts";
 import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
-import { agreeFirstRound, openPipe, type StagePipe } from "../p2p/pipe.ts";
+import { agreeFirstRound, finishPipeline, openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import { parseModelSpec } from "../model/spec.ts";
 import { type LoadedStage, loadStage } from "../pipeline/models.ts";
@@ -203,9 +203,16 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
         logger.warn({ round: r.round.toString(), expired: r.flush.expired }, "commit window closed before these commitments were sent: that work is not rewarded; training goes on");
     },
   });
+  // Only the end markers say the pipeline is finished: a neighbour killed in the last round also
+  // closes its stream, and must find us here when it comes back to rerun that round.
+  await finishPipeline(pipe);
   const links = [pipe.prev, pipe.next].filter((l) => l !== undefined);
   await Promise.allSettled(links.map((l) => l.close()));
-  await Promise.all(links.map((l) => l.remoteDone()));
+}
+
+/** A failure to reach or keep a neighbour (as opposed to a chain, journal or usage error). */
+function isPeerFailure(err: unknown): boolean {
+  return err instanceof PeerUnreachableError || err instanceof PeerTimeoutError || err instanceof LinkClosedError;
 }
 
 /**
@@ -269,6 +276,16 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       reported: 0,
       auth: { modelId: p.modelId, worker: p.account.address, signer: p.signer, domain: helloDomainOf(p.deployments), isStakedNeighbour: stakedNeighbourOnChain(p.client, p.deployments) },
     };
+    // Finished work first: rounds a crash left durable but unsubmitted need no neighbour, and
+    // their commit window may close while the pipeline re-forms.
+    const early = await submitFinishedWork({
+      journal, modelId: p.modelId, stage: p.stage, worker: p.account.address, signer: p.signer, ledger: shared.ledger,
+      ledgerAddress: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, microbatches: loaded.defaultMicrobatches, firstOpenRound: first,
+    });
+    if (early.confirmed.length || early.foundOnChain.length || early.deferred.length)
+      logger.info({ confirmed: early.confirmed.length, foundOnChain: early.foundOnChain.length, deferred: early.deferred.length, txs: early.transactions }, "submitted finished work before connecting to the pipeline");
+    // A stage whose every round is durable needs nobody: it only stays for neighbours that may need a rerun.
+    const allDurable = () => firstRoundToTrain(replay(journal.records), first, until) > until;
     for (let reconnect = 0; ; reconnect++) {
       let pipe: StagePipe | undefined;
       const reportedBefore = shared.reported;
@@ -276,12 +293,26 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
         await runSession(shared, loaded, (connected) => (pipe = connected));
         break;
       } catch (err) {
-        // Before the links exist, failures (dial exhausted, nobody connected) are final.
+        // Before the links exist, failures (dial exhausted, nobody connected) are final, unless
+        // this stage has nothing left to do: its neighbours finished without it (it was restarted
+        // after the pipeline's end) and that is not an error.
         const lost = pipe ? peerLoss(err, pipe) : undefined;
+        if (!lost && isPeerFailure(err) && allDurable()) {
+          logger.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "every round of this stage is durable and no neighbour needs it; finishing");
+          break;
+        }
         if (!lost) throw err;
         // The budget is for consecutive failures: a session that got rounds done earns a fresh one.
         if (shared.reported > reportedBefore) reconnect = 0;
-        if (reconnect >= p.reconnectAttempts) throw new PeerLostError({ attempts: reconnect, cause: lost });
+        if (reconnect >= p.reconnectAttempts) {
+          if (allDurable()) {
+            logger.warn({ error: lost.message, reconnects: reconnect }, "neighbour did not come back; every round of this stage is durable, finishing");
+            const stale: StagePipe = pipe ?? {};
+            for (const link of [stale.prev, stale.next]) link?.stream.abort(lost);
+            break;
+          }
+          throw new PeerLostError({ attempts: reconnect, cause: lost });
+        }
         const delayMs = backoffDelayMs(reconnect + 1, 500, 8_000);
         logger.warn({ error: (lost as { shortMessage?: string }).shortMessage ?? lost.message, reconnect: reconnect + 1, retryInMs: delayMs }, "neighbour stage lost; reconnecting");
         const stale: StagePipe = pipe ?? {};

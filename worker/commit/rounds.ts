@@ -93,11 +93,7 @@ export type TrainRoundsParameters = {
  */
 export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
   const sign = () => signBuiltCommitments(p.journal, p.signer, { ledger: p.ledgerAddress, chainId: p.chainId });
-  if (p.firstOpenRound !== undefined)
-    for (const round of durableUncommittedRounds(replay(p.journal.records), p.firstOpenRound, { modelId: p.modelId, stage: p.stage, worker: p.worker }))
-      await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.microbatches });
-  await sign();
-  await flushCommitments(p.journal, p.ledger, p.flush);
+  await submitFinishedWork(p);
 
   const restored = replay(p.journal.records).lastCheckpoint;
   if (restored) await restore(p, restored);
@@ -139,6 +135,26 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
       flush,
     });
   }
+}
+
+/** What {@link submitFinishedWork} needs: the commitment side of {@link TrainRoundsParameters}. */
+export type SubmitFinishedWorkParameters = Pick<TrainRoundsParameters, "journal" | "modelId" | "stage" | "worker" | "signer" | "ledger" | "ledgerAddress" | "chainId" | "microbatches" | "flush" | "firstOpenRound">;
+
+/**
+ * Commits, signs and submits every round this journal made durable and did not submit yet (a
+ * crash between a round's end checkpoint and its commitment, a signature not sent, a batch in
+ * doubt). Needs no neighbour: `shardholder train` calls it before connecting, so finished work
+ * is on its way while the commit window is open even if the pipeline takes long to re-form.
+ *
+ * @example
+ * await submitFinishedWork({ journal, modelId, stage, worker, signer, ledger, ledgerAddress, chainId, microbatches, firstOpenRound })
+ */
+export async function submitFinishedWork(p: SubmitFinishedWorkParameters): Promise<FlushResult> {
+  if (p.firstOpenRound !== undefined)
+    for (const round of durableUncommittedRounds(replay(p.journal.records), p.firstOpenRound, { modelId: p.modelId, stage: p.stage, worker: p.worker }))
+      await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.microbatches });
+  await signBuiltCommitments(p.journal, p.signer, { ledger: p.ledgerAddress, chainId: p.chainId });
+  return flushCommitments(p.journal, p.ledger, p.flush);
 }
 
 /** Runs a durable round again from its start weights, compares its items, restores the end weights. */

@@ -193,3 +193,28 @@ export async function agreeFirstRound(pipe: StagePipe, need: bigint): Promise<bi
   if (pipe.prev) await sendRound(pipe.prev, AGREE_DOWN, low);
   return low;
 }
+
+/** End-of-work markers, on the hello kind like the agreement: "every stage below me is durable" travels up, "every stage is durable" down. */
+const DONE_BELOW = 3;
+const DONE_ALL = 4;
+
+/**
+ * Waits until every stage of the pipeline has made its last round durable, passing two markers:
+ * "this stage and every one after it is done" from the last stage to stage 0, then "all are
+ * done" from stage 0 back down. A closed or reset stream is never read as "finished" (a
+ * neighbour killed in the last round closes its connection too, and must find us there when it
+ * restarts to rerun that round): only the markers end a session, and a link that fails before
+ * they arrive is a lost peer like any other (the caller reconnects). Resolves on every stage
+ * only after all of them reported done, so nobody leaves while another may still need a rerun.
+ *
+ * @example
+ * await finishPipeline(pipe) // after trainRounds, before closing the links
+ */
+export async function finishPipeline(pipe: StagePipe): Promise<void> {
+  if (pipe.next) await receiveRound(pipe.next, DONE_BELOW);
+  if (pipe.prev) {
+    await sendRound(pipe.prev, DONE_BELOW, 0n);
+    await receiveRound(pipe.prev, DONE_ALL);
+  }
+  if (pipe.next) await sendRound(pipe.next, DONE_ALL, 0n);
+}

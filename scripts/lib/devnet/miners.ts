@@ -7,7 +7,9 @@ import { getStaker } from "../../../sdk/actions/miner/getStaker.ts";
 import { stake } from "../../../sdk/actions/miner/stake.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { spawnLastFirst } from "../../../worker/p2p/listenAddress.ts";
-import { type ChildEvent, JsonLineProcess } from "../../../worker/serve/launch.ts";
+import { loopbackDialAddress } from "../../../worker/p2p/listenAddress.ts";
+import type { ChildEvent } from "../../../worker/serve/launch.ts";
+import { type RestartRecord, SupervisedProcess } from "./supervisor.ts";
 
 export type Miner = { stage: number; key: Hex; signingKey: Hex; address: Address; journalDir: string };
 
@@ -33,11 +35,25 @@ export function roundLog(stage: number, e: ChildEvent): RoundLog | undefined {
 }
 
 /**
- * Starts `shardholder train` for every stage (stage s dials s+1), `rounds` rounds from the
- * model's current round, JSON logs on stdout. They keep serving their committed content after the
- * last round (validators audit it) until stopped. Each miner listens on a port the OS picks at
- * bind time; they start from the last stage to the first, each one's `--peer` being the address
- * the next stage logged as `listening` (pre-chosen ports could be taken before the miner bound them).
+ * The listen address of a restart: the port the first incarnation got from the OS, so the
+ * neighbour that dials it and the validator that fetches from it (same peer id, from
+ * `<journal>/libp2p.key`) reach the restarted process at the address they already hold.
+ */
+export function pinListenPort(args: string[], listening: ChildEvent | undefined): string[] {
+  if (!listening) return args;
+  const port = /\/tcp\/(\d+)/.exec(loopbackDialAddress(listening.addrs, "a restarted miner"))?.[1];
+  const at = args.indexOf("--listen");
+  if (port === undefined || at < 0) return args;
+  return args.map((a, i) => (i === at + 1 ? a.replace(/\/tcp\/0$/, `/tcp/${port}`) : a));
+}
+
+/**
+ * Starts `shardholder train` for every stage (stage s dials s+1), through `untilRound`, JSON logs on
+ * stdout, each under a {@link SupervisedProcess}: a miner that exits is started again with the
+ * same command (port pinned to the one it first bound, same journal and identity) and rejoins.
+ * They keep serving their committed content after the last round (validators audit it) until
+ * stopped. Each miner first listens on a port the OS picks at bind time; they start from the last
+ * stage to the first, each one's `--peer` being the address the next stage logged as `listening`.
  */
 export async function startMiners(p: {
   rpcUrl: string;
@@ -45,13 +61,17 @@ export async function startMiners(p: {
   modelId: bigint;
   specPath: string;
   miners: Miner[];
-  rounds: number;
+  /** Last round to train (inclusive): `--until-round`, so a restart names the same work. */
+  untilRound: bigint;
   onRound: (log: RoundLog) => void;
+  onRestart?: ((r: RestartRecord) => void) | undefined;
+  /** Extra flags of every miner (the chaos bench shortens timeouts). */
+  extraArgs?: string[] | undefined;
   /** Per miner: how long to wait for its `listening` record; default 120 s. */
   listenTimeoutMs?: number;
   /** Once aborted, no further miner is spawned (Ctrl-C stops the ones already running). */
   signal?: AbortSignal;
-}): Promise<JsonLineProcess[]> {
+}): Promise<SupervisedProcess[]> {
   const byStage = [...p.miners].sort((a, b) => a.stage - b.stage);
   const procs = await spawnLastFirst(
     byStage.length,
@@ -60,12 +80,19 @@ export async function startMiners(p: {
       const args = [
         "train", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile,
         "--model", p.modelId.toString(), "--stage", String(m.stage), "--spec", p.specPath,
-        "--listen", "/ip4/127.0.0.1/tcp/0", "--journal", m.journalDir, "--rounds", String(p.rounds), "--dial-attempts", "20", "--keep-serving",
+        "--listen", "/ip4/127.0.0.1/tcp/0", "--journal", m.journalDir, "--until-round", p.untilRound.toString(), "--dial-attempts", "20", "--keep-serving",
+        ...(p.extraArgs ?? []),
         ...(peer !== undefined ? ["--peer", peer] : []),
       ];
-      return new JsonLineProcess(`miner ${m.stage}`, "worker/cli/main.ts", args, {
+      let listening: ChildEvent | undefined;
+      return new SupervisedProcess({
+        name: `miner ${m.stage}`,
+        script: "worker/cli/main.ts",
+        args: () => pinListenPort(args, listening),
         env: { SHARDHOLDER_KEY: m.key, SHARDHOLDER_SIGNING_KEY: m.signingKey },
+        onRestart: p.onRestart,
         onEvent: (e) => {
+          if (e.msg === "listening") listening ??= e;
           const log = roundLog(m.stage, e);
           if (log) p.onRound(log);
         },
@@ -74,7 +101,7 @@ export async function startMiners(p: {
     async (proc) => (await proc.waitUntil("listening", (e) => e.msg === "listening", p.listenTimeoutMs ?? 120_000)).addrs,
     p.signal,
   );
-  return p.miners.map((m) => procs[byStage.indexOf(m)] as JsonLineProcess);
+  return p.miners.map((m) => procs[byStage.indexOf(m)] as SupervisedProcess);
 }
 
 /** Miner descriptions for `keys` (one per stage), journals under `dir`. */

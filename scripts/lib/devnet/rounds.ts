@@ -22,7 +22,10 @@ export class RoundTracker {
   constructor(private readonly stageCount: number) {}
 
   add(log: RoundLog): void {
+    // One log per stage: a restarted stage reports a round again (a lockstep rerun, or a round
+    // it had committed before the crash), and must not stand in for a stage still missing.
     const list = this.logs.get(log.round) ?? [];
+    if (list.some((l) => l.stage === log.stage)) return;
     list.push(log);
     this.logs.set(log.round, list);
     if (list.length === this.stageCount) this.waiters.get(log.round)?.();

@@ -8,7 +8,8 @@ import { claimRevenue, getClaimable, getContractEventsSafe, getModel, registerMo
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { selectBackend } from "../../../worker/backend/select.ts";
 import type { SamplingParameters } from "../../../worker/model/generate.ts";
-import { type JsonLineProcess, startServingPipeline } from "../../../worker/serve/launch.ts";
+import { startServingPipeline } from "../../../worker/serve/launch.ts";
+import type { ManagedProcess, RestartRecord } from "./supervisor.ts";
 import { devnetRoles } from "./accounts.ts";
 import { attachChain, type DevChain, startLocalChain } from "./chain.ts";
 import { payForInference, type InferenceOutcome } from "./client.ts";
@@ -36,6 +37,8 @@ export type DevnetOptions = {
   /** Sampling temperature of the served inferences; 0 = greedy. */
   temperature: number;
   topK: number;
+  /** Extra flags of every `shardholder train` process. */
+  minerArgs?: string[] | undefined;
 };
 
 export type ClaimRecord = { holder: Address; claimableWei: bigint; claimedWei: bigint; gasUsed: bigint };
@@ -58,6 +61,8 @@ export type DevnetResult = {
   gas: Record<string, bigint[]>;
   tokenEthAfterClaims: bigint;
   childPids: number[];
+  /** Exits of miners and the validator that the supervisor answered with a restart. */
+  restarts: RestartRecord[];
   cheater: { requested: boolean; wired: boolean; note: string; address?: Address | undefined; committedRounds: bigint[] };
   validator: { address: Address; committee: Address[]; fraction: number; audits: AuditRecord[]; rewards: ValidatorRoundReward[] };
   /** How the served tokens were chosen. */
@@ -71,7 +76,7 @@ const MAX_NEW_TOKENS = 24;
 const PROMPTS = ["The jury said ", "It was the ", "In the morning ", "He said that ", "The city of ", "She had been "];
 
 /** Runs the whole network; children are tracked in `children` so the caller can always stop them. */
-export async function runDevnet(o: DevnetOptions, children: JsonLineProcess[]): Promise<DevnetResult> {
+export async function runDevnet(o: DevnetOptions, children: ManagedProcess[]): Promise<DevnetResult> {
   const t0 = performance.now();
   const timingsMs: Record<string, number> = {};
   const mark = (name: string) => (timingsMs[name] = Math.round(performance.now() - t0));
@@ -96,7 +101,7 @@ async function runOnChain(
   o: DevnetOptions,
   chain: DevChain,
   runDir: string,
-  children: JsonLineProcess[],
+  children: ManagedProcess[],
   clock: { t0: number; timingsMs: Record<string, number>; mark: (name: string) => void },
 ): Promise<DevnetResult> {
   const { deployments, rpcUrl } = chain;
@@ -111,7 +116,7 @@ async function runOnChain(
   o.log(describeTopUps(await fundRoles(client, designer, roleAccounts(roles, o.requests, o.cheater ? roles.cheater.key : undefined))));
   const gas: Record<string, bigint[]> = {};
   // Every child is logged with its pid, so an interrupted run can be checked for stray processes.
-  const track = (...procs: JsonLineProcess[]) => {
+  const track = (...procs: ManagedProcess[]) => {
     children.push(...procs);
     for (const p of procs) o.log(`started ${p.name} (pid ${p.pid})`, { child: p.name, pid: p.pid });
   };
@@ -133,20 +138,26 @@ async function runOnChain(
   clock.mark("registered");
 
   const tracker = new RoundTracker(o.stages);
+  const model = await getModel(client, { deployments, modelId });
+  const first = model.currentRound;
+  const last = first + BigInt(o.rounds - 1);
+  // Supervised like a real operator's: an exit is answered with a restart of the same command,
+  // and only a crash loop (the supervisor gave up) stops the devnet.
+  const restarts: RestartRecord[] = [];
+  const onRestart = (r: RestartRecord) => {
+    restarts.push(r);
+    o.log(`${r.name} (pid ${r.pid}) exited with ${r.code}; restarting it with the same command in ${r.delayMs} ms`, { child: r.name, pid: r.pid, exitCode: r.code });
+  };
   const minerProcs = await startMiners({
-    rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, miners, rounds: o.rounds, signal: o.signal,
+    rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, miners, untilRound: last, signal: o.signal, onRestart, extraArgs: o.minerArgs,
     onRound: (l) => {
       tracker.add(l);
       if (l.loss !== undefined) o.log(`round ${l.round}: stage ${l.stage} committed, loss ${l.loss.toFixed(3)}`);
     },
   });
   track(...minerProcs);
-  for (const p of minerProcs) void p.exit.then((code) => code !== 0 && tracker.fail(new Error(`${p.name} exited with ${code}: ${exitDetail(p)}`)));
+  for (const p of minerProcs) void p.exit.then(() => p.gaveUp && tracker.fail(p.gaveUp));
   o.signal.addEventListener("abort", () => tracker.fail(new Error("interrupted")));
-
-  const model = await getModel(client, { deployments, modelId });
-  const first = model.currentRound;
-  const last = first + BigInt(o.rounds - 1);
   const peers = new Map<Address, string>();
   for (const [s, p] of minerProcs.entries()) peers.set((miners[s] as { address: Address }).address, await contentAddress(p));
   // The cheater: a replica of the last stage that copies the honest miner's public activations and
@@ -161,9 +172,9 @@ async function runOnChain(
   }
   const fraction = 0.25;
   const auditor = privateKeyToAccount(roles.validators[0] as Hex).address;
-  const validator = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: first, untilRound: last });
+  const validator = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: first, untilRound: last, onRestart });
   track(validator);
-  void validator.exit.then((code) => code !== 0 && tracker.fail(new Error(`validator exited with ${code}: ${exitDetail(validator)}`)));
+  void validator.exit.then(() => validator.gaveUp && tracker.fail(validator.gaveUp));
   await validator.waitUntil("validating", (e) => e.msg === "validating", 120_000);
   o.log(`validator ${auditor} staked, sampling ${fraction * 100}% of every commitment; committee of ${roles.validators.length - 1}`);
   const audits: AuditRecord[] = [];
@@ -249,6 +260,7 @@ async function runOnChain(
     runDir, chainId: deployments.chainId, rpcUrl, modelId, token, stages: o.stages, miners: miners.map((m) => m.address), designer: designer.account.address,
     rounds, requests, claims, tokenBalances, slashes, gas, tokenEthAfterClaims,
     childPids: children.map((c) => c.pid).filter((p): p is number => p !== undefined),
+    restarts,
     cheater: o.cheater
       ? { requested: true, wired: true, note: `stage-${cheaterMiner.stage} replica committing fabricated gradients`, address: cheaterMiner.address, committedRounds: cheaterRounds }
       : { requested: false, wired: true, note: "--no-cheater", committedRounds: [] },
@@ -280,7 +292,7 @@ export function devnetSampling(o: Pick<DevnetOptions, "temperature" | "topK">, m
 }
 
 /** Why a child died: its last error record (JSON logs go to stdout) and its last stderr lines. */
-export function exitDetail(p: JsonLineProcess): string {
+export function exitDetail(p: ManagedProcess): string {
   const failure = [...p.events].reverse().find((e) => e.event === "error" || (typeof e.level === "number" && e.level >= 50));
   const said = failure ? String(failure.shortMessage ?? failure.msg ?? JSON.stringify(failure)) : undefined;
   return [said, ...p.stderr.slice(-3)].filter(Boolean).join(" | ") || "no error output";

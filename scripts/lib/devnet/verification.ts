@@ -7,9 +7,10 @@ import { setChainTime } from "./chain.ts";
 import { getDispute } from "../../../sdk/actions/miner/getDispute.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { JsonLineProcess } from "../../../worker/serve/launch.ts";
+import { type ManagedProcess, type RestartRecord, SupervisedProcess } from "./supervisor.ts";
 
 /** The content-server multiaddr a `shardholder train` (or replica) process logged at start. */
-export async function contentAddress(proc: JsonLineProcess, timeoutMs = 120_000): Promise<string> {
+export async function contentAddress(proc: ManagedProcess, timeoutMs = 120_000): Promise<string> {
   const e = await proc.waitUntil("listening", (ev) => ev.msg === "listening" && Array.isArray(ev.addrs), timeoutMs);
   const addr = (e.addrs as string[]).find((a) => a.includes("/p2p/"));
   if (!addr) throw new Error(`${proc.name} logged no dialable address`);
@@ -43,7 +44,11 @@ export async function cheaterRound(cheater: JsonLineProcess, round: bigint): Pro
   return e?.msg === "round committed";
 }
 
-/** Starts `shardholder validate`: keys[0] audits rounds `fromRound..untilRound`, the others serve committees. */
+/**
+ * Starts `shardholder validate` under a supervisor: keys[0] audits rounds `fromRound..untilRound`,
+ * the others serve committees. A restart audits from the first round no earlier incarnation
+ * logged as `audited` (the validator keeps no journal: that is its only state across restarts).
+ */
 export function startValidator(p: {
   rpcUrl: string;
   deploymentsFile: string;
@@ -54,15 +59,27 @@ export function startValidator(p: {
   fraction: number;
   fromRound: bigint;
   untilRound: bigint;
-}): JsonLineProcess {
+  onRestart?: ((r: RestartRecord) => void) | undefined;
+  /** Extra flags (the chaos bench sets a shorter `--availability-deadline-ms`). */
+  extraArgs?: string[] | undefined;
+}): SupervisedProcess {
   const [auditor, ...committee] = p.keys;
-  const args = [
+  let next = p.fromRound;
+  const args = () => [
     "validate", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--spec", p.specPath,
-    "--fraction", String(p.fraction), "--stake", "1", "--from-round", p.fromRound.toString(), "--until-round", p.untilRound.toString(), "--poll-ms", "250",
+    "--fraction", String(p.fraction), "--stake", "1", "--from-round", next.toString(), "--until-round", p.untilRound.toString(), "--poll-ms", "250",
+    ...(p.extraArgs ?? []),
     ...[...p.peers].flatMap(([w, a]) => ["--peer-of", `${w}=${a}`]),
   ];
-  return new JsonLineProcess("validator", "worker/cli/main.ts", args, {
+  return new SupervisedProcess({
+    name: "validator",
+    script: "worker/cli/main.ts",
+    args,
     env: { SHARDHOLDER_KEY: auditor as Hex, SHARDHOLDER_COMMITTEE_KEYS: committee.join(",") },
+    onRestart: p.onRestart,
+    onEvent: (e) => {
+      if (e.msg === "audited" && typeof e.round === "string" && BigInt(e.round) >= next) next = BigInt(e.round) + 1n;
+    },
   });
 }
 
@@ -78,7 +95,7 @@ export type AuditRecord = { round: bigint; sampled: number; attested: number; di
  * can resolve it without waiting the window out in real time.
  */
 export async function auditAndResolve(p: {
-  validator: JsonLineProcess;
+  validator: ManagedProcess;
   client: PublicClient;
   rpcUrl: string;
   deployments: Deployments;
