@@ -95,6 +95,13 @@ async function main(): Promise<void> {
   const proxy = await startRpcProxy(chain.rpcUrl);
   const procs: SupervisedProcess[] = [];
   const sampler = new RssSampler(() => Object.fromEntries(procs.map((p) => [p.name, p.pid])));
+  // Ctrl-C: no orphaned miners (their supervisors would otherwise be gone with this process).
+  const onSignal = () => {
+    for (const p of procs) p.kill();
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const { deployments } = chain;
     // The bench's own driver talks to the chain directly: only the network under test sees the faults.
@@ -173,26 +180,31 @@ async function main(): Promise<void> {
       log(`fault done: ${row.name}`, { survived: row.survived, workLost: row.workLost, doubleSubmissions: row.doubleSubmissions, honestSlashes: row.honestSlashes, restarts: row.restarts.length, wallS: row.wallS });
     };
 
+    const startFault = async (fault: Fault, i: number) => {
+      log(`round ${first + BigInt(i)}: ${fault.name}`);
+      const startBlock = await client.getBlockNumber();
+      const action = fault.when === "round" ? fault.run(ctx) : new Promise<FaultAction>(() => undefined);
+      active = { fault, round: i, startBlock, startT: sampler.now(), restartsBefore: restarts.length, action, startMs: Date.now() };
+    };
     let failure: string | undefined;
     for (let i = 0; i < total; i++) {
       const round = first + BigInt(i);
-      const fault = at.get(i);
-      if (fault) {
-        await closeFault(i - 1);
-        log(`round ${round}: ${fault.name}`);
-        const startBlock = await client.getBlockNumber();
-        const action = fault.when === "round" ? fault.run(ctx) : new Promise<FaultAction>(() => undefined);
-        active = { fault, round: i, startBlock, startT: sampler.now(), restartsBefore: restarts.length, action, startMs: Date.now() };
-      }
       try {
         const logs = await withTimeout(tracker.wait(round), ROUND_TIMEOUT_MS, `round ${round} commitments`);
-        const a = active;
         await settleRound({
           rpcUrl: chain.rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
           commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
           workers: minerList.map((m) => m.address), logs,
           othersFinalize: async () => validator.running && (await getValidatorRound(client, { deployments, modelId, round, validator: auditor })).units > 0n,
           duringChallenge: async () => {
+            // The chain just opened round i+1: its fault starts now, at the round's very beginning
+            // (the previous fault's window, its round and the recovery round, is closed first).
+            const next = at.get(i + 1);
+            if (next) {
+              await closeFault(i);
+              await startFault(next, i + 1);
+            }
+            const a = active;
             if (a && a.fault.when === "audit" && a.round === i) a.action = a.fault.run(ctx);
             await auditAndResolve({ validator, client, rpcUrl: chain.rpcUrl, deployments, round, timeoutMs: ROUND_TIMEOUT_MS });
           },
