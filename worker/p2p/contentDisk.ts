@@ -1,15 +1,36 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { ContentBackend } from "./content.ts";
+
+/** Writes `bytes` to `file` and fsyncs it before returning. */
+function writeDurably(file: string, bytes: Uint8Array): void {
+  const fd = openSync(file, "w");
+  try {
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsyncs a directory, so a rename inside it survives a power loss. */
+function fsyncPath(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Content on disk beside the journal, so a restarted miner serves again what it committed to
  * (validators audit after the commit window; a miner that restarted in between must not lose the
- * dispute). Layout: `<dir>/r<round>/<kind>-<key>`, each file written to a temporary name and
- * renamed, so a crash never leaves a partial file under a content name. Files are not fsynced:
- * a process crash (kill -9) loses nothing, a power loss may lose the newest rounds' content
- * (the journal, which is fsynced, is what must never lie; content is re-checked against its key
- * by every fetcher).
+ * dispute). Layout: `<dir>/r<round>/<kind>-<key>`, each file written to a temporary name,
+ * fsynced, renamed, and its directory fsynced, so neither a crash nor a power loss leaves a
+ * partial file under a content name or loses content the journal already committed to (a miner
+ * that lost its manifest after a power cut would face availability demands for work it did).
+ * Content is re-checked against its key by every fetcher all the same.
  *
  * @example
  * const store = new ContentStore({ backend: directoryContentBackend(path.join(journalDir, "content")) })
@@ -23,8 +44,9 @@ export function directoryContentBackend(dir: string): ContentBackend {
       mkdirSync(folder, { recursive: true });
       const file = path.join(folder, name);
       const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, bytes);
+      writeDurably(tmp, bytes);
       renameSync(tmp, file);
+      fsyncPath(folder);
     },
     read(round, name) {
       try {
