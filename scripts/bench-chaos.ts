@@ -32,7 +32,7 @@ import { devnetRoles } from "./lib/devnet/accounts.ts";
 import { startLocalChain } from "./lib/devnet/chain.ts";
 import { minersOf, stakeMiners, startMiners } from "./lib/devnet/miners.ts";
 import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "./lib/devnet/model.ts";
-import { RoundTracker, settleRound } from "./lib/devnet/rounds.ts";
+import { allCommitted, RoundTracker, settleRound } from "./lib/devnet/rounds.ts";
 import { getModel, registerModel } from "./lib/devnet/sdkFacade.ts";
 import type { RestartRecord, SupervisedProcess } from "./lib/devnet/supervisor.ts";
 import { auditAndResolve, contentAddress, startValidator } from "./lib/devnet/verification.ts";
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < total; i++) {
       const round = first + BigInt(i);
       try {
-        const logs = await withTimeout(tracker.wait(round), ROUND_TIMEOUT_MS, `round ${round} commitments`);
+        const logs = await withTimeout(tracker.waitCommitted(round, allCommitted(client, deployments, modelId, round, minerList.map((m) => m.address))), ROUND_TIMEOUT_MS, `round ${round} commitments`);
         await settleRound({
           rpcUrl: chain.rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
           commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),

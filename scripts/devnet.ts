@@ -111,6 +111,7 @@ async function main(): Promise<number> {
       const checks = summaryChecks(result);
       printSummary(result, wallMs);
       console.log(`\nsummary ${files.json}\nplot    ${files.svg}\ncheater: ${result.cheater.address ? `${result.cheater.address} (${result.cheater.note}) ${checks.cheaterSlashed ? "caught and slashed" : "NOT slashed"}` : "none (--no-cheater)"}; honest miners slashed: ${checks.honestSlashed}`);
+      if (result.restarts.length) console.log(`supervisor restarts: ${result.restarts.map((r) => `${r.name} (exit ${r.code})`).join(", ")}`);
       console.log(sampleLine(result));
       console.log(`holders received ${formatEther(summaryChecks(result).claimedWei)} ETH; wall time ${(wallMs / 1000).toFixed(1)} s`);
     }

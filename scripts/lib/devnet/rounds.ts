@@ -1,10 +1,11 @@
 // Drives the chain through training rounds: once every stage committed round r, move the clock
 // past r's commit window (validators audit, disputes resolve), then past its challenge window,
 // finalize r and mint each worker's reward.
-import type { Address, WalletClient } from "viem";
+import type { Address, PublicClient, WalletClient } from "viem";
 import { getContractEvents, getTransactionReceipt } from "viem/actions";
 import { computeLedgerAbi } from "../../../sdk/abi/computeLedger.ts";
 import { finalizeRound } from "../../../sdk/actions/miner/finalizeRound.ts";
+import { getCommitment } from "../../../sdk/actions/miner/getCommitment.ts";
 import { getRound } from "../../../sdk/actions/miner/getRound.ts";
 import { mintReward } from "../../../sdk/actions/miner/mintReward.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
@@ -36,6 +37,29 @@ export class RoundTracker {
     for (const f of this.failWaiters) f(error);
   }
 
+  /**
+   * Resolves once every stage committed `round`: all its logs arrived, or `isCommitted` (the
+   * chain) says so first. A stage killed after its commitment landed and before it logged
+   * `round committed` never logs that round (its restart resumes past it), so the logs alone
+   * can wait forever. Returns the logs that did arrive.
+   */
+  async waitCommitted(round: bigint, isCommitted: () => Promise<boolean>, pollMs = 1_000): Promise<RoundLog[]> {
+    let done = false;
+    const logs = this.wait(round).finally(() => (done = true));
+    const chain = (async () => {
+      while (!done) {
+        await new Promise((r) => setTimeout(r, pollMs));
+        if (!done && (await isCommitted().catch(() => false))) return this.logs.get(round) ?? [];
+      }
+      return logs;
+    })();
+    try {
+      return await Promise.race([logs, chain]);
+    } finally {
+      done = true;
+    }
+  }
+
   /** Every stage's log of `round`, once all arrived. */
   wait(round: bigint): Promise<RoundLog[]> {
     const ready = () => (this.logs.get(round)?.length ?? 0) >= this.stageCount;
@@ -46,6 +70,14 @@ export class RoundTracker {
       this.failWaiters.push(reject);
     });
   }
+}
+
+/** Whether every stage's worker (`workers[stage]`) has its commitment of `round` stored on-chain. */
+export function allCommitted(client: WalletClient | PublicClient, deployments: Deployments, modelId: bigint, round: bigint, workers: Address[]): () => Promise<boolean> {
+  return async () => {
+    for (const [stage, worker] of workers.entries()) if (!(await getCommitment(client, { deployments, modelId, round, stage, worker })).found) return false;
+    return true;
+  };
 }
 
 export type MintRecord = { worker: Address; payout: Address; units: bigint; workerTokens: bigint; designerTokens: bigint; gasUsed: bigint };
@@ -86,8 +118,8 @@ export async function settleRound(p: {
     const m = await mintReward(p.relayer, { deployments, modelId, round, worker });
     mints.push({ worker, payout: m.payout, units: m.units, workerTokens: m.workerTokens, designerTokens: m.designerTokens, gasUsed: m.receipt.gasUsed });
   }
-  const last = p.logs.reduce((a, b) => (b.stage > a.stage ? b : a));
-  return { round, loss: last.loss, wallMs: Math.max(...p.logs.map((l) => l.wallMs)), finalizeGas: fin.gas, finalizedBy: fin.by, mints };
+  const last = p.logs.reduce<RoundLog | undefined>((a, b) => (a === undefined || b.stage > a.stage ? b : a), undefined);
+  return { round, loss: last?.loss, wallMs: Math.max(0, ...p.logs.map((l) => l.wallMs)), finalizeGas: fin.gas, finalizedBy: fin.by, mints };
 }
 
 type FinalizeParameters = { relayer: WalletClient; deployments: Deployments; modelId: bigint; round: bigint; othersFinalize?: (() => Promise<boolean>) | undefined; finalizeWaitMs?: number | undefined };

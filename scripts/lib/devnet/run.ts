@@ -19,7 +19,7 @@ import { registerServingPipeline } from "./pipeline.ts";
 import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts } from "./preflight.ts";
 import { settleValidatorRewards, type ValidatorRoundReward } from "./validatorRewards.ts";
 import { getValidatorRound } from "../../../sdk/actions/validator/getValidatorRound.ts";
-import { RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
+import { allCommitted, RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
 import { type AuditRecord, auditAndResolve, cheaterRound, contentAddress, startCheater, startValidator } from "./verification.ts";
 
 export type DevnetOptions = {
@@ -182,7 +182,8 @@ async function runOnChain(
   const rounds: SettledRound[] = [];
   for (let i = 0; i < o.rounds; i++) {
     const round = first + BigInt(i);
-    const logs = await tracker.wait(round);
+    // Logs, or the chain: a stage killed between its commitment and its log never reports the round.
+    const logs = await tracker.waitCommitted(round, allCommitted(client, deployments, modelId, round, miners.map((m) => m.address)));
     if (cheater && (await cheaterRound(cheater, round))) cheaterRounds.push(round);
     const settled = await settleRound({
       rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
