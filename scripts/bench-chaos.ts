@@ -206,7 +206,7 @@ async function main(): Promise<void> {
             }
             const a = active;
             if (a && a.fault.when === "audit" && a.round === i) a.action = a.fault.run(ctx);
-            await auditAndResolve({ validator, client, rpcUrl: chain.rpcUrl, deployments, round, timeoutMs: ROUND_TIMEOUT_MS });
+            await auditAndResolve({ validator, client, rpcUrl: chain.rpcUrl, deployments, round, modelId, timeoutMs: ROUND_TIMEOUT_MS });
           },
         });
       } catch (err) {

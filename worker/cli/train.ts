@@ -80,12 +80,27 @@ export class SpecMismatchError extends CliError {
 }
 
 /** Serves the signed items manifest of every commitment of `round` (what validators sample from). */
-function publishManifests(journal: Journal, store: ContentStore, round: bigint): void {
-  const state = replay(journal.records);
+function publishManifests(journal: Journal, store: ContentStore, round: bigint, state = replay(journal.records)): void {
   for (const c of state.commitments.values()) {
     if (c.commitment.round !== round || !c.signature) continue;
     store.putManifest({ commitment: c.commitment, signature: c.signature.signature, items: roundItems(state, round) });
   }
+}
+
+/**
+ * Serves the manifest of every signed commitment the journal holds within the store's window.
+ * Manifests are published after a round's commitment is flushed; a process killed in between
+ * has the commitment on-chain and no manifest, and its restart (which resumes past that round)
+ * would never publish it: validators would demand its leaves on-chain and slash it if it could
+ * not answer. Idempotent: what the store already holds is not written again.
+ */
+export function republishManifests(journal: Journal, store: ContentStore): void {
+  const state = replay(journal.records);
+  const rounds = new Set<bigint>();
+  for (const c of state.commitments.values()) if (c.signature) rounds.add(c.commitment.round);
+  const newest = [...rounds].reduce((a, b) => (b > a ? b : a), 0n);
+  // Older rounds are past every audit: the store would drop them at once.
+  for (const round of rounds) if (round >= newest - BigInt(store.keepRounds)) publishManifests(journal, store, round, state);
 }
 
 async function serveUntilStopped(logger: Logger, entries: number): Promise<void> {
@@ -282,6 +297,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       journal, modelId: p.modelId, stage: p.stage, worker: p.account.address, signer: p.signer, ledger: shared.ledger,
       ledgerAddress: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, microbatches: loaded.defaultMicrobatches, firstOpenRound: first,
     });
+    republishManifests(journal, store);
     if (early.confirmed.length || early.foundOnChain.length || early.deferred.length)
       logger.info({ confirmed: early.confirmed.length, foundOnChain: early.foundOnChain.length, deferred: early.deferred.length, txs: early.transactions }, "submitted finished work before connecting to the pipeline");
     // A stage whose every round is durable needs nobody: it only stays for neighbours that may need a rerun.

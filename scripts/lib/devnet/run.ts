@@ -192,7 +192,7 @@ async function runOnChain(
       // The validator finalizes rounds it attested (to mint its reward): let it, rather than race it.
       othersFinalize: async () => validator.running && (await getValidatorRound(client, { deployments, modelId, round, validator: auditor })).units > 0n,
       duringChallenge: async () => {
-        const a = await auditAndResolve({ validator, client, rpcUrl, deployments, round });
+        const a = await auditAndResolve({ validator, client, rpcUrl, deployments, round, modelId });
         audits.push(a);
         o.log(`round ${round} audited: ${a.sampled} items re-executed (${a.computeMs} ms), ${a.attested} attested, ${a.disputes.length} disputes${a.disputes.length ? " resolved" : ""}`);
       },

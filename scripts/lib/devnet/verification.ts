@@ -4,6 +4,8 @@
 import { type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { setChainTime } from "./chain.ts";
+import { getContractEvents } from "viem/actions";
+import { computeLedgerAbi } from "../../../sdk/abi/computeLedger.ts";
 import { getDispute } from "../../../sdk/actions/miner/getDispute.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { JsonLineProcess } from "../../../worker/serve/launch.ts";
@@ -100,6 +102,8 @@ export async function auditAndResolve(p: {
   rpcUrl: string;
   deployments: Deployments;
   round: bigint;
+  /** When set, open availability demands of the round get real time to be answered (see answeredAvailability). */
+  modelId?: bigint | undefined;
   timeoutMs?: number;
 }): Promise<AuditRecord> {
   const e = await p.validator.waitUntil(`audit of round ${p.round}`, (ev) => ev.msg === "audited" && ev.round === p.round.toString(), p.timeoutMs ?? 120_000);
@@ -114,5 +118,30 @@ export async function auditAndResolve(p: {
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+  await answeredAvailability(p);
   return { round: p.round, sampled: Number(e.sampled ?? 0), attested: Number(e.attested ?? 0), disputes, computeMs: Number(e.computeMs ?? 0) };
+}
+
+/** Availability demands of `round` not answered (`ItemRevealed`) nor slashed yet. */
+export async function openAvailabilityChallenges(client: PublicClient, deployments: Deployments, modelId: bigint, round: bigint): Promise<bigint[]> {
+  const address = deployments.contracts.computeLedger;
+  const fromBlock = BigInt(deployments.deployedAtBlock);
+  const opened = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "AvailabilityChallenged", args: { modelId, round }, fromBlock, strict: true });
+  if (opened.length === 0) return [];
+  const ids = opened.map((l) => l.args.challengeId);
+  const revealed = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "ItemRevealed", args: { challengeId: ids }, fromBlock, strict: true });
+  const slashed = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "AvailabilitySlashed", args: { challengeId: ids }, fromBlock, strict: true });
+  const closed = new Set([...revealed, ...slashed].map((l) => l.args.challengeId));
+  return ids.filter((id) => !closed.has(id));
+}
+
+/**
+ * The devnet moves the chain clock, a worker answers a demand in real time: before the clock
+ * jumps past a demand's response window, give the demanded workers up to `answerMs` of real
+ * time to reveal the leaf (they poll every `--poll-ms`). What is still open then stays open.
+ */
+async function answeredAvailability(p: { client: PublicClient; deployments: Deployments; round: bigint; modelId?: bigint | undefined; answerMs?: number | undefined }): Promise<void> {
+  if (p.modelId === undefined) return;
+  const deadline = Date.now() + (p.answerMs ?? 90_000);
+  while (Date.now() < deadline && (await openAvailabilityChallenges(p.client, p.deployments, p.modelId, p.round)).length > 0) await new Promise((r) => setTimeout(r, 500));
 }
