@@ -4,23 +4,24 @@
 // supervisor (this test) restarts the dead stage with the same flags, the round is rerun in
 // lockstep where needed, and every commitment of every round lands once.
 import { type ChildProcess, spawn } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { type Address, parseAbiItem } from "viem";
 import { afterAll, describe, expect, it } from "vitest";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
+import { JOURNAL_FILE } from "../../worker/journal/index.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
 import { type KillChain, bin, root, setupKillChain, stageArgs } from "./trainKillSetup.ts";
 
 const UNTIL = 1n; // rounds 0..1: round 1 is the last
 
-type Proc = { child: ChildProcess; logs: Array<Record<string, unknown>>; stderr: string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; onLog: Array<() => void> };
+type Proc = { child: ChildProcess; logs: Array<Record<string, unknown>>; stderr: string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
 
 function start(args: string[]): Proc {
   const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  const proc: Proc = { child, logs: [], stderr: "", onLog: [], exit: new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))) };
+  const proc: Proc = { child, logs: [], stderr: "", exit: new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))) };
   let buffer = "";
   child.stdout?.on("data", (d: Buffer) => {
     buffer += d.toString("utf8");
@@ -28,26 +29,11 @@ function start(args: string[]): Proc {
     while ((nl = buffer.indexOf("\n")) >= 0) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
-      if (!line.startsWith("{")) continue;
-      proc.logs.push(JSON.parse(line) as Record<string, unknown>);
-      for (const f of proc.onLog) f();
+      if (line.startsWith("{")) proc.logs.push(JSON.parse(line) as Record<string, unknown>);
     }
   });
   child.stderr?.on("data", (d: Buffer) => (proc.stderr += d.toString("utf8")));
   return proc;
-}
-
-/** Resolves with the first log line of `proc` that `match` accepts (an event, not a sleep). */
-function logged(proc: Proc, match: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const hit = proc.logs.find(match);
-      if (hit) resolve(hit);
-    };
-    proc.onLog.push(check);
-    void proc.exit.then(({ code, signal }) => reject(new Error(`exited ${code ?? signal} before the awaited log line; ${proc.stderr.slice(-1000)}`)));
-    check();
-  });
 }
 
 /** Advances the chain to round r+1 once both stages' round-r commitments are stored. */
@@ -73,18 +59,28 @@ afterAll(async () => {
   await Promise.all(chains.map((c) => rm(c.dir, { recursive: true, force: true })));
 });
 
+/** Resolves once `dir`'s journal holds a record `match` accepts (the file is polled every 3 ms, as the kill tests do). */
+async function journaled(dir: string, match: (r: Record<string, unknown>) => boolean): Promise<void> {
+  for (;;) {
+    const text = await readFile(path.join(dir, JOURNAL_FILE), "utf8").catch(() => "");
+    const lines = text.split("\n").slice(0, -1);
+    if (lines.some((l) => match(JSON.parse(l.slice(0, l.lastIndexOf("\t"))) as Record<string, unknown>))) return;
+    await new Promise((r) => setTimeout(r, 3));
+  }
+}
+
 /**
- * Runs pipeline 0 to the end; `victim` is SIGKILLed when `when(survivor log)` first holds, then
- * restarted with the same flags (the supervisor's job). Returns every incarnation's logs.
+ * Runs pipeline 0 to the end; `victim` is SIGKILLed once its journal holds a record `when`
+ * accepts, then restarted with the same flags (the supervisor's job). Returns every incarnation's logs.
  */
-async function runWithKill(c: KillChain, victim: number, when: (l: Record<string, unknown>) => boolean) {
+async function runWithKill(c: KillChain, victim: number, when: (r: Record<string, unknown>) => boolean) {
   const ports = [await fixedLoopbackPort(), await fixedLoopbackPort()];
-  const args = [0, 1].map((stage) => stageArgs(c, { pipeline: 0, stage, journalDir: path.join(c.dir, `journal-s${stage}-${victim}`), ports, until: UNTIL }));
+  const dirs = [0, 1].map((stage) => path.join(c.dir, `journal-s${stage}-${victim}`));
+  const args = [0, 1].map((stage) => stageArgs(c, { pipeline: 0, stage, journalDir: dirs[stage] as string, ports, until: UNTIL }));
   const procs: Proc[][] = [[start(args[0] as string[])], [start(args[1] as string[])]];
-  const survivor = procs[1 - victim]?.[0] as Proc;
   const driver = driveRounds(c, c.workers[0] as Address[]);
   try {
-    await logged(survivor, when);
+    await journaled(dirs[victim] as string, when);
     const first = procs[victim]?.[0] as Proc;
     first.child.kill("SIGKILL");
     await first.exit;
@@ -111,9 +107,11 @@ describe("shardholder train: a stage killed in the last round rejoins", () => {
   it("test_lastRound_downstreamKilledAfterUpstreamFinished_survivorWaitsAndBothCommitOnce", { timeout: 300_000 }, async () => {
     const c = await setupKillChain();
     chains.push(c);
-    // Stage 0 has finished the last round (stage 1 sent every gradient): stage 1 is now killed,
-    // before or while it journals and commits it. Stage 0 used to take the closed stream as done.
-    const { procs, exits } = await runWithKill(c, 1, (l) => l.msg === "round committed" && l.round === UNTIL.toString());
+    // Stage 1 has finished the last round's compute and is building its commitment: stage 0 has
+    // (or is about to have) finished the round, and stage 1 is killed before it reports done.
+    // Stage 0 used to take the closed stream for "finished" and leave; the restart then waited
+    // for an upstream that was gone (exit 13).
+    const { procs, exits } = await runWithKill(c, 1, (r) => r.type === "commitment" && String((r.commitment as { round?: unknown }).round) === `${UNTIL}n`);
     expect(exits.map((e) => e?.code)).toEqual([0, 0]);
     expect(await acceptedKeys(c)).toEqual(["0:0", "0:1", "1:0", "1:1"]);
     const survivorLogs = procs[0]?.flatMap((p) => p.logs) ?? [];

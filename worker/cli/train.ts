@@ -181,6 +181,9 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
         // and checkpoint files no rerun can reach (the journal records stay): disk stays flat.
         store.enterRound(round);
         await pruneCheckpoints(journal, { newestRound: round, keepRounds: p.contentRounds ?? RING_SIZE });
+        // The journal's settled history goes too (one round more than the content window: a
+        // restart checks the previous round's commitment), so replays stay O(window), not O(run).
+        await journal.compact(round - BigInt((p.contentRounds ?? RING_SIZE) + 1));
         const weightsBefore = loaded.stage.exportWeights();
         const result = await runStageRound({ stage: loaded.stage, round, microbatches: loaded.defaultMicrobatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
         storeRoundContent(store, { round, weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });

@@ -1,6 +1,7 @@
-import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rename, truncate, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Address } from "viem";
+import { type CompactionPlan, planCompaction } from "./compact.ts";
 import { JournalMismatchError } from "./errors.ts";
 import { encodeLine, JOURNAL_VERSION, type JournalRecord, parseJournal, type SequencedRecord } from "./records.ts";
 
@@ -94,6 +95,42 @@ export class Journal {
       const sequenced = { ...record, seq } as SequencedRecord;
       this.#records.push(sequenced);
       return sequenced;
+    };
+    const result = this.#tail.then(run, run);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Drops the records of settled rounds before `keepFromRound` (see {@link planCompaction}) by
+   * rewriting the journal: the kept records, numbered again, go to a temporary file that is
+   * fsynced and renamed over the journal (then the directory is fsynced), so a crash leaves either
+   * the old journal or the new one, never a mix. Checkpoint files named only by dropped records
+   * are deleted. Replay, and the in-memory records with it, stay proportional to the recent rounds
+   * instead of the whole history. Serialized with appends. Returns the plan, or undefined when
+   * nothing was dropped.
+   *
+   * @example
+   * await journal.compact(currentRound - 8n)
+   */
+  compact(keepFromRound: bigint): Promise<CompactionPlan | undefined> {
+    const run = async (): Promise<CompactionPlan | undefined> => {
+      if (this.#closed) throw new Error("journal is closed");
+      const plan = planCompaction(this.#records, keepFromRound);
+      if (!plan) return undefined;
+      const lines = plan.kept.map((record, seq) => encodeLine(seq, record));
+      const tmp = `${this.file}.compact.tmp`;
+      await writeFile(tmp, lines.join(""));
+      const written = await open(tmp, "r+");
+      await written.sync();
+      await written.close();
+      await this.#handle.close();
+      await rename(tmp, this.file);
+      await fsyncDir(this.dir);
+      this.#handle = await open(this.file, "a");
+      this.#records = plan.kept.map((record, seq) => ({ ...record, seq }) as SequencedRecord);
+      for (const f of plan.droppedFiles) await unlink(path.join(this.dir, f)).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? undefined : Promise.reject(err)));
+      return plan;
     };
     const result = this.#tail.then(run, run);
     this.#tail = result.catch(() => undefined);
