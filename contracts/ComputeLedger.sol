@@ -103,6 +103,18 @@ contract ComputeLedger is IComputeLedger, IComputeLedgerValidators, IComputeLedg
         _delegate(_validatorModule);
     }
 
+    /// @notice Voids a commitment its named pipeline neighbour does not name back.
+    /// @dev See `LedgerValidators.proveUnlinked`.
+    function proveUnlinked(Commitment calldata, Commitment calldata) external {
+        _delegate(_validatorModule);
+    }
+
+    /// @notice Voids a commitment whose named pipeline neighbour has no commitment of the round.
+    /// @dev See `LedgerValidators.proveNeighbourMissing`.
+    function proveNeighbourMissing(Commitment calldata, bool) external {
+        _delegate(_validatorModule);
+    }
+
     // ---------------------------------------------------------------- disputes (delegated)
 
     /// @notice Challenges one committed leaf with `challengeBondWei(modelId)`; see `LedgerDisputes.challengeItem`.

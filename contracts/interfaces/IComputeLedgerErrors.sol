@@ -30,6 +30,8 @@ interface IComputeLedgerErrors {
     error ComputeLedgerAlreadyCommitted(uint64 modelId, uint64 round, uint16 stage, address worker);
     error ComputeLedgerPreviousCommitmentUnsettled(uint64 modelId, uint16 stage, address worker, uint64 round);
     error ComputeLedgerUnitsOverflow();
+    /// @notice `upstream` must be zero exactly at stage 0 and `downstream` zero exactly at the last stage.
+    error ComputeLedgerBadNeighbours(uint16 stage, address upstream, address downstream);
 
     // challenges and disputes
     error ComputeLedgerOutsideChallengeWindow(uint64 modelId, uint64 round);
@@ -47,6 +49,13 @@ interface IComputeLedgerErrors {
     error ComputeLedgerVotingNotOver();
     error ComputeLedgerItemAlreadyDisputed(uint256 disputeId);
     error ComputeLedgerNotAWeightsBreak();
+    /// @notice A chain break may only pair two commitments that name each other as neighbours.
+    error ComputeLedgerNotLinked(address upstreamWorker, address downstreamWorker);
+    /// @notice `proveUnlinked`: the neighbour's commitment names the proven one back (or is not its named neighbour).
+    error ComputeLedgerNotUnlinked();
+    /// @notice `proveNeighbourMissing`: the named neighbour committed for the round, or the commit window is still open.
+    error ComputeLedgerNeighbourNotMissing();
+    error ComputeLedgerCommitmentVoided();
     error ComputeLedgerDrawNotReady(uint256 disputeId, uint256 drawBlock);
     error ComputeLedgerCommitteeAlreadyDrawn(uint256 disputeId);
     error ComputeLedgerCommitteeNotDrawn(uint256 disputeId);

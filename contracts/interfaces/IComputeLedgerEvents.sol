@@ -61,6 +61,18 @@ interface IComputeLedgerEvents {
 
     /// @notice A proven break of a worker's own weights chain: round `round`'s `weightsRootBefore`
     /// differs from its round `round - 1` `weightsRootAfter` (same model and stage).
+    /// @notice A commitment was voided (never paid; its units left the round) because its named
+    /// pipeline neighbour does not name it back (`neighbourMissing`: has no commitment of the round).
+    event CommitmentVoided(
+        uint64 indexed modelId,
+        uint64 indexed round,
+        address indexed worker,
+        uint16 stage,
+        address neighbour,
+        bool neighbourMissing,
+        uint64 removedUnits
+    );
+
     event WeightsBreakProven(
         uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, address prover
     );

@@ -4,6 +4,10 @@ pragma solidity 0.8.28;
 /// @title Structs of the compute ledger (docs/PROTOCOL.md fixes their byte layout)
 interface IComputeLedgerTypes {
     /// @notice A worker's signed claim of work for one stage of one round (EIP-712 type `Commitment`).
+    /// `upstream` / `downstream` name the pipeline neighbours it exchanged the round's data with (the
+    /// stage-(s-1) worker it received activations from, the stage-(s+1) worker it sent them to); zero
+    /// exactly at stage 0 / the last stage. A commitment whose neighbour does not name it back is
+    /// voided (`proveUnlinked`), and a chain break may only pair two commitments that name each other.
     struct Commitment {
         uint64 modelId;
         uint64 round;
@@ -13,6 +17,8 @@ interface IComputeLedgerTypes {
         uint32 itemCount;
         bytes32 weightsRootBefore;
         bytes32 weightsRootAfter;
+        address upstream;
+        address downstream;
     }
 
     /// @notice One microbatch leaf of a commitment's `itemsRoot` (OZ StandardMerkleTree leaf of these six values).
@@ -26,8 +32,9 @@ interface IComputeLedgerTypes {
     }
 
     /// @notice A leaf together with the commitment it belongs to and its sorted-pair Merkle proof.
-    /// The two weights roots are the commitment's own (signed) ones: the ledger stores one digest of
-    /// `(itemsRoot, weightsRootBefore, weightsRootAfter)` per commitment and checks all three against it.
+    /// The weights roots and neighbours are the commitment's own (signed) ones: the ledger stores one
+    /// digest of `(itemsRoot, weightsRootBefore, weightsRootAfter, upstream, downstream)` per
+    /// commitment and checks all five against it.
     struct CommittedItem {
         uint64 modelId;
         uint64 round;
@@ -36,6 +43,8 @@ interface IComputeLedgerTypes {
         bytes32 itemsRoot;
         bytes32 weightsRootBefore;
         bytes32 weightsRootAfter;
+        address upstream;
+        address downstream;
         ItemLeaf leaf;
         bytes32[] proof;
     }
@@ -166,7 +175,9 @@ interface IComputeLedgerTypes {
         uint64 units;
         bool slashed;
         bool rewarded;
-        /// first 18 bytes of `keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter))`
+        /// voided by `proveUnlinked` / `proveNeighbourMissing`: never paid, still slashable for fraud
+        bool voided;
+        /// first 18 bytes of `keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter, upstream, downstream))`
         bytes18 digestPrefix;
     }
 }

@@ -4,11 +4,13 @@ pragma solidity 0.8.28;
 import {IComputeLedgerTypes} from "./IComputeLedgerTypes.sol";
 
 /// @title Entry points of the compute ledger implemented by its delegated module: attestations,
-/// validator rewards and weights-continuity proofs
+/// validator rewards, weights-continuity and pipeline-link proofs
 interface IComputeLedgerValidators is IComputeLedgerTypes {
     function sealRoundSeed(uint64 modelId, uint64 round) external returns (bytes32 seed);
     function attestItems(CommittedItem[] calldata items, uint32[] calldata draws) external;
     function mintValidatorReward(uint64 modelId, uint64 round, address validator) external returns (uint256 tokens);
     function slashFalseAttestation(uint256 disputeId, address validator) external;
     function proveWeightsBreak(Commitment calldata previous, Commitment calldata current) external;
+    function proveUnlinked(Commitment calldata commitment, Commitment calldata neighbour) external;
+    function proveNeighbourMissing(Commitment calldata commitment, bool upstreamSide) external;
 }

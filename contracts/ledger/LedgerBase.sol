@@ -67,8 +67,9 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     uint256 internal constant BPS = 10_000;
 
     // packed commitment slot: [0,40) round | [40,104) units | [104,112) flags | [112,256) digest prefix,
-    // digest = keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter)): one slot binds
-    // the items tree (challenges, attestations) and both weights roots (continuity proofs).
+    // digest = keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter, upstream, downstream)):
+    // one slot binds the items tree (challenges, attestations), both weights roots (continuity proofs)
+    // and both pipeline neighbours (link proofs, chain breaks).
     uint256 internal constant _ROUND_MASK = (1 << 40) - 1;
     uint256 internal constant _UNITS_SHIFT = 40;
     uint256 internal constant _FLAGS_SHIFT = 104;
@@ -76,6 +77,8 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     uint256 internal constant _FLAG_EXISTS = 1;
     uint256 internal constant _FLAG_SLASHED = 2;
     uint256 internal constant _FLAG_REWARDED = 4;
+    /// @dev Voided by a link proof: no reward, units gone from the round, still slashable for fraud.
+    uint256 internal constant _FLAG_VOIDED = 8;
 
     uint8 internal constant _STAKER_VALIDATOR = 1;
     uint8 internal constant _STAKER_UNBONDING = 2;
@@ -248,17 +251,33 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     }
 
     /// @dev The digest a commitment slot stores a prefix of (docs/PROTOCOL.md "Stored commitment digest").
-    function _commitmentDigest(bytes32 itemsRoot, bytes32 weightsRootBefore, bytes32 weightsRootAfter)
-        internal
-        pure
-        returns (bytes32 digest)
-    {
+    function _commitmentDigest(
+        bytes32 itemsRoot,
+        bytes32 weightsRootBefore,
+        bytes32 weightsRootAfter,
+        address upstream,
+        address downstream
+    ) internal pure returns (bytes32 digest) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, itemsRoot)
             mstore(add(ptr, 0x20), weightsRootBefore)
             mstore(add(ptr, 0x40), weightsRootAfter)
-            digest := keccak256(ptr, 0x60)
+            mstore(add(ptr, 0x60), upstream)
+            mstore(add(ptr, 0x80), downstream)
+            digest := keccak256(ptr, 0xa0)
+        }
+    }
+
+    /// @dev `_commitmentDigest` of a calldata `Commitment`, its five words copied straight from calldata
+    /// (offsets 0x80, 0xc0 .. 0x120 of the static struct). An address with dirty upper bits yields a
+    /// digest no slot holds; `submitCommitments` reads (and so ABI-validates) every field first.
+    function _storedDigest(Commitment calldata c) internal pure returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, calldataload(add(c, 0x80)))
+            calldatacopy(add(ptr, 0x20), add(c, 0xc0), 0x80)
+            digest := keccak256(ptr, 0xa0)
         }
     }
 

@@ -9,7 +9,7 @@ import {LedgerStaking} from "./LedgerStaking.sol";
 abstract contract LedgerCommitments is LedgerStaking {
     /// @notice EIP-712 type hash of `Commitment`, byte for byte as in docs/PROTOCOL.md.
     bytes32 public constant COMMITMENT_TYPEHASH = keccak256(
-        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter)"
+        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter,address upstream,address downstream)"
     );
 
     /// @dev What a batch needs of a model's terms: its first 2 cached slots (timing, shape, minimum
@@ -59,6 +59,8 @@ abstract contract LedgerCommitments is LedgerStaking {
     ///   one reverts, while an exact copy of the one already stored is skipped (counted once, no revert),
     ///   so whoever front-runs a relayed batch with one of its commitments cannot sink the batch;
     /// - self-reported work: units are `itemCount * registry.unitsPerMicrobatch(model, stage)`;
+    /// - copied work: the signed `upstream`/`downstream` must be zero exactly at the pipeline's ends;
+    ///   a commitment its named neighbour does not name back is voided by `proveUnlinked`;
     /// - wrong starting point: for round 0, `weightsRootBefore` must equal the registry's initial root
     ///   of the stage. Later rounds' `weightsRootBefore` is not compared here (that would cost a cold
     ///   read of the previous round's slot on every commitment); both roots are bound in the stored
@@ -128,6 +130,11 @@ abstract contract LedgerCommitments is LedgerStaking {
             revert ComputeLedgerBadItemCount(itemCount, uint32(t.microbatchesPerRound));
         }
         address worker = c.worker;
+        address upstream = c.upstream;
+        address downstream = c.downstream;
+        if ((stage == 0) != (upstream == address(0)) || (uint256(stage) + 1 == t.stageCount) != (downstream == address(0))) {
+            revert ComputeLedgerBadNeighbours(stage, upstream, downstream);
+        }
         _requireServingSigner(c, worker, signature, t.minWorkerStakeWei, index);
         if (round == 0) {
             bytes32 expected = _registry.initialWeightsRoot(modelId, stage);
@@ -163,7 +170,7 @@ abstract contract LedgerCommitments is LedgerStaking {
         returns (bool recorded)
     {
         bytes32 itemsRoot = c.itemsRoot;
-        uint256 packed = _packCommitment(round, units, _commitmentDigest(itemsRoot, c.weightsRootBefore, c.weightsRootAfter));
+        uint256 packed = _packCommitment(round, units, _storedDigest(c));
         mapping(uint256 => uint256) storage ring = _commitments[modelId][worker];
         uint256 key = _slotKey(stage, round);
         uint256 previous = ring[key];
@@ -172,7 +179,7 @@ abstract contract LedgerCommitments is LedgerStaking {
             uint64 previousRound = _slotRound(previous);
             if (previousRound == round) revert ComputeLedgerAlreadyCommitted(modelId, round, stage, worker);
             // The slot still carries an older round's claim; overwriting it would silently drop that reward.
-            if (!_slotHas(previous, _FLAG_REWARDED | _FLAG_SLASHED)) {
+            if (!_slotHas(previous, _FLAG_REWARDED | _FLAG_SLASHED | _FLAG_VOIDED)) {
                 revert ComputeLedgerPreviousCommitmentUnsettled(modelId, stage, worker, previousRound);
             }
         }
@@ -182,15 +189,15 @@ abstract contract LedgerCommitments is LedgerStaking {
     }
 
     /// @dev EIP-712 struct hash. Every narrow field is read (and so ABI-validated) by `submitCommitments`
-    /// (model, round) and `_acceptOne` (stage, worker, itemCount) before it is called,
+    /// (model, round) and `_acceptOne` (stage, worker, itemCount, upstream, downstream) before it is called,
     /// so hashing the raw calldata words equals `keccak256(abi.encode(COMMITMENT_TYPEHASH, c...))`.
     function _structHash(Commitment calldata c) internal pure returns (bytes32 h) {
         bytes32 typeHash = COMMITMENT_TYPEHASH;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, typeHash)
-            calldatacopy(add(ptr, 0x20), c, 0x100)
-            h := keccak256(ptr, 0x120)
+            calldatacopy(add(ptr, 0x20), c, 0x140)
+            h := keccak256(ptr, 0x160)
         }
     }
 
@@ -221,6 +228,7 @@ abstract contract LedgerCommitments is LedgerStaking {
             units: _slotUnits(slot),
             slashed: _slotHas(slot, _FLAG_SLASHED),
             rewarded: _slotHas(slot, _FLAG_REWARDED),
+            voided: _slotHas(slot, _FLAG_VOIDED),
             digestPrefix: bytes18(bytes32(slot >> _PREFIX_SHIFT << _PREFIX_SHIFT))
         });
     }

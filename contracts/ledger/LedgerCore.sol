@@ -25,7 +25,9 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
     /// Returns the commitment's stored slot.
     function _verifyItem(CommittedItem calldata item, uint32 microbatchesPerRound) internal view returns (uint256 slot) {
         slot = _commitments[item.modelId][item.worker][_slotKey(item.stage, item.round)];
-        bytes32 digest = _commitmentDigest(item.itemsRoot, item.weightsRootBefore, item.weightsRootAfter);
+        bytes32 digest = _commitmentDigest(
+            item.itemsRoot, item.weightsRootBefore, item.weightsRootAfter, item.upstream, item.downstream
+        );
         if (!_slotIsRound(slot, item.round) || !_slotPrefixMatches(slot, digest)) {
             revert ComputeLedgerUnknownCommitment();
         }
@@ -65,7 +67,8 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
         emit WorkerSlashed(modelId, round, worker, slashedWei, rewardWei, burnWei, removedUnits);
     }
 
-    /// @dev Flags every commitment of `worker` in the round slashed; returns the units removed.
+    /// @dev Flags every commitment of `worker` in the round slashed; returns the units removed (a voided
+    /// commitment's units already left the round).
     function _voidRound(uint64 modelId, uint64 round, address worker) private returns (uint256 removedUnits) {
         uint16 stageCount = _models[modelId].stageCount;
         mapping(uint256 => uint256) storage ring = _commitments[modelId][worker];
@@ -74,7 +77,7 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
             uint256 slot = ring[key];
             if (_slotIsRound(slot, round) && !_slotHas(slot, _FLAG_SLASHED)) {
                 ring[key] = slot | (_FLAG_SLASHED << _FLAGS_SHIFT);
-                removedUnits += _slotUnits(slot);
+                if (!_slotHas(slot, _FLAG_VOIDED)) removedUnits += _slotUnits(slot);
             }
         }
         RoundState storage r = _rounds[modelId][round];

@@ -53,6 +53,9 @@ abstract contract LedgerDisputes is LedgerCore {
     /// opens a dispute between the two workers: the committee decides which side is at fault.
     /// @dev The break itself is verified here (both leaves proven against stored digests, same index,
     /// and `outputActHash(s) != inputActHash(s+1)` or `upstreamGradHash(s) != inputGradHash(s+1)`).
+    /// The two commitments must name each other (`upstream.downstream == downstream.worker` and
+    /// `downstream.upstream == upstream.worker`, both bound in the stored digests): only leaves that
+    /// really exchanged data can break, so pairing two different pipelines frames nobody.
     /// Bonded like an item challenge; the bond comes back with any verdict but a dismissal.
     /// @return disputeId The id of the new dispute.
     function challengeChainBreak(CommittedItem calldata upstream, CommittedItem calldata downstream)
@@ -69,6 +72,9 @@ abstract contract LedgerDisputes is LedgerCore {
                         && upstream.leaf.upstreamGradHash == downstream.leaf.inputGradHash
                 )
         ) revert ComputeLedgerNotAChainBreak();
+        if (upstream.downstream != downstream.worker || downstream.upstream != upstream.worker) {
+            revert ComputeLedgerNotLinked(upstream.worker, downstream.worker);
+        }
         ModelParams storage p = _model(upstream.modelId);
         _requireChallenger(p, upstream, upstream.worker, downstream.worker);
         _requireNotDisputed(upstream, upstream.stage, upstream.worker);

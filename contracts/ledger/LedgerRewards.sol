@@ -43,7 +43,7 @@ abstract contract LedgerRewards is LedgerCommitments {
     /// `designerEmissionBps` go to the model's designer and the rest to the worker's payout address.
     /// @dev Defends against: double rewards (each commitment is flagged rewarded before the mint
     /// calls, so a second call, even reentrant through the token, finds nothing), rewards for slashed
-    /// work (voided commitments are skipped; their units already left `totalUnits`), and redirection
+    /// work (slashed and voided commitments are skipped; their units already left `totalUnits`), and redirection
     /// (tokens only go to the worker's registered payout address, so anyone may call this).
     /// The loop runs over the model's stages, a bound fixed at registration.
     function mintReward(uint64 modelId, uint64 round, address worker)
@@ -60,7 +60,7 @@ abstract contract LedgerRewards is LedgerCommitments {
         for (uint16 stage; stage < stageCount; ++stage) {
             uint256 key = _slotKey(stage, round);
             uint256 slot = ring[key];
-            if (_slotIsRound(slot, round) && !_slotHas(slot, _FLAG_SLASHED | _FLAG_REWARDED)) {
+            if (_slotIsRound(slot, round) && !_slotHas(slot, _FLAG_SLASHED | _FLAG_REWARDED | _FLAG_VOIDED)) {
                 ring[key] = slot | (_FLAG_REWARDED << _FLAGS_SHIFT);
                 units += _slotUnits(slot);
             }

@@ -189,12 +189,76 @@ abstract contract LedgerValidators is LedgerCore {
         if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
     }
 
+    /// @notice Voids `commitment` (no reward; its units leave the round) when the pipeline neighbour
+    /// it names does not name it back: `neighbour` is the stored commitment of `commitment.upstream`
+    /// (stage s-1) or `commitment.downstream` (stage s+1) of the same round, and its `downstream`
+    /// (resp. `upstream`) is another worker. A verbatim copy of someone else's commitment names the
+    /// copied worker's neighbours, which name the original: the copy earns nothing.
+    /// @dev A pure proof against two stored digests: no bond, no committee, anyone may call it until
+    /// the round's challenge window closes (so a finalized round never loses units). Voiding is not a
+    /// slash (a lying neighbour could otherwise frame an honest worker); the voided commitment stays
+    /// challengeable, and a fraud verdict still slashes it.
+    /// @param commitment The commitment to void, exactly as signed.
+    /// @param neighbour The stored commitment of the neighbour `commitment` names.
+    function proveUnlinked(Commitment calldata commitment, Commitment calldata neighbour) external {
+        uint64 modelId = commitment.modelId;
+        uint64 round = commitment.round;
+        address worker = commitment.worker;
+        bool upstreamSide = uint256(neighbour.stage) + 1 == commitment.stage;
+        if (
+            neighbour.modelId != modelId || neighbour.round != round
+                || (!upstreamSide && uint256(commitment.stage) + 1 != neighbour.stage)
+                || neighbour.worker != (upstreamSide ? commitment.upstream : commitment.downstream)
+                || (upstreamSide ? neighbour.downstream : neighbour.upstream) == worker
+        ) revert ComputeLedgerNotUnlinked();
+        ModelParams storage p = _model(modelId);
+        if (block.timestamp >= _challengeEnd(p, round)) revert ComputeLedgerOutsideChallengeWindow(modelId, round);
+        _requireStored(neighbour);
+        _void(commitment, _requireStored(commitment), neighbour.worker, false);
+    }
+
+    /// @notice Voids `commitment` when the neighbour it names (`upstreamSide`: its `upstream`, else its
+    /// `downstream`) has no commitment of the round at the adjacent stage once the commit window closed.
+    /// @dev Same rules as `proveUnlinked`; the neighbour's ring slot cannot have been reused yet, since
+    /// a slot is reused `RING_SIZE` rounds later and the challenge window is at most `RING_SIZE - 1`
+    /// commit windows long (enforced by the registry).
+    /// @param commitment The commitment to void, exactly as signed.
+    /// @param upstreamSide True to prove its upstream missing, false for its downstream.
+    function proveNeighbourMissing(Commitment calldata commitment, bool upstreamSide) external {
+        uint64 modelId = commitment.modelId;
+        uint64 round = commitment.round;
+        address neighbour = upstreamSide ? commitment.upstream : commitment.downstream;
+        ModelParams storage p = _model(modelId);
+        if (block.timestamp >= _challengeEnd(p, round)) revert ComputeLedgerOutsideChallengeWindow(modelId, round);
+        if (neighbour == address(0) || block.timestamp < _commitEnd(p.genesisTime, p.commitWindowSec, round)) {
+            revert ComputeLedgerNeighbourNotMissing();
+        }
+        // Stored, so its stage is below the model's stage count and its named neighbours sit at the
+        // pipeline's ends exactly as submission checked: the adjacent stage exists.
+        uint256 slot = _requireStored(commitment);
+        uint16 neighbourStage = upstreamSide ? commitment.stage - 1 : commitment.stage + 1;
+        if (_slotIsRound(_commitments[modelId][neighbour][_slotKey(neighbourStage, round)], round)) {
+            revert ComputeLedgerNeighbourNotMissing();
+        }
+        _void(commitment, slot, neighbour, true);
+    }
+
     // ---------------------------------------------------------------- internals
+
+    /// @dev Flags a stored, unsettled commitment voided and takes its units out of the (unfinalized) round.
+    function _void(Commitment calldata c, uint256 slot, address neighbour, bool neighbourMissing) private {
+        if (_slotHas(slot, _FLAG_SLASHED)) revert ComputeLedgerCommitmentSlashed();
+        if (_slotHas(slot, _FLAG_VOIDED)) revert ComputeLedgerCommitmentVoided();
+        _commitments[c.modelId][c.worker][_slotKey(c.stage, c.round)] = slot | (_FLAG_VOIDED << _FLAGS_SHIFT);
+        uint64 units = _slotUnits(slot);
+        _rounds[c.modelId][c.round].totalUnits -= units;
+        emit CommitmentVoided(c.modelId, c.round, c.worker, c.stage, neighbour, neighbourMissing, units);
+    }
 
     /// @dev The stored slot of a full commitment whose digest matches; reverts otherwise.
     function _requireStored(Commitment calldata c) private view returns (uint256 slot) {
         slot = _commitments[c.modelId][c.worker][_slotKey(c.stage, c.round)];
-        bytes32 digest = _commitmentDigest(c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter);
+        bytes32 digest = _storedDigest(c);
         if (!_slotIsRound(slot, c.round) || !_slotPrefixMatches(slot, digest)) revert ComputeLedgerUnknownCommitment();
     }
 

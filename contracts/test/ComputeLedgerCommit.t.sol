@@ -23,9 +23,11 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
             itemsRoot: 0x71c7981e38b10bc8974a6ac7f29aaa888a113fb0287d689ff8b0a46559a00bcb,
             itemCount: 3,
             weightsRootBefore: keccak256("before"),
-            weightsRootAfter: keccak256("after")
+            weightsRootAfter: keccak256("after"),
+            upstream: address(0xb0),
+            downstream: address(0xc0)
         });
-        assertEq(_digest(c, 31337, address(0xc0de)), 0x003574c17a02aeef19898631860718fb6514a88523ff88a1a501f98c2138e1c3);
+        assertEq(_digest(c, 31337, address(0xc0de)), 0x38701d5007fb4da68b57eed9a70eec751ca361a82ea731b463035f8be951bb41);
     }
 
     /// @dev docs/PROTOCOL.md test vector: items tree of three leaves (OZ StandardMerkleTree layout).
@@ -68,6 +70,31 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
 
     // ---------------------------------------------------------------- happy path
 
+    /// @dev Neighbours must be zero exactly at the pipeline's ends (stage 0 upstream, last stage downstream).
+    function test_submit_neighboursMustMatchThePipelineEnds() public {
+        Commitment memory c = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 3);
+        c.upstream = workers[1]; // stage 0 has nobody upstream
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerBadNeighbours.selector, 0, workers[1], c.downstream));
+        _submit(c, _sign(signingKeys[0], c));
+        c = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 3);
+        c.downstream = address(0); // ... but someone downstream
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerBadNeighbours.selector, 0, address(0), address(0)));
+        _submit(c, _sign(signingKeys[0], c));
+        c = _commitment(modelId, 0, 1, 0, _itemsRoot(1), 3);
+        c.downstream = workers[2]; // the last stage has nobody downstream
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerBadNeighbours.selector, 1, c.upstream, workers[2]));
+        _submit(c, _sign(signingKeys[0], c));
+    }
+
+    /// @dev The neighbours are signed: a relayer cannot re-point a commitment at other workers.
+    function test_submit_neighboursAreSigned() public {
+        Commitment memory c = _commitment(modelId, 0, 1, 0, _itemsRoot(1), 3);
+        bytes memory signature = _sign(signingKeys[0], c);
+        c.upstream = workers[3];
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerInvalidSignature.selector, 0));
+        _submit(c, signature);
+    }
+
     function test_submit_recordsUnitsAndEmits() public {
         Commitment memory c = _commitment(modelId, 0, 1, 0, _itemsRoot(1), 3);
         vm.expectEmit(address(ledger));
@@ -76,7 +103,10 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
         CommitmentRecord memory rec = ledger.commitmentOf(modelId, 0, 1, workers[0]);
         assertTrue(rec.found);
         assertEq(rec.units, 60); // 3 items * 20 units (stage 1)
-        assertEq(rec.digestPrefix, bytes18(keccak256(abi.encode(c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter))));
+        assertEq(
+            rec.digestPrefix,
+            bytes18(keccak256(abi.encode(c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter, c.upstream, c.downstream)))
+        );
         assertEq(ledger.roundState(modelId, 0).totalUnits, 60);
     }
 

@@ -1439,6 +1439,8 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
             itemsRoot: root,
             weightsRootBefore: c.weightsRootBefore,
             weightsRootAfter: c.weightsRootAfter,
+            upstream: c.upstream,
+            downstream: c.downstream,
             leaf: only,
             proof: new bytes32[](0)
         });

@@ -17,7 +17,7 @@ import {StdUtils} from "forge-std/StdUtils.sol";
 /// @dev Shared by both handlers: signing, leaves and the books of the ledger's ETH.
 abstract contract HandlerBase is CommonBase, StdCheats, StdUtils, IComputeLedgerTypes {
     bytes32 internal constant COMMITMENT_TYPEHASH = keccak256(
-        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter)"
+        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter,address upstream,address downstream)"
     );
     address internal constant DEAD = address(0xdEaD);
 
@@ -42,6 +42,16 @@ abstract contract HandlerBase is CommonBase, StdCheats, StdUtils, IComputeLedger
 
     function _before(uint64 m, uint64 r, uint16 stage) internal view returns (bytes32) {
         return r == 0 ? registry.initialWeightsRoot(m, stage) : keccak256(abi.encode(r));
+    }
+
+    /// @dev Handlers' pipelines: a worker names itself as its neighbour on every inner link (allowed:
+    /// one operator may run adjacent stages), zero at the pipeline's ends.
+    function _up(uint16 stage, address worker) internal pure returns (address) {
+        return stage == 0 ? address(0) : worker;
+    }
+
+    function _down(uint64 m, uint16 stage, address worker) internal view returns (address) {
+        return uint256(stage) + 1 == registry.model(m).stageCount ? address(0) : worker;
     }
 
     function _round(uint64 m) internal view returns (uint64) {
@@ -182,6 +192,8 @@ contract LedgerHandler is HandlerBase {
             itemsRoot: _pair(_leafHash(l0), _leafHash(l1)),
             weightsRootBefore: _before(k.modelId, k.round, k.stage),
             weightsRootAfter: keccak256(abi.encode(k.round + 1)),
+            upstream: _up(k.stage, workers[k.worker]),
+            downstream: _down(k.modelId, k.stage, workers[k.worker]),
             leaf: index == 0 ? l0 : l1,
             proof: proof
         });
@@ -219,7 +231,9 @@ contract LedgerHandler is HandlerBase {
             itemsRoot: _root(m, r, stage, forged),
             itemCount: uint32(bound(itemSeed, 1, registry.model(m).microbatchesPerRound)),
             weightsRootBefore: _before(m, r, stage),
-            weightsRootAfter: keccak256(abi.encode(r + 1))
+            weightsRootAfter: keccak256(abi.encode(r + 1)),
+            upstream: _up(stage, workers[w]),
+            downstream: _down(m, stage, workers[w])
         });
         if (_submit(c, _sign(_keys[w], c))) {
             uint64 units = uint64(uint256(c.itemCount) * uint256(registry.unitsPerMicrobatch(m, stage)));
@@ -582,6 +596,8 @@ contract AdversarialHandler is HandlerBase {
             itemsRoot: _pair(_pair(h[0], h[1]), _pair(h[2], h[3])),
             weightsRootBefore: _before(modelId, r, stage),
             weightsRootAfter: keccak256(abi.encode(r + 1)),
+            upstream: _up(stage, workers[w]),
+            downstream: _down(modelId, stage, workers[w]),
             leaf: _leaf(r, stage, index),
             proof: proof
         });
@@ -604,7 +620,9 @@ contract AdversarialHandler is HandlerBase {
             itemsRoot: item.itemsRoot,
             itemCount: 4,
             weightsRootBefore: item.weightsRootBefore,
-            weightsRootAfter: item.weightsRootAfter
+            weightsRootAfter: item.weightsRootAfter,
+            upstream: item.upstream,
+            downstream: item.downstream
         });
         if (_submit(c, _sign(_keys[w], c))) _committed.push(Committed(r, stage, w));
     }

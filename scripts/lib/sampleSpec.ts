@@ -1,4 +1,4 @@
-import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
+import { type Address, type Hex, keccak256, parseEther, toHex, zeroAddress } from "viem";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Commitment } from "../../sdk/protocol/commitment.ts";
 
@@ -41,8 +41,24 @@ export function sampleModelSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
  * `weightsRootBefore` must be the registered initial root in round 0.
  *
  * @example
- * const commitment = sampleCommitment({ modelId, round: 0n, stage: 1, worker, itemCount: 16, weightsRootBefore: spec.initialWeightsRoots[1] })
+ * const commitment = sampleCommitment({ modelId, round: 0n, stage: 1, worker, itemCount: 16, weightsRootBefore: spec.initialWeightsRoots[1], pipeline: [worker0, worker] })
  */
-export function sampleCommitment(p: { modelId: bigint; round: bigint; stage: number; worker: Address; itemCount: number; weightsRootBefore: Hex }): Commitment {
-  return { ...p, itemsRoot: h(`items ${p.round} ${p.stage}`), weightsRootAfter: h(`after ${p.round} ${p.stage}`) };
+export function sampleCommitment(p: {
+  modelId: bigint;
+  round: bigint;
+  stage: number;
+  worker: Address;
+  itemCount: number;
+  weightsRootBefore: Hex;
+  /** The workers of the commitment's pipeline, stage by stage: its `upstream`/`downstream` come from here. */
+  pipeline: readonly Address[];
+}): Commitment {
+  const { pipeline, ...fields } = p;
+  return {
+    ...fields,
+    itemsRoot: h(`items ${p.round} ${p.stage}`),
+    weightsRootAfter: h(`after ${p.round} ${p.stage}`),
+    upstream: pipeline[p.stage - 1] ?? zeroAddress,
+    downstream: pipeline[p.stage + 1] ?? zeroAddress,
+  };
 }

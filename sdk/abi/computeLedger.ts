@@ -174,6 +174,27 @@ export const computeLedgerAbi = [
         "type": "uint16"
       },
       {
+        "internalType": "address",
+        "name": "upstream",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "downstream",
+        "type": "address"
+      }
+    ],
+    "name": "ComputeLedgerBadNeighbours",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
         "internalType": "uint16",
         "name": "stageCount",
         "type": "uint16"
@@ -201,6 +222,11 @@ export const computeLedgerAbi = [
   {
     "inputs": [],
     "name": "ComputeLedgerCommitmentSlashed",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ComputeLedgerCommitmentVoided",
     "type": "error"
   },
   {
@@ -353,6 +379,11 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "ComputeLedgerNeighbourNotMissing",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -427,6 +458,22 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "upstreamWorker",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "downstreamWorker",
+        "type": "address"
+      }
+    ],
+    "name": "ComputeLedgerNotLinked",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ComputeLedgerNotRegistered",
     "type": "error"
@@ -461,6 +508,11 @@ export const computeLedgerAbi = [
   {
     "inputs": [],
     "name": "ComputeLedgerNotUnbonding",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ComputeLedgerNotUnlinked",
     "type": "error"
   },
   {
@@ -888,6 +940,55 @@ export const computeLedgerAbi = [
       }
     ],
     "name": "CommitmentAccepted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "modelId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "worker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "stage",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "neighbour",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "neighbourMissing",
+        "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "removedUnits",
+        "type": "uint64"
+      }
+    ],
+    "name": "CommitmentVoided",
     "type": "event"
   },
   {
@@ -2065,6 +2166,16 @@ export const computeLedgerAbi = [
             "type": "bytes32"
           },
           {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
+          },
+          {
             "components": [
               {
                 "internalType": "uint32",
@@ -2318,6 +2429,16 @@ export const computeLedgerAbi = [
             "type": "bytes32"
           },
           {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
+          },
+          {
             "components": [
               {
                 "internalType": "uint32",
@@ -2400,6 +2521,16 @@ export const computeLedgerAbi = [
             "internalType": "bytes32",
             "name": "weightsRootAfter",
             "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
           },
           {
             "components": [
@@ -2498,6 +2629,16 @@ export const computeLedgerAbi = [
             "internalType": "bytes32",
             "name": "weightsRootAfter",
             "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
           },
           {
             "components": [
@@ -2603,6 +2744,11 @@ export const computeLedgerAbi = [
           {
             "internalType": "bool",
             "name": "rewarded",
+            "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "voided",
             "type": "bool"
           },
           {
@@ -3203,6 +3349,86 @@ export const computeLedgerAbi = [
             "internalType": "bytes32",
             "name": "weightsRootAfter",
             "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.Commitment",
+        "name": "",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "name": "proveNeighbourMissing",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "itemCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
           }
         ],
         "internalType": "struct IComputeLedgerTypes.Commitment",
@@ -3250,6 +3476,138 @@ export const computeLedgerAbi = [
             "internalType": "bytes32",
             "name": "weightsRootAfter",
             "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.Commitment",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "name": "proveUnlinked",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "itemCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.Commitment",
+        "name": "",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "itemCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
           }
         ],
         "internalType": "struct IComputeLedgerTypes.Commitment",
@@ -3338,6 +3696,16 @@ export const computeLedgerAbi = [
             "internalType": "bytes32",
             "name": "weightsRootAfter",
             "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
           },
           {
             "components": [
@@ -3761,6 +4129,16 @@ export const computeLedgerAbi = [
             "internalType": "bytes32",
             "name": "weightsRootAfter",
             "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
           }
         ],
         "internalType": "struct IComputeLedgerTypes.Commitment[]",

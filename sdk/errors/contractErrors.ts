@@ -56,6 +56,11 @@ export class ComputeLedgerBadItemCountError extends ContractRevertError {
   declare readonly args: readonly [itemCount: number, maxItems: number];
 }
 
+/** `ComputeLedgerBadNeighbours(uint16 stage, address upstream, address downstream)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerBadNeighboursError extends ContractRevertError {
+  declare readonly args: readonly [stage: number, upstream: `0x${string}`, downstream: `0x${string}`];
+}
+
 /** `ComputeLedgerBadStage(uint16 stage, uint16 stageCount)`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerBadStageError extends ContractRevertError {
   declare readonly args: readonly [stage: number, stageCount: number];
@@ -68,6 +73,11 @@ export class ComputeLedgerChallengeWindowOpenError extends ContractRevertError {
 
 /** `ComputeLedgerCommitmentSlashed()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerCommitmentSlashedError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ComputeLedgerCommitmentVoided()`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerCommitmentVoidedError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
@@ -141,6 +151,11 @@ export class ComputeLedgerModuleMismatchError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
+/** `ComputeLedgerNeighbourNotMissing()`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerNeighbourNotMissingError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
 /** `ComputeLedgerNoAppealLeft(uint256 disputeId)`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerNoAppealLeftError extends ContractRevertError {
   declare readonly args: readonly [disputeId: bigint];
@@ -181,6 +196,11 @@ export class ComputeLedgerNotFinalizedError extends ContractRevertError {
   declare readonly args: readonly [modelId: bigint, round: bigint];
 }
 
+/** `ComputeLedgerNotLinked(address upstreamWorker, address downstreamWorker)`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerNotLinkedError extends ContractRevertError {
+  declare readonly args: readonly [upstreamWorker: `0x${string}`, downstreamWorker: `0x${string}`];
+}
+
 /** `ComputeLedgerNotRegistered()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerNotRegisteredError extends ContractRevertError {
   declare readonly args: readonly [];
@@ -198,6 +218,11 @@ export class ComputeLedgerNotServingError extends ContractRevertError {
 
 /** `ComputeLedgerNotUnbonding()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerNotUnbondingError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ComputeLedgerNotUnlinked()`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerNotUnlinkedError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
@@ -729,9 +754,11 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ComputeLedgerAvailabilityNotOpen: ComputeLedgerAvailabilityNotOpenError,
   ComputeLedgerBadAttestBatch: ComputeLedgerBadAttestBatchError,
   ComputeLedgerBadItemCount: ComputeLedgerBadItemCountError,
+  ComputeLedgerBadNeighbours: ComputeLedgerBadNeighboursError,
   ComputeLedgerBadStage: ComputeLedgerBadStageError,
   ComputeLedgerChallengeWindowOpen: ComputeLedgerChallengeWindowOpenError,
   ComputeLedgerCommitmentSlashed: ComputeLedgerCommitmentSlashedError,
+  ComputeLedgerCommitmentVoided: ComputeLedgerCommitmentVoidedError,
   ComputeLedgerCommitteeAlreadyDrawn: ComputeLedgerCommitteeAlreadyDrawnError,
   ComputeLedgerCommitteeNotDrawn: ComputeLedgerCommitteeNotDrawnError,
   ComputeLedgerDisputeNotOpen: ComputeLedgerDisputeNotOpenError,
@@ -746,6 +773,7 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ComputeLedgerMixedRounds: ComputeLedgerMixedRoundsError,
   ComputeLedgerModelWindowsTooLong: ComputeLedgerModelWindowsTooLongError,
   ComputeLedgerModuleMismatch: ComputeLedgerModuleMismatchError,
+  ComputeLedgerNeighbourNotMissing: ComputeLedgerNeighbourNotMissingError,
   ComputeLedgerNoAppealLeft: ComputeLedgerNoAppealLeftError,
   ComputeLedgerNoFraudProven: ComputeLedgerNoFraudProvenError,
   ComputeLedgerNotAChainBreak: ComputeLedgerNotAChainBreakError,
@@ -754,10 +782,12 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ComputeLedgerNotCommitteeMember: ComputeLedgerNotCommitteeMemberError,
   ComputeLedgerNotEligibleValidator: ComputeLedgerNotEligibleValidatorError,
   ComputeLedgerNotFinalized: ComputeLedgerNotFinalizedError,
+  ComputeLedgerNotLinked: ComputeLedgerNotLinkedError,
   ComputeLedgerNotRegistered: ComputeLedgerNotRegisteredError,
   ComputeLedgerNotSampled: ComputeLedgerNotSampledError,
   ComputeLedgerNotServing: ComputeLedgerNotServingError,
   ComputeLedgerNotUnbonding: ComputeLedgerNotUnbondingError,
+  ComputeLedgerNotUnlinked: ComputeLedgerNotUnlinkedError,
   ComputeLedgerNothingToMint: ComputeLedgerNothingToMintError,
   ComputeLedgerNothingToWithdraw: ComputeLedgerNothingToWithdrawError,
   ComputeLedgerOutsideChallengeWindow: ComputeLedgerOutsideChallengeWindowError,

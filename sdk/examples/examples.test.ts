@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Hex, keccak256, parseEther, toHex } from "viem";
+import { type Hex, keccak256, parseEther, toHex, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
@@ -29,7 +29,7 @@ describe("README examples", () => {
   it("miner: stakes and relays a signed commitment the ledger accepts", async () => {
     const signer = privateKeyToAccount(generatePrivateKey());
     const h = (x: string): Hex => keccak256(toHex(x));
-    const commitment = { modelId: 1n, round: 0n, stage: 0, worker: accountAt(s, 1), itemsRoot: h("items"), itemCount: 4, weightsRootBefore: testSpec().initialWeightsRoots[0] as Hex, weightsRootAfter: h("after") };
+    const commitment = { modelId: 1n, round: 0n, stage: 0, worker: accountAt(s, 1), itemsRoot: h("items"), itemCount: 4, weightsRootBefore: testSpec().initialWeightsRoots[0] as Hex, weightsRootAfter: h("after"), upstream: zeroAddress, downstream: accountAt(s, 2) };
     const wallet = s.wallets[1];
     if (!wallet) throw new Error("no wallet");
     const record = await runMiner(wallet, s.deployments, { modelId: 1n, payout: accountAt(s, 8), signer, commitment });

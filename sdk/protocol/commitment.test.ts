@@ -15,12 +15,14 @@ const commitment: Commitment = {
   itemCount: 3,
   weightsRootBefore: h("before"),
   weightsRootAfter: h("after"),
+  upstream: "0x00000000000000000000000000000000000000b0",
+  downstream: "0x00000000000000000000000000000000000000c0",
 };
 
 describe("commitment EIP-712", () => {
   it("matches the fixed digest vector", () => {
     expect(hashCommitment({ ledger, chainId: 31337, commitment })).toBe(
-      "0x003574c17a02aeef19898631860718fb6514a88523ff88a1a501f98c2138e1c3",
+      "0x38701d5007fb4da68b57eed9a70eec751ca361a82ea731b463035f8be951bb41",
     );
   });
 
@@ -30,6 +32,8 @@ describe("commitment EIP-712", () => {
     expect(hashCommitment({ ledger: "0x000000000000000000000000000000000000c0df", chainId: 31337, commitment })).not.toBe(base);
     expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, itemCount: 4 } })).not.toBe(base);
     expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, stage: 0 } })).not.toBe(base);
+    expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, upstream: "0x00000000000000000000000000000000000000b1" } })).not.toBe(base);
+    expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, downstream: "0x00000000000000000000000000000000000000c1" } })).not.toBe(base);
   });
 
   it("round-trips with a local account and with a wallet client", async () => {

@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { encodeAbiParameters, keccak256, parseEther } from "viem";
+import { parseEther, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
 import { submitCommitments } from "../../sdk/actions/miner/submitCommitments.ts";
-import { weightsRoot } from "../../sdk/protocol/index.ts";
+import { storedCommitmentDigest, weightsRoot } from "../../sdk/protocol/index.ts";
 import {
   commitRound,
   flushCommitments,
@@ -50,6 +50,8 @@ describe("journaled commitments on the real ComputeLedger", () => {
     await saveCheckpoint(journal, { round: BigInt(round), step: -1, weights });
     for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round: BigInt(round), step: 0, record: record(i, round) });
     weights = weights.map((w, i) => Math.fround(w - 0.01 * Math.cos(i + round)));
+    // Stage 0 of the 2-stage test model: nobody upstream, a stage-1 worker downstream.
+    await journal.append({ type: "step", round: BigInt(round), step: 0, tokens: 0, microbatches: 3, neighbours: { upstream: zeroAddress, downstream: accountAt(s, 2) } });
     await saveCheckpoint(journal, { round: BigInt(round), step: 0, weights });
     const worker = accountAt(s, 1);
     return commitRound(journal, { modelId: 1n, round: BigInt(round), stage: 0, worker, expectedItems: 3 });
@@ -80,7 +82,7 @@ describe("journaled commitments on the real ComputeLedger", () => {
     expect(stored.found).toBe(true);
     expect(stored.units).toBe(3n * 3n);
     // The ledger keeps an 18-byte prefix of the digest over the three roots (IComputeLedgerTypes.CommitmentRecord).
-    const digest = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }], [commitment.itemsRoot, commitment.weightsRootBefore, commitment.weightsRootAfter]));
+    const digest = storedCommitmentDigest(commitment);
     expect(stored.digestPrefix).toBe(digest.slice(0, 2 + 36));
     const nonce = await s.publicClient.getTransactionCount({ address: wallet.account.address });
     expect(await flushCommitments(journal, ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] });

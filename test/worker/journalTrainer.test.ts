@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Libp2p } from "@libp2p/interface";
-import { type Address, parseEther, type WalletClient, zeroHash } from "viem";
+import { type Address, parseEther, type WalletClient, zeroAddress, zeroHash } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
@@ -14,7 +14,7 @@ import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
 import { createPipeNode } from "../../worker/p2p/node.ts";
 import { tensorFrameLimits } from "../../worker/p2p/frames.ts";
 import { localPipeAuth } from "../../worker/p2p/hello.ts";
-import { openPipe } from "../../worker/p2p/pipe.ts";
+import { openPipe, pipeNeighbours } from "../../worker/p2p/pipe.ts";
 import { loadStage } from "../../worker/pipeline/models.ts";
 import { runStageRound } from "../../worker/pipeline/runner.ts";
 import type { ToySpec } from "../../worker/pipeline/testing/toyStage.ts";
@@ -64,8 +64,8 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
     if (!n0 || !n1) throw new Error("nodes");
     nodes.push(n0, n1);
     const [pipe0, pipe1] = await Promise.all([
-      openPipe({ node: n0, stageIndex: 0, stageCount: 2, modelKey: loaded[0]?.modelKey ?? zeroHash, auth: await localPipeAuth(modelId), limits: tensorFrameLimits(loaded[0]?.wireShape ?? []), nextAddress: n1.getMultiaddrs()[0]?.toString() }),
-      openPipe({ node: n1, stageIndex: 1, stageCount: 2, modelKey: loaded[1]?.modelKey ?? zeroHash, auth: await localPipeAuth(modelId), limits: tensorFrameLimits(loaded[1]?.wireShape ?? []) }),
+      openPipe({ node: n0, stageIndex: 0, stageCount: 2, modelKey: loaded[0]?.modelKey ?? zeroHash, auth: { ...(await localPipeAuth(modelId)), worker: stages[0]?.worker ?? zeroAddress }, limits: tensorFrameLimits(loaded[0]?.wireShape ?? []), nextAddress: n1.getMultiaddrs()[0]?.toString() }),
+      openPipe({ node: n1, stageIndex: 1, stageCount: 2, modelKey: loaded[1]?.modelKey ?? zeroHash, auth: { ...(await localPipeAuth(modelId)), worker: stages[1]?.worker ?? zeroAddress }, limits: tensorFrameLimits(loaded[1]?.wireShape ?? []) }),
     ]);
     const pipes = [pipe0, pipe1];
     const reports = await Promise.all(
@@ -74,7 +74,10 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
         const pipe = pipes[st.index];
         if (!l || !pipe) throw new Error("setup");
         const runner: RoundRunner = {
-          runRound: (round) => runStageRound({ stage: l.stage, round, microbatches: MICROBATCHES, schedule: "1f1b", wire: "int8", prev: pipe.prev, next: pipe.next, data: l.data }),
+          runRound: async (round) => ({
+            ...(await runStageRound({ stage: l.stage, round, microbatches: MICROBATCHES, schedule: "1f1b", wire: "int8", prev: pipe.prev, next: pipe.next, data: l.data })),
+            neighbours: pipeNeighbours(pipe),
+          }),
           exportWeights: () => l.stage.exportWeights(),
           importWeights: (w) => l.stage.importWeights(w),
         };

@@ -2,7 +2,7 @@
 // submitter (against the real ComputeLedger), with a deterministic stand-in for the stage's
 // compute, so a crashed and a clean run must reach byte-identical commitments and many kills fit
 // in seconds. The real trainer under kill -9 is covered by trainKill.test.ts.
-import { type Address, keccak256, type LocalAccount, toHex } from "viem";
+import { type Address, keccak256, type LocalAccount, toHex, zeroAddress } from "viem";
 import {
   commitRound,
   type CommitmentLedger,
@@ -12,6 +12,8 @@ import {
   type StageMicrobatchRecord,
 } from "../../worker/commit/index.ts";
 import { Journal, loadCheckpoint, replay, saveCheckpoint, type SequencedRecord } from "../../worker/journal/index.ts";
+
+const STANDIN_UPSTREAM: Address = "0x00000000000000000000000000000000005ea3e0";
 
 export type LoopParameters = {
   dir: string;
@@ -99,7 +101,9 @@ export async function runWorkerLoop(p: LoopParameters): Promise<void> {
     const next = new Float32Array(weights.length);
     for (let i = 0; i < next.length; i++) next[i] = Math.fround((weights[i] as number) - (0.5 * (sum[i] as number)) / p.microbatchesPerStep);
     weights = next;
-    await journal.append({ type: "step", round, step: nextStep, loss: Number(weights[0]), tokens: 64 * p.microbatchesPerStep, microbatches: p.microbatchesPerStep });
+    // The stand-in stage is the last of its model: a fixed stage-(s-1) neighbour upstream, nobody downstream.
+    const neighbours = { upstream: p.stage > 0 ? STANDIN_UPSTREAM : zeroAddress, downstream: zeroAddress };
+    await journal.append({ type: "step", round, step: nextStep, loss: Number(weights[0]), tokens: 64 * p.microbatchesPerStep, microbatches: p.microbatchesPerStep, neighbours });
     await saveCheckpoint(journal, { round, step: nextStep, weights });
     nextStep++;
   }

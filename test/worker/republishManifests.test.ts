@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, describe, expect, it } from "vitest";
 import { republishManifests } from "../../worker/cli/train.ts";
@@ -28,6 +29,7 @@ describe("republishManifests", () => {
     for (const round of [3n, 12n]) {
       await saveCheckpoint(journal, { round, step: -1, weights });
       await journalMicrobatch(journal, { round, step: 0, record: { index: 0, inputActHash: hash(Number(round)), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient: weights } });
+      await journal.append({ type: "step", round, step: 0, tokens: 0, microbatches: 1, neighbours: { upstream: who.worker, downstream: zeroAddress } });
       await saveCheckpoint(journal, { round, step: 0, weights });
       await commitRound(journal, { ...who, round, expectedItems: 1 });
     }

@@ -3,13 +3,14 @@ import type { Address, Hex, LocalAccount } from "viem";
 import { type Commitment, signCommitment, type MicrobatchItem } from "../../sdk/protocol/index.ts";
 import type { SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
 import { buildCommitment, toItem } from "../commit/commitment.ts";
+import type { PipelineNeighbours } from "../journal/records.ts";
 import { ContentStore } from "../p2p/content.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
 import { serveContent } from "../p2p/contentProtocol.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { type FrameLimits, UNBOUNDED_FRAME_LIMITS } from "../p2p/frames.ts";
 import { anySignedNeighbour, LOCAL_HELLO_DOMAIN } from "../p2p/hello.ts";
-import { openPipe, type StagePipe } from "../p2p/pipe.ts";
+import { openPipe, pipeNeighbours, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import { type RoundResult, runStageRound } from "../pipeline/runner.ts";
 import type { MicrobatchSource, PipelineStage } from "../pipeline/types.ts";
@@ -26,7 +27,7 @@ export type StageMiner = {
 };
 
 /** What a miner did in one round, before any record-level cheat. */
-export type MinedRound = { result: RoundResult; items: MicrobatchItem[]; weightsBefore: Hex; weightsAfter: Hex };
+export type MinedRound = { result: RoundResult; items: MicrobatchItem[]; weightsBefore: Hex; weightsAfter: Hex; neighbours: PipelineNeighbours };
 
 /** Creates a miner with its own libp2p node serving its content store on `/shardholder/fetch/1.0.0`. */
 export async function createMiner({ worker, signer, stage }: { worker: Address; signer: LocalAccount; stage: PipelineStage }): Promise<StageMiner> {
@@ -81,7 +82,7 @@ export class MinerPipeline {
       const miner = this.miners[s] as StageMiner;
       const weightsBefore = storeRoundContent(miner.store, { weightsBefore: before[s] as Float32Array, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
       const weightsAfter = miner.store.putWeights(miner.stage.exportWeights());
-      return { result, items: result.records.map(toItem), weightsBefore, weightsAfter };
+      return { result, items: result.records.map(toItem), weightsBefore, weightsAfter, neighbours: pipeNeighbours(this.pipes[s] as StagePipe) };
     });
   }
 }
@@ -98,7 +99,7 @@ export async function commitMined(
   mined: MinedRound,
   { modelId, round, ledger, chainId, tamper, signer }: { modelId: bigint; round: bigint; ledger: Address; chainId: number; tamper?: CommitTamper | undefined; signer?: LocalAccount | undefined },
 ): Promise<SignedCommitment> {
-  const commitment = buildCommitment({ modelId, round, stage: miner.stage.index, worker: miner.worker, items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter });
+  const commitment = buildCommitment({ modelId, round, stage: miner.stage.index, worker: miner.worker, items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter, neighbours: mined.neighbours });
   const draft = tamper ? tamper({ commitment, items: mined.items }) : { commitment, items: mined.items };
   const signature = await signCommitment(signer ?? miner.signer, { ledger, chainId, commitment: draft.commitment });
   // A draft whose leaves do not back its itemCount has no valid manifest to serve: it stays unserved.

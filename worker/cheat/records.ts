@@ -5,7 +5,7 @@ import type { ContentStore } from "../p2p/content.ts";
 import type { CommitTamper } from "./miner.ts";
 
 const rebuild = (c: Commitment, items: MicrobatchItem[], over: Partial<Commitment> = {}): Commitment => {
-  const built = buildCommitment({ ...c, ...over, items });
+  const built = buildCommitment({ ...c, ...over, items, neighbours: { upstream: c.upstream, downstream: c.downstream } });
   return { ...built, ...over, itemsRoot: built.itemsRoot, itemCount: built.itemCount };
 };
 

@@ -101,6 +101,8 @@ export async function commitFabricatedRound(p: FabricatingReplicaParameters, rou
     items,
     weightsRootBefore: honest.commitment.weightsRootBefore,
     weightsRootAfter: honest.commitment.weightsRootAfter,
+    // A copy names the honest miner's neighbours, which name the honest miner back.
+    neighbours: { upstream: honest.commitment.upstream, downstream: honest.commitment.downstream },
   });
   const signature = await signCommitment(p.signer, { ledger: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, commitment });
   const manifest = { commitment, signature, items };

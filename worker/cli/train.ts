@@ -25,7 +25,7 @@ import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
 import type { PipeAuth } from "../p2p/hello.ts";
 import { helloDomainOf, stakedNeighbourOnChain } from "../p2p/stakedNeighbour.ts";
 import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
-import { agreeFirstRound, finishPipeline, openPipe, type StagePipe } from "../p2p/pipe.ts";
+import { agreeFirstRound, finishPipeline, openPipe, pipeNeighbours, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import { parseModelSpec } from "../model/spec.ts";
 import { type LoadedStage, loadStage } from "../pipeline/models.ts";
@@ -187,7 +187,7 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
         const weightsBefore = loaded.stage.exportWeights();
         const result = await runStageRound({ stage: loaded.stage, round, microbatches: loaded.defaultMicrobatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
         storeRoundContent(store, { round, weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
-        return result;
+        return { ...result, neighbours: pipeNeighbours(pipe) };
       },
       exportWeights: () => loaded.stage.exportWeights(),
       importWeights: (w) => loaded.stage.importWeights(w),

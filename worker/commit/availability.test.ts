@@ -1,4 +1,4 @@
-import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
+import { type Address, type Hex, keccak256, parseEther, toHex, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
@@ -40,9 +40,9 @@ describe("data availability: a signed itemCount must have leaves behind it", () 
     const ledger = s.deployments.contracts.computeLedger;
     // The honest miner commits 4 leaves and serves them; the cheater signs itemCount 4 over a one-leaf tree.
     const full = items(4, "honest");
-    const honestCommitment: Commitment = { modelId: 1n, round: 0n, stage: 0, worker: honest, itemsRoot: itemsTree(full).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("after") };
+    const honestCommitment: Commitment = { modelId: 1n, round: 0n, stage: 0, worker: honest, itemsRoot: itemsTree(full).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("after"), upstream: zeroAddress, downstream: cheater };
     const one = items(1, "cheat");
-    const cheatCommitment: Commitment = { ...honestCommitment, worker: cheater, stage: 1, itemsRoot: itemsTree(one).root, weightsRootBefore: spec.initialWeightsRoots[1] as Hex };
+    const cheatCommitment: Commitment = { ...honestCommitment, worker: cheater, stage: 1, itemsRoot: itemsTree(one).root, weightsRootBefore: spec.initialWeightsRoots[1] as Hex, upstream: honest, downstream: zeroAddress };
     const signedHonest = await signCommitment(honestKey, { ledger, chainId, commitment: honestCommitment });
     honestStore.putManifest({ commitment: honestCommitment, signature: signedHonest, items: full });
     await client(0).submitCommitments({

@@ -1,7 +1,7 @@
 import type { Address, Hex, LocalAccount } from "viem";
 import { type Commitment, gradRoot, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
 import { BaseError } from "../../sdk/errors/base.ts";
-import { commitmentKey, type Journal, type MicrobatchJournalRecord, replay, roundItems, type CommitmentState } from "../journal/index.ts";
+import { commitmentKey, type Journal, type MicrobatchJournalRecord, type PipelineNeighbours, replay, roundItems, type CommitmentState } from "../journal/index.ts";
 
 /**
  * What a pipeline stage returns per microbatch (worker/pipeline's stage runner): the hashes of
@@ -66,6 +66,8 @@ export type BuildCommitmentParameters = {
   items: readonly MicrobatchItem[];
   weightsRootBefore: Hex;
   weightsRootAfter: Hex;
+  /** The workers the round's data came from and went to (zero address at the pipeline's ends). */
+  neighbours: PipelineNeighbours;
 };
 
 /**
@@ -73,7 +75,7 @@ export type BuildCommitmentParameters = {
  * `itemCount` their number.
  *
  * @example
- * const commitment = buildCommitment({ modelId: 1n, round: 0n, stage: 1, worker, items, weightsRootBefore, weightsRootAfter })
+ * const commitment = buildCommitment({ modelId: 1n, round: 0n, stage: 1, worker, items, weightsRootBefore, weightsRootAfter, neighbours: { upstream, downstream } })
  */
 export function buildCommitment(p: BuildCommitmentParameters): Commitment {
   const tree = itemsTree(p.items);
@@ -86,13 +88,15 @@ export function buildCommitment(p: BuildCommitmentParameters): Commitment {
     itemCount: p.items.length,
     weightsRootBefore: p.weightsRootBefore,
     weightsRootAfter: p.weightsRootAfter,
+    upstream: p.neighbours.upstream,
+    downstream: p.neighbours.downstream,
   };
 }
 
 /**
  * Builds `round`'s commitment from the journal alone (durable items, the round's start
- * checkpoint as `weightsRootBefore` and its latest checkpoint as `weightsRootAfter`) and
- * journals it. Idempotent: a commitment already journaled for the round is returned unchanged.
+ * checkpoint as `weightsRootBefore`, its latest checkpoint as `weightsRootAfter`, the neighbours
+ * its last step exchanged data with) and journals it. Idempotent: a commitment already journaled for the round is returned unchanged.
  *
  * @example
  * const { commitment } = await commitRound(journal, { modelId: 1n, round: 0n, stage: 0, worker, expectedItems: 8 })
@@ -109,11 +113,13 @@ export async function commitRound(
   const latest = state.roundLatest.get(p.round);
   if (!start) throw new CommitRoundError({ round: p.round, reason: "no start checkpoint (weightsRootBefore) was journaled" });
   if (!latest || latest.step < 0) throw new CommitRoundError({ round: p.round, reason: "no step checkpoint (weightsRootAfter) was journaled" });
+  const neighbours = state.roundNeighbours.get(p.round);
+  if (!neighbours) throw new CommitRoundError({ round: p.round, reason: "no pipeline neighbours were journaled with its step" });
   const items = roundItems(state, p.round);
   if (items.length === 0) throw new CommitRoundError({ round: p.round, reason: "no durable microbatch items" });
   if (p.expectedItems !== undefined && items.length !== p.expectedItems)
     throw new CommitRoundError({ round: p.round, reason: `${items.length} durable items where ${p.expectedItems} were expected` });
-  const commitment = buildCommitment({ ...p, items, weightsRootBefore: start.weightsRoot, weightsRootAfter: latest.weightsRoot });
+  const commitment = buildCommitment({ ...p, items, neighbours, weightsRootBefore: start.weightsRoot, weightsRootAfter: latest.weightsRoot });
   await journal.append({ type: "commitment", key, commitment });
   return { key, commitment, status: "built" };
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, describe, expect, it } from "vitest";
 import { Journal, replay, saveCheckpoint } from "../journal/index.ts";
@@ -53,6 +54,7 @@ describe("which rounds a (re)started stage still needs", () => {
     for (const round of [0n, 1n]) {
       await saveCheckpoint(kept, { round, step: -1, weights });
       await journalMicrobatch(kept, { round, step: 0, record: { index: 0, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient: weights } });
+      await kept.append({ type: "step", round, step: 0, tokens: 0, microbatches: 1, neighbours: { upstream: zeroAddress, downstream: hash(5).slice(0, 42) as `0x${string}` } });
       await saveCheckpoint(kept, { round, step: 0, weights });
       await commitRound(kept, { ...who, round, expectedItems: 1 });
     }

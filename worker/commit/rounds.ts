@@ -6,6 +6,7 @@ import {
   type Journal,
   type JournalState,
   loadCheckpointOrTwin,
+  type PipelineNeighbours,
   replay,
   roundItems,
   saveCheckpoint,
@@ -21,6 +22,8 @@ export type StageRoundOutput = {
   losses: number[];
   bytesSent: number;
   bytesReceived: number;
+  /** The staked workers the round's data came from and went to (from their signed pipe hellos). */
+  neighbours: PipelineNeighbours;
 };
 
 /** The stage the rounds train: runs a round (forward, backward, `step()`) and moves weights in and out. */
@@ -116,7 +119,7 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
         throw new Error(`round ${round}: the pipeline returned ${output.records.length} microbatches, expected ${p.microbatches}`);
       for (const record of output.records) await journalMicrobatch(p.journal, { round, step: 0, record });
       const meanLoss = output.losses.length ? output.losses.reduce((a, b) => a + b, 0) / output.losses.length : undefined;
-      await p.journal.append({ type: "step", round, step: 0, loss: meanLoss, tokens: 0, microbatches: output.records.length });
+      await p.journal.append({ type: "step", round, step: 0, loss: meanLoss, tokens: 0, microbatches: output.records.length, neighbours: output.neighbours });
       await saveCheckpoint(p.journal, { round, step: 0, ...snapshot(p.runner) });
       trained = true;
     }

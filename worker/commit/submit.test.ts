@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type Address, getAddress, parseEther } from "viem";
+import { type Address, getAddress, parseEther, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
@@ -25,6 +25,8 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
+const DOWNSTREAM = getAddress("0x00000000000000000000000000000000000d0057");
+
 function record(index: number, round: number): StageMicrobatchRecord {
   const hash = (k: number) => `0x${(index * 31 + round * 7 + k).toString(16).padStart(64, "0")}` as const;
   const parameterGradient = new Float32Array(ELEMENTS).map((_, i) => Math.sin(i + index + round) * 1e-3);
@@ -39,6 +41,8 @@ async function signedJournal({ worker, round, ledger, chainId }: { worker: Addre
   const weights = initial();
   await saveCheckpoint(journal, { round, step: -1, weights });
   for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round, step: 0, record: record(i, Number(round)) });
+  // Stage 0 of a 2-stage model: nobody upstream, some stage-1 worker downstream.
+  await journal.append({ type: "step", round, step: 0, tokens: 0, microbatches: 3, neighbours: { upstream: zeroAddress, downstream: DOWNSTREAM } });
   await saveCheckpoint(journal, { round, step: 0, weights: weights.map((w) => w * 0.9) });
   await commitRound(journal, { modelId: 1n, round, stage: 0, worker, expectedItems: 3 });
   await signBuiltCommitments(journal, signer, { ledger, chainId });
@@ -214,6 +218,7 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     // The next round of the same journal goes through as usual.
     await saveCheckpoint(journal, { round: round + 1n, step: -1, weights: initial() });
     for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round: round + 1n, step: 0, record: record(i, Number(round) + 1) });
+    await journal.append({ type: "step", round: round + 1n, step: 0, tokens: 0, microbatches: 3, neighbours: { upstream: zeroAddress, downstream: DOWNSTREAM } });
     await saveCheckpoint(journal, { round: round + 1n, step: 0, weights: initial().map((v) => v * 0.8) });
     await commitRound(journal, { modelId: 1n, round: round + 1n, stage: 0, worker: w.address, expectedItems: 3 });
     await signBuiltCommitments(journal, signer, { ledger: s.deployments.contracts.computeLedger, chainId: s.deployments.chainId });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Hex } from "viem";
+import { type Hex, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
@@ -51,6 +51,7 @@ describe("submitFinishedWork: finished work goes out before any neighbour is nee
     // What a kill between a round's end checkpoint and its commitment record leaves behind.
     await saveCheckpoint(journal, { round: 4n, step: -1, weights });
     await journalMicrobatch(journal, { round: 4n, step: 0, record: { index: 0, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient: weights } });
+    await journal.append({ type: "step", round: 4n, step: 0, tokens: 0, microbatches: 1, neighbours: { upstream: zeroAddress, downstream: who.worker } });
     await saveCheckpoint(journal, { round: 4n, step: 0, weights });
     const ledger = memoryLedger();
     const p = { journal, ...who, signer, ledger, ledgerAddress: privateKeyToAccount(generatePrivateKey()).address, chainId: 31337, microbatches: 1, firstOpenRound: 4n };

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Hex } from "viem";
+import { type Hex, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, describe, expect, it } from "vitest";
 import { firstRoundToTrain } from "../commit/rounds.ts";
@@ -27,7 +27,7 @@ async function journalOf(rounds: number, submit: (round: bigint) => "confirmed" 
     await journal.append({ type: "step", round: r, step: 0, tokens: 0, microbatches: 1 });
     await saveCheckpoint(journal, { round: r, step: 0, weights });
     const key = commitmentKey({ ...who, round: r });
-    await journal.append({ type: "commitment", key, commitment: { ...who, round: r, itemsRoot: hash(9), itemCount: 1, weightsRootBefore: hash(7), weightsRootAfter: hash(8) } });
+    await journal.append({ type: "commitment", key, commitment: { ...who, round: r, upstream: zeroAddress, downstream: zeroAddress, itemsRoot: hash(9), itemCount: 1, weightsRootBefore: hash(7), weightsRootAfter: hash(8) } });
     await journal.append({ type: "signature", key, signer: who.worker, signature: `0x${"11".repeat(65)}` });
     if (submit(r) === "unsent") continue;
     await journal.append({ type: "submitIntent", batchId: `b${r}`, keys: [key], sender: who.worker, nonce: Number(r) });

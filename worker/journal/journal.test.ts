@@ -130,7 +130,7 @@ describe("replay", () => {
         cp(3, 0),
       ]),
     ).toThrow(JournalConflictError);
-    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b") };
+    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b"), upstream: worker, downstream: worker };
     expect(() =>
       replay([
         { seq: 0, type: "commitment", key: "k", commitment },
@@ -140,7 +140,7 @@ describe("replay", () => {
   });
 
   it("tracks a commitment from built to signed to in flight to stored, and flags a double submission", () => {
-    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b") };
+    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b"), upstream: worker, downstream: worker };
     const records = [
       { seq: 0, type: "commitment" as const, key: "k", commitment },
       { seq: 1, type: "signature" as const, key: "k", signer: worker, signature: h("sig") },

@@ -15,8 +15,24 @@ export type ResumeJournalRecord = { type: "resume"; pid: number };
 /** One microbatch's hashes (the commitment item), done at `step` of `round`. Gradients are not stored. */
 export type MicrobatchJournalRecord = { type: "microbatch"; round: bigint; step: number; item: MicrobatchItem };
 
+/**
+ * The staked workers a stage exchanged one round's data with (from their signed pipe hellos): its
+ * commitment names them, and each must name it back (docs/PROTOCOL.md, "Pipeline links"). The zero
+ * address where the stage has no such neighbour (stage 0's upstream, the last stage's downstream).
+ */
+export type PipelineNeighbours = { upstream: Address; downstream: Address };
+
 /** An optimizer step finished (weights updated in memory; durable only once a checkpoint follows). */
-export type StepJournalRecord = { type: "step"; round: bigint; step: number; loss?: number | undefined; tokens: number; microbatches: number };
+export type StepJournalRecord = {
+  type: "step";
+  round: bigint;
+  step: number;
+  loss?: number | undefined;
+  tokens: number;
+  microbatches: number;
+  /** Who the round's data was exchanged with (absent in journals written before pipeline links). */
+  neighbours?: PipelineNeighbours | undefined;
+};
 
 /**
  * Stage weights after `step` of `round` were written to `file` (atomically) and hash to

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { zeroHash } from "viem";
+import { zeroAddress, zeroHash } from "viem";
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
 import { contentMatches, ContentStore, decodeManifest, type ItemsManifest, RING_SIZE } from "./content.ts";
@@ -31,7 +31,7 @@ function fillRound(store: ContentStore, round: bigint): ItemsManifest {
   const items = [0, 1].map((index) => ({ index, inputActHash: zeroHash, outputActHash: zeroHash, upstreamGradHash: zeroHash, inputGradHash: zeroHash, gradRoot: `0x${(Number(round) * 2 + index + 1).toString(16).padStart(64, "0")}` as const }));
   const root = itemsTree(items).root;
   const manifest: ItemsManifest = {
-    commitment: { modelId: 1n, round, stage: 0, worker: "0x00000000000000000000000000000000000000aa", itemsRoot: root, itemCount: 2, weightsRootBefore: zeroHash, weightsRootAfter: zeroHash },
+    commitment: { modelId: 1n, round, stage: 0, worker: "0x00000000000000000000000000000000000000aa", itemsRoot: root, itemCount: 2, weightsRootBefore: zeroHash, weightsRootAfter: zeroHash, upstream: zeroAddress, downstream: zeroAddress },
     signature: `0x${"11".repeat(65)}`,
     items,
   };

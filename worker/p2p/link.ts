@@ -1,4 +1,5 @@
 import type { Stream } from "@libp2p/interface";
+import type { Address } from "viem";
 import { FrameFormatError, LinkClosedError, PeerTimeoutError } from "./errors.ts";
 import { encodeFrame, type Frame, FrameDecoder, type FrameKind, type FrameLimits, FRAME_HEADER_BYTES, UNBOUNDED_FRAME_LIMITS } from "./frames.ts";
 import { MAX_HELLO_BYTES } from "./hello.ts";
@@ -60,6 +61,8 @@ export class PipeLink {
   private mailboxBytes = 0;
   private readonly maxMailboxBytes: number;
   private readonly limits: FrameLimits;
+  /** The staked worker the peer's signed hello named (undefined on trusted, hello-less links). */
+  peerWorker: Address | undefined;
   /** Before authentication only the hello is read; undefined once authenticated. */
   private awaitingHello: "hello" | "held" | undefined;
   private readonly waiters = new Map<string, Waiter>();
@@ -105,11 +108,13 @@ export class PipeLink {
 
   /**
    * The peer's hello checked out: lift the hello-only limits to the link's own and decode what
-   * it sent meanwhile. Only then can tensors reach the mailbox.
+   * it sent meanwhile. Only then can tensors reach the mailbox. `peerWorker` is the staked worker
+   * the hello named: the neighbour this stage's commitments name (docs/PROTOCOL.md, "Pipeline links").
    */
-  authenticate(): void {
+  authenticate(peerWorker?: Address): void {
     if (this.awaitingHello === undefined) return;
     this.awaitingHello = undefined;
+    this.peerWorker = peerWorker;
     this.decoder.limits = this.limits;
     this.pump(new Uint8Array(0));
   }

@@ -1,5 +1,6 @@
 import type { Connection, Libp2p, Stream } from "@libp2p/interface";
-import type { Hex } from "viem";
+import { type Address, type Hex, zeroAddress } from "viem";
+import type { PipelineNeighbours } from "../journal/records.ts";
 import { backoffDelayMs, dialConnectionWithRetry, type DialRetryOptions } from "./node.ts";
 import { LinkClosedError, PeerTimeoutError, UnexpectedPeerError } from "./errors.ts";
 import { type FrameLimits, PIPE_PROTOCOL } from "./frames.ts";
@@ -62,8 +63,8 @@ async function sendHello(link: PipeLink, node: Libp2p, parameters: OpenPipeParam
 /** Waits for the peer's hello on `link`, checks it, and only then lets the link decode more. */
 async function receiveHello(link: PipeLink, connection: Connection, stage: number, parameters: OpenPipeParameters, timeoutMs: number): Promise<void> {
   const frame = await link.receive("hello", 0n, 0, timeoutMs);
-  await verifyHello(parameters.auth, { payload: frame.payload, specHash: parameters.modelKey, stage, remotePeer: connection.remotePeer });
-  link.authenticate();
+  const hello = await verifyHello(parameters.auth, { payload: frame.payload, specHash: parameters.modelKey, stage, remotePeer: connection.remotePeer });
+  link.authenticate(hello.worker);
 }
 
 /**
@@ -217,4 +218,21 @@ export async function finishPipeline(pipe: StagePipe): Promise<void> {
     await receiveRound(pipe.prev, DONE_ALL);
   }
   if (pipe.next) await sendRound(pipe.next, DONE_ALL, 0n);
+}
+
+/**
+ * The staked workers behind a pipe's links, from their signed hellos: what the round's commitment
+ * names as `upstream`/`downstream` (docs/PROTOCOL.md, "Pipeline links"); the zero address where the
+ * stage is an end of the pipeline.
+ *
+ * @example
+ * const { upstream, downstream } = pipeNeighbours(pipe)
+ */
+export function pipeNeighbours(pipe: StagePipe): PipelineNeighbours {
+  const named = (link: PipeLink | undefined, side: string): Address => {
+    if (!link) return zeroAddress;
+    if (!link.peerWorker) throw new Error(`the ${side} link has no authenticated worker to name in the commitment`);
+    return link.peerWorker;
+  };
+  return { upstream: named(pipe.prev, "upstream"), downstream: named(pipe.next, "downstream") };
 }

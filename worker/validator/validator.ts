@@ -21,6 +21,7 @@ import { type Attestation, attestItems } from "../../sdk/actions/validator/attes
 import { getValidatorRound } from "../../sdk/actions/validator/getValidatorRound.ts";
 import { type LedgerItem, ledgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
 import { mintValidatorReward } from "../../sdk/actions/validator/mintValidatorReward.ts";
+import { proveNeighbourMissing, proveUnlinked } from "../../sdk/actions/validator/proveUnlinked.ts";
 import { proveWeightsBreak } from "../../sdk/actions/validator/proveWeightsBreak.ts";
 import { attestationSample, attestDraws } from "../../sdk/actions/validator/sample.ts";
 import { sealRoundSeed } from "../../sdk/actions/validator/sealRoundSeed.ts";
@@ -28,6 +29,8 @@ import {
   ComputeLedgerAlreadyFinalizedError,
   ComputeLedgerAvailabilityAlreadyChallengedError,
   ComputeLedgerAvailabilityNotOpenError,
+  ComputeLedgerCommitmentSlashedError,
+  ComputeLedgerCommitmentVoidedError,
   ComputeLedgerCommitteeAlreadyDrawnError,
   ComputeLedgerDrawNotReadyError,
   ComputeLedgerItemAlreadyDisputedError,
@@ -54,6 +57,7 @@ type AuditedCommitment = { c: AcceptedCommitment; m: ItemsManifest };
 export type ValidatorLogEntry =
   | { type: "attest"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; computeMs: number; onChain: boolean }
   | { type: "weightsBreak"; modelId: bigint; round: bigint; stage: number; worker: Address; previousAfter: Hex; currentBefore: Hex }
+  | { type: "voided"; modelId: bigint; round: bigint; stage: number; worker: Address; neighbour: Address; neighbourMissing: boolean }
   | { type: "reward"; modelId: bigint; round: bigint; tokens: bigint; units: bigint }
   | { type: "challenge"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; disputeId: bigint }
   | { type: "unverifiable"; modelId: bigint; round: bigint; worker: Address; reason: string }
@@ -98,6 +102,8 @@ export type RoundAudit = {
   attestedOnChain: number;
   /** Workers slashed by `proveWeightsBreak` in this audit. */
   weightsBreaks: Address[];
+  /** Commitments voided because a neighbour they name does not name them back (or never committed). */
+  voided: Address[];
   disputes: bigint[];
   /** Availability challenges opened: sampled leaves not served within the availability deadline. */
   availability: bigint[];
@@ -201,7 +207,7 @@ export class Validator {
    * in one batch, the first failing item of a commitment is challenged.
    */
   async auditRound(round: bigint): Promise<RoundAudit> {
-    const audit: RoundAudit = { sampled: 0, attested: 0, attestedOnChain: 0, weightsBreaks: [], disputes: [], availability: [], computeMs: 0, sampledFlops: 0 };
+    const audit: RoundAudit = { sampled: 0, attested: 0, attestedOnChain: 0, weightsBreaks: [], voided: [], disputes: [], availability: [], computeMs: 0, sampledFlops: 0 };
     const { wallet, deployments, modelId } = this.p;
     const { seed } = await sealRoundSeed(wallet, { deployments, modelId, round });
     const microbatches = await this.#microbatchesPerRound();
@@ -222,7 +228,8 @@ export class Validator {
     const count = Math.max(attestable, sampleSize(this.p.fraction, microbatches));
     const manifests: { c: AcceptedCommitment; m: ItemsManifest }[] = [];
     const seen = new Map<string, Commitment>();
-    for (const c of await this.commitments(round)) {
+    const accepted = await this.commitments(round);
+    for (const c of accepted) {
       if (c.worker === this.address) continue;
       const itemCount = Number(c.units / (units[c.stage] as bigint));
       const sample = attestationSample({ seed, validator: this.address, worker: c.worker, stage: c.stage, itemCount, count });
@@ -241,8 +248,17 @@ export class Validator {
     }
     for (const { c, m } of manifests) if (await this.#checkContinuity(round, c, m.commitment)) audit.weightsBreaks.push(c.worker);
     this.#seen = { round, commitments: seen };
+    const voided = new Set<string>();
+    for (const { c, m } of manifests) {
+      if (await this.#checkLinks(round, m.commitment, accepted, seen)) {
+        audit.voided.push(c.worker);
+        voided.add(`${c.worker}:${c.stage}`);
+      }
+    }
     for (const up of manifests) {
-      for (const down of manifests.filter((d) => d.c.stage === up.c.stage + 1)) {
+      // Only two commitments that name each other exchanged data: any other pair proves nothing.
+      const linked = manifests.filter((d) => d.c.stage === up.c.stage + 1 && isLinked(up.m.commitment, d.m.commitment));
+      for (const down of linked) {
         const disputeId = await this.#challengeBreak(round, up, down);
         if (disputeId !== undefined) audit.disputes.push(disputeId);
       }
@@ -250,6 +266,7 @@ export class Validator {
     const attestations: Attestation[] = [];
     for (const { c, m } of manifests) {
       if (this.#accusedRounds.has(`${round}:${c.worker}`)) continue;
+      const vouch = !voided.has(`${c.worker}:${c.stage}`);
       const tree = itemsTree(m.items);
       const itemCount = Number(c.units / (units[c.stage] as bigint));
       const sample = attestationSample({ seed, validator: this.address, worker: c.worker, stage: c.stage, itemCount, count });
@@ -263,7 +280,7 @@ export class Validator {
         if (verdict.ok) {
           audit.attested++;
           this.log.push({ type: "attest", modelId, round, stage: c.stage, worker: c.worker, index, computeMs: verdict.computeMs, onChain: draw < attestable });
-          if (draw < attestable) honest.push({ item: ledgerItem({ commitment: m.commitment, tree, index }), draw });
+          if (draw < attestable && vouch) honest.push({ item: ledgerItem({ commitment: m.commitment, tree, index }), draw });
           continue;
         }
         const disputeId = await this.#challengeItem(round, c, ledgerItem({ commitment: m.commitment, tree, index }), verdict.reason);
@@ -319,6 +336,39 @@ export class Validator {
     this.#accusedRounds.add(`${round}:${c.worker}`);
     this.log.push({ type: "weightsBreak", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, previousAfter: previous.weightsRootAfter, currentBefore: current.weightsRootBefore });
     return true;
+  }
+
+  /**
+   * Checks that the neighbours a commitment names name it back (docs/PROTOCOL.md, "Pipeline links")
+   * and voids it on-chain when one does not (`proveUnlinked`) or never committed this round
+   * (`proveNeighbourMissing`): a copy of someone else's commitment names the original's neighbours.
+   * A neighbour whose manifest was not served is left to the availability game. True when it voided.
+   */
+  async #checkLinks(round: bigint, commitment: Commitment, accepted: AcceptedCommitment[], signed: Map<string, Commitment>): Promise<boolean> {
+    const { wallet, deployments, modelId } = this.p;
+    for (const upstreamSide of [true, false]) {
+      const neighbour = upstreamSide ? commitment.upstream : commitment.downstream;
+      if (BigInt(neighbour) === 0n) continue;
+      const stage = commitment.stage + (upstreamSide ? -1 : 1);
+      const worker = getAddress(neighbour);
+      try {
+        if (!accepted.some((a) => a.worker === worker && a.stage === stage)) {
+          await proveNeighbourMissing(wallet, { deployments, commitment, upstreamSide });
+        } else {
+          const theirs = signed.get(`${worker}:${stage}`);
+          if (!theirs || getAddress(upstreamSide ? theirs.downstream : theirs.upstream) === getAddress(commitment.worker)) continue;
+          await proveUnlinked(wallet, { deployments, commitment, neighbour: theirs });
+        }
+      } catch (err) {
+        // Another validator voided it first: the commitment is voided either way.
+        if (err instanceof ComputeLedgerCommitmentVoidedError) return true;
+        if (err instanceof ComputeLedgerCommitmentSlashedError) return false;
+        throw err;
+      }
+      this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: worker, neighbourMissing: !signed.has(`${worker}:${stage}`) });
+      return true;
+    }
+    return false;
   }
 
   /** The worker's signed commitment of `round` at the same stage, from its manifest (undefined if not served). */
@@ -540,4 +590,9 @@ export class Validator {
     this.log.push({ type: "resolve", disputeId, status: d.status });
     return d.status;
   }
+}
+
+/** True when `up` (stage s) and `down` (stage s+1) name each other as the neighbours they exchanged data with. */
+function isLinked(up: Commitment, down: Commitment): boolean {
+  return getAddress(up.downstream) === getAddress(down.worker) && getAddress(down.upstream) === getAddress(up.worker);
 }

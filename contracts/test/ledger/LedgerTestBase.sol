@@ -17,7 +17,7 @@ import {IComputeLedgerEvents} from "../../interfaces/IComputeLedgerEvents.sol";
 /// file computes independently from docs/PROTOCOL.md (so a ledger digest bug cannot hide).
 abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErrors, IComputeLedgerEvents {
     bytes32 internal constant COMMITMENT_TYPEHASH_SPEC = keccak256(
-        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter)"
+        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter,address upstream,address downstream)"
     );
     bytes32 internal constant DOMAIN_TYPEHASH_SPEC =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
@@ -210,8 +210,16 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
             itemsRoot: itemsRoot,
             itemCount: itemCount,
             weightsRootBefore: round == 0 ? registry.initialWeightsRoot(id, stage) : keccak256(abi.encode("w", stage, round)),
-            weightsRootAfter: keccak256(abi.encode("w", stage, round + 1))
+            weightsRootAfter: keccak256(abi.encode("w", stage, round + 1)),
+            upstream: stage == 0 ? address(0) : workers[_partner(w)],
+            downstream: uint256(stage) + 1 == registry.model(id).stageCount ? address(0) : workers[_partner(w)]
         });
+    }
+
+    /// @dev The tests' pipelines: worker `w` exchanges data with worker `w ^ 1` on both adjacent
+    /// stages, so workers 0 and 1 (and 2 and 3) alternate along one pipeline.
+    function _partner(uint256 w) internal pure returns (uint256) {
+        return w ^ 1;
     }
 
     function _domainSeparator(uint256 chainId, address verifyingContract) internal pure returns (bytes32) {
@@ -231,7 +239,9 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
                 c.itemsRoot,
                 c.itemCount,
                 c.weightsRootBefore,
-                c.weightsRootAfter
+                c.weightsRootAfter,
+                c.upstream,
+                c.downstream
             )
         );
         return keccak256(abi.encodePacked(hex"1901", _domainSeparator(chainId, verifyingContract), structHash));
@@ -270,6 +280,8 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
             itemsRoot: root,
             weightsRootBefore: c.weightsRootBefore,
             weightsRootAfter: c.weightsRootAfter,
+            upstream: c.upstream,
+            downstream: c.downstream,
             leaf: leaves[index],
             proof: proof
         });

@@ -1,4 +1,4 @@
-import { type Address, encodeAbiParameters, type Hex, keccak256, parseAbiParameters, parseEther, toHex } from "viem";
+import { type Address, encodeAbiParameters, type Hex, keccak256, parseAbiParameters, parseEther, toHex, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { readContract } from "viem/actions";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -97,8 +97,8 @@ describe("miner and validator actions on a real ledger", () => {
     const [items0, items1] = chainedItems(0, 4);
     treeA = itemsTree(items0);
     const treeB = itemsTree(items1);
-    commitmentA = { modelId: 1n, round: 0n, stage: 0, worker: workerA, itemsRoot: treeA.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("a1") };
-    const commitmentB: Commitment = { modelId: 1n, round: 0n, stage: 1, worker: workerB, itemsRoot: treeB.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[1] as Hex, weightsRootAfter: h("b1") };
+    commitmentA = { modelId: 1n, round: 0n, stage: 0, worker: workerA, itemsRoot: treeA.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("a1"), upstream: zeroAddress, downstream: workerB };
+    const commitmentB: Commitment = { modelId: 1n, round: 0n, stage: 1, worker: workerB, itemsRoot: treeB.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[1] as Hex, weightsRootAfter: h("b1"), upstream: workerA, downstream: zeroAddress };
     const onChain = await readContract(s.publicClient, { abi: computeLedgerAbi, address: s.deployments.contracts.computeLedger, functionName: "domainSeparator" });
     const domainTypeHash = keccak256(toHex("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
     const expected = keccak256(
@@ -183,7 +183,7 @@ describe("miner and validator actions on a real ledger", () => {
     const round = await client(0).getCurrentRound({ modelId: 1n });
     expect(round).toBe(2n);
     const [, items1] = chainedItems(2, 2);
-    const c: Commitment = { modelId: 1n, round, stage: 1, worker: workerB, itemsRoot: itemsTree(items1).root, itemCount: 2, weightsRootBefore: h("b1"), weightsRootAfter: h("b2") };
+    const c: Commitment = { modelId: 1n, round, stage: 1, worker: workerB, itemsRoot: itemsTree(items1).root, itemCount: 2, weightsRootBefore: h("b1"), weightsRootAfter: h("b2"), upstream: workerA, downstream: zeroAddress };
     const old = await client(0).signRoundCommitment({ commitment: c, signer: keyB });
     await expect(client(0).submitCommitments({ signed: [old] })).rejects.toBeInstanceOf(ComputeLedgerInvalidSignatureError);
     await client(0).submitCommitments({ signed: [await client(0).signRoundCommitment({ commitment: c, signer: keyB2 })] });

@@ -1,14 +1,15 @@
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { Commitment } from "../../protocol/commitment.ts";
 import { type CommittedItem, committedItem } from "../../protocol/committedItem.ts";
 import type { ItemsTree } from "../../protocol/merkle.ts";
 
 /**
  * A committed leaf as the ledger takes it (`challengeItem`, `challengeChainBreak`, `attestItems`):
- * the protocol's `CommittedItem` plus the commitment's two weights roots, because the ledger
- * stores one digest of `(itemsRoot, weightsRootBefore, weightsRootAfter)` per commitment.
+ * the protocol's `CommittedItem` plus the commitment's weights roots and pipeline neighbours, because
+ * the ledger stores one digest of `(itemsRoot, weightsRootBefore, weightsRootAfter, upstream, downstream)`
+ * per commitment.
  */
-export type LedgerItem = CommittedItem & { weightsRootBefore: Hex; weightsRootAfter: Hex };
+export type LedgerItem = CommittedItem & { weightsRootBefore: Hex; weightsRootAfter: Hex; upstream: Address; downstream: Address };
 
 /**
  * Builds the ledger payload of microbatch `index` of a signed commitment and its items tree.
@@ -18,5 +19,11 @@ export type LedgerItem = CommittedItem & { weightsRootBefore: Hex; weightsRootAf
  * const item = ledgerItem({ commitment, tree: itemsTree(items), index: 3 })
  */
 export function ledgerItem({ commitment, tree, index }: { commitment: Commitment; tree: ItemsTree; index: number }): LedgerItem {
-  return { ...committedItem({ commitment, tree, index }), weightsRootBefore: commitment.weightsRootBefore, weightsRootAfter: commitment.weightsRootAfter };
+  return {
+    ...committedItem({ commitment, tree, index }),
+    weightsRootBefore: commitment.weightsRootBefore,
+    weightsRootAfter: commitment.weightsRootAfter,
+    upstream: commitment.upstream,
+    downstream: commitment.downstream,
+  };
 }

@@ -1,4 +1,4 @@
-import { type Address, type Hex, keccak256, parseEther, toHex, zeroHash } from "viem";
+import { type Address, type Hex, keccak256, parseEther, toHex, zeroAddress, zeroHash } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { readContract } from "viem/actions";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -48,7 +48,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     }
     const signed = [];
     for (const stage of [0, 1]) {
-      const c: Commitment = { modelId: 1n, round: 0n, stage, worker: workers[stage] as Address, itemsRoot: itemsTree(items(stage, 0)).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[stage] as Hex, weightsRootAfter: h(`after ${stage} 0`) };
+      const c: Commitment = { modelId: 1n, round: 0n, stage, worker: workers[stage] as Address, itemsRoot: itemsTree(items(stage, 0)).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[stage] as Hex, weightsRootAfter: h(`after ${stage} 0`), upstream: stage === 0 ? zeroAddress : (workers[0] as Address), downstream: stage === 0 ? (workers[1] as Address) : zeroAddress };
       commitments.push(c);
       signed.push(await designer.signRoundCommitment({ commitment: c, signer: keys[stage] as (typeof keys)[number] }));
     }
