@@ -74,7 +74,7 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
         const pipe = pipes[st.index];
         if (!l || !pipe) throw new Error("setup");
         const runner: RoundRunner = {
-          runRound: (round) => runStageRound({ stage: l.stage, round, microbatches: MICROBATCHES, schedule: "1f1b", wire: "int8", prev: pipe.prev, next: pipe.next, data: l.data }),
+          runRound: (round) => runStageRound({ stage: l.stage, round, microbatches: MICROBATCHES, schedule: "1f1b", wire: "int8", prev: pipe.prev, next: pipe.next, data: l.data, head: st.worker }),
           exportWeights: () => l.stage.exportWeights(),
           importWeights: (w) => l.stage.importWeights(w),
         };
