@@ -23,7 +23,7 @@ export type StageProcessConfig = {
   modelId: string;
   /**
    * Stage 0: the pipeline's head, the address its data is drawn for (a staking address on a
-   * chain). Default: the throwaway key the stage signs its hellos with.
+   * chain). Default: `LOCAL_HEAD`, the zero address (these processes run without a chain).
    */
   head?: string | undefined;
   /** Multiaddrs to listen on; default `["/ip4/127.0.0.1/tcp/0"]`. */

@@ -33,6 +33,7 @@ import { type Address, getAddress } from "viem";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
+import { LOCAL_HEAD } from "../data/batches.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { servingFrameLimits, tensorFrameLimits } from "../p2p/frames.ts";
 import { localPipeAuth } from "../p2p/hello.ts";
@@ -163,7 +164,9 @@ async function main(config: StageProcessConfig): Promise<void> {
   });
   emit("connected", { stage: stageIndex, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next) });
   if (config.mode === "serve") await serve(config, loaded, pipe);
-  else await train(config, loaded, pipe, config.head === undefined ? auth.worker : getAddress(config.head));
+  // Without a chain there is no staking address: the zero address heads the pipeline, so runs
+  // are reproducible (the hello keys are fresh every run).
+  else await train(config, loaded, pipe, config.head === undefined ? LOCAL_HEAD : getAddress(config.head));
   if (config.weightsOut) {
     const w = stage.exportWeights();
     writeFileSync(config.weightsOut, new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
