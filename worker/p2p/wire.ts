@@ -108,8 +108,9 @@ export function hashScalarLoss(loss: number): Hex {
 
 /*
  * Lossless stage of the pipe: a frame's payload (canonical tensor bytes, or an activation payload:
- * tensor bytes then targets bytes; its hash is what gets committed) travels as one of these encodings, chosen per frame as the smallest. The receiver
- * restores the exact canonical bytes before anybody sees them.
+ * tensor bytes then targets bytes; its hash is what gets committed) travels as one of these
+ * encodings, chosen per frame as the smallest. The receiver restores the exact payload bytes
+ * before anybody sees them.
  * - `none`: the bytes as they are.
  * - `deflate`: raw DEFLATE (RFC 1951, Huffman-only) of the bytes. Gradients gain ~15% (rows of small values).
  * - `channelDeflate` (int8 tensors of rank >= 2): the residual-stream activations' marginal
