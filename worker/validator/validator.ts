@@ -195,6 +195,7 @@ export class Validator {
       stage: manifest.commitment.stage,
       stageCount: this.p.stageCount,
       leaf,
+      worker: manifest.commitment.worker,
       weightsRootBefore: manifest.commitment.weightsRootBefore,
     });
   }
