@@ -103,15 +103,17 @@ contract ComputeLedger is IComputeLedger, IComputeLedgerValidators, IComputeLedg
         _delegate(_validatorModule);
     }
 
-    /// @notice Voids a commitment its named pipeline neighbour does not name back.
+    /// @notice Voids a commitment whose named pipeline neighbour is linked to another worker.
     /// @dev See `LedgerValidators.proveUnlinked`.
-    function proveUnlinked(Commitment calldata, Commitment calldata) external {
+    function proveUnlinked(Commitment calldata, Commitment calldata, Commitment calldata) external {
         _delegate(_validatorModule);
     }
 
-    /// @notice Voids a commitment whose named pipeline neighbour has no commitment of the round.
-    /// @dev See `LedgerValidators.proveNeighbourMissing`.
-    function proveNeighbourMissing(Commitment calldata, bool) external {
+    /// @notice Voids a commitment that claims another's input without a confirmed upstream link.
+    /// @dev See `LedgerValidators.proveDuplicate`.
+    function proveDuplicate(CommittedItem calldata, CommittedItem calldata, Commitment calldata, Commitment[] calldata)
+        external
+    {
         _delegate(_validatorModule);
     }
 

@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     await validator.waitUntil("validating", (e) => e.msg === "validating", 180_000);
 
     const ctx: FaultContext = {
-      proxy, miners, validator, journalDirs: minerList.map((m) => m.journalDir), random, log,
+      proxy, miners, validator, journalDirs: minerList.map((m) => m.journalDir), random, log, round: first,
       nextRestart: (name) => new Promise((resolve) => restartWaiters.push({ name, resolve })),
       attack: (stage) =>
         attackStage({
@@ -183,6 +183,7 @@ async function main(): Promise<void> {
     const startFault = async (fault: Fault, i: number) => {
       log(`round ${first + BigInt(i)}: ${fault.name}`);
       const startBlock = await client.getBlockNumber();
+      ctx.round = first + BigInt(i);
       const action = fault.when === "round" ? fault.run(ctx) : new Promise<FaultAction>(() => undefined);
       active = { fault, round: i, startBlock, startT: sampler.now(), restartsBefore: restarts.length, action, startMs: Date.now() };
     };

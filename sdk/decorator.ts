@@ -29,7 +29,7 @@ import { getModel } from "./actions/models/getModel.ts";
 import { attestItems } from "./actions/validator/attestItems.ts";
 import { getValidatorRound } from "./actions/validator/getValidatorRound.ts";
 import { mintValidatorReward } from "./actions/validator/mintValidatorReward.ts";
-import { proveNeighbourMissing, proveUnlinked } from "./actions/validator/proveUnlinked.ts";
+import { proveDuplicate, proveUnlinked } from "./actions/validator/proveUnlinked.ts";
 import { proveWeightsBreak } from "./actions/validator/proveWeightsBreak.ts";
 import { sealRoundSeed } from "./actions/validator/sealRoundSeed.ts";
 import { slashFalseAttestation } from "./actions/validator/slashFalseAttestation.ts";
@@ -113,7 +113,7 @@ const actions = {
   getValidatorRound,
   proveWeightsBreak,
   proveUnlinked,
-  proveNeighbourMissing,
+  proveDuplicate,
   slashFalseAttestation,
 } as const;
 

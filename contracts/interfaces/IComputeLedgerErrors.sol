@@ -51,10 +51,10 @@ interface IComputeLedgerErrors {
     error ComputeLedgerNotAWeightsBreak();
     /// @notice A chain break may only pair two commitments that name each other as neighbours.
     error ComputeLedgerNotLinked(address upstreamWorker, address downstreamWorker);
-    /// @notice `proveUnlinked`: the neighbour's commitment names the proven one back (or is not its named neighbour).
+    /// @notice `proveUnlinked`: the named neighbour names the proven commitment back, or is not linked to the given partner.
     error ComputeLedgerNotUnlinked();
-    /// @notice `proveNeighbourMissing`: the named neighbour committed for the round, or the commit window is still open.
-    error ComputeLedgerNeighbourNotMissing();
+    /// @notice `proveDuplicate`: the leaves differ, the original's upstream link is not confirmed, or the copy's is.
+    error ComputeLedgerNotADuplicate();
     error ComputeLedgerCommitmentVoided();
     error ComputeLedgerDrawNotReady(uint256 disputeId, uint256 drawBlock);
     error ComputeLedgerCommitteeAlreadyDrawn(uint256 disputeId);

@@ -61,16 +61,11 @@ interface IComputeLedgerEvents {
 
     /// @notice A proven break of a worker's own weights chain: round `round`'s `weightsRootBefore`
     /// differs from its round `round - 1` `weightsRootAfter` (same model and stage).
-    /// @notice A commitment was voided (never paid; its units left the round) because its named
-    /// pipeline neighbour does not name it back (`neighbourMissing`: has no commitment of the round).
+    /// @notice A commitment was voided (never paid; its units left the round): the neighbour it
+    /// names is linked to another worker (`proveUnlinked`), or it duplicates the input of a
+    /// commitment whose upstream link is confirmed (`proveDuplicate`; `neighbour` is its named upstream).
     event CommitmentVoided(
-        uint64 indexed modelId,
-        uint64 indexed round,
-        address indexed worker,
-        uint16 stage,
-        address neighbour,
-        bool neighbourMissing,
-        uint64 removedUnits
+        uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, address neighbour, uint64 removedUnits
     );
 
     event WeightsBreakProven(

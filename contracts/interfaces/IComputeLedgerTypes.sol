@@ -175,7 +175,7 @@ interface IComputeLedgerTypes {
         uint64 units;
         bool slashed;
         bool rewarded;
-        /// voided by `proveUnlinked` / `proveNeighbourMissing`: never paid, still slashable for fraud
+        /// voided by `proveUnlinked` / `proveDuplicate`: never paid, still slashable for fraud
         bool voided;
         /// first 18 bytes of `keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter, upstream, downstream))`
         bytes18 digestPrefix;

@@ -11,6 +11,12 @@ interface IComputeLedgerValidators is IComputeLedgerTypes {
     function mintValidatorReward(uint64 modelId, uint64 round, address validator) external returns (uint256 tokens);
     function slashFalseAttestation(uint256 disputeId, address validator) external;
     function proveWeightsBreak(Commitment calldata previous, Commitment calldata current) external;
-    function proveUnlinked(Commitment calldata commitment, Commitment calldata neighbour) external;
-    function proveNeighbourMissing(Commitment calldata commitment, bool upstreamSide) external;
+    function proveUnlinked(Commitment calldata commitment, Commitment calldata neighbour, Commitment calldata partner)
+        external;
+    function proveDuplicate(
+        CommittedItem calldata copy,
+        CommittedItem calldata original,
+        Commitment calldata originalUpstream,
+        Commitment[] calldata copyUpstream
+    ) external;
 }

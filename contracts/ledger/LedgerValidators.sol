@@ -190,69 +190,121 @@ abstract contract LedgerValidators is LedgerCore {
     }
 
     /// @notice Voids `commitment` (no reward; its units leave the round) when the pipeline neighbour
-    /// it names does not name it back: `neighbour` is the stored commitment of `commitment.upstream`
-    /// (stage s-1) or `commitment.downstream` (stage s+1) of the same round, and its `downstream`
-    /// (resp. `upstream`) is another worker. A verbatim copy of someone else's commitment names the
-    /// copied worker's neighbours, which name the original: the copy earns nothing.
-    /// @dev A pure proof against two stored digests: no bond, no committee, anyone may call it until
-    /// the round's challenge window closes (so a finalized round never loses units). Voiding is not a
-    /// slash (a lying neighbour could otherwise frame an honest worker); the voided commitment stays
-    /// challengeable, and a fraud verdict still slashes it.
+    /// it names is linked to someone else: `neighbour` is the stored commitment of the worker
+    /// `commitment` names on one side (its `upstream` at stage s-1, or its `downstream` at s+1), it
+    /// names `partner` instead, and `partner`'s stored commitment at `commitment`'s stage names
+    /// `neighbour` back. A verbatim copy of someone else's commitment names the original's
+    /// neighbours, which are linked to the original: the copy earns nothing.
+    /// @dev Pure proofs against three stored digests: no bond, no committee, anyone may call it until
+    /// the round's challenge window closes (a finalized round never loses units). A neighbour that
+    /// names nobody who names it back voids nobody, so a stage cannot void its honest neighbour by
+    /// lying alone. Voiding is not a slash; the voided commitment stays challengeable.
     /// @param commitment The commitment to void, exactly as signed.
     /// @param neighbour The stored commitment of the neighbour `commitment` names.
-    function proveUnlinked(Commitment calldata commitment, Commitment calldata neighbour) external {
+    /// @param partner The stored commitment (same stage as `commitment`) of the worker `neighbour` names.
+    function proveUnlinked(Commitment calldata commitment, Commitment calldata neighbour, Commitment calldata partner)
+        external
+    {
         uint64 modelId = commitment.modelId;
         uint64 round = commitment.round;
-        address worker = commitment.worker;
         bool upstreamSide = uint256(neighbour.stage) + 1 == commitment.stage;
         if (
-            neighbour.modelId != modelId || neighbour.round != round
+            neighbour.modelId != modelId || neighbour.round != round || partner.modelId != modelId
+                || partner.round != round || partner.stage != commitment.stage
                 || (!upstreamSide && uint256(commitment.stage) + 1 != neighbour.stage)
                 || neighbour.worker != (upstreamSide ? commitment.upstream : commitment.downstream)
-                || (upstreamSide ? neighbour.downstream : neighbour.upstream) == worker
+                || partner.worker != (upstreamSide ? neighbour.downstream : neighbour.upstream)
+                || partner.worker == commitment.worker
+                || (upstreamSide ? partner.upstream : partner.downstream) != neighbour.worker
         ) revert ComputeLedgerNotUnlinked();
-        ModelParams storage p = _model(modelId);
-        if (block.timestamp >= _challengeEnd(p, round)) revert ComputeLedgerOutsideChallengeWindow(modelId, round);
+        _requireOpenChallengeWindow(modelId, round);
         _requireStored(neighbour);
-        _void(commitment, _requireStored(commitment), neighbour.worker, false);
+        _requireStored(partner);
+        _void(commitment, _requireStored(commitment), neighbour.worker);
     }
 
-    /// @notice Voids `commitment` when the neighbour it names (`upstreamSide`: its `upstream`, else its
-    /// `downstream`) has no commitment of the round at the adjacent stage once the commit window closed.
-    /// @dev Same rules as `proveUnlinked`; the neighbour's ring slot cannot have been reused yet, since
-    /// a slot is reused `RING_SIZE` rounds later and the challenge window is at most `RING_SIZE - 1`
-    /// commit windows long (enforced by the registry).
-    /// @param commitment The commitment to void, exactly as signed.
-    /// @param upstreamSide True to prove its upstream missing, false for its downstream.
-    function proveNeighbourMissing(Commitment calldata commitment, bool upstreamSide) external {
-        uint64 modelId = commitment.modelId;
-        uint64 round = commitment.round;
-        address neighbour = upstreamSide ? commitment.upstream : commitment.downstream;
-        ModelParams storage p = _model(modelId);
-        if (block.timestamp >= _challengeEnd(p, round)) revert ComputeLedgerOutsideChallengeWindow(modelId, round);
-        if (neighbour == address(0) || block.timestamp < _commitEnd(p.genesisTime, p.commitWindowSec, round)) {
-            revert ComputeLedgerNeighbourNotMissing();
-        }
-        // Stored, so its stage is below the model's stage count and its named neighbours sit at the
-        // pipeline's ends exactly as submission checked: the adjacent stage exists.
-        uint256 slot = _requireStored(commitment);
-        uint16 neighbourStage = upstreamSide ? commitment.stage - 1 : commitment.stage + 1;
-        if (_slotIsRound(_commitments[modelId][neighbour][_slotKey(neighbourStage, round)], round)) {
-            revert ComputeLedgerNeighbourNotMissing();
-        }
-        _void(commitment, slot, neighbour, true);
+    /// @notice Voids `copy` when one of its leaves has the same input activations as the same leaf
+    /// of `original`, whose upstream link is confirmed (`originalUpstream`, the stored stage-(s-1)
+    /// commitment of `original.upstream`, names `original` downstream) while the copy's is not
+    /// (its named upstream is `original`'s, has no commitment of the round, or names someone else).
+    /// @dev Every pipeline's data is keyed by its head (docs/PROTOCOL.md "Deterministic data"), so
+    /// two honest commitments never share a stage-s input: a shared one was received once and
+    /// claimed twice. Catches copies that name made-up neighbours. Same rules as `proveUnlinked`.
+    /// @param copy A leaf of the commitment to void, with its commitment and proof.
+    /// @param original The same-index leaf of the commitment it duplicates.
+    /// @param originalUpstream The stored commitment of `original.upstream` naming `original.worker`.
+    /// @param copyUpstream Empty when `copy.upstream` has no commitment of the round at stage s-1 (or
+    /// is `original.upstream`), else that commitment, naming another downstream than `copy.worker`.
+    function proveDuplicate(
+        CommittedItem calldata copy,
+        CommittedItem calldata original,
+        Commitment calldata originalUpstream,
+        Commitment[] calldata copyUpstream
+    ) external {
+        uint64 modelId = copy.modelId;
+        uint64 round = copy.round;
+        if (
+            original.modelId != modelId || original.round != round || original.stage != copy.stage || copy.stage == 0
+                || original.leaf.index != copy.leaf.index || original.worker == copy.worker
+                || original.leaf.inputActHash != copy.leaf.inputActHash || originalUpstream.modelId != modelId
+                || originalUpstream.round != round || uint256(originalUpstream.stage) + 1 != copy.stage
+                || originalUpstream.worker != original.upstream || originalUpstream.downstream != original.worker
+        ) revert ComputeLedgerNotADuplicate();
+        ModelParams storage p = _requireOpenChallengeWindow(modelId, round);
+        _requireStored(originalUpstream);
+        _requireUnconfirmedUpstream(p, copy, original.upstream, copyUpstream);
+        _verifyItem(original, p.microbatchesPerRound);
+        uint256 slot = _verifyItem(copy, p.microbatchesPerRound);
+        _voidSlot(modelId, round, copy.stage, copy.worker, slot, copy.upstream);
     }
 
     // ---------------------------------------------------------------- internals
 
+    function _requireOpenChallengeWindow(uint64 modelId, uint64 round) private returns (ModelParams storage p) {
+        p = _model(modelId);
+        if (block.timestamp >= _challengeEnd(p, round)) revert ComputeLedgerOutsideChallengeWindow(modelId, round);
+    }
+
+    /// @dev The copy's upstream link is not confirmed: it names `originalUpstream` (who names the
+    /// original), or its upstream has no commitment of the round once the commit window closed, or
+    /// that commitment (given) names another downstream.
+    function _requireUnconfirmedUpstream(
+        ModelParams storage p,
+        CommittedItem calldata copy,
+        address originalUpstream,
+        Commitment[] calldata copyUpstream
+    ) private view {
+        address upstream = copy.upstream;
+        if (upstream == originalUpstream) return;
+        if (copyUpstream.length == 0) {
+            if (
+                block.timestamp < _commitEnd(p.genesisTime, p.commitWindowSec, copy.round)
+                    || _slotIsRound(_commitments[copy.modelId][upstream][_slotKey(copy.stage - 1, copy.round)], copy.round)
+            ) revert ComputeLedgerNotADuplicate();
+            return;
+        }
+        Commitment calldata theirs = copyUpstream[0];
+        if (
+            copyUpstream.length != 1 || theirs.modelId != copy.modelId || theirs.round != copy.round
+                || uint256(theirs.stage) + 1 != copy.stage || theirs.worker != upstream || theirs.downstream == copy.worker
+        ) revert ComputeLedgerNotADuplicate();
+        _requireStored(theirs);
+    }
+
+    function _void(Commitment calldata c, uint256 slot, address neighbour) private {
+        _voidSlot(c.modelId, c.round, c.stage, c.worker, slot, neighbour);
+    }
+
     /// @dev Flags a stored, unsettled commitment voided and takes its units out of the (unfinalized) round.
-    function _void(Commitment calldata c, uint256 slot, address neighbour, bool neighbourMissing) private {
+    function _voidSlot(uint64 modelId, uint64 round, uint16 stage, address worker, uint256 slot, address neighbour)
+        private
+    {
         if (_slotHas(slot, _FLAG_SLASHED)) revert ComputeLedgerCommitmentSlashed();
         if (_slotHas(slot, _FLAG_VOIDED)) revert ComputeLedgerCommitmentVoided();
-        _commitments[c.modelId][c.worker][_slotKey(c.stage, c.round)] = slot | (_FLAG_VOIDED << _FLAGS_SHIFT);
+        _commitments[modelId][worker][_slotKey(stage, round)] = slot | (_FLAG_VOIDED << _FLAGS_SHIFT);
         uint64 units = _slotUnits(slot);
-        _rounds[c.modelId][c.round].totalUnits -= units;
-        emit CommitmentVoided(c.modelId, c.round, c.worker, c.stage, neighbour, neighbourMissing, units);
+        _rounds[modelId][round].totalUnits -= units;
+        emit CommitmentVoided(modelId, round, worker, stage, neighbour, units);
     }
 
     /// @dev The stored slot of a full commitment whose digest matches; reverts otherwise.

@@ -468,9 +468,8 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
     // ---------------------------------------------------------------- 5. copying a commitment
 
     /// @dev Worker 2 copies worker 1's stage-1 commitment verbatim (only `worker` changed), so it
-    /// names worker 0 as its upstream, whose stage-0 commitment names worker 1 back: the copy is
-    /// voided by a pure proof (no bond, no committee) and earns nothing; the original keeps the
-    /// round's whole worker emission.
+    /// names worker 0 as its upstream, whose stage-0 commitment names worker 1, who names worker 0
+    /// back: the copy is voided by a pure proof (no bond, no committee) and earns nothing.
     function test_attack5_copyCommitment_voidedAndEarnsNothing() public {
         Commitment memory up = _commit(modelId, 0, 0, 0);
         Commitment memory original = _commit(modelId, 0, 1, 1);
@@ -481,13 +480,13 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         uint256 totalBefore = ledger.roundState(modelId, 0).totalUnits;
         _warpToChallenge(modelId, 0);
 
+        vm.expectRevert(ComputeLedgerNotUnlinked.selector);
+        ledger.proveUnlinked(original, up, original); // the original is the neighbour's partner
         vm.expectEmit(address(ledger));
-        emit CommitmentVoided(modelId, 0, workers[2], 1, workers[0], false, uint64(copyUnits));
-        ledger.proveUnlinked(copy, up);
+        emit CommitmentVoided(modelId, 0, workers[2], 1, workers[0], uint64(copyUnits));
+        ledger.proveUnlinked(copy, up, original);
         assertTrue(ledger.commitmentOf(modelId, 0, 1, workers[2]).voided);
         assertEq(ledger.roundState(modelId, 0).totalUnits, totalBefore - copyUnits);
-        vm.expectRevert(ComputeLedgerNotUnlinked.selector);
-        ledger.proveUnlinked(original, up); // the original is linked both ways
 
         _warpPastChallenge(modelId, 0);
         ledger.finalizeRound(modelId, 0);
@@ -499,37 +498,71 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         _log("copy.copierTokens", 0);
     }
 
-    /// @dev A stage-0 copy names the original's downstream, which names the original back.
+    /// @dev A stage-0 copy names the original's downstream, which is linked to the original.
     function test_attack5_copyOfStageZero_voidedThroughItsDownstream() public {
         Commitment memory original = _commit(modelId, 0, 0, 0);
         Commitment memory down = _commit(modelId, 0, 1, 1);
         Commitment memory copy = _copyAs(original, 3);
         _submit(copy, _sign(signingKeys[3], copy));
         _warpToChallenge(modelId, 0);
-        ledger.proveUnlinked(copy, down);
+        ledger.proveUnlinked(copy, down, original);
         assertTrue(ledger.commitmentOf(modelId, 0, 0, workers[3]).voided);
         assertFalse(ledger.commitmentOf(modelId, 0, 0, workers[3]).slashed, "voided, not slashed");
     }
 
-    /// @dev A copy that names a neighbour which never committed (a sybil key, or nobody) is voided
-    /// once the commit window closed; before that the neighbour may still commit.
-    function test_attack5_copyNamingAMissingNeighbour_voidedAfterTheCommitWindow() public {
-        _commit(modelId, 0, 0, 0);
+    /// @dev A copy that names a made-up upstream (nobody links to it) shares the original's inputs:
+    /// voided as a duplicate once the commit window closed (before, its upstream could still commit);
+    /// a copy whose upstream really names it is not a duplicate of this original.
+    function test_attack5_copyNamingAMadeUpNeighbour_voidedAsDuplicate() public {
+        Commitment memory up = _commit(modelId, 0, 0, 0);
         Commitment memory original = _commit(modelId, 0, 1, 1);
         Commitment memory copy = _copyAs(original, 2);
-        copy.upstream = makeAddr("sybil upstream");
+        copy.upstream = makeAddr("made-up upstream");
         _submit(copy, _sign(signingKeys[2], copy));
-        vm.expectRevert(ComputeLedgerNeighbourNotMissing.selector);
-        ledger.proveNeighbourMissing(copy, true);
+        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _leavesOf(1, false);
+        CommittedItem memory copyItem = _committedItem(copy, leaves, hashes, 2);
+        CommittedItem memory originalItem = _committedItem(original, leaves, hashes, 2);
+        Commitment[] memory none = new Commitment[](0);
+        vm.expectRevert(ComputeLedgerNotADuplicate.selector);
+        ledger.proveDuplicate(copyItem, originalItem, up, none);
         _warpToChallenge(modelId, 0);
-        vm.expectRevert(ComputeLedgerNeighbourNotMissing.selector);
-        ledger.proveNeighbourMissing(original, true); // worker 0 did commit
-        vm.expectRevert(ComputeLedgerNeighbourNotMissing.selector);
-        ledger.proveNeighbourMissing(copy, false); // the last stage has no downstream
-        ledger.proveNeighbourMissing(copy, true);
+        vm.expectRevert(ComputeLedgerNotADuplicate.selector);
+        ledger.proveDuplicate(originalItem, copyItem, up, none); // the original's upstream names it
+        ledger.proveDuplicate(copyItem, originalItem, up, none);
         assertTrue(ledger.commitmentOf(modelId, 0, 1, workers[2]).voided);
-        vm.expectRevert(ComputeLedgerCommitmentVoided.selector);
-        ledger.proveNeighbourMissing(copy, true);
+    }
+
+    function test_proveDuplicate_refusesACopyWhoseUpstreamNamesIt() public {
+        Commitment memory up = _commit(modelId, 0, 0, 0);
+        Commitment memory original = _commit(modelId, 0, 1, 1);
+        Commitment memory otherUp = _commit(modelId, 0, 0, 2); // names worker 3 downstream
+        Commitment memory other = _commit(modelId, 0, 1, 3); // names worker 2 upstream: linked
+        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _leavesOf(1, false);
+        _warpToChallenge(modelId, 0);
+        Commitment[] memory theirs = new Commitment[](1);
+        theirs[0] = otherUp;
+        vm.expectRevert(ComputeLedgerNotADuplicate.selector);
+        ledger.proveDuplicate(_committedItem(other, leaves, hashes, 0), _committedItem(original, leaves, hashes, 0), up, theirs);
+        vm.expectRevert(ComputeLedgerNotADuplicate.selector);
+        ledger.proveDuplicate(
+            _committedItem(other, leaves, hashes, 0), _committedItem(original, leaves, hashes, 0), up, new Commitment[](0)
+        );
+    }
+
+    /// @dev A stage that names a made-up downstream instead of the worker it fed voids nobody:
+    /// nobody it names names it back.
+    function test_lyingNeighbourAlone_cannotVoidItsHonestNeighbour() public {
+        Commitment memory liar = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 4);
+        liar.downstream = makeAddr("nobody");
+        _submit(liar, _sign(signingKeys[0], liar));
+        Commitment memory honest = _commit(modelId, 0, 1, 1);
+        _warpToChallenge(modelId, 0);
+        vm.expectRevert(ComputeLedgerNotUnlinked.selector);
+        ledger.proveUnlinked(honest, liar, honest);
+        _warpPastChallenge(modelId, 0);
+        ledger.finalizeRound(modelId, 0);
+        (uint256 tokens,) = ledger.mintReward(modelId, 0, workers[1]);
+        assertGt(tokens, 0, "the honest downstream is paid");
     }
 
     /// @dev Voiding keeps a copy slashable: a fraud verdict still slashes it, and its units leave
@@ -541,7 +574,7 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         _submit(copy, _sign(signingKeys[2], copy));
         _warpToChallenge(modelId, 0);
         uint256 totalBefore = ledger.roundState(modelId, 0).totalUnits;
-        ledger.proveUnlinked(copy, up);
+        ledger.proveUnlinked(copy, up, original);
         (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _leavesOf(1, false);
         uint256 bond = ledger.challengeBondWei(modelId);
         vm.prank(validators[0]);
@@ -560,16 +593,16 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         _submit(copy, _sign(signingKeys[2], copy));
         _warpToChallenge(modelId, 0);
         vm.expectRevert(ComputeLedgerNotUnlinked.selector);
-        ledger.proveUnlinked(copy, other); // worker 2 is not the neighbour the copy names
+        ledger.proveUnlinked(copy, other, original); // worker 2 is not the neighbour the copy names
         vm.expectRevert(ComputeLedgerNotUnlinked.selector);
-        ledger.proveUnlinked(copy, copy); // not an adjacent stage
+        ledger.proveUnlinked(copy, copy, copy); // not an adjacent stage
         Commitment memory forged = _copyAs(up, 0);
-        forged.downstream = workers[3];
+        forged.downstream = workers[2];
         vm.expectRevert(ComputeLedgerUnknownCommitment.selector);
-        ledger.proveUnlinked(original, forged); // the neighbour's commitment is checked against its digest
+        ledger.proveUnlinked(original, forged, copy); // the neighbour's commitment is checked against its digest
         _warpPastChallenge(modelId, 0);
         vm.expectRevert(abi.encodeWithSelector(ComputeLedgerOutsideChallengeWindow.selector, modelId, 0));
-        ledger.proveUnlinked(copy, up);
+        ledger.proveUnlinked(copy, up, original);
     }
 
     /// @dev A verbatim copy of `c` (a new struct: memory assignment would alias) claimed by worker `w`.

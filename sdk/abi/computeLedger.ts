@@ -379,11 +379,6 @@ export const computeLedgerAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
-    "name": "ComputeLedgerNeighbourNotMissing",
-    "type": "error"
-  },
-  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -408,6 +403,11 @@ export const computeLedgerAbi = [
   {
     "inputs": [],
     "name": "ComputeLedgerNotAChainBreak",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ComputeLedgerNotADuplicate",
     "type": "error"
   },
   {
@@ -974,12 +974,6 @@ export const computeLedgerAbi = [
         "internalType": "address",
         "name": "neighbour",
         "type": "address"
-      },
-      {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "neighbourMissing",
-        "type": "bool"
       },
       {
         "indexed": false,
@@ -3336,6 +3330,194 @@ export const computeLedgerAbi = [
             "type": "bytes32"
           },
           {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "index",
+                "type": "uint32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "inputActHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "outputActHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "upstreamGradHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "inputGradHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "gradRoot",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct IComputeLedgerTypes.ItemLeaf",
+            "name": "leaf",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.CommittedItem",
+        "name": "",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "index",
+                "type": "uint32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "inputActHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "outputActHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "upstreamGradHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "inputGradHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "gradRoot",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct IComputeLedgerTypes.ItemLeaf",
+            "name": "leaf",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.CommittedItem",
+        "name": "",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
             "internalType": "uint32",
             "name": "itemCount",
             "type": "uint32"
@@ -3366,18 +3548,127 @@ export const computeLedgerAbi = [
         "type": "tuple"
       },
       {
-        "internalType": "bool",
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "itemCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.Commitment[]",
         "name": "",
-        "type": "bool"
+        "type": "tuple[]"
       }
     ],
-    "name": "proveNeighbourMissing",
+    "name": "proveDuplicate",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
   },
   {
     "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "modelId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "round",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "worker",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "itemsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "itemCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootBefore",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "weightsRootAfter",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "upstream",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "downstream",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IComputeLedgerTypes.Commitment",
+        "name": "",
+        "type": "tuple"
+      },
       {
         "components": [
           {

@@ -151,11 +151,6 @@ export class ComputeLedgerModuleMismatchError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
-/** `ComputeLedgerNeighbourNotMissing()`, declared in the ComputeLedger ABI. */
-export class ComputeLedgerNeighbourNotMissingError extends ContractRevertError {
-  declare readonly args: readonly [];
-}
-
 /** `ComputeLedgerNoAppealLeft(uint256 disputeId)`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerNoAppealLeftError extends ContractRevertError {
   declare readonly args: readonly [disputeId: bigint];
@@ -168,6 +163,11 @@ export class ComputeLedgerNoFraudProvenError extends ContractRevertError {
 
 /** `ComputeLedgerNotAChainBreak()`, declared in the ComputeLedger ABI. */
 export class ComputeLedgerNotAChainBreakError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ComputeLedgerNotADuplicate()`, declared in the ComputeLedger ABI. */
+export class ComputeLedgerNotADuplicateError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
@@ -773,10 +773,10 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ComputeLedgerMixedRounds: ComputeLedgerMixedRoundsError,
   ComputeLedgerModelWindowsTooLong: ComputeLedgerModelWindowsTooLongError,
   ComputeLedgerModuleMismatch: ComputeLedgerModuleMismatchError,
-  ComputeLedgerNeighbourNotMissing: ComputeLedgerNeighbourNotMissingError,
   ComputeLedgerNoAppealLeft: ComputeLedgerNoAppealLeftError,
   ComputeLedgerNoFraudProven: ComputeLedgerNoFraudProvenError,
   ComputeLedgerNotAChainBreak: ComputeLedgerNotAChainBreakError,
+  ComputeLedgerNotADuplicate: ComputeLedgerNotADuplicateError,
   ComputeLedgerNotAWeightsBreak: ComputeLedgerNotAWeightsBreakError,
   ComputeLedgerNotAttested: ComputeLedgerNotAttestedError,
   ComputeLedgerNotCommitteeMember: ComputeLedgerNotCommitteeMemberError,

@@ -54,6 +54,15 @@ describe("cheating miners are caught and slashed; honest miners keep stake and r
     }, 60_000);
   }
 
+  it("copyPipeline_isChallengedBecauseItsStage0DataIsAnotherHeads", async () => {
+    bench = await setupBench({ fraction: FRACTION, tolerance });
+    const o = await runStrategy(bench, STRATEGIES.find((s) => s.name === "copyPipeline") as (typeof STRATEGIES)[number], 1);
+    expect([o.caught, o.how]).toEqual([true, "slashed"]);
+    const challenges = bench.validators[0]?.log.filter((e) => e.type === "challenge") ?? [];
+    expect(challenges).toHaveLength(1);
+    expect(challenges[0]).toMatchObject({ stage: 0, reason: expect.stringMatching(/not the microbatch assigned/) });
+  }, 60_000);
+
   it("forgedSignature_and_otherRound_and_otherModel_areRejectedOnSubmission", async () => {
     bench = await setupBench({ fraction: FRACTION, tolerance });
     const byName = (n: string) => STRATEGIES.find((s) => s.name === n) as (typeof STRATEGIES)[number];

@@ -104,6 +104,11 @@ export type Strategy = {
   withhold?: boolean | undefined;
   /** The commitment names model 2 (audited by model 2's validators). */
   claimsOtherModel?: boolean | undefined;
+  /**
+   * In cheating rounds the pipeline trains the data of this head instead of stage 0's own: the
+   * work a pipeline headed by that address commits, which a stage-0 cheater then copies.
+   */
+  copiesHead?: ((bench: Bench) => Address) | undefined;
 };
 
 export type StrategyOutcome = {
@@ -163,7 +168,7 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
   for (let r = 0n; r < BigInt(maxRounds) && !outcome.caught; r++) {
     rounds++;
     const cheating = r >= BigInt(strategy.fromRound ?? 0);
-    const mined = await pipeline.run({ round: r, microbatches, data });
+    const mined = await pipeline.run({ round: r, microbatches, data, head: cheating ? strategy.copiesHead?.(bench) : undefined });
     history.push(mined);
     for (const m of mined) {
       outcome.trainingComputeMs += m.result.timings.forwardMs + m.result.timings.backwardMs;

@@ -1,5 +1,7 @@
 import { fewerLayers, lowerPrecision, randomGradients, scaledGradients, staleGradients, zeroGradients } from "../../worker/cheat/strategies.ts";
-import { copyContent, copyItems, otherModel, otherRound, overclaimItems, replayItems } from "../../worker/cheat/records.ts";
+import { copyCommitment, copyContent, copyItems, otherModel, otherRound, overclaimItems, replayItems } from "../../worker/cheat/records.ts";
+import { buildCommitment } from "../../worker/commit/commitment.ts";
+import { accountAt } from "../sdk/fixture.ts";
 import { weightsRoot } from "../../sdk/protocol/index.ts";
 import { createStage } from "../../worker/model/index.ts";
 import type { Strategy } from "./scenario.ts";
@@ -24,6 +26,20 @@ export const STRATEGIES: Strategy[] = [
       const store = miners[0]?.store;
       if (store) copyContent(store, store, victim);
       return copyItems(victim, 1);
+    },
+  },
+  {
+    name: "copyPipeline",
+    stage: 0,
+    // Issue 11: commits another pipeline's stage-0 commitment verbatim, only `worker` changed. The
+    // victim (wallet 5) heads a pipeline whose work is exactly what this pipeline computes from
+    // the victim's data; the honest stage 1 trains on what it is sent and stays honest.
+    copiesHead: ({ s }) => accountAt(s, 5),
+    tamper: ({ round, honest, bench }) => {
+      const mined = honest[0];
+      if (!mined) throw new Error("no stage-0 work to copy");
+      const victim = buildCommitment({ modelId: 1n, round, stage: 0, worker: accountAt(bench.s, 5), items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter, neighbours: mined.neighbours });
+      return copyCommitment({ commitment: victim, items: mined.items });
     },
   },
   { name: "lowerPrecision", stage: 1, cheat: lowerPrecision },

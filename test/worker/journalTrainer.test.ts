@@ -75,7 +75,7 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
         if (!l || !pipe) throw new Error("setup");
         const runner: RoundRunner = {
           runRound: async (round) => ({
-            ...(await runStageRound({ stage: l.stage, round, microbatches: MICROBATCHES, schedule: "1f1b", wire: "int8", prev: pipe.prev, next: pipe.next, data: l.data })),
+            ...(await runStageRound({ stage: l.stage, round, microbatches: MICROBATCHES, schedule: "1f1b", wire: "int8", prev: pipe.prev, next: pipe.next, data: l.data, head: st.worker })),
             neighbours: pipeNeighbours(pipe),
           }),
           exportWeights: () => l.stage.exportWeights(),

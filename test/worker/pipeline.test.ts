@@ -3,7 +3,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Hex, zeroHash } from "viem";
+import { type Address, type Hex, zeroHash } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trainingMicrobatch } from "../../worker/data/batches.ts";
 import { stageParameterCount, stageParameters } from "../../worker/model/layout.ts";
@@ -23,7 +23,7 @@ const tiny = (stageCount: number): ModelSpec =>
   defaultModelSpec({ stageCount, layers: stageCount, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: MICROBATCHES, learningRate: 1e-2 });
 
 type RoundRecord = { index: number; inputActHash: Hex; outputActHash: Hex; upstreamGradHash: Hex; inputGradHash: Hex };
-type RoundEvent = StageEvent & { round: string; losses: number[]; bytesSent: number; bytesReceived: number; records: RoundRecord[] };
+type RoundEvent = StageEvent & { round: string; head?: string; losses: number[]; bytesSent: number; bytesReceived: number; records: RoundRecord[] };
 type AuditEvent = StageEvent & { parameterCount: number; variables: { name: string; size: number }[]; received: { kind: string; count: number; payloadBytes: number }[] };
 
 const dirs: string[] = [];
@@ -59,21 +59,25 @@ const readGradient = (dir: string, s: number, r: number, m: number): Float32Arra
 
 function dataOf(spec: ModelSpec): MicrobatchSource {
   const params = dataParameters(spec);
-  return (round, index) => {
-    const b = trainingMicrobatch(params, MODEL_ID, round, index);
+  return (head, round, index) => {
+    const b = trainingMicrobatch(params, MODEL_ID, round, head, index);
     const shape = [b.batchSize, b.contextLength];
     return { ids: tf.tensor(b.inputs, shape, "int32"), targets: tf.tensor(b.targets, shape, "int32") };
   };
 }
 
+/** The address stage 0 drew its data for (its hello key: these processes run without a chain). */
+const headOf = (procs: StageProcess[]): Address => (roundsOf(procs[0] as StageProcess)[0] as RoundEvent).head as Address;
+
 /** Stage s's microbatch records form the hash chain of docs/PROTOCOL.md with stage s+1. */
 function expectHashChain(spec: ModelSpec, procs: StageProcess[]): void {
   const S = procs.length;
   const data = dataParameters(spec);
+  const head = headOf(procs);
   for (let r = 0; r < ROUNDS; r++) {
     const perStage = procs.map((p) => (roundsOf(p)[r] as RoundEvent).records);
     for (let m = 0; m < MICROBATCHES; m++) {
-      const batch = trainingMicrobatch(data, MODEL_ID, BigInt(r), m);
+      const batch = trainingMicrobatch(data, MODEL_ID, BigInt(r), head, m);
       expect(perStage[0]?.[m]?.inputActHash).toBe(hashTokenIds([batch.batchSize, batch.contextLength], batch.inputs));
       expect(perStage[0]?.[m]?.inputGradHash).toBe(zeroHash);
       expect(perStage[S - 1]?.[m]?.upstreamGradHash).toBe(zeroHash);
@@ -94,6 +98,8 @@ function expectNoForeignParameters(spec: ModelSpec, procs: StageProcess[], wire:
   const S = procs.length;
   const act = spec.microbatchSize * spec.contextLength * spec.dModel;
   const tensorBytes = 2 + 4 * 3 + (wire === "int8" ? 4 + act : 4 * act);
+  // Activation payloads carry the microbatch's int32 targets [B, T] after the activation.
+  const targetsBytes = 2 + 4 * 2 + 4 * spec.microbatchSize * spec.contextLength;
   const seen = new Set<string>();
   for (let s = 0; s < S; s++) {
     const audit = (procs[s] as StageProcess).all("audit")[0] as AuditEvent;
@@ -114,8 +120,9 @@ function expectNoForeignParameters(spec: ModelSpec, procs: StageProcess[], wire:
       const r = received.get(kind);
       if (!r) continue;
       expect(r.count).toBe(ROUNDS * MICROBATCHES);
-      // Every tensor received is exactly one [B, T, d] activation-sized tensor: no weights arrive.
-      expect(r.payloadBytes).toBe(r.count * tensorBytes);
+      // Every tensor received is exactly one [B, T, d] activation-sized tensor (activations with
+      // their [B, T] targets): no weights arrive.
+      expect(r.payloadBytes).toBe(r.count * (tensorBytes + (kind === "activation" ? targetsBytes : 0)));
     }
   }
   const all = spec.stages.flatMap((_, s) => stageParameters(spec, s).map((p) => p.name));
@@ -132,10 +139,11 @@ function compareWithReference(
 ): number {
   const stages: PipelineStage[] = spec.stages.map((_, s) => createStage(spec, s));
   const data = dataOf(spec);
+  const head = headOf(procs);
   let worst = 0;
   try {
     for (let r = 0; r < ROUNDS; r++) {
-      const ref = referenceRound({ stages, round: BigInt(r), microbatches: MICROBATCHES, data, wire, schedule });
+      const ref = referenceRound({ stages, round: BigInt(r), microbatches: MICROBATCHES, data, head, wire, schedule });
       for (let s = 0; s < stages.length; s++)
         for (let m = 0; m < MICROBATCHES; m++) {
           const err = relativeL2(readGradient(gradientsDir, s, r, m), (ref.records[s]?.[m] as { parameterGradient: Float32Array }).parameterGradient);
@@ -175,8 +183,9 @@ describe("multi-process pipeline over libp2p (real transformer stages, wasm)", (
     expectNoForeignParameters(spec, procs, "int8");
 
     // Bytes on the wire per round: M frames of at most (4 length + 13 header + 18 tensor header +
-    // B*T*d int8), less where the lossless stage shrinks them; what one stage sends, its neighbours receive.
-    const frame = 4 + 13 + 18 + spec.microbatchSize * spec.contextLength * spec.dModel;
+    // B*T*d int8 + the targets' 10 header bytes and B*T int32), less where the lossless stage
+    // shrinks them; what one stage sends, its neighbours receive.
+    const frame = 4 + 13 + 18 + spec.microbatchSize * spec.contextLength * spec.dModel + 10 + 4 * spec.microbatchSize * spec.contextLength;
     roundsOf(procs[1] as StageProcess).forEach((mid, r) => {
       const [first, last] = [roundsOf(procs[0] as StageProcess)[r], roundsOf(procs[2] as StageProcess)[r]] as [RoundEvent, RoundEvent];
       expect(mid.bytesReceived).toBe(first.bytesSent + last.bytesSent);
@@ -203,7 +212,7 @@ describe("multi-process pipeline over libp2p (real transformer stages, wasm)", (
     expectLossFalls(procs);
     expectHashChain(spec, procs);
     expectNoForeignParameters(spec, procs, "float32");
-    const frame = 4 + 13 + 14 + 4 * spec.microbatchSize * spec.contextLength * spec.dModel;
+    const frame = 4 + 13 + 14 + 4 * spec.microbatchSize * spec.contextLength * spec.dModel + 10 + 4 * spec.microbatchSize * spec.contextLength;
     for (const p of procs) for (const e of roundsOf(p)) expect(e.bytesSent).toBeLessThanOrEqual(MICROBATCHES * frame);
     const err = compareWithReference(spec, procs, gradientsDir, "float32", "gpipe");
     expect(err).toBeLessThanOrEqual(1e-6);

@@ -52,12 +52,14 @@ describe("serving through the multi-process pipeline", () => {
       for (const s of stages) s.dispose();
     }
 
-    // Stage 0 sends one [1, T, d] int8 activation per token; T grows with the text.
+    // Stage 0 sends one [1, T, d] int8 activation per token (no targets: serving frames are lone
+    // tensors); T grows with the text. The lossless codec may shrink a frame, never grow it.
     const frameBytes = (t: number): number => 4 + 13 + 18 + t * spec.dModel;
     generated.forEach((g) => {
       const promptLength = g.prompt.length;
       const expected = Array.from({ length: MAX_NEW }, (_, i) => frameBytes(Math.min(spec.contextLength, promptLength + i))).reduce((a, b) => a + b, 0);
-      expect(g.bytesSent).toBe(expected);
+      expect(g.bytesSent).toBeLessThanOrEqual(expected);
+      expect(g.bytesSent).toBeGreaterThan(0.9 * expected);
     });
     const served = procs.slice(1).map((p) => p.all("served")[0] as StageEvent);
     expect(served.map((s) => s.activations)).toEqual([prompts.length * MAX_NEW, prompts.length * MAX_NEW]);

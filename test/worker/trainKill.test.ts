@@ -2,8 +2,9 @@
 // loopback, the SDK's submitter) against an in-process Hardhat chain served over HTTP. The test
 // acts as the miners' supervisor: it SIGKILLs a stage at seeded points and restarts it with the
 // same flags; the surviving stage rides the loss out by reconnecting. Everything is then checked
-// from the chain itself and compared with a second, uninterrupted pipeline of two other workers
-// that trains the same model through the same rounds on the same chain at the same time.
+// from the chain itself and compared with an uninterrupted run of the same two workers through the
+// same rounds on a second chain at the same time (a pipeline's data is drawn for its stage-0
+// worker's address, so only the same workers can commit the same work).
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
@@ -58,15 +59,15 @@ function start(args: string[]): Incarnation {
   return inc;
 }
 
-/** Advances the chain to round r+1 once every stage's round-r commitment is stored (never earlier). */
-function driveRounds(c: KillChain): { stop(): Promise<void> } {
+/** Advances the chain to round r+1 once every stage's round-r commitment of `pipelines` is stored (never earlier). */
+function driveRounds(c: KillChain, pipelines: number[]): { stop(): Promise<void> } {
   let running = true;
   const loop = (async () => {
     const model = await getModel(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
     while (running) {
       const round = await getCurrentRound(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
       if (round <= UNTIL) {
-        const found = await Promise.all(c.workers.flatMap((pipeline) => pipeline.map((worker, stage) => getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage, worker }))));
+        const found = await Promise.all(pipelines.flatMap((p) => (c.workers[p] as Address[]).map((worker, stage) => getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage, worker }))));
         if (found.every((f) => f.found)) await c.s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -165,18 +166,19 @@ async function runPipeline(c: KillChain, pipeline: number, plans: Array<{ stage:
 describe("shardholder train under kill -9 (real processes, real chain)", () => {
   it(`finishes every round after ${KILLS} seeded kills: each commitment once, no revert, no lost work, same commitments as an uninterrupted run (seed ${seed})`, async () => {
     const t0 = performance.now();
-    const c = await setupKillChain();
-    chains.push(c);
+    // The crashed run on one chain, the uninterrupted reference of the same workers on another.
+    const [c, ref] = [await setupKillChain(), await setupKillChain()];
+    chains.push(c, ref);
     const tSetup = performance.now() - t0;
     const plans = Array.from({ length: KILLS }, () => ({ stage: random() < 0.5 ? 0 : 1, afterRecords: 1 + Math.floor(random() * 9), onIntent: random() < 0.35 }));
-    const driver = driveRounds(c);
+    const drivers = [driveRounds(c, [0]), driveRounds(ref, [0])];
     let tRef = 0;
     const [{ runs, kills }] = await Promise.all([
       runPipeline(c, 0, plans),
-      runPipeline(c, 1, []).then(() => (tRef = performance.now() - t0 - tSetup)),
-    ]).finally(() => driver.stop());
+      runPipeline(ref, 0, []).then(() => (tRef = performance.now() - t0 - tSetup)),
+    ]).finally(() => Promise.all(drivers.map((d) => d.stop())));
     const facts = await chainFacts(c, 0);
-    const refFacts = await chainFacts(c, 1);
+    const refFacts = await chainFacts(ref, 0);
 
     expect(kills).toHaveLength(KILLS);
     // From the chain: every commitment stored exactly once, nothing reverted (a duplicate would).

@@ -72,11 +72,15 @@ export class MinerPipeline {
     return new MinerPipeline(miners, pipes);
   }
 
-  /** Trains one round on every stage and stores what each stage committed to. */
-  async run({ round, microbatches, data, wire = "int8" }: { round: bigint; microbatches: number; data: MicrobatchSource; wire?: WireFormat }): Promise<MinedRound[]> {
+  /**
+   * Trains one round on every stage and stores what each stage committed to. Stage 0 draws the
+   * data for `head`, by default its own worker address (what an honest head does).
+   */
+  async run({ round, microbatches, data, wire = "int8", head }: { round: bigint; microbatches: number; data: MicrobatchSource; wire?: WireFormat; head?: Address | undefined }): Promise<MinedRound[]> {
     const before = this.miners.map((m) => m.stage.exportWeights());
+    const drawnFor = head ?? (this.miners[0] as StageMiner).worker;
     const results = await Promise.all(
-      this.miners.map((m, s) => runStageRound({ stage: m.stage, round, microbatches, schedule: "1f1b", wire, prev: this.pipes[s]?.prev, next: this.pipes[s]?.next, data })),
+      this.miners.map((m, s) => runStageRound({ stage: m.stage, round, microbatches, schedule: "1f1b", wire, prev: this.pipes[s]?.prev, next: this.pipes[s]?.next, ...(s === 0 ? { data, head: drawnFor } : {}) })),
     );
     return results.map((result, s) => {
       const miner = this.miners[s] as StageMiner;

@@ -28,6 +28,16 @@ export function copyItems(victim: MicrobatchItem[], shift: number): CommitTamper
 }
 
 /**
+ * Commits another worker's commitment verbatim: its items and roots, only `worker` changed to
+ * the copier's (the copier serves the copied content too). On stage 0 this claims another
+ * pipeline's data, drawn for the victim's address, so re-execution under the copier's own
+ * address fails (docs/PROTOCOL.md "Deterministic data").
+ */
+export function copyCommitment(victim: { commitment: Commitment; items: MicrobatchItem[] }): CommitTamper {
+  return ({ commitment }) => ({ commitment: { ...victim.commitment, worker: commitment.worker }, items: victim.items });
+}
+
+/**
  * Over-claims: signs the full `itemCount` of the round but builds the items tree over only the first
  * `kept` microbatches (the units of the rest are claimed for work that has no leaf). Its manifest
  * cannot be served (a manifest must hold `itemCount` leaves), so the sampled leaves are demanded

@@ -151,7 +151,7 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     stageCount: loaded.stageCount,
     modelKey: loaded.modelKey,
     auth: s.auth,
-    limits: tensorFrameLimits(loaded.wireShape),
+    limits: tensorFrameLimits(loaded.wireShape, { targetVocab: loaded.vocabSize }),
     // A neighbour runs at most about a round ahead (it needs our gradients to finish one).
     maxMailboxBytes: (2 * loaded.defaultMicrobatches + 2) * tensorFrameLimits(loaded.wireShape).maxPayloadBytes,
     onRefused: (error) => logger.warn({ error: (error as { shortMessage?: string }).shortMessage ?? error.message }, "refused a pipe link"),
@@ -185,7 +185,8 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
         // restart checks the previous round's commitment), so replays stay O(window), not O(run).
         await journal.compact(round - BigInt((p.contentRounds ?? RING_SIZE) + 1));
         const weightsBefore = loaded.stage.exportWeights();
-        const result = await runStageRound({ stage: loaded.stage, round, microbatches: loaded.defaultMicrobatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
+        // Stage 0 heads the pipeline: it trains the data drawn for its own staking address.
+        const result = await runStageRound({ stage: loaded.stage, round, microbatches: loaded.defaultMicrobatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data, head: p.account.address });
         storeRoundContent(store, { round, weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
         return { ...result, neighbours: pipeNeighbours(pipe) };
       },

@@ -92,7 +92,7 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
     await runValidatorLoop({
       validator: auditor, fromRound: p.fromRound, untilRound: p.untilRound, pollMs: p.pollMs, signal: stop.signal,
       onAudit: (round, a) =>
-        logger.info({ round: round.toString(), sampled: a.sampled, attested: a.attested, attestedOnChain: a.attestedOnChain, weightsBreaks: a.weightsBreaks, disputes: a.disputes.map(String), computeMs: Math.round(a.computeMs) }, "audited"),
+        logger.info({ round: round.toString(), sampled: a.sampled, attested: a.attested, attestedOnChain: a.attestedOnChain, weightsBreaks: a.weightsBreaks, voided: a.voided, disputes: a.disputes.map(String), computeMs: Math.round(a.computeMs) }, "audited"),
       onReward: (round, tokens) => logger.info({ round: round.toString(), tokens: tokens.toString() }, "validator reward minted"),
     });
     stop.abort();

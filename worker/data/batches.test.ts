@@ -6,6 +6,8 @@ import { loadBrownText, untagBrown } from "./corpus.ts";
 import { charTokenizer, PRINTABLE_ASCII_VOCAB } from "./vocab.ts";
 
 const params: DataParameters = { vocab: PRINTABLE_ASCII_VOCAB, contextLength: 32, microbatchSize: 8, evalFraction: 0.05 };
+const HEAD = "0x00000000000000000000000000000000000000aa";
+const OTHER_HEAD = "0x00000000000000000000000000000000000000bb";
 
 describe("corpus", () => {
   it("strips Brown tags and normalizes whitespace and quotes", () => {
@@ -32,18 +34,23 @@ describe("corpus", () => {
 });
 
 describe("deterministic microbatches", () => {
-  it("returns the same batch for the same (model, round, index) and another one otherwise", () => {
-    const a = trainingMicrobatch(params, 1n, 2n, 3);
-    expect(trainingMicrobatch(params, 1n, 2n, 3)).toEqual(a);
-    expect(trainingMicrobatch(params, 1n, 2n, 4).inputs).not.toEqual(a.inputs);
-    expect(trainingMicrobatch(params, 1n, 3n, 3).inputs).not.toEqual(a.inputs);
-    expect(trainingMicrobatch(params, 2n, 2n, 3).inputs).not.toEqual(a.inputs);
+  it("returns the same batch for the same (model, round, head, index) and another one otherwise", () => {
+    const a = trainingMicrobatch(params, 1n, 2n, HEAD, 3);
+    expect(trainingMicrobatch(params, 1n, 2n, HEAD, 3)).toEqual(a);
+    expect(trainingMicrobatch(params, 1n, 2n, HEAD, 4).inputs).not.toEqual(a.inputs);
+    expect(trainingMicrobatch(params, 1n, 3n, HEAD, 3).inputs).not.toEqual(a.inputs);
+    expect(trainingMicrobatch(params, 2n, 2n, HEAD, 3).inputs).not.toEqual(a.inputs);
+  });
+
+  it("trainingMicrobatch_otherHead_drawsOtherData (a copied commitment is not the copier's work)", () => {
+    for (let index = 0; index < 4; index++)
+      expect(trainingMicrobatch(params, 1n, 2n, OTHER_HEAD, index).inputs).not.toEqual(trainingMicrobatch(params, 1n, 2n, HEAD, index).inputs);
   });
 
   it("draws windows from the protocol seed and shifts targets by one character", () => {
-    const batch = trainingMicrobatch(params, 1n, 2n, 3);
+    const batch = trainingMicrobatch(params, 1n, 2n, HEAD, 3);
     const { tokens, trainLength } = tokenizedCorpus(params.vocab, params.evalFraction);
-    const random = randomFromSeed(microbatchSeed(1n, 2n, 3));
+    const random = randomFromSeed(microbatchSeed(1n, 2n, HEAD, 3));
     for (let row = 0; row < params.microbatchSize; row++) {
       const offset = random.nextInt(trainLength - params.contextLength - 1);
       const T = params.contextLength;

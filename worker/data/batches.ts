@@ -1,3 +1,4 @@
+import type { Address } from "viem";
 import { microbatchSeed } from "../../sdk/protocol/seed.ts";
 import { randomFromSeed } from "../model/random.ts";
 import { loadBrownText } from "./corpus.ts";
@@ -30,6 +31,13 @@ export interface TokenizedCorpus {
   readonly trainLength: number;
 }
 
+/**
+ * The head of a pipeline that has no staking address (local benchmarks, calibration and tests
+ * that run without a chain): the zero address. Any real pipeline's data is drawn for its
+ * stage-0 worker's address instead.
+ */
+export const LOCAL_HEAD: Address = "0x0000000000000000000000000000000000000000";
+
 const corpora = new Map<string, TokenizedCorpus>();
 
 /** Tokenizes the Brown Corpus once per (vocabulary, eval fraction) and caches the result. */
@@ -56,15 +64,16 @@ function windowsAt(tokens: Int32Array, offsets: readonly number[], contextLength
 }
 
 /**
- * Microbatch `index` of round `round` of model `modelId` (docs/PROTOCOL.md "Deterministic data"):
- * the seed `microbatchSeed(modelId, round, index)` drives xoshiro128** (see `randomFromSeed`),
+ * Microbatch `index` of round `round` of model `modelId` in the pipeline headed by `head` (the
+ * stage-0 worker's staking address; docs/PROTOCOL.md "Deterministic data"): the seed
+ * `microbatchSeed(modelId, round, head, index)` drives xoshiro128** (see `randomFromSeed`),
  * which draws `microbatchSize` window starts uniformly from the training part of the corpus.
  */
-export function trainingMicrobatch(params: DataParameters, modelId: bigint, round: bigint, index: number): TokenBatch {
+export function trainingMicrobatch(params: DataParameters, modelId: bigint, round: bigint, head: Address, index: number): TokenBatch {
   const corpus = tokenizedCorpus(params.vocab, params.evalFraction);
   const span = corpus.trainLength - params.contextLength - 1;
   if (span <= 0) throw new Error(`context length ${params.contextLength} exceeds the training corpus`);
-  const random = randomFromSeed(microbatchSeed(modelId, round, index));
+  const random = randomFromSeed(microbatchSeed(modelId, round, head, index));
   const offsets = Array.from({ length: params.microbatchSize }, () => random.nextInt(span));
   return windowsAt(corpus.tokens, offsets, params.contextLength);
 }

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { relativeL2 } from "../validator/tolerance.ts";
 import { type BackendName, selectBackend } from "../backend/select.ts";
-import { trainingMicrobatch } from "../data/batches.ts";
+import { LOCAL_HEAD, trainingMicrobatch } from "../data/batches.ts";
 import { runLocalStep } from "./local.ts";
 import { dataParameters, defaultModelSpec } from "./spec.ts";
 import { createStage } from "./stage.ts";
@@ -13,7 +13,7 @@ const WASM_CPU_RELATIVE_L2_TOLERANCE = 1e-5;
 describe("cross-backend calibration", () => {
   it("wasm and cpu gradients agree to float32 rounding", async () => {
     const spec = defaultModelSpec({ dModel: 32, heads: 2, layers: 2, contextLength: 16, microbatchSize: 4, stageCount: 2 });
-    const batch = trainingMicrobatch(dataParameters(spec), 1n, 0n, 0);
+    const batch = trainingMicrobatch(dataParameters(spec), 1n, 0n, LOCAL_HEAD, 0);
     const gradientsOn = async (backend: BackendName) => {
       await selectBackend({ backend });
       const stages = spec.stages.map((_, s) => createStage(spec, s));

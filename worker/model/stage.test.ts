@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { relativeL2 } from "../validator/tolerance.ts";
 import { selectBackend } from "../backend/select.ts";
-import { trainingMicrobatch } from "../data/batches.ts";
+import { LOCAL_HEAD, trainingMicrobatch } from "../data/batches.ts";
 import { createFullModel } from "./full.ts";
 import { generateText } from "./generate.ts";
 import { initialStageWeights } from "./init.ts";
@@ -31,7 +31,7 @@ describe("staged transformer", () => {
   for (const stageCount of [2, 3]) {
     it(`matches the full model's loss and gradients with ${stageCount} stages`, () => {
       const spec = tinySpec(stageCount, 4);
-      const batch = trainingMicrobatch(dataParameters(spec), 7n, 3n, 1);
+      const batch = trainingMicrobatch(dataParameters(spec), 7n, 3n, LOCAL_HEAD, 1);
       const full = createFullModel(spec);
       const { inputs, targets } = batchTensors(batch);
       const reference = full.lossAndGradients(inputs, targets);
@@ -56,7 +56,7 @@ describe("staged transformer", () => {
 
   it("detects a perturbed gradient (the tolerance separates honest from altered)", () => {
     const spec = tinySpec(2);
-    const batch = trainingMicrobatch(dataParameters(spec), 1n, 0n, 0);
+    const batch = trainingMicrobatch(dataParameters(spec), 1n, 0n, LOCAL_HEAD, 0);
     const stages = spec.stages.map((_, s) => createStage(spec, s));
     const honest = runLocalStep(stages, [batch]).gradients[0]?.[1] as Float32Array;
     const altered = honest.map((g, i) => (i % 97 === 0 ? g * 1.01 : g));
@@ -87,7 +87,7 @@ describe("staged transformer", () => {
   it("does not grow the tensor count over steps", () => {
     const spec = tinySpec(3);
     const stages = spec.stages.map((_, s) => createStage(spec, s));
-    const batches = (round: number) => [0, 1].map((i) => trainingMicrobatch(dataParameters(spec), 1n, BigInt(round), i));
+    const batches = (round: number) => [0, 1].map((i) => trainingMicrobatch(dataParameters(spec), 1n, BigInt(round), LOCAL_HEAD, i));
     runLocalStep(stages, batches(0));
     const count = tf.memory().numTensors;
     for (let round = 1; round < 4; round++) {
@@ -99,7 +99,7 @@ describe("staged transformer", () => {
 
   it("is bitwise deterministic from the seed and differs for another seed", () => {
     const spec = tinySpec(2);
-    const batches = [0, 1].map((i) => trainingMicrobatch(dataParameters(spec), 1n, 0n, i));
+    const batches = [0, 1].map((i) => trainingMicrobatch(dataParameters(spec), 1n, 0n, LOCAL_HEAD, i));
     const run = (initSeed: number) => {
       const stages = spec.stages.map((_, s) => createStage({ ...spec, initSeed }, s));
       const initial = stages.map((st) => st.exportWeights());
@@ -122,7 +122,7 @@ describe("staged transformer", () => {
     const stages = spec.stages.map((_, s) => createStage(spec, s));
     const losses: number[] = [];
     for (let round = 0; round < 30; round++) {
-      const batches = [0, 1].map((i) => trainingMicrobatch(dataParameters(spec), 1n, BigInt(round), i));
+      const batches = [0, 1].map((i) => trainingMicrobatch(dataParameters(spec), 1n, BigInt(round), LOCAL_HEAD, i));
       losses.push(runLocalStep(stages, batches).loss);
     }
     const first = losses[0] as number;
@@ -134,13 +134,13 @@ describe("staged transformer", () => {
   it("round-trips weights and optimizer state into a fresh stage", () => {
     const spec = tinySpec(2);
     const stages = spec.stages.map((_, s) => createStage(spec, s));
-    runLocalStep(stages, [trainingMicrobatch(dataParameters(spec), 1n, 0n, 0)]);
+    runLocalStep(stages, [trainingMicrobatch(dataParameters(spec), 1n, 0n, LOCAL_HEAD, 0)]);
     const copies = spec.stages.map((_, s) => createStage(spec, s));
     copies.forEach((copy, s) => {
       copy.importWeights((stages[s] as (typeof stages)[number]).exportWeights());
       copy.importOptimizerState((stages[s] as (typeof stages)[number]).exportOptimizerState());
     });
-    const next = [trainingMicrobatch(dataParameters(spec), 1n, 1n, 0)];
+    const next = [trainingMicrobatch(dataParameters(spec), 1n, 1n, LOCAL_HEAD, 0)];
     expect(runLocalStep(copies, next)).toEqual(runLocalStep(stages, next));
     expect(copies[1]?.exportWeights()).toEqual(stages[1]?.exportWeights());
     expect(() => copies[0]?.importWeights(new Float32Array(3))).toThrow(StageUsageError);
@@ -194,7 +194,7 @@ describe("generation", () => {
     const tensors = tf.memory().numTensors;
     generateText(spec, stages, "", 3);
     expect(tf.memory().numTensors).toBe(tensors);
-    for (let round = 0; round < 10; round++) runLocalStep(stages, [trainingMicrobatch(dataParameters(spec), 1n, BigInt(round), 0)]);
+    for (let round = 0; round < 10; round++) runLocalStep(stages, [trainingMicrobatch(dataParameters(spec), 1n, BigInt(round), LOCAL_HEAD, 0)]);
     expect(generateText(spec, stages, "The jury", 12)).not.toBe(before);
     for (const stage of stages) stage.dispose();
   });
@@ -203,7 +203,7 @@ describe("generation", () => {
 describe("gradient accumulation order", () => {
   it("step_gpipeAndOneFOneB_bitwiseEqualWeights", () => {
     const spec = tinySpec(2);
-    const batches = [0, 1, 2, 3].map((i) => trainingMicrobatch(dataParameters(spec), 1n, 0n, i));
+    const batches = [0, 1, 2, 3].map((i) => trainingMicrobatch(dataParameters(spec), 1n, 0n, LOCAL_HEAD, i));
     const train = (backwardOrder: readonly number[]) => {
       const stages = spec.stages.map((_, s) => createStage(spec, s));
       const outputs = batches.map((batch, mb) => {

@@ -1,5 +1,5 @@
 import { dataParameters, type ModelSpec } from "./spec.ts";
-import { trainingMicrobatch } from "../data/batches.ts";
+import { LOCAL_HEAD, trainingMicrobatch } from "../data/batches.ts";
 import { modelTrainingFlops } from "./layout.ts";
 import { runLocalStep } from "./local.ts";
 import { createStage } from "./stage.ts";
@@ -35,7 +35,7 @@ export function measureTrainingThroughput(
   const stages = spec.stages.map((_, s) => createStage(spec, s));
   const data = dataParameters(spec);
   const batchesOf = (step: number) =>
-    Array.from({ length: spec.microbatchesPerStep }, (_, i) => trainingMicrobatch(data, modelId, BigInt(step), i));
+    Array.from({ length: spec.microbatchesPerStep }, (_, i) => trainingMicrobatch(data, modelId, BigInt(step), LOCAL_HEAD, i));
   const losses: number[] = [];
   try {
     for (let i = 0; i < warmupSteps; i++) losses.push(runLocalStep(stages, batchesOf(i)).loss);

@@ -4,7 +4,8 @@ import { BaseError } from "../../sdk/errors/base.ts";
 
 /**
  * What a content key names, and so how the bytes are checked against it:
- * - `tensor`: canonical tensor bytes, `keccak256(bytes) == key` (activations, gradients, loss);
+ * - `tensor`: the exact bytes of a link payload, `keccak256(bytes) == key` (activation payloads:
+ *   activation then targets; gradients; the last stage's loss);
  * - `weights`: float32 LE parameters, `weightsRoot(values) == key`;
  * - `gradient`: float32 LE parameter gradient, `gradRoot(values) == key`;
  * - `items`: UTF-8 JSON manifest `{ commitment, items }` with `itemsTree(items).root == key == commitment.itemsRoot`.

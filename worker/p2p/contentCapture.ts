@@ -5,8 +5,9 @@ import type { Frame } from "./frames.ts";
 import type { PipeLink } from "./link.ts";
 
 /**
- * Keeps every activation and gradient `link` sends or receives in `store`, keyed by the hash of
- * the exact canonical bytes (the hashes the stage commits). Patches this link instance only.
+ * Keeps every activation payload (activation and targets) and gradient `link` sends or receives
+ * in `store`, keyed by the hash of the exact payload bytes (the hashes the stage commits), so a
+ * validator fetches exactly the committed input. Patches this link instance only.
  *
  * @example
  * const { prev, next } = await openPipe(...); for (const l of [prev, next]) if (l) captureLinkContent(l, store)

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { deflateRawSync } from "node:zlib";
-import { bytesToHex, hexToBytes } from "viem";
+import { bytesToHex, hexToBytes, keccak256 } from "viem";
 import { describe, expect, it } from "vitest";
 import { FrameFormatError } from "./errors.ts";
 import { decodeFrameBody, encodeFrame, type Frame, FrameDecoder, FRAME_HEADER_BYTES, LENGTH_PREFIX_BYTES, tensorFrameLimits } from "./frames.ts";
 import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
-import { encodeWireTensor, packPayload, payloadCodecs } from "./wire.ts";
+import { encodeTargets, encodeWireTensor, packPayload, payloadCodecs, tensorHeader } from "./wire.ts";
 
 /** Deterministic pseudo-noise in [-1, 1) (xorshift32), so the tests need no random seed. */
 function noise(n: number, seed: number): Float32Array {
@@ -38,11 +38,28 @@ function gradientBytes(): Uint8Array {
   return encodeWireTensor([b, t, d], values, "int8").bytes;
 }
 
+/** Target ids `[b, t]` below 95 (a char vocabulary), as int32 canonical bytes. */
+function targetBytes(b: number, t: number, seed = 1): Uint8Array {
+  return encodeTargets([b, t], Int32Array.from(noise(b * t, seed), (v) => Math.floor((v + 1) * 47)));
+}
+
+/** An activation payload: the activation's canonical bytes, then its targets `[B, T]`. */
+function withTargets(activation: Uint8Array, targets: Uint8Array): Uint8Array {
+  const out = new Uint8Array(activation.length + targets.length);
+  out.set(activation, 0);
+  out.set(targets, activation.length);
+  return out;
+}
+
+/** {@link activationBytes} with targets [4, 32]: what a training activation frame carries. */
+const activationPayload = (): Uint8Array => withTargets(activationBytes(), targetBytes(4, 32));
+
 const bodyOf = (bytes: Uint8Array): Uint8Array => bytes.subarray(LENGTH_PREFIX_BYTES);
 
 const frames: Frame[] = [
-  // Tensor frames carry canonical tensor bytes: a float32 scalar (6 bytes) and an empty vector.
-  { kind: "activation", round: 0xfedcba9876543210n, microbatch: 7, payload: encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([1.5]) }) },
+  // Tensor frames carry canonical tensor bytes: an activation payload (float32 [1,1,1] then int32
+  // targets [1,1]: 18 + 14 bytes) and an empty vector.
+  { kind: "activation", round: 0xfedcba9876543210n, microbatch: 7, payload: withTargets(encodeTensor({ dtype: "float32", shape: [1, 1, 1], data: new Float32Array([1.5]) }), encodeTargets([1, 1], new Int32Array([7]))) },
   { kind: "gradient", round: 3n, microbatch: 0xffffffff, payload: encodeTensor({ dtype: "float32", shape: [0], data: new Float32Array(0) }) },
   { kind: "hello", round: 0n, microbatch: 0, payload: new TextEncoder().encode('{"stage":0}') },
 ];
@@ -50,8 +67,8 @@ const frames: Frame[] = [
 describe("pipe frames", () => {
   it("encode_prefixesLengthAndHeader_littleEndian", () => {
     const bytes = encodeFrame(frames[0] as Frame);
-    expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + 6);
-    expect([...bytes.subarray(0, 4)]).toEqual([19, 0, 0, 0]);
+    expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + 32);
+    expect([...bytes.subarray(0, 4)]).toEqual([45, 0, 0, 0]);
     expect(bytes[4]).toBe(1);
     expect([...bytes.subarray(5, 13)]).toEqual([0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe]);
     expect([...bytes.subarray(13, 17)]).toEqual([7, 0, 0, 0]);
@@ -97,7 +114,7 @@ describe("pipe frames", () => {
     ] as const;
     for (const { payload, codec } of cases) {
       expect(packPayload(payload).codec).toBe(codec);
-      for (const kind of ["activation", "gradient", "inferActivation"] as const) {
+      for (const kind of ["gradient", "inferActivation"] as const) {
         const frame: Frame = { kind, round: 9n, microbatch: 3, payload };
         const bytes = encodeFrame(frame);
         expect(bytes[4]).toBe((payloadCodecs[codec] << 4) | (bytes[4] as number & 0x0f));
@@ -112,7 +129,19 @@ describe("pipe frames", () => {
         expect(decoded).toEqual(frame);
         expect(Buffer.from(decoded.payload).equals(Buffer.from(payload))).toBe(true);
       }
+      if (payload[0] === 0) continue;
+      // The same tensor as an activation payload (targets after it) restores exactly too, never larger than raw.
+      const [b, t] = tensorHeader(payload)?.shape as [number, number];
+      const act: Frame = { kind: "activation", round: 9n, microbatch: 3, payload: withTargets(payload, targetBytes(b, t)) };
+      const bytes = encodeFrame(act);
+      expect(bytes.length).toBeLessThanOrEqual(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + act.payload.length);
+      expect(decodeFrameBody(bodyOf(bytes))).toEqual(act);
     }
+    // A training activation frame (activation then targets) keeps the channel coder's gain.
+    const carried = activationPayload();
+    expect(packPayload(carried).codec).toBe("channelDeflate");
+    expect(carried.length / packPayload(carried).bytes.length).toBeGreaterThan(1.3);
+    expect(decodeFrameBody(bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: carried })), tensorFrameLimits([4, 32, 64], { targetVocab: 95 })).payload).toEqual(carried);
     // Activations with per-channel offsets: the channel coder beats plain DEFLATE clearly.
     const act = activationBytes();
     expect(act.length / packPayload(act).bytes.length).toBeGreaterThan(1.3);
@@ -124,7 +153,7 @@ describe("pipe frames", () => {
   });
 
   it("decoder_rejectsGarbledTruncatedAndOversizedCompressedPayloads", () => {
-    const act = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationBytes() });
+    const act = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationPayload() });
     const grad = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: gradientBytes() });
     expect((act[4] as number) >> 4).toBe(payloadCodecs.channelDeflate);
     expect((grad[4] as number) >> 4).toBe(payloadCodecs.deflate);
@@ -182,23 +211,51 @@ describe("pipe frames", () => {
 
   it("decodeFrameBody_tensorOfAnotherShapeOrDtype_isRejected_beforeInflatingWhereTheHeaderIsClear", () => {
     const limits = tensorFrameLimits([4, 32, 64]);
-    const ok = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationBytes() });
-    expect(decodeFrameBody(bodyOf(ok), limits).payload).toEqual(activationBytes());
+    const ok = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationPayload() });
+    expect(decodeFrameBody(bodyOf(ok), limits).payload).toEqual(activationPayload());
     const wide = encodeWireTensor([4, 32, 65], noise(4 * 32 * 65, 3), "int8").bytes;
     for (const payload of [wide, encodeWireTensor([4, 32, 65], noise(4 * 32 * 65, 3), "float32").bytes, encodeTensor({ dtype: "int32", shape: [4, 32, 64], data: new Int32Array(4 * 32 * 64) })]) {
       const frame = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload });
       expect(() => decodeFrameBody(bodyOf(frame), limits)).toThrow(FrameFormatError);
     }
     // channelDeflate keeps the tensor header in the clear: a huge claimed shape fails before any inflation.
-    const lying = bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationBytes() })).slice();
+    const lying = bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationPayload() })).slice();
     expect((lying[0] as number) >> 4).toBe(payloadCodecs.channelDeflate);
     new DataView(lying.buffer).setUint32(FRAME_HEADER_BYTES + 2, 1 << 30, true);
     expect(() => decodeFrameBody(lying, limits)).toThrow(/exceeds|not expected/);
     // A truncated plain tensor (length disagrees with its shape).
     const plain = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: encodeWireTensor([4, 32, 64], noise(8192, 1), "int8").bytes });
     expect(() => decodeFrameBody(bodyOf(plain).subarray(0, bodyOf(plain).length - 1), limits)).toThrow(FrameFormatError);
+    // Gradients are one tensor: targets (or anything) after it are refused.
+    const padded = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: activationPayload() });
+    expect(() => decodeFrameBody(bodyOf(padded), limits)).toThrow(/more than one tensor/);
     // Before authentication a link reads only the hello kind.
     expect(() => decodeFrameBody(bodyOf(ok), { ...limits, kinds: new Set(["hello"]) })).toThrow(/not accepted here/);
+  });
+
+  it("decodeFrameBody_activationTargetsMissingOfTheWrongShapeDtypeOrVocab_isRejected", () => {
+    const limits = tensorFrameLimits([4, 32, 64], { targetVocab: 95 });
+    const act = activationBytes();
+    const floatTargets = encodeTensor({ dtype: "float32", shape: [4, 32], data: new Float32Array(128) });
+    const outOfVocab = encodeTargets([4, 32], new Int32Array(128).fill(95));
+    const negative = encodeTargets([4, 32], new Int32Array(128).fill(-1));
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ["no targets", act, /carries no targets/],
+      ["targets [4, 31]", withTargets(act, targetBytes(4, 31)), /do not match the activation/],
+      ["targets [32, 4]", withTargets(act, targetBytes(32, 4)), /do not match the activation/],
+      ["targets [4, 32, 1]", withTargets(act, encodeTargets([4, 32, 1], new Int32Array(128))), /do not match the activation/],
+      ["float32 targets", withTargets(act, floatTargets), /not laid out/],
+      ["a byte too many", withTargets(activationPayload(), new Uint8Array(1)), /not laid out/],
+      ["a byte too few", activationPayload().subarray(0, activationPayload().length - 1), /not laid out/],
+      ["id 95 of a 95-token vocabulary", withTargets(act, outOfVocab), /outside the vocabulary/],
+      ["id -1", withTargets(act, negative), /outside the vocabulary/],
+    ];
+    for (const [name, payload, why] of cases) {
+      const body = bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload }));
+      expect(() => decodeFrameBody(body, limits), name).toThrow(why);
+    }
+    // Without a vocabulary bound any int32 id passes the frame layer (the loss takes what it is given).
+    expect(decodeFrameBody(bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: withTargets(act, outOfVocab) })), tensorFrameLimits([4, 32, 64])).kind).toBe("activation");
   });
 
   it("matches the pipe frame test vectors of docs/PROTOCOL.md byte for byte", () => {
@@ -206,11 +263,22 @@ describe("pipe frames", () => {
     const vectors: Array<[Frame, string]> = [
       [{ kind: "hello", round: 0n, microbatch: 1, payload: utf8('{"round":"5"}') }, "0x1a000000030000000000000000010000007b22726f756e64223a2235227d"],
       [
-        { kind: "activation", round: 2n, microbatch: 1, payload: encodeTensor({ dtype: "float32", shape: [3], data: new Float32Array([1, -0.5, 3.25]) }) },
-        "0x1f000000010200000000000000010000000101030000000000803f000000bf00005040",
+        {
+          kind: "activation",
+          round: 2n,
+          microbatch: 1,
+          payload: withTargets(encodeTensor({ dtype: "float32", shape: [1, 1, 3], data: new Float32Array([1, -0.5, 3.25]) }), encodeTargets([1, 1], new Int32Array([66]))),
+        },
+        "0x350000000102000000000000000100000001030100000001000000030000000000803f000000bf000050400302010000000100000042000000",
       ],
     ];
     const doc = readFileSync(new URL("../../docs/PROTOCOL.md", import.meta.url), "utf8");
+    // The activation payload's own bytes and hash (outputActHash of s, inputActHash of s+1).
+    const payload = (vectors[1]?.[0] as Frame).payload;
+    expect(bytesToHex(payload)).toBe("0x01030100000001000000030000000000803f000000bf000050400302010000000100000042000000");
+    expect(keccak256(payload)).toBe("0x1a27b755132f5f398edb762e6188d318b4e3f1e08cf8e9c0d86ed103d93ac6df");
+    expect(doc).toContain(bytesToHex(payload));
+    expect(doc).toContain(keccak256(payload));
     for (const [frame, hex] of vectors) {
       expect(bytesToHex(encodeFrame(frame))).toBe(hex);
       expect(new FrameDecoder().push(hexToBytes(hex as `0x${string}`))).toEqual([frame]);

@@ -1,5 +1,5 @@
 import { FrameFormatError } from "./errors.ts";
-import { type PayloadCodec, packPayload, payloadCodecs, type TensorHeader, tensorHeader, unpackPayload } from "./wire.ts";
+import { type PayloadCodec, packPayload, payloadCodecs, payloadLayout, type TensorHeader, tensorHeader, unpackPayload } from "./wire.ts";
 
 /**
  * libp2p protocol id of the stage-to-stage tensor stream (2: payloads may be losslessly
@@ -17,9 +17,10 @@ export const frameKinds = { activation: 1, gradient: 2, hello: 3, inferActivatio
 export type FrameKind = keyof typeof frameKinds;
 
 /**
- * One frame of the pipe protocol. `payload` is canonical tensor bytes (docs/PROTOCOL.md) for
- * activations and gradients, UTF-8 JSON for hello: always the exact bytes, whatever lossless
- * encoding carried them on the wire.
+ * One frame of the pipe protocol. `payload` is an activation payload (canonical activation bytes
+ * then the microbatch's canonical int32 targets, docs/PROTOCOL.md) for activations, canonical
+ * tensor bytes for gradients and serving activations, UTF-8 JSON for hello: always the exact
+ * bytes, whatever lossless encoding carried them on the wire.
  */
 export type Frame = { kind: FrameKind; round: bigint; microbatch: number; payload: Uint8Array };
 
@@ -50,26 +51,35 @@ export type FrameLimits = {
    * well-formed float tensors. Default: any well-formed float tensor within the size limits.
    */
   acceptTensor?: ((kind: FrameKind, tensor: TensorHeader) => boolean) | undefined;
+  /**
+   * Target ids of activation frames must lie in `[0, targetVocab)` (checked once restored, before
+   * anyone decodes the frame): a neighbour cannot hand the loss a token outside the vocabulary.
+   * Default: any int32. Their shape is always the activation's first two dimensions.
+   */
+  targetVocab?: number | undefined;
 };
 
 /** Limits of a link before anything is known about the payloads: the old 256 MiB ceiling. */
 export const UNBOUNDED_FRAME_LIMITS: FrameLimits = { maxFrameBytes: DEFAULT_MAX_FRAME_BYTES, maxPayloadBytes: DEFAULT_MAX_FRAME_BYTES };
 
 /**
- * Limits of a link that carries exactly tensors of `shape` (training: activations and gradients
- * between two stages have the same `[microbatchSize, contextLength, dModel]`). The restored
- * payload is at most the float32 form's size; the frame at most that plus its header, since the
- * sender never picks an encoding larger than the raw bytes.
+ * Limits of a training link that carries exactly tensors of `shape` (activations and gradients
+ * between two stages have the same `[microbatchSize, contextLength, dModel]`; activation frames
+ * add their int32 targets `[microbatchSize, contextLength]`, with ids below `targetVocab` when
+ * given). The restored payload is at most the float32 form's size plus the targets; the frame at
+ * most that plus its header, since the sender never picks an encoding larger than the raw bytes.
  *
  * @example
- * const limits = tensorFrameLimits([16, 64, 128])
+ * const limits = tensorFrameLimits([16, 64, 128], { targetVocab: 95 })
  */
-export function tensorFrameLimits(shape: readonly number[]): FrameLimits {
-  const maxPayloadBytes = 2 + 4 * shape.length + 4 + 4 * shape.reduce((a, b) => a * b, 1);
+export function tensorFrameLimits(shape: readonly number[], { targetVocab }: { targetVocab?: number | undefined } = {}): FrameLimits {
+  const targetsBytes = 2 + 4 * 2 + 4 * shape.slice(0, 2).reduce((a, b) => a * b, 1);
+  const maxPayloadBytes = 2 + 4 * shape.length + 4 + 4 * shape.reduce((a, b) => a * b, 1) + targetsBytes;
   return {
     maxFrameBytes: FRAME_HEADER_BYTES + maxPayloadBytes,
     maxPayloadBytes,
     acceptTensor: (_kind, t) => t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]),
+    targetVocab,
   };
 }
 
@@ -134,7 +144,7 @@ export function decodeFrameBody(body: Uint8Array, limits: FrameLimits | number =
   if (isTensor && codec !== "deflate") checkTensor(kind, packed, codec, l);
   const payload = unpackPayload(codec, packed, l.maxPayloadBytes);
   if (payload.length > l.maxPayloadBytes) throw new FrameFormatError(`payload of ${payload.length} bytes exceeds ${l.maxPayloadBytes}`);
-  if (isTensor && codec === "deflate") checkTensor(kind, payload, "none", l);
+  if (isTensor) checkPayload(kind, payload, l);
   return {
     kind,
     round: view.getBigUint64(1, true),
@@ -144,15 +154,46 @@ export function decodeFrameBody(body: Uint8Array, limits: FrameLimits | number =
   };
 }
 
-/** Header checks of a tensor payload (`bytes` restored, or channelDeflate's clear header). */
+/**
+ * Checks of the first tensor's clear header (`bytes` restored, or the packed bytes of codecs that
+ * keep the header in the clear), before anything is inflated.
+ */
 function checkTensor(kind: FrameKind, bytes: Uint8Array, codec: PayloadCodec, l: FrameLimits): void {
   const header = tensorHeader(bytes);
   if (!header) throw new FrameFormatError(`a ${kind} frame does not carry canonical tensor bytes`);
   if (header.dtype === "int32") throw new FrameFormatError(`a ${kind} frame carries an int32 tensor`);
   if (header.bytes > l.maxPayloadBytes) throw new FrameFormatError(`a ${kind} tensor of ${header.bytes} bytes exceeds ${l.maxPayloadBytes}`);
-  if (codec === "none" && header.bytes !== bytes.length) throw new FrameFormatError(`a ${kind} tensor of shape [${header.shape}] in ${bytes.length} bytes`);
   if (codec === "channelDeflate" && header.dtype !== "int8") throw new FrameFormatError(`a channelDeflate ${kind} frame is not int8`);
   if (l.acceptTensor && !l.acceptTensor(kind, header)) throw new FrameFormatError(`a ${kind} tensor of shape [${header.shape}] is not expected here`);
+}
+
+/**
+ * Layout of a restored tensor payload: an activation frame is exactly a float tensor then int32
+ * targets of the tensor's first two dimensions (ids within `targetVocab`); other tensor frames
+ * are exactly one float tensor.
+ */
+function checkPayload(kind: FrameKind, payload: Uint8Array, l: FrameLimits): void {
+  checkTensor(kind, payload, "none", l);
+  const layout = payloadLayout(payload);
+  if (!layout) throw new FrameFormatError(`a ${kind} frame of ${payload.length} bytes is not laid out as its tensor headers say`);
+  const { tensor, targets } = layout;
+  if (kind !== "activation") {
+    if (targets) throw new FrameFormatError(`a ${kind} frame carries more than one tensor`);
+    return;
+  }
+  if (!targets) throw new FrameFormatError("an activation frame carries no targets");
+  if (tensor.shape.length < 2 || targets.shape.length !== 2 || targets.shape[0] !== tensor.shape[0] || targets.shape[1] !== tensor.shape[1])
+    throw new FrameFormatError(`activation targets of shape [${targets.shape}] do not match the activation [${tensor.shape}]`);
+  if (l.targetVocab !== undefined) checkTargetIds(payload.subarray(tensor.bytes + 2 + 4 * 2), l.targetVocab);
+}
+
+/** Every int32 LE id of `data` lies in `[0, vocab)`. */
+function checkTargetIds(data: Uint8Array, vocab: number): void {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let at = 0; at < data.length; at += 4) {
+    const id = view.getInt32(at, true);
+    if (id < 0 || id >= vocab) throw new FrameFormatError(`activation target id ${id} is outside the vocabulary [0, ${vocab})`);
+  }
 }
 
 /**

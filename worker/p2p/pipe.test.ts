@@ -9,10 +9,12 @@ import { localPipeAuth, signHello } from "./hello.ts";
 import { backoffDelayMs, createPipeNode, dialWithRetry } from "./node.ts";
 import { PipeLink } from "./link.ts";
 import { agreeFirstRound, openPipe, type OpenPipeParameters, type StagePipe } from "./pipe.ts";
-import { decodeWireTensor, encodeWireTensor, payloadCodecs } from "./wire.ts";
+import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, payloadCodecs } from "./wire.ts";
 
 const KEY: Hex = keccak256(stringToBytes("model-x"));
 const SHAPE = [4, 8, 16];
+/** The targets [4, 8] every training activation frame of these tests carries after its activation. */
+const TARGETS = encodeTargets([4, 8], Int32Array.from({ length: 32 }, (_, i) => i % 16));
 
 /** openPipe with a fresh local identity and [4, 8, 16] tensor limits unless overridden. */
 async function pipe(n: Libp2p, stageIndex: number, stageCount: number, extra: Partial<OpenPipeParameters> = {}): Promise<StagePipe> {
@@ -72,31 +74,35 @@ describe("libp2p pipe transport", () => {
     if (!prev || !next) throw new Error("links missing");
 
     const values = Float32Array.from({ length: 4 * 8 * 16 }, (_, i) => Math.sin(i) * 3);
-    const act = encodeWireTensor([4, 8, 16], values, "int8");
+    const act = encodeActivationPayload([4, 8, 16], values, "int8", TARGETS);
+    const act32 = encodeActivationPayload([4, 8, 16], values.map((v) => -v), "float32", TARGETS);
     const grad = encodeWireTensor([4, 8, 16], values.map((v) => -v), "float32");
     // Microbatch 1 before 0: the mailbox hands each receiver exactly the frame it asks for.
     await next.send({ kind: "activation", round: 5n, microbatch: 1, payload: act.bytes });
-    await next.send({ kind: "activation", round: 5n, microbatch: 0, payload: grad.bytes });
+    await next.send({ kind: "activation", round: 5n, microbatch: 0, payload: act32.bytes });
     const got0 = await prev.receive("activation", 5n, 0);
     const got1 = await prev.receive("activation", 5n, 1);
-    expect(decodeWireTensor(got1.payload).hash).toBe(act.hash);
-    expect(decodeWireTensor(got0.payload).hash).toBe(grad.hash);
-    const roundTrip = decodeWireTensor(got1.payload).values;
+    expect(decodeActivationPayload(got1.payload).hash).toBe(act.hash);
+    expect(decodeActivationPayload(got0.payload).hash).toBe(act32.hash);
+    // The targets arrive byte for byte: the next stage forwards exactly these.
+    expect(decodeActivationPayload(got1.payload).targets.bytes).toEqual(TARGETS);
+    const roundTrip = decodeActivationPayload(got1.payload).values;
     const maxAbs = Math.max(...values.map(Math.abs));
     for (let i = 0; i < values.length; i++) expect(Math.abs((roundTrip[i] as number) - (values[i] as number))).toBeLessThanOrEqual(maxAbs / 127 / 2 + 1e-6);
 
     await prev.send({ kind: "gradient", round: 5n, microbatch: 0, payload: grad.bytes });
     expect((await next.receive("gradient", 5n, 0)).payload).toEqual(grad.bytes);
 
-    const helloBytes = next.stats.bytesSent - encodeFrame({ kind: "activation", round: 5n, microbatch: 1, payload: act.bytes }).length - encodeFrame({ kind: "activation", round: 5n, microbatch: 0, payload: grad.bytes }).length;
+    const helloBytes = next.stats.bytesSent - encodeFrame({ kind: "activation", round: 5n, microbatch: 1, payload: act.bytes }).length - encodeFrame({ kind: "activation", round: 5n, microbatch: 0, payload: act32.bytes }).length;
     expect(helloBytes).toBeGreaterThan(0);
     expect(prev.stats.bytesReceived).toBe(next.stats.bytesSent);
     expect(next.stats.bytesReceived).toBe(prev.stats.bytesSent);
     // Each side sent its signed hello (under 4 KiB) before anything else.
     expect(prev.stats.bytesSent - encodeFrame({ kind: "gradient", round: 5n, microbatch: 0, payload: grad.bytes }).length).toBe(helloBytes);
     expect(helloBytes).toBeLessThan(4096);
-    // Canonical sizes: header 2 + 4*rank (+4 scale for int8), then 1 or 4 bytes per element.
-    expect(act.bytes.length).toBe(2 + 12 + 4 + values.length);
+    // Canonical sizes: header 2 + 4*rank (+4 scale for int8), then 1 or 4 bytes per element; an
+    // activation payload adds its targets' (2 + 4*2 header, 4 bytes per id).
+    expect(act.bytes.length).toBe(2 + 12 + 4 + values.length + 2 + 8 + 4 * 32);
     expect(grad.bytes.length).toBe(2 + 12 + 4 * values.length);
     expect([...prev.received.entries()].map(([kind, r]) => [kind, r.count])).toEqual([["hello", 1], ["activation", 2]]);
   });
@@ -162,14 +168,17 @@ describe("libp2p pipe transport", () => {
     // The stage is still up and accepts the real stage 0.
     const { next } = await pipe(a, 0, 2, { auth: honest, nextAddress: addrOf(b) });
     const { prev } = await bSide;
-    const act = encodeWireTensor(SHAPE, new Float32Array(4 * 8 * 16).fill(0.5), "int8");
+    const act = encodeActivationPayload(SHAPE, new Float32Array(4 * 8 * 16).fill(0.5), "int8", TARGETS);
     await next?.send({ kind: "activation", round: 0n, microbatch: 0, payload: act.bytes });
     expect((await prev?.receive("activation", 0n, 0))?.payload).toEqual(act.bytes);
   });
 
-  it("authenticatedPeer_malformedTensor_dropsThatLinkOnly_withATypedError", async () => {
+  it("authenticatedPeer_malformedTensorOrTargets_dropsThatLinkOnly_withATypedError", async () => {
     const cases: Array<[string, Uint8Array]> = [
-      ["wrong shape", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeWireTensor([4, 8, 17], new Float32Array(4 * 8 * 17), "float32").bytes })],
+      ["wrong shape", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeActivationPayload([4, 8, 17], new Float32Array(4 * 8 * 17), "float32", TARGETS).bytes })],
+      ["targets of the wrong shape", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeActivationPayload(SHAPE, new Float32Array(512), "int8", encodeTargets([4, 7], new Int32Array(28))).bytes })],
+      ["targets of the transposed shape", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeActivationPayload(SHAPE, new Float32Array(512), "int8", encodeTargets([8, 4], new Int32Array(32))).bytes })],
+      ["no targets", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeWireTensor(SHAPE, new Float32Array(512), "int8").bytes })],
       ["int32", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeTensor({ dtype: "int32", shape: SHAPE, data: new Int32Array(512) }) })],
       ["not a tensor", encodeFrame({ kind: "gradient", round: 0n, microbatch: 0, payload: new Uint8Array(300).fill(7) })],
       ["oversized", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeWireTensor([4, 8, 160], new Float32Array(5120).fill(1), "float32").bytes })],
@@ -196,7 +205,7 @@ describe("libp2p pipe transport", () => {
     const { next } = await pipe(a, 0, 2, { nextAddress: addrOf(b) });
     const { prev } = await bSide;
     if (!prev || !next) throw new Error("links missing");
-    const act = encodeWireTensor(SHAPE, new Float32Array(512).fill(1), "float32").bytes;
+    const act = encodeActivationPayload(SHAPE, new Float32Array(512).fill(1), "float32", TARGETS).bytes;
     const ended = prev.receive("gradient", 0n, 0).catch((e: unknown) => e);
     for (let r = 0; r < 4; r++) await next.send({ kind: "activation", round: BigInt(r), microbatch: 0, payload: act });
     expect(await ended).toBeInstanceOf(FrameFormatError);

@@ -29,17 +29,72 @@ export function encodeWireTensor(shape: number[], values: Float32Array, format: 
   return { bytes, hash: hashCanonical(bytes) };
 }
 
+/** Float values of canonical float32 or int8 tensor bytes (int8 dequantized); int32 is refused. */
+function floatTensor(bytes: Uint8Array): { shape: number[]; values: Float32Array; format: WireFormat } {
+  const t = decodeTensor(bytes);
+  if (t.dtype === "int8") return { shape: t.shape, values: dequantizeInt8(t.data, t.scale), format: "int8" };
+  if (t.dtype === "float32") return { shape: t.shape, values: t.data, format: "float32" };
+  throw new FrameFormatError("an int32 tensor arrived where a float activation or gradient was expected");
+}
+
 /**
  * Parses received canonical bytes back into float values (dequantizing int8), plus their hash.
  * int32 tensors are rejected: only float activations and gradients travel between stages.
  */
 export function decodeWireTensor(bytes: Uint8Array): { shape: number[]; values: Float32Array; hash: Hex; format: WireFormat } {
-  const t = decodeTensor(bytes);
-  const hash = hashCanonical(bytes);
-  if (t.dtype === "int8") return { shape: t.shape, values: dequantizeInt8(t.data, t.scale), hash, format: "int8" };
-  if (t.dtype === "float32") return { shape: t.shape, values: t.data, hash, format: "float32" };
-  throw new FrameFormatError("an int32 tensor arrived where a float activation or gradient was expected");
+  return { ...floatTensor(bytes), hash: hashCanonical(bytes) };
 }
+
+/** Canonical int32 bytes of a microbatch's target ids `[B, T]` (the second part of an activation payload). */
+export function encodeTargets(shape: number[], ids: Int32Array): Uint8Array {
+  return encodeTensor({ dtype: "int32", shape: [...shape], data: ids });
+}
+
+/**
+ * An activation payload (docs/PROTOCOL.md "Stage links"): the canonical bytes of stage s's output
+ * `[B, T, d]` in the wire format, immediately followed by the canonical int32 bytes of the
+ * microbatch's targets `[B, T]`, which stage 0 drew and every later stage forwards verbatim. Its
+ * hash is stage s's `outputActHash` and stage s+1's `inputActHash`, so the targets are committed
+ * by every stage that carried them.
+ *
+ * @example
+ * const { bytes, hash } = encodeActivationPayload([4, 16, 32], values, "int8", encodeTargets([4, 16], ids))
+ */
+export function encodeActivationPayload(shape: number[], values: Float32Array, format: WireFormat, targets: Uint8Array): WireTensor {
+  const activation = encodeWireTensor(shape, values, format).bytes;
+  const bytes = new Uint8Array(activation.length + targets.length);
+  bytes.set(activation, 0);
+  bytes.set(targets, activation.length);
+  return { bytes, hash: hashCanonical(bytes) };
+}
+
+/** A decoded activation payload; `targets.bytes` are the exact received bytes, to forward unchanged. */
+export type ActivationPayload = {
+  shape: number[];
+  values: Float32Array;
+  format: WireFormat;
+  hash: Hex;
+  targets: { shape: number[]; ids: Int32Array; bytes: Uint8Array };
+};
+
+/**
+ * Parses an activation payload (see {@link encodeActivationPayload}): a float activation of rank
+ * >= 2, then int32 targets whose shape is the activation's first two dimensions, and nothing
+ * else; anything other is {@link FrameFormatError}.
+ */
+export function decodeActivationPayload(bytes: Uint8Array): ActivationPayload {
+  const layout = payloadLayout(bytes);
+  if (!layout?.targets) throw new FrameFormatError("an activation payload is a float tensor followed by int32 targets");
+  const { tensor, targets } = layout;
+  if (tensor.shape.length < 2 || !sameShape(targets.shape, tensor.shape.slice(0, 2)))
+    throw new FrameFormatError(`targets [${targets.shape}] do not match an activation [${tensor.shape}]`);
+  const activation = floatTensor(bytes.subarray(0, tensor.bytes));
+  const targetBytes = bytes.subarray(tensor.bytes);
+  const ids = decodeTensor(targetBytes).data as Int32Array;
+  return { ...activation, hash: hashCanonical(bytes), targets: { shape: targets.shape, ids, bytes: targetBytes } };
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Hash of int32 token ids in canonical form (stage 0's `inputActHash`). */
 export function hashTokenIds(shape: number[], ids: Int32Array): Hex {
@@ -52,9 +107,10 @@ export function hashScalarLoss(loss: number): Hex {
 }
 
 /*
- * Lossless stage of the pipe: a frame's payload (canonical tensor bytes, whose hash is what gets
- * committed) travels as one of these encodings, chosen per frame as the smallest. The receiver
- * restores the exact canonical bytes before anybody sees them.
+ * Lossless stage of the pipe: a frame's payload (canonical tensor bytes, or an activation payload:
+ * tensor bytes then targets bytes; its hash is what gets committed) travels as one of these
+ * encodings, chosen per frame as the smallest. The receiver restores the exact payload bytes
+ * before anybody sees them.
  * - `none`: the bytes as they are.
  * - `deflate`: raw DEFLATE (RFC 1951, Huffman-only) of the bytes. Gradients gain ~15% (rows of small values).
  * - `channelDeflate` (int8 tensors of rank >= 2): the residual-stream activations' marginal
@@ -62,7 +118,8 @@ export function hashScalarLoss(loss: number): Hex {
  *   own offsets and spreads. So: the canonical header as is, then per channel (last-axis index)
  *   its rounded mean as int8, then the channel order as u16 LE (by increasing spread), then
  *   Huffman-only DEFLATE of `(q - mean) mod 256` channel by channel in that order, so each
- *   DEFLATE block's code table fits channels of similar spread. ~1.7x on activations.
+ *   DEFLATE block's code table fits channels of similar spread, followed in the same stream by
+ *   the payload's bytes after the tensor (an activation payload's targets). ~1.7x on activations.
  */
 
 /** Lossless payload encodings of the pipe (the frame kind byte's high nibble). */
@@ -109,13 +166,33 @@ export function tensorHeader(bytes: Uint8Array): TensorHeader | undefined {
   return { dtype, shape, bytes: headerBytes + n * (dtype === "int8" ? 1 : 4) };
 }
 
-/** Whether `bytes` are well-formed canonical tensor bytes (known dtype, exact length): only those are compressed. */
-function isCanonicalTensor(bytes: Uint8Array): boolean {
-  return tensorHeader(bytes)?.bytes === bytes.length;
+/**
+ * The tensors of a pipe payload: one canonical tensor (`targets` undefined), or an activation
+ * payload's tensor followed by one int32 tensor (`targets`), with nothing after them.
+ */
+export type PayloadLayout = { tensor: TensorHeader; targets?: TensorHeader | undefined };
+
+/**
+ * Splits a tensor payload by its clear headers, touching no data: undefined unless `bytes` are
+ * exactly one canonical tensor, or a canonical tensor followed by exactly one canonical int32 tensor.
+ *
+ * @example
+ * const layout = payloadLayout(frame.payload) // { tensor: { dtype: "int8", shape: [4, 16, 32], ... }, targets: { dtype: "int32", shape: [4, 16], ... } }
+ */
+export function payloadLayout(bytes: Uint8Array): PayloadLayout | undefined {
+  const tensor = tensorHeader(bytes);
+  if (!tensor || tensor.bytes > bytes.length) return undefined;
+  if (tensor.bytes === bytes.length) return { tensor };
+  const targets = tensorHeader(bytes.subarray(tensor.bytes));
+  if (!targets || targets.dtype !== "int32" || tensor.bytes + targets.bytes !== bytes.length) return undefined;
+  return { tensor, targets };
 }
 
-/** Layout of canonical int8 bytes of rank >= 2, or undefined for any other payload. */
-function int8Layout(bytes: Uint8Array): { header: number; rows: number; channels: number } | undefined {
+/**
+ * Layout of a payload whose first tensor is int8 of rank >= 2 (`tail` = the bytes after it: an
+ * activation payload's targets, or none), or undefined for any other payload.
+ */
+function int8Layout(bytes: Uint8Array): { header: number; rows: number; channels: number; tail: number } | undefined {
   if (bytes.length < 2 || bytes[0] !== INT8_CODE) return undefined;
   const rank = bytes[1] as number;
   const header = 2 + 4 * rank + 4;
@@ -124,12 +201,12 @@ function int8Layout(bytes: Uint8Array): { header: number; rows: number; channels
   let n = 1;
   for (let i = 0; i < rank; i++) n *= view.getUint32(2 + 4 * i, true);
   const channels = view.getUint32(2 + 4 * (rank - 1), true);
-  if (channels < 2 || channels > 0xffff || n === 0 || bytes.length !== header + n) return undefined;
-  return { header, rows: n / channels, channels };
+  if (channels < 2 || channels > 0xffff || n === 0 || bytes.length < header + n) return undefined;
+  return { header, rows: n / channels, channels, tail: bytes.length - header - n };
 }
 
-function channelDeflate(bytes: Uint8Array, layout: { header: number; rows: number; channels: number }): Uint8Array {
-  const { header, rows, channels } = layout;
+function channelDeflate(bytes: Uint8Array, layout: { header: number; rows: number; channels: number; tail: number }): Uint8Array {
+  const { header, rows, channels, tail } = layout;
   const q = new Int8Array(bytes.buffer, bytes.byteOffset + header, rows * channels);
   // Integer sums (|q| <= 127, so no overflow below 2^24 rows), row by row: no modulo per value.
   const sums = new Int32Array(channels);
@@ -149,12 +226,14 @@ function channelDeflate(bytes: Uint8Array, layout: { header: number; rows: numbe
     spread[c] = (squares[c] as number) - 2 * m * (sums[c] as number) + rows * m * m;
   }
   const order = Array.from({ length: channels }, (_, c) => c).sort((a, b) => (spread[a] as number) - (spread[b] as number) || a - b);
-  const centered = new Uint8Array(q.length);
+  // The tail (an activation payload's targets) rides in the same DEFLATE stream, after the values.
+  const centered = new Uint8Array(q.length + tail);
   let at = 0;
   for (const c of order) {
     const m = means[c] as number;
     for (let i = c; i < q.length; i += channels) centered[at++] = ((q[i] as number) - m) & 0xff;
   }
+  centered.set(bytes.subarray(header + q.length), q.length);
   const packed = deflateRawSync(centered, { level: 6, strategy: zlibConstants.Z_HUFFMAN_ONLY });
   const out = new Uint8Array(header + 3 * channels + packed.length);
   out.set(bytes.subarray(0, header), 0);
@@ -165,14 +244,15 @@ function channelDeflate(bytes: Uint8Array, layout: { header: number; rows: numbe
   return out;
 }
 
-function inflateExact(packed: Uint8Array, expected: number, maxBytes: number): Uint8Array {
+/** Inflates to at least `least` and at most `most` bytes; anything else is {@link FrameFormatError}. */
+function inflateBetween(packed: Uint8Array, least: number, most: number): Uint8Array {
   let out: Buffer;
   try {
-    out = inflateRawSync(packed, { maxOutputLength: Math.max(1, Math.min(expected, maxBytes)) });
+    out = inflateRawSync(packed, { maxOutputLength: Math.max(1, most) });
   } catch (err) {
     throw new FrameFormatError(`payload does not inflate (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (out.length !== expected) throw new FrameFormatError(`payload inflates to ${out.length} bytes, expected ${expected}`);
+  if (out.length < least || out.length > most) throw new FrameFormatError(`payload inflates to ${out.length} bytes, expected ${least}..${most}`);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
@@ -196,9 +276,12 @@ function channelInflate(packed: Uint8Array, maxBytes: number): Uint8Array {
     seen[c] = 1;
     order[k] = c;
   }
-  const centered = inflateExact(packed.subarray(header + 3 * channels), n, maxBytes);
-  const out = new Uint8Array(header + n);
+  // The values, then whatever followed the tensor (an activation payload's targets: the frame
+  // checks their layout once restored); never more than the receiver's limit.
+  const centered = inflateBetween(packed.subarray(header + 3 * channels), n, maxBytes - header);
+  const out = new Uint8Array(header + centered.length);
   out.set(packed.subarray(0, header), 0);
+  out.set(centered.subarray(n), header + n);
   const q = new Int8Array(out.buffer, header, n);
   let at = 0;
   for (const c of order) {
@@ -209,15 +292,16 @@ function channelInflate(packed: Uint8Array, maxBytes: number): Uint8Array {
 }
 
 /**
- * The smallest lossless encoding of a payload (ties keep the simpler one). Only canonical
- * tensor bytes are compressed; anything else travels as it is.
+ * The smallest lossless encoding of a payload (ties keep the simpler one). Only tensor payloads
+ * (canonical tensor bytes, or an activation payload: see {@link payloadLayout}) are compressed;
+ * anything else travels as it is.
  *
  * @example
  * const { codec, bytes } = packPayload(encodeWireTensor([8, 64, 128], values, "int8").bytes)
  */
 export function packPayload(payload: Uint8Array): { codec: PayloadCodec; bytes: Uint8Array } {
   let best: { codec: PayloadCodec; bytes: Uint8Array } = { codec: "none", bytes: payload };
-  if (payload.length < MIN_COMPRESSED_PAYLOAD_BYTES || !isCanonicalTensor(payload)) return best;
+  if (payload.length < MIN_COMPRESSED_PAYLOAD_BYTES || !payloadLayout(payload)) return best;
   // Huffman-only: int8 tensors have no repeats worth LZ matching; their gain is the skewed value distribution.
   const deflated = deflateRawSync(payload, { strategy: zlibConstants.Z_HUFFMAN_ONLY });
   if (deflated.length < best.bytes.length) best = { codec: "deflate", bytes: new Uint8Array(deflated.buffer, deflated.byteOffset, deflated.length) };

@@ -21,6 +21,11 @@ export type StageProcessConfig = {
   model: StageModelConfig;
   /** Registry model id: seeds the deterministic data of every (round, microbatch). */
   modelId: string;
+  /**
+   * Stage 0: the pipeline's head, the address its data is drawn for (a staking address on a
+   * chain). Default: `LOCAL_HEAD`, the zero address (these processes run without a chain).
+   */
+  head?: string | undefined;
   /** Multiaddrs to listen on; default `["/ip4/127.0.0.1/tcp/0"]`. */
   listen: string[];
   /** Multiaddr of stage `stage + 1` (required unless last stage); `/p2p/<id>` suffix optional. */
@@ -80,6 +85,7 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
   if (config.model.kind === "transformer" && !config.model.spec && !config.model.specPath) fail("model", "needs spec or specPath");
   if (config.modelId === undefined || !/^\d+$/.test(String(config.modelId))) fail("modelId", "must be a decimal uint64");
   if (!/^\d+$/.test(String(config.startRound))) fail("startRound", "must be a decimal uint64");
+  if (config.head !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(config.head)) fail("head", "must be a 20-byte hex address");
   if (!Number.isInteger(config.rounds) || config.rounds < 1) fail("rounds", "must be a positive integer");
   if (config.microbatches !== undefined && (!Number.isInteger(config.microbatches) || config.microbatches < 1))
     fail("microbatches", "must be a positive integer");
@@ -103,7 +109,7 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
  * `--listen <multiaddr>`, `--next <multiaddr>`, `--rounds <n>`, `--start-round <n>`,
  * `--microbatches <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu`,
  * `--mode train|serve`, `--prompt <text>` (repeatable), `--max-new-tokens <n>`, `--weights-in <file>`,
- * `--weights-out <file>`, `--peer-timeout-ms <n>`.
+ * `--weights-out <file>`, `--peer-timeout-ms <n>`, `--head <address>`.
  */
 export function parseStageArgs(argv: string[], readFile: (path: string) => string): StageProcessConfig {
   let base: Partial<StageProcessConfig> = {};
@@ -119,6 +125,7 @@ export function parseStageArgs(argv: string[], readFile: (path: string) => strin
       case "--stage": overrides.stage = Number(value); break;
       case "--listen": overrides.listen = [value]; break;
       case "--next": overrides.next = value; break;
+      case "--head": overrides.head = value; break;
       case "--rounds": overrides.rounds = Number(value); break;
       case "--start-round": overrides.startRound = value; break;
       case "--microbatches": overrides.microbatches = Number(value); break;

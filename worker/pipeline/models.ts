@@ -8,11 +8,14 @@ import type { MicrobatchSource, PipelineStage } from "./types.ts";
 /** A stage of a model, ready to run: its shard, its data, and identity shared by all stages. */
 export type LoadedStage = {
   stage: PipelineStage;
+  /** The deterministic data (drawn by stage 0 for its own address as the pipeline's head). */
   data: MicrobatchSource;
   /** Both ends of a link must agree on it and sign it into their hello (the spec hash for the transformer). */
   modelKey: Hex;
   /** Shape of the activations (and of their gradients) between two stages: `[microbatch, context, width]`. */
   wireShape: number[];
+  /** Token ids are below this (activation frames' targets are refused otherwise). */
+  vocabSize: number;
   stageCount: number;
   defaultMicrobatches: number;
   /** Training FLOPs of this stage per microbatch, when the model defines them. */
@@ -40,9 +43,10 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
     const toy = model.toy;
     return {
       stage: createToyStage(toy, stageIndex),
-      data: (round, index) => toyMicrobatch(toy, modelId, round, index),
+      data: (head, round, index) => toyMicrobatch(toy, modelId, round, head, index),
       modelKey: keccak256(stringToBytes(`toy:${JSON.stringify(toy)}`)),
       wireShape: [toy.batch, toy.seqLen, toy.width],
+      vocabSize: toy.vocab,
       stageCount: toy.stages,
       defaultMicrobatches: 4,
       contextLength: toy.seqLen,
@@ -59,13 +63,14 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
   const params = specModule.dataParameters(spec);
   return {
     stage: stageModule.createStage(spec, stageIndex),
-    data: (round, index) => {
-      const batch = batches.trainingMicrobatch(params, modelId, round, index);
+    data: (head, round, index) => {
+      const batch = batches.trainingMicrobatch(params, modelId, round, head, index);
       const shape = [batch.batchSize, batch.contextLength];
       return { ids: tf.tensor(batch.inputs, shape, "int32"), targets: tf.tensor(batch.targets, shape, "int32") };
     },
     modelKey: specModule.specHash(spec),
     wireShape: [spec.microbatchSize, spec.contextLength, spec.dModel],
+    vocabSize: spec.vocab.length,
     stageCount: spec.stages.length,
     defaultMicrobatches: spec.microbatchesPerStep,
     flopsPerMicrobatch: layout.stageTrainingFlops(spec, stageIndex),

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { zeroHash } from "viem";
-import { decodeWireTensor, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
+import { type Address, type Hex, zeroHash } from "viem";
+import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
 import type { MicrobatchRecord } from "./runner.ts";
 import { type ScheduleName, stageSchedule } from "./schedule.ts";
 import type { MicrobatchSource, PipelineStage } from "./types.ts";
@@ -16,26 +16,30 @@ export function referenceRound(parameters: {
   round: bigint;
   microbatches: number;
   data: MicrobatchSource;
+  /** The pipeline's head: the stage-0 address the data is drawn for. */
+  head: Address;
   wire: WireFormat | "exact";
   /** The pipeline's schedule: its backward order is replayed (default "1f1b"). */
   schedule?: ScheduleName | undefined;
 }): { records: MicrobatchRecord[][]; losses: number[] } {
-  const { stages, round, microbatches, data, wire } = parameters;
+  const { stages, round, microbatches, data, head, wire } = parameters;
   const schedule = parameters.schedule ?? "1f1b";
   const S = stages.length;
   const records: MicrobatchRecord[][] = stages.map(() => []);
   const losses: number[] = [];
-  // Passes a float tensor across a stage boundary the way the wire would.
-  const cross = (t: tf.Tensor): { tensor: tf.Tensor; hash: `0x${string}` } => {
+  // Passes a float tensor across a stage boundary the way the wire would: activations inside an
+  // activation payload with the microbatch's targets (`targets` set), gradients alone.
+  const cross = (t: tf.Tensor, targets?: Uint8Array): { tensor: tf.Tensor; hash: Hex } => {
     if (wire === "exact") return { tensor: t.clone(), hash: zeroHash };
-    const sent = encodeWireTensor(t.shape, t.dataSync() as Float32Array, wire);
-    const got = decodeWireTensor(sent.bytes);
+    const values = t.dataSync() as Float32Array;
+    const got = targets ? decodeActivationPayload(encodeActivationPayload(t.shape, values, wire, targets).bytes) : decodeWireTensor(encodeWireTensor(t.shape, values, wire).bytes);
     return { tensor: tf.tensor(got.values, got.shape, "float32"), hash: got.hash };
   };
   const partial: Partial<MicrobatchRecord>[][] = [];
   const keep: tf.Tensor[][] = [];
   for (let m = 0; m < microbatches; m++) {
-    const batch = data(round, m);
+    const batch = data(head, round, m);
+    const targets = encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array);
     const rec: Partial<MicrobatchRecord>[] = stages.map(() => ({ index: m }));
     const kept: tf.Tensor[] = [batch.ids, batch.targets];
     partial.push(rec);
@@ -50,7 +54,7 @@ export function referenceRound(parameters: {
         losses[m] = loss;
         (rec[s] as Partial<MicrobatchRecord>).outputActHash = hashScalarLoss(loss);
       } else {
-        const crossed = cross(out);
+        const crossed = cross(out, targets);
         (rec[s] as Partial<MicrobatchRecord>).outputActHash = crossed.hash;
         (rec[s + 1] as Partial<MicrobatchRecord>).inputActHash = crossed.hash;
         kept.push(crossed.tensor);

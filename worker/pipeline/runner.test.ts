@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Libp2p } from "@libp2p/interface";
-import { keccak256, stringToBytes, zeroHash } from "viem";
+import { type Address, keccak256, stringToBytes, zeroHash } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPipeNode } from "../p2p/node.ts";
 import { tensorFrameLimits } from "../p2p/frames.ts";
@@ -13,7 +13,8 @@ import type { ScheduleName } from "./schedule.ts";
 import { createToyStage, type ToySpec, toyMicrobatch } from "./testing/toyStage.ts";
 
 const toy: ToySpec = { vocab: 16, width: 24, batch: 4, seqLen: 8, stages: 3, seed: 3, learningRate: 4 };
-const data = (round: bigint, index: number) => toyMicrobatch(toy, 9n, round, index);
+const data = (head: Address, round: bigint, index: number) => toyMicrobatch(toy, 9n, round, head, index);
+const HEAD: Address = "0x00000000000000000000000000000000000000aa";
 const M = 4;
 const nodes: Libp2p[] = [];
 
@@ -40,7 +41,7 @@ async function train(schedule: ScheduleName, wire: WireFormat, rounds: number): 
   for (let r = 0; r < rounds; r++) {
     results.push(
       await Promise.all(
-        stages.map((stage, s) => runStageRound({ stage, round: BigInt(r), microbatches: M, schedule, wire, prev: pipes[s]?.prev, next: pipes[s]?.next, data })),
+        stages.map((stage, s) => runStageRound({ stage, round: BigInt(r), microbatches: M, schedule, wire, prev: pipes[s]?.prev, next: pipes[s]?.next, data, head: HEAD })),
       ),
     );
     tensors.push(tf.memory().numTensors);
@@ -65,8 +66,9 @@ describe("stage runner over in-process libp2p links", () => {
         }
         // Stage 0 and 2 send M frames each way once; stage 1 sends M activations and M gradients.
         // Frames are losslessly compressed when it pays (frames.ts): at most the raw size, and
-        // every byte one stage sends its neighbour receives.
-        const frame = 4 + 13 + 18 + toy.batch * toy.seqLen * toy.width;
+        // every byte one stage sends its neighbour receives. Activation frames carry the int32
+        // targets [B, T] after the activation (10 header bytes + 4 per id); gradients do not.
+        const frame = 4 + 13 + 18 + toy.batch * toy.seqLen * toy.width + 10 + 4 * toy.batch * toy.seqLen;
         const [s0, s1, s2] = round as [RoundResult, RoundResult, RoundResult];
         expect(s1.bytesReceived).toBe(s0.bytesSent + s2.bytesSent);
         expect(s1.bytesSent).toBe(s0.bytesReceived + s2.bytesReceived);
@@ -80,7 +82,7 @@ describe("stage runner over in-process libp2p links", () => {
 
       const stages = [0, 1, 2].map((s) => createToyStage(toy, s));
       for (let r = 0; r < rounds; r++) {
-        const ref = referenceRound({ stages, round: BigInt(r), microbatches: M, data, wire: "int8", schedule });
+        const ref = referenceRound({ stages, round: BigInt(r), microbatches: M, data, head: HEAD, wire: "int8", schedule });
         expect(ref.losses).toEqual(results[r]?.[2]?.losses);
         for (let s = 0; s < 3; s++) expect(ref.records[s]).toEqual(results[r]?.[s]?.records);
       }

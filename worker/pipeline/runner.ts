@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { type Hex, zeroHash } from "viem";
+import { type Address, type Hex, zeroHash } from "viem";
+import { BaseError } from "../../sdk/errors/base.ts";
 import type { PipeLink } from "../p2p/link.ts";
-import { decodeWireTensor, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
+import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
 import { type ScheduleName, stageSchedule } from "./schedule.ts";
 import type { MicrobatchSource, PipelineStage } from "./types.ts";
 
@@ -49,9 +50,21 @@ export type RunRoundParameters = {
   prev?: PipeLink | undefined;
   /** Link to stage s+1 (required unless last stage). */
   next?: PipeLink | undefined;
-  /** Deterministic data (used by stage 0 for ids and the last stage for targets). */
-  data: MicrobatchSource;
+  /**
+   * Stage 0 only: the deterministic data, drawn for `head`. Later stages take the microbatch's
+   * targets from the activation payload they receive, since only stage 0 knows the head.
+   */
+  data?: MicrobatchSource | undefined;
+  /** Stage 0 only: the pipeline's head, this stage's own staking address (the `worker` it commits as). */
+  head?: Address | undefined;
 };
+
+/** A round asked of a stage without what its role needs (links, or stage 0's data and head). */
+export class RoundSetupError extends BaseError {
+  constructor(reason: string) {
+    super(reason, { name: "RoundSetupError" });
+  }
+}
 
 const now = (): number => performance.now();
 
@@ -60,9 +73,9 @@ const now = (): number => performance.now();
  * dropped (the caller's lost-peer path reconnects) instead of the error taking the stage down.
  * The link's frame limits already refuse wrong shapes and dtypes before delivery.
  */
-function decodeFromPeer(link: PipeLink, payload: Uint8Array): ReturnType<typeof decodeWireTensor> {
+function decodeFromPeer<T>(link: PipeLink, payload: Uint8Array, decode: (bytes: Uint8Array) => T): T {
   try {
-    return decodeWireTensor(payload);
+    return decode(payload);
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
     link.drop(error);
@@ -73,17 +86,19 @@ function decodeFromPeer(link: PipeLink, payload: Uint8Array): ReturnType<typeof 
 /**
  * Runs one training round of one stage: the schedule's forwards and backwards over M
  * microbatches, exchanging activations and gradients with the neighbours, then `step()`.
- * Hashes are over the canonical bytes actually sent or received.
+ * Stage 0 draws each microbatch for its head; its targets travel down the pipe inside the
+ * activation payloads. Hashes are over the canonical bytes actually sent or received.
  *
  * @example
- * const result = await runStageRound({ stage, round: 0n, microbatches: 4, schedule: "1f1b", wire: "int8", prev, next, data })
+ * const result = await runStageRound({ stage, round: 0n, microbatches: 4, schedule: "1f1b", wire: "int8", next, data, head: worker })
  */
 export async function runStageRound(parameters: RunRoundParameters): Promise<RoundResult> {
-  const { stage, round, microbatches, wire, prev, next, data } = parameters;
+  const { stage, round, microbatches, wire, prev, next, data, head } = parameters;
   const isFirst = stage.index === 0;
   const isLast = stage.index === stage.count - 1;
-  if (!isFirst && !prev) throw new Error(`stage ${stage.index} needs a link to stage ${stage.index - 1}`);
-  if (!isLast && !next) throw new Error(`stage ${stage.index} needs a link to stage ${stage.index + 1}`);
+  if (!isFirst && !prev) throw new RoundSetupError(`stage ${stage.index} needs a link to stage ${stage.index - 1}`);
+  if (!isLast && !next) throw new RoundSetupError(`stage ${stage.index} needs a link to stage ${stage.index + 1}`);
+  if (isFirst && (!data || !head)) throw new RoundSetupError("stage 0 needs the deterministic data and the pipeline's head address");
   const timings: RoundTimings = { wallMs: 0, idleMs: 0, busyMs: 0, forwardMs: 0, backwardMs: 0, stepMs: 0, codecMs: 0 };
   const sentBefore = (prev?.stats.bytesSent ?? 0) + (next?.stats.bytesSent ?? 0);
   const receivedBefore = (prev?.stats.bytesReceived ?? 0) + (next?.stats.bytesReceived ?? 0);
@@ -105,24 +120,29 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
     const record: Partial<MicrobatchRecord> = { index: m };
     const keep: tf.Tensor[] = [];
     let input: tf.Tensor;
+    // The last stage's loss takes `targets`; every other stage sends `targetBytes` on unchanged.
     let targets: tf.Tensor | undefined;
-    if (isFirst || isLast) {
-      const batch = data(round, m);
+    let targetBytes: Uint8Array | undefined;
+    if (isFirst) {
+      const batch = (data as MicrobatchSource)(head as Address, round, m);
       keep.push(batch.ids, batch.targets);
+      input = batch.ids;
       if (isLast) targets = batch.targets;
-      if (isFirst) {
-        input = batch.ids;
-        record.inputActHash = await timed("codecMs", () => hashTokenIds(input.shape, input.dataSync() as Int32Array));
-      }
-    }
-    if (!isFirst) {
+      await timed("codecMs", () => {
+        record.inputActHash = hashTokenIds(batch.ids.shape, batch.ids.dataSync() as Int32Array);
+        if (!isLast) targetBytes = encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array);
+      });
+    } else {
       const frame = await timed("idleMs", () => (prev as PipeLink).receive("activation", round, m));
       input = await timed("codecMs", () => {
-        const decoded = decodeFromPeer(prev as PipeLink, frame.payload);
+        const decoded = decodeFromPeer(prev as PipeLink, frame.payload, decodeActivationPayload);
         record.inputActHash = decoded.hash;
+        if (isLast) targets = tf.tensor(decoded.targets.ids, decoded.targets.shape, "int32");
+        else targetBytes = decoded.targets.bytes;
         return tf.tensor(decoded.values, decoded.shape, "float32");
       });
       keep.push(input);
+      if (targets) keep.push(targets);
     }
     const output = await timed("forwardMs", () => {
       const out = stage.forward(m, input, targets);
@@ -135,9 +155,9 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
       losses.set(m, loss);
       record.outputActHash = hashScalarLoss(loss);
     } else {
-      const wireTensor = await timed("codecMs", () => encodeWireTensor(output.shape, output.dataSync() as Float32Array, wire));
-      record.outputActHash = wireTensor.hash;
-      await timed("codecMs", () => (next as PipeLink).send({ kind: "activation", round, microbatch: m, payload: wireTensor.bytes }));
+      const sent = await timed("codecMs", () => encodeActivationPayload(output.shape, output.dataSync() as Float32Array, wire, targetBytes as Uint8Array));
+      record.outputActHash = sent.hash;
+      await timed("codecMs", () => (next as PipeLink).send({ kind: "activation", round, microbatch: m, payload: sent.bytes }));
     }
     partial.set(m, record);
     owned.set(m, keep);
@@ -151,7 +171,7 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
     else {
       const frame = await timed("idleMs", () => (next as PipeLink).receive("gradient", round, m));
       outputGrad = await timed("codecMs", () => {
-        const decoded = decodeFromPeer(next as PipeLink, frame.payload);
+        const decoded = decodeFromPeer(next as PipeLink, frame.payload, decodeWireTensor);
         record.upstreamGradHash = decoded.hash;
         return tf.tensor(decoded.values, decoded.shape, "float32");
       });

@@ -20,7 +20,7 @@
  *   retry     {stage, attempt, delayMs, error}      (dialing the next stage)
  *   refused   {stage, error}                        (an inbound link from a wrong peer)
  *   connected {stage, hasPrev, hasNext}
- *   round     {stage, round, losses, bytesSent, bytesReceived, timings, records: [{index, inputActHash,
+ *   round     {stage, round, head (stage 0: the address its data is drawn for), losses, bytesSent, bytesReceived, timings, records: [{index, inputActHash,
  *              outputActHash, upstreamGradHash, inputGradHash, gradientElements}], flopsPerMicrobatch}
  *   generated {stage: 0, request, prompt, text, tokens, ms, bytesSent, bytesReceived}   (serve mode)
  *   served    {stage, activations, tokensRelayed}                                     (serve mode, s >= 1)
@@ -29,9 +29,11 @@
  *   error     {stage, name, shortMessage, message}   (then exit code 1)
  */
 import * as tf from "@tensorflow/tfjs";
+import { type Address, getAddress } from "viem";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
+import { LOCAL_HEAD } from "../data/batches.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { servingFrameLimits, tensorFrameLimits } from "../p2p/frames.ts";
 import { localPipeAuth } from "../p2p/hello.ts";
@@ -66,14 +68,14 @@ function receivedAudit(links: (PipeLink | undefined)[]): { kind: string; count: 
   return [...byKind.entries()].map(([kind, v]) => ({ kind, ...v }));
 }
 
-async function train(config: StageProcessConfig, loaded: LoadedStage, pipe: StagePipe): Promise<void> {
+async function train(config: StageProcessConfig, loaded: LoadedStage, pipe: StagePipe, head: Address): Promise<void> {
   const { stage } = loaded;
   const stageIndex = config.stage;
   const microbatches = config.microbatches ?? loaded.defaultMicrobatches;
   if (config.gradientsDir) mkdirSync(config.gradientsDir, { recursive: true });
   for (let r = 0; r < config.rounds; r++) {
     const round = BigInt(config.startRound) + BigInt(r);
-    const result = await runStageRound({ stage, round, microbatches, schedule: config.schedule, wire: config.wire, prev: pipe.prev, next: pipe.next, data: loaded.data });
+    const result = await runStageRound({ stage, round, microbatches, schedule: config.schedule, wire: config.wire, prev: pipe.prev, next: pipe.next, data: loaded.data, head });
     if (config.gradientsDir) {
       for (const rec of result.records) {
         const g = rec.parameterGradient;
@@ -83,6 +85,7 @@ async function train(config: StageProcessConfig, loaded: LoadedStage, pipe: Stag
     emit("round", {
       stage: stageIndex,
       round,
+      ...(stageIndex === 0 ? { head } : {}),
       losses: result.losses,
       bytesSent: result.bytesSent,
       bytesReceived: result.bytesReceived,
@@ -144,15 +147,16 @@ async function main(config: StageProcessConfig): Promise<void> {
     backendNote: describeBackendSelection(selection),
     parameterCount: stage.parameterCount,
   });
+  // Stage processes of benchmarks and tests run on loopback without a chain: every stage signs
+  // with a fresh key and accepts any validly signed neighbour of the model (never on a network).
+  const auth = await localPipeAuth(modelId);
   const pipe = await openPipe({
     node,
     stageIndex,
     stageCount: loaded.stageCount,
     modelKey: loaded.modelKey,
-    // Stage processes of benchmarks and tests run on loopback without a chain: every stage signs
-    // with a fresh key and accepts any validly signed neighbour of the model (never on a network).
-    auth: await localPipeAuth(modelId),
-    limits: config.mode === "serve" ? servingFrameLimits(loaded.contextLength, loaded.wireShape[2] as number) : tensorFrameLimits(loaded.wireShape),
+    auth,
+    limits: config.mode === "serve" ? servingFrameLimits(loaded.contextLength, loaded.wireShape[2] as number) : tensorFrameLimits(loaded.wireShape, { targetVocab: loaded.vocabSize }),
     nextAddress: config.next,
     messageTimeoutMs: config.peerTimeoutMs,
     dial: { ...config.dial, onRetry: ({ attempt, delayMs, error }) => emit("retry", { stage: stageIndex, attempt, delayMs, error: error.message }) },
@@ -160,7 +164,9 @@ async function main(config: StageProcessConfig): Promise<void> {
   });
   emit("connected", { stage: stageIndex, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next) });
   if (config.mode === "serve") await serve(config, loaded, pipe);
-  else await train(config, loaded, pipe);
+  // Without a chain there is no staking address: the zero address heads the pipeline, so runs
+  // are reproducible (the hello keys are fresh every run).
+  else await train(config, loaded, pipe, config.head === undefined ? LOCAL_HEAD : getAddress(config.head));
   if (config.weightsOut) {
     const w = stage.exportWeights();
     writeFileSync(config.weightsOut, new Uint8Array(w.buffer, w.byteOffset, w.byteLength));

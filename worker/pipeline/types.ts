@@ -1,4 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
+import type { Address } from "viem";
 import type { PipelineStage as ModelPipelineStage } from "../model/stage.ts";
 
 /**
@@ -7,8 +8,14 @@ import type { PipelineStage as ModelPipelineStage } from "../model/stage.ts";
  */
 export type PipelineStage = Omit<ModelPipelineStage, "parameterNames" | "exportOptimizerState" | "importOptimizerState">;
 
-/** Deterministic data of one microbatch: stage 0 needs `ids`, the last stage `targets`. */
+/**
+ * Deterministic data of one microbatch, drawn by stage 0 only: it trains on `ids` and sends
+ * `targets` down the pipe with its activations (the last stage's loss uses the targets it received).
+ */
 export type MicrobatchData = { ids: tf.Tensor; targets: tf.Tensor };
 
-/** Supplies the microbatch `index` of `round` (derived from (modelId, round, index), never sent). */
-export type MicrobatchSource = (round: bigint, index: number) => MicrobatchData;
+/**
+ * Supplies microbatch `index` of `round` of the pipeline headed by `head` (the stage-0 worker's
+ * staking address): derived from (modelId, round, head, index), docs/PROTOCOL.md "Deterministic data".
+ */
+export type MicrobatchSource = (head: Address, round: bigint, index: number) => MicrobatchData;

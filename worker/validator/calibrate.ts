@@ -1,5 +1,6 @@
 import type { Hex } from "viem";
 import { type BackendName, selectBackend } from "../backend/select.ts";
+import { LOCAL_HEAD } from "../data/batches.ts";
 import { type ModelSpec, specHash } from "../model/spec.ts";
 import { createStage } from "../model/stage.ts";
 import { encodeWireTensor, type WireFormat } from "../p2p/wire.ts";
@@ -25,21 +26,21 @@ function honestItems(spec: ModelSpec, modelId: bigint, samples: number, wire: Wi
   const r = new Reexecutor(spec, wire);
   const items: StageItem[] = [];
   for (let index = 0; index < samples; index++) {
-    const batch = data(0n, index);
+    const batch = data(LOCAL_HEAD, 0n, index);
     const [B, T] = batch.ids.shape as [number, number];
     batch.ids.dispose();
     batch.targets.dispose();
     const zero = encodeWireTensor([B, T, spec.dModel], new Float32Array(B * T * spec.dModel), wire).bytes;
     const inputs: (Uint8Array | undefined)[] = [undefined];
     for (let s = 0; s < last; s++) {
-      const out = r.run({ stageIndex: s, round: 0n, index, data, inputs: { weights: weights[s] as Float32Array, inputBytes: inputs[s], upstreamGradBytes: zero } });
+      const out = r.run({ stageIndex: s, round: 0n, index, head: LOCAL_HEAD, data, inputs: { weights: weights[s] as Float32Array, inputBytes: inputs[s], upstreamGradBytes: zero } });
       inputs.push(out.output?.bytes);
     }
     let upstream: Uint8Array | undefined;
     for (let s = last; s >= 0; s--) {
       const itemInputs: ItemInputs = { weights: weights[s] as Float32Array, inputBytes: inputs[s], upstreamGradBytes: upstream };
       items.push({ stage: s, index, inputs: itemInputs });
-      upstream = r.run({ stageIndex: s, round: 0n, index, data, inputs: itemInputs }).inputGrad?.bytes;
+      upstream = r.run({ stageIndex: s, round: 0n, index, head: LOCAL_HEAD, data, inputs: itemInputs }).inputGrad?.bytes;
     }
   }
   r.dispose();
@@ -74,7 +75,7 @@ export async function calibrateTolerance(
   for (const backend of backends) {
     await selectBackend({ backend });
     const r = new Reexecutor(spec, wire);
-    for (let rerun = 0; rerun < 2; rerun++) runs.push(items.map((it) => r.run({ stageIndex: it.stage, round: 0n, index: it.index, data, inputs: it.inputs })));
+    for (let rerun = 0; rerun < 2; rerun++) runs.push(items.map((it) => r.run({ stageIndex: it.stage, round: 0n, index: it.index, head: LOCAL_HEAD, data, inputs: it.inputs })));
     r.dispose();
   }
   const spread: Tolerance = { outputActivation: 0, loss: 0, inputGradient: 0, parameterGradient: 0 };

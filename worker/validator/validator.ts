@@ -21,7 +21,7 @@ import { type Attestation, attestItems } from "../../sdk/actions/validator/attes
 import { getValidatorRound } from "../../sdk/actions/validator/getValidatorRound.ts";
 import { type LedgerItem, ledgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
 import { mintValidatorReward } from "../../sdk/actions/validator/mintValidatorReward.ts";
-import { proveNeighbourMissing, proveUnlinked } from "../../sdk/actions/validator/proveUnlinked.ts";
+import { type ProveDuplicateParameters, proveDuplicate, proveUnlinked } from "../../sdk/actions/validator/proveUnlinked.ts";
 import { proveWeightsBreak } from "../../sdk/actions/validator/proveWeightsBreak.ts";
 import { attestationSample, attestDraws } from "../../sdk/actions/validator/sample.ts";
 import { sealRoundSeed } from "../../sdk/actions/validator/sealRoundSeed.ts";
@@ -57,7 +57,7 @@ type AuditedCommitment = { c: AcceptedCommitment; m: ItemsManifest };
 export type ValidatorLogEntry =
   | { type: "attest"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; computeMs: number; onChain: boolean }
   | { type: "weightsBreak"; modelId: bigint; round: bigint; stage: number; worker: Address; previousAfter: Hex; currentBefore: Hex }
-  | { type: "voided"; modelId: bigint; round: bigint; stage: number; worker: Address; neighbour: Address; neighbourMissing: boolean }
+  | { type: "voided"; modelId: bigint; round: bigint; stage: number; worker: Address; neighbour: Address; reason: "unlinked" | "duplicate" }
   | { type: "reward"; modelId: bigint; round: bigint; tokens: bigint; units: bigint }
   | { type: "challenge"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; disputeId: bigint }
   | { type: "unverifiable"; modelId: bigint; round: bigint; worker: Address; reason: string }
@@ -102,7 +102,7 @@ export type RoundAudit = {
   attestedOnChain: number;
   /** Workers slashed by `proveWeightsBreak` in this audit. */
   weightsBreaks: Address[];
-  /** Commitments voided because a neighbour they name does not name them back (or never committed). */
+  /** Commitments voided as copies: a neighbour they name is linked to another worker, or they duplicate a linked commitment's input. */
   voided: Address[];
   disputes: bigint[];
   /** Availability challenges opened: sampled leaves not served within the availability deadline. */
@@ -195,6 +195,7 @@ export class Validator {
       stage: manifest.commitment.stage,
       stageCount: this.p.stageCount,
       leaf,
+      worker: manifest.commitment.worker,
       weightsRootBefore: manifest.commitment.weightsRootBefore,
     });
   }
@@ -249,11 +250,10 @@ export class Validator {
     for (const { c, m } of manifests) if (await this.#checkContinuity(round, c, m.commitment)) audit.weightsBreaks.push(c.worker);
     this.#seen = { round, commitments: seen };
     const voided = new Set<string>();
-    for (const { c, m } of manifests) {
-      if (await this.#checkLinks(round, m.commitment, accepted, seen)) {
-        audit.voided.push(c.worker);
-        voided.add(`${c.worker}:${c.stage}`);
-      }
+    for (const audited of manifests) {
+      if (audited.c.worker === this.address || !(await this.#checkLinks(round, audited, manifests, accepted))) continue;
+      audit.voided.push(audited.c.worker);
+      voided.add(`${audited.c.worker}:${audited.c.stage}`);
     }
     for (const up of manifests) {
       // Only two commitments that name each other exchanged data: any other pair proves nothing.
@@ -339,36 +339,76 @@ export class Validator {
   }
 
   /**
-   * Checks that the neighbours a commitment names name it back (docs/PROTOCOL.md, "Pipeline links")
-   * and voids it on-chain when one does not (`proveUnlinked`) or never committed this round
-   * (`proveNeighbourMissing`): a copy of someone else's commitment names the original's neighbours.
-   * A neighbour whose manifest was not served is left to the availability game. True when it voided.
+   * Voids a commitment whose named neighbour is linked to another worker of its stage
+   * (`proveUnlinked`), or that claims another commitment's input without a confirmed upstream
+   * link (`proveDuplicate`): what copies of someone else's work look like (docs/PROTOCOL.md,
+   * "Pipeline links"). Only served manifests are compared; an unserved one is left to the
+   * availability game. True when it voided.
    */
-  async #checkLinks(round: bigint, commitment: Commitment, accepted: AcceptedCommitment[], signed: Map<string, Commitment>): Promise<boolean> {
+  async #checkLinks(round: bigint, audited: AuditedCommitment, all: AuditedCommitment[], accepted: AcceptedCommitment[]): Promise<boolean> {
     const { wallet, deployments, modelId } = this.p;
-    for (const upstreamSide of [true, false]) {
-      const neighbour = upstreamSide ? commitment.upstream : commitment.downstream;
-      if (BigInt(neighbour) === 0n) continue;
-      const stage = commitment.stage + (upstreamSide ? -1 : 1);
-      const worker = getAddress(neighbour);
-      try {
-        if (!accepted.some((a) => a.worker === worker && a.stage === stage)) {
-          await proveNeighbourMissing(wallet, { deployments, commitment, upstreamSide });
-        } else {
-          const theirs = signed.get(`${worker}:${stage}`);
-          if (!theirs || getAddress(upstreamSide ? theirs.downstream : theirs.upstream) === getAddress(commitment.worker)) continue;
-          await proveUnlinked(wallet, { deployments, commitment, neighbour: theirs });
-        }
-      } catch (err) {
-        // Another validator voided it first: the commitment is voided either way.
-        if (err instanceof ComputeLedgerCommitmentVoidedError) return true;
-        if (err instanceof ComputeLedgerCommitmentSlashedError) return false;
-        throw err;
+    const signed = (worker: Address, stage: number) => all.find((a) => a.c.worker === getAddress(worker) && a.c.stage === stage)?.m.commitment;
+    const commitment = audited.m.commitment;
+    try {
+      for (const upstreamSide of [true, false]) {
+        const named = upstreamSide ? commitment.upstream : commitment.downstream;
+        const neighbour = BigInt(named) === 0n ? undefined : signed(named, commitment.stage + (upstreamSide ? -1 : 1));
+        if (!neighbour) continue;
+        const partnerWorker = upstreamSide ? neighbour.downstream : neighbour.upstream;
+        if (getAddress(partnerWorker) === getAddress(commitment.worker) || BigInt(partnerWorker) === 0n) continue;
+        const partner = signed(partnerWorker, commitment.stage);
+        if (!partner || getAddress(upstreamSide ? partner.upstream : partner.downstream) !== getAddress(neighbour.worker)) continue;
+        await proveUnlinked(wallet, { deployments, commitment, neighbour, partner });
+        this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: neighbour.worker, reason: "unlinked" });
+        return true;
       }
-      this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: worker, neighbourMissing: !signed.has(`${worker}:${stage}`) });
+      const duplicate = this.#duplicateOf(audited, all, accepted, signed);
+      if (!duplicate) return false;
+      await proveDuplicate(wallet, { deployments, ...duplicate });
+      this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: commitment.upstream, reason: "duplicate" });
       return true;
+    } catch (err) {
+      // Another validator voided it first: voided either way.
+      if (err instanceof ComputeLedgerCommitmentVoidedError) return true;
+      if (err instanceof ComputeLedgerCommitmentSlashedError) return false;
+      throw err;
     }
-    return false;
+  }
+
+  /**
+   * The proof that `audited` (stage s > 0) shares a leaf's input with another commitment whose
+   * upstream names it, while its own upstream does not (is the other's, never committed, or names
+   * someone else); undefined when there is none.
+   */
+  #duplicateOf(
+    audited: AuditedCommitment,
+    all: AuditedCommitment[],
+    accepted: AcceptedCommitment[],
+    signed: (worker: Address, stage: number) => Commitment | undefined,
+  ): Omit<ProveDuplicateParameters, "deployments" | "account"> | undefined {
+    const commitment = audited.m.commitment;
+    if (commitment.stage === 0) return undefined;
+    const copyUpstream = signed(commitment.upstream, commitment.stage - 1);
+    if (copyUpstream && getAddress(copyUpstream.downstream) === getAddress(commitment.worker)) return undefined;
+    const upstreamCommitted = accepted.some((a) => a.worker === getAddress(commitment.upstream) && a.stage === commitment.stage - 1);
+    if (upstreamCommitted && !copyUpstream) return undefined; // committed but not served: cannot show what it names
+    for (const other of all) {
+      if (other === audited || other.c.stage !== commitment.stage) continue;
+      const originalUpstream = signed(other.m.commitment.upstream, commitment.stage - 1);
+      if (!originalUpstream || getAddress(originalUpstream.downstream) !== other.c.worker) continue;
+      for (const leaf of audited.m.items) {
+        const twin = other.m.items.find((i) => i.index === leaf.index && i.inputActHash === leaf.inputActHash);
+        if (!twin) continue;
+        const sameUpstream = getAddress(commitment.upstream) === getAddress(other.m.commitment.upstream);
+        return {
+          copy: ledgerItem({ commitment, tree: itemsTree(audited.m.items), index: leaf.index }),
+          original: ledgerItem({ commitment: other.m.commitment, tree: itemsTree(other.m.items), index: leaf.index }),
+          originalUpstream,
+          copyUpstream: sameUpstream ? undefined : copyUpstream,
+        };
+      }
+    }
+    return undefined;
   }
 
   /** The worker's signed commitment of `round` at the same stage, from its manifest (undefined if not served). */

@@ -1,9 +1,10 @@
-import { type Hex, zeroHash } from "viem";
+import { type Address, type Hex, zeroHash } from "viem";
 import { gradRoot, type MicrobatchItem } from "../../sdk/protocol/index.ts";
-import { decodeTensor } from "../../sdk/protocol/tensorBytes.ts";
+import { decodeTensor, TensorFormatError } from "../../sdk/protocol/tensorBytes.ts";
+import { FrameFormatError } from "../p2p/errors.ts";
 import { type ContentKind, float32FromBytes } from "../p2p/content.ts";
 import { ContentUnavailableError } from "../p2p/contentProtocol.ts";
-import { decodeWireTensor } from "../p2p/wire.ts";
+import { decodeActivationPayload, decodeWireTensor } from "../p2p/wire.ts";
 import type { MicrobatchSource } from "../pipeline/types.ts";
 import type { Reexecutor } from "./reexecute.ts";
 import { type ComparedKind, relativeL2, type Tolerance } from "./tolerance.ts";
@@ -25,6 +26,11 @@ export type VerifyItemParameters = {
   stage: number;
   stageCount: number;
   leaf: MicrobatchItem;
+  /**
+   * The commitment's worker. On stage 0 it is the pipeline's head: the microbatch is drawn for it,
+   * so a leaf copied from another pipeline's commitment does not re-execute.
+   */
+  worker: Address;
   /** The commitment's weights at round start (from the manifest, bound by the signature). */
   weightsRootBefore: Hex;
 };
@@ -54,19 +60,30 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
   }
   let mine;
   try {
-    mine = p.reexecutor.run({ stageIndex: stage, round: p.round, index: leaf.index, data: p.data, inputs: { weights, inputBytes, upstreamGradBytes } });
+    mine = p.reexecutor.run({ stageIndex: stage, round: p.round, index: leaf.index, head: p.worker, data: p.data, inputs: { weights, inputBytes, upstreamGradBytes } });
   } catch (err) {
     return fail(`committed inputs do not re-execute: ${(err as Error).message}`);
   }
   const { computeMs } = mine;
-  if (mine.inputActHash !== leaf.inputActHash) return fail("input is not the microbatch assigned to this (model, round, index)", computeMs);
+  if (mine.inputActHash !== leaf.inputActHash) return fail("input is not the microbatch assigned to this (model, round, head, index)", computeMs);
 
-  const compareTensor = async (kind: ComparedKind, claimedHash: Hex, own: { values: Float32Array; hash: Hex }): Promise<string | undefined> => {
+  /**
+   * Within tolerance of the own re-execution; an output activation payload must also carry
+   * exactly the targets the stage drew or received (forwarding other targets is fraud, however
+   * close the activation).
+   */
+  const compareTensor = async (kind: ComparedKind, claimedHash: Hex, own: { values: Float32Array; hash: Hex; targets?: Uint8Array | undefined }): Promise<string | undefined> => {
     if (own.hash === claimedHash) {
       distance[kind] = 0;
       return undefined;
     }
-    const claimed = decodeWireTensor(await p.fetch("tensor", claimedHash)).values;
+    const bytes = await p.fetch("tensor", claimedHash);
+    let claimed: Float32Array;
+    if (own.targets) {
+      const payload = decodeActivationPayload(bytes);
+      if (!equalBytes(payload.targets.bytes, own.targets)) return `${kind} carries other targets than the microbatch's`;
+      claimed = payload.values;
+    } else claimed = decodeWireTensor(bytes).values;
     distance[kind] = relativeL2(claimed, own.values);
     return distance[kind] <= p.tolerance[kind] ? undefined : `${kind} differs: relative L2 ${distance[kind].toExponential(2)} > ${p.tolerance[kind].toExponential(2)}`;
   };
@@ -77,7 +94,7 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
       const claimedLoss = claimed.dtype === "float32" && claimed.data.length === 1 ? (claimed.data[0] as number) : Number.NaN;
       distance.loss = Math.abs(claimedLoss - (mine.loss as number)) / Math.max(1e-12, Math.abs(mine.loss as number));
       problems.push(distance.loss <= p.tolerance.loss ? undefined : `loss differs: ${claimedLoss} vs ${mine.loss}`);
-    } else problems.push(await compareTensor("outputActivation", leaf.outputActHash, mine.output as { values: Float32Array; hash: Hex }));
+    } else problems.push(await compareTensor("outputActivation", leaf.outputActHash, mine.output as { values: Float32Array; hash: Hex; targets: Uint8Array }));
     if (!isFirst) problems.push(await compareTensor("inputGradient", leaf.inputGradHash, mine.inputGrad as { values: Float32Array; hash: Hex }));
     if (gradRoot(mine.parameterGradient) === leaf.gradRoot) distance.parameterGradient = 0;
     else {
@@ -90,6 +107,10 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
     return problem ? fail(problem, computeMs) : { ok: true, distance, computeMs };
   } catch (err) {
     if (err instanceof ContentUnavailableError) return fail(`committed output not served (${err.reason})`, computeMs);
+    // Served bytes hash to the committed key but are no activation payload or tensor: the committed output is malformed.
+    if (err instanceof FrameFormatError || err instanceof TensorFormatError) return fail(`committed output is malformed: ${err.shortMessage}`, computeMs);
     throw err;
   }
 }
+
+const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);

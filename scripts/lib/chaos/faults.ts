@@ -21,6 +21,8 @@ export type FaultContext = {
   /** Sends the hostile peer's streams to stage `stage`. */
   attack: (stage: number) => Promise<HostileAttempt[]>;
   log: (message: string, fields?: Record<string, unknown>) => void;
+  /** The round the current fault acts in (set by the bench before each fault runs). */
+  round: bigint;
 };
 
 /** What a fault did, as it did it. */
@@ -77,26 +79,42 @@ const lostSend: Fault = {
   },
 };
 
-/** Complete records in a stage's journal now. */
-async function journalRecords(dir: string): Promise<number> {
-  const text = await readFile(path.join(dir, JOURNAL_FILE), "utf8").catch(() => "");
-  return text.split("\n").length - 1;
+/** The round a journal record belongs to (its `round`, or the round in its commitment key), if any. */
+function roundOfRecord(r: { round?: unknown; key?: unknown; keys?: unknown }): bigint | undefined {
+  if (typeof r.round === "string") return BigInt(r.round.replace(/n$/, ""));
+  const key = typeof r.key === "string" ? r.key : Array.isArray(r.keys) && typeof r.keys[0] === "string" ? r.keys[0] : undefined;
+  return key === undefined ? undefined : BigInt(key.split(":")[1] ?? "0");
 }
 
 /**
- * Waits until stage `stage` appended `1..maxRecords` (seeded) more journal records: a kill then
- * lands between two of its records, anywhere in a round (between microbatches, between the end
- * checkpoint and the commitment, after the submit intent, ...). Polls the file every 5 ms; gives
- * up waiting after 20 s.
+ * Records of rounds `round` and later in a stage's journal now. Counted by round, not by line:
+ * the journal is compacted as each round starts (worker/journal/compact.ts), so its line count
+ * does not grow.
+ */
+async function journalRecords(dir: string, round: bigint): Promise<number> {
+  const text = await readFile(path.join(dir, JOURNAL_FILE), "utf8").catch(() => "");
+  let n = 0;
+  for (const line of text.split("\n").slice(0, -1)) {
+    const r = roundOfRecord(JSON.parse(line.slice(0, line.lastIndexOf("\t"))) as { round?: unknown; key?: unknown; keys?: unknown });
+    if (r !== undefined && r >= round) n++;
+  }
+  return n;
+}
+
+/**
+ * Waits until stage `stage` journaled `1..maxRecords` (seeded) records of the fault's round: a
+ * kill then lands between two of its records, anywhere in the round (between microbatches,
+ * between the end checkpoint and the commitment, after the submit intent, ...). Polls the file
+ * every 5 ms; gives up waiting after 20 s.
  */
 async function afterRecords(ctx: FaultContext, stage: number, maxRecords: number): Promise<number> {
   const dir = ctx.journalDirs[stage] as string;
   const wanted = 1 + Math.floor(ctx.random() * maxRecords);
-  const base = await journalRecords(dir);
+  const base = await journalRecords(dir, ctx.round);
   const started = Date.now();
   // A stage already past its last record of the round (waiting for its neighbours) writes none:
   // after 20 s the kill happens anyway, wherever the stage is.
-  while ((await journalRecords(dir)) < base + wanted && Date.now() - started < 20_000) await sleep(5);
+  while ((await journalRecords(dir, ctx.round)) < base + wanted && Date.now() - started < 20_000) await sleep(5);
   return Date.now() - started;
 }
 

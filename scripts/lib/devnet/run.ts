@@ -194,7 +194,7 @@ async function runOnChain(
       duringChallenge: async () => {
         const a = await auditAndResolve({ validator, client, rpcUrl, deployments, round, modelId });
         audits.push(a);
-        o.log(`round ${round} audited: ${a.sampled} items re-executed (${a.computeMs} ms), ${a.attested} attested, ${a.disputes.length} disputes${a.disputes.length ? " resolved" : ""}`);
+        o.log(`round ${round} audited: ${a.sampled} items re-executed (${a.computeMs} ms), ${a.attested} attested, ${a.disputes.length} disputes${a.disputes.length ? " resolved" : ""}${a.voided.length ? `, ${a.voided.length} copies voided` : ""}`);
       },
     });
     addGas("finalizeRound", settled.finalizeGas);

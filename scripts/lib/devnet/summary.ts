@@ -94,7 +94,7 @@ export function printSummary(r: DevnetResult, wallMs: number): void {
   console.log("\nUnits and tokens per miner");
   console.table(minerRows(r));
   console.log("\nVerification");
-  console.table(r.validator.audits.map((a) => ({ round: Number(a.round), reexecuted: a.sampled, attested: a.attested, disputes: a.disputes.map(String).join(" "), computeMs: a.computeMs })));
+  console.table(r.validator.audits.map((a) => ({ round: Number(a.round), reexecuted: a.sampled, attested: a.attested, disputes: a.disputes.map(String).join(" "), voided: a.voided.length, computeMs: a.computeMs })));
   console.log(`\nValidator ${r.validator.address}: on-chain attestations and emission share`);
   console.table(r.validator.rewards.map((v) => ({ round: Number(v.round), itemsAttested: v.attestedItems, units: v.units.toString(), tokens: formatEther(v.tokens), mintedBy: v.mintedBy })));
   console.log(`validator: ${c.validatorItemsAttestedOnChain} items attested on-chain, ${formatEther(c.validatorTokensMinted)} tokens minted`);

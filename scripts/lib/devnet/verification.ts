@@ -88,7 +88,7 @@ export function startValidator(p: {
 export const validatorAddresses = (keys: Hex[]): Address[] => keys.map((k) => privateKeyToAccount(k).address);
 
 /** What the validator did in one round (from its `audited` log). */
-export type AuditRecord = { round: bigint; sampled: number; attested: number; disputes: bigint[]; computeMs: number };
+export type AuditRecord = { round: bigint; sampled: number; attested: number; disputes: bigint[]; voided: Address[]; computeMs: number };
 
 /**
  * Waits for the validator's audit of `round` (the chain is already past its commit window), then
@@ -119,7 +119,7 @@ export async function auditAndResolve(p: {
     }
   }
   await answeredAvailability(p);
-  return { round: p.round, sampled: Number(e.sampled ?? 0), attested: Number(e.attested ?? 0), disputes, computeMs: Number(e.computeMs ?? 0) };
+  return { round: p.round, sampled: Number(e.sampled ?? 0), attested: Number(e.attested ?? 0), disputes, voided: (e.voided as Address[] | undefined) ?? [], computeMs: Number(e.computeMs ?? 0) };
 }
 
 /** Availability demands of `round` not answered (`ItemRevealed`) nor slashed yet. */

@@ -2,7 +2,8 @@ import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type {
   ComputeLedgerCommitmentSlashedError,
   ComputeLedgerCommitmentVoidedError,
-  ComputeLedgerNeighbourNotMissingError,
+  ComputeLedgerInvalidProofError,
+  ComputeLedgerNotADuplicateError,
   ComputeLedgerNotUnlinkedError,
   ComputeLedgerOutsideChallengeWindowError,
   ComputeLedgerUnknownCommitmentError,
@@ -18,29 +19,40 @@ import {
   type WriteResult,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
+import type { LedgerItem } from "./ledgerItem.ts";
 
 export type ProveUnlinkedParameters = DeploymentsParameter &
   AccountParameter & {
     /** The accepted commitment to void, exactly as signed. */
     commitment: Commitment;
-    /** The accepted commitment of the neighbour it names, which names another worker back. */
+    /** The accepted commitment of the neighbour it names, which names `partner` instead. */
     neighbour: Commitment;
+    /** The accepted commitment (same stage as `commitment`) of the worker `neighbour` names; it names `neighbour` back. */
+    partner: Commitment;
   };
 
-export type ProveNeighbourMissingParameters = DeploymentsParameter &
+export type ProveDuplicateParameters = DeploymentsParameter &
   AccountParameter & {
-    /** The accepted commitment to void, exactly as signed. */
-    commitment: Commitment;
-    /** True when its `upstream` has no commitment of the round, false for its `downstream`. */
-    upstreamSide: boolean;
+    /** A leaf of the commitment to void. */
+    copy: LedgerItem;
+    /** The same-index leaf, with the same input, of a commitment whose upstream link is confirmed. */
+    original: LedgerItem;
+    /** The accepted commitment of `original.upstream` at stage s-1, naming `original.worker` downstream. */
+    originalUpstream: Commitment;
+    /**
+     * The accepted commitment of `copy.upstream` at stage s-1 when it exists and names another
+     * downstream; omit it when that upstream never committed this round (or is `original.upstream`).
+     */
+    copyUpstream?: Commitment | undefined;
   };
 
 export type VoidCommitmentReturnType = WriteResult & { removedUnits: bigint };
 
 export type VoidCommitmentErrorType =
   | ComputeLedgerNotUnlinkedError
-  | ComputeLedgerNeighbourNotMissingError
+  | ComputeLedgerNotADuplicateError
   | ComputeLedgerUnknownCommitmentError
+  | ComputeLedgerInvalidProofError
   | ComputeLedgerCommitmentSlashedError
   | ComputeLedgerCommitmentVoidedError
   | ComputeLedgerOutsideChallengeWindowError
@@ -48,13 +60,14 @@ export type VoidCommitmentErrorType =
   | NoDeploymentError;
 
 /**
- * Voids a commitment (no reward; its units leave the round) whose named pipeline neighbour names
- * another worker back: what a verbatim copy of someone else's commitment looks like on-chain.
- * A pure proof against the two stored digests: anyone may send it during the challenge window.
+ * Voids a commitment (no reward; its units leave the round) whose named pipeline neighbour is
+ * linked to another worker (the neighbour names `partner`, who names it back): what a verbatim copy
+ * of someone else's commitment looks like on-chain. A pure proof against three stored digests:
+ * anyone may send it during the round's challenge window.
  *
  * @example
  * import { proveUnlinked } from "shardholder/sdk"
- * await proveUnlinked(walletClient, { deployments, commitment: copy, neighbour: upstreamCommitment })
+ * await proveUnlinked(walletClient, { deployments, commitment: copy, neighbour: upstream, partner: original })
  */
 export async function proveUnlinked(client: ShardholderClient, parameters: ProveUnlinkedParameters): Promise<VoidCommitmentReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
@@ -63,7 +76,7 @@ export async function proveUnlinked(client: ShardholderClient, parameters: Prove
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
     functionName: "proveUnlinked",
-    args: [parameters.commitment, parameters.neighbour],
+    args: [parameters.commitment, parameters.neighbour, parameters.partner],
     account: parameters.account,
   });
   const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitmentVoided" });
@@ -71,24 +84,23 @@ export async function proveUnlinked(client: ShardholderClient, parameters: Prove
 }
 
 /**
- * Voids a commitment whose named neighbour has no commitment of the round at the adjacent stage,
- * once the round's commit window has closed (before that the neighbour may still commit).
+ * Voids a commitment one of whose leaves has the same input activations as the same leaf of a
+ * commitment whose upstream link is confirmed, while its own upstream link is not: a copy that
+ * names made-up neighbours. Every pipeline's data is keyed by its head, so honest commitments never
+ * share an input.
  *
  * @example
- * import { proveNeighbourMissing } from "shardholder/sdk"
- * await proveNeighbourMissing(walletClient, { deployments, commitment, upstreamSide: true })
+ * import { proveDuplicate } from "shardholder/sdk"
+ * await proveDuplicate(walletClient, { deployments, copy, original, originalUpstream })
  */
-export async function proveNeighbourMissing(
-  client: ShardholderClient,
-  parameters: ProveNeighbourMissingParameters,
-): Promise<VoidCommitmentReturnType> {
+export async function proveDuplicate(client: ShardholderClient, parameters: ProveDuplicateParameters): Promise<VoidCommitmentReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const result = await sendContractWrite(client, {
-    action: "proveNeighbourMissing",
+    action: "proveDuplicate",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
-    functionName: "proveNeighbourMissing",
-    args: [parameters.commitment, parameters.upstreamSide],
+    functionName: "proveDuplicate",
+    args: [parameters.copy, parameters.original, parameters.originalUpstream, parameters.copyUpstream ? [parameters.copyUpstream] : []],
     account: parameters.account,
   });
   const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitmentVoided" });

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { hexToBytes } from "viem";
+import { type Address, hexToBytes } from "viem";
 import { microbatchSeed } from "../../../sdk/protocol/seed.ts";
 import type { MicrobatchData, PipelineStage } from "../types.ts";
 
@@ -135,11 +135,11 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
 }
 
 /**
- * Deterministic toy data per (modelId, round, index): random ids, each target the next id in
- * a fixed permutation of the vocabulary, so the model can learn it and the loss falls.
+ * Deterministic toy data per (modelId, round, head, index): random ids, each target the next id
+ * in a fixed permutation of the vocabulary, so the model can learn it and the loss falls.
  */
-export function toyMicrobatch(spec: ToySpec, modelId: bigint, round: bigint, index: number): MicrobatchData {
-  const seedBytes = hexToBytes(microbatchSeed(modelId, round, index));
+export function toyMicrobatch(spec: ToySpec, modelId: bigint, round: bigint, head: Address, index: number): MicrobatchData {
+  const seedBytes = hexToBytes(microbatchSeed(modelId, round, head, index));
   const next = prng(new DataView(seedBytes.buffer).getUint32(0, true));
   const n = spec.batch * spec.seqLen;
   const ids = new Int32Array(n);

@@ -1,0 +1,117 @@
+import * as tf from "@tensorflow/tfjs";
+import { type Address, type Hex, keccak256, zeroHash } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gradRoot, type MicrobatchItem, weightsRoot } from "../../sdk/protocol/index.ts";
+import { defaultModelSpec } from "../model/spec.ts";
+import { createStage } from "../model/stage.ts";
+import { type ContentKind, float32Bytes } from "../p2p/content.ts";
+import { ContentUnavailableError } from "../p2p/contentProtocol.ts";
+import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
+import { decodeActivationPayload, encodeActivationPayload, encodeTargets, encodeWireTensor } from "../p2p/wire.ts";
+import { type ItemOutputs, Reexecutor, transformerData } from "./reexecute.ts";
+import { TOLERANCE_FLOOR } from "./tolerance.ts";
+import { verifyItem } from "./verify.ts";
+
+// Three stages, so there is a middle stage that forwards targets it neither drew nor uses.
+const spec = defaultModelSpec({ dModel: 16, heads: 2, layers: 3, dFeedForward: 32, contextLength: 8, microbatchSize: 2, stageCount: 3 });
+const MODEL_ID = 1n;
+const ROUND = 4n;
+const INDEX = 1;
+const HEAD: Address = "0x00000000000000000000000000000000000000aa";
+const COPIER: Address = "0x00000000000000000000000000000000000000bb";
+const data = transformerData(spec, MODEL_ID);
+
+/** What a miner serves: tensors and payloads by keccak256, weights and gradients by their roots. */
+class Served {
+  readonly #bytes = new Map<string, Uint8Array>();
+  put(kind: ContentKind, key: Hex, bytes: Uint8Array): Hex {
+    this.#bytes.set(`${kind}:${key}`, bytes);
+    return key;
+  }
+  tensor(bytes: Uint8Array): Hex {
+    return this.put("tensor", keccak256(bytes), bytes);
+  }
+  readonly fetch = async (kind: ContentKind, key: Hex): Promise<Uint8Array> => {
+    const bytes = this.#bytes.get(`${kind}:${key}`);
+    if (!bytes) throw new ContentUnavailableError({ kind, key, reason: "not-found" });
+    return bytes;
+  };
+}
+
+let reexecutor: Reexecutor;
+let weights: Float32Array[];
+/** The upstream gradient every non-last stage is given (any committed input will do). */
+let upstream: Uint8Array;
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+  reexecutor = new Reexecutor(spec);
+  weights = spec.stages.map((_, s) => {
+    const st = createStage(spec, s);
+    const w = st.exportWeights();
+    st.dispose();
+    return w;
+  });
+  upstream = encodeWireTensor([spec.microbatchSize, spec.contextLength, spec.dModel], new Float32Array(spec.microbatchSize * spec.contextLength * spec.dModel).fill(1e-3), "int8").bytes;
+});
+afterAll(() => reexecutor.dispose());
+
+/** Honest work of `stage` on `inputBytes` (stage 0: drawn for `head`), served and committed as a leaf. */
+function honestLeaf(served: Served, stage: number, head: Address, inputBytes: Uint8Array | undefined): { leaf: MicrobatchItem; out: ItemOutputs } {
+  const last = stage === spec.stages.length - 1;
+  served.put("weights", weightsRoot(weights[stage] as Float32Array), float32Bytes(weights[stage] as Float32Array));
+  const out = reexecutor.run({ stageIndex: stage, round: ROUND, index: INDEX, head, data, inputs: { weights: weights[stage] as Float32Array, inputBytes, upstreamGradBytes: last ? undefined : upstream } });
+  if (inputBytes) served.tensor(inputBytes);
+  const upstreamGradHash = last ? zeroHash : served.tensor(upstream);
+  const outputActHash = served.tensor(out.output ? out.output.bytes : encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([out.loss as number]) }));
+  const inputGradHash = out.inputGrad ? served.tensor(out.inputGrad.bytes) : zeroHash;
+  const grad = gradRoot(out.parameterGradient);
+  served.put("gradient", grad, float32Bytes(out.parameterGradient));
+  return { leaf: { index: INDEX, inputActHash: out.inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot: grad }, out };
+}
+
+const verify = (served: Served, stage: number, leaf: MicrobatchItem, worker: Address) =>
+  verifyItem({ reexecutor, fetch: served.fetch, data, tolerance: TOLERANCE_FLOOR, round: ROUND, stage, stageCount: spec.stages.length, leaf, worker, weightsRootBefore: weightsRoot(weights[stage] as Float32Array) });
+
+describe("re-execution binds data to the pipeline's head and targets to the payload", () => {
+  it("stage0Leaf_verifiesForItsOwnHead_butACopyUnderAnotherWorkerFails", async () => {
+    const served = new Served();
+    const { leaf } = honestLeaf(served, 0, HEAD, undefined);
+    expect((await verify(served, 0, leaf, HEAD)).ok).toBe(true);
+    // The copier commits the very same leaf (and serves the same content) under its own address.
+    const copied = await verify(served, 0, leaf, COPIER);
+    expect(copied.ok).toBe(false);
+    expect(copied.ok ? "" : copied.reason).toMatch(/not the microbatch assigned/);
+  });
+
+  it("middleStage_forwardingAlteredTargets_failsReexecution_whileTheHonestForwardPasses", async () => {
+    const served = new Served();
+    const stage0 = honestLeaf(served, 0, HEAD, undefined).out.output?.bytes as Uint8Array;
+    const { leaf, out } = honestLeaf(served, 1, HEAD, stage0);
+    expect((await verify(served, 1, leaf, COPIER)).ok).toBe(true); // a middle stage's head is not its worker
+    expect(decodeActivationPayload(out.output?.bytes as Uint8Array).targets.bytes).toEqual(decodeActivationPayload(stage0).targets.bytes);
+
+    // Same activation, other targets: the committed output payload is not what it received.
+    const sent = decodeActivationPayload(out.output?.bytes as Uint8Array);
+    const altered = sent.targets.ids.map((id, i) => (i === 0 ? (id + 1) % spec.vocab.length : id));
+    const tampered = encodeActivationPayload(sent.shape, sent.values, "int8", encodeTargets(sent.targets.shape, altered));
+    const forged = { ...leaf, outputActHash: served.tensor(tampered.bytes) };
+    const verdict = await verify(served, 1, forged, COPIER);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok ? "" : verdict.reason).toMatch(/other targets/);
+  });
+
+  it("lastStage_takesItsTargetsFromTheFetchedInputPayload", async () => {
+    const served = new Served();
+    const stage0 = honestLeaf(served, 0, HEAD, undefined).out.output?.bytes as Uint8Array;
+    const stage1 = honestLeaf(served, 1, HEAD, stage0).out.output?.bytes as Uint8Array;
+    const { leaf, out } = honestLeaf(served, 2, HEAD, stage1);
+    expect((await verify(served, 2, leaf, COPIER)).ok).toBe(true);
+    // The same activation with other targets gives another loss: the loss follows the payload's targets.
+    const sent = decodeActivationPayload(stage1);
+    const other = encodeActivationPayload(sent.shape, sent.values, "int8", encodeTargets(sent.targets.shape, sent.targets.ids.map((id) => (id + 1) % spec.vocab.length)));
+    const again = reexecutor.run({ stageIndex: 2, round: ROUND, index: INDEX, inputs: { weights: weights[2] as Float32Array, inputBytes: other.bytes } });
+    expect(again.loss).not.toBe(out.loss);
+    expect(Number.isFinite(again.loss)).toBe(true);
+  });
+});
