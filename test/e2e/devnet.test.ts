@@ -16,7 +16,7 @@ type Summary = {
   cheater: { wired: boolean; address?: string; committedRounds: string[] };
   validator: {
     address: string;
-    audits: { round: string; sampled: number; attested: number; disputes: string[] }[];
+    audits: { round: string; sampled: number; attested: number; disputes: string[]; voided: string[] }[];
     rewards: { round: string; attestedItems: number; units: string; tokens: string; mintedBy: string }[];
   };
   checks: { firstLoss: number; lastLoss: number; holdersShareWei: string; claimedWei: string; outputLetterShare: number; untrainedLetterShare: number };
@@ -91,6 +91,9 @@ describe("npm start (short devnet)", () => {
     for (const m of s.miners) expect(s.slashes.some((x) => x.worker === m)).toBe(false);
     expect(s.validator.audits).toHaveLength(4);
     expect(s.validator.audits[0]?.disputes).toHaveLength(1);
+    // The cheater replicates the honest stage-2 miner's links: a copy, voided by the validator before
+    // its fraud is slashed; no honest commitment is ever voided.
+    expect(s.validator.audits.flatMap((a) => a.voided)).toEqual([s.cheater.address]);
     // Honest items were re-executed and attested (not only the cheater's).
     expect(s.validator.audits.reduce((a, x) => a + x.attested, 0)).toBeGreaterThan(0);
 
