@@ -21,7 +21,7 @@ import { type Attestation, attestItems } from "../../sdk/actions/validator/attes
 import { getValidatorRound } from "../../sdk/actions/validator/getValidatorRound.ts";
 import { type LedgerItem, ledgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
 import { mintValidatorReward } from "../../sdk/actions/validator/mintValidatorReward.ts";
-import { type ProveDuplicateParameters, proveDuplicate, proveUnlinked } from "../../sdk/actions/validator/proveUnlinked.ts";
+import { proveDuplicate, proveUnlinked } from "../../sdk/actions/validator/proveUnlinked.ts";
 import { proveWeightsBreak } from "../../sdk/actions/validator/proveWeightsBreak.ts";
 import { attestationSample, attestDraws } from "../../sdk/actions/validator/sample.ts";
 import { sealRoundSeed } from "../../sdk/actions/validator/sealRoundSeed.ts";
@@ -40,6 +40,7 @@ import { ContentUnavailableError, fetchContentWithin } from "../p2p/contentProto
 import type { MicrobatchSource } from "../pipeline/types.ts";
 import { stageTrainingFlops } from "../model/layout.ts";
 import type { Reexecutor } from "./reexecute.ts";
+import { duplicateProof, isLinked, signedLookup, unlinkedProof } from "./links.ts";
 import { sampleSize } from "./sampling.ts";
 import type { Tolerance } from "./tolerance.ts";
 import { type ItemVerdict, verifyItem } from "./verify.ts";
@@ -347,22 +348,16 @@ export class Validator {
    */
   async #checkLinks(round: bigint, audited: AuditedCommitment, all: AuditedCommitment[], accepted: AcceptedCommitment[]): Promise<boolean> {
     const { wallet, deployments, modelId } = this.p;
-    const signed = (worker: Address, stage: number) => all.find((a) => a.c.worker === getAddress(worker) && a.c.stage === stage)?.m.commitment;
+    const signed = signedLookup(all);
     const commitment = audited.m.commitment;
     try {
-      for (const upstreamSide of [true, false]) {
-        const named = upstreamSide ? commitment.upstream : commitment.downstream;
-        const neighbour = BigInt(named) === 0n ? undefined : signed(named, commitment.stage + (upstreamSide ? -1 : 1));
-        if (!neighbour) continue;
-        const partnerWorker = upstreamSide ? neighbour.downstream : neighbour.upstream;
-        if (getAddress(partnerWorker) === getAddress(commitment.worker) || BigInt(partnerWorker) === 0n) continue;
-        const partner = signed(partnerWorker, commitment.stage);
-        if (!partner || getAddress(upstreamSide ? partner.upstream : partner.downstream) !== getAddress(neighbour.worker)) continue;
-        await proveUnlinked(wallet, { deployments, commitment, neighbour, partner });
-        this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: neighbour.worker, reason: "unlinked" });
+      const unlinked = unlinkedProof(commitment, signed);
+      if (unlinked) {
+        await proveUnlinked(wallet, { deployments, commitment, ...unlinked });
+        this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: unlinked.neighbour.worker, reason: "unlinked" });
         return true;
       }
-      const duplicate = this.#duplicateOf(audited, all, accepted, signed);
+      const duplicate = duplicateProof(audited, all, accepted, signed);
       if (!duplicate) return false;
       await proveDuplicate(wallet, { deployments, ...duplicate });
       this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: commitment.upstream, reason: "duplicate" });
@@ -373,42 +368,6 @@ export class Validator {
       if (err instanceof ComputeLedgerCommitmentSlashedError) return false;
       throw err;
     }
-  }
-
-  /**
-   * The proof that `audited` (stage s > 0) shares a leaf's input with another commitment whose
-   * upstream names it, while its own upstream does not (is the other's, never committed, or names
-   * someone else); undefined when there is none.
-   */
-  #duplicateOf(
-    audited: AuditedCommitment,
-    all: AuditedCommitment[],
-    accepted: AcceptedCommitment[],
-    signed: (worker: Address, stage: number) => Commitment | undefined,
-  ): Omit<ProveDuplicateParameters, "deployments" | "account"> | undefined {
-    const commitment = audited.m.commitment;
-    if (commitment.stage === 0) return undefined;
-    const copyUpstream = signed(commitment.upstream, commitment.stage - 1);
-    if (copyUpstream && getAddress(copyUpstream.downstream) === getAddress(commitment.worker)) return undefined;
-    const upstreamCommitted = accepted.some((a) => a.worker === getAddress(commitment.upstream) && a.stage === commitment.stage - 1);
-    if (upstreamCommitted && !copyUpstream) return undefined; // committed but not served: cannot show what it names
-    for (const other of all) {
-      if (other === audited || other.c.stage !== commitment.stage) continue;
-      const originalUpstream = signed(other.m.commitment.upstream, commitment.stage - 1);
-      if (!originalUpstream || getAddress(originalUpstream.downstream) !== other.c.worker) continue;
-      for (const leaf of audited.m.items) {
-        const twin = other.m.items.find((i) => i.index === leaf.index && i.inputActHash === leaf.inputActHash);
-        if (!twin) continue;
-        const sameUpstream = getAddress(commitment.upstream) === getAddress(other.m.commitment.upstream);
-        return {
-          copy: ledgerItem({ commitment, tree: itemsTree(audited.m.items), index: leaf.index }),
-          original: ledgerItem({ commitment: other.m.commitment, tree: itemsTree(other.m.items), index: leaf.index }),
-          originalUpstream,
-          copyUpstream: sameUpstream ? undefined : copyUpstream,
-        };
-      }
-    }
-    return undefined;
   }
 
   /** The worker's signed commitment of `round` at the same stage, from its manifest (undefined if not served). */
@@ -632,7 +591,3 @@ export class Validator {
   }
 }
 
-/** True when `up` (stage s) and `down` (stage s+1) name each other as the neighbours they exchanged data with. */
-function isLinked(up: Commitment, down: Commitment): boolean {
-  return getAddress(up.downstream) === getAddress(down.worker) && getAddress(down.upstream) === getAddress(up.worker);
-}
