@@ -177,8 +177,7 @@ abstract contract LedgerValidators is LedgerCore {
             previous.modelId != modelId || previous.worker != worker || previous.stage != current.stage
                 || uint256(previous.round) + 1 != round || previous.weightsRootAfter == current.weightsRootBefore
         ) revert ComputeLedgerNotAWeightsBreak();
-        ModelParams storage p = _model(modelId);
-        if (block.timestamp >= _challengeEnd(p, round)) revert ComputeLedgerOutsideChallengeWindow(modelId, round);
+        ModelParams storage p = _requireOpenChallengeWindow(modelId, round);
         if (worker == msg.sender || !_eligibleValidator(msg.sender, p.minValidatorStakeWei)) {
             revert ComputeLedgerNotEligibleValidator();
         }
@@ -220,7 +219,7 @@ abstract contract LedgerValidators is LedgerCore {
         _requireOpenChallengeWindow(modelId, round);
         _requireStored(neighbour);
         _requireStored(partner);
-        _void(commitment, _requireStored(commitment), neighbour.worker);
+        _voidSlot(modelId, round, commitment.stage, commitment.worker, _requireStored(commitment), neighbour.worker);
     }
 
     /// @notice Voids `copy` when one of its leaves has the same input activations as the same leaf
@@ -289,10 +288,6 @@ abstract contract LedgerValidators is LedgerCore {
                 || uint256(theirs.stage) + 1 != copy.stage || theirs.worker != upstream || theirs.downstream == copy.worker
         ) revert ComputeLedgerNotADuplicate();
         _requireStored(theirs);
-    }
-
-    function _void(Commitment calldata c, uint256 slot, address neighbour) private {
-        _voidSlot(c.modelId, c.round, c.stage, c.worker, slot, neighbour);
     }
 
     /// @dev Flags a stored, unsettled commitment voided and takes its units out of the (unfinalized) round.
