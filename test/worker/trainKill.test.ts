@@ -5,17 +5,14 @@
 // from the chain itself and compared with an uninterrupted run of the same two workers through the
 // same rounds on a second chain at the same time (a pipeline's data is drawn for its stage-0
 // worker's address, so only the same workers can commit the same work).
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { type Address, parseAbiItem } from "viem";
 import { afterAll, describe, expect, it } from "vitest";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
-import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
-import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { JOURNAL_FILE } from "../../worker/journal/index.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
-import { type KillChain, bin, root, setupKillChain, stageArgs } from "./trainKillSetup.ts";
+import { driveRounds, type KillChain, setupKillChain, type StageProcess, stageArgs, startStage } from "./trainKillSetup.ts";
 
 const UNTIL = 3n; // rounds 0..3
 const KILLS = Number(process.env.KILL_COUNT ?? 3);
@@ -40,48 +37,7 @@ async function journalLines(dir: string): Promise<JournalLine[]> {
   return lines.map((line) => ({ type: String((JSON.parse(line.slice(0, line.lastIndexOf("\t"))) as { type?: unknown }).type), text: line }));
 }
 
-type Incarnation = { child: ChildProcess; logs: Array<Record<string, unknown>>; stderr: string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
-
-function start(args: string[]): Incarnation {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  const inc: Incarnation = { child, logs: [], stderr: "", exit: new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))) };
-  let buffer = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    buffer += d.toString("utf8");
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line.startsWith("{")) inc.logs.push(JSON.parse(line) as Record<string, unknown>);
-    }
-  });
-  child.stderr?.on("data", (d: Buffer) => (inc.stderr += d.toString("utf8")));
-  return inc;
-}
-
-/** Advances the chain to round r+1 once every stage's round-r commitment of `pipelines` is stored (never earlier). */
-function driveRounds(c: KillChain, pipelines: number[]): { stop(): Promise<void> } {
-  let running = true;
-  const loop = (async () => {
-    const model = await getModel(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
-    while (running) {
-      const round = await getCurrentRound(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
-      if (round <= UNTIL) {
-        const found = await Promise.all(pipelines.flatMap((p) => (c.workers[p] as Address[]).map((worker, stage) => getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage, worker }))));
-        if (found.every((f) => f.found)) await c.s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
-}
-
-type StageRun = { incarnations: Incarnation[]; journalDir: string; args: string[] };
+type StageRun = { incarnations: StageProcess[]; journalDir: string; args: string[] };
 
 /** Pipeline `pipeline`'s stored commitments per `${round}:${stage}`, and every transaction's status, from the chain. */
 async function chainFacts(c: KillChain, pipeline: number) {
@@ -124,14 +80,14 @@ async function runPipeline(c: KillChain, pipeline: number, plans: Array<{ stage:
     const journalDir = path.join(c.dir, `journal-p${pipeline}-s${stage}`);
     return { incarnations: [], journalDir, args: stageArgs(c, { pipeline, stage, journalDir, ports, until: UNTIL }) };
   });
-  for (const run of runs) run.incarnations.push(start(run.args));
+  for (const run of runs) run.incarnations.push(startStage(run.args));
   const kills: Array<{ stage: number; lastRecord: string; survivingLines: JournalLine[] }> = [];
   const exits = runs.map(async (run, stage) => {
     for (;;) {
-      const inc = run.incarnations.at(-1) as Incarnation;
+      const inc = run.incarnations.at(-1) as StageProcess;
       const { code, signal } = await inc.exit;
       if (signal === "SIGKILL") {
-        run.incarnations.push(start(run.args)); // the supervisor restarts it with the same flags
+        run.incarnations.push(startStage(run.args)); // the supervisor restarts it with the same flags
         continue;
       }
       if (code !== 0) throw new Error(`stage ${stage} exited ${code}: ${inc.stderr.slice(-2000)} ${JSON.stringify(inc.logs.slice(-3))}`);
@@ -149,7 +105,7 @@ async function runPipeline(c: KillChain, pipeline: number, plans: Array<{ stage:
       const lines = await journalLines(run.journalDir);
       const fresh = lines.slice(base);
       const hit = plan.onIntent ? fresh.some((l) => l.type === "submitIntent") : fresh.length >= plan.afterRecords;
-      const inc = run.incarnations.at(-1) as Incarnation;
+      const inc = run.incarnations.at(-1) as StageProcess;
       if (hit && inc.child.exitCode === null && inc.child.signalCode === null) {
         inc.child.kill("SIGKILL");
         await inc.exit;
@@ -171,7 +127,7 @@ describe("shardholder train under kill -9 (real processes, real chain)", () => {
     chains.push(c, ref);
     const tSetup = performance.now() - t0;
     const plans = Array.from({ length: KILLS }, () => ({ stage: random() < 0.5 ? 0 : 1, afterRecords: 1 + Math.floor(random() * 9), onIntent: random() < 0.35 }));
-    const drivers = [driveRounds(c, [0]), driveRounds(ref, [0])];
+    const drivers = [driveRounds(c, [c.workers[0] as Address[]], UNTIL), driveRounds(ref, [ref.workers[0] as Address[]], UNTIL)];
     let tRef = 0;
     const [{ runs, kills }] = await Promise.all([
       runPipeline(c, 0, plans),

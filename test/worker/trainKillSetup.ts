@@ -2,6 +2,7 @@
 // deployed, a tiny two-stage transformer registered, and two pipelines of two staked stage
 // workers each (a commitment's roots do not depend on its worker, so the pipelines' commitments
 // are directly comparable).
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,7 +10,10 @@ import { fileURLToPath } from "node:url";
 import { type Address, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { serveRpc } from "../../scripts/lib/rpcServer.ts";
+import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
+import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
+import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
 import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/model/spec.ts";
 import { initialWeightsRoots } from "../../worker/model/stage.ts";
@@ -92,4 +96,50 @@ export function stageArgs(c: KillChain, { pipeline, stage, journalDir, ports, un
     `/ip4/127.0.0.1/tcp/${ports[stage]}`,
     ...(stage === 0 ? ["--peer", `/ip4/127.0.0.1/tcp/${ports[1]}`, "--dial-attempts", "20"] : []),
   ];
+}
+
+/** One run of a `shardholder train` stage process: its JSON log lines, stderr and exit. */
+export type StageProcess = { child: ChildProcess; logs: Array<Record<string, unknown>>; stderr: string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
+
+/** Starts `shardholder train` with `args` (the key comes from the flags, never the environment). */
+export function startStage(args: string[]): StageProcess {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc: StageProcess = { child, logs: [], stderr: "", exit: new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))) };
+  let buffer = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    buffer += d.toString("utf8");
+    let nl: number;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.startsWith("{")) proc.logs.push(JSON.parse(line) as Record<string, unknown>);
+    }
+  });
+  child.stderr?.on("data", (d: Buffer) => (proc.stderr += d.toString("utf8")));
+  return proc;
+}
+
+/**
+ * Advances the chain to round r+1 once every stage's round-r commitment of every pipeline in
+ * `pipelines` (workers by stage) is stored, never earlier, through round `until`.
+ */
+export function driveRounds(c: KillChain, pipelines: readonly (readonly Address[])[], until: bigint): { stop(): Promise<void> } {
+  let running = true;
+  const loop = (async () => {
+    const model = await getModel(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
+    while (running) {
+      const round = await getCurrentRound(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
+      if (round <= until) {
+        const found = await Promise.all(pipelines.flatMap((workers) => workers.map((worker, stage) => getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage, worker }))));
+        if (found.every((f) => f.found)) await c.s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
 }

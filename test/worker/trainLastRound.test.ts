@@ -3,55 +3,15 @@
 // dead neighbour's closed connection as "finished": it waits (end markers, finishPipeline), the
 // supervisor (this test) restarts the dead stage with the same flags, the round is rerun in
 // lockstep where needed, and every commitment of every round lands once.
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { type Address, parseAbiItem } from "viem";
 import { afterAll, describe, expect, it } from "vitest";
-import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
-import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
-import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { JOURNAL_FILE } from "../../worker/journal/index.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
-import { type KillChain, bin, root, setupKillChain, stageArgs } from "./trainKillSetup.ts";
+import { driveRounds, type KillChain, setupKillChain, type StageProcess, stageArgs, startStage } from "./trainKillSetup.ts";
 
 const UNTIL = 1n; // rounds 0..1: round 1 is the last
-
-type Proc = { child: ChildProcess; logs: Array<Record<string, unknown>>; stderr: string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
-
-function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  const proc: Proc = { child, logs: [], stderr: "", exit: new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))) };
-  let buffer = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    buffer += d.toString("utf8");
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line.startsWith("{")) proc.logs.push(JSON.parse(line) as Record<string, unknown>);
-    }
-  });
-  child.stderr?.on("data", (d: Buffer) => (proc.stderr += d.toString("utf8")));
-  return proc;
-}
-
-/** Advances the chain to round r+1 once both stages' round-r commitments are stored. */
-function driveRounds(c: KillChain, workers: Address[]): { stop(): Promise<void> } {
-  let running = true;
-  const loop = (async () => {
-    const model = await getModel(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
-    while (running) {
-      const round = await getCurrentRound(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
-      if (round <= UNTIL) {
-        const found = await Promise.all(workers.map((worker, stage) => getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage, worker })));
-        if (found.every((f) => f.found)) await c.s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return { stop: async () => void ((running = false), await loop) };
-}
 
 const chains: KillChain[] = [];
 afterAll(async () => {
@@ -77,14 +37,14 @@ async function runWithKill(c: KillChain, victim: number, when: (r: Record<string
   const ports = [await fixedLoopbackPort(), await fixedLoopbackPort()];
   const dirs = [0, 1].map((stage) => path.join(c.dir, `journal-s${stage}-${victim}`));
   const args = [0, 1].map((stage) => stageArgs(c, { pipeline: 0, stage, journalDir: dirs[stage] as string, ports, until: UNTIL }));
-  const procs: Proc[][] = [[start(args[0] as string[])], [start(args[1] as string[])]];
-  const driver = driveRounds(c, c.workers[0] as Address[]);
+  const procs: StageProcess[][] = [[startStage(args[0] as string[])], [startStage(args[1] as string[])]];
+  const driver = driveRounds(c, [c.workers[0] as Address[]], UNTIL);
   try {
     await journaled(dirs[victim] as string, when);
-    const first = procs[victim]?.[0] as Proc;
+    const first = procs[victim]?.[0] as StageProcess;
     first.child.kill("SIGKILL");
     await first.exit;
-    const restarted = start(args[victim] as string[]);
+    const restarted = startStage(args[victim] as string[]);
     procs[victim]?.push(restarted);
     const exits = await Promise.all([procs[0]?.at(-1)?.exit, procs[1]?.at(-1)?.exit]);
     return { procs, exits };
