@@ -25,6 +25,7 @@ const TEST_JOBS = [
     "contracts/test/ModelRegistry.t.sol",
     "contracts/test/ModelToken.t.sol",
     "contracts/test/RevenueClaimer.t.sol",
+    "contracts/test/ServingDirectory.t.sol",
   ],
   ["contracts/test/ComputeLedgerDisputes.t.sol"],
   ["contracts/test/ComputeLedgerInvariant.t.sol"],

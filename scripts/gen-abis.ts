@@ -15,6 +15,7 @@ export const sdkContracts = [
   { contract: "RevenueClaimer", file: "revenueClaimer", constant: "revenueClaimerAbi" },
   { contract: "InferenceEscrow", file: "inferenceEscrow", constant: "inferenceEscrowAbi" },
   { contract: "ComputeLedger", file: "computeLedger", constant: "computeLedgerAbi" },
+  { contract: "ServingDirectory", file: "servingDirectory", constant: "servingDirectoryAbi" },
 ] as const;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -2,7 +2,8 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
 /**
  * The whole protocol: the model token implementation (cloned per model), the registry, the
- * compute ledger bound to it, the inference escrow and the batch revenue claimer.
+ * compute ledger bound to it, the inference escrow, the batch revenue claimer and the serving
+ * directory where operators announce their endpoints.
  * Parameter `treasury` receives the protocol's share of inference fees (default: the deployer).
  */
 export default buildModule("Shardholder", (m) => {
@@ -16,5 +17,6 @@ export default buildModule("Shardholder", (m) => {
   m.call(modelRegistry, "bindLedger", [computeLedger]);
   const inferenceEscrow = m.contract("InferenceEscrow", [modelRegistry, computeLedger, treasury]);
   const revenueClaimer = m.contract("RevenueClaimer");
-  return { modelTokenImplementation, modelRegistry, computeLedger, inferenceEscrow, revenueClaimer };
+  const servingDirectory = m.contract("ServingDirectory", [modelRegistry]);
+  return { modelTokenImplementation, modelRegistry, computeLedger, inferenceEscrow, revenueClaimer, servingDirectory };
 });

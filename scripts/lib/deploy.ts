@@ -16,6 +16,7 @@ export async function deployProtocol(connection: NetworkConnection) {
       computeLedger: deployed.computeLedger.address,
       inferenceEscrow: deployed.inferenceEscrow.address,
       revenueClaimer: deployed.revenueClaimer.address,
+      servingDirectory: deployed.servingDirectory.address,
     },
     deployedAtBlock: Number(await publicClient.getBlockNumber()),
   };

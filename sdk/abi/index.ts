@@ -4,12 +4,14 @@ import { modelTokenAbi } from "./modelToken.ts";
 import { revenueClaimerAbi } from "./revenueClaimer.ts";
 import { inferenceEscrowAbi } from "./inferenceEscrow.ts";
 import { computeLedgerAbi } from "./computeLedger.ts";
+import { servingDirectoryAbi } from "./servingDirectory.ts";
 
 export { modelRegistryAbi } from "./modelRegistry.ts";
 export { modelTokenAbi } from "./modelToken.ts";
 export { revenueClaimerAbi } from "./revenueClaimer.ts";
 export { inferenceEscrowAbi } from "./inferenceEscrow.ts";
 export { computeLedgerAbi } from "./computeLedger.ts";
+export { servingDirectoryAbi } from "./servingDirectory.ts";
 
 /** Every protocol ABI with its contract name, for decoding reverts of any call. */
 export const protocolAbis = [
@@ -18,4 +20,5 @@ export const protocolAbis = [
   { name: "RevenueClaimer", abi: revenueClaimerAbi },
   { name: "InferenceEscrow", abi: inferenceEscrowAbi },
   { name: "ComputeLedger", abi: computeLedgerAbi },
+  { name: "ServingDirectory", abi: servingDirectoryAbi },
 ] as const;

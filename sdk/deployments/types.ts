@@ -7,6 +7,7 @@ export const contractNames = [
   "computeLedger",
   "inferenceEscrow",
   "revenueClaimer",
+  "servingDirectory",
 ] as const;
 
 export type ContractName = (typeof contractNames)[number];
@@ -19,7 +20,7 @@ export type ContractName = (typeof contractNames)[number];
  * {
  *   "chainId": 31337,
  *   "contracts": { "modelRegistry": "0x…", "modelTokenImplementation": "0x…", "computeLedger": "0x…",
- *                  "inferenceEscrow": "0x…", "revenueClaimer": "0x…" },
+ *                  "inferenceEscrow": "0x…", "revenueClaimer": "0x…", "servingDirectory": "0x…" },
  *   "deployedAtBlock": 7
  * }
  */

@@ -11,6 +11,7 @@ const abiOfContract: Record<ContractName, string> = {
   computeLedger: "ComputeLedger",
   inferenceEscrow: "InferenceEscrow",
   revenueClaimer: "RevenueClaimer",
+  servingDirectory: "ServingDirectory",
 };
 
 /** 4-byte selectors of every external function of an ABI, as bare hex without the 0x. */

@@ -736,6 +736,26 @@ export class ReentrancyGuardReentrantCallError extends ContractRevertError {
   declare readonly args: readonly [];
 }
 
+/** `ServingDirectoryEmptyUrl()`, declared in the ServingDirectory ABI. */
+export class ServingDirectoryEmptyUrlError extends ContractRevertError {
+  declare readonly args: readonly [];
+}
+
+/** `ServingDirectoryNoEndpoint(uint64 modelId, address operator)`, declared in the ServingDirectory ABI. */
+export class ServingDirectoryNoEndpointError extends ContractRevertError {
+  declare readonly args: readonly [modelId: bigint, operator: `0x${string}`];
+}
+
+/** `ServingDirectoryUnknownModel(uint64 modelId)`, declared in the ServingDirectory ABI. */
+export class ServingDirectoryUnknownModelError extends ContractRevertError {
+  declare readonly args: readonly [modelId: bigint];
+}
+
+/** `ServingDirectoryUrlTooLong(uint256 lengthBytes, uint256 maxBytes)`, declared in the ServingDirectory ABI. */
+export class ServingDirectoryUrlTooLongError extends ContractRevertError {
+  declare readonly args: readonly [lengthBytes: bigint, maxBytes: bigint];
+}
+
 /** `StringTooLong(string str)`, declared in the ModelToken ABI. */
 export class StringTooLongError extends ContractRevertError {
   declare readonly args: readonly [str: string];
@@ -890,5 +910,9 @@ export const contractErrorClasses: ErrorClassRegistry = {
   ModelTokenZeroMinter: ModelTokenZeroMinterError,
   ModelTokenZeroRecipient: ModelTokenZeroRecipientError,
   ReentrancyGuardReentrantCall: ReentrancyGuardReentrantCallError,
+  ServingDirectoryEmptyUrl: ServingDirectoryEmptyUrlError,
+  ServingDirectoryNoEndpoint: ServingDirectoryNoEndpointError,
+  ServingDirectoryUnknownModel: ServingDirectoryUnknownModelError,
+  ServingDirectoryUrlTooLong: ServingDirectoryUrlTooLongError,
   StringTooLong: StringTooLongError,
 };

@@ -40,6 +40,7 @@ export async function deployShardholder() {
     deployer.account.address,
   ]);
   const revenueClaimer = await viem.deployContract("RevenueClaimer");
+  const servingDirectory = await viem.deployContract("ServingDirectory", [modelRegistry.address]);
   const deployments: Deployments = {
     chainId: await publicClient.getChainId(),
     contracts: {
@@ -48,6 +49,7 @@ export async function deployShardholder() {
       computeLedger: computeLedger.address,
       inferenceEscrow: inferenceEscrow.address,
       revenueClaimer: revenueClaimer.address,
+      servingDirectory: servingDirectory.address,
     },
     deployedAtBlock: 0,
   };
