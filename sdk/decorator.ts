@@ -33,7 +33,10 @@ import { proveDuplicate, proveUnlinked } from "./actions/validator/proveUnlinked
 import { proveWeightsBreak } from "./actions/validator/proveWeightsBreak.ts";
 import { sealRoundSeed } from "./actions/validator/sealRoundSeed.ts";
 import { slashFalseAttestation } from "./actions/validator/slashFalseAttestation.ts";
+import { announceEndpoint, withdrawEndpoint } from "./actions/inference/announceEndpoint.ts";
 import { estimateInferenceFee } from "./actions/inference/estimateInferenceFee.ts";
+import { getServingEndpoints } from "./actions/inference/getServingEndpoints.ts";
+import { infer } from "./actions/inference/infer.ts";
 import { requestInference } from "./actions/inference/requestInference.ts";
 import { getInferenceRequest } from "./actions/inference/getInferenceRequest.ts";
 import { waitForInference } from "./actions/inference/waitForInference.ts";
@@ -67,6 +70,10 @@ const actions = {
   listModels,
   getModelToken,
   estimateInferenceFee,
+  infer,
+  getServingEndpoints,
+  announceEndpoint,
+  withdrawEndpoint,
   requestInference,
   getInferenceRequest,
   waitForInference,

@@ -7,6 +7,7 @@ export * from "./base.ts";
 export * from "./contract.ts";
 export * from "./contractErrors.ts";
 export * from "./sdk.ts";
+export * from "./inference.ts";
 
 /**
  * Converts an error thrown by a call or transaction into the SDK's typed error when it carries

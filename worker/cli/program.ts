@@ -37,6 +37,13 @@ const positiveInt = (what: string) => (value: string): number => {
   return Number(value);
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** `host:port` (port 0..65535) for a listening socket. */
+function parseHostPort(value: string): { host: string; port: number } {
+  const match = /^(.+):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || port > 65_535) throw new UsageError(`--http must be <host>:<port>, got "${value}".`);
+  return { host: match[1] as string, port };
+}
 
 /**
  * What every chain-facing command has checked before it runs. `client` fails fast (the
@@ -221,9 +228,11 @@ export function buildProgram(): Command {
     .option("--consent <operator=signature>", "stage 0: another operator's pipeline consent (from `shardholder consent`), to register the pipeline (repeatable)", collect, [])
     .addOption(new Option("--consent-deadline <unix>", "stage 0: the deadline the consents were signed with").argParser(uint("--consent-deadline")))
     .addOption(new Option("--max-new-tokens <n>", "tokens generated per request").argParser(uint("--max-new-tokens")).default(24n, "24"))
+    .option("--http <host:port>", "stage 0: where the prompt/output store listens (default 127.0.0.1, any free port)")
+    .option("--public-url <url>", "stage 0: the URL announced on-chain for dapps (default: the store's bound URL)")
     .action(
       async (
-        options: { model: bigint; stage: number; spec: string; listen: string; next?: string; journal?: string; operators?: string; consent: string[]; consentDeadline?: bigint; maxNewTokens: bigint },
+        options: { model: bigint; stage: number; spec: string; listen: string; next?: string; journal?: string; operators?: string; consent: string[]; consentDeadline?: bigint; maxNewTokens: bigint; http?: string; publicUrl?: string },
         command: Command,
       ) => {
         if (options.consent.length > 0 && options.consentDeadline === undefined) throw new UsageError("--consent needs --consent-deadline (the deadline the operators signed).");
@@ -243,6 +252,8 @@ export function buildProgram(): Command {
           signatures[address(operator) as `0x${string}`] = signature as `0x${string}`;
         }
         const consents = options.consentDeadline === undefined ? undefined : { deadline: options.consentDeadline.toString(), signatures };
+        const http = options.http === undefined ? undefined : parseHostPort(options.http);
+        if (options.publicUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(options.publicUrl)) throw new UsageError(`--public-url must be an http(s) URL, got "${options.publicUrl}".`);
         const { runServeCommand } = await import("../serve/command.ts");
         const { served } = await runServeCommand({
           logger: connected.logger,
@@ -259,6 +270,8 @@ export function buildProgram(): Command {
           stageOperators: operators,
           consents,
           maxNewTokens: Number(options.maxNewTokens),
+          http,
+          publicUrl: options.publicUrl,
         });
         connected.logger.info({ served }, "serve stopped");
       },

@@ -26,6 +26,10 @@ export type ServeCommandParameters = {
   /** Stage 0: the other operators' consents, to register the pipeline if it is not registered yet. */
   consents?: { deadline: string; signatures: Record<Address, Hex> } | undefined;
   maxNewTokens: number;
+  /** Stage 0: where the content store listens (`host:port`; default 127.0.0.1, any free port). */
+  http?: { host?: string | undefined; port?: number | undefined } | undefined;
+  /** Stage 0: the URL announced in the ServingDirectory (default: the store's bound URL). */
+  publicUrl?: string | undefined;
 };
 
 /** Serves until SIGINT/SIGTERM (stage 0) or until the upstream stage closes (stage > 0). */
@@ -44,7 +48,7 @@ export async function runServeCommand(p: ServeCommandParameters): Promise<{ serv
         next: p.next,
         journalDir: p.journalDir,
         backend: p.backend,
-        ...(p.stage === 0 ? { operator: { rpcUrls: p.rpcUrls, deploymentsPath: p.deploymentsPath, key: p.key, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens, consents: p.consents } } : {}),
+        ...(p.stage === 0 ? { operator: { rpcUrls: p.rpcUrls, deploymentsPath: p.deploymentsPath, key: p.key, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens, consents: p.consents, http: p.http, publicUrl: p.publicUrl } } : {}),
       },
       (event, body) => p.logger.info(JSON.parse(JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as object, event),
       stop.signal,

@@ -84,7 +84,9 @@ export async function runServingOperator(p: ServingOperatorParameters): Promise<
       fromBlock = head + 1n;
       for (const log of logs) {
         if (p.signal.aborted) return;
-        p.onServed?.(await serveOne(p, log.args.requestId, log.args.inputHash, log.args.deadline));
+        // Not `p.onServed?.(await serveOne(…))`: optional-call arguments are skipped when there is no callback.
+        const served = await serveOne(p, log.args.requestId, log.args.inputHash, log.args.deadline);
+        p.onServed?.(served);
       }
     }
     await sleep(p.pollMs ?? 200, p.signal);

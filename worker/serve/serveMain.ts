@@ -5,8 +5,10 @@
  *
  * stdout: one JSON object per line, `event` is one of
  *   listening {stage, addrs, weightsRound, weightsRoot}   connected {stage}
+ *   announced {url, txHash}          (stage 0, endpoint entered in the ServingDirectory)
  *   ready     {stage, storeUrl}      (stage 0, operator loop running)
  *   served    {requestId, status, output?, outputHash?, txHash?, gasUsed?, generateMs?, reason?}
+ *   withdrawn {url, txHash} | withdrawFailed {url, reason}   (stage 0, on shutdown)
  *   done      {stage, served}        error {stage, name, shortMessage}
  * SIGTERM/SIGINT: stage 0 stops the operator and closes its link; downstream stages follow.
  */

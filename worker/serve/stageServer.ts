@@ -6,6 +6,7 @@ import { createPublicClient, createWalletClient, type Address, type Hex } from "
 import { rpcTransport } from "../rpc/transport.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import { parseDeployments } from "../../sdk/deployments/parse.ts";
+import { announceEndpoint, withdrawEndpoint } from "../../sdk/actions/inference/announceEndpoint.ts";
 import { selectBackend, type BackendName } from "../backend/select.ts";
 import { parseModelSpec } from "../model/spec.ts";
 import { createStage } from "../model/stage.ts";
@@ -42,6 +43,10 @@ export type ServeStageConfig = {
         key: Hex;
         stageOperators: Address[];
         maxNewTokens: number;
+        /** Where the content store listens (default 127.0.0.1, any free port). */
+        http?: { host?: string | undefined; port?: number | undefined } | undefined;
+        /** The URL announced in the ServingDirectory (default: the store's bound URL); set it behind a proxy or NAT. */
+        publicUrl?: string | undefined;
         /** The other operators' pipeline consents (deadline in unix seconds, decimal), to register the pipeline if needed. */
         consents?: { deadline: string; signatures: Record<Address, Hex> } | undefined;
       }
@@ -93,10 +98,15 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     const wallet = createWalletClient({ account: privateKeyToAccount(op.key), transport });
     const generator = new PipelineGenerator({ spec, stage, pipe, wire, sampling: config.sampling });
     const store = new ContentStore();
-    const http_ = await serveContentStore(store);
+    const http_ = await serveContentStore(store, { host: op.http?.host, port: op.http?.port });
+    const modelId = BigInt(config.modelId);
+    const url = op.publicUrl ?? http_.url;
+    // Dapps find the store through this entry (`getServingEndpoints`), never through a URL passed by hand.
+    const announced = await announceEndpoint(wallet, { deployments, modelId, url });
+    emit("announced", { url, txHash: announced.transactionHash });
     emit("ready", { stage: 0, storeUrl: http_.url });
     await runServingOperator({
-      client, wallet, deployments, modelId: BigInt(config.modelId), store, stageOperators: op.stageOperators,
+      client, wallet, deployments, modelId, store, stageOperators: op.stageOperators,
       consents: op.consents ? { deadline: BigInt(op.consents.deadline), signatures: op.consents.signatures } : undefined,
       generate: (prompt) => generator.generate(prompt, op.maxNewTokens),
       onServed: (s) => {
@@ -106,6 +116,10 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
       signal,
     });
     await http_.close();
+    // Best effort: a dead entry only costs dapps one failed upload before they try the next endpoint.
+    await withdrawEndpoint(wallet, { deployments, modelId })
+      .then((r) => emit("withdrawn", { url, txHash: r.transactionHash }))
+      .catch((err: unknown) => emit("withdrawFailed", { url, reason: err instanceof Error ? err.message.split("\n")[0] : String(err) }));
     await pipe.next?.close();
   } else {
     ({ served } = await serveDownstreamStage({ stage, pipe, wire, sampling: config.sampling }));

@@ -1,14 +1,12 @@
 // Off-chain side of an inference: the escrow only stores `inputHash`, and `fulfill` only the
-// `outputHash`. The serving operator runs this small content-addressed HTTP store on loopback:
-//   PUT  /inputs           body = prompt (UTF-8)  -> 200 {"inputHash"}   (the client posts before paying)
-//   GET  /outputs/<id>     -> 200 {"requestId","output","outputHash"} once fulfilled, 404 before
-// Both hashes are keccak256 of the UTF-8 bytes, so either side can check what it received.
+// `outputHash`. The serving operator runs this small content-addressed HTTP store, speaking the
+// endpoint protocol of sdk/protocol/servingEndpoint.ts (the client uploads before paying), and
+// announces its URL in the ServingDirectory. Both hashes are keccak256 of the UTF-8 bytes, so
+// either side can check what it received.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Hex, keccak256, toBytes } from "viem";
-
-/** keccak256 of the UTF-8 bytes of a text: both the escrow's inputHash and the fulfilled outputHash. */
-export const textHash = (text: string): Hex => keccak256(toBytes(text));
+import type { Hex } from "viem";
+import { endpointPaths, MAX_PROMPT_BYTES, textHash } from "../../sdk/protocol/servingEndpoint.ts";
 
 /** Prompts by input hash and outputs by request id; bounded so a flood cannot grow it forever. */
 export class ContentStore {
@@ -66,13 +64,14 @@ async function readBody(req: IncomingMessage, limitBytes: number): Promise<strin
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Serves `store` over HTTP on loopback (port 0: any free port). */
-export async function serveContentStore(store: ContentStore, { host = "127.0.0.1", port = 0, maxPromptBytes = 4096 } = {}): Promise<{ url: string; close(): Promise<void> }> {
+/** Serves `store` over HTTP (default: loopback, port 0 = any free port). */
+export async function serveContentStore(store: ContentStore, { host = "127.0.0.1", port = 0, maxPromptBytes = MAX_PROMPT_BYTES } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const json = (res: import("node:http").ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const server: Server = createServer(async (req, res) => {
     const url = req.url ?? "/";
-    if (req.method === "PUT" && url === "/inputs") {
+    if (req.method === "GET" && url === endpointPaths.health) return json(res, 200, { maxPromptBytes });
+    if (req.method === "PUT" && url === endpointPaths.inputs) {
       const body = await readBody(req, maxPromptBytes);
       if (body === undefined) return json(res, 413, { error: `prompt longer than ${maxPromptBytes} bytes` });
       return json(res, 200, { inputHash: store.putInput(body) });
@@ -83,7 +82,7 @@ export async function serveContentStore(store: ContentStore, { host = "127.0.0.1
       const found = store.getOutput(requestId);
       return found ? json(res, 200, { requestId: requestId.toString(), ...found }) : json(res, 404, { error: "not fulfilled here" });
     }
-    json(res, 404, { error: "PUT /inputs or GET /outputs/<requestId>" });
+    json(res, 404, { error: "PUT /inputs, GET /outputs/<requestId> or GET /health" });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

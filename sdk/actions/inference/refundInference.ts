@@ -32,6 +32,8 @@ export async function refundInference(client: ShardholderClient, parameters: Ref
   const { result, request } = await settleRequest(client, parameters, {
     action: "refundInference",
     functionName: "refund",
+    // The latest block may predate the deadline on an idle chain while the next one will not.
+    simulateOn: "pending",
     args: (request) => [parameters.requestId, request] as const,
   });
   return { ...result, refundedWei: request.feeWei };

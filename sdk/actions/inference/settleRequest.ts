@@ -27,6 +27,8 @@ export async function settleRequest<functionName extends SettlingFunction>(
   call: {
     action: string;
     functionName: functionName;
+    /** Simulate on the pending block (a refund is valid in the first block at or past the deadline). */
+    simulateOn?: "pending" | undefined;
     args: (
       request: InferenceRequest,
     ) =>
@@ -43,6 +45,7 @@ export async function settleRequest<functionName extends SettlingFunction>(
     functionName: call.functionName,
     args: await call.args(request),
     account: parameters.account,
+    simulateOn: call.simulateOn,
   });
   return { result, request, escrow: contracts.inferenceEscrow };
 }

@@ -1,0 +1,73 @@
+import { servingDirectoryAbi } from "../../abi/servingDirectory.ts";
+import type {
+  ServingDirectoryEmptyUrlError,
+  ServingDirectoryNoEndpointError,
+  ServingDirectoryUnknownModelError,
+  ServingDirectoryUrlTooLongError,
+} from "../../errors/contractErrors.ts";
+import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
+import {
+  type AccountParameter,
+  type DeploymentsParameter,
+  resolveDeployments,
+  sendContractWrite,
+  type ShardholderClient,
+  type WriteResult,
+} from "../internal/client.ts";
+
+export type AnnounceEndpointParameters = DeploymentsParameter &
+  AccountParameter & {
+    modelId: bigint;
+    /** Base URL of the operator's serving endpoint (`PUT <url>/inputs`, `GET <url>/outputs/<id>`), at most 256 bytes. */
+    url: string;
+  };
+
+export type AnnounceEndpointErrorType =
+  | ServingDirectoryUnknownModelError
+  | ServingDirectoryEmptyUrlError
+  | ServingDirectoryUrlTooLongError
+  | AccountRequiredError
+  | NoDeploymentError;
+
+/**
+ * Announces in the ServingDirectory, signed by the operator's own key, where it serves `modelId`,
+ * replacing its earlier entry. `infer` looks up the first operator of each serving pipeline there.
+ *
+ * @example
+ * import { announceEndpoint } from "shardholder/sdk"
+ * await announceEndpoint(operatorWallet, { deployments, modelId: 1n, url: "https://op.example/shardholder" })
+ */
+export async function announceEndpoint(client: ShardholderClient, parameters: AnnounceEndpointParameters): Promise<WriteResult> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  return sendContractWrite(client, {
+    action: "announceEndpoint",
+    abi: servingDirectoryAbi,
+    address: contracts.servingDirectory,
+    functionName: "announceEndpoint",
+    args: [parameters.modelId, parameters.url],
+    account: parameters.account,
+  });
+}
+
+export type WithdrawEndpointParameters = DeploymentsParameter & AccountParameter & { modelId: bigint };
+
+export type WithdrawEndpointErrorType = ServingDirectoryNoEndpointError | AccountRequiredError | NoDeploymentError;
+
+/**
+ * Removes the operator's endpoint for `modelId` from the ServingDirectory (e.g. before going offline).
+ *
+ * @example
+ * import { withdrawEndpoint } from "shardholder/sdk"
+ * await withdrawEndpoint(operatorWallet, { deployments, modelId: 1n })
+ */
+export async function withdrawEndpoint(client: ShardholderClient, parameters: WithdrawEndpointParameters): Promise<WriteResult> {
+  const { contracts } = await resolveDeployments(client, parameters.deployments);
+  return sendContractWrite(client, {
+    action: "withdrawEndpoint",
+    abi: servingDirectoryAbi,
+    address: contracts.servingDirectory,
+    functionName: "withdrawEndpoint",
+    args: [parameters.modelId],
+    account: parameters.account,
+  });
+}
