@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPublicClient, createWalletClient, http, keccak256, parseEther, toBytes } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { inferenceEscrowAbi, registerModel, requestInference, stake, waitForInference } from "../../sdk/index.ts";
+import { getServingEndpoints, inferenceEscrowAbi, infer, registerModel, stake } from "../../sdk/index.ts";
 import { devnetRoles } from "../../scripts/lib/devnet/accounts.ts";
 import { type DevChain, startLocalChain } from "../../scripts/lib/devnet/chain.ts";
 import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "../../scripts/lib/devnet/model.ts";
@@ -35,7 +35,7 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("fulfils paid requests on-chain with the hash of the text the pipeline generated, crediting every stage operator", async () => {
+  it("answers infer with the text the pipeline generated, found through the endpoint stage 0 announced on-chain, crediting every stage operator", async () => {
     const spec = demoModelSpec(STAGES);
     const specPath = path.join(dir, "spec.json");
     await writeSpecFile(spec, specPath);
@@ -58,21 +58,20 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
       ...(s === 0 ? { operator: { rpcUrls: [chain.rpcUrl], deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as `0x${string}`, stageOperators: operators, maxNewTokens: NEW_TOKENS } } : {}),
     }));
     stages = pipeline.stages;
+    const { endpoints } = await getServingEndpoints(client, { deployments, modelId });
+    expect(endpoints.map((e) => [e.url, e.pipelineKey])).toEqual([[pipeline.storeUrl, pipelineKey]]);
 
     // Reference: the same initial weights, all stages in this process.
     const local = spec.stages.map((_, s) => createStage(spec, s));
     const dapp = wallet(roles.clients[0] as `0x${string}`);
     for (const prompt of PROMPTS) {
-      const put = await fetch(`${pipeline.storeUrl}/inputs`, { method: "PUT", body: prompt });
-      expect(((await put.json()) as { inputHash: string }).inputHash).toBe(keccak256(toBytes(prompt)));
-      const { requestId, request } = await requestInference(dapp, { deployments, modelId, input: prompt, feeWei: parseEther("0.01") });
-      expect(request.pipelineKey).toBe(pipelineKey);
-      const done = await waitForInference(dapp, { deployments, requestId, timeoutMs: 60_000, pollingInterval: 100 });
-      const { output, outputHash } = (await (await fetch(`${pipeline.storeUrl}/outputs/${requestId}`)).json()) as { output: string; outputHash: string };
-      expect(outputHash).toBe(done.outputHash);
-      expect(keccak256(toBytes(output))).toBe(done.outputHash);
-      expect(output).toHaveLength(NEW_TOKENS);
-      expect(output).toBe(generateText(spec, local, prompt, NEW_TOKENS));
+      // The dapp passes no URL: infer finds stage 0's announced endpoint on-chain.
+      const done = await infer(dapp, { deployments, modelId, prompt, feeWei: parseEther("0.01"), maxFeeWei: parseEther("0.01"), timeoutMs: 60_000, pollingInterval: 100 });
+      expect(done.pipelineKey).toBe(pipelineKey);
+      expect(done.url).toBe(pipeline.storeUrl);
+      expect(keccak256(toBytes(done.text))).toBe(done.outputHash);
+      expect(done.text).toHaveLength(NEW_TOKENS);
+      expect(done.text).toBe(generateText(spec, local, prompt, NEW_TOKENS));
       expect(done.stageOperators.map((a) => a.toLowerCase())).toEqual(operators.map((a) => a.toLowerCase()));
       expect(done.protocolFeeWei + done.operatorFeeWeiPerStage * BigInt(STAGES) + done.holdersWei).toBe(parseEther("0.01"));
     }
@@ -83,6 +82,9 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     }
     // Every hop really ran in its own process: each downstream stage saw every token position.
     await Promise.all(stages.map((p) => p.stop(10_000)));
+    // A stopped operator takes its entry back, so dapps do not try a dead endpoint.
+    expect(stages[0]?.all("withdrawn")).toHaveLength(1);
+    expect((await getServingEndpoints(client, { deployments, modelId })).endpoints).toEqual([]);
     const done = stages.map((p) => p.all("done")[0]);
     expect(done.map((d) => d?.served)).toEqual([PROMPTS.length, PROMPTS.length * NEW_TOKENS, PROMPTS.length * NEW_TOKENS]);
     expect(new Set(stages.map((p) => p.pid)).size).toBe(STAGES);

@@ -1,7 +1,8 @@
-// The dapp side of an inference: uses only the public SDK (`shardholder/sdk`) for the chain and
-// plain HTTP for the operator's content store (the escrow only ever sees hashes).
-import { keccak256, toBytes, type Hex, type WalletClient } from "viem";
-import { type Deployments, requestInference, waitForInference } from "shardholder/sdk";
+// The dapp side of an inference: one call of the public SDK (`infer`), which finds the serving
+// endpoint on-chain, uploads the prompt, pays, waits and checks the text against the on-chain hash.
+import { type Hex, type WalletClient } from "viem";
+import { getTransactionReceipt } from "viem/actions";
+import { type Deployments, infer } from "shardholder/sdk";
 
 export type InferenceOutcome = {
   requestId: bigint;
@@ -13,38 +14,27 @@ export type InferenceOutcome = {
   operatorFeeWeiPerStage: bigint;
   protocolFeeWei: bigint;
   requestGas: bigint;
+  /** Where the SDK found the pipeline's endpoint (the ServingDirectory entry of its first operator). */
+  url: string;
   latencyMs: number;
 };
 
-/** Uploads the prompt, pays for the inference, waits for the fulfilment and checks the delivered text against the on-chain hash. */
-export async function payForInference(p: {
-  wallet: WalletClient;
-  deployments: Deployments;
-  modelId: bigint;
-  /** The pipeline to serve it (default: the SDK picks the newest serving one). */
-  pipelineKey?: Hex | undefined;
-  storeUrl: string;
-  prompt: string;
-  feeWei: bigint;
-}): Promise<InferenceOutcome> {
+/** Pays for one inference through the SDK's `infer` and reports what the devnet summary shows. */
+export async function payForInference(p: { wallet: WalletClient; deployments: Deployments; modelId: bigint; prompt: string; feeWei: bigint }): Promise<InferenceOutcome> {
   const started = performance.now();
-  const put = await fetch(`${p.storeUrl}/inputs`, { method: "PUT", body: p.prompt });
-  if (!put.ok) throw new Error(`prompt upload failed: HTTP ${put.status}`);
-  const { requestId, receipt } = await requestInference(p.wallet, { deployments: p.deployments, modelId: p.modelId, pipelineKey: p.pipelineKey, input: p.prompt, feeWei: p.feeWei, maxFeeWei: p.feeWei });
-  const done = await waitForInference(p.wallet, { deployments: p.deployments, requestId, timeoutMs: 120_000, pollingInterval: 100 });
-  const res = await fetch(`${p.storeUrl}/outputs/${requestId}`);
-  const { output } = (await res.json()) as { output: string };
-  if (keccak256(toBytes(output)) !== done.outputHash) throw new Error(`request ${requestId}: delivered text does not hash to the fulfilled outputHash`);
+  const result = await infer(p.wallet, { deployments: p.deployments, modelId: p.modelId, prompt: p.prompt, feeWei: p.feeWei, maxFeeWei: p.feeWei, timeoutMs: 120_000, pollingInterval: 100 });
+  const receipt = await getTransactionReceipt(p.wallet, { hash: result.requestTransactionHash });
   return {
-    requestId,
+    requestId: result.requestId,
     requester: (p.wallet.account?.address ?? "0x") as Hex,
     prompt: p.prompt,
-    output,
-    feeWei: p.feeWei,
-    holdersWei: done.holdersWei,
-    operatorFeeWeiPerStage: done.operatorFeeWeiPerStage,
-    protocolFeeWei: done.protocolFeeWei,
+    output: result.text,
+    feeWei: result.feeWei,
+    holdersWei: result.holdersWei,
+    operatorFeeWeiPerStage: result.operatorFeeWeiPerStage,
+    protocolFeeWei: result.protocolFeeWei,
     requestGas: receipt.gasUsed,
+    url: result.url,
     latencyMs: performance.now() - started,
   };
 }

@@ -225,11 +225,12 @@ async function runOnChain(
   }), undefined, o.signal);
   track(...serving.stages);
   clock.mark("servingReady");
+  o.log(`stage 0 announced its endpoint ${String(serving.stages[0]?.all("announced")[0]?.url)} in the ServingDirectory; dapps find it through the SDK's infer`);
   const requests: InferenceOutcome[] = [];
   for (let i = 0; i < o.requests; i++) {
     if (o.signal.aborted) throw new Error("interrupted");
     const dapp = wallet(roles.clients[i % roles.clients.length] as Hex);
-    const outcome = await payForInference({ wallet: dapp, deployments, modelId, pipelineKey: pipeline.pipelineKey, storeUrl: serving.storeUrl, prompt: PROMPTS[i % PROMPTS.length] as string, feeWei: parseEther("0.01") * BigInt(1 + (i % 3)) });
+    const outcome = await payForInference({ wallet: dapp, deployments, modelId, prompt: PROMPTS[i % PROMPTS.length] as string, feeWei: parseEther("0.01") * BigInt(1 + (i % 3)) });
     addGas("requestInference", outcome.requestGas);
     requests.push(outcome);
     o.log(`request ${outcome.requestId}: ${JSON.stringify(outcome.prompt)} -> ${JSON.stringify(outcome.output)} (${Math.round(outcome.latencyMs)} ms)`);
