@@ -37,6 +37,7 @@ import { announceEndpoint, withdrawEndpoint } from "./actions/inference/announce
 import { estimateInferenceFee } from "./actions/inference/estimateInferenceFee.ts";
 import { getServingEndpoints } from "./actions/inference/getServingEndpoints.ts";
 import { infer } from "./actions/inference/infer.ts";
+import { inferStream } from "./actions/inference/inferStream.ts";
 import { requestInference } from "./actions/inference/requestInference.ts";
 import { getInferenceRequest } from "./actions/inference/getInferenceRequest.ts";
 import { waitForInference } from "./actions/inference/waitForInference.ts";
@@ -71,6 +72,7 @@ const actions = {
   getModelToken,
   estimateInferenceFee,
   infer,
+  inferStream,
   getServingEndpoints,
   announceEndpoint,
   withdrawEndpoint,

@@ -24,6 +24,7 @@ export * from "./actions/inference/getInferenceRequest.ts";
 export * from "./actions/inference/getPipelines.ts";
 export * from "./actions/inference/getServingEndpoints.ts";
 export * from "./actions/inference/infer.ts";
+export * from "./actions/inference/inferStream.ts";
 export * from "./actions/inference/registerPipeline.ts";
 export * from "./actions/inference/refundInference.ts";
 export * from "./actions/inference/requestInference.ts";

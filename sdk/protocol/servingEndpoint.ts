@@ -28,3 +28,10 @@ export type EndpointOutput = { requestId: string; output: string; outputHash: He
 
 /** Joins an announced base URL and an endpoint path (a trailing slash on the base is allowed). */
 export const endpointUrl = (base: string, path: string): string => `${base.replace(/\/+$/, "")}${path}`;
+
+/**
+ * One line of `GET /outputs/<id>/stream` (NDJSON): text as it is generated, then `done` with the
+ * hash the operator fulfils with, or `abandoned` when it gave the request up. Streamed text is
+ * unverified until the fulfilment's `outputHash` is on-chain.
+ */
+export type EndpointStreamEvent = { text: string } | { done: true; outputHash: Hex } | { abandoned: string };

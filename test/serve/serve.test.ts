@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPublicClient, createWalletClient, http, keccak256, parseEther, toBytes } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { getServingEndpoints, inferenceEscrowAbi, infer, registerModel, stake } from "../../sdk/index.ts";
+import { getServingEndpoints, inferenceEscrowAbi, infer, inferStream, registerModel, stake } from "../../sdk/index.ts";
 import { devnetRoles } from "../../scripts/lib/devnet/accounts.ts";
 import { type DevChain, startLocalChain } from "../../scripts/lib/devnet/chain.ts";
 import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "../../scripts/lib/devnet/model.ts";
@@ -66,7 +66,17 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     const dapp = wallet(roles.clients[0] as `0x${string}`);
     for (const prompt of PROMPTS) {
       // The dapp passes no URL: infer finds stage 0's announced endpoint on-chain.
-      const done = await infer(dapp, { deployments, modelId, prompt, feeWei: parseEther("0.01"), maxFeeWei: parseEther("0.01"), timeoutMs: 60_000, pollingInterval: 100 });
+      const parameters = { deployments, modelId, prompt, feeWei: parseEther("0.01"), maxFeeWei: parseEther("0.01"), timeoutMs: 60_000, pollingInterval: 100 };
+      let done: Awaited<ReturnType<typeof infer>>;
+      if (prompt === PROMPTS[0]) done = await infer(dapp, parameters);
+      else {
+        // Streamed: the pieces the pipeline generated add up to the verified text.
+        const stream = await inferStream(dapp, parameters);
+        let streamed = "";
+        for await (const piece of stream) streamed += piece;
+        done = await stream.result;
+        expect(streamed).toBe(done.text);
+      }
       expect(done.pipelineKey).toBe(pipelineKey);
       expect(done.url).toBe(pipeline.storeUrl);
       expect(keccak256(toBytes(done.text))).toBe(done.outputHash);

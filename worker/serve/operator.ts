@@ -22,7 +22,8 @@ export type ServingOperatorParameters = {
   deployments: Deployments;
   modelId: bigint;
   store: ContentStore;
-  generate: (prompt: string) => Promise<string>;
+  /** Generates the text of `prompt`; `onText` (when given) receives the text as it is generated, for streaming clients. */
+  generate: (prompt: string, onText?: (text: string) => void) => Promise<string>;
   /** Operator of each stage, in stage order (credited by the escrow); the wallet's account among them. */
   stageOperators: readonly Address[];
   /**
@@ -97,10 +98,13 @@ async function serveOne(p: ServingOperatorParameters, requestId: bigint, inputHa
   const prompt = await p.store.waitInput(inputHash, p.promptWaitMs ?? 10_000);
   if (prompt === undefined) return { requestId, status: "skipped", reason: "prompt never uploaded" };
   const started = performance.now();
-  const output = await p.generate(prompt);
+  const output = await p.generate(prompt, (text) => p.store.appendPartial(requestId, text));
   const generateMs = performance.now() - started;
   const block = await p.client.getBlock();
-  if (block.timestamp >= deadline) return { requestId, status: "skipped", reason: "deadline passed" };
+  if (block.timestamp >= deadline) {
+    p.store.abandon(requestId, "deadline passed");
+    return { requestId, status: "skipped", reason: "deadline passed" };
+  }
   const outputHash = p.store.putOutput(requestId, output);
   const result = await fulfillInference(p.wallet, { deployments: p.deployments, requestId, outputHash, stageOperators: p.stageOperators });
   return { requestId, status: "fulfilled", output, outputHash, txHash: result.transactionHash, gasUsed: result.receipt.gasUsed, generateMs, holdersWei: result.holdersWei, operatorFeeWeiPerStage: result.operatorFeeWeiPerStage };

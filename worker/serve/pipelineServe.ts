@@ -106,7 +106,14 @@ export type PipelineHead = { stage: PipelineStage; pipe: StagePipe; wire: WireFo
  * @example
  * const ids = await generateThroughPipeline({ stage, pipe, wire: "int8" }, decodingModel(spec), tokenizer.encode("The jury"), 12, 0n)
  */
-export async function generateThroughPipeline(head: PipelineHead, model: DecodingModel, prompt: ArrayLike<number>, maxNewTokens: number, seq: bigint): Promise<number[]> {
+export async function generateThroughPipeline(
+  head: PipelineHead,
+  model: DecodingModel,
+  prompt: ArrayLike<number>,
+  maxNewTokens: number,
+  seq: bigint,
+  onToken?: (token: number) => void,
+): Promise<number[]> {
   const { stage, pipe, wire, sampling } = head;
   if (stage.index !== 0) throw new Error("generation is driven by stage 0");
   const ids = Array.from(prompt);
@@ -131,6 +138,7 @@ export async function generateThroughPipeline(head: PipelineHead, model: Decodin
     }
     ids.push(token);
     generated.push(token);
+    onToken?.(token);
   }
   return generated;
 }
@@ -149,16 +157,20 @@ export class PipelineGenerator {
     this.model = decodingModel(head.spec);
   }
 
-  /** Continuation of `prompt`, `maxNewTokens` characters long (greedy unless the head samples). */
-  generate(prompt: string, maxNewTokens: number): Promise<string> {
-    const run = this.queue.then(() => this.run(prompt, maxNewTokens));
+  /**
+   * Continuation of `prompt`, `maxNewTokens` characters long (greedy unless the head samples);
+   * `onText` sees each token's text as soon as the last stage picked it.
+   */
+  generate(prompt: string, maxNewTokens: number, onText?: (text: string) => void): Promise<string> {
+    const run = this.queue.then(() => this.run(prompt, maxNewTokens, onText));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async run(prompt: string, maxNewTokens: number): Promise<string> {
+  private async run(prompt: string, maxNewTokens: number, onText?: (text: string) => void): Promise<string> {
     const { tokenizer } = this.model;
-    const ids = await generateThroughPipeline(this.head, this.model, tokenizer.encode(prompt), maxNewTokens, this.seq++);
+    const onToken = onText && ((token: number) => onText(tokenizer.decode([token])));
+    const ids = await generateThroughPipeline(this.head, this.model, tokenizer.encode(prompt), maxNewTokens, this.seq++, onToken);
     return tokenizer.decode(ids);
   }
 }

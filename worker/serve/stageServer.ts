@@ -108,7 +108,7 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     await runServingOperator({
       client, wallet, deployments, modelId, store, stageOperators: op.stageOperators,
       consents: op.consents ? { deadline: BigInt(op.consents.deadline), signatures: op.consents.signatures } : undefined,
-      generate: (prompt) => generator.generate(prompt, op.maxNewTokens),
+      generate: (prompt, onText) => generator.generate(prompt, op.maxNewTokens, onText),
       onServed: (s) => {
         if (s.status === "fulfilled") served++;
         emit("served", s);

@@ -3,16 +3,18 @@
 // endpoint protocol of sdk/protocol/servingEndpoint.ts (the client uploads before paying), and
 // announces its URL in the ServingDirectory. Both hashes are keccak256 of the UTF-8 bytes, so
 // either side can check what it received.
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Hex } from "viem";
-import { endpointPaths, MAX_PROMPT_BYTES, textHash } from "../../sdk/protocol/servingEndpoint.ts";
+import { type EndpointStreamEvent, endpointPaths, MAX_PROMPT_BYTES, textHash } from "../../sdk/protocol/servingEndpoint.ts";
+import { OutputStreams } from "./outputStreams.ts";
 
 /** Prompts by input hash and outputs by request id; bounded so a flood cannot grow it forever. */
 export class ContentStore {
   private readonly inputs = new Map<Hex, string>();
   private readonly outputs = new Map<string, { output: string; outputHash: Hex }>();
   private readonly waiters = new Map<Hex, ((prompt: string) => void)[]>();
+  private readonly streams = new OutputStreams();
 
   constructor(private readonly maxEntries = 10_000) {}
 
@@ -45,11 +47,36 @@ export class ContentStore {
     const outputHash = textHash(output);
     if (this.outputs.size >= this.maxEntries) this.outputs.delete(this.outputs.keys().next().value as string);
     this.outputs.set(requestId.toString(), { output, outputHash });
+    this.streams.end(requestId, { done: true, outputHash });
     return outputHash;
   }
 
   getOutput(requestId: bigint): { output: string; outputHash: Hex } | undefined {
     return this.outputs.get(requestId.toString());
+  }
+
+  /** A piece of `requestId`'s text was generated (streamed to subscribers before the output is final). */
+  appendPartial(requestId: bigint, text: string): void {
+    this.streams.append(requestId, text);
+  }
+
+  /** The operator gave `requestId` up (e.g. its deadline passed): subscribers are told and the partial text dropped. */
+  abandon(requestId: bigint, reason: string): void {
+    this.streams.end(requestId, { abandoned: reason });
+  }
+
+  /**
+   * Follows `requestId`'s text: replays a finished output at once, else what was generated so far
+   * followed by every new piece and the end. Returns the unsubscribe function.
+   */
+  follow(requestId: bigint, listener: (event: EndpointStreamEvent) => void): () => void {
+    const done = this.getOutput(requestId);
+    if (done) {
+      listener({ text: done.output });
+      listener({ done: true, outputHash: done.outputHash });
+      return () => {};
+    }
+    return this.streams.subscribe(requestId, listener);
   }
 }
 
@@ -64,9 +91,37 @@ async function readBody(req: IncomingMessage, limitBytes: number): Promise<strin
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** `GET /outputs/<id>/stream`: NDJSON lines of {@link EndpointStreamEvent} until the end, the client leaving or `maxStreamMs`. */
+function streamOutput(store: ContentStore, requestId: bigint, res: ServerResponse, maxStreamMs: number): void {
+  res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+  const finish = (): void => {
+    clearTimeout(timer);
+    unsubscribe();
+    res.end();
+  };
+  const timer = setTimeout(finish, maxStreamMs);
+  let ended = false;
+  const unsubscribe = store.follow(requestId, (event) => {
+    if (ended) return;
+    res.write(`${JSON.stringify(event)}\n`);
+    if (!("text" in event)) {
+      ended = true;
+      // After `follow` returned: a finished output replays synchronously, before `unsubscribe` exists.
+      queueMicrotask(finish);
+    }
+  });
+  res.on("close", () => {
+    clearTimeout(timer);
+    unsubscribe();
+  });
+}
+
 /** Serves `store` over HTTP (default: loopback, port 0 = any free port). */
-export async function serveContentStore(store: ContentStore, { host = "127.0.0.1", port = 0, maxPromptBytes = MAX_PROMPT_BYTES } = {}): Promise<{ url: string; close(): Promise<void> }> {
-  const json = (res: import("node:http").ServerResponse, status: number, body: unknown) =>
+export async function serveContentStore(
+  store: ContentStore,
+  { host = "127.0.0.1", port = 0, maxPromptBytes = MAX_PROMPT_BYTES, maxStreamMs = 300_000 } = {},
+): Promise<{ url: string; close(): Promise<void> }> {
+  const json = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const server: Server = createServer(async (req, res) => {
     const url = req.url ?? "/";
@@ -76,13 +131,15 @@ export async function serveContentStore(store: ContentStore, { host = "127.0.0.1
       if (body === undefined) return json(res, 413, { error: `prompt longer than ${maxPromptBytes} bytes` });
       return json(res, 200, { inputHash: store.putInput(body) });
     }
+    const streamMatch = /^\/outputs\/(\d+)\/stream$/.exec(url);
+    if (req.method === "GET" && streamMatch) return streamOutput(store, BigInt(streamMatch[1] as string), res, maxStreamMs);
     const match = /^\/outputs\/(\d+)$/.exec(url);
     if (req.method === "GET" && match) {
       const requestId = BigInt(match[1] as string);
       const found = store.getOutput(requestId);
       return found ? json(res, 200, { requestId: requestId.toString(), ...found }) : json(res, 404, { error: "not fulfilled here" });
     }
-    json(res, 404, { error: "PUT /inputs, GET /outputs/<requestId> or GET /health" });
+    json(res, 404, { error: "PUT /inputs, GET /outputs/<requestId>[/stream] or GET /health" });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

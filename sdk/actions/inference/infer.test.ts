@@ -29,6 +29,17 @@ class TamperingStore extends ContentStore {
   }
 }
 
+/** A store that lets the generator wait until a client follows the stream (so the test waits on an event, not a clock). */
+class FollowedStore extends ContentStore {
+  private resolveFollowed: () => void = () => {};
+  readonly followed = new Promise<void>((resolve) => (this.resolveFollowed = resolve));
+  override follow(requestId: bigint, listener: Parameters<ContentStore["follow"]>[1]) {
+    const unsubscribe = super.follow(requestId, listener);
+    this.resolveFollowed();
+    return unsubscribe;
+  }
+}
+
 describe("infer: prompt to verified text through endpoints found on-chain", () => {
   let s: Shardholder;
   const cleanups: (() => Promise<void>)[] = [];
@@ -59,7 +70,7 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
   }
 
   /** Runs wallet `op`'s content store and operator loop (generating `generate(prompt)`) and announces the store. */
-  async function serve(modelId: bigint, op: number, stageOperators: readonly Address[], options: { store?: ContentStore; generate?: (p: string) => Promise<string> } = {}) {
+  async function serve(modelId: bigint, op: number, stageOperators: readonly Address[], options: { store?: ContentStore; generate?: (p: string, onText?: (text: string) => void) => Promise<string> } = {}) {
     const store = options.store ?? new ContentStore();
     const server = await serveContentStore(store);
     const stop = new AbortController();
@@ -183,6 +194,50 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     expect(err).toBeInstanceOf(OutputMismatchError);
     expect((err as OutputMismatchError).expectedHash).toBe(textHash(reverse("tamper")));
     expect((err as OutputMismatchError).receivedHash).toBe(textHash(`${reverse("tamper")}!`));
+  });
+
+  it("streams the text as it is generated, then resolves the verified result", async () => {
+    const modelId = await newModel();
+    const operators = await registerPipeline(modelId, [1, 2]);
+    const store = new FollowedStore();
+    const generate = async (prompt: string, onText?: (text: string) => void) => {
+      await store.followed;
+      for (const ch of reverse(prompt)) {
+        onText?.(ch);
+        await new Promise((r) => setImmediate(r));
+      }
+      return reverse(prompt);
+    };
+    await serve(modelId, 1, operators, { store, generate });
+    const stream = await dapp().inferStream({ modelId, prompt: "stream me", maxFeeWei: parseEther("1"), pollingInterval: 20 });
+    const pieces: string[] = [];
+    for await (const piece of stream) pieces.push(piece);
+    const result = await stream.result;
+    // one piece per generated character, in order, while generating
+    expect(pieces).toEqual([...reverse("stream me")]);
+    expect(result.text).toBe(pieces.join(""));
+    expect(result.requestId).toBe(stream.requestId);
+  });
+
+  it("ends a stream whose text differs from the fulfilled one with OutputMismatchError", async () => {
+    const modelId = await newModel();
+    const operators = await registerPipeline(modelId, [1, 2]);
+    const store = new FollowedStore();
+    const generate = async (prompt: string, onText?: (text: string) => void) => {
+      onText?.("a different answer");
+      await store.followed;
+      return reverse(prompt);
+    };
+    await serve(modelId, 1, operators, { store, generate });
+    const stream = await dapp().inferStream({ modelId, prompt: "lie", maxFeeWei: parseEther("1"), pollingInterval: 20 });
+    const pieces: string[] = [];
+    const err = await (async () => {
+      for await (const piece of stream) pieces.push(piece);
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutputMismatchError);
+    expect(pieces).toEqual(["a different answer"]);
+    // the verified result itself is the fulfilled text
+    expect((await stream.result).text).toBe(reverse("lie"));
   });
 
   it("refuses bad input with typed errors before any fee moves", async () => {

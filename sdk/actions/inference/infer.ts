@@ -144,8 +144,8 @@ async function refundWhenDue(client: ShardholderClient, parameters: InferParamet
   }
 }
 
-/** viem's transport failures become {@link RpcUnreachableError}; everything else is already typed. */
-function toInferError(err: unknown): unknown {
+/** @internal viem's transport failures become {@link RpcUnreachableError}; everything else is already typed. */
+export function toInferError(err: unknown): unknown {
   if (err instanceof Error && "walk" in err && typeof err.walk === "function") {
     const http = (err.walk as (fn: (e: unknown) => boolean) => unknown)((e) => e instanceof HttpRequestError);
     if (http instanceof HttpRequestError) return new RpcUnreachableError({ url: http.url, cause: http });
@@ -167,13 +167,17 @@ function toInferError(err: unknown): unknown {
  */
 export async function infer(client: ShardholderClient, parameters: InferParameters): Promise<InferReturnType> {
   try {
-    return await inferUnwrapped(client, parameters);
+    return await settleInference(client, parameters, await payInference(client, parameters));
   } catch (err) {
     throw toInferError(err);
   }
 }
 
-async function inferUnwrapped(client: ShardholderClient, parameters: InferParameters): Promise<InferReturnType> {
+/** @internal What `infer` and `inferStream` have once the request is paid. */
+export type PaidInference = { endpoint: ServingEndpoint; requestId: bigint; requestTransactionHash: Hash; feeWei: bigint; waitMs: number };
+
+/** @internal Checks everything, delivers the prompt and pays: the first half of `infer`. */
+export async function payInference(client: ShardholderClient, parameters: InferParameters): Promise<PaidInference> {
   const { modelId, prompt, maxFeeWei } = parameters;
   checkPrompt(prompt);
   const timeoutMs = parameters.timeoutMs ?? 120_000;
@@ -209,13 +213,16 @@ async function inferUnwrapped(client: ShardholderClient, parameters: InferParame
     maxFeeWei,
     deadline,
   });
-  const { requestId } = requested;
-  parameters.onProgress?.({ step: "requested", requestId, transactionHash: requested.transactionHash, deadline });
+  parameters.onProgress?.({ step: "requested", requestId: requested.requestId, transactionHash: requested.transactionHash, deadline });
+  return { endpoint, requestId: requested.requestId, requestTransactionHash: requested.transactionHash, feeWei, waitMs: Math.max(1_000, Number(deadline - now) * 1_000 + 1_000) };
+}
 
-  const waitMs = Math.max(1_000, Number(deadline - now) * 1_000 + 1_000);
+/** @internal Waits for the fulfilment (refunding after the deadline) and fetches the verified text: the second half of `infer`. */
+export async function settleInference(client: ShardholderClient, parameters: InferParameters, paid: PaidInference): Promise<InferReturnType> {
+  const { requestId, endpoint } = paid;
   let fulfilled: Awaited<ReturnType<typeof waitForInference>>;
   try {
-    fulfilled = await waitForInference(client, { deployments: parameters.deployments, requestId, timeoutMs: waitMs, pollingInterval: parameters.pollingInterval });
+    fulfilled = await waitForInference(client, { deployments: parameters.deployments, requestId, timeoutMs: paid.waitMs, pollingInterval: parameters.pollingInterval });
   } catch (err) {
     if (!(err instanceof InferenceTimeoutError)) throw err;
     const refund = await refundWhenDue(client, parameters, requestId, parameters.refundGraceMs ?? 60_000);
@@ -233,11 +240,11 @@ async function inferUnwrapped(client: ShardholderClient, parameters: InferParame
     pipelineKey: endpoint.pipelineKey,
     fulfiller: fulfilled.fulfiller,
     stageOperators: fulfilled.stageOperators,
-    feeWei,
+    feeWei: paid.feeWei,
     holdersWei: fulfilled.holdersWei,
     operatorFeeWeiPerStage: fulfilled.operatorFeeWeiPerStage,
     protocolFeeWei: fulfilled.protocolFeeWei,
-    requestTransactionHash: requested.transactionHash,
+    requestTransactionHash: paid.requestTransactionHash,
     fulfillTransactionHash: fulfilled.transactionHash,
   };
 }
