@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Hex, keccak256, parseEther, toHex, zeroAddress } from "viem";
+import { type Hex, keccak256, parseEther, toHex, type WalletClient, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
+import { runServingOperator } from "../../worker/serve/operator.ts";
+import { ContentStore, serveContentStore } from "../../worker/serve/store.ts";
 import { runDapp } from "./dapp.ts";
 import { runHolder } from "./holder.ts";
 import { runMiner } from "./miner.ts";
@@ -36,32 +38,42 @@ describe("README examples", () => {
     expect([record.found, record.units]).toEqual([true, 12n]);
   });
 
-  it("dapp: requests and awaits an inference that an operator fulfils", async () => {
+  it("dapp: gets the verified text of a prompt from the endpoint an operator announced on-chain", async () => {
     await actionsOf(s, 2).stake({ payout: accountAt(s, 2), signingKey: accountAt(s, 2), valueWei: parseEther("1") });
     // one operator serving both stages: its own transaction is its whole consent
+    const stageOperators = [accountAt(s, 2), accountAt(s, 2)];
     const consentDeadline = BigInt(await s.networkHelpers.time.latest()) + 600n;
-    await actionsOf(s, 2).registerPipeline({ modelId: 1n, stageOperators: [accountAt(s, 2), accountAt(s, 2)], consentDeadline });
-    const wallet = s.wallets[5];
-    if (!wallet) throw new Error("no wallet");
-    const running = runDapp(wallet, s.deployments, 1n);
-    const outputHash = keccak256(toHex("output"));
-    for (let i = 0; i < 100; i++) {
-      try {
-        await actionsOf(s, 2).fulfillInference({ requestId: 1n, outputHash });
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50)); // the request is not on-chain yet
-      }
+    await actionsOf(s, 2).registerPipeline({ modelId: 1n, stageOperators, consentDeadline });
+    // The operator's side (worker/serve): its content store, announced in the ServingDirectory, and its fulfil loop.
+    const store = new ContentStore();
+    const server = await serveContentStore(store);
+    await actionsOf(s, 2).announceEndpoint({ modelId: 1n, url: server.url });
+    const stop = new AbortController();
+    const operator = runServingOperator({
+      client: s.publicClient, wallet: s.wallets[2] as WalletClient, deployments: s.deployments, modelId: 1n, store, stageOperators,
+      generate: async (prompt) => `${prompt}, there was a model.`, pollMs: 20, signal: stop.signal,
+    });
+    try {
+      const wallet = s.wallets[5];
+      if (!wallet) throw new Error("no wallet");
+      const result = await runDapp(wallet, s.deployments, 1n);
+      expect(result.text).toBe("Once upon a time, there was a model.");
+      expect(result.holdersWei).toBeGreaterThan(0n);
+    } finally {
+      stop.abort();
+      await operator;
+      await server.close();
     }
-    const result = await running;
-    expect([result.requestId, result.outputHash]).toEqual([1n, outputHash]);
   });
 
   it("holder: claims everything it earned", async () => {
-    await mintRound(s, { modelId: 1n, workers: [3, 4], payouts: [accountAt(s, 6), accountAt(s, 7)] });
-    const dapp = actionsOf(s, 5);
-    const { requestId } = await dapp.requestInference({ modelId: 1n, input: "more revenue" });
-    await actionsOf(s, 2).fulfillInference({ requestId, outputHash: keccak256(toHex("x")) });
+    // its own model: tokens minted to the holder, then one fulfilled request's revenue
+    const { modelId } = await actionsOf(s, 0).registerModel({ spec: testSpec() });
+    await mintRound(s, { modelId, workers: [3, 4], payouts: [accountAt(s, 6), accountAt(s, 7)] });
+    const consentDeadline = BigInt(await s.networkHelpers.time.latest()) + 600n;
+    await actionsOf(s, 3).registerPipeline({ modelId, stageOperators: [accountAt(s, 3), accountAt(s, 3)], consentDeadline });
+    const { requestId } = await actionsOf(s, 5).requestInference({ modelId, input: "more revenue" });
+    await actionsOf(s, 3).fulfillInference({ requestId, outputHash: keccak256(toHex("x")) });
     const wallet = s.wallets[6];
     if (!wallet) throw new Error("no wallet");
     const { expectedWei, claimedWei } = await runHolder(wallet, s.deployments);
