@@ -4,3 +4,4 @@ export * from "./seed.ts";
 export * from "./tensorBytes.ts";
 export * from "./committedItem.ts";
 export * from "./pipelineConsent.ts";
+export * from "./disputeStatus.ts";

@@ -3,9 +3,10 @@
 // content store (hash-checked by construction), generate through the pipeline and fulfil on-chain
 // with the output's hash, crediting every stage's operator.
 import { type Address, type Hex, isAddressEqual, type PublicClient, type WalletClient } from "viem";
-import { getBlock, getBlockNumber, getContractEvents, readContract } from "viem/actions";
+import { getBlock, getBlockNumber, readContract } from "viem/actions";
 import { inferenceEscrowAbi } from "../../sdk/abi/inferenceEscrow.ts";
 import { fulfillInference } from "../../sdk/actions/inference/fulfillInference.ts";
+import { getInferenceRequests } from "../../sdk/actions/inference/getInferenceRequests.ts";
 import { registerPipeline } from "../../sdk/actions/inference/registerPipeline.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { pipelineKey } from "../../sdk/protocol/pipelineConsent.ts";
@@ -73,18 +74,17 @@ export async function ensurePipeline(p: Pick<ServingOperatorParameters, "client"
  * deadline has passed or whose prompt never arrives is skipped.
  */
 export async function runServingOperator(p: ServingOperatorParameters): Promise<void> {
-  const escrow = { abi: inferenceEscrowAbi, address: p.deployments.contracts.inferenceEscrow } as const;
   // Requests can only name the pipeline once it is registered, so starting before registering misses none.
   let fromBlock = await getBlockNumber(p.client);
   const key = await ensurePipeline(p);
   while (!p.signal.aborted) {
     const head = await getBlockNumber(p.client);
     if (head >= fromBlock) {
-      const logs = await getContractEvents(p.client, { ...escrow, eventName: "InferenceRequested", args: { pipelineKey: key }, fromBlock, toBlock: head, strict: true });
+      const requests = await getInferenceRequests(p.client, { deployments: p.deployments, pipelineKey: key, fromBlock, toBlock: head });
       fromBlock = head + 1n;
-      for (const log of logs) {
+      for (const r of requests) {
         if (p.signal.aborted) return;
-        p.onServed?.(await serveOne(p, log.args.requestId, log.args.inputHash, log.args.deadline));
+        p.onServed?.(await serveOne(p, r.requestId, r.inputHash, r.deadline));
       }
     }
     await sleep(p.pollMs ?? 200, p.signal);
