@@ -51,8 +51,9 @@ export type CommittedPipeline = {
 /**
  * A fresh chain with model 1 registered, workers 1, 2 and 3 staked (2 ETH each, wallet 3 commits
  * nothing yet), validators 4 to 7 staked (1 ETH each), and round 0 committed by workers 1 and 2.
+ * With `breakAt`, stage 1 claims another input than stage 0 produced at that microbatch: a chain break.
  */
-export async function committedPipeline(): Promise<CommittedPipeline> {
+export async function committedPipeline(options: { breakAt?: number | undefined } = {}): Promise<CommittedPipeline> {
   const s = await deployShardholder();
   const relayer = actionsOf(s, 0);
   await relayer.registerModel({ spec: eventSpec });
@@ -71,7 +72,9 @@ export async function committedPipeline(): Promise<CommittedPipeline> {
     if (!signer) throw new Error(`no signing key for ${c.worker}`);
     return relayer.signRoundCommitment({ commitment: c, signer });
   };
-  const trees = pipelineItems(0n).map(itemsTree) as [ItemsTree, ItemsTree];
+  const [stage0, stage1] = pipelineItems(0n);
+  const claimed = stage1.map((i) => (i.index === options.breakAt ? { ...i, inputActHash: h(`made up ${i.index}`) } : i));
+  const trees: [ItemsTree, ItemsTree] = [itemsTree(stage0), itemsTree(claimed)];
   const [w0, w1] = [accountAt(s, 1), accountAt(s, 2)];
   const commitments = trees.map((tree, stage) => ({
     modelId: 1n,
