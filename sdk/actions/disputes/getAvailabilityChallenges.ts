@@ -1,10 +1,9 @@
 import { type Address, type Hex, isAddressEqual } from "viem";
-import { getContractEvents } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import type { MicrobatchItem } from "../../protocol/merkle.ts";
-import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, type EventLocation, isEmptyRange, locationOf, scanRange } from "../internal/scan.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
+import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
 
 /**
  * Where a demand stands by the end of the scan: `open` (no answer yet; past its `deadline` anyone
@@ -64,41 +63,32 @@ export async function getAvailabilityChallenges(
 ): Promise<GetAvailabilityChallengesReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const range = scanRange(deployedAtBlock, parameters);
-  if (isEmptyRange(range)) return [];
-  const ledger = { abi: computeLedgerAbi, address: contracts.computeLedger, strict: true } as const;
-  const only = parameters.worker;
-  return withTypedErrors(async () => {
-    const logs = await getContractEvents(client, {
-      ...ledger,
-      eventName: "AvailabilityChallenged",
-      args: { challengeId: parameters.challengeId, modelId: parameters.modelId, round: parameters.round },
-      ...range,
-    });
-    const opened = logs.filter((l) => only === undefined || isAddressEqual(l.args.worker, only));
-    const first = opened[0];
-    if (!first) return [];
-    // Answers and slashes are indexed by challenge id (and worker), not by model: one scan of each
-    // from the first demand on, matched here, rather than a topic filter listing every id.
-    const closing = { args: { challengeId: parameters.challengeId, worker: only }, fromBlock: first.blockNumber, toBlock: range.toBlock } as const;
-    const [answers, slashes] = await Promise.all([
-      getContractEvents(client, { ...ledger, eventName: "ItemRevealed", ...closing }),
-      getContractEvents(client, { ...ledger, eventName: "AvailabilitySlashed", ...closing }),
-    ]);
-    const answered = new Map(answers.map((l) => [l.args.challengeId, l]));
-    const slashed = new Map(slashes.map((l) => [l.args.challengeId, l]));
-    return opened.map((l) => {
-      const { challengeId, modelId, round, stage, index, worker, challenger, bondWei, deadline } = l.args;
-      const answer = answered.get(challengeId);
-      const slash = slashed.get(challengeId);
-      const closedBy = answer ?? slash;
-      return {
-        challengeId, modelId, round, stage, index, worker, challenger, bondWei,
-        deadline: BigInt(deadline),
-        status: answer ? "answered" : slash ? "slashed" : "open",
-        revealed: answer ? { itemsRoot: answer.args.itemsRoot, leaf: answer.args.leaf } : undefined,
-        closed: closedBy ? locationOf(closedBy) : undefined,
-        ...locationOf(l),
-      };
-    });
+  const ledger = { abi: computeLedgerAbi, address: contracts.computeLedger } as const;
+  const { challengeId, modelId, round, worker: only } = parameters;
+  const logs = await scanEvents(client, { ...ledger, eventName: "AvailabilityChallenged", args: { challengeId, modelId, round }, range });
+  const opened = logs.filter((l) => only === undefined || isAddressEqual(l.args.worker, only));
+  const first = opened[0];
+  if (!first) return [];
+  // Answers and slashes are indexed by challenge id (and worker), not by model: one scan of each
+  // from the first demand on, matched here, rather than a topic filter listing every id.
+  const closing = { args: { challengeId, worker: only }, range: { ...range, fromBlock: first.blockNumber } };
+  const [answers, slashes] = await Promise.all([
+    scanEvents(client, { ...ledger, eventName: "ItemRevealed", ...closing }),
+    scanEvents(client, { ...ledger, eventName: "AvailabilitySlashed", ...closing }),
+  ]);
+  const answered = new Map(answers.map((l) => [l.args.challengeId, l]));
+  const slashed = new Map(slashes.map((l) => [l.args.challengeId, l]));
+  return opened.map((l) => {
+    const { challengeId, modelId, round, stage, index, worker, challenger, bondWei, deadline } = l.args;
+    const answer = answered.get(challengeId);
+    const closedBy = answer ?? slashed.get(challengeId);
+    return {
+      challengeId, modelId, round, stage, index, worker, challenger, bondWei,
+      deadline: BigInt(deadline),
+      status: answer ? "answered" : closedBy ? "slashed" : "open",
+      revealed: answer ? { itemsRoot: answer.args.itemsRoot, leaf: answer.args.leaf } : undefined,
+      closed: closedBy ? locationOf(closedBy) : undefined,
+      ...locationOf(l),
+    };
   });
 }

@@ -1,11 +1,11 @@
 import { type Address, decodeFunctionData, type Hash, type Hex, isAddressEqual } from "viem";
-import { getContractEvents, getTransaction } from "viem/actions";
+import { getTransaction } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import { DisputedItemNotDecodableError, DisputeNotFoundError } from "../../errors/events.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DisputeKind, toDisputeKind } from "../../protocol/disputeStatus.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, scanRange } from "../internal/scan.ts";
+import { type BlockRangeParameters, scanEvents, scanRange } from "../internal/scan.ts";
 import type { LedgerItem } from "../validator/ledgerItem.ts";
 
 export type GetDisputedItemParameters = DeploymentsParameter & BlockRangeParameters & { disputeId: bigint };
@@ -37,16 +37,15 @@ export type GetDisputedItemErrorType = DisputeNotFoundError | DisputedItemNotDec
 export async function getDisputedItem(client: ShardholderClient, parameters: GetDisputedItemParameters): Promise<GetDisputedItemReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const { disputeId } = parameters;
+  const [opened] = await scanEvents(client, {
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    eventName: "DisputeOpened",
+    args: { disputeId },
+    range: scanRange(deployedAtBlock, parameters),
+  });
+  if (!opened) throw new DisputeNotFoundError({ disputeId });
   return withTypedErrors(async () => {
-    const [opened] = await getContractEvents(client, {
-      abi: computeLedgerAbi,
-      address: contracts.computeLedger,
-      eventName: "DisputeOpened",
-      args: { disputeId },
-      ...scanRange(deployedAtBlock, parameters),
-      strict: true,
-    });
-    if (!opened) throw new DisputeNotFoundError({ disputeId });
     const { transactionHash } = opened;
     const tx = await getTransaction(client, { hash: transactionHash });
     const notDecodable = (reason: string) => new DisputedItemNotDecodableError({ disputeId, transactionHash, reason });

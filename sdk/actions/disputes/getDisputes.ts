@@ -1,10 +1,9 @@
 import type { Address } from "viem";
-import { getContractEvents } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DisputeKind, DisputeStatus, toDisputeKind, toDisputeStatus } from "../../protocol/disputeStatus.ts";
-import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, type EventLocation, isEmptyRange, locationOf, scanRange } from "../internal/scan.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
+import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
 
 /** How a dispute ended, as its `DisputeResolved` event has it. */
 export type DisputeResolution = EventLocation & {
@@ -60,40 +59,28 @@ export type GetDisputesErrorType = NoDeploymentError;
 export async function getDisputes(client: ShardholderClient, parameters: GetDisputesParameters): Promise<GetDisputesReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const range = scanRange(deployedAtBlock, parameters);
-  if (isEmptyRange(range)) return [];
-  const ledger = { abi: computeLedgerAbi, address: contracts.computeLedger, strict: true } as const;
-  return withTypedErrors(async () => {
-    const opened = await getContractEvents(client, {
-      ...ledger,
-      eventName: "DisputeOpened",
-      args: { disputeId: parameters.disputeId, modelId: parameters.modelId, round: parameters.round },
-      ...range,
-    });
-    const first = opened[0];
-    if (!first) return [];
-    // `DisputeResolved` is indexed by dispute id only: one scan from the first opening, matched
-    // here, instead of a topic filter listing every id (nodes cap how many topics a filter holds).
-    const resolved = await getContractEvents(client, {
-      ...ledger,
-      eventName: "DisputeResolved",
-      args: { disputeId: parameters.disputeId },
-      fromBlock: first.blockNumber,
-      toBlock: range.toBlock,
-    });
-    const resolutions = new Map<bigint, DisputeResolution>();
-    for (const l of resolved) {
-      const { disputeId, status, fraudSeats, honestSeats } = l.args;
-      resolutions.set(disputeId, { status: toDisputeStatus(status), fraudSeats, honestSeats, ...locationOf(l) });
-    }
-    return opened.map((l) => {
-      const { disputeId, modelId, round, kind, accused, counterparty, challenger, bondWei, drawBlock } = l.args;
-      const resolution = resolutions.get(disputeId);
-      return {
-        disputeId, modelId, round, kind: toDisputeKind(kind), accused, counterparty, challenger, bondWei, drawBlock,
-        status: resolution?.status ?? DisputeStatus.Open,
-        resolution,
-        ...locationOf(l),
-      };
-    });
+  const ledger = { abi: computeLedgerAbi, address: contracts.computeLedger } as const;
+  const { disputeId, modelId, round } = parameters;
+  const opened = await scanEvents(client, { ...ledger, eventName: "DisputeOpened", args: { disputeId, modelId, round }, range });
+  const first = opened[0];
+  if (!first) return [];
+  // `DisputeResolved` is indexed by dispute id only: one scan from the first opening, matched
+  // here, instead of a topic filter listing every id (nodes cap how many topics a filter holds).
+  const resolved = await scanEvents(client, { ...ledger, eventName: "DisputeResolved", args: { disputeId }, range: { ...range, fromBlock: first.blockNumber } });
+  const resolutions = new Map(resolved.map((l) => [l.args.disputeId, resolutionOf(l)]));
+  return opened.map((l) => {
+    const { disputeId, modelId, round, kind, accused, counterparty, challenger, bondWei, drawBlock } = l.args;
+    const resolution = resolutions.get(disputeId);
+    return {
+      disputeId, modelId, round, kind: toDisputeKind(kind), accused, counterparty, challenger, bondWei, drawBlock,
+      status: resolution?.status ?? DisputeStatus.Open,
+      resolution,
+      ...locationOf(l),
+    };
   });
+}
+
+function resolutionOf(l: EventLocation & { args: { status: number; fraudSeats: number; honestSeats: number } }): DisputeResolution {
+  const { status, fraudSeats, honestSeats } = l.args;
+  return { status: toDisputeStatus(status), fraudSeats, honestSeats, ...locationOf(l) };
 }

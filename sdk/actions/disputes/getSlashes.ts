@@ -1,9 +1,8 @@
 import type { Address } from "viem";
-import { getContractEvents } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
-import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, type EventLocation, isEmptyRange, locationOf, scanRange } from "../internal/scan.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
+import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
 
 /** A worker's slash, as its `WorkerSlashed` event has it. */
 export type Slash = EventLocation & {
@@ -48,20 +47,15 @@ export type GetSlashesErrorType = NoDeploymentError;
  */
 export async function getSlashes(client: ShardholderClient, parameters: GetSlashesParameters): Promise<GetSlashesReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
-  const range = scanRange(deployedAtBlock, parameters);
-  if (isEmptyRange(range)) return [];
-  return withTypedErrors(async () => {
-    const logs = await getContractEvents(client, {
-      abi: computeLedgerAbi,
-      address: contracts.computeLedger,
-      eventName: "WorkerSlashed",
-      args: { modelId: parameters.modelId, round: parameters.round, worker: parameters.worker },
-      ...range,
-      strict: true,
-    });
-    return logs.map((l) => {
-      const { modelId, round, worker, slashedWei, rewardWei, burnedWei, unitsRemoved } = l.args;
-      return { modelId, round, worker, slashedWei, rewardWei, burnedWei, unitsRemoved, ...locationOf(l) };
-    });
+  const logs = await scanEvents(client, {
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    eventName: "WorkerSlashed",
+    args: { modelId: parameters.modelId, round: parameters.round, worker: parameters.worker },
+    range: scanRange(deployedAtBlock, parameters),
+  });
+  return logs.map((l) => {
+    const { modelId, round, worker, slashedWei, rewardWei, burnedWei, unitsRemoved } = l.args;
+    return { modelId, round, worker, slashedWei, rewardWei, burnedWei, unitsRemoved, ...locationOf(l) };
   });
 }

@@ -1,9 +1,8 @@
 import type { Address, Hex } from "viem";
-import { getContractEvents } from "viem/actions";
 import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
-import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, type EventLocation, isEmptyRange, locationOf, scanRange } from "../internal/scan.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
+import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
 import type { InferenceRequest } from "./getInferenceRequest.ts";
 
 /** A request as its `InferenceRequested` event has it (whether it is still live: `getInferenceRequest`). */
@@ -39,23 +38,18 @@ export async function getInferenceRequests(
   parameters: GetInferenceRequestsParameters,
 ): Promise<GetInferenceRequestsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
-  const range = scanRange(deployedAtBlock, parameters);
-  if (isEmptyRange(range)) return [];
   const only = parameters.modelId;
-  return withTypedErrors(async () => {
-    const logs = await getContractEvents(client, {
-      abi: inferenceEscrowAbi,
-      address: contracts.inferenceEscrow,
-      eventName: "InferenceRequested",
-      args: { pipelineKey: parameters.pipelineKey, requester: parameters.requester },
-      ...range,
-      strict: true,
-    });
-    return logs
-      .filter((l) => only === undefined || l.args.modelId === only)
-      .map((l) => {
-        const { requestId, modelId, pipelineKey, requester, feeWei, deadline, inputHash } = l.args;
-        return { requestId, modelId, pipelineKey, requester, feeWei, deadline, inputHash, ...locationOf(l) };
-      });
+  const logs = await scanEvents(client, {
+    abi: inferenceEscrowAbi,
+    address: contracts.inferenceEscrow,
+    eventName: "InferenceRequested",
+    args: { pipelineKey: parameters.pipelineKey, requester: parameters.requester },
+    range: scanRange(deployedAtBlock, parameters),
   });
+  return logs
+    .filter((l) => only === undefined || l.args.modelId === only)
+    .map((l) => {
+      const { requestId, modelId, pipelineKey, requester, feeWei, deadline, inputHash } = l.args;
+      return { requestId, modelId, pipelineKey, requester, feeWei, deadline, inputHash, ...locationOf(l) };
+    });
 }

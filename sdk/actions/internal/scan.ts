@@ -1,4 +1,6 @@
-import type { Hash } from "viem";
+import type { Abi, Address, ContractEventArgs, ContractEventName, GetContractEventsReturnType, Hash } from "viem";
+import { getContractEvents } from "viem/actions";
+import { type ShardholderClient, withTypedErrors } from "./client.ts";
 
 /**
  * Block bounds of an event query, both inclusive. Protocol events cannot be older than the
@@ -36,4 +38,17 @@ export function isEmptyRange(range: ScanRange): boolean {
 /** The location fields of a decoded log (`strict` logs of mined blocks always have them). */
 export function locationOf(log: { blockNumber: bigint; transactionHash: Hash; logIndex: number }): EventLocation {
   return { blockNumber: log.blockNumber, transactionHash: log.transactionHash, logIndex: log.logIndex };
+}
+
+/**
+ * The decoded `eventName` logs of `address` in `range` (strict: every argument decoded), or none
+ * without a request when the range is empty; node errors become the SDK's typed errors.
+ */
+export async function scanEvents<const abi extends Abi, eventName extends ContractEventName<abi>>(
+  client: ShardholderClient,
+  parameters: { abi: abi; address: Address; eventName: eventName; args?: ContractEventArgs<abi, eventName> | undefined; range: ScanRange },
+): Promise<GetContractEventsReturnType<abi, eventName, true, bigint, bigint | "latest">> {
+  const { abi, address, eventName, args, range } = parameters;
+  if (isEmptyRange(range)) return [];
+  return withTypedErrors(() => getContractEvents(client, { abi, address, eventName, args, fromBlock: range.fromBlock, toBlock: range.toBlock, strict: true }));
 }

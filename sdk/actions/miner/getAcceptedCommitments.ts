@@ -1,9 +1,8 @@
 import type { Address, Hex } from "viem";
-import { getContractEvents } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
-import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, type EventLocation, isEmptyRange, locationOf, scanRange } from "../internal/scan.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
+import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
 
 /** A commitment the ledger accepted, as its `CommitmentAccepted` event has it. */
 export type AcceptedCommitment = EventLocation & {
@@ -47,23 +46,18 @@ export async function getAcceptedCommitments(
   parameters: GetAcceptedCommitmentsParameters,
 ): Promise<GetAcceptedCommitmentsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
-  const range = scanRange(deployedAtBlock, parameters);
-  if (isEmptyRange(range)) return [];
   const { modelId, round, worker, stage } = parameters;
-  return withTypedErrors(async () => {
-    const logs = await getContractEvents(client, {
-      abi: computeLedgerAbi,
-      address: contracts.computeLedger,
-      eventName: "CommitmentAccepted",
-      args: { modelId, round, worker },
-      ...range,
-      strict: true,
-    });
-    return logs
-      .filter((l) => stage === undefined || l.args.stage === stage)
-      .map((l) => {
-        const { modelId, round, stage, worker, itemsRoot, units } = l.args;
-        return { modelId, round, stage, worker, itemsRoot, units, ...locationOf(l) };
-      });
+  const logs = await scanEvents(client, {
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    eventName: "CommitmentAccepted",
+    args: { modelId, round, worker },
+    range: scanRange(deployedAtBlock, parameters),
   });
+  return logs
+    .filter((l) => stage === undefined || l.args.stage === stage)
+    .map((l) => {
+      const { modelId, round, stage, worker, itemsRoot, units } = l.args;
+      return { modelId, round, stage, worker, itemsRoot, units, ...locationOf(l) };
+    });
 }

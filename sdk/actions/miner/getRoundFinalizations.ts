@@ -1,8 +1,7 @@
-import { getContractEvents } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
-import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, type EventLocation, isEmptyRange, locationOf, scanRange } from "../internal/scan.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
+import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
 
 /** A round's finalization, as its `RoundFinalized` event has it. */
 export type RoundFinalization = EventLocation & {
@@ -40,20 +39,15 @@ export async function getRoundFinalizations(
   parameters: GetRoundFinalizationsParameters,
 ): Promise<GetRoundFinalizationsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
-  const range = scanRange(deployedAtBlock, parameters);
-  if (isEmptyRange(range)) return [];
-  return withTypedErrors(async () => {
-    const logs = await getContractEvents(client, {
-      abi: computeLedgerAbi,
-      address: contracts.computeLedger,
-      eventName: "RoundFinalized",
-      args: { modelId: parameters.modelId, round: parameters.round },
-      ...range,
-      strict: true,
-    });
-    return logs.map((l) => {
-      const { modelId, round, totalUnits, emissionTokens } = l.args;
-      return { modelId, round, totalUnits, emissionTokens, ...locationOf(l) };
-    });
+  const logs = await scanEvents(client, {
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    eventName: "RoundFinalized",
+    args: { modelId: parameters.modelId, round: parameters.round },
+    range: scanRange(deployedAtBlock, parameters),
+  });
+  return logs.map((l) => {
+    const { modelId, round, totalUnits, emissionTokens } = l.args;
+    return { modelId, round, totalUnits, emissionTokens, ...locationOf(l) };
   });
 }

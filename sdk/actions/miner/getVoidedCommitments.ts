@@ -1,9 +1,8 @@
 import type { Address } from "viem";
-import { getContractEvents } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
-import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, type EventLocation, isEmptyRange, locationOf, scanRange } from "../internal/scan.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
+import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
 
 /** A commitment voided as a copy (`proveUnlinked` / `proveDuplicate`), as its `CommitmentVoided` event has it. */
 export type VoidedCommitment = EventLocation & {
@@ -44,20 +43,15 @@ export async function getVoidedCommitments(
   parameters: GetVoidedCommitmentsParameters,
 ): Promise<GetVoidedCommitmentsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
-  const range = scanRange(deployedAtBlock, parameters);
-  if (isEmptyRange(range)) return [];
-  return withTypedErrors(async () => {
-    const logs = await getContractEvents(client, {
-      abi: computeLedgerAbi,
-      address: contracts.computeLedger,
-      eventName: "CommitmentVoided",
-      args: { modelId: parameters.modelId, round: parameters.round, worker: parameters.worker },
-      ...range,
-      strict: true,
-    });
-    return logs.map((l) => {
-      const { modelId, round, stage, worker, neighbour, removedUnits } = l.args;
-      return { modelId, round, stage, worker, neighbour, removedUnits, ...locationOf(l) };
-    });
+  const logs = await scanEvents(client, {
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    eventName: "CommitmentVoided",
+    args: { modelId: parameters.modelId, round: parameters.round, worker: parameters.worker },
+    range: scanRange(deployedAtBlock, parameters),
+  });
+  return logs.map((l) => {
+    const { modelId, round, stage, worker, neighbour, removedUnits } = l.args;
+    return { modelId, round, stage, worker, neighbour, removedUnits, ...locationOf(l) };
   });
 }

@@ -1,9 +1,8 @@
 import type { Address } from "viem";
-import { getContractEvents } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
-import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, type EventLocation, isEmptyRange, locationOf, scanRange } from "../internal/scan.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
+import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
 
 /** One item a validator attested on-chain, as its `ItemAttested` event has it. */
 export type ItemAttestation = EventLocation & {
@@ -43,20 +42,15 @@ export type GetAttestationsErrorType = NoDeploymentError;
  */
 export async function getAttestations(client: ShardholderClient, parameters: GetAttestationsParameters): Promise<GetAttestationsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
-  const range = scanRange(deployedAtBlock, parameters);
-  if (isEmptyRange(range)) return [];
-  return withTypedErrors(async () => {
-    const logs = await getContractEvents(client, {
-      abi: computeLedgerAbi,
-      address: contracts.computeLedger,
-      eventName: "ItemAttested",
-      args: { modelId: parameters.modelId, round: parameters.round, validator: parameters.validator },
-      ...range,
-      strict: true,
-    });
-    return logs.map((l) => {
-      const { modelId, round, validator, worker, stage, index, units } = l.args;
-      return { modelId, round, validator, worker, stage, index, units, ...locationOf(l) };
-    });
+  const logs = await scanEvents(client, {
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    eventName: "ItemAttested",
+    args: { modelId: parameters.modelId, round: parameters.round, validator: parameters.validator },
+    range: scanRange(deployedAtBlock, parameters),
+  });
+  return logs.map((l) => {
+    const { modelId, round, validator, worker, stage, index, units } = l.args;
+    return { modelId, round, validator, worker, stage, index, units, ...locationOf(l) };
   });
 }

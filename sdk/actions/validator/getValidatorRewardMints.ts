@@ -1,9 +1,8 @@
 import type { Address } from "viem";
-import { getContractEvents } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
-import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
-import { type BlockRangeParameters, type EventLocation, isEmptyRange, locationOf, scanRange } from "../internal/scan.ts";
+import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
+import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
 
 /** A validator's reward of one round, as its `ValidatorRewardMinted` event has it. */
 export type ValidatorRewardMint = EventLocation & {
@@ -45,20 +44,15 @@ export async function getValidatorRewardMints(
   parameters: GetValidatorRewardMintsParameters,
 ): Promise<GetValidatorRewardMintsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
-  const range = scanRange(deployedAtBlock, parameters);
-  if (isEmptyRange(range)) return [];
-  return withTypedErrors(async () => {
-    const logs = await getContractEvents(client, {
-      abi: computeLedgerAbi,
-      address: contracts.computeLedger,
-      eventName: "ValidatorRewardMinted",
-      args: { modelId: parameters.modelId, round: parameters.round, validator: parameters.validator },
-      ...range,
-      strict: true,
-    });
-    return logs.map((l) => {
-      const { modelId, round, validator, payout, tokens, units } = l.args;
-      return { modelId, round, validator, payout, tokens, units, ...locationOf(l) };
-    });
+  const logs = await scanEvents(client, {
+    abi: computeLedgerAbi,
+    address: contracts.computeLedger,
+    eventName: "ValidatorRewardMinted",
+    args: { modelId: parameters.modelId, round: parameters.round, validator: parameters.validator },
+    range: scanRange(deployedAtBlock, parameters),
+  });
+  return logs.map((l) => {
+    const { modelId, round, validator, payout, tokens, units } = l.args;
+    return { modelId, round, validator, payout, tokens, units, ...locationOf(l) };
   });
 }
