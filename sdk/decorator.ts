@@ -23,6 +23,17 @@ import { appeal } from "./actions/disputes/appeal.ts";
 import { challengeAvailability, revealItem, slashUnavailable } from "./actions/disputes/availability.ts";
 import { drawCommittee } from "./actions/disputes/drawCommittee.ts";
 import { getPanel } from "./actions/disputes/getPanel.ts";
+import { getAvailabilityChallenges } from "./actions/disputes/getAvailabilityChallenges.ts";
+import { getDisputedItem } from "./actions/disputes/getDisputedItem.ts";
+import { getDisputes } from "./actions/disputes/getDisputes.ts";
+import { getSlashes } from "./actions/disputes/getSlashes.ts";
+import { getAcceptedCommitments } from "./actions/miner/getAcceptedCommitments.ts";
+import { getRoundFinalizations } from "./actions/miner/getRoundFinalizations.ts";
+import { getVoidedCommitments } from "./actions/miner/getVoidedCommitments.ts";
+import { getLedgerParameters } from "./actions/ledger/getLedgerParameters.ts";
+import { getAttestations } from "./actions/validator/getAttestations.ts";
+import { getValidatorRewardMints } from "./actions/validator/getValidatorRewardMints.ts";
+import { getInferenceRequests } from "./actions/inference/getInferenceRequests.ts";
 import { withdrawPayments } from "./actions/miner/withdrawPayments.ts";
 import { withdrawStake } from "./actions/miner/withdrawStake.ts";
 import { getModel } from "./actions/models/getModel.ts";
@@ -78,6 +89,7 @@ const actions = {
   withdrawEndpoint,
   requestInference,
   getInferenceRequest,
+  getInferenceRequests,
   waitForInference,
   refundInference,
   fulfillInference,
@@ -116,10 +128,20 @@ const actions = {
   getCurrentRound,
   getDispute,
   getCommitment,
+  getAcceptedCommitments,
+  getVoidedCommitments,
+  getRoundFinalizations,
+  getDisputes,
+  getDisputedItem,
+  getSlashes,
+  getAvailabilityChallenges,
+  getLedgerParameters,
   sealRoundSeed,
   attestItems,
   mintValidatorReward,
   getValidatorRound,
+  getAttestations,
+  getValidatorRewardMints,
   proveWeightsBreak,
   proveUnlinked,
   proveDuplicate,

@@ -5,3 +5,4 @@ export * from "./tensorBytes.ts";
 export * from "./committedItem.ts";
 export * from "./pipelineConsent.ts";
 export * from "./servingEndpoint.ts";
+export * from "./disputeStatus.ts";

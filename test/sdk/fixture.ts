@@ -22,6 +22,8 @@ export async function deployShardholder() {
   const wallets = await viem.getWalletClients();
   const deployer = wallets[0];
   if (!deployer) throw new Error("no accounts");
+  // The address book's lower bound for event scans: the block of the first deployment.
+  const deployedAtBlock = Number(await publicClient.getBlockNumber()) + 1;
   const modelTokenImplementation = await viem.deployContract("ModelToken");
   const modelRegistry = await viem.deployContract("ModelRegistry", [modelTokenImplementation.address]);
   const validatorModule = await viem.deployContract("ComputeLedgerValidatorModule", [modelRegistry.address]);
@@ -51,7 +53,7 @@ export async function deployShardholder() {
       revenueClaimer: revenueClaimer.address,
       servingDirectory: servingDirectory.address,
     },
-    deployedAtBlock: 0,
+    deployedAtBlock,
   };
   return { connection, viem, networkHelpers, publicClient, wallets, deployer, deployments };
 }

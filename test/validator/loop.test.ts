@@ -2,6 +2,7 @@ import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, describe, expect, it } from "vitest";
 import { accountAt, actionsOf } from "../sdk/fixture.ts";
+import { DisputeStatus } from "../../sdk/protocol/disputeStatus.ts";
 import { createStage, specHash } from "../../worker/model/index.ts";
 import { commitMined, createMiner, type MinedRound, MinerPipeline, type StageMiner } from "../../worker/cheat/miner.ts";
 import { randomGradients } from "../../worker/cheat/strategies.ts";
@@ -57,7 +58,7 @@ describe("runValidatorLoop", () => {
     // Once the committee has voted, move the clock past the appeal window (nobody appeals a unanimous verdict).
     for (;;) {
       const d = audits.length === 0 ? undefined : await actionsOf(s, 0).getDispute({ disputeId: audits[0] as bigint });
-      if (d?.status === 2) break;
+      if (d?.status === DisputeStatus.Fraud) break;
       if (d && d.appealDeadline !== 0 && (await s.publicClient.getBlock()).timestamp < BigInt(d.appealDeadline)) await s.networkHelpers.time.increaseTo(d.appealDeadline);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -18,6 +18,7 @@ import { withholdInputs } from "../../worker/cheat/records.ts";
 import { decodeManifest } from "../../worker/p2p/content.ts";
 import { readContract } from "viem/actions";
 import { computeLedgerAbi } from "../../sdk/abi/computeLedger.ts";
+import { DisputeKind, DisputeStatus } from "../../sdk/protocol/disputeStatus.ts";
 
 /** The tiny model every cheating test trains: 2 stages of one block each. */
 export function tinySpec(initSeed = 1): ModelSpec {
@@ -221,7 +222,7 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     for (const id of audits.flatMap((a) => a.disputes)) {
       await (auditors[0] as Validator).resolve(id);
       const d = await relayer.getDispute({ disputeId: id });
-      const loser = d.status === 2 ? d.accused : d.status === 3 && d.kind === 2 ? d.counterparty : undefined;
+      const loser = d.status === DisputeStatus.Fraud ? d.accused : d.status === DisputeStatus.Honest && d.kind === DisputeKind.ChainBreak ? d.counterparty : undefined;
       if (loser === cheater.worker) Object.assign(outcome, { caught: true, how: "slashed", roundsUntilCaught: rounds });
       // A challenge that slashes an honest miner, or accuses one and loses, is a false challenge.
       else if (loser !== undefined || (d.accused !== cheater.worker && d.counterparty !== cheater.worker)) outcome.falseChallenges++;

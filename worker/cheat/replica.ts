@@ -4,10 +4,10 @@
 // serves the result under its own stake. Validators re-executing one of its items find the
 // gradients wrong; the committee votes fraud and the ledger slashes it.
 import type { Libp2p } from "@libp2p/interface";
-import { type Address, getAddress, type Hex, type PublicClient, zeroHash } from "viem";
+import { type Address, type Hex, type PublicClient, zeroHash } from "viem";
 import type { LocalAccount } from "viem/accounts";
-import { computeLedgerAbi } from "../../sdk/abi/computeLedger.ts";
 import type { ShardholderClient } from "../../sdk/actions/internal/client.ts";
+import { getAcceptedCommitments } from "../../sdk/actions/miner/getAcceptedCommitments.ts";
 import { submitCommitments } from "../../sdk/actions/miner/submitCommitments.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
@@ -48,15 +48,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function honestItemsRoot(p: FabricatingReplicaParameters, round: bigint): Promise<Hex> {
   for (;;) {
     if (p.signal?.aborted) throw new Error("interrupted");
-    const logs = await p.publicClient.getContractEvents({
-      abi: computeLedgerAbi,
-      address: p.deployments.contracts.computeLedger,
-      eventName: "CommitmentAccepted",
-      args: { modelId: p.modelId, round },
-      fromBlock: 0n,
-    });
-    const found = logs.find((l) => getAddress(l.args.worker as Address) === getAddress(p.honest.worker) && Number(l.args.stage) === p.stage);
-    if (found) return found.args.itemsRoot as Hex;
+    const [found] = await getAcceptedCommitments(p.publicClient, { deployments: p.deployments, modelId: p.modelId, round, worker: p.honest.worker, stage: p.stage });
+    if (found) return found.itemsRoot;
     await sleep(p.pollMs ?? 500);
   }
 }

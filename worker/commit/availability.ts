@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
-import { type Address, getAddress, type PublicClient } from "viem";
-import { computeLedgerAbi } from "../../sdk/abi/computeLedger.ts";
+import type { Address, PublicClient } from "viem";
 import { revealItem } from "../../sdk/actions/disputes/availability.ts";
+import { getAvailabilityChallenges } from "../../sdk/actions/disputes/getAvailabilityChallenges.ts";
+import { getAcceptedCommitments } from "../../sdk/actions/miner/getAcceptedCommitments.ts";
 import type { ShardholderClient } from "../../sdk/actions/internal/client.ts";
 import { ledgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
@@ -31,18 +32,12 @@ export type AvailabilityAnswers = { answered: bigint[]; unanswerable: bigint[] }
  * (its manifest is gone, or the index is not in it) is reported as unanswerable.
  */
 export async function answerAvailabilityChallenges(p: AnswerAvailabilityParameters, answeredBefore: Set<bigint>): Promise<AvailabilityAnswers> {
-  const logs = await p.publicClient.getContractEvents({
-    abi: computeLedgerAbi,
-    address: p.deployments.contracts.computeLedger,
-    eventName: "AvailabilityChallenged",
-    args: { modelId: p.modelId },
-    fromBlock: 0n,
-  });
+  const demands = await getAvailabilityChallenges(p.publicClient, { deployments: p.deployments, modelId: p.modelId, worker: p.worker });
   const now = (await p.publicClient.getBlock()).timestamp;
   const out: AvailabilityAnswers = { answered: [], unanswerable: [] };
-  for (const l of logs) {
-    const { challengeId, round, stage, index, deadline } = l.args as { challengeId: bigint; round: bigint; stage: number; index: number; deadline: number };
-    if (getAddress(l.args.worker as Address) !== getAddress(p.worker) || answeredBefore.has(challengeId) || BigInt(deadline) < now) continue;
+  for (const { challengeId, round, stage, index, deadline, status } of demands) {
+    // Answered (by anyone) or slashed already: nothing left to answer.
+    if (status !== "open" || answeredBefore.has(challengeId) || deadline < now) continue;
     const manifest = await findManifest(p, round, stage);
     if (!manifest || !manifest.items.some((i) => i.index === index)) {
       out.unanswerable.push(challengeId);
@@ -65,14 +60,8 @@ export async function answerAvailabilityChallenges(p: AnswerAvailabilityParamete
 
 /** The miner's own manifest of its (round, stage) commitment: the accepted `itemsRoot` looked up in its store. */
 async function findManifest(p: AnswerAvailabilityParameters, round: bigint, stage: number) {
-  const accepted = await p.publicClient.getContractEvents({
-    abi: computeLedgerAbi,
-    address: p.deployments.contracts.computeLedger,
-    eventName: "CommitmentAccepted",
-    args: { modelId: p.modelId, round, worker: p.worker },
-    fromBlock: 0n,
-  });
-  const itemsRoot = accepted.find((l) => l.args.stage === stage)?.args.itemsRoot;
+  const [accepted] = await getAcceptedCommitments(p.publicClient, { deployments: p.deployments, modelId: p.modelId, round, worker: p.worker, stage });
+  const itemsRoot = accepted?.itemsRoot;
   const bytes = itemsRoot ? p.store.get("items", itemsRoot) : undefined;
   return bytes ? decodeManifest(bytes) : undefined;
 }

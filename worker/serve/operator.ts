@@ -3,9 +3,10 @@
 // content store (hash-checked by construction), generate through the pipeline and fulfil on-chain
 // with the output's hash, crediting every stage's operator.
 import { type Address, type Hex, isAddressEqual, type PublicClient, type WalletClient } from "viem";
-import { getBlock, getBlockNumber, getContractEvents, readContract } from "viem/actions";
+import { getBlock, getBlockNumber, readContract } from "viem/actions";
 import { inferenceEscrowAbi } from "../../sdk/abi/inferenceEscrow.ts";
 import { fulfillInference } from "../../sdk/actions/inference/fulfillInference.ts";
+import { getInferenceRequests } from "../../sdk/actions/inference/getInferenceRequests.ts";
 import { registerPipeline } from "../../sdk/actions/inference/registerPipeline.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { pipelineKey } from "../../sdk/protocol/pipelineConsent.ts";
@@ -74,19 +75,18 @@ export async function ensurePipeline(p: Pick<ServingOperatorParameters, "client"
  * deadline has passed or whose prompt never arrives is skipped.
  */
 export async function runServingOperator(p: ServingOperatorParameters): Promise<void> {
-  const escrow = { abi: inferenceEscrowAbi, address: p.deployments.contracts.inferenceEscrow } as const;
   // Requests can only name the pipeline once it is registered, so starting before registering misses none.
   let fromBlock = await getBlockNumber(p.client);
   const key = await ensurePipeline(p);
   while (!p.signal.aborted) {
     const head = await getBlockNumber(p.client);
     if (head >= fromBlock) {
-      const logs = await getContractEvents(p.client, { ...escrow, eventName: "InferenceRequested", args: { pipelineKey: key }, fromBlock, toBlock: head, strict: true });
+      const requests = await getInferenceRequests(p.client, { deployments: p.deployments, pipelineKey: key, fromBlock, toBlock: head });
       fromBlock = head + 1n;
-      for (const log of logs) {
+      for (const r of requests) {
         if (p.signal.aborted) return;
         // Not `p.onServed?.(await serveOne(…))`: optional-call arguments are skipped when there is no callback.
-        const served = await serveOne(p, log.args.requestId, log.args.inputHash, log.args.deadline);
+        const served = await serveOne(p, r.requestId, r.inputHash, r.deadline);
         p.onServed?.(served);
       }
     }

@@ -1,19 +1,23 @@
 import type { Libp2p } from "@libp2p/interface";
-import { type Address, decodeFunctionData, getAddress, type Hex, type PublicClient } from "viem";
+import { type Address, getAddress, type Hex, type PublicClient, zeroAddress } from "viem";
 import { appeal } from "../../sdk/actions/disputes/appeal.ts";
 import { challengeAvailability, slashUnavailable } from "../../sdk/actions/disputes/availability.ts";
 import { drawCommittee } from "../../sdk/actions/disputes/drawCommittee.ts";
+import { getDisputedItem } from "../../sdk/actions/disputes/getDisputedItem.ts";
+import { getDisputes } from "../../sdk/actions/disputes/getDisputes.ts";
 import { getPanel } from "../../sdk/actions/disputes/getPanel.ts";
-import { computeLedgerAbi } from "../../sdk/abi/computeLedger.ts";
+import { getLedgerParameters, type LedgerParameters } from "../../sdk/actions/ledger/getLedgerParameters.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import type { ShardholderClient } from "../../sdk/actions/internal/client.ts";
 import { challengeItem } from "../../sdk/actions/miner/challengeItem.ts";
+import { type AcceptedCommitment, getAcceptedCommitments } from "../../sdk/actions/miner/getAcceptedCommitments.ts";
 import { getDispute } from "../../sdk/actions/miner/getDispute.ts";
+import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
 import { resolveDispute } from "../../sdk/actions/miner/resolveDispute.ts";
 import { setValidator } from "../../sdk/actions/miner/setValidator.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
 import { vote } from "../../sdk/actions/miner/vote.ts";
-import { type Commitment, itemsTree, type MicrobatchItem, recoverCommitmentSigner } from "../../sdk/protocol/index.ts";
+import { type Commitment, DisputeStatus, itemsTree, type MicrobatchItem, recoverCommitmentSigner } from "../../sdk/protocol/index.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { finalizeRound } from "../../sdk/actions/miner/finalizeRound.ts";
 import { getRound } from "../../sdk/actions/miner/getRound.ts";
@@ -45,8 +49,8 @@ import { sampleSize } from "./sampling.ts";
 import type { Tolerance } from "./tolerance.ts";
 import { type ItemVerdict, verifyItem } from "./verify.ts";
 
-/** A commitment as seen on-chain (from `CommitmentAccepted`). */
-export type AcceptedCommitment = { worker: Address; stage: number; itemsRoot: Hex; units: bigint };
+/** A commitment as seen on-chain (the SDK's `getAcceptedCommitments`). */
+export type { AcceptedCommitment };
 
 /** A validator's verdict on a dispute; `fraud` undefined = abstain (a chain break it cannot attribute). */
 type Verdict = { fraud: boolean | undefined; reason: string };
@@ -68,7 +72,7 @@ export type ValidatorLogEntry =
   | { type: "vote"; disputeId: bigint; fraud: boolean; reason: string }
   | { type: "abstain"; disputeId: bigint; reason: string }
   | { type: "appeal"; disputeId: bigint; level: number; fraud: boolean; bondWei: bigint }
-  | { type: "resolve"; disputeId: bigint; status: number };
+  | { type: "resolve"; disputeId: bigint; status: DisputeStatus };
 
 export type ValidatorParameters = {
   /** Wallet client of the validator's staking account. */
@@ -131,7 +135,8 @@ export class Validator {
   readonly #availability = new Map<bigint, { deadline: bigint; worker: Address }>();
   /** The model's registered terms, read once (they never change). */
   #model: ReturnType<typeof getModel> | undefined;
-  #maxAppeals: Promise<number> | undefined;
+  /** The ledger's protocol constants (attestation rate, batch limit, appeals), read once. */
+  #ledgerParameters: Promise<LedgerParameters> | undefined;
   readonly #accusedRounds = new Set<string>();
   /** The last audited round's signed commitments, by `worker:stage`: what the next round's continuity checks compare with (only one round is kept). */
   #seen: { round: bigint; commitments: Map<string, Commitment> } = { round: -1n, commitments: new Map() };
@@ -158,14 +163,7 @@ export class Validator {
 
   /** Every commitment accepted for `round` of the model. */
   async commitments(round: bigint): Promise<AcceptedCommitment[]> {
-    const logs = await this.p.publicClient.getContractEvents({
-      abi: computeLedgerAbi,
-      address: this.p.deployments.contracts.computeLedger,
-      eventName: "CommitmentAccepted",
-      args: { modelId: this.p.modelId, round },
-      fromBlock: 0n,
-    });
-    return logs.map((l) => ({ worker: getAddress(l.args.worker as Address), stage: Number(l.args.stage), itemsRoot: l.args.itemsRoot as Hex, units: l.args.units as bigint }));
+    return getAcceptedCommitments(this.p.publicClient, { deployments: this.p.deployments, modelId: this.p.modelId, round });
   }
 
   /**
@@ -176,7 +174,7 @@ export class Validator {
     try {
       const m = decodeManifest(await this.#fetcher(worker)("items", itemsRoot));
       const signer = await recoverCommitmentSigner({ ledger: this.p.deployments.contracts.computeLedger, chainId: this.p.deployments.chainId, commitment: m.commitment, signature: m.signature });
-      const staker = await this.p.publicClient.readContract({ abi: computeLedgerAbi, address: this.p.deployments.contracts.computeLedger, functionName: "staker", args: [worker] });
+      const staker = await getStaker(this.p.publicClient, { deployments: this.p.deployments, account: worker });
       if (getAddress(signer) !== getAddress(staker.signingKey) || getAddress(m.commitment.worker) !== worker) return undefined;
       return m;
     } catch (err) {
@@ -216,17 +214,12 @@ export class Validator {
     const units = await this.#unitsPerMicrobatch();
     // Workers already in a dispute of this round (opened by any validator) are not challenged
     // again: one slash per worker and round is what the ledger intends.
-    const opened = await this.p.publicClient.getContractEvents({
-      abi: computeLedgerAbi,
-      address: deployments.contracts.computeLedger,
-      eventName: "DisputeOpened",
-      args: { modelId, round },
-      fromBlock: 0n,
-    });
-    for (const l of opened) {
-      for (const w of [l.args.accused, l.args.counterparty]) if (w && BigInt(w) !== 0n) this.#accusedRounds.add(`${round}:${getAddress(w)}`);
+    const opened = await getDisputes(this.p.publicClient, { deployments, modelId, round });
+    for (const d of opened) {
+      for (const w of [d.accused, d.counterparty]) if (w !== zeroAddress) this.#accusedRounds.add(`${round}:${getAddress(w)}`);
     }
-    const attestable = attestDraws(microbatches);
+    const { attestSampleBps, maxAttestBatch } = await this.#ledger();
+    const attestable = attestDraws(microbatches, attestSampleBps);
     const count = Math.max(attestable, sampleSize(this.p.fraction, microbatches));
     const manifests: { c: AcceptedCommitment; m: ItemsManifest }[] = [];
     const seen = new Map<string, Commitment>();
@@ -291,7 +284,9 @@ export class Validator {
       // Items of a commitment this validator just accused are not vouched for.
       if (!this.#accusedRounds.has(`${round}:${c.worker}`)) attestations.push(...honest);
     }
-    if (attestations.length > 0) audit.attestedOnChain = (await attestItems(wallet, { deployments, attestations })).attested;
+    // The ledger takes at most `MAX_ATTEST_BATCH` attestations per call (its gas bound).
+    for (let i = 0; i < attestations.length; i += maxAttestBatch)
+      audit.attestedOnChain += (await attestItems(wallet, { deployments, attestations: attestations.slice(i, i + maxAttestBatch) })).attested;
     return audit;
   }
 
@@ -385,11 +380,14 @@ export class Validator {
     return (await this.#terms()).unitsPerMicrobatch;
   }
 
+  /** The ledger's constants never change for a deployment: one read serves the whole run. */
+  #ledger(): Promise<LedgerParameters> {
+    this.#ledgerParameters ??= getLedgerParameters(this.p.publicClient, { deployments: this.p.deployments });
+    return this.#ledgerParameters;
+  }
+
   async #disputeTiming(): Promise<{ voteWindowSec: bigint; maxAppeals: number }> {
-    this.#maxAppeals ??= this.p.publicClient
-      .readContract({ abi: computeLedgerAbi, address: this.p.deployments.contracts.computeLedger, functionName: "MAX_APPEALS" })
-      .then(Number);
-    const [m, maxAppeals] = await Promise.all([this.#terms(), this.#maxAppeals]);
+    const [m, { maxAppeals }] = await Promise.all([this.#terms(), this.#ledger()]);
     return { voteWindowSec: BigInt(m.timing.voteWindowSec), maxAppeals };
   }
 
@@ -448,17 +446,6 @@ export class Validator {
     return undefined;
   }
 
-  /** The challenged item(s) of a dispute, decoded from the transaction that opened it. */
-  async #disputedItems(transactionHash: Hex): Promise<{ item: LedgerItem; downstream?: LedgerItem | undefined }> {
-    const tx = await this.p.publicClient.getTransaction({ hash: transactionHash });
-    const call = decodeFunctionData({ abi: computeLedgerAbi, data: tx.input });
-    if (call.functionName === "challengeItem") return { item: { ...call.args[0], proof: [...call.args[0].proof] } };
-    if (call.functionName === "challengeChainBreak") {
-      return { item: { ...call.args[0], proof: [...call.args[0].proof] }, downstream: { ...call.args[1], proof: [...call.args[1].proof] } };
-    }
-    throw new Error(`transaction ${transactionHash} opened no dispute`);
-  }
-
   /**
    * Moves every open dispute of the model forward as far as this validator can: draws committees
    * that are due (anyone may), votes where it holds seats (re-executing the accused item once; a
@@ -470,20 +457,13 @@ export class Validator {
    */
   async serveCommittee(): Promise<bigint[]> {
     const { wallet, deployments, publicClient } = this.p;
-    const logs = await publicClient.getContractEvents({
-      abi: computeLedgerAbi,
-      address: deployments.contracts.computeLedger,
-      eventName: "DisputeOpened",
-      args: { modelId: this.p.modelId },
-      fromBlock: 0n,
-    });
+    const opened = await getDisputes(publicClient, { deployments, modelId: this.p.modelId });
     const { voteWindowSec, maxAppeals } = await this.#disputeTiming();
     const voted: bigint[] = [];
-    for (const l of logs) {
-      const disputeId = l.args.disputeId as bigint;
+    for (const { disputeId } of opened) {
       if (this.#settled.has(disputeId)) continue;
       let d = await getDispute(wallet, { deployments, disputeId });
-      if (d.status !== 1) {
+      if (d.status !== DisputeStatus.Open) {
         this.#settled.add(disputeId);
         continue;
       }
@@ -498,7 +478,7 @@ export class Validator {
       const mine = panel.find((seat) => getAddress(seat.member) === this.address);
       const voteKey = `${disputeId}:${d.level}`;
       if (mine && mine.vote === 0 && !this.#abstained.has(voteKey) && d.appealDeadline === 0 && block.timestamp <= BigInt(d.voteDeadline)) {
-        const verdict = await this.#verdict(disputeId, l.transactionHash as Hex);
+        const verdict = await this.#verdict(disputeId);
         if (verdict.fraud === undefined) {
           this.#abstained.add(voteKey);
           this.log.push({ type: "abstain", disputeId, reason: verdict.reason });
@@ -516,7 +496,7 @@ export class Validator {
       const appealEnd = d.appealDeadline !== 0 ? BigInt(d.appealDeadline) : BigInt(d.voteDeadline) + voteWindowSec;
       if (!votingOver || d.level >= maxAppeals || block.timestamp >= appealEnd) continue;
       const tentative = d.fraudSeats > d.honestSeats ? true : d.honestSeats > d.fraudSeats ? false : undefined;
-      const own = await this.#verdict(disputeId, l.transactionHash as Hex);
+      const own = await this.#verdict(disputeId);
       if (tentative === own.fraud) continue;
       // Abstaining on a decided level: appeal it (either side; the bond comes back if it ends dismissed).
       const ask = own.fraud ?? !tentative;
@@ -545,10 +525,10 @@ export class Validator {
    * the break is then not attributable (two pipelines paired) and blaming either could frame an
    * honest miner.
    */
-  async #verdict(disputeId: bigint, transactionHash: Hex): Promise<Verdict> {
+  async #verdict(disputeId: bigint): Promise<Verdict> {
     const known = this.#verdicts.get(disputeId);
     if (known) return known;
-    const { item, downstream } = await this.#disputedItems(transactionHash);
+    const { item, downstream } = await getDisputedItem(this.p.publicClient, { deployments: this.p.deployments, disputeId });
     let verdict: Verdict = await this.#leafVerdict(item);
     if (downstream && !verdict.fraud) {
       const down = await this.#leafVerdict(downstream);
@@ -583,7 +563,7 @@ export class Validator {
   }
 
   /** Resolves `disputeId` (anyone may once every member voted or the window closed); returns its status. */
-  async resolve(disputeId: bigint): Promise<number> {
+  async resolve(disputeId: bigint): Promise<DisputeStatus> {
     await resolveDispute(this.p.wallet, { deployments: this.p.deployments, disputeId });
     const d = await getDispute(this.p.wallet, { deployments: this.p.deployments, disputeId });
     this.log.push({ type: "resolve", disputeId, status: d.status });

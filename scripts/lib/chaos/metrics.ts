@@ -3,8 +3,10 @@
 // accepted twice, or a miner's ledger transaction that reverted, as a resend of a landed batch
 // would), and slashes or availability demands of honest parties.
 import { type Address, getAbiItem, type PublicClient, toFunctionSelector } from "viem";
-import { getContractEvents } from "viem/actions";
 import { computeLedgerAbi } from "../../../sdk/abi/computeLedger.ts";
+import { getAvailabilityChallenges } from "../../../sdk/actions/disputes/getAvailabilityChallenges.ts";
+import { getSlashes } from "../../../sdk/actions/disputes/getSlashes.ts";
+import { getAcceptedCommitments } from "../../../sdk/actions/miner/getAcceptedCommitments.ts";
 import { getCommitment } from "../../../sdk/actions/miner/getCommitment.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 
@@ -19,7 +21,11 @@ export type SpanFacts = {
   /** Keys accepted more than once, plus reverted ledger transactions sent by honest miners. */
   doubleSubmissions: number;
   revertedMinerTxs: number;
-  /** WorkerSlashed / AvailabilitySlashed of honest miners in the span. */
+  /**
+   * Slashes of honest miners in the span (`WorkerSlashed`: every slash emits it once, an
+   * unanswered availability demand included; counting `AvailabilitySlashed` too would count such a
+   * slash twice).
+   */
   honestSlashes: number;
   /** On-chain availability demands against honest miners in the span (a validator could not fetch in time). */
   availabilityDemands: number;
@@ -39,14 +45,13 @@ export async function spanFacts(p: { client: PublicClient; deployments: Deployme
   const { client, deployments, modelId, span } = p;
   const address = deployments.contracts.computeLedger;
   const honest = new Set(p.miners.map((m) => m.toLowerCase()));
-  const range = { fromBlock: span.fromBlock, toBlock: span.toBlock };
-  const accepted = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "CommitmentAccepted", args: { modelId }, ...range, strict: true });
+  const query = { deployments, modelId, fromBlock: span.fromBlock, toBlock: span.toBlock };
+  const accepted = await getAcceptedCommitments(client, query);
   const keys = new Map<string, number>();
-  for (const l of accepted) keys.set(`${l.args.round}:${l.args.stage}:${l.args.worker}`, (keys.get(`${l.args.round}:${l.args.stage}:${l.args.worker}`) ?? 0) + 1);
+  for (const c of accepted) keys.set(`${c.round}:${c.stage}:${c.worker}`, (keys.get(`${c.round}:${c.stage}:${c.worker}`) ?? 0) + 1);
   const duplicates = [...keys.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0);
-  const slashed = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "WorkerSlashed", args: { modelId }, ...range, strict: true });
-  const availSlashed = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "AvailabilitySlashed", ...range, strict: true });
-  const demands = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "AvailabilityChallenged", args: { modelId }, ...range, strict: true });
+  const slashed = await getSlashes(client, query);
+  const demands = await getAvailabilityChallenges(client, query);
   let reverted = 0;
   for (let n = span.fromBlock; n <= span.toBlock; n++) {
     const block = await client.getBlock({ blockNumber: n, includeTransactions: true });
@@ -59,7 +64,7 @@ export async function spanFacts(p: { client: PublicClient; deployments: Deployme
     workLost: await missingWork(client, deployments, modelId, p.rounds, p.miners),
     doubleSubmissions: duplicates + reverted,
     revertedMinerTxs: reverted,
-    honestSlashes: slashed.filter((l) => honest.has(l.args.worker.toLowerCase())).length + availSlashed.filter((l) => honest.has(l.args.worker.toLowerCase())).length,
-    availabilityDemands: demands.filter((l) => honest.has(l.args.worker.toLowerCase())).length,
+    honestSlashes: slashed.filter((s) => honest.has(s.worker.toLowerCase())).length,
+    availabilityDemands: demands.filter((d) => honest.has(d.worker.toLowerCase())).length,
   };
 }

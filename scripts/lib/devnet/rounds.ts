@@ -2,11 +2,11 @@
 // past r's commit window (validators audit, disputes resolve), then past its challenge window,
 // finalize r and mint each worker's reward.
 import type { Address, PublicClient, WalletClient } from "viem";
-import { getContractEvents, getTransactionReceipt } from "viem/actions";
-import { computeLedgerAbi } from "../../../sdk/abi/computeLedger.ts";
+import { getTransactionReceipt } from "viem/actions";
 import { finalizeRound } from "../../../sdk/actions/miner/finalizeRound.ts";
 import { getCommitment } from "../../../sdk/actions/miner/getCommitment.ts";
 import { getRound } from "../../../sdk/actions/miner/getRound.ts";
+import { getRoundFinalizations } from "../../../sdk/actions/miner/getRoundFinalizations.ts";
 import { mintReward } from "../../../sdk/actions/miner/mintReward.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { ComputeLedgerAlreadyFinalizedError } from "../../../sdk/errors/contractErrors.ts";
@@ -145,11 +145,8 @@ async function finalizeUnlessDone(p: FinalizeParameters): Promise<{ gas: bigint;
 
 /** Gas of the transaction that emitted `round`'s `RoundFinalized`. */
 async function finalizeGasOf(p: FinalizeParameters): Promise<bigint> {
-  const logs = await getContractEvents(p.relayer, {
-    abi: computeLedgerAbi, address: p.deployments.contracts.computeLedger, eventName: "RoundFinalized",
-    args: { modelId: p.modelId, round: p.round }, fromBlock: BigInt(p.deployments.deployedAtBlock), strict: true,
-  });
-  const hash = logs[0]?.transactionHash;
+  const [finalized] = await getRoundFinalizations(p.relayer, { deployments: p.deployments, modelId: p.modelId, round: p.round });
+  const hash = finalized?.transactionHash;
   if (!hash) throw new Error(`round ${p.round} is finalized but no RoundFinalized event was found`);
   return (await getTransactionReceipt(p.relayer, { hash })).gasUsed;
 }

@@ -4,7 +4,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { type Address, createPublicClient, createWalletClient, encodeAbiParameters, erc20Abi, formatEther, type Hex, http, keccak256, parseEther, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { claimRevenue, getClaimable, getContractEventsSafe, getModel, registerModel } from "./sdkFacade.ts";
+import { claimRevenue, getAcceptedCommitments, getClaimable, getModel, getSlashes, registerModel } from "./sdkFacade.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { selectBackend } from "../../../worker/backend/select.ts";
 import type { SamplingParameters } from "../../../worker/model/generate.ts";
@@ -256,7 +256,7 @@ async function runOnChain(
   }
   const tokenBalances = await Promise.all(holders.map(async (holder) => ({ holder, balance: await client.readContract({ abi: erc20Abi, address: token, functionName: "balanceOf", args: [holder] }) })));
   const tokenEthAfterClaims = await client.getBalance({ address: token });
-  const slashes = (await getContractEventsSafe(client, deployments, "WorkerSlashed", modelId)).map((l) => ({ worker: l.worker, round: l.round, slashedWei: l.slashedWei }));
+  const slashes = (await getSlashes(client, { deployments, modelId })).map((s) => ({ worker: s.worker, round: s.round, slashedWei: s.slashedWei }));
   clock.mark("claimed");
   return {
     runDir, chainId: deployments.chainId, rpcUrl, modelId, token, stages: o.stages, miners: miners.map((m) => m.address), designer: designer.account.address,
@@ -274,11 +274,11 @@ async function runOnChain(
 }
 
 async function collectCommitmentGas(client: PublicClient, deployments: Deployments, modelId: bigint, addGas: (op: string, g: bigint) => void) {
-  const logs = await getContractEventsSafe(client, deployments, "CommitmentAccepted", modelId);
-  const txs = [...new Set(logs.map((l) => l.transactionHash))];
+  const accepted = await getAcceptedCommitments(client, { deployments, modelId });
+  const txs = [...new Set(accepted.map((c) => c.transactionHash))];
   for (const hash of txs) {
     const receipt = await client.getTransactionReceipt({ hash });
-    const perTx = logs.filter((l) => l.transactionHash === hash).length;
+    const perTx = accepted.filter((c) => c.transactionHash === hash).length;
     addGas("submitCommitments (per commitment)", receipt.gasUsed / BigInt(perTx));
   }
 }

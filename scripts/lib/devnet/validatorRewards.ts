@@ -3,8 +3,8 @@
 // final; whatever it left (it stops after its last audit, before that round is final) the devnet
 // mints after the validator has stopped, so the two never race for the same mint.
 import type { Address, PublicClient, WalletClient } from "viem";
-import { getContractEvents } from "viem/actions";
-import { computeLedgerAbi } from "../../../sdk/abi/computeLedger.ts";
+import { getAttestations } from "../../../sdk/actions/validator/getAttestations.ts";
+import { getValidatorRewardMints } from "../../../sdk/actions/validator/getValidatorRewardMints.ts";
 import { getValidatorRound } from "../../../sdk/actions/validator/getValidatorRound.ts";
 import { mintValidatorReward } from "../../../sdk/actions/validator/mintValidatorReward.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
@@ -46,23 +46,19 @@ export async function settleValidatorRewards(p: {
     const r = await mintValidatorReward(p.relayer, { deployments, modelId, round, validator });
     mintedByDevnet.set(round, r.receipt.gasUsed);
   }
-  const ledger = { abi: computeLedgerAbi, address: deployments.contracts.computeLedger, fromBlock: BigInt(deployments.deployedAtBlock), strict: true } as const;
-  const [attested, minted] = await Promise.all([
-    getContractEvents(client, { ...ledger, eventName: "ItemAttested", args: { modelId, validator } }),
-    getContractEvents(client, { ...ledger, eventName: "ValidatorRewardMinted", args: { modelId, validator } }),
-  ]);
+  const [attested, minted] = await Promise.all([getAttestations(client, { deployments, modelId, validator }), getValidatorRewardMints(client, { deployments, modelId, validator })]);
   const gasOf = new Map<string, bigint>();
-  for (const l of minted) gasOf.set(l.transactionHash, (await client.getTransactionReceipt({ hash: l.transactionHash })).gasUsed);
+  for (const m of minted) gasOf.set(m.transactionHash, (await client.getTransactionReceipt({ hash: m.transactionHash })).gasUsed);
   return p.rounds.map((round) => {
-    const items = attested.filter((l) => l.args.round === round);
-    const mint = minted.find((l) => l.args.round === round);
+    const items = attested.filter((a) => a.round === round);
+    const mint = minted.find((m) => m.round === round);
     return {
       round,
       validator,
-      payout: mint?.args.payout,
+      payout: mint?.payout,
       attestedItems: items.length,
-      units: items.reduce((a, l) => a + l.args.units, 0n),
-      tokens: mint?.args.tokens ?? 0n,
+      units: items.reduce((t, a) => t + a.units, 0n),
+      tokens: mint?.tokens ?? 0n,
       mintedBy: mint ? (mintedByDevnet.has(round) ? "devnet" : "validator") : "none",
       mintGas: mint ? gasOf.get(mint.transactionHash) : undefined,
     };

@@ -4,10 +4,10 @@
 import { type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { setChainTime } from "./chain.ts";
-import { getContractEvents } from "viem/actions";
-import { computeLedgerAbi } from "../../../sdk/abi/computeLedger.ts";
+import { getAvailabilityChallenges } from "../../../sdk/actions/disputes/getAvailabilityChallenges.ts";
 import { getDispute } from "../../../sdk/actions/miner/getDispute.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
+import { DisputeStatus } from "../../../sdk/protocol/disputeStatus.ts";
 import { JsonLineProcess } from "../../../worker/serve/launch.ts";
 import { type ManagedProcess, type RestartRecord, SupervisedProcess } from "./supervisor.ts";
 
@@ -112,7 +112,7 @@ export async function auditAndResolve(p: {
   for (const disputeId of disputes) {
     for (;;) {
       const d = await getDispute(p.client, { deployments: p.deployments, disputeId });
-      if (d.status !== 1) break;
+      if (d.status !== DisputeStatus.Open) break;
       if (Date.now() > deadline) throw new Error(`dispute ${disputeId} of round ${p.round} was not resolved in time`);
       if (d.appealDeadline !== 0 && (await p.client.getBlock()).timestamp < BigInt(d.appealDeadline)) await setChainTime(p.rpcUrl, BigInt(d.appealDeadline));
       await new Promise((r) => setTimeout(r, 250));
@@ -124,15 +124,8 @@ export async function auditAndResolve(p: {
 
 /** Availability demands of `round` not answered (`ItemRevealed`) nor slashed yet. */
 export async function openAvailabilityChallenges(client: PublicClient, deployments: Deployments, modelId: bigint, round: bigint): Promise<bigint[]> {
-  const address = deployments.contracts.computeLedger;
-  const fromBlock = BigInt(deployments.deployedAtBlock);
-  const opened = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "AvailabilityChallenged", args: { modelId, round }, fromBlock, strict: true });
-  if (opened.length === 0) return [];
-  const ids = opened.map((l) => l.args.challengeId);
-  const revealed = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "ItemRevealed", args: { challengeId: ids }, fromBlock, strict: true });
-  const slashed = await getContractEvents(client, { abi: computeLedgerAbi, address, eventName: "AvailabilitySlashed", args: { challengeId: ids }, fromBlock, strict: true });
-  const closed = new Set([...revealed, ...slashed].map((l) => l.args.challengeId));
-  return ids.filter((id) => !closed.has(id));
+  const demands = await getAvailabilityChallenges(client, { deployments, modelId, round });
+  return demands.filter((d) => d.status === "open").map((d) => d.challengeId);
 }
 
 /**

@@ -17,6 +17,7 @@ import { AccountRequiredError } from "../../errors/sdk.ts";
 import type { Commitment } from "../../protocol/commitment.ts";
 import { ledgerItem } from "../validator/ledgerItem.ts";
 import { itemsTree, type MicrobatchItem } from "../../protocol/merkle.ts";
+import { DisputeStatus } from "../../protocol/disputeStatus.ts";
 import { stake } from "./stake.ts";
 
 const h = (s: string): Hex => keccak256(toHex(s));
@@ -150,7 +151,7 @@ describe("miner and validator actions on a real ledger", () => {
     await s.networkHelpers.time.increase(spec.timing.voteWindowSec); // the appeal window
     await client(0).resolveDispute({ disputeId });
     const d = await client(0).getDispute({ disputeId });
-    expect(d.status).toBe(2); // Fraud
+    expect(d.status).toBe(DisputeStatus.Fraud);
     const a = await client(0).getStaker({ account: workerA });
     expect(a.jailed).toBe(true);
     expect(a.stakeWei).toBe(parseEther("1"));

@@ -1,10 +1,16 @@
 import { type Address, encodeAbiParameters, type Hex, hexToBigInt, keccak256, parseAbiParameters } from "viem";
 
-/** `ATTEST_SAMPLE_BPS` of the ledger: draws per commitment are 10% of the round's microbatches, at least one. */
-export const ATTEST_SAMPLE_BPS = 1000;
-
-/** Draws per commitment a validator may attest: `max(1, ceil(microbatchesPerRound * ATTEST_SAMPLE_BPS / 1e4))`. */
-export function attestDraws(microbatchesPerRound: number, sampleBps = ATTEST_SAMPLE_BPS): number {
+/**
+ * Draws per commitment a validator may attest: `max(1, ceil(microbatchesPerRound * sampleBps / 1e4))`,
+ * where `sampleBps` is the ledger's `ATTEST_SAMPLE_BPS` (`getLedgerParameters(...).attestSampleBps`;
+ * read, not copied, so a ledger with another rate is followed).
+ *
+ * @example
+ * import { attestDraws, getLedgerParameters } from "shardholder/sdk"
+ * const { attestSampleBps } = await getLedgerParameters(client, { deployments })
+ * attestDraws(64, attestSampleBps) // 7 at the ledger's 10%
+ */
+export function attestDraws(microbatchesPerRound: number, sampleBps: number): number {
   return Math.max(1, Math.ceil((microbatchesPerRound * sampleBps) / 10_000));
 }
 

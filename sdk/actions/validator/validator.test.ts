@@ -32,10 +32,13 @@ describe("validator actions: attest sampled items, mint the validators' share, p
   const workers: Address[] = [];
   const commitments: Commitment[] = [];
   const round1: Commitment[] = [];
+  /** The ledger's `ATTEST_SAMPLE_BPS`, read from the chain like a validator does. */
+  let sampleBps: number;
 
   beforeAll(async () => {
     s = await deployShardholder();
     const designer = actionsOf(s, 0);
+    sampleBps = (await designer.getLedgerParameters()).attestSampleBps;
     await designer.registerModel({ spec });
     genesis = (await designer.getModel({ modelId: 1n })).genesisTime;
     for (const [i, w] of [1, 2].entries()) {
@@ -60,8 +63,9 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     const { seed, sealedNow } = await actionsOf(s, 3).sealRoundSeed({ modelId: 1n, round: 0n });
     expect(sealedNow).toBe(true);
     expect((await actionsOf(s, 4).sealRoundSeed({ modelId: 1n, round: 0n })).seed).toBe(seed);
-    expect(attestDraws(4)).toBe(1);
-    expect(attestDraws(64)).toBe(7);
+    expect(sampleBps).toBe(1000);
+    expect(attestDraws(4, sampleBps)).toBe(1);
+    expect(attestDraws(64, sampleBps)).toBe(7);
     const ledger = s.deployments.contracts.computeLedger;
     for (const v of [3, 4]) {
       for (const draw of [0, 1, 5]) {
@@ -69,7 +73,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
         expect(sampledIndex({ seed, validator: accountAt(s, v), worker: workers[0] as Address, stage: 0, draw, itemCount: 4 })).toBe(onChain);
       }
     }
-    const sample = attestationSample({ seed, validator: accountAt(s, 3), worker: workers[0] as Address, stage: 0, itemCount: 4, count: attestDraws(4) });
+    const sample = attestationSample({ seed, validator: accountAt(s, 3), worker: workers[0] as Address, stage: 0, itemCount: 4, count: attestDraws(4, sampleBps) });
     expect(sample.length).toBe(1);
     expect(sample[0]?.draw).toBe(0);
     // Round 1 (its commit window is open now): worker 0 continues its weights, worker 1 does not.
@@ -85,7 +89,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     const { seed } = await actionsOf(s, 3).getValidatorRound({ modelId: 1n, round: 0n, validator: accountAt(s, 3) });
     const attestationsOf = (v: number) =>
       commitments.map((c) => {
-        const [hit] = attestationSample({ seed, validator: accountAt(s, v), worker: c.worker, stage: c.stage, itemCount: 4, count: attestDraws(4) });
+        const [hit] = attestationSample({ seed, validator: accountAt(s, v), worker: c.worker, stage: c.stage, itemCount: 4, count: attestDraws(4, sampleBps) });
         return { item: ledgerItem({ commitment: c, tree: itemsTree(items(c.stage, 0)), index: hit?.index as number }), draw: hit?.draw as number };
       });
     const three = attestationsOf(3);

@@ -1,0 +1,133 @@
+// Real chain states for the SDK's event-query tests: every event they read comes from a real
+// transaction on a fresh in-process chain, and a recording client shows the block range each
+// query asked the node for.
+import { type Address, createPublicClient, custom, type Hash, type Hex, hexToBigInt, keccak256, parseEther, toHex, zeroAddress, zeroHash } from "viem";
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
+import type { Commitment } from "../../sdk/protocol/commitment.ts";
+import { type ItemsTree, itemsTree, type MicrobatchItem } from "../../sdk/protocol/merkle.ts";
+import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "./fixture.ts";
+
+const h = (s: string): Hex => keccak256(toHex(s));
+
+/** Four microbatches per round: small trees, one attestable draw per validator and commitment. */
+export const eventSpec: ModelSpec = testSpec({ microbatchesPerRound: 4 });
+
+/** A consistent two-stage hash chain of `round` (stage 0's outputs are stage 1's inputs). */
+export function pipelineItems(round: bigint): [MicrobatchItem[], MicrobatchItem[]] {
+  const indices = [0, 1, 2, 3];
+  const stage0 = indices.map((index) => ({
+    index,
+    inputActHash: h(`tokens ${round} ${index}`),
+    outputActHash: h(`act ${round} ${index}`),
+    upstreamGradHash: h(`grad ${round} ${index}`),
+    inputGradHash: zeroHash,
+    gradRoot: h(`g0 ${round} ${index}`),
+  }));
+  const stage1 = indices.map((index) => ({
+    index,
+    inputActHash: h(`act ${round} ${index}`),
+    outputActHash: h(`loss ${round} ${index}`),
+    upstreamGradHash: zeroHash,
+    inputGradHash: h(`grad ${round} ${index}`),
+    gradRoot: h(`g1 ${round} ${index}`),
+  }));
+  return [stage0, stage1];
+}
+
+/** Round 0 of model 1 committed by a two-stage pipeline: wallets 1 (stage 0) and 2 (stage 1). */
+export type CommittedPipeline = {
+  s: Shardholder;
+  genesisTime: bigint;
+  /** The workers' commitments and items trees, by stage. */
+  commitments: [Commitment, Commitment];
+  trees: [ItemsTree, ItemsTree];
+  /** The one transaction that submitted both. */
+  submitted: Hash;
+  /** Signs and submits another commitment of a staked worker (wallets 1 to 3). */
+  submit: (c: Commitment) => Promise<Hash>;
+};
+
+/**
+ * A fresh chain with model 1 registered, workers 1, 2 and 3 staked (2 ETH each, wallet 3 commits
+ * nothing yet), validators 4 to 7 staked (1 ETH each), and round 0 committed by workers 1 and 2.
+ * With `breakAt`, stage 1 claims another input than stage 0 produced at that microbatch: a chain break.
+ */
+export async function committedPipeline(options: { breakAt?: number | undefined } = {}): Promise<CommittedPipeline> {
+  const s = await deployShardholder();
+  const relayer = actionsOf(s, 0);
+  await relayer.registerModel({ spec: eventSpec });
+  const keys = new Map<Address, PrivateKeyAccount>();
+  for (const w of [1, 2, 3]) {
+    const key = privateKeyToAccount(generatePrivateKey());
+    keys.set(accountAt(s, w), key);
+    await actionsOf(s, w).stake({ payout: accountAt(s, w), signingKey: key.address, valueWei: parseEther("2") });
+  }
+  for (const v of [4, 5, 6, 7]) {
+    await actionsOf(s, v).stake({ payout: accountAt(s, v), signingKey: accountAt(s, v), valueWei: parseEther("1") });
+    await actionsOf(s, v).setValidator({ validator: true });
+  }
+  const sign = (c: Commitment) => {
+    const signer = keys.get(c.worker);
+    if (!signer) throw new Error(`no signing key for ${c.worker}`);
+    return relayer.signRoundCommitment({ commitment: c, signer });
+  };
+  const [stage0, stage1] = pipelineItems(0n);
+  const claimed = stage1.map((i) => (i.index === options.breakAt ? { ...i, inputActHash: h(`made up ${i.index}`) } : i));
+  const trees: [ItemsTree, ItemsTree] = [itemsTree(stage0), itemsTree(claimed)];
+  const [w0, w1] = [accountAt(s, 1), accountAt(s, 2)];
+  const commitments = trees.map((tree, stage) => ({
+    modelId: 1n,
+    round: 0n,
+    stage,
+    worker: stage === 0 ? w0 : w1,
+    itemsRoot: tree.root,
+    itemCount: 4,
+    weightsRootBefore: eventSpec.initialWeightsRoots[stage] as Hex,
+    weightsRootAfter: h(`after ${stage}`),
+    upstream: stage === 0 ? zeroAddress : w0,
+    downstream: stage === 0 ? w1 : zeroAddress,
+  })) as [Commitment, Commitment];
+  const { batches } = await relayer.submitCommitments({ signed: await Promise.all(commitments.map(sign)) });
+  const submitted = batches[0]?.transactionHash;
+  if (!submitted) throw new Error("nothing submitted");
+  const submit = async (c: Commitment) => {
+    const { batches: sent } = await relayer.submitCommitments({ signed: [await sign(c)] });
+    const hash = sent[0]?.transactionHash;
+    if (!hash) throw new Error("nothing submitted");
+    return hash;
+  };
+  const { genesisTime } = await relayer.getModel({ modelId: 1n });
+  return { s, genesisTime, commitments, trees, submitted, submit };
+}
+
+/** Moves the chain clock to the start of round 0's challenge window (its commit window closed). */
+export async function toChallengeWindow(p: CommittedPipeline): Promise<void> {
+  await p.s.networkHelpers.time.increaseTo(p.genesisTime + BigInt(eventSpec.timing.commitWindowSec));
+}
+
+/** Moves the chain clock past round 0's challenge window: the round can be finalized. */
+export async function pastChallengeWindow(p: CommittedPipeline): Promise<void> {
+  await p.s.networkHelpers.time.increaseTo(p.genesisTime + BigInt(eventSpec.timing.commitWindowSec + eventSpec.timing.challengeWindowSec));
+}
+
+/**
+ * A public client on the same chain that records the `fromBlock` of every `eth_getLogs` it sends,
+ * so a test sees where a scan started (the deployment block, not block 0).
+ */
+export function recordingClient(s: Shardholder): { client: ReturnType<typeof createPublicClient>; fromBlocks: bigint[] } {
+  const fromBlocks: bigint[] = [];
+  const client = createPublicClient({
+    chain: s.publicClient.chain,
+    transport: custom({
+      request: (args: { method: string; params?: unknown }) => {
+        if (args.method === "eth_getLogs") {
+          const [filter] = args.params as [{ fromBlock?: Hex }];
+          if (filter.fromBlock?.startsWith("0x")) fromBlocks.push(hexToBigInt(filter.fromBlock));
+        }
+        return s.connection.provider.request(args as Parameters<typeof s.connection.provider.request>[0]);
+      },
+    }),
+  });
+  return { client, fromBlocks };
+}
