@@ -113,6 +113,17 @@ export function renderErrorClasses(abis: ReadonlyArray<{ contract: string; abi: 
     ...names.map((n) => `  ${n}: ${n}Error,`),
     "};",
     "",
+    "/**",
+    " * The custom errors of each protocol ABI (error fragments only, in ABI order), for decoding the",
+    " * revert data of any call without bundling the contracts' whole ABIs.",
+    " */",
+    "export const protocolErrorAbis = [",
+    ...abis.map(({ contract, abi }) => {
+      const errors = (abi as AbiItem[]).filter((item) => item.type === "error");
+      return `  { name: "${contract}", abi: ${JSON.stringify(errors)} },`;
+    }),
+    "] as const;",
+    "",
   ].join("\n");
 }
 
