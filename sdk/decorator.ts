@@ -136,7 +136,7 @@ export type ShardholderActions = { [K in keyof typeof actions]: Bound<(typeof ac
  *
  * @example
  * import { createWalletClient, http, publicActions } from "viem"
- * import { shardholderActions } from "shardholder/sdk"
+ * import { shardholderActions } from "@shardholder/sdk"
  * const client = createWalletClient({ account, chain, transport: http(rpcUrl) })
  *   .extend(publicActions)
  *   .extend(shardholderActions({ deployments }))

@@ -11,7 +11,17 @@ export * from "./deployments/parse.ts";
 export * from "./deployments/verify.ts";
 export * from "./holders/revenueReplay.ts";
 export * from "./decorator.ts";
-export type { AccountParameter, DeploymentsParameter, ShardholderClient, WriteResult } from "./actions/internal/client.ts";
+export type {
+  AccountParameter,
+  DeploymentsParameter,
+  SentTransaction,
+  ShardholderClient,
+  TransactionOverrides,
+  WaitParameter,
+  WriteParameters,
+  WriteResult,
+  WriteReturnType,
+} from "./actions/internal/client.ts";
 export * from "./actions/models/getModel.ts";
 export * from "./actions/models/getModelToken.ts";
 export * from "./actions/models/listModels.ts";

@@ -1,7 +1,7 @@
 // Builds dist/ from the SDK sources in ../../sdk: ESM JavaScript plus .d.ts, one file per source
 // module (tsc; see README "Build"). Run by `npm run build` and by `prepack`, never on install.
 import { spawnSync } from "node:child_process";
-import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,10 +10,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.join(here, "dist");
 
 await rm(dist, { recursive: true, force: true });
+// Everything goes to stderr: `npm pack --json` prints its report on stdout.
 // tsc is the workspace root's (a devDependency there); resolved from here so `npm pack` inside
 // packages/sdk finds it too.
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-const run = spawnSync(process.execPath, [tsc, "-p", path.join(here, "tsconfig.json")], { stdio: "inherit" });
+const run = spawnSync(process.execPath, [tsc, "-p", path.join(here, "tsconfig.json")], { stdio: ["ignore", 2, 2] });
 if (run.status !== 0) process.exit(run.status ?? 1);
 
 // tsc rewrites `./x.ts` to `./x.js` in the emitted JavaScript but not in declaration files
@@ -36,4 +37,6 @@ for await (const file of declarations(dist)) {
     await writeFile(file, fixed);
   }
 }
-console.log(`built ${path.relative(process.cwd(), dist) || "dist"} (${rewritten} declaration files had .ts specifiers rewritten)`);
+// The package's README is the SDK's (sdk/README.md, where the examples test checks it).
+await copyFile(path.join(here, "..", "..", "sdk", "README.md"), path.join(here, "README.md"));
+console.error(`built ${path.relative(process.cwd(), dist) || "dist"} (${rewritten} declaration files had .ts specifiers rewritten)`);

@@ -42,7 +42,7 @@ export type AppealErrorType =
  * dismissed); otherwise it pays the coherent voters and is burned.
  *
  * @example
- * import { appeal } from "shardholder/sdk"
+ * import { appeal } from "@shardholder/sdk"
  * await appeal(walletClient, { deployments, disputeId: 1n, fraud: false })
  */
 export async function appeal<wait extends boolean = true>(client: ShardholderClient, parameters: AppealParameters<wait>): Promise<AppealReturnType<wait>> {

@@ -48,7 +48,7 @@ export type ChallengeAvailabilityErrorType =
  * `slashUnavailable`. Use it when the leaf is not served off-chain within the audit deadline.
  *
  * @example
- * import { challengeAvailability } from "shardholder/sdk"
+ * import { challengeAvailability } from "@shardholder/sdk"
  * const { challengeId } = await challengeAvailability(walletClient, { deployments, modelId: 1n, round: 4n, stage: 1, worker, index: 2 })
  */
 export async function challengeAvailability<wait extends boolean = true>(
@@ -90,7 +90,7 @@ export type RevealItemErrorType =
  * challenger's bond is credited to the worker.
  *
  * @example
- * import { revealItem, ledgerItem, itemsTree } from "shardholder/sdk"
+ * import { revealItem, ledgerItem, itemsTree } from "@shardholder/sdk"
  * await revealItem(walletClient, { deployments, challengeId, item: ledgerItem({ commitment, tree: itemsTree(items), index }) })
  */
 export async function revealItem<wait extends boolean = true>(client: ShardholderClient, parameters: RevealItemParameters<wait>): Promise<WriteReturnType<WriteResult, wait>> {
@@ -114,7 +114,7 @@ export type SlashUnavailableErrorType = ComputeLedgerAvailabilityNotOpenError | 
  * Slashes the worker of an availability challenge nobody answered before its deadline (anyone may).
  *
  * @example
- * import { slashUnavailable } from "shardholder/sdk"
+ * import { slashUnavailable } from "@shardholder/sdk"
  * await slashUnavailable(walletClient, { deployments, challengeId })
  */
 export async function slashUnavailable<wait extends boolean = true>(client: ShardholderClient, parameters: SlashUnavailableParameters<wait>): Promise<WriteReturnType<WriteResult, wait>> {

@@ -39,7 +39,7 @@ export type DrawCommitteeErrorType =
  * `drawBlock` exists): stake-weighted seats from the hash of the block that locked the bond.
  *
  * @example
- * import { drawCommittee } from "shardholder/sdk"
+ * import { drawCommittee } from "@shardholder/sdk"
  * const { members, voteDeadline } = await drawCommittee(walletClient, { deployments, disputeId: 1n })
  */
 export async function drawCommittee<wait extends boolean = true>(client: ShardholderClient, parameters: DrawCommitteeParameters<wait>): Promise<DrawCommitteeReturnType<wait>> {

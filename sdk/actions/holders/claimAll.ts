@@ -39,7 +39,7 @@ export type ClaimAllErrorType = AccountRequiredError | NoDeploymentError;
  * claimable anywhere no transaction is sent.
  *
  * @example
- * import { claimAll } from "shardholder/sdk"
+ * import { claimAll } from "@shardholder/sdk"
  * const { totalWei } = await claimAll(walletClient, { deployments })
  */
 export async function claimAll<wait extends boolean = true>(

@@ -28,7 +28,7 @@ export type ClaimRevenueErrorType = ModelTokenZeroRecipientError | ModelTokenTra
  * not an error: `amountWei` is then 0.
  *
  * @example
- * import { claimRevenue } from "shardholder/sdk"
+ * import { claimRevenue } from "@shardholder/sdk"
  * const { amountWei } = await claimRevenue(walletClient, { deployments, modelId: 1n })
  */
 export async function claimRevenue<wait extends boolean = true>(

@@ -1,5 +1,5 @@
 import type { Address, Hex } from "viem";
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import type {
   InferenceEscrowAlreadyFulfilledError,
   InferenceEscrowDeadlinePassedError,
@@ -45,7 +45,7 @@ export type FulfillInferenceErrorType =
  * pipeline's operators can fulfil, and its shares go to them whoever sends the transaction.
  *
  * @example
- * import { fulfillInference } from "shardholder/sdk"
+ * import { fulfillInference } from "@shardholder/sdk"
  * await fulfillInference(walletClient, { deployments, requestId, outputHash })
  */
 export async function fulfillInference<wait extends boolean = true>(
@@ -61,7 +61,7 @@ export async function fulfillInference<wait extends boolean = true>(
     },
   });
   return decodeWrite(result, (mined) => {
-    const { args } = receiptEvent(mined, { abi: inferenceEscrowAbi, address: escrow, eventName: "InferenceFulfilled" });
+    const { args } = receiptEvent(mined, { abi: [escrowAbi.InferenceFulfilled], address: escrow, eventName: "InferenceFulfilled" });
     return {
       ...mined,
       protocolFeeWei: args.protocolFeeWei,

@@ -25,7 +25,7 @@ export type RefundInferenceErrorType =
  * read back from its event.
  *
  * @example
- * import { refundInference } from "shardholder/sdk"
+ * import { refundInference } from "@shardholder/sdk"
  * const { refundedWei } = await refundInference(walletClient, { deployments, requestId })
  */
 export async function refundInference<wait extends boolean = true>(

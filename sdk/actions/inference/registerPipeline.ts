@@ -57,7 +57,7 @@ export function pipelineConsentArgs(sender: Address, stageOperators: readonly Ad
  * one by an EIP-712 signature (`signPipelineConsent` with the same `consentDeadline`).
  *
  * @example
- * import { registerPipeline, signPipelineConsent } from "shardholder/sdk"
+ * import { registerPipeline, signPipelineConsent } from "@shardholder/sdk"
  * const consent = { modelId: 1n, stageOperators: [op0, op1], deadline }
  * const sig1 = await signPipelineConsent(op1Account, { escrow, chainId, consent })
  * const { pipelineKey } = await registerPipeline(op0Wallet, { deployments, modelId: 1n, stageOperators: [op0, op1], consentDeadline: deadline, consents: { [op1]: sig1 } })

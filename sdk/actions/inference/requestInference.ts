@@ -1,7 +1,8 @@
 import { type Hex, keccak256, toBytes } from "viem";
 import { getBlock, readContract } from "viem/actions";
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
-import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
+// Single ABI entries, not whole ABIs: an app bundling this action carries only what it calls.
+import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
+import * as registryAbi from "../../abi/items/modelRegistry.ts";
 import type {
   InferenceEscrowFeeTooLowError,
   InferenceEscrowInvalidDeadlineError,
@@ -76,7 +77,7 @@ export async function pickServingPipeline(client: ShardholderClient, parameters:
  * off-chain to the serving operators; only its hash is stored. Await the result with `waitForInference`.
  *
  * @example
- * import { requestInference, waitForInference } from "shardholder/sdk"
+ * import { requestInference, waitForInference } from "@shardholder/sdk"
  * const { requestId } = await requestInference(walletClient, { deployments, modelId: 1n, input: "Once upon a time" })
  * const { outputHash } = await waitForInference(walletClient, { deployments, requestId })
  */
@@ -89,7 +90,7 @@ export async function requestInference<wait extends boolean = true>(
   const feeWei =
     parameters.feeWei ??
     (await withTypedErrors(() =>
-      readContract(client, { abi: modelRegistryAbi, address: contracts.modelRegistry, functionName: "model", args: [modelId] }),
+      readContract(client, { abi: [registryAbi.model], address: contracts.modelRegistry, functionName: "model", args: [modelId] }),
     )).minRequestFeeWei;
   if (parameters.maxFeeWei !== undefined && feeWei > parameters.maxFeeWei) throw new FeeAboveLimitError({ feeWei, maxFeeWei: parameters.maxFeeWei });
   const deadline = parameters.deadline ?? (await getBlock(client)).timestamp + BigInt(parameters.ttlSec ?? 600);
@@ -99,7 +100,7 @@ export async function requestInference<wait extends boolean = true>(
     client,
     {
       action: "requestInference",
-      abi: inferenceEscrowAbi,
+      abi: [escrowAbi.request],
       address: contracts.inferenceEscrow,
       functionName: "request",
       args: [modelId, pipelineKey, inputHash, deadline],
@@ -109,7 +110,7 @@ export async function requestInference<wait extends boolean = true>(
     parameters,
   );
   return decodeWrite(sent, (result) => {
-    const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "InferenceRequested" });
+    const { args } = receiptEvent(result, { abi: [escrowAbi.InferenceRequested], address: contracts.inferenceEscrow, eventName: "InferenceRequested" });
     return {
       ...result,
       requestId: args.requestId,

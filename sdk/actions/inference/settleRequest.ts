@@ -1,5 +1,6 @@
 import type { Address, ContractFunctionArgs } from "viem";
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import type { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import {
   type DeploymentsParameter,
   resolveDeployments,
@@ -39,7 +40,7 @@ export async function settleRequest<functionName extends SettlingFunction, wait 
   const { request } = await getInferenceRequest(client, parameters);
   const result = await sendContractWrite(client, {
     action: call.action,
-    abi: inferenceEscrowAbi,
+    abi: [escrowAbi.fulfill, escrowAbi.refund],
     address: contracts.inferenceEscrow,
     functionName: call.functionName,
     args: await call.args(request),

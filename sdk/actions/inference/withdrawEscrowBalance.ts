@@ -42,7 +42,7 @@ export type WithdrawEscrowBalanceErrorType =
  * and, for the treasury, the protocol fees.
  *
  * @example
- * import { withdrawEscrowBalance } from "shardholder/sdk"
+ * import { withdrawEscrowBalance } from "@shardholder/sdk"
  * const { amountWei } = await withdrawEscrowBalance(walletClient, { deployments })
  */
 export async function withdrawEscrowBalance<wait extends boolean = true>(

@@ -49,7 +49,7 @@ export type ChallengeChainBreakErrorType =
  * (`drawCommittee`) decides which side is at fault.
  *
  * @example
- * import { challengeChainBreak } from "shardholder/sdk"
+ * import { challengeChainBreak } from "@shardholder/sdk"
  * const { disputeId } = await challengeChainBreak(walletClient, { deployments, upstream, downstream })
  */
 export async function challengeChainBreak<wait extends boolean = true>(

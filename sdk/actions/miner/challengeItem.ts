@@ -53,7 +53,7 @@ export type ChallengeItemErrorType =
  * `ComputeLedgerItemAlreadyDisputedError` before any bond is sent.
  *
  * @example
- * import { challengeItem, itemsTree, ledgerItem } from "shardholder/sdk"
+ * import { challengeItem, itemsTree, ledgerItem } from "@shardholder/sdk"
  * const { disputeId } = await challengeItem(walletClient, {
  *   deployments, item: ledgerItem({ commitment, tree: itemsTree(items), index: 3 }),
  * })

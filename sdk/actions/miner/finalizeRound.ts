@@ -22,7 +22,7 @@ export type FinalizeRoundErrorType = ComputeLedgerChallengeWindowOpenError | Com
  * Finalizes a round after its challenge window (anyone may call it): fixes its accepted units and emission.
  *
  * @example
- * import { finalizeRound } from "shardholder/sdk"
+ * import { finalizeRound } from "@shardholder/sdk"
  * await finalizeRound(walletClient, { deployments, modelId: 1n, round: 0n })
  */
 export async function finalizeRound<wait extends boolean = true>(client: ShardholderClient, parameters: FinalizeRoundParameters<wait>): Promise<FinalizeRoundReturnType<wait>> {

@@ -13,7 +13,7 @@ export type GetDisputeErrorType = NoDeploymentError;
  * Reads a dispute: kind, status, accused, challenger, committee, votes and vote deadline.
  *
  * @example
- * import { getDispute } from "shardholder/sdk"
+ * import { getDispute } from "@shardholder/sdk"
  * const d = await getDispute(client, { deployments, disputeId: 0n })
  */
 export async function getDispute(client: ShardholderClient, parameters: GetDisputeParameters): Promise<GetDisputeReturnType> {

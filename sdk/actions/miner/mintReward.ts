@@ -37,7 +37,7 @@ export type MintRewardErrorType =
  * address; anyone may call it, the tokens only ever go to the registered payout.
  *
  * @example
- * import { mintReward } from "shardholder/sdk"
+ * import { mintReward } from "@shardholder/sdk"
  * const { workerTokens } = await mintReward(walletClient, { deployments, modelId: 1n, round: 0n, worker })
  */
 export async function mintReward<wait extends boolean = true>(client: ShardholderClient, parameters: MintRewardParameters<wait>): Promise<MintRewardReturnType<wait>> {

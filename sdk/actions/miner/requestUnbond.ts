@@ -22,7 +22,7 @@ export type RequestUnbondErrorType = ComputeLedgerNothingToWithdrawError | Compu
  * Starts unbonding the caller's whole stake: it stops serving at once and can be withdrawn with `withdrawStake` after `UNBONDING_DELAY_SEC`.
  *
  * @example
- * import { requestUnbond } from "shardholder/sdk"
+ * import { requestUnbond } from "@shardholder/sdk"
  * await requestUnbond(walletClient, { deployments })
  */
 export async function requestUnbond<wait extends boolean = true>(client: ShardholderClient, parameters: RequestUnbondParameters<wait>): Promise<RequestUnbondReturnType<wait>> {

@@ -22,7 +22,7 @@ export type ResolveDisputeErrorType = ComputeLedgerDisputeNotOpenError | Compute
  * Applies a dispute's verdict once every member voted or the vote window closed (anyone may call it); winners withdraw with `withdrawPayments`.
  *
  * @example
- * import { resolveDispute } from "shardholder/sdk"
+ * import { resolveDispute } from "@shardholder/sdk"
  * await resolveDispute(walletClient, { deployments, disputeId: 0n })
  */
 export async function resolveDispute<wait extends boolean = true>(client: ShardholderClient, parameters: ResolveDisputeParameters<wait>): Promise<ResolveDisputeReturnType<wait>> {

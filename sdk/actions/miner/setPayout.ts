@@ -23,7 +23,7 @@ export type SetPayoutErrorType = ComputeLedgerNotRegisteredError | ComputeLedger
  * Changes where the caller's future token rewards are minted.
  *
  * @example
- * import { setPayout } from "shardholder/sdk"
+ * import { setPayout } from "@shardholder/sdk"
  * await setPayout(walletClient, { deployments, payout: coldWallet })
  */
 export async function setPayout<wait extends boolean = true>(client: ShardholderClient, parameters: SetPayoutParameters<wait>): Promise<SetPayoutReturnType<wait>> {

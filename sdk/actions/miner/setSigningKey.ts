@@ -23,7 +23,7 @@ export type SetSigningKeyErrorType = ComputeLedgerNotRegisteredError | ComputeLe
  * Rotates the caller's commitment signing key; signatures by the previous key are rejected from the next block on.
  *
  * @example
- * import { setSigningKey } from "shardholder/sdk"
+ * import { setSigningKey } from "@shardholder/sdk"
  * await setSigningKey(walletClient, { deployments, signingKey: newSigner.address })
  */
 export async function setSigningKey<wait extends boolean = true>(client: ShardholderClient, parameters: SetSigningKeyParameters<wait>): Promise<SetSigningKeyReturnType<wait>> {

@@ -22,7 +22,7 @@ export type SetValidatorErrorType = ComputeLedgerNotRegisteredError | ComputeLed
  * Opts the caller in or out of the validator set (challenges and dispute committees).
  *
  * @example
- * import { setValidator } from "shardholder/sdk"
+ * import { setValidator } from "@shardholder/sdk"
  * await setValidator(walletClient, { deployments, validator: true })
  */
 export async function setValidator<wait extends boolean = true>(client: ShardholderClient, parameters: SetValidatorParameters<wait>): Promise<SetValidatorReturnType<wait>> {

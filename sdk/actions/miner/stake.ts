@@ -36,7 +36,7 @@ export type StakeErrorType =
  * The sending account becomes the worker/validator identity.
  *
  * @example
- * import { stake } from "shardholder/sdk"
+ * import { stake } from "@shardholder/sdk"
  * await stake(walletClient, { deployments, payout, signingKey: signer.address, valueWei: parseEther("1") })
  */
 export async function stake<wait extends boolean = true>(client: ShardholderClient, parameters: StakeParameters<wait>): Promise<StakeReturnType<wait>> {

@@ -66,7 +66,7 @@ export function orderForBatching(signed: readonly SignedCommitment[]): SignedCom
  * and later ones are not sent.
  *
  * @example
- * import { signCommitment, submitCommitments } from "shardholder/sdk"
+ * import { signCommitment, submitCommitments } from "@shardholder/sdk"
  * const signature = await signCommitment(signer, { ledger, chainId, commitment })
  * await submitCommitments(walletClient, { deployments, signed: [{ commitment, signature }] })
  */

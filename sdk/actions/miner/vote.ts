@@ -22,7 +22,7 @@ export type VoteErrorType = ComputeLedgerDisputeNotOpenError | ComputeLedgerVote
  * Casts a committee member's vote on a dispute; `fraud: true` blames the accused worker (for a chain break: the upstream stage).
  *
  * @example
- * import { vote } from "shardholder/sdk"
+ * import { vote } from "@shardholder/sdk"
  * await vote(walletClient, { deployments, disputeId: 0n, fraud: true })
  */
 export async function vote<wait extends boolean = true>(client: ShardholderClient, parameters: VoteParameters<wait>): Promise<VoteReturnType<wait>> {

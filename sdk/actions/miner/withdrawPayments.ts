@@ -22,7 +22,7 @@ export type WithdrawPaymentsErrorType = ComputeLedgerNothingToWithdrawError | Ac
  * Withdraws everything the ledger credited to the caller (won challenge bonds, slashing rewards).
  *
  * @example
- * import { withdrawPayments } from "shardholder/sdk"
+ * import { withdrawPayments } from "@shardholder/sdk"
  * await withdrawPayments(walletClient, { deployments })
  */
 export async function withdrawPayments<wait extends boolean = true>(client: ShardholderClient, parameters: WithdrawPaymentsParameters<wait>): Promise<WithdrawPaymentsReturnType<wait>> {

@@ -22,7 +22,7 @@ export type WithdrawStakeErrorType = ComputeLedgerNotUnbondingError | ComputeLed
  * Sends the caller's unbonded stake back to it once the unbonding delay has passed and no dispute against it is open.
  *
  * @example
- * import { withdrawStake } from "shardholder/sdk"
+ * import { withdrawStake } from "@shardholder/sdk"
  * await withdrawStake(walletClient, { deployments })
  */
 export async function withdrawStake<wait extends boolean = true>(client: ShardholderClient, parameters: WithdrawStakeParameters<wait>): Promise<WithdrawStakeReturnType<wait>> {

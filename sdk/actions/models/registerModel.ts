@@ -40,7 +40,7 @@ export type RegisterModelErrorType =
  * model id and token address. Every registry validation error is typed (`ModelRegistry*Error`).
  *
  * @example
- * import { registerModel } from "shardholder/sdk"
+ * import { registerModel } from "@shardholder/sdk"
  * const { modelId, token } = await registerModel(walletClient, { deployments, spec })
  */
 export async function registerModel<wait extends boolean = true>(client: ShardholderClient, parameters: RegisterModelParameters<wait>): Promise<RegisterModelReturnType<wait>> {

@@ -48,7 +48,7 @@ export type AttestItemsErrorType =
  * round pro rata to attested units after finalization (`mintValidatorReward`).
  *
  * @example
- * import { attestItems, ledgerItem } from "shardholder/sdk"
+ * import { attestItems, ledgerItem } from "@shardholder/sdk"
  * await attestItems(walletClient, { deployments, attestations: [{ item: ledgerItem({ commitment, tree, index }), draw: 0 }] })
  */
 export async function attestItems<wait extends boolean = true>(client: ShardholderClient, parameters: AttestItemsParameters<wait>): Promise<AttestItemsReturnType<wait>> {

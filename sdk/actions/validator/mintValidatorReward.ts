@@ -33,7 +33,7 @@ export type MintValidatorRewardErrorType = ComputeLedgerNotFinalizedError | Comp
  * proven-fraudulent item of the round gets `ComputeLedgerNothingToMintError`.
  *
  * @example
- * import { mintValidatorReward } from "shardholder/sdk"
+ * import { mintValidatorReward } from "@shardholder/sdk"
  * const { tokens } = await mintValidatorReward(walletClient, { deployments, modelId: 1n, round: 0n, validator })
  */
 export async function mintValidatorReward<wait extends boolean = true>(client: ShardholderClient, parameters: MintValidatorRewardParameters<wait>): Promise<MintValidatorRewardReturnType<wait>> {

@@ -68,7 +68,7 @@ export type VoidCommitmentErrorType =
  * anyone may send it during the round's challenge window.
  *
  * @example
- * import { proveUnlinked } from "shardholder/sdk"
+ * import { proveUnlinked } from "@shardholder/sdk"
  * await proveUnlinked(walletClient, { deployments, commitment: copy, neighbour: upstream, partner: original })
  */
 export async function proveUnlinked<wait extends boolean = true>(client: ShardholderClient, parameters: ProveUnlinkedParameters<wait>): Promise<VoidCommitmentReturnType<wait>> {
@@ -94,7 +94,7 @@ export async function proveUnlinked<wait extends boolean = true>(client: Shardho
  * share an input.
  *
  * @example
- * import { proveDuplicate } from "shardholder/sdk"
+ * import { proveDuplicate } from "@shardholder/sdk"
  * await proveDuplicate(walletClient, { deployments, copy, original, originalUpstream })
  */
 export async function proveDuplicate<wait extends boolean = true>(client: ShardholderClient, parameters: ProveDuplicateParameters<wait>): Promise<VoidCommitmentReturnType<wait>> {

@@ -45,7 +45,7 @@ export type ProveWeightsBreakErrorType =
  * The caller (a staked validator) is credited the winner's share of the slashed stake.
  *
  * @example
- * import { proveWeightsBreak } from "shardholder/sdk"
+ * import { proveWeightsBreak } from "@shardholder/sdk"
  * await proveWeightsBreak(walletClient, { deployments, previous, current })
  */
 export async function proveWeightsBreak<wait extends boolean = true>(client: ShardholderClient, parameters: ProveWeightsBreakParameters<wait>): Promise<ProveWeightsBreakReturnType<wait>> {

@@ -31,7 +31,7 @@ export type SealRoundSeedErrorType = ComputeLedgerOutsideChallengeWindowError | 
  * and no caller could pick it.
  *
  * @example
- * import { sealRoundSeed } from "shardholder/sdk"
+ * import { sealRoundSeed } from "@shardholder/sdk"
  * const { seed } = await sealRoundSeed(walletClient, { deployments, modelId: 1n, round: 0n })
  */
 export async function sealRoundSeed(client: ShardholderClient, parameters: SealRoundSeedParameters): Promise<SealRoundSeedReturnType> {

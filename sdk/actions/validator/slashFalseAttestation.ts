@@ -26,7 +26,7 @@ export type SlashFalseAttestationErrorType = ComputeLedgerNoFraudProvenError | C
  * credited the winner's share. Anyone may call it while the validator's stake is bonded.
  *
  * @example
- * import { slashFalseAttestation } from "shardholder/sdk"
+ * import { slashFalseAttestation } from "@shardholder/sdk"
  * await slashFalseAttestation(walletClient, { deployments, disputeId, validator })
  */
 export async function slashFalseAttestation<wait extends boolean = true>(
