@@ -213,5 +213,23 @@ describe("@shardholder/sdk as an installed package", () => {
       expect(code, stderr).toBe(0);
       expect(JSON.parse(stdout.trim().split("\n").at(-1) ?? "")).toEqual({ requestId: "1", outputHash, fulfiller: accountAt(s, 2) });
     }, 120_000);
+
+    it("types a revert from the installed package: the lazily imported error registry loads in plain node", async () => {
+      const script = [
+        'import { createWalletClient, http } from "viem";',
+        'import { privateKeyToAccount } from "viem/accounts";',
+        'import { InferenceEscrowFeeTooLowError, requestInference } from "@shardholder/sdk";',
+        "const client = createWalletClient({ account: privateKeyToAccount(process.env.PRIVATE_KEY), transport: http(process.env.RPC_URL) });",
+        "const deployments = JSON.parse(process.env.DEPLOYMENTS);",
+        'const err = await requestInference(client, { deployments, modelId: 1n, input: "x", feeWei: 1n }).catch((e) => e);',
+        "console.log(JSON.stringify({ name: err.name, typed: err instanceof InferenceEscrowFeeTooLowError }));",
+      ].join("\n");
+      await writeFile(path.join(app, "revert.mjs"), script);
+      const { stdout } = await run(process.execPath, ["revert.mjs"], {
+        cwd: app,
+        env: { PATH: process.env.PATH, RPC_URL: rpc.url, PRIVATE_KEY: generatePrivateKey(), DEPLOYMENTS: JSON.stringify(s.deployments) },
+      });
+      expect(JSON.parse(stdout.trim())).toEqual({ name: "InferenceEscrowFeeTooLowError", typed: true });
+    }, 60_000);
   });
 });
