@@ -7,7 +7,9 @@ import { concatHex, type Hex, keccak256 } from "viem";
 
 /** OZ `Hashes.commutativeKeccak256`: keccak256 of the two nodes in ascending order. */
 export function hashPair(a: Hex, b: Hex): Hex {
-  return keccak256(a < b ? concatHex([a, b]) : concatHex([b, a]));
+  // Lowercase first: equal-length lowercase hex strings order exactly as their bytes do.
+  const [x, y] = [a.toLowerCase() as Hex, b.toLowerCase() as Hex];
+  return keccak256(x < y ? concatHex([x, y]) : concatHex([y, x]));
 }
 
 /** A tree over leaf hashes; `proof(position)` takes the leaf's position in the input, not in the tree. */
@@ -16,11 +18,11 @@ export type StandardTree = { root: Hex; proof(position: number): Hex[] };
 /**
  * Builds the tree `StandardMerkleTree.of` builds from the same leaves: leaves sorted by hash
  * (stable), stored from the end of an array of `2n - 1` nodes, node `i` = hashPair(`2i + 1`,
- * `2i + 2`), root at 0. Leaf hashes must be lowercase 0x hex (keccak256's output is).
+ * `2i + 2`), root at 0.
  */
 export function standardTree(leafHashes: readonly Hex[]): StandardTree {
   if (leafHashes.length === 0) throw new Error("standardTree: no leaves");
-  const sorted = leafHashes.map((hash, position) => ({ hash, position })).sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  const sorted = leafHashes.map((hash, position) => ({ hash: hash.toLowerCase() as Hex, position })).sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
   const tree: Hex[] = new Array<Hex>(2 * sorted.length - 1);
   const treeIndexOf = new Array<number>(sorted.length);
   sorted.forEach(({ hash, position }, i) => {
