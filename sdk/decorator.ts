@@ -1,5 +1,5 @@
 import type { DeploymentsSource } from "./deployments/types.ts";
-import type { DeploymentsParameter, ShardholderClient } from "./actions/internal/client.ts";
+import type { DeploymentsParameter, ShardholderClient, WaitParameter, WriteReturnType } from "./actions/internal/client.ts";
 import { challengeChainBreak } from "./actions/miner/challengeChainBreak.ts";
 import { challengeItem } from "./actions/miner/challengeItem.ts";
 import { finalizeRound } from "./actions/miner/finalizeRound.ts";
@@ -67,10 +67,20 @@ import { getModelToken } from "./actions/models/getModelToken.ts";
 import { registerModel } from "./actions/models/registerModel.ts";
 
 type Action<P extends DeploymentsParameter, R> = (client: ShardholderClient, parameters: P) => Promise<R>;
-type Rest<P> = Omit<P, "deployments">;
+/** `Omit` per member of a union (the fee overrides are one), so the members stay exclusive. */
+type UnionOmit<P, K extends PropertyKey> = P extends unknown ? Omit<P, K> : never;
+type Rest<P> = UnionOmit<P, "deployments">;
 /** Parameters become optional when none of the remaining fields is required. */
 type BoundArgs<P> = object extends Rest<P> ? [parameters?: Rest<P>] : [parameters: Rest<P>];
-type Bound<F> = F extends Action<infer P, infer R> ? (...args: BoundArgs<P>) => Promise<R> : never;
+/**
+ * A write action's method keeps its `wait` type parameter, so `wait: false` narrows the result as
+ * the function does. `R` is the action's result for `wait: boolean`, the union of both shapes; the
+ * hash-only one is the member whose `receipt` is `undefined`.
+ */
+type BoundWrite<P, R> = <wait extends boolean = true>(
+  ...args: BoundArgs<UnionOmit<P, "wait"> & WaitParameter<wait>>
+) => Promise<WriteReturnType<Exclude<R, { receipt?: undefined }>, wait, Extract<R, { receipt?: undefined }>>>;
+type Bound<F> = F extends Action<infer P, infer R> ? ("wait" extends keyof P ? BoundWrite<P, R> : (...args: BoundArgs<P>) => Promise<R>) : never;
 
 function bind<P extends DeploymentsParameter, R>(action: Action<P, R>, client: ShardholderClient, deployments: DeploymentsSource) {
   return (...args: BoundArgs<P>): Promise<R> => action(client, { ...(args[0] ?? {}), deployments } as P);
@@ -157,7 +167,7 @@ export type ShardholderActions = { [K in keyof typeof actions]: Bound<(typeof ac
  *
  * @example
  * import { createWalletClient, http, publicActions } from "viem"
- * import { shardholderActions } from "shardholder/sdk"
+ * import { shardholderActions } from "@shardholder/sdk"
  * const client = createWalletClient({ account, chain, transport: http(rpcUrl) })
  *   .extend(publicActions)
  *   .extend(shardholderActions({ deployments }))

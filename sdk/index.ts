@@ -1,6 +1,7 @@
 /**
- * shardholder/sdk: typed viem actions over the Shardholder contracts, the protocol's hashing,
- * Merkle and EIP-712 helpers, typed errors and the address book.
+ * `@shardholder/sdk`: typed viem actions over the Shardholder contracts, the protocol's hashing,
+ * Merkle and EIP-712 helpers, typed errors and the address book. Browser-safe: the Node-only
+ * `loadDeployments` lives in `@shardholder/sdk/node` (`./node.ts`).
  */
 export * from "./abi/index.ts";
 export * from "./errors/index.ts";
@@ -8,11 +9,20 @@ export * from "./errors/events.ts";
 export * from "./protocol/index.ts";
 export * from "./deployments/types.ts";
 export * from "./deployments/parse.ts";
-export * from "./deployments/node.ts";
 export * from "./deployments/verify.ts";
 export * from "./holders/revenueReplay.ts";
 export * from "./decorator.ts";
-export type { AccountParameter, DeploymentsParameter, ShardholderClient, WriteResult } from "./actions/internal/client.ts";
+export type {
+  AccountParameter,
+  DeploymentsParameter,
+  SentTransaction,
+  ShardholderClient,
+  TransactionOverrides,
+  WaitParameter,
+  WriteParameters,
+  WriteResult,
+  WriteReturnType,
+} from "./actions/internal/client.ts";
 export type { BlockRangeParameters, EventLocation } from "./actions/internal/scan.ts";
 export * from "./actions/ledger/getLedgerParameters.ts";
 export * from "./actions/models/getModel.ts";

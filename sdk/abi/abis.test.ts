@@ -5,6 +5,7 @@ import {
   abiDir,
   readArtifactAbi,
   renderAbiIndex,
+  renderAbiItems,
   renderAbiModule,
   renderErrorClasses,
   sdkContracts,
@@ -27,6 +28,8 @@ describe("generated ABIs", () => {
       abis.push({ contract: entry.contract, abi });
       const committed = await readFile(path.join(abiDir, `${entry.file}.ts`), "utf8");
       expect(committed, `sdk/abi/${entry.file}.ts is stale`).toBe(renderAbiModule(entry.contract, entry.constant, abi));
+      const items = await readFile(path.join(abiDir, "items", `${entry.file}.ts`), "utf8");
+      expect(items, `sdk/abi/items/${entry.file}.ts is stale`).toBe(renderAbiItems(entry.contract, abi));
     }
     expect(await readFile(path.join(abiDir, "index.ts"), "utf8")).toBe(renderAbiIndex(present));
     const errors = await readFile(path.join(abiDir, "..", "errors", "contractErrors.ts"), "utf8");

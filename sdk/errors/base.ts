@@ -1,5 +1,5 @@
 /** Package name and version reported in every error message. */
-export const sdkVersion = "shardholder/sdk@0.1.0";
+export const sdkVersion = "@shardholder/sdk@0.1.0";
 
 export type BaseErrorParameters = {
   cause?: Error | undefined;

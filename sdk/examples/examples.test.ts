@@ -23,7 +23,7 @@ describe("README examples", () => {
   it("the README shows each example file verbatim", async () => {
     const readme = await readFile(path.join(here, "..", "README.md"), "utf8");
     for (const file of ["dapp.ts", "holder.ts", "miner.ts"]) {
-      const code = (await readFile(path.join(here, file), "utf8")).replaceAll('from "../index.ts"', 'from "shardholder/sdk"');
+      const code = (await readFile(path.join(here, file), "utf8")).replaceAll('from "../index.ts"', 'from "@shardholder/sdk"');
       expect(readme, `README lacks sdk/examples/${file}`).toContain(code.trim());
     }
   });

@@ -127,3 +127,21 @@ describe("items tree", () => {
     expect(() => itemsTree([])).toThrow(MerkleInputError);
   });
 });
+
+describe("the tree layout without @openzeppelin/merkle-tree (sdk/protocol/standardTree.ts)", () => {
+  it("builds OpenZeppelin's roots and proofs for 1 to 17 leaves", () => {
+    for (let n = 1; n <= 17; n++) {
+      const chunks = Array.from({ length: n }, (_, index) => ({ index, hash: h(`chunk ${index}`), bytes: new Uint8Array() }));
+      const ours = chunkTree(chunks);
+      const oz = StandardMerkleTree.of(
+        chunks.map((c) => [c.index, c.hash]),
+        ["uint32", "bytes32"],
+      );
+      expect(ours.root, `${n} leaves`).toBe(oz.root);
+      for (const c of chunks) {
+        expect(ours.proof(c.index)).toEqual(oz.getProof(c.index));
+        expect(verifyChunkProof(ours.root, c, ours.proof(c.index))).toBe(true);
+      }
+    }
+  });
+});

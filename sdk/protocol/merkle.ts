@@ -1,6 +1,6 @@
-import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { encodeAbiParameters, type Hex, keccak256, parseAbiParameters } from "viem";
 import { BaseError } from "../errors/base.ts";
+import { processProof, standardTree } from "./standardTree.ts";
 import { quantizeInt8 } from "./tensorBytes.ts";
 
 /** Elements per chunk of a weight or gradient vector (the last chunk may be shorter). */
@@ -48,14 +48,10 @@ export class MerkleInputError extends BaseError {
   }
 }
 
-const chunkLeafAbi = parseAbiParameters("uint32, bytes32");
-const itemLeafAbi = parseAbiParameters("uint32, bytes32, bytes32, bytes32, bytes32, bytes32");
+const chunkLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, bytes32");
+const itemLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, bytes32, bytes32, bytes32, bytes32, bytes32");
 
-type ChunkLeaf = [number, Hex];
 type ItemLeaf = [number, Hex, Hex, Hex, Hex, Hex];
-
-// The OZ library types hashes as plain strings; they are always 0x-prefixed lowercase hex.
-const asHex = (s: string): Hex => s as Hex;
 
 function chunkRanges(length: number): Array<[number, number]> {
   if (length === 0) throw new MerkleInputError("the vector is empty");
@@ -113,17 +109,14 @@ export function chunkTree(chunks: Chunk[]): ChunkTree {
   chunks.forEach((c, i) => {
     if (c.index !== i) throw new MerkleInputError(`chunk at position ${i} has index ${c.index}`);
   });
-  const tree = StandardMerkleTree.of<ChunkLeaf>(
-    chunks.map((c) => [c.index, c.hash]),
-    [...chunkLeafTypes],
-  );
+  const tree = standardTree(chunks.map((c) => chunkLeafHash(c.index, c.hash)));
   return {
-    root: asHex(tree.root),
+    root: tree.root,
     chunks,
-    leafHash: (index) => asHex(tree.leafHash([index, chunkAt(chunks, index).hash])),
+    leafHash: (index) => chunkLeafHash(index, chunkAt(chunks, index).hash),
     proof: (index) => {
       chunkAt(chunks, index);
-      return tree.getProof(index).map(asHex);
+      return tree.proof(index);
     },
   };
 }
@@ -156,7 +149,7 @@ export function gradRoot(values: Float32Array): Hex {
 
 /** Checks a chunk proof against a root with the same rule as OZ `MerkleProof.verify`. */
 export function verifyChunkProof(root: Hex, chunk: { index: number; hash: Hex }, proof: Hex[]): boolean {
-  return StandardMerkleTree.verify<ChunkLeaf>(root, [...chunkLeafTypes], [chunk.index, chunk.hash], proof);
+  return processProof(chunkLeafHash(chunk.index, chunk.hash), proof) === root.toLowerCase();
 }
 
 function itemValues(item: MicrobatchItem): ItemLeaf {
@@ -192,21 +185,21 @@ export function itemsTree(items: readonly MicrobatchItem[]): ItemsTree {
     if (positions.has(item.index)) throw new MerkleInputError(`duplicate item index ${item.index}`);
     positions.set(item.index, position);
   });
-  const tree = StandardMerkleTree.of<ItemLeaf>(items.map(itemValues), [...itemLeafTypes]);
+  const tree = standardTree(items.map(itemLeafHash));
   const positionOf = (index: number): number => {
     const position = positions.get(index);
     if (position === undefined) throw new MerkleInputError(`no item with index ${index}`);
     return position;
   };
   return {
-    root: asHex(tree.root),
+    root: tree.root,
     items,
-    leafHash: (index) => asHex(tree.leafHash(itemValues(items[positionOf(index)] as MicrobatchItem))),
-    proof: (index) => tree.getProof(positionOf(index)).map(asHex),
+    leafHash: (index) => itemLeafHash(items[positionOf(index)] as MicrobatchItem),
+    proof: (index) => tree.proof(positionOf(index)),
   };
 }
 
 /** Checks an item proof against an `itemsRoot` with the same rule as OZ `MerkleProof.verify`. */
 export function verifyItemProof(root: Hex, item: MicrobatchItem, proof: Hex[]): boolean {
-  return StandardMerkleTree.verify<ItemLeaf>(root, [...itemLeafTypes], itemValues(item), proof);
+  return processProof(itemLeafHash(item), proof) === root.toLowerCase();
 }

@@ -55,7 +55,7 @@ export function duplicateProof(
   served: readonly ServedCommitment[],
   accepted: readonly { worker: Address; stage: number }[],
   signed: SignedLookup,
-): Omit<ProveDuplicateParameters, "deployments" | "account"> | undefined {
+): Pick<ProveDuplicateParameters, "copy" | "original" | "originalUpstream" | "copyUpstream"> | undefined {
   const commitment = audited.m.commitment;
   if (commitment.stage === 0) return undefined;
   const copyUpstream = signed(commitment.upstream, commitment.stage - 1);

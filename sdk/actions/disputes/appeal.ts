@@ -10,18 +10,21 @@ import type {
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   withTypedErrors,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 
-export type AppealParameters = DeploymentsParameter & AccountParameter & { disputeId: bigint; /** The verdict asked for. */ fraud: boolean };
+export type AppealParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { disputeId: bigint; /** The verdict asked for. */ fraud: boolean };
 
-export type AppealReturnType = WriteResult & { bondWei: bigint };
+export type AppealReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { bondWei: bigint }, wait>;
 
 export type AppealErrorType =
   | ComputeLedgerDisputeNotOpenError
@@ -39,15 +42,15 @@ export type AppealErrorType =
  * dismissed); otherwise it pays the coherent voters and is burned.
  *
  * @example
- * import { appeal } from "shardholder/sdk"
+ * import { appeal } from "@shardholder/sdk"
  * await appeal(walletClient, { deployments, disputeId: 1n, fraud: false })
  */
-export async function appeal(client: ShardholderClient, parameters: AppealParameters): Promise<AppealReturnType> {
+export async function appeal<wait extends boolean = true>(client: ShardholderClient, parameters: AppealParameters<wait>): Promise<AppealReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const bondWei = await withTypedErrors(() =>
     readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "appealBondWei", args: [parameters.disputeId] }),
   );
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "appeal",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
@@ -55,6 +58,8 @@ export async function appeal(client: ShardholderClient, parameters: AppealParame
     args: [parameters.disputeId, parameters.fraud],
     value: bondWei,
     account: parameters.account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    return { ...result, bondWei };
   });
-  return { ...result, bondWei };
 }

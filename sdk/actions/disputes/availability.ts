@@ -15,20 +15,22 @@ import type {
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import type { LedgerItem } from "../validator/ledgerItem.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   withTypedErrors,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 
-export type ChallengeAvailabilityParameters = DeploymentsParameter &
-  AccountParameter & { modelId: bigint; round: bigint; stage: number; worker: `0x${string}`; index: number };
+export type ChallengeAvailabilityParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { modelId: bigint; round: bigint; stage: number; worker: `0x${string}`; index: number };
 
-export type ChallengeAvailabilityReturnType = WriteResult & { challengeId: bigint; bondWei: bigint; deadline: number };
+export type ChallengeAvailabilityReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { challengeId: bigint; bondWei: bigint; deadline: number }, wait>;
 
 export type ChallengeAvailabilityErrorType =
   | ComputeLedgerOutsideChallengeWindowError
@@ -46,18 +48,18 @@ export type ChallengeAvailabilityErrorType =
  * `slashUnavailable`. Use it when the leaf is not served off-chain within the audit deadline.
  *
  * @example
- * import { challengeAvailability } from "shardholder/sdk"
+ * import { challengeAvailability } from "@shardholder/sdk"
  * const { challengeId } = await challengeAvailability(walletClient, { deployments, modelId: 1n, round: 4n, stage: 1, worker, index: 2 })
  */
-export async function challengeAvailability(
+export async function challengeAvailability<wait extends boolean = true>(
   client: ShardholderClient,
-  parameters: ChallengeAvailabilityParameters,
-): Promise<ChallengeAvailabilityReturnType> {
+  parameters: ChallengeAvailabilityParameters<wait>,
+): Promise<ChallengeAvailabilityReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const bondWei = await withTypedErrors(() =>
     readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "availabilityBondWei", args: [parameters.modelId] }),
   );
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "challengeAvailability",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
@@ -65,12 +67,15 @@ export async function challengeAvailability(
     args: [parameters.modelId, parameters.round, parameters.stage, parameters.worker, parameters.index],
     value: bondWei,
     account: parameters.account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "AvailabilityChallenged" });
+    return { ...result, challengeId: args.challengeId, bondWei, deadline: args.deadline };
   });
-  const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "AvailabilityChallenged" });
-  return { ...result, challengeId: args.challengeId, bondWei, deadline: args.deadline };
 }
 
-export type RevealItemParameters = DeploymentsParameter & AccountParameter & { challengeId: bigint; item: LedgerItem };
+export type RevealItemParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { challengeId: bigint; item: LedgerItem };
 
 export type RevealItemErrorType =
   | ComputeLedgerAvailabilityNotOpenError
@@ -85,10 +90,10 @@ export type RevealItemErrorType =
  * challenger's bond is credited to the worker.
  *
  * @example
- * import { revealItem, ledgerItem, itemsTree } from "shardholder/sdk"
+ * import { revealItem, ledgerItem, itemsTree } from "@shardholder/sdk"
  * await revealItem(walletClient, { deployments, challengeId, item: ledgerItem({ commitment, tree: itemsTree(items), index }) })
  */
-export async function revealItem(client: ShardholderClient, parameters: RevealItemParameters): Promise<WriteResult> {
+export async function revealItem<wait extends boolean = true>(client: ShardholderClient, parameters: RevealItemParameters<wait>): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "revealItem",
@@ -97,10 +102,11 @@ export async function revealItem(client: ShardholderClient, parameters: RevealIt
     functionName: "revealItem",
     args: [parameters.challengeId, parameters.item],
     account: parameters.account,
-  });
+  }, parameters);
 }
 
-export type SlashUnavailableParameters = DeploymentsParameter & AccountParameter & { challengeId: bigint };
+export type SlashUnavailableParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { challengeId: bigint };
 
 export type SlashUnavailableErrorType = ComputeLedgerAvailabilityNotOpenError | ComputeLedgerResponseWindowOpenError | AccountRequiredError | NoDeploymentError;
 
@@ -108,10 +114,10 @@ export type SlashUnavailableErrorType = ComputeLedgerAvailabilityNotOpenError | 
  * Slashes the worker of an availability challenge nobody answered before its deadline (anyone may).
  *
  * @example
- * import { slashUnavailable } from "shardholder/sdk"
+ * import { slashUnavailable } from "@shardholder/sdk"
  * await slashUnavailable(walletClient, { deployments, challengeId })
  */
-export async function slashUnavailable(client: ShardholderClient, parameters: SlashUnavailableParameters): Promise<WriteResult> {
+export async function slashUnavailable<wait extends boolean = true>(client: ShardholderClient, parameters: SlashUnavailableParameters<wait>): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "slashUnavailable",
@@ -120,5 +126,5 @@ export async function slashUnavailable(client: ShardholderClient, parameters: Sl
     functionName: "slashUnavailable",
     args: [parameters.challengeId],
     account: parameters.account,
-  });
+  }, parameters);
 }

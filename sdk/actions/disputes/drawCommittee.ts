@@ -6,23 +6,26 @@ import type {
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvents } from "../internal/events.ts";
 
-export type DrawCommitteeParameters = DeploymentsParameter & AccountParameter & { disputeId: bigint };
+export type DrawCommitteeParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { disputeId: bigint };
 
-export type DrawCommitteeReturnType = WriteResult & {
+export type DrawCommitteeReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & {
   /** The drawn members (empty when the draw was deferred to a new block: the draw block's hash was gone). */
   members: readonly `0x${string}`[];
   seats: number;
   voteDeadline: number;
-};
+}, wait>;
 
 export type DrawCommitteeErrorType =
   | ComputeLedgerDrawNotReadyError
@@ -36,12 +39,12 @@ export type DrawCommitteeErrorType =
  * `drawBlock` exists): stake-weighted seats from the hash of the block that locked the bond.
  *
  * @example
- * import { drawCommittee } from "shardholder/sdk"
+ * import { drawCommittee } from "@shardholder/sdk"
  * const { members, voteDeadline } = await drawCommittee(walletClient, { deployments, disputeId: 1n })
  */
-export async function drawCommittee(client: ShardholderClient, parameters: DrawCommitteeParameters): Promise<DrawCommitteeReturnType> {
+export async function drawCommittee<wait extends boolean = true>(client: ShardholderClient, parameters: DrawCommitteeParameters<wait>): Promise<DrawCommitteeReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "drawCommittee",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
@@ -49,8 +52,10 @@ export async function drawCommittee(client: ShardholderClient, parameters: DrawC
     args: [parameters.disputeId],
     account: parameters.account,
     simulateOn: "pending",
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const [drawn] = receiptEvents(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitteeDrawn" });
+    if (!drawn) return { ...result, members: [], seats: 0, voteDeadline: 0 };
+    return { ...result, members: drawn.args.members, seats: drawn.args.seats, voteDeadline: drawn.args.voteDeadline };
   });
-  const [drawn] = receiptEvents(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitteeDrawn" });
-  if (!drawn) return { ...result, members: [], seats: 0, voteDeadline: 0 };
-  return { ...result, members: drawn.args.members, seats: drawn.args.seats, voteDeadline: drawn.args.voteDeadline };
 }

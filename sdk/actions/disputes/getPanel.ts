@@ -15,7 +15,7 @@ export type GetPanelErrorType = NoDeploymentError;
  * Reads the committee of one level of a dispute (empty until drawn).
  *
  * @example
- * import { getPanel } from "shardholder/sdk"
+ * import { getPanel } from "@shardholder/sdk"
  * const seats = await getPanel(client, { deployments, disputeId: 1n, level: 0 })
  */
 export async function getPanel(client: ShardholderClient, parameters: GetPanelParameters): Promise<GetPanelReturnType> {

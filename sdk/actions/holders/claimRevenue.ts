@@ -5,19 +5,21 @@ import { modelTokenAbi } from "../../abi/modelToken.ts";
 import type { ModelTokenTransferFailedError, ModelTokenZeroRecipientError } from "../../errors/contractErrors.ts";
 import { AccountRequiredError, type NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   withTypedErrors,
+  type WriteParameters,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { parseEventLogs } from "viem";
 
-export type ClaimRevenueParameters = DeploymentsParameter & AccountParameter & { modelId: bigint; to?: Address | undefined };
+export type ClaimRevenueParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { modelId: bigint; to?: Address | undefined };
 
-export type ClaimRevenueReturnType = WriteResult & { amountWei: bigint };
+export type ClaimRevenueReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { amountWei: bigint }, wait>;
 
 export type ClaimRevenueErrorType = ModelTokenZeroRecipientError | ModelTokenTransferFailedError | AccountRequiredError | NoDeploymentError;
 
@@ -26,10 +28,13 @@ export type ClaimRevenueErrorType = ModelTokenZeroRecipientError | ModelTokenTra
  * not an error: `amountWei` is then 0.
  *
  * @example
- * import { claimRevenue } from "shardholder/sdk"
+ * import { claimRevenue } from "@shardholder/sdk"
  * const { amountWei } = await claimRevenue(walletClient, { deployments, modelId: 1n })
  */
-export async function claimRevenue(client: ShardholderClient, parameters: ClaimRevenueParameters): Promise<ClaimRevenueReturnType> {
+export async function claimRevenue<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: ClaimRevenueParameters<wait>,
+): Promise<ClaimRevenueReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const account = parameters.account ?? client.account;
   if (!account) throw new AccountRequiredError({ action: "claimRevenue" });
@@ -40,9 +45,11 @@ export async function claimRevenue(client: ShardholderClient, parameters: ClaimR
   );
   // Claiming to oneself takes the argument-free `claim()`: 368 gas of calldata less.
   const toSelf = to.toLowerCase() === self.toLowerCase();
-  const result = toSelf
-    ? await sendContractWrite(client, { action: "claimRevenue", abi: modelTokenAbi, address: token, functionName: "claim", args: [], account })
-    : await sendContractWrite(client, { action: "claimRevenue", abi: modelTokenAbi, address: token, functionName: "claim", args: [to], account });
-  const claimed = parseEventLogs({ abi: modelTokenAbi, eventName: "RevenueClaimed", logs: result.receipt.logs });
-  return { ...result, amountWei: claimed.reduce((sum, l) => sum + l.args.amountWei, 0n) };
+  const sent = toSelf
+    ? await sendContractWrite(client, { action: "claimRevenue", abi: modelTokenAbi, address: token, functionName: "claim", args: [], account }, parameters)
+    : await sendContractWrite(client, { action: "claimRevenue", abi: modelTokenAbi, address: token, functionName: "claim", args: [to], account }, parameters);
+  return decodeWrite(sent, (result) => {
+    const claimed = parseEventLogs({ abi: modelTokenAbi, eventName: "RevenueClaimed", logs: result.receipt.logs });
+    return { ...result, amountWei: claimed.reduce((sum, l) => sum + l.args.amountWei, 0n) };
+  });
 }

@@ -24,7 +24,7 @@ export type ExplainRevenueErrorType = RevenueReplayError | NoDeploymentError;
  * `claimableWei + claimedWei == earnedWei` and `claimableWei` equals the token's `claimable(holder)`.
  *
  * @example
- * import { explainRevenue } from "shardholder/sdk"
+ * import { explainRevenue } from "@shardholder/sdk"
  * const { entries, earnedWei, claimableWei } = await explainRevenue(client, { deployments, holder, modelId: 1n })
  */
 export async function explainRevenue(

@@ -24,7 +24,7 @@ export type GetClaimableErrorType = NoDeploymentError;
  * or deployless where the chain has none) together with the holder's token balances.
  *
  * @example
- * import { getClaimable } from "shardholder/sdk"
+ * import { getClaimable } from "@shardholder/sdk"
  * const { totalWei, models } = await getClaimable(client, { deployments, holder })
  */
 export async function getClaimable(client: ShardholderClient, parameters: GetClaimableParameters): Promise<GetClaimableReturnType> {

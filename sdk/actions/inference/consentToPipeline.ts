@@ -23,7 +23,7 @@ export type ConsentToPipelineErrorType = MissingSignerError | NoDeploymentError;
  * chain (EIP-712 domain filled from the address book), ready for `registerPipeline`.
  *
  * @example
- * import { consentToPipeline } from "shardholder/sdk"
+ * import { consentToPipeline } from "@shardholder/sdk"
  * const { signature } = await consentToPipeline(operatorWallet, { deployments, modelId: 1n, stageOperators, deadline })
  */
 export async function consentToPipeline(client: ShardholderClient, parameters: ConsentToPipelineParameters): Promise<ConsentToPipelineReturnType> {

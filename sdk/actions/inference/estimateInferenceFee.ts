@@ -1,4 +1,4 @@
-import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
+import * as registryAbi from "../../abi/items/modelRegistry.ts";
 import type { ModelRegistryUnknownModelError } from "../../errors/contractErrors.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
@@ -39,7 +39,7 @@ export function splitInferenceFee(
  * operators of each stage and the token holders.
  *
  * @example
- * import { estimateInferenceFee } from "shardholder/sdk"
+ * import { estimateInferenceFee } from "@shardholder/sdk"
  * const { feeWei, holdersWei } = await estimateInferenceFee(client, { deployments, modelId: 1n })
  */
 export async function estimateInferenceFee(
@@ -48,7 +48,7 @@ export async function estimateInferenceFee(
 ): Promise<EstimateInferenceFeeReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const model = await withTypedErrors(() =>
-    readContract(client, { abi: modelRegistryAbi, address: contracts.modelRegistry, functionName: "model", args: [parameters.modelId] }),
+    readContract(client, { abi: [registryAbi.model], address: contracts.modelRegistry, functionName: "model", args: [parameters.modelId] }),
   );
   const feeWei = parameters.feeWei !== undefined && parameters.feeWei > model.minRequestFeeWei ? parameters.feeWei : model.minRequestFeeWei;
   return { feeWei, minRequestFeeWei: model.minRequestFeeWei, stageCount: model.stageCount, ...splitInferenceFee(feeWei, model) };

@@ -1,5 +1,5 @@
 import type { Address, Hex } from "viem";
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import type {
   InferenceEscrowAlreadyFulfilledError,
   InferenceEscrowDeadlinePassedError,
@@ -8,12 +8,12 @@ import type {
   InferenceEscrowPipelineMismatchError,
 } from "../../errors/contractErrors.ts";
 import { type AccountRequiredError, InferenceNotFoundError, type NoDeploymentError } from "../../errors/sdk.ts";
-import type { ShardholderClient, WriteResult } from "../internal/client.ts";
+import { decodeWrite, type ShardholderClient, type WriteResult, type WriteReturnType } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 import { getPipelines } from "./getPipelines.ts";
 import { type SettleRequestParameters, settleRequest } from "./settleRequest.ts";
 
-export type FulfillInferenceParameters = SettleRequestParameters & {
+export type FulfillInferenceParameters<wait extends boolean = true> = SettleRequestParameters<wait> & {
   /** Hash of the delivered output (the output itself travels off-chain). */
   outputHash: Hex;
   /**
@@ -23,7 +23,10 @@ export type FulfillInferenceParameters = SettleRequestParameters & {
   stageOperators?: readonly Address[] | undefined;
 };
 
-export type FulfillInferenceReturnType = WriteResult & { protocolFeeWei: bigint; operatorFeeWeiPerStage: bigint; holdersWei: bigint; pipelineKey: Hex };
+export type FulfillInferenceReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & { protocolFeeWei: bigint; operatorFeeWeiPerStage: bigint; holdersWei: bigint; pipelineKey: Hex },
+  wait
+>;
 
 export type FulfillInferenceErrorType =
   | InferenceEscrowNotServingOperatorError
@@ -42,10 +45,13 @@ export type FulfillInferenceErrorType =
  * pipeline's operators can fulfil, and its shares go to them whoever sends the transaction.
  *
  * @example
- * import { fulfillInference } from "shardholder/sdk"
+ * import { fulfillInference } from "@shardholder/sdk"
  * await fulfillInference(walletClient, { deployments, requestId, outputHash })
  */
-export async function fulfillInference(client: ShardholderClient, parameters: FulfillInferenceParameters): Promise<FulfillInferenceReturnType> {
+export async function fulfillInference<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: FulfillInferenceParameters<wait>,
+): Promise<FulfillInferenceReturnType<wait>> {
   const { result, escrow } = await settleRequest(client, parameters, {
     action: "fulfillInference",
     functionName: "fulfill",
@@ -54,17 +60,19 @@ export async function fulfillInference(client: ShardholderClient, parameters: Fu
       return [parameters.requestId, request, parameters.outputHash, stageOperators] as const;
     },
   });
-  const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: escrow, eventName: "InferenceFulfilled" });
-  return {
-    ...result,
-    protocolFeeWei: args.protocolFeeWei,
-    operatorFeeWeiPerStage: args.operatorFeeWeiPerStage,
-    holdersWei: args.holdersWei,
-    pipelineKey: args.pipelineKey,
-  };
+  return decodeWrite(result, (mined) => {
+    const { args } = receiptEvent(mined, { abi: [escrowAbi.InferenceFulfilled], address: escrow, eventName: "InferenceFulfilled" });
+    return {
+      ...mined,
+      protocolFeeWei: args.protocolFeeWei,
+      operatorFeeWeiPerStage: args.operatorFeeWeiPerStage,
+      holdersWei: args.holdersWei,
+      pipelineKey: args.pipelineKey,
+    };
+  });
 }
 
-async function pipelineOperators(client: ShardholderClient, parameters: FulfillInferenceParameters, pipelineKey: Hex): Promise<readonly Address[]> {
+async function pipelineOperators(client: ShardholderClient, parameters: FulfillInferenceParameters<boolean>, pipelineKey: Hex): Promise<readonly Address[]> {
   const [pipeline] = await getPipelines(client, { deployments: parameters.deployments, pipelineKey });
   if (!pipeline) throw new InferenceNotFoundError({ requestId: parameters.requestId });
   return pipeline.stageOperators;

@@ -1,6 +1,6 @@
 import type { Address, Hash, Hex } from "viem";
 import { getContractEvents, readContract } from "viem/actions";
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import { InferenceNotFoundError, type NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
 
@@ -53,7 +53,7 @@ const states = ["none", "live", "fulfilled", "refunded"] as const;
  * Reads a request's fields (from its event), its state and, once settled, its fulfilment or refund.
  *
  * @example
- * import { getInferenceRequest } from "shardholder/sdk"
+ * import { getInferenceRequest } from "@shardholder/sdk"
  * const { state, request, fulfillment } = await getInferenceRequest(client, { deployments, requestId })
  */
 export async function getInferenceRequest(
@@ -62,7 +62,9 @@ export async function getInferenceRequest(
 ): Promise<GetInferenceRequestReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const { requestId } = parameters;
-  const escrow = { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow } as const;
+  // The entries read here only (not the whole ABI), so dapps waiting for results bundle little.
+  const abi = [escrowAbi.requestState, escrowAbi.InferenceRequested, escrowAbi.InferenceFulfilled, escrowAbi.PipelineRegistered, escrowAbi.InferenceRefunded];
+  const escrow = { abi, address: contracts.inferenceEscrow } as const;
   return withTypedErrors(async () => {
     const stateIndex = await readContract(client, { ...escrow, functionName: "requestState", args: [requestId] });
     const state = states[stateIndex] ?? "none";

@@ -1,7 +1,7 @@
 import { type Address, type Hex, isAddressEqual } from "viem";
 import { getContractEvents, readContract } from "viem/actions";
-import { computeLedgerAbi } from "../../abi/computeLedger.ts";
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import * as ledgerAbi from "../../abi/items/computeLedger.ts";
+import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
 
@@ -36,14 +36,14 @@ export type GetPipelinesErrorType = NoDeploymentError;
  * first, read from the escrow's `PipelineRegistered` events.
  *
  * @example
- * import { getPipelines } from "shardholder/sdk"
+ * import { getPipelines } from "@shardholder/sdk"
  * const pipelines = await getPipelines(client, { deployments, modelId: 1n, checkServing: true })
  */
 export async function getPipelines(client: ShardholderClient, parameters: GetPipelinesParameters): Promise<GetPipelinesReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(async () => {
     const logs = await getContractEvents(client, {
-      abi: inferenceEscrowAbi,
+      abi: [escrowAbi.PipelineRegistered],
       address: contracts.inferenceEscrow,
       eventName: "PipelineRegistered",
       args: { modelId: parameters.modelId, pipelineKey: parameters.pipelineKey },
@@ -60,7 +60,7 @@ export async function getPipelines(client: ShardholderClient, parameters: GetPip
         const [first] = p.stageOperators;
         if (first === undefined) return { ...p, serving: false };
         const [found] = await readContract(client, {
-          abi: computeLedgerAbi,
+          abi: [ledgerAbi.findNonServingOperator],
           address: contracts.computeLedger,
           functionName: "findNonServingOperator",
           args: [p.modelId, first, p.stageOperators],

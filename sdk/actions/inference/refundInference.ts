@@ -4,12 +4,12 @@ import type {
   InferenceEscrowDeadlineNotReachedError,
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, InferenceNotFoundError, NoDeploymentError } from "../../errors/sdk.ts";
-import type { ShardholderClient, WriteResult } from "../internal/client.ts";
+import { decodeWrite, type ShardholderClient, type WriteResult, type WriteReturnType } from "../internal/client.ts";
 import { type SettleRequestParameters, settleRequest } from "./settleRequest.ts";
 
-export type RefundInferenceParameters = SettleRequestParameters;
+export type RefundInferenceParameters<wait extends boolean = true> = SettleRequestParameters<wait>;
 
-export type RefundInferenceReturnType = WriteResult & { refundedWei: bigint };
+export type RefundInferenceReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { refundedWei: bigint }, wait>;
 
 export type RefundInferenceErrorType =
   | InferenceEscrowDeadlineNotReachedError
@@ -25,10 +25,13 @@ export type RefundInferenceErrorType =
  * read back from its event.
  *
  * @example
- * import { refundInference } from "shardholder/sdk"
+ * import { refundInference } from "@shardholder/sdk"
  * const { refundedWei } = await refundInference(walletClient, { deployments, requestId })
  */
-export async function refundInference(client: ShardholderClient, parameters: RefundInferenceParameters): Promise<RefundInferenceReturnType> {
+export async function refundInference<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: RefundInferenceParameters<wait>,
+): Promise<RefundInferenceReturnType<wait>> {
   const { result, request } = await settleRequest(client, parameters, {
     action: "refundInference",
     functionName: "refund",
@@ -36,5 +39,5 @@ export async function refundInference(client: ShardholderClient, parameters: Ref
     simulateOn: "pending",
     args: (request) => [parameters.requestId, request] as const,
   });
-  return { ...result, refundedWei: request.feeWei };
+  return decodeWrite(result, (mined) => ({ ...mined, refundedWei: request.feeWei }));
 }

@@ -9,17 +9,19 @@ import type {
 } from "../../errors/contractErrors.ts";
 import { AccountRequiredError, type NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 
-export type RegisterPipelineParameters = DeploymentsParameter &
-  AccountParameter & {
+export type RegisterPipelineParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     modelId: bigint;
     /** One operator per stage, in stage order (an operator serving several stages appears several times). */
     stageOperators: readonly Address[];
@@ -29,7 +31,7 @@ export type RegisterPipelineParameters = DeploymentsParameter &
     consents?: Readonly<Record<Address, Hex>> | undefined;
   };
 
-export type RegisterPipelineReturnType = WriteResult & { pipelineKey: Hex };
+export type RegisterPipelineReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { pipelineKey: Hex }, wait>;
 
 export type RegisterPipelineErrorType =
   | InferenceEscrowInvalidConsentError
@@ -55,24 +57,26 @@ export function pipelineConsentArgs(sender: Address, stageOperators: readonly Ad
  * one by an EIP-712 signature (`signPipelineConsent` with the same `consentDeadline`).
  *
  * @example
- * import { registerPipeline, signPipelineConsent } from "shardholder/sdk"
+ * import { registerPipeline, signPipelineConsent } from "@shardholder/sdk"
  * const consent = { modelId: 1n, stageOperators: [op0, op1], deadline }
  * const sig1 = await signPipelineConsent(op1Account, { escrow, chainId, consent })
  * const { pipelineKey } = await registerPipeline(op0Wallet, { deployments, modelId: 1n, stageOperators: [op0, op1], consentDeadline: deadline, consents: { [op1]: sig1 } })
  */
-export async function registerPipeline(client: ShardholderClient, parameters: RegisterPipelineParameters): Promise<RegisterPipelineReturnType> {
+export async function registerPipeline<wait extends boolean = true>(client: ShardholderClient, parameters: RegisterPipelineParameters<wait>): Promise<RegisterPipelineReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const account = parameters.account ?? client.account;
   if (!account) throw new AccountRequiredError({ action: "registerPipeline" });
   const sender = typeof account === "string" ? account : account.address;
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "registerPipeline",
     abi: inferenceEscrowAbi,
     address: contracts.inferenceEscrow,
     functionName: "registerPipeline",
     args: [parameters.modelId, parameters.stageOperators, parameters.consentDeadline, pipelineConsentArgs(sender, parameters.stageOperators, parameters.consents ?? {})],
     account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "PipelineRegistered" });
+    return { ...result, pipelineKey: args.pipelineKey };
   });
-  const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "PipelineRegistered" });
-  return { ...result, pipelineKey: args.pipelineKey };
 }

@@ -1,7 +1,8 @@
 import { type Hex, keccak256, toBytes } from "viem";
 import { getBlock, readContract } from "viem/actions";
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
-import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
+// Single ABI entries, not whole ABIs: an app bundling this action carries only what it calls.
+import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
+import * as registryAbi from "../../abi/items/modelRegistry.ts";
 import type {
   InferenceEscrowFeeTooLowError,
   InferenceEscrowInvalidDeadlineError,
@@ -10,20 +11,22 @@ import type {
 } from "../../errors/contractErrors.ts";
 import { type AccountRequiredError, FeeAboveLimitError, type NoDeploymentError, NoServingPipelineError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   withTypedErrors,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 import type { InferenceRequest } from "./getInferenceRequest.ts";
 import { getPipelines } from "./getPipelines.ts";
 
-export type RequestInferenceParameters = DeploymentsParameter &
-  AccountParameter & {
+export type RequestInferenceParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     modelId: bigint;
     /**
      * The registered pipeline that alone may fulfil the request (`pipelineKey(modelId, stageOperators)`).
@@ -42,7 +45,7 @@ export type RequestInferenceParameters = DeploymentsParameter &
     deadline?: bigint | undefined;
   };
 
-export type RequestInferenceReturnType = WriteResult & { requestId: bigint; request: InferenceRequest };
+export type RequestInferenceReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { requestId: bigint; request: InferenceRequest }, wait>;
 
 export type RequestInferenceErrorType =
   | InferenceEscrowFeeTooLowError
@@ -74,45 +77,51 @@ export async function pickServingPipeline(client: ShardholderClient, parameters:
  * off-chain to the serving operators; only its hash is stored. Await the result with `waitForInference`.
  *
  * @example
- * import { requestInference, waitForInference } from "shardholder/sdk"
+ * import { requestInference, waitForInference } from "@shardholder/sdk"
  * const { requestId } = await requestInference(walletClient, { deployments, modelId: 1n, input: "Once upon a time" })
  * const { outputHash } = await waitForInference(walletClient, { deployments, requestId })
  */
-export async function requestInference(
+export async function requestInference<wait extends boolean = true>(
   client: ShardholderClient,
-  parameters: RequestInferenceParameters,
-): Promise<RequestInferenceReturnType> {
+  parameters: RequestInferenceParameters<wait>,
+): Promise<RequestInferenceReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const { modelId } = parameters;
   const feeWei =
     parameters.feeWei ??
     (await withTypedErrors(() =>
-      readContract(client, { abi: modelRegistryAbi, address: contracts.modelRegistry, functionName: "model", args: [modelId] }),
+      readContract(client, { abi: [registryAbi.model], address: contracts.modelRegistry, functionName: "model", args: [modelId] }),
     )).minRequestFeeWei;
   if (parameters.maxFeeWei !== undefined && feeWei > parameters.maxFeeWei) throw new FeeAboveLimitError({ feeWei, maxFeeWei: parameters.maxFeeWei });
   const deadline = parameters.deadline ?? (await getBlock(client)).timestamp + BigInt(parameters.ttlSec ?? 600);
   const inputHash = inferenceInputHash(parameters.input);
   const pipelineKey = parameters.pipelineKey ?? (await pickServingPipeline(client, { deployments: parameters.deployments, modelId }));
-  const result = await sendContractWrite(client, {
-    action: "requestInference",
-    abi: inferenceEscrowAbi,
-    address: contracts.inferenceEscrow,
-    functionName: "request",
-    args: [modelId, pipelineKey, inputHash, deadline],
-    value: feeWei,
-    account: parameters.account,
-  });
-  const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "InferenceRequested" });
-  return {
-    ...result,
-    requestId: args.requestId,
-    request: {
-      modelId: args.modelId,
-      pipelineKey: args.pipelineKey,
-      requester: args.requester,
-      feeWei: args.feeWei,
-      deadline: args.deadline,
-      inputHash: args.inputHash,
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "requestInference",
+      abi: [escrowAbi.request],
+      address: contracts.inferenceEscrow,
+      functionName: "request",
+      args: [modelId, pipelineKey, inputHash, deadline],
+      value: feeWei,
+      account: parameters.account,
     },
-  };
+    parameters,
+  );
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: [escrowAbi.InferenceRequested], address: contracts.inferenceEscrow, eventName: "InferenceRequested" });
+    return {
+      ...result,
+      requestId: args.requestId,
+      request: {
+        modelId: args.modelId,
+        pipelineKey: args.pipelineKey,
+        requester: args.requester,
+        feeWei: args.feeWei,
+        deadline: args.deadline,
+        inputHash: args.inputHash,
+      },
+    };
+  });
 }

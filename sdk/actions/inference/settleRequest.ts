@@ -1,12 +1,14 @@
 import type { Address, ContractFunctionArgs } from "viem";
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import type { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import {
-  type AccountParameter,
   type DeploymentsParameter,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
+  type WriteParameters,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { getInferenceRequest, type InferenceRequest } from "./getInferenceRequest.ts";
 
@@ -14,16 +16,16 @@ import { getInferenceRequest, type InferenceRequest } from "./getInferenceReques
 export type SettlingFunction = "fulfill" | "refund";
 
 /** @internal Parameters shared by the actions that settle one request. */
-export type SettleRequestParameters = DeploymentsParameter & AccountParameter & { requestId: bigint };
+export type SettleRequestParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { requestId: bigint };
 
 /**
  * @internal Reads request `requestId`'s fields back from its `InferenceRequested` event (the escrow
  * stores only their hash; `InferenceNotFoundError` when there is no such request) and sends the
  * escrow write `functionName` with the arguments `args` builds from them.
  */
-export async function settleRequest<functionName extends SettlingFunction>(
+export async function settleRequest<functionName extends SettlingFunction, wait extends boolean = true>(
   client: ShardholderClient,
-  parameters: SettleRequestParameters,
+  parameters: SettleRequestParameters<wait>,
   call: {
     action: string;
     functionName: functionName;
@@ -35,17 +37,17 @@ export async function settleRequest<functionName extends SettlingFunction>(
       | ContractFunctionArgs<typeof inferenceEscrowAbi, "nonpayable", functionName>
       | Promise<ContractFunctionArgs<typeof inferenceEscrowAbi, "nonpayable", functionName>>;
   },
-): Promise<{ result: WriteResult; request: InferenceRequest; escrow: Address }> {
+): Promise<{ result: WriteReturnType<WriteResult, wait>; request: InferenceRequest; escrow: Address }> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const { request } = await getInferenceRequest(client, parameters);
   const result = await sendContractWrite(client, {
     action: call.action,
-    abi: inferenceEscrowAbi,
+    abi: [escrowAbi.fulfill, escrowAbi.refund],
     address: contracts.inferenceEscrow,
     functionName: call.functionName,
     args: await call.args(request),
     account: parameters.account,
     simulateOn: call.simulateOn,
-  });
+  }, parameters);
   return { result, request, escrow: contracts.inferenceEscrow };
 }

@@ -22,7 +22,7 @@ export type WaitForInferenceErrorType = InferenceTimeoutError | InferenceRefunde
  * elapses). Checks on every new block: polled over HTTP, subscribed over WebSocket.
  *
  * @example
- * import { requestInference, waitForInference } from "shardholder/sdk"
+ * import { requestInference, waitForInference } from "@shardholder/sdk"
  * const { requestId } = await requestInference(walletClient, { deployments, modelId: 1n, input: "hi" })
  * const { outputHash } = await waitForInference(walletClient, { deployments, requestId, timeoutMs: 60_000 })
  */

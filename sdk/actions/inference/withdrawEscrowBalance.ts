@@ -3,19 +3,21 @@ import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
 import type { InferenceEscrowNothingToWithdrawError, InferenceEscrowNotPipelineMemberError } from "../../errors/contractErrors.ts";
 import { AccountRequiredError, type NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 import { readMany } from "../internal/multicall.ts";
 import { getPipelines } from "./getPipelines.ts";
 
-export type WithdrawEscrowBalanceParameters = DeploymentsParameter &
-  AccountParameter & {
+export type WithdrawEscrowBalanceParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     to?: Address | undefined;
     /**
      * The pipelines to take the sender's shares from. Default: every pipeline the sender is a member
@@ -26,7 +28,7 @@ export type WithdrawEscrowBalanceParameters = DeploymentsParameter &
     maxPipelines?: number | undefined;
   };
 
-export type WithdrawEscrowBalanceReturnType = WriteResult & { amountWei: bigint; pipelineKeys: readonly Hex[] };
+export type WithdrawEscrowBalanceReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { amountWei: bigint; pipelineKeys: readonly Hex[] }, wait>;
 
 export type WithdrawEscrowBalanceErrorType =
   | InferenceEscrowNothingToWithdrawError
@@ -40,35 +42,37 @@ export type WithdrawEscrowBalanceErrorType =
  * and, for the treasury, the protocol fees.
  *
  * @example
- * import { withdrawEscrowBalance } from "shardholder/sdk"
+ * import { withdrawEscrowBalance } from "@shardholder/sdk"
  * const { amountWei } = await withdrawEscrowBalance(walletClient, { deployments })
  */
-export async function withdrawEscrowBalance(
+export async function withdrawEscrowBalance<wait extends boolean = true>(
   client: ShardholderClient,
-  parameters: WithdrawEscrowBalanceParameters,
-): Promise<WithdrawEscrowBalanceReturnType> {
+  parameters: WithdrawEscrowBalanceParameters<wait>,
+): Promise<WithdrawEscrowBalanceReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const account = parameters.account ?? client.account;
   if (!account) throw new AccountRequiredError({ action: "withdrawEscrowBalance" });
   const sender = typeof account === "string" ? account : account.address;
   const to = parameters.to ?? sender;
   const pipelineKeys = parameters.pipelineKeys ?? (await owingPipelines(client, parameters, sender, contracts.inferenceEscrow));
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "withdrawEscrowBalance",
     abi: inferenceEscrowAbi,
     address: contracts.inferenceEscrow,
     functionName: "withdraw",
     args: [to, pipelineKeys],
     account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "Withdrawn" });
+    return { ...result, amountWei: args.amountWei, pipelineKeys };
   });
-  const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "Withdrawn" });
-  return { ...result, amountWei: args.amountWei, pipelineKeys };
 }
 
 /** The sender's pipelines that owe it something, oldest first, at most `maxPipelines`. */
 async function owingPipelines(
   client: ShardholderClient,
-  parameters: WithdrawEscrowBalanceParameters,
+  parameters: WithdrawEscrowBalanceParameters<boolean>,
   sender: Address,
   escrow: Address,
 ): Promise<Hex[]> {

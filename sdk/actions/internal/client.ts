@@ -1,19 +1,24 @@
-import {
-  type Abi,
-  type Account,
-  type Address,
-  type Chain,
-  type Client,
-  type ContractFunctionArgs,
-  type ContractFunctionName,
-  type Hash,
-  type TransactionReceipt,
-  type Transport,
+import type {
+  Abi,
+  Account,
+  Address,
+  Chain,
+  Client,
+  ContractFunctionArgs,
+  ContractFunctionName,
+  ExactPartial,
+  FeeValuesEIP1559,
+  FeeValuesLegacy,
+  Hash,
+  TransactionReceipt,
+  TransactionRequestBase,
+  Transport,
 } from "viem";
 import { estimateContractGas, getChainId, simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import { selectDeployments } from "../../deployments/parse.ts";
 import type { Deployments, DeploymentsSource } from "../../deployments/types.ts";
-import { toShardholderError } from "../../errors/index.ts";
+import { BaseError } from "../../errors/base.ts";
+import { findRevertData } from "../../errors/contract.ts";
 import { AccountRequiredError, TransactionRevertedError } from "../../errors/sdk.ts";
 
 /** Any viem client; write actions additionally need an account (on the client or passed in). */
@@ -25,8 +30,41 @@ export type DeploymentsParameter = { deployments: DeploymentsSource };
 /** Write actions take an optional account overriding the client's. */
 export type AccountParameter = { account?: Account | Address | undefined };
 
+/**
+ * viem's per-transaction overrides, forwarded to the simulation and to `writeContract`: gas limit,
+ * nonce, and either the legacy `gasPrice` or the EIP-1559 `maxFeePerGas`/`maxPriorityFeePerGas`
+ * (not both, as in viem). Whatever is left out the wallet and the node fill in as usual.
+ */
+export type TransactionOverrides = Pick<TransactionRequestBase, "gas" | "nonce"> &
+  (ExactPartial<FeeValuesLegacy> | ExactPartial<FeeValuesEIP1559>);
+
+/** Whether a write action waits for its receipt; the action's return type follows it. */
+export type WaitParameter<wait extends boolean = true> = {
+  /**
+   * `true` (default): wait for the receipt, check it succeeded and return the values decoded from
+   * its events. `false`: return `{ transactionHash }` as soon as the node accepted the transaction,
+   * like viem's `writeContract` (the simulation still runs first, so a revert still costs no gas).
+   */
+  wait?: wait | undefined;
+};
+
+/** What every single-transaction write action accepts besides its own fields. */
+export type WriteParameters<wait extends boolean = true> = AccountParameter & TransactionOverrides & WaitParameter<wait>;
+
+/**
+ * What a write action returns with `wait: false`: the hash of a transaction that may still be
+ * pending. `receipt?: undefined` tells it apart from a {@link WriteResult} (`if (r.receipt)`).
+ */
+export type SentTransaction = { transactionHash: Hash; receipt?: undefined };
+
 /** What every write action returns once its transaction is mined. */
 export type WriteResult = { transactionHash: Hash; receipt: TransactionReceipt };
+
+/**
+ * A write action's result: `result` when it waited for the receipt, `sent` (the hash) for
+ * `wait: false`, either for a `wait` only known at run time.
+ */
+export type WriteReturnType<result, wait extends boolean = true, sent = SentTransaction> = wait extends false ? sent : result;
 
 /** The address book of the client's chain. */
 export async function resolveDeployments(client: ShardholderClient, source: DeploymentsSource): Promise<Deployments> {
@@ -34,11 +72,17 @@ export async function resolveDeployments(client: ShardholderClient, source: Depl
   return selectDeployments(source, chainId);
 }
 
-/** Runs `fn`, converting protocol reverts into the SDK's typed errors. */
+/**
+ * Runs `fn`, converting protocol reverts into the SDK's typed errors. The error registry (every
+ * error class and error ABI fragment of every contract) is imported on the first revert, not up
+ * front: bundlers put it in a lazily loaded chunk, so an app using one action does not carry it.
+ */
 export async function withTypedErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    if (err instanceof BaseError || findRevertData(err) === undefined) throw err;
+    const { toShardholderError } = await import("../../errors/decode.ts");
     throw toShardholderError(err);
   }
 }
@@ -63,21 +107,46 @@ export type SendParameters<
   /**
    * Gas added to the node's estimate, for calls whose cost depends on what lands before them (the
    * last vote of a committee also opens its appeal window): an exact estimate would run out of gas.
+   * Ignored when the caller sets `gas`.
    */
   extraGas?: bigint | undefined;
 };
 
+/** Only the transaction fields of an action's parameters (an action passes all of its parameters). */
+function overridesOf(options: TransactionOverrides): TransactionOverrides {
+  const { gas, nonce, gasPrice, maxFeePerGas, maxPriorityFeePerGas } = options;
+  const picked = { gas, nonce, gasPrice, maxFeePerGas, maxPriorityFeePerGas };
+  // Absent keys stay absent: viem tells legacy from EIP-1559 requests by which fee keys are set.
+  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as TransactionOverrides;
+}
+
 /**
- * Simulates (so reverts surface with decoded data before any gas is spent), sends, and waits for
- * the receipt of one contract write; protocol reverts become typed errors.
+ * The overrides for the `index`-th transaction of an action that sends several in a row: the same
+ * gas and fees, and the nonce after the previous one's when the caller fixed the first.
+ */
+export function laterTransaction(overrides: TransactionOverrides, index: number): TransactionOverrides {
+  const picked = overridesOf(overrides);
+  return picked.nonce === undefined ? picked : { ...picked, nonce: picked.nonce + index };
+}
+
+/**
+ * Simulates (so reverts surface with decoded data before any gas is spent), sends, and (unless
+ * `options.wait` is `false`) waits for the receipt of one contract write; protocol reverts become
+ * typed errors. `options` is the action's parameters: their transaction overrides and `wait` are used.
  */
 export async function sendContractWrite<
   const abi extends Abi,
   functionName extends ContractFunctionName<abi, "nonpayable" | "payable">,
->(client: ShardholderClient, parameters: SendParameters<abi, functionName>): Promise<WriteResult> {
+  wait extends boolean = true,
+>(
+  client: ShardholderClient,
+  parameters: SendParameters<abi, functionName>,
+  options: TransactionOverrides & WaitParameter<wait> = {},
+): Promise<WriteReturnType<WriteResult, wait>> {
   const account = parameters.account ?? client.account;
   if (!account) throw new AccountRequiredError({ action: parameters.action });
-  return withTypedErrors(async () => {
+  const overrides = overridesOf(options);
+  const sent = await withTypedErrors(async (): Promise<SentTransaction | WriteResult> => {
     const { request } = await simulateContract(client, {
       abi: parameters.abi as Abi,
       address: parameters.address,
@@ -86,14 +155,32 @@ export async function sendContractWrite<
       value: parameters.value,
       account,
       chain: client.chain,
+      ...overrides,
       ...(parameters.simulateOn ? { blockTag: parameters.simulateOn } : {}),
     });
+    const padGas = parameters.extraGas !== undefined && overrides.gas === undefined;
     const transactionHash = await writeContract(
       client,
-      parameters.extraGas === undefined ? request : { ...request, gas: (await estimateContractGas(client, request)) + parameters.extraGas },
+      padGas ? { ...request, gas: (await estimateContractGas(client, request)) + (parameters.extraGas ?? 0n) } : request,
     );
+    if (options.wait === false) return { transactionHash };
     const receipt = await waitForTransactionReceipt(client, { hash: transactionHash });
     if (receipt.status !== "success") throw new TransactionRevertedError({ action: parameters.action, transactionHash });
     return { transactionHash, receipt };
   });
+  // The branch taken above is the one `wait` selects; TypeScript cannot follow that into the type.
+  return sent as WriteReturnType<WriteResult, wait>;
+}
+
+/**
+ * Finishes a write action: with the receipt, `decode` turns it into the action's result; for
+ * `wait: false` the hash is passed through as it is.
+ */
+export function decodeWrite<wait extends boolean, result>(
+  sent: WriteReturnType<WriteResult, wait>,
+  decode: (mined: WriteResult) => result,
+): WriteReturnType<result, wait> {
+  const either: SentTransaction | WriteResult = sent;
+  // Same reasoning as in sendContractWrite: the receipt is there exactly when `wait` was not false.
+  return (either.receipt ? decode(either) : either) as WriteReturnType<result, wait>;
 }

@@ -10,26 +10,28 @@ import type {
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import type { LedgerItem } from "../validator/ledgerItem.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   withTypedErrors,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { readContract } from "viem/actions";
 import { receiptEvent } from "../internal/events.ts";
 
-export type ChallengeChainBreakParameters = DeploymentsParameter &
-  AccountParameter & {
+export type ChallengeChainBreakParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     /** Stage s's leaf of the microbatch. */
     upstream: LedgerItem;
     /** Stage s+1's leaf of the same round and microbatch index. */
     downstream: LedgerItem;
   };
 
-export type ChallengeChainBreakReturnType = WriteResult & { disputeId: bigint; bondWei: bigint; drawBlock: bigint };
+export type ChallengeChainBreakReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { disputeId: bigint; bondWei: bigint; drawBlock: bigint }, wait>;
 
 export type ChallengeChainBreakErrorType =
   | ComputeLedgerNotAChainBreakError
@@ -47,13 +49,13 @@ export type ChallengeChainBreakErrorType =
  * (`drawCommittee`) decides which side is at fault.
  *
  * @example
- * import { challengeChainBreak } from "shardholder/sdk"
+ * import { challengeChainBreak } from "@shardholder/sdk"
  * const { disputeId } = await challengeChainBreak(walletClient, { deployments, upstream, downstream })
  */
-export async function challengeChainBreak(
+export async function challengeChainBreak<wait extends boolean = true>(
   client: ShardholderClient,
-  parameters: ChallengeChainBreakParameters,
-): Promise<ChallengeChainBreakReturnType> {
+  parameters: ChallengeChainBreakParameters<wait>,
+): Promise<ChallengeChainBreakReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const bondWei = await withTypedErrors(() =>
     readContract(client, {
@@ -63,7 +65,7 @@ export async function challengeChainBreak(
       args: [parameters.upstream.modelId],
     }),
   );
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "challengeChainBreak",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
@@ -71,7 +73,9 @@ export async function challengeChainBreak(
     args: [parameters.upstream, parameters.downstream],
     value: bondWei,
     account: parameters.account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
+    return { ...result, disputeId: args.disputeId, bondWei, drawBlock: args.drawBlock };
   });
-  const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
-  return { ...result, disputeId: args.disputeId, bondWei, drawBlock: args.drawBlock };
 }

@@ -11,28 +11,30 @@ import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.t
 import type { LedgerItem } from "../validator/ledgerItem.ts";
 import { readContract } from "viem/actions";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   withTypedErrors,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 
-export type ChallengeItemParameters = DeploymentsParameter &
-  AccountParameter & {
+export type ChallengeItemParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     /** The challenged leaf with its commitment coordinates, weights roots and proof (see `ledgerItem`). */
     item: LedgerItem;
   };
 
-export type ChallengeItemReturnType = WriteResult & {
+export type ChallengeItemReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & {
   disputeId: bigint;
   bondWei: bigint;
   /** The committee is drawn (`drawCommittee`) from the hash of this block, once a later block exists. */
   drawBlock: bigint;
-};
+}, wait>;
 
 export type ChallengeItemErrorType =
   | ComputeLedgerOutsideChallengeWindowError
@@ -51,12 +53,12 @@ export type ChallengeItemErrorType =
  * `ComputeLedgerItemAlreadyDisputedError` before any bond is sent.
  *
  * @example
- * import { challengeItem, itemsTree, ledgerItem } from "shardholder/sdk"
+ * import { challengeItem, itemsTree, ledgerItem } from "@shardholder/sdk"
  * const { disputeId } = await challengeItem(walletClient, {
  *   deployments, item: ledgerItem({ commitment, tree: itemsTree(items), index: 3 }),
  * })
  */
-export async function challengeItem(client: ShardholderClient, parameters: ChallengeItemParameters): Promise<ChallengeItemReturnType> {
+export async function challengeItem<wait extends boolean = true>(client: ShardholderClient, parameters: ChallengeItemParameters<wait>): Promise<ChallengeItemReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const bondWei = await withTypedErrors(() =>
     readContract(client, {
@@ -66,7 +68,7 @@ export async function challengeItem(client: ShardholderClient, parameters: Chall
       args: [parameters.item.modelId],
     }),
   );
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "challengeItem",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
@@ -74,7 +76,9 @@ export async function challengeItem(client: ShardholderClient, parameters: Chall
     args: [parameters.item],
     value: bondWei,
     account: parameters.account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
+    return { ...result, disputeId: args.disputeId, bondWei, drawBlock: args.drawBlock };
   });
-  const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
-  return { ...result, disputeId: args.disputeId, bondWei, drawBlock: args.drawBlock };
 }

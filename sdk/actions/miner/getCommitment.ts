@@ -13,7 +13,7 @@ export type GetCommitmentErrorType = NoDeploymentError;
  * Reads the ledger's record of one commitment (`found: false` when none is stored).
  *
  * @example
- * import { getCommitment } from "shardholder/sdk"
+ * import { getCommitment } from "@shardholder/sdk"
  * const rec = await getCommitment(client, { deployments, modelId: 1n, round: 0n, stage: 0, worker })
  */
 export async function getCommitment(client: ShardholderClient, parameters: GetCommitmentParameters): Promise<GetCommitmentReturnType> {

@@ -13,7 +13,7 @@ export type GetCurrentRoundErrorType = NoDeploymentError;
  * The round whose commit window is open now (from the model's genesis time and commit window).
  *
  * @example
- * import { getCurrentRound } from "shardholder/sdk"
+ * import { getCurrentRound } from "@shardholder/sdk"
  * const round = await getCurrentRound(client, { deployments, modelId: 1n })
  */
 export async function getCurrentRound(client: ShardholderClient, parameters: GetCurrentRoundParameters): Promise<GetCurrentRoundReturnType> {

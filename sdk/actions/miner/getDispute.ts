@@ -18,7 +18,7 @@ export type GetDisputeErrorType = NoDeploymentError;
  * Reads a dispute: kind, status, accused, challenger, committee, votes and vote deadline.
  *
  * @example
- * import { DisputeStatus, getDispute } from "shardholder/sdk"
+ * import { DisputeStatus, getDispute } from "@shardholder/sdk"
  * const d = await getDispute(client, { deployments, disputeId: 0n })
  * if (d.status === DisputeStatus.Fraud) console.log(`${d.accused} was slashed`)
  */

@@ -13,7 +13,7 @@ export type GetPaymentsErrorType = NoDeploymentError;
  * Wei credited to an account by the ledger (won bonds, slashing rewards), withdrawable with `withdrawPayments`.
  *
  * @example
- * import { getPayments } from "shardholder/sdk"
+ * import { getPayments } from "@shardholder/sdk"
  * const wei = await getPayments(client, { deployments, account })
  */
 export async function getPayments(client: ShardholderClient, parameters: GetPaymentsParameters): Promise<GetPaymentsReturnType> {

@@ -13,7 +13,7 @@ export type GetRoundErrorType = NoDeploymentError;
  * Reads a round's accounting: accepted units, open disputes, finalized flag, emission and minted tokens.
  *
  * @example
- * import { getRound } from "shardholder/sdk"
+ * import { getRound } from "@shardholder/sdk"
  * const { finalized, totalUnits } = await getRound(client, { deployments, modelId: 1n, round: 0n })
  */
 export async function getRound(client: ShardholderClient, parameters: GetRoundParameters): Promise<GetRoundReturnType> {

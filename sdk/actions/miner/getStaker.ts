@@ -13,7 +13,7 @@ export type GetStakerErrorType = NoDeploymentError;
  * Reads a staker's record: stake, signing key, payout, validator/unbonding/jailed flags, open disputes.
  *
  * @example
- * import { getStaker } from "shardholder/sdk"
+ * import { getStaker } from "@shardholder/sdk"
  * const s = await getStaker(client, { deployments, account })
  */
 export async function getStaker(client: ShardholderClient, parameters: GetStakerParameters): Promise<GetStakerReturnType> {

@@ -2,17 +2,19 @@ import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { ComputeLedgerNothingToWithdrawError, ComputeLedgerUnbondingError } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 
-export type RequestUnbondParameters = DeploymentsParameter & AccountParameter;
+export type RequestUnbondParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait>;
 
-export type RequestUnbondReturnType = WriteResult;
+export type RequestUnbondReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
 export type RequestUnbondErrorType = ComputeLedgerNothingToWithdrawError | ComputeLedgerUnbondingError | AccountRequiredError | NoDeploymentError;
 
@@ -20,10 +22,10 @@ export type RequestUnbondErrorType = ComputeLedgerNothingToWithdrawError | Compu
  * Starts unbonding the caller's whole stake: it stops serving at once and can be withdrawn with `withdrawStake` after `UNBONDING_DELAY_SEC`.
  *
  * @example
- * import { requestUnbond } from "shardholder/sdk"
+ * import { requestUnbond } from "@shardholder/sdk"
  * await requestUnbond(walletClient, { deployments })
  */
-export async function requestUnbond(client: ShardholderClient, parameters: RequestUnbondParameters): Promise<RequestUnbondReturnType> {
+export async function requestUnbond<wait extends boolean = true>(client: ShardholderClient, parameters: RequestUnbondParameters<wait>): Promise<RequestUnbondReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "requestUnbond",
@@ -32,5 +34,5 @@ export async function requestUnbond(client: ShardholderClient, parameters: Reque
     functionName: "requestUnbond",
     args: [],
     account: parameters.account,
-  });
+  }, parameters);
 }

@@ -2,17 +2,19 @@ import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { ComputeLedgerDisputeNotOpenError, ComputeLedgerVotingNotOverError } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 
-export type ResolveDisputeParameters = DeploymentsParameter & AccountParameter & { disputeId: bigint };
+export type ResolveDisputeParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { disputeId: bigint };
 
-export type ResolveDisputeReturnType = WriteResult;
+export type ResolveDisputeReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
 export type ResolveDisputeErrorType = ComputeLedgerDisputeNotOpenError | ComputeLedgerVotingNotOverError | AccountRequiredError | NoDeploymentError;
 
@@ -20,10 +22,10 @@ export type ResolveDisputeErrorType = ComputeLedgerDisputeNotOpenError | Compute
  * Applies a dispute's verdict once every member voted or the vote window closed (anyone may call it); winners withdraw with `withdrawPayments`.
  *
  * @example
- * import { resolveDispute } from "shardholder/sdk"
+ * import { resolveDispute } from "@shardholder/sdk"
  * await resolveDispute(walletClient, { deployments, disputeId: 0n })
  */
-export async function resolveDispute(client: ShardholderClient, parameters: ResolveDisputeParameters): Promise<ResolveDisputeReturnType> {
+export async function resolveDispute<wait extends boolean = true>(client: ShardholderClient, parameters: ResolveDisputeParameters<wait>): Promise<ResolveDisputeReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "resolveDispute",
@@ -32,5 +34,5 @@ export async function resolveDispute(client: ShardholderClient, parameters: Reso
     functionName: "resolveDispute",
     args: [parameters.disputeId],
     account: parameters.account,
-  });
+  }, parameters);
 }

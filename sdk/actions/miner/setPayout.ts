@@ -3,17 +3,19 @@ import type { Address } from "viem";
 import type { ComputeLedgerNotRegisteredError, ComputeLedgerZeroAddressError } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 
-export type SetPayoutParameters = DeploymentsParameter & AccountParameter & { payout: Address };
+export type SetPayoutParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { payout: Address };
 
-export type SetPayoutReturnType = WriteResult;
+export type SetPayoutReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
 export type SetPayoutErrorType = ComputeLedgerNotRegisteredError | ComputeLedgerZeroAddressError | AccountRequiredError | NoDeploymentError;
 
@@ -21,10 +23,10 @@ export type SetPayoutErrorType = ComputeLedgerNotRegisteredError | ComputeLedger
  * Changes where the caller's future token rewards are minted.
  *
  * @example
- * import { setPayout } from "shardholder/sdk"
+ * import { setPayout } from "@shardholder/sdk"
  * await setPayout(walletClient, { deployments, payout: coldWallet })
  */
-export async function setPayout(client: ShardholderClient, parameters: SetPayoutParameters): Promise<SetPayoutReturnType> {
+export async function setPayout<wait extends boolean = true>(client: ShardholderClient, parameters: SetPayoutParameters<wait>): Promise<SetPayoutReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "setPayout",
@@ -33,5 +35,5 @@ export async function setPayout(client: ShardholderClient, parameters: SetPayout
     functionName: "setPayoutAddress",
     args: [parameters.payout],
     account: parameters.account,
-  });
+  }, parameters);
 }

@@ -3,17 +3,19 @@ import type { Address } from "viem";
 import type { ComputeLedgerNotRegisteredError, ComputeLedgerZeroAddressError } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 
-export type SetSigningKeyParameters = DeploymentsParameter & AccountParameter & { signingKey: Address };
+export type SetSigningKeyParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { signingKey: Address };
 
-export type SetSigningKeyReturnType = WriteResult;
+export type SetSigningKeyReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
 export type SetSigningKeyErrorType = ComputeLedgerNotRegisteredError | ComputeLedgerZeroAddressError | AccountRequiredError | NoDeploymentError;
 
@@ -21,10 +23,10 @@ export type SetSigningKeyErrorType = ComputeLedgerNotRegisteredError | ComputeLe
  * Rotates the caller's commitment signing key; signatures by the previous key are rejected from the next block on.
  *
  * @example
- * import { setSigningKey } from "shardholder/sdk"
+ * import { setSigningKey } from "@shardholder/sdk"
  * await setSigningKey(walletClient, { deployments, signingKey: newSigner.address })
  */
-export async function setSigningKey(client: ShardholderClient, parameters: SetSigningKeyParameters): Promise<SetSigningKeyReturnType> {
+export async function setSigningKey<wait extends boolean = true>(client: ShardholderClient, parameters: SetSigningKeyParameters<wait>): Promise<SetSigningKeyReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "setSigningKey",
@@ -33,5 +35,5 @@ export async function setSigningKey(client: ShardholderClient, parameters: SetSi
     functionName: "rotateSigningKey",
     args: [parameters.signingKey],
     account: parameters.account,
-  });
+  }, parameters);
 }

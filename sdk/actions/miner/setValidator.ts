@@ -2,17 +2,19 @@ import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { ComputeLedgerNotRegisteredError, ComputeLedgerValidatorUnchangedError } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 
-export type SetValidatorParameters = DeploymentsParameter & AccountParameter & { validator: boolean };
+export type SetValidatorParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { validator: boolean };
 
-export type SetValidatorReturnType = WriteResult;
+export type SetValidatorReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
 export type SetValidatorErrorType = ComputeLedgerNotRegisteredError | ComputeLedgerValidatorUnchangedError | AccountRequiredError | NoDeploymentError;
 
@@ -20,10 +22,10 @@ export type SetValidatorErrorType = ComputeLedgerNotRegisteredError | ComputeLed
  * Opts the caller in or out of the validator set (challenges and dispute committees).
  *
  * @example
- * import { setValidator } from "shardholder/sdk"
+ * import { setValidator } from "@shardholder/sdk"
  * await setValidator(walletClient, { deployments, validator: true })
  */
-export async function setValidator(client: ShardholderClient, parameters: SetValidatorParameters): Promise<SetValidatorReturnType> {
+export async function setValidator<wait extends boolean = true>(client: ShardholderClient, parameters: SetValidatorParameters<wait>): Promise<SetValidatorReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "setValidator",
@@ -32,5 +34,5 @@ export async function setValidator(client: ShardholderClient, parameters: SetVal
     functionName: "setValidator",
     args: [parameters.validator],
     account: parameters.account,
-  });
+  }, parameters);
 }

@@ -19,7 +19,7 @@ export type SignRoundCommitmentErrorType = MissingSignerError | NoDeploymentErro
  * address book), ready for `submitCommitments`.
  *
  * @example
- * import { signRoundCommitment } from "shardholder/sdk"
+ * import { signRoundCommitment } from "@shardholder/sdk"
  * const signed = await signRoundCommitment(client, { deployments, commitment, signer: signingAccount })
  */
 export async function signRoundCommitment(

@@ -3,16 +3,17 @@ import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { ComputeLedgerJailedError, ComputeLedgerUnbondingError, ComputeLedgerZeroAddressError } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 
-export type StakeParameters = DeploymentsParameter &
-  AccountParameter & {
+export type StakeParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     /** Receives the token rewards (may be a cold wallet). */
     payout: Address;
     /** Signs commitments; rotate it with `setSigningKey`. */
@@ -21,7 +22,7 @@ export type StakeParameters = DeploymentsParameter &
     valueWei: bigint;
   };
 
-export type StakeReturnType = WriteResult;
+export type StakeReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
 export type StakeErrorType =
   | ComputeLedgerZeroAddressError
@@ -35,10 +36,10 @@ export type StakeErrorType =
  * The sending account becomes the worker/validator identity.
  *
  * @example
- * import { stake } from "shardholder/sdk"
+ * import { stake } from "@shardholder/sdk"
  * await stake(walletClient, { deployments, payout, signingKey: signer.address, valueWei: parseEther("1") })
  */
-export async function stake(client: ShardholderClient, parameters: StakeParameters): Promise<StakeReturnType> {
+export async function stake<wait extends boolean = true>(client: ShardholderClient, parameters: StakeParameters<wait>): Promise<StakeReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "stake",
@@ -48,5 +49,5 @@ export async function stake(client: ShardholderClient, parameters: StakeParamete
     args: [parameters.payout, parameters.signingKey],
     value: parameters.valueWei,
     account: parameters.account,
-  });
+  }, parameters);
 }

@@ -14,17 +14,24 @@ import type { Commitment } from "../../protocol/commitment.ts";
 import {
   type AccountParameter,
   type DeploymentsParameter,
+  laterTransaction,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
+  type TransactionOverrides,
   type WriteResult,
 } from "../internal/client.ts";
 
 /** A commitment with its EIP-712 signature by the worker's signing key. */
 export type SignedCommitment = { commitment: Commitment; signature: Hex };
 
+/**
+ * Transaction overrides apply to every batch; a `nonce` is the first batch's, later batches take
+ * the following nonces. No `wait: false`: a batch is only sent once the previous one succeeded.
+ */
 export type SubmitCommitmentsParameters = DeploymentsParameter &
-  AccountParameter & {
+  AccountParameter &
+  TransactionOverrides & {
     signed: readonly SignedCommitment[];
     /** Commitments per transaction (default 32). Each transaction is all-or-nothing. */
     batchSize?: number | undefined;
@@ -59,7 +66,7 @@ export function orderForBatching(signed: readonly SignedCommitment[]): SignedCom
  * and later ones are not sent.
  *
  * @example
- * import { signCommitment, submitCommitments } from "shardholder/sdk"
+ * import { signCommitment, submitCommitments } from "@shardholder/sdk"
  * const signature = await signCommitment(signer, { ledger, chainId, commitment })
  * await submitCommitments(walletClient, { deployments, signed: [{ commitment, signature }] })
  */
@@ -83,7 +90,7 @@ export async function submitCommitments(
         functionName: "submitCommitments",
         args: [batch.map((s) => s.commitment), batch.map((s) => s.signature)],
         account: parameters.account,
-      }),
+      }, laterTransaction(parameters, batches.length)),
     );
   }
   return { batches, submitted: ordered.length };

@@ -2,17 +2,19 @@ import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import type { ComputeLedgerNotUnbondingError, ComputeLedgerStakeAtRiskError, ComputeLedgerUnbondingNotElapsedError } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 
-export type WithdrawStakeParameters = DeploymentsParameter & AccountParameter;
+export type WithdrawStakeParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait>;
 
-export type WithdrawStakeReturnType = WriteResult;
+export type WithdrawStakeReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
 export type WithdrawStakeErrorType = ComputeLedgerNotUnbondingError | ComputeLedgerUnbondingNotElapsedError | ComputeLedgerStakeAtRiskError | AccountRequiredError | NoDeploymentError;
 
@@ -20,10 +22,10 @@ export type WithdrawStakeErrorType = ComputeLedgerNotUnbondingError | ComputeLed
  * Sends the caller's unbonded stake back to it once the unbonding delay has passed and no dispute against it is open.
  *
  * @example
- * import { withdrawStake } from "shardholder/sdk"
+ * import { withdrawStake } from "@shardholder/sdk"
  * await withdrawStake(walletClient, { deployments })
  */
-export async function withdrawStake(client: ShardholderClient, parameters: WithdrawStakeParameters): Promise<WithdrawStakeReturnType> {
+export async function withdrawStake<wait extends boolean = true>(client: ShardholderClient, parameters: WithdrawStakeParameters<wait>): Promise<WithdrawStakeReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "withdrawStake",
@@ -32,5 +34,5 @@ export async function withdrawStake(client: ShardholderClient, parameters: Withd
     functionName: "withdrawStake",
     args: [],
     account: parameters.account,
-  });
+  }, parameters);
 }

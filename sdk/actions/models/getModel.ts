@@ -1,6 +1,7 @@
 import type { Address, ContractFunctionReturnType, Hex } from "viem";
-import { computeLedgerAbi } from "../../abi/computeLedger.ts";
-import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
+import * as ledgerAbi from "../../abi/items/computeLedger.ts";
+import * as registryAbi from "../../abi/items/modelRegistry.ts";
+import type { modelRegistryAbi } from "../../abi/modelRegistry.ts";
 import type { ModelRegistryUnknownModelError } from "../../errors/contractErrors.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
@@ -29,19 +30,20 @@ export type GetModelErrorType = ModelRegistryUnknownModelError | NoDeploymentErr
  * per-stage roots and units, and the round open now, in two batched calls.
  *
  * @example
- * import { getModel } from "shardholder/sdk"
+ * import { getModel } from "@shardholder/sdk"
  * const model = await getModel(client, { deployments, modelId: 1n })
  * console.log(model.stageCount, model.emission.tokensPerRound, model.holderFeeBps)
  */
 export async function getModel(client: ShardholderClient, parameters: GetModelParameters): Promise<GetModelReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const registry = { abi: modelRegistryAbi, address: contracts.modelRegistry } as const;
+  const abi = [registryAbi.model, registryAbi.metadataURI, registryAbi.initialWeightsRoot, registryAbi.unitsPerMicrobatch];
+  const registry = { abi, address: contracts.modelRegistry } as const;
   const { modelId } = parameters;
   return withTypedErrors(async () => {
     const [model, metadataURI, currentRound] = await readMany(client, [
       { ...registry, functionName: "model", args: [modelId] },
       { ...registry, functionName: "metadataURI", args: [modelId] },
-      { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "currentRound", args: [modelId] },
+      { abi: [ledgerAbi.currentRound], address: contracts.computeLedger, functionName: "currentRound", args: [modelId] },
     ]);
     const stages = Array.from({ length: model.stageCount }, (_, s) => s);
     const [roots, units] = await Promise.all([

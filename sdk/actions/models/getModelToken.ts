@@ -26,7 +26,7 @@ export type GetModelTokenErrorType = NoDeploymentError;
  * Reads a model's token: ERC-20 metadata, supply against its cap, and revenue not yet distributed.
  *
  * @example
- * import { getModelToken } from "shardholder/sdk"
+ * import { getModelToken } from "@shardholder/sdk"
  * const { symbol, totalSupplyTokens, capTokens } = await getModelToken(client, { deployments, modelId: 1n })
  */
 export async function getModelToken(client: ShardholderClient, parameters: GetModelTokenParameters): Promise<GetModelTokenReturnType> {

@@ -22,7 +22,7 @@ export type ListModelsErrorType = NoDeploymentError;
  * Lists registered models (paged, in one multicall per page) with their stored terms.
  *
  * @example
- * import { listModels } from "shardholder/sdk"
+ * import { listModels } from "@shardholder/sdk"
  * const { total, models } = await listModels(client, { deployments })
  */
 export async function listModels(client: ShardholderClient, parameters: ListModelsParameters): Promise<ListModelsReturnType> {

@@ -8,21 +8,24 @@ import type {
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 
 /** Everything a designer registers (the registry's `ModelSpec`); economic fields are immutable. */
 export type ModelSpec = ContractFunctionArgs<typeof modelRegistryAbi, "nonpayable", "registerModel">[0];
 
-export type RegisterModelParameters = DeploymentsParameter & AccountParameter & { spec: ModelSpec };
+export type RegisterModelParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { spec: ModelSpec };
 
-export type RegisterModelReturnType = WriteResult & { modelId: bigint; token: Address };
+export type RegisterModelReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { modelId: bigint; token: Address }, wait>;
 
 export type RegisterModelErrorType =
   | ModelRegistryInvalidStageCountError
@@ -37,19 +40,21 @@ export type RegisterModelErrorType =
  * model id and token address. Every registry validation error is typed (`ModelRegistry*Error`).
  *
  * @example
- * import { registerModel } from "shardholder/sdk"
+ * import { registerModel } from "@shardholder/sdk"
  * const { modelId, token } = await registerModel(walletClient, { deployments, spec })
  */
-export async function registerModel(client: ShardholderClient, parameters: RegisterModelParameters): Promise<RegisterModelReturnType> {
+export async function registerModel<wait extends boolean = true>(client: ShardholderClient, parameters: RegisterModelParameters<wait>): Promise<RegisterModelReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "registerModel",
     abi: modelRegistryAbi,
     address: contracts.modelRegistry,
     functionName: "registerModel",
     args: [parameters.spec],
     account: parameters.account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: modelRegistryAbi, address: contracts.modelRegistry, eventName: "ModelRegistered" });
+    return { ...result, modelId: args.modelId, token: args.token };
   });
-  const { args } = receiptEvent(result, { abi: modelRegistryAbi, address: contracts.modelRegistry, eventName: "ModelRegistered" });
-  return { ...result, modelId: args.modelId, token: args.token };
 }

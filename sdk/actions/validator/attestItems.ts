@@ -10,12 +10,14 @@ import type {
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvents } from "../internal/events.ts";
 import type { LedgerItem } from "./ledgerItem.ts";
@@ -23,9 +25,10 @@ import type { LedgerItem } from "./ledgerItem.ts";
 /** One attestation: the re-executed leaf and the draw of the caller's sample that hit it. */
 export type Attestation = { item: LedgerItem; draw: number };
 
-export type AttestItemsParameters = DeploymentsParameter & AccountParameter & { attestations: readonly Attestation[] };
+export type AttestItemsParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { attestations: readonly Attestation[] };
 
-export type AttestItemsReturnType = WriteResult & { attested: number; units: bigint };
+export type AttestItemsReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { attested: number; units: bigint }, wait>;
 
 export type AttestItemsErrorType =
   | ComputeLedgerBadAttestBatchError
@@ -45,19 +48,21 @@ export type AttestItemsErrorType =
  * round pro rata to attested units after finalization (`mintValidatorReward`).
  *
  * @example
- * import { attestItems, ledgerItem } from "shardholder/sdk"
+ * import { attestItems, ledgerItem } from "@shardholder/sdk"
  * await attestItems(walletClient, { deployments, attestations: [{ item: ledgerItem({ commitment, tree, index }), draw: 0 }] })
  */
-export async function attestItems(client: ShardholderClient, parameters: AttestItemsParameters): Promise<AttestItemsReturnType> {
+export async function attestItems<wait extends boolean = true>(client: ShardholderClient, parameters: AttestItemsParameters<wait>): Promise<AttestItemsReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "attestItems",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
     functionName: "attestItems",
     args: [parameters.attestations.map((a) => a.item), parameters.attestations.map((a) => a.draw)],
     account: parameters.account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const logs = receiptEvents(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "ItemAttested" });
+    return { ...result, attested: logs.length, units: logs.reduce((t, l) => t + l.args.units, 0n) };
   });
-  const logs = receiptEvents(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "ItemAttested" });
-  return { ...result, attested: logs.length, units: logs.reduce((t, l) => t + l.args.units, 0n) };
 }

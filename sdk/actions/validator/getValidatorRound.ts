@@ -18,7 +18,7 @@ export type GetValidatorRoundErrorType = NoDeploymentError;
  * its reward, and the round's attestation seed.
  *
  * @example
- * import { getValidatorRound } from "shardholder/sdk"
+ * import { getValidatorRound } from "@shardholder/sdk"
  * const { units, minted } = await getValidatorRound(client, { deployments, modelId: 1n, round: 0n, validator })
  */
 export async function getValidatorRound(client: ShardholderClient, parameters: GetValidatorRoundParameters): Promise<GetValidatorRoundReturnType> {

@@ -15,7 +15,7 @@ export type LedgerItem = CommittedItem & { weightsRootBefore: Hex; weightsRootAf
  * Builds the ledger payload of microbatch `index` of a signed commitment and its items tree.
  *
  * @example
- * import { itemsTree, ledgerItem } from "shardholder/sdk"
+ * import { itemsTree, ledgerItem } from "@shardholder/sdk"
  * const item = ledgerItem({ commitment, tree: itemsTree(items), index: 3 })
  */
 export function ledgerItem({ commitment, tree, index }: { commitment: Commitment; tree: ItemsTree; index: number }): LedgerItem {

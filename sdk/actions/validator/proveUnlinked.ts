@@ -11,18 +11,20 @@ import type {
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import type { Commitment } from "../../protocol/commitment.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 import type { LedgerItem } from "./ledgerItem.ts";
 
-export type ProveUnlinkedParameters = DeploymentsParameter &
-  AccountParameter & {
+export type ProveUnlinkedParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     /** The accepted commitment to void, exactly as signed. */
     commitment: Commitment;
     /** The accepted commitment of the neighbour it names, which names `partner` instead. */
@@ -31,8 +33,8 @@ export type ProveUnlinkedParameters = DeploymentsParameter &
     partner: Commitment;
   };
 
-export type ProveDuplicateParameters = DeploymentsParameter &
-  AccountParameter & {
+export type ProveDuplicateParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     /** A leaf of the commitment to void. */
     copy: LedgerItem;
     /** The same-index leaf, with the same input, of a commitment whose upstream link is confirmed. */
@@ -46,7 +48,7 @@ export type ProveDuplicateParameters = DeploymentsParameter &
     copyUpstream?: Commitment | undefined;
   };
 
-export type VoidCommitmentReturnType = WriteResult & { removedUnits: bigint };
+export type VoidCommitmentReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { removedUnits: bigint }, wait>;
 
 export type VoidCommitmentErrorType =
   | ComputeLedgerNotUnlinkedError
@@ -66,21 +68,23 @@ export type VoidCommitmentErrorType =
  * anyone may send it during the round's challenge window.
  *
  * @example
- * import { proveUnlinked } from "shardholder/sdk"
+ * import { proveUnlinked } from "@shardholder/sdk"
  * await proveUnlinked(walletClient, { deployments, commitment: copy, neighbour: upstream, partner: original })
  */
-export async function proveUnlinked(client: ShardholderClient, parameters: ProveUnlinkedParameters): Promise<VoidCommitmentReturnType> {
+export async function proveUnlinked<wait extends boolean = true>(client: ShardholderClient, parameters: ProveUnlinkedParameters<wait>): Promise<VoidCommitmentReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "proveUnlinked",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
     functionName: "proveUnlinked",
     args: [parameters.commitment, parameters.neighbour, parameters.partner],
     account: parameters.account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitmentVoided" });
+    return { ...result, removedUnits: args.removedUnits };
   });
-  const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitmentVoided" });
-  return { ...result, removedUnits: args.removedUnits };
 }
 
 /**
@@ -90,19 +94,21 @@ export async function proveUnlinked(client: ShardholderClient, parameters: Prove
  * share an input.
  *
  * @example
- * import { proveDuplicate } from "shardholder/sdk"
+ * import { proveDuplicate } from "@shardholder/sdk"
  * await proveDuplicate(walletClient, { deployments, copy, original, originalUpstream })
  */
-export async function proveDuplicate(client: ShardholderClient, parameters: ProveDuplicateParameters): Promise<VoidCommitmentReturnType> {
+export async function proveDuplicate<wait extends boolean = true>(client: ShardholderClient, parameters: ProveDuplicateParameters<wait>): Promise<VoidCommitmentReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "proveDuplicate",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
     functionName: "proveDuplicate",
     args: [parameters.copy, parameters.original, parameters.originalUpstream, parameters.copyUpstream ? [parameters.copyUpstream] : []],
     account: parameters.account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitmentVoided" });
+    return { ...result, removedUnits: args.removedUnits };
   });
-  const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitmentVoided" });
-  return { ...result, removedUnits: args.removedUnits };
 }

@@ -9,24 +9,26 @@ import type {
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import type { Commitment } from "../../protocol/commitment.ts";
 import {
-  type AccountParameter,
+  decodeWrite,
   type DeploymentsParameter,
+  type WriteParameters,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
 
-export type ProveWeightsBreakParameters = DeploymentsParameter &
-  AccountParameter & {
+export type ProveWeightsBreakParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     /** The worker's accepted commitment of round r - 1 (same model and stage). */
     previous: Commitment;
     /** Its accepted commitment of round r, whose `weightsRootBefore` differs from `previous.weightsRootAfter`. */
     current: Commitment;
   };
 
-export type ProveWeightsBreakReturnType = WriteResult & { slashedWei: bigint; rewardWei: bigint };
+export type ProveWeightsBreakReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { slashedWei: bigint; rewardWei: bigint }, wait>;
 
 export type ProveWeightsBreakErrorType =
   | ComputeLedgerNotAWeightsBreakError
@@ -43,19 +45,21 @@ export type ProveWeightsBreakErrorType =
  * The caller (a staked validator) is credited the winner's share of the slashed stake.
  *
  * @example
- * import { proveWeightsBreak } from "shardholder/sdk"
+ * import { proveWeightsBreak } from "@shardholder/sdk"
  * await proveWeightsBreak(walletClient, { deployments, previous, current })
  */
-export async function proveWeightsBreak(client: ShardholderClient, parameters: ProveWeightsBreakParameters): Promise<ProveWeightsBreakReturnType> {
+export async function proveWeightsBreak<wait extends boolean = true>(client: ShardholderClient, parameters: ProveWeightsBreakParameters<wait>): Promise<ProveWeightsBreakReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const result = await sendContractWrite(client, {
+  const sent = await sendContractWrite(client, {
     action: "proveWeightsBreak",
     abi: computeLedgerAbi,
     address: contracts.computeLedger,
     functionName: "proveWeightsBreak",
     args: [parameters.previous, parameters.current],
     account: parameters.account,
+  }, parameters);
+  return decodeWrite(sent, (result) => {
+    const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "WorkerSlashed" });
+    return { ...result, slashedWei: args.slashedWei, rewardWei: args.rewardWei };
   });
-  const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "WorkerSlashed" });
-  return { ...result, slashedWei: args.slashedWei, rewardWei: args.rewardWei };
 }

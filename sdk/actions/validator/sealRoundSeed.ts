@@ -6,13 +6,19 @@ import { type AccountRequiredError, type NoDeploymentError, SeedNotSealedError }
 import {
   type AccountParameter,
   type DeploymentsParameter,
+  laterTransaction,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
+  type TransactionOverrides,
   withTypedErrors,
 } from "../internal/client.ts";
 
-export type SealRoundSeedParameters = DeploymentsParameter & AccountParameter & { modelId: bigint; round: bigint };
+/**
+ * Transaction overrides apply to each sealing transaction; a `nonce` is the first one's, the next
+ * takes the following nonce. No `wait: false`: the second transaction needs the first one mined.
+ */
+export type SealRoundSeedParameters = DeploymentsParameter & AccountParameter & TransactionOverrides & { modelId: bigint; round: bigint };
 
 export type SealRoundSeedReturnType = { seed: Hex; sealedNow: boolean };
 
@@ -25,7 +31,7 @@ export type SealRoundSeedErrorType = ComputeLedgerOutsideChallengeWindowError | 
  * and no caller could pick it.
  *
  * @example
- * import { sealRoundSeed } from "shardholder/sdk"
+ * import { sealRoundSeed } from "@shardholder/sdk"
  * const { seed } = await sealRoundSeed(walletClient, { deployments, modelId: 1n, round: 0n })
  */
 export async function sealRoundSeed(client: ShardholderClient, parameters: SealRoundSeedParameters): Promise<SealRoundSeedReturnType> {
@@ -47,7 +53,7 @@ export async function sealRoundSeed(client: ShardholderClient, parameters: SealR
       args: [parameters.modelId, parameters.round],
       account: parameters.account,
       simulateOn: "pending",
-    });
+    }, laterTransaction(parameters, attempt));
     const seed = await read();
     if (BigInt(seed) !== 0n) return { seed, sealedNow: true };
   }
