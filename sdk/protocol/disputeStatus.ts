@@ -7,7 +7,7 @@ import { BaseError } from "../errors/base.ts";
  * `disputeStatus.test.ts` compares it with `contracts/interfaces/IComputeLedgerTypes.sol`.
  *
  * @example
- * import { DisputeStatus, getDispute } from "shardholder/sdk"
+ * import { DisputeStatus, getDispute } from "@shardholder/sdk"
  * const { status } = await getDispute(client, { deployments, disputeId })
  * if (status === DisputeStatus.Open) console.log("still open")
  */

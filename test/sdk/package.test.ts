@@ -7,12 +7,14 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { keccak256, parseEther, toHex } from "viem";
+import { keccak256, parseEther, toHex, type WalletClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveRpc } from "../../scripts/lib/rpcServer.ts";
 import { measureSdkApps } from "../../scripts/lib/sdkSize.ts";
 import { sdkVersion } from "../../sdk/errors/base.ts";
+import { runServingOperator } from "../../worker/serve/operator.ts";
+import { ContentStore, serveContentStore } from "../../worker/serve/store.ts";
 import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "./fixture.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -132,10 +134,11 @@ describe("@shardholder/sdk as an installed package", () => {
         "  .extend(shardholderActions({ deployments }));",
         "export async function run() {",
         '  const { requestId } = await client.requestInference({ modelId: 1n, input: "hi", maxFeePerGas: 2n, maxPriorityFeePerGas: 1n });',
+        '  const { text }: { text: string } = await client.infer({ modelId: 1n, prompt: "hi", maxFeeWei: 1n });',
         "  const sent: SentTransaction = await client.stake({ payout: client.account.address, signingKey: client.account.address, valueWei: 1n, wait: false });",
         '  const direct = await requestInference(client, { deployments, modelId: 1n, input: "x", gas: 100_000n, nonce: 7 });',
         "  const book: Deployments = await loadDeployments({ chainId: 31337 });",
-        "  return [requestId, sent.transactionHash, direct.request.deadline, book.chainId] as const;",
+        "  return [requestId, text, sent.transactionHash, direct.request.deadline, book.chainId] as const;",
         "}",
         "",
       ].join("\n"),
@@ -183,10 +186,19 @@ describe("@shardholder/sdk as an installed package", () => {
       await s?.connection.close();
     });
 
-    it("pays for an inference, waits for the operator's fulfilment and prints it", async () => {
+    it("asks the model through infer: finds the announced endpoint, pays, and prints the verified text", async () => {
       const key = generatePrivateKey();
       const dapp = privateKeyToAccount(key);
       await s.publicClient.waitForTransactionReceipt({ hash: await s.deployer.sendTransaction({ to: dapp.address, value: parseEther("1") }) });
+      // The operator side (worker/serve): its store announced on-chain, and its fulfil loop.
+      const store = new ContentStore();
+      const server = await serveContentStore(store);
+      await actionsOf(s, 2).announceEndpoint({ modelId: 1n, url: server.url });
+      const stop = new AbortController();
+      const operator = runServingOperator({
+        client: s.publicClient, wallet: s.wallets[2] as WalletClient, deployments: s.deployments, modelId: 1n, store,
+        stageOperators: [accountAt(s, 2), accountAt(s, 2)], generate: async (prompt) => `${prompt}, it was a dark and stormy night`, pollMs: 50, signal: stop.signal,
+      });
       const child = spawn(process.execPath, ["main.mjs", "Once upon a time"], {
         cwd: app,
         env: { PATH: process.env.PATH, RPC_URL: rpc.url, PRIVATE_KEY: key, MODEL_ID: "1", TIMEOUT_MS: "60000" },
@@ -196,22 +208,17 @@ describe("@shardholder/sdk as an installed package", () => {
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-      let running = true;
-      void exited.then(() => (running = false));
 
-      // The operator side: fulfil request 1 as soon as the dapp's transaction is on-chain.
-      const outputHash = keccak256(toHex("It was a dark and stormy night"));
-      for (let i = 0; running && i < 600; i++) {
-        const done = await actionsOf(s, 2).fulfillInference({ requestId: 1n, outputHash }).then(
-          () => true,
-          () => false, // not requested yet
-        );
-        if (done) break;
-        await new Promise((r) => setTimeout(r, 100));
+      try {
+        const code = await exited;
+        expect(code, stderr).toBe(0);
+      } finally {
+        stop.abort();
+        await operator;
+        await server.close();
       }
-      const code = await exited;
-      expect(code, stderr).toBe(0);
-      expect(JSON.parse(stdout.trim().split("\n").at(-1) ?? "")).toEqual({ requestId: "1", outputHash, fulfiller: accountAt(s, 2) });
+      const text = "Once upon a time, it was a dark and stormy night";
+      expect(JSON.parse(stdout.trim().split("\n").at(-1) ?? "")).toEqual({ requestId: "1", text, outputHash: keccak256(toHex(text)), fulfiller: accountAt(s, 2) });
     }, 120_000);
 
     it("types a revert from the installed package: the lazily imported error registry loads in plain node", async () => {

@@ -53,7 +53,7 @@ export type GetAvailabilityChallengesErrorType = NoDeploymentError;
  * `fromBlock`) and `toBlock`, in chain order, each with its outcome by `toBlock`.
  *
  * @example
- * import { getAvailabilityChallenges } from "shardholder/sdk"
+ * import { getAvailabilityChallenges } from "@shardholder/sdk"
  * const demands = await getAvailabilityChallenges(client, { deployments, modelId: 1n, worker })
  * const toAnswer = demands.filter((d) => d.status === "open")
  */

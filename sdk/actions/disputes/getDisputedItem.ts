@@ -30,7 +30,7 @@ export type GetDisputedItemErrorType = DisputeNotFoundError | DisputedItemNotDec
  * `DisputeOpened` (found by scanning from the deployment block, or `fromBlock`).
  *
  * @example
- * import { getDisputedItem } from "shardholder/sdk"
+ * import { getDisputedItem } from "@shardholder/sdk"
  * const { item, downstream } = await getDisputedItem(client, { deployments, disputeId: 4n })
  * // item.leaf.index, item.leaf.inputActHash, item.worker, …
  */

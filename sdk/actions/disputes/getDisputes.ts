@@ -52,7 +52,7 @@ export type GetDisputesErrorType = NoDeploymentError;
  * dispute's live state (committee level, votes, deadlines).
  *
  * @example
- * import { DisputeStatus, getDisputes } from "shardholder/sdk"
+ * import { DisputeStatus, getDisputes } from "@shardholder/sdk"
  * const disputes = await getDisputes(client, { deployments, modelId: 1n, round: 3n })
  * const open = disputes.filter((d) => d.status === DisputeStatus.Open)
  */

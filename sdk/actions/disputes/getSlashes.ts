@@ -41,7 +41,7 @@ export type GetSlashesErrorType = NoDeploymentError;
  * without a second slash, and so without a second entry.
  *
  * @example
- * import { getSlashes } from "shardholder/sdk"
+ * import { getSlashes } from "@shardholder/sdk"
  * const slashes = await getSlashes(client, { deployments, modelId: 1n, worker })
  * const lostWei = slashes.reduce((t, s) => t + s.slashedWei, 0n)
  */

@@ -1,4 +1,4 @@
-import { servingDirectoryAbi } from "../../abi/servingDirectory.ts";
+import * as directoryAbi from "../../abi/items/servingDirectory.ts";
 import type {
   ServingDirectoryEmptyUrlError,
   ServingDirectoryNoEndpointError,
@@ -7,16 +7,17 @@ import type {
 } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
-  type AccountParameter,
   type DeploymentsParameter,
   resolveDeployments,
   sendContractWrite,
   type ShardholderClient,
+  type WriteParameters,
   type WriteResult,
+  type WriteReturnType,
 } from "../internal/client.ts";
 
-export type AnnounceEndpointParameters = DeploymentsParameter &
-  AccountParameter & {
+export type AnnounceEndpointParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & {
     modelId: bigint;
     /** Base URL of the operator's serving endpoint (`PUT <url>/inputs`, `GET <url>/outputs/<id>`), at most 256 bytes. */
     url: string;
@@ -34,22 +35,25 @@ export type AnnounceEndpointErrorType =
  * replacing its earlier entry. `infer` looks up the first operator of each serving pipeline there.
  *
  * @example
- * import { announceEndpoint } from "shardholder/sdk"
+ * import { announceEndpoint } from "@shardholder/sdk"
  * await announceEndpoint(operatorWallet, { deployments, modelId: 1n, url: "https://op.example/shardholder" })
  */
-export async function announceEndpoint(client: ShardholderClient, parameters: AnnounceEndpointParameters): Promise<WriteResult> {
+export async function announceEndpoint<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: AnnounceEndpointParameters<wait>,
+): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "announceEndpoint",
-    abi: servingDirectoryAbi,
+    abi: [directoryAbi.announceEndpoint],
     address: contracts.servingDirectory,
     functionName: "announceEndpoint",
     args: [parameters.modelId, parameters.url],
     account: parameters.account,
-  });
+  }, parameters);
 }
 
-export type WithdrawEndpointParameters = DeploymentsParameter & AccountParameter & { modelId: bigint };
+export type WithdrawEndpointParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { modelId: bigint };
 
 export type WithdrawEndpointErrorType = ServingDirectoryNoEndpointError | AccountRequiredError | NoDeploymentError;
 
@@ -57,17 +61,20 @@ export type WithdrawEndpointErrorType = ServingDirectoryNoEndpointError | Accoun
  * Removes the operator's endpoint for `modelId` from the ServingDirectory (e.g. before going offline).
  *
  * @example
- * import { withdrawEndpoint } from "shardholder/sdk"
+ * import { withdrawEndpoint } from "@shardholder/sdk"
  * await withdrawEndpoint(operatorWallet, { deployments, modelId: 1n })
  */
-export async function withdrawEndpoint(client: ShardholderClient, parameters: WithdrawEndpointParameters): Promise<WriteResult> {
+export async function withdrawEndpoint<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: WithdrawEndpointParameters<wait>,
+): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return sendContractWrite(client, {
     action: "withdrawEndpoint",
-    abi: servingDirectoryAbi,
+    abi: [directoryAbi.withdrawEndpoint],
     address: contracts.servingDirectory,
     functionName: "withdrawEndpoint",
     args: [parameters.modelId],
     account: parameters.account,
-  });
+  }, parameters);
 }

@@ -28,7 +28,7 @@ export type GetInferenceRequestsErrorType = NoDeploymentError;
  * requests naming its pipeline with `fromBlock` one past the last block it read.
  *
  * @example
- * import { getInferenceRequests } from "shardholder/sdk"
+ * import { getInferenceRequests } from "@shardholder/sdk"
  * const head = await client.getBlockNumber()
  * const requests = await getInferenceRequests(client, { deployments, pipelineKey, fromBlock, toBlock: head })
  * fromBlock = head + 1n

@@ -1,6 +1,6 @@
 import type { Address, Hex } from "viem";
 import { readContract } from "viem/actions";
-import { servingDirectoryAbi } from "../../abi/servingDirectory.ts";
+import * as directoryAbi from "../../abi/items/servingDirectory.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
 import { getPipelines } from "./getPipelines.ts";
@@ -33,7 +33,7 @@ export type GetServingEndpointsErrorType = NoDeploymentError;
  * never read.
  *
  * @example
- * import { getServingEndpoints } from "shardholder/sdk"
+ * import { getServingEndpoints } from "@shardholder/sdk"
  * const { endpoints } = await getServingEndpoints(client, { deployments, modelId: 1n })
  * console.log(endpoints[0]?.url)
  */
@@ -45,7 +45,7 @@ export async function getServingEndpoints(client: ShardholderClient, parameters:
   if (pipelines.length === 0) return { endpoints: [], servingPipelines: 0 };
   const entryOperators = pipelines.map((p) => p.stageOperators[0] as Address);
   const urls = await withTypedErrors(() =>
-    readContract(client, { abi: servingDirectoryAbi, address: contracts.servingDirectory, functionName: "endpointsOf", args: [parameters.modelId, entryOperators] }),
+    readContract(client, { abi: [directoryAbi.endpointsOf], address: contracts.servingDirectory, functionName: "endpointsOf", args: [parameters.modelId, entryOperators] }),
   );
   const endpoints = pipelines.flatMap((p, i) => {
     const url = urls[i] ?? "";

@@ -1,6 +1,6 @@
 import { type Address, type Hash, type Hex, HttpRequestError } from "viem";
 import { estimateFeesPerGas, getBalance, getBlock, getGasPrice } from "viem/actions";
-import { InferenceEscrowAlreadyFulfilledError, InferenceEscrowDeadlineNotReachedError, type ModelRegistryUnknownModelError } from "../../errors/contractErrors.ts";
+import type { ModelRegistryUnknownModelError } from "../../errors/contractErrors.ts";
 import {
   EndpointsUnreachableError,
   InferenceNotDeliveredError,
@@ -136,9 +136,11 @@ async function refundWhenDue(client: ShardholderClient, parameters: InferParamet
     try {
       return await refundInference(client, { deployments: parameters.deployments, requestId, account: parameters.account });
     } catch (err) {
-      if (err instanceof InferenceEscrowAlreadyFulfilledError) return "fulfilled";
+      // By name, not instanceof: the contract error classes load lazily, on the first revert.
+      const name = err instanceof Error ? err.name : "";
+      if (name === "InferenceEscrowAlreadyFulfilledError") return "fulfilled";
       // The wall clock passed the deadline before the chain's did: wait for the chain.
-      if (!(err instanceof InferenceEscrowDeadlineNotReachedError) || Date.now() >= until) throw err;
+      if (name !== "InferenceEscrowDeadlineNotReachedError" || Date.now() >= until) throw err;
       await sleep(1_000);
     }
   }
@@ -162,7 +164,7 @@ export function toInferError(err: unknown): unknown {
  * delivering before the deadline refunds the fee and throws {@link InferenceNotDeliveredError}.
  *
  * @example
- * import { infer } from "shardholder/sdk"
+ * import { infer } from "@shardholder/sdk"
  * const { text, requestId, holdersWei } = await infer(walletClient, { deployments, modelId: 1n, prompt: "The jury", maxFeeWei: parseEther("0.01") })
  */
 export async function infer(client: ShardholderClient, parameters: InferParameters): Promise<InferReturnType> {

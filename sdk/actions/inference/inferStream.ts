@@ -43,7 +43,7 @@ async function* ndjson(body: ReadableStream<Uint8Array>): AsyncGenerator<Endpoin
  * is fulfilled instead. Await `result` for the fee split and transaction hashes.
  *
  * @example
- * import { inferStream } from "shardholder/sdk"
+ * import { inferStream } from "@shardholder/sdk"
  * const stream = await inferStream(walletClient, { deployments, modelId: 1n, prompt: "The jury", maxFeeWei: parseEther("0.01") })
  * for await (const piece of stream) process.stdout.write(piece)
  * const { requestId, holdersWei } = await stream.result

@@ -65,7 +65,7 @@ const constants = [
  * read once and keep them.
  *
  * @example
- * import { attestDraws, getLedgerParameters } from "shardholder/sdk"
+ * import { attestDraws, getLedgerParameters } from "@shardholder/sdk"
  * const { attestSampleBps, maxAttestBatch } = await getLedgerParameters(client, { deployments })
  * const draws = attestDraws(microbatchesPerRound, attestSampleBps)
  */

@@ -37,7 +37,7 @@ export type GetAcceptedCommitmentsErrorType = NoDeploymentError;
  * (`getVoidedCommitments`, `getSlashes`, `getCommitment` tell what became of it).
  *
  * @example
- * import { getAcceptedCommitments } from "shardholder/sdk"
+ * import { getAcceptedCommitments } from "@shardholder/sdk"
  * const accepted = await getAcceptedCommitments(client, { deployments, modelId: 1n, round: 3n })
  * // [{ worker: "0x…", stage: 0, itemsRoot: "0x…", units: 12n, round: 3n, blockNumber: 41n, … }]
  */

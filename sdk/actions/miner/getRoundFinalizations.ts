@@ -30,7 +30,7 @@ export type GetRoundFinalizationsErrorType = NoDeploymentError;
  * finalized each (anyone may send it). `getRound` reads whether a round is final now.
  *
  * @example
- * import { getRoundFinalizations } from "shardholder/sdk"
+ * import { getRoundFinalizations } from "@shardholder/sdk"
  * const [finalized] = await getRoundFinalizations(client, { deployments, modelId: 1n, round: 3n })
  * console.log(finalized?.transactionHash)
  */

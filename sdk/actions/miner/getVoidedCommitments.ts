@@ -35,7 +35,7 @@ export type GetVoidedCommitmentsErrorType = NoDeploymentError;
  * block (or `fromBlock`) and `toBlock`.
  *
  * @example
- * import { getVoidedCommitments } from "shardholder/sdk"
+ * import { getVoidedCommitments } from "@shardholder/sdk"
  * const voided = await getVoidedCommitments(client, { deployments, modelId: 1n, round: 3n })
  */
 export async function getVoidedCommitments(

@@ -37,7 +37,7 @@ export type GetAttestationsErrorType = NoDeploymentError;
  * reads the units that still count.
  *
  * @example
- * import { getAttestations } from "shardholder/sdk"
+ * import { getAttestations } from "@shardholder/sdk"
  * const attested = await getAttestations(client, { deployments, modelId: 1n, round: 3n, validator })
  */
 export async function getAttestations(client: ShardholderClient, parameters: GetAttestationsParameters): Promise<GetAttestationsReturnType> {

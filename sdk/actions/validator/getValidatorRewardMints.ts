@@ -35,7 +35,7 @@ export type GetValidatorRewardMintsErrorType = NoDeploymentError;
  * `fromBlock`) and `toBlock`; at most one per validator and round.
  *
  * @example
- * import { getValidatorRewardMints } from "shardholder/sdk"
+ * import { getValidatorRewardMints } from "@shardholder/sdk"
  * const mints = await getValidatorRewardMints(client, { deployments, modelId: 1n, validator })
  * const earned = mints.reduce((t, m) => t + m.tokens, 0n)
  */

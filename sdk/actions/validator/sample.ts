@@ -6,7 +6,7 @@ import { type Address, encodeAbiParameters, type Hex, hexToBigInt, keccak256, pa
  * read, not copied, so a ledger with another rate is followed).
  *
  * @example
- * import { attestDraws, getLedgerParameters } from "shardholder/sdk"
+ * import { attestDraws, getLedgerParameters } from "@shardholder/sdk"
  * const { attestSampleBps } = await getLedgerParameters(client, { deployments })
  * attestDraws(64, attestSampleBps) // 7 at the ledger's 10%
  */
