@@ -1,4 +1,4 @@
-import { type Address, formatEther, type Hash, type Hex } from "viem";
+import { type Address, formatEther, getAddress, type Hash, type Hex } from "viem";
 import { BaseError } from "./base.ts";
 
 /** The prompt is empty (nothing to send, and every empty prompt hashes alike). */
@@ -33,19 +33,19 @@ export class InvalidDeadlineError extends BaseError {
   }
 }
 
-/** The paying account cannot cover the fee plus gas. */
+/** The paying account cannot cover the value it sends (a fee, a stake) plus gas. */
 export class InsufficientFundsError extends BaseError {
   account: Address;
   balanceWei: bigint;
   requiredWei: bigint;
-  constructor({ account, balanceWei, feeWei, gasWei }: { account: Address; balanceWei: bigint; feeWei: bigint; gasWei: bigint }) {
-    super(`Insufficient funds for ${formatEther(feeWei)} ETH + gas: account ${account} holds ${formatEther(balanceWei)} ETH.`, {
+  constructor({ account, balanceWei, feeWei, gasWei }: { account: Address; balanceWei: bigint; feeWei: bigint; gasWei?: bigint | undefined }) {
+    super(`Insufficient funds for ${formatEther(feeWei)} ETH + gas: account ${getAddress(account)} holds ${formatEther(balanceWei)} ETH.`, {
       name: "InsufficientFundsError",
-      metaMessages: [`Needed: ${formatEther(feeWei + gasWei)} ETH (fee ${feeWei} wei, gas up to ${gasWei} wei).`],
+      metaMessages: gasWei === undefined ? [] : [`Needed: ${formatEther(feeWei + gasWei)} ETH (value ${feeWei} wei, gas up to ${gasWei} wei).`],
     });
-    this.account = account;
+    this.account = getAddress(account);
     this.balanceWei = balanceWei;
-    this.requiredWei = feeWei + gasWei;
+    this.requiredWei = feeWei + (gasWei ?? 0n);
   }
 }
 

@@ -256,15 +256,28 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     await expect(dapp().infer({ ...ok, modelId: 999n })).rejects.toBeInstanceOf(ModelRegistryUnknownModelError);
     await expect(dapp().infer({ ...ok, timeoutMs: 500 })).rejects.toBeInstanceOf(InvalidParameterError);
     // a payer who cannot cover fee + gas is told so in words
-    const poor = s.wallets[8] as WalletClient;
     await s.networkHelpers.setBalance(accountAt(s, 8), parseEther("0.0005"));
     const broke = actionsOf(s, 8).infer({ ...ok, feeWei: parseEther("0.001") });
     await expect(broke).rejects.toBeInstanceOf(InsufficientFundsError);
-    await expect(broke).rejects.toMatchObject({ shortMessage: `Insufficient funds for 0.001 ETH + gas: account ${poor.account?.address} holds 0.0005 ETH.` });
+    await expect(broke).rejects.toMatchObject({ shortMessage: `Insufficient funds for 0.001 ETH + gas: account ${accountAt(s, 8)} holds 0.0005 ETH.` });
     expect(await escrowState()).toEqual(before);
     // the same call with valid values goes through: the refusals above were about the input alone
     expect((await dapp().infer({ ...ok, pollingInterval: 20 })).text).toBe(reverse("fine"));
     expect((await escrowState()).requests).toBe(before.requests + 1n);
+  });
+
+  it("any write action says in words when the account cannot pay its value, not the node's wording", async () => {
+    const modelId = await newModel();
+    await registerPipeline(modelId, [1, 2]);
+    await s.networkHelpers.setBalance(accountAt(s, 9), parseEther("0.0005"));
+    const poor = actionsOf(s, 9);
+    const request = poor.requestInference({ modelId, input: "x", feeWei: parseEther("0.01") });
+    await expect(request).rejects.toBeInstanceOf(InsufficientFundsError);
+    await expect(request).rejects.toMatchObject({ shortMessage: `Insufficient funds for 0.01 ETH + gas: account ${accountAt(s, 9)} holds 0.0005 ETH.` });
+    await expect(poor.stake({ payout: accountAt(s, 9), signingKey: accountAt(s, 9), valueWei: parseEther("1") })).rejects.toBeInstanceOf(InsufficientFundsError);
+    // an account that can pay gets the contract's own answer, not a funding error
+    const rich = await actionsOf(s, 5).requestInference({ modelId, input: "x", feeWei: parseEther("0.01") });
+    expect(rich.receipt.status).toBe("success");
   });
 
   it("says which RPC endpoint it cannot reach, and needs an account to pay", async () => {
@@ -273,6 +286,10 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     const err = await infer(down, { deployments: s.deployments, modelId: 1n, prompt: "hi", maxFeeWei: 1n }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RpcUnreachableError);
     expect((err as RpcUnreachableError).shortMessage).toBe("Cannot reach the JSON-RPC endpoint http://127.0.0.1:1/.");
+    // every read action too, not only infer
+    const { getModel } = await import("../models/getModel.ts");
+    const read = await getModel(down, { deployments: s.deployments, modelId: 1n }).catch((e: unknown) => e);
+    expect(read).toBeInstanceOf(RpcUnreachableError);
     const noAccount = createPublicClient({ chain: s.publicClient.chain, transport: http("http://127.0.0.1:1") });
     await expect(infer(noAccount, { deployments: s.deployments, modelId: 1n, prompt: "hi", maxFeeWei: 1n })).rejects.toBeInstanceOf(AccountRequiredError);
   });

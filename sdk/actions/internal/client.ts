@@ -14,11 +14,13 @@ import type {
   TransactionRequestBase,
   Transport,
 } from "viem";
-import { estimateContractGas, getChainId, simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
+import { HttpRequestError, InsufficientFundsError as ViemInsufficientFundsError } from "viem";
+import { estimateContractGas, getBalance, getChainId, simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import { selectDeployments } from "../../deployments/parse.ts";
 import type { Deployments, DeploymentsSource } from "../../deployments/types.ts";
 import { BaseError } from "../../errors/base.ts";
 import { findRevertData } from "../../errors/contract.ts";
+import { InsufficientFundsError, RpcUnreachableError } from "../../errors/inference.ts";
 import { AccountRequiredError, TransactionRevertedError } from "../../errors/sdk.ts";
 
 /** Any viem client; write actions additionally need an account (on the client or passed in). */
@@ -68,7 +70,11 @@ export type WriteReturnType<result, wait extends boolean = true, sent = SentTran
 
 /** The address book of the client's chain. */
 export async function resolveDeployments(client: ShardholderClient, source: DeploymentsSource): Promise<Deployments> {
-  const chainId = client.chain?.id ?? (await getChainId(client));
+  const chainId =
+    client.chain?.id ??
+    (await getChainId(client).catch((err: unknown): never => {
+      throw rpcUnreachable(err) ?? err;
+    }));
   return selectDeployments(source, chainId);
 }
 
@@ -81,10 +87,37 @@ export async function withTypedErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof BaseError || findRevertData(err) === undefined) throw err;
+    if (err instanceof BaseError) throw err;
+    if (findRevertData(err) === undefined) throw rpcUnreachable(err) ?? err;
     const { toShardholderError } = await import("../../errors/decode.ts");
     throw toShardholderError(err);
   }
+}
+
+/** The first error of `err`'s `cause` chain that `match` accepts. */
+function causeOf<T>(err: unknown, match: (e: unknown) => e is T): T | undefined {
+  for (let e = err; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) if (match(e)) return e;
+  return undefined;
+}
+
+/** {@link RpcUnreachableError} when `err` is viem failing to reach the JSON-RPC endpoint over HTTP. */
+export function rpcUnreachable(err: unknown): RpcUnreachableError | undefined {
+  const http = causeOf(err, (e): e is HttpRequestError => e instanceof HttpRequestError);
+  return http && new RpcUnreachableError({ url: http.url, cause: http });
+}
+
+/**
+ * {@link InsufficientFundsError} when a write failed because `account` cannot pay `valueWei` plus
+ * gas: the node said so, or the balance is below the value alone. Nodes word this differently
+ * (Hardhat answers "Missing or invalid parameters"), so the balance is the arbiter.
+ */
+async function insufficientFunds(client: ShardholderClient, account: Account | Address, valueWei: bigint, err: unknown): Promise<InsufficientFundsError | undefined> {
+  const nodeSaidSo = causeOf(err, (e): e is ViemInsufficientFundsError => e instanceof ViemInsufficientFundsError) !== undefined;
+  if (!nodeSaidSo && valueWei === 0n) return undefined;
+  const address = typeof account === "string" ? account : account.address;
+  const balanceWei = await getBalance(client, { address }).catch(() => undefined);
+  if (balanceWei === undefined || (!nodeSaidSo && balanceWei >= valueWei)) return undefined;
+  return new InsufficientFundsError({ account: address, balanceWei, feeWei: valueWei });
 }
 
 export type SendParameters<
@@ -146,7 +179,7 @@ export async function sendContractWrite<
   const account = parameters.account ?? client.account;
   if (!account) throw new AccountRequiredError({ action: parameters.action });
   const overrides = overridesOf(options);
-  const sent = await withTypedErrors(async (): Promise<SentTransaction | WriteResult> => {
+  const send = async (): Promise<SentTransaction | WriteResult> => {
     const { request } = await simulateContract(client, {
       abi: parameters.abi as Abi,
       address: parameters.address,
@@ -167,6 +200,14 @@ export async function sendContractWrite<
     const receipt = await waitForTransactionReceipt(client, { hash: transactionHash });
     if (receipt.status !== "success") throw new TransactionRevertedError({ action: parameters.action, transactionHash });
     return { transactionHash, receipt };
+  };
+  const sent = await withTypedErrors(async () => {
+    try {
+      return await send();
+    } catch (err) {
+      // A revert is the contract's answer; anything else may be the account's funds, said in words.
+      throw (findRevertData(err) === undefined && (await insufficientFunds(client, account, parameters.value ?? 0n, err))) || err;
+    }
   });
   // The branch taken above is the one `wait` selects; TypeScript cannot follow that into the type.
   return sent as WriteReturnType<WriteResult, wait>;
