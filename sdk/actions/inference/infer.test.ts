@@ -9,6 +9,7 @@ import {
   EndpointsUnreachableError,
   InferenceNotDeliveredError,
   InsufficientFundsError,
+  InvalidDeadlineError,
   NoServingEndpointError,
   OutputMismatchError,
   PromptEmptyError,
@@ -255,6 +256,9 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     await expect(dapp().infer({ ...ok, maxFeeWei: parseEther("0.0009") })).rejects.toBeInstanceOf(FeeAboveLimitError);
     await expect(dapp().infer({ ...ok, modelId: 999n })).rejects.toBeInstanceOf(ModelRegistryUnknownModelError);
     await expect(dapp().infer({ ...ok, timeoutMs: 500 })).rejects.toBeInstanceOf(InvalidParameterError);
+    // a deadline the chain's clock has already reached (the escrow would refuse it)
+    const chainNow = BigInt(await s.networkHelpers.time.latest());
+    await expect(dapp().infer({ ...ok, deadline: chainNow })).rejects.toBeInstanceOf(InvalidDeadlineError);
     // a payer who cannot cover fee + gas is told so in words
     await s.networkHelpers.setBalance(accountAt(s, 8), parseEther("0.0005"));
     const broke = actionsOf(s, 8).infer({ ...ok, feeWei: parseEther("0.001") });

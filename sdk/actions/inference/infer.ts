@@ -40,6 +40,8 @@ export type InferParameters = DeploymentsParameter &
      * is the chain's clock plus this, rounded up to seconds. Undelivered by then, the fee is refunded.
      */
     timeoutMs?: number | undefined;
+    /** Absolute deadline (unix seconds, the chain's clock) instead of `timeoutMs`; refused unless it is in the chain's future. */
+    deadline?: bigint | undefined;
     /** How long one endpoint may take to accept the prompt before the next is tried (default 5,000). */
     endpointTimeoutMs?: number | undefined;
     /** How long to keep trying to refund after the deadline, waiting for the chain's clock to pass it (default 60,000). */
@@ -192,7 +194,7 @@ export async function payInference(client: ShardholderClient, parameters: InferP
   const feeWei = parameters.feeWei ?? model.minRequestFeeWei;
   if (feeWei > maxFeeWei) throw new FeeAboveLimitError({ feeWei, maxFeeWei });
   const now = await chainTime(client);
-  const deadline = now + BigInt(Math.ceil(timeoutMs / 1_000));
+  const deadline = parameters.deadline ?? now + BigInt(Math.ceil(timeoutMs / 1_000));
   if (deadline <= now) throw new InvalidDeadlineError({ deadline, chainTime: now });
 
   const { endpoints, servingPipelines } = await getServingEndpoints(client, { deployments: parameters.deployments, modelId });
