@@ -61,7 +61,7 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
         vm.prank(r);
         e.request{value: 0.1 ether}(id, k, keccak256("prompt"), deadline);
         uint256 txGas = _lastTxGas(abi.encodeCall(e.request, (id, k, keccak256("prompt"), deadline)));
-        emit log_named_uint("InferenceEscrow request, tx gas", txGas);
+        _snap("InferenceEscrow", "request", txGas);
         assertLe(txGas, 60_000, "request above target");
     }
 
@@ -81,7 +81,7 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
         vm.prank(op1);
         e.fulfill(id, req, out, ops);
         uint256 txGas = _lastTxGas(abi.encodeCall(e.fulfill, (id, req, out, ops)));
-        emit log_named_uint("InferenceEscrow fulfill (2 stages), tx gas", txGas);
+        _snap("InferenceEscrow", "fulfill, 2 stages, minimal ledger", txGas);
         assertEq(uint8(e.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
         assertLe(txGas, 75_000, "fulfil above target");
     }
@@ -95,7 +95,7 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
         vm.prank(who);
         e.withdraw(who, keys);
         uint256 txGas = _lastTxGas(abi.encodeCall(e.withdraw, (who, keys)));
-        emit log_named_uint("InferenceEscrow withdraw (operator, 1 pipeline), tx gas", txGas);
+        _snap("InferenceEscrow", "withdraw, operator, 1 pipeline", txGas);
         assertLe(txGas, 50_000, "withdraw above target");
     }
 
@@ -108,7 +108,7 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
         vm.prank(who);
         e.withdraw(who, none);
         uint256 txGas = _lastTxGas(abi.encodeCall(e.withdraw, (who, none)));
-        emit log_named_uint("InferenceEscrow withdraw (treasury), tx gas", txGas);
+        _snap("InferenceEscrow", "withdraw, treasury", txGas);
         assertLe(txGas, 45_000, "treasury withdraw above target");
     }
 

@@ -59,7 +59,7 @@ contract InferenceEscrowLedgerGasTest is LedgerTestBase, PipelineConsents, GasMe
         vm.prank(caller);
         e.fulfill(id, req, out, ops);
         uint256 txGas = _lastTxGas(abi.encodeCall(e.fulfill, (id, req, out, ops)));
-        emit log_named_uint("InferenceEscrow fulfill (2 stages, real ledger), tx gas", txGas);
+        _snap("InferenceEscrow", "fulfill, 2 stages, real ledger", txGas);
         assertEq(uint8(e.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
         assertLe(txGas, 77_000, "fulfil with the real ledger above target");
     }

@@ -48,8 +48,7 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         uint256 paid = t.claim();
         uint256 txGas = _lastTxGas(abi.encodeWithSignature("claim()"));
         assertGt(paid, 0);
-        emit log_named_uint("ModelToken claim, tx gas", txGas);
-        emit log_named_uint("ModelToken claim, execution gas (tx - 21000 - calldata)", _lastCallExecGas());
+        _snap("ModelToken", "claim", txGas);
         assertLe(txGas, 40_000, "claim above the 40k DESIGN target");
     }
 
@@ -60,7 +59,7 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         vm.deal(b, 1); // an existing account (paying a fresh one costs 25k more)
         vm.prank(a);
         t.claim(b);
-        emit log_named_uint("ModelToken claim(to), tx gas", _lastTxGas(abi.encodeWithSignature("claim(address)", b)));
+        _snap("ModelToken", "claim to another account", _lastTxGas(abi.encodeWithSignature("claim(address)", b)));
     }
 
     function test_gas_depositRevenue() public {
@@ -68,7 +67,7 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         _warm(address(t));
         t.depositRevenue{value: 1 ether}();
         uint256 txGas = _lastTxGas(abi.encodeCall(t.depositRevenue, ()));
-        emit log_named_uint("ModelToken depositRevenue, tx gas", txGas);
+        _snap("ModelToken", "depositRevenue", txGas);
     }
 
     function test_gas_claimAll_threeTokens() public {
@@ -86,7 +85,7 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         vm.prank(alice);
         uint256 paid = claimer.claimAll(tokens);
         uint256 txGas = _lastTxGas(abi.encodeCall(claimer.claimAll, (tokens)));
-        emit log_named_uint("RevenueClaimer.claimAll over 3 tokens, tx gas", txGas);
+        _snap("ModelToken", "RevenueClaimer.claimAll over 3 tokens", txGas);
         assertGt(paid, 2 ether);
     }
 
@@ -102,11 +101,9 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         vm.prank(from);
         p.transfer(to, 1e18);
         (uint256 base, uint256 baseExec) = (_lastTxGas(data), _lastCallExecGas());
-        emit log_named_string("transfer to", label);
-        emit log_named_uint("ModelToken transfer, tx gas", ours);
-        emit log_named_uint("OZ ERC20 transfer, tx gas", base);
-        emit log_named_uint("ratio x1000", ours * 1000 / base);
-        emit log_named_uint("execution-only ratio x1000", oursExec * 1000 / baseExec);
+        _snap("ModelToken", string.concat("transfer to ", label), ours);
+        _snap("ModelToken", string.concat("OZ ERC20 transfer to ", label), base);
+        _snap("ModelToken", string.concat("transfer to ", label, ", execution ratio to OZ x1000"), oursExec * 1000 / baseExec);
         assertLe(ours * 100, base * 130, "transfer above 1.3x OZ");
     }
 }

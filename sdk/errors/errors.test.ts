@@ -79,8 +79,13 @@ describe("contract error decoding", () => {
       const err = (await actionsOf(s, 0)
         .requestInference({ modelId: 1n, pipelineKey: keccak256(toHex("any pipeline")), input: "x", feeWei: parseEther("0.0001") })
         .catch((e: unknown) => e)) as BaseError;
-      expect(err.walk()).toBeDefined();
       expect((err.cause as Error).name).toBe("ContractFunctionExecutionError");
+      // walk() follows the chain to viem's innermost error (the node's revert), and finds a link by predicate
+      const innermost = err.walk() as Error;
+      expect(innermost).not.toBe(err);
+      expect((innermost as { cause?: unknown }).cause).toBeUndefined();
+      expect(err.walk((e) => e instanceof Error && e.name === "ContractFunctionExecutionError")).toBe(err.cause);
+      expect(err.walk((e) => e instanceof Error && e.name === "NoSuchError")).toBeNull();
     });
   });
 });

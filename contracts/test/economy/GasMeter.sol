@@ -34,6 +34,12 @@ abstract contract GasMeter is Test {
         return vm.lastCallGas().gasTotalUsed;
     }
 
+    /// @dev Records `gas` under `name` in `snapshots/<group>.json`: `npm run snapshot:gas` writes the
+    /// file, `npm test` (`--snapshot-check`) fails on any difference, so a regression of a few gas shows.
+    function _snap(string memory group, string memory name, uint256 gas) internal {
+        vm.snapshotValue(group, name, gas);
+    }
+
     function _warm(address target) internal view {
         // solhint-disable-next-line no-unused-vars
         target.code.length;
