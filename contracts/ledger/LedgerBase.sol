@@ -59,7 +59,7 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     uint256 public constant RING_SIZE = 8;
     /// @notice Sampling rate of attestations: each validator may attest the items hit by its first
     /// `max(1, ceil(microbatchesPerRound * ATTEST_SAMPLE_BPS / 1e4))` draws per commitment
-    /// (docs/PROTOCOL.md "Attestation sample"). 10% is the re-execution budget DESIGN.md targets.
+    /// (docs/PROTOCOL.md "Attestation sample"). 10% keeps re-execution within the 12% validator budget (docs/PROTOCOL.md "Targets").
     uint256 public constant ATTEST_SAMPLE_BPS = 1000;
     /// @notice Most items one `attestItems` call takes (bounds its gas).
     uint256 public constant MAX_ATTEST_BATCH = 256;

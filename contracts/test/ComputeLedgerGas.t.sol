@@ -6,7 +6,7 @@ import {LedgerTestBase} from "./ledger/LedgerTestBase.sol";
 
 /// @dev Execution gas of the hot paths (calldata and the 21k base are not included; see
 /// `_calldataGas` for the calldata part). Every figure is recorded in snapshots/ComputeLedger.json and checked
-/// exactly by `npm test`; assertions are only the DESIGN targets.
+/// exactly by `npm test`; assertions are only the targets of docs/PROTOCOL.md.
 /// Batches are measured as the ledger's own frame (`vm.lastCallGas`, see GasMeter): what a relayer's
 /// transaction executes. A `gasleft()` difference around the call would also count this test contract
 /// ABI-encoding the batch from memory, which no transaction pays.
@@ -167,6 +167,6 @@ contract ComputeLedgerGasTest is LedgerTestBase, GasMeter {
         uint256 again = before - gasleft();
         _snap("ComputeLedger", "mintReward, first mint to payout and designer", first);
         _snap("ComputeLedger", "mintReward, payout and designer already hold tokens", again);
-        assertLt(again, 60_000, "mintReward above the 60k DESIGN target");
+        assertLt(again, 60_000, "mintReward above the 60k target");
     }
 }

@@ -801,7 +801,7 @@ contract AdversarialHandler is HandlerBase {
     }
 }
 
-/// @dev Ported invariants of the ledger (DESIGN.md 3 and 4, ETH solvency, units) under random actions.
+/// @dev Ported invariants of the ledger (docs/PROTOCOL.md "Invariants" 3 and 4, ETH solvency, units) under random actions.
 contract ComputeLedgerInvariantTest is Test {
     ComputeLedger internal ledger;
     ModelRegistry internal registry;

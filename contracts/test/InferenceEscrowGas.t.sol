@@ -65,7 +65,7 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
         assertLe(txGas, 60_000, "request above target");
     }
 
-    /// @dev DESIGN target: 75k (70k before issue 11), steady state (the pipeline of these two operators is
+    /// @dev Target: 75k (70k before issue 11), steady state (the pipeline of these two operators is
     /// registered and has earned). Where it goes (~72.5k): 21000 base + ~3.6k calldata (the request now
     /// carries its pipeline key) + token deposit ~21.6k (value call 6.7k net of the stipend, cold clone and
     /// implementation 5.2k, two reads and one write 7.1k, event) + pipeline slot 5k + the treasury's

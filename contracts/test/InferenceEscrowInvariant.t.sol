@@ -15,7 +15,7 @@ import {MockServingLedger} from "./economy/MockServingLedger.sol";
 /// fulfilments (legal and not), refunds, withdrawals and time jumps
 /// @dev Handlers live in the .t.sol file: Hardhat only hands the fuzzer artifacts of test roots.
 /// Ghosts: the fields and liveness of every request, the sum of live fees, the wei sent to each token, what
-/// each operator earned and withdrew, and flags for any outcome DESIGN invariant 6 forbids (an illegal call
+/// each operator earned and withdrew, and flags for any outcome invariant 6 (docs/PROTOCOL.md) forbids (an illegal call
 /// that succeeded, a legal one that failed).
 contract EscrowHandler is CommonBase, StdCheats, StdUtils {
     InferenceEscrow public immutable escrow;
@@ -249,7 +249,7 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
     }
 }
 
-/// @notice DESIGN invariants 2 and 6 for the escrow, over two models (2 and 3 stages, different splits), with
+/// @notice Invariants 2 and 6 (docs/PROTOCOL.md) for the escrow, over two models (2 and 3 stages, different splits), with
 /// pipelines registered only by consent.
 contract InferenceEscrowInvariantTest is EconomyBase {
     EscrowHandler internal handler;

@@ -46,7 +46,7 @@ contract InferenceEscrowLedgerGasTest is LedgerTestBase, PipelineConsents, GasMe
         live = IInferenceEscrow.InferenceRequest(modelId, key, requester, 0.1 ether, deadline, keccak256("b"));
     }
 
-    /// @dev DESIGN target: 77k as a chain receipt (70k before issue 11 added the treasury's protocol-fee
+    /// @dev Target: 77k as a chain receipt (70k before issue 11 added the treasury's protocol-fee
     /// counter, ~5k, and the request's pipeline key, ~0.5k of calldata), with the ledger's serving checks
     /// included (bench/gas.json "chain" "fulfillInference, second" measures the same path through the SDK).
     function test_gas_fulfill_twoStages_realLedger_within77k() public {

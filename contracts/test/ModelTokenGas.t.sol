@@ -8,7 +8,7 @@ import {EconomyBase} from "./economy/EconomyBase.sol";
 import {GasMeter} from "./economy/GasMeter.sol";
 import {PlainERC20} from "./economy/PlainERC20.sol";
 
-/// @notice Gas of the token's hot paths against the DESIGN targets, as transaction gas (see GasMeter).
+/// @notice Gas of the token's hot paths against the targets of docs/PROTOCOL.md, as transaction gas (see GasMeter).
 contract ModelTokenGasTest is EconomyBase, GasMeter {
     ModelToken internal token;
     PlainERC20 internal plain;
@@ -36,7 +36,7 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         _compareTransfers(makeAddr("carol"), "new holder");
     }
 
-    /// @dev DESIGN target: 40k. Parts no claim of ETH revenue through an ERC-1167 clone can avoid: 21000 +
+    /// @dev Target: 40k (docs/PROTOCOL.md "Targets"). Parts no claim of ETH revenue through an ERC-1167 clone can avoid: 21000 +
     /// calldata 64 + cold implementation 2600 + two cold reads 4200 + one write 2900 + event 1756 + value
     /// transfer 6800 (9000 less the unused stipend) = 39.3k; the code around them is assembly, the rest is the
     /// dispatcher and the proxy's copying. Claims rely on checks-effects-interactions, not a guard.
@@ -49,7 +49,7 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         uint256 txGas = _lastTxGas(abi.encodeWithSignature("claim()"));
         assertGt(paid, 0);
         _snap("ModelToken", "claim", txGas);
-        assertLe(txGas, 40_000, "claim above the 40k DESIGN target");
+        assertLe(txGas, 40_000, "claim above the 40k target");
     }
 
     function test_gas_claimTo_otherRecipient() public {

@@ -12,7 +12,7 @@ import {RevenueClaimer} from "../RevenueClaimer.sol";
 
 /// @title Drives random mints, deposits, transfers and claims across several model tokens and actors
 /// @dev Ghosts: per token, wei deposited and claimed; and a flag raised if any transfer changed an
-/// account's accrued revenue (DESIGN invariant 5) or any mint lowered one.
+/// account's accrued revenue (invariant 5, docs/PROTOCOL.md "Invariants") or any mint lowered one.
 contract TokenHandler is CommonBase, StdCheats, StdUtils {
     ModelToken[] public tokens;
     address[] public actors;
@@ -112,7 +112,7 @@ contract TokenHandler is CommonBase, StdCheats, StdUtils {
     }
 }
 
-/// @notice DESIGN invariants 1 and 5 under random mints, deposits, transfers and (batch) claims over
+/// @notice Invariants 1 and 5 (docs/PROTOCOL.md) under random mints, deposits, transfers and (batch) claims over
 /// three tokens: a registered one (cap 1e24, revenue held below cap >> 20), another registered one, and a
 /// tiny-cap clone where every supply distributes and rounding dust is at its relative worst.
 contract ModelTokenInvariantTest is EconomyBase {

@@ -9,7 +9,7 @@ import type { BlockWeights } from "./ops.ts";
  * second time inside backward (+33% compute). Here forward keeps the activations backward needs
  * (a "tape") and backward applies the chain rule directly, with every transposed 2-D matmul
  * written as an explicit transpose plus a plain matMul (XNNPACK's fast path on wasm, see
- * TOOLCHAIN.md); the batched attention products go through `batchedMatMul` instead.
+ * `npm run bench:matmul`); the batched attention products go through `batchedMatMul` instead.
  * `stage.test.ts` checks these gradients against autodiff of `forward.ts`.
  */
 

@@ -11,7 +11,8 @@ function swapLast(t: tf.Tensor): tf.Tensor {
 /**
  * `matMul(a, b)` (rank 2, or equal-rank batched) whose gradient transposes explicitly instead of
  * using matMul's transposeA/transposeB flags: on the wasm backend those flags run 10-25x slower
- * than a transpose followed by a plain matMul (TOOLCHAIN.md), and autodiff of tf.matMul uses them.
+ * than a transpose followed by a plain matMul (`npm run bench:matmul` measures both), and autodiff of
+ * tf.matMul uses them.
  */
 export const mm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
