@@ -57,9 +57,7 @@ export default defineConfig({
   plugins: [hardhatToolboxViem],
   solidity: {
     // solc comes from the npm `solc` package (wasm): no compiler download on this machine kind.
-    // The deployed contracts' job also emits storage layouts: test/contracts/storageLayout.test.ts checks
-    // that the ledger and the modules it DELEGATECALLs agree on every slot.
-    compilers: [{ version: "0.8.28", path: solcPath, settings: { ...optimized, outputSelection: { "*": { "*": ["storageLayout"] } } } }],
+    compilers: [{ version: "0.8.28", path: solcPath, settings: optimized }],
     // The wasm solc fails ("memory access out of bounds") on a job holding too many test files
     // (a clean compile of two jobs did, once the real-ledger fulfil gas test was added), and
     // Hardhat puts all files with one compiler config in one job: these tests get configs that
