@@ -2,9 +2,8 @@ import { createKeccak } from "hash-wasm";
 import { bytesToHex, type Hex } from "viem";
 
 /*
- * The wire hashes every tensor a stage sends and receives. viem's JavaScript keccak (~15 MB/s on
- * the 2-core build machine) made that a tenth of a training step; hash-wasm's WebAssembly keccak
- * is ~20x faster. One hasher is instantiated when the module loads, so hashing stays synchronous.
+ * The wire hashes every tensor a stage sends and receives. viem's JavaScript keccak made that a
+ * tenth of a training step; hash-wasm's WebAssembly keccak is ~24x faster (bench/kernels.json). One hasher is instantiated when the module loads, so hashing stays synchronous.
  * The SDK's `tensorHash` stays the reference: keccak.test.ts checks equality on many inputs.
  */
 const hasher = await createKeccak(256);
