@@ -1,14 +1,11 @@
 import hre from "hardhat";
-import { type Account, type Address, type Chain, type Client, type Hex, type Transport, getAddress } from "viem";
+import { type Address, type Hex, getAddress } from "viem";
 import { modelRegistryAbi } from "../../sdk/abi/modelRegistry.ts";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { shardholderActions } from "../../sdk/decorator.ts";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { sampleCommitment, sampleModelSpec } from "../../scripts/lib/sampleSpec.ts";
-
-/** Anything the SDK accepts as a client. */
-export type TestClient = Client<Transport, Chain | undefined, Account | undefined>;
 
 /**
  * A fresh in-process Hardhat chain with the whole protocol deployed exactly as the Ignition
