@@ -10,8 +10,9 @@ function group(decimal: string): string {
 }
 
 /**
- * `amount` (in units of 10^-decimals) with at most `digits` significant fractional digits,
- * trailing zeros dropped; amounts too small to show are "< 0.000001" rather than "0".
+ * `amount` (in units of 10^-decimals) with `digits` fractional digits (fewer as the integer part
+ * grows), trailing zeros dropped; below 1, at least three significant digits, so no amount but
+ * zero ever reads "0".
  */
 export function formatAmount(amount: bigint, decimals = 18, digits = 6): string {
   if (amount === 0n) return "0";
@@ -22,7 +23,6 @@ export function formatAmount(amount: bigint, decimals = 18, digits = 6): string 
   // Keep `digits` fractional digits for small numbers, fewer as the integer part grows.
   const keep = int === "0" ? Math.max(digits, frac.search(/[1-9]/) + 3) : Math.max(2, digits - int.length);
   const cut = frac.slice(0, keep).replace(/0+$/, "");
-  if (int === "0" && cut === "") return `${negative ? "-" : ""}< 0.${"0".repeat(Math.max(0, keep - 1))}1`;
   return `${negative ? "-" : ""}${group(cut ? `${int}.${cut}` : int)}`;
 }
 
@@ -36,7 +36,7 @@ export function formatShare(part: bigint, whole: bigint): string {
   if (whole === 0n) return "–";
   const basisPoints = (part * 1_000_000n) / whole; // hundredths of a basis point
   const pct = Number(basisPoints) / 10_000;
-  if (pct > 0 && pct < 0.01) return "< 0.01 %";
+  if (part > 0n && pct < 0.01) return "< 0.01 %";
   return `${pct.toFixed(2)} %`;
 }
 

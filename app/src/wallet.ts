@@ -66,7 +66,7 @@ export function useWallet(config: AppConfig) {
     }
   }, [injected]);
 
-  const useDevAccount = useCallback(
+  const chooseDevAccount = useCallback(
     (address: string) => {
       setError(undefined);
       const dev = config.devAccounts.find((d) => d.address.toLowerCase() === address.toLowerCase());
@@ -110,7 +110,7 @@ export function useWallet(config: AppConfig) {
     };
   }, [wallet.kind === "injected" ? wallet.provider : undefined]);
 
-  return { wallet, error, hasInjected: injected !== undefined, connectInjected, useDevAccount, disconnect, switchChain };
+  return { wallet, error, hasInjected: injected !== undefined, connectInjected, chooseDevAccount, disconnect, switchChain };
 }
 
 export type WalletControls = ReturnType<typeof useWallet>;

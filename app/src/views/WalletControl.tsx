@@ -41,7 +41,7 @@ function DevPicker() {
   return (
     <label class="dev-picker" title={`Hardhat's public development keys: offered only because this is chain ${DEV_CHAIN_ID}. Never send real funds to them.`}>
       <span>Dev account</span>
-      <select value={w.kind === "dev" ? w.address : ""} onChange={(e) => wallet.useDevAccount(e.currentTarget.value)} data-testid="dev-account">
+      <select value={w.kind === "dev" ? w.address : ""} onChange={(e) => wallet.chooseDevAccount(e.currentTarget.value)} data-testid="dev-account">
         <option value="">choose…</option>
         {config.devAccounts.map((d) => (
           <option key={d.address} value={d.address}>
