@@ -2,7 +2,7 @@
 // missing or older than any source it is built from, so `shardholder app` works from a fresh
 // checkout and never serves a stale page after an edit.
 import { existsSync } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -43,10 +43,41 @@ export async function buildApp({ quiet = true } = {}): Promise<void> {
   await build({ configFile: path.join(appDir, "vite.config.ts"), logLevel: quiet ? "warn" : "info" });
 }
 
+const LOCK = path.join(appDir, ".build-lock");
+/** A lock older than this was left by a build that died. */
+const STALE_LOCK_MS = 180_000;
+
+/**
+ * Runs `fn` holding the build lock (an atomic `mkdir`), so two processes starting the app at once
+ * (two test files, a test and the screenshot script) never build into the same folder together.
+ */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      await mkdir(LOCK);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const held = await stat(LOCK).catch(() => undefined);
+      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await rm(LOCK, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(LOCK, { recursive: true, force: true });
+  }
+}
+
 /** Builds the app unless `distDir` already holds a fresh build; says so through `log`. */
 export async function ensureAppBuilt({ distDir = defaultDistDir, rebuild = false, log }: { distDir?: string; rebuild?: boolean; log?: ((message: string) => void) | undefined } = {}): Promise<void> {
   if (!rebuild && (await isBuildFresh(distDir))) return;
   if (distDir !== defaultDistDir) throw new Error(`${distDir} holds no fresh build of the app; run \`npm run build:app\`.`);
-  log?.("building the app (vite build app/) ...");
-  await buildApp();
+  await withBuildLock(async () => {
+    // Another process may have built it while this one waited for the lock.
+    if (!rebuild && (await isBuildFresh(distDir))) return;
+    log?.("building the app (vite build app/) ...");
+    await buildApp();
+  });
 }

@@ -95,9 +95,9 @@ export function App({ config }: { config: AppConfig }) {
       <main>
         {health && !health.ok ? (
           <Notice tone="error" title={everUp ? "The chain stopped answering" : "Cannot reach the chain"} testId="rpc-down">
-            <p>
-              The JSON-RPC endpoint <code>{config.upstreamRpc}</code> does not answer ({describeError(health.error).detail ?? describeError(health.error).title}). Retrying every second
-              {everUp ? "; the numbers below are from the last block read." : "."}
+            <p>{describeError(health.error).detail ?? describeError(health.error).title}</p>
+            <p class="muted">
+              Endpoint <code>{config.upstreamRpc}</code>, through this app's <code>/rpc</code>. Retrying every second{everUp ? "; the numbers below are from the last block read." : "."}
             </p>
           </Notice>
         ) : null}

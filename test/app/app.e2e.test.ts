@@ -8,6 +8,7 @@ import { type RunningApp, startApp } from "../../app/server/startApp.ts";
 import { modelTokenAbi } from "../../sdk/abi/modelToken.ts";
 import { serveRpc } from "../../scripts/lib/rpcServer.ts";
 import { accountAt, actionsOf, deployShardholder } from "../sdk/fixture.ts";
+import { fixedLoopbackPort } from "../lib/ports.ts";
 import { launchChromium } from "./browser.ts";
 import { type AppScenario, ROLES, startAppScenario, stubGenerate } from "./scenario.ts";
 
@@ -172,11 +173,12 @@ describe("web app (headless Chromium against a local chain)", () => {
       await rpc.close();
       await empty.connection.close();
     }
-    const downApp = await startApp({ rpcUrl: "http://127.0.0.1:1/", deployments: sc.s.deployments, port: 0 });
+    const closed = `http://127.0.0.1:${await fixedLoopbackPort()}/`; // nothing listens there
+    const downApp = await startApp({ rpcUrl: closed, deployments: sc.s.deployments, port: 0 });
     extraApps.push(downApp);
     const page = await open("holdings", downApp);
     await page.getByTestId("rpc-down").waitFor();
-    expect(await page.getByTestId("rpc-down").textContent()).toContain("http://127.0.0.1:1/");
+    expect(await page.getByTestId("rpc-down").textContent()).toContain(`Cannot reach the chain's JSON-RPC endpoint ${closed}`);
     await page.close();
   }, LONG);
 

@@ -21,12 +21,12 @@ describe("shardholder app", () => {
     s = await deployShardholder();
     rpc = await serveRpc(s.connection.provider);
     dir = await mkdtemp(path.join(tmpdir(), "shardholder-app-cli-"));
-  });
+  }, 240_000);
   afterAll(async () => {
     await rpc?.close();
     await s?.connection.close();
     if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  }, 240_000);
 
   it("serves the page for the chain and address book it is given until Ctrl-C", async () => {
     const book = path.join(dir, `${s.deployments.chainId}.json`);
@@ -57,5 +57,5 @@ describe("shardholder app", () => {
     expect(await head.json()).toMatchObject({ result: "0x7a69" });
     child.kill("SIGINT");
     expect(await exited).toBe(0);
-  });
+  }, 240_000);
 });

@@ -6,7 +6,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type Address, type Hex, keccak256, parseEther, toHex, type WalletClient } from "viem";
+import { type Address, type Hex, parseEther, type WalletClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { type RunningApp, startApp } from "../../app/server/startApp.ts";
 import { devKey } from "../../scripts/lib/devnet/accounts.ts";
 import { type RpcServer, serveRpc } from "../../scripts/lib/rpcServer.ts";
@@ -17,19 +18,19 @@ import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, t
 /** Who is who among the dev accounts (labels shown in the page's picker). */
 export const ROLES = { designer: 0, minerStage0: 1, minerStage1: 2, holderStage0: 3, holderStage1: 4, dapp: 5 } as const;
 
-const CONTINUATIONS = [
-  " that the evidence was not enough to convict him.",
-  " first time the city had seen such a crowd.",
-  " sun came up over the quiet river.",
-  " he would be home before the end of the week.",
-];
+const CONTINUATIONS: Record<string, string> = {
+  "The jury said": " that the evidence was not enough to convict him.",
+  "It was the": " first time the city had seen such a crowd.",
+  "In the morning the": " sun came up over the quiet river.",
+};
 
 /**
- * The stub model of the scenario's serving operator: a fixed continuation of the prompt, picked
- * by the prompt's hash. The text is verified like any other (its hash is fulfilled on-chain).
+ * The stub model of the scenario's serving operator: a canned continuation of the scenario's
+ * prompts, and of any other prompt a fixed one. The text is verified like any other (its hash is
+ * fulfilled on-chain); no model runs.
  */
 export function stubGenerate(prompt: string): string {
-  return CONTINUATIONS[Number(BigInt(keccak256(toHex(prompt))) % BigInt(CONTINUATIONS.length))] as string;
+  return CONTINUATIONS[prompt] ?? ` (stub text for a prompt of ${new TextEncoder().encode(prompt).length} bytes)`;
 }
 
 export type AppScenario = {
@@ -54,7 +55,8 @@ function devKeyList(s: Shardholder): { key: Hex; label: string }[] {
   };
   return Array.from({ length: 10 }, (_, i) => {
     const key = devKey(i);
-    if (accountAt(s, i) === undefined) throw new Error(`no dev account ${i}`);
+    // The page signs with these keys: they must be the chain's funded accounts the scenario used.
+    if (privateKeyToAccount(key).address !== accountAt(s, i)) throw new Error(`dev key ${i} is not the chain's account ${i}`);
     return { key, label: labels[i] ?? `dev account ${i}` };
   });
 }

@@ -23,9 +23,10 @@ export function WalletControl() {
         </>
       ) : (
         <>
-          <Addr address={w.address} label={w.kind === "dev" ? w.label : "wallet"} />
+          {/* A dev account's name is in the picker beside it. */}
+          <Addr address={w.address} label={w.kind === "dev" ? undefined : "wallet"} />
           {balance.data !== undefined ? <Eth wei={balance.data} testId="eth-balance" digits={4} /> : null}
-          {devOffered && w.kind === "dev" ? <DevPicker /> : null}
+          {devOffered && w.kind === "dev" ? <DevPicker compact /> : null}
           <button class="link" onClick={wallet.disconnect} data-testid="disconnect">
             Disconnect
           </button>
@@ -35,12 +36,12 @@ export function WalletControl() {
   );
 }
 
-function DevPicker() {
+function DevPicker({ compact = false }: { compact?: boolean }) {
   const { config, wallet } = useApp();
   const w = wallet.wallet;
   return (
     <label class="dev-picker" title={`Hardhat's public development keys: offered only because this is chain ${DEV_CHAIN_ID}. Never send real funds to them.`}>
-      <span>Dev account</span>
+      {compact ? null : <span>Dev account</span>}
       <select value={w.kind === "dev" ? w.address : ""} onChange={(e) => wallet.chooseDevAccount(e.currentTarget.value)} data-testid="dev-account">
         <option value="">choose…</option>
         {config.devAccounts.map((d) => (
