@@ -160,6 +160,25 @@ describe("web app (headless Chromium against a local chain)", () => {
     await page.close();
   }, LONG);
 
+  it("claims every model in one RevenueClaimer transaction", async () => {
+    const designer = accountAt(sc.s, ROLES.designer);
+    const owed = await claimableOnChain(designer);
+    expect(owed).toBeGreaterThan(0n);
+    const page = await open("holdings");
+    await pickDevAccount(page, ROLES.designer);
+    await waitWei(page, "total-claimable", owed);
+    await page.getByTestId("claim-all").click();
+    const done = page.getByTestId("tx-done");
+    await done.waitFor({ timeout: 60_000 });
+    expect(await done.textContent()).toContain("in one transaction");
+    const hash = (await done.locator(".hash").getAttribute("title")) as `0x${string}`;
+    const tx = await sc.s.publicClient.getTransaction({ hash });
+    expect(tx.to?.toLowerCase()).toBe(sc.s.deployments.contracts.revenueClaimer.toLowerCase());
+    expect(await claimableOnChain(designer)).toBe(0n);
+    await waitWei(page, "total-claimable", 0n);
+    await page.close();
+  }, LONG);
+
   it("says so when a chain has no models, and when its RPC does not answer", async () => {
     const empty = await deployShardholder();
     const rpc = await serveRpc(empty.connection.provider);

@@ -65,8 +65,8 @@ export function HoldingsView() {
       ) : null}
       {data && data.holdings.length > 0 ? (
         <div class="summary">
-          <Stat label="Claimable in total" testId="total-claimable">
-            <Eth wei={data.totalClaimableWei} />
+          <Stat label="Claimable in total">
+            <Eth wei={data.totalClaimableWei} testId="total-claimable" />
           </Stat>
           <button class="primary" disabled={!canSign || tx.busy || claimable.length === 0} onClick={claimEverything} data-testid="claim-all">
             Claim all{claimable.length > 1 ? ` (${claimable.length} models, one transaction)` : ""}
