@@ -8,6 +8,7 @@ import type { Deployments } from "../../sdk/deployments/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { GlobalConfig, RawGlobalOptions } from "../config/options.ts";
 import { CliError, ExitCode, MissingKeyError, NotAvailableError, PeerLostError, PeerSilentError, UsageError } from "./errors.ts";
+import { registerAppCommand } from "./app.ts";
 
 // Only commander and the error classes load eagerly: viem alone takes seconds to import on a
 // busy machine, and `--help` or a bad flag must answer at once.
@@ -371,6 +372,7 @@ export function buildProgram(): Command {
       if (code !== 0) process.exitCode = code;
     });
 
+  registerAppCommand(program);
   return program;
 }
 

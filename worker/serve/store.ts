@@ -116,6 +116,18 @@ function streamOutput(store: ContentStore, requestId: bigint, res: ServerRespons
   });
 }
 
+/**
+ * Browser dapps call the endpoint from their own origin: every answer allows any origin (the store
+ * holds only public, content-addressed text and takes no credentials), and the preflight of a
+ * `PUT /inputs` is answered.
+ */
+const CORS_HEADERS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, PUT, OPTIONS",
+  "access-control-allow-headers": "content-type",
+  "access-control-max-age": "600",
+} as const;
+
 /** Serves `store` over HTTP (default: loopback, port 0 = any free port). */
 export async function serveContentStore(
   store: ContentStore,
@@ -125,6 +137,8 @@ export async function serveContentStore(
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const server: Server = createServer(async (req, res) => {
     const url = req.url ?? "/";
+    for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
+    if (req.method === "OPTIONS") return void res.writeHead(204).end();
     if (req.method === "GET" && url === endpointPaths.health) return json(res, 200, { maxPromptBytes });
     if (req.method === "PUT" && url === endpointPaths.inputs) {
       const body = await readBody(req, maxPromptBytes);

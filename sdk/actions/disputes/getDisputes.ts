@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import * as ledgerAbi from "../../abi/items/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DisputeKind, DisputeStatus, toDisputeKind, toDisputeStatus } from "../../protocol/disputeStatus.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
@@ -59,7 +59,7 @@ export type GetDisputesErrorType = NoDeploymentError;
 export async function getDisputes(client: ShardholderClient, parameters: GetDisputesParameters): Promise<GetDisputesReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const range = scanRange(deployedAtBlock, parameters);
-  const ledger = { abi: computeLedgerAbi, address: contracts.computeLedger } as const;
+  const ledger = { abi: [ledgerAbi.DisputeOpened, ledgerAbi.DisputeResolved], address: contracts.computeLedger } as const;
   const { disputeId, modelId, round } = parameters;
   const opened = await scanEvents(client, { ...ledger, eventName: "DisputeOpened", args: { disputeId, modelId, round }, range });
   const first = opened[0];

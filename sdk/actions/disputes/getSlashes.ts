@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import * as ledgerAbi from "../../abi/items/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
 import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
@@ -48,7 +48,7 @@ export type GetSlashesErrorType = NoDeploymentError;
 export async function getSlashes(client: ShardholderClient, parameters: GetSlashesParameters): Promise<GetSlashesReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const logs = await scanEvents(client, {
-    abi: computeLedgerAbi,
+    abi: [ledgerAbi.WorkerSlashed],
     address: contracts.computeLedger,
     eventName: "WorkerSlashed",
     args: { modelId: parameters.modelId, round: parameters.round, worker: parameters.worker },

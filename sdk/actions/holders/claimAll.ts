@@ -1,6 +1,6 @@
 import type { Address } from "viem";
-import { modelTokenAbi } from "../../abi/modelToken.ts";
-import { revenueClaimerAbi } from "../../abi/revenueClaimer.ts";
+import * as tokenAbi from "../../abi/items/modelToken.ts";
+import * as claimerAbi from "../../abi/items/revenueClaimer.ts";
 import { AccountRequiredError, type NoDeploymentError } from "../../errors/sdk.ts";
 import {
   type DeploymentsParameter,
@@ -57,10 +57,10 @@ export async function claimAll<wait extends boolean = true>(
   if (tokens.length === 0) return { totalWei: 0n, tokens: [] } as ClaimAllReturnType<wait>;
   const sent: SentTransaction | WriteResult = await sendContractWrite(
     client,
-    { action: "claimAll", abi: revenueClaimerAbi, address: contracts.revenueClaimer, functionName: "claimAll", args: [tokens], account },
+    { action: "claimAll", abi: [claimerAbi.claimAll], address: contracts.revenueClaimer, functionName: "claimAll", args: [tokens], account },
     parameters,
   );
   if (!sent.receipt) return { ...sent, tokens } as ClaimAllReturnType<wait>;
-  const claimed = parseEventLogs({ abi: modelTokenAbi, eventName: "RevenueClaimed", logs: sent.receipt.logs });
+  const claimed = parseEventLogs({ abi: [tokenAbi.RevenueClaimed], eventName: "RevenueClaimed", logs: sent.receipt.logs });
   return { ...sent, tokens, totalWei: claimed.reduce((sum, l) => sum + l.args.amountWei, 0n) } as ClaimAllReturnType<wait>;
 }

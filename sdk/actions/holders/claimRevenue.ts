@@ -1,7 +1,7 @@
 import type { Address } from "viem";
 import { readContract } from "viem/actions";
-import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
-import { modelTokenAbi } from "../../abi/modelToken.ts";
+import * as registryAbi from "../../abi/items/modelRegistry.ts";
+import * as tokenAbi from "../../abi/items/modelToken.ts";
 import type { ModelTokenTransferFailedError, ModelTokenZeroRecipientError } from "../../errors/contractErrors.ts";
 import { AccountRequiredError, type NoDeploymentError } from "../../errors/sdk.ts";
 import {
@@ -41,15 +41,15 @@ export async function claimRevenue<wait extends boolean = true>(
   const self = typeof account === "string" ? account : account.address;
   const to = parameters.to ?? self;
   const token = await withTypedErrors(() =>
-    readContract(client, { abi: modelRegistryAbi, address: contracts.modelRegistry, functionName: "tokenOf", args: [parameters.modelId] }),
+    readContract(client, { abi: [registryAbi.tokenOf], address: contracts.modelRegistry, functionName: "tokenOf", args: [parameters.modelId] }),
   );
   // Claiming to oneself takes the argument-free `claim()`: 368 gas of calldata less.
   const toSelf = to.toLowerCase() === self.toLowerCase();
   const sent = toSelf
-    ? await sendContractWrite(client, { action: "claimRevenue", abi: modelTokenAbi, address: token, functionName: "claim", args: [], account }, parameters)
-    : await sendContractWrite(client, { action: "claimRevenue", abi: modelTokenAbi, address: token, functionName: "claim", args: [to], account }, parameters);
+    ? await sendContractWrite(client, { action: "claimRevenue", abi: [tokenAbi.claim, tokenAbi.claim_1], address: token, functionName: "claim", args: [], account }, parameters)
+    : await sendContractWrite(client, { action: "claimRevenue", abi: [tokenAbi.claim, tokenAbi.claim_1], address: token, functionName: "claim", args: [to], account }, parameters);
   return decodeWrite(sent, (result) => {
-    const claimed = parseEventLogs({ abi: modelTokenAbi, eventName: "RevenueClaimed", logs: result.receipt.logs });
+    const claimed = parseEventLogs({ abi: [tokenAbi.RevenueClaimed], eventName: "RevenueClaimed", logs: result.receipt.logs });
     return { ...result, amountWei: claimed.reduce((sum, l) => sum + l.args.amountWei, 0n) };
   });
 }

@@ -1,7 +1,7 @@
 import type { Address } from "viem";
 import { getBlockNumber, getContractEvents, readContract } from "viem/actions";
-import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
-import { modelTokenAbi } from "../../abi/modelToken.ts";
+import * as registryAbi from "../../abi/items/modelRegistry.ts";
+import * as tokenAbi from "../../abi/items/modelToken.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { replayRevenue, type RevenueExplanation, type RevenueReplayError, type TokenEvent } from "../../holders/revenueReplay.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
@@ -35,14 +35,15 @@ export async function explainRevenue(
   return withTypedErrors(async () => {
     const blockNumber = parameters.blockNumber ?? (await getBlockNumber(client));
     const token = await readContract(client, {
-      abi: modelRegistryAbi,
+      abi: [registryAbi.tokenOf],
       address: contracts.modelRegistry,
       functionName: "tokenOf",
       args: [parameters.modelId],
       blockNumber,
     });
     const logs = await getContractEvents(client, {
-      abi: modelTokenAbi,
+      // The four events the replay reads (not the whole ABI: a dapp's bundle carries only these).
+      abi: [tokenAbi.ModelTokenInitialized, tokenAbi.Transfer, tokenAbi.RevenueDeposited, tokenAbi.RevenueClaimed],
       address: token,
       fromBlock: BigInt(deployedAtBlock),
       toBlock: blockNumber,

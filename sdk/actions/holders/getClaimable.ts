@@ -1,6 +1,6 @@
 import type { Address } from "viem";
-import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
-import { modelTokenAbi } from "../../abi/modelToken.ts";
+import * as registryAbi from "../../abi/items/modelRegistry.ts";
+import * as tokenAbi from "../../abi/items/modelToken.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
 import { readMany } from "../internal/multicall.ts";
@@ -29,7 +29,7 @@ export type GetClaimableErrorType = NoDeploymentError;
  */
 export async function getClaimable(client: ShardholderClient, parameters: GetClaimableParameters): Promise<GetClaimableReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const registry = { abi: modelRegistryAbi, address: contracts.modelRegistry } as const;
+  const registry = { abi: [registryAbi.modelCount, registryAbi.tokenOf], address: contracts.modelRegistry } as const;
   return withTypedErrors(async () => {
     let modelIds = parameters.modelIds;
     if (!modelIds) {
@@ -41,8 +41,8 @@ export async function getClaimable(client: ShardholderClient, parameters: GetCla
     const reads = await readMany(
       client,
       tokens.flatMap((token) => [
-        { abi: modelTokenAbi, address: token, functionName: "claimable", args: [parameters.holder] } as const,
-        { abi: modelTokenAbi, address: token, functionName: "balanceOf", args: [parameters.holder] } as const,
+        { abi: [tokenAbi.claimable], address: token, functionName: "claimable", args: [parameters.holder] } as const,
+        { abi: [tokenAbi.balanceOf], address: token, functionName: "balanceOf", args: [parameters.holder] } as const,
       ]),
     );
     const models = ids.map((modelId, i) => ({

@@ -1,5 +1,5 @@
 import type { Address, Hex } from "viem";
-import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
+import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
 import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
@@ -40,7 +40,7 @@ export async function getInferenceRequests(
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const only = parameters.modelId;
   const logs = await scanEvents(client, {
-    abi: inferenceEscrowAbi,
+    abi: [escrowAbi.InferenceRequested],
     address: contracts.inferenceEscrow,
     eventName: "InferenceRequested",
     args: { pipelineKey: parameters.pipelineKey, requester: parameters.requester },

@@ -1,5 +1,5 @@
 import type { Address, Hex } from "viem";
-import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import * as ledgerAbi from "../../abi/items/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
 import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
@@ -48,7 +48,7 @@ export async function getAcceptedCommitments(
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const { modelId, round, worker, stage } = parameters;
   const logs = await scanEvents(client, {
-    abi: computeLedgerAbi,
+    abi: [ledgerAbi.CommitmentAccepted],
     address: contracts.computeLedger,
     eventName: "CommitmentAccepted",
     args: { modelId, round, worker },

@@ -1,5 +1,5 @@
 import { readContract } from "viem/actions";
-import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import * as ledgerAbi from "../../abi/items/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
 
@@ -19,6 +19,6 @@ export type GetCurrentRoundErrorType = NoDeploymentError;
 export async function getCurrentRound(client: ShardholderClient, parameters: GetCurrentRoundParameters): Promise<GetCurrentRoundReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(() =>
-    readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "currentRound", args: [parameters.modelId] }),
+    readContract(client, { abi: [ledgerAbi.currentRound], address: contracts.computeLedger, functionName: "currentRound", args: [parameters.modelId] }),
   );
 }

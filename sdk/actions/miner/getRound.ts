@@ -1,5 +1,6 @@
 import { readContract } from "viem/actions";
-import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import type { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import * as ledgerAbi from "../../abi/items/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
 import type { ContractFunctionReturnType } from "viem";
@@ -19,6 +20,6 @@ export type GetRoundErrorType = NoDeploymentError;
 export async function getRound(client: ShardholderClient, parameters: GetRoundParameters): Promise<GetRoundReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(() =>
-    readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "roundState", args: [parameters.modelId, parameters.round] }),
+    readContract(client, { abi: [ledgerAbi.roundState], address: contracts.computeLedger, functionName: "roundState", args: [parameters.modelId, parameters.round] }),
   );
 }

@@ -1,4 +1,4 @@
-import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import * as ledgerAbi from "../../abi/items/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
 import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
@@ -40,7 +40,7 @@ export async function getRoundFinalizations(
 ): Promise<GetRoundFinalizationsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const logs = await scanEvents(client, {
-    abi: computeLedgerAbi,
+    abi: [ledgerAbi.RoundFinalized],
     address: contracts.computeLedger,
     eventName: "RoundFinalized",
     args: { modelId: parameters.modelId, round: parameters.round },

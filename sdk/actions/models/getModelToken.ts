@@ -1,7 +1,7 @@
 import type { Address } from "viem";
 import { readContract } from "viem/actions";
-import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
-import { modelTokenAbi } from "../../abi/modelToken.ts";
+import * as registryAbi from "../../abi/items/modelRegistry.ts";
+import * as tokenAbi from "../../abi/items/modelToken.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
 import { readMany } from "../internal/multicall.ts";
@@ -33,12 +33,15 @@ export async function getModelToken(client: ShardholderClient, parameters: GetMo
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(async () => {
     const address = await readContract(client, {
-      abi: modelRegistryAbi,
+      abi: [registryAbi.tokenOf],
       address: contracts.modelRegistry,
       functionName: "tokenOf",
       args: [parameters.modelId],
     });
-    const token = { abi: modelTokenAbi, address } as const;
+    const token = {
+      abi: [tokenAbi.name, tokenAbi.symbol, tokenAbi.decimals, tokenAbi.totalSupply, tokenAbi.cap, tokenAbi.minDistributionSupply, tokenAbi.undistributedRevenue],
+      address,
+    } as const;
     const [name, symbol, decimals, totalSupplyTokens, capTokens, minDistributionSupplyTokens, undistributedRevenueWei] = await readMany(client, [
       { ...token, functionName: "name" },
       { ...token, functionName: "symbol" },

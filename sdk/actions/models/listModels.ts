@@ -1,5 +1,6 @@
 import type { Address, ContractFunctionReturnType } from "viem";
-import { modelRegistryAbi } from "../../abi/modelRegistry.ts";
+import type { modelRegistryAbi } from "../../abi/modelRegistry.ts";
+import * as registryAbi from "../../abi/items/modelRegistry.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
 import { readMany } from "../internal/multicall.ts";
@@ -27,7 +28,7 @@ export type ListModelsErrorType = NoDeploymentError;
  */
 export async function listModels(client: ShardholderClient, parameters: ListModelsParameters): Promise<ListModelsReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const registry = { abi: modelRegistryAbi, address: contracts.modelRegistry } as const;
+  const registry = { abi: [registryAbi.modelCount, registryAbi.model], address: contracts.modelRegistry } as const;
   return withTypedErrors(async () => {
     const [total] = await readMany(client, [{ ...registry, functionName: "modelCount" }]);
     const from = parameters.fromId ?? 1n;

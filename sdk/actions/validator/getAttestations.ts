@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import { computeLedgerAbi } from "../../abi/computeLedger.ts";
+import * as ledgerAbi from "../../abi/items/computeLedger.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient } from "../internal/client.ts";
 import { type BlockRangeParameters, type EventLocation, locationOf, scanEvents, scanRange } from "../internal/scan.ts";
@@ -43,7 +43,7 @@ export type GetAttestationsErrorType = NoDeploymentError;
 export async function getAttestations(client: ShardholderClient, parameters: GetAttestationsParameters): Promise<GetAttestationsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const logs = await scanEvents(client, {
-    abi: computeLedgerAbi,
+    abi: [ledgerAbi.ItemAttested],
     address: contracts.computeLedger,
     eventName: "ItemAttested",
     args: { modelId: parameters.modelId, round: parameters.round, validator: parameters.validator },
