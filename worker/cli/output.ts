@@ -66,3 +66,38 @@ export function createProgress({ total, logger, json, tty = Boolean(process.stdo
     stop: () => bar.stop(),
   };
 }
+
+/** 3725 -> "1h 2m 5s"; 0 -> "0s". */
+export function formatDuration(seconds: number | bigint): string {
+  let s = Math.max(0, Math.floor(Number(seconds)));
+  const parts: string[] = [];
+  for (const [unit, size] of [["d", 86_400], ["h", 3_600], ["m", 60]] as const) {
+    if (s >= size) {
+      parts.push(`${Math.floor(s / size)}${unit}`);
+      s %= size;
+    }
+  }
+  if (s || parts.length === 0) parts.push(`${s}s`);
+  return parts.slice(0, 2).join(" ");
+}
+
+/** Rows as aligned columns (the first row is the header), for results printed on stdout. */
+export function formatTable(rows: ReadonlyArray<ReadonlyArray<string>>, { rightAligned = [] as number[] } = {}): string {
+  const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
+  return rows
+    .map((row) => row.map((cell, i) => (rightAligned.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd())
+    .join("\n");
+}
+
+/** Wei as decimal with at most `digits` fraction digits, rounded down ("0.000044"); never "0" for a nonzero amount. */
+export function formatUnits18(wei: bigint, digits = 6): string {
+  if (wei < 0n) return `-${formatUnits18(-wei, digits)}`;
+  const whole = wei / 10n ** 18n;
+  const fraction = (wei % 10n ** 18n).toString().padStart(18, "0");
+  const shown = fraction.slice(0, digits).replace(/0+$/, "");
+  if (wei > 0n && whole === 0n && !shown) {
+    const firstDigit = fraction.search(/[1-9]/);
+    return `0.${fraction.slice(0, firstDigit + 2).replace(/0+$/, "")}`;
+  }
+  return `${whole}${shown ? `.${shown}` : ""}`;
+}
