@@ -203,84 +203,86 @@ describe("shardholder stake, one key per process, status", () => {
     expect(await readdir(lockDir)).toEqual([]);
   });
 
-  it("refuses a second train on a key a running train holds (16), and the running one loses nothing", async () => {
+  it("refuses a second process on a key a running train holds (16); the train loses nothing and mints its own reward; status follows the round", async () => {
     const port = await fixedLoopbackPort();
     const [keyA, keyB] = [keyOf(1), keyOf(2)];
+    const [workerA, workerB] = [accountAt(s, 1), accountAt(s, 2)];
     const [signA, signB] = [generatePrivateKey(), generatePrivateKey()];
     for (const [i, sign] of [[1, signA], [2, signB]] as const)
-      await stake(s.wallets[i] as NonNullable<Shardholder["wallets"][number]>, { deployments: s.deployments, payout: accountAt(s, 7), signingKey: privateKeyToAccount(sign).address, valueWei: parseEther("2") });
+      await stake(s.wallets[i] as NonNullable<Shardholder["wallets"][number]>, { deployments: s.deployments, payout: accountAt(s, 6 + i), signingKey: privateKeyToAccount(sign).address, valueWei: parseEther("2") });
     const train = (key: Hex, sign: Hex, stage: number, extra: string[]) => [
       ...base(), "--key", key, "--signing-key", sign, "--backend", "wasm",
       "train", "--model", "1", "--stage", String(stage), "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, `journal-${stage}-${key.slice(2, 8)}`), "--peer-timeout", "100", ...extra,
     ];
-    const round = (await actionsOf(s, 0).getModel({ modelId })).currentRound;
-    // Stage 1 on key A waits for stage 0 to connect.
-    const last = start(train(keyA, signA, 1, ["--listen", `/ip4/127.0.0.1/tcp/${port}`]), 240_000);
+    const model = await actionsOf(s, 0).getModel({ modelId });
+    const round = model.currentRound;
+    const { commitEnd, challengeEnd } = roundWindows(model, round);
+    // Stage 1 on key A waits for stage 0; after its round it keeps serving and settling rewards (no grace: nobody else settles here).
+    const last = start(train(keyA, signA, 1, ["--listen", `/ip4/127.0.0.1/tcp/${port}`, "--keep-serving", "--rewards-grace", "0", "--poll-ms", "500"]), 400_000);
     await last.waitFor("listening");
     // The same key in a second process: stage 0, and a stake top-up. Both refused before sending anything.
-    const nonce = await s.publicClient.getTransactionCount({ address: accountAt(s, 1) });
+    const nonce = await s.publicClient.getTransactionCount({ address: workerA });
     const [second, topUp] = await Promise.all([
       cli(train(keyA, signA, 0, ["--peer", `/ip4/127.0.0.1/tcp/${port}`])),
       cli([...base(), "--key", keyA, "stake", "--amount", "0.1"]),
     ]);
     for (const r of [second, topUp]) {
       expect(r.code).toBe(ExitCode.keyInUse);
-      expect(errorLine(r)).toEqual([expect.stringContaining(`Key ${accountAt(s, 1)} is in use by another shardholder process (pid ${last.child.pid}, \`train --model 1 --stage 1\``)]);
+      expect(errorLine(r)).toEqual([expect.stringContaining(`Key ${workerA} is in use by another shardholder process (pid ${last.child.pid}, \`train --model 1 --stage 1\``)]);
     }
-    expect(await s.publicClient.getTransactionCount({ address: accountAt(s, 1) })).toBe(nonce);
+    expect(await s.publicClient.getTransactionCount({ address: workerA })).toBe(nonce);
     // Stage 0 on its own key: the pipeline trains the round and both commitments land.
     const first = await cli(train(keyB, signB, 0, ["--peer", `/ip4/127.0.0.1/tcp/${port}`]));
-    const done = await last.exit;
-    expect([first.code, done.code]).toEqual([0, 0]);
-    for (const [stage, worker] of [[0, accountAt(s, 2)], [1, accountAt(s, 1)]] as const)
+    expect(first.code).toBe(0);
+    const afterTraining = await last.waitFor("rewards");
+    for (const [stage, worker] of [[0, workerB], [1, workerA]] as const)
       expect((await getCommitment(s.publicClient, { deployments: s.deployments, modelId, round, stage, worker })).found).toBe(true);
-    expect(done.logs.find((l) => l.msg === "round committed")).toMatchObject({ round: round.toString(), confirmed: 1 });
+    expect(last.logs.find((l) => l.msg === "round committed")).toMatchObject({ round: round.toString(), confirmed: 1 });
     // The summary after the last round: the round is in its commit window, nothing minted yet.
-    const rewards = done.logs.find((l) => l.msg === "rewards");
-    expect(rewards).toMatchObject({ when: "training done", mintedTokens: "0", waitingRounds: 1 });
-    expect((rewards?.rounds as Array<Record<string, unknown>>)[0]).toMatchObject({ round: round.toString(), phase: "commit", stages: [1], units: String(2n * 5n) });
-  });
+    expect(afterTraining).toMatchObject({ when: "training done", mintedTokens: "0", waitingRounds: 1 });
+    expect((afterTraining.rounds as Array<Record<string, unknown>>)[0]).toMatchObject({ round: round.toString(), phase: "commit", stages: [1], units: "10" });
 
-  it("status follows the trained round from its commit window to the minted reward", async () => {
-    const worker = accountAt(s, 1);
-    const model = await actionsOf(s, 0).getModel({ modelId });
-    const round = model.currentRound;
-    const { commitEnd, challengeEnd } = roundWindows(model, round);
-    const status = async () => {
+    type Status = { models: Array<Record<string, unknown> & { rounds: Array<Record<string, unknown>> }> } & Record<string, unknown>;
+    const status = async (worker: Address) => {
       const r = await cli([...base(), "status", "--worker", worker]);
       expect(r.code).toBe(0);
-      return r.logs.find((l) => l.msg === "status") as { models: Array<Record<string, unknown> & { rounds: Array<Record<string, unknown>> }> } & Record<string, unknown>;
+      return r.logs.find((l) => l.msg === "status") as Status;
     };
-    const inCommit = await status();
-    expect(inCommit).toMatchObject({ worker, stakeWei: parseEther("2").toString(), payout: accountAt(s, 7) });
+    const inCommit = await status(workerA);
+    expect(inCommit).toMatchObject({ worker: workerA, stakeWei: parseEther("2").toString(), payout: accountAt(s, 7) });
     expect(inCommit.models).toHaveLength(1);
     expect(inCommit.models[0]).toMatchObject({ modelId: "1", currentRound: round.toString(), roundCount: 1, mintedTokensWei: "0", slashes: [] });
     expect(inCommit.models[0]?.rounds).toEqual([expect.objectContaining({ round: round.toString(), phase: "commit", stages: [1], units: "10" })]);
     const left = inCommit.models[0]?.rounds[0]?.endsInS as number;
     expect(left).toBeGreaterThan(0);
-    expect(left).toBeLessThanOrEqual(Number(commitEnd - model.genesisTime));
+    expect(left).toBeLessThanOrEqual(model.timing.commitWindowSec);
 
     await s.networkHelpers.time.increaseTo(commitEnd + 60n);
-    expect((await status()).models[0]?.rounds[0]).toMatchObject({ phase: "challenge", endsInS: expect.any(Number) });
+    expect((await status(workerA)).models[0]?.rounds[0]).toMatchObject({ phase: "challenge", endsInS: model.timing.challengeWindowSec - 60 });
+    // Past the challenge window, the serving train finalizes the round (nobody did) and mints its reward.
     await s.networkHelpers.time.increaseTo(challengeEnd);
-    expect((await status()).models[0]?.rounds[0]).toMatchObject({ phase: "finalizable" });
-    await actionsOf(s, 0).finalizeRound({ modelId, round });
-    const mintable = (await status()).models[0];
-    expect(mintable?.rounds[0]).toMatchObject({ phase: "mintable" });
-    const pending = BigInt(mintable?.mintableTokensWei as string);
-    expect(pending).toBeGreaterThan(0n);
-    await actionsOf(s, 0).mintReward({ modelId, round, worker });
-    const minted = (await status()).models[0];
-    expect(minted?.rounds[0]).toMatchObject({ phase: "minted", tokensWei: pending.toString() });
-    expect(minted).toMatchObject({ mintedTokensWei: pending.toString(), mintableTokensWei: "0", payoutTokensWei: expect.any(String) });
-    // The payout (shared by both workers here) holds at least this worker's reward.
-    const payoutTokens = await s.publicClient.readContract({ abi: modelTokenAbi, address: model.token, functionName: "balanceOf", args: [accountAt(s, 7)] });
-    expect(payoutTokens).toBeGreaterThanOrEqual(pending);
+    const minted = await last.waitFor("reward minted");
+    expect(last.logs.find((l) => l.msg === "round finalized")).toMatchObject({ round: round.toString() });
+    expect(minted).toMatchObject({ round: round.toString(), units: "10", payout: accountAt(s, 7) });
+    const tokens = parseEther(minted.tokens as string);
+    expect(await s.publicClient.readContract({ abi: modelTokenAbi, address: model.token, functionName: "balanceOf", args: [accountAt(s, 7)] })).toBe(tokens);
+    const mintedStatus = (await status(workerA)).models[0];
+    expect(mintedStatus?.rounds[0]).toMatchObject({ phase: "minted", tokensWei: tokens.toString() });
+    expect(mintedStatus).toMatchObject({ mintedTokensWei: tokens.toString(), mintableTokensWei: "0", payoutTokensWei: tokens.toString() });
+    // Stage 0's worker stopped after its round: its share waits, mintable by anyone.
+    const other = (await status(workerB)).models[0];
+    expect(other?.rounds[0]).toMatchObject({ phase: "mintable", stages: [0], units: "6" });
+    expect(BigInt(other?.mintableTokensWei as string)).toBeGreaterThan(0n);
+
+    last.child.kill("SIGTERM");
+    const done = await last.exit;
+    expect(done.code).toBe(0);
+    expect(done.logs.filter((l) => l.msg === "rewards").at(-1)).toMatchObject({ when: "stopped", mintedTokens: minted.tokens, mintedHere: 1, waitingRounds: 0 });
 
     // The same for humans: a table with the state and the tokens.
-    const text = await cli(["--rpc", rpc.url, "--deployments", dir, "status", "--worker", worker]);
+    const text = await cli(["--rpc", rpc.url, "--deployments", dir, "status", "--worker", workerA]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain(`worker ${worker}: 2 ETH staked`);
+    expect(text.stdout).toContain(`worker ${workerA}: 2 ETH staked`);
     expect(text.stdout).toMatch(new RegExp(`^\\s*${round}\\s+1\\s+10\\s+minted\\s+\\d`, "m"));
     expect(text.stdout).toContain("slashes: none");
     const noWorker = await cli(["--rpc", rpc.url, "--deployments", dir, "status"]);
