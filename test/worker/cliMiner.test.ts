@@ -288,6 +288,35 @@ describe("shardholder stake, one key per process, status", () => {
     const noWorker = await cli(["--rpc", rpc.url, "--deployments", dir, "status"]);
     expect(noWorker.code).toBe(ExitCode.usage);
   });
+
+  it("serve: stage 0 needs no signing key, listens on --store-listen and announces --public-url; the last stage samples with the devnet's defaults", async () => {
+    const [pipePort, storePort] = [await fixedLoopbackPort(), await fixedLoopbackPort()];
+    const operator = accountAt(s, 10);
+    await stake(s.wallets[10] as NonNullable<Shardholder["wallets"][number]>, { deployments: s.deployments, payout: operator, signingKey: privateKeyToAccount(generatePrivateKey()).address, valueWei: parseEther("1") });
+    const serve = (stage: number, extra: string[]) => [...base(), "--backend", "wasm", "serve", "--model", "1", "--stage", String(stage), "--spec", path.join(dir, "spec.json"), ...extra];
+    const last = start(serve(1, ["--listen", `/ip4/127.0.0.1/tcp/${pipePort}`, "--temperature", "0.5"]), 240_000);
+    await last.waitFor("listening");
+    const storeUrl = `http://127.0.0.1:${storePort}`;
+    const publicUrl = `http://127.0.0.1:${storePort}/`;
+    const first = start(["--key", keyOf(10), ...serve(0, ["--next", `/ip4/127.0.0.1/tcp/${pipePort}`, "--store-listen", `127.0.0.1:${storePort}`, "--public-url", publicUrl])], 240_000);
+    const ready = await first.waitFor("ready");
+    expect(ready.storeUrl).toBe(storeUrl);
+    expect(await first.waitFor("announced")).toMatchObject({ url: publicUrl });
+    // Dapps find it on-chain once the operator registered its pipeline (right after it announced).
+    const found = async () => (await actionsOf(s, 0).getServingEndpoints({ modelId })).endpoints.map((e) => e.url);
+    for (let i = 0; i < 100 && !(await found()).includes(publicUrl); i++) await new Promise((r) => setTimeout(r, 200));
+    expect(await found()).toContain(publicUrl);
+    expect(await (await fetch(`${storeUrl}/health`)).json()).toHaveProperty("maxPromptBytes");
+    // The stage holding the logits samples: the temperature given, the devnet's top-k and seed.
+    const { defaultSamplingSeed } = await import("../../worker/serve/sampling.ts");
+    expect(await last.waitFor("decoding")).toMatchObject({ stage: 1, sampling: { temperature: 0.5, topK: 8, seed: defaultSamplingSeed(modelId) } });
+    expect(await first.waitFor("decoding")).toMatchObject({ stage: 0, sampling: { temperature: 0.8, topK: 8 } });
+    first.child.kill("SIGTERM");
+    const stopped = await first.exit;
+    expect(stopped.code).toBe(0);
+    expect(stopped.logs.find((l) => l.msg === "withdrawn")).toMatchObject({ url: publicUrl });
+    expect((await last.exit).code).toBe(0);
+  });
 });
 
 export type { Address };

@@ -66,7 +66,7 @@ describe("rewards: finalize what nobody finalized, mint the worker's own reward"
     expect(minted).toEqual([]);
     expect(rounds[0]).toMatchObject({ phase: "challenge", windowEndsAt: challengeEnd });
     const early = await finalizeRound(s.wallets[0] as NonNullable<Shardholder["wallets"][number]>, { deployments: s.deployments, modelId, round }).catch((e: unknown) => e);
-    expect((early as Error & { shortMessage: string }).shortMessage).toMatch(new RegExp(`^Round ${round} of model 1 cannot be finalized yet: its challenge window is open until .+ \\(1h left\\)\\.$`));
+    expect((early as Error & { shortMessage: string }).shortMessage).toMatch(new RegExp(`^Round ${round} of model 1 cannot be finalized yet: its challenge window is open until .+ \\((1h|59m \\d+s) left\\)\\.$`));
   });
 
   it("past the challenge window: waits out the grace for others, then finalizes and mints its own reward", async () => {

@@ -40,6 +40,8 @@ export async function finalizeRound<wait extends boolean = true>(client: Shardho
       functionName: "finalizeRound",
       args: [parameters.modelId, parameters.round],
       account: parameters.account,
+      // On an idle chain the latest block may predate the window's end while the next one will not.
+      simulateOn: "pending",
     }, parameters);
   } catch (err) {
     // Matched by name, not class: the error registry stays lazily loaded.
@@ -59,7 +61,7 @@ async function explainTooEarly(
   try {
     const [model, block] = await Promise.all([
       readContract(client, { abi: [registryAbi.model], address: registry, functionName: "model", args: [modelId] }),
-      getBlock(client, { blockTag: "latest" }),
+      getBlock(client, { blockTag: "pending" }).catch(() => getBlock(client, { blockTag: "latest" })),
     ]);
     const commitEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec);
     const challengeEnd = commitEnd + BigInt(model.timing.challengeWindowSec);

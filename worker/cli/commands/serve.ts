@@ -86,6 +86,8 @@ async function runServe(options: ServeOptions, command: Command): Promise<void> 
     operators = options.operators ? options.operators.split(",").map((a) => address(a.trim())) : Array.from({ length: model.stageCount }, () => operator.address);
     if (operators.length !== model.stageCount) throw new UsageError(`--operators names ${operators.length} operators; model ${options.model} has ${model.stageCount} stages.`);
   }
+  if (options.storeListen && ["0.0.0.0", "::"].includes(options.storeListen.host) && !options.publicUrl)
+    connected.logger.warn({ storeListen: `${options.storeListen.host}:${options.storeListen.port}` }, "the store listens on every interface but the URL announced on-chain will name that wildcard address: pass --public-url with the address dapps reach");
   const { servingSampling } = await import("../../serve/sampling.ts");
   const sampling = servingSampling({ temperature: options.temperature, topK: options.topK, seed: options.samplingSeed, modelId: options.model });
   connected.logger.info({ stage: options.stage, sampling: sampling ? { temperature: sampling.temperature, topK: sampling.topK, seed: sampling.seed } : "greedy" }, "decoding");
