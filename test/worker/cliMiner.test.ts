@@ -319,4 +319,3 @@ describe("shardholder stake, one key per process, status", () => {
   });
 });
 
-export type { Address };

@@ -1,5 +1,6 @@
 import { BaseError } from "../../sdk/errors/base.ts";
 import { ConfigError } from "../config/errors.ts";
+import { PeerTimeoutError } from "../p2p/errors.ts";
 
 /** Exit codes of `shardholder`, one per failure class, so scripts can branch on them. */
 export const ExitCode = {
@@ -117,7 +118,7 @@ export class PeerSilentError extends CliError {
 export class PeerLostError extends CliError {
   constructor({ attempts, cause }: { attempts: number; cause: Error }) {
     super(`Lost the neighbour stage after ${attempts} reconnect${attempts === 1 ? "" : "s"} (${firstLine(cause)}).`, {
-      exitCode: cause.name === "PeerTimeoutError" ? ExitCode.peerTimeout : ExitCode.peerLost,
+      exitCode: cause instanceof PeerTimeoutError ? ExitCode.peerTimeout : ExitCode.peerLost,
       name: "PeerLostError",
       cause,
     });
@@ -172,6 +173,13 @@ export class ClaimNotWorthGasError extends CliError {
       `Claiming ${formatEth(claimableWei)} ETH would cost about ${formatEth(gasCostWei)} ETH of gas (${gas} gas at ${formatGwei(gasPriceWei)} gwei): wait until more revenue accrues, or pass --force.`,
       { exitCode: ExitCode.claimNotWorthGas, name: "ClaimNotWorthGasError" },
     );
+  }
+}
+
+/** The spec file is not the model the registry holds. */
+export class SpecMismatchError extends CliError {
+  constructor({ modelId, registered, file }: { modelId: bigint; registered: string; file: string }) {
+    super(`Spec ${file} does not hash to model ${modelId}'s registered specHash ${registered}.`, { exitCode: ExitCode.specMismatch, name: "SpecMismatchError" });
   }
 }
 

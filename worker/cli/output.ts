@@ -67,19 +67,8 @@ export function createProgress({ total, logger, json, tty = Boolean(process.stdo
   };
 }
 
-/** 3725 -> "1h 2m 5s"; 0 -> "0s". */
-export function formatDuration(seconds: number | bigint): string {
-  let s = Math.max(0, Math.floor(Number(seconds)));
-  const parts: string[] = [];
-  for (const [unit, size] of [["d", 86_400], ["h", 3_600], ["m", 60]] as const) {
-    if (s >= size) {
-      parts.push(`${Math.floor(s / size)}${unit}`);
-      s %= size;
-    }
-  }
-  if (s || parts.length === 0) parts.push(`${s}s`);
-  return parts.slice(0, 2).join(" ");
-}
+/** 3725 -> "1h 2m"; 0 -> "0s" (the SDK's, which its finalizeRound error uses too). */
+export { durationText as formatDuration } from "../../sdk/actions/internal/duration.ts";
 
 /** Rows as aligned columns (the first row is the header), for results printed on stdout. */
 export function formatTable(rows: ReadonlyArray<ReadonlyArray<string>>, { rightAligned = [] as number[] } = {}): string {

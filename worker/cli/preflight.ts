@@ -4,7 +4,7 @@ import { type Address, createPublicClient, http, type PublicClient } from "viem"
 import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { parseDeployments } from "../../sdk/deployments/parse.ts";
-import { ContractRevertError } from "../../sdk/errors/contract.ts";
+import { ModelRegistryUnknownModelError } from "../../sdk/errors/contractErrors.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import type { DeploymentsLocation } from "../config/options.ts";
 import {
@@ -128,7 +128,7 @@ export async function minWorkerStake(client: PublicClient, deployments: Deployme
   try {
     return (await getModel(client, { deployments, modelId })).minWorkerStakeWei;
   } catch (err) {
-    if (err instanceof ContractRevertError && err.errorName === "ModelRegistryUnknownModel")
+    if (err instanceof ModelRegistryUnknownModelError)
       throw new UsageError(`--model ${modelId}: the registry ${deployments.contracts.modelRegistry} has no such model.`);
     throw err;
   }

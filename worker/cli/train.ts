@@ -32,7 +32,7 @@ import { parseModelSpec } from "../model/spec.ts";
 import { type LoadedStage, loadStage } from "../pipeline/models.ts";
 import { runStageRound } from "../pipeline/runner.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
-import { CliError, ExitCode, JournalLostError, PeerLostError } from "./errors.ts";
+import { JournalLostError, PeerLostError, SpecMismatchError, UsageError } from "./errors.ts";
 import { createProgress, type Progress } from "./output.ts";
 
 export type TrainCommandParameters = {
@@ -79,13 +79,6 @@ export type TrainCommandParameters = {
   rewards?: boolean | undefined;
   rewardsGraceMs?: number | undefined;
 };
-
-/** The spec file is not the model the registry holds. */
-export class SpecMismatchError extends CliError {
-  constructor({ modelId, registered, file }: { modelId: bigint; registered: string; file: string }) {
-    super(`Spec ${file} does not hash to model ${modelId}'s registered specHash ${registered}.`, { exitCode: ExitCode.specMismatch, name: "SpecMismatchError" });
-  }
-}
 
 /** Serves the signed items manifest of every commitment of `round` (what validators sample from). */
 function publishManifests(journal: Journal, store: ContentStore, round: bigint, state = replay(journal.records)): void {
@@ -289,7 +282,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   try {
     specText = readFileSync(p.specPath, "utf8");
   } catch (err) {
-    throw new CliError(`Cannot read --spec ${p.specPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { exitCode: ExitCode.usage, name: "UsageError" });
+    throw new UsageError(`Cannot read --spec ${p.specPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
   }
   const spec = parseModelSpec(specText);
   const selection = await selectBackend(p.backend ? { backend: p.backend } : {});
@@ -300,7 +293,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const model = await getModel(p.client, { deployments: p.deployments, modelId: p.modelId });
   if (model.specHash.toLowerCase() !== loaded.modelKey.toLowerCase())
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
-  if (p.stage >= model.stageCount) throw new CliError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`, { exitCode: ExitCode.usage, name: "UsageError" });
+  if (p.stage >= model.stageCount) throw new UsageError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`);
 
   const journalDir = path.resolve(p.journalDir);
   await mkdir(journalDir, { recursive: true });

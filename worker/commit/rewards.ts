@@ -15,7 +15,12 @@ import { getRound } from "../../sdk/actions/miner/getRound.ts";
 import { mintReward } from "../../sdk/actions/miner/mintReward.ts";
 import type { GetModelReturnType } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
-import { ContractRevertError } from "../../sdk/errors/contract.ts";
+import {
+  ComputeLedgerAlreadyFinalizedError,
+  ComputeLedgerChallengeWindowOpenError,
+  ComputeLedgerDisputesOpenError,
+  ComputeLedgerNothingToMintError,
+} from "../../sdk/errors/contractErrors.ts";
 
 /** Where one of a worker's rounds stands, from the worker's point of view. */
 export type RoundPhase =
@@ -191,7 +196,7 @@ async function finalizeUnlessDone(p: SettleRewardsParameters, round: bigint): Pr
     return true;
   } catch (err) {
     // Someone finalized it first, a dispute opened, or the chain's clock is behind ours: read again.
-    if (err instanceof ContractRevertError && ["ComputeLedgerAlreadyFinalized", "ComputeLedgerDisputesOpen", "ComputeLedgerChallengeWindowOpen"].includes(err.errorName)) return false;
+    if (err instanceof ComputeLedgerAlreadyFinalizedError || err instanceof ComputeLedgerDisputesOpenError || err instanceof ComputeLedgerChallengeWindowOpenError) return false;
     throw err;
   }
 }
@@ -204,7 +209,7 @@ async function mintUnlessDone(p: SettleRewardsParameters, round: bigint, finaliz
     return reward;
   } catch (err) {
     // Minted by someone else meanwhile (anyone may; the tokens went to our payout all the same).
-    if (err instanceof ContractRevertError && err.errorName === "ComputeLedgerNothingToMint") return undefined;
+    if (err instanceof ComputeLedgerNothingToMintError) return undefined;
     throw err;
   }
 }

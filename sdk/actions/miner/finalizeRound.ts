@@ -2,6 +2,7 @@ import { getBlock, readContract } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import * as registryAbi from "../../abi/items/modelRegistry.ts";
 import { ContractRevertError } from "../../errors/contract.ts";
+import { durationText } from "../internal/duration.ts";
 import type { ComputeLedgerAlreadyFinalizedError, ComputeLedgerChallengeWindowOpenError, ComputeLedgerDisputesOpenError } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
@@ -83,18 +84,4 @@ async function explainTooEarly(
   } catch {
     return err; // the explanation is a courtesy: never hide the revert behind a failed read
   }
-}
-
-/** 3725n -> "1h 2m 5s". */
-function durationText(seconds: bigint): string {
-  let s = Number(seconds);
-  const parts: string[] = [];
-  for (const [unit, size] of [["d", 86_400], ["h", 3_600], ["m", 60]] as const) {
-    if (s >= size) {
-      parts.push(`${Math.floor(s / size)}${unit}`);
-      s %= size;
-    }
-  }
-  if (s || parts.length === 0) parts.push(`${s}s`);
-  return parts.join(" ");
 }
