@@ -14,9 +14,13 @@ export class ContractRevertError extends BaseError {
   args: readonly unknown[];
   raw: Hex;
 
-  constructor(decoded: DecodedRevert & { raw: Hex; cause?: Error | undefined; hint?: string | undefined }) {
+  /**
+   * `shortMessage` replaces the generic "<Contract> reverted: <error words> (args)." when an action
+   * knows better what the revert means (e.g. `finalizeRound` says which window is still open).
+   */
+  constructor(decoded: DecodedRevert & { raw: Hex; cause?: Error | undefined; hint?: string | undefined; shortMessage?: string | undefined }) {
     const args = decoded.args.map(formatArg).join(", ");
-    super(`${decoded.contract ?? "Contract"} reverted: ${describe(decoded.errorName)}${args ? ` (${args})` : ""}.`, {
+    super(decoded.shortMessage ?? `${decoded.contract ?? "Contract"} reverted: ${describe(decoded.errorName)}${args ? ` (${args})` : ""}.`, {
       cause: decoded.cause,
       name: `${decoded.errorName}Error`,
       metaMessages: [`Error: ${decoded.errorName}(${args})`, ...(decoded.hint ? [decoded.hint] : [])],

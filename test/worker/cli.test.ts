@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployProtocol } from "../../scripts/lib/deploy.ts";
 import { serveRpc, type RpcServer } from "../../scripts/lib/rpcServer.ts";
 import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
+import { registerModel } from "../../sdk/actions/models/registerModel.ts";
 import { ExitCode } from "../../worker/cli/errors.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
+import { testSpec } from "../sdk/fixture.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = path.join(root, "worker", "cli", "bin.js");
@@ -47,7 +48,7 @@ describe("shardholder CLI without a chain", () => {
   it("prints help for the program and every subcommand, exit 0", async () => {
     const [top, train, stake] = await Promise.all([cli(["--help"]), cli(["train", "--help"]), cli(["stake", "--help"])]);
     expect(top.code).toBe(0);
-    for (const sub of ["stake", "train", "serve", "validate", "devnet"]) expect(top.stdout).toContain(sub);
+    for (const sub of ["stake", "train", "status", "serve", "consent", "validate", "holdings", "claim", "devnet"]) expect(top.stdout).toContain(sub);
     for (const flag of ["--rpc", "--deployments", "--key", "--signing-key", "--backend", "--json"]) expect(top.stdout).toContain(flag);
     expect(train.code).toBe(0);
     expect(train.stdout).toContain("--peer <multiaddr>");
@@ -104,11 +105,34 @@ describe("shardholder CLI without a chain", () => {
     expect(record).toMatchObject({ level: 50, exitCode: ExitCode.rpcUnreachable, name: "RpcUnreachableError" });
   });
 
-  it("says devnet is not available yet (exit 9) while scripts/devnet.ts is missing", async () => {
-    if (existsSync(path.join(root, "scripts", "devnet.ts"))) return;
-    const r = await cli(["devnet"]);
-    expect(r.code).toBe(ExitCode.notAvailable);
-    expect(errorLines(r)[0]).toContain("not available yet");
+  it("parses serve's decoding and store flags before touching the chain (2 on a bad value)", async () => {
+    const serve = ["serve", "--model", "1", "--stage", "0", "--spec", "s.json"];
+    const [help, badListen, badPort, hotTemperature, noTopK, badSeed, badUrl, operatorFlagOnStage1, oldFlag] = await Promise.all([
+      cli(["serve", "--help"]),
+      cli([...serve, "--store-listen", "8080"]),
+      cli([...serve, "--store-listen", "0.0.0.0:70000"]),
+      cli([...serve, "--temperature", "11"]),
+      cli([...serve, "--top-k", "0"]),
+      cli([...serve, "--sampling-seed", "0x1234"]),
+      cli([...serve, "--public-url", "ftp://x"]),
+      cli(["serve", "--model", "1", "--stage", "1", "--spec", "s.json", "--store-listen", "0.0.0.0:8080"]),
+      cli([...serve, "--http", "127.0.0.1:8080"]),
+    ]);
+    expect(help.code).toBe(0);
+    for (const flag of ["--temperature <t>", "--top-k <k>", "--sampling-seed <hex>", "--store-listen <host:port>", "--public-url <url>"]) expect(help.stdout).toContain(flag);
+    expect(help.stdout).toContain("(default: 0.8)");
+    for (const r of [badListen, badPort, hotTemperature, noTopK, badSeed, badUrl, operatorFlagOnStage1, oldFlag]) {
+      expect(r.code).toBe(ExitCode.usage);
+      expect(errorLines(r)).toHaveLength(1);
+    }
+    expect(badListen.stderr).toContain("must be <host>:<port>");
+    expect(badPort.stderr).toContain("must be <host>:<port>");
+    expect(hotTemperature.stderr).toContain("must be a number from 0 to 10");
+    expect(noTopK.stderr).toContain("--top-k must be a positive integer");
+    expect(badSeed.stderr).toContain("must be 32 bytes of 0x hex");
+    expect(badUrl.stderr).toContain("must be an http(s) URL");
+    expect(errorLines(operatorFlagOnStage1)[0]).toContain("--store-listen: stage 0's flags (it is the operator); this is stage 1");
+    expect(oldFlag.stderr).toContain("unknown option '--http'");
   });
 });
 
@@ -121,6 +145,10 @@ describe("shardholder CLI against a loopback Hardhat chain", () => {
   beforeAll(async () => {
     const connection = await hre.network.create();
     book = await deployProtocol(connection);
+    // Model 1 (minimum worker stake 1 ETH): the stage commands check the stake against it.
+    const [designer] = await connection.viem.getWalletClients();
+    if (!designer) throw new Error("no wallet");
+    await registerModel(designer, { deployments: book, spec: testSpec() });
     server = await serveRpc(connection.provider);
     dir = await mkdtemp(path.join(tmpdir(), "cli-test-"));
     dirs.push(dir);
@@ -177,16 +205,15 @@ describe("shardholder CLI against a loopback Hardhat chain", () => {
     const logged = staked.stdout.trim().split("\n").map((l) => JSON.parse(l) as { msg: string; txHash?: string });
     expect(logged.find((l) => l.msg === "staked")?.txHash).toMatch(/^0x[0-9a-f]{64}$/);
 
+    // One at a time: each process that passes the stake checks holds the key while it runs (exit 16 for a second one).
     const port = await closedPort();
-    const [mismatch, peerDown, ready, serve] = await Promise.all([
-      cli([...base(), "--signing-key", generatePrivateKey(), ...train], { SHARDHOLDER_KEY: FUNDED_KEY }),
-      cli([...base(), "--signing-key", signingKey, ...train, "--dial-attempts", "4", "--peer", `/ip4/127.0.0.1/tcp/${port}`], { SHARDHOLDER_KEY: FUNDED_KEY }),
-      cli([...base(), "--signing-key", signingKey, ...train], { SHARDHOLDER_KEY: FUNDED_KEY }),
-      cli([...base(), "--signing-key", signingKey, "serve", "--model", "1", "--stage", "0", "--spec", "no-such-spec.json"], { SHARDHOLDER_KEY: FUNDED_KEY }),
-    ]);
-    // serve passes every chain check, then needs the address book as one file (it re-reads it).
+    const mismatch = await cli([...base(), "--signing-key", generatePrivateKey(), ...train], { SHARDHOLDER_KEY: FUNDED_KEY });
+    const peerDown = await cli([...base(), "--signing-key", signingKey, ...train, "--dial-attempts", "4", "--peer", `/ip4/127.0.0.1/tcp/${port}`], { SHARDHOLDER_KEY: FUNDED_KEY });
+    const ready = await cli([...base(), "--signing-key", signingKey, ...train], { SHARDHOLDER_KEY: FUNDED_KEY });
+    // serve needs no signing key; past every chain check (the book may be a directory), the spec is missing.
+    const serve = await cli([...base(), "serve", "--model", "1", "--stage", "0", "--spec", "no-such-spec.json"], { SHARDHOLDER_KEY: FUNDED_KEY });
     expect(serve.code).toBe(ExitCode.usage);
-    expect(errorLines(serve)[0]).toContain("serve needs --deployments to name the address book file");
+    expect(errorLines(serve)[0]).toContain("Cannot read --spec no-such-spec.json: ENOENT");
     expect(mismatch.code).toBe(ExitCode.signingKeyMismatch);
     expect(peerDown.code).toBe(ExitCode.peerUnreachable);
     expect(errorLines(peerDown)[0]).toContain(`/ip4/127.0.0.1/tcp/${port} is unreachable after 4 attempts`);

@@ -66,3 +66,27 @@ export function createProgress({ total, logger, json, tty = Boolean(process.stdo
     stop: () => bar.stop(),
   };
 }
+
+/** 3725 -> "1h 2m"; 0 -> "0s" (the SDK's, which its finalizeRound error uses too). */
+export { durationText as formatDuration } from "../../sdk/actions/internal/duration.ts";
+
+/** Rows as aligned columns (the first row is the header), for results printed on stdout. */
+export function formatTable(rows: ReadonlyArray<ReadonlyArray<string>>, { rightAligned = [] as number[] } = {}): string {
+  const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
+  return rows
+    .map((row) => row.map((cell, i) => (rightAligned.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd())
+    .join("\n");
+}
+
+/** Wei as decimal with at most `digits` fraction digits, rounded down ("0.000044"); never "0" for a nonzero amount. */
+export function formatUnits18(wei: bigint, digits = 6): string {
+  if (wei < 0n) return `-${formatUnits18(-wei, digits)}`;
+  const whole = wei / 10n ** 18n;
+  const fraction = (wei % 10n ** 18n).toString().padStart(18, "0");
+  const shown = fraction.slice(0, digits).replace(/0+$/, "");
+  if (wei > 0n && whole === 0n && !shown) {
+    const firstDigit = fraction.search(/[1-9]/);
+    return `0.${fraction.slice(0, firstDigit + 2).replace(/0+$/, "")}`;
+  }
+  return `${whole}${shown ? `.${shown}` : ""}`;
+}

@@ -2,7 +2,9 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { type Address, createPublicClient, http, type PublicClient } from "viem";
 import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
+import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { parseDeployments } from "../../sdk/deployments/parse.ts";
+import { ModelRegistryUnknownModelError } from "../../sdk/errors/contractErrors.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import type { DeploymentsLocation } from "../config/options.ts";
 import {
@@ -10,8 +12,10 @@ import {
   PeerCheckError,
   RpcUnreachableError,
   SigningKeyMismatchError,
+  StakeBelowMinimumError,
   UnfundedKeyError,
   UnstakedKeyError,
+  UsageError,
   WrongChainError,
 } from "./errors.ts";
 
@@ -92,15 +96,17 @@ export async function checkFunded(client: PublicClient, address: Address, needed
 }
 
 /**
- * Throws {@link UnstakedKeyError} unless `address` has an active stake in the ledger, and
- * {@link SigningKeyMismatchError} when `signingKey` is not the key the ledger registered.
+ * Throws {@link UnstakedKeyError} unless `address` has an active stake in the ledger,
+ * {@link StakeBelowMinimumError} when it is below `modelId`'s minimum worker stake (the ledger
+ * would refuse its commitments), and {@link SigningKeyMismatchError} when `signingKey` is not the
+ * key the ledger registered.
  */
 export async function checkStaked(
   client: PublicClient,
   deployments: Deployments,
   address: Address,
-  signingKey?: Address | undefined,
-): Promise<{ stakeWei: bigint; signingKey: Address; payout: Address }> {
+  { signingKey, modelId }: { signingKey?: Address | undefined; modelId?: bigint | undefined } = {},
+): Promise<{ stakeWei: bigint; minimumWei: bigint; signingKey: Address; payout: Address }> {
   let staker;
   try {
     staker = await getStaker(client, { deployments, account: address });
@@ -110,9 +116,22 @@ export async function checkStaked(
   if (staker.stakeWei === 0n) throw new UnstakedKeyError({ address, reason: "has no stake in the compute ledger" });
   if (staker.unbonding) throw new UnstakedKeyError({ address, reason: "is unbonding its stake" });
   if (staker.jailed) throw new UnstakedKeyError({ address, reason: "is jailed" });
+  const minimumWei = modelId === undefined ? 0n : await minWorkerStake(client, deployments, modelId);
+  if (staker.stakeWei < minimumWei) throw new StakeBelowMinimumError({ address, stakeWei: staker.stakeWei, minimumWei, modelIds: [modelId as bigint] });
   if (signingKey && staker.signingKey.toLowerCase() !== signingKey.toLowerCase())
     throw new SigningKeyMismatchError({ registered: staker.signingKey, given: signingKey });
-  return { stakeWei: staker.stakeWei, signingKey: staker.signingKey, payout: staker.payout };
+  return { stakeWei: staker.stakeWei, minimumWei, signingKey: staker.signingKey, payout: staker.payout };
+}
+
+/** The model's minimum worker stake; a model the registry does not have is a usage error (exit 2). */
+export async function minWorkerStake(client: PublicClient, deployments: Deployments, modelId: bigint): Promise<bigint> {
+  try {
+    return (await getModel(client, { deployments, modelId })).minWorkerStakeWei;
+  } catch (err) {
+    if (err instanceof ModelRegistryUnknownModelError)
+      throw new UsageError(`--model ${modelId}: the registry ${deployments.contracts.modelRegistry} has no such model.`);
+    throw err;
+  }
 }
 
 /** Retry schedule of {@link checkPeers}. */

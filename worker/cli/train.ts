@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { createWalletClient, type PublicClient, type Transport } from "viem";
+import { createWalletClient, formatEther, type PublicClient, type Transport } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
@@ -14,6 +14,7 @@ import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
 import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundRunner, roundRange, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
 import { watchAvailabilityChallenges } from "../commit/availability.ts";
+import { chainNow, describeRounds, rewardTotals, watchRewards } from "../commit/rewards.ts";
 import { Journal, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
 import { ContentStore, RING_SIZE } from "../p2p/content.ts";
 import { directoryContentBackend } from "../p2p/contentDisk.ts";
@@ -31,7 +32,7 @@ import { parseModelSpec } from "../model/spec.ts";
 import { type LoadedStage, loadStage } from "../pipeline/models.ts";
 import { runStageRound } from "../pipeline/runner.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
-import { CliError, ExitCode, JournalLostError, PeerLostError } from "./errors.ts";
+import { JournalLostError, PeerLostError, SpecMismatchError, UsageError } from "./errors.ts";
 import { createProgress, type Progress } from "./output.ts";
 
 export type TrainCommandParameters = {
@@ -70,14 +71,14 @@ export type TrainCommandParameters = {
   keepServing?: boolean | undefined;
   /** Rounds of committed content kept besides the current one (default `RING_SIZE`). */
   contentRounds?: number | undefined;
+  /**
+   * Finalize this worker's rounds nobody finalized and mint its rewards (default true), after a
+   * round has been finalizable or mintable for `rewardsGraceMs` (default 30 s: validators and
+   * relayers that settle rounds for everyone go first, and nobody pays twice).
+   */
+  rewards?: boolean | undefined;
+  rewardsGraceMs?: number | undefined;
 };
-
-/** The spec file is not the model the registry holds. */
-export class SpecMismatchError extends CliError {
-  constructor({ modelId, registered, file }: { modelId: bigint; registered: string; file: string }) {
-    super(`Spec ${file} does not hash to model ${modelId}'s registered specHash ${registered}.`, { exitCode: ExitCode.specMismatch, name: "SpecMismatchError" });
-  }
-}
 
 /** Serves the signed items manifest of every commitment of `round` (what validators sample from). */
 function publishManifests(journal: Journal, store: ContentStore, round: bigint, state = replay(journal.records)): void {
@@ -101,6 +102,40 @@ export function republishManifests(journal: Journal, store: ContentStore): void 
   const newest = [...rounds].reduce((a, b) => (b > a ? b : a), 0n);
   // Older rounds are past every audit: the store would drop them at once.
   for (const round of rounds) if (round >= newest - BigInt(store.keepRounds)) publishManifests(journal, store, round, state);
+}
+
+/** The rounds of this stage's commitments the chain stores, by the journal. */
+function storedRounds(journal: Journal): bigint[] {
+  const rounds = new Set<bigint>();
+  for (const c of replay(journal.records).commitments.values()) if (c.status === "confirmed" || c.status === "foundOnChain") rounds.add(c.commitment.round);
+  return [...rounds];
+}
+
+/** Logs where every committed round stands and what this worker earned (`rewards`). */
+async function logRewards(logger: Logger, client: PublicClient, rewards: ReturnType<typeof watchRewards>, when: string): Promise<void> {
+  let rounds;
+  let now;
+  try {
+    rounds = await rewards.passNow();
+    now = await chainNow(client);
+  } catch (err) {
+    // The work is done and on-chain; a summary the chain could not answer is not a failure.
+    logger.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "could not read the rewards; `shardholder status` shows them");
+    return;
+  }
+  const totals = rewardTotals(rounds);
+  logger.info(
+    {
+      when,
+      mintedTokens: formatEther(totals.mintedTokens),
+      mintableTokens: formatEther(totals.mintableTokens),
+      mintedHere: rewards.minted.length,
+      waitingRounds: totals.waitingRounds,
+      slashedRounds: totals.slashedRounds,
+      rounds: describeRounds(rounds, now),
+    },
+    "rewards",
+  );
 }
 
 async function serveUntilStopped(logger: Logger, entries: number): Promise<void> {
@@ -247,7 +282,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   try {
     specText = readFileSync(p.specPath, "utf8");
   } catch (err) {
-    throw new CliError(`Cannot read --spec ${p.specPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { exitCode: ExitCode.usage, name: "UsageError" });
+    throw new UsageError(`Cannot read --spec ${p.specPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
   }
   const spec = parseModelSpec(specText);
   const selection = await selectBackend(p.backend ? { backend: p.backend } : {});
@@ -258,7 +293,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const model = await getModel(p.client, { deployments: p.deployments, modelId: p.modelId });
   if (model.specHash.toLowerCase() !== loaded.modelKey.toLowerCase())
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
-  if (p.stage >= model.stageCount) throw new CliError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`, { exitCode: ExitCode.usage, name: "UsageError" });
+  if (p.stage >= model.stageCount) throw new UsageError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`);
 
   const journalDir = path.resolve(p.journalDir);
   await mkdir(journalDir, { recursive: true });
@@ -272,6 +307,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const journal = await Journal.open(journalDir, { modelId: p.modelId, stage: p.stage, worker: p.account.address });
   if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
   let availability: { stop: () => Promise<void> } | undefined;
+  let rewards: ReturnType<typeof watchRewards> | undefined;
   try {
     const first = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
     const until = p.untilRound ?? first + BigInt(p.rounds) - 1n;
@@ -283,6 +319,12 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     const wallet = createWalletClient({ account: p.account, transport: p.transport });
     // Validators that cannot fetch a sampled leaf demand it on-chain: answer from our manifests.
     availability = watchAvailabilityChallenges({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, store, logger, pollMs: p.pollMs });
+    // Getting paid: finalize what nobody finalized, mint our reward (worker/commit/rewards.ts).
+    if (p.rewards !== false)
+      rewards = watchRewards({
+        client: p.client, wallet, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, terms: model,
+        rounds: () => storedRounds(journal), graceMs: p.rewardsGraceMs ?? 30_000, pollMs: Math.max(p.pollMs, 1_000), logger,
+      });
     const shared: Shared = {
       p,
       node,
@@ -346,8 +388,13 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       }
     }
     shared.progress.stop();
-    if (p.keepServing) await serveUntilStopped(logger, store.size);
+    if (rewards) await logRewards(logger, p.client, rewards, "training done");
+    if (p.keepServing) {
+      await serveUntilStopped(logger, store.size);
+      if (rewards) await logRewards(logger, p.client, rewards, "stopped");
+    }
   } finally {
+    await rewards?.stop();
     await availability?.stop();
     await journal.close();
     await node.stop();

@@ -12,7 +12,7 @@ import { selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
 import { parseModelSpec, specHash } from "../model/index.ts";
 import { createPipeNode } from "../p2p/node.ts";
-import { CliError, ExitCode } from "./errors.ts";
+import { CliError, ExitCode, SpecMismatchError, UsageError } from "./errors.ts";
 
 export type ValidateCommandParameters = {
   logger: Logger;
@@ -43,7 +43,7 @@ export function parsePeerOf(values: string[]): Map<Address, string> {
   for (const v of values) {
     const [worker, addr] = [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)];
     if (!/^0x[0-9a-fA-F]{40}$/.test(worker) || !addr.startsWith("/"))
-      throw new CliError(`--peer-of ${v}: expected <worker address>=<multiaddr>.`, { exitCode: ExitCode.usage, name: "UsageError" });
+      throw new UsageError(`--peer-of ${v}: expected <worker address>=<multiaddr>.`);
     peers.set(getAddress(worker), addr);
   }
   return peers;
@@ -55,7 +55,7 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
   const spec = parseModelSpec(readFileSync(p.specPath, "utf8"));
   const model = await getModel(p.client, { deployments: p.deployments, modelId: p.modelId });
   if (model.specHash.toLowerCase() !== specHash(spec).toLowerCase())
-    throw new CliError(`Spec ${p.specPath} does not hash to model ${p.modelId}'s registered specHash.`, { exitCode: ExitCode.specMismatch, name: "SpecMismatchError" });
+    throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
   const selection = await selectBackend(p.backend ? { backend: p.backend } : {});
   logger.info({ backend: selection.name }, "backend");
   const { Validator, Reexecutor, transformerData, readToleranceSidecar, runValidatorLoop, TOLERANCE_FLOOR } = await import("../validator/index.ts");
@@ -85,7 +85,7 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
     }
     logger.info({ validators: validators.map((v) => v.address), tolerance, fraction: p.fraction }, "validating");
     const [auditor, ...committee] = validators;
-    if (!auditor) throw new CliError("validate needs a key.", { exitCode: ExitCode.usage, name: "UsageError" });
+    if (!auditor) throw new UsageError("validate needs a key.");
     const members = committee.map((v) =>
       runValidatorLoop({ validator: v, fromRound: 2n ** 62n, pollMs: p.pollMs, signal: stop.signal }),
     );

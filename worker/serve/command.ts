@@ -1,7 +1,10 @@
 // `shardholder serve`: one serving stage in this process, logging through the CLI's logger.
-// program.ts parses the flags and calls runServeCommand (see the report for the wiring).
+// worker/cli/commands/serve.ts parses the flags and calls runServeCommand.
 import type { Logger } from "pino";
 import type { Address, Hex } from "viem";
+import type { LocalAccount } from "viem/accounts";
+import type { Deployments } from "../../sdk/deployments/types.ts";
+import type { SamplingParameters } from "../model/generate.ts";
 import type { BackendName } from "../backend/select.ts";
 import { runServeStage } from "./stageServer.ts";
 
@@ -9,10 +12,10 @@ export type ServeCommandParameters = {
   logger: Logger;
   /** JSON-RPC endpoints in order of preference (stage 0's operator falls back along them). */
   rpcUrls: string[];
-  /** Address book file (the operator re-reads it; stage > 0 does not touch the chain). */
-  deploymentsPath: string;
-  /** Stage 0's operator key (fulfils and is credited); unused on other stages. */
-  key: Hex;
+  /** The address book (stage > 0 does not touch the chain). */
+  deployments: Deployments;
+  /** Stage 0's operator (fulfils and is credited); unused on other stages. */
+  account?: LocalAccount | undefined;
   backend?: BackendName | undefined;
   modelId: bigint;
   stage: number;
@@ -26,8 +29,10 @@ export type ServeCommandParameters = {
   /** Stage 0: the other operators' consents, to register the pipeline if it is not registered yet. */
   consents?: { deadline: string; signatures: Record<Address, Hex> } | undefined;
   maxNewTokens: number;
+  /** Sampled decoding on the stage that holds the logits (the last); greedy when absent. */
+  sampling?: SamplingParameters | undefined;
   /** Stage 0: where the content store listens (`host:port`; default 127.0.0.1, any free port). */
-  http?: { host?: string | undefined; port?: number | undefined } | undefined;
+  storeListen?: { host?: string | undefined; port?: number | undefined } | undefined;
   /** Stage 0: the URL announced in the ServingDirectory (default: the store's bound URL). */
   publicUrl?: string | undefined;
 };
@@ -48,7 +53,10 @@ export async function runServeCommand(p: ServeCommandParameters): Promise<{ serv
         next: p.next,
         journalDir: p.journalDir,
         backend: p.backend,
-        ...(p.stage === 0 ? { operator: { rpcUrls: p.rpcUrls, deploymentsPath: p.deploymentsPath, key: p.key, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens, consents: p.consents, http: p.http, publicUrl: p.publicUrl } } : {}),
+        sampling: p.sampling,
+        ...(p.stage === 0
+          ? { operator: { rpcUrls: p.rpcUrls, deployments: p.deployments, account: p.account, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens, consents: p.consents, http: p.storeListen, publicUrl: p.publicUrl } }
+          : {}),
       },
       (event, body) => p.logger.info(JSON.parse(JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as object, event),
       stop.signal,

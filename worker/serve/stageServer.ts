@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import { createPublicClient, createWalletClient, type Address, type Hex } from "viem";
 import { rpcTransport } from "../rpc/transport.ts";
-import { privateKeyToAccount } from "viem/accounts";
+import { type LocalAccount, privateKeyToAccount } from "viem/accounts";
+import type { Deployments } from "../../sdk/deployments/types.ts";
 import { parseDeployments } from "../../sdk/deployments/parse.ts";
 import { announceEndpoint, withdrawEndpoint } from "../../sdk/actions/inference/announceEndpoint.ts";
 import { selectBackend, type BackendName } from "../backend/select.ts";
@@ -39,8 +40,12 @@ export type ServeStageConfig = {
   operator?:
     | {
         rpcUrls: string[];
-        deploymentsPath: string;
-        key: Hex;
+        /** The address book: as a file (`deploymentsPath`), or already loaded (`deployments`). */
+        deploymentsPath?: string | undefined;
+        deployments?: Deployments | undefined;
+        /** The operator's key (fulfils and is credited): raw (`key`) or as an account (`account`). */
+        key?: Hex | undefined;
+        account?: LocalAccount | undefined;
         stageOperators: Address[];
         maxNewTokens: number;
         /** Where the content store listens (default 127.0.0.1, any free port). */
@@ -91,11 +96,14 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
   if (config.stage === 0) {
     const op = config.operator;
     if (!op) throw new Error("stage 0 needs the operator config");
-    const deployments = parseDeployments(JSON.parse(readFileSync(op.deploymentsPath, "utf8")), op.deploymentsPath);
+    const deployments = op.deployments ?? (op.deploymentsPath ? parseDeployments(JSON.parse(readFileSync(op.deploymentsPath, "utf8")), op.deploymentsPath) : undefined);
+    if (!deployments) throw new Error("stage 0 needs the address book (operator.deployments or operator.deploymentsPath)");
+    const account = op.account ?? (op.key ? privateKeyToAccount(op.key) : undefined);
+    if (!account) throw new Error("stage 0 needs the operator's key (operator.account or operator.key)");
     // The operator runs for days: a stalled or restarting endpoint is waited out, not fatal.
     const transport = rpcTransport({ urls: op.rpcUrls, onRetry: ({ method, attempt, delayMs }) => emit("rpcRetry", { method, attempt, retryInMs: delayMs }) });
     const client = createPublicClient({ transport });
-    const wallet = createWalletClient({ account: privateKeyToAccount(op.key), transport });
+    const wallet = createWalletClient({ account, transport });
     const generator = new PipelineGenerator({ spec, stage, pipe, wire, sampling: config.sampling });
     const store = new ContentStore();
     const http_ = await serveContentStore(store, { host: op.http?.host, port: op.http?.port });

@@ -162,6 +162,33 @@ export function laterTransaction(overrides: TransactionOverrides, index: number)
   return picked.nonce === undefined ? picked : { ...picked, nonce: picked.nonce + index };
 }
 
+/** The tail of each sender's queue of sends in this process (lowercased address). */
+const sendQueues = new Map<string, Promise<void>>();
+
+/**
+ * Runs `send` once every earlier send of `from` in this process was accepted or refused by the
+ * node. A write picks its nonce from the node's pending count just before it signs, so two writes
+ * of one account started together (a commitment batch and an availability answer, a mint) would
+ * take the same nonce and one would fail; in a queue each sees the previous one pending. Only the
+ * send waits its turn: simulations and receipt waits run side by side. Other processes sending
+ * from the same account are not covered (the CLI refuses a second process on one key).
+ */
+export async function oneSendAtATime<T>(from: Address, send: () => Promise<T>): Promise<T> {
+  const key = from.toLowerCase();
+  const previous = sendQueues.get(key) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const tail = previous.then(() => mine);
+  sendQueues.set(key, tail);
+  await previous;
+  try {
+    return await send();
+  } finally {
+    done();
+    if (sendQueues.get(key) === tail) sendQueues.delete(key);
+  }
+}
+
 /**
  * Simulates (so reverts surface with decoded data before any gas is spent), sends, and (unless
  * `options.wait` is `false`) waits for the receipt of one contract write; protocol reverts become
@@ -192,10 +219,9 @@ export async function sendContractWrite<
       ...(parameters.simulateOn ? { blockTag: parameters.simulateOn } : {}),
     });
     const padGas = parameters.extraGas !== undefined && overrides.gas === undefined;
-    const transactionHash = await writeContract(
-      client,
-      padGas ? { ...request, gas: (await estimateContractGas(client, request)) + (parameters.extraGas ?? 0n) } : request,
-    );
+    const prepared = padGas ? { ...request, gas: (await estimateContractGas(client, request)) + (parameters.extraGas ?? 0n) } : request;
+    const from = typeof account === "string" ? account : account.address;
+    const transactionHash = await oneSendAtATime(from, () => writeContract(client, prepared));
     if (options.wait === false) return { transactionHash };
     const receipt = await waitForTransactionReceipt(client, { hash: transactionHash });
     if (receipt.status !== "success") throw new TransactionRevertedError({ action: parameters.action, transactionHash });

@@ -1,0 +1,115 @@
+// `shardholder serve`: one serving stage of a model's pipeline (stage 0 is also the operator: it
+// runs the prompt/output store, announces it on-chain, watches the escrow and fulfils).
+import { type Command, Option } from "commander";
+import type { Address, Hex } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { connect, requireAccount, workerPreflight } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { address, bytes32, collect, hostPort, httpUrl, numberIn, positiveInt, smallInt, uint } from "../parse.ts";
+
+export type ServeOptions = {
+  model: bigint;
+  stage: number;
+  spec: string;
+  listen: string;
+  next?: string | undefined;
+  journal?: string | undefined;
+  operators?: string | undefined;
+  consent: string[];
+  consentDeadline?: bigint | undefined;
+  maxNewTokens: bigint;
+  temperature: number;
+  topK: number;
+  samplingSeed?: Hex | undefined;
+  storeListen?: { host: string; port: number } | undefined;
+  publicUrl?: string | undefined;
+};
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("serve escrowed inference requests of a model through the stage pipeline (stage 0 needs --key staked at the model's minimum; no --signing-key)")
+    .requiredOption("--model <id>", "registry model id", uint("--model"))
+    .requiredOption("--stage <index>", "stage index (0-based)", smallInt("--stage"))
+    .requiredOption("--spec <file>", "the model's canonical spec JSON")
+    .option("--listen <multiaddr>", "listen address for the previous stage", "/ip4/127.0.0.1/tcp/0")
+    .option("--next <multiaddr>", "next stage's multiaddr (omit on the last stage)")
+    .option("--journal <dir>", "serve the newest checkpoint of this training journal (else the initial weights)")
+    .option("--operators <a,b,c>", "stage 0: the operator credited for each stage, in stage order (default: this key for every stage)")
+    .option("--consent <operator=signature>", "stage 0: another operator's pipeline consent (from `shardholder consent`), to register the pipeline (repeatable)", collect, [])
+    .addOption(new Option("--consent-deadline <unix>", "stage 0: the deadline the consents were signed with").argParser(uint("--consent-deadline")))
+    .addOption(new Option("--max-new-tokens <n>", "tokens generated per request").argParser(uint("--max-new-tokens")).default(24n, "24"))
+    .addOption(new Option("--temperature <t>", "sampling temperature, used by the last stage (0 = greedy, which repeats a barely trained model's commonest character)").argParser(numberIn(0, 10)).default(0.8, "0.8"))
+    .addOption(new Option("--top-k <k>", "sample among the k most likely tokens (last stage)").argParser(positiveInt("--top-k")).default(8, "8"))
+    .addOption(new Option("--sampling-seed <hex>", "32-byte seed of the draws (last stage; default: derived from the model id, as the devnet does)").argParser(bytes32))
+    .addOption(new Option("--store-listen <host:port>", "stage 0: where the prompt/output store listens (default 127.0.0.1, any free port; 0.0.0.0:8080 for dapps elsewhere)").argParser(hostPort))
+    .addOption(new Option("--public-url <url>", "stage 0: the URL announced on-chain for dapps (default: the store's bound URL)").argParser(httpUrl))
+    .action(async (options: ServeOptions, command: Command) => runServe(options, command));
+}
+
+async function runServe(options: ServeOptions, command: Command): Promise<void> {
+  if (options.consent.length > 0 && options.consentDeadline === undefined) throw new UsageError("--consent needs --consent-deadline (the deadline the operators signed).");
+  const operatorFlags = [options.operators && "--operators", options.consent.length && "--consent", options.storeListen && "--store-listen", options.publicUrl && "--public-url"].filter(Boolean);
+  if (options.stage !== 0 && operatorFlags.length) throw new UsageError(`${operatorFlags.join(", ")}: stage 0's flags (it is the operator); this is stage ${options.stage}.`);
+  const connected =
+    options.stage === 0
+      ? // The operator sends transactions (announce, register, fulfil): funded, staked at the model's
+        // minimum (the escrow only pays serving stakers), its key held by this process alone. A
+        // signing key is checked when given, never required: serving signs no commitment.
+        await workerPreflight(command, {
+          modelId: options.model,
+          peers: options.next ? [options.next] : [],
+          signingKey: "checkedIfGiven",
+          lockAs: `serve --model ${options.model} --stage 0`,
+        })
+      : await connect(command);
+  const { accessSync, constants } = await import("node:fs");
+  try {
+    accessSync(options.spec, constants.R_OK);
+  } catch (err) {
+    throw new UsageError(`Cannot read --spec ${options.spec}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+  }
+  const signatures: Record<Address, Hex> = {};
+  for (const entry of options.consent) {
+    const [operator, signature] = entry.split("=");
+    if (!operator || !signature || !/^0x[0-9a-fA-F]{40}$/.test(operator) || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new UsageError(`--consent must be <operator>=<0x signature>, got "${entry}".`);
+    signatures[operator as Address] = signature as Hex;
+  }
+  const consents = options.consentDeadline === undefined ? undefined : { deadline: options.consentDeadline.toString(), signatures };
+  let account: PrivateKeyAccount | undefined;
+  let operators: Address[] = [];
+  if (options.stage === 0) {
+    const operator = requireAccount(connected.config);
+    account = operator;
+    const { getModel } = await import("../../../sdk/actions/models/getModel.ts");
+    const model = await getModel(connected.client, { deployments: connected.deployments, modelId: options.model });
+    operators = options.operators ? options.operators.split(",").map((a) => address(a.trim())) : Array.from({ length: model.stageCount }, () => operator.address);
+    if (operators.length !== model.stageCount) throw new UsageError(`--operators names ${operators.length} operators; model ${options.model} has ${model.stageCount} stages.`);
+  }
+  if (options.storeListen && ["0.0.0.0", "::"].includes(options.storeListen.host) && !options.publicUrl)
+    connected.logger.warn({ storeListen: `${options.storeListen.host}:${options.storeListen.port}` }, "the store listens on every interface but the URL announced on-chain will name that wildcard address: pass --public-url with the address dapps reach");
+  const { servingSampling } = await import("../../serve/sampling.ts");
+  const sampling = servingSampling({ temperature: options.temperature, topK: options.topK, seed: options.samplingSeed, modelId: options.model });
+  connected.logger.info({ stage: options.stage, sampling: sampling ? { temperature: sampling.temperature, topK: sampling.topK, seed: sampling.seed } : "greedy" }, "decoding");
+  const { runServeCommand } = await import("../../serve/command.ts");
+  const { served } = await runServeCommand({
+    logger: connected.logger,
+    rpcUrls: connected.config.rpcUrls,
+    deployments: connected.deployments,
+    account,
+    backend: connected.config.backend,
+    modelId: options.model,
+    stage: options.stage,
+    specPath: options.spec,
+    listen: options.listen,
+    next: options.next,
+    journalDir: options.journal,
+    stageOperators: operators,
+    consents,
+    maxNewTokens: Number(options.maxNewTokens),
+    sampling,
+    storeListen: options.storeListen,
+    publicUrl: options.publicUrl,
+  });
+  connected.logger.info({ served }, "serve stopped");
+}
