@@ -4,6 +4,7 @@ import { formatEther, type Hex } from "viem";
 import type { ManagedProcess } from "./lib/devnet/supervisor.ts";
 import { CliError, ExitCode } from "../worker/cli/errors.ts";
 import { stopStrayChildren } from "./lib/devnet/procs.ts";
+import { compileDeployedContracts } from "./lib/compile.ts";
 import { runDevnet } from "./lib/devnet/run.ts";
 import { printSummary, sampleLine, summaryChecks, toJson, writeRunFiles } from "./lib/devnet/summary.ts";
 
@@ -103,6 +104,8 @@ async function main(): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
+    // Its own chain deploys the contracts: compile them (only them) first; an existing chain has them.
+    if (!opts.rpc) await compileDeployedContracts({ log, tty: !opts.json && process.stdout.isTTY === true });
     const result = await runDevnet({ ...opts, log, signal: abort.signal }, children);
     const wallMs = performance.now() - started;
     const files = await writeRunFiles(result, wallMs);

@@ -1,18 +1,15 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
 import type { PublicClient, Transport } from "viem";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { GlobalConfig, RawGlobalOptions } from "../config/options.ts";
-import { CliError, ExitCode, MissingKeyError, NotAvailableError, PeerLostError, PeerSilentError, UsageError } from "./errors.ts";
+import { installNetworkDefaults } from "../config/commandDefaults.ts";
+import { CliError, ExitCode, MissingKeyError, PeerLostError, PeerSilentError, UsageError } from "./errors.ts";
+import { registerChainCommand, runScript, scriptArgs } from "./scripts.ts";
 
 // Only commander and the error classes load eagerly: viem alone takes seconds to import on a
 // busy machine, and `--help` or a bad flag must answer at once.
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const uint = (what: string) => (value: string): bigint => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${what} must be a non-negative integer.`);
@@ -120,8 +117,11 @@ export function buildProgram(): Command {
     .option("--signing-key <hex>", "commitment signing key, not the payout key (env SHARDHOLDER_SIGNING_KEY)")
     .addOption(new Option("--backend <name>", "tfjs backend (default: best available)").choices(["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]))
     .option("--json", "structured JSON logs (pino) on stdout")
+    .option("--network <file>", "a running network's network.json (from `devnet --keep-running`): fills --rpc, --deployments, --model, --spec; flags win")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  installNetworkDefaults(program, { resolveSpec: async (p) => (await import("./specFetch.ts")).resolveSpecForCommand(p) });
+  registerChainCommand(program);
 
   program
     .command("stake")
@@ -361,14 +361,7 @@ export function buildProgram(): Command {
     .allowExcessArguments()
     .helpOption(false)
     .action(async (_options: unknown, command: Command) => {
-      const script = path.join(root, "scripts", "devnet.ts");
-      if (!existsSync(script)) throw new NotAvailableError({ command: "devnet", reason: "scripts/devnet.ts has not landed" });
-      const { spawn } = await import("node:child_process");
-      const code = await new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, ["--import", "tsx", script, ...command.args], { stdio: "inherit", cwd: root });
-        child.on("exit", (c) => resolve(c ?? ExitCode.unexpected));
-      });
-      if (code !== 0) process.exitCode = code;
+      await runScript("devnet", await scriptArgs(command, { takes: ["rpc", "deployments", "json"] }));
     });
 
   return program;

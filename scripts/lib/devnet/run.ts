@@ -86,7 +86,9 @@ export async function runDevnet(o: DevnetOptions, children: ManagedProcess[]): P
   const attached = o.rpc && o.deployments ? await attachChain(o.rpc, o.deployments) : undefined;
   const backend = await selectBackend({});
   o.log(`backend ${backend.name}`);
-  const chain: DevChain = attached ?? (await startLocalChain());
+  // Its own chain's address book goes in the run's directory: deployments/<chainId>.json may
+  // belong to a chain that is still running (`shardholder chain`), and is never overwritten.
+  const chain: DevChain = attached ?? (await startLocalChain({ deploymentsDir: path.join(runDir, "deployments") }));
   try {
     mark("chain");
     o.log(`chain ${chain.deployments.chainId} at ${chain.rpcUrl}, address book ${chain.deploymentsFile}`);
