@@ -4,6 +4,7 @@
 // book written in the SDK's format (default deployments/<chainId>.json, the CLI's default
 // `--deployments`), then served until Ctrl-C.
 import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { privateKeyToAccount } from "viem/accounts";
@@ -47,6 +48,15 @@ export function conflictingBook(file: string, book: unknown): string | undefined
   return `${file} already holds another address book; keep it and pass --deployments <other file>, or pass --force to overwrite it`;
 }
 
+/** Whether `host:port` can be bound now. */
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
 async function main(): Promise<number> {
   const program = chainProgram();
   try {
@@ -57,6 +67,11 @@ async function main(): Promise<number> {
   }
   const o = program.opts<Options>();
   const say = (text: string) => (o.json ? undefined : console.log(text));
+  // A taken port fails at once, before the compile and the chain start (a second chain by mistake).
+  if (o.port !== 0 && !(await portFree(o.host, o.port))) {
+    console.error(`error: ${o.host}:${o.port} is in use (another chain?); stop it or pick another --port.`);
+    return ExitCode.usage;
+  }
   await compileDeployedContracts({ log: say, tty: !o.json && process.stdout.isTTY === true });
   const { startLocalChain } = await import("./lib/devnet/chain.ts");
   let chain: DevChain;

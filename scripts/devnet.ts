@@ -69,7 +69,8 @@ function parseFlags(argv: string[]): Options {
     console.error("error: --rpc and --deployments go together");
     process.exit(ExitCode.usage);
   }
-  const key = process.env.SHARDHOLDER_KEY;
+  // Empty counts as unset, as for the CLI.
+  const key = process.env.SHARDHOLDER_KEY || undefined;
   if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key)) {
     console.error("error: SHARDHOLDER_KEY must be a 32-byte hex private key");
     process.exit(ExitCode.usage);

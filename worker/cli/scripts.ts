@@ -64,15 +64,15 @@ export async function runScript(name: string, { args, env }: { args: string[]; e
   if (!existsSync(script)) throw new NotAvailableError({ command: name, reason: `scripts/${name}.ts has not landed` });
   const { spawn } = await import("node:child_process");
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: "inherit", cwd: root, env: { ...process.env, ...env } });
-    // Ctrl-C reaches the child through the terminal's process group (a second copy would force-kill
-    // the devnet's children): the CLI only waits for its exit. SIGTERM is for this process alone: passed on.
-    const ignore = () => {};
-    const forward = () => child.kill("SIGTERM");
-    process.on("SIGINT", ignore);
+    // The script runs in a process group of its own, so a terminal's Ctrl-C reaches it once, from
+    // here (the devnet takes a second Ctrl-C as "kill the children now"); SIGINT and SIGTERM sent
+    // to this process alone are passed on the same way. It reads no input.
+    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "inherit", "inherit"], cwd: root, env: { ...process.env, ...env }, detached: true });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on("SIGINT", forward);
     process.on("SIGTERM", forward);
     child.on("exit", (c, signal) => {
-      process.off("SIGINT", ignore);
+      process.off("SIGINT", forward);
       process.off("SIGTERM", forward);
       resolve(c ?? (signal === "SIGINT" ? 130 : ExitCode.unexpected));
     });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
-import { installNetworkDefaults } from "./commandDefaults.ts";
+import { installNetworkDefaults, type SpecResolver } from "./commandDefaults.ts";
 import { ConfigError } from "./errors.ts";
 import { loadNetworkFile, networkModel } from "./network.ts";
 import { resolveGlobalConfig } from "./options.ts";
@@ -69,7 +69,7 @@ describe("--network FILE", () => {
   });
 
   /** A program shaped like the CLI's: a root `--network`, a command with `--model` (bigint) and a mandatory `--spec`. */
-  function program(resolveSpec?: Parameters<typeof installNetworkDefaults>[1]["resolveSpec"]) {
+  function program(resolveSpec?: SpecResolver) {
     const seen: { model?: bigint; spec?: string }[] = [];
     const root = new Command("shardholder").option("--network <file>").option("--rpc <url>").exitOverride();
     installNetworkDefaults(root, { resolveSpec });
