@@ -10,11 +10,17 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** The contracts the deployment (ignition/modules/Shardholder.ts) creates. */
+/**
+ * The files of the contracts the deployment (ignition/modules/Shardholder.ts) creates: the six
+ * protocol contracts and the ledger's two modules (test/e2e/compileDeployed.test.ts checks that
+ * every `m.contract(...)` of the module is defined here).
+ */
 export const DEPLOYED_CONTRACTS = [
   "contracts/ModelRegistry.sol",
   "contracts/ModelToken.sol",
   "contracts/ComputeLedger.sol",
+  "contracts/ledger/LedgerValidators.sol",
+  "contracts/ledger/LedgerDisputes.sol",
   "contracts/InferenceEscrow.sol",
   "contracts/RevenueClaimer.sol",
   "contracts/ServingDirectory.sol",
@@ -47,7 +53,7 @@ export async function compileDeployedContracts({
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString("utf8")));
   child.stderr.on("data", (d: Buffer) => (output += d.toString("utf8")));
-  const what = `compiling the ${DEPLOYED_CONTRACTS.length} deployed contracts (a first run compiles, ~20-40 s on 2 cores; npm test compiles the tests too)`;
+  const what = `compiling the deployed contracts (a first run compiles, ~20-40 s on 2 cores; npm test compiles the tests too)`;
   let announced = false;
   let ticker: NodeJS.Timeout | undefined;
   const announce = setTimeout(() => {
