@@ -18,13 +18,21 @@ import { parseDeployments } from "../../sdk/deployments/parse.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { pipelineKey } from "../../sdk/protocol/pipelineConsent.ts";
 import { ExitCode } from "../../worker/cli/errors.ts";
+import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
+import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
+import { stake } from "../../sdk/actions/miner/stake.ts";
+import { loopbackDialAddress } from "../../worker/p2p/listenAddress.ts";
+import { devKey } from "../../scripts/lib/devnet/accounts.ts";
 import { loadNetworkFile, type Network } from "../../worker/config/network.ts";
 import { fetchSpec, specCandidates, specTextHash, specUrl } from "../../worker/model/specSource.ts";
 import { isAlive } from "../../scripts/lib/devnet/procs.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = path.join(root, "worker", "cli", "bin.js");
-type Line = { msg?: string; pid?: number; child?: string; network?: string; summary?: string };
+type Line = { msg?: string; pid?: number; child?: string; network?: string; summary?: string; checks?: { firstLoss?: number } };
+
+/** The run's first-round loss (the untrained model's), from the summary line. */
+const summaryFirstLoss = (lines: Line[]): number => lines.find((l) => l.summary)?.checks?.firstLoss as number;
 
 describe("devnet --keep-running", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "shardholder-keep-"));
@@ -144,6 +152,68 @@ describe("devnet --keep-running", () => {
     expect(signed.find((x) => x.msg === "connected")).toMatchObject({ chainId: 31337, rpc: `${net.rpc[0]}/` });
     expect(signed.find((x) => x.msg === "pipeline consent signed")?.pipelineKey).toBe(pipelineKey(BigInt(net.models[0]?.id as string), [operator]));
   }, 120_000);
+
+  it("a joining pipeline (new keys, `--network FILE`, no --spec) stakes, starts each stage from the network's current weights (verified against the chain), trains and commits the next round at the network's loss, not the initial one", async () => {
+    const modelId = BigInt(net.models[0]?.id as string);
+    const client = createPublicClient({ transport: http(net.rpc[0]) });
+    const round = await getCurrentRound(client, { deployments, modelId });
+    expect(round).toBeGreaterThan(0n);
+    // Dev accounts the devnet gives no role (6..8; signing keys 106..108).
+    const joiners = [0, 1, 2].map((stage) => ({ stage, key: devKey(6 + stage), signingKey: devKey(106 + stage) }));
+    for (const j of joiners) {
+      const wallet = createWalletClient({ account: privateKeyToAccount(j.key), transport: http(net.rpc[0]) });
+      await stake(wallet, { deployments, payout: wallet.account.address, signingKey: privateKeyToAccount(j.signingKey).address, valueWei: parseEther("2") });
+    }
+    const procs: { stage: number; child: ChildProcess; records: { msg?: string; [k: string]: unknown }[]; exited: Promise<number | null> }[] = [];
+    const waitFor = (p: (typeof procs)[number], msg: string) =>
+      new Promise<{ [k: string]: unknown }>((resolve, reject) => {
+        const check = () => {
+          const found = p.records.find((r) => r.msg === msg);
+          if (found) return resolve(found);
+          const failed = p.records.find((r) => typeof r.level === "number" && r.level >= 50);
+          if (failed || p.child.exitCode !== null) reject(new Error(`joining stage ${p.stage}: ${JSON.stringify(failed ?? p.records.slice(-3))}`));
+        };
+        p.child.stdout?.on("data", () => setImmediate(check));
+        p.child.once("exit", check);
+        check();
+      });
+    try {
+      // Last stage first: each stage dials the next one's address.
+      let next: string | undefined;
+      for (const j of [...joiners].reverse()) {
+        const args = ["--json", "--network", net.file, "train", "--stage", String(j.stage), "--until-round", round.toString(), "--journal", path.join(dir, `join-${j.stage}`), "--keep-serving", ...(next ? ["--peer", next] : [])];
+        const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, SHARDHOLDER_KEY: j.key, SHARDHOLDER_SIGNING_KEY: j.signingKey } });
+        const p = { stage: j.stage, child, records: [] as { msg?: string; [k: string]: unknown }[], exited: new Promise<number | null>((r) => child.once("exit", r)) };
+        createInterface({ input: child.stdout }).on("line", (l) => {
+          try {
+            p.records.push(JSON.parse(l));
+          } catch {
+            // not a record
+          }
+        });
+        procs.push(p);
+        next = loopbackDialAddress((await waitFor(p, "listening")).addrs, `joining stage ${j.stage}`);
+      }
+      for (const p of procs) {
+        const joined = await waitFor(p, "joined: starting from the network's current weights of this stage");
+        const peer = net.peers?.find((x) => x.stage === p.stage);
+        expect(joined).toMatchObject({ stage: p.stage, round: (round - 1n).toString(), worker: peer?.worker, peer: peer?.multiaddr });
+      }
+      const committed = await Promise.all(procs.map((p) => waitFor(p, "round committed")));
+      for (const c of committed) expect(c).toMatchObject({ round: round.toString(), trained: true, confirmed: 1 });
+      const loss = committed.find((c) => typeof c.loss === "number")?.loss as number;
+      // The untrained model's loss is ~4.59 (the run's first round); continuing the model, the joiners are far below it.
+      const first = summaryFirstLoss(lines);
+      expect(loss).toBeLessThan(first - 0.3);
+      for (const j of joiners) {
+        const c = await getCommitment(client, { deployments, modelId, round, stage: j.stage, worker: privateKeyToAccount(j.key).address });
+        expect(c.found).toBe(true);
+      }
+    } finally {
+      for (const p of procs) p.child.kill("SIGTERM");
+      await Promise.all(procs.map((p) => p.exited));
+    }
+  }, 300_000);
 
   it("Ctrl-C stops every process of the network and exits 0", async () => {
     const pids = lines.filter((l) => l.child && l.pid).map((l) => l.pid as number);

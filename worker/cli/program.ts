@@ -211,6 +211,7 @@ export function buildProgram(): Command {
           pollMs: options.pollMs,
           keepServing: options.keepServing,
           contentRounds: Number(options.contentRounds),
+          joinPeers: connected.config.network?.peers?.filter((x) => x.modelId === options.model.toString()),
         });
       },
     );

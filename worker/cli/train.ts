@@ -14,7 +14,8 @@ import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
 import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundRunner, roundRange, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
 import { watchAvailabilityChallenges } from "../commit/availability.ts";
-import { Journal, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
+import { Journal, loadCheckpoint, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
+import { fetchStageWeights, type JoinPeer } from "../commit/join.ts";
 import { ContentStore, RING_SIZE } from "../p2p/content.ts";
 import { directoryContentBackend } from "../p2p/contentDisk.ts";
 import { loadOrCreatePeerKey } from "../p2p/identity.ts";
@@ -70,6 +71,12 @@ export type TrainCommandParameters = {
   keepServing?: boolean | undefined;
   /** Rounds of committed content kept besides the current one (default `RING_SIZE`). */
   contentRounds?: number | undefined;
+  /**
+   * Content servers of the model's miners (a `--network` file's peers): a miner with nothing
+   * trained yet starts its stage from the weights the network reached (worker/commit/join.ts)
+   * instead of the initial ones, when the model is past round 0.
+   */
+  joinPeers?: readonly JoinPeer[] | undefined;
 };
 
 /** The spec file is not the model the registry holds. */
@@ -253,7 +260,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const selection = await selectBackend(p.backend ? { backend: p.backend } : {});
   logger.info({ backend: selection.name }, describeBackendSelection(selection));
 
-  const load = () => loadStage({ kind: "transformer", spec }, p.stage, p.modelId);
+  let load = () => loadStage({ kind: "transformer", spec }, p.stage, p.modelId);
   let loaded = await load();
   const model = await getModel(p.client, { deployments: p.deployments, modelId: p.modelId });
   if (model.specHash.toLowerCase() !== loaded.modelKey.toLowerCase())
@@ -280,6 +287,20 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     const need = firstRoundToTrain(replay(journal.records), first, until);
     const lost = need > until ? undefined : await missingCommittedRound({ state: replay(journal.records), firstRound: need, who, isStored: async (round) => (await getCommitment(p.client, { deployments: p.deployments, ...who, round })).found });
     if (lost !== undefined) throw new JournalLostError({ round: lost, stage: p.stage, journalDir });
+    // Nothing trained yet, the model past round 0, peers known: continue the model, do not fork it.
+    if (first > 0n && p.joinPeers?.length && !replay(journal.records).lastCheckpoint) {
+      const { found, attempts } = await fetchStageWeights({ client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, round: first - 1n, peers: p.joinPeers, node });
+      if (!found)
+        throw new CliError(`No peer served the weights of stage ${p.stage} after round ${first - 1n}: ${attempts.map((a) => `${a.worker} at ${a.peer} (${a.reason})`).join(", ") || "no peer of this stage"}.`, { exitCode: ExitCode.peerUnreachable, name: "JoinWeightsUnavailableError" });
+      loaded.stage.importWeights(found.weights);
+      const initial = load;
+      load = async () => {
+        const fresh = await initial();
+        fresh.stage.importWeights(found.weights);
+        return fresh;
+      };
+      logger.info({ stage: p.stage, round: found.round.toString(), worker: found.worker, peer: found.peer, weightsRoot: found.weightsRoot }, "joined: starting from the network's current weights of this stage");
+    }
     const wallet = createWalletClient({ account: p.account, transport: p.transport });
     // Validators that cannot fetch a sampled leaf demand it on-chain: answer from our manifests.
     availability = watchAvailabilityChallenges({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, store, logger, pollMs: p.pollMs });
@@ -346,7 +367,13 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       }
     }
     shared.progress.stop();
-    if (p.keepServing) await serveUntilStopped(logger, store.size);
+    if (p.keepServing) {
+      // The weights this stage ended with (its last commitment's weightsRootAfter): what a miner
+      // joining later starts from.
+      const last = replay(journal.records).lastCheckpoint;
+      if (last) store.putWeights(await loadCheckpoint(journal.dir, last), last.round);
+      await serveUntilStopped(logger, store.size);
+    }
   } finally {
     await availability?.stop();
     await journal.close();
