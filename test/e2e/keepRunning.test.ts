@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createPublicClient, createWalletClient, http, parseEther } from "viem";
+import { createPublicClient, createWalletClient, erc20Abi, http, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { infer } from "../../sdk/actions/inference/infer.ts";
@@ -20,9 +20,9 @@ import { pipelineKey } from "../../sdk/protocol/pipelineConsent.ts";
 import { ExitCode } from "../../worker/cli/errors.ts";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
-import { stake } from "../../sdk/actions/miner/stake.ts";
 import { loopbackDialAddress } from "../../worker/p2p/listenAddress.ts";
 import { devKey } from "../../scripts/lib/devnet/accounts.ts";
+import { settleRound } from "../../scripts/lib/devnet/rounds.ts";
 import { loadNetworkFile, type Network } from "../../worker/config/network.ts";
 import { fetchSpec, specCandidates, specTextHash, specUrl } from "../../worker/model/specSource.ts";
 import { isAlive } from "../../scripts/lib/devnet/procs.ts";
@@ -153,17 +153,27 @@ describe("devnet --keep-running", () => {
     expect(signed.find((x) => x.msg === "pipeline consent signed")?.pipelineKey).toBe(pipelineKey(BigInt(net.models[0]?.id as string), [operator]));
   }, 120_000);
 
-  it("a joining pipeline (new keys, `--network FILE`, no --spec) stakes, starts each stage from the network's current weights (verified against the chain), trains and commits the next round at the network's loss, not the initial one", async () => {
+  it("a joining pipeline (new keys, `--network FILE`, no --spec) stakes, starts each stage from the network's current weights (verified against the chain), trains and commits the next round at the network's loss, not the initial one, and is paid for it", async () => {
     const modelId = BigInt(net.models[0]?.id as string);
     const client = createPublicClient({ transport: http(net.rpc[0]) });
     const round = await getCurrentRound(client, { deployments, modelId });
     expect(round).toBeGreaterThan(0n);
     // Dev accounts the devnet gives no role (6..8; signing keys 106..108).
     const joiners = [0, 1, 2].map((stage) => ({ stage, key: devKey(6 + stage), signingKey: devKey(106 + stage) }));
-    for (const j of joiners) {
-      const wallet = createWalletClient({ account: privateKeyToAccount(j.key), transport: http(net.rpc[0]) });
-      await stake(wallet, { deployments, payout: wallet.account.address, signingKey: privateKeyToAccount(j.signingKey).address, valueWei: parseEther("2") });
-    }
+    // README "Join a running model", step 1: stake through the CLI, the network file naming the chain.
+    const staked = await Promise.all(
+      joiners.map(
+        (j) =>
+          new Promise<{ code: number | null; out: string }>((resolve) => {
+            const child = spawn(process.execPath, [bin, "--network", net.file, "stake", "--amount", "2"], { cwd: dir, env: { ...process.env, SHARDHOLDER_KEY: j.key, SHARDHOLDER_SIGNING_KEY: j.signingKey } });
+            let out = "";
+            child.stdout.on("data", (d: Buffer) => (out += d.toString("utf8")));
+            child.stderr.on("data", (d: Buffer) => (out += d.toString("utf8")));
+            child.on("exit", (code) => resolve({ code, out }));
+          }),
+      ),
+    );
+    for (const r of staked) expect(r.code, r.out).toBe(0);
     const procs: { stage: number; child: ChildProcess; records: { msg?: string; [k: string]: unknown }[]; exited: Promise<number | null> }[] = [];
     const waitFor = (p: (typeof procs)[number], msg: string) =>
       new Promise<{ [k: string]: unknown }>((resolve, reject) => {
@@ -208,6 +218,18 @@ describe("devnet --keep-running", () => {
       for (const j of joiners) {
         const c = await getCommitment(client, { deployments, modelId, round, stage: j.stage, worker: privateKeyToAccount(j.key).address });
         expect(c.found).toBe(true);
+      }
+      // Paid: the round is finalized past its challenge window and each joiner's reward minted to it.
+      const model = await getModel(client, { deployments, modelId });
+      const relayer = createWalletClient({ account: privateKeyToAccount(devKey(0)), transport: http(net.rpc[0]) });
+      const workers = joiners.map((j) => privateKeyToAccount(j.key).address);
+      const settled = await settleRound({
+        rpcUrl: net.rpc[0] as string, relayer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
+        commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec), workers, logs: [],
+      });
+      for (const [i, worker] of workers.entries()) {
+        expect(settled.mints[i]?.workerTokens, `stage ${i}`).toBeGreaterThan(0n);
+        expect(await client.readContract({ abi: erc20Abi, address: model.token, functionName: "balanceOf", args: [worker] })).toBe(settled.mints[i]?.workerTokens);
       }
     } finally {
       for (const p of procs) p.child.kill("SIGTERM");
