@@ -4,7 +4,8 @@ import { formatEther, type Hex } from "viem";
 import type { ManagedProcess } from "./lib/devnet/supervisor.ts";
 import { CliError, ExitCode } from "../worker/cli/errors.ts";
 import { stopStrayChildren } from "./lib/devnet/procs.ts";
-import { runDevnet } from "./lib/devnet/run.ts";
+import { compileDeployedContracts } from "./lib/compile.ts";
+import { type DevnetResult, runDevnet } from "./lib/devnet/run.ts";
 import { printSummary, sampleLine, summaryChecks, toJson, writeRunFiles } from "./lib/devnet/summary.ts";
 
 const positive = (what: string, max: number) => (v: string): number => {
@@ -33,6 +34,7 @@ export function devnetProgram(): Command {
     .option("--deployments <file>", "address book of the existing chain (with --rpc)")
     .option("--runs-dir <dir>", "where runs/<time>/ goes", "runs")
     .option("--json", "progress as JSON lines and the summary as JSON on stdout")
+    .option("--keep-running", "after the summary, leave the chain, miners, a validator and the serving pipeline up and write runs/<time>/network.json (for `shardholder --network FILE ...`) until Ctrl-C")
     .showHelpAfterError()
     .exitOverride();
 }
@@ -48,6 +50,7 @@ type Options = {
   deployments?: string;
   runsDir: string;
   json?: boolean;
+  keepRunning?: boolean;
   /** Env SHARDHOLDER_KEY (never argv): registers the model, relays finalize/mint and funds the other roles. */
   deployerKey?: Hex | undefined;
 };
@@ -66,12 +69,32 @@ function parseFlags(argv: string[]): Options {
     console.error("error: --rpc and --deployments go together");
     process.exit(ExitCode.usage);
   }
-  const key = process.env.SHARDHOLDER_KEY;
+  // Empty counts as unset, as for the CLI.
+  const key = process.env.SHARDHOLDER_KEY || undefined;
   if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key)) {
     console.error("error: SHARDHOLDER_KEY must be a 32-byte hex private key");
     process.exit(ExitCode.usage);
   }
   return { ...opts, deployerKey: key as Hex | undefined };
+}
+
+/** Writes the run's files and prints the summary; with --keep-running, waits for Ctrl-C with everything up. */
+async function report(result: DevnetResult, opts: Options, started: number, log: (message: string, fields?: Record<string, unknown>) => void, signal: AbortSignal, done: () => void): Promise<void> {
+  const wallMs = performance.now() - started;
+  const files = await writeRunFiles(result, wallMs);
+  if (opts.json) process.stdout.write(`${toJson({ summary: files.json, plot: files.svg, network: result.networkFile, checks: summaryChecks(result) }).replace(/\n\s*/g, " ")}\n`);
+  else {
+    const checks = summaryChecks(result);
+    printSummary(result, wallMs);
+    console.log(`\nsummary ${files.json}\nplot    ${files.svg}\ncheater: ${result.cheater.address ? `${result.cheater.address} (${result.cheater.note}) ${checks.cheaterSlashed ? "caught and slashed" : "NOT slashed"}` : "none (--no-cheater)"}; honest miners slashed: ${checks.honestSlashed}`);
+    if (result.restarts.length) console.log(`supervisor restarts: ${result.restarts.map((r) => `${r.name} (exit ${r.code})`).join(", ")}`);
+    console.log(sampleLine(result));
+    console.log(`holders received ${formatEther(summaryChecks(result).claimedWei)} ETH; wall time ${(wallMs / 1000).toFixed(1)} s`);
+  }
+  done();
+  if (!opts.keepRunning || !result.networkFile) return;
+  log(`network up: ${result.networkFile} (chain ${result.rpcUrl}, model ${result.modelId}, ${result.stages} stages serving); try \`npx shardholder --network ${result.networkFile} <command>\`; Ctrl-C stops it`, { network: result.networkFile });
+  if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }
 
 async function main(): Promise<number> {
@@ -84,6 +107,8 @@ async function main(): Promise<number> {
   };
   const children: ManagedProcess[] = [];
   const abort = new AbortController();
+  // Set once the summary is out: a Ctrl-C of a kept-running network is its normal end (exit 0).
+  let summarized = false;
   // The tracked children first (politely), then any child not handed over yet, by its pid.
   const stopAll = async () => {
     await Promise.allSettled(children.map((c) => c.stop()));
@@ -98,23 +123,14 @@ async function main(): Promise<number> {
     }
     log(`${sig}: stopping every child process`);
     abort.abort();
-    void stopAll().then(() => process.exit(130));
+    void stopAll().then(() => process.exit(summarized ? 0 : 130));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    const result = await runDevnet({ ...opts, log, signal: abort.signal }, children);
-    const wallMs = performance.now() - started;
-    const files = await writeRunFiles(result, wallMs);
-    if (opts.json) process.stdout.write(`${toJson({ summary: files.json, plot: files.svg, checks: summaryChecks(result) }).replace(/\n\s*/g, " ")}\n`);
-    else {
-      const checks = summaryChecks(result);
-      printSummary(result, wallMs);
-      console.log(`\nsummary ${files.json}\nplot    ${files.svg}\ncheater: ${result.cheater.address ? `${result.cheater.address} (${result.cheater.note}) ${checks.cheaterSlashed ? "caught and slashed" : "NOT slashed"}` : "none (--no-cheater)"}; honest miners slashed: ${checks.honestSlashed}`);
-      if (result.restarts.length) console.log(`supervisor restarts: ${result.restarts.map((r) => `${r.name} (exit ${r.code})`).join(", ")}`);
-      console.log(sampleLine(result));
-      console.log(`holders received ${formatEther(summaryChecks(result).claimedWei)} ETH; wall time ${(wallMs / 1000).toFixed(1)} s`);
-    }
+    // Its own chain deploys the contracts: compile them (only them) first; an existing chain has them.
+    if (!opts.rpc) await compileDeployedContracts({ log, tty: !opts.json && process.stdout.isTTY === true });
+    await runDevnet({ ...opts, log, signal: abort.signal, onResult: (result) => report(result, opts, started, log, abort.signal, () => (summarized = true)) }, children);
     return 0;
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));

@@ -26,8 +26,12 @@ export type DeployedProtocol = Awaited<ReturnType<typeof deployProtocol>>;
 
 /** Writes the address book the SDK reads: `<dir>/<chainId>.json`. */
 export async function writeAddressBook(book: DeployedProtocol, dir = "deployments"): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `${book.chainId}.json`);
+  return writeAddressBookFile(book, path.join(dir, `${book.chainId}.json`));
+}
+
+/** Writes the address book the SDK reads (`sdk/deployments/types.ts`) to `file`; returns the path. */
+export async function writeAddressBookFile(book: DeployedProtocol, file: string): Promise<string> {
+  await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(book, null, 2)}\n`);
   return file;
 }

@@ -48,8 +48,8 @@ describe("shardholder CLI without a chain", () => {
   it("prints help for the program and every subcommand, exit 0", async () => {
     const [top, train, stake] = await Promise.all([cli(["--help"]), cli(["train", "--help"]), cli(["stake", "--help"])]);
     expect(top.code).toBe(0);
-    for (const sub of ["stake", "train", "status", "serve", "consent", "validate", "holdings", "claim", "devnet"]) expect(top.stdout).toContain(sub);
-    for (const flag of ["--rpc", "--deployments", "--key", "--signing-key", "--backend", "--json"]) expect(top.stdout).toContain(flag);
+    for (const sub of ["stake", "train", "status", "serve", "consent", "validate", "holdings", "claim", "devnet", "chain", "app"]) expect(top.stdout).toContain(sub);
+    for (const flag of ["--rpc", "--deployments", "--key", "--signing-key", "--backend", "--json", "--network"]) expect(top.stdout).toContain(flag);
     expect(train.code).toBe(0);
     expect(train.stdout).toContain("--peer <multiaddr>");
     expect(stake.code).toBe(0);
@@ -76,16 +76,18 @@ describe("shardholder CLI without a chain", () => {
     expect(missingRequired.stderr).toContain("--amount");
   });
 
-  it("validate rejects a bad sampling fraction (2); devnet hands its flags to scripts/devnet.ts", async () => {
+  it("validate rejects a bad sampling fraction (2); without --spec it looks the spec up on the chain; devnet hands its flags to scripts/devnet.ts", async () => {
+    const noChain = `http://127.0.0.1:${await closedPort()}`;
     const [badFraction, missingSpec, devnetBadStages] = await Promise.all([
       cli(["validate", "--model", "1", "--spec", "s.json", "--fraction", "0"]),
-      cli(["validate", "--model", "1"]),
+      cli(["--rpc", noChain, "validate", "--model", "1"]),
       cli(["devnet", "--stages", "99"]),
     ]);
     expect(badFraction.code).toBe(ExitCode.usage);
     expect(badFraction.stderr).toContain("must be a number in (0, 1]");
-    expect(missingSpec.code).toBe(ExitCode.usage);
-    expect(missingSpec.stderr).toContain("--spec");
+    // No --spec: the spec is fetched by the model's on-chain hash, so the chain must answer.
+    expect(missingSpec.code).toBe(ExitCode.rpcUnreachable);
+    expect(errorLines(missingSpec)).toEqual([expect.stringContaining(`RPC ${noChain}/ is unreachable`)]);
     // The devnet's own parser saw --stages 99 (the shardholder parser would have refused an unknown option).
     expect(devnetBadStages.code).not.toBe(0);
     expect(devnetBadStages.stderr).toContain("--stages must be an integer from 1 to 8");

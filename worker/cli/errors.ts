@@ -143,6 +143,16 @@ export class JournalLostError extends CliError {
  * Another process holds this key (worker/cli/keyLock.ts): two processes sending from one key pick
  * the same nonces, and one's transactions (a round's commitments) are lost.
  */
+/** A joining miner found no peer serving its stage's current weights (exit 8, like an unreachable peer). */
+export class JoinWeightsUnavailableError extends CliError {
+  constructor({ stage, round, attempts }: { stage: number; round: bigint; attempts: readonly { worker: string; peer: string; reason: string }[] }) {
+    super(
+      `No peer served the weights of stage ${stage} after round ${round}: ${attempts.map((a) => `${a.worker} at ${a.peer} (${a.reason})`).join(", ") || "no peer of this stage"}.`,
+      { exitCode: ExitCode.peerUnreachable, name: "JoinWeightsUnavailableError" },
+    );
+  }
+}
+
 export class KeyInUseError extends CliError {
   constructor({ address, holder }: { address: string; holder: { pid: number; command: string; since: string } }) {
     super(

@@ -8,7 +8,9 @@ import { registerStake } from "./commands/stake.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerTrain } from "./commands/train.ts";
 import { registerValidate } from "./commands/validate.ts";
+import { installNetworkDefaults } from "../config/commandDefaults.ts";
 import { type CliError, ExitCode, toCliError } from "./errors.ts";
+import { registerChainCommand } from "./scripts.ts";
 import { collect } from "./parse.ts";
 
 // Only commander, the flag parsers and the error classes load eagerly: viem alone takes seconds
@@ -30,9 +32,11 @@ export function buildProgram(): Command {
     .option("--signing-key <hex>", "commitment signing key, not the payout key (env SHARDHOLDER_SIGNING_KEY)")
     .addOption(new Option("--backend <name>", "tfjs backend (default: best available)").choices(["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]))
     .option("--json", "structured JSON logs (pino) on stdout")
+    .option("--network <file>", "a running network's network.json (from `devnet --keep-running`): fills --rpc, --deployments, --model, --spec; flags win")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const register of [registerStake, registerTrain, registerStatus, registerServe, registerConsent, registerValidate, registerHoldings, registerClaim, registerDevnet, registerAppCommand])
+  installNetworkDefaults(program, { resolveSpec: async (p) => (await import("./specFetch.ts")).resolveSpecForCommand(p) });
+  for (const register of [registerStake, registerTrain, registerStatus, registerServe, registerConsent, registerValidate, registerHoldings, registerClaim, registerDevnet, registerChainCommand, registerAppCommand])
     register(program);
   return program;
 }

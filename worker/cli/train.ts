@@ -15,7 +15,8 @@ import type { BackendName } from "../backend/select.ts";
 import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundRunner, roundRange, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
 import { watchAvailabilityChallenges } from "../commit/availability.ts";
 import { chainNow, describeRounds, rewardTotals, watchRewards } from "../commit/rewards.ts";
-import { Journal, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
+import { Journal, loadCheckpoint, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
+import { fetchStageWeights, type JoinPeer } from "../commit/join.ts";
 import { ContentStore, RING_SIZE } from "../p2p/content.ts";
 import { directoryContentBackend } from "../p2p/contentDisk.ts";
 import { loadOrCreatePeerKey } from "../p2p/identity.ts";
@@ -32,7 +33,7 @@ import { parseModelSpec } from "../model/spec.ts";
 import { type LoadedStage, loadStage } from "../pipeline/models.ts";
 import { runStageRound } from "../pipeline/runner.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
-import { JournalLostError, PeerLostError, SpecMismatchError, UsageError } from "./errors.ts";
+import { JoinWeightsUnavailableError, JournalLostError, PeerLostError, SpecMismatchError, UsageError } from "./errors.ts";
 import { createProgress, type Progress } from "./output.ts";
 
 export type TrainCommandParameters = {
@@ -78,6 +79,12 @@ export type TrainCommandParameters = {
    */
   rewards?: boolean | undefined;
   rewardsGraceMs?: number | undefined;
+  /**
+   * Content servers of the model's miners (a `--network` file's peers): a miner with nothing
+   * trained yet starts its stage from the weights the network reached (worker/commit/join.ts)
+   * instead of the initial ones, when the model is past round 0.
+   */
+  joinPeers?: readonly JoinPeer[] | undefined;
 };
 
 /** Serves the signed items manifest of every commitment of `round` (what validators sample from). */
@@ -288,7 +295,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const selection = await selectBackend(p.backend ? { backend: p.backend } : {});
   logger.info({ backend: selection.name }, describeBackendSelection(selection));
 
-  const load = () => loadStage({ kind: "transformer", spec }, p.stage, p.modelId);
+  let load = () => loadStage({ kind: "transformer", spec }, p.stage, p.modelId);
   let loaded = await load();
   const model = await getModel(p.client, { deployments: p.deployments, modelId: p.modelId });
   if (model.specHash.toLowerCase() !== loaded.modelKey.toLowerCase())
@@ -316,6 +323,20 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     const need = firstRoundToTrain(replay(journal.records), first, until);
     const lost = need > until ? undefined : await missingCommittedRound({ state: replay(journal.records), firstRound: need, who, isStored: async (round) => (await getCommitment(p.client, { deployments: p.deployments, ...who, round })).found });
     if (lost !== undefined) throw new JournalLostError({ round: lost, stage: p.stage, journalDir });
+    // Nothing trained yet, the model past round 0, peers known: continue the model, do not fork it.
+    if (first > 0n && p.joinPeers?.length && !replay(journal.records).lastCheckpoint) {
+      const { found, attempts } = await fetchStageWeights({ client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, round: first - 1n, peers: p.joinPeers, node });
+      if (!found)
+        throw new JoinWeightsUnavailableError({ stage: p.stage, round: first - 1n, attempts });
+      loaded.stage.importWeights(found.weights);
+      const initial = load;
+      load = async () => {
+        const fresh = await initial();
+        fresh.stage.importWeights(found.weights);
+        return fresh;
+      };
+      logger.info({ stage: p.stage, round: found.round.toString(), worker: found.worker, peer: found.peer, weightsRoot: found.weightsRoot }, "joined: starting from the network's current weights of this stage");
+    }
     const wallet = createWalletClient({ account: p.account, transport: p.transport });
     // Validators that cannot fetch a sampled leaf demand it on-chain: answer from our manifests.
     availability = watchAvailabilityChallenges({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, store, logger, pollMs: p.pollMs });
@@ -390,6 +411,10 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     shared.progress.stop();
     if (rewards) await logRewards(logger, p.client, rewards, "training done");
     if (p.keepServing) {
+      // The weights this stage ended with (its last commitment's weightsRootAfter): what a miner
+      // joining later starts from.
+      const last = replay(journal.records).lastCheckpoint;
+      if (last) store.putWeights(await loadCheckpoint(journal.dir, last), last.round);
       await serveUntilStopped(logger, store.size);
       if (rewards) await logRewards(logger, p.client, rewards, "stopped");
     }

@@ -4,6 +4,7 @@ import { type Hex, isHex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { ConfigError } from "./errors.ts";
 import type { BackendName } from "../backend/select.ts";
+import { loadNetworkFile, type Network } from "./network.ts";
 
 // A copy of worker/backend's list: importing that module loads tfjs, too slow for `--help`.
 export const BACKEND_ORDER = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const satisfies readonly BackendName[];
@@ -22,6 +23,8 @@ export type RawGlobalOptions = {
   signingKey?: string | undefined;
   backend?: string | undefined;
   json?: boolean | undefined;
+  /** A network file (`network.json` of `devnet --keep-running`): fills rpc and deployments. */
+  network?: string | undefined;
 };
 
 /** Where the address book comes from: one file, or a directory of `<chainId>.json` files. */
@@ -40,6 +43,8 @@ export type GlobalConfig = {
   signer?: PrivateKeyAccount | undefined;
   backend?: BackendName | undefined;
   json: boolean;
+  /** The `--network` file, when one was given (paths absolute). */
+  network?: Network | undefined;
 };
 
 
@@ -72,8 +77,9 @@ function parseDeployments(value: string): DeploymentsLocation {
 }
 
 /**
- * Validates global options. Flags win over the environment (`SHARDHOLDER_RPC`, comma-separated for fallbacks,
- * `SHARDHOLDER_DEPLOYMENTS`, `SHARDHOLDER_KEY`, `SHARDHOLDER_SIGNING_KEY`, `SHARDHOLDER_BACKEND`).
+ * Validates global options. Flags win over `--network FILE` (its `rpc` endpoints and
+ * `deploymentsFile`), which wins over the environment (`SHARDHOLDER_RPC`, comma-separated for
+ * fallbacks, `SHARDHOLDER_DEPLOYMENTS`, `SHARDHOLDER_KEY`, `SHARDHOLDER_SIGNING_KEY`, `SHARDHOLDER_BACKEND`).
  *
  * @example
  * const config = resolveGlobalConfig({ rpc: "http://127.0.0.1:8545" }, process.env)
@@ -84,16 +90,19 @@ export function resolveGlobalConfig(raw: RawGlobalOptions, env: NodeJS.ProcessEn
   const backend = raw.backend ?? env.SHARDHOLDER_BACKEND;
   if (backend !== undefined && !(BACKEND_ORDER as readonly string[]).includes(backend))
     throw new ConfigError({ option: "--backend", reason: `"${backend}" is not one of ${BACKEND_ORDER.join(", ")}` });
-  const rawRpc = raw.rpc === undefined || (Array.isArray(raw.rpc) && raw.rpc.length === 0) ? (env.SHARDHOLDER_RPC ?? DEFAULT_RPC_URL).split(",") : [raw.rpc].flat();
+  const network = raw.network !== undefined ? loadNetworkFile(raw.network) : undefined;
+  const noRpcFlag = raw.rpc === undefined || (Array.isArray(raw.rpc) && raw.rpc.length === 0);
+  const rawRpc = !noRpcFlag ? [raw.rpc as string | string[]].flat() : network ? network.rpc : (env.SHARDHOLDER_RPC ?? DEFAULT_RPC_URL).split(",");
   const rpcUrls = rawRpc.map((u) => u.trim()).filter(Boolean).map(parseRpcUrl);
   if (rpcUrls.length === 0) throw new ConfigError({ option: "--rpc", reason: "no URL given" });
   return {
     rpcUrl: rpcUrls[0] as string,
     rpcUrls,
-    deployments: parseDeployments(raw.deployments ?? env.SHARDHOLDER_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS),
+    deployments: parseDeployments(raw.deployments ?? network?.deploymentsFile ?? env.SHARDHOLDER_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS),
     account: key ? parseKey("--key", key) : undefined,
     signer: signingKey ? parseKey("--signing-key", signingKey) : undefined,
     backend: backend as BackendName | undefined,
     json: raw.json ?? false,
+    ...(network ? { network } : {}),
   };
 }

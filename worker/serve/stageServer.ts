@@ -12,7 +12,7 @@ import { selectBackend, type BackendName } from "../backend/select.ts";
 import { parseModelSpec } from "../model/spec.ts";
 import { createStage } from "../model/stage.ts";
 import { type SamplingParameters, validateSampling } from "../model/generate.ts";
-import { specHash } from "../model/spec.ts";
+import { canonicalSpecJson, specHash } from "../model/spec.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { servingFrameLimits } from "../p2p/frames.ts";
 import { localPipeAuth } from "../p2p/hello.ts";
@@ -106,7 +106,8 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     const wallet = createWalletClient({ account, transport });
     const generator = new PipelineGenerator({ spec, stage, pipe, wire, sampling: config.sampling });
     const store = new ContentStore();
-    const http_ = await serveContentStore(store, { host: op.http?.host, port: op.http?.port });
+    // The spec is served by its hash beside the prompts: a joining miner fetches it from here.
+    const http_ = await serveContentStore(store, { host: op.http?.host, port: op.http?.port, specs: new Map([[specHash(spec).toLowerCase(), canonicalSpecJson(spec)]]) });
     const modelId = BigInt(config.modelId);
     const url = op.publicUrl ?? http_.url;
     // Dapps find the store through this entry (`getServingEndpoints`), never through a URL passed by hand.

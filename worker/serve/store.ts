@@ -4,6 +4,7 @@
 // announces its URL in the ServingDirectory. Both hashes are keccak256 of the UTF-8 bytes, so
 // either side can check what it received.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { specRoute } from "../model/specSource.ts";
 import type { AddressInfo } from "node:net";
 import type { Hex } from "viem";
 import { type EndpointStreamEvent, endpointPaths, MAX_PROMPT_BYTES, textHash } from "../../sdk/protocol/servingEndpoint.ts";
@@ -128,11 +129,17 @@ const CORS_HEADERS = {
   "access-control-max-age": "600",
 } as const;
 
-/** Serves `store` over HTTP (default: loopback, port 0 = any free port). */
+
+/**
+ * Serves `store` over HTTP (default: loopback, port 0 = any free port). With `specs` (canonical
+ * spec texts by lower-case hash) it also answers `GET /specs/<hash>.json`, so a miner can fetch
+ * the model's spec from an announced endpoint and check it against the chain.
+ */
 export async function serveContentStore(
   store: ContentStore,
-  { host = "127.0.0.1", port = 0, maxPromptBytes = MAX_PROMPT_BYTES, maxStreamMs = 300_000 } = {},
+  { host = "127.0.0.1", port = 0, maxPromptBytes = MAX_PROMPT_BYTES, maxStreamMs = 300_000, specs }: { host?: string | undefined; port?: number | undefined; maxPromptBytes?: number; maxStreamMs?: number; specs?: ReadonlyMap<string, string> | undefined } = {},
 ): Promise<{ url: string; close(): Promise<void> }> {
+  const spec = specs ? specRoute(specs) : undefined;
   const json = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const server: Server = createServer(async (req, res) => {
@@ -140,6 +147,7 @@ export async function serveContentStore(
     for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
     if (req.method === "OPTIONS") return void res.writeHead(204).end();
     if (req.method === "GET" && url === endpointPaths.health) return json(res, 200, { maxPromptBytes });
+    if (spec?.(req, res)) return;
     if (req.method === "PUT" && url === endpointPaths.inputs) {
       const body = await readBody(req, maxPromptBytes);
       if (body === undefined) return json(res, 413, { error: `prompt longer than ${maxPromptBytes} bytes` });
@@ -153,7 +161,7 @@ export async function serveContentStore(
       const found = store.getOutput(requestId);
       return found ? json(res, 200, { requestId: requestId.toString(), ...found }) : json(res, 404, { error: "not fulfilled here" });
     }
-    json(res, 404, { error: "PUT /inputs, GET /outputs/<requestId>[/stream] or GET /health" });
+    json(res, 404, { error: "PUT /inputs, GET /outputs/<requestId>[/stream], GET /specs/<specHash>.json or GET /health" });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -15,15 +15,29 @@ export type DevChain = {
   close(): Promise<void>;
 };
 
-/** In-process Hardhat chain served on loopback, protocol deployed through Ignition, address book written. */
-export async function startLocalChain({ deploymentsDir = "deployments" } = {}): Promise<DevChain> {
+/**
+ * In-process Hardhat chain served on `host:port` (default loopback, any free port), protocol
+ * deployed through Ignition, address book written to `deploymentsFile` or `<deploymentsDir>/<chainId>.json`.
+ */
+export async function startLocalChain({
+  deploymentsDir = "deployments",
+  deploymentsFile: bookFile,
+  host,
+  port,
+}: { deploymentsDir?: string; deploymentsFile?: string | undefined; host?: string | undefined; port?: number | undefined } = {}): Promise<DevChain> {
   // Loaded here, not at the top: `--rpc` runs never need Hardhat or Ignition, and fail faster without them.
-  const [{ default: hre }, { deployProtocol, writeAddressBook }] = await Promise.all([import("hardhat"), import("../deploy.ts")]);
+  const [{ default: hre }, { deployProtocol, writeAddressBook, writeAddressBookFile }] = await Promise.all([import("hardhat"), import("../deploy.ts")]);
   const connection = await hre.network.create();
-  const rpc = await serveRpc(connection.provider);
+  let rpc: Awaited<ReturnType<typeof serveRpc>>;
+  try {
+    rpc = await serveRpc(connection.provider, { host: host ?? "127.0.0.1", port: port ?? 0 });
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
   try {
     const book = await deployProtocol(connection);
-    const deploymentsFile = await writeAddressBook(book, deploymentsDir);
+    const deploymentsFile = bookFile ? await writeAddressBookFile(book, bookFile) : await writeAddressBook(book, deploymentsDir);
     return {
       rpcUrl: rpc.url,
       deployments: parseDeployments(book, deploymentsFile),

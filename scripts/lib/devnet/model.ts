@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { parseEther } from "viem";
+import { keccak256, parseEther, toHex } from "viem";
 import type { ModelSpec as RegistryModelSpec } from "../../../sdk/actions/models/registerModel.ts";
 import { canonicalSpecJson, defaultModelSpec, type ModelSpec, specHash } from "../../../worker/model/spec.ts";
 import { stageTrainingFlops } from "../../../worker/model/layout.ts";
@@ -23,11 +23,20 @@ export function unitsPerMicrobatch(spec: ModelSpec): bigint[] {
 /** Round timing: the devnet moves the clock, so windows only need to outlast a round's real time. */
 export const DEMO_TIMING = { commitWindowSec: 3600, challengeWindowSec: 120, voteWindowSec: 60 } as const;
 
+/**
+ * Name and symbol of the demo model's token: with a `runId` (the devnet's run directory name) each
+ * run's token is told apart from the last one's in a wallet or an explorer: the name carries the
+ * run id, the symbol 4 hex digits of its hash (`SHBC-3F9A`).
+ */
+export function demoTokenNames(runId?: string): { name: string; symbol: string } {
+  if (runId === undefined) return { name: "Shardholder Brown Char", symbol: "SHBC" };
+  return { name: `Shardholder Brown Char (devnet run ${runId})`, symbol: `SHBC-${keccak256(toHex(runId)).slice(2, 6).toUpperCase()}` };
+}
+
 /** Registry terms of the demo model (tfjs must have a backend: the initial roots build the stages). */
-export function demoRegistryTerms(spec: ModelSpec): RegistryModelSpec {
+export function demoRegistryTerms(spec: ModelSpec, { runId, metadataURI }: { runId?: string | undefined; metadataURI?: string | undefined } = {}): RegistryModelSpec {
   return {
-    name: "Shardholder Brown Char",
-    symbol: "SHBC",
+    ...demoTokenNames(runId),
     specHash: specHash(spec),
     initialWeightsRoots: initialWeightsRoots(spec),
     unitsPerMicrobatch: unitsPerMicrobatch(spec),
@@ -42,7 +51,7 @@ export function demoRegistryTerms(spec: ModelSpec): RegistryModelSpec {
     timing: DEMO_TIMING,
     minWorkerStakeWei: parseEther("1"),
     minValidatorStakeWei: parseEther("1"),
-    metadataURI: "shardholder://demo/brown-char",
+    metadataURI: metadataURI ?? "shardholder://demo/brown-char",
   };
 }
 

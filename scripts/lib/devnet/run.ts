@@ -15,6 +15,10 @@ import { attachChain, type DevChain, startLocalChain } from "./chain.ts";
 import { payForInference, type InferenceOutcome } from "./client.ts";
 import { minersOf, stakeMiners, startMiners } from "./miners.ts";
 import { demoModelSpec, demoRegistryTerms, untrainedCompletion, writeSpecFile } from "./model.ts";
+import { startSpecServer, writeNetworkFile } from "./network.ts";
+import { getServingEndpoints } from "../../../sdk/actions/inference/getServingEndpoints.ts";
+import { canonicalSpecJson, specHash } from "../../../worker/model/spec.ts";
+import { specUrl } from "../../../worker/model/specSource.ts";
 import { registerServingPipeline } from "./pipeline.ts";
 import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts } from "./preflight.ts";
 import { settleValidatorRewards, type ValidatorRoundReward } from "./validatorRewards.ts";
@@ -39,6 +43,13 @@ export type DevnetOptions = {
   topK: number;
   /** Extra flags of every `shardholder train` process. */
   minerArgs?: string[] | undefined;
+  /**
+   * Leave the network up after the run: miners keep serving their committed content, a validator
+   * keeps auditing new rounds, the serving pipeline keeps serving, and `network.json` is written.
+   */
+  keepRunning?: boolean | undefined;
+  /** Called with the result while every process still runs (the devnet prints its summary here and, with keepRunning, waits). */
+  onResult?: ((result: DevnetResult) => Promise<void>) | undefined;
 };
 
 export type ClaimRecord = { holder: Address; claimableWei: bigint; claimedWei: bigint; gasUsed: bigint };
@@ -70,6 +81,12 @@ export type DevnetResult = {
   /** The first prompt's completion by the initial weights, decoded the same way (the baseline). */
   untrained: { prompt: string; output: string };
   timingsMs: Record<string, number>;
+  /** The token's name and symbol (unique per run), and where the spec is served by its hash. */
+  tokenName: string;
+  tokenSymbol: string;
+  metadataURI: string;
+  /** `runs/<time>/network.json`, written with keepRunning. */
+  networkFile?: string | undefined;
 };
 
 const MAX_NEW_TOKENS = 24;
@@ -86,13 +103,19 @@ export async function runDevnet(o: DevnetOptions, children: ManagedProcess[]): P
   const attached = o.rpc && o.deployments ? await attachChain(o.rpc, o.deployments) : undefined;
   const backend = await selectBackend({});
   o.log(`backend ${backend.name}`);
-  const chain: DevChain = attached ?? (await startLocalChain());
+  // Its own chain's address book goes in the run's directory: deployments/<chainId>.json may
+  // belong to a chain that is still running (`shardholder chain`), and is never overwritten.
+  const chain: DevChain = attached ?? (await startLocalChain({ deploymentsDir: path.join(runDir, "deployments") }));
+  const closers: (() => Promise<void>)[] = [];
   try {
     mark("chain");
     o.log(`chain ${chain.deployments.chainId} at ${chain.rpcUrl}, address book ${chain.deploymentsFile}`);
-    return await runOnChain(o, chain, runDir, children, { t0, timingsMs, mark });
+    const result = await runOnChain(o, chain, runDir, children, { t0, timingsMs, mark }, closers);
+    await o.onResult?.(result);
+    return result;
   } finally {
     await Promise.allSettled(children.map((c) => c.stop()));
+    await Promise.allSettled(closers.map((c) => c()));
     await chain.close();
   }
 }
@@ -103,6 +126,7 @@ async function runOnChain(
   runDir: string,
   children: ManagedProcess[],
   clock: { t0: number; timingsMs: Record<string, number>; mark: (name: string) => void },
+  closers: (() => Promise<void>)[],
 ): Promise<DevnetResult> {
   const { deployments, rpcUrl } = chain;
   const transport = http(rpcUrl);
@@ -125,10 +149,18 @@ async function runOnChain(
   const spec = demoModelSpec(o.stages);
   const specPath = path.join(runDir, "model-spec.json");
   await writeSpecFile(spec, specPath);
-  const reg = await registerModel(designer, { deployments, spec: demoRegistryTerms(spec) });
+  // The spec, content-addressed: served by its hash, the metadata URI points there, and the
+  // serving pipeline's stage 0 serves it too (a joining miner checks it against the chain's specHash).
+  const hash = specHash(spec).toLowerCase() as Hex;
+  const specServer = await startSpecServer(new Map([[hash, canonicalSpecJson(spec)]]));
+  closers.push(specServer.close);
+  const runId = path.basename(runDir);
+  const metadataURI = specUrl(specServer.url, hash);
+  const terms = demoRegistryTerms(spec, { runId, metadataURI });
+  const reg = await registerModel(designer, { deployments, spec: terms });
   addGas("registerModel", reg.receipt.gasUsed);
   const { modelId, token } = reg;
-  o.log(`registered model ${modelId} (${o.stages} stages, token ${token})`);
+  o.log(`registered model ${modelId} (${o.stages} stages, token ${terms.symbol} "${terms.name}" at ${token}); spec at ${metadataURI}`);
   const sampling = devnetSampling(o, modelId);
   const untrained = { prompt: PROMPTS[0] as string, output: untrainedCompletion(spec, PROMPTS[0] as string, MAX_NEW_TOKENS, sampling) };
   o.log(`untrained model: ${JSON.stringify(untrained.prompt)} -> ${JSON.stringify(untrained.output)}`);
@@ -204,8 +236,11 @@ async function runOnChain(
   }
   // Every round is audited and settled: the miners may stop serving their content.
   await Promise.all(minerProcs.map((p) => p.waitUntil("training done", (e) => e.msg === "training done; serving committed content until stopped", 60_000)));
-  await Promise.all(minerProcs.map((p) => p.stop(10_000)));
-  for (const p of minerProcs) if ((await p.exit) !== 0) throw new Error(`${p.name} exited with ${await p.exit} when stopped`);
+  // Kept running, they go on serving their committed content (weights of every round) to peers.
+  if (!o.keepRunning) {
+    await Promise.all(minerProcs.map((p) => p.stop(10_000)));
+    for (const p of minerProcs) if ((await p.exit) !== 0) throw new Error(`${p.name} exited with ${await p.exit} when stopped`);
+  }
   // The validator is done too (it stops after its last round); the rewards it did not mint, the devnet mints.
   await validator.stop(10_000);
   const validatorRewards = await settleValidatorRewards({ client, relayer: designer, deployments, modelId, rounds: rounds.map((r) => r.round), validator: auditor });
@@ -236,7 +271,7 @@ async function runOnChain(
     o.log(`request ${outcome.requestId}: ${JSON.stringify(outcome.prompt)} -> ${JSON.stringify(outcome.output)} (${Math.round(outcome.latencyMs)} ms)`);
   }
   for (const s of serving.stages[0]?.all("served") ?? []) if (s.status === "fulfilled") addGas("fulfillInference", BigInt(String(s.gasUsed)));
-  await Promise.all(serving.stages.map((p) => p.stop(10_000)));
+  if (!o.keepRunning) await Promise.all(serving.stages.map((p) => p.stop(10_000)));
   clock.mark("served");
 
   // Everyone the model minted tokens to claims: miners, the designer, and the validator if it earned any.
@@ -258,6 +293,21 @@ async function runOnChain(
   const tokenEthAfterClaims = await client.getBalance({ address: token });
   const slashes = (await getSlashes(client, { deployments, modelId })).map((s) => ({ worker: s.worker, round: s.round, slashedWei: s.slashedWei }));
   clock.mark("claimed");
+  let networkFile: string | undefined;
+  if (o.keepRunning) {
+    // A validator that stays: it audits the rounds after this run's (a joining miner's too).
+    const staying = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: last + 1n, onRestart });
+    track(staying);
+    await staying.waitUntil("validating", (e) => e.msg === "validating", 120_000);
+    const { endpoints } = await getServingEndpoints(client, { deployments, modelId });
+    networkFile = await writeNetworkFile(runDir, {
+      chainId: deployments.chainId, rpcUrl, deploymentsFile: chain.deploymentsFile, deployments,
+      model: { id: modelId.toString(), name: terms.name, symbol: terms.symbol, token, stages: o.stages, specHash: hash, metadataURI, specFile: specPath },
+      serving: endpoints.map((e) => ({ modelId: modelId.toString(), operator: e.entryOperator, url: e.url })),
+      peers: miners.map((m) => ({ modelId: modelId.toString(), stage: m.stage, worker: m.address, multiaddr: peers.get(m.address) as string })),
+      specServer: specServer.url, validator: auditor, roles,
+    });
+  }
   return {
     runDir, chainId: deployments.chainId, rpcUrl, modelId, token, stages: o.stages, miners: miners.map((m) => m.address), designer: designer.account.address,
     rounds, requests, claims, tokenBalances, slashes, gas, tokenEthAfterClaims,
@@ -270,6 +320,10 @@ async function runOnChain(
     sampling: sampling ?? "greedy",
     untrained,
     timingsMs: clock.timingsMs,
+    tokenName: terms.name,
+    tokenSymbol: terms.symbol,
+    metadataURI,
+    networkFile,
   };
 }
 

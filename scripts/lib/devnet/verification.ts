@@ -60,7 +60,8 @@ export function startValidator(p: {
   peers: Map<Address, string>;
   fraction: number;
   fromRound: bigint;
-  untilRound: bigint;
+  /** Last round to audit; none: audit every new round until stopped. */
+  untilRound?: bigint | undefined;
   onRestart?: ((r: RestartRecord) => void) | undefined;
   /** Extra flags (the chaos bench sets a shorter `--availability-deadline-ms`). */
   extraArgs?: string[] | undefined;
@@ -69,7 +70,7 @@ export function startValidator(p: {
   let next = p.fromRound;
   const args = () => [
     "validate", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--spec", p.specPath,
-    "--fraction", String(p.fraction), "--stake", "1", "--from-round", next.toString(), "--until-round", p.untilRound.toString(), "--poll-ms", "250",
+    "--fraction", String(p.fraction), "--stake", "1", "--from-round", next.toString(), ...(p.untilRound !== undefined ? ["--until-round", p.untilRound.toString()] : []), "--poll-ms", "250",
     ...(p.extraArgs ?? []),
     ...[...p.peers].flatMap(([w, a]) => ["--peer-of", `${w}=${a}`]),
   ];

@@ -1,10 +1,7 @@
-// `shardholder devnet`: runs scripts/devnet.ts with every flag passed through untouched.
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+// `shardholder devnet`: runs scripts/devnet.ts with its own flags and the global ones it takes
+// (`--rpc`, `--deployments`, `--json`, `--key`, `--network`) handed over intact (worker/cli/scripts.ts).
 import type { Command } from "commander";
-import { ExitCode } from "../errors.ts";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+import { runScript, scriptArgs } from "../scripts.ts";
 
 export function registerDevnet(program: Command): void {
   program
@@ -14,11 +11,6 @@ export function registerDevnet(program: Command): void {
     .allowExcessArguments()
     .helpOption(false)
     .action(async (_options: unknown, command: Command) => {
-      const { spawn } = await import("node:child_process");
-      const code = await new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts", "devnet.ts"), ...command.args], { stdio: "inherit", cwd: root });
-        child.on("exit", (c) => resolve(c ?? ExitCode.unexpected));
-      });
-      if (code !== 0) process.exitCode = code;
+      await runScript("devnet", await scriptArgs(command, { takes: ["rpc", "deployments", "json"] }));
     });
 }

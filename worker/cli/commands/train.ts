@@ -87,6 +87,7 @@ export function registerTrain(program: Command): void {
         pollMs: options.pollMs,
         keepServing: options.keepServing,
         contentRounds: Number(options.contentRounds),
+        joinPeers: connected.config.network?.peers?.filter((x) => x.modelId === options.model.toString()),
         rewards: options.rewards,
         rewardsGraceMs: Number(options.rewardsGrace) * 1000,
       });
