@@ -3,7 +3,7 @@
 // the protocol deployed through the project's deploy code (scripts/lib/deploy.ts), the address
 // book written in the SDK's format (default deployments/<chainId>.json, the CLI's default
 // `--deployments`), then served until Ctrl-C.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
   // Deploy into a scratch book first: an existing book is only replaced when it is the same
   // deployment (a fresh Hardhat chain deploys to the same addresses) or with --force.
   const target = path.resolve(o.deployments ?? path.join("deployments", "31337.json"));
-  const scratch = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  const scratch = path.join(path.dirname(target), `.shardholder-book.${process.pid}.tmp`);
   try {
     chain = await startLocalChain({ deploymentsFile: scratch, host: o.host, port: o.port });
   } catch (err) {
@@ -92,7 +92,9 @@ async function main(): Promise<number> {
   const { rename, rm } = await import("node:fs/promises");
   const book = JSON.parse(readFileSync(scratch, "utf8")) as { chainId: number };
   // Without --deployments the book is named after the chain, like every other address book.
-  const file = o.deployments ? target : path.resolve("deployments", `${book.chainId}.json`);
+  // Like the CLI's --deployments: a directory (or a path not ending in .json) holds <chainId>.json.
+  const asDir = o.deployments !== undefined && (!o.deployments.endsWith(".json") || (existsSync(target) && statSync(target).isDirectory()));
+  const file = !o.deployments ? path.resolve("deployments", `${book.chainId}.json`) : asDir ? path.join(target, `${book.chainId}.json`) : target;
   const conflict = o.force ? undefined : conflictingBook(file, book);
   if (conflict) {
     await rm(scratch, { force: true });
@@ -100,6 +102,7 @@ async function main(): Promise<number> {
     console.error(`error: ${conflict}.`);
     return ExitCode.usage;
   }
+  mkdirSync(path.dirname(file), { recursive: true });
   await rename(scratch, file);
   const funded = privateKeyToAccount(devKey(0)).address;
   if (o.json) console.log(JSON.stringify({ rpcUrl: chain.rpcUrl, chainId: book.chainId, deploymentsFile: file }));

@@ -1,5 +1,6 @@
-// `tsx scripts/lib/devnet/serveChain.ts [dir]`: a standalone local chain for `npm start -- --rpc URL
-// --deployments FILE` (the protocol deployed, address book written, served until Ctrl-C).
+// `tsx scripts/lib/devnet/serveChain.ts [dir]`: a standalone local chain on any free port for tests
+// (the protocol deployed, address book written, one JSON line, served until Ctrl-C). People use
+// `npx shardholder chain` (scripts/chain.ts): a fixed port, a compile first, a guarded address book.
 import { startLocalChain } from "./chain.ts";
 
 const chain = await startLocalChain({ deploymentsDir: process.argv[2] ?? "deployments" });
