@@ -60,7 +60,7 @@ export function renderDevnetTable(s: DevnetSummary): string {
     ],
     [
       "inference",
-      `${s.requests.length} requests paid through the public SDK, ${eth(s.checks.feesWei)} ETH in fees, ${eth(s.checks.holdersShareWei)} ETH to holders${sample ? `; sample ${JSON.stringify(sample.prompt)} -> ${JSON.stringify(sample.output)} (untrained: ${JSON.stringify(s.untrained.output)})` : ""}`,
+      `${s.requests.length} requests through the SDK's \`infer\`, ${eth(s.checks.feesWei)} ETH in fees, ${eth(s.checks.holdersShareWei)} ETH to holders${sample ? `; sample ${JSON.stringify(sample.prompt)} -> ${JSON.stringify(sample.output)} (untrained: ${JSON.stringify(s.untrained.output)})` : ""}`,
     ],
     [
       "claims",
