@@ -22,7 +22,15 @@ const bin = path.join(root, "worker", "cli", "bin.js");
 const dir = mkdtempSync(path.join(tmpdir(), "shardholder-chain-"));
 const running: ChildProcess[] = [];
 afterAll(async () => {
-  for (const c of running) if (c.exitCode === null) c.kill("SIGKILL");
+  // Politely first: the CLI passes SIGINT on to the chain script (its own process group), which a
+  // SIGKILL of the CLI alone would leave running.
+  for (const c of running) {
+    if (c.exitCode !== null) continue;
+    const exited = new Promise((resolve) => c.once("exit", resolve));
+    c.kill("SIGINT");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    if (c.exitCode === null) c.kill("SIGKILL");
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 

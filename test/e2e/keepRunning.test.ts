@@ -67,8 +67,11 @@ describe("devnet --keep-running", () => {
   }, 480_000);
 
   afterAll(async () => {
+    // After a failure: Ctrl-C first (the devnet stops its children), SIGKILL only if that hangs.
     if (devnet?.exitCode === null) {
-      devnet.kill("SIGKILL");
+      devnet.kill("SIGINT");
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+      if (devnet.exitCode === null) devnet.kill("SIGKILL");
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
