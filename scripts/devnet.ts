@@ -35,6 +35,7 @@ export function devnetProgram(): Command {
     .option("--runs-dir <dir>", "where runs/<time>/ goes", "runs")
     .option("--json", "progress as JSON lines and the summary as JSON on stdout")
     .option("--keep-running", "after the summary, leave the chain, miners, a validator and the serving pipeline up and write runs/<time>/network.json (for `shardholder --network FILE ...`) until Ctrl-C")
+    .option("--no-app", "run interactively (a terminal, not CI) without opening the web app and keeping the network up for it")
     .showHelpAfterError()
     .exitOverride();
 }
@@ -51,6 +52,8 @@ type Options = {
   runsDir: string;
   json?: boolean;
   keepRunning?: boolean;
+  /** `--no-app` sets it false; the app opens only when the run is interactive as well ({@link opensApp}). */
+  app: boolean;
   /** Env SHARDHOLDER_KEY (never argv): registers the model, relays finalize/mint and funds the other roles. */
   deployerKey?: Hex | undefined;
 };
@@ -75,7 +78,29 @@ function parseFlags(argv: string[]): Options {
     console.error("error: SHARDHOLDER_KEY must be a 32-byte hex private key");
     process.exit(ExitCode.usage);
   }
-  return { ...opts, deployerKey: key as Hex | undefined };
+  // Interactive runs end in the web app with the network kept up for it (until Ctrl-C); CI, pipes
+  // and --json runs, or --no-app, exit after the summary as before.
+  const app = opensApp(opts);
+  return { ...opts, keepRunning: opts.keepRunning || app, deployerKey: key as Hex | undefined };
+}
+
+/** Whether the run ends in the web app: a terminal, not CI, not --json, not --no-app. */
+function opensApp(opts: Pick<Options, "app" | "json">): boolean {
+  return opts.app && !opts.json && process.stdout.isTTY === true && !process.env.CI;
+}
+
+/** Serves the web app against the kept-running network (app/server/startApp.ts) and prints its URL. */
+async function openApp(result: DevnetResult, summaryFile: string, log: (message: string) => void): Promise<{ close(): Promise<void> }> {
+  const { readFileSync } = await import("node:fs");
+  const { loadNetworkFile } = await import("../worker/config/network.ts");
+  const { parseDeployments } = await import("../sdk/deployments/parse.ts");
+  const { startApp } = await import("../app/server/startApp.ts");
+  const { devnetDevKeys } = await import("../app/server/devnetKeys.ts");
+  const network = loadNetworkFile(result.networkFile as string);
+  const deployments = parseDeployments(JSON.parse(readFileSync(network.deploymentsFile, "utf8")), network.deploymentsFile);
+  const app = await startApp({ rpcUrl: result.rpcUrl, deployments, port: 0, devKeys: devnetDevKeys(result.stages), lossFiles: [summaryFile] });
+  log(`web app: ${app.url} (holdings and claims, the network, try the model); Ctrl-C stops everything`);
+  return app;
 }
 
 /** Writes the run's files and prints the summary; with --keep-running, waits for Ctrl-C with everything up. */
@@ -94,7 +119,9 @@ async function report(result: DevnetResult, opts: Options, started: number, log:
   done();
   if (!opts.keepRunning || !result.networkFile) return;
   log(`network up: ${result.networkFile} (chain ${result.rpcUrl}, model ${result.modelId}, ${result.stages} stages serving); try \`npx shardholder --network ${result.networkFile} <command>\`; Ctrl-C stops it`, { network: result.networkFile });
+  const app = opensApp(opts) ? await openApp(result, files.json, log) : undefined;
   if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+  await app?.close();
 }
 
 async function main(): Promise<number> {
