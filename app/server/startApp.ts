@@ -12,6 +12,7 @@ import type { Deployments } from "../../sdk/deployments/types.ts";
 import { devKey } from "../../scripts/lib/devnet/accounts.ts";
 import { defaultDistDir, ensureAppBuilt } from "./build.ts";
 import { readLossReports } from "./lossReports.ts";
+import { readBody } from "../../worker/serve/http.ts";
 
 /** Hardhat's and anvil's development chain: the only chain whose dev keys the page may hold. */
 export const DEV_CHAIN_ID = 31337;
@@ -75,16 +76,6 @@ function devAccounts(chainId: number, keys: StartAppOptions["devKeys"]): AppConf
   });
 }
 
-async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 const json = (res: ServerResponse, status: number, body: unknown) =>
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));

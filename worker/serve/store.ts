@@ -3,11 +3,11 @@
 // endpoint protocol of sdk/protocol/servingEndpoint.ts (the client uploads before paying), and
 // announces its URL in the ServingDirectory. Both hashes are keccak256 of the UTF-8 bytes, so
 // either side can check what it received.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import { specRoute } from "../model/specSource.ts";
-import type { AddressInfo } from "node:net";
 import type { Hex } from "viem";
 import { type EndpointStreamEvent, endpointPaths, MAX_PROMPT_BYTES, textHash } from "../../sdk/protocol/servingEndpoint.ts";
+import { listenHttp, readBody } from "./http.ts";
 import { OutputStreams } from "./outputStreams.ts";
 
 /** Prompts by input hash and outputs by request id; bounded so a flood cannot grow it forever. */
@@ -81,16 +81,6 @@ export class ContentStore {
   }
 }
 
-async function readBody(req: IncomingMessage, limitBytes: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 /** `GET /outputs/<id>/stream`: NDJSON lines of {@link EndpointStreamEvent} until the end, the client leaving or `maxStreamMs`. */
 function streamOutput(store: ContentStore, requestId: bigint, res: ServerResponse, maxStreamMs: number): void {
@@ -149,7 +139,7 @@ export async function serveContentStore(
     if (req.method === "GET" && url === endpointPaths.health) return json(res, 200, { maxPromptBytes });
     if (spec?.(req, res)) return;
     if (req.method === "PUT" && url === endpointPaths.inputs) {
-      const body = await readBody(req, maxPromptBytes);
+      const body = (await readBody(req, maxPromptBytes))?.toString("utf8");
       if (body === undefined) return json(res, 413, { error: `prompt longer than ${maxPromptBytes} bytes` });
       return json(res, 200, { inputHash: store.putInput(body) });
     }
@@ -163,17 +153,5 @@ export async function serveContentStore(
     }
     json(res, 404, { error: "PUT /inputs, GET /outputs/<requestId>[/stream], GET /specs/<specHash>.json or GET /health" });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    url: `http://${host}:${bound}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenHttp(server, host, port);
 }

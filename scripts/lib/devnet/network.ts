@@ -3,12 +3,12 @@
 // spec server the model's metadata URI points at (`GET /specs/<specHash>.json`).
 import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { NetworkDescription, NetworkModel } from "../../../worker/config/network.ts";
 import { specRoute } from "../../../worker/model/specSource.ts";
+import { listenHttp } from "../../../worker/serve/http.ts";
 import { DEV_MNEMONIC, type DevnetRoles } from "./accounts.ts";
 
 /** An HTTP server of canonical spec texts by hash (loopback, any free port unless told). */
@@ -17,20 +17,7 @@ export async function startSpecServer(specs: Map<string, string>, { host = "127.
   const server: Server = createServer((req, res) => {
     if (!route(req, res)) res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "GET /specs/<specHash>.json" }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    url: `http://${host}:${bound}`,
-    specs,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenHttp(server, host, port)), specs };
 }
 
 /** The devnet's keys by role, named: a local chain's well-known development keys, never real funds. */
