@@ -1,5 +1,5 @@
-import { type Address, type Hash, type Hex, HttpRequestError } from "viem";
-import { estimateFeesPerGas, getBalance, getBlock, getGasPrice } from "viem/actions";
+import { type Address, type Hash, type Hex } from "viem";
+import { estimateFeesPerGas, getBalance, getGasPrice } from "viem/actions";
 import type { ModelRegistryUnknownModelError } from "../../errors/contractErrors.ts";
 import {
   EndpointsUnreachableError,
@@ -11,12 +11,13 @@ import {
   type OutputUnavailableError,
   PromptEmptyError,
   PromptTooLongError,
-  RpcUnreachableError,
+  type RpcUnreachableError,
 } from "../../errors/inference.ts";
 import { AccountRequiredError, FeeAboveLimitError, InferenceTimeoutError, InvalidParameterError, type NoDeploymentError, NoServingPipelineError } from "../../errors/sdk.ts";
 import { MAX_PROMPT_BYTES, utf8Bytes } from "../../protocol/servingEndpoint.ts";
 import { getModel } from "../models/getModel.ts";
-import type { AccountParameter, DeploymentsParameter, ShardholderClient } from "../internal/client.ts";
+import { type AccountParameter, type DeploymentsParameter, rpcUnreachable, type ShardholderClient } from "../internal/client.ts";
+import { nextBlockTime } from "../internal/blockTime.ts";
 import { fetchOutput, uploadPrompt } from "./endpointHttp.ts";
 import { getServingEndpoints, type ServingEndpoint } from "./getServingEndpoints.ts";
 import { refundInference } from "./refundInference.ts";
@@ -102,13 +103,6 @@ export function checkPrompt(prompt: string): void {
   if (lengthBytes > MAX_PROMPT_BYTES) throw new PromptTooLongError({ lengthBytes, maxBytes: MAX_PROMPT_BYTES });
 }
 
-/** The time the next block will carry: the pending block's where the node reports one, never before the latest. */
-async function chainTime(client: ShardholderClient): Promise<bigint> {
-  const latest = await getBlock(client);
-  const pending = await getBlock(client, { blockTag: "pending" }).catch(() => undefined);
-  return pending && pending.timestamp > latest.timestamp ? pending.timestamp : latest.timestamp;
-}
-
 async function maxGasPriceWei(client: ShardholderClient): Promise<bigint> {
   try {
     const fees = await estimateFeesPerGas(client);
@@ -148,13 +142,9 @@ async function refundWhenDue(client: ShardholderClient, parameters: InferParamet
   }
 }
 
-/** @internal viem's transport failures become {@link RpcUnreachableError}; everything else is already typed. */
+/** @internal viem's transport failures become {@link RpcUnreachableError} (the client's own mapping); everything else is already typed. */
 export function toInferError(err: unknown): unknown {
-  if (err instanceof Error && "walk" in err && typeof err.walk === "function") {
-    const http = (err.walk as (fn: (e: unknown) => boolean) => unknown)((e) => e instanceof HttpRequestError);
-    if (http instanceof HttpRequestError) return new RpcUnreachableError({ url: http.url, cause: http });
-  }
-  return err;
+  return rpcUnreachable(err) ?? err;
 }
 
 /**
@@ -193,7 +183,7 @@ export async function payInference(client: ShardholderClient, parameters: InferP
   const model = await getModel(client, { deployments: parameters.deployments, modelId });
   const feeWei = parameters.feeWei ?? model.minRequestFeeWei;
   if (feeWei > maxFeeWei) throw new FeeAboveLimitError({ feeWei, maxFeeWei });
-  const now = await chainTime(client);
+  const now = await nextBlockTime(client);
   const deadline = parameters.deadline ?? now + BigInt(Math.ceil(timeoutMs / 1_000));
   if (deadline <= now) throw new InvalidDeadlineError({ deadline, chainTime: now });
 

@@ -1,7 +1,8 @@
-import { getBlock, readContract } from "viem/actions";
+import { readContract } from "viem/actions";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import * as registryAbi from "../../abi/items/modelRegistry.ts";
 import { ContractRevertError } from "../../errors/contract.ts";
+import { nextBlockTime } from "../internal/blockTime.ts";
 import { durationText } from "../internal/duration.ts";
 import type { ComputeLedgerAlreadyFinalizedError, ComputeLedgerChallengeWindowOpenError, ComputeLedgerDisputesOpenError } from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
@@ -60,13 +61,12 @@ async function explainTooEarly(
   err: ContractRevertError,
 ): Promise<ContractRevertError> {
   try {
-    const [model, block] = await Promise.all([
+    const [model, now] = await Promise.all([
       readContract(client, { abi: [registryAbi.model], address: registry, functionName: "model", args: [modelId] }),
-      getBlock(client, { blockTag: "pending" }).catch(() => getBlock(client, { blockTag: "latest" })),
+      nextBlockTime(client),
     ]);
     const commitEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec);
     const challengeEnd = commitEnd + BigInt(model.timing.challengeWindowSec);
-    const now = block.timestamp;
     const at = (t: bigint) => new Date(Number(t) * 1000).toISOString();
     const open =
       now < commitEnd
