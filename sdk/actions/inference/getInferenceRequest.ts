@@ -1,8 +1,9 @@
 import type { Address, Hash, Hex } from "viem";
-import { getContractEvents, readContract } from "viem/actions";
+import { readContract } from "viem/actions";
 import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import { InferenceNotFoundError, type NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
+import { scanEvents, scanRange } from "../internal/scan.ts";
 
 /** The fields of a request, as emitted by `InferenceRequested` (the escrow stores only their hash). */
 export type InferenceRequest = {
@@ -69,22 +70,22 @@ export async function getInferenceRequest(
     const stateIndex = await readContract(client, { ...escrow, functionName: "requestState", args: [requestId] });
     const state = states[stateIndex] ?? "none";
     if (state === "none") throw new InferenceNotFoundError({ requestId });
-    const fromBlock = BigInt(deployedAtBlock);
-    const [requested] = await getContractEvents(client, { ...escrow, eventName: "InferenceRequested", args: { requestId }, fromBlock, strict: true });
+    const sinceDeployment = scanRange(deployedAtBlock, {});
+    const [requested] = await scanEvents(client, { ...escrow, eventName: "InferenceRequested", args: { requestId }, range: sinceDeployment });
     if (!requested) throw new InferenceNotFoundError({ requestId });
     const { modelId, pipelineKey, requester, feeWei, deadline, inputHash } = requested.args;
     const request = { modelId, pipelineKey, requester, feeWei, deadline, inputHash };
     let fulfillment: InferenceFulfillment | undefined;
     let refundTransactionHash: Hash | undefined;
     if (state === "fulfilled") {
-      const [log] = await getContractEvents(client, { ...escrow, eventName: "InferenceFulfilled", args: { requestId }, fromBlock: requested.blockNumber, strict: true });
+      const [log] = await scanEvents(client, { ...escrow, eventName: "InferenceFulfilled", args: { requestId }, range: { fromBlock: requested.blockNumber, toBlock: "latest" } });
       if (log) {
-        const [registered] = await getContractEvents(client, { ...escrow, eventName: "PipelineRegistered", args: { pipelineKey }, fromBlock, toBlock: requested.blockNumber, strict: true });
+        const [registered] = await scanEvents(client, { ...escrow, eventName: "PipelineRegistered", args: { pipelineKey }, range: { ...sinceDeployment, toBlock: requested.blockNumber } });
         if (!registered) throw new InferenceNotFoundError({ requestId });
         fulfillment = { ...log.args, stageOperators: registered.args.stageOperators, transactionHash: log.transactionHash, blockNumber: log.blockNumber };
       }
     } else if (state === "refunded") {
-      const [log] = await getContractEvents(client, { ...escrow, eventName: "InferenceRefunded", args: { requestId }, fromBlock: requested.blockNumber, strict: true });
+      const [log] = await scanEvents(client, { ...escrow, eventName: "InferenceRefunded", args: { requestId }, range: { fromBlock: requested.blockNumber, toBlock: "latest" } });
       refundTransactionHash = log?.transactionHash;
     }
     return { requestId, request, state, fulfillment, refundTransactionHash };

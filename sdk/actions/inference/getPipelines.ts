@@ -1,9 +1,10 @@
 import { type Address, type Hex, isAddressEqual } from "viem";
-import { getContractEvents, readContract } from "viem/actions";
+import { readContract } from "viem/actions";
 import * as ledgerAbi from "../../abi/items/computeLedger.ts";
 import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import type { NoDeploymentError } from "../../errors/sdk.ts";
 import { type DeploymentsParameter, resolveDeployments, type ShardholderClient, withTypedErrors } from "../internal/client.ts";
+import { scanEvents, scanRange } from "../internal/scan.ts";
 
 /** A registered pipeline, as its `PipelineRegistered` event has it. */
 export type Pipeline = {
@@ -42,13 +43,12 @@ export type GetPipelinesErrorType = NoDeploymentError;
 export async function getPipelines(client: ShardholderClient, parameters: GetPipelinesParameters): Promise<GetPipelinesReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(async () => {
-    const logs = await getContractEvents(client, {
+    const logs = await scanEvents(client, {
       abi: [escrowAbi.PipelineRegistered],
       address: contracts.inferenceEscrow,
       eventName: "PipelineRegistered",
       args: { modelId: parameters.modelId, pipelineKey: parameters.pipelineKey },
-      fromBlock: BigInt(deployedAtBlock),
-      strict: true,
+      range: scanRange(deployedAtBlock, {}),
     });
     const { operator } = parameters;
     const pipelines: Pipeline[] = logs
