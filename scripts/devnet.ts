@@ -5,6 +5,7 @@ import type { ManagedProcess } from "./lib/devnet/supervisor.ts";
 import { CliError, ExitCode } from "../worker/cli/errors.ts";
 import { stopStrayChildren } from "./lib/devnet/procs.ts";
 import { compileDeployedContracts } from "./lib/compile.ts";
+import { DEMO_STEPS_PER_ROUND } from "./lib/devnet/model.ts";
 import { type DevnetResult, runDevnet } from "./lib/devnet/run.ts";
 import { printSummary, sampleLine, summaryChecks, toJson, writeRunFiles } from "./lib/devnet/summary.ts";
 
@@ -26,6 +27,7 @@ export function devnetProgram(): Command {
     .description("run a local Shardholder network: chain, deployment, stage miners over libp2p, training rounds, paid inference, claims")
     .option("--stages <n>", "pipeline stages (one miner process each)", positive("--stages", 8), 3)
     .option("--rounds <n>", "training rounds", positive("--rounds", 100), 8)
+    .option("--steps-per-round <k>", "optimizer steps in each round (the model's terms)", positive("--steps-per-round", 10_000), DEMO_STEPS_PER_ROUND)
     .option("--requests <n>", "paid inference requests", positive("--requests", 100), 4)
     .option("--no-cheater", "do not start the cheating miner")
     .option("--temperature <t>", "sampling temperature of the served inferences (0 = greedy)", nonNegative("--temperature", 10), 0.8)
@@ -43,6 +45,7 @@ export function devnetProgram(): Command {
 type Options = {
   stages: number;
   rounds: number;
+  stepsPerRound: number;
   requests: number;
   cheater: boolean;
   temperature: number;

@@ -21,7 +21,8 @@ interface IComputeLedgerTypes {
         address downstream;
     }
 
-    /// @notice One microbatch leaf of a commitment's `itemsRoot` (OZ StandardMerkleTree leaf of these six values).
+    /// @notice One microbatch leaf of a commitment's `itemsRoot` (OZ StandardMerkleTree leaf of these seven values).
+    /// `weightsRoot` is the stage's weights the microbatch ran on (the start of its optimizer step).
     struct ItemLeaf {
         uint32 index;
         bytes32 inputActHash;
@@ -29,6 +30,7 @@ interface IComputeLedgerTypes {
         bytes32 upstreamGradHash;
         bytes32 inputGradHash;
         bytes32 gradRoot;
+        bytes32 weightsRoot;
     }
 
     /// @notice A leaf together with the commitment it belongs to and its sorted-pair Merkle proof.

@@ -58,9 +58,14 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     /// 22.1k SSTORE into a 5k one in steady state.
     uint256 public constant RING_SIZE = 8;
     /// @notice Sampling rate of attestations: each validator may attest the items hit by its first
-    /// `max(1, ceil(microbatchesPerRound * ATTEST_SAMPLE_BPS / 1e4))` draws per commitment
-    /// (docs/PROTOCOL.md "Attestation sample"). 10% keeps re-execution within the 12% validator budget (docs/PROTOCOL.md "Targets").
+    /// `min(MAX_ATTEST_DRAWS, max(1, ceil(microbatchesPerRound * ATTEST_SAMPLE_BPS / 1e4)))` draws per
+    /// commitment (docs/PROTOCOL.md "Attestation sample"). 10% keeps re-execution within the 12%
+    /// validator budget (docs/PROTOCOL.md "Targets").
     uint256 public constant ATTEST_SAMPLE_BPS = 1000;
+    /// @notice Most attestable draws per (validator, commitment): a round of many optimizer steps
+    /// costs the chain no more attestation gas than a round of one (validators still re-execute
+    /// their full off-chain sample; only what they can be paid for on-chain is capped).
+    uint256 public constant MAX_ATTEST_DRAWS = 4;
     /// @notice Most items one `attestItems` call takes (bounds its gas).
     uint256 public constant MAX_ATTEST_BATCH = 256;
 
@@ -346,7 +351,8 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     /// @dev Draws per commitment a validator may attest: max(1, ceil(microbatches * ATTEST_SAMPLE_BPS / 1e4)).
     function _attestDraws(uint256 microbatchesPerRound) internal pure returns (uint256) {
         uint256 draws = (microbatchesPerRound * ATTEST_SAMPLE_BPS + BPS - 1) / BPS;
-        return draws == 0 ? 1 : draws;
+        if (draws == 0) return 1;
+        return draws > MAX_ATTEST_DRAWS ? MAX_ATTEST_DRAWS : draws;
     }
 
     /// @dev docs/PROTOCOL.md "Attestation sample": the index draw `draw` of `validator` hits in a

@@ -255,6 +255,21 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
         ledger.attestItems(items, draws);
     }
 
+    function test_attestDraws_tenPercentOfTheRound_cappedSoLongRoundsCostTheSame() public {
+        assertEq(ledger.attestDraws(_register(2, 1)), 1);
+        assertEq(ledger.attestDraws(_register(2, 11)), 2);
+        assertEq(ledger.attestDraws(_register(2, 40)), ledger.MAX_ATTEST_DRAWS());
+        assertEq(ledger.attestDraws(_register(2, 4096)), ledger.MAX_ATTEST_DRAWS());
+    }
+
+    function testFuzz_attestDraws_neverAboveCapNorZero(uint32 microbatches) public {
+        microbatches = uint32(bound(microbatches, 1, 1 << 20));
+        uint256 draws = ledger.attestDraws(_register(2, microbatches));
+        assertGe(draws, 1);
+        assertLe(draws, ledger.MAX_ATTEST_DRAWS());
+        assertLe(draws, microbatches);
+    }
+
     function test_attest_sampledItems_countOnce_mintProRata_workersShareRest() public {
         Commitment memory c0 = _commit4(0, 0, 0);
         Commitment memory c1 = _commit4(0, 1, 1);

@@ -27,6 +27,7 @@ const items: MicrobatchItem[] = [0, 1, 2].map((index) => ({
   upstreamGradHash: h(`up${index}`),
   inputGradHash: h(`ig${index}`),
   gradRoot: h(`g${index}`),
+  weightsRoot: h(`w${index}`),
 }));
 
 /** Independent reimplementation of the documented tree, from the text of PROTOCOL.md alone. */
@@ -99,15 +100,15 @@ describe("chunk trees", () => {
 describe("items tree", () => {
   it("matches the fixed vector and OpenZeppelin's StandardMerkleTree", () => {
     const tree = itemsTree(items);
-    expect(tree.root).toBe("0x71c7981e38b10bc8974a6ac7f29aaa888a113fb0287d689ff8b0a46559a00bcb");
-    expect(itemLeafHash(items[1]!)).toBe("0xbf87ea939a71d7816e98e03a63f6a63f297793e1e8b3d0fa9bd2cb834a053329");
+    expect(tree.root).toBe("0xfeb5082f46e50e9beee39bce27f09f011b145cae89bc15baeff71fdad2b7ed8f");
+    expect(itemLeafHash(items[1]!)).toBe("0xf7c2124f8bead7a7678fc5a8b632bf104b5579bded30176e5681b171752c3817");
     expect(tree.proof(1)).toEqual([
-      "0xade206f2b327c46fb533ffb5d6b80a50010eebab32e19cfb0b31b8fce6666601",
-      "0xd8b709083a5e1c00128ecbad3c9e66083d0a7ddd14da00e0ac18e28a17ef4a5b",
+      "0x5da48610aa7c8dca383d908e056f3978e20fc56d1fd739df71c857544102d8bb",
+      "0xfd1e35deaed9ca5506f425fee40adcd0bb2cb4a712e0788ed684c6c0afc916c6",
     ]);
     const oz = StandardMerkleTree.of(
-      items.map((i) => [i.index, i.inputActHash, i.outputActHash, i.upstreamGradHash, i.inputGradHash, i.gradRoot]),
-      ["uint32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"],
+      items.map((i) => [i.index, i.inputActHash, i.outputActHash, i.upstreamGradHash, i.inputGradHash, i.gradRoot, i.weightsRoot]),
+      ["uint32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"],
     );
     expect(tree.root).toBe(oz.root);
     expect(tree.root).toBe(referenceRoot(items.map(itemLeafHash)));

@@ -10,7 +10,7 @@ export const CHUNK_SIZE = 4096;
 export const chunkLeafTypes = ["uint32", "bytes32"] as const;
 
 /** ABI types of a microbatch-item leaf, in the order of {@link MicrobatchItem}'s fields. */
-export const itemLeafTypes = ["uint32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"] as const;
+export const itemLeafTypes = ["uint32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"] as const;
 
 /** One chunk of a flattened parameter (or gradient) vector, with the bytes that were hashed. */
 export type Chunk = { index: number; bytes: Uint8Array; hash: Hex };
@@ -31,6 +31,12 @@ export type MicrobatchItem = {
   upstreamGradHash: Hex;
   inputGradHash: Hex;
   gradRoot: Hex;
+  /**
+   * Weights root of the stage's parameters the microbatch ran on: those at the start of its
+   * optimizer step (step `index / microbatchesPerStep` of the round; step 0 starts from the
+   * commitment's `weightsRootBefore`).
+   */
+  weightsRoot: Hex;
 };
 
 /** A Merkle tree over microbatch items; `proof(index)` takes the item's microbatch `index`. */
@@ -49,9 +55,9 @@ export class MerkleInputError extends BaseError {
 }
 
 const chunkLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, bytes32");
-const itemLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, bytes32, bytes32, bytes32, bytes32, bytes32");
+const itemLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, bytes32, bytes32, bytes32, bytes32, bytes32, bytes32");
 
-type ItemLeaf = [number, Hex, Hex, Hex, Hex, Hex];
+type ItemLeaf = [number, Hex, Hex, Hex, Hex, Hex, Hex];
 
 function chunkRanges(length: number): Array<[number, number]> {
   if (length === 0) throw new MerkleInputError("the vector is empty");
@@ -153,16 +159,16 @@ export function verifyChunkProof(root: Hex, chunk: { index: number; hash: Hex },
 }
 
 function itemValues(item: MicrobatchItem): ItemLeaf {
-  return [item.index, item.inputActHash, item.outputActHash, item.upstreamGradHash, item.inputGradHash, item.gradRoot];
+  return [item.index, item.inputActHash, item.outputActHash, item.upstreamGradHash, item.inputGradHash, item.gradRoot, item.weightsRoot];
 }
 
 /**
  * Leaf of a microbatch item:
  * `keccak256(keccak256(abi.encode(uint32 index, bytes32 inputActHash, bytes32 outputActHash,
- * bytes32 upstreamGradHash, bytes32 inputGradHash, bytes32 gradRoot)))`.
+ * bytes32 upstreamGradHash, bytes32 inputGradHash, bytes32 gradRoot, bytes32 weightsRoot)))`.
  *
  * @example
- * const leaf = itemLeafHash({ index: 0, inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot })
+ * const leaf = itemLeafHash({ index: 0, inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot, weightsRoot })
  */
 export function itemLeafHash(item: MicrobatchItem): Hex {
   return keccak256(keccak256(encodeAbiParameters(itemLeafAbi, itemValues(item))));

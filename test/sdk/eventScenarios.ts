@@ -23,6 +23,7 @@ export function pipelineItems(round: bigint): [MicrobatchItem[], MicrobatchItem[
     upstreamGradHash: h(`grad ${round} ${index}`),
     inputGradHash: zeroHash,
     gradRoot: h(`g0 ${round} ${index}`),
+    weightsRoot: h(`w0 ${round}`),
   }));
   const stage1 = indices.map((index) => ({
     index,
@@ -31,6 +32,7 @@ export function pipelineItems(round: bigint): [MicrobatchItem[], MicrobatchItem[
     upstreamGradHash: zeroHash,
     inputGradHash: h(`grad ${round} ${index}`),
     gradRoot: h(`g1 ${round} ${index}`),
+    weightsRoot: h(`w1 ${round}`),
   }));
   return [stage0, stage1];
 }

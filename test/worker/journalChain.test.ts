@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseEther, zeroAddress } from "viem";
+import { keccak256, parseEther, toHex, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getCommitment } from "../../sdk/actions/miner/getCommitment.ts";
@@ -32,6 +32,7 @@ function record(index: number, round: number): StageMicrobatchRecord {
     upstreamGradHash: hash(3),
     inputGradHash: `0x${"00".repeat(32)}`,
     parameterGradient: new Float32Array(ELEMENTS).map((_, i) => Math.fround(Math.cos(i + index + round) * 1e-3)),
+    weightsRoot: keccak256(toHex(`weights ${round}`)),
   };
 }
 

@@ -46,7 +46,7 @@ function microbatch(weights: Float32Array, round: bigint, index: number): StageM
   const g = new Float32Array(weights.length);
   for (let i = 0; i < g.length; i++) g[i] = Math.fround(Math.sin((weights[i] as number) * 31 + index * 0.7 + Number(round)) * 0.01);
   const tag = (s: string) => keccak256(toHex(`${s}:${round}:${index}:${weights[index % weights.length]}`));
-  return { index, inputActHash: tag("in"), outputActHash: tag("out"), upstreamGradHash: tag("up"), inputGradHash: tag("ig"), parameterGradient: g };
+  return { index, inputActHash: tag("in"), outputActHash: tag("out"), upstreamGradHash: tag("up"), inputGradHash: tag("ig"), parameterGradient: g, weightsRoot: tag("w") };
 }
 
 /** Runs (or resumes) the loop until every round is committed and submitted. */

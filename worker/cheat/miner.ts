@@ -76,15 +76,14 @@ export class MinerPipeline {
    * Trains one round on every stage and stores what each stage committed to. Stage 0 draws the
    * data for `head`, by default its own worker address (what an honest head does).
    */
-  async run({ round, microbatches, data, wire = "int8", head }: { round: bigint; microbatches: number; data: MicrobatchSource; wire?: WireFormat; head?: Address | undefined }): Promise<MinedRound[]> {
-    const before = this.miners.map((m) => m.stage.exportWeights());
+  async run({ round, microbatches, steps, data, wire = "int8", head }: { round: bigint; microbatches: number; steps?: number | undefined; data: MicrobatchSource; wire?: WireFormat; head?: Address | undefined }): Promise<MinedRound[]> {
     const drawnFor = head ?? (this.miners[0] as StageMiner).worker;
     const results = await Promise.all(
-      this.miners.map((m, s) => runStageRound({ stage: m.stage, round, microbatches, schedule: "1f1b", wire, prev: this.pipes[s]?.prev, next: this.pipes[s]?.next, ...(s === 0 ? { data, head: drawnFor } : {}) })),
+      this.miners.map((m, s) => runStageRound({ stage: m.stage, round, microbatches, steps, schedule: "1f1b", wire, prev: this.pipes[s]?.prev, next: this.pipes[s]?.next, ...(s === 0 ? { data, head: drawnFor } : {}) })),
     );
     return results.map((result, s) => {
       const miner = this.miners[s] as StageMiner;
-      const weightsBefore = storeRoundContent(miner.store, { weightsBefore: before[s] as Float32Array, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+      const weightsBefore = storeRoundContent(miner.store, { stepWeights: result.stepWeights.map((w) => w.weights), gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
       const weightsAfter = miner.store.putWeights(miner.stage.exportWeights());
       return { result, items: result.records.map(toItem), weightsBefore, weightsAfter, neighbours: pipeNeighbours(this.pipes[s] as StagePipe) };
     });

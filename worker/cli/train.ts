@@ -195,7 +195,8 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     auth: s.auth,
     limits: tensorFrameLimits(loaded.wireShape, { targetVocab: loaded.vocabSize }),
     // A neighbour runs at most about a round ahead (it needs our gradients to finish one).
-    maxMailboxBytes: (2 * loaded.defaultMicrobatches + 2) * tensorFrameLimits(loaded.wireShape).maxPayloadBytes,
+    // (one step's microbatches: a neighbour cannot start the next step before our gradients arrive, plus the eval forwards).
+    maxMailboxBytes: (2 * loaded.microbatchesPerStep + loaded.evalMicrobatches + 2) * tensorFrameLimits(loaded.wireShape).maxPayloadBytes,
     onRefused: (error) => logger.warn({ error: (error as { shortMessage?: string }).shortMessage ?? error.message }, "refused a pipe link"),
     nextAddress: p.next,
     messageTimeoutMs: p.peerTimeoutMs,
@@ -226,10 +227,12 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
         // The journal's settled history goes too (one round more than the content window: a
         // restart checks the previous round's commitment), so replays stay O(window), not O(run).
         await journal.compact(round - BigInt((p.contentRounds ?? RING_SIZE) + 1));
-        const weightsBefore = loaded.stage.exportWeights();
         // Stage 0 heads the pipeline: it trains the data drawn for its own staking address.
-        const result = await runStageRound({ stage: loaded.stage, round, microbatches: loaded.defaultMicrobatches, schedule: p.schedule, wire: p.wire, prev: pipe.prev, next: pipe.next, data: loaded.data, head: p.account.address });
-        storeRoundContent(store, { round, weightsBefore, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+        const result = await runStageRound({
+          stage: loaded.stage, round, microbatches: loaded.microbatchesPerStep, steps: loaded.stepsPerRound, schedule: p.schedule, wire: p.wire,
+          prev: pipe.prev, next: pipe.next, data: loaded.data, head: p.account.address, evaluation: { microbatches: loaded.evalMicrobatches, data: loaded.evalData },
+        });
+        storeRoundContent(store, { round, stepWeights: result.stepWeights.map((w) => w.weights), gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
         return { ...result, neighbours: pipeNeighbours(pipe) };
       },
       exportWeights: () => loaded.stage.exportWeights(),
@@ -248,14 +251,14 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     chainId: p.deployments.chainId,
     rounds: roundRange(from, s.until),
     firstOpenRound: current,
-    microbatches: loaded.defaultMicrobatches,
+    microbatches: roundMicrobatches(loaded),
     onRound: (r) => {
       publishManifests(journal, store, r.round);
       s.reported++;
       const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
       s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
       logger.info(
-        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
+        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, evalLoss: r.evalLoss, wallMs: Math.round(r.wallMs), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
         "round committed",
       );
       if (r.flush.deferred.length)
@@ -270,6 +273,9 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
   const links = [pipe.prev, pipe.next].filter((l) => l !== undefined);
   await Promise.allSettled(links.map((l) => l.close()));
 }
+
+/** Microbatches of one round of the stage: `stepsPerRound * microbatchesPerStep` (the commitment's `itemCount`). */
+const roundMicrobatches = (loaded: Pick<LoadedStage, "stepsPerRound" | "microbatchesPerStep">): number => loaded.stepsPerRound * loaded.microbatchesPerStep;
 
 /** A failure to reach or keep a neighbour (as opposed to a chain, journal or usage error). */
 function isPeerFailure(err: unknown): boolean {
@@ -301,6 +307,10 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   if (model.specHash.toLowerCase() !== loaded.modelKey.toLowerCase())
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
   if (p.stage >= model.stageCount) throw new UsageError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`);
+  // A round's itemCount is the spec's steps x microbatches; a registry that says otherwise would
+  // take commitments no validator can sample consistently.
+  if (model.microbatchesPerRound !== roundMicrobatches(loaded))
+    throw new SpecMismatchError({ modelId: p.modelId, registered: `${model.specHash} with ${model.microbatchesPerRound} microbatches per round`, file: `${p.specPath} (${loaded.stepsPerRound} steps x ${loaded.microbatchesPerStep} microbatches)` });
 
   const journalDir = path.resolve(p.journalDir);
   await mkdir(journalDir, { recursive: true });
@@ -354,7 +364,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       ledger: sdkCommitmentLedger(wallet, { deployments: p.deployments, account: p.account }),
       until,
       progress: createProgress({ total: Math.max(0, Number(until - first + 1n)), logger, json: p.json }),
-      tokensPerRound: loaded.defaultMicrobatches * spec.microbatchSize * spec.contextLength,
+      tokensPerRound: roundMicrobatches(loaded) * spec.microbatchSize * spec.contextLength,
       reported: 0,
       auth: { modelId: p.modelId, worker: p.account.address, signer: p.signer, domain: helloDomainOf(p.deployments), isStakedNeighbour: stakedNeighbourOnChain(p.client, p.deployments) },
     };
@@ -362,7 +372,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     // their commit window may close while the pipeline re-forms.
     const early = await submitFinishedWork({
       journal, modelId: p.modelId, stage: p.stage, worker: p.account.address, signer: p.signer, ledger: shared.ledger,
-      ledgerAddress: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, microbatches: loaded.defaultMicrobatches, firstOpenRound: first,
+      ledgerAddress: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, microbatches: roundMicrobatches(loaded), firstOpenRound: first,
     });
     republishManifests(journal, store);
     if (early.confirmed.length || early.foundOnChain.length || early.deferred.length)

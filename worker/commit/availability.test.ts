@@ -12,7 +12,7 @@ const h = (s: string): Hex => keccak256(toHex(s));
 const spec = testSpec();
 
 function items(n: number, tag: string): MicrobatchItem[] {
-  return Array.from({ length: n }, (_, index) => ({ index, inputActHash: h(`in ${tag} ${index}`), outputActHash: h(`out ${tag} ${index}`), upstreamGradHash: h(`up ${tag} ${index}`), inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g ${tag} ${index}`) }));
+  return Array.from({ length: n }, (_, index) => ({ index, inputActHash: h(`in ${tag} ${index}`), outputActHash: h(`out ${tag} ${index}`), upstreamGradHash: h(`up ${tag} ${index}`), inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g ${tag} ${index}`), weightsRoot: h(`w ${tag}`) }));
 }
 
 describe("data availability: a signed itemCount must have leaves behind it", () => {

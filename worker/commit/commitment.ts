@@ -14,6 +14,8 @@ export type StageMicrobatchRecord = {
   upstreamGradHash: Hex;
   inputGradHash: Hex;
   parameterGradient: Float32Array;
+  /** Root of the weights the microbatch ran on (its optimizer step's start). */
+  weightsRoot: Hex;
 };
 
 /** Thrown when a round cannot be committed from what the journal holds. */
@@ -38,6 +40,7 @@ export function toItem(record: StageMicrobatchRecord): MicrobatchItem {
     upstreamGradHash: record.upstreamGradHash,
     inputGradHash: record.inputGradHash,
     gradRoot: gradRoot(record.parameterGradient),
+    weightsRoot: record.weightsRoot,
   };
 }
 

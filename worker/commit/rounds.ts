@@ -20,6 +20,8 @@ export type StageRoundOutput = {
   records: StageMicrobatchRecord[];
   /** Per-microbatch losses (last stage only). */
   losses: number[];
+  /** Last stage: held-out loss of the round's end weights, when the pipeline evaluated. */
+  evalLoss?: number | undefined;
   bytesSent: number;
   bytesReceived: number;
   /** The staked workers the round's data came from and went to (from their signed pipe hellos). */
@@ -46,6 +48,8 @@ export type RoundReport = {
   /** On a rerun: items whose recomputed hashes differ from the journaled ones (0 when deterministic). */
   rerunMismatches: number;
   meanLoss?: number | undefined;
+  /** Last stage: held-out loss of the weights the round ended with (not on a resumed round). */
+  evalLoss?: number | undefined;
   bytesOnWire: number;
   wallMs: number;
   flush: FlushResult;
@@ -133,6 +137,7 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
       rerun,
       rerunMismatches,
       meanLoss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : undefined,
+      evalLoss: output?.evalLoss,
       bytesOnWire: output ? output.bytesSent + output.bytesReceived : 0,
       wallMs: performance.now() - started,
       flush,
@@ -178,7 +183,8 @@ async function rerunRound(p: TrainRoundsParameters, state: JournalState, round: 
       before.outputActHash !== now.outputActHash ||
       before.upstreamGradHash !== now.upstreamGradHash ||
       before.inputGradHash !== now.inputGradHash ||
-      before.gradRoot !== now.gradRoot
+      before.gradRoot !== now.gradRoot ||
+      before.weightsRoot !== now.weightsRoot
     )
       mismatches++;
   }

@@ -30,7 +30,7 @@ const DOWNSTREAM = getAddress("0x00000000000000000000000000000000000d0057");
 function record(index: number, round: number): StageMicrobatchRecord {
   const hash = (k: number) => `0x${(index * 31 + round * 7 + k).toString(16).padStart(64, "0")}` as const;
   const parameterGradient = new Float32Array(ELEMENTS).map((_, i) => Math.sin(i + index + round) * 1e-3);
-  return { index, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient };
+  return { index, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient, weightsRoot: hash(5) };
 }
 
 /** A journal of stage 0 holding one round of 3 microbatches, committed and signed for `ledger`. */

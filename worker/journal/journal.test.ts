@@ -31,6 +31,7 @@ const item = (index: number, tag = "") => ({
   upstreamGradHash: h(`up${index}${tag}`),
   inputGradHash: h(`ig${index}${tag}`),
   gradRoot: h(`g${index}${tag}`),
+  weightsRoot: h(`w${tag}`),
 });
 
 const dirs: string[] = [];

@@ -66,7 +66,8 @@ function sameItem(a: MicrobatchItem, b: MicrobatchItem): boolean {
     a.outputActHash === b.outputActHash &&
     a.upstreamGradHash === b.upstreamGradHash &&
     a.inputGradHash === b.inputGradHash &&
-    a.gradRoot === b.gradRoot
+    a.gradRoot === b.gradRoot &&
+    a.weightsRoot === b.weightsRoot
   );
 }
 

@@ -5,7 +5,7 @@ import type { DataParameters } from "../data/batches.ts";
 import { PRINTABLE_ASCII_VOCAB } from "../data/vocab.ts";
 
 /** Format tag of the spec; bump it when the meaning of a field or the architecture changes. */
-export const MODEL_SPEC_FORMAT = "shardholder/char-transformer@1";
+export const MODEL_SPEC_FORMAT = "shardholder/char-transformer@2";
 
 /**
  * A model, fully described: the registry stores `specHash(spec)`, and every worker derives the
@@ -40,6 +40,12 @@ export interface ModelSpec {
   readonly microbatchSize: number;
   /** Microbatches whose gradients are averaged into one optimizer step (M). */
   readonly microbatchesPerStep: number;
+  /**
+   * Optimizer steps per on-chain round (K): a round holds `K * M` microbatches (the registry's
+   * `microbatchesPerRound`), microbatch `i` belongs to step `floor(i / M)`, and one commitment per
+   * stage covers them all, so the chain's cost per round stays flat as K grows.
+   */
+  readonly stepsPerRound: number;
   readonly dataset: { readonly name: string; readonly version: string; readonly evalFraction: number };
 }
 
@@ -95,6 +101,7 @@ export function defaultModelSpec(overrides: DefaultModelSpecParameters = {}): Mo
     optimizer: { name: "adam", learningRate, beta1: 0.9, beta2: 0.99, epsilon: 1e-8 },
     microbatchSize: rest.microbatchSize ?? 16,
     microbatchesPerStep: rest.microbatchesPerStep ?? 4,
+    stepsPerRound: rest.stepsPerRound ?? 1,
     dataset: { name: BROWN_CORPUS.name, version: BROWN_CORPUS.version, evalFraction: 0.05 },
   };
   validateModelSpec(spec);
@@ -108,7 +115,7 @@ function positiveInteger(value: number, field: string): void {
 /** Throws `InvalidModelSpecError` unless the spec describes a buildable model. */
 export function validateModelSpec(spec: ModelSpec): void {
   if (spec.format !== MODEL_SPEC_FORMAT) throw new InvalidModelSpecError(`format must be ${MODEL_SPEC_FORMAT}`);
-  for (const field of ["dModel", "heads", "dFeedForward", "layers", "contextLength", "microbatchSize", "microbatchesPerStep"] as const) {
+  for (const field of ["dModel", "heads", "dFeedForward", "layers", "contextLength", "microbatchSize", "microbatchesPerStep", "stepsPerRound"] as const) {
     positiveInteger(spec[field], field);
   }
   if (spec.dModel % spec.heads !== 0) throw new InvalidModelSpecError(`dModel ${spec.dModel} is not divisible by heads ${spec.heads}`);

@@ -33,8 +33,11 @@ export function captureLinkContent(link: PipeLink, store: ContentStore): void {
 export type RoundContent = {
   /** The round this content belongs to (default: the store's current round). */
   round?: bigint | undefined;
-  /** The stage's flattened weights at round start (before `step()`). */
-  weightsBefore: Float32Array;
+  /**
+   * The stage's flattened weights at the start of each optimizer step of the round, in step order
+   * (the first is the round's start): the weights the step's items name and ran on.
+   */
+  stepWeights: readonly Float32Array[];
   /** Per-microbatch parameter gradients (the runner's records). */
   gradients: readonly Float32Array[];
   /** The last stage's per-microbatch losses (empty on other stages). */
@@ -42,13 +45,16 @@ export type RoundContent = {
 };
 
 /**
- * Stores what a stage committed to but did not send over a link: weights at round start (by
- * `weightsRoot`), each parameter gradient (by `gradRoot`) and each loss (scalar tensor bytes).
- * Returns the weights root.
+ * Stores what a stage committed to but did not send over a link: the weights each step started
+ * from (by `weightsRoot`), each parameter gradient (by `gradRoot`) and each loss (scalar tensor
+ * bytes). Returns the root of the round's starting weights.
  */
 export function storeRoundContent(store: ContentStore, content: RoundContent): Hex {
   const { round } = content;
+  const [start, ...later] = content.stepWeights;
+  if (!start) throw new RangeError("storeRoundContent needs the weights of at least one step");
   for (const g of content.gradients) store.putGradient(g, round);
   for (const loss of content.losses) store.putTensor(encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([loss]) }), round);
-  return store.putWeights(content.weightsBefore, round);
+  for (const weights of later) store.putWeights(weights, round);
+  return store.putWeights(start, round);
 }

@@ -33,8 +33,12 @@ export type StageProcessConfig = {
   /** First round to run and how many rounds. */
   startRound: string;
   rounds: number;
-  /** Microbatches per round (default: the spec's `microbatchesPerStep`, toy: 4). */
+  /** Microbatches per optimizer step (default: the spec's `microbatchesPerStep`, toy: 4). */
   microbatches?: number | undefined;
+  /** Optimizer steps per round (default: the spec's `stepsPerRound`, toy: 1). */
+  steps?: number | undefined;
+  /** Forward the model's held-out microbatches after each round and report `evalLoss` (transformer only; every stage must agree). */
+  evaluate?: boolean | undefined;
   schedule: ScheduleName;
   wire: WireFormat;
   /** tfjs backend: "auto" (default: tfjs-node-gpu -> tfjs-node -> wasm -> cpu) or one forced name. */
@@ -89,6 +93,8 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
   if (!Number.isInteger(config.rounds) || config.rounds < 1) fail("rounds", "must be a positive integer");
   if (config.microbatches !== undefined && (!Number.isInteger(config.microbatches) || config.microbatches < 1))
     fail("microbatches", "must be a positive integer");
+  if (config.steps !== undefined && (!Number.isInteger(config.steps) || config.steps < 1)) fail("steps", "must be a positive integer");
+  if (config.evaluate !== undefined && typeof config.evaluate !== "boolean") fail("evaluate", "must be true or false");
   if (config.schedule !== "gpipe" && config.schedule !== "1f1b") fail("schedule", 'must be "gpipe" or "1f1b"');
   if (config.wire !== "int8" && config.wire !== "float32") fail("wire", 'must be "int8" or "float32"');
   if (config.backend !== "auto" && !(BACKEND_ORDER as readonly string[]).includes(config.backend))
@@ -107,7 +113,7 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
 /**
  * Parses argv: `--config <file>` or `--config-json <json>`, then overrides `--stage <n>`,
  * `--listen <multiaddr>`, `--next <multiaddr>`, `--rounds <n>`, `--start-round <n>`,
- * `--microbatches <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu`,
+ * `--microbatches <n>`, `--steps <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu`,
  * `--mode train|serve`, `--prompt <text>` (repeatable), `--max-new-tokens <n>`, `--weights-in <file>`,
  * `--weights-out <file>`, `--peer-timeout-ms <n>`, `--head <address>`.
  */
@@ -129,6 +135,7 @@ export function parseStageArgs(argv: string[], readFile: (path: string) => strin
       case "--rounds": overrides.rounds = Number(value); break;
       case "--start-round": overrides.startRound = value; break;
       case "--microbatches": overrides.microbatches = Number(value); break;
+      case "--steps": overrides.steps = Number(value); break;
       case "--schedule": overrides.schedule = value as ScheduleName; break;
       case "--wire": overrides.wire = value as WireFormat; break;
       case "--backend": overrides.backend = value as BackendName | "auto"; break;

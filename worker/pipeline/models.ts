@@ -3,7 +3,13 @@ import { readFileSync } from "node:fs";
 import { type Hex, keccak256, stringToBytes } from "viem";
 import type { StageModelConfig } from "./config.ts";
 import { createToyStage, toyMicrobatch } from "./testing/toyStage.ts";
-import type { MicrobatchSource, PipelineStage } from "./types.ts";
+import type { MicrobatchData, MicrobatchSource, PipelineStage } from "./types.ts";
+
+/**
+ * Held-out microbatches a transformer pipeline forwards after every round (docs/PROTOCOL.md
+ * "Evaluation"): `microbatchSize` windows each, evenly spaced over the corpus' eval split.
+ */
+export const EVAL_MICROBATCHES = 4;
 
 /** A stage of a model, ready to run: its shard, its data, and identity shared by all stages. */
 export type LoadedStage = {
@@ -17,7 +23,13 @@ export type LoadedStage = {
   /** Token ids are below this (activation frames' targets are refused otherwise). */
   vocabSize: number;
   stageCount: number;
-  defaultMicrobatches: number;
+  /** Microbatches averaged into one optimizer step (M). */
+  microbatchesPerStep: number;
+  /** Optimizer steps per round (K); a round holds `K * M` microbatches. */
+  stepsPerRound: number;
+  /** Held-out microbatches forwarded after each round (0: none); stage 0 draws `evalData(e)`. */
+  evalMicrobatches: number;
+  evalData?: ((e: number) => MicrobatchData) | undefined;
   /** Training FLOPs of this stage per microbatch, when the model defines them. */
   flopsPerMicrobatch?: number | undefined;
   /** Longest input window (serving). */
@@ -48,7 +60,9 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
       wireShape: [toy.batch, toy.seqLen, toy.width],
       vocabSize: toy.vocab,
       stageCount: toy.stages,
-      defaultMicrobatches: 4,
+      microbatchesPerStep: 4,
+      stepsPerRound: 1,
+      evalMicrobatches: 0,
       contextLength: toy.seqLen,
       tokenizer: toyTokenizer(toy.vocab),
     };
@@ -61,6 +75,16 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
   const spec = model.spec ?? specModule.parseModelSpec(readFileSync(model.specPath as string, "utf8"));
   specModule.validateModelSpec(spec);
   const params = specModule.dataParameters(spec);
+  const rows = spec.microbatchSize * spec.contextLength;
+  let held: ReturnType<typeof batches.evalBatch> | undefined;
+  const evalData = (e: number): MicrobatchData => {
+    held ??= batches.evalBatch(params, EVAL_MICROBATCHES * spec.microbatchSize);
+    const shape = [spec.microbatchSize, spec.contextLength];
+    return {
+      ids: tf.tensor(held.inputs.subarray(e * rows, (e + 1) * rows), shape, "int32"),
+      targets: tf.tensor(held.targets.subarray(e * rows, (e + 1) * rows), shape, "int32"),
+    };
+  };
   return {
     stage: stageModule.createStage(spec, stageIndex),
     data: (head, round, index) => {
@@ -72,7 +96,10 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
     wireShape: [spec.microbatchSize, spec.contextLength, spec.dModel],
     vocabSize: spec.vocab.length,
     stageCount: spec.stages.length,
-    defaultMicrobatches: spec.microbatchesPerStep,
+    microbatchesPerStep: spec.microbatchesPerStep,
+    stepsPerRound: spec.stepsPerRound,
+    evalMicrobatches: EVAL_MICROBATCHES,
+    evalData,
     flopsPerMicrobatch: layout.stageTrainingFlops(spec, stageIndex),
     contextLength: spec.contextLength,
     tokenizer: vocab.charTokenizer(spec.vocab),

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Libp2p } from "@libp2p/interface";
 import { type Address, keccak256, stringToBytes, zeroHash } from "viem";
+import { weightsRoot } from "../../sdk/protocol/merkle.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPipeNode } from "../p2p/node.ts";
 import { tensorFrameLimits } from "../p2p/frames.ts";
@@ -88,4 +89,38 @@ describe("stage runner over in-process libp2p links", () => {
       }
       for (const s of stages) s.dispose();
     });
+
+  it("roundOfManySteps_stepsOverConsecutiveIndices_recordsNameTheirStepWeights_matchesReference_thenEvaluates", async () => {
+    const steps = 3;
+    const pipes = await connect("many-steps");
+    const stages = [0, 1, 2].map((s) => createToyStage(toy, s));
+    const initial = stages.map((stage) => weightsRoot(stage.exportWeights()));
+    const evalData = (e: number) => toyMicrobatch(toy, 9n, 1_000n, HEAD, e);
+    const round = await Promise.all(
+      stages.map((stage, s) =>
+        runStageRound({ stage, round: 5n, microbatches: M, steps, schedule: "1f1b", wire: "int8", prev: pipes[s]?.prev, next: pipes[s]?.next, data, head: HEAD, evaluation: { microbatches: 2, data: s === 0 ? evalData : undefined } }),
+      ),
+    );
+    const after = stages.map((stage) => weightsRoot(stage.exportWeights()));
+    round.forEach((r, s) => {
+      expect(r.records.map((x) => x.index)).toEqual(Array.from({ length: steps * M }, (_, i) => i));
+      expect(r.stepWeights.map((w) => w.root)).toEqual(r.stepWeights.map((w) => weightsRoot(w.weights)));
+      expect(r.stepWeights[0]?.root).toBe(initial[s]);
+      // Every step moved the weights: K distinct roots, none of them the round's end.
+      expect(new Set([...r.stepWeights.map((w) => w.root), after[s]]).size).toBe(steps + 1);
+      for (const rec of r.records) expect(rec.weightsRoot).toBe(r.stepWeights[Math.floor(rec.index / M)]?.root);
+    });
+    expect(round[2]?.losses).toHaveLength(steps * M);
+    // The held-out forward ran on the end weights of every stage and reached the last one only.
+    expect(round[2]?.evalLoss).toBeGreaterThan(0);
+    expect(round[0]?.evalLoss).toBeUndefined();
+    for (const s of stages) s.dispose();
+
+    const reference = [0, 1, 2].map((s) => createToyStage(toy, s));
+    const ref = referenceRound({ stages: reference, round: 5n, microbatches: M, steps, data, head: HEAD, wire: "int8", schedule: "1f1b" });
+    for (let s = 0; s < 3; s++) expect(ref.records[s]).toEqual(round[s]?.records);
+    expect(ref.losses).toEqual(round[2]?.losses);
+    expect(reference.map((stage) => weightsRoot(stage.exportWeights()))).toEqual(after);
+    for (const s of reference) s.dispose();
+  });
 });

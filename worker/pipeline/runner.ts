@@ -1,10 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Address, type Hex, zeroHash } from "viem";
 import { BaseError } from "../../sdk/errors/base.ts";
+import { weightsRoot } from "../../sdk/protocol/merkle.ts";
+import { crossEntropy } from "../model/ops.ts";
 import type { PipeLink } from "../p2p/link.ts";
 import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
 import { type ScheduleName, stageSchedule } from "./schedule.ts";
-import type { MicrobatchSource, PipelineStage } from "./types.ts";
+import type { MicrobatchData, MicrobatchSource, PipelineStage } from "./types.ts";
 
 /** What a stage did for one microbatch (docs/PROTOCOL.md "Microbatch items", before `gradRoot`). */
 export type MicrobatchRecord = {
@@ -15,7 +17,12 @@ export type MicrobatchRecord = {
   inputGradHash: Hex;
   /** This microbatch's gradient of the stage's parameters, flattened in canonical order. */
   parameterGradient: Float32Array;
+  /** Root of the weights it ran on: those at the start of its optimizer step. */
+  weightsRoot: Hex;
 };
+
+/** The stage's weights at the start of one optimizer step of the round (step 0: the round's start). */
+export type StepWeights = { step: number; root: Hex; weights: Float32Array };
 
 /** Wall time split: `idleMs` waits for a neighbour, the rest is this stage's own work. */
 export type RoundTimings = {
@@ -35,15 +42,37 @@ export type RoundResult = {
   records: MicrobatchRecord[];
   /** Per-microbatch losses in index order (last stage only, else empty). */
   losses: number[];
+  /** Weights at the start of each step, in step order (what validators re-execute the step's items on). */
+  stepWeights: StepWeights[];
+  /**
+   * Last stage, when the round evaluated: mean cross-entropy of the held-out microbatches under the
+   * weights the round ended with (forward only, never committed).
+   */
+  evalLoss?: number | undefined;
   bytesSent: number;
   bytesReceived: number;
   timings: RoundTimings;
 };
 
+/** Held-out microbatches every stage forwards after the round's last step (stage 0 draws them). */
+export type RoundEvaluation = {
+  microbatches: number;
+  /** Stage 0 only: eval microbatch `e` (the same for every round, so losses compare across rounds). */
+  data?: ((e: number) => MicrobatchData) | undefined;
+};
+
 export type RunRoundParameters = {
   stage: PipelineStage;
   round: bigint;
+  /** Microbatches per optimizer step (M). */
   microbatches: number;
+  /** Optimizer steps in the round (K, default 1): microbatch `i` of the round belongs to step `floor(i / M)`. */
+  steps?: number | undefined;
+  /**
+   * Forward-only evaluation after the last step, as microbatches `K*M ..` of the round's frames
+   * (every stage of the pipeline must pass the same count).
+   */
+  evaluation?: RoundEvaluation | undefined;
   schedule: ScheduleName;
   wire: WireFormat;
   /** Link to stage s-1 (required unless stage 0). */
@@ -84,27 +113,33 @@ function decodeFromPeer<T>(link: PipeLink, payload: Uint8Array, decode: (bytes: 
 }
 
 /**
- * Runs one training round of one stage: the schedule's forwards and backwards over M
- * microbatches, exchanging activations and gradients with the neighbours, then `step()`.
- * Stage 0 draws each microbatch for its head; its targets travel down the pipe inside the
- * activation payloads. Hashes are over the canonical bytes actually sent or received.
+ * Runs one training round of one stage: K optimizer steps, each the schedule's forwards and
+ * backwards over its M microbatches (round indices `k*M .. k*M+M-1`), exchanging activations and
+ * gradients with the neighbours, then `step()`. Stage 0 draws each microbatch for its head; its
+ * targets travel down the pipe inside the activation payloads. Hashes are over the canonical
+ * bytes actually sent or received; every record names the weights its step started from.
  *
  * @example
- * const result = await runStageRound({ stage, round: 0n, microbatches: 4, schedule: "1f1b", wire: "int8", next, data, head: worker })
+ * const result = await runStageRound({ stage, round: 0n, microbatches: 4, steps: 8, schedule: "1f1b", wire: "int8", next, data, head: worker })
  */
 export async function runStageRound(parameters: RunRoundParameters): Promise<RoundResult> {
-  const { stage, round, microbatches, wire, prev, next, data, head } = parameters;
+  const { stage, round, microbatches, wire, prev, next, data, head, evaluation } = parameters;
+  const steps = parameters.steps ?? 1;
+  if (!Number.isSafeInteger(steps) || steps < 1) throw new RoundSetupError(`steps must be a positive integer, got ${steps}`);
   const isFirst = stage.index === 0;
   const isLast = stage.index === stage.count - 1;
   if (!isFirst && !prev) throw new RoundSetupError(`stage ${stage.index} needs a link to stage ${stage.index - 1}`);
   if (!isLast && !next) throw new RoundSetupError(`stage ${stage.index} needs a link to stage ${stage.index + 1}`);
   if (isFirst && (!data || !head)) throw new RoundSetupError("stage 0 needs the deterministic data and the pipeline's head address");
+  if (isFirst && evaluation && !evaluation.data) throw new RoundSetupError("stage 0 needs the evaluation data to evaluate");
   const timings: RoundTimings = { wallMs: 0, idleMs: 0, busyMs: 0, forwardMs: 0, backwardMs: 0, stepMs: 0, codecMs: 0 };
   const sentBefore = (prev?.stats.bytesSent ?? 0) + (next?.stats.bytesSent ?? 0);
   const receivedBefore = (prev?.stats.bytesReceived ?? 0) + (next?.stats.bytesReceived ?? 0);
   const partial = new Map<number, Partial<MicrobatchRecord>>();
   const owned = new Map<number, tf.Tensor[]>();
   const losses = new Map<number, number>();
+  const stepWeights: StepWeights[] = [];
+  let stepRoot: Hex = zeroHash;
   const start = now();
 
   const timed = async <T>(bucket: keyof RoundTimings, fn: () => T | Promise<T>): Promise<T> => {
@@ -117,7 +152,7 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
   };
 
   const forward = async (m: number): Promise<void> => {
-    const record: Partial<MicrobatchRecord> = { index: m };
+    const record: Partial<MicrobatchRecord> = { index: m, weightsRoot: stepRoot };
     const keep: tf.Tensor[] = [];
     let input: tf.Tensor;
     // The last stage's loss takes `targets`; every other stage sends `targetBytes` on unchanged.
@@ -192,11 +227,61 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
     owned.delete(m);
   };
 
-  for (const op of stageSchedule(parameters.schedule, stage.index, stage.count, microbatches)) {
-    if (op.op === "forward") await forward(op.microbatch);
-    else await backward(op.microbatch);
+  /** Forward only, nothing kept: the held-out loss of the weights the round ended with. */
+  const evaluate = async (m: number, e: number): Promise<number | undefined> => {
+    const held: tf.Tensor[] = [];
+    try {
+      let input: tf.Tensor;
+      let targets: tf.Tensor | undefined;
+      let targetBytes: Uint8Array | undefined;
+      if (isFirst) {
+        const batch = (evaluation?.data as (e: number) => MicrobatchData)(e);
+        held.push(batch.ids, batch.targets);
+        input = batch.ids;
+        targets = batch.targets;
+        if (!isLast) targetBytes = encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array);
+      } else {
+        const frame = await timed("idleMs", () => (prev as PipeLink).receive("activation", round, m));
+        const decoded = decodeFromPeer(prev as PipeLink, frame.payload, decodeActivationPayload);
+        input = tf.tensor(decoded.values, decoded.shape, "float32");
+        held.push(input);
+        if (isLast) {
+          targets = tf.tensor(decoded.targets.ids, decoded.targets.shape, "int32");
+          held.push(targets);
+        } else targetBytes = decoded.targets.bytes;
+      }
+      const output = await timed("forwardMs", () => stage.infer(input));
+      held.push(output);
+      if (isLast) {
+        const vocab = output.shape[output.shape.length - 1] as number;
+        return tf.tidy(() => crossEntropy(tf.reshape(output, [-1, vocab]), targets as tf.Tensor).dataSync()[0] as number);
+      }
+      const sent = await timed("codecMs", () => encodeActivationPayload(output.shape, output.dataSync() as Float32Array, wire, targetBytes as Uint8Array));
+      await timed("codecMs", () => (next as PipeLink).send({ kind: "activation", round, microbatch: m, payload: sent.bytes }));
+      return undefined;
+    } finally {
+      tf.dispose(held);
+    }
+  };
+
+  for (let k = 0; k < steps; k++) {
+    await timed("codecMs", () => {
+      const weights = stage.exportWeights();
+      stepRoot = weightsRoot(weights);
+      stepWeights.push({ step: k, root: stepRoot, weights });
+    });
+    const first = k * microbatches;
+    for (const op of stageSchedule(parameters.schedule, stage.index, stage.count, microbatches)) {
+      if (op.op === "forward") await forward(first + op.microbatch);
+      else await backward(first + op.microbatch);
+    }
+    await timed("stepMs", () => stage.step());
   }
-  await timed("stepMs", () => stage.step());
+  const evalLosses: number[] = [];
+  for (let e = 0; e < (evaluation?.microbatches ?? 0); e++) {
+    const loss = await evaluate(steps * microbatches + e, e);
+    if (loss !== undefined) evalLosses.push(loss);
+  }
   timings.wallMs = now() - start;
   timings.busyMs = timings.wallMs - timings.idleMs;
 
@@ -206,6 +291,8 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
     stage: stage.index,
     records,
     losses: [...losses.entries()].sort((a, b) => a[0] - b[0]).map(([, loss]) => loss),
+    stepWeights,
+    evalLoss: evalLosses.length ? evalLosses.reduce((a, b) => a + b, 0) / evalLosses.length : undefined,
     bytesSent: (prev?.stats.bytesSent ?? 0) + (next?.stats.bytesSent ?? 0) - sentBefore,
     bytesReceived: (prev?.stats.bytesReceived ?? 0) + (next?.stats.bytesReceived ?? 0) - receivedBefore,
     timings,

@@ -2,7 +2,7 @@
  * One pipeline stage in its own OS process.
  *
  *   node --import tsx worker/pipeline/stageMain.ts --config stage1.json [--stage 1] [--listen <ma>]
- *        [--next <ma>] [--rounds N] [--start-round R] [--microbatches M] [--schedule gpipe|1f1b]
+ *        [--next <ma>] [--rounds N] [--start-round R] [--microbatches M] [--steps K] [--schedule gpipe|1f1b]
  *        [--wire int8|float32] [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--peer-timeout-ms N]
  *   (or `--config-json '<json>'`; fields and defaults: `StageProcessConfig` in ./config.ts)
  *
@@ -20,8 +20,8 @@
  *   retry     {stage, attempt, delayMs, error}      (dialing the next stage)
  *   refused   {stage, error}                        (an inbound link from a wrong peer)
  *   connected {stage, hasPrev, hasNext}
- *   round     {stage, round, head (stage 0: the address its data is drawn for), losses, bytesSent, bytesReceived, timings, records: [{index, inputActHash,
- *              outputActHash, upstreamGradHash, inputGradHash, gradientElements}], flopsPerMicrobatch}
+ *   round     {stage, round, head (stage 0: the address its data is drawn for), losses, evalLoss (last stage, with `evaluate`), bytesSent, bytesReceived,
+ *              timings, records: [{index, inputActHash, outputActHash, upstreamGradHash, inputGradHash, weightsRoot, gradientElements}], flopsPerMicrobatch}
  *   generated {stage: 0, request, prompt, text, tokens, ms, bytesSent, bytesReceived}   (serve mode)
  *   served    {stage, activations, tokensRelayed}                                     (serve mode, s >= 1)
  *   audit     {stage, parameterCount, variables: [{name, size}], received: [{kind, count, payloadBytes}]}
@@ -71,11 +71,13 @@ function receivedAudit(links: (PipeLink | undefined)[]): { kind: string; count: 
 async function train(config: StageProcessConfig, loaded: LoadedStage, pipe: StagePipe, head: Address): Promise<void> {
   const { stage } = loaded;
   const stageIndex = config.stage;
-  const microbatches = config.microbatches ?? loaded.defaultMicrobatches;
+  const microbatches = config.microbatches ?? loaded.microbatchesPerStep;
+  const steps = config.steps ?? loaded.stepsPerRound;
+  const evaluation = config.evaluate && loaded.evalMicrobatches > 0 ? { microbatches: loaded.evalMicrobatches, data: loaded.evalData } : undefined;
   if (config.gradientsDir) mkdirSync(config.gradientsDir, { recursive: true });
   for (let r = 0; r < config.rounds; r++) {
     const round = BigInt(config.startRound) + BigInt(r);
-    const result = await runStageRound({ stage, round, microbatches, schedule: config.schedule, wire: config.wire, prev: pipe.prev, next: pipe.next, data: loaded.data, head });
+    const result = await runStageRound({ stage, round, microbatches, steps, evaluation, schedule: config.schedule, wire: config.wire, prev: pipe.prev, next: pipe.next, data: loaded.data, head });
     if (config.gradientsDir) {
       for (const rec of result.records) {
         const g = rec.parameterGradient;
@@ -87,6 +89,7 @@ async function train(config: StageProcessConfig, loaded: LoadedStage, pipe: Stag
       round,
       ...(stageIndex === 0 ? { head } : {}),
       losses: result.losses,
+      ...(result.evalLoss !== undefined ? { evalLoss: result.evalLoss } : {}),
       bytesSent: result.bytesSent,
       bytesReceived: result.bytesReceived,
       timings: result.timings,

@@ -8,7 +8,7 @@ const addr = (n: number): Address => getAddress(`0x${n.toString(16).padStart(40,
 const [A, B, C, X] = [addr(0xa), addr(0xb), addr(0xc), addr(0xdead)];
 
 function items(tag: string): MicrobatchItem[] {
-  return [0, 1].map((index) => ({ index, inputActHash: h(`in ${tag} ${index}`), outputActHash: h(`out ${tag} ${index}`), upstreamGradHash: h("u"), inputGradHash: h("g"), gradRoot: h(`r ${tag} ${index}`) }));
+  return [0, 1].map((index) => ({ index, inputActHash: h(`in ${tag} ${index}`), outputActHash: h(`out ${tag} ${index}`), upstreamGradHash: h("u"), inputGradHash: h("g"), gradRoot: h(`r ${tag} ${index}`), weightsRoot: h(`w ${tag}`) }));
 }
 
 function served(stage: number, worker: Address, upstream: Address, downstream: Address, tag: string): ServedCommitment {

@@ -196,6 +196,7 @@ export class Validator {
       leaf,
       worker: manifest.commitment.worker,
       weightsRootBefore: manifest.commitment.weightsRootBefore,
+      microbatchesPerStep: this.p.reexecutor.spec.microbatchesPerStep,
     });
   }
 
@@ -218,8 +219,8 @@ export class Validator {
     for (const d of opened) {
       for (const w of [d.accused, d.counterparty]) if (w !== zeroAddress) this.#accusedRounds.add(`${round}:${getAddress(w)}`);
     }
-    const { attestSampleBps, maxAttestBatch } = await this.#ledger();
-    const attestable = attestDraws(microbatches, attestSampleBps);
+    const { attestSampleBps, maxAttestDraws, maxAttestBatch } = await this.#ledger();
+    const attestable = attestDraws(microbatches, { sampleBps: attestSampleBps, maxDraws: maxAttestDraws });
     const count = Math.max(attestable, sampleSize(this.p.fraction, microbatches));
     const manifests: { c: AcceptedCommitment; m: ItemsManifest }[] = [];
     const seen = new Map<string, Commitment>();

@@ -31,6 +31,9 @@ class Served {
   tensor(bytes: Uint8Array): Hex {
     return this.put("tensor", keccak256(bytes), bytes);
   }
+  withhold(kind: ContentKind, key: Hex): void {
+    this.#bytes.delete(`${kind}:${key}`);
+  }
   readonly fetch = async (kind: ContentKind, key: Hex): Promise<Uint8Array> => {
     const bytes = this.#bytes.get(`${kind}:${key}`);
     if (!bytes) throw new ContentUnavailableError({ kind, key, reason: "not-found" });
@@ -57,21 +60,27 @@ beforeAll(async () => {
 afterAll(() => reexecutor.dispose());
 
 /** Honest work of `stage` on `inputBytes` (stage 0: drawn for `head`), served and committed as a leaf. */
-function honestLeaf(served: Served, stage: number, head: Address, inputBytes: Uint8Array | undefined): { leaf: MicrobatchItem; out: ItemOutputs } {
+function honestLeaf(
+  served: Served,
+  stage: number,
+  head: Address,
+  inputBytes: Uint8Array | undefined,
+  { index = INDEX, stepWeights = weights[stage] as Float32Array }: { index?: number; stepWeights?: Float32Array } = {},
+): { leaf: MicrobatchItem; out: ItemOutputs } {
   const last = stage === spec.stages.length - 1;
-  served.put("weights", weightsRoot(weights[stage] as Float32Array), float32Bytes(weights[stage] as Float32Array));
-  const out = reexecutor.run({ stageIndex: stage, round: ROUND, index: INDEX, head, data, inputs: { weights: weights[stage] as Float32Array, inputBytes, upstreamGradBytes: last ? undefined : upstream } });
+  served.put("weights", weightsRoot(stepWeights), float32Bytes(stepWeights));
+  const out = reexecutor.run({ stageIndex: stage, round: ROUND, index, head, data, inputs: { weights: stepWeights, inputBytes, upstreamGradBytes: last ? undefined : upstream } });
   if (inputBytes) served.tensor(inputBytes);
   const upstreamGradHash = last ? zeroHash : served.tensor(upstream);
   const outputActHash = served.tensor(out.output ? out.output.bytes : encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([out.loss as number]) }));
   const inputGradHash = out.inputGrad ? served.tensor(out.inputGrad.bytes) : zeroHash;
   const grad = gradRoot(out.parameterGradient);
   served.put("gradient", grad, float32Bytes(out.parameterGradient));
-  return { leaf: { index: INDEX, inputActHash: out.inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot: grad }, out };
+  return { leaf: { index, inputActHash: out.inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot: grad, weightsRoot: weightsRoot(stepWeights) }, out };
 }
 
 const verify = (served: Served, stage: number, leaf: MicrobatchItem, worker: Address) =>
-  verifyItem({ reexecutor, fetch: served.fetch, data, tolerance: TOLERANCE_FLOOR, round: ROUND, stage, stageCount: spec.stages.length, leaf, worker, weightsRootBefore: weightsRoot(weights[stage] as Float32Array) });
+  verifyItem({ reexecutor, fetch: served.fetch, data, tolerance: TOLERANCE_FLOOR, round: ROUND, stage, stageCount: spec.stages.length, leaf, worker, weightsRootBefore: weightsRoot(weights[stage] as Float32Array), microbatchesPerStep: spec.microbatchesPerStep });
 
 describe("re-execution binds data to the pipeline's head and targets to the payload", () => {
   it("stage0Leaf_verifiesForItsOwnHead_butACopyUnderAnotherWorkerFails", async () => {
@@ -113,5 +122,40 @@ describe("re-execution binds data to the pipeline's head and targets to the payl
     const again = reexecutor.run({ stageIndex: 2, round: ROUND, index: INDEX, inputs: { weights: weights[2] as Float32Array, inputBytes: other.bytes } });
     expect(again.loss).not.toBe(out.loss);
     expect(Number.isFinite(again.loss)).toBe(true);
+  });
+});
+
+describe("items of a round of many steps re-execute on the weights their step started from", () => {
+  const M = spec.microbatchesPerStep;
+  /** Stage weights a few optimizer steps into the round: what a later step's items ran on. */
+  const later = (stage: number) => (weights[stage] as Float32Array).map((w, i) => w + 1e-2 * Math.sin(i));
+
+  it("laterStepLeaf_namingTheWeightsItRanOn_passes_whileTheRoundStartWeightsWouldNot", async () => {
+    const served = new Served();
+    const { leaf } = honestLeaf(served, 0, HEAD, undefined, { index: 2 * M + 1, stepWeights: later(0) });
+    expect(leaf.weightsRoot).not.toBe(weightsRoot(weights[0] as Float32Array));
+    expect((await verify(served, 0, leaf, HEAD)).ok).toBe(true);
+    // The same outputs claimed as computed on the round's start weights (served too) do not re-execute.
+    served.put("weights", weightsRoot(weights[0] as Float32Array), float32Bytes(weights[0] as Float32Array));
+    const claimedOnStart = await verify(served, 0, { ...leaf, weightsRoot: weightsRoot(weights[0] as Float32Array) }, HEAD);
+    expect(claimedOnStart.ok).toBe(false);
+    expect(claimedOnStart.ok ? "" : claimedOnStart.reason).toMatch(/differs/);
+  });
+
+  it("firstStepLeaf_namingOtherWeightsThanWeightsRootBefore_fails_evenIfItsOutputsMatchThem", async () => {
+    const served = new Served();
+    const { leaf } = honestLeaf(served, 1, HEAD, honestLeaf(served, 0, HEAD, undefined).out.output?.bytes, { index: M - 1, stepWeights: later(1) });
+    const verdict = await verify(served, 1, leaf, HEAD);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok ? "" : verdict.reason).toMatch(/first step names weights/);
+  });
+
+  it("laterStepLeaf_whoseWeightsAreNotServed_fails", async () => {
+    const served = new Served();
+    const { leaf } = honestLeaf(served, 2, HEAD, honestLeaf(served, 1, HEAD, honestLeaf(served, 0, HEAD, undefined).out.output?.bytes).out.output?.bytes, { index: M, stepWeights: later(2) });
+    served.withhold("weights", leaf.weightsRoot);
+    const verdict = await verify(served, 2, leaf, HEAD);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok ? "" : verdict.reason).toMatch(/not served/);
   });
 });

@@ -33,11 +33,17 @@ export type VerifyItemParameters = {
   worker: Address;
   /** The commitment's weights at round start (from the manifest, bound by the signature). */
   weightsRootBefore: Hex;
+  /**
+   * Microbatches per optimizer step (the spec's M): the items of step 0 (indices below M) must
+   * name `weightsRootBefore`; later steps name the weights their step started from.
+   */
+  microbatchesPerStep: number;
 };
 
 /**
- * Re-executes one committed item from the inputs the miner committed to and compares every
- * committed output within `tolerance`. A miner that does not serve a needed input fails.
+ * Re-executes one committed item from the inputs the miner committed to (the weights its leaf
+ * names, its received tensors) and compares every committed output within `tolerance`. A miner
+ * that does not serve a needed input fails.
  */
 export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> {
   const { leaf, stage, stageCount } = p;
@@ -47,11 +53,13 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
   const fail = (reason: string, computeMs = 0): ItemVerdict => ({ ok: false, reason, distance, computeMs });
   if (isFirst !== (leaf.inputGradHash === zeroHash)) return fail("inputGradHash must be zero exactly on stage 0");
   if (isLast !== (leaf.upstreamGradHash === zeroHash)) return fail("upstreamGradHash must be zero exactly on the last stage");
+  if (leaf.index < p.microbatchesPerStep && leaf.weightsRoot !== p.weightsRootBefore)
+    return fail(`item ${leaf.index} of the round's first step names weights ${leaf.weightsRoot}, not the commitment's weightsRootBefore`);
   let weights: Float32Array;
   let inputBytes: Uint8Array | undefined;
   let upstreamGradBytes: Uint8Array | undefined;
   try {
-    weights = float32FromBytes(await p.fetch("weights", p.weightsRootBefore));
+    weights = float32FromBytes(await p.fetch("weights", leaf.weightsRoot));
     if (!isFirst) inputBytes = await p.fetch("tensor", leaf.inputActHash);
     if (!isLast) upstreamGradBytes = await p.fetch("tensor", leaf.upstreamGradHash);
   } catch (err) {

@@ -27,11 +27,12 @@ export async function stakeMiners(p: { rpcUrl: string; deployments: Deployments;
 }
 
 /** A `round committed` record of a train process. */
-export type RoundLog = { stage: number; round: bigint; loss: number | undefined; wallMs: number };
+export type RoundLog = { stage: number; round: bigint; loss: number | undefined; evalLoss: number | undefined; wallMs: number };
 
 export function roundLog(stage: number, e: ChildEvent): RoundLog | undefined {
   if (e.msg !== "round committed") return undefined;
-  return { stage, round: BigInt(String(e.round)), loss: typeof e.loss === "number" ? e.loss : undefined, wallMs: Number(e.wallMs ?? 0) };
+  const number = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+  return { stage, round: BigInt(String(e.round)), loss: number(e.loss), evalLoss: number(e.evalLoss), wallMs: Number(e.wallMs ?? 0) };
 }
 
 /**

@@ -82,7 +82,7 @@ export function allCommitted(client: WalletClient | PublicClient, deployments: D
 
 export type MintRecord = { worker: Address; payout: Address; units: bigint; workerTokens: bigint; designerTokens: bigint; gasUsed: bigint };
 /** `finalizedBy`: the validator finalizes rounds it attested (to mint its reward), else the devnet does. */
-export type SettledRound = { round: bigint; loss: number | undefined; wallMs: number; finalizeGas: bigint; finalizedBy: "devnet" | "other"; mints: MintRecord[] };
+export type SettledRound = { round: bigint; loss: number | undefined; evalLoss: number | undefined; wallMs: number; finalizeGas: bigint; finalizedBy: "devnet" | "other"; mints: MintRecord[] };
 
 /** Moves time past `round`'s challenge window, finalizes it and mints every worker's reward. */
 export async function settleRound(p: {
@@ -119,7 +119,7 @@ export async function settleRound(p: {
     mints.push({ worker, payout: m.payout, units: m.units, workerTokens: m.workerTokens, designerTokens: m.designerTokens, gasUsed: m.receipt.gasUsed });
   }
   const last = p.logs.reduce<RoundLog | undefined>((a, b) => (a === undefined || b.stage > a.stage ? b : a), undefined);
-  return { round, loss: last?.loss, wallMs: Math.max(0, ...p.logs.map((l) => l.wallMs)), finalizeGas: fin.gas, finalizedBy: fin.by, mints };
+  return { round, loss: last?.loss, evalLoss: last?.evalLoss, wallMs: Math.max(0, ...p.logs.map((l) => l.wallMs)), finalizeGas: fin.gas, finalizedBy: fin.by, mints };
 }
 
 type FinalizeParameters = { relayer: WalletClient; deployments: Deployments; modelId: bigint; round: bigint; othersFinalize?: (() => Promise<boolean>) | undefined; finalizeWaitMs?: number | undefined };

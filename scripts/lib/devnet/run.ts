@@ -29,6 +29,8 @@ import { type AuditRecord, auditAndResolve, cheaterRound, contentAddress, startC
 export type DevnetOptions = {
   stages: number;
   rounds: number;
+  /** Optimizer steps in each round (default: the demo model's). */
+  stepsPerRound?: number | undefined;
   requests: number;
   cheater: boolean;
   rpc?: string | undefined;
@@ -62,6 +64,8 @@ export type DevnetResult = {
   modelId: bigint;
   token: Address;
   stages: number;
+  /** Optimizer steps in each round (the spec's `stepsPerRound`). */
+  stepsPerRound: number;
   miners: Address[];
   designer: Address;
   rounds: SettledRound[];
@@ -146,7 +150,7 @@ async function runOnChain(
   };
   const addGas = (op: string, g: bigint) => (gas[op] ??= []).push(g);
 
-  const spec = demoModelSpec(o.stages);
+  const spec = demoModelSpec(o.stages, { stepsPerRound: o.stepsPerRound });
   const specPath = path.join(runDir, "model-spec.json");
   await writeSpecFile(spec, specPath);
   // The spec, content-addressed: served by its hash, the metadata URI points there, and the
@@ -309,7 +313,7 @@ async function runOnChain(
     });
   }
   return {
-    runDir, chainId: deployments.chainId, rpcUrl, modelId, token, stages: o.stages, miners: miners.map((m) => m.address), designer: designer.account.address,
+    runDir, chainId: deployments.chainId, rpcUrl, modelId, token, stages: o.stages, stepsPerRound: spec.stepsPerRound, miners: miners.map((m) => m.address), designer: designer.account.address,
     rounds, requests, claims, tokenBalances, slashes, gas, tokenEthAfterClaims,
     childPids: children.map((c) => c.pid).filter((p): p is number => p !== undefined),
     restarts,

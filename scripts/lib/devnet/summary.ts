@@ -14,12 +14,18 @@ export function summaryChecks(r: DevnetResult) {
   const losses = r.rounds.map((x) => x.loss).filter((l): l is number => l !== undefined);
   const first = losses[0] ?? NaN;
   const last = losses[losses.length - 1] ?? NaN;
+  const evalLosses = r.rounds.map((x) => x.evalLoss).filter((l): l is number => l !== undefined);
   const holdersShareWei = r.requests.reduce((a, q) => a + q.holdersWei, 0n);
   const claimedWei = r.claims.reduce((a, c) => a + c.claimedWei, 0n);
   return {
     firstLoss: first,
     lastLoss: last,
     lossDropFraction: (first - last) / first,
+    /** Held-out loss (the corpus' eval split) of the weights after the first and the last round. */
+    firstEvalLoss: evalLosses[0] ?? NaN,
+    lastEvalLoss: evalLosses[evalLosses.length - 1] ?? NaN,
+    /** The model's optimizer steps over the run (rounds x steps per round). */
+    optimizerSteps: r.rounds.length * r.stepsPerRound,
     feesWei: r.requests.reduce((a, q) => a + q.feeWei, 0n),
     holdersShareWei,
     claimedWei,
@@ -88,9 +94,9 @@ function gasRows(r: DevnetResult) {
 export function printSummary(r: DevnetResult, wallMs: number): void {
   const c = summaryChecks(r);
   console.log(`\n=== Shardholder devnet summary (chain ${r.chainId}, model ${r.modelId}, ${r.stages} stages, ${(wallMs / 1000).toFixed(1)} s) ===`);
-  console.log("\nLoss per round");
-  console.table(r.rounds.map((x) => ({ round: Number(x.round), loss: x.loss?.toFixed(4), roundWallMs: Math.round(x.wallMs), finalizedBy: x.finalizedBy === "other" ? "validator" : "devnet" })));
-  console.log(`loss ${c.firstLoss.toFixed(3)} -> ${c.lastLoss.toFixed(3)} (${(c.lossDropFraction * 100).toFixed(1)}% lower)`);
+  console.log(`\nLoss per round (${r.stepsPerRound} optimizer steps a round; eval: held-out text after the round)`);
+  console.table(r.rounds.map((x) => ({ round: Number(x.round), trainLoss: x.loss?.toFixed(4), evalLoss: x.evalLoss?.toFixed(4), roundWallMs: Math.round(x.wallMs), finalizedBy: x.finalizedBy === "other" ? "validator" : "devnet" })));
+  console.log(`train loss ${c.firstLoss.toFixed(3)} -> ${c.lastLoss.toFixed(3)} (${(c.lossDropFraction * 100).toFixed(1)}% lower); eval loss after round 0 ${c.firstEvalLoss.toFixed(3)} -> ${c.lastEvalLoss.toFixed(3)} after ${c.optimizerSteps} steps`);
   console.log("\nUnits and tokens per miner");
   console.table(minerRows(r));
   console.log("\nVerification");
@@ -122,7 +128,15 @@ export async function writeRunFiles(r: DevnetResult, wallMs: number): Promise<{ 
   let cumulative = 0n;
   const revenue: [number, number][] = [[0, 0], ...r.requests.map((q, i): [number, number] => [i + 1, Number(formatEther((cumulative += q.holdersWei)))])];
   await writeFile(svg, lineChartsSvg([
-    { title: "Training loss per round", xLabel: "round", yLabel: "mean cross-entropy (nats)", points: r.rounds.filter((x) => x.loss !== undefined).map((x) => [Number(x.round), x.loss as number]), color: "#1f77b4" },
+    {
+      title: "Loss per round",
+      xLabel: "round",
+      yLabel: "mean cross-entropy (nats)",
+      label: "training (mean over the round)",
+      points: r.rounds.filter((x) => x.loss !== undefined).map((x) => [Number(x.round), x.loss as number]),
+      color: "#1f77b4",
+      overlay: { label: "held-out (after the round)", points: r.rounds.filter((x) => x.evalLoss !== undefined).map((x) => [Number(x.round), x.evalLoss as number]), color: "#ff7f0e" },
+    },
     { title: "Cumulative holder revenue", xLabel: "inference requests fulfilled", yLabel: "ETH to token holders", points: revenue, color: "#2ca02c" },
   ]));
   return { json, svg };

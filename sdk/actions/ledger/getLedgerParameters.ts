@@ -11,6 +11,8 @@ import { readMany } from "../internal/multicall.ts";
 export type LedgerParameters = {
   /** Share of a round's microbatches each validator may attest per commitment (`attestDraws`). */
   attestSampleBps: number;
+  /** Most attestable draws per (validator, commitment), whatever the round's size (`attestDraws`). */
+  maxAttestDraws: number;
   /** Most attestations one `attestItems` call takes. */
   maxAttestBatch: number;
   /** Rounds of one (model, stage, worker) sharing a commitment storage slot: round r reuses round r - ringSize's once that one is rewarded or slashed. */
@@ -46,6 +48,7 @@ export type GetLedgerParametersErrorType = NoDeploymentError;
 
 const constants = [
   "ATTEST_SAMPLE_BPS",
+  "MAX_ATTEST_DRAWS",
   "MAX_ATTEST_BATCH",
   "RING_SIZE",
   "DISPUTE_WINDOWS",
@@ -66,8 +69,8 @@ const constants = [
  *
  * @example
  * import { attestDraws, getLedgerParameters } from "@shardholder/sdk"
- * const { attestSampleBps, maxAttestBatch } = await getLedgerParameters(client, { deployments })
- * const draws = attestDraws(microbatchesPerRound, attestSampleBps)
+ * const { attestSampleBps, maxAttestDraws, maxAttestBatch } = await getLedgerParameters(client, { deployments })
+ * const draws = attestDraws(microbatchesPerRound, { sampleBps: attestSampleBps, maxDraws: maxAttestDraws })
  */
 export async function getLedgerParameters(client: ShardholderClient, parameters: GetLedgerParametersParameters): Promise<GetLedgerParametersReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
@@ -77,6 +80,7 @@ export async function getLedgerParameters(client: ShardholderClient, parameters:
   const read = Object.fromEntries(constants.map((name, i) => [name, values[i] as bigint])) as Record<(typeof constants)[number], bigint>;
   return {
     attestSampleBps: Number(read.ATTEST_SAMPLE_BPS),
+    maxAttestDraws: Number(read.MAX_ATTEST_DRAWS),
     maxAttestBatch: Number(read.MAX_ATTEST_BATCH),
     ringSize: Number(read.RING_SIZE),
     disputeWindows: Number(read.DISPUTE_WINDOWS),

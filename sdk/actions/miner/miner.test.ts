@@ -30,8 +30,8 @@ function chainedItems(round: number, n: number): [MicrobatchItem[], MicrobatchIt
   for (let index = 0; index < n; index++) {
     const act = h(`act ${round} ${index}`);
     const grad = h(`grad ${round} ${index}`);
-    s0.push({ index, inputActHash: h(`tokens ${round} ${index}`), outputActHash: act, upstreamGradHash: grad, inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g0 ${index}`) });
-    s1.push({ index, inputActHash: act, outputActHash: h(`loss ${index}`), upstreamGradHash: `0x${"00".repeat(32)}`, inputGradHash: grad, gradRoot: h(`g1 ${index}`) });
+    s0.push({ index, inputActHash: h(`tokens ${round} ${index}`), outputActHash: act, upstreamGradHash: grad, inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g0 ${index}`), weightsRoot: h(`w0 ${round}`) });
+    s1.push({ index, inputActHash: act, outputActHash: h(`loss ${index}`), upstreamGradHash: `0x${"00".repeat(32)}`, inputGradHash: grad, gradRoot: h(`g1 ${index}`), weightsRoot: h(`w1 ${round}`) });
   }
   return [s0, s1];
 }

@@ -18,6 +18,7 @@ function items(stage: number): MicrobatchItem[] {
     upstreamGradHash: stage === 1 ? h("none") : h(`up ${index}`),
     inputGradHash: stage === 0 ? h("none") : h(`up ${index}`),
     gradRoot: h(`g ${stage} ${index}`),
+    weightsRoot: h(`w ${stage}`),
   }));
 }
 

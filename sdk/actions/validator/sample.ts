@@ -1,17 +1,19 @@
 import { type Address, encodeAbiParameters, type Hex, hexToBigInt, keccak256, parseAbiParameters } from "viem";
 
 /**
- * Draws per commitment a validator may attest: `max(1, ceil(microbatchesPerRound * sampleBps / 1e4))`,
- * where `sampleBps` is the ledger's `ATTEST_SAMPLE_BPS` (`getLedgerParameters(...).attestSampleBps`;
- * read, not copied, so a ledger with another rate is followed).
+ * Draws per commitment a validator may attest:
+ * `min(maxDraws, max(1, ceil(microbatchesPerRound * sampleBps / 1e4)))`, where `sampleBps` and
+ * `maxDraws` are the ledger's `ATTEST_SAMPLE_BPS` and `MAX_ATTEST_DRAWS`
+ * (`getLedgerParameters(...).attestSampleBps` / `.maxAttestDraws`; read, not copied, so a ledger
+ * with other values is followed).
  *
  * @example
  * import { attestDraws, getLedgerParameters } from "@shardholder/sdk"
- * const { attestSampleBps } = await getLedgerParameters(client, { deployments })
- * attestDraws(64, attestSampleBps) // 7 at the ledger's 10%
+ * const { attestSampleBps, maxAttestDraws } = await getLedgerParameters(client, { deployments })
+ * attestDraws(16, { sampleBps: attestSampleBps, maxDraws: maxAttestDraws }) // 2 at the ledger's 10%
  */
-export function attestDraws(microbatchesPerRound: number, sampleBps: number): number {
-  return Math.max(1, Math.ceil((microbatchesPerRound * sampleBps) / 10_000));
+export function attestDraws(microbatchesPerRound: number, { sampleBps, maxDraws }: { sampleBps: number; maxDraws: number }): number {
+  return Math.min(maxDraws, Math.max(1, Math.ceil((microbatchesPerRound * sampleBps) / 10_000)));
 }
 
 export type SampledIndexParameters = {

@@ -22,6 +22,7 @@ function items(stage: number, round: number): MicrobatchItem[] {
     upstreamGradHash: stage === 1 ? zeroHash : h(`up ${round} ${index}`),
     inputGradHash: stage === 0 ? zeroHash : h(`up ${round} ${index}`),
     gradRoot: h(`g ${stage} ${round} ${index}`),
+    weightsRoot: h(`w ${stage} ${round}`),
   }));
 }
 
@@ -33,12 +34,13 @@ describe("validator actions: attest sampled items, mint the validators' share, p
   const commitments: Commitment[] = [];
   const round1: Commitment[] = [];
   /** The ledger's `ATTEST_SAMPLE_BPS`, read from the chain like a validator does. */
-  let sampleBps: number;
+  let rates: { sampleBps: number; maxDraws: number };
 
   beforeAll(async () => {
     s = await deployShardholder();
     const designer = actionsOf(s, 0);
-    sampleBps = (await designer.getLedgerParameters()).attestSampleBps;
+    const parameters = await designer.getLedgerParameters();
+    rates = { sampleBps: parameters.attestSampleBps, maxDraws: parameters.maxAttestDraws };
     await designer.registerModel({ spec });
     genesis = (await designer.getModel({ modelId: 1n })).genesisTime;
     for (const [i, w] of [1, 2].entries()) {
@@ -63,9 +65,10 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     const { seed, sealedNow } = await actionsOf(s, 3).sealRoundSeed({ modelId: 1n, round: 0n });
     expect(sealedNow).toBe(true);
     expect((await actionsOf(s, 4).sealRoundSeed({ modelId: 1n, round: 0n })).seed).toBe(seed);
-    expect(sampleBps).toBe(1000);
-    expect(attestDraws(4, sampleBps)).toBe(1);
-    expect(attestDraws(64, sampleBps)).toBe(7);
+    expect(rates).toEqual({ sampleBps: 1000, maxDraws: 4 });
+    expect(attestDraws(4, rates)).toBe(1);
+    expect(attestDraws(24, rates)).toBe(3);
+    expect(attestDraws(64, rates)).toBe(4);
     const ledger = s.deployments.contracts.computeLedger;
     for (const v of [3, 4]) {
       for (const draw of [0, 1, 5]) {
@@ -73,7 +76,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
         expect(sampledIndex({ seed, validator: accountAt(s, v), worker: workers[0] as Address, stage: 0, draw, itemCount: 4 })).toBe(onChain);
       }
     }
-    const sample = attestationSample({ seed, validator: accountAt(s, 3), worker: workers[0] as Address, stage: 0, itemCount: 4, count: attestDraws(4, sampleBps) });
+    const sample = attestationSample({ seed, validator: accountAt(s, 3), worker: workers[0] as Address, stage: 0, itemCount: 4, count: attestDraws(4, rates) });
     expect(sample.length).toBe(1);
     expect(sample[0]?.draw).toBe(0);
     // Round 1 (its commit window is open now): worker 0 continues its weights, worker 1 does not.
@@ -89,7 +92,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     const { seed } = await actionsOf(s, 3).getValidatorRound({ modelId: 1n, round: 0n, validator: accountAt(s, 3) });
     const attestationsOf = (v: number) =>
       commitments.map((c) => {
-        const [hit] = attestationSample({ seed, validator: accountAt(s, v), worker: c.worker, stage: c.stage, itemCount: 4, count: attestDraws(4, sampleBps) });
+        const [hit] = attestationSample({ seed, validator: accountAt(s, v), worker: c.worker, stage: c.stage, itemCount: 4, count: attestDraws(4, rates) });
         return { item: ledgerItem({ commitment: c, tree: itemsTree(items(c.stage, 0)), index: hit?.index as number }), draw: hit?.draw as number };
       });
     const three = attestationsOf(3);

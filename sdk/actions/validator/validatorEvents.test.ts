@@ -15,6 +15,7 @@ describe("validator events and the ledger's parameters", () => {
     const params = await actionsOf(s, 0).getLedgerParameters();
     const constantOf = {
       attestSampleBps: "ATTEST_SAMPLE_BPS",
+      maxAttestDraws: "MAX_ATTEST_DRAWS",
       maxAttestBatch: "MAX_ATTEST_BATCH",
       ringSize: "RING_SIZE",
       disputeWindows: "DISPUTE_WINDOWS",
@@ -32,19 +33,22 @@ describe("validator events and the ledger's parameters", () => {
       const onChain = await readContract(s.publicClient, { abi: computeLedgerAbi, address: s.deployments.contracts.computeLedger, functionName });
       expect(BigInt(params[field as keyof typeof constantOf]), field).toBe(onChain);
     }
-    // The rate validators sample with: 10% of a round's microbatches at this ledger.
-    expect(attestDraws(64, params.attestSampleBps)).toBe(7);
+    // The rate validators are paid for: 10% of a round's microbatches, at most MAX_ATTEST_DRAWS.
+    const rates = { sampleBps: params.attestSampleBps, maxDraws: params.maxAttestDraws };
+    expect(attestDraws(4, rates)).toBe(1);
+    expect(attestDraws(32, rates)).toBe(4);
+    expect(attestDraws(640, rates)).toBe(params.maxAttestDraws);
   });
 
   it("getAttestations and getValidatorRewardMints list a validator's on-chain attestations and its minted reward", async () => {
     const p = await committedPipeline();
     const { s, commitments, trees } = p;
     const validator = actionsOf(s, 4);
-    const { attestSampleBps } = await getLedgerParameters(s.publicClient, { deployments: s.deployments });
+    const { attestSampleBps, maxAttestDraws } = await getLedgerParameters(s.publicClient, { deployments: s.deployments });
     await toChallengeWindow(p);
     const { seed } = await validator.sealRoundSeed({ modelId: 1n, round: 0n });
     const attestations = commitments.map((c, stage) => {
-      const [hit] = attestationSample({ seed, validator: accountAt(s, 4), worker: c.worker, stage, itemCount: 4, count: attestDraws(4, attestSampleBps) });
+      const [hit] = attestationSample({ seed, validator: accountAt(s, 4), worker: c.worker, stage, itemCount: 4, count: attestDraws(4, { sampleBps: attestSampleBps, maxDraws: maxAttestDraws }) });
       if (!hit) throw new Error("no draw");
       return { item: ledgerItem({ commitment: c, tree: trees[stage as 0 | 1], index: hit.index }), draw: hit.draw };
     });
