@@ -6,11 +6,20 @@ import { quantizeInt8 } from "./tensorBytes.ts";
 /** Elements per chunk of a weight or gradient vector (the last chunk may be shorter). */
 export const CHUNK_SIZE = 4096;
 
+/** Float32Array's own byte order is the canonical one (LE) on this machine: chunks copy bytes as they are. */
+const LITTLE_ENDIAN = /*#__PURE__*/ new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
+
 /** ABI types of a chunk-tree leaf: `(uint32 chunkIndex, bytes32 keccak256(chunkBytes))`. */
 export const chunkLeafTypes = ["uint32", "bytes32"] as const;
 
 /** ABI types of a microbatch-item leaf, in the order of {@link MicrobatchItem}'s fields. */
 export const itemLeafTypes = ["uint32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"] as const;
+
+/**
+ * keccak256 of bytes. Every function that hashes chunks takes one (default: viem's `keccak256`), so
+ * a worker hashing megabytes a step can pass a faster implementation of the same function.
+ */
+export type Keccak256Bytes = (bytes: Uint8Array) => Hex;
 
 /** One chunk of a flattened parameter (or gradient) vector, with the bytes that were hashed. */
 export type Chunk = { index: number; bytes: Uint8Array; hash: Hex };
@@ -72,13 +81,17 @@ function chunkRanges(length: number): Array<[number, number]> {
  * @example
  * const chunks = weightChunks(stageParams) // chunks[i].bytes.length === 4 * 4096 except the last
  */
-export function weightChunks(values: Float32Array): Chunk[] {
+export function weightChunks(values: Float32Array, hash: Keccak256Bytes = keccak256): Chunk[] {
   return chunkRanges(values.length).map(([start, end], index) => {
     const slice = values.slice(start, end);
-    const bytes = new Uint8Array(slice.length * 4);
-    const view = new DataView(bytes.buffer);
-    for (let i = 0; i < slice.length; i++) view.setFloat32(4 * i, slice[i] as number, true);
-    return { index, bytes, hash: keccak256(bytes) };
+    let bytes: Uint8Array;
+    if (LITTLE_ENDIAN) bytes = new Uint8Array(slice.buffer);
+    else {
+      bytes = new Uint8Array(slice.length * 4);
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < slice.length; i++) view.setFloat32(4 * i, slice[i] as number, true);
+    }
+    return { index, bytes, hash: hash(bytes) };
   });
 }
 
@@ -89,13 +102,13 @@ export function weightChunks(values: Float32Array): Chunk[] {
  * @example
  * const chunks = gradientChunks(stageGrads) // chunks[i].bytes.length === 4 + 4096 except the last
  */
-export function gradientChunks(values: Float32Array): Chunk[] {
+export function gradientChunks(values: Float32Array, hash: Keccak256Bytes = keccak256): Chunk[] {
   return chunkRanges(values.length).map(([start, end], index) => {
     const { scale, q } = quantizeInt8(values.subarray(start, end));
     const bytes = new Uint8Array(4 + q.length);
     new DataView(bytes.buffer).setFloat32(0, scale, true);
     bytes.set(new Uint8Array(q.buffer, q.byteOffset, q.byteLength), 4);
-    return { index, bytes, hash: keccak256(bytes) };
+    return { index, bytes, hash: hash(bytes) };
   });
 }
 
@@ -139,8 +152,8 @@ function chunkAt(chunks: Chunk[], index: number): Chunk {
  * @example
  * const root = weightsRoot(new Float32Array(10_000)) // 3 chunks
  */
-export function weightsRoot(values: Float32Array): Hex {
-  return chunkTree(weightChunks(values)).root;
+export function weightsRoot(values: Float32Array, hash: Keccak256Bytes = keccak256): Hex {
+  return chunkTree(weightChunks(values, hash)).root;
 }
 
 /**
@@ -149,8 +162,8 @@ export function weightsRoot(values: Float32Array): Hex {
  * @example
  * const root = gradRoot(stageGrads)
  */
-export function gradRoot(values: Float32Array): Hex {
-  return chunkTree(gradientChunks(values)).root;
+export function gradRoot(values: Float32Array, hash: Keccak256Bytes = keccak256): Hex {
+  return chunkTree(gradientChunks(values, hash)).root;
 }
 
 /** Checks a chunk proof against a root with the same rule as OZ `MerkleProof.verify`. */

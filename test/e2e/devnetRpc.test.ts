@@ -145,7 +145,7 @@ describe("npm start --rpc against an existing, already used chain", () => {
   });
 
   it("a second run on the same chain registers its own model, cheats with a fresh key, settles that model's rounds and pays its holders", async () => {
-    const common = ["--rpc", rpcUrl, "--deployments", bookFile, "--requests", "1", "--json", "--runs-dir", runsDir];
+    const common = ["--rpc", rpcUrl, "--deployments", bookFile, "--requests", "1", "--steps-per-round", "2", "--json", "--runs-dir", runsDir];
     // Run 1 only has to leave the chain used: a model, staked miners, a jailed cheater, claims.
     const run1 = await devnet([...common, "--rounds", "1"]);
     expect(run1.code, why(run1)).toBe(0);
@@ -198,7 +198,7 @@ describe("npm start --rpc against an existing, already used chain", () => {
   it("Ctrl-C while the serving pipeline starts stops every child (tracked or not yet) and exits 130", async () => {
     let seen: number[] = [];
     let devnetPid = 0;
-    const run = await devnet(["--rpc", rpcUrl, "--deployments", bookFile, "--rounds", "1", "--requests", "1", "--no-cheater", "--json", "--runs-dir", runsDir], (line, child) => {
+    const run = await devnet(["--rpc", rpcUrl, "--deployments", bookFile, "--rounds", "1", "--steps-per-round", "2", "--requests", "1", "--no-cheater", "--json", "--runs-dir", runsDir], (line, child) => {
       devnetPid = child.pid ?? 0;
       if (!line.msg?.startsWith("starting the serving pipeline")) return;
       // The serving stages are spawned but not handed to the devnet until stage 0 is ready.

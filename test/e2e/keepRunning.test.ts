@@ -43,7 +43,7 @@ describe("devnet --keep-running", () => {
   let exited: Promise<number | null>;
 
   beforeAll(async () => {
-    devnet = spawn(process.execPath, ["--import", "tsx", "scripts/devnet.ts", "--keep-running", "--rounds", "2", "--requests", "1", "--no-cheater", "--json", "--runs-dir", path.join(dir, "runs")], {
+    devnet = spawn(process.execPath, ["--import", "tsx", "scripts/devnet.ts", "--keep-running", "--rounds", "2", "--steps-per-round", "2", "--requests", "1", "--no-cheater", "--json", "--runs-dir", path.join(dir, "runs")], {
       cwd: root,
       stdio: ["ignore", "pipe", "inherit"],
     });

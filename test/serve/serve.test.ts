@@ -12,6 +12,8 @@ import { registerServingPipeline } from "../../scripts/lib/devnet/pipeline.ts";
 import { selectBackend } from "../../worker/backend/select.ts";
 import { generateText } from "../../worker/model/generate.ts";
 import { createStage } from "../../worker/model/stage.ts";
+import { specHash } from "../../worker/model/spec.ts";
+import { writeStageCheckpoint } from "../../worker/serve/checkpointFile.ts";
 import { type JsonLineProcess, startServingPipeline } from "../../worker/serve/index.ts";
 
 const STAGES = 3;
@@ -35,7 +37,7 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("answers infer with the text the pipeline generated, found through the endpoint stage 0 announced on-chain, crediting every stage operator", async () => {
+  it("answers infer with the text the pipeline generated from exported stage checkpoints, found through the endpoint stage 0 announced on-chain, crediting every stage operator", async () => {
     const spec = demoModelSpec(STAGES);
     const specPath = path.join(dir, "spec.json");
     await writeSpecFile(spec, specPath);
@@ -51,8 +53,20 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     // every stage operator consents; stage 0 registers the pipeline the requests will name
     const { pipelineKey } = await registerServingPipeline({ client, transport, deployments, modelId, operatorKeys: roles.miners });
 
+    // Each operator serves the checkpoint it exported (`shardholder export`): weights other than
+    // the initial ones, so the text proves the files were loaded.
+    const local = spec.stages.map((_, s) => createStage(spec, s));
+    const initial = spec.stages.map((_, s) => createStage(spec, s));
+    const files: string[] = [];
+    for (const [s, stage] of local.entries()) {
+      const weights = stage.exportWeights().map((w, i) => w + 0.05 * Math.sin(i * 0.7 + s));
+      stage.importWeights(weights);
+      files.push(path.join(dir, `stage${s}.ckpt`));
+      await writeStageCheckpoint(files[s] as string, { modelId, stage: s, worker: operators[s] as `0x${string}`, round: 0n, specHash: specHash(spec), weights });
+    }
     const pipeline = await startServingPipeline(STAGES, (s) => ({
       specPath,
+      weightsFile: files[s],
       modelId: modelId.toString(),
       wire: "float32",
       ...(s === 0 ? { operator: { rpcUrls: [chain.rpcUrl], deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as `0x${string}`, stageOperators: operators, maxNewTokens: NEW_TOKENS } } : {}),
@@ -61,8 +75,7 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     const { endpoints } = await getServingEndpoints(client, { deployments, modelId });
     expect(endpoints.map((e) => [e.url, e.pipelineKey])).toEqual([[pipeline.storeUrl, pipelineKey]]);
 
-    // Reference: the same initial weights, all stages in this process.
-    const local = spec.stages.map((_, s) => createStage(spec, s));
+    // Reference: the same weights, all stages in this process.
     const dapp = wallet(roles.clients[0] as `0x${string}`);
     for (const prompt of PROMPTS) {
       // The dapp passes no URL: infer finds stage 0's announced endpoint on-chain.
@@ -82,10 +95,11 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
       expect(keccak256(toBytes(done.text))).toBe(done.outputHash);
       expect(done.text).toHaveLength(NEW_TOKENS);
       expect(done.text).toBe(generateText(spec, local, prompt, NEW_TOKENS));
+      expect(done.text).not.toBe(generateText(spec, initial, prompt, NEW_TOKENS));
       expect(done.stageOperators.map((a) => a.toLowerCase())).toEqual(operators.map((a) => a.toLowerCase()));
       expect(done.protocolFeeWei + done.operatorFeeWeiPerStage * BigInt(STAGES) + done.holdersWei).toBe(parseEther("0.01"));
     }
-    for (const s of local) s.dispose();
+    for (const s of [...local, ...initial]) s.dispose();
     for (const op of operators) {
       const [, owed] = await client.readContract({ abi: inferenceEscrowAbi, address: deployments.contracts.inferenceEscrow, functionName: "memberOf", args: [pipelineKey, op] });
       expect(owed).toBe((parseEther("0.01") * 3000n) / 10000n / BigInt(STAGES) * BigInt(PROMPTS.length));

@@ -48,12 +48,32 @@ describe("shardholder CLI without a chain", () => {
   it("prints help for the program and every subcommand, exit 0", async () => {
     const [top, train, stake] = await Promise.all([cli(["--help"]), cli(["train", "--help"]), cli(["stake", "--help"])]);
     expect(top.code).toBe(0);
-    for (const sub of ["stake", "train", "status", "serve", "consent", "validate", "holdings", "claim", "devnet", "chain", "app"]) expect(top.stdout).toContain(sub);
+    for (const sub of ["stake", "train", "status", "serve", "export", "consent", "validate", "holdings", "claim", "devnet", "chain", "app"]) expect(top.stdout).toContain(sub);
     for (const flag of ["--rpc", "--deployments", "--key", "--signing-key", "--backend", "--json", "--network"]) expect(top.stdout).toContain(flag);
     expect(train.code).toBe(0);
     expect(train.stdout).toContain("--peer <multiaddr>");
     expect(stake.code).toBe(0);
     expect(stake.stdout).toContain("--amount <eth>");
+  });
+
+  it("export names what is wrong with the journal or the spec in one line, exit 2; serve takes --journal or --weights, not both", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "shardholder-export-cli-"));
+    dirs.push(dir);
+    const specFile = path.join(dir, "spec.json");
+    const { canonicalSpecJson, defaultModelSpec } = await import("../../worker/model/spec.ts");
+    await writeFile(specFile, canonicalSpecJson(defaultModelSpec({ stageCount: 2 })));
+    const [noJournal, noSpec, both] = await Promise.all([
+      cli(["export", "--journal", path.join(dir, "none"), "--out", path.join(dir, "x.ckpt"), "--spec", specFile]),
+      cli(["export", "--journal", dir, "--out", path.join(dir, "x.ckpt"), "--spec", path.join(dir, "missing.json")]),
+      cli(["serve", "--model", "1", "--stage", "1", "--spec", specFile, "--journal", dir, "--weights", path.join(dir, "x.ckpt")]),
+    ]);
+    for (const r of [noJournal, noSpec, both]) {
+      expect(r.code, r.stderr).toBe(ExitCode.usage);
+      expect(errorLines(r)).toHaveLength(1);
+    }
+    expect(errorLines(noJournal)[0]).toMatch(/no training journal there/);
+    expect(errorLines(noSpec)[0]).toMatch(/Cannot read --spec .*ENOENT/);
+    expect(errorLines(both)[0]).toMatch(/--journal and --weights/);
   });
 
   it("rejects bad flags and values with exit 2 and a one-line error that never echoes a key", async () => {

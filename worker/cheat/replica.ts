@@ -78,6 +78,8 @@ export async function commitFabricatedRound(p: FabricatingReplicaParameters, rou
   const before = await mirror(p, "weights", honest.commitment.weightsRootBefore);
   if (!before) throw new Error(`the honest miner does not serve its weights ${honest.commitment.weightsRootBefore}`);
   await mirror(p, "weights", honest.commitment.weightsRootAfter);
+  // Every step's weights its copied leaves name: it serves all the inputs, only the gradients are made up.
+  for (const root of new Set(honest.items.map((item) => item.weightsRoot))) await mirror(p, "weights", root);
   const parameterCount = float32FromBytes(before).length;
   const items: MicrobatchItem[] = [];
   for (const item of honest.items) {

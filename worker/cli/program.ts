@@ -3,6 +3,7 @@ import { registerAppCommand } from "./app.ts";
 import { registerClaim, registerHoldings } from "./commands/holders.ts";
 import { registerConsent } from "./commands/consent.ts";
 import { registerDevnet } from "./commands/devnet.ts";
+import { registerExport } from "./commands/export.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerStake } from "./commands/stake.ts";
 import { registerStatus } from "./commands/status.ts";
@@ -36,7 +37,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   installNetworkDefaults(program, { resolveSpec: async (p) => (await import("./specFetch.ts")).resolveSpecForCommand(p) });
-  for (const register of [registerStake, registerTrain, registerStatus, registerServe, registerConsent, registerValidate, registerHoldings, registerClaim, registerDevnet, registerChainCommand, registerAppCommand])
+  for (const register of [registerStake, registerTrain, registerStatus, registerServe, registerExport, registerConsent, registerValidate, registerHoldings, registerClaim, registerDevnet, registerChainCommand, registerAppCommand])
     register(program);
   return program;
 }

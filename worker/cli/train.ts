@@ -307,9 +307,9 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   if (model.specHash.toLowerCase() !== loaded.modelKey.toLowerCase())
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
   if (p.stage >= model.stageCount) throw new UsageError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`);
-  // A round's itemCount is the spec's steps x microbatches; a registry that says otherwise would
-  // take commitments no validator can sample consistently.
-  if (model.microbatchesPerRound !== roundMicrobatches(loaded))
+  // A round's itemCount is the spec's steps x microbatches; the ledger refuses more than the
+  // registry's microbatchesPerRound, so a spec asking for more could never be committed.
+  if (model.microbatchesPerRound < roundMicrobatches(loaded))
     throw new SpecMismatchError({ modelId: p.modelId, registered: `${model.specHash} with ${model.microbatchesPerRound} microbatches per round`, file: `${p.specPath} (${loaded.stepsPerRound} steps x ${loaded.microbatchesPerStep} microbatches)` });
 
   const journalDir = path.resolve(p.journalDir);

@@ -1,5 +1,6 @@
 import type { Address, Hex, LocalAccount } from "viem";
-import { type Commitment, gradRoot, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
+import { fastGradRoot } from "../backend/roots.ts";
+import { type Commitment, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
 import { BaseError } from "../../sdk/errors/base.ts";
 import { commitmentKey, type Journal, type MicrobatchJournalRecord, type PipelineNeighbours, replay, roundItems, type CommitmentState } from "../journal/index.ts";
 
@@ -39,7 +40,7 @@ export function toItem(record: StageMicrobatchRecord): MicrobatchItem {
     outputActHash: record.outputActHash,
     upstreamGradHash: record.upstreamGradHash,
     inputGradHash: record.inputGradHash,
-    gradRoot: gradRoot(record.parameterGradient),
+    gradRoot: fastGradRoot(record.parameterGradient),
     weightsRoot: record.weightsRoot,
   };
 }

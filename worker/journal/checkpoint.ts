@@ -1,7 +1,7 @@
 import { open, readFile, rename, unlink } from "node:fs/promises";
+import { fastWeightsRoot } from "../backend/roots.ts";
 import path from "node:path";
 import { type Hex, keccak256 } from "viem";
-import { weightsRoot } from "../../sdk/protocol/index.ts";
 import { CheckpointError } from "./errors.ts";
 import { fsyncDir, type Journal } from "./journal.ts";
 import type { CheckpointJournalRecord } from "./records.ts";
@@ -87,7 +87,7 @@ export async function saveCheckpoint(
   { round, step, weights, optimizer }: { round: bigint; step: number; weights: Float32Array; optimizer?: CheckpointOptimizerState | undefined },
 ): Promise<CheckpointJournalRecord> {
   const file = checkpointFileName(round, step);
-  const root = weightsRoot(weights);
+  const root = fastWeightsRoot(weights);
   await writeFileAtomic(path.join(journal.dir, file), toBytes(weights));
   const record: CheckpointJournalRecord = { type: "checkpoint", round, step, file, weightsRoot: root, elements: weights.length };
   if (optimizer) {
@@ -120,7 +120,7 @@ export async function loadCheckpoint(
   if (bytes.byteLength !== checkpoint.elements * 4)
     throw new CheckpointError({ file, reason: `${bytes.byteLength} bytes where ${checkpoint.elements * 4} were expected` });
   const weights = fromBytes(bytes);
-  const root: Hex = weightsRoot(weights);
+  const root: Hex = fastWeightsRoot(weights);
   if (root !== checkpoint.weightsRoot) throw new CheckpointError({ file, reason: `weightsRoot ${root} is not the journaled ${checkpoint.weightsRoot}` });
   return weights;
 }

@@ -1,5 +1,6 @@
 import { type Hex, keccak256 } from "viem";
-import { type Commitment, gradRoot, itemsTree, type MicrobatchItem, weightsRoot } from "../../sdk/protocol/index.ts";
+import { fastGradRoot, fastWeightsRoot } from "../backend/roots.ts";
+import { type Commitment, itemsTree, type MicrobatchItem } from "../../sdk/protocol/index.ts";
 import { BaseError } from "../../sdk/errors/base.ts";
 
 /**
@@ -63,8 +64,8 @@ export function decodeManifest(bytes: Uint8Array): ItemsManifest {
 export function contentMatches(kind: ContentKind, key: Hex, bytes: Uint8Array): boolean {
   try {
     if (kind === "tensor") return keccak256(bytes) === key;
-    if (kind === "weights") return bytes.length > 0 && weightsRoot(float32FromBytes(bytes)) === key;
-    if (kind === "gradient") return bytes.length > 0 && gradRoot(float32FromBytes(bytes)) === key;
+    if (kind === "weights") return bytes.length > 0 && fastWeightsRoot(float32FromBytes(bytes)) === key;
+    if (kind === "gradient") return bytes.length > 0 && fastGradRoot(float32FromBytes(bytes)) === key;
     const m = decodeManifest(bytes);
     return m.commitment.itemsRoot === key && m.items.length === m.commitment.itemCount && itemsTree(m.items).root === key;
   } catch {
@@ -173,13 +174,13 @@ export class ContentStore {
   }
 
   putWeights(values: Float32Array, round?: bigint): Hex {
-    const key = weightsRoot(values);
+    const key = fastWeightsRoot(values);
     this.#put("weights", key, float32Bytes(values), round);
     return key;
   }
 
   putGradient(values: Float32Array, round?: bigint): Hex {
-    const key = gradRoot(values);
+    const key = fastGradRoot(values);
     this.#put("gradient", key, float32Bytes(values), round);
     return key;
   }

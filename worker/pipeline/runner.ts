@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
+import { fastWeightsRoot } from "../backend/roots.ts";
 import { type Address, type Hex, zeroHash } from "viem";
 import { BaseError } from "../../sdk/errors/base.ts";
-import { weightsRoot } from "../../sdk/protocol/merkle.ts";
 import { crossEntropy } from "../model/ops.ts";
 import type { PipeLink } from "../p2p/link.ts";
 import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
@@ -267,7 +267,7 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
   for (let k = 0; k < steps; k++) {
     await timed("codecMs", () => {
       const weights = stage.exportWeights();
-      stepRoot = weightsRoot(weights);
+      stepRoot = fastWeightsRoot(weights);
       stepWeights.push({ step: k, root: stepRoot, weights });
     });
     const first = k * microbatches;

@@ -24,6 +24,8 @@ export type ServeCommandParameters = {
   next?: string | undefined;
   /** Serve the newest checkpoint of this training journal (else the initial weights). */
   journalDir?: string | undefined;
+  /** Serve an exported stage checkpoint (`shardholder export`) instead. */
+  weightsFile?: string | undefined;
   /** Stage 0: the operator credited for each stage, in stage order. */
   stageOperators: Address[];
   /** Stage 0: the other operators' consents, to register the pipeline if it is not registered yet. */
@@ -52,6 +54,7 @@ export async function runServeCommand(p: ServeCommandParameters): Promise<{ serv
         listen: [p.listen],
         next: p.next,
         journalDir: p.journalDir,
+        weightsFile: p.weightsFile,
         backend: p.backend,
         sampling: p.sampling,
         ...(p.stage === 0

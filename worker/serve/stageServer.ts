@@ -21,7 +21,7 @@ import type { WireFormat } from "../p2p/wire.ts";
 import { runServingOperator } from "./operator.ts";
 import { PipelineGenerator, serveDownstreamStage } from "./pipelineServe.ts";
 import { ContentStore, serveContentStore } from "./store.ts";
-import { loadJournaledWeights } from "./weights.ts";
+import { loadExportedWeights, loadJournaledWeights } from "./weights.ts";
 
 /** Configuration of one serving stage process. */
 export type ServeStageConfig = {
@@ -32,6 +32,8 @@ export type ServeStageConfig = {
   next?: string | undefined;
   /** Training journal of this stage's operator: serve its newest checkpoint (else initial weights). */
   journalDir?: string | undefined;
+  /** An exported stage checkpoint (`shardholder export`) to serve instead (not with `journalDir`). */
+  weightsFile?: string | undefined;
   wire?: WireFormat | undefined;
   backend?: BackendName | undefined;
   /** Sampled decoding, used by the stage that holds the logits (the last); greedy when absent. */
@@ -72,7 +74,11 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
   const spec = parseModelSpec(readFileSync(config.specPath, "utf8"));
   if (config.sampling) validateSampling(config.sampling);
   const stage = createStage(spec, config.stage);
-  const trained = config.journalDir ? await loadJournaledWeights(config.journalDir) : undefined;
+  const trained = config.weightsFile
+    ? await loadExportedWeights(config.weightsFile, { modelId: config.modelId, stage: config.stage, specHash: specHash(spec), parameterCount: stage.parameterCount })
+    : config.journalDir
+      ? await loadJournaledWeights(config.journalDir)
+      : undefined;
   if (trained) stage.importWeights(trained.weights);
   const node = await createPipeNode({ listen: config.listen });
   emit("listening", { stage: config.stage, addrs: node.getMultiaddrs().map(String), weightsRound: trained?.round, weightsRoot: trained?.weightsRoot });

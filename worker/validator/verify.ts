@@ -1,5 +1,6 @@
 import { type Address, type Hex, zeroHash } from "viem";
-import { gradRoot, type MicrobatchItem } from "../../sdk/protocol/index.ts";
+import { fastGradRoot } from "../backend/roots.ts";
+import type { MicrobatchItem } from "../../sdk/protocol/index.ts";
 import { decodeTensor, TensorFormatError } from "../../sdk/protocol/tensorBytes.ts";
 import { FrameFormatError } from "../p2p/errors.ts";
 import { type ContentKind, float32FromBytes } from "../p2p/content.ts";
@@ -104,7 +105,7 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
       problems.push(distance.loss <= p.tolerance.loss ? undefined : `loss differs: ${claimedLoss} vs ${mine.loss}`);
     } else problems.push(await compareTensor("outputActivation", leaf.outputActHash, mine.output as { values: Float32Array; hash: Hex; targets: Uint8Array }));
     if (!isFirst) problems.push(await compareTensor("inputGradient", leaf.inputGradHash, mine.inputGrad as { values: Float32Array; hash: Hex }));
-    if (gradRoot(mine.parameterGradient) === leaf.gradRoot) distance.parameterGradient = 0;
+    if (fastGradRoot(mine.parameterGradient) === leaf.gradRoot) distance.parameterGradient = 0;
     else {
       const claimed = float32FromBytes(await p.fetch("gradient", leaf.gradRoot));
       distance.parameterGradient = relativeL2(claimed, mine.parameterGradient);

@@ -66,7 +66,8 @@ export async function attachChain(rpcUrl: string, deploymentsFile: string): Prom
 
 /**
  * Moves the chain clock to `timestamp` (seconds) with one mined block: `evm_setNextBlockTimestamp`
- * + `evm_mine`, which Hardhat and anvil both accept over JSON-RPC.
+ * + `evm_mine`, which Hardhat and anvil both accept over JSON-RPC. A chain already past it is left
+ * as it is (never moved back).
  */
 export async function setChainTime(rpcUrl: string, timestamp: bigint): Promise<void> {
   const call = async (method: string, params: unknown[]) => {
@@ -74,6 +75,13 @@ export async function setChainTime(rpcUrl: string, timestamp: bigint): Promise<v
     const body = (await res.json()) as { error?: { message: string } };
     if (body.error) throw new Error(`${method}: ${body.error.message}`);
   };
-  await call("evm_setNextBlockTimestamp", [Number(timestamp)]);
+  try {
+    await call("evm_setNextBlockTimestamp", [Number(timestamp)]);
+  } catch (err) {
+    // The clock only moves forward: a chain already past `timestamp` (a dispute's appeal windows
+    // moved it, or blocks were mined meanwhile) is where the caller wanted it, or later.
+    if (!/lower than the previous block's timestamp|is lower than or equal to/i.test((err as Error).message)) throw err;
+    return;
+  }
   await call("evm_mine", []);
 }

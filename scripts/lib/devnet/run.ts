@@ -206,7 +206,8 @@ async function runOnChain(
     peers.set(cheaterMiner.address, await contentAddress(cheater));
     o.log(`cheater ${cheaterMiner.address}: a stage-${cheaterMiner.stage} replica committing fabricated gradients`);
   }
-  const fraction = 0.25;
+  // The protocol's sampling rate (ATTEST_SAMPLE_BPS): a cheat on every item of a round of many steps is caught w.p. ~1.
+  const fraction = 0.1;
   const auditor = privateKeyToAccount(roles.validators[0] as Hex).address;
   const validator = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: first, untilRound: last, onRestart });
   track(validator);

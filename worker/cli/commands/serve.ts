@@ -14,6 +14,7 @@ export type ServeOptions = {
   listen: string;
   next?: string | undefined;
   journal?: string | undefined;
+  weights?: string | undefined;
   operators?: string | undefined;
   consent: string[];
   consentDeadline?: bigint | undefined;
@@ -35,6 +36,7 @@ export function registerServe(program: Command): void {
     .option("--listen <multiaddr>", "listen address for the previous stage", "/ip4/127.0.0.1/tcp/0")
     .option("--next <multiaddr>", "next stage's multiaddr (omit on the last stage)")
     .option("--journal <dir>", "serve the newest checkpoint of this training journal (else the initial weights)")
+    .option("--weights <file>", "serve a stage checkpoint exported by `shardholder export` (checked: model, stage, spec, root)")
     .option("--operators <a,b,c>", "stage 0: the operator credited for each stage, in stage order (default: this key for every stage)")
     .option("--consent <operator=signature>", "stage 0: another operator's pipeline consent (from `shardholder consent`), to register the pipeline (repeatable)", collect, [])
     .addOption(new Option("--consent-deadline <unix>", "stage 0: the deadline the consents were signed with").argParser(uint("--consent-deadline")))
@@ -48,6 +50,7 @@ export function registerServe(program: Command): void {
 }
 
 async function runServe(options: ServeOptions, command: Command): Promise<void> {
+  if (options.journal && options.weights) throw new UsageError("--journal and --weights both name the weights to serve: pass one.");
   if (options.consent.length > 0 && options.consentDeadline === undefined) throw new UsageError("--consent needs --consent-deadline (the deadline the operators signed).");
   const operatorFlags = [options.operators && "--operators", options.consent.length && "--consent", options.storeListen && "--store-listen", options.publicUrl && "--public-url"].filter(Boolean);
   if (options.stage !== 0 && operatorFlags.length) throw new UsageError(`${operatorFlags.join(", ")}: stage 0's flags (it is the operator); this is stage ${options.stage}.`);
@@ -104,6 +107,7 @@ async function runServe(options: ServeOptions, command: Command): Promise<void> 
     listen: options.listen,
     next: options.next,
     journalDir: options.journal,
+    weightsFile: options.weights,
     stageOperators: operators,
     consents,
     maxNewTokens: Number(options.maxNewTokens),
