@@ -169,7 +169,9 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
   for (let r = 0n; r < BigInt(maxRounds) && !outcome.caught; r++) {
     rounds++;
     const cheating = r >= BigInt(strategy.fromRound ?? 0);
-    const mined = await pipeline.run({ round: r, microbatches, data, head: cheating ? strategy.copiesHead?.(bench) : undefined });
+    // A round of several optimizer steps when the registered microbatches allow it (20 = 5 steps of 4).
+    const perStep = microbatches % spec.microbatchesPerStep === 0 ? spec.microbatchesPerStep : microbatches;
+    const mined = await pipeline.run({ round: r, microbatches: perStep, steps: microbatches / perStep, data, head: cheating ? strategy.copiesHead?.(bench) : undefined });
     history.push(mined);
     for (const m of mined) {
       outcome.trainingComputeMs += m.result.timings.forwardMs + m.result.timings.backwardMs;
