@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { FrameFormatError } from "./errors.ts";
 import { decodeFrameBody, encodeFrame, type Frame, FrameDecoder, FRAME_HEADER_BYTES, LENGTH_PREFIX_BYTES, tensorFrameLimits } from "./frames.ts";
 import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
-import { encodeTargets, encodeWireTensor, packPayload, payloadCodecs, tensorHeader } from "./wire.ts";
+import { adaptivePacker, encodeTargets, encodeWireTensor, packPayload, payloadCodecs, tensorHeader } from "./wire.ts";
 
 /** Deterministic pseudo-noise in [-1, 1) (xorshift32), so the tests need no random seed. */
 function noise(n: number, seed: number): Float32Array {
@@ -101,6 +101,22 @@ describe("pipe frames", () => {
     expect(() => encodeFrame({ kind: "activation", round: -1n, microbatch: 0, payload: new Uint8Array() })).toThrow(FrameFormatError);
     expect(() => encodeFrame({ kind: "activation", round: 1n << 64n, microbatch: 0, payload: new Uint8Array() })).toThrow(FrameFormatError);
     expect(() => encodeFrame({ kind: "activation", round: 0n, microbatch: 1.5, payload: new Uint8Array() })).toThrow(FrameFormatError);
+  });
+
+  it("adaptivePacker_stopsTryingWhenCompressionDoesNotPay_thenProbesAgain_andKeepsCompressingWhenItDoes", () => {
+    const incompressible = encodeWireTensor([64, 64], noise(4096, 5), "int8").bytes;
+    const pack = adaptivePacker({ window: 4, minSaving: 0.1, pause: 3 });
+    // Four tries that save nothing, then three frames sent as they are without trying, then a probe.
+    const codecs = Array.from({ length: 9 }, () => pack(incompressible));
+    expect(codecs.every((c) => c.codec === "none" && c.bytes === incompressible)).toBe(true);
+    const compressible = gradientBytes();
+    const probing = adaptivePacker({ window: 4, minSaving: 0.1, pause: 3 });
+    for (let i = 0; i < 4; i++) probing(incompressible);
+    for (let i = 0; i < 3; i++) expect(probing(compressible).codec).toBe("none"); // paused
+    for (let i = 0; i < 12; i++) expect(probing(compressible)).toEqual(packPayload(compressible)); // probes, pays, keeps going
+    // Whatever it chose decodes to the same frame.
+    const frame: Frame = { kind: "gradient", round: 1n, microbatch: 2, payload: compressible };
+    expect(decodeFrameBody(bodyOf(encodeFrame(frame, adaptivePacker())))).toEqual(frame);
   });
 
   it("encode_compressesTensorFramesLosslessly_choosingTheSmallestCodec", () => {

@@ -102,16 +102,17 @@ const codecByCode = new Map<number, PayloadCodec>(Object.entries(payloadCodecs).
 const TENSOR_KINDS: ReadonlySet<FrameKind> = new Set(["activation", "gradient", "inferActivation"]);
 
 /**
- * Serializes a frame with its length prefix, ready for `stream.send`.
+ * Serializes a frame with its length prefix, ready for `stream.send`; tensor payloads go through
+ * `pack` (default: {@link packPayload}, the smallest of the codecs).
  *
  * @example
  * const bytes = encodeFrame({ kind: "activation", round: 3n, microbatch: 1, payload })
  */
-export function encodeFrame(frame: Frame): Uint8Array {
+export function encodeFrame(frame: Frame, pack: (payload: Uint8Array) => { codec: PayloadCodec; bytes: Uint8Array } = packPayload): Uint8Array {
   if (!Number.isInteger(frame.microbatch) || frame.microbatch < 0 || frame.microbatch > 0xffffffff)
     throw new FrameFormatError(`microbatch ${frame.microbatch} is not a uint32`);
   if (frame.round < 0n || frame.round > 0xffffffffffffffffn) throw new FrameFormatError(`round ${frame.round} is not a uint64`);
-  const { codec, bytes } = TENSOR_KINDS.has(frame.kind) ? packPayload(frame.payload) : { codec: "none" as const, bytes: frame.payload };
+  const { codec, bytes } = TENSOR_KINDS.has(frame.kind) ? pack(frame.payload) : { codec: "none" as const, bytes: frame.payload };
   const length = FRAME_HEADER_BYTES + bytes.length;
   const out = new Uint8Array(LENGTH_PREFIX_BYTES + length);
   const view = new DataView(out.buffer);

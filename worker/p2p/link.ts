@@ -3,6 +3,7 @@ import type { Address } from "viem";
 import { FrameFormatError, LinkClosedError, PeerTimeoutError } from "./errors.ts";
 import { encodeFrame, type Frame, FrameDecoder, type FrameKind, type FrameLimits, FRAME_HEADER_BYTES, UNBOUNDED_FRAME_LIMITS } from "./frames.ts";
 import { MAX_HELLO_BYTES } from "./hello.ts";
+import { adaptivePacker } from "./wire.ts";
 
 /** What a link saw: counted on the application stream (length prefix + frame), before noise/yamux. */
 export type LinkStats = { bytesSent: number; bytesReceived: number; framesSent: number; framesReceived: number };
@@ -55,6 +56,8 @@ const keyOf = (kind: FrameKind, round: bigint, microbatch: number): string => `$
  */
 export class PipeLink {
   readonly stats: LinkStats = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
+  /** This link's tensors are compressed only while compressing them pays. */
+  readonly #pack = adaptivePacker();
   /** Frames received per kind (a summary: a per-frame list would grow for the life of the link). */
   readonly received = new Map<FrameKind, ReceivedKindRecord>();
   private readonly mailbox = new Map<string, Frame>();
@@ -158,7 +161,7 @@ export class PipeLink {
   async send(frame: Frame): Promise<void> {
     if (this.closedError) throw this.closedError;
     if (this.stream.writeStatus !== "writable") throw new LinkClosedError({ reason: `cannot send, our end is ${this.stream.writeStatus}` });
-    const bytes = encodeFrame(frame);
+    const bytes = encodeFrame(frame, this.#pack);
     this.stats.bytesSent += bytes.length;
     this.stats.framesSent++;
     if (this.stream.send(bytes)) return;
