@@ -57,7 +57,8 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
   let s: Shardholder;
   let rpc: RpcServer;
   let dir: string;
-  const spec = defaultModelSpec({ stageCount: 2, layers: 2, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2 });
+  // A round of three optimizer steps: six items per stage, each naming its step's weights.
+  const spec = defaultModelSpec({ stageCount: 2, layers: 2, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, stepsPerRound: 3 });
   const signerKeys = [generatePrivateKey(), generatePrivateKey()];
   const signers = signerKeys.map((k) => privateKeyToAccount(k));
 
@@ -122,8 +123,14 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     }
     const journals = await Promise.all([0, 1].map((i) => Journal.open(path.join(dir, `journal-${i}`), { modelId: 1n, stage: i, worker: accountAt(s, i + 1) })));
     const [items0, items1] = journals.map((j) => roundItems(replay(j.records), 0n));
-    expect(items0).toHaveLength(spec.microbatchesPerStep);
+    expect(items0).toHaveLength(spec.microbatchesPerStep * spec.stepsPerRound);
     items0?.forEach((item, k) => expect(item.outputActHash).toBe(items1?.[k]?.inputActHash));
+    // Each stage's items name three distinct step weights, the first the round's start (its initial root).
+    for (const [stage, items] of [items0, items1].entries()) {
+      const roots = [...new Set((items ?? []).map((item) => item.weightsRoot))];
+      expect(roots).toHaveLength(spec.stepsPerRound);
+      expect(roots[0]).toBe(initialWeightsRoots(spec)[stage]);
+    }
     // The transformer's Adam state is checkpointed with the weights.
     for (const j of journals) expect(replay(j.records).lastCheckpoint?.optimizerFile).toMatch(/^optimizer-r0-s0/);
     await Promise.all(journals.map((j) => j.close()));

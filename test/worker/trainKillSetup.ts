@@ -35,7 +35,8 @@ const SIGNING_KEYS = [
   "0x3eaf5e4faf6f3daf9f7fbe5d4e6f8fafcd3f5f7f9dbe3f5f7d9f1f3d5f7f9093",
 ] as const;
 
-export const killSpec = defaultModelSpec({ stageCount: 2, layers: 2, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2 });
+// Rounds of two optimizer steps: a kill inside a round reruns both steps from the round's start checkpoint.
+export const killSpec = defaultModelSpec({ stageCount: 2, layers: 2, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, stepsPerRound: 2 });
 
 export type KillChain = {
   s: Shardholder;
