@@ -50,10 +50,18 @@ contract ModelToken is IModelToken, IERC20Metadata, IERC20Permit, IERC5267, IERC
     /// @dev Revenue is distributed only once `supply >= cap >> _DISTRIBUTION_SHIFT`.
     uint256 private constant _DISTRIBUTION_SHIFT = 20;
     /// @dev `revenuePerShare * cap` must stay within int160.
-    uint256 private constant _INT160_MAX = uint256(uint160(type(int160).max));
+    uint256 private constant _INT160_MAX = 2 ** 159 - 1; // type(int160).max
     uint256 private constant _U96 = 96;
-    uint256 private constant _MASK96 = type(uint96).max;
+    uint256 private constant _MASK96 = 0xffffffffffffffffffffffff; // type(uint96).max
     uint256 private constant _HELD_FLAG = 1 << 255;
+    /// @dev Set in `_supply` by the mint that takes the supply to `minDistributionSupply` (the supply never
+    /// decreases, so it stays set): the deposit's fast path then needs neither the cap nor a comparison.
+    uint256 private constant _DISTRIBUTING_FLAG = 1 << 254;
+    /// @dev `_supply >> 254` when distributing and nothing is held.
+    uint256 private constant _FAST_DEPOSIT = 1;
+    /// @dev A revenue per share up to 2^63 is within `_INT160_MAX / cap` for every cap below 2^96, so the deposit's
+    /// fast path checks its bound without reading or dividing by the cap.
+    uint256 private constant _SAFE_RPS = 1 << 63;
     /// @dev secp256k1n / 2: a larger `s` is the malleable twin of a valid signature (OZ ECDSA rejects it too).
     uint256 private constant _HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     string private constant _EIP712_NAME = "Shardholder ModelToken";
@@ -73,8 +81,9 @@ contract ModelToken is IModelToken, IERC20Metadata, IERC20Permit, IERC5267, IERC
     /// transfer or claim reads and the only one a deposit writes. The remainder is the carried division
     /// remainder of the last deposit, below the supply (so below 2^96).
     uint256 private _global;
-    /// @dev `held flag (bit 255) | capTokens (uint96) << 96 | totalSupply (uint96)`: read by deposits, written by
-    /// mints only. The flag says `_held` is non-zero, so the common paths never read `_held`.
+    /// @dev `held flag (bit 255) | distributing flag (bit 254) | capTokens (uint96) << 96 | totalSupply (uint96)`:
+    /// read by deposits, written by mints (and the held flag by deposits that hold). The held flag says `_held`
+    /// is non-zero, so the common paths never read `_held`.
     uint256 private _supply;
     /// @dev Magnified revenue held back: deposits made below `minDistributionSupply`, or the part of a
     /// deposit the accumulator's bound did not let through. Credited by the next deposit or mint that can.
@@ -287,7 +296,9 @@ contract ModelToken is IModelToken, IERC20Metadata, IERC20Permit, IERC5267, IERC
         if (supplyAfter > capTokens) revert ModelTokenCapExceeded(supplyAfter, capTokens);
         if (to == address(this)) revert ERC20InvalidReceiver(to);
         // supply + amount <= cap <= type(uint96).max: no carry into the cap bits
-        _supply = supplySlot + amountTokens;
+        // solhint-disable-next-line gas-strict-inequalities
+        bool distributing = supplyAfter != 0 && supplyAfter >= (capTokens >> _DISTRIBUTION_SHIFT);
+        _supply = distributing ? (supplySlot + amountTokens) | _DISTRIBUTING_FLAG : supplySlot + amountTokens;
         // amount <= cap and rps <= (2^159-1)/cap: the product and the new correction stay in int160, and the new
         // balance is at most the supply, below 2^96 (the same packed arithmetic as `_move`'s receiving side).
         uint256 rps = _global >> _U96;
@@ -296,42 +307,38 @@ contract ModelToken is IModelToken, IERC20Metadata, IERC20Permit, IERC5267, IERC
         }
         emit Transfer(address(0), to, amountTokens);
         // Credits revenue held while the supply was too small, once the supply allows it.
-        // solhint-disable-next-line gas-strict-inequalities
-        if (supplySlot & _HELD_FLAG != 0 && supplyAfter >= (capTokens >> _DISTRIBUTION_SHIFT)) _distribute(0);
+        if (distributing && supplySlot & _HELD_FLAG != 0) _distribute(0);
     }
 
     /// @inheritdoc IModelToken
-    /// @dev The common case (supply at or above `minDistributionSupply`, nothing held, the accumulator's bound
-    /// not reached) is one read of `_supply`, one read and one write of `_global`, in assembly; every other
-    /// case goes through `_distribute`, which it equals on the common case.
+    /// @dev The common case (supply at or above `minDistributionSupply`, nothing held, the accumulator below
+    /// 2^63) is one read of `_supply`, one read and one write of `_global`, in assembly; every other case goes
+    /// through `_distribute`, which it equals on the common case (there `step <= room` as the new accumulator
+    /// is below 2^63 <= `_INT160_MAX / cap`, and the remainder is below the supply).
     function depositRevenue() external payable {
         if (msg.value == 0) revert ModelTokenZeroDeposit();
         bytes32 topic = RevenueDeposited.selector;
-        bool done;
         assembly ("memory-safe") {
             let supplySlot := sload(_supply.slot)
-            let supply := and(supplySlot, _MASK96)
-            let capTokens := shr(_U96, supplySlot) // the held flag (bit 255) makes this huge: slow path below
-            // supply >= cap >> 20 and supply != 0, with no held flag
-            if and(iszero(lt(supply, shr(_DISTRIBUTION_SHIFT, capTokens))), and(iszero(shr(_U96, capTokens)), gt(supply, 0))) {
+            // distributing (so supply != 0 and supply >= cap >> 20) and nothing held
+            if eq(shr(254, supplySlot), _FAST_DEPOSIT) {
+                let supply := and(supplySlot, _MASK96)
                 let global := sload(_global.slot)
-                let rps := shr(_U96, global)
                 // msg.value * 2^56 cannot overflow for any ETH amount in existence (< 2^200 wei)
                 let pending := add(and(global, _MASK96), shl(_MAGNITUDE_BITS, callvalue()))
-                let step := div(pending, supply)
-                // rps <= _INT160_MAX / cap always holds, so the room is never negative
-                if iszero(gt(step, sub(div(_INT160_MAX, capTokens), rps))) {
+                let rps := add(shr(_U96, global), div(pending, supply))
+                // rps < 2^63 <= _INT160_MAX / cap: within the accumulator's bound, nothing to hold back
+                if lt(rps, _SAFE_RPS) {
                     // pending - step * supply = pending mod supply < supply < 2^96
-                    sstore(_global.slot, or(shl(_U96, add(rps, step)), mod(pending, supply)))
-                    done := 1
+                    sstore(_global.slot, or(shl(_U96, rps), mod(pending, supply)))
+                    mstore(0x00, callvalue())
+                    log2(0x00, 0x20, topic, caller())
+                    return(0x00, 0x00)
                 }
             }
         }
-        if (!done) _distribute(msg.value);
-        assembly ("memory-safe") {
-            mstore(0x00, callvalue())
-            log2(0x00, 0x20, topic, caller())
-        }
+        _distribute(msg.value);
+        emit RevenueDeposited(msg.sender, msg.value);
     }
 
     /// @inheritdoc IModelToken

@@ -16,6 +16,7 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
 
     ModelToken internal token;
     PlainERC20 internal plain;
+    PlainERC20Permit internal plainPermit;
     address internal alice = makeAddr("alice");
     address internal bob = makeAddr("bob");
     address internal spender = makeAddr("spender");
@@ -31,6 +32,12 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         vm.deal(address(this), 10 ether);
         vm.deal(alice, 1 ether);
         token.depositRevenue{value: 1 ether}(); // non-zero accumulator and corrections, as in steady state
+        // finite allowances for the transferFrom comparison, set here so that the test's slots start cold
+        vm.prank(alice);
+        token.approve(spender, 5e18);
+        vm.prank(alice);
+        plain.approve(spender, 5e18);
+        plainPermit = new PlainERC20Permit();
     }
 
     function test_gas_transfer_existingHolder_vsPlainERC20() public {
@@ -44,10 +51,6 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
     /// @dev A finite allowance (read and lowered) to an existing holder, against OZ's ERC20 in the same state.
     function test_gas_transferFrom_finiteAllowance_vsPlainERC20() public {
         (ModelToken t, PlainERC20 p, address from, address to, address s) = (token, plain, alice, bob, spender);
-        vm.prank(from);
-        t.approve(s, 5e18);
-        vm.prank(from);
-        p.approve(s, 5e18);
         _warm(address(t));
         _warm(address(p));
         _warm(s);
@@ -67,8 +70,7 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
     /// signatures differ (each token's domain) but have the same byte shape, so the calldata costs the same
     /// up to the zero bytes of r and s, which the transaction gas of each includes.
     function test_gas_permit_vsOZERC20Permit() public {
-        PlainERC20Permit p = new PlainERC20Permit();
-        ModelToken t = token;
+        (ModelToken t, PlainERC20Permit p) = (token, plainPermit);
         (address owner, uint256 key) = makeAddrAndKey("permit owner");
         uint256 deadline = block.timestamp + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) = _sign(key, t.DOMAIN_SEPARATOR(), owner, deadline);
