@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {LedgerStaking} from "./LedgerStaking.sol";
 
 /// @title Batched submission of EIP-712 signed commitments (docs/PROTOCOL.md "Commitment signature")
@@ -45,10 +43,6 @@ abstract contract LedgerCommitments is LedgerStaking {
         return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
     }
 
-    function _hashTypedDataV4(bytes32 structHash) internal view returns (bytes32) {
-        return MessageHashUtils.toTypedDataHash(_domainSeparatorV4(), structHash);
-    }
-
     /// @notice Records signed commitments; callable by anyone (a relayer pays the gas, never the key holder).
     /// @dev Defends against:
     /// - forgery and stale keys: each signature must recover the worker's *current* signing key;
@@ -69,7 +63,8 @@ abstract contract LedgerCommitments is LedgerStaking {
     /// The whole batch reverts on the first invalid entry (relayers simulate first), so a batch is
     /// all-or-nothing and never partially counted.
     /// @param commitments The commitments, grouped by model for the cheapest gas.
-    /// @param signatures 65-byte signatures, `signatures[i]` for `commitments[i]`.
+    /// @param signatures `signatures[i]` for `commitments[i]`: 65 bytes `r ++ s ++ v`, or the 64-byte EIP-2098
+    /// form `r ++ (yParity << 255 | s)` (cheaper calldata; what the SDK submits).
     function submitCommitments(Commitment[] calldata commitments, bytes[] calldata signatures) external {
         uint256 n = commitments.length;
         if (n != signatures.length) revert ComputeLedgerLengthMismatch(n, signatures.length);
@@ -156,10 +151,50 @@ abstract contract LedgerCommitments is LedgerStaking {
     ) private view {
         uint256 word = _stakerWord(_stakers[worker]);
         if (!_isServingWord(word, minStakeWei)) revert ComputeLedgerNotServing(c.modelId, worker);
-        (address recovered, ECDSA.RecoverError err,) =
-            ECDSA.tryRecoverCalldata(_hashTypedDataV4(_structHash(c)), signature);
-        if (err != ECDSA.RecoverError.NoError || recovered != address(uint160(word))) {
-            revert ComputeLedgerInvalidSignature(index);
+        address recovered = _recoverCommitmentSigner(c, signature);
+        if (recovered == address(0) || recovered != address(uint160(word))) revert ComputeLedgerInvalidSignature(index);
+    }
+
+    /// @dev The signer of `c`'s EIP-712 digest, or zero for an invalid signature. Equivalent to OZ
+    /// `ECDSA.tryRecoverCalldata(keccak256("\x19\x01" ++ domainSeparator ++ structHash(c)), signature)` (zero where it
+    /// reports an error: a high `s`, a `v` other than 27/28, no signer), in one assembly block. The struct hash
+    /// is `keccak256(COMMITMENT_TYPEHASH ++ the struct's 10 calldata words)`: every narrow field was read (and so
+    /// ABI-validated) by `submitCommitments` (model, round) and `_acceptOne` (stage, worker, itemCount, upstream,
+    /// downstream) before, so the raw words equal `abi.encode` of the fields. It also takes the 64-byte
+    /// EIP-2098 form `r ++ (yParity << 255 | s)` of the same signature (the SDK submits that form: 33 fewer
+    /// calldata bytes per commitment). Any other length is invalid.
+    function _recoverCommitmentSigner(Commitment calldata c, bytes calldata signature)
+        private
+        view
+        returns (address recovered)
+    {
+        bytes32 typeHash = COMMITMENT_TYPEHASH;
+        bytes32 domain = _domainSeparatorV4();
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            calldatacopy(add(ptr, 0x20), c, 0x140)
+            let structHash := keccak256(ptr, 0x160)
+            mstore(ptr, 0x1901)
+            mstore(add(ptr, 0x20), domain)
+            mstore(add(ptr, 0x40), structHash)
+            let digest := keccak256(add(ptr, 0x1e), 0x42)
+            let r := calldataload(signature.offset)
+            let s := calldataload(add(signature.offset, 0x20))
+            let v := 0 // invalid unless set below: the precompile returns nothing for v other than 27/28
+            switch signature.length
+            case 65 { v := byte(0, calldataload(add(signature.offset, 0x40))) }
+            case 64 {
+                v := add(27, shr(255, s))
+                s := and(s, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+            }
+            // secp256k1n / 2: a larger s is the malleable twin of a valid signature
+            if gt(s, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) { v := 0 }
+            mstore(ptr, digest)
+            mstore(add(ptr, 0x20), v)
+            mstore(add(ptr, 0x40), r)
+            mstore(add(ptr, 0x60), s)
+            if staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20) { recovered := mul(mload(0x00), eq(returndatasize(), 0x20)) }
         }
     }
 
@@ -186,19 +221,6 @@ abstract contract LedgerCommitments is LedgerStaking {
         ring[key] = packed;
         emit CommitmentAccepted(modelId, round, worker, stage, itemsRoot, uint64(units));
         return true;
-    }
-
-    /// @dev EIP-712 struct hash. Every narrow field is read (and so ABI-validated) by `submitCommitments`
-    /// (model, round) and `_acceptOne` (stage, worker, itemCount, upstream, downstream) before it is called,
-    /// so hashing the raw calldata words equals `keccak256(abi.encode(COMMITMENT_TYPEHASH, c...))`.
-    function _structHash(Commitment calldata c) internal pure returns (bytes32 h) {
-        bytes32 typeHash = COMMITMENT_TYPEHASH;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, typeHash)
-            calldatacopy(add(ptr, 0x20), c, 0x140)
-            h := keccak256(ptr, 0x160)
-        }
     }
 
     function _addRoundUnits(uint64 modelId, uint64 round, uint256 units) private {
