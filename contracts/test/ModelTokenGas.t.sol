@@ -87,7 +87,7 @@ contract ModelTokenGasTest is EconomyBase, GasMeter {
         assertEq(t.allowance(owner, spender), 5e18);
         _snap("ModelToken", "permit", ours);
         _snap("ModelToken", "OZ ERC20Permit permit", base);
-        assertLe(ours * 100, base * 130, "permit above 1.3x OZ");
+        assertLe(ours, base, "permit above OZ ERC20Permit (docs/PROTOCOL.md Targets)");
     }
 
     function _sign(uint256 key, bytes32 domain, address owner, uint256 deadline)
