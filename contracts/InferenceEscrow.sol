@@ -9,9 +9,9 @@ import {IInferenceEscrow} from "./interfaces/IInferenceEscrow.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IModelToken} from "./interfaces/IModelToken.sol";
 
-/// @dev The registry's public getter of the implementation its token clones are made of.
-interface ITokenImplementation {
-    function tokenImplementation() external view returns (address);
+/// @dev The registry's public getter of the init code hash its model tokens are deployed with (CREATE2).
+interface ITokenInitCode {
+    function tokenInitCodeHash() external view returns (bytes32);
 }
 
 /// @title InferenceEscrow: paid inference requests, delivered by consenting pipelines of staked operators
@@ -39,7 +39,8 @@ interface ITokenImplementation {
 /// - the protocol share is one cumulative counter beside a withdrawn counter (one slot, never zeroed, so a
 ///   treasury withdrawal does not make the next fulfilment pay a fresh-slot write): the treasury's share is
 ///   accounted without iterating pipelines.
-/// - the token is the registry's deterministic clone (salt = modelId): its address is computed, not read.
+/// - the token is the registry's deterministic CREATE2 deployment (salt = modelId, one init code hash for
+///   every model): its address is computed, not read.
 contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- constants
 
@@ -78,11 +79,10 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
     /// if it consented to serve as a stage operator, like anyone else).
     // solhint-disable-next-line immutable-vars-naming
     address public immutable treasury;
-    /// @dev keccak256 of the init code of the registry's token clones (the OZ `Clones` EIP-1167 proxy of
-    /// its token implementation), hashed once here so `tokenOf` on the fulfil path only hashes the
-    /// CREATE2 preimage.
+    /// @dev keccak256 of the init code of the registry's model tokens (`ModelRegistry.tokenInitCodeHash`),
+    /// read once here so `tokenOf` on the fulfil path only hashes the CREATE2 preimage.
     // solhint-disable-next-line immutable-vars-naming
-    bytes32 private immutable _cloneInitCodeHash;
+    bytes32 private immutable _tokenInitCodeHash;
 
     uint256 private _requestCount;
     /// @dev `earnedWei << 128 | withdrawnWei`: the treasury's protocol fees, cumulative.
@@ -104,13 +104,7 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
         registry = registry_;
         ledger = ledger_;
         treasury = treasury_;
-        _cloneInitCodeHash = keccak256(
-            abi.encodePacked(
-                hex"3d602d80600a3d3981f3363d3d373d3d3d363d73",
-                ITokenImplementation(address(registry_)).tokenImplementation(),
-                hex"5af43d82803e903d91602b57fd5bf3"
-            )
-        );
+        _tokenInitCodeHash = ITokenInitCode(address(registry_)).tokenInitCodeHash();
     }
 
     // ---------------------------------------------------------------- pipelines
@@ -192,7 +186,7 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
     /// shares accrue to the pipeline, the protocol's to the treasury's counter, the holders' to the token.
     /// @param req The request's fields exactly as emitted by `InferenceRequested`.
     /// @param outputHash Hash of the delivered output (the output travels off-chain).
-    /// @custom:security The token is a registry clone (trusted code); state is final before it is called.
+    /// @custom:security The token is the registry's deployment (trusted code); state is final before it is called.
     function fulfill(
         uint256 requestId,
         InferenceRequest calldata req,
@@ -357,10 +351,10 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
         }
     }
 
-    /// @notice The model token of `modelId`: the registry's deterministic clone (salt = modelId).
+    /// @notice The model token of `modelId`: the registry's deterministic CREATE2 deployment (salt = modelId).
     function tokenOf(uint64 modelId) public view returns (address) {
-        // CREATE2: keccak256(0xff ++ registry ++ salt ++ initCodeHash)[12:], as `Clones.predictDeterministicAddress`
-        bytes32 initCodeHash = _cloneInitCodeHash;
+        // CREATE2: keccak256(0xff ++ registry ++ salt ++ initCodeHash)[12:], as `ModelRegistry.predictTokenAddress`
+        bytes32 initCodeHash = _tokenInitCodeHash;
         address deployer = address(registry);
         address token;
         assembly ("memory-safe") {
@@ -471,8 +465,8 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev `IModelToken(token).depositRevenue{value: amountWei}()` without the high-level call's
-    /// EXTCODESIZE check: the token is the registry's clone of `modelId`, deployed when the model was
-    /// registered (`_cacheTerms` checked the address), and that check would make the clone's cold
+    /// EXTCODESIZE check: the token is the registry's token of `modelId`, deployed when the model was
+    /// registered (`_cacheTerms` checked the address), and that check would make the token's cold
     /// access cost 2600 + 100 instead of 2600. A revert of the token is bubbled up unchanged.
     function _depositRevenue(address token, uint256 amountWei) private {
         bytes4 selector = IModelToken.depositRevenue.selector;

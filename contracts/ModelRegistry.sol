@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {Errors} from "@openzeppelin/contracts/utils/Errors.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IModelRegistryErrors} from "./interfaces/IModelRegistryErrors.sol";
 import {ModelToken} from "./ModelToken.sol";
 
 /// @title ModelRegistry: the immutable economic terms of every model, and its token
 /// @notice Designers register a model spec; the registry validates every economic field, deploys the
-/// model's ERC-20 as an ERC-1167 clone of one ModelToken implementation (address deterministic from the
-/// model id) and makes the compute ledger its only minter. Economic terms never change after
+/// model's ERC-20 as a full copy of one ModelToken implementation's runtime code (CREATE2, address
+/// deterministic from the model id; not a proxy, so its transfers pay no DELEGATECALL) and makes the
+/// compute ledger its only minter. Economic terms never change after
 /// registration; only the metadata URI is editable, by the designer. Terms under which a round could not
 /// settle (its commitment ring slot reused, or a worker's stake unbonded, before disputes with two appeals
 /// end) or holder revenue could stay locked (an emission cap whose distribution supply the schedule never
@@ -44,9 +45,13 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
 
     // ---------------------------------------------------------------- storage
 
-    /// @notice The ModelToken implementation every model token clones.
+    /// @notice The ModelToken implementation whose runtime code every model token is a copy of.
     // solhint-disable-next-line immutable-vars-naming
     address public immutable tokenImplementation; // public getter name is part of the ABI
+    /// @notice keccak256 of the init code that deploys a model token (`_tokenInitCode`): the same for every
+    /// model, so a token's address is `CREATE2(this registry, salt = modelId, tokenInitCodeHash)`.
+    // solhint-disable-next-line immutable-vars-naming
+    bytes32 public immutable tokenInitCodeHash;
     /// @dev The only account allowed to bind the ledger, once.
     // solhint-disable-next-line immutable-vars-naming
     address private immutable _deployer;
@@ -63,6 +68,7 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
     constructor(address tokenImplementation_) {
         if (tokenImplementation_ == address(0)) revert ModelRegistryZeroAddress();
         tokenImplementation = tokenImplementation_;
+        tokenInitCodeHash = keccak256(_tokenInitCode(tokenImplementation_));
         _deployer = msg.sender;
     }
 
@@ -78,17 +84,17 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
 
     // ---------------------------------------------------------------- registration
 
-    /// @notice Registers a model with the caller as designer and deploys its token clone.
+    /// @notice Registers a model with the caller as designer and deploys its token.
     /// @param spec Name, symbol, spec hash, per-stage roots and units, emission, fee split, timing, stakes.
     /// @return modelId The new model's id (1, 2, ...).
-    /// @return token The model token (ERC-1167 clone, salt = modelId), minter = the ledger.
+    /// @return token The model token (a copy of the implementation, CREATE2 salt = modelId), minter = the ledger.
     function registerModel(ModelSpec calldata spec) external returns (uint64 modelId, address token) {
         address ledger_ = _ledger;
         if (ledger_ == address(0)) revert ModelRegistryLedgerNotBound();
         uint16 stageCount = _validate(spec);
 
         modelId = ++_modelCount;
-        token = Clones.cloneDeterministic(tokenImplementation, bytes32(uint256(modelId)));
+        token = _deployToken(modelId);
 
         _models[modelId] = Model({
             designer: msg.sender,
@@ -195,12 +201,32 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
         return bound > tokensPerRound ? bound : tokensPerRound;
     }
 
-    /// @notice The address the token of `modelId` has (or will have) as a deterministic clone.
+    /// @notice The address the token of `modelId` has (or will have): `CREATE2(this, modelId, tokenInitCodeHash)`.
     function predictTokenAddress(uint64 modelId) external view returns (address) {
-        return Clones.predictDeterministicAddress(tokenImplementation, bytes32(uint256(modelId)));
+        return address(
+            uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(this), bytes32(uint256(modelId)), tokenInitCodeHash))))
+        );
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev Init code that returns `implementation`'s runtime code as the new contract's code (30 bytes):
+    /// `PUSH20 implementation, DUP1, EXTCODESIZE, DUP1, PUSH0, PUSH0, DUP5, EXTCODECOPY, PUSH0, RETURN`,
+    /// i.e. `extcodecopy(implementation, 0, 0, size); return(0, size)`. The copy runs the implementation's code
+    /// with storage of its own (ModelToken therefore keeps no per-token immutables).
+    function _tokenInitCode(address implementation) private pure returns (bytes memory) {
+        return abi.encodePacked(hex"73", implementation, hex"803b805f5f843c5ff3");
+    }
+
+    /// @dev Deploys the model's token with CREATE2 (salt = modelId); reverts `Errors.FailedDeployment` if the
+    /// address is taken (as the clone factory did).
+    function _deployToken(uint64 modelId) private returns (address token) {
+        bytes memory initCode = _tokenInitCode(tokenImplementation);
+        assembly ("memory-safe") {
+            token := create2(0, add(initCode, 0x20), mload(initCode), modelId)
+        }
+        if (token == address(0)) revert Errors.FailedDeployment();
+    }
 
     function _modelOf(uint64 modelId) private view returns (Model storage m) {
         m = _models[modelId];

@@ -79,7 +79,7 @@ interface IInferenceEscrow {
     error InferenceEscrowStageCountMismatch(uint256 expected, uint256 got);
     error InferenceEscrowNothingToWithdraw(address account);
     error InferenceEscrowTransferFailed(address to);
-    /// @notice The registry reports a token other than its deterministic clone for `modelId`.
+    /// @notice The registry reports a token other than its deterministic CREATE2 deployment for `modelId`.
     error InferenceEscrowUnexpectedToken(uint64 modelId, address token);
     /// @notice A cumulative fee accumulator would pass 2^128 wei (unreachable with real ETH).
     error InferenceEscrowAccountingOverflow(bytes32 pipelineKey);

@@ -74,7 +74,7 @@ interface IModelRegistry {
 
     /// @notice The compute ledger was bound (once); it is the minter of every model token.
     event LedgerBound(address indexed ledger);
-    /// @notice A model was registered and its token clone deployed.
+    /// @notice A model was registered and its token deployed.
     event ModelRegistered(
         uint64 indexed modelId,
         address indexed designer,

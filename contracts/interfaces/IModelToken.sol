@@ -12,7 +12,7 @@ interface IModelToken is IERC20 {
     /// @notice `account` claimed `amountWei` of revenue, sent to `to`.
     // solhint-disable-next-line gas-indexed-events
     event RevenueClaimed(address indexed account, address indexed to, uint256 amountWei);
-    /// @notice The clone was initialized by the registry.
+    /// @notice The token was initialized by the registry.
     // solhint-disable-next-line gas-indexed-events
     event ModelTokenInitialized(string name, string symbol, address indexed minter, uint256 capTokens);
 

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 /// @title Custom errors of the model token (the ERC-20 ones come from OZ's IERC20Errors)
 interface IModelTokenErrors {
-    /// @notice `initialize` was called on an initialized clone or on the implementation itself.
+    /// @notice `initialize` was called on an initialized token or on the implementation itself.
     error ModelTokenAlreadyInitialized();
     /// @notice `initialize` got a zero minter.
     error ModelTokenZeroMinter();

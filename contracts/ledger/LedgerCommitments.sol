@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {LedgerStaking} from "./LedgerStaking.sol";
 
 /// @title Batched submission of EIP-712 signed commitments (docs/PROTOCOL.md "Commitment signature")
@@ -45,10 +43,6 @@ abstract contract LedgerCommitments is LedgerStaking {
         return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
     }
 
-    function _hashTypedDataV4(bytes32 structHash) internal view returns (bytes32) {
-        return MessageHashUtils.toTypedDataHash(_domainSeparatorV4(), structHash);
-    }
-
     /// @notice Records signed commitments; callable by anyone (a relayer pays the gas, never the key holder).
     /// @dev Defends against:
     /// - forgery and stale keys: each signature must recover the worker's *current* signing key;
@@ -69,7 +63,8 @@ abstract contract LedgerCommitments is LedgerStaking {
     /// The whole batch reverts on the first invalid entry (relayers simulate first), so a batch is
     /// all-or-nothing and never partially counted.
     /// @param commitments The commitments, grouped by model for the cheapest gas.
-    /// @param signatures 65-byte signatures, `signatures[i]` for `commitments[i]`.
+    /// @param signatures `signatures[i]` for `commitments[i]`: 65 bytes `r ++ s ++ v`, or the 64-byte EIP-2098
+    /// form `r ++ (yParity << 255 | s)` (cheaper calldata; what the SDK submits).
     function submitCommitments(Commitment[] calldata commitments, bytes[] calldata signatures) external {
         uint256 n = commitments.length;
         if (n != signatures.length) revert ComputeLedgerLengthMismatch(n, signatures.length);
@@ -114,7 +109,8 @@ abstract contract LedgerCommitments is LedgerStaking {
     }
 
     /// @dev Checks one commitment of (`modelId`, `round`), whose commit window was already checked;
-    /// returns its units. Each calldata field is read once (every read is an ABI-validated load).
+    /// returns its units. Each field is loaded once from calldata and validated as Solidity's ABI decoder
+    /// would (a dirty word reverts without data), in the order the checks use them.
     function _acceptOne(
         Commitment calldata c,
         bytes calldata signature,
@@ -123,82 +119,157 @@ abstract contract LedgerCommitments is LedgerStaking {
         uint64 round,
         uint256 index
     ) private returns (uint256 units) {
-        uint16 stage = c.stage;
-        if (stage >= t.stageCount) revert ComputeLedgerBadStage(stage, uint16(t.stageCount));
-        uint32 itemCount = c.itemCount;
-        if (itemCount == 0 || itemCount > t.microbatchesPerRound) {
-            revert ComputeLedgerBadItemCount(itemCount, uint32(t.microbatchesPerRound));
+        uint256 stage = _field(c, 0x40, type(uint16).max);
+        uint256 itemCount;
+        address worker;
+        {
+            uint256 stageCount = t.stageCount;
+            if (stage >= stageCount) revert ComputeLedgerBadStage(uint16(stage), uint16(stageCount));
+            itemCount = _field(c, 0xa0, type(uint32).max);
+            if (itemCount == 0 || itemCount > t.microbatchesPerRound) {
+                revert ComputeLedgerBadItemCount(uint32(itemCount), uint32(t.microbatchesPerRound));
+            }
+            worker = address(uint160(_field(c, 0x60, type(uint160).max)));
+            address upstream = address(uint160(_field(c, 0x100, type(uint160).max)));
+            address downstream = address(uint160(_field(c, 0x120, type(uint160).max)));
+            if ((stage == 0) != (upstream == address(0)) || (stage + 1 == stageCount) != (downstream == address(0))) {
+                revert ComputeLedgerBadNeighbours(uint16(stage), upstream, downstream);
+            }
         }
-        address worker = c.worker;
-        address upstream = c.upstream;
-        address downstream = c.downstream;
-        if ((stage == 0) != (upstream == address(0)) || (uint256(stage) + 1 == t.stageCount) != (downstream == address(0))) {
-            revert ComputeLedgerBadNeighbours(stage, upstream, downstream);
-        }
-        _requireServingSigner(c, worker, signature, t.minWorkerStakeWei, index);
+        _requireServingSigner(c, modelId, worker, signature, t.minWorkerStakeWei, index);
         if (round == 0) {
-            bytes32 expected = _registry.initialWeightsRoot(modelId, stage);
+            bytes32 expected = _registry.initialWeightsRoot(modelId, uint16(stage));
             if (c.weightsRootBefore != expected) revert ComputeLedgerWrongWeightsRoot(expected, c.weightsRootBefore);
         }
-        units = uint256(itemCount) * _unitsPerMicrobatch(modelId, stage);
+        {
+            // `_unitsPerMicrobatch` with its cached path inline: `_unitsPlusOne[modelId][stage]`, 0 = not cached
+            uint256 unitsPlusOne;
+            assembly ("memory-safe") {
+                mstore(0x00, modelId)
+                mstore(0x20, _unitsPlusOne.slot)
+                mstore(0x20, keccak256(0x00, 0x40))
+                mstore(0x00, stage)
+                unitsPlusOne := sload(keccak256(0x00, 0x40))
+            }
+            if (unitsPlusOne == 0) unitsPlusOne = _unitsPerMicrobatch(modelId, uint16(stage)) + 1;
+            // itemCount < 2^32 and units per microbatch < 2^64: no overflow
+            unchecked {
+                units = itemCount * (unitsPlusOne - 1);
+            }
+        }
         if (units > type(uint64).max) revert ComputeLedgerUnitsOverflow();
         if (!_record(c, modelId, round, stage, worker, units)) units = 0;
+    }
+
+    /// @dev The calldata word of `c` at `offset`, reverting without data (as the ABI decoder does) when it
+    /// is above `max`, the largest value of the field's type.
+    function _field(Commitment calldata c, uint256 offset, uint256 max) private pure returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := calldataload(add(c, offset))
+            if gt(word, max) { revert(0x00, 0x00) }
+        }
     }
 
     /// @dev The worker must be serving and the signature must recover its current signing key; both
     /// come from the staker's slot 0, read once.
     function _requireServingSigner(
         Commitment calldata c,
+        uint64 modelId,
         address worker,
         bytes calldata signature,
         uint256 minStakeWei,
         uint256 index
     ) private view {
         uint256 word = _stakerWord(_stakers[worker]);
-        if (!_isServingWord(word, minStakeWei)) revert ComputeLedgerNotServing(c.modelId, worker);
-        (address recovered, ECDSA.RecoverError err,) =
-            ECDSA.tryRecoverCalldata(_hashTypedDataV4(_structHash(c)), signature);
-        if (err != ECDSA.RecoverError.NoError || recovered != address(uint160(word))) {
-            revert ComputeLedgerInvalidSignature(index);
-        }
+        if (!_isServingWord(word, minStakeWei)) revert ComputeLedgerNotServing(modelId, worker);
+        address recovered = _recoverCommitmentSigner(c, signature);
+        if (recovered == address(0) || recovered != address(uint160(word))) revert ComputeLedgerInvalidSignature(index);
     }
 
-    /// @dev Writes the packed slot of `c`, reusing the ring slot of round - RING_SIZE once it is
-    /// settled; false (nothing written) when the slot already holds exactly this commitment.
-    function _record(Commitment calldata c, uint64 modelId, uint64 round, uint16 stage, address worker, uint256 units)
+    /// @dev The signer of `c`'s EIP-712 digest, or zero for an invalid signature. Equivalent to OZ
+    /// `ECDSA.tryRecoverCalldata(keccak256("\x19\x01" ++ domainSeparator ++ structHash(c)), signature)` (zero where it
+    /// reports an error: a high `s`, a `v` other than 27/28, no signer), in one assembly block. The struct hash
+    /// is `keccak256(COMMITMENT_TYPEHASH ++ the struct's 10 calldata words)`: every narrow field was read (and so
+    /// ABI-validated) by `submitCommitments` (model, round) and `_acceptOne` (stage, worker, itemCount, upstream,
+    /// downstream) before, so the raw words equal `abi.encode` of the fields. It also takes the 64-byte
+    /// EIP-2098 form `r ++ (yParity << 255 | s)` of the same signature (the SDK submits that form: 33 fewer
+    /// calldata bytes per commitment). Any other length is invalid.
+    function _recoverCommitmentSigner(Commitment calldata c, bytes calldata signature)
         private
-        returns (bool recorded)
+        view
+        returns (address recovered)
     {
-        bytes32 itemsRoot = c.itemsRoot;
-        uint256 packed = _packCommitment(round, units, _storedDigest(c));
-        mapping(uint256 => uint256) storage ring = _commitments[modelId][worker];
-        uint256 key = _slotKey(stage, round);
-        uint256 previous = ring[key];
-        if (previous == packed) return false;
-        if (_slotHas(previous, _FLAG_EXISTS)) {
-            uint64 previousRound = _slotRound(previous);
-            if (previousRound == round) revert ComputeLedgerAlreadyCommitted(modelId, round, stage, worker);
-            // The slot still carries an older round's claim; overwriting it would silently drop that reward.
-            if (!_slotHas(previous, _FLAG_REWARDED | _FLAG_SLASHED | _FLAG_VOIDED)) {
-                revert ComputeLedgerPreviousCommitmentUnsettled(modelId, stage, worker, previousRound);
-            }
-        }
-        ring[key] = packed;
-        emit CommitmentAccepted(modelId, round, worker, stage, itemsRoot, uint64(units));
-        return true;
-    }
-
-    /// @dev EIP-712 struct hash. Every narrow field is read (and so ABI-validated) by `submitCommitments`
-    /// (model, round) and `_acceptOne` (stage, worker, itemCount, upstream, downstream) before it is called,
-    /// so hashing the raw calldata words equals `keccak256(abi.encode(COMMITMENT_TYPEHASH, c...))`.
-    function _structHash(Commitment calldata c) internal pure returns (bytes32 h) {
         bytes32 typeHash = COMMITMENT_TYPEHASH;
+        bytes32 domain = _domainSeparatorV4();
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, typeHash)
             calldatacopy(add(ptr, 0x20), c, 0x140)
-            h := keccak256(ptr, 0x160)
+            let structHash := keccak256(ptr, 0x160)
+            mstore(ptr, 0x1901)
+            mstore(add(ptr, 0x20), domain)
+            mstore(add(ptr, 0x40), structHash)
+            let digest := keccak256(add(ptr, 0x1e), 0x42)
+            let r := calldataload(signature.offset)
+            let s := calldataload(add(signature.offset, 0x20))
+            let v := 0 // invalid unless set below: the precompile returns nothing for v other than 27/28
+            switch signature.length
+            case 65 { v := byte(0, calldataload(add(signature.offset, 0x40))) }
+            case 64 {
+                v := add(27, shr(255, s))
+                s := and(s, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+            }
+            // secp256k1n / 2: a larger s is the malleable twin of a valid signature
+            if gt(s, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) { v := 0 }
+            mstore(ptr, digest)
+            mstore(add(ptr, 0x20), v)
+            mstore(add(ptr, 0x40), r)
+            mstore(add(ptr, 0x60), s)
+            if staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20) { recovered := mul(mload(0x00), eq(returndatasize(), 0x20)) }
         }
+    }
+
+    /// @dev Writes the packed slot of `c`, reusing the ring slot of round - RING_SIZE once it is
+    /// settled; false (nothing written) when the slot already holds exactly this commitment. The slot of
+    /// `_commitments[modelId][worker][_slotKey(stage, round)]` and the event are computed in assembly.
+    function _record(Commitment calldata c, uint64 modelId, uint64 round, uint256 stage, address worker, uint256 units)
+        private
+        returns (bool recorded)
+    {
+        uint256 packed = _packCommitment(round, units, _storedDigest(c));
+        uint256 key = stage * RING_SIZE + (round % RING_SIZE); // stage < 2^16: no overflow
+        uint256 slot;
+        uint256 previous;
+        assembly ("memory-safe") {
+            mstore(0x00, modelId)
+            mstore(0x20, _commitments.slot)
+            mstore(0x20, keccak256(0x00, 0x40))
+            mstore(0x00, worker)
+            mstore(0x20, keccak256(0x00, 0x40))
+            mstore(0x00, key)
+            slot := keccak256(0x00, 0x40)
+            previous := sload(slot)
+        }
+        if (previous == packed) return false;
+        if (_slotHas(previous, _FLAG_EXISTS)) {
+            uint64 previousRound = _slotRound(previous);
+            if (previousRound == round) revert ComputeLedgerAlreadyCommitted(modelId, round, uint16(stage), worker);
+            // The slot still carries an older round's claim; overwriting it would silently drop that reward.
+            if (!_slotHas(previous, _FLAG_REWARDED | _FLAG_SLASHED | _FLAG_VOIDED)) {
+                revert ComputeLedgerPreviousCommitmentUnsettled(modelId, uint16(stage), worker, previousRound);
+            }
+        }
+        bytes32 topic = CommitmentAccepted.selector;
+        // emit CommitmentAccepted(modelId, round, worker, uint16(stage), c.itemsRoot, uint64(units))
+        assembly ("memory-safe") {
+            sstore(slot, packed)
+            let ptr := mload(0x40)
+            mstore(ptr, stage)
+            mstore(add(ptr, 0x20), calldataload(add(c, 0x80)))
+            mstore(add(ptr, 0x40), units)
+            log4(ptr, 0x60, topic, modelId, round, worker)
+        }
+        return true;
     }
 
     function _addRoundUnits(uint64 modelId, uint64 round, uint256 units) private {

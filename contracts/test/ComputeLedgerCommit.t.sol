@@ -227,6 +227,37 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
         _submit(c, _sign(signingKeys[1], c));
     }
 
+    /// @dev EIP-2098: the 64-byte form of a valid signature is accepted, for either parity of y.
+    function test_submit_compactSignature_accepted() public {
+        for (uint16 stage; stage < 2; ++stage) {
+            Commitment memory c = _commitment(modelId, 0, stage, 0, _itemsRoot(stage), 3);
+            _submit(c, _signCompact(signingKeys[0], c));
+            assertTrue(ledger.commitmentOf(modelId, 0, stage, workers[0]).found);
+        }
+    }
+
+    /// @dev The malleable twins are rejected in both forms: `s` in the upper half order (with the flipped
+    /// parity it recovers the same key), and a 65-byte signature whose v is neither 27 nor 28.
+    function test_submit_malleableOrBadV_reverts() public {
+        Commitment memory c = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 2);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(signingKeys[0], _digest(c, block.chainid, address(ledger)));
+        uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+        uint256 highS = n - uint256(s);
+        uint8 flippedV = v == 27 ? 28 : 27;
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerInvalidSignature.selector, 0));
+        _submit(c, abi.encodePacked(r, bytes32(highS), flippedV));
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerInvalidSignature.selector, 0));
+        _submit(c, abi.encodePacked(r, s, uint8(29)));
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerInvalidSignature.selector, 0));
+        _submit(c, abi.encodePacked(r, s, v, uint8(0))); // 66 bytes
+        // 64-byte: a high s cannot be expressed (its top bit is the parity), and a cleared parity bit of a
+        // yParity-1 signature recovers another key
+        bytes memory compact = abi.encodePacked(r, (uint256(flippedV - 27) << 255) | uint256(s));
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerInvalidSignature.selector, 0));
+        _submit(c, compact);
+        _submit(c, abi.encodePacked(r, (uint256(v - 27) << 255) | uint256(s)));
+    }
+
     function test_submit_malformedSignature_reverts() public {
         Commitment memory c = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 2);
         vm.expectRevert(abi.encodeWithSelector(ComputeLedgerInvalidSignature.selector, 0));

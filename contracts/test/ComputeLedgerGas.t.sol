@@ -56,9 +56,10 @@ contract ComputeLedgerGasTest is LedgerTestBase, GasMeter {
         }
     }
 
+    /// @dev The 64-byte EIP-2098 form the SDK submits (`compactCommitmentSignature`).
     function _signWith(uint256 key, Commitment memory c) internal view returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, _digest(c, block.chainid, address(ledger)));
-        return abi.encodePacked(r, s, v);
+        return abi.encodePacked(r, (uint256(v - 27) << 255) | uint256(s));
     }
 
     /// @dev All calls of a test share one transaction: cool every touched account so each

@@ -66,9 +66,9 @@ contract InferenceEscrowGasTest is EconomyBase, PipelineConsents, GasMeter {
     }
 
     /// @dev Target: 75k (70k before issue 11), steady state (the pipeline of these two operators is
-    /// registered and has earned). Where it goes (~72.5k): 21000 base + ~3.6k calldata (the request now
-    /// carries its pipeline key) + token deposit ~21.6k (value call 6.7k net of the stipend, cold clone and
-    /// implementation 5.2k, two reads and one write 7.1k, event) + pipeline slot 5k + the treasury's
+    /// registered and has earned). Where it goes (~69k): 21000 base + ~3.6k calldata (the request now
+    /// carries its pipeline key) + token deposit ~18k (value call 6.7k net of the stipend, cold token 2.6k,
+    /// two reads and one write 7.1k, event; ~3.5k less since the token is no ERC-1167 clone) + pipeline slot 5k + the treasury's
     /// protocol-fee counter 5k (the price of accounting its share without iterating pipelines) + request
     /// slot 5k less the 4.8k refund for clearing it + one pipeline serving check ~8.6k against this minimal
     /// ledger (cold account, two cold reads) + membership scan and key check ~0.2k + event ~3.5k.

@@ -49,7 +49,7 @@ contract InferenceEscrowPipelinesTest is EconomyBase, PipelineConsents {
         vm.warp(1_000_000);
     }
 
-    function test_tokenOf_isTheRegistryClone() public view {
+    function test_tokenOf_isTheRegistryToken() public view {
         assertEq(escrow.tokenOf(modelId), address(token));
         assertEq(escrow.tokenOf(modelId), registry.tokenOf(modelId));
     }

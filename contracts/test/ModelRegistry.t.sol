@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IModelRegistryErrors} from "../interfaces/IModelRegistryErrors.sol";
 import {IModelTokenErrors} from "../interfaces/IModelTokenErrors.sol";
@@ -55,7 +54,7 @@ contract ModelRegistryTest is EconomyBase {
 
     // ------------------------------------------------------------ registration
 
-    function test_registerModel_storesTermsAndDeploysInitializedClone() public {
+    function test_registerModel_storesTermsAndDeploysInitializedToken() public {
         IModelRegistry.ModelSpec memory s = _spec(3);
         vm.warp(1_700_000_000);
         address predicted = registry.predictTokenAddress(1);
@@ -93,8 +92,9 @@ contract ModelRegistryTest is EconomyBase {
         }
         assertEq(registry.metadataURI(1), "ipfs://meta");
 
-        // the clone is a real ERC-1167 proxy of the implementation, initialized with the ledger as minter
-        assertEq(address(token).code, _cloneCode(address(tokenImpl)));
+        // the token is a full copy of the implementation's runtime code (no proxy), initialized with the ledger
+        // as minter
+        assertEq(address(token).code, address(tokenImpl).code);
         assertEq(token.name(), s.name);
         assertEq(token.symbol(), s.symbol);
         assertEq(token.decimals(), 18);
@@ -109,11 +109,11 @@ contract ModelRegistryTest is EconomyBase {
         assertEq(a, 1);
         assertEq(b, 2);
         assertTrue(address(ta) != address(tb));
-        assertEq(address(tb), Clones.predictDeterministicAddress(address(tokenImpl), bytes32(uint256(2)), address(registry)));
+        assertEq(address(tb), _create2Address(address(registry), 2, address(tokenImpl)));
         assertEq(registry.model(2).stageCount, 32);
     }
 
-    function test_registerModel_clonedTokenCannotBeReinitialized() public {
+    function test_registerModel_tokenCannotBeReinitialized() public {
         (, ModelToken token) = _register(_spec(1));
         vm.expectRevert(IModelTokenErrors.ModelTokenAlreadyInitialized.selector);
         token.initialize("X", "X", address(this), 1e18);
@@ -504,7 +504,10 @@ contract ModelRegistryTest is EconomyBase {
         assertEq(registry.modelCount(), 0);
     }
 
-    function _cloneCode(address impl) private pure returns (bytes memory) {
-        return abi.encodePacked(hex"363d3d373d3d3d363d73", impl, hex"5af43d82803e903d91602b57fd5bf3");
+    /// @dev CREATE2 address of the registry's token deployment, from first principles: the init code copies
+    /// `impl`'s runtime code (`extcodecopy(impl, 0, 0, extcodesize(impl)); return(0, size)`).
+    function _create2Address(address deployer_, uint256 salt, address impl) private pure returns (address) {
+        bytes memory initCode = abi.encodePacked(hex"73", impl, hex"803b805f5f843c5ff3");
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), deployer_, bytes32(salt), keccak256(initCode))))));
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {IModelToken} from "../interfaces/IModelToken.sol";
@@ -30,13 +29,13 @@ contract ModelTokenTest is EconomyBase {
     }
 
     function test_initialize_zeroMinter_reverts() public {
-        ModelToken t = ModelToken(Clones.clone(address(tokenImpl)));
+        ModelToken t = _freshToken();
         vm.expectRevert(IModelTokenErrors.ModelTokenZeroMinter.selector);
         t.initialize("X", "X", address(0), 1e18);
     }
 
     function test_initialize_badCap_reverts() public {
-        ModelToken t = ModelToken(Clones.clone(address(tokenImpl)));
+        ModelToken t = _freshToken();
         vm.expectRevert(abi.encodeWithSelector(IModelTokenErrors.ModelTokenInvalidCap.selector, 0));
         t.initialize("X", "X", minter, 0);
         uint256 tooBig = uint256(type(uint96).max) + 1;
@@ -45,7 +44,7 @@ contract ModelTokenTest is EconomyBase {
     }
 
     function test_initialize_onceAndEmits() public {
-        ModelToken t = ModelToken(Clones.clone(address(tokenImpl)));
+        ModelToken t = _freshToken();
         vm.expectEmit(address(t));
         emit IModelToken.ModelTokenInitialized("Name", "SYM", minter, 5e18);
         t.initialize("Name", "SYM", minter, 5e18);
@@ -282,7 +281,7 @@ contract ModelTokenTest is EconomyBase {
     }
 
     function _tinyCapToken() private returns (IModelTokenCap memory c) {
-        c.token = ModelToken(Clones.clone(address(tokenImpl)));
+        c.token = _freshToken();
         c.token.initialize("T", "T", minter, 2 ** 20);
     }
 
@@ -413,14 +412,14 @@ contract ModelTokenTest is EconomyBase {
         assertGe(actual + supply / token.MAGNITUDE() + 1, exact, "dust above bound");
     }
 
-    // ------------------------------------------------------------ permit on a clone
+    // ------------------------------------------------------------ permit on a copy of the implementation
 
     bytes32 private constant _DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 private constant _PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
 
-    function test_permit_onClone_usesCloneAddressInDomain() public {
+    function test_permit_onCopy_usesTokenAddressInDomain() public {
         bytes32 expected = keccak256(
             abi.encode(
                 _DOMAIN_TYPEHASH, keccak256("Shardholder ModelToken"), keccak256("1"), block.chainid, address(token)
@@ -454,7 +453,7 @@ contract ModelTokenTest is EconomyBase {
         token.permit(owner, bob, 1, 999, v, r, s);
     }
 
-    function test_permit_signatureForOtherClone_rejected() public {
+    function test_permit_signatureForOtherToken_rejected() public {
         (, ModelToken other) = _register(_spec(1));
         (address owner, uint256 key) = makeAddrAndKey("owner");
         uint256 deadline = block.timestamp + 1;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {ModelToken} from "../ModelToken.sol";
 import {EconomyBase} from "./economy/EconomyBase.sol";
 import {CommonBase} from "forge-std/Base.sol";
@@ -114,7 +113,7 @@ contract TokenHandler is CommonBase, StdCheats, StdUtils {
 
 /// @notice Invariants 1 and 5 (docs/PROTOCOL.md) under random mints, deposits, transfers and (batch) claims over
 /// three tokens: a registered one (cap 1e24, revenue held below cap >> 20), another registered one, and a
-/// tiny-cap clone where every supply distributes and rounding dust is at its relative worst.
+/// tiny-cap token where every supply distributes and rounding dust is at its relative worst.
 contract ModelTokenInvariantTest is EconomyBase {
     TokenHandler internal handler;
     ModelToken[] internal tokens;
@@ -124,7 +123,7 @@ contract ModelTokenInvariantTest is EconomyBase {
         _deployRegistry();
         (, ModelToken a) = _register(_spec(2));
         (, ModelToken b) = _register(_spec(3));
-        ModelToken tiny = ModelToken(Clones.clone(address(tokenImpl)));
+        ModelToken tiny = _freshToken();
         tiny.initialize("Tiny", "TNY", minter, 1000);
         tokens.push(a);
         tokens.push(b);

@@ -5,7 +5,6 @@ import * as items from "./items/modelRegistry.ts";
 export const modelRegistryAbi: readonly [
   typeof items.constructor_,
   typeof items.FailedDeployment,
-  typeof items.InsufficientBalance,
   typeof items.ModelRegistryBadStage,
   typeof items.ModelRegistryCapUnreachable,
   typeof items.ModelRegistryDecayTooHigh,
@@ -61,12 +60,12 @@ export const modelRegistryAbi: readonly [
   typeof items.setMetadataURI,
   typeof items.settlementSec,
   typeof items.tokenImplementation,
+  typeof items.tokenInitCodeHash,
   typeof items.tokenOf,
   typeof items.unitsPerMicrobatch,
 ] = [
   items.constructor_,
   items.FailedDeployment,
-  items.InsufficientBalance,
   items.ModelRegistryBadStage,
   items.ModelRegistryCapUnreachable,
   items.ModelRegistryDecayTooHigh,
@@ -122,6 +121,7 @@ export const modelRegistryAbi: readonly [
   items.setMetadataURI,
   items.settlementSec,
   items.tokenImplementation,
+  items.tokenInitCodeHash,
   items.tokenOf,
   items.unitsPerMicrobatch,
 ];

@@ -1,8 +1,15 @@
-import { createWalletClient, http, keccak256, toHex } from "viem";
+import { compactSignatureToSignature, createWalletClient, http, keccak256, parseCompactSignature, serializeSignature, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { describe, expect, it } from "vitest";
-import { type Commitment, hashCommitment, MissingSignerError, recoverCommitmentSigner, signCommitment } from "./commitment.ts";
+import {
+  type Commitment,
+  compactCommitmentSignature,
+  hashCommitment,
+  MissingSignerError,
+  recoverCommitmentSigner,
+  signCommitment,
+} from "./commitment.ts";
 
 const ledger = "0x000000000000000000000000000000000000c0de";
 const h = (s: string) => keccak256(toHex(s));
@@ -45,6 +52,23 @@ describe("commitment EIP-712", () => {
     expect(sig2).toBe(sig1);
     const other = await recoverCommitmentSigner({ ledger, chainId: 31337, commitment: { ...commitment, round: 3n }, signature: sig1 });
     expect(other).not.toBe(account.address);
+  });
+
+  it("compacts a signature to the 64-byte EIP-2098 form the ledger takes, same signer", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    for (const round of [1n, 2n, 3n, 4n]) {
+      const full = await signCommitment(account, { ledger, chainId: 31337, commitment: { ...commitment, round } });
+      const compact = compactCommitmentSignature(full);
+      expect(compact).toHaveLength(2 + 128);
+      expect(compact.slice(0, 66)).toBe(full.slice(0, 66)); // r
+      const yParity = Number.parseInt(full.slice(130, 132), 16) - 27;
+      const vs = BigInt(`0x${compact.slice(66)}`);
+      expect(vs >> 255n).toBe(BigInt(yParity));
+      expect(vs & ((1n << 255n) - 1n)).toBe(BigInt(`0x${full.slice(66, 130)}`)); // s
+      // the same signature: expanding it again gives the 65-byte form back
+      expect(serializeSignature(compactSignatureToSignature(parseCompactSignature(compact)))).toBe(full);
+      expect(compactCommitmentSignature(compact)).toBe(compact);
+    }
   });
 
   it("throws a typed error for a wallet client without an account", async () => {

@@ -8,7 +8,10 @@ import {
   hashTypedData,
   keccak256,
   type LocalAccount,
+  parseSignature,
   recoverTypedDataAddress,
+  serializeCompactSignature,
+  signatureToCompactSignature,
   type Transport,
   type TypedDataDomain,
 } from "viem";
@@ -137,4 +140,18 @@ export async function signCommitment(
  */
 export async function recoverCommitmentSigner(parameters: CommitmentContext & { signature: Hex }): Promise<Address> {
   return recoverTypedDataAddress({ ...typedData(parameters), signature: parameters.signature });
+}
+
+/**
+ * The 64-byte EIP-2098 form `r ++ (yParity << 255 | s)` of a 65-byte signature (a 64-byte one is returned
+ * as is). The ledger's `submitCommitments` takes both forms (docs/PROTOCOL.md "Commitment signature");
+ * the short one costs 33 fewer calldata bytes per commitment, so the SDK submits it. It recovers the
+ * same signer: only the encoding differs.
+ *
+ * @example
+ * const compact = compactCommitmentSignature(await signCommitment(signer, { ledger, chainId, commitment }))
+ */
+export function compactCommitmentSignature(signature: Hex): Hex {
+  if (signature.length === 2 + 64 * 2) return signature;
+  return serializeCompactSignature(signatureToCompactSignature(parseSignature(signature)));
 }

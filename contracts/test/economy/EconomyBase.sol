@@ -50,6 +50,18 @@ abstract contract EconomyBase is Test {
         token = ModelToken(t);
     }
 
+    /// @dev An uninitialized token deployed as the registry deploys one: a copy of the implementation's runtime
+    /// code (the registry's 30-byte init code, with CREATE instead of CREATE2).
+    function _freshToken() internal returns (ModelToken token) {
+        bytes memory initCode = abi.encodePacked(hex"73", address(tokenImpl), hex"803b805f5f843c5ff3");
+        address t;
+        assembly ("memory-safe") {
+            t := create(0, add(initCode, 0x20), mload(initCode))
+        }
+        require(t != address(0), "token copy failed");
+        token = ModelToken(t);
+    }
+
     function _mint(ModelToken token, address to, uint256 amount) internal {
         vm.prank(minter);
         token.mint(to, amount);

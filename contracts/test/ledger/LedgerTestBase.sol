@@ -252,6 +252,12 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
         return abi.encodePacked(r, s, v);
     }
 
+    /// @dev The 64-byte EIP-2098 form of `_sign`'s signature, `r ++ (yParity << 255 | s)`: what the SDK submits.
+    function _signCompact(uint256 key, Commitment memory c) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, _digest(c, block.chainid, address(ledger)));
+        return abi.encodePacked(r, (uint256(v - 27) << 255) | uint256(s));
+    }
+
     function _submit(Commitment memory c, bytes memory signature) internal {
         Commitment[] memory cs = new Commitment[](1);
         bytes[] memory sigs = new bytes[](1);

@@ -7,9 +7,6 @@ export const constructor_ = {"inputs":[{"internalType":"address","name":"tokenIm
 /** `error FailedDeployment()` */
 export const FailedDeployment = {"inputs":[],"name":"FailedDeployment","type":"error"} as const;
 
-/** `error InsufficientBalance(uint256 balance, uint256 needed)` */
-export const InsufficientBalance = {"inputs":[{"internalType":"uint256","name":"balance","type":"uint256"},{"internalType":"uint256","name":"needed","type":"uint256"}],"name":"InsufficientBalance","type":"error"} as const;
-
 /** `error ModelRegistryBadStage(uint64 modelId, uint16 stage)` */
 export const ModelRegistryBadStage = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"}],"name":"ModelRegistryBadStage","type":"error"} as const;
 
@@ -174,6 +171,9 @@ export const settlementSec = {"inputs":[{"components":[{"internalType":"uint32",
 
 /** `function tokenImplementation()` */
 export const tokenImplementation = {"inputs":[],"name":"tokenImplementation","outputs":[{"internalType":"address","name":"","type":"address"}],"stateMutability":"view","type":"function"} as const;
+
+/** `function tokenInitCodeHash()` */
+export const tokenInitCodeHash = {"inputs":[],"name":"tokenInitCodeHash","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"} as const;
 
 /** `function tokenOf(uint64 modelId)` */
 export const tokenOf = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"}],"name":"tokenOf","outputs":[{"internalType":"address","name":"","type":"address"}],"stateMutability":"view","type":"function"} as const;

@@ -7,9 +7,6 @@ export const constructor_ = {"inputs":[],"stateMutability":"nonpayable","type":"
 /** `error ECDSAInvalidSignature()` */
 export const ECDSAInvalidSignature = {"inputs":[],"name":"ECDSAInvalidSignature","type":"error"} as const;
 
-/** `error ECDSAInvalidSignatureLength(uint256 length)` */
-export const ECDSAInvalidSignatureLength = {"inputs":[{"internalType":"uint256","name":"length","type":"uint256"}],"name":"ECDSAInvalidSignatureLength","type":"error"} as const;
-
 /** `error ECDSAInvalidSignatureS(bytes32 s)` */
 export const ECDSAInvalidSignatureS = {"inputs":[{"internalType":"bytes32","name":"s","type":"bytes32"}],"name":"ECDSAInvalidSignatureS","type":"error"} as const;
 
@@ -37,12 +34,6 @@ export const ERC2612ExpiredSignature = {"inputs":[{"internalType":"uint256","nam
 /** `error ERC2612InvalidSigner(address signer, address owner)` */
 export const ERC2612InvalidSigner = {"inputs":[{"internalType":"address","name":"signer","type":"address"},{"internalType":"address","name":"owner","type":"address"}],"name":"ERC2612InvalidSigner","type":"error"} as const;
 
-/** `error InvalidAccountNonce(address account, uint256 currentNonce)` */
-export const InvalidAccountNonce = {"inputs":[{"internalType":"address","name":"account","type":"address"},{"internalType":"uint256","name":"currentNonce","type":"uint256"}],"name":"InvalidAccountNonce","type":"error"} as const;
-
-/** `error InvalidShortString()` */
-export const InvalidShortString = {"inputs":[],"name":"InvalidShortString","type":"error"} as const;
-
 /** `error ModelTokenAlreadyInitialized()` */
 export const ModelTokenAlreadyInitialized = {"inputs":[],"name":"ModelTokenAlreadyInitialized","type":"error"} as const;
 
@@ -69,9 +60,6 @@ export const ModelTokenZeroMinter = {"inputs":[],"name":"ModelTokenZeroMinter","
 
 /** `error ModelTokenZeroRecipient()` */
 export const ModelTokenZeroRecipient = {"inputs":[],"name":"ModelTokenZeroRecipient","type":"error"} as const;
-
-/** `error StringTooLong(string str)` */
-export const StringTooLong = {"inputs":[{"internalType":"string","name":"str","type":"string"}],"name":"StringTooLong","type":"error"} as const;
 
 /** `event Approval(address owner, address spender, uint256 value)` */
 export const Approval = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"address","name":"owner","type":"address"},{"indexed":true,"internalType":"address","name":"spender","type":"address"},{"indexed":false,"internalType":"uint256","name":"value","type":"uint256"}],"name":"Approval","type":"event"} as const;
@@ -128,7 +116,7 @@ export const decimals = {"inputs":[],"name":"decimals","outputs":[{"internalType
 export const depositRevenue = {"inputs":[],"name":"depositRevenue","outputs":[],"stateMutability":"payable","type":"function"} as const;
 
 /** `function eip712Domain()` */
-export const eip712Domain = {"inputs":[],"name":"eip712Domain","outputs":[{"internalType":"bytes1","name":"fields","type":"bytes1"},{"internalType":"string","name":"name","type":"string"},{"internalType":"string","name":"version","type":"string"},{"internalType":"uint256","name":"chainId","type":"uint256"},{"internalType":"address","name":"verifyingContract","type":"address"},{"internalType":"bytes32","name":"salt","type":"bytes32"},{"internalType":"uint256[]","name":"extensions","type":"uint256[]"}],"stateMutability":"view","type":"function"} as const;
+export const eip712Domain = {"inputs":[],"name":"eip712Domain","outputs":[{"internalType":"bytes1","name":"fields","type":"bytes1"},{"internalType":"string","name":"name_","type":"string"},{"internalType":"string","name":"version","type":"string"},{"internalType":"uint256","name":"chainId","type":"uint256"},{"internalType":"address","name":"verifyingContract","type":"address"},{"internalType":"bytes32","name":"salt","type":"bytes32"},{"internalType":"uint256[]","name":"extensions","type":"uint256[]"}],"stateMutability":"view","type":"function"} as const;
 
 /** `function initialize(string name_, string symbol_, address minter_, uint256 capTokens)` */
 export const initialize = {"inputs":[{"internalType":"string","name":"name_","type":"string"},{"internalType":"string","name":"symbol_","type":"string"},{"internalType":"address","name":"minter_","type":"address"},{"internalType":"uint256","name":"capTokens","type":"uint256"}],"name":"initialize","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;

@@ -10,7 +10,7 @@ import type {
   ComputeLedgerWrongWeightsRootError,
 } from "../../errors/contractErrors.ts";
 import { type AccountRequiredError, InvalidParameterError, type NoDeploymentError } from "../../errors/sdk.ts";
-import type { Commitment } from "../../protocol/commitment.ts";
+import { type Commitment, compactCommitmentSignature } from "../../protocol/commitment.ts";
 import {
   type AccountParameter,
   type DeploymentsParameter,
@@ -62,7 +62,7 @@ export function orderForBatching(signed: readonly SignedCommitment[]): SignedCom
 
 /**
  * Submits signed commitments in batches (anyone may relay them: the signature, not the sender,
- * identifies the worker). Batches go out one after the other; the first failing batch throws
+ * identifies the worker). Signatures are sent in their 64-byte EIP-2098 form (`compactCommitmentSignature`). Batches go out one after the other; the first failing batch throws
  * and later ones are not sent.
  *
  * @example
@@ -88,7 +88,8 @@ export async function submitCommitments(
         abi: computeLedgerAbi,
         address: contracts.computeLedger,
         functionName: "submitCommitments",
-        args: [batch.map((s) => s.commitment), batch.map((s) => s.signature)],
+        // EIP-2098 64-byte signatures: 33 calldata bytes fewer per commitment than the 65-byte form
+        args: [batch.map((s) => s.commitment), batch.map((s) => compactCommitmentSignature(s.signature))],
         account: parameters.account,
       }, laterTransaction(parameters, batches.length)),
     );
