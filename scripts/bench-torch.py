@@ -161,6 +161,7 @@ def main():
     out = {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "ompWaitPolicy": os.environ.get("OMP_WAIT_POLICY"),
         "blas": blas_name(libs),
         "blasLibraries": libs,
         "buildBlas": " ".join(re.findall(r"(?:BLAS|LAPACK)_INFO=[^,]*", torch.__config__.show())),

@@ -39,9 +39,20 @@ export const REFERENCE_BLAS_DIRS = ["/usr/lib/x86_64-linux-gnu/blas", "/usr/lib/
  */
 export type BlasChoice = "openblas" | "reference" | "system";
 
-/** Environment of the python child: the chosen BLAS first on the loader path, `threads` OpenMP threads. */
+/**
+ * Environment of the python child: the chosen BLAS first on the loader path, `threads` OpenMP
+ * threads, and `OMP_WAIT_POLICY=PASSIVE` (unless set): libgomp's default spin-waiting made
+ * PyTorch's 2-thread step ~10x slower than its 1-thread step on the shared 2-core build machine
+ * (12.7 s against 1.2 s at d=128 while another engineer's processes held the cores); passive
+ * waiting costs an idle machine a little wake-up latency per parallel region.
+ */
 export function torchEnv(threads: number, blas: BlasChoice = "openblas"): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: String(threads),
+    OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? "PASSIVE",
+  };
   const dirs =
     blas === "openblas"
       ? OPENBLAS_DIRS.filter((d) => existsSync(path.join(d, "libblas.so.3"))).slice(0, 1)
@@ -138,6 +149,7 @@ export function writeReferenceInput(spec: ModelSpec, steps: number, modelId = 1n
 export interface TorchRun {
   readonly torch: string;
   readonly threads: number;
+  readonly ompWaitPolicy: string | null;
   /** The BLAS the process mapped: "openblas-openmp", "reference (netlib libblas3)", ... */
   readonly blas: string;
   readonly blasLibraries: readonly string[];
