@@ -66,10 +66,10 @@ export function torchEnv(threads: number, blas: BlasChoice = "openblas"): NodeJS
 export type TorchProbe = { readonly ok: true; readonly python: string; readonly version: string } | { readonly ok: false; readonly reason: string };
 
 /**
- * The first python that imports torch: `$PYTHON`, then `python3` on PATH, then Debian's
- * `/usr/bin/python3` (where python3-torch lives when PATH starts with a pyenv or venv python).
+ * The first python that imports torch: `$PYTHON` alone when set, else `python3` on PATH, then
+ * Debian's `/usr/bin/python3` (where python3-torch lives when PATH starts with a pyenv or venv python).
  */
-export function probeTorch(candidates: readonly string[] = [process.env.PYTHON, "python3", "/usr/bin/python3"].filter((p): p is string => !!p)): TorchProbe {
+export function probeTorch(candidates: readonly string[] = process.env.PYTHON ? [process.env.PYTHON] : ["python3", "/usr/bin/python3"]): TorchProbe {
   const reasons: string[] = [];
   for (const python of [...new Set(candidates)]) {
     const r = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", env: torchEnv(1), timeout: 60_000 });
