@@ -7,9 +7,11 @@ import { formatEther } from "viem";
 export type DevnetSummary = {
   runDir: string;
   stages: number;
+  /** Absent in runs from before rounds of many steps (one step a round). */
+  stepsPerRound?: number | undefined;
   wallMs: number;
   machine?: { cpu: string; cores: number; node: string; recordedAt: string } | undefined;
-  rounds: { round: string; loss?: number | null }[];
+  rounds: { round: string; loss?: number | null; evalLoss?: number | null }[];
   requests: { prompt: string; output: string; feeWei: string; holdersWei: string; latencyMs: number }[];
   claims: { holder: string; claimedWei: string; gasUsed: string }[];
   untrained: { prompt: string; output: string };
@@ -41,14 +43,17 @@ const int = (n: number): string => Math.round(n).toLocaleString("en-US");
 /** The markdown table (with its heading line) for one run. */
 export function renderDevnetTable(s: DevnetSummary): string {
   const losses = s.rounds.map((r) => r.loss).filter((l): l is number => typeof l === "number");
+  const evalLosses = s.rounds.map((r) => r.evalLoss).filter((l): l is number => typeof l === "number");
+  const steps = s.stepsPerRound ?? 1;
   const audits = s.validator.audits;
   const disputes = audits.reduce((a, x) => a + x.disputes.length, 0);
   const voided = audits.reduce((a, x) => a + (x.voided?.length ?? 0), 0);
   const sample = s.requests[0];
   const machine = s.machine ? `${s.machine.cpu}, ${s.machine.cores} cores, Node ${s.machine.node}` : "not recorded";
   const rows: [string, string][] = [
-    ["run", `\`${s.runDir}\` (${s.stages} stages, ${s.rounds.length} rounds), ${(s.wallMs / 1000).toFixed(1)} s wall on ${machine}`],
-    ["loss per round", `${losses.map((l) => l.toFixed(3)).join(", ")} (${(-100 * s.checks.lossDropFraction).toFixed(1)}%)`],
+    ["run", `\`${s.runDir}\` (${s.stages} stages, ${s.rounds.length} rounds of ${steps} optimizer step${steps === 1 ? "" : "s"}), ${(s.wallMs / 1000).toFixed(1)} s wall on ${machine}`],
+    ["training loss per round", `${losses.map((l) => l.toFixed(3)).join(", ")} (${(-100 * s.checks.lossDropFraction).toFixed(1)}%; mean over the round's microbatches)`],
+    ...(evalLosses.length ? [["held-out loss after each round", `${evalLosses.map((l) => l.toFixed(3)).join(", ")} (nats on the corpus' eval split; untrained ln 95 = 4.554)`] as [string, string]] : []),
     [
       "audits",
       `${audits.reduce((a, x) => a + x.sampled, 0)} items re-executed (sampling ${s.validator.fraction}), ${audits.reduce((a, x) => a + x.attested, 0)} attested, ${disputes} dispute${disputes === 1 ? "" : "s"}, ${voided} commitment${voided === 1 ? "" : "s"} voided`,

@@ -17,10 +17,11 @@ describe("README devnet table", () => {
     expect(withDevnetTable(readme, summary)).toBe(readme);
   });
 
-  it("states what the run measured: one loss per round, the cheater slashed, no honest miner slashed", () => {
+  it("states what the run measured: one training and one held-out loss per round, the cheater slashed, no honest miner slashed", () => {
     const table = renderDevnetTable(summary);
-    const lossRow = table.split("\n").find((l) => l.startsWith("| loss per round |")) ?? "";
-    expect(lossRow.match(/\d+\.\d{3}/g)).toHaveLength(summary.rounds.length);
+    const row = (name: string) => (table.split("\n").find((l) => l.startsWith(`| ${name} |`)) ?? "").split("|")[2] ?? "";
+    expect(row("training loss per round").match(/\d+\.\d{3}(?=,| \()/g)).toHaveLength(summary.rounds.length);
+    expect(row("held-out loss after each round").match(/\d+\.\d{3}(?=,| \()/g)).toHaveLength(summary.rounds.length);
     expect(summary.checks.honestSlashed).toBe(0);
     expect(summary.checks.cheaterSlashed).toBe(true);
     expect(summary.checks.claimsPlusDustEqualHoldersShare).toBe(true);
