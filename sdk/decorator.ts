@@ -33,6 +33,8 @@ import { getVoidedCommitments } from "./actions/miner/getVoidedCommitments.ts";
 import { getLedgerParameters } from "./actions/ledger/getLedgerParameters.ts";
 import { getAttestations } from "./actions/validator/getAttestations.ts";
 import { getValidatorRewardMints } from "./actions/validator/getValidatorRewardMints.ts";
+import { getRewardMints } from "./actions/miner/getRewardMints.ts";
+import { getInferenceFulfillments } from "./actions/inference/getInferenceFulfillments.ts";
 import { getInferenceRequests } from "./actions/inference/getInferenceRequests.ts";
 import { withdrawPayments } from "./actions/miner/withdrawPayments.ts";
 import { withdrawStake } from "./actions/miner/withdrawStake.ts";
@@ -141,6 +143,8 @@ const actions = {
   getAcceptedCommitments,
   getVoidedCommitments,
   getRoundFinalizations,
+  getRewardMints,
+  getInferenceFulfillments,
   getDisputes,
   getDisputedItem,
   getSlashes,

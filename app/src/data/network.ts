@@ -2,16 +2,16 @@
 // (rounds and their status, miners and validators with units, tokens minted, slashes, disputes,
 // inference revenue), all from the SDK's reads and event queries.
 import type { Address, Hex } from "viem";
-import { getBlock, getContractEvents } from "viem/actions";
-import { RewardMinted } from "../../../sdk/abi/items/computeLedger.ts";
-import { InferenceFulfilled } from "../../../sdk/abi/items/inferenceEscrow.ts";
+import { getBlock } from "viem/actions";
 import { getDisputes, type OpenedDispute } from "../../../sdk/actions/disputes/getDisputes.ts";
 import { getSlashes } from "../../../sdk/actions/disputes/getSlashes.ts";
+import { getInferenceFulfillments } from "../../../sdk/actions/inference/getInferenceFulfillments.ts";
 import { getInferenceRequests } from "../../../sdk/actions/inference/getInferenceRequests.ts";
 import { getServingEndpoints } from "../../../sdk/actions/inference/getServingEndpoints.ts";
 import { getAcceptedCommitments } from "../../../sdk/actions/miner/getAcceptedCommitments.ts";
 import { getCurrentRound } from "../../../sdk/actions/miner/getCurrentRound.ts";
 import { getRound } from "../../../sdk/actions/miner/getRound.ts";
+import { getRewardMints } from "../../../sdk/actions/miner/getRewardMints.ts";
 import { getRoundFinalizations } from "../../../sdk/actions/miner/getRoundFinalizations.ts";
 import { getVoidedCommitments } from "../../../sdk/actions/miner/getVoidedCommitments.ts";
 import { getModelToken, type GetModelTokenReturnType } from "../../../sdk/actions/models/getModelToken.ts";
@@ -78,7 +78,6 @@ const byRound = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 export async function loadActivity(client: ReadClient, deployments: Deployments, model: ModelSummary): Promise<ModelActivity> {
   const { modelId } = model;
   const q = { deployments, modelId };
-  const fromBlock = BigInt(deployments.deployedAtBlock);
   const [block, currentRound, accepted, voided, finals, slashes, disputes, attestations, validatorMints, rewardMints, requests] = await Promise.all([
     getBlock(client),
     getCurrentRound(client, q),
@@ -89,12 +88,10 @@ export async function loadActivity(client: ReadClient, deployments: Deployments,
     getDisputes(client, q),
     getAttestations(client, q),
     getValidatorRewardMints(client, q),
-    getContractEvents(client, { abi: [RewardMinted], address: deployments.contracts.computeLedger, eventName: "RewardMinted", args: { modelId }, fromBlock, strict: true }),
+    getRewardMints(client, q),
     getInferenceRequests(client, { deployments, modelId }),
   ]);
-  const fulfilledLogs = requests.length
-    ? await getContractEvents(client, { abi: [InferenceFulfilled], address: deployments.contracts.inferenceEscrow, eventName: "InferenceFulfilled", fromBlock, strict: true })
-    : [];
+  const fulfillments = requests.length ? await getInferenceFulfillments(client, { deployments }) : [];
 
   // Rounds: every round with a commitment or a finalization, and the current one.
   const roundIds = [...new Set([...accepted.map((c) => c.round), ...finals.map((f) => f.round), currentRound])].sort(byRound).reverse();
@@ -130,7 +127,7 @@ export async function loadActivity(client: ReadClient, deployments: Deployments,
     if (row) row.voided += 1;
   }
   const minted = new Map<string, bigint>();
-  for (const m of rewardMints) add(minted, m.args.worker.toLowerCase(), m.args.workerTokens);
+  for (const m of rewardMints) add(minted, m.worker.toLowerCase(), m.workerTokens);
   const slashedOf = (who: Address) => slashes.filter((x) => x.worker.toLowerCase() === who.toLowerCase());
   for (const row of miners.values()) {
     // A worker mints one reward per round for all its stages; shown on its first stage's row.
@@ -168,11 +165,11 @@ export async function loadActivity(client: ReadClient, deployments: Deployments,
   // Inference revenue: the model's requests joined with their fulfilments, in chain order.
   const feeOf = new Map<bigint, bigint>(requests.map((r) => [r.requestId, r.feeWei]));
   let cumulative = 0n;
-  const fulfilled = fulfilledLogs
-    .filter((l) => feeOf.has(l.args.requestId))
-    .map((l): RevenuePoint => {
-      cumulative += l.args.holdersWei;
-      return { requestId: l.args.requestId, feeWei: feeOf.get(l.args.requestId) ?? 0n, holdersWei: l.args.holdersWei, cumulativeHoldersWei: cumulative };
+  const fulfilled = fulfillments
+    .filter((f) => feeOf.has(f.requestId))
+    .map((f): RevenuePoint => {
+      cumulative += f.holdersWei;
+      return { requestId: f.requestId, feeWei: feeOf.get(f.requestId) ?? 0n, holdersWei: f.holdersWei, cumulativeHoldersWei: cumulative };
     });
   return {
     currentRound,

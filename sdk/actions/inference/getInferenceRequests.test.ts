@@ -2,6 +2,7 @@ import { keccak256, parseEther, toBytes } from "viem";
 import { describe, expect, it } from "vitest";
 import { recordingClient } from "../../../test/sdk/eventScenarios.ts";
 import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "../../../test/sdk/fixture.ts";
+import { getInferenceFulfillments } from "./getInferenceFulfillments.ts";
 import { getInferenceRequests } from "./getInferenceRequests.ts";
 
 /** Model 1 served by a one-operator pipeline (wallet 1 runs both stages). */
@@ -60,5 +61,35 @@ describe("getInferenceRequests", () => {
       [second.requestId, accountAt(s, 5)],
       [third.requestId, accountAt(s, 6)],
     ]);
+  });
+
+  it("getInferenceFulfillments lists each delivery with its fee split, joinable to one model's requests", async () => {
+    const { s, pipelineKey } = await servedModel();
+    const dapp = actionsOf(s, 5);
+    const operator = actionsOf(s, 1);
+    const made = await dapp.requestInference({ modelId: 1n, input: "Once upon a time", pipelineKey });
+    const unanswered = await dapp.requestInference({ modelId: 1n, input: "never answered", pipelineKey });
+    expect(await getInferenceFulfillments(s.publicClient, { deployments: s.deployments })).toEqual([]);
+    const outputHash = keccak256(toBytes(" there was a jury"));
+    const done = await operator.fulfillInference({ requestId: made.requestId, outputHash });
+    const fulfilled = await getInferenceFulfillments(s.publicClient, { deployments: s.deployments });
+    expect(fulfilled).toEqual([
+      {
+        requestId: made.requestId,
+        pipelineKey,
+        fulfiller: accountAt(s, 1),
+        outputHash,
+        protocolFeeWei: expect.any(BigInt),
+        operatorFeeWeiPerStage: expect.any(BigInt),
+        holdersWei: expect.any(BigInt),
+        blockNumber: done.receipt.blockNumber,
+        transactionHash: done.receipt.transactionHash,
+        logIndex: expect.any(Number),
+      },
+    ]);
+    const [f] = fulfilled;
+    expect((f?.protocolFeeWei ?? 0n) + 2n * (f?.operatorFeeWeiPerStage ?? 0n) + (f?.holdersWei ?? 0n)).toBe(made.request.feeWei);
+    expect(await getInferenceFulfillments(s.publicClient, { deployments: s.deployments, requestId: unanswered.requestId })).toEqual([]);
+    expect(await dapp.getInferenceFulfillments({ pipelineKey })).toEqual(fulfilled);
   });
 });

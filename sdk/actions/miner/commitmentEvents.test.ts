@@ -1,8 +1,10 @@
 import type { Hex } from "viem";
+import { modelTokenAbi } from "../../abi/modelToken.ts";
 import { describe, expect, it } from "vitest";
 import { accountAt, actionsOf, deployShardholder, mintRound } from "../../../test/sdk/fixture.ts";
 import { committedPipeline, eventSpec, pastChallengeWindow, recordingClient, toChallengeWindow } from "../../../test/sdk/eventScenarios.ts";
 import { getAcceptedCommitments } from "./getAcceptedCommitments.ts";
+import { getRewardMints } from "./getRewardMints.ts";
 import { getRoundFinalizations } from "./getRoundFinalizations.ts";
 import { getVoidedCommitments } from "./getVoidedCommitments.ts";
 
@@ -102,6 +104,31 @@ describe("commitment events: accepted, voided, finalized rounds", () => {
     expect([receipt.status, receipt.blockNumber]).toEqual(["success", finalized?.blockNumber]);
     expect(await getRoundFinalizations(s.publicClient, { ...query, round: 1n })).toEqual([]);
     expect(await getRoundFinalizations(s.publicClient, { ...query, fromBlock: (finalized?.blockNumber as bigint) + 1n })).toEqual([]);
+  });
+
+  it("getRewardMints lists each worker's minted reward: its payout, tokens, designer share and units", async () => {
+    const s = await deployShardholder();
+    await actionsOf(s, 0).registerModel({ spec: eventSpec });
+    const query = { deployments: s.deployments, modelId: 1n };
+    expect(await getRewardMints(s.publicClient, query)).toEqual([]);
+    const payouts = [accountAt(s, 11), accountAt(s, 12)] as const;
+    await mintRound(s, { modelId: 1n, workers: [1, 2], payouts: [payouts[0], payouts[1]] });
+    const mints = await getRewardMints(s.publicClient, query);
+    expect(mints.map((m) => [m.round, m.worker, m.payout])).toEqual([
+      [0n, accountAt(s, 1), payouts[0]],
+      [0n, accountAt(s, 2), payouts[1]],
+    ]);
+    // Every token a payout holds came from its mint; the units are the round's.
+    const token = await actionsOf(s, 0).getModelToken({ modelId: 1n });
+    for (const m of mints) {
+      expect(await s.publicClient.readContract({ abi: modelTokenAbi, address: token.address, functionName: "balanceOf", args: [m.payout] })).toBe(m.workerTokens);
+      expect(m.designerTokens).toBeGreaterThan(0n);
+    }
+    const round = await actionsOf(s, 0).getRound({ modelId: 1n, round: 0n });
+    expect(mints.reduce((t, m) => t + m.units, 0n)).toBe(round.totalUnits);
+    expect((await getRewardMints(s.publicClient, { ...query, worker: accountAt(s, 2) })).map((m) => m.payout)).toEqual([payouts[1]]);
+    expect(await getRewardMints(s.publicClient, { ...query, round: 1n })).toEqual([]);
+    expect(await actionsOf(s, 9).getRewardMints({ modelId: 1n, fromBlock: (mints[1]?.blockNumber as bigint) + 1n })).toEqual([]);
   });
 
   it("a round whose challenge window passed without finalization has no entry", async () => {
