@@ -17,6 +17,8 @@ export type StageMicrobatchRecord = {
   parameterGradient: Float32Array;
   /** Root of the weights the microbatch ran on (its optimizer step's start). */
   weightsRoot: Hex;
+  /** `gradRoot(parameterGradient)` when the caller already hashed it (storing the gradient does). */
+  gradRoot?: Hex | undefined;
 };
 
 /** Thrown when a round cannot be committed from what the journal holds. */
@@ -40,7 +42,7 @@ export function toItem(record: StageMicrobatchRecord): MicrobatchItem {
     outputActHash: record.outputActHash,
     upstreamGradHash: record.upstreamGradHash,
     inputGradHash: record.inputGradHash,
-    gradRoot: fastGradRoot(record.parameterGradient),
+    gradRoot: record.gradRoot ?? fastGradRoot(record.parameterGradient),
     weightsRoot: record.weightsRoot,
   };
 }

@@ -47,14 +47,15 @@ export type RoundContent = {
 /**
  * Stores what a stage committed to but did not send over a link: the weights each step started
  * from (by `weightsRoot`), each parameter gradient (by `gradRoot`) and each loss (scalar tensor
- * bytes). Returns the root of the round's starting weights.
+ * bytes). Returns the root of the round's starting weights and each gradient's root, in order
+ * (the items' `gradRoot`s: hashed once here, not again when the items are built).
  */
-export function storeRoundContent(store: ContentStore, content: RoundContent): Hex {
+export function storeRoundContent(store: ContentStore, content: RoundContent): { weightsRootBefore: Hex; gradRoots: Hex[] } {
   const { round } = content;
   const [start, ...later] = content.stepWeights;
   if (!start) throw new RangeError("storeRoundContent needs the weights of at least one step");
-  for (const g of content.gradients) store.putGradient(g, round);
+  const gradRoots = content.gradients.map((g) => store.putGradient(g, round));
   for (const loss of content.losses) store.putTensor(encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([loss]) }), round);
   for (const weights of later) store.putWeights(weights, round);
-  return store.putWeights(start, round);
+  return { weightsRootBefore: store.putWeights(start, round), gradRoots };
 }
