@@ -12,8 +12,11 @@ export type LossReport = {
   chainId: number;
   modelId: string;
   token: string;
-  /** Mean training cross-entropy of each round, as the last stage's miner reported it. */
-  rounds: { round: string; loss: number }[];
+  /**
+   * Mean training cross-entropy of each round, as the last stage's miner reported it, and the
+   * held-out loss the pipeline measured after the round (runs of many steps report it).
+   */
+  rounds: { round: string; loss: number; evalLoss?: number }[];
   /** File modification time (ms): newest reports first. */
   writtenAt: number;
 };
@@ -24,9 +27,10 @@ function parseReport(json: unknown, source: string, writtenAt: number): LossRepo
   if (typeof chainId !== "number" || typeof token !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(token)) return undefined;
   if ((typeof modelId !== "string" && typeof modelId !== "number") || !Array.isArray(rounds)) return undefined;
   const points = rounds.flatMap((r: unknown) => {
-    const { round, loss } = (r ?? {}) as Record<string, unknown>;
+    const { round, loss, evalLoss } = (r ?? {}) as Record<string, unknown>;
     const ok = (typeof round === "string" || typeof round === "number") && typeof loss === "number" && Number.isFinite(loss);
-    return ok ? [{ round: String(round), loss: loss as number }] : [];
+    const held = typeof evalLoss === "number" && Number.isFinite(evalLoss) ? { evalLoss } : {};
+    return ok ? [{ round: String(round), loss: loss as number, ...held }] : [];
   });
   return { source, chainId, modelId: String(modelId), token, rounds: points, writtenAt };
 }

@@ -28,7 +28,7 @@ describe("loss reports", () => {
     };
     // A devnet summary: bigints as strings, `loss` undefined for a round no stage reported.
     await write("2026-01-01", { chainId: 31337, modelId: "1", token, rounds: [{ round: "0", loss: 4.1 }, { round: "1" }, { round: "2", loss: 3.5 }], wallMs: 1 }, 1_000);
-    await write("2026-01-02", { chainId: 31337, modelId: 1, token, rounds: [{ round: 0, loss: 3.9 }] }, 2_000);
+    await write("2026-01-02", { chainId: 31337, modelId: 1, token, rounds: [{ round: 0, loss: 3.9, evalLoss: 3.7 }, { round: 1, loss: 3.6, evalLoss: "n/a" }] }, 2_000);
     await write("broken", "{ not json", 3_000);
     await write("other", { hello: "world" }, 3_000);
     await mkdir(path.join(runs, "no-summary"));
@@ -37,7 +37,7 @@ describe("loss reports", () => {
     await utimes(extra, 500, 500);
     const reports = await readLossReports({ runsDir: runs, files: [extra] });
     expect(reports.map((r) => [r.source.split(path.sep).slice(-2).join("/"), r.modelId, r.rounds])).toEqual([
-      ["2026-01-02/summary.json", "1", [{ round: "0", loss: 3.9 }]],
+      ["2026-01-02/summary.json", "1", [{ round: "0", loss: 3.9, evalLoss: 3.7 }, { round: "1", loss: 3.6 }]],
       ["2026-01-01/summary.json", "1", [{ round: "0", loss: 4.1 }, { round: "2", loss: 3.5 }]],
       [`${path.basename(runs)}/extra.json`, "7", []],
     ]);

@@ -4,9 +4,10 @@
 // only for rounds the chain says are final.
 import type { Address } from "viem";
 
-export type LossReport = { source: string; chainId: number; modelId: string; token: string; rounds: { round: string; loss: number }[] };
+export type LossReport = { source: string; chainId: number; modelId: string; token: string; rounds: { round: string; loss: number; evalLoss?: number }[] };
 
-export type LossPoint = { round: bigint; loss: number };
+/** A final round's training loss and, when the run measured it, its held-out loss. */
+export type LossPoint = { round: bigint; loss: number; evalLoss?: number | undefined };
 
 export type ModelLoss = { source: string; points: LossPoint[]; unreported: bigint[] };
 
@@ -23,13 +24,13 @@ export async function loadLossReports(origin = window.location.origin): Promise<
 export function lossOfModel(reports: readonly LossReport[], chainId: number, token: Address, finalRounds: readonly bigint[]): ModelLoss | undefined {
   const report = reports.find((r) => r.chainId === chainId && r.token.toLowerCase() === token.toLowerCase());
   if (!report) return undefined;
-  const byRound = new Map(report.rounds.map((r) => [BigInt(r.round), r.loss]));
+  const byRound = new Map(report.rounds.map((r) => [BigInt(r.round), r]));
   const points: LossPoint[] = [];
   const unreported: bigint[] = [];
   for (const round of [...finalRounds].sort((a, b) => (a < b ? -1 : 1))) {
-    const loss = byRound.get(round);
-    if (loss === undefined) unreported.push(round);
-    else points.push({ round, loss });
+    const reported = byRound.get(round);
+    if (reported === undefined) unreported.push(round);
+    else points.push({ round, loss: reported.loss, evalLoss: reported.evalLoss });
   }
   return { source: report.source, points, unreported };
 }

@@ -59,7 +59,7 @@ function LossPanel({ model, activity }: { model: ModelSummary; activity: ModelAc
   const loss = reports.data ? lossOfModel(reports.data, config.chainId, model.token, activity.finalRounds) : undefined;
   return (
     <figure class="panel" data-testid="loss-panel">
-      <figcaption>Training loss per final round</figcaption>
+      <figcaption>Loss per final round</figcaption>
       {reports.error ? <ErrorNotice error={reports.error} what="Could not read the loss reports" /> : null}
       {reports.data && !loss ? (
         <Notice title="No loss report for this model" testId="no-loss">
@@ -77,8 +77,21 @@ function LossPanel({ model, activity }: { model: ModelSummary; activity: ModelAc
             formatY={formatLoss}
             testId="loss-chart"
           />
+          {loss.points.some((p) => p.evalLoss !== undefined) ? (
+            <>
+              <h4 class="small">Held-out loss after each round</h4>
+              <LineChart
+                points={loss.points.filter((p) => p.evalLoss !== undefined).map((p) => ({ x: Number(p.round), y: p.evalLoss as number, label: `round ${p.round}: ${formatLoss(p.evalLoss as number)} nats held-out` }))}
+                xLabel="round"
+                yLabel="held-out cross-entropy (nats)"
+                formatY={formatLoss}
+                testId="eval-loss-chart"
+              />
+            </>
+          ) : null}
           <p class="muted small">
-            Reported by the last stage's miner (mean cross-entropy of the round's training batches), not stored on-chain; from <code>{loss.source}</code>.
+            Reported by the last stage's miner (training: mean cross-entropy of the round's training batches; held-out: the corpus' eval split, forwarded through the
+            pipeline after the round), not stored on-chain; from <code>{loss.source}</code>.
             {loss.unreported.length ? ` Final rounds without a report: ${loss.unreported.join(", ")}.` : ""}
           </p>
         </>
