@@ -116,6 +116,11 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     const committed = (r: Result) => r.logs.find((l) => l.msg === "round committed");
     expect(committed(first)).toMatchObject({ round: "0", trained: true, confirmed: 1 });
     expect(committed(last)?.loss).toBeGreaterThan(0);
+    // Where the round's time went: the pipeline's own split, inside the round's whole wall time.
+    const split = committed(first)?.pipelineMs as Record<string, number> | undefined;
+    expect(split).toMatchObject({ wallMs: expect.any(Number), idleMs: expect.any(Number), forwardMs: expect.any(Number), backwardMs: expect.any(Number), codecMs: expect.any(Number) });
+    expect(split?.wallMs).toBeLessThanOrEqual(Number(committed(first)?.wallMs) + 1);
+    expect(split?.idleMs).toBeLessThanOrEqual(split?.wallMs as number);
     expect(first.logs.find((l) => l.backend)?.backend).toBe("wasm");
     for (const i of [0, 1]) {
       const rec = await getCommitment(s.publicClient, { deployments: s.deployments, modelId: 1n, round: 0n, stage: i, worker: accountAt(s, i + 1) });

@@ -22,6 +22,8 @@ export type StageRoundOutput = {
   losses: number[];
   /** Last stage: held-out loss of the round's end weights, when the pipeline evaluated. */
   evalLoss?: number | undefined;
+  /** Where the round's wall time went in the pipeline (worker/pipeline's `RoundTimings`). */
+  timings?: Record<string, number> | undefined;
   bytesSent: number;
   bytesReceived: number;
   /** The staked workers the round's data came from and went to (from their signed pipe hellos). */
@@ -50,6 +52,8 @@ export type RoundReport = {
   meanLoss?: number | undefined;
   /** Last stage: held-out loss of the weights the round ended with (not on a resumed round). */
   evalLoss?: number | undefined;
+  /** The pipeline round's own split of its wall time (ms), when it ran here: forward, backward, step, codec, idle. */
+  pipelineMs?: Record<string, number> | undefined;
   bytesOnWire: number;
   wallMs: number;
   flush: FlushResult;
@@ -138,6 +142,7 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
       rerunMismatches,
       meanLoss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : undefined,
       evalLoss: output?.evalLoss,
+      pipelineMs: output?.timings,
       bytesOnWire: output ? output.bytesSent + output.bytesReceived : 0,
       wallMs: performance.now() - started,
       flush,
