@@ -18,6 +18,7 @@ import { batchTensors, runLocalStep } from "../worker/model/local.ts";
 import { crossEntropy } from "../worker/model/ops.ts";
 import { dataParameters, type ModelSpec } from "../worker/model/spec.ts";
 import { createStage, type PipelineStage } from "../worker/model/stage.ts";
+import { EVAL_MICROBATCHES } from "../worker/pipeline/models.ts";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "800" }, every: { type: "string", default: "50" }, rates: { type: "string", default: "5e-3,1e-2,2e-2" } } });
 const steps = Number(values.steps);
@@ -26,9 +27,9 @@ const rates = String(values.rates).split(",").map(Number);
 const selection = await selectBackend({});
 process.stderr.write(`bench-learning: ${describeBackendSelection(selection)}\n`);
 
-/** Held-out loss: 4 microbatches' worth of eval windows (the pipeline's own evaluation), forward only. */
+/** Held-out loss: the pipeline's own evaluation windows (EVAL_MICROBATCHES microbatches), forward only. */
 function evalLoss(spec: ModelSpec, stages: PipelineStage[]): number {
-  const batch = evalBatch(dataParameters(spec), 4 * spec.microbatchSize);
+  const batch = evalBatch(dataParameters(spec), EVAL_MICROBATCHES * spec.microbatchSize);
   return tf.tidy(() => {
     const { inputs, targets } = batchTensors(batch);
     let x: tf.Tensor = inputs;

@@ -31,6 +31,14 @@ export function referenceRound(parameters: {
   const S = stages.length;
   const records: MicrobatchRecord[][] = stages.map(() => []);
   const losses: number[] = [];
+  // Passes a float tensor across a stage boundary the way the wire would: activations inside an
+  // activation payload with the microbatch's targets (`targets` set), gradients alone.
+  const cross = (t: tf.Tensor, targets?: Uint8Array): { tensor: tf.Tensor; hash: Hex } => {
+    if (wire === "exact") return { tensor: t.clone(), hash: zeroHash };
+    const values = t.dataSync() as Float32Array;
+    const got = targets ? decodeActivationPayload(encodeActivationPayload(t.shape, values, wire, targets).bytes) : decodeWireTensor(encodeWireTensor(t.shape, values, wire).bytes);
+    return { tensor: tf.tensor(got.values, got.shape, "float32"), hash: got.hash };
+  };
   for (let k = 0; k < (parameters.steps ?? 1); k++) {
     const roots = stages.map((stage) => weightsRoot(stage.exportWeights()));
     referenceStep(k * microbatches, roots);
@@ -39,14 +47,6 @@ export function referenceRound(parameters: {
 
   /** One optimizer step: microbatches `first .. first + M - 1`, then `step()` on every stage. */
   function referenceStep(first: number, roots: Hex[]): void {
-    // Passes a float tensor across a stage boundary the way the wire would: activations inside an
-    // activation payload with the microbatch's targets (`targets` set), gradients alone.
-    const cross = (t: tf.Tensor, targets?: Uint8Array): { tensor: tf.Tensor; hash: Hex } => {
-      if (wire === "exact") return { tensor: t.clone(), hash: zeroHash };
-      const values = t.dataSync() as Float32Array;
-      const got = targets ? decodeActivationPayload(encodeActivationPayload(t.shape, values, wire, targets).bytes) : decodeWireTensor(encodeWireTensor(t.shape, values, wire).bytes);
-      return { tensor: tf.tensor(got.values, got.shape, "float32"), hash: got.hash };
-    };
     const partial: Partial<MicrobatchRecord>[][] = [];
     const keep: tf.Tensor[][] = [];
     for (let j = 0; j < microbatches; j++) {

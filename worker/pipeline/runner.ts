@@ -151,34 +151,41 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
     }
   };
 
-  const forward = async (m: number): Promise<void> => {
-    const record: Partial<MicrobatchRecord> = { index: m, weightsRoot: stepRoot };
-    const keep: tf.Tensor[] = [];
-    let input: tf.Tensor;
-    // The last stage's loss takes `targets`; every other stage sends `targetBytes` on unchanged.
-    let targets: tf.Tensor | undefined;
-    let targetBytes: Uint8Array | undefined;
+  /**
+   * Microbatch `m`'s input: stage 0 draws it (`draw`), the others receive the activation payload
+   * from stage s-1. The last stage's loss takes `targets`; every other stage sends `targetBytes`
+   * on unchanged. `tensors` are the ones the caller disposes.
+   */
+  const takeInput = async (m: number, draw: () => MicrobatchData): Promise<{ input: tf.Tensor; inputActHash: Hex; targets?: tf.Tensor; targetBytes?: Uint8Array; tensors: tf.Tensor[] }> => {
     if (isFirst) {
-      const batch = (data as MicrobatchSource)(head as Address, round, m);
-      keep.push(batch.ids, batch.targets);
-      input = batch.ids;
-      if (isLast) targets = batch.targets;
-      await timed("codecMs", () => {
-        record.inputActHash = hashTokenIds(batch.ids.shape, batch.ids.dataSync() as Int32Array);
-        if (!isLast) targetBytes = encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array);
-      });
-    } else {
-      const frame = await timed("idleMs", () => (prev as PipeLink).receive("activation", round, m));
-      input = await timed("codecMs", () => {
-        const decoded = decodeFromPeer(prev as PipeLink, frame.payload, decodeActivationPayload);
-        record.inputActHash = decoded.hash;
-        if (isLast) targets = tf.tensor(decoded.targets.ids, decoded.targets.shape, "int32");
-        else targetBytes = decoded.targets.bytes;
-        return tf.tensor(decoded.values, decoded.shape, "float32");
-      });
-      keep.push(input);
-      if (targets) keep.push(targets);
+      const batch = draw();
+      return timed("codecMs", () => ({
+        input: batch.ids,
+        inputActHash: hashTokenIds(batch.ids.shape, batch.ids.dataSync() as Int32Array),
+        ...(isLast ? { targets: batch.targets } : { targetBytes: encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array) }),
+        tensors: [batch.ids, batch.targets],
+      }));
     }
+    const frame = await timed("idleMs", () => (prev as PipeLink).receive("activation", round, m));
+    return timed("codecMs", () => {
+      const decoded = decodeFromPeer(prev as PipeLink, frame.payload, decodeActivationPayload);
+      const input = tf.tensor(decoded.values, decoded.shape, "float32");
+      if (!isLast) return { input, inputActHash: decoded.hash, targetBytes: decoded.targets.bytes, tensors: [input] };
+      const targets = tf.tensor(decoded.targets.ids, decoded.targets.shape, "int32");
+      return { input, inputActHash: decoded.hash, targets, tensors: [input, targets] };
+    });
+  };
+
+  /** Sends `output` with the microbatch's targets to stage s+1; returns the payload's hash. */
+  const sendActivation = async (m: number, output: tf.Tensor, targetBytes: Uint8Array): Promise<Hex> => {
+    const sent = await timed("codecMs", () => encodeActivationPayload(output.shape, output.dataSync() as Float32Array, wire, targetBytes));
+    await timed("codecMs", () => (next as PipeLink).send({ kind: "activation", round, microbatch: m, payload: sent.bytes }));
+    return sent.hash;
+  };
+
+  const forward = async (m: number): Promise<void> => {
+    const { input, inputActHash, targets, targetBytes, tensors: keep } = await takeInput(m, () => (data as MicrobatchSource)(head as Address, round, m));
+    const record: Partial<MicrobatchRecord> = { index: m, weightsRoot: stepRoot, inputActHash };
     const output = await timed("forwardMs", () => {
       const out = stage.forward(m, input, targets);
       out.dataSync(); // Keep lazy backends honest: the compute happens here, not in the codec.
@@ -189,11 +196,7 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
       const loss = (output.dataSync() as Float32Array)[0] as number;
       losses.set(m, loss);
       record.outputActHash = hashScalarLoss(loss);
-    } else {
-      const sent = await timed("codecMs", () => encodeActivationPayload(output.shape, output.dataSync() as Float32Array, wire, targetBytes as Uint8Array));
-      record.outputActHash = sent.hash;
-      await timed("codecMs", () => (next as PipeLink).send({ kind: "activation", round, microbatch: m, payload: sent.bytes }));
-    }
+    } else record.outputActHash = await sendActivation(m, output, targetBytes as Uint8Array);
     partial.set(m, record);
     owned.set(m, keep);
   };
@@ -229,36 +232,16 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
 
   /** Forward only, nothing kept: the held-out loss of the weights the round ended with. */
   const evaluate = async (m: number, e: number): Promise<number | undefined> => {
-    const held: tf.Tensor[] = [];
+    const { input, targets, targetBytes, tensors: held } = await takeInput(m, () => (evaluation?.data as (e: number) => MicrobatchData)(e));
     try {
-      let input: tf.Tensor;
-      let targets: tf.Tensor | undefined;
-      let targetBytes: Uint8Array | undefined;
-      if (isFirst) {
-        const batch = (evaluation?.data as (e: number) => MicrobatchData)(e);
-        held.push(batch.ids, batch.targets);
-        input = batch.ids;
-        targets = batch.targets;
-        if (!isLast) targetBytes = encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array);
-      } else {
-        const frame = await timed("idleMs", () => (prev as PipeLink).receive("activation", round, m));
-        const decoded = decodeFromPeer(prev as PipeLink, frame.payload, decodeActivationPayload);
-        input = tf.tensor(decoded.values, decoded.shape, "float32");
-        held.push(input);
-        if (isLast) {
-          targets = tf.tensor(decoded.targets.ids, decoded.targets.shape, "int32");
-          held.push(targets);
-        } else targetBytes = decoded.targets.bytes;
-      }
       const output = await timed("forwardMs", () => stage.infer(input));
       held.push(output);
-      if (isLast) {
-        const vocab = output.shape[output.shape.length - 1] as number;
-        return tf.tidy(() => crossEntropy(tf.reshape(output, [-1, vocab]), targets as tf.Tensor).dataSync()[0] as number);
+      if (!isLast) {
+        await sendActivation(m, output, targetBytes as Uint8Array);
+        return undefined;
       }
-      const sent = await timed("codecMs", () => encodeActivationPayload(output.shape, output.dataSync() as Float32Array, wire, targetBytes as Uint8Array));
-      await timed("codecMs", () => (next as PipeLink).send({ kind: "activation", round, microbatch: m, payload: sent.bytes }));
-      return undefined;
+      const vocab = output.shape[output.shape.length - 1] as number;
+      return tf.tidy(() => crossEntropy(tf.reshape(output, [-1, vocab]), targets as tf.Tensor).dataSync()[0] as number);
     } finally {
       tf.dispose(held);
     }
