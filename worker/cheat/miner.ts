@@ -83,7 +83,7 @@ export class MinerPipeline {
     );
     return results.map((result, s) => {
       const miner = this.miners[s] as StageMiner;
-      const { weightsRootBefore: weightsBefore } = storeRoundContent(miner.store, { stepWeights: result.stepWeights.map((w) => w.weights), gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+      const { weightsRootBefore: weightsBefore } = storeRoundContent(miner.store, { stepWeights: result.stepWeights, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
       const weightsAfter = miner.store.putWeights(miner.stage.exportWeights());
       return { result, items: result.records.map(toItem), weightsBefore, weightsAfter, neighbours: pipeNeighbours(this.pipes[s] as StagePipe) };
     });

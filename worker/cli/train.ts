@@ -232,7 +232,7 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
           stage: loaded.stage, round, microbatches: loaded.microbatchesPerStep, steps: loaded.stepsPerRound, schedule: p.schedule, wire: p.wire,
           prev: pipe.prev, next: pipe.next, data: loaded.data, head: p.account.address, evaluation: { microbatches: loaded.evalMicrobatches, data: loaded.evalData },
         });
-        const { gradRoots } = storeRoundContent(store, { round, stepWeights: result.stepWeights.map((w) => w.weights), gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+        const { gradRoots } = storeRoundContent(store, { round, stepWeights: result.stepWeights, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
         const records = result.records.map((r, i) => ({ ...r, gradRoot: gradRoots[i] }));
         return { ...result, records, neighbours: pipeNeighbours(pipe) };
       },

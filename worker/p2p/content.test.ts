@@ -8,7 +8,7 @@ import { contentMatches, ContentStore, decodeManifest, type ItemsManifest, RING_
 import { directoryContentBackend } from "./contentDisk.ts";
 import { loadOrCreatePeerKey, PeerKeyFileError } from "./identity.ts";
 import { storeRoundContent } from "./contentCapture.ts";
-import { itemsTree } from "../../sdk/protocol/index.ts";
+import { itemsTree, weightsRoot } from "../../sdk/protocol/index.ts";
 
 const dirs: string[] = [];
 const tempDir = async (): Promise<string> => {
@@ -27,7 +27,8 @@ function fillRound(store: ContentStore, round: bigint): ItemsManifest {
     const act = encodeTensor({ dtype: "float32", shape: [256], data: Float32Array.from({ length: 256 }, (_, i) => Number(round) * 1000 + m * 10 + i) });
     store.putTensor(act, round);
   }
-  storeRoundContent(store, { round, stepWeights: [Float32Array.from({ length: 1024 }, (_, i) => Number(round) + i / 1024)], gradients: [0, 1, 2, 3].map((m) => Float32Array.from({ length: 1024 }, (_, i) => Number(round) * m + i)), losses: [Number(round)] });
+  const weights = Float32Array.from({ length: 1024 }, (_, i) => Number(round) + i / 1024);
+  storeRoundContent(store, { round, stepWeights: [{ root: weightsRoot(weights), weights }], gradients: [0, 1, 2, 3].map((m) => Float32Array.from({ length: 1024 }, (_, i) => Number(round) * m + i)), losses: [Number(round)] });
   const items = [0, 1].map((index) => ({ index, inputActHash: zeroHash, outputActHash: zeroHash, upstreamGradHash: zeroHash, inputGradHash: zeroHash, gradRoot: `0x${(Number(round) * 2 + index + 1).toString(16).padStart(64, "0")}` as const, weightsRoot: zeroHash }));
   const root = itemsTree(items).root;
   const manifest: ItemsManifest = {

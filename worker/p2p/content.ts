@@ -173,8 +173,9 @@ export class ContentStore {
     return key;
   }
 
-  putWeights(values: Float32Array, round?: bigint): Hex {
-    const key = fastWeightsRoot(values);
+  /** Stores weights by their root; `root`, when the caller already hashed `values`, is not hashed again. */
+  putWeights(values: Float32Array, round?: bigint, root?: Hex): Hex {
+    const key = root ?? fastWeightsRoot(values);
     this.#put("weights", key, float32Bytes(values), round);
     return key;
   }

@@ -35,9 +35,9 @@ export type RoundContent = {
   round?: bigint | undefined;
   /**
    * The stage's flattened weights at the start of each optimizer step of the round, in step order
-   * (the first is the round's start): the weights the step's items name and ran on.
+   * (the first is the round's start) with the roots the runner hashed: the weights the step's items name and ran on.
    */
-  stepWeights: readonly Float32Array[];
+  stepWeights: readonly { root: Hex; weights: Float32Array }[];
   /** Per-microbatch parameter gradients (the runner's records). */
   gradients: readonly Float32Array[];
   /** The last stage's per-microbatch losses (empty on other stages). */
@@ -56,6 +56,6 @@ export function storeRoundContent(store: ContentStore, content: RoundContent): {
   if (!start) throw new RangeError("storeRoundContent needs the weights of at least one step");
   const gradRoots = content.gradients.map((g) => store.putGradient(g, round));
   for (const loss of content.losses) store.putTensor(encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([loss]) }), round);
-  for (const weights of later) store.putWeights(weights, round);
-  return { weightsRootBefore: store.putWeights(start, round), gradRoots };
+  for (const w of later) store.putWeights(w.weights, round, w.root);
+  return { weightsRootBefore: store.putWeights(start.weights, round, start.root), gradRoots };
 }
