@@ -16,6 +16,7 @@ export const sdkContracts = [
   { contract: "InferenceEscrow", file: "inferenceEscrow", constant: "inferenceEscrowAbi" },
   { contract: "ComputeLedger", file: "computeLedger", constant: "computeLedgerAbi" },
   { contract: "ServingDirectory", file: "servingDirectory", constant: "servingDirectoryAbi" },
+  { contract: "StageDirectory", file: "stageDirectory", constant: "stageDirectoryAbi" },
 ] as const;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

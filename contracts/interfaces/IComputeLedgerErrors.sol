@@ -14,6 +14,11 @@ interface IComputeLedgerErrors {
     error ComputeLedgerUnbondingNotElapsed(uint256 withdrawableAt);
     error ComputeLedgerStakeAtRisk();
     error ComputeLedgerValidatorUnchanged();
+    /// @notice The caller validates another stage (opt out of it first): a validator holds one stage at a time.
+    error ComputeLedgerValidatorOfAnotherStage(uint64 modelId, uint16 stage);
+    /// @notice The caller is an active validator, but not of this (model, stage): it may audit,
+    /// attest and challenge only the stage whose weights it holds.
+    error ComputeLedgerNotStageValidator(uint64 modelId, uint16 stage);
     error ComputeLedgerNothingToWithdraw();
     error ComputeLedgerTransferFailed();
 

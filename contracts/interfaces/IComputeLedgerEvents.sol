@@ -8,7 +8,7 @@ interface IComputeLedgerEvents {
     event Staked(address indexed account, uint256 amountWei, uint256 totalStakeWei);
     event PayoutAddressSet(address indexed account, address payout);
     event SigningKeyRotated(address indexed account, address previousKey, address newKey);
-    event ValidatorSet(address indexed account, bool validator);
+    event ValidatorSet(address indexed account, uint64 indexed modelId, uint16 stage, bool validator);
     event UnbondRequested(address indexed account, uint256 withdrawableAt);
     event StakeWithdrawn(address indexed account, address to, uint256 amountWei);
     event ModelCached(uint64 indexed modelId);

@@ -131,12 +131,17 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     mapping(uint64 modelId => uint256) internal _emissionAllocated;
     mapping(uint256 disputeId => Dispute) internal _disputes;
     uint256 internal _disputeCount;
-    /// @dev every account that ever opted in as a validator, in order; index + 1 is its sortition entry
-    address[] internal _validators;
-    mapping(address => uint256) internal _validatorIndexPlusOne;
-    /// @dev stake-weighted sortition over `_validators`: weight = stake while a validator, not
+    /// @dev Validators are per (model, stage): a validator audits, attests and sits on committees of
+    /// one stage only, so no validator needs another stage's weights (docs/PROTOCOL.md "Stages").
+    /// `group = modelId << 16 | stage`. Every account that ever opted in to a group, in order; entry
+    /// index + 1 is its sortition entry in that group.
+    mapping(uint256 group => address[]) internal _groupValidators;
+    /// @dev The group an account validates (or last validated) and its entry there, packed:
+    /// [0,64) entry index + 1 | [64,128) modelId | [128,144) stage (0 = never opted in).
+    mapping(address account => uint256) internal _validatorSeats;
+    /// @dev stake-weighted sortition per group: weight = stake while a validator of that group, not
     /// unbonding and not jailed, else 0
-    StakeSortition.Tree internal _sortition;
+    mapping(uint256 group => StakeSortition.Tree) internal _sortitions;
     mapping(address => uint256) internal _payments;
     /// @dev dispute id + 1 of the open dispute of an item, key = `_itemKey(...)` (0 = none)
     mapping(bytes32 itemKey => uint256) internal _openItemDispute;
@@ -402,8 +407,26 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     /// @dev Brings `account`'s sortition weight in line with its staker state (after any change of
     /// stake, validator flag, unbonding or jail). Accounts that never opted in have no entry.
     function _syncSortition(address account) internal {
-        uint256 index = _validatorIndexPlusOne[account];
-        if (index != 0) StakeSortition.set(_sortition, index, _validatorWeight(_stakers[account]));
+        uint256 seat = _validatorSeats[account];
+        uint256 index = uint64(seat);
+        if (index != 0) StakeSortition.set(_sortitions[_seatGroup(seat)], index, _validatorWeight(_stakers[account]));
+    }
+
+    /// @dev The sortition group of (model, stage).
+    function _group(uint64 modelId, uint16 stage) internal pure returns (uint256) {
+        return (uint256(modelId) << 16) | stage;
+    }
+
+    /// @dev The group of a packed validator seat.
+    function _seatGroup(uint256 seat) internal pure returns (uint256) {
+        return seat >> 64;
+    }
+
+    /// @dev `account`'s sortition weight in `group` (0 when it validates another group or none).
+    function _groupWeight(uint256 group, address account) internal view returns (uint256) {
+        uint256 seat = _validatorSeats[account];
+        if (_seatGroup(seat) != group || uint64(seat) == 0) return 0;
+        return _sortitions[group].weights[uint64(seat)];
     }
 
     /// @dev The bond of an item or chain-break challenge: the model's minimum validator stake, at least the floor.

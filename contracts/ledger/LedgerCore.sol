@@ -15,9 +15,25 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev An active validator (of any stage) with at least `minStakeWei` staked.
     function _eligibleValidator(address account, uint256 minStakeWei) internal view returns (bool) {
         StakerSlot storage s = _stakers[account];
         return s.flags & _STAKER_VALIDATOR != 0 && _isServing(s, minStakeWei);
+    }
+
+    /// @dev Reverts unless `account` is an active validator with at least `minStakeWei` staked
+    /// (`ComputeLedgerNotEligibleValidator`) of (modelId, `stage` or `altStage`)
+    /// (`ComputeLedgerNotStageValidator`): validators work on one stage, whose weights they hold.
+    function _requireStageValidator(address account, uint64 modelId, uint16 stage, uint16 altStage, uint256 minStakeWei)
+        internal
+        view
+    {
+        StakerSlot storage s = _stakers[account];
+        if (s.flags & _STAKER_VALIDATOR == 0 || !_isServing(s, minStakeWei)) revert ComputeLedgerNotEligibleValidator();
+        uint256 group = _seatGroup(_validatorSeats[account]);
+        if (group != _group(modelId, stage) && group != _group(modelId, altStage)) {
+            revert ComputeLedgerNotStageValidator(modelId, stage);
+        }
     }
 
     /// @dev The leaf must belong to a stored, unslashed commitment: prefix of `itemsRoot` matches the

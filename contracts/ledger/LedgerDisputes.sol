@@ -42,7 +42,7 @@ abstract contract LedgerDisputes is LedgerCore {
     /// @return disputeId The id of the new dispute.
     function challengeItem(CommittedItem calldata item) external payable returns (uint256 disputeId) {
         ModelParams storage p = _model(item.modelId);
-        _requireChallenger(p, item, item.worker, address(0));
+        _requireChallenger(p, item, item.worker, address(0), item.stage);
         _requireNotDisputed(item, item.stage, item.worker);
         _verifyItem(item, p.microbatchesPerRound);
         disputeId = _openDispute(item, DisputeKind.Item, address(0));
@@ -76,7 +76,8 @@ abstract contract LedgerDisputes is LedgerCore {
             revert ComputeLedgerNotLinked(upstream.worker, downstream.worker);
         }
         ModelParams storage p = _model(upstream.modelId);
-        _requireChallenger(p, upstream, upstream.worker, downstream.worker);
+        // Either side's validators may spot a break (both hold the activations it is about).
+        _requireChallenger(p, upstream, upstream.worker, downstream.worker, downstream.stage);
         _requireNotDisputed(upstream, upstream.stage, upstream.worker);
         _requireNotDisputed(upstream, downstream.stage, downstream.worker);
         _verifyItem(upstream, p.microbatchesPerRound);
@@ -230,9 +231,8 @@ abstract contract LedgerDisputes is LedgerCore {
     {
         ModelParams storage p = _model(modelId);
         _requireChallengeWindow(p, modelId, round);
-        if (worker == msg.sender || !_eligibleValidator(msg.sender, p.minValidatorStakeWei)) {
-            revert ComputeLedgerNotEligibleValidator();
-        }
+        if (worker == msg.sender) revert ComputeLedgerNotEligibleValidator();
+        _requireStageValidator(msg.sender, modelId, stage, stage, p.minValidatorStakeWei);
         uint256 slot = _commitments[modelId][worker][_slotKey(stage, round)];
         if (!_slotIsRound(slot, round)) revert ComputeLedgerUnknownCommitment();
         if (_slotHas(slot, _FLAG_SLASHED)) revert ComputeLedgerCommitmentSlashed();
@@ -302,15 +302,17 @@ abstract contract LedgerDisputes is LedgerCore {
 
     // ---------------------------------------------------------------- internals
 
-    function _requireChallenger(ModelParams storage p, CommittedItem calldata item, address accused, address counterparty)
-        private
-        view
-    {
+    /// @dev The caller is a validator of the item's stage (or of `altStage`) and no party; the bond is exact.
+    function _requireChallenger(
+        ModelParams storage p,
+        CommittedItem calldata item,
+        address accused,
+        address counterparty,
+        uint16 altStage
+    ) private view {
         _requireChallengeWindow(p, item.modelId, item.round);
-        if (accused == msg.sender || counterparty == msg.sender || !_eligibleValidator(msg.sender, p.minValidatorStakeWei))
-        {
-            revert ComputeLedgerNotEligibleValidator();
-        }
+        if (accused == msg.sender || counterparty == msg.sender) revert ComputeLedgerNotEligibleValidator();
+        _requireStageValidator(msg.sender, item.modelId, item.stage, altStage, p.minValidatorStakeWei);
         uint256 bondWei = _challengeBond(p.minValidatorStakeWei);
         if (msg.value != bondWei) revert ComputeLedgerWrongBond(bondWei, msg.value);
     }
@@ -352,7 +354,8 @@ abstract contract LedgerDisputes is LedgerCore {
         );
     }
 
-    /// @dev Draws seats stake-weighted with replacement towards `target`, skipping parties and
+    /// @dev Draws seats stake-weighted with replacement from the validators of the dispute's stage
+    /// towards `target`, skipping parties and
     /// validators under the model's minimum stake, spending at most `target * DRAW_ATTEMPTS_PER_SEAT`
     /// attempts in this call (attempt numbers continue from earlier calls). Each new member's
     /// `openDisputes` is raised so its stake (and its penalty) cannot leave first.
@@ -366,13 +369,13 @@ abstract contract LedgerDisputes is LedgerCore {
     ) private returns (uint16 filled, uint16 attempt) {
         filled = d.seats;
         attempt = d.drawAttempts;
-        uint256 total = _sortition.total;
+        uint256 total = _sortitions[_group(d.modelId, d.stage)].total;
         if (total == 0) return (filled, attempt);
         uint256 until = uint256(attempt) + target * DRAW_ATTEMPTS_PER_SEAT;
         address[] storage members = _panelMembers[disputeId][level];
         for (; attempt < until && filled < target; ++attempt) {
             uint256 r = uint256(keccak256(abi.encode(blockHash, disputeId, level, uint256(attempt)))) % total;
-            address candidate = _validators[StakeSortition.draw(_sortition, r) - 1];
+            address candidate = _drawCandidate(d, r);
             if (candidate == d.accused || candidate == d.counterparty || candidate == d.challenger) continue;
             if (_stakers[candidate].stakeWei < minStakeWei) continue;
             bytes32 key = _seatKey(disputeId, level, candidate);
@@ -386,17 +389,20 @@ abstract contract LedgerDisputes is LedgerCore {
         }
     }
 
-    /// @dev Whether anyone but the parties has sortition weight (if not, drawing further is pointless).
-    function _othersHaveWeight(Dispute storage d) private view returns (bool) {
-        uint256 partiesWeight = _weightOf(d.accused) + _weightOf(d.challenger);
-        address counterparty = d.counterparty;
-        if (counterparty != address(0)) partiesWeight += _weightOf(counterparty);
-        return _sortition.total > partiesWeight;
+    /// @dev The validator of the dispute's stage whose cumulative stake range holds `r`.
+    function _drawCandidate(Dispute storage d, uint256 r) private view returns (address) {
+        uint256 group = _group(d.modelId, d.stage);
+        return _groupValidators[group][StakeSortition.draw(_sortitions[group], r) - 1];
     }
 
-    function _weightOf(address account) private view returns (uint256) {
-        uint256 index = _validatorIndexPlusOne[account];
-        return index == 0 ? 0 : _sortition.weights[index];
+    /// @dev Whether anyone but the parties has sortition weight in the dispute's stage (if not,
+    /// drawing further is pointless).
+    function _othersHaveWeight(Dispute storage d) private view returns (bool) {
+        uint256 group = _group(d.modelId, d.stage);
+        uint256 partiesWeight = _groupWeight(group, d.accused) + _groupWeight(group, d.challenger);
+        address counterparty = d.counterparty;
+        if (counterparty != address(0)) partiesWeight += _groupWeight(group, counterparty);
+        return _sortitions[group].total > partiesWeight;
     }
 
     function _votingOver(Dispute storage d) private view returns (bool) {

@@ -58,28 +58,43 @@ abstract contract LedgerStaking is LedgerCore {
         emit PayoutAddressSet(msg.sender, payout);
     }
 
-    /// @notice Opts the caller in or out of the validator set (challenges and committees).
-    /// @dev Committees are drawn stake-weighted (`StakeSortition`): an entry's weight is its stake
-    /// while it is a validator, not unbonding and not jailed, so a flood of empty or tiny entries is
-    /// (almost) never drawn and a draw costs `O(log n)` whatever the set's size. An account keeps its
-    /// entry for good (weight 0 when out); opting in again reuses it. The model's minimum validator
-    /// stake is checked when drawn.
-    function setValidator(bool validator) external {
+    /// @notice Opts the caller in or out of the validators of one stage of one model (audits,
+    /// attestations, challenges and committees of that stage only).
+    /// @dev A validator holds one stage at a time, so it never needs another stage's weights (miners
+    /// serve weights only to the stage's own members: docs/PROTOCOL.md "Stages"). To move, opt out
+    /// of the current stage first. Committees are drawn stake-weighted (`StakeSortition`) from the
+    /// stage's validators: an entry's weight is its stake while it is a validator there, not
+    /// unbonding and not jailed, so a flood of empty or tiny entries is (almost) never drawn and a
+    /// draw costs `O(log n)` whatever the set's size. An account keeps its entry in a stage for good
+    /// (weight 0 when out); opting in again to the same stage reuses it. The model's minimum
+    /// validator stake is checked when drawn.
+    /// @param modelId A registered model.
+    /// @param stage A stage of it (`< stageCount`); when opting out, the stage currently held.
+    function setValidator(uint64 modelId, uint16 stage, bool validator) external {
         StakerSlot storage s = _stakers[msg.sender];
         if (s.signingKey == address(0)) revert ComputeLedgerNotRegistered();
+        uint16 stageCount = _model(modelId).stageCount;
+        if (stage >= stageCount) revert ComputeLedgerBadStage(stage, stageCount);
+        uint256 group = _group(modelId, stage);
+        uint256 seat = _validatorSeats[msg.sender];
         bool current = s.flags & _STAKER_VALIDATOR != 0;
-        if (current == validator) revert ComputeLedgerValidatorUnchanged();
         if (validator) {
-            s.flags |= _STAKER_VALIDATOR;
-            if (_validatorIndexPlusOne[msg.sender] == 0) {
-                _validators.push(msg.sender);
-                _validatorIndexPlusOne[msg.sender] = StakeSortition.append(_sortition);
+            if (current) {
+                if (_seatGroup(seat) == group) revert ComputeLedgerValidatorUnchanged();
+                revert ComputeLedgerValidatorOfAnotherStage(uint64(seat >> 80), uint16(seat >> 64));
             }
+            if (_seatGroup(seat) != group || uint64(seat) == 0) {
+                _groupValidators[group].push(msg.sender);
+                uint256 index = StakeSortition.append(_sortitions[group]);
+                _validatorSeats[msg.sender] = (group << 64) | index;
+            }
+            s.flags |= _STAKER_VALIDATOR;
         } else {
+            if (!current || _seatGroup(seat) != group) revert ComputeLedgerValidatorUnchanged();
             s.flags &= ~_STAKER_VALIDATOR;
         }
         _syncSortition(msg.sender);
-        emit ValidatorSet(msg.sender, validator);
+        emit ValidatorSet(msg.sender, modelId, stage, validator);
     }
 
     /// @notice Starts unbonding the caller's whole stake; it stops serving and committing at once.
@@ -110,7 +125,8 @@ abstract contract LedgerStaking is LedgerCore {
         s.unbondRequestedAt = 0;
         if (s.flags & _STAKER_VALIDATOR != 0) {
             s.flags &= ~_STAKER_VALIDATOR;
-            emit ValidatorSet(msg.sender, false);
+            uint256 seat = _validatorSeats[msg.sender];
+            emit ValidatorSet(msg.sender, uint64(seat >> 80), uint16(seat >> 64), false);
         }
         emit StakeWithdrawn(msg.sender, msg.sender, amount);
         _sendValue(msg.sender, amount);
@@ -148,25 +164,33 @@ abstract contract LedgerStaking is LedgerCore {
         return _payments[account];
     }
 
-    /// @notice Number of accounts that ever opted in as validators (entries of the sortition,
-    /// including those now out, unbonding or jailed, whose weight is 0).
-    function validatorCount() external view returns (uint256) {
-        return _validators.length;
+    /// @notice Number of accounts that ever opted in as validators of (modelId, stage) (entries of
+    /// its sortition, including those now out, unbonding, jailed or moved, whose weight is 0).
+    function validatorCount(uint64 modelId, uint16 stage) external view returns (uint256) {
+        return _groupValidators[_group(modelId, stage)].length;
     }
 
-    /// @notice The validator entry at `index` (0-based, stable: entries are never moved).
-    function validatorAt(uint256 index) external view returns (address) {
-        return _validators[index];
+    /// @notice The validator entry of (modelId, stage) at `index` (0-based, stable: entries are never moved).
+    function validatorAt(uint64 modelId, uint16 stage, uint256 index) external view returns (address) {
+        return _groupValidators[_group(modelId, stage)][index];
     }
 
-    /// @notice Sum of all sortition weights: the stake of every active validator.
-    function totalValidatorWeight() external view returns (uint256) {
-        return _sortition.total;
+    /// @notice Sum of the sortition weights of (modelId, stage): the stake of its active validators.
+    function totalValidatorWeight(uint64 modelId, uint16 stage) external view returns (uint256) {
+        return _sortitions[_group(modelId, stage)].total;
     }
 
-    /// @notice `account`'s sortition weight (its stake while an active validator, else 0).
+    /// @notice `account`'s sortition weight: its stake while an active validator, else 0.
     function validatorWeight(address account) external view returns (uint256) {
-        uint256 index = _validatorIndexPlusOne[account];
-        return index == 0 ? 0 : _sortition.weights[index];
+        uint256 seat = _validatorSeats[account];
+        return uint64(seat) == 0 ? 0 : _sortitions[_seatGroup(seat)].weights[uint64(seat)];
+    }
+
+    /// @notice The stage `account` validates (or last validated), and whether it is an active
+    /// validator there now (opted in, not unbonding, not jailed, stake > 0). All zero if it never opted in.
+    function validatorStage(address account) external view returns (uint64 modelId, uint16 stage, bool active) {
+        uint256 seat = _validatorSeats[account];
+        if (uint64(seat) == 0) return (0, 0, false);
+        return (uint64(seat >> 80), uint16(seat >> 64), _sortitions[_seatGroup(seat)].weights[uint64(seat)] != 0);
     }
 }

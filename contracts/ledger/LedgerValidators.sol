@@ -52,7 +52,8 @@ abstract contract LedgerValidators is LedgerCore {
         ctx.round = items[0].round;
         ModelParams storage p = _model(ctx.modelId);
         _requireChallengeWindow(p, ctx.modelId, ctx.round);
-        if (!_eligibleValidator(msg.sender, p.minValidatorStakeWei)) revert ComputeLedgerNotEligibleValidator();
+        ctx.stage = items[0].stage;
+        _requireStageValidator(msg.sender, ctx.modelId, ctx.stage, ctx.stage, p.minValidatorStakeWei);
         ctx.seed = _seal(ctx.modelId, ctx.round);
         if (ctx.seed == bytes32(0)) revert ComputeLedgerSeedNotSealed(ctx.modelId, ctx.round);
         ctx.microbatches = p.microbatchesPerRound;
@@ -69,6 +70,7 @@ abstract contract LedgerValidators is LedgerCore {
     struct AttestContext {
         uint64 modelId;
         uint64 round;
+        uint16 stage;
         uint32 microbatches;
         uint256 maxDraws;
         bytes32 seed;
@@ -80,6 +82,7 @@ abstract contract LedgerValidators is LedgerCore {
         returns (uint256 units)
     {
         if (item.modelId != ctx.modelId || item.round != ctx.round) revert ComputeLedgerMixedRounds(i);
+        if (item.stage != ctx.stage) revert ComputeLedgerNotStageValidator(ctx.modelId, item.stage);
         if (item.worker == msg.sender) revert ComputeLedgerNotEligibleValidator();
         uint256 slot = _verifyItem(item, ctx.microbatches);
         uint32 index = item.leaf.index;

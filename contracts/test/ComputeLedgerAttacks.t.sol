@@ -27,12 +27,38 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         console.log(string.concat("attack ", key), value);
     }
 
-    function _addValidator(address account, uint256 stakeWei) internal {
+    /// @dev Validators hold one stage, and these attacks dispute both stages of the model: every
+    /// validator of the test (base, honest or sybil) has a twin of equal stake on stage 1, so each
+    /// stage's pool has the same make-up. `_twin[a]` is `a`'s stage-1 twin.
+    mapping(address => address) internal _twin;
+
+    function setUp() public override {
+        super.setUp();
+        for (uint256 i; i < N_VALIDATORS; ++i) _addTwin(validators[i], 1 ether);
+    }
+
+    function _stake(address account, uint256 stakeWei, uint16 stage) internal {
         vm.deal(account, stakeWei + 100 ether);
         vm.startPrank(account);
         ledger.stake{value: stakeWei}(account, account);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, stage, true);
         vm.stopPrank();
+    }
+
+    function _addTwin(address account, uint256 stakeWei) internal {
+        address twin = makeAddr(string.concat("twin of ", vm.toString(account)));
+        _stake(twin, stakeWei, 1);
+        _twin[account] = twin;
+    }
+
+    /// @dev The validator of `stage` standing for `account` (itself on stage 0, its twin on stage 1).
+    function _on(address account, uint16 stage) internal view returns (address) {
+        return stage == 0 ? account : _twin[account];
+    }
+
+    function _addValidator(address account, uint256 stakeWei) internal {
+        _stake(account, stakeWei, VALIDATOR_STAGE);
+        _addTwin(account, stakeWei);
     }
 
     function _addSybils(uint256 n, uint256 stakeWei) internal {
@@ -40,6 +66,7 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
             address s = makeAddr(string.concat("sybil", vm.toString(i)));
             _addValidator(s, stakeWei);
             _isSybil[s] = true;
+            _isSybil[_twin[s]] = true;
             _sybils.push(s);
         }
     }
@@ -88,7 +115,7 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
             uint16 stage = uint16((i / 4) % 2);
             (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _leavesOf(stage, fraud);
             address challenger = fixedChallenger == address(0) ? validators[i % N_VALIDATORS] : fixedChallenger;
-            vm.prank(challenger);
+            vm.prank(_on(challenger, stage));
             ids[i] = ledger.challengeItem{value: bond}(_committedItem(cs[i / 4], leaves, hashes, uint32(i % 4)));
             vm.roll(block.number + 1);
         }
@@ -238,7 +265,7 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         _warpToChallenge(modelId, 0);
         vm.deal(address(this), 100 ether);
         CaptureOrRevertChallenger attacker = new CaptureOrRevertChallenger{value: 10 ether}(ledger);
-        attacker.join(MIN_VALIDATOR_STAKE);
+        attacker.join(MIN_VALIDATOR_STAKE, modelId, VALIDATOR_STAGE);
         uint256 bond = ledger.challengeBondWei(modelId);
         (uint256 id, uint256 members, bytes memory drawError) =
             attacker.challengeAndInspect(_committedItem(c, leaves, hashes, 1), bond);
@@ -281,7 +308,7 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         _warpToChallenge(modelId, 0);
         _log(
             "committee.sybilWeightBpsOfDrawable",
-            3 * uint256(MIN_VALIDATOR_STAKE) * 10_000 / (ledger.totalValidatorWeight() - MIN_VALIDATOR_STAKE)
+            3 * uint256(MIN_VALIDATOR_STAKE) * 10_000 / (ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE) - MIN_VALIDATOR_STAKE)
         );
         uint256[] memory ids = _challengeMany(cs, false, K_DISPUTES, framer);
 
@@ -339,12 +366,12 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
             address s = address(uint160(0xF10000 + i));
             vm.startPrank(s);
             ledger.stake(s, s);
-            ledger.setValidator(true);
+            ledger.setValidator(modelId, VALIDATOR_STAGE, true);
             vm.stopPrank();
         }
         uint256 floodGas = g - gasleft();
-        assertEq(ledger.validatorCount(), N_VALIDATORS + FLOOD_ENTRIES);
-        assertEq(ledger.totalValidatorWeight(), N_VALIDATORS * 1 ether);
+        assertEq(ledger.validatorCount(modelId, VALIDATOR_STAGE), N_VALIDATORS + FLOOD_ENTRIES);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), N_VALIDATORS * 1 ether);
         Commitment[] memory cs = _commitAll(true);
         _warpToChallenge(modelId, 0);
         uint256 k = N_WORKERS * 8;
@@ -577,7 +604,7 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         ledger.proveUnlinked(copy, up, original);
         (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _leavesOf(1, false);
         uint256 bond = ledger.challengeBondWei(modelId);
-        vm.prank(validators[0]);
+        vm.prank(_on(validators[0], 1));
         uint256 id = ledger.challengeItem{value: bond}(_committedItem(copy, leaves, hashes, 1));
         _decide(id, true);
         assertTrue(ledger.staker(workers[2]).jailed, "the copier is slashed and jailed");
@@ -848,7 +875,7 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         vm.prank(validators[0]);
         uint256 id1 = ledger.challengeItem{value: bond}(_committedItem(c0, l0, h0, 1));
         vm.roll(block.number + 1);
-        vm.prank(validators[1]);
+        vm.prank(_on(validators[1], 1));
         uint256 id2 = ledger.challengeItem{value: bond}(_committedItem(c1, l1, h1, 2));
         uint256 abond = ledger.availabilityBondWei(modelId);
         vm.prank(validators[2]);

@@ -280,7 +280,7 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
             stakes[i] = 1 ether + extra;
             assertEq(ledger.validatorWeight(v), stakes[i]);
         }
-        assertEq(ledger.totalValidatorWeight(), stakes[0] + stakes[1] + stakes[2] + stakes[3] + 1 ether);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), stakes[0] + stakes[1] + stakes[2] + stakes[3] + 1 ether);
         // all challenges inside the challenge window, then every level of every dispute
         uint256[4] memory ids;
         for (uint32 k; k < 4; ++k) ids[k] = _challengeUp(k);
@@ -343,17 +343,17 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
     }
 
     function test_draw_floodOfEmptyValidators_neverDrawn_neverBlocksChallenge() public {
-        uint256 countBefore = ledger.validatorCount();
-        uint256 weightBefore = ledger.totalValidatorWeight();
+        uint256 countBefore = ledger.validatorCount(modelId, VALIDATOR_STAGE);
+        uint256 weightBefore = ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE);
         for (uint256 i; i < 3000; ++i) {
             address a = address(uint160(0x5EED0000 + i));
             vm.startPrank(a);
             ledger.stake(a, a); // no stake, only addresses
-            ledger.setValidator(true);
+            ledger.setValidator(modelId, VALIDATOR_STAGE, true);
             vm.stopPrank();
         }
-        assertEq(ledger.validatorCount(), countBefore + 3000);
-        assertEq(ledger.totalValidatorWeight(), weightBefore);
+        assertEq(ledger.validatorCount(modelId, VALIDATOR_STAGE), countBefore + 3000);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), weightBefore);
         uint256 id = _challengeBad();
         vm.roll(block.number + 1);
         uint256 gasBefore = gasleft();
@@ -387,7 +387,7 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
         vm.deal(small, 1 ether);
         vm.startPrank(small);
         ledger.stake{value: MIN_VALIDATOR_STAKE - 1}(small, small);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
         vm.stopPrank();
         extraStakers.push(small);
         uint256 id = _challengeBad();
@@ -404,9 +404,9 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
     function test_draw_partiesNeverSeated() public {
         // both workers of the chain break are validators with stake: still never drawn
         vm.prank(workers[0]);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
         vm.prank(workers[1]);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
         for (uint256 i = 1; i < N_VALIDATORS; ++i) {
             vm.prank(validators[i]);
             ledger.stake{value: 2 ether}(validators[i], validators[i]);
@@ -1068,7 +1068,7 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
 
     function test_challengeChainBreak_byParty_reverts() public {
         vm.prank(workers[1]);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
         vm.prank(workers[1]);
         vm.expectRevert(ComputeLedgerNotEligibleValidator.selector);
         ledger.challengeChainBreak{value: bond}(_upItem(BAD_INDEX), _downItem(BAD_INDEX));
@@ -1115,7 +1115,7 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
 
     function test_challengeItem_selfChallenge_reverts() public {
         vm.startPrank(workers[0]);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
         vm.expectRevert(ComputeLedgerNotEligibleValidator.selector);
         ledger.challengeItem{value: bond}(_upItem(BAD_INDEX));
         vm.stopPrank();
@@ -1341,9 +1341,12 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
         ledger.challengeAvailability(modelId, 0, 0, workers[0], 0);
         vm.prank(challenger);
         vm.expectRevert(ComputeLedgerUnknownCommitment.selector);
-        ledger.challengeAvailability{value: aBond}(modelId, 0, 1, workers[0], 0);
+        ledger.challengeAvailability{value: aBond}(modelId, 0, 0, workers[3], 0);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNotStageValidator.selector, modelId, uint16(1)));
+        ledger.challengeAvailability{value: aBond}(modelId, 0, 1, workers[1], 0);
         vm.startPrank(workers[0]);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
         vm.expectRevert(ComputeLedgerNotEligibleValidator.selector);
         ledger.challengeAvailability{value: aBond}(modelId, 0, 0, workers[0], 0);
         vm.stopPrank();
@@ -1584,7 +1587,7 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
             vm.deal(v, 2 ether);
             vm.startPrank(v);
             ledger.stake{value: 1 ether}(v, v);
-            ledger.setValidator(true);
+            ledger.setValidator(modelId, VALIDATOR_STAGE, true);
             vm.stopPrank();
             extraStakers.push(v);
         }

@@ -146,7 +146,7 @@ contract LedgerHandler is HandlerBase {
             vm.deal(v, 100 ether);
             vm.startPrank(v);
             ledger.stake{value: 1 ether}(v, v);
-            ledger.setValidator(true);
+            ledger.setValidator(models_[0], 0, true);
             vm.stopPrank();
         }
     }
@@ -241,11 +241,31 @@ contract LedgerHandler is HandlerBase {
         }
     }
 
+    /// @dev Moves `v` to validate (m, stage) when it holds another stage (a validator holds one at a
+    /// time), so the fuzzer also moves validators in and out of stages with open panels.
+    function _seat(address v, uint64 m, uint16 stage) internal {
+        (uint64 seatModel, uint16 seatStage,) = ledger.validatorStage(v);
+        bool validator = ledger.staker(v).validator;
+        if (validator && seatModel == m && seatStage == stage) return;
+        vm.startPrank(v);
+        if (validator) ledger.setValidator(seatModel, seatStage, false);
+        try ledger.setValidator(m, stage, true) {} catch {}
+        vm.stopPrank();
+    }
+
+    /// @dev A validator moves to another stage of a model (out of the one it holds, into the new one).
+    function moveValidator(uint256 validatorSeed, uint256 modelSeed, uint256 stageSeed) external {
+        calls[this.moveValidator.selector]++;
+        uint64 m = models[modelSeed % models.length];
+        _seat(validators[validatorSeed % validators.length], m, uint16(stageSeed % registry.model(m).stageCount));
+    }
+
     function challenge(uint256 seed, uint256 validatorSeed, bool honestLeaf) external {
         calls[this.challenge.selector]++;
         if (_committed.length == 0) return;
         Committed memory k = _committed[seed % _committed.length];
         address v = validators[validatorSeed % validators.length];
+        _seat(v, k.modelId, k.stage);
         uint256 bond = ledger.challengeBondWei(k.modelId);
         CommittedItem memory item = _item(k, honestLeaf ? 0 : 1); // reads the registry: before the prank
         vm.prank(v);
@@ -299,6 +319,7 @@ contract LedgerHandler is HandlerBase {
         if (_committed.length == 0) return;
         Committed memory k = _committed[seed % _committed.length];
         address v = validators[validatorSeed % validators.length];
+        _seat(v, k.modelId, k.stage);
         uint256 bond = ledger.availabilityBondWei(k.modelId);
         vm.prank(v);
         try ledger.challengeAvailability{value: bond}(
@@ -372,6 +393,7 @@ contract LedgerHandler is HandlerBase {
         if (_committed.length == 0) return;
         Committed memory k = _committed[seed % _committed.length];
         address v = validators[validatorSeed % validators.length];
+        _seat(v, k.modelId, k.stage);
         try ledger.sealRoundSeed(k.modelId, k.round) returns (bytes32 sealedSeed) {
             if (sealedSeed == bytes32(0)) {
                 vm.roll(block.number + 1);
@@ -513,7 +535,7 @@ contract AdversarialHandler is HandlerBase {
             vm.deal(v, 100 ether);
             vm.startPrank(v);
             ledger.stake{value: STAKE}(v, v);
-            ledger.setValidator(true);
+            ledger.setValidator(modelId_, uint16(i % 2), true); // validators hold one stage: half each
             vm.stopPrank();
         }
         for (uint256 i; i < COALITION; ++i) {
@@ -522,7 +544,7 @@ contract AdversarialHandler is HandlerBase {
             vm.deal(v, 100 ether);
             vm.startPrank(v);
             ledger.stake{value: STAKE}(v, v);
-            ledger.setValidator(true);
+            ledger.setValidator(modelId_, uint16(i % 2), true);
             vm.stopPrank();
         }
         coalitionStartWei = coalitionWei();
@@ -629,11 +651,16 @@ contract AdversarialHandler is HandlerBase {
 
     // ---------------------------------------------------------------- the coalition
 
+    /// @dev A coalition member that validates `stage` (member i holds stage i % 2).
+    function _coalitionOf(uint16 stage, uint256 seed) internal view returns (address) {
+        return coalition[(seed % (COALITION / 2)) * 2 + stage];
+    }
+
     function attack(uint256 seed, uint256 indexSeed, uint256 attackerSeed) external {
         calls[this.attack.selector]++;
         if (_committed.length == 0) return;
         Committed memory k = _committed[seed % _committed.length];
-        address attacker = coalition[attackerSeed % coalition.length];
+        address attacker = _coalitionOf(k.stage, attackerSeed);
         uint256 bond = ledger.challengeBondWei(modelId);
         if (attacker.balance < bond) return;
         CommittedItem memory item = _item(k.round, k.stage, k.worker, uint32(indexSeed % 4)); // before the prank
@@ -647,7 +674,7 @@ contract AdversarialHandler is HandlerBase {
         calls[this.attackAvailability.selector]++;
         if (_committed.length == 0) return;
         Committed memory k = _committed[seed % _committed.length];
-        address attacker = coalition[attackerSeed % coalition.length];
+        address attacker = _coalitionOf(k.stage, attackerSeed);
         uint256 bond = ledger.availabilityBondWei(modelId);
         if (attacker.balance < bond) return;
         vm.prank(attacker);
@@ -868,6 +895,7 @@ contract ComputeLedgerInvariantTest is Test {
     function test_handler_deterministicRound_mintsAndSlashes() public {
         handler.commit(0, 0, 0, 2, false);
         handler.commit(0, 1, 1, 2, true);
+        for (uint256 v = 1; v < 5; ++v) handler.moveValidator(v, 0, 1); // a committee for stage 1
         handler.warp(100); // challenge window of round 0
         handler.challenge(1, 0, false);
         assertEq(ledger.disputeCount(), 1);
@@ -903,9 +931,10 @@ contract ComputeLedgerAdversarialInvariantTest is Test {
         registry.bindLedger(address(ledger));
         uint64 m = _register(registry, 2, 100e18, 0, 1_000_000e18, 1000, 1000);
         handler = new AdversarialHandler(ledger, registry, m);
-        // the coalition holds at most 20% of the validator stake
-        uint256 coalitionStake = handler.COALITION() * handler.STAKE();
-        assertLe(coalitionStake * 5, ledger.totalValidatorWeight());
+        // the coalition holds at most 20% of each stage's validator stake
+        uint256 coalitionStakePerStage = handler.COALITION() * handler.STAKE() / 2;
+        assertLe(coalitionStakePerStage * 5, ledger.totalValidatorWeight(m, 0));
+        assertLe(coalitionStakePerStage * 5, ledger.totalValidatorWeight(m, 1));
         targetContract(address(handler));
         bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = AdversarialHandler.commit.selector;

@@ -230,6 +230,12 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
     function setUp() public override {
         super.setUp();
         m4 = _register(2, 4);
+        for (uint256 i; i < validators.length; ++i) {
+            vm.startPrank(validators[i]);
+            ledger.setValidator(modelId, VALIDATOR_STAGE, false);
+            ledger.setValidator(m4, 0, true); // these tests attest and dispute stage 0 of m4
+            vm.stopPrank();
+        }
         _warpToCommit(m4, 0);
     }
 
@@ -281,15 +287,24 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
         assertEq(ledger.attestDraws(m4), 1);
 
         CommittedItem memory a = _sampled(c0, validators[0]);
+        // validators hold one stage: a batch with another stage's item is refused whole
         CommittedItem[] memory batch = new CommittedItem[](2);
         uint32[] memory draws = new uint32[](2);
         batch[0] = a;
         batch[1] = _sampled(c1, validators[0]);
         vm.prank(validators[0]);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNotStageValidator.selector, m4, uint16(1)));
         ledger.attestItems(batch, draws);
+        vm.startPrank(validators[2]);
+        ledger.setValidator(m4, 0, false);
+        ledger.setValidator(m4, 1, true);
+        vm.stopPrank();
+        _attest(validators[0], a, 0);
+        _attest(validators[2], _sampled(c1, validators[2]), 0);
         _attest(validators[1], _sampled(c0, validators[1]), 0);
         assertTrue(ledger.isAttested(m4, 0, 0, workers[0], validators[0], a.leaf.index));
-        assertEq(ledger.validatorRound(m4, 0, validators[0]).units, 30); // 10 (stage 0) + 20 (stage 1)
+        assertEq(ledger.validatorRound(m4, 0, validators[0]).units, 10); // stage 0
+        assertEq(ledger.validatorRound(m4, 0, validators[2]).units, 20); // stage 1
         assertEq(ledger.validatorRound(m4, 0, validators[1]).units, 10);
         assertEq(ledger.roundState(m4, 0).attestedUnits, 40);
 
@@ -301,13 +316,14 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
         RoundState memory r = ledger.roundState(m4, 0);
         uint256 pool = uint256(TOKENS_PER_ROUND) * VALIDATOR_BPS / 10_000;
         assertEq(r.validatorTokens, pool);
-        assertEq(ledger.mintValidatorReward(m4, 0, validators[0]), pool * 30 / 40);
+        assertEq(ledger.mintValidatorReward(m4, 0, validators[2]), pool * 20 / 40);
+        assertEq(ledger.mintValidatorReward(m4, 0, validators[0]), pool * 10 / 40);
         assertEq(ledger.mintValidatorReward(m4, 0, validators[1]), pool * 10 / 40);
-        assertEq(_token4().balanceOf(validators[0]), pool * 30 / 40); // payout = the validator itself
-        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNothingToMint.selector, m4, 0, validators[0]));
-        ledger.mintValidatorReward(m4, 0, validators[0]);
+        assertEq(_token4().balanceOf(validators[2]), pool * 20 / 40); // payout = the validator itself
         vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNothingToMint.selector, m4, 0, validators[2]));
         ledger.mintValidatorReward(m4, 0, validators[2]);
+        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNothingToMint.selector, m4, 0, validators[3]));
+        ledger.mintValidatorReward(m4, 0, validators[3]);
 
         (uint256 w0,) = ledger.mintReward(m4, 0, workers[0]);
         (uint256 w1,) = ledger.mintReward(m4, 0, workers[1]);

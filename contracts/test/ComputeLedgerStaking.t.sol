@@ -104,54 +104,54 @@ contract ComputeLedgerStakingTest is LedgerTestBase {
     }
 
     function test_setValidator_leavingZeroesWeightAndRejoiningReusesEntry() public {
-        assertEq(ledger.validatorCount(), N_VALIDATORS);
-        assertEq(ledger.totalValidatorWeight(), N_VALIDATORS * 1 ether);
+        assertEq(ledger.validatorCount(modelId, VALIDATOR_STAGE), N_VALIDATORS);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), N_VALIDATORS * 1 ether);
         vm.expectEmit(address(ledger));
-        emit ValidatorSet(validators[0], false);
+        emit ValidatorSet(validators[0], modelId, VALIDATOR_STAGE, false);
         vm.prank(validators[0]);
-        ledger.setValidator(false);
-        assertEq(ledger.validatorCount(), N_VALIDATORS);
-        assertEq(ledger.validatorAt(0), validators[0]);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, false);
+        assertEq(ledger.validatorCount(modelId, VALIDATOR_STAGE), N_VALIDATORS);
+        assertEq(ledger.validatorAt(modelId, VALIDATOR_STAGE, 0), validators[0]);
         assertEq(ledger.validatorWeight(validators[0]), 0);
-        assertEq(ledger.totalValidatorWeight(), (N_VALIDATORS - 1) * 1 ether);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), (N_VALIDATORS - 1) * 1 ether);
         assertFalse(ledger.staker(validators[0]).validator);
         vm.prank(validators[0]);
-        ledger.setValidator(true);
-        assertEq(ledger.validatorCount(), N_VALIDATORS);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
+        assertEq(ledger.validatorCount(modelId, VALIDATOR_STAGE), N_VALIDATORS);
         assertEq(ledger.validatorWeight(validators[0]), 1 ether);
-        assertEq(ledger.totalValidatorWeight(), N_VALIDATORS * 1 ether);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), N_VALIDATORS * 1 ether);
     }
 
     function test_sortitionWeight_followsStakeUnbondAndJail() public {
         vm.prank(validators[2]);
         ledger.stake{value: 2 ether}(validators[2], validators[2]);
         assertEq(ledger.validatorWeight(validators[2]), 3 ether);
-        assertEq(ledger.totalValidatorWeight(), (N_VALIDATORS + 2) * 1 ether);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), (N_VALIDATORS + 2) * 1 ether);
         vm.prank(validators[2]);
         ledger.requestUnbond();
         assertEq(ledger.validatorWeight(validators[2]), 0);
-        assertEq(ledger.totalValidatorWeight(), (N_VALIDATORS - 1) * 1 ether);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), (N_VALIDATORS - 1) * 1 ether);
     }
 
     function test_setValidator_zeroStakeEntry_hasNoWeight() public {
         vm.startPrank(alice);
         ledger.stake(alice, alice);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
         vm.stopPrank();
         assertEq(ledger.validatorWeight(alice), 0);
-        assertEq(ledger.totalValidatorWeight(), N_VALIDATORS * 1 ether);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), N_VALIDATORS * 1 ether);
     }
 
     function test_setValidator_unchanged_reverts() public {
         vm.prank(validators[0]);
         vm.expectRevert(ComputeLedgerValidatorUnchanged.selector);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
     }
 
     function test_setValidator_unregistered_reverts() public {
         vm.prank(alice);
         vm.expectRevert(ComputeLedgerNotRegistered.selector);
-        ledger.setValidator(true);
+        ledger.setValidator(modelId, VALIDATOR_STAGE, true);
     }
 
     function test_requestUnbond_stopsServingAndEmits() public {
@@ -195,7 +195,7 @@ contract ComputeLedgerStakingTest is LedgerTestBase {
         assertEq(ledger.staker(validators[1]).stakeWei, 0);
         assertFalse(ledger.staker(validators[1]).validator);
         assertEq(ledger.validatorWeight(validators[1]), 0);
-        assertEq(ledger.totalValidatorWeight(), (N_VALIDATORS - 1) * 1 ether);
+        assertEq(ledger.totalValidatorWeight(modelId, VALIDATOR_STAGE), (N_VALIDATORS - 1) * 1 ether);
     }
 
     function test_withdrawStake_notUnbonding_reverts() public {

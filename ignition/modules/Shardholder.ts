@@ -3,7 +3,8 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 /**
  * The whole protocol: the model token implementation (cloned per model), the registry, the
  * compute ledger bound to it, the inference escrow, the batch revenue claimer and the serving
- * directory where operators announce their endpoints.
+ * directory where operators announce their endpoints, and the stage directory where stage members
+ * publish their libp2p peer records.
  * Parameter `treasury` receives the protocol's share of inference fees (default: the deployer).
  */
 export default buildModule("Shardholder", (m) => {
@@ -18,5 +19,6 @@ export default buildModule("Shardholder", (m) => {
   const inferenceEscrow = m.contract("InferenceEscrow", [modelRegistry, computeLedger, treasury]);
   const revenueClaimer = m.contract("RevenueClaimer");
   const servingDirectory = m.contract("ServingDirectory", [modelRegistry]);
-  return { modelTokenImplementation, modelRegistry, computeLedger, inferenceEscrow, revenueClaimer, servingDirectory };
+  const stageDirectory = m.contract("StageDirectory", [modelRegistry, computeLedger]);
+  return { modelTokenImplementation, modelRegistry, computeLedger, inferenceEscrow, revenueClaimer, servingDirectory, stageDirectory };
 });

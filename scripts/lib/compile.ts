@@ -24,6 +24,7 @@ export const DEPLOYED_CONTRACTS = [
   "contracts/InferenceEscrow.sol",
   "contracts/RevenueClaimer.sol",
   "contracts/ServingDirectory.sol",
+  "contracts/StageDirectory.sol",
 ] as const;
 
 /** The build did not succeed; its output is the message. */

@@ -17,6 +17,7 @@ export async function deployProtocol(connection: NetworkConnection) {
       inferenceEscrow: deployed.inferenceEscrow.address,
       revenueClaimer: deployed.revenueClaimer.address,
       servingDirectory: deployed.servingDirectory.address,
+      stageDirectory: deployed.stageDirectory.address,
     },
     deployedAtBlock: Number(await publicClient.getBlockNumber()),
   };

@@ -8,6 +8,7 @@ export const contractNames = [
   "inferenceEscrow",
   "revenueClaimer",
   "servingDirectory",
+  "stageDirectory",
 ] as const;
 
 export type ContractName = (typeof contractNames)[number];
@@ -20,7 +21,8 @@ export type ContractName = (typeof contractNames)[number];
  * {
  *   "chainId": 31337,
  *   "contracts": { "modelRegistry": "0x…", "modelTokenImplementation": "0x…", "computeLedger": "0x…",
- *                  "inferenceEscrow": "0x…", "revenueClaimer": "0x…", "servingDirectory": "0x…" },
+ *                  "inferenceEscrow": "0x…", "revenueClaimer": "0x…", "servingDirectory": "0x…",
+ *                  "stageDirectory": "0x…" },
  *   "deployedAtBlock": 7
  * }
  */

@@ -12,6 +12,7 @@ const abiOfContract: Record<ContractName, string> = {
   inferenceEscrow: "InferenceEscrow",
   revenueClaimer: "RevenueClaimer",
   servingDirectory: "ServingDirectory",
+  stageDirectory: "StageDirectory",
 };
 
 /** 4-byte selectors of every external function of an ABI, as bare hex without the 0x. */

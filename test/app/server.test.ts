@@ -66,7 +66,7 @@ describe("dev keys", () => {
   });
 
   it("are never handed to a page for a chain other than 31337", async () => {
-    const book: Deployments = { chainId: 1, contracts: { modelRegistry: token, modelTokenImplementation: token, computeLedger: token, inferenceEscrow: token, revenueClaimer: token, servingDirectory: token }, deployedAtBlock: 0 };
+    const book: Deployments = { chainId: 1, contracts: { modelRegistry: token, modelTokenImplementation: token, computeLedger: token, inferenceEscrow: token, revenueClaimer: token, servingDirectory: token, stageDirectory: token }, deployedAtBlock: 0 };
     await expect(startApp({ rpcUrl: "http://127.0.0.1:8545", deployments: book, port: 0, devKeys: [devKey(0)] })).rejects.toThrow("dev keys are offered only on chain 31337");
   });
 });

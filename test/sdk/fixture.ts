@@ -40,6 +40,7 @@ export async function deployShardholder() {
   ]);
   const revenueClaimer = await viem.deployContract("RevenueClaimer");
   const servingDirectory = await viem.deployContract("ServingDirectory", [modelRegistry.address]);
+  const stageDirectory = await viem.deployContract("StageDirectory", [modelRegistry.address, computeLedger.address]);
   const deployments: Deployments = {
     chainId: await publicClient.getChainId(),
     contracts: {
@@ -49,6 +50,7 @@ export async function deployShardholder() {
       inferenceEscrow: inferenceEscrow.address,
       revenueClaimer: revenueClaimer.address,
       servingDirectory: servingDirectory.address,
+      stageDirectory: stageDirectory.address,
     },
     deployedAtBlock,
   };

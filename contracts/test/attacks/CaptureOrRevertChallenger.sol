@@ -15,9 +15,9 @@ contract CaptureOrRevertChallenger {
         _ledger = ledger_;
     }
 
-    function join(uint256 stakeWei) external {
+    function join(uint256 stakeWei, uint64 modelId, uint16 stage) external {
         _ledger.stake{value: stakeWei}(address(this), address(this));
-        _ledger.setValidator(true);
+        _ledger.setValidator(modelId, stage, true);
     }
 
     /// @return disputeId the dispute opened

@@ -39,6 +39,8 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
     ModelRegistry internal registry;
     ComputeLedger internal ledger;
     uint64 internal modelId;
+    /// @dev The stage the base's validators validate (tests of other stages move them: `_moveValidators`).
+    uint16 internal constant VALIDATOR_STAGE = 0;
     IModelToken internal token;
     address internal designer = makeAddr("designer");
 
@@ -70,7 +72,17 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
             vm.deal(v, 10 ether);
             vm.startPrank(v);
             ledger.stake{value: 1 ether}(v, v);
-            ledger.setValidator(true);
+            ledger.setValidator(modelId, VALIDATOR_STAGE, true);
+            vm.stopPrank();
+        }
+    }
+
+    /// @dev Moves every base validator from `VALIDATOR_STAGE` to `stage` of the base model.
+    function _moveValidators(uint16 stage) internal {
+        for (uint256 i; i < validators.length; ++i) {
+            vm.startPrank(validators[i]);
+            ledger.setValidator(modelId, VALIDATOR_STAGE, false);
+            ledger.setValidator(modelId, stage, true);
             vm.stopPrank();
         }
     }
