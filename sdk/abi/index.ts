@@ -5,6 +5,7 @@ import { revenueClaimerAbi } from "./revenueClaimer.ts";
 import { inferenceEscrowAbi } from "./inferenceEscrow.ts";
 import { computeLedgerAbi } from "./computeLedger.ts";
 import { servingDirectoryAbi } from "./servingDirectory.ts";
+import { stageDirectoryAbi } from "./stageDirectory.ts";
 
 export { modelRegistryAbi } from "./modelRegistry.ts";
 export { modelTokenAbi } from "./modelToken.ts";
@@ -12,6 +13,7 @@ export { revenueClaimerAbi } from "./revenueClaimer.ts";
 export { inferenceEscrowAbi } from "./inferenceEscrow.ts";
 export { computeLedgerAbi } from "./computeLedger.ts";
 export { servingDirectoryAbi } from "./servingDirectory.ts";
+export { stageDirectoryAbi } from "./stageDirectory.ts";
 
 /** Every protocol ABI with its contract name, for decoding reverts of any call. */
 export const protocolAbis = [
@@ -21,4 +23,5 @@ export const protocolAbis = [
   { name: "InferenceEscrow", abi: inferenceEscrowAbi },
   { name: "ComputeLedger", abi: computeLedgerAbi },
   { name: "ServingDirectory", abi: servingDirectoryAbi },
+  { name: "StageDirectory", abi: stageDirectoryAbi },
 ] as const;

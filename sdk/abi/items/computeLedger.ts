@@ -133,6 +133,9 @@ export const ComputeLedgerNotSampled = {"inputs":[{"internalType":"uint256","nam
 /** `error ComputeLedgerNotServing(uint64 modelId, address worker)` */
 export const ComputeLedgerNotServing = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"address","name":"worker","type":"address"}],"name":"ComputeLedgerNotServing","type":"error"} as const;
 
+/** `error ComputeLedgerNotStageValidator(uint64 modelId, uint16 stage)` */
+export const ComputeLedgerNotStageValidator = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"}],"name":"ComputeLedgerNotStageValidator","type":"error"} as const;
+
 /** `error ComputeLedgerNotUnbonding()` */
 export const ComputeLedgerNotUnbonding = {"inputs":[],"name":"ComputeLedgerNotUnbonding","type":"error"} as const;
 
@@ -189,6 +192,9 @@ export const ComputeLedgerUnknownCommitment = {"inputs":[],"name":"ComputeLedger
 
 /** `error ComputeLedgerUnknownModel(uint64 modelId)` */
 export const ComputeLedgerUnknownModel = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"}],"name":"ComputeLedgerUnknownModel","type":"error"} as const;
+
+/** `error ComputeLedgerValidatorOfAnotherStage(uint64 modelId, uint16 stage)` */
+export const ComputeLedgerValidatorOfAnotherStage = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"}],"name":"ComputeLedgerValidatorOfAnotherStage","type":"error"} as const;
 
 /** `error ComputeLedgerValidatorUnchanged()` */
 export const ComputeLedgerValidatorUnchanged = {"inputs":[],"name":"ComputeLedgerValidatorUnchanged","type":"error"} as const;
@@ -292,8 +298,8 @@ export const UnbondRequested = {"anonymous":false,"inputs":[{"indexed":true,"int
 /** `event ValidatorRewardMinted(uint64 modelId, uint64 round, address validator, address payout, uint256 tokens, uint256 units)` */
 export const ValidatorRewardMinted = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"modelId","type":"uint64"},{"indexed":true,"internalType":"uint64","name":"round","type":"uint64"},{"indexed":true,"internalType":"address","name":"validator","type":"address"},{"indexed":false,"internalType":"address","name":"payout","type":"address"},{"indexed":false,"internalType":"uint256","name":"tokens","type":"uint256"},{"indexed":false,"internalType":"uint256","name":"units","type":"uint256"}],"name":"ValidatorRewardMinted","type":"event"} as const;
 
-/** `event ValidatorSet(address account, bool validator)` */
-export const ValidatorSet = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"address","name":"account","type":"address"},{"indexed":false,"internalType":"bool","name":"validator","type":"bool"}],"name":"ValidatorSet","type":"event"} as const;
+/** `event ValidatorSet(address account, uint64 modelId, uint16 stage, bool validator)` */
+export const ValidatorSet = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"address","name":"account","type":"address"},{"indexed":true,"internalType":"uint64","name":"modelId","type":"uint64"},{"indexed":false,"internalType":"uint16","name":"stage","type":"uint16"},{"indexed":false,"internalType":"bool","name":"validator","type":"bool"}],"name":"ValidatorSet","type":"event"} as const;
 
 /** `event Voted(uint256 disputeId, address validator, uint8 level, bool fraud, uint16 seats)` */
 export const Voted = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"disputeId","type":"uint256"},{"indexed":true,"internalType":"address","name":"validator","type":"address"},{"indexed":false,"internalType":"uint8","name":"level","type":"uint8"},{"indexed":false,"internalType":"bool","name":"fraud","type":"bool"},{"indexed":false,"internalType":"uint16","name":"seats","type":"uint16"}],"name":"Voted","type":"event"} as const;
@@ -487,8 +493,8 @@ export const seedBlock = {"inputs":[{"internalType":"uint64","name":"modelId","t
 /** `function setPayoutAddress(address payout)` */
 export const setPayoutAddress = {"inputs":[{"internalType":"address","name":"payout","type":"address"}],"name":"setPayoutAddress","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
 
-/** `function setValidator(bool validator)` */
-export const setValidator = {"inputs":[{"internalType":"bool","name":"validator","type":"bool"}],"name":"setValidator","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
+/** `function setValidator(uint64 modelId, uint16 stage, bool validator)` */
+export const setValidator = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"},{"internalType":"bool","name":"validator","type":"bool"}],"name":"setValidator","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
 
 /** `function slashFalseAttestation(uint256, address)` */
 export const slashFalseAttestation = {"inputs":[{"internalType":"uint256","name":"","type":"uint256"},{"internalType":"address","name":"","type":"address"}],"name":"slashFalseAttestation","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
@@ -505,20 +511,23 @@ export const staker = {"inputs":[{"internalType":"address","name":"account","typ
 /** `function submitCommitments(tuple[] commitments, bytes[] signatures)` */
 export const submitCommitments = {"inputs":[{"components":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint64","name":"round","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"},{"internalType":"address","name":"worker","type":"address"},{"internalType":"bytes32","name":"itemsRoot","type":"bytes32"},{"internalType":"uint32","name":"itemCount","type":"uint32"},{"internalType":"bytes32","name":"weightsRootBefore","type":"bytes32"},{"internalType":"bytes32","name":"weightsRootAfter","type":"bytes32"},{"internalType":"address","name":"upstream","type":"address"},{"internalType":"address","name":"downstream","type":"address"}],"internalType":"struct IComputeLedgerTypes.Commitment[]","name":"commitments","type":"tuple[]"},{"internalType":"bytes[]","name":"signatures","type":"bytes[]"}],"name":"submitCommitments","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
 
-/** `function totalValidatorWeight()` */
-export const totalValidatorWeight = {"inputs":[],"name":"totalValidatorWeight","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
+/** `function totalValidatorWeight(uint64 modelId, uint16 stage)` */
+export const totalValidatorWeight = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"}],"name":"totalValidatorWeight","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
 
-/** `function validatorAt(uint256 index)` */
-export const validatorAt = {"inputs":[{"internalType":"uint256","name":"index","type":"uint256"}],"name":"validatorAt","outputs":[{"internalType":"address","name":"","type":"address"}],"stateMutability":"view","type":"function"} as const;
+/** `function validatorAt(uint64 modelId, uint16 stage, uint256 index)` */
+export const validatorAt = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"},{"internalType":"uint256","name":"index","type":"uint256"}],"name":"validatorAt","outputs":[{"internalType":"address","name":"","type":"address"}],"stateMutability":"view","type":"function"} as const;
 
-/** `function validatorCount()` */
-export const validatorCount = {"inputs":[],"name":"validatorCount","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
+/** `function validatorCount(uint64 modelId, uint16 stage)` */
+export const validatorCount = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"}],"name":"validatorCount","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
 
 /** `function validatorModule()` */
 export const validatorModule = {"inputs":[],"name":"validatorModule","outputs":[{"internalType":"address","name":"","type":"address"}],"stateMutability":"view","type":"function"} as const;
 
 /** `function validatorRound(uint64 modelId, uint64 round, address validator)` */
 export const validatorRound = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint64","name":"round","type":"uint64"},{"internalType":"address","name":"validator","type":"address"}],"name":"validatorRound","outputs":[{"components":[{"internalType":"uint128","name":"units","type":"uint128"},{"internalType":"bool","name":"minted","type":"bool"},{"internalType":"bool","name":"forfeited","type":"bool"}],"internalType":"struct IComputeLedgerTypes.ValidatorRound","name":"","type":"tuple"}],"stateMutability":"view","type":"function"} as const;
+
+/** `function validatorStage(address account)` */
+export const validatorStage = {"inputs":[{"internalType":"address","name":"account","type":"address"}],"name":"validatorStage","outputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"},{"internalType":"bool","name":"active","type":"bool"}],"stateMutability":"view","type":"function"} as const;
 
 /** `function validatorWeight(address account)` */
 export const validatorWeight = {"inputs":[{"internalType":"address","name":"account","type":"address"}],"name":"validatorWeight","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
