@@ -16,7 +16,7 @@
 import { cpus, tmpdir } from "node:os";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type Address, createPublicClient, createWalletClient, type Hex, http, type PublicClient } from "viem";
+import { type Address, createPublicClient, createWalletClient, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getValidatorRound } from "../sdk/actions/validator/getValidatorRound.ts";
 import { selectBackend } from "../worker/backend/select.ts";
@@ -35,7 +35,7 @@ import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "./lib/devnet/mo
 import { allCommitted, RoundTracker, settleRound } from "./lib/devnet/rounds.ts";
 import { getModel, registerModel } from "./lib/devnet/sdkFacade.ts";
 import type { RestartRecord, SupervisedProcess } from "./lib/devnet/supervisor.ts";
-import { auditAndResolve, contentAddress, startValidator } from "./lib/devnet/verification.ts";
+import { auditAndResolveAll, contentAddress, stageAuditors, startStageValidators } from "./lib/devnet/verification.ts";
 
 const STAGES = 3;
 const LONG_ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 30);
@@ -140,10 +140,12 @@ async function main(): Promise<void> {
     procs.push(...miners);
     const peers = new Map<Address, string>();
     for (const [s, p] of miners.entries()) peers.set((minerList[s] as { address: Address }).address, await contentAddress(p));
-    const auditor = privateKeyToAccount(roles.validators[0] as Hex).address;
-    const validator = startValidator({ rpcUrl: proxy.url, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction: 0.25, fromRound: first, untilRound: last, onRestart });
-    procs.push(validator);
-    await validator.waitUntil("validating", (e) => e.msg === "validating", 180_000);
+    // Validators hold one stage: one process per stage; the faults kill stage 0's.
+    const auditors = stageAuditors(roles, STAGES);
+    const validators = startStageValidators({ rpcUrl: proxy.url, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: STAGES, peers, fraction: 0.25, fromRound: first, untilRound: last, onRestart });
+    procs.push(...validators);
+    await Promise.all(validators.map((v) => v.waitUntil("validating", (e) => e.msg === "validating", 180_000)));
+    const validator = validators[0] as (typeof validators)[number];
 
     const ctx: FaultContext = {
       proxy, miners, validator, journalDirs: minerList.map((m) => m.journalDir), random, log, round: first,
@@ -196,7 +198,11 @@ async function main(): Promise<void> {
           rpcUrl: chain.rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
           commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
           workers: minerList.map((m) => m.address), logs,
-          othersFinalize: async () => validator.running && (await getValidatorRound(client, { deployments, modelId, round, validator: auditor })).units > 0n,
+          othersFinalize: async () => {
+            for (const [s, a] of auditors.entries())
+              if (validators[s]?.running && (await getValidatorRound(client, { deployments, modelId, round, validator: a.address })).units > 0n) return true;
+            return false;
+          },
           duringChallenge: async () => {
             // The chain just opened round i+1: its fault starts now, at the round's very beginning
             // (the previous fault's window, its round and the recovery round, is closed first).
@@ -207,7 +213,7 @@ async function main(): Promise<void> {
             }
             const a = active;
             if (a && a.fault.when === "audit" && a.round === i) a.action = a.fault.run(ctx);
-            await auditAndResolve({ validator, client, rpcUrl: chain.rpcUrl, deployments, round, modelId, timeoutMs: ROUND_TIMEOUT_MS });
+            await auditAndResolveAll({ validators, client, rpcUrl: chain.rpcUrl, deployments, round, modelId, timeoutMs: ROUND_TIMEOUT_MS });
           },
         });
       } catch (err) {

@@ -9,6 +9,7 @@ import { getDispute } from "./actions/miner/getDispute.ts";
 import { getPayments } from "./actions/miner/getPayments.ts";
 import { getRound } from "./actions/miner/getRound.ts";
 import { getStaker } from "./actions/miner/getStaker.ts";
+import { getValidatorStage } from "./actions/validator/getValidatorStage.ts";
 import { mintReward } from "./actions/miner/mintReward.ts";
 import { requestUnbond } from "./actions/miner/requestUnbond.ts";
 import { resolveDispute } from "./actions/miner/resolveDispute.ts";
@@ -135,6 +136,7 @@ const actions = {
   finalizeRound,
   mintReward,
   getStaker,
+  getValidatorStage,
   getPayments,
   getRound,
   getCurrentRound,

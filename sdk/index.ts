@@ -61,6 +61,7 @@ export * from "./actions/miner/getRound.ts";
 export * from "./actions/miner/getRewardMints.ts";
 export * from "./actions/miner/getRoundFinalizations.ts";
 export * from "./actions/miner/getStaker.ts";
+export * from "./actions/validator/getValidatorStage.ts";
 export * from "./actions/miner/getVoidedCommitments.ts";
 export * from "./actions/miner/mintReward.ts";
 export * from "./actions/miner/requestUnbond.ts";

@@ -16,9 +16,8 @@ type Summary = {
   slashes: { worker: string; round: string; slashedWei: string }[];
   cheater: { wired: boolean; address?: string; committedRounds: string[] };
   validator: {
-    address: string;
     audits: { round: string; sampled: number; attested: number; disputes: string[]; voided: string[] }[];
-    rewards: { round: string; attestedItems: number; units: string; tokens: string; mintedBy: string }[];
+    stages: { stage: number; address: string; rewards: { round: string; attestedItems: number; units: string; tokens: string; mintedBy: string }[] }[];
   };
   checks: { firstLoss: number; lastLoss: number; firstEvalLoss: number; lastEvalLoss: number; optimizerSteps: number; holdersShareWei: string; claimedWei: string; outputLetterShare: number; untrainedLetterShare: number };
   sampling: { temperature: number; topK: number; seed: string } | "greedy";
@@ -105,18 +104,23 @@ describe("npm start (short devnet)", () => {
     // Honest items were re-executed and attested (not only the cheater's).
     expect(s.validator.audits.reduce((a, x) => a + x.attested, 0)).toBeGreaterThan(0);
 
-    // The validator attested items on-chain and was minted its emission share for them (by itself
-    // or, for rounds final after it stopped, by the devnet), and claimed its holder revenue too.
-    expect(s.validator.rewards.map((v) => v.round)).toEqual(s.rounds.map((r) => r.round));
-    expect(s.validator.rewards.reduce((a, v) => a + v.attestedItems, 0)).toBeGreaterThan(0);
-    for (const v of s.validator.rewards) {
-      expect(BigInt(v.tokens) > 0n, `round ${v.round}`).toBe(v.attestedItems > 0);
-      expect(v.mintedBy === "none").toBe(v.attestedItems === 0);
+    // Validators hold one stage: one auditor per stage, each attested its stage's honest items
+    // on-chain and was minted its emission share for them (by itself or, for rounds final after it
+    // stopped, by the devnet), and claimed its holder revenue too.
+    expect(s.validator.stages.map((v) => v.stage)).toEqual(Array.from({ length: s.stages }, (_, i) => i));
+    expect(new Set(s.validator.stages.map((v) => v.address)).size).toBe(s.stages);
+    for (const { stage, address, rewards } of s.validator.stages) {
+      expect(rewards.map((v) => v.round)).toEqual(s.rounds.map((r) => r.round));
+      expect(rewards.reduce((a, v) => a + v.attestedItems, 0), `stage ${stage}`).toBeGreaterThan(0);
+      for (const v of rewards) {
+        expect(BigInt(v.tokens) > 0n, `stage ${stage} round ${v.round}`).toBe(v.attestedItems > 0);
+        expect(v.mintedBy === "none").toBe(v.attestedItems === 0);
+      }
+      expect(s.claims.some((c) => c.holder === address && BigInt(c.claimedWei) > 0n), `stage ${stage}`).toBe(true);
     }
-    expect(s.claims.some((c) => c.holder === s.validator.address && BigInt(c.claimedWei) > 0n)).toBe(true);
 
-    // No stray process: every child the devnet started (miners, cheater, validator, serving) is gone.
-    expect(s.childPids.length).toBe(2 * s.stages + 2);
+    // No stray process: every child the devnet started (miners, cheater, a validator per stage, serving) is gone.
+    expect(s.childPids.length).toBe(3 * s.stages + 1);
     for (const pid of s.childPids) expect(alive(pid), `pid ${pid}`).toBe(false);
   }, 300_000);
 });

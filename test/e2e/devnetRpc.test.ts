@@ -209,7 +209,7 @@ describe("npm start --rpc against an existing, already used chain", () => {
     });
     expect(run.code, why(run)).toBe(130);
     const logged = run.lines.filter((l) => l.child && l.pid).map((l) => l.pid as number);
-    expect(logged.length).toBe(4); // 3 miners and the validator
+    expect(logged.length).toBe(6); // 3 miners and a validator per stage
     // The serving stages start from the last one (each needs the next one's address), so at least that one.
     expect(seen.length).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 200));

@@ -67,7 +67,7 @@ export async function committedPipeline(options: { breakAt?: number | undefined 
   }
   for (const v of [4, 5, 6, 7]) {
     await actionsOf(s, v).stake({ payout: accountAt(s, v), signingKey: accountAt(s, v), valueWei: parseEther("1") });
-    await actionsOf(s, v).setValidator({ validator: true });
+    await actionsOf(s, v).setValidator({ modelId: 1n, stage: 0, validator: true });
   }
   const sign = (c: Commitment) => {
     const signer = keys.get(c.worker);

@@ -39,17 +39,22 @@ describe("runValidatorLoop", () => {
     const signed = await Promise.all(miners.map((m, i) => commitMined(m, mined[i] as MinedRound, { modelId: 1n, round: 0n, ledger, chainId: s.deployments.chainId })));
     await actionsOf(s, 0).submitCommitments({ signed });
 
-    const [auditor, ...members] = bench.validators as [Validator, ...Validator[]];
+    // Validators hold one stage: stage 1's auditor challenges the stage-1 cheater, stage 0's auditor
+    // attests the honest stage-0 items (and so earns the round's validator reward).
+    const [stage0Auditor, stage1Auditor, ...members] = bench.validators as [Validator, Validator, ...Validator[]];
     const stop = new AbortController();
     // Committee members only watch disputes (their next audit, round 1, is an hour of chain time away).
     const committee = members.map((v) => runValidatorLoop({ validator: v, fromRound: 1n, pollMs: 20, signal: stop.signal }));
     const audits: bigint[] = [];
     const rewards: bigint[] = [];
-    const auditing = runValidatorLoop({
-      validator: auditor, fromRound: 0n, untilRound: 0n, pollMs: 20,
-      onAudit: (_, a) => audits.push(...a.disputes),
-      onReward: (_, tokens) => rewards.push(tokens),
-    });
+    const auditing = Promise.all([
+      runValidatorLoop({ validator: stage1Auditor, fromRound: 0n, untilRound: 0n, pollMs: 20, onAudit: (_, a) => audits.push(...a.disputes) }),
+      runValidatorLoop({
+        validator: stage0Auditor, fromRound: 0n, untilRound: 0n, pollMs: 20,
+        onAudit: (_, a) => audits.push(...a.disputes),
+        onReward: (_, tokens) => rewards.push(tokens),
+      }),
+    ]);
     await new Promise((r) => setTimeout(r, 200));
     expect(audits).toEqual([]); // the commit window is still open: nothing sampled yet
     await s.networkHelpers.time.increaseTo(bench.genesis + 3600n);
@@ -75,7 +80,7 @@ describe("runValidatorLoop", () => {
     expect([d.status, d.accused]).toEqual([2, miners[1]?.worker]);
     expect((await actionsOf(s, 0).getStaker({ account: miners[1]?.worker as `0x${string}` })).jailed).toBe(true);
     expect((await actionsOf(s, 0).getStaker({ account: miners[0]?.worker as `0x${string}` })).jailed).toBe(false);
-    // Every drawn member (5 stake-weighted seats among the 3 committee validators) voted fraud once.
+    // Every drawn member (5 stake-weighted seats; stage 1's only other validator holds them all) voted fraud once.
     const panel = await actionsOf(s, 0).getPanel({ disputeId: audits[0] as bigint, level: 0 });
     expect(panel.reduce((n, seat) => n + seat.seats, 0)).toBe(5);
     expect(panel.every((seat) => seat.vote === 1)).toBe(true);

@@ -38,15 +38,22 @@ export function ledgerSpec(spec: ModelSpec, microbatchesPerRound: number, symbol
   });
 }
 
-/** Chain, two registered models, four staked validators (wallets 1-4) sharing one libp2p node. */
+/**
+ * Chain, two registered models and their validators, sharing one libp2p node. Validators hold one
+ * stage: model 1's are wallets 1 and 2 (stage 0) and 3 and 4 (stage 1); model 2's are 16 and 18
+ * (stage 0) and 17 and 19 (stage 1).
+ */
 export type Bench = {
   s: Shardholder;
   spec: ModelSpec;
   otherSpec: ModelSpec;
   microbatches: number;
   data: MicrobatchSource;
+  /** Model 1's validators: the auditor of each stage (stage order), then the committee members. */
   validators: Validator[];
-  /** Validators of model 2 (same accounts), for commitments claimed for a model not trained. */
+  /** The auditor of each stage of model 1 (`validators[0..stageCount)`). */
+  auditors: Validator[];
+  /** Validators of model 2, same layout, for commitments claimed for a model not trained. */
   otherValidators: Validator[];
   reexecutor: Reexecutor;
   node: Libp2p;
@@ -66,13 +73,15 @@ export async function setupBench({ fraction, tolerance, microbatches = 4 }: { fr
   const node = await createPipeNode();
   const peers = new Map<Address, string>();
   const reexecutor = new Reexecutor(spec);
-  const make = (modelId: bigint, modelSpec: ModelSpec) =>
-    [1, 2, 3, 4].map((i) =>
+  // [wallet, stage]: each stage's auditor first, then its committee member.
+  const make = (modelId: bigint, modelSpec: ModelSpec, seats: [number, number][]) =>
+    seats.map(([i, stage]) =>
       new Validator({
         wallet: s.wallets[i] as Validator["p"]["wallet"],
         publicClient: s.publicClient,
         deployments: s.deployments,
         modelId,
+        stage,
         stageCount: 2,
         reexecutor,
         data: transformerData(modelSpec, modelId),
@@ -86,9 +95,10 @@ export async function setupBench({ fraction, tolerance, microbatches = 4 }: { fr
         availabilityDeadlineMs: 8000,
       }),
     );
-  const validators = make(1n, spec);
-  for (const v of validators) await v.stakeAsValidator(parseEther("1"));
-  return { s, spec, otherSpec, microbatches, data: transformerData(spec, 1n), validators, otherValidators: make(2n, otherSpec), reexecutor, node, peers, genesis };
+  const validators = make(1n, spec, [[1, 0], [3, 1], [2, 0], [4, 1]]);
+  const otherValidators = make(2n, otherSpec, [[16, 0], [17, 1], [18, 0], [19, 1]]);
+  for (const v of [...validators, ...otherValidators]) await v.stakeAsValidator(parseEther("1"));
+  return { s, spec, otherSpec, microbatches, data: transformerData(spec, 1n), validators, auditors: validators.slice(0, 2), otherValidators, reexecutor, node, peers, genesis };
 }
 
 /** A strategy of the miner at `stage` (wallet 6 for stage 0, 7 for stage 1; the other stage is honest). */
@@ -200,8 +210,9 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     const end = claimedModel === 1n ? commitEnd(r) : (await relayer.getModel({ modelId: claimedModel })).genesisTime + (r + 1n) * 3600n;
     await s.networkHelpers.time.increaseTo(end > commitEnd(r) ? end : commitEnd(r));
     const auditors = claimedModel === 1n ? bench.validators : bench.otherValidators;
-    const audits = [await (auditors[0] as Validator).auditRound(r)];
-    if (claimedModel !== 1n) audits.push(await (bench.validators[0] as Validator).auditRound(r));
+    const audits = [];
+    for (const v of auditors.slice(0, 2)) audits.push(await v.auditRound(r));
+    if (claimedModel !== 1n) for (const v of bench.auditors) audits.push(await v.auditRound(r));
     outcome.validatorComputeMs += audits.reduce((t, a) => t + a.computeMs, 0);
     outcome.validatorItems += audits.reduce((t, a) => t + a.sampled, 0);
     outcome.validatorFlops += audits.reduce((t, a) => t + a.sampledFlops, 0);

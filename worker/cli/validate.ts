@@ -3,9 +3,11 @@
 // process can hold the committee of a local network without racing its own challenges.
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
-import { type Address, createWalletClient, getAddress, type PublicClient, type Transport } from "viem";
+import { type Address, createWalletClient, getAddress, type PublicClient, type Transport, type WalletClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
+import { setValidator } from "../../sdk/actions/miner/setValidator.ts";
+import { getValidatorStage } from "../../sdk/actions/validator/getValidatorStage.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { selectBackend } from "../backend/select.ts";
@@ -24,6 +26,8 @@ export type ValidateCommandParameters = {
   accounts: PrivateKeyAccount[];
   backend?: BackendName | undefined;
   modelId: bigint;
+  /** The stage every key of this process validates. */
+  stage: number;
   specPath: string;
   /** Content server of each worker (`worker=multiaddr`). */
   peers: Map<Address, string>;
@@ -49,6 +53,19 @@ export function parsePeerOf(values: string[]): Map<Address, string> {
   return peers;
 }
 
+/**
+ * Puts an already staked account on `p.stage` of `p.modelId` unless it holds that seat already.
+ * An account validating another stage is refused, not moved: moving would drop it from that
+ * stage's committees without its operator asking.
+ */
+async function takeStageSeat(wallet: WalletClient, p: ValidateCommandParameters, account: Address, validator: boolean): Promise<void> {
+  const seat = await getValidatorStage(p.client, { deployments: p.deployments, account });
+  const here = seat !== undefined && seat.modelId === p.modelId && seat.stage === p.stage;
+  if (validator && here) return;
+  if (validator && seat) throw new UsageError(`Validator ${account} validates stage ${seat.stage} of model ${seat.modelId}; a validator holds one stage (opt out there first, or use another key).`);
+  await setValidator(wallet, { deployments: p.deployments, modelId: p.modelId, stage: p.stage, validator: true });
+}
+
 /** Audits rounds and serves committees until `untilRound` is audited and its disputes resolved (or SIGINT). */
 export async function runValidateCommand(p: ValidateCommandParameters): Promise<void> {
   const { logger } = p;
@@ -56,6 +73,7 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
   const model = await getModel(p.client, { deployments: p.deployments, modelId: p.modelId });
   if (model.specHash.toLowerCase() !== specHash(spec).toLowerCase())
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
+  if (p.stage >= model.stageCount) throw new UsageError(`--stage ${p.stage}: model ${p.modelId} has stages 0 to ${model.stageCount - 1}.`);
   const selection = await selectBackend(p.backend ? { backend: p.backend } : {});
   logger.info({ backend: selection.name }, "backend");
   const { Validator, Reexecutor, transformerData, readToleranceSidecar, runValidatorLoop, TOLERANCE_FLOOR } = await import("../validator/index.ts");
@@ -73,13 +91,15 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
     for (const account of p.accounts) {
       const wallet = createWalletClient({ account, transport: p.transport });
       const v = new Validator({
-        wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stageCount: model.stageCount,
+        wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, stageCount: model.stageCount,
         reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)), fraction: p.fraction, availabilityDeadlineMs: p.availabilityDeadlineMs,
       });
       const staker = await getStaker(p.client, { deployments: p.deployments, account: account.address });
       if (staker.stakeWei === 0n) {
         if (p.stakeWei === 0n) throw new CliError(`Validator ${account.address} is not staked (pass --stake <eth>).`, { exitCode: ExitCode.unstaked, name: "NotStakedError" });
         await v.stakeAsValidator(p.stakeWei);
+      } else {
+        await takeStageSeat(wallet, p, account.address, staker.validator);
       }
       validators.push(v);
     }

@@ -34,7 +34,7 @@ describe("data availability: a signed itemCount must have leaves behind it", () 
     await client(1).stake({ payout: honest, signingKey: honestKey.address, valueWei: parseEther("2") });
     await client(2).stake({ payout: cheater, signingKey: cheatKey.address, valueWei: parseEther("2") });
     await client(3).stake({ payout: accountAt(s, 3), signingKey: accountAt(s, 3), valueWei: parseEther("1") });
-    await client(3).setValidator({ validator: true });
+    await client(3).setValidator({ modelId: 1n, stage: 0, validator: true });
 
     const chainId = s.deployments.chainId;
     const ledger = s.deployments.contracts.computeLedger;

@@ -80,6 +80,13 @@ export type ValidatorParameters = {
   publicClient: PublicClient;
   deployments: Deployments;
   modelId: bigint;
+  /**
+   * The one stage this validator holds (`setValidator(modelId, stage)`): it audits, attests,
+   * challenges and sits on committees of this stage only, so it only ever fetches this stage's
+   * weights (docs/PROTOCOL.md "Stages"). Other stages' manifests (leaves, no weights) are read for
+   * link and chain-break checks.
+   */
+  stage: number;
   stageCount: number;
   reexecutor: Reexecutor;
   data: MicrobatchSource;
@@ -119,7 +126,7 @@ export type RoundAudit = {
 };
 
 /**
- * A validator of one model: audits rounds after their commit window (sampling items with
+ * A validator of one stage of one model: audits rounds after their commit window (sampling items with
  * post-commit randomness, re-executing them from the fetched committed inputs, attesting or
  * challenging), votes in the committees it is drawn into, and resolves finished disputes.
  */
@@ -149,7 +156,7 @@ export class Validator {
   async stakeAsValidator(valueWei: bigint): Promise<void> {
     const { wallet, deployments } = this.p;
     await stake(wallet, { deployments, payout: this.address, signingKey: this.address, valueWei });
-    await setValidator(wallet, { deployments, validator: true });
+    await setValidator(wallet, { deployments, modelId: this.p.modelId, stage: this.p.stage, validator: true });
   }
 
   /** Fetches a worker's committed content, retrying with backoff until the availability deadline. */
@@ -227,9 +234,16 @@ export class Validator {
     const accepted = await this.commitments(round);
     for (const c of accepted) {
       if (c.worker === this.address) continue;
+      const mine = c.stage === this.p.stage;
+      // Neighbouring stages' manifests (leaves only) serve the link and chain-break checks.
+      if (!mine && Math.abs(c.stage - this.p.stage) > 1) continue;
       const itemCount = Number(c.units / (units[c.stage] as bigint));
       const sample = attestationSample({ seed, validator: this.address, worker: c.worker, stage: c.stage, itemCount, count });
       const m = await this.manifest(c.worker, c.itemsRoot);
+      if (!mine) {
+        if (m) manifests.push({ c, m });
+        continue;
+      }
       // Every sampled index must be a served leaf: a missing one is demanded on-chain.
       const missing = sample.find(({ index }) => !m?.items.some((i) => i.index === index));
       if (!m || missing) {
@@ -242,16 +256,19 @@ export class Validator {
       manifests.push({ c, m });
       seen.set(`${c.worker}:${c.stage}`, m.commitment);
     }
-    for (const { c, m } of manifests) if (await this.#checkContinuity(round, c, m.commitment)) audit.weightsBreaks.push(c.worker);
+    const own = manifests.filter(({ c }) => c.stage === this.p.stage);
+    for (const { c, m } of own) if (await this.#checkContinuity(round, c, m.commitment)) audit.weightsBreaks.push(c.worker);
     this.#seen = { round, commitments: seen };
     const voided = new Set<string>();
-    for (const audited of manifests) {
+    for (const audited of own) {
       if (audited.c.worker === this.address || !(await this.#checkLinks(round, audited, manifests, accepted))) continue;
       audit.voided.push(audited.c.worker);
       voided.add(`${audited.c.worker}:${audited.c.stage}`);
     }
     for (const up of manifests) {
       // Only two commitments that name each other exchanged data: any other pair proves nothing.
+      // A break touching this validator's stage is checked on this stage's side.
+      if (up.c.stage !== this.p.stage && up.c.stage + 1 !== this.p.stage) continue;
       const linked = manifests.filter((d) => d.c.stage === up.c.stage + 1 && isLinked(up.m.commitment, d.m.commitment));
       for (const down of linked) {
         const disputeId = await this.#challengeBreak(round, up, down);
@@ -259,7 +276,7 @@ export class Validator {
       }
     }
     const attestations: Attestation[] = [];
-    for (const { c, m } of manifests) {
+    for (const { c, m } of own) {
       if (this.#accusedRounds.has(`${round}:${c.worker}`)) continue;
       const vouch = !voided.has(`${c.worker}:${c.stage}`);
       const tree = itemsTree(m.items);
@@ -423,9 +440,9 @@ export class Validator {
   }
 
   /**
-   * Looks for a hash-chain break between two neighbouring commitments and challenges the side at
-   * fault as an item: stage s if its own leaf fails re-execution, else stage s+1 if its leaf fails
-   * on the input it claims. A break where both leaves re-execute correctly cannot be blamed on
+   * Looks for a hash-chain break between two neighbouring commitments and challenges this
+   * validator's side as an item when its leaf fails re-execution (stage s on its output, stage s+1
+   * on the input it claims); the other side is left to its own stage's validators. A break where both leaves re-execute correctly cannot be blamed on
    * either without knowing which workers exchanged data (two different pipelines paired, or an
    * input made up and computed on correctly): it is logged, not challenged, since challenging it
    * could frame an honest miner.
@@ -436,12 +453,14 @@ export class Validator {
       const b = down.m.items.find((i) => i.index === a.index);
       if (!b || (a.outputActHash === b.inputActHash && a.upstreamGradHash === b.inputGradHash)) continue;
       for (const [side, leaf] of [[up, a], [down, b]] as const) {
+        // The other side is the other stage's validators' to re-execute (they hold its weights).
+        if (side.c.stage !== this.p.stage) continue;
         const verdict = await this.verify(side.c.worker, side.m, leaf);
         if (verdict.ok) continue;
         const item = ledgerItem({ commitment: side.m.commitment, tree: itemsTree(side.m.items), index: leaf.index });
         return this.#challengeItem(round, side.c, item, `chain break at microbatch ${leaf.index}: ${verdict.reason}`);
       }
-      this.log.push({ type: "unverifiable", modelId: this.p.modelId, round, worker: down.c.worker, reason: `chain break at microbatch ${a.index} with ${up.c.worker}, both leaves re-execute correctly: not attributable` });
+      this.log.push({ type: "unverifiable", modelId: this.p.modelId, round, worker: down.c.worker, reason: `chain break at microbatch ${a.index} with ${up.c.worker}: stage ${this.p.stage}'s leaf re-executes correctly, not attributable here` });
       return undefined;
     }
     return undefined;
@@ -532,8 +551,12 @@ export class Validator {
     const { item, downstream } = await getDisputedItem(this.p.publicClient, { deployments: this.p.deployments, disputeId });
     let verdict: Verdict = await this.#leafVerdict(item);
     if (downstream && !verdict.fraud) {
-      const down = await this.#leafVerdict(downstream);
-      verdict = down.fraud ? { fraud: false, reason: `stage ${downstream.stage}: ${down.reason}` } : { fraud: undefined, reason: "both leaves re-execute correctly: not attributable" };
+      // A committee holds stage s only: stage s + 1's leaf is not its to re-execute.
+      if (downstream.stage !== this.p.stage) verdict = { fraud: undefined, reason: `stage ${item.stage}'s leaf re-executes correctly; stage ${downstream.stage} is not this validator's stage` };
+      else {
+        const down = await this.#leafVerdict(downstream);
+        verdict = down.fraud ? { fraud: false, reason: `stage ${downstream.stage}: ${down.reason}` } : { fraud: undefined, reason: "both leaves re-execute correctly: not attributable" };
+      }
     }
     this.#verdicts.set(disputeId, verdict);
     return verdict;

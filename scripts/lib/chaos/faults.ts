@@ -141,7 +141,7 @@ const killValidatorMidAudit: Fault = {
     const delayMs = 200 + randomDelay(ctx, 1_500);
     await sleep(delayMs);
     const pid = ctx.validator.pid;
-    const restarted = ctx.nextRestart("validator");
+    const restarted = ctx.nextRestart(ctx.validator.name);
     ctx.validator.crash();
     await restarted;
     return { delayMs, detail: { killedPid: pid, lastEvent: ctx.validator.events.at(-1)?.msg } };

@@ -17,22 +17,37 @@ export type DevnetRoles = {
   miners: Hex[];
   signers: Hex[];
   clients: Hex[];
-  /** The auditing validator first, then the committee (a committee needs three other validators). */
+  /**
+   * Two validators per stage (validators hold one stage): `validators[s]` audits stage s and
+   * `validators[stageCount + s]` sits on its committees (see {@link stageValidatorKeys}).
+   */
   validators: Hex[];
   /** The cheating replica's staking key and its signing key. */
   cheater: { key: Hex; signingKey: Hex };
 };
 
+/** Funded dev accounts the validators take, two per stage, from the top of Hardhat's 0..19 down. */
+const VALIDATOR_ACCOUNTS = [14, 15, 16, 17, 19, 13, 12, 11, 10, 9, 8];
+
 /**
  * Keys of every role: 0 deploys and designs the model (and relays finalize/mint), 1..S are the
  * stage miners (worker + payout key), signing keys come from a disjoint range (never payout keys),
- * 14..17 validate, 18 is the cheating replica.
+ * then the clients; two validators per stage from 14 (14, 15, 16, 17, 19, 13, ...), 18 is the
+ * cheating replica.
  */
 export function devnetRoles(stageCount: number, clientCount = 2): DevnetRoles {
   const miners = Array.from({ length: stageCount }, (_, s) => devKey(1 + s));
   const signers = Array.from({ length: stageCount }, (_, s) => devKey(100 + s));
   const clients = Array.from({ length: clientCount }, (_, c) => devKey(1 + stageCount + c));
-  // Hardhat funds accounts 0..19: validators and the cheater take the top of that range.
-  const validators = [14, 15, 16, 17].map(devKey);
+  const validatorAccounts = VALIDATOR_ACCOUNTS.slice(0, 2 * stageCount);
+  if (validatorAccounts.length < 2 * stageCount || validatorAccounts.some((i) => i <= stageCount + clientCount))
+    throw new Error(`the devnet's funded accounts hold validators for at most ${Math.floor(VALIDATOR_ACCOUNTS.length / 2)} stages beside its miners and clients`);
+  const validators = validatorAccounts.map(devKey);
   return { deployer: devKey(0), miners, signers, clients, validators, cheater: { key: devKey(18), signingKey: devKey(118) } };
+}
+
+/** The validators of `stage`: its auditor, then its committee member. */
+export function stageValidatorKeys(roles: DevnetRoles, stage: number): Hex[] {
+  const stages = roles.validators.length / 2;
+  return [roles.validators[stage] as Hex, roles.validators[stages + stage] as Hex];
 }

@@ -51,7 +51,8 @@ export async function writeNetworkFile(
     serving: { modelId: string; operator: Address; url: string }[];
     peers: { modelId: string; stage: number; worker: Address; multiaddr: string }[];
     specServer: string;
-    validator: Address;
+    /** The auditing validator of each stage (stage order). */
+    validators: Address[];
     roles: DevnetRoles;
   },
 ): Promise<string> {
@@ -66,7 +67,7 @@ export async function writeNetworkFile(
     serving: p.serving,
     peers: p.peers,
     specServer: p.specServer,
-    validator: p.validator,
+    validators: p.validators,
     devKeys: devKeysOf(p.roles),
   };
   const file = path.join(runDir, "network.json");

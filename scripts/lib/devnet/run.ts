@@ -24,7 +24,7 @@ import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts } from "./pref
 import { settleValidatorRewards, type ValidatorRoundReward } from "./validatorRewards.ts";
 import { getValidatorRound } from "../../../sdk/actions/validator/getValidatorRound.ts";
 import { allCommitted, RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
-import { type AuditRecord, auditAndResolve, cheaterRound, contentAddress, startCheater, startValidator } from "./verification.ts";
+import { type AuditRecord, auditAndResolveAll, cheaterRound, contentAddress, stageAuditors, startCheater, startStageValidators } from "./verification.ts";
 
 export type DevnetOptions = {
   stages: number;
@@ -79,7 +79,11 @@ export type DevnetResult = {
   /** Exits of miners and the validator that the supervisor answered with a restart. */
   restarts: RestartRecord[];
   cheater: { requested: boolean; wired: boolean; note: string; address?: Address | undefined; committedRounds: bigint[] };
-  validator: { address: Address; committee: Address[]; fraction: number; audits: AuditRecord[]; rewards: ValidatorRoundReward[] };
+  /**
+   * The validators, one process per stage (validators hold one stage): each round's audits of all
+   * stages as one record, and per stage its auditor, committee and on-chain rewards.
+   */
+  validator: { fraction: number; audits: AuditRecord[]; stages: { stage: number; address: Address; committee: Address[]; rewards: ValidatorRoundReward[] }[] };
   /** How the served tokens were chosen. */
   sampling: SamplingParameters | "greedy";
   /** The first prompt's completion by the initial weights, decoded the same way (the baseline). */
@@ -208,12 +212,14 @@ async function runOnChain(
   }
   // The protocol's sampling rate (ATTEST_SAMPLE_BPS): a cheat on every item of a round of many steps is caught w.p. ~1.
   const fraction = 0.1;
-  const auditor = privateKeyToAccount(roles.validators[0] as Hex).address;
-  const validator = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: first, untilRound: last, onRestart });
-  track(validator);
-  void validator.exit.then(() => validator.gaveUp && tracker.fail(validator.gaveUp));
-  await validator.waitUntil("validating", (e) => e.msg === "validating", 120_000);
-  o.log(`validator ${auditor} staked, sampling ${fraction * 100}% of every commitment; committee of ${roles.validators.length - 1}`);
+  const auditors = stageAuditors(roles, o.stages);
+  const validators = startStageValidators({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: o.stages, peers, fraction, fromRound: first, untilRound: last, onRestart });
+  for (const v of validators) {
+    track(v);
+    void v.exit.then(() => v.gaveUp && tracker.fail(v.gaveUp));
+  }
+  await Promise.all(validators.map((v) => v.waitUntil("validating", (e) => e.msg === "validating", 120_000)));
+  o.log(`validators of ${o.stages} stages staked (one stage each: ${auditors.map((a) => `stage ${a.stage} ${a.address}`).join(", ")}), sampling ${fraction * 100}% of every commitment`);
   const audits: AuditRecord[] = [];
   const cheaterRounds: bigint[] = [];
   const rounds: SettledRound[] = [];
@@ -226,10 +232,14 @@ async function runOnChain(
       rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
       commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
       workers: miners.map((m) => m.address), logs,
-      // The validator finalizes rounds it attested (to mint its reward): let it, rather than race it.
-      othersFinalize: async () => validator.running && (await getValidatorRound(client, { deployments, modelId, round, validator: auditor })).units > 0n,
+      // A validator finalizes rounds it attested (to mint its reward): let it, rather than race it.
+      othersFinalize: async () => {
+        for (const [s, a] of auditors.entries())
+          if (validators[s]?.running && (await getValidatorRound(client, { deployments, modelId, round, validator: a.address })).units > 0n) return true;
+        return false;
+      },
       duringChallenge: async () => {
-        const a = await auditAndResolve({ validator, client, rpcUrl, deployments, round, modelId });
+        const a = await auditAndResolveAll({ validators, client, rpcUrl, deployments, round, modelId });
         audits.push(a);
         o.log(`round ${round} audited: ${a.sampled} items re-executed (${a.computeMs} ms), ${a.attested} attested, ${a.disputes.length} disputes${a.disputes.length ? " resolved" : ""}${a.voided.length ? `, ${a.voided.length} copies voided` : ""}`);
       },
@@ -246,11 +256,15 @@ async function runOnChain(
     await Promise.all(minerProcs.map((p) => p.stop(10_000)));
     for (const p of minerProcs) if ((await p.exit) !== 0) throw new Error(`${p.name} exited with ${await p.exit} when stopped`);
   }
-  // The validator is done too (it stops after its last round); the rewards it did not mint, the devnet mints.
-  await validator.stop(10_000);
-  const validatorRewards = await settleValidatorRewards({ client, relayer: designer, deployments, modelId, rounds: rounds.map((r) => r.round), validator: auditor });
-  for (const v of validatorRewards) if (v.mintGas !== undefined) addGas("mintValidatorReward", v.mintGas);
-  o.log(`validator ${auditor}: ${validatorRewards.reduce((a, v) => a + v.attestedItems, 0)} items attested on-chain, ${formatEther(validatorRewards.reduce((a, v) => a + v.tokens, 0n))} tokens minted`);
+  // The validators are done too (each stops after its last round); the rewards they did not mint, the devnet mints.
+  await Promise.all(validators.map((v) => v.stop(10_000)));
+  const validatorStages: DevnetResult["validator"]["stages"] = [];
+  for (const a of auditors) {
+    const rewards = await settleValidatorRewards({ client, relayer: designer, deployments, modelId, rounds: rounds.map((r) => r.round), validator: a.address });
+    for (const v of rewards) if (v.mintGas !== undefined) addGas("mintValidatorReward", v.mintGas);
+    o.log(`stage-${a.stage} validator ${a.address}: ${rewards.reduce((t, v) => t + v.attestedItems, 0)} items attested on-chain, ${formatEther(rewards.reduce((t, v) => t + v.tokens, 0n))} tokens minted`);
+    validatorStages.push({ stage: a.stage, address: a.address, committee: a.committee, rewards });
+  }
   clock.mark("trained");
   await collectCommitmentGas(client, deployments, modelId, addGas);
 
@@ -279,12 +293,12 @@ async function runOnChain(
   if (!o.keepRunning) await Promise.all(serving.stages.map((p) => p.stop(10_000)));
   clock.mark("served");
 
-  // Everyone the model minted tokens to claims: miners, the designer, and the validator if it earned any.
-  const validatorHolds = validatorRewards.some((v) => v.tokens > 0n && v.payout === auditor);
+  // Everyone the model minted tokens to claims: miners, the designer, and the validators that earned any.
+  const validatorHolders = auditors.filter((a, s) => validatorStages[s]?.rewards.some((v) => v.tokens > 0n && v.payout === a.address));
   const holderKeys: { holder: Address; key: Hex }[] = [
     ...miners.map((m) => ({ holder: m.address, key: m.key })),
     { holder: designer.account.address, key: roles.deployer },
-    ...(validatorHolds ? [{ holder: auditor, key: roles.validators[0] as Hex }] : []),
+    ...validatorHolders.map((a) => ({ holder: a.address, key: a.key })),
   ];
   const holders = holderKeys.map((h) => h.holder);
   const claims: ClaimRecord[] = [];
@@ -300,17 +314,17 @@ async function runOnChain(
   clock.mark("claimed");
   let networkFile: string | undefined;
   if (o.keepRunning) {
-    // A validator that stays: it audits the rounds after this run's (a joining miner's too).
-    const staying = startValidator({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, keys: roles.validators, peers, fraction, fromRound: last + 1n, onRestart });
-    track(staying);
-    await staying.waitUntil("validating", (e) => e.msg === "validating", 120_000);
+    // Validators that stay, one per stage: they audit the rounds after this run's (a joining miner's too).
+    const staying = startStageValidators({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: o.stages, peers, fraction, fromRound: last + 1n, onRestart });
+    for (const v of staying) track(v);
+    await Promise.all(staying.map((v) => v.waitUntil("validating", (e) => e.msg === "validating", 120_000)));
     const { endpoints } = await getServingEndpoints(client, { deployments, modelId });
     networkFile = await writeNetworkFile(runDir, {
       chainId: deployments.chainId, rpcUrl, deploymentsFile: chain.deploymentsFile, deployments,
       model: { id: modelId.toString(), name: terms.name, symbol: terms.symbol, token, stages: o.stages, specHash: hash, metadataURI, specFile: specPath },
       serving: endpoints.map((e) => ({ modelId: modelId.toString(), operator: e.entryOperator, url: e.url })),
       peers: miners.map((m) => ({ modelId: modelId.toString(), stage: m.stage, worker: m.address, multiaddr: peers.get(m.address) as string })),
-      specServer: specServer.url, validator: auditor, roles,
+      specServer: specServer.url, validators: auditors.map((a) => a.address), roles,
     });
   }
   return {
@@ -321,7 +335,7 @@ async function runOnChain(
     cheater: o.cheater
       ? { requested: true, wired: true, note: `stage-${cheaterMiner.stage} replica committing fabricated gradients`, address: cheaterMiner.address, committedRounds: cheaterRounds }
       : { requested: false, wired: true, note: "--no-cheater", committedRounds: [] },
-    validator: { address: auditor, committee: roles.validators.slice(1).map((k) => privateKeyToAccount(k).address), fraction, audits, rewards: validatorRewards },
+    validator: { fraction, audits, stages: validatorStages },
     sampling: sampling ?? "greedy",
     untrained,
     timingsMs: clock.timingsMs,

@@ -44,9 +44,9 @@ export function summaryChecks(r: DevnetResult) {
     itemsReexecuted: r.validator.audits.reduce((a, x) => a + x.sampled, 0),
     itemsAttested: r.validator.audits.reduce((a, x) => a + x.attested, 0),
     disputes: r.validator.audits.reduce((a, x) => a + x.disputes.length, 0),
-    /** Items the validator attested on-chain (`ItemAttested`), and the emission share minted for them. */
-    validatorItemsAttestedOnChain: r.validator.rewards.reduce((a, v) => a + v.attestedItems, 0),
-    validatorTokensMinted: r.validator.rewards.reduce((a, v) => a + v.tokens, 0n),
+    /** Items the validators (one auditor per stage) attested on-chain (`ItemAttested`), and the emission share minted for them. */
+    validatorItemsAttestedOnChain: r.validator.stages.flatMap((x) => x.rewards).reduce((a, v) => a + v.attestedItems, 0),
+    validatorTokensMinted: r.validator.stages.flatMap((x) => x.rewards).reduce((a, v) => a + v.tokens, 0n),
     /** Share of served characters that are lowercase letters or spaces: ~28% (27 of 95) for a model that knows nothing of English, ~95% for English text. */
     outputLetterShare: letterShare(r.requests.map((q) => q.output).join("")),
     /** The same share for the untrained model's completion of the first prompt (the baseline). */
@@ -101,8 +101,8 @@ export function printSummary(r: DevnetResult, wallMs: number): void {
   console.table(minerRows(r));
   console.log("\nVerification");
   console.table(r.validator.audits.map((a) => ({ round: Number(a.round), reexecuted: a.sampled, attested: a.attested, disputes: a.disputes.map(String).join(" "), voided: a.voided.length, computeMs: a.computeMs })));
-  console.log(`\nValidator ${r.validator.address}: on-chain attestations and emission share`);
-  console.table(r.validator.rewards.map((v) => ({ round: Number(v.round), itemsAttested: v.attestedItems, units: v.units.toString(), tokens: formatEther(v.tokens), mintedBy: v.mintedBy })));
+  console.log("\nValidators (one per stage): on-chain attestations and emission share");
+  console.table(r.validator.stages.flatMap((x) => x.rewards.map((v) => ({ stage: x.stage, validator: x.address, round: Number(v.round), itemsAttested: v.attestedItems, units: v.units.toString(), tokens: formatEther(v.tokens), mintedBy: v.mintedBy }))));
   console.log(`validator: ${c.validatorItemsAttestedOnChain} items attested on-chain, ${formatEther(c.validatorTokensMinted)} tokens minted`);
   console.table(r.slashes.map((x) => ({ worker: x.worker, role: x.worker === r.cheater.address ? "cheater" : r.miners.includes(x.worker) ? "stage miner" : "other", round: Number(x.round), slashedEth: formatEther(x.slashedWei) })));
   console.log(

@@ -9,6 +9,7 @@ import { getDispute } from "../../../sdk/actions/miner/getDispute.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { DisputeStatus } from "../../../sdk/protocol/disputeStatus.ts";
 import { JsonLineProcess } from "../../../worker/serve/launch.ts";
+import { type DevnetRoles, stageValidatorKeys } from "./accounts.ts";
 import { type ManagedProcess, type RestartRecord, SupervisedProcess } from "./supervisor.ts";
 
 /** The content-server multiaddr a `shardholder train` (or replica) process logged at start. */
@@ -46,16 +47,14 @@ export async function cheaterRound(cheater: JsonLineProcess, round: bigint): Pro
   return e?.msg === "round committed";
 }
 
-/**
- * Starts `shardholder validate` under a supervisor: keys[0] audits rounds `fromRound..untilRound`,
- * the others serve committees. A restart audits from the first round no earlier incarnation
- * logged as `audited` (the validator keeps no journal: that is its only state across restarts).
- */
-export function startValidator(p: {
+/** What {@link startValidator} needs. */
+export type StartValidatorParameters = {
   rpcUrl: string;
   deploymentsFile: string;
   modelId: bigint;
   specPath: string;
+  /** The one stage every key of the process validates. */
+  stage: number;
   keys: Hex[];
   peers: Map<Address, string>;
   fraction: number;
@@ -65,17 +64,25 @@ export function startValidator(p: {
   onRestart?: ((r: RestartRecord) => void) | undefined;
   /** Extra flags (the chaos bench sets a shorter `--availability-deadline-ms`). */
   extraArgs?: string[] | undefined;
-}): SupervisedProcess {
+};
+
+/**
+ * Starts `shardholder validate --stage S` under a supervisor (process `validator-S`): keys[0]
+ * audits stage S of rounds `fromRound..untilRound`, the others serve its committees. A restart
+ * audits from the first round no earlier incarnation logged as `audited` (the validator keeps no
+ * journal: that is its only state across restarts).
+ */
+export function startValidator(p: StartValidatorParameters): SupervisedProcess {
   const [auditor, ...committee] = p.keys;
   let next = p.fromRound;
   const args = () => [
-    "validate", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--spec", p.specPath,
+    "validate", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--stage", String(p.stage), "--spec", p.specPath,
     "--fraction", String(p.fraction), "--stake", "1", "--from-round", next.toString(), ...(p.untilRound !== undefined ? ["--until-round", p.untilRound.toString()] : []), "--poll-ms", "250",
     ...(p.extraArgs ?? []),
     ...[...p.peers].flatMap(([w, a]) => ["--peer-of", `${w}=${a}`]),
   ];
   return new SupervisedProcess({
-    name: "validator",
+    name: `validator-${p.stage}`,
     script: "worker/cli/main.ts",
     args,
     env: { SHARDHOLDER_KEY: auditor as Hex, SHARDHOLDER_COMMITTEE_KEYS: committee.join(",") },
@@ -86,7 +93,33 @@ export function startValidator(p: {
   });
 }
 
-export const validatorAddresses = (keys: Hex[]): Address[] => keys.map((k) => privateKeyToAccount(k).address);
+/** One validator process per stage (validators hold one stage), each with that stage's keys. */
+export function startStageValidators(p: Omit<StartValidatorParameters, "stage" | "keys"> & { roles: DevnetRoles; stages: number }): SupervisedProcess[] {
+  return Array.from({ length: p.stages }, (_, stage) => startValidator({ ...p, stage, keys: stageValidatorKeys(p.roles, stage) }));
+}
+
+/** The auditor of each stage (stage order): the account whose attestations earn validator rewards. */
+export const stageAuditors = (roles: DevnetRoles, stages: number): { stage: number; address: Address; key: Hex; committee: Address[] }[] =>
+  Array.from({ length: stages }, (_, stage) => {
+    const [key, ...committee] = stageValidatorKeys(roles, stage) as [Hex, ...Hex[]];
+    return { stage, address: privateKeyToAccount(key).address, key, committee: committee.map((k) => privateKeyToAccount(k).address) };
+  });
+
+/**
+ * {@link auditAndResolve} for every stage's validator, as one record of the round: items and
+ * compute summed, disputes and voided commitments of all stages.
+ */
+export async function auditAndResolveAll(p: Omit<Parameters<typeof auditAndResolve>[0], "validator"> & { validators: ManagedProcess[] }): Promise<AuditRecord> {
+  const records = await Promise.all(p.validators.map((validator) => auditAndResolve({ ...p, validator })));
+  return {
+    round: p.round,
+    sampled: records.reduce((a, r) => a + r.sampled, 0),
+    attested: records.reduce((a, r) => a + r.attested, 0),
+    disputes: records.flatMap((r) => r.disputes),
+    voided: records.flatMap((r) => r.voided),
+    computeMs: records.reduce((a, r) => a + r.computeMs, 0),
+  };
+}
 
 /** What the validator did in one round (from its `audited` log). */
 export type AuditRecord = { round: bigint; sampled: number; attested: number; disputes: bigint[]; voided: Address[]; computeMs: number };

@@ -85,7 +85,7 @@ describe("miner and validator actions on a real ledger", () => {
     await client(2).stake({ payout: accountAt(s, 8), signingKey: keyB.address, valueWei: parseEther("2") });
     for (const v of [3, 4, 5, 6]) {
       await client(v).stake({ payout: accountAt(s, v), signingKey: accountAt(s, v), valueWei: parseEther("1") });
-      await client(v).setValidator({ validator: true });
+      await client(v).setValidator({ modelId: 1n, stage: 0, validator: true });
     }
     const a = await client(0).getStaker({ account: workerA });
     expect(a.stakeWei).toBe(parseEther("2"));

@@ -35,7 +35,7 @@ async function pipelineWithCopier(): Promise<{ s: Shardholder; up: Commitment; o
   }
   for (const v of [4, 5]) {
     await actionsOf(s, v).stake({ payout: accountAt(s, v), signingKey: accountAt(s, v), valueWei: parseEther("1") });
-    await actionsOf(s, v).setValidator({ validator: true });
+    await actionsOf(s, v).setValidator({ modelId: 1n, stage: 0, validator: true });
   }
   const commitment = (stage: number, worker: Address, upstream: Address, downstream: Address): Commitment => ({
     modelId: 1n,

@@ -49,7 +49,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     }
     for (const v of [3, 4, 5, 6]) {
       await actionsOf(s, v).stake({ payout: accountAt(s, v + 10), signingKey: accountAt(s, v), valueWei: parseEther("1") });
-      await actionsOf(s, v).setValidator({ validator: true });
+      await actionsOf(s, v).setValidator({ modelId: 1n, stage: 0, validator: true });
     }
     const signed = [];
     for (const stage of [0, 1]) {

@@ -6,6 +6,7 @@ import { collect, ether, uint } from "../parse.ts";
 
 export type ValidateOptions = {
   model: bigint;
+  stage: bigint;
   spec: string;
   fraction: number;
   peerOf: string[];
@@ -28,6 +29,7 @@ export function registerValidate(program: Command): void {
     .command("validate")
     .description("sample other workers' items, re-execute them, attest or challenge; vote in committees")
     .requiredOption("--model <id>", "registry model id", uint("--model"))
+    .requiredOption("--stage <s>", "the one stage of the model this process validates (every key of it: validators hold one stage, so nobody needs two stages' weights)", uint("--stage"))
     .requiredOption("--spec <file>", "the model's canonical spec JSON (a calibrated <spec>.tolerance.json beside it is used)")
     .option("--fraction <share>", "share of each commitment's items re-executed (0-1]", fraction, 0.1)
     .option("--peer-of <worker=multiaddr>", "content server of a worker (repeatable)", collect, [])
@@ -54,7 +56,7 @@ export function registerValidate(program: Command): void {
         return privateKeyToAccount(k as `0x${string}`);
       });
       // Every key of this process sends transactions: each is held by this process alone.
-      for (const [i, a] of [account, ...committee].entries()) await lockKey(connected, a.address, `validate --model ${options.model}${i ? " (committee key)" : ""}`);
+      for (const [i, a] of [account, ...committee].entries()) await lockKey(connected, a.address, `validate --model ${options.model} --stage ${options.stage}${i ? " (committee key)" : ""}`);
       const { parsePeerOf, runValidateCommand } = await import("../validate.ts");
       await runValidateCommand({
         logger: connected.logger,
@@ -64,6 +66,7 @@ export function registerValidate(program: Command): void {
         accounts: [account, ...committee],
         backend: connected.config.backend,
         modelId: options.model,
+        stage: Number(options.stage),
         specPath: options.spec,
         peers: parsePeerOf(options.peerOf),
         fraction: options.fraction,
