@@ -68,6 +68,9 @@ import { explainRevenue } from "./actions/holders/explainRevenue.ts";
 import { listModels } from "./actions/models/listModels.ts";
 import { getModelToken } from "./actions/models/getModelToken.ts";
 import { registerModel } from "./actions/models/registerModel.ts";
+import { announcePeer, prunePeer, withdrawPeer } from "./actions/swarm/announcePeer.ts";
+import { getPeerRecord } from "./actions/swarm/getPeerRecord.ts";
+import { getStageMembers } from "./actions/swarm/getStageMembers.ts";
 
 type Action<P extends DeploymentsParameter, R> = (client: ShardholderClient, parameters: P) => Promise<R>;
 /** `Omit` per member of a union (the fee overrides are one), so the members stay exclusive. */
@@ -100,6 +103,11 @@ const actions = {
   getServingEndpoints,
   announceEndpoint,
   withdrawEndpoint,
+  announcePeer,
+  withdrawPeer,
+  prunePeer,
+  getPeerRecord,
+  getStageMembers,
   requestInference,
   getInferenceRequest,
   getInferenceRequests,
