@@ -6,3 +6,4 @@ export * from "./committedItem.ts";
 export * from "./pipelineConsent.ts";
 export * from "./servingEndpoint.ts";
 export * from "./disputeStatus.ts";
+export * from "./peerId.ts";

@@ -65,9 +65,10 @@ export async function committedPipeline(options: { breakAt?: number | undefined 
     keys.set(accountAt(s, w), key);
     await actionsOf(s, w).stake({ payout: accountAt(s, w), signingKey: key.address, valueWei: parseEther("2") });
   }
+  // Validators hold one stage: 4 and 6 validate stage 0, 5 and 7 stage 1.
   for (const v of [4, 5, 6, 7]) {
     await actionsOf(s, v).stake({ payout: accountAt(s, v), signingKey: accountAt(s, v), valueWei: parseEther("1") });
-    await actionsOf(s, v).setValidator({ modelId: 1n, stage: 0, validator: true });
+    await actionsOf(s, v).setValidator({ modelId: 1n, stage: v % 2 === 0 ? 0 : 1, validator: true });
   }
   const sign = (c: Commitment) => {
     const signer = keys.get(c.worker);

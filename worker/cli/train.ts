@@ -25,7 +25,8 @@ import { serveContent } from "../p2p/contentProtocol.ts";
 import { LinkClosedError, PeerTimeoutError, PeerUnreachableError } from "../p2p/errors.ts";
 import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
 import type { PipeAuth } from "../p2p/hello.ts";
-import { helloDomainOf, stakedNeighbourOnChain } from "../p2p/stakedNeighbour.ts";
+import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
+import { announceStageMember, discoverStagePeer, stageMemberOnChain } from "../p2p/stageMembers.ts";
 import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
 import { agreeFirstRound, finishPipeline, openPipe, pipeNeighbours, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
@@ -178,6 +179,20 @@ type Shared = {
   auth: PipeAuth;
 };
 
+/** The dial address of the next stage from the stage directory, waiting for one to announce itself. */
+async function discoverNext(p: TrainCommandParameters): Promise<string> {
+  let told = false;
+  const { address, worker } = await discoverStagePeer({
+    client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage + 1, timeoutMs: p.peerTimeoutMs, pollMs: Math.min(p.pollMs, 1_000), exclude: p.account.address,
+    onWait: () => {
+      if (!told) p.logger.info({ stage: p.stage + 1 }, "waiting for a miner of the next stage to announce itself in the stage directory");
+      told = true;
+    },
+  });
+  p.logger.info({ stage: p.stage + 1, worker, address }, "next stage found in the stage directory");
+  return address;
+}
+
 /**
  * One pipeline session: connect to the neighbours, agree on the first round every stage must
  * run (a restarted neighbour may have lost a round this stage made durable: it is rerun in
@@ -187,6 +202,8 @@ type Shared = {
 async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: StagePipe) => void): Promise<void> {
   const { p, journal, store } = s;
   const { logger } = p;
+  // Without --peer, the next stage is whoever of its miners announced last in the stage directory.
+  const nextAddress = p.next ?? (p.stage + 1 < loaded.stageCount ? await discoverNext(p) : undefined);
   const pipe = await openPipe({
     node: s.node,
     stageIndex: p.stage,
@@ -198,10 +215,10 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     // (one step's microbatches: a neighbour cannot start the next step before our gradients arrive, plus the eval forwards).
     maxMailboxBytes: (2 * loaded.microbatchesPerStep + loaded.evalMicrobatches + 2) * tensorFrameLimits(loaded.wireShape).maxPayloadBytes,
     onRefused: (error) => logger.warn({ error: (error as { shortMessage?: string }).shortMessage ?? error.message }, "refused a pipe link"),
-    nextAddress: p.next,
+    nextAddress,
     messageTimeoutMs: p.peerTimeoutMs,
     acceptTimeoutMs: p.peerTimeoutMs,
-    dial: { attempts: p.dialAttempts, baseDelayMs: 250, maxDelayMs: 4_000, onRetry: ({ attempt, delayMs }) => logger.warn({ peer: p.next, attempt, retryInMs: delayMs }, "next stage not answering, retrying") },
+    dial: { attempts: p.dialAttempts, baseDelayMs: 250, maxDelayMs: 4_000, onRetry: ({ attempt, delayMs }) => logger.warn({ peer: nextAddress, attempt, retryInMs: delayMs }, "next stage not answering, retrying") },
   });
   onConnected(pipe);
   for (const link of [pipe.prev, pipe.next]) if (link) captureLinkContent(link, store);
@@ -349,6 +366,8 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       logger.info({ stage: p.stage, round: found.round.toString(), worker: found.worker, peer: found.peer, weightsRoot: found.weightsRoot }, "joined: starting from the network's current weights of this stage");
     }
     const wallet = createWalletClient({ account: p.account, transport: p.transport });
+    // Neighbours find this stage, and accept its links, by its record in the stage directory.
+    await announceStageMember({ wallet, client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, node, logger });
     // Validators that cannot fetch a sampled leaf demand it on-chain: answer from our manifests.
     availability = watchAvailabilityChallenges({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, store, logger, pollMs: p.pollMs });
     // Getting paid: finalize what nobody finalized, mint our reward (worker/commit/rewards.ts).
@@ -367,7 +386,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       progress: createProgress({ total: Math.max(0, Number(until - first + 1n)), logger, json: p.json }),
       tokensPerRound: roundMicrobatches(loaded) * spec.microbatchSize * spec.contextLength,
       reported: 0,
-      auth: { modelId: p.modelId, worker: p.account.address, signer: p.signer, domain: helloDomainOf(p.deployments), isStakedNeighbour: stakedNeighbourOnChain(p.client, p.deployments) },
+      auth: { modelId: p.modelId, worker: p.account.address, signer: p.signer, domain: helloDomainOf(p.deployments), isStakedNeighbour: stageMemberOnChain(p.client, p.deployments, p.modelId) },
     };
     // Finished work first: rounds a crash left durable but unsubmitted need no neighbour, and
     // their commit window may close while the pipeline re-forms.

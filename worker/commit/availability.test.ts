@@ -3,7 +3,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
 import { shardholderActions } from "../../sdk/decorator.ts";
-import { ComputeLedgerLeafIndexOutOfRangeError, ComputeLedgerResponseWindowOpenError } from "../../sdk/errors/contractErrors.ts";
+import { ComputeLedgerLeafIndexOutOfRangeError, ComputeLedgerNotStageValidatorError, ComputeLedgerResponseWindowOpenError } from "../../sdk/errors/contractErrors.ts";
 import { type Commitment, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
 import { ContentStore } from "../p2p/content.ts";
 import { answerAvailabilityChallenges } from "./availability.ts";
@@ -35,6 +35,9 @@ describe("data availability: a signed itemCount must have leaves behind it", () 
     await client(2).stake({ payout: cheater, signingKey: cheatKey.address, valueWei: parseEther("2") });
     await client(3).stake({ payout: accountAt(s, 3), signingKey: accountAt(s, 3), valueWei: parseEther("1") });
     await client(3).setValidator({ modelId: 1n, stage: 0, validator: true });
+    // Validators hold one stage: 4 demands the stage-1 cheater's leaves.
+    await client(4).stake({ payout: accountAt(s, 4), signingKey: accountAt(s, 4), valueWei: parseEther("1") });
+    await client(4).setValidator({ modelId: 1n, stage: 1, validator: true });
 
     const chainId = s.deployments.chainId;
     const ledger = s.deployments.contracts.computeLedger;
@@ -65,8 +68,9 @@ describe("data availability: a signed itemCount must have leaves behind it", () 
   });
 
   it("overclaimer_cannotAnswerMissingLeaf_isSlashedAfterTheDeadlineOnly", async () => {
-    await expect(client(3).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 4 })).rejects.toBeInstanceOf(ComputeLedgerLeafIndexOutOfRangeError);
-    const { challengeId } = await client(3).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 2 });
+    await expect(client(3).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 2 })).rejects.toBeInstanceOf(ComputeLedgerNotStageValidatorError);
+    await expect(client(4).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 4 })).rejects.toBeInstanceOf(ComputeLedgerLeafIndexOutOfRangeError);
+    const { challengeId } = await client(4).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 2 });
     // The cheater holds no manifest with leaf 2 (its tree has one leaf): nothing to answer with.
     const answered = await answerAvailabilityChallenges({ wallet: s.wallets[2] as never, publicClient: s.publicClient, deployments: s.deployments, modelId: 1n, worker: cheater, store: new ContentStore() }, new Set());
     expect(answered).toEqual({ answered: [], unanswerable: [challengeId] });

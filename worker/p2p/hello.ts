@@ -40,7 +40,7 @@ export type HelloDomain = { chainId: number; ledger: Address };
  * Decides whether `signer` is the current signing key of `worker`, staked for the model, and may
  * serve `stage`. The chain implementation is {@link stakedNeighbourOnChain}; tests inject their own.
  */
-export type IsStakedNeighbour = (claim: { worker: Address; signer: Address; stage: number }) => Promise<boolean>;
+export type IsStakedNeighbour = (claim: { worker: Address; signer: Address; stage: number; peerId: Uint8Array }) => Promise<boolean>;
 
 /**
  * How a stage proves who it is and checks who its neighbours are (required by `openPipe`).
@@ -148,8 +148,8 @@ export async function verifyHello(
   if (!equalBytes(hello.peerId, expected.remotePeer.toMultihash().bytes))
     throw new UnexpectedPeerError(`hello names another libp2p peer than the connection's ${expected.remotePeer.toString()}`);
   const signer = await recoverHelloSigner(auth.domain, hello);
-  if (!(await auth.isStakedNeighbour({ worker: hello.worker, signer, stage: hello.stage })))
-    throw new UnexpectedPeerError(`${signer} is not the current signing key of a staked worker ${hello.worker} for stage ${hello.stage}`);
+  if (!(await auth.isStakedNeighbour({ worker: hello.worker, signer, stage: hello.stage, peerId: hello.peerId })))
+    throw new UnexpectedPeerError(`${signer} is not the current signing key of a staked worker ${hello.worker} that is a member of stage ${hello.stage} with this peer id`);
   return { ...hello, signer };
 }
 

@@ -72,6 +72,8 @@ export async function startMiners(p: {
   listenTimeoutMs?: number;
   /** Once aborted, no further miner is spawned (Ctrl-C stops the ones already running). */
   signal?: AbortSignal;
+  /** No `--peer`: each miner finds the next stage in the on-chain stage directory. */
+  discover?: boolean | undefined;
 }): Promise<SupervisedProcess[]> {
   const byStage = [...p.miners].sort((a, b) => a.stage - b.stage);
   const procs = await spawnLastFirst(
@@ -83,7 +85,7 @@ export async function startMiners(p: {
         "--model", p.modelId.toString(), "--stage", String(m.stage), "--spec", p.specPath,
         "--listen", "/ip4/127.0.0.1/tcp/0", "--journal", m.journalDir, "--until-round", p.untilRound.toString(), "--dial-attempts", "20", "--keep-serving",
         ...(p.extraArgs ?? []),
-        ...(peer !== undefined ? ["--peer", peer] : []),
+        ...(peer !== undefined && !p.discover ? ["--peer", peer] : []),
       ];
       let listening: ChildEvent | undefined;
       return new SupervisedProcess({

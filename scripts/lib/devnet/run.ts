@@ -190,6 +190,8 @@ async function runOnChain(
   };
   const minerProcs = await startMiners({
     rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, miners, untilRound: last, signal: o.signal, onRestart, extraArgs: o.minerArgs,
+    // No --peer: every stage finds the next one in the on-chain stage directory.
+    discover: true,
     onRound: (l) => {
       tracker.add(l);
       if (l.loss !== undefined) o.log(`round ${l.round}: stage ${l.stage} committed, loss ${l.loss.toFixed(3)}`);

@@ -1,4 +1,5 @@
 import type { Address, Hex } from "viem";
+import { peerIdText } from "../../protocol/peerId.ts";
 import { bytesToHex, isHex, size } from "viem";
 import * as directoryAbi from "../../abi/items/stageDirectory.ts";
 import type {
@@ -168,7 +169,7 @@ function dialableMultiaddrs(multiaddrs: readonly string[], peerId: Hex): string[
   if (!Array.isArray(multiaddrs) || multiaddrs.length === 0 || multiaddrs.length > MAX_MULTIADDRS) {
     throw new InvalidParameterError({ parameter: "multiaddrs", reason: `${Array.isArray(multiaddrs) ? multiaddrs.length : "no"} multiaddrs, expected 1 to ${MAX_MULTIADDRS}` });
   }
-  const own = base58btc(peerId);
+  const own = peerIdText(peerId);
   const encoder = new TextEncoder();
   return multiaddrs.map((raw, i) => {
     const parameter = `multiaddrs[${i}]`;
@@ -185,18 +186,4 @@ function dialableMultiaddrs(multiaddrs: readonly string[], peerId: Hex): string[
     }
     return address;
   });
-}
-
-const BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-
-/** Bitcoin base58 of `hex`'s bytes: the text form libp2p gives a peer id in a multiaddr. */
-function base58btc(hex: Hex): string {
-  let n = BigInt(hex);
-  let out = "";
-  while (n > 0n) {
-    out = (BASE58_ALPHABET[Number(n % 58n)] as string) + out;
-    n /= 58n;
-  }
-  for (let i = 2; i < hex.length && hex.slice(i, i + 2) === "00"; i += 2) out = `1${out}`;
-  return out;
 }

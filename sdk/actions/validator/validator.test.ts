@@ -4,7 +4,7 @@ import { readContract } from "viem/actions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "../../../test/sdk/fixture.ts";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
-import { ComputeLedgerItemAlreadyDisputedError, ComputeLedgerNotSampledError, ComputeLedgerNothingToMintError } from "../../errors/contractErrors.ts";
+import { ComputeLedgerItemAlreadyDisputedError, ComputeLedgerNotSampledError, ComputeLedgerNotStageValidatorError, ComputeLedgerNothingToMintError } from "../../errors/contractErrors.ts";
 import type { Commitment } from "../../protocol/commitment.ts";
 import { itemsTree, type MicrobatchItem } from "../../protocol/merkle.ts";
 import { ledgerItem } from "./ledgerItem.ts";
@@ -47,9 +47,10 @@ describe("validator actions: attest sampled items, mint the validators' share, p
       await actionsOf(s, w).stake({ payout: accountAt(s, w), signingKey: (keys[i] as (typeof keys)[number]).address, valueWei: parseEther("2") });
       workers.push(accountAt(s, w));
     }
+    // Validators hold one stage: 3 and 4 validate stage 0, 5 and 6 stage 1.
     for (const v of [3, 4, 5, 6]) {
       await actionsOf(s, v).stake({ payout: accountAt(s, v + 10), signingKey: accountAt(s, v), valueWei: parseEther("1") });
-      await actionsOf(s, v).setValidator({ modelId: 1n, stage: 0, validator: true });
+      await actionsOf(s, v).setValidator({ modelId: 1n, stage: v < 5 ? 0 : 1, validator: true });
     }
     const signed = [];
     for (const stage of [0, 1]) {
@@ -98,8 +99,12 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     const three = attestationsOf(3);
     const wrong = { ...three[0], item: ledgerItem({ commitment: commitments[0] as Commitment, tree: itemsTree(items(0, 0)), index: ((three[0]?.item.leaf.index as number) + 1) % 4 }), draw: 0 };
     await expect(actionsOf(s, 3).attestItems({ attestations: [wrong] })).rejects.toBeInstanceOf(ComputeLedgerNotSampledError);
-    const attested = await actionsOf(s, 3).attestItems({ attestations: three });
-    expect([attested.attested, attested.units]).toEqual([2, 8n]); // 3 (stage 0) + 5 (stage 1) units
+    // A stage-0 validator's batch with a stage-1 item is refused whole.
+    await expect(actionsOf(s, 3).attestItems({ attestations: three })).rejects.toBeInstanceOf(ComputeLedgerNotStageValidatorError);
+    const attested = await actionsOf(s, 3).attestItems({ attestations: three.slice(0, 1) });
+    expect([attested.attested, attested.units]).toEqual([1, 3n]); // 3 units a stage-0 item
+    await actionsOf(s, 5).attestItems({ attestations: attestationsOf(5).slice(1) });
+    expect((await actionsOf(s, 0).getValidatorRound({ modelId: 1n, round: 0n, validator: accountAt(s, 5) })).units).toBe(5n); // 5 units a stage-1 item
     await actionsOf(s, 4).attestItems({ attestations: attestationsOf(4).slice(0, 1) });
     expect((await actionsOf(s, 0).getValidatorRound({ modelId: 1n, round: 0n, validator: accountAt(s, 4) })).units).toBe(3n);
 
@@ -109,7 +114,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     expect(round.attestedUnits).toBe(11n);
     expect(round.validatorTokens).toBe((spec.emission.tokensPerRound * 1000n) / 10_000n);
     const three$ = await actionsOf(s, 9).mintValidatorReward({ modelId: 1n, round: 0n, validator: accountAt(s, 3) });
-    expect([three$.tokens, three$.payout, three$.units]).toEqual([(round.validatorTokens * 8n) / 11n, accountAt(s, 13), 8n]);
+    expect([three$.tokens, three$.payout, three$.units]).toEqual([(round.validatorTokens * 3n) / 11n, accountAt(s, 13), 3n]);
     await expect(actionsOf(s, 9).mintValidatorReward({ modelId: 1n, round: 0n, validator: accountAt(s, 3) })).rejects.toBeInstanceOf(ComputeLedgerNothingToMintError);
     const worker = await actionsOf(s, 9).mintReward({ modelId: 1n, round: 0n, worker: workers[0] as Address });
     expect(worker.workerTokens + worker.designerTokens).toBe(((spec.emission.tokensPerRound - round.validatorTokens) * 12n) / 32n);

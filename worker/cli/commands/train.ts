@@ -33,7 +33,7 @@ export function registerTrain(program: Command): void {
     .requiredOption("--model <id>", "registry model id", uint("--model"))
     .requiredOption("--stage <index>", "stage index (0-based)", smallInt("--stage"))
     .requiredOption("--spec <file>", "the model's canonical spec JSON (must hash to the registered specHash)")
-    .option("--peer <multiaddr>", "next stage's multiaddr (stage s+1; omit on the last stage)")
+    .option("--peer <multiaddr>", "next stage's multiaddr (stage s+1); default: the newest miner of stage s+1 in the on-chain stage directory")
     .option("--listen <multiaddr>", "listen address for the previous stage", "/ip4/127.0.0.1/tcp/0")
     .option("--journal <dir>", "journal directory (crash-safe state)", "shardholder-state")
     .addOption(new Option("--rounds <n>", "rounds to train, from the model's current round").argParser(uint("--rounds")).default(1n, "1"))

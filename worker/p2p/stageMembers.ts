@@ -1,0 +1,84 @@
+// The stage directory, as the worker uses it: announce this node, find the next stage, and accept
+// a link only from a staked member of the neighbouring stage (docs/PROTOCOL.md "Stages").
+import type { Libp2p } from "@libp2p/interface";
+import type { Logger } from "pino";
+import { type Account, type Address, bytesToHex, type Chain, type Transport, type WalletClient } from "viem";
+import { announcePeer } from "../../sdk/actions/swarm/announcePeer.ts";
+import { getPeerRecord } from "../../sdk/actions/swarm/getPeerRecord.ts";
+import { getStageMembers } from "../../sdk/actions/swarm/getStageMembers.ts";
+import type { ShardholderClient } from "../../sdk/actions/internal/client.ts";
+import type { Deployments } from "../../sdk/deployments/types.ts";
+import { peerIdText } from "../../sdk/protocol/peerId.ts";
+import { NoStagePeerError } from "./errors.ts";
+import type { IsStakedNeighbour } from "./hello.ts";
+import { stakedNeighbourOnChain } from "./stakedNeighbour.ts";
+
+/**
+ * {@link stakedNeighbourOnChain}, and the worker's directory record is for the claimed stage of
+ * `modelId` with the hello's peer id: only a member of the neighbouring stage may link, whatever
+ * else it stakes.
+ *
+ * @example
+ * const isStakedNeighbour = stageMemberOnChain(client, deployments, 1n)
+ */
+export function stageMemberOnChain(client: ShardholderClient, deployments: Deployments, modelId: bigint): IsStakedNeighbour {
+  const staked = stakedNeighbourOnChain(client, deployments);
+  return async (claim) => {
+    if (!(await staked(claim))) return false;
+    const record = await getPeerRecord(client, { deployments, modelId, account: claim.worker });
+    return record !== undefined && record.stage === claim.stage && record.peerId.toLowerCase() === bytesToHex(claim.peerId).toLowerCase();
+  };
+}
+
+/**
+ * Publishes `node`'s peer record for (`modelId`, `stage`) unless the directory already holds the
+ * same one (a restart with the same peer key and addresses sends nothing). Returns what it did.
+ */
+export async function announceStageMember(p: {
+  wallet: WalletClient<Transport, Chain | undefined, Account>;
+  client: ShardholderClient;
+  deployments: Deployments;
+  modelId: bigint;
+  stage: number;
+  node: Libp2p;
+  logger?: Logger | undefined;
+}): Promise<"announced" | "unchanged"> {
+  const peerId = bytesToHex(p.node.peerId.toMultihash().bytes);
+  const own = `/p2p/${p.node.peerId.toString()}`;
+  const multiaddrs = p.node.getMultiaddrs().map((a) => a.toString().replace(own, "")).slice(0, 8);
+  const current = await getPeerRecord(p.client, { deployments: p.deployments, modelId: p.modelId, account: p.wallet.account.address });
+  const same = current !== undefined && current.stage === p.stage && current.peerId.toLowerCase() === peerId.toLowerCase() && current.multiaddrs.join(" ") === multiaddrs.join(" ");
+  if (same) return "unchanged";
+  await announcePeer(p.wallet, { deployments: p.deployments, modelId: p.modelId, stage: p.stage, peerId, multiaddrs });
+  p.logger?.info({ stage: p.stage, peerId: p.node.peerId.toString(), multiaddrs }, "announced peer record in the stage directory");
+  return "announced";
+}
+
+/**
+ * The dial address (`<multiaddr>/p2p/<id>`) of a miner of `stage`, from the stage directory: the
+ * most recently announced one (a restarted miner announces again). Waits, polling, until one
+ * exists or `timeoutMs` passed ({@link NoStagePeerError}).
+ */
+export async function discoverStagePeer(p: {
+  client: ShardholderClient;
+  deployments: Deployments;
+  modelId: bigint;
+  stage: number;
+  timeoutMs: number;
+  pollMs: number;
+  exclude?: Address | undefined;
+  onWait?: (() => void) | undefined;
+}): Promise<{ address: string; worker: Address }> {
+  const started = performance.now();
+  for (;;) {
+    const members = (await getStageMembers(p.client, { deployments: p.deployments, modelId: p.modelId, stage: p.stage }))
+      .filter((m) => m.role === "miner" && m.account !== p.exclude)
+      .sort((a, b) => Number(b.announcedAt - a.announcedAt));
+    const newest = members[0];
+    if (newest && newest.multiaddrs[0]) return { address: `${newest.multiaddrs[0]}/p2p/${peerIdText(newest.peerId)}`, worker: newest.account };
+    const waited = performance.now() - started;
+    if (waited >= p.timeoutMs) throw new NoStagePeerError({ modelId: p.modelId, stage: p.stage, waitedMs: waited });
+    p.onWait?.();
+    await new Promise((resolve) => setTimeout(resolve, p.pollMs));
+  }
+}
