@@ -70,6 +70,7 @@ import { getModelToken } from "./actions/models/getModelToken.ts";
 import { registerModel } from "./actions/models/registerModel.ts";
 import { announcePeer, prunePeer, withdrawPeer } from "./actions/swarm/announcePeer.ts";
 import { getPeerRecord } from "./actions/swarm/getPeerRecord.ts";
+import { getStageMember } from "./actions/swarm/getStageMember.ts";
 import { getStageMembers } from "./actions/swarm/getStageMembers.ts";
 
 type Action<P extends DeploymentsParameter, R> = (client: ShardholderClient, parameters: P) => Promise<R>;
@@ -108,6 +109,7 @@ const actions = {
   prunePeer,
   getPeerRecord,
   getStageMembers,
+  getStageMember,
   requestInference,
   getInferenceRequest,
   getInferenceRequests,

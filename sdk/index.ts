@@ -48,6 +48,7 @@ export * from "./actions/inference/withdrawEscrowBalance.ts";
 export * from "./actions/swarm/announcePeer.ts";
 export * from "./actions/swarm/getPeerRecord.ts";
 export * from "./actions/swarm/getStageMembers.ts";
+export * from "./actions/swarm/getStageMember.ts";
 export * from "./actions/holders/claimAll.ts";
 export * from "./actions/holders/claimRevenue.ts";
 export * from "./actions/holders/explainRevenue.ts";

@@ -19,6 +19,7 @@ import { ExitCode } from "../../worker/cli/errors.ts";
 import { createPipeNode } from "../../worker/p2p/node.ts";
 import { tensorFrameLimits } from "../../worker/p2p/frames.ts";
 import { openPipe } from "../../worker/p2p/pipe.ts";
+import { announceStageMember } from "../../worker/p2p/stageMembers.ts";
 import { helloDomainOf, stakedNeighbourOnChain } from "../../worker/p2p/stakedNeighbour.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
@@ -141,7 +142,8 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     await Promise.all(journals.map((j) => j.close()));
 
     // Restart both processes with the same flags in the same round: both report round 0 durable,
-    // agree to start after it, recompute nothing and send no transaction.
+    // agree to start after it, recompute nothing and send no transaction but their new peer
+    // records (each listens on a new port).
     const nonces = await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })));
     const port2 = await fixedLoopbackPort();
     const [last2, first2] = await Promise.all([
@@ -154,7 +156,8 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
       expect(committed(r)).toBeUndefined();
     }
     expect(first2.logs.find((l) => l.msg === "resuming from journal")).toBeDefined();
-    expect(await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })))).toEqual(nonces);
+    expect(await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })))).toEqual(nonces.map((n) => n + 1));
+    for (const r of [first2, last2]) expect(r.logs.filter((l) => l.msg === "announced peer record in the stage directory")).toHaveLength(1);
     // The restarted processes kept their libp2p identity and the content they committed to.
     const listening = (r: Result) => r.logs.find((l) => l.msg === "listening");
     expect(listening(last2)?.peerId).toBe(listening(last)?.peerId);
@@ -180,7 +183,9 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
       // Dial only once stage 1 listens: under load its start-up alone can outlast any fixed dial
       // budget (it took over 20 s with two test files at once). An early exit fails below.
       await Promise.race([up, stage1]);
-      // It signs its hello with stage 0's real staked identity: stage 1 checks that on the chain.
+      // It signs its hello with stage 0's real staked identity, announced as stage 0's peer in the
+      // stage directory: stage 1 checks both on the chain.
+      await announceStageMember({ wallet: s.wallets[1] as Parameters<typeof announceStageMember>[0]["wallet"], client: s.publicClient, deployments: s.deployments, modelId: 1n, stage: 0, node: silent });
       const auth = { modelId: 1n, worker: accountAt(s, 1), signer: privateKeyToAccount(signerKeys[0] as `0x${string}`), domain: helloDomainOf(s.deployments), isStakedNeighbour: stakedNeighbourOnChain(s.publicClient, s.deployments) };
       const limits = tensorFrameLimits([spec.microbatchSize, spec.contextLength, spec.dModel]);
       const { next } = await openPipe({ node: silent, stageIndex: 0, stageCount: 2, modelKey: specHash(spec), auth, limits, nextAddress: `/ip4/127.0.0.1/tcp/${port}`, dial: { attempts: 40, baseDelayMs: 250, maxDelayMs: 500 } });

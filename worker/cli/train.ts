@@ -26,7 +26,7 @@ import { LinkClosedError, PeerTimeoutError, PeerUnreachableError } from "../p2p/
 import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
 import type { PipeAuth } from "../p2p/hello.ts";
 import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
-import { announceStageMember, discoverStagePeer, stageMemberOnChain } from "../p2p/stageMembers.ts";
+import { announceStageMember, contentHello, discoverStagePeer, stageContentGate, stageMemberOnChain } from "../p2p/stageMembers.ts";
 import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
 import { agreeFirstRound, finishPipeline, openPipe, pipeNeighbours, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
@@ -337,7 +337,9 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   // Validators fetch the committed inputs, weights and manifests from this store over libp2p; it
   // lives beside the journal, so a restarted miner serves what it committed to before the crash.
   const store = new ContentStore({ backend: directoryContentBackend(path.join(journalDir, "content")), keepRounds: p.contentRounds ?? RING_SIZE });
-  await serveContent(node, store);
+  // Weights and gradients go only to members of this stage (its validators, a joining replica).
+  const isMember = stageMemberOnChain(p.client, p.deployments, p.modelId);
+  await serveContent(node, store, { gate: stageContentGate({ modelId: p.modelId, specHash: loaded.modelKey, stage: p.stage, domain: helloDomainOf(p.deployments), isMember }) });
   logger.info({ stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), contentRounds: store.rounds.map(String) }, "listening");
   const journal = await Journal.open(journalDir, { modelId: p.modelId, stage: p.stage, worker: p.account.address });
   if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
@@ -351,9 +353,13 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     const need = firstRoundToTrain(replay(journal.records), first, until);
     const lost = need > until ? undefined : await missingCommittedRound({ state: replay(journal.records), firstRound: need, who, isStored: async (round) => (await getCommitment(p.client, { deployments: p.deployments, ...who, round })).found });
     if (lost !== undefined) throw new JournalLostError({ round: lost, stage: p.stage, journalDir });
+    const wallet = createWalletClient({ account: p.account, transport: p.transport });
+    // Neighbours find this stage, accept its links and serve it this stage's weights by its record in the stage directory.
+    await announceStageMember({ wallet, client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, node, logger });
     // Nothing trained yet, the model past round 0, peers known: continue the model, do not fork it.
     if (first > 0n && p.joinPeers?.length && !replay(journal.records).lastCheckpoint) {
-      const { found, attempts } = await fetchStageWeights({ client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, round: first - 1n, peers: p.joinPeers, node });
+      const hello = await contentHello({ signer: p.signer, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: loaded.modelKey, stage: p.stage, worker: p.account.address, node });
+      const { found, attempts } = await fetchStageWeights({ client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, round: first - 1n, peers: p.joinPeers, node, hello });
       if (!found)
         throw new JoinWeightsUnavailableError({ stage: p.stage, round: first - 1n, attempts });
       loaded.stage.importWeights(found.weights);
@@ -365,9 +371,6 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       };
       logger.info({ stage: p.stage, round: found.round.toString(), worker: found.worker, peer: found.peer, weightsRoot: found.weightsRoot }, "joined: starting from the network's current weights of this stage");
     }
-    const wallet = createWalletClient({ account: p.account, transport: p.transport });
-    // Neighbours find this stage, and accept its links, by its record in the stage directory.
-    await announceStageMember({ wallet, client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, node, logger });
     // Validators that cannot fetch a sampled leaf demand it on-chain: answer from our manifests.
     availability = watchAvailabilityChallenges({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, store, logger, pollMs: p.pollMs });
     // Getting paid: finalize what nobody finalized, mint our reward (worker/commit/rewards.ts).

@@ -14,6 +14,8 @@ import { selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
 import { parseModelSpec, specHash } from "../model/index.ts";
 import { createPipeNode } from "../p2p/node.ts";
+import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
+import { announceStageMember, contentHello } from "../p2p/stageMembers.ts";
 import { CliError, ExitCode, SpecMismatchError, UsageError } from "./errors.ts";
 
 export type ValidateCommandParameters = {
@@ -93,6 +95,8 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
       const v = new Validator({
         wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, stageCount: model.stageCount,
         reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)), fraction: p.fraction, availabilityDeadlineMs: p.availabilityDeadlineMs,
+        // Validators stake with their own address as signing key (stakeAsValidator), so the account signs its hello.
+        hello: () => contentHello({ signer: account, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: model.specHash, stage: p.stage, worker: account.address, node }),
       });
       const staker = await getStaker(p.client, { deployments: p.deployments, account: account.address });
       if (staker.stakeWei === 0n) {
@@ -101,6 +105,8 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
       } else {
         await takeStageSeat(wallet, p, account.address, staker.validator);
       }
+      // Miners serve this stage's weights to it once its record names this stage and node.
+      await announceStageMember({ wallet, client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, node, logger });
       validators.push(v);
     }
     logger.info({ validators: validators.map((v) => v.address), tolerance, fraction: p.fraction }, "validating");

@@ -39,6 +39,8 @@ export async function fetchStageWeights(p: {
   peers: readonly JoinPeer[];
   node: Libp2p;
   timeoutMs?: number;
+  /** This miner's signed hello: peers serve a stage's weights only to members of that stage. */
+  hello?: Uint8Array | undefined;
 }): Promise<{ found?: JoinedWeights; attempts: JoinAttempt[] }> {
   const accepted = (await getAcceptedCommitments(p.client, { deployments: p.deployments, modelId: p.modelId, round: p.round })).filter((c) => c.stage === p.stage);
   const attempts: JoinAttempt[] = [];
@@ -62,7 +64,7 @@ export async function fetchStageWeights(p: {
         fail("its manifest's commitment is not the one the ledger stored");
         continue;
       }
-      const bytes = await fetchContent({ node: p.node, address: peer.multiaddr, kind: "weights", key: c.weightsRootAfter, timeoutMs: p.timeoutMs });
+      const bytes = await fetchContent({ node: p.node, address: peer.multiaddr, kind: "weights", key: c.weightsRootAfter, timeoutMs: p.timeoutMs, hello: p.hello });
       return { found: { weights: float32FromBytes(bytes), weightsRoot: c.weightsRootAfter, round: p.round, worker: commitment.worker, peer: peer.multiaddr }, attempts };
     } catch (err) {
       fail((err as { shortMessage?: string }).shortMessage ?? (err as Error).message);

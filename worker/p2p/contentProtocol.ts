@@ -1,15 +1,31 @@
-import type { Libp2p, Stream } from "@libp2p/interface";
+import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { bytesToHex, type Hex, hexToBytes } from "viem";
 import { BaseError } from "../../sdk/errors/base.ts";
 import { type ContentKind, contentKinds, contentMatches, type ContentStore } from "./content.ts";
 import { backoffDelayMs, dialWithRetry, type DialRetryOptions } from "./node.ts";
 
-/** libp2p protocol id of content fetches: request `u8 kind | bytes32 key`, response `u8 status | u32 LE length | bytes`. */
-export const CONTENT_PROTOCOL = "/shardholder/fetch/1.0.0";
+/**
+ * libp2p protocol id of content fetches: request `u8 kind | bytes32 key | u16 LE helloLength |
+ * hello`, response `u8 status | u32 LE length | bytes` (docs/PROTOCOL.md).
+ */
+export const CONTENT_PROTOCOL = "/shardholder/fetch/2.0.0";
 
 const STATUS_OK = 0;
 const STATUS_NOT_FOUND = 1;
-const REQUEST_BYTES = 33;
+/** The content reveals the stage's weights and the requester did not prove membership of the stage. */
+const STATUS_REFUSED = 2;
+const REQUEST_HEAD_BYTES = 35;
+/** Largest hello a request may carry (a hello is ~170 bytes). */
+const MAX_REQUEST_HELLO_BYTES = 4096;
+
+/** Content that reveals a stage's parameters: served only to members of that stage. */
+export const STAGE_PRIVATE_KINDS: ReadonlySet<ContentKind> = new Set(["weights", "gradient"]);
+
+/**
+ * Decides whether a requester may have stage-private content: `hello` is the signed hello it sent
+ * with the request (undefined when none), `remotePeer` the peer id noise authenticated.
+ */
+export type ContentGate = (request: { kind: ContentKind; hello: Uint8Array | undefined; remotePeer: PeerId }) => Promise<boolean>;
 /** Largest response accepted (64 MiB): a bigger announced length is treated as hostile. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
@@ -17,7 +33,7 @@ const kindByCode = new Map<number, ContentKind>(Object.entries(contentKinds).map
 
 /** The miner did not serve the content (absent, withheld, unreachable, timed out, or wrong bytes). */
 export class ContentUnavailableError extends BaseError {
-  readonly reason: "not-found" | "mismatch" | "unreachable" | "timeout" | "protocol";
+  readonly reason: "not-found" | "refused" | "mismatch" | "unreachable" | "timeout" | "protocol";
   constructor({ kind, key, reason, cause }: { kind: ContentKind; key: Hex; reason: ContentUnavailableError["reason"]; cause?: Error | undefined }) {
     super(`The ${kind} content ${key} was not served: ${reason}.`, { name: "ContentUnavailableError", cause });
     this.reason = reason;
@@ -63,22 +79,35 @@ async function sendAll(stream: Stream, bytes: Uint8Array): Promise<void> {
   if (!stream.send(bytes)) await stream.onDrain();
 }
 
+/** Bytes of a request whose head is complete: the head plus its announced hello (0 while unknown). */
+function requestLength(b: Uint8Array): number {
+  if (b.length < REQUEST_HEAD_BYTES) return 0;
+  const helloLength = new DataView(b.buffer, b.byteOffset).getUint16(33, true);
+  if (helloLength > MAX_REQUEST_HELLO_BYTES) throw new Error(`a request hello of ${helloLength} bytes`);
+  return REQUEST_HEAD_BYTES + helloLength;
+}
+
 /**
  * Serves `store` on {@link CONTENT_PROTOCOL}: one request per stream, answered with the bytes
- * (checked at insertion) or "not found".
+ * (checked at insertion), "not found", or, for {@link STAGE_PRIVATE_KINDS} when `gate` refuses
+ * the requester, "refused" (weights never leave their stage). Without a gate (tools without a
+ * chain) everything is served.
  *
  * @example
- * await serveContent(node, store)
+ * await serveContent(node, store, { gate: stageContentGate({ ... }) })
  */
-export async function serveContent(node: Libp2p, store: ContentStore): Promise<void> {
-  await node.handle(CONTENT_PROTOCOL, async (stream) => {
+export async function serveContent(node: Libp2p, store: ContentStore, options: { gate?: ContentGate | undefined } = {}): Promise<void> {
+  await node.handle(CONTENT_PROTOCOL, async (stream, connection) => {
     try {
-      const request = await collect(stream, (b) => b.length >= REQUEST_BYTES, 10_000);
+      const request = await collect(stream, (b) => requestLength(b) !== 0 && b.length >= requestLength(b), 10_000);
       const kind = kindByCode.get(request[0] as number);
-      const key = bytesToHex(request.subarray(1, REQUEST_BYTES));
-      const bytes = kind ? store.get(kind, key) : undefined;
+      const key = bytesToHex(request.subarray(1, 33));
+      const helloBytes = request.subarray(REQUEST_HEAD_BYTES, requestLength(request));
+      const hello = helloBytes.length ? helloBytes : undefined;
+      const refused = kind !== undefined && options.gate !== undefined && STAGE_PRIVATE_KINDS.has(kind) && !(await options.gate({ kind, hello, remotePeer: connection.remotePeer }));
+      const bytes = kind && !refused ? store.get(kind, key) : undefined;
       const header = new Uint8Array(5);
-      header[0] = bytes ? STATUS_OK : STATUS_NOT_FOUND;
+      header[0] = refused ? STATUS_REFUSED : bytes ? STATUS_OK : STATUS_NOT_FOUND;
       new DataView(header.buffer).setUint32(1, bytes?.length ?? 0, true);
       await sendAll(stream, header);
       if (bytes) await sendAll(stream, bytes);
@@ -97,6 +126,11 @@ export type FetchContentParameters = {
   key: Hex;
   timeoutMs?: number | undefined;
   dial?: DialRetryOptions | undefined;
+  /**
+   * This node's signed hello (`signHello`: its staking identity, stage and peer id), sent with the
+   * request: a miner serves weights and gradients only to members of its own stage.
+   */
+  hello?: Uint8Array | undefined;
 };
 
 /**
@@ -114,9 +148,12 @@ export async function fetchContent(p: FetchContentParameters): Promise<Uint8Arra
   } catch (err) {
     throw new ContentUnavailableError({ kind: p.kind, key: p.key, reason: "unreachable", cause: err as Error });
   }
-  const request = new Uint8Array(REQUEST_BYTES);
+  const hello = p.hello ?? new Uint8Array(0);
+  const request = new Uint8Array(REQUEST_HEAD_BYTES + hello.length);
   request[0] = contentKinds[p.kind];
   request.set(hexToBytes(p.key), 1);
+  new DataView(request.buffer).setUint16(33, hello.length, true);
+  request.set(hello, REQUEST_HEAD_BYTES);
   let response: Uint8Array;
   try {
     const reading = collect(
@@ -138,6 +175,7 @@ export async function fetchContent(p: FetchContentParameters): Promise<Uint8Arra
     throw new ContentUnavailableError({ kind: p.kind, key: p.key, reason, cause: err as Error });
   }
   await stream.close().catch(() => undefined);
+  if (response[0] === STATUS_REFUSED) throw new ContentUnavailableError({ kind: p.kind, key: p.key, reason: "refused" });
   if (response[0] !== STATUS_OK) throw new ContentUnavailableError({ kind: p.kind, key: p.key, reason: "not-found" });
   const length = new DataView(response.buffer, response.byteOffset).getUint32(1, true);
   const bytes = response.slice(5, 5 + length);

@@ -2,21 +2,24 @@
 // a link only from a staked member of the neighbouring stage (docs/PROTOCOL.md "Stages").
 import type { Libp2p } from "@libp2p/interface";
 import type { Logger } from "pino";
-import { type Account, type Address, bytesToHex, type Chain, type Transport, type WalletClient } from "viem";
+import { type Account, type Address, bytesToHex, type Chain, type Hex, type LocalAccount, type Transport, type WalletClient } from "viem";
 import { announcePeer } from "../../sdk/actions/swarm/announcePeer.ts";
 import { getPeerRecord } from "../../sdk/actions/swarm/getPeerRecord.ts";
+import { getStageMember } from "../../sdk/actions/swarm/getStageMember.ts";
 import { getStageMembers } from "../../sdk/actions/swarm/getStageMembers.ts";
 import type { ShardholderClient } from "../../sdk/actions/internal/client.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { peerIdText } from "../../sdk/protocol/peerId.ts";
 import { NoStagePeerError } from "./errors.ts";
-import type { IsStakedNeighbour } from "./hello.ts";
+import type { ContentGate } from "./contentProtocol.ts";
+import { type HelloDomain, type IsStakedNeighbour, signHello, verifyHello } from "./hello.ts";
 import { stakedNeighbourOnChain } from "./stakedNeighbour.ts";
 
 /**
- * {@link stakedNeighbourOnChain}, and the worker's directory record is for the claimed stage of
- * `modelId` with the hello's peer id: only a member of the neighbouring stage may link, whatever
- * else it stakes.
+ * {@link stakedNeighbourOnChain}, and the worker is a member of the claimed stage of `modelId`
+ * now (`getStageMember`: a directory record of that stage with the hello's peer id, and a serving
+ * miner of the model or an active validator of that stage): only a member of a stage may link to
+ * it as a neighbour or fetch its weights, whatever else it stakes.
  *
  * @example
  * const isStakedNeighbour = stageMemberOnChain(client, deployments, 1n)
@@ -25,8 +28,8 @@ export function stageMemberOnChain(client: ShardholderClient, deployments: Deplo
   const staked = stakedNeighbourOnChain(client, deployments);
   return async (claim) => {
     if (!(await staked(claim))) return false;
-    const record = await getPeerRecord(client, { deployments, modelId, account: claim.worker });
-    return record !== undefined && record.stage === claim.stage && record.peerId.toLowerCase() === bytesToHex(claim.peerId).toLowerCase();
+    const member = await getStageMember(client, { deployments, modelId, account: claim.worker });
+    return member !== undefined && member.stage === claim.stage && member.peerId.toLowerCase() === bytesToHex(claim.peerId).toLowerCase();
   };
 }
 
@@ -81,4 +84,29 @@ export async function discoverStagePeer(p: {
     p.onWait?.();
     await new Promise((resolve) => setTimeout(resolve, p.pollMs));
   }
+}
+
+/**
+ * Who may fetch this stage's weights and gradients: a requester whose hello (signed by a staked
+ * worker's or validator's signing key, naming its peer id) names this `stage`, matches the
+ * connection's peer id, and whose stage-directory record is this stage with that peer id.
+ *
+ * @example
+ * await serveContent(node, store, { gate: stageContentGate({ modelId, specHash, stage, domain, isMember: stageMemberOnChain(client, deployments, modelId) }) })
+ */
+export function stageContentGate(p: { modelId: bigint; specHash: Hex; stage: number; domain: HelloDomain; isMember: IsStakedNeighbour }): ContentGate {
+  return async ({ hello, remotePeer }) => {
+    if (!hello) return false;
+    try {
+      await verifyHello({ modelId: p.modelId, domain: p.domain, isStakedNeighbour: p.isMember }, { payload: hello, specHash: p.specHash, stage: p.stage, remotePeer });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** This node's hello for content requests: its identity, stage and peer id, signed by `signer`. */
+export function contentHello(p: { signer: LocalAccount; domain: HelloDomain; modelId: bigint; specHash: Hex; stage: number; worker: Address; node: Libp2p }): Promise<Uint8Array> {
+  return signHello(p.signer, p.domain, { modelId: p.modelId, specHash: p.specHash, stage: p.stage, worker: p.worker, peerId: p.node.peerId.toMultihash().bytes });
 }

@@ -97,6 +97,11 @@ export type ValidatorParameters = {
   peerOf: (worker: Address) => string | undefined;
   /** Share of each commitment's items re-executed (at least one item). */
   fraction: number;
+  /**
+   * This validator's signed hello (its identity, stage and the node's peer id), sent with content
+   * requests: miners serve weights and gradients only to members of their stage. None: anonymous.
+   */
+  hello?: (() => Promise<Uint8Array>) | undefined;
   fetchTimeoutMs?: number | undefined;
   /**
    * How long an audit keeps retrying (with backoff) to fetch a worker's content before it demands
@@ -142,6 +147,8 @@ export class Validator {
   readonly #availability = new Map<bigint, { deadline: bigint; worker: Address }>();
   /** The model's registered terms, read once (they never change). */
   #model: ReturnType<typeof getModel> | undefined;
+  /** The signed hello of content requests, made once. */
+  #helloBytes: Promise<Uint8Array> | undefined;
   /** The ledger's protocol constants (attestation rate, batch limit, appeals), read once. */
   #ledgerParameters: Promise<LedgerParameters> | undefined;
   readonly #accusedRounds = new Set<string>();
@@ -164,7 +171,9 @@ export class Validator {
     return async (kind, key) => {
       const address = this.p.peerOf(worker);
       if (!address) throw new ContentUnavailableError({ kind, key, reason: "unreachable" });
-      return fetchContentWithin({ node: this.p.node, address, kind, key, timeoutMs: this.p.fetchTimeoutMs ?? 5000, deadlineMs: this.p.availabilityDeadlineMs ?? 60_000 });
+      this.#helloBytes ??= this.p.hello?.();
+      const hello = await this.#helloBytes;
+      return fetchContentWithin({ node: this.p.node, address, kind, key, hello, timeoutMs: this.p.fetchTimeoutMs ?? 5000, deadlineMs: this.p.availabilityDeadlineMs ?? 60_000 });
     };
   }
 
