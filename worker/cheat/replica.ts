@@ -28,6 +28,8 @@ export type FabricatingReplicaParameters = {
   honest: { worker: Address; address: string };
   pollMs?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** Its signed hello: as a staked member of the stage it may fetch the stage's weights like any replica. */
+  hello?: Uint8Array | undefined;
 };
 
 /** Noise shaped like small gradients; `seed` makes every item's fabrication different. */
@@ -58,7 +60,7 @@ async function honestItemsRoot(p: FabricatingReplicaParameters, round: bigint): 
 async function mirror(p: FabricatingReplicaParameters, kind: ContentKind, key: Hex): Promise<Uint8Array | undefined> {
   if (key === zeroHash || p.store.get(kind, key)) return p.store.get(kind, key);
   try {
-    const bytes = await fetchContent({ node: p.node, address: p.honest.address, kind, key, timeoutMs: 5_000 });
+    const bytes = await fetchContent({ node: p.node, address: p.honest.address, kind, key, timeoutMs: 5_000, hello: p.hello });
     p.store.put(kind, key, bytes);
     return bytes;
   } catch (err) {

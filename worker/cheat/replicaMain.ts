@@ -18,7 +18,10 @@ import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { parseDeployments } from "../../sdk/deployments/parse.ts";
 import { ContentStore } from "../p2p/content.ts";
 import { serveContent } from "../p2p/contentProtocol.ts";
+import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { createPipeNode } from "../p2p/node.ts";
+import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
+import { announceStageMember, contentHello } from "../p2p/stageMembers.ts";
 import { commitFabricatedRound } from "./replica.ts";
 
 const emit = (msg: string, body: Record<string, unknown> = {}, level = 30): void => {
@@ -62,8 +65,15 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => stop.abort());
   try {
     const first = values["from-round"] ? BigInt(values["from-round"]) : await getCurrentRound(publicClient, { deployments, modelId });
+    const stage = Number(need("stage"));
+    const signer = privateKeyToAccount(signingKey);
+    // A replica is a staked member of its stage like any other: listed in the stage directory, it
+    // may fetch the stage's weights from its honest peer (what it does with them is the fraud).
+    await announceStageMember({ wallet, client: publicClient, deployments, modelId, stage, node });
+    const { specHash } = await getModel(publicClient, { deployments, modelId });
+    const hello = await contentHello({ signer, domain: helloDomainOf(deployments), modelId, specHash, stage, worker: account.address, node });
     const params = {
-      wallet, publicClient, deployments, modelId, stage: Number(need("stage")), signer: privateKeyToAccount(signingKey), node, store,
+      wallet, publicClient, deployments, modelId, stage, signer, node, store, hello,
       honest: { worker: getAddress(need("honest-worker")), address: need("honest-peer") }, signal: stop.signal,
     };
     for (let i = 0n; i < BigInt(need("rounds")); i++) {

@@ -27,6 +27,8 @@ import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
 import type { PipeAuth } from "../p2p/hello.ts";
 import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
 import { announceStageMember, contentHello, discoverStagePeer, stageContentGate, stageMemberOnChain } from "../p2p/stageMembers.ts";
+import { serveStageStatus } from "../p2p/stageStatus.ts";
+import type { Libp2p } from "@libp2p/interface";
 import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
 import { agreeFirstRound, finishPipeline, openPipe, pipeNeighbours, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
@@ -180,10 +182,10 @@ type Shared = {
 };
 
 /** The dial address of the next stage from the stage directory, waiting for one to announce itself. */
-async function discoverNext(p: TrainCommandParameters): Promise<string> {
+async function discoverNext(p: TrainCommandParameters, node: Libp2p): Promise<string> {
   let told = false;
   const { address, worker } = await discoverStagePeer({
-    client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage + 1, timeoutMs: p.peerTimeoutMs, pollMs: Math.min(p.pollMs, 1_000), exclude: p.account.address,
+    client: p.client, deployments: p.deployments, node, modelId: p.modelId, stage: p.stage + 1, timeoutMs: p.peerTimeoutMs, pollMs: Math.min(p.pollMs, 1_000), exclude: p.account.address,
     onWait: () => {
       if (!told) p.logger.info({ stage: p.stage + 1 }, "waiting for a miner of the next stage to announce itself in the stage directory");
       told = true;
@@ -203,7 +205,7 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
   const { p, journal, store } = s;
   const { logger } = p;
   // Without --peer, the next stage is whoever of its miners announced last in the stage directory.
-  const nextAddress = p.next ?? (p.stage + 1 < loaded.stageCount ? await discoverNext(p) : undefined);
+  const nextAddress = p.next ?? (p.stage + 1 < loaded.stageCount ? await discoverNext(p, s.node) : undefined);
   const pipe = await openPipe({
     node: s.node,
     stageIndex: p.stage,
@@ -340,6 +342,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   // Weights and gradients go only to members of this stage (its validators, a joining replica).
   const isMember = stageMemberOnChain(p.client, p.deployments, p.modelId);
   await serveContent(node, store, { gate: stageContentGate({ modelId: p.modelId, specHash: loaded.modelKey, stage: p.stage, domain: helloDomainOf(p.deployments), isMember }) });
+  await serveStageStatus(node, p.stage);
   logger.info({ stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), contentRounds: store.rounds.map(String) }, "listening");
   const journal = await Journal.open(journalDir, { modelId: p.modelId, stage: p.stage, worker: p.account.address });
   if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");

@@ -14,6 +14,7 @@ import { NoStagePeerError } from "./errors.ts";
 import type { ContentGate } from "./contentProtocol.ts";
 import { type HelloDomain, type IsStakedNeighbour, signHello, verifyHello } from "./hello.ts";
 import { stakedNeighbourOnChain } from "./stakedNeighbour.ts";
+import { askStage } from "./stageStatus.ts";
 
 /**
  * {@link stakedNeighbourOnChain}, and the worker is a member of the claimed stage of `modelId`
@@ -59,12 +60,14 @@ export async function announceStageMember(p: {
 
 /**
  * The dial address (`<multiaddr>/p2p/<id>`) of a miner of `stage`, from the stage directory: the
- * most recently announced one (a restarted miner announces again). Waits, polling, until one
- * exists or `timeoutMs` passed ({@link NoStagePeerError}).
+ * most recently announced one that answers, over {@link STAGE_STATUS_PROTOCOL}, that it trains
+ * that stage (a member without a pipeline there is skipped). Waits, polling, until one answers or
+ * `timeoutMs` passed ({@link NoStagePeerError}).
  */
 export async function discoverStagePeer(p: {
   client: ShardholderClient;
   deployments: Deployments;
+  node: Libp2p;
   modelId: bigint;
   stage: number;
   timeoutMs: number;
@@ -77,8 +80,12 @@ export async function discoverStagePeer(p: {
     const members = (await getStageMembers(p.client, { deployments: p.deployments, modelId: p.modelId, stage: p.stage }))
       .filter((m) => m.role === "miner" && m.account !== p.exclude)
       .sort((a, b) => Number(b.announcedAt - a.announcedAt));
-    const newest = members[0];
-    if (newest && newest.multiaddrs[0]) return { address: `${newest.multiaddrs[0]}/p2p/${peerIdText(newest.peerId)}`, worker: newest.account };
+    for (const m of members) {
+      const first = m.multiaddrs[0];
+      if (!first) continue;
+      const address = `${first}/p2p/${peerIdText(m.peerId)}`;
+      if ((await askStage(p.node, address)) === p.stage) return { address, worker: m.account };
+    }
     const waited = performance.now() - started;
     if (waited >= p.timeoutMs) throw new NoStagePeerError({ modelId: p.modelId, stage: p.stage, waitedMs: waited });
     p.onWait?.();
