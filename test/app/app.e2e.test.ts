@@ -1,5 +1,5 @@
 // The web app end to end, in headless Debian Chromium (playwright-core), against a real local
-// chain with finished rounds, a serving operator and paid inferences (test/app/scenario.ts).
+// chain with finished rounds, a serving operator and paid inferences (scripts/lib/app/scenario.ts).
 import { parseEther } from "viem";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,13 +9,13 @@ import { modelTokenAbi } from "../../sdk/abi/modelToken.ts";
 import { serveRpc } from "../../scripts/lib/rpcServer.ts";
 import { accountAt, actionsOf, deployShardholder } from "../sdk/fixture.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
-import { launchChromium } from "./browser.ts";
-import { type AppScenario, ROLES, startAppScenario, stubGenerate } from "./scenario.ts";
+import { launchChromium } from "../../scripts/lib/app/chromium.ts";
+import { type AppScenario, ROLES, startAppScenario, stubGenerate, stubPieces } from "../../scripts/lib/app/scenario.ts";
 
 const LONG = 240_000;
 
 /** The browser globals the page-side callbacks touch (this file is checked without DOM types; the casts vanish at run time). */
-type PageGlobals = { document: { querySelector(selector: string): { getAttribute(name: string): string | null } | null }; ethereum?: unknown };
+type PageGlobals = { document: { querySelector(selector: string): { getAttribute(name: string): string | null; textContent: string | null } | null }; ethereum?: unknown };
 
 describe("web app (headless Chromium against a local chain)", () => {
   let sc: AppScenario;
@@ -102,16 +102,35 @@ describe("web app (headless Chromium against a local chain)", () => {
     await page.close();
   }, LONG);
 
-  it("pays for an inference from the page and shows the verified text and the fee split", async () => {
+  it("pays for an inference from the page, streams its text piece by piece, then shows the verified text and the fee split", async () => {
     const page = await open("try");
     await pickDevAccount(page, ROLES.dapp);
     const prompt = "She had been";
+    const expected = stubGenerate(prompt);
     await page.getByTestId("prompt").fill(prompt);
     await page.getByTestId("fee").fill("0.005");
+    // The operator generates only once the page follows the endpoint's output stream, so every piece reaches it live.
+    const gate = sc.holdNextGeneration();
     await page.getByTestId("infer-button").click();
+    await gate.followed;
+    gate.release();
+    // Streaming: part of the text is on the page before the whole of it, and before the verified result.
+    await page.waitForFunction(
+      (want) => {
+        const doc = (globalThis as unknown as PageGlobals).document;
+        const shown = doc.querySelector('[data-testid="infer-stream"]')?.textContent ?? "";
+        return shown.length > 0 && shown.length < want.length && want.startsWith(shown) && doc.querySelector('[data-testid="infer-text"]') === null;
+      },
+      expected,
+      { timeout: 60_000 },
+    );
     const text = page.getByTestId("infer-text");
     await text.waitFor({ timeout: 120_000 });
-    expect(await text.textContent()).toBe(stubGenerate(prompt));
+    expect(await text.textContent()).toBe(expected);
+    // One piece per word the stub generated, each received as it came.
+    expect(await page.getByTestId("infer-result").getAttribute("data-streamed-pieces")).toBe(String(stubPieces(expected).length));
+    expect(await page.getByTestId("infer-stream").count()).toBe(0); // the unverified preview gave way to the verified text
+    expect(await page.getByTestId("stream-mismatch").count()).toBe(0);
     const wei = async (tid: string) => BigInt((await page.getByTestId(tid).getAttribute("data-wei")) ?? "-1");
     expect(await wei("split-fee")).toBe(parseEther("0.005"));
     expect((await wei("split-protocol")) + (await wei("split-operators")) + (await wei("split-holders"))).toBe(parseEther("0.005"));
