@@ -19,10 +19,13 @@ function labelled(r: RoleKeys): DevKey[] {
   ];
 }
 
-/** Labelled dev keys of a devnet run with `stageCount` stages (chain 31337 only, like every dev key). */
-export function devnetDevKeys(stageCount: number, clientCount = 2): DevKey[] {
+/**
+ * Labelled dev keys of a devnet run with `stageCount` stages (chain 31337 only, like every dev
+ * key); the cheating replica's key only when the run started it (`cheater`, default true).
+ */
+export function devnetDevKeys(stageCount: number, { clientCount = 2, cheater = true }: { clientCount?: number; cheater?: boolean } = {}): DevKey[] {
   const roles = devnetRoles(stageCount, clientCount);
-  return labelled({ ...roles, cheater: roles.cheater.key });
+  return labelled({ ...roles, cheater: cheater ? roles.cheater.key : undefined });
 }
 
 const keyOf = (entry: unknown): Hex | undefined => {

@@ -62,6 +62,7 @@ describe("dev keys", () => {
       "cheating replica",
     ]);
     expect(keys[1]?.key).toBe(devKey(1));
+    expect(devnetDevKeys(3, { cheater: false }).map((k) => k.label)).not.toContain("cheating replica"); // --no-cheater
     expect(privateKeyToAccount(keys[0]?.key ?? "0x").address).toBe("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
   });
 
