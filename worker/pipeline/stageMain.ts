@@ -3,7 +3,7 @@
  *
  *   node --import tsx worker/pipeline/stageMain.ts --config stage1.json [--stage 1] [--listen <ma>]
  *        [--next <ma>] [--rounds N] [--start-round R] [--microbatches M] [--steps K] [--schedule gpipe|1f1b]
- *        [--wire int8|float32] [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--peer-timeout-ms N]
+ *        [--wire int8|float32] [--compression adaptive|off] [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--peer-timeout-ms N]
  *   (or `--config-json '<json>'`; fields and defaults: `StageProcessConfig` in ./config.ts)
  *
  * Stage s listens (default /ip4/127.0.0.1/tcp/0), accepts one link from stage s-1 and dials
@@ -162,6 +162,7 @@ async function main(config: StageProcessConfig): Promise<void> {
     limits: config.mode === "serve" ? servingFrameLimits(loaded.contextLength, loaded.wireShape[2] as number) : tensorFrameLimits(loaded.wireShape, { targetVocab: loaded.vocabSize }),
     nextAddress: config.next,
     messageTimeoutMs: config.peerTimeoutMs,
+    compression: config.compression,
     dial: { ...config.dial, onRetry: ({ attempt, delayMs, error }) => emit("retry", { stage: stageIndex, attempt, delayMs, error: error.message }) },
     onRefused: (error) => emit("refused", { stage: stageIndex, error: error.message }),
   });
