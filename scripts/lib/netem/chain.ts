@@ -13,13 +13,18 @@ import type { DelayLineStats } from "./delayLine.ts";
 import { NetemCommandError, NetemProcessError } from "./errors.ts";
 import { release, requireNetem, run, sweepStale, track } from "./host.ts";
 import { inNamespace, JsonProcess } from "./jsonProcess.ts";
+import { snmpCounters } from "./snmp.ts";
 import { type ChainPlan, chainId, chainPlan, type LinkShape, relayConfig, setupCommands, teardownCommands } from "./plan.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** argv that runs one of this folder's TypeScript helpers with the current Node inside `ns`. */
-export const helperArgv = (ns: string, script: string, arg: unknown): string[] => [
+/** Scheduling priority of the relay process (see createShapedChain). */
+export const RELAY_NICE = -10;
+
+/** argv that runs one of this folder's TypeScript helpers with the current Node inside `ns` (at `nice`, root may go below 0). */
+export const helperArgv = (ns: string, script: string, arg: unknown, nice = 0): string[] => [
   ...inNamespace(ns),
+  ...(nice !== 0 ? ["nice", "-n", String(nice)] : []),
   process.execPath,
   "--import",
   "tsx",
@@ -39,6 +44,8 @@ export type ShapedChain = {
   exec(stage: number): string[];
   /** Stage `s`'s address on link `l` (it must be one of the link's two ends). */
   address(stage: number, link: number): string;
+  /** The TCP counters of stage `s`'s namespace (/proc/net/snmp there): retransmissions, segments sent. */
+  tcpCounters(stage: number): Promise<{ retransSegs: number; outSegs: number }>;
   /** The relay's counters so far. */
   relayStats(timeoutMs?: number): Promise<RelayStats>;
   /** Stops the relay and deletes every namespace; safe to call twice. */
@@ -59,7 +66,9 @@ export async function createShapedChain(shapes: readonly LinkShape[], { seed = 1
   let relay: JsonProcess | undefined;
   try {
     for (const cmd of setupCommands(plan)) await run(cmd);
-    relay = new JsonProcess(helperArgv(plan.relayNamespace, "relayMain.ts", relayConfig(plan, seed)));
+    // The relay stands for wires, which never wait for a CPU: ahead of the stages in the scheduler's
+    // queue, it keeps its delays and rates on a machine the stages load fully.
+    relay = new JsonProcess(helperArgv(plan.relayNamespace, "relayMain.ts", relayConfig(plan, seed), RELAY_NICE));
     await relay.waitFor("ready", readyTimeoutMs);
   } catch (err) {
     relay?.kill();
@@ -78,6 +87,10 @@ export async function createShapedChain(shapes: readonly LinkShape[], { seed = 1
       if (!end) throw new RangeError(`stage ${stage} is not an end of link ${link}`);
       return end.address;
     },
+    async tcpCounters(stage) {
+      const tcp = snmpCounters("Tcp", await run([...inNamespace(plan.stageNamespaces[stage] as string), "cat", "/proc/net/snmp"]));
+      return { retransSegs: tcp.RetransSegs ?? 0, outSegs: tcp.OutSegs ?? 0 };
+    },
     async relayStats(timeoutMs = 10_000) {
       const skip = statsAsked++;
       started.send("stats");
@@ -94,4 +107,12 @@ export async function createShapedChain(shapes: readonly LinkShape[], { seed = 1
       if (errors.length) throw new NetemProcessError("some namespaces could not be deleted", errors.map((e) => e.message).join("\n"));
     },
   };
+}
+
+/**
+ * Where `runStageProcesses` (worker/pipeline/launch.ts) runs each stage of `chain`: in its own
+ * namespace, listening on its upstream link's address (stage 0, which has none, on its downstream one).
+ */
+export function chainPlacement(chain: ShapedChain): { commandPrefix(stage: number): readonly string[]; listenHost(stage: number): string } {
+  return { commandPrefix: (s) => chain.exec(s), listenHost: (s) => chain.address(s, Math.max(0, s - 1)) };
 }

@@ -16,6 +16,7 @@ export type LinkMeasurement = {
   udp: { sent: number; received: number; receiverOverflows: number; lossFraction: number };
 };
 
+/** `bulkBytes` defaults to ~2 s of the link's rate (at least 4 MiB), so the steady part outlasts TCP's start. */
 export type MeasureOptions = { rttSamples?: number; bulkBytes?: number; udpDatagrams?: number; timeoutMs?: number };
 
 /** The `q` quantile of `xs` (nearest rank). */
@@ -37,7 +38,9 @@ async function runProbe(argv: string[], event: string, timeoutMs: number): Promi
  * Measures link `link` of `chain` from its upstream stage to its downstream one. Every wait is
  * on a probe's answer; `timeoutMs` only bounds a probe that hangs.
  */
-export async function measureLink(chain: ShapedChain, link: number, { rttSamples = 40, bulkBytes = 16 << 20, udpDatagrams = 4000, timeoutMs = 120_000 }: MeasureOptions = {}): Promise<LinkMeasurement> {
+export async function measureLink(chain: ShapedChain, link: number, options: MeasureOptions = {}): Promise<LinkMeasurement> {
+  const rate = chain.plan.links[link]?.shape.rateMbit ?? 0;
+  const { rttSamples = 40, bulkBytes = Math.max(4 << 20, Math.round((rate * 1e6 * 2) / 8)), udpDatagrams = 4000, timeoutMs = 120_000 } = options;
   const up = chain.plan.links[link]?.upstream.namespace;
   const down = chain.plan.links[link]?.downstream.namespace;
   if (!up || !down) throw new RangeError(`no link ${link}`);
