@@ -6,7 +6,8 @@
  * (and float32 tensors, nothing compressed). Writes bench/swarm.json and prints a summary.
  *
  * Usage: npx tsx scripts/bench-swarm.ts [--model demo|wide] [--steps 8] [--rounds 2] [--warmup 1]
- *        [--rate 100] [--rtt 40] [--loss 0.01] [--lossy-link 1] [--repeats 2] [--backend wasm] [--out bench/swarm.json]
+ *        [--rate 100] [--rtt 40] [--loss 0.01] [--lossy-link 1] [--repeats 2] [--variants <name prefixes, comma-separated>]
+ *        [--backend wasm] [--out bench/swarm.json]
  * The machine is shared, so variants run interleaved, `--repeats` times each (forward order, then
  * backward), and each variant reports the median of its repeats (every run is kept in the file).
  * Shaped runs need root and `ip netns`; without them they are skipped with the reason (in the file too).
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     loss: { type: "string", default: "0.01" },
     "lossy-link": { type: "string", default: "1" },
     repeats: { type: "string", default: "2" },
+    variants: { type: "string" },
     backend: { type: "string", default: "wasm" },
     out: { type: "string", default: "bench/swarm.json" },
   },
@@ -151,7 +153,8 @@ try {
     shapingMeasured = [];
     for (let l = 0; l < shapes.length; l++) shapingMeasured.push(await measureLink(chain, l));
   }
-  const runnable = variants.filter((v) => v.links === "loopback" || chain);
+  const wanted = values.variants?.split(",").map((p) => p.trim()) ?? [""];
+  const runnable = variants.filter((v) => (v.links === "loopback" || chain) && wanted.some((p) => v.name.startsWith(p)));
   for (let r = 0; r < repeats; r++)
     for (const v of r % 2 ? [...runnable].reverse() : runnable) {
       const run = await trainRun(v, v.links === "shaped" ? chain : undefined);

@@ -125,6 +125,13 @@ export async function runStageProcesses(
     return procs;
   } catch (err) {
     for (const p of procs) p.kill();
-    throw err;
+    // The first stage to fail is often only the neighbour of the one that broke: say what each saw.
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${procs.map(lastWords).join("\n")}`, { cause: err });
   }
+}
+
+/** A stage's last event and stderr lines, for a failed run's error message. */
+function lastWords(proc: StageProcess, stage: number): string {
+  const last = proc.events.at(-1);
+  return `stage ${stage}: last event ${JSON.stringify(last ? { ...last, records: undefined } : null)}; stderr: ${proc.stderr.slice(-3).join(" | ")}`;
 }
