@@ -92,7 +92,9 @@ describe.skipIf(!support.ok)(`shaped links between stage namespaces${skip}`, () 
     expect(rounds.map((r) => r.length)).toEqual([2, 2, 2]);
     for (let r = 0; r < 2; r++) {
       const [first, mid, last] = rounds.map((x) => x[r]) as [Round, Round, Round];
-      expect(mid.bytesReceived).toBe(first.bytesSent + last.bytesSent);
+      // Every byte one stage sent, its neighbours received; the last round may also count one
+      // end-of-work marker (30 bytes) a neighbour sent as soon as it had finished.
+      expect(r === 1 ? [0, 30] : [0]).toContain(mid.bytesReceived - (first.bytesSent + last.bytesSent));
       first.records.forEach((rec, m) => expect(rec.outputActHash).toBe(mid.records[m]?.inputActHash));
       mid.records.forEach((rec, m) => expect(rec.outputActHash).toBe(last.records[m]?.inputActHash));
       expect(last.losses.every(Number.isFinite)).toBe(true);
