@@ -103,6 +103,7 @@ export async function createShapedChain(shapes: readonly LinkShape[], { seed = 1
       await started.stop();
       const errors: Error[] = [];
       for (const cmd of teardownCommands(plan)) await run(cmd).catch((e: NetemCommandError) => errors.push(e));
+      // Forget them either way: the exit handler must not retry what failed here.
       await release(namespaces);
       if (errors.length) throw new NetemProcessError("some namespaces could not be deleted", errors.map((e) => e.message).join("\n"));
     },

@@ -2,8 +2,7 @@
  * What a shaped link really does, measured from inside its two namespaces with probeMain.ts:
  * TCP round trips, bulk TCP throughput (and the sender's retransmissions), UDP loss.
  */
-import type { ShapedChain } from "./chain.ts";
-import { helperArgv } from "./chain.ts";
+import { helperArgv, type ShapedChain } from "./chain.ts";
 import { NetemProcessError } from "./errors.ts";
 import { JsonProcess } from "./jsonProcess.ts";
 
