@@ -5,6 +5,7 @@ import type { ManagedProcess } from "./lib/devnet/supervisor.ts";
 import { CliError, ExitCode } from "../worker/cli/errors.ts";
 import { stopStrayChildren } from "./lib/devnet/procs.ts";
 import { compileDeployedContracts } from "./lib/compile.ts";
+import { opensApp, type RunContext } from "./lib/devnet/appMode.ts";
 import { DEMO_STEPS_PER_ROUND } from "./lib/devnet/model.ts";
 import { type DevnetResult, runDevnet } from "./lib/devnet/run.ts";
 import { printSummary, sampleLine, summaryChecks, toJson, writeRunFiles } from "./lib/devnet/summary.ts";
@@ -55,7 +56,7 @@ type Options = {
   runsDir: string;
   json?: boolean;
   keepRunning?: boolean;
-  /** `--no-app` sets it false; the app opens only when the run is interactive as well ({@link opensApp}). */
+  /** `--no-app` sets it false; the app opens only when the run is interactive as well (lib/devnet/appMode.ts). */
   app: boolean;
   /** Env SHARDHOLDER_KEY (never argv): registers the model, relays finalize/mint and funds the other roles. */
   deployerKey?: Hex | undefined;
@@ -83,14 +84,11 @@ function parseFlags(argv: string[]): Options {
   }
   // Interactive runs end in the web app with the network kept up for it (until Ctrl-C); CI, pipes
   // and --json runs, or --no-app, exit after the summary as before.
-  const app = opensApp(opts);
+  const app = opensApp(opts, runContext());
   return { ...opts, keepRunning: opts.keepRunning || app, deployerKey: key as Hex | undefined };
 }
 
-/** Whether the run ends in the web app: a terminal, not CI, not --json, not --no-app. */
-function opensApp(opts: Pick<Options, "app" | "json">): boolean {
-  return opts.app && !opts.json && process.stdout.isTTY === true && !process.env.CI;
-}
+const runContext = (): RunContext => ({ isTTY: process.stdout.isTTY === true, env: process.env });
 
 /** Serves the web app against the kept-running network (app/server/startApp.ts) and prints its URL. */
 async function openApp(result: DevnetResult, summaryFile: string, log: (message: string) => void): Promise<{ close(): Promise<void> }> {
@@ -101,7 +99,7 @@ async function openApp(result: DevnetResult, summaryFile: string, log: (message:
   const { devnetDevKeys } = await import("../app/server/devnetKeys.ts");
   const network = loadNetworkFile(result.networkFile as string);
   const deployments = parseDeployments(JSON.parse(readFileSync(network.deploymentsFile, "utf8")), network.deploymentsFile);
-  const app = await startApp({ rpcUrl: result.rpcUrl, deployments, port: 0, devKeys: devnetDevKeys(result.stages), lossFiles: [summaryFile] });
+  const app = await startApp({ rpcUrl: result.rpcUrl, deployments, port: 0, devKeys: devnetDevKeys(result.stages, { cheater: result.cheater.address !== undefined }), lossFiles: [summaryFile] });
   log(`web app: ${app.url} (holdings and claims, the network, try the model); Ctrl-C stops everything`);
   return app;
 }
@@ -122,7 +120,7 @@ async function report(result: DevnetResult, opts: Options, started: number, log:
   done();
   if (!opts.keepRunning || !result.networkFile) return;
   log(`network up: ${result.networkFile} (chain ${result.rpcUrl}, model ${result.modelId}, ${result.stages} stages serving); try \`npx shardholder --network ${result.networkFile} <command>\`; Ctrl-C stops it`, { network: result.networkFile });
-  const app = opensApp(opts) ? await openApp(result, files.json, log) : undefined;
+  const app = opensApp(opts, runContext()) ? await openApp(result, files.json, log) : undefined;
   if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
   await app?.close();
 }

@@ -1,11 +1,11 @@
 // `npm run screenshots:app`: regenerates docs/app-*.png, the README's pictures of the web app,
-// from the same scripted network as its end-to-end test (test/app/scenario.ts: two finalized
+// from the same scripted network as its end-to-end test (scripts/lib/app/scenario.ts: two finalized
 // rounds, a served model with a stub generator, two paid inferences, made-up loss numbers).
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { launchChromium } from "../test/app/browser.ts";
-import { ROLES, startAppScenario } from "../test/app/scenario.ts";
+import { launchChromium } from "./lib/app/chromium.ts";
+import { ROLES, startAppScenario } from "./lib/app/scenario.ts";
 
 const docs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "docs");
 

@@ -1,11 +1,12 @@
 // The page's view of the chain: one bare viem client (actions are imported one by one, so the
 // bundle carries only those used) through the app's same-origin RPC proxy, and a watcher that
 // turns new blocks and the protocol's events into refreshes.
-import { type Address, type Chain, type Client, createClient, defineChain, http, type Log, type Transport } from "viem";
+import { type Address, type Chain, createClient, defineChain, http, type Log } from "viem";
 import { getBlockNumber, getLogs } from "viem/actions";
 import type { AppConfig } from "./config.ts";
+import type { ReadClient } from "./readClient.ts";
 
-export type ReadClient = Client<Transport, Chain>;
+export type { ReadClient };
 
 export const DEV_CHAIN_ID = 31337;
 

@@ -1,6 +1,6 @@
 // The web app end to end, in headless Debian Chromium (playwright-core), against a real local
-// chain with finished rounds, a serving operator and paid inferences (test/app/scenario.ts).
-import { parseEther } from "viem";
+// chain with finished rounds, a serving operator and paid inferences (scripts/lib/app/scenario.ts).
+import { getAddress, parseEther } from "viem";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatEth } from "../../app/src/format.ts";
@@ -9,13 +9,13 @@ import { modelTokenAbi } from "../../sdk/abi/modelToken.ts";
 import { serveRpc } from "../../scripts/lib/rpcServer.ts";
 import { accountAt, actionsOf, deployShardholder } from "../sdk/fixture.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
-import { launchChromium } from "./browser.ts";
-import { type AppScenario, ROLES, startAppScenario, stubGenerate } from "./scenario.ts";
+import { launchChromium } from "../../scripts/lib/app/chromium.ts";
+import { type AppScenario, ROLES, startAppScenario, stubGenerate, stubPieces } from "../../scripts/lib/app/scenario.ts";
 
 const LONG = 240_000;
 
 /** The browser globals the page-side callbacks touch (this file is checked without DOM types; the casts vanish at run time). */
-type PageGlobals = { document: { querySelector(selector: string): { getAttribute(name: string): string | null } | null }; ethereum?: unknown };
+type PageGlobals = { document: { querySelector(selector: string): { getAttribute(name: string): string | null; textContent: string | null } | null }; ethereum?: unknown };
 
 describe("web app (headless Chromium against a local chain)", () => {
   let sc: AppScenario;
@@ -102,50 +102,81 @@ describe("web app (headless Chromium against a local chain)", () => {
     await page.close();
   }, LONG);
 
-  it("pays for an inference from the page and shows the verified text and the fee split", async () => {
+  it("pays for an inference from the page, streams its text piece by piece, then shows the verified text and the fee split", async () => {
     const page = await open("try");
     await pickDevAccount(page, ROLES.dapp);
     const prompt = "She had been";
+    const expected = stubGenerate(prompt);
     await page.getByTestId("prompt").fill(prompt);
     await page.getByTestId("fee").fill("0.005");
+    // The operator generates only once the page follows the endpoint's output stream, so every piece reaches it live.
+    const gate = sc.holdNextGeneration();
     await page.getByTestId("infer-button").click();
+    await gate.followed;
+    gate.release();
+    // Streaming: part of the text is on the page before the whole of it, and before the verified result.
+    await page.waitForFunction(
+      (want) => {
+        const doc = (globalThis as unknown as PageGlobals).document;
+        const shown = doc.querySelector('[data-testid="infer-stream"]')?.textContent ?? "";
+        return shown.length > 0 && shown.length < want.length && want.startsWith(shown) && doc.querySelector('[data-testid="infer-text"]') === null;
+      },
+      expected,
+      { timeout: 60_000 },
+    );
     const text = page.getByTestId("infer-text");
     await text.waitFor({ timeout: 120_000 });
-    expect(await text.textContent()).toBe(stubGenerate(prompt));
+    expect(await text.textContent()).toBe(expected);
+    // One piece per word the stub generated, each received as it came.
+    expect(await page.getByTestId("infer-result").getAttribute("data-streamed-pieces")).toBe(String(stubPieces(expected).length));
+    expect(await page.getByTestId("infer-stream").count()).toBe(0); // the unverified preview gave way to the verified text
+    expect(await page.getByTestId("stream-mismatch").count()).toBe(0);
     const wei = async (tid: string) => BigInt((await page.getByTestId(tid).getAttribute("data-wei")) ?? "-1");
     expect(await wei("split-fee")).toBe(parseEther("0.005"));
     expect((await wei("split-protocol")) + (await wei("split-operators")) + (await wei("split-holders"))).toBe(parseEther("0.005"));
     await page.close();
   }, LONG);
 
-  it("injected wallet: says when it is on the wrong chain, switches, and reports a rejected transaction", async () => {
-    const designer = accountAt(sc.s, ROLES.designer);
+  /**
+   * A new page with a stand-in EIP-1193 wallet for `account`: starts on `chainId`, switches on
+   * request, refuses to sign (code 4001), forwards every read to the app's /rpc (so calls and their
+   * reverts are the real chain's).
+   */
+  async function pageWithWallet(account: string, chainId: string): Promise<Page> {
     const page = await browser.newPage();
     page.on("pageerror", (err) => pageErrors.push(err.message));
-    // A stand-in EIP-1193 wallet: starts on chain 1, switches on request, refuses to sign, forwards reads.
-    await page.addInitScript((account: string) => {
-      let chainId = "0x1";
-      const listeners: Record<string, ((v: unknown) => void)[]> = {};
-      const fail = (message: string, code: number) => Object.assign(new Error(message), { code });
-      (globalThis as unknown as PageGlobals).ethereum = {
-        async request({ method, params }: { method: string; params?: unknown }) {
-          if (method === "eth_requestAccounts" || method === "eth_accounts") return [account];
-          if (method === "eth_chainId") return chainId;
-          if (method === "eth_sendTransaction") throw fail("User rejected the request.", 4001);
-          if (method === "wallet_switchEthereumChain") {
-            chainId = (params as { chainId: string }[])[0]?.chainId ?? chainId;
-            for (const l of listeners.chainChanged ?? []) l(chainId);
-            return null;
-          }
-          const res = await fetch("/rpc", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
-          const body = (await res.json()) as { result?: unknown; error?: { message: string; code: number; data?: unknown } };
-          if (body.error) throw Object.assign(fail(body.error.message, body.error.code), { data: body.error.data });
-          return body.result;
-        },
-        on: (event: string, l: (v: unknown) => void) => (listeners[event] ??= []).push(l),
-        removeListener: (event: string, l: (v: unknown) => void) => (listeners[event] = (listeners[event] ?? []).filter((x) => x !== l)),
-      };
-    }, designer);
+    await page.addInitScript(
+      ([account, startChainId]: readonly [string, string]) => {
+        let chainId = startChainId;
+        const listeners: Record<string, ((v: unknown) => void)[]> = {};
+        const fail = (message: string, code: number) => Object.assign(new Error(message), { code });
+        (globalThis as unknown as PageGlobals).ethereum = {
+          async request({ method, params }: { method: string; params?: unknown }) {
+            if (method === "eth_requestAccounts" || method === "eth_accounts") return [account];
+            if (method === "eth_chainId") return chainId;
+            if (method === "eth_sendTransaction") throw fail("User rejected the request.", 4001);
+            if (method === "wallet_switchEthereumChain") {
+              chainId = (params as { chainId: string }[])[0]?.chainId ?? chainId;
+              for (const l of listeners.chainChanged ?? []) l(chainId);
+              return null;
+            }
+            const res = await fetch("/rpc", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+            const body = (await res.json()) as { result?: unknown; error?: { message: string; code: number; data?: unknown } };
+            if (body.error) throw Object.assign(fail(body.error.message, body.error.code), { data: body.error.data });
+            return body.result;
+          },
+          on: (event: string, l: (v: unknown) => void) => (listeners[event] ??= []).push(l),
+          removeListener: (event: string, l: (v: unknown) => void) => (listeners[event] = (listeners[event] ?? []).filter((x) => x !== l)),
+        };
+      },
+      [account, chainId] as const,
+    );
+    return page;
+  }
+
+  it("injected wallet: says when it is on the wrong chain, switches, and reports a rejected transaction", async () => {
+    const designer = accountAt(sc.s, ROLES.designer);
+    const page = await pageWithWallet(designer, "0x1");
     await page.goto(`${sc.app.url}#holdings`);
     await page.getByTestId("connect-injected").click();
     await page.getByTestId("wrong-chain").waitFor();
@@ -160,6 +191,31 @@ describe("web app (headless Chromium against a local chain)", () => {
     await page.getByTestId("tx-error-rejected").waitFor({ timeout: 60_000 });
     expect(await page.getByTestId("tx-error").textContent()).toContain("rejected");
     expect(await claimableOnChain(designer)).toBe(before);
+    await page.close();
+  }, LONG);
+
+  it("reports a reverted transaction with the contract's custom error in words", async () => {
+    // A holder that cannot take ETH: the model registry (a contract without receive()) is given
+    // tokens and earns revenue, so the token's claim() reverts with ModelTokenTransferFailed on the real chain.
+    const holder = sc.s.deployments.contracts.modelRegistry;
+    const giver = actionsOf(sc.s, ROLES.holderStage1);
+    const balance = await sc.s.publicClient.readContract({ abi: modelTokenAbi, address: sc.token, functionName: "balanceOf", args: [accountAt(sc.s, ROLES.holderStage1)] });
+    const sent = await giver.writeContract({ abi: modelTokenAbi, address: sc.token, functionName: "transfer", args: [holder, balance / 2n] });
+    await sc.s.publicClient.waitForTransactionReceipt({ hash: sent });
+    await actionsOf(sc.s, ROLES.dapp).infer({ modelId: sc.modelId, prompt: "It was the", feeWei: parseEther("0.01"), maxFeeWei: parseEther("0.01"), pollingInterval: 50 });
+    const owed = await claimableOnChain(holder);
+    expect(owed).toBeGreaterThan(0n);
+
+    const page = await pageWithWallet(holder, "0x7a69");
+    await page.goto(`${sc.app.url}#holdings`);
+    await page.getByTestId("connect-injected").click();
+    await waitWei(page, `claimable-${sc.modelId}`, owed);
+    await page.getByTestId(`claim-${sc.modelId}`).click();
+    const reverted = page.getByTestId("tx-error-reverted");
+    await reverted.waitFor({ timeout: 60_000 });
+    expect(await reverted.textContent()).toBe(`The contract refused: ModelToken reverted: transfer failed (${getAddress(holder)}).`);
+    expect(await page.getByTestId("tx-error").textContent()).toContain("Custom error ModelTokenTransferFailed");
+    expect(await claimableOnChain(holder)).toBe(owed);
     await page.close();
   }, LONG);
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, describe, expect, it } from "vitest";
-import { devnetDevKeys } from "../../app/server/devnetKeys.ts";
+import { devnetDevKeys, networkDevKeys } from "../../app/server/devnetKeys.ts";
 import { readLossReports } from "../../app/server/lossReports.ts";
 import { startApp } from "../../app/server/startApp.ts";
 import { devKey } from "../../scripts/lib/devnet/accounts.ts";
@@ -62,7 +62,18 @@ describe("dev keys", () => {
       "cheating replica",
     ]);
     expect(keys[1]?.key).toBe(devKey(1));
+    expect(devnetDevKeys(3, { cheater: false }).map((k) => k.label)).not.toContain("cheating replica"); // --no-cheater
     expect(privateKeyToAccount(keys[0]?.key ?? "0x").address).toBe("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+  });
+
+  it("from a network file: by role, skipping entries without a well-formed key", () => {
+    const devKeys = { note: "…", deployer: { key: devKey(0) }, miners: [{ key: devKey(1) }, { key: "0x12" }, null], signingKeys: [{ key: devKey(100) }], clients: "nope", validators: [{ address: token }] };
+    expect(networkDevKeys(devKeys)).toEqual([
+      { key: devKey(0), label: "designer (deployer, relayer)" },
+      { key: devKey(1), label: "miner, stage 0 (its own payout)" },
+    ]);
+    expect(networkDevKeys(undefined)).toEqual([]);
+    expect(networkDevKeys({})).toEqual([]);
   });
 
   it("are never handed to a page for a chain other than 31337", async () => {

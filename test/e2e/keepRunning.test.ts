@@ -1,7 +1,8 @@
 // `npm start -- --keep-running`: after the summary the network stays up and says where it is in
 // runs/<time>/network.json. A dapp calls `infer` on it with the model id alone; the spec is found
 // by its on-chain hash (metadata URI, serving endpoint) and a command given `--network FILE` and no
-// `--spec` fetches and checks it; the token is this run's own; Ctrl-C stops everything with 0.
+// `--spec` fetches and checks it; the token is this run's own; the web app shows that network in a
+// real browser; Ctrl-C stops everything with 0.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +27,11 @@ import { settleRound } from "../../scripts/lib/devnet/rounds.ts";
 import { loadNetworkFile, type Network } from "../../worker/config/network.ts";
 import { fetchSpec, specCandidates, specTextHash, specUrl } from "../../worker/model/specSource.ts";
 import { isAlive } from "../../scripts/lib/devnet/procs.ts";
+import { launchChromium } from "../../scripts/lib/app/chromium.ts";
+import { networkDevKeys } from "../../app/server/devnetKeys.ts";
+import { startApp } from "../../app/server/startApp.ts";
+import { getRoundFinalizations } from "../../sdk/actions/miner/getRoundFinalizations.ts";
+import { modelTokenAbi } from "../../sdk/abi/modelToken.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = path.join(root, "worker", "cli", "bin.js");
@@ -93,6 +99,36 @@ describe("devnet --keep-running", () => {
     for (const p of net.peers ?? []) expect(p.multiaddr).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//);
     expect(Object.keys(net.devKeys ?? {})).toEqual(expect.arrayContaining(["deployer", "miners", "signingKeys", "clients", "validators"]));
   });
+
+  it("the web app on the kept-running network (in headless Chromium) lists its model, charts one loss point per final round, and shows a miner payout's claimable as the token's claimable()", async () => {
+    const modelId = BigInt(net.models[0]?.id as string);
+    const token = net.models[0]?.token as `0x${string}`;
+    const client = createPublicClient({ transport: http(net.rpc[0]) });
+    const finals = await getRoundFinalizations(client, { deployments, modelId });
+    expect(finals.length).toBeGreaterThan(0);
+    const payout = (net.devKeys as { miners: { address: `0x${string}` }[] }).miners[0]?.address as `0x${string}`;
+    const app = await startApp({ rpcUrl: net.rpc[0] as string, deployments, port: 0, devKeys: networkDevKeys(net.devKeys), lossFiles: [path.join(path.dirname(net.file), "summary.json")] });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${app.url}#network`);
+      await page.getByTestId("model-row").first().waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId("model-row").first().textContent()).toContain(net.models[0]?.name);
+      const chart = page.getByTestId("loss-chart");
+      await chart.waitFor({ timeout: 60_000 });
+      const xs = await chart.locator("circle.point").evaluateAll((els) => els.map((e) => e.getAttribute("data-x")));
+      expect(xs).toEqual(finals.map((f) => f.round.toString()).sort((a, b) => Number(a) - Number(b)));
+      await page.goto(`${app.url}#holdings`);
+      await page.getByTestId("dev-account").first().selectOption(payout);
+      const owed = await client.readContract({ abi: modelTokenAbi, address: token, functionName: "claimable", args: [payout] });
+      const shown = page.locator(`[data-testid="claimable-${modelId}"][data-wei="${owed}"]`);
+      await shown.waitFor({ timeout: 60_000 });
+      expect(await client.readContract({ abi: modelTokenAbi, address: token, functionName: "balanceOf", args: [payout] })).toBeGreaterThan(0n);
+    } finally {
+      await browser.close();
+      await app.close();
+    }
+  }, 240_000);
 
   it("after the summary, a dapp's infer with nothing but the model id is served by the pipeline that stayed up", async () => {
     const modelId = BigInt(net.models[0]?.id as string);

@@ -3,7 +3,7 @@ import type { Address } from "viem";
 import { FrameFormatError, LinkClosedError, PeerTimeoutError } from "./errors.ts";
 import { encodeFrame, type Frame, FrameDecoder, type FrameKind, type FrameLimits, FRAME_HEADER_BYTES, UNBOUNDED_FRAME_LIMITS } from "./frames.ts";
 import { MAX_HELLO_BYTES } from "./hello.ts";
-import { adaptivePacker } from "./wire.ts";
+import { adaptivePacker, type PayloadCodec } from "./wire.ts";
 
 /** What a link saw: counted on the application stream (length prefix + frame), before noise/yamux. */
 export type LinkStats = { bytesSent: number; bytesReceived: number; framesSent: number; framesReceived: number };
@@ -36,7 +36,18 @@ export type PipeLinkOptions = {
   maxMailboxBytes?: number | undefined;
   /** Per-message timeout (see {@link PipeLink.receive}); default `DEFAULT_MESSAGE_TIMEOUT_MS`. */
   messageTimeoutMs?: number | undefined;
+  /**
+   * Lossless compression of outgoing tensor frames: "adaptive" (default, {@link adaptivePacker})
+   * or "off" (every frame as it is: the baseline benchmarks compare with). Receivers accept any
+   * codec either way, so the two ends need not agree.
+   */
+  compression?: LinkCompression | undefined;
 };
+
+/** Whether a link compresses what it sends (see {@link PipeLinkOptions.compression}). */
+export type LinkCompression = "adaptive" | "off";
+
+const uncompressed = (payload: Uint8Array): { codec: "none"; bytes: Uint8Array } => ({ codec: "none", bytes: payload });
 
 type Waiter = { resolve: (frame: Frame) => void; reject: (err: Error) => void };
 
@@ -56,8 +67,8 @@ const keyOf = (kind: FrameKind, round: bigint, microbatch: number): string => `$
  */
 export class PipeLink {
   readonly stats: LinkStats = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
-  /** This link's tensors are compressed only while compressing them pays. */
-  readonly #pack = adaptivePacker();
+  /** This link's tensors are compressed only while compressing them pays (or never, with compression "off"). */
+  readonly #pack: (payload: Uint8Array) => { codec: PayloadCodec; bytes: Uint8Array };
   /** Frames received per kind (a summary: a per-frame list would grow for the life of the link). */
   readonly received = new Map<FrameKind, ReceivedKindRecord>();
   private readonly mailbox = new Map<string, Frame>();
@@ -84,6 +95,7 @@ export class PipeLink {
     options: PipeLinkOptions = {},
   ) {
     this.messageTimeoutMs = options.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS;
+    this.#pack = options.compression === "off" ? uncompressed : adaptivePacker();
     this.limits = options.limits ?? UNBOUNDED_FRAME_LIMITS;
     this.maxMailboxBytes = options.maxMailboxBytes ?? Math.min(256 * 1024 * 1024, 64 * this.limits.maxPayloadBytes);
     this.awaitingHello = options.requireHello ? "hello" : undefined;

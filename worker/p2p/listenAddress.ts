@@ -1,12 +1,12 @@
 import { BaseError } from "../../sdk/errors/base.ts";
 
-/** A process's `listening` record announced no TCP address on 127.0.0.1 that a neighbour could dial. */
+/** A process's `listening` record announced no TCP address on the expected host (127.0.0.1 by default) that a neighbour could dial. */
 export class NoLoopbackAddressError extends BaseError {
-  constructor({ who, addrs }: { who: string; addrs: unknown }) {
-    super(`${who} announced no /ip4/127.0.0.1/tcp address to dial.`, {
+  constructor({ who, addrs, host = "127.0.0.1" }: { who: string; addrs: unknown; host?: string | undefined }) {
+    super(`${who} announced no /ip4/${host}/tcp address to dial.`, {
       name: "NoLoopbackAddressError",
       details: `addrs: ${JSON.stringify(addrs)}`,
-      metaMessages: ["Launch it with a loopback listen address such as /ip4/127.0.0.1/tcp/0."],
+      metaMessages: [`Launch it with a listen address such as /ip4/${host}/tcp/0.`],
     });
   }
 }
@@ -23,8 +23,16 @@ export class NoLoopbackAddressError extends BaseError {
  * const next = loopbackDialAddress((await last.waitFor("listening")).addrs, "stage 2")
  */
 export function loopbackDialAddress(addrs: unknown, who: string): string {
-  const found = Array.isArray(addrs) ? addrs.find((a): a is string => typeof a === "string" && a.startsWith("/ip4/127.0.0.1/tcp/")) : undefined;
-  if (!found) throw new NoLoopbackAddressError({ who, addrs });
+  return hostDialAddress(addrs, who, "127.0.0.1");
+}
+
+/**
+ * {@link loopbackDialAddress} for a process listening on another IPv4 host (a stage in its own
+ * network namespace, reached over a shaped link): the first TCP multiaddr on `host`.
+ */
+export function hostDialAddress(addrs: unknown, who: string, host: string): string {
+  const found = Array.isArray(addrs) ? addrs.find((a): a is string => typeof a === "string" && a.startsWith(`/ip4/${host}/tcp/`)) : undefined;
+  if (!found) throw new NoLoopbackAddressError({ who, addrs, host });
   return found;
 }
 
@@ -34,6 +42,7 @@ export function loopbackDialAddress(addrs: unknown, who: string): string {
  * `next` = the address stage s+1 announced (`listeningAddrs`), so no port is chosen before it is
  * bound. If any step fails, every process spawned so far is killed and the error rethrown; once
  * `signal` aborted, nothing more is spawned (a Ctrl-C handler would miss a later child).
+ * `dialAddress` picks the address to dial from what stage s announced (default: its loopback one).
  *
  * @example
  * const procs = await spawnLastFirst(3, (s, next) => start({ stage: s, next }), async (p) => (await p.waitFor("listening")).addrs)
@@ -43,6 +52,7 @@ export async function spawnLastFirst<P extends { kill(): void }>(
   spawn: (stage: number, next: string | undefined) => P,
   listeningAddrs: (proc: P) => Promise<unknown>,
   signal?: AbortSignal,
+  dialAddress: (addrs: unknown, stage: number) => string = (addrs, stage) => loopbackDialAddress(addrs, `stage ${stage}`),
 ): Promise<P[]> {
   const procs: P[] = [];
   try {
@@ -51,7 +61,7 @@ export async function spawnLastFirst<P extends { kill(): void }>(
       signal?.throwIfAborted();
       const proc = spawn(s, next);
       procs.unshift(proc);
-      if (s > 0) next = loopbackDialAddress(await listeningAddrs(proc), `stage ${s}`);
+      if (s > 0) next = dialAddress(await listeningAddrs(proc), s);
     }
     return procs;
   } catch (err) {

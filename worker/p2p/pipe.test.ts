@@ -107,6 +107,27 @@ describe("libp2p pipe transport", () => {
     expect([...prev.received.entries()].map(([kind, r]) => [kind, r.count])).toEqual([["hello", 1], ["activation", 2]]);
   });
 
+  it("compressionOff_sendsEveryTensorAsItIs_theAdaptiveLinkShrinksIt_bothArriveExact", async () => {
+    const [a, b] = [await node(), await node()];
+    const bSide = pipe(b, 1, 2);
+    const aSide = await pipe(a, 0, 2, { nextAddress: addrOf(b), compression: "off" });
+    const { prev } = await bSide;
+    const next = aSide.next;
+    if (!prev || !next) throw new Error("links missing");
+    // A few large values among small ones: int8 codes crowd around 0, which DEFLATE shrinks.
+    const grad = encodeWireTensor([4, 8, 16], Float32Array.from({ length: 4 * 8 * 16 }, (_, i) => (i % 17 === 0 ? 5 : 0.05 * Math.sin(i))), "int8");
+    const frameBytes = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: grad.bytes }, (payload) => ({ codec: "none", bytes: payload })).length;
+    const sentBefore = next.stats.bytesSent;
+    await next.send({ kind: "gradient", round: 1n, microbatch: 0, payload: grad.bytes });
+    expect((await prev.receive("gradient", 1n, 0)).payload).toEqual(grad.bytes);
+    expect(next.stats.bytesSent - sentBefore).toBe(frameBytes);
+    // The other end kept the default: what it sends is compressed, and still restored exactly.
+    const backBefore = prev.stats.bytesSent;
+    await prev.send({ kind: "gradient", round: 1n, microbatch: 1, payload: grad.bytes });
+    expect((await next.receive("gradient", 1n, 1)).payload).toEqual(grad.bytes);
+    expect(prev.stats.bytesSent - backBefore).toBeLessThan(frameBytes);
+  });
+
   it("openPipe_refusesAPeerOfAnotherModel_andKeepsWaiting", async () => {
     const [a, b, c] = [await node(), await node(), await node()];
     const refused = refusals();

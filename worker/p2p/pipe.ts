@@ -5,7 +5,7 @@ import { backoffDelayMs, dialConnectionWithRetry, type DialRetryOptions } from "
 import { LinkClosedError, PeerTimeoutError, UnexpectedPeerError } from "./errors.ts";
 import { type FrameLimits, PIPE_PROTOCOL } from "./frames.ts";
 import { type PipeAuth, signHello, verifyHello } from "./hello.ts";
-import { DEFAULT_MESSAGE_TIMEOUT_MS, PipeLink } from "./link.ts";
+import { DEFAULT_MESSAGE_TIMEOUT_MS, type LinkCompression, PipeLink } from "./link.ts";
 
 export type OpenPipeParameters = {
   node: Libp2p;
@@ -24,6 +24,8 @@ export type OpenPipeParameters = {
   dial?: DialRetryOptions | undefined;
   /** Per-message timeout of both links (see {@link PipeLink}); default `DEFAULT_MESSAGE_TIMEOUT_MS`. */
   messageTimeoutMs?: number | undefined;
+  /** Lossless compression of what this stage sends; default "adaptive" (see `PipeLinkOptions`). */
+  compression?: LinkCompression | undefined;
   /** Give up waiting for stage s-1 to connect after this long ({@link PeerTimeoutError}); default: wait. */
   acceptTimeoutMs?: number | undefined;
   /** How long a connecting peer has to present its hello before it is dropped; default 60 s (the dialer waits `messageTimeoutMs` for the listener's, which may ask the chain first). */
@@ -45,7 +47,7 @@ const DEFAULT_HELLO_TIMEOUT_MS = 60_000;
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 function newLink(stream: Stream, parameters: OpenPipeParameters): PipeLink {
-  return new PipeLink(stream, { limits: parameters.limits, requireHello: true, messageTimeoutMs: parameters.messageTimeoutMs, maxMailboxBytes: parameters.maxMailboxBytes });
+  return new PipeLink(stream, { limits: parameters.limits, requireHello: true, messageTimeoutMs: parameters.messageTimeoutMs, maxMailboxBytes: parameters.maxMailboxBytes, compression: parameters.compression });
 }
 
 async function sendHello(link: PipeLink, node: Libp2p, parameters: OpenPipeParameters): Promise<void> {

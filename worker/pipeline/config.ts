@@ -2,6 +2,7 @@ import { BaseError } from "../../sdk/errors/base.ts";
 import { BACKEND_ORDER, type BackendName } from "../backend/select.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import { DEFAULT_LISTEN } from "../p2p/node.ts";
+import type { LinkCompression } from "../p2p/link.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import type { ScheduleName } from "./schedule.ts";
 import type { ToySpec } from "./testing/toyStage.ts";
@@ -41,6 +42,8 @@ export type StageProcessConfig = {
   evaluate?: boolean | undefined;
   schedule: ScheduleName;
   wire: WireFormat;
+  /** Lossless compression of the tensors this stage sends: "adaptive" (default) or "off" (benchmark baseline). */
+  compression?: LinkCompression | undefined;
   /** tfjs backend: "auto" (default: tfjs-node-gpu -> tfjs-node -> wasm -> cpu) or one forced name. */
   backend: BackendName | "auto";
   dial: { attempts: number; baseDelayMs: number; maxDelayMs: number };
@@ -97,6 +100,7 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
   if (config.evaluate !== undefined && typeof config.evaluate !== "boolean") fail("evaluate", "must be true or false");
   if (config.schedule !== "gpipe" && config.schedule !== "1f1b") fail("schedule", 'must be "gpipe" or "1f1b"');
   if (config.wire !== "int8" && config.wire !== "float32") fail("wire", 'must be "int8" or "float32"');
+  if (config.compression !== undefined && config.compression !== "adaptive" && config.compression !== "off") fail("compression", 'must be "adaptive" or "off"');
   if (config.backend !== "auto" && !(BACKEND_ORDER as readonly string[]).includes(config.backend))
     fail("backend", `must be "auto" or one of ${BACKEND_ORDER.join(", ")}`);
   if (!Array.isArray(config.listen) || config.listen.length === 0) fail("listen", "must list at least one multiaddr");
@@ -113,7 +117,7 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
 /**
  * Parses argv: `--config <file>` or `--config-json <json>`, then overrides `--stage <n>`,
  * `--listen <multiaddr>`, `--next <multiaddr>`, `--rounds <n>`, `--start-round <n>`,
- * `--microbatches <n>`, `--steps <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu`,
+ * `--microbatches <n>`, `--steps <n>`, `--schedule gpipe|1f1b`, `--wire int8|float32`, `--compression adaptive|off`, `--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu`,
  * `--mode train|serve`, `--prompt <text>` (repeatable), `--max-new-tokens <n>`, `--weights-in <file>`,
  * `--weights-out <file>`, `--peer-timeout-ms <n>`, `--head <address>`.
  */
@@ -138,6 +142,7 @@ export function parseStageArgs(argv: string[], readFile: (path: string) => strin
       case "--steps": overrides.steps = Number(value); break;
       case "--schedule": overrides.schedule = value as ScheduleName; break;
       case "--wire": overrides.wire = value as WireFormat; break;
+      case "--compression": overrides.compression = value as LinkCompression; break;
       case "--backend": overrides.backend = value as BackendName | "auto"; break;
       case "--mode": overrides.mode = value as "train" | "serve"; break;
       case "--prompt": overrides.prompts = [...(overrides.prompts ?? []), value]; break;

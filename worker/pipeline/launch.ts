@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { spawnLastFirst } from "../p2p/listenAddress.ts";
+import { hostDialAddress, spawnLastFirst } from "../p2p/listenAddress.ts";
 import type { StageProcessConfig } from "./config.ts";
 
 /** One JSON line printed by a stage process. */
@@ -19,8 +19,10 @@ export class StageProcess {
   private readonly child: ChildProcess;
   private listeners: (() => void)[] = [];
 
-  constructor(config: Partial<StageProcessConfig>) {
-    this.child = spawn(process.execPath, ["--import", "tsx", stageMainPath, "--config-json", JSON.stringify(config)], {
+  /** `commandPrefix` runs the stage through another command, e.g. `["ip", "netns", "exec", ns]`. */
+  constructor(config: Partial<StageProcessConfig>, commandPrefix: readonly string[] = []) {
+    const argv = [...commandPrefix, process.execPath, "--import", "tsx", stageMainPath, "--config-json", JSON.stringify(config)];
+    this.child = spawn(argv[0] as string, argv.slice(1), {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -76,31 +78,46 @@ export class StageProcess {
 }
 
 /**
+ * Where each stage runs: a command prefix (e.g. `ip netns exec <ns>`) and the IPv4 host it
+ * listens on, which its upstream neighbour dials. Default: this machine's loopback.
+ */
+export type StagePlacement = { commandPrefix(stage: number): readonly string[]; listenHost(stage: number): string };
+
+const loopback: StagePlacement = { commandPrefix: () => [], listenHost: () => "127.0.0.1" };
+
+/**
  * Starts one process per stage and waits until every stage printed `done`. Each stage listens on
  * a port the OS picks at bind time (`/ip4/127.0.0.1/tcp/0`); the stages start from the last to
  * the first, each one's `next` being the address the stage after it printed in `listening`.
  * (Choosing free ports up front and binding them later raced with other processes on the machine:
  * two test files at once saw EADDRINUSE.) `configFor(s)` supplies each stage's config; `stage`,
  * `listen` and `next` are filled in. `timeoutMs` bounds the whole run, start-up included.
+ * `placement` puts stages elsewhere (their own network namespaces: scripts/lib/netem).
  */
 export async function runStageProcesses(
   stageCount: number,
   configFor: (stage: number) => Partial<StageProcessConfig>,
   timeoutMs = 120_000,
+  placement: StagePlacement = loopback,
 ): Promise<StageProcess[]> {
   const deadline = Date.now() + timeoutMs;
   const left = (): number => Math.max(1, deadline - Date.now());
   const procs = await spawnLastFirst(
     stageCount,
     (s, next) =>
-      new StageProcess({
-        dial: { attempts: 14, baseDelayMs: 100, maxDelayMs: 1000 },
-        ...configFor(s),
-        stage: s,
-        listen: ["/ip4/127.0.0.1/tcp/0"],
-        ...(next !== undefined ? { next } : {}),
-      }),
+      new StageProcess(
+        {
+          dial: { attempts: 14, baseDelayMs: 100, maxDelayMs: 1000 },
+          ...configFor(s),
+          stage: s,
+          listen: [`/ip4/${placement.listenHost(s)}/tcp/0`],
+          ...(next !== undefined ? { next } : {}),
+        },
+        placement.commandPrefix(s),
+      ),
     async (proc) => (await proc.waitFor("listening", left())).addrs,
+    undefined,
+    (addrs, s) => hostDialAddress(addrs, `stage ${s}`, placement.listenHost(s)),
   );
   try {
     await Promise.all(procs.map((p) => p.waitFor("done", left())));
@@ -108,6 +125,13 @@ export async function runStageProcesses(
     return procs;
   } catch (err) {
     for (const p of procs) p.kill();
-    throw err;
+    // The first stage to fail is often only the neighbour of the one that broke: say what each saw.
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${procs.map(lastWords).join("\n")}`, { cause: err });
   }
+}
+
+/** A stage's last event and stderr lines, for a failed run's error message. */
+function lastWords(proc: StageProcess, stage: number): string {
+  const last = proc.events.at(-1);
+  return `stage ${stage}: last event ${JSON.stringify(last ? { ...last, records: undefined } : null)}; stderr: ${proc.stderr.slice(-3).join(" | ")}`;
 }

@@ -3,7 +3,7 @@
  *
  *   node --import tsx worker/pipeline/stageMain.ts --config stage1.json [--stage 1] [--listen <ma>]
  *        [--next <ma>] [--rounds N] [--start-round R] [--microbatches M] [--steps K] [--schedule gpipe|1f1b]
- *        [--wire int8|float32] [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--peer-timeout-ms N]
+ *        [--wire int8|float32] [--compression adaptive|off] [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--peer-timeout-ms N]
  *   (or `--config-json '<json>'`; fields and defaults: `StageProcessConfig` in ./config.ts)
  *
  * Stage s listens (default /ip4/127.0.0.1/tcp/0), accepts one link from stage s-1 and dials
@@ -37,7 +37,7 @@ import { LOCAL_HEAD } from "../data/batches.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { servingFrameLimits, tensorFrameLimits } from "../p2p/frames.ts";
 import { localPipeAuth } from "../p2p/hello.ts";
-import { openPipe, type StagePipe } from "../p2p/pipe.ts";
+import { finishPipeline, openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { PipeLink } from "../p2p/link.ts";
 import { parseStageArgs, type StageProcessConfig } from "./config.ts";
 import { type LoadedStage, loadStage } from "./models.ts";
@@ -162,6 +162,7 @@ async function main(config: StageProcessConfig): Promise<void> {
     limits: config.mode === "serve" ? servingFrameLimits(loaded.contextLength, loaded.wireShape[2] as number) : tensorFrameLimits(loaded.wireShape, { targetVocab: loaded.vocabSize }),
     nextAddress: config.next,
     messageTimeoutMs: config.peerTimeoutMs,
+    compression: config.compression,
     dial: { ...config.dial, onRetry: ({ attempt, delayMs, error }) => emit("retry", { stage: stageIndex, attempt, delayMs, error: error.message }) },
     onRefused: (error) => emit("refused", { stage: stageIndex, error: error.message }),
   });
@@ -169,13 +170,19 @@ async function main(config: StageProcessConfig): Promise<void> {
   if (config.mode === "serve") await serve(config, loaded, pipe);
   // Without a chain there is no staking address: the zero address heads the pipeline, so runs
   // are reproducible (the hello keys are fresh every run).
-  else await train(config, loaded, pipe, config.head === undefined ? LOCAL_HEAD : getAddress(config.head));
+  else {
+    await train(config, loaded, pipe, config.head === undefined ? LOCAL_HEAD : getAddress(config.head));
+    // Nobody leaves before every stage is done (docs/PROTOCOL.md "End of work"). Without it the
+    // last stage closed its link as soon as its own rounds were over, and over a 40 ms link its
+    // neighbour, still finishing the round, lost the link under frames it had yet to read
+    // ("the remote end finished sending": npm run bench:swarm).
+    await finishPipeline(pipe);
+  }
   if (config.weightsOut) {
     const w = stage.exportWeights();
     writeFileSync(config.weightsOut, new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
   }
   emit("audit", { stage: stageIndex, parameterCount: stage.parameterCount, variables: variableAudit(), received: receivedAudit([pipe.prev, pipe.next]) });
-  // Stage 0 finishes last (it waits for the final gradients), so downstream links may close first.
   await Promise.allSettled([pipe.prev?.close(), pipe.next?.close()]);
   await node.stop();
   stage.dispose();

@@ -7,7 +7,7 @@ import { getClaimable } from "../../../sdk/actions/holders/getClaimable.ts";
 import { getModelToken } from "../../../sdk/actions/models/getModelToken.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import type { RevenueEntry } from "../../../sdk/holders/revenueReplay.ts";
-import type { ReadClient } from "../chain.ts";
+import type { ReadClient } from "../readClient.ts";
 
 export type Holding = {
   modelId: bigint;

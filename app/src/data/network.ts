@@ -1,26 +1,19 @@
 // The network's side: every model with its terms and token, and per model what happened on-chain
 // (rounds and their status, miners and validators with units, tokens minted, slashes, disputes,
-// inference revenue), all from the SDK's reads and event queries.
+// inference revenue), all from the SDK's reads and event queries; the events are scanned
+// incrementally (activityEvents.ts), the rounds' state is read anew on each refresh.
 import type { Address, Hex } from "viem";
 import { getBlock } from "viem/actions";
-import { getDisputes, type OpenedDispute } from "../../../sdk/actions/disputes/getDisputes.ts";
-import { getSlashes } from "../../../sdk/actions/disputes/getSlashes.ts";
-import { getInferenceFulfillments } from "../../../sdk/actions/inference/getInferenceFulfillments.ts";
-import { getInferenceRequests } from "../../../sdk/actions/inference/getInferenceRequests.ts";
+import type { OpenedDispute } from "../../../sdk/actions/disputes/getDisputes.ts";
 import { getServingEndpoints } from "../../../sdk/actions/inference/getServingEndpoints.ts";
-import { getAcceptedCommitments } from "../../../sdk/actions/miner/getAcceptedCommitments.ts";
 import { getCurrentRound } from "../../../sdk/actions/miner/getCurrentRound.ts";
 import { getRound } from "../../../sdk/actions/miner/getRound.ts";
-import { getRewardMints } from "../../../sdk/actions/miner/getRewardMints.ts";
-import { getRoundFinalizations } from "../../../sdk/actions/miner/getRoundFinalizations.ts";
-import { getVoidedCommitments } from "../../../sdk/actions/miner/getVoidedCommitments.ts";
 import { getModelToken, type GetModelTokenReturnType } from "../../../sdk/actions/models/getModelToken.ts";
 import { listModels, type ListModelsReturnType } from "../../../sdk/actions/models/listModels.ts";
-import { getAttestations } from "../../../sdk/actions/validator/getAttestations.ts";
-import { getValidatorRewardMints } from "../../../sdk/actions/validator/getValidatorRewardMints.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
-import type { ReadClient } from "../chain.ts";
+import type { ReadClient } from "../readClient.ts";
 import { type RoundStatus, roundStatus } from "../rounds.ts";
+import { type ActivityEvents, scanActivityEvents } from "./activityEvents.ts";
 
 export type ModelSummary = ListModelsReturnType["models"][number] & { tokenInfo: GetModelTokenReturnType; endpoints: number };
 
@@ -74,24 +67,18 @@ export type ModelActivity = {
 const add = <K>(map: Map<K, bigint>, key: K, value: bigint) => map.set(key, (map.get(key) ?? 0n) + value);
 const byRound = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Everything the chain says about one model's rounds, participants and revenue. */
-export async function loadActivity(client: ReadClient, deployments: Deployments, model: ModelSummary): Promise<ModelActivity> {
+/**
+ * Everything the chain says about one model's rounds, participants and revenue at the latest
+ * block, with the events it read: pass them back as `previous` and the next call scans only the
+ * blocks after them.
+ */
+export async function loadActivity(client: ReadClient, deployments: Deployments, model: ModelSummary, previous?: ActivityEvents): Promise<{ activity: ModelActivity; events: ActivityEvents }> {
   const { modelId } = model;
   const q = { deployments, modelId };
-  const [block, currentRound, accepted, voided, finals, slashes, disputes, attestations, validatorMints, rewardMints, requests] = await Promise.all([
-    getBlock(client),
-    getCurrentRound(client, q),
-    getAcceptedCommitments(client, q),
-    getVoidedCommitments(client, q),
-    getRoundFinalizations(client, q),
-    getSlashes(client, q),
-    getDisputes(client, q),
-    getAttestations(client, q),
-    getValidatorRewardMints(client, q),
-    getRewardMints(client, q),
-    getInferenceRequests(client, { deployments, modelId }),
-  ]);
-  const fulfillments = requests.length ? await getInferenceFulfillments(client, { deployments }) : [];
+  // The event scan is pinned to this block, so the next one resumes right after it.
+  const block = await getBlock(client);
+  const [currentRound, events] = await Promise.all([getCurrentRound(client, q), scanActivityEvents(client, deployments, modelId, { number: block.number, hash: block.hash }, previous)]);
+  const { accepted, voided, finals, slashes, disputes, attestations, validatorMints, rewardMints, requests, fulfillments } = events;
 
   // Rounds: every round with a commitment or a finalization, and the current one.
   const roundIds = [...new Set([...accepted.map((c) => c.round), ...finals.map((f) => f.round), currentRound])].sort(byRound).reverse();
@@ -171,7 +158,7 @@ export async function loadActivity(client: ReadClient, deployments: Deployments,
       cumulative += f.holdersWei;
       return { requestId: f.requestId, feeWei: feeOf.get(f.requestId) ?? 0n, holdersWei: f.holdersWei, cumulativeHoldersWei: cumulative };
     });
-  return {
+  const activity: ModelActivity = {
     currentRound,
     chainTime: block.timestamp,
     rounds,
@@ -184,6 +171,7 @@ export async function loadActivity(client: ReadClient, deployments: Deployments,
     feesWei: fulfilled.reduce((t, p) => t + p.feeWei, 0n),
     holdersWei: cumulative,
   };
+  return { activity, events };
 }
 
 /** Short label of a pipeline key or hash. */

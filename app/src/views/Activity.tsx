@@ -1,11 +1,13 @@
 // One model's life on-chain: the loss per round (reported by its miners), its rounds and their
 // status, miners and validators per stage, slashes and disputes, inference revenue.
+import { useRef } from "preact/hooks";
 import { formatEther } from "viem";
 import { DisputeKind, DisputeStatus } from "../../../sdk/protocol/disputeStatus.ts";
 import { LineChart } from "../components/LineChart.tsx";
 import { Addr, ErrorNotice, Eth, Loading, Notice, Stat, Tokens } from "../components/ui.tsx";
 import { useApp } from "../context.ts";
 import { lossOfModel, loadLossReports } from "../data/loss.ts";
+import type { ActivityEvents } from "../data/activityEvents.ts";
 import { loadActivity, type ModelActivity, type ModelSummary } from "../data/network.ts";
 import { formatLoss } from "../format.ts";
 import { useLoader } from "../hooks.ts";
@@ -15,7 +17,13 @@ const name = <T extends Record<string, number | string>>(e: T, value: number): s
 
 export function Activity({ model }: { model: ModelSummary }) {
   const { client, config, version } = useApp();
-  const activity = useLoader(() => loadActivity(client, config.deployments, model), [model.modelId, version]);
+  // The events read so far: each refresh scans only the blocks after them (activityEvents.ts).
+  const scanned = useRef<ActivityEvents | undefined>(undefined);
+  const activity = useLoader(async () => {
+    const { activity: loaded, events } = await loadActivity(client, config.deployments, model, scanned.current);
+    scanned.current = events;
+    return loaded;
+  }, [model.modelId, version]);
   const a = activity.data;
   return (
     <div class="activity" data-testid="activity">

@@ -1,10 +1,13 @@
-// Try the model: a prompt, a fee, and the SDK's `infer` — the endpoint is found on-chain, the fee
-// is escrowed by the signing wallet, and the text is shown only once it hashes to what the
-// serving operator committed to on-chain; with how the fee was split.
+// Try the model: a prompt, a fee, and the SDK's `inferStream` — the endpoint is found on-chain, the
+// fee is escrowed by the signing wallet, the text appears piece by piece as the pipeline generates
+// it (marked unverified), and is replaced by the text that hashes to what the serving operator
+// committed to on-chain once the fulfilment lands; with how the fee was split.
 import { useEffect, useState } from "preact/hooks";
 import { splitInferenceFee } from "../../../sdk/actions/inference/estimateInferenceFee.ts";
-import { infer, type InferProgress, type InferReturnType } from "../../../sdk/actions/inference/infer.ts";
+import type { InferProgress, InferReturnType } from "../../../sdk/actions/inference/infer.ts";
+import { inferStream } from "../../../sdk/actions/inference/inferStream.ts";
 import { Addr, ErrorNotice, Eth, Hash, Notice } from "../components/ui.tsx";
+import { describeError } from "../errors.ts";
 import { useApp } from "../context.ts";
 import type { ModelSummary } from "../data/network.ts";
 import { formatEth, parseEthInput } from "../format.ts";
@@ -18,11 +21,15 @@ const stepWords: Record<InferProgress["step"], string> = {
   fulfilled: "Fulfilment recorded on-chain",
 };
 
+/** What the endpoint streamed so far: unverified text, and how many pieces it came in. */
+type Streamed = { prompt: string; text: string; pieces: number };
+
 type Run =
   | { phase: "idle" }
-  | { phase: "running"; steps: InferProgress[] }
-  | { phase: "done"; steps: InferProgress[]; prompt: string; result: InferReturnType }
-  | { phase: "failed"; steps: InferProgress[]; error: unknown };
+  | { phase: "running"; steps: InferProgress[]; streamed: Streamed }
+  /** `streamError`: the stream broke or disagreed with the fulfilled text; the verified `result` stands. */
+  | { phase: "done"; steps: InferProgress[]; streamed: Streamed; result: InferReturnType; streamError?: unknown }
+  | { phase: "failed"; steps: InferProgress[]; streamed: Streamed; error: unknown };
 
 export function TryModelView({ models }: { models: Loaded<ModelSummary[]> }) {
   const { config, wallet, refresh } = useApp();
@@ -50,10 +57,12 @@ export function TryModelView({ models }: { models: Loaded<ModelSummary[]> }) {
   const go = async () => {
     if (!model || feeWei === undefined) return;
     const steps: InferProgress[] = [];
-    setRun({ phase: "running", steps });
+    const streamed: Streamed = { prompt, text: "", pieces: 0 };
+    const update = () => setRun({ phase: "running", steps: [...steps], streamed: { ...streamed } });
+    update();
     try {
       const signer = await signerOf(w, config);
-      const result = await infer(signer, {
+      const stream = await inferStream(signer, {
         deployments: config.deployments,
         modelId: model.modelId,
         prompt,
@@ -62,12 +71,24 @@ export function TryModelView({ models }: { models: Loaded<ModelSummary[]> }) {
         pollingInterval: 500,
         onProgress: (p) => {
           steps.push(p);
-          setRun({ phase: "running", steps: [...steps] });
+          update();
         },
       });
-      setRun({ phase: "done", steps: [...steps], prompt, result });
+      let streamError: unknown;
+      try {
+        for await (const piece of stream) {
+          streamed.text += piece;
+          streamed.pieces += 1;
+          update();
+        }
+      } catch (err) {
+        // A broken or disagreeing stream: what counts is the verified result, awaited below.
+        streamError = err;
+      }
+      const result = await stream.result;
+      setRun({ phase: "done", steps: [...steps], streamed: { ...streamed }, result, streamError });
     } catch (error) {
-      setRun({ phase: "failed", steps: [...steps], error });
+      setRun({ phase: "failed", steps: [...steps], streamed: { ...streamed }, error });
     }
     refresh();
   };
@@ -145,27 +166,58 @@ function RunView({ run }: { run: Run }) {
         ))}
         {run.phase === "running" ? (
           <li class="pending">
-            <span class="spinner" /> {run.steps.length === 0 ? "Checking the prompt, the fee and your funds; finding an endpoint on-chain" : run.steps.length === 1 ? "Escrowing the fee" : "Waiting for the pipeline to generate and fulfil"}…
+            <span class="spinner" /> {pendingWords(run.steps, run.streamed)}…
           </li>
         ) : null}
       </ol>
+      {run.phase !== "done" && run.streamed.text ? <StreamedText streamed={run.streamed} /> : null}
       {run.phase === "failed" ? <ErrorNotice error={run.error} what="The inference did not complete" testId="infer-error" /> : null}
-      {run.phase === "done" ? <Result prompt={run.prompt} r={run.result} /> : null}
+      {run.phase === "done" ? <Result run={run} /> : null}
     </div>
   );
 }
 
-function Result({ prompt, r }: { prompt: string; r: InferReturnType }) {
+/** What the page is waiting for, from the steps done and the text streamed so far. */
+function pendingWords(steps: InferProgress[], streamed: Streamed): string {
+  if (steps.length === 0) return "Checking the prompt, the fee and your funds; finding an endpoint on-chain";
+  if (steps.length === 1) return "Escrowing the fee";
+  if (steps.length === 2) return streamed.text ? "Generating (the text streams in below)" : "Waiting for the pipeline to start generating";
+  return "Fetching the text and checking it against the fulfilled hash";
+}
+
+/** The endpoint's text as it streams in: shown at once, but not yet checked against the chain. */
+function StreamedText({ streamed }: { streamed: Streamed }) {
+  return (
+    <div class="card result streaming">
+      <p class="generated">
+        <span class="prompt">{streamed.prompt}</span>
+        <span data-testid="infer-stream" data-pieces={streamed.pieces}>
+          {streamed.text}
+        </span>
+      </p>
+      <p class="muted small">Streamed by the serving endpoint as it generates; unverified until the fulfilment is on-chain and the text hashes to it.</p>
+    </div>
+  );
+}
+
+function Result({ run }: { run: Extract<Run, { phase: "done" }> }) {
+  const r = run.result;
   const operators = r.operatorFeeWeiPerStage * BigInt(r.stageOperators.length);
   return (
-    <div class="card result">
+    <div class="card result" data-testid="infer-result" data-streamed-pieces={run.streamed.pieces}>
       <p class="generated">
-        <span class="prompt">{prompt}</span>
+        <span class="prompt">{run.streamed.prompt}</span>
         <span data-testid="infer-text">{r.text}</span>
       </p>
       <p class="muted small">
-        Verified: the text hashes to <Hash hash={r.outputHash} />, the output hash recorded on-chain by <Addr address={r.fulfiller} /> (request #{r.requestId.toString()}).
+        Verified: the text hashes to <Hash hash={r.outputHash} />, the output hash recorded on-chain by <Addr address={r.fulfiller} /> (request #{r.requestId.toString()}
+        {run.streamed.pieces ? `; streamed in ${run.streamed.pieces} piece${run.streamed.pieces === 1 ? "" : "s"}` : ""}).
       </p>
+      {run.streamError ? (
+        <Notice tone="warn" title="The streamed text was not what the pipeline fulfilled" testId="stream-mismatch">
+          {describeError(run.streamError).title} Shown above: the verified text.
+        </Notice>
+      ) : null}
       <table class="table split" data-testid="fee-split">
         <tbody>
           <tr>

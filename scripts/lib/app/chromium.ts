@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core: no browser is ever downloaded. Used by the app's
-// end-to-end test and by scripts/screenshots-app.ts.
+// end-to-end test (test/app/app.e2e.test.ts) and by scripts/screenshots-app.ts.
 import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
 
