@@ -14,7 +14,11 @@ function labelled(r: RoleKeys): DevKey[] {
     ...(r.deployer ? [{ key: r.deployer, label: "designer (deployer, relayer)" }] : []),
     ...r.miners.map((key, stage) => ({ key, label: `miner, stage ${stage} (its own payout)` })),
     ...r.clients.map((key, i) => ({ key, label: `dapp client ${i}` })),
-    ...r.validators.map((key, i) => ({ key, label: i === 0 ? "validator (auditor)" : `committee validator ${i}` })),
+    // Two validators per stage (they hold one stage each): the auditors of stages 0..S-1, then their committees.
+    ...r.validators.map((key, i) => {
+      const stages = r.validators.length / 2;
+      return { key, label: i < stages ? `validator of stage ${i} (auditor)` : `committee validator of stage ${i - stages}` };
+    }),
     ...(r.cheater ? [{ key: r.cheater, label: "cheating replica" }] : []),
   ];
 }

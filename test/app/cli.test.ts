@@ -104,7 +104,7 @@ describe("shardholder app", () => {
       ["miner, stage 0 (its own payout)", privateKeyToAccount(devKey(1)).address],
       ["miner, stage 1 (its own payout)", privateKeyToAccount(devKey(2)).address],
       ["dapp client 0", privateKeyToAccount(devKey(3)).address],
-      ["validator (auditor)", privateKeyToAccount(devKey(14)).address],
+      ["validator of stage 0 (auditor)", privateKeyToAccount(devKey(14)).address],
     ]);
     const { reports } = (await (await fetch(new URL("/api/loss", app.url))).json()) as { reports: { source: string; rounds: unknown[] }[] };
     expect(reports.map((r) => [path.resolve(r.source), r.rounds])).toEqual([[path.join(run, "summary.json"), [{ round: "0", loss: 4.2, evalLoss: 4.0 }]]]);

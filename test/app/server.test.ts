@@ -55,10 +55,12 @@ describe("dev keys", () => {
       "miner, stage 2 (its own payout)",
       "dapp client 0",
       "dapp client 1",
-      "validator (auditor)",
-      "committee validator 1",
-      "committee validator 2",
-      "committee validator 3",
+      "validator of stage 0 (auditor)",
+      "validator of stage 1 (auditor)",
+      "validator of stage 2 (auditor)",
+      "committee validator of stage 0",
+      "committee validator of stage 1",
+      "committee validator of stage 2",
       "cheating replica",
     ]);
     expect(keys[1]?.key).toBe(devKey(1));
