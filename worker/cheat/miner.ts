@@ -29,7 +29,7 @@ export type StageMiner = {
 /** What a miner did in one round, before any record-level cheat. */
 export type MinedRound = { result: RoundResult; items: MicrobatchItem[]; weightsBefore: Hex; weightsAfter: Hex; neighbours: PipelineNeighbours };
 
-/** Creates a miner with its own libp2p node serving its content store on `/shardholder/fetch/1.0.0`. */
+/** Creates a miner with its own libp2p node serving its content store on `/shardholder/fetch/2.0.0`. */
 export async function createMiner({ worker, signer, stage }: { worker: Address; signer: LocalAccount; stage: PipelineStage }): Promise<StageMiner> {
   const node = await createPipeNode();
   const store = new ContentStore();

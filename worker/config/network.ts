@@ -36,7 +36,7 @@ export type NetworkDescription = {
   models: NetworkModel[];
   /** Serving endpoints announced in the ServingDirectory (stage 0 of each serving pipeline). */
   serving?: { modelId: string; operator: Address; url: string }[] | undefined;
-  /** Content servers of the miners (libp2p `/shardholder/fetch/1.0.0`): where weights and spec come from. */
+  /** Content servers of the miners (libp2p `/shardholder/fetch/2.0.0`): where weights and spec come from. */
   peers?: { modelId: string; stage: number; worker: Address; multiaddr: string }[] | undefined;
   /** Where the spec is served over HTTP by its hash: `<specServer>/specs/<specHash>.json`. */
   specServer?: string | undefined;
