@@ -8,6 +8,8 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
 import { setValidator } from "../../sdk/actions/miner/setValidator.ts";
 import { getValidatorStage } from "../../sdk/actions/validator/getValidatorStage.ts";
+import { getStageMember } from "../../sdk/actions/swarm/getStageMember.ts";
+import { peerIdText } from "../../sdk/protocol/peerId.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { selectBackend } from "../backend/select.ts";
@@ -89,12 +91,18 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
+    // A worker not named by --peer-of is found by its StageDirectory record (a miner that joined later too).
+    const directoryPeer = async (worker: Address): Promise<string | undefined> => {
+      const member = await getStageMember(p.client, { deployments: p.deployments, modelId: p.modelId, account: worker });
+      const first = member?.multiaddrs[0];
+      return member && first ? `${first}/p2p/${peerIdText(member.peerId)}` : undefined;
+    };
     const validators = [];
     for (const account of p.accounts) {
       const wallet = createWalletClient({ account, transport: p.transport });
       const v = new Validator({
         wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, stageCount: model.stageCount,
-        reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)), fraction: p.fraction, availabilityDeadlineMs: p.availabilityDeadlineMs,
+        reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)) ?? directoryPeer(w), fraction: p.fraction, availabilityDeadlineMs: p.availabilityDeadlineMs,
         // Validators stake with their own address as signing key (stakeAsValidator), so the account signs its hello.
         hello: () => contentHello({ signer: account, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: model.specHash, stage: p.stage, worker: account.address, node }),
       });

@@ -93,8 +93,8 @@ export type ValidatorParameters = {
   tolerance: Tolerance;
   /** libp2p node the validator fetches content with. */
   node: Libp2p;
-  /** Multiaddr of a worker's content server (announced off-chain). */
-  peerOf: (worker: Address) => string | undefined;
+  /** Multiaddr of a worker's content server (`--peer-of`, or its StageDirectory record). */
+  peerOf: (worker: Address) => string | undefined | Promise<string | undefined>;
   /** Share of each commitment's items re-executed (at least one item). */
   fraction: number;
   /**
@@ -169,7 +169,7 @@ export class Validator {
   /** Fetches a worker's committed content, retrying with backoff until the availability deadline. */
   #fetcher(worker: Address): (kind: ContentKind, key: Hex) => Promise<Uint8Array> {
     return async (kind, key) => {
-      const address = this.p.peerOf(worker);
+      const address = await this.p.peerOf(worker);
       if (!address) throw new ContentUnavailableError({ kind, key, reason: "unreachable" });
       this.#helloBytes ??= this.p.hello?.();
       const hello = await this.#helloBytes;

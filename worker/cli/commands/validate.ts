@@ -32,7 +32,7 @@ export function registerValidate(program: Command): void {
     .requiredOption("--stage <s>", "the one stage of the model this process validates (every key of it: validators hold one stage, so nobody needs two stages' weights)", uint("--stage"))
     .requiredOption("--spec <file>", "the model's canonical spec JSON (a calibrated <spec>.tolerance.json beside it is used)")
     .option("--fraction <share>", "share of each commitment's items re-executed (0-1]", fraction, 0.1)
-    .option("--peer-of <worker=multiaddr>", "content server of a worker (repeatable)", collect, [])
+    .option("--peer-of <worker=multiaddr>", "content server of a worker (repeatable); default: its StageDirectory record", collect, [])
     .option("--committee-key <hex>", "extra validator identity in this process that only votes in committees (repeatable; env SHARDHOLDER_COMMITTEE_KEYS, comma-separated)", collect, [])
     .option("--stake <eth>", "stake and flag as validator any key not staked yet", ether)
     .addOption(new Option("--from-round <n>", "first round to audit (default: current)").argParser(uint("--from-round")))
