@@ -99,8 +99,8 @@ describe("shardholder CLI without a chain", () => {
   it("validate rejects a bad sampling fraction (2); without --spec it looks the spec up on the chain; devnet hands its flags to scripts/devnet.ts", async () => {
     const noChain = `http://127.0.0.1:${await closedPort()}`;
     const [badFraction, missingSpec, devnetBadStages] = await Promise.all([
-      cli(["validate", "--model", "1", "--spec", "s.json", "--fraction", "0"]),
-      cli(["--rpc", noChain, "validate", "--model", "1"]),
+      cli(["validate", "--model", "1", "--stage", "0", "--spec", "s.json", "--fraction", "0"]),
+      cli(["--rpc", noChain, "validate", "--model", "1", "--stage", "0"]),
       cli(["devnet", "--stages", "99"]),
     ]);
     expect(badFraction.code).toBe(ExitCode.usage);

@@ -219,7 +219,8 @@ describe("shardholder stake, one key per process, status", () => {
     const { commitEnd, challengeEnd } = roundWindows(model, round);
     // Stage 1 on key A waits for stage 0; after its round it keeps serving and settling rewards (no grace: nobody else settles here).
     const last = start(train(keyA, signA, 1, ["--listen", `/ip4/127.0.0.1/tcp/${port}`, "--keep-serving", "--rewards-grace", "0", "--poll-ms", "500"]), 400_000);
-    await last.waitFor("listening");
+    // Listening, then its peer record: the last transaction it sends before stage 0 connects.
+    await last.waitFor("announced peer record in the stage directory");
     // The same key in a second process: stage 0, and a stake top-up. Both refused before sending anything.
     const nonce = await s.publicClient.getTransactionCount({ address: workerA });
     const [second, topUp] = await Promise.all([

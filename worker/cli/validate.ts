@@ -32,6 +32,8 @@ export type ValidateCommandParameters = {
   modelId: bigint;
   /** The stage every key of this process validates. */
   stage: number;
+  /** A key validating another stage leaves it for `stage` (otherwise it is refused). */
+  moveStage?: boolean | undefined;
   specPath: string;
   /** Content server of each worker (`worker=multiaddr`). */
   peers: Map<Address, string>;
@@ -59,14 +61,17 @@ export function parsePeerOf(values: string[]): Map<Address, string> {
 
 /**
  * Puts an already staked account on `p.stage` of `p.modelId` unless it holds that seat already.
- * An account validating another stage is refused, not moved: moving would drop it from that
- * stage's committees without its operator asking.
+ * An account validating another stage is refused unless `moveStage`: moving drops it from that
+ * stage's committees, which only its operator may ask for.
  */
 async function takeStageSeat(wallet: WalletClient, p: ValidateCommandParameters, account: Address, validator: boolean): Promise<void> {
   const seat = await getValidatorStage(p.client, { deployments: p.deployments, account });
   const here = seat !== undefined && seat.modelId === p.modelId && seat.stage === p.stage;
   if (validator && here) return;
-  if (validator && seat) throw new UsageError(`Validator ${account} validates stage ${seat.stage} of model ${seat.modelId}; a validator holds one stage (opt out there first, or use another key).`);
+  if (validator && seat) {
+    if (!p.moveStage) throw new UsageError(`Validator ${account} validates stage ${seat.stage} of model ${seat.modelId}; a validator holds one stage (pass --move-stage to leave it, or use another key).`);
+    await setValidator(wallet, { deployments: p.deployments, modelId: seat.modelId, stage: seat.stage, validator: false });
+  }
   await setValidator(wallet, { deployments: p.deployments, modelId: p.modelId, stage: p.stage, validator: true });
 }
 

@@ -76,7 +76,7 @@ export function startValidator(p: StartValidatorParameters): SupervisedProcess {
   const [auditor, ...committee] = p.keys;
   let next = p.fromRound;
   const args = () => [
-    "validate", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--stage", String(p.stage), "--spec", p.specPath,
+    "validate", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--stage", String(p.stage), "--move-stage", "--spec", p.specPath,
     "--fraction", String(p.fraction), "--stake", "1", "--from-round", next.toString(), ...(p.untilRound !== undefined ? ["--until-round", p.untilRound.toString()] : []), "--poll-ms", "250",
     ...(p.extraArgs ?? []),
     ...[...p.peers].flatMap(([w, a]) => ["--peer-of", `${w}=${a}`]),

@@ -7,6 +7,7 @@ import { collect, ether, uint } from "../parse.ts";
 export type ValidateOptions = {
   model: bigint;
   stage: bigint;
+  moveStage?: boolean | undefined;
   spec: string;
   fraction: number;
   peerOf: string[];
@@ -30,6 +31,7 @@ export function registerValidate(program: Command): void {
     .description("sample other workers' items, re-execute them, attest or challenge; vote in committees")
     .requiredOption("--model <id>", "registry model id", uint("--model"))
     .requiredOption("--stage <s>", "the one stage of the model this process validates (every key of it: validators hold one stage, so nobody needs two stages' weights)", uint("--stage"))
+    .option("--move-stage", "a key that validates another stage leaves it for --stage (otherwise it is refused)")
     .requiredOption("--spec <file>", "the model's canonical spec JSON (a calibrated <spec>.tolerance.json beside it is used)")
     .option("--fraction <share>", "share of each commitment's items re-executed (0-1]", fraction, 0.1)
     .option("--peer-of <worker=multiaddr>", "content server of a worker (repeatable); default: its StageDirectory record", collect, [])
@@ -67,6 +69,7 @@ export function registerValidate(program: Command): void {
         backend: connected.config.backend,
         modelId: options.model,
         stage: Number(options.stage),
+        moveStage: options.moveStage,
         specPath: options.spec,
         peers: parsePeerOf(options.peerOf),
         fraction: options.fraction,
