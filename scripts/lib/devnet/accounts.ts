@@ -26,22 +26,28 @@ export type DevnetRoles = {
   cheater: { key: Hex; signingKey: Hex };
 };
 
-/** Funded dev accounts the validators take, two per stage, from the top of Hardhat's 0..19 down. */
-const VALIDATOR_ACCOUNTS = [14, 15, 16, 17, 19, 13, 12, 11, 10, 9, 8];
+/**
+ * The dev account of validator `i` (two per stage): Hardhat's pre-funded 14..17, 13, 12 first, then
+ * 300 up (funded by the devnet's preflight). Never the cheater's (18, 19, 200..263) nor the join
+ * guide's (6..8).
+ */
+const validatorAccount = (i: number): number => [14, 15, 16, 17, 13, 12][i] ?? 300 + i;
 
 /**
  * Keys of every role: 0 deploys and designs the model (and relays finalize/mint), 1..S are the
  * stage miners (worker + payout key), signing keys come from a disjoint range (never payout keys),
- * then the clients; two validators per stage from 14 (14, 15, 16, 17, 19, 13, ...), 18 is the
- * cheating replica.
+ * then the clients; two validators per stage (14..17, 13, 12, then 300 up), 18 is the cheating
+ * replica.
  */
 export function devnetRoles(stageCount: number, clientCount = 2): DevnetRoles {
   const miners = Array.from({ length: stageCount }, (_, s) => devKey(1 + s));
   const signers = Array.from({ length: stageCount }, (_, s) => devKey(100 + s));
   const clients = Array.from({ length: clientCount }, (_, c) => devKey(1 + stageCount + c));
-  const validatorAccounts = VALIDATOR_ACCOUNTS.slice(0, 2 * stageCount);
-  if (validatorAccounts.length < 2 * stageCount || validatorAccounts.some((i) => i <= stageCount + clientCount))
-    throw new Error(`the devnet's funded accounts hold validators for at most ${Math.floor(VALIDATOR_ACCOUNTS.length / 2)} stages beside its miners and clients`);
+  const validatorAccounts = Array.from({ length: 2 * stageCount }, (_, i) => validatorAccount(i));
+  // Miners and clients take 1 up: with many stages they would reach the validators' 12..17.
+  const taken = new Set(validatorAccounts);
+  if (Array.from({ length: stageCount + clientCount }, (_, i) => 1 + i).some((i) => taken.has(i)))
+    throw new Error(`${stageCount} stages and ${clientCount} clients overlap the devnet's validator accounts`);
   const validators = validatorAccounts.map(devKey);
   return { deployer: devKey(0), miners, signers, clients, validators, cheater: { key: devKey(18), signingKey: devKey(118) } };
 }
