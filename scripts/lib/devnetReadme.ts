@@ -58,7 +58,7 @@ export function renderDevnetTable(s: DevnetSummary): string {
       "audits",
       `${audits.reduce((a, x) => a + x.sampled, 0)} items re-executed (sampling ${s.validator.fraction}), ${audits.reduce((a, x) => a + x.attested, 0)} attested, ${disputes} dispute${disputes === 1 ? "" : "s"}, ${voided} commitment${voided === 1 ? "" : "s"} voided`,
     ],
-    ["validator", `${s.checks.validatorItemsAttestedOnChain} items attested on-chain, ${Number(eth(s.checks.validatorTokensMinted)).toFixed(2)} tokens minted as its emission share`],
+    ["validators", `${s.checks.validatorItemsAttestedOnChain} items attested on-chain by the validators (one auditor per stage), ${Number(eth(s.checks.validatorTokensMinted)).toFixed(2)} tokens minted as their emission share`],
     [
       "slashes",
       `${s.checks.slashes} (${s.checks.cheaterSlashed ? `the cheater, ${eth(s.checks.cheaterStakeLostWei)} ETH of stake` : "the cheater was not slashed"}); honest miners slashed: ${s.checks.honestSlashed}`,
