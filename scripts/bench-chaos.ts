@@ -18,7 +18,6 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type Address, createPublicClient, createWalletClient, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { getValidatorRound } from "../sdk/actions/validator/getValidatorRound.ts";
 import { selectBackend } from "../worker/backend/select.ts";
 import { createLogger, createProgress } from "../worker/cli/output.ts";
 import { specHash } from "../worker/model/spec.ts";
@@ -35,7 +34,7 @@ import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "./lib/devnet/mo
 import { allCommitted, RoundTracker, settleRound } from "./lib/devnet/rounds.ts";
 import { getModel, registerModel } from "./lib/devnet/sdkFacade.ts";
 import type { RestartRecord, SupervisedProcess } from "./lib/devnet/supervisor.ts";
-import { auditAndResolveAll, contentAddress, stageAuditors, startStageValidators } from "./lib/devnet/verification.ts";
+import { auditAndResolveAll, contentAddress, runningValidatorAttested, stageAuditors, startStageValidators } from "./lib/devnet/verification.ts";
 
 const STAGES = 3;
 const LONG_ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 30);
@@ -198,11 +197,7 @@ async function main(): Promise<void> {
           rpcUrl: chain.rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
           commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
           workers: minerList.map((m) => m.address), logs,
-          othersFinalize: async () => {
-            for (const [s, a] of auditors.entries())
-              if (validators[s]?.running && (await getValidatorRound(client, { deployments, modelId, round, validator: a.address })).units > 0n) return true;
-            return false;
-          },
+          othersFinalize: () => runningValidatorAttested({ client, deployments, modelId, round, auditors, validators }),
           duringChallenge: async () => {
             // The chain just opened round i+1: its fault starts now, at the round's very beginning
             // (the previous fault's window, its round and the recovery round, is closed first).

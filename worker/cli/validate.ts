@@ -9,7 +9,6 @@ import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
 import { setValidator } from "../../sdk/actions/miner/setValidator.ts";
 import { getValidatorStage } from "../../sdk/actions/validator/getValidatorStage.ts";
 import { getStageMember } from "../../sdk/actions/swarm/getStageMember.ts";
-import { peerIdText } from "../../sdk/protocol/peerId.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { selectBackend } from "../backend/select.ts";
@@ -17,7 +16,7 @@ import type { BackendName } from "../backend/select.ts";
 import { parseModelSpec, specHash } from "../model/index.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
-import { announceStageMember, contentHello } from "../p2p/stageMembers.ts";
+import { announceStageMember, contentHello, memberDialAddress } from "../p2p/stageMembers.ts";
 import { CliError, ExitCode, SpecMismatchError, UsageError } from "./errors.ts";
 
 export type ValidateCommandParameters = {
@@ -99,8 +98,7 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
     // A worker not named by --peer-of is found by its StageDirectory record (a miner that joined later too).
     const directoryPeer = async (worker: Address): Promise<string | undefined> => {
       const member = await getStageMember(p.client, { deployments: p.deployments, modelId: p.modelId, account: worker });
-      const first = member?.multiaddrs[0];
-      return member && first ? `${first}/p2p/${peerIdText(member.peerId)}` : undefined;
+      return member && memberDialAddress(member);
     };
     const validators = [];
     for (const account of p.accounts) {

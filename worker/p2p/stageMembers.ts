@@ -34,6 +34,12 @@ export function stageMemberOnChain(client: ShardholderClient, deployments: Deplo
   };
 }
 
+/** Where to dial a stage member: its first announced multiaddr with `/p2p/<id>`, or undefined. */
+export function memberDialAddress(member: { multiaddrs: readonly string[]; peerId: Hex }): string | undefined {
+  const first = member.multiaddrs[0];
+  return first ? `${first}/p2p/${peerIdText(member.peerId)}` : undefined;
+}
+
 /**
  * Publishes `node`'s peer record for (`modelId`, `stage`) unless the directory already holds the
  * same one (a restart with the same peer key and addresses sends nothing). Returns what it did.
@@ -81,10 +87,8 @@ export async function discoverStagePeer(p: {
       .filter((m) => m.role === "miner" && m.account !== p.exclude)
       .sort((a, b) => Number(b.announcedAt - a.announcedAt));
     for (const m of members) {
-      const first = m.multiaddrs[0];
-      if (!first) continue;
-      const address = `${first}/p2p/${peerIdText(m.peerId)}`;
-      if ((await askStage(p.node, address)) === p.stage) return { address, worker: m.account };
+      const address = memberDialAddress(m);
+      if (address && (await askStage(p.node, address)) === p.stage) return { address, worker: m.account };
     }
     const waited = performance.now() - started;
     if (waited >= p.timeoutMs) throw new NoStagePeerError({ modelId: p.modelId, stage: p.stage, waitedMs: waited });

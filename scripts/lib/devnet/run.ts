@@ -22,9 +22,8 @@ import { specUrl } from "../../../worker/model/specSource.ts";
 import { registerServingPipeline } from "./pipeline.ts";
 import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts } from "./preflight.ts";
 import { settleValidatorRewards, type ValidatorRoundReward } from "./validatorRewards.ts";
-import { getValidatorRound } from "../../../sdk/actions/validator/getValidatorRound.ts";
 import { allCommitted, RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
-import { type AuditRecord, auditAndResolveAll, cheaterRound, contentAddress, stageAuditors, startCheater, startStageValidators } from "./verification.ts";
+import { type AuditRecord, auditAndResolveAll, cheaterRound, contentAddress, runningValidatorAttested, stageAuditors, startCheater, startStageValidators } from "./verification.ts";
 
 export type DevnetOptions = {
   stages: number;
@@ -235,11 +234,7 @@ async function runOnChain(
       commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
       workers: miners.map((m) => m.address), logs,
       // A validator finalizes rounds it attested (to mint its reward): let it, rather than race it.
-      othersFinalize: async () => {
-        for (const [s, a] of auditors.entries())
-          if (validators[s]?.running && (await getValidatorRound(client, { deployments, modelId, round, validator: a.address })).units > 0n) return true;
-        return false;
-      },
+      othersFinalize: () => runningValidatorAttested({ client, deployments, modelId, round, auditors, validators }),
       duringChallenge: async () => {
         const a = await auditAndResolveAll({ validators, client, rpcUrl, deployments, round, modelId });
         audits.push(a);

@@ -6,6 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { setChainTime } from "./chain.ts";
 import { getAvailabilityChallenges } from "../../../sdk/actions/disputes/getAvailabilityChallenges.ts";
 import { getDispute } from "../../../sdk/actions/miner/getDispute.ts";
+import { getValidatorRound } from "../../../sdk/actions/validator/getValidatorRound.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { DisputeStatus } from "../../../sdk/protocol/disputeStatus.ts";
 import { JsonLineProcess } from "../../../worker/serve/launch.ts";
@@ -104,6 +105,23 @@ export const stageAuditors = (roles: DevnetRoles, stages: number): { stage: numb
     const [key, ...committee] = stageValidatorKeys(roles, stage) as [Hex, ...Hex[]];
     return { stage, address: privateKeyToAccount(key).address, key, committee: committee.map((k) => privateKeyToAccount(k).address) };
   });
+
+/**
+ * Whether a stage validator that is still running attested `round` (it then finalizes the round
+ * itself, to mint its reward: the devnet lets it rather than race it).
+ */
+export async function runningValidatorAttested(p: {
+  client: PublicClient;
+  deployments: Deployments;
+  modelId: bigint;
+  round: bigint;
+  auditors: { address: Address }[];
+  validators: ManagedProcess[];
+}): Promise<boolean> {
+  for (const [s, a] of p.auditors.entries())
+    if (p.validators[s]?.running && (await getValidatorRound(p.client, { deployments: p.deployments, modelId: p.modelId, round: p.round, validator: a.address })).units > 0n) return true;
+  return false;
+}
 
 /**
  * {@link auditAndResolve} for every stage's validator, as one record of the round: items and
