@@ -7,8 +7,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { canonicalSpecJson, specHash } from "../worker/model/index.ts";
 import { calibrateTolerance } from "../worker/validator/calibrate.ts";
 import { writeToleranceSidecar } from "../worker/validator/tolerance.ts";
-import { closeBench, runStrategy, setupBench, type StrategyOutcome, tinySpec } from "../test/validator/scenario.ts";
-import { HONEST, STRATEGIES } from "../test/validator/strategies.ts";
+import { closeBench, runStrategy, setupBench, type StrategyOutcome, tinySpec } from "../dev/validator/scenario.ts";
+import { HONEST, STRATEGIES } from "../dev/validator/strategies.ts";
 
 const FRACTION = 0.1;
 const MAX_ROUNDS = 5;

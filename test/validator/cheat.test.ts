@@ -1,8 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { calibrateTolerance } from "../../worker/validator/calibrate.ts";
 import type { Tolerance } from "../../worker/validator/tolerance.ts";
-import { type Bench, closeBench, runStrategy, setupBench, tinySpec } from "./scenario.ts";
-import { HONEST, STRATEGIES } from "./strategies.ts";
+import { type Bench, closeBench, runStrategy, setupBench, tinySpec } from "../../dev/validator/scenario.ts";
+import { HONEST, STRATEGIES } from "../../dev/validator/strategies.ts";
 
 let bench: Bench | undefined;
 let tolerance: Tolerance;

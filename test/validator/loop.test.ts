@@ -4,12 +4,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { accountAt, actionsOf } from "../sdk/fixture.ts";
 import { DisputeStatus } from "../../sdk/protocol/disputeStatus.ts";
 import { createStage, specHash } from "../../worker/model/index.ts";
-import { commitMined, createMiner, type MinedRound, MinerPipeline, type StageMiner } from "../../worker/cheat/miner.ts";
-import { randomGradients } from "../../worker/cheat/strategies.ts";
+import { commitMined, createMiner, type MinedRound, MinerPipeline, type StageMiner } from "../../dev/cheat/miner.ts";
+import { randomGradients } from "../../dev/cheat/strategies.ts";
 import { runValidatorLoop } from "../../worker/validator/run.ts";
 import { TOLERANCE_FLOOR } from "../../worker/validator/tolerance.ts";
 import type { Validator } from "../../worker/validator/validator.ts";
-import { type Bench, closeBench, setupBench } from "./scenario.ts";
+import { type Bench, closeBench, setupBench } from "../../dev/validator/scenario.ts";
 
 let bench: Bench | undefined;
 let miners: StageMiner[] = [];

@@ -17,7 +17,7 @@ import { localPipeAuth } from "../../worker/p2p/hello.ts";
 import { openPipe, pipeNeighbours } from "../../worker/p2p/pipe.ts";
 import { loadStage } from "../../worker/pipeline/models.ts";
 import { runStageRound } from "../../worker/pipeline/runner.ts";
-import type { ToySpec } from "../../worker/pipeline/testing/toyStage.ts";
+import { type ToySpec, toyModel } from "../../dev/pipeline/toyStage.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk/fixture.ts";
 
 const toy: ToySpec = { vocab: 16, width: 12, batch: 2, seqLen: 4, stages: 2, seed: 5, learningRate: 0.5 };
@@ -40,7 +40,7 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
   beforeAll(async () => {
     s = await deployShardholder();
     const initialRoots = await Promise.all([0, 1].map(async (i) => {
-      const loaded = await loadStage({ kind: "toy", toy }, i, modelId);
+      const loaded = await loadStage(toyModel(toy), i, modelId);
       const root = weightsRoot(loaded.stage.exportWeights());
       loaded.stage.dispose();
       return root;
@@ -59,7 +59,7 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
 
   /** Starts both stage "processes" (in one test process), trains `rounds`, returns their reports. */
   async function session(rounds: bigint[], rerunDurable = false, crashBefore?: { stage: number; record: string }): Promise<Array<RoundReport[] | Error>> {
-    const loaded = await Promise.all(stages.map((st) => loadStage({ kind: "toy", toy }, st.index, modelId)));
+    const loaded = await Promise.all(stages.map((st) => loadStage(toyModel(toy), st.index, modelId)));
     const [n0, n1] = await Promise.all([createPipeNode(), createPipeNode()]);
     if (!n0 || !n1) throw new Error("nodes");
     nodes.push(n0, n1);

@@ -11,7 +11,7 @@ import { dataParameters, defaultModelSpec, type ModelSpec } from "../../worker/m
 import { createStage } from "../../worker/model/stage.ts";
 import { hashTokenIds, type WireFormat } from "../../worker/p2p/wire.ts";
 import type { ScheduleName } from "../../worker/pipeline/schedule.ts";
-import { referenceRound } from "../../worker/pipeline/reference.ts";
+import { referenceRound } from "../../dev/pipeline/reference.ts";
 import { relativeL2 } from "../../worker/validator/tolerance.ts";
 import { runStageProcesses, type StageEvent, type StageProcess } from "../../worker/pipeline/launch.ts";
 import type { MicrobatchSource, PipelineStage } from "../../worker/pipeline/types.ts";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { StageProcess } from "../../worker/pipeline/launch.ts";
+import { toyModel } from "../../dev/pipeline/toyStage.ts";
 import { fixedLoopbackPort } from "../lib/ports.ts";
 
 const toy = { vocab: 16, width: 8, batch: 2, seqLen: 4, stages: 2, seed: 1, learningRate: 0.1 };
@@ -9,7 +10,7 @@ describe("stage process errors", () => {
     const port = await fixedLoopbackPort(); // nothing listens there (nor will: not an ephemeral port)
     const proc = new StageProcess({
       stage: 0,
-      model: { kind: "toy", toy },
+      model: toyModel(toy),
       modelId: "1",
       next: `/ip4/127.0.0.1/tcp/${port}`,
       dial: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1000 },
@@ -23,7 +24,7 @@ describe("stage process errors", () => {
   });
 
   it("badConfig_exitsWithANamedFieldError", async () => {
-    const proc = new StageProcess({ stage: 0, model: { kind: "toy", toy }, modelId: "1", schedule: "zigzag" as "gpipe" });
+    const proc = new StageProcess({ stage: 0, model: toyModel(toy), modelId: "1", schedule: "zigzag" as "gpipe" });
     const error = await proc.waitFor("error");
     expect(await proc.exit).toBe(1);
     expect(error.name).toBe("StageConfigError");

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseStageArgs, resolveStageConfig, StageConfigError } from "./config.ts";
 
-const toy = { vocab: 16, width: 8, batch: 2, seqLen: 4, stages: 2, seed: 1, learningRate: 0.1 };
-const base = { stage: 1, model: { kind: "toy" as const, toy }, modelId: "5" };
+const base = { stage: 1, model: { kind: "module" as const, module: "/models/research.ts", options: { width: 8 } }, modelId: "5" };
 
 describe("stage process config", () => {
   it("fillsDefaults_loopbackListen_1f1b_int8_autoBackend", () => {
@@ -27,6 +26,8 @@ describe("stage process config", () => {
     expect(() => resolveStageConfig({ ...base, rounds: 0 })).toThrow(StageConfigError);
     expect(() => resolveStageConfig({ ...base, backend: "webgpu" as "wasm" })).toThrow(/config\.backend/);
     expect(() => resolveStageConfig({ ...base, model: { kind: "transformer" } })).toThrow(/config\.model needs spec/);
+    expect(() => resolveStageConfig({ ...base, model: { kind: "toy" } as unknown as typeof base.model })).toThrow(/config\.model\.kind must be "transformer" or "module"/);
+    expect(() => resolveStageConfig({ ...base, model: { kind: "module", module: "" } })).toThrow(/config\.model\.module must name a module path/);
     expect(() => parseStageArgs(["--bogus", "1"], () => "")).toThrow(/unknown flag --bogus/);
     expect(() => parseStageArgs(["--stage"], () => "")).toThrow(/needs a value/);
   });

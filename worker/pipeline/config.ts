@@ -5,12 +5,15 @@ import { DEFAULT_LISTEN } from "../p2p/node.ts";
 import type { LinkCompression } from "../p2p/link.ts";
 import type { WireFormat } from "../p2p/wire.ts";
 import type { ScheduleName } from "./schedule.ts";
-import type { ToySpec } from "./testing/toyStage.ts";
 
-/** Which model a stage process runs: the char transformer of a spec, or the toy model of tests. */
+/**
+ * Which model a stage process runs: the char transformer of a spec, or a model defined by a module
+ * (an absolute path or file URL whose `loadStage(options, stageIndex, modelId)` returns a
+ * {@link import("./models.ts").LoadedStage}) for research models and the dev tools' toy model.
+ */
 export type StageModelConfig =
   | { kind: "transformer"; spec?: ModelSpec | undefined; specPath?: string | undefined }
-  | { kind: "toy"; toy: ToySpec };
+  | { kind: "module"; module: string; options?: unknown };
 
 /**
  * Configuration of one stage process (`worker/pipeline/stageMain.ts`). JSON-serializable;
@@ -34,9 +37,9 @@ export type StageProcessConfig = {
   /** First round to run and how many rounds. */
   startRound: string;
   rounds: number;
-  /** Microbatches per optimizer step (default: the spec's `microbatchesPerStep`, toy: 4). */
+  /** Microbatches per optimizer step (default: the model's `microbatchesPerStep`). */
   microbatches?: number | undefined;
-  /** Optimizer steps per round (default: the spec's `stepsPerRound`, toy: 1). */
+  /** Optimizer steps per round (default: the model's `stepsPerRound`). */
   steps?: number | undefined;
   /** Forward the model's held-out microbatches after each round and report `evalLoss` (transformer only; every stage must agree). */
   evaluate?: boolean | undefined;
@@ -88,7 +91,8 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
     throw new StageConfigError(`config.${field} ${why}`);
   };
   if (!Number.isInteger(config.stage) || config.stage < 0) fail("stage", "must be a non-negative integer");
-  if (!config.model || (config.model.kind !== "toy" && config.model.kind !== "transformer")) fail("model.kind", 'must be "transformer" or "toy"');
+  if (!config.model || (config.model.kind !== "module" && config.model.kind !== "transformer")) fail("model.kind", 'must be "transformer" or "module"');
+  if (config.model.kind === "module" && (typeof config.model.module !== "string" || config.model.module === "")) fail("model.module", "must name a module path");
   if (config.model.kind === "transformer" && !config.model.spec && !config.model.specPath) fail("model", "needs spec or specPath");
   if (config.modelId === undefined || !/^\d+$/.test(String(config.modelId))) fail("modelId", "must be a decimal uint64");
   if (!/^\d+$/.test(String(config.startRound))) fail("startRound", "must be a decimal uint64");

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
-import { type Hex, keccak256, stringToBytes } from "viem";
-import type { StageModelConfig } from "./config.ts";
-import { createToyStage, toyMicrobatch } from "./testing/toyStage.ts";
+import { pathToFileURL } from "node:url";
+import type { Hex } from "viem";
+import { type StageModelConfig, StageConfigError } from "./config.ts";
 import type { MicrobatchData, MicrobatchSource, PipelineStage } from "./types.ts";
 
 /**
@@ -38,34 +38,19 @@ export type LoadedStage = {
   tokenizer: { encode(text: string): Int32Array; decode(ids: ArrayLike<number>): string };
 };
 
-/** Toy text mapping: ids 0..vocab-1 are the letters a, b, c, ...; other characters wrap around. */
-function toyTokenizer(vocab: number): LoadedStage["tokenizer"] {
-  return {
-    encode: (text) => Int32Array.from(text, (c) => (c.charCodeAt(0) - 97 + 26 * vocab) % vocab),
-    decode: (ids) => Array.from(ids, (id) => String.fromCharCode(97 + id)).join(""),
-  };
-}
+/** A stage model module: what a `{ kind: "module" }` config names. */
+export type StageModelModule = { loadStage(options: unknown, stageIndex: number, modelId: bigint): Promise<LoadedStage> | LoadedStage };
 
 /**
  * Builds only stage `stageIndex` of the configured model. The transformer path loads
- * worker/model lazily so that toy tests need nothing of it.
+ * worker/model lazily so that module-defined models need nothing of it.
  */
 export async function loadStage(model: StageModelConfig, stageIndex: number, modelId: bigint): Promise<LoadedStage> {
-  if (model.kind === "toy") {
-    const toy = model.toy;
-    return {
-      stage: createToyStage(toy, stageIndex),
-      data: (head, round, index) => toyMicrobatch(toy, modelId, round, head, index),
-      modelKey: keccak256(stringToBytes(`toy:${JSON.stringify(toy)}`)),
-      wireShape: [toy.batch, toy.seqLen, toy.width],
-      vocabSize: toy.vocab,
-      stageCount: toy.stages,
-      microbatchesPerStep: 4,
-      stepsPerRound: 1,
-      evalMicrobatches: 0,
-      contextLength: toy.seqLen,
-      tokenizer: toyTokenizer(toy.vocab),
-    };
+  if (model.kind === "module") {
+    const url = model.module.startsWith("file:") ? model.module : pathToFileURL(model.module).href;
+    const loaded = (await import(url)) as Partial<StageModelModule>;
+    if (typeof loaded.loadStage !== "function") throw new StageConfigError(`config.model.module ${model.module} exports no loadStage(options, stageIndex, modelId)`);
+    return loaded.loadStage(model.options, stageIndex, modelId);
   }
   const specModule = await import("../model/spec.ts");
   const stageModule = await import("../model/stage.ts");

@@ -8,10 +8,10 @@ import { tensorFrameLimits } from "../p2p/frames.ts";
 import { localPipeAuth } from "../p2p/hello.ts";
 import { openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { WireFormat } from "../p2p/wire.ts";
-import { referenceRound } from "./reference.ts";
+import { referenceRound } from "../../dev/pipeline/reference.ts";
 import { type RoundResult, runStageRound } from "./runner.ts";
 import type { ScheduleName } from "./schedule.ts";
-import { createToyStage, type ToySpec, toyMicrobatch } from "./testing/toyStage.ts";
+import { createToyStage, type ToySpec, toyMicrobatch } from "../../dev/pipeline/toyStage.ts";
 
 const toy: ToySpec = { vocab: 16, width: 24, batch: 4, seqLen: 8, stages: 3, seed: 3, learningRate: 4 };
 const data = (head: Address, round: bigint, index: number) => toyMicrobatch(toy, 9n, round, head, index);

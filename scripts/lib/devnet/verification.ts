@@ -1,6 +1,6 @@
 // The devnet's verification side: one validator process (an auditor plus the three committee
 // members a dispute needs, via the real `shardholder validate` CLI) and one cheating miner, a
-// replica of the last stage that commits fabricated gradients (worker/cheat/replicaMain.ts).
+// replica of the last stage that commits fabricated gradients (dev/cheat/replicaMain.ts).
 import { type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { setChainTime } from "./chain.ts";
@@ -37,7 +37,7 @@ export function startCheater(p: {
     "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--stage", String(p.stage),
     "--honest-worker", p.honest.worker, "--honest-peer", p.honest.address, "--from-round", p.fromRound.toString(), "--rounds", String(p.rounds),
   ];
-  return new JsonLineProcess("cheater", "worker/cheat/replicaMain.ts", args, { env: { SHARDHOLDER_KEY: p.key, SHARDHOLDER_SIGNING_KEY: p.signingKey } });
+  return new JsonLineProcess("cheater", "dev/cheat/replicaMain.ts", args, { env: { SHARDHOLDER_KEY: p.key, SHARDHOLDER_SIGNING_KEY: p.signingKey } });
 }
 
 /** Resolves once the cheater committed `round` or stopped cheating (jailed, done or exited). */

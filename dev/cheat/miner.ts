@@ -2,18 +2,18 @@ import type { Libp2p } from "@libp2p/interface";
 import type { Address, Hex, LocalAccount } from "viem";
 import { type Commitment, signCommitment, type MicrobatchItem } from "../../sdk/protocol/index.ts";
 import type { SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
-import { buildCommitment, toItem } from "../commit/commitment.ts";
-import type { PipelineNeighbours } from "../journal/records.ts";
-import { ContentStore } from "../p2p/content.ts";
-import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
-import { serveContent } from "../p2p/contentProtocol.ts";
-import { createPipeNode } from "../p2p/node.ts";
-import { type FrameLimits, UNBOUNDED_FRAME_LIMITS } from "../p2p/frames.ts";
-import { anySignedNeighbour, LOCAL_HELLO_DOMAIN } from "../p2p/hello.ts";
-import { openPipe, pipeNeighbours, type StagePipe } from "../p2p/pipe.ts";
-import type { WireFormat } from "../p2p/wire.ts";
-import { type RoundResult, runStageRound } from "../pipeline/runner.ts";
-import type { MicrobatchSource, PipelineStage } from "../pipeline/types.ts";
+import { buildCommitment, toItem } from "../../worker/commit/commitment.ts";
+import type { PipelineNeighbours } from "../../worker/journal/records.ts";
+import { ContentStore } from "../../worker/p2p/content.ts";
+import { captureLinkContent, storeRoundContent } from "../../worker/p2p/contentCapture.ts";
+import { serveContent } from "../../worker/p2p/contentProtocol.ts";
+import { createPipeNode } from "../../worker/p2p/node.ts";
+import { type FrameLimits, UNBOUNDED_FRAME_LIMITS } from "../../worker/p2p/frames.ts";
+import { anySignedNeighbour, LOCAL_HELLO_DOMAIN } from "../../worker/p2p/hello.ts";
+import { openPipe, pipeNeighbours, type StagePipe } from "../../worker/p2p/pipe.ts";
+import type { WireFormat } from "../../worker/p2p/wire.ts";
+import { type RoundResult, runStageRound } from "../../worker/pipeline/runner.ts";
+import type { MicrobatchSource, PipelineStage } from "../../worker/pipeline/types.ts";
 
 /** One stage worker: its staking identity, signing key, shard, content store and libp2p node. */
 export type StageMiner = {

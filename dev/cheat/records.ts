@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
-import { buildCommitment } from "../commit/commitment.ts";
+import { buildCommitment } from "../../worker/commit/commitment.ts";
 import type { Commitment, MicrobatchItem } from "../../sdk/protocol/index.ts";
-import type { ContentStore } from "../p2p/content.ts";
+import type { ContentStore } from "../../worker/p2p/content.ts";
 import type { CommitTamper } from "./miner.ts";
 
 const rebuild = (c: Commitment, items: MicrobatchItem[], over: Partial<Commitment> = {}): Commitment => {

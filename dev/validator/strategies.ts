@@ -1,7 +1,7 @@
-import { fewerLayers, lowerPrecision, randomGradients, scaledGradients, staleGradients, zeroGradients } from "../../worker/cheat/strategies.ts";
-import { copyCommitment, copyContent, copyItems, otherModel, otherRound, overclaimItems, replayItems } from "../../worker/cheat/records.ts";
+import { fewerLayers, lowerPrecision, randomGradients, scaledGradients, staleGradients, zeroGradients } from "../cheat/strategies.ts";
+import { copyCommitment, copyContent, copyItems, otherModel, otherRound, overclaimItems, replayItems } from "../cheat/records.ts";
 import { buildCommitment } from "../../worker/commit/commitment.ts";
-import { accountAt } from "../sdk/fixture.ts";
+import { accountAt } from "../../scripts/lib/localProtocol.ts";
 import { weightsRoot } from "../../sdk/protocol/index.ts";
 import { createStage } from "../../worker/model/index.ts";
 import type { Strategy } from "./scenario.ts";

@@ -1,10 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
-import { type Address, hexToBytes } from "viem";
-import { microbatchSeed } from "../../../sdk/protocol/seed.ts";
-import type { MicrobatchData, PipelineStage } from "../types.ts";
+import { fileURLToPath } from "node:url";
+import { type Address, hexToBytes, keccak256, stringToBytes } from "viem";
+import { microbatchSeed } from "../../sdk/protocol/seed.ts";
+import type { StageModelConfig } from "../../worker/pipeline/config.ts";
+import type { LoadedStage } from "../../worker/pipeline/models.ts";
+import type { MicrobatchData, PipelineStage } from "../../worker/pipeline/types.ts";
 
 /**
- * A toy model for pipeline tests until (and besides) the transformer: stage 0 embeds token ids
+ * A toy model for pipeline tests (dev only: the shipped worker knows only the transformer and model modules): stage 0 embeds token ids
  * (one-hot x table, then tanh), middle stages are tanh dense layers, the last stage a dense
  * layer to vocabulary logits with mean softmax cross-entropy. Plain SGD on the mean gradient.
  */
@@ -149,4 +152,35 @@ export function toyMicrobatch(spec: ToySpec, modelId: bigint, round: bigint, hea
     targets[i] = ((ids[i] as number) * 7 + 3) % spec.vocab;
   }
   return { ids: tf.tensor(ids, [spec.batch, spec.seqLen], "int32"), targets: tf.tensor(targets, [spec.batch, spec.seqLen], "int32") };
+}
+
+/** Toy text mapping: ids 0..vocab-1 are the letters a, b, c, ...; other characters wrap around. */
+function toyTokenizer(vocab: number): LoadedStage["tokenizer"] {
+  return {
+    encode: (text) => Int32Array.from(text, (c) => (c.charCodeAt(0) - 97 + 26 * vocab) % vocab),
+    decode: (ids) => Array.from(ids, (id) => String.fromCharCode(97 + id)).join(""),
+  };
+}
+
+/** The toy model as a stage model module (`{ kind: "module" }` configs, see {@link toyModel}). */
+export function loadStage(options: unknown, stageIndex: number, modelId: bigint): LoadedStage {
+  const toy = options as ToySpec;
+  return {
+    stage: createToyStage(toy, stageIndex),
+    data: (head, round, index) => toyMicrobatch(toy, modelId, round, head, index),
+    modelKey: keccak256(stringToBytes(`toy:${JSON.stringify(toy)}`)),
+    wireShape: [toy.batch, toy.seqLen, toy.width],
+    vocabSize: toy.vocab,
+    stageCount: toy.stages,
+    microbatchesPerStep: 4,
+    stepsPerRound: 1,
+    evalMicrobatches: 0,
+    contextLength: toy.seqLen,
+    tokenizer: toyTokenizer(toy.vocab),
+  };
+}
+
+/** The stage-process model config that runs the toy model of `toy`. */
+export function toyModel(toy: ToySpec): StageModelConfig {
+  return { kind: "module", module: fileURLToPath(import.meta.url), options: toy };
 }

@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Address, type Hex, zeroHash } from "viem";
 import { weightsRoot } from "../../sdk/protocol/merkle.ts";
-import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
-import type { MicrobatchRecord } from "./runner.ts";
-import { type ScheduleName, stageSchedule } from "./schedule.ts";
-import type { MicrobatchSource, PipelineStage } from "./types.ts";
+import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../../worker/p2p/wire.ts";
+import type { MicrobatchRecord } from "../../worker/pipeline/runner.ts";
+import { type ScheduleName, stageSchedule } from "../../worker/pipeline/schedule.ts";
+import type { MicrobatchSource, PipelineStage } from "../../worker/pipeline/types.ts";
 
 /**
  * Single-process reference of one round of `steps` optimizer steps (default 1) of `microbatches`

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { sizeOf, stageParameters } from "../model/layout.ts";
-import type { ModelSpec } from "../model/spec.ts";
-import type { PipelineStage } from "../pipeline/types.ts";
+import { sizeOf, stageParameters } from "../../worker/model/layout.ts";
+import type { ModelSpec } from "../../worker/model/spec.ts";
+import type { PipelineStage } from "../../worker/pipeline/types.ts";
 
 /**
  * Cheating behaviours of a miner's stage, as wrappers of a real {@link PipelineStage}: the

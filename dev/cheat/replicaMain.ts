@@ -1,7 +1,7 @@
 /**
  * A fabricating replica (see ./replica.ts) in its own OS process, for the devnet's cheater.
  *
- *   SHARDHOLDER_KEY=0x.. SHARDHOLDER_SIGNING_KEY=0x.. node --import tsx worker/cheat/replicaMain.ts \
+ *   SHARDHOLDER_KEY=0x.. SHARDHOLDER_SIGNING_KEY=0x.. node --import tsx dev/cheat/replicaMain.ts \
  *     --rpc <url> --deployments <file> --model <id> --stage <s> --honest-worker <0x..> --honest-peer <multiaddr> \
  *     [--from-round R] [--rounds N]
  *
@@ -16,12 +16,12 @@ import { privateKeyToAccount } from "viem/accounts";
 import { getStaker } from "../../sdk/actions/miner/getStaker.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { parseDeployments } from "../../sdk/deployments/parse.ts";
-import { ContentStore } from "../p2p/content.ts";
-import { serveContent } from "../p2p/contentProtocol.ts";
+import { ContentStore } from "../../worker/p2p/content.ts";
+import { serveContent } from "../../worker/p2p/contentProtocol.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
-import { createPipeNode } from "../p2p/node.ts";
-import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
-import { announceStageMember, contentHello } from "../p2p/stageMembers.ts";
+import { createPipeNode } from "../../worker/p2p/node.ts";
+import { helloDomainOf } from "../../worker/p2p/stakedNeighbour.ts";
+import { announceStageMember, contentHello } from "../../worker/p2p/stageMembers.ts";
 import { commitFabricatedRound } from "./replica.ts";
 
 const emit = (msg: string, body: Record<string, unknown> = {}, level = 30): void => {

@@ -11,9 +11,9 @@ import { getAcceptedCommitments } from "../../sdk/actions/miner/getAcceptedCommi
 import { submitCommitments } from "../../sdk/actions/miner/submitCommitments.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
-import { buildCommitment } from "../commit/commitment.ts";
-import { type ContentKind, type ContentStore, decodeManifest, float32FromBytes, type ItemsManifest } from "../p2p/content.ts";
-import { ContentUnavailableError, fetchContent } from "../p2p/contentProtocol.ts";
+import { buildCommitment } from "../../worker/commit/commitment.ts";
+import { type ContentKind, type ContentStore, decodeManifest, float32FromBytes, type ItemsManifest } from "../../worker/p2p/content.ts";
+import { ContentUnavailableError, fetchContent } from "../../worker/p2p/contentProtocol.ts";
 
 export type FabricatingReplicaParameters = {
   wallet: ShardholderClient & { account: { address: Address } };
