@@ -103,17 +103,23 @@ contract ComputeLedger is IComputeLedger, IComputeLedgerValidators, IComputeLedg
         _delegate(_validatorModule);
     }
 
-    /// @notice Voids a commitment whose named pipeline neighbour is linked to another worker.
+    /// @notice Voids a commitment a leaf of which names a neighbour that exchanged that microbatch with another worker.
     /// @dev See `LedgerValidators.proveUnlinked`.
-    function proveUnlinked(Commitment calldata, Commitment calldata, Commitment calldata) external {
+    function proveUnlinked(CommittedItem calldata, CommittedItem calldata, CommittedItem calldata) external {
         _delegate(_validatorModule);
     }
 
     /// @notice Voids a commitment that claims another's input without a confirmed upstream link.
     /// @dev See `LedgerValidators.proveDuplicate`.
-    function proveDuplicate(CommittedItem calldata, CommittedItem calldata, Commitment calldata, Commitment[] calldata)
+    function proveDuplicate(CommittedItem calldata, CommittedItem calldata, CommittedItem calldata, CommittedItem[] calldata)
         external
     {
+        _delegate(_validatorModule);
+    }
+
+    /// @notice Voids a commitment whose slots are not in strictly ascending microbatch order.
+    /// @dev See `LedgerValidators.proveMisordered`.
+    function proveMisordered(CommittedItem calldata, CommittedItem calldata) external {
         _delegate(_validatorModule);
     }
 
@@ -195,13 +201,13 @@ contract ComputeLedger is IComputeLedger, IComputeLedgerValidators, IComputeLedg
         return _appeals[disputeId][level];
     }
 
-    /// @notice The open dispute (id) of one committed leaf, 0 when none is open.
-    function openDisputeOfItem(uint64 modelId, uint64 round, uint16 stage, address worker, uint32 index)
+    /// @notice The open dispute (id) of the leaf of `microbatch` in the worker's commitment, 0 when none is open.
+    function openDisputeOfItem(uint64 modelId, uint64 round, uint16 stage, address worker, uint32 microbatch)
         external
         view
         returns (uint256)
     {
-        uint256 idPlusOne = _openItemDispute[_itemKey(modelId, round, stage, worker, index)];
+        uint256 idPlusOne = _openItemDispute[_itemKey(modelId, round, stage, worker, microbatch)];
         return idPlusOne == 0 ? 0 : idPlusOne - 1;
     }
 
@@ -276,14 +282,14 @@ contract ComputeLedger is IComputeLedger, IComputeLedgerValidators, IComputeLedg
         return _drawIndex(_roundSeeds[modelId][round], validator, worker, stage, draw, uint32(itemCount));
     }
 
-    /// @notice Whether `validator` attested leaf `index` of (model, round, stage, worker).
-    function isAttested(uint64 modelId, uint64 round, uint16 stage, address worker, address validator, uint32 index)
+    /// @notice Whether `validator` attested the leaf of `microbatch` of (model, round, stage, worker).
+    function isAttested(uint64 modelId, uint64 round, uint16 stage, address worker, address validator, uint32 microbatch)
         external
         view
         returns (bool)
     {
-        return _attestedBits[_attestKey(modelId, round, stage, worker, validator)][index >> 8] & (1 << (index & 255))
-            != 0;
+        return _attestedBits[_attestKey(modelId, round, stage, worker, validator)][microbatch >> 8]
+            & (1 << (microbatch & 255)) != 0;
     }
 
     /// @notice `validator`'s attested units of (model, round) and whether it minted or forfeited.

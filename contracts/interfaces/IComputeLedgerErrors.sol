@@ -35,8 +35,6 @@ interface IComputeLedgerErrors {
     error ComputeLedgerAlreadyCommitted(uint64 modelId, uint64 round, uint16 stage, address worker);
     error ComputeLedgerPreviousCommitmentUnsettled(uint64 modelId, uint16 stage, address worker, uint64 round);
     error ComputeLedgerUnitsOverflow();
-    /// @notice `upstream` must be zero exactly at stage 0 and `downstream` zero exactly at the last stage.
-    error ComputeLedgerBadNeighbours(uint16 stage, address upstream, address downstream);
 
     // challenges and disputes
     error ComputeLedgerOutsideChallengeWindow(uint64 modelId, uint64 round);
@@ -60,6 +58,8 @@ interface IComputeLedgerErrors {
     error ComputeLedgerNotUnlinked();
     /// @notice `proveDuplicate`: the leaves differ, the original's upstream link is not confirmed, or the copy's is.
     error ComputeLedgerNotADuplicate();
+    /// @notice `proveMisordered`: the two leaves are not of one commitment, or their slots are in ascending microbatch order.
+    error ComputeLedgerNotMisordered();
     error ComputeLedgerCommitmentVoided();
     error ComputeLedgerDrawNotReady(uint256 disputeId, uint256 drawBlock);
     error ComputeLedgerCommitteeAlreadyDrawn(uint256 disputeId);

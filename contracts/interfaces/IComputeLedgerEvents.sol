@@ -61,9 +61,10 @@ interface IComputeLedgerEvents {
 
     /// @notice A proven break of a worker's own weights chain: round `round`'s `weightsRootBefore`
     /// differs from its round `round - 1` `weightsRootAfter` (same model and stage).
-    /// @notice A commitment was voided (never paid; its units left the round): the neighbour it
-    /// names is linked to another worker (`proveUnlinked`), or it duplicates the input of a
-    /// commitment whose upstream link is confirmed (`proveDuplicate`; `neighbour` is its named upstream).
+    /// @notice A commitment was voided (never paid; its units left the round): a neighbour one of its
+    /// leaves names exchanged that microbatch with another worker (`proveUnlinked`), a leaf duplicates
+    /// the input of a leaf whose upstream link is confirmed (`proveDuplicate`; `neighbour` is its named
+    /// upstream), or its slots are not in ascending microbatch order (`proveMisordered`; `neighbour` zero).
     event CommitmentVoided(
         uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, address neighbour, uint64 removedUnits
     );
@@ -93,9 +94,9 @@ interface IComputeLedgerEvents {
     event ItemRevealed(uint256 indexed challengeId, address indexed worker, bytes32 itemsRoot, IComputeLedgerTypes.ItemLeaf leaf);
     /// @notice Nobody published the demanded leaf in time: the worker was slashed (unless already slashed).
     event AvailabilitySlashed(uint256 indexed challengeId, address indexed worker);
-    /// @notice `validator` re-executed and vouches for microbatch `index` of the worker's commitment.
+    /// @notice `validator` re-executed and vouches for the leaf of `microbatch` in the worker's commitment.
     event ItemAttested(
-        uint64 indexed modelId, uint64 indexed round, address indexed validator, address worker, uint16 stage, uint32 index, uint256 units
+        uint64 indexed modelId, uint64 indexed round, address indexed validator, address worker, uint16 stage, uint32 microbatch, uint256 units
     );
     /// @notice `validator` attested an item that dispute `disputeId` proved fraudulent.
     event AttestationSlashed(uint256 indexed disputeId, address indexed validator, address indexed prover, bool rewardForfeited);

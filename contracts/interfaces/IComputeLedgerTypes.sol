@@ -4,10 +4,9 @@ pragma solidity 0.8.28;
 /// @title Structs of the compute ledger (docs/PROTOCOL.md fixes their byte layout)
 interface IComputeLedgerTypes {
     /// @notice A worker's signed claim of work for one stage of one round (EIP-712 type `Commitment`).
-    /// `upstream` / `downstream` name the pipeline neighbours it exchanged the round's data with (the
-    /// stage-(s-1) worker it received activations from, the stage-(s+1) worker it sent them to); zero
-    /// exactly at stage 0 / the last stage. A commitment whose neighbour does not name it back is
-    /// voided (`proveUnlinked`), and a chain break may only pair two commitments that name each other.
+    /// The pipeline neighbours are per microbatch, in the leaves (`ItemLeaf.upstream` / `downstream`):
+    /// a stage with replicas exchanges each microbatch with whichever neighbour replica it was routed
+    /// to, so one commitment may name many.
     struct Commitment {
         uint64 modelId;
         uint64 round;
@@ -17,26 +16,30 @@ interface IComputeLedgerTypes {
         uint32 itemCount;
         bytes32 weightsRootBefore;
         bytes32 weightsRootAfter;
-        address upstream;
-        address downstream;
     }
 
-    /// @notice One microbatch leaf of a commitment's `itemsRoot` (OZ StandardMerkleTree leaf of these seven values).
-    /// `weightsRoot` is the stage's weights the microbatch ran on (the start of its optimizer step).
+    /// @notice One microbatch leaf of a commitment's `itemsRoot` (OZ StandardMerkleTree leaf of these ten values).
+    /// `index` is the leaf's slot in `[0, itemCount)`, slots in ascending `microbatch` order (so a
+    /// microbatch a worker does not hold is provably absent: two adjacent slots bracket it);
+    /// `microbatch` is the round's microbatch it trained; `weightsRoot` the stage's weights it ran on
+    /// (the start of its optimizer step); `upstream` / `downstream` the neighbour workers it received
+    /// the activations from and sent them to (zero exactly at stage 0 / the last stage).
     struct ItemLeaf {
         uint32 index;
+        uint32 microbatch;
         bytes32 inputActHash;
         bytes32 outputActHash;
         bytes32 upstreamGradHash;
         bytes32 inputGradHash;
         bytes32 gradRoot;
         bytes32 weightsRoot;
+        address upstream;
+        address downstream;
     }
 
     /// @notice A leaf together with the commitment it belongs to and its sorted-pair Merkle proof.
-    /// The weights roots and neighbours are the commitment's own (signed) ones: the ledger stores one
-    /// digest of `(itemsRoot, weightsRootBefore, weightsRootAfter, upstream, downstream)` per
-    /// commitment and checks all five against it.
+    /// The weights roots are the commitment's own (signed) ones: the ledger stores one digest of
+    /// `(itemsRoot, weightsRootBefore, weightsRootAfter)` per commitment and checks all three against it.
     struct CommittedItem {
         uint64 modelId;
         uint64 round;
@@ -45,8 +48,6 @@ interface IComputeLedgerTypes {
         bytes32 itemsRoot;
         bytes32 weightsRootBefore;
         bytes32 weightsRootAfter;
-        address upstream;
-        address downstream;
         ItemLeaf leaf;
         bytes32[] proof;
     }
@@ -82,7 +83,7 @@ interface IComputeLedgerTypes {
         DisputeStatus status;
         /// current committee level: 0 first committee, each appeal adds one (at most `MAX_APPEALS`)
         uint8 level;
-        /// microbatch index of the disputed leaf (both leaves of a ChainBreak share it)
+        /// microbatch of the disputed leaf (both leaves of a ChainBreak share it; each worker holds it at its own slot)
         uint32 index;
         /// vote deadline of the current level; 0 while its committee is not drawn
         uint40 voteDeadline;
@@ -179,7 +180,7 @@ interface IComputeLedgerTypes {
         bool rewarded;
         /// voided by `proveUnlinked` / `proveDuplicate`: never paid, still slashable for fraud
         bool voided;
-        /// first 18 bytes of `keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter, upstream, downstream))`
+        /// first 18 bytes of `keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter))`
         bytes18 digestPrefix;
     }
 }

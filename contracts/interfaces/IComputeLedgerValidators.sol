@@ -11,12 +11,13 @@ interface IComputeLedgerValidators is IComputeLedgerTypes {
     function mintValidatorReward(uint64 modelId, uint64 round, address validator) external returns (uint256 tokens);
     function slashFalseAttestation(uint256 disputeId, address validator) external;
     function proveWeightsBreak(Commitment calldata previous, Commitment calldata current) external;
-    function proveUnlinked(Commitment calldata commitment, Commitment calldata neighbour, Commitment calldata partner)
+    function proveUnlinked(CommittedItem calldata item, CommittedItem calldata neighbour, CommittedItem calldata partner)
         external;
     function proveDuplicate(
         CommittedItem calldata copy,
         CommittedItem calldata original,
-        Commitment calldata originalUpstream,
-        Commitment[] calldata copyUpstream
+        CommittedItem calldata originalUpstream,
+        CommittedItem[] calldata copyUpstream
     ) external;
+    function proveMisordered(CommittedItem calldata a, CommittedItem calldata b) external;
 }

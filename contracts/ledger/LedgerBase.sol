@@ -72,9 +72,9 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     uint256 internal constant BPS = 10_000;
 
     // packed commitment slot: [0,40) round | [40,104) units | [104,112) flags | [112,256) digest prefix,
-    // digest = keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter, upstream, downstream)):
-    // one slot binds the items tree (challenges, attestations), both weights roots (continuity proofs)
-    // and both pipeline neighbours (link proofs, chain breaks).
+    // digest = keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter)):
+    // one slot binds the items tree (challenges, attestations, and through its leaves the pipeline
+    // neighbours of every microbatch) and both weights roots (continuity proofs).
     uint256 internal constant _ROUND_MASK = (1 << 40) - 1;
     uint256 internal constant _UNITS_SHIFT = 40;
     uint256 internal constant _FLAGS_SHIFT = 104;
@@ -261,33 +261,28 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     }
 
     /// @dev The digest a commitment slot stores a prefix of (docs/PROTOCOL.md "Stored commitment digest").
-    function _commitmentDigest(
-        bytes32 itemsRoot,
-        bytes32 weightsRootBefore,
-        bytes32 weightsRootAfter,
-        address upstream,
-        address downstream
-    ) internal pure returns (bytes32 digest) {
+    function _commitmentDigest(bytes32 itemsRoot, bytes32 weightsRootBefore, bytes32 weightsRootAfter)
+        internal
+        pure
+        returns (bytes32 digest)
+    {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, itemsRoot)
             mstore(add(ptr, 0x20), weightsRootBefore)
             mstore(add(ptr, 0x40), weightsRootAfter)
-            mstore(add(ptr, 0x60), upstream)
-            mstore(add(ptr, 0x80), downstream)
-            digest := keccak256(ptr, 0xa0)
+            digest := keccak256(ptr, 0x60)
         }
     }
 
-    /// @dev `_commitmentDigest` of a calldata `Commitment`, its five words copied straight from calldata
-    /// (offsets 0x80, 0xc0 .. 0x120 of the static struct). An address with dirty upper bits yields a
-    /// digest no slot holds; `submitCommitments` reads (and so ABI-validates) every field first.
+    /// @dev `_commitmentDigest` of a calldata `Commitment`, its three words copied straight from calldata
+    /// (offsets 0x80, 0xc0 and 0xe0 of the static struct).
     function _storedDigest(Commitment calldata c) internal pure returns (bytes32 digest) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, calldataload(add(c, 0x80)))
-            calldatacopy(add(ptr, 0x20), add(c, 0xc0), 0x80)
-            digest := keccak256(ptr, 0xa0)
+            calldatacopy(add(ptr, 0x20), add(c, 0xc0), 0x40)
+            digest := keccak256(ptr, 0x60)
         }
     }
 

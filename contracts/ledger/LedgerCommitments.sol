@@ -7,7 +7,7 @@ import {LedgerStaking} from "./LedgerStaking.sol";
 abstract contract LedgerCommitments is LedgerStaking {
     /// @notice EIP-712 type hash of `Commitment`, byte for byte as in docs/PROTOCOL.md.
     bytes32 public constant COMMITMENT_TYPEHASH = keccak256(
-        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter,address upstream,address downstream)"
+        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter)"
     );
 
     /// @dev What a batch needs of a model's terms: its first 2 cached slots (timing, shape, minimum
@@ -53,8 +53,8 @@ abstract contract LedgerCommitments is LedgerStaking {
     ///   one reverts, while an exact copy of the one already stored is skipped (counted once, no revert),
     ///   so whoever front-runs a relayed batch with one of its commitments cannot sink the batch;
     /// - self-reported work: units are `itemCount * registry.unitsPerMicrobatch(model, stage)`;
-    /// - copied work: the signed `upstream`/`downstream` must be zero exactly at the pipeline's ends;
-    ///   a commitment its named neighbour does not name back is voided by `proveUnlinked`;
+    /// - copied work: every leaf names the neighbours it exchanged its microbatch with; a leaf its
+    ///   named neighbour does not name back voids the commitment (`proveUnlinked`, `proveDuplicate`);
     /// - wrong starting point: for round 0, `weightsRootBefore` must equal the registry's initial root
     ///   of the stage. Later rounds' `weightsRootBefore` is not compared here (that would cost a cold
     ///   read of the previous round's slot on every commitment); both roots are bound in the stored
@@ -130,11 +130,6 @@ abstract contract LedgerCommitments is LedgerStaking {
                 revert ComputeLedgerBadItemCount(uint32(itemCount), uint32(t.microbatchesPerRound));
             }
             worker = address(uint160(_field(c, 0x60, type(uint160).max)));
-            address upstream = address(uint160(_field(c, 0x100, type(uint160).max)));
-            address downstream = address(uint160(_field(c, 0x120, type(uint160).max)));
-            if ((stage == 0) != (upstream == address(0)) || (stage + 1 == stageCount) != (downstream == address(0))) {
-                revert ComputeLedgerBadNeighbours(uint16(stage), upstream, downstream);
-            }
         }
         _requireServingSigner(c, modelId, worker, signature, t.minWorkerStakeWei, index);
         if (round == 0) {
@@ -189,9 +184,9 @@ abstract contract LedgerCommitments is LedgerStaking {
     /// @dev The signer of `c`'s EIP-712 digest, or zero for an invalid signature. Equivalent to OZ
     /// `ECDSA.tryRecoverCalldata(keccak256("\x19\x01" ++ domainSeparator ++ structHash(c)), signature)` (zero where it
     /// reports an error: a high `s`, a `v` other than 27/28, no signer), in one assembly block. The struct hash
-    /// is `keccak256(COMMITMENT_TYPEHASH ++ the struct's 10 calldata words)`: every narrow field was read (and so
-    /// ABI-validated) by `submitCommitments` (model, round) and `_acceptOne` (stage, worker, itemCount, upstream,
-    /// downstream) before, so the raw words equal `abi.encode` of the fields. It also takes the 64-byte
+    /// is `keccak256(COMMITMENT_TYPEHASH ++ the struct's 8 calldata words)`: every narrow field was read (and so
+    /// ABI-validated) by `submitCommitments` (model, round) and `_acceptOne` (stage, worker, itemCount)
+    /// before, so the raw words equal `abi.encode` of the fields. It also takes the 64-byte
     /// EIP-2098 form `r ++ (yParity << 255 | s)` of the same signature (the SDK submits that form: 33 fewer
     /// calldata bytes per commitment). Any other length is invalid.
     function _recoverCommitmentSigner(Commitment calldata c, bytes calldata signature)
@@ -204,8 +199,8 @@ abstract contract LedgerCommitments is LedgerStaking {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, typeHash)
-            calldatacopy(add(ptr, 0x20), c, 0x140)
-            let structHash := keccak256(ptr, 0x160)
+            calldatacopy(add(ptr, 0x20), c, 0x100)
+            let structHash := keccak256(ptr, 0x120)
             mstore(ptr, 0x1901)
             mstore(add(ptr, 0x20), domain)
             mstore(add(ptr, 0x40), structHash)

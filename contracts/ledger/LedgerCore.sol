@@ -41,16 +41,16 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
     /// Returns the commitment's stored slot.
     function _verifyItem(CommittedItem calldata item, uint32 microbatchesPerRound) internal view returns (uint256 slot) {
         slot = _commitments[item.modelId][item.worker][_slotKey(item.stage, item.round)];
-        bytes32 digest = _commitmentDigest(
-            item.itemsRoot, item.weightsRootBefore, item.weightsRootAfter, item.upstream, item.downstream
-        );
+        bytes32 digest = _commitmentDigest(item.itemsRoot, item.weightsRootBefore, item.weightsRootAfter);
         if (!_slotIsRound(slot, item.round) || !_slotPrefixMatches(slot, digest)) {
             revert ComputeLedgerUnknownCommitment();
         }
         if (_slotHas(slot, _FLAG_SLASHED)) {
             revert ComputeLedgerCommitmentSlashed();
         }
-        if (item.leaf.index >= microbatchesPerRound) revert ComputeLedgerLeafIndexOutOfRange();
+        if (item.leaf.index >= microbatchesPerRound || item.leaf.microbatch >= microbatchesPerRound) {
+            revert ComputeLedgerLeafIndexOutOfRange();
+        }
         bytes32 leafHash = keccak256(bytes.concat(keccak256(abi.encode(item.leaf))));
         if (!MerkleProof.verifyCalldata(item.proof, item.itemsRoot, leafHash)) revert ComputeLedgerInvalidProof();
     }

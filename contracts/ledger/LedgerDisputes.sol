@@ -51,11 +51,11 @@ abstract contract LedgerDisputes is LedgerCore {
 
     /// @notice Proves a hash-chain break between stage s and s+1 of the same round and microbatch and
     /// opens a dispute between the two workers: the committee decides which side is at fault.
-    /// @dev The break itself is verified here (both leaves proven against stored digests, same index,
-    /// and `outputActHash(s) != inputActHash(s+1)` or `upstreamGradHash(s) != inputGradHash(s+1)`).
-    /// The two commitments must name each other (`upstream.downstream == downstream.worker` and
-    /// `downstream.upstream == upstream.worker`, both bound in the stored digests): only leaves that
-    /// really exchanged data can break, so pairing two different pipelines frames nobody.
+    /// @dev The break itself is verified here (both leaves proven against stored digests, same
+    /// microbatch, and `outputActHash(s) != inputActHash(s+1)` or `upstreamGradHash(s) != inputGradHash(s+1)`).
+    /// The two leaves must name each other (`upstream.leaf.downstream == downstream.worker` and
+    /// `downstream.leaf.upstream == upstream.worker`, both bound in the items trees): only leaves that
+    /// really exchanged that microbatch can break, so pairing two replicas' leaves frames nobody.
     /// Bonded like an item challenge; the bond comes back with any verdict but a dismissal.
     /// @return disputeId The id of the new dispute.
     function challengeChainBreak(CommittedItem calldata upstream, CommittedItem calldata downstream)
@@ -66,25 +66,25 @@ abstract contract LedgerDisputes is LedgerCore {
         if (
             upstream.modelId != downstream.modelId || upstream.round != downstream.round
                 || uint256(downstream.stage) != uint256(upstream.stage) + 1
-                || upstream.leaf.index != downstream.leaf.index
+                || upstream.leaf.microbatch != downstream.leaf.microbatch
                 || (
                     upstream.leaf.outputActHash == downstream.leaf.inputActHash
                         && upstream.leaf.upstreamGradHash == downstream.leaf.inputGradHash
                 )
         ) revert ComputeLedgerNotAChainBreak();
-        if (upstream.downstream != downstream.worker || downstream.upstream != upstream.worker) {
+        if (upstream.leaf.downstream != downstream.worker || downstream.leaf.upstream != upstream.worker) {
             revert ComputeLedgerNotLinked(upstream.worker, downstream.worker);
         }
         ModelParams storage p = _model(upstream.modelId);
         // Either side's validators may spot a break (both hold the activations it is about).
         _requireChallenger(p, upstream, upstream.worker, downstream.worker, downstream.stage);
         _requireNotDisputed(upstream, upstream.stage, upstream.worker);
-        _requireNotDisputed(upstream, downstream.stage, downstream.worker);
+        _requireNotDisputed(downstream, downstream.stage, downstream.worker);
         _verifyItem(upstream, p.microbatchesPerRound);
         _verifyItem(downstream, p.microbatchesPerRound);
         disputeId = _openDispute(upstream, DisputeKind.ChainBreak, downstream.worker);
         _markDisputed(upstream, upstream.stage, upstream.worker, disputeId);
-        _markDisputed(upstream, downstream.stage, downstream.worker, disputeId);
+        _markDisputed(downstream, downstream.stage, downstream.worker, disputeId);
     }
 
     /// @notice Draws the committee of the dispute's current level; anyone may call it once a block
@@ -319,12 +319,12 @@ abstract contract LedgerDisputes is LedgerCore {
 
     /// @dev Reverts when leaf `item.leaf.index` of (stage, worker) in the item's round is already disputed.
     function _requireNotDisputed(CommittedItem calldata item, uint16 stage, address worker) private view {
-        uint256 idPlusOne = _openItemDispute[_itemKey(item.modelId, item.round, stage, worker, item.leaf.index)];
+        uint256 idPlusOne = _openItemDispute[_itemKey(item.modelId, item.round, stage, worker, item.leaf.microbatch)];
         if (idPlusOne != 0) revert ComputeLedgerItemAlreadyDisputed(idPlusOne - 1);
     }
 
     function _markDisputed(CommittedItem calldata item, uint16 stage, address worker, uint256 disputeId) private {
-        _openItemDispute[_itemKey(item.modelId, item.round, stage, worker, item.leaf.index)] = disputeId + 1;
+        _openItemDispute[_itemKey(item.modelId, item.round, stage, worker, item.leaf.microbatch)] = disputeId + 1;
     }
 
     function _openDispute(CommittedItem calldata item, DisputeKind kind, address counterparty)
@@ -339,7 +339,7 @@ abstract contract LedgerDisputes is LedgerCore {
         d.stage = item.stage;
         d.kind = kind;
         d.status = DisputeStatus.Open;
-        d.index = item.leaf.index;
+        d.index = item.leaf.microbatch;
         d.accused = accused;
         d.bondWei = uint96(msg.value);
         d.counterparty = counterparty;

@@ -85,11 +85,12 @@ abstract contract LedgerValidators is LedgerCore {
         if (item.stage != ctx.stage) revert ComputeLedgerNotStageValidator(ctx.modelId, item.stage);
         if (item.worker == msg.sender) revert ComputeLedgerNotEligibleValidator();
         uint256 slot = _verifyItem(item, ctx.microbatches);
-        uint32 index = item.leaf.index;
         uint32 itemCount = _slotItemCount(ctx.modelId, item.stage, slot);
-        if (draw >= ctx.maxDraws || _drawIndex(ctx.seed, msg.sender, item.worker, item.stage, draw, itemCount) != index) {
+        if (draw >= ctx.maxDraws || _drawIndex(ctx.seed, msg.sender, item.worker, item.stage, draw, itemCount) != item.leaf.index) {
             revert ComputeLedgerNotSampled(i);
         }
+        // Attestations are recorded by microbatch, as disputes are: a dispute's leaf finds them.
+        uint32 index = item.leaf.microbatch;
         mapping(uint256 => uint256) storage bits =
             _attestedBits[_attestKey(ctx.modelId, ctx.round, item.stage, item.worker, msg.sender)];
         uint256 bit = 1 << (index & 255);
@@ -191,73 +192,98 @@ abstract contract LedgerValidators is LedgerCore {
         if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
     }
 
-    /// @notice Voids `commitment` (no reward; its units leave the round) when the pipeline neighbour
-    /// it names is linked to someone else: `neighbour` is the stored commitment of the worker
-    /// `commitment` names on one side (its `upstream` at stage s-1, or its `downstream` at s+1), it
-    /// names `partner` instead, and `partner`'s stored commitment at `commitment`'s stage names
-    /// `neighbour` back. A verbatim copy of someone else's commitment names the original's
-    /// neighbours, which are linked to the original: the copy earns nothing.
+    /// @notice Voids `item`'s commitment (no reward; its units leave the round) when the neighbour a
+    /// leaf names exchanged that microbatch with someone else: `neighbour` is the leaf of the same
+    /// microbatch in the commitment of the worker `item` names on one side (its `upstream` at stage
+    /// s-1, or its `downstream` at s+1), that leaf names `partner` instead, and `partner`'s leaf of the
+    /// microbatch (at `item`'s stage) names `neighbour` back. A verbatim copy of someone else's leaves
+    /// names the original's neighbours, which are linked to the original: the copy earns nothing.
     /// @dev Pure proofs against three stored digests: no bond, no committee, anyone may call it until
     /// the round's challenge window closes (a finalized round never loses units). A neighbour that
     /// names nobody who names it back voids nobody, so a stage cannot void its honest neighbour by
-    /// lying alone. Voiding is not a slash; the voided commitment stays challengeable.
-    /// @param commitment The commitment to void, exactly as signed.
-    /// @param neighbour The stored commitment of the neighbour `commitment` names.
-    /// @param partner The stored commitment (same stage as `commitment`) of the worker `neighbour` names.
-    function proveUnlinked(Commitment calldata commitment, Commitment calldata neighbour, Commitment calldata partner)
+    /// lying alone; a replica commits a microbatch only once its upstream acknowledged it (see
+    /// docs/PROTOCOL.md "Replicas"), so a re-routed microbatch never voids the replica it left.
+    /// Voiding is not a slash; the voided commitment stays challengeable.
+    /// @param item A leaf of the commitment to void.
+    /// @param neighbour The same microbatch's leaf of the neighbour `item.leaf` names.
+    /// @param partner The same microbatch's leaf (at `item`'s stage) of the worker `neighbour.leaf` names.
+    function proveUnlinked(CommittedItem calldata item, CommittedItem calldata neighbour, CommittedItem calldata partner)
         external
     {
-        uint64 modelId = commitment.modelId;
-        uint64 round = commitment.round;
-        bool upstreamSide = uint256(neighbour.stage) + 1 == commitment.stage;
+        uint64 modelId = item.modelId;
+        uint64 round = item.round;
+        bool upstreamSide = uint256(neighbour.stage) + 1 == item.stage;
+        uint32 microbatch = item.leaf.microbatch;
         if (
             neighbour.modelId != modelId || neighbour.round != round || partner.modelId != modelId
-                || partner.round != round || partner.stage != commitment.stage
-                || (!upstreamSide && uint256(commitment.stage) + 1 != neighbour.stage)
-                || neighbour.worker != (upstreamSide ? commitment.upstream : commitment.downstream)
-                || partner.worker != (upstreamSide ? neighbour.downstream : neighbour.upstream)
-                || partner.worker == commitment.worker
-                || (upstreamSide ? partner.upstream : partner.downstream) != neighbour.worker
+                || partner.round != round || partner.stage != item.stage
+                || (!upstreamSide && uint256(item.stage) + 1 != neighbour.stage)
+                || neighbour.leaf.microbatch != microbatch || partner.leaf.microbatch != microbatch
+                || neighbour.worker != (upstreamSide ? item.leaf.upstream : item.leaf.downstream)
+                || partner.worker != (upstreamSide ? neighbour.leaf.downstream : neighbour.leaf.upstream)
+                || partner.worker == item.worker
+                || (upstreamSide ? partner.leaf.upstream : partner.leaf.downstream) != neighbour.worker
         ) revert ComputeLedgerNotUnlinked();
-        _requireOpenChallengeWindow(modelId, round);
-        _requireStored(neighbour);
-        _requireStored(partner);
-        _voidSlot(modelId, round, commitment.stage, commitment.worker, _requireStored(commitment), neighbour.worker);
+        ModelParams storage p = _requireOpenChallengeWindow(modelId, round);
+        _verifyItem(neighbour, p.microbatchesPerRound);
+        _verifyItem(partner, p.microbatchesPerRound);
+        _voidSlot(modelId, round, item.stage, item.worker, _verifyItem(item, p.microbatchesPerRound), neighbour.worker);
     }
 
-    /// @notice Voids `copy` when one of its leaves has the same input activations as the same leaf
-    /// of `original`, whose upstream link is confirmed (`originalUpstream`, the stored stage-(s-1)
-    /// commitment of `original.upstream`, names `original` downstream) while the copy's is not
-    /// (its named upstream is `original`'s, has no commitment of the round, or names someone else).
+    /// @notice Voids `copy`'s commitment when its leaf has the same input activations as the same
+    /// microbatch's leaf of `original`, whose upstream link is confirmed (`originalUpstream`, the
+    /// upstream's leaf of that microbatch, names `original` downstream) while the copy's is not (its
+    /// named upstream is `original`'s, has no commitment of the round, holds no leaf of that
+    /// microbatch, or its leaf of it names someone else).
     /// @dev Every pipeline's data is keyed by its head (docs/PROTOCOL.md "Deterministic data"), so
-    /// two honest commitments never share a stage-s input: a shared one was received once and
-    /// claimed twice. Catches copies that name made-up neighbours. Same rules as `proveUnlinked`.
+    /// two honest leaves never share a stage-s input: a shared one was received once and claimed
+    /// twice. Catches copies that name made-up or real but unrelated neighbours. Same rules as `proveUnlinked`.
     /// @param copy A leaf of the commitment to void, with its commitment and proof.
-    /// @param original The same-index leaf of the commitment it duplicates.
-    /// @param originalUpstream The stored commitment of `original.upstream` naming `original.worker`.
-    /// @param copyUpstream Empty when `copy.upstream` has no commitment of the round at stage s-1 (or
-    /// is `original.upstream`), else that commitment, naming another downstream than `copy.worker`.
+    /// @param original The same microbatch's leaf of the commitment it duplicates.
+    /// @param originalUpstream The leaf of that microbatch of `original.leaf.upstream`, naming `original.worker`.
+    /// @param copyUpstream Empty when `copy.leaf.upstream` is `original.leaf.upstream` or has no commitment
+    /// of the round at stage s-1; else one leaf of it: of that microbatch naming another downstream than
+    /// `copy.worker`, or the slot next to where the microbatch would be (slots ascend by microbatch:
+    /// the first slot above it or the last slot below it, with its neighbour slot or the tree's end);
+    /// two adjacent leaves bracketing it also prove it absent.
     function proveDuplicate(
         CommittedItem calldata copy,
         CommittedItem calldata original,
-        Commitment calldata originalUpstream,
-        Commitment[] calldata copyUpstream
+        CommittedItem calldata originalUpstream,
+        CommittedItem[] calldata copyUpstream
     ) external {
         uint64 modelId = copy.modelId;
         uint64 round = copy.round;
+        uint32 microbatch = copy.leaf.microbatch;
         if (
             original.modelId != modelId || original.round != round || original.stage != copy.stage || copy.stage == 0
-                || original.leaf.index != copy.leaf.index || original.worker == copy.worker
+                || original.leaf.microbatch != microbatch || original.worker == copy.worker
                 || original.leaf.inputActHash != copy.leaf.inputActHash || originalUpstream.modelId != modelId
                 || originalUpstream.round != round || uint256(originalUpstream.stage) + 1 != copy.stage
-                || originalUpstream.worker != original.upstream || originalUpstream.downstream != original.worker
+                || originalUpstream.leaf.microbatch != microbatch || originalUpstream.worker != original.leaf.upstream
+                || originalUpstream.leaf.downstream != original.worker
         ) revert ComputeLedgerNotADuplicate();
         ModelParams storage p = _requireOpenChallengeWindow(modelId, round);
-        _requireStored(originalUpstream);
-        _requireUnconfirmedUpstream(p, copy, original.upstream, copyUpstream);
+        _verifyItem(originalUpstream, p.microbatchesPerRound);
+        _requireUnconfirmedUpstream(p, copy, original.leaf.upstream, copyUpstream);
         _verifyItem(original, p.microbatchesPerRound);
         uint256 slot = _verifyItem(copy, p.microbatchesPerRound);
-        _voidSlot(modelId, round, copy.stage, copy.worker, slot, copy.upstream);
+        _voidSlot(modelId, round, copy.stage, copy.worker, slot, copy.leaf.upstream);
+    }
+
+    /// @notice Voids the commitment of `a` and `b` when its slots are not in strictly ascending
+    /// microbatch order (`a.leaf.index < b.leaf.index` but `a.leaf.microbatch >= b.leaf.microbatch`):
+    /// a microbatch claimed twice, or a tree whose absent microbatches could not be proven absent.
+    /// @dev Both leaves proven against the same stored digest; anyone, no bond, until the round's
+    /// challenge window closes.
+    function proveMisordered(CommittedItem calldata a, CommittedItem calldata b) external {
+        if (
+            a.modelId != b.modelId || a.round != b.round || a.stage != b.stage || a.worker != b.worker
+                || a.itemsRoot != b.itemsRoot || a.leaf.index >= b.leaf.index || a.leaf.microbatch < b.leaf.microbatch
+        ) revert ComputeLedgerNotMisordered();
+        ModelParams storage p = _requireOpenChallengeWindow(a.modelId, a.round);
+        _verifyItem(a, p.microbatchesPerRound);
+        _voidSlot(a.modelId, a.round, a.stage, a.worker, _verifyItem(b, p.microbatchesPerRound), address(0));
     }
 
     // ---------------------------------------------------------------- internals
@@ -267,30 +293,56 @@ abstract contract LedgerValidators is LedgerCore {
         if (block.timestamp >= _challengeEnd(p, round)) revert ComputeLedgerOutsideChallengeWindow(modelId, round);
     }
 
-    /// @dev The copy's upstream link is not confirmed: it names `originalUpstream` (who names the
-    /// original), or its upstream has no commitment of the round once the commit window closed, or
-    /// that commitment (given) names another downstream.
+    /// @dev The copy's upstream link is not confirmed: it names `originalUpstream` (whose leaf names
+    /// the original), or its upstream has no commitment of the round once the commit window closed,
+    /// or that commitment's leaf of the microbatch names another downstream, or holds no such leaf
+    /// (proven by the slots around where it would be).
     function _requireUnconfirmedUpstream(
         ModelParams storage p,
         CommittedItem calldata copy,
         address originalUpstream,
-        Commitment[] calldata copyUpstream
-    ) private view {
-        address upstream = copy.upstream;
+        CommittedItem[] calldata copyUpstream
+    ) private {
+        address upstream = copy.leaf.upstream;
         if (upstream == originalUpstream) return;
-        if (copyUpstream.length == 0) {
+        uint256 n = copyUpstream.length;
+        if (n == 0) {
             if (
                 block.timestamp < _commitEnd(p.genesisTime, p.commitWindowSec, copy.round)
                     || _slotIsRound(_commitments[copy.modelId][upstream][_slotKey(copy.stage - 1, copy.round)], copy.round)
             ) revert ComputeLedgerNotADuplicate();
             return;
         }
-        Commitment calldata theirs = copyUpstream[0];
+        uint32 microbatch = copy.leaf.microbatch;
+        CommittedItem calldata first = copyUpstream[0];
         if (
-            copyUpstream.length != 1 || theirs.modelId != copy.modelId || theirs.round != copy.round
-                || uint256(theirs.stage) + 1 != copy.stage || theirs.worker != upstream || theirs.downstream == copy.worker
+            n > 2 || first.modelId != copy.modelId || first.round != copy.round || uint256(first.stage) + 1 != copy.stage
+                || first.worker != upstream
         ) revert ComputeLedgerNotADuplicate();
-        _requireStored(theirs);
+        uint256 slot = _verifyItem(first, p.microbatchesPerRound);
+        uint32 m = first.leaf.microbatch;
+        if (m == microbatch) {
+            // Its leaf of the microbatch names another downstream.
+            if (n != 1 || first.leaf.downstream == copy.worker) revert ComputeLedgerNotADuplicate();
+            return;
+        }
+        if (n == 1) {
+            // The first slot is above it, or the last slot is below it.
+            bool absent = m > microbatch
+                ? first.leaf.index == 0
+                : uint256(first.leaf.index) + 1 == _slotItemCount(copy.modelId, first.stage, slot);
+            if (!absent) revert ComputeLedgerNotADuplicate();
+            return;
+        }
+        // Two adjacent slots of the same tree bracket it.
+        CommittedItem calldata second = copyUpstream[1];
+        if (
+            second.worker != upstream || second.modelId != copy.modelId || second.round != copy.round
+                || second.stage != first.stage || second.itemsRoot != first.itemsRoot
+                || uint256(first.leaf.index) + 1 != second.leaf.index || m >= microbatch
+                || second.leaf.microbatch <= microbatch
+        ) revert ComputeLedgerNotADuplicate();
+        _verifyItem(second, p.microbatchesPerRound);
     }
 
     /// @dev Flags a stored, unsettled commitment voided and takes its units out of the (unfinalized) round.

@@ -1,6 +1,6 @@
 import type { Libp2p } from "@libp2p/interface";
 import type { Address, Hex, LocalAccount } from "viem";
-import { type Commitment, signCommitment, type MicrobatchItem } from "../../sdk/protocol/index.ts";
+import { assignSlots, type Commitment, signCommitment, type MicrobatchItem } from "../../sdk/protocol/index.ts";
 import type { SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
 import { buildCommitment, toItem } from "../../worker/commit/commitment.ts";
 import type { PipelineNeighbours } from "../../worker/journal/records.ts";
@@ -85,7 +85,8 @@ export class MinerPipeline {
       const miner = this.miners[s] as StageMiner;
       const { weightsRootBefore: weightsBefore } = storeRoundContent(miner.store, { stepWeights: result.stepWeights, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
       const weightsAfter = miner.store.putWeights(miner.stage.exportWeights());
-      return { result, items: result.records.map(toItem), weightsBefore, weightsAfter, neighbours: pipeNeighbours(this.pipes[s] as StagePipe) };
+      const neighbours = pipeNeighbours(this.pipes[s] as StagePipe);
+      return { result, items: assignSlots(result.records.map((r) => toItem(r, neighbours))), weightsBefore, weightsAfter, neighbours };
     });
   }
 }
@@ -102,7 +103,7 @@ export async function commitMined(
   mined: MinedRound,
   { modelId, round, ledger, chainId, tamper, signer }: { modelId: bigint; round: bigint; ledger: Address; chainId: number; tamper?: CommitTamper | undefined; signer?: LocalAccount | undefined },
 ): Promise<SignedCommitment> {
-  const commitment = buildCommitment({ modelId, round, stage: miner.stage.index, worker: miner.worker, items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter, neighbours: mined.neighbours });
+  const commitment = buildCommitment({ modelId, round, stage: miner.stage.index, worker: miner.worker, items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter });
   const draft = tamper ? tamper({ commitment, items: mined.items }) : { commitment, items: mined.items };
   const signature = await signCommitment(signer ?? miner.signer, { ledger, chainId, commitment: draft.commitment });
   // A draft whose leaves do not back its itemCount has no valid manifest to serve: it stays unserved.

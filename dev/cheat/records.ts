@@ -5,7 +5,7 @@ import type { ContentStore } from "../../worker/p2p/content.ts";
 import type { CommitTamper } from "./miner.ts";
 
 const rebuild = (c: Commitment, items: MicrobatchItem[], over: Partial<Commitment> = {}): Commitment => {
-  const built = buildCommitment({ ...c, ...over, items, neighbours: { upstream: c.upstream, downstream: c.downstream } });
+  const built = buildCommitment({ ...c, ...over, items });
   return { ...built, ...over, itemsRoot: built.itemsRoot, itemCount: built.itemCount };
 };
 
@@ -22,7 +22,7 @@ export function replayItems(earlier: MicrobatchItem[]): CommitTamper {
 export function copyItems(victim: MicrobatchItem[], shift: number): CommitTamper {
   return ({ commitment, items }) => {
     const n = victim.length;
-    const copied = items.map((own, i) => ({ ...(victim[(i + shift) % n] as MicrobatchItem), index: own.index }));
+    const copied = items.map((own, i) => ({ ...(victim[(i + shift) % n] as MicrobatchItem), index: own.index, microbatch: own.microbatch }));
     return { commitment: rebuild(commitment, copied), items: copied };
   };
 }

@@ -88,6 +88,7 @@ export async function commitFabricatedRound(p: FabricatingReplicaParameters, rou
     for (const key of [item.inputActHash, item.outputActHash, item.upstreamGradHash, item.inputGradHash]) await mirror(p, "tensor", key);
     // The backward pass it never ran: gradients made up, served and committed as its own.
     const gradient = fabricatedGradient(parameterCount, Number(round) * 1000 + item.index + 1);
+    // A copy keeps the honest miner's leaves' neighbours, which name the honest miner back.
     items.push({ ...item, gradRoot: p.store.putGradient(gradient) });
   }
   const commitment = buildCommitment({
@@ -98,8 +99,6 @@ export async function commitFabricatedRound(p: FabricatingReplicaParameters, rou
     items,
     weightsRootBefore: honest.commitment.weightsRootBefore,
     weightsRootAfter: honest.commitment.weightsRootAfter,
-    // A copy names the honest miner's neighbours, which name the honest miner back.
-    neighbours: { upstream: honest.commitment.upstream, downstream: honest.commitment.downstream },
   });
   const signature = await signCommitment(p.signer, { ledger: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, commitment });
   const manifest = { commitment, signature, items };

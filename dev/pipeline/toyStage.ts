@@ -50,12 +50,13 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
   const vars = toyStageShapes(spec, index).map(({ name, shape }, k) => {
     const size = shape.reduce((a, b) => a * b, 1);
     const scale = k === 0 ? 1 / Math.sqrt(shape[0] as number) : 0;
-    return tf.variable(tf.tensor(initValues(size, scale, spec.seed * 1000 + index * 10 + k), shape), true, name);
+    // Unnamed: replicas of one stage live side by side in a process (tfjs names must be unique).
+    return tf.variable(tf.tensor(initValues(size, scale, spec.seed * 1000 + index * 10 + k), shape), true);
   });
   const parameterCount = vars.reduce((n, v) => n + v.size, 0);
   const inputs = new Map<number, { input: tf.Tensor; targets?: tf.Tensor | undefined }>();
-  let accumulated: Float32Array | undefined;
-  let accumulatedCount = 0;
+  /** Each microbatch's parameter gradient since the last step. */
+  const pending = new Map<number, Float32Array>();
 
   const apply = (input: tf.Tensor, targets: tf.Tensor | undefined, kernel: tf.Tensor, bias: tf.Tensor, logits = false): tf.Tensor => {
     const [b, t] = input.shape as [number, number];
@@ -99,18 +100,27 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
         at += g.size;
         g.dispose();
       }
-      accumulated ??= new Float32Array(parameterCount);
-      for (let i = 0; i < parameterCount; i++) (accumulated[i] as number) += parameterGradient[i] as number;
-      accumulatedCount++;
+      const earlier = pending.get(microbatch);
+      if (earlier) for (let i = 0; i < parameterCount; i++) (earlier[i] as number) += parameterGradient[i] as number;
+      else pending.set(microbatch, parameterGradient.slice());
       return { ...(first ? {} : { inputGrad: grads[0] as tf.Tensor }), parameterGradient };
     },
     step() {
-      if (!accumulated || accumulatedCount === 0) return;
+      if (pending.size === 0) return;
+      // Summed in ascending microbatch order, whatever order backward ran in (as the transformer does).
+      const accumulated = new Float32Array(parameterCount);
+      for (const m of [...pending.keys()].sort((a, b) => a - b)) {
+        const g = pending.get(m) as Float32Array;
+        for (let i = 0; i < parameterCount; i++) (accumulated[i] as number) += g[i] as number;
+      }
       const weights = this.exportWeights();
-      for (let i = 0; i < weights.length; i++) (weights[i] as number) -= (spec.learningRate * (accumulated[i] as number)) / accumulatedCount;
+      for (let i = 0; i < weights.length; i++) (weights[i] as number) -= (spec.learningRate * (accumulated[i] as number)) / pending.size;
       this.importWeights(weights);
-      accumulated = undefined;
-      accumulatedCount = 0;
+      pending.clear();
+    },
+    discard(microbatch) {
+      inputs.delete(microbatch);
+      pending.delete(microbatch);
     },
     exportWeights() {
       const out = new Float32Array(parameterCount);

@@ -38,7 +38,7 @@ export const STRATEGIES: Strategy[] = [
     tamper: ({ round, honest, bench }) => {
       const mined = honest[0];
       if (!mined) throw new Error("no stage-0 work to copy");
-      const victim = buildCommitment({ modelId: 1n, round, stage: 0, worker: accountAt(bench.s, 5), items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter, neighbours: mined.neighbours });
+      const victim = buildCommitment({ modelId: 1n, round, stage: 0, worker: accountAt(bench.s, 5), items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter });
       return copyCommitment({ commitment: victim, items: mined.items });
     },
   },

@@ -41,7 +41,7 @@ export function sampleModelSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
  * `weightsRootBefore` must be the registered initial root in round 0.
  *
  * @example
- * const commitment = sampleCommitment({ modelId, round: 0n, stage: 1, worker, itemCount: 16, weightsRootBefore: spec.initialWeightsRoots[1], pipeline: [worker0, worker] })
+ * const commitment = sampleCommitment({ modelId, round: 0n, stage: 1, worker, itemCount: 16, weightsRootBefore: spec.initialWeightsRoots[1] })
  */
 export function sampleCommitment(p: {
   modelId: bigint;
@@ -50,15 +50,10 @@ export function sampleCommitment(p: {
   worker: Address;
   itemCount: number;
   weightsRootBefore: Hex;
-  /** The workers of the commitment's pipeline, stage by stage: its `upstream`/`downstream` come from here. */
-  pipeline: readonly Address[];
 }): Commitment {
-  const { pipeline, ...fields } = p;
   return {
-    ...fields,
+    ...p,
     itemsRoot: h(`items ${p.round} ${p.stage}`),
     weightsRootAfter: h(`after ${p.round} ${p.stage}`),
-    upstream: pipeline[p.stage - 1] ?? zeroAddress,
-    downstream: pipeline[p.stage + 1] ?? zeroAddress,
   };
 }

@@ -33,8 +33,6 @@ export const commitmentTypes = {
     { name: "itemCount", type: "uint32" },
     { name: "weightsRootBefore", type: "bytes32" },
     { name: "weightsRootAfter", type: "bytes32" },
-    { name: "upstream", type: "address" },
-    { name: "downstream", type: "address" },
   ],
 } as const;
 
@@ -48,13 +46,6 @@ export type Commitment = {
   itemCount: number;
   weightsRootBefore: Hex;
   weightsRootAfter: Hex;
-  /**
-   * The stage-(s-1) worker this stage received the round's activations from (the zero address at
-   * stage 0). Its commitment must name this worker back, or this one is voided (`proveUnlinked`).
-   */
-  upstream: Address;
-  /** The stage-(s+1) worker it sent them to (the zero address at the last stage). */
-  downstream: Address;
 };
 
 /** Where a commitment is verified: the ComputeLedger address and its chain. */
@@ -86,8 +77,8 @@ export function hashCommitment(parameters: CommitmentContext): Hex {
 
 /**
  * The digest the ledger stores (its top 18 bytes) for an accepted commitment (docs/PROTOCOL.md,
- * "Stored commitment digest"): `keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter,
- * upstream, downstream))`. Compare `getCommitment(...).digestPrefix` with its first 18 bytes.
+ * "Stored commitment digest"): `keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter))`.
+ * Compare `getCommitment(...).digestPrefix` with its first 18 bytes.
  *
  * @example
  * const prefix = storedCommitmentDigest(commitment).slice(0, 2 + 36)
@@ -95,8 +86,8 @@ export function hashCommitment(parameters: CommitmentContext): Hex {
 export function storedCommitmentDigest(c: Commitment): Hex {
   return keccak256(
     encodeAbiParameters(
-      [{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }, { type: "address" }, { type: "address" }],
-      [c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter, c.upstream, c.downstream],
+      [{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }],
+      [c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter],
     ),
   );
 }

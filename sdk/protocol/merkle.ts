@@ -1,4 +1,4 @@
-import { encodeAbiParameters, type Hex, keccak256, parseAbiParameters } from "viem";
+import { type Address, encodeAbiParameters, type Hex, keccak256, parseAbiParameters } from "viem";
 import { BaseError } from "../errors/base.ts";
 import { processProof, standardTree } from "./standardTree.ts";
 import { quantizeInt8 } from "./tensorBytes.ts";
@@ -34,7 +34,10 @@ export type ChunkTree = {
 
 /** One microbatch's commitment leaf (docs/PROTOCOL.md, "Microbatch items"). */
 export type MicrobatchItem = {
+  /** The leaf's slot in `[0, itemCount)`; slots ascend with `microbatch` ({@link assignSlots}). */
   index: number;
+  /** The round's microbatch it trained (`floor(microbatch / microbatchesPerStep)` is its step). */
+  microbatch: number;
   inputActHash: Hex;
   outputActHash: Hex;
   upstreamGradHash: Hex;
@@ -42,13 +45,17 @@ export type MicrobatchItem = {
   gradRoot: Hex;
   /**
    * Weights root of the stage's parameters the microbatch ran on: those at the start of its
-   * optimizer step (step `index / microbatchesPerStep` of the round; step 0 starts from the
+   * optimizer step (step `microbatch / microbatchesPerStep` of the round; step 0 starts from the
    * commitment's `weightsRootBefore`).
    */
   weightsRoot: Hex;
+  /** The stage-(s-1) worker it received the activations from (zero at stage 0). */
+  upstream: Address;
+  /** The stage-(s+1) worker it sent them to (zero at the last stage). */
+  downstream: Address;
 };
 
-/** A Merkle tree over microbatch items; `proof(index)` takes the item's microbatch `index`. */
+/** A Merkle tree over microbatch items; `proof(index)` takes the item's slot `index`. */
 export type ItemsTree = {
   root: Hex;
   items: readonly MicrobatchItem[];
@@ -64,9 +71,9 @@ export class MerkleInputError extends BaseError {
 }
 
 const chunkLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, bytes32");
-const itemLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, bytes32, bytes32, bytes32, bytes32, bytes32, bytes32");
+const itemLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, uint32, bytes32, bytes32, bytes32, bytes32, bytes32, bytes32, address, address");
 
-type ItemLeaf = [number, Hex, Hex, Hex, Hex, Hex, Hex];
+type ItemLeaf = [number, number, Hex, Hex, Hex, Hex, Hex, Hex, Address, Address];
 
 function chunkRanges(length: number): Array<[number, number]> {
   if (length === 0) throw new MerkleInputError("the vector is empty");
@@ -172,24 +179,39 @@ export function verifyChunkProof(root: Hex, chunk: { index: number; hash: Hex },
 }
 
 function itemValues(item: MicrobatchItem): ItemLeaf {
-  return [item.index, item.inputActHash, item.outputActHash, item.upstreamGradHash, item.inputGradHash, item.gradRoot, item.weightsRoot];
+  return [item.index, item.microbatch, item.inputActHash, item.outputActHash, item.upstreamGradHash, item.inputGradHash, item.gradRoot, item.weightsRoot, item.upstream, item.downstream];
 }
 
 /**
  * Leaf of a microbatch item:
- * `keccak256(keccak256(abi.encode(uint32 index, bytes32 inputActHash, bytes32 outputActHash,
- * bytes32 upstreamGradHash, bytes32 inputGradHash, bytes32 gradRoot, bytes32 weightsRoot)))`.
+ * `keccak256(keccak256(abi.encode(uint32 index, uint32 microbatch, bytes32 inputActHash,
+ * bytes32 outputActHash, bytes32 upstreamGradHash, bytes32 inputGradHash, bytes32 gradRoot,
+ * bytes32 weightsRoot, address upstream, address downstream)))`.
  *
  * @example
- * const leaf = itemLeafHash({ index: 0, inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot, weightsRoot })
+ * const leaf = itemLeafHash({ index: 0, microbatch: 0, inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot, weightsRoot, upstream, downstream })
  */
 export function itemLeafHash(item: MicrobatchItem): Hex {
   return keccak256(keccak256(encodeAbiParameters(itemLeafAbi, itemValues(item))));
 }
 
 /**
- * Builds the items tree of one stage's round commitment. Item indices must be unique;
- * `proof(index)` looks the item up by its microbatch index, not by its position.
+ * The items of a commitment in protocol order: sorted by microbatch, each given its slot
+ * (`index` = position). Throws {@link MerkleInputError} for a microbatch listed twice.
+ *
+ * @example
+ * const items = assignSlots(records.map((r) => ({ ...r, index: 0 })))
+ */
+export function assignSlots<T extends Omit<MicrobatchItem, "index">>(items: readonly T[]): (T & { index: number })[] {
+  const sorted = [...items].sort((a, b) => a.microbatch - b.microbatch);
+  for (let i = 1; i < sorted.length; i++)
+    if ((sorted[i] as T).microbatch === (sorted[i - 1] as T).microbatch) throw new MerkleInputError(`microbatch ${(sorted[i] as T).microbatch} listed twice`);
+  return sorted.map((item, index) => ({ ...item, index }));
+}
+
+/**
+ * Builds the items tree of one stage's round commitment. Item slots (`index`) must be unique;
+ * `proof(index)` looks the item up by its slot, not by its position in `items`.
  *
  * @example
  * const tree = itemsTree(items)

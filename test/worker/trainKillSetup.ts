@@ -99,6 +99,18 @@ export function stageArgs(c: KillChain, { pipeline, stage, journalDir, ports, un
   ];
 }
 
+/**
+ * The flags of a `train --swarm` process of staked worker `key` (0..3, Hardhat accounts 1..4) on
+ * `stage`: no `--peer`, neighbours come from the stage directory.
+ */
+export function swarmArgs(c: KillChain, { key, stage, journalDir, until }: { key: number; stage: number; journalDir: string; until: bigint }): string[] {
+  return [
+    "--json", "--rpc", c.rpcUrl, "--deployments", c.dir, "--key", KEYS[key] as string, "--signing-key", SIGNING_KEYS[key] as string, "--backend", "wasm",
+    "train", "--model", "1", "--stage", String(stage), "--spec", path.join(c.dir, "spec.json"), "--journal", journalDir, "--until-round", String(until),
+    "--poll-ms", "100", "--peer-timeout", "60", "--swarm",
+  ];
+}
+
 /** One run of a `shardholder train` stage process: its JSON log lines, stderr and exit. */
 export type StageProcess = { child: ChildProcess; logs: Array<Record<string, unknown>>; stderr: string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
 

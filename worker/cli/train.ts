@@ -12,7 +12,7 @@ import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
-import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundRunner, roundRange, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
+import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundReport, type RoundRunner, roundRange, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
 import { watchAvailabilityChallenges } from "../commit/availability.ts";
 import { chainNow, describeRounds, rewardTotals, watchRewards } from "../commit/rewards.ts";
 import { Journal, loadCheckpoint, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
@@ -26,7 +26,7 @@ import { LinkClosedError, PeerTimeoutError, PeerUnreachableError } from "../p2p/
 import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
 import type { PipeAuth } from "../p2p/hello.ts";
 import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
-import { announceStageMember, contentHello, discoverStagePeer, stageContentGate, stageMemberOnChain } from "../p2p/stageMembers.ts";
+import { announceStageMember, contentHello, discoverStagePeer, stageContentGate, stageMemberOnChain, stageReplicas } from "../p2p/stageMembers.ts";
 import { serveStageStatus } from "../p2p/stageStatus.ts";
 import type { Libp2p } from "@libp2p/interface";
 import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
@@ -35,6 +35,8 @@ import type { WireFormat } from "../p2p/wire.ts";
 import { parseModelSpec } from "../model/spec.ts";
 import { type LoadedStage, loadStage } from "../pipeline/models.ts";
 import { runStageRound } from "../pipeline/runner.ts";
+import { NoReplicaLeftError } from "../pipeline/replicas.ts";
+import { runFanOutSession, runReplicaSession, swarmRole } from "./swarm.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
 import { JoinWeightsUnavailableError, JournalLostError, PeerLostError, SpecMismatchError, UsageError } from "./errors.ts";
 import { createProgress, type Progress } from "./output.ts";
@@ -88,6 +90,11 @@ export type TrainCommandParameters = {
    * instead of the initial ones, when the model is past round 0.
    */
   joinPeers?: readonly JoinPeer[] | undefined;
+  /**
+   * The last stage may have replicas (worker/cli/swarm.ts): on the stage before it, route the
+   * microbatches across every miner of the last stage; on the last stage, train as one replica.
+   */
+  swarm?: boolean | undefined;
 };
 
 /** Serves the signed items manifest of every commitment of `round` (what validators sample from). */
@@ -161,12 +168,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The link failure that makes a session a lost peer (reconnect), or undefined for any other error. */
 function peerLoss(err: unknown, pipe: StagePipe | undefined): Error | undefined {
-  if (err instanceof LinkClosedError || err instanceof PeerTimeoutError) return err;
+  if (err instanceof LinkClosedError || err instanceof PeerTimeoutError || err instanceof NoReplicaLeftError) return err;
   return pipe?.prev?.ended ?? pipe?.next?.ended;
 }
 
 /** Everything a session needs that outlives it (one per process). */
-type Shared = {
+export type Shared = {
   p: TrainCommandParameters;
   node: Awaited<ReturnType<typeof createPipeNode>>;
   store: ContentStore;
@@ -193,6 +200,44 @@ async function discoverNext(p: TrainCommandParameters, node: Libp2p): Promise<st
   });
   p.logger.info({ stage: p.stage + 1, worker, address }, "next stage found in the stage directory");
   return address;
+}
+
+/**
+ * Waits for `round`'s commit window (failing fast when `ended` reports a dead link), then frees
+ * what no audit can reach any more: content older than every auditable round, checkpoint files
+ * no rerun can reach, and the journal's settled history (replays stay O(window), not O(run)).
+ */
+export async function enterRound(s: Shared, round: bigint, ended: () => Error | undefined): Promise<void> {
+  const { p, journal, store } = s;
+  while ((await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId })) < round) {
+    const error = ended();
+    if (error) throw error;
+    await sleep(p.pollMs);
+  }
+  store.enterRound(round);
+  await pruneCheckpoints(journal, { newestRound: round, keepRounds: p.contentRounds ?? RING_SIZE });
+  // One round more than the content window: a restart checks the previous round's commitment.
+  await journal.compact(round - BigInt((p.contentRounds ?? RING_SIZE) + 1));
+}
+
+/** Publishes a committed round's manifest, moves the progress bar and logs the round. */
+export function reportRound(s: Shared): (r: RoundReport) => void {
+  const { p, journal, store } = s;
+  const { logger } = p;
+  return (r) => {
+    publishManifests(journal, store, r.round);
+    s.reported++;
+    const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
+    s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
+    logger.info(
+      { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, evalLoss: r.evalLoss, wallMs: Math.round(r.wallMs), pipelineMs: r.pipelineMs && Object.fromEntries(Object.entries(r.pipelineMs).map(([k, v]) => [k, Math.round(v)])), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
+      "round committed",
+    );
+    if (r.flush.deferred.length)
+      logger.warn({ round: r.round.toString(), deferred: r.flush.deferred }, "the chain did not answer while these commitments were submitted; the next round settles them by nonce and resends what did not land");
+    if (r.flush.expired.length)
+      logger.warn({ round: r.round.toString(), expired: r.flush.expired }, "commit window closed before these commitments were sent: that work is not rewarded; training goes on");
+  };
 }
 
 /**
@@ -233,19 +278,7 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     journal,
     runner: {
       runRound: async (round) => {
-        while ((await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId })) < round) {
-          // Waiting for the window must not hide a neighbour that died meanwhile.
-          const ended = pipe.prev?.ended ?? pipe.next?.ended;
-          if (ended) throw ended;
-          await sleep(p.pollMs);
-        }
-        // Entering the round evicts content older than every round a validator can still audit,
-        // and checkpoint files no rerun can reach (the journal records stay): disk stays flat.
-        store.enterRound(round);
-        await pruneCheckpoints(journal, { newestRound: round, keepRounds: p.contentRounds ?? RING_SIZE });
-        // The journal's settled history goes too (one round more than the content window: a
-        // restart checks the previous round's commitment), so replays stay O(window), not O(run).
-        await journal.compact(round - BigInt((p.contentRounds ?? RING_SIZE) + 1));
+        await enterRound(s, round, () => pipe.prev?.ended ?? pipe.next?.ended);
         // Stage 0 heads the pipeline: it trains the data drawn for its own staking address.
         const result = await runStageRound({
           stage: loaded.stage, round, microbatches: loaded.microbatchesPerStep, steps: loaded.stepsPerRound, schedule: p.schedule, wire: p.wire,
@@ -272,26 +305,19 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     rounds: roundRange(from, s.until),
     firstOpenRound: current,
     microbatches: roundMicrobatches(loaded),
-    onRound: (r) => {
-      publishManifests(journal, store, r.round);
-      s.reported++;
-      const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
-      s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
-      logger.info(
-        { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, evalLoss: r.evalLoss, wallMs: Math.round(r.wallMs), pipelineMs: r.pipelineMs && Object.fromEntries(Object.entries(r.pipelineMs).map(([k, v]) => [k, Math.round(v)])), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
-        "round committed",
-      );
-      if (r.flush.deferred.length)
-        logger.warn({ round: r.round.toString(), deferred: r.flush.deferred }, "the chain did not answer while these commitments were submitted; the next round settles them by nonce and resends what did not land");
-      if (r.flush.expired.length)
-        logger.warn({ round: r.round.toString(), expired: r.flush.expired }, "commit window closed before these commitments were sent: that work is not rewarded; training goes on");
-    },
+    onRound: reportRound(s),
   });
   // Only the end markers say the pipeline is finished: a neighbour killed in the last round also
   // closes its stream, and must find us here when it comes back to rerun that round.
   await finishPipeline(pipe);
   const links = [pipe.prev, pipe.next].filter((l) => l !== undefined);
   await Promise.allSettled(links.map((l) => l.close()));
+}
+
+/** The other miners of this stage in the stage directory, as the peers a joining replica takes its weights from. */
+async function replicaJoinPeers(p: TrainCommandParameters, node: Libp2p): Promise<JoinPeer[]> {
+  const found = await stageReplicas({ client: p.client, deployments: p.deployments, node, modelId: p.modelId, stage: p.stage, exclude: p.account.address });
+  return found.map((f) => ({ stage: p.stage, worker: f.worker, multiaddr: f.address }));
 }
 
 /** Microbatches of one round of the stage: `stepsPerRound * microbatchesPerStep` (the commitment's `itemCount`). */
@@ -327,6 +353,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   if (model.specHash.toLowerCase() !== loaded.modelKey.toLowerCase())
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
   if (p.stage >= model.stageCount) throw new UsageError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`);
+  if (p.swarm) swarmRole(p.stage, model.stageCount);
   // A round's itemCount is the spec's steps x microbatches; the ledger refuses more than the
   // registry's microbatchesPerRound, so a spec asking for more could never be committed.
   if (model.microbatchesPerRound < roundMicrobatches(loaded))
@@ -359,10 +386,12 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     const wallet = createWalletClient({ account: p.account, transport: p.transport });
     // Neighbours find this stage, accept its links and serve it this stage's weights by its record in the stage directory.
     await announceStageMember({ wallet, client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, node, logger });
+    // A replica joining a running model takes the weights from the stage's other replicas.
+    const joinPeers = p.joinPeers?.length || !p.swarm || first === 0n ? p.joinPeers : await replicaJoinPeers(p, node);
     // Nothing trained yet, the model past round 0, peers known: continue the model, do not fork it.
-    if (first > 0n && p.joinPeers?.length && !replay(journal.records).lastCheckpoint) {
+    if (first > 0n && joinPeers?.length && !replay(journal.records).lastCheckpoint) {
       const hello = await contentHello({ signer: p.signer, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: loaded.modelKey, stage: p.stage, worker: p.account.address, node });
-      const { found, attempts } = await fetchStageWeights({ client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, round: first - 1n, peers: p.joinPeers, node, hello });
+      const { found, attempts } = await fetchStageWeights({ client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, round: first - 1n, peers: joinPeers, node, hello });
       if (!found)
         throw new JoinWeightsUnavailableError({ stage: p.stage, round: first - 1n, attempts });
       loaded.stage.importWeights(found.weights);
@@ -399,6 +428,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     const early = await submitFinishedWork({
       journal, modelId: p.modelId, stage: p.stage, worker: p.account.address, signer: p.signer, ledger: shared.ledger,
       ledgerAddress: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, microbatches: roundMicrobatches(loaded), firstOpenRound: first,
+      routed: p.swarm && swarmRole(p.stage, loaded.stageCount) === "replica",
     });
     republishManifests(journal, store);
     if (early.confirmed.length || early.foundOnChain.length || early.deferred.length)
@@ -409,7 +439,8 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       let pipe: StagePipe | undefined;
       const reportedBefore = shared.reported;
       try {
-        await runSession(shared, loaded, (connected) => (pipe = connected));
+        const session = p.swarm ? (swarmRole(p.stage, loaded.stageCount) === "fanOut" ? runFanOutSession : runReplicaSession) : runSession;
+        await session(shared, loaded, (connected) => (pipe = connected));
         break;
       } catch (err) {
         // Before the links exist, failures (dial exhausted, nobody connected) are final, unless

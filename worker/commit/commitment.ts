@@ -1,6 +1,6 @@
 import type { Address, Hex, LocalAccount } from "viem";
 import { fastGradRoot } from "../backend/roots.ts";
-import { type Commitment, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
+import { assignSlots, type Commitment, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
 import { BaseError } from "../../sdk/errors/base.ts";
 import { commitmentKey, type Journal, type MicrobatchJournalRecord, type PipelineNeighbours, replay, roundItems, type CommitmentState } from "../journal/index.ts";
 
@@ -9,6 +9,7 @@ import { commitmentKey, type Journal, type MicrobatchJournalRecord, type Pipelin
  * the tensors it received and sent, and its parameter gradient for this microbatch.
  */
 export type StageMicrobatchRecord = {
+  /** The round's microbatch (the item's `microbatch`; its slot is assigned when the round is committed). */
   index: number;
   inputActHash: Hex;
   outputActHash: Hex;
@@ -19,6 +20,9 @@ export type StageMicrobatchRecord = {
   weightsRoot: Hex;
   /** `gradRoot(parameterGradient)` when the caller already hashed it (storing the gradient does). */
   gradRoot?: Hex | undefined;
+  /** The neighbours this microbatch was exchanged with, when they differ per microbatch (replicas). */
+  upstream?: Address | undefined;
+  downstream?: Address | undefined;
 };
 
 /** Thrown when a round cannot be committed from what the journal holds. */
@@ -30,20 +34,25 @@ export class CommitRoundError extends BaseError {
 
 /**
  * The commitment item of one microbatch: the stage's hashes plus the `gradRoot` (SDK chunk tree
- * of the quantized parameter gradient).
+ * of the quantized parameter gradient) and the neighbours it was exchanged with (the record's own,
+ * else the round's `neighbours`). Its slot (`index`) is provisionally the microbatch;
+ * {@link buildCommitment} assigns the final ones.
  *
  * @example
- * const item = toItem(record) // item.gradRoot === gradRoot(record.parameterGradient)
+ * const item = toItem(record, { upstream, downstream }) // item.gradRoot === gradRoot(record.parameterGradient)
  */
-export function toItem(record: StageMicrobatchRecord): MicrobatchItem {
+export function toItem(record: StageMicrobatchRecord, neighbours: PipelineNeighbours): MicrobatchItem {
   return {
     index: record.index,
+    microbatch: record.index,
     inputActHash: record.inputActHash,
     outputActHash: record.outputActHash,
     upstreamGradHash: record.upstreamGradHash,
     inputGradHash: record.inputGradHash,
     gradRoot: record.gradRoot ?? fastGradRoot(record.parameterGradient),
     weightsRoot: record.weightsRoot,
+    upstream: record.upstream ?? neighbours.upstream,
+    downstream: record.downstream ?? neighbours.downstream,
   };
 }
 
@@ -51,13 +60,13 @@ export function toItem(record: StageMicrobatchRecord): MicrobatchItem {
  * Journals one finished microbatch as its item (the gradient itself is not stored).
  *
  * @example
- * await journalMicrobatch(journal, { round: 3n, step: 0, record })
+ * await journalMicrobatch(journal, { round: 3n, step: 0, record, neighbours })
  */
 export async function journalMicrobatch(
   journal: Journal,
-  { round, step, record }: { round: bigint; step: number; record: StageMicrobatchRecord },
+  { round, step, record, neighbours }: { round: bigint; step: number; record: StageMicrobatchRecord; neighbours: PipelineNeighbours },
 ): Promise<MicrobatchJournalRecord> {
-  const entry: MicrobatchJournalRecord = { type: "microbatch", round, step, item: toItem(record) };
+  const entry: MicrobatchJournalRecord = { type: "microbatch", round, step, item: toItem(record, neighbours) };
   await journal.append(entry);
   return entry;
 }
@@ -69,11 +78,10 @@ export type BuildCommitmentParameters = {
   stage: number;
   /** The staking identity (rewards go to its payout address). */
   worker: Address;
+  /** The items in slot order ({@link assignSlots}; `roundItems` returns them so). */
   items: readonly MicrobatchItem[];
   weightsRootBefore: Hex;
   weightsRootAfter: Hex;
-  /** The workers the round's data came from and went to (zero address at the pipeline's ends). */
-  neighbours: PipelineNeighbours;
 };
 
 /**
@@ -81,7 +89,7 @@ export type BuildCommitmentParameters = {
  * `itemCount` their number.
  *
  * @example
- * const commitment = buildCommitment({ modelId: 1n, round: 0n, stage: 1, worker, items, weightsRootBefore, weightsRootAfter, neighbours: { upstream, downstream } })
+ * const commitment = buildCommitment({ modelId: 1n, round: 0n, stage: 1, worker, items: assignSlots(items), weightsRootBefore, weightsRootAfter })
  */
 export function buildCommitment(p: BuildCommitmentParameters): Commitment {
   const tree = itemsTree(p.items);
@@ -94,15 +102,13 @@ export function buildCommitment(p: BuildCommitmentParameters): Commitment {
     itemCount: p.items.length,
     weightsRootBefore: p.weightsRootBefore,
     weightsRootAfter: p.weightsRootAfter,
-    upstream: p.neighbours.upstream,
-    downstream: p.neighbours.downstream,
   };
 }
 
 /**
  * Builds `round`'s commitment from the journal alone (durable items, the round's start
- * checkpoint as `weightsRootBefore`, its latest checkpoint as `weightsRootAfter`, the neighbours
- * its last step exchanged data with) and journals it. Idempotent: a commitment already journaled for the round is returned unchanged.
+ * checkpoint as `weightsRootBefore`, its latest checkpoint as `weightsRootAfter`; each item names
+ * the neighbours its microbatch was exchanged with) and journals it. Idempotent: a commitment already journaled for the round is returned unchanged.
  *
  * @example
  * const { commitment } = await commitRound(journal, { modelId: 1n, round: 0n, stage: 0, worker, expectedItems: 8 })
@@ -119,13 +125,11 @@ export async function commitRound(
   const latest = state.roundLatest.get(p.round);
   if (!start) throw new CommitRoundError({ round: p.round, reason: "no start checkpoint (weightsRootBefore) was journaled" });
   if (!latest || latest.step < 0) throw new CommitRoundError({ round: p.round, reason: "no step checkpoint (weightsRootAfter) was journaled" });
-  const neighbours = state.roundNeighbours.get(p.round);
-  if (!neighbours) throw new CommitRoundError({ round: p.round, reason: "no pipeline neighbours were journaled with its step" });
   const items = roundItems(state, p.round);
   if (items.length === 0) throw new CommitRoundError({ round: p.round, reason: "no durable microbatch items" });
   if (p.expectedItems !== undefined && items.length !== p.expectedItems)
     throw new CommitRoundError({ round: p.round, reason: `${items.length} durable items where ${p.expectedItems} were expected` });
-  const commitment = buildCommitment({ ...p, items, neighbours, weightsRootBefore: start.weightsRoot, weightsRootAfter: latest.weightsRoot });
+  const commitment = buildCommitment({ ...p, items, weightsRootBefore: start.weightsRoot, weightsRootAfter: latest.weightsRoot });
   await journal.append({ type: "commitment", key, commitment });
   return { key, commitment, status: "built" };
 }

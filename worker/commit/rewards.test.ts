@@ -34,7 +34,7 @@ describe("rewards: finalize what nobody finalized, mint the worker's own reward"
     for (const stage of [0, 1] as const) {
       const key = privateKeyToAccount(generatePrivateKey());
       await actionsOf(s, workers[stage]).stake({ payout: payouts[stage] as Address, signingKey: key.address, valueWei: model.minWorkerStakeWei });
-      const commitment = sampleCommitment({ modelId, round, stage, worker: accountAt(s, workers[stage]), itemCount: 4, weightsRootBefore: model.initialWeightsRoots[stage] as Hex, pipeline: workers.map((w) => accountAt(s, w)) });
+      const commitment = sampleCommitment({ modelId, round, stage, worker: accountAt(s, workers[stage]), itemCount: 4, weightsRootBefore: model.initialWeightsRoots[stage] as Hex });
       signed.push(await relayer.signRoundCommitment({ commitment, signer: key }));
     }
     await relayer.submitCommitments({ signed });

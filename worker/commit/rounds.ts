@@ -32,7 +32,8 @@ export type StageRoundOutput = {
 
 /** The stage the rounds train: runs a round (forward, backward, `step()`) and moves weights in and out. */
 export type RoundRunner = {
-  runRound(round: bigint): Promise<StageRoundOutput>;
+  /** Runs one round; `undefined` when no work of that round reached this stage (a replica that joined after it started). */
+  runRound(round: bigint): Promise<StageRoundOutput | undefined>;
   exportWeights(): Float32Array;
   importWeights(values: Float32Array): void;
   /** Optimizer state (Adam step and moments), checkpointed with the weights when present. */
@@ -73,8 +74,13 @@ export type TrainRoundsParameters = {
   chainId: number;
   /** Rounds to train, in order. */
   rounds: readonly bigint[];
-  /** Microbatches every round must have (the commitment's `itemCount`). */
+  /** Microbatches every round must have (the commitment's `itemCount`); with `routed`, the most a round may have. */
   microbatches: number;
+  /**
+   * The stage is a replica: a round holds the microbatches routed to it and kept (any count from
+   * 1 to `microbatches`), and a round routed elsewhere entirely is skipped (no commitment).
+   */
+  routed?: boolean | undefined;
   flush?: FlushOptions | undefined;
   /**
    * Execute rounds the journal already holds again (from their start checkpoint, journaling
@@ -123,15 +129,21 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
     } else if (!done || done.step < 0) {
       if (!state.roundStarts.has(round)) await saveCheckpoint(p.journal, { round, step: -1, ...snapshot(p.runner) });
       output = await p.runner.runRound(round);
-      if (output.records.length !== p.microbatches)
-        throw new Error(`round ${round}: the pipeline returned ${output.records.length} microbatches, expected ${p.microbatches}`);
-      for (const record of output.records) await journalMicrobatch(p.journal, { round, step: 0, record });
+      if (!output || (p.routed && output.records.length === 0)) {
+        if (!p.routed) throw new Error(`round ${round}: the pipeline ran nothing`);
+        // Nothing was routed here this round (the runner brings its weights up to date itself).
+        p.onRound?.({ round, trained: false, rerun: false, rerunMismatches: 0, bytesOnWire: 0, wallMs: performance.now() - started, flush: { confirmed: [], foundOnChain: [], requeued: [], expired: [], deferred: [], transactions: [] } });
+        continue;
+      }
+      if (p.routed ? output.records.length > p.microbatches : output.records.length !== p.microbatches)
+        throw new Error(`round ${round}: the pipeline returned ${output.records.length} microbatches, expected ${p.routed ? "at most " : ""}${p.microbatches}`);
+      for (const record of output.records) await journalMicrobatch(p.journal, { round, step: 0, record, neighbours: output.neighbours });
       const meanLoss = output.losses.length ? output.losses.reduce((a, b) => a + b, 0) / output.losses.length : undefined;
       await p.journal.append({ type: "step", round, step: 0, loss: meanLoss, tokens: 0, microbatches: output.records.length, neighbours: output.neighbours });
       await saveCheckpoint(p.journal, { round, step: 0, ...snapshot(p.runner) });
       trained = true;
     }
-    await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.microbatches });
+    await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.routed ? undefined : p.microbatches });
     await sign();
     const flush = await flushCommitments(p.journal, p.ledger, p.flush);
     const losses = output?.losses ?? [];
@@ -151,7 +163,7 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
 }
 
 /** What {@link submitFinishedWork} needs: the commitment side of {@link TrainRoundsParameters}. */
-export type SubmitFinishedWorkParameters = Pick<TrainRoundsParameters, "journal" | "modelId" | "stage" | "worker" | "signer" | "ledger" | "ledgerAddress" | "chainId" | "microbatches" | "flush" | "firstOpenRound">;
+export type SubmitFinishedWorkParameters = Pick<TrainRoundsParameters, "journal" | "modelId" | "stage" | "worker" | "signer" | "ledger" | "ledgerAddress" | "chainId" | "microbatches" | "routed" | "flush" | "firstOpenRound">;
 
 /**
  * Commits, signs and submits every round this journal made durable and did not submit yet (a
@@ -165,7 +177,7 @@ export type SubmitFinishedWorkParameters = Pick<TrainRoundsParameters, "journal"
 export async function submitFinishedWork(p: SubmitFinishedWorkParameters): Promise<FlushResult> {
   if (p.firstOpenRound !== undefined)
     for (const round of durableUncommittedRounds(replay(p.journal.records), p.firstOpenRound, { modelId: p.modelId, stage: p.stage, worker: p.worker }))
-      await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.microbatches });
+      await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.routed ? undefined : p.microbatches });
   await signBuiltCommitments(p.journal, p.signer, { ledger: p.ledgerAddress, chainId: p.chainId });
   return flushCommitments(p.journal, p.ledger, p.flush);
 }
@@ -177,11 +189,12 @@ async function rerunRound(p: TrainRoundsParameters, state: JournalState, round: 
   if (!start || !end) throw new Error(`round ${round} has no start or end checkpoint to rerun from`);
   await restore(p, start);
   const output = await p.runner.runRound(round);
-  const journaled = new Map(roundItems(state, round).map((item) => [item.index, item]));
+  if (!output) throw new Error(`round ${round} reran with no work: only routed replicas skip rounds, and they never rerun`);
+  const journaled = new Map(roundItems(state, round).map((item) => [item.microbatch, item]));
   let mismatches = 0;
   for (const record of output.records) {
     const before = journaled.get(record.index);
-    const now = toItem(record);
+    const now = toItem(record, output.neighbours);
     if (
       !before ||
       before.inputActHash !== now.inputActHash ||
@@ -189,7 +202,9 @@ async function rerunRound(p: TrainRoundsParameters, state: JournalState, round: 
       before.upstreamGradHash !== now.upstreamGradHash ||
       before.inputGradHash !== now.inputGradHash ||
       before.gradRoot !== now.gradRoot ||
-      before.weightsRoot !== now.weightsRoot
+      before.weightsRoot !== now.weightsRoot ||
+      before.upstream !== now.upstream ||
+      before.downstream !== now.downstream
     )
       mismatches++;
   }

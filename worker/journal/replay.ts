@@ -1,5 +1,5 @@
 import type { Address, Hex } from "viem";
-import type { Commitment, MicrobatchItem } from "../../sdk/protocol/index.ts";
+import { assignSlots, type Commitment, type MicrobatchItem } from "../../sdk/protocol/index.ts";
 import { JournalConflictError } from "./errors.ts";
 import type { CheckpointJournalRecord, PipelineNeighbours, SequencedRecord, SubmitResultJournalRecord } from "./records.ts";
 
@@ -212,7 +212,7 @@ export function replay(records: readonly SequencedRecord[]): JournalState {
 export function roundItems(state: JournalState, round: bigint): MicrobatchItem[] {
   const byIndex = state.items.get(round);
   if (!byIndex) return [];
-  return [...byIndex.values()].map((d) => d.item).sort((a, b) => a.index - b.index);
+  return assignSlots([...byIndex.values()].map((d) => d.item));
 }
 
 /** Signed commitments that are neither stored on-chain nor in a batch: the submission queue. */

@@ -36,6 +36,11 @@ export interface PipelineStage {
    * ascending microbatch index whatever order backward ran in) with Adam and clears them.
    */
   step(): void;
+  /**
+   * Forgets a microbatch: what its forward kept and its pending gradient, so the next step does
+   * not count it (a replica whose microbatch its upstream re-routed elsewhere). No-op when unknown.
+   */
+  discard(microbatch: number): void;
   /** Forward without keeping anything (serving): the last stage returns logits [B,T,V]. */
   infer(input: tf.Tensor): tf.Tensor;
   /** Flattened parameters in canonical order (for weights roots and checkpoints) and loading them back. */
@@ -177,6 +182,14 @@ class TransformerStage implements PipelineStage {
       tf.dispose([...earlier, ...paramGrads]);
     } else this.#pending.set(microbatch, paramGrads);
     return inputGrad ? { inputGrad, parameterGradient } : { parameterGradient };
+  }
+
+  discard(microbatch: number): void {
+    const tape = this.#kept.get(microbatch);
+    if (tape) tf.dispose(tapeTensors(tape));
+    this.#kept.delete(microbatch);
+    tf.dispose(this.#pending.get(microbatch) ?? []);
+    this.#pending.delete(microbatch);
   }
 
   /** The pending gradients summed in ascending microbatch order (owned by the caller), and how many there were. */

@@ -46,11 +46,11 @@ const DEFAULT_HELLO_TIMEOUT_MS = 60_000;
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
-function newLink(stream: Stream, parameters: OpenPipeParameters): PipeLink {
+function newLink(stream: Stream, parameters: Omit<OpenPipeParameters, "nextAddress">): PipeLink {
   return new PipeLink(stream, { limits: parameters.limits, requireHello: true, messageTimeoutMs: parameters.messageTimeoutMs, maxMailboxBytes: parameters.maxMailboxBytes, compression: parameters.compression });
 }
 
-async function sendHello(link: PipeLink, node: Libp2p, parameters: OpenPipeParameters): Promise<void> {
+async function sendHello(link: PipeLink, node: Libp2p, parameters: Omit<OpenPipeParameters, "nextAddress">): Promise<void> {
   const { auth } = parameters;
   const payload = await signHello(auth.signer, auth.domain, {
     modelId: auth.modelId,
@@ -63,7 +63,7 @@ async function sendHello(link: PipeLink, node: Libp2p, parameters: OpenPipeParam
 }
 
 /** Waits for the peer's hello on `link`, checks it, and only then lets the link decode more. */
-async function receiveHello(link: PipeLink, connection: Connection, stage: number, parameters: OpenPipeParameters, timeoutMs: number): Promise<void> {
+async function receiveHello(link: PipeLink, connection: Connection, stage: number, parameters: Omit<OpenPipeParameters, "nextAddress">, timeoutMs: number): Promise<void> {
   const frame = await link.receive("hello", 0n, 0, timeoutMs);
   const hello = await verifyHello(parameters.auth, { payload: frame.payload, specHash: parameters.modelKey, stage, remotePeer: connection.remotePeer });
   link.authenticate(hello.worker);
@@ -96,11 +96,23 @@ export async function openPipe(parameters: OpenPipeParameters): Promise<StagePip
 }
 
 /**
+ * Dials every member of stage s+1 (one authenticated link each) when that stage has replicas:
+ * the stage routes each microbatch to one of them (worker/pipeline/replicas.ts). Each replica
+ * accepts this stage as its one upstream link, as in {@link openPipe}.
+ *
+ * @example
+ * const replicas = await dialReplicas({ node, stageIndex: 0, stageCount: 2, modelKey, auth, limits }, [addressA, addressB])
+ */
+export async function dialReplicas(parameters: Omit<OpenPipeParameters, "nextAddress">, addresses: readonly string[]): Promise<PipeLink[]> {
+  return Promise.all(addresses.map((address) => dialNext(parameters, address)));
+}
+
+/**
  * Dials stage s+1 and exchanges hellos. A link the listener resets before answering (it still
  * holds a stale upstream link, or restarted) is dialled again within the dial budget; a hello
  * that fails verification is a misconfiguration and fails at once.
  */
-async function dialNext(parameters: OpenPipeParameters, address: string): Promise<PipeLink> {
+async function dialNext(parameters: Omit<OpenPipeParameters, "nextAddress">, address: string): Promise<PipeLink> {
   const dial = parameters.dial ?? {};
   const attempts = dial.attempts ?? 6;
   for (let attempt = 1; ; attempt++) {
@@ -124,7 +136,15 @@ async function dialNext(parameters: OpenPipeParameters, address: string): Promis
   }
 }
 
-function acceptPrev(parameters: OpenPipeParameters): Promise<PipeLink> {
+/**
+ * Accepts the one upstream link of a stage (the hello exchange of {@link openPipe}) without
+ * dialing anything: a replica of the last stage, or a stage that dials its replicas itself.
+ */
+export function acceptUpstream(parameters: Omit<OpenPipeParameters, "nextAddress">): Promise<PipeLink> {
+  return acceptPrev(parameters);
+}
+
+function acceptPrev(parameters: Omit<OpenPipeParameters, "nextAddress">): Promise<PipeLink> {
   const { node, stageIndex } = parameters;
   return new Promise<PipeLink>((resolve, reject) => {
     let accepted = false;

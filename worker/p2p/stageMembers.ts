@@ -98,6 +98,32 @@ export async function discoverStagePeer(p: {
 }
 
 /**
+ * The dial addresses of every miner of `stage` in the stage directory that answers, over
+ * {@link STAGE_STATUS_PROTOCOL}, that it trains that stage: the replicas a stage routes its
+ * microbatches to. Empty when none answers (the caller waits and asks again).
+ *
+ * @example
+ * const replicas = await stageReplicas({ client, deployments, node, modelId: 1n, stage: 2 })
+ */
+export async function stageReplicas(p: {
+  client: ShardholderClient;
+  deployments: Deployments;
+  node: Libp2p;
+  modelId: bigint;
+  stage: number;
+  exclude?: Address | undefined;
+}): Promise<{ address: string; worker: Address }[]> {
+  const members = (await getStageMembers(p.client, { deployments: p.deployments, modelId: p.modelId, stage: p.stage })).filter((m) => m.role === "miner" && m.account !== p.exclude);
+  const answering = await Promise.all(
+    members.map(async (m) => {
+      const address = memberDialAddress(m);
+      return address && (await askStage(p.node, address)) === p.stage ? { address, worker: m.account } : undefined;
+    }),
+  );
+  return answering.filter((x) => x !== undefined);
+}
+
+/**
  * Who may fetch this stage's weights and gradients: a requester whose hello (signed by a staked
  * worker's or validator's signing key, naming its peer id) names this `stage`, matches the
  * connection's peer id, and whose stage-directory record is this stage with that peer id.

@@ -25,7 +25,7 @@ import { type Attestation, attestItems } from "../../sdk/actions/validator/attes
 import { getValidatorRound } from "../../sdk/actions/validator/getValidatorRound.ts";
 import { type LedgerItem, ledgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
 import { mintValidatorReward } from "../../sdk/actions/validator/mintValidatorReward.ts";
-import { proveDuplicate, proveUnlinked } from "../../sdk/actions/validator/proveUnlinked.ts";
+import { proveDuplicate, proveMisordered, proveUnlinked } from "../../sdk/actions/validator/proveUnlinked.ts";
 import { proveWeightsBreak } from "../../sdk/actions/validator/proveWeightsBreak.ts";
 import { attestationSample, attestDraws } from "../../sdk/actions/validator/sample.ts";
 import { sealRoundSeed } from "../../sdk/actions/validator/sealRoundSeed.ts";
@@ -44,7 +44,7 @@ import { ContentUnavailableError, fetchContentWithin } from "../p2p/contentProto
 import type { MicrobatchSource } from "../pipeline/types.ts";
 import { stageTrainingFlops } from "../model/layout.ts";
 import type { Reexecutor } from "./reexecute.ts";
-import { duplicateProof, isLinked, signedLookup, unlinkedProof } from "./links.ts";
+import { duplicateProof, linkedLeaves, misorderedProof, servedItem, servedLookup, unlinkedProof } from "./links.ts";
 import { sampleSize } from "./sampling.ts";
 import type { Tolerance } from "./tolerance.ts";
 import { type ItemVerdict, verifyItem } from "./verify.ts";
@@ -62,7 +62,7 @@ type AuditedCommitment = { c: AcceptedCommitment; m: ItemsManifest };
 export type ValidatorLogEntry =
   | { type: "attest"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; computeMs: number; onChain: boolean }
   | { type: "weightsBreak"; modelId: bigint; round: bigint; stage: number; worker: Address; previousAfter: Hex; currentBefore: Hex }
-  | { type: "voided"; modelId: bigint; round: bigint; stage: number; worker: Address; neighbour: Address; reason: "unlinked" | "duplicate" }
+  | { type: "voided"; modelId: bigint; round: bigint; stage: number; worker: Address; neighbour: Address; reason: "unlinked" | "duplicate" | "misordered" }
   | { type: "reward"; modelId: bigint; round: bigint; tokens: bigint; units: bigint }
   | { type: "challenge"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; disputeId: bigint }
   | { type: "unverifiable"; modelId: bigint; round: bigint; worker: Address; reason: string }
@@ -275,11 +275,11 @@ export class Validator {
       voided.add(`${audited.c.worker}:${audited.c.stage}`);
     }
     for (const up of manifests) {
-      // Only two commitments that name each other exchanged data: any other pair proves nothing.
+      // Only two leaves that name each other exchanged data: any other pair proves nothing.
       // A break touching this validator's stage is checked on this stage's side.
       if (up.c.stage !== this.p.stage && up.c.stage + 1 !== this.p.stage) continue;
-      const linked = manifests.filter((d) => d.c.stage === up.c.stage + 1 && isLinked(up.m.commitment, d.m.commitment));
-      for (const down of linked) {
+      for (const down of manifests) {
+        if (down.c.stage !== up.c.stage + 1) continue;
         const disputeId = await this.#challengeBreak(round, up, down);
         if (disputeId !== undefined) audit.disputes.push(disputeId);
       }
@@ -370,19 +370,25 @@ export class Validator {
    */
   async #checkLinks(round: bigint, audited: AuditedCommitment, all: AuditedCommitment[], accepted: AcceptedCommitment[]): Promise<boolean> {
     const { wallet, deployments, modelId } = this.p;
-    const signed = signedLookup(all);
+    const lookup = servedLookup(all);
     const commitment = audited.m.commitment;
     try {
-      const unlinked = unlinkedProof(commitment, signed);
+      const misordered = misorderedProof(audited);
+      if (misordered) {
+        await proveMisordered(wallet, { deployments, ...misordered });
+        this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: zeroAddress, reason: "misordered" });
+        return true;
+      }
+      const unlinked = unlinkedProof(audited, lookup);
       if (unlinked) {
-        await proveUnlinked(wallet, { deployments, commitment, ...unlinked });
+        await proveUnlinked(wallet, { deployments, ...unlinked });
         this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: unlinked.neighbour.worker, reason: "unlinked" });
         return true;
       }
-      const duplicate = duplicateProof(audited, all, accepted, signed);
+      const duplicate = duplicateProof(audited, all, accepted, lookup);
       if (!duplicate) return false;
       await proveDuplicate(wallet, { deployments, ...duplicate });
-      this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: commitment.upstream, reason: "duplicate" });
+      this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: duplicate.copy.leaf.upstream, reason: "duplicate" });
       return true;
     } catch (err) {
       // Another validator voided it first: voided either way.
@@ -458,18 +464,16 @@ export class Validator {
    */
   async #challengeBreak(round: bigint, up: AuditedCommitment, down: AuditedCommitment): Promise<bigint | undefined> {
     if (this.#accusedRounds.has(`${round}:${up.c.worker}`) || this.#accusedRounds.has(`${round}:${down.c.worker}`)) return undefined;
-    for (const a of up.m.items) {
-      const b = down.m.items.find((i) => i.index === a.index);
-      if (!b || (a.outputActHash === b.inputActHash && a.upstreamGradHash === b.inputGradHash)) continue;
+    for (const { up: a, down: b } of linkedLeaves(up, down)) {
+      if (a.outputActHash === b.inputActHash && a.upstreamGradHash === b.inputGradHash) continue;
       for (const [side, leaf] of [[up, a], [down, b]] as const) {
         // The other side is the other stage's validators' to re-execute (they hold its weights).
         if (side.c.stage !== this.p.stage) continue;
         const verdict = await this.verify(side.c.worker, side.m, leaf);
         if (verdict.ok) continue;
-        const item = ledgerItem({ commitment: side.m.commitment, tree: itemsTree(side.m.items), index: leaf.index });
-        return this.#challengeItem(round, side.c, item, `chain break at microbatch ${leaf.index}: ${verdict.reason}`);
+        return this.#challengeItem(round, side.c, servedItem(side, leaf), `chain break at microbatch ${leaf.microbatch}: ${verdict.reason}`);
       }
-      this.log.push({ type: "unverifiable", modelId: this.p.modelId, round, worker: down.c.worker, reason: `chain break at microbatch ${a.index} with ${up.c.worker}: stage ${this.p.stage}'s leaf re-executes correctly, not attributable here` });
+      this.log.push({ type: "unverifiable", modelId: this.p.modelId, round, worker: down.c.worker, reason: `chain break at microbatch ${a.microbatch} with ${up.c.worker}: stage ${this.p.stage}'s leaf re-executes correctly, not attributable here` });
       return undefined;
     }
     return undefined;

@@ -36,7 +36,7 @@ export type VerifyItemParameters = {
   weightsRootBefore: Hex;
   /**
    * Microbatches per optimizer step (the spec's M): the items of step 0 (indices below M) must
-   * name `weightsRootBefore`; later steps name the weights their step started from.
+   * name `weightsRootBefore` (microbatches below M); later steps name the weights their step started from.
    */
   microbatchesPerStep: number;
 };
@@ -54,8 +54,10 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
   const fail = (reason: string, computeMs = 0): ItemVerdict => ({ ok: false, reason, distance, computeMs });
   if (isFirst !== (leaf.inputGradHash === zeroHash)) return fail("inputGradHash must be zero exactly on stage 0");
   if (isLast !== (leaf.upstreamGradHash === zeroHash)) return fail("upstreamGradHash must be zero exactly on the last stage");
-  if (leaf.index < p.microbatchesPerStep && leaf.weightsRoot !== p.weightsRootBefore)
-    return fail(`item ${leaf.index} of the round's first step names weights ${leaf.weightsRoot}, not the commitment's weightsRootBefore`);
+  if (isFirst !== (BigInt(leaf.upstream) === 0n)) return fail("upstream must be the zero address exactly on stage 0");
+  if (isLast !== (BigInt(leaf.downstream) === 0n)) return fail("downstream must be the zero address exactly on the last stage");
+  if (leaf.microbatch < p.microbatchesPerStep && leaf.weightsRoot !== p.weightsRootBefore)
+    return fail(`microbatch ${leaf.microbatch} of the round's first step names weights ${leaf.weightsRoot}, not the commitment's weightsRootBefore`);
   let weights: Float32Array;
   let inputBytes: Uint8Array | undefined;
   let upstreamGradBytes: Uint8Array | undefined;
@@ -69,7 +71,7 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
   }
   let mine;
   try {
-    mine = p.reexecutor.run({ stageIndex: stage, round: p.round, index: leaf.index, head: p.worker, data: p.data, inputs: { weights, inputBytes, upstreamGradBytes } });
+    mine = p.reexecutor.run({ stageIndex: stage, round: p.round, index: leaf.microbatch, head: p.worker, data: p.data, inputs: { weights, inputBytes, upstreamGradBytes } });
   } catch (err) {
     return fail(`committed inputs do not re-execute: ${(err as Error).message}`);
   }

@@ -11,8 +11,8 @@ export type ItemAttestation = EventLocation & {
   validator: Address;
   worker: Address;
   stage: number;
-  /** The attested microbatch index of the worker's commitment. */
-  index: number;
+  /** The attested leaf's microbatch in the worker's commitment. */
+  microbatch: number;
   /** Compute units of the item: the validator's reward weight. */
   units: bigint;
 };
@@ -50,7 +50,7 @@ export async function getAttestations(client: ShardholderClient, parameters: Get
     range: scanRange(deployedAtBlock, parameters),
   });
   return logs.map((l) => {
-    const { modelId, round, validator, worker, stage, index, units } = l.args;
-    return { modelId, round, validator, worker, stage, index, units, ...locationOf(l) };
+    const { modelId, round, validator, worker, stage, microbatch, units } = l.args;
+    return { modelId, round, validator, worker, stage, microbatch, units, ...locationOf(l) };
   });
 }

@@ -1,18 +1,17 @@
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import type { Commitment } from "../../protocol/commitment.ts";
 import { type CommittedItem, committedItem } from "../../protocol/committedItem.ts";
 import type { ItemsTree } from "../../protocol/merkle.ts";
 
 /**
  * A committed leaf as the ledger takes it (`challengeItem`, `challengeChainBreak`, `attestItems`):
- * the protocol's `CommittedItem` plus the commitment's weights roots and pipeline neighbours, because
- * the ledger stores one digest of `(itemsRoot, weightsRootBefore, weightsRootAfter, upstream, downstream)`
- * per commitment.
+ * the protocol's `CommittedItem` plus the commitment's weights roots, because the ledger stores one
+ * digest of `(itemsRoot, weightsRootBefore, weightsRootAfter)` per commitment.
  */
-export type LedgerItem = CommittedItem & { weightsRootBefore: Hex; weightsRootAfter: Hex; upstream: Address; downstream: Address };
+export type LedgerItem = CommittedItem & { weightsRootBefore: Hex; weightsRootAfter: Hex };
 
 /**
- * Builds the ledger payload of microbatch `index` of a signed commitment and its items tree.
+ * Builds the ledger payload of the leaf at slot `index` of a signed commitment and its items tree.
  *
  * @example
  * import { itemsTree, ledgerItem } from "@shardholder/sdk"
@@ -23,7 +22,5 @@ export function ledgerItem({ commitment, tree, index }: { commitment: Commitment
     ...committedItem({ commitment, tree, index }),
     weightsRootBefore: commitment.weightsRootBefore,
     weightsRootAfter: commitment.weightsRootAfter,
-    upstream: commitment.upstream,
-    downstream: commitment.downstream,
   };
 }

@@ -24,6 +24,7 @@ export type TrainOptions = {
   /** `--no-rewards` sets it false. */
   rewards: boolean;
   rewardsGrace: bigint;
+  swarm?: boolean | undefined;
 };
 
 export function registerTrain(program: Command): void {
@@ -47,6 +48,7 @@ export function registerTrain(program: Command): void {
     .option("--keep-serving", "after the last round, keep serving the committed content to validators and settling rewards until SIGINT/SIGTERM")
     .addOption(new Option("--content-rounds <n>", "rounds of committed content kept for validators besides the current one (on disk in <journal>/content)").argParser(uint("--content-rounds")).default(8n, "8"))
     .option("--no-rewards", "do not finalize rounds or mint this worker's rewards (someone else does)")
+    .option("--swarm", "the last stage may have replicas: on the stage before it, route microbatches across every miner of the last stage in the stage directory; on the last stage, train as one replica and combine weights with the others each round")
     .addOption(
       new Option("--rewards-grace <sec>", "seconds a round stays finalizable or mintable before this worker sends the transaction itself (others who settle rounds for everyone go first)")
         .argParser(uint("--rewards-grace"))
@@ -90,6 +92,7 @@ export function registerTrain(program: Command): void {
         joinPeers: connected.config.network?.peers?.filter((x) => x.modelId === options.model.toString()),
         rewards: options.rewards,
         rewardsGraceMs: Number(options.rewardsGrace) * 1000,
+        swarm: options.swarm,
       });
     });
 }

@@ -1,0 +1,129 @@
+import * as tf from "@tensorflow/tfjs";
+import type { Libp2p } from "@libp2p/interface";
+import { type Address, keccak256, stringToBytes, zeroAddress } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createToyStage, type ToySpec, toyMicrobatch } from "../../dev/pipeline/toyStage.ts";
+import { weightsRoot } from "../../sdk/protocol/merkle.ts";
+import { tensorFrameLimits } from "../p2p/frames.ts";
+import { localPipeAuth } from "../p2p/hello.ts";
+import type { PipeLink } from "../p2p/link.ts";
+import { createPipeNode } from "../p2p/node.ts";
+import { dialReplicas, openPipe } from "../p2p/pipe.ts";
+import { combineReplicaWeights, type ReplicatedRoundResult, runFanOutRound, runReplicaRound } from "./replicas.ts";
+
+const toy: ToySpec = { vocab: 16, width: 12, batch: 2, seqLen: 4, stages: 2, seed: 7, learningRate: 1 };
+const data = (head: Address, round: bigint, index: number) => toyMicrobatch(toy, 3n, round, head, index);
+const HEAD: Address = "0x00000000000000000000000000000000000000aa";
+const M = 6;
+const K = 2;
+const nodes: Libp2p[] = [];
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+});
+
+/** Stage 0 linked to `replicas` replicas of stage 1, over real libp2p streams on loopback. */
+async function swarm(name: string, replicas: number) {
+  const modelKey = keccak256(stringToBytes(name));
+  const limits = tensorFrameLimits([toy.batch, toy.seqLen, toy.width], { targetVocab: toy.vocab });
+  const head = await createPipeNode();
+  const members = await Promise.all(Array.from({ length: replicas }, () => createPipeNode()));
+  nodes.push(head, ...members);
+  const memberPipes = members.map(async (node) => openPipe({ node, stageIndex: 1, stageCount: 2, modelKey, auth: await localPipeAuth(3n), limits }));
+  const links = await dialReplicas({ node: head, stageIndex: 0, stageCount: 2, modelKey, auth: await localPipeAuth(3n), limits }, members.map((n) => n.getMultiaddrs()[0]?.toString() as string));
+  const prevs = (await Promise.all(memberPipes)).map((p) => p.prev as PipeLink);
+  return { links, prevs };
+}
+
+function keptBy(result: ReplicatedRoundResult): number[] {
+  return result.records.map((r) => r.index);
+}
+
+describe("replicas of a stage over in-process libp2p links", () => {
+  it("routes every microbatch to exactly one replica, both sides link each leaf to the other, a slow replica gets fewer", async () => {
+    const { links, prevs } = await swarm("routes", 2);
+    const [fast, slow] = prevs as [PipeLink, PipeLink];
+    // The slow replica answers each microbatch 60 ms late (its machine is slower).
+    const send = slow.send.bind(slow);
+    slow.send = async (frame) => {
+      if (frame.kind === "gradient") await new Promise((r) => setTimeout(r, 60));
+      return send(frame);
+    };
+    const head = createToyStage(toy, 0);
+    const replicas = [createToyStage(toy, 1), createToyStage(toy, 1)];
+    const [up, a, b] = await Promise.all([
+      runFanOutRound({ stage: head, round: 0n, microbatches: M, steps: K, wire: "float32", replicas: links, data, head: HEAD, window: 1 }),
+      runReplicaRound({ stage: replicas[0] as ReturnType<typeof createToyStage>, round: 0n, steps: K, wire: "float32", prev: fast }),
+      runReplicaRound({ stage: replicas[1] as ReturnType<typeof createToyStage>, round: 0n, steps: K, wire: "float32", prev: slow }),
+    ]);
+    expect(up.records.map((r) => r.index)).toEqual([...Array(M * K).keys()]);
+    expect([...keptBy(a), ...keptBy(b)].sort((x, y) => x - y)).toEqual([...Array(M * K).keys()]);
+    expect(keptBy(a).filter((m) => keptBy(b).includes(m))).toEqual([]);
+    expect(keptBy(b).length).toBeLessThan(keptBy(a).length);
+    expect(keptBy(b).length).toBeGreaterThan(0);
+    // Every leaf names the neighbour it really exchanged its microbatch with, and the hashes chain.
+    for (const [i, replica] of [a, b].entries()) {
+      for (const r of replica.records) {
+        const sent = up.records.find((x) => x.index === r.index);
+        expect(sent?.downstream).toBe(links[i]?.peerWorker);
+        expect(r.upstream).toBe(prevs[i]?.peerWorker);
+        expect(r.downstream).toBe(zeroAddress);
+        expect(sent?.outputActHash).toBe(r.inputActHash);
+        expect(sent?.upstreamGradHash).toBe(r.inputGradHash);
+      }
+    }
+    expect(up.routed.get(links[0]?.peerWorker as Address)).toBe(keptBy(a).length);
+    // Both replicas learn the same roster: who finished, with what root and how many microbatches.
+    expect(a.roster).toEqual(up.roster);
+    expect(b.roster).toEqual(up.roster);
+    expect(up.roster.map((e) => [e.worker, e.items])).toEqual([
+      [links[0]?.peerWorker, keptBy(a).length],
+      [links[1]?.peerWorker, keptBy(b).length],
+    ]);
+    expect(up.roster[0]?.root).toBe(weightsRoot((replicas[0] as ReturnType<typeof createToyStage>).exportWeights()));
+  });
+
+  it("a replica that dies mid-round loses its unanswered microbatches to the survivor; the round completes with each microbatch kept once", async () => {
+    const { links, prevs } = await swarm("dies", 2);
+    const [survivor, doomed] = prevs as [PipeLink, PipeLink];
+    const head = createToyStage(toy, 0);
+    const doomedStage = createToyStage(toy, 1);
+    let answered = 0;
+    const send = doomed.send.bind(doomed);
+    doomed.send = async (frame) => {
+      // It answers two microbatches, then its process dies before the third answer.
+      if (frame.kind === "gradient" && ++answered === 3) {
+        doomed.drop(new Error("killed"));
+        throw new Error("killed");
+      }
+      return send(frame);
+    };
+    const [up, kept, dead] = await Promise.all([
+      runFanOutRound({ stage: head, round: 0n, microbatches: M, steps: K, wire: "float32", replicas: links, data, head: HEAD, window: 1, replicaTimeoutMs: 10_000 }),
+      runReplicaRound({ stage: createToyStage(toy, 1), round: 0n, steps: K, wire: "float32", prev: survivor }),
+      runReplicaRound({ stage: doomedStage, round: 0n, steps: K, wire: "float32", prev: doomed }).catch((e: Error) => e),
+    ]);
+    expect(dead).toBeInstanceOf(Error);
+    expect(up.lost).toEqual([links[1]?.peerWorker]);
+    expect(up.records.map((r) => r.index)).toEqual([...Array(M * K).keys()]);
+    // Everything stage 0 kept went to the survivor, except what the doomed replica answered before dying (step 0).
+    const viaDoomed = up.records.filter((r) => r.downstream === links[1]?.peerWorker).map((r) => r.index);
+    expect(viaDoomed.length).toBe(2);
+    expect([...keptBy(kept), ...viaDoomed].sort((x, y) => x - y)).toEqual([...Array(M * K).keys()]);
+    expect(kept.roster.map((e) => e.worker)).toEqual([links[0]?.peerWorker]);
+  });
+
+  it("replicas that combine their round-end weights hold the same bits, whatever order they list each other in", () => {
+    const a = { worker: "0x00000000000000000000000000000000000000b1" as Address, weights: Float32Array.from([1, 2, 3.5]), items: 3 };
+    const b = { worker: "0x00000000000000000000000000000000000000a2" as Address, weights: Float32Array.from([0.1, -2, 7]), items: 1 };
+    const idle = { worker: "0x0000000000000000000000000000000000000003" as Address, weights: Float32Array.from([100, 100, 100]), items: 0 };
+    const one = combineReplicaWeights([a, b, idle]);
+    const other = combineReplicaWeights([idle, b, a]);
+    expect(weightsRoot(one)).toBe(weightsRoot(other));
+    expect(Array.from(one)).toEqual([Math.fround((1 * 3 + 0.1 * 1) / 4), Math.fround((2 * 3 - 2) / 4), Math.fround((3.5 * 3 + 7) / 4)]);
+    expect(() => combineReplicaWeights([idle])).toThrow(/no replica trained/);
+  });
+});
