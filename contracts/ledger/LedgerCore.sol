@@ -40,13 +40,19 @@ abstract contract LedgerCore is LedgerBase, ReentrancyGuardTransient {
     /// stored one and the double-hashed StandardMerkleTree leaf is proven against the full root.
     /// Returns the commitment's stored slot.
     function _verifyItem(CommittedItem calldata item, uint32 microbatchesPerRound) internal view returns (uint256 slot) {
+        slot = _verifyLeaf(item, microbatchesPerRound);
+        if (_slotHas(slot, _FLAG_SLASHED)) {
+            revert ComputeLedgerCommitmentSlashed();
+        }
+    }
+
+    /// @dev `_verifyItem` without the slashed check: a leaf used as evidence about another commitment
+    /// (a neighbour in a link proof) proves what it names whether or not its own worker was slashed.
+    function _verifyLeaf(CommittedItem calldata item, uint32 microbatchesPerRound) internal view returns (uint256 slot) {
         slot = _commitments[item.modelId][item.worker][_slotKey(item.stage, item.round)];
         bytes32 digest = _commitmentDigest(item.itemsRoot, item.weightsRootBefore, item.weightsRootAfter);
         if (!_slotIsRound(slot, item.round) || !_slotPrefixMatches(slot, digest)) {
             revert ComputeLedgerUnknownCommitment();
-        }
-        if (_slotHas(slot, _FLAG_SLASHED)) {
-            revert ComputeLedgerCommitmentSlashed();
         }
         if (item.leaf.index >= microbatchesPerRound || item.leaf.microbatch >= microbatchesPerRound) {
             revert ComputeLedgerLeafIndexOutOfRange();

@@ -225,8 +225,8 @@ abstract contract LedgerValidators is LedgerCore {
                 || (upstreamSide ? partner.leaf.upstream : partner.leaf.downstream) != neighbour.worker
         ) revert ComputeLedgerNotUnlinked();
         ModelParams storage p = _requireOpenChallengeWindow(modelId, round);
-        _verifyItem(neighbour, p.microbatchesPerRound);
-        _verifyItem(partner, p.microbatchesPerRound);
+        _verifyLeaf(neighbour, p.microbatchesPerRound);
+        _verifyLeaf(partner, p.microbatchesPerRound);
         _voidSlot(modelId, round, item.stage, item.worker, _verifyItem(item, p.microbatchesPerRound), neighbour.worker);
     }
 
@@ -264,9 +264,9 @@ abstract contract LedgerValidators is LedgerCore {
                 || originalUpstream.leaf.downstream != original.worker
         ) revert ComputeLedgerNotADuplicate();
         ModelParams storage p = _requireOpenChallengeWindow(modelId, round);
-        _verifyItem(originalUpstream, p.microbatchesPerRound);
+        _verifyLeaf(originalUpstream, p.microbatchesPerRound);
         _requireUnconfirmedUpstream(p, copy, original.leaf.upstream, copyUpstream);
-        _verifyItem(original, p.microbatchesPerRound);
+        _verifyLeaf(original, p.microbatchesPerRound);
         uint256 slot = _verifyItem(copy, p.microbatchesPerRound);
         _voidSlot(modelId, round, copy.stage, copy.worker, slot, copy.leaf.upstream);
     }
@@ -282,7 +282,7 @@ abstract contract LedgerValidators is LedgerCore {
                 || a.itemsRoot != b.itemsRoot || a.leaf.index >= b.leaf.index || a.leaf.microbatch < b.leaf.microbatch
         ) revert ComputeLedgerNotMisordered();
         ModelParams storage p = _requireOpenChallengeWindow(a.modelId, a.round);
-        _verifyItem(a, p.microbatchesPerRound);
+        _verifyLeaf(a, p.microbatchesPerRound);
         _voidSlot(a.modelId, a.round, a.stage, a.worker, _verifyItem(b, p.microbatchesPerRound), address(0));
     }
 
@@ -319,7 +319,7 @@ abstract contract LedgerValidators is LedgerCore {
             n > 2 || first.modelId != copy.modelId || first.round != copy.round || uint256(first.stage) + 1 != copy.stage
                 || first.worker != upstream
         ) revert ComputeLedgerNotADuplicate();
-        uint256 slot = _verifyItem(first, p.microbatchesPerRound);
+        uint256 slot = _verifyLeaf(first, p.microbatchesPerRound);
         uint32 m = first.leaf.microbatch;
         if (m == microbatch) {
             // Its leaf of the microbatch names another downstream.
@@ -342,7 +342,7 @@ abstract contract LedgerValidators is LedgerCore {
                 || uint256(first.leaf.index) + 1 != second.leaf.index || m >= microbatch
                 || second.leaf.microbatch <= microbatch
         ) revert ComputeLedgerNotADuplicate();
-        _verifyItem(second, p.microbatchesPerRound);
+        _verifyLeaf(second, p.microbatchesPerRound);
     }
 
     /// @dev Flags a stored, unsettled commitment voided and takes its units out of the (unfinalized) round.

@@ -12,6 +12,7 @@ import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { storedCommitmentDigest } from "../../sdk/protocol/commitment.ts";
 import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
+import { duplicateProof, misorderedProof, type ServedCommitment, servedLookup, unlinkedProof } from "../../worker/validator/links.ts";
 import { accountAt } from "../sdk/fixture.ts";
 import { driveRounds, type KillChain, killSpec, setupKillChain, startStage, swarmArgs } from "./trainKillSetup.ts";
 
@@ -97,6 +98,23 @@ describe("train --swarm: replicas of the last stage", () => {
       for (const item of headItems) expect(item.downstream).toBe(kept.get(item.microbatch));
       // Every replica that trained the round ends it on the same weights.
       expect(afters.size, `round ${round}`).toBe(1);
+    }
+    // What the validators' link checks see in these manifests: no honest replica is unlinked, a
+    // duplicate, or out of order (each of these would void its commitment on-chain).
+    for (let round = 0n; round <= until; round++) {
+      const served: ServedCommitment[] = [];
+      for (const [name, stage, worker] of [["head", 0, head], ["a", 1, a], ["b", 1, b], ["joiner", 1, joiner]] as const) {
+        const state = states[name];
+        const c = [...state.commitments.values()].find((x) => x.commitment.round === round);
+        if (c) served.push({ c: { worker, stage }, m: { commitment: c.commitment, signature: c.signature?.signature ?? "0x", items: roundItems(state, round) } });
+      }
+      const lookup = servedLookup(served);
+      const accepted = served.map((x) => x.c);
+      for (const x of served) {
+        expect(unlinkedProof(x, lookup), `${x.c.worker} round ${round}`).toBeUndefined();
+        expect(duplicateProof(x, served, accepted, lookup)).toBeUndefined();
+        expect(misorderedProof(x)).toBeUndefined();
+      }
     }
     // The killed replica's committed rounds stay paid (never voided), and it committed nothing after.
     for (const round of [0n, 1n]) expect(await getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage: 1, worker: b })).toMatchObject({ found: true, voided: false, slashed: false });
