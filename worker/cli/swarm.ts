@@ -21,7 +21,7 @@ import { contentHello, memberDialAddress, stageReplicas } from "../p2p/stageMemb
 import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import type { LoadedStage } from "../pipeline/models.ts";
-import { combineReplicaWeights, NoReplicaLeftError, type ReplicaWeights, type RosterEntry, runFanOutRound, runReplicaRound } from "../pipeline/replicas.ts";
+import { combineReplicaWeights, evaluateAsReplica, NoReplicaLeftError, type ReplicaWeights, type RosterEntry, runFanOutRound, runReplicaRound } from "../pipeline/replicas.ts";
 import { fetchStageWeights } from "../commit/join.ts";
 import { JoinWeightsUnavailableError, UsageError } from "./errors.ts";
 import { enterRound, reportRound, type Shared } from "./train.ts";
@@ -107,6 +107,7 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
           result = await runFanOutRound({
             stage: loaded.stage, round, microbatches: loaded.microbatchesPerStep, steps: loaded.stepsPerRound, wire: p.wire, prev,
             replicas: [...replicas.values()], data: loaded.data, head: p.account.address, replicaTimeoutMs: p.peerTimeoutMs,
+            evaluation: { microbatches: loaded.evalMicrobatches, data: loaded.evalData },
           });
         } catch (err) {
           if (err instanceof NoReplicaLeftError) logger.warn({ round: round.toString() }, err.shortMessage);
@@ -227,9 +228,14 @@ export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnec
         // What a replica joining at the next round boundary downloads (this round's weightsRootAfter).
         store.putWeights(combined, round);
         logger.info({ round: round.toString(), kept: result.records.length, replicas: result.roster.length }, "round trained as a replica; weights combined with the other replicas");
+        // The roster's first replica evaluates the held-out batch on the combined weights.
+        const evaluates = result.roster[0]?.worker.toLowerCase() === p.account.address.toLowerCase();
+        const evalLoss = evaluates && loaded.evalMicrobatches > 0
+          ? await evaluateAsReplica({ stage: loaded.stage, round, prev, first: loaded.stepsPerRound * loaded.microbatchesPerStep, count: loaded.evalMicrobatches })
+          : undefined;
         const { gradRoots } = storeRoundContent(store, { round, stepWeights: result.stepWeights, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
         const records = result.records.map((r, i) => ({ ...r, gradRoot: gradRoots[i] }));
-        return { ...result, records, neighbours: { upstream: prev.peerWorker ?? zeroAddress, downstream: zeroAddress } };
+        return { ...result, records, evalLoss, neighbours: { upstream: prev.peerWorker ?? zeroAddress, downstream: zeroAddress } };
       },
       exportWeights: () => loaded.stage.exportWeights(),
       importWeights: (w) => loaded.stage.importWeights(w),

@@ -9,7 +9,8 @@ import { fastWeightsRoot } from "../backend/roots.ts";
 import { BaseError } from "../../sdk/errors/base.ts";
 import type { PipeLink } from "../p2p/link.ts";
 import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
-import type { MicrobatchRecord, RoundResult, RoundTimings, StepWeights } from "./runner.ts";
+import { crossEntropy } from "../model/ops.ts";
+import type { MicrobatchRecord, RoundEvaluation, RoundResult, RoundTimings, StepWeights } from "./runner.ts";
 import type { MicrobatchSource, PipelineStage } from "./types.ts";
 
 /** Step markers ride on hello frames keyed `(round, STEP_MARK + step)`, apart from the pipe's own hello keys. */
@@ -99,6 +100,11 @@ export type FanOutRoundParameters = {
   head?: Address | undefined;
   /** Microbatches a replica may hold at once (default 2). */
   window?: number | undefined;
+  /**
+   * Held-out microbatches forwarded after the round (frames `K*M ..`, as runner.ts does) to the
+   * first replica of the roster, which evaluates them on the combined weights.
+   */
+  evaluation?: RoundEvaluation | undefined;
   /** A replica that holds a microbatch this long without answering is dropped (default 300 s). */
   replicaTimeoutMs?: number | undefined;
 };
@@ -291,6 +297,27 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
     }
   }
   for (const link of [...live]) await link.send({ kind: "hello", round, microbatch: ROSTER, payload: encodeJson({ roster }) }).catch((err: Error) => link.drop(err));
+  // The held-out batch goes to the roster's first replica, forward only, on this stage's round-end weights.
+  const evaluator = [...live].find((l) => workerOf(l) === roster[0]?.worker);
+  for (let e = 0; e < (p.evaluation?.microbatches ?? 0); e++) {
+    const m = steps * microbatches + e;
+    let input: tf.Tensor;
+    let targetBytes: Uint8Array;
+    if (isFirst) {
+      const batch = (p.evaluation?.data as (e: number) => { ids: tf.Tensor; targets: tf.Tensor })(e);
+      input = batch.ids;
+      targetBytes = encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array);
+      batch.targets.dispose();
+    } else {
+      const decoded = decodeActivationPayload((await (prev as PipeLink).receive("activation", round, m)).payload);
+      input = tf.tensor(decoded.values, decoded.shape, "float32");
+      targetBytes = decoded.targets.bytes;
+    }
+    const output = stage.infer(input);
+    const sent = encodeActivationPayload(output.shape, output.dataSync() as Float32Array, wire, targetBytes);
+    tf.dispose([input, output]);
+    await evaluator?.send({ kind: "activation", round, microbatch: m, payload: sent.bytes }).catch((err: Error) => evaluator.drop(err));
+  }
   timings.wallMs = now() - start;
   timings.busyMs = timings.wallMs - timings.idleMs;
   return {
@@ -306,6 +333,46 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
     lost,
     roster,
   };
+}
+
+/** The link's next activation frame, through the one armed receive (or the early frame a skipped round left). */
+function nextActivation(prev: PipeLink): Promise<Frame> {
+  const early = earlyActivations.get(prev);
+  if (early) {
+    earlyActivations.delete(prev);
+    return Promise.resolve(early);
+  }
+  let activation = armedActivations.get(prev);
+  if (!activation) {
+    activation = prev.receiveNext("activation");
+    activation.catch(() => undefined); // a link that fails while nobody waits fails the next receive too
+    armedActivations.set(prev, activation);
+  }
+  return activation;
+}
+
+/**
+ * The held-out loss of the combined weights, on the evaluation frames the fan-out stage sends the
+ * roster's first replica after the round (`count` of them, microbatches `first ..`).
+ *
+ * @example
+ * const evalLoss = await evaluateAsReplica({ stage, round, prev, first: 8, count: 4 })
+ */
+export async function evaluateAsReplica(p: { stage: PipelineStage; round: bigint; prev: PipeLink; first: number; count: number }): Promise<number | undefined> {
+  const losses: number[] = [];
+  while (losses.length < p.count) {
+    const frame = await nextActivation(p.prev);
+    armedActivations.delete(p.prev);
+    if (frame.round !== p.round || frame.microbatch < p.first) continue;
+    const decoded = decodeActivationPayload(frame.payload);
+    const input = tf.tensor(decoded.values, decoded.shape, "float32");
+    const targets = tf.tensor(decoded.targets.ids, decoded.targets.shape, "int32");
+    const logits = p.stage.infer(input);
+    const vocab = logits.shape[logits.shape.length - 1] as number;
+    losses.push(tf.tidy(() => crossEntropy(tf.reshape(logits, [-1, vocab]), targets).dataSync()[0] as number));
+    tf.dispose([input, targets, logits]);
+  }
+  return losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : undefined;
 }
 
 export type ReplicaRoundParameters = {
@@ -345,14 +412,7 @@ export async function runReplicaRound(p: ReplicaRoundParameters): Promise<Replic
     const mark = prev.receive("hello", round, STEP_MARK + k);
     mark.catch(() => undefined); // observed by the race below; a failure after the step ends is the next call's
     for (;;) {
-      const early = earlyActivations.get(prev);
-      earlyActivations.delete(prev);
-      let activation = early ? Promise.resolve(early) : armedActivations.get(prev);
-      if (!activation) {
-        activation = prev.receiveNext("activation");
-        activation.catch(() => undefined); // a link that fails while nobody waits fails the next receive too
-        armedActivations.set(prev, activation);
-      }
+      const activation = nextActivation(prev);
       const t0 = now();
       const got = await Promise.race([activation.then((frame) => ({ frame })), mark.then((frame) => ({ mark: frame }))]);
       timings.idleMs += now() - t0;
