@@ -31,6 +31,9 @@ class Delegating implements PipelineStage {
   step(): void {
     this.inner.step();
   }
+  discard(microbatch: number): void {
+    this.inner.discard(microbatch);
+  }
   infer(input: tf.Tensor): tf.Tensor {
     return this.inner.infer(input);
   }

@@ -1,7 +1,7 @@
 import type { Address, Hex } from "viem";
 import { assignSlots, type Commitment, type MicrobatchItem } from "../../sdk/protocol/index.ts";
 import { JournalConflictError } from "./errors.ts";
-import type { CheckpointJournalRecord, PipelineNeighbours, SequencedRecord, SubmitResultJournalRecord } from "./records.ts";
+import type { CheckpointJournalRecord, SequencedRecord, SubmitResultJournalRecord } from "./records.ts";
 
 /** Where a commitment is on its way to the chain. */
 export type CommitmentStatus = "built" | "signed" | "inFlight" | "confirmed" | "foundOnChain" | "expired";
@@ -39,8 +39,6 @@ export type JournalState = {
   roundStarts: Map<bigint, CheckpointJournalRecord>;
   /** Each round's latest checkpoint: after its last step, its root is `weightsRootAfter`. */
   roundLatest: Map<bigint, CheckpointJournalRecord>;
-  /** The neighbours of each round's last journaled step (the commitment's `upstream`/`downstream`). */
-  roundNeighbours: Map<bigint, PipelineNeighbours>;
   /** Last optimizer step whose weights are durable (equal to the last checkpoint's). */
   lastDurableStep?: { round: bigint; step: number } | undefined;
   /** Durable microbatch items per round, by microbatch index. */
@@ -102,7 +100,6 @@ export function replay(records: readonly SequencedRecord[]): JournalState {
   const state: JournalState = {
     roundStarts: new Map(),
     roundLatest: new Map(),
-    roundNeighbours: new Map(),
     items: new Map(),
     discardedItems: 0,
     commitments: new Map(),
@@ -127,7 +124,6 @@ export function replay(records: readonly SequencedRecord[]): JournalState {
         pending.push({ round: r.round, step: r.step, item: r.item, seq: r.seq });
         break;
       case "step":
-        if (r.neighbours) state.roundNeighbours.set(r.round, r.neighbours);
         break;
       case "checkpoint": {
         state.lastCheckpoint = r;
