@@ -30,6 +30,7 @@ const TEST_JOBS = [
   ["contracts/test/ComputeLedgerDisputes.t.sol"],
   ["contracts/test/ComputeLedgerInvariant.t.sol"],
   ["contracts/test/ComputeLedgerAttacks.t.sol"],
+  ["contracts/test/ComputeLedgerReplicas.t.sol"],
   ["contracts/test/InferenceEscrowInvariant.t.sol", "contracts/test/ModelTokenInvariant.t.sol", "contracts/test/ModelTokenFuzz.t.sol"],
 ];
 

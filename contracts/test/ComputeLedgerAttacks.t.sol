@@ -494,12 +494,12 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
 
     // ---------------------------------------------------------------- 5. copying a commitment
 
-    /// @dev Worker 2 copies worker 1's stage-1 commitment verbatim (only `worker` changed), so it
-    /// names worker 0 as its upstream, whose stage-0 commitment names worker 1, who names worker 0
-    /// back: the copy is voided by a pure proof (no bond, no committee) and earns nothing.
+    /// @dev Worker 2 copies worker 1's stage-1 commitment verbatim (only `worker` changed), so its
+    /// leaves name worker 0 as their upstream, whose stage-0 leaves name worker 1, whose leaves name
+    /// worker 0 back: the copy is voided by a pure proof (no bond, no committee) and earns nothing.
     function test_attack5_copyCommitment_voidedAndEarnsNothing() public {
-        Commitment memory up = _commit(modelId, 0, 0, 0);
-        Commitment memory original = _commit(modelId, 0, 1, 1);
+        Commitment memory up = _commitLinked(modelId, 0, 0, 0);
+        Commitment memory original = _commitLinked(modelId, 0, 1, 1);
         Commitment memory copy = _copyAs(original, 2);
         _submit(copy, _sign(signingKeys[2], copy));
         uint256 copyUnits = original.itemCount * _unitsOf(1);
@@ -508,10 +508,10 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         _warpToChallenge(modelId, 0);
 
         vm.expectRevert(ComputeLedgerNotUnlinked.selector);
-        ledger.proveUnlinked(original, up, original); // the original is the neighbour's partner
+        ledger.proveUnlinked(_linkedItem(original, 1, 2), _linkedItem(up, 0, 2), _linkedItem(original, 1, 2)); // the original is the neighbour's partner
         vm.expectEmit(address(ledger));
         emit CommitmentVoided(modelId, 0, workers[2], 1, workers[0], uint64(copyUnits));
-        ledger.proveUnlinked(copy, up, original);
+        ledger.proveUnlinked(_linkedItem(copy, 1, 2), _linkedItem(up, 0, 2), _linkedItem(original, 1, 2));
         assertTrue(ledger.commitmentOf(modelId, 0, 1, workers[2]).voided);
         assertEq(ledger.roundState(modelId, 0).totalUnits, totalBefore - copyUnits);
 
@@ -525,67 +525,78 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         _log("copy.copierTokens", 0);
     }
 
-    /// @dev A stage-0 copy names the original's downstream, which is linked to the original.
+    /// @dev A stage-0 copy's leaves name the original's downstream, whose leaves are linked to the original.
     function test_attack5_copyOfStageZero_voidedThroughItsDownstream() public {
-        Commitment memory original = _commit(modelId, 0, 0, 0);
-        Commitment memory down = _commit(modelId, 0, 1, 1);
+        Commitment memory original = _commitLinked(modelId, 0, 0, 0);
+        Commitment memory down = _commitLinked(modelId, 0, 1, 1);
         Commitment memory copy = _copyAs(original, 3);
         _submit(copy, _sign(signingKeys[3], copy));
         _warpToChallenge(modelId, 0);
-        ledger.proveUnlinked(copy, down, original);
+        ledger.proveUnlinked(_linkedItem(copy, 0, 1), _linkedItem(down, 1, 1), _linkedItem(original, 0, 1));
         assertTrue(ledger.commitmentOf(modelId, 0, 0, workers[3]).voided);
         assertFalse(ledger.commitmentOf(modelId, 0, 0, workers[3]).slashed, "voided, not slashed");
     }
 
-    /// @dev A copy that names a made-up upstream (nobody links to it) shares the original's inputs:
-    /// voided as a duplicate once the commit window closed (before, its upstream could still commit);
-    /// a copy whose upstream really names it is not a duplicate of this original.
+    /// @dev A copy whose leaves name a made-up upstream (nobody links to it) shares the original's
+    /// inputs: voided as a duplicate once the commit window closed (before, its upstream could still
+    /// commit); a copy whose upstream really names it is not a duplicate of this original.
     function test_attack5_copyNamingAMadeUpNeighbour_voidedAsDuplicate() public {
-        Commitment memory up = _commit(modelId, 0, 0, 0);
-        Commitment memory original = _commit(modelId, 0, 1, 1);
-        Commitment memory copy = _copyAs(original, 2);
-        copy.upstream = makeAddr("made-up upstream");
+        Commitment memory upC = _commitLinked(modelId, 0, 0, 0);
+        Commitment memory original = _commitLinked(modelId, 0, 1, 1);
+        ItemLeaf memory none;
+        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _linkedItems(modelId, 1, 1, false, 0, none);
+        for (uint256 i; i < leaves.length; ++i) {
+            leaves[i].upstream = makeAddr("made-up upstream");
+            hashes[i] = _leafHash(leaves[i]);
+        }
+        Commitment memory copy = _commitment(modelId, 0, 1, 2, _rootOf(leaves), 4);
         _submit(copy, _sign(signingKeys[2], copy));
-        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _leavesOf(1, false);
         CommittedItem memory copyItem = _committedItem(copy, leaves, hashes, 2);
-        CommittedItem memory originalItem = _committedItem(original, leaves, hashes, 2);
-        Commitment[] memory none = new Commitment[](0);
+        CommittedItem memory originalItem = _linkedItem(original, 1, 2);
+        CommittedItem memory up = _linkedItem(upC, 0, 2);
+        CommittedItem[] memory nothing = new CommittedItem[](0);
         vm.expectRevert(ComputeLedgerNotADuplicate.selector);
-        ledger.proveDuplicate(copyItem, originalItem, up, none);
+        ledger.proveDuplicate(copyItem, originalItem, up, nothing);
         _warpToChallenge(modelId, 0);
         vm.expectRevert(ComputeLedgerNotADuplicate.selector);
-        ledger.proveDuplicate(originalItem, copyItem, up, none); // the original's upstream names it
-        ledger.proveDuplicate(copyItem, originalItem, up, none);
+        ledger.proveDuplicate(originalItem, copyItem, up, nothing); // the original's upstream names it
+        ledger.proveDuplicate(copyItem, originalItem, up, nothing);
         assertTrue(ledger.commitmentOf(modelId, 0, 1, workers[2]).voided);
     }
 
     function test_proveDuplicate_refusesACopyWhoseUpstreamNamesIt() public {
-        Commitment memory up = _commit(modelId, 0, 0, 0);
-        Commitment memory original = _commit(modelId, 0, 1, 1);
-        Commitment memory otherUp = _commit(modelId, 0, 0, 2); // names worker 3 downstream
-        Commitment memory other = _commit(modelId, 0, 1, 3); // names worker 2 upstream: linked
-        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _leavesOf(1, false);
+        Commitment memory up = _commitLinked(modelId, 0, 0, 0);
+        Commitment memory original = _commitLinked(modelId, 0, 1, 1);
+        Commitment memory otherUp = _commitLinked(modelId, 0, 0, 2); // its leaves name worker 3 downstream
+        Commitment memory other = _commitLinked(modelId, 0, 1, 3); // its leaves name worker 2 upstream: linked
         _warpToChallenge(modelId, 0);
-        Commitment[] memory theirs = new Commitment[](1);
-        theirs[0] = otherUp;
+        CommittedItem[] memory theirs = new CommittedItem[](1);
+        theirs[0] = _linkedItem(otherUp, 2, 0);
         vm.expectRevert(ComputeLedgerNotADuplicate.selector);
-        ledger.proveDuplicate(_committedItem(other, leaves, hashes, 0), _committedItem(original, leaves, hashes, 0), up, theirs);
+        ledger.proveDuplicate(_linkedItem(other, 3, 0), _linkedItem(original, 1, 0), _linkedItem(up, 0, 0), theirs);
         vm.expectRevert(ComputeLedgerNotADuplicate.selector);
         ledger.proveDuplicate(
-            _committedItem(other, leaves, hashes, 0), _committedItem(original, leaves, hashes, 0), up, new Commitment[](0)
+            _linkedItem(other, 3, 0), _linkedItem(original, 1, 0), _linkedItem(up, 0, 0), new CommittedItem[](0)
         );
     }
 
-    /// @dev A stage that names a made-up downstream instead of the worker it fed voids nobody:
+    /// @dev A stage whose leaves name a made-up downstream instead of the worker it fed voids nobody:
     /// nobody it names names it back.
     function test_lyingNeighbourAlone_cannotVoidItsHonestNeighbour() public {
-        Commitment memory liar = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 4);
-        liar.downstream = makeAddr("nobody");
+        ItemLeaf memory none;
+        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _linkedItems(modelId, 0, 0, false, 0, none);
+        for (uint256 i; i < leaves.length; ++i) {
+            leaves[i].downstream = makeAddr("nobody");
+            hashes[i] = _leafHash(leaves[i]);
+        }
+        Commitment memory liar = _commitment(modelId, 0, 0, 0, _rootOf(leaves), 4);
         _submit(liar, _sign(signingKeys[0], liar));
-        Commitment memory honest = _commit(modelId, 0, 1, 1);
+        Commitment memory honest = _commitLinked(modelId, 0, 1, 1);
         _warpToChallenge(modelId, 0);
-        vm.expectRevert(ComputeLedgerNotUnlinked.selector);
-        ledger.proveUnlinked(honest, liar, honest);
+        for (uint32 i; i < 4; ++i) {
+            vm.expectRevert(ComputeLedgerNotUnlinked.selector);
+            ledger.proveUnlinked(_linkedItem(honest, 1, i), _committedItem(liar, leaves, hashes, i), _linkedItem(honest, 1, i));
+        }
         _warpPastChallenge(modelId, 0);
         ledger.finalizeRound(modelId, 0);
         (uint256 tokens,) = ledger.mintReward(modelId, 0, workers[1]);
@@ -595,41 +606,43 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
     /// @dev Voiding keeps a copy slashable: a fraud verdict still slashes it, and its units leave
     /// the round once, not twice.
     function test_voidedCopy_staysSlashable_unitsRemovedOnce() public {
-        Commitment memory up = _commit(modelId, 0, 0, 0);
-        Commitment memory original = _commit(modelId, 0, 1, 1);
+        Commitment memory up = _commitLinked(modelId, 0, 0, 0);
+        Commitment memory original = _commitLinked(modelId, 0, 1, 1);
         Commitment memory copy = _copyAs(original, 2);
         _submit(copy, _sign(signingKeys[2], copy));
         _warpToChallenge(modelId, 0);
         uint256 totalBefore = ledger.roundState(modelId, 0).totalUnits;
-        ledger.proveUnlinked(copy, up, original);
-        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _leavesOf(1, false);
+        ledger.proveUnlinked(_linkedItem(copy, 1, 0), _linkedItem(up, 0, 0), _linkedItem(original, 1, 0));
         uint256 bond = ledger.challengeBondWei(modelId);
         vm.prank(_on(validators[0], 1));
-        uint256 id = ledger.challengeItem{value: bond}(_committedItem(copy, leaves, hashes, 1));
+        uint256 id = ledger.challengeItem{value: bond}(_linkedItem(copy, 1, 1));
         _decide(id, true);
         assertTrue(ledger.staker(workers[2]).jailed, "the copier is slashed and jailed");
         assertEq(ledger.roundState(modelId, 0).totalUnits, totalBefore - original.itemCount * _unitsOf(1));
     }
 
-    /// @dev Link proofs are refused outside the challenge window and between non-neighbours.
+    /// @dev Link proofs are refused outside the challenge window, between non-neighbours and across
+    /// microbatches, and every leaf is checked against its commitment's tree.
     function test_proveUnlinked_refusesNonNeighboursAndLateProofs() public {
-        Commitment memory up = _commit(modelId, 0, 0, 0);
-        Commitment memory original = _commit(modelId, 0, 1, 1);
-        Commitment memory other = _commit(modelId, 0, 0, 2); // names worker 3 downstream
+        Commitment memory up = _commitLinked(modelId, 0, 0, 0);
+        Commitment memory original = _commitLinked(modelId, 0, 1, 1);
+        Commitment memory other = _commitLinked(modelId, 0, 0, 2); // its leaves name worker 3 downstream
         Commitment memory copy = _copyAs(original, 2);
         _submit(copy, _sign(signingKeys[2], copy));
         _warpToChallenge(modelId, 0);
         vm.expectRevert(ComputeLedgerNotUnlinked.selector);
-        ledger.proveUnlinked(copy, other, original); // worker 2 is not the neighbour the copy names
+        ledger.proveUnlinked(_linkedItem(copy, 1, 2), _linkedItem(other, 2, 2), _linkedItem(original, 1, 2)); // worker 2 is not the neighbour the copy names
         vm.expectRevert(ComputeLedgerNotUnlinked.selector);
-        ledger.proveUnlinked(copy, copy, copy); // not an adjacent stage
-        Commitment memory forged = _copyAs(up, 0);
-        forged.downstream = workers[2];
-        vm.expectRevert(ComputeLedgerUnknownCommitment.selector);
-        ledger.proveUnlinked(original, forged, copy); // the neighbour's commitment is checked against its digest
+        ledger.proveUnlinked(_linkedItem(copy, 1, 2), _linkedItem(copy, 1, 2), _linkedItem(copy, 1, 2)); // not an adjacent stage
+        vm.expectRevert(ComputeLedgerNotUnlinked.selector);
+        ledger.proveUnlinked(_linkedItem(copy, 1, 2), _linkedItem(up, 0, 1), _linkedItem(original, 1, 2)); // another microbatch
+        CommittedItem memory forged = _linkedItem(up, 0, 2);
+        forged.leaf.downstream = workers[2];
+        vm.expectRevert(ComputeLedgerInvalidProof.selector);
+        ledger.proveUnlinked(_linkedItem(original, 1, 2), forged, _linkedItem(copy, 1, 2)); // the neighbour's leaf is checked against its tree
         _warpPastChallenge(modelId, 0);
         vm.expectRevert(abi.encodeWithSelector(ComputeLedgerOutsideChallengeWindow.selector, modelId, 0));
-        ledger.proveUnlinked(copy, up, original);
+        ledger.proveUnlinked(_linkedItem(copy, 1, 2), _linkedItem(up, 0, 2), _linkedItem(original, 1, 2));
     }
 
     /// @dev A verbatim copy of `c` (a new struct: memory assignment would alias) claimed by worker `w`.
@@ -638,14 +651,26 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         copy.worker = workers[w];
     }
 
+    /// @dev Leaf `i` of commitment `c`, whose tree is `_linkedItems` of worker `author` (`c.worker` itself,
+    /// or the worker a copy copied).
+    function _linkedItem(Commitment memory c, uint256 author, uint32 i) internal view returns (CommittedItem memory) {
+        ItemLeaf memory none;
+        (ItemLeaf[] memory leaves, bytes32[] memory hashes) = _linkedItems(modelId, c.stage, author, false, 0, none);
+        return _committedItem(c, leaves, hashes, i);
+    }
+
     function _unitsOf(uint16 stage) internal view returns (uint256) {
         return registry.unitsPerMicrobatch(modelId, stage);
     }
 
     // ---------------------------------------------------------------- 8. chain break across pipelines
 
-    function _pipelineBLeaf(uint16 stage, uint32 i) internal pure returns (ItemLeaf memory leaf) {
+    /// @dev Pipeline B's leaf `i` of `stage`: worker 2 (stage 0) feeds worker 3 (stage 1), their leaves name each other.
+    function _pipelineBLeaf(uint16 stage, uint32 i) internal view returns (ItemLeaf memory leaf) {
         leaf.index = i;
+        leaf.microbatch = i;
+        leaf.upstream = stage == 0 ? address(0) : workers[2];
+        leaf.downstream = stage == 0 ? workers[3] : address(0);
         leaf.inputActHash = keccak256(abi.encode("act", stage, i, PIPELINE_B));
         leaf.outputActHash = keccak256(abi.encode("act", stage + 1, i, PIPELINE_B));
         leaf.upstreamGradHash = keccak256(abi.encode("grad", stage + 1, i, PIPELINE_B));
@@ -655,8 +680,8 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
 
     /// @dev Commits pipelines A (worker 0 -> worker 1) and B (worker 2 -> worker 3), all honest; returns A's stage-0 leaf 2 and B's stage-1 leaf 2.
     function _crossPipelinePair() internal returns (CommittedItem memory up, CommittedItem memory down) {
-        Commitment memory a0 = _commit(modelId, 0, 0, 0);
-        _commit(modelId, 0, 1, 1);
+        Commitment memory a0 = _commitLinked(modelId, 0, 0, 0);
+        _commitLinked(modelId, 0, 1, 1);
         ItemLeaf[] memory b0 = new ItemLeaf[](4);
         ItemLeaf[] memory b1 = new ItemLeaf[](4);
         for (uint32 i; i < 4; ++i) {
@@ -665,14 +690,13 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         }
         _commitLeaves(2, 0, b0, 4);
         (Commitment memory cb1, bytes32[] memory hb1) = _commitLeaves(3, 1, b1, 4);
-        (ItemLeaf[] memory la, bytes32[] memory ha) = _leavesOf(0, false);
-        up = _committedItem(a0, la, ha, 2);
+        up = _linkedItem(a0, 0, 2);
         down = _committedItem(cb1, b1, hb1, 2);
     }
 
     /// @dev The framer pairs A's stage-0 leaf with B's stage-1 leaf, a "break" by hashes. Each
-    /// commitment names the neighbour it exchanged data with (bound in the stored digest), and A's
-    /// stage 0 names worker 1, not worker 3: the pairing is refused before any bond or committee.
+    /// leaf names the neighbour it exchanged its microbatch with (bound in the items tree), and A's
+    /// stage-0 leaf names worker 1, not worker 3: the pairing is refused before any bond or committee.
     /// (Under the first rule the pairing slashed B's honest stage-1 worker and paid the framer; under
     /// the second it was dismissed by abstaining committees, costing the framer the dismissal fee.)
     function test_attack8_chainBreakAcrossPipelines_refusedUnlessLinked() public {
@@ -686,11 +710,11 @@ contract ComputeLedgerAttacksTest is LedgerTestBase {
         vm.prank(framer);
         vm.expectRevert(abi.encodeWithSelector(ComputeLedgerNotLinked.selector, workers[0], workers[3]));
         ledger.challengeChainBreak{value: bond}(up, down);
-        // lying about the neighbours does not help: they are part of the stored digest
-        up.downstream = workers[3];
-        down.upstream = workers[0];
+        // lying about the neighbours does not help: they are part of the committed leaves
+        up.leaf.downstream = workers[3];
+        down.leaf.upstream = workers[0];
         vm.prank(framer);
-        vm.expectRevert(ComputeLedgerUnknownCommitment.selector);
+        vm.expectRevert(ComputeLedgerInvalidProof.selector);
         ledger.challengeChainBreak{value: bond}(up, down);
         assertEq(ledger.staker(workers[3]).stakeWei, stakeBefore, "the honest stage-1 worker keeps its stake");
         _log("chainbreak.bondWei", bond);

@@ -23,14 +23,13 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
             itemsRoot: 0x71c7981e38b10bc8974a6ac7f29aaa888a113fb0287d689ff8b0a46559a00bcb,
             itemCount: 3,
             weightsRootBefore: keccak256("before"),
-            weightsRootAfter: keccak256("after"),
-            upstream: address(0xb0),
-            downstream: address(0xc0)
+            weightsRootAfter: keccak256("after")
         });
-        assertEq(_digest(c, 31337, address(0xc0de)), 0x38701d5007fb4da68b57eed9a70eec751ca361a82ea731b463035f8be951bb41);
+        assertEq(_digest(c, 31337, address(0xc0de)), 0x003574c17a02aeef19898631860718fb6514a88523ff88a1a501f98c2138e1c3);
     }
 
-    /// @dev docs/PROTOCOL.md test vector: items tree of three leaves (OZ StandardMerkleTree layout).
+    /// @dev docs/PROTOCOL.md test vector: items tree of slots 0, 1, 2 (microbatch = slot, neighbours
+    /// 0x..b0 / 0x..c0), OZ StandardMerkleTree layout over the ten leaf values.
     function test_itemLeaf_matchesProtocolVector() public pure {
         bytes32[] memory h = new bytes32[](3);
         for (uint32 i; i < 3; ++i) {
@@ -40,20 +39,38 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
                     keccak256(
                         abi.encode(
                             i,
+                            i,
                             keccak256(bytes(string.concat("in", s))),
                             keccak256(bytes(string.concat("out", s))),
                             keccak256(bytes(string.concat("up", s))),
                             keccak256(bytes(string.concat("ig", s))),
-                            keccak256(bytes(string.concat("g", s)))
+                            keccak256(bytes(string.concat("g", s))),
+                            keccak256(bytes(string.concat("w", s))),
+                            address(0xb0),
+                            address(0xc0)
                         )
                     )
                 )
             );
         }
-        assertEq(h[1], 0xbf87ea939a71d7816e98e03a63f6a63f297793e1e8b3d0fa9bd2cb834a053329);
+        assertEq(h[1], 0x403ee950eacfc2e320ac35f0569106272294347ad220f2b3318cd5b096f9f63f);
+        // the struct the ledger hashes encodes the same ten words in the same order
+        ItemLeaf memory leaf = ItemLeaf({
+            index: 1,
+            microbatch: 1,
+            inputActHash: keccak256("in1"),
+            outputActHash: keccak256("out1"),
+            upstreamGradHash: keccak256("up1"),
+            inputGradHash: keccak256("ig1"),
+            gradRoot: keccak256("g1"),
+            weightsRoot: keccak256("w1"),
+            upstream: address(0xb0),
+            downstream: address(0xc0)
+        });
+        assertEq(_leafHash(leaf), h[1]);
         // StandardMerkleTree of 3 sorted leaves s0 < s1 < s2: root = H(H(s0, s1), s2).
         (bytes32 a, bytes32 b, bytes32 c) = _sort3(h[0], h[1], h[2]);
-        assertEq(_hashPair(_hashPair(a, b), c), 0x71c7981e38b10bc8974a6ac7f29aaa888a113fb0287d689ff8b0a46559a00bcb);
+        assertEq(_hashPair(_hashPair(a, b), c), 0xeabe286009d649cdb7ce196b76d9db9531468f9bbb8379008ef7de9e75c3905a);
     }
 
     function _sort3(bytes32 a, bytes32 b, bytes32 c) private pure returns (bytes32, bytes32, bytes32) {
@@ -70,29 +87,28 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
 
     // ---------------------------------------------------------------- happy path
 
-    /// @dev Neighbours must be zero exactly at the pipeline's ends (stage 0 upstream, last stage downstream).
-    function test_submit_neighboursMustMatchThePipelineEnds() public {
-        Commitment memory c = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 3);
-        c.upstream = workers[1]; // stage 0 has nobody upstream
-        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerBadNeighbours.selector, 0, workers[1], c.downstream));
-        _submit(c, _sign(signingKeys[0], c));
-        c = _commitment(modelId, 0, 0, 0, _itemsRoot(0), 3);
-        c.downstream = address(0); // ... but someone downstream
-        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerBadNeighbours.selector, 0, address(0), address(0)));
-        _submit(c, _sign(signingKeys[0], c));
-        c = _commitment(modelId, 0, 1, 0, _itemsRoot(1), 3);
-        c.downstream = workers[2]; // the last stage has nobody downstream
-        vm.expectRevert(abi.encodeWithSelector(ComputeLedgerBadNeighbours.selector, 1, c.upstream, workers[2]));
-        _submit(c, _sign(signingKeys[0], c));
-    }
-
-    /// @dev The neighbours are signed: a relayer cannot re-point a commitment at other workers.
-    function test_submit_neighboursAreSigned() public {
-        Commitment memory c = _commitment(modelId, 0, 1, 0, _itemsRoot(1), 3);
+    /// @dev The neighbours are in the leaves, so the signed items root binds them: a relayer cannot
+    /// re-point a commitment at other workers by swapping in a tree that names them.
+    function test_submit_leafNeighboursAreSignedThroughItemsRoot() public {
+        ItemLeaf memory none;
+        (ItemLeaf[] memory leaves,) = _linkedItems(modelId, 1, 0, false, 0, none);
+        Commitment memory c = _commitment(modelId, 0, 1, 0, _rootOf(leaves), 4);
         bytes memory signature = _sign(signingKeys[0], c);
-        c.upstream = workers[3];
+        for (uint256 i; i < leaves.length; ++i) leaves[i].upstream = workers[3];
+        c.itemsRoot = _rootOf(leaves);
         vm.expectRevert(abi.encodeWithSelector(ComputeLedgerInvalidSignature.selector, 0));
         _submit(c, signature);
+    }
+
+    /// @dev The ledger does not check the leaves' neighbours at submission (a validator does, off-chain):
+    /// a commitment is the same eight fields whichever neighbours its leaves name.
+    function test_submit_acceptsAnyLeafNeighbours() public {
+        ItemLeaf memory none;
+        (ItemLeaf[] memory leaves,) = _linkedItems(modelId, 0, 0, false, 0, none);
+        leaves[0].upstream = workers[2]; // stage 0 has nobody upstream: an off-chain verification failure
+        Commitment memory c = _commitment(modelId, 0, 0, 0, _rootOf(leaves), 4);
+        _submit(c, _sign(signingKeys[0], c));
+        assertTrue(ledger.commitmentOf(modelId, 0, 0, workers[0]).found);
     }
 
     function test_submit_recordsUnitsAndEmits() public {
@@ -105,7 +121,7 @@ contract ComputeLedgerCommitTest is LedgerTestBase {
         assertEq(rec.units, 60); // 3 items * 20 units (stage 1)
         assertEq(
             rec.digestPrefix,
-            bytes18(keccak256(abi.encode(c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter, c.upstream, c.downstream)))
+            bytes18(keccak256(abi.encode(c.itemsRoot, c.weightsRootBefore, c.weightsRootAfter)))
         );
         assertEq(ledger.roundState(modelId, 0).totalUnits, 60);
     }

@@ -30,10 +30,11 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
         challenger = validators[0];
         bond = ledger.challengeBondWei(modelId);
         _warpToCommit(modelId, 0);
-        ItemLeaf memory forged = _leaf(0, BAD_INDEX, keccak256("forged"));
-        (ItemLeaf[] memory ul, bytes32[] memory uh) = _items(0, true, BAD_INDEX, forged);
+        // one pipeline: every leaf of worker 0 (stage 0) names worker 1 downstream and back
+        ItemLeaf memory forged = _linked(_leaf(0, BAD_INDEX, keccak256("forged")), modelId, 0, 0);
+        (ItemLeaf[] memory ul, bytes32[] memory uh) = _linkedItems(modelId, 0, 0, true, BAD_INDEX, forged);
         ItemLeaf memory none;
-        (ItemLeaf[] memory dl, bytes32[] memory dh) = _items(1, false, 0, none);
+        (ItemLeaf[] memory dl, bytes32[] memory dh) = _linkedItems(modelId, 1, 1, false, 0, none);
         for (uint256 i; i < 4; ++i) {
             upLeaves.push(ul[i]);
             upHashes.push(uh[i]);
@@ -1035,7 +1036,7 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
         ledger.challengeChainBreak{value: bond}(_upItem(1), _downItem(1));
     }
 
-    function test_challengeChainBreak_differentIndex_reverts() public {
+    function test_challengeChainBreak_differentMicrobatch_reverts() public {
         vm.prank(challenger);
         vm.expectRevert(ComputeLedgerNotAChainBreak.selector);
         ledger.challengeChainBreak{value: bond}(_upItem(BAD_INDEX), _downItem(1));
@@ -1177,6 +1178,15 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
     function test_challengeItem_indexOutOfRange_reverts() public {
         CommittedItem memory item = _upItem(BAD_INDEX);
         item.leaf.index = MICROBATCHES;
+        vm.prank(challenger);
+        vm.expectRevert(ComputeLedgerLeafIndexOutOfRange.selector);
+        ledger.challengeItem{value: bond}(item);
+    }
+
+    /// @dev A leaf's microbatch must be one of the round's, as its slot must be below the round's count.
+    function test_challengeItem_microbatchOutOfRange_reverts() public {
+        CommittedItem memory item = _upItem(BAD_INDEX);
+        item.leaf.microbatch = MICROBATCHES;
         vm.prank(challenger);
         vm.expectRevert(ComputeLedgerLeafIndexOutOfRange.selector);
         ledger.challengeItem{value: bond}(item);
@@ -1442,8 +1452,6 @@ contract ComputeLedgerDisputesTest is LedgerTestBase {
             itemsRoot: root,
             weightsRootBefore: c.weightsRootBefore,
             weightsRootAfter: c.weightsRootAfter,
-            upstream: c.upstream,
-            downstream: c.downstream,
             leaf: only,
             proof: new bytes32[](0)
         });

@@ -48,9 +48,7 @@ contract ComputeLedgerGasTest is LedgerTestBase, GasMeter {
                 weightsRootBefore: round == 0
                     ? registry.initialWeightsRoot(modelId, stage)
                     : keccak256(abi.encode("w", stage, round)),
-                weightsRootAfter: keccak256(abi.encode("w", stage, round + 1)),
-                upstream: stage == 0 ? address(0) : gw[w],
-                downstream: stage == 0 ? gw[w] : address(0)
+                weightsRootAfter: keccak256(abi.encode("w", stage, round + 1))
             });
             sigs[i] = _signWith(gk[w], cs[i]);
         }

@@ -17,7 +17,7 @@ import {StdUtils} from "forge-std/StdUtils.sol";
 /// @dev Shared by both handlers: signing, leaves and the books of the ledger's ETH.
 abstract contract HandlerBase is CommonBase, StdCheats, StdUtils, IComputeLedgerTypes {
     bytes32 internal constant COMMITMENT_TYPEHASH = keccak256(
-        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter,address upstream,address downstream)"
+        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter)"
     );
     address internal constant DEAD = address(0xdEaD);
 
@@ -44,14 +44,16 @@ abstract contract HandlerBase is CommonBase, StdCheats, StdUtils, IComputeLedger
         return r == 0 ? registry.initialWeightsRoot(m, stage) : keccak256(abi.encode(r));
     }
 
-    /// @dev Handlers' pipelines: a worker names itself as its neighbour on every inner link (allowed:
-    /// one operator may run adjacent stages), zero at the pipeline's ends.
-    function _up(uint16 stage, address worker) internal pure returns (address) {
-        return stage == 0 ? address(0) : worker;
+    /// @dev Handlers' pipelines: a worker's leaves name itself as its neighbour on every inner link
+    /// (allowed: one operator may run adjacent stages), zero at the pipeline's ends.
+    function _link(ItemLeaf memory leaf, uint16 stage, address worker, bool last) internal pure returns (ItemLeaf memory) {
+        leaf.upstream = stage == 0 ? address(0) : worker;
+        leaf.downstream = last ? address(0) : worker;
+        return leaf;
     }
 
-    function _down(uint64 m, uint16 stage, address worker) internal view returns (address) {
-        return uint256(stage) + 1 == registry.model(m).stageCount ? address(0) : worker;
+    function _isLast(uint64 m, uint16 stage) internal view returns (bool) {
+        return uint256(stage) + 1 == registry.model(m).stageCount;
     }
 
     function _round(uint64 m) internal view returns (uint64) {
@@ -163,25 +165,36 @@ contract LedgerHandler is HandlerBase {
         return keccak256(abi.encode(m, r, w));
     }
 
-    function _leaf(uint64 m, uint64 r, uint16 stage, uint32 index, bool forged) internal pure returns (ItemLeaf memory l) {
+    /// @dev Leaf `index` (slot = microbatch) of `worker`'s commitment of (m, r, stage); `last`: the model's last stage.
+    function _leaf(uint64 m, uint64 r, uint16 stage, uint32 index, bool forged, address worker, bool last)
+        internal
+        pure
+        returns (ItemLeaf memory l)
+    {
         l.index = index;
+        l.microbatch = index;
         l.inputActHash = keccak256(abi.encode("act", m, r, stage, index));
         l.outputActHash = forged ? keccak256("forged") : keccak256(abi.encode("act", m, r, stage + 1, index));
         l.upstreamGradHash = keccak256(abi.encode("grad", m, r, stage + 1, index));
         l.inputGradHash = keccak256(abi.encode("grad", m, r, stage, index));
         l.gradRoot = keccak256(abi.encode("g", m, r, stage, index));
+        l = _link(l, stage, worker, last);
     }
 
     /// @dev Two leaves: index 0 honest, index 1 forged or honest (a commitment claiming more
     /// items than that has nothing behind indices >= 2: availability challenges catch it).
-    function _root(uint64 m, uint64 r, uint16 stage, bool forged) internal pure returns (bytes32) {
-        return _pair(_leafHash(_leaf(m, r, stage, 0, false)), _leafHash(_leaf(m, r, stage, 1, forged)));
+    function _root(uint64 m, uint64 r, uint16 stage, bool forged, address worker) internal view returns (bytes32) {
+        bool last = _isLast(m, stage);
+        return _pair(
+            _leafHash(_leaf(m, r, stage, 0, false, worker, last)), _leafHash(_leaf(m, r, stage, 1, forged, worker, last))
+        );
     }
 
     /// @dev Leaf `index` (0 or 1) of a committed two-leaf tree, with its proof.
     function _item(Committed memory k, uint32 index) internal view returns (CommittedItem memory item) {
-        ItemLeaf memory l0 = _leaf(k.modelId, k.round, k.stage, 0, false);
-        ItemLeaf memory l1 = _leaf(k.modelId, k.round, k.stage, 1, k.forged);
+        bool last = _isLast(k.modelId, k.stage);
+        ItemLeaf memory l0 = _leaf(k.modelId, k.round, k.stage, 0, false, workers[k.worker], last);
+        ItemLeaf memory l1 = _leaf(k.modelId, k.round, k.stage, 1, k.forged, workers[k.worker], last);
         bytes32[] memory proof = new bytes32[](1);
         proof[0] = index == 0 ? _leafHash(l1) : _leafHash(l0);
         item = CommittedItem({
@@ -192,8 +205,6 @@ contract LedgerHandler is HandlerBase {
             itemsRoot: _pair(_leafHash(l0), _leafHash(l1)),
             weightsRootBefore: _before(k.modelId, k.round, k.stage),
             weightsRootAfter: keccak256(abi.encode(k.round + 1)),
-            upstream: _up(k.stage, workers[k.worker]),
-            downstream: _down(k.modelId, k.stage, workers[k.worker]),
             leaf: index == 0 ? l0 : l1,
             proof: proof
         });
@@ -228,12 +239,10 @@ contract LedgerHandler is HandlerBase {
             round: r,
             stage: stage,
             worker: workers[w],
-            itemsRoot: _root(m, r, stage, forged),
+            itemsRoot: _root(m, r, stage, forged, workers[w]),
             itemCount: uint32(bound(itemSeed, 1, registry.model(m).microbatchesPerRound)),
             weightsRootBefore: _before(m, r, stage),
-            weightsRootAfter: keccak256(abi.encode(r + 1)),
-            upstream: _up(stage, workers[w]),
-            downstream: _down(m, stage, workers[w])
+            weightsRootAfter: keccak256(abi.encode(r + 1))
         });
         if (_submit(c, _sign(_keys[w], c))) {
             uint64 units = uint64(uint256(c.itemCount) * uint256(registry.unitsPerMicrobatch(m, stage)));
@@ -595,18 +604,22 @@ contract AdversarialHandler is HandlerBase {
 
     // ---------------------------------------------------------------- honest leaves
 
-    function _leaf(uint64 r, uint16 stage, uint32 index) internal pure returns (ItemLeaf memory l) {
+    /// @dev Leaf `index` (slot = microbatch) of `worker`'s commitment of (r, stage); `last`: the model's last stage.
+    function _leaf(uint64 r, uint16 stage, uint32 index, address worker, bool last) internal pure returns (ItemLeaf memory l) {
         l.index = index;
+        l.microbatch = index;
         l.inputActHash = keccak256(abi.encode("act", r, stage, index));
         l.outputActHash = keccak256(abi.encode("act", r, stage + 1, index));
         l.upstreamGradHash = keccak256(abi.encode("grad", r, stage + 1, index));
         l.inputGradHash = keccak256(abi.encode("grad", r, stage, index));
         l.gradRoot = keccak256(abi.encode("g", r, stage, index));
+        l = _link(l, stage, worker, last);
     }
 
     function _item(uint64 r, uint16 stage, uint256 w, uint32 index) internal view returns (CommittedItem memory item) {
         bytes32[4] memory h;
-        for (uint32 i; i < 4; ++i) h[i] = _leafHash(_leaf(r, stage, i));
+        bool last = _isLast(modelId, stage);
+        for (uint32 i; i < 4; ++i) h[i] = _leafHash(_leaf(r, stage, i, workers[w], last));
         bytes32[] memory proof = new bytes32[](2);
         proof[0] = h[index ^ 1];
         proof[1] = index < 2 ? _pair(h[2], h[3]) : _pair(h[0], h[1]);
@@ -618,9 +631,7 @@ contract AdversarialHandler is HandlerBase {
             itemsRoot: _pair(_pair(h[0], h[1]), _pair(h[2], h[3])),
             weightsRootBefore: _before(modelId, r, stage),
             weightsRootAfter: keccak256(abi.encode(r + 1)),
-            upstream: _up(stage, workers[w]),
-            downstream: _down(modelId, stage, workers[w]),
-            leaf: _leaf(r, stage, index),
+            leaf: _leaf(r, stage, index, workers[w], last),
             proof: proof
         });
     }
@@ -642,9 +653,7 @@ contract AdversarialHandler is HandlerBase {
             itemsRoot: item.itemsRoot,
             itemCount: 4,
             weightsRootBefore: item.weightsRootBefore,
-            weightsRootAfter: item.weightsRootAfter,
-            upstream: item.upstream,
-            downstream: item.downstream
+            weightsRootAfter: item.weightsRootAfter
         });
         if (_submit(c, _sign(_keys[w], c))) _committed.push(Committed(r, stage, w));
     }

@@ -302,7 +302,7 @@ contract ComputeLedgerValidatorRewardsTest is LedgerTestBase {
         _attest(validators[0], a, 0);
         _attest(validators[2], _sampled(c1, validators[2]), 0);
         _attest(validators[1], _sampled(c0, validators[1]), 0);
-        assertTrue(ledger.isAttested(m4, 0, 0, workers[0], validators[0], a.leaf.index));
+        assertTrue(ledger.isAttested(m4, 0, 0, workers[0], validators[0], a.leaf.microbatch));
         assertEq(ledger.validatorRound(m4, 0, validators[0]).units, 10); // stage 0
         assertEq(ledger.validatorRound(m4, 0, validators[2]).units, 20); // stage 1
         assertEq(ledger.validatorRound(m4, 0, validators[1]).units, 10);

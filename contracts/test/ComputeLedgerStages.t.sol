@@ -17,7 +17,8 @@ contract ComputeLedgerStagesTest is LedgerTestBase {
         vm.stopPrank();
     }
 
-    /// @dev Worker 0 commits stage 0 with a forged leaf at index 2, worker 1 commits stage 1 honestly;
+    /// @dev Worker 0 commits stage 0 with a forged leaf at index 2, worker 1 commits stage 1 honestly
+    /// (one pipeline: their leaves name each other);
     /// returns the forged stage-0 item and stage 1's item `downIndex`, inside the challenge window.
     function _commitBoth(uint32 downIndex) internal returns (CommittedItem memory forgedUp, CommittedItem memory honestDown) {
         _warpToCommit(modelId, 0);
@@ -27,7 +28,8 @@ contract ComputeLedgerStagesTest is LedgerTestBase {
     }
 
     function _commitForgedUp() internal returns (CommittedItem memory) {
-        (ItemLeaf[] memory ul, bytes32[] memory uh) = _items(0, true, 2, _leaf(0, 2, keccak256("forged")));
+        ItemLeaf memory forged = _linked(_leaf(0, 2, keccak256("forged")), modelId, 0, 0);
+        (ItemLeaf[] memory ul, bytes32[] memory uh) = _linkedItems(modelId, 0, 0, true, 2, forged);
         (bytes32 upRoot,) = _tree(uh, 0);
         Commitment memory up = _commitment(modelId, 0, 0, 0, upRoot, 4);
         _submit(up, _sign(signingKeys[0], up));
@@ -36,7 +38,7 @@ contract ComputeLedgerStagesTest is LedgerTestBase {
 
     function _commitHonestDown(uint32 index) internal returns (CommittedItem memory) {
         ItemLeaf memory none;
-        (ItemLeaf[] memory dl, bytes32[] memory dh) = _items(1, false, 0, none);
+        (ItemLeaf[] memory dl, bytes32[] memory dh) = _linkedItems(modelId, 1, 1, false, 0, none);
         (bytes32 downRoot,) = _tree(dh, 0);
         Commitment memory down = _commitment(modelId, 0, 1, 1, downRoot, 4);
         _submit(down, _sign(signingKeys[1], down));

@@ -8,8 +8,7 @@
 import type { Address, Hex } from "viem";
 import { zeroAddress } from "viem";
 import { getPeerRecord } from "../../sdk/actions/swarm/getPeerRecord.ts";
-import { roundRange, trainRounds } from "../commit/index.ts";
-import { firstRoundToTrain } from "../commit/index.ts";
+import { firstRoundToTrain, trainRounds } from "../commit/index.ts";
 import { replay } from "../journal/index.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
 import { fetchContent } from "../p2p/contentProtocol.ts";
@@ -24,9 +23,7 @@ import type { LoadedStage } from "../pipeline/models.ts";
 import { combineReplicaWeights, evaluateAsReplica, NoReplicaLeftError, type ReplicaWeights, type RosterEntry, runFanOutRound, runReplicaRound } from "../pipeline/replicas.ts";
 import { fetchStageWeights } from "../commit/join.ts";
 import { JoinWeightsUnavailableError, UsageError } from "./errors.ts";
-import { enterRound, reportRound, type Shared } from "./train.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { enterRound, type Shared, sessionRounds, sleep } from "./session.ts";
 
 /** Which side of a replicated stage this stage is on; undefined when `--swarm` does not apply to it. */
 export function swarmRole(stage: number, stageCount: number): "fanOut" | "replica" {
@@ -97,7 +94,6 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
   const from = prev ? await agreeFirstRound({ prev }, need) : need;
   logger.info({ stage: p.stage, replicas: replicas.size, from: from.toString(), until: s.until.toString() }, "pipeline connected (swarm: the next stage's replicas share the microbatches)");
   await trainRounds({
-    journal,
     runner: {
       runRound: async (round) => {
         await enterRound(s, round, () => prev?.ended);
@@ -125,17 +121,7 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
       exportWeights: () => loaded.stage.exportWeights(),
       importWeights: (w) => loaded.stage.importWeights(w),
     },
-    modelId: p.modelId,
-    stage: p.stage,
-    worker: p.account.address,
-    signer: p.signer,
-    ledger: s.ledger,
-    ledgerAddress: p.deployments.contracts.computeLedger,
-    chainId: p.deployments.chainId,
-    rounds: roundRange(from, s.until),
-    firstOpenRound: current,
-    microbatches: loaded.stepsPerRound * loaded.microbatchesPerStep,
-    onRound: reportRound(s),
+    ...sessionRounds(s, loaded, from, current),
   });
   if (prev) await finishPipeline({ prev });
   await Promise.allSettled([...replicas.values(), ...(prev ? [prev] : [])].map((l) => l.close()));
@@ -208,7 +194,6 @@ export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnec
   if (from > 0n && from <= s.until && !replay(journal.records).lastCheckpoint) await catchUp(s, loaded, from - 1n);
   logger.info({ stage: p.stage, upstream: prev.peerWorker, from: from.toString(), until: s.until.toString() }, "linked as a replica (swarm)");
   await trainRounds({
-    journal,
     routed: true,
     runner: {
       runRound: async (round) => {
@@ -240,17 +225,7 @@ export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnec
       exportWeights: () => loaded.stage.exportWeights(),
       importWeights: (w) => loaded.stage.importWeights(w),
     },
-    modelId: p.modelId,
-    stage: p.stage,
-    worker: p.account.address,
-    signer: p.signer,
-    ledger: s.ledger,
-    ledgerAddress: p.deployments.contracts.computeLedger,
-    chainId: p.deployments.chainId,
-    rounds: roundRange(from, s.until),
-    firstOpenRound: current,
-    microbatches: loaded.stepsPerRound * loaded.microbatchesPerStep,
-    onRound: reportRound(s),
+    ...sessionRounds(s, loaded, from, current),
   });
   await prev.close().catch(() => undefined);
 }

@@ -12,10 +12,10 @@ import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
-import { type CommitmentLedger, firstRoundToTrain, missingCommittedRound, type RoundReport, type RoundRunner, roundRange, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
+import { firstRoundToTrain, missingCommittedRound, type RoundRunner, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
 import { watchAvailabilityChallenges } from "../commit/availability.ts";
 import { chainNow, describeRounds, rewardTotals, watchRewards } from "../commit/rewards.ts";
-import { Journal, loadCheckpoint, pruneCheckpoints, replay, roundItems } from "../journal/index.ts";
+import { Journal, loadCheckpoint, replay } from "../journal/index.ts";
 import { fetchStageWeights, type JoinPeer } from "../commit/join.ts";
 import { ContentStore, RING_SIZE } from "../p2p/content.ts";
 import { directoryContentBackend } from "../p2p/contentDisk.ts";
@@ -24,7 +24,6 @@ import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts"
 import { serveContent } from "../p2p/contentProtocol.ts";
 import { LinkClosedError, PeerTimeoutError, PeerUnreachableError } from "../p2p/errors.ts";
 import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
-import type { PipeAuth } from "../p2p/hello.ts";
 import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
 import { announceStageMember, contentHello, discoverStagePeer, stageContentGate, stageMemberOnChain, stageReplicas } from "../p2p/stageMembers.ts";
 import { serveStageStatus } from "../p2p/stageStatus.ts";
@@ -39,7 +38,8 @@ import { NoReplicaLeftError } from "../pipeline/replicas.ts";
 import { runFanOutSession, runReplicaSession, swarmRole } from "./swarm.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
 import { JoinWeightsUnavailableError, JournalLostError, PeerLostError, SpecMismatchError, UsageError } from "./errors.ts";
-import { createProgress, type Progress } from "./output.ts";
+import { createProgress } from "./output.ts";
+import { enterRound, publishManifests, roundMicrobatches, type Shared, sessionRounds, sleep } from "./session.ts";
 
 export type TrainCommandParameters = {
   logger: Logger;
@@ -97,13 +97,6 @@ export type TrainCommandParameters = {
   swarm?: boolean | undefined;
 };
 
-/** Serves the signed items manifest of every commitment of `round` (what validators sample from). */
-function publishManifests(journal: Journal, store: ContentStore, round: bigint, state = replay(journal.records)): void {
-  for (const c of state.commitments.values()) {
-    if (c.commitment.round !== round || !c.signature) continue;
-    store.putManifest({ commitment: c.commitment, signature: c.signature.signature, items: roundItems(state, round) });
-  }
-}
 
 /**
  * Serves the manifest of every signed commitment the journal holds within the store's window.
@@ -164,7 +157,6 @@ async function serveUntilStopped(logger: Logger, entries: number): Promise<void>
   logger.info("stopped serving");
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The link failure that makes a session a lost peer (reconnect), or undefined for any other error. */
 function peerLoss(err: unknown, pipe: StagePipe | undefined): Error | undefined {
@@ -172,21 +164,6 @@ function peerLoss(err: unknown, pipe: StagePipe | undefined): Error | undefined 
   return pipe?.prev?.ended ?? pipe?.next?.ended;
 }
 
-/** Everything a session needs that outlives it (one per process). */
-export type Shared = {
-  p: TrainCommandParameters;
-  node: Awaited<ReturnType<typeof createPipeNode>>;
-  store: ContentStore;
-  journal: Journal;
-  ledger: CommitmentLedger;
-  until: bigint;
-  progress: Progress;
-  tokensPerRound: number;
-  /** Rounds reported so far, across sessions (the progress bar's position). */
-  reported: number;
-  /** This stage's signed hello and the chain check of its neighbours' (docs/PROTOCOL.md, "Stage links"). */
-  auth: PipeAuth;
-};
 
 /** The dial address of the next stage from the stage directory, waiting for one to announce itself. */
 async function discoverNext(p: TrainCommandParameters, node: Libp2p): Promise<string> {
@@ -202,43 +179,8 @@ async function discoverNext(p: TrainCommandParameters, node: Libp2p): Promise<st
   return address;
 }
 
-/**
- * Waits for `round`'s commit window (failing fast when `ended` reports a dead link), then frees
- * what no audit can reach any more: content older than every auditable round, checkpoint files
- * no rerun can reach, and the journal's settled history (replays stay O(window), not O(run)).
- */
-export async function enterRound(s: Shared, round: bigint, ended: () => Error | undefined): Promise<void> {
-  const { p, journal, store } = s;
-  while ((await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId })) < round) {
-    const error = ended();
-    if (error) throw error;
-    await sleep(p.pollMs);
-  }
-  store.enterRound(round);
-  await pruneCheckpoints(journal, { newestRound: round, keepRounds: p.contentRounds ?? RING_SIZE });
-  // One round more than the content window: a restart checks the previous round's commitment.
-  await journal.compact(round - BigInt((p.contentRounds ?? RING_SIZE) + 1));
-}
 
-/** Publishes a committed round's manifest, moves the progress bar and logs the round. */
-export function reportRound(s: Shared): (r: RoundReport) => void {
-  const { p, journal, store } = s;
-  const { logger } = p;
-  return (r) => {
-    publishManifests(journal, store, r.round);
-    s.reported++;
-    const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
-    s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
-    logger.info(
-      { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, evalLoss: r.evalLoss, wallMs: Math.round(r.wallMs), pipelineMs: r.pipelineMs && Object.fromEntries(Object.entries(r.pipelineMs).map(([k, v]) => [k, Math.round(v)])), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
-      "round committed",
-    );
-    if (r.flush.deferred.length)
-      logger.warn({ round: r.round.toString(), deferred: r.flush.deferred }, "the chain did not answer while these commitments were submitted; the next round settles them by nonce and resends what did not land");
-    if (r.flush.expired.length)
-      logger.warn({ round: r.round.toString(), expired: r.flush.expired }, "commit window closed before these commitments were sent: that work is not rewarded; training goes on");
-  };
-}
+
 
 /**
  * One pipeline session: connect to the neighbours, agree on the first round every stage must
@@ -275,7 +217,6 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
   logger.info({ stage: p.stage, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next), from: from.toString(), until: s.until.toString(), need: need.toString() }, "pipeline connected");
   const stageWithOptimizer = loaded.stage as typeof loaded.stage & Partial<Pick<RoundRunner, "exportOptimizerState" | "importOptimizerState">>;
   await trainRounds({
-    journal,
     runner: {
       runRound: async (round) => {
         await enterRound(s, round, () => pipe.prev?.ended ?? pipe.next?.ended);
@@ -295,17 +236,7 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
       importOptimizerState: stageWithOptimizer.importOptimizerState?.bind(stageWithOptimizer),
     },
     rerunDurable: true,
-    modelId: p.modelId,
-    stage: p.stage,
-    worker: p.account.address,
-    signer: p.signer,
-    ledger: s.ledger,
-    ledgerAddress: p.deployments.contracts.computeLedger,
-    chainId: p.deployments.chainId,
-    rounds: roundRange(from, s.until),
-    firstOpenRound: current,
-    microbatches: roundMicrobatches(loaded),
-    onRound: reportRound(s),
+    ...sessionRounds(s, loaded, from, current),
   });
   // Only the end markers say the pipeline is finished: a neighbour killed in the last round also
   // closes its stream, and must find us here when it comes back to rerun that round.
@@ -320,8 +251,6 @@ async function replicaJoinPeers(p: TrainCommandParameters, node: Libp2p): Promis
   return found.map((f) => ({ stage: p.stage, worker: f.worker, multiaddr: f.address }));
 }
 
-/** Microbatches of one round of the stage: `stepsPerRound * microbatchesPerStep` (the commitment's `itemCount`). */
-const roundMicrobatches = (loaded: Pick<LoadedStage, "stepsPerRound" | "microbatchesPerStep">): number => loaded.stepsPerRound * loaded.microbatchesPerStep;
 
 /** A failure to reach or keep a neighbour (as opposed to a chain, journal or usage error). */
 function isPeerFailure(err: unknown): boolean {

@@ -17,7 +17,7 @@ import {IComputeLedgerEvents} from "../../interfaces/IComputeLedgerEvents.sol";
 /// file computes independently from docs/PROTOCOL.md (so a ledger digest bug cannot hide).
 abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErrors, IComputeLedgerEvents {
     bytes32 internal constant COMMITMENT_TYPEHASH_SPEC = keccak256(
-        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter,address upstream,address downstream)"
+        "Commitment(uint64 modelId,uint64 round,uint16 stage,address worker,bytes32 itemsRoot,uint32 itemCount,bytes32 weightsRootBefore,bytes32 weightsRootAfter)"
     );
     bytes32 internal constant DOMAIN_TYPEHASH_SPEC =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
@@ -48,6 +48,9 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
     uint256[] internal signingKeys;
     address[] internal payouts;
     address[] internal validators;
+    /// @dev Stage count of every model `_register` made (read without an external call, so building a
+    /// leaf between `vm.prank` / `vm.expectRevert` and the call under test does not consume them).
+    mapping(uint64 => uint16) internal stagesOf;
 
     function setUp() public virtual {
         registry = new ModelRegistry(address(new ModelToken()));
@@ -122,6 +125,7 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
     function _register(uint16 stages, uint32 microbatches) internal returns (uint64 id) {
         vm.prank(designer);
         (id,) = registry.registerModel(_spec(stages, microbatches));
+        stagesOf[id] = stages;
     }
 
     // ---------------------------------------------------------------- time
@@ -145,8 +149,11 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
     // ---------------------------------------------------------------- items and trees
 
     /// @dev Honest items chain: stage s input act = act(s, i), output = act(s+1, i); same for grads.
+    /// Slot `index` holds microbatch `index` (a worker holding every microbatch); no neighbours named
+    /// (`_linked` names them where a test needs pipeline links).
     function _leaf(uint16 stage, uint32 index, bytes32 salt) internal pure returns (ItemLeaf memory leaf) {
         leaf.index = index;
+        leaf.microbatch = index;
         leaf.inputActHash = keccak256(abi.encode("act", stage, index));
         leaf.outputActHash = keccak256(abi.encode("act", stage + 1, index, salt));
         leaf.upstreamGradHash = keccak256(abi.encode("grad", stage + 1, index));
@@ -207,6 +214,36 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
         (root,) = _tree(hashes, 0);
     }
 
+    /// @dev `leaf` naming worker `w`'s pipeline neighbours of `stage` (see `_partner`): zero upstream
+    /// at stage 0, zero downstream at the last stage of model `id` (registered by `_register`).
+    function _linked(ItemLeaf memory leaf, uint64 id, uint16 stage, uint256 w) internal view returns (ItemLeaf memory) {
+        leaf.upstream = stage == 0 ? address(0) : workers[_partner(w)];
+        leaf.downstream = uint256(stage) + 1 == stagesOf[id] ? address(0) : workers[_partner(w)];
+        return leaf;
+    }
+
+    /// @dev `_items` of worker `w`, every leaf naming `w`'s pipeline neighbours (`_linked`); `bad` is
+    /// taken as given (links included).
+    function _linkedItems(uint64 id, uint16 stage, uint256 w, bool replace, uint32 badIndex, ItemLeaf memory bad)
+        internal
+        view
+        returns (ItemLeaf[] memory leaves, bytes32[] memory hashes)
+    {
+        leaves = new ItemLeaf[](4);
+        hashes = new bytes32[](4);
+        for (uint32 i; i < 4; ++i) {
+            leaves[i] = replace && i == badIndex ? bad : _linked(_honestLeaf(stage, i), id, stage, w);
+            hashes[i] = _leafHash(leaves[i]);
+        }
+    }
+
+    /// @dev Root of `leaves` (a power-of-two number of them).
+    function _rootOf(ItemLeaf[] memory leaves) internal pure returns (bytes32 root) {
+        bytes32[] memory hashes = new bytes32[](leaves.length);
+        for (uint256 i; i < leaves.length; ++i) hashes[i] = _leafHash(leaves[i]);
+        (root,) = _tree(hashes, 0);
+    }
+
     // ---------------------------------------------------------------- commitments and signatures
 
     function _commitment(uint64 id, uint64 round, uint16 stage, uint256 w, bytes32 itemsRoot, uint32 itemCount)
@@ -222,14 +259,12 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
             itemsRoot: itemsRoot,
             itemCount: itemCount,
             weightsRootBefore: round == 0 ? registry.initialWeightsRoot(id, stage) : keccak256(abi.encode("w", stage, round)),
-            weightsRootAfter: keccak256(abi.encode("w", stage, round + 1)),
-            upstream: stage == 0 ? address(0) : workers[_partner(w)],
-            downstream: uint256(stage) + 1 == registry.model(id).stageCount ? address(0) : workers[_partner(w)]
+            weightsRootAfter: keccak256(abi.encode("w", stage, round + 1))
         });
     }
 
     /// @dev The tests' pipelines: worker `w` exchanges data with worker `w ^ 1` on both adjacent
-    /// stages, so workers 0 and 1 (and 2 and 3) alternate along one pipeline.
+    /// stages, so workers 0 and 1 (and 2 and 3) alternate along one pipeline (`_linked` leaves name them).
     function _partner(uint256 w) internal pure returns (uint256) {
         return w ^ 1;
     }
@@ -251,9 +286,7 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
                 c.itemsRoot,
                 c.itemCount,
                 c.weightsRootBefore,
-                c.weightsRootAfter,
-                c.upstream,
-                c.downstream
+                c.weightsRootAfter
             )
         );
         return keccak256(abi.encodePacked(hex"1901", _domainSeparator(chainId, verifyingContract), structHash));
@@ -284,6 +317,14 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
         _submit(c, _sign(signingKeys[w], c));
     }
 
+    /// @dev `_commit` with `_linkedItems` leaves: worker `w`'s leaves name its pipeline neighbours.
+    function _commitLinked(uint64 id, uint64 round, uint16 stage, uint256 w) internal returns (Commitment memory c) {
+        ItemLeaf memory none;
+        (ItemLeaf[] memory leaves,) = _linkedItems(id, stage, w, false, 0, none);
+        c = _commitment(id, round, stage, w, _rootOf(leaves), 4);
+        _submit(c, _sign(signingKeys[w], c));
+    }
+
     function _committedItem(Commitment memory c, ItemLeaf[] memory leaves, bytes32[] memory hashes, uint32 index)
         internal
         pure
@@ -298,8 +339,6 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
             itemsRoot: root,
             weightsRootBefore: c.weightsRootBefore,
             weightsRootAfter: c.weightsRootAfter,
-            upstream: c.upstream,
-            downstream: c.downstream,
             leaf: leaves[index],
             proof: proof
         });
