@@ -58,7 +58,7 @@ interface IComputeLedgerErrors {
     error ComputeLedgerNotUnlinked();
     /// @notice `proveDuplicate`: the leaves differ, the original's upstream link is not confirmed, or the copy's is.
     error ComputeLedgerNotADuplicate();
-    /// @notice `proveMisordered`: the two leaves are not of one commitment, or their slots are in ascending microbatch order.
+    /// @notice `proveMisordered`: the two leaves are not two different leaves of one commitment out of slot order.
     error ComputeLedgerNotMisordered();
     error ComputeLedgerCommitmentVoided();
     error ComputeLedgerDrawNotReady(uint256 disputeId, uint256 drawBlock);

@@ -272,14 +272,16 @@ abstract contract LedgerValidators is LedgerCore {
     }
 
     /// @notice Voids the commitment of `a` and `b` when its slots are not in strictly ascending
-    /// microbatch order (`a.leaf.index < b.leaf.index` but `a.leaf.microbatch >= b.leaf.microbatch`):
-    /// a microbatch claimed twice, or a tree whose absent microbatches could not be proven absent.
+    /// microbatch order: `a.leaf.index <= b.leaf.index` but `a.leaf.microbatch >= b.leaf.microbatch`,
+    /// two different leaves (a microbatch claimed twice, two leaves at one slot, or a tree that hides
+    /// which microbatches it lacks).
     /// @dev Both leaves proven against the same stored digest; anyone, no bond, until the round's
     /// challenge window closes.
     function proveMisordered(CommittedItem calldata a, CommittedItem calldata b) external {
         if (
             a.modelId != b.modelId || a.round != b.round || a.stage != b.stage || a.worker != b.worker
-                || a.itemsRoot != b.itemsRoot || a.leaf.index >= b.leaf.index || a.leaf.microbatch < b.leaf.microbatch
+                || a.itemsRoot != b.itemsRoot || a.leaf.index > b.leaf.index || a.leaf.microbatch < b.leaf.microbatch
+                || keccak256(abi.encode(a.leaf)) == keccak256(abi.encode(b.leaf))
         ) revert ComputeLedgerNotMisordered();
         ModelParams storage p = _requireOpenChallengeWindow(a.modelId, a.round);
         _verifyLeaf(a, p.microbatchesPerRound);

@@ -794,6 +794,18 @@ contract ComputeLedgerReplicasTest is LedgerTestBase {
         assertTrue(ledger.commitmentOf(modelId, 0, 1, workers[R1]).voided);
     }
 
+    /// @dev Two different leaves at one slot break the order too (a tree with more leaves than slots).
+    function test_proveMisordered_twoLeavesAtOneSlot_voids() public {
+        uint32[] memory mbs = _mbs4(0, 3, 5, 6);
+        ItemLeaf[] memory leaves = _replicaLeaves(mbs);
+        leaves[2].index = 1; // microbatches 3 and 5 both at slot 1
+        Commitment memory c = _commitLeaves(1, R1, leaves);
+        _warpToChallenge(modelId, 0);
+        _expectNotMisordered(_item(c, leaves, 1), _item(c, leaves, 2)); // 3 < 5: given the other way round
+        ledger.proveMisordered(_item(c, leaves, 2), _item(c, leaves, 1));
+        assertTrue(ledger.commitmentOf(modelId, 0, 1, workers[R1]).voided);
+    }
+
     /// @dev Like every link proof, only until the round's challenge window closes (finalized units stay).
     function test_proveMisordered_afterChallengeWindow_reverts() public {
         uint32[] memory mbs = _mbs4(0, 2, 2, 3);
@@ -811,7 +823,7 @@ contract ComputeLedgerReplicasTest is LedgerTestBase {
 
     /// @dev Two leaves of one tree at any slots and microbatches: the tree is voided exactly when
     /// the first slot's microbatch is not below the second's, and never by the reverse order.
-    function testFuzz_proveMisordered_voidsExactlyWhenSlotsAndMicrobatchesDisagree(
+    function testFuzz_proveMisordered_voidsExactlyWhenTwoLeavesBreakTheSlotOrder(
         uint32 slotA,
         uint32 slotB,
         uint32 mbA,
@@ -826,8 +838,10 @@ contract ComputeLedgerReplicasTest is LedgerTestBase {
         _warpToChallenge(modelId, 0);
         CommittedItem memory a = _item(c, leaves, 0);
         CommittedItem memory b = _item(c, leaves, 1);
-        bool misordered = a.leaf.index < b.leaf.index && a.leaf.microbatch >= b.leaf.microbatch;
-        bool reverseMisordered = b.leaf.index < a.leaf.index && b.leaf.microbatch >= a.leaf.microbatch;
+        // Two different leaves (here: different slot or microbatch) out of order, or sharing a slot.
+        bool different = a.leaf.index != b.leaf.index || a.leaf.microbatch != b.leaf.microbatch;
+        bool misordered = different && a.leaf.index <= b.leaf.index && a.leaf.microbatch >= b.leaf.microbatch;
+        bool reverseMisordered = different && b.leaf.index <= a.leaf.index && b.leaf.microbatch >= a.leaf.microbatch;
         if (!reverseMisordered) {
             vm.expectRevert(ComputeLedgerNotMisordered.selector);
             ledger.proveMisordered(b, a);

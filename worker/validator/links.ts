@@ -146,13 +146,15 @@ export function duplicateProof(
 
 /**
  * Two leaves of `s` in the wrong order for `proveMisordered`: a later slot whose microbatch is not
- * above an earlier one's (a microbatch claimed twice, or a tree that hides which it lacks).
+ * above an earlier one's, or two leaves at one slot (a microbatch claimed twice, or a tree that
+ * hides which it lacks).
  */
 export function misorderedProof(s: ServedCommitment): { a: LedgerItem; b: LedgerItem } | undefined {
   const bySlot = [...s.m.items].sort((x, y) => x.index - y.index);
   for (let i = 1; i < bySlot.length; i++) {
-    const [a, b] = [bySlot[i - 1] as MicrobatchItem, bySlot[i] as MicrobatchItem];
-    if (b.microbatch <= a.microbatch) return { a: servedItem(s, a), b: servedItem(s, b) };
+    const [x, y] = [bySlot[i - 1] as MicrobatchItem, bySlot[i] as MicrobatchItem];
+    if (y.microbatch <= x.microbatch) return { a: servedItem(s, x), b: servedItem(s, y) };
+    if (y.index === x.index) return { a: servedItem(s, y), b: servedItem(s, x) };
   }
   return undefined;
 }
