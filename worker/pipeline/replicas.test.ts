@@ -9,7 +9,7 @@ import { localPipeAuth } from "../p2p/hello.ts";
 import type { PipeLink } from "../p2p/link.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { dialReplicas, openPipe } from "../p2p/pipe.ts";
-import { combineReplicaWeights, type ReplicatedRoundResult, runFanOutRound, runReplicaRound } from "./replicas.ts";
+import { combineReplicaWeights, NoReplicaLeftError, type ReplicatedRoundResult, runFanOutRound, runReplicaRound } from "./replicas.ts";
 
 const toy: ToySpec = { vocab: 16, width: 12, batch: 2, seqLen: 4, stages: 2, seed: 7, learningRate: 1 };
 const data = (head: Address, round: bigint, index: number) => toyMicrobatch(toy, 3n, round, head, index);
@@ -114,6 +114,26 @@ describe("replicas of a stage over in-process libp2p links", () => {
     expect(viaDoomed.length).toBe(2);
     expect([...keptBy(kept), ...viaDoomed].sort((x, y) => x - y)).toEqual([...Array(M * K).keys()]);
     expect(kept.roster.map((e) => e.worker)).toEqual([links[0]?.peerWorker]);
+  });
+
+  it("when the last replica dies the round stops with NoReplicaLeftError (the pipeline pauses until one joins)", async () => {
+    const { links, prevs } = await swarm("pauses", 1);
+    const only = prevs[0] as PipeLink;
+    const send = only.send.bind(only);
+    only.send = async (frame) => {
+      if (frame.kind === "gradient") {
+        only.drop(new Error("killed"));
+        throw new Error("killed");
+      }
+      return send(frame);
+    };
+    const [up] = await Promise.allSettled([
+      runFanOutRound({ stage: createToyStage(toy, 0), round: 0n, microbatches: M, steps: K, wire: "float32", replicas: links, data, head: HEAD, replicaTimeoutMs: 10_000 }),
+      runReplicaRound({ stage: createToyStage(toy, 1), round: 0n, steps: K, wire: "float32", prev: only }),
+    ]);
+    expect(up.status).toBe("rejected");
+    expect((up as PromiseRejectedResult).reason).toBeInstanceOf(NoReplicaLeftError);
+    expect(((up as PromiseRejectedResult).reason as NoReplicaLeftError).shortMessage).toMatch(/Stage 1 has no replica left in round 0: the pipeline pauses until one joins\./);
   });
 
   it("replicas that combine their round-end weights hold the same bits, whatever order they list each other in", () => {
