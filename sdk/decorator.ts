@@ -43,7 +43,7 @@ import { getModel } from "./actions/models/getModel.ts";
 import { attestItems } from "./actions/validator/attestItems.ts";
 import { getValidatorRound } from "./actions/validator/getValidatorRound.ts";
 import { mintValidatorReward } from "./actions/validator/mintValidatorReward.ts";
-import { proveDuplicate, proveUnlinked } from "./actions/validator/proveUnlinked.ts";
+import { proveDuplicate, proveMisordered, proveUnlinked } from "./actions/validator/proveUnlinked.ts";
 import { proveWeightsBreak } from "./actions/validator/proveWeightsBreak.ts";
 import { sealRoundSeed } from "./actions/validator/sealRoundSeed.ts";
 import { slashFalseAttestation } from "./actions/validator/slashFalseAttestation.ts";
@@ -171,6 +171,7 @@ const actions = {
   proveWeightsBreak,
   proveUnlinked,
   proveDuplicate,
+  proveMisordered,
   slashFalseAttestation,
 } as const;
 

@@ -102,7 +102,6 @@ export async function mintRound(
     if (staker.stakeWei === 0n)
       await worker.stake({ payout: payouts[stage], signingKey: key.address, valueWei: model.minWorkerStakeWei });
     else await worker.setSigningKey({ signingKey: key.address });
-    const pipeline = workers.map((w) => accountAt(s, w));
     const commitment = sampleCommitment({ modelId, round, stage, worker: accountAt(s, workers[stage]), itemCount: 2, weightsRootBefore: model.initialWeightsRoots[stage] as Hex });
     signed.push(await relayer.signRoundCommitment({ commitment, signer: key }));
   }

@@ -1,4 +1,4 @@
-import { type Address, type Hex, keccak256, parseEther, toHex, zeroAddress } from "viem";
+import { type Address, type Hex, keccak256, parseEther, toHex } from "viem";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Commitment } from "../../sdk/protocol/commitment.ts";
 

@@ -1,14 +1,16 @@
-import { compactSignatureToSignature, createWalletClient, http, keccak256, parseCompactSignature, serializeSignature, toHex } from "viem";
+import { compactSignatureToSignature, createWalletClient, encodeAbiParameters, http, keccak256, parseCompactSignature, serializeSignature, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { describe, expect, it } from "vitest";
 import {
   type Commitment,
+  commitmentTypes,
   compactCommitmentSignature,
   hashCommitment,
   MissingSignerError,
   recoverCommitmentSigner,
   signCommitment,
+  storedCommitmentDigest,
 } from "./commitment.ts";
 
 const ledger = "0x000000000000000000000000000000000000c0de";
@@ -22,14 +24,15 @@ const commitment: Commitment = {
   itemCount: 3,
   weightsRootBefore: h("before"),
   weightsRootAfter: h("after"),
-  upstream: "0x00000000000000000000000000000000000000b0",
-  downstream: "0x00000000000000000000000000000000000000c0",
 };
 
 describe("commitment EIP-712", () => {
-  it("matches the fixed digest vector", () => {
+  it("matches the fixed digest vector (docs/PROTOCOL.md) and the type has no pipeline neighbours", () => {
+    expect(commitmentTypes.Commitment.map((f) => f.name)).toEqual([
+      "modelId", "round", "stage", "worker", "itemsRoot", "itemCount", "weightsRootBefore", "weightsRootAfter",
+    ]);
     expect(hashCommitment({ ledger, chainId: 31337, commitment })).toBe(
-      "0x38701d5007fb4da68b57eed9a70eec751ca361a82ea731b463035f8be951bb41",
+      "0x003574c17a02aeef19898631860718fb6514a88523ff88a1a501f98c2138e1c3",
     );
   });
 
@@ -39,8 +42,19 @@ describe("commitment EIP-712", () => {
     expect(hashCommitment({ ledger: "0x000000000000000000000000000000000000c0df", chainId: 31337, commitment })).not.toBe(base);
     expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, itemCount: 4 } })).not.toBe(base);
     expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, stage: 0 } })).not.toBe(base);
-    expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, upstream: "0x00000000000000000000000000000000000000b1" } })).not.toBe(base);
-    expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, downstream: "0x00000000000000000000000000000000000000c1" } })).not.toBe(base);
+    expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, worker: "0x00000000000000000000000000000000000000ab" } })).not.toBe(base);
+    expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, itemsRoot: h("other tree") } })).not.toBe(base);
+    expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, weightsRootBefore: h("other") } })).not.toBe(base);
+    expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, weightsRootAfter: h("other") } })).not.toBe(base);
+  });
+
+  it("stores the digest keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter)), nothing else", () => {
+    const expected = keccak256(
+      encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }], [commitment.itemsRoot, commitment.weightsRootBefore, commitment.weightsRootAfter]),
+    );
+    expect(storedCommitmentDigest(commitment)).toBe(expected);
+    expect(storedCommitmentDigest({ ...commitment, worker: "0x00000000000000000000000000000000000000ab", itemCount: 9, stage: 0 })).toBe(expected);
+    expect(storedCommitmentDigest({ ...commitment, weightsRootAfter: h("other") })).not.toBe(expected);
   });
 
   it("round-trips with a local account and with a wallet client", async () => {

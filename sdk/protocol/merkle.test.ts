@@ -1,7 +1,8 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { concat, encodeAbiParameters, type Hex, hexToBigInt, keccak256, toHex } from "viem";
+import { type Address, concat, encodeAbiParameters, getAddress, type Hex, hexToBigInt, keccak256, toHex, zeroAddress } from "viem";
 import { describe, expect, it } from "vitest";
 import {
+  assignSlots,
   CHUNK_SIZE,
   chunkLeafHash,
   chunkTree,
@@ -20,15 +21,29 @@ import { quantizeInt8 } from "./tensorBytes.ts";
 
 const sine = (n: number) => new Float32Array(n).map((_, i) => Math.sin(i) * 0.01);
 const h = (s: string) => keccak256(toHex(s));
+const UPSTREAM: Address = "0x00000000000000000000000000000000000000b0";
+const DOWNSTREAM: Address = "0x00000000000000000000000000000000000000c0";
+/** The documented vector (docs/PROTOCOL.md "Test vectors"): slots 0..2, microbatch = slot. */
 const items: MicrobatchItem[] = [0, 1, 2].map((index) => ({
   index,
+  microbatch: index,
   inputActHash: h(`in${index}`),
   outputActHash: h(`out${index}`),
   upstreamGradHash: h(`up${index}`),
   inputGradHash: h(`ig${index}`),
   gradRoot: h(`g${index}`),
   weightsRoot: h(`w${index}`),
+  upstream: UPSTREAM,
+  downstream: DOWNSTREAM,
 }));
+
+/** The ten leaf values in Solidity's `ItemLeaf` order, as `abi.encode(leaf)` takes them. */
+const leafAbi = [
+  { type: "uint32" }, { type: "uint32" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" },
+  { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }, { type: "address" }, { type: "address" },
+] as const;
+const leafValues = (i: MicrobatchItem) =>
+  [i.index, i.microbatch, i.inputActHash, i.outputActHash, i.upstreamGradHash, i.inputGradHash, i.gradRoot, i.weightsRoot, i.upstream, i.downstream] as const;
 
 /** Independent reimplementation of the documented tree, from the text of PROTOCOL.md alone. */
 function referenceRoot(leaves: Hex[]): Hex {
@@ -100,21 +115,43 @@ describe("chunk trees", () => {
 describe("items tree", () => {
   it("matches the fixed vector and OpenZeppelin's StandardMerkleTree", () => {
     const tree = itemsTree(items);
-    expect(tree.root).toBe("0xfeb5082f46e50e9beee39bce27f09f011b145cae89bc15baeff71fdad2b7ed8f");
-    expect(itemLeafHash(items[1]!)).toBe("0xf7c2124f8bead7a7678fc5a8b632bf104b5579bded30176e5681b171752c3817");
+    expect(tree.root).toBe("0xeabe286009d649cdb7ce196b76d9db9531468f9bbb8379008ef7de9e75c3905a");
+    expect(itemLeafHash(items[1]!)).toBe("0x403ee950eacfc2e320ac35f0569106272294347ad220f2b3318cd5b096f9f63f");
     expect(tree.proof(1)).toEqual([
-      "0x5da48610aa7c8dca383d908e056f3978e20fc56d1fd739df71c857544102d8bb",
-      "0xfd1e35deaed9ca5506f425fee40adcd0bb2cb4a712e0788ed684c6c0afc916c6",
+      "0x0269d2c5abd354763789bd8f1eeb52539e3ea66bf26594b9956b2a82cc714b02",
+      "0xe7fc1aae0b432f7306426cec4665a0e93128739697061f07a37a48d55652c214",
     ]);
     const oz = StandardMerkleTree.of(
-      items.map((i) => [i.index, i.inputActHash, i.outputActHash, i.upstreamGradHash, i.inputGradHash, i.gradRoot, i.weightsRoot]),
-      ["uint32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"],
+      items.map((i) => [...leafValues(i)]),
+      ["uint32", "uint32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "address", "address"],
     );
     expect(tree.root).toBe(oz.root);
+    for (const i of items) expect(tree.proof(i.index)).toEqual(oz.getProof(i.index));
     expect(tree.root).toBe(referenceRoot(items.map(itemLeafHash)));
   });
 
-  it("looks proofs up by microbatch index, not position", () => {
+  it("hashes a leaf as Solidity's keccak256(bytes.concat(keccak256(abi.encode(leaf)))), slot and microbatch and both neighbours included", () => {
+    // Slot 1 of a replica that holds microbatches 2 and 5 of the round, between two real neighbours.
+    const leaf: MicrobatchItem = { ...items[2]!, index: 1, microbatch: 5, upstream: getAddress("0x1111111111111111111111111111111111111111"), downstream: getAddress("0x2222222222222222222222222222222222222222") };
+    const expected = keccak256(keccak256(encodeAbiParameters(leafAbi, leafValues(leaf))));
+    expect(itemLeafHash(leaf)).toBe(expected);
+    // abi.encode of a static struct: ten 32-byte words, in the declared order.
+    const encoded = encodeAbiParameters(leafAbi, leafValues(leaf));
+    expect((encoded.length - 2) / 64).toBe(10);
+    expect(BigInt(`0x${encoded.slice(2, 66)}`)).toBe(1n); // index (slot)
+    expect(BigInt(`0x${encoded.slice(66, 130)}`)).toBe(5n); // microbatch
+    expect(`0x${encoded.slice(2 + 8 * 64 + 24, 2 + 9 * 64)}`).toBe(leaf.upstream.toLowerCase());
+    expect(`0x${encoded.slice(2 + 9 * 64 + 24)}`).toBe(leaf.downstream.toLowerCase());
+    // Every field is bound: swapping slot and microbatch, or either neighbour, changes the leaf.
+    expect(itemLeafHash({ ...leaf, index: 5, microbatch: 1 })).not.toBe(expected);
+    expect(itemLeafHash({ ...leaf, upstream: leaf.downstream, downstream: leaf.upstream })).not.toBe(expected);
+    expect(itemLeafHash({ ...leaf, downstream: zeroAddress })).not.toBe(expected);
+    const tree = itemsTree([{ ...items[0]!, microbatch: 2 }, leaf]);
+    expect(verifyItemProof(tree.root, leaf, tree.proof(1))).toBe(true);
+    expect(verifyItemProof(tree.root, { ...leaf, microbatch: 1 }, tree.proof(1))).toBe(false);
+  });
+
+  it("looks proofs up by slot, not position", () => {
     const shuffled = [items[2]!, { ...items[0]!, index: 40 }, items[1]!];
     const tree = itemsTree(shuffled);
     expect(verifyItemProof(tree.root, shuffled[1]!, tree.proof(40))).toBe(true);
@@ -126,6 +163,36 @@ describe("items tree", () => {
   it("rejects duplicate indices and empty sets", () => {
     expect(() => itemsTree([items[0]!, items[0]!])).toThrow(/duplicate/);
     expect(() => itemsTree([])).toThrow(MerkleInputError);
+  });
+});
+
+describe("assignSlots", () => {
+  const held = (microbatch: number) => {
+    const { index: _slot, ...rest } = items[microbatch % 3]!;
+    return { ...rest, microbatch, inputActHash: h(`in mb ${microbatch}`) };
+  };
+
+  it("sorts a replica's microbatches ascending and gives slots 0..n-1 in that order, keeping every field", () => {
+    const input = [held(9), held(2), held(5), held(7)];
+    const slotted = assignSlots(input);
+    expect(slotted.map((i) => [i.index, i.microbatch])).toEqual([[0, 2], [1, 5], [2, 7], [3, 9]]);
+    expect(slotted.map((i) => i.inputActHash)).toEqual([2, 5, 7, 9].map((m) => h(`in mb ${m}`)));
+    expect(slotted[3]).toEqual({ ...input[0], index: 3 });
+    // The input is left as it was.
+    expect(input.map((i) => i.microbatch)).toEqual([9, 2, 5, 7]);
+    // A worker holding every microbatch gets slot == microbatch.
+    expect(assignSlots([held(2), held(0), held(1)]).every((i) => i.index === i.microbatch)).toBe(true);
+    // Re-assigning overwrites stale slots.
+    expect(assignSlots([{ ...held(4), index: 7 }, { ...held(3), index: 0 }]).map((i) => [i.index, i.microbatch])).toEqual([[0, 3], [1, 4]]);
+    // Slots are what the tree proves by.
+    const tree = itemsTree(slotted);
+    expect(verifyItemProof(tree.root, slotted[2]!, tree.proof(2))).toBe(true);
+    expect(assignSlots([])).toEqual([]);
+  });
+
+  it("refuses a microbatch listed twice, even with different contents", () => {
+    expect(() => assignSlots([held(3), held(1), { ...held(3), gradRoot: h("other") }])).toThrow(MerkleInputError);
+    expect(() => assignSlots([held(3), held(1), held(3)])).toThrow(/microbatch 3 listed twice/);
   });
 });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { loadActivity, loadModels, type ModelSummary } from "../../app/src/data/network.ts";
 import { DisputeStatus } from "../../sdk/protocol/disputeStatus.ts";
 import { ledgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
-import { committedPipeline, type CommittedPipeline, eventSpec, pastChallengeWindow, toChallengeWindow } from "../sdk/eventScenarios.ts";
+import { committedPipeline, type CommittedPipeline, drawnCommittee, eventSpec, pastChallengeWindow, toChallengeWindow } from "../sdk/eventScenarios.ts";
 import { accountAt, actionsOf, type Shardholder } from "../sdk/fixture.ts";
 import type { ReadClient } from "../../app/src/readClient.ts";
 
@@ -38,7 +38,7 @@ async function challenge(p: CommittedPipeline): Promise<bigint> {
 }
 
 async function voteFraudAndResolve(p: CommittedPipeline, disputeId: bigint): Promise<void> {
-  const { members } = await actionsOf(p.s, 9).drawCommittee({ disputeId });
+  const { members } = await drawnCommittee(p, disputeId);
   for (const m of members) {
     const wallet = [4, 5, 6, 7].find((v) => accountAt(p.s, v) === m);
     if (wallet === undefined) throw new Error(`${m} is not a validator of the scenario`);

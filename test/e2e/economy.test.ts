@@ -43,7 +43,6 @@ describe("protocol economy end to end (Ignition deployment)", () => {
     const itemCounts = [10, 4];
     const signed = [];
     for (const w of workers) {
-      const pipeline = workers.map((v) => v.identity.address);
       const commitment = sampleCommitment({ modelId, round: 0n, stage: w.stage, worker: w.identity.address, itemCount: itemCounts[w.stage]!, weightsRootBefore: spec.initialWeightsRoots[w.stage]! });
       signed.push(await relayer.signRoundCommitment({ commitment, signer: w.signer }));
     }

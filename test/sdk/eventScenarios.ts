@@ -13,31 +13,41 @@ const h = (s: string): Hex => keccak256(toHex(s));
 /** Four microbatches per round: small trees, one attestable draw per validator and commitment. */
 export const eventSpec: ModelSpec = testSpec({ microbatchesPerRound: 4 });
 
-/** A consistent two-stage hash chain of `round` (stage 0's outputs are stage 1's inputs). */
-export function pipelineItems(round: bigint): [MicrobatchItem[], MicrobatchItem[]] {
+/**
+ * A consistent two-stage hash chain of `round` (stage 0's outputs are stage 1's inputs) between
+ * `workers[0]` (stage 0) and `workers[1]` (stage 1): each holds every microbatch (slot =
+ * microbatch) and each leaf names the other as its neighbour.
+ */
+export function pipelineItems(round: bigint, [w0, w1]: readonly [Address, Address]): [MicrobatchItem[], MicrobatchItem[]] {
   const indices = [0, 1, 2, 3];
   const stage0 = indices.map((index) => ({
     index,
+    microbatch: index,
     inputActHash: h(`tokens ${round} ${index}`),
     outputActHash: h(`act ${round} ${index}`),
     upstreamGradHash: h(`grad ${round} ${index}`),
     inputGradHash: zeroHash,
     gradRoot: h(`g0 ${round} ${index}`),
     weightsRoot: h(`w0 ${round}`),
+    upstream: zeroAddress,
+    downstream: w1,
   }));
   const stage1 = indices.map((index) => ({
     index,
+    microbatch: index,
     inputActHash: h(`act ${round} ${index}`),
     outputActHash: h(`loss ${round} ${index}`),
     upstreamGradHash: zeroHash,
     inputGradHash: h(`grad ${round} ${index}`),
     gradRoot: h(`g1 ${round} ${index}`),
     weightsRoot: h(`w1 ${round}`),
+    upstream: w0,
+    downstream: zeroAddress,
   }));
   return [stage0, stage1];
 }
 
-/** Round 0 of model 1 committed by a two-stage pipeline: wallets 1 (stage 0) and 2 (stage 1). */
+/** Round 0 of model 1 committed by a two-stage pipeline: wallets 1 (stage 0) and 2 (stage 1), linked on every leaf. */
 export type CommittedPipeline = {
   s: Shardholder;
   genesisTime: bigint;
@@ -53,7 +63,8 @@ export type CommittedPipeline = {
 /**
  * A fresh chain with model 1 registered, workers 1, 2 and 3 staked (2 ETH each, wallet 3 commits
  * nothing yet), validators 4 to 7 staked (1 ETH each), and round 0 committed by workers 1 and 2.
- * With `breakAt`, stage 1 claims another input than stage 0 produced at that microbatch: a chain break.
+ * With `breakAt`, stage 1 claims another input than stage 0 produced at that microbatch: a chain break
+ * (the two leaves still name each other, so the ledger takes it).
  */
 export async function committedPipeline(options: { breakAt?: number | undefined } = {}): Promise<CommittedPipeline> {
   const s = await deployShardholder();
@@ -75,11 +86,11 @@ export async function committedPipeline(options: { breakAt?: number | undefined 
     if (!signer) throw new Error(`no signing key for ${c.worker}`);
     return relayer.signRoundCommitment({ commitment: c, signer });
   };
-  const [stage0, stage1] = pipelineItems(0n);
-  const claimed = stage1.map((i) => (i.index === options.breakAt ? { ...i, inputActHash: h(`made up ${i.index}`) } : i));
-  const trees: [ItemsTree, ItemsTree] = [itemsTree(stage0), itemsTree(claimed)];
   const [w0, w1] = [accountAt(s, 1), accountAt(s, 2)];
-  const commitments = trees.map((tree, stage) => ({
+  const [stage0, stage1] = pipelineItems(0n, [w0, w1]);
+  const claimed = stage1.map((i) => (i.microbatch === options.breakAt ? { ...i, inputActHash: h(`made up ${i.microbatch}`) } : i));
+  const trees: [ItemsTree, ItemsTree] = [itemsTree(stage0), itemsTree(claimed)];
+  const commitments = trees.map((tree, stage): Commitment => ({
     modelId: 1n,
     round: 0n,
     stage,
@@ -88,8 +99,6 @@ export async function committedPipeline(options: { breakAt?: number | undefined 
     itemCount: 4,
     weightsRootBefore: eventSpec.initialWeightsRoots[stage] as Hex,
     weightsRootAfter: h(`after ${stage}`),
-    upstream: stage === 0 ? zeroAddress : w0,
-    downstream: stage === 0 ? w1 : zeroAddress,
   })) as [Commitment, Commitment];
   const { batches } = await relayer.submitCommitments({ signed: await Promise.all(commitments.map(sign)) });
   const submitted = batches[0]?.transactionHash;
@@ -102,6 +111,20 @@ export async function committedPipeline(options: { breakAt?: number | undefined 
   };
   const { genesisTime } = await relayer.getModel({ modelId: 1n });
   return { s, genesisTime, commitments, trees, submitted, submit };
+}
+
+/**
+ * Draws the committee of `disputeId` until it is complete. One `drawCommittee` call makes a bounded
+ * number of attempts; in this scenario a stage's two validators are the only candidates, and draws
+ * landing on the challenger are skipped, so a call fills its 5 seats only ~94% of the time and the
+ * draw continues in the next call.
+ */
+export async function drawnCommittee(p: CommittedPipeline, disputeId: bigint): Promise<{ members: readonly Address[]; seats: number }> {
+  for (let call = 0; call < 10; call++) {
+    const drawn = await actionsOf(p.s, 9).drawCommittee({ disputeId });
+    if (drawn.voteDeadline !== 0) return drawn;
+  }
+  throw new Error(`dispute ${disputeId}: no committee after 10 draw calls`);
 }
 
 /** Moves the chain clock to the start of round 0's challenge window (its commit window closed). */

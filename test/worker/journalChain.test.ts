@@ -49,10 +49,11 @@ describe("journaled commitments on the real ComputeLedger", () => {
 
   async function trainRound(round: number) {
     await saveCheckpoint(journal, { round: BigInt(round), step: -1, weights });
-    for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round: BigInt(round), step: 0, record: record(i, round) });
-    weights = weights.map((w, i) => Math.fround(w - 0.01 * Math.cos(i + round)));
     // Stage 0 of the 2-stage test model: nobody upstream, a stage-1 worker downstream.
-    await journal.append({ type: "step", round: BigInt(round), step: 0, tokens: 0, microbatches: 3, neighbours: { upstream: zeroAddress, downstream: accountAt(s, 2) } });
+    const neighbours = { upstream: zeroAddress, downstream: accountAt(s, 2) };
+    for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round: BigInt(round), step: 0, record: record(i, round), neighbours });
+    weights = weights.map((w, i) => Math.fround(w - 0.01 * Math.cos(i + round)));
+    await journal.append({ type: "step", round: BigInt(round), step: 0, tokens: 0, microbatches: 3, neighbours });
     await saveCheckpoint(journal, { round: BigInt(round), step: 0, weights });
     const worker = accountAt(s, 1);
     return commitRound(journal, { modelId: 1n, round: BigInt(round), stage: 0, worker, expectedItems: 3 });

@@ -92,17 +92,17 @@ export async function runWorkerLoop(p: LoopParameters): Promise<void> {
       nextStep = 0;
       continue;
     }
+    // The stand-in stage is the last of its model: a fixed stage-(s-1) neighbour upstream, nobody downstream.
+    const neighbours = { upstream: p.stage > 0 ? STANDIN_UPSTREAM : zeroAddress, downstream: zeroAddress };
     const sum = new Float32Array(weights.length);
     for (let j = 0; j < p.microbatchesPerStep; j++) {
       const record = microbatch(weights, round, nextStep * p.microbatchesPerStep + j);
-      await journalMicrobatch(journal, { round, step: nextStep, record });
+      await journalMicrobatch(journal, { round, step: nextStep, record, neighbours });
       for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (record.parameterGradient[i] as number);
     }
     const next = new Float32Array(weights.length);
     for (let i = 0; i < next.length; i++) next[i] = Math.fround((weights[i] as number) - (0.5 * (sum[i] as number)) / p.microbatchesPerStep);
     weights = next;
-    // The stand-in stage is the last of its model: a fixed stage-(s-1) neighbour upstream, nobody downstream.
-    const neighbours = { upstream: p.stage > 0 ? STANDIN_UPSTREAM : zeroAddress, downstream: zeroAddress };
     await journal.append({ type: "step", round, step: nextStep, loss: Number(weights[0]), tokens: 64 * p.microbatchesPerStep, microbatches: p.microbatchesPerStep, neighbours });
     await saveCheckpoint(journal, { round, step: nextStep, weights });
     nextStep++;

@@ -11,8 +11,9 @@ import { answerAvailabilityChallenges } from "./availability.ts";
 const h = (s: string): Hex => keccak256(toHex(s));
 const spec = testSpec();
 
-function items(n: number, tag: string): MicrobatchItem[] {
-  return Array.from({ length: n }, (_, index) => ({ index, inputActHash: h(`in ${tag} ${index}`), outputActHash: h(`out ${tag} ${index}`), upstreamGradHash: h(`up ${tag} ${index}`), inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g ${tag} ${index}`), weightsRoot: h(`w ${tag}`) }));
+/** `n` leaves at slots 0..n-1 holding microbatches `microbatchOf(slot)`, each naming the given neighbours. */
+function items(n: number, tag: string, links: { upstream: Address; downstream: Address }, microbatchOf = (slot: number) => slot): MicrobatchItem[] {
+  return Array.from({ length: n }, (_, index) => ({ index, microbatch: microbatchOf(index), inputActHash: h(`in ${tag} ${index}`), outputActHash: h(`out ${tag} ${index}`), upstreamGradHash: h(`up ${tag} ${index}`), inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g ${tag} ${index}`), weightsRoot: h(`w ${tag}`), ...links }));
 }
 
 describe("data availability: a signed itemCount must have leaves behind it", () => {
@@ -42,10 +43,11 @@ describe("data availability: a signed itemCount must have leaves behind it", () 
     const chainId = s.deployments.chainId;
     const ledger = s.deployments.contracts.computeLedger;
     // The honest miner commits 4 leaves and serves them; the cheater signs itemCount 4 over a one-leaf tree.
-    const full = items(4, "honest");
-    const honestCommitment: Commitment = { modelId: 1n, round: 0n, stage: 0, worker: honest, itemsRoot: itemsTree(full).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("after"), upstream: zeroAddress, downstream: cheater };
-    const one = items(1, "cheat");
-    const cheatCommitment: Commitment = { ...honestCommitment, worker: cheater, stage: 1, itemsRoot: itemsTree(one).root, weightsRootBefore: spec.initialWeightsRoots[1] as Hex, upstream: honest, downstream: zeroAddress };
+    // The honest miner holds microbatches 1, 4, 7 and 10 of the round (a replica's subset): demands name slots.
+    const full = items(4, "honest", { upstream: zeroAddress, downstream: cheater }, (slot) => 3 * slot + 1);
+    const honestCommitment: Commitment = { modelId: 1n, round: 0n, stage: 0, worker: honest, itemsRoot: itemsTree(full).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("after") };
+    const one = items(1, "cheat", { upstream: honest, downstream: zeroAddress });
+    const cheatCommitment: Commitment = { ...honestCommitment, worker: cheater, stage: 1, itemsRoot: itemsTree(one).root, weightsRootBefore: spec.initialWeightsRoots[1] as Hex };
     const signedHonest = await signCommitment(honestKey, { ledger, chainId, commitment: honestCommitment });
     honestStore.putManifest({ commitment: honestCommitment, signature: signedHonest, items: full });
     await client(0).submitCommitments({
@@ -61,6 +63,10 @@ describe("data availability: a signed itemCount must have leaves behind it", () 
     const { challengeId, bondWei } = await client(3).challengeAvailability({ modelId: 1n, round: 0n, stage: 0, worker: honest, index: 3 });
     const answered = await answerAvailabilityChallenges({ wallet: s.wallets[1] as never, publicClient: s.publicClient, deployments: s.deployments, modelId: 1n, worker: honest, store: honestStore }, new Set());
     expect(answered).toEqual({ answered: [challengeId], unanswerable: [] });
+    // Slot 3 was demanded and revealed: the replica's microbatch 10, with the neighbours it names.
+    const [demand] = await client(0).getAvailabilityChallenges({ modelId: 1n, challengeId });
+    expect(demand?.status).toBe("answered");
+    expect(demand?.revealed?.leaf).toMatchObject({ index: 3, microbatch: 10, upstream: zeroAddress, downstream: cheater });
     expect((await client(0).getPayments({ account: honest })) >= bondWei).toBe(true);
     await s.networkHelpers.time.increase(spec.timing.voteWindowSec + 1);
     await expect(client(3).slashUnavailable({ challengeId })).rejects.toThrow(/AvailabilityNotOpen/);

@@ -51,10 +51,11 @@ describe("which rounds a (re)started stage still needs", () => {
     const kept = await open();
     const weights = new Float32Array(16).fill(0.25);
     const hash = (k: number) => `0x${k.toString(16).padStart(64, "0")}` as const;
+    const neighbours = { upstream: zeroAddress, downstream: hash(5).slice(0, 42) as `0x${string}` };
     for (const round of [0n, 1n]) {
       await saveCheckpoint(kept, { round, step: -1, weights });
-      await journalMicrobatch(kept, { round, step: 0, record: { index: 0, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient: weights, weightsRoot: hash(5) } });
-      await kept.append({ type: "step", round, step: 0, tokens: 0, microbatches: 1, neighbours: { upstream: zeroAddress, downstream: hash(5).slice(0, 42) as `0x${string}` } });
+      await journalMicrobatch(kept, { round, step: 0, record: { index: 0, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient: weights, weightsRoot: hash(5) }, neighbours });
+      await kept.append({ type: "step", round, step: 0, tokens: 0, microbatches: 1, neighbours });
       await saveCheckpoint(kept, { round, step: 0, weights });
       await commitRound(kept, { ...who, round, expectedItems: 1 });
     }

@@ -11,7 +11,7 @@ import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
 import { gradRoot, itemsTree, recoverCommitmentSigner, weightsRoot } from "../../sdk/protocol/index.ts";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
-import { Journal, replay, saveCheckpoint } from "../journal/index.ts";
+import { Journal, replay, roundItems, saveCheckpoint } from "../journal/index.ts";
 import { commitRound, journalMicrobatch, signBuiltCommitments, type StageMicrobatchRecord, toItem } from "./commitment.ts";
 import { sdkCommitmentLedger } from "./ledger.ts";
 import { flushCommitments, submitPending } from "./submit.ts";
@@ -26,6 +26,8 @@ afterAll(async () => {
 });
 
 const DOWNSTREAM = getAddress("0x00000000000000000000000000000000000d0057");
+/** Stage 0 of a 2-stage model: nobody upstream, some stage-1 worker downstream. */
+const NEIGHBOURS = { upstream: zeroAddress, downstream: DOWNSTREAM };
 
 function record(index: number, round: number): StageMicrobatchRecord {
   const hash = (k: number) => `0x${(index * 31 + round * 7 + k).toString(16).padStart(64, "0")}` as const;
@@ -40,9 +42,8 @@ async function signedJournal({ worker, round, ledger, chainId }: { worker: Addre
   const journal = await Journal.open(dir, { modelId: 1n, stage: 0, worker });
   const weights = initial();
   await saveCheckpoint(journal, { round, step: -1, weights });
-  for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round, step: 0, record: record(i, Number(round)) });
-  // Stage 0 of a 2-stage model: nobody upstream, some stage-1 worker downstream.
-  await journal.append({ type: "step", round, step: 0, tokens: 0, microbatches: 3, neighbours: { upstream: zeroAddress, downstream: DOWNSTREAM } });
+  for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round, step: 0, record: record(i, Number(round)), neighbours: NEIGHBOURS });
+  await journal.append({ type: "step", round, step: 0, tokens: 0, microbatches: 3, neighbours: NEIGHBOURS });
   await saveCheckpoint(journal, { round, step: 0, weights: weights.map((w) => w * 0.9) });
   await commitRound(journal, { modelId: 1n, round, stage: 0, worker, expectedItems: 3 });
   await signBuiltCommitments(journal, signer, { ledger, chainId });
@@ -58,7 +59,8 @@ describe("round commitments", () => {
     const state = replay(journal.records);
     const [c] = [...state.commitments.values()];
     if (!c?.signature) throw new Error("not signed");
-    const items = [0, 1, 2].map((i) => toItem(record(i, 0)));
+    const items = [0, 1, 2].map((i) => toItem(record(i, 0), NEIGHBOURS));
+    expect(items.map((i) => [i.index, i.microbatch, i.upstream, i.downstream])).toEqual([0, 1, 2].map((m) => [m, m, zeroAddress, DOWNSTREAM]));
     expect(items[1]?.gradRoot).toBe(gradRoot(record(1, 0).parameterGradient));
     expect(c.commitment).toMatchObject({ itemsRoot: itemsTree(items).root, itemCount: 3, worker, modelId: 1n, round: 0n, stage: 0 });
     expect(c.commitment.weightsRootBefore).not.toBe(c.commitment.weightsRootAfter);
@@ -70,6 +72,33 @@ describe("round commitments", () => {
     await journal.close();
   });
 
+  it("a replica's round: items name each record's own neighbours (else the round's), slots ascend by microbatch", async () => {
+    const [u1, u2] = [getAddress("0x00000000000000000000000000000000000000a1"), getAddress("0x00000000000000000000000000000000000000a2")];
+    const roundNeighbours = { upstream: u1, downstream: zeroAddress };
+    // A record's own neighbours win; the round's fill in what it leaves out.
+    const own = toItem({ ...record(9, 0), upstream: u2 }, roundNeighbours);
+    expect([own.index, own.microbatch, own.upstream, own.downstream]).toEqual([9, 9, u2, zeroAddress]);
+    expect(toItem(record(9, 0), roundNeighbours).upstream).toBe(u1);
+
+    const dir = await mkdtemp(path.join(tmpdir(), "commit-replica-"));
+    dirs.push(dir);
+    const worker = privateKeyToAccount(generatePrivateKey()).address;
+    const journal = await Journal.open(dir, { modelId: 1n, stage: 1, worker });
+    await saveCheckpoint(journal, { round: 0n, step: -1, weights: initial() });
+    // Routed to this replica out of order: microbatches 5, 1 and 9 (9 re-routed from upstream replica u2).
+    for (const r of [record(5, 0), record(1, 0), { ...record(9, 0), upstream: u2 }]) await journalMicrobatch(journal, { round: 0n, step: 0, record: r, neighbours: roundNeighbours });
+    await journal.append({ type: "step", round: 0n, step: 0, tokens: 0, microbatches: 3, neighbours: roundNeighbours });
+    await saveCheckpoint(journal, { round: 0n, step: 0, weights: initial().map((w) => w * 0.9) });
+    const state = replay(journal.records);
+    const slotted = roundItems(state, 0n);
+    expect(slotted.map((i) => [i.index, i.microbatch, i.upstream])).toEqual([[0, 1, u1], [1, 5, u1], [2, 9, u2]]);
+    const { commitment } = await commitRound(journal, { modelId: 1n, round: 0n, stage: 1, worker, expectedItems: 3 });
+    expect(commitment.itemCount).toBe(3);
+    expect(commitment.itemsRoot).toBe(itemsTree(slotted).root);
+    // Not the tree of the provisional slots (slot = microbatch): the committed one is slotted 0..2.
+    expect(commitment.itemsRoot).not.toBe(itemsTree([1, 5, 9].map((m) => toItem(m === 9 ? { ...record(m, 0), upstream: u2 } : record(m, 0), roundNeighbours))).root);
+    await journal.close();
+  });
 });
 
 describe("submission against the real ComputeLedger, and resume after a crash during it", () => {
@@ -217,8 +246,8 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     expect(await nonceOf(w.address)).toBe(nonce);
     // The next round of the same journal goes through as usual.
     await saveCheckpoint(journal, { round: round + 1n, step: -1, weights: initial() });
-    for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round: round + 1n, step: 0, record: record(i, Number(round) + 1) });
-    await journal.append({ type: "step", round: round + 1n, step: 0, tokens: 0, microbatches: 3, neighbours: { upstream: zeroAddress, downstream: DOWNSTREAM } });
+    for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round: round + 1n, step: 0, record: record(i, Number(round) + 1), neighbours: NEIGHBOURS });
+    await journal.append({ type: "step", round: round + 1n, step: 0, tokens: 0, microbatches: 3, neighbours: NEIGHBOURS });
     await saveCheckpoint(journal, { round: round + 1n, step: 0, weights: initial().map((v) => v * 0.8) });
     await commitRound(journal, { modelId: 1n, round: round + 1n, stage: 0, worker: w.address, expectedItems: 3 });
     await signBuiltCommitments(journal, signer, { ledger: s.deployments.contracts.computeLedger, chainId: s.deployments.chainId });

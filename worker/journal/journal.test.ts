@@ -1,7 +1,7 @@
 import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type Address, keccak256, toHex } from "viem";
+import { type Address, keccak256, toHex, zeroAddress } from "viem";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   CheckpointError,
@@ -26,12 +26,15 @@ const owner = { modelId: 7n, stage: 2, worker };
 const h = (s: string) => keccak256(toHex(s));
 const item = (index: number, tag = "") => ({
   index,
+  microbatch: index,
   inputActHash: h(`in${index}${tag}`),
   outputActHash: h(`out${index}${tag}`),
   upstreamGradHash: h(`up${index}${tag}`),
   inputGradHash: h(`ig${index}${tag}`),
   gradRoot: h(`g${index}${tag}`),
   weightsRoot: h(`w${tag}`),
+  upstream: worker,
+  downstream: zeroAddress,
 });
 
 const dirs: string[] = [];
@@ -131,7 +134,7 @@ describe("replay", () => {
         cp(3, 0),
       ]),
     ).toThrow(JournalConflictError);
-    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b"), upstream: worker, downstream: worker };
+    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b") };
     expect(() =>
       replay([
         { seq: 0, type: "commitment", key: "k", commitment },
@@ -141,7 +144,7 @@ describe("replay", () => {
   });
 
   it("tracks a commitment from built to signed to in flight to stored, and flags a double submission", () => {
-    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b"), upstream: worker, downstream: worker };
+    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b") };
     const records = [
       { seq: 0, type: "commitment" as const, key: "k", commitment },
       { seq: 1, type: "signature" as const, key: "k", signer: worker, signature: h("sig") },

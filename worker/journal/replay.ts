@@ -60,6 +60,9 @@ export type JournalState = {
 function sameItem(a: MicrobatchItem, b: MicrobatchItem): boolean {
   return (
     a.index === b.index &&
+    a.microbatch === b.microbatch &&
+    a.upstream === b.upstream &&
+    a.downstream === b.downstream &&
     a.inputActHash === b.inputActHash &&
     a.outputActHash === b.outputActHash &&
     a.upstreamGradHash === b.upstreamGradHash &&

@@ -29,10 +29,10 @@ function fillRound(store: ContentStore, round: bigint): ItemsManifest {
   }
   const weights = Float32Array.from({ length: 1024 }, (_, i) => Number(round) + i / 1024);
   storeRoundContent(store, { round, stepWeights: [{ root: weightsRoot(weights), weights }], gradients: [0, 1, 2, 3].map((m) => Float32Array.from({ length: 1024 }, (_, i) => Number(round) * m + i)), losses: [Number(round)] });
-  const items = [0, 1].map((index) => ({ index, inputActHash: zeroHash, outputActHash: zeroHash, upstreamGradHash: zeroHash, inputGradHash: zeroHash, gradRoot: `0x${(Number(round) * 2 + index + 1).toString(16).padStart(64, "0")}` as const, weightsRoot: zeroHash }));
+  const items = [0, 1].map((index) => ({ index, microbatch: index, upstream: zeroAddress, downstream: zeroAddress, inputActHash: zeroHash, outputActHash: zeroHash, upstreamGradHash: zeroHash, inputGradHash: zeroHash, gradRoot: `0x${(Number(round) * 2 + index + 1).toString(16).padStart(64, "0")}` as const, weightsRoot: zeroHash }));
   const root = itemsTree(items).root;
   const manifest: ItemsManifest = {
-    commitment: { modelId: 1n, round, stage: 0, worker: "0x00000000000000000000000000000000000000aa", itemsRoot: root, itemCount: 2, weightsRootBefore: zeroHash, weightsRootAfter: zeroHash, upstream: zeroAddress, downstream: zeroAddress },
+    commitment: { modelId: 1n, round, stage: 0, worker: "0x00000000000000000000000000000000000000aa", itemsRoot: root, itemCount: 2, weightsRootBefore: zeroHash, weightsRootAfter: zeroHash },
     signature: `0x${"11".repeat(65)}`,
     items,
   };

@@ -94,7 +94,8 @@ export function unlinkedProof(audited: ServedCommitment, lookup: ServedLookup): 
 function unconfirmedBy(upstream: ServedCommitment, microbatch: number, worker: Address): LedgerItem[] | undefined {
   const own = leafOf(upstream, microbatch);
   if (own) return same(own.downstream, worker) ? undefined : [servedItem(upstream, own)];
-  const items = upstream.m.items;
+  // Slot order, whatever order the manifest lists them in (the root does not depend on it).
+  const items = [...upstream.m.items].sort((x, y) => x.index - y.index);
   const above = items.findIndex((i) => i.microbatch > microbatch);
   if (above === 0) return [servedItem(upstream, items[0] as MicrobatchItem)];
   if (above === -1) return [servedItem(upstream, items[items.length - 1] as MicrobatchItem)];
@@ -146,15 +147,15 @@ export function duplicateProof(
 
 /**
  * Two leaves of `s` in the wrong order for `proveMisordered`: a later slot whose microbatch is not
- * above an earlier one's, or two leaves at one slot (a microbatch claimed twice, or a tree that
- * hides which it lacks).
+ * above an earlier one's (a microbatch claimed twice, or a tree that hides which it lacks). Two
+ * leaves at one slot never reach here: a served manifest with duplicate slots does not match its
+ * root (`itemsTree` refuses it), so such a tree is left to the availability game.
  */
 export function misorderedProof(s: ServedCommitment): { a: LedgerItem; b: LedgerItem } | undefined {
   const bySlot = [...s.m.items].sort((x, y) => x.index - y.index);
   for (let i = 1; i < bySlot.length; i++) {
     const [x, y] = [bySlot[i - 1] as MicrobatchItem, bySlot[i] as MicrobatchItem];
     if (y.microbatch <= x.microbatch) return { a: servedItem(s, x), b: servedItem(s, y) };
-    if (y.index === x.index) return { a: servedItem(s, y), b: servedItem(s, x) };
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { type Address, type Hex, keccak256, zeroHash } from "viem";
+import { type Address, type Hex, keccak256, zeroAddress, zeroHash } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gradRoot, type MicrobatchItem, weightsRoot } from "../../sdk/protocol/index.ts";
 import { defaultModelSpec } from "../model/spec.ts";
@@ -19,6 +19,9 @@ const ROUND = 4n;
 const INDEX = 1;
 const HEAD: Address = "0x00000000000000000000000000000000000000aa";
 const COPIER: Address = "0x00000000000000000000000000000000000000bb";
+/** The neighbours an honest leaf names: its stage-(s-1) and stage-(s+1) workers. */
+const UPSTREAM: Address = "0x00000000000000000000000000000000000000cc";
+const DOWNSTREAM: Address = "0x00000000000000000000000000000000000000dd";
 const data = transformerData(spec, MODEL_ID);
 
 /** What a miner serves: tensors and payloads by keccak256, weights and gradients by their roots. */
@@ -59,13 +62,16 @@ beforeAll(async () => {
 });
 afterAll(() => reexecutor.dispose());
 
-/** Honest work of `stage` on `inputBytes` (stage 0: drawn for `head`), served and committed as a leaf. */
+/**
+ * Honest work of `stage` on `inputBytes` (stage 0: drawn for `head`) for microbatch `index`, served
+ * and committed as a leaf at `slot` (default: the microbatch, as for a worker holding every one).
+ */
 function honestLeaf(
   served: Served,
   stage: number,
   head: Address,
   inputBytes: Uint8Array | undefined,
-  { index = INDEX, stepWeights = weights[stage] as Float32Array }: { index?: number; stepWeights?: Float32Array } = {},
+  { index = INDEX, slot = index, stepWeights = weights[stage] as Float32Array }: { index?: number; slot?: number; stepWeights?: Float32Array } = {},
 ): { leaf: MicrobatchItem; out: ItemOutputs } {
   const last = stage === spec.stages.length - 1;
   served.put("weights", weightsRoot(stepWeights), float32Bytes(stepWeights));
@@ -76,7 +82,8 @@ function honestLeaf(
   const inputGradHash = out.inputGrad ? served.tensor(out.inputGrad.bytes) : zeroHash;
   const grad = gradRoot(out.parameterGradient);
   served.put("gradient", grad, float32Bytes(out.parameterGradient));
-  return { leaf: { index, inputActHash: out.inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot: grad, weightsRoot: weightsRoot(stepWeights) }, out };
+  const links = { upstream: stage === 0 ? zeroAddress : UPSTREAM, downstream: last ? zeroAddress : DOWNSTREAM };
+  return { leaf: { index: slot, microbatch: index, inputActHash: out.inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot: grad, weightsRoot: weightsRoot(stepWeights), ...links }, out };
 }
 
 const verify = (served: Served, stage: number, leaf: MicrobatchItem, worker: Address) =>
@@ -150,6 +157,22 @@ describe("items of a round of many steps re-execute on the weights their step st
     expect(verdict.ok ? "" : verdict.reason).toMatch(/first step names weights/);
   });
 
+  it("replicaLeaf_atALowSlot_isJudgedByItsMicrobatch_forTheFirstStepRule_andReexecution", async () => {
+    const served = new Served();
+    // A replica holding microbatch M + 1 (step 1) at slot 0: it ran on the weights step 1 started from.
+    const { leaf } = honestLeaf(served, 0, HEAD, undefined, { index: M + 1, slot: 0, stepWeights: later(0) });
+    expect((await verify(served, 0, leaf, HEAD)).ok).toBe(true);
+    // Re-executed as its microbatch: the same leaf claiming another microbatch of the step draws other data.
+    const other = await verify(served, 0, { ...leaf, microbatch: M + 2 }, HEAD);
+    expect(other.ok).toBe(false);
+    expect(other.ok ? "" : other.reason).toMatch(/not the microbatch assigned/);
+    // A first-step microbatch at a high slot must still name weightsRootBefore.
+    const high = honestLeaf(served, 0, HEAD, undefined, { index: M - 1, slot: 2 * M, stepWeights: later(0) }).leaf;
+    const verdict = await verify(served, 0, high, HEAD);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok ? "" : verdict.reason).toMatch(new RegExp(`microbatch ${M - 1} of the round's first step names weights`));
+  });
+
   it("laterStepLeaf_whoseWeightsAreNotServed_fails", async () => {
     const served = new Served();
     const { leaf } = honestLeaf(served, 2, HEAD, honestLeaf(served, 1, HEAD, honestLeaf(served, 0, HEAD, undefined).out.output?.bytes).out.output?.bytes, { index: M, stepWeights: later(2) });
@@ -157,5 +180,27 @@ describe("items of a round of many steps re-execute on the weights their step st
     const verdict = await verify(served, 2, leaf, HEAD);
     expect(verdict.ok).toBe(false);
     expect(verdict.ok ? "" : verdict.reason).toMatch(/not served/);
+  });
+});
+
+describe("a leaf names its neighbours exactly where the pipeline has them", () => {
+  it("nonZeroUpstreamAtStage0_zeroUpstreamBelowIt_orAWrongDownstreamAtEitherEnd_fails", async () => {
+    const served = new Served();
+    const first = honestLeaf(served, 0, HEAD, undefined);
+    const middle = honestLeaf(served, 1, HEAD, first.out.output?.bytes);
+    const last = honestLeaf(served, 2, HEAD, middle.out.output?.bytes);
+    for (const [stage, leaf] of [[0, first.leaf], [1, middle.leaf], [2, last.leaf]] as const) expect((await verify(served, stage, leaf, HEAD)).ok).toBe(true);
+    for (const [stage, leaf, reason] of [
+      [0, { ...first.leaf, upstream: UPSTREAM }, /upstream must be the zero address exactly on stage 0/],
+      [0, { ...first.leaf, downstream: zeroAddress }, /downstream must be the zero address exactly on the last stage/],
+      [1, { ...middle.leaf, upstream: zeroAddress }, /upstream must be the zero address exactly on stage 0/],
+      [1, { ...middle.leaf, downstream: zeroAddress }, /downstream must be the zero address exactly on the last stage/],
+      [2, { ...last.leaf, downstream: DOWNSTREAM }, /downstream must be the zero address exactly on the last stage/],
+      [2, { ...last.leaf, upstream: zeroAddress }, /upstream must be the zero address exactly on stage 0/],
+    ] as const) {
+      const verdict = await verify(served, stage, leaf, HEAD);
+      expect(verdict.ok, `stage ${stage}`).toBe(false);
+      expect(verdict.ok ? "" : verdict.reason).toMatch(reason);
+    }
   });
 });

@@ -39,7 +39,6 @@ export async function measureChainGas(): Promise<Record<string, number>> {
 
   const signed = [];
   for (const w of workers) {
-    const pipeline = workers.map((v) => v.identity.address);
     const commitment = sampleCommitment({ modelId, round: 0n, stage: w.stage, worker: w.identity.address, itemCount: 16, weightsRootBefore: spec.initialWeightsRoots[w.stage]! });
     signed.push(await relayer.signRoundCommitment({ commitment, signer: w.signer }));
   }

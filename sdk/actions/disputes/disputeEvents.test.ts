@@ -1,6 +1,6 @@
 import { parseEther, zeroAddress } from "viem";
 import { describe, expect, it } from "vitest";
-import { committedPipeline, type CommittedPipeline, eventSpec, recordingClient, toChallengeWindow } from "../../../test/sdk/eventScenarios.ts";
+import { committedPipeline, type CommittedPipeline, drawnCommittee, eventSpec, recordingClient, toChallengeWindow } from "../../../test/sdk/eventScenarios.ts";
 import { accountAt, actionsOf } from "../../../test/sdk/fixture.ts";
 import { DisputeNotFoundError } from "../../errors/events.ts";
 import { DisputeKind, DisputeStatus } from "../../protocol/disputeStatus.ts";
@@ -19,7 +19,7 @@ async function challengeStage0(p: CommittedPipeline) {
 
 /** Draws the dispute's committee, every member votes `fraud`, the appeal window passes, it is resolved. */
 async function voteAndResolve(p: CommittedPipeline, disputeId: bigint, fraud: boolean) {
-  const { members, seats } = await actionsOf(p.s, 9).drawCommittee({ disputeId });
+  const { members, seats } = await drawnCommittee(p, disputeId);
   for (const m of members) {
     const wallet = [4, 5, 6, 7].find((v) => accountAt(p.s, v) === m);
     if (wallet === undefined) throw new Error(`${m} is not a validator of the scenario`);

@@ -18,7 +18,7 @@ export type AvailabilityChallenge = EventLocation & {
   modelId: bigint;
   round: bigint;
   stage: number;
-  /** The demanded microbatch index of the worker's commitment. */
+  /** The demanded slot of the worker's commitment (its leaf at that slot is revealed). */
   index: number;
   worker: Address;
   challenger: Address;

@@ -3,6 +3,8 @@ import { modelTokenAbi } from "../../abi/modelToken.ts";
 import { describe, expect, it } from "vitest";
 import { accountAt, actionsOf, deployShardholder, mintRound } from "../../../test/sdk/fixture.ts";
 import { committedPipeline, eventSpec, pastChallengeWindow, recordingClient, toChallengeWindow } from "../../../test/sdk/eventScenarios.ts";
+import type { Commitment } from "../../protocol/commitment.ts";
+import { ledgerItem } from "../validator/ledgerItem.ts";
 import { getAcceptedCommitments } from "./getAcceptedCommitments.ts";
 import { getRewardMints } from "./getRewardMints.ts";
 import { getRoundFinalizations } from "./getRoundFinalizations.ts";
@@ -61,14 +63,15 @@ describe("commitment events: accepted, voided, finalized rounds", () => {
 
   it("getVoidedCommitments lists a copy voided by proveUnlinked, with the neighbour that proved it", async () => {
     const p = await committedPipeline();
-    const { s, commitments } = p;
-    // Wallet 3 commits a verbatim copy of stage 1 naming stage 0's worker, which names wallet 2.
+    const { s, commitments, trees } = p;
+    // Wallet 3 commits a verbatim copy of stage 1's leaves: each names stage 0's worker, whose leaf names wallet 2.
     const copy = { ...commitments[1], worker: accountAt(s, 3) };
     await p.submit(copy);
     await toChallengeWindow(p);
     const query = { deployments: s.deployments, modelId: 1n };
     expect(await getVoidedCommitments(s.publicClient, query)).toEqual([]);
-    const proof = await actionsOf(s, 4).proveUnlinked({ commitment: copy, neighbour: commitments[0], partner: commitments[1] });
+    const leaf = (commitment: Commitment, stage: 0 | 1) => ledgerItem({ commitment, tree: trees[stage], index: 2 });
+    const proof = await actionsOf(s, 4).proveUnlinked({ item: leaf(copy, 1), neighbour: leaf(commitments[0], 0), partner: leaf(commitments[1], 1) });
     const voided = await getVoidedCommitments(s.publicClient, query);
     expect(voided).toEqual([
       {

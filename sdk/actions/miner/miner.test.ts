@@ -8,6 +8,7 @@ import { shardholderActions } from "../../decorator.ts";
 import {
   ComputeLedgerAlreadyCommittedError,
   ComputeLedgerAppealWindowOpenError,
+  ComputeLedgerInvalidProofError,
   ComputeLedgerInvalidSignatureError,
   ComputeLedgerNothingToMintError,
   ComputeLedgerUnbondingNotElapsedError,
@@ -23,15 +24,18 @@ import { stake } from "./stake.ts";
 const h = (s: string): Hex => keccak256(toHex(s));
 const spec = testSpec();
 
-/** A consistent two-stage hash chain for microbatches 0..n-1 of one round. */
-function chainedItems(round: number, n: number): [MicrobatchItem[], MicrobatchItem[]] {
+/**
+ * A consistent two-stage hash chain for microbatches 0..n-1 of one round (slot = microbatch), each
+ * leaf naming the neighbour it exchanged the microbatch with: `up` (stage 0) and `down` (stage 1).
+ */
+function chainedItems(round: number, n: number, [up, down]: [Address, Address]): [MicrobatchItem[], MicrobatchItem[]] {
   const s0: MicrobatchItem[] = [];
   const s1: MicrobatchItem[] = [];
   for (let index = 0; index < n; index++) {
     const act = h(`act ${round} ${index}`);
     const grad = h(`grad ${round} ${index}`);
-    s0.push({ index, inputActHash: h(`tokens ${round} ${index}`), outputActHash: act, upstreamGradHash: grad, inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g0 ${index}`), weightsRoot: h(`w0 ${round}`) });
-    s1.push({ index, inputActHash: act, outputActHash: h(`loss ${index}`), upstreamGradHash: `0x${"00".repeat(32)}`, inputGradHash: grad, gradRoot: h(`g1 ${index}`), weightsRoot: h(`w1 ${round}`) });
+    s0.push({ index, microbatch: index, inputActHash: h(`tokens ${round} ${index}`), outputActHash: act, upstreamGradHash: grad, inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g0 ${index}`), weightsRoot: h(`w0 ${round}`), upstream: zeroAddress, downstream: down });
+    s1.push({ index, microbatch: index, inputActHash: act, outputActHash: h(`loss ${index}`), upstreamGradHash: `0x${"00".repeat(32)}`, inputGradHash: grad, gradRoot: h(`g1 ${index}`), weightsRoot: h(`w1 ${round}`), upstream: up, downstream: zeroAddress });
   }
   return [s0, s1];
 }
@@ -95,11 +99,13 @@ describe("miner and validator actions on a real ledger", () => {
   });
 
   it("signs commitments that the ledger's own EIP-712 digest verifies, and relays them in batches", async () => {
-    const [items0, items1] = chainedItems(0, 4);
+    const [items0, items1] = chainedItems(0, 4, [workerA, workerB]);
     treeA = itemsTree(items0);
     const treeB = itemsTree(items1);
-    commitmentA = { modelId: 1n, round: 0n, stage: 0, worker: workerA, itemsRoot: treeA.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("a1"), upstream: zeroAddress, downstream: workerB };
-    const commitmentB: Commitment = { modelId: 1n, round: 0n, stage: 1, worker: workerB, itemsRoot: treeB.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[1] as Hex, weightsRootAfter: h("b1"), upstream: workerA, downstream: zeroAddress };
+    commitmentA = { modelId: 1n, round: 0n, stage: 0, worker: workerA, itemsRoot: treeA.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("a1") };
+    const commitmentB: Commitment = { modelId: 1n, round: 0n, stage: 1, worker: workerB, itemsRoot: treeB.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[1] as Hex, weightsRootAfter: h("b1") };
+    // The ledger stores one digest of (itemsRoot, weightsRootBefore, weightsRootAfter): the neighbours are in the leaves.
+    const digest = keccak256(encodeAbiParameters(parseAbiParameters("bytes32, bytes32, bytes32"), [commitmentA.itemsRoot, commitmentA.weightsRootBefore, commitmentA.weightsRootAfter]));
     const onChain = await readContract(s.publicClient, { abi: computeLedgerAbi, address: s.deployments.contracts.computeLedger, functionName: "domainSeparator" });
     const domainTypeHash = keccak256(toHex("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
     const expected = keccak256(
@@ -115,6 +121,7 @@ describe("miner and validator actions on a real ledger", () => {
     const recA = await client(0).getCommitment({ modelId: 1n, round: 0n, stage: 0, worker: workerA });
     const recB = await client(0).getCommitment({ modelId: 1n, round: 0n, stage: 1, worker: workerB });
     expect([recA.found, recA.units, recB.units]).toEqual([true, 12n, 20n]);
+    expect(recA.digestPrefix.toLowerCase()).toBe(digest.slice(0, 2 + 36));
     expect((await client(0).getRound({ modelId: 1n, round: 0n })).totalUnits).toBe(32n);
 
     // An exact copy is skipped (a front-run copy cannot sink a batch); a different commitment reverts.
@@ -135,6 +142,9 @@ describe("miner and validator actions on a real ledger", () => {
   it("challenges a leaf, votes fraud as the drawn committee, resolves and slashes", async () => {
     await s.networkHelpers.time.increaseTo(genesis + 3600n);
     const item = ledgerItem({ commitment: commitmentA, tree: treeA, index: 2 });
+    // The leaf's microbatch and neighbours are bound by the items tree: another downstream, upstream or microbatch is no committed leaf.
+    for (const leaf of [{ ...item.leaf, downstream: accountAt(s, 9) }, { ...item.leaf, upstream: workerB }, { ...item.leaf, microbatch: 3 }])
+      await expect(client(3).challengeItem({ item: { ...item, leaf } })).rejects.toBeInstanceOf(ComputeLedgerInvalidProofError);
     const { disputeId, bondWei, drawBlock } = await client(3).challengeItem({ item });
     expect(bondWei).toBe(parseEther("1"));
     // The committee does not exist yet: it is drawn from the hash of the challenge's block.
@@ -183,8 +193,8 @@ describe("miner and validator actions on a real ledger", () => {
     expect([b.signingKey, b.payout]).toEqual([keyB2.address, accountAt(s, 9)]);
     const round = await client(0).getCurrentRound({ modelId: 1n });
     expect(round).toBe(2n);
-    const [, items1] = chainedItems(2, 2);
-    const c: Commitment = { modelId: 1n, round, stage: 1, worker: workerB, itemsRoot: itemsTree(items1).root, itemCount: 2, weightsRootBefore: h("b1"), weightsRootAfter: h("b2"), upstream: workerA, downstream: zeroAddress };
+    const [, items1] = chainedItems(2, 2, [workerA, workerB]);
+    const c: Commitment = { modelId: 1n, round, stage: 1, worker: workerB, itemsRoot: itemsTree(items1).root, itemCount: 2, weightsRootBefore: h("b1"), weightsRootAfter: h("b2") };
     const old = await client(0).signRoundCommitment({ commitment: c, signer: keyB });
     await expect(client(0).submitCommitments({ signed: [old] })).rejects.toBeInstanceOf(ComputeLedgerInvalidSignatureError);
     await client(0).submitCommitments({ signed: [await client(0).signRoundCommitment({ commitment: c, signer: keyB2 })] });

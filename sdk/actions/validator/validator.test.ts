@@ -14,15 +14,19 @@ const h = (s: string): Hex => keccak256(toHex(s));
 // 4 microbatches per round: each validator's single attestable draw hits one of 4 committed leaves.
 const spec = testSpec({ microbatchesPerRound: 4 });
 
-function items(stage: number, round: number): MicrobatchItem[] {
+/** Stage `stage`'s leaves of `round` in the pipeline `workers` (stage 0, stage 1): every microbatch, each leaf naming the other stage. */
+function items(stage: number, round: number, workers: readonly Address[]): MicrobatchItem[] {
   return [0, 1, 2, 3].map((index) => ({
     index,
+    microbatch: index,
     inputActHash: h(`in ${stage} ${round} ${index}`),
     outputActHash: h(`out ${stage} ${round} ${index}`),
     upstreamGradHash: stage === 1 ? zeroHash : h(`up ${round} ${index}`),
     inputGradHash: stage === 0 ? zeroHash : h(`up ${round} ${index}`),
     gradRoot: h(`g ${stage} ${round} ${index}`),
     weightsRoot: h(`w ${stage} ${round}`),
+    upstream: stage === 0 ? zeroAddress : (workers[0] as Address),
+    downstream: stage === 0 ? (workers[1] as Address) : zeroAddress,
   }));
 }
 
@@ -54,7 +58,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     }
     const signed = [];
     for (const stage of [0, 1]) {
-      const c: Commitment = { modelId: 1n, round: 0n, stage, worker: workers[stage] as Address, itemsRoot: itemsTree(items(stage, 0)).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[stage] as Hex, weightsRootAfter: h(`after ${stage} 0`), upstream: stage === 0 ? zeroAddress : (workers[0] as Address), downstream: stage === 0 ? (workers[1] as Address) : zeroAddress };
+      const c: Commitment = { modelId: 1n, round: 0n, stage, worker: workers[stage] as Address, itemsRoot: itemsTree(items(stage, 0, workers)).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[stage] as Hex, weightsRootAfter: h(`after ${stage} 0`) };
       commitments.push(c);
       signed.push(await designer.signRoundCommitment({ commitment: c, signer: keys[stage] as (typeof keys)[number] }));
     }
@@ -83,8 +87,8 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     // Round 1 (its commit window is open now): worker 0 continues its weights, worker 1 does not.
     const relayer = actionsOf(s, 0);
     round1.push(
-      { ...(commitments[0] as Commitment), round: 1n, itemsRoot: itemsTree(items(0, 1)).root, weightsRootBefore: h("after 0 0"), weightsRootAfter: h("after 0 1") },
-      { ...(commitments[1] as Commitment), round: 1n, itemsRoot: itemsTree(items(1, 1)).root, weightsRootBefore: h("some other start"), weightsRootAfter: h("after 1 1") },
+      { ...(commitments[0] as Commitment), round: 1n, itemsRoot: itemsTree(items(0, 1, workers)).root, weightsRootBefore: h("after 0 0"), weightsRootAfter: h("after 0 1") },
+      { ...(commitments[1] as Commitment), round: 1n, itemsRoot: itemsTree(items(1, 1, workers)).root, weightsRootBefore: h("some other start"), weightsRootAfter: h("after 1 1") },
     );
     await relayer.submitCommitments({ signed: await Promise.all(round1.map((c, i) => relayer.signRoundCommitment({ commitment: c, signer: keys[i] as (typeof keys)[number] }))) });
   });
@@ -94,10 +98,10 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     const attestationsOf = (v: number) =>
       commitments.map((c) => {
         const [hit] = attestationSample({ seed, validator: accountAt(s, v), worker: c.worker, stage: c.stage, itemCount: 4, count: attestDraws(4, rates) });
-        return { item: ledgerItem({ commitment: c, tree: itemsTree(items(c.stage, 0)), index: hit?.index as number }), draw: hit?.draw as number };
+        return { item: ledgerItem({ commitment: c, tree: itemsTree(items(c.stage, 0, workers)), index: hit?.index as number }), draw: hit?.draw as number };
       });
     const three = attestationsOf(3);
-    const wrong = { ...three[0], item: ledgerItem({ commitment: commitments[0] as Commitment, tree: itemsTree(items(0, 0)), index: ((three[0]?.item.leaf.index as number) + 1) % 4 }), draw: 0 };
+    const wrong = { ...three[0], item: ledgerItem({ commitment: commitments[0] as Commitment, tree: itemsTree(items(0, 0, workers)), index: ((three[0]?.item.leaf.index as number) + 1) % 4 }), draw: 0 };
     await expect(actionsOf(s, 3).attestItems({ attestations: [wrong] })).rejects.toBeInstanceOf(ComputeLedgerNotSampledError);
     // A stage-0 validator's batch with a stage-1 item is refused whole.
     await expect(actionsOf(s, 3).attestItems({ attestations: three })).rejects.toBeInstanceOf(ComputeLedgerNotStageValidatorError);
@@ -131,7 +135,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
 
   it("a second challenge of a leaf under dispute fails in simulation with a typed error, before any bond moves", async () => {
     const c = round1[0] as Commitment;
-    const item = ledgerItem({ commitment: c, tree: itemsTree(items(0, 1)), index: 1 });
+    const item = ledgerItem({ commitment: c, tree: itemsTree(items(0, 1, workers)), index: 1 });
     const { disputeId } = await actionsOf(s, 3).challengeItem({ item });
     const before = await s.publicClient.getBalance({ address: accountAt(s, 4) });
     const second = actionsOf(s, 4).challengeItem({ item });

@@ -65,7 +65,7 @@ describe("validator events and the ledger's parameters", () => {
         validator: accountAt(s, 4),
         worker: item.worker,
         stage: item.stage,
-        index: item.leaf.index,
+        microbatch: item.leaf.microbatch,
         units: item.stage === 0 ? 3n : 5n,
         blockNumber: attested.receipt.blockNumber,
         transactionHash: attested.transactionHash,
