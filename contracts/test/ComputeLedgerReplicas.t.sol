@@ -55,62 +55,17 @@ contract ComputeLedgerReplicasTest is LedgerTestBase {
         _warpToCommit(modelId, 0);
     }
 
-    // ---------------------------------------------------------------- trees of any size
-
-    /// @dev Sorted-pair Merkle tree over any number of leaf hashes (an odd node is carried up a level
-    /// unpaired); root and the proof of `index`. `MerkleProof.verify` only hashes up the proof, so
-    /// any such tree proves its leaves.
-    function _anyTree(bytes32[] memory hashes, uint256 index) internal pure returns (bytes32 root, bytes32[] memory proof) {
-        bytes32[] memory level = hashes;
-        bytes32[] memory path = new bytes32[](32);
-        uint256 depth;
-        uint256 pos = index;
-        while (level.length > 1) {
-            if (pos ^ 1 < level.length) {
-                path[depth] = level[pos ^ 1];
-                ++depth;
-            }
-            bytes32[] memory next = new bytes32[]((level.length + 1) / 2);
-            for (uint256 j; j < next.length; ++j) {
-                next[j] = 2 * j + 1 < level.length ? _hashPair(level[2 * j], level[2 * j + 1]) : level[2 * j];
-            }
-            level = next;
-            pos >>= 1;
-        }
-        root = level[0];
-        proof = new bytes32[](depth);
-        for (uint256 d; d < depth; ++d) proof[d] = path[d];
-    }
-
-    function _hashes(ItemLeaf[] memory leaves) internal pure returns (bytes32[] memory hashes) {
-        hashes = new bytes32[](leaves.length);
-        for (uint256 i; i < leaves.length; ++i) hashes[i] = _leafHash(leaves[i]);
-    }
-
-    function _anyRoot(ItemLeaf[] memory leaves) internal pure returns (bytes32 root) {
-        (root,) = _anyTree(_hashes(leaves), 0);
-    }
+    // ---------------------------------------------------------------- trees of any size (the base's `_tree`)
 
     /// @dev Worker `w` commits `leaves` (round 0, any number of them) as its tree of `stage`.
     function _commitLeaves(uint16 stage, uint256 w, ItemLeaf[] memory leaves) internal returns (Commitment memory c) {
-        c = _commitment(modelId, 0, stage, w, _anyRoot(leaves), uint32(leaves.length));
+        c = _commitment(modelId, 0, stage, w, _rootOf(leaves), uint32(leaves.length));
         _submit(c, _sign(signingKeys[w], c));
     }
 
     /// @dev The leaf at array position `pos` of commitment `c`'s tree `leaves`, with its proof.
-    function _item(Commitment memory c, ItemLeaf[] memory leaves, uint256 pos) internal pure returns (CommittedItem memory item) {
-        (bytes32 root, bytes32[] memory proof) = _anyTree(_hashes(leaves), pos);
-        item = CommittedItem({
-            modelId: c.modelId,
-            round: c.round,
-            stage: c.stage,
-            worker: c.worker,
-            itemsRoot: root,
-            weightsRootBefore: c.weightsRootBefore,
-            weightsRootAfter: c.weightsRootAfter,
-            leaf: leaves[pos],
-            proof: proof
-        });
+    function _item(Commitment memory c, ItemLeaf[] memory leaves, uint256 pos) internal pure returns (CommittedItem memory) {
+        return _committedItem(c, leaves, _hashes(leaves), uint32(pos));
     }
 
     // ---------------------------------------------------------------- the round's leaves

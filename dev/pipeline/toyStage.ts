@@ -5,6 +5,7 @@ import { microbatchSeed } from "../../sdk/protocol/seed.ts";
 import type { StageModelConfig } from "../../worker/pipeline/config.ts";
 import type { LoadedStage } from "../../worker/pipeline/models.ts";
 import type { MicrobatchData, PipelineStage } from "../../worker/pipeline/types.ts";
+import { seededRandom } from "../../scripts/lib/seededRandom.ts";
 
 /**
  * A toy model for pipeline tests (dev only: the shipped worker knows only the transformer and model modules): stage 0 embeds token ids
@@ -13,20 +14,8 @@ import type { MicrobatchData, PipelineStage } from "../../worker/pipeline/types.
  */
 export type ToySpec = { vocab: number; width: number; batch: number; seqLen: number; stages: number; seed: number; learningRate: number };
 
-/** mulberry32: tiny deterministic PRNG so every process initializes identically from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function initValues(size: number, scale: number, seed: number): Float32Array {
-  const next = prng(seed);
+  const next = seededRandom(seed);
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) out[i] = (next() * 2 - 1) * scale;
   return out;
@@ -153,7 +142,7 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
  */
 export function toyMicrobatch(spec: ToySpec, modelId: bigint, round: bigint, head: Address, index: number): MicrobatchData {
   const seedBytes = hexToBytes(microbatchSeed(modelId, round, head, index));
-  const next = prng(new DataView(seedBytes.buffer).getUint32(0, true));
+  const next = seededRandom(new DataView(seedBytes.buffer).getUint32(0, true));
   const n = spec.batch * spec.seqLen;
   const ids = new Int32Array(n);
   const targets = new Int32Array(n);

@@ -2,32 +2,20 @@
 // exactly what a full scan from the deployment shows: through a dispute opened in one refresh and
 // resolved in a later one, and across a chain that went back to an earlier state (a reorg's
 // stand-in: the last block read no longer has its hash).
-import { createClient, custom, type Hex, hexToBigInt } from "viem";
+import { createClient } from "viem";
 import { hardhat } from "viem/chains";
 import { describe, expect, it } from "vitest";
 import { loadActivity, loadModels, type ModelSummary } from "../../app/src/data/network.ts";
 import { DisputeStatus } from "../../sdk/protocol/disputeStatus.ts";
 import { ledgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
-import { committedPipeline, type CommittedPipeline, drawnCommittee, eventSpec, pastChallengeWindow, toChallengeWindow } from "../sdk/eventScenarios.ts";
+import { committedPipeline, type CommittedPipeline, drawnCommittee, eventSpec, pastChallengeWindow, recordingTransport, toChallengeWindow } from "../sdk/eventScenarios.ts";
 import { accountAt, actionsOf, type Shardholder } from "../sdk/fixture.ts";
 import type { ReadClient } from "../../app/src/readClient.ts";
 
 /** A client like the page's (bare, with its chain) on the test chain, recording each `eth_getLogs`'s `fromBlock`. */
 function recordingReadClient(s: Shardholder): { client: ReadClient; fromBlocks: bigint[] } {
-  const fromBlocks: bigint[] = [];
-  const client = createClient({
-    chain: hardhat,
-    transport: custom({
-      request: (args: { method: string; params?: unknown }) => {
-        if (args.method === "eth_getLogs") {
-          const [filter] = args.params as [{ fromBlock?: Hex }];
-          if (filter.fromBlock?.startsWith("0x")) fromBlocks.push(hexToBigInt(filter.fromBlock));
-        }
-        return s.connection.provider.request(args as Parameters<typeof s.connection.provider.request>[0]);
-      },
-    }),
-  });
-  return { client, fromBlocks };
+  const { transport, fromBlocks } = recordingTransport(s);
+  return { client: createClient({ chain: hardhat, transport }), fromBlocks };
 }
 
 /** Validator 4 challenges leaf 2 of stage 0's round-0 commitment; the committee votes fraud; it is resolved. */

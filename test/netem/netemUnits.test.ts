@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { finishInnerChecksum } from "../../scripts/lib/netem/checksum.ts";
-import { DelayLine, seededRandom } from "../../scripts/lib/netem/delayLine.ts";
+import { seededRandom } from "../../scripts/lib/seededRandom.ts";
+import { DelayLine } from "../../scripts/lib/netem/delayLine.ts";
 import { chainId, chainPlan, ownerPid, relayConfig, setupCommands, tbfArgs, teardownCommands } from "../../scripts/lib/netem/plan.ts";
 import { snmpCounters } from "../../scripts/lib/netem/snmp.ts";
 import { summarizeRun } from "../../scripts/lib/swarm/summary.ts";

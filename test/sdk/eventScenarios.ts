@@ -138,22 +138,25 @@ export async function pastChallengeWindow(p: CommittedPipeline): Promise<void> {
 }
 
 /**
- * A public client on the same chain that records the `fromBlock` of every `eth_getLogs` it sends,
- * so a test sees where a scan started (the deployment block, not block 0).
+ * A transport to the test chain that records the `fromBlock` of every `eth_getLogs` it sends, so a
+ * test sees where a scan started (the deployment block, not block 0).
  */
-export function recordingClient(s: Shardholder): { client: ReturnType<typeof createPublicClient>; fromBlocks: bigint[] } {
+export function recordingTransport(s: Shardholder): { transport: ReturnType<typeof custom>; fromBlocks: bigint[] } {
   const fromBlocks: bigint[] = [];
-  const client = createPublicClient({
-    chain: s.publicClient.chain,
-    transport: custom({
-      request: (args: { method: string; params?: unknown }) => {
-        if (args.method === "eth_getLogs") {
-          const [filter] = args.params as [{ fromBlock?: Hex }];
-          if (filter.fromBlock?.startsWith("0x")) fromBlocks.push(hexToBigInt(filter.fromBlock));
-        }
-        return s.connection.provider.request(args as Parameters<typeof s.connection.provider.request>[0]);
-      },
-    }),
+  const transport = custom({
+    request: (args: { method: string; params?: unknown }) => {
+      if (args.method === "eth_getLogs") {
+        const [filter] = args.params as [{ fromBlock?: Hex }];
+        if (filter.fromBlock?.startsWith("0x")) fromBlocks.push(hexToBigInt(filter.fromBlock));
+      }
+      return s.connection.provider.request(args as Parameters<typeof s.connection.provider.request>[0]);
+    },
   });
-  return { client, fromBlocks };
+  return { transport, fromBlocks };
+}
+
+/** A public client on the same chain over {@link recordingTransport}. */
+export function recordingClient(s: Shardholder): { client: ReturnType<typeof createPublicClient>; fromBlocks: bigint[] } {
+  const { transport, fromBlocks } = recordingTransport(s);
+  return { client: createPublicClient({ chain: s.publicClient.chain, transport }), fromBlocks };
 }

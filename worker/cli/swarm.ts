@@ -1,4 +1,4 @@
-// `shardholder train --swarm`: the last stage may have replicas (docs/PROTOCOL.md "Replicas").
+// `shardholder train --swarm`: the last stage may have replicas (docs/PROTOCOL.md "Replicas of the last stage").
 // The stage before it routes every microbatch to one of the last stage's miners in the stage
 // directory (worker/pipeline/replicas.ts), taking in new ones at each round boundary and
 // re-routing what a lost one held; each replica trains what it is sent, and at the round's end
@@ -25,7 +25,7 @@ import { fetchStageWeights } from "../commit/join.ts";
 import { JoinWeightsUnavailableError, UsageError } from "./errors.ts";
 import { enterRound, type Shared, sessionRounds, sleep } from "./session.ts";
 
-/** Which side of a replicated stage this stage is on; undefined when `--swarm` does not apply to it. */
+/** Which side of a replicated stage this stage is on; a {@link UsageError} when `--swarm` does not apply to it. */
 export function swarmRole(stage: number, stageCount: number): "fanOut" | "replica" {
   if (stage === stageCount - 1) return "replica";
   if (stage === stageCount - 2) return "fanOut";
@@ -66,7 +66,7 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
     for (;;) {
       const found = await stageReplicas({ client: p.client, deployments: p.deployments, node: s.node, modelId: p.modelId, stage: p.stage + 1, exclude: p.account.address });
       const fresh = found.filter((f) => !replicas.has(f.worker));
-      logger.info({ stage: p.stage + 1, found: found.map((f) => f.worker), linked: [...replicas.keys()] }, "replicas in the stage directory");
+      logger.debug({ stage: p.stage + 1, found: found.map((f) => f.worker), linked: [...replicas.keys()] }, "replicas in the stage directory");
       if (fresh.length) {
         const links = await Promise.allSettled(fresh.map((f) => dialReplicas(options, [f.address])));
         links.forEach((r, i) => {
@@ -205,7 +205,7 @@ export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnec
           await catchUp(s, loaded, round);
           return undefined;
         }
-        const local = loaded.stage.exportWeights();
+        const local = result.endWeights as Float32Array;
         // Peers fetch this replica's round-end weights by the root the roster names.
         store.putWeights(local, round);
         const combined = await combineWithPeers(s, loaded, result.roster, { worker: p.account.address, weights: local, items: result.records.length });

@@ -32,6 +32,8 @@ export type ReplicatedRoundResult = Omit<RoundResult, "records"> & {
   lost: Address[];
   /** Every replica that finished the round, as the fan-out stage told them all (the set they combine). */
   roster: RosterEntry[];
+  /** A replica's own weights at the round's end, before combining (what its roster entry's root names). */
+  endWeights?: Float32Array | undefined;
 };
 
 /** Every replica of the next stage is gone: the pipeline pauses until one joins. */
@@ -466,8 +468,8 @@ export async function runReplicaRound(p: ReplicaRoundParameters): Promise<Replic
   }
   records.sort((a, b) => a.index - b.index);
   // Report this replica's round end (weights before combining, microbatches kept) and learn who else finished.
-  const localRoot = fastWeightsRoot(stage.exportWeights());
-  await prev.send({ kind: "hello", round, microbatch: ROUND_END, payload: encodeJson({ root: localRoot, items: records.length }) });
+  const endWeights = stage.exportWeights();
+  await prev.send({ kind: "hello", round, microbatch: ROUND_END, payload: encodeJson({ root: fastWeightsRoot(endWeights), items: records.length }) });
   const roster = decodeRoster((await prev.receive("hello", round, ROSTER)).payload);
   timings.wallMs = now() - start;
   timings.busyMs = timings.wallMs - timings.idleMs;
@@ -483,6 +485,7 @@ export async function runReplicaRound(p: ReplicaRoundParameters): Promise<Replic
     routed: new Map(),
     lost: [],
     roster,
+    endWeights,
   };
 }
 

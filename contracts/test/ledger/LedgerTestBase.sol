@@ -176,22 +176,34 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
         return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
     }
 
-    /// @dev Sorted-pair tree over a power-of-two number of leaf hashes; root and proof of `index`.
+    /// @dev Sorted-pair tree over any number of leaf hashes in the given order (an odd node is
+    /// carried up unhashed); root and proof of `index`. For a power of two, the complete tree.
     function _tree(bytes32[] memory hashes, uint256 index) internal pure returns (bytes32 root, bytes32[] memory proof) {
-        uint256 n = hashes.length;
-        uint256 depth;
-        while ((1 << depth) < n) ++depth;
-        proof = new bytes32[](depth);
         bytes32[] memory level = hashes;
+        bytes32[] memory path = new bytes32[](32);
+        uint256 depth;
         uint256 pos = index;
-        for (uint256 d; d < depth; ++d) {
-            proof[d] = level[pos ^ 1];
-            bytes32[] memory next = new bytes32[](level.length / 2);
-            for (uint256 j; j < next.length; ++j) next[j] = _hashPair(level[2 * j], level[2 * j + 1]);
+        while (level.length > 1) {
+            if (pos ^ 1 < level.length) {
+                path[depth] = level[pos ^ 1];
+                ++depth;
+            }
+            bytes32[] memory next = new bytes32[]((level.length + 1) / 2);
+            for (uint256 j; j < next.length; ++j) {
+                next[j] = 2 * j + 1 < level.length ? _hashPair(level[2 * j], level[2 * j + 1]) : level[2 * j];
+            }
             level = next;
             pos >>= 1;
         }
         root = level[0];
+        proof = new bytes32[](depth);
+        for (uint256 d; d < depth; ++d) proof[d] = path[d];
+    }
+
+    /// @dev The leaf hashes of `leaves`, in order.
+    function _hashes(ItemLeaf[] memory leaves) internal pure returns (bytes32[] memory hashes) {
+        hashes = new bytes32[](leaves.length);
+        for (uint256 i; i < leaves.length; ++i) hashes[i] = _leafHash(leaves[i]);
     }
 
     /// @dev Four honest leaves of `stage`, optionally with leaf `badIndex` replaced by `bad`.
@@ -239,9 +251,7 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
 
     /// @dev Root of `leaves` (a power-of-two number of them).
     function _rootOf(ItemLeaf[] memory leaves) internal pure returns (bytes32 root) {
-        bytes32[] memory hashes = new bytes32[](leaves.length);
-        for (uint256 i; i < leaves.length; ++i) hashes[i] = _leafHash(leaves[i]);
-        (root,) = _tree(hashes, 0);
+        (root,) = _tree(_hashes(leaves), 0);
     }
 
     // ---------------------------------------------------------------- commitments and signatures

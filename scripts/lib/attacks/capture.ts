@@ -7,21 +7,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { createKeccak } from "hash-wasm";
+import { seededRandom } from "../seededRandom.ts";
 
 export const LEVEL_SEATS = [5, 19, 61] as const;
 const DRAW_ATTEMPTS_PER_SEAT = 3;
-
-/** Deterministic PRNG for the stake split (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Population {
   weights: number[];
@@ -36,7 +25,7 @@ export interface Population {
  */
 export function population(q: number, sybils = 50, honest = 150, seed = 11): Population {
   const TOTAL = 1e12;
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const honestRaw = Array.from({ length: honest }, () => 0.2 + rand());
   const honestSum = honestRaw.reduce((s, x) => s + x, 0);
   const weights: number[] = [];

@@ -7,18 +7,6 @@
 /** Link impairment of one direction. */
 export type Impairment = { delayMs: number; loss: number };
 
-/** Deterministic PRNG (mulberry32): a seeded relay drops the same datagrams run after run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** What one direction did so far. */
 export type DelayLineStats = { received: number; dropped: number; forwarded: number; bytesForwarded: number; maxQueued: number };
 

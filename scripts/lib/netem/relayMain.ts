@@ -12,7 +12,8 @@
 import { createSocket, type Socket } from "node:dgram";
 import { createInterface } from "node:readline";
 import { finishInnerChecksum } from "./checksum.ts";
-import { DelayLine, seededRandom } from "./delayLine.ts";
+import { seededRandom } from "../seededRandom.ts";
+import { DelayLine } from "./delayLine.ts";
 import { snmpCounters } from "./snmp.ts";
 import type { RelayConfig } from "./plan.ts";
 

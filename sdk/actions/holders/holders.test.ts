@@ -4,18 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, testSpec } from "../../../test/sdk/fixture.ts";
 import { modelTokenAbi } from "../../abi/modelToken.ts";
 import { REVENUE_MAGNITUDE } from "../../holders/revenueReplay.ts";
-
-/** Deterministic PRNG (mulberry32) so a failing sequence reproduces from its seed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../../scripts/lib/seededRandom.ts";
 
 describe("holder actions: claimable, claim, claimAll and explainRevenue against on-chain figures", () => {
   let s: Shardholder;
@@ -51,7 +40,7 @@ describe("holder actions: claimable, claim, claimAll and explainRevenue against 
   });
 
   it("recomputes every holder's revenue from events alone after a random sequence of deposits, transfers and claims", async () => {
-    const random = rng(0x5eed);
+    const random = seededRandom(0x5eed);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)] as T;
     for (let step = 0; step < 36; step++) {
       const model = pick([1, 2]);
