@@ -31,6 +31,7 @@ const TEST_JOBS = [
   ["contracts/test/ComputeLedgerInvariant.t.sol"],
   ["contracts/test/ComputeLedgerAttacks.t.sol"],
   ["contracts/test/ComputeLedgerReplicas.t.sol"],
+  ["contracts/test/ComputeLedgerStages.t.sol", "contracts/test/StageDirectory.t.sol"],
   ["contracts/test/InferenceEscrowInvariant.t.sol", "contracts/test/ModelTokenInvariant.t.sol", "contracts/test/ModelTokenFuzz.t.sol"],
 ];
 

@@ -190,9 +190,7 @@ abstract contract LedgerTestBase is Test, IComputeLedgerTypes, IComputeLedgerErr
             }
             bytes32[] memory next = new bytes32[]((level.length + 1) / 2);
             for (uint256 j; j < next.length; ++j) {
-                // An if, not a conditional expression: the latter aborts the wasm solc 0.8.28 in the main job.
-                if (2 * j + 1 < level.length) next[j] = _hashPair(level[2 * j], level[2 * j + 1]);
-                else next[j] = level[2 * j];
+                next[j] = 2 * j + 1 < level.length ? _hashPair(level[2 * j], level[2 * j + 1]) : level[2 * j];
             }
             level = next;
             pos >>= 1;
