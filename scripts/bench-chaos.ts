@@ -129,7 +129,8 @@ async function main(): Promise<void> {
       for (const w of restartWaiters.filter((x) => x.name === r.name)) w.resolve(r);
       restartWaiters.splice(0, restartWaiters.length, ...restartWaiters.filter((x) => x.name !== r.name));
     };
-    const tracker = new RoundTracker(STAGES);
+    const tracker = new RoundTracker();
+    const members = minerList.map((m) => ({ stage: m.stage, worker: m.address }));
     const miners = await startMiners({
       rpcUrl: proxy.url, deploymentsFile: chain.deploymentsFile, modelId, specPath, miners: minerList, untilRound: last, onRestart,
       // A neighbour silent this long is lost (reconnect); long enough for a 60 s chain freeze between two frames.
@@ -192,7 +193,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < total; i++) {
       const round = first + BigInt(i);
       try {
-        const logs = await withTimeout(tracker.waitCommitted(round, allCommitted(client, deployments, modelId, round, minerList.map((m) => m.address))), ROUND_TIMEOUT_MS, `round ${round} commitments`);
+        const logs = await withTimeout(tracker.waitCommitted(round, members, allCommitted(client, deployments, modelId, round, members)), ROUND_TIMEOUT_MS, `round ${round} commitments`);
         await settleRound({
           rpcUrl: chain.rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
           commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),

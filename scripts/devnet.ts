@@ -26,11 +26,12 @@ const nonNegative = (what: string, max: number) => (v: string): number => {
 export function devnetProgram(): Command {
   return new Command("devnet")
     .description("run a local Shardholder network: chain, deployment, stage miners over libp2p, training rounds, paid inference, claims")
-    .option("--stages <n>", "pipeline stages (one miner process each)", positive("--stages", 8), 3)
+    .option("--stages <n>", "pipeline stages (one miner process each; the last has replicas unless --no-swarm)", positive("--stages", 8), 3)
     .option("--rounds <n>", "training rounds", positive("--rounds", 100), 8)
     .option("--steps-per-round <k>", "optimizer steps in each round (the model's terms)", positive("--steps-per-round", 10_000), DEMO_STEPS_PER_ROUND)
     .option("--requests <n>", "paid inference requests", positive("--requests", 100), 4)
     .option("--no-cheater", "do not start the cheating miner")
+    .option("--no-swarm", "one miner per stage: no replicas of the last stage, no crash, no joiner")
     .option("--temperature <t>", "sampling temperature of the served inferences (0 = greedy)", nonNegative("--temperature", 10), 0.8)
     .option("--top-k <k>", "sample among the k most likely characters", positive("--top-k", 1000), 8)
     .option("--rpc <url>", "use an existing chain at this JSON-RPC URL (needs --deployments; env SHARDHOLDER_KEY funds the roles there, default dev account 0)")
@@ -49,6 +50,8 @@ type Options = {
   stepsPerRound: number;
   requests: number;
   cheater: boolean;
+  /** `--no-swarm` sets it false. */
+  swarm: boolean;
   temperature: number;
   topK: number;
   rpc?: string;

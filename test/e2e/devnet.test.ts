@@ -9,6 +9,14 @@ type Summary = {
   miners: string[];
   childPids: number[];
   stepsPerRound: number;
+  unitsPerMicrobatch: string[];
+  swarm: {
+    stage: number;
+    replicas: { worker: string; role: string }[];
+    crash: { worker: string; round: string };
+    join: { worker: string; round: string };
+    rounds: { round: string; routed: Record<string, number>; roster: string[] }[];
+  };
   rounds: { round: string; loss: number; evalLoss: number; mints: { worker: string; units: string; workerTokens: string }[] }[];
   requests: { feeWei: string; holdersWei: string; operatorFeeWeiPerStage: string; protocolFeeWei: string; output: string }[];
   claims: { holder: string; claimableWei: string; claimedWei: string }[];
@@ -37,7 +45,7 @@ describe("npm start (short devnet)", () => {
   const runsDir = mkdtempSync(path.join(tmpdir(), "shardholder-devnet-"));
   afterAll(() => rmSync(runsDir, { recursive: true, force: true }));
 
-  it("trains with falling loss, mints to miners, serves paid requests and pays holders exactly what the escrow gave them", async () => {
+  it("trains with falling loss across replicas that crash and join, mints to miners per item, serves paid requests and pays holders exactly what the escrow gave them", async () => {
     const lines: string[] = [];
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn(process.execPath, ["--import", "tsx", "scripts/devnet.ts", "--rounds", "4", "--steps-per-round", "8", "--requests", "2", "--json", "--runs-dir", runsDir], { stdio: ["ignore", "pipe", "inherit"] });
@@ -59,10 +67,41 @@ describe("npm start (short devnet)", () => {
     for (const r of s.rounds) expect(r.evalLoss, `round ${r.round}`).toBeGreaterThan(0);
     expect(s.checks.lastEvalLoss).toBeLessThan(s.checks.firstEvalLoss - 0.1);
     expect(s.checks.lastEvalLoss).toBeLessThan(Math.log(95) - 1.2);
-    for (const r of s.rounds) {
-      expect(r.mints.map((m) => m.worker)).toEqual(s.miners);
-      for (const m of r.mints) expect(BigInt(m.workerTokens)).toBeGreaterThan(0n);
+    for (const r of s.rounds) for (const m of r.mints) expect(BigInt(m.workerTokens)).toBeGreaterThan(0n);
+
+    // The swarm: the last stage has replicas. Each round is minted to every other stage's miner
+    // and to exactly the replicas that finished it, each paid for the microbatches the routing
+    // stage kept from it (units = items x units per microbatch), and together they trained every
+    // microbatch of the round except in the round of the crash (what the killed one held is its
+    // own loss, re-routed to the others).
+    const last = s.stages - 1;
+    const [from, crashing, joiner] = s.swarm.replicas.map((x) => x.worker);
+    expect(s.swarm.stage).toBe(last);
+    expect(from).toBe(s.miners[last]);
+    expect(s.swarm.replicas.map((x) => x.role)).toEqual(["from the start", "crashes mid-round", "joins later"]);
+    const perRound = (r: Summary["rounds"][number]) => BigInt(r.mints.find((m) => m.worker === s.miners[0])?.units ?? 0) / BigInt(s.unitsPerMicrobatch[0] as string);
+    for (const [i, r] of s.rounds.entries()) {
+      const routed = s.swarm.rounds[i];
+      expect(routed?.round).toBe(r.round);
+      expect(new Set(r.mints.map((m) => m.worker))).toEqual(new Set([...s.miners.slice(0, last), ...(routed?.roster ?? [])]));
+      let kept = 0n;
+      for (const worker of routed?.roster ?? []) {
+        const items = BigInt(routed?.routed[worker] ?? 0);
+        expect(items, `round ${r.round} ${worker}`).toBeGreaterThan(0n);
+        expect(BigInt(r.mints.find((m) => m.worker === worker)?.units ?? -1)).toBe(items * BigInt(s.unitsPerMicrobatch[last] as string));
+        kept += items;
+      }
+      if (r.round !== s.swarm.crash.round) expect(kept, `round ${r.round}`).toBe(perRound(r));
     }
+    // Who took part when: the crashing replica trained round 0, was killed in round 1 (nothing of
+    // round 1 paid to it) and, restarted by its supervisor, trained rounds 2 and 3 again; the
+    // joiner started during round 1 and trained from round 2.
+    const rosters = s.swarm.rounds.map((x) => x.roster);
+    expect(s.swarm.crash).toMatchObject({ worker: crashing, round: s.rounds[1]?.round });
+    expect(s.swarm.join).toMatchObject({ worker: joiner, round: s.rounds[1]?.round });
+    expect(rosters.map((x) => x.includes(crashing as string))).toEqual([true, false, true, true]);
+    expect(rosters.map((x) => x.includes(joiner as string))).toEqual([false, false, true, true]);
+    expect(rosters.every((x) => x.includes(from as string))).toBe(true);
 
     // Inference: each fee split exactly; text delivered.
     expect(s.requests).toHaveLength(2);
@@ -95,7 +134,7 @@ describe("npm start (short devnet)", () => {
     expect(s.cheater.committedRounds).toEqual([firstRound]);
     expect(s.slashes.map((x) => [x.worker, x.round])).toEqual([[s.cheater.address, firstRound]]);
     expect(BigInt(s.slashes[0]?.slashedWei ?? 0)).toBeGreaterThan(0n);
-    for (const m of s.miners) expect(s.slashes.some((x) => x.worker === m)).toBe(false);
+    for (const m of [...s.miners, ...s.swarm.replicas.map((x) => x.worker)]) expect(s.slashes.some((x) => x.worker === m)).toBe(false);
     expect(s.validator.audits).toHaveLength(4);
     expect(s.validator.audits[0]?.disputes).toHaveLength(1);
     // The cheater replicates the honest stage-2 miner's links: a copy, voided by the validator before
@@ -119,8 +158,9 @@ describe("npm start (short devnet)", () => {
       expect(s.claims.some((c) => c.holder === address && BigInt(c.claimedWei) > 0n), `stage ${stage}`).toBe(true);
     }
 
-    // No stray process: every child the devnet started (miners, cheater, a validator per stage, serving) is gone.
-    expect(s.childPids.length).toBe(3 * s.stages + 1);
+    // No stray process: every child the devnet started (miners, the replicas and every incarnation
+    // of the restarted one, the joiner, cheater, a validator per stage, serving) is gone.
+    expect(s.childPids.length).toBeGreaterThanOrEqual(3 * s.stages + 1 + 3);
     for (const pid of s.childPids) expect(alive(pid), `pid ${pid}`).toBe(false);
-  }, 300_000);
+  }, 600_000);
 });

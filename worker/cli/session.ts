@@ -69,7 +69,7 @@ export function reportRound(s: Shared): (r: RoundReport) => void {
     const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
     s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
     logger.info(
-      { round: r.round.toString(), trained: r.trained, rerun: r.rerun, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, evalLoss: r.evalLoss, wallMs: Math.round(r.wallMs), pipelineMs: r.pipelineMs && Object.fromEntries(Object.entries(r.pipelineMs).map(([k, v]) => [k, Math.round(v)])), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
+      { round: r.round.toString(), trained: r.trained, rerun: r.rerun, items: r.items, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, evalLoss: r.evalLoss, wallMs: Math.round(r.wallMs), pipelineMs: r.pipelineMs && Object.fromEntries(Object.entries(r.pipelineMs).map(([k, v]) => [k, Math.round(v)])), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
       "round committed",
     );
     if (r.flush.deferred.length)

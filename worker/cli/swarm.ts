@@ -9,7 +9,7 @@ import type { Address, Hex } from "viem";
 import { zeroAddress } from "viem";
 import { getPeerRecord } from "../../sdk/actions/swarm/getPeerRecord.ts";
 import { firstRoundToTrain, trainRounds } from "../commit/index.ts";
-import { replay } from "../journal/index.ts";
+import { type JournalState, replay } from "../journal/index.ts";
 import { captureLinkContent, storeRoundContent } from "../p2p/contentCapture.ts";
 import { fetchContent } from "../p2p/contentProtocol.ts";
 import { float32FromBytes } from "../p2p/content.ts";
@@ -176,6 +176,13 @@ async function catchUp(s: Shared, loaded: LoadedStage, round: bigint): Promise<v
   }
 }
 
+/** The newest round this journal trained to its end checkpoint (undefined when none). */
+export function lastDurableRound(state: JournalState): bigint | undefined {
+  let last: bigint | undefined;
+  for (const [round, latest] of state.roundLatest) if (latest.step >= 0 && (last === undefined || round > last)) last = round;
+  return last;
+}
+
 /**
  * A replica of the last stage: accepts the stage before it as its one upstream link, trains the
  * microbatches routed to it, and ends each round with the weights every replica on the round's
@@ -190,15 +197,20 @@ export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnec
   captureLinkContent(prev, store);
   const current = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
   const from = firstRoundToTrain(replay(journal.records), current, s.until);
-  // A replica with nothing trained yet starts from the weights the others committed for the round before its first.
-  if (from > 0n && from <= s.until && !replay(journal.records).lastCheckpoint) await catchUp(s, loaded, from - 1n);
+  // A replica starts from the weights the others committed for the round before its first unless
+  // its own journal ended that very round: one with nothing trained yet, and one restarted after a
+  // crash that cost it a round (its last checkpoint is older), both catch up.
+  if (from > 0n && from <= s.until && lastDurableRound(replay(journal.records)) !== from - 1n) await catchUp(s, loaded, from - 1n);
   logger.info({ stage: p.stage, upstream: prev.peerWorker, from: from.toString(), until: s.until.toString() }, "linked as a replica (swarm)");
   await trainRounds({
     routed: true,
     runner: {
       runRound: async (round) => {
         await enterRound(s, round, () => prev.ended);
-        const result = await runReplicaRound({ stage: loaded.stage, round, steps: loaded.stepsPerRound, wire: p.wire, prev });
+        const result = await runReplicaRound({
+          stage: loaded.stage, round, steps: loaded.stepsPerRound, wire: p.wire, prev,
+          onFirstMicrobatch: (microbatch) => logger.info({ round: round.toString(), microbatch }, "round under way: training the microbatches routed here"),
+        });
         if (result.records.length === 0) {
           logger.info({ round: round.toString() }, "nothing of this round was routed here (joined after it began); starting at the next");
           // The replicas trained this round without us: continue from the weights they committed.

@@ -106,6 +106,8 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
       const v = new Validator({
         wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, stageCount: model.stageCount,
         reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)) ?? directoryPeer(w), fraction: p.fraction, availabilityDeadlineMs: p.availabilityDeadlineMs,
+        // Every verdict as it happens (attestations at debug: there is one per sampled item).
+        onLog: (e) => logger[e.type === "attest" ? "debug" : "info"](JSON.parse(JSON.stringify({ validator: account.address, ...e }, (_k, x) => (typeof x === "bigint" ? x.toString() : x))) as object, "validator log"),
         // Validators stake with their own address as signing key (stakeAsValidator), so the account signs its hello.
         hello: () => contentHello({ signer: account, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: model.specHash, stage: p.stage, worker: account.address, node }),
       });
@@ -134,7 +136,6 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
     });
     stop.abort();
     await Promise.all(members);
-    for (const v of validators) for (const e of v.log) if (e.type !== "attest") logger.info(JSON.parse(JSON.stringify({ validator: v.address, ...e }, (_k, x) => (typeof x === "bigint" ? x.toString() : x))) as object, "validator log");
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -51,6 +51,8 @@ export type RoundReport = {
   /** On a rerun: items whose recomputed hashes differ from the journaled ones (0 when deterministic). */
   rerunMismatches: number;
   meanLoss?: number | undefined;
+  /** Microbatches this process trained in the round (the commitment's `itemCount`), when it ran here. */
+  items?: number | undefined;
   /** Last stage: held-out loss of the weights the round ended with (not on a resumed round). */
   evalLoss?: number | undefined;
   /** The pipeline round's own split of its wall time (ms), when it ran here: forward, backward, step, codec, idle. */
@@ -153,6 +155,7 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
       rerun,
       rerunMismatches,
       meanLoss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : undefined,
+      items: output?.records.length,
       evalLoss: output?.evalLoss,
       pipelineMs: output?.timings,
       bytesOnWire: output ? output.bytesSent + output.bytesReceived : 0,

@@ -27,6 +27,13 @@ export function captureLinkContent(link: PipeLink, store: ContentStore): void {
     keep(frame);
     return frame;
   };
+  // Replicas take frames in arrival order (worker/pipeline/replicas.ts): those are committed inputs too.
+  const receiveNext = link.receiveNext.bind(link);
+  link.receiveNext = async (...args: Parameters<PipeLink["receiveNext"]>): Promise<Frame> => {
+    const frame = await receiveNext(...args);
+    keep(frame);
+    return frame;
+  };
 }
 
 /** The per-microbatch parts of a stage round that the links do not carry. */

@@ -4,11 +4,14 @@ import { type Address, keccak256, stringToBytes, zeroAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createToyStage, type ToySpec, toyMicrobatch } from "../../dev/pipeline/toyStage.ts";
 import { weightsRoot } from "../../sdk/protocol/merkle.ts";
+import { ContentStore } from "../p2p/content.ts";
+import { captureLinkContent } from "../p2p/contentCapture.ts";
 import { tensorFrameLimits } from "../p2p/frames.ts";
 import { localPipeAuth } from "../p2p/hello.ts";
 import type { PipeLink } from "../p2p/link.ts";
 import { createPipeNode } from "../p2p/node.ts";
-import { dialReplicas, openPipe } from "../p2p/pipe.ts";
+import { acceptUpstream, dialReplicas, openPipe } from "../p2p/pipe.ts";
+import { runStageRound } from "./runner.ts";
 import { combineReplicaWeights, NoReplicaLeftError, type ReplicatedRoundResult, runFanOutRound, runReplicaRound } from "./replicas.ts";
 
 const toy: ToySpec = { vocab: 16, width: 12, batch: 2, seqLen: 4, stages: 2, seed: 7, learningRate: 1 };
@@ -146,4 +149,53 @@ describe("replicas of a stage over in-process libp2p links", () => {
     expect(Array.from(one)).toEqual([Math.fround((1 * 3 + 0.1 * 1) / 4), Math.fround((2 * 3 - 2) / 4), Math.fround((3.5 * 3 + 7) / 4)]);
     expect(() => combineReplicaWeights([idle])).toThrow(/no replica trained/);
   });
+  it("a middle stage fans out to the replicas while its own upstream runs 1F1B (it takes activations as they come)", async () => {
+    // Stage 0 runs the usual 1F1B schedule: after its warm-up it sends microbatch m+2 only once
+    // m's gradient came back, so a fan-out that waited for an activation before answering the
+    // gradients it holds would never finish the round.
+    const toy3: ToySpec = { ...toy, stages: 3 };
+    const modelKey = keccak256(stringToBytes("middle"));
+    const limits = tensorFrameLimits([toy3.batch, toy3.seqLen, toy3.width], { targetVocab: toy3.vocab });
+    const [head, middle, r1, r2] = await Promise.all([createPipeNode(), createPipeNode(), createPipeNode(), createPipeNode()]);
+    nodes.push(head, middle, r1, r2);
+    const auth = await localPipeAuth(3n);
+    const replicaPipes = [r1, r2].map((node) => openPipe({ node, stageIndex: 2, stageCount: 3, modelKey, auth, limits }));
+    const links = await dialReplicas({ node: middle, stageIndex: 1, stageCount: 3, modelKey, auth, limits }, [r1, r2].map((n) => n.getMultiaddrs()[0]?.toString() as string));
+    const middlePrev = acceptUpstream({ node: middle, stageIndex: 1, stageCount: 3, modelKey, auth, limits });
+    const headPipe = await openPipe({ node: head, stageIndex: 0, stageCount: 3, modelKey, auth, limits, nextAddress: middle.getMultiaddrs()[0]?.toString() as string });
+    const prev = await middlePrev;
+    const [p1, p2] = (await Promise.all(replicaPipes)).map((p) => p.prev as PipeLink);
+    // What each side serves validators: every payload its links carried (replicas take frames in arrival order).
+    const stores = { middle: new ContentStore(), a: new ContentStore(), b: new ContentStore() };
+    for (const l of links) captureLinkContent(l, stores.middle);
+    captureLinkContent(p1 as PipeLink, stores.a);
+    captureLinkContent(p2 as PipeLink, stores.b);
+    const data3 = (h: Address, round: bigint, index: number) => toyMicrobatch(toy3, 3n, round, h, index);
+    const [first, fanOut, a, b] = await Promise.all([
+      runStageRound({ stage: createToyStage(toy3, 0), round: 0n, microbatches: M, steps: K, schedule: "1f1b", wire: "float32", next: headPipe.next, data: data3, head: HEAD }),
+      runFanOutRound({ stage: createToyStage(toy3, 1), round: 0n, microbatches: M, steps: K, wire: "float32", prev, replicas: links }),
+      runReplicaRound({ stage: createToyStage(toy3, 2), round: 0n, steps: K, wire: "float32", prev: p1 as PipeLink }),
+      runReplicaRound({ stage: createToyStage(toy3, 2), round: 0n, steps: K, wire: "float32", prev: p2 as PipeLink }),
+    ]);
+    const all = [...Array(M * K).keys()];
+    expect(first.records.map((r) => r.index)).toEqual(all);
+    expect(fanOut.records.map((r) => r.index)).toEqual(all);
+    expect([...keptBy(a), ...keptBy(b)].sort((x, y) => x - y)).toEqual(all);
+    // The middle stage's leaves chain to stage 0's on one side and to the replica that kept each microbatch on the other.
+    for (const r of fanOut.records) {
+      const upstream = first.records.find((x) => x.index === r.index);
+      expect(r.inputActHash).toBe(upstream?.outputActHash);
+      expect(r.inputGradHash).toBe(upstream?.upstreamGradHash);
+      expect([links[0]?.peerWorker, links[1]?.peerWorker]).toContain(r.downstream);
+      // The gradient it received from its replica (and the activation it sent) are served by hash.
+      expect(stores.middle.get("tensor", r.upstreamGradHash), `microbatch ${r.index}`).toBeDefined();
+      expect(stores.middle.get("tensor", r.outputActHash)).toBeDefined();
+    }
+    // Each replica serves the input it committed to and the gradient it sent back.
+    for (const [replica, store] of [[a, stores.a], [b, stores.b]] as const)
+      for (const r of replica.records) {
+        expect(store.get("tensor", r.inputActHash), `microbatch ${r.index}`).toBeDefined();
+        expect(store.get("tensor", r.inputGradHash)).toBeDefined();
+      }
+  }, 60_000);
 });

@@ -151,6 +151,21 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
     const inflight = new Map<PipeLink, Map<number, InFlight>>([...live].map((l) => [l, new Map()]));
     const kept = new Map<PipeLink, number[]>([...live].map((l) => [l, []]));
     let done = 0;
+    // The upstream's next activation, awaited alongside the gradients: an upstream running 1F1B
+    // sends microbatch m+w only after it got m's gradient, so blocking on it here would deadlock.
+    let arriving: { m: number; frame?: Frame; wait: Promise<void> } | undefined;
+    const arrived = (m: number): boolean => isFirst || payloads.has(m) || (arriving?.m === m && arriving.frame !== undefined);
+    const expect = (m: number): void => {
+      if (arriving?.m === m) return;
+      const a: { m: number; frame?: Frame; wait: Promise<void> } = {
+        m,
+        wait: (prev as PipeLink).receive("activation", round, m).then((frame) => {
+          a.frame = frame;
+        }),
+      };
+      a.wait.catch(() => undefined); // raced below; a failure is the round's
+      arriving = a;
+    };
 
     const drop = (link: PipeLink, error: Error): void => {
       if (!live.delete(link)) return;
@@ -178,9 +193,9 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
         targetBytes = encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array);
         own.push(batch.ids, batch.targets);
       } else {
-        const t0 = now();
-        const frame = await (prev as PipeLink).receive("activation", round, m);
-        timings.idleMs += now() - t0;
+        const frame = arriving?.m === m ? arriving.frame : undefined;
+        if (!frame) throw new Error(`microbatch ${m} forwarded before its activation arrived`);
+        arriving = undefined;
         const decoded = decodeActivationPayload(frame.payload);
         input = tf.tensor(decoded.values, decoded.shape, "float32");
         inputActHash = decoded.hash;
@@ -228,6 +243,10 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
         const target = [...live].sort((a, b) => (inflight.get(a)?.size ?? 0) - (inflight.get(b)?.size ?? 0))[0] as PipeLink;
         const held = inflight.get(target) as Map<number, InFlight>;
         if (held.size >= window) break;
+        if (!arrived(next)) {
+          expect(next);
+          break;
+        }
         queue.shift();
         const bytes = await forward(next);
         try {
@@ -249,13 +268,15 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
           );
       }
       const t0 = now();
-      const oldest = Math.min(...[...inflight.values()].flatMap((h) => [...h.values()].map((f) => f.sentAt)));
-      const waitMs = Math.max(1, oldest + replicaTimeoutMs - now());
+      const sentAts = [...inflight.values()].flatMap((h) => [...h.values()].map((f) => f.sentAt));
+      const waitMs = sentAts.length ? Math.max(1, Math.min(...sentAts) + replicaTimeoutMs - now()) : replicaTimeoutMs;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), waitMs)));
-      const got = await Promise.race([...[...live].map((l) => armedGradients.get(l) as Armed), timeout]);
+      const activation = arriving && !arriving.frame ? [arriving.wait.then(() => "activation" as const)] : [];
+      const got = await Promise.race([...[...live].map((l) => armedGradients.get(l) as Armed), timeout, ...activation]);
       clearTimeout(timer);
       timings.idleMs += now() - t0;
+      if (got === "activation") continue;
       if (got === "timeout") {
         for (const [link, held] of inflight) if ([...held.values()].some((f) => now() - f.sentAt >= replicaTimeoutMs)) drop(link, new Error(`replica ${workerOf(link)} held a microbatch over ${replicaTimeoutMs} ms`));
         continue;
@@ -385,6 +406,8 @@ export type ReplicaRoundParameters = {
   wire: WireFormat;
   /** The link from stage s-1, which routes microbatches here. */
   prev: PipeLink;
+  /** Called once, when the round's first microbatch arrives (the round is under way here). */
+  onFirstMicrobatch?: ((microbatch: number) => void) | undefined;
 };
 
 /**
@@ -433,6 +456,7 @@ export async function runReplicaRound(p: ReplicaRoundParameters): Promise<Replic
         earlyActivations.set(prev, got.frame);
         return { round, stage: stage.index, records: [], losses: [], stepWeights, bytesSent: 0, bytesReceived: 0, timings, routed: new Map(), lost: [], roster: [] };
       }
+      if (records.length === 0 && mine.size === 0 && k === 0) p.onFirstMicrobatch?.(m);
       stage.discard(m); // a microbatch sent here again replaces what it left
       const decoded = decodeActivationPayload(got.frame.payload);
       const input = tf.tensor(decoded.values, decoded.shape, "float32");

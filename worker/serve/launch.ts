@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
+import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { spawnLastFirst } from "../p2p/listenAddress.ts";
@@ -21,11 +22,17 @@ export class JsonLineProcess {
   private readonly child: ChildProcess;
   private listeners: (() => void)[] = [];
 
-  constructor(readonly name: string, script: string, args: string[], options: { onEvent?: ((e: ChildEvent) => void) | undefined; env?: NodeJS.ProcessEnv | undefined } = {}) {
+  /** `logFile`: every stdout and stderr line is also appended there (stderr lines prefixed `stderr: `). */
+  constructor(readonly name: string, script: string, args: string[], options: { onEvent?: ((e: ChildEvent) => void) | undefined; env?: NodeJS.ProcessEnv | undefined; logFile?: string | undefined } = {}) {
     const { onEvent } = options;
     // Secrets (keys) go through `env`, never argv, so `ps` does not show them.
     this.child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, script), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
-    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+    const log = options.logFile ? createWriteStream(options.logFile, { flags: "a" }) : undefined;
+    log?.on("error", () => undefined); // a log that cannot be written never stops the child
+    let open = 2; // the log ends once both streams are read to their end
+    const closed = () => --open === 0 && log?.end();
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on("close", closed).on("line", (line) => {
+      log?.write(`${line}\n`);
       let event: ChildEvent;
       try {
         event = JSON.parse(line) as ChildEvent;
@@ -37,7 +44,8 @@ export class JsonLineProcess {
       onEvent?.(event);
       for (const l of this.listeners) l();
     });
-    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
+    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on("close", closed).on("line", (line) => {
+      log?.write(`stderr: ${line}\n`);
       this.stderr.push(line);
       if (this.stderr.length > 200) this.stderr.shift();
     });

@@ -41,6 +41,7 @@ import {
 } from "../../sdk/errors/contractErrors.ts";
 import { type ContentKind, decodeManifest, type ItemsManifest } from "../p2p/content.ts";
 import { ContentUnavailableError, fetchContentWithin } from "../p2p/contentProtocol.ts";
+import { ComputeLedgerVoteWindowClosedError } from "../../sdk/errors/contractErrors.ts";
 import type { MicrobatchSource } from "../pipeline/types.ts";
 import { stageTrainingFlops } from "../model/layout.ts";
 import type { Reexecutor } from "./reexecute.ts";
@@ -109,6 +110,8 @@ export type ValidatorParameters = {
    * default 60 s. A worker that crashed and came back within this time is never challenged.
    */
   availabilityDeadlineMs?: number | undefined;
+  /** Called with every entry as it is added to {@link Validator.log} (the CLI streams them). */
+  onLog?: ((entry: ValidatorLogEntry) => void) | undefined;
 };
 
 /** Result of auditing one round. */
@@ -138,6 +141,11 @@ export type RoundAudit = {
 export class Validator {
   readonly log: ValidatorLogEntry[] = [];
   readonly address: Address;
+
+  private note(entry: ValidatorLogEntry): void {
+    this.log.push(entry);
+    this.p.onLog?.(entry);
+  }
   /** This validator's own verdict per dispute (re-executed once), which it votes and defends by appeal. */
   readonly #verdicts = new Map<bigint, Verdict>();
   readonly #settled = new Set<bigint>();
@@ -257,7 +265,7 @@ export class Validator {
       const missing = sample.find(({ index }) => !m?.items.some((i) => i.index === index));
       if (!m || missing) {
         const reason = m ? `leaf ${missing?.index} of itemCount ${itemCount} not in the manifest` : "items manifest not served";
-        this.log.push({ type: "unverifiable", modelId, round, worker: c.worker, reason });
+        this.note({ type: "unverifiable", modelId, round, worker: c.worker, reason });
         const challengeId = await this.#challengeAvailability(round, c, (missing ?? sample[0])?.index ?? 0, reason);
         if (challengeId !== undefined) audit.availability.push(challengeId);
         continue;
@@ -300,7 +308,7 @@ export class Validator {
         audit.sampledFlops += stageTrainingFlops(this.p.reexecutor.spec, c.stage);
         if (verdict.ok) {
           audit.attested++;
-          this.log.push({ type: "attest", modelId, round, stage: c.stage, worker: c.worker, index, computeMs: verdict.computeMs, onChain: draw < attestable });
+          this.note({ type: "attest", modelId, round, stage: c.stage, worker: c.worker, index, computeMs: verdict.computeMs, onChain: draw < attestable });
           if (draw < attestable && vouch) honest.push({ item: ledgerItem({ commitment: m.commitment, tree, index }), draw });
           continue;
         }
@@ -322,7 +330,7 @@ export class Validator {
     try {
       const { challengeId, deadline } = await challengeAvailability(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index });
       this.#availability.set(challengeId, { deadline: BigInt(deadline), worker: c.worker });
-      this.log.push({ type: "availability", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index, reason, challengeId });
+      this.note({ type: "availability", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index, reason, challengeId });
       return challengeId;
     } catch (err) {
       if (!(err instanceof ComputeLedgerAvailabilityAlreadyChallengedError)) throw err;
@@ -336,7 +344,7 @@ export class Validator {
   async #challengeItem(round: bigint, c: AcceptedCommitment, item: LedgerItem, reason: string): Promise<bigint | undefined> {
     try {
       const { disputeId } = await challengeItem(this.p.wallet, { deployments: this.p.deployments, item });
-      this.log.push({ type: "challenge", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index: item.leaf.index, reason, disputeId });
+      this.note({ type: "challenge", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index: item.leaf.index, reason, disputeId });
       return disputeId;
     } catch (err) {
       if (!(err instanceof ComputeLedgerItemAlreadyDisputedError)) throw err;
@@ -357,7 +365,7 @@ export class Validator {
     if (!previous || previous.weightsRootAfter === current.weightsRootBefore) return false;
     await proveWeightsBreak(this.p.wallet, { deployments: this.p.deployments, previous, current });
     this.#accusedRounds.add(`${round}:${c.worker}`);
-    this.log.push({ type: "weightsBreak", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, previousAfter: previous.weightsRootAfter, currentBefore: current.weightsRootBefore });
+    this.note({ type: "weightsBreak", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, previousAfter: previous.weightsRootAfter, currentBefore: current.weightsRootBefore });
     return true;
   }
 
@@ -376,19 +384,19 @@ export class Validator {
       const misordered = misorderedProof(audited);
       if (misordered) {
         await proveMisordered(wallet, { deployments, ...misordered });
-        this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: zeroAddress, reason: "misordered" });
+        this.note({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: zeroAddress, reason: "misordered" });
         return true;
       }
       const unlinked = unlinkedProof(audited, lookup);
       if (unlinked) {
         await proveUnlinked(wallet, { deployments, ...unlinked });
-        this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: unlinked.neighbour.worker, reason: "unlinked" });
+        this.note({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: unlinked.neighbour.worker, reason: "unlinked" });
         return true;
       }
       const duplicate = duplicateProof(audited, all, accepted, lookup);
       if (!duplicate) return false;
       await proveDuplicate(wallet, { deployments, ...duplicate });
-      this.log.push({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: duplicate.copy.leaf.upstream, reason: "duplicate" });
+      this.note({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: duplicate.copy.leaf.upstream, reason: "duplicate" });
       return true;
     } catch (err) {
       // Another validator voided it first: voided either way.
@@ -450,7 +458,7 @@ export class Validator {
       });
     }
     const { tokens, units } = await mintValidatorReward(wallet, { deployments, modelId, round, validator: this.address });
-    this.log.push({ type: "reward", modelId, round, tokens, units });
+    this.note({ type: "reward", modelId, round, tokens, units });
     return tokens;
   }
 
@@ -473,7 +481,7 @@ export class Validator {
         if (verdict.ok) continue;
         return this.#challengeItem(round, side.c, servedItem(side, leaf), `chain break at microbatch ${leaf.microbatch}: ${verdict.reason}`);
       }
-      this.log.push({ type: "unverifiable", modelId: this.p.modelId, round, worker: down.c.worker, reason: `chain break at microbatch ${a.microbatch} with ${up.c.worker}: stage ${this.p.stage}'s leaf re-executes correctly, not attributable here` });
+      this.note({ type: "unverifiable", modelId: this.p.modelId, round, worker: down.c.worker, reason: `chain break at microbatch ${a.microbatch} with ${up.c.worker}: stage ${this.p.stage}'s leaf re-executes correctly, not attributable here` });
       return undefined;
     }
     return undefined;
@@ -514,11 +522,19 @@ export class Validator {
         const verdict = await this.#verdict(disputeId);
         if (verdict.fraud === undefined) {
           this.#abstained.add(voteKey);
-          this.log.push({ type: "abstain", disputeId, reason: verdict.reason });
+          this.note({ type: "abstain", disputeId, reason: verdict.reason });
           continue;
         }
-        await vote(wallet, { deployments, disputeId, fraud: verdict.fraud });
-        this.log.push({ type: "vote", disputeId, fraud: verdict.fraud, reason: verdict.reason });
+        try {
+          await vote(wallet, { deployments, disputeId, fraud: verdict.fraud });
+        } catch (err) {
+          // Re-executing took past the window: a missed vote costs this seat its share, not the process.
+          if (!(err instanceof ComputeLedgerVoteWindowClosedError)) throw err;
+          this.#abstained.add(voteKey);
+          this.note({ type: "abstain", disputeId, reason: "the vote window closed before the verdict was ready" });
+          continue;
+        }
+        this.note({ type: "vote", disputeId, fraud: verdict.fraud, reason: verdict.reason });
         voted.push(disputeId);
         continue;
       }
@@ -534,7 +550,7 @@ export class Validator {
       // Abstaining on a decided level: appeal it (either side; the bond comes back if it ends dismissed).
       const ask = own.fraud ?? !tentative;
       const { bondWei } = await appeal(wallet, { deployments, disputeId, fraud: ask });
-      this.log.push({ type: "appeal", disputeId, level: d.level + 1, fraud: ask, bondWei });
+      this.note({ type: "appeal", disputeId, level: d.level + 1, fraud: ask, bondWei });
     }
     await this.#settleAvailability();
     return voted;
@@ -543,7 +559,7 @@ export class Validator {
   async #draw(disputeId: bigint): Promise<void> {
     try {
       const { members, seats } = await drawCommittee(this.p.wallet, { deployments: this.p.deployments, disputeId });
-      this.log.push({ type: "draw", disputeId, members: members.length, seats });
+      this.note({ type: "draw", disputeId, members: members.length, seats });
     } catch (err) {
       // Another caller drew first, or the draw block is not behind us yet: both fine.
       if (!(err instanceof ComputeLedgerCommitteeAlreadyDrawnError || err instanceof ComputeLedgerDrawNotReadyError)) throw err;
@@ -590,7 +606,7 @@ export class Validator {
       if (now <= deadline) continue;
       try {
         await slashUnavailable(this.p.wallet, { deployments: this.p.deployments, challengeId });
-        this.log.push({ type: "unavailableSlashed", challengeId, worker });
+        this.note({ type: "unavailableSlashed", challengeId, worker });
       } catch (err) {
         // Answered by the worker (or settled by someone else) meanwhile.
         if (!(err instanceof ComputeLedgerAvailabilityNotOpenError)) throw err;
@@ -603,7 +619,7 @@ export class Validator {
   async resolve(disputeId: bigint): Promise<DisputeStatus> {
     await resolveDispute(this.p.wallet, { deployments: this.p.deployments, disputeId });
     const d = await getDispute(this.p.wallet, { deployments: this.p.deployments, disputeId });
-    this.log.push({ type: "resolve", disputeId, status: d.status });
+    this.note({ type: "resolve", disputeId, status: d.status });
     return d.status;
   }
 }

@@ -24,6 +24,11 @@ export type DevnetRoles = {
   validators: Hex[];
   /** The cheating replica's staking key and its signing key. */
   cheater: { key: Hex; signingKey: Hex };
+  /**
+   * The last stage's extra honest replicas (swarm mode): the one that crashes mid-run and the one
+   * that joins at a later round. Dev accounts 400 and 401 (funded by the preflight), signing keys 500 and 501.
+   */
+  replicas: { key: Hex; signingKey: Hex }[];
 };
 
 /**
@@ -37,7 +42,7 @@ const validatorAccount = (i: number): number => [14, 15, 16, 17, 13, 12][i] ?? 3
  * Keys of every role: 0 deploys and designs the model (and relays finalize/mint), 1..S are the
  * stage miners (worker + payout key), signing keys come from a disjoint range (never payout keys),
  * then the clients; two validators per stage (14..17, 13, 12, then 300 up), 18 is the cheating
- * replica.
+ * replica, 400 and 401 the last stage's extra honest replicas.
  */
 export function devnetRoles(stageCount: number, clientCount = 2): DevnetRoles {
   const miners = Array.from({ length: stageCount }, (_, s) => devKey(1 + s));
@@ -49,7 +54,8 @@ export function devnetRoles(stageCount: number, clientCount = 2): DevnetRoles {
   if (Array.from({ length: stageCount + clientCount }, (_, i) => 1 + i).some((i) => taken.has(i)))
     throw new Error(`${stageCount} stages and ${clientCount} clients overlap the devnet's validator accounts`);
   const validators = validatorAccounts.map(devKey);
-  return { deployer: devKey(0), miners, signers, clients, validators, cheater: { key: devKey(18), signingKey: devKey(118) } };
+  const replicas = [400, 401].map((i) => ({ key: devKey(i), signingKey: devKey(i + 100) }));
+  return { deployer: devKey(0), miners, signers, clients, validators, cheater: { key: devKey(18), signingKey: devKey(118) }, replicas };
 }
 
 /** The validators of `stage`: its auditor, then its committee member. */

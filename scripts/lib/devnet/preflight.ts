@@ -92,12 +92,13 @@ export function describeTopUps(topUps: { address: Address; topUpWei: bigint }[])
   return `funded ${topUps.length} role key(s): ${topUps.map((t) => `${t.address} +${formatEther(t.topUpWei)} ETH`).join(", ")}`;
 }
 
-/** Accounts of `roles` with what each needs (miners, clients, validators and, if running, the cheater). */
+/** Accounts of `roles` with what each needs (miners and replicas, clients, validators and, if running, the cheater). */
 export function roleAccounts(roles: DevnetRoles, requests: number, cheater: Hex | undefined): { address: Address; neededWei: bigint }[] {
   const needs = roleNeedsWei(requests);
   const of = (key: Hex, neededWei: bigint) => ({ address: privateKeyToAccount(key).address, neededWei });
   return [
     ...roles.miners.map((k) => of(k, needs.miner)),
+    ...roles.replicas.map((r) => of(r.key, needs.miner)),
     ...roles.clients.map((k) => of(k, needs.client)),
     ...roles.validators.map((k) => of(k, needs.validator)),
     ...(cheater ? [of(cheater, needs.cheater)] : []),

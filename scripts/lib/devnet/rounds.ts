@@ -1,4 +1,4 @@
-// Drives the chain through training rounds: once every stage committed round r, move the clock
+// Drives the chain through training rounds: once every worker of round r committed it, move the clock
 // past r's commit window (validators audit, disputes resolve), then past its challenge window,
 // finalize r and mint each worker's reward.
 import type { Address, PublicClient, WalletClient } from "viem";
@@ -13,71 +13,82 @@ import { ComputeLedgerAlreadyFinalizedError } from "../../../sdk/errors/contract
 import { setChainTime } from "./chain.ts";
 import type { RoundLog } from "./miners.ts";
 
-/** Collects `round committed` logs and resolves a round once all stages reported it. */
+/** A worker of one stage: who must commit a round. */
+export type StageMember = { stage: number; worker: Address };
+
+/** Collects `round committed` logs (one per worker and round) and waits for a round's committers. */
 export class RoundTracker {
   private readonly logs = new Map<bigint, RoundLog[]>();
-  private readonly waiters = new Map<bigint, () => void>();
+  private listeners: (() => void)[] = [];
   private failure: Error | undefined;
-  private failWaiters: ((e: Error) => void)[] = [];
-
-  constructor(private readonly stageCount: number) {}
 
   add(log: RoundLog): void {
-    // One log per stage: a restarted stage reports a round again (a lockstep rerun, or a round
-    // it had committed before the crash), and must not stand in for a stage still missing.
+    // One log per worker: a restarted miner reports a round again (a lockstep rerun, or a round it
+    // had committed before the crash), and must not count twice.
     const list = this.logs.get(log.round) ?? [];
-    if (list.some((l) => l.stage === log.stage)) return;
+    if (list.some((l) => l.worker === log.worker)) return;
     list.push(log);
     this.logs.set(log.round, list);
-    if (list.length === this.stageCount) this.waiters.get(log.round)?.();
+    this.notify();
   }
 
   fail(error: Error): void {
     this.failure ??= error;
-    for (const f of this.failWaiters) f(error);
+    this.notify();
+  }
+
+  /** The logs of `round` so far. */
+  logsOf(round: bigint): RoundLog[] {
+    return this.logs.get(round) ?? [];
+  }
+
+  private notify(): void {
+    for (const l of this.listeners.splice(0)) l();
   }
 
   /**
-   * Resolves once every stage committed `round`: all its logs arrived, or `isCommitted` (the
-   * chain) says so first. A stage killed after its commitment landed and before it logged
-   * `round committed` never logs that round (its restart resumes past it), so the logs alone
-   * can wait forever. Returns the logs that did arrive.
+   * Resolves once every one of `members` committed `round`: all their logs arrived, or
+   * `isCommitted` (the chain) says so first. A miner killed after its commitment landed and before
+   * it logged `round committed` never logs that round (its restart resumes past it), so the logs
+   * alone can wait forever. Returns the logs that did arrive.
    */
-  async waitCommitted(round: bigint, isCommitted: () => Promise<boolean>, pollMs = 1_000): Promise<RoundLog[]> {
-    let done = false;
-    const logs = this.wait(round).finally(() => (done = true));
-    const chain = (async () => {
-      while (!done) {
-        await new Promise((r) => setTimeout(r, pollMs));
-        if (!done && (await isCommitted().catch(() => false))) return this.logs.get(round) ?? [];
-      }
-      return logs;
-    })();
-    try {
-      return await Promise.race([logs, chain]);
-    } finally {
-      done = true;
+  async waitCommitted(round: bigint, members: readonly StageMember[], isCommitted: () => Promise<boolean>, pollMs = 1_000): Promise<RoundLog[]> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const logged = new Set(this.logsOf(round).map((l) => l.worker));
+      if (members.every((m) => logged.has(m.worker))) return this.logsOf(round);
+      if (await isCommitted().catch(() => false)) return this.logsOf(round);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        this.listeners.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
-  }
-
-  /** Every stage's log of `round`, once all arrived. */
-  wait(round: bigint): Promise<RoundLog[]> {
-    const ready = () => (this.logs.get(round)?.length ?? 0) >= this.stageCount;
-    if (ready()) return Promise.resolve(this.logs.get(round) as RoundLog[]);
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiters.set(round, () => resolve(this.logs.get(round) as RoundLog[]));
-      this.failWaiters.push(reject);
-    });
   }
 }
 
-/** Whether every stage's worker (`workers[stage]`) has its commitment of `round` stored on-chain. */
-export function allCommitted(client: WalletClient | PublicClient, deployments: Deployments, modelId: bigint, round: bigint, workers: Address[]): () => Promise<boolean> {
+/** Whether every member has its commitment of `round` stored on-chain. */
+export function allCommitted(client: WalletClient | PublicClient, deployments: Deployments, modelId: bigint, round: bigint, members: readonly StageMember[]): () => Promise<boolean> {
   return async () => {
-    for (const [stage, worker] of workers.entries()) if (!(await getCommitment(client, { deployments, modelId, round, stage, worker })).found) return false;
+    for (const { stage, worker } of members) if (!(await getCommitment(client, { deployments, modelId, round, stage, worker })).found) return false;
     return true;
   };
+}
+
+/**
+ * A round's losses from its logs: the last stage's training loss (the mean over its replicas,
+ * weighted by the microbatches each trained) and the held-out loss one of them evaluated.
+ */
+export function roundLosses(logs: readonly RoundLog[]): { loss: number | undefined; evalLoss: number | undefined } {
+  const lastStage = Math.max(-1, ...logs.map((l) => l.stage));
+  const last = logs.filter((l) => l.stage === lastStage);
+  const trained = last.filter((l) => l.loss !== undefined);
+  const weight = (l: RoundLog) => l.items ?? 1;
+  const total = trained.reduce((a, l) => a + weight(l), 0);
+  const loss = total > 0 ? trained.reduce((a, l) => a + (l.loss as number) * weight(l), 0) / total : undefined;
+  return { loss, evalLoss: last.find((l) => l.evalLoss !== undefined)?.evalLoss };
 }
 
 export type MintRecord = { worker: Address; payout: Address; units: bigint; workerTokens: bigint; designerTokens: bigint; gasUsed: bigint };
@@ -118,8 +129,8 @@ export async function settleRound(p: {
     const m = await mintReward(p.relayer, { deployments, modelId, round, worker });
     mints.push({ worker, payout: m.payout, units: m.units, workerTokens: m.workerTokens, designerTokens: m.designerTokens, gasUsed: m.receipt.gasUsed });
   }
-  const last = p.logs.reduce<RoundLog | undefined>((a, b) => (a === undefined || b.stage > a.stage ? b : a), undefined);
-  return { round, loss: last?.loss, evalLoss: last?.evalLoss, wallMs: Math.max(0, ...p.logs.map((l) => l.wallMs)), finalizeGas: fin.gas, finalizedBy: fin.by, mints };
+  const { loss, evalLoss } = roundLosses(p.logs);
+  return { round, loss, evalLoss, wallMs: Math.max(0, ...p.logs.map((l) => l.wallMs)), finalizeGas: fin.gas, finalizedBy: fin.by, mints };
 }
 
 type FinalizeParameters = { relayer: WalletClient; deployments: Deployments; modelId: bigint; round: bigint; othersFinalize?: (() => Promise<boolean>) | undefined; finalizeWaitMs?: number | undefined };

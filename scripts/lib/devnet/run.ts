@@ -13,7 +13,8 @@ import type { ManagedProcess, RestartRecord } from "./supervisor.ts";
 import { devnetRoles } from "./accounts.ts";
 import { attachChain, type DevChain, startLocalChain } from "./chain.ts";
 import { payForInference, type InferenceOutcome } from "./client.ts";
-import { minersOf, stakeMiners, startMiners } from "./miners.ts";
+import { type MinerProcessParameters, minersOf, stakeMiners, startMiners } from "./miners.ts";
+import { DevnetSwarm, type SwarmRecord, swarmApplies, swarmMiners, swarmPlan } from "./swarm.ts";
 import { demoModelSpec, demoRegistryTerms, untrainedCompletion, writeSpecFile } from "./model.ts";
 import { startSpecServer, writeNetworkFile } from "./network.ts";
 import { getServingEndpoints } from "../../../sdk/actions/inference/getServingEndpoints.ts";
@@ -45,6 +46,11 @@ export type DevnetOptions = {
   /** Extra flags of every `shardholder train` process. */
   minerArgs?: string[] | undefined;
   /**
+   * The last stage runs as a swarm (`train --swarm`): two replicas from the first round, one killed
+   * with -9 mid-round and restarted, and a miner that stakes and joins while the network runs.
+   */
+  swarm?: boolean | undefined;
+  /**
    * Leave the network up after the run: miners keep serving their committed content, a validator
    * keeps auditing new rounds, the serving pipeline keeps serving, and `network.json` is written.
    */
@@ -65,8 +71,13 @@ export type DevnetResult = {
   stages: number;
   /** Optimizer steps in each round (the spec's `stepsPerRound`). */
   stepsPerRound: number;
+  /** One miner per stage (stage order); the last stage's other replicas are in `swarm`. */
   miners: Address[];
   designer: Address;
+  /** Compute units per microbatch of each stage (a commitment's units = its items x this). */
+  unitsPerMicrobatch: bigint[];
+  /** The last stage's replicas, who joined and left, and how each round was routed (swarm mode). */
+  swarm?: SwarmRecord | undefined;
   rounds: SettledRound[];
   requests: InferenceOutcome[];
   claims: ClaimRecord[];
@@ -171,12 +182,16 @@ async function runOnChain(
   const sampling = devnetSampling(o, modelId);
   const untrained = { prompt: PROMPTS[0] as string, output: untrainedCompletion(spec, PROMPTS[0] as string, MAX_NEW_TOKENS, sampling) };
   o.log(`untrained model: ${JSON.stringify(untrained.prompt)} -> ${JSON.stringify(untrained.output)}`);
-  const miners = minersOf(roles.miners, roles.signers, path.join(runDir, "journals"));
+  const journals = path.join(runDir, "journals");
+  const swarmSet = o.swarm !== false && swarmApplies(o.stages) ? swarmMiners(minersOf(roles.miners, roles.signers, journals), roles, journals) : undefined;
+  const miners = swarmSet?.miners ?? minersOf(roles.miners, roles.signers, journals);
+  // Miners that start now: one per stage, and the last stage's second replica in swarm mode.
+  const starting = swarmSet ? [...miners, swarmSet.crashing] : miners;
   const cheaterMiner = { stage: o.stages - 1, key: roles.cheater.key, signingKey: roles.cheater.signingKey, address: privateKeyToAccount(roles.cheater.key).address, journalDir: "" };
-  for (const g of await stakeMiners({ rpcUrl, deployments, miners: o.cheater ? [...miners, cheaterMiner] : miners })) addGas("stake", g);
+  for (const g of await stakeMiners({ rpcUrl, deployments, miners: o.cheater ? [...starting, cheaterMiner] : starting })) addGas("stake", g);
   clock.mark("registered");
 
-  const tracker = new RoundTracker(o.stages);
+  const tracker = new RoundTracker();
   const model = await getModel(client, { deployments, modelId });
   const first = model.currentRound;
   const last = first + BigInt(o.rounds - 1);
@@ -187,20 +202,26 @@ async function runOnChain(
     restarts.push(r);
     o.log(`${r.name} (pid ${r.pid}) exited with ${r.code}; restarting it with the same command in ${r.delayMs} ms`, { child: r.name, pid: r.pid, exitCode: r.code });
   };
-  const minerProcs = await startMiners({
-    rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, miners, untilRound: last, signal: o.signal, onRestart, extraArgs: o.minerArgs,
+  const minerParams: MinerProcessParameters = {
+    rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, untilRound: last, onRestart, extraArgs: o.minerArgs,
     // No --peer: every stage finds the next one in the on-chain stage directory.
     discover: true,
+    logDir: await mkdir(path.join(runDir, "logs"), { recursive: true }).then(() => path.join(runDir, "logs")),
     onRound: (l) => {
       tracker.add(l);
-      if (l.loss !== undefined) o.log(`round ${l.round}: stage ${l.stage} committed, loss ${l.loss.toFixed(3)}`);
+      if (l.loss !== undefined) o.log(`round ${l.round}: stage ${l.stage} ${swarmSet ? `${l.worker} ` : ""}committed${l.items !== undefined ? ` ${l.items} microbatches` : ""}, loss ${l.loss.toFixed(3)}`);
     },
-  });
-  track(...minerProcs);
-  for (const p of minerProcs) void p.exit.then(() => p.gaveUp && tracker.fail(p.gaveUp));
+  };
+  const startedProcs = await startMiners({ ...minerParams, miners: starting, signal: o.signal });
+  const minerProcs = startedProcs.slice(0, miners.length);
+  track(...startedProcs);
+  for (const p of startedProcs) void p.exit.then(() => p.gaveUp && tracker.fail(p.gaveUp));
   o.signal.addEventListener("abort", () => tracker.fail(new Error("interrupted")));
   const peers = new Map<Address, string>();
-  for (const [s, p] of minerProcs.entries()) peers.set((miners[s] as { address: Address }).address, await contentAddress(p));
+  for (const [s, p] of startedProcs.entries()) peers.set((starting[s] as { address: Address }).address, await contentAddress(p));
+  const swarm = swarmSet && new DevnetSwarm({ set: swarmSet, plan: swarmPlan(first, o.rounds), procs: startedProcs, minerParams, stake: async (m) => {
+    for (const g of await stakeMiners({ rpcUrl, deployments, miners: [m] })) addGas("stake", g);
+  }, track, log: o.log });
   // The cheater: a replica of the last stage that copies the honest miner's public activations and
   // commits made-up gradients for the first round (then it is slashed and jailed).
   const cheater = o.cheater
@@ -214,7 +235,7 @@ async function runOnChain(
   // The protocol's sampling rate (ATTEST_SAMPLE_BPS): a cheat on every item of a round of many steps is caught w.p. ~1.
   const fraction = 0.1;
   const auditors = stageAuditors(roles, o.stages);
-  const validators = startStageValidators({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: o.stages, peers, fraction, fromRound: first, untilRound: last, onRestart });
+  const validators = startStageValidators({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: o.stages, peers, fraction, fromRound: first, untilRound: last, onRestart, logDir: minerParams.logDir });
   for (const v of validators) {
     track(v);
     void v.exit.then(() => v.gaveUp && tracker.fail(v.gaveUp));
@@ -226,13 +247,17 @@ async function runOnChain(
   const rounds: SettledRound[] = [];
   for (let i = 0; i < o.rounds; i++) {
     const round = first + BigInt(i);
-    // Logs, or the chain: a stage killed between its commitment and its log never reports the round.
-    const logs = await tracker.waitCommitted(round, allCommitted(client, deployments, modelId, round, miners.map((m) => m.address)));
+    await swarm?.enterRound(round);
+    // Who commits the round: every stage's miner, or in swarm mode the replicas the routing stage's roster names.
+    const members = swarm ? await swarm.committers(round) : miners.map((m) => ({ stage: m.stage, worker: m.address }));
+    // Logs, or the chain: a miner killed between its commitment and its log never reports the round.
+    const logs = await tracker.waitCommitted(round, members, allCommitted(client, deployments, modelId, round, members));
+    await swarm?.readyForNextRound(round);
     if (cheater && (await cheaterRound(cheater, round))) cheaterRounds.push(round);
     const settled = await settleRound({
       rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
       commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
-      workers: miners.map((m) => m.address), logs,
+      workers: members.map((m) => m.worker), logs,
       // A validator finalizes rounds it attested (to mint its reward): let it, rather than race it.
       othersFinalize: () => runningValidatorAttested({ client, deployments, modelId, round, auditors, validators }),
       duringChallenge: async () => {
@@ -247,11 +272,14 @@ async function runOnChain(
     o.log(`round ${round} finalized: loss ${settled.loss?.toFixed(3)}, minted ${settled.mints.length} rewards`);
   }
   // Every round is audited and settled: the miners may stop serving their content.
-  await Promise.all(minerProcs.map((p) => p.waitUntil("training done", (e) => e.msg === "training done; serving committed content until stopped", 60_000)));
+  const finishing = swarm ? await swarm.finishing(minerProcs, last) : minerProcs;
+  await Promise.all(finishing.map((p) => p.waitUntil("training done", (e) => e.msg === "training done; serving committed content until stopped", 60_000)));
   // Kept running, they go on serving their committed content (weights of every round) to peers.
   if (!o.keepRunning) {
-    await Promise.all(minerProcs.map((p) => p.stop(10_000)));
-    for (const p of minerProcs) if ((await p.exit) !== 0) throw new Error(`${p.name} exited with ${await p.exit} when stopped`);
+    const all = swarm ? swarm.allProcs(minerProcs) : minerProcs;
+    await Promise.all(all.map((p) => p.stop(10_000)));
+    // A replica the run ended before it was linked again waits for a link when stopped: only finished miners must exit cleanly.
+    for (const p of finishing) if ((await p.exit) !== 0) throw new Error(`${p.name} exited with ${await p.exit} when stopped`);
   }
   // The validators are done too (each stops after its last round); the rewards they did not mint, the devnet mints.
   await Promise.all(validators.map((v) => v.stop(10_000)));
@@ -294,6 +322,7 @@ async function runOnChain(
   const validatorHolders = auditors.filter((a, s) => validatorStages[s]?.rewards.some((v) => v.tokens > 0n && v.payout === a.address));
   const holderKeys: { holder: Address; key: Hex }[] = [
     ...miners.map((m) => ({ holder: m.address, key: m.key })),
+    ...(swarmSet ? [swarmSet.crashing, swarmSet.joiner].map((m) => ({ holder: m.address, key: m.key })) : []),
     { holder: designer.account.address, key: roles.deployer },
     ...validatorHolders.map((a) => ({ holder: a.address, key: a.key })),
   ];
@@ -326,8 +355,10 @@ async function runOnChain(
   }
   return {
     runDir, chainId: deployments.chainId, rpcUrl, modelId, token, stages: o.stages, stepsPerRound: spec.stepsPerRound, miners: miners.map((m) => m.address), designer: designer.account.address,
+    unitsPerMicrobatch: [...model.unitsPerMicrobatch], swarm: await swarm?.record(),
     rounds, requests, claims, tokenBalances, slashes, gas, tokenEthAfterClaims,
-    childPids: children.map((c) => c.pid).filter((p): p is number => p !== undefined),
+    // Every incarnation of every child (a restarted miner has several), so none is left running.
+    childPids: children.flatMap((c) => ("pids" in c && Array.isArray(c.pids) ? (c.pids as number[]) : [c.pid])).filter((p): p is number => p !== undefined),
     restarts,
     cheater: o.cheater
       ? { requested: true, wired: true, note: `stage-${cheaterMiner.stage} replica committing fabricated gradients`, address: cheaterMiner.address, committedRounds: cheaterRounds }

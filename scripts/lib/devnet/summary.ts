@@ -38,8 +38,10 @@ export function summaryChecks(r: DevnetResult) {
     slashes: r.slashes.length,
     /** Slashes of the cheater (on-chain `WorkerSlashed`). */
     cheaterSlashed: r.cheater.address !== undefined && r.slashes.some((x) => x.worker === r.cheater.address),
-    /** Stage miners slashed: must be 0. */
-    honestSlashed: r.slashes.filter((x) => r.miners.includes(x.worker)).length,
+    /** Stage miners and honest replicas slashed: must be 0. */
+    honestSlashed: r.slashes.filter((x) => r.miners.includes(x.worker) || r.swarm?.replicas.some((y) => y.worker === x.worker)).length,
+    /** Swarm mode: every replica's units equal the microbatches the routing stage kept from it, times the stage's units per microbatch. */
+    replicasPaidPerItem: r.swarm ? swarmRows(r).every((x) => x.unitsEqualItems) : undefined,
     cheaterStakeLostWei: r.slashes.filter((x) => x.worker === r.cheater.address).reduce((a, x) => a + x.slashedWei, 0n),
     itemsReexecuted: r.validator.audits.reduce((a, x) => a + x.sampled, 0),
     itemsAttested: r.validator.audits.reduce((a, x) => a + x.attested, 0),
@@ -69,14 +71,43 @@ export function sampleLine(r: DevnetResult): string {
 }
 
 function minerRows(r: DevnetResult) {
-  return r.miners.map((m, stage) => {
-    const mints = r.rounds.flatMap((x) => x.mints.filter((y) => y.worker === m));
+  const extra = (r.swarm?.replicas ?? []).filter((x) => !r.miners.includes(x.worker)).map((x) => ({ stage: r.swarm?.stage as number, miner: x.worker }));
+  return [...r.miners.map((miner, stage) => ({ stage, miner })), ...extra].map(({ stage, miner }) => {
+    const mints = r.rounds.flatMap((x) => x.mints.filter((y) => y.worker === miner));
     return {
       stage,
-      miner: m,
+      miner,
+      rounds: mints.length,
       units: mints.reduce((a, y) => a + y.units, 0n).toString(),
       tokens: formatEther(mints.reduce((a, y) => a + y.workerTokens, 0n)),
-      slashed: r.slashes.filter((s) => s.worker === m).length,
+      slashed: r.slashes.filter((s) => s.worker === miner).length,
+    };
+  });
+}
+
+/**
+ * The last stage's replicas: how each took part (from the start, crashed mid-round, joined later),
+ * the rounds it trained, the microbatches the routing stage kept from it, and what it was paid.
+ */
+export function swarmRows(r: DevnetResult) {
+  const swarm = r.swarm;
+  if (!swarm) return [];
+  const perItem = r.unitsPerMicrobatch[swarm.stage] ?? 0n;
+  return swarm.replicas.map(({ worker, role }) => {
+    const trained = swarm.rounds.filter((x) => (x.routed[worker] ?? 0) > 0 && x.roster.includes(worker));
+    const items = trained.reduce((a, x) => a + (x.routed[worker] ?? 0), 0);
+    const mints = r.rounds.flatMap((x) => x.mints.filter((y) => y.worker === worker));
+    const units = mints.reduce((a, y) => a + y.units, 0n);
+    return {
+      replica: worker,
+      role,
+      event: role === "crashes mid-round" && swarm.crash ? `killed -9 in round ${swarm.crash.round}` : role === "joins later" && swarm.join ? `started during round ${swarm.join.round}` : "",
+      roundsTrained: trained.map((x) => Number(x.round)).join(" "),
+      itemsKept: items,
+      units: units.toString(),
+      unitsEqualItems: units === BigInt(items) * perItem,
+      tokens: formatEther(mints.reduce((a, y) => a + y.workerTokens, 0n)),
+      slashed: r.slashes.filter((s) => s.worker === worker).length,
     };
   });
 }
@@ -99,12 +130,16 @@ export function printSummary(r: DevnetResult, wallMs: number): void {
   console.log(`train loss ${c.firstLoss.toFixed(3)} -> ${c.lastLoss.toFixed(3)} (${(c.lossDropFraction * 100).toFixed(1)}% lower); eval loss after round 0 ${c.firstEvalLoss.toFixed(3)} -> ${c.lastEvalLoss.toFixed(3)} after ${c.optimizerSteps} steps`);
   console.log("\nUnits and tokens per miner");
   console.table(minerRows(r));
+  if (r.swarm) {
+    console.log(`\nSwarm: stage ${r.swarm.stage}'s replicas (stage ${r.swarm.fanOutStage} routes each round's microbatches across them; units = microbatches kept x ${r.unitsPerMicrobatch[r.swarm.stage]})`);
+    console.table(swarmRows(r));
+  }
   console.log("\nVerification");
   console.table(r.validator.audits.map((a) => ({ round: Number(a.round), reexecuted: a.sampled, attested: a.attested, disputes: a.disputes.map(String).join(" "), voided: a.voided.length, computeMs: a.computeMs })));
   console.log("\nValidators (one per stage): on-chain attestations and emission share");
   console.table(r.validator.stages.flatMap((x) => x.rewards.map((v) => ({ stage: x.stage, validator: x.address, round: Number(v.round), itemsAttested: v.attestedItems, units: v.units.toString(), tokens: formatEther(v.tokens), mintedBy: v.mintedBy }))));
   console.log(`validator: ${c.validatorItemsAttestedOnChain} items attested on-chain, ${formatEther(c.validatorTokensMinted)} tokens minted`);
-  console.table(r.slashes.map((x) => ({ worker: x.worker, role: x.worker === r.cheater.address ? "cheater" : r.miners.includes(x.worker) ? "stage miner" : "other", round: Number(x.round), slashedEth: formatEther(x.slashedWei) })));
+  console.table(r.slashes.map((x) => ({ worker: x.worker, role: x.worker === r.cheater.address ? "cheater" : r.miners.includes(x.worker) ? "stage miner" : r.swarm?.replicas.some((y) => y.worker === x.worker) ? "replica" : "other", round: Number(x.round), slashedEth: formatEther(x.slashedWei) })));
   console.log(
     `slashes: ${c.slashes} (cheater ${r.cheater.address ?? "none"}: ${r.cheater.note}; ${c.cheaterSlashed ? `slashed ${formatEther(c.cheaterStakeLostWei)} ETH` : "not slashed"}; honest miners slashed: ${c.honestSlashed})`,
   );
@@ -124,7 +159,7 @@ export function printSummary(r: DevnetResult, wallMs: number): void {
 export async function writeRunFiles(r: DevnetResult, wallMs: number): Promise<{ json: string; svg: string }> {
   const json = path.join(r.runDir, "summary.json");
   const svg = path.join(r.runDir, "plot.svg");
-  await writeFile(json, `${toJson({ ...r, wallMs: Math.round(wallMs), checks: summaryChecks(r), minerRows: minerRows(r), gasRows: gasRows(r) })}\n`);
+  await writeFile(json, `${toJson({ ...r, wallMs: Math.round(wallMs), checks: summaryChecks(r), minerRows: minerRows(r), swarmRows: swarmRows(r), gasRows: gasRows(r) })}\n`);
   let cumulative = 0n;
   const revenue: [number, number][] = [[0, 0], ...r.requests.map((q, i): [number, number] => [i + 1, Number(formatEther((cumulative += q.holdersWei)))])];
   await writeFile(svg, lineChartsSvg([

@@ -30,6 +30,8 @@ export type SuperviseOptions = {
   env?: NodeJS.ProcessEnv | undefined;
   /** Every event of every incarnation, in order. */
   onEvent?: ((e: ChildEvent, incarnation: number) => void) | undefined;
+  /** Every incarnation's output is appended to this file too. */
+  logFile?: string | undefined;
   /** Called before each restart (the devnet logs it). */
   onRestart?: ((r: RestartRecord) => void) | undefined;
   /** Restarts allowed within `windowMs` before the supervisor gives up (a crash loop); default 20 in 10 min. */
@@ -102,6 +104,7 @@ export class SupervisedProcess implements ManagedProcess {
     const incarnation = this.incarnation;
     const proc = new JsonLineProcess(this.o.name, this.o.script, this.o.args(incarnation), {
       env: this.o.env,
+      logFile: this.o.logFile,
       onEvent: (e) => {
         this.events.push(e);
         this.o.onEvent?.(e, incarnation);

@@ -1,6 +1,7 @@
 // The devnet's verification side: one validator process (an auditor plus the three committee
 // members a dispute needs, via the real `shardholder validate` CLI) and one cheating miner, a
 // replica of the last stage that commits fabricated gradients (dev/cheat/replicaMain.ts).
+import path from "node:path";
 import { type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { setChainTime } from "./chain.ts";
@@ -65,6 +66,8 @@ export type StartValidatorParameters = {
   onRestart?: ((r: RestartRecord) => void) | undefined;
   /** Extra flags (the chaos bench sets a shorter `--availability-deadline-ms`). */
   extraArgs?: string[] | undefined;
+  /** The process's output also goes to `<logDir>/validator-<stage>.log` (the directory must exist). */
+  logDir?: string | undefined;
 };
 
 /**
@@ -86,6 +89,7 @@ export function startValidator(p: StartValidatorParameters): SupervisedProcess {
     name: `validator-${p.stage}`,
     script: "worker/cli/main.ts",
     args,
+    logFile: p.logDir && path.join(p.logDir, `validator-${p.stage}.log`),
     env: { SHARDHOLDER_KEY: auditor as Hex, SHARDHOLDER_COMMITTEE_KEYS: committee.join(",") },
     onRestart: p.onRestart,
     onEvent: (e) => {
