@@ -29,9 +29,11 @@ export async function checkExistingChain(rpcUrl: string, deploymentsFile: string
 }
 
 /** The least balance each role needs for one run (stakes, fees and gas), in wei. */
-export function roleNeedsWei(requests: number): { miner: bigint; validator: bigint; cheater: bigint; client: bigint } {
+export function roleNeedsWei(requests: number): { miner: bigint; minerGas: bigint; validator: bigint; cheater: bigint; client: bigint } {
   return {
     miner: parseEther("3"),
+    /** A miner already staked (a used chain): its transactions' gas. */
+    minerGas: parseEther("0.5"),
     validator: parseEther("2"),
     cheater: parseEther("3"),
     // Fees go up to 0.03 ETH per request (see run.ts), plus request gas.
@@ -92,13 +94,27 @@ export function describeTopUps(topUps: { address: Address; topUpWei: bigint }[])
   return `funded ${topUps.length} role key(s): ${topUps.map((t) => `${t.address} +${formatEther(t.topUpWei)} ETH`).join(", ")}`;
 }
 
-/** Accounts of `roles` with what each needs (miners and replicas, clients, validators and, if running, the cheater). */
-export function roleAccounts(roles: DevnetRoles, requests: number, cheater: Hex | undefined): { address: Address; neededWei: bigint }[] {
+/** Miners of `roles` (stage miners and replicas) that hold a stake on this chain already. */
+export async function stakedMiners(client: PublicClient, deployments: Deployments, roles: DevnetRoles): Promise<Set<Address>> {
+  const staked = new Set<Address>();
+  for (const key of [...roles.miners, ...roles.replicas.map((r) => r.key)]) {
+    const account = privateKeyToAccount(key).address;
+    if ((await getStaker(client, { deployments, account })).stakeWei > 0n) staked.add(account);
+  }
+  return staked;
+}
+
+/**
+ * Accounts of `roles` with what each needs (miners and replicas, clients, validators and, if
+ * running, the cheater). A miner in `staked` (a used chain) needs gas only, not another stake.
+ */
+export function roleAccounts(roles: DevnetRoles, requests: number, cheater: Hex | undefined, staked: ReadonlySet<Address> = new Set()): { address: Address; neededWei: bigint }[] {
   const needs = roleNeedsWei(requests);
   const of = (key: Hex, neededWei: bigint) => ({ address: privateKeyToAccount(key).address, neededWei });
+  const miner = (key: Hex) => of(key, staked.has(privateKeyToAccount(key).address) ? needs.minerGas : needs.miner);
   return [
-    ...roles.miners.map((k) => of(k, needs.miner)),
-    ...roles.replicas.map((r) => of(r.key, needs.miner)),
+    ...roles.miners.map(miner),
+    ...roles.replicas.map((r) => miner(r.key)),
     ...roles.clients.map((k) => of(k, needs.client)),
     ...roles.validators.map((k) => of(k, needs.validator)),
     ...(cheater ? [of(cheater, needs.cheater)] : []),

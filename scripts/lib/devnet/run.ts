@@ -21,7 +21,7 @@ import { getServingEndpoints } from "../../../sdk/actions/inference/getServingEn
 import { canonicalSpecJson, specHash } from "../../../worker/model/spec.ts";
 import { specUrl } from "../../../worker/model/specSource.ts";
 import { registerServingPipeline } from "./pipeline.ts";
-import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts } from "./preflight.ts";
+import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts, stakedMiners } from "./preflight.ts";
 import { settleValidatorRewards, type ValidatorRoundReward } from "./validatorRewards.ts";
 import { allCommitted, RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
 import { type AuditRecord, auditAndResolveAll, cheaterRound, contentAddress, runningValidatorAttested, stageAuditors, startCheater, startStageValidators } from "./verification.ts";
@@ -155,7 +155,7 @@ async function runOnChain(
   const designer = wallet(roles.deployer);
   // A chain used before has a jailed cheater from the last run: cheat with the next fresh key.
   if (o.cheater) roles.cheater = await pickCheaterKeys(client, deployments);
-  o.log(describeTopUps(await fundRoles(client, designer, roleAccounts(roles, o.requests, o.cheater ? roles.cheater.key : undefined))));
+  o.log(describeTopUps(await fundRoles(client, designer, roleAccounts(roles, o.requests, o.cheater ? roles.cheater.key : undefined, await stakedMiners(client, deployments, roles)))));
   const gas: Record<string, bigint[]> = {};
   // Every child is logged with its pid, so an interrupted run can be checked for stray processes.
   const track = (...procs: ManagedProcess[]) => {
@@ -322,7 +322,7 @@ async function runOnChain(
   const validatorHolders = auditors.filter((a, s) => validatorStages[s]?.rewards.some((v) => v.tokens > 0n && v.payout === a.address));
   const holderKeys: { holder: Address; key: Hex }[] = [
     ...miners.map((m) => ({ holder: m.address, key: m.key })),
-    ...(swarmSet ? [swarmSet.crashing, swarmSet.joiner].map((m) => ({ holder: m.address, key: m.key })) : []),
+    ...(swarm?.extraMiners() ?? []).map((m) => ({ holder: m.address, key: m.key })),
     { holder: designer.account.address, key: roles.deployer },
     ...validatorHolders.map((a) => ({ holder: a.address, key: a.key })),
   ];

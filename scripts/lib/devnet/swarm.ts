@@ -179,6 +179,11 @@ export class DevnetSwarm {
     return [...stageProcs, ...replicas.filter(([m, proc]) => proc && roster.has(m.address)).map(([, proc]) => proc as SupervisedProcess)];
   }
 
+  /** The replicas beyond one miner per stage that took part (the joiner only once it joined): they hold tokens and claim. */
+  extraMiners(): Miner[] {
+    return [this.p.set.crashing, ...(this.join ? [this.p.set.joiner] : [])];
+  }
+
   /** Every miner process of the run, joiner included. */
   allProcs(stageProcs: readonly SupervisedProcess[]): SupervisedProcess[] {
     return [...stageProcs, this.crashingProc, ...(this.joiner ? [this.joiner] : [])];
