@@ -60,11 +60,12 @@ export default defineConfig({
   solidity: {
     // solc comes from the npm `solc` package (wasm): no compiler download on this machine kind.
     compilers: [{ version: "0.8.28", path: solcPath, settings: optimized }],
-    // The wasm solc fails ("memory access out of bounds") on a job holding too many test files
-    // (a clean compile of two jobs did, once the real-ledger fulfil gas test was added), and
-    // Hardhat puts all files with one compiler config in one job: these tests get configs that
-    // differ only in the optimizer's runs (no effect on behaviour) so they compile in jobs of
-    // their own. Gas tests stay in the main job, with the deployed contracts' settings.
+    // The wasm solc fails ("memory access out of bounds", or a bare abort) on a job holding too
+    // many files (a clean compile of two jobs did, once the real-ledger fulfil gas test was added;
+    // the default job did once it held the deployed contracts plus two tests), and Hardhat puts
+    // all files with one compiler config in one job: every test gets a config that differs only
+    // in the optimizer's runs (no effect on behaviour) so it compiles in a job of its own group,
+    // and the default job holds the deployed contracts alone. Only a clean compile shows it.
     overrides: Object.fromEntries([
       ...TEST_JOBS.flatMap((files, job) =>
         files.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, optimizer: { enabled: true, runs: 201 + job } } }]),
