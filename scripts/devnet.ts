@@ -102,7 +102,7 @@ async function openApp(result: DevnetResult, summaryFile: string, log: (message:
   const { devnetDevKeys } = await import("../app/server/devnetKeys.ts");
   const network = loadNetworkFile(result.networkFile as string);
   const deployments = parseDeployments(JSON.parse(readFileSync(network.deploymentsFile, "utf8")), network.deploymentsFile);
-  const app = await startApp({ rpcUrl: result.rpcUrl, deployments, port: 0, devKeys: devnetDevKeys(result.stages, { cheater: result.cheater.address !== undefined }), lossFiles: [summaryFile] });
+  const app = await startApp({ rpcUrl: result.rpcUrl, deployments, port: 0, devKeys: devnetDevKeys(result.stages, { cheater: result.cheater.address !== undefined, swarm: result.swarm !== undefined }), lossFiles: [summaryFile] });
   log(`web app: ${app.url} (holdings and claims, the network, try the model); Ctrl-C stops everything`);
   return app;
 }

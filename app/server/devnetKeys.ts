@@ -7,12 +7,14 @@ import { devnetRoles } from "../../scripts/lib/devnet/accounts.ts";
 import type { DevKey } from "./startApp.ts";
 
 /** The keys of the devnet's roles that hold funds and act (signing keys only sign: not offered). */
-type RoleKeys = { deployer?: Hex | undefined; miners: readonly Hex[]; clients: readonly Hex[]; validators: readonly Hex[]; cheater?: Hex | undefined };
+type RoleKeys = { deployer?: Hex | undefined; miners: readonly Hex[]; replicas?: readonly Hex[] | undefined; clients: readonly Hex[]; validators: readonly Hex[]; cheater?: Hex | undefined };
 
 function labelled(r: RoleKeys): DevKey[] {
   return [
     ...(r.deployer ? [{ key: r.deployer, label: "designer (deployer, relayer)" }] : []),
     ...r.miners.map((key, stage) => ({ key, label: `miner, stage ${stage} (its own payout)` })),
+    // The devnet's swarm: the last stage's replica that crashes mid-run, then the one that joins later.
+    ...(r.replicas ?? []).map((key, i) => ({ key, label: `replica of stage ${r.miners.length - 1} (${i === 0 ? "killed and restarted" : "joins later"})` })),
     ...r.clients.map((key, i) => ({ key, label: `dapp client ${i}` })),
     // Two validators per stage (they hold one stage each): the auditors of stages 0..S-1, then their committees.
     ...r.validators.map((key, i) => {
@@ -25,11 +27,12 @@ function labelled(r: RoleKeys): DevKey[] {
 
 /**
  * Labelled dev keys of a devnet run with `stageCount` stages (chain 31337 only, like every dev
- * key); the cheating replica's key only when the run started it (`cheater`, default true).
+ * key); the cheating replica's key only when the run started it (`cheater`, default true), the
+ * swarm's replicas only when it ran one (`swarm`, default true).
  */
-export function devnetDevKeys(stageCount: number, { clientCount = 2, cheater = true }: { clientCount?: number; cheater?: boolean } = {}): DevKey[] {
+export function devnetDevKeys(stageCount: number, { clientCount = 2, cheater = true, swarm = true }: { clientCount?: number; cheater?: boolean; swarm?: boolean } = {}): DevKey[] {
   const roles = devnetRoles(stageCount, clientCount);
-  return labelled({ ...roles, cheater: cheater ? roles.cheater.key : undefined });
+  return labelled({ ...roles, replicas: swarm ? roles.replicas.map((r) => r.key) : undefined, cheater: cheater ? roles.cheater.key : undefined });
 }
 
 const keyOf = (entry: unknown): Hex | undefined => {

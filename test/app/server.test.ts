@@ -53,6 +53,8 @@ describe("dev keys", () => {
       "miner, stage 0 (its own payout)",
       "miner, stage 1 (its own payout)",
       "miner, stage 2 (its own payout)",
+      "replica of stage 2 (killed and restarted)",
+      "replica of stage 2 (joins later)",
       "dapp client 0",
       "dapp client 1",
       "validator of stage 0 (auditor)",
