@@ -13,7 +13,6 @@ const TEST_FILE = "contracts/test/ComputeLedgerAttacks.t.sol";
 const SIM_DISPUTES = Number(process.env.ATTACKS_SIM_DISPUTES ?? 100_000);
 /** Valuation assumption: compute cost of one microbatch; the token is priced so honest work breaks even. */
 const COST_PER_MICROBATCH_WEI = 10n ** 16n; // 0.01 ETH
-const E18 = 10n ** 18n;
 
 /** `attack <key> <value>` lines of the Solidity test output. */
 export function parseAttackLogs(output: string): Record<string, bigint> {

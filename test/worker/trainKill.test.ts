@@ -5,7 +5,7 @@
 // from the chain itself and compared with an uninterrupted run of the same two workers through the
 // same rounds on a second chain at the same time (a pipeline's data is drawn for its stage-0
 // worker's address, so only the same workers can commit the same work).
-import { readFile, rm, stat } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { type Address, parseAbiItem } from "viem";
 import { afterAll, describe, expect, it } from "vitest";

@@ -393,10 +393,3 @@ export function devnetSampling(o: Pick<DevnetOptions, "temperature" | "topK">, m
   const seed = keccak256(encodeAbiParameters([{ type: "string" }, { type: "uint64" }], ["shardholder devnet sampling", modelId]));
   return { temperature: o.temperature, topK: o.topK, seed };
 }
-
-/** Why a child died: its last error record (JSON logs go to stdout) and its last stderr lines. */
-export function exitDetail(p: ManagedProcess): string {
-  const failure = [...p.events].reverse().find((e) => e.event === "error" || (typeof e.level === "number" && e.level >= 50));
-  const said = failure ? String(failure.shortMessage ?? failure.msg ?? JSON.stringify(failure)) : undefined;
-  return [said, ...p.stderr.slice(-3)].filter(Boolean).join(" | ") || "no error output";
-}
