@@ -20,7 +20,7 @@ import { contentHello, memberDialAddress, stageReplicas } from "../p2p/stageMemb
 import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import type { LoadedStage } from "../pipeline/models.ts";
-import { combineReplicaWeights, evaluateAsReplica, NoReplicaLeftError, type ReplicaWeights, type RosterEntry, runFanOutRound, runReplicaRound } from "../pipeline/replicas.ts";
+import { combineReplicaWeights, evaluateAsReplica, NoReplicaLeftError, ReplicaThroughput, type ReplicaWeights, type RosterEntry, runFanOutRound, runReplicaRound } from "../pipeline/replicas.ts";
 import { fetchStageWeights } from "../commit/join.ts";
 import { JoinWeightsUnavailableError, UsageError } from "./errors.ts";
 import { enterRound, type Shared, sessionRounds, sleep } from "./session.ts";
@@ -60,6 +60,8 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
   const options = linkOptions(s, loaded);
   const prev = p.stage === 0 ? undefined : await acceptUpstream(options);
   const replicas = new Map<Address, PipeLink>();
+  // Each replica's measured time per microbatch, across rounds: the routing follows it.
+  const throughput = new ReplicaThroughput();
   const refresh = async (wait: boolean): Promise<void> => {
     for (const [worker, link] of replicas) if (link.ended) replicas.delete(worker);
     let told = false;
@@ -102,7 +104,7 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
         try {
           result = await runFanOutRound({
             stage: loaded.stage, round, microbatches: loaded.microbatchesPerStep, steps: loaded.stepsPerRound, wire: p.wire, prev,
-            replicas: [...replicas.values()], data: loaded.data, head: p.account.address, replicaTimeoutMs: p.peerTimeoutMs,
+            replicas: [...replicas.values()], data: loaded.data, head: p.account.address, replicaTimeoutMs: p.peerTimeoutMs, throughput,
             evaluation: { microbatches: loaded.evalMicrobatches, data: loaded.evalData },
           });
         } catch (err) {

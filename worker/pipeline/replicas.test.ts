@@ -12,7 +12,7 @@ import type { PipeLink } from "../p2p/link.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { acceptUpstream, dialReplicas, openPipe } from "../p2p/pipe.ts";
 import { runStageRound } from "./runner.ts";
-import { combineReplicaWeights, NoReplicaLeftError, type ReplicatedRoundResult, runFanOutRound, runReplicaRound } from "./replicas.ts";
+import { combineReplicaWeights, NoReplicaLeftError, pickReplica, ReplicaThroughput, type ReplicatedRoundResult, runFanOutRound, runReplicaRound } from "./replicas.ts";
 
 const toy: ToySpec = { vocab: 16, width: 12, batch: 2, seqLen: 4, stages: 2, seed: 7, learningRate: 1 };
 const data = (head: Address, round: bigint, index: number) => toyMicrobatch(toy, 3n, round, head, index);
@@ -198,4 +198,48 @@ describe("replicas of a stage over in-process libp2p links", () => {
         expect(store.get("tensor", r.inputGradHash)).toBeDefined();
       }
   }, 60_000);
+  it("routes in proportion to measured throughput even when a step's microbatches all fit in the windows", async () => {
+    // M = 4 microbatches a step and a window of 2 per replica: filling free slots alone would give
+    // each replica 2 every step whatever its speed. A replica 4x slower must get fewer.
+    const { links, prevs } = await swarm("throughput", 2);
+    const [fast, slow] = prevs as [PipeLink, PipeLink];
+    const send = slow.send.bind(slow);
+    slow.send = async (frame) => {
+      if (frame.kind === "gradient") await new Promise((r) => setTimeout(r, 80));
+      return send(frame);
+    };
+    const throughput = new ReplicaThroughput();
+    const [, a, b] = await Promise.all([
+      runFanOutRound({ stage: createToyStage(toy, 0), round: 0n, microbatches: 4, steps: 6, wire: "float32", replicas: links, data, head: HEAD, window: 2, throughput }),
+      runReplicaRound({ stage: createToyStage(toy, 1), round: 0n, steps: 6, wire: "float32", prev: fast }),
+      runReplicaRound({ stage: createToyStage(toy, 1), round: 0n, steps: 6, wire: "float32", prev: slow }),
+    ]);
+    expect(keptBy(a).length + keptBy(b).length).toBe(24);
+    expect(keptBy(b).length).toBeLessThan(keptBy(a).length / 2);
+    expect(throughput.estimate(links[1]?.peerWorker as Address)).toBeGreaterThan(throughput.estimate(links[0]?.peerWorker as Address));
+  }, 60_000);
+
+  it("picks the replica that would finish first, waits for a faster full one, and breaks ties by fewer routed then address", () => {
+    const t = new ReplicaThroughput();
+    const [x, y, z] = ["0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000002", "0x0000000000000000000000000000000000000003"] as const;
+    // Nothing measured: equal estimates; fewer routed wins, then the lower address.
+    expect(pickReplica([{ link: "y", worker: y, held: 0, routed: 0 }, { link: "x", worker: x, held: 0, routed: 1 }], 2, t)).toBe("y");
+    expect(pickReplica([{ link: "y", worker: y, held: 0, routed: 0 }, { link: "x", worker: x, held: 0, routed: 0 }], 2, t)).toBe("x");
+    t.observe(x, 10);
+    t.observe(y, 40);
+    // x finishes a second microbatch (20 ms) before y finishes its first (40 ms).
+    expect(pickReplica([{ link: "x", worker: x, held: 1, routed: 1 }, { link: "y", worker: y, held: 0, routed: 0 }], 2, t)).toBe("x");
+    // x's window is full, but its third (30 ms) still beats y's first: wait for x.
+    expect(pickReplica([{ link: "x", worker: x, held: 2, routed: 2 }, { link: "y", worker: y, held: 0, routed: 0 }], 2, t)).toBeUndefined();
+    // Past that, y is worth it.
+    expect(pickReplica([{ link: "x", worker: x, held: 4, routed: 4 }, { link: "y", worker: y, held: 0, routed: 0 }], 4, t)).toBe("y");
+    // A replica not measured yet counts as fast as the fastest, so it is tried.
+    expect(t.estimate(z)).toBe(10);
+    // One left idle is tried again: its lag behind the fastest halves each time.
+    t.relax([y]);
+    expect(t.estimate(y)).toBe(25);
+    // The estimate follows new answers (moving average).
+    t.observe(x, 20);
+    expect(t.estimate(x)).toBeCloseTo(13, 6);
+  });
 });

@@ -109,9 +109,63 @@ export type FanOutRoundParameters = {
   evaluation?: RoundEvaluation | undefined;
   /** A replica that holds a microbatch this long without answering is dropped (default 300 s). */
   replicaTimeoutMs?: number | undefined;
+  /** Each replica's measured time per microbatch, kept across rounds by the caller (routing follows it). */
+  throughput?: ReplicaThroughput | undefined;
 };
 
+/**
+ * Each replica's time per microbatch, measured from its answers (an exponential moving average of
+ * the time from when a microbatch could start there, its send or the replica's previous answer,
+ * to its gradient). A fan-out stage keeps one across rounds so its routing follows throughput.
+ */
+export class ReplicaThroughput {
+  readonly #ms = new Map<Address, number>();
+
+  observe(worker: Address, ms: number): void {
+    const previous = this.#ms.get(worker);
+    this.#ms.set(worker, previous === undefined ? ms : previous + 0.3 * (ms - previous));
+  }
+
+  /** Estimated ms per microbatch; one not measured yet counts as fast as the fastest measured (so it is given work and measured). */
+  estimate(worker: Address): number {
+    return this.#ms.get(worker) ?? this.#fastest();
+  }
+
+  /**
+   * Halves how much slower than the fastest each of `idle` looks: a replica routed nothing (its
+   * estimate got no new answer) is tried again after a few steps, so one slow moment never
+   * starves it for good.
+   */
+  relax(idle: readonly Address[]): void {
+    const fastest = this.#fastest();
+    for (const worker of idle) {
+      const ms = this.#ms.get(worker);
+      if (ms !== undefined) this.#ms.set(worker, fastest + (ms - fastest) / 2);
+    }
+  }
+
+  #fastest(): number {
+    return this.#ms.size ? Math.min(...this.#ms.values()) : 1;
+  }
+}
+
 type InFlight = { payload: Uint8Array; sentAt: number };
+
+/**
+ * Where the next microbatch goes: the replica that would finish it first by its measured time per
+ * microbatch (`(held + 1) x estimate`), so a faster machine gets proportionally more; ties go to
+ * the one routed fewer this round, then the lower address. Undefined when that replica's window is
+ * full: waiting for it beats handing the microbatch to a slower one (and when every window is full
+ * there is nothing to do but wait).
+ */
+export function pickReplica<L>(candidates: readonly { link: L; worker: Address; held: number; routed: number }[], window: number, throughput: ReplicaThroughput): L | undefined {
+  let best: { link: L; worker: Address; held: number; routed: number; finish: number } | undefined;
+  for (const c of candidates) {
+    const finish = (c.held + 1) * throughput.estimate(c.worker);
+    if (!best || finish < best.finish || (finish === best.finish && (c.routed < best.routed || (c.routed === best.routed && c.worker.toLowerCase() < best.worker.toLowerCase())))) best = { ...c, finish };
+  }
+  return best && best.held < window ? best.link : undefined;
+}
 
 /**
  * One training round of a stage whose next stage has replicas. Each step forwards its M
@@ -140,11 +194,16 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
   const records: RoutedRecord[] = [];
   const stepWeights: StepWeights[] = [];
   const workerOf = (link: PipeLink): Address => link.peerWorker ?? zeroAddress;
+  const throughput = p.throughput ?? new ReplicaThroughput();
+  const sentThisRound = new Map<PipeLink, number>();
+  const lastAnswer = new Map<PipeLink, number>();
+  let idleLastStep: Address[] = [];
 
   for (let k = 0; k < steps; k++) {
     const weights = stage.exportWeights();
     const stepRoot: Hex = fastWeightsRoot(weights);
     stepWeights.push({ step: k, root: stepRoot, weights });
+    throughput.relax(idleLastStep);
     const first = k * microbatches;
     const queue = Array.from({ length: microbatches }, (_, i) => first + i);
     const payloads = new Map<number, { bytes: Uint8Array; record: Partial<RoutedRecord>; tensors: tf.Tensor[] }>();
@@ -240,9 +299,13 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
         if (live.size === 0) throw new NoReplicaLeftError({ stage: stage.index, round });
         const next = queue[0];
         if (next === undefined) break;
-        const target = [...live].sort((a, b) => (inflight.get(a)?.size ?? 0) - (inflight.get(b)?.size ?? 0))[0] as PipeLink;
+        const target = pickReplica(
+          [...live].map((link) => ({ link, worker: workerOf(link), held: inflight.get(link)?.size ?? 0, routed: sentThisRound.get(link) ?? 0 })),
+          window,
+          throughput,
+        );
+        if (!target) break;
         const held = inflight.get(target) as Map<number, InFlight>;
-        if (held.size >= window) break;
         if (!arrived(next)) {
           expect(next);
           break;
@@ -252,6 +315,7 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
         try {
           await target.send({ kind: "activation", round, microbatch: next, payload: bytes });
           held.set(next, { payload: bytes, sentAt: now() });
+          sentThisRound.set(target, (sentThisRound.get(target) ?? 0) + 1);
         } catch (err) {
           queue.unshift(next);
           drop(target, err as Error);
@@ -290,6 +354,10 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
       const m = got.frame.microbatch;
       // A gradient for a microbatch this replica no longer holds (another round, or re-routed) is stale.
       if (!live.has(got.link) || got.frame.round !== round || !held?.has(m)) continue;
+      const answeredAt = now();
+      const flight = held.get(m) as InFlight;
+      throughput.observe(workerOf(got.link), answeredAt - Math.max(flight.sentAt, lastAnswer.get(got.link) ?? 0));
+      lastAnswer.set(got.link, answeredAt);
       held.delete(m);
       await backward(got.link, m, got.frame.payload);
       done++;
@@ -297,6 +365,7 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
     const t1 = now();
     stage.step();
     timings.stepMs += now() - t1;
+    idleLastStep = [...live].filter((l) => (kept.get(l)?.length ?? 0) === 0).map(workerOf);
     for (const link of [...live]) {
       try {
         await link.send({ kind: "hello", round, microbatch: STEP_MARK + k, payload: encodeStepMark((kept.get(link) ?? []).sort((a, b) => a - b)) });
