@@ -42,7 +42,7 @@ const keyOf = (entry: unknown): Hex | undefined => {
 const keysOf = (list: unknown): Hex[] => (Array.isArray(list) ? list.map(keyOf).filter((k): k is Hex => k !== undefined) : []);
 
 /**
- * The labelled dev keys of a network file's `devKeys` (`{ deployer, miners, clients, validators }`,
+ * The labelled dev keys of a network file's `devKeys` (`{ deployer, miners, replicas, clients, validators }`,
  * each `{ address, key }`, as `devnet --keep-running` writes them); entries without a well-formed
  * key are skipped, and a file without any gives `[]`.
  *
@@ -52,5 +52,5 @@ const keysOf = (list: unknown): Hex[] => (Array.isArray(list) ? list.map(keyOf).
 export function networkDevKeys(devKeys: unknown): DevKey[] {
   if (typeof devKeys !== "object" || devKeys === null) return [];
   const d = devKeys as Record<string, unknown>;
-  return labelled({ deployer: keyOf(d.deployer), miners: keysOf(d.miners), clients: keysOf(d.clients), validators: keysOf(d.validators) });
+  return labelled({ deployer: keyOf(d.deployer), miners: keysOf(d.miners), replicas: keysOf(d.replicas), clients: keysOf(d.clients), validators: keysOf(d.validators) });
 }

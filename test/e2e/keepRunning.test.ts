@@ -95,9 +95,10 @@ describe("devnet --keep-running", () => {
     expect(specTextHash(readFileSync(model?.specFile as string, "utf8"))).toBe(model?.specHash);
     expect(model?.metadataURI).toBe(specUrl(net.specServer as string, model?.specHash as `0x${string}`));
     expect(net.serving).toHaveLength(1);
-    expect(net.peers?.map((p) => p.stage)).toEqual([0, 1, 2]);
+    // One miner per stage, then the last stage's second replica (a 2-round run has no joiner).
+    expect(net.peers?.map((p) => p.stage)).toEqual([0, 1, 2, 2]);
     for (const p of net.peers ?? []) expect(p.multiaddr).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//);
-    expect(Object.keys(net.devKeys ?? {})).toEqual(expect.arrayContaining(["deployer", "miners", "signingKeys", "clients", "validators"]));
+    expect(Object.keys(net.devKeys ?? {})).toEqual(expect.arrayContaining(["deployer", "miners", "signingKeys", "clients", "validators", "replicas"]));
   });
 
   it("the web app on the kept-running network (in headless Chromium) lists its model, charts one loss point per final round, and shows a miner payout's claimable as the token's claimable()", async () => {

@@ -30,6 +30,8 @@ export function devKeysOf(roles: DevnetRoles): Record<string, unknown> {
     signingKeys: roles.signers.map(named),
     clients: roles.clients.map(named),
     validators: roles.validators.map(named),
+    // The last stage's extra replicas (swarm mode) and their signing keys.
+    replicas: roles.replicas.map((r) => ({ ...named(r.key), signingKey: r.signingKey })),
   };
 }
 

@@ -349,7 +349,7 @@ async function runOnChain(
       chainId: deployments.chainId, rpcUrl, deploymentsFile: chain.deploymentsFile, deployments,
       model: { id: modelId.toString(), name: terms.name, symbol: terms.symbol, token, stages: o.stages, specHash: hash, metadataURI, specFile: specPath },
       serving: endpoints.map((e) => ({ modelId: modelId.toString(), operator: e.entryOperator, url: e.url })),
-      peers: miners.map((m) => ({ modelId: modelId.toString(), stage: m.stage, worker: m.address, multiaddr: peers.get(m.address) as string })),
+      peers: [...miners.map((m) => ({ stage: m.stage, worker: m.address, multiaddr: peers.get(m.address) as string })), ...((await swarm?.replicaPeers()) ?? [])].map((x) => ({ modelId: modelId.toString(), ...x })),
       specServer: specServer.url, validators: auditors.map((a) => a.address), roles,
     });
   }

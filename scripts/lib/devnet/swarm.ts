@@ -11,6 +11,7 @@ import type { DevnetRoles } from "./accounts.ts";
 import { type Miner, type MinerProcessParameters, minerProcess, REPLICA_READY } from "./miners.ts";
 import type { StageMember } from "./rounds.ts";
 import type { ManagedProcess, SupervisedProcess } from "./supervisor.ts";
+import { contentAddress } from "./verification.ts";
 
 /** What the routing stage logs once a round's microbatches are trained and the replicas reported. */
 export const ROUND_ROUTED = "round routed across the next stage's replicas";
@@ -182,6 +183,14 @@ export class DevnetSwarm {
   /** The replicas beyond one miner per stage that took part (the joiner only once it joined): they hold tokens and claim. */
   extraMiners(): Miner[] {
     return [this.p.set.crashing, ...(this.join ? [this.p.set.joiner] : [])];
+  }
+
+  /** The content address of each extra replica that took part (for `network.json`). */
+  async replicaPeers(): Promise<{ stage: number; worker: Address; multiaddr: string }[]> {
+    const procs: [Miner, SupervisedProcess | undefined][] = [[this.p.set.crashing, this.crashingProc], [this.p.set.joiner, this.join ? this.joiner : undefined]];
+    const out: { stage: number; worker: Address; multiaddr: string }[] = [];
+    for (const [m, proc] of procs) if (proc) out.push({ stage: m.stage, worker: m.address, multiaddr: await contentAddress(proc) });
+    return out;
   }
 
   /** Every miner process of the run, joiner included. */
