@@ -219,20 +219,22 @@ describe("replicas of a stage over in-process libp2p links", () => {
     expect(throughput.estimate(links[1]?.peerWorker as Address)).toBeGreaterThan(throughput.estimate(links[0]?.peerWorker as Address));
   }, 60_000);
 
-  it("picks the replica that would finish first, waits for a faster full one, and breaks ties by fewer routed then address", () => {
+  it("gives every replica one microbatch a round, then picks the one that would finish first, waits for a faster full one, and breaks ties by fewer routed then address", () => {
     const t = new ReplicaThroughput();
     const [x, y, z] = ["0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000002", "0x0000000000000000000000000000000000000003"] as const;
-    // Nothing measured: equal estimates; fewer routed wins, then the lower address.
+    // A replica routed nothing yet this round comes first, lowest address first (each trains at least one a round).
     expect(pickReplica([{ link: "y", worker: y, held: 0, routed: 0 }, { link: "x", worker: x, held: 0, routed: 1 }], 2, t)).toBe("y");
     expect(pickReplica([{ link: "y", worker: y, held: 0, routed: 0 }, { link: "x", worker: x, held: 0, routed: 0 }], 2, t)).toBe("x");
+    // Equal estimates: fewer routed wins.
+    expect(pickReplica([{ link: "y", worker: y, held: 0, routed: 1 }, { link: "x", worker: x, held: 0, routed: 2 }], 2, t)).toBe("y");
     t.observe(x, 10);
     t.observe(y, 40);
     // x finishes a second microbatch (20 ms) before y finishes its first (40 ms).
-    expect(pickReplica([{ link: "x", worker: x, held: 1, routed: 1 }, { link: "y", worker: y, held: 0, routed: 0 }], 2, t)).toBe("x");
+    expect(pickReplica([{ link: "x", worker: x, held: 1, routed: 1 }, { link: "y", worker: y, held: 0, routed: 1 }], 2, t)).toBe("x");
     // x's window is full, but its third (30 ms) still beats y's first: wait for x.
-    expect(pickReplica([{ link: "x", worker: x, held: 2, routed: 2 }, { link: "y", worker: y, held: 0, routed: 0 }], 2, t)).toBeUndefined();
+    expect(pickReplica([{ link: "x", worker: x, held: 2, routed: 2 }, { link: "y", worker: y, held: 0, routed: 1 }], 2, t)).toBeUndefined();
     // Past that, y is worth it.
-    expect(pickReplica([{ link: "x", worker: x, held: 4, routed: 4 }, { link: "y", worker: y, held: 0, routed: 0 }], 4, t)).toBe("y");
+    expect(pickReplica([{ link: "x", worker: x, held: 4, routed: 4 }, { link: "y", worker: y, held: 0, routed: 1 }], 4, t)).toBe("y");
     // A replica not measured yet counts as fast as the fastest, so it is tried.
     expect(t.estimate(z)).toBe(10);
     // One left idle is tried again: its lag behind the fastest halves each time.

@@ -152,13 +152,18 @@ export class ReplicaThroughput {
 type InFlight = { payload: Uint8Array; sentAt: number };
 
 /**
- * Where the next microbatch goes: the replica that would finish it first by its measured time per
- * microbatch (`(held + 1) x estimate`), so a faster machine gets proportionally more; ties go to
- * the one routed fewer this round, then the lower address. Undefined when that replica's window is
- * full: waiting for it beats handing the microbatch to a slower one (and when every window is full
- * there is nothing to do but wait).
+ * Where the next microbatch goes. A replica routed nothing yet this round comes first (lowest
+ * address first): every linked replica trains at least one microbatch a round, so it stays
+ * measured and on the roster. Otherwise the replica that would finish it first by its measured
+ * time per microbatch (`(held + 1) x estimate`), so a faster machine gets proportionally more;
+ * ties go to the one routed fewer this round, then the lower address. Undefined when that
+ * replica's window is full: waiting for it beats handing the microbatch to a slower one (and when
+ * every window is full there is nothing to do but wait).
  */
 export function pickReplica<L>(candidates: readonly { link: L; worker: Address; held: number; routed: number }[], window: number, throughput: ReplicaThroughput): L | undefined {
+  const byAddress = (a: { worker: Address }, b: { worker: Address }) => (a.worker.toLowerCase() < b.worker.toLowerCase() ? -1 : 1);
+  const untried = candidates.filter((c) => c.routed === 0 && c.held < window).sort(byAddress)[0];
+  if (untried) return untried.link;
   let best: { link: L; worker: Address; held: number; routed: number; finish: number } | undefined;
   for (const c of candidates) {
     const finish = (c.held + 1) * throughput.estimate(c.worker);
