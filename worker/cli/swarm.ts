@@ -25,6 +25,16 @@ import { fetchStageWeights } from "../commit/join.ts";
 import { JoinWeightsUnavailableError, UsageError } from "./errors.ts";
 import { enterRound, type Shared, sessionRounds, sleep } from "./session.ts";
 
+/** Log messages others wait on (the devnet drives its swarm by them). */
+export const SWARM_LOG = {
+  /** The routing stage, once a round's microbatches are trained and the replicas reported (fields `round`, `routed`, `roster`). */
+  roundRouted: "round routed across the next stage's replicas",
+  /** A replica, at the first microbatch of a round routed to it (fields `round`, `microbatch`). */
+  roundUnderWay: "round under way: training the microbatches routed here",
+  /** A replica listed in the stage directory and waiting for the stage before it to link. */
+  replicaReady: "waiting for the previous stage to link to this replica",
+} as const;
+
 /** Which side of a replicated stage this stage is on; a {@link UsageError} when `--swarm` does not apply to it. */
 export function swarmRole(stage: number, stageCount: number): "fanOut" | "replica" {
   if (stage === stageCount - 1) return "replica";
@@ -115,7 +125,7 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
           replicas.delete(worker);
           logger.warn({ round: round.toString(), worker }, "a replica of the next stage left mid-round; its unanswered microbatches went to the others");
         }
-        logger.info({ round: round.toString(), routed: Object.fromEntries(result.routed), roster: result.roster.map((e) => ({ worker: e.worker, items: e.items })) }, "round routed across the next stage's replicas");
+        logger.info({ round: round.toString(), routed: Object.fromEntries(result.routed), roster: result.roster.map((e) => ({ worker: e.worker, items: e.items })) }, SWARM_LOG.roundRouted);
         const { gradRoots } = storeRoundContent(store, { round, stepWeights: result.stepWeights, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
         const records = result.records.map((r, i) => ({ ...r, gradRoot: gradRoots[i] }));
         return { ...result, records, neighbours: { upstream: prev?.peerWorker ?? zeroAddress, downstream: zeroAddress } };
@@ -193,7 +203,7 @@ export function lastDurableRound(state: JournalState): bigint | undefined {
 export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: StagePipe) => void): Promise<void> {
   const { p, journal, store } = s;
   const { logger } = p;
-  logger.info({ stage: p.stage }, "waiting for the previous stage to link to this replica");
+  logger.info({ stage: p.stage }, SWARM_LOG.replicaReady);
   const prev = await acceptUpstream(linkOptions(s, loaded));
   onConnected({ prev });
   captureLinkContent(prev, store);
@@ -211,7 +221,7 @@ export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnec
         await enterRound(s, round, () => prev.ended);
         const result = await runReplicaRound({
           stage: loaded.stage, round, steps: loaded.stepsPerRound, wire: p.wire, prev,
-          onFirstMicrobatch: (microbatch) => logger.info({ round: round.toString(), microbatch }, "round under way: training the microbatches routed here"),
+          onFirstMicrobatch: (microbatch) => logger.info({ round: round.toString(), microbatch }, SWARM_LOG.roundUnderWay),
         });
         if (result.records.length === 0) {
           logger.info({ round: round.toString() }, "nothing of this round was routed here (joined after it began); starting at the next");

@@ -8,6 +8,7 @@ import { stake } from "../../../sdk/actions/miner/stake.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
 import { spawnLastFirst } from "../../../worker/p2p/listenAddress.ts";
 import { loopbackDialAddress } from "../../../worker/p2p/listenAddress.ts";
+import { SWARM_LOG } from "../../../worker/cli/swarm.ts";
 import type { ChildEvent } from "../../../worker/serve/launch.ts";
 import { type RestartRecord, SupervisedProcess } from "./supervisor.ts";
 
@@ -95,7 +96,7 @@ export function minerProcess(p: MinerProcessParameters, m: Miner, peer?: string)
 }
 
 /** A replica of the last stage is ready once it listed itself and waits for the stage before it to link. */
-export const REPLICA_READY = "waiting for the previous stage to link to this replica";
+export const REPLICA_READY = SWARM_LOG.replicaReady;
 
 /**
  * Starts `shardholder train` for every miner (stage s dials s+1), through `untilRound`, JSON logs on

@@ -8,15 +8,13 @@ import path from "node:path";
 import type { Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { DevnetRoles } from "./accounts.ts";
+import { SWARM_LOG } from "../../../worker/cli/swarm.ts";
 import { type Miner, type MinerProcessParameters, minerProcess, REPLICA_READY } from "./miners.ts";
 import type { StageMember } from "./rounds.ts";
 import type { ManagedProcess, SupervisedProcess } from "./supervisor.ts";
 import { contentAddress } from "./verification.ts";
 
-/** What the routing stage logs once a round's microbatches are trained and the replicas reported. */
-export const ROUND_ROUTED = "round routed across the next stage's replicas";
-/** What a replica logs when the first microbatch of a round reaches it. */
-export const ROUND_UNDER_WAY = "round under way: training the microbatches routed here";
+const { roundRouted: ROUND_ROUTED, roundUnderWay: ROUND_UNDER_WAY } = SWARM_LOG;
 
 /** How a replica of the last stage took part. */
 export type ReplicaRole = "from the start" | "crashes mid-round" | "joins later";
