@@ -47,12 +47,17 @@ contract ComputeLedgerReplicasTest is LedgerTestBase {
             vm.prank(w);
             ledger.stake{value: 2 ether}(payouts[i], vm.addr(key));
         }
-        vm.deal(stageOneValidator, 10 ether);
-        vm.startPrank(stageOneValidator);
-        ledger.stake{value: 1 ether}(stageOneValidator, stageOneValidator);
+        _stakeStageOneValidator(stageOneValidator);
+        _warpToCommit(modelId, 0);
+    }
+
+    /// @dev `v` stakes 1 ether and validates stage 1 (the replicated stage) of the model.
+    function _stakeStageOneValidator(address v) internal {
+        vm.deal(v, 10 ether);
+        vm.startPrank(v);
+        ledger.stake{value: 1 ether}(v, v);
         ledger.setValidator(modelId, 1, true);
         vm.stopPrank();
-        _warpToCommit(modelId, 0);
     }
 
     // ---------------------------------------------------------------- trees of any size (the base's `_tree`)
@@ -657,12 +662,7 @@ contract ComputeLedgerReplicasTest is LedgerTestBase {
         copied[0] = _r2Leaves()[0];
         copied[0].upstream = makeAddr("made-up upstream");
         CommittedItem memory copy = _item(_commitLeaves(1, COPIER, copied), copied, 0);
-        address secondStageOne = makeAddr("second stage-one validator");
-        vm.deal(secondStageOne, 10 ether);
-        vm.startPrank(secondStageOne);
-        ledger.stake{value: 1 ether}(secondStageOne, secondStageOne);
-        ledger.setValidator(modelId, 1, true);
-        vm.stopPrank();
+        _stakeStageOneValidator(makeAddr("second stage-one validator"));
         _warpToChallenge(modelId, 0);
         // both disputes decided inside the challenge window
         uint256 bond = ledger.challengeBondWei(modelId);

@@ -95,9 +95,6 @@ export function minerProcess(p: MinerProcessParameters, m: Miner, peer?: string)
   });
 }
 
-/** A replica of the last stage is ready once it listed itself and waits for the stage before it to link. */
-export const REPLICA_READY = SWARM_LOG.replicaReady;
-
 /**
  * Starts `shardholder train` for every miner (stage s dials s+1), through `untilRound`, JSON logs on
  * stdout, each under a {@link SupervisedProcess}: a miner that exits is started again with the
@@ -128,7 +125,7 @@ export async function startMiners(p: MinerProcessParameters & {
     },
     async (proc) => {
       const m = minerOf.get(proc);
-      if (m?.swarm && m.stage === last) await proc.waitUntil("ready", (e) => e.msg === REPLICA_READY, timeoutMs);
+      if (m?.swarm && m.stage === last) await proc.waitUntil("ready", (e) => e.msg === SWARM_LOG.replicaReady, timeoutMs);
       return (await proc.waitUntil("listening", (e) => e.msg === "listening", timeoutMs)).addrs;
     },
     p.signal,

@@ -183,8 +183,9 @@ async function runOnChain(
   const untrained = { prompt: PROMPTS[0] as string, output: untrainedCompletion(spec, PROMPTS[0] as string, MAX_NEW_TOKENS, sampling) };
   o.log(`untrained model: ${JSON.stringify(untrained.prompt)} -> ${JSON.stringify(untrained.output)}`);
   const journals = path.join(runDir, "journals");
-  const swarmSet = o.swarm !== false && swarmApplies(o.stages) ? swarmMiners(minersOf(roles.miners, roles.signers, journals), roles, journals) : undefined;
-  const miners = swarmSet?.miners ?? minersOf(roles.miners, roles.signers, journals);
+  const stageMiners = minersOf(roles.miners, roles.signers, journals);
+  const swarmSet = o.swarm !== false && swarmApplies(o.stages) ? swarmMiners(stageMiners, roles, journals) : undefined;
+  const miners = swarmSet?.miners ?? stageMiners;
   // Miners that start now: one per stage, and the last stage's second replica in swarm mode.
   const starting = swarmSet ? [...miners, swarmSet.crashing] : miners;
   const cheaterMiner = { stage: o.stages - 1, key: roles.cheater.key, signingKey: roles.cheater.signingKey, address: privateKeyToAccount(roles.cheater.key).address, journalDir: "" };
@@ -202,11 +203,13 @@ async function runOnChain(
     restarts.push(r);
     o.log(`${r.name} (pid ${r.pid}) exited with ${r.code}; restarting it with the same command in ${r.delayMs} ms`, { child: r.name, pid: r.pid, exitCode: r.code });
   };
+  const logDir = path.join(runDir, "logs");
+  await mkdir(logDir, { recursive: true });
   const minerParams: MinerProcessParameters = {
     rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, untilRound: last, onRestart, extraArgs: o.minerArgs,
     // No --peer: every stage finds the next one in the on-chain stage directory.
     discover: true,
-    logDir: await mkdir(path.join(runDir, "logs"), { recursive: true }).then(() => path.join(runDir, "logs")),
+    logDir,
     onRound: (l) => {
       tracker.add(l);
       if (l.loss !== undefined) o.log(`round ${l.round}: stage ${l.stage} ${swarmSet ? `${l.worker} ` : ""}committed${l.items !== undefined ? ` ${l.items} microbatches` : ""}, loss ${l.loss.toFixed(3)}`);
@@ -235,7 +238,7 @@ async function runOnChain(
   // The protocol's sampling rate (ATTEST_SAMPLE_BPS): a cheat on every item of a round of many steps is caught w.p. ~1.
   const fraction = 0.1;
   const auditors = stageAuditors(roles, o.stages);
-  const validators = startStageValidators({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: o.stages, peers, fraction, fromRound: first, untilRound: last, onRestart, logDir: minerParams.logDir });
+  const validators = startStageValidators({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: o.stages, peers, fraction, fromRound: first, untilRound: last, onRestart, logDir });
   for (const v of validators) {
     track(v);
     void v.exit.then(() => v.gaveUp && tracker.fail(v.gaveUp));

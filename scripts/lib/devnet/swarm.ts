@@ -9,12 +9,11 @@ import type { Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { DevnetRoles } from "./accounts.ts";
 import { SWARM_LOG } from "../../../worker/cli/swarm.ts";
-import { type Miner, type MinerProcessParameters, minerProcess, REPLICA_READY } from "./miners.ts";
+import { type Miner, type MinerProcessParameters, minerProcess } from "./miners.ts";
 import type { StageMember } from "./rounds.ts";
 import type { ManagedProcess, SupervisedProcess } from "./supervisor.ts";
 import { contentAddress } from "./verification.ts";
 
-const { roundRouted: ROUND_ROUTED, roundUnderWay: ROUND_UNDER_WAY } = SWARM_LOG;
 
 /** How a replica of the last stage took part. */
 export type ReplicaRole = "from the start" | "crashes mid-round" | "joins later";
@@ -65,7 +64,7 @@ export function swarmMiners(stageMiners: readonly Miner[], roles: DevnetRoles, j
 
 /** The routing stage's record of `round` (waits for it). */
 export async function routedRound(fanOut: ManagedProcess, round: bigint, timeoutMs = 300_000): Promise<SwarmRound> {
-  const e = await fanOut.waitUntil(`round ${round} routed`, (ev) => ev.msg === ROUND_ROUTED && ev.round === round.toString(), timeoutMs);
+  const e = await fanOut.waitUntil(`round ${round} routed`, (ev) => ev.msg === SWARM_LOG.roundRouted && ev.round === round.toString(), timeoutMs);
   const roster = (e.roster as { worker: Address; items: number }[] | undefined) ?? [];
   return { round, routed: (e.routed as Record<Address, number> | undefined) ?? {}, roster: roster.filter((x) => x.items > 0).map((x) => x.worker) };
 }
@@ -84,7 +83,7 @@ export function roundCommitters(stageMiners: readonly Miner[], replicatedStage: 
  * and rejoins at a round boundary. Resolves with the microbatch it was training.
  */
 export async function crashMidRound(replica: SupervisedProcess, round: bigint, timeoutMs = 300_000): Promise<number> {
-  const e = await replica.waitUntil(`round ${round} under way`, (ev) => ev.msg === ROUND_UNDER_WAY && ev.round === round.toString(), timeoutMs);
+  const e = await replica.waitUntil(`round ${round} under way`, (ev) => ev.msg === SWARM_LOG.roundUnderWay && ev.round === round.toString(), timeoutMs);
   replica.crash();
   return Number(e.microbatch);
 }
@@ -154,7 +153,7 @@ export class DevnetSwarm {
   async readyForNextRound(round: bigint): Promise<void> {
     const ready = (proc: SupervisedProcess, starts: number) => {
       let seen = 0;
-      return proc.waitUntil(`start ${starts} ready`, (e) => e.msg === REPLICA_READY && ++seen === starts, 300_000);
+      return proc.waitUntil(`start ${starts} ready`, (e) => e.msg === SWARM_LOG.replicaReady && ++seen === starts, 300_000);
     };
     if (round === this.p.plan.crashRound) {
       await this.crashing;
@@ -171,29 +170,30 @@ export class DevnetSwarm {
     return roundCommitters(this.p.set.miners, this.stage, routed);
   }
 
+  /** The replicas beyond one miner per stage, with their processes: the crashing one, and the joiner once it started. */
+  private extras(): { miner: Miner; proc: SupervisedProcess }[] {
+    return [{ miner: this.p.set.crashing, proc: this.crashingProc }, ...(this.joiner ? [{ miner: this.p.set.joiner, proc: this.joiner }] : [])];
+  }
+
   /** The miner processes whose last round ran here: every stage miner and the replicas on the last round's roster. */
   finishing(stageProcs: readonly SupervisedProcess[], last: bigint): SupervisedProcess[] {
     const roster = new Set(this.rounds.find((r) => r.round === last)?.roster ?? []);
-    const replicas: [Miner, SupervisedProcess | undefined][] = [[this.p.set.crashing, this.crashingProc], [this.p.set.joiner, this.joiner]];
-    return [...stageProcs, ...replicas.filter(([m, proc]) => proc && roster.has(m.address)).map(([, proc]) => proc as SupervisedProcess)];
+    return [...stageProcs, ...this.extras().filter((e) => roster.has(e.miner.address)).map((e) => e.proc)];
   }
 
   /** The replicas beyond one miner per stage that took part (the joiner only once it joined): they hold tokens and claim. */
   extraMiners(): Miner[] {
-    return [this.p.set.crashing, ...(this.join ? [this.p.set.joiner] : [])];
+    return this.extras().map((e) => e.miner);
   }
 
   /** The content address of each extra replica that took part (for `network.json`). */
   async replicaPeers(): Promise<{ stage: number; worker: Address; multiaddr: string }[]> {
-    const procs: [Miner, SupervisedProcess | undefined][] = [[this.p.set.crashing, this.crashingProc], [this.p.set.joiner, this.join ? this.joiner : undefined]];
-    const out: { stage: number; worker: Address; multiaddr: string }[] = [];
-    for (const [m, proc] of procs) if (proc) out.push({ stage: m.stage, worker: m.address, multiaddr: await contentAddress(proc) });
-    return out;
+    return Promise.all(this.extras().map(async ({ miner, proc }) => ({ stage: miner.stage, worker: miner.address, multiaddr: await contentAddress(proc) })));
   }
 
   /** Every miner process of the run, joiner included. */
   allProcs(stageProcs: readonly SupervisedProcess[]): SupervisedProcess[] {
-    return [...stageProcs, this.crashingProc, ...(this.joiner ? [this.joiner] : [])];
+    return [...stageProcs, ...this.extras().map((e) => e.proc)];
   }
 
   /** The summary's record (after the crash, if armed, happened or failed). */
