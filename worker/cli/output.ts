@@ -23,6 +23,11 @@ export function createLogger({ json }: { json: boolean }): Logger {
   return pino({ base: null, timestamp: false }, human);
 }
 
+/** `value` with every bigint written as its decimal string, for a log record (pino cannot write bigints). */
+export function loggable(value: object): object {
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as object;
+}
+
 /** One progress update of a training or serving loop. */
 export type ProgressUpdate = { step: number; loss?: number | undefined; tokensPerSec?: number | undefined; bytesOnWire?: number | undefined };
 

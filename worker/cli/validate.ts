@@ -12,6 +12,7 @@ import { getStageMember } from "../../sdk/actions/swarm/getStageMember.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { selectBackend } from "../backend/select.ts";
+import { loggable } from "./output.ts";
 import type { BackendName } from "../backend/select.ts";
 import { parseModelSpec, specHash } from "../model/index.ts";
 import { createPipeNode } from "../p2p/node.ts";
@@ -107,7 +108,7 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
         wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, stageCount: model.stageCount,
         reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)) ?? directoryPeer(w), fraction: p.fraction, availabilityDeadlineMs: p.availabilityDeadlineMs,
         // Every verdict as it happens (attestations at debug: there is one per sampled item).
-        onLog: (e) => logger[e.type === "attest" ? "debug" : "info"](JSON.parse(JSON.stringify({ validator: account.address, ...e }, (_k, x) => (typeof x === "bigint" ? x.toString() : x))) as object, "validator log"),
+        onLog: (e) => logger[e.type === "attest" ? "debug" : "info"](loggable({ validator: account.address, ...e }), "validator log"),
         // Validators stake with their own address as signing key (stakeAsValidator), so the account signs its hello.
         hello: () => contentHello({ signer: account, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: model.specHash, stage: p.stage, worker: account.address, node }),
       });

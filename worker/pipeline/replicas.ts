@@ -161,20 +161,20 @@ type InFlight = { payload: Uint8Array; sentAt: number };
  * every window is full there is nothing to do but wait).
  */
 export function pickReplica<L>(candidates: readonly { link: L; worker: Address; held: number; routed: number }[], window: number, throughput: ReplicaThroughput): L | undefined {
-  const byAddress = (a: { worker: Address }, b: { worker: Address }) => (a.worker.toLowerCase() < b.worker.toLowerCase() ? -1 : 1);
-  const untried = candidates.filter((c) => c.routed === 0 && c.held < window).sort(byAddress)[0];
+  const lower = (a: { worker: Address }, b: { worker: Address }) => a.worker.toLowerCase() < b.worker.toLowerCase();
+  const untried = candidates.filter((c) => c.routed === 0 && c.held < window).sort((a, b) => (lower(a, b) ? -1 : 1))[0];
   if (untried) return untried.link;
   let best: { link: L; worker: Address; held: number; routed: number; finish: number } | undefined;
   for (const c of candidates) {
     const finish = (c.held + 1) * throughput.estimate(c.worker);
-    if (!best || finish < best.finish || (finish === best.finish && (c.routed < best.routed || (c.routed === best.routed && c.worker.toLowerCase() < best.worker.toLowerCase())))) best = { ...c, finish };
+    if (!best || finish < best.finish || (finish === best.finish && (c.routed < best.routed || (c.routed === best.routed && lower(c, best))))) best = { ...c, finish };
   }
   return best && best.held < window ? best.link : undefined;
 }
 
 /**
  * One training round of a stage whose next stage has replicas. Each step forwards its M
- * microbatches, routing each to the replica with the fewest in flight (at most `window`), runs
+ * microbatches, routing each by {@link pickReplica} (at most `window` in flight per replica), runs
  * backward on each gradient as it arrives, steps, then sends every live replica the list of the
  * step's microbatches it kept from it. A replica whose link fails, or that sits on a microbatch
  * past `replicaTimeoutMs`, is dropped and its unanswered microbatches go to the others.
@@ -217,11 +217,12 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
     let done = 0;
     // The upstream's next activation, awaited alongside the gradients: an upstream running 1F1B
     // sends microbatch m+w only after it got m's gradient, so blocking on it here would deadlock.
-    let arriving: { m: number; frame?: Frame; wait: Promise<void> } | undefined;
+    type Arriving = { m: number; frame?: Frame; wait: Promise<void> };
+    let arriving: Arriving | undefined;
     const arrived = (m: number): boolean => isFirst || payloads.has(m) || (arriving?.m === m && arriving.frame !== undefined);
     const expect = (m: number): void => {
       if (arriving?.m === m) return;
-      const a: { m: number; frame?: Frame; wait: Promise<void> } = {
+      const a: Arriving = {
         m,
         wait: (prev as PipeLink).receive("activation", round, m).then((frame) => {
           a.frame = frame;

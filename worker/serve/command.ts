@@ -6,6 +6,7 @@ import type { LocalAccount } from "viem/accounts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import type { SamplingParameters } from "../model/generate.ts";
 import type { BackendName } from "../backend/select.ts";
+import { loggable } from "../cli/output.ts";
 import { runServeStage } from "./stageServer.ts";
 
 export type ServeCommandParameters = {
@@ -61,7 +62,7 @@ export async function runServeCommand(p: ServeCommandParameters): Promise<{ serv
           ? { operator: { rpcUrls: p.rpcUrls, deployments: p.deployments, account: p.account, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens, consents: p.consents, http: p.storeListen, publicUrl: p.publicUrl } }
           : {}),
       },
-      (event, body) => p.logger.info(JSON.parse(JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as object, event),
+      (event, body) => p.logger.info(loggable(body), event),
       stop.signal,
     );
   } finally {
