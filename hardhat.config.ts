@@ -31,6 +31,7 @@ const TEST_JOBS = [
   ["contracts/test/ComputeLedgerInvariant.t.sol"],
   ["contracts/test/ComputeLedgerAttacks.t.sol"],
   ["contracts/test/ComputeLedgerReplicas.t.sol"],
+  ["contracts/test/ComputeLedgerLinkReceipts.t.sol"],
   ["contracts/test/ComputeLedgerStages.t.sol", "contracts/test/StageDirectory.t.sol"],
   ["contracts/test/InferenceEscrowInvariant.t.sol", "contracts/test/ModelTokenInvariant.t.sol", "contracts/test/ModelTokenFuzz.t.sol"],
 ];
@@ -53,6 +54,7 @@ const TEST_HELPERS = [
   "contracts/test/economy/ReentrantClaimer.sol",
   "contracts/test/ledger/LedgerActors.sol",
   "contracts/test/ledger/LedgerTestBase.sol",
+  "contracts/test/ledger/ReplicaRoundTestBase.sol",
 ];
 
 export default defineConfig({

@@ -123,6 +123,15 @@ contract ComputeLedger is IComputeLedger, IComputeLedgerValidators, IComputeLedg
         _delegate(_validatorModule);
     }
 
+    /// @notice Slashes a worker whose leaf contradicts a link receipt it signed, restores the commitment
+    /// its lie voided and voids the copy it was told for.
+    /// @dev See `LedgerValidators.proveLinkEquivocation`.
+    function proveLinkEquivocation(CommittedItem calldata, LinkReceipt calldata, bytes calldata, CommittedItem[] calldata)
+        external
+    {
+        _delegate(_validatorModule);
+    }
+
     // ---------------------------------------------------------------- disputes (delegated)
 
     /// @notice Challenges one committed leaf with `challengeBondWei(modelId)`; see `LedgerDisputes.challengeItem`.

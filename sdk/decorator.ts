@@ -44,6 +44,7 @@ import { attestItems } from "./actions/validator/attestItems.ts";
 import { getValidatorRound } from "./actions/validator/getValidatorRound.ts";
 import { mintValidatorReward } from "./actions/validator/mintValidatorReward.ts";
 import { proveDuplicate, proveMisordered, proveUnlinked } from "./actions/validator/proveUnlinked.ts";
+import { proveLinkEquivocation } from "./actions/validator/proveLinkEquivocation.ts";
 import { proveWeightsBreak } from "./actions/validator/proveWeightsBreak.ts";
 import { sealRoundSeed } from "./actions/validator/sealRoundSeed.ts";
 import { slashFalseAttestation } from "./actions/validator/slashFalseAttestation.ts";
@@ -172,6 +173,7 @@ const actions = {
   proveUnlinked,
   proveDuplicate,
   proveMisordered,
+  proveLinkEquivocation,
   slashFalseAttestation,
 } as const;
 

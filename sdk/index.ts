@@ -95,6 +95,7 @@ export * from "./actions/validator/ledgerItem.ts";
 export * from "./actions/validator/mintValidatorReward.ts";
 export * from "./actions/validator/proveWeightsBreak.ts";
 export * from "./actions/validator/proveUnlinked.ts";
+export * from "./actions/validator/proveLinkEquivocation.ts";
 export * from "./actions/validator/sample.ts";
 export * from "./actions/validator/sealRoundSeed.ts";
 export * from "./actions/validator/slashFalseAttestation.ts";

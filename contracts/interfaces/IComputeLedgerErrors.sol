@@ -61,6 +61,14 @@ interface IComputeLedgerErrors {
     /// @notice `proveMisordered`: the two leaves are not two different leaves of one commitment out of slot order.
     error ComputeLedgerNotMisordered();
     error ComputeLedgerCommitmentVoided();
+    /// @notice `proveLinkEquivocation`: the receipt does not list the leaf's microbatch, is not about the
+    /// leaf's worker at its stage, or the leaf names the receipt's other end after all.
+    error ComputeLedgerNotAnEquivocation();
+    /// @notice `proveLinkEquivocation`: the receipt is not signed by a key the accused held during the round.
+    error ComputeLedgerInvalidReceiptSignature();
+    /// @notice `proveLinkEquivocation`: the beneficiary leaf is not the accused's named partner's leaf of
+    /// the microbatch naming the accused back, or more than one was given.
+    error ComputeLedgerNotABeneficiary();
     error ComputeLedgerDrawNotReady(uint256 disputeId, uint256 drawBlock);
     error ComputeLedgerCommitteeAlreadyDrawn(uint256 disputeId);
     error ComputeLedgerCommitteeNotDrawn(uint256 disputeId);

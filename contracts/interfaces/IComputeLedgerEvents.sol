@@ -59,8 +59,6 @@ interface IComputeLedgerEvents {
     event PaymentCredited(address indexed account, uint256 amountWei);
     event PaymentWithdrawn(address indexed account, uint256 amountWei);
 
-    /// @notice A proven break of a worker's own weights chain: round `round`'s `weightsRootBefore`
-    /// differs from its round `round - 1` `weightsRootAfter` (same model and stage).
     /// @notice A commitment was voided (never paid; its units left the round): a neighbour one of its
     /// leaves names exchanged that microbatch with another worker (`proveUnlinked`), a leaf duplicates
     /// the input of a leaf whose upstream link is confirmed (`proveDuplicate`; `neighbour` is its named
@@ -69,6 +67,26 @@ interface IComputeLedgerEvents {
         uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, address neighbour, uint64 removedUnits
     );
 
+    /// @notice A voided commitment counts again (its units are back in the round): the neighbour whose
+    /// leaf voided it was proven to have signed a link receipt naming it (`proveLinkEquivocation`).
+    event CommitmentRestored(
+        uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, address liar, uint64 restoredUnits
+    );
+
+    /// @notice `liar` signed a link receipt listing `microbatch` with `counterpart` at the other end, and
+    /// committed a leaf of it naming someone else (slashed like fraud; `prover` credited the winner's share).
+    event LinkEquivocationProven(
+        uint64 indexed modelId,
+        uint64 indexed round,
+        address indexed liar,
+        uint16 stage,
+        uint32 microbatch,
+        address counterpart,
+        address prover
+    );
+
+    /// @notice A proven break of a worker's own weights chain: round `round`'s `weightsRootBefore`
+    /// differs from its round `round - 1` `weightsRootAfter` (same model and stage).
     event WeightsBreakProven(
         uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, address prover
     );

@@ -52,6 +52,21 @@ interface IComputeLedgerTypes {
         bytes32[] proof;
     }
 
+    /// @notice What two pipeline neighbours exchanged in one round, as either of them signs it
+    /// (EIP-712 type `LinkReceipt`, docs/PROTOCOL.md "Link receipts"): the upstream (stage `stage`)
+    /// sent each listed microbatch's activations to the downstream (stage `stage + 1`) and kept its
+    /// gradient. The signer's leaf of a listed microbatch must name the other end; one that names
+    /// anyone else is an equivocation (`proveLinkEquivocation`).
+    /// `microbatches` is a bitmap: microbatch `m` is bit `m % 8` (least significant first) of byte `m / 8`.
+    struct LinkReceipt {
+        uint64 modelId;
+        uint64 round;
+        uint16 stage;
+        address upstream;
+        address downstream;
+        bytes microbatches;
+    }
+
     /// @notice What a dispute is about.
     /// `Item`: the committee re-executes one leaf; `fraud` means the accused worker cheated.
     /// `ChainBreak`: a break between stage s (accused) and s+1 (counterparty) is proven on-chain;

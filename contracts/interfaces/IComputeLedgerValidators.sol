@@ -20,4 +20,10 @@ interface IComputeLedgerValidators is IComputeLedgerTypes {
         CommittedItem[] calldata copyUpstream
     ) external;
     function proveMisordered(CommittedItem calldata a, CommittedItem calldata b) external;
+    function proveLinkEquivocation(
+        CommittedItem calldata liar,
+        LinkReceipt calldata receipt,
+        bytes calldata signature,
+        CommittedItem[] calldata beneficiary
+    ) external;
 }

@@ -161,6 +161,14 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     uint256 internal _availabilityCount;
     /// @dev availability challenge id + 1 of an item, key = `_itemKey(...)` (0 = none open)
     mapping(bytes32 itemKey => uint256) internal _openAvailability;
+    /// @dev The neighbour whose leaf voided a commitment (`proveUnlinked`, `proveDuplicate`; zero for
+    /// `proveMisordered`), same keys as `_commitments`: an equivocation proven against that neighbour
+    /// restores the commitment.
+    mapping(uint64 modelId => mapping(address worker => mapping(uint256 key => address))) internal _voidedVia;
+    /// @dev When `key` last stopped being `account`'s signing key (0 = never): a link receipt of a round
+    /// whose commit window began before that is still evidence against the account, so rotating the key
+    /// cannot hide an equivocation.
+    mapping(address account => mapping(address key => uint256)) internal _keyRetiredAt;
 
     constructor(IModelRegistry registry_) {
         if (address(registry_) == address(0)) revert ComputeLedgerZeroAddress();

@@ -27,6 +27,7 @@ abstract contract LedgerStaking is LedgerCore {
         }
         address previousKey = s.signingKey;
         if (previousKey != signingKey) {
+            if (previousKey != address(0)) _keyRetiredAt[msg.sender][previousKey] = block.timestamp;
             s.signingKey = signingKey;
             emit SigningKeyRotated(msg.sender, previousKey, signingKey);
         }
@@ -38,12 +39,14 @@ abstract contract LedgerStaking is LedgerCore {
 
     /// @notice Replaces the caller's commitment signing key.
     /// @dev Takes effect immediately: signatures by the previous key are rejected from now on, even
-    /// for commitments signed earlier and not yet submitted (a leaked key is cut off at once).
+    /// for commitments signed earlier and not yet submitted (a leaked key is cut off at once). The
+    /// previous key's link receipts of rounds already begun stay evidence (`proveLinkEquivocation`).
     function rotateSigningKey(address newKey) external {
         if (newKey == address(0)) revert ComputeLedgerZeroAddress();
         StakerSlot storage s = _stakers[msg.sender];
         address previousKey = s.signingKey;
         if (previousKey == address(0)) revert ComputeLedgerNotRegistered();
+        _keyRetiredAt[msg.sender][previousKey] = block.timestamp;
         s.signingKey = newKey;
         emit SigningKeyRotated(msg.sender, previousKey, newKey);
     }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IModelToken} from "../interfaces/IModelToken.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {LedgerBase} from "./LedgerBase.sol";
@@ -25,6 +26,11 @@ import {LedgerCore} from "./LedgerCore.sol";
 /// its balance, its token minter role): this keeps the ledger under the EIP-170 size limit. The
 /// views live in the ledger itself.
 abstract contract LedgerValidators is LedgerCore {
+    /// @notice EIP-712 type hash of `LinkReceipt`, byte for byte as in docs/PROTOCOL.md "Link receipts".
+    bytes32 public constant LINK_RECEIPT_TYPEHASH = keccak256(
+        "LinkReceipt(uint64 modelId,uint64 round,uint16 stage,address upstream,address downstream,bytes microbatches)"
+    );
+
     /// @notice Moves the sampling seed of (model, round) towards sealed; returns it (zero until sealed).
     /// @dev Only inside the round's challenge window (after its commit window). The first call names
     /// its own block (`RoundSeedRequested`); a call in any later block seals the seed from that
@@ -288,7 +294,146 @@ abstract contract LedgerValidators is LedgerCore {
         _voidSlot(a.modelId, a.round, a.stage, a.worker, _verifyItem(b, p.microbatchesPerRound), address(0));
     }
 
+    /// @notice Slashes `liar.worker` for committing a leaf that contradicts a link receipt it signed:
+    /// the receipt lists `liar.leaf.microbatch` as exchanged with its other end, and the leaf names
+    /// someone else on that side. Restores the other end's commitment when it was voided through the
+    /// liar's leaf (`proveUnlinked` or `proveDuplicate` naming the liar), and voids `beneficiary` (the
+    /// partner the lying leaf names, whose leaf of the microbatch names the liar back: a copy the lie
+    /// was told for).
+    /// @dev Closes the colluding-neighbour hole of the link proofs: without receipts an upstream could
+    /// name a copier instead of the worker it fed, voiding the honest worker and paying the copier. A
+    /// worker commits a microbatch only once it holds its upstream's receipt for it (docs/PROTOCOL.md
+    /// "Link receipts"), so an honest worker always holds the evidence. The signature must recover the
+    /// liar's current signing key or one it retired after the round's commit window began (rotating
+    /// cannot hide a lie). Anyone but the liar may call it until the round's challenge window closes;
+    /// the caller is credited `WINNER_SHARE_BPS` of the slashed stake. A liar already slashed in the
+    /// round is not slashed again, but the restoration and the void still happen. Effects before the
+    /// single burn transfer; `nonReentrant`.
+    /// @param liar The accused's leaf of a listed microbatch, with its commitment and proof.
+    /// @param receipt The receipt the accused signed (it is `receipt.upstream` at stage `receipt.stage`
+    /// or `receipt.downstream` at `receipt.stage + 1`).
+    /// @param signature 65-byte `r ++ s ++ v` or 64-byte EIP-2098 signature of the receipt.
+    /// @param beneficiary Empty, or the leaf of the microbatch of the worker `liar.leaf` names instead.
+    function proveLinkEquivocation(
+        CommittedItem calldata liar,
+        LinkReceipt calldata receipt,
+        bytes calldata signature,
+        CommittedItem[] calldata beneficiary
+    ) external nonReentrant {
+        bool upstreamSide = _requireEquivocation(liar, receipt);
+        if (liar.worker == msg.sender) revert ComputeLedgerNotEligibleValidator();
+        ModelParams storage p = _requireOpenChallengeWindow(liar.modelId, liar.round);
+        _requireReceiptSigner(p, receipt, signature, liar.worker);
+        uint256 slot = _verifyLeaf(liar, p.microbatchesPerRound);
+        address counterpart = upstreamSide ? receipt.downstream : receipt.upstream;
+        uint16 counterpartStage = upstreamSide ? liar.stage + 1 : liar.stage - 1;
+        emit LinkEquivocationProven(
+            liar.modelId, liar.round, liar.worker, liar.stage, liar.leaf.microbatch, counterpart, msg.sender
+        );
+        _restore(liar.modelId, liar.round, counterpartStage, counterpart, liar.worker);
+        if (beneficiary.length != 0) _voidBeneficiary(p, liar, counterpartStage, upstreamSide, beneficiary);
+        if (_slotHas(slot, _FLAG_SLASHED)) return;
+        (, uint256 burnWei) = _slash(liar.modelId, liar.round, liar.worker, msg.sender, 0);
+        if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
+    }
+
     // ---------------------------------------------------------------- internals
+
+    /// @dev Reverts unless `liar` is one end of `receipt` at its stage, the receipt lists its leaf's
+    /// microbatch and the leaf names someone other than the receipt's other end on that side. Returns
+    /// whether the liar is the receipt's upstream.
+    function _requireEquivocation(CommittedItem calldata liar, LinkReceipt calldata receipt)
+        private
+        pure
+        returns (bool upstreamSide)
+    {
+        upstreamSide = liar.worker == receipt.upstream && liar.stage == receipt.stage;
+        bool listed = receipt.modelId == liar.modelId && receipt.round == liar.round
+            && (upstreamSide || (liar.worker == receipt.downstream && liar.stage == uint256(receipt.stage) + 1))
+            && _listsMicrobatch(receipt.microbatches, liar.leaf.microbatch);
+        if (!listed || (upstreamSide ? liar.leaf.downstream == receipt.downstream : liar.leaf.upstream == receipt.upstream)) {
+            revert ComputeLedgerNotAnEquivocation();
+        }
+    }
+
+    /// @dev Bit `m % 8` of byte `m / 8` of a receipt's bitmap.
+    function _listsMicrobatch(bytes calldata microbatches, uint32 m) private pure returns (bool) {
+        uint256 byteIndex = m >> 3;
+        return byteIndex < microbatches.length && (uint8(microbatches[byteIndex]) >> (m & 7)) & 1 == 1;
+    }
+
+    /// @dev The receipt's EIP-712 signer must be `account`'s current signing key, or a key it retired
+    /// after the receipt's round began. The domain is the ledger's: under DELEGATECALL `address(this)`
+    /// is the ledger.
+    function _requireReceiptSigner(
+        ModelParams storage p,
+        LinkReceipt calldata receipt,
+        bytes calldata signature,
+        address account
+    ) private view {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                LINK_RECEIPT_TYPEHASH,
+                receipt.modelId,
+                receipt.round,
+                receipt.stage,
+                receipt.upstream,
+                receipt.downstream,
+                keccak256(receipt.microbatches)
+            )
+        );
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Shardholder"),
+                keccak256("1"),
+                block.chainid,
+                address(this)
+            )
+        );
+        (address signer, ECDSA.RecoverError err,) =
+            ECDSA.tryRecover(keccak256(abi.encodePacked(hex"1901", domain, structHash)), signature);
+        if (err != ECDSA.RecoverError.NoError) revert ComputeLedgerInvalidReceiptSignature();
+        if (signer == _stakers[account].signingKey) return;
+        uint256 retiredAt = _keyRetiredAt[account][signer];
+        if (retiredAt == 0 || retiredAt < _commitStart(p.genesisTime, p.commitWindowSec, receipt.round)) {
+            revert ComputeLedgerInvalidReceiptSignature();
+        }
+    }
+
+    /// @dev Un-voids `worker`'s commitment of (stage, round) if it was voided through `liar`'s leaf.
+    function _restore(uint64 modelId, uint64 round, uint16 stage, address worker, address liar) private {
+        uint256 key = _slotKey(stage, round);
+        if (_voidedVia[modelId][worker][key] != liar) return;
+        uint256 slot = _commitments[modelId][worker][key];
+        if (!_slotIsRound(slot, round) || !_slotHas(slot, _FLAG_VOIDED) || _slotHas(slot, _FLAG_SLASHED)) return;
+        delete _voidedVia[modelId][worker][key];
+        _commitments[modelId][worker][key] = slot & ~(_FLAG_VOIDED << _FLAGS_SHIFT);
+        uint64 units = _slotUnits(slot);
+        _rounds[modelId][round].totalUnits += units;
+        emit CommitmentRestored(modelId, round, worker, stage, liar, units);
+    }
+
+    /// @dev Voids the commitment of the worker the lying leaf named instead (`named`), given its leaf of
+    /// the microbatch at the counterpart's stage naming the liar back. Already voided or slashed: left as is.
+    function _voidBeneficiary(
+        ModelParams storage p,
+        CommittedItem calldata liar,
+        uint16 stage,
+        bool upstreamSide,
+        CommittedItem[] calldata beneficiary
+    ) private {
+        CommittedItem calldata b = beneficiary[0];
+        if (
+            beneficiary.length != 1 || b.modelId != liar.modelId || b.round != liar.round || b.stage != stage
+                || b.worker != (upstreamSide ? liar.leaf.downstream : liar.leaf.upstream)
+                || b.leaf.microbatch != liar.leaf.microbatch
+                || (upstreamSide ? b.leaf.upstream : b.leaf.downstream) != liar.worker
+        ) revert ComputeLedgerNotABeneficiary();
+        uint256 slot = _verifyLeaf(b, p.microbatchesPerRound);
+        if (_slotHas(slot, _FLAG_SLASHED) || _slotHas(slot, _FLAG_VOIDED)) return;
+        _voidSlot(b.modelId, b.round, stage, b.worker, slot, liar.worker);
+    }
 
     function _requireOpenChallengeWindow(uint64 modelId, uint64 round) private returns (ModelParams storage p) {
         p = _model(modelId);
@@ -353,7 +498,9 @@ abstract contract LedgerValidators is LedgerCore {
     {
         if (_slotHas(slot, _FLAG_SLASHED)) revert ComputeLedgerCommitmentSlashed();
         if (_slotHas(slot, _FLAG_VOIDED)) revert ComputeLedgerCommitmentVoided();
-        _commitments[modelId][worker][_slotKey(stage, round)] = slot | (_FLAG_VOIDED << _FLAGS_SHIFT);
+        uint256 key = _slotKey(stage, round);
+        _commitments[modelId][worker][key] = slot | (_FLAG_VOIDED << _FLAGS_SHIFT);
+        _voidedVia[modelId][worker][key] = neighbour;
         uint64 units = _slotUnits(slot);
         _rounds[modelId][round].totalUnits -= units;
         emit CommitmentVoided(modelId, round, worker, stage, neighbour, units);

@@ -1,4 +1,5 @@
 export * from "./commitment.ts";
+export * from "./linkReceipt.ts";
 export * from "./merkle.ts";
 export * from "./seed.ts";
 export * from "./tensorBytes.ts";

@@ -13,6 +13,7 @@ import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
 import { registerModel } from "../../sdk/actions/models/registerModel.ts";
 import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
+import { listedMicrobatches, recoverLinkReceiptSigner } from "../../sdk/protocol/linkReceipt.ts";
 import { canonicalSpecJson, defaultModelSpec, specHash } from "../../worker/model/spec.ts";
 import { initialWeightsRoots } from "../../worker/model/stage.ts";
 import { ExitCode } from "../../worker/cli/errors.ts";
@@ -139,6 +140,19 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     }
     // The transformer's Adam state is checkpointed with the weights.
     for (const j of journals) expect(replay(j.records).lastCheckpoint?.optimizerFile).toMatch(/^optimizer-r0-s0/);
+    // Link receipts (docs/PROTOCOL.md "Link receipts"): each stage holds the other's, signed by its
+    // signing key, listing every microbatch of the round, and each stage's leaves name the other end.
+    const all = Array.from({ length: spec.microbatchesPerStep * spec.stepsPerRound }, (_, m) => m);
+    for (const [i, j] of journals.entries()) {
+      const held = replay(j.records).receipts.get(0n) ?? [];
+      expect(held).toHaveLength(1);
+      const [r] = held;
+      expect(r).toMatchObject({ stage: 0, upstream: accountAt(s, 1), downstream: accountAt(s, 2), signer: signers[1 - i]?.address });
+      expect(listedMicrobatches(r!.microbatches)).toEqual(all);
+      const signature = r!.signature;
+      const receipt = { modelId: 1n, round: 0n, stage: r!.stage, upstream: r!.upstream, downstream: r!.downstream, microbatches: r!.microbatches };
+      expect(await recoverLinkReceiptSigner({ ledger: s.deployments.contracts.computeLedger, chainId: s.deployments.chainId, receipt, signature })).toBe(signers[1 - i]?.address);
+    }
     await Promise.all(journals.map((j) => j.close()));
 
     // Restart both processes with the same flags in the same round: both report round 0 durable,

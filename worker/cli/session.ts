@@ -7,6 +7,8 @@ import { type CommitmentLedger, type RoundReport, roundRange } from "../commit/i
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { type ContentStore, RING_SIZE } from "../p2p/content.ts";
 import type { PipeAuth } from "../p2p/hello.ts";
+import type { PipeLink } from "../p2p/link.ts";
+import { linkReceiptExchange } from "../p2p/receipts.ts";
 import type { createPipeNode } from "../p2p/node.ts";
 import type { LoadedStage } from "../pipeline/models.ts";
 import type { Progress } from "./output.ts";
@@ -77,6 +79,30 @@ export function reportRound(s: Shared): (r: RoundReport) => void {
     if (r.flush.expired.length)
       logger.warn({ round: r.round.toString(), expired: r.flush.expired }, "commit window closed before these commitments were sent: that work is not rewarded; training goes on");
   };
+}
+
+/**
+ * The link-receipt side of a session (docs/PROTOCOL.md "Link receipts") over the links that exchange
+ * receipts: `prev` and `next` of a lockstep stage; the fan-out stage's upstream only (replicas do not
+ * exchange receipts yet).
+ */
+export function sessionReceipts(s: Shared, loaded: LoadedStage, from: bigint, links: { prev?: PipeLink | undefined; next?: PipeLink | undefined }) {
+  const { p } = s;
+  return linkReceiptExchange({
+    domain: { ledger: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, modelId: p.modelId },
+    stage: p.stage,
+    worker: p.account.address,
+    signer: p.signer,
+    microbatches: roundMicrobatches(loaded),
+    ...links,
+    from,
+    onWarning: (message, detail) => p.logger.warn(detail, message),
+  });
+}
+
+/** Journals the downstream's receipt of the session's last round (it comes after `trainRounds` returns). */
+export async function collectLastReceipt(s: Shared, receipts: ReturnType<typeof sessionReceipts>): Promise<void> {
+  for (const r of await receipts.collectLast(s.until)) await s.journal.append(r);
 }
 
 /** What `trainRounds` takes that every kind of session shares: who commits, where, and which rounds. */

@@ -23,7 +23,7 @@ import type { LoadedStage } from "../pipeline/models.ts";
 import { combineReplicaWeights, evaluateAsReplica, NoReplicaLeftError, ReplicaThroughput, type ReplicaWeights, type RosterEntry, runFanOutRound, runReplicaRound } from "../pipeline/replicas.ts";
 import { fetchStageWeights } from "../commit/join.ts";
 import { JoinWeightsUnavailableError, UsageError } from "./errors.ts";
-import { enterRound, type Shared, sessionRounds, sleep } from "./session.ts";
+import { enterRound, type Shared, sessionReceipts, sessionRounds, sleep } from "./session.ts";
 
 /** Log messages others wait on (the devnet drives its swarm by them). */
 export const SWARM_LOG = {
@@ -105,6 +105,7 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
   const need = firstRoundToTrain(replay(journal.records), current, s.until);
   const from = prev ? await agreeFirstRound({ prev }, need) : need;
   logger.info({ stage: p.stage, replicas: replicas.size, from: from.toString(), until: s.until.toString() }, "pipeline connected (swarm: the next stage's replicas share the microbatches)");
+  const receipts = sessionReceipts(s, loaded, from, { prev });
   await trainRounds({
     runner: {
       runRound: async (round) => {
@@ -133,6 +134,7 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
       exportWeights: () => loaded.stage.exportWeights(),
       importWeights: (w) => loaded.stage.importWeights(w),
     },
+    receipts,
     ...sessionRounds(s, loaded, from, current),
   });
   if (prev) await finishPipeline({ prev });

@@ -14,6 +14,7 @@ import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
 import { firstRoundToTrain, missingCommittedRound, type RoundRunner, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
 import { watchAvailabilityChallenges } from "../commit/availability.ts";
+import { watchVoidedCommitments } from "../commit/defend.ts";
 import { chainNow, describeRounds, rewardTotals, watchRewards } from "../commit/rewards.ts";
 import { Journal, loadCheckpoint, replay } from "../journal/index.ts";
 import { fetchStageWeights, type JoinPeer } from "../commit/join.ts";
@@ -39,7 +40,7 @@ import { runFanOutSession, runReplicaSession, swarmRole } from "./swarm.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
 import { JoinWeightsUnavailableError, JournalLostError, PeerLostError, SpecMismatchError, UsageError } from "./errors.ts";
 import { createProgress } from "./output.ts";
-import { enterRound, publishManifests, roundMicrobatches, type Shared, sessionRounds, sleep } from "./session.ts";
+import { collectLastReceipt, enterRound, publishManifests, roundMicrobatches, type Shared, sessionReceipts, sessionRounds, sleep } from "./session.ts";
 
 export type TrainCommandParameters = {
   logger: Logger;
@@ -216,6 +217,7 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
   const from = await agreeFirstRound(pipe, need);
   logger.info({ stage: p.stage, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next), from: from.toString(), until: s.until.toString(), need: need.toString() }, "pipeline connected");
   const stageWithOptimizer = loaded.stage as typeof loaded.stage & Partial<Pick<RoundRunner, "exportOptimizerState" | "importOptimizerState">>;
+  const receipts = sessionReceipts(s, loaded, from, pipe);
   await trainRounds({
     runner: {
       runRound: async (round) => {
@@ -236,8 +238,10 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
       importOptimizerState: stageWithOptimizer.importOptimizerState?.bind(stageWithOptimizer),
     },
     rerunDurable: true,
+    receipts,
     ...sessionRounds(s, loaded, from, current),
   });
+  await collectLastReceipt(s, receipts);
   // Only the end markers say the pipeline is finished: a neighbour killed in the last round also
   // closes its stream, and must find us here when it comes back to rerun that round.
   await finishPipeline(pipe);
@@ -303,6 +307,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const journal = await Journal.open(journalDir, { modelId: p.modelId, stage: p.stage, worker: p.account.address });
   if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
   let availability: { stop: () => Promise<void> } | undefined;
+  let defence: { stop: () => Promise<void> } | undefined;
   let rewards: ReturnType<typeof watchRewards> | undefined;
   try {
     const first = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
@@ -334,6 +339,8 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     }
     // Validators that cannot fetch a sampled leaf demand it on-chain: answer from our manifests.
     availability = watchAvailabilityChallenges({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, store, logger, pollMs: p.pollMs });
+    // A neighbour that signed a link receipt and then named someone else: prove it and stay paid.
+    defence = watchVoidedCommitments({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, journal, logger, pollMs: Math.max(p.pollMs, 1_000) });
     // Getting paid: finalize what nobody finalized, mint our reward (worker/commit/rewards.ts).
     if (p.rewards !== false)
       rewards = watchRewards({
@@ -417,6 +424,7 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   } finally {
     await rewards?.stop();
     await availability?.stop();
+    await defence?.stop();
     await journal.close();
     await node.stop();
     loaded.stage.dispose();

@@ -9,6 +9,7 @@ import type { Deployments } from "../../sdk/deployments/types.ts";
 import { itemsTree } from "../../sdk/protocol/index.ts";
 import { ComputeLedgerAvailabilityNotOpenError } from "../../sdk/errors/contractErrors.ts";
 import { type ContentStore, decodeManifest } from "../p2p/content.ts";
+import { pollUntilStopped } from "./poll.ts";
 
 export type AnswerAvailabilityParameters = {
   wallet: ShardholderClient & { account: { address: Address } };
@@ -73,26 +74,7 @@ async function findManifest(p: AnswerAvailabilityParameters, round: bigint, stag
  */
 export function watchAvailabilityChallenges(p: AnswerAvailabilityParameters & { pollMs: number }): { stop: () => Promise<void> } {
   const answered = new Set<bigint>();
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        await answerAvailabilityChallenges(p, answered);
-      } catch (err) {
-        p.logger?.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "availability check failed; retrying");
-      }
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, p.pollMs);
-      });
-    }
-  })();
-  return {
-    stop: async () => {
-      stopped = true;
-      wake?.();
-      await loop;
-    },
-  };
+  return pollUntilStopped(() => answerAvailabilityChallenges(p, answered), p.pollMs, (err) =>
+    p.logger?.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "availability check failed; retrying"),
+  );
 }

@@ -7,6 +7,7 @@ import {
   type JournalState,
   loadCheckpointOrTwin,
   type PipelineNeighbours,
+  type ReceiptJournalRecord,
   replay,
   roundItems,
   saveCheckpoint,
@@ -98,6 +99,21 @@ export type TrainRoundsParameters = {
    */
   firstOpenRound?: bigint | undefined;
   onRound?: ((report: RoundReport) => void) | undefined;
+  /**
+   * Link receipts with the pipeline neighbours (docs/PROTOCOL.md "Link receipts"). `beforeDurable`
+   * runs after a round's pipeline work and before it is journaled (also on a lockstep rerun): it
+   * returns the upstream's receipt for the round's microbatches, which is journaled first, so a
+   * round is never durable without it. `afterDurable` runs once the round is durable (trained,
+   * rerun or resumed): it signs and sends this stage's receipts and returns neighbours' receipts
+   * that arrived meanwhile, to journal.
+   */
+  receipts?: ReceiptExchange | undefined;
+};
+
+/** See {@link TrainRoundsParameters.receipts}. */
+export type ReceiptExchange = {
+  beforeDurable(round: bigint, records: readonly StageMicrobatchRecord[]): Promise<ReceiptJournalRecord[]>;
+  afterDurable(round: bigint, state: JournalState, rerun: boolean): Promise<ReceiptJournalRecord[]>;
 };
 
 /**
@@ -128,6 +144,7 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
     if (done && done.step >= 0 && p.rerunDurable) {
       ({ output, mismatches: rerunMismatches } = await rerunRound(p, state, round));
       rerun = true;
+      for (const r of (await p.receipts?.beforeDurable(round, output.records)) ?? []) await p.journal.append(r);
     } else if (!done || done.step < 0) {
       if (!state.roundStarts.has(round)) await saveCheckpoint(p.journal, { round, step: -1, ...snapshot(p.runner) });
       output = await p.runner.runRound(round);
@@ -139,12 +156,14 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
       }
       if (p.routed ? output.records.length > p.microbatches : output.records.length !== p.microbatches)
         throw new Error(`round ${round}: the pipeline returned ${output.records.length} microbatches, expected ${p.routed ? "at most " : ""}${p.microbatches}`);
+      for (const r of (await p.receipts?.beforeDurable(round, output.records)) ?? []) await p.journal.append(r);
       for (const record of output.records) await journalMicrobatch(p.journal, { round, step: 0, record, neighbours: output.neighbours });
       const meanLoss = output.losses.length ? output.losses.reduce((a, b) => a + b, 0) / output.losses.length : undefined;
       await p.journal.append({ type: "step", round, step: 0, loss: meanLoss, tokens: 0, microbatches: output.records.length, neighbours: output.neighbours });
       await saveCheckpoint(p.journal, { round, step: 0, ...snapshot(p.runner) });
       trained = true;
     }
+    if (p.receipts && (trained || rerun)) for (const r of await p.receipts.afterDurable(round, replay(p.journal.records), rerun)) await p.journal.append(r);
     await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.routed ? undefined : p.microbatches });
     await sign();
     const flush = await flushCommitments(p.journal, p.ledger, p.flush);

@@ -19,6 +19,7 @@ function roundsOf(r: SequencedRecord, batchKeys: Map<string, string[]>): bigint[
     case "microbatch":
     case "step":
     case "checkpoint":
+    case "receipt":
       return [r.round];
     case "commitment":
     case "signature":

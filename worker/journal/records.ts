@@ -80,6 +80,21 @@ export type SubmitResultJournalRecord = {
   blockNumber?: bigint | undefined;
 };
 
+/**
+ * A link receipt a neighbour signed for this worker (docs/PROTOCOL.md "Link receipts"): the evidence
+ * that restores this worker's commitment if that neighbour's leaves then name someone else.
+ */
+export type ReceiptJournalRecord = {
+  type: "receipt";
+  round: bigint;
+  stage: number;
+  upstream: Address;
+  downstream: Address;
+  microbatches: Hex;
+  signer: Address;
+  signature: Hex;
+};
+
 /** Every record a journal holds. */
 export type JournalRecord =
   | JournalOpenRecord
@@ -91,7 +106,8 @@ export type JournalRecord =
   | SignatureJournalRecord
   | SubmitIntentJournalRecord
   | SubmitSentJournalRecord
-  | SubmitResultJournalRecord;
+  | SubmitResultJournalRecord
+  | ReceiptJournalRecord;
 
 /** A record as read back, with its position in the journal (0-based, gap-free). */
 export type SequencedRecord = JournalRecord & { seq: number };

@@ -1,7 +1,7 @@
 import type { Address, Hex } from "viem";
 import { assignSlots, type Commitment, type MicrobatchItem } from "../../sdk/protocol/index.ts";
 import { JournalConflictError } from "./errors.ts";
-import type { CheckpointJournalRecord, SequencedRecord, SubmitResultJournalRecord } from "./records.ts";
+import type { CheckpointJournalRecord, ReceiptJournalRecord, SequencedRecord, SubmitResultJournalRecord } from "./records.ts";
 
 /** Where a commitment is on its way to the chain. */
 export type CommitmentStatus = "built" | "signed" | "inFlight" | "confirmed" | "foundOnChain" | "expired";
@@ -49,6 +49,8 @@ export type JournalState = {
   batches: Map<string, BatchState>;
   /** Batches with an intent and no result: the crash may have sent them. Resolve against the chain first. */
   inDoubt: BatchState[];
+  /** Link receipts neighbours signed for this worker, per round (docs/PROTOCOL.md "Link receipts"). */
+  receipts: Map<bigint, ReceiptJournalRecord[]>;
   /** Rounds with a built commitment. */
   committedRounds: Set<bigint>;
   /** Process restarts seen (`resume` records). */
@@ -109,6 +111,7 @@ export function replay(records: readonly SequencedRecord[]): JournalState {
     batches: new Map(),
     inDoubt: [],
     committedRounds: new Set(),
+    receipts: new Map(),
     restarts: 0,
     doubleSubmissions: [],
   };
@@ -128,6 +131,12 @@ export function replay(records: readonly SequencedRecord[]): JournalState {
         break;
       case "step":
         break;
+      case "receipt": {
+        const held = state.receipts.get(r.round) ?? [];
+        if (!held.some((x) => x.signature === r.signature)) held.push(r);
+        state.receipts.set(r.round, held);
+        break;
+      }
       case "checkpoint": {
         state.lastCheckpoint = r;
         state.roundLatest.set(r.round, r);

@@ -77,6 +77,8 @@ export class PipeLink {
   private readonly limits: FrameLimits;
   /** The staked worker the peer's signed hello named (undefined on trusted, hello-less links). */
   peerWorker: Address | undefined;
+  /** The signing key the peer's hello recovered to: the key its link receipts must be signed with. */
+  peerSigner: Address | undefined;
   /** Before authentication only the hello is read; undefined once authenticated. */
   private awaitingHello: "hello" | "held" | undefined;
   private readonly waiters = new Map<string, Waiter>();
@@ -126,10 +128,11 @@ export class PipeLink {
    * it sent meanwhile. Only then can tensors reach the mailbox. `peerWorker` is the staked worker
    * the hello named: the neighbour this stage's commitments name (docs/PROTOCOL.md, "Pipeline links").
    */
-  authenticate(peerWorker?: Address): void {
+  authenticate(peerWorker?: Address, peerSigner?: Address): void {
     if (this.awaitingHello === undefined) return;
     this.awaitingHello = undefined;
     this.peerWorker = peerWorker;
+    this.peerSigner = peerSigner;
     this.decoder.limits = this.limits;
     this.pump(new Uint8Array(0));
   }

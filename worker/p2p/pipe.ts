@@ -66,7 +66,7 @@ async function sendHello(link: PipeLink, node: Libp2p, parameters: Omit<OpenPipe
 async function receiveHello(link: PipeLink, connection: Connection, stage: number, parameters: Omit<OpenPipeParameters, "nextAddress">, timeoutMs: number): Promise<void> {
   const frame = await link.receive("hello", 0n, 0, timeoutMs);
   const hello = await verifyHello(parameters.auth, { payload: frame.payload, specHash: parameters.modelKey, stage, remotePeer: connection.remotePeer });
-  link.authenticate(hello.worker);
+  link.authenticate(hello.worker, hello.signer);
 }
 
 /**

@@ -1,18 +1,21 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { type Address, type Hex, keccak256, parseEther, toHex, zeroAddress, zeroHash } from "viem";
+import { type Address, type Hex, keccak256, type LocalAccount, parseEther, toHex, zeroAddress, zeroHash } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { readContract } from "viem/actions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "../../../test/sdk/fixture.ts";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
 import {
+  ComputeLedgerInvalidReceiptSignatureError,
   ComputeLedgerNotADuplicateError,
+  ComputeLedgerNotAnEquivocationError,
   ComputeLedgerNotLinkedError,
   ComputeLedgerNotMisorderedError,
   ComputeLedgerNotUnlinkedError,
   ComputeLedgerNothingToMintError,
 } from "../../errors/contractErrors.ts";
 import type { Commitment } from "../../protocol/commitment.ts";
+import { type LinkReceipt, listedMicrobatches, microbatchBitmap, recoverLinkReceiptSigner, signLinkReceipt } from "../../protocol/linkReceipt.ts";
 import { assignSlots, type ItemsTree, itemsTree, type MicrobatchItem } from "../../protocol/merkle.ts";
 import { type LedgerItem, ledgerItem } from "./ledgerItem.ts";
 import { proveMisordered } from "./proveUnlinked.ts";
@@ -48,6 +51,8 @@ type Chain = {
   commit: (stage: number, w: number, items: readonly MicrobatchItem[]) => Promise<Committed>;
   /** Signs and submits the round-0 commitment of wallet `w` at `stage` over any `itemsRoot`. */
   commitRoot: (stage: number, w: number, itemsRoot: Hex, itemCount: number) => Promise<Commitment>;
+  /** Wallet `w`'s signing key. */
+  signer: (w: number) => LocalAccount;
   toChallengeWindow: () => Promise<void>;
   pastChallengeWindow: () => Promise<void>;
 };
@@ -97,10 +102,16 @@ async function chain(): Promise<Chain> {
     };
     return { commitment, tree, at, slot };
   };
+  const signer = (w: number): LocalAccount => {
+    const key = keys.get(accountAt(s, w));
+    if (!key) throw new Error(`wallet ${w} has no signing key`);
+    return key;
+  };
   return {
     s,
     commit,
     commitRoot,
+    signer,
     toChallengeWindow: () => s.networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec)),
     pastChallengeWindow: () => s.networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec + model.timing.challengeWindowSec)),
   };
@@ -157,6 +168,42 @@ describe("pipeline links per leaf: copies are voided, honest neighbours are not"
     expect(removedUnits).toBe(4n * UNITS[1]);
     expect((await commitmentOf(s, 1, 3)).voided).toBe(true);
     expect((await commitmentOf(s, 1, 2)).voided).toBe(false);
+  });
+});
+
+describe("link receipts: a neighbour that signs one link and commits another is slashed", () => {
+  it("a colluding upstream names a copier; the victim's receipt restores it, slashes the liar and voids the copy", async () => {
+    const c = await chain();
+    const { s } = c;
+    const [w1, w2, w3] = [accountAt(s, 1), accountAt(s, 2), accountAt(s, 3)];
+    // Wallet 1 fed wallet 2 every microbatch and signed so; its leaf of microbatch 2 names wallet 3,
+    // which commits a copy of wallet 2's leaf of it naming wallet 1 back.
+    const receipt: LinkReceipt = { modelId: 1n, round: 0n, stage: 0, upstream: w1, downstream: w2, microbatches: microbatchBitmap(ALL, 4) };
+    expect(listedMicrobatches(receipt.microbatches)).toEqual(ALL);
+    const context = { ledger: s.deployments.contracts.computeLedger, chainId: s.deployments.chainId, receipt };
+    const signature = await signLinkReceipt(c.signer(1), context);
+    expect(await recoverLinkReceiptSigner({ ...context, signature })).toBe(c.signer(1).address);
+    const up = await c.commit(0, 1, assignSlots(ALL.map((m) => leaf(0, m, { upstream: zeroAddress, downstream: m === 2 ? w3 : w2 }))));
+    const victimItems = assignSlots(ALL.map((m) => leaf(1, m, { upstream: w1, downstream: zeroAddress })));
+    const victim = await c.commit(1, 2, victimItems);
+    const copy = await c.commit(1, 3, assignSlots([leaf(1, 2, { upstream: w1, downstream: zeroAddress })]));
+    await c.toChallengeWindow();
+    const anyone = actionsOf(s, 5);
+    await anyone.proveUnlinked({ item: victim.at(2), neighbour: up.at(2), partner: copy.at(2) });
+    expect((await commitmentOf(s, 1, 2)).voided).toBe(true);
+
+    // A signature by anyone else, or a leaf that agrees with the receipt, proves nothing.
+    const forged = await signLinkReceipt(c.signer(2), context);
+    await expect(anyone.proveLinkEquivocation({ liar: up.at(2), receipt, signature: forged })).rejects.toBeInstanceOf(ComputeLedgerInvalidReceiptSignatureError);
+    await expect(anyone.proveLinkEquivocation({ liar: up.at(1), receipt, signature })).rejects.toBeInstanceOf(ComputeLedgerNotAnEquivocationError);
+
+    const result = await actionsOf(s, 2).proveLinkEquivocation({ liar: up.at(2), receipt, signature, beneficiary: copy.at(2) });
+    expect(result.restored).toEqual({ worker: w2, stage: 1, units: 4n * UNITS[1] });
+    expect(result.beneficiaryRemovedUnits).toBe(UNITS[1]);
+    expect((await commitmentOf(s, 1, 2)).voided).toBe(false);
+    expect((await commitmentOf(s, 1, 3)).voided).toBe(true);
+    expect((await anyone.getStaker({ account: w1 })).jailed).toBe(true);
+    expect(await anyone.getPayments({ account: w2 })).toBeGreaterThan(0n);
   });
 });
 
