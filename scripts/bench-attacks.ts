@@ -10,6 +10,8 @@ import os from "node:os";
 import { LEVEL_SEATS, binomialMajorityTail, population, seatsForTarget, simulateLevel } from "./lib/attacks/capture.ts";
 
 const TEST_FILE = "contracts/test/ComputeLedgerAttacks.t.sol";
+/** The colluding-neighbour attack and its answer, link receipts (docs/PROTOCOL.md "Link receipts"). */
+const RECEIPTS_TEST_FILE = "contracts/test/ComputeLedgerLinkReceipts.t.sol";
 const SIM_DISPUTES = Number(process.env.ATTACKS_SIM_DISPUTES ?? 100_000);
 /** Valuation assumption: compute cost of one microbatch; the token is priced so honest work breaks even. */
 const COST_PER_MICROBATCH_WEI = 10n ** 16n; // 0.01 ETH
@@ -26,7 +28,7 @@ export function parseAttackLogs(output: string): Record<string, bigint> {
 
 function runAttackTests(): string {
   try {
-    return execFileSync("npx", ["hardhat", "test", "solidity", TEST_FILE, "-vv"], { encoding: "utf8", maxBuffer: 64 << 20 });
+    return execFileSync("npx", ["hardhat", "test", "solidity", TEST_FILE, RECEIPTS_TEST_FILE, "-vv"], { encoding: "utf8", maxBuffer: 64 << 20 });
   } catch (error: unknown) {
     const stdout = (error as { stdout?: unknown }).stdout;
     if (typeof stdout !== "string" || !stdout.includes("passing")) throw error;
@@ -214,14 +216,25 @@ async function main() {
       id: "5",
       name: "Copying another worker's commitment",
       before: "a verbatim copy of another worker's commitment (worker field changed) was paid like the original",
-      now: `every signed commitment names the pipeline neighbours it exchanged the round's data with (upstream, downstream; bound in the stored digest); a verbatim copy names the original's neighbours, which are linked to the original, so anyone voids it with a pure proof (proveUnlinked); a copy naming made-up neighbours still claims the original's inputs and is voided as a duplicate of the linked original (proveDuplicate; every pipeline's data is keyed by its head). The copier mints ${(Number(need("copy.copierTokens")) / 1e18).toFixed(0)} tokens, the original ${(Number(need("copy.originalTokens")) / 1e18).toFixed(0)}. Voided is not slashed and a neighbour alone voids nobody (a made-up or absent neighbour costs an honest stage nothing); a voided copy stays challengeable. Residual: an upstream that colludes with the copier can name it instead of the worker it fed (the honest downstream is voided; the pair gains one share) until per-round link statements with equivocation proofs exist`,
+      now: `every signed commitment names the pipeline neighbours it exchanged the round's data with (upstream, downstream; bound in the stored digest); a verbatim copy names the original's neighbours, which are linked to the original, so anyone voids it with a pure proof (proveUnlinked); a copy naming made-up neighbours still claims the original's inputs and is voided as a duplicate of the linked original (proveDuplicate; every pipeline's data is keyed by its head). The copier mints ${(Number(need("copy.copierTokens")) / 1e18).toFixed(0)} tokens, the original ${(Number(need("copy.originalTokens")) / 1e18).toFixed(0)}. Voided is not slashed and a neighbour alone voids nobody (a made-up or absent neighbour costs an honest stage nothing); a voided copy stays challengeable. A neighbour that colludes with the copier is row 5b`,
       attackerCostWei: "0",
       expectedGainWei: need("copy.copierTokens").toString(),
       valuation,
       profitable: false,
-      status: "partially mitigated",
-      statusNote: "a copy without a colluding neighbour earns nothing; with one, see the residual",
+      status: "fixed",
       test: "contracts/test/ComputeLedgerAttacks.t.sol::test_attack5_copyCommitment_voidedAndEarnsNothing, test_attack5_copyOfStageZero_voidedThroughItsDownstream, test_attack5_copyNamingAMadeUpNeighbour_voidedAsDuplicate, test_lyingNeighbourAlone_cannotVoidItsHonestNeighbour, test_voidedCopy_staysSlashable_unitsRemovedOnce",
+    },
+    {
+      id: "5b",
+      name: "A neighbour colludes with a copier (names it instead of the worker it fed)",
+      before: "the upstream named the copier on a microbatch the honest downstream trained; the copier named it back, so proveUnlinked voided the honest worker's whole commitment and the copy was paid: the pair gained one share for no compute",
+      now: `every stage signs a link receipt (EIP-712) of the microbatches it exchanged with each neighbour once its round is durable, and a stage makes a round durable only with its upstream's receipt in hand; proveLinkEquivocation slashes a worker whose leaf contradicts a receipt it signed (${eth(need("collude.liarSlashedWei"))} of 2 ETH, ${eth(need("collude.proverRewardWei"))} of it to the prover), restores the commitment its lie voided and voids the copy: the victim mints ${(Number(need("collude.victimTokens")) / 1e18).toFixed(1)} tokens (its full share), the copier ${(Number(need("collude.copierTokens")) / 1e18).toFixed(0)}. Rotating the signing key does not hide a lie (a key retired after the round began stays evidence). The miner sends the proof itself from its journaled receipts (worker/commit/defend.ts). Residual: a downstream that lies about its upstream and withholds its own receipt voids the upstream unshielded, for no gain (the copy it names is voided through its own upstream)`,
+      attackerCostWei: need("collude.liarSlashedWei").toString(),
+      expectedGainWei: "0",
+      valuation,
+      profitable: false,
+      status: "fixed",
+      test: `${RECEIPTS_TEST_FILE}::test_colludingUpstream_victimRestored_liarSlashed_copyVoided, testFuzz_colludingUpstream_anyRoutingAnyMicrobatch_victimKeepsItsUnits, test_colludingUpstream_voidedAsDuplicate_restored, test_colludingDownstream_upstreamRestored_liarSlashed, test_keyRotation_retiredKeyEvidenceOnlyForRoundsItServed`,
     },
     {
       id: "6",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {console} from "forge-std/console.sol";
 import {ReplicaRoundTestBase} from "./ledger/ReplicaRoundTestBase.sol";
 
 /// @dev Link receipts (docs/PROTOCOL.md "Link receipts"): a neighbour that signs which microbatches it
@@ -146,7 +147,13 @@ contract ComputeLedgerLinkReceiptsTest is ReplicaRoundTestBase {
         _warpPastChallenge(modelId, 0);
         ledger.finalizeRound(modelId, 0);
         uint256 total = ledger.roundState(modelId, 0).totalUnits;
-        assertEq(_mint(R2), uint256(TOKENS_PER_ROUND) * 4 * STAGE1_UNITS / total);
+        uint256 victimTokens = _mint(R2);
+        assertEq(victimTokens, uint256(TOKENS_PER_ROUND) * 4 * STAGE1_UNITS / total);
+        // figures for bench:attacks (scripts/bench-attacks.ts)
+        console.log("attack collude.liarSlashedWei", stakeBefore / 2);
+        console.log("attack collude.victimTokens", victimTokens);
+        console.log("attack collude.copierTokens", uint256(0));
+        console.log("attack collude.proverRewardWei", ledger.paymentsOf(workers[R2]));
         vm.expectRevert();
         ledger.mintReward(modelId, 0, workers[COPIER]);
         vm.expectRevert();

@@ -12,6 +12,7 @@ import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { storedCommitmentDigest } from "../../sdk/protocol/commitment.ts";
 import { Journal, replay, roundItems } from "../../worker/journal/index.ts";
+import { listedMicrobatches } from "../../sdk/protocol/linkReceipt.ts";
 import { duplicateProof, misorderedProof, type ServedCommitment, servedLookup, unlinkedProof } from "../../worker/validator/links.ts";
 import { accountAt } from "../sdk/fixture.ts";
 import { driveRounds, type KillChain, killSpec, setupKillChain, startStage, swarmArgs } from "./trainKillSetup.ts";
@@ -86,6 +87,10 @@ describe("train --swarm: replicas of the last stage", () => {
         expect(onChain.units).toBe(BigInt(items.length) * model.unitsPerMicrobatch[1]!);
         expect(onChain.digestPrefix.toLowerCase()).toBe(storedCommitmentDigest(commitment!).slice(0, 38).toLowerCase());
         afters.add(commitment!.weightsRootAfter);
+        // The fan-out stage's link receipt for the round lists exactly the microbatches the replica
+        // kept, so a lie of its about them is provable (docs/PROTOCOL.md "Link receipts").
+        const receipts = states[name].receipts.get(round) ?? [];
+        expect(receipts.map((r) => [r.upstream, r.downstream, listedMicrobatches(r.microbatches)]), `${name} round ${round}`).toEqual([[head, worker, items.map((i) => i.microbatch)]]);
         items.forEach((item, slot) => {
           expect(item.index).toBe(slot);
           expect(item.upstream).toBe(head);

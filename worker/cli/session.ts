@@ -7,8 +7,7 @@ import { type CommitmentLedger, type RoundReport, roundRange } from "../commit/i
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import { type ContentStore, RING_SIZE } from "../p2p/content.ts";
 import type { PipeAuth } from "../p2p/hello.ts";
-import type { PipeLink } from "../p2p/link.ts";
-import { linkReceiptExchange } from "../p2p/receipts.ts";
+import { linkReceiptExchange, type LinkReceiptExchangeParameters } from "../p2p/receipts.ts";
 import type { createPipeNode } from "../p2p/node.ts";
 import type { LoadedStage } from "../pipeline/models.ts";
 import type { Progress } from "./output.ts";
@@ -83,10 +82,15 @@ export function reportRound(s: Shared): (r: RoundReport) => void {
 
 /**
  * The link-receipt side of a session (docs/PROTOCOL.md "Link receipts") over the links that exchange
- * receipts: `prev` and `next` of a lockstep stage; the fan-out stage's upstream only (replicas do not
- * exchange receipts yet).
+ * receipts: `prev` and `next` of a lockstep stage; a fan-out stage's upstream and its replicas; a
+ * replica's upstream (it takes the fan-out stage's receipt and sends none back).
  */
-export function sessionReceipts(s: Shared, loaded: LoadedStage, from: bigint, links: { prev?: PipeLink | undefined; next?: PipeLink | undefined }) {
+export function sessionReceipts(
+  s: Shared,
+  loaded: LoadedStage,
+  from: bigint,
+  links: Pick<LinkReceiptExchangeParameters, "prev" | "next" | "replicas" | "sendUpstream">,
+) {
   const { p } = s;
   return linkReceiptExchange({
     domain: { ledger: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, modelId: p.modelId },

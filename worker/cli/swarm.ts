@@ -105,7 +105,7 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
   const need = firstRoundToTrain(replay(journal.records), current, s.until);
   const from = prev ? await agreeFirstRound({ prev }, need) : need;
   logger.info({ stage: p.stage, replicas: replicas.size, from: from.toString(), until: s.until.toString() }, "pipeline connected (swarm: the next stage's replicas share the microbatches)");
-  const receipts = sessionReceipts(s, loaded, from, { prev });
+  const receipts = sessionReceipts(s, loaded, from, { prev, replicas: () => replicas.values() });
   await trainRounds({
     runner: {
       runRound: async (round) => {
@@ -251,6 +251,7 @@ export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnec
       exportWeights: () => loaded.stage.exportWeights(),
       importWeights: (w) => loaded.stage.importWeights(w),
     },
+    receipts: sessionReceipts(s, loaded, from, { prev, sendUpstream: false }),
     ...sessionRounds(s, loaded, from, current),
   });
   await prev.close().catch(() => undefined);

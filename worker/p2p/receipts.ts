@@ -138,6 +138,10 @@ export type LinkReceiptExchangeParameters = {
   prev?: PipeLink | undefined;
   /** The link to the downstream stage that exchanges receipts. */
   next?: PipeLink | undefined;
+  /** A fan-out stage's links to the next stage's replicas: each gets the receipt of what was kept from it. */
+  replicas?: (() => Iterable<PipeLink>) | undefined;
+  /** Send this stage's receipt upstream too (default); a replica does not (its fan-out stage does not collect them). */
+  sendUpstream?: boolean | undefined;
   /** The session's first round: a downstream receipt is awaited only for rounds this session ran. */
   from: bigint;
   /** Longest wait for a downstream's receipt that should already be there. */
@@ -174,10 +178,15 @@ export function linkReceiptExchange(p: LinkReceiptExchangeParameters) {
       const items = [...(state.items.get(round)?.values() ?? [])].map((d) => d.item);
       for (const receipt of receiptsFor({ domain: p.domain, round, stage: p.stage, worker: p.worker, items, microbatches: p.microbatches })) {
         const toUpstream = isAddressEqual(receipt.downstream, p.worker);
-        const link = toUpstream ? p.prev : p.next;
+        if (toUpstream && p.sendUpstream === false) continue;
         const peer = toUpstream ? receipt.upstream : receipt.downstream;
-        if (!link?.peerWorker || !isAddressEqual(link.peerWorker, peer)) continue;
-        await sendReceipt(link, await signReceipt(p.signer, p.domain, receipt));
+        const candidates = toUpstream ? [p.prev] : [p.next, ...(p.replicas?.() ?? [])];
+        const link = candidates.find((l) => l?.peerWorker && !l.ended && isAddressEqual(l.peerWorker, peer));
+        if (!link) continue;
+        const signed = await signReceipt(p.signer, p.domain, receipt);
+        if (link === p.prev || link === p.next) await sendReceipt(link, signed);
+        // A replica that left after the round is its own loss, not this stage's.
+        else await sendReceipt(link, signed).catch((err: Error) => p.onWarning?.("could not send a replica its link receipt", { round: round.toString(), replica: peer, error: err.message }));
       }
       return round > p.from ? collectDownstream(round - 1n) : [];
     },
