@@ -679,6 +679,56 @@ contract AdversarialHandler is HandlerBase {
         } catch {}
     }
 
+    /// @dev The coalition tries to frame an honest worker with a link receipt it signed (docs/PROTOCOL.md
+    /// "Link receipts"): the worker's honest receipt of a committed round (every microbatch, with the
+    /// neighbour its leaves name), used as is or re-pointed to a coalition member as the other end
+    /// (the signature then belongs to another statement). Neither may slash it.
+    function attackReceipt(uint256 seed, uint256 indexSeed, uint256 attackerSeed, bool repoint) external {
+        calls[this.attackReceipt.selector]++;
+        if (_committed.length == 0) return;
+        Committed memory k = _committed[seed % _committed.length];
+        CommittedItem memory item = _item(k.round, k.stage, k.worker, uint32(indexSeed % 4));
+        bool upstreamSide = item.leaf.downstream != address(0);
+        LinkReceipt memory receipt = LinkReceipt({
+            modelId: modelId,
+            round: k.round,
+            stage: upstreamSide ? k.stage : k.stage - 1,
+            upstream: upstreamSide ? item.worker : item.leaf.upstream,
+            downstream: upstreamSide ? item.leaf.downstream : item.worker,
+            microbatches: hex"ff"
+        });
+        bytes memory signature = _signReceipt(_keys[k.worker], receipt);
+        address attacker = _coalitionOf(k.stage, attackerSeed);
+        if (repoint) {
+            if (upstreamSide) receipt.downstream = attacker;
+            else receipt.upstream = attacker;
+        }
+        CommittedItem[] memory none;
+        vm.prank(attacker);
+        try ledger.proveLinkEquivocation(item, receipt, signature, none) {
+            ghostFramingAttempts++;
+        } catch {}
+    }
+
+    function _signReceipt(uint256 key, LinkReceipt memory r) internal view returns (bytes memory) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256(
+                    "LinkReceipt(uint64 modelId,uint64 round,uint16 stage,address upstream,address downstream,bytes microbatches)"
+                ),
+                r.modelId,
+                r.round,
+                r.stage,
+                r.upstream,
+                r.downstream,
+                keccak256(r.microbatches)
+            )
+        );
+        (uint8 v, bytes32 rr, bytes32 s) =
+            vm.sign(key, keccak256(abi.encodePacked(hex"1901", ledger.domainSeparator(), structHash)));
+        return abi.encodePacked(rr, s, v);
+    }
+
     function attackAvailability(uint256 seed, uint256 indexSeed, uint256 attackerSeed) external {
         calls[this.attackAvailability.selector]++;
         if (_committed.length == 0) return;
@@ -945,7 +995,7 @@ contract ComputeLedgerAdversarialInvariantTest is Test {
         assertLe(coalitionStakePerStage * 5, ledger.totalValidatorWeight(m, 0));
         assertLe(coalitionStakePerStage * 5, ledger.totalValidatorWeight(m, 1));
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](10);
+        bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = AdversarialHandler.commit.selector;
         selectors[1] = AdversarialHandler.attack.selector;
         selectors[2] = AdversarialHandler.attackAvailability.selector;
@@ -956,6 +1006,7 @@ contract ComputeLedgerAdversarialInvariantTest is Test {
         selectors[7] = AdversarialHandler.resolve.selector;
         selectors[8] = AdversarialHandler.withdraw.selector;
         selectors[9] = AdversarialHandler.warp.selector;
+        selectors[10] = AdversarialHandler.attackReceipt.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 

@@ -1,26 +1,18 @@
-import type { Logger } from "pino";
 import { type Address, decodeFunctionData, type Hash, isAddressEqual, type PublicClient } from "viem";
 import { computeLedgerAbi } from "../../sdk/abi/computeLedger.ts";
-import type { ShardholderClient } from "../../sdk/actions/internal/client.ts";
 import { getVoidedCommitments } from "../../sdk/actions/miner/getVoidedCommitments.ts";
 import type { LedgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
 import { proveLinkEquivocation } from "../../sdk/actions/validator/proveLinkEquivocation.ts";
-import type { Deployments } from "../../sdk/deployments/types.ts";
 import { receiptLists } from "../../sdk/protocol/linkReceipt.ts";
 import { type Journal, replay } from "../journal/index.ts";
 import { journaledReceipt } from "../p2p/receipts.ts";
+import type { AnswerAvailabilityParameters } from "./availability.ts";
 import { pollUntilStopped } from "./poll.ts";
 
-export type DefendVoidsParameters = {
-  wallet: ShardholderClient & { account: { address: Address } };
-  publicClient: PublicClient;
-  deployments: Deployments;
-  modelId: bigint;
-  /** The staking identity whose voided commitments to defend. */
-  worker: Address;
+/** Who defends, where (the availability duty's parameters, with the journal of receipts instead of the content store). */
+export type DefendVoidsParameters = Omit<AnswerAvailabilityParameters, "store"> & {
   /** Holds the neighbours' receipts (docs/PROTOCOL.md "Link receipts"). */
   journal: Journal;
-  logger?: Logger | undefined;
 };
 
 /** What the voiding transaction used as evidence: the neighbour's leaf, and the partner it named instead. */
