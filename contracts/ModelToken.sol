@@ -192,10 +192,9 @@ contract ModelToken is IModelToken, IERC20Metadata, IERC20Permit, IERC5267, IERC
 
     /// @notice Moves `value` tokens from the caller to `to`; revenue accrued so far stays with each side.
     /// @dev `_move` checks `to` (zero or this token: `ERC20InvalidReceiver(to)`) and ends the call itself,
-    /// returning `true`: the `return` below is never reached.
+    /// returning `true`.
     function transfer(address to, uint256 value) external returns (bool) {
-        _move(msg.sender, to, value);
-        return true;
+        return _move(msg.sender, to, value);
     }
 
     /// @notice Moves `value` tokens from `from` to `to` using the caller's allowance.
@@ -225,8 +224,7 @@ contract ModelToken is IModelToken, IERC20Metadata, IERC20Permit, IERC5267, IERC
                 sstore(slot, sub(current, value))
             }
         }
-        _move(from, to, value); // ends the call, returning true
-        return true;
+        return _move(from, to, value); // ends the call, returning true
     }
 
     /// @notice Sets `spender`'s allowance over the caller's tokens to `value`.
@@ -404,7 +402,9 @@ contract ModelToken is IModelToken, IERC20Metadata, IERC20Permit, IERC5267, IERC
     /// `rps * value` and both new corrections stay within int160 (rps <= (2^159 - 1) / cap, value <= cap), so
     /// adding or subtracting `rps * value << 96` modulo 2^256 is exact on the top 160 bits. From and to may be
     /// the same account: the second read sees the first write, and the slot ends unchanged.
-    function _move(address from, address to, uint256 value) private {
+    /// Its `bool` is never returned in Solidity (`_move` does not return to its caller); it only lets the
+    /// callers `return _move(...)` without code the compiler would flag as unreachable.
+    function _move(address from, address to, uint256 value) private returns (bool) {
         bytes32 topic = Transfer.selector;
         bytes4 insufficient = ERC20InsufficientBalance.selector;
         bytes4 invalidReceiver = ERC20InvalidReceiver.selector;
