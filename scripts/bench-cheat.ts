@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { canonicalSpecJson, specHash } from "../worker/model/index.ts";
 import { calibrateTolerance } from "../worker/validator/calibrate.ts";
 import { writeToleranceSidecar } from "../worker/validator/tolerance.ts";
-import { closeBench, runStrategy, setupBench, type StrategyOutcome, tinySpec } from "../dev/validator/scenario.ts";
+import * as tf from "@tensorflow/tfjs";
+import { closeBench, MINER_STAKE_WEI, runStrategy, setupBench, type StrategyOutcome, tinySpec } from "../dev/validator/scenario.ts";
 import { HONEST, STRATEGIES } from "../dev/validator/strategies.ts";
 
 const FRACTION = 0.1;
@@ -43,34 +44,49 @@ for (const strategy of STRATEGIES) {
   console.log(`${o.name}: caught=${o.caught} (${o.how}) rounds=${o.roundsUntilCaught}`);
 }
 
-// Honest control and validator cost: 20 microbatches per stage and round, so 5% samples exactly one.
+// Honest control and validator cost at three requested sampling rates, 20 microbatches per stage and
+// round. Validators never sample below the ledger's attestation floor, so each row also records the
+// rate it really re-executed (items re-executed / items trained).
 const cost: Record<string, unknown> = {};
 let honestFalseChallenges = 0;
 let honestSlashed = 0;
+let honestRounds = 0;
 for (const fraction of [0.05, 0.1, 0.2]) {
   const bench = await setupBench({ fraction, tolerance, microbatches: 20 });
   const o: StrategyOutcome = await runStrategy(bench, HONEST, 2);
   await closeBench(bench);
   honestFalseChallenges += o.falseChallenges;
   honestSlashed += o.honest.filter((h) => h.slashed).length + (o.stakeLostWei > 0n ? 1 : 0);
-  cost[`${Math.round(fraction * 100)}%`] = {
+  honestRounds += o.rounds;
+  const row = {
+    requestedFraction: fraction,
+    effectiveFraction: o.validatorItems / o.itemsTrained,
     itemsReexecuted: o.validatorItems,
-    itemsTrained: 2 * 20 * 2,
+    itemsTrained: o.itemsTrained,
     computeFractionByTime: o.validatorComputeMs / o.trainingComputeMs,
     computeFractionByFlops: o.validatorFlops / o.trainingFlops,
     validatorComputeMs: o.validatorComputeMs,
     trainingComputeMs: o.trainingComputeMs,
   };
-  console.log(`sampling ${fraction}: ${json(cost[`${Math.round(fraction * 100)}%`])}`);
+  cost[`${Math.round(fraction * 100)}%`] = row;
+  console.log(`sampling ${fraction} (really ${row.effectiveFraction.toFixed(3)}): ${json(row)}`);
 }
 
+const blocksPerStage = [...new Set(spec.stages.map(([start, end]) => end - start))].join("/");
 const report = {
   generatedAt: new Date().toISOString(),
-  setup: { model: "2-stage char transformer, dModel 16, 1 block per stage, 4x16 tokens per microbatch", stakeWei: "2000000000000000000", samplingFraction: FRACTION, maxRounds: MAX_ROUNDS, backend: "cpu", wire: "int8" },
+  setup: {
+    model: `${spec.stages.length}-stage char transformer, dModel ${spec.dModel}, ${blocksPerStage} block(s) per stage, ${spec.microbatchSize}x${spec.contextLength} tokens per microbatch`,
+    stakeWei: MINER_STAKE_WEI.toString(),
+    samplingFraction: FRACTION,
+    maxRounds: MAX_ROUNDS,
+    backend: tf.getBackend(),
+    wire: "int8",
+  },
   tolerance: calibration,
   strategies,
   caughtAll: Object.values(strategies).every((s) => (s as { caught: boolean }).caught),
-  honest: { falseChallenges: honestFalseChallenges, honestMinersSlashed: honestSlashed, rounds: 6 },
+  honest: { falseChallenges: honestFalseChallenges, honestMinersSlashed: honestSlashed, rounds: honestRounds },
   validatorCost: cost,
 };
 writeFileSync("bench/cheat.json", `${json(report)}\n`);

@@ -148,7 +148,13 @@ export type StrategyOutcome = {
   /** Miners' training compute (forward + backward of every stage) and FLOPs over all rounds. */
   trainingComputeMs: number;
   trainingFlops: number;
+  /** Rounds run, and microbatch items the miners trained over them (every stage). */
+  rounds: number;
+  itemsTrained: number;
 };
+
+/** What each bench miner stakes. */
+export const MINER_STAKE_WEI = parseEther("2");
 
 const WORKER_WALLETS = [6, 7];
 
@@ -163,7 +169,7 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     let st: PipelineStage = createStage(spec, stage);
     if (stage === strategy.stage && strategy.cheat) st = strategy.cheat(st, spec);
     const miner = await createMiner({ worker: accountAt(s, wallet), signer, stage: st });
-    await actionsOf(s, wallet).stake({ payout: accountAt(s, wallet + 8), signingKey: signer.address, valueWei: parseEther("2") });
+    await actionsOf(s, wallet).stake({ payout: accountAt(s, wallet + 8), signingKey: signer.address, valueWei: MINER_STAKE_WEI });
     bench.peers.set(miner.worker, miner.address);
     miners.push(miner);
   }
@@ -171,7 +177,7 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
   const honestMiners = miners.filter((m) => m !== cheater);
   const pipeline = await MinerPipeline.connect(miners, specHash(spec));
   const history: MinedRound[][] = [];
-  const outcome: StrategyOutcome = { name: strategy.name, caught: false, how: "none", roundsUntilCaught: null, stakeLostWei: 0n, cheaterRewardTokens: 0n, cheaterHonestRewardTokens: 0n, honest: [], falseChallenges: 0, validatorRewardTokens: 0n, attestedOnChain: 0, validatorComputeMs: 0, validatorItems: 0, validatorFlops: 0, trainingComputeMs: 0, trainingFlops: 0 };
+  const outcome: StrategyOutcome = { name: strategy.name, caught: false, how: "none", roundsUntilCaught: null, stakeLostWei: 0n, cheaterRewardTokens: 0n, cheaterHonestRewardTokens: 0n, honest: [], falseChallenges: 0, validatorRewardTokens: 0n, attestedOnChain: 0, validatorComputeMs: 0, validatorItems: 0, validatorFlops: 0, trainingComputeMs: 0, trainingFlops: 0, rounds: 0, itemsTrained: 0 };
   const commitEnd = (r: bigint) => bench.genesis + (r + 1n) * 3600n;
   const cheaterSlots: { modelId: bigint; round: bigint; cheating: boolean }[] = [];
   const honestUnits = new Map<bigint, bigint>();
@@ -186,6 +192,7 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     for (const m of mined) {
       outcome.trainingComputeMs += m.result.timings.forwardMs + m.result.timings.backwardMs;
       outcome.trainingFlops += m.result.records.length * stageTrainingFlops(spec, m.result.stage);
+      outcome.itemsTrained += m.result.records.length;
     }
     const ledger = s.deployments.contracts.computeLedger;
     const chainId = s.deployments.chainId;
@@ -267,11 +274,12 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     if (slot.cheating) outcome.cheaterRewardTokens += tokens;
     else outcome.cheaterHonestRewardTokens += tokens;
   }
-  outcome.stakeLostWei = parseEther("2") - (await relayer.getStaker({ account: cheater.worker })).stakeWei;
+  outcome.rounds = rounds;
+  outcome.stakeLostWei = MINER_STAKE_WEI - (await relayer.getStaker({ account: cheater.worker })).stakeWei;
   for (const h of outcome.honest) {
     const st = await relayer.getStaker({ account: h.worker });
     h.slashed = st.jailed;
-    h.stakeLostWei = parseEther("2") - st.stakeWei;
+    h.stakeLostWei = MINER_STAKE_WEI - st.stakeWei;
   }
   for (const m of miners) {
     m.stage.dispose();
