@@ -1,0 +1,56 @@
+// ESLint (flat config) for the TypeScript and JavaScript sources. Type-aware rules run on the
+// two TypeScript programs (tsconfig.json: Node code; app/tsconfig.json: the web page); JavaScript
+// files and the config files outside both programs get the syntactic rules only. Formatting is
+// Prettier's (prettier.config.js), so no stylistic rule is on here.
+// The types of the contracts come from `hardhat compile` (artifacts/**/*.d.ts): lint after it.
+import js from "@eslint/js";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  {
+    // Generated (scripts/gen-abis.ts; sdk/abi/abis.test.ts checks they match a fresh compile) and
+    // build output.
+    ignores: [
+      "sdk/abi/*.ts",
+      "!sdk/abi/abis.test.ts",
+      "sdk/abi/items/",
+      "sdk/errors/contractErrors.ts",
+      "artifacts/",
+      "cache/",
+      "types/",
+      "coverage/",
+      "runs/",
+      "app/dist/",
+      "packages/sdk/dist/",
+      "examples/dapp/node_modules/",
+    ],
+  },
+  js.configs.recommended,
+  tseslint.configs.recommendedTypeChecked,
+  {
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: { project: ["./tsconfig.json", "./app/tsconfig.json"], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+      "@typescript-eslint/no-import-type-side-effects": "error",
+      // `_name` marks a binding kept on purpose (a destructured field left out, a callback's unused argument).
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
+    },
+  },
+  {
+    files: ["app/src/**"],
+    languageOptions: { globals: globals.browser },
+  },
+  {
+    // Outside both TypeScript programs: syntactic rules only.
+    files: ["**/*.js", "**/*.mjs", "vitest.config.ts", "app/vite.config.ts"],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+);
