@@ -21,7 +21,7 @@ type ErrorLike = { name?: unknown; message?: unknown; shortMessage?: unknown; co
 function chain(err: unknown): ErrorLike[] {
   const out: ErrorLike[] = [];
   for (let e = err, depth = 0; typeof e === "object" && e !== null && depth < 16; depth++) {
-    out.push(e as ErrorLike);
+    out.push(e);
     e = (e as ErrorLike).cause;
   }
   return out;

@@ -31,7 +31,7 @@ export function ledgerSpec(spec: ModelSpec, microbatchesPerRound: number, symbol
   return sampleModelSpec({
     name: spec.name,
     symbol,
-    specHash: specHash(spec) as Hex,
+    specHash: specHash(spec),
     initialWeightsRoots: roots,
     unitsPerMicrobatch: spec.stages.map((_, s) => BigInt(Math.round(stageTrainingFlops(spec, s) / 1000))),
     microbatchesPerRound,

@@ -157,7 +157,7 @@ async function combineWithPeers(s: Shared, loaded: LoadedStage, roster: readonly
       const record = await getPeerRecord(p.client, { deployments: p.deployments, modelId: p.modelId, account: entry.worker });
       const address = record ? memberDialAddress(record) : undefined;
       if (!address) throw new Error("no peer record in the stage directory");
-      const bytes = await fetchContent({ node: s.node, address, kind: "weights", key: entry.root as Hex, timeoutMs: p.peerTimeoutMs, hello });
+      const bytes = await fetchContent({ node: s.node, address, kind: "weights", key: entry.root, timeoutMs: p.peerTimeoutMs, hello });
       weights.push({ worker: entry.worker, weights: float32FromBytes(bytes), items: entry.items });
     } catch (err) {
       p.logger.warn({ worker: entry.worker, root: entry.root, error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "could not fetch a replica's round-end weights; combining without them");

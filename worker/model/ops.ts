@@ -124,5 +124,5 @@ export function block(x: tf.Tensor, w: BlockWeights, batch: number, time: number
 export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
   const vocab = logits.shape[1] as number;
   const picked = tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, vocab).toFloat());
-  return tf.neg(tf.div(tf.sum(picked), logits.shape[0] as number)) as tf.Scalar;
+  return tf.neg(tf.div(tf.sum(picked), logits.shape[0])) as tf.Scalar;
 }

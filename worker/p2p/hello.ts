@@ -59,7 +59,7 @@ const SIGNATURE_BYTES = 65;
 
 function typedData(domain: HelloDomain, claim: PipeHelloClaim) {
   return {
-    domain: commitmentDomain(domain.ledger, domain.chainId) as TypedDataDomain,
+    domain: commitmentDomain(domain.ledger, domain.chainId),
     types: pipeHelloTypes,
     primaryType: "PipeHello",
     message: { modelId: claim.modelId, specHash: claim.specHash, stage: claim.stage, worker: claim.worker, peerId: bytesToHex(claim.peerId) },

@@ -103,8 +103,8 @@ export function rpcTransport(parameters: RpcTransportParameters): Transport {
     { retryCount: 0, shouldThrow: (error) => !isTransientRpcError(error) },
   );
   return ({ chain: chainConfig, pollingInterval }) => {
-    const inner = endpoints({ chain: chainConfig as Chain | undefined, pollingInterval, retryCount: 0, timeout: timeoutMs });
-    const call = (method: string, params: unknown): Promise<unknown> => inner.request({ method, params } as Parameters<EIP1193RequestFn>[0]);
+    const inner = endpoints({ chain: chainConfig, pollingInterval, retryCount: 0, timeout: timeoutMs });
+    const call = (method: string, params: unknown): Promise<unknown> => inner.request({ method, params });
     const request = async ({ method, params }: { method: string; params?: unknown }): Promise<unknown> => {
       const started = performance.now();
       for (let attempt = 1; ; attempt++) {

@@ -87,7 +87,7 @@ export async function calibrateTolerance(
     });
   }
   return {
-    specHash: specHash(spec) as Hex,
+    specHash: specHash(spec),
     backends: [...backends],
     measuredSpread: spread,
     tolerance: toleranceFromSpread(spread),

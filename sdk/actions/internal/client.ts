@@ -150,7 +150,7 @@ function overridesOf(options: TransactionOverrides): TransactionOverrides {
   const { gas, nonce, gasPrice, maxFeePerGas, maxPriorityFeePerGas } = options;
   const picked = { gas, nonce, gasPrice, maxFeePerGas, maxPriorityFeePerGas };
   // Absent keys stay absent: viem tells legacy from EIP-1559 requests by which fee keys are set.
-  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as TransactionOverrides;
+  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined));
 }
 
 /**

@@ -10,7 +10,7 @@ export function receiptEvents<const abi extends Abi, eventName extends ContractE
   return parseEventLogs({
     abi: parameters.abi,
     eventName: parameters.eventName,
-    logs: result.receipt.logs as Log[],
+    logs: result.receipt.logs,
   }).filter((l) => isAddressEqual(l.address, parameters.address));
 }
 

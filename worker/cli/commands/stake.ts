@@ -62,7 +62,7 @@ async function runStake(options: StakeOptions, command: Command): Promise<void> 
       );
     signingKey = staker.signingKey;
   }
-  const payout = (options.payout ?? (registered ? staker.payout : account.address)) as Address;
+  const payout = (options.payout ?? (registered ? staker.payout : account.address));
   const changes: string[] = [];
   if (registered && !same(payout, staker.payout)) changes.push("payout");
   if (registered && !same(signingKey, staker.signingKey)) changes.push("signingKey");
