@@ -27,7 +27,7 @@ const modelId = 1n;
 const dirs: string[] = [];
 const nodes: Libp2p[] = [];
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
 });
 
 /** Stage 0 linked to `replicas` replicas of stage 1, over real libp2p streams on loopback. */
