@@ -174,7 +174,7 @@ if (values.only === "pytorch") {
   mkdirSync(dirname(out), { recursive: true });
   const targets = { ...(existing.targets as Record<string, unknown> | undefined), withinTwoAndHalfXOfPytorch: withinTwoAndHalfXOfPytorch(pytorch) ?? null };
   writeFileSync(out, `${JSON.stringify({ ...existing, pytorch, pytorchGeneratedAt: new Date().toISOString(), targets }, null, 2)}\n`);
-  log(`bench-worker: wrote the pytorch key of ${out} (--only pytorch: the other keys are from the run of ${String(existing.generatedAt ?? "none")})`);
+  log(`bench-worker: wrote the pytorch key of ${out} (--only pytorch: the other keys are from the run of ${typeof existing.generatedAt === "string" ? existing.generatedAt : "none"})`);
   process.exit(0);
 }
 log("bench-worker: measuring raw matmul");

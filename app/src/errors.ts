@@ -28,6 +28,7 @@ function chain(err: unknown): ErrorLike[] {
 }
 
 const text = (x: unknown): string | undefined => (typeof x === "string" && x.trim() ? x.trim() : undefined);
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- e may be any thrown value, not only an object
 const firstLine = (e: ErrorLike): string => (text(e.shortMessage) ?? text(e.message)?.split("\n")[0] ?? String(e)).trim();
 
 /**

@@ -36,7 +36,7 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
   if (spec.stages < 2) throw new RangeError("the toy model needs at least 2 stages");
   const last = index === spec.stages - 1;
   const first = index === 0;
-  const vars = toyStageShapes(spec, index).map(({ name, shape }, k) => {
+  const vars = toyStageShapes(spec, index).map(({ shape }, k) => {
     const size = shape.reduce((a, b) => a * b, 1);
     const scale = k === 0 ? 1 / Math.sqrt(shape[0] as number) : 0;
     // Unnamed: replicas of one stage live side by side in a process (tfjs names must be unique).

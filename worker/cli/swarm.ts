@@ -5,7 +5,7 @@
 // the replicas average their weights (weighted by microbatches kept) so every one commits the
 // same weightsRootAfter. Rounds follow the chain's clock: a replica that connects mid-round
 // starts at the next one.
-import type { Address, Hex } from "viem";
+import type { Address } from "viem";
 import { zeroAddress } from "viem";
 import { getPeerRecord } from "../../sdk/actions/swarm/getPeerRecord.ts";
 import { firstRoundToTrain, trainRounds } from "../commit/index.ts";

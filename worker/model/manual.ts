@@ -149,7 +149,7 @@ export function headForward(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, weig
   const logits = tf.fused.matMul({ a: ln.y, b: weight, bias: headBias });
   const vocab = logits.shape[1] as number;
   const n = logits.shape[0];
-  const oneHot = tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, vocab).toFloat();
+  const oneHot = tf.oneHot(tf.reshape<tf.Rank.R1>(targets, [-1]), vocab).toFloat();
   const logProbs = tf.logSoftmax(logits);
   const loss = tf.neg(tf.div(tf.sum(tf.mul(logProbs, oneHot)), n));
   const dlogits = tf.div(tf.sub(tf.exp(logProbs), oneHot), n);
@@ -167,7 +167,7 @@ export function headBackward(tape: { xhat: tf.Tensor; rstd: tf.Tensor; h: tf.Ten
 /** Embedding forward: one-hot x table + positions; the tape is the one-hot matrix. */
 export function embedForward(ids: tf.Tensor, table: tf.Tensor, position: tf.Tensor, dModel: number) {
   const [batch, time] = ids.shape as [number, number];
-  const oneHot = tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, table.shape[0]).toFloat();
+  const oneHot = tf.oneHot(tf.reshape<tf.Rank.R1>(ids, [-1]), table.shape[0]).toFloat();
   const tokens = tf.reshape(tf.matMul(oneHot, table), [batch, time, dModel]);
   const x = tf.reshape(tf.add(tokens, tf.slice(position, [0, 0], [time, dModel])), [batch * time, dModel]);
   return { x, oneHot };

@@ -1,5 +1,5 @@
 import type { PeerId } from "@libp2p/interface";
-import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, type LocalAccount, recoverTypedDataAddress, type TypedDataDomain } from "viem";
+import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, type LocalAccount, recoverTypedDataAddress } from "viem";
 import { commitmentDomain } from "../../sdk/protocol/commitment.ts";
 import { UnexpectedPeerError } from "./errors.ts";
 

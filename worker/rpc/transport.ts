@@ -1,7 +1,7 @@
 // The one JSON-RPC layer of the long-lived processes (`shardholder train`, `serve`, `validate`).
 // A miner or validator runs for days against public endpoints that stall, restart and rate-limit;
 // none of that may kill it. The preflight keeps its own fast-failing client (worker/cli/preflight.ts).
-import { BaseError as ViemBaseError, type Chain, custom, type EIP1193RequestFn, fallback, type Hex, http, keccak256, type Transport } from "viem";
+import { BaseError as ViemBaseError, custom, type EIP1193RequestFn, fallback, type Hex, http, keccak256, type Transport } from "viem";
 
 /** Tuning of {@link rpcTransport}. */
 export type RpcTransportParameters = {

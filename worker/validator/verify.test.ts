@@ -71,6 +71,7 @@ function honestLeaf(
   stage: number,
   head: Address,
   inputBytes: Uint8Array | undefined,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: weights[stage] may be undefined (tsc fails without it)
   { index = INDEX, slot = index, stepWeights = weights[stage] as Float32Array }: { index?: number; slot?: number; stepWeights?: Float32Array } = {},
 ): { leaf: MicrobatchItem; out: ItemOutputs } {
   const last = stage === spec.stages.length - 1;

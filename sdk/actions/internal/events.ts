@@ -1,4 +1,4 @@
-import { type Abi, type Address, type ContractEventName, isAddressEqual, type Log, parseEventLogs, type ParseEventLogsReturnType } from "viem";
+import { type Abi, type Address, type ContractEventName, isAddressEqual, parseEventLogs, type ParseEventLogsReturnType } from "viem";
 import { MissingEventError } from "../../errors/sdk.ts";
 import type { WriteResult } from "./client.ts";
 
