@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
 import { defineConfig } from "hardhat/config";
+import type { SolidityCompilerUserConfig } from "hardhat/types/config";
 
 const require = createRequire(import.meta.url);
 
@@ -68,15 +69,15 @@ export default defineConfig({
     // all files with one compiler config in one job: every test gets a config that differs only
     // in the optimizer's runs (no effect on behaviour) so it compiles in a job of its own group,
     // and the default job holds the deployed contracts alone. Only a clean compile shows it.
-    overrides: Object.fromEntries([
+    overrides: Object.fromEntries<SolidityCompilerUserConfig>([
       ...TEST_JOBS.flatMap((files, job) =>
-        files.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, optimizer: { enabled: true, runs: 201 + job } } }]),
+        files.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, optimizer: { enabled: true, runs: 201 + job } } }] as const),
       ),
       // Gas tests must compile exactly as deployed: they get a config that only spells out a default
       // (revert strings kept), which makes a job of its own with the same code (only the metadata
       // hash differs). Test helpers get another such job, so the deployed contracts' job stays small.
-      ...GAS_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, debug: { revertStrings: "default" } } }]),
-      ...TEST_HELPERS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, metadata: { bytecodeHash: "ipfs" } } }]),
+      ...GAS_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, debug: { revertStrings: "default" } } }] as const),
+      ...TEST_HELPERS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, metadata: { bytecodeHash: "ipfs" } } }] as const),
     ]),
   },
   paths: {

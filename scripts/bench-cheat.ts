@@ -13,7 +13,7 @@ import { HONEST, STRATEGIES } from "../dev/validator/strategies.ts";
 
 const FRACTION = 0.1;
 const MAX_ROUNDS = 5;
-const json = (v: unknown): string => JSON.stringify(v, (_, x) => (typeof x === "bigint" ? x.toString() : x), 2);
+const json = (v: unknown): string => JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? x.toString() : x), 2);
 
 mkdirSync("bench", { recursive: true });
 const spec = tinySpec(1);

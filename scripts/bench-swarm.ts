@@ -62,7 +62,7 @@ function benchSpec(model: string): ModelSpec {
   if (model === "wide") return defaultModelSpec({ stageCount: STAGES, layers: STAGES });
   throw new Error(`--model takes demo or wide, got ${model}`);
 }
-const spec = benchSpec(values.model as string);
+const spec = benchSpec(values.model);
 const microbatches = spec.microbatchesPerStep;
 const tokensPerRound = steps * microbatches * spec.microbatchSize * spec.contextLength;
 
@@ -222,8 +222,8 @@ const report = {
       : null,
   },
 };
-mkdirSync(dirname(values.out as string), { recursive: true });
-writeFileSync(values.out as string, `${JSON.stringify(report, null, 2)}\n`);
+mkdirSync(dirname(values.out), { recursive: true });
+writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 console.log(`\n${"run".padEnd(26)}${"tokens/s".padStart(10)}${"s/step".padStart(9)}${"efficiency".padStart(12)}${"KiB/step".padStart(10)}`);

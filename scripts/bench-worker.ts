@@ -53,7 +53,7 @@ const microbatches = Number(values.microbatches);
 const warmup = Number(values.warmup);
 const rounds = Number(values.rounds);
 const schedule = values.schedule as ScheduleName;
-const forced: BackendName | undefined = values.backend === "auto" ? undefined : parseBackendName(values.backend as string);
+const forced: BackendName | undefined = values.backend === "auto" ? undefined : parseBackendName(values.backend);
 const spec: ModelSpec = defaultModelSpec({ stageCount, layers: Number(values.layers ?? 2 * stageCount), microbatchesPerStep: microbatches });
 
 type RoundEvent = StageEvent & { round: string; losses: number[]; bytesSent: number; timings: RoundTimings; flopsPerMicrobatch: number };
@@ -89,7 +89,7 @@ async function pytorchComparison() {
   log(`bench-worker: PyTorch ${probe.version} (${probe.python}); with the reference BLAS (${reference.blas}) a 512^3 matmul runs at ${reference.matmul512Gflops?.toFixed(1)} GFLOP/s`);
   const sizes = [];
   let blas: Pick<TorchRun, "blas" | "blasLibraries" | "buildBlas" | "ompWaitPolicy"> | undefined;
-  for (const factor of (values["torch-sizes"] as string).split(",").map(Number)) {
+  for (const factor of (values["torch-sizes"]).split(",").map(Number)) {
     const s = defaultModelSpec({ stageCount, layers: spec.layers, microbatchesPerStep: microbatches, dModel: factor * spec.dModel });
     const tokensPerStep = s.microbatchesPerStep * s.microbatchSize * s.contextLength;
     const dir = writeReferenceInput(s, torchWarmup + steps);
@@ -168,13 +168,13 @@ function withinTwoAndHalfXOfPytorch(p: Awaited<ReturnType<typeof pytorchComparis
 }
 
 if (values.only === "pytorch") {
-  const out = values.out as string;
+  const out = values.out;
   const existing = existsSync(out) ? (JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>) : {};
   const pytorch = await pytorchComparison();
   mkdirSync(dirname(out), { recursive: true });
   const targets = { ...(existing.targets as Record<string, unknown> | undefined), withinTwoAndHalfXOfPytorch: withinTwoAndHalfXOfPytorch(pytorch) ?? null };
   writeFileSync(out, `${JSON.stringify({ ...existing, pytorch, pytorchGeneratedAt: new Date().toISOString(), targets }, null, 2)}\n`);
-  log(`bench-worker: wrote the pytorch key of ${out} (--only pytorch: the other keys are from the run of ${String(existing.generatedAt ?? "none")})`);
+  log(`bench-worker: wrote the pytorch key of ${out} (--only pytorch: the other keys are from the run of ${typeof existing.generatedAt === "string" ? existing.generatedAt : "none"})`);
   process.exit(0);
 }
 log("bench-worker: measuring raw matmul");
@@ -343,7 +343,7 @@ const report = {
     withinTwoAndHalfXOfPytorch: withinTwoAndHalfXOfPytorch(pytorch) ?? null,
   },
 };
-mkdirSync(dirname(values.out as string), { recursive: true });
-writeFileSync(values.out as string, `${JSON.stringify(report, null, 2)}\n`);
+mkdirSync(dirname(values.out), { recursive: true });
+writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
 log(`bench-worker: wrote ${values.out}`);
 console.log(JSON.stringify(report.targets));

@@ -30,7 +30,7 @@ function parseReport(json: unknown, source: string, writtenAt: number): LossRepo
     const { round, loss, evalLoss } = (r ?? {}) as Record<string, unknown>;
     const ok = (typeof round === "string" || typeof round === "number") && typeof loss === "number" && Number.isFinite(loss);
     const held = typeof evalLoss === "number" && Number.isFinite(evalLoss) ? { evalLoss } : {};
-    return ok ? [{ round: String(round), loss: loss as number, ...held }] : [];
+    return ok ? [{ round: String(round), loss: loss, ...held }] : [];
   });
   return { source, chainId, modelId: String(modelId), token, rounds: points, writtenAt };
 }

@@ -21,13 +21,14 @@ type ErrorLike = { name?: unknown; message?: unknown; shortMessage?: unknown; co
 function chain(err: unknown): ErrorLike[] {
   const out: ErrorLike[] = [];
   for (let e = err, depth = 0; typeof e === "object" && e !== null && depth < 16; depth++) {
-    out.push(e as ErrorLike);
+    out.push(e);
     e = (e as ErrorLike).cause;
   }
   return out;
 }
 
 const text = (x: unknown): string | undefined => (typeof x === "string" && x.trim() ? x.trim() : undefined);
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- e may be any thrown value, not only an object
 const firstLine = (e: ErrorLike): string => (text(e.shortMessage) ?? text(e.message)?.split("\n")[0] ?? String(e)).trim();
 
 /**

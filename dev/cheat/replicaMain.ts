@@ -25,7 +25,7 @@ import { announceStageMember, contentHello } from "../../worker/p2p/stageMembers
 import { commitFabricatedRound } from "./replica.ts";
 
 const emit = (msg: string, body: Record<string, unknown> = {}, level = 30): void => {
-  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, msg, ...body }, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, msg, ...body }, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
 };
 
 async function main(): Promise<void> {

@@ -36,7 +36,7 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
   if (spec.stages < 2) throw new RangeError("the toy model needs at least 2 stages");
   const last = index === spec.stages - 1;
   const first = index === 0;
-  const vars = toyStageShapes(spec, index).map(({ name, shape }, k) => {
+  const vars = toyStageShapes(spec, index).map(({ shape }, k) => {
     const size = shape.reduce((a, b) => a * b, 1);
     const scale = k === 0 ? 1 / Math.sqrt(shape[0] as number) : 0;
     // Unnamed: replicas of one stage live side by side in a process (tfjs names must be unique).
@@ -85,14 +85,14 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
       const parameterGradient = new Float32Array(parameterCount);
       let at = 0;
       for (const g of paramGrads) {
-        parameterGradient.set(g.dataSync() as Float32Array, at);
+        parameterGradient.set(g.dataSync(), at);
         at += g.size;
         g.dispose();
       }
       const earlier = pending.get(microbatch);
       if (earlier) for (let i = 0; i < parameterCount; i++) (earlier[i] as number) += parameterGradient[i] as number;
       else pending.set(microbatch, parameterGradient.slice());
-      return { ...(first ? {} : { inputGrad: grads[0] as tf.Tensor }), parameterGradient };
+      return { ...(first ? {} : { inputGrad: grads[0] }), parameterGradient };
     },
     step() {
       if (pending.size === 0) return;
@@ -115,7 +115,7 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
       const out = new Float32Array(parameterCount);
       let at = 0;
       for (const v of vars) {
-        out.set(v.dataSync() as Float32Array, at);
+        out.set(v.dataSync(), at);
         at += v.size;
       }
       return out;

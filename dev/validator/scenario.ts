@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Libp2p } from "@libp2p/interface";
-import { type Address, type Hex, parseEther } from "viem";
+import { type Address, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { accountAt, actionsOf, deployShardholder, type Shardholder } from "../../scripts/lib/localProtocol.ts";
 import { sampleModelSpec } from "../../scripts/lib/sampleSpec.ts";
@@ -31,7 +31,7 @@ export function ledgerSpec(spec: ModelSpec, microbatchesPerRound: number, symbol
   return sampleModelSpec({
     name: spec.name,
     symbol,
-    specHash: specHash(spec) as Hex,
+    specHash: specHash(spec),
     initialWeightsRoots: roots,
     unitsPerMicrobatch: spec.stages.map((_, s) => BigInt(Math.round(stageTrainingFlops(spec, s) / 1000))),
     microbatchesPerRound,

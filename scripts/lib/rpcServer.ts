@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { handleAsync } from "../../worker/serve/http.ts";
 
 /** The one method of an EIP-1193 provider the server needs. */
 export interface RequestProvider {
@@ -49,7 +50,7 @@ async function answer(provider: RequestProvider, call: JsonRpcRequest) {
  * chain reachable from the miner processes, so this small bridge stands in front of it.
  */
 export async function serveRpc(provider: RequestProvider, { host = "127.0.0.1", port = 0 } = {}): Promise<RpcServer> {
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createServer(handleAsync(async (req, res) => {
     if (req.method !== "POST") {
       res.writeHead(405, { "content-type": "text/plain" }).end("JSON-RPC over POST only\n");
       return;
@@ -65,8 +66,8 @@ export async function serveRpc(provider: RequestProvider, { host = "127.0.0.1", 
     const reply = Array.isArray(body)
       ? await Promise.all(body.map((call) => answer(provider, call as JsonRpcRequest)))
       : await answer(provider, body as JsonRpcRequest);
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)));
-  });
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply, (_k, v: unknown) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)));
+  }));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

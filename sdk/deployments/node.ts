@@ -14,8 +14,8 @@ export type LoadDeploymentsParameters = { chainId: number; dir?: string | undefi
  */
 export async function loadDeployments({ chainId, dir = "deployments" }: LoadDeploymentsParameters): Promise<Deployments> {
   const { readFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const file = join(dir, `${chainId}.json`);
+  const path = await import("node:path");
+  const file = path.join(dir, `${chainId}.json`);
   let text: string;
   try {
     text = await readFile(file, "utf8");

@@ -39,6 +39,7 @@ export class BaseError extends Error {
 
   /** Follows `cause` links to the innermost error, or the first one `fn` accepts. */
   walk(fn?: (err: unknown) => boolean): unknown {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk's cursor starts at this error
     let err: unknown = this;
     while (err) {
       if (fn?.(err)) return err;

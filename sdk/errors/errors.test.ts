@@ -35,6 +35,7 @@ describe("contract error decoding", () => {
   it("decodes every custom error's revert data into its class with its arguments", () => {
     for (const { abi, item } of allErrors) {
       const args = item.inputs.map((p, k) => sample(p, k));
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: without it encodeErrorResult infers from the ABI union and tsc fails
       const raw = encodeErrorResult({ abi, errorName: item.name, args } as Parameters<typeof encodeErrorResult>[0]);
       expect(decodeProtocolRevert(raw)?.errorName).toBe(item.name);
       const err = toShardholderError(Object.assign(new Error("reverted"), { raw }));

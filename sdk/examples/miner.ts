@@ -1,5 +1,5 @@
 // Miner: stake with a separate payout address and signing key, then sign and relay a round commitment.
-import { type Account, type Address, type Chain, type Client, type LocalAccount, type Transport } from "viem";
+import type { Account, Address, Chain, Client, LocalAccount, Transport } from "viem";
 import { type Commitment, type DeploymentsSource, shardholderActions } from "../index.ts";
 
 export async function runMiner(

@@ -48,7 +48,7 @@ const leafValues = (i: MicrobatchItem) =>
 /** Independent reimplementation of the documented tree, from the text of PROTOCOL.md alone. */
 function referenceRoot(leaves: Hex[]): Hex {
   const sorted = [...leaves].sort((a, b) => (hexToBigInt(a) < hexToBigInt(b) ? -1 : 1));
-  const tree: Hex[] = new Array(2 * sorted.length - 1);
+  const tree = new Array<Hex>(2 * sorted.length - 1);
   sorted.forEach((leaf, i) => {
     tree[tree.length - 1 - i] = leaf;
   });

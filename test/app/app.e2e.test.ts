@@ -66,11 +66,11 @@ describe("web app (headless Chromium against a local chain)", () => {
     expect(sc.finalRounds.length).toBe(2);
     const chart = page.getByTestId("loss-chart");
     await chart.waitFor();
-    const xs = await chart.locator("circle.point").evaluateAll((els) => els.map((e) => e.getAttribute("data-x")));
+    const xs = await chart.locator("circle.point").evaluateAll((els: { getAttribute(name: string): string | null }[]) => els.map((e) => e.getAttribute("data-x")));
     expect(xs).toEqual(sc.finalRounds.map(String));
     // The held-out loss has its own chart, with a point only where the run measured one.
     const held = page.getByTestId("eval-loss-chart");
-    expect(await held.locator("circle.point").evaluateAll((els) => els.map((e) => e.getAttribute("data-x")))).toEqual([String(sc.finalRounds[0])]);
+    expect(await held.locator("circle.point").evaluateAll((els: { getAttribute(name: string): string | null }[]) => els.map((e) => e.getAttribute("data-x")))).toEqual([String(sc.finalRounds[0])]);
     expect(await page.locator('[data-testid=round-row][data-status="final"]').count()).toBe(sc.finalRounds.length);
     await page.close();
   }, LONG);

@@ -117,7 +117,7 @@ describe("devnet --keep-running", () => {
       expect(await page.getByTestId("model-row").first().textContent()).toContain(net.models[0]?.name);
       const chart = page.getByTestId("loss-chart");
       await chart.waitFor({ timeout: 60_000 });
-      const xs = await chart.locator("circle.point").evaluateAll((els) => els.map((e) => e.getAttribute("data-x")));
+      const xs = await chart.locator("circle.point").evaluateAll((els: { getAttribute(name: string): string | null }[]) => els.map((e) => e.getAttribute("data-x")));
       expect(xs).toEqual(finals.map((f) => f.round.toString()).sort((a, b) => Number(a) - Number(b)));
       await page.goto(`${app.url}#holdings`);
       await page.getByTestId("dev-account").first().selectOption(payout);
@@ -236,7 +236,7 @@ describe("devnet --keep-running", () => {
         const p = { stage: j.stage, child, records: [] as { msg?: string; [k: string]: unknown }[], exited: new Promise<number | null>((r) => child.once("exit", r)) };
         createInterface({ input: child.stdout }).on("line", (l) => {
           try {
-            p.records.push(JSON.parse(l));
+            p.records.push(JSON.parse(l) as { msg?: string; [k: string]: unknown });
           } catch {
             // not a record
           }

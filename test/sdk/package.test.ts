@@ -151,7 +151,7 @@ describe("@shardholder/sdk as an installed package", () => {
     const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
     const checked = await run(process.execPath, [tsc, "-p", path.join(app, "tsconfig.json")], { cwd: app }).then(
       () => "",
-      (err: { stdout?: string }) => err.stdout ?? String(err),
+      (err: Error & { stdout?: string }) => err.stdout ?? String(err),
     );
     expect(checked).toBe("");
   });

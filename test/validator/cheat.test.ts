@@ -40,7 +40,7 @@ describe("cheating miners are caught and slashed; honest miners keep stake and r
     it(`cheat_${strategy.name}_caught_honestUnaffected`, async () => {
       bench = await setupBench({ fraction: FRACTION, tolerance });
       const o = await runStrategy(bench, strategy, 3);
-      console.log(JSON.stringify(o, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+      console.log(JSON.stringify(o, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
       expect(o.caught).toBe(true);
       expect(o.falseChallenges).toBe(0);
       if (o.how === "slashed") expect(o.stakeLostWei).toBe(10n ** 18n); // SLASH_BPS = 50% of the 2 ETH stake

@@ -30,7 +30,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
 });
 
 describe("content-addressed fetch over /shardholder/fetch/1.0.0", () => {

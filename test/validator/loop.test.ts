@@ -12,7 +12,7 @@ import type { Validator } from "../../worker/validator/validator.ts";
 import { type Bench, closeBench, setupBench } from "../../dev/validator/scenario.ts";
 
 let bench: Bench | undefined;
-let miners: StageMiner[] = [];
+const miners: StageMiner[] = [];
 afterAll(async () => {
   for (const m of miners) {
     m.stage.dispose();

@@ -260,7 +260,7 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     const model = await getModel(s.publicClient, { deployments: s.deployments, modelId: 1n });
     await s.networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec));
     const lost = await cli([
-      "--json", "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[1] as string, "--signing-key", signerKeys[1] as string, "--backend", "wasm",
+      "--json", "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[1], "--signing-key", signerKeys[1] as string, "--backend", "wasm",
       "train", "--model", "1", "--stage", "1", "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, "journal-1-deleted"),
     ]);
     expect(lost.code).toBe(ExitCode.journalLost);

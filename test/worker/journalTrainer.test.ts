@@ -27,7 +27,7 @@ const modelId = 1n;
 const dirs: string[] = [];
 const nodes: Libp2p[] = [];
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
@@ -53,7 +53,7 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
       await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 7), signingKey: signer.address, valueWei: parseEther("2") });
       const dir = await mkdtemp(path.join(tmpdir(), `trainer-s${index}-`));
       dirs.push(dir);
-      stages.push({ index, dir, wallet: wallet as StageWorker["wallet"], worker: accountAt(s, index + 1), signer });
+      stages.push({ index, dir, wallet: wallet, worker: accountAt(s, index + 1), signer });
     }
   });
 

@@ -152,7 +152,7 @@ type KernelExports = {
 let kernel: KernelExports | undefined;
 
 function instance(): KernelExports {
-  if (!kernel) kernel = new wasmApi.Instance(new wasmApi.Module(kernelModuleBytes())).exports as unknown as KernelExports;
+  if (!kernel) kernel = new wasmApi.Instance(new wasmApi.Module(kernelModuleBytes())).exports as KernelExports;
   return kernel;
 }
 

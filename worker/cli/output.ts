@@ -10,7 +10,7 @@ export function createLogger({ json }: { json: boolean }): Logger {
   if (json) return pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
   const human = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      const { level, msg, time: _time, ...rest } = JSON.parse(chunk.toString("utf8")) as Record<string, unknown> & { level: number; msg?: string };
+      const { level, msg, time: _time, ...rest } = JSON.parse(chunk.toString("utf8")) as Record<string, string | number | boolean | null | object> & { level: number; msg?: string };
       const prefix = level >= 50 ? "error: " : level >= 40 ? "warning: " : "";
       const fields = Object.entries(rest)
         .filter(([k]) => k !== "err")

@@ -39,15 +39,16 @@ export async function checkRpc(url: string, { timeoutMs = 5_000 } = {}): Promise
  * preflight; only when none does is it {@link RpcUnreachableError} (naming the first).
  */
 export async function checkRpcs(urls: readonly string[], options: { timeoutMs?: number } = {}): Promise<{ client: PublicClient; chainId: number; url: string }> {
-  let first: unknown;
+  const failures: unknown[] = [];
   for (const url of urls) {
     try {
       return { ...(await checkRpc(url, options)), url };
     } catch (err) {
-      first ??= err;
+      failures.push(err);
     }
   }
-  throw first ?? new RpcUnreachableError({ url: "(none)", cause: new Error("no --rpc endpoint") });
+  if (failures.length) throw failures[0];
+  throw new RpcUnreachableError({ url: "(none)", cause: new Error("no --rpc endpoint") });
 }
 
 async function readBook(file: string, chainId: number): Promise<Deployments | undefined> {

@@ -5,7 +5,7 @@
 // the replicas average their weights (weighted by microbatches kept) so every one commits the
 // same weightsRootAfter. Rounds follow the chain's clock: a replica that connects mid-round
 // starts at the next one.
-import type { Address, Hex } from "viem";
+import type { Address } from "viem";
 import { zeroAddress } from "viem";
 import { getPeerRecord } from "../../sdk/actions/swarm/getPeerRecord.ts";
 import { firstRoundToTrain, trainRounds } from "../commit/index.ts";
@@ -159,7 +159,7 @@ async function combineWithPeers(s: Shared, loaded: LoadedStage, roster: readonly
       const record = await getPeerRecord(p.client, { deployments: p.deployments, modelId: p.modelId, account: entry.worker });
       const address = record ? memberDialAddress(record) : undefined;
       if (!address) throw new Error("no peer record in the stage directory");
-      const bytes = await fetchContent({ node: s.node, address, kind: "weights", key: entry.root as Hex, timeoutMs: p.peerTimeoutMs, hello });
+      const bytes = await fetchContent({ node: s.node, address, kind: "weights", key: entry.root, timeoutMs: p.peerTimeoutMs, hello });
       weights.push({ worker: entry.worker, weights: float32FromBytes(bytes), items: entry.items });
     } catch (err) {
       p.logger.warn({ worker: entry.worker, root: entry.root, error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "could not fetch a replica's round-end weights; combining without them");

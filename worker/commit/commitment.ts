@@ -1,6 +1,6 @@
 import type { Address, Hex, LocalAccount } from "viem";
 import { fastGradRoot } from "../backend/roots.ts";
-import { assignSlots, type Commitment, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
+import { type Commitment, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
 import { BaseError } from "../../sdk/errors/base.ts";
 import { commitmentKey, type Journal, type MicrobatchJournalRecord, type PipelineNeighbours, replay, roundItems, type CommitmentState } from "../journal/index.ts";
 

@@ -30,7 +30,7 @@ function memoryLedger(): CommitmentLedger & { batches: SignedCommitment[][] } {
     submit: async (batch, hooks) => {
       batches.push([...batch]);
       for (const s of batch) stored.add(`${s.commitment.round}:${s.commitment.stage}:${s.commitment.worker}`);
-      const txHash = `0x${(++nonce).toString(16).padStart(64, "0")}` as Hex;
+      const txHash: Hex = `0x${(++nonce).toString(16).padStart(64, "0")}`;
       await hooks?.onSent?.(txHash);
       return { txHash, status: "success", blockNumber: BigInt(nonce) };
     },

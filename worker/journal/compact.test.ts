@@ -12,7 +12,7 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-const hash = (k: number) => `0x${k.toString(16).padStart(64, "0")}` as Hex;
+const hash = (k: number): Hex => `0x${k.toString(16).padStart(64, "0")}`;
 const who = { modelId: 1n, stage: 0, worker: privateKeyToAccount(generatePrivateKey()).address };
 
 /** A journal of `rounds` trained rounds; `submit(round)` says how each commitment was settled. */

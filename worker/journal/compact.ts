@@ -86,7 +86,7 @@ export function planCompaction(records: readonly SequencedRecord[], keepFromRoun
       continue;
     }
     const { seq: _seq, ...record } = r;
-    kept.push(record as JournalRecord);
+    kept.push(record);
   }
   if (dropped.size === 0) return undefined;
   return { kept, droppedRounds: [...dropped].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), droppedFiles };

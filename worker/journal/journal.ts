@@ -92,7 +92,7 @@ export class Journal {
       const line = encodeLine(seq, record);
       await this.#handle.write(line);
       await this.#handle.sync();
-      const sequenced = { ...record, seq } as SequencedRecord;
+      const sequenced = { ...record, seq };
       this.#records.push(sequenced);
       return sequenced;
     };
@@ -128,7 +128,7 @@ export class Journal {
       await rename(tmp, this.file);
       await fsyncDir(this.dir);
       this.#handle = await open(this.file, "a");
-      this.#records = plan.kept.map((record, seq) => ({ ...record, seq }) as SequencedRecord);
+      this.#records = plan.kept.map((record, seq) => ({ ...record, seq }));
       for (const f of plan.droppedFiles) await unlink(path.join(this.dir, f)).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? undefined : Promise.reject(err)));
       return plan;
     };

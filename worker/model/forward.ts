@@ -32,7 +32,7 @@ export function stageForward(spec: ModelSpec, stage: number, mask: tf.Tensor): S
     const stepMask = time === spec.contextLength ? mask : tf.slice(mask, [0, 0], [time, time]);
     let x: tf.Tensor;
     if (isFirst) {
-      const oneHot = tf.oneHot(tf.reshape(input, [-1]) as tf.Tensor1D, spec.vocab.length).toFloat();
+      const oneHot = tf.oneHot(tf.reshape<tf.Rank.R1>(input, [-1]), spec.vocab.length).toFloat();
       const tokens = tf.reshape(embedOneHot(oneHot, get("embed.token")), [batch, time, d]);
       x = tf.reshape(tf.add(tokens, tf.slice(get("embed.position"), [0, 0], [time, d])), [batch * time, d]);
     } else {

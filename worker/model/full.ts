@@ -53,7 +53,7 @@ export function createFullModel(spec: ModelSpec): FullModel {
         let at = 0;
         infos.forEach(() => {
           const g = grads[offset++] as tf.Tensor;
-          out.set(g.dataSync() as Float32Array, at);
+          out.set(g.dataSync(), at);
           at += g.size;
         });
         return out;

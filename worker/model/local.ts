@@ -35,7 +35,7 @@ export function runLocalStep(stages: readonly PipelineStage[], batches: readonly
     losses.push(x.dataSync()[0] as number);
     x.dispose();
     targets.dispose();
-    const perStage: Float32Array[] = new Array(stages.length);
+    const perStage = new Array<Float32Array>(stages.length);
     let grad: tf.Tensor | undefined;
     for (let s = stages.length - 1; s >= 0; s--) {
       const { inputGrad, parameterGradient } = (stages[s] as PipelineStage).backward(mb, grad);

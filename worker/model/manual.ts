@@ -26,7 +26,7 @@ function swapLast(t: tf.Tensor): tf.Tensor {
  */
 function sumRows(x: tf.Tensor): tf.Tensor {
   // x becomes matMul's b: callers must not pass data already used as b under another shape (see embedBackward).
-  const n = x.shape[0] as number;
+  const n = x.shape[0];
   return tf.reshape(tf.matMul(tf.ones([1, n]), x), [x.shape[1] as number]);
 }
 
@@ -148,8 +148,8 @@ export function headForward(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, weig
   const ln = layerNormForward(x, gain, bias);
   const logits = tf.fused.matMul({ a: ln.y, b: weight, bias: headBias });
   const vocab = logits.shape[1] as number;
-  const n = logits.shape[0] as number;
-  const oneHot = tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, vocab).toFloat();
+  const n = logits.shape[0];
+  const oneHot = tf.oneHot(tf.reshape<tf.Rank.R1>(targets, [-1]), vocab).toFloat();
   const logProbs = tf.logSoftmax(logits);
   const loss = tf.neg(tf.div(tf.sum(tf.mul(logProbs, oneHot)), n));
   const dlogits = tf.div(tf.sub(tf.exp(logProbs), oneHot), n);
@@ -167,7 +167,7 @@ export function headBackward(tape: { xhat: tf.Tensor; rstd: tf.Tensor; h: tf.Ten
 /** Embedding forward: one-hot x table + positions; the tape is the one-hot matrix. */
 export function embedForward(ids: tf.Tensor, table: tf.Tensor, position: tf.Tensor, dModel: number) {
   const [batch, time] = ids.shape as [number, number];
-  const oneHot = tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, table.shape[0] as number).toFloat();
+  const oneHot = tf.oneHot(tf.reshape<tf.Rank.R1>(ids, [-1]), table.shape[0]).toFloat();
   const tokens = tf.reshape(tf.matMul(oneHot, table), [batch, time, dModel]);
   const x = tf.reshape(tf.add(tokens, tf.slice(position, [0, 0], [time, dModel])), [batch * time, dModel]);
   return { x, oneHot };
@@ -180,7 +180,7 @@ export function embedBackward(dx: tf.Tensor, oneHot: tf.Tensor, position: tf.Ten
   // Not sumRows: tfjs-wasm caches its XNNPACK matmul operator by the id of b's data, ignoring the
   // shape, so dx (already b of the [N, d] product above) must not be b again as [B, T*d].
   const dPosUsed = tf.sum(tf.reshape(dx, [batch, time, dModel]), 0);
-  const rows = position.shape[0] as number;
+  const rows = position.shape[0];
   const dPosition = rows === time ? dPosUsed : tf.concat([dPosUsed, tf.zeros([rows - time, dModel])], 0);
   return [dTable, dPosition];
 }

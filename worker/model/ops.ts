@@ -14,7 +14,7 @@ function swapLast(t: tf.Tensor): tf.Tensor {
  * than a transpose followed by a plain matMul (`npm run bench:matmul` measures both), and autodiff of
  * tf.matMul uses them.
  */
-export const mm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export const mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad<tf.Tensor>((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
@@ -24,13 +24,13 @@ export const mm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       return [tf.matMul(dy, swapLast(sb)), tf.matMul(swapLast(sa), dy)];
     },
   };
-}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+});
 
 /**
  * Token embedding as `oneHot(ids) x table` (wasm has no gradient kernel for gather). The one-hot
  * input gets no gradient (it is constant), which saves the [N, d] x [d, V] product autodiff would do.
  */
-export const embedOneHot = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export const embedOneHot: (oneHot: tf.Tensor, table: tf.Tensor) => tf.Tensor = tf.customGrad<tf.Tensor>((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [oneHot, table, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([oneHot]);
   return {
@@ -40,7 +40,7 @@ export const embedOneHot = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)
       return [tf.zerosLike(oh), tf.matMul(swapLast(oh), dy)];
     },
   };
-}) as (oneHot: tf.Tensor, table: tf.Tensor) => tf.Tensor;
+});
 
 /** LayerNorm over the last axis with gain and bias. */
 export function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, epsilon = 1e-5): tf.Tensor {
@@ -60,7 +60,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor): tf.Tensor 
 export function causalMask(contextLength: number): tf.Tensor2D {
   return tf.tidy(() => {
     const lower = tf.linalg.bandPart(tf.ones([contextLength, contextLength]), -1, 0);
-    return tf.mul(tf.sub(1, lower), -1e9) as tf.Tensor2D;
+    return tf.mul<tf.Tensor2D>(tf.sub(1, lower), -1e9);
   });
 }
 
@@ -123,6 +123,6 @@ export function block(x: tf.Tensor, w: BlockWeights, batch: number, time: number
 /** Mean cross-entropy of `logits [N, V]` against int32 `targets [N]`. */
 export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
   const vocab = logits.shape[1] as number;
-  const picked = tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, vocab).toFloat());
-  return tf.neg(tf.div(tf.sum(picked), logits.shape[0] as number)) as tf.Scalar;
+  const picked = tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.reshape<tf.Rank.R1>(targets, [-1]), vocab).toFloat());
+  return tf.neg(tf.div(tf.sum(picked), logits.shape[0])) as tf.Scalar;
 }

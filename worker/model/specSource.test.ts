@@ -16,7 +16,7 @@ const hash = specHash(spec);
 function fakeFetch(pages: Record<string, string | Error>) {
   const asked: string[] = [];
   const impl = (async (input: string | URL | Request) => {
-    const url = String(input);
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     asked.push(url);
     const page = pages[url];
     if (page instanceof Error) throw page;

@@ -216,7 +216,7 @@ describe("gradient accumulation order", () => {
       for (const mb of backwardOrder) {
         const { inputGrad } = stages[1]?.backward(mb) as { inputGrad: tf.Tensor };
         stages[0]?.backward(mb, inputGrad);
-        tf.dispose([inputGrad, outputs[mb] as tf.Tensor]);
+        tf.dispose([inputGrad, outputs[mb]]);
       }
       for (const stage of stages) stage.step();
       const weights = stages.map((stage) => stage.exportWeights());

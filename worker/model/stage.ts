@@ -72,7 +72,7 @@ function flatten(tensors: readonly tf.Tensor[], total: number): Float32Array {
   const out = new Float32Array(total);
   let offset = 0;
   for (const t of tensors) {
-    out.set(t.dataSync() as Float32Array, offset);
+    out.set(t.dataSync(), offset);
     offset += t.size;
   }
   return out;

@@ -14,7 +14,7 @@ const started = async (...args: Parameters<typeof createPipeNode>): Promise<Libp
   return n;
 };
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
 });
 
 describe("content fetch within a deadline", () => {

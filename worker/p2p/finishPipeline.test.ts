@@ -10,7 +10,7 @@ import { finishPipeline, openPipe, type StagePipe } from "./pipe.ts";
 const KEY: Hex = keccak256(stringToBytes("model-finish"));
 const nodes: Libp2p[] = [];
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
 });
 
 /** Three stages linked over loopback libp2p, in stage order. */

@@ -133,7 +133,7 @@ describe("pipe frames", () => {
       for (const kind of ["gradient", "inferActivation"] as const) {
         const frame: Frame = { kind, round: 9n, microbatch: 3, payload };
         const bytes = encodeFrame(frame);
-        expect(bytes[4]).toBe((payloadCodecs[codec] << 4) | (bytes[4] as number & 0x0f));
+        expect(bytes[4]).toBe((payloadCodecs[codec] << 4) | ((bytes[4] as number) & 0x0f));
         if (codec === "none") expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length);
         else expect(bytes.length).toBeLessThan(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length);
         // A receiver refuses tensor frames that are not canonical tensor bytes.

@@ -1,5 +1,5 @@
 import type { PeerId } from "@libp2p/interface";
-import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, type LocalAccount, recoverTypedDataAddress, type TypedDataDomain } from "viem";
+import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, type LocalAccount, recoverTypedDataAddress } from "viem";
 import { commitmentDomain } from "../../sdk/protocol/commitment.ts";
 import { UnexpectedPeerError } from "./errors.ts";
 
@@ -59,7 +59,7 @@ const SIGNATURE_BYTES = 65;
 
 function typedData(domain: HelloDomain, claim: PipeHelloClaim) {
   return {
-    domain: commitmentDomain(domain.ledger, domain.chainId) as TypedDataDomain,
+    domain: commitmentDomain(domain.ledger, domain.chainId),
     types: pipeHelloTypes,
     primaryType: "PipeHello",
     message: { modelId: claim.modelId, specHash: claim.specHash, stage: claim.stage, worker: claim.worker, peerId: bytesToHex(claim.peerId) },

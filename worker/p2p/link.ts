@@ -183,7 +183,9 @@ export class PipeLink {
     try {
       await this.stream.onDrain({ signal: AbortSignal.timeout(this.messageTimeoutMs) });
     } catch (err) {
-      if (this.closedError) throw this.closedError;
+      // The close listener may have set it while we waited (TypeScript still holds it undefined, from the check above).
+      const closed = this.closedError as Error | undefined;
+      if (closed) throw closed;
       if ((err as Error).name !== "TimeoutError" && (err as Error).name !== "AbortError") throw err;
       throw this.timedOut(new PeerTimeoutError({ operation: "send", what: `${frame.kind} ${frame.round}/${frame.microbatch}`, timeoutMs: this.messageTimeoutMs }));
     }

@@ -46,7 +46,7 @@ const node = async (): Promise<Libp2p> => {
   return n;
 };
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
 });
 
 /** A TCP port on 127.0.0.1 that nothing listens on (a node that was started, then stopped). */

@@ -11,7 +11,7 @@ import { announceStageMember, contentHello, stageContentGate, stageMemberOnChain
 
 const nodes: Libp2p[] = [];
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
 });
 
 describe("weights never leave their stage", () => {

@@ -25,7 +25,7 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
 });
 
 /** Stage 0 linked to `replicas` replicas of stage 1, over real libp2p streams on loopback. */
@@ -162,7 +162,7 @@ describe("replicas of a stage over in-process libp2p links", () => {
     const replicaPipes = [r1, r2].map((node) => openPipe({ node, stageIndex: 2, stageCount: 3, modelKey, auth, limits }));
     const links = await dialReplicas({ node: middle, stageIndex: 1, stageCount: 3, modelKey, auth, limits }, [r1, r2].map((n) => n.getMultiaddrs()[0]?.toString() as string));
     const middlePrev = acceptUpstream({ node: middle, stageIndex: 1, stageCount: 3, modelKey, auth, limits });
-    const headPipe = await openPipe({ node: head, stageIndex: 0, stageCount: 3, modelKey, auth, limits, nextAddress: middle.getMultiaddrs()[0]?.toString() as string });
+    const headPipe = await openPipe({ node: head, stageIndex: 0, stageCount: 3, modelKey, auth, limits, nextAddress: middle.getMultiaddrs()[0]?.toString() });
     const prev = await middlePrev;
     const [p1, p2] = (await Promise.all(replicaPipes)).map((p) => p.prev as PipeLink);
     // What each side serves validators: every payload its links carried (replicas take frames in arrival order).

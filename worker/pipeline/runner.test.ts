@@ -23,7 +23,7 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
 });
 
 async function connect(name: string): Promise<StagePipe[]> {

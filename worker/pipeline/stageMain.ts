@@ -45,7 +45,7 @@ import { runStageRound } from "./runner.ts";
 import { generateThroughPipeline, serveDownstreamStage } from "../serve/pipelineServe.ts";
 
 const emit = (event: string, body: Record<string, unknown>): void => {
-  process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+  process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
 };
 
 

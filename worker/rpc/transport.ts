@@ -1,7 +1,7 @@
 // The one JSON-RPC layer of the long-lived processes (`shardholder train`, `serve`, `validate`).
 // A miner or validator runs for days against public endpoints that stall, restart and rate-limit;
 // none of that may kill it. The preflight keeps its own fast-failing client (worker/cli/preflight.ts).
-import { BaseError as ViemBaseError, type Chain, custom, type EIP1193RequestFn, fallback, type Hex, http, keccak256, type Transport } from "viem";
+import { BaseError as ViemBaseError, custom, type EIP1193RequestFn, fallback, type Hex, http, keccak256, type Transport } from "viem";
 
 /** Tuning of {@link rpcTransport}. */
 export type RpcTransportParameters = {
@@ -103,8 +103,8 @@ export function rpcTransport(parameters: RpcTransportParameters): Transport {
     { retryCount: 0, shouldThrow: (error) => !isTransientRpcError(error) },
   );
   return ({ chain: chainConfig, pollingInterval }) => {
-    const inner = endpoints({ chain: chainConfig as Chain | undefined, pollingInterval, retryCount: 0, timeout: timeoutMs });
-    const call = (method: string, params: unknown): Promise<unknown> => inner.request({ method, params } as Parameters<EIP1193RequestFn>[0]);
+    const inner = endpoints({ chain: chainConfig, pollingInterval, retryCount: 0, timeout: timeoutMs });
+    const call = (method: string, params: unknown): Promise<unknown> => inner.request({ method, params });
     const request = async ({ method, params }: { method: string; params?: unknown }): Promise<unknown> => {
       const started = performance.now();
       for (let attempt = 1; ; attempt++) {

@@ -1,6 +1,6 @@
 // The two pieces every small HTTP server of the project needs (the serving store, the devnet's
 // spec server, the web app's server): a bounded request body, and listening with a clean close.
-import type { IncomingMessage, Server } from "node:http";
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** The request body, or undefined as soon as it passes `limitBytes` (the caller answers 413). */
@@ -15,8 +15,22 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
   return Buffer.concat(chunks);
 }
 
+/**
+ * The request listener of an async handler. A handler that throws (a client that hangs up
+ * mid-body, say) gets a 500, or its connection dropped if the answer had started, instead of an
+ * unhandled rejection that would end the process.
+ */
+export function handleAsync(handler: (req: IncomingMessage, res: ServerResponse) => Promise<unknown>): RequestListener {
+  return (req, res) => {
+    handler(req, res).catch(() => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: "internal error" }));
+    });
+  };
+}
+
 /** Listens on `host:port` (0: any free port) and returns the URL and a close that drops open connections. */
-export async function listenHttp(server: Server, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+export async function listenHttp(server: Server, host: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());

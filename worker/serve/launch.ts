@@ -9,6 +9,12 @@ import type { ServeStageConfig } from "./stageServer.ts";
 /** One JSON line printed by a child process. */
 export type ChildEvent = { event: string; [key: string]: unknown };
 
+/** What a failed child said: its short message, its log message, or else the whole event. */
+function describeEvent(e: ChildEvent): string {
+  const said = e.shortMessage ?? e.msg;
+  return typeof said === "string" ? said : JSON.stringify(e);
+}
+
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
@@ -81,7 +87,7 @@ export class JsonLineProcess {
         const found = this.events.find(match);
         if (found) return finish(undefined, found);
         const failed = this.events.find((e) => e.event === "error" || (typeof e.level === "number" && e.level >= 50));
-        if (failed && name !== "error") return finish(new Error(`${this.name} failed: ${String(failed.shortMessage ?? failed.msg ?? JSON.stringify(failed))}`));
+        if (failed && name !== "error") return finish(new Error(`${this.name} failed: ${describeEvent(failed)}`));
         if (!this.running) finish(new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`));
       };
       const finish = (err?: Error, event?: ChildEvent): void => {

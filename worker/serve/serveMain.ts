@@ -17,7 +17,7 @@ import { runServeStage, type ServeStageConfig } from "./stageServer.ts";
 export type { ServeStageConfig } from "./stageServer.ts";
 
 const emit = (event: string, body: Record<string, unknown>): void => {
-  process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+  process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
 };
 
 let stageForErrors: number | undefined;

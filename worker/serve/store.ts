@@ -7,7 +7,7 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import { specRoute } from "../model/specSource.ts";
 import type { Hex } from "viem";
 import { type EndpointStreamEvent, endpointPaths, MAX_PROMPT_BYTES, textHash } from "../../sdk/protocol/servingEndpoint.ts";
-import { listenHttp, readBody } from "./http.ts";
+import { handleAsync, listenHttp, readBody } from "./http.ts";
 import { OutputStreams } from "./outputStreams.ts";
 
 /** Prompts by input hash and outputs by request id; bounded so a flood cannot grow it forever. */
@@ -132,7 +132,7 @@ export async function serveContentStore(
   const spec = specs ? specRoute(specs) : undefined;
   const json = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createServer(handleAsync(async (req, res) => {
     const url = req.url ?? "/";
     for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
     if (req.method === "OPTIONS") return void res.writeHead(204).end();
@@ -152,6 +152,6 @@ export async function serveContentStore(
       return found ? json(res, 200, { requestId: requestId.toString(), ...found }) : json(res, 404, { error: "not fulfilled here" });
     }
     json(res, 404, { error: "PUT /inputs, GET /outputs/<requestId>[/stream], GET /specs/<specHash>.json or GET /health" });
-  });
+  }));
   return listenHttp(server, host, port);
 }

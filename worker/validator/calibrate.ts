@@ -1,4 +1,3 @@
-import type { Hex } from "viem";
 import { type BackendName, selectBackend } from "../backend/select.ts";
 import { LOCAL_HEAD } from "../data/batches.ts";
 import { type ModelSpec, specHash } from "../model/spec.ts";
@@ -87,7 +86,7 @@ export async function calibrateTolerance(
     });
   }
   return {
-    specHash: specHash(spec) as Hex,
+    specHash: specHash(spec),
     backends: [...backends],
     measuredSpread: spread,
     tolerance: toleranceFromSpread(spread),

@@ -142,7 +142,7 @@ export class Reexecutor {
       return {
         inputActHash,
         output: isLast ? undefined : travelWithTargets(out.shape, outValues, targetBytes as Uint8Array),
-        loss: isLast ? (outValues[0] as number) : undefined,
+        loss: isLast ? (outValues[0]) : undefined,
         inputGrad: gradValues && inputGrad ? travel(inputGrad.shape, gradValues) : undefined,
         parameterGradient,
         computeMs,

@@ -71,8 +71,9 @@ function honestLeaf(
   stage: number,
   head: Address,
   inputBytes: Uint8Array | undefined,
-  { index = INDEX, slot = index, stepWeights = weights[stage] as Float32Array }: { index?: number; slot?: number; stepWeights?: Float32Array } = {},
+  { index = INDEX, slot = index, stepWeights: given }: { index?: number; slot?: number; stepWeights?: Float32Array } = {},
 ): { leaf: MicrobatchItem; out: ItemOutputs } {
+  const stepWeights: Float32Array = given ?? (weights[stage] as Float32Array);
   const last = stage === spec.stages.length - 1;
   served.put("weights", weightsRoot(stepWeights), float32Bytes(stepWeights));
   const out = reexecutor.run({ stageIndex: stage, round: ROUND, index, head, data, inputs: { weights: stepWeights, inputBytes, upstreamGradBytes: last ? undefined : upstream } });

@@ -1,7 +1,6 @@
 // Network: every model with its terms; the selected model's activity below (Activity.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { Addr, ErrorNotice, Eth, Loading, Notice, Tokens } from "../components/ui.tsx";
-import { useApp } from "../context.ts";
 import type { ModelSummary } from "../data/network.ts";
 import { formatBps, formatDuration } from "../format.ts";
 import type { Loaded } from "../hooks.ts";

@@ -59,7 +59,7 @@ class FollowedStore extends ContentStore {
 }
 
 /** The stub generator streaming through `onText`, and the gate a test may put before its next run. */
-function streamingStub(store: FollowedStore): { generate: (prompt: string, onText?: (text: string) => void) => Promise<string>; holdNext(): GenerationGate } {
+function streamingStub(store: FollowedStore): { generate: (prompt: string, onText?: (text: string) => void) => Promise<string>; holdNext: () => GenerationGate } {
   let held: Promise<void> | undefined;
   const holdNext = (): GenerationGate => {
     let release = () => {};

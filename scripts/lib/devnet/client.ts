@@ -1,6 +1,6 @@
 // The dapp side of an inference: one call of the public SDK (`infer`), which finds the serving
 // endpoint on-chain, uploads the prompt, pays, waits and checks the text against the on-chain hash.
-import { type Hex, type WalletClient } from "viem";
+import type { Hex, WalletClient } from "viem";
 import { getTransactionReceipt } from "viem/actions";
 import { type Deployments, infer } from "shardholder/sdk";
 
@@ -26,7 +26,7 @@ export async function payForInference(p: { wallet: WalletClient; deployments: De
   const receipt = await getTransactionReceipt(p.wallet, { hash: result.requestTransactionHash });
   return {
     requestId: result.requestId,
-    requester: (p.wallet.account?.address ?? "0x") as Hex,
+    requester: (p.wallet.account?.address ?? "0x"),
     prompt: p.prompt,
     output: result.text,
     feeWei: result.feeWei,

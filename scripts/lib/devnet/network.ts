@@ -12,7 +12,7 @@ import { listenHttp } from "../../../worker/serve/http.ts";
 import { DEV_MNEMONIC, type DevnetRoles } from "./accounts.ts";
 
 /** An HTTP server of canonical spec texts by hash (loopback, any free port unless told). */
-export async function startSpecServer(specs: Map<string, string>, { host = "127.0.0.1", port = 0 } = {}): Promise<{ url: string; specs: Map<string, string>; close(): Promise<void> }> {
+export async function startSpecServer(specs: Map<string, string>, { host = "127.0.0.1", port = 0 } = {}): Promise<{ url: string; specs: Map<string, string>; close: () => Promise<void> }> {
   const route = specRoute(specs);
   const server: Server = createServer((req, res) => {
     if (!route(req, res)) res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "GET /specs/<specHash>.json" }));
@@ -73,6 +73,6 @@ export async function writeNetworkFile(
     devKeys: devKeysOf(p.roles),
   };
   const file = path.join(runDir, "network.json");
-  await writeFile(file, `${JSON.stringify(description, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+  await writeFile(file, `${JSON.stringify(description, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
   return path.resolve(file);
 }

@@ -275,7 +275,7 @@ async function runOnChain(
     o.log(`round ${round} finalized: loss ${settled.loss?.toFixed(3)}, minted ${settled.mints.length} rewards`);
   }
   // Every round is audited and settled: the miners may stop serving their content.
-  const finishing = swarm ? await swarm.finishing(minerProcs, last) : minerProcs;
+  const finishing = swarm ? swarm.finishing(minerProcs, last) : minerProcs;
   await Promise.all(finishing.map((p) => p.waitUntil("training done", (e) => e.msg === "training done; serving committed content until stopped", 60_000)));
   // Kept running, they go on serving their committed content (weights of every round) to peers.
   if (!o.keepRunning) {

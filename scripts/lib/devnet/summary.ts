@@ -6,7 +6,7 @@ import type { DevnetResult } from "./run.ts";
 
 /** JSON-safe copy (bigints as decimal strings). */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
 }
 
 /** The checks the summary states, computed from the measurements. */

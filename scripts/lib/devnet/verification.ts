@@ -2,7 +2,7 @@
 // members a dispute needs, via the real `shardholder validate` CLI) and one cheating miner, a
 // replica of the last stage that commits fabricated gradients (dev/cheat/replicaMain.ts).
 import path from "node:path";
-import { type Address, type Hex, type PublicClient } from "viem";
+import type { Address, Hex, PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { setChainTime } from "./chain.ts";
 import { getAvailabilityChallenges } from "../../../sdk/actions/disputes/getAvailabilityChallenges.ts";

@@ -10,7 +10,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DelayLineStats } from "./delayLine.ts";
-import { NetemCommandError, NetemProcessError } from "./errors.ts";
+import { type NetemCommandError, NetemProcessError } from "./errors.ts";
 import { release, requireNetem, run, sweepStale, track } from "./host.ts";
 import { inNamespace, JsonProcess } from "./jsonProcess.ts";
 import { snmpCounters } from "./snmp.ts";

@@ -55,7 +55,7 @@ export async function measureLink(chain: ShapedChain, link: number, options: Mea
     const udp = await runProbe(helperArgv(up, "probeMain.ts", { mode: "udp", host, port, udpPort: listening.udpPort, count: udpDatagrams, size: 64 }), "udp", timeoutMs);
     const n = (k: string, o: Record<string, unknown>): number => {
       if (typeof o[k] !== "number") throw new NetemProcessError(`probe answered without ${k}`, JSON.stringify(o));
-      return o[k] as number;
+      return o[k];
     };
     return {
       link,

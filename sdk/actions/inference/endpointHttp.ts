@@ -29,7 +29,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function fetchOutput(url: string, requestId: bigint, outputHash: Hex, timeoutMs: number): Promise<string> {
   const until = Date.now() + timeoutMs;
-  let reason = "no answer";
+  let reason: string;
   for (let attempt = 0; ; attempt++) {
     try {
       const res = await fetch(endpointUrl(url, endpointPaths.output(requestId)), { signal: AbortSignal.timeout(Math.max(1, until - Date.now())) });

@@ -1,4 +1,4 @@
-import { type Address, type Hash, type Hex } from "viem";
+import type { Address, Hash, Hex } from "viem";
 import { estimateFeesPerGas, getBalance, getGasPrice } from "viem/actions";
 import type { ModelRegistryUnknownModelError } from "../../errors/contractErrors.ts";
 import {

@@ -150,7 +150,7 @@ function overridesOf(options: TransactionOverrides): TransactionOverrides {
   const { gas, nonce, gasPrice, maxFeePerGas, maxPriorityFeePerGas } = options;
   const picked = { gas, nonce, gasPrice, maxFeePerGas, maxPriorityFeePerGas };
   // Absent keys stay absent: viem tells legacy from EIP-1559 requests by which fee keys are set.
-  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as TransactionOverrides;
+  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined));
 }
 
 /**
@@ -207,9 +207,13 @@ export async function sendContractWrite<
   if (!account) throw new AccountRequiredError({ action: parameters.action });
   const overrides = overridesOf(options);
   const send = async (): Promise<SentTransaction | WriteResult> => {
+    // The two assertions widen the generic ABI and name, without which simulateContract's types do
+    // not resolve (tsc fails); the rule does not see that they change the call's inference.
     const { request } = await simulateContract(client, {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see above
       abi: parameters.abi as Abi,
       address: parameters.address,
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- see above
       functionName: parameters.functionName as string,
       args: parameters.args as readonly unknown[],
       value: parameters.value,

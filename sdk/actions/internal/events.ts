@@ -1,4 +1,4 @@
-import { type Abi, type Address, type ContractEventName, isAddressEqual, type Log, parseEventLogs, type ParseEventLogsReturnType } from "viem";
+import { type Abi, type Address, type ContractEventName, isAddressEqual, parseEventLogs, type ParseEventLogsReturnType } from "viem";
 import { MissingEventError } from "../../errors/sdk.ts";
 import type { WriteResult } from "./client.ts";
 
@@ -10,7 +10,7 @@ export function receiptEvents<const abi extends Abi, eventName extends ContractE
   return parseEventLogs({
     abi: parameters.abi,
     eventName: parameters.eventName,
-    logs: result.receipt.logs as Log[],
+    logs: result.receipt.logs,
   }).filter((l) => isAddressEqual(l.address, parameters.address));
 }
 

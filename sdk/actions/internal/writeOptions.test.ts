@@ -49,7 +49,7 @@ describe("write actions: transaction overrides and wait: false", () => {
     expect(requested.requestId).toBe(2n); // the hash-only request above was the first
 
     // A `wait` known only at run time gives the union; `receipt` tells the two apart.
-    const maybe = (await dapp.requestInference({ modelId: 1n, input: "either", wait: Math.random() > 2 })) as Awaited<ReturnType<typeof dapp.requestInference<boolean>>>;
+    const maybe = await dapp.requestInference<boolean>({ modelId: 1n, input: "either", wait: Math.random() > 2 });
     if (maybe.receipt) expectTypeOf(maybe.requestId).toEqualTypeOf<bigint>();
     else expectTypeOf(maybe).toEqualTypeOf<SentTransaction>();
   });

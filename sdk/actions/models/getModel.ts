@@ -54,8 +54,8 @@ export async function getModel(client: ShardholderClient, parameters: GetModelPa
       ...model,
       modelId,
       metadataURI,
-      initialWeightsRoots: roots as Hex[],
-      unitsPerMicrobatch: units as bigint[],
+      initialWeightsRoots: roots,
+      unitsPerMicrobatch: units,
       holderFeeBps: 10_000 - model.protocolFeeBps - model.operatorFeeBps,
       currentRound,
     };

@@ -60,7 +60,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     for (const stage of [0, 1]) {
       const c: Commitment = { modelId: 1n, round: 0n, stage, worker: workers[stage] as Address, itemsRoot: itemsTree(items(stage, 0, workers)).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[stage] as Hex, weightsRootAfter: h(`after ${stage} 0`) };
       commitments.push(c);
-      signed.push(await designer.signRoundCommitment({ commitment: c, signer: keys[stage] as (typeof keys)[number] }));
+      signed.push(await designer.signRoundCommitment({ commitment: c, signer: keys[stage] }));
     }
     await designer.submitCommitments({ signed });
   });
@@ -90,7 +90,7 @@ describe("validator actions: attest sampled items, mint the validators' share, p
       { ...(commitments[0] as Commitment), round: 1n, itemsRoot: itemsTree(items(0, 1, workers)).root, weightsRootBefore: h("after 0 0"), weightsRootAfter: h("after 0 1") },
       { ...(commitments[1] as Commitment), round: 1n, itemsRoot: itemsTree(items(1, 1, workers)).root, weightsRootBefore: h("some other start"), weightsRootAfter: h("after 1 1") },
     );
-    await relayer.submitCommitments({ signed: await Promise.all(round1.map((c, i) => relayer.signRoundCommitment({ commitment: c, signer: keys[i] as (typeof keys)[number] }))) });
+    await relayer.submitCommitments({ signed: await Promise.all(round1.map((c, i) => relayer.signRoundCommitment({ commitment: c, signer: keys[i] }))) });
   });
 
   it("attests each validator's sampled leaves in one batch, rejects unsampled ones, and pays pro rata after finalization", async () => {

@@ -16,7 +16,7 @@ export function registerConsent(program: Command): void {
     .action(async (options: ConsentOptions, command: Command) => {
       const connected = await connect(command);
       const account = requireAccount(connected.config);
-      const stageOperators = options.operators.split(",").map((a) => address(a.trim())) as Address[];
+      const stageOperators = options.operators.split(",").map<Address>((a) => address(a.trim()));
       const { signPipelineConsent, pipelineKey } = await import("../../../sdk/protocol/pipelineConsent.ts");
       const signature = await signPipelineConsent(account, {
         escrow: connected.deployments.contracts.inferenceEscrow,

@@ -62,7 +62,7 @@ async function runStake(options: StakeOptions, command: Command): Promise<void> 
       );
     signingKey = staker.signingKey;
   }
-  const payout = (options.payout ?? (registered ? staker.payout : account.address)) as Address;
+  const payout = (options.payout ?? (registered ? staker.payout : account.address));
   const changes: string[] = [];
   if (registered && !same(payout, staker.payout)) changes.push("payout");
   if (registered && !same(signingKey, staker.signingKey)) changes.push("signingKey");
@@ -71,7 +71,7 @@ async function runStake(options: StakeOptions, command: Command): Promise<void> 
 
   // The model's minimum: below it the ledger refuses the worker's commitments and serving.
   const total = staker.stakeWei + options.amount;
-  let qualifies: bigint[] = [];
+  let qualifies: bigint[];
   if (options.model.length) {
     for (const modelId of options.model) {
       const minimumWei = await minWorkerStake(client, deployments, modelId);
