@@ -46,7 +46,15 @@ export default tseslint.config(
       // exhaustive switch names the impossible value in its default branch.
       "@typescript-eslint/restrict-template-expressions": [
         "error",
-        { allowAny: true, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true, allowArray: true, allowNever: true },
+        {
+          allowAny: true,
+          allowBoolean: true,
+          allowNullish: true,
+          allowNumber: true,
+          allowRegExp: true,
+          allowArray: true,
+          allowNever: true,
+        },
       ],
       // Off: async functions here implement Promise-returning interfaces (ledgers, transports,
       // test stubs) without awaiting anything; the promise rules above catch the missed awaits.

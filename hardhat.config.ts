@@ -71,13 +71,23 @@ export default defineConfig({
     // and the default job holds the deployed contracts alone. Only a clean compile shows it.
     overrides: Object.fromEntries<SolidityCompilerUserConfig>([
       ...TEST_JOBS.flatMap((files, job) =>
-        files.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, optimizer: { enabled: true, runs: 201 + job } } }] as const),
+        files.map(
+          (file) =>
+            [
+              file,
+              { version: "0.8.28", path: solcPath, settings: { ...optimized, optimizer: { enabled: true, runs: 201 + job } } },
+            ] as const,
+        ),
       ),
       // Gas tests must compile exactly as deployed: they get a config that only spells out a default
       // (revert strings kept), which makes a job of its own with the same code (only the metadata
       // hash differs). Test helpers get another such job, so the deployed contracts' job stays small.
-      ...GAS_TESTS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, debug: { revertStrings: "default" } } }] as const),
-      ...TEST_HELPERS.map((file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, metadata: { bytecodeHash: "ipfs" } } }] as const),
+      ...GAS_TESTS.map(
+        (file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, debug: { revertStrings: "default" } } }] as const,
+      ),
+      ...TEST_HELPERS.map(
+        (file) => [file, { version: "0.8.28", path: solcPath, settings: { ...optimized, metadata: { bytecodeHash: "ipfs" } } }] as const,
+      ),
     ]),
   },
   paths: {

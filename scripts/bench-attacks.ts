@@ -28,7 +28,10 @@ export function parseAttackLogs(output: string): Record<string, bigint> {
 
 function runAttackTests(): string {
   try {
-    return execFileSync("npx", ["hardhat", "test", "solidity", TEST_FILE, RECEIPTS_TEST_FILE, "-vv"], { encoding: "utf8", maxBuffer: 64 << 20 });
+    return execFileSync("npx", ["hardhat", "test", "solidity", TEST_FILE, RECEIPTS_TEST_FILE, "-vv"], {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
   } catch (error: unknown) {
     const stdout = (error as { stdout?: unknown }).stdout;
     if (typeof stdout !== "string" || !stdout.includes("passing")) throw error;
@@ -53,7 +56,11 @@ async function main() {
   // ------------------------------------------------------------ committee capture (simulation)
   console.error(`bench:attacks: simulating ${SIM_DISPUTES} disputes per (q, level)...`);
   const committeeRows = [];
-  for (const [label, q] of [["10%", 0.1], ["20%", 0.2], ["33%", 1 / 3]] as const) {
+  for (const [label, q] of [
+    ["10%", 0.1],
+    ["20%", 0.2],
+    ["33%", 1 / 3],
+  ] as const) {
     const pop = population(q);
     const drawable = pop.total - pop.weights[pop.challenger]!;
     const qEff = (q * pop.total) / drawable;
@@ -84,7 +91,8 @@ async function main() {
   const committeeCapture = {
     drawRule:
       "seat attempt a of level l of dispute id hits keccak256(abi.encode(blockhash(drawBlock), id, l, a)) % totalWeight over cumulative validator stakes (StakeSortition); parties skipped; 3 attempts a seat; with replacement",
-    population: "attacker stake split among 50 equal sybils, honest stake among 150 validators of random sizes; the challenger (an honest validator) is a party and skipped, so the attacker's share of drawable stake is slightly above q",
+    population:
+      "attacker stake split among 50 equal sybils, honest stake among 150 validators of random sizes; the challenger (an honest validator) is a party and skipped, so the attacker's share of drawable stake is slightly above q",
     appealRule:
       "the honest side appeals every wrong verdict (MAX_APPEALS = 2, levels of 5, 19, 61 seats) and the attacker appeals every verdict against it, so every contested dispute ends at the 61-seat level: per-dispute capture = P[Bin(61, q) > 30.5]",
     assumptions: [
@@ -112,8 +120,15 @@ async function main() {
     const extraWei = (c - kk) * Number(COST_PER_MICROBATCH_WEI); // extra items paid at the break-even price
     const lossWei = Number(slashWei) + kk * Number(COST_PER_MICROBATCH_WEI); // stake slashed + the real items unpaid
     const ev = pUndetected * extraWei - (1 - pUndetected) * lossWei;
-    const breakEvenCost = (1 - pUndetected) * Number(slashWei) / (pUndetected * (c - kk) - (1 - pUndetected) * kk);
-    return { k: kk, c, pUndetected, extraRewardWei: extraWei, evWei: ev, breakEvenCostPerMicrobatchWei: breakEvenCost > 0 ? breakEvenCost : null };
+    const breakEvenCost = ((1 - pUndetected) * Number(slashWei)) / (pUndetected * (c - kk) - (1 - pUndetected) * kk);
+    return {
+      k: kk,
+      c,
+      pUndetected,
+      extraRewardWei: extraWei,
+      evWei: ev,
+      breakEvenCostPerMicrobatchWei: breakEvenCost > 0 ? breakEvenCost : null,
+    };
   };
   const overclaimTable = Array.from({ length: c - 1 }, (_, i) => overclaimEv(i + 1));
   const measured = overclaimEv(k);
@@ -168,7 +183,8 @@ async function main() {
     {
       id: "2",
       name: "Committee for sale (challenge that reverts unless its sybils are seated)",
-      before: "the committee was drawn inside the challenge transaction: a challenge reverting unless 2 of 3 seats were sybils, retried each block, captured any dispute",
+      before:
+        "the committee was drawn inside the challenge transaction: a challenge reverting unless 2 of 3 seats were sybils, retried each block, captured any dispute",
       now: `inside the challenge tx the panel is empty (${need("committee.panelMembersVisibleAtChallenge")} members) and drawCommittee reverts DrawNotReady; the draw is a pure function of blockhash(drawBlock) (same panel from another caller 100 blocks later; a second draw reverts). K=${K} framings by 3 min-stake sybils among 5 honest validators (sybil share of drawable stake ${(qRig * 100).toFixed(1)}%): level-0 captures ${need("committee.level0Captured")}/${need("committee.level0Reached")} (binomial ${(binomialMajorityTail(5, qRig) * Number(K)).toFixed(2)} expected), after honest appeal: 19 seats ${need("committee.level1Captured")}/${need("committee.level1Reached")}, 61 seats ${need("committee.level2Captured")}/${need("committee.level2Reached")}; final wins ${need("committee.finalWins")}. Attacker lost ${eth(need("committee.attackerBondsWei") - need("committee.attackerPaymentsWei"))} of bonds + ${eth(need("committee.attackerStakeLossWei"))} of vote penalties; honest appeal bonds ${eth(need("committee.honestAppealBondsWei"))} all refunded`,
       attackerCostWei: rigCost.toString(),
       expectedGainWei: Math.round(rigPerDisputeGain * Number(K)).toString(),
@@ -192,7 +208,8 @@ async function main() {
     {
       id: "3b",
       name: "Under-minimum stake dilutes committees (own finding)",
-      before: "(own finding, first version of this redesign) 60 entries of 0.49 ETH left 6 of 30 fraud committees empty; an empty committee dismissed and the fraud went unslashed",
+      before:
+        "(own finding, first version of this redesign) 60 entries of 0.49 ETH left 6 of 30 fraud committees empty; an empty committee dismissed and the fraud went unslashed",
       now: `${need("dilution.entries")} entries of 0.49 ETH (under the model's 0.5 ETH minimum; ${eth(need("dilution.lockedWei"))} locked vs ${eth(need("dilution.eligibleWei"))} eligible) are weighted in the sortition but skipped at the draw; ${need("dilution.shortAfterOneCall")} of ${need("dilution.disputes")} committees were short after one drawCommittee call and were drawn further by later calls (at most ${need("dilution.maxDrawCalls")} calls): seats 0..5 = ${[0, 1, 2, 3, 4, 5].map((s) => need(`dilution.seats${s}`)).join("/")}, the fraud slashed. Emptying a 5-seat committee now needs all of its 150 attempts to miss (about 19x the eligible stake parked for a 1% chance)`,
       attackerCostWei: "0",
       attackerCapitalLockedWei: need("dilution.lockedWei").toString(),
@@ -227,7 +244,8 @@ async function main() {
     {
       id: "5b",
       name: "A neighbour colludes with a copier (names it instead of the worker it fed)",
-      before: "the upstream named the copier on a microbatch the honest downstream trained; the copier named it back, so proveUnlinked voided the honest worker's whole commitment and the copy was paid: the pair gained one share for no compute",
+      before:
+        "the upstream named the copier on a microbatch the honest downstream trained; the copier named it back, so proveUnlinked voided the honest worker's whole commitment and the copy was paid: the pair gained one share for no compute",
       now: `every stage signs a link receipt (EIP-712) of the microbatches it exchanged with each neighbour once its round is durable, and a stage makes a round durable only with its upstream's receipt in hand; proveLinkEquivocation slashes a worker whose leaf contradicts a receipt it signed (${eth(need("collude.liarSlashedWei"))} of 2 ETH, ${eth(need("collude.proverRewardWei"))} of it to the prover), restores the commitment its lie voided and voids the copy: the victim mints ${(Number(need("collude.victimTokens")) / 1e18).toFixed(1)} tokens (its full share), the copier ${(Number(need("collude.copierTokens")) / 1e18).toFixed(0)}. Rotating the signing key does not hide a lie (a key retired after the round began stays evidence). The miner sends the proof itself from its journaled receipts (worker/commit/defend.ts). Residual: a downstream that lies about its upstream and withholds its own receipt voids the upstream unshielded, for no gain (the copy it names is voided through its own upstream)`,
       attackerCostWei: need("collude.liarSlashedWei").toString(),
       expectedGainWei: "0",
@@ -239,7 +257,8 @@ async function main() {
     {
       id: "6",
       name: "Escrow griefing (pipelines without consent; fulfilment not bound to who served)",
-      before: "any staked operator could put others (and the treasury) into new pipelines: ~4,100 pipelines pushed a withdraw past 30M gas; a staked operator front-ran a fulfilment with itself on every stage and took the whole operator share",
+      before:
+        "any staked operator could put others (and the treasury) into new pipelines: ~4,100 pipelines pushed a withdraw past 30M gas; a staked operator front-ran a fulfilment with itself on every stage and took the whole operator share",
       now: "a pipeline is registered only with every operator's EIP-712 (or ERC-1271) consent; the treasury's share is one counter; withdrawals pull per listed pipeline, so nobody can lengthen another's withdrawal; a request names its pipeline and only its members fulfil (a non-member's copy reverts, a member's copy pays the same members the same shares)",
       attackerCostWei: "0",
       expectedGainWei: "0",
@@ -250,7 +269,8 @@ async function main() {
     {
       id: "7",
       name: "Unsettleable registry terms",
-      before: "a challenge window longer than 7 commit windows locked honest workers out of the commitment ring; a cap the emission schedule can never reach (2^96-1 at 1,000 tokens/round, 50% decay) locked every wei of holder revenue for good",
+      before:
+        "a challenge window longer than 7 commit windows locked honest workers out of the commitment ring; a cap the emission schedule can never reach (2^96-1 at 1,000 tokens/round, 50% decay) locked every wei of holder revenue for good",
       now: "registerModel rejects commit + challenge + 6 vote windows beyond 8 commit windows (ModelRegistrySettlementOutlastsRing) or 7 days (ModelRegistrySettlementOutlastsUnbonding), and caps whose revenue-release supply the schedule cannot reach (ModelRegistryCapUnreachable, a proven lower bound of the schedule's total)",
       attackerCostWei: "0",
       expectedGainWei: "0",
@@ -267,7 +287,8 @@ async function main() {
       expectedGainWei: "0",
       profitable: false,
       status: "fixed",
-      statusNote: "cross-pipeline framing is refused outright; fabricated-input breaks between real neighbours stay unattributable (never slashed, not paid for either)",
+      statusNote:
+        "cross-pipeline framing is refused outright; fabricated-input breaks between real neighbours stay unattributable (never slashed, not paid for either)",
       test: test("test_attack8_chainBreakAcrossPipelines_refusedUnlessLinked"),
     },
     {
@@ -362,7 +383,8 @@ async function main() {
     {
       id: "own-abstention",
       name: "Capture by abstention (a lone sybil seat decides while honest seats are absent)",
-      before: "(own finding, first version of this redesign) with 4 honest seats absent, 1 sybil seat decided a framing: an honest worker slashed 1 ETH, attacker net +0.95 ETH",
+      before:
+        "(own finding, first version of this redesign) with 4 honest seats absent, 1 sybil seat decided a framing: an honest worker slashed 1 ETH, attacker net +0.95 ETH",
       now: `a verdict needs a majority of all drawn seats: ${need("abstain.sybilSeats")} sybil seat(s) against ${need("abstain.honestSeatsAbsent")} absent honest seats decide nothing, the dispute is dismissed, the victim keeps its stake and the framer loses ${eth(need("abstain.attackerLossWei"))}`,
       attackerCostWei: need("abstain.attackerLossWei").toString(),
       expectedGainWei: "0",
@@ -406,7 +428,14 @@ async function main() {
       })),
     ),
   );
-  console.table(committeeRows.map((r) => ({ stake: r.attackerStake, noAppeal: r.perDisputeCaptureNoAppeal.toExponential(3), withAppeals: r.perDisputeCaptureWithAppeals.toExponential(3), "< 1e-6": r.meetsTarget1e6 })));
+  console.table(
+    committeeRows.map((r) => ({
+      stake: r.attackerStake,
+      noAppeal: r.perDisputeCaptureNoAppeal.toExponential(3),
+      withAppeals: r.perDisputeCaptureWithAppeals.toExponential(3),
+      "< 1e-6": r.meetsTarget1e6,
+    })),
+  );
   console.log("written bench/attacks.json");
 }
 

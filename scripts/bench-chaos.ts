@@ -34,7 +34,13 @@ import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "./lib/devnet/mo
 import { allCommitted, RoundTracker, settleRound } from "./lib/devnet/rounds.ts";
 import { getModel, registerModel } from "./lib/devnet/sdkFacade.ts";
 import type { RestartRecord, SupervisedProcess } from "./lib/devnet/supervisor.ts";
-import { auditAndResolveAll, contentAddress, runningValidatorAttested, stageAuditors, startStageValidators } from "./lib/devnet/verification.ts";
+import {
+  auditAndResolveAll,
+  contentAddress,
+  runningValidatorAttested,
+  stageAuditors,
+  startStageValidators,
+} from "./lib/devnet/verification.ts";
 
 const STAGES = 3;
 const LONG_ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 30);
@@ -83,7 +89,10 @@ function schedule(faults: Fault[], lastRound: Fault): { total: number; at: Map<n
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} not done within ${ms / 1000} s`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} not done within ${ms / 1000} s`)), ms).unref()),
+  ]);
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -132,7 +141,13 @@ async function main(): Promise<void> {
     const tracker = new RoundTracker();
     const members = minerList.map((m) => ({ stage: m.stage, worker: m.address }));
     const miners = await startMiners({
-      rpcUrl: proxy.url, deploymentsFile: chain.deploymentsFile, modelId, specPath, miners: minerList, untilRound: last, onRestart,
+      rpcUrl: proxy.url,
+      deploymentsFile: chain.deploymentsFile,
+      modelId,
+      specPath,
+      miners: minerList,
+      untilRound: last,
+      onRestart,
       // A neighbour silent this long is lost (reconnect); long enough for a 60 s chain freeze between two frames.
       extraArgs: ["--peer-timeout", "150", "--poll-ms", "250"],
       onRound: (l) => tracker.add(l),
@@ -142,44 +157,105 @@ async function main(): Promise<void> {
     for (const [s, p] of miners.entries()) peers.set((minerList[s] as { address: Address }).address, await contentAddress(p));
     // Validators hold one stage: one process per stage; the faults kill stage 0's.
     const auditors = stageAuditors(roles, STAGES);
-    const validators = startStageValidators({ rpcUrl: proxy.url, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: STAGES, peers, fraction: 0.25, fromRound: first, untilRound: last, onRestart });
+    const validators = startStageValidators({
+      rpcUrl: proxy.url,
+      deploymentsFile: chain.deploymentsFile,
+      modelId,
+      specPath,
+      roles,
+      stages: STAGES,
+      peers,
+      fraction: 0.25,
+      fromRound: first,
+      untilRound: last,
+      onRestart,
+    });
     procs.push(...validators);
     await Promise.all(validators.map((v) => v.waitUntil("validating", (e) => e.msg === "validating", 180_000)));
     const validator = validators[0] as (typeof validators)[number];
 
     const ctx: FaultContext = {
-      proxy, miners, validator, journalDirs: minerList.map((m) => m.journalDir), random, log, round: first,
+      proxy,
+      miners,
+      validator,
+      journalDirs: minerList.map((m) => m.journalDir),
+      random,
+      log,
+      round: first,
       nextRestart: (name) => new Promise((resolve) => restartWaiters.push({ name, resolve })),
       attack: (stage) =>
         attackStage({
-          address: peers.get((minerList[stage] as { address: Address }).address) as string, modelId, specHash: specHash(spec),
-          upstreamStage: stage - 1, upstreamWorker: (minerList[stage - 1] as { address: Address }).address, domain: helloDomainOf(deployments),
+          address: peers.get((minerList[stage] as { address: Address }).address) as string,
+          modelId,
+          specHash: specHash(spec),
+          upstreamStage: stage - 1,
+          upstreamWorker: (minerList[stage - 1] as { address: Address }).address,
+          domain: helloDomainOf(deployments),
         }),
     };
     const rows: FaultRow[] = [];
     const rssAt: Record<string, Record<string, number>> = {};
     const progress = createProgress({ total, logger, json });
-    let active: { fault: Fault; round: number; startBlock: bigint; startT: number; restartsBefore: number; action: Promise<FaultAction>; startMs: number } | undefined;
+    let active:
+      | {
+          fault: Fault;
+          round: number;
+          startBlock: bigint;
+          startT: number;
+          restartsBefore: number;
+          action: Promise<FaultAction>;
+          startMs: number;
+        }
+      | undefined;
     const closeFault = async (endRound: number, error?: string) => {
       if (!active) return;
       const a = active;
       active = undefined;
       const action = await withTimeout(a.action, 600_000, `${a.fault.name}`).catch((e: Error) => ((error ??= e.message), undefined));
       const rounds = Array.from({ length: endRound - a.round + 1 }, (_, k) => first + BigInt(a.round + k));
-      const facts: SpanFacts = await spanFacts({ client, deployments, modelId, span: { fromBlock: a.startBlock, toBlock: await client.getBlockNumber() }, rounds, miners: minerList.map((m) => m.address) });
+      const facts: SpanFacts = await spanFacts({
+        client,
+        deployments,
+        modelId,
+        span: { fromBlock: a.startBlock, toBlock: await client.getBlockNumber() },
+        rounds,
+        miners: minerList.map((m) => m.address),
+      });
       const faultRestarts = restarts.slice(a.restartsBefore);
       const gaveUp = procs.find((p) => p.gaveUp);
       const hostileTargetRestarted = a.fault.kind === "hostile" && faultRestarts.some((r) => r.name === a.fault.target);
       const row: FaultRow = {
-        name: a.fault.name, kind: a.fault.kind, target: a.fault.target, rounds: rounds.map(String),
-        survived: !error && !gaveUp && facts.workLost.length === 0 && facts.honestSlashes === 0 && facts.doubleSubmissions === 0 && !hostileTargetRestarted,
-        workLost: facts.workLost.length, workLostKeys: facts.workLost, doubleSubmissions: facts.doubleSubmissions, honestSlashes: facts.honestSlashes, availabilityDemands: facts.availabilityDemands,
+        name: a.fault.name,
+        kind: a.fault.kind,
+        target: a.fault.target,
+        rounds: rounds.map(String),
+        survived:
+          !error &&
+          !gaveUp &&
+          facts.workLost.length === 0 &&
+          facts.honestSlashes === 0 &&
+          facts.doubleSubmissions === 0 &&
+          !hostileTargetRestarted,
+        workLost: facts.workLost.length,
+        workLostKeys: facts.workLost,
+        doubleSubmissions: facts.doubleSubmissions,
+        honestSlashes: facts.honestSlashes,
+        availabilityDemands: facts.availabilityDemands,
         restarts: faultRestarts.map((r) => ({ name: r.name, exitCode: r.code })),
-        rssMb: sampler.window(a.startT, sampler.now()), wallS: Math.round((Date.now() - a.startMs) / 100) / 10,
-        action, error: error ?? gaveUp?.gaveUp?.message,
+        rssMb: sampler.window(a.startT, sampler.now()),
+        wallS: Math.round((Date.now() - a.startMs) / 100) / 10,
+        action,
+        error: error ?? gaveUp?.gaveUp?.message,
       };
       rows.push(row);
-      log(`fault done: ${row.name}`, { survived: row.survived, workLost: row.workLost, doubleSubmissions: row.doubleSubmissions, honestSlashes: row.honestSlashes, restarts: row.restarts.length, wallS: row.wallS });
+      log(`fault done: ${row.name}`, {
+        survived: row.survived,
+        workLost: row.workLost,
+        doubleSubmissions: row.doubleSubmissions,
+        honestSlashes: row.honestSlashes,
+        restarts: row.restarts.length,
+        wallS: row.wallS,
+      });
     };
 
     const startFault = async (fault: Fault, i: number) => {
@@ -193,11 +269,22 @@ async function main(): Promise<void> {
     for (let i = 0; i < total; i++) {
       const round = first + BigInt(i);
       try {
-        const logs = await withTimeout(tracker.waitCommitted(round, members, allCommitted(client, deployments, modelId, round, members)), ROUND_TIMEOUT_MS, `round ${round} commitments`);
+        const logs = await withTimeout(
+          tracker.waitCommitted(round, members, allCommitted(client, deployments, modelId, round, members)),
+          ROUND_TIMEOUT_MS,
+          `round ${round} commitments`,
+        );
         await settleRound({
-          rpcUrl: chain.rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
-          commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
-          workers: minerList.map((m) => m.address), logs,
+          rpcUrl: chain.rpcUrl,
+          relayer: designer,
+          deployments,
+          modelId,
+          round,
+          genesisTime: BigInt(model.genesisTime),
+          commitWindowSec: BigInt(model.timing.commitWindowSec),
+          challengeWindowSec: BigInt(model.timing.challengeWindowSec),
+          workers: minerList.map((m) => m.address),
+          logs,
           othersFinalize: () => runningValidatorAttested({ client, deployments, modelId, round, auditors, validators }),
           duringChallenge: async () => {
             // The chain just opened round i+1: its fault starts now, at the round's very beginning
@@ -209,7 +296,15 @@ async function main(): Promise<void> {
             }
             const a = active;
             if (a && a.fault.when === "audit" && a.round === i) a.action = a.fault.run(ctx);
-            await auditAndResolveAll({ validators, client, rpcUrl: chain.rpcUrl, deployments, round, modelId, timeoutMs: ROUND_TIMEOUT_MS });
+            await auditAndResolveAll({
+              validators,
+              client,
+              rpcUrl: chain.rpcUrl,
+              deployments,
+              round,
+              modelId,
+              timeoutMs: ROUND_TIMEOUT_MS,
+            });
           },
         });
       } catch (err) {
@@ -234,7 +329,16 @@ async function main(): Promise<void> {
       bench: "chaos",
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, backend: backend.name },
       date: new Date().toISOString(),
-      config: { stages: STAGES, longRunRounds: LONG_ROUNDS, freezesS: FREEZES, seed: SEED, totalRounds: total, peerTimeoutS: 150, availabilityDeadlineMs: 60_000, supervisorRestartDelayMs: 250 },
+      config: {
+        stages: STAGES,
+        longRunRounds: LONG_ROUNDS,
+        freezesS: FREEZES,
+        seed: SEED,
+        totalRounds: total,
+        peerTimeoutS: 150,
+        availabilityDeadlineMs: 60_000,
+        supervisorRestartDelayMs: 250,
+      },
       wallS: Math.round((Date.now() - started) / 1000),
       completed: failure === undefined,
       failure,

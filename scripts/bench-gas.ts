@@ -60,7 +60,10 @@ async function main() {
     // Issue 18: the revenue feature should cost holders nothing against OpenZeppelin 5 in the same harness.
     "transfer to an existing holder <= OZ ERC20": atMostOz(t("transfer to existing holder"), t("OZ ERC20 transfer to existing holder")),
     "transfer to a new holder <= OZ ERC20": atMostOz(t("transfer to new holder"), t("OZ ERC20 transfer to new holder")),
-    "transferFrom (finite allowance) <= OZ ERC20": atMostOz(t("transferFrom, finite allowance"), t("OZ ERC20 transferFrom, finite allowance")),
+    "transferFrom (finite allowance) <= OZ ERC20": atMostOz(
+      t("transferFrom, finite allowance"),
+      t("OZ ERC20 transferFrom, finite allowance"),
+    ),
     "permit <= OZ ERC20Permit": atMostOz(t("permit"), t("OZ ERC20Permit permit")),
     "depositRevenue <= 30k": atMost(t("depositRevenue"), 30_000),
     "commitment <= 15k amortized (batch 32)": atMost(amortizedBatch32, 15_000),

@@ -20,7 +20,13 @@ import { dataParameters, type ModelSpec } from "../worker/model/spec.ts";
 import { createStage, type PipelineStage } from "../worker/model/stage.ts";
 import { EVAL_MICROBATCHES } from "../worker/pipeline/models.ts";
 
-const { values } = parseArgs({ options: { steps: { type: "string", default: "800" }, every: { type: "string", default: "50" }, rates: { type: "string", default: "5e-3,1e-2,2e-2" } } });
+const { values } = parseArgs({
+  options: {
+    steps: { type: "string", default: "800" },
+    every: { type: "string", default: "50" },
+    rates: { type: "string", default: "5e-3,1e-2,2e-2" },
+  },
+});
 const steps = Number(values.steps);
 const every = Number(values.every);
 const rates = String(values.rates).split(",").map(Number);
@@ -43,7 +49,9 @@ function curve(learningRate: number) {
   const spec: ModelSpec = { ...demoModelSpec(3), optimizer: { ...demoModelSpec(3).optimizer, learningRate } };
   const stages = spec.stages.map((_, s) => createStage(spec, s));
   const params = dataParameters(spec);
-  const points: { step: number; trainLoss: number; evalLoss: number; seconds: number }[] = [{ step: 0, trainLoss: Number.NaN, evalLoss: evalLoss(spec, stages), seconds: 0 }];
+  const points: { step: number; trainLoss: number; evalLoss: number; seconds: number }[] = [
+    { step: 0, trainLoss: Number.NaN, evalLoss: evalLoss(spec, stages), seconds: 0 },
+  ];
   const started = performance.now();
   let recent: number[] = [];
   for (let step = 1; step <= steps; step++) {
@@ -51,7 +59,12 @@ function curve(learningRate: number) {
     const batches = Array.from({ length: spec.microbatchesPerStep }, (_, i) => trainingMicrobatch(params, 1n, BigInt(step), LOCAL_HEAD, i));
     recent.push(runLocalStep(stages, batches).loss);
     if (step % every === 0) {
-      points.push({ step, trainLoss: recent.reduce((a, b) => a + b, 0) / recent.length, evalLoss: evalLoss(spec, stages), seconds: (performance.now() - started) / 1000 });
+      points.push({
+        step,
+        trainLoss: recent.reduce((a, b) => a + b, 0) / recent.length,
+        evalLoss: evalLoss(spec, stages),
+        seconds: (performance.now() - started) / 1000,
+      });
       process.stderr.write(`lr ${learningRate}: step ${step} eval ${points[points.length - 1]?.evalLoss.toFixed(3)}\n`);
       recent = [];
     }
@@ -86,4 +99,7 @@ writeFileSync(
     })),
   ),
 );
-for (const r of runs) console.log(`lr ${r.learningRate}: held-out ${r.points.map((p) => `${p.step}:${p.evalLoss.toFixed(3)}`).join(" ")} (${(r.secondsPerStep * 1000).toFixed(0)} ms/step)`);
+for (const r of runs)
+  console.log(
+    `lr ${r.learningRate}: held-out ${r.points.map((p) => `${p.step}:${p.evalLoss.toFixed(3)}`).join(" ")} (${(r.secondsPerStep * 1000).toFixed(0)} ms/step)`,
+  );

@@ -20,8 +20,11 @@ const packageDir = path.join(root, "packages", "sdk");
 
 execFileSync(process.execPath, [path.join(packageDir, "build.mjs")], { stdio: "inherit" });
 const apps = await measureSdkApps(packageDir);
-const esbuildVersion = (JSON.parse(await readFile(path.join(root, "node_modules", "esbuild", "package.json"), "utf8")) as { version: string }).version;
-const viemVersion = (JSON.parse(await readFile(path.join(root, "node_modules", "viem", "package.json"), "utf8")) as { version: string }).version;
+const esbuildVersion = (
+  JSON.parse(await readFile(path.join(root, "node_modules", "esbuild", "package.json"), "utf8")) as { version: string }
+).version;
+const viemVersion = (JSON.parse(await readFile(path.join(root, "node_modules", "viem", "package.json"), "utf8")) as { version: string })
+  .version;
 const report = {
   machine: `${os.cpus().length} cores, Node ${process.version}`,
   measuredAt: new Date().toISOString(),
@@ -32,17 +35,23 @@ await mkdir(path.join(root, "bench"), { recursive: true });
 await writeFile(path.join(root, "bench", "sdk-size.json"), `${JSON.stringify(report, null, 2)}\n`);
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 for (const [name, a] of Object.entries(apps))
-  console.log(`${name.padEnd(48)} sdk ${kb(a.sdk.minified)} (${kb(a.sdk.gzipped)} gz) + lazy ${kb(a.sdkLazy.minified)}; with viem ${kb(a.withViem.minified)} (${kb(a.withViem.gzipped)} gz)`);
+  console.log(
+    `${name.padEnd(48)} sdk ${kb(a.sdk.minified)} (${kb(a.sdk.gzipped)} gz) + lazy ${kb(a.sdkLazy.minified)}; with viem ${kb(a.withViem.minified)} (${kb(a.withViem.gzipped)} gz)`,
+  );
 
 const readmeFile = path.join(root, "sdk", "README.md");
 const readme = await readFile(readmeFile, "utf8");
 const table = [
   "| app | imports | SDK | SDK gzip | lazy | with viem | with viem gzip |",
   "|---|---|---|---|---|---|---|",
-  ...Object.entries(apps).map(([name, a]) =>
-    `| ${name.replace(/ \(.*\)$/, "")} | \`${a.imports.replace(/^import |;$/g, "").replace(/ from .*/, "")}\` | ${kb(a.sdk.minified)} | ${kb(a.sdk.gzipped)} | ${kb(a.sdkLazy.minified)} | ${kb(a.withViem.minified)} | ${kb(a.withViem.gzipped)} |`,
+  ...Object.entries(apps).map(
+    ([name, a]) =>
+      `| ${name.replace(/ \(.*\)$/, "")} | \`${a.imports.replace(/^import |;$/g, "").replace(/ from .*/, "")}\` | ${kb(a.sdk.minified)} | ${kb(a.sdk.gzipped)} | ${kb(a.sdkLazy.minified)} | ${kb(a.withViem.minified)} | ${kb(a.withViem.gzipped)} |`,
   ),
 ];
 const marked = /(<!-- sdk-size:start[^\n]*-->\n)[\s\S]*?(<!-- sdk-size:end -->)/;
 if (!marked.test(readme)) throw new Error("sdk/README.md lost its sdk-size markers");
-await writeFile(readmeFile, readme.replace(marked, (_, start: string, end: string) => `${start}${table.join("\n")}\n${end}`));
+await writeFile(
+  readmeFile,
+  readme.replace(marked, (_, start: string, end: string) => `${start}${table.join("\n")}\n${end}`),
+);

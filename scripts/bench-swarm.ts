@@ -95,20 +95,35 @@ async function trainRun(v: Variant, chain: ShapedChain | undefined): Promise<Run
   const started = performance.now();
   const procs = await runStageProcesses(
     STAGES,
-    () => ({ model: { kind: "transformer", spec }, modelId: "1", rounds: warmup + rounds, steps, microbatches, schedule: "1f1b", wire: v.wire, compression: v.compression, backend: values.backend as "wasm" }),
+    () => ({
+      model: { kind: "transformer", spec },
+      modelId: "1",
+      rounds: warmup + rounds,
+      steps,
+      microbatches,
+      schedule: "1f1b",
+      wire: v.wire,
+      compression: v.compression,
+      backend: values.backend as "wasm",
+    }),
     30 * 60_000,
     placement,
   );
   const totalSeconds = (performance.now() - started) / 1000;
   const perStage = procs.map((p) => (p.all("round") as RoundEvent[]).slice(warmup));
   const summary = summarizeRun(perStage, { tokensPerRound, stepsPerRound: steps });
-  const shaped = chain && relayBefore
-    ? {
-        relay: relayDelta(relayBefore, await chain.relayStats()),
-        tcpRetransmittedSegments: await Promise.all([0, 1, 2].map(async (s) => (await chain.tcpCounters(s)).retransSegs - (tcpBefore[s] as TcpCounters).retransSegs)),
-      }
-    : {};
-  log(`bench-swarm: ${v.name}: ${summary.tokensPerSecond.toFixed(0)} tokens/s, efficiency ${(100 * summary.pipelineEfficiency).toFixed(1)}%, ${(summary.bytesSentPerStep / 1024).toFixed(0)} KiB/step`);
+  const shaped =
+    chain && relayBefore
+      ? {
+          relay: relayDelta(relayBefore, await chain.relayStats()),
+          tcpRetransmittedSegments: await Promise.all(
+            [0, 1, 2].map(async (s) => (await chain.tcpCounters(s)).retransSegs - (tcpBefore[s] as TcpCounters).retransSegs),
+          ),
+        }
+      : {};
+  log(
+    `bench-swarm: ${v.name}: ${summary.tokensPerSecond.toFixed(0)} tokens/s, efficiency ${(100 * summary.pipelineEfficiency).toFixed(1)}%, ${(summary.bytesSentPerStep / 1024).toFixed(0)} KiB/step`,
+  );
   return { ...v, totalSeconds, ...summary, ...shaped };
 }
 
@@ -191,7 +206,13 @@ const report = {
   config: {
     stages: STAGES,
     model: values.model,
-    spec: { hash: specHash(spec), dModel: spec.dModel, layers: spec.layers, contextLength: spec.contextLength, microbatchSize: spec.microbatchSize },
+    spec: {
+      hash: specHash(spec),
+      dModel: spec.dModel,
+      layers: spec.layers,
+      contextLength: spec.contextLength,
+      microbatchSize: spec.microbatchSize,
+    },
     schedule: "1f1b",
     microbatchesPerStep: microbatches,
     stepsPerRound: steps,
@@ -200,15 +221,19 @@ const report = {
     measuredRounds: rounds,
     tokensPerRound,
     links: shapes.map((s, l) => ({ link: l, stages: [l, l + 1], ...s })),
-    shaping: "each stage in its own network namespace; link l is a VXLAN tunnel through a UDP relay process that delays every packet by rtt/2 each way and drops it with probability loss; tbf rate limit on each tunnel end (scripts/lib/netem/README.md)",
+    shaping:
+      "each stage in its own network namespace; link l is a VXLAN tunnel through a UDP relay process that delays every packet by rtt/2 each way and drops it with probability loss; tbf rate limit on each tunnel end (scripts/lib/netem/README.md)",
   },
   definitions: {
-    tokensPerSecond: "tokens of a round / the slowest stage's round wall time (mean over measured rounds); a variant reports the median of its repeats",
-    pipelineEfficiency: "mean over stages of busyMs / wallMs, busy = the round's wall time minus the time blocked waiting for a neighbour's frame",
+    tokensPerSecond:
+      "tokens of a round / the slowest stage's round wall time (mean over measured rounds); a variant reports the median of its repeats",
+    pipelineEfficiency:
+      "mean over stages of busyMs / wallMs, busy = the round's wall time minus the time blocked waiting for a neighbour's frame",
     pipelineComputeEfficiency: "mean over stages of (forward + backward + optimizer step) / wall",
     idealEfficiency: "M / (M + S - 1) for a flushed 1F1B schedule whose stages cost the same",
     bytesSentPerStep: "application bytes all stages sent per step (u32 length + 13-byte header + payload), before noise/yamux/TCP/IP",
-    relay: "per link and run: IP packets the relay saw (both directions), dropped, and bytes forwarded (inner IP packets incl. headers and TCP retransmissions)",
+    relay:
+      "per link and run: IP packets the relay saw (both directions), dropped, and bytes forwarded (inner IP packets incl. headers and TCP retransmissions)",
   },
   idealEfficiency: idealEfficiency(STAGES, microbatches),
   shaped: support.ok ? { shapingMeasured, relayOverflows } : { skipped: support.reason },
@@ -217,9 +242,13 @@ const report = {
     shapedOverLoopbackTokensPerSecond: loop && shapedDefault ? shapedDefault.tokensPerSecond / loop.tokensPerSecond : null,
     losslessCompressionOnLoopback: compressionGain("loopback"),
     losslessCompressionOnShaped: compressionGain("shaped"),
-    int8LosslessOverFloat32RawOnShaped: shapedDefault && float32Raw
-      ? { bytesRatio: float32Raw.bytesSentPerStep / shapedDefault.bytesSentPerStep, tokensPerSecondRatio: shapedDefault.tokensPerSecond / float32Raw.tokensPerSecond }
-      : null,
+    int8LosslessOverFloat32RawOnShaped:
+      shapedDefault && float32Raw
+        ? {
+            bytesRatio: float32Raw.bytesSentPerStep / shapedDefault.bytesSentPerStep,
+            tokensPerSecondRatio: shapedDefault.tokensPerSecond / float32Raw.tokensPerSecond,
+          }
+        : null,
   },
 };
 mkdirSync(dirname(values.out), { recursive: true });
@@ -228,7 +257,11 @@ writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 console.log(`\n${"run".padEnd(26)}${"tokens/s".padStart(10)}${"s/step".padStart(9)}${"efficiency".padStart(12)}${"KiB/step".padStart(10)}`);
 for (const r of results)
-  console.log(`${String(r.name).padEnd(26)}${r.tokensPerSecond.toFixed(0).padStart(10)}${r.secondsPerStep.toFixed(3).padStart(9)}${pct(r.pipelineEfficiency).padStart(12)}${(r.bytesSentPerStep / 1024).toFixed(1).padStart(10)}`);
+  console.log(
+    `${String(r.name).padEnd(26)}${r.tokensPerSecond.toFixed(0).padStart(10)}${r.secondsPerStep.toFixed(3).padStart(9)}${pct(r.pipelineEfficiency).padStart(12)}${(r.bytesSentPerStep / 1024).toFixed(1).padStart(10)}`,
+  );
 for (const m of shapingMeasured ?? [])
-  console.log(`link ${m.link}: RTT ${m.rttMs.median.toFixed(1)} ms, ${m.throughput.steadyMbit.toFixed(1)} Mbit/s steady TCP, UDP loss ${pct(m.udp.lossFraction)}, ${m.throughput.retransmittedSegments} TCP retransmissions`);
+  console.log(
+    `link ${m.link}: RTT ${m.rttMs.median.toFixed(1)} ms, ${m.throughput.steadyMbit.toFixed(1)} Mbit/s steady TCP, UDP loss ${pct(m.udp.lossFraction)}, ${m.throughput.retransmittedSegments} TCP retransmissions`,
+  );
 console.log(`ideal efficiency ${pct(report.idealEfficiency)}; wrote ${values.out}`);

@@ -54,7 +54,11 @@ const warmup = Number(values.warmup);
 const rounds = Number(values.rounds);
 const schedule = values.schedule as ScheduleName;
 const forced: BackendName | undefined = values.backend === "auto" ? undefined : parseBackendName(values.backend);
-const spec: ModelSpec = defaultModelSpec({ stageCount, layers: Number(values.layers ?? 2 * stageCount), microbatchesPerStep: microbatches });
+const spec: ModelSpec = defaultModelSpec({
+  stageCount,
+  layers: Number(values.layers ?? 2 * stageCount),
+  microbatchesPerStep: microbatches,
+});
 
 type RoundEvent = StageEvent & { round: string; losses: number[]; bytesSent: number; timings: RoundTimings; flopsPerMicrobatch: number };
 
@@ -86,10 +90,12 @@ async function pytorchComparison() {
   const torchWarmup = 1;
   const threadCounts = [1, 2];
   const reference = runTorch({ python: probe.python, threads: 1, matmulSeconds: 1, blas: "reference" });
-  log(`bench-worker: PyTorch ${probe.version} (${probe.python}); with the reference BLAS (${reference.blas}) a 512^3 matmul runs at ${reference.matmul512Gflops?.toFixed(1)} GFLOP/s`);
+  log(
+    `bench-worker: PyTorch ${probe.version} (${probe.python}); with the reference BLAS (${reference.blas}) a 512^3 matmul runs at ${reference.matmul512Gflops?.toFixed(1)} GFLOP/s`,
+  );
   const sizes = [];
   let blas: Pick<TorchRun, "blas" | "blasLibraries" | "buildBlas" | "ompWaitPolicy"> | undefined;
-  for (const factor of (values["torch-sizes"]).split(",").map(Number)) {
+  for (const factor of values["torch-sizes"].split(",").map(Number)) {
     const s = defaultModelSpec({ stageCount, layers: spec.layers, microbatchesPerStep: microbatches, dModel: factor * spec.dModel });
     const tokensPerStep = s.microbatchesPerStep * s.microbatchSize * s.contextLength;
     const dir = writeReferenceInput(s, torchWarmup + steps);
@@ -104,15 +110,29 @@ async function pytorchComparison() {
         const run = runTorch({ python: probe.python, input: dir, threads, warmup: torchWarmup, matmulSeconds: 1 });
         blas ??= { blas: run.blas, blasLibraries: run.blasLibraries, buildBlas: run.buildBlas, ompWaitPolicy: run.ompWaitPolicy };
         const step = median(run.stepSeconds ?? []);
-        log(`bench-worker: d=${s.dModel}: PyTorch ${threads} thread(s) on ${run.blas}: ${step.toFixed(2)} s/step, raw 512^3 ${run.matmul512Gflops?.toFixed(1)} GFLOP/s, first loss ${run.losses?.[0]}`);
+        log(
+          `bench-worker: d=${s.dModel}: PyTorch ${threads} thread(s) on ${run.blas}: ${step.toFixed(2)} s/step, raw 512^3 ${run.matmul512Gflops?.toFixed(1)} GFLOP/s, first loss ${run.losses?.[0]}`,
+        );
         return { threads, run, step };
       });
       const torchLosses = torchRuns[0]?.run.losses ?? [];
       const firstRel = Math.abs((torchLosses[0] as number) - (ours.losses[0] as number)) / (ours.losses[0] as number);
-      if (!(firstRel <= 1e-4)) throw new Error(`d=${s.dModel}: PyTorch's first loss ${torchLosses[0]} differs from ours ${ours.losses[0]} by ${firstRel} relative: not the same model`);
+      if (!(firstRel <= 1e-4))
+        throw new Error(
+          `d=${s.dModel}: PyTorch's first loss ${torchLosses[0]} differs from ours ${ours.losses[0]} by ${firstRel} relative: not the same model`,
+        );
       sizes.push({
         dModelFactor: factor,
-        spec: { hash: specHash(s), dModel: s.dModel, dFeedForward: s.dFeedForward, heads: s.heads, layers: s.layers, contextLength: s.contextLength, microbatchSize: s.microbatchSize, microbatchesPerStep: s.microbatchesPerStep },
+        spec: {
+          hash: specHash(s),
+          dModel: s.dModel,
+          dFeedForward: s.dFeedForward,
+          heads: s.heads,
+          layers: s.layers,
+          contextLength: s.contextLength,
+          microbatchSize: s.microbatchSize,
+          microbatchesPerStep: s.microbatchesPerStep,
+        },
         tokensPerStep,
         modelGflopPerStep: (s.microbatchesPerStep * modelTrainingFlops(s)) / 1e9,
         lossCheck: {
@@ -172,9 +192,14 @@ if (values.only === "pytorch") {
   const existing = existsSync(out) ? (JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>) : {};
   const pytorch = await pytorchComparison();
   mkdirSync(dirname(out), { recursive: true });
-  const targets = { ...(existing.targets as Record<string, unknown> | undefined), withinTwoAndHalfXOfPytorch: withinTwoAndHalfXOfPytorch(pytorch) ?? null };
+  const targets = {
+    ...(existing.targets as Record<string, unknown> | undefined),
+    withinTwoAndHalfXOfPytorch: withinTwoAndHalfXOfPytorch(pytorch) ?? null,
+  };
   writeFileSync(out, `${JSON.stringify({ ...existing, pytorch, pytorchGeneratedAt: new Date().toISOString(), targets }, null, 2)}\n`);
-  log(`bench-worker: wrote the pytorch key of ${out} (--only pytorch: the other keys are from the run of ${typeof existing.generatedAt === "string" ? existing.generatedAt : "none"})`);
+  log(
+    `bench-worker: wrote the pytorch key of ${out} (--only pytorch: the other keys are from the run of ${typeof existing.generatedAt === "string" ? existing.generatedAt : "none"})`,
+  );
   process.exit(0);
 }
 log("bench-worker: measuring raw matmul");
@@ -204,7 +229,15 @@ function singleProcess(s: ModelSpec, steps: number) {
   const flopsPerStep = s.microbatchesPerStep * modelTrainingFlops(s);
   const ratios = t.stepSeconds.map((sec, i) => flopsPerStep / sec / 1e9 / (rawPerStep[i] as number));
   return {
-    spec: { hash: specHash(s), dModel: s.dModel, layers: s.layers, heads: s.heads, contextLength: s.contextLength, microbatchSize: s.microbatchSize, microbatchesPerStep: s.microbatchesPerStep },
+    spec: {
+      hash: specHash(s),
+      dModel: s.dModel,
+      layers: s.layers,
+      heads: s.heads,
+      contextLength: s.contextLength,
+      microbatchSize: s.microbatchSize,
+      microbatchesPerStep: s.microbatchesPerStep,
+    },
     secondsPerStep: median(t.stepSeconds),
     modelGflops: flopsPerStep / median(t.stepSeconds) / 1e9,
     rawMatmul512GflopsPerStep: rawPerStep,
@@ -224,7 +257,15 @@ async function trainRun(wire: WireFormat) {
   const started = performance.now();
   const procs = await runStageProcesses(
     stageCount,
-    () => ({ model: { kind: "transformer", spec }, modelId: "1", rounds: warmup + rounds, microbatches, schedule, wire, backend: selection.name }),
+    () => ({
+      model: { kind: "transformer", spec },
+      modelId: "1",
+      rounds: warmup + rounds,
+      microbatches,
+      schedule,
+      wire,
+      backend: selection.name,
+    }),
     30 * 60_000,
   );
   const perStage = procs.map((p) => (p.all("round") as RoundEvent[]).slice(warmup));
@@ -309,7 +350,14 @@ const report = {
     note: "bench spec: defaultModelSpec (d 128, 4 heads, T 64, B 16) with 2 layers per stage; NOT the devnet demo model (d 64, T 32, B 8, 3 layers), which singleProcess.demoSpec measures",
   },
   singleProcess: { benchSpec: single, demoSpec: demo },
-  pipeline: { stageCount, microbatches, schedule, warmupRounds: warmup, measuredRounds: rounds, transport: "libp2p tcp+noise+yamux on 127.0.0.1" },
+  pipeline: {
+    stageCount,
+    microbatches,
+    schedule,
+    warmupRounds: warmup,
+    measuredRounds: rounds,
+    transport: "libp2p tcp+noise+yamux on 127.0.0.1",
+  },
   training: {
     modelGflopsPerStageWhileBusy: busyGflops,
     ratioToRaw: busyGflops / raw.gflops,
@@ -325,7 +373,12 @@ const report = {
   efficiency: { measured: efficiency, ideal, ratioToIdeal: efficiency / ideal, perStage: int8.stages },
   wire: {
     int8: { bytesPerStep: int8.bytesPerStep, finalLoss: int8.finalLoss, lossPerRound: int8.lossPerRound },
-    float32: { bytesPerStep: float32.bytesPerStep, finalLoss: float32.finalLoss, lossPerRound: float32.lossPerRound, stages: float32.stages },
+    float32: {
+      bytesPerStep: float32.bytesPerStep,
+      finalLoss: float32.finalLoss,
+      lossPerRound: float32.lossPerRound,
+      stages: float32.stages,
+    },
     compressionRatio: compression,
     compressionRatioVsUncompressedFloat32: rawFloat32BytesPerStep / int8.bytesPerStep,
     uncompressedFloat32BytesPerStep: rawFloat32BytesPerStep,

@@ -94,7 +94,11 @@ async function main(): Promise<number> {
   // Without --deployments the book is named after the chain, like every other address book.
   // Like the CLI's --deployments: a directory (or a path not ending in .json) holds <chainId>.json.
   const asDir = o.deployments !== undefined && (!o.deployments.endsWith(".json") || (existsSync(target) && statSync(target).isDirectory()));
-  const file = !o.deployments ? path.resolve("deployments", `${book.chainId}.json`) : asDir ? path.join(target, `${book.chainId}.json`) : target;
+  const file = !o.deployments
+    ? path.resolve("deployments", `${book.chainId}.json`)
+    : asDir
+      ? path.join(target, `${book.chainId}.json`)
+      : target;
   const conflict = o.force ? undefined : conflictingBook(file, book);
   if (conflict) {
     await rm(scratch, { force: true });

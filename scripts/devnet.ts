@@ -10,17 +10,21 @@ import { DEMO_STEPS_PER_ROUND } from "./lib/devnet/model.ts";
 import { type DevnetResult, runDevnet } from "./lib/devnet/run.ts";
 import { printSummary, sampleLine, summaryChecks, toJson, writeRunFiles } from "./lib/devnet/summary.ts";
 
-const positive = (what: string, max: number) => (v: string): number => {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > max) throw new InvalidArgumentError(`${what} must be an integer from 1 to ${max}.`);
-  return n;
-};
+const positive =
+  (what: string, max: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1 || n > max) throw new InvalidArgumentError(`${what} must be an integer from 1 to ${max}.`);
+    return n;
+  };
 
-const nonNegative = (what: string, max: number) => (v: string): number => {
-  const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || n > max) throw new InvalidArgumentError(`${what} must be a number from 0 to ${max}.`);
-  return n;
-};
+const nonNegative =
+  (what: string, max: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+(\.\d+)?$/.test(v) || n > max) throw new InvalidArgumentError(`${what} must be a number from 0 to ${max}.`);
+    return n;
+  };
 
 /** The devnet's command line (exported for tests of the flags). */
 export function devnetProgram(): Command {
@@ -28,17 +32,28 @@ export function devnetProgram(): Command {
     .description("run a local Shardholder network: chain, deployment, stage miners over libp2p, training rounds, paid inference, claims")
     .option("--stages <n>", "pipeline stages (one miner process each; the last has replicas unless --no-swarm)", positive("--stages", 8), 3)
     .option("--rounds <n>", "training rounds", positive("--rounds", 100), 8)
-    .option("--steps-per-round <k>", "optimizer steps in each round (the model's terms)", positive("--steps-per-round", 10_000), DEMO_STEPS_PER_ROUND)
+    .option(
+      "--steps-per-round <k>",
+      "optimizer steps in each round (the model's terms)",
+      positive("--steps-per-round", 10_000),
+      DEMO_STEPS_PER_ROUND,
+    )
     .option("--requests <n>", "paid inference requests", positive("--requests", 100), 4)
     .option("--no-cheater", "do not start the cheating miner")
     .option("--no-swarm", "one miner per stage: no replicas of the last stage, no crash, no joiner")
     .option("--temperature <t>", "sampling temperature of the served inferences (0 = greedy)", nonNegative("--temperature", 10), 0.8)
     .option("--top-k <k>", "sample among the k most likely characters", positive("--top-k", 1000), 8)
-    .option("--rpc <url>", "use an existing chain at this JSON-RPC URL (needs --deployments; env SHARDHOLDER_KEY funds the roles there, default dev account 0)")
+    .option(
+      "--rpc <url>",
+      "use an existing chain at this JSON-RPC URL (needs --deployments; env SHARDHOLDER_KEY funds the roles there, default dev account 0)",
+    )
     .option("--deployments <file>", "address book of the existing chain (with --rpc)")
     .option("--runs-dir <dir>", "where runs/<time>/ goes", "runs")
     .option("--json", "progress as JSON lines and the summary as JSON on stdout")
-    .option("--keep-running", "after the summary, leave the chain, miners, a validator and the serving pipeline up and write runs/<time>/network.json (for `shardholder --network FILE ...`) until Ctrl-C")
+    .option(
+      "--keep-running",
+      "after the summary, leave the chain, miners, a validator and the serving pipeline up and write runs/<time>/network.json (for `shardholder --network FILE ...`) until Ctrl-C",
+    )
     .option("--no-app", "run interactively (a terminal, not CI) without opening the web app and keeping the network up for it")
     .showHelpAfterError()
     .exitOverride();
@@ -102,27 +117,48 @@ async function openApp(result: DevnetResult, summaryFile: string, log: (message:
   const { devnetDevKeys } = await import("../app/server/devnetKeys.ts");
   const network = loadNetworkFile(result.networkFile as string);
   const deployments = parseDeployments(JSON.parse(readFileSync(network.deploymentsFile, "utf8")), network.deploymentsFile);
-  const app = await startApp({ rpcUrl: result.rpcUrl, deployments, port: 0, devKeys: devnetDevKeys(result.stages, { cheater: result.cheater.address !== undefined, swarm: result.swarm !== undefined }), lossFiles: [summaryFile] });
+  const app = await startApp({
+    rpcUrl: result.rpcUrl,
+    deployments,
+    port: 0,
+    devKeys: devnetDevKeys(result.stages, { cheater: result.cheater.address !== undefined, swarm: result.swarm !== undefined }),
+    lossFiles: [summaryFile],
+  });
   log(`web app: ${app.url} (holdings and claims, the network, try the model); Ctrl-C stops everything`);
   return app;
 }
 
 /** Writes the run's files and prints the summary; with --keep-running, waits for Ctrl-C with everything up. */
-async function report(result: DevnetResult, opts: Options, started: number, log: (message: string, fields?: Record<string, unknown>) => void, signal: AbortSignal, done: () => void): Promise<void> {
+async function report(
+  result: DevnetResult,
+  opts: Options,
+  started: number,
+  log: (message: string, fields?: Record<string, unknown>) => void,
+  signal: AbortSignal,
+  done: () => void,
+): Promise<void> {
   const wallMs = performance.now() - started;
   const files = await writeRunFiles(result, wallMs);
-  if (opts.json) process.stdout.write(`${toJson({ summary: files.json, plot: files.svg, network: result.networkFile, checks: summaryChecks(result) }).replace(/\n\s*/g, " ")}\n`);
+  if (opts.json)
+    process.stdout.write(
+      `${toJson({ summary: files.json, plot: files.svg, network: result.networkFile, checks: summaryChecks(result) }).replace(/\n\s*/g, " ")}\n`,
+    );
   else {
     const checks = summaryChecks(result);
     printSummary(result, wallMs);
-    console.log(`\nsummary ${files.json}\nplot    ${files.svg}\ncheater: ${result.cheater.address ? `${result.cheater.address} (${result.cheater.note}) ${checks.cheaterSlashed ? "caught and slashed" : "NOT slashed"}` : "none (--no-cheater)"}; honest miners slashed: ${checks.honestSlashed}`);
+    console.log(
+      `\nsummary ${files.json}\nplot    ${files.svg}\ncheater: ${result.cheater.address ? `${result.cheater.address} (${result.cheater.note}) ${checks.cheaterSlashed ? "caught and slashed" : "NOT slashed"}` : "none (--no-cheater)"}; honest miners slashed: ${checks.honestSlashed}`,
+    );
     if (result.restarts.length) console.log(`supervisor restarts: ${result.restarts.map((r) => `${r.name} (exit ${r.code})`).join(", ")}`);
     console.log(sampleLine(result));
     console.log(`holders received ${formatEther(summaryChecks(result).claimedWei)} ETH; wall time ${(wallMs / 1000).toFixed(1)} s`);
   }
   done();
   if (!opts.keepRunning || !result.networkFile) return;
-  log(`network up: ${result.networkFile} (chain ${result.rpcUrl}, model ${result.modelId}, ${result.stages} stages serving); try \`npx shardholder --network ${result.networkFile} <command>\`; Ctrl-C stops it`, { network: result.networkFile });
+  log(
+    `network up: ${result.networkFile} (chain ${result.rpcUrl}, model ${result.modelId}, ${result.stages} stages serving); try \`npx shardholder --network ${result.networkFile} <command>\`; Ctrl-C stops it`,
+    { network: result.networkFile },
+  );
   const app = opensApp(opts, runContext()) ? await openApp(result, files.json, log) : undefined;
   if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
   await app?.close();
@@ -161,7 +197,15 @@ async function main(): Promise<number> {
   try {
     // Its own chain deploys the contracts: compile them (only them) first; an existing chain has them.
     if (!opts.rpc) await compileDeployedContracts({ log, tty: !opts.json && process.stdout.isTTY === true });
-    await runDevnet({ ...opts, log, signal: abort.signal, onResult: (result) => report(result, opts, started, log, abort.signal, () => (summarized = true)) }, children);
+    await runDevnet(
+      {
+        ...opts,
+        log,
+        signal: abort.signal,
+        onResult: (result) => report(result, opts, started, log, abort.signal, () => (summarized = true)),
+      },
+      children,
+    );
     return 0;
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));

@@ -17,7 +17,10 @@ const has = (cmd) => {
 if (!existsSync("/usr/bin/chromium") && !has("chromium")) {
   if (process.getuid?.() === 0 && has("apt-get")) {
     console.error("shardholder: installing Debian's chromium for the web app's browser tests (apt-get install -y chromium)...");
-    execSync("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium", { stdio: "inherit", shell: "/bin/sh" });
+    execSync("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium", {
+      stdio: "inherit",
+      shell: "/bin/sh",
+    });
   } else {
     console.error("shardholder: chromium is missing; the web app's browser tests need it: sudo apt-get install -y chromium");
   }

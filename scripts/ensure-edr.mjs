@@ -21,7 +21,9 @@ if (!edrLoads()) {
     console.error("shardholder: the Hardhat EDR binding still does not load after a reinstall (Node " + process.version + ").");
     process.exit(1);
   }
-  console.error(`shardholder: Hardhat's EDR binding is missing (npm ran on Node ${process.version}); reinstalling on the project's Node 24...`);
+  console.error(
+    `shardholder: Hardhat's EDR binding is missing (npm ran on Node ${process.version}); reinstalling on the project's Node 24...`,
+  );
   execSync("npm install --no-audit --no-fund", {
     stdio: "inherit",
     env: { ...process.env, SHARDHOLDER_EDR_HEAL: "1" },

@@ -22,7 +22,15 @@ const [listener, evil, honest] = await Promise.all([createPipeNode(), createPipe
 const address = listener.getMultiaddrs()[0]?.toString() as string;
 let refused = 0;
 let onRefused = (): void => undefined;
-const side = openPipe({ node: listener, stageIndex: 1, stageCount: 2, modelKey, auth: await localPipeAuth(1n), limits, onRefused: () => (refused++, onRefused()) });
+const side = openPipe({
+  node: listener,
+  stageIndex: 1,
+  stageCount: 2,
+  modelKey,
+  auth: await localPipeAuth(1n),
+  limits,
+  onRefused: () => (refused++, onRefused()),
+});
 const packed = deflateRawSync(new Uint8Array(64 * 1024 * 1024), { level: 9 });
 const bomb = new Uint8Array(4 + FRAME_HEADER_BYTES + packed.length);
 new DataView(bomb.buffer).setUint32(0, FRAME_HEADER_BYTES + packed.length, true);
@@ -36,11 +44,27 @@ for (let i = 0; i < bombs; i++) {
   await seen;
 }
 const afterUnauthenticated = mb();
-const { next } = await openPipe({ node: honest, stageIndex: 0, stageCount: 2, modelKey, auth: await localPipeAuth(1n), limits, nextAddress: address });
+const { next } = await openPipe({
+  node: honest,
+  stageIndex: 0,
+  stageCount: 2,
+  modelKey,
+  auth: await localPipeAuth(1n),
+  limits,
+  nextAddress: address,
+});
 const { prev } = await side;
 const dropped = prev?.receive("activation", 0n, 0).catch((e: Error) => e.constructor.name);
 for (let i = 0; i < bombs; i++) next?.stream.send(bomb);
 const reason = await dropped;
 const afterAuthenticated = mb();
-console.log(JSON.stringify({ bombFrameBytes: bomb.length, bombs, refused, rssMb: { before, afterUnauthenticated, afterAuthenticated }, authenticatedLink: reason }));
+console.log(
+  JSON.stringify({
+    bombFrameBytes: bomb.length,
+    bombs,
+    refused,
+    rssMb: { before, afterUnauthenticated, afterAuthenticated },
+    authenticatedLink: reason,
+  }),
+);
 await Promise.all([listener.stop(), evil.stop(), honest.stop()]);

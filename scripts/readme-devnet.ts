@@ -16,10 +16,18 @@ const from = process.argv.indexOf("--from");
 if (from >= 0) {
   const runDir = process.argv[from + 1];
   if (!runDir) throw new Error("--from needs a run directory (runs/<time>)");
-  const summary = JSON.parse(readFileSync(path.join(runDir, "summary.json"), "utf8")) as DevnetSummary & { rpcUrl?: unknown; childPids?: unknown };
+  const summary = JSON.parse(readFileSync(path.join(runDir, "summary.json"), "utf8")) as DevnetSummary & {
+    rpcUrl?: unknown;
+    childPids?: unknown;
+  };
   delete summary.rpcUrl;
   delete summary.childPids;
-  summary.machine = { cpu: os.cpus()[0]?.model.trim() ?? "unknown", cores: os.cpus().length, node: process.version, recordedAt: new Date().toISOString() };
+  summary.machine = {
+    cpu: os.cpus()[0]?.model.trim() ?? "unknown",
+    cores: os.cpus().length,
+    node: process.version,
+    recordedAt: new Date().toISOString(),
+  };
   writeFileSync(SUMMARY, `${JSON.stringify(summary, null, 2)}\n`);
   copyFileSync(path.join(runDir, "plot.svg"), "docs/devnet-plot.svg");
 }

@@ -11,7 +11,10 @@ const docs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "d
 
 async function pickDevAccount(page: Page, index: number): Promise<void> {
   const select = page.getByTestId("dev-account").first();
-  const value = await select.locator("option").nth(index + 1).getAttribute("value");
+  const value = await select
+    .locator("option")
+    .nth(index + 1)
+    .getAttribute("value");
   await select.selectOption(value ?? "");
 }
 

@@ -88,7 +88,8 @@ type BoundArgs<P> = object extends Rest<P> ? [parameters?: Rest<P>] : [parameter
 type BoundWrite<P, R> = <wait extends boolean = true>(
   ...args: BoundArgs<UnionOmit<P, "wait"> & WaitParameter<wait>>
 ) => Promise<WriteReturnType<Exclude<R, { receipt?: undefined }>, wait, Extract<R, { receipt?: undefined }>>>;
-type Bound<F> = F extends Action<infer P, infer R> ? ("wait" extends keyof P ? BoundWrite<P, R> : (...args: BoundArgs<P>) => Promise<R>) : never;
+type Bound<F> =
+  F extends Action<infer P, infer R> ? ("wait" extends keyof P ? BoundWrite<P, R> : (...args: BoundArgs<P>) => Promise<R>) : never;
 
 function bind<P extends DeploymentsParameter, R>(action: Action<P, R>, client: ShardholderClient, deployments: DeploymentsSource) {
   return (...args: BoundArgs<P>): Promise<R> => action(client, { ...(args[0] ?? {}), deployments } as P);
@@ -195,7 +196,8 @@ export type ShardholderActions = { [K in keyof typeof actions]: Bound<(typeof ac
 export function shardholderActions({ deployments }: { deployments: DeploymentsSource }) {
   return (client: ShardholderClient): ShardholderActions => {
     const bound = {} as Record<string, unknown>;
-    for (const [name, action] of Object.entries(actions)) bound[name] = bind(action as Action<DeploymentsParameter, unknown>, client, deployments);
+    for (const [name, action] of Object.entries(actions))
+      bound[name] = bind(action as Action<DeploymentsParameter, unknown>, client, deployments);
     return bound as ShardholderActions;
   };
 }

@@ -71,7 +71,11 @@ async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Builds the app unless `distDir` already holds a fresh build; says so through `log`. */
-export async function ensureAppBuilt({ distDir = defaultDistDir, rebuild = false, log }: { distDir?: string; rebuild?: boolean; log?: ((message: string) => void) | undefined } = {}): Promise<void> {
+export async function ensureAppBuilt({
+  distDir = defaultDistDir,
+  rebuild = false,
+  log,
+}: { distDir?: string; rebuild?: boolean; log?: ((message: string) => void) | undefined } = {}): Promise<void> {
   if (!rebuild && (await isBuildFresh(distDir))) return;
   if (distDir !== defaultDistDir) throw new Error(`${distDir} holds no fresh build of the app; run \`npm run build:app\`.`);
   await withBuildLock(async () => {

@@ -7,14 +7,24 @@ import { devnetRoles } from "../../scripts/lib/devnet/accounts.ts";
 import type { DevKey } from "./startApp.ts";
 
 /** The keys of the devnet's roles that hold funds and act (signing keys only sign: not offered). */
-type RoleKeys = { deployer?: Hex | undefined; miners: readonly Hex[]; replicas?: readonly Hex[] | undefined; clients: readonly Hex[]; validators: readonly Hex[]; cheater?: Hex | undefined };
+type RoleKeys = {
+  deployer?: Hex | undefined;
+  miners: readonly Hex[];
+  replicas?: readonly Hex[] | undefined;
+  clients: readonly Hex[];
+  validators: readonly Hex[];
+  cheater?: Hex | undefined;
+};
 
 function labelled(r: RoleKeys): DevKey[] {
   return [
     ...(r.deployer ? [{ key: r.deployer, label: "designer (deployer, relayer)" }] : []),
     ...r.miners.map((key, stage) => ({ key, label: `miner, stage ${stage} (its own payout)` })),
     // The devnet's swarm: the last stage's replica that crashes mid-run, then the one that joins later.
-    ...(r.replicas ?? []).map((key, i) => ({ key, label: `replica of stage ${r.miners.length - 1} (${i === 0 ? "killed and restarted" : "joins later"})` })),
+    ...(r.replicas ?? []).map((key, i) => ({
+      key,
+      label: `replica of stage ${r.miners.length - 1} (${i === 0 ? "killed and restarted" : "joins later"})`,
+    })),
     ...r.clients.map((key, i) => ({ key, label: `dapp client ${i}` })),
     // Two validators per stage (they hold one stage each): the auditors of stages 0..S-1, then their committees.
     ...r.validators.map((key, i) => {
@@ -30,9 +40,16 @@ function labelled(r: RoleKeys): DevKey[] {
  * key); the cheating replica's key only when the run started it (`cheater`, default true), the
  * swarm's replicas only when it ran one (`swarm`, default true).
  */
-export function devnetDevKeys(stageCount: number, { clientCount = 2, cheater = true, swarm = true }: { clientCount?: number; cheater?: boolean; swarm?: boolean } = {}): DevKey[] {
+export function devnetDevKeys(
+  stageCount: number,
+  { clientCount = 2, cheater = true, swarm = true }: { clientCount?: number; cheater?: boolean; swarm?: boolean } = {},
+): DevKey[] {
   const roles = devnetRoles(stageCount, clientCount);
-  return labelled({ ...roles, replicas: swarm ? roles.replicas.map((r) => r.key) : undefined, cheater: cheater ? roles.cheater.key : undefined });
+  return labelled({
+    ...roles,
+    replicas: swarm ? roles.replicas.map((r) => r.key) : undefined,
+    cheater: cheater ? roles.cheater.key : undefined,
+  });
 }
 
 const keyOf = (entry: unknown): Hex | undefined => {
@@ -52,5 +69,11 @@ const keysOf = (list: unknown): Hex[] => (Array.isArray(list) ? list.map(keyOf).
 export function networkDevKeys(devKeys: unknown): DevKey[] {
   if (typeof devKeys !== "object" || devKeys === null) return [];
   const d = devKeys as Record<string, unknown>;
-  return labelled({ deployer: keyOf(d.deployer), miners: keysOf(d.miners), replicas: keysOf(d.replicas), clients: keysOf(d.clients), validators: keysOf(d.validators) });
+  return labelled({
+    deployer: keyOf(d.deployer),
+    miners: keysOf(d.miners),
+    replicas: keysOf(d.replicas),
+    clients: keysOf(d.clients),
+    validators: keysOf(d.validators),
+  });
 }

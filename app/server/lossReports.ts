@@ -48,11 +48,18 @@ async function readReport(file: string, label: string): Promise<LossReport | und
  * Every report among `files` and `<runsDir>/<run>/summary.json`, newest first. Read on each call:
  * a devnet run writes its summary when it ends, possibly after the app started.
  */
-export async function readLossReports({ files = [], runsDir }: { files?: readonly string[]; runsDir?: string | undefined }): Promise<LossReport[]> {
+export async function readLossReports({
+  files = [],
+  runsDir,
+}: {
+  files?: readonly string[];
+  runsDir?: string | undefined;
+}): Promise<LossReport[]> {
   const candidates = files.map((f) => ({ file: path.resolve(f), label: f }));
   if (runsDir) {
     const runs = await readdir(runsDir).catch(() => [] as string[]);
-    for (const run of runs) candidates.push({ file: path.join(runsDir, run, "summary.json"), label: path.join(path.basename(runsDir), run, "summary.json") });
+    for (const run of runs)
+      candidates.push({ file: path.join(runsDir, run, "summary.json"), label: path.join(path.basename(runsDir), run, "summary.json") });
   }
   const reports = await Promise.all(candidates.map((c) => readReport(c.file, c.label)));
   return reports.filter((r): r is LossReport => r !== undefined).sort((a, b) => b.writtenAt - a.writtenAt);

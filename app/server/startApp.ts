@@ -66,7 +66,10 @@ const CONTENT_TYPES: Record<string, string> = {
 
 function devAccounts(chainId: number, keys: StartAppOptions["devKeys"]): AppConfigJson["devAccounts"] {
   if (chainId !== DEV_CHAIN_ID) {
-    if (keys?.length) throw new Error(`dev keys are offered only on chain ${DEV_CHAIN_ID} (Hardhat/anvil, whose keys are public); this address book is for chain ${chainId}.`);
+    if (keys?.length)
+      throw new Error(
+        `dev keys are offered only on chain ${DEV_CHAIN_ID} (Hardhat/anvil, whose keys are public); this address book is for chain ${chainId}.`,
+      );
     return [];
   }
   const list = keys ?? Array.from({ length: 20 }, (_, i): DevKey => ({ key: devKey(i), label: `dev account ${i}` }));
@@ -75,7 +78,6 @@ function devAccounts(chainId: number, keys: StartAppOptions["devKeys"]): AppConf
     return { key, address: privateKeyToAccount(key).address, label: label ?? `dev account ${i}` };
   });
 }
-
 
 const json = (res: ServerResponse, status: number, body: unknown) =>
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
@@ -86,12 +88,21 @@ async function proxyRpc(upstream: string, req: IncomingMessage, res: ServerRespo
   const body = await readBody(req, 8 * 1024 * 1024);
   if (body === undefined) return void json(res, 413, { error: "request too large" });
   try {
-    const answer = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(30_000) });
+    const answer = await fetch(upstream, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(30_000),
+    });
     res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/json", "cache-control": "no-store" });
     res.end(Buffer.from(await answer.arrayBuffer()));
   } catch (err) {
     const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    json(res, 502, { jsonrpc: "2.0", id: null, error: { code: -32603, message: `Cannot reach the chain's JSON-RPC endpoint ${upstream} (${reason}).` } });
+    json(res, 502, {
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: -32603, message: `Cannot reach the chain's JSON-RPC endpoint ${upstream} (${reason}).` },
+    });
   }
 }
 
@@ -139,7 +150,8 @@ export async function startApp(options: StartAppOptions): Promise<RunningApp> {
     const handle = async () => {
       if (route === "/rpc") return proxyRpc(rpcUrl, req, res);
       if (route === "/config.json") return json(res, 200, config);
-      if (route === "/api/loss") return json(res, 200, { reports: await readLossReports({ files: options.lossFiles, runsDir: options.runsDir }) });
+      if (route === "/api/loss")
+        return json(res, 200, { reports: await readLossReports({ files: options.lossFiles, runsDir: options.runsDir }) });
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "GET only" });
       return serveStatic(distDir, url, res);
     };

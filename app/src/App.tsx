@@ -97,12 +97,17 @@ export function App({ config }: { config: AppConfig }) {
           <Notice tone="error" title={everUp ? "The chain stopped answering" : "Cannot reach the chain"} testId="rpc-down">
             <p>{describeError(health.error).detail ?? describeError(health.error).title}</p>
             <p class="muted">
-              Endpoint <code>{config.upstreamRpc}</code>, through this app's <code>/rpc</code>. Retrying every second{everUp ? "; the numbers below are from the last block read." : "."}
+              Endpoint <code>{config.upstreamRpc}</code>, through this app's <code>/rpc</code>. Retrying every second
+              {everUp ? "; the numbers below are from the last block read." : "."}
             </p>
           </Notice>
         ) : null}
         {wrongRpcChain ? (
-          <Notice tone="error" title={`The RPC serves chain ${rpcChainId}, but the address book is for chain ${config.chainId}`} testId="rpc-wrong-chain">
+          <Notice
+            tone="error"
+            title={`The RPC serves chain ${rpcChainId}, but the address book is for chain ${config.chainId}`}
+            testId="rpc-wrong-chain"
+          >
             Start the app with the address book of chain {rpcChainId}, or point it at the chain the address book was deployed on.
           </Notice>
         ) : null}
@@ -119,7 +124,8 @@ export function App({ config }: { config: AppConfig }) {
       </main>
       <footer class="foot">
         chain {config.chainId}
-        {config.chainId === DEV_CHAIN_ID ? " (development)" : ""} · RPC <code>{config.upstreamRpc}</code> · registry <code>{config.deployments.contracts.modelRegistry}</code>
+        {config.chainId === DEV_CHAIN_ID ? " (development)" : ""} · RPC <code>{config.upstreamRpc}</code> · registry{" "}
+        <code>{config.deployments.contracts.modelRegistry}</code>
       </footer>
     </AppContext.Provider>
   );

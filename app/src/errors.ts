@@ -15,7 +15,16 @@ export type DescribedError = {
   errorName?: string | undefined;
 };
 
-type ErrorLike = { name?: unknown; message?: unknown; shortMessage?: unknown; code?: unknown; cause?: unknown; errorName?: unknown; raw?: unknown; url?: unknown };
+type ErrorLike = {
+  name?: unknown;
+  message?: unknown;
+  shortMessage?: unknown;
+  code?: unknown;
+  cause?: unknown;
+  errorName?: unknown;
+  raw?: unknown;
+  url?: unknown;
+};
 
 /** The error and its `cause` chain, outermost first (bounded: chains can be cyclic). */
 function chain(err: unknown): ErrorLike[] {

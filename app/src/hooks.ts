@@ -29,16 +29,19 @@ export type TxState =
 /** Runs one transaction at a time and remembers how the last one went. */
 export function useTx() {
   const [state, setState] = useState<TxState>({ phase: "idle" });
-  const send = useCallback(async <R extends { transactionHash?: string | undefined }>(label: string, action: () => Promise<R>, done: (r: R) => string) => {
-    setState({ phase: "pending", label });
-    try {
-      const result = await action();
-      setState({ phase: "done", label: done(result), hash: result.transactionHash });
-      return result;
-    } catch (err) {
-      setState({ phase: "failed", label, error: describeError(err) });
-      return undefined;
-    }
-  }, []);
+  const send = useCallback(
+    async <R extends { transactionHash?: string | undefined }>(label: string, action: () => Promise<R>, done: (r: R) => string) => {
+      setState({ phase: "pending", label });
+      try {
+        const result = await action();
+        setState({ phase: "done", label: done(result), hash: result.transactionHash });
+        return result;
+      } catch (err) {
+        setState({ phase: "failed", label, error: describeError(err) });
+        return undefined;
+      }
+    },
+    [],
+  );
   return { state, send, busy: state.phase === "pending", reset: () => setState({ phase: "idle" }) };
 }

@@ -19,7 +19,9 @@ loadConfig().then(
       <div class="notice notice-error" role="alert" data-testid="config-error">
         <strong>The app's server did not answer.</strong>
         <p>{err instanceof Error ? err.message : String(err)}</p>
-        <p>Start it with <code>npx shardholder app --rpc URL --deployments FILE</code>.</p>
+        <p>
+          Start it with <code>npx shardholder app --rpc URL --deployments FILE</code>.
+        </p>
       </div>,
     ),
 );

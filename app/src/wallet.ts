@@ -1,7 +1,18 @@
 // Who signs: an injected EIP-1193 wallet (window.ethereum), or, on chain 31337 only, one of the
 // development accounts whose public keys the app's server offers (signed in the page).
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { type Account, type Address, type Chain, type Client, createClient, custom, getAddress, type Hex, http, type Transport } from "viem";
+import {
+  type Account,
+  type Address,
+  type Chain,
+  type Client,
+  createClient,
+  custom,
+  getAddress,
+  type Hex,
+  http,
+  type Transport,
+} from "viem";
 import { chainOf, DEV_CHAIN_ID } from "./chain.ts";
 import type { AppConfig } from "./config.ts";
 
@@ -70,7 +81,11 @@ export function useWallet(config: AppConfig) {
     (address: string) => {
       setError(undefined);
       const dev = config.devAccounts.find((d) => d.address.toLowerCase() === address.toLowerCase());
-      setWallet(dev && config.chainId === DEV_CHAIN_ID ? { kind: "dev", address: getAddress(dev.address), key: dev.key, label: dev.label } : { kind: "none" });
+      setWallet(
+        dev && config.chainId === DEV_CHAIN_ID
+          ? { kind: "dev", address: getAddress(dev.address), key: dev.key, label: dev.label }
+          : { kind: "none" },
+      );
     },
     [config],
   );
@@ -88,7 +103,10 @@ export function useWallet(config: AppConfig) {
       if ((err as { code?: unknown }).code !== 4902) return setError(err);
       const chain = chainOf(config);
       await wallet.provider
-        .request({ method: "wallet_addEthereumChain", params: [{ chainId, chainName: chain.name, nativeCurrency: chain.nativeCurrency, rpcUrls: [config.rpcUrl] }] })
+        .request({
+          method: "wallet_addEthereumChain",
+          params: [{ chainId, chainName: chain.name, nativeCurrency: chain.nativeCurrency, rpcUrls: [config.rpcUrl] }],
+        })
         .catch(setError);
     }
   }, [wallet, config]);

@@ -27,10 +27,24 @@ export type StageMiner = {
 };
 
 /** What a miner did in one round, before any record-level cheat. */
-export type MinedRound = { result: RoundResult; items: MicrobatchItem[]; weightsBefore: Hex; weightsAfter: Hex; neighbours: PipelineNeighbours };
+export type MinedRound = {
+  result: RoundResult;
+  items: MicrobatchItem[];
+  weightsBefore: Hex;
+  weightsAfter: Hex;
+  neighbours: PipelineNeighbours;
+};
 
 /** Creates a miner with its own libp2p node serving its content store on `/shardholder/fetch/2.0.0`. */
-export async function createMiner({ worker, signer, stage }: { worker: Address; signer: LocalAccount; stage: PipelineStage }): Promise<StageMiner> {
+export async function createMiner({
+  worker,
+  signer,
+  stage,
+}: {
+  worker: Address;
+  signer: LocalAccount;
+  stage: PipelineStage;
+}): Promise<StageMiner> {
   const node = await createPipeNode();
   const store = new ContentStore();
   await serveContent(node, store);
@@ -48,7 +62,11 @@ export class MinerPipeline {
     readonly pipes: StagePipe[],
   ) {}
 
-  static async connect(miners: StageMiner[], modelKey: Hex, options: { modelId?: bigint | undefined; limits?: FrameLimits | undefined } = {}): Promise<MinerPipeline> {
+  static async connect(
+    miners: StageMiner[],
+    modelKey: Hex,
+    options: { modelId?: bigint | undefined; limits?: FrameLimits | undefined } = {},
+  ): Promise<MinerPipeline> {
     const count = miners.length;
     const modelId = options.modelId ?? 1n;
     const pipes = await Promise.all(
@@ -76,14 +94,44 @@ export class MinerPipeline {
    * Trains one round on every stage and stores what each stage committed to. Stage 0 draws the
    * data for `head`, by default its own worker address (what an honest head does).
    */
-  async run({ round, microbatches, steps, data, wire = "int8", head }: { round: bigint; microbatches: number; steps?: number | undefined; data: MicrobatchSource; wire?: WireFormat; head?: Address | undefined }): Promise<MinedRound[]> {
+  async run({
+    round,
+    microbatches,
+    steps,
+    data,
+    wire = "int8",
+    head,
+  }: {
+    round: bigint;
+    microbatches: number;
+    steps?: number | undefined;
+    data: MicrobatchSource;
+    wire?: WireFormat;
+    head?: Address | undefined;
+  }): Promise<MinedRound[]> {
     const drawnFor = head ?? (this.miners[0] as StageMiner).worker;
     const results = await Promise.all(
-      this.miners.map((m, s) => runStageRound({ stage: m.stage, round, microbatches, steps, schedule: "1f1b", wire, prev: this.pipes[s]?.prev, next: this.pipes[s]?.next, ...(s === 0 ? { data, head: drawnFor } : {}) })),
+      this.miners.map((m, s) =>
+        runStageRound({
+          stage: m.stage,
+          round,
+          microbatches,
+          steps,
+          schedule: "1f1b",
+          wire,
+          prev: this.pipes[s]?.prev,
+          next: this.pipes[s]?.next,
+          ...(s === 0 ? { data, head: drawnFor } : {}),
+        }),
+      ),
     );
     return results.map((result, s) => {
       const miner = this.miners[s] as StageMiner;
-      const { weightsRootBefore: weightsBefore } = storeRoundContent(miner.store, { stepWeights: result.stepWeights, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+      const { weightsRootBefore: weightsBefore } = storeRoundContent(miner.store, {
+        stepWeights: result.stepWeights,
+        gradients: result.records.map((r) => r.parameterGradient),
+        losses: result.losses,
+      });
       const weightsAfter = miner.store.putWeights(miner.stage.exportWeights());
       const neighbours = pipeNeighbours(this.pipes[s] as StagePipe);
       return { result, items: assignSlots(result.records.map((r) => toItem(r, neighbours))), weightsBefore, weightsAfter, neighbours };
@@ -92,7 +140,10 @@ export class MinerPipeline {
 }
 
 /** Record-level tampering between training and signing (replay, copy, wrong model/round, ...). */
-export type CommitTamper = (draft: { commitment: Commitment; items: MicrobatchItem[] }) => { commitment: Commitment; items: MicrobatchItem[] };
+export type CommitTamper = (draft: { commitment: Commitment; items: MicrobatchItem[] }) => {
+  commitment: Commitment;
+  items: MicrobatchItem[];
+};
 
 /**
  * Builds, signs (with `signer`, normally the miner's registered key) and publishes (items
@@ -101,12 +152,35 @@ export type CommitTamper = (draft: { commitment: Commitment; items: MicrobatchIt
 export async function commitMined(
   miner: StageMiner,
   mined: MinedRound,
-  { modelId, round, ledger, chainId, tamper, signer }: { modelId: bigint; round: bigint; ledger: Address; chainId: number; tamper?: CommitTamper | undefined; signer?: LocalAccount | undefined },
+  {
+    modelId,
+    round,
+    ledger,
+    chainId,
+    tamper,
+    signer,
+  }: {
+    modelId: bigint;
+    round: bigint;
+    ledger: Address;
+    chainId: number;
+    tamper?: CommitTamper | undefined;
+    signer?: LocalAccount | undefined;
+  },
 ): Promise<SignedCommitment> {
-  const commitment = buildCommitment({ modelId, round, stage: miner.stage.index, worker: miner.worker, items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter });
+  const commitment = buildCommitment({
+    modelId,
+    round,
+    stage: miner.stage.index,
+    worker: miner.worker,
+    items: mined.items,
+    weightsRootBefore: mined.weightsBefore,
+    weightsRootAfter: mined.weightsAfter,
+  });
   const draft = tamper ? tamper({ commitment, items: mined.items }) : { commitment, items: mined.items };
   const signature = await signCommitment(signer ?? miner.signer, { ledger, chainId, commitment: draft.commitment });
   // A draft whose leaves do not back its itemCount has no valid manifest to serve: it stays unserved.
-  if (draft.items.length === draft.commitment.itemCount) miner.store.putManifest({ commitment: draft.commitment, signature, items: draft.items });
+  if (draft.items.length === draft.commitment.itemCount)
+    miner.store.putManifest({ commitment: draft.commitment, signature, items: draft.items });
   return { commitment: draft.commitment, signature };
 }

@@ -22,7 +22,11 @@ export function replayItems(earlier: MicrobatchItem[]): CommitTamper {
 export function copyItems(victim: MicrobatchItem[], shift: number): CommitTamper {
   return ({ commitment, items }) => {
     const n = victim.length;
-    const copied = items.map((own, i) => ({ ...(victim[(i + shift) % n] as MicrobatchItem), index: own.index, microbatch: own.microbatch }));
+    const copied = items.map((own, i) => ({
+      ...(victim[(i + shift) % n] as MicrobatchItem),
+      index: own.index,
+      microbatch: own.microbatch,
+    }));
     return { commitment: rebuild(commitment, copied), items: copied };
   };
 }
@@ -52,7 +56,10 @@ export function overclaimItems(kept: number): CommitTamper {
 
 /** Claims the work for another model (optionally with that model's registered initial weights root). */
 export function otherModel(modelId: bigint, weightsRootBefore?: Hex): CommitTamper {
-  return ({ commitment, items }) => ({ commitment: rebuild(commitment, items, { modelId, ...(weightsRootBefore ? { weightsRootBefore } : {}) }), items });
+  return ({ commitment, items }) => ({
+    commitment: rebuild(commitment, items, { modelId, ...(weightsRootBefore ? { weightsRootBefore } : {}) }),
+    items,
+  });
 }
 
 /** Claims the work for another round. */

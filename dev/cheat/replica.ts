@@ -50,7 +50,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function honestItemsRoot(p: FabricatingReplicaParameters, round: bigint): Promise<Hex> {
   for (;;) {
     if (p.signal?.aborted) throw new Error("interrupted");
-    const [found] = await getAcceptedCommitments(p.publicClient, { deployments: p.deployments, modelId: p.modelId, round, worker: p.honest.worker, stage: p.stage });
+    const [found] = await getAcceptedCommitments(p.publicClient, {
+      deployments: p.deployments,
+      modelId: p.modelId,
+      round,
+      worker: p.honest.worker,
+      stage: p.stage,
+    });
     if (found) return found.itemsRoot;
     await sleep(p.pollMs ?? 500);
   }
@@ -100,7 +106,11 @@ export async function commitFabricatedRound(p: FabricatingReplicaParameters, rou
     weightsRootBefore: honest.commitment.weightsRootBefore,
     weightsRootAfter: honest.commitment.weightsRootAfter,
   });
-  const signature = await signCommitment(p.signer, { ledger: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, commitment });
+  const signature = await signCommitment(p.signer, {
+    ledger: p.deployments.contracts.computeLedger,
+    chainId: p.deployments.chainId,
+    commitment,
+  });
   const manifest = { commitment, signature, items };
   p.store.putManifest(manifest);
   await submitCommitments(p.wallet, { deployments: p.deployments, signed: [{ commitment, signature }] });

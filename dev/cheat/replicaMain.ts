@@ -25,7 +25,9 @@ import { announceStageMember, contentHello } from "../../worker/p2p/stageMembers
 import { commitFabricatedRound } from "./replica.ts";
 
 const emit = (msg: string, body: Record<string, unknown> = {}, level = 30): void => {
-  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, msg, ...body }, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ level, time: Date.now(), pid: process.pid, msg, ...body }, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`,
+  );
 };
 
 async function main(): Promise<void> {
@@ -71,10 +73,27 @@ async function main(): Promise<void> {
     // may fetch the stage's weights from its honest peer (what it does with them is the fraud).
     await announceStageMember({ wallet, client: publicClient, deployments, modelId, stage, node });
     const { specHash } = await getModel(publicClient, { deployments, modelId });
-    const hello = await contentHello({ signer, domain: helloDomainOf(deployments), modelId, specHash, stage, worker: account.address, node });
+    const hello = await contentHello({
+      signer,
+      domain: helloDomainOf(deployments),
+      modelId,
+      specHash,
+      stage,
+      worker: account.address,
+      node,
+    });
     const params = {
-      wallet, publicClient, deployments, modelId, stage, signer, node, store, hello,
-      honest: { worker: getAddress(need("honest-worker")), address: need("honest-peer") }, signal: stop.signal,
+      wallet,
+      publicClient,
+      deployments,
+      modelId,
+      stage,
+      signer,
+      node,
+      store,
+      hello,
+      honest: { worker: getAddress(need("honest-worker")), address: need("honest-peer") },
+      signal: stop.signal,
     };
     for (let i = 0n; i < BigInt(need("rounds")); i++) {
       const round = first + i;

@@ -115,7 +115,10 @@ export const staleGradients: StageCheat = (inner) => {
       const old = stale.get(microbatch);
       if (rounds === 0 || !old) {
         const r = this.honestBackward(microbatch, outputGrad);
-        stale.set(microbatch, { parameterGradient: r.parameterGradient, ...(r.inputGrad ? { inputGrad: r.inputGrad.dataSync() as Float32Array, shape: r.inputGrad.shape } : {}) });
+        stale.set(microbatch, {
+          parameterGradient: r.parameterGradient,
+          ...(r.inputGrad ? { inputGrad: r.inputGrad.dataSync() as Float32Array, shape: r.inputGrad.shape } : {}),
+        });
         return r;
       }
       const parameterGradient = old.parameterGradient.slice();

@@ -1,7 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Address, type Hex, zeroHash } from "viem";
 import { weightsRoot } from "../../sdk/protocol/merkle.ts";
-import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../../worker/p2p/wire.ts";
+import {
+  decodeActivationPayload,
+  decodeWireTensor,
+  encodeActivationPayload,
+  encodeTargets,
+  encodeWireTensor,
+  hashScalarLoss,
+  hashTokenIds,
+  type WireFormat,
+} from "../../worker/p2p/wire.ts";
 import type { MicrobatchRecord } from "../../worker/pipeline/runner.ts";
 import { type ScheduleName, stageSchedule } from "../../worker/pipeline/schedule.ts";
 import type { MicrobatchSource, PipelineStage } from "../../worker/pipeline/types.ts";
@@ -36,7 +45,9 @@ export function referenceRound(parameters: {
   const cross = (t: tf.Tensor, targets?: Uint8Array): { tensor: tf.Tensor; hash: Hex } => {
     if (wire === "exact") return { tensor: t.clone(), hash: zeroHash };
     const values = t.dataSync() as Float32Array;
-    const got = targets ? decodeActivationPayload(encodeActivationPayload(t.shape, values, wire, targets).bytes) : decodeWireTensor(encodeWireTensor(t.shape, values, wire).bytes);
+    const got = targets
+      ? decodeActivationPayload(encodeActivationPayload(t.shape, values, wire, targets).bytes)
+      : decodeWireTensor(encodeWireTensor(t.shape, values, wire).bytes);
     return { tensor: tf.tensor(got.values, got.shape, "float32"), hash: got.hash };
   };
   for (let k = 0; k < (parameters.steps ?? 1); k++) {
@@ -77,7 +88,9 @@ export function referenceRound(parameters: {
     }
     // Backwards in the schedule's order, as the pipeline runs them (stages sum gradients in
     // microbatch order at `step()`, so the weights do not depend on it; the test proves it).
-    const order = stageSchedule(schedule, S - 1, S, microbatches).filter((op) => op.op === "backward").map((op) => op.microbatch);
+    const order = stageSchedule(schedule, S - 1, S, microbatches)
+      .filter((op) => op.op === "backward")
+      .map((op) => op.microbatch);
     for (const j of order) {
       const m = first + j;
       const rec = partial[j] as Partial<MicrobatchRecord>[];

@@ -78,7 +78,9 @@ export function createToyStage(spec: ToySpec, index: number): PipelineStage {
         const dy = outputGrad ?? tf.scalar(1);
         const wrt = first ? [kernel, bias] : [input, kernel, bias];
         const f = (...xs: tf.Tensor[]) =>
-          first ? apply(input, targets, xs[0] as tf.Tensor, xs[1] as tf.Tensor) : apply(xs[0] as tf.Tensor, targets, xs[1] as tf.Tensor, xs[2] as tf.Tensor);
+          first
+            ? apply(input, targets, xs[0] as tf.Tensor, xs[1] as tf.Tensor)
+            : apply(xs[0] as tf.Tensor, targets, xs[1] as tf.Tensor, xs[2] as tf.Tensor);
         return tf.grads(f)(wrt, dy);
       });
       const paramGrads = first ? grads : grads.slice(1);

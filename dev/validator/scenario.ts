@@ -6,7 +6,14 @@ import { accountAt, actionsOf, deployShardholder, type Shardholder } from "../..
 import { sampleModelSpec } from "../../scripts/lib/sampleSpec.ts";
 import type { ModelSpec as LedgerModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { SignedCommitment } from "../../sdk/actions/miner/submitCommitments.ts";
-import { createStage, defaultModelSpec, initialWeightsRoots, type ModelSpec, specHash, stageTrainingFlops } from "../../worker/model/index.ts";
+import {
+  createStage,
+  defaultModelSpec,
+  initialWeightsRoots,
+  type ModelSpec,
+  specHash,
+  stageTrainingFlops,
+} from "../../worker/model/index.ts";
 import { createPipeNode } from "../../worker/p2p/node.ts";
 import { type CommitTamper, commitMined, createMiner, type MinedRound, MinerPipeline, type StageMiner } from "../cheat/miner.ts";
 import type { StageCheat } from "../cheat/strategies.ts";
@@ -22,7 +29,18 @@ import { DisputeKind, DisputeStatus } from "../../sdk/protocol/disputeStatus.ts"
 
 /** The tiny model every cheating test trains: 2 stages of one block each. */
 export function tinySpec(initSeed = 1): ModelSpec {
-  return defaultModelSpec({ dModel: 16, heads: 2, layers: 2, dFeedForward: 32, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 4, stageCount: 2, initSeed, learningRate: 1e-2 });
+  return defaultModelSpec({
+    dModel: 16,
+    heads: 2,
+    layers: 2,
+    dFeedForward: 32,
+    contextLength: 16,
+    microbatchSize: 4,
+    microbatchesPerStep: 4,
+    stageCount: 2,
+    initSeed,
+    learningRate: 1e-2,
+  });
 }
 
 /** The ledger registration of a worker spec: real initial weights roots and FLOP-derived units. */
@@ -61,7 +79,15 @@ export type Bench = {
   genesis: bigint;
 };
 
-export async function setupBench({ fraction, tolerance, microbatches = 4 }: { fraction: number; tolerance: Tolerance; microbatches?: number }): Promise<Bench> {
+export async function setupBench({
+  fraction,
+  tolerance,
+  microbatches = 4,
+}: {
+  fraction: number;
+  tolerance: Tolerance;
+  microbatches?: number;
+}): Promise<Bench> {
   await tf.setBackend("cpu");
   const s = await deployShardholder();
   const spec = tinySpec(1);
@@ -75,30 +101,54 @@ export async function setupBench({ fraction, tolerance, microbatches = 4 }: { fr
   const reexecutor = new Reexecutor(spec);
   // [wallet, stage]: each stage's auditor first, then its committee member.
   const make = (modelId: bigint, modelSpec: ModelSpec, seats: [number, number][]) =>
-    seats.map(([i, stage]) =>
-      new Validator({
-        wallet: s.wallets[i] as Validator["p"]["wallet"],
-        publicClient: s.publicClient,
-        deployments: s.deployments,
-        modelId,
-        stage,
-        stageCount: 2,
-        reexecutor,
-        data: transformerData(modelSpec, modelId),
-        tolerance,
-        node,
-        peerOf: (w) => peers.get(w),
-        fraction,
-        fetchTimeoutMs: 3000,
-        // Withheld content does not come back here: judge it unavailable after a short retry (long
-        // enough for a first dial on a busy machine: an attempt's timeout is cut to the time left).
-        availabilityDeadlineMs: 8000,
-      }),
+    seats.map(
+      ([i, stage]) =>
+        new Validator({
+          wallet: s.wallets[i] as Validator["p"]["wallet"],
+          publicClient: s.publicClient,
+          deployments: s.deployments,
+          modelId,
+          stage,
+          stageCount: 2,
+          reexecutor,
+          data: transformerData(modelSpec, modelId),
+          tolerance,
+          node,
+          peerOf: (w) => peers.get(w),
+          fraction,
+          fetchTimeoutMs: 3000,
+          // Withheld content does not come back here: judge it unavailable after a short retry (long
+          // enough for a first dial on a busy machine: an attempt's timeout is cut to the time left).
+          availabilityDeadlineMs: 8000,
+        }),
     );
-  const validators = make(1n, spec, [[1, 0], [3, 1], [2, 0], [4, 1]]);
-  const otherValidators = make(2n, otherSpec, [[16, 0], [17, 1], [18, 0], [19, 1]]);
+  const validators = make(1n, spec, [
+    [1, 0],
+    [3, 1],
+    [2, 0],
+    [4, 1],
+  ]);
+  const otherValidators = make(2n, otherSpec, [
+    [16, 0],
+    [17, 1],
+    [18, 0],
+    [19, 1],
+  ]);
   for (const v of [...validators, ...otherValidators]) await v.stakeAsValidator(parseEther("1"));
-  return { s, spec, otherSpec, microbatches, data: transformerData(spec, 1n), validators, auditors: validators.slice(0, 2), otherValidators, reexecutor, node, peers, genesis };
+  return {
+    s,
+    spec,
+    otherSpec,
+    microbatches,
+    data: transformerData(spec, 1n),
+    validators,
+    auditors: validators.slice(0, 2),
+    otherValidators,
+    reexecutor,
+    node,
+    peers,
+    genesis,
+  };
 }
 
 /** A strategy of the miner at `stage` (wallet 6 for stage 0, 7 for stage 1; the other stage is honest). */
@@ -108,7 +158,9 @@ export type Strategy = {
   cheat?: StageCheat | undefined;
   /** First round the miner cheats in (earlier rounds honest; a stage cheat must itself behave so). */
   fromRound?: number | undefined;
-  tamper?: ((ctx: { round: bigint; history: MinedRound[][]; honest: MinedRound[]; bench: Bench; miners: StageMiner[] }) => CommitTamper) | undefined;
+  tamper?:
+    | ((ctx: { round: bigint; history: MinedRound[][]; honest: MinedRound[]; bench: Bench; miners: StageMiner[] }) => CommitTamper)
+    | undefined;
   /** Signs with a key that is not the worker's registered one. */
   forgeSignature?: boolean | undefined;
   /** After committing: refuses to serve the inputs of its items. */
@@ -177,7 +229,26 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
   const honestMiners = miners.filter((m) => m !== cheater);
   const pipeline = await MinerPipeline.connect(miners, specHash(spec));
   const history: MinedRound[][] = [];
-  const outcome: StrategyOutcome = { name: strategy.name, caught: false, how: "none", roundsUntilCaught: null, stakeLostWei: 0n, cheaterRewardTokens: 0n, cheaterHonestRewardTokens: 0n, honest: [], falseChallenges: 0, validatorRewardTokens: 0n, attestedOnChain: 0, validatorComputeMs: 0, validatorItems: 0, validatorFlops: 0, trainingComputeMs: 0, trainingFlops: 0, rounds: 0, itemsTrained: 0 };
+  const outcome: StrategyOutcome = {
+    name: strategy.name,
+    caught: false,
+    how: "none",
+    roundsUntilCaught: null,
+    stakeLostWei: 0n,
+    cheaterRewardTokens: 0n,
+    cheaterHonestRewardTokens: 0n,
+    honest: [],
+    falseChallenges: 0,
+    validatorRewardTokens: 0n,
+    attestedOnChain: 0,
+    validatorComputeMs: 0,
+    validatorItems: 0,
+    validatorFlops: 0,
+    trainingComputeMs: 0,
+    trainingFlops: 0,
+    rounds: 0,
+    itemsTrained: 0,
+  };
   const commitEnd = (r: bigint) => bench.genesis + (r + 1n) * 3600n;
   const cheaterSlots: { modelId: bigint; round: bigint; cheating: boolean }[] = [];
   const honestUnits = new Map<bigint, bigint>();
@@ -187,7 +258,13 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     const cheating = r >= BigInt(strategy.fromRound ?? 0);
     // A round of several optimizer steps when the registered microbatches allow it (20 = 5 steps of 4).
     const perStep = microbatches % spec.microbatchesPerStep === 0 ? spec.microbatchesPerStep : microbatches;
-    const mined = await pipeline.run({ round: r, microbatches: perStep, steps: microbatches / perStep, data, head: cheating ? strategy.copiesHead?.(bench) : undefined });
+    const mined = await pipeline.run({
+      round: r,
+      microbatches: perStep,
+      steps: microbatches / perStep,
+      data,
+      head: cheating ? strategy.copiesHead?.(bench) : undefined,
+    });
     history.push(mined);
     for (const m of mined) {
       outcome.trainingComputeMs += m.result.timings.forwardMs + m.result.timings.backwardMs;
@@ -197,17 +274,35 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     const ledger = s.deployments.contracts.computeLedger;
     const chainId = s.deployments.chainId;
     const honestSigned: SignedCommitment[] = [];
-    for (const m of honestMiners) honestSigned.push(await commitMined(m, mined[m.stage.index] as MinedRound, { modelId: 1n, round: r, ledger, chainId }));
+    for (const m of honestMiners)
+      honestSigned.push(await commitMined(m, mined[m.stage.index] as MinedRound, { modelId: 1n, round: r, ledger, chainId }));
     const tamper = cheating ? strategy.tamper?.({ round: r, history, honest: mined, bench, miners }) : undefined;
     const forged = cheating && strategy.forgeSignature ? privateKeyToAccount(generatePrivateKey()) : undefined;
-    const cheaterSigned = await commitMined(cheater, mined[strategy.stage] as MinedRound, { modelId: 1n, round: r, ledger, chainId, tamper, signer: forged });
+    const cheaterSigned = await commitMined(cheater, mined[strategy.stage] as MinedRound, {
+      modelId: 1n,
+      round: r,
+      ledger,
+      chainId,
+      tamper,
+      signer: forged,
+    });
     await relayer.submitCommitments({ signed: honestSigned });
-    for (const c of honestSigned) honestUnits.set(r, (honestUnits.get(r) ?? 0n) + (await relayer.getCommitment({ modelId: 1n, round: r, stage: c.commitment.stage, worker: c.commitment.worker })).units);
+    for (const c of honestSigned)
+      honestUnits.set(
+        r,
+        (honestUnits.get(r) ?? 0n) +
+          (await relayer.getCommitment({ modelId: 1n, round: r, stage: c.commitment.stage, worker: c.commitment.worker })).units,
+      );
     try {
       await relayer.submitCommitments({ signed: [cheaterSigned] });
       cheaterSlots.push({ modelId: cheaterSigned.commitment.modelId, round: cheaterSigned.commitment.round, cheating });
       // Honest work of the (future) cheater rightly counts in the round's total.
-      if (!cheating) honestUnits.set(r, (honestUnits.get(r) ?? 0n) + (await relayer.getCommitment({ modelId: 1n, round: r, stage: strategy.stage, worker: cheater.worker })).units);
+      if (!cheating)
+        honestUnits.set(
+          r,
+          (honestUnits.get(r) ?? 0n) +
+            (await relayer.getCommitment({ modelId: 1n, round: r, stage: strategy.stage, worker: cheater.worker })).units,
+        );
     } catch (err) {
       if (!cheating) throw err;
       Object.assign(outcome, { caught: true, how: "rejected", rejectedWith: (err as Error).name, roundsUntilCaught: rounds });
@@ -234,7 +329,12 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     await s.networkHelpers.time.increase(1801);
     for (const v of auditors) await v.serveCommittee();
     for (const id of audits.flatMap((a) => a.availability)) {
-      const a = await readContract(s.publicClient, { abi: computeLedgerAbi, address: s.deployments.contracts.computeLedger, functionName: "availabilityChallenge", args: [id] });
+      const a = await readContract(s.publicClient, {
+        abi: computeLedgerAbi,
+        address: s.deployments.contracts.computeLedger,
+        functionName: "availabilityChallenge",
+        args: [id],
+      });
       if (a.status !== 3) continue;
       if (a.worker === cheater.worker) Object.assign(outcome, { caught: true, how: "slashed", roundsUntilCaught: rounds });
       else outcome.falseChallenges++;
@@ -242,7 +342,12 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
     for (const id of audits.flatMap((a) => a.disputes)) {
       await (auditors[0] as Validator).resolve(id);
       const d = await relayer.getDispute({ disputeId: id });
-      const loser = d.status === DisputeStatus.Fraud ? d.accused : d.status === DisputeStatus.Honest && d.kind === DisputeKind.ChainBreak ? d.counterparty : undefined;
+      const loser =
+        d.status === DisputeStatus.Fraud
+          ? d.accused
+          : d.status === DisputeStatus.Honest && d.kind === DisputeKind.ChainBreak
+            ? d.counterparty
+            : undefined;
       if (loser === cheater.worker) Object.assign(outcome, { caught: true, how: "slashed", roundsUntilCaught: rounds });
       // A challenge that slashes an honest miner, or accuses one and loses, is a false challenge.
       else if (loser !== undefined || (d.accused !== cheater.worker && d.counterparty !== cheater.worker)) outcome.falseChallenges++;
@@ -263,7 +368,8 @@ export async function runStrategy(bench: Bench, strategy: Strategy, maxRounds = 
   for (let r = 0n; r < BigInt(rounds); r++) {
     for (const v of bench.validators) {
       const mine = await relayer.getValidatorRound({ modelId: 1n, round: r, validator: v.address });
-      if (mine.units > 0n && !mine.minted && !mine.forfeited) outcome.validatorRewardTokens += (await relayer.mintValidatorReward({ modelId: 1n, round: r, validator: v.address })).tokens;
+      if (mine.units > 0n && !mine.minted && !mine.forfeited)
+        outcome.validatorRewardTokens += (await relayer.mintValidatorReward({ modelId: 1n, round: r, validator: v.address })).tokens;
     }
   }
   for (const slot of cheaterSlots) {

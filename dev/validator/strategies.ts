@@ -38,7 +38,15 @@ export const STRATEGIES: Strategy[] = [
     tamper: ({ round, honest, bench }) => {
       const mined = honest[0];
       if (!mined) throw new Error("no stage-0 work to copy");
-      const victim = buildCommitment({ modelId: 1n, round, stage: 0, worker: accountAt(bench.s, 5), items: mined.items, weightsRootBefore: mined.weightsBefore, weightsRootAfter: mined.weightsAfter });
+      const victim = buildCommitment({
+        modelId: 1n,
+        round,
+        stage: 0,
+        worker: accountAt(bench.s, 5),
+        items: mined.items,
+        weightsRootBefore: mined.weightsBefore,
+        weightsRootAfter: mined.weightsAfter,
+      });
       return copyCommitment({ commitment: victim, items: mined.items });
     },
   },
@@ -70,7 +78,12 @@ export const STRATEGIES: Strategy[] = [
     fromRound: 1,
     // Claims to start round 1 from its round-0 starting weights instead of where round 0 ended
     // (a discarded update): slashed on-chain by proveWeightsBreak from the two stored commitments.
-    tamper: ({ history }) => ({ commitment, items }) => ({ commitment: { ...commitment, weightsRootBefore: history[0]?.[1]?.weightsBefore ?? commitment.weightsRootBefore }, items }),
+    tamper:
+      ({ history }) =>
+      ({ commitment, items }) => ({
+        commitment: { ...commitment, weightsRootBefore: history[0]?.[1]?.weightsBefore ?? commitment.weightsRootBefore },
+        items,
+      }),
   },
 ];
 

@@ -25,4 +25,6 @@ const result = await infer(client, {
   maxFeeWei: parseEther(process.env.MAX_FEE_ETH ?? "0.01"),
   timeoutMs: Number(process.env.TIMEOUT_MS ?? 120_000),
 });
-console.log(JSON.stringify({ requestId: result.requestId.toString(), text: result.text, outputHash: result.outputHash, fulfiller: result.fulfiller }));
+console.log(
+  JSON.stringify({ requestId: result.requestId.toString(), text: result.text, outputHash: result.outputHash, fulfiller: result.fulfiller }),
+);

@@ -29,7 +29,10 @@ export const DEPLOYED_CONTRACTS = [
 
 /** The build did not succeed; its output is the message. */
 export class CompileError extends Error {
-  constructor(readonly output: string, code: number | null) {
+  constructor(
+    readonly output: string,
+    code: number | null,
+  ) {
     super(`hardhat build failed (exit ${code}):\n${output.trim()}`);
     this.name = "CompileError";
   }
@@ -48,9 +51,14 @@ export async function compileDeployedContracts({
   announceAfterMs = 5_000,
   tty = process.stdout.isTTY === true,
 }: { log?: (line: string) => void; announceAfterMs?: number; tty?: boolean } = {}): Promise<{ ms: number; announced: boolean }> {
-  const cli = createRequire(import.meta.url).resolve("hardhat/package.json").replace(/package\.json$/, "dist/src/cli.js");
+  const cli = createRequire(import.meta.url)
+    .resolve("hardhat/package.json")
+    .replace(/package\.json$/, "dist/src/cli.js");
   const started = performance.now();
-  const child = spawn(process.execPath, [cli, "build", "--no-tests", "--quiet", ...DEPLOYED_CONTRACTS], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cli, "build", "--no-tests", "--quiet", ...DEPLOYED_CONTRACTS], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString("utf8")));
   child.stderr.on("data", (d: Buffer) => (output += d.toString("utf8")));

@@ -99,10 +99,16 @@ export async function mintRound(
     const worker = actionsOf(s, workers[stage]);
     const key = privateKeyToAccount(generatePrivateKey());
     const staker = await relayer.getStaker({ account: accountAt(s, workers[stage]) });
-    if (staker.stakeWei === 0n)
-      await worker.stake({ payout: payouts[stage], signingKey: key.address, valueWei: model.minWorkerStakeWei });
+    if (staker.stakeWei === 0n) await worker.stake({ payout: payouts[stage], signingKey: key.address, valueWei: model.minWorkerStakeWei });
     else await worker.setSigningKey({ signingKey: key.address });
-    const commitment = sampleCommitment({ modelId, round, stage, worker: accountAt(s, workers[stage]), itemCount: 2, weightsRootBefore: model.initialWeightsRoots[stage] as Hex });
+    const commitment = sampleCommitment({
+      modelId,
+      round,
+      stage,
+      worker: accountAt(s, workers[stage]),
+      itemCount: 2,
+      weightsRootBefore: model.initialWeightsRoots[stage] as Hex,
+    });
     signed.push(await relayer.signRoundCommitment({ commitment, signer: key }));
   }
   await relayer.submitCommitments({ signed });

@@ -38,16 +38,28 @@ function panel(s: Series, x0: number, width: number, height: number): string {
     ...points.map((p) => `<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="3" fill="${color}"/>`),
   ];
   const legend = s.overlay
-    ? [[s.label ?? s.yLabel, s.color], [s.overlay.label, s.overlay.color]].map(([label, color], i) => `<text x="${x0 + pad.left + w - 4}" y="${pad.top + 14 + 14 * i}" text-anchor="end" fill="${color}">${esc(label as string)}</text>`)
+    ? [
+        [s.label ?? s.yLabel, s.color],
+        [s.overlay.label, s.overlay.color],
+      ].map(
+        ([label, color], i) =>
+          `<text x="${x0 + pad.left + w - 4}" y="${pad.top + 14 + 14 * i}" text-anchor="end" fill="${color}">${esc(label as string)}</text>`,
+      )
     : [];
-  const yTicks = ticks(yMin, yMax).map((t) => `<line x1="${x0 + pad.left - 4}" x2="${x0 + pad.left + w}" y1="${Y(t)}" y2="${Y(t)}" stroke="#ddd"/><text x="${x0 + pad.left - 6}" y="${Y(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
+  const yTicks = ticks(yMin, yMax).map(
+    (t) =>
+      `<line x1="${x0 + pad.left - 4}" x2="${x0 + pad.left + w}" y1="${Y(t)}" y2="${Y(t)}" stroke="#ddd"/><text x="${x0 + pad.left - 6}" y="${Y(t) + 4}" text-anchor="end">${fmt(t)}</text>`,
+  );
   const xTicks = ticks(xMin, xMax).map((t) => `<text x="${X(t)}" y="${pad.top + h + 16}" text-anchor="middle">${fmt(t)}</text>`);
   return [
     `<text x="${x0 + pad.left + w / 2}" y="20" text-anchor="middle" font-weight="bold">${esc(s.title)}</text>`,
-    ...yTicks, ...xTicks,
+    ...yTicks,
+    ...xTicks,
     `<line x1="${x0 + pad.left}" x2="${x0 + pad.left + w}" y1="${pad.top + h}" y2="${pad.top + h}" stroke="#333"/>`,
     `<line x1="${x0 + pad.left}" x2="${x0 + pad.left}" y1="${pad.top}" y2="${pad.top + h}" stroke="#333"/>`,
-    ...line(s.points, s.color), ...(s.overlay ? line(s.overlay.points, s.overlay.color) : []), ...legend,
+    ...line(s.points, s.color),
+    ...(s.overlay ? line(s.overlay.points, s.overlay.color) : []),
+    ...legend,
     `<text x="${x0 + pad.left + w / 2}" y="${height - 8}" text-anchor="middle">${esc(s.xLabel)}</text>`,
     `<text transform="translate(${x0 + 14},${pad.top + h / 2}) rotate(-90)" text-anchor="middle">${esc(s.yLabel)}</text>`,
   ].join("\n");

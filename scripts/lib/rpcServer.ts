@@ -37,7 +37,9 @@ function errorMessage(error: unknown): { code: number; message: string; data?: u
 
 async function answer(provider: RequestProvider, call: JsonRpcRequest) {
   try {
-    const result = await provider.request(call.params === undefined ? { method: call.method } : { method: call.method, params: call.params });
+    const result = await provider.request(
+      call.params === undefined ? { method: call.method } : { method: call.method, params: call.params },
+    );
     return { jsonrpc: "2.0", id: call.id, result: result ?? null };
   } catch (error) {
     return { jsonrpc: "2.0", id: call.id, error: errorMessage(error) };
@@ -50,24 +52,28 @@ async function answer(provider: RequestProvider, call: JsonRpcRequest) {
  * chain reachable from the miner processes, so this small bridge stands in front of it.
  */
 export async function serveRpc(provider: RequestProvider, { host = "127.0.0.1", port = 0 } = {}): Promise<RpcServer> {
-  const server: Server = createServer(handleAsync(async (req, res) => {
-    if (req.method !== "POST") {
-      res.writeHead(405, { "content-type": "text/plain" }).end("JSON-RPC over POST only\n");
-      return;
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(req));
-    } catch {
-      res.writeHead(400, { "content-type": "application/json" });
-      res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } }));
-      return;
-    }
-    const reply = Array.isArray(body)
-      ? await Promise.all(body.map((call) => answer(provider, call as JsonRpcRequest)))
-      : await answer(provider, body as JsonRpcRequest);
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply, (_k, v: unknown) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)));
-  }));
+  const server: Server = createServer(
+    handleAsync(async (req, res) => {
+      if (req.method !== "POST") {
+        res.writeHead(405, { "content-type": "text/plain" }).end("JSON-RPC over POST only\n");
+        return;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(req));
+      } catch {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } }));
+        return;
+      }
+      const reply = Array.isArray(body)
+        ? await Promise.all(body.map((call) => answer(provider, call as JsonRpcRequest)))
+        : await answer(provider, body as JsonRpcRequest);
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify(reply, (_k, v: unknown) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)));
+    }),
+  );
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

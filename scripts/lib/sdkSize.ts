@@ -47,7 +47,8 @@ function splitEager(metafile: Metafile, entry: string): { eager: Set<string>; la
   const visit = (file: string) => {
     if (eager.has(file)) return;
     eager.add(file);
-    for (const imported of metafile.outputs[file]?.imports ?? []) if (imported.kind === "import-statement" && !imported.external) visit(imported.path);
+    for (const imported of metafile.outputs[file]?.imports ?? [])
+      if (imported.kind === "import-statement" && !imported.external) visit(imported.path);
   };
   visit(entry);
   const lazy = new Set(Object.keys(metafile.outputs).filter((f) => !eager.has(f) && f.endsWith(".js")));
@@ -91,7 +92,12 @@ export async function measureSdkApps(packageDir: string): Promise<Record<string,
       const source = template.replace('"SDK"', JSON.stringify(entry));
       const sdkOnly = await bundle(dir, source, ["viem", "viem/*"]);
       const withViem = await bundle(dir, source, []);
-      sizes[name] = { imports: template.replace(/ export const app.*/, "").replace('"SDK"', '"@shardholder/sdk"'), sdk: sdkOnly.eager, sdkLazy: sdkOnly.lazy, withViem: withViem.eager };
+      sizes[name] = {
+        imports: template.replace(/ export const app.*/, "").replace('"SDK"', '"@shardholder/sdk"'),
+        sdk: sdkOnly.eager,
+        sdkLazy: sdkOnly.lazy,
+        withViem: withViem.eager,
+      };
     }
     return sizes;
   } finally {

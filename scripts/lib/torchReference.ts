@@ -30,7 +30,12 @@ export const OPENBLAS_DIRS = [
 ];
 
 /** Where Debian's libblas3 / liblapack3 (the reference netlib BLAS) put their libraries. */
-export const REFERENCE_BLAS_DIRS = ["/usr/lib/x86_64-linux-gnu/blas", "/usr/lib/x86_64-linux-gnu/lapack", "/usr/lib/aarch64-linux-gnu/blas", "/usr/lib/aarch64-linux-gnu/lapack"];
+export const REFERENCE_BLAS_DIRS = [
+  "/usr/lib/x86_64-linux-gnu/blas",
+  "/usr/lib/x86_64-linux-gnu/lapack",
+  "/usr/lib/aarch64-linux-gnu/blas",
+  "/usr/lib/aarch64-linux-gnu/lapack",
+];
 
 /**
  * Which BLAS the python child loads: "openblas" puts OpenBLAS's directory first on its loader
@@ -63,13 +68,16 @@ export function torchEnv(threads: number, blas: BlasChoice = "openblas"): NodeJS
   return env;
 }
 
-export type TorchProbe = { readonly ok: true; readonly python: string; readonly version: string } | { readonly ok: false; readonly reason: string };
+export type TorchProbe =
+  { readonly ok: true; readonly python: string; readonly version: string } | { readonly ok: false; readonly reason: string };
 
 /**
  * The first python that imports torch: `$PYTHON` alone when set, else `python3` on PATH, then
  * Debian's `/usr/bin/python3` (where python3-torch lives when PATH starts with a pyenv or venv python).
  */
-export function probeTorch(candidates: readonly string[] = process.env.PYTHON ? [process.env.PYTHON] : ["python3", "/usr/bin/python3"]): TorchProbe {
+export function probeTorch(
+  candidates: readonly string[] = process.env.PYTHON ? [process.env.PYTHON] : ["python3", "/usr/bin/python3"],
+): TorchProbe {
   const reasons: string[] = [];
   for (const python of [...new Set(candidates)]) {
     const r = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", env: torchEnv(1), timeout: 60_000 });
@@ -177,7 +185,12 @@ export function runTorch(p: TorchRunParameters): TorchRun {
   const args = [TORCH_SCRIPT, "--threads", String(p.threads), "--matmul-seconds", String(p.matmulSeconds ?? 1)];
   if (p.input) args.push("--input", p.input, "--warmup", String(p.warmup ?? 1));
   else args.push("--matmul-only");
-  const r = spawnSync(p.python ?? "python3", args, { encoding: "utf8", env: torchEnv(p.threads, p.blas), timeout: p.timeoutMs ?? 30 * 60_000, maxBuffer: 1 << 24 });
+  const r = spawnSync(p.python ?? "python3", args, {
+    encoding: "utf8",
+    env: torchEnv(p.threads, p.blas),
+    timeout: p.timeoutMs ?? 30 * 60_000,
+    maxBuffer: 1 << 24,
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`bench-torch.py failed (exit ${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop() as string) as TorchRun;

@@ -19,7 +19,10 @@ describe("address book", () => {
 
   it("round-trips through a file in the deploy script's format and checksums addresses", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "shardholder-deployments-"));
-    const lower = { ...s.deployments, contracts: Object.fromEntries(Object.entries(s.deployments.contracts).map(([k, v]) => [k, v.toLowerCase()])) };
+    const lower = {
+      ...s.deployments,
+      contracts: Object.fromEntries(Object.entries(s.deployments.contracts).map(([k, v]) => [k, v.toLowerCase()])),
+    };
     await writeFile(path.join(dir, `${s.deployments.chainId}.json`), JSON.stringify(lower));
     const loaded = await loadDeployments({ chainId: s.deployments.chainId, dir });
     expect(loaded.contracts.computeLedger).toBe(getAddress(s.deployments.contracts.computeLedger));
@@ -58,7 +61,10 @@ describe("address book", () => {
   it("drives actions with an address book picked by chain id from several", async () => {
     const client = s.wallets[0];
     if (!client) throw new Error("no wallet");
-    const several = [{ ...s.deployments, chainId: 1, contracts: { ...s.deployments.contracts, modelRegistry: zeroAddress } }, s.deployments];
+    const several = [
+      { ...s.deployments, chainId: 1, contracts: { ...s.deployments.contracts, modelRegistry: zeroAddress } },
+      s.deployments,
+    ];
     await actionsOf(s, 0).registerModel({ spec: testSpec() });
     expect((await getModel(client, { deployments: several, modelId: 1n })).stageCount).toBe(2);
   });

@@ -17,9 +17,7 @@ const abiOfContract: Record<ContractName, string> = {
 
 /** 4-byte selectors of every external function of an ABI, as bare hex without the 0x. */
 export function functionSelectors(abi: Abi): string[] {
-  return abi
-    .filter((item) => item.type === "function")
-    .map((item) => toFunctionSelector(item).slice(2));
+  return abi.filter((item) => item.type === "function").map((item) => toFunctionSelector(item).slice(2));
 }
 
 /**

@@ -18,13 +18,18 @@ export class ContractRevertError extends BaseError {
    * `shortMessage` replaces the generic "<Contract> reverted: <error words> (args)." when an action
    * knows better what the revert means (e.g. `finalizeRound` says which window is still open).
    */
-  constructor(decoded: DecodedRevert & { raw: Hex; cause?: Error | undefined; hint?: string | undefined; shortMessage?: string | undefined }) {
+  constructor(
+    decoded: DecodedRevert & { raw: Hex; cause?: Error | undefined; hint?: string | undefined; shortMessage?: string | undefined },
+  ) {
     const args = decoded.args.map(formatArg).join(", ");
-    super(decoded.shortMessage ?? `${decoded.contract ?? "Contract"} reverted: ${describe(decoded.errorName)}${args ? ` (${args})` : ""}.`, {
-      cause: decoded.cause,
-      name: `${decoded.errorName}Error`,
-      metaMessages: [`Error: ${decoded.errorName}(${args})`, ...(decoded.hint ? [decoded.hint] : [])],
-    });
+    super(
+      decoded.shortMessage ?? `${decoded.contract ?? "Contract"} reverted: ${describe(decoded.errorName)}${args ? ` (${args})` : ""}.`,
+      {
+        cause: decoded.cause,
+        name: `${decoded.errorName}Error`,
+        metaMessages: [`Error: ${decoded.errorName}(${args})`, ...(decoded.hint ? [decoded.hint] : [])],
+      },
+    );
     this.errorName = decoded.errorName;
     this.args = decoded.args;
     this.raw = decoded.raw;
@@ -92,11 +97,7 @@ export type ErrorClassRegistry = Record<string, new (decoded: DecodedRevert & { 
  * Turns any error from a contract interaction into the SDK's typed error when it carries revert
  * data of a protocol contract; other errors are returned unchanged.
  */
-export function toTypedError(
-  err: unknown,
-  abis: ReadonlyArray<{ name: string; abi: Abi }>,
-  classes: ErrorClassRegistry,
-): unknown {
+export function toTypedError(err: unknown, abis: ReadonlyArray<{ name: string; abi: Abi }>, classes: ErrorClassRegistry): unknown {
   if (err instanceof BaseError) return err;
   const raw = findRevertData(err);
   if (!raw) return err;

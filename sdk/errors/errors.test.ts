@@ -10,7 +10,11 @@ import { decodeProtocolRevert, toShardholderError } from "./index.ts";
 /** A sample value of an ABI type, as viem decodes it. */
 function sample(p: AbiParameter, k: number): unknown {
   const array = /^(.*)\[(\d*)\]$/.exec(p.type);
-  if (array) return [sample({ ...p, type: array[1] as string }, k), sample({ ...p, type: array[1] as string }, k + 1)].slice(0, array[2] ? Number(array[2]) : 2);
+  if (array)
+    return [sample({ ...p, type: array[1] as string }, k), sample({ ...p, type: array[1] as string }, k + 1)].slice(
+      0,
+      array[2] ? Number(array[2]) : 2,
+    );
   if (p.type === "address") return `0x${(k + 1).toString(16).padStart(40, "0")}`;
   if (p.type === "bool") return k % 2 === 0;
   if (p.type === "string") return `s${k}`;

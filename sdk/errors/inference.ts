@@ -38,10 +38,21 @@ export class InsufficientFundsError extends BaseError {
   account: Address;
   balanceWei: bigint;
   requiredWei: bigint;
-  constructor({ account, balanceWei, feeWei, gasWei }: { account: Address; balanceWei: bigint; feeWei: bigint; gasWei?: bigint | undefined }) {
+  constructor({
+    account,
+    balanceWei,
+    feeWei,
+    gasWei,
+  }: {
+    account: Address;
+    balanceWei: bigint;
+    feeWei: bigint;
+    gasWei?: bigint | undefined;
+  }) {
     super(`Insufficient funds for ${formatEther(feeWei)} ETH + gas: account ${getAddress(account)} holds ${formatEther(balanceWei)} ETH.`, {
       name: "InsufficientFundsError",
-      metaMessages: gasWei === undefined ? [] : [`Needed: ${formatEther(feeWei + gasWei)} ETH (value ${feeWei} wei, gas up to ${gasWei} wei).`],
+      metaMessages:
+        gasWei === undefined ? [] : [`Needed: ${formatEther(feeWei + gasWei)} ETH (value ${feeWei} wei, gas up to ${gasWei} wei).`],
     });
     this.account = getAddress(account);
     this.balanceWei = balanceWei;
@@ -53,10 +64,13 @@ export class InsufficientFundsError extends BaseError {
 export class NoServingEndpointError extends BaseError {
   modelId: bigint;
   constructor({ modelId, servingPipelines }: { modelId: bigint; servingPipelines: number }) {
-    super(`No serving operator of model ${modelId} announced an endpoint (${servingPipelines} serving pipeline${servingPipelines === 1 ? "" : "s"}).`, {
-      name: "NoServingEndpointError",
-      metaMessages: ["The first operator of a pipeline announces its URL with `announceEndpoint`."],
-    });
+    super(
+      `No serving operator of model ${modelId} announced an endpoint (${servingPipelines} serving pipeline${servingPipelines === 1 ? "" : "s"}).`,
+      {
+        name: "NoServingEndpointError",
+        metaMessages: ["The first operator of a pipeline announces its URL with `announceEndpoint`."],
+      },
+    );
     this.modelId = modelId;
   }
 }
@@ -66,10 +80,13 @@ export class EndpointsUnreachableError extends BaseError {
   modelId: bigint;
   failures: readonly { url: string; reason: string }[];
   constructor({ modelId, failures }: { modelId: bigint; failures: readonly { url: string; reason: string }[] }) {
-    super(`None of the ${failures.length} serving endpoint${failures.length === 1 ? "" : "s"} of model ${modelId} took the prompt; no fee was paid.`, {
-      name: "EndpointsUnreachableError",
-      metaMessages: failures.map((f) => `${f.url}: ${f.reason}`),
-    });
+    super(
+      `None of the ${failures.length} serving endpoint${failures.length === 1 ? "" : "s"} of model ${modelId} took the prompt; no fee was paid.`,
+      {
+        name: "EndpointsUnreachableError",
+        metaMessages: failures.map((f) => `${f.url}: ${f.reason}`),
+      },
+    );
     this.modelId = modelId;
     this.failures = failures;
   }
@@ -81,10 +98,13 @@ export class InferenceNotDeliveredError extends BaseError {
   refundedWei: bigint;
   refundTransactionHash: Hash;
   constructor({ requestId, refundedWei, refundTransactionHash }: { requestId: bigint; refundedWei: bigint; refundTransactionHash: Hash }) {
-    super(`Inference request ${requestId} was not delivered before its deadline; its fee of ${formatEther(refundedWei)} ETH was refunded.`, {
-      name: "InferenceNotDeliveredError",
-      metaMessages: [`Refund transaction: ${refundTransactionHash}.`],
-    });
+    super(
+      `Inference request ${requestId} was not delivered before its deadline; its fee of ${formatEther(refundedWei)} ETH was refunded.`,
+      {
+        name: "InferenceNotDeliveredError",
+        metaMessages: [`Refund transaction: ${refundTransactionHash}.`],
+      },
+    );
     this.requestId = requestId;
     this.refundedWei = refundedWei;
     this.refundTransactionHash = refundTransactionHash;

@@ -31,7 +31,18 @@ describe("README examples", () => {
   it("miner: stakes and relays a signed commitment the ledger accepts", async () => {
     const signer = privateKeyToAccount(generatePrivateKey());
     const h = (x: string): Hex => keccak256(toHex(x));
-    const commitment = { modelId: 1n, round: 0n, stage: 0, worker: accountAt(s, 1), itemsRoot: h("items"), itemCount: 4, weightsRootBefore: testSpec().initialWeightsRoots[0] as Hex, weightsRootAfter: h("after"), upstream: zeroAddress, downstream: accountAt(s, 2) };
+    const commitment = {
+      modelId: 1n,
+      round: 0n,
+      stage: 0,
+      worker: accountAt(s, 1),
+      itemsRoot: h("items"),
+      itemCount: 4,
+      weightsRootBefore: testSpec().initialWeightsRoots[0] as Hex,
+      weightsRootAfter: h("after"),
+      upstream: zeroAddress,
+      downstream: accountAt(s, 2),
+    };
     const wallet = s.wallets[1];
     if (!wallet) throw new Error("no wallet");
     const record = await runMiner(wallet, s.deployments, { modelId: 1n, payout: accountAt(s, 8), signer, commitment });
@@ -50,8 +61,15 @@ describe("README examples", () => {
     await actionsOf(s, 2).announceEndpoint({ modelId: 1n, url: server.url });
     const stop = new AbortController();
     const operator = runServingOperator({
-      client: s.publicClient, wallet: s.wallets[2] as WalletClient, deployments: s.deployments, modelId: 1n, store, stageOperators,
-      generate: async (prompt) => `${prompt}, there was a model.`, pollMs: 20, signal: stop.signal,
+      client: s.publicClient,
+      wallet: s.wallets[2] as WalletClient,
+      deployments: s.deployments,
+      modelId: 1n,
+      store,
+      stageOperators,
+      generate: async (prompt) => `${prompt}, there was a model.`,
+      pollMs: 20,
+      signal: stop.signal,
     });
     try {
       const wallet = s.wallets[5];

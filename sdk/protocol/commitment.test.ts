@@ -1,4 +1,13 @@
-import { compactSignatureToSignature, createWalletClient, encodeAbiParameters, http, keccak256, parseCompactSignature, serializeSignature, toHex } from "viem";
+import {
+  compactSignatureToSignature,
+  createWalletClient,
+  encodeAbiParameters,
+  http,
+  keccak256,
+  parseCompactSignature,
+  serializeSignature,
+  toHex,
+} from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { describe, expect, it } from "vitest";
@@ -29,7 +38,14 @@ const commitment: Commitment = {
 describe("commitment EIP-712", () => {
   it("matches the fixed digest vector (docs/PROTOCOL.md) and the type has no pipeline neighbours", () => {
     expect(commitmentTypes.Commitment.map((f) => f.name)).toEqual([
-      "modelId", "round", "stage", "worker", "itemsRoot", "itemCount", "weightsRootBefore", "weightsRootAfter",
+      "modelId",
+      "round",
+      "stage",
+      "worker",
+      "itemsRoot",
+      "itemCount",
+      "weightsRootBefore",
+      "weightsRootAfter",
     ]);
     expect(hashCommitment({ ledger, chainId: 31337, commitment })).toBe(
       "0x003574c17a02aeef19898631860718fb6514a88523ff88a1a501f98c2138e1c3",
@@ -42,7 +58,9 @@ describe("commitment EIP-712", () => {
     expect(hashCommitment({ ledger: "0x000000000000000000000000000000000000c0df", chainId: 31337, commitment })).not.toBe(base);
     expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, itemCount: 4 } })).not.toBe(base);
     expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, stage: 0 } })).not.toBe(base);
-    expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, worker: "0x00000000000000000000000000000000000000ab" } })).not.toBe(base);
+    expect(
+      hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, worker: "0x00000000000000000000000000000000000000ab" } }),
+    ).not.toBe(base);
     expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, itemsRoot: h("other tree") } })).not.toBe(base);
     expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, weightsRootBefore: h("other") } })).not.toBe(base);
     expect(hashCommitment({ ledger, chainId: 31337, commitment: { ...commitment, weightsRootAfter: h("other") } })).not.toBe(base);
@@ -50,10 +68,15 @@ describe("commitment EIP-712", () => {
 
   it("stores the digest keccak256(abi.encode(itemsRoot, weightsRootBefore, weightsRootAfter)), nothing else", () => {
     const expected = keccak256(
-      encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }], [commitment.itemsRoot, commitment.weightsRootBefore, commitment.weightsRootAfter]),
+      encodeAbiParameters(
+        [{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }],
+        [commitment.itemsRoot, commitment.weightsRootBefore, commitment.weightsRootAfter],
+      ),
     );
     expect(storedCommitmentDigest(commitment)).toBe(expected);
-    expect(storedCommitmentDigest({ ...commitment, worker: "0x00000000000000000000000000000000000000ab", itemCount: 9, stage: 0 })).toBe(expected);
+    expect(storedCommitmentDigest({ ...commitment, worker: "0x00000000000000000000000000000000000000ab", itemCount: 9, stage: 0 })).toBe(
+      expected,
+    );
     expect(storedCommitmentDigest({ ...commitment, weightsRootAfter: h("other") })).not.toBe(expected);
   });
 

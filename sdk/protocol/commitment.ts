@@ -114,10 +114,7 @@ function isLocalAccount(signer: LocalAccount | SignerClient): signer is LocalAcc
  * @example
  * const signature = await signCommitment(privateKeyToAccount(signingKey), { ledger, chainId, commitment })
  */
-export async function signCommitment(
-  signer: LocalAccount | SignerClient,
-  parameters: CommitmentContext,
-): Promise<Hex> {
+export async function signCommitment(signer: LocalAccount | SignerClient, parameters: CommitmentContext): Promise<Hex> {
   if (isLocalAccount(signer)) return signer.signTypedData(typedData(parameters));
   if (!signer.account) throw new MissingSignerError();
   return signTypedData(signer, { account: signer.account, ...typedData(parameters) });

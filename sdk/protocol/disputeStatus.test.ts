@@ -10,7 +10,10 @@ function solidityEnum(source: string, name: string): string[] {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
   const body = new RegExp(`enum\\s+${name}\\s*\\{([^}]*)\\}`).exec(code)?.[1];
   if (body === undefined) throw new Error(`enum ${name} not found`);
-  return body.split(",").map((m) => m.trim()).filter(Boolean);
+  return body
+    .split(",")
+    .map((m) => m.trim())
+    .filter(Boolean);
 }
 
 /** The `internalType` of a field of the ledger's `dispute(uint256)` return struct. */

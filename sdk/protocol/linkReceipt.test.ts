@@ -1,7 +1,16 @@
 import { privateKeyToAccount } from "viem/accounts";
 import { keccak256, toHex } from "viem";
 import { describe, expect, it } from "vitest";
-import { hashLinkReceipt, InvalidMicrobatchError, type LinkReceipt, listedMicrobatches, microbatchBitmap, receiptLists, recoverLinkReceiptSigner, signLinkReceipt } from "./linkReceipt.ts";
+import {
+  hashLinkReceipt,
+  InvalidMicrobatchError,
+  type LinkReceipt,
+  listedMicrobatches,
+  microbatchBitmap,
+  receiptLists,
+  recoverLinkReceiptSigner,
+  signLinkReceipt,
+} from "./linkReceipt.ts";
 
 const ledger = "0x000000000000000000000000000000000000c0de";
 const receipt: LinkReceipt = {
@@ -13,7 +22,7 @@ const receipt: LinkReceipt = {
   microbatches: microbatchBitmap([0, 2, 9], 16),
 };
 
-describe("link receipts (docs/PROTOCOL.md \"Link receipts\")", () => {
+describe('link receipts (docs/PROTOCOL.md "Link receipts")', () => {
   it("packs microbatch m into bit m % 8 of byte m / 8, one byte per 8 microbatches of the round", () => {
     expect(receipt.microbatches).toBe("0x0502");
     expect(microbatchBitmap([], 17)).toBe("0x000000");
@@ -29,7 +38,10 @@ describe("link receipts (docs/PROTOCOL.md \"Link receipts\")", () => {
     const signature = await signLinkReceipt(key, { ledger, chainId: 31337, receipt });
     expect(await recoverLinkReceiptSigner({ ledger, chainId: 31337, receipt, signature })).toBe(key.address);
     // Another round, bitmap or chain is another statement.
-    for (const other of [{ ...receipt, round: 3n }, { ...receipt, microbatches: microbatchBitmap([0, 2], 16) }])
+    for (const other of [
+      { ...receipt, round: 3n },
+      { ...receipt, microbatches: microbatchBitmap([0, 2], 16) },
+    ])
       expect(await recoverLinkReceiptSigner({ ledger, chainId: 31337, receipt: other, signature })).not.toBe(key.address);
     expect(await recoverLinkReceiptSigner({ ledger, chainId: 1, receipt, signature })).not.toBe(key.address);
   });

@@ -73,7 +73,7 @@ export function listedMicrobatches(bitmap: Hex): number[] {
 /** Whether a receipt lists microbatch `m`. */
 export function receiptLists(receipt: LinkReceipt, m: number): boolean {
   const bytes = hexToBytes(receipt.microbatches);
-  return (m >> 3) < bytes.length && ((bytes[m >> 3]! >> (m & 7)) & 1) === 1;
+  return m >> 3 < bytes.length && ((bytes[m >> 3]! >> (m & 7)) & 1) === 1;
 }
 
 function typedData({ ledger, chainId, receipt }: LinkReceiptContext) {

@@ -39,11 +39,30 @@ const items: MicrobatchItem[] = [0, 1, 2].map((index) => ({
 
 /** The ten leaf values in Solidity's `ItemLeaf` order, as `abi.encode(leaf)` takes them. */
 const leafAbi = [
-  { type: "uint32" }, { type: "uint32" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" },
-  { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }, { type: "address" }, { type: "address" },
+  { type: "uint32" },
+  { type: "uint32" },
+  { type: "bytes32" },
+  { type: "bytes32" },
+  { type: "bytes32" },
+  { type: "bytes32" },
+  { type: "bytes32" },
+  { type: "bytes32" },
+  { type: "address" },
+  { type: "address" },
 ] as const;
 const leafValues = (i: MicrobatchItem) =>
-  [i.index, i.microbatch, i.inputActHash, i.outputActHash, i.upstreamGradHash, i.inputGradHash, i.gradRoot, i.weightsRoot, i.upstream, i.downstream] as const;
+  [
+    i.index,
+    i.microbatch,
+    i.inputActHash,
+    i.outputActHash,
+    i.upstreamGradHash,
+    i.inputGradHash,
+    i.gradRoot,
+    i.weightsRoot,
+    i.upstream,
+    i.downstream,
+  ] as const;
 
 /** Independent reimplementation of the documented tree, from the text of PROTOCOL.md alone. */
 function referenceRoot(leaves: Hex[]): Hex {
@@ -132,7 +151,13 @@ describe("items tree", () => {
 
   it("hashes a leaf as Solidity's keccak256(bytes.concat(keccak256(abi.encode(leaf)))), slot and microbatch and both neighbours included", () => {
     // Slot 1 of a replica that holds microbatches 2 and 5 of the round, between two real neighbours.
-    const leaf: MicrobatchItem = { ...items[2]!, index: 1, microbatch: 5, upstream: getAddress("0x1111111111111111111111111111111111111111"), downstream: getAddress("0x2222222222222222222222222222222222222222") };
+    const leaf: MicrobatchItem = {
+      ...items[2]!,
+      index: 1,
+      microbatch: 5,
+      upstream: getAddress("0x1111111111111111111111111111111111111111"),
+      downstream: getAddress("0x2222222222222222222222222222222222222222"),
+    };
     const expected = keccak256(keccak256(encodeAbiParameters(leafAbi, leafValues(leaf))));
     expect(itemLeafHash(leaf)).toBe(expected);
     // abi.encode of a static struct: ten 32-byte words, in the declared order.
@@ -175,7 +200,12 @@ describe("assignSlots", () => {
   it("sorts a replica's microbatches ascending and gives slots 0..n-1 in that order, keeping every field", () => {
     const input = [held(9), held(2), held(5), held(7)];
     const slotted = assignSlots(input);
-    expect(slotted.map((i) => [i.index, i.microbatch])).toEqual([[0, 2], [1, 5], [2, 7], [3, 9]]);
+    expect(slotted.map((i) => [i.index, i.microbatch])).toEqual([
+      [0, 2],
+      [1, 5],
+      [2, 7],
+      [3, 9],
+    ]);
     expect(slotted.map((i) => i.inputActHash)).toEqual([2, 5, 7, 9].map((m) => h(`in mb ${m}`)));
     expect(slotted[3]).toEqual({ ...input[0], index: 3 });
     // The input is left as it was.
@@ -183,7 +213,15 @@ describe("assignSlots", () => {
     // A worker holding every microbatch gets slot == microbatch.
     expect(assignSlots([held(2), held(0), held(1)]).every((i) => i.index === i.microbatch)).toBe(true);
     // Re-assigning overwrites stale slots.
-    expect(assignSlots([{ ...held(4), index: 7 }, { ...held(3), index: 0 }]).map((i) => [i.index, i.microbatch])).toEqual([[0, 3], [1, 4]]);
+    expect(
+      assignSlots([
+        { ...held(4), index: 7 },
+        { ...held(3), index: 0 },
+      ]).map((i) => [i.index, i.microbatch]),
+    ).toEqual([
+      [0, 3],
+      [1, 4],
+    ]);
     // Slots are what the tree proves by.
     const tree = itemsTree(slotted);
     expect(verifyItemProof(tree.root, slotted[2]!, tree.proof(2))).toBe(true);

@@ -71,7 +71,9 @@ export class MerkleInputError extends BaseError {
 }
 
 const chunkLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, bytes32");
-const itemLeafAbi = /*#__PURE__*/ parseAbiParameters("uint32, uint32, bytes32, bytes32, bytes32, bytes32, bytes32, bytes32, address, address");
+const itemLeafAbi = /*#__PURE__*/ parseAbiParameters(
+  "uint32, uint32, bytes32, bytes32, bytes32, bytes32, bytes32, bytes32, address, address",
+);
 
 type ItemLeaf = [number, number, Hex, Hex, Hex, Hex, Hex, Hex, Address, Address];
 
@@ -179,7 +181,18 @@ export function verifyChunkProof(root: Hex, chunk: { index: number; hash: Hex },
 }
 
 function itemValues(item: MicrobatchItem): ItemLeaf {
-  return [item.index, item.microbatch, item.inputActHash, item.outputActHash, item.upstreamGradHash, item.inputGradHash, item.gradRoot, item.weightsRoot, item.upstream, item.downstream];
+  return [
+    item.index,
+    item.microbatch,
+    item.inputActHash,
+    item.outputActHash,
+    item.upstreamGradHash,
+    item.inputGradHash,
+    item.gradRoot,
+    item.weightsRoot,
+    item.upstream,
+    item.downstream,
+  ];
 }
 
 /**
@@ -205,7 +218,8 @@ export function itemLeafHash(item: MicrobatchItem): Hex {
 export function assignSlots<T extends Omit<MicrobatchItem, "index">>(items: readonly T[]): (T & { index: number })[] {
   const sorted = [...items].sort((a, b) => a.microbatch - b.microbatch);
   for (let i = 1; i < sorted.length; i++)
-    if ((sorted[i] as T).microbatch === (sorted[i - 1] as T).microbatch) throw new MerkleInputError(`microbatch ${(sorted[i] as T).microbatch} listed twice`);
+    if ((sorted[i] as T).microbatch === (sorted[i - 1] as T).microbatch)
+      throw new MerkleInputError(`microbatch ${(sorted[i] as T).microbatch} listed twice`);
   return sorted.map((item, index) => ({ ...item, index }));
 }
 

@@ -13,12 +13,19 @@ describe("microbatchSeed", () => {
   });
 
   it("differs across model, round, head and index", () => {
-    const seeds = new Set([microbatchSeed(1n, 0n, HEAD, 0), microbatchSeed(2n, 0n, HEAD, 0), microbatchSeed(1n, 1n, HEAD, 0), microbatchSeed(1n, 0n, OTHER, 0), microbatchSeed(1n, 0n, HEAD, 1)]);
+    const seeds = new Set([
+      microbatchSeed(1n, 0n, HEAD, 0),
+      microbatchSeed(2n, 0n, HEAD, 0),
+      microbatchSeed(1n, 1n, HEAD, 0),
+      microbatchSeed(1n, 0n, OTHER, 0),
+      microbatchSeed(1n, 0n, HEAD, 1),
+    ]);
     expect(seeds.size).toBe(5);
   });
 
   it("seedsDifferPerHead_forEveryRoundAndIndex", () => {
     for (let round = 0n; round < 4n; round++)
-      for (let index = 0; index < 8; index++) expect(microbatchSeed(1n, round, HEAD, index)).not.toBe(microbatchSeed(1n, round, OTHER, index));
+      for (let index = 0; index < 8; index++)
+        expect(microbatchSeed(1n, round, HEAD, index)).not.toBe(microbatchSeed(1n, round, OTHER, index));
   });
 });

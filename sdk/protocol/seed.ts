@@ -12,9 +12,6 @@ import { type Address, encodeAbiParameters, type Hex, keccak256 } from "viem";
  */
 export function microbatchSeed(modelId: bigint, round: bigint, head: Address, index: number): Hex {
   return keccak256(
-    encodeAbiParameters(
-      [{ type: "uint64" }, { type: "uint64" }, { type: "address" }, { type: "uint32" }],
-      [modelId, round, head, index],
-    ),
+    encodeAbiParameters([{ type: "uint64" }, { type: "uint64" }, { type: "address" }, { type: "uint32" }], [modelId, round, head, index]),
   );
 }

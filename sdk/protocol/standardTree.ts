@@ -22,7 +22,9 @@ export type StandardTree = { root: Hex; proof(position: number): Hex[] };
  */
 export function standardTree(leafHashes: readonly Hex[]): StandardTree {
   if (leafHashes.length === 0) throw new Error("standardTree: no leaves");
-  const sorted = leafHashes.map((hash, position) => ({ hash: hash.toLowerCase() as Hex, position })).sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  const sorted = leafHashes
+    .map((hash, position) => ({ hash: hash.toLowerCase() as Hex, position }))
+    .sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
   const tree: Hex[] = new Array<Hex>(2 * sorted.length - 1);
   const treeIndexOf = new Array<number>(sorted.length);
   sorted.forEach(({ hash, position }, i) => {

@@ -8,7 +8,15 @@ import { describe, expect, it } from "vitest";
 import { loadActivity, loadModels, type ModelSummary } from "../../app/src/data/network.ts";
 import { DisputeStatus } from "../../sdk/protocol/disputeStatus.ts";
 import { ledgerItem } from "../../sdk/actions/validator/ledgerItem.ts";
-import { committedPipeline, type CommittedPipeline, drawnCommittee, eventSpec, pastChallengeWindow, recordingTransport, toChallengeWindow } from "../sdk/eventScenarios.ts";
+import {
+  committedPipeline,
+  type CommittedPipeline,
+  drawnCommittee,
+  eventSpec,
+  pastChallengeWindow,
+  recordingTransport,
+  toChallengeWindow,
+} from "../sdk/eventScenarios.ts";
 import { accountAt, actionsOf, type Shardholder } from "../sdk/fixture.ts";
 import type { ReadClient } from "../../app/src/readClient.ts";
 

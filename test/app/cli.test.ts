@@ -71,7 +71,11 @@ describe("shardholder app", () => {
     const page = await fetch(app.url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="app">');
-    const head = await fetch(new URL("/rpc", app.url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId" }) });
+    const head = await fetch(new URL("/rpc", app.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId" }),
+    });
     expect(await head.json()).toMatchObject({ result: "0x7a69" });
     expect(await app.stop()).toBe(0);
   }, 240_000);
@@ -88,11 +92,20 @@ describe("shardholder app", () => {
       rpc: [rpc.url],
       deploymentsFile: "deployments.json",
       models: [],
-      devKeys: { deployer: named(devKey(0)), miners: [named(devKey(1)), named(devKey(2))], signingKeys: [named(devKey(100))], clients: [named(devKey(3))], validators: [named(devKey(14))] },
+      devKeys: {
+        deployer: named(devKey(0)),
+        miners: [named(devKey(1)), named(devKey(2))],
+        signingKeys: [named(devKey(100))],
+        clients: [named(devKey(3))],
+        validators: [named(devKey(14))],
+      },
     };
     await writeFile(path.join(run, "network.json"), JSON.stringify(network));
     const token = s.deployments.contracts.modelRegistry; // any address: the report is only served here
-    await writeFile(path.join(run, "summary.json"), JSON.stringify({ chainId: 31337, modelId: "1", token, rounds: [{ round: "0", loss: 4.2, evalLoss: 4.0 }] }));
+    await writeFile(
+      path.join(run, "summary.json"),
+      JSON.stringify({ chainId: 31337, modelId: "1", token, rounds: [{ round: "0", loss: 4.2, evalLoss: 4.0 }] }),
+    );
     const emptyRuns = path.join(dir, "no-runs-here");
     const app = await runApp(["--network", path.join(run, "network.json"), "app", "--port", "0", "--runs-dir", emptyRuns]);
     const config = (await (await fetch(new URL("/config.json", app.url))).json()) as ConfigJson;
@@ -107,7 +120,9 @@ describe("shardholder app", () => {
       ["validator of stage 0 (auditor)", privateKeyToAccount(devKey(14)).address],
     ]);
     const { reports } = (await (await fetch(new URL("/api/loss", app.url))).json()) as { reports: { source: string; rounds: unknown[] }[] };
-    expect(reports.map((r) => [path.resolve(r.source), r.rounds])).toEqual([[path.join(run, "summary.json"), [{ round: "0", loss: 4.2, evalLoss: 4.0 }]]]);
+    expect(reports.map((r) => [path.resolve(r.source), r.rounds])).toEqual([
+      [path.join(run, "summary.json"), [{ round: "0", loss: 4.2, evalLoss: 4.0 }]],
+    ]);
     expect(await app.stop()).toBe(0);
   }, 240_000);
 });

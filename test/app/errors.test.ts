@@ -11,14 +11,21 @@ import { toShardholderError } from "../../sdk/errors/decode.ts";
 import { InsufficientFundsError, RpcUnreachableError } from "../../sdk/errors/inference.ts";
 
 /** What viem throws for a call that reverted with `data` (the SDK finds the data on the chain of causes). */
-const reverted = (data: `0x${string}`) => Object.assign(new Error("execution reverted"), { cause: Object.assign(new Error("inner"), { data }) });
+const reverted = (data: `0x${string}`) =>
+  Object.assign(new Error("execution reverted"), { cause: Object.assign(new Error("inner"), { data }) });
 
 describe("describeError", () => {
   it("spells out a contract's custom error and names it", () => {
     const data = encodeErrorResult({ abi: inferenceEscrowAbi, errorName: "InferenceEscrowFeeTooLow", args: [1n, 1000n] });
     const d = describeError(toShardholderError(reverted(data)));
-    expect(d).toEqual({ kind: "reverted", title: "The contract refused: InferenceEscrow reverted: fee too low (1, 1000).", errorName: "InferenceEscrowFeeTooLow" });
-    const zero = describeError(toShardholderError(reverted(encodeErrorResult({ abi: modelTokenAbi, errorName: "ModelTokenZeroRecipient" }))));
+    expect(d).toEqual({
+      kind: "reverted",
+      title: "The contract refused: InferenceEscrow reverted: fee too low (1, 1000).",
+      errorName: "InferenceEscrowFeeTooLow",
+    });
+    const zero = describeError(
+      toShardholderError(reverted(encodeErrorResult({ abi: modelTokenAbi, errorName: "ModelTokenZeroRecipient" }))),
+    );
     expect(zero.title).toBe("The contract refused: ModelToken reverted: zero recipient.");
   });
 
@@ -31,7 +38,11 @@ describe("describeError", () => {
   it("says when the chain does not answer, and when funds are short", () => {
     const down = new RpcUnreachableError({ url: "http://127.0.0.1:1/", cause: new HttpRequestError({ url: "http://127.0.0.1:1/" }) });
     expect(describeError(down)).toMatchObject({ kind: "rpc", detail: "Cannot reach the JSON-RPC endpoint http://127.0.0.1:1/." });
-    const poor = new InsufficientFundsError({ account: "0x0000000000000000000000000000000000000001", balanceWei: 5n * 10n ** 14n, feeWei: 10n ** 16n });
+    const poor = new InsufficientFundsError({
+      account: "0x0000000000000000000000000000000000000001",
+      balanceWei: 5n * 10n ** 14n,
+      feeWei: 10n ** 16n,
+    });
     expect(describeError(poor)).toMatchObject({ kind: "funds", title: expect.stringContaining("Insufficient funds for 0.01 ETH + gas") });
     expect(describeError("plain")).toEqual({ kind: "other", title: "plain" });
   });

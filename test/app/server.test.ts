@@ -27,8 +27,24 @@ describe("loss reports", () => {
       return file;
     };
     // A devnet summary: bigints as strings, `loss` undefined for a round no stage reported.
-    await write("2026-01-01", { chainId: 31337, modelId: "1", token, rounds: [{ round: "0", loss: 4.1 }, { round: "1" }, { round: "2", loss: 3.5 }], wallMs: 1 }, 1_000);
-    await write("2026-01-02", { chainId: 31337, modelId: 1, token, rounds: [{ round: 0, loss: 3.9, evalLoss: 3.7 }, { round: 1, loss: 3.6, evalLoss: "n/a" }] }, 2_000);
+    await write(
+      "2026-01-01",
+      { chainId: 31337, modelId: "1", token, rounds: [{ round: "0", loss: 4.1 }, { round: "1" }, { round: "2", loss: 3.5 }], wallMs: 1 },
+      1_000,
+    );
+    await write(
+      "2026-01-02",
+      {
+        chainId: 31337,
+        modelId: 1,
+        token,
+        rounds: [
+          { round: 0, loss: 3.9, evalLoss: 3.7 },
+          { round: 1, loss: 3.6, evalLoss: "n/a" },
+        ],
+      },
+      2_000,
+    );
     await write("broken", "{ not json", 3_000);
     await write("other", { hello: "world" }, 3_000);
     await mkdir(path.join(runs, "no-summary"));
@@ -37,8 +53,22 @@ describe("loss reports", () => {
     await utimes(extra, 500, 500);
     const reports = await readLossReports({ runsDir: runs, files: [extra] });
     expect(reports.map((r) => [r.source.split(path.sep).slice(-2).join("/"), r.modelId, r.rounds])).toEqual([
-      ["2026-01-02/summary.json", "1", [{ round: "0", loss: 3.9, evalLoss: 3.7 }, { round: "1", loss: 3.6 }]],
-      ["2026-01-01/summary.json", "1", [{ round: "0", loss: 4.1 }, { round: "2", loss: 3.5 }]],
+      [
+        "2026-01-02/summary.json",
+        "1",
+        [
+          { round: "0", loss: 3.9, evalLoss: 3.7 },
+          { round: "1", loss: 3.6 },
+        ],
+      ],
+      [
+        "2026-01-01/summary.json",
+        "1",
+        [
+          { round: "0", loss: 4.1 },
+          { round: "2", loss: 3.5 },
+        ],
+      ],
       [`${path.basename(runs)}/extra.json`, "7", []],
     ]);
     expect(await readLossReports({ runsDir: path.join(runs, "missing") })).toEqual([]);
@@ -71,7 +101,14 @@ describe("dev keys", () => {
   });
 
   it("from a network file: by role, skipping entries without a well-formed key", () => {
-    const devKeys = { note: "…", deployer: { key: devKey(0) }, miners: [{ key: devKey(1) }, { key: "0x12" }, null], signingKeys: [{ key: devKey(100) }], clients: "nope", validators: [{ address: token }] };
+    const devKeys = {
+      note: "…",
+      deployer: { key: devKey(0) },
+      miners: [{ key: devKey(1) }, { key: "0x12" }, null],
+      signingKeys: [{ key: devKey(100) }],
+      clients: "nope",
+      validators: [{ address: token }],
+    };
     expect(networkDevKeys(devKeys)).toEqual([
       { key: devKey(0), label: "designer (deployer, relayer)" },
       { key: devKey(1), label: "miner, stage 0 (its own payout)" },
@@ -81,7 +118,21 @@ describe("dev keys", () => {
   });
 
   it("are never handed to a page for a chain other than 31337", async () => {
-    const book: Deployments = { chainId: 1, contracts: { modelRegistry: token, modelTokenImplementation: token, computeLedger: token, inferenceEscrow: token, revenueClaimer: token, servingDirectory: token, stageDirectory: token }, deployedAtBlock: 0 };
-    await expect(startApp({ rpcUrl: "http://127.0.0.1:8545", deployments: book, port: 0, devKeys: [devKey(0)] })).rejects.toThrow("dev keys are offered only on chain 31337");
+    const book: Deployments = {
+      chainId: 1,
+      contracts: {
+        modelRegistry: token,
+        modelTokenImplementation: token,
+        computeLedger: token,
+        inferenceEscrow: token,
+        revenueClaimer: token,
+        servingDirectory: token,
+        stageDirectory: token,
+      },
+      deployedAtBlock: 0,
+    };
+    await expect(startApp({ rpcUrl: "http://127.0.0.1:8545", deployments: book, port: 0, devKeys: [devKey(0)] })).rejects.toThrow(
+      "dev keys are offered only on chain 31337",
+    );
   });
 });

@@ -23,12 +23,27 @@ describe("PyTorch reference model", () => {
   });
 
   it.skipIf(!probe.ok)(`trains to our losses from our weights and batches${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
-    const spec = defaultModelSpec({ dModel: 32, heads: 2, layers: 2, stageCount: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2 });
+    const spec = defaultModelSpec({
+      dModel: 32,
+      heads: 2,
+      layers: 2,
+      stageCount: 2,
+      contextLength: 16,
+      microbatchSize: 4,
+      microbatchesPerStep: 2,
+    });
     const steps = 2;
     const ours = measureTrainingThroughput(spec, 1, 1).losses;
     const dir = writeReferenceInput(spec, steps);
     try {
-      const torch = runTorch({ python: probe.ok ? probe.python : "python3", input: dir, threads: 1, warmup: 0, matmulSeconds: 0, timeoutMs: 60_000 });
+      const torch = runTorch({
+        python: probe.ok ? probe.python : "python3",
+        input: dir,
+        threads: 1,
+        warmup: 0,
+        matmulSeconds: 0,
+        timeoutMs: 60_000,
+      });
       const losses = torch.losses ?? [];
       expect(losses).toHaveLength(steps);
       const rel = (i: number) => Math.abs((losses[i] as number) - (ours[i] as number)) / (ours[i] as number);

@@ -11,7 +11,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const require = createRequire(import.meta.url);
-const solc = require("solc") as { compile(input: string, callbacks: { import(p: string): { contents: string } | { error: string } }): string };
+const solc = require("solc") as {
+  compile(input: string, callbacks: { import(p: string): { contents: string } | { error: string } }): string;
+};
 
 type StorageEntry = { label: string; slot: string; offset: number; type: string };
 type Layout = { storage: StorageEntry[]; types: Record<string, { label: string }> | null };
@@ -36,7 +38,10 @@ function storageLayouts(): Record<string, Layout> {
   const input = {
     language: "Solidity",
     sources: Object.fromEntries(Object.keys(CONTRACTS).map((p) => [p, { content: readFileSync(path.join(root, p), "utf8") }])),
-    settings: { evmVersion: "cancun", outputSelection: Object.fromEntries(Object.entries(CONTRACTS).map(([p, name]) => [p, { [name]: ["storageLayout"] }])) },
+    settings: {
+      evmVersion: "cancun",
+      outputSelection: Object.fromEntries(Object.entries(CONTRACTS).map(([p, name]) => [p, { [name]: ["storageLayout"] }])),
+    },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: readSource })) as {
     errors?: { severity: string; formattedMessage: string }[];
@@ -48,7 +53,8 @@ function storageLayouts(): Record<string, Layout> {
 }
 
 /** Slot, offset, name and type label of each variable (type ids embed AST ids, which differ per contract). */
-const shape = (l: Layout) => l.storage.map((e) => ({ slot: e.slot, offset: e.offset, label: e.label, type: l.types?.[e.type]?.label ?? e.type }));
+const shape = (l: Layout) =>
+  l.storage.map((e) => ({ slot: e.slot, offset: e.offset, label: e.label, type: l.types?.[e.type]?.label ?? e.type }));
 
 describe("storage layout shared through DELEGATECALL", () => {
   let layouts: Record<string, Layout>;

@@ -72,7 +72,9 @@ describe("shardholder chain", () => {
     for (const name of contractNames) expect(await client.getCode({ address: book.contracts[name] }), name).not.toBe("0x");
 
     // Every other command takes the chain as it is: a stake through the CLI, with the relative book path.
-    const staked = await cli(["--rpc", line.rpcUrl, "--deployments", "book.json", "--signing-key", devKey(101), "stake", "--amount", "1"], { env: { SHARDHOLDER_KEY: devKey(1) } });
+    const staked = await cli(["--rpc", line.rpcUrl, "--deployments", "book.json", "--signing-key", devKey(101), "stake", "--amount", "1"], {
+      env: { SHARDHOLDER_KEY: devKey(1) },
+    });
     expect(staked.code, staked.stderr).toBe(0);
     expect(staked.stdout + staked.stderr).toContain("staked (txHash=");
 
@@ -100,7 +102,13 @@ describe("shardholder chain", () => {
 describe("script subcommands receive the global flags", () => {
   it("absolutePaths_pathFlags_resolvedAgainstTheCallersDirectory", () => {
     expect(absolutePaths(["--runs-dir", "runs", "--rounds", "2", "--deployments=b.json", "--spec", "/a/s.json"], "/home/me")).toEqual([
-      "--runs-dir", "/home/me/runs", "--rounds", "2", "--deployments=/home/me/b.json", "--spec", "/a/s.json",
+      "--runs-dir",
+      "/home/me/runs",
+      "--rounds",
+      "2",
+      "--deployments=/home/me/b.json",
+      "--spec",
+      "/a/s.json",
     ]);
   });
 
@@ -109,7 +117,10 @@ describe("script subcommands receive the global flags", () => {
     writeFileSync(path.join(dir, "x.json"), "{}");
     const r = await cli(["devnet", "--rpc", `http://127.0.0.1:${port}`, "--deployments", "x.json", "--json", "--runs-dir", "runs"]);
     expect(r.code).toBe(ExitCode.rpcUnreachable);
-    const failed = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { msg?: string; shortMessage?: string; exitCode?: number });
+    const failed = r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg?: string; shortMessage?: string; exitCode?: number });
     expect(failed.at(-1)).toMatchObject({ msg: "devnet failed", exitCode: ExitCode.rpcUnreachable });
     expect(failed.at(-1)?.shortMessage).toContain(`127.0.0.1:${port}`);
     // Nothing of a chain of its own: no address book written anywhere.

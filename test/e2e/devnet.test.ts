@@ -25,9 +25,23 @@ type Summary = {
   cheater: { wired: boolean; address?: string; committedRounds: string[] };
   validator: {
     audits: { round: string; sampled: number; attested: number; disputes: string[]; voided: string[] }[];
-    stages: { stage: number; address: string; rewards: { round: string; attestedItems: number; units: string; tokens: string; mintedBy: string }[] }[];
+    stages: {
+      stage: number;
+      address: string;
+      rewards: { round: string; attestedItems: number; units: string; tokens: string; mintedBy: string }[];
+    }[];
   };
-  checks: { firstLoss: number; lastLoss: number; firstEvalLoss: number; lastEvalLoss: number; optimizerSteps: number; holdersShareWei: string; claimedWei: string; outputLetterShare: number; untrainedLetterShare: number };
+  checks: {
+    firstLoss: number;
+    lastLoss: number;
+    firstEvalLoss: number;
+    lastEvalLoss: number;
+    optimizerSteps: number;
+    holdersShareWei: string;
+    claimedWei: string;
+    outputLetterShare: number;
+    untrainedLetterShare: number;
+  };
   sampling: { temperature: number; topK: number; seed: string } | "greedy";
   untrained: { prompt: string; output: string };
 };
@@ -48,7 +62,24 @@ describe("npm start (short devnet)", () => {
   it("trains with falling loss across replicas that crash and join, mints to miners per item, serves paid requests and pays holders exactly what the escrow gave them", async () => {
     const lines: string[] = [];
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "scripts/devnet.ts", "--rounds", "4", "--steps-per-round", "8", "--requests", "2", "--json", "--runs-dir", runsDir], { stdio: ["ignore", "pipe", "inherit"] });
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "scripts/devnet.ts",
+          "--rounds",
+          "4",
+          "--steps-per-round",
+          "8",
+          "--requests",
+          "2",
+          "--json",
+          "--runs-dir",
+          runsDir,
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
       child.stdout.on("data", (d: Buffer) => lines.push(...d.toString("utf8").split("\n").filter(Boolean)));
       child.on("exit", resolve);
     });
@@ -79,7 +110,8 @@ describe("npm start (short devnet)", () => {
     expect(s.swarm.stage).toBe(last);
     expect(from).toBe(s.miners[last]);
     expect(s.swarm.replicas.map((x) => x.role)).toEqual(["from the start", "crashes mid-round", "joins later"]);
-    const perRound = (r: Summary["rounds"][number]) => BigInt(r.mints.find((m) => m.worker === s.miners[0])?.units ?? 0) / BigInt(s.unitsPerMicrobatch[0] as string);
+    const perRound = (r: Summary["rounds"][number]) =>
+      BigInt(r.mints.find((m) => m.worker === s.miners[0])?.units ?? 0) / BigInt(s.unitsPerMicrobatch[0] as string);
     for (const [i, r] of s.rounds.entries()) {
       const routed = s.swarm.rounds[i];
       expect(routed?.round).toBe(r.round);
@@ -150,12 +182,18 @@ describe("npm start (short devnet)", () => {
     expect(new Set(s.validator.stages.map((v) => v.address)).size).toBe(s.stages);
     for (const { stage, address, rewards } of s.validator.stages) {
       expect(rewards.map((v) => v.round)).toEqual(s.rounds.map((r) => r.round));
-      expect(rewards.reduce((a, v) => a + v.attestedItems, 0), `stage ${stage}`).toBeGreaterThan(0);
+      expect(
+        rewards.reduce((a, v) => a + v.attestedItems, 0),
+        `stage ${stage}`,
+      ).toBeGreaterThan(0);
       for (const v of rewards) {
         expect(BigInt(v.tokens) > 0n, `stage ${stage} round ${v.round}`).toBe(v.attestedItems > 0);
         expect(v.mintedBy === "none").toBe(v.attestedItems === 0);
       }
-      expect(s.claims.some((c) => c.holder === address && BigInt(c.claimedWei) > 0n), `stage ${stage}`).toBe(true);
+      expect(
+        s.claims.some((c) => c.holder === address && BigInt(c.claimedWei) > 0n),
+        `stage ${stage}`,
+      ).toBe(true);
     }
 
     // No stray process: every child the devnet started (miners, the replicas and every incarnation

@@ -42,7 +42,10 @@ type Summary = {
 /** Runs scripts/devnet.ts with `args`; `onLine` sees every JSON line as it arrives (with the child). */
 function devnet(args: string[], onLine?: (line: Line, child: ChildProcess) => void, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/devnet.ts", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/devnet.ts", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
     const lines: Line[] = [];
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
@@ -77,7 +80,9 @@ describe("npm start --rpc against an existing, already used chain", () => {
 
   beforeAll(async () => {
     // The chain lives in its own process (as `npx hardhat node` would): the devnet only attaches.
-    chainProc = spawn(process.execPath, ["--import", "tsx", "scripts/lib/devnet/serveChain.ts", path.join(dir, "deployments")], { stdio: ["ignore", "pipe", "inherit"] });
+    chainProc = spawn(process.execPath, ["--import", "tsx", "scripts/lib/devnet/serveChain.ts", path.join(dir, "deployments")], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const first = await new Promise<string>((resolve, reject) => {
       createInterface({ input: chainProc.stdout as NodeJS.ReadableStream }).once("line", resolve);
       chainProc.once("exit", (code) => reject(new Error(`chain process exited with ${code}`)));
@@ -102,7 +107,9 @@ describe("npm start --rpc against an existing, already used chain", () => {
     writeFileSync(invalid, "{ not json");
     // A book of a restarted dev chain: the right chain id, contracts that no longer exist.
     const stale = path.join(dir, "stale.json");
-    const nowhere = Object.fromEntries(Object.keys(book.contracts).map((name, i) => [name, `0x${(0xdead0 + i).toString(16).padStart(40, "0")}`]));
+    const nowhere = Object.fromEntries(
+      Object.keys(book.contracts).map((name, i) => [name, `0x${(0xdead0 + i).toString(16).padStart(40, "0")}`]),
+    );
     writeFileSync(stale, JSON.stringify({ ...book, contracts: nowhere }));
     const port = await closedPort();
     const brokeKey = generatePrivateKey();
@@ -117,10 +124,20 @@ describe("npm start --rpc against an existing, already used chain", () => {
       devnet(["--rpc", rpcUrl, "--deployments", bookFile, "--runs-dir", runsDir], undefined, { SHARDHOLDER_KEY: brokeKey }),
     ]);
     expect([unreachable.code, wrong.code, missing.code, bad.code, leftover.code, alone.code, unfunded.code]).toEqual([
-      ExitCode.rpcUnreachable, ExitCode.wrongChain, ExitCode.missingDeployment, ExitCode.missingDeployment, ExitCode.missingDeployment, ExitCode.usage, ExitCode.unfunded,
+      ExitCode.rpcUnreachable,
+      ExitCode.wrongChain,
+      ExitCode.missingDeployment,
+      ExitCode.missingDeployment,
+      ExitCode.missingDeployment,
+      ExitCode.usage,
+      ExitCode.unfunded,
     ]);
-    expect(errorLines(unreachable)).toEqual([expect.stringMatching(new RegExp(`^devnet failed: RPC http://127.0.0.1:${port}/? is unreachable`))]);
-    expect(errorLines(wrong)).toEqual([expect.stringContaining(`RPC is on chain ${book.chainId} but the address book ${wrongChain} is for chain 1`)]);
+    expect(errorLines(unreachable)).toEqual([
+      expect.stringMatching(new RegExp(`^devnet failed: RPC http://127.0.0.1:${port}/? is unreachable`)),
+    ]);
+    expect(errorLines(wrong)).toEqual([
+      expect.stringContaining(`RPC is on chain ${book.chainId} but the address book ${wrongChain} is for chain 1`),
+    ]);
     expect(errorLines(missing)).toEqual([expect.stringContaining("nope.json does not exist")]);
     expect(errorLines(bad)).toEqual([expect.stringContaining("invalid.json is unusable")]);
     expect(errorLines(leftover)).toHaveLength(1);
@@ -128,7 +145,9 @@ describe("npm start --rpc against an existing, already used chain", () => {
     expect(errorLines(alone)).toEqual(["error: --rpc and --deployments go together"]);
     // The funder (env SHARDHOLDER_KEY) holds nothing: refused before the model is registered.
     // (It needs its reserve plus whatever role keys still need: at least the reserve of 1 ETH.)
-    const needed = new RegExp(`^devnet failed: Key ${broke.address} has 0 wei, needs at least (\\d+) wei\\.$`).exec(errorLines(unfunded).at(-1) ?? "");
+    const needed = new RegExp(`^devnet failed: Key ${broke.address} has 0 wei, needs at least (\\d+) wei\\.$`).exec(
+      errorLines(unfunded).at(-1) ?? "",
+    );
     expect(needed, errorLines(unfunded).join("\n")).not.toBeNull();
     expect(BigInt(needed?.[1] ?? 0)).toBeGreaterThanOrEqual(parseEther("1"));
   }, 120_000);
@@ -144,11 +163,25 @@ describe("npm start --rpc against an existing, already used chain", () => {
     // Already funded: nothing is sent (a used chain's balances are read, not assumed).
     expect(await fundRoles(client, funder, [{ address: fresh, neededWei: parseEther("0.4") }])).toEqual([]);
     const broke = createWalletClient({ account: privateKeyToAccount(generatePrivateKey()), transport });
-    await expect(fundRoles(client, broke, [{ address: privateKeyToAccount(generatePrivateKey()).address, neededWei: parseEther("1") }])).rejects.toBeInstanceOf(UnfundedKeyError);
+    await expect(
+      fundRoles(client, broke, [{ address: privateKeyToAccount(generatePrivateKey()).address, neededWei: parseEther("1") }]),
+    ).rejects.toBeInstanceOf(UnfundedKeyError);
   });
 
   it("a second run on the same chain registers its own model, cheats with a fresh key, settles that model's rounds and pays its holders", async () => {
-    const common = ["--rpc", rpcUrl, "--deployments", bookFile, "--requests", "1", "--steps-per-round", "2", "--json", "--runs-dir", runsDir];
+    const common = [
+      "--rpc",
+      rpcUrl,
+      "--deployments",
+      bookFile,
+      "--requests",
+      "1",
+      "--steps-per-round",
+      "2",
+      "--json",
+      "--runs-dir",
+      runsDir,
+    ];
     // Run 1 only has to leave the chain used: a model, staked miners, a jailed cheater, claims.
     const run1 = await devnet([...common, "--rounds", "1"]);
     expect(run1.code, why(run1)).toBe(0);
@@ -162,7 +195,10 @@ describe("npm start --rpc against an existing, already used chain", () => {
     expect(s2.token).not.toBe(s1.token);
     expect(s2.miners).toEqual(s1.miners);
     expect(s2.gas.stake).toHaveLength(1);
-    expect(run2.lines.some((l) => l.msg === "every role key already holds what it needs"), run2.lines.find((l) => l.msg?.startsWith("funded"))?.msg).toBe(true);
+    expect(
+      run2.lines.some((l) => l.msg === "every role key already holds what it needs"),
+      run2.lines.find((l) => l.msg?.startsWith("funded"))?.msg,
+    ).toBe(true);
     const client = createPublicClient({ transport: http(rpcUrl) });
     for (const m of s2.miners) expect((await getStaker(client, { deployments: book, account: m })).stakeWei).toBe(parseEther("2"));
 
@@ -202,15 +238,33 @@ describe("npm start --rpc against an existing, already used chain", () => {
   it("Ctrl-C while the serving pipeline starts stops every child (tracked or not yet) and exits 130", async () => {
     let seen: number[] = [];
     let devnetPid = 0;
-    const run = await devnet(["--rpc", rpcUrl, "--deployments", bookFile, "--rounds", "1", "--steps-per-round", "2", "--requests", "1", "--no-cheater", "--json", "--runs-dir", runsDir], (line, child) => {
-      devnetPid = child.pid ?? 0;
-      if (!line.msg?.startsWith("starting the serving pipeline")) return;
-      // The serving stages are spawned but not handed to the devnet until stage 0 is ready.
-      setTimeout(() => {
-        seen = childPids(devnetPid);
-        child.kill("SIGINT");
-      }, 1_500);
-    });
+    const run = await devnet(
+      [
+        "--rpc",
+        rpcUrl,
+        "--deployments",
+        bookFile,
+        "--rounds",
+        "1",
+        "--steps-per-round",
+        "2",
+        "--requests",
+        "1",
+        "--no-cheater",
+        "--json",
+        "--runs-dir",
+        runsDir,
+      ],
+      (line, child) => {
+        devnetPid = child.pid ?? 0;
+        if (!line.msg?.startsWith("starting the serving pipeline")) return;
+        // The serving stages are spawned but not handed to the devnet until stage 0 is ready.
+        setTimeout(() => {
+          seen = childPids(devnetPid);
+          child.kill("SIGINT");
+        }, 1_500);
+      },
+    );
     expect(run.code, why(run)).toBe(130);
     const logged = run.lines.filter((l) => l.child && l.pid).map((l) => l.pid as number);
     expect(logged.length).toBe(7); // 3 stage miners, the last stage's second replica and a validator per stage

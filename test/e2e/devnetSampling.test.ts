@@ -27,7 +27,9 @@ describe("seeded sampling of served tokens", () => {
     expect(new Set(draws).size).toBeGreaterThan(5);
     // Another request (or another seed) draws another sequence.
     expect(Array.from({ length: 64 }, (_, p) => nextToken(logits, sampling, 8n, p))).not.toEqual(draws);
-    expect(Array.from({ length: 64 }, (_, p) => nextToken(logits, { ...sampling, seed: keccak256(toHex("other")) }, 7n, p))).not.toEqual(draws);
+    expect(Array.from({ length: 64 }, (_, p) => nextToken(logits, { ...sampling, seed: keccak256(toHex("other")) }, 7n, p))).not.toEqual(
+      draws,
+    );
     logits.dispose();
   });
 
@@ -63,7 +65,9 @@ describe("seeded sampling of served tokens", () => {
     expect((counts.get(1) ?? 0) / n).toBeCloseTo(0.3, 1);
     expect((counts.get(4) ?? 0) / n).toBeCloseTo(0.2, 1);
     // A low temperature concentrates on the most likely id.
-    const cold = Array.from({ length: 200 }, (_, p) => sampleFromLogits(logits, { temperature: 0.05, topK: 3 }, samplingUniform(seed, 1n, p)));
+    const cold = Array.from({ length: 200 }, (_, p) =>
+      sampleFromLogits(logits, { temperature: 0.05, topK: 3 }, samplingUniform(seed, 1n, p)),
+    );
     expect(cold.filter((id) => id === 3).length).toBeGreaterThan(195);
     logits.dispose();
   });

@@ -43,7 +43,14 @@ describe("protocol economy end to end (Ignition deployment)", () => {
     const itemCounts = [10, 4];
     const signed = [];
     for (const w of workers) {
-      const commitment = sampleCommitment({ modelId, round: 0n, stage: w.stage, worker: w.identity.address, itemCount: itemCounts[w.stage]!, weightsRootBefore: spec.initialWeightsRoots[w.stage]! });
+      const commitment = sampleCommitment({
+        modelId,
+        round: 0n,
+        stage: w.stage,
+        worker: w.identity.address,
+        itemCount: itemCounts[w.stage]!,
+        weightsRootBefore: spec.initialWeightsRoots[w.stage]!,
+      });
       signed.push(await relayer.signRoundCommitment({ commitment, signer: w.signer }));
     }
     const { submitted } = await relayer.submitCommitments({ signed });
@@ -74,12 +81,21 @@ describe("protocol economy end to end (Ignition deployment)", () => {
     // The serving pipeline: the stage-1 worker consents by signature, the stage-0 worker registers it.
     const client = dapp!.extend(shardholderActions({ deployments }));
     const fees = [parseEther("0.01"), parseEther("0.0037")];
-    const operator = createWalletClient({ account: workers[0]!.identity, transport: custom(provider) }).extend(shardholderActions({ deployments }));
-    const other = createWalletClient({ account: workers[1]!.identity, transport: custom(provider) }).extend(shardholderActions({ deployments }));
+    const operator = createWalletClient({ account: workers[0]!.identity, transport: custom(provider) }).extend(
+      shardholderActions({ deployments }),
+    );
+    const other = createWalletClient({ account: workers[1]!.identity, transport: custom(provider) }).extend(
+      shardholderActions({ deployments }),
+    );
     const stageOperators = workers.map((w) => w.identity.address);
     const consentDeadline = BigInt(await networkHelpers.time.latest()) + 600n;
     const { signature } = await other.consentToPipeline({ modelId, stageOperators, deadline: consentDeadline });
-    const { pipelineKey } = await operator.registerPipeline({ modelId, stageOperators, consentDeadline, consents: { [stageOperators[1]!]: signature } });
+    const { pipelineKey } = await operator.registerPipeline({
+      modelId,
+      stageOperators,
+      consentDeadline,
+      consents: { [stageOperators[1]!]: signature },
+    });
     // Two paid inferences naming that pipeline, fulfilled by its stage-0 operator.
     let holdersWei = 0n;
     for (const [i, feeWei] of fees.entries()) {

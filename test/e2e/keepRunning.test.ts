@@ -49,10 +49,29 @@ describe("devnet --keep-running", () => {
   let exited: Promise<number | null>;
 
   beforeAll(async () => {
-    devnet = spawn(process.execPath, ["--import", "tsx", "scripts/devnet.ts", "--keep-running", "--rounds", "2", "--steps-per-round", "2", "--requests", "1", "--no-cheater", "--json", "--runs-dir", path.join(dir, "runs")], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    devnet = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "scripts/devnet.ts",
+        "--keep-running",
+        "--rounds",
+        "2",
+        "--steps-per-round",
+        "2",
+        "--requests",
+        "1",
+        "--no-cheater",
+        "--json",
+        "--runs-dir",
+        path.join(dir, "runs"),
+      ],
+      {
+        cwd: root,
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     exited = new Promise((resolve) => devnet.once("exit", resolve));
     // Waits on the devnet's own record that the network is up, not on a clock.
     const up = await new Promise<Line>((resolve, reject) => {
@@ -98,7 +117,9 @@ describe("devnet --keep-running", () => {
     // One miner per stage, then the last stage's second replica (a 2-round run has no joiner).
     expect(net.peers?.map((p) => p.stage)).toEqual([0, 1, 2, 2]);
     for (const p of net.peers ?? []) expect(p.multiaddr).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//);
-    expect(Object.keys(net.devKeys ?? {})).toEqual(expect.arrayContaining(["deployer", "miners", "signingKeys", "clients", "validators", "replicas"]));
+    expect(Object.keys(net.devKeys ?? {})).toEqual(
+      expect.arrayContaining(["deployer", "miners", "signingKeys", "clients", "validators", "replicas"]),
+    );
   });
 
   it("the web app on the kept-running network (in headless Chromium) lists its model, charts one loss point per final round, and shows a miner payout's claimable as the token's claimable()", async () => {
@@ -108,7 +129,13 @@ describe("devnet --keep-running", () => {
     const finals = await getRoundFinalizations(client, { deployments, modelId });
     expect(finals.length).toBeGreaterThan(0);
     const payout = (net.devKeys as { miners: { address: `0x${string}` }[] }).miners[0]?.address as `0x${string}`;
-    const app = await startApp({ rpcUrl: net.rpc[0] as string, deployments, port: 0, devKeys: networkDevKeys(net.devKeys), lossFiles: [path.join(path.dirname(net.file), "summary.json")] });
+    const app = await startApp({
+      rpcUrl: net.rpc[0] as string,
+      deployments,
+      port: 0,
+      devKeys: networkDevKeys(net.devKeys),
+      lossFiles: [path.join(path.dirname(net.file), "summary.json")],
+    });
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
@@ -117,14 +144,18 @@ describe("devnet --keep-running", () => {
       expect(await page.getByTestId("model-row").first().textContent()).toContain(net.models[0]?.name);
       const chart = page.getByTestId("loss-chart");
       await chart.waitFor({ timeout: 60_000 });
-      const xs = await chart.locator("circle.point").evaluateAll((els: { getAttribute(name: string): string | null }[]) => els.map((e) => e.getAttribute("data-x")));
+      const xs = await chart
+        .locator("circle.point")
+        .evaluateAll((els: { getAttribute(name: string): string | null }[]) => els.map((e) => e.getAttribute("data-x")));
       expect(xs).toEqual(finals.map((f) => f.round.toString()).sort((a, b) => Number(a) - Number(b)));
       await page.goto(`${app.url}#holdings`);
       await page.getByTestId("dev-account").first().selectOption(payout);
       const owed = await client.readContract({ abi: modelTokenAbi, address: token, functionName: "claimable", args: [payout] });
       const shown = page.locator(`[data-testid="claimable-${modelId}"][data-wei="${owed}"]`);
       await shown.waitFor({ timeout: 60_000 });
-      expect(await client.readContract({ abi: modelTokenAbi, address: token, functionName: "balanceOf", args: [payout] })).toBeGreaterThan(0n);
+      expect(await client.readContract({ abi: modelTokenAbi, address: token, functionName: "balanceOf", args: [payout] })).toBeGreaterThan(
+        0n,
+      );
     } finally {
       await browser.close();
       await app.close();
@@ -135,7 +166,13 @@ describe("devnet --keep-running", () => {
     const modelId = BigInt(net.models[0]?.id as string);
     const keys = net.devKeys as { clients: { key: `0x${string}` }[] };
     const wallet = createWalletClient({ account: privateKeyToAccount(keys.clients[1]?.key as `0x${string}`), transport: http(net.rpc[0]) });
-    const { text, requestId } = await infer(wallet, { deployments, modelId, prompt: "It was the ", maxFeeWei: parseEther("0.01"), timeoutMs: 120_000 });
+    const { text, requestId } = await infer(wallet, {
+      deployments,
+      modelId,
+      prompt: "It was the ",
+      maxFeeWei: parseEther("0.01"),
+      timeoutMs: 120_000,
+    });
     expect(text.length).toBeGreaterThan(0);
     expect(requestId).toBeGreaterThan(0n);
   }, 180_000);
@@ -146,7 +183,11 @@ describe("devnet --keep-running", () => {
     const model = await getModel(client, { deployments, modelId });
     const { endpoints } = await getServingEndpoints(client, { deployments, modelId });
     expect(endpoints).toHaveLength(1);
-    const urls = specCandidates(model.specHash, model.metadataURI, endpoints.map((e) => e.url));
+    const urls = specCandidates(
+      model.specHash,
+      model.metadataURI,
+      endpoints.map((e) => e.url),
+    );
     expect(urls).toEqual([model.metadataURI, specUrl(endpoints[0]?.url as string, model.specHash)]);
     for (const url of urls) {
       const cacheDir = mkdtempSync(path.join(dir, "specs-"));
@@ -160,7 +201,20 @@ describe("devnet --keep-running", () => {
     const cache = mkdtempSync(path.join(dir, "cache-"));
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       // A fresh key: the spec comes first, then the preflight refuses the unfunded key (exit 6).
-      const args = ["--json", "--rpc", net.rpc[0] as string, "--deployments", net.deploymentsFile, "--signing-key", generatePrivateKey(), "train", "--model", net.models[0]?.id as string, "--stage", "0"];
+      const args = [
+        "--json",
+        "--rpc",
+        net.rpc[0] as string,
+        "--deployments",
+        net.deploymentsFile,
+        "--signing-key",
+        generatePrivateKey(),
+        "train",
+        "--model",
+        net.models[0]?.id as string,
+        "--stage",
+        "0",
+      ];
       const child = spawn(process.execPath, [bin, ...args], {
         cwd: dir,
         env: { ...process.env, SHARDHOLDER_KEY: generatePrivateKey(), SHARDHOLDER_SPEC_CACHE: cache },
@@ -171,7 +225,10 @@ describe("devnet --keep-running", () => {
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
       child.on("exit", (code) => resolve({ code, stdout, stderr }));
     });
-    const records = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { msg?: string; modelId?: string; source?: string; file?: string; exitCode?: number });
+    const records = r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg?: string; modelId?: string; source?: string; file?: string; exitCode?: number });
     const fetched = records.find((x) => x.msg === "spec fetched and checked against the chain");
     expect(fetched, r.stdout + r.stderr).toMatchObject({ modelId: net.models[0]?.id, source: net.models[0]?.metadataURI });
     expect(readFileSync(fetched?.file as string, "utf8")).toBe(readFileSync(net.models[0]?.specFile as string, "utf8"));
@@ -182,15 +239,24 @@ describe("devnet --keep-running", () => {
     const key = generatePrivateKey();
     const operator = privateKeyToAccount(key).address;
     const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, [bin, "--json", "--network", net.file, "consent", "--operators", operator, "--deadline", "9999999999"], { cwd: dir, env: { ...process.env, SHARDHOLDER_KEY: key } });
+      const child = spawn(
+        process.execPath,
+        [bin, "--json", "--network", net.file, "consent", "--operators", operator, "--deadline", "9999999999"],
+        { cwd: dir, env: { ...process.env, SHARDHOLDER_KEY: key } },
+      );
       let stdout = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
       child.on("exit", (code) => resolve({ code, stdout }));
     });
     expect(r.code, r.stdout).toBe(0);
-    const signed = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { msg?: string; pipelineKey?: string; chainId?: number; rpc?: string });
+    const signed = r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg?: string; pipelineKey?: string; chainId?: number; rpc?: string });
     expect(signed.find((x) => x.msg === "connected")).toMatchObject({ chainId: 31337, rpc: `${net.rpc[0]}/` });
-    expect(signed.find((x) => x.msg === "pipeline consent signed")?.pipelineKey).toBe(pipelineKey(BigInt(net.models[0]?.id as string), [operator]));
+    expect(signed.find((x) => x.msg === "pipeline consent signed")?.pipelineKey).toBe(
+      pipelineKey(BigInt(net.models[0]?.id as string), [operator]),
+    );
   }, 120_000);
 
   it("a joining pipeline (new keys, `--network FILE`, no --spec) stakes, starts each stage from the network's current weights (verified against the chain), trains and commits the next round at the network's loss, not the initial one, and is paid for it", async () => {
@@ -205,7 +271,10 @@ describe("devnet --keep-running", () => {
       joiners.map(
         (j) =>
           new Promise<{ code: number | null; out: string }>((resolve) => {
-            const child = spawn(process.execPath, [bin, "--network", net.file, "stake", "--amount", "2"], { cwd: dir, env: { ...process.env, SHARDHOLDER_KEY: j.key, SHARDHOLDER_SIGNING_KEY: j.signingKey } });
+            const child = spawn(process.execPath, [bin, "--network", net.file, "stake", "--amount", "2"], {
+              cwd: dir,
+              env: { ...process.env, SHARDHOLDER_KEY: j.key, SHARDHOLDER_SIGNING_KEY: j.signingKey },
+            });
             let out = "";
             child.stdout.on("data", (d: Buffer) => (out += d.toString("utf8")));
             child.stderr.on("data", (d: Buffer) => (out += d.toString("utf8")));
@@ -214,14 +283,20 @@ describe("devnet --keep-running", () => {
       ),
     );
     for (const r of staked) expect(r.code, r.out).toBe(0);
-    const procs: { stage: number; child: ChildProcess; records: { msg?: string; [k: string]: unknown }[]; exited: Promise<number | null> }[] = [];
+    const procs: {
+      stage: number;
+      child: ChildProcess;
+      records: { msg?: string; [k: string]: unknown }[];
+      exited: Promise<number | null>;
+    }[] = [];
     const waitFor = (p: (typeof procs)[number], msg: string) =>
       new Promise<{ [k: string]: unknown }>((resolve, reject) => {
         const check = () => {
           const found = p.records.find((r) => r.msg === msg);
           if (found) return resolve(found);
           const failed = p.records.find((r) => typeof r.level === "number" && r.level >= 50);
-          if (failed || p.child.exitCode !== null) reject(new Error(`joining stage ${p.stage}: ${JSON.stringify(failed ?? p.records.slice(-3))}`));
+          if (failed || p.child.exitCode !== null)
+            reject(new Error(`joining stage ${p.stage}: ${JSON.stringify(failed ?? p.records.slice(-3))}`));
         };
         p.child.stdout?.on("data", () => setImmediate(check));
         p.child.once("exit", check);
@@ -231,9 +306,30 @@ describe("devnet --keep-running", () => {
       // Last stage first: each stage dials the next one's address.
       let next: string | undefined;
       for (const j of [...joiners].reverse()) {
-        const args = ["--json", "--network", net.file, "train", "--stage", String(j.stage), "--until-round", round.toString(), "--journal", path.join(dir, `join-${j.stage}`), "--keep-serving", ...(next ? ["--peer", next] : [])];
-        const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, SHARDHOLDER_KEY: j.key, SHARDHOLDER_SIGNING_KEY: j.signingKey } });
-        const p = { stage: j.stage, child, records: [] as { msg?: string; [k: string]: unknown }[], exited: new Promise<number | null>((r) => child.once("exit", r)) };
+        const args = [
+          "--json",
+          "--network",
+          net.file,
+          "train",
+          "--stage",
+          String(j.stage),
+          "--until-round",
+          round.toString(),
+          "--journal",
+          path.join(dir, `join-${j.stage}`),
+          "--keep-serving",
+          ...(next ? ["--peer", next] : []),
+        ];
+        const child = spawn(process.execPath, [bin, ...args], {
+          cwd: dir,
+          env: { ...process.env, SHARDHOLDER_KEY: j.key, SHARDHOLDER_SIGNING_KEY: j.signingKey },
+        });
+        const p = {
+          stage: j.stage,
+          child,
+          records: [] as { msg?: string; [k: string]: unknown }[],
+          exited: new Promise<number | null>((r) => child.once("exit", r)),
+        };
         createInterface({ input: child.stdout }).on("line", (l) => {
           try {
             p.records.push(JSON.parse(l) as { msg?: string; [k: string]: unknown });
@@ -264,12 +360,22 @@ describe("devnet --keep-running", () => {
       const relayer = createWalletClient({ account: privateKeyToAccount(devKey(0)), transport: http(net.rpc[0]) });
       const workers = joiners.map((j) => privateKeyToAccount(j.key).address);
       const settled = await settleRound({
-        rpcUrl: net.rpc[0] as string, relayer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
-        commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec), workers, logs: [],
+        rpcUrl: net.rpc[0] as string,
+        relayer,
+        deployments,
+        modelId,
+        round,
+        genesisTime: BigInt(model.genesisTime),
+        commitWindowSec: BigInt(model.timing.commitWindowSec),
+        challengeWindowSec: BigInt(model.timing.challengeWindowSec),
+        workers,
+        logs: [],
       });
       for (const [i, worker] of workers.entries()) {
         expect(settled.mints[i]?.workerTokens, `stage ${i}`).toBeGreaterThan(0n);
-        expect(await client.readContract({ abi: erc20Abi, address: model.token, functionName: "balanceOf", args: [worker] })).toBe(settled.mints[i]?.workerTokens);
+        expect(await client.readContract({ abi: erc20Abi, address: model.token, functionName: "balanceOf", args: [worker] })).toBe(
+          settled.mints[i]?.workerTokens,
+        );
       }
     } finally {
       for (const p of procs) p.child.kill("SIGTERM");

@@ -5,7 +5,11 @@ import { ephemeralPortRange, fixedLoopbackPort, fixedPortRange, NoFixedPortError
 describe("fixed loopback test ports", () => {
   it("reads the kernel's ephemeral range, and none where the file is missing", () => {
     expect(ephemeralPortRange(() => "32768\t60999\n")).toEqual([32768, 60999]);
-    expect(ephemeralPortRange(() => { throw new Error("ENOENT"); })).toBeUndefined();
+    expect(
+      ephemeralPortRange(() => {
+        throw new Error("ENOENT");
+      }),
+    ).toBeUndefined();
   });
 
   it("gives each vitest worker its own slice, all below the ephemeral range", () => {

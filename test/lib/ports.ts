@@ -17,7 +17,10 @@ const ATTEMPTS = 50;
 
 /** No port below the ephemeral range could be used. */
 export class NoFixedPortError extends BaseError {
-  constructor(readonly range: readonly [number, number], reason: string) {
+  constructor(
+    readonly range: readonly [number, number],
+    reason: string,
+  ) {
     super(`No usable 127.0.0.1 test port in ${range[0]}-${range[1]}: ${reason}.`, { name: "NoFixedPortError" });
   }
 }

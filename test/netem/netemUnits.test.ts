@@ -29,7 +29,7 @@ function vxlanPacket(protocol: 6 | 17, payload: number[]): Uint8Array {
 /** The receiver's check: the one's complement sum over pseudo-header and segment, checksum included, is 0xffff. */
 function verifies(d: Uint8Array, protocol: number): boolean {
   const ip = 22;
-  const len = ((d[ip + 2] as number) << 8 | (d[ip + 3] as number)) - 20;
+  const len = (((d[ip + 2] as number) << 8) | (d[ip + 3] as number)) - 20;
   let s = protocol + len;
   for (let i = ip + 12; i < ip + 20; i += 2) s += ((d[i] as number) << 8) | (d[i + 1] as number);
   for (let i = ip + 20; i < ip + 20 + len; i += 2) s += ((d[i] as number) << 8) | (i + 1 < ip + 20 + len ? (d[i + 1] as number) : 0);
@@ -76,20 +76,30 @@ describe("netem relay pieces (no root needed)", () => {
 
   it("chainPlan_namesAddressesAndCommands_areUniqueAndRemovable", () => {
     const id = chainId(4242, () => 0.5);
-    const plan = chainPlan(id, [{ rateMbit: 100, rttMs: 40, loss: 0 }, { rateMbit: 20, rttMs: 10, loss: 0.01 }]);
+    const plan = chainPlan(id, [
+      { rateMbit: 100, rttMs: 40, loss: 0 },
+      { rateMbit: 20, rttMs: 10, loss: 0.01 },
+    ]);
     expect(plan.stageNamespaces).toEqual([`${id}-s0`, `${id}-s1`, `${id}-s2`]);
     expect([...plan.stageNamespaces, plan.relayNamespace].map(ownerPid)).toEqual([4242, 4242, 4242, 4242]);
     expect(ownerPid("other-ns")).toBeUndefined();
     expect(plan.links[1]?.upstream).toMatchObject({ namespace: `${id}-s1`, address: "10.202.1.1" });
     expect(plan.links[1]?.downstream).toMatchObject({ namespace: `${id}-s2`, address: "10.202.1.2" });
     const relay = relayConfig(plan, 3);
-    expect(relay.links.map((l) => [l.delayMs, l.loss])).toEqual([[20, 0], [5, 0.01]]);
+    expect(relay.links.map((l) => [l.delayMs, l.loss])).toEqual([
+      [20, 0],
+      [5, 0.01],
+    ]);
     expect(relay.links[1]).toMatchObject({ a: { bind: "10.201.1.1", peer: "10.201.1.2" }, b: { bind: "10.201.2.1", peer: "10.201.2.2" } });
     // 100 Mbit/s for 40 ms is 500 kB of queue; the burst is ~1 ms of traffic.
     expect(tbfArgs({ rateMbit: 100, rttMs: 40, loss: 0 })).toEqual(["tbf", "rate", "100mbit", "burst", "16384", "limit", "500000"]);
     const cmds = setupCommands(plan);
     expect(cmds.filter((c) => c[0] === "tc")).toHaveLength(4);
-    expect(teardownCommands(plan).map((c) => c[3]).sort()).toEqual([...plan.stageNamespaces, plan.relayNamespace].sort());
+    expect(
+      teardownCommands(plan)
+        .map((c) => c[3])
+        .sort(),
+    ).toEqual([...plan.stageNamespaces, plan.relayNamespace].sort());
     expect(() => chainPlan(id, [{ rateMbit: 0, rttMs: 1, loss: 0 }])).toThrow(RangeError);
   });
 
@@ -100,9 +110,21 @@ describe("netem relay pieces (no root needed)", () => {
   });
 
   it("summarizeRun_tokensFromTheSlowestStage_efficiencyIsBusyOverWall", () => {
-    const t = (wallMs: number, idleMs: number) => ({ wallMs, idleMs, busyMs: wallMs - idleMs, forwardMs: 10, backwardMs: 20, stepMs: 5, codecMs: 1 });
+    const t = (wallMs: number, idleMs: number) => ({
+      wallMs,
+      idleMs,
+      busyMs: wallMs - idleMs,
+      forwardMs: 10,
+      backwardMs: 20,
+      stepMs: 5,
+      codecMs: 1,
+    });
     const s = summarizeRun(
-      [[{ losses: [], bytesSent: 100, timings: t(1000, 500) }], [{ losses: [], bytesSent: 300, timings: t(2000, 500) }], [{ losses: [2, 4], bytesSent: 200, timings: t(1000, 0) }]],
+      [
+        [{ losses: [], bytesSent: 100, timings: t(1000, 500) }],
+        [{ losses: [], bytesSent: 300, timings: t(2000, 500) }],
+        [{ losses: [2, 4], bytesSent: 200, timings: t(1000, 0) }],
+      ],
       { tokensPerRound: 4000, stepsPerRound: 2 },
     );
     expect(s.tokensPerSecond).toBe(2000);

@@ -80,14 +80,38 @@ describe.skipIf(!support.ok)(`shaped links between stage namespaces${skip}`, () 
   it("threeStagePipeline_trainsAcrossTheShapedLinks_noFasterThanTheirRoundTrips", async () => {
     const c = chain as ShapedChain;
     const steps = 2;
-    const spec = defaultModelSpec({ stageCount: 3, layers: 3, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 4, learningRate: 1e-2 });
+    const spec = defaultModelSpec({
+      stageCount: 3,
+      layers: 3,
+      dModel: 32,
+      heads: 2,
+      contextLength: 16,
+      microbatchSize: 4,
+      microbatchesPerStep: 4,
+      learningRate: 1e-2,
+    });
     const procs = await runStageProcesses(
       3,
-      () => ({ model: { kind: "transformer", spec }, modelId: "7", rounds: 2, steps, microbatches: 4, schedule: "1f1b", wire: "int8", backend: "wasm" }),
+      () => ({
+        model: { kind: "transformer", spec },
+        modelId: "7",
+        rounds: 2,
+        steps,
+        microbatches: 4,
+        schedule: "1f1b",
+        wire: "int8",
+        backend: "wasm",
+      }),
       180_000,
       chainPlacement(c),
     );
-    type Round = StageEvent & { losses: number[]; bytesSent: number; bytesReceived: number; timings: RoundTimings; records: { outputActHash: string; inputActHash: string }[] };
+    type Round = StageEvent & {
+      losses: number[];
+      bytesSent: number;
+      bytesReceived: number;
+      timings: RoundTimings;
+      records: { outputActHash: string; inputActHash: string }[];
+    };
     const rounds = procs.map((p) => p.all("round") as Round[]);
     expect(rounds.map((r) => r.length)).toEqual([2, 2, 2]);
     for (let r = 0; r < 2; r++) {

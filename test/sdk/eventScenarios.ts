@@ -1,7 +1,19 @@
 // Real chain states for the SDK's event-query tests: every event they read comes from a real
 // transaction on a fresh in-process chain, and a recording client shows the block range each
 // query asked the node for.
-import { type Address, createPublicClient, custom, type Hash, type Hex, hexToBigInt, keccak256, parseEther, toHex, zeroAddress, zeroHash } from "viem";
+import {
+  type Address,
+  createPublicClient,
+  custom,
+  type Hash,
+  type Hex,
+  hexToBigInt,
+  keccak256,
+  parseEther,
+  toHex,
+  zeroAddress,
+  zeroHash,
+} from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Commitment } from "../../sdk/protocol/commitment.ts";

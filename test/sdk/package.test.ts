@@ -50,7 +50,9 @@ async function duBytes(dir: string): Promise<number> {
 async function installedPackages(modules: string, under = modules, found: string[] = []): Promise<string[]> {
   for (const entry of await readdir(under, { withFileTypes: true }).catch(() => [])) {
     if (!entry.isDirectory() || entry.name.startsWith(".")) continue;
-    const names = entry.name.startsWith("@") ? (await readdir(path.join(under, entry.name))).map((n) => path.join(entry.name, n)) : [entry.name];
+    const names = entry.name.startsWith("@")
+      ? (await readdir(path.join(under, entry.name))).map((n) => path.join(entry.name, n))
+      : [entry.name];
     for (const name of names) {
       found.push(path.relative(modules, path.join(under, name)));
       await installedPackages(modules, path.join(under, name, "node_modules"), found);
@@ -72,7 +74,9 @@ describe("@shardholder/sdk as an installed package", () => {
     [pack] = JSON.parse(await npm(["pack", "--json", "--pack-destination", work], packageDir)) as [PackReport];
     await mkdir(app);
     await cp(path.join(root, "examples", "dapp", "main.mjs"), path.join(app, "main.mjs"));
-    const manifest = JSON.parse(await readFile(path.join(root, "examples", "dapp", "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    const manifest = JSON.parse(await readFile(path.join(root, "examples", "dapp", "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
     manifest.dependencies["@shardholder/sdk"] = `file:${path.join(work, pack.filename)}`;
     await writeFile(path.join(app, "package.json"), JSON.stringify(manifest, null, 2));
     // --prefer-offline: viem comes from npm's cache when the root install already fetched it.
@@ -96,8 +100,13 @@ describe("@shardholder/sdk as an installed package", () => {
   });
 
   it("declares no install scripts and no dependency but viem, as a peer", async () => {
-    const manifest = JSON.parse(await readFile(path.join(app, "node_modules", "@shardholder", "sdk", "package.json"), "utf8")) as Record<string, unknown>;
-    expect(Object.keys((manifest.scripts as Record<string, string> | undefined) ?? {}).filter((s) => /^(pre|post)?install$|^prepare$/.test(s))).toEqual([]);
+    const manifest = JSON.parse(await readFile(path.join(app, "node_modules", "@shardholder", "sdk", "package.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    expect(
+      Object.keys((manifest.scripts as Record<string, string> | undefined) ?? {}).filter((s) => /^(pre|post)?install$|^prepare$/.test(s)),
+    ).toEqual([]);
     expect(manifest.dependencies).toBeUndefined();
     expect(manifest.peerDependencies).toEqual({ viem: expect.stringMatching(/^~2\.57\./) });
     expect(manifest.sideEffects).toBe(false);
@@ -109,13 +118,17 @@ describe("@shardholder/sdk as an installed package", () => {
     const installed = await installedPackages(modules);
     expect(installed.filter((p) => FORBIDDEN.test(p))).toEqual([]);
     expect(installed.filter((p) => p === "viem" || p.endsWith(`${path.sep}viem`))).toEqual(["viem"]);
-    const tree = JSON.parse(await npm(["ls", "--all", "--json"], app)) as { dependencies: Record<string, { dependencies?: Record<string, unknown> }> };
+    const tree = JSON.parse(await npm(["ls", "--all", "--json"], app)) as {
+      dependencies: Record<string, { dependencies?: Record<string, unknown> }>;
+    };
     expect(Object.keys(tree.dependencies).sort()).toEqual(["@shardholder/sdk", "viem"]);
     // The SDK brings nothing of its own: its one requirement is the app's viem.
     expect(Object.keys(tree.dependencies["@shardholder/sdk"]?.dependencies ?? {})).toEqual(["viem"]);
     const sdkBytes = await duBytes(path.join(modules, "@shardholder", "sdk"));
     expect(sdkBytes).toBeLessThan(MAX_UNPACKED_BYTES);
-    console.log(`installed: ${installed.length} packages, ${(await duBytes(modules)) >> 20} MB in all, @shardholder/sdk ${sdkBytes >> 10} KB; tarball ${pack.size >> 10} KB`);
+    console.log(
+      `installed: ${installed.length} packages, ${(await duBytes(modules)) >> 20} MB in all, @shardholder/sdk ${sdkBytes >> 10} KB; tarball ${pack.size >> 10} KB`,
+    );
   });
 
   it("type-checks a TypeScript consumer: .d.ts only, one viem, so .extend(shardholderActions(...)) compiles", async () => {
@@ -144,7 +157,16 @@ describe("@shardholder/sdk as an installed package", () => {
       ].join("\n"),
     );
     const tsconfig = {
-      compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: false, lib: ["ES2022", "DOM"], types: [] },
+      compilerOptions: {
+        target: "ES2022",
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        lib: ["ES2022", "DOM"],
+        types: [],
+      },
       files: ["consumer.ts"],
     };
     await writeFile(path.join(app, "tsconfig.json"), JSON.stringify(tsconfig));
@@ -189,15 +211,24 @@ describe("@shardholder/sdk as an installed package", () => {
     it("asks the model through infer: finds the announced endpoint, pays, and prints the verified text", async () => {
       const key = generatePrivateKey();
       const dapp = privateKeyToAccount(key);
-      await s.publicClient.waitForTransactionReceipt({ hash: await s.deployer.sendTransaction({ to: dapp.address, value: parseEther("1") }) });
+      await s.publicClient.waitForTransactionReceipt({
+        hash: await s.deployer.sendTransaction({ to: dapp.address, value: parseEther("1") }),
+      });
       // The operator side (worker/serve): its store announced on-chain, and its fulfil loop.
       const store = new ContentStore();
       const server = await serveContentStore(store);
       await actionsOf(s, 2).announceEndpoint({ modelId: 1n, url: server.url });
       const stop = new AbortController();
       const operator = runServingOperator({
-        client: s.publicClient, wallet: s.wallets[2] as WalletClient, deployments: s.deployments, modelId: 1n, store,
-        stageOperators: [accountAt(s, 2), accountAt(s, 2)], generate: async (prompt) => `${prompt}, it was a dark and stormy night`, pollMs: 50, signal: stop.signal,
+        client: s.publicClient,
+        wallet: s.wallets[2] as WalletClient,
+        deployments: s.deployments,
+        modelId: 1n,
+        store,
+        stageOperators: [accountAt(s, 2), accountAt(s, 2)],
+        generate: async (prompt) => `${prompt}, it was a dark and stormy night`,
+        pollMs: 50,
+        signal: stop.signal,
       });
       const child = spawn(process.execPath, ["main.mjs", "Once upon a time"], {
         cwd: app,
@@ -218,7 +249,12 @@ describe("@shardholder/sdk as an installed package", () => {
         await server.close();
       }
       const text = "Once upon a time, it was a dark and stormy night";
-      expect(JSON.parse(stdout.trim().split("\n").at(-1) ?? "")).toEqual({ requestId: "1", text, outputHash: keccak256(toHex(text)), fulfiller: accountAt(s, 2) });
+      expect(JSON.parse(stdout.trim().split("\n").at(-1) ?? "")).toEqual({
+        requestId: "1",
+        text,
+        outputHash: keccak256(toHex(text)),
+        fulfiller: accountAt(s, 2),
+      });
     }, 120_000);
 
     it("types a revert from the installed package: the lazily imported error registry loads in plain node", async () => {

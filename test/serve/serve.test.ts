@@ -49,7 +49,12 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     const { modelId } = await registerModel(wallet(roles.deployer), { deployments, spec: demoRegistryTerms(spec) });
     const operators = roles.miners.map((k) => privateKeyToAccount(k).address);
     for (const [s, key] of roles.miners.entries())
-      await stake(wallet(key), { deployments, payout: operators[s] as `0x${string}`, signingKey: privateKeyToAccount(roles.signers[s] as `0x${string}`).address, valueWei: parseEther("1") });
+      await stake(wallet(key), {
+        deployments,
+        payout: operators[s] as `0x${string}`,
+        signingKey: privateKeyToAccount(roles.signers[s] as `0x${string}`).address,
+        valueWei: parseEther("1"),
+      });
     // every stage operator consents; stage 0 registers the pipeline the requests will name
     const { pipelineKey } = await registerServingPipeline({ client, transport, deployments, modelId, operatorKeys: roles.miners });
 
@@ -62,14 +67,31 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
       const weights = stage.exportWeights().map((w, i) => w + 0.05 * Math.sin(i * 0.7 + s));
       stage.importWeights(weights);
       files.push(path.join(dir, `stage${s}.ckpt`));
-      await writeStageCheckpoint(files[s] as string, { modelId, stage: s, worker: operators[s] as `0x${string}`, round: 0n, specHash: specHash(spec), weights });
+      await writeStageCheckpoint(files[s] as string, {
+        modelId,
+        stage: s,
+        worker: operators[s] as `0x${string}`,
+        round: 0n,
+        specHash: specHash(spec),
+        weights,
+      });
     }
     const pipeline = await startServingPipeline(STAGES, (s) => ({
       specPath,
       weightsFile: files[s],
       modelId: modelId.toString(),
       wire: "float32",
-      ...(s === 0 ? { operator: { rpcUrls: [chain.rpcUrl], deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as `0x${string}`, stageOperators: operators, maxNewTokens: NEW_TOKENS } } : {}),
+      ...(s === 0
+        ? {
+            operator: {
+              rpcUrls: [chain.rpcUrl],
+              deploymentsPath: chain.deploymentsFile,
+              key: roles.miners[0] as `0x${string}`,
+              stageOperators: operators,
+              maxNewTokens: NEW_TOKENS,
+            },
+          }
+        : {}),
     }));
     stages = pipeline.stages;
     const { endpoints } = await getServingEndpoints(client, { deployments, modelId });
@@ -79,7 +101,15 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     const dapp = wallet(roles.clients[0] as `0x${string}`);
     for (const prompt of PROMPTS) {
       // The dapp passes no URL: infer finds stage 0's announced endpoint on-chain.
-      const parameters = { deployments, modelId, prompt, feeWei: parseEther("0.01"), maxFeeWei: parseEther("0.01"), timeoutMs: 60_000, pollingInterval: 100 };
+      const parameters = {
+        deployments,
+        modelId,
+        prompt,
+        feeWei: parseEther("0.01"),
+        maxFeeWei: parseEther("0.01"),
+        timeoutMs: 60_000,
+        pollingInterval: 100,
+      };
       let done: Awaited<ReturnType<typeof infer>>;
       if (prompt === PROMPTS[0]) done = await infer(dapp, parameters);
       else {
@@ -101,8 +131,13 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     }
     for (const s of [...local, ...initial]) s.dispose();
     for (const op of operators) {
-      const [, owed] = await client.readContract({ abi: inferenceEscrowAbi, address: deployments.contracts.inferenceEscrow, functionName: "memberOf", args: [pipelineKey, op] });
-      expect(owed).toBe((parseEther("0.01") * 3000n) / 10000n / BigInt(STAGES) * BigInt(PROMPTS.length));
+      const [, owed] = await client.readContract({
+        abi: inferenceEscrowAbi,
+        address: deployments.contracts.inferenceEscrow,
+        functionName: "memberOf",
+        args: [pipelineKey, op],
+      });
+      expect(owed).toBe(((parseEther("0.01") * 3000n) / 10000n / BigInt(STAGES)) * BigInt(PROMPTS.length));
     }
     // Every hop really ran in its own process: each downstream stage saw every token position.
     await Promise.all(stages.map((p) => p.stop(10_000)));

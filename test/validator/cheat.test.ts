@@ -43,7 +43,8 @@ describe("cheating miners are caught and slashed; honest miners keep stake and r
       console.log(JSON.stringify(o, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
       expect(o.caught).toBe(true);
       expect(o.falseChallenges).toBe(0);
-      if (o.how === "slashed") expect(o.stakeLostWei).toBe(10n ** 18n); // SLASH_BPS = 50% of the 2 ETH stake
+      if (o.how === "slashed")
+        expect(o.stakeLostWei).toBe(10n ** 18n); // SLASH_BPS = 50% of the 2 ETH stake
       else expect(o.stakeLostWei).toBe(0n);
       expect(o.cheaterRewardTokens).toBe(0n);
       for (const h of o.honest) {

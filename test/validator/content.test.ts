@@ -64,9 +64,12 @@ describe("content-addressed fetch over /shardholder/fetch/1.0.0", () => {
 
 describe("sampling", () => {
   it("samples ceil(f*n) >= 1 items, differently per block hash and per validator, reproducibly", () => {
-    expect([sampleSize(0.05, 20), sampleSize(0.1, 20), sampleSize(0.2, 20), sampleSize(0.05, 4), sampleSize(1, 4)]).toEqual([1, 2, 4, 1, 4]);
+    expect([sampleSize(0.05, 20), sampleSize(0.1, 20), sampleSize(0.2, 20), sampleSize(0.05, 4), sampleSize(1, 4)]).toEqual([
+      1, 2, 4, 1, 4,
+    ]);
     const indices = Array.from({ length: 64 }, (_, i) => i);
-    const seed = (block: string, v: `0x${string}`) => samplingSeed({ blockHash: keccak256(toHex(block)), validator: v, modelId: 1n, round: 3n });
+    const seed = (block: string, v: `0x${string}`) =>
+      samplingSeed({ blockHash: keccak256(toHex(block)), validator: v, modelId: 1n, round: 3n });
     const a = sampleIndices(seed("b1", "0x0000000000000000000000000000000000000001"), zeroHash, indices, 0.1);
     expect(a).toEqual(sampleIndices(seed("b1", "0x0000000000000000000000000000000000000001"), zeroHash, indices, 0.1));
     expect(a.length).toBe(7);

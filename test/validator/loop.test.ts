@@ -25,7 +25,10 @@ describe("runValidatorLoop", () => {
   it("auditsAfterCommitWindow_committeeLoopsVote_disputeResolved_cheaterSlashed", async () => {
     bench = await setupBench({ fraction: 0.25, tolerance: TOLERANCE_FLOOR });
     const { s, spec } = bench;
-    for (const [stage, wallet] of [[0, 6], [1, 7]] as const) {
+    for (const [stage, wallet] of [
+      [0, 6],
+      [1, 7],
+    ] as const) {
       const signer = privateKeyToAccount(generatePrivateKey());
       const st = stage === 1 ? randomGradients(createStage(spec, 1), spec) : createStage(spec, 0);
       const m = await createMiner({ worker: accountAt(s, wallet), signer, stage: st });
@@ -36,7 +39,9 @@ describe("runValidatorLoop", () => {
     const pipeline = await MinerPipeline.connect(miners, specHash(spec));
     const mined = await pipeline.run({ round: 0n, microbatches: 4, data: bench.data });
     const ledger = s.deployments.contracts.computeLedger;
-    const signed = await Promise.all(miners.map((m, i) => commitMined(m, mined[i] as MinedRound, { modelId: 1n, round: 0n, ledger, chainId: s.deployments.chainId })));
+    const signed = await Promise.all(
+      miners.map((m, i) => commitMined(m, mined[i] as MinedRound, { modelId: 1n, round: 0n, ledger, chainId: s.deployments.chainId })),
+    );
     await actionsOf(s, 0).submitCommitments({ signed });
 
     // Validators hold one stage: stage 1's auditor challenges the stage-1 cheater, stage 0's auditor
@@ -48,9 +53,18 @@ describe("runValidatorLoop", () => {
     const audits: bigint[] = [];
     const rewards: bigint[] = [];
     const auditing = Promise.all([
-      runValidatorLoop({ validator: stage1Auditor, fromRound: 0n, untilRound: 0n, pollMs: 20, onAudit: (_, a) => audits.push(...a.disputes) }),
       runValidatorLoop({
-        validator: stage0Auditor, fromRound: 0n, untilRound: 0n, pollMs: 20,
+        validator: stage1Auditor,
+        fromRound: 0n,
+        untilRound: 0n,
+        pollMs: 20,
+        onAudit: (_, a) => audits.push(...a.disputes),
+      }),
+      runValidatorLoop({
+        validator: stage0Auditor,
+        fromRound: 0n,
+        untilRound: 0n,
+        pollMs: 20,
         onAudit: (_, a) => audits.push(...a.disputes),
         onReward: (_, tokens) => rewards.push(tokens),
       }),
@@ -64,7 +78,8 @@ describe("runValidatorLoop", () => {
     for (;;) {
       const d = audits.length === 0 ? undefined : await actionsOf(s, 0).getDispute({ disputeId: audits[0] as bigint });
       if (d?.status === DisputeStatus.Fraud) break;
-      if (d && d.appealDeadline !== 0 && (await s.publicClient.getBlock()).timestamp < BigInt(d.appealDeadline)) await s.networkHelpers.time.increaseTo(d.appealDeadline);
+      if (d && d.appealDeadline !== 0 && (await s.publicClient.getBlock()).timestamp < BigInt(d.appealDeadline))
+        await s.networkHelpers.time.increaseTo(d.appealDeadline);
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(rewards).toEqual([]);

@@ -24,7 +24,10 @@ type Result = { code: number | null; stdout: string; stderr: string };
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env, SHARDHOLDER_KEY: env.SHARDHOLDER_KEY ?? "" } });
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { ...process.env, ...env, SHARDHOLDER_KEY: env.SHARDHOLDER_KEY ?? "" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
@@ -48,8 +51,10 @@ describe("shardholder CLI without a chain", () => {
   it("prints help for the program and every subcommand, exit 0", async () => {
     const [top, train, stake] = await Promise.all([cli(["--help"]), cli(["train", "--help"]), cli(["stake", "--help"])]);
     expect(top.code).toBe(0);
-    for (const sub of ["stake", "train", "status", "serve", "export", "consent", "validate", "holdings", "claim", "devnet", "chain", "app"]) expect(top.stdout).toContain(sub);
-    for (const flag of ["--rpc", "--deployments", "--key", "--signing-key", "--backend", "--json", "--network"]) expect(top.stdout).toContain(flag);
+    for (const sub of ["stake", "train", "status", "serve", "export", "consent", "validate", "holdings", "claim", "devnet", "chain", "app"])
+      expect(top.stdout).toContain(sub);
+    for (const flag of ["--rpc", "--deployments", "--key", "--signing-key", "--backend", "--json", "--network"])
+      expect(top.stdout).toContain(flag);
     expect(train.code).toBe(0);
     expect(train.stdout).toContain("--peer <multiaddr>");
     expect(stake.code).toBe(0);
@@ -141,7 +146,8 @@ describe("shardholder CLI without a chain", () => {
       cli([...serve, "--http", "127.0.0.1:8080"]),
     ]);
     expect(help.code).toBe(0);
-    for (const flag of ["--temperature <t>", "--top-k <k>", "--sampling-seed <hex>", "--store-listen <host:port>", "--public-url <url>"]) expect(help.stdout).toContain(flag);
+    for (const flag of ["--temperature <t>", "--top-k <k>", "--sampling-seed <hex>", "--store-listen <host:port>", "--public-url <url>"])
+      expect(help.stdout).toContain(flag);
     expect(help.stdout).toContain("(default: 0.8)");
     for (const r of [badListen, badPort, hotTemperature, noTopK, badSeed, badUrl, operatorFlagOnStage1, oldFlag]) {
       expect(r.code).toBe(ExitCode.usage);
@@ -224,16 +230,24 @@ describe("shardholder CLI against a loopback Hardhat chain", () => {
     const record = await getStaker(client, { deployments: book, account: worker });
     expect(record.signingKey).toBe(privateKeyToAccount(signingKey).address);
     expect(record.stakeWei).toBeGreaterThanOrEqual(2n * 10n ** 18n);
-    const logged = staked.stdout.trim().split("\n").map((l) => JSON.parse(l) as { msg: string; txHash?: string });
+    const logged = staked.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg: string; txHash?: string });
     expect(logged.find((l) => l.msg === "staked")?.txHash).toMatch(/^0x[0-9a-f]{64}$/);
 
     // One at a time: each process that passes the stake checks holds the key while it runs (exit 16 for a second one).
     const port = await closedPort();
     const mismatch = await cli([...base(), "--signing-key", generatePrivateKey(), ...train], { SHARDHOLDER_KEY: FUNDED_KEY });
-    const peerDown = await cli([...base(), "--signing-key", signingKey, ...train, "--dial-attempts", "4", "--peer", `/ip4/127.0.0.1/tcp/${port}`], { SHARDHOLDER_KEY: FUNDED_KEY });
+    const peerDown = await cli(
+      [...base(), "--signing-key", signingKey, ...train, "--dial-attempts", "4", "--peer", `/ip4/127.0.0.1/tcp/${port}`],
+      { SHARDHOLDER_KEY: FUNDED_KEY },
+    );
     const ready = await cli([...base(), "--signing-key", signingKey, ...train], { SHARDHOLDER_KEY: FUNDED_KEY });
     // serve needs no signing key; past every chain check (the book may be a directory), the spec is missing.
-    const serve = await cli([...base(), "serve", "--model", "1", "--stage", "0", "--spec", "no-such-spec.json"], { SHARDHOLDER_KEY: FUNDED_KEY });
+    const serve = await cli([...base(), "serve", "--model", "1", "--stage", "0", "--spec", "no-such-spec.json"], {
+      SHARDHOLDER_KEY: FUNDED_KEY,
+    });
     expect(serve.code).toBe(ExitCode.usage);
     expect(errorLines(serve)[0]).toContain("Cannot read --spec no-such-spec.json: ENOENT");
     expect(mismatch.code).toBe(ExitCode.signingKeyMismatch);

@@ -16,19 +16,36 @@ import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, t
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = path.join(root, "worker", "cli", "bin.js");
-const keyOf = (i: number): Hex => toHex(mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: i }).getHdKey().privateKey as Uint8Array);
+const keyOf = (i: number): Hex =>
+  toHex(
+    mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: i }).getHdKey()
+      .privateKey as Uint8Array,
+  );
 
 type Result = { code: number | null; stdout: string; stderr: string; logs: Array<Record<string, unknown>> };
 let lockDir: string;
 function cli(args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "", SHARDHOLDER_LOCK_DIR: lockDir } });
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { ...process.env, SHARDHOLDER_KEY: "", SHARDHOLDER_LOCK_DIR: lockDir },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
     child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, stdout, stderr, logs: stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>) }));
+    child.on("exit", (code) =>
+      resolve({
+        code,
+        stdout,
+        stderr,
+        logs: stdout
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      }),
+    );
   });
 }
 const find = (r: Result, msg: string) => r.logs.find((l) => l.msg === msg);
@@ -42,10 +59,21 @@ describe("shardholder holdings and claim", () => {
   const base = () => ["--rpc", rpc.url, "--deployments", dir];
 
   const deposit = async (model: number, amountWei: bigint) => {
-    const hash = await (s.wallets[9] as NonNullable<Shardholder["wallets"][number]>).writeContract({ abi: modelTokenAbi, address: tokens[model - 1] as Address, functionName: "depositRevenue", value: amountWei });
+    const hash = await (s.wallets[9] as NonNullable<Shardholder["wallets"][number]>).writeContract({
+      abi: modelTokenAbi,
+      address: tokens[model - 1] as Address,
+      functionName: "depositRevenue",
+      value: amountWei,
+    });
     await s.publicClient.waitForTransactionReceipt({ hash });
   };
-  const claimable = (model: number) => s.publicClient.readContract({ abi: modelTokenAbi, address: tokens[model - 1] as Address, functionName: "claimable", args: [accountAt(s, holder)] });
+  const claimable = (model: number) =>
+    s.publicClient.readContract({
+      abi: modelTokenAbi,
+      address: tokens[model - 1] as Address,
+      functionName: "claimable",
+      args: [accountAt(s, holder)],
+    });
 
   beforeAll(async () => {
     s = await deployShardholder();
@@ -76,9 +104,17 @@ describe("shardholder holdings and claim", () => {
     ]);
     expect([text.code, json.code, all.code]).toEqual([0, 0, 0]);
     expect(nobody.code).toBe(ExitCode.usage);
-    const record = find(json, "holdings") as { holder: string; gasPriceWei: string; holdings: Array<Record<string, string | boolean>>; claimAll: Record<string, unknown> };
+    const record = find(json, "holdings") as {
+      holder: string;
+      gasPriceWei: string;
+      holdings: Array<Record<string, string | boolean>>;
+      claimAll: Record<string, unknown>;
+    };
     expect(record.holder).toBe(accountAt(s, holder));
-    expect(record.holdings.map((h) => [h.modelId, h.symbol, h.token])).toEqual([["1", "AAA", tokens[0]], ["2", "BBB", tokens[1]]]);
+    expect(record.holdings.map((h) => [h.modelId, h.symbol, h.token])).toEqual([
+      ["1", "AAA", tokens[0]],
+      ["2", "BBB", tokens[1]],
+    ]);
     const [dust, fee] = record.holdings;
     expect(dust?.claimableWei).toBe((await claimable(1)).toString());
     expect(fee?.claimableWei).toBe((await claimable(2)).toString());
@@ -95,7 +131,10 @@ describe("shardholder holdings and claim", () => {
   });
 
   it("claim refuses a claim that pays less than its gas (18), claims it with --force, then the rest in one transaction", async () => {
-    const usage = await Promise.all([cli([...base(), "--key", keyOf(holder), "claim"]), cli([...base(), "--key", keyOf(holder), "claim", "--all", "--model", "1"])]);
+    const usage = await Promise.all([
+      cli([...base(), "--key", keyOf(holder), "claim"]),
+      cli([...base(), "--key", keyOf(holder), "claim", "--all", "--model", "1"]),
+    ]);
     for (const r of usage) expect(r.code).toBe(ExitCode.usage);
 
     const dust = await claimable(1);
@@ -103,7 +142,9 @@ describe("shardholder holdings and claim", () => {
     expect(refused.code).toBe(ExitCode.claimNotWorthGas);
     const [line, ...more] = refused.stderr.split("\n").filter((l) => l.startsWith("error:"));
     expect(more).toEqual([]);
-    expect(line).toMatch(/^error: Claiming 0\.000000\d+ ETH would cost about 0\.0000\d+ ETH of gas \(\d+ gas at [\d.]+ gwei\): wait until more revenue accrues, or pass --force\.$/);
+    expect(line).toMatch(
+      /^error: Claiming 0\.000000\d+ ETH would cost about 0\.0000\d+ ETH of gas \(\d+ gas at [\d.]+ gwei\): wait until more revenue accrues, or pass --force\.$/,
+    );
     expect(await claimable(1)).toBe(dust);
 
     const forced = await cli([...base(), "--json", "--key", keyOf(holder), "claim", "--model", "1", "--force"]);

@@ -40,20 +40,35 @@ describe("train --swarm: replicas of the last stage", () => {
     const head = accountAt(c.s, 1);
     const [a, b, joiner] = [accountAt(c.s, 2), accountAt(c.s, 4), accountAt(c.s, 3)];
     const until = 3n;
-    const dirs = { head: path.join(c.dir, "j-head"), a: path.join(c.dir, "j-a"), b: path.join(c.dir, "j-b"), joiner: path.join(c.dir, "j-joiner") };
+    const dirs = {
+      head: path.join(c.dir, "j-head"),
+      a: path.join(c.dir, "j-a"),
+      b: path.join(c.dir, "j-b"),
+      joiner: path.join(c.dir, "j-joiner"),
+    };
     const procA = startStage(swarmArgs(c, { key: 1, stage: 1, journalDir: dirs.a, until }));
     const procB = startStage(swarmArgs(c, { key: 3, stage: 1, journalDir: dirs.b, until }));
     // Stage 0 starts once both replicas announced themselves (it routes to whoever answers).
-    const announced = (p: ReturnType<typeof startStage>) => p.logs.some((l) => l.msg === "waiting for the previous stage to link to this replica");
+    const announced = (p: ReturnType<typeof startStage>) =>
+      p.logs.some((l) => l.msg === "waiting for the previous stage to link to this replica");
     while (!announced(procA) || !announced(procB)) await new Promise((r) => setTimeout(r, 100));
     const procHead = startStage(swarmArgs(c, { key: 0, stage: 0, journalDir: dirs.head, until }));
     // Rounds 0 and 1 need head, a and b; from round 2 b is gone and the joiner is in.
-    const drive01 = driveRounds(c, [[head, a], [head, b]], 1n);
+    const drive01 = driveRounds(
+      c,
+      [
+        [head, a],
+        [head, b],
+      ],
+      1n,
+    );
     // B trains rounds 0 and 1 and is killed with -9 as soon as its round-1 commitment lands (round 2 is starting).
-    const bDone = async () => (await getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round: 1n, stage: 1, worker: b })).found;
+    const bDone = async () =>
+      (await getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round: 1n, stage: 1, worker: b })).found;
     while (!(await bDone())) await new Promise((r) => setTimeout(r, 100));
     procB.child.kill("SIGKILL");
-    while ((await getCurrentRound(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n })) < 2n) await new Promise((r) => setTimeout(r, 100));
+    while ((await getCurrentRound(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n })) < 2n)
+      await new Promise((r) => setTimeout(r, 100));
     await drive01.stop();
     // A new miner joins stage 1 while round 2 runs without it; rounds move on once it announced itself.
     const procJoiner = startStage(swarmArgs(c, { key: 2, stage: 1, journalDir: dirs.joiner, until }));
@@ -62,13 +77,35 @@ describe("train --swarm: replicas of the last stage", () => {
     const drive23 = driveRounds(c, [[head, a]], 2n);
     const exits = await Promise.all([procHead.exit, procA.exit, procJoiner.exit]);
     await drive23.stop();
-    expect(exits.map((e) => e.code), `${procHead.stderr}\n${procA.stderr}\n${procJoiner.stderr}`).toEqual([0, 0, 0]);
-    if (process.env.SWARM_LOGS) (await import("node:fs")).writeFileSync(process.env.SWARM_LOGS, JSON.stringify({ head: procHead.logs, a: procA.logs, joiner: procJoiner.logs }, null, 1));
+    expect(
+      exits.map((e) => e.code),
+      `${procHead.stderr}\n${procA.stderr}\n${procJoiner.stderr}`,
+    ).toEqual([0, 0, 0]);
+    if (process.env.SWARM_LOGS)
+      (await import("node:fs")).writeFileSync(
+        process.env.SWARM_LOGS,
+        JSON.stringify({ head: procHead.logs, a: procA.logs, joiner: procJoiner.logs }, null, 1),
+      );
 
     const model = await getModel(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
-    const states = { head: await journalOf(dirs.head, 0, head), a: await journalOf(dirs.a, 1, a), b: await journalOf(dirs.b, 1, b), joiner: await journalOf(dirs.joiner, 1, joiner) };
+    const states = {
+      head: await journalOf(dirs.head, 0, head),
+      a: await journalOf(dirs.a, 1, a),
+      b: await journalOf(dirs.b, 1, b),
+      joiner: await journalOf(dirs.joiner, 1, joiner),
+    };
     for (let round = 0n; round <= until; round++) {
-      const replicas = (round <= 1n ? [["a", a], ["b", b]] : [["a", a], ["joiner", joiner]]) as [keyof typeof states, Address][];
+      const replicas = (
+        round <= 1n
+          ? [
+              ["a", a],
+              ["b", b],
+            ]
+          : [
+              ["a", a],
+              ["joiner", joiner],
+            ]
+      ) as [keyof typeof states, Address][];
       const headItems = roundItems(states.head, round);
       expect(headItems.map((i) => i.microbatch)).toEqual([...Array(PER_ROUND).keys()]);
       const kept = new Map<number, Address>();
@@ -90,7 +127,10 @@ describe("train --swarm: replicas of the last stage", () => {
         // The fan-out stage's link receipt for the round lists exactly the microbatches the replica
         // kept, so a lie of its about them is provable (docs/PROTOCOL.md "Link receipts").
         const receipts = states[name].receipts.get(round) ?? [];
-        expect(receipts.map((r) => [r.upstream, r.downstream, listedMicrobatches(r.microbatches)]), `${name} round ${round}`).toEqual([[head, worker, items.map((i) => i.microbatch)]]);
+        expect(
+          receipts.map((r) => [r.upstream, r.downstream, listedMicrobatches(r.microbatches)]),
+          `${name} round ${round}`,
+        ).toEqual([[head, worker, items.map((i) => i.microbatch)]]);
         items.forEach((item, slot) => {
           expect(item.index).toBe(slot);
           expect(item.upstream).toBe(head);
@@ -114,10 +154,19 @@ describe("train --swarm: replicas of the last stage", () => {
     // duplicate, or out of order (each of these would void its commitment on-chain).
     for (let round = 0n; round <= until; round++) {
       const served: ServedCommitment[] = [];
-      for (const [name, stage, worker] of [["head", 0, head], ["a", 1, a], ["b", 1, b], ["joiner", 1, joiner]] as const) {
+      for (const [name, stage, worker] of [
+        ["head", 0, head],
+        ["a", 1, a],
+        ["b", 1, b],
+        ["joiner", 1, joiner],
+      ] as const) {
         const state = states[name];
         const c = [...state.commitments.values()].find((x) => x.commitment.round === round);
-        if (c) served.push({ c: { worker, stage }, m: { commitment: c.commitment, signature: c.signature?.signature ?? "0x", items: roundItems(state, round) } });
+        if (c)
+          served.push({
+            c: { worker, stage },
+            m: { commitment: c.commitment, signature: c.signature?.signature ?? "0x", items: roundItems(state, round) },
+          });
       }
       const lookup = servedLookup(served);
       const accepted = served.map((x) => x.c);
@@ -129,16 +178,26 @@ describe("train --swarm: replicas of the last stage", () => {
     }
     // Each round's held-out loss is evaluated once, by the roster's first replica, on the combined weights.
     for (let round = 0n; round <= until; round++) {
-      const evaluated = [procA, procB, procJoiner].flatMap((x) => x.logs).filter((l) => l.msg === "round committed" && l.round === String(round) && typeof l.evalLoss === "number");
+      const evaluated = [procA, procB, procJoiner]
+        .flatMap((x) => x.logs)
+        .filter((l) => l.msg === "round committed" && l.round === String(round) && typeof l.evalLoss === "number");
       // (B was killed as soon as its round-1 commitment landed: its log line for round 1 may be lost.)
       expect(evaluated.length, `round ${round}`).toBe(round === 1n ? Math.min(evaluated.length, 1) : 1);
       for (const e of evaluated) expect(e.evalLoss).toBeGreaterThan(0);
     }
     // The killed replica's committed rounds stay paid (never voided), and it committed nothing after.
-    for (const round of [0n, 1n]) expect(await getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage: 1, worker: b })).toMatchObject({ found: true, voided: false, slashed: false });
-    expect((await getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round: 2n, stage: 1, worker: b })).found).toBe(false);
+    for (const round of [0n, 1n])
+      expect(
+        await getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage: 1, worker: b }),
+      ).toMatchObject({ found: true, voided: false, slashed: false });
+    expect(
+      (await getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round: 2n, stage: 1, worker: b })).found,
+    ).toBe(false);
     // The joiner started from the weights the replicas committed, checked against the chain.
-    expect(procJoiner.logs.find((l) => l.msg === "caught up: continuing from the weights the other replicas committed")).toMatchObject({ round: "2", worker: a });
+    expect(procJoiner.logs.find((l) => l.msg === "caught up: continuing from the weights the other replicas committed")).toMatchObject({
+      round: "2",
+      worker: a,
+    });
     // Its round 3 started from the weights A committed for round 2.
     const aRound2 = [...states.a.commitments.values()].find((x) => x.commitment.round === 2n)?.commitment;
     const joinerRound3 = [...states.joiner.commitments.values()].find((x) => x.commitment.round === 3n)?.commitment;

@@ -28,7 +28,10 @@ import { accountAt, deployShardholder, type Shardholder, testSpec } from "../sdk
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = path.join(root, "worker", "cli", "bin.js");
 // Hardhat default accounts 1 and 2 (mnemonic "test test ... junk").
-const KEYS = ["0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"] as const;
+const KEYS = [
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+] as const;
 
 type Result = { code: number | null; logs: Array<Record<string, unknown>>; stderr: string };
 
@@ -47,7 +50,10 @@ function cli(args: string[], timeoutMs = 100_000, onStderr?: (soFar: string) => 
     child.on("error", reject);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      const logs = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const logs = stdout
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       resolve({ code, logs, stderr });
     });
   });
@@ -60,7 +66,16 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
   let rpc: RpcServer;
   let dir: string;
   // A round of three optimizer steps: six items per stage, each naming its step's weights.
-  const spec = defaultModelSpec({ stageCount: 2, layers: 2, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, stepsPerRound: 3 });
+  const spec = defaultModelSpec({
+    stageCount: 2,
+    layers: 2,
+    dModel: 32,
+    heads: 2,
+    contextLength: 16,
+    microbatchSize: 4,
+    microbatchesPerStep: 2,
+    stepsPerRound: 3,
+  });
   const signerKeys = [generatePrivateKey(), generatePrivateKey()];
   const signers = signerKeys.map((k) => privateKeyToAccount(k));
 
@@ -71,7 +86,10 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     dirs.push(dir);
     await writeFile(path.join(dir, `${s.deployments.chainId}.json`), JSON.stringify(s.deployments));
     await writeFile(path.join(dir, "spec.json"), canonicalSpecJson(spec));
-    await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ specHash: specHash(spec), initialWeightsRoots: initialWeightsRoots(spec) }) });
+    await registerModel(s.deployer, {
+      deployments: s.deployments,
+      spec: testSpec({ specHash: specHash(spec), initialWeightsRoots: initialWeightsRoots(spec) }),
+    });
     for (const i of [0, 1]) {
       const wallet = s.wallets[i + 1];
       const signer = signers[i];
@@ -120,15 +138,29 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     expect(committed(last)?.loss).toBeGreaterThan(0);
     // Where the round's time went: the pipeline's own split, inside the round's whole wall time.
     const split = committed(first)?.pipelineMs as Record<string, number> | undefined;
-    expect(split).toMatchObject({ wallMs: expect.any(Number), idleMs: expect.any(Number), forwardMs: expect.any(Number), backwardMs: expect.any(Number), codecMs: expect.any(Number) });
+    expect(split).toMatchObject({
+      wallMs: expect.any(Number),
+      idleMs: expect.any(Number),
+      forwardMs: expect.any(Number),
+      backwardMs: expect.any(Number),
+      codecMs: expect.any(Number),
+    });
     expect(split?.wallMs).toBeLessThanOrEqual(Number(committed(first)?.wallMs) + 1);
     expect(split?.idleMs).toBeLessThanOrEqual(split?.wallMs as number);
     expect(first.logs.find((l) => l.backend)?.backend).toBe("wasm");
     for (const i of [0, 1]) {
-      const rec = await getCommitment(s.publicClient, { deployments: s.deployments, modelId: 1n, round: 0n, stage: i, worker: accountAt(s, i + 1) });
+      const rec = await getCommitment(s.publicClient, {
+        deployments: s.deployments,
+        modelId: 1n,
+        round: 0n,
+        stage: i,
+        worker: accountAt(s, i + 1),
+      });
       expect(rec.found).toBe(true);
     }
-    const journals = await Promise.all([0, 1].map((i) => Journal.open(path.join(dir, `journal-${i}`), { modelId: 1n, stage: i, worker: accountAt(s, i + 1) })));
+    const journals = await Promise.all(
+      [0, 1].map((i) => Journal.open(path.join(dir, `journal-${i}`), { modelId: 1n, stage: i, worker: accountAt(s, i + 1) })),
+    );
     const [items0, items1] = journals.map((j) => roundItems(replay(j.records), 0n));
     expect(items0).toHaveLength(spec.microbatchesPerStep * spec.stepsPerRound);
     items0?.forEach((item, k) => expect(item.outputActHash).toBe(items1?.[k]?.inputActHash));
@@ -150,8 +182,22 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
       expect(r).toMatchObject({ stage: 0, upstream: accountAt(s, 1), downstream: accountAt(s, 2), signer: signers[1 - i]?.address });
       expect(listedMicrobatches(r!.microbatches)).toEqual(all);
       const signature = r!.signature;
-      const receipt = { modelId: 1n, round: 0n, stage: r!.stage, upstream: r!.upstream, downstream: r!.downstream, microbatches: r!.microbatches };
-      expect(await recoverLinkReceiptSigner({ ledger: s.deployments.contracts.computeLedger, chainId: s.deployments.chainId, receipt, signature })).toBe(signers[1 - i]?.address);
+      const receipt = {
+        modelId: 1n,
+        round: 0n,
+        stage: r!.stage,
+        upstream: r!.upstream,
+        downstream: r!.downstream,
+        microbatches: r!.microbatches,
+      };
+      expect(
+        await recoverLinkReceiptSigner({
+          ledger: s.deployments.contracts.computeLedger,
+          chainId: s.deployments.chainId,
+          receipt,
+          signature,
+        }),
+      ).toBe(signers[1 - i]?.address);
     }
     await Promise.all(journals.map((j) => j.close()));
 
@@ -170,7 +216,9 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
       expect(committed(r)).toBeUndefined();
     }
     expect(first2.logs.find((l) => l.msg === "resuming from journal")).toBeDefined();
-    expect(await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })))).toEqual(nonces.map((n) => n + 1));
+    expect(await Promise.all([1, 2].map((i) => s.publicClient.getTransactionCount({ address: accountAt(s, i) })))).toEqual(
+      nonces.map((n) => n + 1),
+    );
     for (const r of [first2, last2]) expect(r.logs.filter((l) => l.msg === "announced peer record in the stage directory")).toHaveLength(1);
     // The restarted processes kept their libp2p identity and the content they committed to.
     const listening = (r: Result) => r.logs.find((l) => l.msg === "listening");
@@ -186,9 +234,31 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     const silent: Libp2p = await createPipeNode();
     try {
       const args = [
-        "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[1] as string, "--signing-key", signerKeys[1] as string, "--backend", "wasm",
-        "train", "--model", "1", "--stage", "1", "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, "journal-silent"),
-        "--listen", `/ip4/127.0.0.1/tcp/${port}`, "--peer-timeout", "2", "--reconnect-attempts", "1",
+        "--rpc",
+        rpc.url,
+        "--deployments",
+        dir,
+        "--key",
+        KEYS[1] as string,
+        "--signing-key",
+        signerKeys[1] as string,
+        "--backend",
+        "wasm",
+        "train",
+        "--model",
+        "1",
+        "--stage",
+        "1",
+        "--spec",
+        path.join(dir, "spec.json"),
+        "--journal",
+        path.join(dir, "journal-silent"),
+        "--listen",
+        `/ip4/127.0.0.1/tcp/${port}`,
+        "--peer-timeout",
+        "2",
+        "--reconnect-attempts",
+        "1",
       ];
       const started = performance.now();
       let listening = (): void => undefined;
@@ -199,16 +269,40 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
       await Promise.race([up, stage1]);
       // It signs its hello with stage 0's real staked identity, announced as stage 0's peer in the
       // stage directory: stage 1 checks both on the chain.
-      await announceStageMember({ wallet: s.wallets[1] as Parameters<typeof announceStageMember>[0]["wallet"], client: s.publicClient, deployments: s.deployments, modelId: 1n, stage: 0, node: silent });
-      const auth = { modelId: 1n, worker: accountAt(s, 1), signer: privateKeyToAccount(signerKeys[0] as `0x${string}`), domain: helloDomainOf(s.deployments), isStakedNeighbour: stakedNeighbourOnChain(s.publicClient, s.deployments) };
+      await announceStageMember({
+        wallet: s.wallets[1] as Parameters<typeof announceStageMember>[0]["wallet"],
+        client: s.publicClient,
+        deployments: s.deployments,
+        modelId: 1n,
+        stage: 0,
+        node: silent,
+      });
+      const auth = {
+        modelId: 1n,
+        worker: accountAt(s, 1),
+        signer: privateKeyToAccount(signerKeys[0] as `0x${string}`),
+        domain: helloDomainOf(s.deployments),
+        isStakedNeighbour: stakedNeighbourOnChain(s.publicClient, s.deployments),
+      };
       const limits = tensorFrameLimits([spec.microbatchSize, spec.contextLength, spec.dModel]);
-      const { next } = await openPipe({ node: silent, stageIndex: 0, stageCount: 2, modelKey: specHash(spec), auth, limits, nextAddress: `/ip4/127.0.0.1/tcp/${port}`, dial: { attempts: 40, baseDelayMs: 250, maxDelayMs: 500 } });
+      const { next } = await openPipe({
+        node: silent,
+        stageIndex: 0,
+        stageCount: 2,
+        modelKey: specHash(spec),
+        auth,
+        limits,
+        nextAddress: `/ip4/127.0.0.1/tcp/${port}`,
+        dial: { attempts: 40, baseDelayMs: 250, maxDelayMs: 500 },
+      });
       expect(next).toBeDefined();
       const r = await stage1;
       const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
       expect(r.code).toBe(ExitCode.peerTimeout);
       // The silent link times out, the stage reconnects once, and nobody connects again in time.
-      expect(r.stderr).toMatch(/warning: neighbour stage lost; reconnecting \(error=No hello 0\/1 from the peer within 2000 ms\. reconnect=1/);
+      expect(r.stderr).toMatch(
+        /warning: neighbour stage lost; reconnecting \(error=No hello 0\/1 from the peer within 2000 ms\. reconnect=1/,
+      );
       expect(errors).toEqual(["error: No link from stage 0 within 2000 ms (--peer-timeout)."]);
       expect(performance.now() - started).toBeLessThan(60_000);
     } finally {
@@ -219,11 +313,32 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
   it("a neighbour that dies and never comes back: reconnect with backoff, then exit 8 with one line", async () => {
     const port = await fixedLoopbackPort();
     const common = (i: number) => [
-      "--json", "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[i] as string, "--signing-key", signerKeys[i] as string, "--backend", "wasm",
-      "train", "--model", "1", "--stage", String(i), "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, `journal-gone-${i}`),
+      "--json",
+      "--rpc",
+      rpc.url,
+      "--deployments",
+      dir,
+      "--key",
+      KEYS[i] as string,
+      "--signing-key",
+      signerKeys[i] as string,
+      "--backend",
+      "wasm",
+      "train",
+      "--model",
+      "1",
+      "--stage",
+      String(i),
+      "--spec",
+      path.join(dir, "spec.json"),
+      "--journal",
+      path.join(dir, `journal-gone-${i}`),
     ];
     // Stage 1 is SIGKILLed as soon as the pipeline is connected, and nobody restarts it.
-    const stage1 = spawn(process.execPath, [bin, ...common(1), "--listen", `/ip4/127.0.0.1/tcp/${port}`], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" } });
+    const stage1 = spawn(process.execPath, [bin, ...common(1), "--listen", `/ip4/127.0.0.1/tcp/${port}`], {
+      cwd: root,
+      env: { ...process.env, SHARDHOLDER_KEY: "" },
+    });
     let killedAt: number | undefined;
     let out = "";
     const listening = new Promise<void>((resolve) =>
@@ -239,7 +354,10 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     const stage1Exit = new Promise<NodeJS.Signals | null>((resolve) => stage1.on("exit", (_code, signal) => resolve(signal)));
     const timer = setTimeout(() => stage1.kill("SIGKILL"), 90_000);
     await listening; // so stage 0's preflight finds it up
-    const first = await cli([...common(0), "--peer", `/ip4/127.0.0.1/tcp/${port}`, "--dial-attempts", "3", "--reconnect-attempts", "2"], 60_000);
+    const first = await cli(
+      [...common(0), "--peer", `/ip4/127.0.0.1/tcp/${port}`, "--dial-attempts", "3", "--reconnect-attempts", "2"],
+      60_000,
+    );
     expect(await stage1Exit).toBe("SIGKILL");
     clearTimeout(timer);
     expect(killedAt).toBeDefined();
@@ -249,7 +367,11 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     expect(lost).toHaveLength(1);
     expect(lost[0]?.error).toMatch(/Pipe link closed/);
     expect(first.logs.filter((l) => l.msg === "next stage not answering, retrying").map((l) => l.retryInMs)).toEqual([250, 500]);
-    expect(first.logs.at(-1)).toMatchObject({ level: 50, exitCode: ExitCode.peerUnreachable, msg: `Peer /ip4/127.0.0.1/tcp/${port} is unreachable after 3 attempts.` });
+    expect(first.logs.at(-1)).toMatchObject({
+      level: 50,
+      exitCode: ExitCode.peerUnreachable,
+      msg: `Peer /ip4/127.0.0.1/tcp/${port} is unreachable after 3 attempts.`,
+    });
     expect(performance.now() - (killedAt ?? 0)).toBeLessThan(30_000);
   });
 
@@ -260,11 +382,31 @@ describe("shardholder train: two stage processes, one round, commitments on-chai
     const model = await getModel(s.publicClient, { deployments: s.deployments, modelId: 1n });
     await s.networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec));
     const lost = await cli([
-      "--json", "--rpc", rpc.url, "--deployments", dir, "--key", KEYS[1], "--signing-key", signerKeys[1] as string, "--backend", "wasm",
-      "train", "--model", "1", "--stage", "1", "--spec", path.join(dir, "spec.json"), "--journal", path.join(dir, "journal-1-deleted"),
+      "--json",
+      "--rpc",
+      rpc.url,
+      "--deployments",
+      dir,
+      "--key",
+      KEYS[1],
+      "--signing-key",
+      signerKeys[1] as string,
+      "--backend",
+      "wasm",
+      "train",
+      "--model",
+      "1",
+      "--stage",
+      "1",
+      "--spec",
+      path.join(dir, "spec.json"),
+      "--journal",
+      path.join(dir, "journal-1-deleted"),
     ]);
     expect(lost.code).toBe(ExitCode.journalLost);
     expect(lost.logs.filter((l) => l.level === 50)).toHaveLength(1);
-    expect(lost.logs.find((l) => l.level === 50)?.msg).toMatch(/^The chain holds this worker's stage 1 commitment of round 0, but the journal .*journal-1-deleted does not: restore the journal, or start again after round 1 has passed\.$/);
+    expect(lost.logs.find((l) => l.level === 50)?.msg).toMatch(
+      /^The chain holds this worker's stage 1 commitment of round 0, but the journal .*journal-1-deleted does not: restore the journal, or start again after round 1 has passed\.$/,
+    );
   });
 });

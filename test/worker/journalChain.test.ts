@@ -65,7 +65,12 @@ describe("journaled commitments on the real ComputeLedger", () => {
     await registerModel(s.deployer, { deployments: s.deployments, spec });
     const workerWallet = s.wallets[1];
     if (!workerWallet) throw new Error("no wallet");
-    await stake(workerWallet, { deployments: s.deployments, payout: accountAt(s, 7), signingKey: signer.address, valueWei: parseEther("2") });
+    await stake(workerWallet, {
+      deployments: s.deployments,
+      payout: accountAt(s, 7),
+      signingKey: signer.address,
+      valueWei: parseEther("2"),
+    });
     const dir = await mkdtemp(path.join(tmpdir(), "journal-chain-"));
     dirs.push(dir);
     journal = await Journal.open(dir, { modelId: 1n, stage: 0, worker: accountAt(s, 1) });
@@ -80,14 +85,27 @@ describe("journaled commitments on the real ComputeLedger", () => {
     const result = await flushCommitments(journal, ledger);
     expect(result.confirmed).toEqual([key]);
     expect(result.transactions).toHaveLength(1);
-    const stored = await getCommitment(s.publicClient, { deployments: s.deployments, modelId: 1n, round: 0n, stage: 0, worker: commitment.worker });
+    const stored = await getCommitment(s.publicClient, {
+      deployments: s.deployments,
+      modelId: 1n,
+      round: 0n,
+      stage: 0,
+      worker: commitment.worker,
+    });
     expect(stored.found).toBe(true);
     expect(stored.units).toBe(3n * 3n);
     // The ledger keeps an 18-byte prefix of the digest over the three roots (IComputeLedgerTypes.CommitmentRecord).
     const digest = storedCommitmentDigest(commitment);
     expect(stored.digestPrefix).toBe(digest.slice(0, 2 + 36));
     const nonce = await s.publicClient.getTransactionCount({ address: wallet.account.address });
-    expect(await flushCommitments(journal, ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] });
+    expect(await flushCommitments(journal, ledger)).toEqual({
+      confirmed: [],
+      foundOnChain: [],
+      requeued: [],
+      expired: [],
+      transactions: [],
+      deferred: [],
+    });
     expect(await s.publicClient.getTransactionCount({ address: wallet.account.address })).toBe(nonce);
   });
 
@@ -103,7 +121,10 @@ describe("journaled commitments on the real ComputeLedger", () => {
     const nonce = await s.publicClient.getTransactionCount({ address: wallet.account.address, blockTag: "pending" });
     await journal.append({ type: "submitIntent", batchId: "crashed", keys: [key], sender: wallet.account.address, nonce });
     // The transaction leaves, then the process dies before journaling anything else.
-    await submitCommitments(wallet, { deployments: s.deployments, signed: [{ commitment: c.commitment, signature: c.signature.signature }] });
+    await submitCommitments(wallet, {
+      deployments: s.deployments,
+      signed: [{ commitment: c.commitment, signature: c.signature.signature }],
+    });
     const resumed = await flushCommitments(journal, sdkCommitmentLedger(wallet, { deployments: s.deployments, account: wallet.account }));
     expect(resumed.foundOnChain).toEqual([key]);
     expect(resumed.transactions).toEqual([]);

@@ -38,7 +38,8 @@ await runWorkerLoop({
   stage: 1,
   ...config,
   waitForRound: async (round) => {
-    while ((await getCurrentRound(publicClient, { deployments: config.deployments, modelId: 1n })) < round) await new Promise((r) => setTimeout(r, 15));
+    while ((await getCurrentRound(publicClient, { deployments: config.deployments, modelId: 1n })) < round)
+      await new Promise((r) => setTimeout(r, 15));
   },
   onOpen: (info) => process.stdout.write(`open ${info.existingRecords} ${info.tornBytesDropped}\n`),
   onAppend: (r) => process.stdout.write(`ack ${r.seq} ${r.type}\n`),

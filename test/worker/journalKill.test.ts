@@ -85,7 +85,12 @@ async function chainForLoop(): Promise<Shardholder> {
   await registerModel(s.deployer, { deployments: s.deployments, spec });
   const wallet = s.wallets[1];
   if (!wallet || accountAt(s, 1) !== privateKeyToAccount(SENDER_KEY).address) throw new Error("setup");
-  await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 7), signingKey: privateKeyToAccount(SIGNING_KEY).address, valueWei: parseEther("2") });
+  await stake(wallet, {
+    deployments: s.deployments,
+    payout: accountAt(s, 7),
+    signingKey: privateKeyToAccount(SIGNING_KEY).address,
+    valueWei: parseEther("2"),
+  });
   return s;
 }
 
@@ -96,8 +101,15 @@ function driveRounds(s: Shardholder): { stop(): Promise<void> } {
     const model = await getModel(s.publicClient, { deployments: s.deployments, modelId: 1n });
     while (running) {
       const round = await getCurrentRound(s.publicClient, { deployments: s.deployments, modelId: 1n });
-      const stored = await getCommitment(s.publicClient, { deployments: s.deployments, modelId: 1n, round, stage: 1, worker: accountAt(s, 1) });
-      if (stored.found && round < BigInt(config.rounds)) await s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
+      const stored = await getCommitment(s.publicClient, {
+        deployments: s.deployments,
+        modelId: 1n,
+        round,
+        stage: 1,
+        worker: accountAt(s, 1),
+      });
+      if (stored.found && round < BigInt(config.rounds))
+        await s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
@@ -118,7 +130,9 @@ async function chainFacts(s: Shardholder) {
   }
   const accepted = await s.publicClient.getLogs({
     address: s.deployments.contracts.computeLedger,
-    event: parseAbiItem("event CommitmentAccepted(uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, bytes32 itemsRoot, uint64 units)"),
+    event: parseAbiItem(
+      "event CommitmentAccepted(uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, bytes32 itemsRoot, uint64 units)",
+    ),
     fromBlock: 0n,
   });
   const sent: Array<{ nonce: number; status: string }> = [];
@@ -126,7 +140,8 @@ async function chainFacts(s: Shardholder) {
   for (let n = 0n; n <= latest; n++) {
     const block = await s.publicClient.getBlock({ blockNumber: n, includeTransactions: true });
     for (const tx of block.transactions)
-      if (tx.from.toLowerCase() === accountAt(s, 1).toLowerCase()) sent.push({ nonce: tx.nonce, status: (await s.publicClient.getTransactionReceipt({ hash: tx.hash })).status });
+      if (tx.from.toLowerCase() === accountAt(s, 1).toLowerCase())
+        sent.push({ nonce: tx.nonce, status: (await s.publicClient.getTransactionReceipt({ hash: tx.hash })).status });
   }
   return { records, accepted: accepted.map((l) => `${l.args.round}:${l.args.itemsRoot}`), sent };
 }
@@ -159,7 +174,8 @@ describe("journal under kill -9, against the real ComputeLedger", () => {
       stage: 1,
       ...config,
       waitForRound: async (round) => {
-        while ((await getCurrentRound(ref.publicClient, { deployments: ref.deployments, modelId: 1n })) < round) await new Promise((r) => setTimeout(r, 10));
+        while ((await getCurrentRound(ref.publicClient, { deployments: ref.deployments, modelId: 1n })) < round)
+          await new Promise((r) => setTimeout(r, 10));
       },
     });
     await refDriver.stop();
@@ -173,7 +189,15 @@ describe("journal under kill -9, against the real ComputeLedger", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "journal-kill-"));
     dirs.push(dir);
     const file = path.join(dir, JOURNAL_FILE);
-    const env = { LOOP_CONFIG: JSON.stringify({ ...config, rpcUrl: rpc.url, deployments: s.deployments, senderKey: SENDER_KEY, signingKey: SIGNING_KEY }) };
+    const env = {
+      LOOP_CONFIG: JSON.stringify({
+        ...config,
+        rpcUrl: rpc.url,
+        deployments: s.deployments,
+        senderKey: SENDER_KEY,
+        signingKey: SIGNING_KEY,
+      }),
+    };
 
     let kills = 0;
     let tornInjected = 0;
@@ -182,7 +206,10 @@ describe("journal under kill -9, against the real ComputeLedger", () => {
     const killedAfter = new Map<string, number>();
     try {
       for (let attempt = 0; attempt < KILLS + 5; attempt++) {
-        const kill = kills < KILLS ? { afterAcks: 1 + Math.floor(random() * 6), onIntent: random() < 0.4, delayMs: Math.floor(random() * 30) } : undefined;
+        const kill =
+          kills < KILLS
+            ? { afterAcks: 1 + Math.floor(random() * 6), onIntent: random() < 0.4, delayMs: Math.floor(random() * 30) }
+            : undefined;
         const run = await runChild([dir], env, kill);
         if (run.opened && expectTorn) expect(run.opened.torn).toBe(expectTorn);
         expectTorn = 0;

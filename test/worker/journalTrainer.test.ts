@@ -31,7 +31,13 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-type StageWorker = { index: number; dir: string; wallet: WalletClient & { account: NonNullable<WalletClient["account"]> }; worker: Address; signer: ReturnType<typeof privateKeyToAccount> };
+type StageWorker = {
+  index: number;
+  dir: string;
+  wallet: WalletClient & { account: NonNullable<WalletClient["account"]> };
+  worker: Address;
+  signer: ReturnType<typeof privateKeyToAccount>;
+};
 
 describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and submits each round", () => {
   let s: Shardholder;
@@ -39,12 +45,14 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
 
   beforeAll(async () => {
     s = await deployShardholder();
-    const initialRoots = await Promise.all([0, 1].map(async (i) => {
-      const loaded = await loadStage(toyModel(toy), i, modelId);
-      const root = weightsRoot(loaded.stage.exportWeights());
-      loaded.stage.dispose();
-      return root;
-    }));
+    const initialRoots = await Promise.all(
+      [0, 1].map(async (i) => {
+        const loaded = await loadStage(toyModel(toy), i, modelId);
+        const root = weightsRoot(loaded.stage.exportWeights());
+        loaded.stage.dispose();
+        return root;
+      }),
+    );
     await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ initialWeightsRoots: initialRoots }) });
     for (const index of [0, 1]) {
       const wallet = s.wallets[index + 1];
@@ -58,14 +66,33 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
   });
 
   /** Starts both stage "processes" (in one test process), trains `rounds`, returns their reports. */
-  async function session(rounds: bigint[], rerunDurable = false, crashBefore?: { stage: number; record: string }): Promise<Array<RoundReport[] | Error>> {
+  async function session(
+    rounds: bigint[],
+    rerunDurable = false,
+    crashBefore?: { stage: number; record: string },
+  ): Promise<Array<RoundReport[] | Error>> {
     const loaded = await Promise.all(stages.map((st) => loadStage(toyModel(toy), st.index, modelId)));
     const [n0, n1] = await Promise.all([createPipeNode(), createPipeNode()]);
     if (!n0 || !n1) throw new Error("nodes");
     nodes.push(n0, n1);
     const [pipe0, pipe1] = await Promise.all([
-      openPipe({ node: n0, stageIndex: 0, stageCount: 2, modelKey: loaded[0]?.modelKey ?? zeroHash, auth: { ...(await localPipeAuth(modelId)), worker: stages[0]?.worker ?? zeroAddress }, limits: tensorFrameLimits(loaded[0]?.wireShape ?? []), nextAddress: n1.getMultiaddrs()[0]?.toString() }),
-      openPipe({ node: n1, stageIndex: 1, stageCount: 2, modelKey: loaded[1]?.modelKey ?? zeroHash, auth: { ...(await localPipeAuth(modelId)), worker: stages[1]?.worker ?? zeroAddress }, limits: tensorFrameLimits(loaded[1]?.wireShape ?? []) }),
+      openPipe({
+        node: n0,
+        stageIndex: 0,
+        stageCount: 2,
+        modelKey: loaded[0]?.modelKey ?? zeroHash,
+        auth: { ...(await localPipeAuth(modelId)), worker: stages[0]?.worker ?? zeroAddress },
+        limits: tensorFrameLimits(loaded[0]?.wireShape ?? []),
+        nextAddress: n1.getMultiaddrs()[0]?.toString(),
+      }),
+      openPipe({
+        node: n1,
+        stageIndex: 1,
+        stageCount: 2,
+        modelKey: loaded[1]?.modelKey ?? zeroHash,
+        auth: { ...(await localPipeAuth(modelId)), worker: stages[1]?.worker ?? zeroAddress },
+        limits: tensorFrameLimits(loaded[1]?.wireShape ?? []),
+      }),
     ]);
     const pipes = [pipe0, pipe1];
     const reports = await Promise.all(
@@ -75,7 +102,17 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
         if (!l || !pipe) throw new Error("setup");
         const runner: RoundRunner = {
           runRound: async (round) => ({
-            ...(await runStageRound({ stage: l.stage, round, microbatches: MICROBATCHES, schedule: "1f1b", wire: "int8", prev: pipe.prev, next: pipe.next, data: l.data, head: st.worker })),
+            ...(await runStageRound({
+              stage: l.stage,
+              round,
+              microbatches: MICROBATCHES,
+              schedule: "1f1b",
+              wire: "int8",
+              prev: pipe.prev,
+              next: pipe.next,
+              data: l.data,
+              head: st.worker,
+            })),
             neighbours: pipeNeighbours(pipe),
           }),
           exportWeights: () => l.stage.exportWeights(),
@@ -85,7 +122,8 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
         if (crashBefore?.stage === st.index) {
           // The process "dies" right before journaling that record: nothing after it happens.
           const append = journal.append.bind(journal);
-          journal.append = (record) => (record.type === crashBefore.record ? Promise.reject(new Error(`crashed before ${record.type}`)) : append(record));
+          journal.append = (record) =>
+            record.type === crashBefore.record ? Promise.reject(new Error(`crashed before ${record.type}`)) : append(record);
         }
         const out: RoundReport[] = [];
         const trained = trainRounds({
@@ -103,7 +141,10 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
           rerunDurable,
           onRound: (r) => out.push(r),
         });
-        const failed = await trained.then(() => undefined, (err: unknown) => err as Error);
+        const failed = await trained.then(
+          () => undefined,
+          (err: unknown) => err as Error,
+        );
         await journal.close();
         return failed ?? out;
       }),
@@ -125,7 +166,13 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
     expect(r1?.[0]?.meanLoss).toBeGreaterThan(0);
     expect(r0?.[0]?.bytesOnWire).toBeGreaterThan(0);
     for (const st of stages) {
-      const rec = await getCommitment(s.publicClient, { deployments: s.deployments, modelId, round: 0n, stage: st.index, worker: st.worker });
+      const rec = await getCommitment(s.publicClient, {
+        deployments: s.deployments,
+        modelId,
+        round: 0n,
+        stage: st.index,
+        worker: st.worker,
+      });
       expect(rec.found).toBe(true);
       expect(rec.units).toBe(BigInt(MICROBATCHES) * (st.index === 0 ? 3n : 5n));
     }
@@ -151,7 +198,13 @@ describe("trainRounds: a 2-stage pipeline over libp2p journals, commits and subm
     const noncesAfter = await Promise.all(stages.map((st) => s.publicClient.getTransactionCount({ address: st.worker })));
     expect(noncesAfter.map((n, i) => n - (noncesBefore[i] as number))).toEqual([1, 1]);
     for (const st of stages) {
-      const rec = await getCommitment(s.publicClient, { deployments: s.deployments, modelId, round: 1n, stage: st.index, worker: st.worker });
+      const rec = await getCommitment(s.publicClient, {
+        deployments: s.deployments,
+        modelId,
+        round: 1n,
+        stage: st.index,
+        worker: st.worker,
+      });
       expect(rec.found).toBe(true);
       const j = await Journal.open(st.dir, { modelId, stage: st.index, worker: st.worker });
       const state = replay(j.records);

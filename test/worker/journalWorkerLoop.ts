@@ -46,7 +46,15 @@ function microbatch(weights: Float32Array, round: bigint, index: number): StageM
   const g = new Float32Array(weights.length);
   for (let i = 0; i < g.length; i++) g[i] = Math.fround(Math.sin((weights[i] as number) * 31 + index * 0.7 + Number(round)) * 0.01);
   const tag = (s: string) => keccak256(toHex(`${s}:${round}:${index}:${weights[index % weights.length]}`));
-  return { index, inputActHash: tag("in"), outputActHash: tag("out"), upstreamGradHash: tag("up"), inputGradHash: tag("ig"), parameterGradient: g, weightsRoot: tag("w") };
+  return {
+    index,
+    inputActHash: tag("in"),
+    outputActHash: tag("out"),
+    upstreamGradHash: tag("up"),
+    inputGradHash: tag("ig"),
+    parameterGradient: g,
+    weightsRoot: tag("w"),
+  };
 }
 
 /** Runs (or resumes) the loop until every round is committed and submitted. */
@@ -83,7 +91,13 @@ export async function runWorkerLoop(p: LoopParameters): Promise<void> {
   }
   while (round < BigInt(p.rounds)) {
     if (nextStep === p.stepsPerRound) {
-      await commitRound(journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.stepsPerRound * p.microbatchesPerStep });
+      await commitRound(journal, {
+        modelId: p.modelId,
+        round,
+        stage: p.stage,
+        worker: p.worker,
+        expectedItems: p.stepsPerRound * p.microbatchesPerStep,
+      });
       await sign();
       await p.waitForRound?.(round);
       await flush();
@@ -101,9 +115,18 @@ export async function runWorkerLoop(p: LoopParameters): Promise<void> {
       for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (record.parameterGradient[i] as number);
     }
     const next = new Float32Array(weights.length);
-    for (let i = 0; i < next.length; i++) next[i] = Math.fround((weights[i] as number) - (0.5 * (sum[i] as number)) / p.microbatchesPerStep);
+    for (let i = 0; i < next.length; i++)
+      next[i] = Math.fround((weights[i] as number) - (0.5 * (sum[i] as number)) / p.microbatchesPerStep);
     weights = next;
-    await journal.append({ type: "step", round, step: nextStep, loss: Number(weights[0]), tokens: 64 * p.microbatchesPerStep, microbatches: p.microbatchesPerStep, neighbours });
+    await journal.append({
+      type: "step",
+      round,
+      step: nextStep,
+      loss: Number(weights[0]),
+      tokens: 64 * p.microbatchesPerStep,
+      microbatches: p.microbatchesPerStep,
+      neighbours,
+    });
     await saveCheckpoint(journal, { round, step: nextStep, weights });
     nextStep++;
   }

@@ -22,11 +22,31 @@ const END_MARKER_FRAME_BYTES = 4 + 13 + 13;
 const ROUNDS = 4;
 const MICROBATCHES = 4;
 const tiny = (stageCount: number): ModelSpec =>
-  defaultModelSpec({ stageCount, layers: stageCount, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: MICROBATCHES, learningRate: 1e-2 });
+  defaultModelSpec({
+    stageCount,
+    layers: stageCount,
+    dModel: 32,
+    heads: 2,
+    contextLength: 16,
+    microbatchSize: 4,
+    microbatchesPerStep: MICROBATCHES,
+    learningRate: 1e-2,
+  });
 
 type RoundRecord = { index: number; inputActHash: Hex; outputActHash: Hex; upstreamGradHash: Hex; inputGradHash: Hex };
-type RoundEvent = StageEvent & { round: string; head?: string; losses: number[]; bytesSent: number; bytesReceived: number; records: RoundRecord[] };
-type AuditEvent = StageEvent & { parameterCount: number; variables: { name: string; size: number }[]; received: { kind: string; count: number; payloadBytes: number }[] };
+type RoundEvent = StageEvent & {
+  round: string;
+  head?: string;
+  losses: number[];
+  bytesSent: number;
+  bytesReceived: number;
+  records: RoundRecord[];
+};
+type AuditEvent = StageEvent & {
+  parameterCount: number;
+  variables: { name: string; size: number }[];
+  received: { kind: string; count: number; payloadBytes: number }[];
+};
 
 const dirs: string[] = [];
 beforeAll(async () => {
@@ -36,7 +56,11 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function trainPipeline(spec: ModelSpec, wire: WireFormat, schedule: ScheduleName): Promise<{ procs: StageProcess[]; gradientsDir: string }> {
+async function trainPipeline(
+  spec: ModelSpec,
+  wire: WireFormat,
+  schedule: ScheduleName,
+): Promise<{ procs: StageProcess[]; gradientsDir: string }> {
   const gradientsDir = mkdtempSync(join(tmpdir(), "shardholder-pipe-"));
   dirs.push(gradientsDir);
   const procs = await runStageProcesses(spec.stages.length, () => ({
@@ -148,13 +172,19 @@ function compareWithReference(
       const ref = referenceRound({ stages, round: BigInt(r), microbatches: MICROBATCHES, data, head, wire, schedule });
       for (let s = 0; s < stages.length; s++)
         for (let m = 0; m < MICROBATCHES; m++) {
-          const err = relativeL2(readGradient(gradientsDir, s, r, m), (ref.records[s]?.[m] as { parameterGradient: Float32Array }).parameterGradient);
+          const err = relativeL2(
+            readGradient(gradientsDir, s, r, m),
+            (ref.records[s]?.[m] as { parameterGradient: Float32Array }).parameterGradient,
+          );
           worst = Math.max(worst, err);
           if (wire !== "exact") {
             const got = (roundsOf(procs[s] as StageProcess)[r] as RoundEvent).records[m] as RoundRecord;
             const want = ref.records[s]?.[m] as RoundRecord;
             expect([got.inputActHash, got.outputActHash, got.upstreamGradHash, got.inputGradHash]).toEqual([
-              want.inputActHash, want.outputActHash, want.upstreamGradHash, want.inputGradHash,
+              want.inputActHash,
+              want.outputActHash,
+              want.upstreamGradHash,
+              want.inputGradHash,
             ]);
           }
         }
@@ -208,7 +238,9 @@ describe("multi-process pipeline over libp2p (real transformer stages, wasm)", (
     // Against float32 end to end (no quantization), round 0: what the int8 wire costs.
     const vsExact = compareWithReference(spec, procs, gradientsDir, "exact", "1f1b");
     expect(vsExact).toBeLessThanOrEqual(0.1);
-    console.info(`3 stages int8: worst relative L2 gradient error vs same-codec reference ${sameCodec}, vs unquantized ${vsExact.toFixed(4)}`);
+    console.info(
+      `3 stages int8: worst relative L2 gradient error vs same-codec reference ${sameCodec}, vs unquantized ${vsExact.toFixed(4)}`,
+    );
   });
 
   it("twoStages_float32Wire_gpipe_lossFalls_gradientsMatchUnquantizedReference", async () => {
@@ -217,7 +249,8 @@ describe("multi-process pipeline over libp2p (real transformer stages, wasm)", (
     expectLossFalls(procs);
     expectHashChain(spec, procs);
     expectNoForeignParameters(spec, procs, "float32");
-    const frame = 4 + 13 + 14 + 4 * spec.microbatchSize * spec.contextLength * spec.dModel + 10 + 4 * spec.microbatchSize * spec.contextLength;
+    const frame =
+      4 + 13 + 14 + 4 * spec.microbatchSize * spec.contextLength * spec.dModel + 10 + 4 * spec.microbatchSize * spec.contextLength;
     for (const p of procs) for (const e of roundsOf(p)) expect(e.bytesSent).toBeLessThanOrEqual(MICROBATCHES * frame);
     const err = compareWithReference(spec, procs, gradientsDir, "float32", "gpipe");
     expect(err).toBeLessThanOrEqual(1e-6);

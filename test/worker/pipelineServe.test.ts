@@ -9,7 +9,16 @@ import { defaultModelSpec } from "../../worker/model/spec.ts";
 import { createStage } from "../../worker/model/stage.ts";
 import { runStageProcesses, type StageEvent } from "../../worker/pipeline/launch.ts";
 
-const spec = defaultModelSpec({ stageCount: 3, layers: 3, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, learningRate: 1e-2 });
+const spec = defaultModelSpec({
+  stageCount: 3,
+  layers: 3,
+  dModel: 32,
+  heads: 2,
+  contextLength: 16,
+  microbatchSize: 4,
+  microbatchesPerStep: 2,
+  learningRate: 1e-2,
+});
 const prompts = ["The jury said", "It was"];
 const MAX_NEW = 6;
 const dir = mkdtempSync(join(tmpdir(), "shardholder-serve-"));
@@ -57,7 +66,10 @@ describe("serving through the multi-process pipeline", () => {
     const frameBytes = (t: number): number => 4 + 13 + 18 + t * spec.dModel;
     generated.forEach((g) => {
       const promptLength = g.prompt.length;
-      const expected = Array.from({ length: MAX_NEW }, (_, i) => frameBytes(Math.min(spec.contextLength, promptLength + i))).reduce((a, b) => a + b, 0);
+      const expected = Array.from({ length: MAX_NEW }, (_, i) => frameBytes(Math.min(spec.contextLength, promptLength + i))).reduce(
+        (a, b) => a + b,
+        0,
+      );
       expect(g.bytesSent).toBeLessThanOrEqual(expected);
       expect(g.bytesSent).toBeGreaterThan(0.9 * expected);
     });
@@ -66,11 +78,17 @@ describe("serving through the multi-process pipeline", () => {
     // The middle stage relays every token; only the last stage picks them.
     expect(served.map((s) => s.tokensRelayed)).toEqual([prompts.length * MAX_NEW, 0]);
     // inferToken payload: the token id as u32 LE, 4 bytes (what `shardholder serve` sends).
-    const tokenFrames = ((procs[0]?.all("audit")[0] as StageEvent).received as { kind: string; count: number; payloadBytes: number }[]).find((r) => r.kind === "inferToken");
+    const tokenFrames = (
+      (procs[0]?.all("audit")[0] as StageEvent).received as { kind: string; count: number; payloadBytes: number }[]
+    ).find((r) => r.kind === "inferToken");
     expect(tokenFrames).toEqual({ kind: "inferToken", count: prompts.length * MAX_NEW, payloadBytes: 4 * prompts.length * MAX_NEW });
     const kinds = procs.map((p) => ((p.all("audit")[0] as StageEvent).received as { kind: string }[]).map((r) => r.kind).sort());
     // Both ends of every link open with a signed hello.
-    expect(kinds).toEqual([["hello", "inferToken"], ["hello", "inferActivation", "inferToken"], ["hello", "inferActivation"]]);
+    expect(kinds).toEqual([
+      ["hello", "inferToken"],
+      ["hello", "inferActivation", "inferToken"],
+      ["hello", "inferActivation"],
+    ]);
     for (const [s, p] of procs.entries()) {
       const variables = (p.all("audit")[0] as StageEvent).variables as { name: string }[];
       expect(variables.every((v) => v.name.startsWith(`stage${s}#`))).toBe(true);

@@ -29,7 +29,20 @@ describe("republishManifests", () => {
     for (const round of [3n, 12n]) {
       await saveCheckpoint(journal, { round, step: -1, weights });
       const neighbours = { upstream: who.worker, downstream: zeroAddress };
-      await journalMicrobatch(journal, { round, step: 0, record: { index: 0, inputActHash: hash(Number(round)), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient: weights, weightsRoot: hash(5) }, neighbours });
+      await journalMicrobatch(journal, {
+        round,
+        step: 0,
+        record: {
+          index: 0,
+          inputActHash: hash(Number(round)),
+          outputActHash: hash(2),
+          upstreamGradHash: hash(3),
+          inputGradHash: hash(4),
+          parameterGradient: weights,
+          weightsRoot: hash(5),
+        },
+        neighbours,
+      });
       await journal.append({ type: "step", round, step: 0, tokens: 0, microbatches: 1, neighbours });
       await saveCheckpoint(journal, { round, step: 0, weights });
       await commitRound(journal, { ...who, round, expectedItems: 1 });

@@ -41,7 +41,11 @@ describe("rpcTransport: one JSON-RPC layer that waits out a stalled or restartin
     const before = await client.getBlockNumber({ cacheTime: 0 });
     proxy.freeze();
     expect(await client.getBlockNumber({ cacheTime: 0 })).toBe(before);
-    expect(retries.map((r) => [r.method, r.attempt])).toEqual([["eth_blockNumber", 1], ["eth_blockNumber", 2], ["eth_blockNumber", 3]]);
+    expect(retries.map((r) => [r.method, r.attempt])).toEqual([
+      ["eth_blockNumber", 1],
+      ["eth_blockNumber", 2],
+      ["eth_blockNumber", 3],
+    ]);
     expect(retries.every((r) => r.error.name === "TimeoutError" || isTransientRpcError(r.error))).toBe(true);
   });
 
@@ -73,7 +77,16 @@ describe("rpcTransport: one JSON-RPC layer that waits out a stalled or restartin
     const account = privateKeyToAccount(KEY);
     const retries: RpcRetryInfo[] = [];
     const transport = fast((i) => retries.push(i));
-    const wallet = createWalletClient({ account, transport, chain: { id: 31337, name: "hardhat", nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [proxy.url] } } } });
+    const wallet = createWalletClient({
+      account,
+      transport,
+      chain: {
+        id: 31337,
+        name: "hardhat",
+        nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
+        rpcUrls: { default: { http: [proxy.url] } },
+      },
+    });
     const client = createPublicClient({ transport });
     const nonce = await client.getTransactionCount({ address: account.address });
     proxy.loseNextSendAnswer();
@@ -96,7 +109,9 @@ describe("rpcTransport: one JSON-RPC layer that waits out a stalled or restartin
   });
 
   it("a stall longer than the budget fails with RpcStalledError, not a hang", async () => {
-    const client = createPublicClient({ transport: rpcTransport({ urls: [proxy.url], timeoutMs: 200, baseDelayMs: 40, maxDelayMs: 100, stallBudgetMs: 1_000 }) });
+    const client = createPublicClient({
+      transport: rpcTransport({ urls: [proxy.url], timeoutMs: 200, baseDelayMs: 40, maxDelayMs: 100, stallBudgetMs: 1_000 }),
+    });
     proxy.freeze();
     try {
       const error = await client.getBlockNumber({ cacheTime: 0 }).catch((e: unknown) => e);

@@ -34,7 +34,10 @@ async function journalLines(dir: string): Promise<JournalLine[]> {
   const text = await readFile(path.join(dir, JOURNAL_FILE), "utf8").catch(() => "");
   const lines = text.split("\n");
   lines.pop();
-  return lines.map((line) => ({ type: String((JSON.parse(line.slice(0, line.lastIndexOf("\t"))) as { type?: unknown }).type), text: line }));
+  return lines.map((line) => ({
+    type: String((JSON.parse(line.slice(0, line.lastIndexOf("\t"))) as { type?: unknown }).type),
+    text: line,
+  }));
 }
 
 type StageRun = { incarnations: StageProcess[]; journalDir: string; args: string[] };
@@ -48,11 +51,16 @@ async function chainFacts(c: KillChain, pipeline: number) {
     for (const [stage, worker] of (c.workers[pipeline] as Address[]).entries()) {
       const rec = await getCommitment(publicClient, { deployments, modelId: 1n, round, stage, worker });
       expect(rec.found, `commitment of round ${round} stage ${stage}`).toBe(true);
-      digests.set(`${round}:${stage}`, JSON.stringify(rec, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+      digests.set(
+        `${round}:${stage}`,
+        JSON.stringify(rec, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+      );
     }
   const accepted = await publicClient.getLogs({
     address: deployments.contracts.computeLedger,
-    event: parseAbiItem("event CommitmentAccepted(uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, bytes32 itemsRoot, uint64 units)"),
+    event: parseAbiItem(
+      "event CommitmentAccepted(uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, bytes32 itemsRoot, uint64 units)",
+    ),
     args: { modelId: 1n },
     fromBlock: 0n,
   });
@@ -61,9 +69,15 @@ async function chainFacts(c: KillChain, pipeline: number) {
   const latest = await publicClient.getBlockNumber();
   for (let n = 0n; n <= latest; n++) {
     const block = await publicClient.getBlock({ blockNumber: n, includeTransactions: true });
-    for (const tx of block.transactions) statuses.push({ to: tx.to, status: (await publicClient.getTransactionReceipt({ hash: tx.hash })).status });
+    for (const tx of block.transactions)
+      statuses.push({ to: tx.to, status: (await publicClient.getTransactionReceipt({ hash: tx.hash })).status });
   }
-  return { digests, accepted: ours.map((l) => `${l.args.round}:${l.args.stage}`), itemsRoots: ours.map((l) => `${l.args.round}:${l.args.stage}:${l.args.itemsRoot}`).sort(), statuses };
+  return {
+    digests,
+    accepted: ours.map((l) => `${l.args.round}:${l.args.stage}`),
+    itemsRoots: ours.map((l) => `${l.args.round}:${l.args.stage}:${l.args.itemsRoot}`).sort(),
+    statuses,
+  };
 }
 
 const chains: KillChain[] = [];
@@ -126,7 +140,11 @@ describe("shardholder train under kill -9 (real processes, real chain)", () => {
     const [c, ref] = [await setupKillChain(), await setupKillChain()];
     chains.push(c, ref);
     const tSetup = performance.now() - t0;
-    const plans = Array.from({ length: KILLS }, () => ({ stage: random() < 0.5 ? 0 : 1, afterRecords: 1 + Math.floor(random() * 9), onIntent: random() < 0.35 }));
+    const plans = Array.from({ length: KILLS }, () => ({
+      stage: random() < 0.5 ? 0 : 1,
+      afterRecords: 1 + Math.floor(random() * 9),
+      onIntent: random() < 0.35,
+    }));
     const drivers = [driveRounds(c, [c.workers[0] as Address[]], UNTIL), driveRounds(ref, [ref.workers[0] as Address[]], UNTIL)];
     let tRef = 0;
     const [{ runs, kills }] = await Promise.all([
@@ -147,16 +165,24 @@ describe("shardholder train under kill -9 (real processes, real chain)", () => {
     for (const [stage, run] of runs.entries()) {
       const lines = await journalLines(run.journalDir);
       // Every record a killed process had written survives, in order.
-      for (const kill of kills.filter((k) => k.stage === stage)) expect(lines.slice(0, kill.survivingLines.length)).toEqual(kill.survivingLines);
+      for (const kill of kills.filter((k) => k.stage === stage))
+        expect(lines.slice(0, kill.survivingLines.length)).toEqual(kill.survivingLines);
       // A round made durable is never trained again: one end-of-round checkpoint per round.
-      const ends = lines.filter((l) => l.type === "checkpoint").map((l) => JSON.parse(l.text.slice(0, l.text.lastIndexOf("\t"))) as { round: string; step: number }).filter((r) => r.step >= 0);
+      const ends = lines
+        .filter((l) => l.type === "checkpoint")
+        .map((l) => JSON.parse(l.text.slice(0, l.text.lastIndexOf("\t"))) as { round: string; step: number })
+        .filter((r) => r.step >= 0);
       expect(ends.map((r) => r.round)).toEqual(["0n", "1n", "2n", "3n"]);
       const reruns = run.incarnations.flatMap((i) => i.logs).filter((l) => l.msg === "round committed" && l.rerun === true);
       for (const r of reruns) expect(r.rerunMismatches).toBe(0);
     }
     const restarts = runs.map((r) => r.incarnations.length - 1);
-    const reconnects = runs.map((r) => r.incarnations.flatMap((i) => i.logs).filter((l) => l.msg === "neighbour stage lost; reconnecting").length);
-    const reruns = runs.map((r) => r.incarnations.flatMap((i) => i.logs).filter((l) => l.msg === "round committed" && l.rerun === true).length);
+    const reconnects = runs.map(
+      (r) => r.incarnations.flatMap((i) => i.logs).filter((l) => l.msg === "neighbour stage lost; reconnecting").length,
+    );
+    const reruns = runs.map(
+      (r) => r.incarnations.flatMap((i) => i.logs).filter((l) => l.msg === "round committed" && l.rerun === true).length,
+    );
     console.log(
       `train kill -9 seed ${seed}: kills ${JSON.stringify(kills.map((k) => `s${k.stage}@${k.lastRecord}`))}, restarts ${restarts}, reconnects ${reconnects}, lockstep reruns ${reruns}, ` +
         `setup ${Math.round(tSetup)} ms, uninterrupted pipeline done after ${Math.round(tRef)} ms, all done after ${Math.round(performance.now() - t0 - tSetup)} ms`,

@@ -36,7 +36,16 @@ const SIGNING_KEYS = [
 ] as const;
 
 // Rounds of two optimizer steps: a kill inside a round reruns both steps from the round's start checkpoint.
-export const killSpec = defaultModelSpec({ stageCount: 2, layers: 2, dModel: 32, heads: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, stepsPerRound: 2 });
+export const killSpec = defaultModelSpec({
+  stageCount: 2,
+  layers: 2,
+  dModel: 32,
+  heads: 2,
+  contextLength: 16,
+  microbatchSize: 4,
+  microbatchesPerStep: 2,
+  stepsPerRound: 2,
+});
 
 export type KillChain = {
   s: Shardholder;
@@ -54,18 +63,29 @@ export async function setupKillChain(): Promise<KillChain> {
   const dir = await mkdtemp(path.join(tmpdir(), "train-kill-"));
   await writeFile(path.join(dir, `${s.deployments.chainId}.json`), JSON.stringify(s.deployments));
   await writeFile(path.join(dir, "spec.json"), canonicalSpecJson(killSpec));
-  await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ specHash: specHash(killSpec), initialWeightsRoots: initialWeightsRoots(killSpec) }) });
+  await registerModel(s.deployer, {
+    deployments: s.deployments,
+    spec: testSpec({ specHash: specHash(killSpec), initialWeightsRoots: initialWeightsRoots(killSpec) }),
+  });
   for (const i of [0, 1, 2, 3]) {
     const wallet = s.wallets[i + 1];
     if (!wallet || privateKeyToAccount(KEYS[i] as `0x${string}`).address !== accountAt(s, i + 1)) throw new Error("setup");
-    await stake(wallet, { deployments: s.deployments, payout: accountAt(s, 7), signingKey: privateKeyToAccount(SIGNING_KEYS[i] as `0x${string}`).address, valueWei: parseEther("2") });
+    await stake(wallet, {
+      deployments: s.deployments,
+      payout: accountAt(s, 7),
+      signingKey: privateKeyToAccount(SIGNING_KEYS[i] as `0x${string}`).address,
+      valueWei: parseEther("2"),
+    });
   }
   const workers = [0, 1].map((p) => [0, 1].map((stage) => accountAt(s, 1 + 2 * p + stage)));
   return { s, rpcUrl: rpc.url, dir, workers, close: () => rpc.close() };
 }
 
 /** The exact flags of one stage process; a restart reuses them unchanged. */
-export function stageArgs(c: KillChain, { pipeline, stage, journalDir, ports, until }: { pipeline: number; stage: number; journalDir: string; ports: number[]; until: bigint }): string[] {
+export function stageArgs(
+  c: KillChain,
+  { pipeline, stage, journalDir, ports, until }: { pipeline: number; stage: number; journalDir: string; ports: number[]; until: bigint },
+): string[] {
   return [
     "--json",
     "--rpc",
@@ -103,21 +123,62 @@ export function stageArgs(c: KillChain, { pipeline, stage, journalDir, ports, un
  * The flags of a `train --swarm` process of staked worker `key` (0..3, Hardhat accounts 1..4) on
  * `stage`: no `--peer`, neighbours come from the stage directory.
  */
-export function swarmArgs(c: KillChain, { key, stage, journalDir, until }: { key: number; stage: number; journalDir: string; until: bigint }): string[] {
+export function swarmArgs(
+  c: KillChain,
+  { key, stage, journalDir, until }: { key: number; stage: number; journalDir: string; until: bigint },
+): string[] {
   return [
-    "--json", "--rpc", c.rpcUrl, "--deployments", c.dir, "--key", KEYS[key] as string, "--signing-key", SIGNING_KEYS[key] as string, "--backend", "wasm",
-    "train", "--model", "1", "--stage", String(stage), "--spec", path.join(c.dir, "spec.json"), "--journal", journalDir, "--until-round", String(until),
-    "--poll-ms", "100", "--peer-timeout", "60", "--swarm",
+    "--json",
+    "--rpc",
+    c.rpcUrl,
+    "--deployments",
+    c.dir,
+    "--key",
+    KEYS[key] as string,
+    "--signing-key",
+    SIGNING_KEYS[key] as string,
+    "--backend",
+    "wasm",
+    "train",
+    "--model",
+    "1",
+    "--stage",
+    String(stage),
+    "--spec",
+    path.join(c.dir, "spec.json"),
+    "--journal",
+    journalDir,
+    "--until-round",
+    String(until),
+    "--poll-ms",
+    "100",
+    "--peer-timeout",
+    "60",
+    "--swarm",
   ];
 }
 
 /** One run of a `shardholder train` stage process: its JSON log lines, stderr and exit. */
-export type StageProcess = { child: ChildProcess; logs: Array<Record<string, unknown>>; stderr: string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
+export type StageProcess = {
+  child: ChildProcess;
+  logs: Array<Record<string, unknown>>;
+  stderr: string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
 
 /** Starts `shardholder train` with `args` (the key comes from the flags, never the environment). */
 export function startStage(args: string[]): StageProcess {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SHARDHOLDER_KEY: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  const proc: StageProcess = { child, logs: [], stderr: "", exit: new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))) };
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: root,
+    env: { ...process.env, SHARDHOLDER_KEY: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const proc: StageProcess = {
+    child,
+    logs: [],
+    stderr: "",
+    exit: new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))),
+  };
   let buffer = "";
   child.stdout?.on("data", (d: Buffer) => {
     buffer += d.toString("utf8");
@@ -143,8 +204,15 @@ export function driveRounds(c: KillChain, pipelines: readonly (readonly Address[
     while (running) {
       const round = await getCurrentRound(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n });
       if (round <= until) {
-        const found = await Promise.all(pipelines.flatMap((workers) => workers.map((worker, stage) => getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage, worker }))));
-        if (found.every((f) => f.found)) await c.s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
+        const found = await Promise.all(
+          pipelines.flatMap((workers) =>
+            workers.map((worker, stage) =>
+              getCommitment(c.s.publicClient, { deployments: c.s.deployments, modelId: 1n, round, stage, worker }),
+            ),
+          ),
+        );
+        if (found.every((f) => f.found))
+          await c.s.networkHelpers.time.increaseTo(model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec));
       }
       await new Promise((r) => setTimeout(r, 100));
     }

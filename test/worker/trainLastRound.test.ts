@@ -56,11 +56,16 @@ async function runWithKill(c: KillChain, victim: number, when: (r: Record<string
 async function acceptedKeys(c: KillChain): Promise<string[]> {
   const logs = await c.s.publicClient.getLogs({
     address: c.s.deployments.contracts.computeLedger,
-    event: parseAbiItem("event CommitmentAccepted(uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, bytes32 itemsRoot, uint64 units)"),
+    event: parseAbiItem(
+      "event CommitmentAccepted(uint64 indexed modelId, uint64 indexed round, address indexed worker, uint16 stage, bytes32 itemsRoot, uint64 units)",
+    ),
     args: { modelId: 1n },
     fromBlock: 0n,
   });
-  return logs.filter((l) => (c.workers[0] as Address[]).includes(l.args.worker as Address)).map((l) => `${l.args.round}:${l.args.stage}`).sort();
+  return logs
+    .filter((l) => (c.workers[0] as Address[]).includes(l.args.worker as Address))
+    .map((l) => `${l.args.round}:${l.args.stage}`)
+    .sort();
 }
 
 describe("shardholder train: a stage killed in the last round rejoins", () => {
@@ -71,7 +76,11 @@ describe("shardholder train: a stage killed in the last round rejoins", () => {
     // (or is about to have) finished the round, and stage 1 is killed before it reports done.
     // Stage 0 used to take the closed stream for "finished" and leave; the restart then waited
     // for an upstream that was gone (exit 13).
-    const { procs, exits } = await runWithKill(c, 1, (r) => r.type === "commitment" && String((r.commitment as { round?: unknown }).round) === `${UNTIL}n`);
+    const { procs, exits } = await runWithKill(
+      c,
+      1,
+      (r) => r.type === "commitment" && String((r.commitment as { round?: unknown }).round) === `${UNTIL}n`,
+    );
     expect(exits.map((e) => e?.code)).toEqual([0, 0]);
     expect(await acceptedKeys(c)).toEqual(["0:0", "0:1", "1:0", "1:1"]);
     const survivorLogs = procs[0]?.flatMap((p) => p.logs) ?? [];

@@ -24,7 +24,9 @@ describe("fastKeccak256 (hash-wasm)", () => {
       expect(sent.hash).toBe(tensorHash(sent.bytes));
       expect(decodeWireTensor(sent.bytes).hash).toBe(tensorHash(sent.bytes));
     }
-    expect(hashTokenIds([2, 3], new Int32Array([0, 1, -1, 65, 66, 2147483647]))).toBe("0x885611cfbb70766e29fed543ab57f1d9125d36cb72149fbc1ebc6d79453a9426");
+    expect(hashTokenIds([2, 3], new Int32Array([0, 1, -1, 65, 66, 2147483647]))).toBe(
+      "0x885611cfbb70766e29fed543ab57f1d9125d36cb72149fbc1ebc6d79453a9426",
+    );
     expect(hashScalarLoss(3.25)).toBe(tensorHash(encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([3.25]) })));
   });
 });

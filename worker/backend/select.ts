@@ -42,7 +42,10 @@ export class BackendUnavailableError extends BaseError {
 /** Throws unless `name` is a known backend (for flag parsing). */
 export function parseBackendName(name: string): BackendName {
   if ((BACKEND_ORDER as readonly string[]).includes(name)) return name as BackendName;
-  throw new BaseError(`Unknown backend "${name}".`, { name: "UnknownBackendError", metaMessages: [`Choose one of: ${BACKEND_ORDER.join(", ")}.`] });
+  throw new BaseError(`Unknown backend "${name}".`, {
+    name: "UnknownBackendError",
+    metaMessages: [`Choose one of: ${BACKEND_ORDER.join(", ")}.`],
+  });
 }
 
 function message(error: unknown): string {

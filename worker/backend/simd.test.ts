@@ -10,7 +10,8 @@ function sequentialReference(a: Float32Array, b: Float32Array, g: number, m: num
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let t = 0; t < k; t++) s = Math.fround(s + Math.fround((a[(x * m + i) * k + t] as number) * (b[(x * k + t) * n + j] as number)));
+        for (let t = 0; t < k; t++)
+          s = Math.fround(s + Math.fround((a[(x * m + i) * k + t] as number) * (b[(x * k + t) * n + j] as number)));
         c[(x * m + i) * n + j] = s;
       }
   return c;
@@ -28,7 +29,12 @@ describe("SIMD batched matmul kernel", () => {
   });
 
   it("equals the sequential float32 sum bit for bit, for several shapes", () => {
-    for (const [g, m, n, k] of [[1, 1, 16, 1], [3, 5, 32, 7], [8, 64, 64, 32], [2, 17, 48, 64]] as const) {
+    for (const [g, m, n, k] of [
+      [1, 1, 16, 1],
+      [3, 5, 32, 7],
+      [8, 64, 64, 32],
+      [2, 17, 48, 64],
+    ] as const) {
       const a = values(g * m * k, (i) => Math.sin(i * 1.3) * 2);
       const b = values(g * k * n, (i) => Math.cos(i * 0.7) - 0.25);
       const got = simdBatchMatMul(a, b, g, m, n, k);

@@ -10,7 +10,8 @@ import type { RawGlobalOptions } from "../config/options.ts";
 import { UsageError } from "./errors.ts";
 
 const port = (value: string): number => {
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError("must be a port from 0 to 65535 (0: any free port).");
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535)
+    throw new InvalidArgumentError("must be a port from 0 to 65535 (0: any free port).");
   return Number(value);
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -34,7 +35,9 @@ async function networkExtras(network: Network, chainId: number): Promise<{ lossF
 export function registerAppCommand(program: Command): void {
   program
     .command("app")
-    .description("serve the web app (holdings and claims, network activity, try the model) for the chain at --rpc and its --deployments (or a --network file), until Ctrl-C")
+    .description(
+      "serve the web app (holdings and claims, network activity, try the model) for the chain at --rpc and its --deployments (or a --network file), until Ctrl-C",
+    )
     .option("--port <n>", "port to listen on (0: any free port)", port, 5190)
     .option("--host <host>", "interface to listen on (the page holds dev keys on chain 31337: keep it on loopback there)", "127.0.0.1")
     .option("--loss <file>", "a loss report to chart (a devnet's runs/<time>/summary.json); repeatable", collect, [])
@@ -61,7 +64,8 @@ export function registerAppCommand(program: Command): void {
         rebuild: options.rebuild,
         log: (message) => logger.info(message),
       }).catch((err: unknown) => {
-        if ((err as { code?: unknown }).code === "EADDRINUSE") throw new UsageError(`Port ${options.port} is in use; pass --port 0 to take any free port.`);
+        if ((err as { code?: unknown }).code === "EADDRINUSE")
+          throw new UsageError(`Port ${options.port} is in use; pass --port 0 to take any free port.`);
         throw err;
       });
       logger.info({ url: app.url, chainId, rpc: rpcUrl, registry: deployments.contracts.modelRegistry }, "app ready; Ctrl-C stops it");

@@ -50,7 +50,16 @@ export async function connect(command: Command): Promise<Connected> {
   const transport = rpcTransport({
     urls: config.rpcUrls,
     onRetry: ({ method, attempt, delayMs, failingForMs, error }) =>
-      logger.warn({ method, attempt, retryInMs: delayMs, failingForS: Math.round(failingForMs / 1000), error: (error as { shortMessage?: string }).shortMessage ?? error.message }, "chain not answering; retrying"),
+      logger.warn(
+        {
+          method,
+          attempt,
+          retryInMs: delayMs,
+          failingForS: Math.round(failingForMs / 1000),
+          error: (error as { shortMessage?: string }).shortMessage ?? error.message,
+        },
+        "chain not answering; retrying",
+      ),
   });
   return { config, logger, client, chainId, rpcUrl: url, deployments, chain: { client: createPublicClient({ transport }), transport } };
 }
@@ -63,7 +72,11 @@ async function checkContracts(client: PublicClient, deployments: Deployments): P
     await verifyDeployments(client, deployments);
   } catch (err) {
     if (!(err instanceof NotOurContractError)) throw err;
-    throw new MissingDeploymentError({ chainId: deployments.chainId, source: `the address book's ${err.contract} ${err.address}`, cause: err });
+    throw new MissingDeploymentError({
+      chainId: deployments.chainId,
+      source: `the address book's ${err.contract} ${err.address}`,
+      cause: err,
+    });
   }
 }
 
@@ -92,7 +105,13 @@ export async function lockKey(connected: Pick<Connected, "chainId" | "rpcUrl">, 
  */
 export async function workerPreflight(
   command: Command,
-  { modelId, peers, attempts = 5, signingKey: need, lockAs }: { modelId: bigint; peers: string[]; attempts?: number; signingKey: "required" | "checkedIfGiven"; lockAs: string },
+  {
+    modelId,
+    peers,
+    attempts = 5,
+    signingKey: need,
+    lockAs,
+  }: { modelId: bigint; peers: string[]; attempts?: number; signingKey: "required" | "checkedIfGiven"; lockAs: string },
 ): Promise<Connected> {
   const connected = await connect(command);
   const { checkFunded, checkPeers, checkStaked } = await import("./preflight.ts");
@@ -100,11 +119,15 @@ export async function workerPreflight(
   const signingKey = need === "required" ? requireSigner(connected.config) : connected.config.signer;
   await checkFunded(connected.client, account.address);
   const staker = await checkStaked(connected.client, connected.deployments, account.address, { signingKey: signingKey?.address, modelId });
-  connected.logger.info({ worker: account.address, stakeWei: staker.stakeWei.toString(), minimumWei: staker.minimumWei.toString(), payout: staker.payout }, "staked");
+  connected.logger.info(
+    { worker: account.address, stakeWei: staker.stakeWei.toString(), minimumWei: staker.minimumWei.toString(), payout: staker.payout },
+    "staked",
+  );
   await lockKey(connected, account.address, lockAs);
   await checkPeers(peers, {
     attempts,
-    onRetry: ({ address: peer, attempt, delayMs }) => connected.logger.warn({ peer, attempt, retryInMs: delayMs }, "peer not answering, retrying"),
+    onRetry: ({ address: peer, attempt, delayMs }) =>
+      connected.logger.warn({ peer, attempt, retryInMs: delayMs }, "peer not answering, retrying"),
   });
   return connected;
 }

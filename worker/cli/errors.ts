@@ -30,7 +30,15 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 /** An error the CLI reports as one line and turns into a specific exit code. */
 export class CliError extends BaseError {
   readonly exitCode: ExitCodeValue;
-  constructor(shortMessage: string, { exitCode, name, cause, metaMessages }: { exitCode: ExitCodeValue; name: string; cause?: Error | undefined; metaMessages?: string[] | undefined }) {
+  constructor(
+    shortMessage: string,
+    {
+      exitCode,
+      name,
+      cause,
+      metaMessages,
+    }: { exitCode: ExitCodeValue; name: string; cause?: Error | undefined; metaMessages?: string[] | undefined },
+  ) {
     super(shortMessage, { name, cause, metaMessages });
     this.exitCode = exitCode;
   }
@@ -39,7 +47,11 @@ export class CliError extends BaseError {
 /** The JSON-RPC endpoint did not answer. */
 export class RpcUnreachableError extends CliError {
   constructor({ url, cause }: { url: string; cause?: Error | undefined }) {
-    super(`RPC ${url} is unreachable${cause ? ` (${firstLine(cause)})` : ""}.`, { exitCode: ExitCode.rpcUnreachable, name: "RpcUnreachableError", cause });
+    super(`RPC ${url} is unreachable${cause ? ` (${firstLine(cause)})` : ""}.`, {
+      exitCode: ExitCode.rpcUnreachable,
+      name: "RpcUnreachableError",
+      cause,
+    });
   }
 }
 
@@ -67,7 +79,10 @@ export class MissingDeploymentError extends CliError {
 /** The sending key cannot pay. */
 export class UnfundedKeyError extends CliError {
   constructor({ address, balanceWei, neededWei }: { address: string; balanceWei: bigint; neededWei: bigint }) {
-    super(`Key ${address} has ${balanceWei} wei, needs at least ${neededWei} wei.`, { exitCode: ExitCode.unfunded, name: "UnfundedKeyError" });
+    super(`Key ${address} has ${balanceWei} wei, needs at least ${neededWei} wei.`, {
+      exitCode: ExitCode.unfunded,
+      name: "UnfundedKeyError",
+    });
   }
 }
 
@@ -81,7 +96,10 @@ export class UnstakedKeyError extends CliError {
 /** The `--signing-key` is not the signing key the ledger has registered for the worker. */
 export class SigningKeyMismatchError extends CliError {
   constructor({ registered, given }: { registered: string; given: string }) {
-    super(`The ledger expects signing key ${registered}, --signing-key is ${given}.`, { exitCode: ExitCode.signingKeyMismatch, name: "SigningKeyMismatchError" });
+    super(`The ledger expects signing key ${registered}, --signing-key is ${given}.`, {
+      exitCode: ExitCode.signingKeyMismatch,
+      name: "SigningKeyMismatchError",
+    });
   }
 }
 
@@ -145,7 +163,15 @@ export class JournalLostError extends CliError {
  */
 /** A joining miner found no peer serving its stage's current weights (exit 8, like an unreachable peer). */
 export class JoinWeightsUnavailableError extends CliError {
-  constructor({ stage, round, attempts }: { stage: number; round: bigint; attempts: readonly { worker: string; peer: string; reason: string }[] }) {
+  constructor({
+    stage,
+    round,
+    attempts,
+  }: {
+    stage: number;
+    round: bigint;
+    attempts: readonly { worker: string; peer: string; reason: string }[];
+  }) {
     super(
       `No peer served the weights of stage ${stage} after round ${round}: ${attempts.map((a) => `${a.worker} at ${a.peer} (${a.reason})`).join(", ") || "no peer of this stage"}.`,
       { exitCode: ExitCode.peerUnreachable, name: "JoinWeightsUnavailableError" },
@@ -164,21 +190,46 @@ export class KeyInUseError extends CliError {
 
 /** The stake (`has`, or after this top-up `would have`) is below what the model requires of its workers. */
 export class StakeBelowMinimumError extends CliError {
-  constructor({ address, stakeWei, minimumWei, modelIds, after = false }: { address: string; stakeWei: bigint; minimumWei: bigint; modelIds: bigint[]; after?: boolean }) {
+  constructor({
+    address,
+    stakeWei,
+    minimumWei,
+    modelIds,
+    after = false,
+  }: {
+    address: string;
+    stakeWei: bigint;
+    minimumWei: bigint;
+    modelIds: bigint[];
+    after?: boolean;
+  }) {
     const below =
       modelIds.length === 1
         ? `below model ${modelIds[0]}'s minimum worker stake of ${formatEth(minimumWei)} ETH`
         : `below the minimum worker stake of every model (${modelIds.join(", ")}; the smallest is ${formatEth(minimumWei)} ETH)`;
-    super(`Key ${address} ${after ? "would have" : "has"} ${formatEth(stakeWei)} ETH staked, ${below}: stake at least ${formatEth(minimumWei - stakeWei)} ETH more.`, {
-      exitCode: ExitCode.stakeBelowMinimum,
-      name: "StakeBelowMinimumError",
-    });
+    super(
+      `Key ${address} ${after ? "would have" : "has"} ${formatEth(stakeWei)} ETH staked, ${below}: stake at least ${formatEth(minimumWei - stakeWei)} ETH more.`,
+      {
+        exitCode: ExitCode.stakeBelowMinimum,
+        name: "StakeBelowMinimumError",
+      },
+    );
   }
 }
 
 /** The claim's gas would cost at least what it pays (override with `--force`). */
 export class ClaimNotWorthGasError extends CliError {
-  constructor({ claimableWei, gasCostWei, gas, gasPriceWei }: { claimableWei: bigint; gasCostWei: bigint; gas: bigint; gasPriceWei: bigint }) {
+  constructor({
+    claimableWei,
+    gasCostWei,
+    gas,
+    gasPriceWei,
+  }: {
+    claimableWei: bigint;
+    gasCostWei: bigint;
+    gas: bigint;
+    gasPriceWei: bigint;
+  }) {
     super(
       `Claiming ${formatEth(claimableWei)} ETH would cost about ${formatEth(gasCostWei)} ETH of gas (${gas} gas at ${formatGwei(gasPriceWei)} gwei): wait until more revenue accrues, or pass --force.`,
       { exitCode: ExitCode.claimNotWorthGas, name: "ClaimNotWorthGasError" },
@@ -189,7 +240,10 @@ export class ClaimNotWorthGasError extends CliError {
 /** The spec file is not the model the registry holds. */
 export class SpecMismatchError extends CliError {
   constructor({ modelId, registered, file }: { modelId: bigint; registered: string; file: string }) {
-    super(`Spec ${file} does not hash to model ${modelId}'s registered specHash ${registered}.`, { exitCode: ExitCode.specMismatch, name: "SpecMismatchError" });
+    super(`Spec ${file} does not hash to model ${modelId}'s registered specHash ${registered}.`, {
+      exitCode: ExitCode.specMismatch,
+      name: "SpecMismatchError",
+    });
   }
 }
 
@@ -229,8 +283,7 @@ export async function toCliError(err: unknown): Promise<CliError> {
     [sdk.NotOurContractError, as(ExitCode.missingDeployment)],
   ];
   const top = err instanceof Error ? err : new Error(String(err));
-  for (let e: unknown = top; e instanceof Error; e = e.cause)
-    for (const [Class, make] of rules) if (e instanceof Class) return make(e);
+  for (let e: unknown = top; e instanceof Error; e = e.cause) for (const [Class, make] of rules) if (e instanceof Class) return make(e);
   return as(ExitCode.unexpected)(top);
 }
 

@@ -22,7 +22,15 @@ export type Holding = {
 };
 
 /** A claim transaction's expected cost. */
-export type ClaimQuote = { via: "claim" | "claimAll"; modelIds: bigint[]; tokens: Address[]; totalWei: bigint; gas: bigint; gasPriceWei: bigint; costWei: bigint };
+export type ClaimQuote = {
+  via: "claim" | "claimAll";
+  modelIds: bigint[];
+  tokens: Address[];
+  totalWei: bigint;
+  gas: bigint;
+  gasPriceWei: bigint;
+  costWei: bigint;
+};
 
 /**
  * The gas of claiming `targets` (one model: the token's `claim()`; several: one RevenueClaimer
@@ -30,14 +38,30 @@ export type ClaimQuote = { via: "claim" | "claimAll"; modelIds: bigint[]; tokens
  */
 export async function quoteClaim(
   client: PublicClient,
-  { deployments, holder, targets, gasPriceWei }: { deployments: Deployments; holder: Address; targets: ReadonlyArray<{ modelId: bigint; token: Address; claimableWei: bigint }>; gasPriceWei?: bigint | undefined },
+  {
+    deployments,
+    holder,
+    targets,
+    gasPriceWei,
+  }: {
+    deployments: Deployments;
+    holder: Address;
+    targets: ReadonlyArray<{ modelId: bigint; token: Address; claimableWei: bigint }>;
+    gasPriceWei?: bigint | undefined;
+  },
 ): Promise<ClaimQuote> {
   const tokens = targets.map((t) => t.token);
   const [first] = targets;
   const gas =
     targets.length === 1 && first
       ? await estimateContractGas(client, { abi: modelTokenAbi, address: first.token, functionName: "claim", args: [], account: holder })
-      : await estimateContractGas(client, { abi: revenueClaimerAbi, address: deployments.contracts.revenueClaimer, functionName: "claimAll", args: [tokens], account: holder });
+      : await estimateContractGas(client, {
+          abi: revenueClaimerAbi,
+          address: deployments.contracts.revenueClaimer,
+          functionName: "claimAll",
+          args: [tokens],
+          account: holder,
+        });
   const price = gasPriceWei ?? (await getGasPrice(client));
   return {
     via: targets.length === 1 ? "claim" : "claimAll",
@@ -57,18 +81,38 @@ export async function quoteClaim(
  */
 export async function readHoldings(
   client: PublicClient,
-  { deployments, holder, modelIds, all = false }: { deployments: Deployments; holder: Address; modelIds?: readonly bigint[] | undefined; all?: boolean | undefined },
+  {
+    deployments,
+    holder,
+    modelIds,
+    all = false,
+  }: { deployments: Deployments; holder: Address; modelIds?: readonly bigint[] | undefined; all?: boolean | undefined },
 ): Promise<{ holdings: Holding[]; gasPriceWei: bigint; claimAll?: ClaimQuote | undefined }> {
   const explicit = modelIds !== undefined && modelIds.length > 0;
-  const [claimable, gasPriceWei] = await Promise.all([getClaimable(client, { deployments, holder, modelIds: explicit ? modelIds : undefined }), getGasPrice(client)]);
+  const [claimable, gasPriceWei] = await Promise.all([
+    getClaimable(client, { deployments, holder, modelIds: explicit ? modelIds : undefined }),
+    getGasPrice(client),
+  ]);
   const shown = claimable.models.filter((m) => explicit || all || m.balanceTokens > 0n || m.claimableWei > 0n);
   const holdings: Holding[] = [];
   for (const m of shown) {
     const token = await getModelToken(client, { deployments, modelId: m.modelId });
     const claim = m.claimableWei > 0n ? await quoteClaim(client, { deployments, holder, targets: [m], gasPriceWei }) : undefined;
-    holdings.push({ modelId: m.modelId, token: m.token, name: token.name, symbol: token.symbol, balanceTokens: m.balanceTokens, totalSupplyTokens: token.totalSupplyTokens, claimableWei: m.claimableWei, claim });
+    holdings.push({
+      modelId: m.modelId,
+      token: m.token,
+      name: token.name,
+      symbol: token.symbol,
+      balanceTokens: m.balanceTokens,
+      totalSupplyTokens: token.totalSupplyTokens,
+      claimableWei: m.claimableWei,
+      claim,
+    });
   }
   const claimableOnes = holdings.filter((h) => h.claimableWei > 0n);
-  const claimAll = claimableOnes.length > 1 ? await quoteClaim(client, { deployments, holder, targets: claimableOnes, gasPriceWei }) : claimableOnes[0]?.claim;
+  const claimAll =
+    claimableOnes.length > 1
+      ? await quoteClaim(client, { deployments, holder, targets: claimableOnes, gasPriceWei })
+      : claimableOnes[0]?.claim;
   return { holdings, gasPriceWei, claimAll };
 }

@@ -24,7 +24,17 @@ export function keyLockDir(env: NodeJS.ProcessEnv = process.env): string {
  * has chain id 31337 and its own nonces, so on a loopback RPC the endpoint is part of the name too
  * (two Hardhat nodes on two ports are two chains; a real chain reached through two providers is one).
  */
-export function keyLockFile({ address, chainId, rpcUrl, dir = keyLockDir() }: { address: string; chainId: number; rpcUrl: string; dir?: string }): string {
+export function keyLockFile({
+  address,
+  chainId,
+  rpcUrl,
+  dir = keyLockDir(),
+}: {
+  address: string;
+  chainId: number;
+  rpcUrl: string;
+  dir?: string;
+}): string {
   const url = new URL(rpcUrl);
   const loopback = url.hostname === "localhost" || url.hostname === "[::1]" || url.hostname.startsWith("127.");
   const identity = `${chainId}|${address.toLowerCase()}|${loopback ? `${url.hostname}:${url.port}` : ""}`;
@@ -61,11 +71,24 @@ let exitHook = false;
  * const lock = acquireKeyLock({ address, chainId: 31337, rpcUrl, command: "train --stage 0" })
  * try { ... } finally { lock.release() }
  */
-export function acquireKeyLock(p: { address: string; chainId: number; rpcUrl: string; command: string; dir?: string | undefined }): KeyLock {
+export function acquireKeyLock(p: {
+  address: string;
+  chainId: number;
+  rpcUrl: string;
+  command: string;
+  dir?: string | undefined;
+}): KeyLock {
   const dir = p.dir ?? keyLockDir();
   mkdirSync(dir, { recursive: true });
   const file = keyLockFile({ ...p, dir });
-  const me: KeyLockHolder = { pid: process.pid, command: p.command, since: new Date().toISOString(), host: hostname(), address: p.address, chainId: p.chainId };
+  const me: KeyLockHolder = {
+    pid: process.pid,
+    command: p.command,
+    since: new Date().toISOString(),
+    host: hostname(),
+    address: p.address,
+    chainId: p.chainId,
+  };
   for (let attempt = 0; ; attempt++) {
     let fd: number;
     try {

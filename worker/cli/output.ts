@@ -7,10 +7,16 @@ import { pino, type Logger } from "pino";
  * per record on stderr (the same pino records, formatted), so stdout stays free for results.
  */
 export function createLogger({ json }: { json: boolean }): Logger {
-  if (json) return pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
+  if (json)
+    return pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
   const human = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      const { level, msg, time: _time, ...rest } = JSON.parse(chunk.toString("utf8")) as Record<string, string | number | boolean | null | object> & { level: number; msg?: string };
+      const {
+        level,
+        msg,
+        time: _time,
+        ...rest
+      } = JSON.parse(chunk.toString("utf8")) as Record<string, string | number | boolean | null | object> & { level: number; msg?: string };
       const prefix = level >= 50 ? "error: " : level >= 40 ? "warning: " : "";
       const fields = Object.entries(rest)
         .filter(([k]) => k !== "err")
@@ -29,7 +35,12 @@ export function loggable(value: object): object {
 }
 
 /** One progress update of a training or serving loop. */
-export type ProgressUpdate = { step: number; loss?: number | undefined; tokensPerSec?: number | undefined; bytesOnWire?: number | undefined };
+export type ProgressUpdate = {
+  step: number;
+  loss?: number | undefined;
+  tokensPerSec?: number | undefined;
+  bytesOnWire?: number | undefined;
+};
 
 /** A progress display: a bar on a terminal, log records otherwise (pipes, `--json`). */
 export type Progress = { update(u: ProgressUpdate): void; stop(): void };
@@ -49,10 +60,21 @@ function formatBytes(n: number): string {
  * const progress = createProgress({ total: steps, logger, json: false })
  * progress.update({ step: 1, loss: 3.2, tokensPerSec: 5400, bytesOnWire: 1 << 20 })
  */
-export function createProgress({ total, logger, json, tty = Boolean(process.stdout.isTTY) }: { total: number; logger: Logger; json: boolean; tty?: boolean }): Progress {
+export function createProgress({
+  total,
+  logger,
+  json,
+  tty = Boolean(process.stdout.isTTY),
+}: {
+  total: number;
+  logger: Logger;
+  json: boolean;
+  tty?: boolean;
+}): Progress {
   if (json || !tty) {
     return {
-      update: (u) => logger.info({ step: u.step, total, loss: u.loss, tokensPerSec: u.tokensPerSec, bytesOnWire: u.bytesOnWire }, "progress"),
+      update: (u) =>
+        logger.info({ step: u.step, total, loss: u.loss, tokensPerSec: u.tokensPerSec, bytesOnWire: u.bytesOnWire }, "progress"),
       stop: () => undefined,
     };
   }
@@ -79,7 +101,12 @@ export { durationText as formatDuration } from "../../sdk/actions/internal/durat
 export function formatTable(rows: ReadonlyArray<ReadonlyArray<string>>, { rightAligned = [] as number[] } = {}): string {
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
   return rows
-    .map((row) => row.map((cell, i) => (rightAligned.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd())
+    .map((row) =>
+      row
+        .map((cell, i) => (rightAligned.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+        .join("  ")
+        .trimEnd(),
+    )
     .join("\n");
 }
 

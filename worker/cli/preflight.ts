@@ -38,7 +38,10 @@ export async function checkRpc(url: string, { timeoutMs = 5_000 } = {}): Promise
  * {@link checkRpc} over the `--rpc` endpoints in order: the first that answers serves the
  * preflight; only when none does is it {@link RpcUnreachableError} (naming the first).
  */
-export async function checkRpcs(urls: readonly string[], options: { timeoutMs?: number } = {}): Promise<{ client: PublicClient; chainId: number; url: string }> {
+export async function checkRpcs(
+  urls: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<{ client: PublicClient; chainId: number; url: string }> {
   const failures: unknown[] = [];
   for (const url of urls) {
     try {
@@ -84,7 +87,10 @@ export async function loadAddressBook(location: DeploymentsLocation, chainId: nu
     return book;
   }
   const others = await readdir(location.path).catch(() => [] as string[]);
-  const chains = others.map((f) => /^(\d+)\.json$/.exec(f)?.[1]).filter((x): x is string => x !== undefined).map(Number);
+  const chains = others
+    .map((f) => /^(\d+)\.json$/.exec(f)?.[1])
+    .filter((x): x is string => x !== undefined)
+    .map(Number);
   if (chains.length) throw new WrongChainError({ rpcChainId: chainId, bookChainIds: chains, source: location.path });
   throw new MissingDeploymentError({ chainId, source: file });
 }
@@ -112,13 +118,18 @@ export async function checkStaked(
   try {
     staker = await getStaker(client, { deployments, account: address });
   } catch (err) {
-    throw new MissingDeploymentError({ chainId: deployments.chainId, source: `computeLedger ${deployments.contracts.computeLedger}`, cause: asError(err) });
+    throw new MissingDeploymentError({
+      chainId: deployments.chainId,
+      source: `computeLedger ${deployments.contracts.computeLedger}`,
+      cause: asError(err),
+    });
   }
   if (staker.stakeWei === 0n) throw new UnstakedKeyError({ address, reason: "has no stake in the compute ledger" });
   if (staker.unbonding) throw new UnstakedKeyError({ address, reason: "is unbonding its stake" });
   if (staker.jailed) throw new UnstakedKeyError({ address, reason: "is jailed" });
   const minimumWei = modelId === undefined ? 0n : await minWorkerStake(client, deployments, modelId);
-  if (staker.stakeWei < minimumWei) throw new StakeBelowMinimumError({ address, stakeWei: staker.stakeWei, minimumWei, modelIds: [modelId as bigint] });
+  if (staker.stakeWei < minimumWei)
+    throw new StakeBelowMinimumError({ address, stakeWei: staker.stakeWei, minimumWei, modelIds: [modelId as bigint] });
   if (signingKey && staker.signingKey.toLowerCase() !== signingKey.toLowerCase())
     throw new SigningKeyMismatchError({ registered: staker.signingKey, given: signingKey });
   return { stakeWei: staker.stakeWei, minimumWei, signingKey: staker.signingKey, payout: staker.payout };

@@ -31,20 +31,40 @@ export function buildProgram(): Command {
     .option("--deployments <path>", "address book: a <chainId>.json file or a directory of them (env SHARDHOLDER_DEPLOYMENTS)")
     .option("--key <hex>", "worker key: stakes, sends transactions (env SHARDHOLDER_KEY)")
     .option("--signing-key <hex>", "commitment signing key, not the payout key (env SHARDHOLDER_SIGNING_KEY)")
-    .addOption(new Option("--backend <name>", "tfjs backend (default: best available)").choices(["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]))
+    .addOption(
+      new Option("--backend <name>", "tfjs backend (default: best available)").choices(["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]),
+    )
     .option("--json", "structured JSON logs (pino) on stdout")
-    .option("--network <file>", "a running network's network.json (from `devnet --keep-running`): fills --rpc, --deployments, --model, --spec; flags win")
+    .option(
+      "--network <file>",
+      "a running network's network.json (from `devnet --keep-running`): fills --rpc, --deployments, --model, --spec; flags win",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   installNetworkDefaults(program, { resolveSpec: async (p) => (await import("./specFetch.ts")).resolveSpecForCommand(p) });
-  for (const register of [registerStake, registerTrain, registerStatus, registerServe, registerExport, registerConsent, registerValidate, registerHoldings, registerClaim, registerDevnet, registerChainCommand, registerAppCommand])
+  for (const register of [
+    registerStake,
+    registerTrain,
+    registerStatus,
+    registerServe,
+    registerExport,
+    registerConsent,
+    registerValidate,
+    registerHoldings,
+    registerClaim,
+    registerDevnet,
+    registerChainCommand,
+    registerAppCommand,
+  ])
     register(program);
   return program;
 }
 
 function report(err: CliError, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ level: 50, time: new Date().toISOString(), pid: process.pid, name: err.name, exitCode: err.exitCode, msg: err.shortMessage })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ level: 50, time: new Date().toISOString(), pid: process.pid, name: err.name, exitCode: err.exitCode, msg: err.shortMessage })}\n`,
+    );
   } else {
     process.stderr.write(`error: ${err.shortMessage}\n`);
   }

@@ -38,7 +38,10 @@ export function absolutePaths(args: readonly string[], cwd: string): string[] {
  * @example
  * scriptArgs(devnetCommand, { takes: ["rpc", "deployments", "json"] })
  */
-export async function scriptArgs(command: Command, { takes, cwd = process.cwd() }: { takes: readonly ("rpc" | "deployments" | "json")[]; cwd?: string }): Promise<{ args: string[]; env: NodeJS.ProcessEnv }> {
+export async function scriptArgs(
+  command: Command,
+  { takes, cwd = process.cwd() }: { takes: readonly ("rpc" | "deployments" | "json")[]; cwd?: string },
+): Promise<{ args: string[]; env: NodeJS.ProcessEnv }> {
   const g = command.optsWithGlobals<Globals>();
   const own = absolutePaths(command.args, cwd);
   let rpc = [g.rpc ?? []].flat()[0];
@@ -65,7 +68,12 @@ export async function runScript(name: string, { args, env }: { args: string[]; e
     // The script runs in a process group of its own, so a terminal's Ctrl-C reaches it once, from
     // here (the devnet takes a second Ctrl-C as "kill the children now"); SIGINT and SIGTERM sent
     // to this process alone are passed on the same way. It reads no input.
-    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "inherit", "inherit"], cwd: root, env: { ...process.env, ...env }, detached: true });
+    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+      stdio: ["ignore", "inherit", "inherit"],
+      cwd: root,
+      env: { ...process.env, ...env },
+      detached: true,
+    });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on("SIGINT", forward);
     process.on("SIGTERM", forward);
@@ -85,7 +93,9 @@ export async function runScript(name: string, { args, env }: { args: string[]; e
 export function registerChainCommand(program: Command): void {
   program
     .command("chain")
-    .description("start a local chain (default 127.0.0.1:8545), deploy the contracts, write the address book, serve until Ctrl-C (flags: see `shardholder chain --help`)")
+    .description(
+      "start a local chain (default 127.0.0.1:8545), deploy the contracts, write the address book, serve until Ctrl-C (flags: see `shardholder chain --help`)",
+    )
     .allowUnknownOption()
     .allowExcessArguments()
     .helpOption(false)

@@ -40,7 +40,8 @@ export type Shared = {
 };
 
 /** Microbatches of one round of the stage: `stepsPerRound * microbatchesPerStep` (the commitment's `itemCount`). */
-export const roundMicrobatches = (loaded: Pick<LoadedStage, "stepsPerRound" | "microbatchesPerStep">): number => loaded.stepsPerRound * loaded.microbatchesPerStep;
+export const roundMicrobatches = (loaded: Pick<LoadedStage, "stepsPerRound" | "microbatchesPerStep">): number =>
+  loaded.stepsPerRound * loaded.microbatchesPerStep;
 
 /**
  * Waits for `round`'s commit window (failing fast when `ended` reports a dead link), then frees
@@ -70,13 +71,34 @@ export function reportRound(s: Shared): (r: RoundReport) => void {
     const tokensPerSec = r.trained && s.tokensPerRound ? s.tokensPerRound / (r.wallMs / 1000) : undefined;
     s.progress.update({ step: s.reported, loss: r.meanLoss, tokensPerSec, bytesOnWire: r.bytesOnWire });
     logger.info(
-      { round: r.round.toString(), trained: r.trained, rerun: r.rerun, items: r.items, rerunMismatches: r.rerunMismatches, loss: r.meanLoss, evalLoss: r.evalLoss, wallMs: Math.round(r.wallMs), pipelineMs: r.pipelineMs && Object.fromEntries(Object.entries(r.pipelineMs).map(([k, v]) => [k, Math.round(v)])), confirmed: r.flush.confirmed.length, foundOnChain: r.flush.foundOnChain.length, expired: r.flush.expired.length, deferred: r.flush.deferred.length, txs: r.flush.transactions },
+      {
+        round: r.round.toString(),
+        trained: r.trained,
+        rerun: r.rerun,
+        items: r.items,
+        rerunMismatches: r.rerunMismatches,
+        loss: r.meanLoss,
+        evalLoss: r.evalLoss,
+        wallMs: Math.round(r.wallMs),
+        pipelineMs: r.pipelineMs && Object.fromEntries(Object.entries(r.pipelineMs).map(([k, v]) => [k, Math.round(v)])),
+        confirmed: r.flush.confirmed.length,
+        foundOnChain: r.flush.foundOnChain.length,
+        expired: r.flush.expired.length,
+        deferred: r.flush.deferred.length,
+        txs: r.flush.transactions,
+      },
       "round committed",
     );
     if (r.flush.deferred.length)
-      logger.warn({ round: r.round.toString(), deferred: r.flush.deferred }, "the chain did not answer while these commitments were submitted; the next round settles them by nonce and resends what did not land");
+      logger.warn(
+        { round: r.round.toString(), deferred: r.flush.deferred },
+        "the chain did not answer while these commitments were submitted; the next round settles them by nonce and resends what did not land",
+      );
     if (r.flush.expired.length)
-      logger.warn({ round: r.round.toString(), expired: r.flush.expired }, "commit window closed before these commitments were sent: that work is not rewarded; training goes on");
+      logger.warn(
+        { round: r.round.toString(), expired: r.flush.expired },
+        "commit window closed before these commitments were sent: that work is not rewarded; training goes on",
+      );
   };
 }
 

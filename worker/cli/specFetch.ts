@@ -22,7 +22,15 @@ export class SpecNotFoundError extends CliError {
  * metadata URI and its serving endpoints from the chain, fetches from them (and from the network
  * file's spec server), keeps the text whose hash is the registered one, and returns its file.
  */
-export async function resolveSpecForCommand({ command, modelId, network }: { command: Command; modelId: bigint; network?: Network | undefined }): Promise<string> {
+export async function resolveSpecForCommand({
+  command,
+  modelId,
+  network,
+}: {
+  command: Command;
+  modelId: bigint;
+  network?: Network | undefined;
+}): Promise<string> {
   const config = resolveGlobalConfig(command.optsWithGlobals<RawGlobalOptions>(), process.env);
   const { checkRpcs, loadAddressBook } = await import("./preflight.ts");
   const { createLogger } = await import("./output.ts");
@@ -38,7 +46,10 @@ export async function resolveSpecForCommand({ command, modelId, network }: { com
   const urls = specCandidates(model.specHash, model.metadataURI, bases);
   try {
     const found = await fetchSpec({ specHash: model.specHash, urls, cacheDir: process.env.SHARDHOLDER_SPEC_CACHE ?? SPEC_CACHE_DIR });
-    logger.info({ modelId: modelId.toString(), specHash: model.specHash, source: found.source, file: found.file }, "spec fetched and checked against the chain");
+    logger.info(
+      { modelId: modelId.toString(), specHash: model.specHash, source: found.source, file: found.file },
+      "spec fetched and checked against the chain",
+    );
     return found.file;
   } catch (err) {
     if (err instanceof SpecUnavailableError) throw new SpecNotFoundError(`Model ${modelId}: ${err.message}`);

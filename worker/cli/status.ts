@@ -52,7 +52,15 @@ export type MinerStatus = {
  */
 async function settledRound(
   client: PublicClient,
-  p: { deployments: Deployments; modelId: bigint; round: bigint; model: GetModelReturnType; accepted: AcceptedCommitment[]; slashes: Slash[]; voided: VoidedCommitment[] },
+  p: {
+    deployments: Deployments;
+    modelId: bigint;
+    round: bigint;
+    model: GetModelReturnType;
+    accepted: AcceptedCommitment[];
+    slashes: Slash[];
+    voided: VoidedCommitment[];
+  },
 ): Promise<MinerRound> {
   const mine = p.accepted.filter((c) => c.round === p.round);
   const stages = mine.map((c) => c.stage);
@@ -62,7 +70,14 @@ async function settledRound(
   if (live.length === 0) return { round: p.round, stages, units: 0n, phase: "voided", openDisputes: 0 };
   const units = live.reduce((t, c) => t + c.units, 0n);
   const state = await getRound(client, { deployments: p.deployments, modelId: p.modelId, round: p.round });
-  return { round: p.round, stages, units, phase: "minted", tokens: workerTokensOf(state, units, p.model.designerEmissionBps), openDisputes: 0 };
+  return {
+    round: p.round,
+    stages,
+    units,
+    phase: "minted",
+    tokens: workerTokensOf(state, units, p.model.designerEmissionBps),
+    openDisputes: 0,
+  };
 }
 
 /**
@@ -73,9 +88,18 @@ async function settledRound(
  */
 export async function readMinerStatus(
   client: PublicClient,
-  { deployments, worker, modelIds, lastRounds }: { deployments: Deployments; worker: Address; modelIds?: readonly bigint[] | undefined; lastRounds: number },
+  {
+    deployments,
+    worker,
+    modelIds,
+    lastRounds,
+  }: { deployments: Deployments; worker: Address; modelIds?: readonly bigint[] | undefined; lastRounds: number },
 ): Promise<MinerStatus> {
-  const [staker, paymentsWei, now] = await Promise.all([getStaker(client, { deployments, account: worker }), getPayments(client, { deployments, account: worker }), chainNow(client)]);
+  const [staker, paymentsWei, now] = await Promise.all([
+    getStaker(client, { deployments, account: worker }),
+    getPayments(client, { deployments, account: worker }),
+    chainNow(client),
+  ]);
   const explicit = modelIds !== undefined && modelIds.length > 0;
   const ids = explicit ? [...modelIds] : (await listModels(client, { deployments, limit: 1000 })).models.map((m) => m.modelId);
   const models: ModelStatus[] = [];
@@ -93,7 +117,9 @@ export async function readMinerStatus(
     const rounds: MinerRound[] = [];
     for (const round of shown) {
       const state = await readMinerRound(client, { deployments, modelId, worker, round, terms: model, now });
-      rounds.push(state.phase === "settled" ? await settledRound(client, { deployments, modelId, round, model, accepted, slashes, voided }) : state);
+      rounds.push(
+        state.phase === "settled" ? await settledRound(client, { deployments, modelId, round, model, accepted, slashes, voided }) : state,
+      );
     }
     const { commitEnd, challengeEnd } = roundWindows(model, model.currentRound);
     models.push({

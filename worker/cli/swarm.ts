@@ -20,7 +20,16 @@ import { contentHello, memberDialAddress, stageReplicas } from "../p2p/stageMemb
 import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
 import { getCurrentRound } from "../../sdk/actions/miner/getCurrentRound.ts";
 import type { LoadedStage } from "../pipeline/models.ts";
-import { combineReplicaWeights, evaluateAsReplica, NoReplicaLeftError, ReplicaThroughput, type ReplicaWeights, type RosterEntry, runFanOutRound, runReplicaRound } from "../pipeline/replicas.ts";
+import {
+  combineReplicaWeights,
+  evaluateAsReplica,
+  NoReplicaLeftError,
+  ReplicaThroughput,
+  type ReplicaWeights,
+  type RosterEntry,
+  runFanOutRound,
+  runReplicaRound,
+} from "../pipeline/replicas.ts";
 import { fetchStageWeights } from "../commit/join.ts";
 import { JoinWeightsUnavailableError, UsageError } from "./errors.ts";
 import { enterRound, type Shared, sessionReceipts, sessionRounds, sleep } from "./session.ts";
@@ -39,7 +48,9 @@ export const SWARM_LOG = {
 export function swarmRole(stage: number, stageCount: number): "fanOut" | "replica" {
   if (stage === stageCount - 1) return "replica";
   if (stage === stageCount - 2) return "fanOut";
-  throw new UsageError(`--swarm runs replicas of the last stage: it applies to stages ${stageCount - 2} and ${stageCount - 1}, not ${stage}.`);
+  throw new UsageError(
+    `--swarm runs replicas of the last stage: it applies to stages ${stageCount - 2} and ${stageCount - 1}, not ${stage}.`,
+  );
 }
 
 function linkOptions(s: Shared, loaded: LoadedStage) {
@@ -54,7 +65,8 @@ function linkOptions(s: Shared, loaded: LoadedStage) {
     maxMailboxBytes: (2 * loaded.microbatchesPerStep + 2) * tensorFrameLimits(loaded.wireShape).maxPayloadBytes,
     messageTimeoutMs: p.peerTimeoutMs,
     acceptTimeoutMs: p.peerTimeoutMs,
-    onRefused: (error: Error) => p.logger.warn({ error: (error as { shortMessage?: string }).shortMessage ?? error.message }, "refused a pipe link"),
+    onRefused: (error: Error) =>
+      p.logger.warn({ error: (error as { shortMessage?: string }).shortMessage ?? error.message }, "refused a pipe link"),
     dial: { attempts: p.dialAttempts, baseDelayMs: 250, maxDelayMs: 4_000 },
   };
 }
@@ -76,9 +88,19 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
     for (const [worker, link] of replicas) if (link.ended) replicas.delete(worker);
     let told = false;
     for (;;) {
-      const found = await stageReplicas({ client: p.client, deployments: p.deployments, node: s.node, modelId: p.modelId, stage: p.stage + 1, exclude: p.account.address });
+      const found = await stageReplicas({
+        client: p.client,
+        deployments: p.deployments,
+        node: s.node,
+        modelId: p.modelId,
+        stage: p.stage + 1,
+        exclude: p.account.address,
+      });
       const fresh = found.filter((f) => !replicas.has(f.worker));
-      logger.debug({ stage: p.stage + 1, found: found.map((f) => f.worker), linked: [...replicas.keys()] }, "replicas in the stage directory");
+      logger.debug(
+        { stage: p.stage + 1, found: found.map((f) => f.worker), linked: [...replicas.keys()] },
+        "replicas in the stage directory",
+      );
       if (fresh.length) {
         const links = await Promise.allSettled(fresh.map((f) => dialReplicas(options, [f.address])));
         links.forEach((r, i) => {
@@ -88,7 +110,14 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
             replicas.set(link.peerWorker ?? (fresh[i]?.worker as Address), link);
             logger.info({ stage: p.stage + 1, worker: link.peerWorker, address: fresh[i]?.address }, "replica of the next stage joined");
           } else if (r.status === "rejected") {
-            logger.warn({ stage: p.stage + 1, worker: fresh[i]?.worker, error: (r.reason as { shortMessage?: string }).shortMessage ?? (r.reason as Error).message }, "could not link to a replica of the next stage; trying again next round");
+            logger.warn(
+              {
+                stage: p.stage + 1,
+                worker: fresh[i]?.worker,
+                error: (r.reason as { shortMessage?: string }).shortMessage ?? (r.reason as Error).message,
+              },
+              "could not link to a replica of the next stage; trying again next round",
+            );
           }
         });
       }
@@ -104,7 +133,10 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
   const current = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
   const need = firstRoundToTrain(replay(journal.records), current, s.until);
   const from = prev ? await agreeFirstRound({ prev }, need) : need;
-  logger.info({ stage: p.stage, replicas: replicas.size, from: from.toString(), until: s.until.toString() }, "pipeline connected (swarm: the next stage's replicas share the microbatches)");
+  logger.info(
+    { stage: p.stage, replicas: replicas.size, from: from.toString(), until: s.until.toString() },
+    "pipeline connected (swarm: the next stage's replicas share the microbatches)",
+  );
   const receipts = sessionReceipts(s, loaded, from, { prev, replicas: () => replicas.values() });
   await trainRounds({
     runner: {
@@ -114,8 +146,17 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
         let result;
         try {
           result = await runFanOutRound({
-            stage: loaded.stage, round, microbatches: loaded.microbatchesPerStep, steps: loaded.stepsPerRound, wire: p.wire, prev,
-            replicas: [...replicas.values()], data: loaded.data, head: p.account.address, replicaTimeoutMs: p.peerTimeoutMs, throughput,
+            stage: loaded.stage,
+            round,
+            microbatches: loaded.microbatchesPerStep,
+            steps: loaded.stepsPerRound,
+            wire: p.wire,
+            prev,
+            replicas: [...replicas.values()],
+            data: loaded.data,
+            head: p.account.address,
+            replicaTimeoutMs: p.peerTimeoutMs,
+            throughput,
             evaluation: { microbatches: loaded.evalMicrobatches, data: loaded.evalData },
           });
         } catch (err) {
@@ -124,10 +165,25 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
         }
         for (const worker of result.lost) {
           replicas.delete(worker);
-          logger.warn({ round: round.toString(), worker }, "a replica of the next stage left mid-round; its unanswered microbatches went to the others");
+          logger.warn(
+            { round: round.toString(), worker },
+            "a replica of the next stage left mid-round; its unanswered microbatches went to the others",
+          );
         }
-        logger.info({ round: round.toString(), routed: Object.fromEntries(result.routed), roster: result.roster.map((e) => ({ worker: e.worker, items: e.items })) }, SWARM_LOG.roundRouted);
-        const { gradRoots } = storeRoundContent(store, { round, stepWeights: result.stepWeights, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+        logger.info(
+          {
+            round: round.toString(),
+            routed: Object.fromEntries(result.routed),
+            roster: result.roster.map((e) => ({ worker: e.worker, items: e.items })),
+          },
+          SWARM_LOG.roundRouted,
+        );
+        const { gradRoots } = storeRoundContent(store, {
+          round,
+          stepWeights: result.stepWeights,
+          gradients: result.records.map((r) => r.parameterGradient),
+          losses: result.losses,
+        });
         const records = result.records.map((r, i) => ({ ...r, gradRoot: gradRoots[i] }));
         return { ...result, records, neighbours: { upstream: prev?.peerWorker ?? zeroAddress, downstream: zeroAddress } };
       },
@@ -146,9 +202,22 @@ export async function runFanOutSession(s: Shared, loaded: LoadedStage, onConnect
  * may fetch its weights), and combined. A replica that cannot be reached is left out and logged:
  * its peers may then combine different sets, which the validators' weights checks will show.
  */
-async function combineWithPeers(s: Shared, loaded: LoadedStage, roster: readonly RosterEntry[], own: ReplicaWeights): Promise<Float32Array> {
+async function combineWithPeers(
+  s: Shared,
+  loaded: LoadedStage,
+  roster: readonly RosterEntry[],
+  own: ReplicaWeights,
+): Promise<Float32Array> {
   const { p } = s;
-  const hello = await contentHello({ signer: p.signer, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: loaded.modelKey, stage: p.stage, worker: p.account.address, node: s.node });
+  const hello = await contentHello({
+    signer: p.signer,
+    domain: helloDomainOf(p.deployments),
+    modelId: p.modelId,
+    specHash: loaded.modelKey,
+    stage: p.stage,
+    worker: p.account.address,
+    node: s.node,
+  });
   const weights: ReplicaWeights[] = [];
   for (const entry of roster) {
     if (entry.worker.toLowerCase() === own.worker.toLowerCase()) {
@@ -162,7 +231,10 @@ async function combineWithPeers(s: Shared, loaded: LoadedStage, roster: readonly
       const bytes = await fetchContent({ node: s.node, address, kind: "weights", key: entry.root, timeoutMs: p.peerTimeoutMs, hello });
       weights.push({ worker: entry.worker, weights: float32FromBytes(bytes), items: entry.items });
     } catch (err) {
-      p.logger.warn({ worker: entry.worker, root: entry.root, error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "could not fetch a replica's round-end weights; combining without them");
+      p.logger.warn(
+        { worker: entry.worker, root: entry.root, error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message },
+        "could not fetch a replica's round-end weights; combining without them",
+      );
     }
   }
   return combineReplicaWeights(weights);
@@ -175,14 +247,43 @@ async function combineWithPeers(s: Shared, loaded: LoadedStage, roster: readonly
  */
 async function catchUp(s: Shared, loaded: LoadedStage, round: bigint): Promise<void> {
   const { p } = s;
-  const hello = await contentHello({ signer: p.signer, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: loaded.modelKey, stage: p.stage, worker: p.account.address, node: s.node });
+  const hello = await contentHello({
+    signer: p.signer,
+    domain: helloDomainOf(p.deployments),
+    modelId: p.modelId,
+    specHash: loaded.modelKey,
+    stage: p.stage,
+    worker: p.account.address,
+    node: s.node,
+  });
   const started = performance.now();
   for (;;) {
-    const peers = (await stageReplicas({ client: p.client, deployments: p.deployments, node: s.node, modelId: p.modelId, stage: p.stage, exclude: p.account.address })).map((f) => ({ stage: p.stage, worker: f.worker, multiaddr: f.address }));
-    const { found, attempts } = await fetchStageWeights({ client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, round, peers, node: s.node, hello });
+    const peers = (
+      await stageReplicas({
+        client: p.client,
+        deployments: p.deployments,
+        node: s.node,
+        modelId: p.modelId,
+        stage: p.stage,
+        exclude: p.account.address,
+      })
+    ).map((f) => ({ stage: p.stage, worker: f.worker, multiaddr: f.address }));
+    const { found, attempts } = await fetchStageWeights({
+      client: p.client,
+      deployments: p.deployments,
+      modelId: p.modelId,
+      stage: p.stage,
+      round,
+      peers,
+      node: s.node,
+      hello,
+    });
     if (found) {
       loaded.stage.importWeights(found.weights);
-      p.logger.info({ round: round.toString(), worker: found.worker, weightsRoot: found.weightsRoot }, "caught up: continuing from the weights the other replicas committed");
+      p.logger.info(
+        { round: round.toString(), worker: found.worker, weightsRoot: found.weightsRoot },
+        "caught up: continuing from the weights the other replicas committed",
+      );
       return;
     }
     if (performance.now() - started > p.peerTimeoutMs) throw new JoinWeightsUnavailableError({ stage: p.stage, round, attempts });
@@ -215,14 +316,21 @@ export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnec
   // its own journal ended that very round: one with nothing trained yet, and one restarted after a
   // crash that cost it a round (its last checkpoint is older), both catch up.
   if (from > 0n && from <= s.until && lastDurableRound(replay(journal.records)) !== from - 1n) await catchUp(s, loaded, from - 1n);
-  logger.info({ stage: p.stage, upstream: prev.peerWorker, from: from.toString(), until: s.until.toString() }, "linked as a replica (swarm)");
+  logger.info(
+    { stage: p.stage, upstream: prev.peerWorker, from: from.toString(), until: s.until.toString() },
+    "linked as a replica (swarm)",
+  );
   await trainRounds({
     routed: true,
     runner: {
       runRound: async (round) => {
         await enterRound(s, round, () => prev.ended);
         const result = await runReplicaRound({
-          stage: loaded.stage, round, steps: loaded.stepsPerRound, wire: p.wire, prev,
+          stage: loaded.stage,
+          round,
+          steps: loaded.stepsPerRound,
+          wire: p.wire,
+          prev,
           onFirstMicrobatch: (microbatch) => logger.info({ round: round.toString(), microbatch }, SWARM_LOG.roundUnderWay),
         });
         if (result.records.length === 0) {
@@ -234,17 +342,36 @@ export async function runReplicaSession(s: Shared, loaded: LoadedStage, onConnec
         const local = result.endWeights as Float32Array;
         // Peers fetch this replica's round-end weights by the root the roster names.
         store.putWeights(local, round);
-        const combined = await combineWithPeers(s, loaded, result.roster, { worker: p.account.address, weights: local, items: result.records.length });
+        const combined = await combineWithPeers(s, loaded, result.roster, {
+          worker: p.account.address,
+          weights: local,
+          items: result.records.length,
+        });
         loaded.stage.importWeights(combined);
         // What a replica joining at the next round boundary downloads (this round's weightsRootAfter).
         store.putWeights(combined, round);
-        logger.info({ round: round.toString(), kept: result.records.length, replicas: result.roster.length }, "round trained as a replica; weights combined with the other replicas");
+        logger.info(
+          { round: round.toString(), kept: result.records.length, replicas: result.roster.length },
+          "round trained as a replica; weights combined with the other replicas",
+        );
         // The roster's first replica evaluates the held-out batch on the combined weights.
         const evaluates = result.roster[0]?.worker.toLowerCase() === p.account.address.toLowerCase();
-        const evalLoss = evaluates && loaded.evalMicrobatches > 0
-          ? await evaluateAsReplica({ stage: loaded.stage, round, prev, first: loaded.stepsPerRound * loaded.microbatchesPerStep, count: loaded.evalMicrobatches })
-          : undefined;
-        const { gradRoots } = storeRoundContent(store, { round, stepWeights: result.stepWeights, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+        const evalLoss =
+          evaluates && loaded.evalMicrobatches > 0
+            ? await evaluateAsReplica({
+                stage: loaded.stage,
+                round,
+                prev,
+                first: loaded.stepsPerRound * loaded.microbatchesPerStep,
+                count: loaded.evalMicrobatches,
+              })
+            : undefined;
+        const { gradRoots } = storeRoundContent(store, {
+          round,
+          stepWeights: result.stepWeights,
+          gradients: result.records.map((r) => r.parameterGradient),
+          losses: result.losses,
+        });
         const records = result.records.map((r, i) => ({ ...r, gradRoot: gradRoots[i] }));
         return { ...result, records, evalLoss, neighbours: { upstream: prev.peerWorker ?? zeroAddress, downstream: zeroAddress } };
       },

@@ -12,7 +12,14 @@ import { getModel } from "../../sdk/actions/models/getModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
 import type { BackendName } from "../backend/select.ts";
-import { firstRoundToTrain, missingCommittedRound, type RoundRunner, sdkCommitmentLedger, submitFinishedWork, trainRounds } from "../commit/index.ts";
+import {
+  firstRoundToTrain,
+  missingCommittedRound,
+  type RoundRunner,
+  sdkCommitmentLedger,
+  submitFinishedWork,
+  trainRounds,
+} from "../commit/index.ts";
 import { watchAvailabilityChallenges } from "../commit/availability.ts";
 import { watchVoidedCommitments } from "../commit/defend.ts";
 import { chainNow, describeRounds, rewardTotals, watchRewards } from "../commit/rewards.ts";
@@ -26,7 +33,14 @@ import { serveContent } from "../p2p/contentProtocol.ts";
 import { LinkClosedError, PeerTimeoutError, PeerUnreachableError } from "../p2p/errors.ts";
 import { PIPE_PROTOCOL, tensorFrameLimits } from "../p2p/frames.ts";
 import { helloDomainOf } from "../p2p/stakedNeighbour.ts";
-import { announceStageMember, contentHello, discoverStagePeer, stageContentGate, stageMemberOnChain, stageReplicas } from "../p2p/stageMembers.ts";
+import {
+  announceStageMember,
+  contentHello,
+  discoverStagePeer,
+  stageContentGate,
+  stageMemberOnChain,
+  stageReplicas,
+} from "../p2p/stageMembers.ts";
 import { serveStageStatus } from "../p2p/stageStatus.ts";
 import type { Libp2p } from "@libp2p/interface";
 import { backoffDelayMs, createPipeNode } from "../p2p/node.ts";
@@ -40,7 +54,16 @@ import { runFanOutSession, runReplicaSession, swarmRole } from "./swarm.ts";
 import type { ScheduleName } from "../pipeline/schedule.ts";
 import { JoinWeightsUnavailableError, JournalLostError, PeerLostError, SpecMismatchError, UsageError } from "./errors.ts";
 import { createProgress } from "./output.ts";
-import { collectLastReceipt, enterRound, publishManifests, roundMicrobatches, type Shared, sessionReceipts, sessionRounds, sleep } from "./session.ts";
+import {
+  collectLastReceipt,
+  enterRound,
+  publishManifests,
+  roundMicrobatches,
+  type Shared,
+  sessionReceipts,
+  sessionRounds,
+  sleep,
+} from "./session.ts";
 
 export type TrainCommandParameters = {
   logger: Logger;
@@ -98,7 +121,6 @@ export type TrainCommandParameters = {
   swarm?: boolean | undefined;
 };
 
-
 /**
  * Serves the manifest of every signed commitment the journal holds within the store's window.
  * Manifests are published after a round's commitment is flushed; a process killed in between
@@ -118,7 +140,8 @@ export function republishManifests(journal: Journal, store: ContentStore): void 
 /** The rounds of this stage's commitments the chain stores, by the journal. */
 function storedRounds(journal: Journal): bigint[] {
   const rounds = new Set<bigint>();
-  for (const c of replay(journal.records).commitments.values()) if (c.status === "confirmed" || c.status === "foundOnChain") rounds.add(c.commitment.round);
+  for (const c of replay(journal.records).commitments.values())
+    if (c.status === "confirmed" || c.status === "foundOnChain") rounds.add(c.commitment.round);
   return [...rounds];
 }
 
@@ -131,7 +154,10 @@ async function logRewards(logger: Logger, client: PublicClient, rewards: ReturnT
     now = await chainNow(client);
   } catch (err) {
     // The work is done and on-chain; a summary the chain could not answer is not a failure.
-    logger.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "could not read the rewards; `shardholder status` shows them");
+    logger.warn(
+      { error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message },
+      "could not read the rewards; `shardholder status` shows them",
+    );
     return;
   }
   const totals = rewardTotals(rounds);
@@ -158,19 +184,24 @@ async function serveUntilStopped(logger: Logger, entries: number): Promise<void>
   logger.info("stopped serving");
 }
 
-
 /** The link failure that makes a session a lost peer (reconnect), or undefined for any other error. */
 function peerLoss(err: unknown, pipe: StagePipe | undefined): Error | undefined {
   if (err instanceof LinkClosedError || err instanceof PeerTimeoutError || err instanceof NoReplicaLeftError) return err;
   return pipe?.prev?.ended ?? pipe?.next?.ended;
 }
 
-
 /** The dial address of the next stage from the stage directory, waiting for one to announce itself. */
 async function discoverNext(p: TrainCommandParameters, node: Libp2p): Promise<string> {
   let told = false;
   const { address, worker } = await discoverStagePeer({
-    client: p.client, deployments: p.deployments, node, modelId: p.modelId, stage: p.stage + 1, timeoutMs: p.peerTimeoutMs, pollMs: Math.min(p.pollMs, 1_000), exclude: p.account.address,
+    client: p.client,
+    deployments: p.deployments,
+    node,
+    modelId: p.modelId,
+    stage: p.stage + 1,
+    timeoutMs: p.peerTimeoutMs,
+    pollMs: Math.min(p.pollMs, 1_000),
+    exclude: p.account.address,
     onWait: () => {
       if (!told) p.logger.info({ stage: p.stage + 1 }, "waiting for a miner of the next stage to announce itself in the stage directory");
       told = true;
@@ -179,9 +210,6 @@ async function discoverNext(p: TrainCommandParameters, node: Libp2p): Promise<st
   p.logger.info({ stage: p.stage + 1, worker, address }, "next stage found in the stage directory");
   return address;
 }
-
-
-
 
 /**
  * One pipeline session: connect to the neighbours, agree on the first round every stage must
@@ -208,15 +236,32 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
     nextAddress,
     messageTimeoutMs: p.peerTimeoutMs,
     acceptTimeoutMs: p.peerTimeoutMs,
-    dial: { attempts: p.dialAttempts, baseDelayMs: 250, maxDelayMs: 4_000, onRetry: ({ attempt, delayMs }) => logger.warn({ peer: nextAddress, attempt, retryInMs: delayMs }, "next stage not answering, retrying") },
+    dial: {
+      attempts: p.dialAttempts,
+      baseDelayMs: 250,
+      maxDelayMs: 4_000,
+      onRetry: ({ attempt, delayMs }) =>
+        logger.warn({ peer: nextAddress, attempt, retryInMs: delayMs }, "next stage not answering, retrying"),
+    },
   });
   onConnected(pipe);
   for (const link of [pipe.prev, pipe.next]) if (link) captureLinkContent(link, store);
   const current = await getCurrentRound(p.client, { deployments: p.deployments, modelId: p.modelId });
   const need = firstRoundToTrain(replay(journal.records), current, s.until);
   const from = await agreeFirstRound(pipe, need);
-  logger.info({ stage: p.stage, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next), from: from.toString(), until: s.until.toString(), need: need.toString() }, "pipeline connected");
-  const stageWithOptimizer = loaded.stage as typeof loaded.stage & Partial<Pick<RoundRunner, "exportOptimizerState" | "importOptimizerState">>;
+  logger.info(
+    {
+      stage: p.stage,
+      hasPrev: Boolean(pipe.prev),
+      hasNext: Boolean(pipe.next),
+      from: from.toString(),
+      until: s.until.toString(),
+      need: need.toString(),
+    },
+    "pipeline connected",
+  );
+  const stageWithOptimizer = loaded.stage as typeof loaded.stage &
+    Partial<Pick<RoundRunner, "exportOptimizerState" | "importOptimizerState">>;
   const receipts = sessionReceipts(s, loaded, from, pipe);
   await trainRounds({
     runner: {
@@ -224,10 +269,24 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
         await enterRound(s, round, () => pipe.prev?.ended ?? pipe.next?.ended);
         // Stage 0 heads the pipeline: it trains the data drawn for its own staking address.
         const result = await runStageRound({
-          stage: loaded.stage, round, microbatches: loaded.microbatchesPerStep, steps: loaded.stepsPerRound, schedule: p.schedule, wire: p.wire,
-          prev: pipe.prev, next: pipe.next, data: loaded.data, head: p.account.address, evaluation: { microbatches: loaded.evalMicrobatches, data: loaded.evalData },
+          stage: loaded.stage,
+          round,
+          microbatches: loaded.microbatchesPerStep,
+          steps: loaded.stepsPerRound,
+          schedule: p.schedule,
+          wire: p.wire,
+          prev: pipe.prev,
+          next: pipe.next,
+          data: loaded.data,
+          head: p.account.address,
+          evaluation: { microbatches: loaded.evalMicrobatches, data: loaded.evalData },
         });
-        const { gradRoots } = storeRoundContent(store, { round, stepWeights: result.stepWeights, gradients: result.records.map((r) => r.parameterGradient), losses: result.losses });
+        const { gradRoots } = storeRoundContent(store, {
+          round,
+          stepWeights: result.stepWeights,
+          gradients: result.records.map((r) => r.parameterGradient),
+          losses: result.losses,
+        });
         const records = result.records.map((r, i) => ({ ...r, gradRoot: gradRoots[i] }));
         return { ...result, records, neighbours: pipeNeighbours(pipe) };
       },
@@ -251,10 +310,16 @@ async function runSession(s: Shared, loaded: LoadedStage, onConnected: (pipe: St
 
 /** The other miners of this stage in the stage directory, as the peers a joining replica takes its weights from. */
 async function replicaJoinPeers(p: TrainCommandParameters, node: Libp2p): Promise<JoinPeer[]> {
-  const found = await stageReplicas({ client: p.client, deployments: p.deployments, node, modelId: p.modelId, stage: p.stage, exclude: p.account.address });
+  const found = await stageReplicas({
+    client: p.client,
+    deployments: p.deployments,
+    node,
+    modelId: p.modelId,
+    stage: p.stage,
+    exclude: p.account.address,
+  });
   return found.map((f) => ({ stage: p.stage, worker: f.worker, multiaddr: f.address }));
 }
-
 
 /** A failure to reach or keep a neighbour (as opposed to a chain, journal or usage error). */
 function isPeerFailure(err: unknown): boolean {
@@ -285,12 +350,17 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const model = await getModel(p.client, { deployments: p.deployments, modelId: p.modelId });
   if (model.specHash.toLowerCase() !== loaded.modelKey.toLowerCase())
     throw new SpecMismatchError({ modelId: p.modelId, registered: model.specHash, file: p.specPath });
-  if (p.stage >= model.stageCount) throw new UsageError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`);
+  if (p.stage >= model.stageCount)
+    throw new UsageError(`Model ${p.modelId} has ${model.stageCount} stages; --stage ${p.stage} does not exist.`);
   if (p.swarm) swarmRole(p.stage, model.stageCount);
   // A round's itemCount is the spec's steps x microbatches; the ledger refuses more than the
   // registry's microbatchesPerRound, so a spec asking for more could never be committed.
   if (model.microbatchesPerRound < roundMicrobatches(loaded))
-    throw new SpecMismatchError({ modelId: p.modelId, registered: `${model.specHash} with ${model.microbatchesPerRound} microbatches per round`, file: `${p.specPath} (${loaded.stepsPerRound} steps x ${loaded.microbatchesPerStep} microbatches)` });
+    throw new SpecMismatchError({
+      modelId: p.modelId,
+      registered: `${model.specHash} with ${model.microbatchesPerRound} microbatches per round`,
+      file: `${p.specPath} (${loaded.stepsPerRound} steps x ${loaded.microbatchesPerStep} microbatches)`,
+    });
 
   const journalDir = path.resolve(p.journalDir);
   await mkdir(journalDir, { recursive: true });
@@ -298,14 +368,29 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
   const node = await createPipeNode({ listen: [p.listen], privateKey: await loadOrCreatePeerKey(journalDir) });
   // Validators fetch the committed inputs, weights and manifests from this store over libp2p; it
   // lives beside the journal, so a restarted miner serves what it committed to before the crash.
-  const store = new ContentStore({ backend: directoryContentBackend(path.join(journalDir, "content")), keepRounds: p.contentRounds ?? RING_SIZE });
+  const store = new ContentStore({
+    backend: directoryContentBackend(path.join(journalDir, "content")),
+    keepRounds: p.contentRounds ?? RING_SIZE,
+  });
   // Weights and gradients go only to members of this stage (its validators, a joining replica).
   const isMember = stageMemberOnChain(p.client, p.deployments, p.modelId);
-  await serveContent(node, store, { gate: stageContentGate({ modelId: p.modelId, specHash: loaded.modelKey, stage: p.stage, domain: helloDomainOf(p.deployments), isMember }) });
+  await serveContent(node, store, {
+    gate: stageContentGate({
+      modelId: p.modelId,
+      specHash: loaded.modelKey,
+      stage: p.stage,
+      domain: helloDomainOf(p.deployments),
+      isMember,
+    }),
+  });
   await serveStageStatus(node, p.stage);
-  logger.info({ stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), contentRounds: store.rounds.map(String) }, "listening");
+  logger.info(
+    { stage: p.stage, peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String), contentRounds: store.rounds.map(String) },
+    "listening",
+  );
   const journal = await Journal.open(journalDir, { modelId: p.modelId, stage: p.stage, worker: p.account.address });
-  if (journal.openInfo.existingRecords) logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
+  if (journal.openInfo.existingRecords)
+    logger.info({ records: journal.openInfo.existingRecords, tornBytes: journal.openInfo.tornBytesDropped }, "resuming from journal");
   let availability: { stop: () => Promise<void> } | undefined;
   let defence: { stop: () => Promise<void> } | undefined;
   let rewards: ReturnType<typeof watchRewards> | undefined;
@@ -315,7 +400,15 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     // A deleted (or rolled back) journal would train from the wrong weights: refuse, before any work.
     const who = { modelId: p.modelId, stage: p.stage, worker: p.account.address };
     const need = firstRoundToTrain(replay(journal.records), first, until);
-    const lost = need > until ? undefined : await missingCommittedRound({ state: replay(journal.records), firstRound: need, who, isStored: async (round) => (await getCommitment(p.client, { deployments: p.deployments, ...who, round })).found });
+    const lost =
+      need > until
+        ? undefined
+        : await missingCommittedRound({
+            state: replay(journal.records),
+            firstRound: need,
+            who,
+            isStored: async (round) => (await getCommitment(p.client, { deployments: p.deployments, ...who, round })).found,
+          });
     if (lost !== undefined) throw new JournalLostError({ round: lost, stage: p.stage, journalDir });
     const wallet = createWalletClient({ account: p.account, transport: p.transport });
     // Neighbours find this stage, accept its links and serve it this stage's weights by its record in the stage directory.
@@ -324,10 +417,26 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
     const joinPeers = p.joinPeers?.length || !p.swarm || first === 0n ? p.joinPeers : await replicaJoinPeers(p, node);
     // Nothing trained yet, the model past round 0, peers known: continue the model, do not fork it.
     if (first > 0n && joinPeers?.length && !replay(journal.records).lastCheckpoint) {
-      const hello = await contentHello({ signer: p.signer, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: loaded.modelKey, stage: p.stage, worker: p.account.address, node });
-      const { found, attempts } = await fetchStageWeights({ client: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, round: first - 1n, peers: joinPeers, node, hello });
-      if (!found)
-        throw new JoinWeightsUnavailableError({ stage: p.stage, round: first - 1n, attempts });
+      const hello = await contentHello({
+        signer: p.signer,
+        domain: helloDomainOf(p.deployments),
+        modelId: p.modelId,
+        specHash: loaded.modelKey,
+        stage: p.stage,
+        worker: p.account.address,
+        node,
+      });
+      const { found, attempts } = await fetchStageWeights({
+        client: p.client,
+        deployments: p.deployments,
+        modelId: p.modelId,
+        stage: p.stage,
+        round: first - 1n,
+        peers: joinPeers,
+        node,
+        hello,
+      });
+      if (!found) throw new JoinWeightsUnavailableError({ stage: p.stage, round: first - 1n, attempts });
       loaded.stage.importWeights(found.weights);
       const initial = load;
       load = async () => {
@@ -335,17 +444,46 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
         fresh.stage.importWeights(found.weights);
         return fresh;
       };
-      logger.info({ stage: p.stage, round: found.round.toString(), worker: found.worker, peer: found.peer, weightsRoot: found.weightsRoot }, "joined: starting from the network's current weights of this stage");
+      logger.info(
+        { stage: p.stage, round: found.round.toString(), worker: found.worker, peer: found.peer, weightsRoot: found.weightsRoot },
+        "joined: starting from the network's current weights of this stage",
+      );
     }
     // Validators that cannot fetch a sampled leaf demand it on-chain: answer from our manifests.
-    availability = watchAvailabilityChallenges({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, store, logger, pollMs: p.pollMs });
+    availability = watchAvailabilityChallenges({
+      wallet,
+      publicClient: p.client,
+      deployments: p.deployments,
+      modelId: p.modelId,
+      worker: p.account.address,
+      store,
+      logger,
+      pollMs: p.pollMs,
+    });
     // A neighbour that signed a link receipt and then named someone else: prove it and stay paid.
-    defence = watchVoidedCommitments({ wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, journal, logger, pollMs: Math.max(p.pollMs, 1_000) });
+    defence = watchVoidedCommitments({
+      wallet,
+      publicClient: p.client,
+      deployments: p.deployments,
+      modelId: p.modelId,
+      worker: p.account.address,
+      journal,
+      logger,
+      pollMs: Math.max(p.pollMs, 1_000),
+    });
     // Getting paid: finalize what nobody finalized, mint our reward (worker/commit/rewards.ts).
     if (p.rewards !== false)
       rewards = watchRewards({
-        client: p.client, wallet, deployments: p.deployments, modelId: p.modelId, worker: p.account.address, terms: model,
-        rounds: () => storedRounds(journal), graceMs: p.rewardsGraceMs ?? 30_000, pollMs: Math.max(p.pollMs, 1_000), logger,
+        client: p.client,
+        wallet,
+        deployments: p.deployments,
+        modelId: p.modelId,
+        worker: p.account.address,
+        terms: model,
+        rounds: () => storedRounds(journal),
+        graceMs: p.rewardsGraceMs ?? 30_000,
+        pollMs: Math.max(p.pollMs, 1_000),
+        logger,
       });
     const shared: Shared = {
       p,
@@ -357,18 +495,40 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
       progress: createProgress({ total: Math.max(0, Number(until - first + 1n)), logger, json: p.json }),
       tokensPerRound: roundMicrobatches(loaded) * spec.microbatchSize * spec.contextLength,
       reported: 0,
-      auth: { modelId: p.modelId, worker: p.account.address, signer: p.signer, domain: helloDomainOf(p.deployments), isStakedNeighbour: stageMemberOnChain(p.client, p.deployments, p.modelId) },
+      auth: {
+        modelId: p.modelId,
+        worker: p.account.address,
+        signer: p.signer,
+        domain: helloDomainOf(p.deployments),
+        isStakedNeighbour: stageMemberOnChain(p.client, p.deployments, p.modelId),
+      },
     };
     // Finished work first: rounds a crash left durable but unsubmitted need no neighbour, and
     // their commit window may close while the pipeline re-forms.
     const early = await submitFinishedWork({
-      journal, modelId: p.modelId, stage: p.stage, worker: p.account.address, signer: p.signer, ledger: shared.ledger,
-      ledgerAddress: p.deployments.contracts.computeLedger, chainId: p.deployments.chainId, microbatches: roundMicrobatches(loaded), firstOpenRound: first,
+      journal,
+      modelId: p.modelId,
+      stage: p.stage,
+      worker: p.account.address,
+      signer: p.signer,
+      ledger: shared.ledger,
+      ledgerAddress: p.deployments.contracts.computeLedger,
+      chainId: p.deployments.chainId,
+      microbatches: roundMicrobatches(loaded),
+      firstOpenRound: first,
       routed: p.swarm && swarmRole(p.stage, loaded.stageCount) === "replica",
     });
     republishManifests(journal, store);
     if (early.confirmed.length || early.foundOnChain.length || early.deferred.length)
-      logger.info({ confirmed: early.confirmed.length, foundOnChain: early.foundOnChain.length, deferred: early.deferred.length, txs: early.transactions }, "submitted finished work before connecting to the pipeline");
+      logger.info(
+        {
+          confirmed: early.confirmed.length,
+          foundOnChain: early.foundOnChain.length,
+          deferred: early.deferred.length,
+          txs: early.transactions,
+        },
+        "submitted finished work before connecting to the pipeline",
+      );
     // A stage whose every round is durable needs nobody: it only stays for neighbours that may need a rerun.
     const allDurable = () => firstRoundToTrain(replay(journal.records), first, until) > until;
     for (let reconnect = 0; ; reconnect++) {
@@ -384,7 +544,10 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
         // after the pipeline's end) and that is not an error.
         const lost = pipe ? peerLoss(err, pipe) : undefined;
         if (!lost && isPeerFailure(err) && allDurable()) {
-          logger.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "every round of this stage is durable and no neighbour needs it; finishing");
+          logger.warn(
+            { error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message },
+            "every round of this stage is durable and no neighbour needs it; finishing",
+          );
           break;
         }
         if (!lost) throw err;
@@ -392,7 +555,10 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
         if (shared.reported > reportedBefore) reconnect = 0;
         if (reconnect >= p.reconnectAttempts) {
           if (allDurable()) {
-            logger.warn({ error: lost.message, reconnects: reconnect }, "neighbour did not come back; every round of this stage is durable, finishing");
+            logger.warn(
+              { error: lost.message, reconnects: reconnect },
+              "neighbour did not come back; every round of this stage is durable, finishing",
+            );
             const stale: StagePipe = pipe ?? {};
             for (const link of [stale.prev, stale.next]) link?.stream.abort(lost);
             break;
@@ -400,7 +566,10 @@ export async function runTrainCommand(p: TrainCommandParameters): Promise<void> 
           throw new PeerLostError({ attempts: reconnect, cause: lost });
         }
         const delayMs = backoffDelayMs(reconnect + 1, 500, 8_000);
-        logger.warn({ error: (lost as { shortMessage?: string }).shortMessage ?? lost.message, reconnect: reconnect + 1, retryInMs: delayMs }, "neighbour stage lost; reconnecting");
+        logger.warn(
+          { error: (lost as { shortMessage?: string }).shortMessage ?? lost.message, reconnect: reconnect + 1, retryInMs: delayMs },
+          "neighbour stage lost; reconnecting",
+        );
         const stale: StagePipe = pipe ?? {};
         for (const link of [stale.prev, stale.next]) link?.stream.abort(lost);
         await node.unhandle(PIPE_PROTOCOL);

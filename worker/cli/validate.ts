@@ -69,7 +69,10 @@ async function takeStageSeat(wallet: WalletClient, p: ValidateCommandParameters,
   const here = seat !== undefined && seat.modelId === p.modelId && seat.stage === p.stage;
   if (validator && here) return;
   if (validator && seat) {
-    if (!p.moveStage) throw new UsageError(`Validator ${account} validates stage ${seat.stage} of model ${seat.modelId}; a validator holds one stage (pass --move-stage to leave it, or use another key).`);
+    if (!p.moveStage)
+      throw new UsageError(
+        `Validator ${account} validates stage ${seat.stage} of model ${seat.modelId}; a validator holds one stage (pass --move-stage to leave it, or use another key).`,
+      );
     await setValidator(wallet, { deployments: p.deployments, modelId: seat.modelId, stage: seat.stage, validator: false });
   }
   await setValidator(wallet, { deployments: p.deployments, modelId: p.modelId, stage: p.stage, validator: true });
@@ -85,7 +88,8 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
   if (p.stage >= model.stageCount) throw new UsageError(`--stage ${p.stage}: model ${p.modelId} has stages 0 to ${model.stageCount - 1}.`);
   const selection = await selectBackend(p.backend ? { backend: p.backend } : {});
   logger.info({ backend: selection.name }, "backend");
-  const { Validator, Reexecutor, transformerData, readToleranceSidecar, runValidatorLoop, TOLERANCE_FLOOR } = await import("../validator/index.ts");
+  const { Validator, Reexecutor, transformerData, readToleranceSidecar, runValidatorLoop, TOLERANCE_FLOOR } =
+    await import("../validator/index.ts");
   const sidecar = readToleranceSidecar(p.specPath, specHash(spec));
   // Without a calibration beside the spec, the floor: miners and validator share this machine's backend.
   const tolerance = sidecar?.tolerance ?? TOLERANCE_FLOOR;
@@ -105,16 +109,40 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
     for (const account of p.accounts) {
       const wallet = createWalletClient({ account, transport: p.transport });
       const v = new Validator({
-        wallet, publicClient: p.client, deployments: p.deployments, modelId: p.modelId, stage: p.stage, stageCount: model.stageCount,
-        reexecutor, data: transformerData(spec, p.modelId), tolerance, node, peerOf: (w) => p.peers.get(getAddress(w)) ?? directoryPeer(w), fraction: p.fraction, availabilityDeadlineMs: p.availabilityDeadlineMs,
+        wallet,
+        publicClient: p.client,
+        deployments: p.deployments,
+        modelId: p.modelId,
+        stage: p.stage,
+        stageCount: model.stageCount,
+        reexecutor,
+        data: transformerData(spec, p.modelId),
+        tolerance,
+        node,
+        peerOf: (w) => p.peers.get(getAddress(w)) ?? directoryPeer(w),
+        fraction: p.fraction,
+        availabilityDeadlineMs: p.availabilityDeadlineMs,
         // Every verdict as it happens (attestations at debug: there is one per sampled item).
         onLog: (e) => logger[e.type === "attest" ? "debug" : "info"](loggable({ validator: account.address, ...e }), "validator log"),
         // Validators stake with their own address as signing key (stakeAsValidator), so the account signs its hello.
-        hello: () => contentHello({ signer: account, domain: helloDomainOf(p.deployments), modelId: p.modelId, specHash: model.specHash, stage: p.stage, worker: account.address, node }),
+        hello: () =>
+          contentHello({
+            signer: account,
+            domain: helloDomainOf(p.deployments),
+            modelId: p.modelId,
+            specHash: model.specHash,
+            stage: p.stage,
+            worker: account.address,
+            node,
+          }),
       });
       const staker = await getStaker(p.client, { deployments: p.deployments, account: account.address });
       if (staker.stakeWei === 0n) {
-        if (p.stakeWei === 0n) throw new CliError(`Validator ${account.address} is not staked (pass --stake <eth>).`, { exitCode: ExitCode.unstaked, name: "NotStakedError" });
+        if (p.stakeWei === 0n)
+          throw new CliError(`Validator ${account.address} is not staked (pass --stake <eth>).`, {
+            exitCode: ExitCode.unstaked,
+            name: "NotStakedError",
+          });
         await v.stakeAsValidator(p.stakeWei);
       } else {
         await takeStageSeat(wallet, p, account.address, staker.validator);
@@ -126,13 +154,27 @@ export async function runValidateCommand(p: ValidateCommandParameters): Promise<
     logger.info({ validators: validators.map((v) => v.address), tolerance, fraction: p.fraction }, "validating");
     const [auditor, ...committee] = validators;
     if (!auditor) throw new UsageError("validate needs a key.");
-    const members = committee.map((v) =>
-      runValidatorLoop({ validator: v, fromRound: 2n ** 62n, pollMs: p.pollMs, signal: stop.signal }),
-    );
+    const members = committee.map((v) => runValidatorLoop({ validator: v, fromRound: 2n ** 62n, pollMs: p.pollMs, signal: stop.signal }));
     await runValidatorLoop({
-      validator: auditor, fromRound: p.fromRound, untilRound: p.untilRound, pollMs: p.pollMs, signal: stop.signal,
+      validator: auditor,
+      fromRound: p.fromRound,
+      untilRound: p.untilRound,
+      pollMs: p.pollMs,
+      signal: stop.signal,
       onAudit: (round, a) =>
-        logger.info({ round: round.toString(), sampled: a.sampled, attested: a.attested, attestedOnChain: a.attestedOnChain, weightsBreaks: a.weightsBreaks, voided: a.voided, disputes: a.disputes.map(String), computeMs: Math.round(a.computeMs) }, "audited"),
+        logger.info(
+          {
+            round: round.toString(),
+            sampled: a.sampled,
+            attested: a.attested,
+            attestedOnChain: a.attestedOnChain,
+            weightsBreaks: a.weightsBreaks,
+            voided: a.voided,
+            disputes: a.disputes.map(String),
+            computeMs: Math.round(a.computeMs),
+          },
+          "audited",
+        ),
       onReward: (round, tokens) => logger.info({ round: round.toString(), tokens: tokens.toString() }, "validator reward minted"),
     });
     stop.abort();

@@ -3,7 +3,11 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accountAt, deployShardholder, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
 import { shardholderActions } from "../../sdk/decorator.ts";
-import { ComputeLedgerLeafIndexOutOfRangeError, ComputeLedgerNotStageValidatorError, ComputeLedgerResponseWindowOpenError } from "../../sdk/errors/contractErrors.ts";
+import {
+  ComputeLedgerLeafIndexOutOfRangeError,
+  ComputeLedgerNotStageValidatorError,
+  ComputeLedgerResponseWindowOpenError,
+} from "../../sdk/errors/contractErrors.ts";
 import { type Commitment, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
 import { ContentStore } from "../p2p/content.ts";
 import { answerAvailabilityChallenges } from "./availability.ts";
@@ -12,13 +16,29 @@ const h = (s: string): Hex => keccak256(toHex(s));
 const spec = testSpec();
 
 /** `n` leaves at slots 0..n-1 holding microbatches `microbatchOf(slot)`, each naming the given neighbours. */
-function items(n: number, tag: string, links: { upstream: Address; downstream: Address }, microbatchOf = (slot: number) => slot): MicrobatchItem[] {
-  return Array.from({ length: n }, (_, index) => ({ index, microbatch: microbatchOf(index), inputActHash: h(`in ${tag} ${index}`), outputActHash: h(`out ${tag} ${index}`), upstreamGradHash: h(`up ${tag} ${index}`), inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g ${tag} ${index}`), weightsRoot: h(`w ${tag}`), ...links }));
+function items(
+  n: number,
+  tag: string,
+  links: { upstream: Address; downstream: Address },
+  microbatchOf = (slot: number) => slot,
+): MicrobatchItem[] {
+  return Array.from({ length: n }, (_, index) => ({
+    index,
+    microbatch: microbatchOf(index),
+    inputActHash: h(`in ${tag} ${index}`),
+    outputActHash: h(`out ${tag} ${index}`),
+    upstreamGradHash: h(`up ${tag} ${index}`),
+    inputGradHash: `0x${"00".repeat(32)}`,
+    gradRoot: h(`g ${tag} ${index}`),
+    weightsRoot: h(`w ${tag}`),
+    ...links,
+  }));
 }
 
 describe("data availability: a signed itemCount must have leaves behind it", () => {
   let s: Shardholder;
-  const client = (i: number) => (s.wallets[i] as NonNullable<Shardholder["wallets"][number]>).extend(shardholderActions({ deployments: s.deployments }));
+  const client = (i: number) =>
+    (s.wallets[i] as NonNullable<Shardholder["wallets"][number]>).extend(shardholderActions({ deployments: s.deployments }));
   const honestKey = privateKeyToAccount(generatePrivateKey());
   const cheatKey = privateKeyToAccount(generatePrivateKey());
   let honest: Address;
@@ -45,9 +65,24 @@ describe("data availability: a signed itemCount must have leaves behind it", () 
     // The honest miner commits 4 leaves and serves them; the cheater signs itemCount 4 over a one-leaf tree.
     // The honest miner holds microbatches 1, 4, 7 and 10 of the round (a replica's subset): demands name slots.
     const full = items(4, "honest", { upstream: zeroAddress, downstream: cheater }, (slot) => 3 * slot + 1);
-    const honestCommitment: Commitment = { modelId: 1n, round: 0n, stage: 0, worker: honest, itemsRoot: itemsTree(full).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("after") };
+    const honestCommitment: Commitment = {
+      modelId: 1n,
+      round: 0n,
+      stage: 0,
+      worker: honest,
+      itemsRoot: itemsTree(full).root,
+      itemCount: 4,
+      weightsRootBefore: spec.initialWeightsRoots[0] as Hex,
+      weightsRootAfter: h("after"),
+    };
     const one = items(1, "cheat", { upstream: honest, downstream: zeroAddress });
-    const cheatCommitment: Commitment = { ...honestCommitment, worker: cheater, stage: 1, itemsRoot: itemsTree(one).root, weightsRootBefore: spec.initialWeightsRoots[1] as Hex };
+    const cheatCommitment: Commitment = {
+      ...honestCommitment,
+      worker: cheater,
+      stage: 1,
+      itemsRoot: itemsTree(one).root,
+      weightsRootBefore: spec.initialWeightsRoots[1] as Hex,
+    };
     const signedHonest = await signCommitment(honestKey, { ledger, chainId, commitment: honestCommitment });
     honestStore.putManifest({ commitment: honestCommitment, signature: signedHonest, items: full });
     await client(0).submitCommitments({
@@ -61,7 +96,17 @@ describe("data availability: a signed itemCount must have leaves behind it", () 
 
   it("honestMiner_answersDemandedLeaf_keepsStake_andEarnsTheBond", async () => {
     const { challengeId, bondWei } = await client(3).challengeAvailability({ modelId: 1n, round: 0n, stage: 0, worker: honest, index: 3 });
-    const answered = await answerAvailabilityChallenges({ wallet: s.wallets[1] as never, publicClient: s.publicClient, deployments: s.deployments, modelId: 1n, worker: honest, store: honestStore }, new Set());
+    const answered = await answerAvailabilityChallenges(
+      {
+        wallet: s.wallets[1] as never,
+        publicClient: s.publicClient,
+        deployments: s.deployments,
+        modelId: 1n,
+        worker: honest,
+        store: honestStore,
+      },
+      new Set(),
+    );
     expect(answered).toEqual({ answered: [challengeId], unanswerable: [] });
     // Slot 3 was demanded and revealed: the replica's microbatch 10, with the neighbours it names.
     const [demand] = await client(0).getAvailabilityChallenges({ modelId: 1n, challengeId });
@@ -74,11 +119,25 @@ describe("data availability: a signed itemCount must have leaves behind it", () 
   });
 
   it("overclaimer_cannotAnswerMissingLeaf_isSlashedAfterTheDeadlineOnly", async () => {
-    await expect(client(3).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 2 })).rejects.toBeInstanceOf(ComputeLedgerNotStageValidatorError);
-    await expect(client(4).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 4 })).rejects.toBeInstanceOf(ComputeLedgerLeafIndexOutOfRangeError);
+    await expect(client(3).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 2 })).rejects.toBeInstanceOf(
+      ComputeLedgerNotStageValidatorError,
+    );
+    await expect(client(4).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 4 })).rejects.toBeInstanceOf(
+      ComputeLedgerLeafIndexOutOfRangeError,
+    );
     const { challengeId } = await client(4).challengeAvailability({ modelId: 1n, round: 0n, stage: 1, worker: cheater, index: 2 });
     // The cheater holds no manifest with leaf 2 (its tree has one leaf): nothing to answer with.
-    const answered = await answerAvailabilityChallenges({ wallet: s.wallets[2] as never, publicClient: s.publicClient, deployments: s.deployments, modelId: 1n, worker: cheater, store: new ContentStore() }, new Set());
+    const answered = await answerAvailabilityChallenges(
+      {
+        wallet: s.wallets[2] as never,
+        publicClient: s.publicClient,
+        deployments: s.deployments,
+        modelId: 1n,
+        worker: cheater,
+        store: new ContentStore(),
+      },
+      new Set(),
+    );
     expect(answered).toEqual({ answered: [], unanswerable: [challengeId] });
     await expect(client(3).slashUnavailable({ challengeId })).rejects.toBeInstanceOf(ComputeLedgerResponseWindowOpenError);
     await s.networkHelpers.time.increase(spec.timing.voteWindowSec + 1);

@@ -32,7 +32,10 @@ export type AvailabilityAnswers = { answered: bigint[]; unanswerable: bigint[] }
  * honest miner is never slashed for data it holds. A challenge whose leaf the miner does not hold
  * (its manifest is gone, or the index is not in it) is reported as unanswerable.
  */
-export async function answerAvailabilityChallenges(p: AnswerAvailabilityParameters, answeredBefore: Set<bigint>): Promise<AvailabilityAnswers> {
+export async function answerAvailabilityChallenges(
+  p: AnswerAvailabilityParameters,
+  answeredBefore: Set<bigint>,
+): Promise<AvailabilityAnswers> {
   const demands = await getAvailabilityChallenges(p.publicClient, { deployments: p.deployments, modelId: p.modelId, worker: p.worker });
   const now = (await p.publicClient.getBlock()).timestamp;
   const out: AvailabilityAnswers = { answered: [], unanswerable: [] };
@@ -43,11 +46,18 @@ export async function answerAvailabilityChallenges(p: AnswerAvailabilityParamete
     if (!manifest || !manifest.items.some((i) => i.index === index)) {
       out.unanswerable.push(challengeId);
       answeredBefore.add(challengeId);
-      p.logger?.error({ challengeId: challengeId.toString(), round: round.toString(), index }, "availability challenge for a leaf this miner does not hold");
+      p.logger?.error(
+        { challengeId: challengeId.toString(), round: round.toString(), index },
+        "availability challenge for a leaf this miner does not hold",
+      );
       continue;
     }
     try {
-      await revealItem(p.wallet, { deployments: p.deployments, challengeId, item: ledgerItem({ commitment: manifest.commitment, tree: itemsTree(manifest.items), index }) });
+      await revealItem(p.wallet, {
+        deployments: p.deployments,
+        challengeId,
+        item: ledgerItem({ commitment: manifest.commitment, tree: itemsTree(manifest.items), index }),
+      });
       out.answered.push(challengeId);
       p.logger?.info({ challengeId: challengeId.toString(), round: round.toString(), index }, "answered availability challenge");
     } catch (err) {
@@ -61,7 +71,13 @@ export async function answerAvailabilityChallenges(p: AnswerAvailabilityParamete
 
 /** The miner's own manifest of its (round, stage) commitment: the accepted `itemsRoot` looked up in its store. */
 async function findManifest(p: AnswerAvailabilityParameters, round: bigint, stage: number) {
-  const [accepted] = await getAcceptedCommitments(p.publicClient, { deployments: p.deployments, modelId: p.modelId, round, worker: p.worker, stage });
+  const [accepted] = await getAcceptedCommitments(p.publicClient, {
+    deployments: p.deployments,
+    modelId: p.modelId,
+    round,
+    worker: p.worker,
+    stage,
+  });
   const itemsRoot = accepted?.itemsRoot;
   const bytes = itemsRoot ? p.store.get("items", itemsRoot) : undefined;
   return bytes ? decodeManifest(bytes) : undefined;
@@ -74,7 +90,13 @@ async function findManifest(p: AnswerAvailabilityParameters, round: bigint, stag
  */
 export function watchAvailabilityChallenges(p: AnswerAvailabilityParameters & { pollMs: number }): { stop: () => Promise<void> } {
   const answered = new Set<bigint>();
-  return pollUntilStopped(() => answerAvailabilityChallenges(p, answered), p.pollMs, (err) =>
-    p.logger?.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "availability check failed; retrying"),
+  return pollUntilStopped(
+    () => answerAvailabilityChallenges(p, answered),
+    p.pollMs,
+    (err) =>
+      p.logger?.warn(
+        { error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message },
+        "availability check failed; retrying",
+      ),
   );
 }

@@ -2,7 +2,15 @@ import type { Address, Hex, LocalAccount } from "viem";
 import { fastGradRoot } from "../backend/roots.ts";
 import { type Commitment, itemsTree, type MicrobatchItem, signCommitment } from "../../sdk/protocol/index.ts";
 import { BaseError } from "../../sdk/errors/base.ts";
-import { commitmentKey, type Journal, type MicrobatchJournalRecord, type PipelineNeighbours, replay, roundItems, type CommitmentState } from "../journal/index.ts";
+import {
+  commitmentKey,
+  type Journal,
+  type MicrobatchJournalRecord,
+  type PipelineNeighbours,
+  replay,
+  roundItems,
+  type CommitmentState,
+} from "../journal/index.ts";
 
 /**
  * What a pipeline stage returns per microbatch (worker/pipeline's stage runner): the hashes of
@@ -124,7 +132,8 @@ export async function commitRound(
   const start = state.roundStarts.get(p.round);
   const latest = state.roundLatest.get(p.round);
   if (!start) throw new CommitRoundError({ round: p.round, reason: "no start checkpoint (weightsRootBefore) was journaled" });
-  if (!latest || latest.step < 0) throw new CommitRoundError({ round: p.round, reason: "no step checkpoint (weightsRootAfter) was journaled" });
+  if (!latest || latest.step < 0)
+    throw new CommitRoundError({ round: p.round, reason: "no step checkpoint (weightsRootAfter) was journaled" });
   const items = roundItems(state, p.round);
   if (items.length === 0) throw new CommitRoundError({ round: p.round, reason: "no durable microbatch items" });
   if (p.expectedItems !== undefined && items.length !== p.expectedItems)

@@ -42,15 +42,28 @@ describe("a miner defends its commitment against a neighbour's lie", () => {
     const commit = async (stage: number, w: number, items: readonly MicrobatchItem[]) => {
       const tree = itemsTree(items);
       const commitment: Commitment = {
-        modelId: 1n, round: 0n, stage, worker: accountAt(s, w), itemsRoot: tree.root, itemCount: items.length,
-        weightsRootBefore: spec.initialWeightsRoots[stage] as Hex, weightsRootAfter: h(`after ${stage}`),
+        modelId: 1n,
+        round: 0n,
+        stage,
+        worker: accountAt(s, w),
+        itemsRoot: tree.root,
+        itemCount: items.length,
+        weightsRootBefore: spec.initialWeightsRoots[stage] as Hex,
+        weightsRootAfter: h(`after ${stage}`),
       };
       await relayer.submitCommitments({ signed: [await relayer.signRoundCommitment({ commitment, signer: keys.get(w)! })] });
       return (microbatch: number) => ledgerItem({ commitment, tree, index: items.findIndex((i) => i.microbatch === microbatch) });
     };
     // Wallet 1 fed wallet 2 all four microbatches and signed so; its leaf of microbatch 1 names wallet 3 instead.
     const domain = { ledger: s.deployments.contracts.computeLedger, chainId: s.deployments.chainId, modelId: 1n };
-    const receipt = await signReceipt(keys.get(1)!, domain, { modelId: 1n, round: 0n, stage: 0, upstream: w1, downstream: w2, microbatches: microbatchBitmap([0, 1, 2, 3], 4) });
+    const receipt = await signReceipt(keys.get(1)!, domain, {
+      modelId: 1n,
+      round: 0n,
+      stage: 0,
+      upstream: w1,
+      downstream: w2,
+      microbatches: microbatchBitmap([0, 1, 2, 3], 4),
+    });
     const dir = await mkdtemp(path.join(tmpdir(), "defend-"));
     const journal = await Journal.open(dir, { modelId: 1n, stage: 1, worker: w2 });
     await journal.append(receiptRecord(receipt));

@@ -48,7 +48,10 @@ async function voidEvidence(client: PublicClient, hash: Hash, victim: Address): 
  * the copy the lie named is voided. A void this worker holds no receipt against is reported (the
  * neighbour's leaf agrees with what it signed, or no receipt was exchanged).
  */
-export async function defendVoidedCommitments(p: DefendVoidsParameters, handled: Set<Hash>): Promise<{ restored: bigint[]; undefended: bigint[] }> {
+export async function defendVoidedCommitments(
+  p: DefendVoidsParameters,
+  handled: Set<Hash>,
+): Promise<{ restored: bigint[]; undefended: bigint[] }> {
   const voided = await getVoidedCommitments(p.publicClient, { deployments: p.deployments, modelId: p.modelId, worker: p.worker });
   const out = { restored: [] as bigint[], undefended: [] as bigint[] };
   const state = replay(p.journal.records);
@@ -56,21 +59,40 @@ export async function defendVoidedCommitments(p: DefendVoidsParameters, handled:
     if (handled.has(v.transactionHash)) continue;
     handled.add(v.transactionHash);
     const evidence = await voidEvidence(p.publicClient, v.transactionHash, p.worker);
-    const receipt = evidence && (state.receipts.get(v.round) ?? [])
-      .map((r) => journaledReceipt(r, p.modelId))
-      .find((r) => isAddressEqual(r.receipt.upstream, evidence.liar.worker) || isAddressEqual(r.receipt.downstream, evidence.liar.worker));
+    const receipt =
+      evidence &&
+      (state.receipts.get(v.round) ?? [])
+        .map((r) => journaledReceipt(r, p.modelId))
+        .find(
+          (r) => isAddressEqual(r.receipt.upstream, evidence.liar.worker) || isAddressEqual(r.receipt.downstream, evidence.liar.worker),
+        );
     if (!evidence || !receipt || !receiptLists(receipt.receipt, evidence.liar.leaf.microbatch)) {
       out.undefended.push(v.round);
-      p.logger?.warn({ round: v.round.toString(), neighbour: v.neighbour, tx: v.transactionHash }, "commitment voided and no link receipt of that neighbour contradicts it");
+      p.logger?.warn(
+        { round: v.round.toString(), neighbour: v.neighbour, tx: v.transactionHash },
+        "commitment voided and no link receipt of that neighbour contradicts it",
+      );
       continue;
     }
     try {
-      await proveLinkEquivocation(p.wallet, { deployments: p.deployments, liar: evidence.liar, receipt: receipt.receipt, signature: receipt.signature, beneficiary: evidence.beneficiary });
+      await proveLinkEquivocation(p.wallet, {
+        deployments: p.deployments,
+        liar: evidence.liar,
+        receipt: receipt.receipt,
+        signature: receipt.signature,
+        beneficiary: evidence.beneficiary,
+      });
       out.restored.push(v.round);
-      p.logger?.info({ round: v.round.toString(), liar: evidence.liar.worker, microbatch: evidence.liar.leaf.microbatch }, "a neighbour's lie voided this commitment: proved its equivocation, commitment restored");
+      p.logger?.info(
+        { round: v.round.toString(), liar: evidence.liar.worker, microbatch: evidence.liar.leaf.microbatch },
+        "a neighbour's lie voided this commitment: proved its equivocation, commitment restored",
+      );
     } catch (err) {
       out.undefended.push(v.round);
-      p.logger?.error({ round: v.round.toString(), error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "could not prove the neighbour's equivocation");
+      p.logger?.error(
+        { round: v.round.toString(), error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message },
+        "could not prove the neighbour's equivocation",
+      );
     }
   }
   return out;
@@ -79,7 +101,10 @@ export async function defendVoidedCommitments(p: DefendVoidsParameters, handled:
 /** Runs {@link defendVoidedCommitments} every `pollMs` until `stop()` (beside training and while serving). */
 export function watchVoidedCommitments(p: DefendVoidsParameters & { pollMs: number }): { stop: () => Promise<void> } {
   const handled = new Set<Hash>();
-  return pollUntilStopped(() => defendVoidedCommitments(p, handled), p.pollMs, (err) =>
-    p.logger?.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "void check failed; retrying"),
+  return pollUntilStopped(
+    () => defendVoidedCommitments(p, handled),
+    p.pollMs,
+    (err) =>
+      p.logger?.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "void check failed; retrying"),
   );
 }

@@ -42,7 +42,9 @@ export async function fetchStageWeights(p: {
   /** This miner's signed hello: peers serve a stage's weights only to members of that stage. */
   hello?: Uint8Array | undefined;
 }): Promise<{ found?: JoinedWeights; attempts: JoinAttempt[] }> {
-  const accepted = (await getAcceptedCommitments(p.client, { deployments: p.deployments, modelId: p.modelId, round: p.round })).filter((c) => c.stage === p.stage);
+  const accepted = (await getAcceptedCommitments(p.client, { deployments: p.deployments, modelId: p.modelId, round: p.round })).filter(
+    (c) => c.stage === p.stage,
+  );
   const attempts: JoinAttempt[] = [];
   for (const peer of p.peers.filter((x) => x.stage === p.stage)) {
     const fail = (reason: string) => void attempts.push({ worker: peer.worker, peer: peer.multiaddr, reason });
@@ -51,21 +53,51 @@ export async function fetchStageWeights(p: {
       fail(`no accepted commitment of round ${p.round}`);
       continue;
     }
-    const record = await getCommitment(p.client, { deployments: p.deployments, modelId: p.modelId, round: p.round, stage: p.stage, worker: commitment.worker });
+    const record = await getCommitment(p.client, {
+      deployments: p.deployments,
+      modelId: p.modelId,
+      round: p.round,
+      stage: p.stage,
+      worker: commitment.worker,
+    });
     if (!record.found || record.slashed || record.voided) {
       fail("its commitment was slashed or voided");
       continue;
     }
     try {
-      const manifest = decodeManifest(await fetchContent({ node: p.node, address: peer.multiaddr, kind: "items", key: commitment.itemsRoot, timeoutMs: p.timeoutMs }));
+      const manifest = decodeManifest(
+        await fetchContent({ node: p.node, address: peer.multiaddr, kind: "items", key: commitment.itemsRoot, timeoutMs: p.timeoutMs }),
+      );
       const c = manifest.commitment;
-      const same = c.modelId === p.modelId && c.round === p.round && c.stage === p.stage && c.worker.toLowerCase() === commitment.worker.toLowerCase();
-      if (!same || storedCommitmentDigest(c).slice(0, 2 + 36).toLowerCase() !== record.digestPrefix.toLowerCase()) {
+      const same =
+        c.modelId === p.modelId && c.round === p.round && c.stage === p.stage && c.worker.toLowerCase() === commitment.worker.toLowerCase();
+      if (
+        !same ||
+        storedCommitmentDigest(c)
+          .slice(0, 2 + 36)
+          .toLowerCase() !== record.digestPrefix.toLowerCase()
+      ) {
         fail("its manifest's commitment is not the one the ledger stored");
         continue;
       }
-      const bytes = await fetchContent({ node: p.node, address: peer.multiaddr, kind: "weights", key: c.weightsRootAfter, timeoutMs: p.timeoutMs, hello: p.hello });
-      return { found: { weights: float32FromBytes(bytes), weightsRoot: c.weightsRootAfter, round: p.round, worker: commitment.worker, peer: peer.multiaddr }, attempts };
+      const bytes = await fetchContent({
+        node: p.node,
+        address: peer.multiaddr,
+        kind: "weights",
+        key: c.weightsRootAfter,
+        timeoutMs: p.timeoutMs,
+        hello: p.hello,
+      });
+      return {
+        found: {
+          weights: float32FromBytes(bytes),
+          weightsRoot: c.weightsRootAfter,
+          round: p.round,
+          worker: commitment.worker,
+          peer: peer.multiaddr,
+        },
+        attempts,
+      };
     } catch (err) {
       fail((err as { shortMessage?: string }).shortMessage ?? (err as Error).message);
     }

@@ -3,7 +3,11 @@
  * and trying again on the next: the shape of the miner's background duties (answering availability
  * demands, defending voided commitments).
  */
-export function pollUntilStopped(pass: () => Promise<unknown>, pollMs: number, onError: (err: unknown) => void): { stop: () => Promise<void> } {
+export function pollUntilStopped(
+  pass: () => Promise<unknown>,
+  pollMs: number,
+  onError: (err: unknown) => void,
+): { stop: () => Promise<void> } {
   let stopped = false;
   let wake: (() => void) | undefined;
   const loop = (async () => {

@@ -33,16 +33,38 @@ describe("rewards: finalize what nobody finalized, mint the worker's own reward"
     const signed = [];
     for (const stage of [0, 1] as const) {
       const key = privateKeyToAccount(generatePrivateKey());
-      await actionsOf(s, workers[stage]).stake({ payout: payouts[stage] as Address, signingKey: key.address, valueWei: model.minWorkerStakeWei });
-      const commitment = sampleCommitment({ modelId, round, stage, worker: accountAt(s, workers[stage]), itemCount: 4, weightsRootBefore: model.initialWeightsRoots[stage] as Hex });
+      await actionsOf(s, workers[stage]).stake({
+        payout: payouts[stage] as Address,
+        signingKey: key.address,
+        valueWei: model.minWorkerStakeWei,
+      });
+      const commitment = sampleCommitment({
+        modelId,
+        round,
+        stage,
+        worker: accountAt(s, workers[stage]),
+        itemCount: 4,
+        weightsRootBefore: model.initialWeightsRoots[stage] as Hex,
+      });
       signed.push(await relayer.signRoundCommitment({ commitment, signer: key }));
     }
     await relayer.submitCommitments({ signed });
   });
 
   const settle = (i: 0 | 1, graceMs: number, seen = new Map<bigint, number>()) =>
-    settleRewards({ client: s.publicClient, wallet: s.wallets[workers[i]] as NonNullable<Shardholder["wallets"][number]>, deployments: s.deployments, modelId, worker: accountAt(s, workers[i]), terms: model, rounds: [round], graceMs, seen });
-  const balance = (holder: Address) => readContract(s.publicClient, { abi: modelTokenAbi, address: model.token, functionName: "balanceOf", args: [holder] });
+    settleRewards({
+      client: s.publicClient,
+      wallet: s.wallets[workers[i]] as NonNullable<Shardholder["wallets"][number]>,
+      deployments: s.deployments,
+      modelId,
+      worker: accountAt(s, workers[i]),
+      terms: model,
+      rounds: [round],
+      graceMs,
+      seen,
+    });
+  const balance = (holder: Address) =>
+    readContract(s.publicClient, { abi: modelTokenAbi, address: model.token, functionName: "balanceOf", args: [holder] });
   const blockNumber = () => s.publicClient.getBlockNumber();
 
   it("in the commit window: says so (also finalizeRound's error), sends nothing", async () => {
@@ -51,10 +73,16 @@ describe("rewards: finalize what nobody finalized, mint the worker's own reward"
     const { rounds, minted } = await settle(0, 0);
     expect(minted).toEqual([]);
     expect(rounds).toEqual([expect.objectContaining({ round, phase: "commit", windowEndsAt: commitEnd, units: 4n * 3n, stages: [0] })]);
-    const early = await finalizeRound(s.wallets[0] as NonNullable<Shardholder["wallets"][number]>, { deployments: s.deployments, modelId, round }).catch((e: unknown) => e);
+    const early = await finalizeRound(s.wallets[0] as NonNullable<Shardholder["wallets"][number]>, {
+      deployments: s.deployments,
+      modelId,
+      round,
+    }).catch((e: unknown) => e);
     expect(early).toBeInstanceOf(ComputeLedgerChallengeWindowOpenError);
     const message = (early as Error & { shortMessage: string }).shortMessage;
-    expect(message).toContain(`Round ${round} of model ${modelId} cannot be finalized yet: its commit window is open until ${new Date(Number(commitEnd) * 1000).toISOString()}`);
+    expect(message).toContain(
+      `Round ${round} of model ${modelId} cannot be finalized yet: its commit window is open until ${new Date(Number(commitEnd) * 1000).toISOString()}`,
+    );
     expect(message).toContain(`then its challenge window until ${new Date(Number(challengeEnd) * 1000).toISOString()}`);
     expect(await blockNumber()).toBe(before);
   });
@@ -65,8 +93,14 @@ describe("rewards: finalize what nobody finalized, mint the worker's own reward"
     const { rounds, minted } = await settle(0, 0);
     expect(minted).toEqual([]);
     expect(rounds[0]).toMatchObject({ phase: "challenge", windowEndsAt: challengeEnd });
-    const early = await finalizeRound(s.wallets[0] as NonNullable<Shardholder["wallets"][number]>, { deployments: s.deployments, modelId, round }).catch((e: unknown) => e);
-    expect((early as Error & { shortMessage: string }).shortMessage).toMatch(new RegExp(`^Round ${round} of model 1 cannot be finalized yet: its challenge window is open until .+ \\((1h|59m \\d+s) left\\)\\.$`));
+    const early = await finalizeRound(s.wallets[0] as NonNullable<Shardholder["wallets"][number]>, {
+      deployments: s.deployments,
+      modelId,
+      round,
+    }).catch((e: unknown) => e);
+    expect((early as Error & { shortMessage: string }).shortMessage).toMatch(
+      new RegExp(`^Round ${round} of model 1 cannot be finalized yet: its challenge window is open until .+ \\((1h|59m \\d+s) left\\)\\.$`),
+    );
   });
 
   it("past the challenge window: waits out the grace for others, then finalizes and mints its own reward", async () => {
@@ -100,18 +134,30 @@ describe("rewards: finalize what nobody finalized, mint the worker's own reward"
     expect(again.minted).toEqual([]);
     expect(again.rounds[0]?.phase).toBe("minted");
     expect(await blockNumber()).toBe(before);
-    const state = await readMinerRound(s.publicClient, { deployments: s.deployments, modelId, worker: accountAt(s, 3), round, terms: model, now: 0n });
+    const state = await readMinerRound(s.publicClient, {
+      deployments: s.deployments,
+      modelId,
+      worker: accountAt(s, 3),
+      round,
+      terms: model,
+      now: 0n,
+    });
     expect(state.phase).toBe("settled"); // a worker with no commitment of the round
   });
 
   it("one account's concurrent writes in one process take consecutive nonces (none is lost)", async () => {
     // A local account signs with the nonce viem reads from the node, as the CLI's keys do (Hardhat's
     // own wallets let the node assign nonces, which hides the race).
-    const key = toHex(mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: workers[0] }).getHdKey().privateKey as Uint8Array);
+    const key = toHex(
+      mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: workers[0] }).getHdKey()
+        .privateKey as Uint8Array,
+    );
     const wallet = createWalletClient({ account: privateKeyToAccount(key), transport: custom(s.connection.provider) });
     const staker = await actionsOf(s, 0).getStaker({ account: accountAt(s, workers[0]) });
     const results = await Promise.all(
-      Array.from({ length: 4 }, () => stake(wallet, { deployments: s.deployments, payout: staker.payout, signingKey: staker.signingKey, valueWei: parseEther("0.01") })),
+      Array.from({ length: 4 }, () =>
+        stake(wallet, { deployments: s.deployments, payout: staker.payout, signingKey: staker.signingKey, valueWei: parseEther("0.01") }),
+      ),
     );
     expect(new Set(results.map((r) => r.receipt.status))).toEqual(new Set(["success"]));
     const after = await actionsOf(s, 0).getStaker({ account: accountAt(s, workers[0]) });

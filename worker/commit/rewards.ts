@@ -61,7 +61,10 @@ export type MinerRound = {
 export type RewardTerms = Pick<GetModelReturnType, "genesisTime" | "timing" | "stageCount" | "designerEmissionBps">;
 
 /** Commit and challenge window ends of `round` (unix seconds), as the ledger computes them. */
-export function roundWindows(terms: Pick<RewardTerms, "genesisTime" | "timing">, round: bigint): { commitEnd: bigint; challengeEnd: bigint } {
+export function roundWindows(
+  terms: Pick<RewardTerms, "genesisTime" | "timing">,
+  round: bigint,
+): { commitEnd: bigint; challengeEnd: bigint } {
   const commitEnd = terms.genesisTime + (round + 1n) * BigInt(terms.timing.commitWindowSec);
   return { commitEnd, challengeEnd: commitEnd + BigInt(terms.timing.challengeWindowSec) };
 }
@@ -79,7 +82,11 @@ export async function chainNow(client: ShardholderClient): Promise<bigint> {
 }
 
 /** The worker's tokens of a finalized round for `units`, exactly as `mintReward` computes them. */
-export function workerTokensOf(round: { emissionTokens: bigint; validatorTokens: bigint; totalUnits: bigint }, units: bigint, designerEmissionBps: number): bigint {
+export function workerTokensOf(
+  round: { emissionTokens: bigint; validatorTokens: bigint; totalUnits: bigint },
+  units: bigint,
+  designerEmissionBps: number,
+): bigint {
   if (round.totalUnits === 0n || units === 0n) return 0n;
   const share = ((round.emissionTokens - round.validatorTokens) * units) / round.totalUnits;
   return share - (share * BigInt(designerEmissionBps)) / 10_000n;
@@ -196,7 +203,12 @@ async function finalizeUnlessDone(p: SettleRewardsParameters, round: bigint): Pr
     return true;
   } catch (err) {
     // Someone finalized it first, a dispute opened, or the chain's clock is behind ours: read again.
-    if (err instanceof ComputeLedgerAlreadyFinalizedError || err instanceof ComputeLedgerDisputesOpenError || err instanceof ComputeLedgerChallengeWindowOpenError) return false;
+    if (
+      err instanceof ComputeLedgerAlreadyFinalizedError ||
+      err instanceof ComputeLedgerDisputesOpenError ||
+      err instanceof ComputeLedgerChallengeWindowOpenError
+    )
+      return false;
     throw err;
   }
 }
@@ -205,7 +217,16 @@ async function mintUnlessDone(p: SettleRewardsParameters, round: bigint, finaliz
   try {
     const m = await mintReward(p.wallet, { deployments: p.deployments, modelId: p.modelId, round, worker: p.worker });
     const reward = { round, units: m.units, tokens: m.workerTokens, txHash: m.transactionHash, finalizedHere };
-    p.logger?.info({ round: round.toString(), units: m.units.toString(), tokens: formatEther(m.workerTokens), payout: m.payout, txHash: m.transactionHash }, "reward minted");
+    p.logger?.info(
+      {
+        round: round.toString(),
+        units: m.units.toString(),
+        tokens: formatEther(m.workerTokens),
+        payout: m.payout,
+        txHash: m.transactionHash,
+      },
+      "reward minted",
+    );
     return reward;
   } catch (err) {
     // Minted by someone else meanwhile (anyone may; the tokens went to our payout all the same).
@@ -244,7 +265,9 @@ export function rewardTotals(rounds: readonly MinerRound[]) {
  * `passNow()` runs one pass at once (after the last round, and at the end) and returns the last
  * known state of every round seen so far, and `minted` every reward this process minted.
  */
-export function watchRewards(p: Omit<SettleRewardsParameters, "rounds" | "seen" | "known"> & { rounds: () => readonly bigint[]; pollMs: number }): {
+export function watchRewards(
+  p: Omit<SettleRewardsParameters, "rounds" | "seen" | "known"> & { rounds: () => readonly bigint[]; pollMs: number },
+): {
   passNow: () => Promise<MinerRound[]>;
   minted: MintedReward[];
   stop: () => Promise<void>;
@@ -274,7 +297,10 @@ export function watchRewards(p: Omit<SettleRewardsParameters, "rounds" | "seen" 
       try {
         await once();
       } catch (err) {
-        p.logger?.warn({ error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message }, "rewards pass failed; retrying");
+        p.logger?.warn(
+          { error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message },
+          "rewards pass failed; retrying",
+        );
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {

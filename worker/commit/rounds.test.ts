@@ -54,13 +54,28 @@ describe("which rounds a (re)started stage still needs", () => {
     const neighbours = { upstream: zeroAddress, downstream: hash(5).slice(0, 42) as `0x${string}` };
     for (const round of [0n, 1n]) {
       await saveCheckpoint(kept, { round, step: -1, weights });
-      await journalMicrobatch(kept, { round, step: 0, record: { index: 0, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient: weights, weightsRoot: hash(5) }, neighbours });
+      await journalMicrobatch(kept, {
+        round,
+        step: 0,
+        record: {
+          index: 0,
+          inputActHash: hash(1),
+          outputActHash: hash(2),
+          upstreamGradHash: hash(3),
+          inputGradHash: hash(4),
+          parameterGradient: weights,
+          weightsRoot: hash(5),
+        },
+        neighbours,
+      });
       await kept.append({ type: "step", round, step: 0, tokens: 0, microbatches: 1, neighbours });
       await saveCheckpoint(kept, { round, step: 0, weights });
       await commitRound(kept, { ...who, round, expectedItems: 1 });
     }
     const keptState = replay(kept.records);
-    expect(await missingCommittedRound({ state: keptState, firstRound: firstRoundToTrain(keptState, 2n, 5n), who, isStored })).toBeUndefined();
+    expect(
+      await missingCommittedRound({ state: keptState, firstRound: firstRoundToTrain(keptState, 2n, 5n), who, isStored }),
+    ).toBeUndefined();
     // A fresh journal (the old one deleted) would train round 2 from the initial weights.
     const fresh = replay((await open()).records);
     expect(firstRoundToTrain(fresh, 2n, 5n)).toBe(2n);

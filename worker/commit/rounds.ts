@@ -151,20 +151,45 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
       if (!output || (p.routed && output.records.length === 0)) {
         if (!p.routed) throw new Error(`round ${round}: the pipeline ran nothing`);
         // Nothing was routed here this round (the runner brings its weights up to date itself).
-        p.onRound?.({ round, trained: false, rerun: false, rerunMismatches: 0, bytesOnWire: 0, wallMs: performance.now() - started, flush: { confirmed: [], foundOnChain: [], requeued: [], expired: [], deferred: [], transactions: [] } });
+        p.onRound?.({
+          round,
+          trained: false,
+          rerun: false,
+          rerunMismatches: 0,
+          bytesOnWire: 0,
+          wallMs: performance.now() - started,
+          flush: { confirmed: [], foundOnChain: [], requeued: [], expired: [], deferred: [], transactions: [] },
+        });
         continue;
       }
       if (p.routed ? output.records.length > p.microbatches : output.records.length !== p.microbatches)
-        throw new Error(`round ${round}: the pipeline returned ${output.records.length} microbatches, expected ${p.routed ? "at most " : ""}${p.microbatches}`);
+        throw new Error(
+          `round ${round}: the pipeline returned ${output.records.length} microbatches, expected ${p.routed ? "at most " : ""}${p.microbatches}`,
+        );
       for (const r of (await p.receipts?.beforeDurable(round, output.records)) ?? []) await p.journal.append(r);
       for (const record of output.records) await journalMicrobatch(p.journal, { round, step: 0, record, neighbours: output.neighbours });
       const meanLoss = output.losses.length ? output.losses.reduce((a, b) => a + b, 0) / output.losses.length : undefined;
-      await p.journal.append({ type: "step", round, step: 0, loss: meanLoss, tokens: 0, microbatches: output.records.length, neighbours: output.neighbours });
+      await p.journal.append({
+        type: "step",
+        round,
+        step: 0,
+        loss: meanLoss,
+        tokens: 0,
+        microbatches: output.records.length,
+        neighbours: output.neighbours,
+      });
       await saveCheckpoint(p.journal, { round, step: 0, ...snapshot(p.runner) });
       trained = true;
     }
-    if (p.receipts && (trained || rerun)) for (const r of await p.receipts.afterDurable(round, replay(p.journal.records), rerun)) await p.journal.append(r);
-    await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.routed ? undefined : p.microbatches });
+    if (p.receipts && (trained || rerun))
+      for (const r of await p.receipts.afterDurable(round, replay(p.journal.records), rerun)) await p.journal.append(r);
+    await commitRound(p.journal, {
+      modelId: p.modelId,
+      round,
+      stage: p.stage,
+      worker: p.worker,
+      expectedItems: p.routed ? undefined : p.microbatches,
+    });
     await sign();
     const flush = await flushCommitments(p.journal, p.ledger, p.flush);
     const losses = output?.losses ?? [];
@@ -185,7 +210,21 @@ export async function trainRounds(p: TrainRoundsParameters): Promise<void> {
 }
 
 /** What {@link submitFinishedWork} needs: the commitment side of {@link TrainRoundsParameters}. */
-export type SubmitFinishedWorkParameters = Pick<TrainRoundsParameters, "journal" | "modelId" | "stage" | "worker" | "signer" | "ledger" | "ledgerAddress" | "chainId" | "microbatches" | "routed" | "flush" | "firstOpenRound">;
+export type SubmitFinishedWorkParameters = Pick<
+  TrainRoundsParameters,
+  | "journal"
+  | "modelId"
+  | "stage"
+  | "worker"
+  | "signer"
+  | "ledger"
+  | "ledgerAddress"
+  | "chainId"
+  | "microbatches"
+  | "routed"
+  | "flush"
+  | "firstOpenRound"
+>;
 
 /**
  * Commits, signs and submits every round this journal made durable and did not submit yet (a
@@ -198,14 +237,28 @@ export type SubmitFinishedWorkParameters = Pick<TrainRoundsParameters, "journal"
  */
 export async function submitFinishedWork(p: SubmitFinishedWorkParameters): Promise<FlushResult> {
   if (p.firstOpenRound !== undefined)
-    for (const round of durableUncommittedRounds(replay(p.journal.records), p.firstOpenRound, { modelId: p.modelId, stage: p.stage, worker: p.worker }))
-      await commitRound(p.journal, { modelId: p.modelId, round, stage: p.stage, worker: p.worker, expectedItems: p.routed ? undefined : p.microbatches });
+    for (const round of durableUncommittedRounds(replay(p.journal.records), p.firstOpenRound, {
+      modelId: p.modelId,
+      stage: p.stage,
+      worker: p.worker,
+    }))
+      await commitRound(p.journal, {
+        modelId: p.modelId,
+        round,
+        stage: p.stage,
+        worker: p.worker,
+        expectedItems: p.routed ? undefined : p.microbatches,
+      });
   await signBuiltCommitments(p.journal, p.signer, { ledger: p.ledgerAddress, chainId: p.chainId });
   return flushCommitments(p.journal, p.ledger, p.flush);
 }
 
 /** Runs a durable round again from its start weights, compares its items, restores the end weights. */
-async function rerunRound(p: TrainRoundsParameters, state: JournalState, round: bigint): Promise<{ output: StageRoundOutput; mismatches: number }> {
+async function rerunRound(
+  p: TrainRoundsParameters,
+  state: JournalState,
+  round: bigint,
+): Promise<{ output: StageRoundOutput; mismatches: number }> {
   const start = state.roundStarts.get(round);
   const end = state.roundLatest.get(round);
   if (!start || !end) throw new Error(`round ${round} has no start or end checkpoint to rerun from`);
@@ -262,7 +315,11 @@ export function firstRoundToTrain(state: JournalState, from: bigint, until: bigi
  * Rounds from `from` on that this journal made durable (end checkpoint written) but never built
  * a commitment for: what a crash between the two leaves behind. Ascending.
  */
-export function durableUncommittedRounds(state: JournalState, from: bigint, who: { modelId: bigint; stage: number; worker: Address }): bigint[] {
+export function durableUncommittedRounds(
+  state: JournalState,
+  from: bigint,
+  who: { modelId: bigint; stage: number; worker: Address },
+): bigint[] {
   const out: bigint[] = [];
   for (const [round, latest] of state.roundLatest) {
     if (round < from || latest.step < 0) continue;

@@ -32,17 +32,36 @@ const NEIGHBOURS = { upstream: zeroAddress, downstream: DOWNSTREAM };
 function record(index: number, round: number): StageMicrobatchRecord {
   const hash = (k: number) => `0x${(index * 31 + round * 7 + k).toString(16).padStart(64, "0")}` as const;
   const parameterGradient = new Float32Array(ELEMENTS).map((_, i) => Math.sin(i + index + round) * 1e-3);
-  return { index, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient, weightsRoot: hash(5) };
+  return {
+    index,
+    inputActHash: hash(1),
+    outputActHash: hash(2),
+    upstreamGradHash: hash(3),
+    inputGradHash: hash(4),
+    parameterGradient,
+    weightsRoot: hash(5),
+  };
 }
 
 /** A journal of stage 0 holding one round of 3 microbatches, committed and signed for `ledger`. */
-async function signedJournal({ worker, round, ledger, chainId }: { worker: Address; round: bigint; ledger: Address; chainId: number }): Promise<Journal> {
+async function signedJournal({
+  worker,
+  round,
+  ledger,
+  chainId,
+}: {
+  worker: Address;
+  round: bigint;
+  ledger: Address;
+  chainId: number;
+}): Promise<Journal> {
   const dir = await mkdtemp(path.join(tmpdir(), "commit-unit-"));
   dirs.push(dir);
   const journal = await Journal.open(dir, { modelId: 1n, stage: 0, worker });
   const weights = initial();
   await saveCheckpoint(journal, { round, step: -1, weights });
-  for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round, step: 0, record: record(i, Number(round)), neighbours: NEIGHBOURS });
+  for (let i = 0; i < 3; i++)
+    await journalMicrobatch(journal, { round, step: 0, record: record(i, Number(round)), neighbours: NEIGHBOURS });
   await journal.append({ type: "step", round, step: 0, tokens: 0, microbatches: 3, neighbours: NEIGHBOURS });
   await saveCheckpoint(journal, { round, step: 0, weights: weights.map((w) => w * 0.9) });
   await commitRound(journal, { modelId: 1n, round, stage: 0, worker, expectedItems: 3 });
@@ -60,11 +79,15 @@ describe("round commitments", () => {
     const [c] = [...state.commitments.values()];
     if (!c?.signature) throw new Error("not signed");
     const items = [0, 1, 2].map((i) => toItem(record(i, 0), NEIGHBOURS));
-    expect(items.map((i) => [i.index, i.microbatch, i.upstream, i.downstream])).toEqual([0, 1, 2].map((m) => [m, m, zeroAddress, DOWNSTREAM]));
+    expect(items.map((i) => [i.index, i.microbatch, i.upstream, i.downstream])).toEqual(
+      [0, 1, 2].map((m) => [m, m, zeroAddress, DOWNSTREAM]),
+    );
     expect(items[1]?.gradRoot).toBe(gradRoot(record(1, 0).parameterGradient));
     expect(c.commitment).toMatchObject({ itemsRoot: itemsTree(items).root, itemCount: 3, worker, modelId: 1n, round: 0n, stage: 0 });
     expect(c.commitment.weightsRootBefore).not.toBe(c.commitment.weightsRootAfter);
-    expect(await recoverCommitmentSigner({ ledger: ledgerAddress, chainId, commitment: c.commitment, signature: c.signature.signature })).toBe(signer.address);
+    expect(
+      await recoverCommitmentSigner({ ledger: ledgerAddress, chainId, commitment: c.commitment, signature: c.signature.signature }),
+    ).toBe(signer.address);
     // Idempotent: committing the same round again changes nothing.
     const again = await commitRound(journal, { modelId: 1n, round: 0n, stage: 0, worker });
     expect(again.commitment).toEqual(c.commitment);
@@ -86,17 +109,24 @@ describe("round commitments", () => {
     const journal = await Journal.open(dir, { modelId: 1n, stage: 1, worker });
     await saveCheckpoint(journal, { round: 0n, step: -1, weights: initial() });
     // Routed to this replica out of order: microbatches 5, 1 and 9 (9 re-routed from upstream replica u2).
-    for (const r of [record(5, 0), record(1, 0), { ...record(9, 0), upstream: u2 }]) await journalMicrobatch(journal, { round: 0n, step: 0, record: r, neighbours: roundNeighbours });
+    for (const r of [record(5, 0), record(1, 0), { ...record(9, 0), upstream: u2 }])
+      await journalMicrobatch(journal, { round: 0n, step: 0, record: r, neighbours: roundNeighbours });
     await journal.append({ type: "step", round: 0n, step: 0, tokens: 0, microbatches: 3, neighbours: roundNeighbours });
     await saveCheckpoint(journal, { round: 0n, step: 0, weights: initial().map((w) => w * 0.9) });
     const state = replay(journal.records);
     const slotted = roundItems(state, 0n);
-    expect(slotted.map((i) => [i.index, i.microbatch, i.upstream])).toEqual([[0, 1, u1], [1, 5, u1], [2, 9, u2]]);
+    expect(slotted.map((i) => [i.index, i.microbatch, i.upstream])).toEqual([
+      [0, 1, u1],
+      [1, 5, u1],
+      [2, 9, u2],
+    ]);
     const { commitment } = await commitRound(journal, { modelId: 1n, round: 0n, stage: 1, worker, expectedItems: 3 });
     expect(commitment.itemCount).toBe(3);
     expect(commitment.itemsRoot).toBe(itemsTree(slotted).root);
     // Not the tree of the provisional slots (slot = microbatch): the committed one is slotted 0..2.
-    expect(commitment.itemsRoot).not.toBe(itemsTree([1, 5, 9].map((m) => toItem(m === 9 ? { ...record(m, 0), upstream: u2 } : record(m, 0), roundNeighbours))).root);
+    expect(commitment.itemsRoot).not.toBe(
+      itemsTree([1, 5, 9].map((m) => toItem(m === 9 ? { ...record(m, 0), upstream: u2 } : record(m, 0), roundNeighbours))).root,
+    );
     await journal.close();
   });
 });
@@ -112,7 +142,12 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     return { address: accountAt(s, i), ledger: sdkCommitmentLedger(wallet, { deployments: s.deployments, account: wallet.account }) };
   };
   const journalOf = async (address: Address) =>
-    signedJournal({ worker: address, round: await getCurrentRound(s.publicClient, { deployments: s.deployments, modelId: 1n }), ledger: s.deployments.contracts.computeLedger, chainId: s.deployments.chainId });
+    signedJournal({
+      worker: address,
+      round: await getCurrentRound(s.publicClient, { deployments: s.deployments, modelId: 1n }),
+      ledger: s.deployments.contracts.computeLedger,
+      chainId: s.deployments.chainId,
+    });
   const signedOf = (journal: Journal) =>
     [...replay(journal.records).commitments.values()].map((c) => ({ commitment: c.commitment, signature: c.signature?.signature ?? "0x" }));
   const stored = async (journal: Journal) => {
@@ -124,7 +159,10 @@ describe("submission against the real ComputeLedger, and resume after a crash du
 
   beforeAll(async () => {
     s = await deployShardholder();
-    await registerModel(s.deployer, { deployments: s.deployments, spec: testSpec({ initialWeightsRoots: [weightsRoot(initial()), weightsRoot(new Float32Array(8))] }) });
+    await registerModel(s.deployer, {
+      deployments: s.deployments,
+      spec: testSpec({ initialWeightsRoots: [weightsRoot(initial()), weightsRoot(new Float32Array(8))] }),
+    });
     for (let i = 1; i <= 11; i++) {
       const wallet = s.wallets[i];
       if (!wallet) throw new Error("setup");
@@ -179,7 +217,13 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     const w = worker();
     const journal = await journalOf(w.address);
     const [key] = [...replay(journal.records).commitments.keys()];
-    await journal.append({ type: "submitIntent", batchId: "b0", keys: [key as string], sender: w.address, nonce: await nonceOf(w.address) });
+    await journal.append({
+      type: "submitIntent",
+      batchId: "b0",
+      keys: [key as string],
+      sender: w.address,
+      nonce: await nonceOf(w.address),
+    });
     const mined = await w.ledger.submit(signedOf(journal));
     await journal.append({ type: "submitSent", batchId: "b0", txHash: mined.txHash });
     const result = await flushCommitments(journal, w.ledger);
@@ -246,7 +290,8 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     expect(await nonceOf(w.address)).toBe(nonce);
     // The next round of the same journal goes through as usual.
     await saveCheckpoint(journal, { round: round + 1n, step: -1, weights: initial() });
-    for (let i = 0; i < 3; i++) await journalMicrobatch(journal, { round: round + 1n, step: 0, record: record(i, Number(round) + 1), neighbours: NEIGHBOURS });
+    for (let i = 0; i < 3; i++)
+      await journalMicrobatch(journal, { round: round + 1n, step: 0, record: record(i, Number(round) + 1), neighbours: NEIGHBOURS });
     await journal.append({ type: "step", round: round + 1n, step: 0, tokens: 0, microbatches: 3, neighbours: NEIGHBOURS });
     await saveCheckpoint(journal, { round: round + 1n, step: 0, weights: initial().map((v) => v * 0.8) });
     await commitRound(journal, { modelId: 1n, round: round + 1n, stage: 0, worker: w.address, expectedItems: 3 });
@@ -259,7 +304,14 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     await journal.close();
     const reopened = await Journal.open(journal.dir, { modelId: 1n, stage: 0, worker: w.address });
     expect(replay(reopened.records).commitments.get(c.key)?.status).toBe("expired");
-    expect(await flushCommitments(reopened, w.ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] });
+    expect(await flushCommitments(reopened, w.ledger)).toEqual({
+      confirmed: [],
+      foundOnChain: [],
+      requeued: [],
+      expired: [],
+      transactions: [],
+      deferred: [],
+    });
     await reopened.close();
   });
 
@@ -285,16 +337,26 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     const w = worker();
     const journal = await journalOf(w.address);
     // The node took the transaction, then the answer was lost (the receipt wait gave up).
-    const lostAnswer = { ...w.ledger, submit: async (...args: Parameters<typeof w.ledger.submit>) => {
-      await w.ledger.submit(...args);
-      throw Object.assign(new Error("Timed out while waiting for transaction"), { name: "WaitForTransactionReceiptTimeoutError" });
-    } };
+    const lostAnswer = {
+      ...w.ledger,
+      submit: async (...args: Parameters<typeof w.ledger.submit>) => {
+        await w.ledger.submit(...args);
+        throw Object.assign(new Error("Timed out while waiting for transaction"), { name: "WaitForTransactionReceiptTimeoutError" });
+      },
+    };
     const result = await flushCommitments(journal, lostAnswer);
     expect(result.foundOnChain).toHaveLength(1);
     expect(result.deferred).toEqual([]);
     expect(await stored(journal)).toBe(true);
     const nonce = await nonceOf(w.address);
-    expect(await flushCommitments(journal, w.ledger)).toEqual({ confirmed: [], foundOnChain: [], requeued: [], expired: [], transactions: [], deferred: [] });
+    expect(await flushCommitments(journal, w.ledger)).toEqual({
+      confirmed: [],
+      foundOnChain: [],
+      requeued: [],
+      expired: [],
+      transactions: [],
+      deferred: [],
+    });
     expect(await nonceOf(w.address)).toBe(nonce);
   });
 
@@ -302,7 +364,11 @@ describe("submission against the real ComputeLedger, and resume after a crash du
     const w = worker();
     const journal = await journalOf(w.address);
     const stall = () => Object.assign(new Error("The JSON-RPC endpoints did not answer for 900 s"), { name: "RpcStalledError" });
-    const down = { ...w.ledger, submit: async () => Promise.reject(stall()), nonce: async (tag: "latest" | "pending") => (tag === "pending" && !downNonceAsked++ ? w.ledger.nonce(tag) : Promise.reject(stall())) };
+    const down = {
+      ...w.ledger,
+      submit: async () => Promise.reject(stall()),
+      nonce: async (tag: "latest" | "pending") => (tag === "pending" && !downNonceAsked++ ? w.ledger.nonce(tag) : Promise.reject(stall())),
+    };
     let downNonceAsked = 0;
     const deferred = await flushCommitments(journal, down);
     expect(deferred.deferred).toHaveLength(1);

@@ -40,7 +40,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The chain did not answer (the RPC layer gave up, or a receipt wait ran out), as opposed to a refusal. */
 function isChainOutage(err: unknown): boolean {
-  return isTransientRpcError(err) || (err instanceof Error && (err.name === "RpcStalledError" || err.name === "WaitForTransactionReceiptTimeoutError"));
+  return (
+    isTransientRpcError(err) ||
+    (err instanceof Error && (err.name === "RpcStalledError" || err.name === "WaitForTransactionReceiptTimeoutError"))
+  );
 }
 
 function emptyResult(): FlushResult {
@@ -101,7 +104,14 @@ async function resolveBatch(
   if (batch.txHash) {
     const mined = await ledger.receipt(batch.txHash, o.receiptTimeoutMs);
     if (mined?.status === "success") {
-      await journal.append({ type: "submitResult", batchId: batch.batchId, status: "confirmed", keys: batch.keys, txHash: mined.txHash, blockNumber: mined.blockNumber });
+      await journal.append({
+        type: "submitResult",
+        batchId: batch.batchId,
+        status: "confirmed",
+        keys: batch.keys,
+        txHash: mined.txHash,
+        blockNumber: mined.blockNumber,
+      });
       out.confirmed.push(...batch.keys);
       return;
     }
@@ -183,7 +193,11 @@ export async function submitPending(journal: Journal, ledger: CommitmentLedger, 
       const inDoubt: BatchState = { batchId, keys, sender: ledger.sender, nonce, txHash: sentHash };
       const outage = isChainOutage(err);
       try {
-        await resolveBatch(journal, ledger, inDoubt, out, { receiptTimeoutMs: 5_000, pendingTimeoutMs: 5_000, pollMs: options.pollMs ?? 250 });
+        await resolveBatch(journal, ledger, inDoubt, out, {
+          receiptTimeoutMs: 5_000,
+          pendingTimeoutMs: 5_000,
+          pollMs: options.pollMs ?? 250,
+        });
       } catch (resolveErr) {
         // Still no chain: the intent stays journaled without a result, so the batch is in doubt
         // and the next flush (or a restart) settles it by its nonce before anything is resent.
@@ -195,7 +209,14 @@ export async function submitPending(journal: Journal, ledger: CommitmentLedger, 
     }
     out.transactions.push(mined.txHash);
     if (mined.status === "success") {
-      await journal.append({ type: "submitResult", batchId, status: "confirmed", keys, txHash: mined.txHash, blockNumber: mined.blockNumber });
+      await journal.append({
+        type: "submitResult",
+        batchId,
+        status: "confirmed",
+        keys,
+        txHash: mined.txHash,
+        blockNumber: mined.blockNumber,
+      });
       out.confirmed.push(...keys);
     } else {
       await settleByChain(journal, ledger, batchId, keys, out, mined.txHash);

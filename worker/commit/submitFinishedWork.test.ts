@@ -51,11 +51,33 @@ describe("submitFinishedWork: finished work goes out before any neighbour is nee
     // What a kill between a round's end checkpoint and its commitment record leaves behind.
     await saveCheckpoint(journal, { round: 4n, step: -1, weights });
     const neighbours = { upstream: zeroAddress, downstream: who.worker };
-    await journalMicrobatch(journal, { round: 4n, step: 0, record: { index: 0, inputActHash: hash(1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), parameterGradient: weights, weightsRoot: hash(5) }, neighbours });
+    await journalMicrobatch(journal, {
+      round: 4n,
+      step: 0,
+      record: {
+        index: 0,
+        inputActHash: hash(1),
+        outputActHash: hash(2),
+        upstreamGradHash: hash(3),
+        inputGradHash: hash(4),
+        parameterGradient: weights,
+        weightsRoot: hash(5),
+      },
+      neighbours,
+    });
     await journal.append({ type: "step", round: 4n, step: 0, tokens: 0, microbatches: 1, neighbours });
     await saveCheckpoint(journal, { round: 4n, step: 0, weights });
     const ledger = memoryLedger();
-    const p = { journal, ...who, signer, ledger, ledgerAddress: privateKeyToAccount(generatePrivateKey()).address, chainId: 31337, microbatches: 1, firstOpenRound: 4n };
+    const p = {
+      journal,
+      ...who,
+      signer,
+      ledger,
+      ledgerAddress: privateKeyToAccount(generatePrivateKey()).address,
+      chainId: 31337,
+      microbatches: 1,
+      firstOpenRound: 4n,
+    };
 
     const first = await submitFinishedWork(p);
     expect(first.confirmed).toHaveLength(1);

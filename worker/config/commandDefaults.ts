@@ -33,7 +33,8 @@ export function installNetworkDefaults(program: Command, { resolveSpec }: { reso
     if (!network) return;
     const model = findOption(sub, "--model");
     const first = networkModel(network);
-    if (model && first && sub.getOptionValue("model") === undefined) sub.setOptionValueWithSource("model", parsed(model, first.id), "config");
+    if (model && first && sub.getOptionValue("model") === undefined)
+      sub.setOptionValueWithSource("model", parsed(model, first.id), "config");
     if (spec && first?.specFile && sub.getOptionValue("spec") === undefined) sub.setOptionValueWithSource("spec", first.specFile, "config");
   });
   program.hook("preAction", async (_root, action) => {

@@ -24,8 +24,26 @@ function networkFile(overrides: Record<string, unknown> = {}): string {
       rpc: ["http://127.0.0.1:40001", "http://127.0.0.1:40002"],
       deploymentsFile: "deployments/31337.json",
       models: [
-        { id: "3", name: "Shardholder Brown Char (devnet run x)", symbol: "SHBC-1A2B", token: "0x0000000000000000000000000000000000000001", stages: 3, specHash: `0x${"ab".repeat(32)}`, metadataURI: "http://127.0.0.1:40003/specs/x.json", specFile: "model-spec.json" },
-        { id: "4", name: "other", symbol: "O", token: "0x0000000000000000000000000000000000000002", stages: 2, specHash: `0x${"cd".repeat(32)}`, metadataURI: "", specFile: "/abs/other-spec.json" },
+        {
+          id: "3",
+          name: "Shardholder Brown Char (devnet run x)",
+          symbol: "SHBC-1A2B",
+          token: "0x0000000000000000000000000000000000000001",
+          stages: 3,
+          specHash: `0x${"ab".repeat(32)}`,
+          metadataURI: "http://127.0.0.1:40003/specs/x.json",
+          specFile: "model-spec.json",
+        },
+        {
+          id: "4",
+          name: "other",
+          symbol: "O",
+          token: "0x0000000000000000000000000000000000000002",
+          stages: 2,
+          specHash: `0x${"cd".repeat(32)}`,
+          metadataURI: "",
+          specFile: "/abs/other-spec.json",
+        },
       ],
       ...overrides,
     }),
@@ -82,7 +100,11 @@ describe("--network FILE", () => {
       .requiredOption("--spec <file>")
       .exitOverride()
       .action((o: { model?: bigint; spec?: string }) => void seen.push(o));
-    root.command("stake").option("--amount <eth>").exitOverride().action(() => void seen.push({}));
+    root
+      .command("stake")
+      .option("--amount <eth>")
+      .exitOverride()
+      .action(() => void seen.push({}));
     return { root, seen };
   }
 

@@ -47,7 +47,6 @@ export type GlobalConfig = {
   network?: Network | undefined;
 };
 
-
 function parseKey(option: string, value: string): PrivateKeyAccount {
   const hex = (value.startsWith("0x") ? value : `0x${value}`) as Hex;
   // Never include the value in the message: it is a secret.
@@ -66,7 +65,8 @@ function parseRpcUrl(value: string): string {
   } catch {
     throw new ConfigError({ option: "--rpc", reason: `"${value}" is not a URL` });
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError({ option: "--rpc", reason: `only http(s) URLs are supported, got ${url.protocol}` });
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new ConfigError({ option: "--rpc", reason: `only http(s) URLs are supported, got ${url.protocol}` });
   return url.toString();
 }
 
@@ -92,8 +92,15 @@ export function resolveGlobalConfig(raw: RawGlobalOptions, env: NodeJS.ProcessEn
     throw new ConfigError({ option: "--backend", reason: `"${backend}" is not one of ${BACKEND_ORDER.join(", ")}` });
   const network = raw.network !== undefined ? loadNetworkFile(raw.network) : undefined;
   const noRpcFlag = raw.rpc === undefined || (Array.isArray(raw.rpc) && raw.rpc.length === 0);
-  const rawRpc = !noRpcFlag ? [raw.rpc as string | string[]].flat() : network ? network.rpc : (env.SHARDHOLDER_RPC ?? DEFAULT_RPC_URL).split(",");
-  const rpcUrls = rawRpc.map((u) => u.trim()).filter(Boolean).map(parseRpcUrl);
+  const rawRpc = !noRpcFlag
+    ? [raw.rpc as string | string[]].flat()
+    : network
+      ? network.rpc
+      : (env.SHARDHOLDER_RPC ?? DEFAULT_RPC_URL).split(",");
+  const rpcUrls = rawRpc
+    .map((u) => u.trim())
+    .filter(Boolean)
+    .map(parseRpcUrl);
   if (rpcUrls.length === 0) throw new ConfigError({ option: "--rpc", reason: "no URL given" });
   return {
     rpcUrl: rpcUrls[0] as string,

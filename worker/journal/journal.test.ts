@@ -125,7 +125,15 @@ describe("replay", () => {
   });
 
   it("throws on a durable item recorded again with other hashes, and on a changed commitment", () => {
-    const cp = (seq: number, step: number) => ({ seq, type: "checkpoint" as const, round: 0n, step, file: "f", weightsRoot: h("w"), elements: 1 });
+    const cp = (seq: number, step: number) => ({
+      seq,
+      type: "checkpoint" as const,
+      round: 0n,
+      step,
+      file: "f",
+      weightsRoot: h("w"),
+      elements: 1,
+    });
     expect(() =>
       replay([
         { seq: 0, type: "microbatch", round: 0n, step: 0, item: item(0) },
@@ -134,7 +142,16 @@ describe("replay", () => {
         cp(3, 0),
       ]),
     ).toThrow(JournalConflictError);
-    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b") };
+    const commitment = {
+      modelId: 7n,
+      round: 0n,
+      stage: 2,
+      worker,
+      itemsRoot: h("r"),
+      itemCount: 3,
+      weightsRootBefore: h("a"),
+      weightsRootAfter: h("b"),
+    };
     expect(() =>
       replay([
         { seq: 0, type: "commitment", key: "k", commitment },
@@ -144,7 +161,16 @@ describe("replay", () => {
   });
 
   it("tracks a commitment from built to signed to in flight to stored, and flags a double submission", () => {
-    const commitment = { modelId: 7n, round: 0n, stage: 2, worker, itemsRoot: h("r"), itemCount: 3, weightsRootBefore: h("a"), weightsRootAfter: h("b") };
+    const commitment = {
+      modelId: 7n,
+      round: 0n,
+      stage: 2,
+      worker,
+      itemsRoot: h("r"),
+      itemCount: 3,
+      weightsRootBefore: h("a"),
+      weightsRootAfter: h("b"),
+    };
     const records = [
       { seq: 0, type: "commitment" as const, key: "k", commitment },
       { seq: 1, type: "signature" as const, key: "k", signer: worker, signature: h("sig") },
@@ -156,7 +182,11 @@ describe("replay", () => {
     const done = replay([...records, { seq: 3, type: "submitResult", batchId: "b1", status: "confirmed", keys: ["k"], txHash: h("tx") }]);
     expect(done.commitments.get("k")).toMatchObject({ status: "confirmed", txHash: h("tx") });
     expect(done.inDoubt).toEqual([]);
-    const twice = replay([...records, { seq: 3, type: "submitResult", batchId: "b1", status: "confirmed", keys: ["k"] }, { seq: 4, type: "submitIntent", batchId: "b2", keys: ["k"], sender: worker, nonce: 5 }]);
+    const twice = replay([
+      ...records,
+      { seq: 3, type: "submitResult", batchId: "b1", status: "confirmed", keys: ["k"] },
+      { seq: 4, type: "submitIntent", batchId: "b2", keys: ["k"], sender: worker, nonce: 5 },
+    ]);
     expect(twice.doubleSubmissions).toEqual(["k"]);
   });
 });
@@ -229,7 +259,16 @@ describe("checkpoints", () => {
       expect(files.length).toBeLessThanOrEqual(16);
     }
     const files = (await readdir(dir)).filter((f) => f.startsWith("weights-")).sort();
-    expect(files).toEqual(["weights-r26-s0.f32", "weights-r26-sstart.f32", "weights-r27-s0.f32", "weights-r27-sstart.f32", "weights-r28-s0.f32", "weights-r28-sstart.f32", "weights-r29-s0.f32", "weights-r29-sstart.f32"]);
+    expect(files).toEqual([
+      "weights-r26-s0.f32",
+      "weights-r26-sstart.f32",
+      "weights-r27-s0.f32",
+      "weights-r27-sstart.f32",
+      "weights-r28-s0.f32",
+      "weights-r28-sstart.f32",
+      "weights-r29-s0.f32",
+      "weights-r29-sstart.f32",
+    ]);
     expect(j.records.filter((r) => r.type === "checkpoint")).toHaveLength(60);
     await j.close();
   });

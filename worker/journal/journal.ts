@@ -69,7 +69,11 @@ export class Journal {
       await journal.append({ type: "open", version: JOURNAL_VERSION, ...owner, worker: owner.worker });
     } else if (header.type !== "open" || describeOwner(header) !== expected) {
       await handle.close();
-      throw new JournalMismatchError({ file, expected, found: header.type === "open" ? describeOwner(header) : `a journal without header` });
+      throw new JournalMismatchError({
+        file,
+        expected,
+        found: header.type === "open" ? describeOwner(header) : `a journal without header`,
+      });
     } else {
       await journal.append({ type: "resume", pid: process.pid });
     }
@@ -129,7 +133,10 @@ export class Journal {
       await fsyncDir(this.dir);
       this.#handle = await open(this.file, "a");
       this.#records = plan.kept.map((record, seq) => ({ ...record, seq }));
-      for (const f of plan.droppedFiles) await unlink(path.join(this.dir, f)).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? undefined : Promise.reject(err)));
+      for (const f of plan.droppedFiles)
+        await unlink(path.join(this.dir, f)).catch((err: NodeJS.ErrnoException) =>
+          err.code === "ENOENT" ? undefined : Promise.reject(err),
+        );
       return plan;
     };
     const result = this.#tail.then(run, run);

@@ -149,7 +149,10 @@ export function replay(records: readonly SequencedRecord[]): JournalState {
           state.items.set(p.round, byIndex);
           const earlier = byIndex.get(p.item.index);
           if (earlier && !sameItem(earlier.item, p.item))
-            throw new JournalConflictError({ seq: p.seq, reason: `round ${p.round} microbatch ${p.item.index} was already durable with other hashes` });
+            throw new JournalConflictError({
+              seq: p.seq,
+              reason: `round ${p.round} microbatch ${p.item.index} was already durable with other hashes`,
+            });
           if (!earlier) byIndex.set(p.item.index, { step: p.step, item: p.item, seq: p.seq });
         }
         pending = [];
@@ -191,7 +194,8 @@ export function replay(records: readonly SequencedRecord[]): JournalState {
       case "submitResult": {
         // A pre-send chain check may find commitments stored, or their window closed, without any batch of ours.
         const batch = state.batches.get(r.batchId);
-        if (!batch && r.status !== "foundOnChain" && r.status !== "expired") throw new JournalConflictError({ seq: r.seq, reason: `unknown batch ${r.batchId}` });
+        if (!batch && r.status !== "foundOnChain" && r.status !== "expired")
+          throw new JournalConflictError({ seq: r.seq, reason: `unknown batch ${r.batchId}` });
         if (batch) {
           batch.result = r.status;
           if (r.txHash) batch.txHash = r.txHash;

@@ -11,7 +11,12 @@ export type StageOutput = "loss" | "logits";
  * Stage 0 takes int32 ids `[B, T]`, other stages float32 activations `[B, T, d]`; non-last
  * stages return `[B, T, d]`, the last returns the scalar mean loss (needs `targets`) or logits.
  */
-export type StageForward = (params: readonly tf.Tensor[], input: tf.Tensor, targets: tf.Tensor | undefined, output: StageOutput) => tf.Tensor;
+export type StageForward = (
+  params: readonly tf.Tensor[],
+  input: tf.Tensor,
+  targets: tf.Tensor | undefined,
+  output: StageOutput,
+) => tf.Tensor;
 
 /** Builds stage `stage`'s forward function; `mask` is the [T, T] causal mask of `causalMask`. */
 export function stageForward(spec: ModelSpec, stage: number, mask: tf.Tensor): StageForward {

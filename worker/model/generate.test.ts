@@ -9,7 +9,15 @@ import { decodingModel, type DecodeOptions, generateText, generateTokens } from 
 import { defaultModelSpec } from "./spec.ts";
 import { createStage, type PipelineStage } from "./stage.ts";
 
-const spec = defaultModelSpec({ dModel: 32, heads: 2, layers: 2, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, stageCount: 2 });
+const spec = defaultModelSpec({
+  dModel: 32,
+  heads: 2,
+  layers: 2,
+  contextLength: 16,
+  microbatchSize: 4,
+  microbatchesPerStep: 2,
+  stageCount: 2,
+});
 const model = decodingModel(spec);
 const prompt = model.tokenizer.encode("The jury said");
 const NEW = 5;

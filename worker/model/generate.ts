@@ -93,7 +93,13 @@ export function generateTokens(
 }
 
 /** {@link generateTokens} from text to text, with the spec's char tokenizer. */
-export function generateText(spec: ModelSpec, stages: readonly PipelineStage[], prompt: string, maxNewTokens: number, options: DecodeOptions = {}): string {
+export function generateText(
+  spec: ModelSpec,
+  stages: readonly PipelineStage[],
+  prompt: string,
+  maxNewTokens: number,
+  options: DecodeOptions = {},
+): string {
   const model = decodingModel(spec);
   return model.tokenizer.decode(generateTokens(model, stages, model.tokenizer.encode(prompt), maxNewTokens, options));
 }

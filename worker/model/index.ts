@@ -28,4 +28,13 @@ export {
 } from "./spec.ts";
 export { createStage, initialWeightsRoots, type OptimizerState, type PipelineStage, StageUsageError } from "./stage.ts";
 export { measureTrainingThroughput, type TrainingThroughput } from "./throughput.ts";
-export { type DecodeOptions, type DecodingModel, decodingModel, generateText, generateTokens, greedyNextToken, tokenWindow, type Tokenizer } from "./generate.ts";
+export {
+  type DecodeOptions,
+  type DecodingModel,
+  decodingModel,
+  generateText,
+  generateTokens,
+  greedyNextToken,
+  tokenWindow,
+  type Tokenizer,
+} from "./generate.ts";

@@ -94,13 +94,25 @@ export type BlockTape = Record<"xhat1" | "rstd1" | "h1" | "q" | "k" | "vT" | "p"
  * made with rank-4 transposes: wasm transposes of rank 5 take a generic path ~50x slower).
  * Linear layers fuse their bias and ReLU into XNNPACK's matmul.
  */
-export function blockForward(x: tf.Tensor, w: BlockWeights, qkvParts: readonly tf.Tensor[], batch: number, time: number, heads: number, mask: tf.Tensor) {
+export function blockForward(
+  x: tf.Tensor,
+  w: BlockWeights,
+  qkvParts: readonly tf.Tensor[],
+  batch: number,
+  time: number,
+  heads: number,
+  mask: tf.Tensor,
+) {
   const d = x.shape[1] as number;
   const dh = d / heads;
   const ln1 = layerNormForward(x, w.ln1Gain, w.ln1Bias);
   // Three products with the column blocks of attn.qkv (cached per step by the caller) instead of
   // one product and a split of the [N, 3d] result: tfjs-wasm's SplitV copies slowly.
-  const [q4, k4, v4] = qkvParts.map((part) => tf.reshape(tf.matMul(ln1.y, part), [batch, time, heads, dh])) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const [q4, k4, v4] = qkvParts.map((part) => tf.reshape(tf.matMul(ln1.y, part), [batch, time, heads, dh])) as [
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+  ];
   const [q, k, v] = [q4, k4, v4].map((t) => tf.transpose(t, [0, 2, 1, 3])) as [tf.Tensor, tf.Tensor, tf.Tensor];
   const scores = tf.add(tf.mul(batchedMatMul(q, tf.transpose(k4, [0, 2, 3, 1])), 1 / Math.sqrt(dh)), mask);
   const p = tf.softmax(scores);
@@ -110,7 +122,20 @@ export function blockForward(x: tf.Tensor, w: BlockWeights, qkvParts: readonly t
   const ln2 = layerNormForward(x2, w.ln2Gain, w.ln2Bias);
   const r = tf.fused.matMul({ a: ln2.y, b: w.mlpIn, bias: w.mlpInBias, activation: "relu" });
   const y = tf.add(x2, tf.fused.matMul({ a: r, b: w.mlpOut, bias: w.mlpOutBias }));
-  const tape: BlockTape = { xhat1: ln1.xhat, rstd1: ln1.rstd, h1: ln1.y, q, k, vT: tf.transpose(v4, [0, 2, 3, 1]), p, a, xhat2: ln2.xhat, rstd2: ln2.rstd, h2: ln2.y, r };
+  const tape: BlockTape = {
+    xhat1: ln1.xhat,
+    rstd1: ln1.rstd,
+    h1: ln1.y,
+    q,
+    k,
+    vT: tf.transpose(v4, [0, 2, 3, 1]),
+    p,
+    a,
+    xhat2: ln2.xhat,
+    rstd2: ln2.rstd,
+    h2: ln2.y,
+    r,
+  };
   return { y, tape };
 }
 
@@ -118,7 +143,15 @@ export function blockForward(x: tf.Tensor, w: BlockWeights, qkvParts: readonly t
  * Block backward: returns dx and the parameter gradients in canonical block order
  * (ln1.gain, ln1.bias, attn.qkv, attn.out, ln2.gain, ln2.bias, mlp.in, mlp.inBias, mlp.out, mlp.outBias).
  */
-export function blockBackward(dy: tf.Tensor, w: BlockWeights, wT: BlockWeightsT, tape: BlockTape, batch: number, time: number, heads: number) {
+export function blockBackward(
+  dy: tf.Tensor,
+  w: BlockWeights,
+  wT: BlockWeightsT,
+  tape: BlockTape,
+  batch: number,
+  time: number,
+  heads: number,
+) {
   const d = dy.shape[1] as number;
   const dh = d / heads;
   const [dr, dMlpOut] = linearBackward(dy, tape.r, wT.mlpOut);
@@ -157,7 +190,11 @@ export function headForward(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, weig
 }
 
 /** Head backward: dx and gradients (final.ln.gain, final.ln.bias, head.weight, head.bias); `weightT` is head.weight transposed. */
-export function headBackward(tape: { xhat: tf.Tensor; rstd: tf.Tensor; h: tf.Tensor; dlogits: tf.Tensor }, gain: tf.Tensor, weightT: tf.Tensor) {
+export function headBackward(
+  tape: { xhat: tf.Tensor; rstd: tf.Tensor; h: tf.Tensor; dlogits: tf.Tensor },
+  gain: tf.Tensor,
+  weightT: tf.Tensor,
+) {
   const [dh, dWeight] = linearBackward(tape.dlogits, tape.h, weightT);
   const dHeadBias = sumRows(tape.dlogits);
   const [dx, dGain, dBias] = layerNormBackward(dh, tape.xhat, tape.rstd, gain);

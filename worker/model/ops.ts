@@ -30,17 +30,19 @@ export const mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad<tf.Te
  * Token embedding as `oneHot(ids) x table` (wasm has no gradient kernel for gather). The one-hot
  * input gets no gradient (it is constant), which saves the [N, d] x [d, V] product autodiff would do.
  */
-export const embedOneHot: (oneHot: tf.Tensor, table: tf.Tensor) => tf.Tensor = tf.customGrad<tf.Tensor>((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [oneHot, table, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-  save([oneHot]);
-  return {
-    value: tf.matMul(oneHot, table),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [oh] = saved as [tf.Tensor];
-      return [tf.zerosLike(oh), tf.matMul(swapLast(oh), dy)];
-    },
-  };
-});
+export const embedOneHot: (oneHot: tf.Tensor, table: tf.Tensor) => tf.Tensor = tf.customGrad<tf.Tensor>(
+  (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [oneHot, table, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([oneHot]);
+    return {
+      value: tf.matMul(oneHot, table),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [oh] = saved as [tf.Tensor];
+        return [tf.zerosLike(oh), tf.matMul(swapLast(oh), dy)];
+      },
+    };
+  },
+);
 
 /** LayerNorm over the last axis with gain and bias. */
 export function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, epsilon = 1e-5): tf.Tensor {

@@ -115,7 +115,16 @@ function positiveInteger(value: number, field: string): void {
 /** Throws `InvalidModelSpecError` unless the spec describes a buildable model. */
 export function validateModelSpec(spec: ModelSpec): void {
   if (spec.format !== MODEL_SPEC_FORMAT) throw new InvalidModelSpecError(`format must be ${MODEL_SPEC_FORMAT}`);
-  for (const field of ["dModel", "heads", "dFeedForward", "layers", "contextLength", "microbatchSize", "microbatchesPerStep", "stepsPerRound"] as const) {
+  for (const field of [
+    "dModel",
+    "heads",
+    "dFeedForward",
+    "layers",
+    "contextLength",
+    "microbatchSize",
+    "microbatchesPerStep",
+    "stepsPerRound",
+  ] as const) {
     positiveInteger(spec[field], field);
   }
   if (spec.dModel % spec.heads !== 0) throw new InvalidModelSpecError(`dModel ${spec.dModel} is not divisible by heads ${spec.heads}`);
@@ -128,7 +137,8 @@ export function validateModelSpec(spec: ModelSpec): void {
   if (spec.stages.length === 0) throw new InvalidModelSpecError("stages must not be empty");
   let next = 0;
   spec.stages.forEach(([start, end], s) => {
-    if (start !== next || end < start) throw new InvalidModelSpecError(`stage ${s} range [${start}, ${end}) does not continue at layer ${next}`);
+    if (start !== next || end < start)
+      throw new InvalidModelSpecError(`stage ${s} range [${start}, ${end}) does not continue at layer ${next}`);
     next = end;
   });
   if (next !== spec.layers) throw new InvalidModelSpecError(`stages cover ${next} layers, spec has ${spec.layers}`);

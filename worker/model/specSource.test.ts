@@ -28,7 +28,10 @@ function fakeFetch(pages: Record<string, string | Error>) {
 describe("the spec by its hash", () => {
   it("specCandidates_httpMetadataUriFirst_thenEachBase_nonHttpIgnored", () => {
     expect(specTextHash(text)).toBe(hash);
-    expect(specCandidates(hash, "http://a/specs/x.json", ["http://b:1/", "ipfs://nope", "http://b:1"])).toEqual(["http://a/specs/x.json", `http://b:1/specs/${hash}.json`]);
+    expect(specCandidates(hash, "http://a/specs/x.json", ["http://b:1/", "ipfs://nope", "http://b:1"])).toEqual([
+      "http://a/specs/x.json",
+      `http://b:1/specs/${hash}.json`,
+    ]);
     expect(specCandidates(hash, "shardholder://demo/brown-char", [])).toEqual([]);
     expect(specUrl("http://h:2//", hash)).toBe(`http://h:2/specs/${hash}.json`);
   });
@@ -37,7 +40,12 @@ describe("the spec by its hash", () => {
     const forged = text.replace('"learningRate":0.01', '"learningRate":0.5');
     const { impl, asked } = fakeFetch({ "http://down/x": new Error("ECONNREFUSED"), "http://forged/x": forged, "http://good/x": text });
     const cacheDir = path.join(dir, "cache");
-    const found = await fetchSpec({ specHash: hash, urls: ["http://down/x", "http://missing/x", "http://forged/x", "http://good/x"], cacheDir, fetchImpl: impl });
+    const found = await fetchSpec({
+      specHash: hash,
+      urls: ["http://down/x", "http://missing/x", "http://forged/x", "http://good/x"],
+      cacheDir,
+      fetchImpl: impl,
+    });
     expect(found.source).toBe("http://good/x");
     expect(found.attempts.map((a) => a.outcome)).toEqual(["unreachable", "http 404", "hash mismatch", "ok"]);
     expect(readFileSync(found.file, "utf8")).toBe(text);
@@ -49,9 +57,13 @@ describe("the spec by its hash", () => {
 
   it("fetchSpec_noSourceServesIt_SpecUnavailableErrorListingEachAttempt", async () => {
     const { impl } = fakeFetch({ "http://forged/x": "{}" });
-    const err = await fetchSpec({ specHash: hash, urls: ["http://forged/x"], cacheDir: path.join(dir, "none"), fetchImpl: impl }).catch((e: unknown) => e);
+    const err = await fetchSpec({ specHash: hash, urls: ["http://forged/x"], cacheDir: path.join(dir, "none"), fetchImpl: impl }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SpecUnavailableError);
     expect((err as Error).message).toContain("http://forged/x (hash mismatch)");
-    await expect(fetchSpec({ specHash: hash, urls: [], cacheDir: path.join(dir, "none"), fetchImpl: impl })).rejects.toThrow(/metadata URI is not an http\(s\) URL/);
+    await expect(fetchSpec({ specHash: hash, urls: [], cacheDir: path.join(dir, "none"), fetchImpl: impl })).rejects.toThrow(
+      /metadata URI is not an http\(s\) URL/,
+    );
   });
 });

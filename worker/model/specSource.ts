@@ -31,7 +31,8 @@ export function specRoute(specs: ReadonlyMap<string, string>): (req: IncomingMes
     const match = /^\/specs\/(0x[0-9a-fA-F]{64})\.json$/.exec(req.url ?? "");
     if (req.method !== "GET" || !match) return false;
     const text = specs.get((match[1] as string).toLowerCase());
-    if (text === undefined) res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "no spec with that hash here" }));
+    if (text === undefined)
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "no spec with that hash here" }));
     else res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=31536000, immutable" }).end(text);
     return true;
   };
@@ -42,7 +43,10 @@ export type SpecAttempt = { url: string; outcome: "ok" | "hash mismatch" | "inva
 
 /** No source served a spec whose hash is the registered one. */
 export class SpecUnavailableError extends Error {
-  constructor(readonly specHash: Hex, readonly attempts: SpecAttempt[]) {
+  constructor(
+    readonly specHash: Hex,
+    readonly attempts: SpecAttempt[],
+  ) {
     super(
       attempts.length === 0
         ? `No source of spec ${specHash}: the model's metadata URI is not an http(s) URL and no serving endpoint is announced; pass --spec <file>.`

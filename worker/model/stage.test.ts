@@ -16,7 +16,9 @@ const GRADIENT_RELATIVE_L2_TOLERANCE = 1e-5;
 const LOSS_ABSOLUTE_TOLERANCE = 1e-5;
 
 function tinySpec(stageCount: number, layers = 3): ModelSpec {
-  return { ...defaultModelSpec({ dModel: 32, heads: 2, layers, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, stageCount }) };
+  return {
+    ...defaultModelSpec({ dModel: 32, heads: 2, layers, contextLength: 16, microbatchSize: 4, microbatchesPerStep: 2, stageCount }),
+  };
 }
 
 function registeredVariableNames(): Set<string> {
@@ -71,7 +73,11 @@ describe("staged transformer", () => {
       const tensorsBefore = tf.memory().numTensors;
       const stage = createStage(spec, s);
       const created = [...registeredVariableNames()].filter((name) => !before.has(name)).map((name) => name.split("/").slice(1).join("/"));
-      expect(created.sort()).toEqual(stageParameters(spec, s).map((p) => p.name).sort());
+      expect(created.sort()).toEqual(
+        stageParameters(spec, s)
+          .map((p) => p.name)
+          .sort(),
+      );
       const others = spec.stages.flatMap((_, o) => (o === s ? [] : stageParameters(spec, o).map((p) => p.name)));
       expect(created.some((name) => others.includes(name))).toBe(false);
       // parameters + Adam moments (2 per parameter) + the causal mask: nothing else is allocated.
@@ -149,7 +155,10 @@ describe("staged transformer", () => {
 
   it("rejects inputs that do not fit the stage", () => {
     const spec = tinySpec(2);
-    const [first, last] = spec.stages.map((_, s) => createStage(spec, s)) as [ReturnType<typeof createStage>, ReturnType<typeof createStage>];
+    const [first, last] = spec.stages.map((_, s) => createStage(spec, s)) as [
+      ReturnType<typeof createStage>,
+      ReturnType<typeof createStage>,
+    ];
     const activations = tf.zeros([2, 16, 32]);
     const ids = tf.zeros([2, 16], "int32");
     expect(() => first.forward(0, activations)).toThrow(StageUsageError);
@@ -176,10 +185,22 @@ describe("staged transformer", () => {
 
 describe("stage layout", () => {
   it("splits layers evenly and puts embeddings first and the head last", () => {
-    expect(evenStages(4, 3)).toEqual([[0, 2], [2, 3], [3, 4]]);
+    expect(evenStages(4, 3)).toEqual([
+      [0, 2],
+      [2, 3],
+      [3, 4],
+    ]);
     const spec = tinySpec(3);
-    expect(stageParameters(spec, 0).map((p) => p.name).slice(0, 2)).toEqual(["embed.token", "embed.position"]);
-    expect(stageParameters(spec, 2).map((p) => p.name).slice(-2)).toEqual(["head.weight", "head.bias"]);
+    expect(
+      stageParameters(spec, 0)
+        .map((p) => p.name)
+        .slice(0, 2),
+    ).toEqual(["embed.token", "embed.position"]);
+    expect(
+      stageParameters(spec, 2)
+        .map((p) => p.name)
+        .slice(-2),
+    ).toEqual(["head.weight", "head.bias"]);
     expect(stageParameters(spec, 1).every((p) => p.name.startsWith("block.1."))).toBe(true);
   });
 });
@@ -194,7 +215,8 @@ describe("generation", () => {
     const tensors = tf.memory().numTensors;
     generateText(spec, stages, "", 3);
     expect(tf.memory().numTensors).toBe(tensors);
-    for (let round = 0; round < 10; round++) runLocalStep(stages, [trainingMicrobatch(dataParameters(spec), 1n, BigInt(round), LOCAL_HEAD, 0)]);
+    for (let round = 0; round < 10; round++)
+      runLocalStep(stages, [trainingMicrobatch(dataParameters(spec), 1n, BigInt(round), LOCAL_HEAD, 0)]);
     expect(generateText(spec, stages, "The jury", 12)).not.toBe(before);
     for (const stage of stages) stage.dispose();
   });

@@ -140,10 +140,14 @@ class TransformerStage implements PipelineStage {
     const okTime = time !== undefined && time > 0 && time <= this.#spec.contextLength && batch !== undefined && batch > 0;
     if (this.#isFirst) {
       if (input.rank !== 2 || input.dtype !== "int32" || !okTime) {
-        throw new StageUsageError(`stage 0 expects int32 token ids [B, T<=${this.#spec.contextLength}], got ${input.dtype} [${input.shape}]`);
+        throw new StageUsageError(
+          `stage 0 expects int32 token ids [B, T<=${this.#spec.contextLength}], got ${input.dtype} [${input.shape}]`,
+        );
       }
     } else if (input.rank !== 3 || input.dtype !== "float32" || !okTime || width !== this.#spec.dModel) {
-      throw new StageUsageError(`stage ${this.index} expects float32 activations [B, T, ${this.#spec.dModel}], got ${input.dtype} [${input.shape}]`);
+      throw new StageUsageError(
+        `stage ${this.index} expects float32 activations [B, T, ${this.#spec.dModel}], got ${input.dtype} [${input.shape}]`,
+      );
     }
   }
 
@@ -151,11 +155,19 @@ class TransformerStage implements PipelineStage {
     this.#checkInput(input);
     if (this.#kept.has(microbatch)) throw new StageUsageError(`microbatch ${microbatch} is already in flight on stage ${this.index}`);
     if (this.#isLast) {
-      if (!targets || targets.dtype !== "int32" || targets.rank !== 2 || targets.shape[0] !== input.shape[0] || targets.shape[1] !== input.shape[1]) {
+      if (
+        !targets ||
+        targets.dtype !== "int32" ||
+        targets.rank !== 2 ||
+        targets.shape[0] !== input.shape[0] ||
+        targets.shape[1] !== input.shape[1]
+      ) {
         throw new StageUsageError(`the last stage needs int32 targets [${input.shape.slice(0, 2)}]`);
       }
     }
-    const { output, tape } = tf.tidy(() => this.#taped.forward(this.#params, input, targets) as unknown as tf.TensorContainerObject) as unknown as {
+    const { output, tape } = tf.tidy(
+      () => this.#taped.forward(this.#params, input, targets) as unknown as tf.TensorContainerObject,
+    ) as unknown as {
       output: tf.Tensor;
       tape: StageTape;
     };
@@ -178,7 +190,10 @@ class TransformerStage implements PipelineStage {
     const earlier = this.#pending.get(microbatch);
     if (earlier) {
       // The same index twice before a step: both contributions count, in arrival order.
-      this.#pending.set(microbatch, earlier.map((g, i) => tf.add(g, paramGrads[i] as tf.Tensor)));
+      this.#pending.set(
+        microbatch,
+        earlier.map((g, i) => tf.add(g, paramGrads[i] as tf.Tensor)),
+      );
       tf.dispose([...earlier, ...paramGrads]);
     } else this.#pending.set(microbatch, paramGrads);
     return inputGrad ? { inputGrad, parameterGradient } : { parameterGradient };
@@ -269,7 +284,8 @@ class TransformerStage implements PipelineStage {
   }
 
   importOptimizerState(state: OptimizerState): void {
-    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new StageUsageError(`optimizer step must be a non-negative integer, got ${state.step}`);
+    if (!Number.isSafeInteger(state.step) || state.step < 0)
+      throw new StageUsageError(`optimizer step must be a non-negative integer, got ${state.step}`);
     const m = this.#assignAll(undefined, state.m);
     const v = this.#assignAll(undefined, state.v);
     tf.dispose([...this.#m, ...this.#v]);

@@ -1,6 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { stageParameters } from "./layout.ts";
-import { type BlockTape, type BlockWeightsT, blockBackward, blockForward, embedBackward, embedForward, headBackward, headForward } from "./manual.ts";
+import {
+  type BlockTape,
+  type BlockWeightsT,
+  blockBackward,
+  blockForward,
+  embedBackward,
+  embedForward,
+  headBackward,
+  headForward,
+} from "./manual.ts";
 import { blockWeightsOf } from "./ops.ts";
 import type { ModelSpec } from "./spec.ts";
 
@@ -28,7 +37,11 @@ export interface TapedStage {
 
 /** All tensors a tape holds (for disposal). */
 export function tapeTensors(tape: StageTape): tf.Tensor[] {
-  return [...(tape.oneHot ? [tape.oneHot] : []), ...tape.blocks.flatMap((b) => Object.values(b)), ...(tape.head ? Object.values(tape.head) : [])];
+  return [
+    ...(tape.oneHot ? [tape.oneHot] : []),
+    ...tape.blocks.flatMap((b) => Object.values(b)),
+    ...(tape.head ? Object.values(tape.head) : []),
+  ];
 }
 
 /** Builds the taped forward/backward of stage `stage`; `mask` is the [T, T] causal mask. */
@@ -39,11 +52,13 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
   const isFirst = stage === 0;
   const isLast = stage === spec.stages.length - 1;
   const d = spec.dModel;
-  const getter = (params: readonly tf.Tensor[]) => (name: string): tf.Tensor => {
-    const p = params[index.get(name) ?? -1];
-    if (!p) throw new Error(`stage ${stage} has no parameter ${name}`);
-    return p;
-  };
+  const getter =
+    (params: readonly tf.Tensor[]) =>
+    (name: string): tf.Tensor => {
+      const p = params[index.get(name) ?? -1];
+      if (!p) throw new Error(`stage ${stage} has no parameter ${name}`);
+      return p;
+    };
   // Transposed weight matrices, made on first use after each invalidate(): backward multiplies
   // every microbatch's gradient by the same W^T, so one transpose (and one XNNPACK packing) per step.
   const transposed = new Map<string, tf.Tensor>();
@@ -114,7 +129,15 @@ export function tapedStage(spec: ModelSpec, stage: number, mask: tf.Tensor): Tap
       }
       const blockGrads: tf.Tensor[][] = [];
       for (let layer = range[1] - 1; layer >= range[0]; layer--) {
-        const back = blockBackward(dx, blockWeightsOf(get, layer), blockWeightsT(get, layer), tape.blocks[layer - range[0]] as BlockTape, batch, time, spec.heads);
+        const back = blockBackward(
+          dx,
+          blockWeightsOf(get, layer),
+          blockWeightsT(get, layer),
+          tape.blocks[layer - range[0]] as BlockTape,
+          batch,
+          time,
+          spec.heads,
+        );
         dx = back.dx;
         blockGrads.unshift(back.grads);
       }

@@ -24,15 +24,44 @@ afterAll(async () => {
 function fillRound(store: ContentStore, round: bigint): ItemsManifest {
   store.enterRound(round);
   for (let m = 0; m < 4; m++) {
-    const act = encodeTensor({ dtype: "float32", shape: [256], data: Float32Array.from({ length: 256 }, (_, i) => Number(round) * 1000 + m * 10 + i) });
+    const act = encodeTensor({
+      dtype: "float32",
+      shape: [256],
+      data: Float32Array.from({ length: 256 }, (_, i) => Number(round) * 1000 + m * 10 + i),
+    });
     store.putTensor(act, round);
   }
   const weights = Float32Array.from({ length: 1024 }, (_, i) => Number(round) + i / 1024);
-  storeRoundContent(store, { round, stepWeights: [{ root: weightsRoot(weights), weights }], gradients: [0, 1, 2, 3].map((m) => Float32Array.from({ length: 1024 }, (_, i) => Number(round) * m + i)), losses: [Number(round)] });
-  const items = [0, 1].map((index) => ({ index, microbatch: index, upstream: zeroAddress, downstream: zeroAddress, inputActHash: zeroHash, outputActHash: zeroHash, upstreamGradHash: zeroHash, inputGradHash: zeroHash, gradRoot: `0x${(Number(round) * 2 + index + 1).toString(16).padStart(64, "0")}` as const, weightsRoot: zeroHash }));
+  storeRoundContent(store, {
+    round,
+    stepWeights: [{ root: weightsRoot(weights), weights }],
+    gradients: [0, 1, 2, 3].map((m) => Float32Array.from({ length: 1024 }, (_, i) => Number(round) * m + i)),
+    losses: [Number(round)],
+  });
+  const items = [0, 1].map((index) => ({
+    index,
+    microbatch: index,
+    upstream: zeroAddress,
+    downstream: zeroAddress,
+    inputActHash: zeroHash,
+    outputActHash: zeroHash,
+    upstreamGradHash: zeroHash,
+    inputGradHash: zeroHash,
+    gradRoot: `0x${(Number(round) * 2 + index + 1).toString(16).padStart(64, "0")}` as const,
+    weightsRoot: zeroHash,
+  }));
   const root = itemsTree(items).root;
   const manifest: ItemsManifest = {
-    commitment: { modelId: 1n, round, stage: 0, worker: "0x00000000000000000000000000000000000000aa", itemsRoot: root, itemCount: 2, weightsRootBefore: zeroHash, weightsRootAfter: zeroHash },
+    commitment: {
+      modelId: 1n,
+      round,
+      stage: 0,
+      worker: "0x00000000000000000000000000000000000000aa",
+      itemsRoot: root,
+      itemCount: 2,
+      weightsRootBefore: zeroHash,
+      weightsRootAfter: zeroHash,
+    },
     signature: `0x${"11".repeat(65)}`,
     items,
   };

@@ -6,7 +6,7 @@ import type { ContentBackend } from "./content.ts";
 function writeDurably(file: string, bytes: Uint8Array): void {
   const fd = openSync(file, "w");
   try {
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

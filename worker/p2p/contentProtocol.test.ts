@@ -64,7 +64,15 @@ describe("content fetch within a deadline", () => {
     const auditor = await started();
     const attempts: number[] = [];
     const t0 = performance.now();
-    const error = await fetchContentWithin({ node: auditor, address, kind: "tensor", key: `0x${"00".repeat(32)}`, deadlineMs: 1_500, baseDelayMs: 100, onRetry: ({ attempt }) => attempts.push(attempt) }).catch((e: unknown) => e);
+    const error = await fetchContentWithin({
+      node: auditor,
+      address,
+      kind: "tensor",
+      key: `0x${"00".repeat(32)}`,
+      deadlineMs: 1_500,
+      baseDelayMs: 100,
+      onRetry: ({ attempt }) => attempts.push(attempt),
+    }).catch((e: unknown) => e);
     const elapsed = performance.now() - t0;
     expect(error).toBeInstanceOf(ContentUnavailableError);
     expect((error as ContentUnavailableError).reason).toBe("unreachable");
@@ -83,7 +91,14 @@ describe("content fetch within a deadline", () => {
     const lying = { get: () => encodeTensor({ dtype: "float32", shape: [1], data: new Float32Array([2]) }) } as unknown as ContentStore;
     await serveContent(miner, lying);
     const retried: number[] = [];
-    const error = await fetchContentWithin({ node: await started(), address: miner.getMultiaddrs()[0]?.toString() as string, kind: "tensor", key, deadlineMs: 30_000, onRetry: ({ attempt }) => retried.push(attempt) }).catch((e: unknown) => e);
+    const error = await fetchContentWithin({
+      node: await started(),
+      address: miner.getMultiaddrs()[0]?.toString() as string,
+      kind: "tensor",
+      key,
+      deadlineMs: 30_000,
+      onRetry: ({ attempt }) => retried.push(attempt),
+    }).catch((e: unknown) => e);
     expect((error as ContentUnavailableError).reason).toBe("mismatch");
     expect(retried).toEqual([]);
   });

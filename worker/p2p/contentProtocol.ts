@@ -34,7 +34,17 @@ const kindByCode = new Map<number, ContentKind>(Object.entries(contentKinds).map
 /** The miner did not serve the content (absent, withheld, unreachable, timed out, or wrong bytes). */
 export class ContentUnavailableError extends BaseError {
   readonly reason: "not-found" | "refused" | "mismatch" | "unreachable" | "timeout" | "protocol";
-  constructor({ kind, key, reason, cause }: { kind: ContentKind; key: Hex; reason: ContentUnavailableError["reason"]; cause?: Error | undefined }) {
+  constructor({
+    kind,
+    key,
+    reason,
+    cause,
+  }: {
+    kind: ContentKind;
+    key: Hex;
+    reason: ContentUnavailableError["reason"];
+    cause?: Error | undefined;
+  }) {
     super(`The ${kind} content ${key} was not served: ${reason}.`, { name: "ContentUnavailableError", cause });
     this.reason = reason;
   }
@@ -104,7 +114,11 @@ export async function serveContent(node: Libp2p, store: ContentStore, options: {
       const key = bytesToHex(request.subarray(1, 33));
       const helloBytes = request.subarray(REQUEST_HEAD_BYTES, requestLength(request));
       const hello = helloBytes.length ? helloBytes : undefined;
-      const refused = kind !== undefined && options.gate !== undefined && STAGE_PRIVATE_KINDS.has(kind) && !(await options.gate({ kind, hello, remotePeer: connection.remotePeer }));
+      const refused =
+        kind !== undefined &&
+        options.gate !== undefined &&
+        STAGE_PRIVATE_KINDS.has(kind) &&
+        !(await options.gate({ kind, hello, remotePeer: connection.remotePeer }));
       const bytes = kind && !refused ? store.get(kind, key) : undefined;
       const header = new Uint8Array(5);
       header[0] = refused ? STATUS_REFUSED : bytes ? STATUS_OK : STATUS_NOT_FOUND;
@@ -219,7 +233,11 @@ export async function fetchContentWithin(p: FetchContentWithinParameters): Promi
     const left = deadline - performance.now();
     try {
       // One dial per attempt: the backoff between attempts is ours, not the dialer's.
-      return await fetchContent({ ...p, timeoutMs: Math.max(1, Math.min(p.timeoutMs ?? 10_000, left)), dial: p.dial ?? { attempts: 1, attemptTimeoutMs: Math.max(1, Math.min(5_000, left)) } });
+      return await fetchContent({
+        ...p,
+        timeoutMs: Math.max(1, Math.min(p.timeoutMs ?? 10_000, left)),
+        dial: p.dial ?? { attempts: 1, attemptTimeoutMs: Math.max(1, Math.min(5_000, left)) },
+      });
     } catch (err) {
       if (!(err instanceof ContentUnavailableError) || err.reason === "mismatch") throw err;
       const ceiling = backoffDelayMs(attempt, baseDelayMs, maxDelayMs);

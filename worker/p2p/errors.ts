@@ -66,9 +66,12 @@ export class PeerTimeoutError extends BaseError {
 /** No miner of the neighbouring stage has a peer record in the stage directory (nothing to dial). */
 export class NoStagePeerError extends BaseError {
   constructor({ modelId, stage, waitedMs }: { modelId: bigint; stage: number; waitedMs: number }) {
-    super(`No miner of stage ${stage} of model ${modelId} has announced a peer record in the stage directory (waited ${Math.round(waitedMs / 1000)} s).`, {
-      name: "NoStagePeerError",
-      metaMessages: ["Start that stage's `shardholder train` (it announces itself), or pass its address with --peer."],
-    });
+    super(
+      `No miner of stage ${stage} of model ${modelId} has announced a peer record in the stage directory (waited ${Math.round(waitedMs / 1000)} s).`,
+      {
+        name: "NoStagePeerError",
+        metaMessages: ["Start that stage's `shardholder train` (it announces itself), or pass its address with --peer."],
+      },
+    );
   }
 }

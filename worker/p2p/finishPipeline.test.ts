@@ -18,7 +18,15 @@ async function threeStages(): Promise<StagePipe[]> {
   const [a, b, c] = await Promise.all([createPipeNode(), createPipeNode(), createPipeNode()]);
   nodes.push(a, b, c);
   const open = async (n: Libp2p, stageIndex: number, nextAddress?: string) =>
-    openPipe({ node: n, stageIndex, stageCount: 3, modelKey: KEY, auth: await localPipeAuth(1n), limits: tensorFrameLimits([4, 8, 16]), nextAddress });
+    openPipe({
+      node: n,
+      stageIndex,
+      stageCount: 3,
+      modelKey: KEY,
+      auth: await localPipeAuth(1n),
+      limits: tensorFrameLimits([4, 8, 16]),
+      nextAddress,
+    });
   const addr = (n: Libp2p) => n.getMultiaddrs()[0]?.toString();
   const cSide = open(c, 2);
   const bSide = open(b, 1, addr(c));

@@ -3,7 +3,15 @@ import { deflateRawSync } from "node:zlib";
 import { bytesToHex, hexToBytes, keccak256 } from "viem";
 import { describe, expect, it } from "vitest";
 import { FrameFormatError } from "./errors.ts";
-import { decodeFrameBody, encodeFrame, type Frame, FrameDecoder, FRAME_HEADER_BYTES, LENGTH_PREFIX_BYTES, tensorFrameLimits } from "./frames.ts";
+import {
+  decodeFrameBody,
+  encodeFrame,
+  type Frame,
+  FrameDecoder,
+  FRAME_HEADER_BYTES,
+  LENGTH_PREFIX_BYTES,
+  tensorFrameLimits,
+} from "./frames.ts";
 import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
 import { adaptivePacker, encodeTargets, encodeWireTensor, packPayload, payloadCodecs, tensorHeader } from "./wire.ts";
 
@@ -40,7 +48,10 @@ function gradientBytes(): Uint8Array {
 
 /** Target ids `[b, t]` below 95 (a char vocabulary), as int32 canonical bytes. */
 function targetBytes(b: number, t: number, seed = 1): Uint8Array {
-  return encodeTargets([b, t], Int32Array.from(noise(b * t, seed), (v) => Math.floor((v + 1) * 47)));
+  return encodeTargets(
+    [b, t],
+    Int32Array.from(noise(b * t, seed), (v) => Math.floor((v + 1) * 47)),
+  );
 }
 
 /** An activation payload: the activation's canonical bytes, then its targets `[B, T]`. */
@@ -59,8 +70,21 @@ const bodyOf = (bytes: Uint8Array): Uint8Array => bytes.subarray(LENGTH_PREFIX_B
 const frames: Frame[] = [
   // Tensor frames carry canonical tensor bytes: an activation payload (float32 [1,1,1] then int32
   // targets [1,1]: 18 + 14 bytes) and an empty vector.
-  { kind: "activation", round: 0xfedcba9876543210n, microbatch: 7, payload: withTargets(encodeTensor({ dtype: "float32", shape: [1, 1, 1], data: new Float32Array([1.5]) }), encodeTargets([1, 1], new Int32Array([7]))) },
-  { kind: "gradient", round: 3n, microbatch: 0xffffffff, payload: encodeTensor({ dtype: "float32", shape: [0], data: new Float32Array(0) }) },
+  {
+    kind: "activation",
+    round: 0xfedcba9876543210n,
+    microbatch: 7,
+    payload: withTargets(
+      encodeTensor({ dtype: "float32", shape: [1, 1, 1], data: new Float32Array([1.5]) }),
+      encodeTargets([1, 1], new Int32Array([7])),
+    ),
+  },
+  {
+    kind: "gradient",
+    round: 3n,
+    microbatch: 0xffffffff,
+    payload: encodeTensor({ dtype: "float32", shape: [0], data: new Float32Array(0) }),
+  },
   { kind: "hello", round: 0n, microbatch: 0, payload: new TextEncoder().encode('{"stage":0}') },
 ];
 
@@ -157,7 +181,12 @@ describe("pipe frames", () => {
     const carried = activationPayload();
     expect(packPayload(carried).codec).toBe("channelDeflate");
     expect(carried.length / packPayload(carried).bytes.length).toBeGreaterThan(1.3);
-    expect(decodeFrameBody(bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: carried })), tensorFrameLimits([4, 32, 64], { targetVocab: 95 })).payload).toEqual(carried);
+    expect(
+      decodeFrameBody(
+        bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: carried })),
+        tensorFrameLimits([4, 32, 64], { targetVocab: 95 }),
+      ).payload,
+    ).toEqual(carried);
     // Activations with per-channel offsets: the channel coder beats plain DEFLATE clearly.
     const act = activationBytes();
     expect(act.length / packPayload(act).bytes.length).toBeGreaterThan(1.3);
@@ -230,7 +259,11 @@ describe("pipe frames", () => {
     const ok = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: activationPayload() });
     expect(decodeFrameBody(bodyOf(ok), limits).payload).toEqual(activationPayload());
     const wide = encodeWireTensor([4, 32, 65], noise(4 * 32 * 65, 3), "int8").bytes;
-    for (const payload of [wide, encodeWireTensor([4, 32, 65], noise(4 * 32 * 65, 3), "float32").bytes, encodeTensor({ dtype: "int32", shape: [4, 32, 64], data: new Int32Array(4 * 32 * 64) })]) {
+    for (const payload of [
+      wide,
+      encodeWireTensor([4, 32, 65], noise(4 * 32 * 65, 3), "float32").bytes,
+      encodeTensor({ dtype: "int32", shape: [4, 32, 64], data: new Int32Array(4 * 32 * 64) }),
+    ]) {
       const frame = encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload });
       expect(() => decodeFrameBody(bodyOf(frame), limits)).toThrow(FrameFormatError);
     }
@@ -240,7 +273,12 @@ describe("pipe frames", () => {
     new DataView(lying.buffer).setUint32(FRAME_HEADER_BYTES + 2, 1 << 30, true);
     expect(() => decodeFrameBody(lying, limits)).toThrow(/exceeds|not expected/);
     // A truncated plain tensor (length disagrees with its shape).
-    const plain = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: encodeWireTensor([4, 32, 64], noise(8192, 1), "int8").bytes });
+    const plain = encodeFrame({
+      kind: "gradient",
+      round: 1n,
+      microbatch: 0,
+      payload: encodeWireTensor([4, 32, 64], noise(8192, 1), "int8").bytes,
+    });
     expect(() => decodeFrameBody(bodyOf(plain).subarray(0, bodyOf(plain).length - 1), limits)).toThrow(FrameFormatError);
     // Gradients are one tensor: targets (or anything) after it are refused.
     const padded = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: activationPayload() });
@@ -271,19 +309,30 @@ describe("pipe frames", () => {
       expect(() => decodeFrameBody(body, limits), name).toThrow(why);
     }
     // Without a vocabulary bound any int32 id passes the frame layer (the loss takes what it is given).
-    expect(decodeFrameBody(bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: withTargets(act, outOfVocab) })), tensorFrameLimits([4, 32, 64])).kind).toBe("activation");
+    expect(
+      decodeFrameBody(
+        bodyOf(encodeFrame({ kind: "activation", round: 1n, microbatch: 0, payload: withTargets(act, outOfVocab) })),
+        tensorFrameLimits([4, 32, 64]),
+      ).kind,
+    ).toBe("activation");
   });
 
   it("matches the pipe frame test vectors of docs/PROTOCOL.md byte for byte", () => {
     const utf8 = (text: string) => new TextEncoder().encode(text);
     const vectors: Array<[Frame, string]> = [
-      [{ kind: "hello", round: 0n, microbatch: 1, payload: utf8('{"round":"5"}') }, "0x1a000000030000000000000000010000007b22726f756e64223a2235227d"],
+      [
+        { kind: "hello", round: 0n, microbatch: 1, payload: utf8('{"round":"5"}') },
+        "0x1a000000030000000000000000010000007b22726f756e64223a2235227d",
+      ],
       [
         {
           kind: "activation",
           round: 2n,
           microbatch: 1,
-          payload: withTargets(encodeTensor({ dtype: "float32", shape: [1, 1, 3], data: new Float32Array([1, -0.5, 3.25]) }), encodeTargets([1, 1], new Int32Array([66]))),
+          payload: withTargets(
+            encodeTensor({ dtype: "float32", shape: [1, 1, 3], data: new Float32Array([1, -0.5, 3.25]) }),
+            encodeTargets([1, 1], new Int32Array([66])),
+          ),
         },
         "0x350000000102000000000000000100000001030100000001000000030000000000803f000000bf000050400302010000000100000042000000",
       ],

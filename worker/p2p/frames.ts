@@ -92,7 +92,13 @@ export function servingFrameLimits(contextLength: number, dModel: number): Frame
   return {
     maxFrameBytes: FRAME_HEADER_BYTES + maxPayloadBytes,
     maxPayloadBytes,
-    acceptTensor: (kind, t) => kind === "inferActivation" && t.shape.length === 3 && t.shape[0] === 1 && (t.shape[1] as number) >= 1 && (t.shape[1] as number) <= contextLength && t.shape[2] === dModel,
+    acceptTensor: (kind, t) =>
+      kind === "inferActivation" &&
+      t.shape.length === 3 &&
+      t.shape[0] === 1 &&
+      (t.shape[1] as number) >= 1 &&
+      (t.shape[1] as number) <= contextLength &&
+      t.shape[2] === dModel,
   };
 }
 
@@ -108,7 +114,10 @@ const TENSOR_KINDS: ReadonlySet<FrameKind> = new Set(["activation", "gradient", 
  * @example
  * const bytes = encodeFrame({ kind: "activation", round: 3n, microbatch: 1, payload })
  */
-export function encodeFrame(frame: Frame, pack: (payload: Uint8Array) => { codec: PayloadCodec; bytes: Uint8Array } = packPayload): Uint8Array {
+export function encodeFrame(
+  frame: Frame,
+  pack: (payload: Uint8Array) => { codec: PayloadCodec; bytes: Uint8Array } = packPayload,
+): Uint8Array {
   if (!Number.isInteger(frame.microbatch) || frame.microbatch < 0 || frame.microbatch > 0xffffffff)
     throw new FrameFormatError(`microbatch ${frame.microbatch} is not a uint32`);
   if (frame.round < 0n || frame.round > 0xffffffffffffffffn) throw new FrameFormatError(`round ${frame.round} is not a uint64`);
@@ -163,9 +172,11 @@ function checkTensor(kind: FrameKind, bytes: Uint8Array, codec: PayloadCodec, l:
   const header = tensorHeader(bytes);
   if (!header) throw new FrameFormatError(`a ${kind} frame does not carry canonical tensor bytes`);
   if (header.dtype === "int32") throw new FrameFormatError(`a ${kind} frame carries an int32 tensor`);
-  if (header.bytes > l.maxPayloadBytes) throw new FrameFormatError(`a ${kind} tensor of ${header.bytes} bytes exceeds ${l.maxPayloadBytes}`);
+  if (header.bytes > l.maxPayloadBytes)
+    throw new FrameFormatError(`a ${kind} tensor of ${header.bytes} bytes exceeds ${l.maxPayloadBytes}`);
   if (codec === "channelDeflate" && header.dtype !== "int8") throw new FrameFormatError(`a channelDeflate ${kind} frame is not int8`);
-  if (l.acceptTensor && !l.acceptTensor(kind, header)) throw new FrameFormatError(`a ${kind} tensor of shape [${header.shape}] is not expected here`);
+  if (l.acceptTensor && !l.acceptTensor(kind, header))
+    throw new FrameFormatError(`a ${kind} tensor of shape [${header.shape}] is not expected here`);
 }
 
 /**

@@ -23,13 +23,25 @@ describe("pipe hello", () => {
     const remotePeer = await peer(7);
     expect(remotePeer.toString()).toBe("12D3KooWRawPbxPtP1eZaJpumGnyWX2DcUyd3RQnydr3eAto4Az7");
     const claim = { modelId: 1n, specHash, stage: 0, worker, peerId: remotePeer.toMultihash().bytes };
-    const digest = hashTypedData({ domain: commitmentDomain(domain.ledger, domain.chainId), types: pipeHelloTypes, primaryType: "PipeHello", message: { ...claim, peerId: bytesToHex(claim.peerId) } });
+    const digest = hashTypedData({
+      domain: commitmentDomain(domain.ledger, domain.chainId),
+      types: pipeHelloTypes,
+      primaryType: "PipeHello",
+      message: { ...claim, peerId: bytesToHex(claim.peerId) },
+    });
     const payload = await signHello(signer, domain, claim);
     const frame = bytesToHex(encodeFrame({ kind: "hello", round: 0n, microbatch: 0, payload }));
     const doc = readFileSync(new URL("../../docs/PROTOCOL.md", import.meta.url), "utf8");
     for (const hex of [digest, frame, signer.address]) expect(doc).toContain(hex);
-    expect(decodeHello(payload)).toEqual({ ...claim, worker: getAddress(worker), signature: bytesToHex(payload.subarray(payload.length - 65)) });
-    const checked = await verifyHello({ modelId: 1n, domain, isStakedNeighbour: async (c) => c.signer === signer.address && c.worker === getAddress(worker) }, { payload, specHash, stage: 0, remotePeer });
+    expect(decodeHello(payload)).toEqual({
+      ...claim,
+      worker: getAddress(worker),
+      signature: bytesToHex(payload.subarray(payload.length - 65)),
+    });
+    const checked = await verifyHello(
+      { modelId: 1n, domain, isStakedNeighbour: async (c) => c.signer === signer.address && c.worker === getAddress(worker) },
+      { payload, specHash, stage: 0, remotePeer },
+    );
     expect(checked.signer).toBe(signer.address);
   });
 
@@ -39,7 +51,12 @@ describe("pipe hello", () => {
     const auth = { modelId: 1n, domain, isStakedNeighbour: async ({ signer: s }: { signer: Address }) => staked.has(s) };
     const claim = { modelId: 1n, specHash, stage: 2, worker, peerId: remotePeer.toMultihash().bytes };
     const good = await signHello(signer, domain, claim);
-    const expectRefused = async (payload: Uint8Array, expected: Partial<{ stage: number; specHash: `0x${string}` }>, message: RegExp, p = remotePeer) => {
+    const expectRefused = async (
+      payload: Uint8Array,
+      expected: Partial<{ stage: number; specHash: `0x${string}` }>,
+      message: RegExp,
+      p = remotePeer,
+    ) => {
       const error = await verifyHello(auth, { payload, specHash, stage: 2, remotePeer: p, ...expected }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UnexpectedPeerError);
       expect((error as UnexpectedPeerError).shortMessage).toMatch(message);
@@ -67,7 +84,9 @@ describe("pipe hello", () => {
   });
 
   it("encodeHello_refusesAPeerIdThatWouldExceedTheCap", () => {
-    expect(() => encodeHello({ modelId: 1n, specHash, stage: 0, worker, peerId: new Uint8Array(MAX_HELLO_BYTES), signature: `0x${"11".repeat(65)}` })).toThrow(UnexpectedPeerError);
+    expect(() =>
+      encodeHello({ modelId: 1n, specHash, stage: 0, worker, peerId: new Uint8Array(MAX_HELLO_BYTES), signature: `0x${"11".repeat(65)}` }),
+    ).toThrow(UnexpectedPeerError);
   });
 });
 

@@ -62,7 +62,13 @@ function typedData(domain: HelloDomain, claim: PipeHelloClaim) {
     domain: commitmentDomain(domain.ledger, domain.chainId),
     types: pipeHelloTypes,
     primaryType: "PipeHello",
-    message: { modelId: claim.modelId, specHash: claim.specHash, stage: claim.stage, worker: claim.worker, peerId: bytesToHex(claim.peerId) },
+    message: {
+      modelId: claim.modelId,
+      specHash: claim.specHash,
+      stage: claim.stage,
+      worker: claim.worker,
+      peerId: bytesToHex(claim.peerId),
+    },
   } as const;
 }
 
@@ -102,11 +108,13 @@ export function encodeHello(hello: PipeHello): Uint8Array {
 
 /** Parses hello payload bytes; any other length or version is {@link UnexpectedPeerError}. */
 export function decodeHello(bytes: Uint8Array): PipeHello {
-  if (bytes.length < FIXED_BYTES + SIGNATURE_BYTES || bytes.length > MAX_HELLO_BYTES) throw new UnexpectedPeerError(`hello of ${bytes.length} bytes`);
+  if (bytes.length < FIXED_BYTES + SIGNATURE_BYTES || bytes.length > MAX_HELLO_BYTES)
+    throw new UnexpectedPeerError(`hello of ${bytes.length} bytes`);
   if (bytes[0] !== HELLO_VERSION) throw new UnexpectedPeerError(`hello version ${bytes[0]}, expected ${HELLO_VERSION}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const peerIdLength = view.getUint16(63, true);
-  if (bytes.length !== FIXED_BYTES + peerIdLength + SIGNATURE_BYTES) throw new UnexpectedPeerError(`hello of ${bytes.length} bytes with a ${peerIdLength}-byte peer id`);
+  if (bytes.length !== FIXED_BYTES + peerIdLength + SIGNATURE_BYTES)
+    throw new UnexpectedPeerError(`hello of ${bytes.length} bytes with a ${peerIdLength}-byte peer id`);
   return {
     modelId: view.getBigUint64(1, true),
     stage: view.getUint16(9, true),
@@ -149,7 +157,9 @@ export async function verifyHello(
     throw new UnexpectedPeerError(`hello names another libp2p peer than the connection's ${expected.remotePeer.toString()}`);
   const signer = await recoverHelloSigner(auth.domain, hello);
   if (!(await auth.isStakedNeighbour({ worker: hello.worker, signer, stage: hello.stage, peerId: hello.peerId })))
-    throw new UnexpectedPeerError(`${signer} is not the current signing key of a staked worker ${hello.worker} that is a member of stage ${hello.stage} with this peer id`);
+    throw new UnexpectedPeerError(
+      `${signer} is not the current signing key of a staked worker ${hello.worker} that is a member of stage ${hello.stage} with this peer id`,
+    );
   return { ...hello, signer };
 }
 

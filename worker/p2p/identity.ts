@@ -14,7 +14,9 @@ export class PeerKeyFileError extends BaseError {
     super(`${file} is not a libp2p private key.`, {
       name: "PeerKeyFileError",
       cause,
-      metaMessages: ["Restore it from a backup, or delete it to start with a new peer id (neighbours and validators must then learn the new address)."],
+      metaMessages: [
+        "Restore it from a backup, or delete it to start with a new peer id (neighbours and validators must then learn the new address).",
+      ],
     });
   }
 }

@@ -1,7 +1,15 @@
 import type { Stream } from "@libp2p/interface";
 import type { Address } from "viem";
 import { FrameFormatError, LinkClosedError, PeerTimeoutError } from "./errors.ts";
-import { encodeFrame, type Frame, FrameDecoder, type FrameKind, type FrameLimits, FRAME_HEADER_BYTES, UNBOUNDED_FRAME_LIMITS } from "./frames.ts";
+import {
+  encodeFrame,
+  type Frame,
+  FrameDecoder,
+  type FrameKind,
+  type FrameLimits,
+  FRAME_HEADER_BYTES,
+  UNBOUNDED_FRAME_LIMITS,
+} from "./frames.ts";
 import { MAX_HELLO_BYTES } from "./hello.ts";
 import { adaptivePacker, type PayloadCodec } from "./wire.ts";
 
@@ -153,7 +161,8 @@ export class PipeLink {
         // The peer must wait for our hello before it sends more; anything it sends meanwhile is
         // kept raw (at most one hello frame's worth), never decoded.
         if (chunk.length) this.decoder.push(chunk, 0);
-        if (this.decoder.pendingBytes > HELLO_FRAME_LIMITS.maxFrameBytes) throw new FrameFormatError("the peer sent more than its hello before it was authenticated");
+        if (this.decoder.pendingBytes > HELLO_FRAME_LIMITS.maxFrameBytes)
+          throw new FrameFormatError("the peer sent more than its hello before it was authenticated");
         return;
       }
       const frames = this.decoder.push(chunk, this.awaitingHello ? 1 : Number.POSITIVE_INFINITY);
@@ -187,7 +196,13 @@ export class PipeLink {
       const closed = this.closedError as Error | undefined;
       if (closed) throw closed;
       if ((err as Error).name !== "TimeoutError" && (err as Error).name !== "AbortError") throw err;
-      throw this.timedOut(new PeerTimeoutError({ operation: "send", what: `${frame.kind} ${frame.round}/${frame.microbatch}`, timeoutMs: this.messageTimeoutMs }));
+      throw this.timedOut(
+        new PeerTimeoutError({
+          operation: "send",
+          what: `${frame.kind} ${frame.round}/${frame.microbatch}`,
+          timeoutMs: this.messageTimeoutMs,
+        }),
+      );
     }
   }
 
@@ -208,12 +223,16 @@ export class PipeLink {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(key);
-        reject(this.timedOut(new PeerTimeoutError({ operation: "receive", what: `${kind} ${round}/${microbatch} from the peer`, timeoutMs })));
+        reject(
+          this.timedOut(new PeerTimeoutError({ operation: "receive", what: `${kind} ${round}/${microbatch} from the peer`, timeoutMs })),
+        );
       }, timeoutMs);
-      const settle = <T>(fn: (value: T) => void) => (value: T) => {
-        clearTimeout(timer);
-        fn(value);
-      };
+      const settle =
+        <T>(fn: (value: T) => void) =>
+        (value: T) => {
+          clearTimeout(timer);
+          fn(value);
+        };
       this.waiters.set(key, { resolve: settle(resolve), reject: settle(reject) });
     });
   }
@@ -290,7 +309,9 @@ export class PipeLink {
     }
     if (this.mailbox.has(key)) throw new FrameFormatError(`duplicate frame ${key}`);
     if (this.mailboxBytes + frame.payload.length > this.maxMailboxBytes)
-      throw new FrameFormatError(`the peer ran ${this.mailboxBytes + frame.payload.length} bytes of unclaimed frames ahead (limit ${this.maxMailboxBytes})`);
+      throw new FrameFormatError(
+        `the peer ran ${this.mailboxBytes + frame.payload.length} bytes of unclaimed frames ahead (limit ${this.maxMailboxBytes})`,
+      );
     this.mailbox.set(key, frame);
     this.mailboxBytes += frame.payload.length;
   }

@@ -37,8 +37,13 @@ describe("spawnLastFirst", () => {
 
   it("kills what it started and spawns nothing more when a stage announces nothing usable or the signal aborted", async () => {
     spawned.length = 0;
-    await expect(spawnLastFirst(3, spawn, async (p) => (p.stage === 1 ? ["/ip4/10.0.0.1/tcp/1"] : announce(p)))).rejects.toThrow(NoLoopbackAddressError);
-    expect(spawned.map((p) => [p.stage, p.killed])).toEqual([[2, true], [1, true]]);
+    await expect(spawnLastFirst(3, spawn, async (p) => (p.stage === 1 ? ["/ip4/10.0.0.1/tcp/1"] : announce(p)))).rejects.toThrow(
+      NoLoopbackAddressError,
+    );
+    expect(spawned.map((p) => [p.stage, p.killed])).toEqual([
+      [2, true],
+      [1, true],
+    ]);
     spawned.length = 0;
     const aborted = new AbortController();
     await expect(spawnLastFirst(3, spawn, async (p) => (aborted.abort(), announce(p)), aborted.signal)).rejects.toThrow();

@@ -31,7 +31,9 @@ export function loopbackDialAddress(addrs: unknown, who: string): string {
  * network namespace, reached over a shaped link): the first TCP multiaddr on `host`.
  */
 export function hostDialAddress(addrs: unknown, who: string, host: string): string {
-  const found = Array.isArray(addrs) ? addrs.find((a): a is string => typeof a === "string" && a.startsWith(`/ip4/${host}/tcp/`)) : undefined;
+  const found = Array.isArray(addrs)
+    ? addrs.find((a): a is string => typeof a === "string" && a.startsWith(`/ip4/${host}/tcp/`))
+    : undefined;
   if (!found) throw new NoLoopbackAddressError({ who, addrs, host });
   return found;
 }

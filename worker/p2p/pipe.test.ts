@@ -9,16 +9,34 @@ import { localPipeAuth, signHello } from "./hello.ts";
 import { backoffDelayMs, createPipeNode, dialWithRetry } from "./node.ts";
 import { PipeLink } from "./link.ts";
 import { agreeFirstRound, openPipe, type OpenPipeParameters, type StagePipe } from "./pipe.ts";
-import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, payloadCodecs } from "./wire.ts";
+import {
+  decodeActivationPayload,
+  decodeWireTensor,
+  encodeActivationPayload,
+  encodeTargets,
+  encodeWireTensor,
+  payloadCodecs,
+} from "./wire.ts";
 
 const KEY: Hex = keccak256(stringToBytes("model-x"));
 const SHAPE = [4, 8, 16];
 /** The targets [4, 8] every training activation frame of these tests carries after its activation. */
-const TARGETS = encodeTargets([4, 8], Int32Array.from({ length: 32 }, (_, i) => i % 16));
+const TARGETS = encodeTargets(
+  [4, 8],
+  Int32Array.from({ length: 32 }, (_, i) => i % 16),
+);
 
 /** openPipe with a fresh local identity and [4, 8, 16] tensor limits unless overridden. */
 async function pipe(n: Libp2p, stageIndex: number, stageCount: number, extra: Partial<OpenPipeParameters> = {}): Promise<StagePipe> {
-  return openPipe({ node: n, stageIndex, stageCount, modelKey: KEY, auth: await localPipeAuth(1n), limits: tensorFrameLimits(SHAPE), ...extra });
+  return openPipe({
+    node: n,
+    stageIndex,
+    stageCount,
+    modelKey: KEY,
+    auth: await localPipeAuth(1n),
+    limits: tensorFrameLimits(SHAPE),
+    ...extra,
+  });
 }
 
 const addrOf = (n: Libp2p): string => n.getMultiaddrs()[0]?.toString() as string;
@@ -75,8 +93,17 @@ describe("libp2p pipe transport", () => {
 
     const values = Float32Array.from({ length: 4 * 8 * 16 }, (_, i) => Math.sin(i) * 3);
     const act = encodeActivationPayload([4, 8, 16], values, "int8", TARGETS);
-    const act32 = encodeActivationPayload([4, 8, 16], values.map((v) => -v), "float32", TARGETS);
-    const grad = encodeWireTensor([4, 8, 16], values.map((v) => -v), "float32");
+    const act32 = encodeActivationPayload(
+      [4, 8, 16],
+      values.map((v) => -v),
+      "float32",
+      TARGETS,
+    );
+    const grad = encodeWireTensor(
+      [4, 8, 16],
+      values.map((v) => -v),
+      "float32",
+    );
     // Microbatch 1 before 0: the mailbox hands each receiver exactly the frame it asks for.
     await next.send({ kind: "activation", round: 5n, microbatch: 1, payload: act.bytes });
     await next.send({ kind: "activation", round: 5n, microbatch: 0, payload: act32.bytes });
@@ -88,12 +115,16 @@ describe("libp2p pipe transport", () => {
     expect(decodeActivationPayload(got1.payload).targets.bytes).toEqual(TARGETS);
     const roundTrip = decodeActivationPayload(got1.payload).values;
     const maxAbs = Math.max(...values.map(Math.abs));
-    for (let i = 0; i < values.length; i++) expect(Math.abs((roundTrip[i] as number) - (values[i] as number))).toBeLessThanOrEqual(maxAbs / 127 / 2 + 1e-6);
+    for (let i = 0; i < values.length; i++)
+      expect(Math.abs((roundTrip[i] as number) - (values[i] as number))).toBeLessThanOrEqual(maxAbs / 127 / 2 + 1e-6);
 
     await prev.send({ kind: "gradient", round: 5n, microbatch: 0, payload: grad.bytes });
     expect((await next.receive("gradient", 5n, 0)).payload).toEqual(grad.bytes);
 
-    const helloBytes = next.stats.bytesSent - encodeFrame({ kind: "activation", round: 5n, microbatch: 1, payload: act.bytes }).length - encodeFrame({ kind: "activation", round: 5n, microbatch: 0, payload: act32.bytes }).length;
+    const helloBytes =
+      next.stats.bytesSent -
+      encodeFrame({ kind: "activation", round: 5n, microbatch: 1, payload: act.bytes }).length -
+      encodeFrame({ kind: "activation", round: 5n, microbatch: 0, payload: act32.bytes }).length;
     expect(helloBytes).toBeGreaterThan(0);
     expect(prev.stats.bytesReceived).toBe(next.stats.bytesSent);
     expect(next.stats.bytesReceived).toBe(prev.stats.bytesSent);
@@ -104,7 +135,10 @@ describe("libp2p pipe transport", () => {
     // activation payload adds its targets' (2 + 4*2 header, 4 bytes per id).
     expect(act.bytes.length).toBe(2 + 12 + 4 + values.length + 2 + 8 + 4 * 32);
     expect(grad.bytes.length).toBe(2 + 12 + 4 * values.length);
-    expect([...prev.received.entries()].map(([kind, r]) => [kind, r.count])).toEqual([["hello", 1], ["activation", 2]]);
+    expect([...prev.received.entries()].map(([kind, r]) => [kind, r.count])).toEqual([
+      ["hello", 1],
+      ["activation", 2],
+    ]);
   });
 
   it("compressionOff_sendsEveryTensorAsItIs_theAdaptiveLinkShrinksIt_bothArriveExact", async () => {
@@ -115,8 +149,15 @@ describe("libp2p pipe transport", () => {
     const next = aSide.next;
     if (!prev || !next) throw new Error("links missing");
     // A few large values among small ones: int8 codes crowd around 0, which DEFLATE shrinks.
-    const grad = encodeWireTensor([4, 8, 16], Float32Array.from({ length: 4 * 8 * 16 }, (_, i) => (i % 17 === 0 ? 5 : 0.05 * Math.sin(i))), "int8");
-    const frameBytes = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: grad.bytes }, (payload) => ({ codec: "none", bytes: payload })).length;
+    const grad = encodeWireTensor(
+      [4, 8, 16],
+      Float32Array.from({ length: 4 * 8 * 16 }, (_, i) => (i % 17 === 0 ? 5 : 0.05 * Math.sin(i))),
+      "int8",
+    );
+    const frameBytes = encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload: grad.bytes }, (payload) => ({
+      codec: "none",
+      bytes: payload,
+    })).length;
     const sentBefore = next.stats.bytesSent;
     await next.send({ kind: "gradient", round: 1n, microbatch: 0, payload: grad.bytes });
     expect((await prev.receive("gradient", 1n, 0)).payload).toEqual(grad.bytes);
@@ -155,7 +196,9 @@ describe("libp2p pipe transport", () => {
     expect((await bSide).prev).toBeDefined();
     // The other way round: a listener that is not staked is refused by the dialer, at once.
     void pipe(d, 1, 2, { auth: stranger });
-    const error = await pipe(await node(), 0, 2, { auth: chainCheck, nextAddress: addrOf(d), dial: { attempts: 3 } }).catch((e: unknown) => e);
+    const error = await pipe(await node(), 0, 2, { auth: chainCheck, nextAddress: addrOf(d), dial: { attempts: 3 } }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UnexpectedPeerError);
   });
 
@@ -171,7 +214,7 @@ describe("libp2p pipe transport", () => {
     frame.set(bomb, 4 + FRAME_HEADER_BYTES);
     const s1 = await dialWithRetry(evil, addrOf(b), PIPE_PROTOCOL);
     s1.send(frame);
-    expect((await refused.next())).toBeInstanceOf(FrameFormatError);
+    expect(await refused.next()).toBeInstanceOf(FrameFormatError);
     // 2. An oversized hello (refused by its length prefix, before its bytes are even buffered).
     const s2 = await dialWithRetry(evil, addrOf(b), PIPE_PROTOCOL);
     s2.send(encodeFrame({ kind: "hello", round: 0n, microbatch: 0, payload: new Uint8Array(5000) }));
@@ -179,10 +222,16 @@ describe("libp2p pipe transport", () => {
     // 3. A garbage hello.
     const s3 = await dialWithRetry(evil, addrOf(b), PIPE_PROTOCOL);
     s3.send(encodeFrame({ kind: "hello", round: 0n, microbatch: 0, payload: stringToBytes('{"stage":0,"modelKey":"0xab"}') }));
-    expect((await refused.next())).toBeInstanceOf(UnexpectedPeerError);
+    expect(await refused.next()).toBeInstanceOf(UnexpectedPeerError);
     // 4. A valid hello of another peer id (replayed), followed by tensors it hopes get decoded.
     const honest = await localPipeAuth(1n);
-    const replayed = await signHello(honest.signer, honest.domain, { modelId: 1n, specHash: KEY, stage: 0, worker: honest.worker, peerId: a.peerId.toMultihash().bytes });
+    const replayed = await signHello(honest.signer, honest.domain, {
+      modelId: 1n,
+      specHash: KEY,
+      stage: 0,
+      worker: honest.worker,
+      peerId: a.peerId.toMultihash().bytes,
+    });
     const s4 = await dialWithRetry(evil, addrOf(b), PIPE_PROTOCOL);
     s4.send(encodeFrame({ kind: "hello", round: 0n, microbatch: 0, payload: replayed }));
     expect((await refused.next()).message).toMatch(/another libp2p peer/);
@@ -196,13 +245,61 @@ describe("libp2p pipe transport", () => {
 
   it("authenticatedPeer_malformedTensorOrTargets_dropsThatLinkOnly_withATypedError", async () => {
     const cases: Array<[string, Uint8Array]> = [
-      ["wrong shape", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeActivationPayload([4, 8, 17], new Float32Array(4 * 8 * 17), "float32", TARGETS).bytes })],
-      ["targets of the wrong shape", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeActivationPayload(SHAPE, new Float32Array(512), "int8", encodeTargets([4, 7], new Int32Array(28))).bytes })],
-      ["targets of the transposed shape", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeActivationPayload(SHAPE, new Float32Array(512), "int8", encodeTargets([8, 4], new Int32Array(32))).bytes })],
-      ["no targets", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeWireTensor(SHAPE, new Float32Array(512), "int8").bytes })],
-      ["int32", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeTensor({ dtype: "int32", shape: SHAPE, data: new Int32Array(512) }) })],
+      [
+        "wrong shape",
+        encodeFrame({
+          kind: "activation",
+          round: 0n,
+          microbatch: 0,
+          payload: encodeActivationPayload([4, 8, 17], new Float32Array(4 * 8 * 17), "float32", TARGETS).bytes,
+        }),
+      ],
+      [
+        "targets of the wrong shape",
+        encodeFrame({
+          kind: "activation",
+          round: 0n,
+          microbatch: 0,
+          payload: encodeActivationPayload(SHAPE, new Float32Array(512), "int8", encodeTargets([4, 7], new Int32Array(28))).bytes,
+        }),
+      ],
+      [
+        "targets of the transposed shape",
+        encodeFrame({
+          kind: "activation",
+          round: 0n,
+          microbatch: 0,
+          payload: encodeActivationPayload(SHAPE, new Float32Array(512), "int8", encodeTargets([8, 4], new Int32Array(32))).bytes,
+        }),
+      ],
+      [
+        "no targets",
+        encodeFrame({
+          kind: "activation",
+          round: 0n,
+          microbatch: 0,
+          payload: encodeWireTensor(SHAPE, new Float32Array(512), "int8").bytes,
+        }),
+      ],
+      [
+        "int32",
+        encodeFrame({
+          kind: "activation",
+          round: 0n,
+          microbatch: 0,
+          payload: encodeTensor({ dtype: "int32", shape: SHAPE, data: new Int32Array(512) }),
+        }),
+      ],
       ["not a tensor", encodeFrame({ kind: "gradient", round: 0n, microbatch: 0, payload: new Uint8Array(300).fill(7) })],
-      ["oversized", encodeFrame({ kind: "activation", round: 0n, microbatch: 0, payload: encodeWireTensor([4, 8, 160], new Float32Array(5120).fill(1), "float32").bytes })],
+      [
+        "oversized",
+        encodeFrame({
+          kind: "activation",
+          round: 0n,
+          microbatch: 0,
+          payload: encodeWireTensor([4, 8, 160], new Float32Array(5120).fill(1), "float32").bytes,
+        }),
+      ],
     ];
     for (const [what, bytes] of cases) {
       const [a, b] = [await node(), await node()];
@@ -326,8 +423,16 @@ describe("libp2p pipe transport", () => {
     const aSide = pipe(a, 0, 3, { nextAddress: addr(b) });
     const pipes = await Promise.all([aSide, bSide, cSide]);
     // The middle stage lost the most work, so everyone restarts at its round.
-    expect(await Promise.all([agreeFirstRound(pipes[0], 5n), agreeFirstRound(pipes[1], 3n), agreeFirstRound(pipes[2], 7n)])).toEqual([3n, 3n, 3n]);
-    expect(await Promise.all([agreeFirstRound(pipes[0], 9n), agreeFirstRound(pipes[1], 9n), agreeFirstRound(pipes[2], 8n)])).toEqual([8n, 8n, 8n]);
+    expect(await Promise.all([agreeFirstRound(pipes[0], 5n), agreeFirstRound(pipes[1], 3n), agreeFirstRound(pipes[2], 7n)])).toEqual([
+      3n,
+      3n,
+      3n,
+    ]);
+    expect(await Promise.all([agreeFirstRound(pipes[0], 9n), agreeFirstRound(pipes[1], 9n), agreeFirstRound(pipes[2], 8n)])).toEqual([
+      8n,
+      8n,
+      8n,
+    ]);
   });
 
   it("backoff_doublesAndCaps", () => {

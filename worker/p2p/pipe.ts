@@ -47,7 +47,13 @@ const DEFAULT_HELLO_TIMEOUT_MS = 60_000;
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 function newLink(stream: Stream, parameters: Omit<OpenPipeParameters, "nextAddress">): PipeLink {
-  return new PipeLink(stream, { limits: parameters.limits, requireHello: true, messageTimeoutMs: parameters.messageTimeoutMs, maxMailboxBytes: parameters.maxMailboxBytes, compression: parameters.compression });
+  return new PipeLink(stream, {
+    limits: parameters.limits,
+    requireHello: true,
+    messageTimeoutMs: parameters.messageTimeoutMs,
+    maxMailboxBytes: parameters.maxMailboxBytes,
+    compression: parameters.compression,
+  });
 }
 
 async function sendHello(link: PipeLink, node: Libp2p, parameters: Omit<OpenPipeParameters, "nextAddress">): Promise<void> {
@@ -63,9 +69,20 @@ async function sendHello(link: PipeLink, node: Libp2p, parameters: Omit<OpenPipe
 }
 
 /** Waits for the peer's hello on `link`, checks it, and only then lets the link decode more. */
-async function receiveHello(link: PipeLink, connection: Connection, stage: number, parameters: Omit<OpenPipeParameters, "nextAddress">, timeoutMs: number): Promise<void> {
+async function receiveHello(
+  link: PipeLink,
+  connection: Connection,
+  stage: number,
+  parameters: Omit<OpenPipeParameters, "nextAddress">,
+  timeoutMs: number,
+): Promise<void> {
   const frame = await link.receive("hello", 0n, 0, timeoutMs);
-  const hello = await verifyHello(parameters.auth, { payload: frame.payload, specHash: parameters.modelKey, stage, remotePeer: connection.remotePeer });
+  const hello = await verifyHello(parameters.auth, {
+    payload: frame.payload,
+    specHash: parameters.modelKey,
+    stage,
+    remotePeer: connection.remotePeer,
+  });
   link.authenticate(hello.worker, hello.signer);
 }
 
@@ -122,7 +139,13 @@ async function dialNext(parameters: Omit<OpenPipeParameters, "nextAddress">, add
       await sendHello(link, parameters.node, parameters);
       // The listener answers after checking our hello (on a chain, for a real stage): give it the
       // per-message timeout, like any frame a busy neighbour owes us.
-      await receiveHello(link, connection, parameters.stageIndex + 1, parameters, parameters.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS);
+      await receiveHello(
+        link,
+        connection,
+        parameters.stageIndex + 1,
+        parameters,
+        parameters.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS,
+      );
       return link;
     } catch (err) {
       const error = asError(err);
@@ -154,7 +177,8 @@ function acceptPrev(parameters: Omit<OpenPipeParameters, "nextAddress">): Promis
       acceptTimeoutMs === undefined
         ? undefined
         : setTimeout(() => {
-            if (!accepted) reject(new PeerTimeoutError({ operation: "receive", what: `link from stage ${stageIndex - 1}`, timeoutMs: acceptTimeoutMs }));
+            if (!accepted)
+              reject(new PeerTimeoutError({ operation: "receive", what: `link from stage ${stageIndex - 1}`, timeoutMs: acceptTimeoutMs }));
           }, acceptTimeoutMs);
     node
       .handle(PIPE_PROTOCOL, async (stream, connection) => {
@@ -190,7 +214,8 @@ async function sendRound(link: PipeLink, microbatch: number, round: bigint): Pro
 async function receiveRound(link: PipeLink, microbatch: number): Promise<bigint> {
   const frame = await link.receive("hello", 0n, microbatch);
   const body = JSON.parse(decoder.decode(frame.payload)) as { round?: unknown };
-  if (typeof body.round !== "string" || !/^\d+$/.test(body.round)) throw new UnexpectedPeerError(`round agreement frame without a round: ${decoder.decode(frame.payload)}`);
+  if (typeof body.round !== "string" || !/^\d+$/.test(body.round))
+    throw new UnexpectedPeerError(`round agreement frame without a round: ${decoder.decode(frame.payload)}`);
   return BigInt(body.round);
 }
 

@@ -11,7 +11,16 @@ const up = "0x00000000000000000000000000000000000000bb" as Address;
 const [r1, r2] = ["0x00000000000000000000000000000000000000c1", "0x00000000000000000000000000000000000000c2"] as Address[];
 
 const item = (microbatch: number, upstream: Address, downstream: Address): MicrobatchItem => ({
-  index: microbatch, microbatch, inputActHash: zeroHash, outputActHash: zeroHash, upstreamGradHash: zeroHash, inputGradHash: zeroHash, gradRoot: zeroHash, weightsRoot: zeroHash, upstream, downstream,
+  index: microbatch,
+  microbatch,
+  inputActHash: zeroHash,
+  outputActHash: zeroHash,
+  upstreamGradHash: zeroHash,
+  inputGradHash: zeroHash,
+  gradRoot: zeroHash,
+  weightsRoot: zeroHash,
+  upstream,
+  downstream,
 });
 
 describe("link receipts between pipe neighbours", () => {
@@ -30,7 +39,14 @@ describe("link receipts between pipe neighbours", () => {
 
   it("round-trips on the wire and is checked against what this stage exchanged", async () => {
     const key = privateKeyToAccount(generatePrivateKey());
-    const [receipt] = receiptsFor({ domain, round: 4n, stage: 1, worker: up, items: [item(0, zeroAddress, me), item(1, zeroAddress, me)], microbatches: 4 });
+    const [receipt] = receiptsFor({
+      domain,
+      round: 4n,
+      stage: 1,
+      worker: up,
+      items: [item(0, zeroAddress, me), item(1, zeroAddress, me)],
+      microbatches: 4,
+    });
     const signed = await signReceipt(key, domain, receipt!);
     const back = decodeReceipt(encodeReceipt(signed));
     expect(back).toEqual(signed);
@@ -39,7 +55,13 @@ describe("link receipts between pipe neighbours", () => {
     await expect(checkReceipt(back, { ...expected, microbatches: [0] })).rejects.toBeInstanceOf(ReceiptMismatchError);
     await expect(checkReceipt(back, { ...expected, round: 5n })).rejects.toBeInstanceOf(ReceiptMismatchError);
     await expect(checkReceipt(back, { ...expected, downstream: r1! })).rejects.toBeInstanceOf(ReceiptMismatchError);
-    await expect(checkReceipt(back, { ...expected, signer: privateKeyToAccount(generatePrivateKey()).address })).rejects.toBeInstanceOf(ReceiptMismatchError);
-    expect(() => decodeReceipt(new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(encodeReceipt(signed))), upstream: "nope" })))).toThrow(/upstream/);
+    await expect(checkReceipt(back, { ...expected, signer: privateKeyToAccount(generatePrivateKey()).address })).rejects.toBeInstanceOf(
+      ReceiptMismatchError,
+    );
+    expect(() =>
+      decodeReceipt(
+        new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(encodeReceipt(signed))), upstream: "nope" })),
+      ),
+    ).toThrow(/upstream/);
   });
 });

@@ -5,7 +5,13 @@
 import { type Address, type Hex, isAddressEqual, type LocalAccount, zeroAddress } from "viem";
 import { BaseError } from "../../sdk/errors/base.ts";
 import type { MicrobatchItem } from "../../sdk/protocol/merkle.ts";
-import { type LinkReceipt, listedMicrobatches, microbatchBitmap, recoverLinkReceiptSigner, signLinkReceipt } from "../../sdk/protocol/linkReceipt.ts";
+import {
+  type LinkReceipt,
+  listedMicrobatches,
+  microbatchBitmap,
+  recoverLinkReceiptSigner,
+  signLinkReceipt,
+} from "../../sdk/protocol/linkReceipt.ts";
 import type { ReceiptJournalRecord } from "../journal/index.ts";
 import type { PipeLink } from "./link.ts";
 
@@ -30,7 +36,14 @@ export class ReceiptMismatchError extends BaseError {
  * (upstream side: as downstream; downstream side: as upstream), listing the microbatches of that
  * neighbour, ascending. `microbatches` is the round's count (the bitmap's length).
  */
-export function receiptsFor(p: { domain: ReceiptDomain; round: bigint; stage: number; worker: Address; items: readonly MicrobatchItem[]; microbatches: number }): LinkReceipt[] {
+export function receiptsFor(p: {
+  domain: ReceiptDomain;
+  round: bigint;
+  stage: number;
+  worker: Address;
+  items: readonly MicrobatchItem[];
+  microbatches: number;
+}): LinkReceipt[] {
   const byNeighbour = (side: "upstream" | "downstream") => {
     const groups = new Map<Address, number[]>();
     for (const item of p.items) {
@@ -56,7 +69,15 @@ export async function signReceipt(signer: LocalAccount, domain: ReceiptDomain, r
 
 export function encodeReceipt(signed: SignedReceipt): Uint8Array {
   const { receipt } = signed;
-  return new TextEncoder().encode(JSON.stringify({ ...receipt, modelId: receipt.modelId.toString(), round: receipt.round.toString(), signature: signed.signature, signer: signed.signer }));
+  return new TextEncoder().encode(
+    JSON.stringify({
+      ...receipt,
+      modelId: receipt.modelId.toString(),
+      round: receipt.round.toString(),
+      signature: signed.signature,
+      signer: signed.signer,
+    }),
+  );
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -70,7 +91,8 @@ export function decodeReceipt(payload: Uint8Array): SignedReceipt {
     return v;
   };
   const stage = x.stage;
-  if (typeof stage !== "number" || !Number.isInteger(stage) || stage < 0 || stage > 0xffff) throw new Error("link receipt without a valid stage");
+  if (typeof stage !== "number" || !Number.isInteger(stage) || stage < 0 || stage > 0xffff)
+    throw new Error("link receipt without a valid stage");
   return {
     receipt: {
       modelId: BigInt(str("modelId", /^\d+$/)),
@@ -102,28 +124,57 @@ export async function receiveReceipt(link: PipeLink, round: bigint, timeoutMs?: 
  */
 export async function checkReceipt(
   signed: SignedReceipt,
-  expected: { domain: ReceiptDomain; round: bigint; stage: number; upstream: Address; downstream: Address; microbatches: readonly number[]; signer: Address },
+  expected: {
+    domain: ReceiptDomain;
+    round: bigint;
+    stage: number;
+    upstream: Address;
+    downstream: Address;
+    microbatches: readonly number[];
+    signer: Address;
+  },
 ): Promise<void> {
   const { receipt } = signed;
   const fail = (detail: string) => new ReceiptMismatchError(expected.round, detail);
-  if (receipt.modelId !== expected.domain.modelId || receipt.round !== expected.round || receipt.stage !== expected.stage) throw fail("another model, round or stage");
-  if (!isAddressEqual(receipt.upstream, expected.upstream) || !isAddressEqual(receipt.downstream, expected.downstream)) throw fail("other ends than this link's");
+  if (receipt.modelId !== expected.domain.modelId || receipt.round !== expected.round || receipt.stage !== expected.stage)
+    throw fail("another model, round or stage");
+  if (!isAddressEqual(receipt.upstream, expected.upstream) || !isAddressEqual(receipt.downstream, expected.downstream))
+    throw fail("other ends than this link's");
   const listed = listedMicrobatches(receipt.microbatches);
   const want = [...expected.microbatches].sort((a, b) => a - b);
-  if (listed.length !== want.length || listed.some((m, i) => m !== want[i])) throw fail(`it lists microbatches [${listed.join(",")}], this stage exchanged [${want.join(",")}]`);
-  const recovered = await recoverLinkReceiptSigner({ ledger: expected.domain.ledger, chainId: expected.domain.chainId, receipt, signature: signed.signature });
+  if (listed.length !== want.length || listed.some((m, i) => m !== want[i]))
+    throw fail(`it lists microbatches [${listed.join(",")}], this stage exchanged [${want.join(",")}]`);
+  const recovered = await recoverLinkReceiptSigner({
+    ledger: expected.domain.ledger,
+    chainId: expected.domain.chainId,
+    receipt,
+    signature: signed.signature,
+  });
   if (!isAddressEqual(recovered, expected.signer)) throw fail(`signed by ${recovered}, not by the neighbour's key ${expected.signer}`);
 }
 
 /** The journal record of a neighbour's receipt. */
 export function receiptRecord(signed: SignedReceipt): ReceiptJournalRecord {
   const { receipt } = signed;
-  return { type: "receipt", round: receipt.round, stage: receipt.stage, upstream: receipt.upstream, downstream: receipt.downstream, microbatches: receipt.microbatches, signer: signed.signer, signature: signed.signature };
+  return {
+    type: "receipt",
+    round: receipt.round,
+    stage: receipt.stage,
+    upstream: receipt.upstream,
+    downstream: receipt.downstream,
+    microbatches: receipt.microbatches,
+    signer: signed.signer,
+    signature: signed.signature,
+  };
 }
 
 /** A journaled receipt back in its on-chain form. */
 export function journaledReceipt(r: ReceiptJournalRecord, modelId: bigint): SignedReceipt {
-  return { receipt: { modelId, round: r.round, stage: r.stage, upstream: r.upstream, downstream: r.downstream, microbatches: r.microbatches }, signature: r.signature, signer: r.signer };
+  return {
+    receipt: { modelId, round: r.round, stage: r.stage, upstream: r.upstream, downstream: r.downstream, microbatches: r.microbatches },
+    signature: r.signature,
+    signer: r.signer,
+  };
 }
 
 /** What a stage's receipt exchange needs (see {@link linkReceiptExchange}). */
@@ -167,16 +218,34 @@ export function linkReceiptExchange(p: LinkReceiptExchangeParameters) {
       const signed = await receiveReceipt(prev, round);
       try {
         if (!prev.peerWorker || !prev.peerSigner) throw new ReceiptMismatchError(round, "the upstream link has no authenticated worker");
-        await checkReceipt(signed, { domain: p.domain, round, stage: p.stage - 1, upstream: prev.peerWorker, downstream: p.worker, microbatches: records.map((r) => r.index), signer: prev.peerSigner });
+        await checkReceipt(signed, {
+          domain: p.domain,
+          round,
+          stage: p.stage - 1,
+          upstream: prev.peerWorker,
+          downstream: p.worker,
+          microbatches: records.map((r) => r.index),
+          signer: prev.peerSigner,
+        });
       } catch (err) {
         prev.drop(err as Error);
         throw err;
       }
       return [record(signed)];
     },
-    async afterDurable(round: bigint, state: { items: Map<bigint, Map<number, { item: MicrobatchItem }>> }): Promise<ReceiptJournalRecord[]> {
+    async afterDurable(
+      round: bigint,
+      state: { items: Map<bigint, Map<number, { item: MicrobatchItem }>> },
+    ): Promise<ReceiptJournalRecord[]> {
       const items = [...(state.items.get(round)?.values() ?? [])].map((d) => d.item);
-      for (const receipt of receiptsFor({ domain: p.domain, round, stage: p.stage, worker: p.worker, items, microbatches: p.microbatches })) {
+      for (const receipt of receiptsFor({
+        domain: p.domain,
+        round,
+        stage: p.stage,
+        worker: p.worker,
+        items,
+        microbatches: p.microbatches,
+      })) {
         const toUpstream = isAddressEqual(receipt.downstream, p.worker);
         if (toUpstream && p.sendUpstream === false) continue;
         const peer = toUpstream ? receipt.upstream : receipt.downstream;
@@ -186,7 +255,10 @@ export function linkReceiptExchange(p: LinkReceiptExchangeParameters) {
         const signed = await signReceipt(p.signer, p.domain, receipt);
         if (link === p.prev || link === p.next) await sendReceipt(link, signed);
         // A replica that left after the round is its own loss, not this stage's.
-        else await sendReceipt(link, signed).catch((err: Error) => p.onWarning?.("could not send a replica its link receipt", { round: round.toString(), replica: peer, error: err.message }));
+        else
+          await sendReceipt(link, signed).catch((err: Error) =>
+            p.onWarning?.("could not send a replica its link receipt", { round: round.toString(), replica: peer, error: err.message }),
+          );
       }
       return round > p.from ? collectDownstream(round - 1n) : [];
     },
@@ -200,12 +272,22 @@ export function linkReceiptExchange(p: LinkReceiptExchangeParameters) {
     try {
       const signed = await receiveReceipt(next, round, p.downstreamWaitMs ?? 30_000);
       if (!next.peerWorker || !next.peerSigner) throw new ReceiptMismatchError(round, "the downstream link has no authenticated worker");
-      if (!isAddressEqual(signed.receipt.downstream, next.peerWorker) || !isAddressEqual(signed.receipt.upstream, p.worker)) throw new ReceiptMismatchError(round, "other ends than this link's");
-      const recovered = await recoverLinkReceiptSigner({ ledger: p.domain.ledger, chainId: p.domain.chainId, receipt: signed.receipt, signature: signed.signature });
-      if (!isAddressEqual(recovered, next.peerSigner) || signed.receipt.modelId !== p.domain.modelId || signed.receipt.round !== round) throw new ReceiptMismatchError(round, "not signed by the downstream's key for this round");
+      if (!isAddressEqual(signed.receipt.downstream, next.peerWorker) || !isAddressEqual(signed.receipt.upstream, p.worker))
+        throw new ReceiptMismatchError(round, "other ends than this link's");
+      const recovered = await recoverLinkReceiptSigner({
+        ledger: p.domain.ledger,
+        chainId: p.domain.chainId,
+        receipt: signed.receipt,
+        signature: signed.signature,
+      });
+      if (!isAddressEqual(recovered, next.peerSigner) || signed.receipt.modelId !== p.domain.modelId || signed.receipt.round !== round)
+        throw new ReceiptMismatchError(round, "not signed by the downstream's key for this round");
       return [record(signed)];
     } catch (err) {
-      p.onWarning?.("no valid link receipt from the downstream stage: this round's leaves have no shield against a lie of its", { round: round.toString(), error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message });
+      p.onWarning?.("no valid link receipt from the downstream stage: this round's leaves have no shield against a lie of its", {
+        round: round.toString(),
+        error: (err as { shortMessage?: string }).shortMessage ?? (err as Error).message,
+      });
       return [];
     }
   }

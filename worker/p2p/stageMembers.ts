@@ -55,9 +55,16 @@ export async function announceStageMember(p: {
 }): Promise<"announced" | "unchanged"> {
   const peerId = bytesToHex(p.node.peerId.toMultihash().bytes);
   const own = `/p2p/${p.node.peerId.toString()}`;
-  const multiaddrs = p.node.getMultiaddrs().map((a) => a.toString().replace(own, "")).slice(0, 8);
+  const multiaddrs = p.node
+    .getMultiaddrs()
+    .map((a) => a.toString().replace(own, ""))
+    .slice(0, 8);
   const current = await getPeerRecord(p.client, { deployments: p.deployments, modelId: p.modelId, account: p.wallet.account.address });
-  const same = current !== undefined && current.stage === p.stage && current.peerId.toLowerCase() === peerId.toLowerCase() && current.multiaddrs.join(" ") === multiaddrs.join(" ");
+  const same =
+    current !== undefined &&
+    current.stage === p.stage &&
+    current.peerId.toLowerCase() === peerId.toLowerCase() &&
+    current.multiaddrs.join(" ") === multiaddrs.join(" ");
   if (same) return "unchanged";
   await announcePeer(p.wallet, { deployments: p.deployments, modelId: p.modelId, stage: p.stage, peerId, multiaddrs });
   p.logger?.info({ stage: p.stage, peerId: p.node.peerId.toString(), multiaddrs }, "announced peer record in the stage directory");
@@ -113,7 +120,9 @@ export async function stageReplicas(p: {
   stage: number;
   exclude?: Address | undefined;
 }): Promise<{ address: string; worker: Address }[]> {
-  const members = (await getStageMembers(p.client, { deployments: p.deployments, modelId: p.modelId, stage: p.stage })).filter((m) => m.role === "miner" && m.account !== p.exclude);
+  const members = (await getStageMembers(p.client, { deployments: p.deployments, modelId: p.modelId, stage: p.stage })).filter(
+    (m) => m.role === "miner" && m.account !== p.exclude,
+  );
   const answering = await Promise.all(
     members.map(async (m) => {
       const address = memberDialAddress(m);
@@ -131,11 +140,20 @@ export async function stageReplicas(p: {
  * @example
  * await serveContent(node, store, { gate: stageContentGate({ modelId, specHash, stage, domain, isMember: stageMemberOnChain(client, deployments, modelId) }) })
  */
-export function stageContentGate(p: { modelId: bigint; specHash: Hex; stage: number; domain: HelloDomain; isMember: IsStakedNeighbour }): ContentGate {
+export function stageContentGate(p: {
+  modelId: bigint;
+  specHash: Hex;
+  stage: number;
+  domain: HelloDomain;
+  isMember: IsStakedNeighbour;
+}): ContentGate {
   return async ({ hello, remotePeer }) => {
     if (!hello) return false;
     try {
-      await verifyHello({ modelId: p.modelId, domain: p.domain, isStakedNeighbour: p.isMember }, { payload: hello, specHash: p.specHash, stage: p.stage, remotePeer });
+      await verifyHello(
+        { modelId: p.modelId, domain: p.domain, isStakedNeighbour: p.isMember },
+        { payload: hello, specHash: p.specHash, stage: p.stage, remotePeer },
+      );
       return true;
     } catch {
       return false;
@@ -144,6 +162,20 @@ export function stageContentGate(p: { modelId: bigint; specHash: Hex; stage: num
 }
 
 /** This node's hello for content requests: its identity, stage and peer id, signed by `signer`. */
-export function contentHello(p: { signer: LocalAccount; domain: HelloDomain; modelId: bigint; specHash: Hex; stage: number; worker: Address; node: Libp2p }): Promise<Uint8Array> {
-  return signHello(p.signer, p.domain, { modelId: p.modelId, specHash: p.specHash, stage: p.stage, worker: p.worker, peerId: p.node.peerId.toMultihash().bytes });
+export function contentHello(p: {
+  signer: LocalAccount;
+  domain: HelloDomain;
+  modelId: bigint;
+  specHash: Hex;
+  stage: number;
+  worker: Address;
+  node: Libp2p;
+}): Promise<Uint8Array> {
+  return signHello(p.signer, p.domain, {
+    modelId: p.modelId,
+    specHash: p.specHash,
+    stage: p.stage,
+    worker: p.worker,
+    peerId: p.node.peerId.toMultihash().bytes,
+  });
 }

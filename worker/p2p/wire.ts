@@ -252,12 +252,14 @@ function inflateBetween(packed: Uint8Array, least: number, most: number): Uint8A
   } catch (err) {
     throw new FrameFormatError(`payload does not inflate (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (out.length < least || out.length > most) throw new FrameFormatError(`payload inflates to ${out.length} bytes, expected ${least}..${most}`);
+  if (out.length < least || out.length > most)
+    throw new FrameFormatError(`payload inflates to ${out.length} bytes, expected ${least}..${most}`);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 function channelInflate(packed: Uint8Array, maxBytes: number): Uint8Array {
-  if (packed.length < 2 || packed[0] !== INT8_CODE || (packed[1] as number) < 2) throw new FrameFormatError("channelDeflate payload is not an int8 tensor of rank >= 2");
+  if (packed.length < 2 || packed[0] !== INT8_CODE || (packed[1] as number) < 2)
+    throw new FrameFormatError("channelDeflate payload is not an int8 tensor of rank >= 2");
   const rank = packed[1] as number;
   const header = 2 + 4 * rank + 4;
   if (packed.length < header) throw new FrameFormatError("channelDeflate payload is shorter than its tensor header");
@@ -265,7 +267,8 @@ function channelInflate(packed: Uint8Array, maxBytes: number): Uint8Array {
   let n = 1;
   for (let i = 0; i < rank; i++) n *= view.getUint32(2 + 4 * i, true);
   const channels = view.getUint32(2 + 4 * (rank - 1), true);
-  if (channels < 2 || channels > 0xffff || n === 0 || header + n > maxBytes) throw new FrameFormatError(`channelDeflate tensor of ${n} values in ${channels} channels is out of range`);
+  if (channels < 2 || channels > 0xffff || n === 0 || header + n > maxBytes)
+    throw new FrameFormatError(`channelDeflate tensor of ${n} values in ${channels} channels is out of range`);
   if (packed.length < header + 3 * channels) throw new FrameFormatError("channelDeflate payload is shorter than its channel table");
   const means = new Int8Array(packed.buffer, packed.byteOffset + header, channels);
   const order = new Uint16Array(channels);
@@ -304,7 +307,8 @@ export function packPayload(payload: Uint8Array): { codec: PayloadCodec; bytes: 
   if (payload.length < MIN_COMPRESSED_PAYLOAD_BYTES || !payloadLayout(payload)) return best;
   // Huffman-only: int8 tensors have no repeats worth LZ matching; their gain is the skewed value distribution.
   const deflated = deflateRawSync(payload, { strategy: zlibConstants.Z_HUFFMAN_ONLY });
-  if (deflated.length < best.bytes.length) best = { codec: "deflate", bytes: new Uint8Array(deflated.buffer, deflated.byteOffset, deflated.length) };
+  if (deflated.length < best.bytes.length)
+    best = { codec: "deflate", bytes: new Uint8Array(deflated.buffer, deflated.byteOffset, deflated.length) };
   const layout = int8Layout(payload);
   if (layout) {
     const byChannel = channelDeflate(payload, layout);
@@ -322,7 +326,9 @@ export function packPayload(payload: Uint8Array): { codec: PayloadCodec; bytes: 
  * @example
  * const pack = adaptivePacker(); const { codec, bytes } = pack(payload)
  */
-export function adaptivePacker({ window = 8, minSaving = 0.1, pause = 64 }: { window?: number; minSaving?: number; pause?: number } = {}): (payload: Uint8Array) => { codec: PayloadCodec; bytes: Uint8Array } {
+export function adaptivePacker({ window = 8, minSaving = 0.1, pause = 64 }: { window?: number; minSaving?: number; pause?: number } = {}): (
+  payload: Uint8Array,
+) => { codec: PayloadCodec; bytes: Uint8Array } {
   let raw = 0;
   let packed = 0;
   let tried = 0;

@@ -13,7 +13,20 @@ describe("stage process config", () => {
 
   it("argvOverridesJson", () => {
     const c = parseStageArgs(
-      ["--config", "cfg.json", "--stage", "0", "--next", "/ip4/127.0.0.1/tcp/9", "--wire", "float32", "--rounds", "3", "--start-round", "12"],
+      [
+        "--config",
+        "cfg.json",
+        "--stage",
+        "0",
+        "--next",
+        "/ip4/127.0.0.1/tcp/9",
+        "--wire",
+        "float32",
+        "--rounds",
+        "3",
+        "--start-round",
+        "12",
+      ],
       (path) => (path === "cfg.json" ? JSON.stringify(base) : ""),
     );
     expect([c.stage, c.next, c.wire, c.rounds, c.startRound, c.modelId]).toEqual([0, "/ip4/127.0.0.1/tcp/9", "float32", 3, "12", "5"]);
@@ -26,8 +39,12 @@ describe("stage process config", () => {
     expect(() => resolveStageConfig({ ...base, rounds: 0 })).toThrow(StageConfigError);
     expect(() => resolveStageConfig({ ...base, backend: "webgpu" as "wasm" })).toThrow(/config\.backend/);
     expect(() => resolveStageConfig({ ...base, model: { kind: "transformer" } })).toThrow(/config\.model needs spec/);
-    expect(() => resolveStageConfig({ ...base, model: { kind: "toy" } as unknown as typeof base.model })).toThrow(/config\.model\.kind must be "transformer" or "module"/);
-    expect(() => resolveStageConfig({ ...base, model: { kind: "module", module: "" } })).toThrow(/config\.model\.module must name a module path/);
+    expect(() => resolveStageConfig({ ...base, model: { kind: "toy" } as unknown as typeof base.model })).toThrow(
+      /config\.model\.kind must be "transformer" or "module"/,
+    );
+    expect(() => resolveStageConfig({ ...base, model: { kind: "module", module: "" } })).toThrow(
+      /config\.model\.module must name a module path/,
+    );
     expect(() => parseStageArgs(["--bogus", "1"], () => "")).toThrow(/unknown flag --bogus/);
     expect(() => parseStageArgs(["--stage"], () => "")).toThrow(/needs a value/);
   });

@@ -91,8 +91,10 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
     throw new StageConfigError(`config.${field} ${why}`);
   };
   if (!Number.isInteger(config.stage) || config.stage < 0) fail("stage", "must be a non-negative integer");
-  if (!config.model || (config.model.kind !== "module" && config.model.kind !== "transformer")) fail("model.kind", 'must be "transformer" or "module"');
-  if (config.model.kind === "module" && (typeof config.model.module !== "string" || config.model.module === "")) fail("model.module", "must name a module path");
+  if (!config.model || (config.model.kind !== "module" && config.model.kind !== "transformer"))
+    fail("model.kind", 'must be "transformer" or "module"');
+  if (config.model.kind === "module" && (typeof config.model.module !== "string" || config.model.module === ""))
+    fail("model.module", "must name a module path");
   if (config.model.kind === "transformer" && !config.model.spec && !config.model.specPath) fail("model", "needs spec or specPath");
   if (config.modelId === undefined || !/^\d+$/.test(String(config.modelId))) fail("modelId", "must be a decimal uint64");
   if (!/^\d+$/.test(String(config.startRound))) fail("startRound", "must be a decimal uint64");
@@ -104,12 +106,16 @@ export function resolveStageConfig(input: Partial<StageProcessConfig> & { stage?
   if (config.evaluate !== undefined && typeof config.evaluate !== "boolean") fail("evaluate", "must be true or false");
   if (config.schedule !== "gpipe" && config.schedule !== "1f1b") fail("schedule", 'must be "gpipe" or "1f1b"');
   if (config.wire !== "int8" && config.wire !== "float32") fail("wire", 'must be "int8" or "float32"');
-  if (config.compression !== undefined && config.compression !== "adaptive" && config.compression !== "off") fail("compression", 'must be "adaptive" or "off"');
+  if (config.compression !== undefined && config.compression !== "adaptive" && config.compression !== "off")
+    fail("compression", 'must be "adaptive" or "off"');
   if (config.backend !== "auto" && !(BACKEND_ORDER as readonly string[]).includes(config.backend))
     fail("backend", `must be "auto" or one of ${BACKEND_ORDER.join(", ")}`);
   if (!Array.isArray(config.listen) || config.listen.length === 0) fail("listen", "must list at least one multiaddr");
   if (config.mode !== "train" && config.mode !== "serve") fail("mode", 'must be "train" or "serve"');
-  if (config.prompts !== undefined && (!Array.isArray(config.prompts) || config.prompts.some((p) => typeof p !== "string" || p.length === 0)))
+  if (
+    config.prompts !== undefined &&
+    (!Array.isArray(config.prompts) || config.prompts.some((p) => typeof p !== "string" || p.length === 0))
+  )
     fail("prompts", "must be a list of non-empty strings");
   if (config.maxNewTokens !== undefined && (!Number.isInteger(config.maxNewTokens) || config.maxNewTokens < 1))
     fail("maxNewTokens", "must be a positive integer");
@@ -134,27 +140,68 @@ export function parseStageArgs(argv: string[], readFile: (path: string) => strin
     if (value === undefined) throw new StageConfigError(`flag ${flag} needs a value`);
     i++;
     switch (flag) {
-      case "--config": base = JSON.parse(readFile(value)) as Partial<StageProcessConfig>; break;
-      case "--config-json": base = JSON.parse(value) as Partial<StageProcessConfig>; break;
-      case "--stage": overrides.stage = Number(value); break;
-      case "--listen": overrides.listen = [value]; break;
-      case "--next": overrides.next = value; break;
-      case "--head": overrides.head = value; break;
-      case "--rounds": overrides.rounds = Number(value); break;
-      case "--start-round": overrides.startRound = value; break;
-      case "--microbatches": overrides.microbatches = Number(value); break;
-      case "--steps": overrides.steps = Number(value); break;
-      case "--schedule": overrides.schedule = value as ScheduleName; break;
-      case "--wire": overrides.wire = value as WireFormat; break;
-      case "--compression": overrides.compression = value as LinkCompression; break;
-      case "--backend": overrides.backend = value as BackendName | "auto"; break;
-      case "--mode": overrides.mode = value as "train" | "serve"; break;
-      case "--prompt": overrides.prompts = [...(overrides.prompts ?? []), value]; break;
-      case "--max-new-tokens": overrides.maxNewTokens = Number(value); break;
-      case "--weights-in": overrides.weightsIn = value; break;
-      case "--weights-out": overrides.weightsOut = value; break;
-      case "--peer-timeout-ms": overrides.peerTimeoutMs = Number(value); break;
-      default: throw new StageConfigError(`unknown flag ${flag}`);
+      case "--config":
+        base = JSON.parse(readFile(value)) as Partial<StageProcessConfig>;
+        break;
+      case "--config-json":
+        base = JSON.parse(value) as Partial<StageProcessConfig>;
+        break;
+      case "--stage":
+        overrides.stage = Number(value);
+        break;
+      case "--listen":
+        overrides.listen = [value];
+        break;
+      case "--next":
+        overrides.next = value;
+        break;
+      case "--head":
+        overrides.head = value;
+        break;
+      case "--rounds":
+        overrides.rounds = Number(value);
+        break;
+      case "--start-round":
+        overrides.startRound = value;
+        break;
+      case "--microbatches":
+        overrides.microbatches = Number(value);
+        break;
+      case "--steps":
+        overrides.steps = Number(value);
+        break;
+      case "--schedule":
+        overrides.schedule = value as ScheduleName;
+        break;
+      case "--wire":
+        overrides.wire = value as WireFormat;
+        break;
+      case "--compression":
+        overrides.compression = value as LinkCompression;
+        break;
+      case "--backend":
+        overrides.backend = value as BackendName | "auto";
+        break;
+      case "--mode":
+        overrides.mode = value as "train" | "serve";
+        break;
+      case "--prompt":
+        overrides.prompts = [...(overrides.prompts ?? []), value];
+        break;
+      case "--max-new-tokens":
+        overrides.maxNewTokens = Number(value);
+        break;
+      case "--weights-in":
+        overrides.weightsIn = value;
+        break;
+      case "--weights-out":
+        overrides.weightsOut = value;
+        break;
+      case "--peer-timeout-ms":
+        overrides.peerTimeoutMs = Number(value);
+        break;
+      default:
+        throw new StageConfigError(`unknown flag ${flag}`);
     }
   }
   return resolveStageConfig({ ...base, ...overrides });

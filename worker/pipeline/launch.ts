@@ -35,10 +35,12 @@ export class StageProcess {
       for (const l of this.listeners) l();
     });
     createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on("line", (line) => this.stderr.push(line));
-    this.exit = new Promise((resolve) => this.child.on("exit", (code) => {
-      resolve(code);
-      for (const l of this.listeners) l();
-    }));
+    this.exit = new Promise((resolve) =>
+      this.child.on("exit", (code) => {
+        resolve(code);
+        for (const l of this.listeners) l();
+      }),
+    );
   }
 
   get pid(): number | undefined {
@@ -48,13 +50,17 @@ export class StageProcess {
   /** Resolves with the first event named `name` (or rejects on an `error` event, exit or timeout). */
   waitFor(name: string, timeoutMs = 60_000): Promise<StageEvent> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`timeout waiting for ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`timeout waiting for ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`)),
+        timeoutMs,
+      );
       const check = (): void => {
         const found = this.events.find((e) => e.event === name);
         if (found) return finish(undefined, found);
         const failed = this.events.find((e) => e.event === "error");
         if (failed && name !== "error") return finish(new Error(`stage failed: ${JSON.stringify(failed)}`));
-        if (this.child.exitCode !== null) finish(new Error(`stage exited (${this.child.exitCode}) before ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`));
+        if (this.child.exitCode !== null)
+          finish(new Error(`stage exited (${this.child.exitCode}) before ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`));
       };
       const finish = (err?: Error, event?: StageEvent): void => {
         clearTimeout(timer);

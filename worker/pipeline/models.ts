@@ -49,7 +49,8 @@ export async function loadStage(model: StageModelConfig, stageIndex: number, mod
   if (model.kind === "module") {
     const url = model.module.startsWith("file:") ? model.module : pathToFileURL(model.module).href;
     const loaded = (await import(url)) as Partial<StageModelModule>;
-    if (typeof loaded.loadStage !== "function") throw new StageConfigError(`config.model.module ${model.module} exports no loadStage(options, stageIndex, modelId)`);
+    if (typeof loaded.loadStage !== "function")
+      throw new StageConfigError(`config.model.module ${model.module} exports no loadStage(options, stageIndex, modelId)`);
     return loaded.loadStage(model.options, stageIndex, modelId);
   }
   const specModule = await import("../model/spec.ts");

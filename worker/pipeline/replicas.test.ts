@@ -12,7 +12,15 @@ import type { PipeLink } from "../p2p/link.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { acceptUpstream, dialReplicas, openPipe } from "../p2p/pipe.ts";
 import { runStageRound } from "./runner.ts";
-import { combineReplicaWeights, NoReplicaLeftError, pickReplica, ReplicaThroughput, type ReplicatedRoundResult, runFanOutRound, runReplicaRound } from "./replicas.ts";
+import {
+  combineReplicaWeights,
+  NoReplicaLeftError,
+  pickReplica,
+  ReplicaThroughput,
+  type ReplicatedRoundResult,
+  runFanOutRound,
+  runReplicaRound,
+} from "./replicas.ts";
 
 const toy: ToySpec = { vocab: 16, width: 12, batch: 2, seqLen: 4, stages: 2, seed: 7, learningRate: 1 };
 const data = (head: Address, round: bigint, index: number) => toyMicrobatch(toy, 3n, round, head, index);
@@ -35,8 +43,13 @@ async function swarm(name: string, replicas: number) {
   const head = await createPipeNode();
   const members = await Promise.all(Array.from({ length: replicas }, () => createPipeNode()));
   nodes.push(head, ...members);
-  const memberPipes = members.map(async (node) => openPipe({ node, stageIndex: 1, stageCount: 2, modelKey, auth: await localPipeAuth(3n), limits }));
-  const links = await dialReplicas({ node: head, stageIndex: 0, stageCount: 2, modelKey, auth: await localPipeAuth(3n), limits }, members.map((n) => n.getMultiaddrs()[0]?.toString() as string));
+  const memberPipes = members.map(async (node) =>
+    openPipe({ node, stageIndex: 1, stageCount: 2, modelKey, auth: await localPipeAuth(3n), limits }),
+  );
+  const links = await dialReplicas(
+    { node: head, stageIndex: 0, stageCount: 2, modelKey, auth: await localPipeAuth(3n), limits },
+    members.map((n) => n.getMultiaddrs()[0]?.toString() as string),
+  );
   const prevs = (await Promise.all(memberPipes)).map((p) => p.prev as PipeLink);
   return { links, prevs };
 }
@@ -105,7 +118,18 @@ describe("replicas of a stage over in-process libp2p links", () => {
       return send(frame);
     };
     const [up, kept, dead] = await Promise.all([
-      runFanOutRound({ stage: head, round: 0n, microbatches: M, steps: K, wire: "float32", replicas: links, data, head: HEAD, window: 1, replicaTimeoutMs: 10_000 }),
+      runFanOutRound({
+        stage: head,
+        round: 0n,
+        microbatches: M,
+        steps: K,
+        wire: "float32",
+        replicas: links,
+        data,
+        head: HEAD,
+        window: 1,
+        replicaTimeoutMs: 10_000,
+      }),
       runReplicaRound({ stage: createToyStage(toy, 1), round: 0n, steps: K, wire: "float32", prev: survivor }),
       runReplicaRound({ stage: doomedStage, round: 0n, steps: K, wire: "float32", prev: doomed }).catch((e: Error) => e),
     ]);
@@ -131,12 +155,24 @@ describe("replicas of a stage over in-process libp2p links", () => {
       return send(frame);
     };
     const [up] = await Promise.allSettled([
-      runFanOutRound({ stage: createToyStage(toy, 0), round: 0n, microbatches: M, steps: K, wire: "float32", replicas: links, data, head: HEAD, replicaTimeoutMs: 10_000 }),
+      runFanOutRound({
+        stage: createToyStage(toy, 0),
+        round: 0n,
+        microbatches: M,
+        steps: K,
+        wire: "float32",
+        replicas: links,
+        data,
+        head: HEAD,
+        replicaTimeoutMs: 10_000,
+      }),
       runReplicaRound({ stage: createToyStage(toy, 1), round: 0n, steps: K, wire: "float32", prev: only }),
     ]);
     expect(up.status).toBe("rejected");
     expect((up as PromiseRejectedResult).reason).toBeInstanceOf(NoReplicaLeftError);
-    expect(((up as PromiseRejectedResult).reason as NoReplicaLeftError).shortMessage).toMatch(/Stage 1 has no replica left in round 0: the pipeline pauses until one joins\./);
+    expect(((up as PromiseRejectedResult).reason as NoReplicaLeftError).shortMessage).toMatch(
+      /Stage 1 has no replica left in round 0: the pipeline pauses until one joins\./,
+    );
   });
 
   it("replicas that combine their round-end weights hold the same bits, whatever order they list each other in", () => {
@@ -160,9 +196,20 @@ describe("replicas of a stage over in-process libp2p links", () => {
     nodes.push(head, middle, r1, r2);
     const auth = await localPipeAuth(3n);
     const replicaPipes = [r1, r2].map((node) => openPipe({ node, stageIndex: 2, stageCount: 3, modelKey, auth, limits }));
-    const links = await dialReplicas({ node: middle, stageIndex: 1, stageCount: 3, modelKey, auth, limits }, [r1, r2].map((n) => n.getMultiaddrs()[0]?.toString() as string));
+    const links = await dialReplicas(
+      { node: middle, stageIndex: 1, stageCount: 3, modelKey, auth, limits },
+      [r1, r2].map((n) => n.getMultiaddrs()[0]?.toString() as string),
+    );
     const middlePrev = acceptUpstream({ node: middle, stageIndex: 1, stageCount: 3, modelKey, auth, limits });
-    const headPipe = await openPipe({ node: head, stageIndex: 0, stageCount: 3, modelKey, auth, limits, nextAddress: middle.getMultiaddrs()[0]?.toString() });
+    const headPipe = await openPipe({
+      node: head,
+      stageIndex: 0,
+      stageCount: 3,
+      modelKey,
+      auth,
+      limits,
+      nextAddress: middle.getMultiaddrs()[0]?.toString(),
+    });
     const prev = await middlePrev;
     const [p1, p2] = (await Promise.all(replicaPipes)).map((p) => p.prev as PipeLink);
     // What each side serves validators: every payload its links carried (replicas take frames in arrival order).
@@ -172,7 +219,17 @@ describe("replicas of a stage over in-process libp2p links", () => {
     captureLinkContent(p2 as PipeLink, stores.b);
     const data3 = (h: Address, round: bigint, index: number) => toyMicrobatch(toy3, 3n, round, h, index);
     const [first, fanOut, a, b] = await Promise.all([
-      runStageRound({ stage: createToyStage(toy3, 0), round: 0n, microbatches: M, steps: K, schedule: "1f1b", wire: "float32", next: headPipe.next, data: data3, head: HEAD }),
+      runStageRound({
+        stage: createToyStage(toy3, 0),
+        round: 0n,
+        microbatches: M,
+        steps: K,
+        schedule: "1f1b",
+        wire: "float32",
+        next: headPipe.next,
+        data: data3,
+        head: HEAD,
+      }),
       runFanOutRound({ stage: createToyStage(toy3, 1), round: 0n, microbatches: M, steps: K, wire: "float32", prev, replicas: links }),
       runReplicaRound({ stage: createToyStage(toy3, 2), round: 0n, steps: K, wire: "float32", prev: p1 as PipeLink }),
       runReplicaRound({ stage: createToyStage(toy3, 2), round: 0n, steps: K, wire: "float32", prev: p2 as PipeLink }),
@@ -192,7 +249,10 @@ describe("replicas of a stage over in-process libp2p links", () => {
       expect(stores.middle.get("tensor", r.outputActHash)).toBeDefined();
     }
     // Each replica serves the input it committed to and the gradient it sent back.
-    for (const [replica, store] of [[a, stores.a], [b, stores.b]] as const)
+    for (const [replica, store] of [
+      [a, stores.a],
+      [b, stores.b],
+    ] as const)
       for (const r of replica.records) {
         expect(store.get("tensor", r.inputActHash), `microbatch ${r.index}`).toBeDefined();
         expect(store.get("tensor", r.inputGradHash)).toBeDefined();
@@ -210,7 +270,18 @@ describe("replicas of a stage over in-process libp2p links", () => {
     };
     const throughput = new ReplicaThroughput();
     const [, a, b] = await Promise.all([
-      runFanOutRound({ stage: createToyStage(toy, 0), round: 0n, microbatches: 4, steps: 6, wire: "float32", replicas: links, data, head: HEAD, window: 2, throughput }),
+      runFanOutRound({
+        stage: createToyStage(toy, 0),
+        round: 0n,
+        microbatches: 4,
+        steps: 6,
+        wire: "float32",
+        replicas: links,
+        data,
+        head: HEAD,
+        window: 2,
+        throughput,
+      }),
       runReplicaRound({ stage: createToyStage(toy, 1), round: 0n, steps: 6, wire: "float32", prev: fast }),
       runReplicaRound({ stage: createToyStage(toy, 1), round: 0n, steps: 6, wire: "float32", prev: slow }),
     ]);
@@ -221,20 +292,78 @@ describe("replicas of a stage over in-process libp2p links", () => {
 
   it("gives every replica one microbatch a round, then picks the one that would finish first, waits for a faster full one, and breaks ties by fewer routed then address", () => {
     const t = new ReplicaThroughput();
-    const [x, y, z] = ["0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000002", "0x0000000000000000000000000000000000000003"] as const;
+    const [x, y, z] = [
+      "0x0000000000000000000000000000000000000001",
+      "0x0000000000000000000000000000000000000002",
+      "0x0000000000000000000000000000000000000003",
+    ] as const;
     // A replica routed nothing yet this round comes first, lowest address first (each trains at least one a round).
-    expect(pickReplica([{ link: "y", worker: y, held: 0, routed: 0 }, { link: "x", worker: x, held: 0, routed: 1 }], 2, t)).toBe("y");
-    expect(pickReplica([{ link: "y", worker: y, held: 0, routed: 0 }, { link: "x", worker: x, held: 0, routed: 0 }], 2, t)).toBe("x");
+    expect(
+      pickReplica(
+        [
+          { link: "y", worker: y, held: 0, routed: 0 },
+          { link: "x", worker: x, held: 0, routed: 1 },
+        ],
+        2,
+        t,
+      ),
+    ).toBe("y");
+    expect(
+      pickReplica(
+        [
+          { link: "y", worker: y, held: 0, routed: 0 },
+          { link: "x", worker: x, held: 0, routed: 0 },
+        ],
+        2,
+        t,
+      ),
+    ).toBe("x");
     // Equal estimates: fewer routed wins.
-    expect(pickReplica([{ link: "y", worker: y, held: 0, routed: 1 }, { link: "x", worker: x, held: 0, routed: 2 }], 2, t)).toBe("y");
+    expect(
+      pickReplica(
+        [
+          { link: "y", worker: y, held: 0, routed: 1 },
+          { link: "x", worker: x, held: 0, routed: 2 },
+        ],
+        2,
+        t,
+      ),
+    ).toBe("y");
     t.observe(x, 10);
     t.observe(y, 40);
     // x finishes a second microbatch (20 ms) before y finishes its first (40 ms).
-    expect(pickReplica([{ link: "x", worker: x, held: 1, routed: 1 }, { link: "y", worker: y, held: 0, routed: 1 }], 2, t)).toBe("x");
+    expect(
+      pickReplica(
+        [
+          { link: "x", worker: x, held: 1, routed: 1 },
+          { link: "y", worker: y, held: 0, routed: 1 },
+        ],
+        2,
+        t,
+      ),
+    ).toBe("x");
     // x's window is full, but its third (30 ms) still beats y's first: wait for x.
-    expect(pickReplica([{ link: "x", worker: x, held: 2, routed: 2 }, { link: "y", worker: y, held: 0, routed: 1 }], 2, t)).toBeUndefined();
+    expect(
+      pickReplica(
+        [
+          { link: "x", worker: x, held: 2, routed: 2 },
+          { link: "y", worker: y, held: 0, routed: 1 },
+        ],
+        2,
+        t,
+      ),
+    ).toBeUndefined();
     // Past that, y is worth it.
-    expect(pickReplica([{ link: "x", worker: x, held: 4, routed: 4 }, { link: "y", worker: y, held: 0, routed: 1 }], 4, t)).toBe("y");
+    expect(
+      pickReplica(
+        [
+          { link: "x", worker: x, held: 4, routed: 4 },
+          { link: "y", worker: y, held: 0, routed: 1 },
+        ],
+        4,
+        t,
+      ),
+    ).toBe("y");
     // A replica not measured yet counts as fast as the fastest, so it is tried.
     expect(t.estimate(z)).toBe(10);
     // One left idle is tried again: its lag behind the fastest halves each time.

@@ -8,7 +8,16 @@ import { type Address, type Hex, zeroAddress, zeroHash } from "viem";
 import { fastWeightsRoot } from "../backend/roots.ts";
 import { BaseError } from "../../sdk/errors/base.ts";
 import type { PipeLink } from "../p2p/link.ts";
-import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
+import {
+  decodeActivationPayload,
+  decodeWireTensor,
+  encodeActivationPayload,
+  encodeTargets,
+  encodeWireTensor,
+  hashScalarLoss,
+  hashTokenIds,
+  type WireFormat,
+} from "../p2p/wire.ts";
 import { crossEntropy } from "../model/ops.ts";
 import type { MicrobatchRecord, RoundEvaluation, RoundResult, RoundTimings, StepWeights } from "./runner.ts";
 import type { MicrobatchSource, PipelineStage } from "./types.ts";
@@ -73,7 +82,13 @@ function decodeRoster(payload: Uint8Array): RosterEntry[] {
   const body = JSON.parse(decoder.decode(payload)) as { roster?: unknown };
   const ok = (e: unknown): e is RosterEntry => {
     const x = e as Partial<RosterEntry>;
-    return typeof x.worker === "string" && /^0x[0-9a-fA-F]{40}$/.test(x.worker) && typeof x.root === "string" && /^0x[0-9a-fA-F]{64}$/.test(x.root) && Number.isInteger(x.items);
+    return (
+      typeof x.worker === "string" &&
+      /^0x[0-9a-fA-F]{40}$/.test(x.worker) &&
+      typeof x.root === "string" &&
+      /^0x[0-9a-fA-F]{64}$/.test(x.root) &&
+      Number.isInteger(x.items)
+    );
   };
   if (!Array.isArray(body.roster) || !body.roster.every(ok)) throw new Error("roster frame without entries");
   return body.roster;
@@ -81,7 +96,8 @@ function decodeRoster(payload: Uint8Array): RosterEntry[] {
 
 export function decodeStepMark(payload: Uint8Array): number[] {
   const body = JSON.parse(decoder.decode(payload)) as { microbatches?: unknown };
-  if (!Array.isArray(body.microbatches) || !body.microbatches.every((m) => Number.isInteger(m) && m >= 0)) throw new Error("step marker without microbatches");
+  if (!Array.isArray(body.microbatches) || !body.microbatches.every((m) => Number.isInteger(m) && m >= 0))
+    throw new Error("step marker without microbatches");
   return body.microbatches as number[];
 }
 
@@ -160,14 +176,23 @@ type InFlight = { payload: Uint8Array; sentAt: number };
  * replica's window is full: waiting for it beats handing the microbatch to a slower one (and when
  * every window is full there is nothing to do but wait).
  */
-export function pickReplica<L>(candidates: readonly { link: L; worker: Address; held: number; routed: number }[], window: number, throughput: ReplicaThroughput): L | undefined {
+export function pickReplica<L>(
+  candidates: readonly { link: L; worker: Address; held: number; routed: number }[],
+  window: number,
+  throughput: ReplicaThroughput,
+): L | undefined {
   const lower = (a: { worker: Address }, b: { worker: Address }) => a.worker.toLowerCase() < b.worker.toLowerCase();
   const untried = candidates.filter((c) => c.routed === 0 && c.held < window).sort((a, b) => (lower(a, b) ? -1 : 1))[0];
   if (untried) return untried.link;
   let best: { link: L; worker: Address; held: number; routed: number; finish: number } | undefined;
   for (const c of candidates) {
     const finish = (c.held + 1) * throughput.estimate(c.worker);
-    if (!best || finish < best.finish || (finish === best.finish && (c.routed < best.routed || (c.routed === best.routed && lower(c, best))))) best = { ...c, finish };
+    if (
+      !best ||
+      finish < best.finish ||
+      (finish === best.finish && (c.routed < best.routed || (c.routed === best.routed && lower(c, best))))
+    )
+      best = { ...c, finish };
   }
   return best && best.held < window ? best.link : undefined;
 }
@@ -273,7 +298,17 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
       timings.forwardMs += now() - t1;
       const sent = encodeActivationPayload(output.shape, output.dataSync() as Float32Array, wire, targetBytes);
       // The stage may keep references to its input until backward (as runner.ts does).
-      payloads.set(m, { bytes: sent.bytes, tensors: [...own, output], record: { index: m, weightsRoot: stepRoot, inputActHash, outputActHash: sent.hash, upstream: isFirst ? zeroAddress : ((prev as PipeLink).peerWorker ?? zeroAddress) } });
+      payloads.set(m, {
+        bytes: sent.bytes,
+        tensors: [...own, output],
+        record: {
+          index: m,
+          weightsRoot: stepRoot,
+          inputActHash,
+          outputActHash: sent.hash,
+          upstream: isFirst ? zeroAddress : ((prev as PipeLink).peerWorker ?? zeroAddress),
+        },
+      });
       return sent.bytes;
     };
 
@@ -294,7 +329,13 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
       }
       const { record: partial, tensors } = payloads.get(m) as { record: Partial<RoutedRecord>; tensors: tf.Tensor[] };
       tf.dispose(tensors);
-      records.push({ ...(partial as RoutedRecord), upstreamGradHash: decoded.hash, inputGradHash, parameterGradient: result.parameterGradient, downstream: workerOf(link) });
+      records.push({
+        ...(partial as RoutedRecord),
+        upstreamGradHash: decoded.hash,
+        inputGradHash,
+        parameterGradient: result.parameterGradient,
+        downstream: workerOf(link),
+      });
       (kept.get(link) as number[]).push(m);
       routed.set(workerOf(link), (routed.get(workerOf(link)) ?? 0) + 1);
     };
@@ -306,7 +347,12 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
         const next = queue[0];
         if (next === undefined) break;
         const target = pickReplica(
-          [...live].map((link) => ({ link, worker: workerOf(link), held: inflight.get(link)?.size ?? 0, routed: sentThisRound.get(link) ?? 0 })),
+          [...live].map((link) => ({
+            link,
+            worker: workerOf(link),
+            held: inflight.get(link)?.size ?? 0,
+            routed: sentThisRound.get(link) ?? 0,
+          })),
           window,
           throughput,
         );
@@ -348,7 +394,9 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
       timings.idleMs += now() - t0;
       if (got === "activation") continue;
       if (got === "timeout") {
-        for (const [link, held] of inflight) if ([...held.values()].some((f) => now() - f.sentAt >= replicaTimeoutMs)) drop(link, new Error(`replica ${workerOf(link)} held a microbatch over ${replicaTimeoutMs} ms`));
+        for (const [link, held] of inflight)
+          if ([...held.values()].some((f) => now() - f.sentAt >= replicaTimeoutMs))
+            drop(link, new Error(`replica ${workerOf(link)} held a microbatch over ${replicaTimeoutMs} ms`));
         continue;
       }
       armedGradients.delete(got.link);
@@ -374,7 +422,12 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
     idleLastStep = [...live].filter((l) => (kept.get(l)?.length ?? 0) === 0).map(workerOf);
     for (const link of [...live]) {
       try {
-        await link.send({ kind: "hello", round, microbatch: STEP_MARK + k, payload: encodeStepMark((kept.get(link) ?? []).sort((a, b) => a - b)) });
+        await link.send({
+          kind: "hello",
+          round,
+          microbatch: STEP_MARK + k,
+          payload: encodeStepMark((kept.get(link) ?? []).sort((a, b) => a - b)),
+        });
       } catch (err) {
         drop(link, err as Error);
       }
@@ -386,7 +439,8 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
     try {
       const frame = await link.receive("hello", round, ROUND_END, replicaTimeoutMs);
       const body = JSON.parse(decoder.decode(frame.payload)) as { root?: string; items?: number };
-      if (typeof body.root !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(body.root) || !Number.isInteger(body.items)) throw new Error("round end without a root");
+      if (typeof body.root !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(body.root) || !Number.isInteger(body.items))
+        throw new Error("round end without a root");
       roster.push({ worker: workerOf(link), root: body.root as Hex, items: body.items as number });
     } catch (err) {
       live.delete(link);
@@ -394,7 +448,8 @@ export async function runFanOutRound(p: FanOutRoundParameters): Promise<Replicat
       link.drop(err as Error);
     }
   }
-  for (const link of [...live]) await link.send({ kind: "hello", round, microbatch: ROSTER, payload: encodeJson({ roster }) }).catch((err: Error) => link.drop(err));
+  for (const link of [...live])
+    await link.send({ kind: "hello", round, microbatch: ROSTER, payload: encodeJson({ roster }) }).catch((err: Error) => link.drop(err));
   // The held-out batch goes to the roster's first replica, forward only, on this stage's round-end weights.
   const evaluator = [...live].find((l) => workerOf(l) === roster[0]?.worker);
   for (let e = 0; e < (p.evaluation?.microbatches ?? 0); e++) {
@@ -456,7 +511,13 @@ function nextActivation(prev: PipeLink): Promise<Frame> {
  * @example
  * const evalLoss = await evaluateAsReplica({ stage, round, prev, first: 8, count: 4 })
  */
-export async function evaluateAsReplica(p: { stage: PipelineStage; round: bigint; prev: PipeLink; first: number; count: number }): Promise<number | undefined> {
+export async function evaluateAsReplica(p: {
+  stage: PipelineStage;
+  round: bigint;
+  prev: PipeLink;
+  first: number;
+  count: number;
+}): Promise<number | undefined> {
   const losses: number[] = [];
   while (losses.length < p.count) {
     const frame = await nextActivation(p.prev);
@@ -529,7 +590,19 @@ export async function runReplicaRound(p: ReplicaRoundParameters): Promise<Replic
         // The upstream is past this round: nothing of it was routed here (joined after it began).
         if (k > 0 || mine.size > 0) throw new Error(`round ${got.frame.round} began before round ${round}'s step ${k} marker`);
         earlyActivations.set(prev, got.frame);
-        return { round, stage: stage.index, records: [], losses: [], stepWeights, bytesSent: 0, bytesReceived: 0, timings, routed: new Map(), lost: [], roster: [] };
+        return {
+          round,
+          stage: stage.index,
+          records: [],
+          losses: [],
+          stepWeights,
+          bytesSent: 0,
+          bytesReceived: 0,
+          timings,
+          routed: new Map(),
+          lost: [],
+          roster: [],
+        };
       }
       if (records.length === 0 && mine.size === 0 && k === 0) p.onFirstMicrobatch?.(m);
       stage.discard(m); // a microbatch sent here again replaces what it left
@@ -568,7 +641,12 @@ export async function runReplicaRound(p: ReplicaRoundParameters): Promise<Replic
   records.sort((a, b) => a.index - b.index);
   // Report this replica's round end (weights before combining, microbatches kept) and learn who else finished.
   const endWeights = stage.exportWeights();
-  await prev.send({ kind: "hello", round, microbatch: ROUND_END, payload: encodeJson({ root: fastWeightsRoot(endWeights), items: records.length }) });
+  await prev.send({
+    kind: "hello",
+    round,
+    microbatch: ROUND_END,
+    payload: encodeJson({ root: fastWeightsRoot(endWeights), items: records.length }),
+  });
   const roster = decodeRoster((await prev.receive("hello", round, ROSTER)).payload);
   timings.wallMs = now() - start;
   timings.busyMs = timings.wallMs - timings.idleMs;

@@ -31,7 +31,19 @@ async function connect(name: string): Promise<StagePipe[]> {
   const ns = await Promise.all([0, 1, 2].map(() => createPipeNode()));
   nodes.push(...ns);
   const addr = (s: number): string => (ns[s] as Libp2p).getMultiaddrs()[0]?.toString() as string;
-  return Promise.all([0, 1, 2].map(async (s) => openPipe({ node: ns[s] as Libp2p, stageIndex: s, stageCount: 3, modelKey, auth: await localPipeAuth(9n), limits: tensorFrameLimits([toy.batch, toy.seqLen, toy.width]), nextAddress: s < 2 ? addr(s + 1) : undefined })));
+  return Promise.all(
+    [0, 1, 2].map(async (s) =>
+      openPipe({
+        node: ns[s] as Libp2p,
+        stageIndex: s,
+        stageCount: 3,
+        modelKey,
+        auth: await localPipeAuth(9n),
+        limits: tensorFrameLimits([toy.batch, toy.seqLen, toy.width]),
+        nextAddress: s < 2 ? addr(s + 1) : undefined,
+      }),
+    ),
+  );
 }
 
 async function train(schedule: ScheduleName, wire: WireFormat, rounds: number): Promise<{ results: RoundResult[][]; tensors: number[] }> {
@@ -42,7 +54,19 @@ async function train(schedule: ScheduleName, wire: WireFormat, rounds: number): 
   for (let r = 0; r < rounds; r++) {
     results.push(
       await Promise.all(
-        stages.map((stage, s) => runStageRound({ stage, round: BigInt(r), microbatches: M, schedule, wire, prev: pipes[s]?.prev, next: pipes[s]?.next, data, head: HEAD })),
+        stages.map((stage, s) =>
+          runStageRound({
+            stage,
+            round: BigInt(r),
+            microbatches: M,
+            schedule,
+            wire,
+            prev: pipes[s]?.prev,
+            next: pipes[s]?.next,
+            data,
+            head: HEAD,
+          }),
+        ),
       ),
     );
     tensors.push(tf.memory().numTensors);
@@ -98,7 +122,19 @@ describe("stage runner over in-process libp2p links", () => {
     const evalData = (e: number) => toyMicrobatch(toy, 9n, 1_000n, HEAD, e);
     const round = await Promise.all(
       stages.map((stage, s) =>
-        runStageRound({ stage, round: 5n, microbatches: M, steps, schedule: "1f1b", wire: "int8", prev: pipes[s]?.prev, next: pipes[s]?.next, data, head: HEAD, evaluation: { microbatches: 2, data: s === 0 ? evalData : undefined } }),
+        runStageRound({
+          stage,
+          round: 5n,
+          microbatches: M,
+          steps,
+          schedule: "1f1b",
+          wire: "int8",
+          prev: pipes[s]?.prev,
+          next: pipes[s]?.next,
+          data,
+          head: HEAD,
+          evaluation: { microbatches: 2, data: s === 0 ? evalData : undefined },
+        }),
       ),
     );
     const after = stages.map((stage) => weightsRoot(stage.exportWeights()));

@@ -4,7 +4,16 @@ import { type Address, type Hex, zeroHash } from "viem";
 import { BaseError } from "../../sdk/errors/base.ts";
 import { crossEntropy } from "../model/ops.ts";
 import type { PipeLink } from "../p2p/link.ts";
-import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashScalarLoss, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
+import {
+  decodeActivationPayload,
+  decodeWireTensor,
+  encodeActivationPayload,
+  encodeTargets,
+  encodeWireTensor,
+  hashScalarLoss,
+  hashTokenIds,
+  type WireFormat,
+} from "../p2p/wire.ts";
 import { type ScheduleName, stageSchedule } from "./schedule.ts";
 import type { MicrobatchData, MicrobatchSource, PipelineStage } from "./types.ts";
 
@@ -156,13 +165,18 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
    * from stage s-1. The last stage's loss takes `targets`; every other stage sends `targetBytes`
    * on unchanged. `tensors` are the ones the caller disposes.
    */
-  const takeInput = async (m: number, draw: () => MicrobatchData): Promise<{ input: tf.Tensor; inputActHash: Hex; targets?: tf.Tensor; targetBytes?: Uint8Array; tensors: tf.Tensor[] }> => {
+  const takeInput = async (
+    m: number,
+    draw: () => MicrobatchData,
+  ): Promise<{ input: tf.Tensor; inputActHash: Hex; targets?: tf.Tensor; targetBytes?: Uint8Array; tensors: tf.Tensor[] }> => {
     if (isFirst) {
       const batch = draw();
       return timed("codecMs", () => ({
         input: batch.ids,
         inputActHash: hashTokenIds(batch.ids.shape, batch.ids.dataSync() as Int32Array),
-        ...(isLast ? { targets: batch.targets } : { targetBytes: encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array) }),
+        ...(isLast
+          ? { targets: batch.targets }
+          : { targetBytes: encodeTargets(batch.targets.shape, batch.targets.dataSync() as Int32Array) }),
         tensors: [batch.ids, batch.targets],
       }));
     }
@@ -184,7 +198,13 @@ export async function runStageRound(parameters: RunRoundParameters): Promise<Rou
   };
 
   const forward = async (m: number): Promise<void> => {
-    const { input, inputActHash, targets, targetBytes, tensors: keep } = await takeInput(m, () => (data as MicrobatchSource)(head as Address, round, m));
+    const {
+      input,
+      inputActHash,
+      targets,
+      targetBytes,
+      tensors: keep,
+    } = await takeInput(m, () => (data as MicrobatchSource)(head as Address, round, m));
     const record: Partial<MicrobatchRecord> = { index: m, weightsRoot: stepRoot, inputActHash };
     const output = await timed("forwardMs", () => {
       const out = stage.forward(m, input, targets);

@@ -22,7 +22,9 @@ function simulate(name: ScheduleName, S: number, M: number): { makespan: number;
       if (!op) continue;
       const deps =
         op.op === "forward"
-          ? s === 0 ? [] : [`F${s - 1}:${op.microbatch}`]
+          ? s === 0
+            ? []
+            : [`F${s - 1}:${op.microbatch}`]
           : [`F${s}:${op.microbatch}`, ...(s === S - 1 ? [] : [`B${s + 1}:${op.microbatch}`])];
       if (!deps.every((d) => done.has(d))) continue;
       const start = Math.max(free[s] as number, ...deps.map((d) => done.get(d) as number));

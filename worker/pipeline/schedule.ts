@@ -51,9 +51,7 @@ export function oneFOneBSchedule(stageIndex: number, stageCount: number, microba
 
 /** The op sequence of `name` for one stage. */
 export function stageSchedule(name: ScheduleName, stageIndex: number, stageCount: number, microbatches: number): ScheduleOp[] {
-  return name === "gpipe"
-    ? gpipeSchedule(stageIndex, stageCount, microbatches)
-    : oneFOneBSchedule(stageIndex, stageCount, microbatches);
+  return name === "gpipe" ? gpipeSchedule(stageIndex, stageCount, microbatches) : oneFOneBSchedule(stageIndex, stageCount, microbatches);
 }
 
 /** Ideal pipeline efficiency of a flushed schedule: busy fraction M/(M+S-1) when stages cost the same. */

@@ -48,7 +48,6 @@ const emit = (event: string, body: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
 };
 
-
 /** Every tf.Variable alive in this process: what "this process holds" means for the audit. */
 function variableAudit(): { name: string; size: number }[] {
   const registered = tf.engine().registeredVariables;
@@ -73,15 +72,31 @@ async function train(config: StageProcessConfig, loaded: LoadedStage, pipe: Stag
   const stageIndex = config.stage;
   const microbatches = config.microbatches ?? loaded.microbatchesPerStep;
   const steps = config.steps ?? loaded.stepsPerRound;
-  const evaluation = config.evaluate && loaded.evalMicrobatches > 0 ? { microbatches: loaded.evalMicrobatches, data: loaded.evalData } : undefined;
+  const evaluation =
+    config.evaluate && loaded.evalMicrobatches > 0 ? { microbatches: loaded.evalMicrobatches, data: loaded.evalData } : undefined;
   if (config.gradientsDir) mkdirSync(config.gradientsDir, { recursive: true });
   for (let r = 0; r < config.rounds; r++) {
     const round = BigInt(config.startRound) + BigInt(r);
-    const result = await runStageRound({ stage, round, microbatches, steps, evaluation, schedule: config.schedule, wire: config.wire, prev: pipe.prev, next: pipe.next, data: loaded.data, head });
+    const result = await runStageRound({
+      stage,
+      round,
+      microbatches,
+      steps,
+      evaluation,
+      schedule: config.schedule,
+      wire: config.wire,
+      prev: pipe.prev,
+      next: pipe.next,
+      data: loaded.data,
+      head,
+    });
     if (config.gradientsDir) {
       for (const rec of result.records) {
         const g = rec.parameterGradient;
-        writeFileSync(join(config.gradientsDir, `s${stageIndex}-r${round}-m${rec.index}.f32`), new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
+        writeFileSync(
+          join(config.gradientsDir, `s${stageIndex}-r${round}-m${rec.index}.f32`),
+          new Uint8Array(g.buffer, g.byteOffset, g.byteLength),
+        );
       }
     }
     emit("round", {
@@ -159,11 +174,17 @@ async function main(config: StageProcessConfig): Promise<void> {
     stageCount: loaded.stageCount,
     modelKey: loaded.modelKey,
     auth,
-    limits: config.mode === "serve" ? servingFrameLimits(loaded.contextLength, loaded.wireShape[2] as number) : tensorFrameLimits(loaded.wireShape, { targetVocab: loaded.vocabSize }),
+    limits:
+      config.mode === "serve"
+        ? servingFrameLimits(loaded.contextLength, loaded.wireShape[2] as number)
+        : tensorFrameLimits(loaded.wireShape, { targetVocab: loaded.vocabSize }),
     nextAddress: config.next,
     messageTimeoutMs: config.peerTimeoutMs,
     compression: config.compression,
-    dial: { ...config.dial, onRetry: ({ attempt, delayMs, error }) => emit("retry", { stage: stageIndex, attempt, delayMs, error: error.message }) },
+    dial: {
+      ...config.dial,
+      onRetry: ({ attempt, delayMs, error }) => emit("retry", { stage: stageIndex, attempt, delayMs, error: error.message }),
+    },
     onRefused: (error) => emit("refused", { stage: stageIndex, error: error.message }),
   });
   emit("connected", { stage: stageIndex, hasPrev: Boolean(pipe.prev), hasNext: Boolean(pipe.next) });
@@ -182,7 +203,12 @@ async function main(config: StageProcessConfig): Promise<void> {
     const w = stage.exportWeights();
     writeFileSync(config.weightsOut, new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
   }
-  emit("audit", { stage: stageIndex, parameterCount: stage.parameterCount, variables: variableAudit(), received: receivedAudit([pipe.prev, pipe.next]) });
+  emit("audit", {
+    stage: stageIndex,
+    parameterCount: stage.parameterCount,
+    variables: variableAudit(),
+    received: receivedAudit([pipe.prev, pipe.next]),
+  });
   await Promise.allSettled([pipe.prev?.close(), pipe.next?.close()]);
   await node.stop();
   stage.dispose();

@@ -44,7 +44,8 @@ export class RpcStalledError extends ViemBaseError {
 }
 
 /** Errors of a transaction the node already holds or mined: a resend after a lost answer, not a failure. */
-const ALREADY_SENT = /already known|known transaction|already imported|transaction already exists|nonce too low|nonce has already been used/i;
+const ALREADY_SENT =
+  /already known|known transaction|already imported|transaction already exists|nonce too low|nonce has already been used/i;
 
 type Walkable = { name?: string; status?: number; code?: unknown; message?: string; cause?: unknown };
 
@@ -68,7 +69,8 @@ export function isTransientRpcError(err: unknown): boolean {
     if (e.name === "TimeoutError" || e.name === "AbortError") return true;
     if (e.name === "HttpRequestError") return e.status === undefined || e.status >= 500 || e.status === 429 || e.status === 408;
     if (e.code === -32005 /* limit exceeded */ || e.code === 429) return true;
-    if (typeof e.code === "string" && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|UND_ERR_)/.test(e.code)) return true;
+    if (typeof e.code === "string" && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|UND_ERR_)/.test(e.code))
+      return true;
     return e.name === "TypeError" && /fetch failed|terminated|socket/i.test(e.message ?? "");
   });
 }
@@ -95,7 +97,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * const client = createPublicClient({ transport })
  */
 export function rpcTransport(parameters: RpcTransportParameters): Transport {
-  const { urls, timeoutMs = 30_000, stallBudgetMs = 15 * 60_000, baseDelayMs = 250, maxDelayMs = 15_000, random = Math.random } = parameters;
+  const {
+    urls,
+    timeoutMs = 30_000,
+    stallBudgetMs = 15 * 60_000,
+    baseDelayMs = 250,
+    maxDelayMs = 15_000,
+    random = Math.random,
+  } = parameters;
   if (urls.length === 0) throw new RangeError("rpcTransport needs at least one URL");
   const endpoints = fallback(
     urls.map((url) => http(url, { timeout: timeoutMs, retryCount: 0 })),
@@ -127,12 +136,20 @@ export function rpcTransport(parameters: RpcTransportParameters): Transport {
         }
       }
     };
-    return custom({ request } as { request: EIP1193RequestFn }, { key: "shardholder", name: "Shardholder RPC", retryCount: 0 })({ chain: chainConfig, pollingInterval, retryCount: 0 });
+    return custom({ request } as { request: EIP1193RequestFn }, { key: "shardholder", name: "Shardholder RPC", retryCount: 0 })({
+      chain: chainConfig,
+      pollingInterval,
+      retryCount: 0,
+    });
   };
 }
 
 /** The hash of the raw transaction in `params` when the node already holds it (pending or mined). */
-async function sentBefore(call: (method: string, params: unknown) => Promise<unknown>, params: unknown, error: Error): Promise<Hex | undefined> {
+async function sentBefore(
+  call: (method: string, params: unknown) => Promise<unknown>,
+  params: unknown,
+  error: Error,
+): Promise<Hex | undefined> {
   const raw = Array.isArray(params) ? (params[0] as Hex | undefined) : undefined;
   if (!raw || !ALREADY_SENT.test(error.message)) return undefined;
   const hash = keccak256(raw);

@@ -32,7 +32,15 @@ describe("exported stage checkpoints", () => {
   it("export_newestFinishedRound_carriesTheJournalsIdentity_andReadsBackChecked", async () => {
     const out = path.join(dir, "newest.ckpt");
     const header = await exportJournalCheckpoint({ journalDir, out, specHash });
-    expect(header).toMatchObject({ modelId: "3", stage: 1, worker, round: "1", specHash, elements: 5000, weightsRoot: weightsRoot(weightsOf(2)) });
+    expect(header).toMatchObject({
+      modelId: "3",
+      stage: 1,
+      worker,
+      round: "1",
+      specHash,
+      elements: 5000,
+      weightsRoot: weightsRoot(weightsOf(2)),
+    });
     const read = await readStageCheckpoint(out);
     expect(read.header).toEqual(header);
     expect(read.weights).toEqual(weightsOf(2));
@@ -44,7 +52,9 @@ describe("exported stage checkpoints", () => {
     const out = path.join(dir, "r0.ckpt");
     expect((await exportJournalCheckpoint({ journalDir, out, specHash, round: 0n })).weightsRoot).toBe(weightsRoot(weightsOf(1)));
     await expect(exportJournalCheckpoint({ journalDir, out, specHash, round: 2n })).rejects.toThrow(/no end of round 2/);
-    await expect(exportJournalCheckpoint({ journalDir: path.join(dir, "nothing"), out, specHash })).rejects.toBeInstanceOf(StageCheckpointFileError);
+    await expect(exportJournalCheckpoint({ journalDir: path.join(dir, "nothing"), out, specHash })).rejects.toBeInstanceOf(
+      StageCheckpointFileError,
+    );
   });
 
   it("read_aFlippedWeightByte_orATruncatedFile_isRefused", async () => {

@@ -90,12 +90,14 @@ export async function readStageCheckpoint(file: string): Promise<{ header: Stage
   } catch {
     throw new StageCheckpointFileError(file, "the header is not JSON");
   }
-  if (header.format !== STAGE_CHECKPOINT_FORMAT) throw new StageCheckpointFileError(file, `format ${String(header.format)}, expected ${STAGE_CHECKPOINT_FORMAT}`);
+  if (header.format !== STAGE_CHECKPOINT_FORMAT)
+    throw new StageCheckpointFileError(file, `format ${String(header.format)}, expected ${STAGE_CHECKPOINT_FORMAT}`);
   const body = bytes.subarray(newline + 1);
   if (body.length === 0 || body.length % 4 !== 0 || body.length / 4 !== header.elements)
     throw new StageCheckpointFileError(file, `${body.length} weight bytes for ${header.elements} float32 values`);
   const weights = float32FromBytes(body.slice());
-  if (fastWeightsRoot(weights) !== header.weightsRoot) throw new StageCheckpointFileError(file, `the weights do not hash to its weightsRoot ${header.weightsRoot} (damaged or edited)`);
+  if (fastWeightsRoot(weights) !== header.weightsRoot)
+    throw new StageCheckpointFileError(file, `the weights do not hash to its weightsRoot ${header.weightsRoot} (damaged or edited)`);
   return { header, weights };
 }
 
@@ -107,20 +109,42 @@ export async function readStageCheckpoint(file: string): Promise<{ header: Stage
  * @example
  * const header = await exportJournalCheckpoint({ journalDir: "journal-s1", out: "stage1.ckpt", specHash })
  */
-export async function exportJournalCheckpoint(p: { journalDir: string; out: string; specHash: Hex; round?: bigint | undefined }): Promise<StageCheckpointHeader> {
+export async function exportJournalCheckpoint(p: {
+  journalDir: string;
+  out: string;
+  specHash: Hex;
+  round?: bigint | undefined;
+}): Promise<StageCheckpointHeader> {
   const { records } = await readJournalFile(path.join(p.journalDir, JOURNAL_FILE));
   const open = records.find((r): r is SequencedRecord & JournalOpenRecord => r.type === "open");
   if (!open) throw new StageCheckpointFileError(p.journalDir, "no training journal there");
   const state = replay(records);
-  const round = p.round ?? [...state.roundLatest.entries()].filter(([, c]) => c.step >= 0).reduce<bigint | undefined>((a, [r]) => (a === undefined || r > a ? r : a), undefined);
+  const round =
+    p.round ??
+    [...state.roundLatest.entries()]
+      .filter(([, c]) => c.step >= 0)
+      .reduce<bigint | undefined>((a, [r]) => (a === undefined || r > a ? r : a), undefined);
   const end = round === undefined ? undefined : state.roundLatest.get(round);
   if (round === undefined || !end || end.step < 0)
-    throw new StageCheckpointFileError(p.journalDir, round === undefined ? "the journal finished no round yet" : `the journal holds no end of round ${round}`);
+    throw new StageCheckpointFileError(
+      p.journalDir,
+      round === undefined ? "the journal finished no round yet" : `the journal holds no end of round ${round}`,
+    );
   let weights: Float32Array;
   try {
     weights = await loadCheckpoint(p.journalDir, end);
   } catch (err) {
-    throw new StageCheckpointFileError(p.journalDir, `round ${round}'s checkpoint cannot be loaded (${(err as Error).message}); older rounds' files are pruned, export a recent one`);
+    throw new StageCheckpointFileError(
+      p.journalDir,
+      `round ${round}'s checkpoint cannot be loaded (${(err as Error).message}); older rounds' files are pruned, export a recent one`,
+    );
   }
-  return writeStageCheckpoint(p.out, { modelId: open.modelId, stage: open.stage, worker: open.worker, round, specHash: p.specHash, weights });
+  return writeStageCheckpoint(p.out, {
+    modelId: open.modelId,
+    stage: open.stage,
+    worker: open.worker,
+    round,
+    specHash: p.specHash,
+    weights,
+  });
 }

@@ -59,7 +59,18 @@ export async function runServeCommand(p: ServeCommandParameters): Promise<{ serv
         backend: p.backend,
         sampling: p.sampling,
         ...(p.stage === 0
-          ? { operator: { rpcUrls: p.rpcUrls, deployments: p.deployments, account: p.account, stageOperators: p.stageOperators, maxNewTokens: p.maxNewTokens, consents: p.consents, http: p.storeListen, publicUrl: p.publicUrl } }
+          ? {
+              operator: {
+                rpcUrls: p.rpcUrls,
+                deployments: p.deployments,
+                account: p.account,
+                stageOperators: p.stageOperators,
+                maxNewTokens: p.maxNewTokens,
+                consents: p.consents,
+                http: p.storeListen,
+                publicUrl: p.publicUrl,
+              },
+            }
           : {}),
       },
       (event, body) => p.logger.info(loggable(body), event),

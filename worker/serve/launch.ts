@@ -29,32 +29,45 @@ export class JsonLineProcess {
   private listeners: (() => void)[] = [];
 
   /** `logFile`: every stdout and stderr line is also appended there (stderr lines prefixed `stderr: `). */
-  constructor(readonly name: string, script: string, args: string[], options: { onEvent?: ((e: ChildEvent) => void) | undefined; env?: NodeJS.ProcessEnv | undefined; logFile?: string | undefined } = {}) {
+  constructor(
+    readonly name: string,
+    script: string,
+    args: string[],
+    options: { onEvent?: ((e: ChildEvent) => void) | undefined; env?: NodeJS.ProcessEnv | undefined; logFile?: string | undefined } = {},
+  ) {
     const { onEvent } = options;
     // Secrets (keys) go through `env`, never argv, so `ps` does not show them.
-    this.child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, script), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+    this.child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, script), ...args], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...options.env },
+    });
     const log = options.logFile ? createWriteStream(options.logFile, { flags: "a" }) : undefined;
     log?.on("error", () => undefined); // a log that cannot be written never stops the child
     let open = 2; // the log ends once both streams are read to their end
     const closed = () => --open === 0 && log?.end();
-    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on("close", closed).on("line", (line) => {
-      log?.write(`${line}\n`);
-      let event: ChildEvent;
-      try {
-        event = JSON.parse(line) as ChildEvent;
-      } catch {
-        this.stderr.push(`stdout: ${line}`);
-        return;
-      }
-      this.events.push(event);
-      onEvent?.(event);
-      for (const l of this.listeners) l();
-    });
-    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on("close", closed).on("line", (line) => {
-      log?.write(`stderr: ${line}\n`);
-      this.stderr.push(line);
-      if (this.stderr.length > 200) this.stderr.shift();
-    });
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream })
+      .on("close", closed)
+      .on("line", (line) => {
+        log?.write(`${line}\n`);
+        let event: ChildEvent;
+        try {
+          event = JSON.parse(line) as ChildEvent;
+        } catch {
+          this.stderr.push(`stdout: ${line}`);
+          return;
+        }
+        this.events.push(event);
+        onEvent?.(event);
+        for (const l of this.listeners) l();
+      });
+    createInterface({ input: this.child.stderr as NodeJS.ReadableStream })
+      .on("close", closed)
+      .on("line", (line) => {
+        log?.write(`stderr: ${line}\n`);
+        this.stderr.push(line);
+        if (this.stderr.length > 200) this.stderr.shift();
+      });
     this.exit = new Promise((resolve) =>
       this.child.on("exit", (code) => {
         resolve(code);
@@ -82,13 +95,21 @@ export class JsonLineProcess {
    */
   waitUntil(name: string, match: (e: ChildEvent) => boolean, timeoutMs = 60_000): Promise<ChildEvent> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`${this.name}: timeout waiting for ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`${this.name}: timeout waiting for ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`)),
+        timeoutMs,
+      );
       const check = (): void => {
         const found = this.events.find(match);
         if (found) return finish(undefined, found);
         const failed = this.events.find((e) => e.event === "error" || (typeof e.level === "number" && e.level >= 50));
         if (failed && name !== "error") return finish(new Error(`${this.name} failed: ${describeEvent(failed)}`));
-        if (!this.running) finish(new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`));
+        if (!this.running)
+          finish(
+            new Error(
+              `${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before ${name}; stderr: ${this.stderr.slice(-5).join("\n")}`,
+            ),
+          );
       };
       const finish = (err?: Error, event?: ChildEvent): void => {
         clearTimeout(timer);
@@ -138,7 +159,12 @@ export async function startServingPipeline(
   const stages = await spawnLastFirst(
     stageCount,
     (s, next) => {
-      const config: ServeStageConfig = { ...configFor(s), stage: s, listen: ["/ip4/127.0.0.1/tcp/0"], ...(next !== undefined ? { next } : {}) };
+      const config: ServeStageConfig = {
+        ...configFor(s),
+        stage: s,
+        listen: ["/ip4/127.0.0.1/tcp/0"],
+        ...(next !== undefined ? { next } : {}),
+      };
       return new JsonLineProcess(`serve stage ${s}`, "worker/serve/serveMain.ts", ["--config-json", JSON.stringify(config)]);
     },
     async (proc) => (await proc.waitFor("listening", left())).addrs,

@@ -6,7 +6,11 @@ import { ensurePipeline, PipelineNotRegisteredError } from "./operator.ts";
 
 describe("the serving operator's pipeline registration", () => {
   let s: Shardholder;
-  const wallet = (i: number): WalletClient => { const w = s.wallets[i]; if (!w) throw new Error(`no wallet ${i}`); return w; };
+  const wallet = (i: number): WalletClient => {
+    const w = s.wallets[i];
+    if (!w) throw new Error(`no wallet ${i}`);
+    return w;
+  };
   const base = (i: number) => ({ client: s.publicClient, wallet: wallet(i), deployments: s.deployments, modelId: 1n });
 
   beforeAll(async () => {
@@ -27,7 +31,11 @@ describe("the serving operator's pipeline registration", () => {
     await expect(ensurePipeline({ ...base(2), stageOperators: ops })).rejects.toBeInstanceOf(PipelineNotRegisteredError);
     const deadline = BigInt(await s.networkHelpers.time.latest()) + 600n;
     const { signature } = await actionsOf(s, 3).consentToPipeline({ modelId: 1n, stageOperators: ops, deadline });
-    const key = await ensurePipeline({ ...base(2), stageOperators: ops, consents: { deadline, signatures: { [accountAt(s, 3)]: signature } } });
+    const key = await ensurePipeline({
+      ...base(2),
+      stageOperators: ops,
+      consents: { deadline, signatures: { [accountAt(s, 3)]: signature } },
+    });
     expect(key).toBe(pipelineKey(1n, ops));
     const [found] = await actionsOf(s, 4).getPipelines({ pipelineKey: key });
     expect(found?.stageOperators).toEqual(ops);

@@ -14,7 +14,17 @@ import type { ContentStore } from "./store.ts";
 
 /** What the operator reports for each request it handled. */
 export type ServedRequest =
-  | { requestId: bigint; status: "fulfilled"; output: string; outputHash: Hex; txHash: Hex; gasUsed: bigint; generateMs: number; holdersWei: bigint; operatorFeeWeiPerStage: bigint }
+  | {
+      requestId: bigint;
+      status: "fulfilled";
+      output: string;
+      outputHash: Hex;
+      txHash: Hex;
+      gasUsed: bigint;
+      generateMs: number;
+      holdersWei: bigint;
+      operatorFeeWeiPerStage: bigint;
+    }
   | { requestId: bigint; status: "skipped"; reason: string };
 
 export type ServingOperatorParameters = {
@@ -57,15 +67,28 @@ export class PipelineNotRegisteredError extends Error {
  * Registers the operator's pipeline if needed: alone when the wallet's account serves every
  * stage, otherwise with the other operators' consents. Returns its key.
  */
-export async function ensurePipeline(p: Pick<ServingOperatorParameters, "client" | "wallet" | "deployments" | "modelId" | "stageOperators" | "consents">): Promise<Hex> {
+export async function ensurePipeline(
+  p: Pick<ServingOperatorParameters, "client" | "wallet" | "deployments" | "modelId" | "stageOperators" | "consents">,
+): Promise<Hex> {
   const key = pipelineKey(p.modelId, p.stageOperators);
-  const [registered] = await readContract(p.client, { abi: inferenceEscrowAbi, address: p.deployments.contracts.inferenceEscrow, functionName: "pipeline", args: [key] });
+  const [registered] = await readContract(p.client, {
+    abi: inferenceEscrowAbi,
+    address: p.deployments.contracts.inferenceEscrow,
+    functionName: "pipeline",
+    args: [key],
+  });
   if (registered) return key;
   const self = p.wallet.account?.address;
   const alone = self !== undefined && p.stageOperators.every((op) => isAddressEqual(op, self));
   if (!alone && !p.consents) throw new PipelineNotRegisteredError(key);
   const consentDeadline = p.consents?.deadline ?? (await getBlock(p.client)).timestamp + 600n;
-  await registerPipeline(p.wallet, { deployments: p.deployments, modelId: p.modelId, stageOperators: p.stageOperators, consentDeadline, consents: p.consents?.signatures });
+  await registerPipeline(p.wallet, {
+    deployments: p.deployments,
+    modelId: p.modelId,
+    stageOperators: p.stageOperators,
+    consentDeadline,
+    consents: p.consents?.signatures,
+  });
   return key;
 }
 
@@ -107,5 +130,15 @@ async function serveOne(p: ServingOperatorParameters, requestId: bigint, inputHa
   }
   const outputHash = p.store.putOutput(requestId, output);
   const result = await fulfillInference(p.wallet, { deployments: p.deployments, requestId, outputHash, stageOperators: p.stageOperators });
-  return { requestId, status: "fulfilled", output, outputHash, txHash: result.transactionHash, gasUsed: result.receipt.gasUsed, generateMs, holdersWei: result.holdersWei, operatorFeeWeiPerStage: result.operatorFeeWeiPerStage };
+  return {
+    requestId,
+    status: "fulfilled",
+    output,
+    outputHash,
+    txHash: result.transactionHash,
+    gasUsed: result.receipt.gasUsed,
+    generateMs,
+    holdersWei: result.holdersWei,
+    operatorFeeWeiPerStage: result.operatorFeeWeiPerStage,
+  };
 }

@@ -49,7 +49,8 @@ export class OutputStreams {
     return () => {
       live.listeners.delete(listener);
       // Nothing generated and nobody listening: a subscription to a request that never started.
-      if (live.listeners.size === 0 && live.chunks.length === 0 && this.live.get(requestId.toString()) === live) this.live.delete(requestId.toString());
+      if (live.listeners.size === 0 && live.chunks.length === 0 && this.live.get(requestId.toString()) === live)
+        this.live.delete(requestId.toString());
     };
   }
 }

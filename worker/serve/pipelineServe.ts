@@ -35,14 +35,28 @@ async function sendActivation(link: PipeLink, y: tf.Tensor, seq: bigint, positio
  * Runs one received activation through this stage; the last stage answers with the next token
  * (greedy, or drawn for (`seq`, `position`)), sent back upstream; any other stage forwards its output downstream.
  */
-async function handleActivation(stage: PipelineStage, pipe: StagePipe, wire: WireFormat, seq: bigint, position: number, payload: Uint8Array, sampling?: SamplingParameters): Promise<void> {
+async function handleActivation(
+  stage: PipelineStage,
+  pipe: StagePipe,
+  wire: WireFormat,
+  seq: bigint,
+  position: number,
+  payload: Uint8Array,
+  sampling?: SamplingParameters,
+): Promise<void> {
   const { shape, values } = decodeWireTensor(payload);
   const x = tf.tensor(values, shape, "float32");
   const y = stage.infer(x);
   x.dispose();
   try {
     if (pipe.next) await sendActivation(pipe.next, y, seq, position, wire);
-    else await (pipe.prev as PipeLink).send({ kind: "inferToken", round: seq, microbatch: position, payload: encodeTokenPayload(nextToken(y, sampling, seq, position)) });
+    else
+      await (pipe.prev as PipeLink).send({
+        kind: "inferToken",
+        round: seq,
+        microbatch: position,
+        payload: encodeTokenPayload(nextToken(y, sampling, seq, position)),
+      });
   } finally {
     y.dispose();
   }
@@ -67,7 +81,17 @@ async function untilClosed(link: PipeLink, kind: "inferActivation" | "inferToken
  * middle stage, a relay loop for tokens coming back. Resolves when the pipeline shuts down, with
  * how many activations it ran and how many tokens it relayed towards stage 0.
  */
-export async function serveDownstreamStage({ stage, pipe, wire, sampling }: { stage: PipelineStage; pipe: StagePipe; wire: WireFormat; sampling?: SamplingParameters | undefined }): Promise<{ served: number; relayed: number }> {
+export async function serveDownstreamStage({
+  stage,
+  pipe,
+  wire,
+  sampling,
+}: {
+  stage: PipelineStage;
+  pipe: StagePipe;
+  wire: WireFormat;
+  sampling?: SamplingParameters | undefined;
+}): Promise<{ served: number; relayed: number }> {
   const prev = pipe.prev;
   if (!prev) throw new Error("serveDownstreamStage runs on stages after the first");
   let served = 0;

@@ -11,7 +11,17 @@ export function defaultSamplingSeed(modelId: bigint): Hex {
 }
 
 /** Sampling of `serve`'s flags: undefined (greedy) at temperature 0, else temperature, top-k and seed. */
-export function servingSampling({ temperature, topK, seed, modelId }: { temperature: number; topK: number; seed?: Hex | undefined; modelId: bigint }): SamplingParameters | undefined {
+export function servingSampling({
+  temperature,
+  topK,
+  seed,
+  modelId,
+}: {
+  temperature: number;
+  topK: number;
+  seed?: Hex | undefined;
+  modelId: bigint;
+}): SamplingParameters | undefined {
   if (temperature === 0) return undefined;
   return { temperature, topK, seed: seed ?? defaultSamplingSeed(modelId) };
 }

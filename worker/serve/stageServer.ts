@@ -69,19 +69,29 @@ export type ServeEmit = (event: string, body: Record<string, unknown>) => void;
  * @example
  * await runServeStage({ stage: 1, specPath, modelId: "1", listen: ["/ip4/127.0.0.1/tcp/4002"], next }, emit, signal)
  */
-export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, signal: AbortSignal): Promise<{ served: number }>{
+export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, signal: AbortSignal): Promise<{ served: number }> {
   await selectBackend(config.backend ? { backend: config.backend } : {});
   const spec = parseModelSpec(readFileSync(config.specPath, "utf8"));
   if (config.sampling) validateSampling(config.sampling);
   const stage = createStage(spec, config.stage);
   const trained = config.weightsFile
-    ? await loadExportedWeights(config.weightsFile, { modelId: config.modelId, stage: config.stage, specHash: specHash(spec), parameterCount: stage.parameterCount })
+    ? await loadExportedWeights(config.weightsFile, {
+        modelId: config.modelId,
+        stage: config.stage,
+        specHash: specHash(spec),
+        parameterCount: stage.parameterCount,
+      })
     : config.journalDir
       ? await loadJournaledWeights(config.journalDir)
       : undefined;
   if (trained) stage.importWeights(trained.weights);
   const node = await createPipeNode({ listen: config.listen });
-  emit("listening", { stage: config.stage, addrs: node.getMultiaddrs().map(String), weightsRound: trained?.round, weightsRoot: trained?.weightsRoot });
+  emit("listening", {
+    stage: config.stage,
+    addrs: node.getMultiaddrs().map(String),
+    weightsRound: trained?.round,
+    weightsRoot: trained?.weightsRoot,
+  });
   const pipe = await openPipe({
     node,
     stageIndex: config.stage,
@@ -102,18 +112,27 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
   if (config.stage === 0) {
     const op = config.operator;
     if (!op) throw new Error("stage 0 needs the operator config");
-    const deployments = op.deployments ?? (op.deploymentsPath ? parseDeployments(JSON.parse(readFileSync(op.deploymentsPath, "utf8")), op.deploymentsPath) : undefined);
+    const deployments =
+      op.deployments ??
+      (op.deploymentsPath ? parseDeployments(JSON.parse(readFileSync(op.deploymentsPath, "utf8")), op.deploymentsPath) : undefined);
     if (!deployments) throw new Error("stage 0 needs the address book (operator.deployments or operator.deploymentsPath)");
     const account = op.account ?? (op.key ? privateKeyToAccount(op.key) : undefined);
     if (!account) throw new Error("stage 0 needs the operator's key (operator.account or operator.key)");
     // The operator runs for days: a stalled or restarting endpoint is waited out, not fatal.
-    const transport = rpcTransport({ urls: op.rpcUrls, onRetry: ({ method, attempt, delayMs }) => emit("rpcRetry", { method, attempt, retryInMs: delayMs }) });
+    const transport = rpcTransport({
+      urls: op.rpcUrls,
+      onRetry: ({ method, attempt, delayMs }) => emit("rpcRetry", { method, attempt, retryInMs: delayMs }),
+    });
     const client = createPublicClient({ transport });
     const wallet = createWalletClient({ account, transport });
     const generator = new PipelineGenerator({ spec, stage, pipe, wire, sampling: config.sampling });
     const store = new ContentStore();
     // The spec is served by its hash beside the prompts: a joining miner fetches it from here.
-    const http_ = await serveContentStore(store, { host: op.http?.host, port: op.http?.port, specs: new Map([[specHash(spec).toLowerCase(), canonicalSpecJson(spec)]]) });
+    const http_ = await serveContentStore(store, {
+      host: op.http?.host,
+      port: op.http?.port,
+      specs: new Map([[specHash(spec).toLowerCase(), canonicalSpecJson(spec)]]),
+    });
     const modelId = BigInt(config.modelId);
     const url = op.publicUrl ?? http_.url;
     // Dapps find the store through this entry (`getServingEndpoints`), never through a URL passed by hand.
@@ -121,7 +140,12 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
     emit("announced", { url, txHash: announced.transactionHash });
     emit("ready", { stage: 0, storeUrl: http_.url });
     await runServingOperator({
-      client, wallet, deployments, modelId, store, stageOperators: op.stageOperators,
+      client,
+      wallet,
+      deployments,
+      modelId,
+      store,
+      stageOperators: op.stageOperators,
       consents: op.consents ? { deadline: BigInt(op.consents.deadline), signatures: op.consents.signatures } : undefined,
       generate: (prompt, onText) => generator.generate(prompt, op.maxNewTokens, onText),
       onServed: (s) => {
@@ -144,4 +168,3 @@ export async function runServeStage(config: ServeStageConfig, emit: ServeEmit, s
   emit("done", { stage: config.stage, served });
   return { served };
 }
-

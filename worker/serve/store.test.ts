@@ -12,7 +12,11 @@ describe("the content store speaks to browser dapps", () => {
   it("answers the CORS preflight of PUT /inputs", async () => {
     const res = await fetch(`${server.url}/inputs`, {
       method: "OPTIONS",
-      headers: { origin: "http://127.0.0.1:5190", "access-control-request-method": "PUT", "access-control-request-headers": "content-type" },
+      headers: {
+        origin: "http://127.0.0.1:5190",
+        "access-control-request-method": "PUT",
+        "access-control-request-headers": "content-type",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");

@@ -81,7 +81,6 @@ export class ContentStore {
   }
 }
 
-
 /** `GET /outputs/<id>/stream`: NDJSON lines of {@link EndpointStreamEvent} until the end, the client leaving or `maxStreamMs`. */
 function streamOutput(store: ContentStore, requestId: bigint, res: ServerResponse, maxStreamMs: number): void {
   res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
@@ -119,7 +118,6 @@ const CORS_HEADERS = {
   "access-control-max-age": "600",
 } as const;
 
-
 /**
  * Serves `store` over HTTP (default: loopback, port 0 = any free port). With `specs` (canonical
  * spec texts by lower-case hash) it also answers `GET /specs/<hash>.json`, so a miner can fetch
@@ -127,31 +125,45 @@ const CORS_HEADERS = {
  */
 export async function serveContentStore(
   store: ContentStore,
-  { host = "127.0.0.1", port = 0, maxPromptBytes = MAX_PROMPT_BYTES, maxStreamMs = 300_000, specs }: { host?: string | undefined; port?: number | undefined; maxPromptBytes?: number; maxStreamMs?: number; specs?: ReadonlyMap<string, string> | undefined } = {},
+  {
+    host = "127.0.0.1",
+    port = 0,
+    maxPromptBytes = MAX_PROMPT_BYTES,
+    maxStreamMs = 300_000,
+    specs,
+  }: {
+    host?: string | undefined;
+    port?: number | undefined;
+    maxPromptBytes?: number;
+    maxStreamMs?: number;
+    specs?: ReadonlyMap<string, string> | undefined;
+  } = {},
 ): Promise<{ url: string; close(): Promise<void> }> {
   const spec = specs ? specRoute(specs) : undefined;
   const json = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-  const server: Server = createServer(handleAsync(async (req, res) => {
-    const url = req.url ?? "/";
-    for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
-    if (req.method === "OPTIONS") return void res.writeHead(204).end();
-    if (req.method === "GET" && url === endpointPaths.health) return json(res, 200, { maxPromptBytes });
-    if (spec?.(req, res)) return;
-    if (req.method === "PUT" && url === endpointPaths.inputs) {
-      const body = (await readBody(req, maxPromptBytes))?.toString("utf8");
-      if (body === undefined) return json(res, 413, { error: `prompt longer than ${maxPromptBytes} bytes` });
-      return json(res, 200, { inputHash: store.putInput(body) });
-    }
-    const streamMatch = /^\/outputs\/(\d+)\/stream$/.exec(url);
-    if (req.method === "GET" && streamMatch) return streamOutput(store, BigInt(streamMatch[1] as string), res, maxStreamMs);
-    const match = /^\/outputs\/(\d+)$/.exec(url);
-    if (req.method === "GET" && match) {
-      const requestId = BigInt(match[1] as string);
-      const found = store.getOutput(requestId);
-      return found ? json(res, 200, { requestId: requestId.toString(), ...found }) : json(res, 404, { error: "not fulfilled here" });
-    }
-    json(res, 404, { error: "PUT /inputs, GET /outputs/<requestId>[/stream], GET /specs/<specHash>.json or GET /health" });
-  }));
+  const server: Server = createServer(
+    handleAsync(async (req, res) => {
+      const url = req.url ?? "/";
+      for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
+      if (req.method === "OPTIONS") return void res.writeHead(204).end();
+      if (req.method === "GET" && url === endpointPaths.health) return json(res, 200, { maxPromptBytes });
+      if (spec?.(req, res)) return;
+      if (req.method === "PUT" && url === endpointPaths.inputs) {
+        const body = (await readBody(req, maxPromptBytes))?.toString("utf8");
+        if (body === undefined) return json(res, 413, { error: `prompt longer than ${maxPromptBytes} bytes` });
+        return json(res, 200, { inputHash: store.putInput(body) });
+      }
+      const streamMatch = /^\/outputs\/(\d+)\/stream$/.exec(url);
+      if (req.method === "GET" && streamMatch) return streamOutput(store, BigInt(streamMatch[1] as string), res, maxStreamMs);
+      const match = /^\/outputs\/(\d+)$/.exec(url);
+      if (req.method === "GET" && match) {
+        const requestId = BigInt(match[1] as string);
+        const found = store.getOutput(requestId);
+        return found ? json(res, 200, { requestId: requestId.toString(), ...found }) : json(res, 404, { error: "not fulfilled here" });
+      }
+      json(res, 404, { error: "PUT /inputs, GET /outputs/<requestId>[/stream], GET /specs/<specHash>.json or GET /health" });
+    }),
+  );
   return listenHttp(server, host, port);
 }

@@ -24,14 +24,21 @@ export async function loadJournaledWeights(journalDir: string): Promise<ServedWe
  * An exported stage checkpoint (`shardholder export`), checked against what this process serves:
  * the same model, stage and spec, and as many weights as the stage has.
  */
-export async function loadExportedWeights(file: string, serving: { modelId: string; stage: number; specHash: Hex; parameterCount: number }): Promise<ServedWeights> {
+export async function loadExportedWeights(
+  file: string,
+  serving: { modelId: string; stage: number; specHash: Hex; parameterCount: number },
+): Promise<ServedWeights> {
   const { header, weights } = await readStageCheckpoint(file);
   const mismatch =
-    header.modelId !== serving.modelId ? `model ${header.modelId}, not ${serving.modelId}`
-    : header.stage !== serving.stage ? `stage ${header.stage}, not ${serving.stage}`
-    : header.specHash.toLowerCase() !== serving.specHash.toLowerCase() ? `spec ${header.specHash}, not the served spec ${serving.specHash}`
-    : weights.length !== serving.parameterCount ? `${weights.length} weights, the stage has ${serving.parameterCount}`
-    : undefined;
+    header.modelId !== serving.modelId
+      ? `model ${header.modelId}, not ${serving.modelId}`
+      : header.stage !== serving.stage
+        ? `stage ${header.stage}, not ${serving.stage}`
+        : header.specHash.toLowerCase() !== serving.specHash.toLowerCase()
+          ? `spec ${header.specHash}, not the served spec ${serving.specHash}`
+          : weights.length !== serving.parameterCount
+            ? `${weights.length} weights, the stage has ${serving.parameterCount}`
+            : undefined;
   if (mismatch) throw new StageCheckpointFileError(file, `it holds ${mismatch}`);
   return { weights, round: BigInt(header.round), weightsRoot: header.weightsRoot };
 }

@@ -4,7 +4,14 @@ import { type ModelSpec, specHash } from "../model/spec.ts";
 import { createStage } from "../model/stage.ts";
 import { encodeWireTensor, type WireFormat } from "../p2p/wire.ts";
 import { type ItemInputs, type ItemOutputs, Reexecutor, transformerData } from "./reexecute.ts";
-import { type ComparedKind, relativeL2, type Tolerance, TOLERANCE_SAFETY, toleranceFromSpread, type ToleranceSidecar } from "./tolerance.ts";
+import {
+  type ComparedKind,
+  relativeL2,
+  type Tolerance,
+  TOLERANCE_SAFETY,
+  toleranceFromSpread,
+  type ToleranceSidecar,
+} from "./tolerance.ts";
 
 type StageItem = { stage: number; index: number; inputs: ItemInputs };
 
@@ -32,7 +39,14 @@ function honestItems(spec: ModelSpec, modelId: bigint, samples: number, wire: Wi
     const zero = encodeWireTensor([B, T, spec.dModel], new Float32Array(B * T * spec.dModel), wire).bytes;
     const inputs: (Uint8Array | undefined)[] = [undefined];
     for (let s = 0; s < last; s++) {
-      const out = r.run({ stageIndex: s, round: 0n, index, head: LOCAL_HEAD, data, inputs: { weights: weights[s] as Float32Array, inputBytes: inputs[s], upstreamGradBytes: zero } });
+      const out = r.run({
+        stageIndex: s,
+        round: 0n,
+        index,
+        head: LOCAL_HEAD,
+        data,
+        inputs: { weights: weights[s] as Float32Array, inputBytes: inputs[s], upstreamGradBytes: zero },
+      });
       inputs.push(out.output?.bytes);
     }
     let upstream: Uint8Array | undefined;
@@ -65,7 +79,12 @@ function distances(a: ItemOutputs, b: ItemOutputs): Tolerance {
  */
 export async function calibrateTolerance(
   spec: ModelSpec,
-  { backends, samples = 2, wire = "int8", modelId = 1n }: { backends: BackendName[]; samples?: number; wire?: WireFormat; modelId?: bigint },
+  {
+    backends,
+    samples = 2,
+    wire = "int8",
+    modelId = 1n,
+  }: { backends: BackendName[]; samples?: number; wire?: WireFormat; modelId?: bigint },
 ): Promise<ToleranceSidecar> {
   await selectBackend({ backend: backends[0] as BackendName });
   const items = honestItems(spec, modelId, samples, wire);
@@ -74,7 +93,8 @@ export async function calibrateTolerance(
   for (const backend of backends) {
     await selectBackend({ backend });
     const r = new Reexecutor(spec, wire);
-    for (let rerun = 0; rerun < 2; rerun++) runs.push(items.map((it) => r.run({ stageIndex: it.stage, round: 0n, index: it.index, head: LOCAL_HEAD, data, inputs: it.inputs })));
+    for (let rerun = 0; rerun < 2; rerun++)
+      runs.push(items.map((it) => r.run({ stageIndex: it.stage, round: 0n, index: it.index, head: LOCAL_HEAD, data, inputs: it.inputs })));
     r.dispose();
   }
   const spread: Tolerance = { outputActivation: 0, loss: 0, inputGradient: 0, parameterGradient: 0 };

@@ -68,7 +68,10 @@ export function linkedLeaves(up: ServedCommitment, down: ServedCommitment): { up
  * @example
  * const proof = unlinkedProof(copy, servedLookup(served)) // { item, neighbour, partner } for a verbatim copy
  */
-export function unlinkedProof(audited: ServedCommitment, lookup: ServedLookup): Pick<ProveUnlinkedParameters, "item" | "neighbour" | "partner"> | undefined {
+export function unlinkedProof(
+  audited: ServedCommitment,
+  lookup: ServedLookup,
+): Pick<ProveUnlinkedParameters, "item" | "neighbour" | "partner"> | undefined {
   const stage = audited.c.stage;
   for (const leaf of audited.m.items) {
     for (const upstreamSide of [true, false]) {
@@ -80,7 +83,11 @@ export function unlinkedProof(audited: ServedCommitment, lookup: ServedLookup): 
       const partner = lookup(partnerWorker, stage);
       const partnerLeaf = leafOf(partner, leaf.microbatch);
       if (!partner || !partnerLeaf || !same(upstreamSide ? partnerLeaf.upstream : partnerLeaf.downstream, neighbour.c.worker)) continue;
-      return { item: servedItem(audited, leaf), neighbour: servedItem(neighbour, neighbourLeaf), partner: servedItem(partner, partnerLeaf) };
+      return {
+        item: servedItem(audited, leaf),
+        neighbour: servedItem(neighbour, neighbourLeaf),
+        partner: servedItem(partner, partnerLeaf),
+      };
     }
   }
   return undefined;

@@ -4,7 +4,15 @@ import { BaseError } from "../../sdk/errors/base.ts";
 import { dataParameters, type ModelSpec } from "../model/spec.ts";
 import { createStage, type PipelineStage } from "../model/stage.ts";
 import { trainingMicrobatch } from "../data/batches.ts";
-import { decodeActivationPayload, decodeWireTensor, encodeActivationPayload, encodeTargets, encodeWireTensor, hashTokenIds, type WireFormat } from "../p2p/wire.ts";
+import {
+  decodeActivationPayload,
+  decodeWireTensor,
+  encodeActivationPayload,
+  encodeTargets,
+  encodeWireTensor,
+  hashTokenIds,
+  type WireFormat,
+} from "../p2p/wire.ts";
 import type { MicrobatchSource } from "../pipeline/types.ts";
 
 /** The committed inputs of one item, as fetched (already hash checked). */
@@ -65,7 +73,10 @@ export class Reexecutor {
   totalComputeMs = 0;
   items = 0;
 
-  constructor(readonly spec: ModelSpec, readonly wire: WireFormat = "int8") {}
+  constructor(
+    readonly spec: ModelSpec,
+    readonly wire: WireFormat = "int8",
+  ) {}
 
   #stage(index: number): PipelineStage {
     let stage = this.#stages.get(index);
@@ -83,7 +94,21 @@ export class Reexecutor {
    * payload carries the targets it received, so a stage that altered them does not re-execute
    * to its committed output.
    */
-  run({ stageIndex, round, index, head, data, inputs }: { stageIndex: number; round: bigint; index: number; head?: Address | undefined; data?: MicrobatchSource | undefined; inputs: ItemInputs }): ItemOutputs {
+  run({
+    stageIndex,
+    round,
+    index,
+    head,
+    data,
+    inputs,
+  }: {
+    stageIndex: number;
+    round: bigint;
+    index: number;
+    head?: Address | undefined;
+    data?: MicrobatchSource | undefined;
+    inputs: ItemInputs;
+  }): ItemOutputs {
     const stage = this.#stage(stageIndex);
     const isFirst = stageIndex === 0;
     const isLast = stageIndex === stage.count - 1;
@@ -142,7 +167,7 @@ export class Reexecutor {
       return {
         inputActHash,
         output: isLast ? undefined : travelWithTargets(out.shape, outValues, targetBytes as Uint8Array),
-        loss: isLast ? (outValues[0]) : undefined,
+        loss: isLast ? outValues[0] : undefined,
         inputGrad: gradValues && inputGrad ? travel(inputGrad.shape, gradValues) : undefined,
         parameterGradient,
         computeMs,

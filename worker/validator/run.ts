@@ -1,6 +1,10 @@
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { resolveDispute } from "../../sdk/actions/miner/resolveDispute.ts";
-import { ComputeLedgerAppealWindowOpenError, ComputeLedgerDisputeNotOpenError, ComputeLedgerVotingNotOverError } from "../../sdk/errors/contractErrors.ts";
+import {
+  ComputeLedgerAppealWindowOpenError,
+  ComputeLedgerDisputeNotOpenError,
+  ComputeLedgerVotingNotOverError,
+} from "../../sdk/errors/contractErrors.ts";
 import type { RoundAudit, Validator } from "./validator.ts";
 
 export type RunValidatorLoopParameters = {

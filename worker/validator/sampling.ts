@@ -6,7 +6,17 @@ import { type Address, encodeAbiParameters, type Hex, hexToBigInt, keccak256, pa
  * so a miner cannot know at commit time which of its items will be re-executed, and each
  * validator samples differently.
  */
-export function samplingSeed({ blockHash, validator, modelId, round }: { blockHash: Hex; validator: Address; modelId: bigint; round: bigint }): Hex {
+export function samplingSeed({
+  blockHash,
+  validator,
+  modelId,
+  round,
+}: {
+  blockHash: Hex;
+  validator: Address;
+  modelId: bigint;
+  round: bigint;
+}): Hex {
   return keccak256(encodeAbiParameters(parseAbiParameters("bytes32, address, uint64, uint64"), [blockHash, validator, modelId, round]));
 }
 

@@ -63,11 +63,28 @@ type AuditedCommitment = { c: AcceptedCommitment; m: ItemsManifest };
 export type ValidatorLogEntry =
   | { type: "attest"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; computeMs: number; onChain: boolean }
   | { type: "weightsBreak"; modelId: bigint; round: bigint; stage: number; worker: Address; previousAfter: Hex; currentBefore: Hex }
-  | { type: "voided"; modelId: bigint; round: bigint; stage: number; worker: Address; neighbour: Address; reason: "unlinked" | "duplicate" | "misordered" }
+  | {
+      type: "voided";
+      modelId: bigint;
+      round: bigint;
+      stage: number;
+      worker: Address;
+      neighbour: Address;
+      reason: "unlinked" | "duplicate" | "misordered";
+    }
   | { type: "reward"; modelId: bigint; round: bigint; tokens: bigint; units: bigint }
   | { type: "challenge"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; disputeId: bigint }
   | { type: "unverifiable"; modelId: bigint; round: bigint; worker: Address; reason: string }
-  | { type: "availability"; modelId: bigint; round: bigint; stage: number; worker: Address; index: number; reason: string; challengeId: bigint }
+  | {
+      type: "availability";
+      modelId: bigint;
+      round: bigint;
+      stage: number;
+      worker: Address;
+      index: number;
+      reason: string;
+      challengeId: bigint;
+    }
   | { type: "unavailableSlashed"; challengeId: bigint; worker: Address }
   | { type: "draw"; disputeId: bigint; members: number; seats: number }
   | { type: "vote"; disputeId: bigint; fraud: boolean; reason: string }
@@ -181,7 +198,15 @@ export class Validator {
       if (!address) throw new ContentUnavailableError({ kind, key, reason: "unreachable" });
       this.#helloBytes ??= this.p.hello?.();
       const hello = await this.#helloBytes;
-      return fetchContentWithin({ node: this.p.node, address, kind, key, hello, timeoutMs: this.p.fetchTimeoutMs ?? 5000, deadlineMs: this.p.availabilityDeadlineMs ?? 60_000 });
+      return fetchContentWithin({
+        node: this.p.node,
+        address,
+        kind,
+        key,
+        hello,
+        timeoutMs: this.p.fetchTimeoutMs ?? 5000,
+        deadlineMs: this.p.availabilityDeadlineMs ?? 60_000,
+      });
     };
   }
 
@@ -197,7 +222,12 @@ export class Validator {
   async manifest(worker: Address, itemsRoot: Hex): Promise<ItemsManifest | undefined> {
     try {
       const m = decodeManifest(await this.#fetcher(worker)("items", itemsRoot));
-      const signer = await recoverCommitmentSigner({ ledger: this.p.deployments.contracts.computeLedger, chainId: this.p.deployments.chainId, commitment: m.commitment, signature: m.signature });
+      const signer = await recoverCommitmentSigner({
+        ledger: this.p.deployments.contracts.computeLedger,
+        chainId: this.p.deployments.chainId,
+        commitment: m.commitment,
+        signature: m.signature,
+      });
       const staker = await getStaker(this.p.publicClient, { deployments: this.p.deployments, account: worker });
       if (getAddress(signer) !== getAddress(staker.signingKey) || getAddress(m.commitment.worker) !== worker) return undefined;
       return m;
@@ -232,7 +262,17 @@ export class Validator {
    * in one batch, the first failing item of a commitment is challenged.
    */
   async auditRound(round: bigint): Promise<RoundAudit> {
-    const audit: RoundAudit = { sampled: 0, attested: 0, attestedOnChain: 0, weightsBreaks: [], voided: [], disputes: [], availability: [], computeMs: 0, sampledFlops: 0 };
+    const audit: RoundAudit = {
+      sampled: 0,
+      attested: 0,
+      attestedOnChain: 0,
+      weightsBreaks: [],
+      voided: [],
+      disputes: [],
+      availability: [],
+      computeMs: 0,
+      sampledFlops: 0,
+    };
     const { wallet, deployments, modelId } = this.p;
     const { seed } = await sealRoundSeed(wallet, { deployments, modelId, round });
     const microbatches = await this.#microbatchesPerRound();
@@ -308,7 +348,16 @@ export class Validator {
         audit.sampledFlops += stageTrainingFlops(this.p.reexecutor.spec, c.stage);
         if (verdict.ok) {
           audit.attested++;
-          this.note({ type: "attest", modelId, round, stage: c.stage, worker: c.worker, index, computeMs: verdict.computeMs, onChain: draw < attestable });
+          this.note({
+            type: "attest",
+            modelId,
+            round,
+            stage: c.stage,
+            worker: c.worker,
+            index,
+            computeMs: verdict.computeMs,
+            onChain: draw < attestable,
+          });
           if (draw < attestable && vouch) honest.push({ item: ledgerItem({ commitment: m.commitment, tree, index }), draw });
           continue;
         }
@@ -321,14 +370,23 @@ export class Validator {
     }
     // The ledger takes at most `MAX_ATTEST_BATCH` attestations per call (its gas bound).
     for (let i = 0; i < attestations.length; i += maxAttestBatch)
-      audit.attestedOnChain += (await attestItems(wallet, { deployments, attestations: attestations.slice(i, i + maxAttestBatch) })).attested;
+      audit.attestedOnChain += (
+        await attestItems(wallet, { deployments, attestations: attestations.slice(i, i + maxAttestBatch) })
+      ).attested;
     return audit;
   }
 
   /** Demands one leaf on-chain; undefined when another validator already demands it. */
   async #challengeAvailability(round: bigint, c: AcceptedCommitment, index: number, reason: string): Promise<bigint | undefined> {
     try {
-      const { challengeId, deadline } = await challengeAvailability(this.p.wallet, { deployments: this.p.deployments, modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index });
+      const { challengeId, deadline } = await challengeAvailability(this.p.wallet, {
+        deployments: this.p.deployments,
+        modelId: this.p.modelId,
+        round,
+        stage: c.stage,
+        worker: c.worker,
+        index,
+      });
       this.#availability.set(challengeId, { deadline: BigInt(deadline), worker: c.worker });
       this.note({ type: "availability", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index, reason, challengeId });
       return challengeId;
@@ -344,7 +402,16 @@ export class Validator {
   async #challengeItem(round: bigint, c: AcceptedCommitment, item: LedgerItem, reason: string): Promise<bigint | undefined> {
     try {
       const { disputeId } = await challengeItem(this.p.wallet, { deployments: this.p.deployments, item });
-      this.note({ type: "challenge", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, index: item.leaf.index, reason, disputeId });
+      this.note({
+        type: "challenge",
+        modelId: this.p.modelId,
+        round,
+        stage: c.stage,
+        worker: c.worker,
+        index: item.leaf.index,
+        reason,
+        disputeId,
+      });
       return disputeId;
     } catch (err) {
       if (!(err instanceof ComputeLedgerItemAlreadyDisputedError)) throw err;
@@ -365,7 +432,15 @@ export class Validator {
     if (!previous || previous.weightsRootAfter === current.weightsRootBefore) return false;
     await proveWeightsBreak(this.p.wallet, { deployments: this.p.deployments, previous, current });
     this.#accusedRounds.add(`${round}:${c.worker}`);
-    this.note({ type: "weightsBreak", modelId: this.p.modelId, round, stage: c.stage, worker: c.worker, previousAfter: previous.weightsRootAfter, currentBefore: current.weightsRootBefore });
+    this.note({
+      type: "weightsBreak",
+      modelId: this.p.modelId,
+      round,
+      stage: c.stage,
+      worker: c.worker,
+      previousAfter: previous.weightsRootAfter,
+      currentBefore: current.weightsRootBefore,
+    });
     return true;
   }
 
@@ -384,19 +459,43 @@ export class Validator {
       const misordered = misorderedProof(audited);
       if (misordered) {
         await proveMisordered(wallet, { deployments, ...misordered });
-        this.note({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: zeroAddress, reason: "misordered" });
+        this.note({
+          type: "voided",
+          modelId,
+          round,
+          stage: commitment.stage,
+          worker: commitment.worker,
+          neighbour: zeroAddress,
+          reason: "misordered",
+        });
         return true;
       }
       const unlinked = unlinkedProof(audited, lookup);
       if (unlinked) {
         await proveUnlinked(wallet, { deployments, ...unlinked });
-        this.note({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: unlinked.neighbour.worker, reason: "unlinked" });
+        this.note({
+          type: "voided",
+          modelId,
+          round,
+          stage: commitment.stage,
+          worker: commitment.worker,
+          neighbour: unlinked.neighbour.worker,
+          reason: "unlinked",
+        });
         return true;
       }
       const duplicate = duplicateProof(audited, all, accepted, lookup);
       if (!duplicate) return false;
       await proveDuplicate(wallet, { deployments, ...duplicate });
-      this.note({ type: "voided", modelId, round, stage: commitment.stage, worker: commitment.worker, neighbour: duplicate.copy.leaf.upstream, reason: "duplicate" });
+      this.note({
+        type: "voided",
+        modelId,
+        round,
+        stage: commitment.stage,
+        worker: commitment.worker,
+        neighbour: duplicate.copy.leaf.upstream,
+        reason: "duplicate",
+      });
       return true;
     } catch (err) {
       // Another validator voided it first: voided either way.
@@ -449,7 +548,8 @@ export class Validator {
     const state = await getRound(wallet, { deployments, modelId, round });
     if (!state.finalized) {
       const model = await this.#terms();
-      const challengeEnd = model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec) + BigInt(model.timing.challengeWindowSec);
+      const challengeEnd =
+        model.genesisTime + (round + 1n) * BigInt(model.timing.commitWindowSec) + BigInt(model.timing.challengeWindowSec);
       const now = (await this.p.publicClient.getBlock()).timestamp;
       if (now < challengeEnd || state.openDisputes !== 0) return undefined;
       // Anyone may finalize: losing that race to another caller is not a failure.
@@ -474,14 +574,28 @@ export class Validator {
     if (this.#accusedRounds.has(`${round}:${up.c.worker}`) || this.#accusedRounds.has(`${round}:${down.c.worker}`)) return undefined;
     for (const { up: a, down: b } of linkedLeaves(up, down)) {
       if (a.outputActHash === b.inputActHash && a.upstreamGradHash === b.inputGradHash) continue;
-      for (const [side, leaf] of [[up, a], [down, b]] as const) {
+      for (const [side, leaf] of [
+        [up, a],
+        [down, b],
+      ] as const) {
         // The other side is the other stage's validators' to re-execute (they hold its weights).
         if (side.c.stage !== this.p.stage) continue;
         const verdict = await this.verify(side.c.worker, side.m, leaf);
         if (verdict.ok) continue;
-        return this.#challengeItem(round, side.c, servedItem(side, leaf), `chain break at microbatch ${leaf.microbatch}: ${verdict.reason}`);
+        return this.#challengeItem(
+          round,
+          side.c,
+          servedItem(side, leaf),
+          `chain break at microbatch ${leaf.microbatch}: ${verdict.reason}`,
+        );
       }
-      this.note({ type: "unverifiable", modelId: this.p.modelId, round, worker: down.c.worker, reason: `chain break at microbatch ${a.microbatch} with ${up.c.worker}: stage ${this.p.stage}'s leaf re-executes correctly, not attributable here` });
+      this.note({
+        type: "unverifiable",
+        modelId: this.p.modelId,
+        round,
+        worker: down.c.worker,
+        reason: `chain break at microbatch ${a.microbatch} with ${up.c.worker}: stage ${this.p.stage}'s leaf re-executes correctly, not attributable here`,
+      });
       return undefined;
     }
     return undefined;
@@ -581,10 +695,16 @@ export class Validator {
     let verdict: Verdict = await this.#leafVerdict(item);
     if (downstream && !verdict.fraud) {
       // A committee holds stage s only: stage s + 1's leaf is not its to re-execute.
-      if (downstream.stage !== this.p.stage) verdict = { fraud: undefined, reason: `stage ${item.stage}'s leaf re-executes correctly; stage ${downstream.stage} is not this validator's stage` };
+      if (downstream.stage !== this.p.stage)
+        verdict = {
+          fraud: undefined,
+          reason: `stage ${item.stage}'s leaf re-executes correctly; stage ${downstream.stage} is not this validator's stage`,
+        };
       else {
         const down = await this.#leafVerdict(downstream);
-        verdict = down.fraud ? { fraud: false, reason: `stage ${downstream.stage}: ${down.reason}` } : { fraud: undefined, reason: "both leaves re-execute correctly: not attributable" };
+        verdict = down.fraud
+          ? { fraud: false, reason: `stage ${downstream.stage}: ${down.reason}` }
+          : { fraud: undefined, reason: "both leaves re-execute correctly: not attributable" };
       }
     }
     this.#verdicts.set(disputeId, verdict);
@@ -623,4 +743,3 @@ export class Validator {
     return d.status;
   }
 }
-

@@ -58,7 +58,11 @@ beforeAll(async () => {
     st.dispose();
     return w;
   });
-  upstream = encodeWireTensor([spec.microbatchSize, spec.contextLength, spec.dModel], new Float32Array(spec.microbatchSize * spec.contextLength * spec.dModel).fill(1e-3), "int8").bytes;
+  upstream = encodeWireTensor(
+    [spec.microbatchSize, spec.contextLength, spec.dModel],
+    new Float32Array(spec.microbatchSize * spec.contextLength * spec.dModel).fill(1e-3),
+    "int8",
+  ).bytes;
 });
 afterAll(() => reexecutor.dispose());
 
@@ -76,19 +80,53 @@ function honestLeaf(
   const stepWeights: Float32Array = given ?? (weights[stage] as Float32Array);
   const last = stage === spec.stages.length - 1;
   served.put("weights", weightsRoot(stepWeights), float32Bytes(stepWeights));
-  const out = reexecutor.run({ stageIndex: stage, round: ROUND, index, head, data, inputs: { weights: stepWeights, inputBytes, upstreamGradBytes: last ? undefined : upstream } });
+  const out = reexecutor.run({
+    stageIndex: stage,
+    round: ROUND,
+    index,
+    head,
+    data,
+    inputs: { weights: stepWeights, inputBytes, upstreamGradBytes: last ? undefined : upstream },
+  });
   if (inputBytes) served.tensor(inputBytes);
   const upstreamGradHash = last ? zeroHash : served.tensor(upstream);
-  const outputActHash = served.tensor(out.output ? out.output.bytes : encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([out.loss as number]) }));
+  const outputActHash = served.tensor(
+    out.output ? out.output.bytes : encodeTensor({ dtype: "float32", shape: [], data: new Float32Array([out.loss as number]) }),
+  );
   const inputGradHash = out.inputGrad ? served.tensor(out.inputGrad.bytes) : zeroHash;
   const grad = gradRoot(out.parameterGradient);
   served.put("gradient", grad, float32Bytes(out.parameterGradient));
   const links = { upstream: stage === 0 ? zeroAddress : UPSTREAM, downstream: last ? zeroAddress : DOWNSTREAM };
-  return { leaf: { index: slot, microbatch: index, inputActHash: out.inputActHash, outputActHash, upstreamGradHash, inputGradHash, gradRoot: grad, weightsRoot: weightsRoot(stepWeights), ...links }, out };
+  return {
+    leaf: {
+      index: slot,
+      microbatch: index,
+      inputActHash: out.inputActHash,
+      outputActHash,
+      upstreamGradHash,
+      inputGradHash,
+      gradRoot: grad,
+      weightsRoot: weightsRoot(stepWeights),
+      ...links,
+    },
+    out,
+  };
 }
 
 const verify = (served: Served, stage: number, leaf: MicrobatchItem, worker: Address) =>
-  verifyItem({ reexecutor, fetch: served.fetch, data, tolerance: TOLERANCE_FLOOR, round: ROUND, stage, stageCount: spec.stages.length, leaf, worker, weightsRootBefore: weightsRoot(weights[stage] as Float32Array), microbatchesPerStep: spec.microbatchesPerStep });
+  verifyItem({
+    reexecutor,
+    fetch: served.fetch,
+    data,
+    tolerance: TOLERANCE_FLOOR,
+    round: ROUND,
+    stage,
+    stageCount: spec.stages.length,
+    leaf,
+    worker,
+    weightsRootBefore: weightsRoot(weights[stage] as Float32Array),
+    microbatchesPerStep: spec.microbatchesPerStep,
+  });
 
 describe("re-execution binds data to the pipeline's head and targets to the payload", () => {
   it("stage0Leaf_verifiesForItsOwnHead_butACopyUnderAnotherWorkerFails", async () => {
@@ -126,8 +164,21 @@ describe("re-execution binds data to the pipeline's head and targets to the payl
     expect((await verify(served, 2, leaf, COPIER)).ok).toBe(true);
     // The same activation with other targets gives another loss: the loss follows the payload's targets.
     const sent = decodeActivationPayload(stage1);
-    const other = encodeActivationPayload(sent.shape, sent.values, "int8", encodeTargets(sent.targets.shape, sent.targets.ids.map((id) => (id + 1) % spec.vocab.length)));
-    const again = reexecutor.run({ stageIndex: 2, round: ROUND, index: INDEX, inputs: { weights: weights[2] as Float32Array, inputBytes: other.bytes } });
+    const other = encodeActivationPayload(
+      sent.shape,
+      sent.values,
+      "int8",
+      encodeTargets(
+        sent.targets.shape,
+        sent.targets.ids.map((id) => (id + 1) % spec.vocab.length),
+      ),
+    );
+    const again = reexecutor.run({
+      stageIndex: 2,
+      round: ROUND,
+      index: INDEX,
+      inputs: { weights: weights[2] as Float32Array, inputBytes: other.bytes },
+    });
     expect(again.loss).not.toBe(out.loss);
     expect(Number.isFinite(again.loss)).toBe(true);
   });
@@ -152,7 +203,10 @@ describe("items of a round of many steps re-execute on the weights their step st
 
   it("firstStepLeaf_namingOtherWeightsThanWeightsRootBefore_fails_evenIfItsOutputsMatchThem", async () => {
     const served = new Served();
-    const { leaf } = honestLeaf(served, 1, HEAD, honestLeaf(served, 0, HEAD, undefined).out.output?.bytes, { index: M - 1, stepWeights: later(1) });
+    const { leaf } = honestLeaf(served, 1, HEAD, honestLeaf(served, 0, HEAD, undefined).out.output?.bytes, {
+      index: M - 1,
+      stepWeights: later(1),
+    });
     const verdict = await verify(served, 1, leaf, HEAD);
     expect(verdict.ok).toBe(false);
     expect(verdict.ok ? "" : verdict.reason).toMatch(/first step names weights/);
@@ -176,7 +230,13 @@ describe("items of a round of many steps re-execute on the weights their step st
 
   it("laterStepLeaf_whoseWeightsAreNotServed_fails", async () => {
     const served = new Served();
-    const { leaf } = honestLeaf(served, 2, HEAD, honestLeaf(served, 1, HEAD, honestLeaf(served, 0, HEAD, undefined).out.output?.bytes).out.output?.bytes, { index: M, stepWeights: later(2) });
+    const { leaf } = honestLeaf(
+      served,
+      2,
+      HEAD,
+      honestLeaf(served, 1, HEAD, honestLeaf(served, 0, HEAD, undefined).out.output?.bytes).out.output?.bytes,
+      { index: M, stepWeights: later(2) },
+    );
     served.withhold("weights", leaf.weightsRoot);
     const verdict = await verify(served, 2, leaf, HEAD);
     expect(verdict.ok).toBe(false);
@@ -190,7 +250,12 @@ describe("a leaf names its neighbours exactly where the pipeline has them", () =
     const first = honestLeaf(served, 0, HEAD, undefined);
     const middle = honestLeaf(served, 1, HEAD, first.out.output?.bytes);
     const last = honestLeaf(served, 2, HEAD, middle.out.output?.bytes);
-    for (const [stage, leaf] of [[0, first.leaf], [1, middle.leaf], [2, last.leaf]] as const) expect((await verify(served, stage, leaf, HEAD)).ok).toBe(true);
+    for (const [stage, leaf] of [
+      [0, first.leaf],
+      [1, middle.leaf],
+      [2, last.leaf],
+    ] as const)
+      expect((await verify(served, stage, leaf, HEAD)).ok).toBe(true);
     for (const [stage, leaf, reason] of [
       [0, { ...first.leaf, upstream: UPSTREAM }, /upstream must be the zero address exactly on stage 0/],
       [0, { ...first.leaf, downstream: zeroAddress }, /downstream must be the zero address exactly on the last stage/],

@@ -57,7 +57,9 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
   if (isFirst !== (BigInt(leaf.upstream) === 0n)) return fail("upstream must be the zero address exactly on stage 0");
   if (isLast !== (BigInt(leaf.downstream) === 0n)) return fail("downstream must be the zero address exactly on the last stage");
   if (leaf.microbatch < p.microbatchesPerStep && leaf.weightsRoot !== p.weightsRootBefore)
-    return fail(`microbatch ${leaf.microbatch} of the round's first step names weights ${leaf.weightsRoot}, not the commitment's weightsRootBefore`);
+    return fail(
+      `microbatch ${leaf.microbatch} of the round's first step names weights ${leaf.weightsRoot}, not the commitment's weightsRootBefore`,
+    );
   let weights: Float32Array;
   let inputBytes: Uint8Array | undefined;
   let upstreamGradBytes: Uint8Array | undefined;
@@ -71,19 +73,31 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
   }
   let mine;
   try {
-    mine = p.reexecutor.run({ stageIndex: stage, round: p.round, index: leaf.microbatch, head: p.worker, data: p.data, inputs: { weights, inputBytes, upstreamGradBytes } });
+    mine = p.reexecutor.run({
+      stageIndex: stage,
+      round: p.round,
+      index: leaf.microbatch,
+      head: p.worker,
+      data: p.data,
+      inputs: { weights, inputBytes, upstreamGradBytes },
+    });
   } catch (err) {
     return fail(`committed inputs do not re-execute: ${(err as Error).message}`);
   }
   const { computeMs } = mine;
-  if (mine.inputActHash !== leaf.inputActHash) return fail("input is not the microbatch assigned to this (model, round, head, index)", computeMs);
+  if (mine.inputActHash !== leaf.inputActHash)
+    return fail("input is not the microbatch assigned to this (model, round, head, index)", computeMs);
 
   /**
    * Within tolerance of the own re-execution; an output activation payload must also carry
    * exactly the targets the stage drew or received (forwarding other targets is fraud, however
    * close the activation).
    */
-  const compareTensor = async (kind: ComparedKind, claimedHash: Hex, own: { values: Float32Array; hash: Hex; targets?: Uint8Array | undefined }): Promise<string | undefined> => {
+  const compareTensor = async (
+    kind: ComparedKind,
+    claimedHash: Hex,
+    own: { values: Float32Array; hash: Hex; targets?: Uint8Array | undefined },
+  ): Promise<string | undefined> => {
     if (own.hash === claimedHash) {
       distance[kind] = 0;
       return undefined;
@@ -96,7 +110,9 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
       claimed = payload.values;
     } else claimed = decodeWireTensor(bytes).values;
     distance[kind] = relativeL2(claimed, own.values);
-    return distance[kind] <= p.tolerance[kind] ? undefined : `${kind} differs: relative L2 ${distance[kind].toExponential(2)} > ${p.tolerance[kind].toExponential(2)}`;
+    return distance[kind] <= p.tolerance[kind]
+      ? undefined
+      : `${kind} differs: relative L2 ${distance[kind].toExponential(2)} > ${p.tolerance[kind].toExponential(2)}`;
   };
   try {
     const problems: (string | undefined)[] = [];
@@ -105,21 +121,32 @@ export async function verifyItem(p: VerifyItemParameters): Promise<ItemVerdict> 
       const claimedLoss = claimed.dtype === "float32" && claimed.data.length === 1 ? (claimed.data[0] as number) : Number.NaN;
       distance.loss = Math.abs(claimedLoss - (mine.loss as number)) / Math.max(1e-12, Math.abs(mine.loss as number));
       problems.push(distance.loss <= p.tolerance.loss ? undefined : `loss differs: ${claimedLoss} vs ${mine.loss}`);
-    } else problems.push(await compareTensor("outputActivation", leaf.outputActHash, mine.output as { values: Float32Array; hash: Hex; targets: Uint8Array }));
-    if (!isFirst) problems.push(await compareTensor("inputGradient", leaf.inputGradHash, mine.inputGrad as { values: Float32Array; hash: Hex }));
+    } else
+      problems.push(
+        await compareTensor(
+          "outputActivation",
+          leaf.outputActHash,
+          mine.output as { values: Float32Array; hash: Hex; targets: Uint8Array },
+        ),
+      );
+    if (!isFirst)
+      problems.push(await compareTensor("inputGradient", leaf.inputGradHash, mine.inputGrad as { values: Float32Array; hash: Hex }));
     if (fastGradRoot(mine.parameterGradient) === leaf.gradRoot) distance.parameterGradient = 0;
     else {
       const claimed = float32FromBytes(await p.fetch("gradient", leaf.gradRoot));
       distance.parameterGradient = relativeL2(claimed, mine.parameterGradient);
       if (distance.parameterGradient > p.tolerance.parameterGradient)
-        problems.push(`parameterGradient differs: relative L2 ${distance.parameterGradient.toExponential(2)} > ${p.tolerance.parameterGradient.toExponential(2)}`);
+        problems.push(
+          `parameterGradient differs: relative L2 ${distance.parameterGradient.toExponential(2)} > ${p.tolerance.parameterGradient.toExponential(2)}`,
+        );
     }
     const problem = problems.find((x) => x !== undefined);
     return problem ? fail(problem, computeMs) : { ok: true, distance, computeMs };
   } catch (err) {
     if (err instanceof ContentUnavailableError) return fail(`committed output not served (${err.reason})`, computeMs);
     // Served bytes hash to the committed key but are no activation payload or tensor: the committed output is malformed.
-    if (err instanceof FrameFormatError || err instanceof TensorFormatError) return fail(`committed output is malformed: ${err.shortMessage}`, computeMs);
+    if (err instanceof FrameFormatError || err instanceof TensorFormatError)
+      return fail(`committed output is malformed: ${err.shortMessage}`, computeMs);
     throw err;
   }
 }

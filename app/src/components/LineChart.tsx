@@ -12,7 +12,7 @@ function ticks(min: number, max: number, count = 4): number[] {
   if (min === max) return [min];
   const raw = (max - min) / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw);
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw;
   const out: number[] = [];
   for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;
@@ -47,7 +47,14 @@ export function LineChart({
   const path = points.map((p, i) => `${i === 0 ? "M" : "L"}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(" ");
   const xTicks = x1 - x0 <= 10 ? xs : ticks(x0, x1, 5);
   return (
-    <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${yLabel} by ${xLabel}`} data-testid={testId} data-points={points.length}>
+    <svg
+      class="chart"
+      viewBox={`0 0 ${W} ${H}`}
+      role="img"
+      aria-label={`${yLabel} by ${xLabel}`}
+      data-testid={testId}
+      data-points={points.length}
+    >
       {ticks(y0, y1).map((t) => (
         <g key={`y${t}`}>
           <line x1={PAD.left} x2={W - PAD.right} y1={sy(t)} y2={sy(t)} class="grid" />
@@ -64,7 +71,13 @@ export function LineChart({
       <text x={(PAD.left + W - PAD.right) / 2} y={H - 4} class="axis-label" text-anchor="middle">
         {xLabel}
       </text>
-      <text x={12} y={(PAD.top + H - PAD.bottom) / 2} class="axis-label" text-anchor="middle" transform={`rotate(-90 12 ${(PAD.top + H - PAD.bottom) / 2})`}>
+      <text
+        x={12}
+        y={(PAD.top + H - PAD.bottom) / 2}
+        class="axis-label"
+        text-anchor="middle"
+        transform={`rotate(-90 12 ${(PAD.top + H - PAD.bottom) / 2})`}
+      >
         {yLabel}
       </text>
       {points.length > 1 ? <path d={path} fill="none" stroke={color} stroke-width="2" /> : null}

@@ -13,7 +13,17 @@ export function Eth({ wei, testId, digits }: { wei: bigint; testId?: string | un
   );
 }
 
-export function Tokens({ amount, symbol, decimals = 18, testId }: { amount: bigint; symbol: string; decimals?: number; testId?: string | undefined }) {
+export function Tokens({
+  amount,
+  symbol,
+  decimals = 18,
+  testId,
+}: {
+  amount: bigint;
+  symbol: string;
+  decimals?: number;
+  testId?: string | undefined;
+}) {
   return (
     <span class="num" title={`${amount.toString()} (10^-${decimals} ${symbol})`} data-amount={amount.toString()} data-testid={testId}>
       {formatAmount(amount, decimals, 4)} {symbol}
@@ -40,7 +50,17 @@ export function Hash({ hash }: { hash: string }) {
 
 type Tone = "info" | "warn" | "error" | "ok";
 
-export function Notice({ tone = "info", title, children, testId }: { tone?: Tone; title: string; children?: ComponentChildren; testId?: string | undefined }) {
+export function Notice({
+  tone = "info",
+  title,
+  children,
+  testId,
+}: {
+  tone?: Tone;
+  title: string;
+  children?: ComponentChildren;
+  testId?: string | undefined;
+}) {
   return (
     <div class={`notice notice-${tone}`} role={tone === "error" ? "alert" : "status"} data-testid={testId}>
       <strong>{title}</strong>

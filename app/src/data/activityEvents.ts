@@ -46,15 +46,23 @@ export type ActivityEvents = {
  * had, else from the deployment (`undefined`): no previous scan, another model, a chain reset
  * below it or a reorganisation that replaced it (any replaced block before it changes its hash too).
  */
-export async function resumeFrom(client: ReadClient, modelId: bigint, head: ScannedBlock, previous: ActivityEvents | undefined): Promise<bigint | undefined> {
+export async function resumeFrom(
+  client: ReadClient,
+  modelId: bigint,
+  head: ScannedBlock,
+  previous: ActivityEvents | undefined,
+): Promise<bigint | undefined> {
   if (!previous || previous.modelId !== modelId || previous.through.number > head.number) return undefined;
-  const hash = previous.through.number === head.number ? head.hash : (await getBlock(client, { blockNumber: previous.through.number })).hash;
+  const hash =
+    previous.through.number === head.number ? head.hash : (await getBlock(client, { blockNumber: previous.through.number })).hash;
   return hash === previous.through.hash ? previous.through.number + 1n : undefined;
 }
 
 /** The first block of the earliest dispute still open, if any: its resolution may come in any later block. */
 function firstOpenDisputeBlock(disputes: readonly OpenedDispute[]): bigint | undefined {
-  return disputes.filter((d) => d.status === DisputeStatus.Open).reduce<bigint | undefined>((min, d) => (min === undefined || d.blockNumber < min ? d.blockNumber : min), undefined);
+  return disputes
+    .filter((d) => d.status === DisputeStatus.Open)
+    .reduce<bigint | undefined>((min, d) => (min === undefined || d.blockNumber < min ? d.blockNumber : min), undefined);
 }
 
 /**
@@ -65,7 +73,13 @@ function firstOpenDisputeBlock(disputes: readonly OpenedDispute[]): bigint | und
  * let events = await scanActivityEvents(client, deployments, 1n, head)          // from the deployment
  * events = await scanActivityEvents(client, deployments, 1n, newHead, events)   // only the new blocks
  */
-export async function scanActivityEvents(client: ReadClient, deployments: Deployments, modelId: bigint, head: ScannedBlock, previous?: ActivityEvents): Promise<ActivityEvents> {
+export async function scanActivityEvents(
+  client: ReadClient,
+  deployments: Deployments,
+  modelId: bigint,
+  head: ScannedBlock,
+  previous?: ActivityEvents,
+): Promise<ActivityEvents> {
   const from = await resumeFrom(client, modelId, head, previous);
   const base = from !== undefined ? previous : undefined;
   if (base && from !== undefined && from > head.number) return base; // no new block
@@ -87,7 +101,9 @@ export async function scanActivityEvents(client: ReadClient, deployments: Deploy
   const allRequests = [...(base?.requests ?? []), ...requests];
   // A fulfilment follows its request, so none in this range belongs to the model while it has no request.
   const ours = new Set(allRequests.map((r) => r.requestId));
-  const fulfillments = ours.size ? (await getInferenceFulfillments(client, { deployments, fromBlock: from, toBlock: head.number })).filter((f) => ours.has(f.requestId)) : [];
+  const fulfillments = ours.size
+    ? (await getInferenceFulfillments(client, { deployments, fromBlock: from, toBlock: head.number })).filter((f) => ours.has(f.requestId))
+    : [];
   const kept = (base?.disputes ?? []).filter((d) => disputesFrom === undefined || d.blockNumber < disputesFrom);
   return {
     modelId,

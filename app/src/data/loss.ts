@@ -4,7 +4,13 @@
 // only for rounds the chain says are final.
 import type { Address } from "viem";
 
-export type LossReport = { source: string; chainId: number; modelId: string; token: string; rounds: { round: string; loss: number; evalLoss?: number }[] };
+export type LossReport = {
+  source: string;
+  chainId: number;
+  modelId: string;
+  token: string;
+  rounds: { round: string; loss: number; evalLoss?: number }[];
+};
 
 /** A final round's training loss and, when the run measured it, its held-out loss. */
 export type LossPoint = { round: bigint; loss: number; evalLoss?: number | undefined };
@@ -21,7 +27,12 @@ export async function loadLossReports(origin = window.location.origin): Promise<
  * The newest report naming this model (`reports` come newest first), as one point per final
  * round it covers; final rounds it does not cover are listed as `unreported`.
  */
-export function lossOfModel(reports: readonly LossReport[], chainId: number, token: Address, finalRounds: readonly bigint[]): ModelLoss | undefined {
+export function lossOfModel(
+  reports: readonly LossReport[],
+  chainId: number,
+  token: Address,
+  finalRounds: readonly bigint[],
+): ModelLoss | undefined {
   const report = reports.find((r) => r.chainId === chainId && r.token.toLowerCase() === token.toLowerCase());
   if (!report) return undefined;
   const byRound = new Map(report.rounds.map((r) => [BigInt(r.round), r]));

@@ -44,9 +44,24 @@ export type RoundRow = {
   slashes: number;
 };
 
-export type MinerRow = { stage: number; worker: Address; commitments: number; units: bigint; voided: number; tokens: bigint; slashes: number; slashedWei: bigint };
+export type MinerRow = {
+  stage: number;
+  worker: Address;
+  commitments: number;
+  units: bigint;
+  voided: number;
+  tokens: bigint;
+  slashes: number;
+  slashedWei: bigint;
+};
 
-export type ValidatorRow = { validator: Address; byStage: { stage: number; items: number; units: bigint }[]; tokens: bigint; slashes: number; slashedWei: bigint };
+export type ValidatorRow = {
+  validator: Address;
+  byStage: { stage: number; items: number; units: bigint }[];
+  tokens: bigint;
+  slashes: number;
+  slashedWei: bigint;
+};
 
 export type RevenuePoint = { requestId: bigint; feeWei: bigint; holdersWei: bigint; cumulativeHoldersWei: bigint };
 
@@ -72,18 +87,30 @@ const byRound = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
  * block, with the events it read: pass them back as `previous` and the next call scans only the
  * blocks after them.
  */
-export async function loadActivity(client: ReadClient, deployments: Deployments, model: ModelSummary, previous?: ActivityEvents): Promise<{ activity: ModelActivity; events: ActivityEvents }> {
+export async function loadActivity(
+  client: ReadClient,
+  deployments: Deployments,
+  model: ModelSummary,
+  previous?: ActivityEvents,
+): Promise<{ activity: ModelActivity; events: ActivityEvents }> {
   const { modelId } = model;
   const q = { deployments, modelId };
   // The event scan is pinned to this block, so the next one resumes right after it.
   const block = await getBlock(client);
-  const [currentRound, events] = await Promise.all([getCurrentRound(client, q), scanActivityEvents(client, deployments, modelId, { number: block.number, hash: block.hash }, previous)]);
+  const [currentRound, events] = await Promise.all([
+    getCurrentRound(client, q),
+    scanActivityEvents(client, deployments, modelId, { number: block.number, hash: block.hash }, previous),
+  ]);
   const { accepted, voided, finals, slashes, disputes, attestations, validatorMints, rewardMints, requests, fulfillments } = events;
 
   // Rounds: every round with a commitment or a finalization, and the current one.
   const roundIds = [...new Set([...accepted.map((c) => c.round), ...finals.map((f) => f.round), currentRound])].sort(byRound).reverse();
   const states = await Promise.all(roundIds.map((round) => getRound(client, { ...q, round })));
-  const timing = { genesisTime: model.genesisTime, commitWindowSec: model.timing.commitWindowSec, challengeWindowSec: model.timing.challengeWindowSec };
+  const timing = {
+    genesisTime: model.genesisTime,
+    commitWindowSec: model.timing.commitWindowSec,
+    challengeWindowSec: model.timing.challengeWindowSec,
+  };
   const rounds = roundIds.map((round, i): RoundRow => {
     const s = states[i] as (typeof states)[number];
     return {
@@ -104,7 +131,16 @@ export async function loadActivity(client: ReadClient, deployments: Deployments,
   const miners = new Map<string, MinerRow>();
   for (const c of accepted) {
     const key = minerKey(c.stage, c.worker);
-    const row = miners.get(key) ?? { stage: c.stage, worker: c.worker, commitments: 0, units: 0n, voided: 0, tokens: 0n, slashes: 0, slashedWei: 0n };
+    const row = miners.get(key) ?? {
+      stage: c.stage,
+      worker: c.worker,
+      commitments: 0,
+      units: 0n,
+      voided: 0,
+      tokens: 0n,
+      slashes: 0,
+      slashedWei: 0n,
+    };
     row.commitments += 1;
     row.units += c.units;
     miners.set(key, row);
@@ -135,7 +171,8 @@ export async function loadActivity(client: ReadClient, deployments: Deployments,
   };
   for (const a of attestations) {
     const row = validatorRow(a.validator);
-    const stage = row.byStage.find((s) => s.stage === a.stage) ?? row.byStage[row.byStage.push({ stage: a.stage, items: 0, units: 0n }) - 1];
+    const stage =
+      row.byStage.find((s) => s.stage === a.stage) ?? row.byStage[row.byStage.push({ stage: a.stage, items: 0, units: 0n }) - 1];
     if (stage) {
       stage.items += 1;
       stage.units += a.units;

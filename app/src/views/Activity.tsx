@@ -13,7 +13,8 @@ import { formatLoss } from "../format.ts";
 import { useLoader } from "../hooks.ts";
 import { statusWords } from "../rounds.ts";
 
-const name = <T extends Record<string, number | string>>(e: T, value: number): string => (Object.entries(e).find(([, v]) => v === value)?.[0] ?? String(value));
+const name = <T extends Record<string, number | string>>(e: T, value: number): string =>
+  Object.entries(e).find(([, v]) => v === value)?.[0] ?? String(value);
 
 export function Activity({ model }: { model: ModelSummary }) {
   const { client, config, version } = useApp();
@@ -71,8 +72,8 @@ function LossPanel({ model, activity }: { model: ModelSummary; activity: ModelAc
       {reports.error ? <ErrorNotice error={reports.error} what="Could not read the loss reports" /> : null}
       {reports.data && !loss ? (
         <Notice title="No loss report for this model" testId="no-loss">
-          Loss is measured off-chain by the miners. The app shows the reports its server was given (<code>--loss</code>, or the <code>runs/*/summary.json</code> a devnet
-          writes) when they name this chain and token.
+          Loss is measured off-chain by the miners. The app shows the reports its server was given (<code>--loss</code>, or the{" "}
+          <code>runs/*/summary.json</code> a devnet writes) when they name this chain and token.
         </Notice>
       ) : null}
       {loss && loss.points.length === 0 ? <Notice title="No final round has a reported loss yet" /> : null}
@@ -89,7 +90,13 @@ function LossPanel({ model, activity }: { model: ModelSummary; activity: ModelAc
             <>
               <h4 class="small">Held-out loss after each round</h4>
               <LineChart
-                points={loss.points.filter((p) => p.evalLoss !== undefined).map((p) => ({ x: Number(p.round), y: p.evalLoss as number, label: `round ${p.round}: ${formatLoss(p.evalLoss as number)} nats held-out` }))}
+                points={loss.points
+                  .filter((p) => p.evalLoss !== undefined)
+                  .map((p) => ({
+                    x: Number(p.round),
+                    y: p.evalLoss as number,
+                    label: `round ${p.round}: ${formatLoss(p.evalLoss as number)} nats held-out`,
+                  }))}
                 xLabel="round"
                 yLabel="held-out cross-entropy (nats)"
                 formatY={formatLoss}
@@ -98,8 +105,8 @@ function LossPanel({ model, activity }: { model: ModelSummary; activity: ModelAc
             </>
           ) : null}
           <p class="muted small">
-            Reported by the last stage's miner (training: mean cross-entropy of the round's training batches; held-out: the corpus' eval split, forwarded through the
-            pipeline after the round), not stored on-chain; from <code>{loss.source}</code>.
+            Reported by the last stage's miner (training: mean cross-entropy of the round's training batches; held-out: the corpus' eval
+            split, forwarded through the pipeline after the round), not stored on-chain; from <code>{loss.source}</code>.
             {loss.unreported.length ? ` Final rounds without a report: ${loss.unreported.join(", ")}.` : ""}
           </p>
         </>
@@ -109,17 +116,34 @@ function LossPanel({ model, activity }: { model: ModelSummary; activity: ModelAc
 }
 
 function RevenuePanel({ activity }: { activity: ModelActivity }) {
-  const points = [{ x: 0, y: 0, label: "start" }, ...activity.fulfilled.map((p, i) => ({ x: i + 1, y: Number(formatEther(p.cumulativeHoldersWei)), label: `request ${p.requestId}: +${formatEther(p.holdersWei)} ETH` }))];
+  const points = [
+    { x: 0, y: 0, label: "start" },
+    ...activity.fulfilled.map((p, i) => ({
+      x: i + 1,
+      y: Number(formatEther(p.cumulativeHoldersWei)),
+      label: `request ${p.requestId}: +${formatEther(p.holdersWei)} ETH`,
+    })),
+  ];
   return (
     <figure class="panel" data-testid="revenue-panel">
       <figcaption>Cumulative inference revenue to token holders</figcaption>
       {activity.fulfilled.length === 0 ? (
-        <Notice title="No paid inference yet">{activity.requests ? `${activity.requests} request(s) paid, none fulfilled yet.` : "Try the model to make the first one."}</Notice>
+        <Notice title="No paid inference yet">
+          {activity.requests ? `${activity.requests} request(s) paid, none fulfilled yet.` : "Try the model to make the first one."}
+        </Notice>
       ) : (
         <>
-          <LineChart points={points} xLabel="inferences fulfilled" yLabel="ETH to holders" formatY={(y) => (y === 0 ? "0" : Number(y.toPrecision(3)).toString())} color="#1f8a4c" testId="revenue-chart" />
+          <LineChart
+            points={points}
+            xLabel="inferences fulfilled"
+            yLabel="ETH to holders"
+            formatY={(y) => (y === 0 ? "0" : Number(y.toPrecision(3)).toString())}
+            color="#1f8a4c"
+            testId="revenue-chart"
+          />
           <p class="muted small">
-            {activity.fulfilled.length} of {activity.requests} paid requests fulfilled; fees <Eth wei={activity.feesWei} />, of which <Eth wei={activity.holdersWei} /> went to the holders.
+            {activity.fulfilled.length} of {activity.requests} paid requests fulfilled; fees <Eth wei={activity.feesWei} />, of which{" "}
+            <Eth wei={activity.holdersWei} /> went to the holders.
           </p>
         </>
       )}
@@ -184,7 +208,15 @@ function Participants({ a, symbol }: { a: ModelActivity; symbol: string }) {
                   {m.commitments} round{m.commitments === 1 ? "" : "s"}, {m.units.toString()} units{m.voided ? `, ${m.voided} voided` : ""}
                 </td>
                 <td class="right">{m.tokens ? <Tokens amount={m.tokens} symbol={symbol} /> : "–"}</td>
-                <td class="right">{m.slashes ? <span class="bad">slashed {m.slashes}× (<Eth wei={m.slashedWei} />)</span> : "not slashed"}</td>
+                <td class="right">
+                  {m.slashes ? (
+                    <span class="bad">
+                      slashed {m.slashes}× (<Eth wei={m.slashedWei} />)
+                    </span>
+                  ) : (
+                    "not slashed"
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -24,11 +24,19 @@ export function HoldingsView() {
   const canSign = w.kind !== "none" && onRightChain(w, config) && viewed === w.address;
 
   const claimOne = async (h: Holding) => {
-    const result = await tx.send(`Claim ${formatEth(h.claimableWei)} from ${h.symbol}`, async () => claimRevenue(await signerOf(w, config), { deployments: config.deployments, modelId: h.modelId }), (r) => `Claimed ${formatEth(r.amountWei)} from ${h.symbol}`);
+    const result = await tx.send(
+      `Claim ${formatEth(h.claimableWei)} from ${h.symbol}`,
+      async () => claimRevenue(await signerOf(w, config), { deployments: config.deployments, modelId: h.modelId }),
+      (r) => `Claimed ${formatEth(r.amountWei)} from ${h.symbol}`,
+    );
     if (result) refresh();
   };
   const claimEverything = async () => {
-    const result = await tx.send("Claim all", async () => claimAll(await signerOf(w, config), { deployments: config.deployments }), (r) => `Claimed ${formatEth(r.totalWei)} from ${r.tokens.length} model${r.tokens.length === 1 ? "" : "s"} in one transaction`);
+    const result = await tx.send(
+      "Claim all",
+      async () => claimAll(await signerOf(w, config), { deployments: config.deployments }),
+      (r) => `Claimed ${formatEth(r.totalWei)} from ${r.tokens.length} model${r.tokens.length === 1 ? "" : "s"} in one transaction`,
+    );
     if (result) refresh();
   };
 
@@ -55,12 +63,14 @@ export function HoldingsView() {
       {!data && loaded.loading ? <Loading what="holdings" /> : null}
       {data && data.modelCount === 0 ? (
         <Notice title="No models yet" testId="no-models">
-          No model is registered on this chain, so there is nothing to hold. Models appear here once a designer registers one (the devnet does).
+          No model is registered on this chain, so there is nothing to hold. Models appear here once a designer registers one (the devnet
+          does).
         </Notice>
       ) : null}
       {data && data.modelCount > 0 && data.holdings.length === 0 ? (
         <Notice title="Nothing held" testId="no-holdings">
-          This account holds no model tokens and never earned revenue. Tokens are minted to miners, validators and designers for verified training rounds.
+          This account holds no model tokens and never earned revenue. Tokens are minted to miners, validators and designers for verified
+          training rounds.
         </Notice>
       ) : null}
       {data && data.holdings.length > 0 ? (
@@ -68,14 +78,21 @@ export function HoldingsView() {
           <Stat label="Claimable in total">
             <Eth wei={data.totalClaimableWei} testId="total-claimable" />
           </Stat>
-          <button class="primary" disabled={!canSign || tx.busy || claimable.length === 0} onClick={claimEverything} data-testid="claim-all">
+          <button
+            class="primary"
+            disabled={!canSign || tx.busy || claimable.length === 0}
+            onClick={claimEverything}
+            data-testid="claim-all"
+          >
             Claim all{claimable.length > 1 ? ` (${claimable.length} models, one transaction)` : ""}
           </button>
           {!canSign && w.kind !== "none" ? <span class="muted">Switch your wallet to chain {config.chainId} to claim.</span> : null}
         </div>
       ) : null}
       <TxStatus state={tx.state} />
-      {data?.holdings.map((h) => <HoldingCard key={h.modelId.toString()} h={h} canClaim={canSign && !tx.busy} onClaim={() => claimOne(h)} />)}
+      {data?.holdings.map((h) => (
+        <HoldingCard key={h.modelId.toString()} h={h} canClaim={canSign && !tx.busy} onClaim={() => claimOne(h)} />
+      ))}
     </section>
   );
 }
@@ -86,7 +103,10 @@ function HoldingCard({ h, canClaim, onClaim }: { h: Holding; canClaim: boolean; 
     <article class="card" data-testid={`holding-${id}`}>
       <header class="card-head">
         <h3>
-          {h.name} <span class="muted">({h.symbol}) · model #{id}</span>
+          {h.name}{" "}
+          <span class="muted">
+            ({h.symbol}) · model #{id}
+          </span>
         </h3>
         <button class="primary" disabled={!canClaim || h.claimableWei === 0n} onClick={onClaim} data-testid={`claim-${id}`}>
           Claim {formatEth(h.claimableWei)}
@@ -165,9 +185,12 @@ function Audit({ h }: { h: Holding }) {
         </table>
       )}
       <p class="muted">
-        Earned {formatEth(h.earnedWei, 9)} − claimed {formatEth(h.claimedWei, 9)} = {formatEth(h.auditClaimableWei, 9)} claimable by the replay
-        {matches ? ", the same as the token's claimable()." : `; the token says ${formatEth(h.claimableWei, 9)} (a newer block: refreshing).`} Shares are
-        computed with the contract's fixed-point arithmetic; a remainder below one wei is carried to later deposits.
+        Earned {formatEth(h.earnedWei, 9)} − claimed {formatEth(h.claimedWei, 9)} = {formatEth(h.auditClaimableWei, 9)} claimable by the
+        replay
+        {matches
+          ? ", the same as the token's claimable()."
+          : `; the token says ${formatEth(h.claimableWei, 9)} (a newer block: refreshing).`}{" "}
+        Shares are computed with the contract's fixed-point arithmetic; a remainder below one wei is carried to later deposits.
       </p>
     </details>
   );

@@ -20,7 +20,8 @@ export function NetworkView({ models }: { models: Loaded<ModelSummary[]> }) {
       {!list && models.loading ? <Loading what="models" /> : null}
       {list && list.length === 0 ? (
         <Notice title="No models registered yet" testId="no-models">
-          Nobody registered a model on this chain. A designer registers one with the SDK's <code>registerModel</code>; <code>npm start</code> runs a devnet that does.
+          Nobody registered a model on this chain. A designer registers one with the SDK's <code>registerModel</code>;{" "}
+          <code>npm start</code> runs a devnet that does.
         </Notice>
       ) : null}
       <div class="models">
@@ -40,7 +41,10 @@ function ModelCard({ m, active, onSelect }: { m: ModelSummary; active: boolean; 
     <article class={`card model ${active ? "active" : ""}`} data-testid="model-row" data-model-id={m.modelId.toString()}>
       <header class="card-head">
         <h3>
-          {t.name} <span class="muted">({t.symbol}) · model #{m.modelId.toString()}</span>
+          {t.name}{" "}
+          <span class="muted">
+            ({t.symbol}) · model #{m.modelId.toString()}
+          </span>
         </h3>
         <button class={active ? "" : "primary"} onClick={onSelect} disabled={active} data-testid={`select-model-${m.modelId}`}>
           {active ? "Shown below" : "Show activity"}
@@ -53,11 +57,13 @@ function ModelCard({ m, active, onSelect }: { m: ModelSummary; active: boolean; 
         </dd>
         <dt>Emission</dt>
         <dd>
-          <Tokens amount={m.emission.tokensPerRound} symbol={t.symbol} /> per round, −{formatBps(m.emission.decayBps)} each round, cap <Tokens amount={m.emission.capTokens} symbol={t.symbol} />
+          <Tokens amount={m.emission.tokensPerRound} symbol={t.symbol} /> per round, −{formatBps(m.emission.decayBps)} each round, cap{" "}
+          <Tokens amount={m.emission.capTokens} symbol={t.symbol} />
         </dd>
         <dt>Minted so far</dt>
         <dd>
-          <Tokens amount={t.totalSupplyTokens} symbol={t.symbol} testId={`supply-${m.modelId}`} /> ({((Number(t.totalSupplyTokens) / Number(t.capTokens || 1n)) * 100).toFixed(3)} % of the cap)
+          <Tokens amount={t.totalSupplyTokens} symbol={t.symbol} testId={`supply-${m.modelId}`} /> (
+          {((Number(t.totalSupplyTokens) / Number(t.capTokens || 1n)) * 100).toFixed(3)} % of the cap)
         </dd>
         <dt>Emission shares</dt>
         <dd>
@@ -65,11 +71,13 @@ function ModelCard({ m, active, onSelect }: { m: ModelSummary; active: boolean; 
         </dd>
         <dt>Inference fee</dt>
         <dd>
-          at least <Eth wei={m.minRequestFeeWei} />: protocol {formatBps(m.protocolFeeBps)}, serving operators {formatBps(m.operatorFeeBps)}, token holders {formatBps(holdersBps)}
+          at least <Eth wei={m.minRequestFeeWei} />: protocol {formatBps(m.protocolFeeBps)}, serving operators {formatBps(m.operatorFeeBps)}
+          , token holders {formatBps(holdersBps)}
         </dd>
         <dt>Windows</dt>
         <dd>
-          commit {formatDuration(m.timing.commitWindowSec)}, challenge {formatDuration(m.timing.challengeWindowSec)}, vote {formatDuration(m.timing.voteWindowSec)}
+          commit {formatDuration(m.timing.commitWindowSec)}, challenge {formatDuration(m.timing.challengeWindowSec)}, vote{" "}
+          {formatDuration(m.timing.voteWindowSec)}
         </dd>
         <dt>Stakes</dt>
         <dd>

@@ -52,7 +52,14 @@ export function TryModelView({ models }: { models: Loaded<ModelSummary[]> }) {
   const w = wallet.wallet;
   const canSign = w.kind !== "none" && onRightChain(w, config);
   const tooLow = model !== undefined && feeWei !== undefined && feeWei < model.minRequestFeeWei;
-  const ready = canSign && model !== undefined && model.endpoints > 0 && feeWei !== undefined && !tooLow && prompt.length > 0 && run.phase !== "running";
+  const ready =
+    canSign &&
+    model !== undefined &&
+    model.endpoints > 0 &&
+    feeWei !== undefined &&
+    !tooLow &&
+    prompt.length > 0 &&
+    run.phase !== "running";
 
   const go = async () => {
     if (!model || feeWei === undefined) return;
@@ -106,8 +113,9 @@ export function TryModelView({ models }: { models: Loaded<ModelSummary[]> }) {
     <section>
       <h2>Try a model</h2>
       <p class="muted">
-        Your wallet pays the fee into the escrow; a serving pipeline found on-chain generates the text and is paid only when it records the text's hash on-chain. The page
-        shows the text only if it hashes to that record. If nobody delivers before the deadline, the fee is refunded.
+        Your wallet pays the fee into the escrow; a serving pipeline found on-chain generates the text and is paid only when it records the
+        text's hash on-chain. The page shows the text only if it hashes to that record. If nobody delivers before the deadline, the fee is
+        refunded.
       </p>
       {w.kind === "none" ? <NoWallet what="pay for an inference" /> : null}
       <div class="try">
@@ -116,12 +124,17 @@ export function TryModelView({ models }: { models: Loaded<ModelSummary[]> }) {
           <select value={modelId?.toString() ?? ""} onChange={(e) => setModelId(BigInt(e.currentTarget.value))} data-testid="try-model">
             {list.map((m) => (
               <option key={m.modelId.toString()} value={m.modelId.toString()}>
-                {m.tokenInfo.name} (#{m.modelId.toString()}) · {m.endpoints ? `${m.endpoints} endpoint${m.endpoints === 1 ? "" : "s"}` : "not served"}
+                {m.tokenInfo.name} (#{m.modelId.toString()}) ·{" "}
+                {m.endpoints ? `${m.endpoints} endpoint${m.endpoints === 1 ? "" : "s"}` : "not served"}
               </option>
             ))}
           </select>
         </label>
-        {model && model.endpoints === 0 ? <Notice tone="warn" title="Nobody serves this model now">No serving pipeline announced an endpoint on-chain; a request would find no one to take it.</Notice> : null}
+        {model && model.endpoints === 0 ? (
+          <Notice tone="warn" title="Nobody serves this model now">
+            No serving pipeline announced an endpoint on-chain; a request would find no one to take it.
+          </Notice>
+        ) : null}
         <label class="field">
           Prompt
           <textarea rows={3} maxLength={4096} value={prompt} onInput={(e) => setPrompt(e.currentTarget.value)} data-testid="prompt" />
@@ -134,8 +147,8 @@ export function TryModelView({ models }: { models: Loaded<ModelSummary[]> }) {
         {tooLow && model ? <p class="bad">The model asks at least {formatEth(model.minRequestFeeWei)} per request.</p> : null}
         {split && model ? (
           <p class="muted" data-testid="fee-estimate">
-            Split on fulfilment: protocol <Eth wei={split.protocolFeeWei} />, {model.stageCount} serving operators <Eth wei={split.operatorFeeWeiPerStage} /> each, token holders{" "}
-            <Eth wei={split.holdersWei} />.
+            Split on fulfilment: protocol <Eth wei={split.protocolFeeWei} />, {model.stageCount} serving operators{" "}
+            <Eth wei={split.operatorFeeWeiPerStage} /> each, token holders <Eth wei={split.holdersWei} />.
           </p>
         ) : null}
         <button class="primary" disabled={!ready} onClick={go} data-testid="infer-button">
@@ -195,7 +208,9 @@ function StreamedText({ streamed }: { streamed: Streamed }) {
           {streamed.text}
         </span>
       </p>
-      <p class="muted small">Streamed by the serving endpoint as it generates; unverified until the fulfilment is on-chain and the text hashes to it.</p>
+      <p class="muted small">
+        Streamed by the serving endpoint as it generates; unverified until the fulfilment is on-chain and the text hashes to it.
+      </p>
     </div>
   );
 }
@@ -210,7 +225,8 @@ function Result({ run }: { run: Extract<Run, { phase: "done" }> }) {
         <span data-testid="infer-text">{r.text}</span>
       </p>
       <p class="muted small">
-        Verified: the text hashes to <Hash hash={r.outputHash} />, the output hash recorded on-chain by <Addr address={r.fulfiller} /> (request #{r.requestId.toString()}
+        Verified: the text hashes to <Hash hash={r.outputHash} />, the output hash recorded on-chain by <Addr address={r.fulfiller} />{" "}
+        (request #{r.requestId.toString()}
         {run.streamed.pieces ? `; streamed in ${run.streamed.pieces} piece${run.streamed.pieces === 1 ? "" : "s"}` : ""}).
       </p>
       {run.streamError ? (

@@ -10,13 +10,21 @@ export function WalletControl() {
   const { config, client, health, wallet } = useApp();
   const w = wallet.wallet;
   const block = health?.ok ? health.block : undefined;
-  const balance = useLoader(async () => (w.kind === "none" ? undefined : getBalance(client, { address: w.address })), [w.kind === "none" ? undefined : w.address, block]);
+  const balance = useLoader(
+    async () => (w.kind === "none" ? undefined : getBalance(client, { address: w.address })),
+    [w.kind === "none" ? undefined : w.address, block],
+  );
   const devOffered = config.chainId === DEV_CHAIN_ID && config.devAccounts.length > 0;
   return (
     <div class="wallet" data-testid="wallet">
       {w.kind === "none" ? (
         <>
-          <button onClick={wallet.connectInjected} disabled={!wallet.hasInjected} title={wallet.hasInjected ? "Connect the browser's wallet" : "No browser wallet (EIP-1193) found"} data-testid="connect-injected">
+          <button
+            onClick={wallet.connectInjected}
+            disabled={!wallet.hasInjected}
+            title={wallet.hasInjected ? "Connect the browser's wallet" : "No browser wallet (EIP-1193) found"}
+            data-testid="connect-injected"
+          >
             Connect wallet
           </button>
           {devOffered ? <DevPicker /> : null}
@@ -40,9 +48,16 @@ function DevPicker({ compact = false }: { compact?: boolean }) {
   const { config, wallet } = useApp();
   const w = wallet.wallet;
   return (
-    <label class="dev-picker" title={`Hardhat's public development keys: offered only because this is chain ${DEV_CHAIN_ID}. Never send real funds to them.`}>
+    <label
+      class="dev-picker"
+      title={`Hardhat's public development keys: offered only because this is chain ${DEV_CHAIN_ID}. Never send real funds to them.`}
+    >
       {compact ? null : <span>Dev account</span>}
-      <select value={w.kind === "dev" ? w.address : ""} onChange={(e) => wallet.chooseDevAccount(e.currentTarget.value)} data-testid="dev-account">
+      <select
+        value={w.kind === "dev" ? w.address : ""}
+        onChange={(e) => wallet.chooseDevAccount(e.currentTarget.value)}
+        data-testid="dev-account"
+      >
         <option value="">choose…</option>
         {config.devAccounts.map((d) => (
           <option key={d.address} value={d.address}>
@@ -67,8 +82,8 @@ export function NoWallet({ what }: { what: string }) {
       )}
       {devOffered ? (
         <p>
-          This is a development chain ({DEV_CHAIN_ID}): you can also act as one of its <strong>dev accounts</strong>, whose keys are Hardhat's public test keys. The
-          page signs with them itself; they exist only on chain {DEV_CHAIN_ID}.
+          This is a development chain ({DEV_CHAIN_ID}): you can also act as one of its <strong>dev accounts</strong>, whose keys are
+          Hardhat's public test keys. The page signs with them itself; they exist only on chain {DEV_CHAIN_ID}.
         </p>
       ) : null}
     </Notice>

@@ -6,7 +6,15 @@ import { type Browser, chromium } from "playwright-core";
 export const CHROMIUM_PATH = process.env.SHARDHOLDER_CHROMIUM ?? "/usr/bin/chromium";
 
 /** Flags for a headless Chromium on a machine whose network is closed (and run as root). */
-export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"];
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-sync",
+];
 
 /** Launches Chromium, or says how to install it when it is missing. */
 export async function launchChromium(): Promise<Browser> {

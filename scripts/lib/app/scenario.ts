@@ -59,7 +59,10 @@ class FollowedStore extends ContentStore {
 }
 
 /** The stub generator streaming through `onText`, and the gate a test may put before its next run. */
-function streamingStub(store: FollowedStore): { generate: (prompt: string, onText?: (text: string) => void) => Promise<string>; holdNext: () => GenerationGate } {
+function streamingStub(store: FollowedStore): {
+  generate: (prompt: string, onText?: (text: string) => void) => Promise<string>;
+  holdNext: () => GenerationGate;
+} {
   let held: Promise<void> | undefined;
   const holdNext = (): GenerationGate => {
     let release = () => {};
@@ -132,7 +135,12 @@ export async function startAppScenario({ port = 0 }: { port?: number } = {}): Pr
     const stageOperators = [accountAt(s, ROLES.minerStage0), accountAt(s, ROLES.minerStage1)] as const;
     const consentDeadline = BigInt(await s.networkHelpers.time.latest()) + 3_600n;
     const { signature } = await actionsOf(s, ROLES.minerStage1).consentToPipeline({ modelId, stageOperators, deadline: consentDeadline });
-    await actionsOf(s, ROLES.minerStage0).registerPipeline({ modelId, stageOperators, consentDeadline, consents: { [stageOperators[1]]: signature } });
+    await actionsOf(s, ROLES.minerStage0).registerPipeline({
+      modelId,
+      stageOperators,
+      consentDeadline,
+      consents: { [stageOperators[1]]: signature },
+    });
     const store = new FollowedStore();
     const stub = streamingStub(store);
     const storeServer = await serveContentStore(store);
@@ -157,7 +165,10 @@ export async function startAppScenario({ port = 0 }: { port?: number } = {}): Pr
 
     // Two paid inferences: the holders' revenue the page audits.
     const dapp = actionsOf(s, ROLES.dapp);
-    for (const [prompt, fee] of [["The jury said", "0.01"], ["It was the", "0.02"]] as const)
+    for (const [prompt, fee] of [
+      ["The jury said", "0.01"],
+      ["It was the", "0.02"],
+    ] as const)
       await dapp.infer({ modelId, prompt, feeWei: parseEther(fee), maxFeeWei: parseEther(fee), pollingInterval: 50 });
 
     // The miners' loss report, in the shape of a devnet's runs/<time>/summary.json.
@@ -165,8 +176,18 @@ export async function startAppScenario({ port = 0 }: { port?: number } = {}): Pr
     cleanups.push(() => rm(runsDir, { recursive: true, force: true }));
     await mkdir(path.join(runsDir, "scenario"));
     // The newest final round was held out of the evaluation: the held-out chart shows only what was measured.
-    const rounds = finalRounds.map((round, i) => ({ round: round.toString(), loss: Number((3.4 - 0.55 * i).toFixed(3)), ...(i === 0 ? { evalLoss: 3.1 } : {}) }));
-    const report = { note: "scripts/lib/app/scenario.ts: made-up losses, no training runs in this scenario", chainId: s.deployments.chainId, modelId: modelId.toString(), token, rounds };
+    const rounds = finalRounds.map((round, i) => ({
+      round: round.toString(),
+      loss: Number((3.4 - 0.55 * i).toFixed(3)),
+      ...(i === 0 ? { evalLoss: 3.1 } : {}),
+    }));
+    const report = {
+      note: "scripts/lib/app/scenario.ts: made-up losses, no training runs in this scenario",
+      chainId: s.deployments.chainId,
+      modelId: modelId.toString(),
+      token,
+      rounds,
+    };
     await writeFile(path.join(runsDir, "scenario", "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
 
     const rpc = await serveRpc(s.connection.provider);

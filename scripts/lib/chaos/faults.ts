@@ -46,7 +46,10 @@ const randomDelay = (ctx: FaultContext, maxMs: number): number => Math.round(ctx
 
 function freeze(seconds: number): Fault {
   return {
-    name: `chain freeze ${seconds} s`, kind: "chain", target: "all", when: "round",
+    name: `chain freeze ${seconds} s`,
+    kind: "chain",
+    target: "all",
+    when: "round",
     run: async (ctx) => {
       const delayMs = randomDelay(ctx, 2_000);
       await sleep(delayMs);
@@ -59,7 +62,10 @@ function freeze(seconds: number): Fault {
 }
 
 const refuse: Fault = {
-  name: "RPC refuses connections 10 s", kind: "chain", target: "all", when: "round",
+  name: "RPC refuses connections 10 s",
+  kind: "chain",
+  target: "all",
+  when: "round",
   run: async (ctx) => {
     const delayMs = randomDelay(ctx, 2_000);
     await sleep(delayMs);
@@ -71,7 +77,10 @@ const refuse: Fault = {
 };
 
 const lostSend: Fault = {
-  name: "answer of a send lost after forwarding", kind: "chain", target: "all", when: "round",
+  name: "answer of a send lost after forwarding",
+  kind: "chain",
+  target: "all",
+  when: "round",
   run: async (ctx) => {
     const before = ctx.proxy.seen.get("eth_sendRawTransaction") ?? 0;
     ctx.proxy.loseNextSendAnswer();
@@ -121,7 +130,10 @@ async function afterRecords(ctx: FaultContext, stage: number, maxRecords: number
 /** SIGKILL of stage `stage` after a seeded number of its journal records (an arbitrary moment of the round). */
 function killStage(stage: number, label = `kill -9 stage ${stage}`, maxRecords = 12): Fault {
   return {
-    name: label, kind: "kill", target: `miner ${stage}`, when: "round",
+    name: label,
+    kind: "kill",
+    target: `miner ${stage}`,
+    when: "round",
     run: async (ctx) => {
       const delayMs = await afterRecords(ctx, stage, maxRecords);
       const proc = ctx.miners[stage] as SupervisedProcess;
@@ -136,7 +148,10 @@ function killStage(stage: number, label = `kill -9 stage ${stage}`, maxRecords =
 
 /** SIGKILL of the validator while it audits (the chain just moved past the round's commit window). */
 const killValidatorMidAudit: Fault = {
-  name: "kill -9 validator mid-audit", kind: "kill", target: "validator", when: "audit",
+  name: "kill -9 validator mid-audit",
+  kind: "kill",
+  target: "validator",
+  when: "audit",
   run: async (ctx) => {
     const delayMs = 200 + randomDelay(ctx, 1_500);
     await sleep(delayMs);
@@ -156,7 +171,10 @@ const killValidatorMidAudit: Fault = {
  */
 function hostile(stage: number): Fault {
   return {
-    name: `hostile peer against stage ${stage}`, kind: "hostile", target: `miner ${stage}`, when: "round",
+    name: `hostile peer against stage ${stage}`,
+    kind: "hostile",
+    target: `miner ${stage}`,
+    when: "round",
     run: async (ctx) => {
       const delayMs = await afterRecords(ctx, stage - 1, 8);
       const target = ctx.miners[stage] as SupervisedProcess;
@@ -167,10 +185,22 @@ function hostile(stage: number): Fault {
       const restarted = ctx.nextRestart(upstream.name);
       upstream.crash();
       // Once the target noticed the loss, it listens for a new upstream: attack then.
-      await target.waitUntil("lost upstream", (e) => e.msg === "neighbour stage lost; reconnecting" && target.events.filter((x) => x.msg === e.msg).length > lostBefore, 120_000);
+      await target.waitUntil(
+        "lost upstream",
+        (e) => e.msg === "neighbour stage lost; reconnecting" && target.events.filter((x) => x.msg === e.msg).length > lostBefore,
+        120_000,
+      );
       const attempts = await ctx.attack(stage);
       await restarted;
-      return { delayMs, detail: { attempts, targetPid: pid, targetPidAfter: target.pid, refusedLinks: target.events.filter((e) => e.msg === "refused a pipe link").length - refusedBefore } };
+      return {
+        delayMs,
+        detail: {
+          attempts,
+          targetPid: pid,
+          targetPidAfter: target.pid,
+          refusedLinks: target.events.filter((e) => e.msg === "refused a pipe link").length - refusedBefore,
+        },
+      };
     },
   };
 }
@@ -178,7 +208,10 @@ function hostile(stage: number): Fault {
 /** Kills stage `stage`, then cuts the tail of its journal (a torn write spanning records) before the restart. */
 function truncateJournal(stage: number): Fault {
   return {
-    name: `journal truncated (stage ${stage})`, kind: "journal", target: `miner ${stage}`, when: "round",
+    name: `journal truncated (stage ${stage})`,
+    kind: "journal",
+    target: `miner ${stage}`,
+    when: "round",
     run: async (ctx) => {
       const delayMs = await afterRecords(ctx, stage, 12);
       const proc = ctx.miners[stage] as SupervisedProcess;
@@ -204,7 +237,10 @@ function truncateJournal(stage: number): Fault {
  */
 function deleteJournal(stage: number): Fault {
   return {
-    name: `journal deleted (stage ${stage})`, kind: "journal", target: `miner ${stage}`, when: "round",
+    name: `journal deleted (stage ${stage})`,
+    kind: "journal",
+    target: `miner ${stage}`,
+    when: "round",
     run: async (ctx) => {
       const delayMs = await afterRecords(ctx, stage, 12);
       const proc = ctx.miners[stage] as SupervisedProcess;
@@ -222,7 +258,14 @@ function deleteJournal(stage: number): Fault {
       ctx.log(`stage ${stage} exited ${refusal.code} without its journal; restoring the journal from the operator's copy`);
       await copyFile(backup, file);
       await rm(backup);
-      return { delayMs, detail: { exitWithoutJournal: refusal.code, refusedToTrain: refusal.code === 15, operatorAction: "journal restored from a copy after the refusal" } };
+      return {
+        delayMs,
+        detail: {
+          exitWithoutJournal: refusal.code,
+          refusedToTrain: refusal.code === 15,
+          operatorAction: "journal restored from a copy after the refusal",
+        },
+      };
     },
   };
 }

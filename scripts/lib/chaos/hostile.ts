@@ -38,8 +38,17 @@ function oversizedFrame(): Uint8Array {
  * Hello of `worker` (a real, staked neighbour's address) for `stage`, signed by a key that is not
  * its registered signing key: an impersonation the chain check must refuse.
  */
-async function impersonatingHello(node: Libp2p, p: { modelId: bigint; specHash: Hex; stage: number; worker: Address; domain: HelloDomain }): Promise<Uint8Array> {
-  const payload = await signHello(privateKeyToAccount(generatePrivateKey()), p.domain, { modelId: p.modelId, specHash: p.specHash, stage: p.stage, worker: p.worker, peerId: node.peerId.toMultihash().bytes });
+async function impersonatingHello(
+  node: Libp2p,
+  p: { modelId: bigint; specHash: Hex; stage: number; worker: Address; domain: HelloDomain },
+): Promise<Uint8Array> {
+  const payload = await signHello(privateKeyToAccount(generatePrivateKey()), p.domain, {
+    modelId: p.modelId,
+    specHash: p.specHash,
+    stage: p.stage,
+    worker: p.worker,
+    peerId: node.peerId.toMultihash().bytes,
+  });
   return encodeFrame({ kind: "hello", round: 0n, microbatch: 0, payload });
 }
 
@@ -49,7 +58,14 @@ async function impersonatingHello(node: Libp2p, p: { modelId: bigint; specHash: 
  * stream of its own, then garbage on its content-fetch protocol. Resolves once every stream was
  * sent (what the target did with it is read from the target's logs).
  */
-export async function attackStage(p: { address: string; modelId: bigint; specHash: Hex; upstreamStage: number; upstreamWorker: Address; domain: HelloDomain }): Promise<HostileAttempt[]> {
+export async function attackStage(p: {
+  address: string;
+  modelId: bigint;
+  specHash: Hex;
+  upstreamStage: number;
+  upstreamWorker: Address;
+  domain: HelloDomain;
+}): Promise<HostileAttempt[]> {
   const node = await createPipeNode();
   const attempts: HostileAttempt[] = [];
   const send = async (attack: string, protocol: string, bytes: Uint8Array) => {
@@ -67,7 +83,17 @@ export async function attackStage(p: { address: string; modelId: bigint; specHas
     await send("garbage", PIPE_PROTOCOL, randomBytes(64 * 1024));
     await send("oversized frame", PIPE_PROTOCOL, oversizedFrame());
     await send("deflate bomb", PIPE_PROTOCOL, deflateBombFrame(64 * 1024 * 1024));
-    await send("impersonated upstream hello", PIPE_PROTOCOL, await impersonatingHello(node, { modelId: p.modelId, specHash: p.specHash, stage: p.upstreamStage, worker: p.upstreamWorker, domain: p.domain }));
+    await send(
+      "impersonated upstream hello",
+      PIPE_PROTOCOL,
+      await impersonatingHello(node, {
+        modelId: p.modelId,
+        specHash: p.specHash,
+        stage: p.upstreamStage,
+        worker: p.upstreamWorker,
+        domain: p.domain,
+      }),
+    );
     await send("garbage fetch request", CONTENT_PROTOCOL, randomBytes(16 * 1024));
   } finally {
     await node.stop();

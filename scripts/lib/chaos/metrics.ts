@@ -32,7 +32,13 @@ export type SpanFacts = {
 };
 
 /** Honest commitments of `rounds` that the chain does not store, as `round:stage`. */
-export async function missingWork(client: PublicClient, deployments: Deployments, modelId: bigint, rounds: bigint[], miners: Address[]): Promise<string[]> {
+export async function missingWork(
+  client: PublicClient,
+  deployments: Deployments,
+  modelId: bigint,
+  rounds: bigint[],
+  miners: Address[],
+): Promise<string[]> {
   const lost: string[] = [];
   for (const round of rounds)
     for (const [stage, worker] of miners.entries())
@@ -41,7 +47,14 @@ export async function missingWork(client: PublicClient, deployments: Deployments
 }
 
 /** Facts of one span of blocks (see {@link SpanFacts}); `rounds` are the rounds the span had to commit. */
-export async function spanFacts(p: { client: PublicClient; deployments: Deployments; modelId: bigint; span: ChainSpan; rounds: bigint[]; miners: Address[] }): Promise<SpanFacts> {
+export async function spanFacts(p: {
+  client: PublicClient;
+  deployments: Deployments;
+  modelId: bigint;
+  span: ChainSpan;
+  rounds: bigint[];
+  miners: Address[];
+}): Promise<SpanFacts> {
   const { client, deployments, modelId, span } = p;
   const address = deployments.contracts.computeLedger;
   const honest = new Set(p.miners.map((m) => m.toLowerCase()));
@@ -56,7 +69,8 @@ export async function spanFacts(p: { client: PublicClient; deployments: Deployme
   for (let n = span.fromBlock; n <= span.toBlock; n++) {
     const block = await client.getBlock({ blockNumber: n, includeTransactions: true });
     for (const tx of block.transactions) {
-      if (!honest.has(tx.from.toLowerCase()) || tx.to?.toLowerCase() !== address.toLowerCase() || !tx.input.startsWith(SUBMIT_SELECTOR)) continue;
+      if (!honest.has(tx.from.toLowerCase()) || tx.to?.toLowerCase() !== address.toLowerCase() || !tx.input.startsWith(SUBMIT_SELECTOR))
+        continue;
       if ((await client.getTransactionReceipt({ hash: tx.hash })).status !== "success") reverted++;
     }
   }

@@ -66,10 +66,11 @@ export async function startRpcProxy(targetUrl: string): Promise<RpcProxy> {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  const listen = (port: number) => new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
   await listen(0);
   const port = (server.address() as { port: number }).port;
   const stop = () =>

@@ -28,7 +28,10 @@ export class RssSampler {
   private readonly started = Date.now();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pids: () => Record<string, number | undefined>, everyMs = 1_000) {
+  constructor(
+    private readonly pids: () => Record<string, number | undefined>,
+    everyMs = 1_000,
+  ) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }

@@ -24,9 +24,17 @@ export async function startLocalChain({
   deploymentsFile: bookFile,
   host,
   port,
-}: { deploymentsDir?: string; deploymentsFile?: string | undefined; host?: string | undefined; port?: number | undefined } = {}): Promise<DevChain> {
+}: {
+  deploymentsDir?: string;
+  deploymentsFile?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
+} = {}): Promise<DevChain> {
   // Loaded here, not at the top: `--rpc` runs never need Hardhat or Ignition, and fail faster without them.
-  const [{ default: hre }, { deployProtocol, writeAddressBook, writeAddressBookFile }] = await Promise.all([import("hardhat"), import("../deploy.ts")]);
+  const [{ default: hre }, { deployProtocol, writeAddressBook, writeAddressBookFile }] = await Promise.all([
+    import("hardhat"),
+    import("../deploy.ts"),
+  ]);
   const connection = await hre.network.create();
   let rpc: Awaited<ReturnType<typeof serveRpc>>;
   try {
@@ -71,7 +79,11 @@ export async function attachChain(rpcUrl: string, deploymentsFile: string): Prom
  */
 export async function setChainTime(rpcUrl: string, timestamp: bigint): Promise<void> {
   const call = async (method: string, params: unknown[]) => {
-    const res = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    const res = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
     const body = (await res.json()) as { error?: { message: string } };
     if (body.error) throw new Error(`${method}: ${body.error.message}`);
   };

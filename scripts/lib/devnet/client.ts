@@ -20,13 +20,27 @@ export type InferenceOutcome = {
 };
 
 /** Pays for one inference through the SDK's `infer` and reports what the devnet summary shows. */
-export async function payForInference(p: { wallet: WalletClient; deployments: Deployments; modelId: bigint; prompt: string; feeWei: bigint }): Promise<InferenceOutcome> {
+export async function payForInference(p: {
+  wallet: WalletClient;
+  deployments: Deployments;
+  modelId: bigint;
+  prompt: string;
+  feeWei: bigint;
+}): Promise<InferenceOutcome> {
   const started = performance.now();
-  const result = await infer(p.wallet, { deployments: p.deployments, modelId: p.modelId, prompt: p.prompt, feeWei: p.feeWei, maxFeeWei: p.feeWei, timeoutMs: 120_000, pollingInterval: 100 });
+  const result = await infer(p.wallet, {
+    deployments: p.deployments,
+    modelId: p.modelId,
+    prompt: p.prompt,
+    feeWei: p.feeWei,
+    maxFeeWei: p.feeWei,
+    timeoutMs: 120_000,
+    pollingInterval: 100,
+  });
   const receipt = await getTransactionReceipt(p.wallet, { hash: result.requestTransactionHash });
   return {
     requestId: result.requestId,
-    requester: (p.wallet.account?.address ?? "0x"),
+    requester: p.wallet.account?.address ?? "0x",
     prompt: p.prompt,
     output: result.text,
     feeWei: result.feeWei,

@@ -22,19 +22,40 @@ export async function stakeMiners(p: { rpcUrl: string; deployments: Deployments;
     const wallet = createWalletClient({ account: privateKeyToAccount(m.key), transport: http(p.rpcUrl) });
     const staker = await getStaker(wallet, { deployments: p.deployments, account: m.address });
     if (staker.stakeWei > 0n) continue;
-    const r = await stake(wallet, { deployments: p.deployments, payout: m.address, signingKey: privateKeyToAccount(m.signingKey).address, valueWei: p.stakeWei ?? parseEther("2") });
+    const r = await stake(wallet, {
+      deployments: p.deployments,
+      payout: m.address,
+      signingKey: privateKeyToAccount(m.signingKey).address,
+      valueWei: p.stakeWei ?? parseEther("2"),
+    });
     gas.push(r.receipt.gasUsed);
   }
   return gas;
 }
 
 /** A `round committed` record of a train process (`items`: microbatches it trained, when it trained the round). */
-export type RoundLog = { stage: number; worker: Address; round: bigint; items: number | undefined; loss: number | undefined; evalLoss: number | undefined; wallMs: number };
+export type RoundLog = {
+  stage: number;
+  worker: Address;
+  round: bigint;
+  items: number | undefined;
+  loss: number | undefined;
+  evalLoss: number | undefined;
+  wallMs: number;
+};
 
 export function roundLog(miner: Pick<Miner, "stage" | "address">, e: ChildEvent): RoundLog | undefined {
   if (e.msg !== "round committed") return undefined;
   const number = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
-  return { stage: miner.stage, worker: miner.address, round: BigInt(String(e.round)), items: number(e.items), loss: number(e.loss), evalLoss: number(e.evalLoss), wallMs: Number(e.wallMs ?? 0) };
+  return {
+    stage: miner.stage,
+    worker: miner.address,
+    round: BigInt(String(e.round)),
+    items: number(e.items),
+    loss: number(e.loss),
+    evalLoss: number(e.evalLoss),
+    wallMs: Number(e.wallMs ?? 0),
+  };
 }
 
 /**
@@ -71,9 +92,27 @@ export type MinerProcessParameters = {
 /** The supervised `shardholder train` process of miner `m` (`peer`: the next stage's address, unless discovering). */
 export function minerProcess(p: MinerProcessParameters, m: Miner, peer?: string): SupervisedProcess {
   const args = [
-    "train", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile,
-    "--model", p.modelId.toString(), "--stage", String(m.stage), "--spec", p.specPath,
-    "--listen", "/ip4/127.0.0.1/tcp/0", "--journal", m.journalDir, "--until-round", p.untilRound.toString(), "--dial-attempts", "20", "--keep-serving",
+    "train",
+    "--json",
+    "--rpc",
+    p.rpcUrl,
+    "--deployments",
+    p.deploymentsFile,
+    "--model",
+    p.modelId.toString(),
+    "--stage",
+    String(m.stage),
+    "--spec",
+    p.specPath,
+    "--listen",
+    "/ip4/127.0.0.1/tcp/0",
+    "--journal",
+    m.journalDir,
+    "--until-round",
+    p.untilRound.toString(),
+    "--dial-attempts",
+    "20",
+    "--keep-serving",
     ...(m.swarm ? ["--swarm"] : []),
     ...(p.extraArgs ?? []),
     ...(peer !== undefined && !p.discover ? ["--peer", peer] : []),
@@ -105,13 +144,15 @@ export function minerProcess(p: MinerProcessParameters, m: Miner, peer?: string)
  * Replicas of the last stage (swarm miners) all start before the stage that routes to them, each
  * once the one before it is ready, so every one of them is linked from the first round.
  */
-export async function startMiners(p: MinerProcessParameters & {
-  miners: Miner[];
-  /** Per miner: how long to wait for its `listening` record; default 120 s. */
-  listenTimeoutMs?: number;
-  /** Once aborted, no further miner is spawned (Ctrl-C stops the ones already running). */
-  signal?: AbortSignal;
-}): Promise<SupervisedProcess[]> {
+export async function startMiners(
+  p: MinerProcessParameters & {
+    miners: Miner[];
+    /** Per miner: how long to wait for its `listening` record; default 120 s. */
+    listenTimeoutMs?: number;
+    /** Once aborted, no further miner is spawned (Ctrl-C stops the ones already running). */
+    signal?: AbortSignal;
+  },
+): Promise<SupervisedProcess[]> {
   const byStage = [...p.miners].sort((a, b) => a.stage - b.stage);
   const last = byStage[byStage.length - 1]?.stage;
   const timeoutMs = p.listenTimeoutMs ?? 120_000;
@@ -135,5 +176,11 @@ export async function startMiners(p: MinerProcessParameters & {
 
 /** Miner descriptions for `keys` (one per stage), journals under `dir`. */
 export function minersOf(keys: Hex[], signingKeys: Hex[], dir: string): Miner[] {
-  return keys.map((key, stage) => ({ stage, key, signingKey: signingKeys[stage] as Hex, address: privateKeyToAccount(key).address, journalDir: path.join(dir, `stage-${stage}`) }));
+  return keys.map((key, stage) => ({
+    stage,
+    key,
+    signingKey: signingKeys[stage] as Hex,
+    address: privateKeyToAccount(key).address,
+    journalDir: path.join(dir, `stage-${stage}`),
+  }));
 }

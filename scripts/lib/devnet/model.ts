@@ -16,7 +16,15 @@ export const DEMO_STEPS_PER_ROUND = 48;
  * 1e-2 2.45, 2e-2 2.65, 3e-2 2.64 (dModel 128 at 5e-3: 2.56 after 250 steps, at 2.8x the time a step).
  */
 export function demoModelSpec(stageCount: number, { stepsPerRound = DEMO_STEPS_PER_ROUND }: { stepsPerRound?: number } = {}): ModelSpec {
-  return defaultModelSpec({ stageCount, layers: Math.max(3, stageCount), dModel: 64, microbatchSize: 8, contextLength: 32, learningRate: 5e-3, stepsPerRound });
+  return defaultModelSpec({
+    stageCount,
+    layers: Math.max(3, stageCount),
+    dModel: 64,
+    microbatchSize: 8,
+    contextLength: 32,
+    learningRate: 5e-3,
+    stepsPerRound,
+  });
 }
 
 /** Compute units of one microbatch of each stage: its training MFLOPs (derived from the spec, never self-reported). */
@@ -38,7 +46,10 @@ export function demoTokenNames(runId?: string): { name: string; symbol: string }
 }
 
 /** Registry terms of the demo model (tfjs must have a backend: the initial roots build the stages). */
-export function demoRegistryTerms(spec: ModelSpec, { runId, metadataURI }: { runId?: string | undefined; metadataURI?: string | undefined } = {}): RegistryModelSpec {
+export function demoRegistryTerms(
+  spec: ModelSpec,
+  { runId, metadataURI }: { runId?: string | undefined; metadataURI?: string | undefined } = {},
+): RegistryModelSpec {
   return {
     ...demoTokenNames(runId),
     specHash: specHash(spec),
@@ -69,7 +80,12 @@ export async function writeSpecFile(spec: ModelSpec, file: string): Promise<void
  * sampling, request 0): the baseline the summary sets the trained completions against. Built from
  * the spec's public initial weights in this process, then freed; no trained shard is ever here.
  */
-export function untrainedCompletion(spec: ModelSpec, prompt: string, maxNewTokens: number, sampling: SamplingParameters | undefined): string {
+export function untrainedCompletion(
+  spec: ModelSpec,
+  prompt: string,
+  maxNewTokens: number,
+  sampling: SamplingParameters | undefined,
+): string {
   const stages = spec.stages.map((_, s) => createStage(spec, s));
   try {
     return generateText(spec, stages, prompt, maxNewTokens, sampling ? { sampling, request: 0n } : undefined);

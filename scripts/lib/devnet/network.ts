@@ -12,10 +12,14 @@ import { listenHttp } from "../../../worker/serve/http.ts";
 import { DEV_MNEMONIC, type DevnetRoles } from "./accounts.ts";
 
 /** An HTTP server of canonical spec texts by hash (loopback, any free port unless told). */
-export async function startSpecServer(specs: Map<string, string>, { host = "127.0.0.1", port = 0 } = {}): Promise<{ url: string; specs: Map<string, string>; close: () => Promise<void> }> {
+export async function startSpecServer(
+  specs: Map<string, string>,
+  { host = "127.0.0.1", port = 0 } = {},
+): Promise<{ url: string; specs: Map<string, string>; close: () => Promise<void> }> {
   const route = specRoute(specs);
   const server: Server = createServer((req, res) => {
-    if (!route(req, res)) res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "GET /specs/<specHash>.json" }));
+    if (!route(req, res))
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "GET /specs/<specHash>.json" }));
   });
   return { ...(await listenHttp(server, host, port)), specs };
 }

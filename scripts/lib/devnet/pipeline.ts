@@ -23,7 +23,12 @@ export async function registerServingPipeline(p: {
   const accounts = p.operatorKeys.map((k) => privateKeyToAccount(k));
   const stageOperators = accounts.map((a) => a.address);
   const key = pipelineKey(p.modelId, stageOperators);
-  const [registered] = await readContract(p.client, { abi: inferenceEscrowAbi, address: p.deployments.contracts.inferenceEscrow, functionName: "pipeline", args: [key] });
+  const [registered] = await readContract(p.client, {
+    abi: inferenceEscrowAbi,
+    address: p.deployments.contracts.inferenceEscrow,
+    functionName: "pipeline",
+    args: [key],
+  });
   if (registered) return { pipelineKey: key, stageOperators, gasUsed: undefined };
   const [sender, ...others] = accounts;
   if (!sender) throw new Error("a pipeline needs at least one stage");
@@ -31,9 +36,17 @@ export async function registerServingPipeline(p: {
   const consents: Record<Address, Hex> = {};
   for (const account of others) {
     const wallet = createWalletClient({ account, transport: p.transport });
-    consents[account.address] = (await consentToPipeline(wallet, { deployments: p.deployments, modelId: p.modelId, stageOperators, deadline: consentDeadline })).signature;
+    consents[account.address] = (
+      await consentToPipeline(wallet, { deployments: p.deployments, modelId: p.modelId, stageOperators, deadline: consentDeadline })
+    ).signature;
   }
   const wallet = createWalletClient({ account: sender, transport: p.transport });
-  const result = await registerPipeline(wallet, { deployments: p.deployments, modelId: p.modelId, stageOperators, consentDeadline, consents });
+  const result = await registerPipeline(wallet, {
+    deployments: p.deployments,
+    modelId: p.modelId,
+    stageOperators,
+    consentDeadline,
+    consents,
+  });
   return { pipelineKey: result.pipelineKey, stageOperators, gasUsed: result.receipt.gasUsed };
 }

@@ -16,14 +16,18 @@ import { devKey, type DevnetRoles } from "./accounts.ts";
  * `WrongChainError` (the book names another chain) or `MissingDeploymentError` (no file, not an
  * address book, or a contract without code: a book left over from a restarted dev chain).
  */
-export async function checkExistingChain(rpcUrl: string, deploymentsFile: string): Promise<{ client: PublicClient; chainId: number; deployments: Deployments }> {
+export async function checkExistingChain(
+  rpcUrl: string,
+  deploymentsFile: string,
+): Promise<{ client: PublicClient; chainId: number; deployments: Deployments }> {
   const { client, chainId } = await checkRpc(rpcUrl);
   const source = path.resolve(deploymentsFile);
   const deployments = await loadAddressBook({ kind: "file", path: source }, chainId);
   for (const name of contractNames) {
     const address = deployments.contracts[name];
     const code = await client.getCode({ address });
-    if (!code || code === "0x") throw new MissingDeploymentError({ chainId, source, cause: new Error(`${name} ${address} has no code on this chain`) });
+    if (!code || code === "0x")
+      throw new MissingDeploymentError({ chainId, source, cause: new Error(`${name} ${address} has no code on this chain`) });
   }
   return { client, chainId, deployments };
 }
@@ -108,7 +112,12 @@ export async function stakedMiners(client: PublicClient, deployments: Deployment
  * Accounts of `roles` with what each needs (miners and replicas, clients, validators and, if
  * running, the cheater). A miner in `staked` (a used chain) needs gas only, not another stake.
  */
-export function roleAccounts(roles: DevnetRoles, requests: number, cheater: Hex | undefined, staked: ReadonlySet<Address> = new Set()): { address: Address; neededWei: bigint }[] {
+export function roleAccounts(
+  roles: DevnetRoles,
+  requests: number,
+  cheater: Hex | undefined,
+  staked: ReadonlySet<Address> = new Set(),
+): { address: Address; neededWei: bigint }[] {
   const needs = roleNeedsWei(requests);
   const of = (key: Hex, neededWei: bigint) => ({ address: privateKeyToAccount(key).address, neededWei });
   const miner = (key: Hex) => of(key, staked.has(privateKeyToAccount(key).address) ? needs.minerGas : needs.miner);

@@ -23,7 +23,10 @@ export function childPids(parent = process.pid): number[] {
   } catch {
     return [];
   }
-  return entries.filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => parentPid(pid) === parent);
+  return entries
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => parentPid(pid) === parent);
 }
 
 /** Whether `pid` is still a running process (a zombie counts as gone). */

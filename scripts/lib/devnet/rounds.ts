@@ -52,7 +52,12 @@ export class RoundTracker {
    * it logged `round committed` never logs that round (its restart resumes past it), so the logs
    * alone can wait forever. Returns the logs that did arrive.
    */
-  async waitCommitted(round: bigint, members: readonly StageMember[], isCommitted: () => Promise<boolean>, pollMs = 1_000): Promise<RoundLog[]> {
+  async waitCommitted(
+    round: bigint,
+    members: readonly StageMember[],
+    isCommitted: () => Promise<boolean>,
+    pollMs = 1_000,
+  ): Promise<RoundLog[]> {
     for (;;) {
       if (this.failure) throw this.failure;
       const logged = new Set(this.logsOf(round).map((l) => l.worker));
@@ -70,9 +75,16 @@ export class RoundTracker {
 }
 
 /** Whether every member has its commitment of `round` stored on-chain. */
-export function allCommitted(client: WalletClient | PublicClient, deployments: Deployments, modelId: bigint, round: bigint, members: readonly StageMember[]): () => Promise<boolean> {
+export function allCommitted(
+  client: WalletClient | PublicClient,
+  deployments: Deployments,
+  modelId: bigint,
+  round: bigint,
+  members: readonly StageMember[],
+): () => Promise<boolean> {
   return async () => {
-    for (const { stage, worker } of members) if (!(await getCommitment(client, { deployments, modelId, round, stage, worker })).found) return false;
+    for (const { stage, worker } of members)
+      if (!(await getCommitment(client, { deployments, modelId, round, stage, worker })).found) return false;
     return true;
   };
 }
@@ -93,7 +105,15 @@ export function roundLosses(logs: readonly RoundLog[]): { loss: number | undefin
 
 export type MintRecord = { worker: Address; payout: Address; units: bigint; workerTokens: bigint; designerTokens: bigint; gasUsed: bigint };
 /** `finalizedBy`: the validator finalizes rounds it attested (to mint its reward), else the devnet does. */
-export type SettledRound = { round: bigint; loss: number | undefined; evalLoss: number | undefined; wallMs: number; finalizeGas: bigint; finalizedBy: "devnet" | "other"; mints: MintRecord[] };
+export type SettledRound = {
+  round: bigint;
+  loss: number | undefined;
+  evalLoss: number | undefined;
+  wallMs: number;
+  finalizeGas: bigint;
+  finalizedBy: "devnet" | "other";
+  mints: MintRecord[];
+};
 
 /** Moves time past `round`'s challenge window, finalizes it and mints every worker's reward. */
 export async function settleRound(p: {
@@ -127,13 +147,27 @@ export async function settleRound(p: {
   const mints: MintRecord[] = [];
   for (const worker of p.workers) {
     const m = await mintReward(p.relayer, { deployments, modelId, round, worker });
-    mints.push({ worker, payout: m.payout, units: m.units, workerTokens: m.workerTokens, designerTokens: m.designerTokens, gasUsed: m.receipt.gasUsed });
+    mints.push({
+      worker,
+      payout: m.payout,
+      units: m.units,
+      workerTokens: m.workerTokens,
+      designerTokens: m.designerTokens,
+      gasUsed: m.receipt.gasUsed,
+    });
   }
   const { loss, evalLoss } = roundLosses(p.logs);
   return { round, loss, evalLoss, wallMs: Math.max(0, ...p.logs.map((l) => l.wallMs)), finalizeGas: fin.gas, finalizedBy: fin.by, mints };
 }
 
-type FinalizeParameters = { relayer: WalletClient; deployments: Deployments; modelId: bigint; round: bigint; othersFinalize?: (() => Promise<boolean>) | undefined; finalizeWaitMs?: number | undefined };
+type FinalizeParameters = {
+  relayer: WalletClient;
+  deployments: Deployments;
+  modelId: bigint;
+  round: bigint;
+  othersFinalize?: (() => Promise<boolean>) | undefined;
+  finalizeWaitMs?: number | undefined;
+};
 
 /** Finalizes `round` unless another party does (or did); the gas is read from whichever transaction did it. */
 async function finalizeUnlessDone(p: FinalizeParameters): Promise<{ gas: bigint; by: "devnet" | "other" }> {

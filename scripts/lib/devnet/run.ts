@@ -2,7 +2,19 @@
 // the list of child processes, and always stops them (error, Ctrl-C or success).
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { type Address, createPublicClient, createWalletClient, encodeAbiParameters, erc20Abi, formatEther, type Hex, http, keccak256, parseEther, type PublicClient } from "viem";
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  encodeAbiParameters,
+  erc20Abi,
+  formatEther,
+  type Hex,
+  http,
+  keccak256,
+  parseEther,
+  type PublicClient,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { claimRevenue, getAcceptedCommitments, getClaimable, getModel, getSlashes, registerModel } from "./sdkFacade.ts";
 import type { Deployments } from "../../../sdk/deployments/types.ts";
@@ -24,7 +36,16 @@ import { registerServingPipeline } from "./pipeline.ts";
 import { describeTopUps, fundRoles, pickCheaterKeys, roleAccounts, stakedMiners } from "./preflight.ts";
 import { settleValidatorRewards, type ValidatorRoundReward } from "./validatorRewards.ts";
 import { allCommitted, RoundTracker, type SettledRound, settleRound } from "./rounds.ts";
-import { type AuditRecord, auditAndResolveAll, cheaterRound, contentAddress, runningValidatorAttested, stageAuditors, startCheater, startStageValidators } from "./verification.ts";
+import {
+  type AuditRecord,
+  auditAndResolveAll,
+  cheaterRound,
+  contentAddress,
+  runningValidatorAttested,
+  stageAuditors,
+  startCheater,
+  startStageValidators,
+} from "./verification.ts";
 
 export type DevnetOptions = {
   stages: number;
@@ -93,7 +114,11 @@ export type DevnetResult = {
    * The validators, one process per stage (validators hold one stage): each round's audits of all
    * stages as one record, and per stage its auditor, committee and on-chain rewards.
    */
-  validator: { fraction: number; audits: AuditRecord[]; stages: { stage: number; address: Address; committee: Address[]; rewards: ValidatorRoundReward[] }[] };
+  validator: {
+    fraction: number;
+    audits: AuditRecord[];
+    stages: { stage: number; address: Address; committee: Address[]; rewards: ValidatorRoundReward[] }[];
+  };
   /** How the served tokens were chosen. */
   sampling: SamplingParameters | "greedy";
   /** The first prompt's completion by the initial weights, decoded the same way (the baseline). */
@@ -155,7 +180,15 @@ async function runOnChain(
   const designer = wallet(roles.deployer);
   // A chain used before has a jailed cheater from the last run: cheat with the next fresh key.
   if (o.cheater) roles.cheater = await pickCheaterKeys(client, deployments);
-  o.log(describeTopUps(await fundRoles(client, designer, roleAccounts(roles, o.requests, o.cheater ? roles.cheater.key : undefined, await stakedMiners(client, deployments, roles)))));
+  o.log(
+    describeTopUps(
+      await fundRoles(
+        client,
+        designer,
+        roleAccounts(roles, o.requests, o.cheater ? roles.cheater.key : undefined, await stakedMiners(client, deployments, roles)),
+      ),
+    ),
+  );
   const gas: Record<string, bigint[]> = {};
   // Every child is logged with its pid, so an interrupted run can be checked for stray processes.
   const track = (...procs: ManagedProcess[]) => {
@@ -188,8 +221,15 @@ async function runOnChain(
   const miners = swarmSet?.miners ?? stageMiners;
   // Miners that start now: one per stage, and the last stage's second replica in swarm mode.
   const starting = swarmSet ? [...miners, swarmSet.crashing] : miners;
-  const cheaterMiner = { stage: o.stages - 1, key: roles.cheater.key, signingKey: roles.cheater.signingKey, address: privateKeyToAccount(roles.cheater.key).address, journalDir: "" };
-  for (const g of await stakeMiners({ rpcUrl, deployments, miners: o.cheater ? [...starting, cheaterMiner] : starting })) addGas("stake", g);
+  const cheaterMiner = {
+    stage: o.stages - 1,
+    key: roles.cheater.key,
+    signingKey: roles.cheater.signingKey,
+    address: privateKeyToAccount(roles.cheater.key).address,
+    journalDir: "",
+  };
+  for (const g of await stakeMiners({ rpcUrl, deployments, miners: o.cheater ? [...starting, cheaterMiner] : starting }))
+    addGas("stake", g);
   clock.mark("registered");
 
   const tracker = new RoundTracker();
@@ -201,18 +241,31 @@ async function runOnChain(
   const restarts: RestartRecord[] = [];
   const onRestart = (r: RestartRecord) => {
     restarts.push(r);
-    o.log(`${r.name} (pid ${r.pid}) exited with ${r.code}; restarting it with the same command in ${r.delayMs} ms`, { child: r.name, pid: r.pid, exitCode: r.code });
+    o.log(`${r.name} (pid ${r.pid}) exited with ${r.code}; restarting it with the same command in ${r.delayMs} ms`, {
+      child: r.name,
+      pid: r.pid,
+      exitCode: r.code,
+    });
   };
   const logDir = path.join(runDir, "logs");
   await mkdir(logDir, { recursive: true });
   const minerParams: MinerProcessParameters = {
-    rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, untilRound: last, onRestart, extraArgs: o.minerArgs,
+    rpcUrl,
+    deploymentsFile: chain.deploymentsFile,
+    modelId,
+    specPath,
+    untilRound: last,
+    onRestart,
+    extraArgs: o.minerArgs,
     // No --peer: every stage finds the next one in the on-chain stage directory.
     discover: true,
     logDir,
     onRound: (l) => {
       tracker.add(l);
-      if (l.loss !== undefined) o.log(`round ${l.round}: stage ${l.stage} ${swarmSet ? `${l.worker} ` : ""}committed${l.items !== undefined ? ` ${l.items} microbatches` : ""}, loss ${l.loss.toFixed(3)}`);
+      if (l.loss !== undefined)
+        o.log(
+          `round ${l.round}: stage ${l.stage} ${swarmSet ? `${l.worker} ` : ""}committed${l.items !== undefined ? ` ${l.items} microbatches` : ""}, loss ${l.loss.toFixed(3)}`,
+        );
     },
   };
   const startedProcs = await startMiners({ ...minerParams, miners: starting, signal: o.signal });
@@ -222,13 +275,36 @@ async function runOnChain(
   o.signal.addEventListener("abort", () => tracker.fail(new Error("interrupted")));
   const peers = new Map<Address, string>();
   for (const [s, p] of startedProcs.entries()) peers.set((starting[s] as { address: Address }).address, await contentAddress(p));
-  const swarm = swarmSet && new DevnetSwarm({ set: swarmSet, plan: swarmPlan(first, o.rounds), procs: startedProcs, minerParams, stake: async (m) => {
-    for (const g of await stakeMiners({ rpcUrl, deployments, miners: [m] })) addGas("stake", g);
-  }, track, log: o.log });
+  const swarm =
+    swarmSet &&
+    new DevnetSwarm({
+      set: swarmSet,
+      plan: swarmPlan(first, o.rounds),
+      procs: startedProcs,
+      minerParams,
+      stake: async (m) => {
+        for (const g of await stakeMiners({ rpcUrl, deployments, miners: [m] })) addGas("stake", g);
+      },
+      track,
+      log: o.log,
+    });
   // The cheater: a replica of the last stage that copies the honest miner's public activations and
   // commits made-up gradients for the first round (then it is slashed and jailed).
   const cheater = o.cheater
-    ? startCheater({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, stage: cheaterMiner.stage, key: cheaterMiner.key, signingKey: cheaterMiner.signingKey, honest: { worker: (miners[o.stages - 1] as { address: Address }).address, address: peers.get((miners[o.stages - 1] as { address: Address }).address) as string }, fromRound: first, rounds: 1 })
+    ? startCheater({
+        rpcUrl,
+        deploymentsFile: chain.deploymentsFile,
+        modelId,
+        stage: cheaterMiner.stage,
+        key: cheaterMiner.key,
+        signingKey: cheaterMiner.signingKey,
+        honest: {
+          worker: (miners[o.stages - 1] as { address: Address }).address,
+          address: peers.get((miners[o.stages - 1] as { address: Address }).address) as string,
+        },
+        fromRound: first,
+        rounds: 1,
+      })
     : undefined;
   if (cheater) {
     track(cheater);
@@ -238,13 +314,28 @@ async function runOnChain(
   // The protocol's sampling rate (ATTEST_SAMPLE_BPS): a cheat on every item of a round of many steps is caught w.p. ~1.
   const fraction = 0.1;
   const auditors = stageAuditors(roles, o.stages);
-  const validators = startStageValidators({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: o.stages, peers, fraction, fromRound: first, untilRound: last, onRestart, logDir });
+  const validators = startStageValidators({
+    rpcUrl,
+    deploymentsFile: chain.deploymentsFile,
+    modelId,
+    specPath,
+    roles,
+    stages: o.stages,
+    peers,
+    fraction,
+    fromRound: first,
+    untilRound: last,
+    onRestart,
+    logDir,
+  });
   for (const v of validators) {
     track(v);
     void v.exit.then(() => v.gaveUp && tracker.fail(v.gaveUp));
   }
   await Promise.all(validators.map((v) => v.waitUntil("validating", (e) => e.msg === "validating", 120_000)));
-  o.log(`validators of ${o.stages} stages staked (one stage each: ${auditors.map((a) => `stage ${a.stage} ${a.address}`).join(", ")}), sampling ${fraction * 100}% of every commitment`);
+  o.log(
+    `validators of ${o.stages} stages staked (one stage each: ${auditors.map((a) => `stage ${a.stage} ${a.address}`).join(", ")}), sampling ${fraction * 100}% of every commitment`,
+  );
   const audits: AuditRecord[] = [];
   const cheaterRounds: bigint[] = [];
   const rounds: SettledRound[] = [];
@@ -258,15 +349,24 @@ async function runOnChain(
     await swarm?.readyForNextRound(round);
     if (cheater && (await cheaterRound(cheater, round))) cheaterRounds.push(round);
     const settled = await settleRound({
-      rpcUrl, relayer: designer, deployments, modelId, round, genesisTime: BigInt(model.genesisTime),
-      commitWindowSec: BigInt(model.timing.commitWindowSec), challengeWindowSec: BigInt(model.timing.challengeWindowSec),
-      workers: members.map((m) => m.worker), logs,
+      rpcUrl,
+      relayer: designer,
+      deployments,
+      modelId,
+      round,
+      genesisTime: BigInt(model.genesisTime),
+      commitWindowSec: BigInt(model.timing.commitWindowSec),
+      challengeWindowSec: BigInt(model.timing.challengeWindowSec),
+      workers: members.map((m) => m.worker),
+      logs,
       // A validator finalizes rounds it attested (to mint its reward): let it, rather than race it.
       othersFinalize: () => runningValidatorAttested({ client, deployments, modelId, round, auditors, validators }),
       duringChallenge: async () => {
         const a = await auditAndResolveAll({ validators, client, rpcUrl, deployments, round, modelId });
         audits.push(a);
-        o.log(`round ${round} audited: ${a.sampled} items re-executed (${a.computeMs} ms), ${a.attested} attested, ${a.disputes.length} disputes${a.disputes.length ? " resolved" : ""}${a.voided.length ? `, ${a.voided.length} copies voided` : ""}`);
+        o.log(
+          `round ${round} audited: ${a.sampled} items re-executed (${a.computeMs} ms), ${a.attested} attested, ${a.disputes.length} disputes${a.disputes.length ? " resolved" : ""}${a.voided.length ? `, ${a.voided.length} copies voided` : ""}`,
+        );
       },
     });
     addGas("finalizeRound", settled.finalizeGas);
@@ -276,7 +376,9 @@ async function runOnChain(
   }
   // Every round is audited and settled: the miners may stop serving their content.
   const finishing = swarm ? swarm.finishing(minerProcs, last) : minerProcs;
-  await Promise.all(finishing.map((p) => p.waitUntil("training done", (e) => e.msg === "training done; serving committed content until stopped", 60_000)));
+  await Promise.all(
+    finishing.map((p) => p.waitUntil("training done", (e) => e.msg === "training done; serving committed content until stopped", 60_000)),
+  );
   // Kept running, they go on serving their committed content (weights of every round) to peers.
   if (!o.keepRunning) {
     const all = swarm ? swarm.allProcs(minerProcs) : minerProcs;
@@ -288,9 +390,18 @@ async function runOnChain(
   await Promise.all(validators.map((v) => v.stop(10_000)));
   const validatorStages: DevnetResult["validator"]["stages"] = [];
   for (const a of auditors) {
-    const rewards = await settleValidatorRewards({ client, relayer: designer, deployments, modelId, rounds: rounds.map((r) => r.round), validator: a.address });
+    const rewards = await settleValidatorRewards({
+      client,
+      relayer: designer,
+      deployments,
+      modelId,
+      rounds: rounds.map((r) => r.round),
+      validator: a.address,
+    });
     for (const v of rewards) if (v.mintGas !== undefined) addGas("mintValidatorReward", v.mintGas);
-    o.log(`stage-${a.stage} validator ${a.address}: ${rewards.reduce((t, v) => t + v.attestedItems, 0)} items attested on-chain, ${formatEther(rewards.reduce((t, v) => t + v.tokens, 0n))} tokens minted`);
+    o.log(
+      `stage-${a.stage} validator ${a.address}: ${rewards.reduce((t, v) => t + v.attestedItems, 0)} items attested on-chain, ${formatEther(rewards.reduce((t, v) => t + v.tokens, 0n))} tokens minted`,
+    );
     validatorStages.push({ stage: a.stage, address: a.address, committee: a.committee, rewards });
   }
   clock.mark("trained");
@@ -300,24 +411,56 @@ async function runOnChain(
   const pipeline = await registerServingPipeline({ client, transport, deployments, modelId, operatorKeys: miners.map((m) => m.key) });
   if (pipeline.gasUsed !== undefined) addGas("registerPipeline", pipeline.gasUsed);
   o.log(`pipeline ${pipeline.pipelineKey} registered with the consent of its ${new Set(pipeline.stageOperators).size} operators`);
-  o.log(`starting the serving pipeline on the trained weights (${sampling ? `sampling at temperature ${sampling.temperature}, top-${sampling.topK}` : "greedy"})`);
-  const serving = await startServingPipeline(o.stages, (s) => ({
-    specPath, modelId: modelId.toString(), wire: "float32", journalDir: (miners[s] as { journalDir: string }).journalDir, ...(sampling ? { sampling } : {}),
-    ...(s === 0 ? { operator: { rpcUrls: [rpcUrl], deploymentsPath: chain.deploymentsFile, key: roles.miners[0] as Hex, stageOperators: miners.map((m) => m.address), maxNewTokens: MAX_NEW_TOKENS } } : {}),
-  }), undefined, o.signal);
+  o.log(
+    `starting the serving pipeline on the trained weights (${sampling ? `sampling at temperature ${sampling.temperature}, top-${sampling.topK}` : "greedy"})`,
+  );
+  const serving = await startServingPipeline(
+    o.stages,
+    (s) => ({
+      specPath,
+      modelId: modelId.toString(),
+      wire: "float32",
+      journalDir: (miners[s] as { journalDir: string }).journalDir,
+      ...(sampling ? { sampling } : {}),
+      ...(s === 0
+        ? {
+            operator: {
+              rpcUrls: [rpcUrl],
+              deploymentsPath: chain.deploymentsFile,
+              key: roles.miners[0] as Hex,
+              stageOperators: miners.map((m) => m.address),
+              maxNewTokens: MAX_NEW_TOKENS,
+            },
+          }
+        : {}),
+    }),
+    undefined,
+    o.signal,
+  );
   track(...serving.stages);
   clock.mark("servingReady");
-  o.log(`stage 0 announced its endpoint ${String(serving.stages[0]?.all("announced")[0]?.url)} in the ServingDirectory; dapps find it through the SDK's infer`);
+  o.log(
+    `stage 0 announced its endpoint ${String(serving.stages[0]?.all("announced")[0]?.url)} in the ServingDirectory; dapps find it through the SDK's infer`,
+  );
   const requests: InferenceOutcome[] = [];
   for (let i = 0; i < o.requests; i++) {
     if (o.signal.aborted) throw new Error("interrupted");
     const dapp = wallet(roles.clients[i % roles.clients.length] as Hex);
-    const outcome = await payForInference({ wallet: dapp, deployments, modelId, prompt: PROMPTS[i % PROMPTS.length] as string, feeWei: parseEther("0.01") * BigInt(1 + (i % 3)) });
+    const outcome = await payForInference({
+      wallet: dapp,
+      deployments,
+      modelId,
+      prompt: PROMPTS[i % PROMPTS.length] as string,
+      feeWei: parseEther("0.01") * BigInt(1 + (i % 3)),
+    });
     addGas("requestInference", outcome.requestGas);
     requests.push(outcome);
-    o.log(`request ${outcome.requestId}: ${JSON.stringify(outcome.prompt)} -> ${JSON.stringify(outcome.output)} (${Math.round(outcome.latencyMs)} ms)`);
+    o.log(
+      `request ${outcome.requestId}: ${JSON.stringify(outcome.prompt)} -> ${JSON.stringify(outcome.output)} (${Math.round(outcome.latencyMs)} ms)`,
+    );
   }
-  for (const s of serving.stages[0]?.all("served") ?? []) if (s.status === "fulfilled") addGas("fulfillInference", BigInt(String(s.gasUsed)));
+  for (const s of serving.stages[0]?.all("served") ?? [])
+    if (s.status === "fulfilled") addGas("fulfillInference", BigInt(String(s.gasUsed)));
   if (!o.keepRunning) await Promise.all(serving.stages.map((p) => p.stop(10_000)));
   clock.mark("served");
 
@@ -337,34 +480,94 @@ async function runOnChain(
     addGas("claimRevenue", r.receipt.gasUsed);
     claims.push({ holder, claimableWei: totalWei, claimedWei: r.amountWei, gasUsed: r.receipt.gasUsed });
   }
-  const tokenBalances = await Promise.all(holders.map(async (holder) => ({ holder, balance: await client.readContract({ abi: erc20Abi, address: token, functionName: "balanceOf", args: [holder] }) })));
+  const tokenBalances = await Promise.all(
+    holders.map(async (holder) => ({
+      holder,
+      balance: await client.readContract({ abi: erc20Abi, address: token, functionName: "balanceOf", args: [holder] }),
+    })),
+  );
   const tokenEthAfterClaims = await client.getBalance({ address: token });
-  const slashes = (await getSlashes(client, { deployments, modelId })).map((s) => ({ worker: s.worker, round: s.round, slashedWei: s.slashedWei }));
+  const slashes = (await getSlashes(client, { deployments, modelId })).map((s) => ({
+    worker: s.worker,
+    round: s.round,
+    slashedWei: s.slashedWei,
+  }));
   clock.mark("claimed");
   let networkFile: string | undefined;
   if (o.keepRunning) {
     // Validators that stay, one per stage: they audit the rounds after this run's (a joining miner's too).
-    const staying = startStageValidators({ rpcUrl, deploymentsFile: chain.deploymentsFile, modelId, specPath, roles, stages: o.stages, peers, fraction, fromRound: last + 1n, onRestart });
+    const staying = startStageValidators({
+      rpcUrl,
+      deploymentsFile: chain.deploymentsFile,
+      modelId,
+      specPath,
+      roles,
+      stages: o.stages,
+      peers,
+      fraction,
+      fromRound: last + 1n,
+      onRestart,
+    });
     for (const v of staying) track(v);
     await Promise.all(staying.map((v) => v.waitUntil("validating", (e) => e.msg === "validating", 120_000)));
     const { endpoints } = await getServingEndpoints(client, { deployments, modelId });
     networkFile = await writeNetworkFile(runDir, {
-      chainId: deployments.chainId, rpcUrl, deploymentsFile: chain.deploymentsFile, deployments,
-      model: { id: modelId.toString(), name: terms.name, symbol: terms.symbol, token, stages: o.stages, specHash: hash, metadataURI, specFile: specPath },
+      chainId: deployments.chainId,
+      rpcUrl,
+      deploymentsFile: chain.deploymentsFile,
+      deployments,
+      model: {
+        id: modelId.toString(),
+        name: terms.name,
+        symbol: terms.symbol,
+        token,
+        stages: o.stages,
+        specHash: hash,
+        metadataURI,
+        specFile: specPath,
+      },
       serving: endpoints.map((e) => ({ modelId: modelId.toString(), operator: e.entryOperator, url: e.url })),
-      peers: [...miners.map((m) => ({ stage: m.stage, worker: m.address, multiaddr: peers.get(m.address) as string })), ...((await swarm?.replicaPeers()) ?? [])].map((x) => ({ modelId: modelId.toString(), ...x })),
-      specServer: specServer.url, validators: auditors.map((a) => a.address), roles,
+      peers: [
+        ...miners.map((m) => ({ stage: m.stage, worker: m.address, multiaddr: peers.get(m.address) as string })),
+        ...((await swarm?.replicaPeers()) ?? []),
+      ].map((x) => ({ modelId: modelId.toString(), ...x })),
+      specServer: specServer.url,
+      validators: auditors.map((a) => a.address),
+      roles,
     });
   }
   return {
-    runDir, chainId: deployments.chainId, rpcUrl, modelId, token, stages: o.stages, stepsPerRound: spec.stepsPerRound, miners: miners.map((m) => m.address), designer: designer.account.address,
-    unitsPerMicrobatch: [...model.unitsPerMicrobatch], swarm: await swarm?.record(),
-    rounds, requests, claims, tokenBalances, slashes, gas, tokenEthAfterClaims,
+    runDir,
+    chainId: deployments.chainId,
+    rpcUrl,
+    modelId,
+    token,
+    stages: o.stages,
+    stepsPerRound: spec.stepsPerRound,
+    miners: miners.map((m) => m.address),
+    designer: designer.account.address,
+    unitsPerMicrobatch: [...model.unitsPerMicrobatch],
+    swarm: await swarm?.record(),
+    rounds,
+    requests,
+    claims,
+    tokenBalances,
+    slashes,
+    gas,
+    tokenEthAfterClaims,
     // Every incarnation of every child (a restarted miner has several), so none is left running.
-    childPids: children.flatMap((c) => ("pids" in c && Array.isArray(c.pids) ? (c.pids as number[]) : [c.pid])).filter((p): p is number => p !== undefined),
+    childPids: children
+      .flatMap((c) => ("pids" in c && Array.isArray(c.pids) ? (c.pids as number[]) : [c.pid]))
+      .filter((p): p is number => p !== undefined),
     restarts,
     cheater: o.cheater
-      ? { requested: true, wired: true, note: `stage-${cheaterMiner.stage} replica committing fabricated gradients`, address: cheaterMiner.address, committedRounds: cheaterRounds }
+      ? {
+          requested: true,
+          wired: true,
+          note: `stage-${cheaterMiner.stage} replica committing fabricated gradients`,
+          address: cheaterMiner.address,
+          committedRounds: cheaterRounds,
+        }
       : { requested: false, wired: true, note: "--no-cheater", committedRounds: [] },
     validator: { fraction, audits, stages: validatorStages },
     sampling: sampling ?? "greedy",
@@ -377,7 +580,12 @@ async function runOnChain(
   };
 }
 
-async function collectCommitmentGas(client: PublicClient, deployments: Deployments, modelId: bigint, addGas: (op: string, g: bigint) => void) {
+async function collectCommitmentGas(
+  client: PublicClient,
+  deployments: Deployments,
+  modelId: bigint,
+  addGas: (op: string, g: bigint) => void,
+) {
   const accepted = await getAcceptedCommitments(client, { deployments, modelId });
   const txs = [...new Set(accepted.map((c) => c.transactionHash))];
   for (const hash of txs) {

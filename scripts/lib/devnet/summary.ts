@@ -67,11 +67,15 @@ export function sampleLine(r: DevnetResult): string {
   const q = r.requests[0];
   const how = r.sampling === "greedy" ? "greedy" : `temperature ${r.sampling.temperature}, top-${r.sampling.topK}`;
   const before = `untrained: ${JSON.stringify(r.untrained.prompt)} -> ${JSON.stringify(r.untrained.output)}`;
-  return q ? `sample completion (${how}): ${JSON.stringify(q.prompt)} -> ${JSON.stringify(q.output)} (${before})` : "no inference requested";
+  return q
+    ? `sample completion (${how}): ${JSON.stringify(q.prompt)} -> ${JSON.stringify(q.output)} (${before})`
+    : "no inference requested";
 }
 
 function minerRows(r: DevnetResult) {
-  const extra = (r.swarm?.replicas ?? []).filter((x) => !r.miners.includes(x.worker)).map((x) => ({ stage: r.swarm?.stage as number, miner: x.worker }));
+  const extra = (r.swarm?.replicas ?? [])
+    .filter((x) => !r.miners.includes(x.worker))
+    .map((x) => ({ stage: r.swarm?.stage as number, miner: x.worker }));
   return [...r.miners.map((miner, stage) => ({ stage, miner })), ...extra].map(({ stage, miner }) => {
     const mints = r.rounds.flatMap((x) => x.mints.filter((y) => y.worker === miner));
     return {
@@ -101,7 +105,12 @@ export function swarmRows(r: DevnetResult) {
     return {
       replica: worker,
       role,
-      event: role === "crashes mid-round" && swarm.crash ? `killed -9 in round ${swarm.crash.round}` : role === "joins later" && swarm.join ? `started during round ${swarm.join.round}` : "",
+      event:
+        role === "crashes mid-round" && swarm.crash
+          ? `killed -9 in round ${swarm.crash.round}`
+          : role === "joins later" && swarm.join
+            ? `started during round ${swarm.join.round}`
+            : "",
       roundsTrained: trained.map((x) => Number(x.round)).join(" "),
       itemsKept: items,
       units: units.toString(),
@@ -124,33 +133,104 @@ function gasRows(r: DevnetResult) {
 /** Prints the human summary tables. */
 export function printSummary(r: DevnetResult, wallMs: number): void {
   const c = summaryChecks(r);
-  console.log(`\n=== Shardholder devnet summary (chain ${r.chainId}, model ${r.modelId}, ${r.stages} stages, ${(wallMs / 1000).toFixed(1)} s) ===`);
+  console.log(
+    `\n=== Shardholder devnet summary (chain ${r.chainId}, model ${r.modelId}, ${r.stages} stages, ${(wallMs / 1000).toFixed(1)} s) ===`,
+  );
   console.log(`\nLoss per round (${r.stepsPerRound} optimizer steps a round; eval: held-out text after the round)`);
-  console.table(r.rounds.map((x) => ({ round: Number(x.round), trainLoss: x.loss?.toFixed(4), evalLoss: x.evalLoss?.toFixed(4), roundWallMs: Math.round(x.wallMs), finalizedBy: x.finalizedBy === "other" ? "validator" : "devnet" })));
-  console.log(`train loss ${c.firstLoss.toFixed(3)} -> ${c.lastLoss.toFixed(3)} (${(c.lossDropFraction * 100).toFixed(1)}% lower); eval loss after round 0 ${c.firstEvalLoss.toFixed(3)} -> ${c.lastEvalLoss.toFixed(3)} after ${c.optimizerSteps} steps`);
+  console.table(
+    r.rounds.map((x) => ({
+      round: Number(x.round),
+      trainLoss: x.loss?.toFixed(4),
+      evalLoss: x.evalLoss?.toFixed(4),
+      roundWallMs: Math.round(x.wallMs),
+      finalizedBy: x.finalizedBy === "other" ? "validator" : "devnet",
+    })),
+  );
+  console.log(
+    `train loss ${c.firstLoss.toFixed(3)} -> ${c.lastLoss.toFixed(3)} (${(c.lossDropFraction * 100).toFixed(1)}% lower); eval loss after round 0 ${c.firstEvalLoss.toFixed(3)} -> ${c.lastEvalLoss.toFixed(3)} after ${c.optimizerSteps} steps`,
+  );
   console.log("\nUnits and tokens per miner");
   console.table(minerRows(r));
   if (r.swarm) {
-    console.log(`\nSwarm: stage ${r.swarm.stage}'s replicas (stage ${r.swarm.fanOutStage} routes each round's microbatches across them; units = microbatches kept x ${r.unitsPerMicrobatch[r.swarm.stage]})`);
+    console.log(
+      `\nSwarm: stage ${r.swarm.stage}'s replicas (stage ${r.swarm.fanOutStage} routes each round's microbatches across them; units = microbatches kept x ${r.unitsPerMicrobatch[r.swarm.stage]})`,
+    );
     console.table(swarmRows(r));
   }
   console.log("\nVerification");
-  console.table(r.validator.audits.map((a) => ({ round: Number(a.round), reexecuted: a.sampled, attested: a.attested, disputes: a.disputes.map(String).join(" "), voided: a.voided.length, computeMs: a.computeMs })));
+  console.table(
+    r.validator.audits.map((a) => ({
+      round: Number(a.round),
+      reexecuted: a.sampled,
+      attested: a.attested,
+      disputes: a.disputes.map(String).join(" "),
+      voided: a.voided.length,
+      computeMs: a.computeMs,
+    })),
+  );
   console.log("\nValidators (one per stage): on-chain attestations and emission share");
-  console.table(r.validator.stages.flatMap((x) => x.rewards.map((v) => ({ stage: x.stage, validator: x.address, round: Number(v.round), itemsAttested: v.attestedItems, units: v.units.toString(), tokens: formatEther(v.tokens), mintedBy: v.mintedBy }))));
-  console.log(`validator: ${c.validatorItemsAttestedOnChain} items attested on-chain, ${formatEther(c.validatorTokensMinted)} tokens minted`);
-  console.table(r.slashes.map((x) => ({ worker: x.worker, role: x.worker === r.cheater.address ? "cheater" : r.miners.includes(x.worker) ? "stage miner" : r.swarm?.replicas.some((y) => y.worker === x.worker) ? "replica" : "other", round: Number(x.round), slashedEth: formatEther(x.slashedWei) })));
+  console.table(
+    r.validator.stages.flatMap((x) =>
+      x.rewards.map((v) => ({
+        stage: x.stage,
+        validator: x.address,
+        round: Number(v.round),
+        itemsAttested: v.attestedItems,
+        units: v.units.toString(),
+        tokens: formatEther(v.tokens),
+        mintedBy: v.mintedBy,
+      })),
+    ),
+  );
+  console.log(
+    `validator: ${c.validatorItemsAttestedOnChain} items attested on-chain, ${formatEther(c.validatorTokensMinted)} tokens minted`,
+  );
+  console.table(
+    r.slashes.map((x) => ({
+      worker: x.worker,
+      role:
+        x.worker === r.cheater.address
+          ? "cheater"
+          : r.miners.includes(x.worker)
+            ? "stage miner"
+            : r.swarm?.replicas.some((y) => y.worker === x.worker)
+              ? "replica"
+              : "other",
+      round: Number(x.round),
+      slashedEth: formatEther(x.slashedWei),
+    })),
+  );
   console.log(
     `slashes: ${c.slashes} (cheater ${r.cheater.address ?? "none"}: ${r.cheater.note}; ${c.cheaterSlashed ? `slashed ${formatEther(c.cheaterStakeLostWei)} ETH` : "not slashed"}; honest miners slashed: ${c.honestSlashed})`,
   );
   console.log("\nInference requests");
-  console.table(r.requests.map((q) => ({ id: Number(q.requestId), prompt: q.prompt, output: q.output, feeEth: formatEther(q.feeWei), holdersEth: formatEther(q.holdersWei), latencyMs: Math.round(q.latencyMs) })));
+  console.table(
+    r.requests.map((q) => ({
+      id: Number(q.requestId),
+      prompt: q.prompt,
+      output: q.output,
+      feeEth: formatEther(q.feeWei),
+      holdersEth: formatEther(q.holdersWei),
+      latencyMs: Math.round(q.latencyMs),
+    })),
+  );
   console.log(`fees ${formatEther(c.feesWei)} ETH; holders' share ${formatEther(c.holdersShareWei)} ETH`);
   console.log(sampleLine(r));
-  console.log(`lowercase letters or spaces: ${(c.outputLetterShare * 100).toFixed(0)}% of served characters (untrained model: ${(c.untrainedLetterShare * 100).toFixed(0)}%)`);
+  console.log(
+    `lowercase letters or spaces: ${(c.outputLetterShare * 100).toFixed(0)}% of served characters (untrained model: ${(c.untrainedLetterShare * 100).toFixed(0)}%)`,
+  );
   console.log("\nRevenue per holder (claims)");
-  console.table(r.claims.map((x) => ({ holder: x.holder, tokens: formatEther(r.tokenBalances.find((b) => b.holder === x.holder)?.balance ?? 0n), claimedEth: formatEther(x.claimedWei), claimedWei: x.claimedWei.toString() })));
-  console.log(`claimed ${c.claimedWei} wei of ${c.holdersShareWei} wei escrowed for holders (${c.claimsEqualHoldersShare ? "equal to the wei" : `${c.dustWei} wei of rounding dust stays in the token`}); claims + token balance ${c.claimsPlusDustEqualHoldersShare ? "==" : "!="} holders' share`);
+  console.table(
+    r.claims.map((x) => ({
+      holder: x.holder,
+      tokens: formatEther(r.tokenBalances.find((b) => b.holder === x.holder)?.balance ?? 0n),
+      claimedEth: formatEther(x.claimedWei),
+      claimedWei: x.claimedWei.toString(),
+    })),
+  );
+  console.log(
+    `claimed ${c.claimedWei} wei of ${c.holdersShareWei} wei escrowed for holders (${c.claimsEqualHoldersShare ? "equal to the wei" : `${c.dustWei} wei of rounding dust stays in the token`}); claims + token balance ${c.claimsPlusDustEqualHoldersShare ? "==" : "!="} holders' share`,
+  );
   console.log("\nGas per operation");
   console.table(gasRows(r));
 }
@@ -159,20 +239,39 @@ export function printSummary(r: DevnetResult, wallMs: number): void {
 export async function writeRunFiles(r: DevnetResult, wallMs: number): Promise<{ json: string; svg: string }> {
   const json = path.join(r.runDir, "summary.json");
   const svg = path.join(r.runDir, "plot.svg");
-  await writeFile(json, `${toJson({ ...r, wallMs: Math.round(wallMs), checks: summaryChecks(r), minerRows: minerRows(r), swarmRows: swarmRows(r), gasRows: gasRows(r) })}\n`);
+  await writeFile(
+    json,
+    `${toJson({ ...r, wallMs: Math.round(wallMs), checks: summaryChecks(r), minerRows: minerRows(r), swarmRows: swarmRows(r), gasRows: gasRows(r) })}\n`,
+  );
   let cumulative = 0n;
-  const revenue: [number, number][] = [[0, 0], ...r.requests.map((q, i): [number, number] => [i + 1, Number(formatEther((cumulative += q.holdersWei)))])];
-  await writeFile(svg, lineChartsSvg([
-    {
-      title: "Loss per round",
-      xLabel: "round",
-      yLabel: "mean cross-entropy (nats)",
-      label: "training (mean over the round)",
-      points: r.rounds.filter((x) => x.loss !== undefined).map((x) => [Number(x.round), x.loss as number]),
-      color: "#1f77b4",
-      overlay: { label: "held-out (after the round)", points: r.rounds.filter((x) => x.evalLoss !== undefined).map((x) => [Number(x.round), x.evalLoss as number]), color: "#ff7f0e" },
-    },
-    { title: "Cumulative holder revenue", xLabel: "inference requests fulfilled", yLabel: "ETH to token holders", points: revenue, color: "#2ca02c" },
-  ]));
+  const revenue: [number, number][] = [
+    [0, 0],
+    ...r.requests.map((q, i): [number, number] => [i + 1, Number(formatEther((cumulative += q.holdersWei)))]),
+  ];
+  await writeFile(
+    svg,
+    lineChartsSvg([
+      {
+        title: "Loss per round",
+        xLabel: "round",
+        yLabel: "mean cross-entropy (nats)",
+        label: "training (mean over the round)",
+        points: r.rounds.filter((x) => x.loss !== undefined).map((x) => [Number(x.round), x.loss as number]),
+        color: "#1f77b4",
+        overlay: {
+          label: "held-out (after the round)",
+          points: r.rounds.filter((x) => x.evalLoss !== undefined).map((x) => [Number(x.round), x.evalLoss as number]),
+          color: "#ff7f0e",
+        },
+      },
+      {
+        title: "Cumulative holder revenue",
+        xLabel: "inference requests fulfilled",
+        yLabel: "ETH to token holders",
+        points: revenue,
+        color: "#2ca02c",
+      },
+    ]),
+  );
   return { json, svg };
 }

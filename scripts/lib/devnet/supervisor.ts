@@ -147,7 +147,10 @@ export class SupervisedProcess implements ManagedProcess {
   waitUntil(name: string, match: (e: ChildEvent) => boolean, timeoutMs = 60_000): Promise<ChildEvent> {
     return new Promise((resolve, reject) => {
       let seen = 0;
-      const timer = setTimeout(() => finish(new Error(`${this.o.name}: timeout waiting for ${name}; stderr: ${this.current.stderr.slice(-5).join("\n")}`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`${this.o.name}: timeout waiting for ${name}; stderr: ${this.current.stderr.slice(-5).join("\n")}`)),
+        timeoutMs,
+      );
       const check = (): void => {
         for (; seen < this.events.length; seen++) if (match(this.events[seen] as ChildEvent)) return finish(undefined, this.events[seen]);
         if (this.failure) finish(this.failure);

@@ -14,7 +14,6 @@ import type { StageMember } from "./rounds.ts";
 import type { ManagedProcess, SupervisedProcess } from "./supervisor.ts";
 import { contentAddress } from "./verification.ts";
 
-
 /** How a replica of the last stage took part. */
 export type ReplicaRole = "from the start" | "crashes mid-round" | "joins later";
 
@@ -52,11 +51,20 @@ export const swarmApplies = (stages: number): boolean => stages >= 2;
  * The devnet's miners in swarm mode: the stage miners (the last two stages with `--swarm`), the
  * last stage's second replica (it crashes mid-run) and the miner that joins later.
  */
-export function swarmMiners(stageMiners: readonly Miner[], roles: DevnetRoles, journals: string): { miners: Miner[]; crashing: Miner; joiner: Miner } {
+export function swarmMiners(
+  stageMiners: readonly Miner[],
+  roles: DevnetRoles,
+  journals: string,
+): { miners: Miner[]; crashing: Miner; joiner: Miner } {
   const last = stageMiners.length - 1;
   const miners = stageMiners.map((m) => (m.stage >= last - 1 ? { ...m, swarm: true } : m));
   const [crashing, joiner] = roles.replicas.map((r, i): Miner => ({
-    stage: last, key: r.key, signingKey: r.signingKey, address: privateKeyToAccount(r.key).address, journalDir: path.join(journals, `stage-${last}-replica-${i + 1}`), swarm: true,
+    stage: last,
+    key: r.key,
+    signingKey: r.signingKey,
+    address: privateKeyToAccount(r.key).address,
+    journalDir: path.join(journals, `stage-${last}-replica-${i + 1}`),
+    swarm: true,
   }));
   if (!crashing || !joiner) throw new Error("the devnet's roles name fewer than two extra replicas");
   return { miners, crashing, joiner };
@@ -64,9 +72,17 @@ export function swarmMiners(stageMiners: readonly Miner[], roles: DevnetRoles, j
 
 /** The routing stage's record of `round` (waits for it). */
 export async function routedRound(fanOut: ManagedProcess, round: bigint, timeoutMs = 300_000): Promise<SwarmRound> {
-  const e = await fanOut.waitUntil(`round ${round} routed`, (ev) => ev.msg === SWARM_LOG.roundRouted && ev.round === round.toString(), timeoutMs);
+  const e = await fanOut.waitUntil(
+    `round ${round} routed`,
+    (ev) => ev.msg === SWARM_LOG.roundRouted && ev.round === round.toString(),
+    timeoutMs,
+  );
   const roster = (e.roster as { worker: Address; items: number }[] | undefined) ?? [];
-  return { round, routed: (e.routed as Record<Address, number> | undefined) ?? {}, roster: roster.filter((x) => x.items > 0).map((x) => x.worker) };
+  return {
+    round,
+    routed: (e.routed as Record<Address, number> | undefined) ?? {},
+    roster: roster.filter((x) => x.items > 0).map((x) => x.worker),
+  };
 }
 
 /** Who must commit `round`: the miners of every stage before the replicated one, and the replicas on its roster. */
@@ -83,7 +99,11 @@ export function roundCommitters(stageMiners: readonly Miner[], replicatedStage: 
  * and rejoins at a round boundary. Resolves with the microbatch it was training.
  */
 export async function crashMidRound(replica: SupervisedProcess, round: bigint, timeoutMs = 300_000): Promise<number> {
-  const e = await replica.waitUntil(`round ${round} under way`, (ev) => ev.msg === SWARM_LOG.roundUnderWay && ev.round === round.toString(), timeoutMs);
+  const e = await replica.waitUntil(
+    `round ${round} under way`,
+    (ev) => ev.msg === SWARM_LOG.roundUnderWay && ev.round === round.toString(),
+    timeoutMs,
+  );
   replica.crash();
   return Number(e.microbatch);
 }
@@ -132,7 +152,10 @@ export class DevnetSwarm {
     if (crashRound !== undefined && round + 1n === crashRound) {
       this.crashing = crashMidRound(this.crashingProc, crashRound, 900_000).then((microbatch) => {
         this.crash = { worker: set.crashing.address, round: crashRound, microbatch };
-        log(`replica ${set.crashing.address} killed with -9 mid-round ${crashRound} (training microbatch ${microbatch}); the routing stage re-routes what it held, its supervisor restarts it`, { crash: set.crashing.address, round: crashRound.toString() });
+        log(
+          `replica ${set.crashing.address} killed with -9 mid-round ${crashRound} (training microbatch ${microbatch}); the routing stage re-routes what it held, its supervisor restarts it`,
+          { crash: set.crashing.address, round: crashRound.toString() },
+        );
       });
       this.crashing.catch(() => undefined); // awaited where it matters (readyForNextRound, record)
     }
@@ -141,7 +164,10 @@ export class DevnetSwarm {
       this.joiner = minerProcess(this.p.minerParams, set.joiner);
       this.p.track(this.joiner);
       this.join = { worker: set.joiner.address, round };
-      log(`miner ${set.joiner.address} staked for stage ${this.stage} and started while round ${round} runs; it joins at a round boundary from the weights the replicas committed`, { join: set.joiner.address, round: round.toString() });
+      log(
+        `miner ${set.joiner.address} staked for stage ${this.stage} and started while round ${round} runs; it joins at a round boundary from the weights the replicas committed`,
+        { join: set.joiner.address, round: round.toString() },
+      );
     }
   }
 
@@ -166,19 +192,31 @@ export class DevnetSwarm {
   async committers(round: bigint): Promise<StageMember[]> {
     const routed = await routedRound(this.fanOut, round);
     this.rounds.push(routed);
-    this.p.log(`round ${round} routed across stage ${this.stage}: ${Object.entries(routed.routed).map(([w, n]) => `${w} ${n}`).join(", ")}`);
+    this.p.log(
+      `round ${round} routed across stage ${this.stage}: ${Object.entries(routed.routed)
+        .map(([w, n]) => `${w} ${n}`)
+        .join(", ")}`,
+    );
     return roundCommitters(this.p.set.miners, this.stage, routed);
   }
 
   /** The replicas beyond one miner per stage, with their processes: the crashing one, and the joiner once it started. */
   private extras(): { miner: Miner; proc: SupervisedProcess }[] {
-    return [{ miner: this.p.set.crashing, proc: this.crashingProc }, ...(this.joiner ? [{ miner: this.p.set.joiner, proc: this.joiner }] : [])];
+    return [
+      { miner: this.p.set.crashing, proc: this.crashingProc },
+      ...(this.joiner ? [{ miner: this.p.set.joiner, proc: this.joiner }] : []),
+    ];
   }
 
   /** The miner processes whose last round ran here: every stage miner and the replicas on the last round's roster. */
   finishing(stageProcs: readonly SupervisedProcess[], last: bigint): SupervisedProcess[] {
     const roster = new Set(this.rounds.find((r) => r.round === last)?.roster ?? []);
-    return [...stageProcs, ...this.extras().filter((e) => roster.has(e.miner.address)).map((e) => e.proc)];
+    return [
+      ...stageProcs,
+      ...this.extras()
+        .filter((e) => roster.has(e.miner.address))
+        .map((e) => e.proc),
+    ];
   }
 
   /** The replicas beyond one miner per stage that took part (the joiner only once it joined): they hold tokens and claim. */
@@ -188,7 +226,9 @@ export class DevnetSwarm {
 
   /** The content address of each extra replica that took part (for `network.json`). */
   async replicaPeers(): Promise<{ stage: number; worker: Address; multiaddr: string }[]> {
-    return Promise.all(this.extras().map(async ({ miner, proc }) => ({ stage: miner.stage, worker: miner.address, multiaddr: await contentAddress(proc) })));
+    return Promise.all(
+      this.extras().map(async ({ miner, proc }) => ({ stage: miner.stage, worker: miner.address, multiaddr: await contentAddress(proc) })),
+    );
   }
 
   /** Every miner process of the run, joiner included. */

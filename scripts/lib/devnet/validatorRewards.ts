@@ -46,7 +46,10 @@ export async function settleValidatorRewards(p: {
     const r = await mintValidatorReward(p.relayer, { deployments, modelId, round, validator });
     mintedByDevnet.set(round, r.receipt.gasUsed);
   }
-  const [attested, minted] = await Promise.all([getAttestations(client, { deployments, modelId, validator }), getValidatorRewardMints(client, { deployments, modelId, validator })]);
+  const [attested, minted] = await Promise.all([
+    getAttestations(client, { deployments, modelId, validator }),
+    getValidatorRewardMints(client, { deployments, modelId, validator }),
+  ]);
   const gasOf = new Map<string, bigint>();
   for (const m of minted) gasOf.set(m.transactionHash, (await client.getTransactionReceipt({ hash: m.transactionHash })).gasUsed);
   return p.rounds.map((round) => {

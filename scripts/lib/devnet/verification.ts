@@ -35,16 +35,36 @@ export function startCheater(p: {
   rounds: number;
 }): JsonLineProcess {
   const args = [
-    "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--stage", String(p.stage),
-    "--honest-worker", p.honest.worker, "--honest-peer", p.honest.address, "--from-round", p.fromRound.toString(), "--rounds", String(p.rounds),
+    "--rpc",
+    p.rpcUrl,
+    "--deployments",
+    p.deploymentsFile,
+    "--model",
+    p.modelId.toString(),
+    "--stage",
+    String(p.stage),
+    "--honest-worker",
+    p.honest.worker,
+    "--honest-peer",
+    p.honest.address,
+    "--from-round",
+    p.fromRound.toString(),
+    "--rounds",
+    String(p.rounds),
   ];
-  return new JsonLineProcess("cheater", "dev/cheat/replicaMain.ts", args, { env: { SHARDHOLDER_KEY: p.key, SHARDHOLDER_SIGNING_KEY: p.signingKey } });
+  return new JsonLineProcess("cheater", "dev/cheat/replicaMain.ts", args, {
+    env: { SHARDHOLDER_KEY: p.key, SHARDHOLDER_SIGNING_KEY: p.signingKey },
+  });
 }
 
 /** Resolves once the cheater committed `round` or stopped cheating (jailed, done or exited). */
 export async function cheaterRound(cheater: JsonLineProcess, round: bigint): Promise<boolean> {
   const e = await cheater
-    .waitUntil(`round ${round}`, (ev) => (ev.msg === "round committed" && ev.round === round.toString()) || ev.msg === "jailed" || ev.msg === "done", 120_000)
+    .waitUntil(
+      `round ${round}`,
+      (ev) => (ev.msg === "round committed" && ev.round === round.toString()) || ev.msg === "jailed" || ev.msg === "done",
+      120_000,
+    )
     .catch(() => undefined);
   return e?.msg === "round committed";
 }
@@ -80,8 +100,28 @@ export function startValidator(p: StartValidatorParameters): SupervisedProcess {
   const [auditor, ...committee] = p.keys;
   let next = p.fromRound;
   const args = () => [
-    "validate", "--json", "--rpc", p.rpcUrl, "--deployments", p.deploymentsFile, "--model", p.modelId.toString(), "--stage", String(p.stage), "--move-stage", "--spec", p.specPath,
-    "--fraction", String(p.fraction), "--stake", "1", "--from-round", next.toString(), ...(p.untilRound !== undefined ? ["--until-round", p.untilRound.toString()] : []), "--poll-ms", "250",
+    "validate",
+    "--json",
+    "--rpc",
+    p.rpcUrl,
+    "--deployments",
+    p.deploymentsFile,
+    "--model",
+    p.modelId.toString(),
+    "--stage",
+    String(p.stage),
+    "--move-stage",
+    "--spec",
+    p.specPath,
+    "--fraction",
+    String(p.fraction),
+    "--stake",
+    "1",
+    "--from-round",
+    next.toString(),
+    ...(p.untilRound !== undefined ? ["--until-round", p.untilRound.toString()] : []),
+    "--poll-ms",
+    "250",
     ...(p.extraArgs ?? []),
     ...[...p.peers].flatMap(([w, a]) => ["--peer-of", `${w}=${a}`]),
   ];
@@ -99,7 +139,9 @@ export function startValidator(p: StartValidatorParameters): SupervisedProcess {
 }
 
 /** One validator process per stage (validators hold one stage), each with that stage's keys. */
-export function startStageValidators(p: Omit<StartValidatorParameters, "stage" | "keys"> & { roles: DevnetRoles; stages: number }): SupervisedProcess[] {
+export function startStageValidators(
+  p: Omit<StartValidatorParameters, "stage" | "keys"> & { roles: DevnetRoles; stages: number },
+): SupervisedProcess[] {
   return Array.from({ length: p.stages }, (_, stage) => startValidator({ ...p, stage, keys: stageValidatorKeys(p.roles, stage) }));
 }
 
@@ -123,7 +165,12 @@ export async function runningValidatorAttested(p: {
   validators: ManagedProcess[];
 }): Promise<boolean> {
   for (const [s, a] of p.auditors.entries())
-    if (p.validators[s]?.running && (await getValidatorRound(p.client, { deployments: p.deployments, modelId: p.modelId, round: p.round, validator: a.address })).units > 0n) return true;
+    if (
+      p.validators[s]?.running &&
+      (await getValidatorRound(p.client, { deployments: p.deployments, modelId: p.modelId, round: p.round, validator: a.address })).units >
+        0n
+    )
+      return true;
   return false;
 }
 
@@ -131,7 +178,9 @@ export async function runningValidatorAttested(p: {
  * {@link auditAndResolve} for every stage's validator, as one record of the round: items and
  * compute summed, disputes and voided commitments of all stages.
  */
-export async function auditAndResolveAll(p: Omit<Parameters<typeof auditAndResolve>[0], "validator"> & { validators: ManagedProcess[] }): Promise<AuditRecord> {
+export async function auditAndResolveAll(
+  p: Omit<Parameters<typeof auditAndResolve>[0], "validator"> & { validators: ManagedProcess[] },
+): Promise<AuditRecord> {
   const records = await Promise.all(p.validators.map((validator) => auditAndResolve({ ...p, validator })));
   return {
     round: p.round,
@@ -162,7 +211,11 @@ export async function auditAndResolve(p: {
   modelId?: bigint | undefined;
   timeoutMs?: number;
 }): Promise<AuditRecord> {
-  const e = await p.validator.waitUntil(`audit of round ${p.round}`, (ev) => ev.msg === "audited" && ev.round === p.round.toString(), p.timeoutMs ?? 120_000);
+  const e = await p.validator.waitUntil(
+    `audit of round ${p.round}`,
+    (ev) => ev.msg === "audited" && ev.round === p.round.toString(),
+    p.timeoutMs ?? 120_000,
+  );
   const disputes = ((e.disputes as string[] | undefined) ?? []).map(BigInt);
   const deadline = Date.now() + (p.timeoutMs ?? 120_000);
   for (const disputeId of disputes) {
@@ -170,16 +223,29 @@ export async function auditAndResolve(p: {
       const d = await getDispute(p.client, { deployments: p.deployments, disputeId });
       if (d.status !== DisputeStatus.Open) break;
       if (Date.now() > deadline) throw new Error(`dispute ${disputeId} of round ${p.round} was not resolved in time`);
-      if (d.appealDeadline !== 0 && (await p.client.getBlock()).timestamp < BigInt(d.appealDeadline)) await setChainTime(p.rpcUrl, BigInt(d.appealDeadline));
+      if (d.appealDeadline !== 0 && (await p.client.getBlock()).timestamp < BigInt(d.appealDeadline))
+        await setChainTime(p.rpcUrl, BigInt(d.appealDeadline));
       await new Promise((r) => setTimeout(r, 250));
     }
   }
   await answeredAvailability(p);
-  return { round: p.round, sampled: Number(e.sampled ?? 0), attested: Number(e.attested ?? 0), disputes, voided: (e.voided as Address[] | undefined) ?? [], computeMs: Number(e.computeMs ?? 0) };
+  return {
+    round: p.round,
+    sampled: Number(e.sampled ?? 0),
+    attested: Number(e.attested ?? 0),
+    disputes,
+    voided: (e.voided as Address[] | undefined) ?? [],
+    computeMs: Number(e.computeMs ?? 0),
+  };
 }
 
 /** Availability demands of `round` not answered (`ItemRevealed`) nor slashed yet. */
-export async function openAvailabilityChallenges(client: PublicClient, deployments: Deployments, modelId: bigint, round: bigint): Promise<bigint[]> {
+export async function openAvailabilityChallenges(
+  client: PublicClient,
+  deployments: Deployments,
+  modelId: bigint,
+  round: bigint,
+): Promise<bigint[]> {
   const demands = await getAvailabilityChallenges(client, { deployments, modelId, round });
   return demands.filter((d) => d.status === "open").map((d) => d.challengeId);
 }
@@ -189,8 +255,15 @@ export async function openAvailabilityChallenges(client: PublicClient, deploymen
  * jumps past a demand's response window, give the demanded workers up to `answerMs` of real
  * time to reveal the leaf (they poll every `--poll-ms`). What is still open then stays open.
  */
-async function answeredAvailability(p: { client: PublicClient; deployments: Deployments; round: bigint; modelId?: bigint | undefined; answerMs?: number | undefined }): Promise<void> {
+async function answeredAvailability(p: {
+  client: PublicClient;
+  deployments: Deployments;
+  round: bigint;
+  modelId?: bigint | undefined;
+  answerMs?: number | undefined;
+}): Promise<void> {
   if (p.modelId === undefined) return;
   const deadline = Date.now() + (p.answerMs ?? 90_000);
-  while (Date.now() < deadline && (await openAvailabilityChallenges(p.client, p.deployments, p.modelId, p.round)).length > 0) await new Promise((r) => setTimeout(r, 500));
+  while (Date.now() < deadline && (await openAvailabilityChallenges(p.client, p.deployments, p.modelId, p.round)).length > 0)
+    await new Promise((r) => setTimeout(r, 500));
 }

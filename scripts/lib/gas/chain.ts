@@ -39,7 +39,14 @@ export async function measureChainGas(): Promise<Record<string, number>> {
 
   const signed = [];
   for (const w of workers) {
-    const commitment = sampleCommitment({ modelId, round: 0n, stage: w.stage, worker: w.identity.address, itemCount: 16, weightsRootBefore: spec.initialWeightsRoots[w.stage]! });
+    const commitment = sampleCommitment({
+      modelId,
+      round: 0n,
+      stage: w.stage,
+      worker: w.identity.address,
+      itemCount: 16,
+      weightsRootBefore: spec.initialWeightsRoots[w.stage]!,
+    });
     signed.push(await relayer.signRoundCommitment({ commitment, signer: w.signer }));
   }
   const first = await relayer.submitCommitments({ signed: signed.slice(0, 1) });
@@ -50,14 +57,23 @@ export async function measureChainGas(): Promise<Record<string, number>> {
   const model = await relayer.getModel({ modelId });
   await networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec + model.timing.challengeWindowSec) + 1n);
   gas.finalizeRound = Number((await relayer.finalizeRound({ modelId, round: 0n })).receipt.gasUsed);
-  gas["mintReward, first mint (fresh balances)"] = Number((await relayer.mintReward({ modelId, round: 0n, worker: workers[0]!.identity.address })).receipt.gasUsed);
-  gas["mintReward, designer already holds"] = Number((await relayer.mintReward({ modelId, round: 0n, worker: workers[1]!.identity.address })).receipt.gasUsed);
+  gas["mintReward, first mint (fresh balances)"] = Number(
+    (await relayer.mintReward({ modelId, round: 0n, worker: workers[0]!.identity.address })).receipt.gasUsed,
+  );
+  gas["mintReward, designer already holds"] = Number(
+    (await relayer.mintReward({ modelId, round: 0n, worker: workers[1]!.identity.address })).receipt.gasUsed,
+  );
 
   // The serving pipeline: worker 1 consents by signature, worker 0 registers it.
   const stageOperators = workers.map((w) => w.identity.address);
   const consentDeadline = BigInt(await networkHelpers.time.latest()) + 3600n;
   const { signature } = await workers[1]!.wallet.consentToPipeline({ modelId, stageOperators, deadline: consentDeadline });
-  const pipeline = await workers[0]!.wallet.registerPipeline({ modelId, stageOperators, consentDeadline, consents: { [stageOperators[1]!]: signature } });
+  const pipeline = await workers[0]!.wallet.registerPipeline({
+    modelId,
+    stageOperators,
+    consentDeadline,
+    consents: { [stageOperators[1]!]: signature },
+  });
   gas["registerPipeline (2 stages)"] = Number(pipeline.receipt.gasUsed);
 
   const dapp = requester.extend(shardholderActions({ deployments }));

@@ -57,7 +57,10 @@ export type ShapedChain = {
  * the relay. Throws `NetemUnavailableError` where that cannot work (not root, no `ip netns`...),
  * so callers can skip; on any later failure it removes what it built before rethrowing.
  */
-export async function createShapedChain(shapes: readonly LinkShape[], { seed = 1, readyTimeoutMs = 60_000 }: { seed?: number; readyTimeoutMs?: number } = {}): Promise<ShapedChain> {
+export async function createShapedChain(
+  shapes: readonly LinkShape[],
+  { seed = 1, readyTimeoutMs = 60_000 }: { seed?: number; readyTimeoutMs?: number } = {},
+): Promise<ShapedChain> {
   await requireNetem();
   await sweepStale().catch(() => []);
   const plan = chainPlan(chainId(process.pid, Math.random), shapes);

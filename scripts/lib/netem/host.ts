@@ -40,7 +40,25 @@ export function netemSupport(): Promise<NetemSupport> {
     }
     try {
       await run(["ip", "-n", ns, "link", "add", "name", "a", "type", "veth", "peer", "name", "b"]);
-      await run(["ip", "-n", ns, "link", "add", "name", "v", "type", "vxlan", "id", "1", "local", "10.0.0.1", "remote", "10.0.0.2", "dstport", "4789"]);
+      await run([
+        "ip",
+        "-n",
+        ns,
+        "link",
+        "add",
+        "name",
+        "v",
+        "type",
+        "vxlan",
+        "id",
+        "1",
+        "local",
+        "10.0.0.1",
+        "remote",
+        "10.0.0.2",
+        "dstport",
+        "4789",
+      ]);
       await run(["tc", "-n", ns, "qdisc", "add", "dev", "a", "root", "tbf", "rate", "10mbit", "burst", "16384", "limit", "65536"]);
       return { ok: true };
     } catch (err) {
@@ -111,7 +129,10 @@ const alive = (pid: number): boolean => {
  * than `minAgeMs`: the age guards a run whose pid this process cannot see (another pid namespace).
  */
 export async function sweepStale(minAgeMs = 30 * 60_000): Promise<string[]> {
-  const names = (await run(["ip", "netns", "list"])).split("\n").map((l) => l.split(" ")[0] ?? "").filter(Boolean);
+  const names = (await run(["ip", "netns", "list"]))
+    .split("\n")
+    .map((l) => l.split(" ")[0] ?? "")
+    .filter(Boolean);
   const stale = names.filter((ns) => {
     const pid = ownerPid(ns);
     if (pid === undefined || pid === process.pid || alive(pid)) return false;

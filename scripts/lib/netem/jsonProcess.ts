@@ -31,10 +31,12 @@ export class JsonProcess {
       this.#notify();
     });
     createInterface({ input: this.#child.stderr as NodeJS.ReadableStream }).on("line", (line) => this.stderr.push(line));
-    this.exit = new Promise((resolve) => this.#child.on("exit", (code) => {
-      resolve(code);
-      this.#notify();
-    }));
+    this.exit = new Promise((resolve) =>
+      this.#child.on("exit", (code) => {
+        resolve(code);
+        this.#notify();
+      }),
+    );
   }
 
   #notify(): void {
@@ -50,7 +52,10 @@ export class JsonProcess {
         if (this.#child.exitCode !== null || this.#child.signalCode !== null)
           done(new NetemProcessError(`helper exited before "${name}"`, this.stderr.slice(-8).join("\n")));
       };
-      const timer = setTimeout(() => done(new NetemProcessError(`no "${name}" within ${timeoutMs} ms`, this.stderr.slice(-8).join("\n"))), timeoutMs);
+      const timer = setTimeout(
+        () => done(new NetemProcessError(`no "${name}" within ${timeoutMs} ms`, this.stderr.slice(-8).join("\n"))),
+        timeoutMs,
+      );
       const done = (err?: Error, event?: JsonEvent): void => {
         clearTimeout(timer);
         this.#listeners = this.#listeners.filter((l) => l !== check);

@@ -39,7 +39,12 @@ async function runProbe(argv: string[], event: string, timeoutMs: number): Promi
  */
 export async function measureLink(chain: ShapedChain, link: number, options: MeasureOptions = {}): Promise<LinkMeasurement> {
   const rate = chain.plan.links[link]?.shape.rateMbit ?? 0;
-  const { rttSamples = 40, bulkBytes = Math.max(4 << 20, Math.round((rate * 1e6 * 2) / 8)), udpDatagrams = 4000, timeoutMs = 120_000 } = options;
+  const {
+    rttSamples = 40,
+    bulkBytes = Math.max(4 << 20, Math.round((rate * 1e6 * 2) / 8)),
+    udpDatagrams = 4000,
+    timeoutMs = 120_000,
+  } = options;
   const up = chain.plan.links[link]?.upstream.namespace;
   const down = chain.plan.links[link]?.downstream.namespace;
   if (!up || !down) throw new RangeError(`no link ${link}`);
@@ -52,7 +57,11 @@ export async function measureLink(chain: ShapedChain, link: number, options: Mea
     // The first exchange pays ARP across the tunnel: it is not the link's RTT.
     const samples = (rtt.samplesMs as number[]).slice(1);
     const bulk = await runProbe(helperArgv(up, "probeMain.ts", { mode: "bulk", host, port, bytes: bulkBytes }), "bulk", timeoutMs);
-    const udp = await runProbe(helperArgv(up, "probeMain.ts", { mode: "udp", host, port, udpPort: listening.udpPort, count: udpDatagrams, size: 64 }), "udp", timeoutMs);
+    const udp = await runProbe(
+      helperArgv(up, "probeMain.ts", { mode: "udp", host, port, udpPort: listening.udpPort, count: udpDatagrams, size: 64 }),
+      "udp",
+      timeoutMs,
+    );
     const n = (k: string, o: Record<string, unknown>): number => {
       if (typeof o[k] !== "number") throw new NetemProcessError(`probe answered without ${k}`, JSON.stringify(o));
       return o[k];
@@ -68,7 +77,12 @@ export async function measureLink(chain: ShapedChain, link: number, options: Mea
         retransmittedSegments: n("retransSegs", bulk),
         sentSegments: n("outSegs", bulk),
       },
-      udp: { sent: n("sent", udp), received: n("received", udp), receiverOverflows: n("receiverOverflows", udp), lossFraction: 1 - n("received", udp) / n("sent", udp) },
+      udp: {
+        sent: n("sent", udp),
+        received: n("received", udp),
+        receiverOverflows: n("receiverOverflows", udp),
+        lossFraction: 1 - n("received", udp) / n("sent", udp),
+      },
     };
   } finally {
     await server.stop();

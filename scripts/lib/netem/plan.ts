@@ -30,7 +30,14 @@ export type ChainPlan = { id: string; relayNamespace: string; stageNamespaces: s
 /** What the relay process needs: per link, its two sockets and each direction's impairment. */
 export type RelayConfig = {
   seed: number;
-  links: { index: number; port: number; a: { bind: string; peer: string }; b: { bind: string; peer: string }; delayMs: number; loss: number }[];
+  links: {
+    index: number;
+    port: number;
+    a: { bind: string; peer: string };
+    b: { bind: string; peer: string };
+    delayMs: number;
+    loss: number;
+  }[];
 };
 
 /** Namespace names of a run start with this, then the owner's pid (stale sweeping reads it back). */
@@ -41,7 +48,9 @@ const overlay = (link: number, side: 1 | 2): string => `10.202.${link}.${side}`;
 
 /** A run id unique on the machine: pid (alive while the run is) and random bits. */
 export function chainId(pid: number, random: () => number): string {
-  return `${NAMESPACE_PREFIX}${pid}-${Math.floor(random() * 0xffff).toString(16).padStart(4, "0")}`;
+  return `${NAMESPACE_PREFIX}${pid}-${Math.floor(random() * 0xffff)
+    .toString(16)
+    .padStart(4, "0")}`;
 }
 
 /** The pid that owns namespace `name`, or undefined when it is not one of ours. */
@@ -68,7 +77,14 @@ export function chainPlan(id: string, shapes: readonly LinkShape[]): ChainPlan {
     underlay: underlay(stage, 2),
     relayUnderlay: underlay(stage, 1),
   });
-  const links = shapes.map((shape, l) => ({ index: l, shape, vni: 100 + l, port: 4800 + l, upstream: end(l, "vxd", l, 1), downstream: end(l + 1, "vxu", l, 2) }));
+  const links = shapes.map((shape, l) => ({
+    index: l,
+    shape,
+    vni: 100 + l,
+    port: 4800 + l,
+    upstream: end(l, "vxd", l, 1),
+    downstream: end(l + 1, "vxu", l, 2),
+  }));
   return { id, relayNamespace: `${id}-r`, stageNamespaces, links };
 }
 
@@ -97,7 +113,20 @@ export function setupCommands(plan: ChainPlan): string[][] {
   });
   for (const link of plan.links)
     for (const e of [link.upstream, link.downstream]) {
-      const vx = ["type", "vxlan", "id", String(link.vni), "local", e.underlay, "remote", e.relayUnderlay, "dstport", String(link.port), "dev", "u"];
+      const vx = [
+        "type",
+        "vxlan",
+        "id",
+        String(link.vni),
+        "local",
+        e.underlay,
+        "remote",
+        e.relayUnderlay,
+        "dstport",
+        String(link.port),
+        "dev",
+        "u",
+      ];
       cmds.push(
         ["ip", "-n", e.namespace, "link", "add", "name", e.device, ...vx],
         ["ip", "-n", e.namespace, "addr", "add", `${e.address}/24`, "dev", e.device],

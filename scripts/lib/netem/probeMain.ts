@@ -78,7 +78,9 @@ async function serve(host: string): Promise<void> {
         start = performance.now();
         marks.push(start);
         if (mode === "u")
-          void drained(udpPort).then(() => socket.end(`${JSON.stringify({ received: udpReceived, receiverOverflows: snmpCounters("Udp").RcvbufErrors ?? 0 })}\n`));
+          void drained(udpPort).then(() =>
+            socket.end(`${JSON.stringify({ received: udpReceived, receiverOverflows: snmpCounters("Udp").RcvbufErrors ?? 0 })}\n`),
+          );
       }
       if (mode === "e") socket.write(data);
       if (mode !== "s") return;
@@ -153,7 +155,12 @@ async function udp(p: Extract<Probe, { mode: "udp" }>): Promise<void> {
   // Batches of 20 per timer tick: well under the tbf queue, so only the relay drops.
   for (let i = 0; i < p.count; i += 20) {
     const batch = Math.min(20, p.count - i);
-    await Promise.all(Array.from({ length: batch }, () => new Promise<void>((resolve, reject) => socket.send(payload, p.udpPort, p.host, (err) => (err ? reject(err) : resolve())))));
+    await Promise.all(
+      Array.from(
+        { length: batch },
+        () => new Promise<void>((resolve, reject) => socket.send(payload, p.udpPort, p.host, (err) => (err ? reject(err) : resolve()))),
+      ),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   control.write("u");

@@ -78,7 +78,10 @@ async function main(config: RelayConfig): Promise<void> {
     if (cmd.trim() !== "stats") return;
     // Datagrams the relay's own sockets dropped (it was descheduled too long): not the link's loss, reported apart.
     const udp = snmpCounters("Udp");
-    emit("stats", { links: lines.map((l) => ({ index: l.index, aToB: l.aToB.stats, bToA: l.bToA.stats })), relayOverflows: (udp.RcvbufErrors ?? 0) + (udp.SndbufErrors ?? 0) });
+    emit("stats", {
+      links: lines.map((l) => ({ index: l.index, aToB: l.aToB.stats, bToA: l.bToA.stats })),
+      relayOverflows: (udp.RcvbufErrors ?? 0) + (udp.SndbufErrors ?? 0),
+    });
   });
   input.on("close", () => process.exit(0));
 }

@@ -42,7 +42,10 @@ const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / 
  * @example
  * summarizeRun([s0Rounds, s1Rounds, s2Rounds], { tokensPerRound: 8 * 4 * 8 * 32, stepsPerRound: 8 })
  */
-export function summarizeRun(perStage: readonly (readonly RoundSample[])[], { tokensPerRound, stepsPerRound }: { tokensPerRound: number; stepsPerRound: number }): RunSummary {
+export function summarizeRun(
+  perStage: readonly (readonly RoundSample[])[],
+  { tokensPerRound, stepsPerRound }: { tokensPerRound: number; stepsPerRound: number },
+): RunSummary {
   if (perStage.length === 0 || perStage.some((r) => r.length === 0)) throw new RangeError("every stage needs at least one measured round");
   const stages = perStage.map((rounds, stage): StageSummary => {
     const wallMs = mean(rounds.map((r) => r.timings.wallMs));

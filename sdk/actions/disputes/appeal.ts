@@ -45,20 +45,32 @@ export type AppealErrorType =
  * import { appeal } from "@shardholder/sdk"
  * await appeal(walletClient, { deployments, disputeId: 1n, fraud: false })
  */
-export async function appeal<wait extends boolean = true>(client: ShardholderClient, parameters: AppealParameters<wait>): Promise<AppealReturnType<wait>> {
+export async function appeal<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: AppealParameters<wait>,
+): Promise<AppealReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const bondWei = await withTypedErrors(() =>
-    readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "appealBondWei", args: [parameters.disputeId] }),
+    readContract(client, {
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "appealBondWei",
+      args: [parameters.disputeId],
+    }),
   );
-  const sent = await sendContractWrite(client, {
-    action: "appeal",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "appeal",
-    args: [parameters.disputeId, parameters.fraud],
-    value: bondWei,
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "appeal",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "appeal",
+      args: [parameters.disputeId, parameters.fraud],
+      value: bondWei,
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     return { ...result, bondWei };
   });

@@ -30,7 +30,10 @@ import { receiptEvent } from "../internal/events.ts";
 export type ChallengeAvailabilityParameters<wait extends boolean = true> = DeploymentsParameter &
   WriteParameters<wait> & { modelId: bigint; round: bigint; stage: number; worker: `0x${string}`; index: number };
 
-export type ChallengeAvailabilityReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { challengeId: bigint; bondWei: bigint; deadline: number }, wait>;
+export type ChallengeAvailabilityReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & { challengeId: bigint; bondWei: bigint; deadline: number },
+  wait
+>;
 
 export type ChallengeAvailabilityErrorType =
   | ComputeLedgerOutsideChallengeWindowError
@@ -57,17 +60,26 @@ export async function challengeAvailability<wait extends boolean = true>(
 ): Promise<ChallengeAvailabilityReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const bondWei = await withTypedErrors(() =>
-    readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "availabilityBondWei", args: [parameters.modelId] }),
+    readContract(client, {
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "availabilityBondWei",
+      args: [parameters.modelId],
+    }),
   );
-  const sent = await sendContractWrite(client, {
-    action: "challengeAvailability",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "challengeAvailability",
-    args: [parameters.modelId, parameters.round, parameters.stage, parameters.worker, parameters.index],
-    value: bondWei,
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "challengeAvailability",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "challengeAvailability",
+      args: [parameters.modelId, parameters.round, parameters.stage, parameters.worker, parameters.index],
+      value: bondWei,
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "AvailabilityChallenged" });
     return { ...result, challengeId: args.challengeId, bondWei, deadline: args.deadline };
@@ -93,22 +105,30 @@ export type RevealItemErrorType =
  * import { revealItem, ledgerItem, itemsTree } from "@shardholder/sdk"
  * await revealItem(walletClient, { deployments, challengeId, item: ledgerItem({ commitment, tree: itemsTree(items), index }) })
  */
-export async function revealItem<wait extends boolean = true>(client: ShardholderClient, parameters: RevealItemParameters<wait>): Promise<WriteReturnType<WriteResult, wait>> {
+export async function revealItem<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: RevealItemParameters<wait>,
+): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "revealItem",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "revealItem",
-    args: [parameters.challengeId, parameters.item],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "revealItem",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "revealItem",
+      args: [parameters.challengeId, parameters.item],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }
 
 export type SlashUnavailableParameters<wait extends boolean = true> = DeploymentsParameter &
   WriteParameters<wait> & { challengeId: bigint };
 
-export type SlashUnavailableErrorType = ComputeLedgerAvailabilityNotOpenError | ComputeLedgerResponseWindowOpenError | AccountRequiredError | NoDeploymentError;
+export type SlashUnavailableErrorType =
+  ComputeLedgerAvailabilityNotOpenError | ComputeLedgerResponseWindowOpenError | AccountRequiredError | NoDeploymentError;
 
 /**
  * Slashes the worker of an availability challenge nobody answered before its deadline (anyone may).
@@ -117,14 +137,21 @@ export type SlashUnavailableErrorType = ComputeLedgerAvailabilityNotOpenError | 
  * import { slashUnavailable } from "@shardholder/sdk"
  * await slashUnavailable(walletClient, { deployments, challengeId })
  */
-export async function slashUnavailable<wait extends boolean = true>(client: ShardholderClient, parameters: SlashUnavailableParameters<wait>): Promise<WriteReturnType<WriteResult, wait>> {
+export async function slashUnavailable<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: SlashUnavailableParameters<wait>,
+): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "slashUnavailable",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "slashUnavailable",
-    args: [parameters.challengeId],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "slashUnavailable",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "slashUnavailable",
+      args: [parameters.challengeId],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }

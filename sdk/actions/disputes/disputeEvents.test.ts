@@ -1,6 +1,13 @@
 import { parseEther, zeroAddress } from "viem";
 import { describe, expect, it } from "vitest";
-import { committedPipeline, type CommittedPipeline, drawnCommittee, eventSpec, recordingClient, toChallengeWindow } from "../../../test/sdk/eventScenarios.ts";
+import {
+  committedPipeline,
+  type CommittedPipeline,
+  drawnCommittee,
+  eventSpec,
+  recordingClient,
+  toChallengeWindow,
+} from "../../../test/sdk/eventScenarios.ts";
 import { accountAt, actionsOf } from "../../../test/sdk/fixture.ts";
 import { DisputeNotFoundError } from "../../errors/events.ts";
 import { DisputeKind, DisputeStatus } from "../../protocol/disputeStatus.ts";
@@ -102,10 +109,22 @@ describe("dispute events: disputes, disputed items, slashes, availability demand
     const p = await committedPipeline();
     const opened = await challengeStage0(p);
     const disputed = await actionsOf(p.s, 9).getDisputedItem({ disputeId: opened.disputeId });
-    expect(disputed).toEqual({ disputeId: opened.disputeId, kind: DisputeKind.Item, item: opened.item, downstream: undefined, transactionHash: opened.transactionHash });
-    await expect(getDisputedItem(p.s.publicClient, { deployments: p.s.deployments, disputeId: opened.disputeId + 1n })).rejects.toBeInstanceOf(DisputeNotFoundError);
+    expect(disputed).toEqual({
+      disputeId: opened.disputeId,
+      kind: DisputeKind.Item,
+      item: opened.item,
+      downstream: undefined,
+      transactionHash: opened.transactionHash,
+    });
+    await expect(
+      getDisputedItem(p.s.publicClient, { deployments: p.s.deployments, disputeId: opened.disputeId + 1n }),
+    ).rejects.toBeInstanceOf(DisputeNotFoundError);
     // Scanning from after the opening does not find it.
-    const after = getDisputedItem(p.s.publicClient, { deployments: p.s.deployments, disputeId: opened.disputeId, fromBlock: opened.receipt.blockNumber + 1n });
+    const after = getDisputedItem(p.s.publicClient, {
+      deployments: p.s.deployments,
+      disputeId: opened.disputeId,
+      fromBlock: opened.receipt.blockNumber + 1n,
+    });
     await expect(after).rejects.toBeInstanceOf(DisputeNotFoundError);
     // Calldata of another ledger call holds no item.
     const tx = await p.s.publicClient.getTransaction({ hash: p.submitted });
@@ -119,9 +138,20 @@ describe("dispute events: disputes, disputed items, slashes, availability demand
     const downstream = ledgerItem({ commitment: p.commitments[1], tree: p.trees[1], index: 1 });
     const opened = await actionsOf(p.s, 5).challengeChainBreak({ upstream, downstream });
     const disputed = await getDisputedItem(p.s.publicClient, { deployments: p.s.deployments, disputeId: opened.disputeId });
-    expect(disputed).toEqual({ disputeId: opened.disputeId, kind: DisputeKind.ChainBreak, item: upstream, downstream, transactionHash: opened.transactionHash });
+    expect(disputed).toEqual({
+      disputeId: opened.disputeId,
+      kind: DisputeKind.ChainBreak,
+      item: upstream,
+      downstream,
+      transactionHash: opened.transactionHash,
+    });
     const [d] = await getDisputes(p.s.publicClient, { deployments: p.s.deployments, modelId: 1n });
-    expect([d?.kind, d?.accused, d?.counterparty, d?.challenger]).toEqual([DisputeKind.ChainBreak, accountAt(p.s, 1), accountAt(p.s, 2), accountAt(p.s, 5)]);
+    expect([d?.kind, d?.accused, d?.counterparty, d?.challenger]).toEqual([
+      DisputeKind.ChainBreak,
+      accountAt(p.s, 1),
+      accountAt(p.s, 2),
+      accountAt(p.s, 5),
+    ]);
   });
 
   it("getAvailabilityChallenges follows demands to an answer and to a slash, which getSlashes lists once", async () => {
@@ -161,11 +191,20 @@ describe("dispute events: disputes, disputed items, slashes, availability demand
     const slash = await actionsOf(s, 9).slashUnavailable({ challengeId: toWorker2.challengeId });
 
     const [answered, slashed] = await getAvailabilityChallenges(client, query);
-    expect([answered?.status, answered?.revealed, answered?.closed?.transactionHash]).toEqual(["answered", { itemsRoot: item.itemsRoot, leaf: item.leaf }, answer.transactionHash]);
+    expect([answered?.status, answered?.revealed, answered?.closed?.transactionHash]).toEqual([
+      "answered",
+      { itemsRoot: item.itemsRoot, leaf: item.leaf },
+      answer.transactionHash,
+    ]);
     expect([slashed?.status, slashed?.revealed, slashed?.closed?.transactionHash]).toEqual(["slashed", undefined, slash.transactionHash]);
     // Outcomes as of a block before the answer; filters by worker (not indexed) and round.
-    expect((await getAvailabilityChallenges(client, { ...query, toBlock: answer.receipt.blockNumber - 1n })).map((c) => c.status)).toEqual(["open", "open"]);
-    expect((await getAvailabilityChallenges(client, { ...query, worker: accountAt(s, 2) })).map((c) => c.challengeId)).toEqual([toWorker2.challengeId]);
+    expect((await getAvailabilityChallenges(client, { ...query, toBlock: answer.receipt.blockNumber - 1n })).map((c) => c.status)).toEqual([
+      "open",
+      "open",
+    ]);
+    expect((await getAvailabilityChallenges(client, { ...query, worker: accountAt(s, 2) })).map((c) => c.challengeId)).toEqual([
+      toWorker2.challengeId,
+    ]);
     expect(await getAvailabilityChallenges(client, { ...query, round: 1n })).toEqual([]);
     expect(await getAvailabilityChallenges(client, { ...query, fromBlock: toWorker2.receipt.blockNumber + 1n })).toEqual([]);
     // The unanswered demand slashed worker 2 once; the answered one slashed nobody.

@@ -17,15 +17,17 @@ import {
 } from "../internal/client.ts";
 import { receiptEvents } from "../internal/events.ts";
 
-export type DrawCommitteeParameters<wait extends boolean = true> = DeploymentsParameter &
-  WriteParameters<wait> & { disputeId: bigint };
+export type DrawCommitteeParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { disputeId: bigint };
 
-export type DrawCommitteeReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & {
-  /** The drawn members (empty when the draw was deferred to a new block: the draw block's hash was gone). */
-  members: readonly `0x${string}`[];
-  seats: number;
-  voteDeadline: number;
-}, wait>;
+export type DrawCommitteeReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & {
+    /** The drawn members (empty when the draw was deferred to a new block: the draw block's hash was gone). */
+    members: readonly `0x${string}`[];
+    seats: number;
+    voteDeadline: number;
+  },
+  wait
+>;
 
 export type DrawCommitteeErrorType =
   | ComputeLedgerDrawNotReadyError
@@ -42,17 +44,24 @@ export type DrawCommitteeErrorType =
  * import { drawCommittee } from "@shardholder/sdk"
  * const { members, voteDeadline } = await drawCommittee(walletClient, { deployments, disputeId: 1n })
  */
-export async function drawCommittee<wait extends boolean = true>(client: ShardholderClient, parameters: DrawCommitteeParameters<wait>): Promise<DrawCommitteeReturnType<wait>> {
+export async function drawCommittee<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: DrawCommitteeParameters<wait>,
+): Promise<DrawCommitteeReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "drawCommittee",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "drawCommittee",
-    args: [parameters.disputeId],
-    account: parameters.account,
-    simulateOn: "pending",
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "drawCommittee",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "drawCommittee",
+      args: [parameters.disputeId],
+      account: parameters.account,
+      simulateOn: "pending",
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const [drawn] = receiptEvents(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitteeDrawn" });
     if (!drawn) return { ...result, members: [], seats: 0, voteDeadline: 0 };

@@ -83,7 +83,14 @@ export async function getAvailabilityChallenges(
     const answer = answered.get(challengeId);
     const closedBy = answer ?? slashed.get(challengeId);
     return {
-      challengeId, modelId, round, stage, index, worker, challenger, bondWei,
+      challengeId,
+      modelId,
+      round,
+      stage,
+      index,
+      worker,
+      challenger,
+      bondWei,
       deadline: BigInt(deadline),
       status: answer ? "answered" : closedBy ? "slashed" : "open",
       revealed: answer ? { itemsRoot: answer.args.itemsRoot, leaf: answer.args.leaf } : undefined,

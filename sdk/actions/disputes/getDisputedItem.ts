@@ -34,7 +34,10 @@ export type GetDisputedItemErrorType = DisputeNotFoundError | DisputedItemNotDec
  * const { item, downstream } = await getDisputedItem(client, { deployments, disputeId: 4n })
  * // item.leaf.index, item.leaf.inputActHash, item.worker, …
  */
-export async function getDisputedItem(client: ShardholderClient, parameters: GetDisputedItemParameters): Promise<GetDisputedItemReturnType> {
+export async function getDisputedItem(
+  client: ShardholderClient,
+  parameters: GetDisputedItemParameters,
+): Promise<GetDisputedItemReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const { disputeId } = parameters;
   const [opened] = await scanEvents(client, {

@@ -66,13 +66,26 @@ export async function getDisputes(client: ShardholderClient, parameters: GetDisp
   if (!first) return [];
   // `DisputeResolved` is indexed by dispute id only: one scan from the first opening, matched
   // here, instead of a topic filter listing every id (nodes cap how many topics a filter holds).
-  const resolved = await scanEvents(client, { ...ledger, eventName: "DisputeResolved", args: { disputeId }, range: { ...range, fromBlock: first.blockNumber } });
+  const resolved = await scanEvents(client, {
+    ...ledger,
+    eventName: "DisputeResolved",
+    args: { disputeId },
+    range: { ...range, fromBlock: first.blockNumber },
+  });
   const resolutions = new Map(resolved.map((l) => [l.args.disputeId, resolutionOf(l)]));
   return opened.map((l) => {
     const { disputeId, modelId, round, kind, accused, counterparty, challenger, bondWei, drawBlock } = l.args;
     const resolution = resolutions.get(disputeId);
     return {
-      disputeId, modelId, round, kind: toDisputeKind(kind), accused, counterparty, challenger, bondWei, drawBlock,
+      disputeId,
+      modelId,
+      round,
+      kind: toDisputeKind(kind),
+      accused,
+      counterparty,
+      challenger,
+      bondWei,
+      drawBlock,
       status: resolution?.status ?? DisputeStatus.Open,
       resolution,
       ...locationOf(l),

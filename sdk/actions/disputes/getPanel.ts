@@ -21,6 +21,11 @@ export type GetPanelErrorType = NoDeploymentError;
 export async function getPanel(client: ShardholderClient, parameters: GetPanelParameters): Promise<GetPanelReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(() =>
-    readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "panel", args: [parameters.disputeId, parameters.level] }),
+    readContract(client, {
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "panel",
+      args: [parameters.disputeId, parameters.level],
+    }),
   );
 }

@@ -57,7 +57,14 @@ export async function claimAll<wait extends boolean = true>(
   if (tokens.length === 0) return { totalWei: 0n, tokens: [] } as ClaimAllReturnType<wait>;
   const sent: SentTransaction | WriteResult = await sendContractWrite(
     client,
-    { action: "claimAll", abi: [claimerAbi.claimAll], address: contracts.revenueClaimer, functionName: "claimAll", args: [tokens], account },
+    {
+      action: "claimAll",
+      abi: [claimerAbi.claimAll],
+      address: contracts.revenueClaimer,
+      functionName: "claimAll",
+      args: [tokens],
+      account,
+    },
     parameters,
   );
   if (!sent.receipt) return { ...sent, tokens } as ClaimAllReturnType<wait>;

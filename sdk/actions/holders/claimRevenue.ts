@@ -17,7 +17,8 @@ import {
 } from "../internal/client.ts";
 import { parseEventLogs } from "viem";
 
-export type ClaimRevenueParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { modelId: bigint; to?: Address | undefined };
+export type ClaimRevenueParameters<wait extends boolean = true> = DeploymentsParameter &
+  WriteParameters<wait> & { modelId: bigint; to?: Address | undefined };
 
 export type ClaimRevenueReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { amountWei: bigint }, wait>;
 
@@ -41,13 +42,26 @@ export async function claimRevenue<wait extends boolean = true>(
   const self = typeof account === "string" ? account : account.address;
   const to = parameters.to ?? self;
   const token = await withTypedErrors(() =>
-    readContract(client, { abi: [registryAbi.tokenOf], address: contracts.modelRegistry, functionName: "tokenOf", args: [parameters.modelId] }),
+    readContract(client, {
+      abi: [registryAbi.tokenOf],
+      address: contracts.modelRegistry,
+      functionName: "tokenOf",
+      args: [parameters.modelId],
+    }),
   );
   // Claiming to oneself takes the argument-free `claim()`: 368 gas of calldata less.
   const toSelf = to.toLowerCase() === self.toLowerCase();
   const sent = toSelf
-    ? await sendContractWrite(client, { action: "claimRevenue", abi: [tokenAbi.claim, tokenAbi.claim_1], address: token, functionName: "claim", args: [], account }, parameters)
-    : await sendContractWrite(client, { action: "claimRevenue", abi: [tokenAbi.claim, tokenAbi.claim_1], address: token, functionName: "claim", args: [to], account }, parameters);
+    ? await sendContractWrite(
+        client,
+        { action: "claimRevenue", abi: [tokenAbi.claim, tokenAbi.claim_1], address: token, functionName: "claim", args: [], account },
+        parameters,
+      )
+    : await sendContractWrite(
+        client,
+        { action: "claimRevenue", abi: [tokenAbi.claim, tokenAbi.claim_1], address: token, functionName: "claim", args: [to], account },
+        parameters,
+      );
   return decodeWrite(sent, (result) => {
     const claimed = parseEventLogs({ abi: [tokenAbi.RevenueClaimed], eventName: "RevenueClaimed", logs: result.receipt.logs });
     return { ...result, amountWei: claimed.reduce((sum, l) => sum + l.args.amountWei, 0n) };

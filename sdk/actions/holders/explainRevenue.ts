@@ -27,10 +27,7 @@ export type ExplainRevenueErrorType = RevenueReplayError | NoDeploymentError;
  * import { explainRevenue } from "@shardholder/sdk"
  * const { entries, earnedWei, claimableWei } = await explainRevenue(client, { deployments, holder, modelId: 1n })
  */
-export async function explainRevenue(
-  client: ShardholderClient,
-  parameters: ExplainRevenueParameters,
-): Promise<ExplainRevenueReturnType> {
+export async function explainRevenue(client: ShardholderClient, parameters: ExplainRevenueParameters): Promise<ExplainRevenueReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(async () => {
     const blockNumber = parameters.blockNumber ?? (await getBlockNumber(client));
@@ -53,7 +50,8 @@ export async function explainRevenue(
     for (const log of logs) {
       const at = { blockNumber: log.blockNumber, logIndex: log.logIndex, transactionHash: log.transactionHash };
       if (log.eventName === "ModelTokenInitialized") events.push({ ...at, kind: "initialized", capTokens: log.args.capTokens });
-      else if (log.eventName === "Transfer") events.push({ ...at, kind: "transfer", from: log.args.from, to: log.args.to, value: log.args.value });
+      else if (log.eventName === "Transfer")
+        events.push({ ...at, kind: "transfer", from: log.args.from, to: log.args.to, value: log.args.value });
       else if (log.eventName === "RevenueDeposited")
         events.push({ ...at, kind: "deposit", depositor: log.args.depositor, amountWei: log.args.amountWei });
       else if (log.eventName === "RevenueClaimed")

@@ -37,7 +37,10 @@ export async function getClaimable(client: ShardholderClient, parameters: GetCla
       modelIds = Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1));
     }
     const ids = [...modelIds];
-    const tokens = await readMany(client, ids.map((id) => ({ ...registry, functionName: "tokenOf", args: [id] }) as const));
+    const tokens = await readMany(
+      client,
+      ids.map((id) => ({ ...registry, functionName: "tokenOf", args: [id] }) as const),
+    );
     const reads = await readMany(
       client,
       tokens.flatMap((token) => [

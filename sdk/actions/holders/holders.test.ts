@@ -16,11 +16,21 @@ describe("holder actions: claimable, claim, claimAll and explainRevenue against 
   const deposit = async (model: number, amountWei: bigint, from = 9) => {
     const w = s.wallets[from];
     if (!w) throw new Error("no wallet");
-    const hash = await w.writeContract({ abi: modelTokenAbi, address: tokens[model - 1] as Address, functionName: "depositRevenue", value: amountWei });
+    const hash = await w.writeContract({
+      abi: modelTokenAbi,
+      address: tokens[model - 1] as Address,
+      functionName: "depositRevenue",
+      value: amountWei,
+    });
     await s.publicClient.waitForTransactionReceipt({ hash });
   };
   const claimableOnChain = (model: number, i: number) =>
-    readContract(s.publicClient, { abi: modelTokenAbi, address: tokens[model - 1] as Address, functionName: "claimable", args: [accountAt(s, i)] });
+    readContract(s.publicClient, {
+      abi: modelTokenAbi,
+      address: tokens[model - 1] as Address,
+      functionName: "claimable",
+      args: [accountAt(s, i)],
+    });
 
   beforeAll(async () => {
     s = await deployShardholder();
@@ -50,12 +60,22 @@ describe("holder actions: claimable, claim, claimAll and explainRevenue against 
         await deposit(model, BigInt(Math.floor(random() * 1e9)) * 10n ** 8n + 1n);
       } else if (roll < 0.75) {
         const from = pick(holders);
-        const balance = await readContract(s.publicClient, { abi: modelTokenAbi, address: token, functionName: "balanceOf", args: [accountAt(s, from)] });
+        const balance = await readContract(s.publicClient, {
+          abi: modelTokenAbi,
+          address: token,
+          functionName: "balanceOf",
+          args: [accountAt(s, from)],
+        });
         if (balance === 0n) continue;
         const amount = (balance * BigInt(Math.floor(random() * 1000) + 1)) / 1000n;
         const w = s.wallets[from];
         if (!w) throw new Error("no wallet");
-        const hash = await w.writeContract({ abi: modelTokenAbi, address: token, functionName: "transfer", args: [accountAt(s, pick(holders)), amount] });
+        const hash = await w.writeContract({
+          abi: modelTokenAbi,
+          address: token,
+          functionName: "transfer",
+          args: [accountAt(s, pick(holders)), amount],
+        });
         await s.publicClient.waitForTransactionReceipt({ hash });
       } else {
         const who = pick(holders);

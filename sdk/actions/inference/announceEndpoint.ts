@@ -43,14 +43,18 @@ export async function announceEndpoint<wait extends boolean = true>(
   parameters: AnnounceEndpointParameters<wait>,
 ): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "announceEndpoint",
-    abi: [directoryAbi.announceEndpoint],
-    address: contracts.servingDirectory,
-    functionName: "announceEndpoint",
-    args: [parameters.modelId, parameters.url],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "announceEndpoint",
+      abi: [directoryAbi.announceEndpoint],
+      address: contracts.servingDirectory,
+      functionName: "announceEndpoint",
+      args: [parameters.modelId, parameters.url],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }
 
 export type WithdrawEndpointParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { modelId: bigint };
@@ -69,12 +73,16 @@ export async function withdrawEndpoint<wait extends boolean = true>(
   parameters: WithdrawEndpointParameters<wait>,
 ): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "withdrawEndpoint",
-    abi: [directoryAbi.withdrawEndpoint],
-    address: contracts.servingDirectory,
-    functionName: "withdrawEndpoint",
-    args: [parameters.modelId],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "withdrawEndpoint",
+      abi: [directoryAbi.withdrawEndpoint],
+      address: contracts.servingDirectory,
+      functionName: "withdrawEndpoint",
+      args: [parameters.modelId],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }

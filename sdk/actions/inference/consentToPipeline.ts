@@ -26,7 +26,10 @@ export type ConsentToPipelineErrorType = MissingSignerError | NoDeploymentError;
  * import { consentToPipeline } from "@shardholder/sdk"
  * const { signature } = await consentToPipeline(operatorWallet, { deployments, modelId: 1n, stageOperators, deadline })
  */
-export async function consentToPipeline(client: ShardholderClient, parameters: ConsentToPipelineParameters): Promise<ConsentToPipelineReturnType> {
+export async function consentToPipeline(
+  client: ShardholderClient,
+  parameters: ConsentToPipelineParameters,
+): Promise<ConsentToPipelineReturnType> {
   const deployments = await resolveDeployments(client, parameters.deployments);
   const context = {
     escrow: deployments.contracts.inferenceEscrow,

@@ -4,16 +4,22 @@ import type { Hex } from "viem";
 import { OutputMismatchError, OutputUnavailableError } from "../../errors/inference.ts";
 import { type EndpointOutput, endpointPaths, endpointUrl, textHash } from "../../protocol/servingEndpoint.ts";
 
-const describe = (err: unknown): string => (err instanceof Error ? (err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message) : String(err));
+const describe = (err: unknown): string =>
+  err instanceof Error ? (err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message) : String(err);
 
 /** Uploads `prompt` to an endpoint; resolves with undefined when it was stored under its hash, else with why not. */
 export async function uploadPrompt(url: string, prompt: string, timeoutMs: number): Promise<string | undefined> {
   try {
-    const res = await fetch(endpointUrl(url, endpointPaths.inputs), { method: "PUT", body: prompt, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(endpointUrl(url, endpointPaths.inputs), {
+      method: "PUT",
+      body: prompt,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     const body = (await res.json().catch(() => ({}))) as { inputHash?: unknown; error?: unknown };
     if (!res.ok) return `HTTP ${res.status}${typeof body.error === "string" ? `: ${body.error}` : ""}`;
     const expected = textHash(prompt);
-    if (typeof body.inputHash !== "string" || body.inputHash.toLowerCase() !== expected) return `stored the prompt under ${String(body.inputHash)}, not ${expected}`;
+    if (typeof body.inputHash !== "string" || body.inputHash.toLowerCase() !== expected)
+      return `stored the prompt under ${String(body.inputHash)}, not ${expected}`;
     return undefined;
   } catch (err) {
     return describe(err);
@@ -32,12 +38,16 @@ export async function fetchOutput(url: string, requestId: bigint, outputHash: He
   let reason: string;
   for (let attempt = 0; ; attempt++) {
     try {
-      const res = await fetch(endpointUrl(url, endpointPaths.output(requestId)), { signal: AbortSignal.timeout(Math.max(1, until - Date.now())) });
+      const res = await fetch(endpointUrl(url, endpointPaths.output(requestId)), {
+        signal: AbortSignal.timeout(Math.max(1, until - Date.now())),
+      });
       if (res.ok) {
         const body = (await res.json()) as Partial<EndpointOutput>;
-        if (typeof body.output !== "string") throw new OutputUnavailableError({ requestId, url, reason: "the answer has no `output` text" });
+        if (typeof body.output !== "string")
+          throw new OutputUnavailableError({ requestId, url, reason: "the answer has no `output` text" });
         const receivedHash = textHash(body.output);
-        if (receivedHash !== outputHash.toLowerCase()) throw new OutputMismatchError({ requestId, url, expectedHash: outputHash, receivedHash });
+        if (receivedHash !== outputHash.toLowerCase())
+          throw new OutputMismatchError({ requestId, url, expectedHash: outputHash, receivedHash });
         return body.output;
       }
       reason = `HTTP ${res.status}`;

@@ -72,7 +72,11 @@ export async function fulfillInference<wait extends boolean = true>(
   });
 }
 
-async function pipelineOperators(client: ShardholderClient, parameters: FulfillInferenceParameters<boolean>, pipelineKey: Hex): Promise<readonly Address[]> {
+async function pipelineOperators(
+  client: ShardholderClient,
+  parameters: FulfillInferenceParameters<boolean>,
+  pipelineKey: Hex,
+): Promise<readonly Address[]> {
   const [pipeline] = await getPipelines(client, { deployments: parameters.deployments, pipelineKey });
   if (!pipeline) throw new InferenceNotFoundError({ requestId: parameters.requestId });
   return pipeline.stageOperators;

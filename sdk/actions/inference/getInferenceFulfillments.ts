@@ -40,7 +40,10 @@ export type GetInferenceFulfillmentsErrorType = NoDeploymentError;
  * const mine = new Set((await getInferenceRequests(client, { deployments, modelId: 1n })).map((r) => r.requestId))
  * const toHolders = (await getInferenceFulfillments(client, { deployments })).filter((f) => mine.has(f.requestId)).reduce((t, f) => t + f.holdersWei, 0n)
  */
-export async function getInferenceFulfillments(client: ShardholderClient, parameters: GetInferenceFulfillmentsParameters): Promise<GetInferenceFulfillmentsReturnType> {
+export async function getInferenceFulfillments(
+  client: ShardholderClient,
+  parameters: GetInferenceFulfillmentsParameters,
+): Promise<GetInferenceFulfillmentsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const logs = await scanEvents(client, {
     abi: [escrowAbi.InferenceFulfilled],

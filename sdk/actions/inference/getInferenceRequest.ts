@@ -64,28 +64,59 @@ export async function getInferenceRequest(
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const { requestId } = parameters;
   // The entries read here only (not the whole ABI), so dapps waiting for results bundle little.
-  const abi = [escrowAbi.requestState, escrowAbi.InferenceRequested, escrowAbi.InferenceFulfilled, escrowAbi.PipelineRegistered, escrowAbi.InferenceRefunded];
+  const abi = [
+    escrowAbi.requestState,
+    escrowAbi.InferenceRequested,
+    escrowAbi.InferenceFulfilled,
+    escrowAbi.PipelineRegistered,
+    escrowAbi.InferenceRefunded,
+  ];
   const escrow = { abi, address: contracts.inferenceEscrow } as const;
   return withTypedErrors(async () => {
     const stateIndex = await readContract(client, { ...escrow, functionName: "requestState", args: [requestId] });
     const state = states[stateIndex] ?? "none";
     if (state === "none") throw new InferenceNotFoundError({ requestId });
     const sinceDeployment = scanRange(deployedAtBlock, {});
-    const [requested] = await scanEvents(client, { ...escrow, eventName: "InferenceRequested", args: { requestId }, range: sinceDeployment });
+    const [requested] = await scanEvents(client, {
+      ...escrow,
+      eventName: "InferenceRequested",
+      args: { requestId },
+      range: sinceDeployment,
+    });
     if (!requested) throw new InferenceNotFoundError({ requestId });
     const { modelId, pipelineKey, requester, feeWei, deadline, inputHash } = requested.args;
     const request = { modelId, pipelineKey, requester, feeWei, deadline, inputHash };
     let fulfillment: InferenceFulfillment | undefined;
     let refundTransactionHash: Hash | undefined;
     if (state === "fulfilled") {
-      const [log] = await scanEvents(client, { ...escrow, eventName: "InferenceFulfilled", args: { requestId }, range: { fromBlock: requested.blockNumber, toBlock: "latest" } });
+      const [log] = await scanEvents(client, {
+        ...escrow,
+        eventName: "InferenceFulfilled",
+        args: { requestId },
+        range: { fromBlock: requested.blockNumber, toBlock: "latest" },
+      });
       if (log) {
-        const [registered] = await scanEvents(client, { ...escrow, eventName: "PipelineRegistered", args: { pipelineKey }, range: { ...sinceDeployment, toBlock: requested.blockNumber } });
+        const [registered] = await scanEvents(client, {
+          ...escrow,
+          eventName: "PipelineRegistered",
+          args: { pipelineKey },
+          range: { ...sinceDeployment, toBlock: requested.blockNumber },
+        });
         if (!registered) throw new InferenceNotFoundError({ requestId });
-        fulfillment = { ...log.args, stageOperators: registered.args.stageOperators, transactionHash: log.transactionHash, blockNumber: log.blockNumber };
+        fulfillment = {
+          ...log.args,
+          stageOperators: registered.args.stageOperators,
+          transactionHash: log.transactionHash,
+          blockNumber: log.blockNumber,
+        };
       }
     } else if (state === "refunded") {
-      const [log] = await scanEvents(client, { ...escrow, eventName: "InferenceRefunded", args: { requestId }, range: { fromBlock: requested.blockNumber, toBlock: "latest" } });
+      const [log] = await scanEvents(client, {
+        ...escrow,
+        eventName: "InferenceRefunded",
+        args: { requestId },
+        range: { fromBlock: requested.blockNumber, toBlock: "latest" },
+      });
       refundTransactionHash = log?.transactionHash;
     }
     return { requestId, request, state, fulfillment, refundTransactionHash };

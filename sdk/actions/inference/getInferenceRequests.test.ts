@@ -12,7 +12,11 @@ async function servedModel(): Promise<{ s: Shardholder; pipelineKey: `0x${string
   const operator = actionsOf(s, 1);
   await operator.stake({ payout: accountAt(s, 1), signingKey: accountAt(s, 1), valueWei: parseEther("1") });
   const consentDeadline = BigInt(await s.networkHelpers.time.latest()) + 600n;
-  const { pipelineKey } = await operator.registerPipeline({ modelId: 1n, stageOperators: [accountAt(s, 1), accountAt(s, 1)], consentDeadline });
+  const { pipelineKey } = await operator.registerPipeline({
+    modelId: 1n,
+    stageOperators: [accountAt(s, 1), accountAt(s, 1)],
+    consentDeadline,
+  });
   return { s, pipelineKey };
 }
 
@@ -32,7 +36,12 @@ describe("getInferenceRequests", () => {
         logIndex: expect.any(Number),
       },
     ]);
-    expect(made.request).toMatchObject({ modelId: 1n, pipelineKey, requester: accountAt(s, 5), inputHash: keccak256(toBytes("Once upon a time")) });
+    expect(made.request).toMatchObject({
+      modelId: 1n,
+      pipelineKey,
+      requester: accountAt(s, 5),
+      inputHash: keccak256(toBytes("Once upon a time")),
+    });
     const block = await s.publicClient.getBlock({ blockNumber: made.receipt.blockNumber });
     expect(made.request.deadline).toBeGreaterThan(block.timestamp);
     expect(made.request.feeWei).toBeGreaterThan(0n);

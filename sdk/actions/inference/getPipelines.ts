@@ -53,7 +53,12 @@ export async function getPipelines(client: ShardholderClient, parameters: GetPip
     const { operator } = parameters;
     const pipelines: Pipeline[] = logs
       .filter((l) => operator === undefined || l.args.stageOperators.some((op) => isAddressEqual(op, operator)))
-      .map((l) => ({ pipelineKey: l.args.pipelineKey, modelId: l.args.modelId, stageOperators: l.args.stageOperators, blockNumber: l.blockNumber }));
+      .map((l) => ({
+        pipelineKey: l.args.pipelineKey,
+        modelId: l.args.modelId,
+        stageOperators: l.args.stageOperators,
+        blockNumber: l.blockNumber,
+      }));
     if (!parameters.checkServing) return pipelines;
     return Promise.all(
       pipelines.map(async (p) => {

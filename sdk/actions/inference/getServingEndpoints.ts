@@ -37,7 +37,10 @@ export type GetServingEndpointsErrorType = NoDeploymentError;
  * const { endpoints } = await getServingEndpoints(client, { deployments, modelId: 1n })
  * console.log(endpoints[0]?.url)
  */
-export async function getServingEndpoints(client: ShardholderClient, parameters: GetServingEndpointsParameters): Promise<GetServingEndpointsReturnType> {
+export async function getServingEndpoints(
+  client: ShardholderClient,
+  parameters: GetServingEndpointsParameters,
+): Promise<GetServingEndpointsReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const pipelines = (await getPipelines(client, { deployments: parameters.deployments, modelId: parameters.modelId, checkServing: true }))
     .filter((p) => p.serving && p.stageOperators.length > 0)
@@ -45,7 +48,12 @@ export async function getServingEndpoints(client: ShardholderClient, parameters:
   if (pipelines.length === 0) return { endpoints: [], servingPipelines: 0 };
   const entryOperators = pipelines.map((p) => p.stageOperators[0] as Address);
   const urls = await withTypedErrors(() =>
-    readContract(client, { abi: [directoryAbi.endpointsOf], address: contracts.servingDirectory, functionName: "endpointsOf", args: [parameters.modelId, entryOperators] }),
+    readContract(client, {
+      abi: [directoryAbi.endpointsOf],
+      address: contracts.servingDirectory,
+      functionName: "endpointsOf",
+      args: [parameters.modelId, entryOperators],
+    }),
   );
   const endpoints = pipelines.flatMap((p, i) => {
     const url = urls[i] ?? "";

@@ -48,7 +48,8 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
 
   beforeAll(async () => {
     s = await deployShardholder();
-    for (const i of [1, 2, 3, 4]) await actionsOf(s, i).stake({ payout: accountAt(s, i), signingKey: accountAt(s, i), valueWei: parseEther("1") });
+    for (const i of [1, 2, 3, 4])
+      await actionsOf(s, i).stake({ payout: accountAt(s, i), signingKey: accountAt(s, i), valueWei: parseEther("1") });
   });
 
   afterAll(async () => {
@@ -71,7 +72,12 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
   }
 
   /** Runs wallet `op`'s content store and operator loop (generating `generate(prompt)`) and announces the store. */
-  async function serve(modelId: bigint, op: number, stageOperators: readonly Address[], options: { store?: ContentStore; generate?: (p: string, onText?: (text: string) => void) => Promise<string> } = {}) {
+  async function serve(
+    modelId: bigint,
+    op: number,
+    stageOperators: readonly Address[],
+    options: { store?: ContentStore; generate?: (p: string, onText?: (text: string) => void) => Promise<string> } = {},
+  ) {
     const store = options.store ?? new ContentStore();
     const server = await serveContentStore(store);
     const stop = new AbortController();
@@ -99,7 +105,11 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
   }
 
   const escrowState = async () => ({
-    requests: await s.publicClient.readContract({ abi: inferenceEscrowAbi, address: s.deployments.contracts.inferenceEscrow, functionName: "requestCount" }),
+    requests: await s.publicClient.readContract({
+      abi: inferenceEscrowAbi,
+      address: s.deployments.contracts.inferenceEscrow,
+      functionName: "requestCount",
+    }),
     balanceWei: await s.publicClient.getBalance({ address: s.deployments.contracts.inferenceEscrow }),
   });
 
@@ -109,7 +119,14 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     const { url } = await serve(modelId, 1, operators);
     const progress: InferProgress["step"][] = [];
     const feeWei = parseEther("0.002");
-    const result = await dapp().infer({ modelId, prompt: "The jury said", maxFeeWei: feeWei, feeWei, pollingInterval: 20, onProgress: (p) => progress.push(p.step) });
+    const result = await dapp().infer({
+      modelId,
+      prompt: "The jury said",
+      maxFeeWei: feeWei,
+      feeWei,
+      pollingInterval: 20,
+      onProgress: (p) => progress.push(p.step),
+    });
     expect(result.text).toBe(reverse("The jury said"));
     expect(result.outputHash).toBe(textHash(result.text));
     expect(result.url).toBe(url);
@@ -166,7 +183,9 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     await registerPipeline(modelId, [1, 2]);
     await actionsOf(s, 1).announceEndpoint({ modelId, url: "http://127.0.0.1:9" });
     const before = await escrowState();
-    const err = await dapp().infer({ modelId, prompt: "anyone?", maxFeeWei: parseEther("1") }).catch((e: unknown) => e);
+    const err = await dapp()
+      .infer({ modelId, prompt: "anyone?", maxFeeWei: parseEther("1") })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EndpointsUnreachableError);
     expect((err as EndpointsUnreachableError).failures.map((f) => f.url)).toEqual(["http://127.0.0.1:9"]);
     expect(await escrowState()).toEqual(before);
@@ -178,7 +197,9 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     const { halt } = await serve(modelId, 1, operators);
     await halt(); // the store still takes prompts, but nobody fulfils
     const feeWei = parseEther("0.003");
-    const err = await dapp().infer({ modelId, prompt: "silence", maxFeeWei: feeWei, feeWei, timeoutMs: 2_000, pollingInterval: 50 }).catch((e: unknown) => e);
+    const err = await dapp()
+      .infer({ modelId, prompt: "silence", maxFeeWei: feeWei, feeWei, timeoutMs: 2_000, pollingInterval: 50 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InferenceNotDeliveredError);
     const { requestId, refundedWei, refundTransactionHash } = err as InferenceNotDeliveredError;
     expect(refundedWei).toBe(feeWei);
@@ -191,7 +212,9 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     const modelId = await newModel();
     const operators = await registerPipeline(modelId, [1, 2]);
     await serve(modelId, 1, operators, { store: new TamperingStore() });
-    const err = await dapp().infer({ modelId, prompt: "tamper", maxFeeWei: parseEther("1"), pollingInterval: 20 }).catch((e: unknown) => e);
+    const err = await dapp()
+      .infer({ modelId, prompt: "tamper", maxFeeWei: parseEther("1"), pollingInterval: 20 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputMismatchError);
     expect((err as OutputMismatchError).expectedHash).toBe(textHash(reverse("tamper")));
     expect((err as OutputMismatchError).receivedHash).toBe(textHash(`${reverse("tamper")}!`));
@@ -251,7 +274,9 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     // 2,049 two-byte characters: under the limit in characters, over it in bytes
     const long = dapp().infer({ ...ok, prompt: "é".repeat(MAX_PROMPT_BYTES / 2 + 1) });
     await expect(long).rejects.toBeInstanceOf(PromptTooLongError);
-    await expect(long).rejects.toMatchObject({ shortMessage: `The prompt is ${MAX_PROMPT_BYTES + 2} bytes of UTF-8; serving endpoints accept at most ${MAX_PROMPT_BYTES}.` });
+    await expect(long).rejects.toMatchObject({
+      shortMessage: `The prompt is ${MAX_PROMPT_BYTES + 2} bytes of UTF-8; serving endpoints accept at most ${MAX_PROMPT_BYTES}.`,
+    });
     expect(() => checkPrompt("x".repeat(MAX_PROMPT_BYTES))).not.toThrow();
     await expect(dapp().infer({ ...ok, maxFeeWei: parseEther("0.0009") })).rejects.toBeInstanceOf(FeeAboveLimitError);
     await expect(dapp().infer({ ...ok, modelId: 999n })).rejects.toBeInstanceOf(ModelRegistryUnknownModelError);
@@ -263,7 +288,9 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     await s.networkHelpers.setBalance(accountAt(s, 8), parseEther("0.0005"));
     const broke = actionsOf(s, 8).infer({ ...ok, feeWei: parseEther("0.001") });
     await expect(broke).rejects.toBeInstanceOf(InsufficientFundsError);
-    await expect(broke).rejects.toMatchObject({ shortMessage: `Insufficient funds for 0.001 ETH + gas: account ${accountAt(s, 8)} holds 0.0005 ETH.` });
+    await expect(broke).rejects.toMatchObject({
+      shortMessage: `Insufficient funds for 0.001 ETH + gas: account ${accountAt(s, 8)} holds 0.0005 ETH.`,
+    });
     expect(await escrowState()).toEqual(before);
     // the same call with valid values goes through: the refusals above were about the input alone
     expect((await dapp().infer({ ...ok, pollingInterval: 20 })).text).toBe(reverse("fine"));
@@ -277,8 +304,12 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     const poor = actionsOf(s, 9);
     const request = poor.requestInference({ modelId, input: "x", feeWei: parseEther("0.01") });
     await expect(request).rejects.toBeInstanceOf(InsufficientFundsError);
-    await expect(request).rejects.toMatchObject({ shortMessage: `Insufficient funds for 0.01 ETH + gas: account ${accountAt(s, 9)} holds 0.0005 ETH.` });
-    await expect(poor.stake({ payout: accountAt(s, 9), signingKey: accountAt(s, 9), valueWei: parseEther("1") })).rejects.toBeInstanceOf(InsufficientFundsError);
+    await expect(request).rejects.toMatchObject({
+      shortMessage: `Insufficient funds for 0.01 ETH + gas: account ${accountAt(s, 9)} holds 0.0005 ETH.`,
+    });
+    await expect(poor.stake({ payout: accountAt(s, 9), signingKey: accountAt(s, 9), valueWei: parseEther("1") })).rejects.toBeInstanceOf(
+      InsufficientFundsError,
+    );
     // an account that can pay gets the contract's own answer, not a funding error
     const rich = await actionsOf(s, 5).requestInference({ modelId, input: "x", feeWei: parseEther("0.01") });
     expect(rich.receipt.status).toBe("success");
@@ -295,6 +326,8 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
     const read = await getModel(down, { deployments: s.deployments, modelId: 1n }).catch((e: unknown) => e);
     expect(read).toBeInstanceOf(RpcUnreachableError);
     const noAccount = createPublicClient({ chain: s.publicClient.chain, transport: http("http://127.0.0.1:1") });
-    await expect(infer(noAccount, { deployments: s.deployments, modelId: 1n, prompt: "hi", maxFeeWei: 1n })).rejects.toBeInstanceOf(AccountRequiredError);
+    await expect(infer(noAccount, { deployments: s.deployments, modelId: 1n, prompt: "hi", maxFeeWei: 1n })).rejects.toBeInstanceOf(
+      AccountRequiredError,
+    );
   });
 });

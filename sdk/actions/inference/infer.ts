@@ -13,7 +13,14 @@ import {
   PromptTooLongError,
   type RpcUnreachableError,
 } from "../../errors/inference.ts";
-import { AccountRequiredError, FeeAboveLimitError, InferenceTimeoutError, InvalidParameterError, type NoDeploymentError, NoServingPipelineError } from "../../errors/sdk.ts";
+import {
+  AccountRequiredError,
+  FeeAboveLimitError,
+  InferenceTimeoutError,
+  InvalidParameterError,
+  type NoDeploymentError,
+  NoServingPipelineError,
+} from "../../errors/sdk.ts";
 import { MAX_PROMPT_BYTES, utf8Bytes } from "../../protocol/servingEndpoint.ts";
 import { getModel } from "../models/getModel.ts";
 import { type AccountParameter, type DeploymentsParameter, rpcUnreachable, type ShardholderClient } from "../internal/client.ts";
@@ -113,7 +120,12 @@ async function maxGasPriceWei(client: ShardholderClient): Promise<bigint> {
 }
 
 /** Tries the endpoints in order until one stores the prompt; throws {@link EndpointsUnreachableError} when none does. */
-async function deliverPrompt(modelId: bigint, endpoints: readonly ServingEndpoint[], prompt: string, timeoutMs: number): Promise<ServingEndpoint> {
+async function deliverPrompt(
+  modelId: bigint,
+  endpoints: readonly ServingEndpoint[],
+  prompt: string,
+  timeoutMs: number,
+): Promise<ServingEndpoint> {
   const failures: { url: string; reason: string }[] = [];
   for (const endpoint of endpoints) {
     const reason = await uploadPrompt(endpoint.url, prompt, timeoutMs);
@@ -126,7 +138,12 @@ async function deliverPrompt(modelId: bigint, endpoints: readonly ServingEndpoin
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** After the deadline: refunds the request, or returns "fulfilled" if the fulfilment landed first. */
-async function refundWhenDue(client: ShardholderClient, parameters: InferParameters, requestId: bigint, graceMs: number): Promise<"fulfilled" | { transactionHash: Hash; refundedWei: bigint }> {
+async function refundWhenDue(
+  client: ShardholderClient,
+  parameters: InferParameters,
+  requestId: bigint,
+  graceMs: number,
+): Promise<"fulfilled" | { transactionHash: Hash; refundedWei: bigint }> {
   const until = Date.now() + graceMs;
   for (;;) {
     try {
@@ -175,7 +192,11 @@ export async function payInference(client: ShardholderClient, parameters: InferP
   const { modelId, prompt, maxFeeWei } = parameters;
   checkPrompt(prompt);
   const timeoutMs = parameters.timeoutMs ?? 120_000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs < 1_000) throw new InvalidParameterError({ parameter: "timeoutMs", reason: `${timeoutMs} is below 1000 (the chain's clock counts whole seconds)` });
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 1_000)
+    throw new InvalidParameterError({
+      parameter: "timeoutMs",
+      reason: `${timeoutMs} is below 1000 (the chain's clock counts whole seconds)`,
+    });
   const account = parameters.account ?? client.account;
   if (!account) throw new AccountRequiredError({ action: "infer" });
   const payer = typeof account === "string" ? account : account.address;
@@ -208,20 +229,41 @@ export async function payInference(client: ShardholderClient, parameters: InferP
     deadline,
   });
   parameters.onProgress?.({ step: "requested", requestId: requested.requestId, transactionHash: requested.transactionHash, deadline });
-  return { endpoint, requestId: requested.requestId, requestTransactionHash: requested.transactionHash, feeWei, waitMs: Math.max(1_000, Number(deadline - now) * 1_000 + 1_000) };
+  return {
+    endpoint,
+    requestId: requested.requestId,
+    requestTransactionHash: requested.transactionHash,
+    feeWei,
+    waitMs: Math.max(1_000, Number(deadline - now) * 1_000 + 1_000),
+  };
 }
 
 /** @internal Waits for the fulfilment (refunding after the deadline) and fetches the verified text: the second half of `infer`. */
-export async function settleInference(client: ShardholderClient, parameters: InferParameters, paid: PaidInference): Promise<InferReturnType> {
+export async function settleInference(
+  client: ShardholderClient,
+  parameters: InferParameters,
+  paid: PaidInference,
+): Promise<InferReturnType> {
   const { requestId, endpoint } = paid;
   let fulfilled: Awaited<ReturnType<typeof waitForInference>>;
   try {
-    fulfilled = await waitForInference(client, { deployments: parameters.deployments, requestId, timeoutMs: paid.waitMs, pollingInterval: parameters.pollingInterval });
+    fulfilled = await waitForInference(client, {
+      deployments: parameters.deployments,
+      requestId,
+      timeoutMs: paid.waitMs,
+      pollingInterval: parameters.pollingInterval,
+    });
   } catch (err) {
     if (!(err instanceof InferenceTimeoutError)) throw err;
     const refund = await refundWhenDue(client, parameters, requestId, parameters.refundGraceMs ?? 60_000);
-    if (refund !== "fulfilled") throw new InferenceNotDeliveredError({ requestId, refundedWei: refund.refundedWei, refundTransactionHash: refund.transactionHash });
-    fulfilled = await waitForInference(client, { deployments: parameters.deployments, requestId, timeoutMs: 10_000, pollingInterval: parameters.pollingInterval });
+    if (refund !== "fulfilled")
+      throw new InferenceNotDeliveredError({ requestId, refundedWei: refund.refundedWei, refundTransactionHash: refund.transactionHash });
+    fulfilled = await waitForInference(client, {
+      deployments: parameters.deployments,
+      requestId,
+      timeoutMs: 10_000,
+      pollingInterval: parameters.pollingInterval,
+    });
   }
   parameters.onProgress?.({ step: "fulfilled", requestId, transactionHash: fulfilled.transactionHash });
 

@@ -77,7 +77,8 @@ export async function inferStream(client: ShardholderClient, parameters: InferSt
       // The stream is a convenience: the verified text below is what counts.
     }
     const { text, outputHash } = await result;
-    if (!text.startsWith(streamed)) throw new OutputMismatchError({ requestId, url: endpoint.url, expectedHash: outputHash, receivedHash: textHash(streamed) });
+    if (!text.startsWith(streamed))
+      throw new OutputMismatchError({ requestId, url: endpoint.url, expectedHash: outputHash, receivedHash: textHash(streamed) });
     if (text.length > streamed.length) yield text.slice(streamed.length);
   }
 

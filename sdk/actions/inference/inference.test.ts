@@ -10,7 +10,13 @@ import {
   InferenceEscrowNotPipelineMemberError,
   InferenceEscrowPipelineMismatchError,
 } from "../../errors/contractErrors.ts";
-import { FeeAboveLimitError, InferenceNotFoundError, InferenceRefundedError, InferenceTimeoutError, NoServingPipelineError } from "../../errors/sdk.ts";
+import {
+  FeeAboveLimitError,
+  InferenceNotFoundError,
+  InferenceRefundedError,
+  InferenceTimeoutError,
+  NoServingPipelineError,
+} from "../../errors/sdk.ts";
 import { pipelineKey } from "../../protocol/pipelineConsent.ts";
 import { shardholderActions } from "../../decorator.ts";
 
@@ -22,7 +28,8 @@ describe("dapp inference actions on a real escrow", () => {
   beforeAll(async () => {
     s = await deployShardholder();
     await actionsOf(s, 0).registerModel({ spec: testSpec() });
-    for (const i of [1, 2]) await actionsOf(s, i).stake({ payout: accountAt(s, i), signingKey: accountAt(s, i), valueWei: parseEther("1") });
+    for (const i of [1, 2])
+      await actionsOf(s, i).stake({ payout: accountAt(s, i), signingKey: accountAt(s, i), valueWei: parseEther("1") });
   });
 
   it("registers a pipeline only with every operator's consent, then finds it", async () => {
@@ -32,7 +39,12 @@ describe("dapp inference actions on a real escrow", () => {
     const refused = actionsOf(s, 1).registerPipeline({ modelId: 1n, stageOperators: stageOperators(), consentDeadline: deadline });
     await expect(refused).rejects.toBeInstanceOf(InferenceEscrowInvalidConsentError);
     const { signature } = await actionsOf(s, 2).consentToPipeline({ modelId: 1n, stageOperators: stageOperators(), deadline });
-    const registered = await actionsOf(s, 1).registerPipeline({ modelId: 1n, stageOperators: stageOperators(), consentDeadline: deadline, consents: { [accountAt(s, 2)]: signature } });
+    const registered = await actionsOf(s, 1).registerPipeline({
+      modelId: 1n,
+      stageOperators: stageOperators(),
+      consentDeadline: deadline,
+      consents: { [accountAt(s, 2)]: signature },
+    });
     expect(registered.pipelineKey).toBe(pipelineKey(1n, stageOperators()));
     const found = await actionsOf(s, 5).getPipelines({ modelId: 1n, operator: accountAt(s, 2), checkServing: true });
     expect(found.map((p) => [p.pipelineKey, p.serving])).toEqual([[registered.pipelineKey, true]]);
@@ -81,9 +93,9 @@ describe("dapp inference actions on a real escrow", () => {
       InferenceEscrowNotPipelineMemberError,
     );
     // nor can a member route it through another pipeline
-    await expect(actionsOf(s, 1).fulfillInference({ requestId, outputHash, stageOperators: [accountAt(s, 1), accountAt(s, 1)] })).rejects.toBeInstanceOf(
-      InferenceEscrowPipelineMismatchError,
-    );
+    await expect(
+      actionsOf(s, 1).fulfillInference({ requestId, outputHash, stageOperators: [accountAt(s, 1), accountAt(s, 1)] }),
+    ).rejects.toBeInstanceOf(InferenceEscrowPipelineMismatchError);
   });
 
   it("times out at the chain deadline, refuses an early refund, refunds, then reports the refund", async () => {

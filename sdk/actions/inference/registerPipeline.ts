@@ -62,19 +62,31 @@ export function pipelineConsentArgs(sender: Address, stageOperators: readonly Ad
  * const sig1 = await signPipelineConsent(op1Account, { escrow, chainId, consent })
  * const { pipelineKey } = await registerPipeline(op0Wallet, { deployments, modelId: 1n, stageOperators: [op0, op1], consentDeadline: deadline, consents: { [op1]: sig1 } })
  */
-export async function registerPipeline<wait extends boolean = true>(client: ShardholderClient, parameters: RegisterPipelineParameters<wait>): Promise<RegisterPipelineReturnType<wait>> {
+export async function registerPipeline<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: RegisterPipelineParameters<wait>,
+): Promise<RegisterPipelineReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const account = parameters.account ?? client.account;
   if (!account) throw new AccountRequiredError({ action: "registerPipeline" });
   const sender = typeof account === "string" ? account : account.address;
-  const sent = await sendContractWrite(client, {
-    action: "registerPipeline",
-    abi: inferenceEscrowAbi,
-    address: contracts.inferenceEscrow,
-    functionName: "registerPipeline",
-    args: [parameters.modelId, parameters.stageOperators, parameters.consentDeadline, pipelineConsentArgs(sender, parameters.stageOperators, parameters.consents ?? {})],
-    account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "registerPipeline",
+      abi: inferenceEscrowAbi,
+      address: contracts.inferenceEscrow,
+      functionName: "registerPipeline",
+      args: [
+        parameters.modelId,
+        parameters.stageOperators,
+        parameters.consentDeadline,
+        pipelineConsentArgs(sender, parameters.stageOperators, parameters.consents ?? {}),
+      ],
+      account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "PipelineRegistered" });
     return { ...result, pipelineKey: args.pipelineKey };

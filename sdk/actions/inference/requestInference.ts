@@ -45,7 +45,10 @@ export type RequestInferenceParameters<wait extends boolean = true> = Deployment
     deadline?: bigint | undefined;
   };
 
-export type RequestInferenceReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { requestId: bigint; request: InferenceRequest }, wait>;
+export type RequestInferenceReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & { requestId: bigint; request: InferenceRequest },
+  wait
+>;
 
 export type RequestInferenceErrorType =
   | InferenceEscrowFeeTooLowError
@@ -64,7 +67,10 @@ export function inferenceInputHash(input: RequestInferenceParameters["input"]): 
 }
 
 /** The most recently registered pipeline of `modelId` whose stage operators all serve now. */
-export async function pickServingPipeline(client: ShardholderClient, parameters: { deployments: RequestInferenceParameters["deployments"]; modelId: bigint }): Promise<Hex> {
+export async function pickServingPipeline(
+  client: ShardholderClient,
+  parameters: { deployments: RequestInferenceParameters["deployments"]; modelId: bigint },
+): Promise<Hex> {
   const pipelines = await getPipelines(client, { deployments: parameters.deployments, modelId: parameters.modelId, checkServing: true });
   const serving = pipelines.filter((p) => p.serving).at(-1);
   if (!serving) throw new NoServingPipelineError({ modelId: parameters.modelId });
@@ -89,10 +95,13 @@ export async function requestInference<wait extends boolean = true>(
   const { modelId } = parameters;
   const feeWei =
     parameters.feeWei ??
-    (await withTypedErrors(() =>
-      readContract(client, { abi: [registryAbi.model], address: contracts.modelRegistry, functionName: "model", args: [modelId] }),
-    )).minRequestFeeWei;
-  if (parameters.maxFeeWei !== undefined && feeWei > parameters.maxFeeWei) throw new FeeAboveLimitError({ feeWei, maxFeeWei: parameters.maxFeeWei });
+    (
+      await withTypedErrors(() =>
+        readContract(client, { abi: [registryAbi.model], address: contracts.modelRegistry, functionName: "model", args: [modelId] }),
+      )
+    ).minRequestFeeWei;
+  if (parameters.maxFeeWei !== undefined && feeWei > parameters.maxFeeWei)
+    throw new FeeAboveLimitError({ feeWei, maxFeeWei: parameters.maxFeeWei });
   const deadline = parameters.deadline ?? (await getBlock(client)).timestamp + BigInt(parameters.ttlSec ?? 600);
   const inputHash = inferenceInputHash(parameters.input);
   const pipelineKey = parameters.pipelineKey ?? (await pickServingPipeline(client, { deployments: parameters.deployments, modelId }));
@@ -110,7 +119,11 @@ export async function requestInference<wait extends boolean = true>(
     parameters,
   );
   return decodeWrite(sent, (result) => {
-    const { args } = receiptEvent(result, { abi: [escrowAbi.InferenceRequested], address: contracts.inferenceEscrow, eventName: "InferenceRequested" });
+    const { args } = receiptEvent(result, {
+      abi: [escrowAbi.InferenceRequested],
+      address: contracts.inferenceEscrow,
+      eventName: "InferenceRequested",
+    });
     return {
       ...result,
       requestId: args.requestId,

@@ -40,14 +40,18 @@ export async function settleRequest<functionName extends SettlingFunction, wait 
 ): Promise<{ result: WriteReturnType<WriteResult, wait>; request: InferenceRequest; escrow: Address }> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const { request } = await getInferenceRequest(client, parameters);
-  const result = await sendContractWrite(client, {
-    action: call.action,
-    abi: [escrowAbi.fulfill, escrowAbi.refund],
-    address: contracts.inferenceEscrow,
-    functionName: call.functionName,
-    args: await call.args(request),
-    account: parameters.account,
-    simulateOn: call.simulateOn,
-  }, parameters);
+  const result = await sendContractWrite(
+    client,
+    {
+      action: call.action,
+      abi: [escrowAbi.fulfill, escrowAbi.refund],
+      address: contracts.inferenceEscrow,
+      functionName: call.functionName,
+      args: await call.args(request),
+      account: parameters.account,
+      simulateOn: call.simulateOn,
+    },
+    parameters,
+  );
   return { result, request, escrow: contracts.inferenceEscrow };
 }

@@ -79,9 +79,11 @@ export async function waitForInference(
     });
     if (parameters.timeoutMs !== undefined)
       timer = setTimeout(() => {
-            void getInferenceRequest(client, { deployments: parameters.deployments, requestId })
-              .then((info) => finish(() => reject(new InferenceTimeoutError({ requestId, deadline: info.request.deadline, reason: "timeout" }))))
-              .catch((err: unknown) => finish(() => reject(err)));
-          }, parameters.timeoutMs);
+        void getInferenceRequest(client, { deployments: parameters.deployments, requestId })
+          .then((info) =>
+            finish(() => reject(new InferenceTimeoutError({ requestId, deadline: info.request.deadline, reason: "timeout" }))),
+          )
+          .catch((err: unknown) => finish(() => reject(err)));
+      }, parameters.timeoutMs);
   });
 }

@@ -28,13 +28,13 @@ export type WithdrawEscrowBalanceParameters<wait extends boolean = true> = Deplo
     maxPipelines?: number | undefined;
   };
 
-export type WithdrawEscrowBalanceReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { amountWei: bigint; pipelineKeys: readonly Hex[] }, wait>;
+export type WithdrawEscrowBalanceReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & { amountWei: bigint; pipelineKeys: readonly Hex[] },
+  wait
+>;
 
 export type WithdrawEscrowBalanceErrorType =
-  | InferenceEscrowNothingToWithdrawError
-  | InferenceEscrowNotPipelineMemberError
-  | AccountRequiredError
-  | NoDeploymentError;
+  InferenceEscrowNothingToWithdrawError | InferenceEscrowNotPipelineMemberError | AccountRequiredError | NoDeploymentError;
 
 /**
  * Withdraws the sender's escrow balance to `to` (default: the sender): its shares of the pipelines
@@ -55,14 +55,18 @@ export async function withdrawEscrowBalance<wait extends boolean = true>(
   const sender = typeof account === "string" ? account : account.address;
   const to = parameters.to ?? sender;
   const pipelineKeys = parameters.pipelineKeys ?? (await owingPipelines(client, parameters, sender, contracts.inferenceEscrow));
-  const sent = await sendContractWrite(client, {
-    action: "withdrawEscrowBalance",
-    abi: inferenceEscrowAbi,
-    address: contracts.inferenceEscrow,
-    functionName: "withdraw",
-    args: [to, pipelineKeys],
-    account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "withdrawEscrowBalance",
+      abi: inferenceEscrowAbi,
+      address: contracts.inferenceEscrow,
+      functionName: "withdraw",
+      args: [to, pipelineKeys],
+      account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: inferenceEscrowAbi, address: contracts.inferenceEscrow, eventName: "Withdrawn" });
     return { ...result, amountWei: args.amountWei, pipelineKeys };

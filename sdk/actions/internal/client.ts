@@ -111,7 +111,12 @@ export function rpcUnreachable(err: unknown): RpcUnreachableError | undefined {
  * gas: the node said so, or the balance is below the value alone. Nodes word this differently
  * (Hardhat answers "Missing or invalid parameters"), so the balance is the arbiter.
  */
-async function insufficientFunds(client: ShardholderClient, account: Account | Address, valueWei: bigint, err: unknown): Promise<InsufficientFundsError | undefined> {
+async function insufficientFunds(
+  client: ShardholderClient,
+  account: Account | Address,
+  valueWei: bigint,
+  err: unknown,
+): Promise<InsufficientFundsError | undefined> {
   const nodeSaidSo = causeOf(err, (e): e is ViemInsufficientFundsError => e instanceof ViemInsufficientFundsError) !== undefined;
   if (!nodeSaidSo && valueWei === 0n) return undefined;
   const address = typeof account === "string" ? account : account.address;
@@ -120,10 +125,7 @@ async function insufficientFunds(client: ShardholderClient, account: Account | A
   return new InsufficientFundsError({ account: address, balanceWei, feeWei: valueWei });
 }
 
-export type SendParameters<
-  abi extends Abi,
-  functionName extends ContractFunctionName<abi, "nonpayable" | "payable">,
-> = {
+export type SendParameters<abi extends Abi, functionName extends ContractFunctionName<abi, "nonpayable" | "payable">> = {
   abi: abi;
   address: Address;
   functionName: functionName;

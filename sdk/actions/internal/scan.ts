@@ -50,5 +50,7 @@ export async function scanEvents<const abi extends Abi, eventName extends Contra
 ): Promise<GetContractEventsReturnType<abi, eventName, true, bigint, bigint | "latest">> {
   const { abi, address, eventName, args, range } = parameters;
   if (isEmptyRange(range)) return [];
-  return withTypedErrors(() => getContractEvents(client, { abi, address, eventName, args, fromBlock: range.fromBlock, toBlock: range.toBlock, strict: true }));
+  return withTypedErrors(() =>
+    getContractEvents(client, { abi, address, eventName, args, fromBlock: range.fromBlock, toBlock: range.toBlock, strict: true }),
+  );
 }

@@ -24,7 +24,13 @@ describe("write actions: transaction overrides and wait: false", () => {
   });
 
   it("returns only the hash with wait: false, and the result type narrows to it", async () => {
-    const sent = await stake(wallet(1), { deployments: s.deployments, payout: accountAt(s, 1), signingKey: accountAt(s, 1), valueWei: parseEther("1"), wait: false });
+    const sent = await stake(wallet(1), {
+      deployments: s.deployments,
+      payout: accountAt(s, 1),
+      signingKey: accountAt(s, 1),
+      valueWei: parseEther("1"),
+      wait: false,
+    });
     expectTypeOf(sent).toEqualTypeOf<SentTransaction>();
     expect(Object.keys(sent)).toEqual(["transactionHash"]);
     const receipt = await s.publicClient.waitForTransactionReceipt({ hash: sent.transactionHash });
@@ -58,15 +64,33 @@ describe("write actions: transaction overrides and wait: false", () => {
     const sender = accountAt(s, 2);
     const nonce = await s.publicClient.getTransactionCount({ address: sender });
     const overrides = { gas: 250_000n, maxFeePerGas: parseGwei("40"), maxPriorityFeePerGas: parseGwei("3"), nonce };
-    const { transactionHash } = await stake(wallet(2), { deployments: s.deployments, payout: sender, signingKey: sender, valueWei: parseEther("1"), ...overrides });
+    const { transactionHash } = await stake(wallet(2), {
+      deployments: s.deployments,
+      payout: sender,
+      signingKey: sender,
+      valueWei: parseEther("1"),
+      ...overrides,
+    });
     const tx = await s.publicClient.getTransaction({ hash: transactionHash });
-    expect({ type: tx.type, gas: tx.gas, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas, nonce: tx.nonce }).toEqual({ type: "eip1559", ...overrides });
+    expect({
+      type: tx.type,
+      gas: tx.gas,
+      maxFeePerGas: tx.maxFeePerGas,
+      maxPriorityFeePerGas: tx.maxPriorityFeePerGas,
+      nonce: tx.nonce,
+    }).toEqual({ type: "eip1559", ...overrides });
   });
 
   it("sends a legacy transaction when given gasPrice", async () => {
     const consentDeadline = BigInt(await s.networkHelpers.time.latest()) + 600n;
     const gasPrice = parseGwei("25");
-    const result = await registerPipeline(wallet(2), { deployments: s.deployments, modelId: 1n, stageOperators: [accountAt(s, 2), accountAt(s, 2)], consentDeadline, gasPrice });
+    const result = await registerPipeline(wallet(2), {
+      deployments: s.deployments,
+      modelId: 1n,
+      stageOperators: [accountAt(s, 2), accountAt(s, 2)],
+      consentDeadline,
+      gasPrice,
+    });
     const tx = await s.publicClient.getTransaction({ hash: result.transactionHash });
     expect([tx.type, tx.gasPrice]).toEqual(["legacy", gasPrice]);
     expect(result.pipelineKey).toMatch(/^0x[0-9a-f]{64}$/);
@@ -74,7 +98,13 @@ describe("write actions: transaction overrides and wait: false", () => {
 
   it("still simulates before sending with wait: false, so a revert is typed and costs nothing", async () => {
     const before = await s.publicClient.getTransactionCount({ address: accountAt(s, 3) });
-    const sending = stake(wallet(3), { deployments: s.deployments, payout: zeroAddress, signingKey: accountAt(s, 3), valueWei: 1n, wait: false });
+    const sending = stake(wallet(3), {
+      deployments: s.deployments,
+      payout: zeroAddress,
+      signingKey: accountAt(s, 3),
+      valueWei: 1n,
+      wait: false,
+    });
     await expect(sending).rejects.toBeInstanceOf(ComputeLedgerZeroAddressError);
     expect(await s.publicClient.getTransactionCount({ address: accountAt(s, 3) })).toBe(before);
   });

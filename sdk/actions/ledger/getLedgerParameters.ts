@@ -72,10 +72,18 @@ const constants = [
  * const { attestSampleBps, maxAttestDraws, maxAttestBatch } = await getLedgerParameters(client, { deployments })
  * const draws = attestDraws(microbatchesPerRound, { sampleBps: attestSampleBps, maxDraws: maxAttestDraws })
  */
-export async function getLedgerParameters(client: ShardholderClient, parameters: GetLedgerParametersParameters): Promise<GetLedgerParametersReturnType> {
+export async function getLedgerParameters(
+  client: ShardholderClient,
+  parameters: GetLedgerParametersParameters,
+): Promise<GetLedgerParametersReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const ledger = { abi: computeLedgerAbi, address: contracts.computeLedger } as const;
-  const values = await withTypedErrors(() => readMany(client, constants.map((functionName) => ({ ...ledger, functionName }) as const)));
+  const values = await withTypedErrors(() =>
+    readMany(
+      client,
+      constants.map((functionName) => ({ ...ledger, functionName }) as const),
+    ),
+  );
   // A multicall without `allowFailure` answers every call, in order.
   const read = Object.fromEntries(constants.map((name, i) => [name, values[i] as bigint])) as Record<(typeof constants)[number], bigint>;
   return {

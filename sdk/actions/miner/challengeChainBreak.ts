@@ -31,7 +31,10 @@ export type ChallengeChainBreakParameters<wait extends boolean = true> = Deploym
     downstream: LedgerItem;
   };
 
-export type ChallengeChainBreakReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { disputeId: bigint; bondWei: bigint; drawBlock: bigint }, wait>;
+export type ChallengeChainBreakReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & { disputeId: bigint; bondWei: bigint; drawBlock: bigint },
+  wait
+>;
 
 export type ChallengeChainBreakErrorType =
   | ComputeLedgerNotAChainBreakError
@@ -65,15 +68,19 @@ export async function challengeChainBreak<wait extends boolean = true>(
       args: [parameters.upstream.modelId],
     }),
   );
-  const sent = await sendContractWrite(client, {
-    action: "challengeChainBreak",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "challengeChainBreak",
-    args: [parameters.upstream, parameters.downstream],
-    value: bondWei,
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "challengeChainBreak",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "challengeChainBreak",
+      args: [parameters.upstream, parameters.downstream],
+      value: bondWei,
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
     return { ...result, disputeId: args.disputeId, bondWei, drawBlock: args.drawBlock };

@@ -29,12 +29,15 @@ export type ChallengeItemParameters<wait extends boolean = true> = DeploymentsPa
     item: LedgerItem;
   };
 
-export type ChallengeItemReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & {
-  disputeId: bigint;
-  bondWei: bigint;
-  /** The committee is drawn (`drawCommittee`) from the hash of this block, once a later block exists. */
-  drawBlock: bigint;
-}, wait>;
+export type ChallengeItemReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & {
+    disputeId: bigint;
+    bondWei: bigint;
+    /** The committee is drawn (`drawCommittee`) from the hash of this block, once a later block exists. */
+    drawBlock: bigint;
+  },
+  wait
+>;
 
 export type ChallengeItemErrorType =
   | ComputeLedgerOutsideChallengeWindowError
@@ -58,7 +61,10 @@ export type ChallengeItemErrorType =
  *   deployments, item: ledgerItem({ commitment, tree: itemsTree(items), index: 3 }),
  * })
  */
-export async function challengeItem<wait extends boolean = true>(client: ShardholderClient, parameters: ChallengeItemParameters<wait>): Promise<ChallengeItemReturnType<wait>> {
+export async function challengeItem<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: ChallengeItemParameters<wait>,
+): Promise<ChallengeItemReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const bondWei = await withTypedErrors(() =>
     readContract(client, {
@@ -68,15 +74,19 @@ export async function challengeItem<wait extends boolean = true>(client: Shardho
       args: [parameters.item.modelId],
     }),
   );
-  const sent = await sendContractWrite(client, {
-    action: "challengeItem",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "challengeItem",
-    args: [parameters.item],
-    value: bondWei,
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "challengeItem",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "challengeItem",
+      args: [parameters.item],
+      value: bondWei,
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "DisputeOpened" });
     return { ...result, disputeId: args.disputeId, bondWei, drawBlock: args.drawBlock };

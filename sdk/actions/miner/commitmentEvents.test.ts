@@ -36,7 +36,9 @@ describe("commitment events: accepted, voided, finalized rounds", () => {
     const query = { deployments: s.deployments, modelId: 1n };
     expect(await getAcceptedCommitments(client, { ...query, fromBlock: receipt.blockNumber + 1n })).toEqual([]);
     expect(await getAcceptedCommitments(client, { ...query, toBlock: receipt.blockNumber - 1n })).toEqual([]);
-    expect((await getAcceptedCommitments(client, { ...query, fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber })).length).toBe(2);
+    expect((await getAcceptedCommitments(client, { ...query, fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber })).length).toBe(
+      2,
+    );
     // Filters: indexed (round, worker) and not (stage).
     expect((await getAcceptedCommitments(client, { ...query, stage: 1 })).map((c) => c.worker)).toEqual([accountAt(s, 2)]);
     expect((await getAcceptedCommitments(client, { ...query, worker: accountAt(s, 1) })).map((c) => c.stage)).toEqual([0]);
@@ -54,7 +56,9 @@ describe("commitment events: accepted, voided, finalized rounds", () => {
     expect(fromBlocks).toEqual([BigInt(s.deployments.deployedAtBlock)]);
     // A poll whose head has not moved (fromBlock = head + 1, toBlock = head).
     const head = await s.publicClient.getBlockNumber();
-    expect(await getAcceptedCommitments(client, { deployments: s.deployments, modelId: 1n, fromBlock: head + 1n, toBlock: head })).toEqual([]);
+    expect(await getAcceptedCommitments(client, { deployments: s.deployments, modelId: 1n, fromBlock: head + 1n, toBlock: head })).toEqual(
+      [],
+    );
     expect(fromBlocks.length).toBe(1);
     // An address book claiming a later deployment hides what came before it.
     const later = { ...s.deployments, deployedAtBlock: Number(head) + 1 };
@@ -71,7 +75,11 @@ describe("commitment events: accepted, voided, finalized rounds", () => {
     const query = { deployments: s.deployments, modelId: 1n };
     expect(await getVoidedCommitments(s.publicClient, query)).toEqual([]);
     const leaf = (commitment: Commitment, stage: 0 | 1) => ledgerItem({ commitment, tree: trees[stage], index: 2 });
-    const proof = await actionsOf(s, 4).proveUnlinked({ item: leaf(copy, 1), neighbour: leaf(commitments[0], 0), partner: leaf(commitments[1], 1) });
+    const proof = await actionsOf(s, 4).proveUnlinked({
+      item: leaf(copy, 1),
+      neighbour: leaf(commitments[0], 0),
+      partner: leaf(commitments[1], 1),
+    });
     const voided = await getVoidedCommitments(s.publicClient, query);
     expect(voided).toEqual([
       {
@@ -102,7 +110,12 @@ describe("commitment events: accepted, voided, finalized rounds", () => {
     const [finalized, ...more] = await getRoundFinalizations(s.publicClient, { ...query, round: 0n });
     expect(more).toEqual([]);
     const round = await actionsOf(s, 0).getRound({ modelId: 1n, round: 0n });
-    expect(finalized).toMatchObject({ modelId: 1n, round: 0n, totalUnits: round.totalUnits, emissionTokens: eventSpec.emission.tokensPerRound });
+    expect(finalized).toMatchObject({
+      modelId: 1n,
+      round: 0n,
+      totalUnits: round.totalUnits,
+      emissionTokens: eventSpec.emission.tokensPerRound,
+    });
     const receipt = await s.publicClient.getTransactionReceipt({ hash: finalized?.transactionHash as Hex });
     expect([receipt.status, receipt.blockNumber]).toEqual(["success", finalized?.blockNumber]);
     expect(await getRoundFinalizations(s.publicClient, { ...query, round: 1n })).toEqual([]);
@@ -124,7 +137,9 @@ describe("commitment events: accepted, voided, finalized rounds", () => {
     // Every token a payout holds came from its mint; the units are the round's.
     const token = await actionsOf(s, 0).getModelToken({ modelId: 1n });
     for (const m of mints) {
-      expect(await s.publicClient.readContract({ abi: modelTokenAbi, address: token.address, functionName: "balanceOf", args: [m.payout] })).toBe(m.workerTokens);
+      expect(
+        await s.publicClient.readContract({ abi: modelTokenAbi, address: token.address, functionName: "balanceOf", args: [m.payout] }),
+      ).toBe(m.workerTokens);
       expect(m.designerTokens).toBeGreaterThan(0n);
     }
     const round = await actionsOf(s, 0).getRound({ modelId: 1n, round: 0n });
@@ -139,8 +154,8 @@ describe("commitment events: accepted, voided, finalized rounds", () => {
     await pastChallengeWindow(p);
     expect(await getRoundFinalizations(p.s.publicClient, { deployments: p.s.deployments, modelId: 1n })).toEqual([]);
     await actionsOf(p.s, 9).finalizeRound({ modelId: 1n, round: 0n });
-    expect((await getRoundFinalizations(p.s.publicClient, { deployments: p.s.deployments, modelId: 1n })).map((f) => f.totalUnits)).toEqual([
-      4n * (3n + 5n),
-    ]);
+    expect((await getRoundFinalizations(p.s.publicClient, { deployments: p.s.deployments, modelId: 1n })).map((f) => f.totalUnits)).toEqual(
+      [4n * (3n + 5n)],
+    );
   });
 });

@@ -4,7 +4,11 @@ import * as registryAbi from "../../abi/items/modelRegistry.ts";
 import { ContractRevertError } from "../../errors/contract.ts";
 import { nextBlockTime } from "../internal/blockTime.ts";
 import { durationText } from "../internal/duration.ts";
-import type { ComputeLedgerAlreadyFinalizedError, ComputeLedgerChallengeWindowOpenError, ComputeLedgerDisputesOpenError } from "../../errors/contractErrors.ts";
+import type {
+  ComputeLedgerAlreadyFinalizedError,
+  ComputeLedgerChallengeWindowOpenError,
+  ComputeLedgerDisputesOpenError,
+} from "../../errors/contractErrors.ts";
 import type { AccountRequiredError, NoDeploymentError } from "../../errors/sdk.ts";
 import {
   type DeploymentsParameter,
@@ -21,7 +25,12 @@ export type FinalizeRoundParameters<wait extends boolean = true> = DeploymentsPa
 
 export type FinalizeRoundReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
-export type FinalizeRoundErrorType = ComputeLedgerChallengeWindowOpenError | ComputeLedgerAlreadyFinalizedError | ComputeLedgerDisputesOpenError | AccountRequiredError | NoDeploymentError;
+export type FinalizeRoundErrorType =
+  | ComputeLedgerChallengeWindowOpenError
+  | ComputeLedgerAlreadyFinalizedError
+  | ComputeLedgerDisputesOpenError
+  | AccountRequiredError
+  | NoDeploymentError;
 
 /**
  * Finalizes a round after its challenge window (anyone may call it): fixes its accepted units and emission.
@@ -32,19 +41,26 @@ export type FinalizeRoundErrorType = ComputeLedgerChallengeWindowOpenError | Com
  * import { finalizeRound } from "@shardholder/sdk"
  * await finalizeRound(walletClient, { deployments, modelId: 1n, round: 0n })
  */
-export async function finalizeRound<wait extends boolean = true>(client: ShardholderClient, parameters: FinalizeRoundParameters<wait>): Promise<FinalizeRoundReturnType<wait>> {
+export async function finalizeRound<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: FinalizeRoundParameters<wait>,
+): Promise<FinalizeRoundReturnType<wait>> {
   const deployments = await resolveDeployments(client, parameters.deployments);
   try {
-    return await sendContractWrite(client, {
-      action: "finalizeRound",
-      abi: computeLedgerAbi,
-      address: deployments.contracts.computeLedger,
-      functionName: "finalizeRound",
-      args: [parameters.modelId, parameters.round],
-      account: parameters.account,
-      // On an idle chain the latest block may predate the window's end while the next one will not.
-      simulateOn: "pending",
-    }, parameters);
+    return await sendContractWrite(
+      client,
+      {
+        action: "finalizeRound",
+        abi: computeLedgerAbi,
+        address: deployments.contracts.computeLedger,
+        functionName: "finalizeRound",
+        args: [parameters.modelId, parameters.round],
+        account: parameters.account,
+        // On an idle chain the latest block may predate the window's end while the next one will not.
+        simulateOn: "pending",
+      },
+      parameters,
+    );
   } catch (err) {
     // Matched by name, not class: the error registry stays lazily loaded.
     if (err instanceof ContractRevertError && err.errorName === "ComputeLedgerChallengeWindowOpen")

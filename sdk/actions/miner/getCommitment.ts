@@ -19,6 +19,11 @@ export type GetCommitmentErrorType = NoDeploymentError;
 export async function getCommitment(client: ShardholderClient, parameters: GetCommitmentParameters): Promise<GetCommitmentReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(() =>
-    readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "commitmentOf", args: [parameters.modelId, parameters.round, parameters.stage, parameters.worker] }),
+    readContract(client, {
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "commitmentOf",
+      args: [parameters.modelId, parameters.round, parameters.stage, parameters.worker],
+    }),
   );
 }

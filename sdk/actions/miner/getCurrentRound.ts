@@ -16,9 +16,17 @@ export type GetCurrentRoundErrorType = NoDeploymentError;
  * import { getCurrentRound } from "@shardholder/sdk"
  * const round = await getCurrentRound(client, { deployments, modelId: 1n })
  */
-export async function getCurrentRound(client: ShardholderClient, parameters: GetCurrentRoundParameters): Promise<GetCurrentRoundReturnType> {
+export async function getCurrentRound(
+  client: ShardholderClient,
+  parameters: GetCurrentRoundParameters,
+): Promise<GetCurrentRoundReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(() =>
-    readContract(client, { abi: [ledgerAbi.currentRound], address: contracts.computeLedger, functionName: "currentRound", args: [parameters.modelId] }),
+    readContract(client, {
+      abi: [ledgerAbi.currentRound],
+      address: contracts.computeLedger,
+      functionName: "currentRound",
+      args: [parameters.modelId],
+    }),
   );
 }

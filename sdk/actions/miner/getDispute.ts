@@ -25,7 +25,12 @@ export type GetDisputeErrorType = NoDeploymentError;
 export async function getDispute(client: ShardholderClient, parameters: GetDisputeParameters): Promise<GetDisputeReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const stored = await withTypedErrors(() =>
-    readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "dispute", args: [parameters.disputeId] }),
+    readContract(client, {
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "dispute",
+      args: [parameters.disputeId],
+    }),
   );
   return { ...stored, status: toDisputeStatus(stored.status), kind: toDisputeKind(stored.kind) };
 }

@@ -19,6 +19,11 @@ export type GetPaymentsErrorType = NoDeploymentError;
 export async function getPayments(client: ShardholderClient, parameters: GetPaymentsParameters): Promise<GetPaymentsReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(() =>
-    readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "paymentsOf", args: [parameters.account] }),
+    readContract(client, {
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "paymentsOf",
+      args: [parameters.account],
+    }),
   );
 }

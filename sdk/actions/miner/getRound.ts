@@ -20,6 +20,11 @@ export type GetRoundErrorType = NoDeploymentError;
 export async function getRound(client: ShardholderClient, parameters: GetRoundParameters): Promise<GetRoundReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   return withTypedErrors(() =>
-    readContract(client, { abi: [ledgerAbi.roundState], address: contracts.computeLedger, functionName: "roundState", args: [parameters.modelId, parameters.round] }),
+    readContract(client, {
+      abi: [ledgerAbi.roundState],
+      address: contracts.computeLedger,
+      functionName: "roundState",
+      args: [parameters.modelId, parameters.round],
+    }),
   );
 }

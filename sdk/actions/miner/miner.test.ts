@@ -34,8 +34,30 @@ function chainedItems(round: number, n: number, [up, down]: [Address, Address]):
   for (let index = 0; index < n; index++) {
     const act = h(`act ${round} ${index}`);
     const grad = h(`grad ${round} ${index}`);
-    s0.push({ index, microbatch: index, inputActHash: h(`tokens ${round} ${index}`), outputActHash: act, upstreamGradHash: grad, inputGradHash: `0x${"00".repeat(32)}`, gradRoot: h(`g0 ${index}`), weightsRoot: h(`w0 ${round}`), upstream: zeroAddress, downstream: down });
-    s1.push({ index, microbatch: index, inputActHash: act, outputActHash: h(`loss ${index}`), upstreamGradHash: `0x${"00".repeat(32)}`, inputGradHash: grad, gradRoot: h(`g1 ${index}`), weightsRoot: h(`w1 ${round}`), upstream: up, downstream: zeroAddress });
+    s0.push({
+      index,
+      microbatch: index,
+      inputActHash: h(`tokens ${round} ${index}`),
+      outputActHash: act,
+      upstreamGradHash: grad,
+      inputGradHash: `0x${"00".repeat(32)}`,
+      gradRoot: h(`g0 ${index}`),
+      weightsRoot: h(`w0 ${round}`),
+      upstream: zeroAddress,
+      downstream: down,
+    });
+    s1.push({
+      index,
+      microbatch: index,
+      inputActHash: act,
+      outputActHash: h(`loss ${index}`),
+      upstreamGradHash: `0x${"00".repeat(32)}`,
+      inputGradHash: grad,
+      gradRoot: h(`g1 ${index}`),
+      weightsRoot: h(`w1 ${round}`),
+      upstream: up,
+      downstream: zeroAddress,
+    });
   }
   return [s0, s1];
 }
@@ -102,15 +124,47 @@ describe("miner and validator actions on a real ledger", () => {
     const [items0, items1] = chainedItems(0, 4, [workerA, workerB]);
     treeA = itemsTree(items0);
     const treeB = itemsTree(items1);
-    commitmentA = { modelId: 1n, round: 0n, stage: 0, worker: workerA, itemsRoot: treeA.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[0] as Hex, weightsRootAfter: h("a1") };
-    const commitmentB: Commitment = { modelId: 1n, round: 0n, stage: 1, worker: workerB, itemsRoot: treeB.root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[1] as Hex, weightsRootAfter: h("b1") };
+    commitmentA = {
+      modelId: 1n,
+      round: 0n,
+      stage: 0,
+      worker: workerA,
+      itemsRoot: treeA.root,
+      itemCount: 4,
+      weightsRootBefore: spec.initialWeightsRoots[0] as Hex,
+      weightsRootAfter: h("a1"),
+    };
+    const commitmentB: Commitment = {
+      modelId: 1n,
+      round: 0n,
+      stage: 1,
+      worker: workerB,
+      itemsRoot: treeB.root,
+      itemCount: 4,
+      weightsRootBefore: spec.initialWeightsRoots[1] as Hex,
+      weightsRootAfter: h("b1"),
+    };
     // The ledger stores one digest of (itemsRoot, weightsRootBefore, weightsRootAfter): the neighbours are in the leaves.
-    const digest = keccak256(encodeAbiParameters(parseAbiParameters("bytes32, bytes32, bytes32"), [commitmentA.itemsRoot, commitmentA.weightsRootBefore, commitmentA.weightsRootAfter]));
-    const onChain = await readContract(s.publicClient, { abi: computeLedgerAbi, address: s.deployments.contracts.computeLedger, functionName: "domainSeparator" });
+    const digest = keccak256(
+      encodeAbiParameters(parseAbiParameters("bytes32, bytes32, bytes32"), [
+        commitmentA.itemsRoot,
+        commitmentA.weightsRootBefore,
+        commitmentA.weightsRootAfter,
+      ]),
+    );
+    const onChain = await readContract(s.publicClient, {
+      abi: computeLedgerAbi,
+      address: s.deployments.contracts.computeLedger,
+      functionName: "domainSeparator",
+    });
     const domainTypeHash = keccak256(toHex("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
     const expected = keccak256(
       encodeAbiParameters(parseAbiParameters("bytes32, bytes32, bytes32, uint256, address"), [
-        domainTypeHash, keccak256(toHex("Shardholder")), keccak256(toHex("1")), BigInt(s.deployments.chainId), s.deployments.contracts.computeLedger,
+        domainTypeHash,
+        keccak256(toHex("Shardholder")),
+        keccak256(toHex("1")),
+        BigInt(s.deployments.chainId),
+        s.deployments.contracts.computeLedger,
       ]),
     );
     expect(onChain).toBe(expected);
@@ -127,7 +181,10 @@ describe("miner and validator actions on a real ledger", () => {
     // An exact copy is skipped (a front-run copy cannot sink a batch); a different commitment reverts.
     await client(0).submitCommitments({ signed: [signedA] });
     expect((await client(0).getRound({ modelId: 1n, round: 0n })).totalUnits).toBe(32n);
-    const other = await client(0).signRoundCommitment({ commitment: { ...commitmentA, itemsRoot: keccak256(toHex("another tree")) }, signer: keyA });
+    const other = await client(0).signRoundCommitment({
+      commitment: { ...commitmentA, itemsRoot: keccak256(toHex("another tree")) },
+      signer: keyA,
+    });
     const again = client(0).submitCommitments({ signed: [other] });
     await expect(again).rejects.toBeInstanceOf(ComputeLedgerAlreadyCommittedError);
     const err = await again.catch((e: unknown) => e);
@@ -143,7 +200,11 @@ describe("miner and validator actions on a real ledger", () => {
     await s.networkHelpers.time.increaseTo(genesis + 3600n);
     const item = ledgerItem({ commitment: commitmentA, tree: treeA, index: 2 });
     // The leaf's microbatch and neighbours are bound by the items tree: another downstream, upstream or microbatch is no committed leaf.
-    for (const leaf of [{ ...item.leaf, downstream: accountAt(s, 9) }, { ...item.leaf, upstream: workerB }, { ...item.leaf, microbatch: 3 }])
+    for (const leaf of [
+      { ...item.leaf, downstream: accountAt(s, 9) },
+      { ...item.leaf, upstream: workerB },
+      { ...item.leaf, microbatch: 3 },
+    ])
       await expect(client(3).challengeItem({ item: { ...item, leaf } })).rejects.toBeInstanceOf(ComputeLedgerInvalidProofError);
     const { disputeId, bondWei, drawBlock } = await client(3).challengeItem({ item });
     expect(bondWei).toBe(parseEther("1"));
@@ -194,7 +255,16 @@ describe("miner and validator actions on a real ledger", () => {
     const round = await client(0).getCurrentRound({ modelId: 1n });
     expect(round).toBe(2n);
     const [, items1] = chainedItems(2, 2, [workerA, workerB]);
-    const c: Commitment = { modelId: 1n, round, stage: 1, worker: workerB, itemsRoot: itemsTree(items1).root, itemCount: 2, weightsRootBefore: h("b1"), weightsRootAfter: h("b2") };
+    const c: Commitment = {
+      modelId: 1n,
+      round,
+      stage: 1,
+      worker: workerB,
+      itemsRoot: itemsTree(items1).root,
+      itemCount: 2,
+      weightsRootBefore: h("b1"),
+      weightsRootAfter: h("b2"),
+    };
     const old = await client(0).signRoundCommitment({ commitment: c, signer: keyB });
     await expect(client(0).submitCommitments({ signed: [old] })).rejects.toBeInstanceOf(ComputeLedgerInvalidSignatureError);
     await client(0).submitCommitments({ signed: [await client(0).signRoundCommitment({ commitment: c, signer: keyB2 })] });

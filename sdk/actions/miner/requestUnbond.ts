@@ -11,12 +11,12 @@ import {
   type WriteReturnType,
 } from "../internal/client.ts";
 
-export type RequestUnbondParameters<wait extends boolean = true> = DeploymentsParameter &
-  WriteParameters<wait>;
+export type RequestUnbondParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait>;
 
 export type RequestUnbondReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
-export type RequestUnbondErrorType = ComputeLedgerNothingToWithdrawError | ComputeLedgerUnbondingError | AccountRequiredError | NoDeploymentError;
+export type RequestUnbondErrorType =
+  ComputeLedgerNothingToWithdrawError | ComputeLedgerUnbondingError | AccountRequiredError | NoDeploymentError;
 
 /**
  * Starts unbonding the caller's whole stake: it stops serving at once and can be withdrawn with `withdrawStake` after `UNBONDING_DELAY_SEC`.
@@ -25,14 +25,21 @@ export type RequestUnbondErrorType = ComputeLedgerNothingToWithdrawError | Compu
  * import { requestUnbond } from "@shardholder/sdk"
  * await requestUnbond(walletClient, { deployments })
  */
-export async function requestUnbond<wait extends boolean = true>(client: ShardholderClient, parameters: RequestUnbondParameters<wait>): Promise<RequestUnbondReturnType<wait>> {
+export async function requestUnbond<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: RequestUnbondParameters<wait>,
+): Promise<RequestUnbondReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "requestUnbond",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "requestUnbond",
-    args: [],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "requestUnbond",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "requestUnbond",
+      args: [],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }

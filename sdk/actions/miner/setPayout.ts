@@ -12,8 +12,7 @@ import {
   type WriteReturnType,
 } from "../internal/client.ts";
 
-export type SetPayoutParameters<wait extends boolean = true> = DeploymentsParameter &
-  WriteParameters<wait> & { payout: Address };
+export type SetPayoutParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { payout: Address };
 
 export type SetPayoutReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
@@ -26,14 +25,21 @@ export type SetPayoutErrorType = ComputeLedgerNotRegisteredError | ComputeLedger
  * import { setPayout } from "@shardholder/sdk"
  * await setPayout(walletClient, { deployments, payout: coldWallet })
  */
-export async function setPayout<wait extends boolean = true>(client: ShardholderClient, parameters: SetPayoutParameters<wait>): Promise<SetPayoutReturnType<wait>> {
+export async function setPayout<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: SetPayoutParameters<wait>,
+): Promise<SetPayoutReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "setPayout",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "setPayoutAddress",
-    args: [parameters.payout],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "setPayout",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "setPayoutAddress",
+      args: [parameters.payout],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }

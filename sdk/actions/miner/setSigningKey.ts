@@ -12,12 +12,12 @@ import {
   type WriteReturnType,
 } from "../internal/client.ts";
 
-export type SetSigningKeyParameters<wait extends boolean = true> = DeploymentsParameter &
-  WriteParameters<wait> & { signingKey: Address };
+export type SetSigningKeyParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { signingKey: Address };
 
 export type SetSigningKeyReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
-export type SetSigningKeyErrorType = ComputeLedgerNotRegisteredError | ComputeLedgerZeroAddressError | AccountRequiredError | NoDeploymentError;
+export type SetSigningKeyErrorType =
+  ComputeLedgerNotRegisteredError | ComputeLedgerZeroAddressError | AccountRequiredError | NoDeploymentError;
 
 /**
  * Rotates the caller's commitment signing key; signatures by the previous key are rejected from the next block on.
@@ -26,14 +26,21 @@ export type SetSigningKeyErrorType = ComputeLedgerNotRegisteredError | ComputeLe
  * import { setSigningKey } from "@shardholder/sdk"
  * await setSigningKey(walletClient, { deployments, signingKey: newSigner.address })
  */
-export async function setSigningKey<wait extends boolean = true>(client: ShardholderClient, parameters: SetSigningKeyParameters<wait>): Promise<SetSigningKeyReturnType<wait>> {
+export async function setSigningKey<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: SetSigningKeyParameters<wait>,
+): Promise<SetSigningKeyReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "setSigningKey",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "rotateSigningKey",
-    args: [parameters.signingKey],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "setSigningKey",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "rotateSigningKey",
+      args: [parameters.signingKey],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }

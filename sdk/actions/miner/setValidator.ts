@@ -43,14 +43,21 @@ export type SetValidatorErrorType =
  * import { setValidator } from "@shardholder/sdk"
  * await setValidator(walletClient, { deployments, modelId: 1n, stage: 0, validator: true })
  */
-export async function setValidator<wait extends boolean = true>(client: ShardholderClient, parameters: SetValidatorParameters<wait>): Promise<SetValidatorReturnType<wait>> {
+export async function setValidator<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: SetValidatorParameters<wait>,
+): Promise<SetValidatorReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "setValidator",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "setValidator",
-    args: [parameters.modelId, parameters.stage, parameters.validator],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "setValidator",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "setValidator",
+      args: [parameters.modelId, parameters.stage, parameters.validator],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }

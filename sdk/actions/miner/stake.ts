@@ -25,11 +25,7 @@ export type StakeParameters<wait extends boolean = true> = DeploymentsParameter 
 export type StakeReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
 export type StakeErrorType =
-  | ComputeLedgerZeroAddressError
-  | ComputeLedgerUnbondingError
-  | ComputeLedgerJailedError
-  | AccountRequiredError
-  | NoDeploymentError;
+  ComputeLedgerZeroAddressError | ComputeLedgerUnbondingError | ComputeLedgerJailedError | AccountRequiredError | NoDeploymentError;
 
 /**
  * Stakes native ETH in the compute ledger and registers the payout address and signing key.
@@ -39,15 +35,22 @@ export type StakeErrorType =
  * import { stake } from "@shardholder/sdk"
  * await stake(walletClient, { deployments, payout, signingKey: signer.address, valueWei: parseEther("1") })
  */
-export async function stake<wait extends boolean = true>(client: ShardholderClient, parameters: StakeParameters<wait>): Promise<StakeReturnType<wait>> {
+export async function stake<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: StakeParameters<wait>,
+): Promise<StakeReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "stake",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "stake",
-    args: [parameters.payout, parameters.signingKey],
-    value: parameters.valueWei,
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "stake",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "stake",
+      args: [parameters.payout, parameters.signingKey],
+      value: parameters.valueWei,
+      account: parameters.account,
+    },
+    parameters,
+  );
 }

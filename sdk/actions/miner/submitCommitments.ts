@@ -83,15 +83,19 @@ export async function submitCommitments(
   for (let start = 0; start < ordered.length; start += batchSize) {
     const batch = ordered.slice(start, start + batchSize);
     batches.push(
-      await sendContractWrite(client, {
-        action: "submitCommitments",
-        abi: computeLedgerAbi,
-        address: contracts.computeLedger,
-        functionName: "submitCommitments",
-        // EIP-2098 64-byte signatures: 33 calldata bytes fewer per commitment than the 65-byte form
-        args: [batch.map((s) => s.commitment), batch.map((s) => compactCommitmentSignature(s.signature))],
-        account: parameters.account,
-      }, laterTransaction(parameters, batches.length)),
+      await sendContractWrite(
+        client,
+        {
+          action: "submitCommitments",
+          abi: computeLedgerAbi,
+          address: contracts.computeLedger,
+          functionName: "submitCommitments",
+          // EIP-2098 64-byte signatures: 33 calldata bytes fewer per commitment than the 65-byte form
+          args: [batch.map((s) => s.commitment), batch.map((s) => compactCommitmentSignature(s.signature))],
+          account: parameters.account,
+        },
+        laterTransaction(parameters, batches.length),
+      ),
     );
   }
   return { batches, submitted: ordered.length };

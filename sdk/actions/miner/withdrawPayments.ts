@@ -11,8 +11,7 @@ import {
   type WriteReturnType,
 } from "../internal/client.ts";
 
-export type WithdrawPaymentsParameters<wait extends boolean = true> = DeploymentsParameter &
-  WriteParameters<wait>;
+export type WithdrawPaymentsParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait>;
 
 export type WithdrawPaymentsReturnType<wait extends boolean = true> = WriteReturnType<WriteResult, wait>;
 
@@ -25,14 +24,21 @@ export type WithdrawPaymentsErrorType = ComputeLedgerNothingToWithdrawError | Ac
  * import { withdrawPayments } from "@shardholder/sdk"
  * await withdrawPayments(walletClient, { deployments })
  */
-export async function withdrawPayments<wait extends boolean = true>(client: ShardholderClient, parameters: WithdrawPaymentsParameters<wait>): Promise<WithdrawPaymentsReturnType<wait>> {
+export async function withdrawPayments<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: WithdrawPaymentsParameters<wait>,
+): Promise<WithdrawPaymentsReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "withdrawPayments",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "withdrawPayments",
-    args: [],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "withdrawPayments",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "withdrawPayments",
+      args: [],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }

@@ -47,8 +47,14 @@ export async function getModel(client: ShardholderClient, parameters: GetModelPa
     ]);
     const stages = Array.from({ length: model.stageCount }, (_, s) => s);
     const [roots, units] = await Promise.all([
-      readMany(client, stages.map((s) => ({ ...registry, functionName: "initialWeightsRoot", args: [modelId, s] }) as const)),
-      readMany(client, stages.map((s) => ({ ...registry, functionName: "unitsPerMicrobatch", args: [modelId, s] }) as const)),
+      readMany(
+        client,
+        stages.map((s) => ({ ...registry, functionName: "initialWeightsRoot", args: [modelId, s] }) as const),
+      ),
+      readMany(
+        client,
+        stages.map((s) => ({ ...registry, functionName: "unitsPerMicrobatch", args: [modelId, s] }) as const),
+      ),
     ]);
     return {
       ...model,

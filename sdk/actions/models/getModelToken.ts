@@ -39,18 +39,29 @@ export async function getModelToken(client: ShardholderClient, parameters: GetMo
       args: [parameters.modelId],
     });
     const token = {
-      abi: [tokenAbi.name, tokenAbi.symbol, tokenAbi.decimals, tokenAbi.totalSupply, tokenAbi.cap, tokenAbi.minDistributionSupply, tokenAbi.undistributedRevenue],
+      abi: [
+        tokenAbi.name,
+        tokenAbi.symbol,
+        tokenAbi.decimals,
+        tokenAbi.totalSupply,
+        tokenAbi.cap,
+        tokenAbi.minDistributionSupply,
+        tokenAbi.undistributedRevenue,
+      ],
       address,
     } as const;
-    const [name, symbol, decimals, totalSupplyTokens, capTokens, minDistributionSupplyTokens, undistributedRevenueWei] = await readMany(client, [
-      { ...token, functionName: "name" },
-      { ...token, functionName: "symbol" },
-      { ...token, functionName: "decimals" },
-      { ...token, functionName: "totalSupply" },
-      { ...token, functionName: "cap" },
-      { ...token, functionName: "minDistributionSupply" },
-      { ...token, functionName: "undistributedRevenue" },
-    ]);
+    const [name, symbol, decimals, totalSupplyTokens, capTokens, minDistributionSupplyTokens, undistributedRevenueWei] = await readMany(
+      client,
+      [
+        { ...token, functionName: "name" },
+        { ...token, functionName: "symbol" },
+        { ...token, functionName: "decimals" },
+        { ...token, functionName: "totalSupply" },
+        { ...token, functionName: "cap" },
+        { ...token, functionName: "minDistributionSupply" },
+        { ...token, functionName: "undistributedRevenue" },
+      ],
+    );
     return { address, name, symbol, decimals, totalSupplyTokens, capTokens, minDistributionSupplyTokens, undistributedRevenueWei };
   });
 }

@@ -35,7 +35,10 @@ export async function listModels(client: ShardholderClient, parameters: ListMode
     const limit = BigInt(parameters.limit ?? 100);
     const ids: bigint[] = [];
     for (let id = from; id <= total && id < from + limit; id++) ids.push(id);
-    const models = await readMany(client, ids.map((id) => ({ ...registry, functionName: "model", args: [id] }) as const));
+    const models = await readMany(
+      client,
+      ids.map((id) => ({ ...registry, functionName: "model", args: [id] }) as const),
+    );
     return { total, models: models.map((m, i) => ({ ...m, modelId: ids[i] as bigint })) };
   });
 }

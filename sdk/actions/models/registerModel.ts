@@ -22,8 +22,7 @@ import { receiptEvent } from "../internal/events.ts";
 /** Everything a designer registers (the registry's `ModelSpec`); economic fields are immutable. */
 export type ModelSpec = ContractFunctionArgs<typeof modelRegistryAbi, "nonpayable", "registerModel">[0];
 
-export type RegisterModelParameters<wait extends boolean = true> = DeploymentsParameter &
-  WriteParameters<wait> & { spec: ModelSpec };
+export type RegisterModelParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { spec: ModelSpec };
 
 export type RegisterModelReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { modelId: bigint; token: Address }, wait>;
 
@@ -43,16 +42,23 @@ export type RegisterModelErrorType =
  * import { registerModel } from "@shardholder/sdk"
  * const { modelId, token } = await registerModel(walletClient, { deployments, spec })
  */
-export async function registerModel<wait extends boolean = true>(client: ShardholderClient, parameters: RegisterModelParameters<wait>): Promise<RegisterModelReturnType<wait>> {
+export async function registerModel<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: RegisterModelParameters<wait>,
+): Promise<RegisterModelReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "registerModel",
-    abi: modelRegistryAbi,
-    address: contracts.modelRegistry,
-    functionName: "registerModel",
-    args: [parameters.spec],
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "registerModel",
+      abi: modelRegistryAbi,
+      address: contracts.modelRegistry,
+      functionName: "registerModel",
+      args: [parameters.spec],
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: modelRegistryAbi, address: contracts.modelRegistry, eventName: "ModelRegistered" });
     return { ...result, modelId: args.modelId, token: args.token };

@@ -74,18 +74,23 @@ export async function announcePeer<wait extends boolean = true>(
   parameters: AnnouncePeerParameters<wait>,
 ): Promise<WriteReturnType<WriteResult, wait>> {
   const { stage } = parameters;
-  if (!Number.isInteger(stage) || stage < 0 || stage > 0xffff) throw new InvalidParameterError({ parameter: "stage", reason: `${stage} is not a stage number (0 to 65535)` });
+  if (!Number.isInteger(stage) || stage < 0 || stage > 0xffff)
+    throw new InvalidParameterError({ parameter: "stage", reason: `${stage} is not a stage number (0 to 65535)` });
   const peerId = peerIdHex(parameters.peerId);
   const multiaddrs = dialableMultiaddrs(parameters.multiaddrs, peerId);
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "announcePeer",
-    abi: [directoryAbi.announcePeer],
-    address: contracts.stageDirectory,
-    functionName: "announcePeer",
-    args: [parameters.modelId, stage, peerId, multiaddrs],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "announcePeer",
+      abi: [directoryAbi.announcePeer],
+      address: contracts.stageDirectory,
+      functionName: "announcePeer",
+      args: [parameters.modelId, stage, peerId, multiaddrs],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }
 
 export type WithdrawPeerParameters<wait extends boolean = true> = DeploymentsParameter & WriteParameters<wait> & { modelId: bigint };
@@ -104,14 +109,18 @@ export async function withdrawPeer<wait extends boolean = true>(
   parameters: WithdrawPeerParameters<wait>,
 ): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "withdrawPeer",
-    abi: [directoryAbi.withdrawPeer],
-    address: contracts.stageDirectory,
-    functionName: "withdrawPeer",
-    args: [parameters.modelId],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "withdrawPeer",
+      abi: [directoryAbi.withdrawPeer],
+      address: contracts.stageDirectory,
+      functionName: "withdrawPeer",
+      args: [parameters.modelId],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }
 
 export type PrunePeerParameters<wait extends boolean = true> = DeploymentsParameter &
@@ -140,14 +149,18 @@ export async function prunePeer<wait extends boolean = true>(
   parameters: PrunePeerParameters<wait>,
 ): Promise<WriteReturnType<WriteResult, wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  return sendContractWrite(client, {
-    action: "prunePeer",
-    abi: [directoryAbi.prunePeer],
-    address: contracts.stageDirectory,
-    functionName: "prunePeer",
-    args: [parameters.modelId, parameters.member],
-    account: parameters.account,
-  }, parameters);
+  return sendContractWrite(
+    client,
+    {
+      action: "prunePeer",
+      abi: [directoryAbi.prunePeer],
+      address: contracts.stageDirectory,
+      functionName: "prunePeer",
+      args: [parameters.modelId, parameters.member],
+      account: parameters.account,
+    },
+    parameters,
+  );
 }
 
 /** The peer id as hex, 1 to 64 bytes, or `InvalidParameterError`. */
@@ -155,9 +168,14 @@ function peerIdHex(peerId: Uint8Array | Hex): Hex {
   let hex: Hex;
   if (peerId instanceof Uint8Array) hex = bytesToHex(peerId);
   else if (typeof peerId === "string" && isHex(peerId, { strict: true }) && peerId.length % 2 === 0) hex = peerId;
-  else throw new InvalidParameterError({ parameter: "peerId", reason: "expected multihash bytes, as a Uint8Array or an even-length 0x hex string" });
+  else
+    throw new InvalidParameterError({
+      parameter: "peerId",
+      reason: "expected multihash bytes, as a Uint8Array or an even-length 0x hex string",
+    });
   const bytes = size(hex);
-  if (bytes === 0 || bytes > MAX_PEER_ID_BYTES) throw new InvalidParameterError({ parameter: "peerId", reason: `${bytes} bytes, expected 1 to ${MAX_PEER_ID_BYTES}` });
+  if (bytes === 0 || bytes > MAX_PEER_ID_BYTES)
+    throw new InvalidParameterError({ parameter: "peerId", reason: `${bytes} bytes, expected 1 to ${MAX_PEER_ID_BYTES}` });
   return hex;
 }
 
@@ -167,22 +185,30 @@ function peerIdHex(peerId: Uint8Array | Hex): Hex {
  */
 function dialableMultiaddrs(multiaddrs: readonly string[], peerId: Hex): string[] {
   if (!Array.isArray(multiaddrs) || multiaddrs.length === 0 || multiaddrs.length > MAX_MULTIADDRS) {
-    throw new InvalidParameterError({ parameter: "multiaddrs", reason: `${Array.isArray(multiaddrs) ? multiaddrs.length : "no"} multiaddrs, expected 1 to ${MAX_MULTIADDRS}` });
+    throw new InvalidParameterError({
+      parameter: "multiaddrs",
+      reason: `${Array.isArray(multiaddrs) ? multiaddrs.length : "no"} multiaddrs, expected 1 to ${MAX_MULTIADDRS}`,
+    });
   }
   const own = peerIdText(peerId);
   const encoder = new TextEncoder();
   return multiaddrs.map((raw, i) => {
     const parameter = `multiaddrs[${i}]`;
-    if (typeof raw !== "string" || !raw.startsWith("/")) throw new InvalidParameterError({ parameter, reason: `${JSON.stringify(raw)} is not a multiaddr (it must start with "/")` });
+    if (typeof raw !== "string" || !raw.startsWith("/"))
+      throw new InvalidParameterError({ parameter, reason: `${JSON.stringify(raw)} is not a multiaddr (it must start with "/")` });
     let address = raw;
     const suffix = /\/p2p\/([^/]+)$/.exec(raw);
     if (suffix) {
-      if (suffix[1] !== own) throw new InvalidParameterError({ parameter, reason: `it ends in /p2p/${suffix[1]}, another peer than peerId (${own})` });
+      if (suffix[1] !== own)
+        throw new InvalidParameterError({ parameter, reason: `it ends in /p2p/${suffix[1]}, another peer than peerId (${own})` });
       address = raw.slice(0, suffix.index);
     }
     const bytes = encoder.encode(address).length;
     if (bytes === 0 || bytes > MAX_MULTIADDR_BYTES) {
-      throw new InvalidParameterError({ parameter, reason: `${bytes} bytes without its /p2p suffix, expected 1 to ${MAX_MULTIADDR_BYTES}` });
+      throw new InvalidParameterError({
+        parameter,
+        reason: `${bytes} bytes without its /p2p suffix, expected 1 to ${MAX_MULTIADDR_BYTES}`,
+      });
     }
     return address;
   });

@@ -26,7 +26,12 @@ export type GetPeerRecordErrorType = NoDeploymentError;
 export async function getPeerRecord(client: ShardholderClient, parameters: GetPeerRecordParameters): Promise<GetPeerRecordReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const record = await withTypedErrors(() =>
-    readContract(client, { abi: [directoryAbi.peerOf], address: contracts.stageDirectory, functionName: "peerOf", args: [parameters.modelId, parameters.account] }),
+    readContract(client, {
+      abi: [directoryAbi.peerOf],
+      address: contracts.stageDirectory,
+      functionName: "peerOf",
+      args: [parameters.modelId, parameters.account],
+    }),
   );
   return peerRecordOf(record);
 }

@@ -23,7 +23,10 @@ export type GetStageMemberErrorType = NoDeploymentError;
  * const member = await getStageMember(client, { deployments, modelId: 1n, account: "0x…" })
  * if (member?.stage === 0) console.log(`${member.role} of stage 0 at ${member.multiaddrs[0]}`)
  */
-export async function getStageMember(client: ShardholderClient, parameters: GetStageMemberParameters): Promise<GetStageMemberReturnType | undefined> {
+export async function getStageMember(
+  client: ShardholderClient,
+  parameters: GetStageMemberParameters,
+): Promise<GetStageMemberReturnType | undefined> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const { modelId, account } = parameters;
   const record = await getPeerRecord(client, parameters);
@@ -37,5 +40,12 @@ export async function getStageMember(client: ShardholderClient, parameters: GetS
   );
   const validator = active && validatorModel === modelId && validatorStage === record.stage;
   if (!serving && !validator) return undefined;
-  return { account, role: validator ? "validator" : "miner", peerId: record.peerId, multiaddrs: record.multiaddrs, announcedAt: record.announcedAt, stage: record.stage };
+  return {
+    account,
+    role: validator ? "validator" : "miner",
+    peerId: record.peerId,
+    multiaddrs: record.multiaddrs,
+    announcedAt: record.announcedAt,
+    stage: record.stage,
+  };
 }

@@ -48,10 +48,15 @@ export type GetStageMembersErrorType = InvalidParameterError | NoDeploymentError
  * const members = await getStageMembers(client, { deployments, modelId: 1n, stage: 1 })
  * for (const m of members) console.log(m.role, m.account, m.multiaddrs)
  */
-export async function getStageMembers(client: ShardholderClient, parameters: GetStageMembersParameters): Promise<GetStageMembersReturnType> {
+export async function getStageMembers(
+  client: ShardholderClient,
+  parameters: GetStageMembersParameters,
+): Promise<GetStageMembersReturnType> {
   const { modelId, stage, pageSize = 100 } = parameters;
-  if (!Number.isInteger(stage) || stage < 0 || stage > 0xffff) throw new InvalidParameterError({ parameter: "stage", reason: `${stage} is not a stage number (0 to 65535)` });
-  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new InvalidParameterError({ parameter: "pageSize", reason: `must be a positive integer, got ${pageSize}` });
+  if (!Number.isInteger(stage) || stage < 0 || stage > 0xffff)
+    throw new InvalidParameterError({ parameter: "stage", reason: `${stage} is not a stage number (0 to 65535)` });
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1)
+    throw new InvalidParameterError({ parameter: "pageSize", reason: `must be a positive integer, got ${pageSize}` });
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const directory = { abi: [directoryAbi.membersOf], address: contracts.stageDirectory } as const;
   const ledger = { abi: [ledgerAbi.isServingOperator, ledgerAbi.validatorStage], address: contracts.computeLedger } as const;
@@ -59,7 +64,12 @@ export async function getStageMembers(client: ShardholderClient, parameters: Get
     const blockNumber = await getBlockNumber(client, { cacheTime: 0 });
     const members: StageMember[] = [];
     for (let offset = 0n; ; offset += BigInt(pageSize)) {
-      const [accounts, records] = await readContract(client, { ...directory, functionName: "membersOf", args: [modelId, stage, offset, BigInt(pageSize)], blockNumber });
+      const [accounts, records] = await readContract(client, {
+        ...directory,
+        functionName: "membersOf",
+        args: [modelId, stage, offset, BigInt(pageSize)],
+        blockNumber,
+      });
       if (accounts.length === 0) break;
       const checks = await readMany(
         client,
@@ -75,7 +85,13 @@ export async function getStageMembers(client: ShardholderClient, parameters: Get
         const [validatorModel, validatorStage, active] = checks[2 * i + 1] as readonly [bigint, number, boolean];
         const validator = active && validatorModel === modelId && validatorStage === stage;
         if (!record || !(serving || validator)) return;
-        members.push({ account, role: validator ? "validator" : "miner", peerId: record.peerId, multiaddrs: [...record.multiaddrs], announcedAt: record.announcedAt });
+        members.push({
+          account,
+          role: validator ? "validator" : "miner",
+          peerId: record.peerId,
+          multiaddrs: [...record.multiaddrs],
+          announcedAt: record.announcedAt,
+        });
       });
       if (accounts.length < pageSize) break;
     }

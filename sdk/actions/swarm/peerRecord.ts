@@ -13,7 +13,12 @@ export type PeerRecord = {
 };
 
 /** The SDK's form of a stored record (`undefined` for the empty one, whose `announcedAt` is 0). */
-export function peerRecordOf(record: { stage: number; announcedAt: bigint; peerId: Hex; multiaddrs: readonly string[] }): PeerRecord | undefined {
+export function peerRecordOf(record: {
+  stage: number;
+  announcedAt: bigint;
+  peerId: Hex;
+  multiaddrs: readonly string[];
+}): PeerRecord | undefined {
   if (record.announcedAt === 0n) return undefined;
   return { stage: record.stage, announcedAt: record.announcedAt, peerId: record.peerId, multiaddrs: [...record.multiaddrs] };
 }

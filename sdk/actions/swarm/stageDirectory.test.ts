@@ -34,7 +34,12 @@ describe("StageDirectory actions on a real chain", () => {
     await stakeAs(s, 1, "2");
     const peer = await newPeer();
     const miner = actionsOf(s, 1);
-    const sent = await miner.announcePeer({ modelId, stage: 0, peerId: peer.bytes, multiaddrs: [`/ip4/10.0.0.1/tcp/4001/p2p/${peer.text}`, "/dns4/miner.example/tcp/4001"] });
+    const sent = await miner.announcePeer({
+      modelId,
+      stage: 0,
+      peerId: peer.bytes,
+      multiaddrs: [`/ip4/10.0.0.1/tcp/4001/p2p/${peer.text}`, "/dns4/miner.example/tcp/4001"],
+    });
     expect(sent.receipt.status).toBe("success");
 
     const record = await actionsOf(s, 5).getPeerRecord({ modelId, account: accountAt(s, 1) });
@@ -43,7 +48,13 @@ describe("StageDirectory actions on a real chain", () => {
 
     const members = await actionsOf(s, 5).getStageMembers({ modelId, stage: 0 });
     expect(members).toEqual([
-      { account: accountAt(s, 1), role: "miner", peerId: peer.hex, multiaddrs: ["/ip4/10.0.0.1/tcp/4001", "/dns4/miner.example/tcp/4001"], announcedAt: record?.announcedAt },
+      {
+        account: accountAt(s, 1),
+        role: "miner",
+        peerId: peer.hex,
+        multiaddrs: ["/ip4/10.0.0.1/tcp/4001", "/dns4/miner.example/tcp/4001"],
+        announcedAt: record?.announcedAt,
+      },
     ]);
     expect(await actionsOf(s, 5).getStageMembers({ modelId, stage: 1 })).toEqual([]);
 
@@ -51,7 +62,9 @@ describe("StageDirectory actions on a real chain", () => {
     const longest = `/dns4/${"a".repeat(256 - "/dns4//tcp/1".length)}/tcp/1`;
     expect(new TextEncoder().encode(longest).length).toBe(256);
     await miner.announcePeer({ modelId, stage: 1, peerId: `0x${"ab".repeat(64)}`, multiaddrs: Array(8).fill(longest) });
-    expect((await miner.getStageMembers({ modelId, stage: 1 })).map((m) => [m.account, m.multiaddrs.length])).toEqual([[accountAt(s, 1), 8]]);
+    expect((await miner.getStageMembers({ modelId, stage: 1 })).map((m) => [m.account, m.multiaddrs.length])).toEqual([
+      [accountAt(s, 1), 8],
+    ]);
     expect(await miner.getStageMembers({ modelId, stage: 0 })).toEqual([]);
 
     await miner.withdrawPeer({ modelId });
@@ -68,7 +81,9 @@ describe("StageDirectory actions on a real chain", () => {
     await validator.announcePeer({ modelId, stage: 1, peerId: peer.hex, multiaddrs: ["/ip4/10.0.0.2/tcp/4001"] });
 
     const members = await actionsOf(s, 5).getStageMembers({ modelId, stage: 1 });
-    expect(members.map((m) => [m.account, m.role, m.peerId, m.multiaddrs])).toEqual([[accountAt(s, 2), "validator", peer.hex, ["/ip4/10.0.0.2/tcp/4001"]]]);
+    expect(members.map((m) => [m.account, m.role, m.peerId, m.multiaddrs])).toEqual([
+      [accountAt(s, 2), "validator", peer.hex, ["/ip4/10.0.0.2/tcp/4001"]],
+    ]);
 
     const refused = validator.announcePeer({ modelId, stage: 0, peerId: peer.hex, multiaddrs: ["/ip4/10.0.0.2/tcp/4001"] });
     await expect(refused).rejects.toBeInstanceOf(StageDirectoryNotMemberError);
@@ -94,7 +109,12 @@ describe("StageDirectory actions on a real chain", () => {
 
     await anyone.prunePeer({ modelId, member: accountAt(s, 3) });
     expect(await anyone.getPeerRecord({ modelId, account: accountAt(s, 3) })).toBeUndefined();
-    const count = await readContract(s.publicClient, { abi: [directoryAbi.memberCount], address: s.deployments.contracts.stageDirectory, functionName: "memberCount", args: [modelId, 1] });
+    const count = await readContract(s.publicClient, {
+      abi: [directoryAbi.memberCount],
+      address: s.deployments.contracts.stageDirectory,
+      functionName: "memberCount",
+      args: [modelId, 1],
+    });
     expect(count).toBe(0n);
   });
 
@@ -149,7 +169,11 @@ describe("StageDirectory actions on a real chain", () => {
     const expected = [7, 9, 10].map((i) => accountAt(s, i));
     expect(paged.map((m) => m.account).sort()).toEqual([...expected].sort());
     expect(paged.every((m) => m.role === "miner")).toBe(true);
-    expect(paged.map((m) => m.multiaddrs[0]).sort()).toEqual(["/ip4/10.0.1.10/tcp/4001", "/ip4/10.0.1.7/tcp/4001", "/ip4/10.0.1.9/tcp/4001"]);
+    expect(paged.map((m) => m.multiaddrs[0]).sort()).toEqual([
+      "/ip4/10.0.1.10/tcp/4001",
+      "/ip4/10.0.1.7/tcp/4001",
+      "/ip4/10.0.1.9/tcp/4001",
+    ]);
     expect(await reader.getStageMembers({ modelId, stage: 1, pageSize: 1 })).toEqual(paged);
     expect(await reader.getStageMembers({ modelId, stage: 1 })).toEqual(paged);
   });

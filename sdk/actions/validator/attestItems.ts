@@ -51,16 +51,23 @@ export type AttestItemsErrorType =
  * import { attestItems, ledgerItem } from "@shardholder/sdk"
  * await attestItems(walletClient, { deployments, attestations: [{ item: ledgerItem({ commitment, tree, index }), draw: 0 }] })
  */
-export async function attestItems<wait extends boolean = true>(client: ShardholderClient, parameters: AttestItemsParameters<wait>): Promise<AttestItemsReturnType<wait>> {
+export async function attestItems<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: AttestItemsParameters<wait>,
+): Promise<AttestItemsReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "attestItems",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "attestItems",
-    args: [parameters.attestations.map((a) => a.item), parameters.attestations.map((a) => a.draw)],
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "attestItems",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "attestItems",
+      args: [parameters.attestations.map((a) => a.item), parameters.attestations.map((a) => a.draw)],
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const logs = receiptEvents(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "ItemAttested" });
     return { ...result, attested: logs.length, units: logs.reduce((t, l) => t + l.args.units, 0n) };

@@ -40,7 +40,10 @@ export type GetAttestationsErrorType = NoDeploymentError;
  * import { getAttestations } from "@shardholder/sdk"
  * const attested = await getAttestations(client, { deployments, modelId: 1n, round: 3n, validator })
  */
-export async function getAttestations(client: ShardholderClient, parameters: GetAttestationsParameters): Promise<GetAttestationsReturnType> {
+export async function getAttestations(
+  client: ShardholderClient,
+  parameters: GetAttestationsParameters,
+): Promise<GetAttestationsReturnType> {
   const { contracts, deployedAtBlock } = await resolveDeployments(client, parameters.deployments);
   const logs = await scanEvents(client, {
     abi: [ledgerAbi.ItemAttested],

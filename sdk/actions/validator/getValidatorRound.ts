@@ -21,12 +21,20 @@ export type GetValidatorRoundErrorType = NoDeploymentError;
  * import { getValidatorRound } from "@shardholder/sdk"
  * const { units, minted } = await getValidatorRound(client, { deployments, modelId: 1n, round: 0n, validator })
  */
-export async function getValidatorRound(client: ShardholderClient, parameters: GetValidatorRoundParameters): Promise<GetValidatorRoundReturnType> {
+export async function getValidatorRound(
+  client: ShardholderClient,
+  parameters: GetValidatorRoundParameters,
+): Promise<GetValidatorRoundReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const address = contracts.computeLedger;
   const [record, seed] = await withTypedErrors(() =>
     Promise.all([
-      readContract(client, { abi: computeLedgerAbi, address, functionName: "validatorRound", args: [parameters.modelId, parameters.round, parameters.validator] }),
+      readContract(client, {
+        abi: computeLedgerAbi,
+        address,
+        functionName: "validatorRound",
+        args: [parameters.modelId, parameters.round, parameters.validator],
+      }),
       readContract(client, { abi: computeLedgerAbi, address, functionName: "roundSeed", args: [parameters.modelId, parameters.round] }),
     ]),
   );

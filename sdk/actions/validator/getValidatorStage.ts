@@ -21,10 +21,18 @@ export type GetValidatorStageErrorType = NoDeploymentError;
  * const seat = await getValidatorStage(client, { deployments, account })
  * if (seat?.active) console.log(`validates stage ${seat.stage} of model ${seat.modelId}`)
  */
-export async function getValidatorStage(client: ShardholderClient, parameters: GetValidatorStageParameters): Promise<GetValidatorStageReturnType> {
+export async function getValidatorStage(
+  client: ShardholderClient,
+  parameters: GetValidatorStageParameters,
+): Promise<GetValidatorStageReturnType> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const [modelId, stage, active] = await withTypedErrors(() =>
-    readContract(client, { abi: [ledgerAbi.validatorStage], address: contracts.computeLedger, functionName: "validatorStage", args: [parameters.account] }),
+    readContract(client, {
+      abi: [ledgerAbi.validatorStage],
+      address: contracts.computeLedger,
+      functionName: "validatorStage",
+      args: [parameters.account],
+    }),
   );
   // The ledger answers all zeros for an account that never opted in (model ids start at 1).
   return modelId === 0n ? undefined : { modelId, stage, active };

@@ -15,7 +15,13 @@ import {
   ComputeLedgerNothingToMintError,
 } from "../../errors/contractErrors.ts";
 import type { Commitment } from "../../protocol/commitment.ts";
-import { type LinkReceipt, listedMicrobatches, microbatchBitmap, recoverLinkReceiptSigner, signLinkReceipt } from "../../protocol/linkReceipt.ts";
+import {
+  type LinkReceipt,
+  listedMicrobatches,
+  microbatchBitmap,
+  recoverLinkReceiptSigner,
+  signLinkReceipt,
+} from "../../protocol/linkReceipt.ts";
 import { assignSlots, type ItemsTree, itemsTree, type MicrobatchItem } from "../../protocol/merkle.ts";
 import { type LedgerItem, ledgerItem } from "./ledgerItem.ts";
 import { proveMisordered } from "./proveUnlinked.ts";
@@ -68,7 +74,10 @@ async function chain(): Promise<Chain> {
     keys.set(accountAt(s, w), key);
     await actionsOf(s, w).stake({ payout: accountAt(s, w), signingKey: key.address, valueWei: parseEther("2") });
   }
-  for (const [v, stage] of [[4, 0], [5, 1]] as const) {
+  for (const [v, stage] of [
+    [4, 0],
+    [5, 1],
+  ] as const) {
     await actionsOf(s, v).stake({ payout: accountAt(s, v), signingKey: accountAt(s, v), valueWei: parseEther("1") });
     await actionsOf(s, v).setValidator({ modelId: 1n, stage, validator: true });
   }
@@ -113,12 +122,14 @@ async function chain(): Promise<Chain> {
     commitRoot,
     signer,
     toChallengeWindow: () => s.networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec)),
-    pastChallengeWindow: () => s.networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec + model.timing.challengeWindowSec)),
+    pastChallengeWindow: () =>
+      s.networkHelpers.time.increaseTo(model.genesisTime + BigInt(model.timing.commitWindowSec + model.timing.challengeWindowSec)),
   };
 }
 
 const ALL = [0, 1, 2, 3];
-const commitmentOf = (s: Shardholder, stage: number, w: number) => actionsOf(s, 0).getCommitment({ modelId: 1n, round: 0n, stage, worker: accountAt(s, w) });
+const commitmentOf = (s: Shardholder, stage: number, w: number) =>
+  actionsOf(s, 0).getCommitment({ modelId: 1n, round: 0n, stage, worker: accountAt(s, w) });
 
 describe("pipeline links per leaf: copies are voided, honest neighbours are not", () => {
   /** Wallet 1 (stage 0) feeds wallet 2 (stage 1) every microbatch of round 0. */
@@ -138,10 +149,16 @@ describe("pipeline links per leaf: copies are voided, honest neighbours are not"
     await toChallengeWindow();
     const validator = actionsOf(s, 4);
     // The original cannot be framed with the copy: the neighbour's leaf names the original, not the copy.
-    await expect(validator.proveUnlinked({ item: original.at(2), neighbour: up.at(2), partner: copy.at(2) })).rejects.toBeInstanceOf(ComputeLedgerNotUnlinkedError);
-    await expect(validator.proveUnlinked({ item: original.at(2), neighbour: up.at(2), partner: original.at(2) })).rejects.toBeInstanceOf(ComputeLedgerNotUnlinkedError);
+    await expect(validator.proveUnlinked({ item: original.at(2), neighbour: up.at(2), partner: copy.at(2) })).rejects.toBeInstanceOf(
+      ComputeLedgerNotUnlinkedError,
+    );
+    await expect(validator.proveUnlinked({ item: original.at(2), neighbour: up.at(2), partner: original.at(2) })).rejects.toBeInstanceOf(
+      ComputeLedgerNotUnlinkedError,
+    );
     // Leaves of different microbatches prove nothing.
-    await expect(validator.proveUnlinked({ item: copy.at(2), neighbour: up.at(1), partner: original.at(1) })).rejects.toBeInstanceOf(ComputeLedgerNotUnlinkedError);
+    await expect(validator.proveUnlinked({ item: copy.at(2), neighbour: up.at(1), partner: original.at(1) })).rejects.toBeInstanceOf(
+      ComputeLedgerNotUnlinkedError,
+    );
     const { removedUnits } = await validator.proveUnlinked({ item: copy.at(2), neighbour: up.at(2), partner: original.at(2) });
     expect(removedUnits).toBe(4n * UNITS[1]);
     expect(removedUnits).toBe((await commitmentOf(s, 1, 2)).units);
@@ -149,21 +166,33 @@ describe("pipeline links per leaf: copies are voided, honest neighbours are not"
     expect((await commitmentOf(s, 1, 2)).voided).toBe(false);
     await pastChallengeWindow();
     await validator.finalizeRound({ modelId: 1n, round: 0n });
-    await expect(validator.mintReward({ modelId: 1n, round: 0n, worker: accountAt(s, 3) })).rejects.toBeInstanceOf(ComputeLedgerNothingToMintError);
+    await expect(validator.mintReward({ modelId: 1n, round: 0n, worker: accountAt(s, 3) })).rejects.toBeInstanceOf(
+      ComputeLedgerNothingToMintError,
+    );
     expect((await validator.mintReward({ modelId: 1n, round: 0n, worker: accountAt(s, 2) })).workerTokens).toBeGreaterThan(0n);
   });
 
   it("voids a copy whose leaves name a made-up upstream as a duplicate of the linked original, and never the original", async () => {
     const { s, up, original, originalItems, commit, toChallengeWindow } = await pipeline();
     const madeUp = privateKeyToAccount(generatePrivateKey()).address;
-    const copy = await commit(1, 3, originalItems.map((i) => ({ ...i, upstream: madeUp })));
+    const copy = await commit(
+      1,
+      3,
+      originalItems.map((i) => ({ ...i, upstream: madeUp })),
+    );
     await toChallengeWindow();
     const validator = actionsOf(s, 5);
     // Not a verbatim copy: its named neighbour never committed, so there is nothing unlinked to show.
-    await expect(validator.proveUnlinked({ item: copy.at(2), neighbour: up.at(2), partner: original.at(2) })).rejects.toBeInstanceOf(ComputeLedgerNotUnlinkedError);
-    await expect(validator.proveDuplicate({ copy: original.at(2), original: copy.at(2), originalUpstream: up.at(2) })).rejects.toBeInstanceOf(ComputeLedgerNotADuplicateError);
+    await expect(validator.proveUnlinked({ item: copy.at(2), neighbour: up.at(2), partner: original.at(2) })).rejects.toBeInstanceOf(
+      ComputeLedgerNotUnlinkedError,
+    );
+    await expect(
+      validator.proveDuplicate({ copy: original.at(2), original: copy.at(2), originalUpstream: up.at(2) }),
+    ).rejects.toBeInstanceOf(ComputeLedgerNotADuplicateError);
     // The original upstream's leaf of another microbatch confirms nothing.
-    await expect(validator.proveDuplicate({ copy: copy.at(2), original: original.at(2), originalUpstream: up.at(1) })).rejects.toBeInstanceOf(ComputeLedgerNotADuplicateError);
+    await expect(
+      validator.proveDuplicate({ copy: copy.at(2), original: original.at(2), originalUpstream: up.at(1) }),
+    ).rejects.toBeInstanceOf(ComputeLedgerNotADuplicateError);
     const { removedUnits } = await validator.proveDuplicate({ copy: copy.at(2), original: original.at(2), originalUpstream: up.at(2) });
     expect(removedUnits).toBe(4n * UNITS[1]);
     expect((await commitmentOf(s, 1, 3)).voided).toBe(true);
@@ -194,8 +223,12 @@ describe("link receipts: a neighbour that signs one link and commits another is 
 
     // A signature by anyone else, or a leaf that agrees with the receipt, proves nothing.
     const forged = await signLinkReceipt(c.signer(2), context);
-    await expect(anyone.proveLinkEquivocation({ liar: up.at(2), receipt, signature: forged })).rejects.toBeInstanceOf(ComputeLedgerInvalidReceiptSignatureError);
-    await expect(anyone.proveLinkEquivocation({ liar: up.at(1), receipt, signature })).rejects.toBeInstanceOf(ComputeLedgerNotAnEquivocationError);
+    await expect(anyone.proveLinkEquivocation({ liar: up.at(2), receipt, signature: forged })).rejects.toBeInstanceOf(
+      ComputeLedgerInvalidReceiptSignatureError,
+    );
+    await expect(anyone.proveLinkEquivocation({ liar: up.at(1), receipt, signature })).rejects.toBeInstanceOf(
+      ComputeLedgerNotAnEquivocationError,
+    );
 
     const result = await actionsOf(s, 2).proveLinkEquivocation({ liar: up.at(2), receipt, signature, beneficiary: copy.at(2) });
     expect(result.restored).toEqual({ worker: w2, stage: 1, units: 4n * UNITS[1] });
@@ -223,8 +256,26 @@ describe("replicas: one stage-0 worker feeds two stage-1 replicas disjoint micro
     const w1 = accountAt(c.s, 1);
     up = await c.commit(0, 1, assignSlots(ALL.map((m) => leaf(0, m, { upstream: zeroAddress, downstream: m % 2 === 0 ? w2 : w3 }))));
     r2 = await c.commit(1, 2, assignSlots([2, 0].map((m) => leaf(1, m, { upstream: w1, downstream: zeroAddress }))));
-    r3 = await c.commit(1, 3, assignSlots([1, 3].map((m) => ({ ...leaf(1, m, { upstream: w1, downstream: zeroAddress }), ...(m === 3 ? { inputActHash: h("made up 3") } : {}) }))));
-    other = await c.commit(1, 6, assignSlots([{ ...leaf(1, 3, { upstream: privateKeyToAccount(generatePrivateKey()).address, downstream: zeroAddress }), inputActHash: h("other pipeline 3") }]));
+    r3 = await c.commit(
+      1,
+      3,
+      assignSlots(
+        [1, 3].map((m) => ({
+          ...leaf(1, m, { upstream: w1, downstream: zeroAddress }),
+          ...(m === 3 ? { inputActHash: h("made up 3") } : {}),
+        })),
+      ),
+    );
+    other = await c.commit(
+      1,
+      6,
+      assignSlots([
+        {
+          ...leaf(1, 3, { upstream: privateKeyToAccount(generatePrivateKey()).address, downstream: zeroAddress }),
+          inputActHash: h("other pipeline 3"),
+        },
+      ]),
+    );
     await c.toChallengeWindow();
   });
 
@@ -239,13 +290,23 @@ describe("replicas: one stage-0 worker feeds two stage-1 replicas disjoint micro
   it("neither honest replica can be voided through the other: their leaves of a microbatch are linked", async () => {
     const v = actionsOf(c.s, 4);
     // Wallet 1's leaf of microbatch 1 names wallet 3: wallet 3 itself is no partner, and wallet 2 holds no microbatch 1.
-    await expect(v.proveUnlinked({ item: r3.at(1), neighbour: up.at(1), partner: r3.at(1) })).rejects.toBeInstanceOf(ComputeLedgerNotUnlinkedError);
-    await expect(v.proveUnlinked({ item: r3.at(1), neighbour: up.at(1), partner: r2.at(0) })).rejects.toBeInstanceOf(ComputeLedgerNotUnlinkedError);
-    await expect(v.proveUnlinked({ item: r2.at(0), neighbour: up.at(1), partner: r3.at(1) })).rejects.toBeInstanceOf(ComputeLedgerNotUnlinkedError);
+    await expect(v.proveUnlinked({ item: r3.at(1), neighbour: up.at(1), partner: r3.at(1) })).rejects.toBeInstanceOf(
+      ComputeLedgerNotUnlinkedError,
+    );
+    await expect(v.proveUnlinked({ item: r3.at(1), neighbour: up.at(1), partner: r2.at(0) })).rejects.toBeInstanceOf(
+      ComputeLedgerNotUnlinkedError,
+    );
+    await expect(v.proveUnlinked({ item: r2.at(0), neighbour: up.at(1), partner: r3.at(1) })).rejects.toBeInstanceOf(
+      ComputeLedgerNotUnlinkedError,
+    );
     // The downstream side: wallet 1's leaf of microbatch 0 names wallet 2, whose leaf names wallet 1 back.
-    await expect(v.proveUnlinked({ item: up.at(0), neighbour: r2.at(0), partner: up.at(0) })).rejects.toBeInstanceOf(ComputeLedgerNotUnlinkedError);
+    await expect(v.proveUnlinked({ item: up.at(0), neighbour: r2.at(0), partner: up.at(0) })).rejects.toBeInstanceOf(
+      ComputeLedgerNotUnlinkedError,
+    );
     // Same input? No: every replica's leaf has its own microbatch's input, so no duplicate either.
-    await expect(v.proveDuplicate({ copy: r3.at(1), original: r2.at(0), originalUpstream: up.at(0) })).rejects.toBeInstanceOf(ComputeLedgerNotADuplicateError);
+    await expect(v.proveDuplicate({ copy: r3.at(1), original: r2.at(0), originalUpstream: up.at(0) })).rejects.toBeInstanceOf(
+      ComputeLedgerNotADuplicateError,
+    );
     for (const w of [2, 3]) expect((await commitmentOf(c.s, 1, w)).voided).toBe(false);
   });
 
@@ -253,7 +314,14 @@ describe("replicas: one stage-0 worker feeds two stage-1 replicas disjoint micro
     const validator = actionsOf(c.s, 5);
     const { seed } = await validator.sealRoundSeed({ modelId: 1n, round: 0n });
     const parameters = await validator.getLedgerParameters();
-    const [hit] = attestationSample({ seed, validator: accountAt(c.s, 5), worker: accountAt(c.s, 3), stage: 1, itemCount: 2, count: attestDraws(4, { sampleBps: parameters.attestSampleBps, maxDraws: parameters.maxAttestDraws }) });
+    const [hit] = attestationSample({
+      seed,
+      validator: accountAt(c.s, 5),
+      worker: accountAt(c.s, 3),
+      stage: 1,
+      itemCount: 2,
+      count: attestDraws(4, { sampleBps: parameters.attestSampleBps, maxDraws: parameters.maxAttestDraws }),
+    });
     if (!hit) throw new Error("no draw");
     // Sampling names the slot; wallet 3's slot s holds microbatch 2s + 1.
     const item = r3.slot(hit.index);
@@ -263,7 +331,12 @@ describe("replicas: one stage-0 worker feeds two stage-1 replicas disjoint micro
     const listed = await validator.getAttestations({ modelId: 1n, round: 0n, validator: accountAt(c.s, 5) });
     expect(listed.map((a) => [a.worker, a.stage, a.microbatch])).toEqual([[accountAt(c.s, 3), 1, item.leaf.microbatch]]);
     const isAttested = (microbatch: number) =>
-      readContract(c.s.publicClient, { abi: computeLedgerAbi, address: c.s.deployments.contracts.computeLedger, functionName: "isAttested", args: [1n, 0n, 1, accountAt(c.s, 3), accountAt(c.s, 5), microbatch] });
+      readContract(c.s.publicClient, {
+        abi: computeLedgerAbi,
+        address: c.s.deployments.contracts.computeLedger,
+        functionName: "isAttested",
+        args: [1n, 0n, 1, accountAt(c.s, 3), accountAt(c.s, 5), microbatch],
+      });
     expect(await isAttested(item.leaf.microbatch)).toBe(true);
     expect(await isAttested(item.leaf.index)).toBe(false);
   });
@@ -277,7 +350,12 @@ describe("replicas: one stage-0 worker feeds two stage-1 replicas disjoint micro
     const { disputeId } = await v.challengeChainBreak({ upstream: up.at(3), downstream: r3.at(3) });
     expect(disputeId).toBeGreaterThan(0n);
     const openOf = (stage: number, w: number, microbatch: number) =>
-      readContract(c.s.publicClient, { abi: computeLedgerAbi, address: c.s.deployments.contracts.computeLedger, functionName: "openDisputeOfItem", args: [1n, 0n, stage, accountAt(c.s, w), microbatch] });
+      readContract(c.s.publicClient, {
+        abi: computeLedgerAbi,
+        address: c.s.deployments.contracts.computeLedger,
+        functionName: "openDisputeOfItem",
+        args: [1n, 0n, stage, accountAt(c.s, w), microbatch],
+      });
     // Wallet 1 holds microbatch 3 at slot 3, wallet 3 at slot 1: both are marked under microbatch 3.
     expect(await openOf(0, 1, 3)).toBe(disputeId);
     expect(await openOf(1, 3, 3)).toBe(disputeId);
@@ -292,7 +370,11 @@ describe("proveMisordered: slots must ascend by microbatch", () => {
     const w1 = accountAt(c.s, 1);
     const honest = await c.commit(1, 2, assignSlots([0, 1, 3].map((m) => leaf(1, m, { upstream: w1, downstream: zeroAddress }))));
     // Microbatch 2 at slots 1 and 2 (the second with other hashes): three items for two microbatches' work.
-    const twice = [0, 2, 2].map((m, index) => ({ ...leaf(1, m, { upstream: w1, downstream: zeroAddress }), index, gradRoot: h(`g twice ${index}`) }));
+    const twice = [0, 2, 2].map((m, index) => ({
+      ...leaf(1, m, { upstream: w1, downstream: zeroAddress }),
+      index,
+      gradRoot: h(`g twice ${index}`),
+    }));
     const cheat = await c.commit(1, 3, twice);
     await c.toChallengeWindow();
     const wallet = c.s.wallets[4];
@@ -324,7 +406,18 @@ describe("proveMisordered: slots must ascend by microbatch", () => {
     ];
     expect(() => itemsTree(leaves)).toThrow(/duplicate item index 1/);
     const oz = StandardMerkleTree.of(
-      leaves.map((l) => [l.index, l.microbatch, l.inputActHash, l.outputActHash, l.upstreamGradHash, l.inputGradHash, l.gradRoot, l.weightsRoot, l.upstream, l.downstream]),
+      leaves.map((l) => [
+        l.index,
+        l.microbatch,
+        l.inputActHash,
+        l.outputActHash,
+        l.upstreamGradHash,
+        l.inputGradHash,
+        l.gradRoot,
+        l.weightsRoot,
+        l.upstream,
+        l.downstream,
+      ]),
       ["uint32", "uint32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "address", "address"],
     );
     const commitment = await c.commitRoot(1, 2, oz.root as Hex, 2);

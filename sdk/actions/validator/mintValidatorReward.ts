@@ -17,15 +17,19 @@ import { receiptEvent } from "../internal/events.ts";
 export type MintValidatorRewardParameters<wait extends boolean = true> = DeploymentsParameter &
   WriteParameters<wait> & { modelId: bigint; round: bigint; validator: Address };
 
-export type MintValidatorRewardReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & {
-  /** Token wei minted to the validator's payout address. */
-  tokens: bigint;
-  payout: Address;
-  /** The validator's attested units of the round. */
-  units: bigint;
-}, wait>;
+export type MintValidatorRewardReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & {
+    /** Token wei minted to the validator's payout address. */
+    tokens: bigint;
+    payout: Address;
+    /** The validator's attested units of the round. */
+    units: bigint;
+  },
+  wait
+>;
 
-export type MintValidatorRewardErrorType = ComputeLedgerNotFinalizedError | ComputeLedgerNothingToMintError | AccountRequiredError | NoDeploymentError;
+export type MintValidatorRewardErrorType =
+  ComputeLedgerNotFinalizedError | ComputeLedgerNothingToMintError | AccountRequiredError | NoDeploymentError;
 
 /**
  * Mints a validator's share of a finalized round's validator pool (`validatorTokens * units /
@@ -36,16 +40,23 @@ export type MintValidatorRewardErrorType = ComputeLedgerNotFinalizedError | Comp
  * import { mintValidatorReward } from "@shardholder/sdk"
  * const { tokens } = await mintValidatorReward(walletClient, { deployments, modelId: 1n, round: 0n, validator })
  */
-export async function mintValidatorReward<wait extends boolean = true>(client: ShardholderClient, parameters: MintValidatorRewardParameters<wait>): Promise<MintValidatorRewardReturnType<wait>> {
+export async function mintValidatorReward<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: MintValidatorRewardParameters<wait>,
+): Promise<MintValidatorRewardReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "mintValidatorReward",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "mintValidatorReward",
-    args: [parameters.modelId, parameters.round, parameters.validator],
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "mintValidatorReward",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "mintValidatorReward",
+      args: [parameters.modelId, parameters.round, parameters.validator],
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "ValidatorRewardMinted" });
     return { ...result, tokens: args.tokens, payout: args.payout, units: args.units };

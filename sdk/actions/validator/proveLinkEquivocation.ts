@@ -73,14 +73,18 @@ export async function proveLinkEquivocation<wait extends boolean = true>(
   parameters: ProveLinkEquivocationParameters<wait>,
 ): Promise<ProveLinkEquivocationReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "proveLinkEquivocation",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "proveLinkEquivocation",
-    args: [parameters.liar, parameters.receipt, parameters.signature, parameters.beneficiary ? [parameters.beneficiary] : []],
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "proveLinkEquivocation",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "proveLinkEquivocation",
+      args: [parameters.liar, parameters.receipt, parameters.signature, parameters.beneficiary ? [parameters.beneficiary] : []],
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const at = { abi: computeLedgerAbi, address: contracts.computeLedger } as const;
     const restored = receiptEvents(result, { ...at, eventName: "CommitmentRestored" })[0]?.args;

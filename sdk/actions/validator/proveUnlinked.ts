@@ -74,16 +74,23 @@ export type VoidCommitmentErrorType =
  * import { proveUnlinked } from "@shardholder/sdk"
  * await proveUnlinked(walletClient, { deployments, item: copied, neighbour: upstreamLeaf, partner: originalLeaf })
  */
-export async function proveUnlinked<wait extends boolean = true>(client: ShardholderClient, parameters: ProveUnlinkedParameters<wait>): Promise<VoidCommitmentReturnType<wait>> {
+export async function proveUnlinked<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: ProveUnlinkedParameters<wait>,
+): Promise<VoidCommitmentReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "proveUnlinked",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "proveUnlinked",
-    args: [parameters.item, parameters.neighbour, parameters.partner],
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "proveUnlinked",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "proveUnlinked",
+      args: [parameters.item, parameters.neighbour, parameters.partner],
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitmentVoided" });
     return { ...result, removedUnits: args.removedUnits };
@@ -100,16 +107,23 @@ export async function proveUnlinked<wait extends boolean = true>(client: Shardho
  * import { proveDuplicate } from "@shardholder/sdk"
  * await proveDuplicate(walletClient, { deployments, copy, original, originalUpstream })
  */
-export async function proveDuplicate<wait extends boolean = true>(client: ShardholderClient, parameters: ProveDuplicateParameters<wait>): Promise<VoidCommitmentReturnType<wait>> {
+export async function proveDuplicate<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: ProveDuplicateParameters<wait>,
+): Promise<VoidCommitmentReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "proveDuplicate",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "proveDuplicate",
-    args: [parameters.copy, parameters.original, parameters.originalUpstream, [...(parameters.copyUpstream ?? [])]],
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "proveDuplicate",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "proveDuplicate",
+      args: [parameters.copy, parameters.original, parameters.originalUpstream, [...(parameters.copyUpstream ?? [])]],
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitmentVoided" });
     return { ...result, removedUnits: args.removedUnits };
@@ -132,16 +146,23 @@ export type ProveMisorderedParameters<wait extends boolean = true> = Deployments
  * import { proveMisordered } from "@shardholder/sdk"
  * await proveMisordered(walletClient, { deployments, a: ledgerItem({ commitment, tree, index: 2 }), b: ledgerItem({ commitment, tree, index: 3 }) })
  */
-export async function proveMisordered<wait extends boolean = true>(client: ShardholderClient, parameters: ProveMisorderedParameters<wait>): Promise<VoidCommitmentReturnType<wait>> {
+export async function proveMisordered<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: ProveMisorderedParameters<wait>,
+): Promise<VoidCommitmentReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "proveMisordered",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "proveMisordered",
-    args: [parameters.a, parameters.b],
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "proveMisordered",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "proveMisordered",
+      args: [parameters.a, parameters.b],
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "CommitmentVoided" });
     return { ...result, removedUnits: args.removedUnits };

@@ -28,7 +28,10 @@ export type ProveWeightsBreakParameters<wait extends boolean = true> = Deploymen
     current: Commitment;
   };
 
-export type ProveWeightsBreakReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { slashedWei: bigint; rewardWei: bigint }, wait>;
+export type ProveWeightsBreakReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & { slashedWei: bigint; rewardWei: bigint },
+  wait
+>;
 
 export type ProveWeightsBreakErrorType =
   | ComputeLedgerNotAWeightsBreakError
@@ -48,16 +51,23 @@ export type ProveWeightsBreakErrorType =
  * import { proveWeightsBreak } from "@shardholder/sdk"
  * await proveWeightsBreak(walletClient, { deployments, previous, current })
  */
-export async function proveWeightsBreak<wait extends boolean = true>(client: ShardholderClient, parameters: ProveWeightsBreakParameters<wait>): Promise<ProveWeightsBreakReturnType<wait>> {
+export async function proveWeightsBreak<wait extends boolean = true>(
+  client: ShardholderClient,
+  parameters: ProveWeightsBreakParameters<wait>,
+): Promise<ProveWeightsBreakReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "proveWeightsBreak",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "proveWeightsBreak",
-    args: [parameters.previous, parameters.current],
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "proveWeightsBreak",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "proveWeightsBreak",
+      args: [parameters.previous, parameters.current],
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const { args } = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "WorkerSlashed" });
     return { ...result, slashedWei: args.slashedWei, rewardWei: args.rewardWei };

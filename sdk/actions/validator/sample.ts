@@ -33,7 +33,9 @@ export type SampledIndexParameters = {
  * `itemCount` items must hold exactly the indices `[0, itemCount)`.
  */
 export function sampledIndex(p: SampledIndexParameters): number {
-  const word = keccak256(encodeAbiParameters(parseAbiParameters("bytes32, address, address, uint16, uint32"), [p.seed, p.validator, p.worker, p.stage, p.draw]));
+  const word = keccak256(
+    encodeAbiParameters(parseAbiParameters("bytes32, address, address, uint16, uint32"), [p.seed, p.validator, p.worker, p.stage, p.draw]),
+  );
   return Number(hexToBigInt(word) % BigInt(p.itemCount));
 }
 

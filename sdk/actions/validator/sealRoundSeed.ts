@@ -22,7 +22,8 @@ export type SealRoundSeedParameters = DeploymentsParameter & AccountParameter & 
 
 export type SealRoundSeedReturnType = { seed: Hex; sealedNow: boolean };
 
-export type SealRoundSeedErrorType = ComputeLedgerOutsideChallengeWindowError | SeedNotSealedError | AccountRequiredError | NoDeploymentError;
+export type SealRoundSeedErrorType =
+  ComputeLedgerOutsideChallengeWindowError | SeedNotSealedError | AccountRequiredError | NoDeploymentError;
 
 /**
  * Returns the round's attestation seed, sealing it first if nobody has (only inside the round's
@@ -38,22 +39,31 @@ export async function sealRoundSeed(client: ShardholderClient, parameters: SealR
   const { contracts } = await resolveDeployments(client, parameters.deployments);
   const read = () =>
     withTypedErrors(() =>
-      readContract(client, { abi: computeLedgerAbi, address: contracts.computeLedger, functionName: "roundSeed", args: [parameters.modelId, parameters.round] }),
+      readContract(client, {
+        abi: computeLedgerAbi,
+        address: contracts.computeLedger,
+        functionName: "roundSeed",
+        args: [parameters.modelId, parameters.round],
+      }),
     );
   const existing = await read();
   if (BigInt(existing) !== 0n) return { seed: existing, sealedNow: false };
   // The first call names its own block; a second transaction always lands in a later block,
   // where the named block's hash is known and seals the seed (a third only if that hash was gone).
   for (let attempt = 0; attempt < 3; attempt++) {
-    await sendContractWrite(client, {
-      action: "sealRoundSeed",
-      abi: computeLedgerAbi,
-      address: contracts.computeLedger,
-      functionName: "sealRoundSeed",
-      args: [parameters.modelId, parameters.round],
-      account: parameters.account,
-      simulateOn: "pending",
-    }, laterTransaction(parameters, attempt));
+    await sendContractWrite(
+      client,
+      {
+        action: "sealRoundSeed",
+        abi: computeLedgerAbi,
+        address: contracts.computeLedger,
+        functionName: "sealRoundSeed",
+        args: [parameters.modelId, parameters.round],
+        account: parameters.account,
+        simulateOn: "pending",
+      },
+      laterTransaction(parameters, attempt),
+    );
     const seed = await read();
     if (BigInt(seed) !== 0n) return { seed, sealedNow: true };
   }

@@ -17,9 +17,13 @@ import { receiptEvent } from "../internal/events.ts";
 export type SlashFalseAttestationParameters<wait extends boolean = true> = DeploymentsParameter &
   WriteParameters<wait> & { disputeId: bigint; validator: Address };
 
-export type SlashFalseAttestationReturnType<wait extends boolean = true> = WriteReturnType<WriteResult & { rewardForfeited: boolean; slashedWei: bigint }, wait>;
+export type SlashFalseAttestationReturnType<wait extends boolean = true> = WriteReturnType<
+  WriteResult & { rewardForfeited: boolean; slashedWei: bigint },
+  wait
+>;
 
-export type SlashFalseAttestationErrorType = ComputeLedgerNoFraudProvenError | ComputeLedgerNotAttestedError | AccountRequiredError | NoDeploymentError;
+export type SlashFalseAttestationErrorType =
+  ComputeLedgerNoFraudProvenError | ComputeLedgerNotAttestedError | AccountRequiredError | NoDeploymentError;
 
 /**
  * Slashes a validator that attested the leaf a resolved dispute proved fraudulent; the caller is
@@ -34,14 +38,18 @@ export async function slashFalseAttestation<wait extends boolean = true>(
   parameters: SlashFalseAttestationParameters<wait>,
 ): Promise<SlashFalseAttestationReturnType<wait>> {
   const { contracts } = await resolveDeployments(client, parameters.deployments);
-  const sent = await sendContractWrite(client, {
-    action: "slashFalseAttestation",
-    abi: computeLedgerAbi,
-    address: contracts.computeLedger,
-    functionName: "slashFalseAttestation",
-    args: [parameters.disputeId, parameters.validator],
-    account: parameters.account,
-  }, parameters);
+  const sent = await sendContractWrite(
+    client,
+    {
+      action: "slashFalseAttestation",
+      abi: computeLedgerAbi,
+      address: contracts.computeLedger,
+      functionName: "slashFalseAttestation",
+      args: [parameters.disputeId, parameters.validator],
+      account: parameters.account,
+    },
+    parameters,
+  );
   return decodeWrite(sent, (result) => {
     const forfeit = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "AttestationSlashed" });
     const slash = receiptEvent(result, { abi: computeLedgerAbi, address: contracts.computeLedger, eventName: "WorkerSlashed" });

@@ -4,7 +4,12 @@ import { readContract } from "viem/actions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "../../../test/sdk/fixture.ts";
 import { computeLedgerAbi } from "../../abi/computeLedger.ts";
-import { ComputeLedgerItemAlreadyDisputedError, ComputeLedgerNotSampledError, ComputeLedgerNotStageValidatorError, ComputeLedgerNothingToMintError } from "../../errors/contractErrors.ts";
+import {
+  ComputeLedgerItemAlreadyDisputedError,
+  ComputeLedgerNotSampledError,
+  ComputeLedgerNotStageValidatorError,
+  ComputeLedgerNothingToMintError,
+} from "../../errors/contractErrors.ts";
 import type { Commitment } from "../../protocol/commitment.ts";
 import { itemsTree, type MicrobatchItem } from "../../protocol/merkle.ts";
 import { ledgerItem } from "./ledgerItem.ts";
@@ -48,7 +53,11 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     await designer.registerModel({ spec });
     genesis = (await designer.getModel({ modelId: 1n })).genesisTime;
     for (const [i, w] of [1, 2].entries()) {
-      await actionsOf(s, w).stake({ payout: accountAt(s, w), signingKey: (keys[i] as (typeof keys)[number]).address, valueWei: parseEther("2") });
+      await actionsOf(s, w).stake({
+        payout: accountAt(s, w),
+        signingKey: (keys[i] as (typeof keys)[number]).address,
+        valueWei: parseEther("2"),
+      });
       workers.push(accountAt(s, w));
     }
     // Validators hold one stage: 3 and 4 validate stage 0, 5 and 6 stage 1.
@@ -58,7 +67,16 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     }
     const signed = [];
     for (const stage of [0, 1]) {
-      const c: Commitment = { modelId: 1n, round: 0n, stage, worker: workers[stage] as Address, itemsRoot: itemsTree(items(stage, 0, workers)).root, itemCount: 4, weightsRootBefore: spec.initialWeightsRoots[stage] as Hex, weightsRootAfter: h(`after ${stage} 0`) };
+      const c: Commitment = {
+        modelId: 1n,
+        round: 0n,
+        stage,
+        worker: workers[stage] as Address,
+        itemsRoot: itemsTree(items(stage, 0, workers)).root,
+        itemCount: 4,
+        weightsRootBefore: spec.initialWeightsRoots[stage] as Hex,
+        weightsRootAfter: h(`after ${stage} 0`),
+      };
       commitments.push(c);
       signed.push(await designer.signRoundCommitment({ commitment: c, signer: keys[stage] }));
     }
@@ -77,31 +95,77 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     const ledger = s.deployments.contracts.computeLedger;
     for (const v of [3, 4]) {
       for (const draw of [0, 1, 5]) {
-        const onChain = await readContract(s.publicClient, { abi: computeLedgerAbi, address: ledger, functionName: "sampledIndex", args: [1n, 0n, accountAt(s, v), workers[0] as Address, 0, draw] });
-        expect(sampledIndex({ seed, validator: accountAt(s, v), worker: workers[0] as Address, stage: 0, draw, itemCount: 4 })).toBe(onChain);
+        const onChain = await readContract(s.publicClient, {
+          abi: computeLedgerAbi,
+          address: ledger,
+          functionName: "sampledIndex",
+          args: [1n, 0n, accountAt(s, v), workers[0] as Address, 0, draw],
+        });
+        expect(sampledIndex({ seed, validator: accountAt(s, v), worker: workers[0] as Address, stage: 0, draw, itemCount: 4 })).toBe(
+          onChain,
+        );
       }
     }
-    const sample = attestationSample({ seed, validator: accountAt(s, 3), worker: workers[0] as Address, stage: 0, itemCount: 4, count: attestDraws(4, rates) });
+    const sample = attestationSample({
+      seed,
+      validator: accountAt(s, 3),
+      worker: workers[0] as Address,
+      stage: 0,
+      itemCount: 4,
+      count: attestDraws(4, rates),
+    });
     expect(sample.length).toBe(1);
     expect(sample[0]?.draw).toBe(0);
     // Round 1 (its commit window is open now): worker 0 continues its weights, worker 1 does not.
     const relayer = actionsOf(s, 0);
     round1.push(
-      { ...(commitments[0] as Commitment), round: 1n, itemsRoot: itemsTree(items(0, 1, workers)).root, weightsRootBefore: h("after 0 0"), weightsRootAfter: h("after 0 1") },
-      { ...(commitments[1] as Commitment), round: 1n, itemsRoot: itemsTree(items(1, 1, workers)).root, weightsRootBefore: h("some other start"), weightsRootAfter: h("after 1 1") },
+      {
+        ...(commitments[0] as Commitment),
+        round: 1n,
+        itemsRoot: itemsTree(items(0, 1, workers)).root,
+        weightsRootBefore: h("after 0 0"),
+        weightsRootAfter: h("after 0 1"),
+      },
+      {
+        ...(commitments[1] as Commitment),
+        round: 1n,
+        itemsRoot: itemsTree(items(1, 1, workers)).root,
+        weightsRootBefore: h("some other start"),
+        weightsRootAfter: h("after 1 1"),
+      },
     );
-    await relayer.submitCommitments({ signed: await Promise.all(round1.map((c, i) => relayer.signRoundCommitment({ commitment: c, signer: keys[i] }))) });
+    await relayer.submitCommitments({
+      signed: await Promise.all(round1.map((c, i) => relayer.signRoundCommitment({ commitment: c, signer: keys[i] }))),
+    });
   });
 
   it("attests each validator's sampled leaves in one batch, rejects unsampled ones, and pays pro rata after finalization", async () => {
     const { seed } = await actionsOf(s, 3).getValidatorRound({ modelId: 1n, round: 0n, validator: accountAt(s, 3) });
     const attestationsOf = (v: number) =>
       commitments.map((c) => {
-        const [hit] = attestationSample({ seed, validator: accountAt(s, v), worker: c.worker, stage: c.stage, itemCount: 4, count: attestDraws(4, rates) });
-        return { item: ledgerItem({ commitment: c, tree: itemsTree(items(c.stage, 0, workers)), index: hit?.index as number }), draw: hit?.draw as number };
+        const [hit] = attestationSample({
+          seed,
+          validator: accountAt(s, v),
+          worker: c.worker,
+          stage: c.stage,
+          itemCount: 4,
+          count: attestDraws(4, rates),
+        });
+        return {
+          item: ledgerItem({ commitment: c, tree: itemsTree(items(c.stage, 0, workers)), index: hit?.index as number }),
+          draw: hit?.draw as number,
+        };
       });
     const three = attestationsOf(3);
-    const wrong = { ...three[0], item: ledgerItem({ commitment: commitments[0] as Commitment, tree: itemsTree(items(0, 0, workers)), index: ((three[0]?.item.leaf.index as number) + 1) % 4 }), draw: 0 };
+    const wrong = {
+      ...three[0],
+      item: ledgerItem({
+        commitment: commitments[0] as Commitment,
+        tree: itemsTree(items(0, 0, workers)),
+        index: ((three[0]?.item.leaf.index as number) + 1) % 4,
+      }),
+      draw: 0,
+    };
     await expect(actionsOf(s, 3).attestItems({ attestations: [wrong] })).rejects.toBeInstanceOf(ComputeLedgerNotSampledError);
     // A stage-0 validator's batch with a stage-1 item is refused whole.
     await expect(actionsOf(s, 3).attestItems({ attestations: three })).rejects.toBeInstanceOf(ComputeLedgerNotStageValidatorError);
@@ -119,7 +183,9 @@ describe("validator actions: attest sampled items, mint the validators' share, p
     expect(round.validatorTokens).toBe((spec.emission.tokensPerRound * 1000n) / 10_000n);
     const three$ = await actionsOf(s, 9).mintValidatorReward({ modelId: 1n, round: 0n, validator: accountAt(s, 3) });
     expect([three$.tokens, three$.payout, three$.units]).toEqual([(round.validatorTokens * 3n) / 11n, accountAt(s, 13), 3n]);
-    await expect(actionsOf(s, 9).mintValidatorReward({ modelId: 1n, round: 0n, validator: accountAt(s, 3) })).rejects.toBeInstanceOf(ComputeLedgerNothingToMintError);
+    await expect(actionsOf(s, 9).mintValidatorReward({ modelId: 1n, round: 0n, validator: accountAt(s, 3) })).rejects.toBeInstanceOf(
+      ComputeLedgerNothingToMintError,
+    );
     const worker = await actionsOf(s, 9).mintReward({ modelId: 1n, round: 0n, worker: workers[0] as Address });
     expect(worker.workerTokens + worker.designerTokens).toBe(((spec.emission.tokensPerRound - round.validatorTokens) * 12n) / 32n);
   });

@@ -30,7 +30,11 @@ describe("validator events and the ledger's parameters", () => {
     } as const;
     expect(Object.keys(params).sort()).toEqual(Object.keys(constantOf).sort());
     for (const [field, functionName] of Object.entries(constantOf)) {
-      const onChain = await readContract(s.publicClient, { abi: computeLedgerAbi, address: s.deployments.contracts.computeLedger, functionName });
+      const onChain = await readContract(s.publicClient, {
+        abi: computeLedgerAbi,
+        address: s.deployments.contracts.computeLedger,
+        functionName,
+      });
       expect(BigInt(params[field as keyof typeof constantOf]), field).toBe(onChain);
     }
     // The rate validators are paid for: 10% of a round's microbatches, at most MAX_ATTEST_DRAWS.
@@ -49,7 +53,14 @@ describe("validator events and the ledger's parameters", () => {
     const { seed } = await validator.sealRoundSeed({ modelId: 1n, round: 0n });
     // Validators hold one stage: wallet 4 validates stage 0 (test/sdk/eventScenarios.ts).
     const attestations = commitments.slice(0, 1).map((c, stage) => {
-      const [hit] = attestationSample({ seed, validator: accountAt(s, 4), worker: c.worker, stage, itemCount: 4, count: attestDraws(4, { sampleBps: attestSampleBps, maxDraws: maxAttestDraws }) });
+      const [hit] = attestationSample({
+        seed,
+        validator: accountAt(s, 4),
+        worker: c.worker,
+        stage,
+        itemCount: 4,
+        count: attestDraws(4, { sampleBps: attestSampleBps, maxDraws: maxAttestDraws }),
+      });
       if (!hit) throw new Error("no draw");
       return { item: ledgerItem({ commitment: c, tree: trees[stage as 0 | 1], index: hit.index }), draw: hit.draw };
     });

@@ -24,7 +24,13 @@ export function registerConsent(program: Command): void {
         consent: { modelId: options.model, stageOperators, deadline: options.deadline },
       });
       connected.logger.info(
-        { operator: account.address, pipelineKey: pipelineKey(options.model, stageOperators), deadline: options.deadline.toString(), signature, consent: `${account.address}=${signature}` },
+        {
+          operator: account.address,
+          pipelineKey: pipelineKey(options.model, stageOperators),
+          deadline: options.deadline.toString(),
+          signature,
+          consent: `${account.address}=${signature}`,
+        },
         "pipeline consent signed",
       );
     });

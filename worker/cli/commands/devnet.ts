@@ -6,7 +6,9 @@ import { runScript, scriptArgs } from "../scripts.ts";
 export function registerDevnet(program: Command): void {
   program
     .command("devnet")
-    .description("run a whole local network: chain, deployment, stage workers, validator, inference (flags: see `shardholder devnet --help`)")
+    .description(
+      "run a whole local network: chain, deployment, stage workers, validator, inference (flags: see `shardholder devnet --help`)",
+    )
     .allowUnknownOption()
     .allowExcessArguments()
     .helpOption(false)

@@ -10,7 +10,9 @@ export type ExportOptions = { journal: string; out: string; spec: string; round?
 export function registerExport(program: Command): void {
   program
     .command("export")
-    .description("write this stage's trained weights (a round's end, checked against the journal's root) to one file that `serve --weights` loads")
+    .description(
+      "write this stage's trained weights (a round's end, checked against the journal's root) to one file that `serve --weights` loads",
+    )
     .requiredOption("--journal <dir>", "the stage's training journal (from `train --journal`)")
     .requiredOption("--out <file>", "the checkpoint file to write")
     .requiredOption("--spec <file>", "the model's canonical spec JSON (its hash goes into the file)")
@@ -25,10 +27,18 @@ export function registerExport(program: Command): void {
       }
       const { exportJournalCheckpoint, StageCheckpointFileError } = await import("../../serve/checkpointFile.ts");
       try {
-        const header = await exportJournalCheckpoint({ journalDir: options.journal, out: options.out, specHash: specHash(parseModelSpec(specText)), round: options.round });
+        const header = await exportJournalCheckpoint({
+          journalDir: options.journal,
+          out: options.out,
+          specHash: specHash(parseModelSpec(specText)),
+          round: options.round,
+        });
         const json = Boolean(command.optsWithGlobals<{ json?: boolean }>().json);
         if (json) process.stdout.write(`${JSON.stringify({ msg: "exported", file: options.out, ...header })}\n`);
-        else process.stdout.write(`exported model ${header.modelId} stage ${header.stage} (worker ${header.worker}) at the end of round ${header.round}: ${header.elements} weights, root ${header.weightsRoot} -> ${options.out}\n`);
+        else
+          process.stdout.write(
+            `exported model ${header.modelId} stage ${header.stage} (worker ${header.worker}) at the end of round ${header.round}: ${header.elements} weights, root ${header.weightsRoot} -> ${options.out}\n`,
+          );
       } catch (err) {
         if (err instanceof StageCheckpointFileError) throw new UsageError(err.shortMessage);
         throw err;

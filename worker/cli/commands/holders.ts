@@ -23,10 +23,20 @@ export function registerHoldings(program: Command): void {
       const holder = options.holder ?? connected.config.account?.address;
       if (!holder) throw new UsageError("holdings needs --holder <address> (or --key, whose address it then shows).");
       const { readHoldings } = await import("../holders.ts");
-      const read = await readHoldings(connected.client, { deployments: connected.deployments, holder, modelIds: options.model, all: options.all });
+      const read = await readHoldings(connected.client, {
+        deployments: connected.deployments,
+        holder,
+        modelIds: options.model,
+        all: options.all,
+      });
       if (connected.config.json) {
         connected.logger.info(
-          { holder, gasPriceWei: read.gasPriceWei.toString(), holdings: read.holdings.map(holdingJson), claimAll: read.claimAll && quoteJson(read.claimAll) },
+          {
+            holder,
+            gasPriceWei: read.gasPriceWei.toString(),
+            holdings: read.holdings.map(holdingJson),
+            claimAll: read.claimAll && quoteJson(read.claimAll),
+          },
           "holdings",
         );
         return;
@@ -38,7 +48,9 @@ export function registerHoldings(program: Command): void {
 export function registerClaim(program: Command): void {
   program
     .command("claim")
-    .description("claim the --key holder's revenue of one model (--model) or of every model in one transaction (--all); refused when its gas would cost at least what it pays")
+    .description(
+      "claim the --key holder's revenue of one model (--model) or of every model in one transaction (--all); refused when its gas would cost at least what it pays",
+    )
     .option("--model <id>", "claim this model's revenue (repeatable: several in one transaction)", collectUint("--model"), [])
     .option("--all", "claim every model with revenue to claim, in one transaction")
     .option("--force", "claim even when the gas costs more than the claim pays")
@@ -66,8 +78,17 @@ async function runClaim(options: ClaimOptions, command: Command): Promise<void> 
   const quote = await quoteClaim(client, { deployments, holder: account.address, targets });
   const ethOf = (wei: bigint) => formatUnits18(wei, 9);
   if (quote.costWei >= quote.totalWei) {
-    if (!options.force) throw new ClaimNotWorthGasError({ claimableWei: quote.totalWei, gasCostWei: quote.costWei, gas: quote.gas, gasPriceWei: quote.gasPriceWei });
-    logger.warn({ claimableEth: ethOf(quote.totalWei), gasCostEth: ethOf(quote.costWei) }, "claiming at a loss (--force): the gas costs more than the claim pays");
+    if (!options.force)
+      throw new ClaimNotWorthGasError({
+        claimableWei: quote.totalWei,
+        gasCostWei: quote.costWei,
+        gas: quote.gas,
+        gasPriceWei: quote.gasPriceWei,
+      });
+    logger.warn(
+      { claimableEth: ethOf(quote.totalWei), gasCostEth: ethOf(quote.costWei) },
+      "claiming at a loss (--force): the gas costs more than the claim pays",
+    );
   }
   await lockKey(connected, account.address, "claim");
   const wallet = viem.createWalletClient({ account, transport: viem.http(connected.rpcUrl) });
@@ -107,19 +128,30 @@ function holdingJson(h: Holding) {
     balanceTokens: h.balanceTokens.toString(),
     totalSupplyTokens: h.totalSupplyTokens.toString(),
     claimableWei: h.claimableWei.toString(),
-    ...(h.claim ? { claimGas: h.claim.gas.toString(), claimCostWei: h.claim.costWei.toString(), worthClaiming: h.claim.costWei < h.claimableWei } : {}),
+    ...(h.claim
+      ? { claimGas: h.claim.gas.toString(), claimCostWei: h.claim.costWei.toString(), worthClaiming: h.claim.costWei < h.claimableWei }
+      : {}),
   };
 }
 
 function quoteJson(q: ClaimQuote) {
-  return { via: q.via, modelIds: q.modelIds.map(String), totalWei: q.totalWei.toString(), gas: q.gas.toString(), gasPriceWei: q.gasPriceWei.toString(), costWei: q.costWei.toString(), worthClaiming: q.costWei < q.totalWei };
+  return {
+    via: q.via,
+    modelIds: q.modelIds.map(String),
+    totalWei: q.totalWei.toString(),
+    gas: q.gas.toString(),
+    gasPriceWei: q.gasPriceWei.toString(),
+    costWei: q.costWei.toString(),
+    worthClaiming: q.costWei < q.totalWei,
+  };
 }
 
 async function holdingsText(holder: Address, holdings: Holding[], claimAll: ClaimQuote | undefined): Promise<string> {
   const { formatTable, formatUnits18 } = await import("../output.ts");
   if (holdings.length === 0) return `holder ${holder} holds no model tokens and has no revenue to claim (--all lists every model)`;
   const eth = (wei: bigint) => formatUnits18(wei, 9);
-  const share = (h: Holding) => (h.totalSupplyTokens === 0n ? "-" : `${(Number((h.balanceTokens * 1_000_000n) / h.totalSupplyTokens) / 10_000).toFixed(4)}%`);
+  const share = (h: Holding) =>
+    h.totalSupplyTokens === 0n ? "-" : `${(Number((h.balanceTokens * 1_000_000n) / h.totalSupplyTokens) / 10_000).toFixed(4)}%`;
   const rows = [["model", "token", "address", "balance", "share", "claimable ETH", "claim gas ETH", ""]];
   for (const h of holdings)
     rows.push([
@@ -134,9 +166,17 @@ async function holdingsText(holder: Address, holdings: Holding[], claimAll: Clai
     ]);
   const lines = [`holder ${holder}`, formatTable(rows, { rightAligned: [0, 3, 4, 5, 6] })];
   if (claimAll) {
-    const verdict = claimAll.costWei >= claimAll.totalWei ? "not worth it yet (claim --force to claim anyway)" : `nets ${eth(claimAll.totalWei - claimAll.costWei)} ETH`;
-    const how = claimAll.via === "claimAll" ? `shardholder claim --all (one transaction for ${claimAll.modelIds.length} models)` : `shardholder claim --model ${claimAll.modelIds[0]}`;
-    lines.push(`claim everything: ${eth(claimAll.totalWei)} ETH for about ${eth(claimAll.costWei)} ETH of gas (${claimAll.gas} gas at ${formatUnits18(claimAll.gasPriceWei * 10n ** 9n, 3)} gwei): ${verdict}; ${how}`);
+    const verdict =
+      claimAll.costWei >= claimAll.totalWei
+        ? "not worth it yet (claim --force to claim anyway)"
+        : `nets ${eth(claimAll.totalWei - claimAll.costWei)} ETH`;
+    const how =
+      claimAll.via === "claimAll"
+        ? `shardholder claim --all (one transaction for ${claimAll.modelIds.length} models)`
+        : `shardholder claim --model ${claimAll.modelIds[0]}`;
+    lines.push(
+      `claim everything: ${eth(claimAll.totalWei)} ETH for about ${eth(claimAll.costWei)} ETH of gas (${claimAll.gas} gas at ${formatUnits18(claimAll.gasPriceWei * 10n ** 9n, 3)} gwei): ${verdict}; ${how}`,
+    );
   }
   return lines.join("\n");
 }

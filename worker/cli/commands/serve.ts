@@ -29,7 +29,9 @@ export type ServeOptions = {
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("serve escrowed inference requests of a model through the stage pipeline (stage 0 needs --key staked at the model's minimum; no --signing-key)")
+    .description(
+      "serve escrowed inference requests of a model through the stage pipeline (stage 0 needs --key staked at the model's minimum; no --signing-key)",
+    )
     .requiredOption("--model <id>", "registry model id", uint("--model"))
     .requiredOption("--stage <index>", "stage index (0-based)", smallInt("--stage"))
     .requiredOption("--spec <file>", "the model's canonical spec JSON")
@@ -38,22 +40,57 @@ export function registerServe(program: Command): void {
     .option("--journal <dir>", "serve the newest checkpoint of this training journal (else the initial weights)")
     .option("--weights <file>", "serve a stage checkpoint exported by `shardholder export` (checked: model, stage, spec, root)")
     .option("--operators <a,b,c>", "stage 0: the operator credited for each stage, in stage order (default: this key for every stage)")
-    .option("--consent <operator=signature>", "stage 0: another operator's pipeline consent (from `shardholder consent`), to register the pipeline (repeatable)", collect, [])
-    .addOption(new Option("--consent-deadline <unix>", "stage 0: the deadline the consents were signed with").argParser(uint("--consent-deadline")))
+    .option(
+      "--consent <operator=signature>",
+      "stage 0: another operator's pipeline consent (from `shardholder consent`), to register the pipeline (repeatable)",
+      collect,
+      [],
+    )
+    .addOption(
+      new Option("--consent-deadline <unix>", "stage 0: the deadline the consents were signed with").argParser(uint("--consent-deadline")),
+    )
     .addOption(new Option("--max-new-tokens <n>", "tokens generated per request").argParser(uint("--max-new-tokens")).default(24n, "24"))
-    .addOption(new Option("--temperature <t>", "sampling temperature, used by the last stage (0 = greedy, which repeats a barely trained model's commonest character)").argParser(numberIn(0, 10)).default(0.8, "0.8"))
-    .addOption(new Option("--top-k <k>", "sample among the k most likely tokens (last stage)").argParser(positiveInt("--top-k")).default(8, "8"))
-    .addOption(new Option("--sampling-seed <hex>", "32-byte seed of the draws (last stage; default: derived from the model id, as the devnet does)").argParser(bytes32))
-    .addOption(new Option("--store-listen <host:port>", "stage 0: where the prompt/output store listens (default 127.0.0.1, any free port; 0.0.0.0:8080 for dapps elsewhere)").argParser(hostPort))
-    .addOption(new Option("--public-url <url>", "stage 0: the URL announced on-chain for dapps (default: the store's bound URL)").argParser(httpUrl))
+    .addOption(
+      new Option(
+        "--temperature <t>",
+        "sampling temperature, used by the last stage (0 = greedy, which repeats a barely trained model's commonest character)",
+      )
+        .argParser(numberIn(0, 10))
+        .default(0.8, "0.8"),
+    )
+    .addOption(
+      new Option("--top-k <k>", "sample among the k most likely tokens (last stage)").argParser(positiveInt("--top-k")).default(8, "8"),
+    )
+    .addOption(
+      new Option(
+        "--sampling-seed <hex>",
+        "32-byte seed of the draws (last stage; default: derived from the model id, as the devnet does)",
+      ).argParser(bytes32),
+    )
+    .addOption(
+      new Option(
+        "--store-listen <host:port>",
+        "stage 0: where the prompt/output store listens (default 127.0.0.1, any free port; 0.0.0.0:8080 for dapps elsewhere)",
+      ).argParser(hostPort),
+    )
+    .addOption(
+      new Option("--public-url <url>", "stage 0: the URL announced on-chain for dapps (default: the store's bound URL)").argParser(httpUrl),
+    )
     .action(async (options: ServeOptions, command: Command) => runServe(options, command));
 }
 
 async function runServe(options: ServeOptions, command: Command): Promise<void> {
   if (options.journal && options.weights) throw new UsageError("--journal and --weights both name the weights to serve: pass one.");
-  if (options.consent.length > 0 && options.consentDeadline === undefined) throw new UsageError("--consent needs --consent-deadline (the deadline the operators signed).");
-  const operatorFlags = [options.operators && "--operators", options.consent.length && "--consent", options.storeListen && "--store-listen", options.publicUrl && "--public-url"].filter(Boolean);
-  if (options.stage !== 0 && operatorFlags.length) throw new UsageError(`${operatorFlags.join(", ")}: stage 0's flags (it is the operator); this is stage ${options.stage}.`);
+  if (options.consent.length > 0 && options.consentDeadline === undefined)
+    throw new UsageError("--consent needs --consent-deadline (the deadline the operators signed).");
+  const operatorFlags = [
+    options.operators && "--operators",
+    options.consent.length && "--consent",
+    options.storeListen && "--store-listen",
+    options.publicUrl && "--public-url",
+  ].filter(Boolean);
+  if (options.stage !== 0 && operatorFlags.length)
+    throw new UsageError(`${operatorFlags.join(", ")}: stage 0's flags (it is the operator); this is stage ${options.stage}.`);
   const connected =
     options.stage === 0
       ? // The operator sends transactions (announce, register, fulfil): funded, staked at the model's
@@ -75,7 +112,8 @@ async function runServe(options: ServeOptions, command: Command): Promise<void> 
   const signatures: Record<Address, Hex> = {};
   for (const entry of options.consent) {
     const [operator, signature] = entry.split("=");
-    if (!operator || !signature || !/^0x[0-9a-fA-F]{40}$/.test(operator) || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new UsageError(`--consent must be <operator>=<0x signature>, got "${entry}".`);
+    if (!operator || !signature || !/^0x[0-9a-fA-F]{40}$/.test(operator) || !/^0x[0-9a-fA-F]+$/.test(signature))
+      throw new UsageError(`--consent must be <operator>=<0x signature>, got "${entry}".`);
     signatures[operator as Address] = signature as Hex;
   }
   const consents = options.consentDeadline === undefined ? undefined : { deadline: options.consentDeadline.toString(), signatures };
@@ -86,14 +124,31 @@ async function runServe(options: ServeOptions, command: Command): Promise<void> 
     account = operator;
     const { getModel } = await import("../../../sdk/actions/models/getModel.ts");
     const model = await getModel(connected.client, { deployments: connected.deployments, modelId: options.model });
-    operators = options.operators ? options.operators.split(",").map((a) => address(a.trim())) : Array.from({ length: model.stageCount }, () => operator.address);
-    if (operators.length !== model.stageCount) throw new UsageError(`--operators names ${operators.length} operators; model ${options.model} has ${model.stageCount} stages.`);
+    operators = options.operators
+      ? options.operators.split(",").map((a) => address(a.trim()))
+      : Array.from({ length: model.stageCount }, () => operator.address);
+    if (operators.length !== model.stageCount)
+      throw new UsageError(`--operators names ${operators.length} operators; model ${options.model} has ${model.stageCount} stages.`);
   }
   if (options.storeListen && ["0.0.0.0", "::"].includes(options.storeListen.host) && !options.publicUrl)
-    connected.logger.warn({ storeListen: `${options.storeListen.host}:${options.storeListen.port}` }, "the store listens on every interface but the URL announced on-chain will name that wildcard address: pass --public-url with the address dapps reach");
+    connected.logger.warn(
+      { storeListen: `${options.storeListen.host}:${options.storeListen.port}` },
+      "the store listens on every interface but the URL announced on-chain will name that wildcard address: pass --public-url with the address dapps reach",
+    );
   const { servingSampling } = await import("../../serve/sampling.ts");
-  const sampling = servingSampling({ temperature: options.temperature, topK: options.topK, seed: options.samplingSeed, modelId: options.model });
-  connected.logger.info({ stage: options.stage, sampling: sampling ? { temperature: sampling.temperature, topK: sampling.topK, seed: sampling.seed } : "greedy" }, "decoding");
+  const sampling = servingSampling({
+    temperature: options.temperature,
+    topK: options.topK,
+    seed: options.samplingSeed,
+    modelId: options.model,
+  });
+  connected.logger.info(
+    {
+      stage: options.stage,
+      sampling: sampling ? { temperature: sampling.temperature, topK: sampling.topK, seed: sampling.seed } : "greedy",
+    },
+    "decoding",
+  );
   const { runServeCommand } = await import("../../serve/command.ts");
   const { served } = await runServeCommand({
     logger: connected.logger,

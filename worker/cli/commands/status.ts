@@ -21,7 +21,12 @@ export function registerStatus(program: Command): void {
       const worker = options.worker ?? connected.config.account?.address;
       if (!worker) throw new UsageError("status needs --worker <address> (or --key, whose address it then shows).");
       const { readMinerStatus } = await import("../status.ts");
-      const status = await readMinerStatus(connected.client, { deployments: connected.deployments, worker, modelIds: options.model, lastRounds: options.last });
+      const status = await readMinerStatus(connected.client, {
+        deployments: connected.deployments,
+        worker,
+        modelIds: options.model,
+        lastRounds: options.last,
+      });
       if (connected.config.json) connected.logger.info(toJson(status), "status");
       else process.stdout.write(`${await toText(status)}\n`);
     });
@@ -64,7 +69,13 @@ async function toText(s: MinerStatus): Promise<string> {
             : r.phase === "disputed"
               ? `disputed (${r.openDisputes} open)`
               : (phaseText[r.phase] ?? r.phase);
-        rows.push([r.round.toString(), r.stages.join(",") || "-", r.units.toString(), state, r.tokens !== undefined ? formatUnits18(r.tokens) : "-"]);
+        rows.push([
+          r.round.toString(),
+          r.stages.join(",") || "-",
+          r.units.toString(),
+          state,
+          r.tokens !== undefined ? formatUnits18(r.tokens) : "-",
+        ]);
       }
       lines.push(formatTable(rows, { rightAligned: [0, 2, 4] }));
     }
@@ -109,7 +120,12 @@ function toJson(s: MinerStatus) {
       mintedTokensWei: m.totals.mintedTokens.toString(),
       mintableTokensWei: m.totals.mintableTokens.toString(),
       waitingRounds: m.totals.waitingRounds,
-      slashes: m.slashes.map((x) => ({ round: x.round.toString(), slashedWei: x.slashedWei.toString(), unitsRemoved: x.unitsRemoved.toString(), txHash: x.transactionHash })),
+      slashes: m.slashes.map((x) => ({
+        round: x.round.toString(),
+        slashedWei: x.slashedWei.toString(),
+        unitsRemoved: x.unitsRemoved.toString(),
+        txHash: x.transactionHash,
+      })),
       payoutTokensWei: m.payoutTokens.toString(),
       payoutClaimableWei: m.payoutClaimableWei.toString(),
     })),

@@ -30,18 +30,32 @@ export function registerValidate(program: Command): void {
     .command("validate")
     .description("sample other workers' items, re-execute them, attest or challenge; vote in committees")
     .requiredOption("--model <id>", "registry model id", uint("--model"))
-    .requiredOption("--stage <s>", "the one stage of the model this process validates (every key of it: validators hold one stage, so nobody needs two stages' weights)", uint("--stage"))
+    .requiredOption(
+      "--stage <s>",
+      "the one stage of the model this process validates (every key of it: validators hold one stage, so nobody needs two stages' weights)",
+      uint("--stage"),
+    )
     .option("--move-stage", "a key that validates another stage leaves it for --stage (otherwise it is refused)")
     .requiredOption("--spec <file>", "the model's canonical spec JSON (a calibrated <spec>.tolerance.json beside it is used)")
     .option("--fraction <share>", "share of each commitment's items re-executed (0-1]", fraction, 0.1)
     .option("--peer-of <worker=multiaddr>", "content server of a worker (repeatable); default: its StageDirectory record", collect, [])
-    .option("--committee-key <hex>", "extra validator identity in this process that only votes in committees (repeatable; env SHARDHOLDER_COMMITTEE_KEYS, comma-separated)", collect, [])
+    .option(
+      "--committee-key <hex>",
+      "extra validator identity in this process that only votes in committees (repeatable; env SHARDHOLDER_COMMITTEE_KEYS, comma-separated)",
+      collect,
+      [],
+    )
     .option("--stake <eth>", "stake and flag as validator any key not staked yet", ether)
     .addOption(new Option("--from-round <n>", "first round to audit (default: current)").argParser(uint("--from-round")))
-    .addOption(new Option("--until-round <n>", "stop after auditing this round and resolving its disputes").argParser(uint("--until-round")))
+    .addOption(
+      new Option("--until-round <n>", "stop after auditing this round and resolving its disputes").argParser(uint("--until-round")),
+    )
     .addOption(new Option("--poll-ms <n>", "chain polling interval").argParser(uint("--poll-ms")).default(2000n, "2000"))
     .addOption(
-      new Option("--availability-deadline-ms <n>", "how long to retry fetching a worker's manifest before demanding its sampled leaves on-chain")
+      new Option(
+        "--availability-deadline-ms <n>",
+        "how long to retry fetching a worker's manifest before demanding its sampled leaves on-chain",
+      )
         .argParser(uint("--availability-deadline-ms"))
         .default(60_000n, "60000"),
     )
@@ -58,7 +72,8 @@ export function registerValidate(program: Command): void {
         return privateKeyToAccount(k as `0x${string}`);
       });
       // Every key of this process sends transactions: each is held by this process alone.
-      for (const [i, a] of [account, ...committee].entries()) await lockKey(connected, a.address, `validate --model ${options.model} --stage ${options.stage}${i ? " (committee key)" : ""}`);
+      for (const [i, a] of [account, ...committee].entries())
+        await lockKey(connected, a.address, `validate --model ${options.model} --stage ${options.stage}${i ? " (committee key)" : ""}`);
       const { parsePeerOf, runValidateCommand } = await import("../validate.ts");
       await runValidateCommand({
         logger: connected.logger,
