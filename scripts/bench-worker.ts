@@ -20,7 +20,7 @@ import { dirname } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { demoModelSpec } from "./lib/devnet/model.ts";
 import { probeTorch, removeReferenceInput, runTorch, type TorchRun, writeReferenceInput } from "./lib/torchReference.ts";
-import { measureTrainingThroughput } from "../worker/model/throughput.ts";
+import { measureTrainingThroughput } from "../dev/model/throughput.ts";
 import { modelTrainingFlops } from "../worker/model/layout.ts";
 import { measureMatmulGflops } from "../worker/backend/bench.ts";
 import { type BackendName, describeBackendSelection, parseBackendName, selectBackend } from "../worker/backend/select.ts";
