@@ -22,7 +22,7 @@ import { demoModelSpec } from "./lib/devnet/model.ts";
 import { probeTorch, removeReferenceInput, runTorch, type TorchRun, writeReferenceInput } from "./lib/torchReference.ts";
 import { measureTrainingThroughput } from "../dev/model/throughput.ts";
 import { modelTrainingFlops } from "../worker/model/layout.ts";
-import { measureMatmulGflops } from "../worker/backend/bench.ts";
+import { measureMatmulGflops } from "../dev/backend/bench.ts";
 import { type BackendName, describeBackendSelection, parseBackendName, selectBackend } from "../worker/backend/select.ts";
 import { stageTrainingFlops } from "../worker/model/layout.ts";
 import { defaultModelSpec, type ModelSpec, specHash } from "../worker/model/spec.ts";
