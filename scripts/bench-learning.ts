@@ -14,7 +14,7 @@ import { demoModelSpec } from "./lib/devnet/model.ts";
 import { lineChartsSvg } from "./lib/plot.ts";
 import { describeBackendSelection, selectBackend } from "../worker/backend/select.ts";
 import { evalBatch, LOCAL_HEAD, trainingMicrobatch } from "../worker/data/batches.ts";
-import { batchTensors, runLocalStep } from "../worker/model/local.ts";
+import { batchTensors, runLocalStep } from "../dev/model/local.ts";
 import { crossEntropy } from "../worker/model/ops.ts";
 import { dataParameters, type ModelSpec } from "../worker/model/spec.ts";
 import { createStage, type PipelineStage } from "../worker/model/stage.ts";

@@ -7,11 +7,11 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { measureMatmulGflops } from "../worker/backend/bench.ts";
+import { measureMatmulGflops } from "../dev/backend/bench.ts";
 import { parseBackendName, selectBackend } from "../worker/backend/select.ts";
 import { modelTrainingFlops, stageParameterCount } from "../worker/model/layout.ts";
 import { canonicalSpecJson, defaultModelSpec, parseModelSpec, specHash } from "../worker/model/spec.ts";
-import { measureTrainingThroughput } from "../worker/model/throughput.ts";
+import { measureTrainingThroughput } from "../dev/model/throughput.ts";
 
 const { values } = parseArgs({
   options: {

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../worker/backend/select.ts";
 import { defaultModelSpec } from "../../worker/model/spec.ts";
-import { measureTrainingThroughput } from "../../worker/model/throughput.ts";
+import { measureTrainingThroughput } from "../../dev/model/throughput.ts";
 import { probeTorch, removeReferenceInput, runTorch, writeReferenceInput } from "../../scripts/lib/torchReference.ts";
 
 const probe = probeTorch();

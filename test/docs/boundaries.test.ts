@@ -1,6 +1,7 @@
 // What ships may not depend on what does not: the worker and the SDK never import dev tools
-// (cheating miners, the toy model, reference pipelines, the validator scenario harness) or
-// tests, and scripts (the devnet and benches) never import tests.
+// (cheating miners, the toy model, reference pipelines and the full reference model, the
+// in-process training step and throughput harness, the validator scenario harness) or tests, and
+// scripts (the devnet and benches) never import tests.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";

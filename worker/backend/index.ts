@@ -1,4 +1,3 @@
-export { type MatmulMeasurement, measureMatmulGflops } from "./bench.ts";
 export {
   BACKEND_ORDER,
   type BackendAttempt,

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { measureMatmulGflops } from "./bench.ts";
+import { measureMatmulGflops } from "../../dev/backend/bench.ts";
 import { BackendUnavailableError, describeBackendSelection, parseBackendName, selectBackend } from "./select.ts";
 
 describe("backend selection", () => {

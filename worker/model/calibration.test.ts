@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { relativeL2 } from "../validator/tolerance.ts";
 import { type BackendName, selectBackend } from "../backend/select.ts";
 import { LOCAL_HEAD, trainingMicrobatch } from "../data/batches.ts";
-import { runLocalStep } from "./local.ts";
+import { runLocalStep } from "../../dev/model/local.ts";
 import { dataParameters, defaultModelSpec } from "./spec.ts";
 import { createStage } from "./stage.ts";
 

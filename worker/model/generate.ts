@@ -9,7 +9,7 @@ import type { PipelineStage } from "./stage.ts";
 /** Text <-> token ids: the char tokenizer of a spec, or a test model's own mapping. */
 export type Tokenizer = { encode(text: string): Int32Array; decode(ids: ArrayLike<number>): string };
 
-/** What decoding needs of a model besides its stages (a spec, or worker/pipeline's loaded toy model). */
+/** What decoding needs of a model besides its stages (a spec, or dev/pipeline's toy model). */
 export type DecodingModel = { readonly contextLength: number; readonly tokenizer: Tokenizer };
 
 /** The decoding view of a spec: its context length and char tokenizer. */

@@ -1,4 +1,3 @@
-export { createFullModel, type FullModel } from "./full.ts";
 export { stageForward, type StageForward, type StageOutput } from "./forward.ts";
 export { initialStageWeights, initialValues } from "./init.ts";
 export {
@@ -11,7 +10,6 @@ export {
   stageParameters,
   stageTrainingFlops,
 } from "./layout.ts";
-export { batchTensors, type LocalStepResult, runLocalStep } from "./local.ts";
 export { randomFromSeed, type Random } from "./random.ts";
 export {
   canonicalSpecJson,
@@ -27,7 +25,6 @@ export {
   validateModelSpec,
 } from "./spec.ts";
 export { createStage, initialWeightsRoots, type OptimizerState, type PipelineStage, StageUsageError } from "./stage.ts";
-export { measureTrainingThroughput, type TrainingThroughput } from "./throughput.ts";
 export {
   type DecodeOptions,
   type DecodingModel,

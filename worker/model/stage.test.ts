@@ -3,11 +3,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { relativeL2 } from "../validator/tolerance.ts";
 import { selectBackend } from "../backend/select.ts";
 import { LOCAL_HEAD, trainingMicrobatch } from "../data/batches.ts";
-import { createFullModel } from "./full.ts";
+import { createFullModel } from "../../dev/model/full.ts";
 import { generateText } from "./generate.ts";
 import { initialStageWeights } from "./init.ts";
 import { stageComputeUnits, stageParameters, stageParameterCount, stageTrainingFlops } from "./layout.ts";
-import { batchTensors, runLocalStep } from "./local.ts";
+import { batchTensors, runLocalStep } from "../../dev/model/local.ts";
 import { dataParameters, defaultModelSpec, evenStages, type ModelSpec } from "./spec.ts";
 import { createStage, StageUsageError } from "./stage.ts";
 

@@ -1,8 +1,8 @@
-import { dataParameters, type ModelSpec } from "./spec.ts";
-import { LOCAL_HEAD, trainingMicrobatch } from "../data/batches.ts";
-import { modelTrainingFlops } from "./layout.ts";
+import { dataParameters, type ModelSpec } from "../../worker/model/spec.ts";
+import { LOCAL_HEAD, trainingMicrobatch } from "../../worker/data/batches.ts";
+import { modelTrainingFlops } from "../../worker/model/layout.ts";
 import { runLocalStep } from "./local.ts";
-import { createStage } from "./stage.ts";
+import { createStage } from "../../worker/model/stage.ts";
 
 /** Training throughput of a spec with all stages chained in this process (one core). */
 export interface TrainingThroughput {

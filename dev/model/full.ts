@@ -1,14 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
-import { stageForward } from "./forward.ts";
-import { initialValues } from "./init.ts";
-import { sizeOf, stageParameters } from "./layout.ts";
-import { causalMask } from "./ops.ts";
-import { type ModelSpec, validateModelSpec } from "./spec.ts";
+import { stageForward } from "../../worker/model/forward.ts";
+import { initialValues } from "../../worker/model/init.ts";
+import { sizeOf, stageParameters } from "../../worker/model/layout.ts";
+import { causalMask } from "../../worker/model/ops.ts";
+import { type ModelSpec, validateModelSpec } from "../../worker/model/spec.ts";
 
 /**
  * The whole model in one process: the reference the pipeline is checked against. It holds every
- * stage's parameters, so only tests, benchmarks and validators re-executing a full item use it;
- * workers use `createStage`.
+ * stage's parameters, so it is dev-only (not shipped): tests check the stages against it; workers
+ * use `createStage`.
  */
 export interface FullModel {
   readonly parameterCount: number;

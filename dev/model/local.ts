@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import type { TokenBatch } from "../data/batches.ts";
-import type { PipelineStage } from "./stage.ts";
+import type { TokenBatch } from "../../worker/data/batches.ts";
+import type { PipelineStage } from "../../worker/model/stage.ts";
 
 /** Int32 `[B, T]` tensors of a token batch. */
 export function batchTensors(batch: TokenBatch): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
