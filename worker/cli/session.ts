@@ -128,7 +128,7 @@ export function sessionReceipts(
 
 /** Journals the downstream's receipt of the session's last round (it comes after `trainRounds` returns). */
 export async function collectLastReceipt(s: Shared, receipts: ReturnType<typeof sessionReceipts>): Promise<void> {
-  for (const r of await receipts.collectLast(s.until)) await s.journal.append(r);
+  for (const r of await receipts.collectLast(s.until, replay(s.journal.records))) await s.journal.append(r);
 }
 
 /** What `trainRounds` takes that every kind of session shares: who commits, where, and which rounds. */

@@ -54,14 +54,15 @@ export async function defendVoidedCommitments(
 ): Promise<{ restored: bigint[]; undefended: bigint[] }> {
   const voided = await getVoidedCommitments(p.publicClient, { deployments: p.deployments, modelId: p.modelId, worker: p.worker });
   const out = { restored: [] as bigint[], undefended: [] as bigint[] };
-  const state = replay(p.journal.records);
-  for (const v of voided) {
-    if (handled.has(v.transactionHash)) continue;
+  const fresh = voided.filter((v) => !handled.has(v.transactionHash));
+  // Read the journal only when there is something to defend (this runs every poll).
+  const state = fresh.length ? replay(p.journal.records) : undefined;
+  for (const v of fresh) {
     handled.add(v.transactionHash);
     const evidence = await voidEvidence(p.publicClient, v.transactionHash, p.worker);
     const receipt =
       evidence &&
-      (state.receipts.get(v.round) ?? [])
+      (state?.receipts.get(v.round) ?? [])
         .map((r) => journaledReceipt(r, p.modelId))
         .find(
           (r) => isAddressEqual(r.receipt.upstream, evidence.liar.worker) || isAddressEqual(r.receipt.downstream, evidence.liar.worker),

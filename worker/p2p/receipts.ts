@@ -177,6 +177,13 @@ export function journaledReceipt(r: ReceiptJournalRecord, modelId: bigint): Sign
   };
 }
 
+/** The journal's durable items per round (`JournalState.items`). */
+type DurableItems = { items: Map<bigint, Map<number, { item: MicrobatchItem }>> };
+
+function durableItems(state: DurableItems, round: bigint): MicrobatchItem[] {
+  return [...(state.items.get(round)?.values() ?? [])].map((d) => d.item);
+}
+
 /** What a stage's receipt exchange needs (see {@link linkReceiptExchange}). */
 export type LinkReceiptExchangeParameters = {
   domain: ReceiptDomain;
@@ -210,7 +217,6 @@ export type LinkReceiptExchangeParameters = {
  * missing one is a warning, never a stop.
  */
 export function linkReceiptExchange(p: LinkReceiptExchangeParameters) {
-  const record = (signed: SignedReceipt) => receiptRecord(signed);
   return {
     async beforeDurable(round: bigint, records: readonly { index: number }[]): Promise<ReceiptJournalRecord[]> {
       const prev = p.prev;
@@ -231,13 +237,10 @@ export function linkReceiptExchange(p: LinkReceiptExchangeParameters) {
         prev.drop(err as Error);
         throw err;
       }
-      return [record(signed)];
+      return [receiptRecord(signed)];
     },
-    async afterDurable(
-      round: bigint,
-      state: { items: Map<bigint, Map<number, { item: MicrobatchItem }>> },
-    ): Promise<ReceiptJournalRecord[]> {
-      const items = [...(state.items.get(round)?.values() ?? [])].map((d) => d.item);
+    async afterDurable(round: bigint, state: DurableItems): Promise<ReceiptJournalRecord[]> {
+      const items = durableItems(state, round);
       for (const receipt of receiptsFor({
         domain: p.domain,
         round,
@@ -260,29 +263,31 @@ export function linkReceiptExchange(p: LinkReceiptExchangeParameters) {
             p.onWarning?.("could not send a replica its link receipt", { round: round.toString(), replica: peer, error: err.message }),
           );
       }
-      return round > p.from ? collectDownstream(round - 1n) : [];
+      return round > p.from ? collectDownstream(round - 1n, state) : [];
     },
     /** The downstream's receipt of the session's last round (after `trainRounds`). */
-    collectLast: (round: bigint): Promise<ReceiptJournalRecord[]> => collectDownstream(round),
+    collectLast: (round: bigint, state: DurableItems): Promise<ReceiptJournalRecord[]> => collectDownstream(round, state),
   };
 
-  async function collectDownstream(round: bigint): Promise<ReceiptJournalRecord[]> {
+  /** The downstream's receipt of `round`, checked like the upstream's against the microbatches this stage sent it. */
+  async function collectDownstream(round: bigint, state: DurableItems): Promise<ReceiptJournalRecord[]> {
     const next = p.next;
     if (!next || round < p.from) return [];
     try {
       const signed = await receiveReceipt(next, round, p.downstreamWaitMs ?? 30_000);
-      if (!next.peerWorker || !next.peerSigner) throw new ReceiptMismatchError(round, "the downstream link has no authenticated worker");
-      if (!isAddressEqual(signed.receipt.downstream, next.peerWorker) || !isAddressEqual(signed.receipt.upstream, p.worker))
-        throw new ReceiptMismatchError(round, "other ends than this link's");
-      const recovered = await recoverLinkReceiptSigner({
-        ledger: p.domain.ledger,
-        chainId: p.domain.chainId,
-        receipt: signed.receipt,
-        signature: signed.signature,
+      const downstream = next.peerWorker;
+      if (!downstream || !next.peerSigner) throw new ReceiptMismatchError(round, "the downstream link has no authenticated worker");
+      const sent = durableItems(state, round).filter((i) => isAddressEqual(i.downstream, downstream));
+      await checkReceipt(signed, {
+        domain: p.domain,
+        round,
+        stage: p.stage,
+        upstream: p.worker,
+        downstream,
+        microbatches: sent.map((i) => i.microbatch),
+        signer: next.peerSigner,
       });
-      if (!isAddressEqual(recovered, next.peerSigner) || signed.receipt.modelId !== p.domain.modelId || signed.receipt.round !== round)
-        throw new ReceiptMismatchError(round, "not signed by the downstream's key for this round");
-      return [record(signed)];
+      return [receiptRecord(signed)];
     } catch (err) {
       p.onWarning?.("no valid link receipt from the downstream stage: this round's leaves have no shield against a lie of its", {
         round: round.toString(),
