@@ -35,13 +35,14 @@ const TEST_JOBS = [
   ["contracts/test/ComputeLedgerLinkReceipts.t.sol"],
   ["contracts/test/ComputeLedgerStages.t.sol", "contracts/test/StageDirectory.t.sol"],
   ["contracts/test/InferenceEscrowInvariant.t.sol", "contracts/test/ModelTokenInvariant.t.sol", "contracts/test/ModelTokenFuzz.t.sol"],
+  ["contracts/test/InferenceEscrowServing.t.sol"],
+  ["contracts/test/ComputeLedgerServing.t.sol"],
 ];
 
 const GAS_TESTS = [
   "contracts/test/ComputeLedgerGas.t.sol",
   "contracts/test/ModelTokenGas.t.sol",
   "contracts/test/InferenceEscrowGas.t.sol",
-  "contracts/test/InferenceEscrowLedgerGas.t.sol",
 ];
 // Test helper contracts (not tests themselves) under contracts/test: compiled apart from the deployed ones.
 const TEST_HELPERS = [
@@ -56,6 +57,7 @@ const TEST_HELPERS = [
   "contracts/test/ledger/LedgerActors.sol",
   "contracts/test/ledger/LedgerTestBase.sol",
   "contracts/test/ledger/ReplicaRoundTestBase.sol",
+  "contracts/test/ledger/ServingEscrowStub.sol",
 ];
 
 export default defineConfig({

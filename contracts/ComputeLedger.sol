@@ -183,6 +183,16 @@ contract ComputeLedger is IComputeLedger, IComputeLedgerValidators, IComputeLedg
         _delegate(_disputeModule);
     }
 
+    /// @notice Opens a serving dispute (the escrow only); see `LedgerDisputes.openServingDispute`.
+    function openServingDispute(uint64, uint64, uint16, address, address, uint256) external payable returns (uint256) {
+        _delegate(_disputeModule);
+    }
+
+    /// @notice Slashes a proven serving equivocation (the escrow only); see `LedgerDisputes.slashServingOperator`.
+    function slashServingOperator(uint64, uint64, uint16, address, address, uint256) external {
+        _delegate(_disputeModule);
+    }
+
     // ---------------------------------------------------------------- dispute views
 
     /// @notice The stored dispute `disputeId` (ids start at 1).

@@ -2,9 +2,11 @@
 pragma solidity 0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {IComputeLedger} from "./interfaces/IComputeLedger.sol";
+import {IComputeLedger, IServingVerdicts} from "./interfaces/IComputeLedger.sol";
 import {IInferenceEscrow} from "./interfaces/IInferenceEscrow.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IModelToken} from "./interfaces/IModelToken.sol";
@@ -28,9 +30,14 @@ interface ITokenInitCode {
 /// shares (the copier only pays its gas).
 ///
 /// Gas design (fulfil is the hot path; see bench/gas.json):
-/// - a request stores one slot, the hash of its fields (`fulfill`/`refund` take the fields back as calldata);
-///   fulfilment clears it (EIP-3529 refund) and a cleared slot with an id up to `requestCount` reads as
-///   fulfilled; a refund writes a marker instead.
+/// - a request stores one slot, the hash of its fields shifted right by 8 bits (`fulfill`/`refund` take the
+///   fields back as calldata); fulfilment overwrites it with `status << 248 | fulfilledAt << 208 | hash >> 48`
+///   of the request, output and serving root, so challenges and the release take those back as calldata too;
+///   a refund writes a marker.
+/// - verified inference (docs/PROTOCOL.md "Verified inference"): every stage operator signs a
+///   `ServingCommitment`, checked at fulfilment; the operators' shares stay here until `release` after the
+///   model's challenge window, so a stage proven wrong (`challengeServing` + committee, or
+///   `proveServingEquivocation`) forfeits its share and its slashed stake refunds the requester.
 /// - operator shares are aggregated per pipeline: `pipelineKey = keccak256(abi.encode(modelId, stageOperators))`.
 ///   A fulfilment adds to the one pipeline slot (cumulative fee per stage, and the model's split terms),
 ///   however many stages; each member holds a checkpoint (the Uniswap-v3 fee-growth pattern) and is owed
@@ -41,7 +48,7 @@ interface ITokenInitCode {
 ///   accounted without iterating pipelines.
 /// - the token is the registry's deterministic CREATE2 deployment (salt = modelId, one init code hash for
 ///   every model): its address is computed, not read.
-contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
+contract InferenceEscrow is IInferenceEscrow, IServingVerdicts, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- constants
 
     /// @notice EIP-712 type of an operator's consent to be a member of a pipeline (domain: name "Shardholder",
@@ -49,6 +56,16 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
     bytes32 public constant PIPELINE_CONSENT_TYPEHASH =
         // solhint-disable-next-line gas-small-strings
         keccak256("PipelineConsent(uint64 modelId,address[] stageOperators,uint64 deadline)");
+    /// @notice EIP-712 type of what a stage operator signs it served for a request (see `ServingCommitment`).
+    bytes32 public constant SERVING_COMMITMENT_TYPEHASH = keccak256(
+        // solhint-disable-next-line gas-small-strings
+        "ServingCommitment(uint256 requestId,uint16 stage,bytes32 weightsRoot,bytes32 sampling,bytes32 outputsRoot,uint32 positions)"
+    );
+    /// @notice EIP-712 type of what a stage operator signs for each serving frame it sends (`payloadHash` =
+    /// keccak256 of the frame payload): a signed frame that differs from its committed output is an equivocation.
+    bytes32 public constant SERVING_FRAME_TYPEHASH =
+        // solhint-disable-next-line gas-small-strings
+        keccak256("ServingFrame(uint256 requestId,uint16 stage,uint32 position,bytes32 payloadHash)");
     uint256 private constant _BPS = 10_000;
     /// @dev A refunded request's slot; fulfilled ones are cleared. A keccak output is never 2 (or 0).
     bytes32 private constant _REFUNDED = bytes32(uint256(2));
@@ -66,6 +83,17 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
     uint256 private constant _P_MODEL_SHIFT = 128;
     uint256 private constant _STAGES_SHIFT = 208;
     uint256 private constant _STAGE_ONE = 1 << _STAGES_SHIFT;
+    // model terms, above the fee terms: challengeWindowSec << 192
+    uint256 private constant _WINDOW_SHIFT = 192;
+    // fulfilment: status << 248 | fulfilledAt << 208 | keccak256(requestHash, outputHash, servingRoot) >> 48
+    uint256 private constant _STATUS_SHIFT = 248;
+    uint256 private constant _FULFILLED = 1;
+    uint256 private constant _RELEASED = 3;
+    uint256 private constant _AT_SHIFT = 208;
+    uint256 private constant _HASH_MASK = (1 << 208) - 1;
+    // serving case: openDisputes << 160 | guiltyStages << 128 | refundOwedWei
+    uint256 private constant _OPEN_SHIFT = 160;
+    uint256 private constant _GUILTY_SHIFT = 128;
 
     // ---------------------------------------------------------------- storage
 
@@ -94,6 +122,9 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
     mapping(uint64 modelId => uint256) private _terms;
     mapping(bytes32 pipelineKey => uint256) private _pipelines;
     mapping(bytes32 pipelineKey => mapping(address account => uint256)) private _members;
+    /// @dev Requests whose serving was challenged or proven wrong: open disputes, stages at fault, refund still owed.
+    mapping(uint256 requestId => uint256) private _cases;
+    mapping(uint256 requestId => address) private _caseRequesters;
 
     // ---------------------------------------------------------------- setup
 
@@ -176,49 +207,151 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
             revert InferenceEscrowUnknownPipeline(modelId, pipelineKey_);
         }
         requestId = ++_requestCount;
-        _requests[requestId] = _hash(modelId, pipelineKey_, msg.sender, msg.value, deadline, inputHash);
+        _requests[requestId] = _hash(modelId, pipelineKey_, msg.sender, msg.value, deadline, inputHash) >> 8;
         emit InferenceRequested(requestId, pipelineKey_, msg.sender, modelId, inputHash, msg.value, deadline);
     }
 
     /// @notice Delivers request `requestId`: `stageOperators` must be the operators of the request's pipeline
     /// (they hash to `req.pipelineKey`), the caller one of them, and all of them serving operators of the
-    /// model, strictly before the deadline, once. Splits the fee (see `InferenceFulfilled`): the operators'
-    /// shares accrue to the pipeline, the protocol's to the treasury's counter, the holders' to the token.
+    /// model, strictly before the deadline, once. Each stage's operator must have signed its
+    /// `ServingCommitment` (EIP-712, EOA key). Splits the fee (see `InferenceFulfilled`): the protocol's share
+    /// to the treasury's counter and the holders' to the token now; the operators' shares stay here until
+    /// `release`, after the model's challenge window.
     /// @param req The request's fields exactly as emitted by `InferenceRequested`.
     /// @param outputHash Hash of the delivered output (the output travels off-chain).
+    /// @param commitments One per stage, in stage order.
+    /// @param signatures Each stage operator's EIP-2098 compact signature (`r`, `vs`: 64 bytes) of its
+    /// commitment, concatenated in stage order.
     /// @custom:security The token is the registry's deployment (trusted code); state is final before it is called.
     function fulfill(
         uint256 requestId,
         InferenceRequest calldata req,
         bytes32 outputHash,
+        ServingCommitment[] calldata commitments,
+        bytes calldata signatures,
         address[] calldata stageOperators
     ) external nonReentrant {
-        _checkLive(requestId, req);
+        bytes32 reqHash = _checkLive(requestId, req);
         // solhint-disable-next-line gas-strict-inequalities
         if (block.timestamp >= req.deadline) revert InferenceEscrowDeadlinePassed(requestId, req.deadline);
-        uint64 modelId = req.modelId;
-        bytes32 key = pipelineKey(modelId, stageOperators);
+        bytes32 key = pipelineKey(req.modelId, stageOperators);
         if (key != req.pipelineKey) revert InferenceEscrowPipelineMismatch(requestId, key);
         _checkMember(key, stageOperators);
-        _checkServing(modelId, stageOperators);
-        // registered: `request` checked it, and a pipeline is never removed
+        _checkServing(req.modelId, stageOperators);
+        if (signatures.length != stageOperators.length * 64) {
+            revert InferenceEscrowCommitmentCountMismatch(stageOperators.length, commitments.length, signatures.length / 64);
+        }
+        bytes32 servingRoot = _servingRoot(requestId, commitments, stageOperators, signatures);
+        _requests[requestId] = bytes32(
+            (_FULFILLED << _STATUS_SHIFT) | (block.timestamp << _AT_SHIFT)
+                | (uint256(keccak256(abi.encode(reqHash, outputHash, servingRoot))) >> 48)
+        );
+        _payFulfilment(requestId, req, outputHash, servingRoot, stageOperators.length);
+    }
+
+    /// @notice Pays out the operators' shares of fulfilled request `requestId` once its challenge window is
+    /// over and no serving dispute is open: to the pipeline (pulled by `withdraw`), or, when a stage was
+    /// proven wrong, directly to each stage operator not at fault (the shares of those at fault go to the
+    /// treasury). Anyone may call it; the shares only go to the operators.
+    /// @param servingRoot As emitted by `InferenceFulfilled`.
+    function release(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        bytes32 servingRoot,
+        address[] calldata stageOperators
+    ) external nonReentrant {
+        uint256 word = _checkFulfilled(requestId, req, outputHash, servingRoot, stageOperators);
+        uint64 until = _challengeableUntil(word, req.modelId);
+        if (block.timestamp < until) revert InferenceEscrowChallengeWindowOpen(requestId, until);
+        uint256 servingCase = _cases[requestId];
+        if (servingCase >> _OPEN_SHIFT != 0) revert InferenceEscrowServingDisputeOpen(requestId);
+        _requests[requestId] = bytes32((word & ~(uint256(0xff) << _STATUS_SHIFT)) | (_RELEASED << _STATUS_SHIFT));
+        bytes32 key = req.pipelineKey;
         uint256 packed = _pipelines[key];
-        delete _requests[requestId];
-        (uint256 protocolWei, uint256 perStageWei, uint256 holdersWei) =
+        (, uint256 perStageWei,) =
             _split(packed >> _P_PROTO_BPS_SHIFT, packed >> _P_OP_BPS_SHIFT, stageOperators.length, req.feeWei);
+        uint256 guilty = uint32(servingCase >> _GUILTY_SHIFT);
+        uint256 forfeitedWei;
         if (perStageWei != 0) {
-            uint256 earnedPerStage = (packed & _M128) + perStageWei;
-            if (earnedPerStage > _M128) revert InferenceEscrowAccountingOverflow(key);
-            _pipelines[key] = (packed & ~_M128) | earnedPerStage;
+            if (guilty == 0) {
+                uint256 earnedPerStage = (packed & _M128) + perStageWei;
+                if (earnedPerStage > _M128) revert InferenceEscrowAccountingOverflow(key);
+                _pipelines[key] = (packed & ~_M128) | earnedPerStage;
+            } else {
+                for (uint256 s; s < stageOperators.length; ++s) {
+                    if (guilty >> s & 1 == 1) forfeitedWei += perStageWei;
+                    else _balances[stageOperators[s]] += perStageWei;
+                }
+                _accrueProtocol(forfeitedWei);
+            }
         }
-        if (protocolWei != 0) {
-            uint256 fees = _protocolFees;
-            uint256 earnedProtocol = (fees >> 128) + protocolWei;
-            if (earnedProtocol > _M128) revert InferenceEscrowAccountingOverflow(bytes32(0));
-            _protocolFees = (earnedProtocol << 128) | (fees & _M128);
+        emit ServingFeesReleased(requestId, key, perStageWei, forfeitedWei);
+    }
+
+    /// @notice Challenges what stage `stage` served for fulfilled request `requestId`, within its challenge
+    /// window, with the ledger's challenge bond (`ledger.challengeBondWei(modelId)`) as `msg.value`: a
+    /// committee of that stage's validators re-executes it and votes (ledger dispute, see `ServingChallenged`).
+    /// A fraud verdict slashes the operator, refunds the requester from the slash (up to the fee) and
+    /// forfeits the stage's share; the fees of the request are held until the dispute ends.
+    /// @param commitments The stages' serving commitments of the fulfilment (its calldata).
+    /// @return disputeId The ledger's dispute id.
+    function challengeServing(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        ServingCommitment[] calldata commitments,
+        address[] calldata stageOperators,
+        uint16 stage
+    ) external payable nonReentrant returns (uint256 disputeId) {
+        address operator = _challengeable(requestId, req, outputHash, commitments, stageOperators, stage);
+        uint256 servingCase = _openCase(requestId, req);
+        _cases[requestId] = servingCase + (1 << _OPEN_SHIFT);
+        disputeId = ledger.openServingDispute{value: msg.value}(
+            req.modelId, uint64(requestId), stage, operator, msg.sender, uint128(servingCase)
+        );
+        emit ServingChallenged(requestId, stage, operator, disputeId, msg.sender);
+    }
+
+    /// @notice Proves that stage `e.stage`'s operator signed a serving frame (`ServingFrame`) at
+    /// `e.position` whose payload hash differs from the output it committed there (`e.proof` against its
+    /// commitment's `outputsRoot`): the ledger slashes it at once, the requester is refunded from the slash
+    /// and the stage's share is forfeited. Anyone may send it within the challenge window; the prover gets
+    /// the winner's share of the slash beyond the refund.
+    function proveServingEquivocation(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        ServingCommitment[] calldata commitments,
+        address[] calldata stageOperators,
+        ServingEquivocation calldata e
+    ) external nonReentrant {
+        uint16 stage = e.stage;
+        address operator = _challengeable(requestId, req, outputHash, commitments, stageOperators, stage);
+        _checkEquivocation(requestId, commitments[stage].outputsRoot, operator, e);
+        uint256 servingCase = _openCase(requestId, req);
+        emit ServingEquivocationProven(requestId, stage, operator, e.position, msg.sender);
+        ledger.slashServingOperator(req.modelId, uint64(requestId), stage, operator, msg.sender, uint128(servingCase));
+    }
+
+    /// @inheritdoc IServingVerdicts
+    /// @dev The ledger only. Never reverts for the ledger's calls (a revert would block the dispute's
+    /// resolution): a refund beyond what is owed goes to the treasury.
+    function onServingVerdict(uint256 requestId, uint16 stage, bool fraud, bool closesDispute) external payable {
+        if (msg.sender != address(ledger)) revert InferenceEscrowNotLedger(msg.sender);
+        uint256 servingCase = _cases[requestId];
+        if (closesDispute) servingCase -= 1 << _OPEN_SHIFT;
+        uint256 refundWei;
+        if (fraud) {
+            servingCase |= (1 << (_GUILTY_SHIFT + stage));
+            uint256 owedWei = uint128(servingCase);
+            refundWei = msg.value < owedWei ? msg.value : owedWei;
+            servingCase -= refundWei;
+            _balances[_caseRequesters[requestId]] += refundWei;
         }
-        emit InferenceFulfilled(requestId, key, msg.sender, outputHash, protocolWei, perStageWei, holdersWei);
-        if (holdersWei != 0) _depositRevenue(tokenOf(modelId), holdersWei);
+        _cases[requestId] = servingCase;
+        if (msg.value != refundWei) _accrueProtocol(msg.value - refundWei);
+        emit ServingVerdict(requestId, stage, fraud, refundWei);
     }
 
     /// @notice Returns the fee of an unfulfilled request to its requester, at or after its deadline.
@@ -276,14 +409,43 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice Where request `requestId` stands.
-    function requestState(uint256 requestId) external view returns (RequestState) {
-        bytes32 stored = _requests[requestId];
-        if (stored == bytes32(0)) return _exists(requestId) ? RequestState.Fulfilled : RequestState.None;
-        if (stored == _REFUNDED) return RequestState.Refunded;
+    function requestState(uint256 requestId) public view returns (RequestState) {
+        uint256 stored = uint256(_requests[requestId]);
+        if (stored == 0) return RequestState.None;
+        uint256 status = stored >> _STATUS_SHIFT;
+        if (status == _FULFILLED) return RequestState.Fulfilled;
+        if (status == _RELEASED) return RequestState.Released;
+        if (stored == uint256(_REFUNDED)) return RequestState.Refunded;
         return RequestState.Live;
     }
 
-    /// @notice The stored hash of a live request (0 once fulfilled or if unknown, 2 once refunded).
+    /// @notice Where a fulfilled request's verification stands: when it was fulfilled (unix seconds; 0 if not),
+    /// its open serving disputes, the stages proven at fault (bit s = stage s) and the refund still owed to
+    /// its requester (the fee until a fraud verdict refunds it; 0 when never challenged). It is challengeable
+    /// until `fulfilledAt + challengeWindowSec(modelId)`.
+    function fulfilment(uint256 requestId)
+        external
+        view
+        returns (RequestState state, uint64 fulfilledAt, uint16 openDisputes, uint32 guiltyStages, uint256 refundOwedWei)
+    {
+        state = requestState(requestId);
+        if (state == RequestState.Fulfilled || state == RequestState.Released) {
+            fulfilledAt = uint40(uint256(_requests[requestId]) >> _AT_SHIFT);
+        }
+        uint256 servingCase = _cases[requestId];
+        return (state, fulfilledAt, uint16(servingCase >> _OPEN_SHIFT), uint32(servingCase >> _GUILTY_SHIFT), uint128(servingCase));
+    }
+
+    /// @notice How long after its fulfilment a request of `modelId` can be challenged (the model's
+    /// `challengeWindowSec`), in seconds; its operators' shares are released after it.
+    function challengeWindowSec(uint64 modelId) external view returns (uint32) {
+        uint256 terms = _terms[modelId];
+        if (terms == 0) revert InferenceEscrowUnknownModel(modelId);
+        return uint32(terms >> _WINDOW_SHIFT);
+    }
+
+    /// @notice The stored word of a request: `hash >> 8` while live, 2 once refunded, the fulfilment word
+    /// once fulfilled (see the contract's gas notes); 0 if unknown.
     function requestHash(uint256 requestId) external view returns (bytes32) {
         return _requests[requestId];
     }
@@ -458,7 +620,8 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
         if (modelId == 0 || modelId > registry.modelCount()) revert InferenceEscrowUnknownModel(modelId);
         IModelRegistry.Model memory m = registry.model(modelId);
         if (m.token != tokenOf(modelId)) revert InferenceEscrowUnexpectedToken(modelId, m.token);
-        terms = _FLAG | (uint256(m.minRequestFeeWei) << _MIN_FEE_SHIFT) | (uint256(m.operatorFeeBps) << _OP_BPS_SHIFT)
+        terms = _FLAG | (uint256(m.timing.challengeWindowSec) << _WINDOW_SHIFT)
+            | (uint256(m.minRequestFeeWei) << _MIN_FEE_SHIFT) | (uint256(m.operatorFeeBps) << _OP_BPS_SHIFT)
             | (uint256(m.protocolFeeBps) << _PROTO_BPS_SHIFT) | m.stageCount;
         _terms[modelId] = terms;
         emit ModelTermsCached(modelId, m.token, m.stageCount, m.protocolFeeBps, m.operatorFeeBps, m.minRequestFeeWei);
@@ -480,9 +643,9 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
         }
     }
 
-    function _checkLive(uint256 requestId, InferenceRequest calldata req) private view {
+    /// @dev Returns the request's full hash (what the fulfilment hash binds).
+    function _checkLive(uint256 requestId, InferenceRequest calldata req) private view returns (bytes32 given) {
         bytes32 stored = _requests[requestId];
-        bytes32 given;
         // The struct is 6 static words in calldata, laid out as `abi.encode` of its fields: hashing them raw
         // equals `_hash` for clean words; a dirty word can only fail to match.
         assembly ("memory-safe") {
@@ -490,18 +653,137 @@ contract InferenceEscrow is IInferenceEscrow, EIP712, ReentrancyGuardTransient {
             calldatacopy(ptr, req, 0xc0)
             given := keccak256(ptr, 0xc0)
         }
-        if (stored == given) return;
-        if (stored == bytes32(0)) {
-            if (_exists(requestId)) revert InferenceEscrowAlreadyFulfilled(requestId);
-            revert InferenceEscrowUnknownRequest(requestId);
-        }
+        if (stored == given >> 8) return given;
+        if (stored == bytes32(0)) revert InferenceEscrowUnknownRequest(requestId);
+        if (uint256(stored) >> _STATUS_SHIFT != 0) revert InferenceEscrowAlreadyFulfilled(requestId);
         if (stored == _REFUNDED) revert InferenceEscrowAlreadyRefunded(requestId);
         revert InferenceEscrowRequestMismatch(requestId);
     }
 
-    function _exists(uint256 requestId) private view returns (bool) {
+    /// @dev The stored fulfilment word of `requestId` (fulfilled, not released), checked against the calldata.
+    function _checkFulfilled(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        bytes32 servingRoot,
+        address[] calldata stageOperators
+    ) private view returns (uint256 word) {
+        word = uint256(_requests[requestId]);
+        bytes32 reqHash = keccak256(abi.encode(req));
+        if (
+            word >> _STATUS_SHIFT != _FULFILLED || pipelineKey(req.modelId, stageOperators) != req.pipelineKey
+                || word & _HASH_MASK != uint256(keccak256(abi.encode(reqHash, outputHash, servingRoot))) >> 48
+        ) revert InferenceEscrowFulfilmentMismatch(requestId);
+    }
+
+    /// @dev Checks a challenge or proof against stage `stage` of fulfilled request `requestId` (window open,
+    /// stage not already proven at fault) and returns the stage's operator.
+    function _challengeable(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        ServingCommitment[] calldata commitments,
+        address[] calldata stageOperators,
+        uint16 stage
+    ) private view returns (address operator) {
+        if (commitments.length != stageOperators.length) {
+            revert InferenceEscrowCommitmentCountMismatch(stageOperators.length, commitments.length, commitments.length);
+        }
+        bytes32 servingRoot = _servingRoot(requestId, commitments, stageOperators, msg.data[0:0]);
+        uint256 word = _checkFulfilled(requestId, req, outputHash, servingRoot, stageOperators);
+        uint64 until = _challengeableUntil(word, req.modelId);
         // solhint-disable-next-line gas-strict-inequalities
-        return requestId != 0 && requestId <= _requestCount;
+        if (block.timestamp >= until) revert InferenceEscrowChallengeWindowClosed(requestId, until);
+        if (stage >= stageOperators.length) revert InferenceEscrowBadStage(stage, stageOperators.length);
+        if (_cases[requestId] >> (_GUILTY_SHIFT + stage) & 1 == 1) {
+            revert InferenceEscrowServingAlreadyProven(requestId, stage);
+        }
+        operator = stageOperators[stage];
+    }
+
+    /// @dev Splits a fulfilled request's fee: the protocol's share to the treasury's counter and the holders'
+    /// to the token now; the operators' shares stay here until `release`.
+    function _payFulfilment(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        bytes32 servingRoot,
+        uint256 stageCount
+    ) private {
+        bytes32 key = req.pipelineKey;
+        // registered: `request` checked it, and a pipeline is never removed
+        uint256 packed = _pipelines[key];
+        (uint256 protocolWei, uint256 perStageWei, uint256 holdersWei) =
+            _split(packed >> _P_PROTO_BPS_SHIFT, packed >> _P_OP_BPS_SHIFT, stageCount, req.feeWei);
+        if (protocolWei != 0) _accrueProtocol(protocolWei);
+        uint64 until = uint64(block.timestamp + uint32(_terms[req.modelId] >> _WINDOW_SHIFT));
+        emit InferenceFulfilled(requestId, key, msg.sender, outputHash, protocolWei, perStageWei, holdersWei, servingRoot, until);
+        if (holdersWei != 0) _depositRevenue(tokenOf(req.modelId), holdersWei);
+    }
+
+    /// @dev `e.committedHash` is in `outputsRoot` at `e.position`, and `operator` signed another hash there.
+    function _checkEquivocation(uint256 requestId, bytes32 outputsRoot, address operator, ServingEquivocation calldata e)
+        private
+        view
+    {
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(e.position, e.committedHash))));
+        if (!MerkleProof.verifyCalldata(e.proof, outputsRoot, leaf)) revert InferenceEscrowInvalidOutputProof();
+        if (e.signedHash == e.committedHash) revert InferenceEscrowNotAnEquivocation();
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(SERVING_FRAME_TYPEHASH, requestId, e.stage, e.position, e.signedHash))
+        );
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, e.signature);
+        if (err != ECDSA.RecoverError.NoError || signer != operator) revert InferenceEscrowInvalidFrameSignature();
+    }
+
+    /// @dev The serving case of `requestId`, opened (refund owed = the fee) on its first challenge or proof.
+    function _openCase(uint256 requestId, InferenceRequest calldata req) private returns (uint256 servingCase) {
+        servingCase = _cases[requestId];
+        if (_caseRequesters[requestId] == address(0)) {
+            _caseRequesters[requestId] = req.requester;
+            servingCase = req.feeWei > _M128 ? _M128 : req.feeWei;
+            _cases[requestId] = servingCase;
+        }
+    }
+
+    /// @dev `keccak256` of the stages' `ServingCommitment` struct hashes in stage order; when `signatures` is
+    /// not empty, its 64-byte compact signature s must be stage s's operator's signature of its commitment.
+    function _servingRoot(
+        uint256 requestId,
+        ServingCommitment[] calldata commitments,
+        address[] calldata stageOperators,
+        bytes calldata signatures
+    ) private view returns (bytes32) {
+        uint256 n = stageOperators.length;
+        if (commitments.length != n) revert InferenceEscrowCommitmentCountMismatch(n, commitments.length, n);
+        bytes32[] memory structHashes = new bytes32[](n);
+        for (uint256 s; s < n; ++s) {
+            ServingCommitment calldata c = commitments[s];
+            bytes32 structHash = keccak256(
+                abi.encode(SERVING_COMMITMENT_TYPEHASH, requestId, s, c.weightsRoot, c.sampling, c.outputsRoot, c.positions)
+            );
+            structHashes[s] = structHash;
+            if (signatures.length != 0) {
+                (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(
+                    _hashTypedDataV4(structHash), bytes32(signatures[s * 64:s * 64 + 32]), bytes32(signatures[s * 64 + 32:s * 64 + 64])
+                );
+                if (err != ECDSA.RecoverError.NoError || signer != stageOperators[s]) {
+                    revert InferenceEscrowInvalidServingSignature(s, stageOperators[s]);
+                }
+            }
+        }
+        return keccak256(abi.encodePacked(structHashes));
+    }
+
+    function _challengeableUntil(uint256 word, uint64 modelId) private view returns (uint64) {
+        return uint64(uint40(word >> _AT_SHIFT) + uint32(_terms[modelId] >> _WINDOW_SHIFT));
+    }
+
+    function _accrueProtocol(uint256 amountWei) private {
+        uint256 fees = _protocolFees;
+        uint256 earnedProtocol = (fees >> 128) + amountWei;
+        if (earnedProtocol > _M128) revert InferenceEscrowAccountingOverflow(bytes32(0));
+        _protocolFees = (earnedProtocol << 128) | (fees & _M128);
     }
 
     function _send(address to, uint256 amountWei) private {

@@ -56,6 +56,7 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
     // solhint-disable-next-line immutable-vars-naming
     address private immutable _deployer;
     address private _ledger;
+    address private _escrow;
     uint64 private _modelCount;
     mapping(uint64 modelId => Model) private _models;
     mapping(uint64 modelId => bytes32[]) private _initialWeightsRoots;
@@ -80,6 +81,16 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
         if (ledger_ == address(0)) revert ModelRegistryZeroAddress();
         _ledger = ledger_;
         emit LedgerBound(ledger_);
+    }
+
+    /// @notice Binds the inference escrow, whose serving disputes and slashes the ledger accepts. Once, by
+    /// the deployer only (the escrow's constructor needs the ledger's address).
+    function bindEscrow(address escrow_) external {
+        if (msg.sender != _deployer) revert ModelRegistryUnauthorized(msg.sender);
+        if (_escrow != address(0)) revert ModelRegistryEscrowAlreadyBound(_escrow);
+        if (escrow_ == address(0)) revert ModelRegistryZeroAddress();
+        _escrow = escrow_;
+        emit EscrowBound(escrow_);
     }
 
     // ---------------------------------------------------------------- registration
@@ -138,7 +149,12 @@ contract ModelRegistry is IModelRegistry, IModelRegistryErrors {
         return _ledger;
     }
 
-    /// @notice The registry's deployer, who may bind the ledger once.
+    /// @notice The bound inference escrow (zero before `bindEscrow`).
+    function escrow() external view returns (address) {
+        return _escrow;
+    }
+
+    /// @notice The registry's deployer, who may bind the ledger and the escrow once each.
     function deployer() external view returns (address) {
         return _deployer;
     }

@@ -39,6 +39,8 @@ interface IComputeLedgerErrors {
     // challenges and disputes
     error ComputeLedgerOutsideChallengeWindow(uint64 modelId, uint64 round);
     error ComputeLedgerNotEligibleValidator();
+    /// @notice Serving disputes and slashes come from the registry's bound inference escrow only.
+    error ComputeLedgerNotEscrow(address caller);
     error ComputeLedgerWrongBond(uint256 expectedWei, uint256 gotWei);
     error ComputeLedgerUnknownCommitment();
     error ComputeLedgerCommitmentSlashed();

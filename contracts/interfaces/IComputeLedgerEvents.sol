@@ -55,6 +55,18 @@ interface IComputeLedgerEvents {
         uint256 burnedWei,
         uint256 unitsRemoved
     );
+    /// @notice A serving operator was slashed for request `requestId` (docs/PROTOCOL.md "Verified inference"):
+    /// `refundWei` of it went back to the escrow for the requester, `rewardWei` to the challenger or prover.
+    event ServingOperatorSlashed(
+        uint64 indexed modelId,
+        uint64 indexed requestId,
+        address indexed operator,
+        uint16 stage,
+        uint256 slashedWei,
+        uint256 refundWei,
+        uint256 rewardWei,
+        uint256 burnedWei
+    );
     event BondForfeited(uint256 indexed disputeId, address indexed challenger, uint256 rewardWei, uint256 burnedWei);
     event PaymentCredited(address indexed account, uint256 amountWei);
     event PaymentWithdrawn(address indexed account, uint256 amountWei);

@@ -74,7 +74,9 @@ interface IComputeLedgerTypes {
     enum DisputeKind {
         None,
         Item,
-        ChainBreak
+        ChainBreak,
+        /// what a stage operator served for an inference request: `round` holds the request id
+        Serving
     }
 
     /// @notice `Open` until resolved (its committee being drawn, voting, or open to appeal);

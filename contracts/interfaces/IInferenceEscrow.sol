@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-/// @title Inference escrow: types, events and custom errors
+/// @title Inference escrow: types, events, custom errors and entry points (NatSpec on `InferenceEscrow`)
 interface IInferenceEscrow {
     /// @notice The fields of a request. Only their hash is stored; `fulfill` and `refund` take them back
     /// as calldata (they are all in the `InferenceRequested` event).
@@ -17,11 +17,38 @@ interface IInferenceEscrow {
         bytes32 inputHash;
     }
 
+    /// @notice What one stage operator signs it computed for a fulfilled request (EIP-712
+    /// `ServingCommitment(uint256 requestId,uint16 stage,bytes32 weightsRoot,bytes32 sampling,bytes32 outputsRoot,uint32 positions)`;
+    /// the request id and the stage are implied by where it is passed). docs/PROTOCOL.md "Verified inference".
+    struct ServingCommitment {
+        /// root of the stage weights it served with
+        bytes32 weightsRoot;
+        /// `keccak256(abi.encode(uint64 seed, uint32 temperatureMilli, uint32 topK))` of the stage that samples; zero elsewhere
+        bytes32 sampling;
+        /// Merkle root (OpenZeppelin standard tree) of `(uint32 position, bytes32 outputHash)` per generated position
+        bytes32 outputsRoot;
+        /// generated positions it served
+        uint32 positions;
+    }
+
+    /// @notice One leaf of a stage's `outputsRoot` and the frame its operator signed for the same position
+    /// (EIP-712 `ServingFrame(uint256 requestId,uint16 stage,uint32 position,bytes32 payloadHash)`) with another hash.
+    struct ServingEquivocation {
+        uint16 stage;
+        uint32 position;
+        bytes32 committedHash;
+        bytes32[] proof;
+        bytes32 signedHash;
+        bytes signature;
+    }
+
+    /// @dev `Released`: fulfilled, the challenge window over and the operators' shares paid out.
     enum RequestState {
         None,
         Live,
         Fulfilled,
-        Refunded
+        Refunded,
+        Released
     }
 
     /// @notice A fee was escrowed for one inference of `modelId` by the pipeline `pipelineKey`.
@@ -37,6 +64,8 @@ interface IInferenceEscrow {
     /// @notice The fee was split: `protocolFeeWei` to the treasury, `operatorFeeWeiPerStage` to each stage
     /// served, accrued to the pipeline `pipelineKey` (the request's; its operators are in its
     /// `PipelineRegistered` event), and `holdersWei` into the model token. `fulfiller` is a member of the pipeline.
+    /// `servingRoot` is `keccak256` of the stages' `ServingCommitment` struct hashes in stage order; the
+    /// operators' shares stay in escrow until `release` after `challengeableUntil` (unix seconds).
     event InferenceFulfilled(
         uint256 indexed requestId,
         bytes32 indexed pipelineKey,
@@ -44,8 +73,21 @@ interface IInferenceEscrow {
         bytes32 outputHash,
         uint256 protocolFeeWei,
         uint256 operatorFeeWeiPerStage,
-        uint256 holdersWei
+        uint256 holdersWei,
+        bytes32 servingRoot,
+        uint64 challengeableUntil
     );
+    /// @notice What stage `stage` of request `requestId` served was challenged: ledger dispute `disputeId`.
+    event ServingChallenged(
+        uint256 indexed requestId, uint16 stage, address indexed operator, uint256 disputeId, address indexed challenger
+    );
+    /// @notice Stage `stage`'s operator signed a frame at `position` other than the output it committed: slashed.
+    event ServingEquivocationProven(uint256 indexed requestId, uint16 stage, address indexed operator, uint32 position, address indexed prover);
+    /// @notice A serving dispute or proof over `stage` ended; when `fraud`, `refundWei` went to the requester.
+    event ServingVerdict(uint256 indexed requestId, uint16 stage, bool fraud, uint256 refundWei);
+    /// @notice The operators' shares of request `requestId` were paid out: `perStageWei` to each stage
+    /// not proven at fault, `forfeitedWei` (the stages proven at fault) to the treasury.
+    event ServingFeesReleased(uint256 indexed requestId, bytes32 indexed pipelineKey, uint256 perStageWei, uint256 forfeitedWei);
     /// @notice Every operator of `stageOperators` consented: the pipeline `pipelineKey`
     /// (`keccak256(abi.encode(modelId, stageOperators))`) may now be named by requests of `modelId`.
     event PipelineRegistered(bytes32 indexed pipelineKey, uint64 indexed modelId, address[] stageOperators);
@@ -97,4 +139,100 @@ interface IInferenceEscrow {
     error InferenceEscrowConsentCountMismatch(uint256 expected, uint256 got);
     /// @notice `operator`'s consent is not a valid signature (EOA or ERC-1271) of the pipeline consent.
     error InferenceEscrowInvalidConsent(address operator);
+    /// @notice A fulfilment needs one serving commitment and one 64-byte signature per stage.
+    error InferenceEscrowCommitmentCountMismatch(uint256 expected, uint256 commitments, uint256 signatures);
+    /// @notice Stage `stage`'s serving commitment is not signed by its operator.
+    error InferenceEscrowInvalidServingSignature(uint256 stage, address operator);
+    /// @notice Request `requestId` is not fulfilled and unreleased, or the fulfilment given is not the stored one.
+    error InferenceEscrowFulfilmentMismatch(uint256 requestId);
+    error InferenceEscrowChallengeWindowClosed(uint256 requestId, uint64 challengeableUntil);
+    error InferenceEscrowChallengeWindowOpen(uint256 requestId, uint64 challengeableUntil);
+    /// @notice Fees of a request with an open serving dispute cannot be released.
+    error InferenceEscrowServingDisputeOpen(uint256 requestId);
+    error InferenceEscrowBadStage(uint16 stage, uint256 stageCount);
+    /// @notice Stage `stage` of request `requestId` is already proven at fault.
+    error InferenceEscrowServingAlreadyProven(uint256 requestId, uint16 stage);
+    error InferenceEscrowInvalidOutputProof();
+    error InferenceEscrowNotAnEquivocation();
+    error InferenceEscrowInvalidFrameSignature();
+    /// @notice Only the ledger reports serving verdicts.
+    error InferenceEscrowNotLedger(address caller);
+
+    // ---------------------------------------------------------------- entry points
+
+    function registerPipeline(uint64 modelId, address[] calldata stageOperators, uint64 consentDeadline, bytes[] calldata consents)
+        external
+        returns (bytes32 key);
+    function request(uint64 modelId, bytes32 pipelineKey_, bytes32 inputHash, uint64 deadline)
+        external
+        payable
+        returns (uint256 requestId);
+    function fulfill(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        ServingCommitment[] calldata commitments,
+        bytes calldata signatures,
+        address[] calldata stageOperators
+    ) external;
+    function release(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        bytes32 servingRoot,
+        address[] calldata stageOperators
+    ) external;
+    function challengeServing(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        ServingCommitment[] calldata commitments,
+        address[] calldata stageOperators,
+        uint16 stage
+    ) external payable returns (uint256 disputeId);
+    function proveServingEquivocation(
+        uint256 requestId,
+        InferenceRequest calldata req,
+        bytes32 outputHash,
+        ServingCommitment[] calldata commitments,
+        address[] calldata stageOperators,
+        ServingEquivocation calldata e
+    ) external;
+    function refund(uint256 requestId, InferenceRequest calldata req) external;
+    function withdraw(address to, bytes32[] calldata pipelineKeys) external returns (uint256 amountWei);
+    function settle(address account, bytes32[] calldata pipelineKeys) external returns (uint256 amountWei);
+    function cacheModelTerms(uint64 modelId) external;
+
+    // ---------------------------------------------------------------- views
+
+    // solhint-disable-next-line func-name-mixedcase
+    function PIPELINE_CONSENT_TYPEHASH() external view returns (bytes32);
+    // solhint-disable-next-line func-name-mixedcase
+    function SERVING_COMMITMENT_TYPEHASH() external view returns (bytes32);
+    // solhint-disable-next-line func-name-mixedcase
+    function SERVING_FRAME_TYPEHASH() external view returns (bytes32);
+    function treasury() external view returns (address);
+    function requestCount() external view returns (uint256);
+    function requestState(uint256 requestId) external view returns (RequestState);
+    function fulfilment(uint256 requestId)
+        external
+        view
+        returns (RequestState state, uint64 fulfilledAt, uint16 openDisputes, uint32 guiltyStages, uint256 refundOwedWei);
+    function challengeWindowSec(uint64 modelId) external view returns (uint32);
+    function requestHash(uint256 requestId) external view returns (bytes32);
+    function hashRequest(InferenceRequest calldata req) external pure returns (bytes32);
+    function balanceOf(address account) external view returns (uint256 amountWei);
+    function protocolFeesOwed() external view returns (uint256);
+    function pipeline(bytes32 key) external view returns (bool registered, uint64 modelId, uint256 perStageWei);
+    function memberOf(bytes32 key, address account) external view returns (uint16 stagesServed, uint256 owedWei);
+    function hashPipelineConsent(uint64 modelId, address[] calldata stageOperators, uint64 consentDeadline)
+        external
+        view
+        returns (bytes32);
+    function pipelineKey(uint64 modelId, address[] calldata stageOperators) external pure returns (bytes32 key);
+    function tokenOf(uint64 modelId) external view returns (address);
+    function splitFee(uint64 modelId, uint256 feeWei)
+        external
+        view
+        returns (uint256 protocolFeeWei, uint256 operatorFeeWeiPerStage, uint256 holdersWei);
 }

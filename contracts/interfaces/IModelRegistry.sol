@@ -74,6 +74,8 @@ interface IModelRegistry {
 
     /// @notice The compute ledger was bound (once); it is the minter of every model token.
     event LedgerBound(address indexed ledger);
+    /// @notice The inference escrow was bound (once); the ledger takes serving disputes and slashes from it only.
+    event EscrowBound(address indexed escrow);
     /// @notice A model was registered and its token deployed.
     event ModelRegistered(
         uint64 indexed modelId,
@@ -91,6 +93,7 @@ interface IModelRegistry {
     function setMetadataURI(uint64 modelId, string calldata metadataURI) external;
     function metadataURI(uint64 modelId) external view returns (string memory);
     function ledger() external view returns (address);
+    function escrow() external view returns (address);
 
     function model(uint64 modelId) external view returns (Model memory);
     function modelCount() external view returns (uint64);

@@ -7,6 +7,7 @@ interface IModelRegistryErrors {
     /// @notice Only the deployer may bind the ledger.
     error ModelRegistryUnauthorized(address caller);
     error ModelRegistryLedgerAlreadyBound(address ledger);
+    error ModelRegistryEscrowAlreadyBound(address escrow);
     error ModelRegistryLedgerNotBound();
     error ModelRegistryEmptyName();
     error ModelRegistryEmptySymbol();

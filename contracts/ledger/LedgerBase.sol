@@ -169,6 +169,8 @@ abstract contract LedgerBase is IComputeLedgerTypes, IComputeLedgerErrors, IComp
     /// whose commit window began before that is still evidence against the account, so rotating the key
     /// cannot hide an equivocation.
     mapping(address account => mapping(address key => uint256)) internal _keyRetiredAt;
+    /// @dev The most a serving dispute's fraud verdict refunds its requester (the fee), set by the escrow.
+    mapping(uint256 disputeId => uint256) internal _servingRefundCapWei;
 
     constructor(IModelRegistry registry_) {
         if (address(registry_) == address(0)) revert ComputeLedgerZeroAddress();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IServingVerdicts} from "../interfaces/IComputeLedger.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {LedgerBase} from "./LedgerBase.sol";
 import {LedgerCore} from "./LedgerCore.sol";
@@ -34,6 +35,18 @@ import {StakeSortition} from "./StakeSortition.sol";
 ///   `itemCount` with no leaves behind it is slashable, not paid.
 /// Deployed as `ComputeLedgerDisputeModule`, which the ledger calls by DELEGATECALL.
 abstract contract LedgerDisputes is LedgerCore {
+    /// @dev One serving slash: who, for which request and stage, who gets the winner's share, the voters'
+    /// share of what is left after the refund, and the most the requester is refunded.
+    struct ServingSlash {
+        uint64 modelId;
+        uint64 requestId;
+        uint16 stage;
+        address operator;
+        address beneficiary;
+        uint256 voterShareBps;
+        uint256 refundCapWei;
+    }
+
     /// @notice Challenges one committed leaf; a committee drawn later re-executes it and votes.
     /// @dev Defends against: frivolous challenges (bond lost when the verdict is honest), framing
     /// (the leaf must be proven against the worker's stored digest), late challenges (challenge
@@ -199,6 +212,7 @@ abstract contract LedgerDisputes is LedgerCore {
         emit DisputeResolved(disputeId, uint8(outcome), d.fraudSeats, d.honestSeats);
 
         (uint256 poolWei, uint256 burnWei) = _settleBonds(d, disputeId, outcome);
+        if (d.kind == DisputeKind.Serving) return _resolveServing(d, disputeId, outcome, poolWei, burnWei);
         address loser;
         uint16 loserStage = d.stage;
         if (outcome == DisputeStatus.Fraud) {
@@ -213,6 +227,64 @@ abstract contract LedgerDisputes is LedgerCore {
         }
         burnWei += _settleVoters(d, disputeId, outcome, poolWei);
         if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
+    }
+
+    // ---------------------------------------------------------------- serving
+
+    /// @notice Opens a committee dispute over what `operator` served at `stage` for inference request
+    /// `requestId`; the registry's bound escrow only, which checked the operator's signed serving
+    /// commitment and forwards the challenger's bond. The committee of that stage re-executes the
+    /// request's sampled positions and votes; a fraud verdict slashes `operator` (`_slashServing`).
+    /// @dev The operator's stake is locked while it is open; no round is touched (`round` holds the request id).
+    /// @return disputeId The id of the new dispute.
+    function openServingDispute(
+        uint64 modelId,
+        uint64 requestId,
+        uint16 stage,
+        address operator,
+        address challenger,
+        uint256 refundCapWei
+    ) external payable returns (uint256 disputeId) {
+        _requireEscrow();
+        ModelParams storage p = _model(modelId);
+        if (stage >= p.stageCount) revert ComputeLedgerBadStage(stage, p.stageCount);
+        uint256 bondWei = _challengeBond(p.minValidatorStakeWei);
+        if (msg.value != bondWei) revert ComputeLedgerWrongBond(bondWei, msg.value);
+        disputeId = ++_disputeCount;
+        Dispute storage d = _disputes[disputeId];
+        d.modelId = modelId;
+        d.round = requestId;
+        d.stage = stage;
+        d.kind = DisputeKind.Serving;
+        d.status = DisputeStatus.Open;
+        d.accused = operator;
+        d.bondWei = uint96(bondWei);
+        d.drawBlock = uint64(block.number);
+        d.challenger = challenger;
+        _servingRefundCapWei[disputeId] = refundCapWei;
+        _stakers[operator].openDisputes += 1;
+        emit DisputeOpened(
+            disputeId, modelId, requestId, uint8(DisputeKind.Serving), operator, address(0), challenger, bondWei, block.number
+        );
+    }
+
+    /// @notice Slashes `operator` for a serving equivocation the escrow proved on request `requestId`
+    /// (it signed one frame and committed another): no committee, the proof is objective. Up to
+    /// `refundCapWei` goes back to the escrow for the requester; `beneficiary` gets the winner's share of the rest.
+    function slashServingOperator(
+        uint64 modelId,
+        uint64 requestId,
+        uint16 stage,
+        address operator,
+        address beneficiary,
+        uint256 refundCapWei
+    ) external nonReentrant {
+        _requireEscrow();
+        _model(modelId);
+        (, uint256 burnWei, uint256 refundWei) =
+            _slashServing(ServingSlash(modelId, requestId, stage, operator, beneficiary, 0, refundCapWei));
+        if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
+        IServingVerdicts(msg.sender).onServingVerdict{value: refundWei}(requestId, stage, true, false);
     }
 
     // ---------------------------------------------------------------- data availability
@@ -301,6 +373,60 @@ abstract contract LedgerDisputes is LedgerCore {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev The end of `resolveDispute` for a serving dispute: a fraud verdict slashes the operator
+    /// (`_slashServing`); the escrow learns the verdict, with the requester's refund, after every other effect.
+    function _resolveServing(Dispute storage d, uint256 disputeId, DisputeStatus outcome, uint256 poolWei, uint256 burnWei)
+        private
+    {
+        bool fraud = outcome == DisputeStatus.Fraud;
+        uint256 refundWei;
+        if (fraud) {
+            (uint256 voterWei, uint256 slashBurnWei, uint256 servedRefundWei) = _slashServing(
+                ServingSlash(
+                    d.modelId, d.round, d.stage, d.accused, d.challenger, VOTER_SHARE_BPS, _servingRefundCapWei[disputeId]
+                )
+            );
+            poolWei += voterWei;
+            burnWei += slashBurnWei;
+            refundWei = servedRefundWei;
+        }
+        burnWei += _settleVoters(d, disputeId, outcome, poolWei);
+        if (burnWei != 0) _sendValue(BURN_ADDRESS, burnWei);
+        IServingVerdicts(_registry.escrow()).onServingVerdict{value: refundWei}(d.round, d.stage, fraud, true);
+    }
+
+    function _requireEscrow() private view {
+        if (msg.sender != _registry.escrow()) revert ComputeLedgerNotEscrow(msg.sender);
+    }
+
+    /// @dev Takes `SLASH_BPS` of `operator`'s stake, or more when that does not cover the refund (up to the
+    /// whole stake), and jails it. The refund (at most `refundCapWei`) comes first; the rest is split like
+    /// a training slash: the winner's share to `beneficiary`, `voterShareBps` to the voters, the rest burnt.
+    function _slashServing(ServingSlash memory x)
+        private
+        returns (uint256 voterPoolWei, uint256 burnWei, uint256 refundWei)
+    {
+        uint256 slashedWei;
+        (slashedWei, refundWei) = _takeServingStake(x.operator, x.refundCapWei);
+        uint256 rewardWei = (slashedWei - refundWei) * WINNER_SHARE_BPS / BPS;
+        voterPoolWei = (slashedWei - refundWei) * x.voterShareBps / BPS;
+        burnWei = slashedWei - refundWei - rewardWei - voterPoolWei;
+        _credit(x.beneficiary, rewardWei);
+        emit ServingOperatorSlashed(x.modelId, x.requestId, x.operator, x.stage, slashedWei, refundWei, rewardWei, burnWei);
+    }
+
+    /// @dev Jails `operator` and takes `SLASH_BPS` of its stake, or the refund when that is more (at most the stake).
+    function _takeServingStake(address operator, uint256 refundCapWei) private returns (uint256 slashedWei, uint256 refundWei) {
+        StakerSlot storage s = _stakers[operator];
+        uint256 stakeWei = s.stakeWei;
+        slashedWei = stakeWei * SLASH_BPS / BPS;
+        refundWei = refundCapWei < stakeWei ? refundCapWei : stakeWei;
+        if (refundWei > slashedWei) slashedWei = refundWei;
+        s.stakeWei = uint88(stakeWei - slashedWei);
+        s.flags |= _STAKER_JAILED;
+        _syncSortition(operator);
+    }
 
     /// @dev The caller is a validator of the item's stage (or of `altStage`) and no party; the bond is exact.
     function _requireChallenger(
@@ -435,8 +561,9 @@ abstract contract LedgerDisputes is LedgerCore {
         uint64 round = d.round;
         address accused = d.accused;
         address counterparty = d.counterparty;
-        _rounds[modelId][round].openDisputes -= 1;
         _stakers[accused].openDisputes -= 1;
+        if (d.kind == DisputeKind.Serving) return;
+        _rounds[modelId][round].openDisputes -= 1;
         delete _openItemDispute[_itemKey(modelId, round, d.stage, accused, d.index)];
         if (counterparty != address(0)) {
             delete _openItemDispute[_itemKey(modelId, round, d.stage + 1, counterparty, d.index)];
@@ -462,7 +589,7 @@ abstract contract LedgerDisputes is LedgerCore {
             uint256 feeWei = bondWei * DISMISS_FEE_BPS / BPS;
             _credit(challenger, bondWei - feeWei);
             _credit(d.accused, feeWei);
-        } else if (d.kind == DisputeKind.Item && outcome == DisputeStatus.Honest) {
+        } else if (d.kind != DisputeKind.ChainBreak && outcome == DisputeStatus.Honest) {
             uint256 rewardWei = bondWei * WINNER_SHARE_BPS / BPS;
             poolWei = bondWei * VOTER_SHARE_BPS / BPS;
             burnWei = bondWei - rewardWei - poolWei;
@@ -500,7 +627,7 @@ abstract contract LedgerDisputes is LedgerCore {
         // An item can always be re-executed, so not voting on one is penalized even when the dispute
         // is dismissed; a chain break whose two leaves both re-execute correctly cannot be blamed on
         // either side, and abstaining is how a validator says so.
-        bool penalizeAbsent = d.kind == DisputeKind.Item;
+        bool penalizeAbsent = d.kind != DisputeKind.ChainBreak;
         for (uint256 l; l < levels; ++l) {
             (uint256 seats, uint256 penaltiesWei) = _judgeLevel(disputeId, l, coherentVote, penaltyPerSeatWei, penalizeAbsent);
             coherentSeats += seats;

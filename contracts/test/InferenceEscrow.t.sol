@@ -65,8 +65,8 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         assertEq(address(escrow).balance, 1 ether);
         assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Live));
         IInferenceEscrow.InferenceRequest memory req = _req(1 ether, deadline);
-        assertEq(escrow.requestHash(id), escrow.hashRequest(req));
-        assertEq(escrow.requestHash(id), keccak256(abi.encode(modelId, key12, requester, 1 ether, deadline, INPUT)));
+        assertEq(escrow.requestHash(id), escrow.hashRequest(req) >> 8, "stored shifted: the top byte is the status");
+        assertEq(escrow.hashRequest(req), keccak256(abi.encode(modelId, key12, requester, 1 ether, deadline, INPUT)));
         vm.prank(requester);
         assertEq(escrow.request{value: 1 ether}(modelId, key12, INPUT, deadline), 2);
     }
@@ -125,25 +125,30 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
     function test_fulfill_splitsFeeAndEmits() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         address[] memory ops = _ops(op1, op2);
+        bytes32 servingRoot = _servingRootOf(id, _servingCommitments(id, 2));
         vm.expectEmit(address(escrow));
-        emit IInferenceEscrow.InferenceFulfilled(id, key12, op1, OUTPUT, 0.03 ether, 0.25 ether, 0.47 ether);
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, ops);
+        emit IInferenceEscrow.InferenceFulfilled(
+            id, key12, op1, OUTPUT, 0.03 ether, 0.25 ether, 0.47 ether, servingRoot, uint64(block.timestamp + 300)
+        );
+        _fulfillAs(escrow, op1, id, req, OUTPUT, ops);
         assertEq(escrow.balanceOf(treasury), 0.03 ether);
-        assertEq(_owed(key12, op1), 0.25 ether);
-        assertEq(_owed(key12, op2), 0.25 ether);
+        assertEq(_owed(key12, op1), 0, "operators' shares are held through the challenge window");
         assertEq(address(token).balance, 0.47 ether);
         assertLe(token.claimable(holder), 0.47 ether);
         assertGe(token.claimable(holder) + 100e18 / token.MAGNITUDE() + 1, 0.47 ether);
         assertEq(address(escrow).balance, 0.53 ether);
         assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
+        _releaseAfterWindow(escrow, id, req, OUTPUT, ops);
+        assertEq(_owed(key12, op1), 0.25 ether);
+        assertEq(_owed(key12, op2), 0.25 ether);
+        assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Released));
     }
 
     function test_fulfill_sameOperatorForAllStages_paidPerStage() public {
         bytes32 key = _registerPipeline(escrow, modelId, _ops(op1, op1));
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _requestVia(key, 1 ether, 60);
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op1));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op1));
+        _releaseAfterWindow(escrow, id, req, OUTPUT, _ops(op1, op1));
         assertEq(_owed(key, op1), 0.5 ether);
     }
 
@@ -152,28 +157,25 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         bytes32 own = _registerPipeline(escrow, modelId, _ops(op3, op3));
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowPipelineMismatch.selector, id, own));
-        vm.prank(op3);
-        escrow.fulfill(id, req, OUTPUT, _ops(op3, op3));
+        _fulfillAs(escrow, op3, id, req, OUTPUT, _ops(op3, op3));
     }
 
     /// @dev A staked non-member copying the pending fulfilment (same operators, same output) is refused.
     function test_fulfill_copiedByNonMember_reverts() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowNotPipelineMember.selector, key12, op3));
-        vm.prank(op3);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op3, id, req, OUTPUT, _ops(op1, op2));
     }
 
     /// @dev A member copying another member's pending fulfilment pays exactly the same shares to the same members.
     function test_fulfill_copiedByOtherMember_paysTheSameShares() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
-        vm.prank(op2);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op2, id, req, OUTPUT, _ops(op1, op2));
+        _releaseAfterWindow(escrow, id, req, OUTPUT, _ops(op1, op2));
         assertEq(_owed(key12, op1), 0.25 ether);
         assertEq(_owed(key12, op2), 0.25 ether);
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyFulfilled.selector, id));
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
     }
 
     function testFuzz_fulfill_onlyTheNamedPipelinesMembers(address caller, uint8 a, uint8 b) public {
@@ -181,9 +183,12 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         address[] memory ops = _ops(pool[a % 3], pool[b % 3]);
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         bool legal = (caller == op1 || caller == op2) && ops[0] == op1 && ops[1] == op2;
+        IInferenceEscrow.ServingCommitment[] memory c = _servingCommitments(id, 2);
+        bytes memory sigs = _servingSignatures(escrow, id, ops, c);
         vm.prank(caller);
-        try escrow.fulfill(id, req, OUTPUT, ops) {
+        try escrow.fulfill(id, req, OUTPUT, c, sigs, ops) {
             assertTrue(legal, "fulfilled by a non-member or through another pipeline");
+            _releaseAfterWindow(escrow, id, req, OUTPUT, ops);
             assertEq(_owed(key12, op1) + _owed(key12, op2), 0.5 ether);
         } catch {
             assertFalse(legal, "a member's fulfilment through the named pipeline failed");
@@ -198,16 +203,14 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowNotServingOperator.selector, modelId, stranger)
         );
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, stranger));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, stranger));
     }
 
     function test_fulfill_operatorUnstakedMeanwhile_reverts() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         servingLedger.setServing(modelId, op2, false);
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowNotServingOperator.selector, modelId, op2));
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
     }
 
     function test_fulfill_wrongStageCount_reverts() public {
@@ -219,8 +222,7 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
                 IInferenceEscrow.InferenceEscrowPipelineMismatch.selector, id, escrow.pipelineKey(modelId, one)
             )
         );
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, one);
+        _fulfillAs(escrow, op1, id, req, OUTPUT, one);
     }
 
     function test_fulfill_atDeadline_reverts() public {
@@ -229,25 +231,22 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowDeadlinePassed.selector, id, req.deadline)
         );
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
     }
 
     function test_fulfill_justBeforeDeadline_succeeds() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         vm.warp(req.deadline - 1);
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
         assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
     }
 
     function test_fulfill_twice_reverts() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
-        vm.startPrank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyFulfilled.selector, id));
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
-        vm.stopPrank();
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
+        _releaseAfterWindow(escrow, id, req, OUTPUT, _ops(op1, op2));
         assertEq(_owed(key12, op1), 0.25 ether);
     }
 
@@ -255,8 +254,7 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
         req.feeWei = 2 ether; // claim a bigger fee than escrowed
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowRequestMismatch.selector, id));
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
     }
 
     function test_requestState_unknownIds_none() public {
@@ -270,8 +268,7 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
     function test_fulfill_unknownRequest_reverts() public {
         IInferenceEscrow.InferenceRequest memory req = _req(1 ether, uint64(block.timestamp + 60));
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowUnknownRequest.selector, 9));
-        vm.prank(op1);
-        escrow.fulfill(9, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, 9, req, OUTPUT, _ops(op1, op2));
     }
 
     function test_fulfill_afterRefund_reverts() public {
@@ -280,8 +277,7 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         escrow.refund(id, req);
         vm.warp(req.deadline - 1); // even if the clock could go back, the request is settled
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyRefunded.selector, id));
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
     }
 
     function test_fulfill_allFeeToOperators_depositsNothing() public {
@@ -296,8 +292,9 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         vm.prank(requester);
         uint64 deadline = uint64(block.timestamp + 5);
         uint256 id = escrow.request{value: 1 ether}(id2, key, INPUT, deadline);
-        vm.prank(op1);
-        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, key, requester, 1 ether, deadline, INPUT), OUTPUT, ops);
+        IInferenceEscrow.InferenceRequest memory req = IInferenceEscrow.InferenceRequest(id2, key, requester, 1 ether, deadline, INPUT);
+        _fulfillAs(escrow, op1, id, req, OUTPUT, ops);
+        _releaseAfterWindow(escrow, id, req, OUTPUT, ops);
         assertEq(_owed(key, op1), 0.95 ether);
         assertEq(escrow.balanceOf(treasury), 0.05 ether);
         assertEq(address(t2).balance, 0);
@@ -310,8 +307,7 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         uint64 deadline = uint64(block.timestamp + 5);
         vm.prank(requester);
         uint256 id = escrow.request{value: 1 ether}(id2, key, INPUT, deadline);
-        vm.prank(op1);
-        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, key, requester, 1 ether, deadline, INPUT), OUTPUT, _ops(op1, op1));
+        _fulfillAs(escrow, op1, id, IInferenceEscrow.InferenceRequest(id2, key, requester, 1 ether, deadline, INPUT), OUTPUT, _ops(op1, op1));
         assertEq(t2.undistributedRevenue(), 0.47 ether);
     }
 
@@ -359,8 +355,7 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
 
     function test_refund_afterFulfil_reverts() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
         vm.warp(req.deadline);
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowAlreadyFulfilled.selector, id));
         escrow.refund(id, req);
@@ -404,8 +399,8 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
 
     function test_withdraw_paysBalanceOnceAndEmits() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
+        _releaseAfterWindow(escrow, id, req, OUTPUT, _ops(op1, op2));
         address payout = makeAddr("payout");
         vm.expectEmit(address(escrow));
         emit IInferenceEscrow.Withdrawn(op2, payout, 0.25 ether);
@@ -429,8 +424,8 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
 
     function test_withdraw_rejectingRecipient_reverts() public {
         (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request(1 ether, 60);
-        vm.prank(op1);
-        escrow.fulfill(id, req, OUTPUT, _ops(op1, op2));
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops(op1, op2));
+        _releaseAfterWindow(escrow, id, req, OUTPUT, _ops(op1, op2));
         EtherRejecter rejecter = new EtherRejecter();
         vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowTransferFailed.selector, address(rejecter)));
         vm.prank(op1);
@@ -499,8 +494,9 @@ contract InferenceEscrowTest is EconomyBase, PipelineConsents {
         uint64 deadline = uint64(block.timestamp + 10);
         vm.prank(requester);
         uint256 id = escrow.request{value: feeWei}(id2, key, INPUT, deadline);
-        vm.prank(ops[0]);
-        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(id2, key, requester, feeWei, deadline, INPUT), OUTPUT, ops);
+        IInferenceEscrow.InferenceRequest memory req = IInferenceEscrow.InferenceRequest(id2, key, requester, feeWei, deadline, INPUT);
+        _fulfillAs(escrow, ops[0], id, req, OUTPUT, ops);
+        _releaseAfterWindow(escrow, id, req, OUTPUT, ops);
     }
 
     function _owed(bytes32 key, address account) internal view returns (uint256 owedWei) {

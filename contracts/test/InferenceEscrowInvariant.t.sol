@@ -12,7 +12,8 @@ import {EconomyBase} from "./economy/EconomyBase.sol";
 import {MockServingLedger} from "./economy/MockServingLedger.sol";
 
 /// @title Drives random pipeline registrations (with and without consent), requests naming a pipeline,
-/// fulfilments (legal and not), refunds, withdrawals and time jumps
+/// fulfilments (legal and not), serving challenges and their verdicts, releases, refunds, withdrawals and
+/// time jumps
 /// @dev Handlers live in the .t.sol file: Hardhat only hands the fuzzer artifacts of test roots.
 /// Ghosts: the fields and liveness of every request, the sum of live fees, the wei sent to each token, what
 /// each operator earned and withdrew, and flags for any outcome invariant 6 (docs/PROTOCOL.md) forbids (an illegal call
@@ -39,6 +40,18 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
     mapping(address operator => uint256) public earnedWei;
     mapping(address operator => uint256) public withdrawnWei;
     uint256 public protocolEarnedWei;
+    /// operators' shares of fulfilled requests not yet released
+    uint256 public heldWei;
+    /// what serving verdicts refunded to requesters
+    uint256 public servingRefundsWei;
+    MockServingLedger public immutable servingLedger;
+    mapping(uint256 i => address[]) internal _fulfilOps;
+    mapping(uint256 i => bool) public released;
+    mapping(uint256 i => uint256) public openDisputes;
+    mapping(uint256 i => uint256) public guiltyStages;
+    uint256[] internal _disputeRequests;
+    uint16[] internal _disputeStages;
+    bool[] internal _disputeDecided;
     uint256 public protocolWithdrawnWei;
     uint256 public fulfilled;
     uint256 public refunded;
@@ -52,8 +65,10 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         ModelToken[] memory tokens_,
         address[] memory operators_,
         uint256[] memory operatorKeys_,
-        address[] memory requesters_
+        address[] memory requesters_,
+        MockServingLedger servingLedger_
     ) {
+        servingLedger = servingLedger_;
         escrow = escrow_;
         modelIds = modelIds_;
         stageCounts = stageCounts_;
@@ -148,20 +163,95 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
             if (ops[s] == caller) member = true;
             if (ops[s] == operators[operators.length - 1]) allServing = false;
         }
-        bool legal = live[i] && block.timestamp < r.deadline && named && member && allServing;
+        bool forged = opsSeed % 7 == 1; // one stage's commitment signed by someone else
+        bool legal = live[i] && block.timestamp < r.deadline && named && member && allServing && !forged;
+        (IInferenceEscrow.ServingCommitment[] memory c, bytes memory sigs) = _signedCommitments(_ids[i], ops, forged);
         vm.prank(caller);
-        try escrow.fulfill(_ids[i], r, keccak256("out"), ops) {
+        try escrow.fulfill(_ids[i], r, keccak256("out"), c, sigs, ops) {
             if (!legal) illegalSuccess = true;
-            live[i] = false;
-            liveFeesWei -= r.feeWei;
-            (uint256 p, uint256 perStage, uint256 holders) = escrow.splitFee(r.modelId, r.feeWei);
-            if (p + perStage * ops.length + holders != r.feeWei) illegalSuccess = true;
-            holdersWei[address(tokens[m])] += holders;
-            protocolEarnedWei += p;
+            _recordFulfilment(i, m, ops);
+        } catch {
+            if (legal) legalFailure = true;
+        }
+    }
+
+    function _recordFulfilment(uint256 i, uint256 m, address[] memory ops) private {
+        IInferenceEscrow.InferenceRequest memory r = _reqs[i];
+        live[i] = false;
+        liveFeesWei -= r.feeWei;
+        (uint256 p, uint256 perStage, uint256 holders) = escrow.splitFee(r.modelId, r.feeWei);
+        if (p + perStage * ops.length + holders != r.feeWei) illegalSuccess = true;
+        holdersWei[address(tokens[m])] += holders;
+        protocolEarnedWei += p;
+        heldWei += perStage * ops.length;
+        _fulfilOps[i] = ops;
+        ++fulfilled;
+    }
+
+    /// @dev Anyone challenges a stage of a fulfilled request (the mock ledger records the dispute).
+    function challenge(uint256 reqSeed, uint256 stageSeed) external {
+        if (_reqs.length == 0) return;
+        uint256 i = reqSeed % _reqs.length;
+        address[] memory ops = _fulfilOps[i];
+        if (ops.length == 0) return;
+        uint16 stage = uint16(stageSeed % ops.length);
+        (IInferenceEscrow.ServingCommitment[] memory c,) = _signedCommitments(_ids[i], ops, false);
+        (, uint64 fulfilledAt,,,) = escrow.fulfilment(_ids[i]);
+        bool legal = !released[i] && block.timestamp < fulfilledAt + escrow.challengeWindowSec(_reqs[i].modelId)
+            && (guiltyStages[i] >> stage) & 1 == 0;
+        try escrow.challengeServing(_ids[i], _reqs[i], keccak256("out"), c, ops, stage) {
+            if (!legal) illegalSuccess = true;
+            ++openDisputes[i];
+            _disputeRequests.push(i);
+            _disputeStages.push(stage);
+            _disputeDecided.push(false);
+        } catch {
+            if (legal) legalFailure = true;
+        }
+    }
+
+    /// @dev The ledger ends an open serving dispute; a fraud verdict refunds the requester (up to the fee, once).
+    function decide(uint256 disputeSeed, bool fraud) external {
+        if (_disputeRequests.length == 0) return;
+        uint256 d = disputeSeed % _disputeRequests.length;
+        if (_disputeDecided[d]) return;
+        uint256 i = _disputeRequests[d];
+        address requester = _reqs[i].requester;
+        uint256 before = escrow.balanceOf(requester);
+        (,,,, uint256 owedBefore) = escrow.fulfilment(_ids[i]);
+        vm.deal(address(servingLedger), 100 ether);
+        servingLedger.decide(address(escrow), d + 1, fraud);
+        _disputeDecided[d] = true;
+        --openDisputes[i];
+        if (fraud) guiltyStages[i] |= 1 << _disputeStages[d];
+        uint256 refundWei = escrow.balanceOf(requester) - before;
+        if (refundWei > owedBefore || (fraud && refundWei != owedBefore)) illegalSuccess = true;
+        servingRefundsWei += refundWei;
+        // what the mock sent beyond the refund went to the treasury's counter
+        uint256 slashWei = fraud ? _min(_capOf(d), servingLedger.slashableWei()) : 0;
+        protocolEarnedWei += slashWei - refundWei;
+    }
+
+    /// @dev Anyone releases a fulfilled request's operator shares: only after its window, with no dispute open, once.
+    function release(uint256 reqSeed) external {
+        if (_reqs.length == 0) return;
+        uint256 i = reqSeed % _reqs.length;
+        address[] memory ops = _fulfilOps[i];
+        if (ops.length == 0) return;
+        IInferenceEscrow.InferenceRequest memory r = _reqs[i];
+        (IInferenceEscrow.ServingCommitment[] memory c,) = _signedCommitments(_ids[i], ops, false);
+        (, uint64 fulfilledAt,,,) = escrow.fulfilment(_ids[i]);
+        bool legal = !released[i] && block.timestamp >= fulfilledAt + escrow.challengeWindowSec(r.modelId)
+            && openDisputes[i] == 0;
+        try escrow.release(_ids[i], r, keccak256("out"), _servingRoot(_ids[i], c), ops) {
+            if (!legal) illegalSuccess = true;
+            released[i] = true;
+            (, uint256 perStage,) = escrow.splitFee(r.modelId, r.feeWei);
+            heldWei -= perStage * ops.length;
             for (uint256 s; s < ops.length; ++s) {
-                earnedWei[ops[s]] += perStage;
+                if ((guiltyStages[i] >> s) & 1 == 1) protocolEarnedWei += perStage;
+                else earnedWei[ops[s]] += perStage;
             }
-            ++fulfilled;
         } catch {
             if (legal) legalFailure = true;
         }
@@ -219,6 +309,57 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
 
     function warp(uint256 secondsAhead) external {
         vm.warp(block.timestamp + bound(secondsAhead, 0, 300));
+    }
+
+    function requesterCount() external view returns (uint256) {
+        return requesters.length;
+    }
+
+    function _capOf(uint256 d) private view returns (uint256 capWei) {
+        (,,,,, capWei,) = servingLedger.opened(d);
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
+    }
+
+    /// @dev Every stage's serving commitment of request `id`, signed by its operator (stage 0 by a stranger if `forged`).
+    function _signedCommitments(uint256 id, address[] memory ops, bool forged)
+        private
+        view
+        returns (IInferenceEscrow.ServingCommitment[] memory c, bytes memory sigs)
+    {
+        c = new IInferenceEscrow.ServingCommitment[](ops.length);
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Shardholder"),
+                keccak256("1"),
+                block.chainid,
+                address(escrow)
+            )
+        );
+        for (uint256 s; s < ops.length; ++s) {
+            c[s] = IInferenceEscrow.ServingCommitment(keccak256(abi.encode(s)), bytes32(0), keccak256(abi.encode(id, s)), 1);
+            bytes32 digest = keccak256(abi.encodePacked("\x19\x01", domain, _structHash(id, s, c[s])));
+            uint256 key = forged && s == 0 ? uint256(keccak256("stranger")) : _keyOf(ops[s]);
+            (bytes32 r, bytes32 vs) = vm.signCompact(key, digest);
+            sigs = bytes.concat(sigs, r, vs);
+        }
+    }
+
+    function _structHash(uint256 id, uint256 s, IInferenceEscrow.ServingCommitment memory c) private view returns (bytes32) {
+        return keccak256(
+            abi.encode(escrow.SERVING_COMMITMENT_TYPEHASH(), id, uint16(s), c.weightsRoot, c.sampling, c.outputsRoot, c.positions)
+        );
+    }
+
+    function _servingRoot(uint256 id, IInferenceEscrow.ServingCommitment[] memory c) private view returns (bytes32) {
+        bytes32[] memory hashes = new bytes32[](c.length);
+        for (uint256 s; s < c.length; ++s) {
+            hashes[s] = _structHash(id, s, c[s]);
+        }
+        return keccak256(abi.encodePacked(hashes));
     }
 
     function _randomOps(uint256 m, uint256 seed) private view returns (address[] memory ops) {
@@ -289,21 +430,42 @@ contract InferenceEscrowInvariantTest is EconomyBase {
         for (uint256 i; i < 3; ++i) {
             requesters[i] = makeAddr(string(abi.encodePacked("req", vm.toString(i))));
         }
-        handler = new EscrowHandler(escrow, ids, stages, tokens, operators, keys, requesters);
+        handler = new EscrowHandler(escrow, ids, stages, tokens, operators, keys, requesters, servingLedger);
+        this.setRequesters(requesters);
         // a first pipeline per model, so requests can start at once
         handler.registerPipeline(0, 0x0100);
         handler.registerPipeline(1, 0x020100);
         targetContract(address(handler));
     }
 
-    /// @dev 2: escrow ETH == live request fees + protocol fees owed + settled balances + every member's
-    /// unsettled share of every pipeline.
+    address[] internal _requesters;
+
+    function setRequesters(address[] memory requesters) external {
+        _requesters = requesters;
+    }
+
+    /// @dev 2: escrow ETH == live request fees + operators' shares held through challenge windows + protocol
+    /// fees owed + settled balances (operators' and refunded requesters') + every member's unsettled share
+    /// of every pipeline.
     function invariant_escrowSolvent() public view {
-        uint256 owed = handler.liveFeesWei() + escrow.protocolFeesOwed();
+        uint256 owed = handler.liveFeesWei() + handler.heldWei() + escrow.protocolFeesOwed();
         for (uint256 i; i < operators.length; ++i) {
             owed += escrow.balanceOf(operators[i]) + _unsettled(operators[i]);
         }
+        for (uint256 i; i < _requesters.length; ++i) {
+            owed += escrow.balanceOf(_requesters[i]);
+        }
         assertEq(address(escrow).balance, owed);
+    }
+
+    /// @dev A fraud verdict refunds the requester once, at most its fee: refunds never exceed the fees of
+    /// the requests they were for.
+    function invariant_servingRefundsBounded() public view {
+        uint256 refunded;
+        for (uint256 i; i < _requesters.length; ++i) {
+            refunded += escrow.balanceOf(_requesters[i]);
+        }
+        assertEq(refunded, handler.servingRefundsWei(), "requesters' balances are their serving refunds");
     }
 
     /// @dev Each operator is owed or was paid exactly what it earned per stage served; the treasury likewise;

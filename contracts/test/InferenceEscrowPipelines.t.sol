@@ -201,7 +201,9 @@ contract InferenceEscrowPipelinesTest is EconomyBase, PipelineConsents {
         _fulfill(key, 1 ether, ops);
         vm.recordLogs();
         _fulfill(key, 1 ether, ops);
-        assertEq(vm.getRecordedLogs().length, 3, "InferenceRequested, InferenceFulfilled, RevenueDeposited");
+        assertEq(
+            vm.getRecordedLogs().length, 4, "InferenceRequested, InferenceFulfilled, RevenueDeposited, ServingFeesReleased"
+        );
         (, , uint256 perStageWei) = escrow.pipeline(key);
         assertEq(perStageWei, 0.5 ether);
         assertEq(_owed(key, op1), 0.5 ether);
@@ -210,12 +212,12 @@ contract InferenceEscrowPipelinesTest is EconomyBase, PipelineConsents {
         assertEq(escrow.balanceOf(op1), 0, "unsettled shares are read per pipeline");
     }
 
-    function test_fulfill_clearsRequestSlot_readsFulfilled() public {
+    function test_release_marksTheRequestReleased() public {
         address[] memory ops = _ops(op1, op2);
         bytes32 key = _registerPipeline(escrow, modelId, ops);
         uint256 id = _fulfill(key, 1 ether, ops);
-        assertEq(escrow.requestHash(id), bytes32(0));
-        assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Fulfilled));
+        assertEq(uint256(escrow.requestHash(id)) >> 248, 3, "the fulfilment word carries the released status");
+        assertEq(uint8(escrow.requestState(id)), uint8(IInferenceEscrow.RequestState.Released));
         assertEq(uint8(escrow.requestState(id + 1)), uint8(IInferenceEscrow.RequestState.None));
     }
 
@@ -274,8 +276,10 @@ contract InferenceEscrowPipelinesTest is EconomyBase, PipelineConsents {
         uint64 deadline = uint64(block.timestamp + 60);
         vm.prank(requester);
         uint256 id = e.request{value: 1 ether}(modelId, key, INPUT, deadline);
-        vm.prank(op1);
-        e.fulfill(id, IInferenceEscrow.InferenceRequest(modelId, key, requester, 1 ether, deadline, INPUT), 0, ops);
+        IInferenceEscrow.InferenceRequest memory req =
+            IInferenceEscrow.InferenceRequest(modelId, key, requester, 1 ether, deadline, INPUT);
+        _fulfillAs(e, op1, id, req, 0, ops);
+        _releaseAfterWindow(e, id, req, 0, ops);
         vm.prank(t);
         assertEq(e.withdraw(t, _keys1(key)), 0.25 ether + 0.03 ether);
         assertEq(address(e).balance, 0.25 ether);
@@ -312,8 +316,10 @@ contract InferenceEscrowPipelinesTest is EconomyBase, PipelineConsents {
         uint64 deadline = uint64(block.timestamp + 60);
         vm.prank(requester);
         uint256 id = escrow.request{value: 1 ether}(model2, k2, INPUT, deadline);
-        vm.prank(op1);
-        escrow.fulfill(id, IInferenceEscrow.InferenceRequest(model2, k2, requester, 1 ether, deadline, INPUT), 0, ops);
+        IInferenceEscrow.InferenceRequest memory req =
+            IInferenceEscrow.InferenceRequest(model2, k2, requester, 1 ether, deadline, INPUT);
+        _fulfillAs(escrow, op1, id, req, 0, ops);
+        _releaseAfterWindow(escrow, id, req, 0, ops);
         assertEq(_owed(k1, op1) + _owed(k2, op1), 0.5 ether);
         assertEq(address(token2).balance, 0.47 ether);
     }
@@ -334,7 +340,8 @@ contract InferenceEscrowPipelinesTest is EconomyBase, PipelineConsents {
         // the attacker cannot enrol the victim (no consent), so it registers and pays through 200 pipelines
         // of its own: the treasury's share grows, the victim's membership does not
         for (uint256 i; i < 200; ++i) {
-            address sybil = address(uint160(0xA000 + i));
+            address sybil = vm.addr(0xA000 + i);
+            operatorKeys[sybil] = 0xA000 + i;
             servingLedger.setServing(modelId, sybil, true);
             address[] memory own = _ops(op3, sybil);
             vm.prank(sybil); // the sybil consents by sending; op3 signs
@@ -360,10 +367,10 @@ contract InferenceEscrowPipelinesTest is EconomyBase, PipelineConsents {
         uint64 deadline = uint64(block.timestamp + 60);
         vm.prank(requester);
         id = escrow.request{value: feeWei}(modelId, key, INPUT, deadline);
-        vm.prank(ops[0]);
-        escrow.fulfill(
-            id, IInferenceEscrow.InferenceRequest(modelId, key, requester, feeWei, deadline, INPUT), keccak256("out"), ops
-        );
+        IInferenceEscrow.InferenceRequest memory req =
+            IInferenceEscrow.InferenceRequest(modelId, key, requester, feeWei, deadline, INPUT);
+        _fulfillAs(escrow, ops[0], id, req, keccak256("out"), ops);
+        _releaseAfterWindow(escrow, id, req, keccak256("out"), ops);
     }
 
     function _owed(bytes32 key, address account) internal view returns (uint256 owedWei) {

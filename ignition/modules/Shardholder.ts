@@ -17,6 +17,8 @@ export default buildModule("Shardholder", (m) => {
   const computeLedger = m.contract("ComputeLedger", [modelRegistry, validatorModule, disputeModule]);
   m.call(modelRegistry, "bindLedger", [computeLedger]);
   const inferenceEscrow = m.contract("InferenceEscrow", [modelRegistry, computeLedger, treasury]);
+  // The ledger takes serving disputes and slashes from the bound escrow only.
+  m.call(modelRegistry, "bindEscrow", [inferenceEscrow]);
   const revenueClaimer = m.contract("RevenueClaimer");
   const servingDirectory = m.contract("ServingDirectory", [modelRegistry]);
   const stageDirectory = m.contract("StageDirectory", [modelRegistry, computeLedger]);

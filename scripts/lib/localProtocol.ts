@@ -13,7 +13,7 @@ import { sampleCommitment, sampleModelSpec } from "./sampleSpec.ts";
 
 /**
  * A fresh in-process Hardhat chain with the whole protocol deployed exactly as the Ignition
- * module wires it (token implementation, registry, ledger bound to it, escrow, claimer), and
+ * module wires it (token implementation, registry, ledger and escrow bound to it, claimer), and
  * the address book the SDK reads.
  */
 export async function deployShardholder() {
@@ -42,6 +42,13 @@ export async function deployShardholder() {
     computeLedger.address,
     deployer.account.address,
   ]);
+  const bindEscrow = await deployer.writeContract({
+    abi: modelRegistryAbi,
+    address: modelRegistry.address,
+    functionName: "bindEscrow",
+    args: [inferenceEscrow.address],
+  });
+  await publicClient.waitForTransactionReceipt({ hash: bindEscrow });
   const revenueClaimer = await viem.deployContract("RevenueClaimer");
   const servingDirectory = await viem.deployContract("ServingDirectory", [modelRegistry.address]);
   const stageDirectory = await viem.deployContract("StageDirectory", [modelRegistry.address, computeLedger.address]);
