@@ -66,6 +66,10 @@ contract InferenceEscrow is IInferenceEscrow, IServingVerdicts, EIP712, Reentran
     bytes32 public constant SERVING_FRAME_TYPEHASH =
         // solhint-disable-next-line gas-small-strings
         keccak256("ServingFrame(uint256 requestId,uint16 stage,uint32 position,bytes32 payloadHash)");
+    /// @notice The share of fulfilled requests each stage's validators re-execute, in bps: request `id` is
+    /// audited when `keccak256(abi.encode(blockhash(fulfilment block), id)) % 1e4 < SERVING_AUDIT_BPS`
+    /// (unknown to the operators until the fulfilment is mined). Anyone may still challenge any request.
+    uint256 public constant SERVING_AUDIT_BPS = 1000;
     uint256 private constant _BPS = 10_000;
     /// @dev A refunded request's slot; fulfilled ones are cleared. A keccak output is never 2 (or 0).
     bytes32 private constant _REFUNDED = bytes32(uint256(2));

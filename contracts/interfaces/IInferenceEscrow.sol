@@ -23,7 +23,8 @@ interface IInferenceEscrow {
     struct ServingCommitment {
         /// root of the stage weights it served with
         bytes32 weightsRoot;
-        /// `keccak256(abi.encode(uint64 seed, uint32 temperatureMilli, uint32 topK))` of the stage that samples; zero elsewhere
+        /// `keccak256(abi.encode(bytes32 seed, uint32 temperatureMilli, uint32 topK))` on the stage that samples (seed:
+        /// `keccak256(abi.encode(requestId, inputHash))`); zero elsewhere
         bytes32 sampling;
         /// Merkle root (OpenZeppelin standard tree) of `(uint32 position, bytes32 outputHash)` per generated position
         bytes32 outputsRoot;
@@ -211,6 +212,8 @@ interface IInferenceEscrow {
     function SERVING_COMMITMENT_TYPEHASH() external view returns (bytes32);
     // solhint-disable-next-line func-name-mixedcase
     function SERVING_FRAME_TYPEHASH() external view returns (bytes32);
+    // solhint-disable-next-line func-name-mixedcase
+    function SERVING_AUDIT_BPS() external view returns (uint256);
     function treasury() external view returns (address);
     function requestCount() external view returns (uint256);
     function requestState(uint256 requestId) external view returns (RequestState);

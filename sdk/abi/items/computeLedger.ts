@@ -124,6 +124,9 @@ export const ComputeLedgerNotCommitteeMember = {"inputs":[],"name":"ComputeLedge
 /** `error ComputeLedgerNotEligibleValidator()` */
 export const ComputeLedgerNotEligibleValidator = {"inputs":[],"name":"ComputeLedgerNotEligibleValidator","type":"error"} as const;
 
+/** `error ComputeLedgerNotEscrow(address caller)` */
+export const ComputeLedgerNotEscrow = {"inputs":[{"internalType":"address","name":"caller","type":"address"}],"name":"ComputeLedgerNotEscrow","type":"error"} as const;
+
 /** `error ComputeLedgerNotFinalized(uint64 modelId, uint64 round)` */
 export const ComputeLedgerNotFinalized = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint64","name":"round","type":"uint64"}],"name":"ComputeLedgerNotFinalized","type":"error"} as const;
 
@@ -298,6 +301,9 @@ export const RoundSeedRequested = {"anonymous":false,"inputs":[{"indexed":true,"
 /** `event RoundSeedSealed(uint64 modelId, uint64 round, bytes32 seed)` */
 export const RoundSeedSealed = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"modelId","type":"uint64"},{"indexed":true,"internalType":"uint64","name":"round","type":"uint64"},{"indexed":false,"internalType":"bytes32","name":"seed","type":"bytes32"}],"name":"RoundSeedSealed","type":"event"} as const;
 
+/** `event ServingOperatorSlashed(uint64 modelId, uint64 requestId, address operator, uint16 stage, uint256 slashedWei, uint256 refundWei, uint256 rewardWei, uint256 burnedWei)` */
+export const ServingOperatorSlashed = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"modelId","type":"uint64"},{"indexed":true,"internalType":"uint64","name":"requestId","type":"uint64"},{"indexed":true,"internalType":"address","name":"operator","type":"address"},{"indexed":false,"internalType":"uint16","name":"stage","type":"uint16"},{"indexed":false,"internalType":"uint256","name":"slashedWei","type":"uint256"},{"indexed":false,"internalType":"uint256","name":"refundWei","type":"uint256"},{"indexed":false,"internalType":"uint256","name":"rewardWei","type":"uint256"},{"indexed":false,"internalType":"uint256","name":"burnedWei","type":"uint256"}],"name":"ServingOperatorSlashed","type":"event"} as const;
+
 /** `event SigningKeyRotated(address account, address previousKey, address newKey)` */
 export const SigningKeyRotated = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"address","name":"account","type":"address"},{"indexed":false,"internalType":"address","name":"previousKey","type":"address"},{"indexed":false,"internalType":"address","name":"newKey","type":"address"}],"name":"SigningKeyRotated","type":"event"} as const;
 
@@ -460,6 +466,9 @@ export const openAvailabilityOfItem = {"inputs":[{"internalType":"uint64","name"
 /** `function openDisputeOfItem(uint64 modelId, uint64 round, uint16 stage, address worker, uint32 microbatch)` */
 export const openDisputeOfItem = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint64","name":"round","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"},{"internalType":"address","name":"worker","type":"address"},{"internalType":"uint32","name":"microbatch","type":"uint32"}],"name":"openDisputeOfItem","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
 
+/** `function openServingDispute(uint64, uint64, uint16, address, address, uint256)` */
+export const openServingDispute = {"inputs":[{"internalType":"uint64","name":"","type":"uint64"},{"internalType":"uint64","name":"","type":"uint64"},{"internalType":"uint16","name":"","type":"uint16"},{"internalType":"address","name":"","type":"address"},{"internalType":"address","name":"","type":"address"},{"internalType":"uint256","name":"","type":"uint256"}],"name":"openServingDispute","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"payable","type":"function"} as const;
+
 /** `function panel(uint256 disputeId, uint8 level)` */
 export const panel = {"inputs":[{"internalType":"uint256","name":"disputeId","type":"uint256"},{"internalType":"uint8","name":"level","type":"uint8"}],"name":"panel","outputs":[{"components":[{"internalType":"address","name":"member","type":"address"},{"internalType":"uint16","name":"seats","type":"uint16"},{"internalType":"uint8","name":"vote","type":"uint8"}],"internalType":"struct IComputeLedgerTypes.PanelSeat[]","name":"seats","type":"tuple[]"}],"stateMutability":"view","type":"function"} as const;
 
@@ -519,6 +528,9 @@ export const setValidator = {"inputs":[{"internalType":"uint64","name":"modelId"
 
 /** `function slashFalseAttestation(uint256, address)` */
 export const slashFalseAttestation = {"inputs":[{"internalType":"uint256","name":"","type":"uint256"},{"internalType":"address","name":"","type":"address"}],"name":"slashFalseAttestation","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
+
+/** `function slashServingOperator(uint64, uint64, uint16, address, address, uint256)` */
+export const slashServingOperator = {"inputs":[{"internalType":"uint64","name":"","type":"uint64"},{"internalType":"uint64","name":"","type":"uint64"},{"internalType":"uint16","name":"","type":"uint16"},{"internalType":"address","name":"","type":"address"},{"internalType":"address","name":"","type":"address"},{"internalType":"uint256","name":"","type":"uint256"}],"name":"slashServingOperator","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
 
 /** `function slashUnavailable(uint256)` */
 export const slashUnavailable = {"inputs":[{"internalType":"uint256","name":"","type":"uint256"}],"name":"slashUnavailable","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;

@@ -13,6 +13,18 @@ export const InferenceEscrowAlreadyFulfilled = {"inputs":[{"internalType":"uint2
 /** `error InferenceEscrowAlreadyRefunded(uint256 requestId)` */
 export const InferenceEscrowAlreadyRefunded = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"}],"name":"InferenceEscrowAlreadyRefunded","type":"error"} as const;
 
+/** `error InferenceEscrowBadStage(uint16 stage, uint256 stageCount)` */
+export const InferenceEscrowBadStage = {"inputs":[{"internalType":"uint16","name":"stage","type":"uint16"},{"internalType":"uint256","name":"stageCount","type":"uint256"}],"name":"InferenceEscrowBadStage","type":"error"} as const;
+
+/** `error InferenceEscrowChallengeWindowClosed(uint256 requestId, uint64 challengeableUntil)` */
+export const InferenceEscrowChallengeWindowClosed = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"internalType":"uint64","name":"challengeableUntil","type":"uint64"}],"name":"InferenceEscrowChallengeWindowClosed","type":"error"} as const;
+
+/** `error InferenceEscrowChallengeWindowOpen(uint256 requestId, uint64 challengeableUntil)` */
+export const InferenceEscrowChallengeWindowOpen = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"internalType":"uint64","name":"challengeableUntil","type":"uint64"}],"name":"InferenceEscrowChallengeWindowOpen","type":"error"} as const;
+
+/** `error InferenceEscrowCommitmentCountMismatch(uint256 expected, uint256 commitments, uint256 signatures)` */
+export const InferenceEscrowCommitmentCountMismatch = {"inputs":[{"internalType":"uint256","name":"expected","type":"uint256"},{"internalType":"uint256","name":"commitments","type":"uint256"},{"internalType":"uint256","name":"signatures","type":"uint256"}],"name":"InferenceEscrowCommitmentCountMismatch","type":"error"} as const;
+
 /** `error InferenceEscrowConsentCountMismatch(uint256 expected, uint256 got)` */
 export const InferenceEscrowConsentCountMismatch = {"inputs":[{"internalType":"uint256","name":"expected","type":"uint256"},{"internalType":"uint256","name":"got","type":"uint256"}],"name":"InferenceEscrowConsentCountMismatch","type":"error"} as const;
 
@@ -28,11 +40,29 @@ export const InferenceEscrowDeadlinePassed = {"inputs":[{"internalType":"uint256
 /** `error InferenceEscrowFeeTooLow(uint256 feeWei, uint256 minRequestFeeWei)` */
 export const InferenceEscrowFeeTooLow = {"inputs":[{"internalType":"uint256","name":"feeWei","type":"uint256"},{"internalType":"uint256","name":"minRequestFeeWei","type":"uint256"}],"name":"InferenceEscrowFeeTooLow","type":"error"} as const;
 
+/** `error InferenceEscrowFulfilmentMismatch(uint256 requestId)` */
+export const InferenceEscrowFulfilmentMismatch = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"}],"name":"InferenceEscrowFulfilmentMismatch","type":"error"} as const;
+
 /** `error InferenceEscrowInvalidConsent(address operator)` */
 export const InferenceEscrowInvalidConsent = {"inputs":[{"internalType":"address","name":"operator","type":"address"}],"name":"InferenceEscrowInvalidConsent","type":"error"} as const;
 
 /** `error InferenceEscrowInvalidDeadline(uint64 deadline)` */
 export const InferenceEscrowInvalidDeadline = {"inputs":[{"internalType":"uint64","name":"deadline","type":"uint64"}],"name":"InferenceEscrowInvalidDeadline","type":"error"} as const;
+
+/** `error InferenceEscrowInvalidFrameSignature()` */
+export const InferenceEscrowInvalidFrameSignature = {"inputs":[],"name":"InferenceEscrowInvalidFrameSignature","type":"error"} as const;
+
+/** `error InferenceEscrowInvalidOutputProof()` */
+export const InferenceEscrowInvalidOutputProof = {"inputs":[],"name":"InferenceEscrowInvalidOutputProof","type":"error"} as const;
+
+/** `error InferenceEscrowInvalidServingSignature(uint256 stage, address operator)` */
+export const InferenceEscrowInvalidServingSignature = {"inputs":[{"internalType":"uint256","name":"stage","type":"uint256"},{"internalType":"address","name":"operator","type":"address"}],"name":"InferenceEscrowInvalidServingSignature","type":"error"} as const;
+
+/** `error InferenceEscrowNotAnEquivocation()` */
+export const InferenceEscrowNotAnEquivocation = {"inputs":[],"name":"InferenceEscrowNotAnEquivocation","type":"error"} as const;
+
+/** `error InferenceEscrowNotLedger(address caller)` */
+export const InferenceEscrowNotLedger = {"inputs":[{"internalType":"address","name":"caller","type":"address"}],"name":"InferenceEscrowNotLedger","type":"error"} as const;
 
 /** `error InferenceEscrowNotPipelineMember(bytes32 pipelineKey, address account)` */
 export const InferenceEscrowNotPipelineMember = {"inputs":[{"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"internalType":"address","name":"account","type":"address"}],"name":"InferenceEscrowNotPipelineMember","type":"error"} as const;
@@ -51,6 +81,12 @@ export const InferenceEscrowPipelineMismatch = {"inputs":[{"internalType":"uint2
 
 /** `error InferenceEscrowRequestMismatch(uint256 requestId)` */
 export const InferenceEscrowRequestMismatch = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"}],"name":"InferenceEscrowRequestMismatch","type":"error"} as const;
+
+/** `error InferenceEscrowServingAlreadyProven(uint256 requestId, uint16 stage)` */
+export const InferenceEscrowServingAlreadyProven = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"internalType":"uint16","name":"stage","type":"uint16"}],"name":"InferenceEscrowServingAlreadyProven","type":"error"} as const;
+
+/** `error InferenceEscrowServingDisputeOpen(uint256 requestId)` */
+export const InferenceEscrowServingDisputeOpen = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"}],"name":"InferenceEscrowServingDisputeOpen","type":"error"} as const;
 
 /** `error InferenceEscrowStageCountMismatch(uint256 expected, uint256 got)` */
 export const InferenceEscrowStageCountMismatch = {"inputs":[{"internalType":"uint256","name":"expected","type":"uint256"},{"internalType":"uint256","name":"got","type":"uint256"}],"name":"InferenceEscrowStageCountMismatch","type":"error"} as const;
@@ -88,8 +124,8 @@ export const BalanceSettled = {"anonymous":false,"inputs":[{"indexed":true,"inte
 /** `event EIP712DomainChanged()` */
 export const EIP712DomainChanged = {"anonymous":false,"inputs":[],"name":"EIP712DomainChanged","type":"event"} as const;
 
-/** `event InferenceFulfilled(uint256 requestId, bytes32 pipelineKey, address fulfiller, bytes32 outputHash, uint256 protocolFeeWei, uint256 operatorFeeWeiPerStage, uint256 holdersWei)` */
-export const InferenceFulfilled = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"requestId","type":"uint256"},{"indexed":true,"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"indexed":true,"internalType":"address","name":"fulfiller","type":"address"},{"indexed":false,"internalType":"bytes32","name":"outputHash","type":"bytes32"},{"indexed":false,"internalType":"uint256","name":"protocolFeeWei","type":"uint256"},{"indexed":false,"internalType":"uint256","name":"operatorFeeWeiPerStage","type":"uint256"},{"indexed":false,"internalType":"uint256","name":"holdersWei","type":"uint256"}],"name":"InferenceFulfilled","type":"event"} as const;
+/** `event InferenceFulfilled(uint256 requestId, bytes32 pipelineKey, address fulfiller, bytes32 outputHash, uint256 protocolFeeWei, uint256 operatorFeeWeiPerStage, uint256 holdersWei, bytes32 servingRoot, uint64 challengeableUntil)` */
+export const InferenceFulfilled = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"requestId","type":"uint256"},{"indexed":true,"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"indexed":true,"internalType":"address","name":"fulfiller","type":"address"},{"indexed":false,"internalType":"bytes32","name":"outputHash","type":"bytes32"},{"indexed":false,"internalType":"uint256","name":"protocolFeeWei","type":"uint256"},{"indexed":false,"internalType":"uint256","name":"operatorFeeWeiPerStage","type":"uint256"},{"indexed":false,"internalType":"uint256","name":"holdersWei","type":"uint256"},{"indexed":false,"internalType":"bytes32","name":"servingRoot","type":"bytes32"},{"indexed":false,"internalType":"uint64","name":"challengeableUntil","type":"uint64"}],"name":"InferenceFulfilled","type":"event"} as const;
 
 /** `event InferenceRefunded(uint256 requestId, uint64 modelId, address requester, uint256 feeWei)` */
 export const InferenceRefunded = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"requestId","type":"uint256"},{"indexed":true,"internalType":"uint64","name":"modelId","type":"uint64"},{"indexed":true,"internalType":"address","name":"requester","type":"address"},{"indexed":false,"internalType":"uint256","name":"feeWei","type":"uint256"}],"name":"InferenceRefunded","type":"event"} as const;
@@ -106,11 +142,29 @@ export const PipelineMemberAdded = {"anonymous":false,"inputs":[{"indexed":true,
 /** `event PipelineRegistered(bytes32 pipelineKey, uint64 modelId, address[] stageOperators)` */
 export const PipelineRegistered = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"indexed":true,"internalType":"uint64","name":"modelId","type":"uint64"},{"indexed":false,"internalType":"address[]","name":"stageOperators","type":"address[]"}],"name":"PipelineRegistered","type":"event"} as const;
 
+/** `event ServingChallenged(uint256 requestId, uint16 stage, address operator, uint256 disputeId, address challenger)` */
+export const ServingChallenged = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"requestId","type":"uint256"},{"indexed":false,"internalType":"uint16","name":"stage","type":"uint16"},{"indexed":true,"internalType":"address","name":"operator","type":"address"},{"indexed":false,"internalType":"uint256","name":"disputeId","type":"uint256"},{"indexed":true,"internalType":"address","name":"challenger","type":"address"}],"name":"ServingChallenged","type":"event"} as const;
+
+/** `event ServingEquivocationProven(uint256 requestId, uint16 stage, address operator, uint32 position, address prover)` */
+export const ServingEquivocationProven = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"requestId","type":"uint256"},{"indexed":false,"internalType":"uint16","name":"stage","type":"uint16"},{"indexed":true,"internalType":"address","name":"operator","type":"address"},{"indexed":false,"internalType":"uint32","name":"position","type":"uint32"},{"indexed":true,"internalType":"address","name":"prover","type":"address"}],"name":"ServingEquivocationProven","type":"event"} as const;
+
+/** `event ServingFeesReleased(uint256 requestId, bytes32 pipelineKey, uint256 perStageWei, uint256 forfeitedWei)` */
+export const ServingFeesReleased = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"requestId","type":"uint256"},{"indexed":true,"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"indexed":false,"internalType":"uint256","name":"perStageWei","type":"uint256"},{"indexed":false,"internalType":"uint256","name":"forfeitedWei","type":"uint256"}],"name":"ServingFeesReleased","type":"event"} as const;
+
+/** `event ServingVerdict(uint256 requestId, uint16 stage, bool fraud, uint256 refundWei)` */
+export const ServingVerdict = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"requestId","type":"uint256"},{"indexed":false,"internalType":"uint16","name":"stage","type":"uint16"},{"indexed":false,"internalType":"bool","name":"fraud","type":"bool"},{"indexed":false,"internalType":"uint256","name":"refundWei","type":"uint256"}],"name":"ServingVerdict","type":"event"} as const;
+
 /** `event Withdrawn(address account, address to, uint256 amountWei)` */
 export const Withdrawn = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"address","name":"account","type":"address"},{"indexed":true,"internalType":"address","name":"to","type":"address"},{"indexed":false,"internalType":"uint256","name":"amountWei","type":"uint256"}],"name":"Withdrawn","type":"event"} as const;
 
 /** `function PIPELINE_CONSENT_TYPEHASH()` */
 export const PIPELINE_CONSENT_TYPEHASH = {"inputs":[],"name":"PIPELINE_CONSENT_TYPEHASH","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"} as const;
+
+/** `function SERVING_COMMITMENT_TYPEHASH()` */
+export const SERVING_COMMITMENT_TYPEHASH = {"inputs":[],"name":"SERVING_COMMITMENT_TYPEHASH","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"} as const;
+
+/** `function SERVING_FRAME_TYPEHASH()` */
+export const SERVING_FRAME_TYPEHASH = {"inputs":[],"name":"SERVING_FRAME_TYPEHASH","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"} as const;
 
 /** `function balanceOf(address account)` */
 export const balanceOf = {"inputs":[{"internalType":"address","name":"account","type":"address"}],"name":"balanceOf","outputs":[{"internalType":"uint256","name":"amountWei","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
@@ -118,11 +172,20 @@ export const balanceOf = {"inputs":[{"internalType":"address","name":"account","
 /** `function cacheModelTerms(uint64 modelId)` */
 export const cacheModelTerms = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"}],"name":"cacheModelTerms","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
 
+/** `function challengeServing(uint256 requestId, tuple req, bytes32 outputHash, tuple[] commitments, address[] stageOperators, uint16 stage)` */
+export const challengeServing = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"components":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"internalType":"address","name":"requester","type":"address"},{"internalType":"uint256","name":"feeWei","type":"uint256"},{"internalType":"uint64","name":"deadline","type":"uint64"},{"internalType":"bytes32","name":"inputHash","type":"bytes32"}],"internalType":"struct IInferenceEscrow.InferenceRequest","name":"req","type":"tuple"},{"internalType":"bytes32","name":"outputHash","type":"bytes32"},{"components":[{"internalType":"bytes32","name":"weightsRoot","type":"bytes32"},{"internalType":"bytes32","name":"sampling","type":"bytes32"},{"internalType":"bytes32","name":"outputsRoot","type":"bytes32"},{"internalType":"uint32","name":"positions","type":"uint32"}],"internalType":"struct IInferenceEscrow.ServingCommitment[]","name":"commitments","type":"tuple[]"},{"internalType":"address[]","name":"stageOperators","type":"address[]"},{"internalType":"uint16","name":"stage","type":"uint16"}],"name":"challengeServing","outputs":[{"internalType":"uint256","name":"disputeId","type":"uint256"}],"stateMutability":"payable","type":"function"} as const;
+
+/** `function challengeWindowSec(uint64 modelId)` */
+export const challengeWindowSec = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"}],"name":"challengeWindowSec","outputs":[{"internalType":"uint32","name":"","type":"uint32"}],"stateMutability":"view","type":"function"} as const;
+
 /** `function eip712Domain()` */
 export const eip712Domain = {"inputs":[],"name":"eip712Domain","outputs":[{"internalType":"bytes1","name":"fields","type":"bytes1"},{"internalType":"string","name":"name","type":"string"},{"internalType":"string","name":"version","type":"string"},{"internalType":"uint256","name":"chainId","type":"uint256"},{"internalType":"address","name":"verifyingContract","type":"address"},{"internalType":"bytes32","name":"salt","type":"bytes32"},{"internalType":"uint256[]","name":"extensions","type":"uint256[]"}],"stateMutability":"view","type":"function"} as const;
 
-/** `function fulfill(uint256 requestId, tuple req, bytes32 outputHash, address[] stageOperators)` */
-export const fulfill = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"components":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"internalType":"address","name":"requester","type":"address"},{"internalType":"uint256","name":"feeWei","type":"uint256"},{"internalType":"uint64","name":"deadline","type":"uint64"},{"internalType":"bytes32","name":"inputHash","type":"bytes32"}],"internalType":"struct IInferenceEscrow.InferenceRequest","name":"req","type":"tuple"},{"internalType":"bytes32","name":"outputHash","type":"bytes32"},{"internalType":"address[]","name":"stageOperators","type":"address[]"}],"name":"fulfill","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
+/** `function fulfill(uint256 requestId, tuple req, bytes32 outputHash, tuple[] commitments, bytes signatures, address[] stageOperators)` */
+export const fulfill = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"components":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"internalType":"address","name":"requester","type":"address"},{"internalType":"uint256","name":"feeWei","type":"uint256"},{"internalType":"uint64","name":"deadline","type":"uint64"},{"internalType":"bytes32","name":"inputHash","type":"bytes32"}],"internalType":"struct IInferenceEscrow.InferenceRequest","name":"req","type":"tuple"},{"internalType":"bytes32","name":"outputHash","type":"bytes32"},{"components":[{"internalType":"bytes32","name":"weightsRoot","type":"bytes32"},{"internalType":"bytes32","name":"sampling","type":"bytes32"},{"internalType":"bytes32","name":"outputsRoot","type":"bytes32"},{"internalType":"uint32","name":"positions","type":"uint32"}],"internalType":"struct IInferenceEscrow.ServingCommitment[]","name":"commitments","type":"tuple[]"},{"internalType":"bytes","name":"signatures","type":"bytes"},{"internalType":"address[]","name":"stageOperators","type":"address[]"}],"name":"fulfill","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
+
+/** `function fulfilment(uint256 requestId)` */
+export const fulfilment = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"}],"name":"fulfilment","outputs":[{"internalType":"enum IInferenceEscrow.RequestState","name":"state","type":"uint8"},{"internalType":"uint64","name":"fulfilledAt","type":"uint64"},{"internalType":"uint16","name":"openDisputes","type":"uint16"},{"internalType":"uint32","name":"guiltyStages","type":"uint32"},{"internalType":"uint256","name":"refundOwedWei","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
 
 /** `function hashPipelineConsent(uint64 modelId, address[] stageOperators, uint64 consentDeadline)` */
 export const hashPipelineConsent = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"address[]","name":"stageOperators","type":"address[]"},{"internalType":"uint64","name":"consentDeadline","type":"uint64"}],"name":"hashPipelineConsent","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"} as const;
@@ -136,6 +199,9 @@ export const ledger = {"inputs":[],"name":"ledger","outputs":[{"internalType":"c
 /** `function memberOf(bytes32 key, address account)` */
 export const memberOf = {"inputs":[{"internalType":"bytes32","name":"key","type":"bytes32"},{"internalType":"address","name":"account","type":"address"}],"name":"memberOf","outputs":[{"internalType":"uint16","name":"stagesServed","type":"uint16"},{"internalType":"uint256","name":"owedWei","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
 
+/** `function onServingVerdict(uint256 requestId, uint16 stage, bool fraud, bool closesDispute)` */
+export const onServingVerdict = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"internalType":"uint16","name":"stage","type":"uint16"},{"internalType":"bool","name":"fraud","type":"bool"},{"internalType":"bool","name":"closesDispute","type":"bool"}],"name":"onServingVerdict","outputs":[],"stateMutability":"payable","type":"function"} as const;
+
 /** `function pipeline(bytes32 key)` */
 export const pipeline = {"inputs":[{"internalType":"bytes32","name":"key","type":"bytes32"}],"name":"pipeline","outputs":[{"internalType":"bool","name":"registered","type":"bool"},{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint256","name":"perStageWei","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
 
@@ -145,6 +211,9 @@ export const pipelineKey = {"inputs":[{"internalType":"uint64","name":"modelId",
 /** `function protocolFeesOwed()` */
 export const protocolFeesOwed = {"inputs":[],"name":"protocolFeesOwed","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
 
+/** `function proveServingEquivocation(uint256 requestId, tuple req, bytes32 outputHash, tuple[] commitments, address[] stageOperators, tuple e)` */
+export const proveServingEquivocation = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"components":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"internalType":"address","name":"requester","type":"address"},{"internalType":"uint256","name":"feeWei","type":"uint256"},{"internalType":"uint64","name":"deadline","type":"uint64"},{"internalType":"bytes32","name":"inputHash","type":"bytes32"}],"internalType":"struct IInferenceEscrow.InferenceRequest","name":"req","type":"tuple"},{"internalType":"bytes32","name":"outputHash","type":"bytes32"},{"components":[{"internalType":"bytes32","name":"weightsRoot","type":"bytes32"},{"internalType":"bytes32","name":"sampling","type":"bytes32"},{"internalType":"bytes32","name":"outputsRoot","type":"bytes32"},{"internalType":"uint32","name":"positions","type":"uint32"}],"internalType":"struct IInferenceEscrow.ServingCommitment[]","name":"commitments","type":"tuple[]"},{"internalType":"address[]","name":"stageOperators","type":"address[]"},{"components":[{"internalType":"uint16","name":"stage","type":"uint16"},{"internalType":"uint32","name":"position","type":"uint32"},{"internalType":"bytes32","name":"committedHash","type":"bytes32"},{"internalType":"bytes32[]","name":"proof","type":"bytes32[]"},{"internalType":"bytes32","name":"signedHash","type":"bytes32"},{"internalType":"bytes","name":"signature","type":"bytes"}],"internalType":"struct IInferenceEscrow.ServingEquivocation","name":"e","type":"tuple"}],"name":"proveServingEquivocation","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
+
 /** `function refund(uint256 requestId, tuple req)` */
 export const refund = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"components":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"internalType":"address","name":"requester","type":"address"},{"internalType":"uint256","name":"feeWei","type":"uint256"},{"internalType":"uint64","name":"deadline","type":"uint64"},{"internalType":"bytes32","name":"inputHash","type":"bytes32"}],"internalType":"struct IInferenceEscrow.InferenceRequest","name":"req","type":"tuple"}],"name":"refund","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
 
@@ -153,6 +222,9 @@ export const registerPipeline = {"inputs":[{"internalType":"uint64","name":"mode
 
 /** `function registry()` */
 export const registry = {"inputs":[],"name":"registry","outputs":[{"internalType":"contract IModelRegistry","name":"","type":"address"}],"stateMutability":"view","type":"function"} as const;
+
+/** `function release(uint256 requestId, tuple req, bytes32 outputHash, bytes32 servingRoot, address[] stageOperators)` */
+export const release = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"components":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"internalType":"address","name":"requester","type":"address"},{"internalType":"uint256","name":"feeWei","type":"uint256"},{"internalType":"uint64","name":"deadline","type":"uint64"},{"internalType":"bytes32","name":"inputHash","type":"bytes32"}],"internalType":"struct IInferenceEscrow.InferenceRequest","name":"req","type":"tuple"},{"internalType":"bytes32","name":"outputHash","type":"bytes32"},{"internalType":"bytes32","name":"servingRoot","type":"bytes32"},{"internalType":"address[]","name":"stageOperators","type":"address[]"}],"name":"release","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
 
 /** `function request(uint64 modelId, bytes32 pipelineKey_, bytes32 inputHash, uint64 deadline)` */
 export const request = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"bytes32","name":"pipelineKey_","type":"bytes32"},{"internalType":"bytes32","name":"inputHash","type":"bytes32"},{"internalType":"uint64","name":"deadline","type":"uint64"}],"name":"request","outputs":[{"internalType":"uint256","name":"requestId","type":"uint256"}],"stateMutability":"payable","type":"function"} as const;

@@ -25,6 +25,9 @@ export const ModelRegistryEmptyName = {"inputs":[],"name":"ModelRegistryEmptyNam
 /** `error ModelRegistryEmptySymbol()` */
 export const ModelRegistryEmptySymbol = {"inputs":[],"name":"ModelRegistryEmptySymbol","type":"error"} as const;
 
+/** `error ModelRegistryEscrowAlreadyBound(address escrow)` */
+export const ModelRegistryEscrowAlreadyBound = {"inputs":[{"internalType":"address","name":"escrow","type":"address"}],"name":"ModelRegistryEscrowAlreadyBound","type":"error"} as const;
+
 /** `error ModelRegistryFeeSplitTooHigh(uint16 protocolFeeBps, uint16 operatorFeeBps)` */
 export const ModelRegistryFeeSplitTooHigh = {"inputs":[{"internalType":"uint16","name":"protocolFeeBps","type":"uint16"},{"internalType":"uint16","name":"operatorFeeBps","type":"uint16"}],"name":"ModelRegistryFeeSplitTooHigh","type":"error"} as const;
 
@@ -100,6 +103,9 @@ export const ModelRegistryZeroWeightsRoot = {"inputs":[{"internalType":"uint16",
 /** `error ModelRegistryZeroWorkerStake()` */
 export const ModelRegistryZeroWorkerStake = {"inputs":[],"name":"ModelRegistryZeroWorkerStake","type":"error"} as const;
 
+/** `event EscrowBound(address escrow)` */
+export const EscrowBound = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"address","name":"escrow","type":"address"}],"name":"EscrowBound","type":"event"} as const;
+
 /** `event LedgerBound(address ledger)` */
 export const LedgerBound = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"address","name":"ledger","type":"address"}],"name":"LedgerBound","type":"event"} as const;
 
@@ -133,11 +139,17 @@ export const MAX_STAGES = {"inputs":[],"name":"MAX_STAGES","outputs":[{"internal
 /** `function MAX_VALIDATOR_EMISSION_BPS()` */
 export const MAX_VALIDATOR_EMISSION_BPS = {"inputs":[],"name":"MAX_VALIDATOR_EMISSION_BPS","outputs":[{"internalType":"uint16","name":"","type":"uint16"}],"stateMutability":"view","type":"function"} as const;
 
+/** `function bindEscrow(address escrow_)` */
+export const bindEscrow = {"inputs":[{"internalType":"address","name":"escrow_","type":"address"}],"name":"bindEscrow","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
+
 /** `function bindLedger(address ledger_)` */
 export const bindLedger = {"inputs":[{"internalType":"address","name":"ledger_","type":"address"}],"name":"bindLedger","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
 
 /** `function deployer()` */
 export const deployer = {"inputs":[],"name":"deployer","outputs":[{"internalType":"address","name":"","type":"address"}],"stateMutability":"view","type":"function"} as const;
+
+/** `function escrow()` */
+export const escrow = {"inputs":[],"name":"escrow","outputs":[{"internalType":"address","name":"","type":"address"}],"stateMutability":"view","type":"function"} as const;
 
 /** `function initialWeightsRoot(uint64 modelId, uint16 stage)` */
 export const initialWeightsRoot = {"inputs":[{"internalType":"uint64","name":"modelId","type":"uint64"},{"internalType":"uint16","name":"stage","type":"uint16"}],"name":"initialWeightsRoot","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"} as const;
