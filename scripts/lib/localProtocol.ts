@@ -3,7 +3,8 @@
 // test/sdk/fixture.ts) and by scripts that stage a network, e.g. the app's screenshots; it lives
 // here because scripts must not import from test/.
 import hre from "hardhat";
-import { type Address, type Hex, getAddress } from "viem";
+import { type Address, type Hex, getAddress, keccak256, toHex } from "viem";
+import { NO_SAMPLING, type ServingCommitment, servingOutputsTree, signServingCommitment } from "../../sdk/protocol/serving.ts";
 import { modelRegistryAbi } from "../../sdk/abi/modelRegistry.ts";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
@@ -123,4 +124,32 @@ export async function mintRound(
   await s.networkHelpers.time.increaseTo(commitEnd + BigInt(model.timing.challengeWindowSec));
   await relayer.finalizeRound({ modelId, round });
   for (const stage of [0, 1] as const) await relayer.mintReward({ modelId, round, worker: accountAt(s, workers[stage]) });
+}
+
+/**
+ * Every stage's serving commitment of `requestId` signed by its operator (a Hardhat wallet of this
+ * chain): what `fulfillInference` takes. The commitments are placeholders with the right shape (the
+ * chain checks signatures, not the computation: tests of the computation run the real pipeline).
+ */
+export async function signedServing(
+  s: Shardholder,
+  { requestId, stageOperators }: { requestId: bigint; stageOperators: readonly Address[] },
+): Promise<{ commitments: ServingCommitment[]; signatures: Hex[] }> {
+  const ctx = { escrow: s.deployments.contracts.inferenceEscrow, chainId: s.deployments.chainId };
+  const commitments = stageOperators.map(
+    (_, stage): ServingCommitment => ({
+      weightsRoot: keccak256(toHex(`weights ${stage}`)),
+      sampling: NO_SAMPLING,
+      outputsRoot: servingOutputsTree([keccak256(toHex(`request ${requestId} stage ${stage}`))]).root,
+      positions: 1,
+    }),
+  );
+  const signatures = await Promise.all(
+    stageOperators.map((operator, stage) => {
+      const wallet = s.wallets.find((w) => getAddress(w.account.address) === getAddress(operator));
+      if (!wallet) throw new Error(`no wallet for stage operator ${operator}`);
+      return signServingCommitment(wallet, ctx, requestId, stage, commitments[stage] as ServingCommitment);
+    }),
+  );
+  return { commitments, signatures };
 }

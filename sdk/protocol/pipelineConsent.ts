@@ -69,10 +69,18 @@ export function hashPipelineConsent(parameters: PipelineConsentContext): Hex {
   return hashTypedData(typedData(parameters));
 }
 
-type SignerClient = Client<Transport, Chain | undefined, Account | undefined>;
+/** A wallet client whose account signs (JSON-RPC or local). */
+export type SignerClient = Client<Transport, Chain | undefined, Account | undefined>;
 
 function isLocalAccount(signer: LocalAccount | SignerClient): signer is LocalAccount {
   return signer.type === "local";
+}
+
+/** Signs EIP-712 typed data with a local account, or with a wallet client's account. */
+export async function signTyped(signer: LocalAccount | SignerClient, typed: Parameters<LocalAccount["signTypedData"]>[0]): Promise<Hex> {
+  if (isLocalAccount(signer)) return signer.signTypedData(typed);
+  if (!signer.account) throw new MissingSignerError();
+  return signTypedData(signer, { account: signer.account, ...typed });
 }
 
 /**
@@ -82,9 +90,7 @@ function isLocalAccount(signer: LocalAccount | SignerClient): signer is LocalAcc
  * const signature = await signPipelineConsent(privateKeyToAccount(operatorKey), { escrow, chainId, consent })
  */
 export async function signPipelineConsent(signer: LocalAccount | SignerClient, parameters: PipelineConsentContext): Promise<Hex> {
-  if (isLocalAccount(signer)) return signer.signTypedData(typedData(parameters));
-  if (!signer.account) throw new MissingSignerError();
-  return signTypedData(signer, { account: signer.account, ...typedData(parameters) });
+  return signTyped(signer, typedData(parameters));
 }
 
 /**

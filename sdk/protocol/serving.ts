@@ -14,7 +14,7 @@ import {
   signatureToCompactSignature,
 } from "viem";
 import { BaseError } from "../errors/base.ts";
-import { pipelineConsentDomain } from "./pipelineConsent.ts";
+import { pipelineConsentDomain, type SignerClient, signTyped } from "./pipelineConsent.ts";
 import { standardTree } from "./standardTree.ts";
 
 // Verified inference (docs/PROTOCOL.md "Verified inference"): what each stage operator signs about a
@@ -100,13 +100,13 @@ export function hashServingCommitment(ctx: ServingContext, requestId: bigint, st
 
 /** Signs a stage's commitment with the operator's own key; returns the 64-byte EIP-2098 compact signature the escrow takes. */
 export async function signServingCommitment(
-  account: LocalAccount,
+  signer: LocalAccount | SignerClient,
   ctx: ServingContext,
   requestId: bigint,
   stage: number,
   c: ServingCommitment,
 ): Promise<Hex> {
-  return compact(await account.signTypedData(commitmentTypedData(ctx, requestId, stage, c)));
+  return compact(await signTyped(signer, commitmentTypedData(ctx, requestId, stage, c)));
 }
 
 /** Who signed `signature` (64-byte compact or 65-byte) over stage `stage`'s commitment. */
@@ -142,8 +142,8 @@ export function packServingSignatures(signatures: readonly Hex[]): Hex {
 export type ServingFrame = { requestId: bigint; stage: number; position: number; payloadHash: Hex };
 
 /** Signs a frame statement (64-byte compact signature): travels with the frame, so a receiver can prove what it got. */
-export async function signServingFrame(account: LocalAccount, ctx: ServingContext, frame: ServingFrame): Promise<Hex> {
-  return compact(await account.signTypedData(frameTypedData(ctx, frame)));
+export async function signServingFrame(signer: LocalAccount | SignerClient, ctx: ServingContext, frame: ServingFrame): Promise<Hex> {
+  return compact(await signTyped(signer, frameTypedData(ctx, frame)));
 }
 
 /** Who signed a frame statement. */

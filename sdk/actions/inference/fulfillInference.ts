@@ -1,8 +1,11 @@
 import type { Address, Hex } from "viem";
+import { packServingSignatures, type ServingCommitment } from "../../protocol/serving.ts";
 import * as escrowAbi from "../../abi/items/inferenceEscrow.ts";
 import type {
   InferenceEscrowAlreadyFulfilledError,
+  InferenceEscrowCommitmentCountMismatchError,
   InferenceEscrowDeadlinePassedError,
+  InferenceEscrowInvalidServingSignatureError,
   InferenceEscrowNotPipelineMemberError,
   InferenceEscrowNotServingOperatorError,
   InferenceEscrowPipelineMismatchError,
@@ -16,6 +19,10 @@ import { type SettleRequestParameters, settleRequest } from "./settleRequest.ts"
 export type FulfillInferenceParameters<wait extends boolean = true> = SettleRequestParameters<wait> & {
   /** Hash of the delivered output (the output itself travels off-chain). */
   outputHash: Hex;
+  /** Each stage's serving commitment, in stage order (docs/PROTOCOL.md "Verified inference"). */
+  commitments: readonly ServingCommitment[];
+  /** Each stage operator's 64-byte compact signature of its commitment (`signServingCommitment`), in stage order. */
+  signatures: readonly Hex[];
   /**
    * The operators of the request's pipeline, one per stage, in stage order (the sender among them).
    * Default: read from the pipeline's `PipelineRegistered` event.
@@ -24,7 +31,15 @@ export type FulfillInferenceParameters<wait extends boolean = true> = SettleRequ
 };
 
 export type FulfillInferenceReturnType<wait extends boolean = true> = WriteReturnType<
-  WriteResult & { protocolFeeWei: bigint; operatorFeeWeiPerStage: bigint; holdersWei: bigint; pipelineKey: Hex },
+  WriteResult & {
+    protocolFeeWei: bigint;
+    operatorFeeWeiPerStage: bigint;
+    holdersWei: bigint;
+    pipelineKey: Hex;
+    servingRoot: Hex;
+    /** Unix seconds until which the answer can be challenged; the operators' shares are held until then. */
+    challengeableUntil: bigint;
+  },
   wait
 >;
 
@@ -34,19 +49,22 @@ export type FulfillInferenceErrorType =
   | InferenceEscrowPipelineMismatchError
   | InferenceEscrowDeadlinePassedError
   | InferenceEscrowAlreadyFulfilledError
+  | InferenceEscrowInvalidServingSignatureError
+  | InferenceEscrowCommitmentCountMismatchError
   | InferenceNotFoundError
   | AccountRequiredError
   | NoDeploymentError;
 
 /**
  * Delivers a request as a member of the pipeline the requester named (used by the worker's serve
- * mode): splits the fee between protocol, stage operators (accrued to the pipeline, withdraw with
- * `withdrawEscrowBalance`) and the token holders (deposited into the model token). Only that
- * pipeline's operators can fulfil, and its shares go to them whoever sends the transaction.
+ * mode), with every stage's signed serving commitment: pays the protocol's and the holders' shares
+ * (deposited into the model token) and holds the stage operators' shares until `releaseInferenceFees`
+ * after the challenge window. Only that pipeline's operators can fulfil, and its shares go to them
+ * whoever sends the transaction.
  *
  * @example
  * import { fulfillInference } from "@shardholder/sdk"
- * await fulfillInference(walletClient, { deployments, requestId, outputHash })
+ * await fulfillInference(walletClient, { deployments, requestId, outputHash, commitments, signatures })
  */
 export async function fulfillInference<wait extends boolean = true>(
   client: ShardholderClient,
@@ -57,7 +75,8 @@ export async function fulfillInference<wait extends boolean = true>(
     functionName: "fulfill",
     args: async (request) => {
       const stageOperators = parameters.stageOperators ?? (await pipelineOperators(client, parameters, request.pipelineKey));
-      return [parameters.requestId, request, parameters.outputHash, stageOperators] as const;
+      const commitments = parameters.commitments.map((c) => ({ ...c }));
+      return [parameters.requestId, request, parameters.outputHash, commitments, packServingSignatures(parameters.signatures), stageOperators] as const;
     },
   });
   return decodeWrite(result, (mined) => {
@@ -68,6 +87,8 @@ export async function fulfillInference<wait extends boolean = true>(
       operatorFeeWeiPerStage: args.operatorFeeWeiPerStage,
       holdersWei: args.holdersWei,
       pipelineKey: args.pipelineKey,
+      servingRoot: args.servingRoot,
+      challengeableUntil: args.challengeableUntil,
     };
   });
 }
