@@ -338,6 +338,15 @@ contract InferenceEscrow is IInferenceEscrow, IServingVerdicts, EIP712, Reentran
         ledger.slashServingOperator(req.modelId, uint64(requestId), stage, operator, msg.sender, uint128(servingCase));
     }
 
+    /// @notice A validator says it re-executed what stage `stage` served for fulfilled request `requestId`
+    /// and found it correct (`ServingAudited`). Informational: it moves no funds, so anyone may send it,
+    /// and readers count only attestations from validators of that stage (the SDK's `getServingStatus`).
+    /// A false attestation protects nobody: the request stays challengeable until its window ends.
+    function attestServing(uint256 requestId, uint16 stage) external {
+        if (uint256(_requests[requestId]) >> _STATUS_SHIFT != _FULFILLED) revert InferenceEscrowFulfilmentMismatch(requestId);
+        emit ServingAudited(requestId, stage, msg.sender);
+    }
+
     /// @inheritdoc IServingVerdicts
     /// @dev The ledger only. Never reverts for the ledger's calls (a revert would block the dispute's
     /// resolution): a refund beyond what is owed goes to the treasury.
@@ -736,7 +745,9 @@ contract InferenceEscrow is IInferenceEscrow, IServingVerdicts, EIP712, Reentran
         bytes32 digest = _hashTypedDataV4(
             keccak256(abi.encode(SERVING_FRAME_TYPEHASH, requestId, e.stage, e.position, e.signedHash))
         );
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, e.signature);
+        if (e.signature.length != 64) revert InferenceEscrowInvalidFrameSignature();
+        (address signer, ECDSA.RecoverError err,) =
+            ECDSA.tryRecover(digest, bytes32(e.signature[0:32]), bytes32(e.signature[32:64]));
         if (err != ECDSA.RecoverError.NoError || signer != operator) revert InferenceEscrowInvalidFrameSignature();
     }
 

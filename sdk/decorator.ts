@@ -58,6 +58,9 @@ import { getInferenceRequest } from "./actions/inference/getInferenceRequest.ts"
 import { waitForInference } from "./actions/inference/waitForInference.ts";
 import { refundInference } from "./actions/inference/refundInference.ts";
 import { fulfillInference } from "./actions/inference/fulfillInference.ts";
+import { getServingRecord } from "./actions/inference/getServingRecord.ts";
+import { getServingStatus } from "./actions/inference/getServingStatus.ts";
+import { attestServing, challengeServing, proveServingEquivocation, releaseInferenceFees } from "./actions/inference/servingWrites.ts";
 import { withdrawEscrowBalance } from "./actions/inference/withdrawEscrowBalance.ts";
 import { consentToPipeline } from "./actions/inference/consentToPipeline.ts";
 import { getPipelines } from "./actions/inference/getPipelines.ts";
@@ -118,6 +121,12 @@ const actions = {
   waitForInference,
   refundInference,
   fulfillInference,
+  releaseInferenceFees,
+  challengeServing,
+  proveServingEquivocation,
+  attestServing,
+  getServingRecord,
+  getServingStatus,
   withdrawEscrowBalance,
   consentToPipeline,
   registerPipeline,

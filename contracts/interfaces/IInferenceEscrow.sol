@@ -40,6 +40,7 @@ interface IInferenceEscrow {
         bytes32 committedHash;
         bytes32[] proof;
         bytes32 signedHash;
+        /// EIP-2098 compact (`r`, `vs`: 64 bytes)
         bytes signature;
     }
 
@@ -84,6 +85,8 @@ interface IInferenceEscrow {
     );
     /// @notice Stage `stage`'s operator signed a frame at `position` other than the output it committed: slashed.
     event ServingEquivocationProven(uint256 indexed requestId, uint16 stage, address indexed operator, uint32 position, address indexed prover);
+    /// @notice `validator` re-executed stage `stage` of request `requestId` and found it correct.
+    event ServingAudited(uint256 indexed requestId, uint16 stage, address indexed validator);
     /// @notice A serving dispute or proof over `stage` ended; when `fraud`, `refundWei` went to the requester.
     event ServingVerdict(uint256 indexed requestId, uint16 stage, bool fraud, uint256 refundWei);
     /// @notice The operators' shares of request `requestId` were paid out: `perStageWei` to each stage
@@ -199,6 +202,7 @@ interface IInferenceEscrow {
         address[] calldata stageOperators,
         ServingEquivocation calldata e
     ) external;
+    function attestServing(uint256 requestId, uint16 stage) external;
     function refund(uint256 requestId, InferenceRequest calldata req) external;
     function withdraw(address to, bytes32[] calldata pipelineKeys) external returns (uint256 amountWei);
     function settle(address account, bytes32[] calldata pipelineKeys) external returns (uint256 amountWei);

@@ -257,6 +257,17 @@ contract InferenceEscrowServingTest is EconomyBase, PipelineConsents {
         escrow.onServingVerdict(1, 0, true, true);
     }
 
+    function test_attestServing_emitsForFulfilledRequestsOnly() public {
+        (uint256 id, IInferenceEscrow.InferenceRequest memory req) = _request();
+        vm.expectRevert(abi.encodeWithSelector(IInferenceEscrow.InferenceEscrowFulfilmentMismatch.selector, id));
+        escrow.attestServing(id, 0);
+        _fulfillAs(escrow, op1, id, req, OUTPUT, _ops());
+        vm.expectEmit(address(escrow));
+        emit IInferenceEscrow.ServingAudited(id, 1, challenger);
+        vm.prank(challenger);
+        escrow.attestServing(id, 1);
+    }
+
     // ------------------------------------------------------------ equivocation
 
     function test_equivocation_signedFrameDiffersFromCommittedOutput_slashesAndRefunds() public {
@@ -360,7 +371,7 @@ contract InferenceEscrowServingTest is EconomyBase, PipelineConsents {
             committedHash: _servedOutput(id, stage, position),
             proof: _outputProof(id, stage, position),
             signedHash: signedHash,
-            signature: _sign(operatorKeys[signer], digest)
+            signature: _signCompact(operatorKeys[signer], digest)
         });
     }
 

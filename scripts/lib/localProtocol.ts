@@ -4,12 +4,19 @@
 // here because scripts must not import from test/.
 import hre from "hardhat";
 import { type Address, type Hex, getAddress, keccak256, toHex } from "viem";
-import { NO_SAMPLING, type ServingCommitment, servingOutputsTree, signServingCommitment } from "../../sdk/protocol/serving.ts";
+import type { SignerClient } from "../../sdk/protocol/pipelineConsent.ts";
+import {
+  NO_SAMPLING,
+  type ServingCommitment,
+  type ServingContext,
+  servingOutputsTree,
+  signServingCommitment,
+} from "../../sdk/protocol/serving.ts";
 import { modelRegistryAbi } from "../../sdk/abi/modelRegistry.ts";
 import type { ModelSpec } from "../../sdk/actions/models/registerModel.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { shardholderActions } from "../../sdk/decorator.ts";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey, type LocalAccount, privateKeyToAccount } from "viem/accounts";
 import { sampleCommitment, sampleModelSpec } from "./sampleSpec.ts";
 
 /**
@@ -128,28 +135,46 @@ export async function mintRound(
 
 /**
  * Every stage's serving commitment of `requestId` signed by its operator (a Hardhat wallet of this
- * chain): what `fulfillInference` takes. The commitments are placeholders with the right shape (the
- * chain checks signatures, not the computation: tests of the computation run the real pipeline).
+ * chain): what `fulfillInference` takes (see `placeholderServing`).
  */
 export async function signedServing(
   s: Shardholder,
   { requestId, stageOperators }: { requestId: bigint; stageOperators: readonly Address[] },
 ): Promise<{ commitments: ServingCommitment[]; signatures: Hex[] }> {
-  const ctx = { escrow: s.deployments.contracts.inferenceEscrow, chainId: s.deployments.chainId };
-  const commitments = stageOperators.map(
-    (_, stage): ServingCommitment => ({
-      weightsRoot: keccak256(toHex(`weights ${stage}`)),
-      sampling: NO_SAMPLING,
-      outputsRoot: servingOutputsTree([keccak256(toHex(`request ${requestId} stage ${stage}`))]).root,
-      positions: 1,
-    }),
-  );
+  const signers = stageOperators.map((operator) => {
+    const wallet = s.wallets.find((w) => getAddress(w.account.address) === getAddress(operator));
+    if (!wallet) throw new Error(`no wallet for stage operator ${operator}`);
+    return wallet;
+  });
+  return placeholderServing({
+    ctx: { escrow: s.deployments.contracts.inferenceEscrow, chainId: s.deployments.chainId },
+    requestId,
+    signers,
+  });
+}
+
+/**
+ * Serving commitments of the right shape for `requestId`, one per signer (stage order), each signed by
+ * its stage's operator. The chain checks signatures, not the computation: tests of the computation run
+ * the real serving pipeline.
+ */
+export async function placeholderServing({
+  ctx,
+  requestId,
+  signers,
+}: {
+  ctx: ServingContext;
+  requestId: bigint;
+  signers: readonly (LocalAccount | SignerClient)[];
+}): Promise<{ commitments: ServingCommitment[]; signatures: Hex[] }> {
+  const commitments = signers.map((_, stage): ServingCommitment => ({
+    weightsRoot: keccak256(toHex(`weights ${stage}`)),
+    sampling: NO_SAMPLING,
+    outputsRoot: servingOutputsTree([keccak256(toHex(`request ${requestId} stage ${stage}`))]).root,
+    positions: 1,
+  }));
   const signatures = await Promise.all(
-    stageOperators.map((operator, stage) => {
-      const wallet = s.wallets.find((w) => getAddress(w.account.address) === getAddress(operator));
-      if (!wallet) throw new Error(`no wallet for stage operator ${operator}`);
-      return signServingCommitment(wallet, ctx, requestId, stage, commitments[stage] as ServingCommitment);
-    }),
+    signers.map((signer, stage) => signServingCommitment(signer, ctx, requestId, stage, commitments[stage] as ServingCommitment)),
   );
   return { commitments, signatures };
 }

@@ -144,3 +144,12 @@ export class NoServingPipelineError extends BaseError {
     this.modelId = modelId;
   }
 }
+
+/** Thrown when a request's fulfilment was not sent to the escrow directly, so its commitments cannot be read from the transaction. */
+export class ServingCommitmentsUnreadableError extends BaseError {
+  constructor({ requestId }: { requestId: bigint }) {
+    super(`The fulfilment of request ${requestId} did not call the escrow directly: its serving commitments cannot be read.`, {
+      name: "ServingCommitmentsUnreadableError",
+    });
+  }
+}

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { type Hex, keccak256, parseEther, toHex, type WalletClient, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, describe, expect, it } from "vitest";
-import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, testSpec } from "../../test/sdk/fixture.ts";
+import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, signedServing, testSpec } from "../../test/sdk/fixture.ts";
 import { runServingOperator } from "../../worker/serve/operator.ts";
 import { ContentStore, serveContentStore } from "../../worker/serve/store.ts";
 import { runDapp } from "./dapp.ts";
@@ -91,7 +91,8 @@ describe("README examples", () => {
     const consentDeadline = BigInt(await s.networkHelpers.time.latest()) + 600n;
     await actionsOf(s, 3).registerPipeline({ modelId, stageOperators: [accountAt(s, 3), accountAt(s, 3)], consentDeadline });
     const { requestId } = await actionsOf(s, 5).requestInference({ modelId, input: "more revenue" });
-    await actionsOf(s, 3).fulfillInference({ requestId, outputHash: keccak256(toHex("x")) });
+    const serving = await signedServing(s, { requestId, stageOperators: [accountAt(s, 3), accountAt(s, 3)] });
+    await actionsOf(s, 3).fulfillInference({ requestId, outputHash: keccak256(toHex("x")), ...serving });
     const wallet = s.wallets[6];
     if (!wallet) throw new Error("no wallet");
     const { expectedWei, claimedWei } = await runHolder(wallet, s.deployments);

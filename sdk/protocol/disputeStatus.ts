@@ -35,6 +35,8 @@ export const DisputeKind = {
   Item: 1,
   /** A break between stage s (accused) and s+1 (counterparty); fraud means stage s is at fault. */
   ChainBreak: 2,
+  /** What a stage operator served for an inference request (`round` holds the request id); fraud means it served wrong. */
+  Serving: 3,
 } as const;
 
 export type DisputeKind = (typeof DisputeKind)[keyof typeof DisputeKind];

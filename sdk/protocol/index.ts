@@ -8,3 +8,4 @@ export * from "./pipelineConsent.ts";
 export * from "./servingEndpoint.ts";
 export * from "./disputeStatus.ts";
 export * from "./peerId.ts";
+export * from "./serving.ts";

@@ -57,7 +57,7 @@ export type ServingCommitment = {
 /** Where serving statements are verified: the InferenceEscrow and its chain. */
 export type ServingContext = { escrow: Address; chainId: number };
 
-const ZERO = `0x${"0".repeat(64)}` as Hex;
+const ZERO = `0x${"0".repeat(64)}`;
 
 /** Thrown for a compact signature that is not 64 bytes, or a list of them that does not match the stages. */
 export class InvalidServingSignatureError extends BaseError {
@@ -186,7 +186,15 @@ export const NO_SAMPLING: Hex = ZERO;
  * Whether the validators audit request `requestId`: `keccak256(abi.encode(fulfilBlockHash, requestId)) % 1e4 < auditBps`
  * (`auditBps` = the escrow's `SERVING_AUDIT_BPS`; the block hash is unknown to operators until the fulfilment is mined).
  */
-export function servingAudited({ fulfilBlockHash, requestId, auditBps }: { fulfilBlockHash: Hex; requestId: bigint; auditBps: number }): boolean {
+export function servingAudited({
+  fulfilBlockHash,
+  requestId,
+  auditBps,
+}: {
+  fulfilBlockHash: Hex;
+  requestId: bigint;
+  auditBps: number;
+}): boolean {
   const word = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [fulfilBlockHash, requestId]));
   return hexToBigInt(word) % 10_000n < BigInt(auditBps);
 }

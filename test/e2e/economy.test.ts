@@ -10,7 +10,7 @@ import { describe, expect, test } from "vitest";
 import { shardholderActions } from "../../sdk/index.ts";
 import { deployProtocol } from "../../scripts/lib/deploy.ts";
 import { sampleCommitment } from "../../scripts/lib/sampleSpec.ts";
-import { testSpec } from "../sdk/fixture.ts";
+import { placeholderServing, testSpec } from "../sdk/fixture.ts";
 
 const h = (s: string): Hex => keccak256(toHex(s));
 const spec = testSpec({ name: "Economy Model", symbol: "ECO", specHash: h("economy spec"), metadataURI: "ipfs://economy" });
@@ -101,7 +101,12 @@ describe("protocol economy end to end (Ignition deployment)", () => {
     for (const [i, feeWei] of fees.entries()) {
       const { requestId, request } = await client.requestInference({ modelId, input: `prompt ${i}`, feeWei, ttlSec: 600 });
       expect(request.pipelineKey).toBe(pipelineKey);
-      const fulfilled = await operator.fulfillInference({ requestId, outputHash: h(`output ${i}`) });
+      const serving = await placeholderServing({
+        ctx: { escrow: deployments.contracts.inferenceEscrow, chainId: deployments.chainId },
+        requestId,
+        signers: workers.map((w) => w.identity),
+      });
+      const fulfilled = await operator.fulfillInference({ requestId, outputHash: h(`output ${i}`), ...serving });
       const protocol = (feeWei * 200n) / 10_000n;
       const operators = (feeWei * 3000n) / 10_000n;
       expect(fulfilled.protocolFeeWei).toBe(protocol);

@@ -17,7 +17,14 @@ import { resolveDispute } from "../../sdk/actions/miner/resolveDispute.ts";
 import { setValidator } from "../../sdk/actions/miner/setValidator.ts";
 import { stake } from "../../sdk/actions/miner/stake.ts";
 import { vote } from "../../sdk/actions/miner/vote.ts";
-import { type Commitment, DisputeStatus, itemsTree, type MicrobatchItem, recoverCommitmentSigner } from "../../sdk/protocol/index.ts";
+import {
+  type Commitment,
+  DisputeKind,
+  DisputeStatus,
+  itemsTree,
+  type MicrobatchItem,
+  recoverCommitmentSigner,
+} from "../../sdk/protocol/index.ts";
 import { getModel } from "../../sdk/actions/models/getModel.ts";
 import { finalizeRound } from "../../sdk/actions/miner/finalizeRound.ts";
 import { getRound } from "../../sdk/actions/miner/getRound.ts";
@@ -281,6 +288,8 @@ export class Validator {
     // again: one slash per worker and round is what the ledger intends.
     const opened = await getDisputes(this.p.publicClient, { deployments, modelId, round });
     for (const d of opened) {
+      // A serving dispute's `round` is a request id, not a training round.
+      if (d.kind === DisputeKind.Serving) continue;
       for (const w of [d.accused, d.counterparty]) if (w !== zeroAddress) this.#accusedRounds.add(`${round}:${getAddress(w)}`);
     }
     const { attestSampleBps, maxAttestDraws, maxAttestBatch } = await this.#ledger();
@@ -615,8 +624,14 @@ export class Validator {
     const opened = await getDisputes(publicClient, { deployments, modelId: this.p.modelId });
     const { voteWindowSec, maxAppeals } = await this.#disputeTiming();
     const voted: bigint[] = [];
-    for (const { disputeId } of opened) {
+    for (const { disputeId, kind } of opened) {
       if (this.#settled.has(disputeId)) continue;
+      // Serving disputes are judged from serving records, which this training validator does not fetch yet
+      // (docs/PROTOCOL.md "Verified inference"); it leaves them to the stage's serving auditors.
+      if (kind === DisputeKind.Serving) {
+        this.#settled.add(disputeId);
+        continue;
+      }
       let d = await getDispute(wallet, { deployments, disputeId });
       if (d.status !== DisputeStatus.Open) {
         this.#settled.add(disputeId);

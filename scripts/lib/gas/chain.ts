@@ -4,6 +4,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { shardholderActions } from "../../../sdk/index.ts";
 import { deployProtocol } from "../deploy.ts";
 import { sampleCommitment, sampleModelSpec } from "../sampleSpec.ts";
+import { placeholderServing } from "../localProtocol.ts";
 
 const h = (s: string): Hex => keccak256(toHex(s));
 
@@ -79,11 +80,25 @@ export async function measureChainGas(): Promise<Record<string, number>> {
   const dapp = requester.extend(shardholderActions({ deployments }));
   const request = await dapp.requestInference({ modelId, pipelineKey: pipeline.pipelineKey, input: "hello", ttlSec: 3600 });
   gas.requestInference = Number(request.receipt.gasUsed);
-  const fulfilled = await workers[0]!.wallet.fulfillInference({ requestId: request.requestId, outputHash: h("out"), stageOperators });
+  const ctx = { escrow: deployments.contracts.inferenceEscrow, chainId: deployments.chainId };
+  const signers = workers.map((w) => w.identity);
+  const serving = await placeholderServing({ ctx, requestId: request.requestId, signers });
+  const fulfilled = await workers[0]!.wallet.fulfillInference({
+    requestId: request.requestId,
+    outputHash: h("out"),
+    stageOperators,
+    ...serving,
+  });
   gas["fulfillInference (2 stages)"] = Number(fulfilled.receipt.gasUsed);
   const again = await dapp.requestInference({ modelId, pipelineKey: pipeline.pipelineKey, input: "again", ttlSec: 3600 });
   gas["requestInference, second"] = Number(again.receipt.gasUsed);
-  const fulfilledAgain = await workers[0]!.wallet.fulfillInference({ requestId: again.requestId, outputHash: h("out2"), stageOperators });
+  const servingAgain = await placeholderServing({ ctx, requestId: again.requestId, signers });
+  const fulfilledAgain = await workers[0]!.wallet.fulfillInference({
+    requestId: again.requestId,
+    outputHash: h("out2"),
+    stageOperators,
+    ...servingAgain,
+  });
   gas["fulfillInference, second"] = Number(fulfilledAgain.receipt.gasUsed);
   gas.claimRevenue = Number((await workers[0]!.wallet.claimRevenue({ modelId })).receipt.gasUsed);
 

@@ -142,6 +142,9 @@ export const PipelineMemberAdded = {"anonymous":false,"inputs":[{"indexed":true,
 /** `event PipelineRegistered(bytes32 pipelineKey, uint64 modelId, address[] stageOperators)` */
 export const PipelineRegistered = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"bytes32","name":"pipelineKey","type":"bytes32"},{"indexed":true,"internalType":"uint64","name":"modelId","type":"uint64"},{"indexed":false,"internalType":"address[]","name":"stageOperators","type":"address[]"}],"name":"PipelineRegistered","type":"event"} as const;
 
+/** `event ServingAudited(uint256 requestId, uint16 stage, address validator)` */
+export const ServingAudited = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"requestId","type":"uint256"},{"indexed":false,"internalType":"uint16","name":"stage","type":"uint16"},{"indexed":true,"internalType":"address","name":"validator","type":"address"}],"name":"ServingAudited","type":"event"} as const;
+
 /** `event ServingChallenged(uint256 requestId, uint16 stage, address operator, uint256 disputeId, address challenger)` */
 export const ServingChallenged = {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"requestId","type":"uint256"},{"indexed":false,"internalType":"uint16","name":"stage","type":"uint16"},{"indexed":true,"internalType":"address","name":"operator","type":"address"},{"indexed":false,"internalType":"uint256","name":"disputeId","type":"uint256"},{"indexed":true,"internalType":"address","name":"challenger","type":"address"}],"name":"ServingChallenged","type":"event"} as const;
 
@@ -160,11 +163,17 @@ export const Withdrawn = {"anonymous":false,"inputs":[{"indexed":true,"internalT
 /** `function PIPELINE_CONSENT_TYPEHASH()` */
 export const PIPELINE_CONSENT_TYPEHASH = {"inputs":[],"name":"PIPELINE_CONSENT_TYPEHASH","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"} as const;
 
+/** `function SERVING_AUDIT_BPS()` */
+export const SERVING_AUDIT_BPS = {"inputs":[],"name":"SERVING_AUDIT_BPS","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"} as const;
+
 /** `function SERVING_COMMITMENT_TYPEHASH()` */
 export const SERVING_COMMITMENT_TYPEHASH = {"inputs":[],"name":"SERVING_COMMITMENT_TYPEHASH","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"} as const;
 
 /** `function SERVING_FRAME_TYPEHASH()` */
 export const SERVING_FRAME_TYPEHASH = {"inputs":[],"name":"SERVING_FRAME_TYPEHASH","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"} as const;
+
+/** `function attestServing(uint256 requestId, uint16 stage)` */
+export const attestServing = {"inputs":[{"internalType":"uint256","name":"requestId","type":"uint256"},{"internalType":"uint16","name":"stage","type":"uint16"}],"name":"attestServing","outputs":[],"stateMutability":"nonpayable","type":"function"} as const;
 
 /** `function balanceOf(address account)` */
 export const balanceOf = {"inputs":[{"internalType":"address","name":"account","type":"address"}],"name":"balanceOf","outputs":[{"internalType":"uint256","name":"amountWei","type":"uint256"}],"stateMutability":"view","type":"function"} as const;

@@ -76,7 +76,14 @@ export async function fulfillInference<wait extends boolean = true>(
     args: async (request) => {
       const stageOperators = parameters.stageOperators ?? (await pipelineOperators(client, parameters, request.pipelineKey));
       const commitments = parameters.commitments.map((c) => ({ ...c }));
-      return [parameters.requestId, request, parameters.outputHash, commitments, packServingSignatures(parameters.signatures), stageOperators] as const;
+      return [
+        parameters.requestId,
+        request,
+        parameters.outputHash,
+        commitments,
+        packServingSignatures(parameters.signatures),
+        stageOperators,
+      ] as const;
     },
   });
   return decodeWrite(result, (mined) => {

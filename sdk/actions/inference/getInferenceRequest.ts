@@ -16,8 +16,11 @@ export type InferenceRequest = {
   inputHash: Hex;
 };
 
-/** Where a request stands (the escrow's `RequestState`). */
-export type InferenceState = "live" | "fulfilled" | "refunded";
+/**
+ * Where a request stands (the escrow's `RequestState`): "fulfilled" while its operators' shares are held
+ * through the challenge window, "released" once they are paid out.
+ */
+export type InferenceState = "live" | "fulfilled" | "refunded" | "released";
 
 /** A fulfilment as emitted by `InferenceFulfilled`. */
 export type InferenceFulfillment = {
@@ -26,12 +29,18 @@ export type InferenceFulfillment = {
   protocolFeeWei: bigint;
   operatorFeeWeiPerStage: bigint;
   holdersWei: bigint;
-  /** The pipeline the operator shares accrued to: the request's (`pipelineKey(modelId, stageOperators)`). */
+  /** The pipeline the operator shares accrue to: the request's (`pipelineKey(modelId, stageOperators)`). */
   pipelineKey: Hex;
+  /** `keccak256` of the stages' serving commitments' struct hashes (docs/PROTOCOL.md "Verified inference"). */
+  servingRoot: Hex;
+  /** Unix seconds until which the answer can be challenged. */
+  challengeableUntil: bigint;
   /** The stage operators, in stage order (from the pipeline's `PipelineRegistered` event). */
   stageOperators: readonly Address[];
   transactionHash: Hash;
   blockNumber: bigint;
+  /** Its block's hash: with the request id it decides whether validators audit it (`servingAudited`). */
+  blockHash: Hash;
 };
 
 export type GetInferenceRequestParameters = DeploymentsParameter & { requestId: bigint };
@@ -40,7 +49,7 @@ export type GetInferenceRequestReturnType = {
   requestId: bigint;
   request: InferenceRequest;
   state: InferenceState;
-  /** Set when `state` is "fulfilled". */
+  /** Set when `state` is "fulfilled" or "released". */
   fulfillment: InferenceFulfillment | undefined;
   /** Set when `state` is "refunded". */
   refundTransactionHash: Hash | undefined;
@@ -48,7 +57,7 @@ export type GetInferenceRequestReturnType = {
 
 export type GetInferenceRequestErrorType = InferenceNotFoundError | NoDeploymentError;
 
-const states = ["none", "live", "fulfilled", "refunded"] as const;
+const states = ["none", "live", "fulfilled", "refunded", "released"] as const;
 
 /**
  * Reads a request's fields (from its event), its state and, once settled, its fulfilment or refund.
@@ -88,7 +97,7 @@ export async function getInferenceRequest(
     const request = { modelId, pipelineKey, requester, feeWei, deadline, inputHash };
     let fulfillment: InferenceFulfillment | undefined;
     let refundTransactionHash: Hash | undefined;
-    if (state === "fulfilled") {
+    if (state === "fulfilled" || state === "released") {
       const [log] = await scanEvents(client, {
         ...escrow,
         eventName: "InferenceFulfilled",
@@ -108,6 +117,7 @@ export async function getInferenceRequest(
           stageOperators: registered.args.stageOperators,
           transactionHash: log.transactionHash,
           blockNumber: log.blockNumber,
+          blockHash: log.blockHash,
         };
       }
     } else if (state === "refunded") {

@@ -1,7 +1,7 @@
 import { keccak256, parseEther, toBytes } from "viem";
 import { describe, expect, it } from "vitest";
 import { recordingClient } from "../../../test/sdk/eventScenarios.ts";
-import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "../../../test/sdk/fixture.ts";
+import { accountAt, actionsOf, deployShardholder, type Shardholder, signedServing, testSpec } from "../../../test/sdk/fixture.ts";
 import { getInferenceFulfillments } from "./getInferenceFulfillments.ts";
 import { getInferenceRequests } from "./getInferenceRequests.ts";
 
@@ -80,7 +80,8 @@ describe("getInferenceRequests", () => {
     const unanswered = await dapp.requestInference({ modelId: 1n, input: "never answered", pipelineKey });
     expect(await getInferenceFulfillments(s.publicClient, { deployments: s.deployments })).toEqual([]);
     const outputHash = keccak256(toBytes(" there was a jury"));
-    const done = await operator.fulfillInference({ requestId: made.requestId, outputHash });
+    const serving = await signedServing(s, { requestId: made.requestId, stageOperators: [accountAt(s, 1), accountAt(s, 1)] });
+    const done = await operator.fulfillInference({ requestId: made.requestId, outputHash, ...serving });
     const fulfilled = await getInferenceFulfillments(s.publicClient, { deployments: s.deployments });
     expect(fulfilled).toEqual([
       {

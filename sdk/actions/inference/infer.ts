@@ -29,6 +29,7 @@ import { fetchOutput, uploadPrompt } from "./endpointHttp.ts";
 import { getServingEndpoints, type ServingEndpoint } from "./getServingEndpoints.ts";
 import { refundInference } from "./refundInference.ts";
 import { requestInference } from "./requestInference.ts";
+import { getServingStatus, type ServingVerification } from "./getServingStatus.ts";
 import { waitForInference } from "./waitForInference.ts";
 
 /** Upper bound of the escrow's `request` gas (measured 58,227 in bench/gas.json), for the funding check. */
@@ -69,6 +70,12 @@ export type InferProgress =
 export type InferReturnType = {
   /** The generated text; it hashes to `outputHash`, the hash the fulfilling operator committed to on-chain. */
   text: string;
+  /**
+   * Whether the answer can still be challenged, was audited by every stage's validators, or is final
+   * (docs/PROTOCOL.md "Verified inference"); re-read later with `getServingStatus`. A stage proven wrong
+   * within the window refunds the fee in full from its operator's stake.
+   */
+  verification: ServingVerification;
   requestId: bigint;
   outputHash: Hex;
   /** The endpoint that took the prompt and handed out the text. */
@@ -268,7 +275,9 @@ export async function settleInference(
   parameters.onProgress?.({ step: "fulfilled", requestId, transactionHash: fulfilled.transactionHash });
 
   const text = await fetchOutput(endpoint.url, requestId, fulfilled.outputHash, parameters.endpointTimeoutMs ?? 5_000);
+  const verification = await getServingStatus(client, { deployments: parameters.deployments, requestId });
   return {
+    verification,
     text,
     requestId,
     outputHash: fulfilled.outputHash,

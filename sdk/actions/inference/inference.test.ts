@@ -1,7 +1,7 @@
 import { serveRpc } from "../../../scripts/lib/rpcServer.ts";
 import { createWalletClient, encodeAbiParameters, http, keccak256, parseAbiParameters, parseEther, toBytes, toHex, webSocket } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "../../../test/sdk/fixture.ts";
+import { accountAt, actionsOf, deployShardholder, type Shardholder, signedServing, testSpec } from "../../../test/sdk/fixture.ts";
 import { serveWebSocketRpc } from "../../../test/sdk/wsBridge.ts";
 import {
   InferenceEscrowDeadlineNotReachedError,
@@ -57,7 +57,8 @@ describe("dapp inference actions on a real escrow", () => {
     expect(estimate.protocolFeeWei + 2n * estimate.operatorFeeWeiPerStage + estimate.holdersWei).toBe(estimate.feeWei);
     const { requestId } = await dapp.requestInference({ modelId: 1n, input: "Once upon a time", feeWei: estimate.feeWei });
     const waiting = dapp.waitForInference({ requestId, pollingInterval: 20 });
-    const fulfilled = await actionsOf(s, 1).fulfillInference({ requestId, outputHash, stageOperators: stageOperators() });
+    const serving = await signedServing(s, { requestId, stageOperators: stageOperators() });
+    const fulfilled = await actionsOf(s, 1).fulfillInference({ requestId, outputHash, stageOperators: stageOperators(), ...serving });
     expect([fulfilled.protocolFeeWei, fulfilled.operatorFeeWeiPerStage, fulfilled.holdersWei]).toEqual([
       estimate.protocolFeeWei,
       estimate.operatorFeeWeiPerStage,
@@ -89,12 +90,13 @@ describe("dapp inference actions on a real escrow", () => {
     expect(((await low.catch((e: unknown) => e)) as InferenceEscrowFeeTooLowError).args).toEqual([5n, parseEther("0.001")]);
     const { requestId } = await dapp.requestInference({ modelId: 1n, input: "y" });
     // copying the pending fulfilment earns an outsider nothing: it is not a member of the named pipeline
-    await expect(actionsOf(s, 6).fulfillInference({ requestId, outputHash, stageOperators: stageOperators() })).rejects.toBeInstanceOf(
-      InferenceEscrowNotPipelineMemberError,
-    );
+    const serving = await signedServing(s, { requestId, stageOperators: stageOperators() });
+    await expect(
+      actionsOf(s, 6).fulfillInference({ requestId, outputHash, stageOperators: stageOperators(), ...serving }),
+    ).rejects.toBeInstanceOf(InferenceEscrowNotPipelineMemberError);
     // nor can a member route it through another pipeline
     await expect(
-      actionsOf(s, 1).fulfillInference({ requestId, outputHash, stageOperators: [accountAt(s, 1), accountAt(s, 1)] }),
+      actionsOf(s, 1).fulfillInference({ requestId, outputHash, stageOperators: [accountAt(s, 1), accountAt(s, 1)], ...serving }),
     ).rejects.toBeInstanceOf(InferenceEscrowPipelineMismatchError);
   });
 
@@ -121,6 +123,12 @@ describe("dapp inference actions on a real escrow", () => {
 
   it("lets operators and the treasury withdraw their escrow balances", async () => {
     const estimate = await actionsOf(s, 5).estimateInferenceFee({ modelId: 1n, feeWei: 1_000_003_333n * 10n ** 6n });
+    // the operators' shares are held through the challenge window, then released (by anyone)
+    await expect(actionsOf(s, 2).withdrawEscrowBalance({ to: accountAt(s, 9) })).rejects.toThrow();
+    await s.networkHelpers.time.increase(testSpec().timing.challengeWindowSec);
+    for (const { requestId } of await actionsOf(s, 9).getInferenceFulfillments({})) {
+      await actionsOf(s, 9).releaseInferenceFees({ requestId });
+    }
     const op = await actionsOf(s, 2).withdrawEscrowBalance({ to: accountAt(s, 9) });
     expect(op.amountWei).toBe(estimate.operatorFeeWeiPerStage);
     expect(op.pipelineKeys).toEqual([pipelineKey(1n, stageOperators())]);
@@ -149,7 +157,8 @@ describe("dapp inference actions on a real escrow", () => {
         const { requestId } = await client.requestInference({ modelId: 1n, input: `via ${kind}` });
         const waiting = client.waitForInference({ requestId, timeoutMs: 20_000 });
         await new Promise((r) => setTimeout(r, 100));
-        await actionsOf(s, 2).fulfillInference({ requestId, outputHash, stageOperators: stageOperators() });
+        const serving = await signedServing(s, { requestId, stageOperators: stageOperators() });
+        await actionsOf(s, 2).fulfillInference({ requestId, outputHash, stageOperators: stageOperators(), ...serving });
         expect((await waiting).outputHash).toBe(outputHash);
       });
     }

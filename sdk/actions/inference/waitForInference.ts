@@ -54,7 +54,7 @@ export async function waitForInference(
         do {
           recheck = false;
           const info = await getInferenceRequest(client, { deployments: parameters.deployments, requestId });
-          if (info.state === "fulfilled" && info.fulfillment) {
+          if ((info.state === "fulfilled" || info.state === "released") && info.fulfillment) {
             const result = { ...info.fulfillment, requestId, request: info.request };
             return finish(() => resolve(result));
           }
