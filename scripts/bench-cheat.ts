@@ -3,7 +3,7 @@
  * validators re-executing sampled items) with honest miners and each cheating strategy in turn.
  * Writes bench/cheat.json and the calibrated tolerance beside the bench's model spec.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { canonicalSpecJson, specHash } from "../worker/model/index.ts";
 import { calibrateTolerance } from "../worker/validator/calibrate.ts";
 import { writeToleranceSidecar } from "../worker/validator/tolerance.ts";
@@ -89,6 +89,8 @@ const report = {
   honest: { falseChallenges: honestFalseChallenges, honestMinersSlashed: honestSlashed, rounds: honestRounds },
   validatorCost: cost,
 };
-writeFileSync("bench/cheat.json", `${json(report)}\n`);
+// The serving section is bench-serving.ts's: kept as it is.
+const previous = existsSync("bench/cheat.json") ? (JSON.parse(readFileSync("bench/cheat.json", "utf8")) as { serving?: unknown }) : {};
+writeFileSync("bench/cheat.json", `${json({ ...report, serving: previous.serving })}\n`);
 console.log("wrote bench/cheat.json");
 process.exit(0);

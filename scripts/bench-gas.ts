@@ -15,7 +15,6 @@ import { readGasSnapshots } from "./lib/gas/forge.ts";
 const FORGE_FILES = [
   "contracts/test/ComputeLedgerGas.t.sol",
   "contracts/test/InferenceEscrowGas.t.sol",
-  "contracts/test/InferenceEscrowLedgerGas.t.sol",
   "contracts/test/ModelTokenGas.t.sol",
 ];
 
@@ -50,12 +49,14 @@ async function main() {
   );
   const targets = {
     "request <= 60k": atMost(escrow("request"), 60_000),
-    // 70k before issue 11: the treasury's O(1) protocol-fee counter costs ~5k, the request's pipeline key ~0.5k.
-    "fulfil <= 75k": atMost(escrow("fulfill, 2 stages, minimal ledger"), 75_000),
-    "fulfil <= 77k, real ledger (forge)": atMost(escrow("fulfill, 2 stages, real ledger"), 77_000),
+    // 75k before verified inference (issue 16): each stage's signed serving commitment adds ~12k for two
+    // stages, the request slot is rewritten instead of cleared; the pipeline write moved to `release`.
+    "fulfil <= 95k": atMost(escrow("fulfill, 2 stages, minimal ledger"), 95_000),
+    "release <= 45k": atMost(escrow("release, 2 stages"), 45_000),
     "claim <= 40k": atMost(t("claim"), 40_000),
-    // The same two targets from real receipts: fulfil here pays the real ledger's serving checks.
-    "fulfil <= 77k, chain receipt (real ledger, steady state)": atMost(chain["fulfillInference, second"], 77_000),
+    // The same targets from real receipts: fulfil here pays the real ledger's serving checks (one
+    // Solidity job holding the ledger and the escrow trips the wasm solc, so this is the real-ledger figure).
+    "fulfil <= 97k, chain receipt (real ledger, steady state)": atMost(chain["fulfillInference, second"], 97_000),
     "claim <= 40k, chain receipt": atMost(chain.claimRevenue, 40_000),
     // Issue 18: the revenue feature should cost holders nothing against OpenZeppelin 5 in the same harness.
     "transfer to an existing holder <= OZ ERC20": atMostOz(t("transfer to existing holder"), t("OZ ERC20 transfer to existing holder")),

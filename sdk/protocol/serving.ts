@@ -12,6 +12,7 @@ import {
   recoverTypedDataAddress,
   serializeCompactSignature,
   signatureToCompactSignature,
+  zeroHash,
 } from "viem";
 import { BaseError } from "../errors/base.ts";
 import { pipelineConsentDomain, type SignerClient, signTyped } from "./pipelineConsent.ts";
@@ -56,8 +57,6 @@ export type ServingCommitment = {
 
 /** Where serving statements are verified: the InferenceEscrow and its chain. */
 export type ServingContext = { escrow: Address; chainId: number };
-
-const ZERO = `0x${"0".repeat(64)}`;
 
 /** Thrown for a compact signature that is not 64 bytes, or a list of them that does not match the stages. */
 export class InvalidServingSignatureError extends BaseError {
@@ -180,7 +179,7 @@ export function samplingHash({ seed, temperature, topK }: ServingSampling): Hex 
 }
 
 /** `sampling` of a stage that does not sample. */
-export const NO_SAMPLING: Hex = ZERO;
+export const NO_SAMPLING: Hex = zeroHash;
 
 /**
  * Whether the validators audit request `requestId`: `keccak256(abi.encode(fulfilBlockHash, requestId)) % 1e4 < auditBps`

@@ -1,19 +1,17 @@
-import * as tf from "@tensorflow/tfjs";
 import { type Hex, keccak256, toHex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bfloat16, type ServedRequest, SERVING_STRATEGIES, serveLocally, type ServingTamper } from "../../dev/validator/servingCheats.ts";
 import { weightsRoot } from "../../sdk/protocol/merkle.ts";
-import { NO_SAMPLING, requestSamplingSeed, samplingHash, type ServingCommitment, servingOutputsTree } from "../../sdk/protocol/serving.ts";
+import { requestSamplingSeed, samplingHash, type ServingCommitment } from "../../sdk/protocol/serving.ts";
 import { selectBackend } from "../backend/select.ts";
-import { decodingModel, nextToken, type SamplingParameters, tokenWindow } from "../model/generate.ts";
+import { decodingModel, type SamplingParameters } from "../model/generate.ts";
 import { defaultModelSpec } from "../model/spec.ts";
 import { createStage, type PipelineStage } from "../model/stage.ts";
-import { decodeWireTensor, encodeWireTensor } from "../p2p/wire.ts";
-import { encodeTokenPayload } from "../serve/pipelineServe.ts";
 import { auditServingTrace, type ServingTrace } from "./servingAudit.ts";
 
-// Three stages serve a prompt the way the serving pipeline does (float32 activations on the wire,
-// the last stage draws with the request's seed); each stage's trace and commitment are then audited
-// as a validator of that stage would, for the honest run and for each planted serving cheat.
+// Three stages serve a prompt the way the serving pipeline does (dev/validator/servingCheats.ts); each
+// stage's trace and commitment are then audited as a validator of that stage would, for the honest run
+// and for each planted serving cheat.
 const spec = defaultModelSpec({ dModel: 16, heads: 2, layers: 3, dFeedForward: 32, contextLength: 8, microbatchSize: 2, stageCount: 3 });
 const model = decodingModel(spec);
 const REQUEST = 42n;
@@ -21,55 +19,15 @@ const PROMPT = Array.from(model.tokenizer.encode("The jury"));
 const POSITIONS = 6;
 const TOLERANCE = 1e-4;
 
-type Tamper = {
-  /** Stage whose computation is replaced. */
-  stage: number;
-  run?: (x: tf.Tensor, honest: PipelineStage) => tf.Tensor;
-  promptIds?: number[];
-  sampling?: SamplingParameters;
-};
-
-type Served = { traces: ServingTrace[]; commitments: ServingCommitment[]; generatedIds: number[] };
+type Served = ServedRequest;
 
 let stages: PipelineStage[];
 let roots: Hex[];
 let old: PipelineStage[];
 let sampling: SamplingParameters;
 
-/** Serves `promptIds` through `stages` position by position; `tamper` replaces one stage's computation. */
-function serve(promptIds: readonly number[], tamper?: Tamper): Served {
-  const traces: { inputs: Uint8Array[]; outputs: Uint8Array[] }[] = stages.map(() => ({ inputs: [], outputs: [] }));
-  const generatedIds: number[] = [];
-  for (let p = 0; p < POSITIONS; p++) {
-    const ids = tamper?.stage === 0 && tamper.promptIds ? tamper.promptIds : promptIds;
-    let x: tf.Tensor = tokenWindow(model, [...ids, ...generatedIds]);
-    for (const [s, stage] of stages.entries()) {
-      const y = tamper?.stage === s && tamper.run ? tamper.run(x, stage) : stage.infer(x);
-      x.dispose();
-      if (s === stages.length - 1) {
-        const token = nextToken(y, tamper?.stage === s && tamper.sampling ? tamper.sampling : sampling, REQUEST, p);
-        y.dispose();
-        traces[s]!.outputs.push(encodeTokenPayload(token));
-        generatedIds.push(token);
-        break;
-      }
-      const payload = encodeWireTensor(y.shape, y.dataSync() as Float32Array, "float32").bytes;
-      y.dispose();
-      traces[s]!.outputs.push(payload);
-      traces[s + 1]!.inputs.push(payload);
-      const { shape, values } = decodeWireTensor(payload);
-      x = tf.tensor(values, shape, "float32");
-    }
-  }
-  const commitments = traces.map(
-    (t, s): ServingCommitment => ({
-      weightsRoot: roots[s] as Hex,
-      sampling: s === stages.length - 1 ? samplingHash(sampling) : NO_SAMPLING,
-      outputsRoot: servingOutputsTree(t.outputs.map((o) => keccak256(o))).root,
-      positions: POSITIONS,
-    }),
-  );
-  return { traces, commitments, generatedIds };
+function serve(promptIds: readonly number[], tamper?: ServingTamper): Served {
+  return serveLocally({ stages, roots, model, promptIds, positions: POSITIONS, requestId: REQUEST, sampling, tamper });
 }
 
 function audit(served: Served, s: number, overrides: { promptIds?: number[]; generatedIds?: number[] } = {}) {
@@ -86,14 +44,6 @@ function audit(served: Served, s: number, overrides: { promptIds?: number[]; gen
     sampling,
     tolerance: TOLERANCE,
   });
-}
-
-/** `values` rounded to bfloat16 (8 bits of mantissa), as a cheaper-precision server would compute. */
-function bf16(t: tf.Tensor): tf.Tensor {
-  const values = Float32Array.from(t.dataSync() as Float32Array);
-  const bits = new Uint32Array(values.buffer);
-  for (let i = 0; i < bits.length; i++) bits[i] = (bits[i] as number) & 0xffff0000;
-  return tf.tensor(values, t.shape);
 }
 
 beforeAll(async () => {
@@ -122,7 +72,10 @@ describe("serving audit: a validator re-executes a stage's trace", () => {
   it("catches an older checkpoint, whether it names the current root or its own", () => {
     const served = serve(PROMPT, { stage: 1, run: (x) => (old[1] as PipelineStage).infer(x) });
     expect(audit(served, 1)).toMatchObject({ ok: false, position: 0 });
-    const named = { ...served, commitments: served.commitments.map((c, s) => (s === 1 ? { ...c, weightsRoot: weightsRoot(old[1]!.exportWeights()) } : c)) };
+    const named = {
+      ...served,
+      commitments: served.commitments.map((c, s) => (s === 1 ? { ...c, weightsRoot: weightsRoot(old[1]!.exportWeights()) } : c)),
+    };
     expect(audit(named, 1)).toMatchObject({ ok: false, reason: "served weights other than the stage's current ones" });
     // the honest neighbours are not blamed
     expect(audit(served, 2).ok).toBe(true);
@@ -138,7 +91,7 @@ describe("serving audit: a validator re-executes a stage's trace", () => {
       stage: 0,
       run: (x, honest) => {
         const y = honest.infer(x);
-        const low = bf16(y);
+        const low = bfloat16(y);
         y.dispose();
         return low;
       },
@@ -162,17 +115,13 @@ describe("serving audit: a validator re-executes a stage's trace", () => {
     expect(audit(named, 2)).toMatchObject({ ok: false, reason: "sampled with terms or a seed other than the request's" });
   });
 
-  it("catches an output copied from another request", () => {
-    const honest = serve(PROMPT);
-    const otherPrompt = Array.from(model.tokenizer.encode("Another prompt"));
-    const copied = serve(otherPrompt);
-    // stage 1 hands out (and commits) its trace of the other request for this one
-    const mixed: Served = {
-      ...honest,
-      traces: honest.traces.map((t, s) => (s === 1 ? { inputs: honest.traces[1]!.inputs, outputs: copied.traces[1]!.outputs } : t)),
-      commitments: honest.commitments.map((c, s) => (s === 1 ? copied.commitments[1]! : c)),
-    };
-    expect(audit(mixed, 1)).toMatchObject({ ok: false, position: 0 });
+  it("catches an output copied from another request, and blames no honest stage", () => {
+    const other = serve(Array.from(model.tokenizer.encode("Another prompt")));
+    const copied = SERVING_STRATEGIES.find((st) => st.name === "copiedOutput")!;
+    const served = serve(PROMPT, copied.tamper({ older: old, model, sampling, stageCount: 3, other }));
+    expect(audit(served, 1)).toMatchObject({ ok: false, position: 0 });
+    expect(audit(served, 0).ok).toBe(true);
+    expect(audit(served, 2).ok).toBe(true);
   });
 
   it("refuses outputs that are not the committed ones, and inputs that are not the upstream's", () => {

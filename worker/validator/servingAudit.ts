@@ -41,8 +41,7 @@ export type ServingAuditContext = {
 
 /** The audit's finding: `ok`, or the first position (if any) where the stage is provably wrong and why. */
 export type ServingAuditVerdict =
-  | { ok: true; positions: number; computeMs: number }
-  | { ok: false; reason: string; position?: number | undefined; computeMs: number };
+  { ok: true; positions: number; computeMs: number } | { ok: false; reason: string; position?: number | undefined; computeMs: number };
 
 const hashes = (payloads: readonly Uint8Array[]) => payloads.map((p) => keccak256(p));
 
@@ -65,16 +64,19 @@ export function auditServingTrace(trace: ServingTrace, ctx: ServingAuditContext)
   });
   const { commitment, stage } = ctx;
   const last = stage.index === ctx.stageCount - 1;
-  if (commitment.weightsRoot.toLowerCase() !== ctx.weightsRoot.toLowerCase()) return fail("served weights other than the stage's current ones");
+  if (commitment.weightsRoot.toLowerCase() !== ctx.weightsRoot.toLowerCase())
+    return fail("served weights other than the stage's current ones");
   if (last && ctx.sampling && commitment.sampling.toLowerCase() !== samplingHash(ctx.sampling).toLowerCase())
     return fail("sampled with terms or a seed other than the request's");
   const positions = commitment.positions;
-  if (positions !== ctx.generatedIds.length) return fail(`committed ${positions} positions for a text of ${ctx.generatedIds.length} tokens`);
+  if (positions !== ctx.generatedIds.length)
+    return fail(`committed ${positions} positions for a text of ${ctx.generatedIds.length} tokens`);
   if (trace.outputs.length !== positions || servingOutputsTree(hashes(trace.outputs)).root !== commitment.outputsRoot)
     return fail("the outputs served are not the committed ones");
   if (stage.index > 0) {
     if (!ctx.upstream || !trace.inputs || trace.inputs.length !== positions) return fail("no input for every position");
-    if (servingOutputsTree(hashes(trace.inputs)).root !== ctx.upstream.outputsRoot) return fail("the inputs are not the upstream's committed outputs");
+    if (servingOutputsTree(hashes(trace.inputs)).root !== ctx.upstream.outputsRoot)
+      return fail("the inputs are not the upstream's committed outputs");
   }
   for (let p = 0; p < positions; p++) {
     const finding = auditPosition(trace, ctx, p, last);
