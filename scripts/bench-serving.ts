@@ -5,13 +5,14 @@
  * alarms on honest requests, and the validators' audit compute as a fraction of serving compute at the
  * escrow's audit rate. Writes the `serving` section of bench/cheat.json (the rest is bench-cheat.ts's).
  */
+import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { keccak256, toHex } from "viem";
 import { type ServedRequest, SERVING_STRATEGIES, serveLocally } from "../dev/validator/servingCheats.ts";
 import { weightsRoot } from "../sdk/protocol/merkle.ts";
 import { requestSamplingSeed } from "../sdk/protocol/serving.ts";
-import { describeBackendSelection, selectBackend } from "../worker/backend/select.ts";
+import { selectBackend } from "../worker/backend/select.ts";
 import { decodingModel, type SamplingParameters } from "../worker/model/generate.ts";
 import { createStage, type PipelineStage } from "../worker/model/stage.ts";
 import { auditServingTrace, type ServingTrace } from "../worker/validator/servingAudit.ts";
@@ -25,7 +26,7 @@ const POSITIONS = 16;
 const TOLERANCE = 1e-4;
 const PROMPTS = ["The jury said ", "It was the best of ", "In the beginning ", "Once upon a time ", "She opened the door and "];
 
-const backend = await selectBackend({});
+await selectBackend({});
 const spec = demoModelSpec(3);
 const model = decodingModel(spec);
 const stageCount = spec.stages.length;
@@ -122,7 +123,7 @@ for (const strategy of SERVING_STRATEGIES) {
 
 const costFraction = (auditMs / serveMs) * (AUDIT_BPS / 10_000);
 const report = {
-  machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "?"}, no GPU, tfjs backend ${describeBackendSelection(backend)}`,
+  machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "?"}, no GPU, tfjs backend ${tf.getBackend()}`,
   measuredAt: new Date().toISOString(),
   model: {
     dModel: spec.dModel,
