@@ -8,9 +8,12 @@ import {
   hexToBigInt,
   keccak256,
   type LocalAccount,
+  compactSignatureToSignature,
+  parseCompactSignature,
   parseSignature,
   recoverTypedDataAddress,
   serializeCompactSignature,
+  serializeSignature,
   signatureToCompactSignature,
   zeroHash,
 } from "viem";
@@ -116,7 +119,7 @@ export function recoverServingCommitmentSigner(
   c: ServingCommitment,
   signature: Hex,
 ): Promise<Address> {
-  return recoverTypedDataAddress({ ...commitmentTypedData(ctx, requestId, stage, c), signature });
+  return recoverTypedDataAddress({ ...commitmentTypedData(ctx, requestId, stage, c), signature: expanded(signature) });
 }
 
 /**
@@ -147,7 +150,7 @@ export async function signServingFrame(signer: LocalAccount | SignerClient, ctx:
 
 /** Who signed a frame statement. */
 export function recoverServingFrameSigner(ctx: ServingContext, frame: ServingFrame, signature: Hex): Promise<Address> {
-  return recoverTypedDataAddress({ ...frameTypedData(ctx, frame), signature });
+  return recoverTypedDataAddress({ ...frameTypedData(ctx, frame), signature: expanded(signature) });
 }
 
 /** Leaf of a stage's outputs tree: OpenZeppelin's standard leaf of `(uint32 position, bytes32 outputHash)`. */
@@ -196,6 +199,11 @@ export function servingAudited({
 }): boolean {
   const word = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [fulfilBlockHash, requestId]));
   return hexToBigInt(word) % 10_000n < BigInt(auditBps);
+}
+
+/** A 64-byte compact signature as the 65-byte form viem's recovery takes (others unchanged). */
+function expanded(signature: Hex): Hex {
+  return signature.length === 2 + 128 ? serializeSignature(compactSignatureToSignature(parseCompactSignature(signature))) : signature;
 }
 
 function compact(signature: Hex): Hex {
