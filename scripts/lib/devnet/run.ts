@@ -421,18 +421,13 @@ async function runOnChain(
       modelId: modelId.toString(),
       wire: "float32",
       journalDir: (miners[s] as { journalDir: string }).journalDir,
-      ...(sampling ? { sampling } : {}),
-      ...(s === 0
-        ? {
-            operator: {
-              rpcUrls: [rpcUrl],
-              deploymentsPath: chain.deploymentsFile,
-              key: roles.miners[0] as Hex,
-              stageOperators: miners.map((m) => m.address),
-              maxNewTokens: MAX_NEW_TOKENS,
-            },
-          }
-        : {}),
+      // The last stage draws with each request's seed (docs/PROTOCOL.md "Verified inference").
+      ...(sampling ? { sampling: { temperature: sampling.temperature, topK: sampling.topK } } : {}),
+      // Each stage signs its frames and its serving commitment with its own operator's key.
+      key: (miners[s] as { key: Hex }).key,
+      stageOperators: miners.map((m) => m.address),
+      deploymentsPath: chain.deploymentsFile,
+      ...(s === 0 ? { operator: { rpcUrls: [rpcUrl], maxNewTokens: MAX_NEW_TOKENS } } : {}),
     }),
     undefined,
     o.signal,
