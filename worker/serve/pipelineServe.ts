@@ -200,6 +200,8 @@ export async function serveDownstreamStage(p: ServingStage): Promise<{ served: n
   await forward();
   await next?.close();
   await relays;
+  // Done both ways: the stage before sees this link end (a middle stage's relays end on it).
+  await prev.close();
   return { served, relayed, refused };
 }
 

@@ -5,6 +5,7 @@
 import {
   type Address,
   bytesToHex,
+  compactSignatureToSignature,
   concatBytes,
   encodeAbiParameters,
   type Hex,
@@ -13,6 +14,8 @@ import {
   keccak256,
   type LocalAccount,
   numberToBytes,
+  parseCompactSignature,
+  serializeSignature,
   zeroAddress,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -64,6 +67,14 @@ export class ServingFrameRefusedError extends Error {
   }
 }
 
+/**
+ * The 65-byte form of a 64-byte compact signature: what viem's recovery takes (the SDK's
+ * `recoverServing*Signer` pass the signature through as it is).
+ */
+export function expandCompact(signature: Hex): Hex {
+  return serializeSignature(compactSignatureToSignature(parseCompactSignature(signature)));
+}
+
 /** Throws {@link ServingKeyMismatchError} unless `identity.account` is the operator of `stage`. */
 export function checkServingKey(identity: ServingIdentity, stage: number): void {
   const operator = identity.stageOperators[stage];
@@ -104,7 +115,7 @@ export async function checkFrameSignature(identity: ServingIdentity, frame: Fram
     signer = await recoverServingFrameSigner(
       identity.context,
       { requestId: frame.round, stage, position, payloadHash: keccak256(frame.payload) },
-      bytesToHex(frame.signature),
+      expandCompact(bytesToHex(frame.signature)),
     );
   } catch {
     throw refuse("unreadable signature");
@@ -156,7 +167,9 @@ export async function readCommitment(
   if (commitment.positions !== positions) throw refuse(`commits ${commitment.positions} positions, ${positions} were served`);
   const expected = identity.stageOperators[stage];
   if (!expected) throw refuse(`the pipeline has no stage ${stage}`);
-  const signer = await recoverServingCommitmentSigner(identity.context, frame.round, stage, commitment, signature).catch(() => undefined);
+  const signer = await Promise.resolve()
+    .then(() => recoverServingCommitmentSigner(identity.context, frame.round, stage, commitment, expandCompact(signature)))
+    .catch(() => undefined);
   if (!signer || !isAddressEqual(signer, expected)) throw refuse(`not signed by stage ${stage}'s operator ${expected}`);
   return { commitment, signature };
 }
