@@ -18,7 +18,7 @@ import { servingFrameLimits } from "../p2p/frames.ts";
 import { localPipeAuth } from "../p2p/hello.ts";
 import { createPipeNode } from "../p2p/node.ts";
 import { openPipe, type StagePipe } from "../p2p/pipe.ts";
-import type { PipelineStage } from "../pipeline/types.ts";
+import type { PipelineStage } from "../model/stage.ts";
 import { generateThroughPipeline, serveDownstreamStage } from "./pipelineServe.ts";
 import { BEGIN_POSITION, expandCompact, type ServingFrameRefusedError, type ServingIdentity, signedFrame } from "./servingFrames.ts";
 import { ServingLog } from "./servingRecord.ts";
@@ -43,7 +43,7 @@ const NEW = 7;
 const nodes: Libp2p[] = [];
 const stages: PipelineStage[] = [];
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map(async (n) => n.stop()));
   for (const s of stages) s.dispose();
 });
 beforeAll(async () => {
@@ -205,7 +205,7 @@ describe("serving through a 3-stage libp2p pipeline, every frame signed", () => 
       const payload = encodeWireTensor([1, 1, spec.dModel], tensor, "float32").bytes;
       const signed = await signedFrame(stage0, 0, "inferActivation", 6n, 0, payload);
       const tampered = payload.slice();
-      tampered[tampered.length - 1] ^= 1;
+      tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 1;
       await link.send({ ...signed, payload: tampered });
       expect(await serving).toEqual({ served: 0, relayed: 0, refused: 1 });
       expect(refused[0]).toMatchObject({ kind: "inferActivation", requestId: 6n, position: 0 });
