@@ -84,7 +84,7 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
       weightsFile: files[s],
       modelId: modelId.toString(),
       wire: "float32",
-      key: roles.miners[s] as `0x${string}`,
+      key: roles.miners[s],
       stageOperators: operators,
       deploymentsPath: chain.deploymentsFile,
       ...(s === 0 ? { operator: { rpcUrls: [chain.rpcUrl], maxNewTokens: NEW_TOKENS } } : {}),
