@@ -459,7 +459,16 @@ describe("shardholder stake, one key per process, status", () => {
       path.join(dir, "spec.json"),
       ...extra,
     ];
-    // Every stage signs with its operator's key: this one operator serves both stages (the default --operators).
+    // Every stage signs with its operator's key: without one, or with another than --operators names, a stage refuses to start.
+    const [keyless, foreign] = await Promise.all([
+      cli(serve(1, [])),
+      cli(["--key", keyOf(11), ...serve(1, ["--operators", `${operator},${operator}`])]),
+    ]);
+    expect(keyless.code).toBe(ExitCode.missingKey);
+    expect(errorLine(keyless)).toEqual(["error: Missing --key (or env SHARDHOLDER_KEY)."]);
+    expect(foreign.code).toBe(ExitCode.usage);
+    expect(errorLine(foreign)[0]).toContain(`but the pipeline's operator of stage 1 is ${operator}`);
+    // This one operator serves both stages (the default --operators).
     const last = start(["--key", keyOf(10), ...serve(1, ["--listen", `/ip4/127.0.0.1/tcp/${pipePort}`, "--temperature", "0.5"])], 240_000);
     await last.waitFor("listening");
     const storeUrl = `http://127.0.0.1:${storePort}`;
