@@ -119,7 +119,10 @@ export type DevnetResult = {
     audits: AuditRecord[];
     stages: { stage: number; address: Address; committee: Address[]; rewards: ValidatorRoundReward[] }[];
   };
-  /** How the served tokens were chosen. */
+  /**
+   * How the served tokens were chosen: temperature and top-k (each request draws with its own seed,
+   * `requestSamplingSeed(requestId, inputHash)`; `seed` is the untrained baseline's).
+   */
   sampling: SamplingParameters | "greedy";
   /** The first prompt's completion by the initial weights, decoded the same way (the baseline). */
   untrained: { prompt: string; output: string };
@@ -591,8 +594,8 @@ async function collectCommitmentGas(
 }
 
 /**
- * The serving pipeline's sampling (undefined = greedy): the seed is fixed by the model id, so a
- * rerun of the same requests on the same weights draws the same text.
+ * The serving pipeline's sampling terms (undefined = greedy). Served requests draw with their own
+ * seed (`requestSamplingSeed`); the seed here, fixed by the model id, draws the untrained baseline.
  */
 export function devnetSampling(o: Pick<DevnetOptions, "temperature" | "topK">, modelId: bigint): SamplingParameters | undefined {
   if (o.temperature === 0) return undefined;
