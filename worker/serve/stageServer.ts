@@ -174,6 +174,7 @@ export async function runServeStage(
       host: op.http?.host,
       port: op.http?.port,
       specs: new Map([[specHash(spec).toLowerCase(), canonicalSpecJson(spec)]]),
+      serving: log,
     });
     const modelId = BigInt(config.modelId);
     const url = op.publicUrl ?? http_.url;
