@@ -144,9 +144,10 @@ export async function runServeStage(
     stageIndex: config.stage,
     stageCount: spec.stages.length,
     modelKey: specHash(spec),
-    // Serving stages hold no staked identity of their own yet: they sign with a fresh key and
-    // accept any validly signed neighbour of this model; the frame limits still bound what a
-    // hostile peer can make them decode.
+    // The link's hello is still signed with a fresh key and accepts any validly signed neighbour
+    // of this model (no directory check yet); what a neighbour sends is authenticated per frame
+    // instead: every serving frame carries its stage operator's signature, checked on receipt.
+    // The frame limits still bound what a hostile peer can make them decode.
     auth: await localPipeAuth(BigInt(config.modelId)),
     limits: servingFrameLimits(spec.contextLength, spec.dModel),
     nextAddress: config.next,
