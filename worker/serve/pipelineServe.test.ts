@@ -211,5 +211,36 @@ describe("serving through a 3-stage libp2p pipeline, every frame signed", () => 
       expect(refused[0]).toMatchObject({ kind: "inferActivation", requestId: 6n, position: 0 });
       expect(bytesToHex(signed.signature as Uint8Array)).toHaveLength(130);
     }
+    // (b3) The last stage signs its token with a key the pipeline does not name: the middle stage
+    // refuses it (never relays it) and stage 0's request fails.
+    {
+      const [p0, p1, p2] = await pipes(3);
+      const impostor = generatePrivateKey();
+      const refused: ServingFrameRefusedError[] = [];
+      const last = trainedStage(2);
+      const lastServing = serveDownstreamStage({
+        stage: last,
+        pipe: p2 as StagePipe,
+        wire: "float32",
+        identity: {
+          ...identity(2, last, [operators[0], operators[1], privateKeyToAccount(impostor).address] as Address[]),
+          account: privateKeyToAccount(impostor),
+        },
+      });
+      const middle = serveDownstreamStage({
+        stage: shard,
+        pipe: p1 as StagePipe,
+        wire: "float32",
+        identity: identity(1, shard),
+        onRefused: (e) => refused.push(e),
+      });
+      const first = trainedStage(0);
+      const head = { stage: first, pipe: p0 as StagePipe, wire: "float32" as const, identity: identity(0, first) };
+      const r = { requestId: 8n, inputHash: keccak256(stringToBytes("z")), prompt: model.tokenizer.encode("z") };
+      await expect(generateThroughPipeline(head, model, r, 2)).rejects.toThrow();
+      expect(await middle).toEqual({ served: 1, relayed: 0, refused: 1 });
+      expect(refused[0]).toMatchObject({ kind: "inferToken", requestId: 8n, position: 0 });
+      await lastServing.catch(() => undefined);
+    }
   }, 60_000);
 });

@@ -164,10 +164,13 @@ export async function serveDownstreamStage(p: ServingStage): Promise<{ served: n
     next?.drop(err);
   };
   const forward = async (): Promise<void> => {
-    for (let begin = await nextOrClosed(prev, "inferBegin"); begin; begin = await nextOrClosed(prev, "inferBegin")) {
+    for (;;) {
       try {
+        const begin = await nextOrClosed(prev, "inferBegin");
+        if (!begin) return;
         await serveRequest(p, log, begin, () => served++);
       } catch (err) {
+        if (refused > 0) return; // the links were dropped over a refused frame (here or in a relay)
         if (err instanceof ServingFrameRefusedError) return refuse(err);
         if (err instanceof LinkClosedError || prev.ended) return;
         throw err;
@@ -184,7 +187,7 @@ export async function serveDownstreamStage(p: ServingStage): Promise<{ served: n
       try {
         await checkFrameSignature(identity, frame, last, frame.microbatch);
       } catch (err) {
-        if (err instanceof ServingFrameRefusedError) return refuse(err);
+        if (err instanceof ServingFrameRefusedError && refused === 0) return refuse(err);
         throw err;
       }
       await toPrev(frame);
@@ -195,7 +198,15 @@ export async function serveDownstreamStage(p: ServingStage): Promise<{ served: n
     for (let frame = await nextOrClosed(link, "inferCommitment"); frame; frame = await nextOrClosed(link, "inferCommitment"))
       await toPrev(frame);
   };
-  const relays = next ? Promise.all([relayTokens(next), relayCommitments(next)]) : Promise.resolve();
+  // Once this stage dropped its links over a refused frame, the loops end on that error: not a failure.
+  const relays = next
+    ? Promise.all([relayTokens(next), relayCommitments(next)]).then(
+        () => undefined,
+        (err: unknown) => {
+          if (refused === 0) throw err;
+        },
+      )
+    : Promise.resolve();
   // Stage 0 closes only after every commitment came back, so nothing is left to relay then.
   await forward();
   await next?.close();
