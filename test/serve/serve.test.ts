@@ -2,11 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPublicClient, createWalletClient, http, keccak256, parseEther, toBytes } from "viem";
+import { createPublicClient, createWalletClient, decodeFunctionData, http, keccak256, parseEther, slice, toBytes } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getServingEndpoints, inferenceEscrowAbi, infer, inferStream, registerModel, stake } from "../../sdk/index.ts";
 import { devnetRoles } from "../../scripts/lib/devnet/accounts.ts";
-import { type DevChain, startLocalChain } from "../../scripts/lib/devnet/chain.ts";
+import { type DevChain, setChainTime, startLocalChain } from "../../scripts/lib/devnet/chain.ts";
+import { recoverServingCommitmentSigner, type ServingCommitment, servingRoot } from "../../sdk/protocol/serving.ts";
+import { expandCompact } from "../../worker/serve/servingFrames.ts";
 import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "../../scripts/lib/devnet/model.ts";
 import { registerServingPipeline } from "../../scripts/lib/devnet/pipeline.ts";
 import { selectBackend } from "../../worker/backend/select.ts";
@@ -37,7 +39,7 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("answers infer with the text the pipeline generated from exported stage checkpoints, found through the endpoint stage 0 announced on-chain, crediting every stage operator", async () => {
+  it("answers infer with the text the pipeline generated from exported stage checkpoints, found through the endpoint stage 0 announced on-chain, fulfilled with every stage's signed commitment, crediting every stage operator once released", async () => {
     const spec = demoModelSpec(STAGES);
     const specPath = path.join(dir, "spec.json");
     await writeSpecFile(spec, specPath);
@@ -76,22 +78,16 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
         weights,
       });
     }
+    // Every stage signs its frames and its serving commitment with its own operator's key.
     const pipeline = await startServingPipeline(STAGES, (s) => ({
       specPath,
       weightsFile: files[s],
       modelId: modelId.toString(),
       wire: "float32",
-      ...(s === 0
-        ? {
-            operator: {
-              rpcUrls: [chain.rpcUrl],
-              deploymentsPath: chain.deploymentsFile,
-              key: roles.miners[0] as `0x${string}`,
-              stageOperators: operators,
-              maxNewTokens: NEW_TOKENS,
-            },
-          }
-        : {}),
+      key: roles.miners[s],
+      stageOperators: operators,
+      deploymentsPath: chain.deploymentsFile,
+      ...(s === 0 ? { operator: { rpcUrls: [chain.rpcUrl], maxNewTokens: NEW_TOKENS } } : {}),
     }));
     stages = pipeline.stages;
     const { endpoints } = await getServingEndpoints(client, { deployments, modelId });
@@ -130,6 +126,37 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
       expect(done.protocolFeeWei + done.operatorFeeWeiPerStage * BigInt(STAGES) + done.holdersWei).toBe(parseEther("0.01"));
     }
     for (const s of [...local, ...initial]) s.dispose();
+    // Each fulfilment carried every stage's commitment, signed by that stage's operator, over as
+    // many positions as were generated; the escrow stored their serving root.
+    const fulfilled = stages[0]?.all("served") ?? [];
+    expect(fulfilled.map((f) => f.status)).toEqual(PROMPTS.map(() => "fulfilled"));
+    const ctx = { escrow: deployments.contracts.inferenceEscrow, chainId: deployments.chainId };
+    for (const f of fulfilled) {
+      const tx = await client.getTransaction({ hash: f.txHash as `0x${string}` });
+      const { functionName, args } = decodeFunctionData({ abi: inferenceEscrowAbi, data: tx.input });
+      expect(functionName).toBe("fulfill");
+      const [requestId, , , commitments, packed] = args as unknown as [bigint, unknown, unknown, ServingCommitment[], `0x${string}`];
+      expect(requestId.toString()).toBe(String(f.requestId));
+      expect(servingRoot(requestId, commitments)).toBe(f.servingRoot);
+      for (const [s, c] of commitments.entries()) {
+        expect(c.positions).toBe(NEW_TOKENS);
+        const signature = expandCompact(slice(packed, 64 * s, 64 * (s + 1)));
+        expect(await recoverServingCommitmentSigner(ctx, requestId, s, c, signature)).toBe(operators[s]);
+      }
+    }
+    // The operators' shares are held until the challenge window is over; then stage 0 releases them.
+    for (const op of operators) {
+      const [, owed] = await client.readContract({
+        abi: inferenceEscrowAbi,
+        address: deployments.contracts.inferenceEscrow,
+        functionName: "memberOf",
+        args: [pipelineKey, op],
+      });
+      expect(owed).toBe(0n);
+    }
+    const until = fulfilled.reduce((m, f) => (BigInt(String(f.challengeableUntil)) > m ? BigInt(String(f.challengeableUntil)) : m), 0n);
+    await setChainTime(chain.rpcUrl, until + 1n);
+    await (stages[0] as JsonLineProcess).waitUntil("released", () => (stages[0]?.all("released").length ?? 0) >= PROMPTS.length, 30_000);
     for (const op of operators) {
       const [, owed] = await client.readContract({
         abi: inferenceEscrowAbi,

@@ -146,8 +146,10 @@ describe("shardholder CLI without a chain", () => {
       cli([...serve, "--http", "127.0.0.1:8080"]),
     ]);
     expect(help.code).toBe(0);
-    for (const flag of ["--temperature <t>", "--top-k <k>", "--sampling-seed <hex>", "--store-listen <host:port>", "--public-url <url>"])
+    for (const flag of ["--temperature <t>", "--top-k <k>", "--store-listen <host:port>", "--public-url <url>"])
       expect(help.stdout).toContain(flag);
+    // The seed is each request's (docs/PROTOCOL.md "Verified inference"): no operator picks it.
+    expect(help.stdout).not.toContain("--sampling-seed");
     expect(help.stdout).toContain("(default: 0.8)");
     for (const r of [badListen, badPort, hotTemperature, noTopK, badSeed, badUrl, operatorFlagOnStage1, oldFlag]) {
       expect(r.code).toBe(ExitCode.usage);
@@ -157,7 +159,7 @@ describe("shardholder CLI without a chain", () => {
     expect(badPort.stderr).toContain("must be <host>:<port>");
     expect(hotTemperature.stderr).toContain("must be a number from 0 to 10");
     expect(noTopK.stderr).toContain("--top-k must be a positive integer");
-    expect(badSeed.stderr).toContain("must be 32 bytes of 0x hex");
+    expect(badSeed.stderr).toContain("unknown option '--sampling-seed'");
     expect(badUrl.stderr).toContain("must be an http(s) URL");
     expect(errorLines(operatorFlagOnStage1)[0]).toContain("--store-listen: stage 0's flags (it is the operator); this is stage 1");
     expect(oldFlag.stderr).toContain("unknown option '--http'");

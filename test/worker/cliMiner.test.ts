@@ -437,7 +437,7 @@ describe("shardholder stake, one key per process, status", () => {
     expect(noWorker.code).toBe(ExitCode.usage);
   });
 
-  it("serve: stage 0 needs no signing key, listens on --store-listen and announces --public-url; the last stage samples with the devnet's defaults", async () => {
+  it("serve: stage 0 needs no signing key, listens on --store-listen and announces --public-url; the last stage samples with each request's seed", async () => {
     const [pipePort, storePort] = [await fixedLoopbackPort(), await fixedLoopbackPort()];
     const operator = accountAt(s, 10);
     await stake(s.wallets[10] as NonNullable<Shardholder["wallets"][number]>, {
@@ -459,7 +459,17 @@ describe("shardholder stake, one key per process, status", () => {
       path.join(dir, "spec.json"),
       ...extra,
     ];
-    const last = start(serve(1, ["--listen", `/ip4/127.0.0.1/tcp/${pipePort}`, "--temperature", "0.5"]), 240_000);
+    // Every stage signs with its operator's key: without one, or with another than --operators names, a stage refuses to start.
+    const [keyless, foreign] = await Promise.all([
+      cli(serve(1, [])),
+      cli(["--key", keyOf(11), ...serve(1, ["--operators", `${operator},${operator}`])]),
+    ]);
+    expect(keyless.code).toBe(ExitCode.missingKey);
+    expect(errorLine(keyless)).toEqual(["error: Missing --key (or env SHARDHOLDER_KEY)."]);
+    expect(foreign.code).toBe(ExitCode.usage);
+    expect(errorLine(foreign)[0]).toContain(`but the pipeline's operator of stage 1 is ${operator}`);
+    // This one operator serves both stages (the default --operators).
+    const last = start(["--key", keyOf(10), ...serve(1, ["--listen", `/ip4/127.0.0.1/tcp/${pipePort}`, "--temperature", "0.5"])], 240_000);
     await last.waitFor("listening");
     const storeUrl = `http://127.0.0.1:${storePort}`;
     const publicUrl = `http://127.0.0.1:${storePort}/`;
@@ -479,11 +489,10 @@ describe("shardholder stake, one key per process, status", () => {
     for (let i = 0; i < 100 && !(await found()).includes(publicUrl); i++) await new Promise((r) => setTimeout(r, 200));
     expect(await found()).toContain(publicUrl);
     expect(await (await fetch(`${storeUrl}/health`)).json()).toHaveProperty("maxPromptBytes");
-    // The stage holding the logits samples: the temperature given, the devnet's top-k and seed.
-    const { defaultSamplingSeed } = await import("../../worker/serve/sampling.ts");
+    // The stage holding the logits samples: the temperature given, the default top-k, each request's seed.
     expect(await last.waitFor("decoding")).toMatchObject({
       stage: 1,
-      sampling: { temperature: 0.5, topK: 8, seed: defaultSamplingSeed(modelId) },
+      sampling: { temperature: 0.5, topK: 8, seed: "per request" },
     });
     expect(await first.waitFor("decoding")).toMatchObject({ stage: 0, sampling: { temperature: 0.8, topK: 8 } });
     first.child.kill("SIGTERM");

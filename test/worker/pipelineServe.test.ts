@@ -61,14 +61,16 @@ describe("serving through the multi-process pipeline", () => {
       for (const s of stages) s.dispose();
     }
 
-    // Stage 0 sends one [1, T, d] int8 activation per token (no targets: serving frames are lone
-    // tensors); T grows with the text. The lossless codec may shrink a frame, never grow it.
-    const frameBytes = (t: number): number => 4 + 13 + 18 + t * spec.dModel;
+    // Stage 0 opens each request with a signed 32-byte begin frame, then sends one [1, T, d] int8
+    // activation per token (no targets: serving frames are lone tensors) with its 64-byte signature;
+    // T grows with the text. The lossless codec may shrink a frame, never grow it.
+    const beginBytes = 4 + 13 + 32 + 64;
+    const frameBytes = (t: number): number => 4 + 13 + 18 + t * spec.dModel + 64;
     generated.forEach((g) => {
       const promptLength = g.prompt.length;
       const expected = Array.from({ length: MAX_NEW }, (_, i) => frameBytes(Math.min(spec.contextLength, promptLength + i))).reduce(
         (a, b) => a + b,
-        0,
+        beginBytes,
       );
       expect(g.bytesSent).toBeLessThanOrEqual(expected);
       expect(g.bytesSent).toBeGreaterThan(0.9 * expected);
@@ -83,12 +85,16 @@ describe("serving through the multi-process pipeline", () => {
     ).find((r) => r.kind === "inferToken");
     expect(tokenFrames).toEqual({ kind: "inferToken", count: prompts.length * MAX_NEW, payloadBytes: 4 * prompts.length * MAX_NEW });
     const kinds = procs.map((p) => ((p.all("audit")[0] as StageEvent).received as { kind: string }[]).map((r) => r.kind).sort());
-    // Both ends of every link open with a signed hello.
+    // Both ends of every link open with a signed hello; requests open with a begin and end with
+    // each downstream stage's commitment, relayed to stage 0.
     expect(kinds).toEqual([
-      ["hello", "inferToken"],
-      ["hello", "inferActivation", "inferToken"],
-      ["hello", "inferActivation"],
+      ["hello", "inferCommitment", "inferToken"],
+      ["hello", "inferActivation", "inferBegin", "inferCommitment", "inferToken"],
+      ["hello", "inferActivation", "inferBegin"],
     ]);
+    // Stage 0 gathered one commitment per stage for each request, each over MAX_NEW positions.
+    for (const g of generated as unknown as { commitments: { positions: number }[] }[])
+      expect(g.commitments.map((c) => c.positions)).toEqual([MAX_NEW, MAX_NEW, MAX_NEW]);
     for (const [s, p] of procs.entries()) {
       const variables = (p.all("audit")[0] as StageEvent).variables as { name: string }[];
       expect(variables.every((v) => v.name.startsWith(`stage${s}#`))).toBe(true);

@@ -9,7 +9,9 @@ import {
   type Frame,
   FrameDecoder,
   FRAME_HEADER_BYTES,
+  FRAME_SIGNATURE_BYTES,
   LENGTH_PREFIX_BYTES,
+  servingFrameLimits,
   tensorFrameLimits,
 } from "./frames.ts";
 import { encodeTensor } from "../../sdk/protocol/tensorBytes.ts";
@@ -88,7 +90,51 @@ const frames: Frame[] = [
   { kind: "hello", round: 0n, microbatch: 0, payload: new TextEncoder().encode('{"stage":0}') },
 ];
 
+/** A stand-in serving signature (the frame layer carries it; the serving layer checks it). */
+const SIGNATURE = Uint8Array.from({ length: FRAME_SIGNATURE_BYTES }, (_, i) => (i * 7 + 1) & 0xff);
+
 describe("pipe frames", () => {
+  it("servingFrames_carryTheSignatureAfterThePayload_controlFramesRoundTrip", () => {
+    const begin: Frame = { kind: "inferBegin", round: 42n, microbatch: 12, payload: hexToBytes(keccak256("0x01")), signature: SIGNATURE };
+    const bytes = encodeFrame(begin);
+    expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + 32 + FRAME_SIGNATURE_BYTES);
+    expect(bytes[4]).toBe(6);
+    expect(bytes.subarray(bytes.length - FRAME_SIGNATURE_BYTES)).toEqual(SIGNATURE);
+    const limits = servingFrameLimits(16, 8);
+    expect(decodeFrameBody(bodyOf(bytes), limits)).toEqual(begin);
+    const token: Frame = { kind: "inferToken", round: 42n, microbatch: 3, payload: Uint8Array.of(5, 0, 0, 0), signature: SIGNATURE };
+    expect(decodeFrameBody(bodyOf(encodeFrame(token)), limits)).toEqual(token);
+    // A commitment carries its own EIP-712 signature in its payload: no frame trailer.
+    const commitment: Frame = { kind: "inferCommitment", round: 42n, microbatch: 2, payload: new Uint8Array(164).fill(9) };
+    const c = encodeFrame(commitment);
+    expect(c.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + 164);
+    expect(c[4]).toBe(7);
+    expect(decodeFrameBody(bodyOf(c), limits)).toEqual(commitment);
+  });
+
+  it("servingFrames_withoutTheirSignature_areRefused_andTrainingFramesCarryNone", () => {
+    const payload = Uint8Array.of(5, 0, 0, 0);
+    expect(() => encodeFrame({ kind: "inferToken", round: 1n, microbatch: 0, payload })).toThrow(FrameFormatError);
+    expect(() => encodeFrame({ kind: "inferToken", round: 1n, microbatch: 0, payload, signature: SIGNATURE.subarray(1) })).toThrow(
+      /64-byte signature/,
+    );
+    expect(() => encodeFrame({ kind: "gradient", round: 1n, microbatch: 0, payload, signature: SIGNATURE })).toThrow(
+      /carries no signature/,
+    );
+    // A peer that sends a token without its trailer: the body is too short to hold one.
+    const body = bodyOf(encodeFrame({ kind: "hello", round: 1n, microbatch: 0, payload }));
+    body[0] = 5;
+    expect(() => decodeFrameBody(body)).toThrow(/no room for its signature/);
+    // A serving link refuses training kinds.
+    const gradient = encodeFrame({
+      kind: "gradient",
+      round: 1n,
+      microbatch: 0,
+      payload: encodeWireTensor([1, 2, 8], noise(16, 1), "float32").bytes,
+    });
+    expect(() => decodeFrameBody(bodyOf(gradient), servingFrameLimits(16, 8))).toThrow(/not accepted here/);
+  });
+
   it("encode_prefixesLengthAndHeader_littleEndian", () => {
     const bytes = encodeFrame(frames[0] as Frame);
     expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + 32);
@@ -155,11 +201,12 @@ describe("pipe frames", () => {
     for (const { payload, codec } of cases) {
       expect(packPayload(payload).codec).toBe(codec);
       for (const kind of ["gradient", "inferActivation"] as const) {
-        const frame: Frame = { kind, round: 9n, microbatch: 3, payload };
+        const trailer = kind === "inferActivation" ? FRAME_SIGNATURE_BYTES : 0;
+        const frame: Frame = { kind, round: 9n, microbatch: 3, payload, ...(trailer ? { signature: SIGNATURE } : {}) };
         const bytes = encodeFrame(frame);
         expect(bytes[4]).toBe((payloadCodecs[codec] << 4) | ((bytes[4] as number) & 0x0f));
-        if (codec === "none") expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length);
-        else expect(bytes.length).toBeLessThan(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length);
+        if (codec === "none") expect(bytes.length).toBe(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length + trailer);
+        else expect(bytes.length).toBeLessThan(LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + payload.length + trailer);
         // A receiver refuses tensor frames that are not canonical tensor bytes.
         if (payload[0] === 0) {
           expect(() => decodeFrameBody(bodyOf(bytes))).toThrow(/does not carry canonical tensor bytes/);

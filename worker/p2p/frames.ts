@@ -3,30 +3,48 @@ import { type PayloadCodec, packPayload, payloadCodecs, payloadLayout, type Tens
 
 /**
  * libp2p protocol id of the stage-to-stage tensor stream (2: payloads may be losslessly
- * compressed; 3: both ends open with a signed hello and nothing else is decoded before it).
+ * compressed; 3: both ends open with a signed hello and nothing else is decoded before it;
+ * 4: serving frames carry their sender's signature and requests open and close with control frames).
  */
-export const PIPE_PROTOCOL = "/shardholder/pipe/3.0.0";
+export const PIPE_PROTOCOL = "/shardholder/pipe/4.0.0";
 
 /**
  * Frame kinds: training activations flow to stage s+1 and gradients to stage s-1; hello opens a
- * link; serving sends `inferActivation` forward and the chosen `inferToken` back to stage 0.
+ * link; serving opens a request with `inferBegin` (forward), sends `inferActivation` forward and
+ * the chosen `inferToken` back to stage 0, and each stage's `inferCommitment` back at its end.
  * For training frames `round`/`microbatch` are the round and microbatch index; for serving
- * frames they are the request sequence number and the generated token's position.
+ * frames `round` is the request id and `microbatch` the generated token's position (`inferBegin`:
+ * the positions the request will serve; `inferCommitment`: the committing stage).
  */
-export const frameKinds = { activation: 1, gradient: 2, hello: 3, inferActivation: 4, inferToken: 5 } as const;
+export const frameKinds = {
+  activation: 1,
+  gradient: 2,
+  hello: 3,
+  inferActivation: 4,
+  inferToken: 5,
+  inferBegin: 6,
+  inferCommitment: 7,
+} as const;
 export type FrameKind = keyof typeof frameKinds;
+
+/** Serving frames that carry their sender's 64-byte `ServingFrame` signature after the payload. */
+export const SIGNED_FRAME_KINDS: ReadonlySet<FrameKind> = new Set(["inferBegin", "inferActivation", "inferToken"]);
+/** Bytes of a signed frame's trailer: an EIP-2098 compact signature. */
+export const FRAME_SIGNATURE_BYTES = 64;
 
 /**
  * One frame of the pipe protocol. `payload` is an activation payload (canonical activation bytes
  * then the microbatch's canonical int32 targets, docs/PROTOCOL.md) for activations, canonical
  * tensor bytes for gradients and serving activations, UTF-8 JSON for hello: always the exact
- * bytes, whatever lossless encoding carried them on the wire.
+ * bytes, whatever lossless encoding carried them on the wire. `signature`: the 64-byte trailer
+ * of a {@link SIGNED_FRAME_KINDS} frame (required there, absent elsewhere).
  */
-export type Frame = { kind: FrameKind; round: bigint; microbatch: number; payload: Uint8Array };
+export type Frame = { kind: FrameKind; round: bigint; microbatch: number; payload: Uint8Array; signature?: Uint8Array | undefined };
 
 /**
  * `u8 codec<<4 | kind | u64 LE round | u32 LE microbatch`, then the payload in that codec
- * (`payloadCodecs` of wire.ts; tensor frames only, the smallest encoding is chosen per frame).
+ * (`payloadCodecs` of wire.ts; tensor frames only, the smallest encoding is chosen per frame),
+ * then, on signed serving kinds, the 64-byte signature (outside the codec).
  */
 export const FRAME_HEADER_BYTES = 13;
 /** Every frame travels behind a `u32 LE` byte length. */
@@ -85,12 +103,13 @@ export function tensorFrameLimits(shape: readonly number[], { targetVocab }: { t
 
 /**
  * Limits of a serving link: prompt windows `[1, t, dModel]` with `1 <= t <= contextLength`
- * forward, 4-byte token ids back.
+ * forward, 4-byte token ids back, small control frames, and only serving kinds (and the hello).
  */
 export function servingFrameLimits(contextLength: number, dModel: number): FrameLimits {
   const maxPayloadBytes = 2 + 4 * 3 + 4 + 4 * contextLength * dModel;
   return {
-    maxFrameBytes: FRAME_HEADER_BYTES + maxPayloadBytes,
+    maxFrameBytes: FRAME_HEADER_BYTES + maxPayloadBytes + FRAME_SIGNATURE_BYTES,
+    kinds: new Set(["hello", "inferBegin", "inferActivation", "inferToken", "inferCommitment"]),
     maxPayloadBytes,
     acceptTensor: (kind, t) =>
       kind === "inferActivation" &&
@@ -121,8 +140,12 @@ export function encodeFrame(
   if (!Number.isInteger(frame.microbatch) || frame.microbatch < 0 || frame.microbatch > 0xffffffff)
     throw new FrameFormatError(`microbatch ${frame.microbatch} is not a uint32`);
   if (frame.round < 0n || frame.round > 0xffffffffffffffffn) throw new FrameFormatError(`round ${frame.round} is not a uint64`);
+  const signed = SIGNED_FRAME_KINDS.has(frame.kind);
+  if (signed && frame.signature?.length !== FRAME_SIGNATURE_BYTES)
+    throw new FrameFormatError(`a ${frame.kind} frame needs its sender's ${FRAME_SIGNATURE_BYTES}-byte signature`);
+  if (!signed && frame.signature !== undefined) throw new FrameFormatError(`a ${frame.kind} frame carries no signature`);
   const { codec, bytes } = TENSOR_KINDS.has(frame.kind) ? pack(frame.payload) : { codec: "none" as const, bytes: frame.payload };
-  const length = FRAME_HEADER_BYTES + bytes.length;
+  const length = FRAME_HEADER_BYTES + bytes.length + (signed ? FRAME_SIGNATURE_BYTES : 0);
   const out = new Uint8Array(LENGTH_PREFIX_BYTES + length);
   const view = new DataView(out.buffer);
   view.setUint32(0, length, true);
@@ -130,6 +153,7 @@ export function encodeFrame(
   view.setBigUint64(5, frame.round, true);
   view.setUint32(13, frame.microbatch, true);
   out.set(bytes, LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES);
+  if (signed) out.set(frame.signature as Uint8Array, LENGTH_PREFIX_BYTES + FRAME_HEADER_BYTES + bytes.length);
   return out;
 }
 
@@ -149,7 +173,11 @@ export function decodeFrameBody(body: Uint8Array, limits: FrameLimits | number =
   const codec = codecByCode.get((body[0] as number) >> 4);
   if (!codec) throw new FrameFormatError(`unknown payload codec ${(body[0] as number) >> 4}`);
   if (codec !== "none" && !TENSOR_KINDS.has(kind)) throw new FrameFormatError(`a ${kind} frame cannot be compressed`);
-  const packed = body.subarray(FRAME_HEADER_BYTES);
+  const signed = SIGNED_FRAME_KINDS.has(kind);
+  if (signed && body.length < FRAME_HEADER_BYTES + FRAME_SIGNATURE_BYTES)
+    throw new FrameFormatError(`a ${kind} frame of ${body.length} bytes has no room for its signature`);
+  const end = signed ? body.length - FRAME_SIGNATURE_BYTES : body.length;
+  const packed = body.subarray(FRAME_HEADER_BYTES, end);
   const isTensor = TENSOR_KINDS.has(kind);
   if (isTensor && codec !== "deflate") checkTensor(kind, packed, codec, l);
   const payload = unpackPayload(codec, packed, l.maxPayloadBytes);
@@ -161,6 +189,7 @@ export function decodeFrameBody(body: Uint8Array, limits: FrameLimits | number =
     microbatch: view.getUint32(9, true),
     // A copy for plain payloads, so a frame kept in a mailbox does not pin the receive buffer.
     payload: codec === "none" ? payload.slice() : payload,
+    ...(signed ? { signature: body.slice(end) } : {}),
   };
 }
 

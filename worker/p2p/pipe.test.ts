@@ -337,17 +337,19 @@ describe("libp2p pipe transport", () => {
     const { prev } = await bSide;
     if (!prev || !next) throw new Error("links missing");
     const payload = encodeTensor({ dtype: "float32", shape: [1], data: new Float32Array([3]) });
-    await next.send({ kind: "inferActivation", round: 0n, microbatch: 0, payload });
-    await next.send({ kind: "inferActivation", round: 0n, microbatch: 1, payload });
+    // Serving frames carry a 64-byte signature trailer (checked by the serving layer, not the link).
+    const signature = new Uint8Array(64).fill(7);
+    await next.send({ kind: "inferActivation", round: 0n, microbatch: 0, payload, signature });
+    await next.send({ kind: "inferActivation", round: 0n, microbatch: 1, payload, signature });
     const pending = prev.receiveNext("inferActivation").then((f) => f.microbatch);
     await next.close();
     // Frames sent before the close are still delivered, in order; then reads end.
     expect(await pending).toBe(0);
     expect((await prev.receiveNext("inferActivation")).microbatch).toBe(1);
     await expect(prev.receiveNext("inferActivation")).rejects.toThrow(/finished sending/);
-    await prev.send({ kind: "inferToken", round: 0n, microbatch: 1, payload });
-    expect((await next.receive("inferToken", 0n, 1)).payload).toEqual(payload);
-    await expect(next.send({ kind: "inferActivation", round: 0n, microbatch: 2, payload })).rejects.toThrow(/cannot send/);
+    await prev.send({ kind: "inferToken", round: 0n, microbatch: 1, payload, signature });
+    expect(await next.receive("inferToken", 0n, 1)).toMatchObject({ payload, signature });
+    await expect(next.send({ kind: "inferActivation", round: 0n, microbatch: 2, payload, signature })).rejects.toThrow(/cannot send/);
   });
 
   it("dialWithRetry_unreachablePeer_throwsPeerUnreachableErrorAfterBackoff", async () => {

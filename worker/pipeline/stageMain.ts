@@ -22,14 +22,16 @@
  *   connected {stage, hasPrev, hasNext}
  *   round     {stage, round, head (stage 0: the address its data is drawn for), losses, evalLoss (last stage, with `evaluate`), bytesSent, bytesReceived,
  *              timings, records: [{index, inputActHash, outputActHash, upstreamGradHash, inputGradHash, weightsRoot, gradientElements}], flopsPerMicrobatch}
- *   generated {stage: 0, request, prompt, text, tokens, ms, bytesSent, bytesReceived}   (serve mode)
+ *   generated {stage: 0, request, prompt, text, tokens, commitments, ms, bytesSent, bytesReceived}   (serve mode)
+ *   refused   {stage, error}   (serve mode: a frame not signed by its stage's loopback operator)
  *   served    {stage, activations, tokensRelayed}                                     (serve mode, s >= 1)
  *   audit     {stage, parameterCount, variables: [{name, size}], received: [{kind, count, payloadBytes}]}
  *   done      {stage}
  *   error     {stage, name, shortMessage, message}   (then exit code 1)
  */
 import * as tf from "@tensorflow/tfjs";
-import { type Address, getAddress } from "viem";
+import { type Address, getAddress, keccak256, stringToBytes } from "viem";
+import { weightsRoot } from "../../sdk/protocol/merkle.ts";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeBackendSelection, selectBackend } from "../backend/select.ts";
@@ -43,6 +45,7 @@ import { parseStageArgs, type StageProcessConfig } from "./config.ts";
 import { type LoadedStage, loadStage } from "./models.ts";
 import { runStageRound } from "./runner.ts";
 import { generateThroughPipeline, serveDownstreamStage } from "../serve/pipelineServe.ts";
+import { localServingIdentity } from "../serve/servingFrames.ts";
 
 const emit = (event: string, body: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify({ event, ...body }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
@@ -116,8 +119,11 @@ async function train(config: StageProcessConfig, loaded: LoadedStage, pipe: Stag
 
 async function serve(config: StageProcessConfig, loaded: LoadedStage, pipe: StagePipe): Promise<void> {
   const stageIndex = config.stage;
-  // The same serving code as `shardholder serve` (u32 LE inferToken payloads), greedy here.
-  const head = { stage: loaded.stage, pipe, wire: config.wire };
+  // The same serving code as `shardholder serve` (u32 LE inferToken payloads, signed frames), greedy
+  // here; without a chain, the stage keys are the loopback ones derived from the model id.
+  const identity = localServingIdentity(BigInt(config.modelId), stageIndex, loaded.stageCount, weightsRoot(loaded.stage.exportWeights()));
+  const onRefused = (error: Error) => emit("refused", { stage: stageIndex, error: error.message });
+  const head = { stage: loaded.stage, pipe, wire: config.wire, identity, onRefused };
   if (stageIndex > 0) {
     const { served, relayed } = await serveDownstreamStage(head);
     emit("served", { stage: stageIndex, activations: served, tokensRelayed: relayed });
@@ -128,13 +134,15 @@ async function serve(config: StageProcessConfig, loaded: LoadedStage, pipe: Stag
     const sentBefore = pipe.next?.stats.bytesSent ?? 0;
     const receivedBefore = pipe.next?.stats.bytesReceived ?? 0;
     const start = performance.now();
-    const tokens = await generateThroughPipeline(head, loaded, loaded.tokenizer.encode(prompt), config.maxNewTokens ?? 32, BigInt(i));
+    const request = { requestId: BigInt(i), inputHash: keccak256(stringToBytes(prompt)), prompt: loaded.tokenizer.encode(prompt) };
+    const { tokens, commitments } = await generateThroughPipeline(head, loaded, request, config.maxNewTokens ?? 32);
     emit("generated", {
       stage: 0,
       request: i,
       prompt,
       text: loaded.tokenizer.decode(tokens),
       tokens,
+      commitments,
       ms: performance.now() - start,
       bytesSent: (pipe.next?.stats.bytesSent ?? 0) - sentBefore,
       bytesReceived: (pipe.next?.stats.bytesReceived ?? 0) - receivedBefore,

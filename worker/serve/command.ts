@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Address, Hex } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
-import type { SamplingParameters } from "../model/generate.ts";
+import type { SamplingTerms } from "./sampling.ts";
 import type { BackendName } from "../backend/select.ts";
 import { loggable } from "../cli/output.ts";
 import { runServeStage } from "./stageServer.ts";
@@ -13,10 +13,10 @@ export type ServeCommandParameters = {
   logger: Logger;
   /** JSON-RPC endpoints in order of preference (stage 0's operator falls back along them). */
   rpcUrls: string[];
-  /** The address book (stage > 0 does not touch the chain). */
+  /** The address book (the escrow every stage signs for; stage > 0 does not touch the chain). */
   deployments: Deployments;
-  /** Stage 0's operator (fulfils and is credited); unused on other stages. */
-  account?: LocalAccount | undefined;
+  /** This stage's operator, `stageOperators[stage]`: signs its frames and commitment (stage 0 also fulfils). */
+  account: LocalAccount;
   backend?: BackendName | undefined;
   modelId: bigint;
   stage: number;
@@ -27,13 +27,13 @@ export type ServeCommandParameters = {
   journalDir?: string | undefined;
   /** Serve an exported stage checkpoint (`shardholder export`) instead. */
   weightsFile?: string | undefined;
-  /** Stage 0: the operator credited for each stage, in stage order. */
+  /** The pipeline's operator of each stage, in stage order (every stage checks its neighbours' signatures against them). */
   stageOperators: Address[];
   /** Stage 0: the other operators' consents, to register the pipeline if it is not registered yet. */
   consents?: { deadline: string; signatures: Record<Address, Hex> } | undefined;
   maxNewTokens: number;
-  /** Sampled decoding on the stage that holds the logits (the last); greedy when absent. */
-  sampling?: SamplingParameters | undefined;
+  /** Sampled decoding on the stage that holds the logits (the last; the seed is each request's); greedy when absent. */
+  sampling?: SamplingTerms | undefined;
   /** Stage 0: where the content store listens (`host:port`; default 127.0.0.1, any free port). */
   storeListen?: { host?: string | undefined; port?: number | undefined } | undefined;
   /** Stage 0: the URL announced in the ServingDirectory (default: the store's bound URL). */
@@ -58,13 +58,13 @@ export async function runServeCommand(p: ServeCommandParameters): Promise<{ serv
         weightsFile: p.weightsFile,
         backend: p.backend,
         sampling: p.sampling,
+        account: p.account,
+        stageOperators: p.stageOperators,
+        deployments: p.deployments,
         ...(p.stage === 0
           ? {
               operator: {
                 rpcUrls: p.rpcUrls,
-                deployments: p.deployments,
-                account: p.account,
-                stageOperators: p.stageOperators,
                 maxNewTokens: p.maxNewTokens,
                 consents: p.consents,
                 http: p.storeListen,

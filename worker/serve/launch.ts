@@ -141,7 +141,8 @@ export class JsonLineProcess {
 }
 
 /**
- * Starts one serving process per stage and resolves when stage 0 reports its content store
+ * Starts one serving process per stage (each with its operator's `key`, passed through the
+ * environment) and resolves when stage 0 reports its content store
  * `ready`. Each stage listens on a port the OS picks at bind time; the stages start from the last
  * to the first, each one's `next` being the address the stage after it printed in `listening`
  * (pre-chosen ports could be taken by another process before the stage bound them).
@@ -159,13 +160,17 @@ export async function startServingPipeline(
   const stages = await spawnLastFirst(
     stageCount,
     (s, next) => {
+      const { key, ...rest } = configFor(s);
       const config: ServeStageConfig = {
-        ...configFor(s),
+        ...rest,
         stage: s,
         listen: ["/ip4/127.0.0.1/tcp/0"],
         ...(next !== undefined ? { next } : {}),
       };
-      return new JsonLineProcess(`serve stage ${s}`, "worker/serve/serveMain.ts", ["--config-json", JSON.stringify(config)]);
+      // The operator's key goes through the environment, never argv.
+      return new JsonLineProcess(`serve stage ${s}`, "worker/serve/serveMain.ts", ["--config-json", JSON.stringify(config)], {
+        env: key ? { SHARDHOLDER_SERVE_KEY: key } : {},
+      });
     },
     async (proc) => (await proc.waitFor("listening", left())).addrs,
     signal,

@@ -1,27 +1,32 @@
-import { encodeAbiParameters, type Hex, keccak256 } from "viem";
+import type { Hex } from "viem";
+import { NO_SAMPLING, requestSamplingSeed, samplingHash } from "../../sdk/protocol/serving.ts";
 import type { SamplingParameters } from "../model/generate.ts";
 
+export { NO_SAMPLING };
+
+/** How the last stage draws tokens: temperature (0 = greedy) and top-k. The seed is the request's. */
+export type SamplingTerms = Pick<SamplingParameters, "temperature" | "topK">;
+
 /**
- * The default sampling seed of a model's serving pipeline: the devnet's
- * (`keccak256(abi.encode("shardholder devnet sampling", uint64 modelId))`, scripts/lib/devnet/run.ts),
- * so `shardholder serve` and the devnet draw the same text from the same weights and requests.
+ * The draw of request `requestId`: sampling parameters seeded with `requestSamplingSeed(requestId, inputHash)`
+ * (undefined = greedy, at temperature 0 or without terms) and the `sampling` hash the last stage commits
+ * (greedy commits temperature 0 and top-k 0).
+ *
+ * @example
+ * const { parameters, hash } = requestSampling({ temperature: 0.8, topK: 8 }, 7n, inputHash)
  */
-export function defaultSamplingSeed(modelId: bigint): Hex {
-  return keccak256(encodeAbiParameters([{ type: "string" }, { type: "uint64" }], ["shardholder devnet sampling", modelId]));
+export function requestSampling(
+  terms: SamplingTerms | undefined,
+  requestId: bigint,
+  inputHash: Hex,
+): { parameters: SamplingParameters | undefined; hash: Hex } {
+  const seed = requestSamplingSeed(requestId, inputHash);
+  if (!terms || terms.temperature === 0) return { parameters: undefined, hash: samplingHash({ seed, temperature: 0, topK: 0 }) };
+  return { parameters: { ...terms, seed }, hash: samplingHash({ seed, temperature: terms.temperature, topK: terms.topK }) };
 }
 
-/** Sampling of `serve`'s flags: undefined (greedy) at temperature 0, else temperature, top-k and seed. */
-export function servingSampling({
-  temperature,
-  topK,
-  seed,
-  modelId,
-}: {
-  temperature: number;
-  topK: number;
-  seed?: Hex | undefined;
-  modelId: bigint;
-}): SamplingParameters | undefined {
+/** Sampling terms of `serve`'s flags: undefined (greedy) at temperature 0, else temperature and top-k. */
+export function servingSampling({ temperature, topK }: { temperature: number; topK: number }): SamplingTerms | undefined {
   if (temperature === 0) return undefined;
-  return { temperature, topK, seed: seed ?? defaultSamplingSeed(modelId) };
+  return { temperature, topK };
 }

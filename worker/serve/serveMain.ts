@@ -1,13 +1,17 @@
 /**
  * One serving stage in its own OS process (see stageServer.ts).
  *
- *   node --import tsx worker/serve/serveMain.ts --config-json '<ServeStageConfig JSON>'
+ *   SHARDHOLDER_SERVE_KEY=0x… node --import tsx worker/serve/serveMain.ts --config-json '<ServeStageConfig JSON>'
  *
+ * The stage operator's key comes from SHARDHOLDER_SERVE_KEY (never argv, which `ps` shows) unless
+ * the config holds one.
  * stdout: one JSON object per line, `event` is one of
- *   listening {stage, addrs, weightsRound, weightsRoot}   connected {stage}
+ *   listening {stage, addrs, weightsRound, weightsRoot, operator}   connected {stage}
  *   announced {url, txHash}          (stage 0, endpoint entered in the ServingDirectory)
  *   ready     {stage, storeUrl}      (stage 0, operator loop running)
  *   served    {requestId, status, output?, outputHash?, txHash?, gasUsed?, generateMs?, reason?}
+ *   released  {requestId, txHash, gasUsed} | releaseFailed {requestId, reason}   (stage 0, after the challenge window)
+ *   refused   {stage, kind, requestId, position, reason}   (a frame or commitment not signed by its operator)
  *   withdrawn {url, txHash} | withdrawFailed {url, reason}   (stage 0, on shutdown)
  *   done      {stage, served}        error {stage, name, shortMessage}
  * SIGTERM/SIGINT: stage 0 stops the operator and closes its link; downstream stages follow.
@@ -23,7 +27,9 @@ const emit = (event: string, body: Record<string, unknown>): void => {
 let stageForErrors: number | undefined;
 try {
   const i = process.argv.indexOf("--config-json");
-  const config = JSON.parse(process.argv[i + 1] ?? "") as ServeStageConfig;
+  const parsed = JSON.parse(process.argv[i + 1] ?? "") as ServeStageConfig;
+  const envKey = process.env.SHARDHOLDER_SERVE_KEY as `0x${string}` | undefined;
+  const config: ServeStageConfig = { ...parsed, key: parsed.key ?? envKey };
   stageForErrors = config.stage;
   const stop = new AbortController();
   for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => stop.abort());

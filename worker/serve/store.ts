@@ -9,6 +9,22 @@ import type { Hex } from "viem";
 import { type EndpointStreamEvent, endpointPaths, MAX_PROMPT_BYTES, textHash } from "../../sdk/protocol/servingEndpoint.ts";
 import { handleAsync, listenHttp, readBody } from "./http.ts";
 import { OutputStreams } from "./outputStreams.ts";
+import type { ServingLog } from "./servingRecord.ts";
+
+/** Answers `GET /serving/<requestId>` and `GET /serving/payloads/<hash>` from `log`; false for any other path. */
+function servingRoute(log: ServingLog, url: string, res: ServerResponse): boolean {
+  const record = /^\/serving\/(\d+)$/.exec(url);
+  const payload = /^\/serving\/payloads\/(0x[0-9a-fA-F]{64})$/.exec(url);
+  if (!record && !payload) return false;
+  const found = record ? log.record(BigInt(record[1] as string)) : undefined;
+  const bytes = payload ? log.payload(payload[1] as Hex) : undefined;
+  if (record && found) {
+    const body = JSON.stringify(found, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+    res.writeHead(200, { "content-type": "application/json" }).end(body);
+  } else if (bytes) res.writeHead(200, { "content-type": "application/octet-stream" }).end(bytes);
+  else res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not served here (or forgotten)" }));
+  return true;
+}
 
 /** Prompts by input hash and outputs by request id; bounded so a flood cannot grow it forever. */
 export class ContentStore {
@@ -131,12 +147,15 @@ export async function serveContentStore(
     maxPromptBytes = MAX_PROMPT_BYTES,
     maxStreamMs = 300_000,
     specs,
+    serving,
   }: {
     host?: string | undefined;
     port?: number | undefined;
     maxPromptBytes?: number;
     maxStreamMs?: number;
     specs?: ReadonlyMap<string, string> | undefined;
+    /** Stage 0's serving records: `GET /serving/<requestId>` (JSON) and `GET /serving/payloads/<hash>` (bytes), for validators. */
+    serving?: ServingLog | undefined;
   } = {},
 ): Promise<{ url: string; close(): Promise<void> }> {
   const spec = specs ? specRoute(specs) : undefined;
@@ -154,6 +173,7 @@ export async function serveContentStore(
         if (body === undefined) return json(res, 413, { error: `prompt longer than ${maxPromptBytes} bytes` });
         return json(res, 200, { inputHash: store.putInput(body) });
       }
+      if (serving && req.method === "GET" && servingRoute(serving, url, res)) return;
       const streamMatch = /^\/outputs\/(\d+)\/stream$/.exec(url);
       if (req.method === "GET" && streamMatch) return streamOutput(store, BigInt(streamMatch[1] as string), res, maxStreamMs);
       const match = /^\/outputs\/(\d+)$/.exec(url);

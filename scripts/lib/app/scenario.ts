@@ -14,7 +14,7 @@ import { devKey } from "../devnet/accounts.ts";
 import { type RpcServer, serveRpc } from "../rpcServer.ts";
 import { runServingOperator } from "../../../worker/serve/operator.ts";
 import { ContentStore, serveContentStore } from "../../../worker/serve/store.ts";
-import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, testSpec } from "../localProtocol.ts";
+import { accountAt, actionsOf, deployShardholder, mintRound, type Shardholder, signedServing, testSpec } from "../localProtocol.ts";
 
 /** Who is who among the dev accounts (labels shown in the page's picker). */
 export const ROLES = { designer: 0, minerStage0: 1, minerStage1: 2, holderStage0: 3, holderStage1: 4, dapp: 5 } as const;
@@ -153,7 +153,11 @@ export async function startAppScenario({ port = 0 }: { port?: number } = {}): Pr
       modelId,
       store,
       stageOperators,
-      generate: stub.generate,
+      // The stub's text, with placeholder commitments every stage operator signed (no pipeline runs here).
+      generate: async (request, onText) => ({
+        text: await stub.generate(request.prompt, onText),
+        ...(await signedServing(s, { requestId: request.requestId, stageOperators })),
+      }),
       pollMs: 100,
       signal: stop.signal,
     });

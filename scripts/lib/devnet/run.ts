@@ -119,7 +119,10 @@ export type DevnetResult = {
     audits: AuditRecord[];
     stages: { stage: number; address: Address; committee: Address[]; rewards: ValidatorRoundReward[] }[];
   };
-  /** How the served tokens were chosen. */
+  /**
+   * How the served tokens were chosen: temperature and top-k (each request draws with its own seed,
+   * `requestSamplingSeed(requestId, inputHash)`; `seed` is the untrained baseline's).
+   */
   sampling: SamplingParameters | "greedy";
   /** The first prompt's completion by the initial weights, decoded the same way (the baseline). */
   untrained: { prompt: string; output: string };
@@ -421,18 +424,13 @@ async function runOnChain(
       modelId: modelId.toString(),
       wire: "float32",
       journalDir: (miners[s] as { journalDir: string }).journalDir,
-      ...(sampling ? { sampling } : {}),
-      ...(s === 0
-        ? {
-            operator: {
-              rpcUrls: [rpcUrl],
-              deploymentsPath: chain.deploymentsFile,
-              key: roles.miners[0] as Hex,
-              stageOperators: miners.map((m) => m.address),
-              maxNewTokens: MAX_NEW_TOKENS,
-            },
-          }
-        : {}),
+      // The last stage draws with each request's seed (docs/PROTOCOL.md "Verified inference").
+      ...(sampling ? { sampling: { temperature: sampling.temperature, topK: sampling.topK } } : {}),
+      // Each stage signs its frames and its serving commitment with its own operator's key.
+      key: (miners[s] as { key: Hex }).key,
+      stageOperators: miners.map((m) => m.address),
+      deploymentsPath: chain.deploymentsFile,
+      ...(s === 0 ? { operator: { rpcUrls: [rpcUrl], maxNewTokens: MAX_NEW_TOKENS } } : {}),
     }),
     undefined,
     o.signal,
@@ -596,8 +594,8 @@ async function collectCommitmentGas(
 }
 
 /**
- * The serving pipeline's sampling (undefined = greedy): the seed is fixed by the model id, so a
- * rerun of the same requests on the same weights draws the same text.
+ * The serving pipeline's sampling terms (undefined = greedy). Served requests draw with their own
+ * seed (`requestSamplingSeed`); the seed here, fixed by the model id, draws the untrained baseline.
  */
 export function devnetSampling(o: Pick<DevnetOptions, "temperature" | "topK">, modelId: bigint): SamplingParameters | undefined {
   if (o.temperature === 0) return undefined;

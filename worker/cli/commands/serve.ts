@@ -5,7 +5,7 @@ import type { Address, Hex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { connect, requireAccount, workerPreflight } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { address, bytes32, collect, hostPort, httpUrl, numberIn, positiveInt, smallInt, uint } from "../parse.ts";
+import { address, collect, hostPort, httpUrl, numberIn, positiveInt, smallInt, uint } from "../parse.ts";
 
 export type ServeOptions = {
   model: bigint;
@@ -21,7 +21,6 @@ export type ServeOptions = {
   maxNewTokens: bigint;
   temperature: number;
   topK: number;
-  samplingSeed?: Hex | undefined;
   storeListen?: { host: string; port: number } | undefined;
   publicUrl?: string | undefined;
 };
@@ -30,7 +29,7 @@ export function registerServe(program: Command): void {
   program
     .command("serve")
     .description(
-      "serve escrowed inference requests of a model through the stage pipeline (stage 0 needs --key staked at the model's minimum; no --signing-key)",
+      "serve escrowed inference requests of a model through the stage pipeline (every stage needs --key, the pipeline's operator of that stage, which signs its frames and commitments; stage 0's is staked at the model's minimum; no --signing-key)",
     )
     .requiredOption("--model <id>", "registry model id", uint("--model"))
     .requiredOption("--stage <index>", "stage index (0-based)", smallInt("--stage"))
@@ -39,7 +38,10 @@ export function registerServe(program: Command): void {
     .option("--next <multiaddr>", "next stage's multiaddr (omit on the last stage)")
     .option("--journal <dir>", "serve the newest checkpoint of this training journal (else the initial weights)")
     .option("--weights <file>", "serve a stage checkpoint exported by `shardholder export` (checked: model, stage, spec, root)")
-    .option("--operators <a,b,c>", "stage 0: the operator credited for each stage, in stage order (default: this key for every stage)")
+    .option(
+      "--operators <a,b,c>",
+      "the pipeline's operator of each stage, in stage order, the same on every stage (default: this key for every stage)",
+    )
     .option(
       "--consent <operator=signature>",
       "stage 0: another operator's pipeline consent (from `shardholder consent`), to register the pipeline (repeatable)",
@@ -53,19 +55,13 @@ export function registerServe(program: Command): void {
     .addOption(
       new Option(
         "--temperature <t>",
-        "sampling temperature, used by the last stage (0 = greedy, which repeats a barely trained model's commonest character)",
+        "sampling temperature, used by the last stage with each request's seed (0 = greedy, which repeats a barely trained model's commonest character)",
       )
         .argParser(numberIn(0, 10))
         .default(0.8, "0.8"),
     )
     .addOption(
       new Option("--top-k <k>", "sample among the k most likely tokens (last stage)").argParser(positiveInt("--top-k")).default(8, "8"),
-    )
-    .addOption(
-      new Option(
-        "--sampling-seed <hex>",
-        "32-byte seed of the draws (last stage; default: derived from the model id, as the devnet does)",
-      ).argParser(bytes32),
     )
     .addOption(
       new Option(
@@ -84,7 +80,6 @@ async function runServe(options: ServeOptions, command: Command): Promise<void> 
   if (options.consent.length > 0 && options.consentDeadline === undefined)
     throw new UsageError("--consent needs --consent-deadline (the deadline the operators signed).");
   const operatorFlags = [
-    options.operators && "--operators",
     options.consent.length && "--consent",
     options.storeListen && "--store-listen",
     options.publicUrl && "--public-url",
@@ -117,35 +112,32 @@ async function runServe(options: ServeOptions, command: Command): Promise<void> 
     signatures[operator as Address] = signature as Hex;
   }
   const consents = options.consentDeadline === undefined ? undefined : { deadline: options.consentDeadline.toString(), signatures };
-  let account: PrivateKeyAccount | undefined;
-  let operators: Address[] = [];
-  if (options.stage === 0) {
-    const operator = requireAccount(connected.config);
-    account = operator;
-    const { getModel } = await import("../../../sdk/actions/models/getModel.ts");
-    const model = await getModel(connected.client, { deployments: connected.deployments, modelId: options.model });
-    operators = options.operators
-      ? options.operators.split(",").map((a) => address(a.trim()))
-      : Array.from({ length: model.stageCount }, () => operator.address);
-    if (operators.length !== model.stageCount)
-      throw new UsageError(`--operators names ${operators.length} operators; model ${options.model} has ${model.stageCount} stages.`);
-  }
+  // Every stage signs what it serves with its operator's key: the pipeline's operator of this stage.
+  const account: PrivateKeyAccount = requireAccount(connected.config);
+  const { getModel } = await import("../../../sdk/actions/models/getModel.ts");
+  const model = await getModel(connected.client, { deployments: connected.deployments, modelId: options.model });
+  const operators: Address[] = options.operators
+    ? options.operators.split(",").map((a) => address(a.trim()))
+    : Array.from({ length: model.stageCount }, () => account.address);
+  if (operators.length !== model.stageCount)
+    throw new UsageError(`--operators names ${operators.length} operators; model ${options.model} has ${model.stageCount} stages.`);
+  if (options.stage >= model.stageCount)
+    throw new UsageError(`--stage ${options.stage}: model ${options.model} has ${model.stageCount} stages.`);
+  if ((operators[options.stage] as Address).toLowerCase() !== account.address.toLowerCase())
+    throw new UsageError(
+      `--key is ${account.address} but the pipeline's operator of stage ${options.stage} is ${operators[options.stage]} (--operators).`,
+    );
   if (options.storeListen && ["0.0.0.0", "::"].includes(options.storeListen.host) && !options.publicUrl)
     connected.logger.warn(
       { storeListen: `${options.storeListen.host}:${options.storeListen.port}` },
       "the store listens on every interface but the URL announced on-chain will name that wildcard address: pass --public-url with the address dapps reach",
     );
   const { servingSampling } = await import("../../serve/sampling.ts");
-  const sampling = servingSampling({
-    temperature: options.temperature,
-    topK: options.topK,
-    seed: options.samplingSeed,
-    modelId: options.model,
-  });
+  const sampling = servingSampling({ temperature: options.temperature, topK: options.topK });
   connected.logger.info(
     {
       stage: options.stage,
-      sampling: sampling ? { temperature: sampling.temperature, topK: sampling.topK, seed: sampling.seed } : "greedy",
+      sampling: sampling ? { temperature: sampling.temperature, topK: sampling.topK, seed: "per request" } : "greedy",
     },
     "decoding",
   );
