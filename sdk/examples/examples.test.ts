@@ -67,7 +67,10 @@ describe("README examples", () => {
       modelId: 1n,
       store,
       stageOperators,
-      generate: async (prompt) => `${prompt}, there was a model.`,
+      generate: async (r) => ({
+        text: `${r.prompt}, there was a model.`,
+        ...(await signedServing(s, { requestId: r.requestId, stageOperators })),
+      }),
       pollMs: 20,
       signal: stop.signal,
     });

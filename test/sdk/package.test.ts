@@ -15,7 +15,7 @@ import { measureSdkApps } from "../../scripts/lib/sdkSize.ts";
 import { sdkVersion } from "../../sdk/errors/base.ts";
 import { runServingOperator } from "../../worker/serve/operator.ts";
 import { ContentStore, serveContentStore } from "../../worker/serve/store.ts";
-import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "./fixture.ts";
+import { accountAt, actionsOf, deployShardholder, type Shardholder, signedServing, testSpec } from "./fixture.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const packageDir = path.join(root, "packages", "sdk");
@@ -226,7 +226,10 @@ describe("@shardholder/sdk as an installed package", () => {
         modelId: 1n,
         store,
         stageOperators: [accountAt(s, 2), accountAt(s, 2)],
-        generate: async (prompt) => `${prompt}, it was a dark and stormy night`,
+        generate: async (r) => ({
+          text: `${r.prompt}, it was a dark and stormy night`,
+          ...(await signedServing(s, { requestId: r.requestId, stageOperators: [accountAt(s, 2), accountAt(s, 2)] })),
+        }),
         pollMs: 50,
         signal: stop.signal,
       });

@@ -4,12 +4,12 @@
 // with the output's hash and every stage's signed serving commitment; once a fulfilled request's
 // challenge window is over, release the operators' held shares.
 import { type Address, type Hex, isAddressEqual, type PublicClient, type WalletClient } from "viem";
-import { getBlock, getBlockNumber, readContract, waitForTransactionReceipt, writeContract } from "viem/actions";
+import { getBlock, getBlockNumber, readContract } from "viem/actions";
 import { inferenceEscrowAbi } from "../../sdk/abi/inferenceEscrow.ts";
 import { fulfillInference } from "../../sdk/actions/inference/fulfillInference.ts";
-import { getInferenceRequest } from "../../sdk/actions/inference/getInferenceRequest.ts";
 import { getInferenceRequests } from "../../sdk/actions/inference/getInferenceRequests.ts";
 import { registerPipeline } from "../../sdk/actions/inference/registerPipeline.ts";
+import { releaseInferenceFees } from "../../sdk/actions/inference/servingWrites.ts";
 import type { Deployments } from "../../sdk/deployments/types.ts";
 import { pipelineKey } from "../../sdk/protocol/pipelineConsent.ts";
 import type { GeneratedAnswer } from "./pipelineServe.ts";
@@ -196,18 +196,8 @@ async function releaseDue(p: ServingOperatorParameters, held: Held[]): Promise<v
     if (p.signal.aborted) return;
     if (now < h.until || performance.now() < h.retryAt) continue;
     try {
-      // TODO: use the SDK's releaseInferenceFees (sdk/actions/inference/releaseInferenceFees.ts) once it lands.
-      const { request } = await getInferenceRequest(p.client, { deployments: p.deployments, requestId: h.requestId });
-      const txHash = await writeContract(p.wallet, {
-        abi: inferenceEscrowAbi,
-        address: p.deployments.contracts.inferenceEscrow,
-        functionName: "release",
-        args: [h.requestId, request, h.outputHash, h.servingRoot, [...p.stageOperators]],
-        account: p.wallet.account ?? null,
-        chain: p.wallet.chain ?? null,
-      });
-      const receipt = await waitForTransactionReceipt(p.client, { hash: txHash });
-      if (receipt.status !== "success") throw new Error(`release transaction ${txHash} reverted`);
+      const released = await releaseInferenceFees(p.wallet, { deployments: p.deployments, requestId: h.requestId });
+      const [txHash, receipt] = [released.transactionHash, released.receipt];
       held.splice(held.indexOf(h), 1);
       p.onReleased?.({ requestId: h.requestId, txHash, gasUsed: receipt.gasUsed });
     } catch (err) {

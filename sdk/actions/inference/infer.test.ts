@@ -1,6 +1,6 @@
 import { createPublicClient, createWalletClient, http, parseEther, type Address, type WalletClient } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { accountAt, actionsOf, deployShardholder, type Shardholder, testSpec } from "../../../test/sdk/fixture.ts";
+import { accountAt, actionsOf, deployShardholder, type Shardholder, signedServing, testSpec } from "../../../test/sdk/fixture.ts";
 import { runServingOperator } from "../../../worker/serve/operator.ts";
 import { ContentStore, serveContentStore } from "../../../worker/serve/store.ts";
 import { inferenceEscrowAbi } from "../../abi/inferenceEscrow.ts";
@@ -88,7 +88,10 @@ describe("infer: prompt to verified text through endpoints found on-chain", () =
       modelId,
       store,
       stageOperators,
-      generate: options.generate ?? (async (p) => reverse(p)),
+      generate: async (r, onText) => ({
+        text: await (options.generate ?? (async (p: string) => reverse(p)))(r.prompt, onText),
+        ...(await signedServing(s, { requestId: r.requestId, stageOperators })),
+      }),
       pollMs: 50,
       signal: stop.signal,
     });
