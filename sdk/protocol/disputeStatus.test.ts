@@ -38,7 +38,8 @@ describe("DisputeStatus and DisputeKind mirror the ledger's enums", () => {
   it("narrow decoded values and reject ones a newer ledger could add", () => {
     expect(toDisputeStatus(2)).toBe(DisputeStatus.Fraud);
     expect(toDisputeKind(2)).toBe(DisputeKind.ChainBreak);
+    expect(toDisputeKind(3)).toBe(DisputeKind.Serving);
     expect(() => toDisputeStatus(5)).toThrow(/DisputeStatus 5/);
-    expect(() => toDisputeKind(3)).toThrow(/DisputeKind 3/);
+    expect(() => toDisputeKind(4)).toThrow(/DisputeKind 4/);
   });
 });
