@@ -8,7 +8,6 @@ import { getServingEndpoints, inferenceEscrowAbi, infer, inferStream, registerMo
 import { devnetRoles } from "../../scripts/lib/devnet/accounts.ts";
 import { type DevChain, setChainTime, startLocalChain } from "../../scripts/lib/devnet/chain.ts";
 import { recoverServingCommitmentSigner, type ServingCommitment, servingRoot } from "../../sdk/protocol/serving.ts";
-import { expandCompact } from "../../worker/serve/servingFrames.ts";
 import { demoModelSpec, demoRegistryTerms, writeSpecFile } from "../../scripts/lib/devnet/model.ts";
 import { registerServingPipeline } from "../../scripts/lib/devnet/pipeline.ts";
 import { selectBackend } from "../../worker/backend/select.ts";
@@ -140,7 +139,7 @@ describe("serving over a 3-process libp2p stage pipeline", () => {
       expect(servingRoot(requestId, commitments)).toBe(f.servingRoot);
       for (const [s, c] of commitments.entries()) {
         expect(c.positions).toBe(NEW_TOKENS);
-        const signature = expandCompact(slice(packed, 64 * s, 64 * (s + 1)));
+        const signature = slice(packed, 64 * s, 64 * (s + 1));
         expect(await recoverServingCommitmentSigner(ctx, requestId, s, c, signature)).toBe(operators[s]);
       }
     }

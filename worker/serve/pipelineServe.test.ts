@@ -20,7 +20,7 @@ import { createPipeNode } from "../p2p/node.ts";
 import { openPipe, type StagePipe } from "../p2p/pipe.ts";
 import type { PipelineStage } from "../model/stage.ts";
 import { generateThroughPipeline, serveDownstreamStage } from "./pipelineServe.ts";
-import { BEGIN_POSITION, expandCompact, type ServingFrameRefusedError, type ServingIdentity, signedFrame } from "./servingFrames.ts";
+import { BEGIN_POSITION, type ServingFrameRefusedError, type ServingIdentity, signedFrame } from "./servingFrames.ts";
 import { ServingLog } from "./servingRecord.ts";
 
 const spec = defaultModelSpec({
@@ -135,7 +135,7 @@ describe("serving through a 3-stage libp2p pipeline, every frame signed", () => 
       // (a) Every commitment recovers to its stage's operator; its outputs root is over what the stage sent.
       expect(commitments).toHaveLength(3);
       for (const [s, c] of commitments.entries()) {
-        expect(await recoverServingCommitmentSigner(context, r.requestId, s, c, expandCompact(signatures[s] as Hex))).toBe(operators[s]);
+        expect(await recoverServingCommitmentSigner(context, r.requestId, s, c, signatures[s] as Hex)).toBe(operators[s]);
         const record = logs[s]?.record(r.requestId);
         expect(record?.commitment).toEqual(c);
         const outputs = (record?.positions ?? []).map((p) => p.outputHash);

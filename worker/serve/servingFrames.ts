@@ -5,7 +5,6 @@
 import {
   type Address,
   bytesToHex,
-  compactSignatureToSignature,
   concatBytes,
   encodeAbiParameters,
   type Hex,
@@ -14,8 +13,6 @@ import {
   keccak256,
   type LocalAccount,
   numberToBytes,
-  parseCompactSignature,
-  serializeSignature,
   zeroAddress,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -67,14 +64,6 @@ export class ServingFrameRefusedError extends Error {
   }
 }
 
-/**
- * The 65-byte form of a 64-byte compact signature: what viem's recovery takes (the SDK's
- * `recoverServing*Signer` pass the signature through as it is).
- */
-export function expandCompact(signature: Hex): Hex {
-  return serializeSignature(compactSignatureToSignature(parseCompactSignature(signature)));
-}
-
 /** Throws {@link ServingKeyMismatchError} unless `identity.account` is the operator of `stage`. */
 export function checkServingKey(identity: ServingIdentity, stage: number): void {
   const operator = identity.stageOperators[stage];
@@ -115,7 +104,7 @@ export async function checkFrameSignature(identity: ServingIdentity, frame: Fram
     signer = await recoverServingFrameSigner(
       identity.context,
       { requestId: frame.round, stage, position, payloadHash: keccak256(frame.payload) },
-      expandCompact(bytesToHex(frame.signature)),
+      bytesToHex(frame.signature),
     );
   } catch {
     throw refuse("unreadable signature");
@@ -168,7 +157,7 @@ export async function readCommitment(
   const expected = identity.stageOperators[stage];
   if (!expected) throw refuse(`the pipeline has no stage ${stage}`);
   const signer = await Promise.resolve()
-    .then(() => recoverServingCommitmentSigner(identity.context, frame.round, stage, commitment, expandCompact(signature)))
+    .then(() => recoverServingCommitmentSigner(identity.context, frame.round, stage, commitment, signature))
     .catch(() => undefined);
   if (!signer || !isAddressEqual(signer, expected)) throw refuse(`not signed by stage ${stage}'s operator ${expected}`);
   return { commitment, signature };
