@@ -9,13 +9,12 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { keccak256, toHex } from "viem";
-import { type ServedRequest, SERVING_STRATEGIES, serveLocally } from "../dev/validator/servingCheats.ts";
+import { auditServed, type ServedRequest, SERVING_STRATEGIES, serveLocally } from "../dev/validator/servingCheats.ts";
 import { weightsRoot } from "../sdk/protocol/merkle.ts";
 import { requestSamplingSeed } from "../sdk/protocol/serving.ts";
 import { selectBackend } from "../worker/backend/select.ts";
 import { decodingModel, type SamplingParameters } from "../worker/model/generate.ts";
-import { createStage, type PipelineStage } from "../worker/model/stage.ts";
-import { auditServingTrace, type ServingTrace } from "../worker/validator/servingAudit.ts";
+import { createStage } from "../worker/model/stage.ts";
 import { demoModelSpec } from "./lib/devnet/model.ts";
 
 const AUDIT_BPS = 1000; // the escrow's SERVING_AUDIT_BPS
@@ -55,19 +54,8 @@ function serve(requestId: bigint, prompt: string, tamper?: Parameters<typeof ser
 }
 
 function auditStage(served: ServedRequest, s: number, requestId: bigint, prompt: string) {
-  return auditServingTrace(served.traces[s] as ServingTrace, {
-    requestId,
-    stage: stages[s] as PipelineStage,
-    stageCount,
-    weightsRoot: roots[s]!,
-    commitment: served.commitments[s]!,
-    upstream: s > 0 ? served.commitments[s - 1] : undefined,
-    promptIds: Array.from(model.tokenizer.encode(prompt)),
-    generatedIds: served.generatedIds,
-    model,
-    sampling: samplingOf(requestId, prompt),
-    tolerance: TOLERANCE,
-  });
+  const promptIds = Array.from(model.tokenizer.encode(prompt));
+  return auditServed({ stages, roots, model, promptIds, requestId, sampling: samplingOf(requestId, prompt) }, served, s, TOLERANCE);
 }
 
 // Honest requests: every stage audited; none may fail. The audit time is the validators' whole cost.

@@ -8,7 +8,7 @@ import { type DecodingModel, nextToken, type SamplingParameters, tokenWindow } f
 import type { PipelineStage } from "../../worker/model/stage.ts";
 import { decodeWireTensor, encodeWireTensor } from "../../worker/p2p/wire.ts";
 import { encodeTokenPayload } from "../../worker/serve/pipelineServe.ts";
-import type { ServingTrace } from "../../worker/validator/servingAudit.ts";
+import { auditServingTrace, type ServingAuditVerdict, type ServingTrace } from "../../worker/validator/servingAudit.ts";
 
 /** How one stage departs from honest serving. */
 export type ServingTamper = {
@@ -71,6 +71,28 @@ export function serveLocally(p: ServeParameters): ServedRequest {
     positions: p.positions,
   }));
   return { traces, commitments, generatedIds, serveMs: performance.now() - started };
+}
+
+/** Audits stage `s` of `served` as a validator of that stage holding the current weights would. */
+export function auditServed(
+  p: Omit<ServeParameters, "positions" | "tamper">,
+  served: ServedRequest,
+  s: number,
+  tolerance: number,
+): ServingAuditVerdict {
+  return auditServingTrace(served.traces[s] as ServingTrace, {
+    requestId: p.requestId,
+    stage: p.stages[s] as PipelineStage,
+    stageCount: p.stages.length,
+    weightsRoot: p.roots[s] as Hex,
+    commitment: served.commitments[s] as ServingCommitment,
+    upstream: s > 0 ? served.commitments[s - 1] : undefined,
+    promptIds: p.promptIds,
+    generatedIds: served.generatedIds,
+    model: p.model,
+    sampling: p.sampling,
+    tolerance,
+  });
 }
 
 /** `t`'s values rounded to bfloat16 (8 bits of mantissa): a server computing at lower precision. */

@@ -1,13 +1,19 @@
 import { type Hex, keccak256, toHex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bfloat16, type ServedRequest, SERVING_STRATEGIES, serveLocally, type ServingTamper } from "../../dev/validator/servingCheats.ts";
+import {
+  auditServed,
+  bfloat16,
+  type ServedRequest,
+  SERVING_STRATEGIES,
+  serveLocally,
+  type ServingTamper,
+} from "../../dev/validator/servingCheats.ts";
 import { weightsRoot } from "../../sdk/protocol/merkle.ts";
-import { requestSamplingSeed, samplingHash, type ServingCommitment } from "../../sdk/protocol/serving.ts";
+import { requestSamplingSeed, samplingHash } from "../../sdk/protocol/serving.ts";
 import { selectBackend } from "../backend/select.ts";
 import { decodingModel, type SamplingParameters } from "../model/generate.ts";
 import { defaultModelSpec } from "../model/spec.ts";
 import { createStage, type PipelineStage } from "../model/stage.ts";
-import { auditServingTrace, type ServingTrace } from "./servingAudit.ts";
 
 // Three stages serve a prompt the way the serving pipeline does (dev/validator/servingCheats.ts); each
 // stage's trace and commitment are then audited as a validator of that stage would, for the honest run
@@ -30,20 +36,8 @@ function serve(promptIds: readonly number[], tamper?: ServingTamper): Served {
   return serveLocally({ stages, roots, model, promptIds, positions: POSITIONS, requestId: REQUEST, sampling, tamper });
 }
 
-function audit(served: Served, s: number, overrides: { promptIds?: number[]; generatedIds?: number[] } = {}) {
-  return auditServingTrace(served.traces[s] as ServingTrace, {
-    requestId: REQUEST,
-    stage: stages[s] as PipelineStage,
-    stageCount: stages.length,
-    weightsRoot: roots[s] as Hex,
-    commitment: served.commitments[s] as ServingCommitment,
-    upstream: s > 0 ? served.commitments[s - 1] : undefined,
-    promptIds: overrides.promptIds ?? PROMPT,
-    generatedIds: overrides.generatedIds ?? served.generatedIds,
-    model,
-    sampling,
-    tolerance: TOLERANCE,
-  });
+function audit(served: Served, s: number) {
+  return auditServed({ stages, roots, model, promptIds: PROMPT, requestId: REQUEST, sampling }, served, s, TOLERANCE);
 }
 
 beforeAll(async () => {
