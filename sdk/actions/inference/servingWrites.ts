@@ -13,11 +13,11 @@ import type {
   InferenceEscrowServingAlreadyProvenError,
   InferenceEscrowServingDisputeOpenError,
 } from "../../errors/contractErrors.ts";
-import type {
-  AccountRequiredError,
+import {
+  type AccountRequiredError,
   InferenceNotFoundError,
-  NoDeploymentError,
-  ServingCommitmentsUnreadableError,
+  type NoDeploymentError,
+  type ServingCommitmentsUnreadableError,
 } from "../../errors/sdk.ts";
 import {
   decodeWrite,
@@ -31,6 +31,7 @@ import {
   type WriteReturnType,
 } from "../internal/client.ts";
 import { receiptEvent } from "../internal/events.ts";
+import { getInferenceRequest } from "./getInferenceRequest.ts";
 import { getServingRecord, type ServingRecord } from "./getServingRecord.ts";
 
 // The writes of verified inference (docs/PROTOCOL.md "Verified inference"). Each reads the request's
@@ -61,9 +62,10 @@ export async function releaseInferenceFees<wait extends boolean = true>(
   client: ShardholderClient,
   parameters: ServingWriteParameters<wait>,
 ): Promise<ReleaseInferenceFeesReturnType<wait>> {
-  const record = await getServingRecord(client, parameters);
+  // The release needs the fulfilment's event only (its serving root), not the commitments in its calldata.
+  const { request, fulfillment } = await getInferenceRequest(client, parameters);
+  if (!fulfillment) throw new InferenceNotFoundError({ requestId: parameters.requestId });
   const escrow = (await resolveDeployments(client, parameters.deployments)).contracts.inferenceEscrow;
-  const { request, fulfillment, stageOperators } = record;
   const sent = await sendContractWrite(
     client,
     {
@@ -71,7 +73,7 @@ export async function releaseInferenceFees<wait extends boolean = true>(
       abi: [escrowAbi.release],
       address: escrow,
       functionName: "release",
-      args: [record.requestId, request, fulfillment.outputHash, fulfillment.servingRoot, stageOperators],
+      args: [parameters.requestId, request, fulfillment.outputHash, fulfillment.servingRoot, fulfillment.stageOperators],
       account: parameters.account,
       // The window's end is a timestamp: the next block may be past it while the latest is not.
       simulateOn: "pending",
